@@ -1,0 +1,33 @@
+export {
+  AluOp,
+  AtomicOp,
+  ATOMIC_OP_NAMES,
+  Class,
+  JmpOp,
+  MAX_REG,
+  Mode,
+  OPCODE_TABLE,
+  PSEUDO_LD_NAMES,
+  PseudoCall,
+  PseudoLd,
+  SIZE_BYTES,
+  STACK_FRAME_SIZE,
+  Size,
+  Source,
+  className,
+  formById,
+  formsForOpcode,
+  isKnownOpcode,
+  lookupForm,
+  opClass,
+  sizeCodeForWidth,
+} from './opcodes.js';
+export type { FieldUse, InsnClassName, InsnKind, OpcodeForm } from './opcodes.js';
+export type { Endian, Insn, RawInsn } from './instruction.js';
+export { imm64Of, slotCount, splitImm64 } from './instruction.js';
+export { AsmError, IsaError } from './errors.js';
+export { SLOT_SIZE, decodeInsn, decodeProgram, readSlot } from './decode.js';
+export type { DecodeOptions } from './decode.js';
+export { encodeProgram, fromHex, programSlots, toHex } from './encode.js';
+export { validateInsn } from './validate.js';
+export * as asm from './builder.js';
