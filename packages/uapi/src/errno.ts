@@ -1,0 +1,110 @@
+/**
+ * Linux errno numbers (include/uapi/asm-generic/errno-base.h and errno.h) and their strerror texts. A syscall
+ * returns `-errno` on failure, exactly as the x86_64 kernel does.
+ */
+export const Errno = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  EIO: 5,
+  ENXIO: 6,
+  E2BIG: 7,
+  ENOEXEC: 8,
+  EBADF: 9,
+  ECHILD: 10,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EXDEV: 18,
+  ENODEV: 19,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+  ENOTTY: 25,
+  EFBIG: 27,
+  ENOSPC: 28,
+  ESPIPE: 29,
+  EROFS: 30,
+  EMLINK: 31,
+  EPIPE: 32,
+  ERANGE: 34,
+  EDEADLK: 35,
+  ENAMETOOLONG: 36,
+  ENOSYS: 38,
+  ENOTEMPTY: 39,
+  ELOOP: 40,
+  EOVERFLOW: 75,
+  EBADFD: 77,
+  EOPNOTSUPP: 95,
+  ETIMEDOUT: 110,
+} as const;
+
+export type ErrnoName = keyof typeof Errno;
+export type ErrnoValue = (typeof Errno)[ErrnoName];
+
+const MESSAGES: Readonly<Record<ErrnoName, string>> = {
+  EPERM: 'Operation not permitted',
+  ENOENT: 'No such file or directory',
+  ESRCH: 'No such process',
+  EINTR: 'Interrupted system call',
+  EIO: 'Input/output error',
+  ENXIO: 'No such device or address',
+  E2BIG: 'Argument list too long',
+  ENOEXEC: 'Exec format error',
+  EBADF: 'Bad file descriptor',
+  ECHILD: 'No child processes',
+  EAGAIN: 'Resource temporarily unavailable',
+  ENOMEM: 'Cannot allocate memory',
+  EACCES: 'Permission denied',
+  EFAULT: 'Bad address',
+  EBUSY: 'Device or resource busy',
+  EEXIST: 'File exists',
+  EXDEV: 'Invalid cross-device link',
+  ENODEV: 'No such device',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+  EINVAL: 'Invalid argument',
+  ENFILE: 'Too many open files in system',
+  EMFILE: 'Too many open files',
+  ENOTTY: 'Inappropriate ioctl for device',
+  EFBIG: 'File too large',
+  ENOSPC: 'No space left on device',
+  ESPIPE: 'Illegal seek',
+  EROFS: 'Read-only file system',
+  EMLINK: 'Too many links',
+  EPIPE: 'Broken pipe',
+  ERANGE: 'Numerical result out of range',
+  EDEADLK: 'Resource deadlock avoided',
+  ENAMETOOLONG: 'File name too long',
+  ENOSYS: 'Function not implemented',
+  ENOTEMPTY: 'Directory not empty',
+  ELOOP: 'Too many levels of symbolic links',
+  EOVERFLOW: 'Value too large for defined data type',
+  EBADFD: 'File descriptor in bad state',
+  EOPNOTSUPP: 'Operation not supported',
+  ETIMEDOUT: 'Connection timed out',
+};
+
+const NAME_BY_VALUE = new Map<number, ErrnoName>(Object.entries(Errno).map(([name, value]) => [value, name as ErrnoName]));
+
+/** `errnoName(2)` is `'ENOENT'`; unknown numbers read `'E?<n>'`. Accepts the positive errno or a `-errno` return. */
+export function errnoName(errno: number): string {
+  return NAME_BY_VALUE.get(Math.abs(errno)) ?? `E?${Math.abs(errno)}`;
+}
+
+/** strerror(3) text for an errno (positive or negative). */
+export function strerror(errno: number): string {
+  const name = NAME_BY_VALUE.get(Math.abs(errno));
+  return name === undefined ? `Unknown error ${Math.abs(errno)}` : MESSAGES[name];
+}
+
+/** Linux's IS_ERR_VALUE for syscall returns: -4095..-1 are errors. */
+export function isErrorReturn(ret: number): boolean {
+  return ret < 0 && ret >= -4095;
+}

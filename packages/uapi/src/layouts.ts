@@ -1,0 +1,100 @@
+/**
+ * Byte layouts of the structures that cross the user/kernel boundary or that eBPF programs read as their
+ * context, as on x86_64 Linux 6.x. Offsets are in bytes; every struct is little-endian.
+ */
+
+/** struct timespec / __kernel_timespec: { s64 tv_sec; s64 tv_nsec; }. */
+export const TIMESPEC = { size: 16, tv_sec: 0, tv_nsec: 8 } as const;
+
+/** struct stat as returned by newfstatat/fstat on x86_64 (arch/x86/include/uapi/asm/stat.h), 144 bytes. */
+export const STAT = {
+  size: 144,
+  st_dev: 0,
+  st_ino: 8,
+  st_nlink: 16,
+  st_mode: 24,
+  st_uid: 28,
+  st_gid: 32,
+  st_rdev: 40,
+  st_size: 48,
+  st_blksize: 56,
+  st_blocks: 64,
+  st_atime: 72,
+  st_atime_nsec: 80,
+  st_mtime: 88,
+  st_mtime_nsec: 96,
+  st_ctime: 104,
+  st_ctime_nsec: 112,
+} as const;
+
+/** struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }, records 8-aligned. */
+export const DIRENT64 = { d_ino: 0, d_off: 8, d_reclen: 16, d_type: 18, d_name: 19 } as const;
+/** Size of one getdents64 record for a name of `nameLength` bytes (NUL included, padded to 8). */
+export const dirent64RecordLength = (nameLength: number): number => (DIRENT64.d_name + nameLength + 1 + 7) & ~7;
+
+/** struct pt_regs on x86_64 (arch/x86/include/asm/ptrace.h), 168 bytes: the kprobe and perf-event context. */
+export const PT_REGS = {
+  size: 168,
+  r15: 0,
+  r14: 8,
+  r13: 16,
+  r12: 24,
+  bp: 32,
+  bx: 40,
+  r11: 48,
+  r10: 56,
+  r9: 64,
+  r8: 72,
+  ax: 80,
+  cx: 88,
+  dx: 96,
+  si: 104,
+  di: 112,
+  orig_ax: 120,
+  ip: 128,
+  cs: 136,
+  flags: 144,
+  sp: 152,
+  ss: 160,
+} as const;
+/** Registers holding the arguments of a C function call, in order (System V AMD64 ABI). */
+export const PT_REGS_FUNC_ARGS = [PT_REGS.di, PT_REGS.si, PT_REGS.dx, PT_REGS.cx, PT_REGS.r8, PT_REGS.r9] as const;
+/** Registers holding the arguments of a syscall as saved at entry (the 4th is r10, not rcx). */
+export const PT_REGS_SYSCALL_ARGS = [PT_REGS.di, PT_REGS.si, PT_REGS.dx, PT_REGS.r10, PT_REGS.r8, PT_REGS.r9] as const;
+
+/** struct bpf_perf_event_data { bpf_user_pt_regs_t regs; __u64 sample_period; __u64 addr; }. */
+export const BPF_PERF_EVENT_DATA = { size: 184, regs: 0, sample_period: 168, addr: 176 } as const;
+
+/** struct xdp_md, the XDP program's context (include/uapi/linux/bpf.h): six u32 fields. */
+export const XDP_MD = { size: 24, data: 0, data_end: 4, data_meta: 8, ingress_ifindex: 12, rx_queue_index: 16, egress_ifindex: 20 } as const;
+/** Bytes reserved in front of a received frame for bpf_xdp_adjust_head and metadata (XDP_PACKET_HEADROOM). */
+export const XDP_PACKET_HEADROOM = 256;
+/** XDP program results (enum xdp_action). */
+export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
+export type XdpActionName = keyof typeof XDP_ACTION;
+
+/** The common header of every trace event record (struct trace_entry), 8 bytes. */
+export const TRACE_ENTRY = { size: 8, common_type: 0, common_flags: 2, common_preempt_count: 3, common_pid: 4 } as const;
+/** raw_syscalls:sys_enter (struct trace_event_raw_sys_enter): long id at 8, unsigned long args[6] at 16. */
+export const TRACE_RAW_SYS_ENTER = { size: 64, id: 8, args: 16 } as const;
+/** raw_syscalls:sys_exit (struct trace_event_raw_sys_exit): long id at 8, long ret at 16. */
+export const TRACE_RAW_SYS_EXIT = { size: 24, id: 8, ret: 16 } as const;
+/** syscalls:sys_enter_<name>: int __syscall_nr at 8, then each argument as 8 bytes from 16. */
+export const TRACE_SYSCALL_ENTER = { __syscall_nr: 8, args: 16, size: (argCount: number): number => 16 + 8 * argCount } as const;
+/** syscalls:sys_exit_<name>: int __syscall_nr at 8, long ret at 16. */
+export const TRACE_SYSCALL_EXIT = { size: 24, __syscall_nr: 8, ret: 16 } as const;
+/** sched:sched_switch. */
+export const TRACE_SCHED_SWITCH = { size: 64, prev_comm: 8, prev_pid: 24, prev_prio: 28, prev_state: 32, next_comm: 40, next_pid: 56, next_prio: 60 } as const;
+/** sched:sched_wakeup. */
+export const TRACE_SCHED_WAKEUP = { size: 36, comm: 8, pid: 24, prio: 28, target_cpu: 32 } as const;
+/** sched:sched_process_fork: the comms are __data_loc (u16 offset | u16 length << 16) into the record's tail. */
+export const TRACE_SCHED_PROCESS_FORK = { fixedSize: 24, parent_comm: 8, parent_pid: 12, child_comm: 16, child_pid: 20 } as const;
+/** sched:sched_process_exec: filename is __data_loc. */
+export const TRACE_SCHED_PROCESS_EXEC = { fixedSize: 20, filename: 8, pid: 12, old_pid: 16 } as const;
+/** sched:sched_process_exit. */
+export const TRACE_SCHED_PROCESS_EXIT = { size: 36, comm: 8, pid: 24, prio: 28, group_dead: 32 } as const;
+/** Length of task_struct.comm (TASK_COMM_LEN). */
+export const TASK_COMM_LEN = 16;
+
+/** prev_state values reported by sched_switch (TASK_* bits). */
+export const TASK_STATE = { RUNNING: 0, INTERRUPTIBLE: 0x1, UNINTERRUPTIBLE: 0x2, DEAD: 0x80 } as const;

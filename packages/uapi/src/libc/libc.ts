@@ -1,0 +1,362 @@
+import { REG_ARG0, REG_NR, TRAP_COMPUTE, TRAP_SYSCALL, type UserContext, type UserProgram } from '../abi.js';
+import { AT_FDCWD, O } from '../fcntl.js';
+import { DIRENT64, STAT, TIMESPEC } from '../layouts.js';
+import { PROT, MAP } from '../mman.js';
+import { SIG } from '../signal.js';
+import { SyscallNr as NR } from '../syscall-nr.js';
+import { UserStack, utf8 } from './memory.js';
+import type { Dirent, Result, Stat, Sys } from './types.js';
+
+/**
+ * A small libc for simulated user programs: typed wrappers that marshal TypeScript values into the process's
+ * memory (on its stack) and trap into the kernel. Like the kernel's nolibc, wrappers return the raw syscall
+ * value: a negative number is `-errno`. Use every call with `yield*` from the program's generator:
+ *
+ * ```ts
+ * const program: UserProgram = function* (ctx) {
+ *   const libc = new Libc(ctx);
+ *   const fd = yield* libc.open('/etc/motd', O.RDONLY);
+ *   ...
+ * };
+ * ```
+ */
+export class Libc {
+  readonly stack: UserStack;
+  private readonly regs: Float64Array;
+
+  constructor(readonly ctx: UserContext) {
+    this.stack = new UserStack(ctx);
+    this.regs = ctx.regs;
+  }
+
+  /** The raw syscall instruction: number and up to six register arguments. */
+  *syscall(nr: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0): Sys<number> {
+    const regs = this.regs;
+    regs[REG_NR] = nr;
+    regs[REG_ARG0] = a0;
+    regs[REG_ARG0 + 1] = a1;
+    regs[REG_ARG0 + 2] = a2;
+    regs[REG_ARG0 + 3] = a3;
+    regs[REG_ARG0 + 4] = a4;
+    regs[REG_ARG0 + 5] = a5;
+    return yield TRAP_SYSCALL;
+  }
+
+  /** Spend `ns` nanoseconds of CPU time in user mode (a loop, a computation). */
+  *compute(ns: number): Sys<void> {
+    this.regs[0] = ns;
+    yield TRAP_COMPUTE;
+  }
+
+  // ---- process identity -------------------------------------------------------------------------------
+  *getpid(): Sys<number> {
+    this.regs[REG_NR] = NR.getpid;
+    return yield TRAP_SYSCALL;
+  }
+  *getppid(): Sys<number> {
+    return yield* this.syscall(NR.getppid);
+  }
+  *gettid(): Sys<number> {
+    return yield* this.syscall(NR.gettid);
+  }
+  *getuid(): Sys<number> {
+    return yield* this.syscall(NR.getuid);
+  }
+
+  // ---- processes -----------------------------------------------------------------------------------------
+  /** fork(2): the child runs `child` (see UserContext.cloneEntry); returns the child's pid in the parent. */
+  *fork(child: UserProgram): Sys<number> {
+    this.ctx.cloneEntry = child;
+    try {
+      return yield* this.syscall(NR.fork);
+    } finally {
+      this.ctx.cloneEntry = undefined;
+    }
+  }
+
+  /** clone(2) with explicit flags (threads: CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES ...). */
+  *clone(flags: number, child: UserProgram): Sys<number> {
+    this.ctx.cloneEntry = child;
+    try {
+      return yield* this.syscall(NR.clone, flags, 0, 0, 0, 0);
+    } finally {
+      this.ctx.cloneEntry = undefined;
+    }
+  }
+
+  /** execve(2): only returns on failure (-errno). */
+  *execve(path: string, argv: readonly string[] = [path], envp: readonly string[] = []): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      const pathAddress = this.stack.pushString(path);
+      const argvAddress = this.stack.pushPointerArray(argv.map((arg) => this.stack.pushString(arg)));
+      const envpAddress = this.stack.pushPointerArray(envp.map((env) => this.stack.pushString(env)));
+      return yield* this.syscall(NR.execve, pathAddress, argvAddress, envpAddress);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  *exit(code: number): Sys<number> {
+    return yield* this.syscall(NR.exit_group, code);
+  }
+
+  /** wait4(2): the reaped pid (or -errno) and its status word. */
+  *wait4(pid = -1, options = 0): Sys<{ pid: number; status: number }> {
+    const mark = this.stack.mark();
+    try {
+      const statusAddress = this.stack.alloca(4);
+      const ret = yield* this.syscall(NR.wait4, pid, statusAddress, options, 0);
+      const status = ret > 0 ? this.stack.readView(statusAddress, 4).getInt32(0, true) : 0;
+      return { pid: ret, status };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  *kill(pid: number, sig: number = SIG.SIGTERM): Sys<number> {
+    return yield* this.syscall(NR.kill, pid, sig);
+  }
+
+  *schedYield(): Sys<number> {
+    return yield* this.syscall(NR.sched_yield);
+  }
+
+  /** nanosleep(2) for `ns` nanoseconds. */
+  *nanosleep(ns: number): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      const buffer = new Uint8Array(TIMESPEC.size);
+      const view = new DataView(buffer.buffer);
+      view.setBigInt64(TIMESPEC.tv_sec, BigInt(Math.floor(ns / 1e9)), true);
+      view.setBigInt64(TIMESPEC.tv_nsec, BigInt(ns % 1e9), true);
+      return yield* this.syscall(NR.nanosleep, this.stack.pushBytes(buffer), 0);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** clock_gettime(2) in nanoseconds (or -errno). */
+  *clockGettime(clock = 1): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      const address = this.stack.alloca(TIMESPEC.size);
+      const ret = yield* this.syscall(NR.clock_gettime, clock, address);
+      if (ret < 0) return ret;
+      const view = this.stack.readView(address, TIMESPEC.size);
+      return Number(view.getBigInt64(TIMESPEC.tv_sec, true)) * 1e9 + Number(view.getBigInt64(TIMESPEC.tv_nsec, true));
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  // ---- files ---------------------------------------------------------------------------------------------
+  *open(path: string, flags: number = O.RDONLY, mode = 0o644): Sys<number> {
+    return yield* this.openat(AT_FDCWD, path, flags, mode);
+  }
+
+  *openat(dirfd: number, path: string, flags: number = O.RDONLY, mode = 0o644): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      return yield* this.syscall(NR.openat, dirfd, this.stack.pushString(path), flags, mode);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  *close(fd: number): Sys<number> {
+    return yield* this.syscall(NR.close, fd);
+  }
+
+  /** read(2) up to `count` bytes: the raw return and the bytes read. */
+  *read(fd: number, count: number): Sys<{ ret: number; data: Uint8Array }> {
+    const mark = this.stack.mark();
+    try {
+      const address = this.stack.alloca(count);
+      const ret = yield* this.syscall(NR.read, fd, address, count);
+      return { ret, data: ret > 0 ? this.stack.readBytes(address, ret) : new Uint8Array(0) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** Read until end of file; a negative errno if a read fails. */
+  *readAll(fd: number, chunk = 4096): Sys<Result<Uint8Array>> {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { ret, data } = yield* this.read(fd, chunk);
+      if (ret < 0) return { ok: false, errno: -ret };
+      if (ret === 0) break;
+      parts.push(data);
+      total += ret;
+    }
+    const all = new Uint8Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      all.set(part, offset);
+      offset += part.length;
+    }
+    return { ok: true, value: all };
+  }
+
+  /** write(2) a string (UTF-8) or bytes. */
+  *write(fd: number, data: string | Uint8Array): Sys<number> {
+    const bytes = typeof data === 'string' ? utf8.encode(data) : data;
+    const mark = this.stack.mark();
+    try {
+      return yield* this.syscall(NR.write, fd, this.stack.pushBytes(bytes), bytes.length);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  *lseek(fd: number, offset: number, whence: number): Sys<number> {
+    return yield* this.syscall(NR.lseek, fd, offset, whence);
+  }
+
+  *dup(fd: number): Sys<number> {
+    return yield* this.syscall(NR.dup, fd);
+  }
+
+  *dup3(oldfd: number, newfd: number, flags = 0): Sys<number> {
+    return yield* this.syscall(NR.dup3, oldfd, newfd, flags);
+  }
+
+  /** pipe2(2): [read end, write end] or -errno. */
+  *pipe(flags = 0): Sys<Result<[number, number]>> {
+    const mark = this.stack.mark();
+    try {
+      const address = this.stack.alloca(8);
+      const ret = yield* this.syscall(NR.pipe2, address, flags);
+      if (ret < 0) return { ok: false, errno: -ret };
+      const view = this.stack.readView(address, 8);
+      return { ok: true, value: [view.getInt32(0, true), view.getInt32(4, true)] };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  *mkdir(path: string, mode = 0o755): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      return yield* this.syscall(NR.mkdirat, AT_FDCWD, this.stack.pushString(path), mode);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  *unlink(path: string, flags = 0): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      return yield* this.syscall(NR.unlinkat, AT_FDCWD, this.stack.pushString(path), flags);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  *chdir(path: string): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      return yield* this.syscall(NR.chdir, this.stack.pushString(path));
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** newfstatat(2) on a path (or fstat when `path` is a number). */
+  *stat(path: string | number): Sys<Result<Stat>> {
+    const mark = this.stack.mark();
+    try {
+      const address = this.stack.alloca(STAT.size);
+      const ret =
+        typeof path === 'number'
+          ? yield* this.syscall(NR.fstat, path, address)
+          : yield* this.syscall(NR.newfstatat, AT_FDCWD, this.stack.pushString(path), address, 0);
+      if (ret < 0) return { ok: false, errno: -ret };
+      const view = this.stack.readView(address, STAT.size);
+      const u64 = (offset: number): number => Number(view.getBigUint64(offset, true));
+      return {
+        ok: true,
+        value: {
+          dev: u64(STAT.st_dev),
+          ino: u64(STAT.st_ino),
+          nlink: u64(STAT.st_nlink),
+          mode: view.getUint32(STAT.st_mode, true),
+          uid: view.getUint32(STAT.st_uid, true),
+          gid: view.getUint32(STAT.st_gid, true),
+          rdev: u64(STAT.st_rdev),
+          size: u64(STAT.st_size),
+          blksize: u64(STAT.st_blksize),
+          blocks: u64(STAT.st_blocks),
+          mtimeNs: u64(STAT.st_mtime) * 1e9 + u64(STAT.st_mtime_nsec),
+        },
+      };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** getdents64(2) until the directory is exhausted. */
+  *readdir(fd: number, bufferSize = 1024): Sys<Result<Dirent[]>> {
+    const entries: Dirent[] = [];
+    const mark = this.stack.mark();
+    try {
+      const address = this.stack.alloca(bufferSize);
+      for (;;) {
+        const ret = yield* this.syscall(NR.getdents64, fd, address, bufferSize);
+        if (ret < 0) return { ok: false, errno: -ret };
+        if (ret === 0) return { ok: true, value: entries };
+        const bytes = this.stack.readBytes(address, ret);
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        for (let offset = 0; offset < ret; ) {
+          const reclen = view.getUint16(offset + DIRENT64.d_reclen, true);
+          const nameStart = offset + DIRENT64.d_name;
+          let nameEnd = nameStart;
+          while (nameEnd < offset + reclen && bytes[nameEnd] !== 0) nameEnd++;
+          entries.push({
+            ino: Number(view.getBigUint64(offset + DIRENT64.d_ino, true)),
+            off: Number(view.getBigInt64(offset + DIRENT64.d_off, true)),
+            type: view.getUint8(offset + DIRENT64.d_type),
+            name: utf8.decode(bytes.subarray(nameStart, nameEnd)),
+          });
+          offset += reclen;
+        }
+      }
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  // ---- memory ------------------------------------------------------------------------------------------
+  /** Anonymous private mmap(2) of `length` bytes: the address or -errno. */
+  *mmapAnonymous(length: number, prot: number = PROT.READ | PROT.WRITE): Sys<number> {
+    return yield* this.syscall(NR.mmap, 0, length, prot, MAP.PRIVATE | MAP.ANONYMOUS, 2 ** 64 - 1, 0);
+  }
+
+  *munmap(address: number, length: number): Sys<number> {
+    return yield* this.syscall(NR.munmap, address, length);
+  }
+
+  *brk(address: number): Sys<number> {
+    return yield* this.syscall(NR.brk, address);
+  }
+
+  /** getrandom(2): `count` bytes from the kernel's seeded generator. */
+  *getrandom(count: number): Sys<Result<Uint8Array>> {
+    const mark = this.stack.mark();
+    try {
+      const address = this.stack.alloca(count);
+      const ret = yield* this.syscall(NR.getrandom, address, count, 0);
+      if (ret < 0) return { ok: false, errno: -ret };
+      return { ok: true, value: this.stack.readBytes(address, ret) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** Decode bytes as UTF-8 (for printing what was read). */
+  decode(bytes: Uint8Array): string {
+    return utf8.decode(bytes);
+  }
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/** A libc call: a generator the program delegates to with `yield*`; it yields traps and returns the result. */
+export type Sys<T> = Generator<number, T, number>;
+
+/** struct stat decoded (the fields user programs use). */
+export const StatSchema = z.object({
+  dev: z.number().int(),
+  ino: z.number().int(),
+  nlink: z.number().int(),
+  mode: z.number().int(),
+  uid: z.number().int(),
+  gid: z.number().int(),
+  rdev: z.number().int(),
+  size: z.number().int(),
+  blksize: z.number().int(),
+  blocks: z.number().int(),
+  mtimeNs: z.number(),
+});
+export type Stat = z.infer<typeof StatSchema>;
+
+/** One linux_dirent64 record decoded. */
+export const DirentSchema = z.object({ ino: z.number().int(), off: z.number().int(), type: z.number().int(), name: z.string() });
+export type Dirent = z.infer<typeof DirentSchema>;
+
+/** A result or a negative errno. */
+export type Result<T> = { ok: true; value: T } | { ok: false; errno: number };
