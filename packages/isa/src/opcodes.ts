@@ -370,6 +370,8 @@ function buildTable(): OpcodeForm[] {
     [PseudoCall.KFUNC, 'call.kfunc', 3],
   ];
   for (const [src, id, cpuVersion] of callForms) {
+    // A kfunc call's offset is the fd_array index of the module BTF holding the function (0 = vmlinux).
+    const off: FieldUse = src === PseudoCall.KFUNC ? 'any' : 'zero';
     forms.push({
       id,
       opcode: Class.JMP | JmpOp.CALL,
@@ -380,7 +382,7 @@ function buildTable(): OpcodeForm[] {
       source: 'K',
       width: 0,
       discriminant: { field: 'src', value: src },
-      fields: { dst: 'zero', src: 'fixed', off: 'zero', imm: 'any' },
+      fields: { dst: 'zero', src: 'fixed', off, imm: 'any' },
       cpuVersion,
     });
   }

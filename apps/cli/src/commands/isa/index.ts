@@ -1,4 +1,5 @@
 import type { Command } from '../../command.js';
+import { disasmCommand } from './disasm.js';
 
-/** The isa commands; this group's owner adds each command module here. */
-export const isaCommands: readonly Command[] = [];
+/** The isa commands: disassembler, assembler and the demo. */
+export const isaCommands: readonly Command[] = [disasmCommand];
