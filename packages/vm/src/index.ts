@@ -1,1 +1,13 @@
-export {};
+export { Arena, LinearMemory, MemoryMapError, NULL_GUARD, Perm, WASM_PAGE } from './memory.js';
+export type { LinearMemoryOptions, PermBits, Region } from './memory.js';
+export { BPF_MAX_LOOPS, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, VmFaultError, VmLoadError, formatFault, makeFault } from './fault.js';
+export type { AccessKind, FaultKind, VmFault } from './fault.js';
+export { HelperTable } from './helpers.js';
+export type { HelperContext, HelperFn, HelperSpec } from './helpers.js';
+export { Program, loadProgram } from './program.js';
+export type { LoadOptions } from './program.js';
+export { BPF_FUNC_TAIL_CALL, ENGINES, Vm } from './vm.js';
+export type { EngineName, RunResult, TailCallHook, VmOptions } from './vm.js';
+export { CONFORMANCE_HELPERS, RawRunner, loadRaw, programFromHex } from './raw.js';
+export type { RawRunnerOptions } from './raw.js';
+export { joinU64, splitU64 } from './int64.js';

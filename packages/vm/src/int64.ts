@@ -1,0 +1,141 @@
+/**
+ * 64-bit integer arithmetic on two 32-bit halves, without BigInt and without allocating: the interpreter keeps
+ * every register as a (lo, hi) pair of int32 words. Results that do not fit in one return value are written to
+ * {@link WIDE}, a module-level scratch array.
+ *
+ * Division relies on one fact about IEEE doubles: for integers 0 <= n < 2^53 and 0 < d, `Math.floor(n / d)` is
+ * exact (when n/d is not an integer it is at least 1/d away from one, and the rounding error of the quotient
+ * is at most (n/d)·2^-53 < 1/d).
+ */
+
+/** Scratch output: [quotient lo, quotient hi, remainder lo, remainder hi] of {@link udiv64}. */
+export const WIDE = new Int32Array(4);
+
+const TWO32 = 4294967296;
+
+/** High 32 bits of the unsigned 64-bit product of two u32 words (as an int32 bit pattern). */
+export function mulhu32(a: number, b: number): number {
+  const aL = a & 0xffff;
+  const aH = a >>> 16;
+  const bL = b & 0xffff;
+  const bH = b >>> 16;
+  const ll = aL * bL;
+  const lh = aL * bH;
+  const hl = aH * bL;
+  // Each partial product is < 2^32, so these sums stay exact in doubles.
+  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (aH * bH + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) | 0;
+}
+
+/** High word of the 64-bit product (aLo,aHi) * (bLo,bHi), wrapping; the low word is Math.imul(aLo, bLo). */
+export function mul64hi(aLo: number, aHi: number, bLo: number, bHi: number): number {
+  return (mulhu32(aLo, bLo) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
+}
+
+/**
+ * Unsigned 64-bit division n / d with d != 0: quotient and remainder into {@link WIDE}.
+ */
+export function udiv64(nLo: number, nHi: number, dLo: number, dHi: number): void {
+  const nl = nLo >>> 0;
+  const nh = nHi >>> 0;
+  const dl = dLo >>> 0;
+  if (dHi === 0) {
+    if (nh === 0) {
+      const q = Math.floor(nl / dl);
+      WIDE[0] = q;
+      WIDE[1] = 0;
+      WIDE[2] = nl - q * dl;
+      WIDE[3] = 0;
+      return;
+    }
+    // 32-bit divisor: schoolbook division in one 32-bit and two 16-bit steps, every dividend below 2^48.
+    const qh = Math.floor(nh / dl);
+    let r = nh - qh * dl;
+    let t = r * 65536 + (nl >>> 16);
+    const q1 = Math.floor(t / dl);
+    r = t - q1 * dl;
+    t = r * 65536 + (nl & 0xffff);
+    const q0 = Math.floor(t / dl);
+    r = t - q0 * dl;
+    WIDE[0] = q1 * 65536 + q0;
+    WIDE[1] = qh;
+    WIDE[2] = r;
+    WIDE[3] = 0;
+    return;
+  }
+  // Divisor >= 2^32, so the quotient is < 2^32. The double estimate is within 1 of the true quotient (relative
+  // error ~2^-51 on a value < 2^32); start one below it so that q·d cannot exceed n, then correct upwards.
+  const dh = dHi >>> 0;
+  let q = Math.floor((nh * TWO32 + nl) / (dh * TWO32 + dl));
+  if (q > 0) q -= 1;
+  if (q > 0xffffffff) q = 0xffffffff;
+  // p = q * d (fits in 64 bits because q <= n / d).
+  const pLo = Math.imul(q, dLo);
+  const pHi = (mulhu32(q, dLo) + Math.imul(q, dHi)) | 0;
+  // r = n - p
+  let rLo = (nl - (pLo >>> 0)) | 0;
+  let rHi = (nHi - pHi - (nl < pLo >>> 0 ? 1 : 0)) | 0;
+  for (let i = 0; i < 2; i++) {
+    const rh = rHi >>> 0;
+    if (rh > dh || (rh === dh && rLo >>> 0 >= dl)) {
+      const borrow = rLo >>> 0 < dl ? 1 : 0;
+      rLo = (rLo - dLo) | 0;
+      rHi = (rHi - dHi - borrow) | 0;
+      q += 1;
+    }
+  }
+  WIDE[0] = q;
+  WIDE[1] = 0;
+  WIDE[2] = rLo;
+  WIDE[3] = rHi;
+}
+
+/**
+ * Signed 64-bit division (C semantics: quotient truncated toward zero, remainder has the dividend's sign),
+ * d != 0. INT64_MIN / -1 wraps to INT64_MIN and its remainder is 0, as RFC 9669 requires.
+ */
+export function sdiv64(nLo: number, nHi: number, dLo: number, dHi: number): void {
+  const nNeg = nHi < 0;
+  const dNeg = dHi < 0;
+  let aLo = nLo;
+  let aHi = nHi;
+  if (nNeg) {
+    aLo = -nLo | 0;
+    aHi = (~nHi + (nLo === 0 ? 1 : 0)) | 0;
+  }
+  let bLo = dLo;
+  let bHi = dHi;
+  if (dNeg) {
+    bLo = -dLo | 0;
+    bHi = (~dHi + (dLo === 0 ? 1 : 0)) | 0;
+  }
+  udiv64(aLo, aHi, bLo, bHi);
+  if (nNeg !== dNeg) {
+    const qLo = WIDE[0] ?? 0;
+    const qHi = WIDE[1] ?? 0;
+    WIDE[0] = -qLo | 0;
+    WIDE[1] = (~qHi + (qLo === 0 ? 1 : 0)) | 0;
+  }
+  if (nNeg) {
+    const rLo = WIDE[2] ?? 0;
+    const rHi = WIDE[3] ?? 0;
+    WIDE[2] = -rLo | 0;
+    WIDE[3] = (~rHi + (rLo === 0 ? 1 : 0)) | 0;
+  }
+}
+
+/** (lo, hi) halves of a 64-bit value given as a bigint or a safe integer (negative numbers are two's complement). */
+export function splitU64(value: bigint | number): [number, number] {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new RangeError(`${value} is not a safe integer; pass a bigint for 64-bit values`);
+    const lo = value % TWO32;
+    return [lo | 0, Math.floor(value / TWO32) | 0];
+  }
+  const u = BigInt.asUintN(64, value);
+  return [Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0];
+}
+
+/** The unsigned 64-bit value of a (lo, hi) pair. */
+export function joinU64(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}

@@ -1,0 +1,2087 @@
+/**
+ * The interpreter: pre-decodes a program into a flat Int32Array (four words per 8-byte slot) and runs it
+ * with one dense `switch` on a compact op id. Registers live in `vm.regs` as (lo, hi) int32 pairs, so nothing
+ * in the per-instruction path allocates or touches BigInt.
+ *
+ * Code layout, per slot `i` at `p = 4 * i`:
+ *   code[p]     op | (2 * dst) << 8 | (2 * src) << 16   (register numbers pre-scaled to `regs` indexes)
+ *   code[p + 1] memory offset, or the absolute target slot of a jump / local call, or the LD imm64 pseudo source
+ *   code[p + 2] imm (low word of the 64-bit operand)
+ *   code[p + 3] imm >> 31 (its high word: immediates are sign-extended), or the second imm of LD imm64
+ * One extra slot after the program holds FELL_OFF, so running past the end faults instead of reading garbage.
+ *
+ * `Op` is a `const enum` declared in this file so that every `case` label compiles to a literal number, which
+ * is what lets V8 turn the switch into a jump table.
+ */
+import type { Insn } from '@ebpf-sim/isa';
+import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
+import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from './fault.js';
+import { WIDE, mul64hi, sdiv64, udiv64 } from './int64.js';
+import type { Program } from './program.js';
+import type { Vm } from './vm.js';
+
+const enum Op {
+  ALU_ADD_K = 0,
+  ALU_ADD_X = 1,
+  ALU_SUB_K = 2,
+  ALU_SUB_X = 3,
+  ALU_MUL_K = 4,
+  ALU_MUL_X = 5,
+  ALU_DIV_K = 6,
+  ALU_SDIV_K = 7,
+  ALU_DIV_X = 8,
+  ALU_SDIV_X = 9,
+  ALU_OR_K = 10,
+  ALU_OR_X = 11,
+  ALU_AND_K = 12,
+  ALU_AND_X = 13,
+  ALU_LSH_K = 14,
+  ALU_LSH_X = 15,
+  ALU_RSH_K = 16,
+  ALU_RSH_X = 17,
+  ALU_MOD_K = 18,
+  ALU_SMOD_K = 19,
+  ALU_MOD_X = 20,
+  ALU_SMOD_X = 21,
+  ALU_XOR_K = 22,
+  ALU_XOR_X = 23,
+  ALU_MOV_K = 24,
+  ALU_MOV_X = 25,
+  ALU_MOVSX8_X = 26,
+  ALU_MOVSX16_X = 27,
+  ALU_ARSH_K = 28,
+  ALU_ARSH_X = 29,
+  ALU_NEG = 30,
+  ALU64_ADD_K = 31,
+  ALU64_ADD_X = 32,
+  ALU64_SUB_K = 33,
+  ALU64_SUB_X = 34,
+  ALU64_MUL_K = 35,
+  ALU64_MUL_X = 36,
+  ALU64_DIV_K = 37,
+  ALU64_SDIV_K = 38,
+  ALU64_DIV_X = 39,
+  ALU64_SDIV_X = 40,
+  ALU64_OR_K = 41,
+  ALU64_OR_X = 42,
+  ALU64_AND_K = 43,
+  ALU64_AND_X = 44,
+  ALU64_LSH_K = 45,
+  ALU64_LSH_X = 46,
+  ALU64_RSH_K = 47,
+  ALU64_RSH_X = 48,
+  ALU64_MOD_K = 49,
+  ALU64_SMOD_K = 50,
+  ALU64_MOD_X = 51,
+  ALU64_SMOD_X = 52,
+  ALU64_XOR_K = 53,
+  ALU64_XOR_X = 54,
+  ALU64_MOV_K = 55,
+  ALU64_MOV_X = 56,
+  ALU64_MOVSX8_X = 57,
+  ALU64_MOVSX16_X = 58,
+  ALU64_MOVSX32_X = 59,
+  ALU64_ARSH_K = 60,
+  ALU64_ARSH_X = 61,
+  ALU64_NEG = 62,
+  END_LE16 = 63,
+  END_LE32 = 64,
+  END_LE64 = 65,
+  END_BE16 = 66,
+  END_BE32 = 67,
+  END_BE64 = 68,
+  END_BSWAP16 = 69,
+  END_BSWAP32 = 70,
+  END_BSWAP64 = 71,
+  JMP_JA = 72,
+  JMP_JEQ_K = 73,
+  JMP_JEQ_X = 74,
+  JMP_JGT_K = 75,
+  JMP_JGT_X = 76,
+  JMP_JGE_K = 77,
+  JMP_JGE_X = 78,
+  JMP_JSET_K = 79,
+  JMP_JSET_X = 80,
+  JMP_JNE_K = 81,
+  JMP_JNE_X = 82,
+  JMP_JSGT_K = 83,
+  JMP_JSGT_X = 84,
+  JMP_JSGE_K = 85,
+  JMP_JSGE_X = 86,
+  JMP_JLT_K = 87,
+  JMP_JLT_X = 88,
+  JMP_JLE_K = 89,
+  JMP_JLE_X = 90,
+  JMP_JSLT_K = 91,
+  JMP_JSLT_X = 92,
+  JMP_JSLE_K = 93,
+  JMP_JSLE_X = 94,
+  JMP32_JEQ_K = 95,
+  JMP32_JEQ_X = 96,
+  JMP32_JGT_K = 97,
+  JMP32_JGT_X = 98,
+  JMP32_JGE_K = 99,
+  JMP32_JGE_X = 100,
+  JMP32_JSET_K = 101,
+  JMP32_JSET_X = 102,
+  JMP32_JNE_K = 103,
+  JMP32_JNE_X = 104,
+  JMP32_JSGT_K = 105,
+  JMP32_JSGT_X = 106,
+  JMP32_JSGE_K = 107,
+  JMP32_JSGE_X = 108,
+  JMP32_JLT_K = 109,
+  JMP32_JLT_X = 110,
+  JMP32_JLE_K = 111,
+  JMP32_JLE_X = 112,
+  JMP32_JSLT_K = 113,
+  JMP32_JSLT_X = 114,
+  JMP32_JSLE_K = 115,
+  JMP32_JSLE_X = 116,
+  CALL_HELPER = 117,
+  CALL_LOCAL = 118,
+  CALL_KFUNC = 119,
+  CALLX = 120,
+  EXIT = 121,
+  JMP_MAY_GOTO = 122,
+  LD_IMM64_IMM = 123,
+  LD_ABS_W = 124,
+  LD_ABS_H = 125,
+  LD_ABS_B = 126,
+  LD_IND_W = 127,
+  LD_IND_H = 128,
+  LD_IND_B = 129,
+  LDX_MEM_B = 130,
+  LDX_MEMSX_B = 131,
+  ST_MEM_B = 132,
+  STX_MEM_B = 133,
+  LDX_MEM_H = 134,
+  LDX_MEMSX_H = 135,
+  ST_MEM_H = 136,
+  STX_MEM_H = 137,
+  LDX_MEM_W = 138,
+  LDX_MEMSX_W = 139,
+  ST_MEM_W = 140,
+  STX_MEM_W = 141,
+  ATOMIC_W_ADD = 142,
+  ATOMIC_W_FETCH_ADD = 143,
+  ATOMIC_W_OR = 144,
+  ATOMIC_W_FETCH_OR = 145,
+  ATOMIC_W_AND = 146,
+  ATOMIC_W_FETCH_AND = 147,
+  ATOMIC_W_XOR = 148,
+  ATOMIC_W_FETCH_XOR = 149,
+  ATOMIC_W_XCHG = 150,
+  ATOMIC_W_CMPXCHG = 151,
+  LDX_MEM_DW = 152,
+  ST_MEM_DW = 153,
+  STX_MEM_DW = 154,
+  ATOMIC_DW_ADD = 155,
+  ATOMIC_DW_FETCH_ADD = 156,
+  ATOMIC_DW_OR = 157,
+  ATOMIC_DW_FETCH_OR = 158,
+  ATOMIC_DW_AND = 159,
+  ATOMIC_DW_FETCH_AND = 160,
+  ATOMIC_DW_XOR = 161,
+  ATOMIC_DW_FETCH_XOR = 162,
+  ATOMIC_DW_XCHG = 163,
+  ATOMIC_DW_CMPXCHG = 164,
+  LD_IMM64_PSEUDO = 165,
+  TAIL_CALL = 166,
+  FELL_OFF = 167,
+  LD_IMM64_TAIL = 168,
+}
+
+/** Op id of slots no form maps to (the second slot of LD imm64): the switch has no case for it. */
+const NO_OP = 0xff;
+
+/** Every instruction form of the opcode table, by id, and the interpreter op that executes it. */
+export const FORM_OPS: Readonly<Record<string, number>> = {
+  'alu.add.k': Op.ALU_ADD_K,
+  'alu.add.x': Op.ALU_ADD_X,
+  'alu.sub.k': Op.ALU_SUB_K,
+  'alu.sub.x': Op.ALU_SUB_X,
+  'alu.mul.k': Op.ALU_MUL_K,
+  'alu.mul.x': Op.ALU_MUL_X,
+  'alu.div.k': Op.ALU_DIV_K,
+  'alu.sdiv.k': Op.ALU_SDIV_K,
+  'alu.div.x': Op.ALU_DIV_X,
+  'alu.sdiv.x': Op.ALU_SDIV_X,
+  'alu.or.k': Op.ALU_OR_K,
+  'alu.or.x': Op.ALU_OR_X,
+  'alu.and.k': Op.ALU_AND_K,
+  'alu.and.x': Op.ALU_AND_X,
+  'alu.lsh.k': Op.ALU_LSH_K,
+  'alu.lsh.x': Op.ALU_LSH_X,
+  'alu.rsh.k': Op.ALU_RSH_K,
+  'alu.rsh.x': Op.ALU_RSH_X,
+  'alu.mod.k': Op.ALU_MOD_K,
+  'alu.smod.k': Op.ALU_SMOD_K,
+  'alu.mod.x': Op.ALU_MOD_X,
+  'alu.smod.x': Op.ALU_SMOD_X,
+  'alu.xor.k': Op.ALU_XOR_K,
+  'alu.xor.x': Op.ALU_XOR_X,
+  'alu.mov.k': Op.ALU_MOV_K,
+  'alu.mov.x': Op.ALU_MOV_X,
+  'alu.movsx8.x': Op.ALU_MOVSX8_X,
+  'alu.movsx16.x': Op.ALU_MOVSX16_X,
+  'alu.arsh.k': Op.ALU_ARSH_K,
+  'alu.arsh.x': Op.ALU_ARSH_X,
+  'alu.neg': Op.ALU_NEG,
+  'alu64.add.k': Op.ALU64_ADD_K,
+  'alu64.add.x': Op.ALU64_ADD_X,
+  'alu64.sub.k': Op.ALU64_SUB_K,
+  'alu64.sub.x': Op.ALU64_SUB_X,
+  'alu64.mul.k': Op.ALU64_MUL_K,
+  'alu64.mul.x': Op.ALU64_MUL_X,
+  'alu64.div.k': Op.ALU64_DIV_K,
+  'alu64.sdiv.k': Op.ALU64_SDIV_K,
+  'alu64.div.x': Op.ALU64_DIV_X,
+  'alu64.sdiv.x': Op.ALU64_SDIV_X,
+  'alu64.or.k': Op.ALU64_OR_K,
+  'alu64.or.x': Op.ALU64_OR_X,
+  'alu64.and.k': Op.ALU64_AND_K,
+  'alu64.and.x': Op.ALU64_AND_X,
+  'alu64.lsh.k': Op.ALU64_LSH_K,
+  'alu64.lsh.x': Op.ALU64_LSH_X,
+  'alu64.rsh.k': Op.ALU64_RSH_K,
+  'alu64.rsh.x': Op.ALU64_RSH_X,
+  'alu64.mod.k': Op.ALU64_MOD_K,
+  'alu64.smod.k': Op.ALU64_SMOD_K,
+  'alu64.mod.x': Op.ALU64_MOD_X,
+  'alu64.smod.x': Op.ALU64_SMOD_X,
+  'alu64.xor.k': Op.ALU64_XOR_K,
+  'alu64.xor.x': Op.ALU64_XOR_X,
+  'alu64.mov.k': Op.ALU64_MOV_K,
+  'alu64.mov.x': Op.ALU64_MOV_X,
+  'alu64.movsx8.x': Op.ALU64_MOVSX8_X,
+  'alu64.movsx16.x': Op.ALU64_MOVSX16_X,
+  'alu64.movsx32.x': Op.ALU64_MOVSX32_X,
+  'alu64.arsh.k': Op.ALU64_ARSH_K,
+  'alu64.arsh.x': Op.ALU64_ARSH_X,
+  'alu64.neg': Op.ALU64_NEG,
+  'end.le16': Op.END_LE16,
+  'end.le32': Op.END_LE32,
+  'end.le64': Op.END_LE64,
+  'end.be16': Op.END_BE16,
+  'end.be32': Op.END_BE32,
+  'end.be64': Op.END_BE64,
+  'end.bswap16': Op.END_BSWAP16,
+  'end.bswap32': Op.END_BSWAP32,
+  'end.bswap64': Op.END_BSWAP64,
+  'jmp.ja': Op.JMP_JA,
+  'jmp32.ja': Op.JMP_JA,
+  'jmp.jeq.k': Op.JMP_JEQ_K,
+  'jmp.jeq.x': Op.JMP_JEQ_X,
+  'jmp.jgt.k': Op.JMP_JGT_K,
+  'jmp.jgt.x': Op.JMP_JGT_X,
+  'jmp.jge.k': Op.JMP_JGE_K,
+  'jmp.jge.x': Op.JMP_JGE_X,
+  'jmp.jset.k': Op.JMP_JSET_K,
+  'jmp.jset.x': Op.JMP_JSET_X,
+  'jmp.jne.k': Op.JMP_JNE_K,
+  'jmp.jne.x': Op.JMP_JNE_X,
+  'jmp.jsgt.k': Op.JMP_JSGT_K,
+  'jmp.jsgt.x': Op.JMP_JSGT_X,
+  'jmp.jsge.k': Op.JMP_JSGE_K,
+  'jmp.jsge.x': Op.JMP_JSGE_X,
+  'jmp.jlt.k': Op.JMP_JLT_K,
+  'jmp.jlt.x': Op.JMP_JLT_X,
+  'jmp.jle.k': Op.JMP_JLE_K,
+  'jmp.jle.x': Op.JMP_JLE_X,
+  'jmp.jslt.k': Op.JMP_JSLT_K,
+  'jmp.jslt.x': Op.JMP_JSLT_X,
+  'jmp.jsle.k': Op.JMP_JSLE_K,
+  'jmp.jsle.x': Op.JMP_JSLE_X,
+  'jmp32.jeq.k': Op.JMP32_JEQ_K,
+  'jmp32.jeq.x': Op.JMP32_JEQ_X,
+  'jmp32.jgt.k': Op.JMP32_JGT_K,
+  'jmp32.jgt.x': Op.JMP32_JGT_X,
+  'jmp32.jge.k': Op.JMP32_JGE_K,
+  'jmp32.jge.x': Op.JMP32_JGE_X,
+  'jmp32.jset.k': Op.JMP32_JSET_K,
+  'jmp32.jset.x': Op.JMP32_JSET_X,
+  'jmp32.jne.k': Op.JMP32_JNE_K,
+  'jmp32.jne.x': Op.JMP32_JNE_X,
+  'jmp32.jsgt.k': Op.JMP32_JSGT_K,
+  'jmp32.jsgt.x': Op.JMP32_JSGT_X,
+  'jmp32.jsge.k': Op.JMP32_JSGE_K,
+  'jmp32.jsge.x': Op.JMP32_JSGE_X,
+  'jmp32.jlt.k': Op.JMP32_JLT_K,
+  'jmp32.jlt.x': Op.JMP32_JLT_X,
+  'jmp32.jle.k': Op.JMP32_JLE_K,
+  'jmp32.jle.x': Op.JMP32_JLE_X,
+  'jmp32.jslt.k': Op.JMP32_JSLT_K,
+  'jmp32.jslt.x': Op.JMP32_JSLT_X,
+  'jmp32.jsle.k': Op.JMP32_JSLE_K,
+  'jmp32.jsle.x': Op.JMP32_JSLE_X,
+  'call.helper': Op.CALL_HELPER,
+  'call.local': Op.CALL_LOCAL,
+  'call.kfunc': Op.CALL_KFUNC,
+  'callx': Op.CALLX,
+  'exit': Op.EXIT,
+  'jmp.may_goto': Op.JMP_MAY_GOTO,
+  'ld.imm64.imm': Op.LD_IMM64_IMM,
+  'ld.imm64.map_fd': Op.LD_IMM64_PSEUDO,
+  'ld.imm64.map_value': Op.LD_IMM64_PSEUDO,
+  'ld.imm64.btf_id': Op.LD_IMM64_PSEUDO,
+  'ld.imm64.func': Op.LD_IMM64_PSEUDO,
+  'ld.imm64.map_idx': Op.LD_IMM64_PSEUDO,
+  'ld.imm64.map_idx_value': Op.LD_IMM64_PSEUDO,
+  'ld.abs.w': Op.LD_ABS_W,
+  'ld.abs.h': Op.LD_ABS_H,
+  'ld.abs.b': Op.LD_ABS_B,
+  'ld.ind.w': Op.LD_IND_W,
+  'ld.ind.h': Op.LD_IND_H,
+  'ld.ind.b': Op.LD_IND_B,
+  'ldx.mem.b': Op.LDX_MEM_B,
+  'ldx.memsx.b': Op.LDX_MEMSX_B,
+  'st.mem.b': Op.ST_MEM_B,
+  'stx.mem.b': Op.STX_MEM_B,
+  'ldx.mem.h': Op.LDX_MEM_H,
+  'ldx.memsx.h': Op.LDX_MEMSX_H,
+  'st.mem.h': Op.ST_MEM_H,
+  'stx.mem.h': Op.STX_MEM_H,
+  'ldx.mem.w': Op.LDX_MEM_W,
+  'ldx.memsx.w': Op.LDX_MEMSX_W,
+  'st.mem.w': Op.ST_MEM_W,
+  'stx.mem.w': Op.STX_MEM_W,
+  'atomic.w.add': Op.ATOMIC_W_ADD,
+  'atomic.w.fetch_add': Op.ATOMIC_W_FETCH_ADD,
+  'atomic.w.or': Op.ATOMIC_W_OR,
+  'atomic.w.fetch_or': Op.ATOMIC_W_FETCH_OR,
+  'atomic.w.and': Op.ATOMIC_W_AND,
+  'atomic.w.fetch_and': Op.ATOMIC_W_FETCH_AND,
+  'atomic.w.xor': Op.ATOMIC_W_XOR,
+  'atomic.w.fetch_xor': Op.ATOMIC_W_FETCH_XOR,
+  'atomic.w.xchg': Op.ATOMIC_W_XCHG,
+  'atomic.w.cmpxchg': Op.ATOMIC_W_CMPXCHG,
+  'ldx.mem.dw': Op.LDX_MEM_DW,
+  'st.mem.dw': Op.ST_MEM_DW,
+  'stx.mem.dw': Op.STX_MEM_DW,
+  'atomic.dw.add': Op.ATOMIC_DW_ADD,
+  'atomic.dw.fetch_add': Op.ATOMIC_DW_FETCH_ADD,
+  'atomic.dw.or': Op.ATOMIC_DW_OR,
+  'atomic.dw.fetch_or': Op.ATOMIC_DW_FETCH_OR,
+  'atomic.dw.and': Op.ATOMIC_DW_AND,
+  'atomic.dw.fetch_and': Op.ATOMIC_DW_FETCH_AND,
+  'atomic.dw.xor': Op.ATOMIC_DW_XOR,
+  'atomic.dw.fetch_xor': Op.ATOMIC_DW_FETCH_XOR,
+  'atomic.dw.xchg': Op.ATOMIC_DW_XCHG,
+  'atomic.dw.cmpxchg': Op.ATOMIC_DW_CMPXCHG,
+};
+
+export const PERM_READ = 1;
+export const PERM_WRITE = 2;
+export const PERM_RW = 3;
+
+/** Words saved per bpf-to-bpf call frame: return slot, r1..r9 (lo, hi), the caller's may_goto counter. */
+export const FRAME_WORDS = 20;
+
+/**
+ * Pre-decode validated instructions. `ldImm64` gives the 64-bit value of each LD imm64 (pseudo forms the
+ * loader did not resolve are `undefined` and fault when executed).
+ */
+export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64: (insn: Insn) => readonly [number, number] | undefined): Int32Array {
+  const code = new Int32Array((slotCount + 1) * 4);
+  for (let i = 0; i < slotCount; i++) code[i * 4] = NO_OP;
+  for (const insn of insns) {
+    let op = FORM_OPS[insn.form.id];
+    if (op === undefined) throw new Error(`interpreter: no op for instruction form '${insn.form.id}'`);
+    const p = insn.slot * 4;
+    let w1 = insn.off;
+    let w2 = insn.imm;
+    let w3 = insn.imm >> 31;
+    switch (insn.form.kind) {
+      case 'ja':
+        w1 = insn.slot + 1 + (insn.form.cls === 'jmp32' ? insn.imm : insn.off);
+        break;
+      case 'jmp':
+      case 'jcond':
+        w1 = insn.slot + 1 + insn.off;
+        break;
+      case 'call':
+        if (insn.form.id === 'call.local') w1 = insn.slot + 1 + insn.imm;
+        break;
+      case 'ld_imm64': {
+        const value = ldImm64(insn);
+        if (value === undefined) {
+          op = Op.LD_IMM64_PSEUDO;
+          w1 = insn.src;
+        } else {
+          op = Op.LD_IMM64_IMM;
+          [w2, w3] = value;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    code[p] = op | ((insn.dst * 2) << 8) | ((insn.src * 2) << 16);
+    code[p + 1] = w1;
+    code[p + 2] = w2;
+    code[p + 3] = w3;
+  }
+  code[slotCount * 4] = Op.FELL_OFF;
+  return code;
+}
+
+/**
+ * Run `entry` on `vm` from slot 0 with the registers already set up. Returns true when the program exited
+ * (r0 in `vm.regs`), false on a fault (`vm.fault`). `vm.executed` is the number of instructions run.
+ */
+export function interpret(vm: Vm, entry: Program): boolean {
+  const R = vm.regs;
+  const frames = vm.frames;
+  const frameProgs = vm.frameProgs;
+  const limit = vm.budget;
+  const top = vm.stackTop;
+  let prog = entry;
+  let code = prog.code;
+  let dv = vm.mem.view();
+  let pc = 0;
+  let steps = 0;
+  let depth = 0;
+  let loops = BPF_MAX_LOOPS;
+  // Live stack: the frames of the current call chain, [sLo, top).
+  let sLo = top - STACK_FRAME_SIZE;
+  const sHi = top;
+  // Last region hit by a read and by a write (never the stack, which is checked first).
+  let rLo = 0;
+  let rHi = 0;
+  let wLo = 0;
+  let wHi = 0;
+  vm.running = prog;
+  for (;;) {
+    const p = pc << 2;
+    const w = code[p]!;
+    if (++steps > limit) {
+      vm.executed = limit;
+      vm.setFault('budget', pc, { detail: limit });
+      return false;
+    }
+    pc++;
+    switch ((w & 0xff) as Op) {
+      case Op.ALU_ADD_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = (R[d]! + bl) | 0;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_SUB_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = (R[d]! - bl) | 0;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_MUL_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = Math.imul(R[d]!, bl);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_DIV_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_SDIV_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
+        R[d] = bl === 0 ? 0 : Math.trunc(R[d]! / bl) | 0;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_MOD_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        // Modulo by zero leaves dst unchanged (then zero-extended).
+        if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_SMOD_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        // INT_MIN % -1 is -0 in JS, stored as 0.
+        if (bl !== 0) R[d] = R[d]! % bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_OR_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = R[d]! | bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_AND_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = R[d]! & bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_XOR_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = R[d]! ^ bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_MOV_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_LSH_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = R[d]! << (bl & 31);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_RSH_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = R[d]! >>> (bl & 31);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_ARSH_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        R[d] = R[d]! >> (bl & 31);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU64_ADD_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        const lo = (R[d]! >>> 0) + (bl >>> 0);
+        R[d + 1] = (R[d + 1]! + bh + (lo > 0xffffffff ? 1 : 0)) | 0;
+        R[d] = lo | 0;
+        break;
+      }
+      case Op.ALU64_SUB_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        const lo = (R[d]! >>> 0) - (bl >>> 0);
+        R[d + 1] = (R[d + 1]! - bh - (lo < 0 ? 1 : 0)) | 0;
+        R[d] = lo | 0;
+        break;
+      }
+      case Op.ALU64_MUL_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        const al = R[d]!;
+        R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
+        R[d] = Math.imul(al, bl);
+        break;
+      }
+      case Op.ALU64_DIV_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (bh === 0 && R[d + 1] === 0) {
+          // Both operands below 2^32: one exact double division.
+          R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
+        } else if (bl === 0 && bh === 0) {
+          R[d] = 0;
+          R[d + 1] = 0;
+        } else {
+          udiv64(R[d]!, R[d + 1]!, bl, bh);
+          R[d] = WIDE[0]!;
+          R[d + 1] = WIDE[1]!;
+        }
+        break;
+      }
+      case Op.ALU64_SDIV_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (bl === 0 && bh === 0) {
+          R[d] = 0;
+          R[d + 1] = 0;
+        } else {
+          sdiv64(R[d]!, R[d + 1]!, bl, bh);
+          R[d] = WIDE[0]!;
+          R[d + 1] = WIDE[1]!;
+        }
+        break;
+      }
+      case Op.ALU64_MOD_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (bh === 0 && R[d + 1] === 0) {
+          // Modulo by zero leaves dst unchanged.
+          if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
+        } else if (bl !== 0 || bh !== 0) {
+          udiv64(R[d]!, R[d + 1]!, bl, bh);
+          R[d] = WIDE[2]!;
+          R[d + 1] = WIDE[3]!;
+        }
+        break;
+      }
+      case Op.ALU64_SMOD_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (bl !== 0 || bh !== 0) {
+          sdiv64(R[d]!, R[d + 1]!, bl, bh);
+          R[d] = WIDE[2]!;
+          R[d + 1] = WIDE[3]!;
+        }
+        break;
+      }
+      case Op.ALU64_OR_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        R[d] = R[d]! | bl;
+        R[d + 1] = R[d + 1]! | bh;
+        break;
+      }
+      case Op.ALU64_AND_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        R[d] = R[d]! & bl;
+        R[d + 1] = R[d + 1]! & bh;
+        break;
+      }
+      case Op.ALU64_XOR_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        R[d] = R[d]! ^ bl;
+        R[d + 1] = R[d + 1]! ^ bh;
+        break;
+      }
+      case Op.ALU64_MOV_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        R[d] = bl;
+        R[d + 1] = bh;
+        break;
+      }
+      case Op.ALU64_LSH_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const n = bl & 63;
+        const lo = R[d]!;
+        if (n >= 32) {
+          R[d + 1] = lo << (n - 32);
+          R[d] = 0;
+        } else if (n !== 0) {
+          R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
+          R[d] = lo << n;
+        }
+        break;
+      }
+      case Op.ALU64_RSH_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const n = bl & 63;
+        const hi = R[d + 1]!;
+        if (n >= 32) {
+          R[d] = hi >>> (n - 32);
+          R[d + 1] = 0;
+        } else if (n !== 0) {
+          R[d] = (R[d]! >>> n) | (hi << (32 - n));
+          R[d + 1] = hi >>> n;
+        }
+        break;
+      }
+      case Op.ALU64_ARSH_K: {
+        const d = (w >> 8) & 0xff;
+        const bl = code[p + 2]!;
+        const n = bl & 63;
+        const hi = R[d + 1]!;
+        if (n >= 32) {
+          R[d] = hi >> (n - 32);
+          R[d + 1] = hi >> 31;
+        } else if (n !== 0) {
+          R[d] = (R[d]! >>> n) | (hi << (32 - n));
+          R[d + 1] = hi >> n;
+        }
+        break;
+      }
+      case Op.ALU_ADD_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = (R[d]! + bl) | 0;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_SUB_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = (R[d]! - bl) | 0;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_MUL_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = Math.imul(R[d]!, bl);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_DIV_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_SDIV_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
+        R[d] = bl === 0 ? 0 : Math.trunc(R[d]! / bl) | 0;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_MOD_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        // Modulo by zero leaves dst unchanged (then zero-extended).
+        if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_SMOD_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        // INT_MIN % -1 is -0 in JS, stored as 0.
+        if (bl !== 0) R[d] = R[d]! % bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_OR_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = R[d]! | bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_AND_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = R[d]! & bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_XOR_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = R[d]! ^ bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_MOV_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = bl;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_LSH_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = R[d]! << (bl & 31);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_RSH_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = R[d]! >>> (bl & 31);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_ARSH_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        R[d] = R[d]! >> (bl & 31);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU64_ADD_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const lo = (R[d]! >>> 0) + (bl >>> 0);
+        R[d + 1] = (R[d + 1]! + bh + (lo > 0xffffffff ? 1 : 0)) | 0;
+        R[d] = lo | 0;
+        break;
+      }
+      case Op.ALU64_SUB_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const lo = (R[d]! >>> 0) - (bl >>> 0);
+        R[d + 1] = (R[d + 1]! - bh - (lo < 0 ? 1 : 0)) | 0;
+        R[d] = lo | 0;
+        break;
+      }
+      case Op.ALU64_MUL_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = R[d]!;
+        R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
+        R[d] = Math.imul(al, bl);
+        break;
+      }
+      case Op.ALU64_DIV_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (bh === 0 && R[d + 1] === 0) {
+          // Both operands below 2^32: one exact double division.
+          R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
+        } else if (bl === 0 && bh === 0) {
+          R[d] = 0;
+          R[d + 1] = 0;
+        } else {
+          udiv64(R[d]!, R[d + 1]!, bl, bh);
+          R[d] = WIDE[0]!;
+          R[d + 1] = WIDE[1]!;
+        }
+        break;
+      }
+      case Op.ALU64_SDIV_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (bl === 0 && bh === 0) {
+          R[d] = 0;
+          R[d + 1] = 0;
+        } else {
+          sdiv64(R[d]!, R[d + 1]!, bl, bh);
+          R[d] = WIDE[0]!;
+          R[d + 1] = WIDE[1]!;
+        }
+        break;
+      }
+      case Op.ALU64_MOD_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (bh === 0 && R[d + 1] === 0) {
+          // Modulo by zero leaves dst unchanged.
+          if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
+        } else if (bl !== 0 || bh !== 0) {
+          udiv64(R[d]!, R[d + 1]!, bl, bh);
+          R[d] = WIDE[2]!;
+          R[d + 1] = WIDE[3]!;
+        }
+        break;
+      }
+      case Op.ALU64_SMOD_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (bl !== 0 || bh !== 0) {
+          sdiv64(R[d]!, R[d + 1]!, bl, bh);
+          R[d] = WIDE[2]!;
+          R[d + 1] = WIDE[3]!;
+        }
+        break;
+      }
+      case Op.ALU64_OR_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        R[d] = R[d]! | bl;
+        R[d + 1] = R[d + 1]! | bh;
+        break;
+      }
+      case Op.ALU64_AND_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        R[d] = R[d]! & bl;
+        R[d + 1] = R[d + 1]! & bh;
+        break;
+      }
+      case Op.ALU64_XOR_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        R[d] = R[d]! ^ bl;
+        R[d + 1] = R[d + 1]! ^ bh;
+        break;
+      }
+      case Op.ALU64_MOV_X: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        R[d] = bl;
+        R[d + 1] = bh;
+        break;
+      }
+      case Op.ALU64_LSH_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        const n = bl & 63;
+        const lo = R[d]!;
+        if (n >= 32) {
+          R[d + 1] = lo << (n - 32);
+          R[d] = 0;
+        } else if (n !== 0) {
+          R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
+          R[d] = lo << n;
+        }
+        break;
+      }
+      case Op.ALU64_RSH_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        const n = bl & 63;
+        const hi = R[d + 1]!;
+        if (n >= 32) {
+          R[d] = hi >>> (n - 32);
+          R[d + 1] = 0;
+        } else if (n !== 0) {
+          R[d] = (R[d]! >>> n) | (hi << (32 - n));
+          R[d + 1] = hi >>> n;
+        }
+        break;
+      }
+      case Op.ALU64_ARSH_X: {
+        const d = (w >> 8) & 0xff;
+        const bl = R[w >>> 16]!;
+        const n = bl & 63;
+        const hi = R[d + 1]!;
+        if (n >= 32) {
+          R[d] = hi >> (n - 32);
+          R[d + 1] = hi >> 31;
+        } else if (n !== 0) {
+          R[d] = (R[d]! >>> n) | (hi << (32 - n));
+          R[d + 1] = hi >> n;
+        }
+        break;
+      }
+      case Op.ALU_NEG: {
+        const d = (w >> 8) & 0xff;
+        R[d] = -R[d]! | 0;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU64_NEG: {
+        const d = (w >> 8) & 0xff;
+        const lo = R[d]!;
+        R[d] = -lo | 0;
+        R[d + 1] = (~R[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
+        break;
+      }
+      case Op.ALU_MOVSX8_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[w >>> 16]! << 24) >> 24;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU_MOVSX16_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[w >>> 16]! << 16) >> 16;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.ALU64_MOVSX8_X: {
+        const d = (w >> 8) & 0xff;
+        const v = (R[w >>> 16]! << 24) >> 24;
+        R[d] = v;
+        R[d + 1] = v >> 31;
+        break;
+      }
+      case Op.ALU64_MOVSX16_X: {
+        const d = (w >> 8) & 0xff;
+        const v = (R[w >>> 16]! << 16) >> 16;
+        R[d] = v;
+        R[d + 1] = v >> 31;
+        break;
+      }
+      case Op.ALU64_MOVSX32_X: {
+        const d = (w >> 8) & 0xff;
+        const v = R[w >>> 16]!;
+        R[d] = v;
+        R[d + 1] = v >> 31;
+        break;
+      }
+      case Op.END_LE16: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[d]! & 0xffff;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.END_LE32: {
+        const d = (w >> 8) & 0xff;
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.END_LE64:
+        break;
+      case Op.END_BE16:
+      case Op.END_BSWAP16: {
+        const d = (w >> 8) & 0xff;
+        const v = R[d]!;
+        R[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.END_BE32:
+      case Op.END_BSWAP32: {
+        const d = (w >> 8) & 0xff;
+        const v = R[d]!;
+        R[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.END_BE64:
+      case Op.END_BSWAP64: {
+        const d = (w >> 8) & 0xff;
+        const lo = R[d]!;
+        const hi = R[d + 1]!;
+        R[d] = (hi << 24) | ((hi & 0xff00) << 8) | ((hi >>> 8) & 0xff00) | (hi >>> 24);
+        R[d + 1] = (lo << 24) | ((lo & 0xff00) << 8) | ((lo >>> 8) & 0xff00) | (lo >>> 24);
+        break;
+      }
+      case Op.JMP_JA:
+        pc = code[p + 1]!;
+        break;
+      case Op.JMP_JEQ_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (al === bl && ah === bh) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JNE_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (al !== bl || ah !== bh) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSET_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if ((al & bl) !== 0 || (ah & bh) !== 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JGT_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JGE_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JLT_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JLE_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSGT_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (ah > bh || (ah === bh && al >>> 0 > bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSGE_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (ah > bh || (ah === bh && al >>> 0 >= bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSLT_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (ah < bh || (ah === bh && al >>> 0 < bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSLE_K: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const bl = code[p + 2]!;
+        const bh = code[p + 3]!;
+        if (ah < bh || (ah === bh && al >>> 0 <= bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JEQ_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al === bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JNE_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al !== bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSET_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if ((al & bl) !== 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JGT_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al >>> 0 > bl >>> 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JGE_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al >>> 0 >= bl >>> 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JLT_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al >>> 0 < bl >>> 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JLE_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al >>> 0 <= bl >>> 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSGT_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al > bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSGE_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al >= bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSLT_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al < bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSLE_K: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = code[p + 2]!;
+        if (al <= bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JEQ_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (al === bl && ah === bh) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JNE_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (al !== bl || ah !== bh) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSET_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if ((al & bl) !== 0 || (ah & bh) !== 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JGT_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JGE_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JLT_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JLE_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSGT_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (ah > bh || (ah === bh && al >>> 0 > bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSGE_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (ah > bh || (ah === bh && al >>> 0 >= bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSLT_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (ah < bh || (ah === bh && al >>> 0 < bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP_JSLE_X: {
+        const d = (w >> 8) & 0xff;
+        const al = R[d]!;
+        const ah = R[d + 1]!;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        if (ah < bh || (ah === bh && al >>> 0 <= bl >>> 0)) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JEQ_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al === bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JNE_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al !== bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSET_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if ((al & bl) !== 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JGT_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al >>> 0 > bl >>> 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JGE_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al >>> 0 >= bl >>> 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JLT_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al >>> 0 < bl >>> 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JLE_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al >>> 0 <= bl >>> 0) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSGT_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al > bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSGE_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al >= bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSLT_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al < bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.JMP32_JSLE_X: {
+        const al = R[(w >> 8) & 0xff]!;
+        const bl = R[w >>> 16]!;
+        if (al <= bl) pc = code[p + 1]!;
+        break;
+      }
+      case Op.LDX_MEM_B: {
+        const s = w >>> 16;
+        let a = (R[s]! >>> 0) + code[p + 1]!;
+        if (R[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 1, PERM_READ, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const d = (w >> 8) & 0xff;
+        R[d] = dv.getUint8(a);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.LDX_MEM_H: {
+        const s = w >>> 16;
+        let a = (R[s]! >>> 0) + code[p + 1]!;
+        if (R[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 2, PERM_READ, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const d = (w >> 8) & 0xff;
+        R[d] = dv.getUint16(a, true);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.LDX_MEM_W: {
+        const s = w >>> 16;
+        let a = (R[s]! >>> 0) + code[p + 1]!;
+        if (R[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 4, PERM_READ, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const d = (w >> 8) & 0xff;
+        R[d] = dv.getInt32(a, true);
+        R[d + 1] = 0;
+        break;
+      }
+      case Op.LDX_MEM_DW: {
+        const s = w >>> 16;
+        let a = (R[s]! >>> 0) + code[p + 1]!;
+        if (R[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 8, PERM_READ, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const d = (w >> 8) & 0xff;
+        R[d] = dv.getInt32(a, true);
+        R[d + 1] = dv.getInt32(a + 4, true);
+        break;
+      }
+      case Op.LDX_MEMSX_B: {
+        const s = w >>> 16;
+        let a = (R[s]! >>> 0) + code[p + 1]!;
+        if (R[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 1, PERM_READ, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const d = (w >> 8) & 0xff;
+        const v = dv.getInt8(a);
+        R[d] = v;
+        R[d + 1] = v >> 31;
+        break;
+      }
+      case Op.LDX_MEMSX_H: {
+        const s = w >>> 16;
+        let a = (R[s]! >>> 0) + code[p + 1]!;
+        if (R[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 2, PERM_READ, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const d = (w >> 8) & 0xff;
+        const v = dv.getInt16(a, true);
+        R[d] = v;
+        R[d + 1] = v >> 31;
+        break;
+      }
+      case Op.LDX_MEMSX_W: {
+        const s = w >>> 16;
+        let a = (R[s]! >>> 0) + code[p + 1]!;
+        if (R[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 4, PERM_READ, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const d = (w >> 8) & 0xff;
+        const v = dv.getInt32(a, true);
+        R[d] = v;
+        R[d + 1] = v >> 31;
+        break;
+      }
+      case Op.ST_MEM_B: {
+        const d = (w >> 8) & 0xff;
+        let a = (R[d]! >>> 0) + code[p + 1]!;
+        if (R[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 1, PERM_WRITE, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          wLo = vm.cacheLo;
+          wHi = vm.cacheHi;
+        }
+        dv.setUint8(a, code[p + 2]!);
+        break;
+      }
+      case Op.STX_MEM_B: {
+        const d = (w >> 8) & 0xff;
+        let a = (R[d]! >>> 0) + code[p + 1]!;
+        if (R[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 1, PERM_WRITE, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          wLo = vm.cacheLo;
+          wHi = vm.cacheHi;
+        }
+        const s = w >>> 16;
+        dv.setUint8(a, R[s]!);
+        break;
+      }
+      case Op.ST_MEM_H: {
+        const d = (w >> 8) & 0xff;
+        let a = (R[d]! >>> 0) + code[p + 1]!;
+        if (R[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 2, PERM_WRITE, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          wLo = vm.cacheLo;
+          wHi = vm.cacheHi;
+        }
+        dv.setUint16(a, code[p + 2]!, true);
+        break;
+      }
+      case Op.STX_MEM_H: {
+        const d = (w >> 8) & 0xff;
+        let a = (R[d]! >>> 0) + code[p + 1]!;
+        if (R[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 2, PERM_WRITE, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          wLo = vm.cacheLo;
+          wHi = vm.cacheHi;
+        }
+        const s = w >>> 16;
+        dv.setUint16(a, R[s]!, true);
+        break;
+      }
+      case Op.ST_MEM_W: {
+        const d = (w >> 8) & 0xff;
+        let a = (R[d]! >>> 0) + code[p + 1]!;
+        if (R[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_WRITE, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          wLo = vm.cacheLo;
+          wHi = vm.cacheHi;
+        }
+        dv.setInt32(a, code[p + 2]!, true);
+        break;
+      }
+      case Op.STX_MEM_W: {
+        const d = (w >> 8) & 0xff;
+        let a = (R[d]! >>> 0) + code[p + 1]!;
+        if (R[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_WRITE, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          wLo = vm.cacheLo;
+          wHi = vm.cacheHi;
+        }
+        const s = w >>> 16;
+        dv.setInt32(a, R[s]!, true);
+        break;
+      }
+      case Op.ST_MEM_DW: {
+        const d = (w >> 8) & 0xff;
+        let a = (R[d]! >>> 0) + code[p + 1]!;
+        if (R[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_WRITE, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          wLo = vm.cacheLo;
+          wHi = vm.cacheHi;
+        }
+        dv.setInt32(a, code[p + 2]!, true);
+        dv.setInt32(a + 4, code[p + 3]!, true);
+        break;
+      }
+      case Op.STX_MEM_DW: {
+        const d = (w >> 8) & 0xff;
+        let a = (R[d]! >>> 0) + code[p + 1]!;
+        if (R[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_WRITE, pc - 1, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return false;
+          }
+          wLo = vm.cacheLo;
+          wHi = vm.cacheHi;
+        }
+        const s = w >>> 16;
+        dv.setInt32(a, R[s]!, true);
+        dv.setInt32(a + 4, R[s + 1]!, true);
+        break;
+      }
+      case Op.ATOMIC_W_ADD: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, (old + R[s]!) | 0, true);
+        break;
+      }
+      case Op.ATOMIC_W_FETCH_ADD: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, (old + R[s]!) | 0, true);
+        R[s] = old;
+        R[s + 1] = 0;
+        break;
+      }
+      case Op.ATOMIC_W_OR: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old | R[s]!, true);
+        break;
+      }
+      case Op.ATOMIC_W_FETCH_OR: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old | R[s]!, true);
+        R[s] = old;
+        R[s + 1] = 0;
+        break;
+      }
+      case Op.ATOMIC_W_AND: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old & R[s]!, true);
+        break;
+      }
+      case Op.ATOMIC_W_FETCH_AND: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old & R[s]!, true);
+        R[s] = old;
+        R[s + 1] = 0;
+        break;
+      }
+      case Op.ATOMIC_W_XOR: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old ^ R[s]!, true);
+        break;
+      }
+      case Op.ATOMIC_W_FETCH_XOR: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old ^ R[s]!, true);
+        R[s] = old;
+        R[s + 1] = 0;
+        break;
+      }
+      case Op.ATOMIC_W_XCHG: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, R[s]!, true);
+        R[s] = old;
+        R[s + 1] = 0;
+        break;
+      }
+      case Op.ATOMIC_W_CMPXCHG: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const old = dv.getInt32(a, true);
+        if (old === R[0]) dv.setInt32(a, R[s]!, true);
+        R[0] = old;
+        R[1] = 0;
+        break;
+      }
+      case Op.ATOMIC_DW_ADD: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        const lo = (oldLo >>> 0) + (R[s]! >>> 0);
+        dv.setInt32(a, lo | 0, true);
+        dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo > 0xffffffff ? 1 : 0)) | 0, true);
+        break;
+      }
+      case Op.ATOMIC_DW_FETCH_ADD: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        const lo = (oldLo >>> 0) + (R[s]! >>> 0);
+        dv.setInt32(a, lo | 0, true);
+        dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo > 0xffffffff ? 1 : 0)) | 0, true);
+        R[s] = oldLo;
+        R[s + 1] = oldHi;
+        break;
+      }
+      case Op.ATOMIC_DW_OR: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo | R[s]!, true);
+        dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
+        break;
+      }
+      case Op.ATOMIC_DW_FETCH_OR: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo | R[s]!, true);
+        dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
+        R[s] = oldLo;
+        R[s + 1] = oldHi;
+        break;
+      }
+      case Op.ATOMIC_DW_AND: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo & R[s]!, true);
+        dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
+        break;
+      }
+      case Op.ATOMIC_DW_FETCH_AND: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo & R[s]!, true);
+        dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
+        R[s] = oldLo;
+        R[s + 1] = oldHi;
+        break;
+      }
+      case Op.ATOMIC_DW_XOR: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo ^ R[s]!, true);
+        dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
+        break;
+      }
+      case Op.ATOMIC_DW_FETCH_XOR: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo ^ R[s]!, true);
+        dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
+        R[s] = oldLo;
+        R[s + 1] = oldHi;
+        break;
+      }
+      case Op.ATOMIC_DW_XCHG: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, R[s]!, true);
+        dv.setInt32(a + 4, R[s + 1]!, true);
+        R[s] = oldLo;
+        R[s + 1] = oldHi;
+        break;
+      }
+      case Op.ATOMIC_DW_CMPXCHG: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        if (a < 0) {
+          vm.executed = steps;
+          return false;
+        }
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        if (oldLo === R[0] && oldHi === R[1]) {
+          dv.setInt32(a, R[s]!, true);
+          dv.setInt32(a + 4, R[s + 1]!, true);
+        }
+        R[0] = oldLo;
+        R[1] = oldHi;
+        break;
+      }
+      case Op.LD_IMM64_IMM: {
+        const d = (w >> 8) & 0xff;
+        R[d] = code[p + 2]!;
+        R[d + 1] = code[p + 3]!;
+        pc++;
+        break;
+      }
+      case Op.LD_IMM64_PSEUDO:
+        vm.executed = steps;
+        vm.setFault('unresolved-ld-imm64', pc - 1, { detail: code[p + 1]! });
+        return false;
+      case Op.JMP_MAY_GOTO:
+        // Linux: each frame has a counter starting at BPF_MAX_LOOPS; may_goto jumps once it reaches 0.
+        if (loops === 0) pc = code[p + 1]!;
+        else loops--;
+        break;
+      case Op.CALL_LOCAL: {
+        if (depth + 2 > MAX_CALL_FRAMES) {
+          vm.executed = steps;
+          vm.setFault('call-depth', pc - 1, { detail: depth + 2 });
+          return false;
+        }
+        const f = depth * FRAME_WORDS;
+        frames[f] = pc;
+        for (let i = 2; i < 20; i++) frames[f + i - 1] = R[i]!;
+        frames[f + 19] = loops;
+        frameProgs[depth] = prog;
+        depth++;
+        loops = BPF_MAX_LOOPS;
+        sLo -= STACK_FRAME_SIZE;
+        R[20] = top - depth * STACK_FRAME_SIZE;
+        R[21] = 0;
+        pc = code[p + 1]!;
+        break;
+      }
+      case Op.EXIT: {
+        if (depth === 0) {
+          vm.executed = steps;
+          return true;
+        }
+        // Back to the caller: r0 is the result; r1..r9 and r10 are the caller's again.
+        depth--;
+        const f = depth * FRAME_WORDS;
+        pc = frames[f]!;
+        for (let i = 2; i < 20; i++) R[i] = frames[f + i - 1]!;
+        loops = frames[f + 19]!;
+        prog = frameProgs[depth]!;
+        code = prog.code;
+        vm.running = prog;
+        sLo += STACK_FRAME_SIZE;
+        R[20] = top - depth * STACK_FRAME_SIZE;
+        R[21] = 0;
+        break;
+      }
+      case Op.CALL_HELPER: {
+        const id = code[p + 2]!;
+        if (id === vm.tailCallId && vm.tailCallHook !== null) {
+          const next = vm.tailCall(pc - 1);
+          if (next === undefined) {
+            vm.executed = steps;
+            return false;
+          }
+          if (next !== null) {
+            // The callee replaces the running program in this frame; its exit returns to our caller.
+            prog = next;
+            code = next.code;
+            vm.running = prog;
+            pc = 0;
+            loops = BPF_MAX_LOOPS;
+          }
+        } else {
+          const status = vm.invoke(vm.helpers.get(id), id, pc - 1);
+          if (status !== 0) {
+            vm.executed = steps;
+            return status === 1;
+          }
+        }
+        if (dv.buffer !== vm.mem.memory.buffer) dv = vm.mem.view();
+        rHi = rLo = wHi = wLo = 0;
+        break;
+      }
+      case Op.CALL_KFUNC: {
+        const id = code[p + 2]!;
+        const status = vm.invoke(vm.kfuncs.get(id), id, pc - 1);
+        if (status !== 0) {
+          vm.executed = steps;
+          return status === 1;
+        }
+        if (dv.buffer !== vm.mem.memory.buffer) dv = vm.mem.view();
+        rHi = rLo = wHi = wLo = 0;
+        break;
+      }
+      case Op.CALLX: {
+        // RFC 9669 callx: the helper id is the value of the dst register.
+        const d = (w >> 8) & 0xff;
+        const id = R[d + 1] === 0 ? R[d]! >>> 0 : -1;
+        const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, pc - 1);
+        if (status !== 0) {
+          vm.executed = steps;
+          return status === 1;
+        }
+        if (dv.buffer !== vm.mem.memory.buffer) dv = vm.mem.view();
+        rHi = rLo = wHi = wLo = 0;
+        break;
+      }
+      case Op.LD_ABS_B:
+      case Op.LD_ABS_H:
+      case Op.LD_ABS_W:
+      case Op.LD_IND_B:
+      case Op.LD_IND_H:
+      case Op.LD_IND_W: {
+        const op = (w & 0xff) as Op;
+        const indirect = op === Op.LD_IND_B || op === Op.LD_IND_H || op === Op.LD_IND_W;
+        const size = op === Op.LD_ABS_B || op === Op.LD_IND_B ? 1 : op === Op.LD_ABS_H || op === Op.LD_IND_H ? 2 : 4;
+        const status = vm.loadPacket((code[p + 2]! + (indirect ? R[w >>> 16]! : 0)) | 0, size, pc - 1);
+        if (status !== 0) {
+          vm.executed = steps;
+          return status === 1;
+        }
+        break;
+      }
+      case Op.FELL_OFF:
+        vm.executed = steps;
+        vm.setFault('fell-off', pc - 1);
+        return false;
+      default:
+        vm.executed = steps;
+        vm.setFault('unhandled', pc - 1, { detail: w & 0xff });
+        return false;
+    }
+  }
+}
