@@ -14,7 +14,7 @@ import { AsmError } from './errors.js';
 import type { RawInsn } from './instruction.js';
 import { splitImm64 } from './instruction.js';
 import { AluOp, AtomicOp, Class, JmpOp, MAX_REG, Mode, PseudoCall, Size, Source, sizeCodeForWidth } from './opcodes.js';
-import { ATOMIC_FETCH_NAMES, ATOMIC_OPERATORS, JMP_OPERATORS } from './print-llvm.js';
+import { ALU_OPERATORS, ATOMIC_FETCH_NAMES, ATOMIC_OPERATORS, JMP_OPERATORS } from './operators.js';
 
 type TokenKind = 'reg' | 'num' | 'ident' | 'op';
 interface Token {
@@ -82,25 +82,14 @@ interface ParsedInsn {
   readonly target?: PendingTarget;
 }
 
-const ALU_BY_OPERATOR: Readonly<Record<string, { op: number; off: number }>> = {
-  '+=': { op: AluOp.ADD, off: 0 },
-  '-=': { op: AluOp.SUB, off: 0 },
-  '*=': { op: AluOp.MUL, off: 0 },
-  '/=': { op: AluOp.DIV, off: 0 },
-  's/=': { op: AluOp.DIV, off: 1 },
-  '|=': { op: AluOp.OR, off: 0 },
-  '&=': { op: AluOp.AND, off: 0 },
-  '<<=': { op: AluOp.LSH, off: 0 },
-  '>>=': { op: AluOp.RSH, off: 0 },
-  '%=': { op: AluOp.MOD, off: 0 },
-  's%=': { op: AluOp.MOD, off: 1 },
-  '^=': { op: AluOp.XOR, off: 0 },
-  '=': { op: AluOp.MOV, off: 0 },
-  's>>=': { op: AluOp.ARSH, off: 0 },
-};
-
 const invert = (table: Readonly<Record<number, string>>): Map<string, number> => new Map(Object.entries(table).map(([k, v]) => [v, Number(k)]));
 const JMP_BY_OPERATOR = invert(JMP_OPERATORS);
+/** ALU operator → op and offset (1 selects sdiv/smod). */
+const ALU_BY_OPERATOR = new Map<string, { op: number; off: number }>([
+  ...[...invert(ALU_OPERATORS)].map(([text, op]): [string, { op: number; off: number }] => [text, { op, off: 0 }]),
+  ['s/=', { op: AluOp.DIV, off: 1 }],
+  ['s%=', { op: AluOp.MOD, off: 1 }],
+]);
 const ATOMIC_BY_OPERATOR = invert(ATOMIC_OPERATORS);
 const ATOMIC_FETCH_BY_NAME = invert(ATOMIC_FETCH_NAMES);
 const SIZE_NAMES: ReadonlyMap<string, { width: number; signed: boolean }> = new Map([
@@ -292,7 +281,7 @@ function parseRegisterStatement(c: Cursor): ParsedInsn {
   const opToken = c.next('an operator');
   if (opToken.kind !== 'op') c.fail(`expected an operator, found '${opToken.text}'`, opToken);
   if (opToken.text !== '=') {
-    const alu = ALU_BY_OPERATOR[opToken.text];
+    const alu = ALU_BY_OPERATOR.get(opToken.text);
     if (!alu) c.fail(`unknown operator '${opToken.text}'`, opToken);
     return { insn: aluOperand(c, is64, dst.n, alu.op, alu.off) };
   }

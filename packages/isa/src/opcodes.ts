@@ -172,7 +172,7 @@ type FormInit = Omit<OpcodeForm, 'index' | 'wide' | 'discriminant'> & {
 
 const CLASS_NAMES: readonly InsnClassName[] = ['ld', 'ldx', 'st', 'stx', 'alu', 'jmp', 'jmp32', 'alu64'];
 
-const ALU_OP_NAMES: Readonly<Record<number, string>> = {
+export const ALU_OP_NAMES: Readonly<Record<number, string>> = {
   [AluOp.ADD]: 'add',
   [AluOp.SUB]: 'sub',
   [AluOp.MUL]: 'mul',
@@ -187,7 +187,7 @@ const ALU_OP_NAMES: Readonly<Record<number, string>> = {
   [AluOp.ARSH]: 'arsh',
 };
 
-const JMP_COND_NAMES: Readonly<Record<number, string>> = {
+export const JMP_COND_NAMES: Readonly<Record<number, string>> = {
   [JmpOp.JEQ]: 'jeq',
   [JmpOp.JGT]: 'jgt',
   [JmpOp.JGE]: 'jge',

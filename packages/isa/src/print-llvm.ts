@@ -13,58 +13,13 @@
  */
 import type { RawInsn } from './instruction.js';
 import { imm64Of } from './instruction.js';
-import { AluOp, AtomicOp, JmpOp, type InsnKind, type OpcodeForm } from './opcodes.js';
+import { AtomicOp, type InsnKind, type OpcodeForm } from './opcodes.js';
+import { ALU_OPERATORS, ATOMIC_FETCH_NAMES, ATOMIC_OPERATORS, JMP_OPERATORS } from './operators.js';
 import { offsetHex, signedHex, u32Hex } from './numbers.js';
 
 export type LlvmDialect = 'generic' | 'alu32';
 
 type LlvmPrinter = (insn: RawInsn, form: OpcodeForm, dialect: LlvmDialect) => string | null;
-
-const ALU_OPERATORS: Readonly<Record<number, string>> = {
-  [AluOp.ADD]: '+=',
-  [AluOp.SUB]: '-=',
-  [AluOp.MUL]: '*=',
-  [AluOp.DIV]: '/=',
-  [AluOp.OR]: '|=',
-  [AluOp.AND]: '&=',
-  [AluOp.LSH]: '<<=',
-  [AluOp.RSH]: '>>=',
-  [AluOp.MOD]: '%=',
-  [AluOp.XOR]: '^=',
-  [AluOp.MOV]: '=',
-  [AluOp.ARSH]: 's>>=',
-};
-
-/** Comparison operators of conditional jumps, shared with the LLVM assembler. */
-export const JMP_OPERATORS: Readonly<Record<number, string>> = {
-  [JmpOp.JEQ]: '==',
-  [JmpOp.JGT]: '>',
-  [JmpOp.JGE]: '>=',
-  [JmpOp.JSET]: '&',
-  [JmpOp.JNE]: '!=',
-  [JmpOp.JSGT]: 's>',
-  [JmpOp.JSGE]: 's>=',
-  [JmpOp.JLT]: '<',
-  [JmpOp.JLE]: '<=',
-  [JmpOp.JSLT]: 's<',
-  [JmpOp.JSLE]: 's<=',
-};
-
-/** Operators of the non-fetching atomics (`lock *(u64 *)(r1 + 0x0) += r2`). */
-export const ATOMIC_OPERATORS: Readonly<Record<number, string>> = {
-  [AtomicOp.ADD]: '+=',
-  [AtomicOp.OR]: '|=',
-  [AtomicOp.AND]: '&=',
-  [AtomicOp.XOR]: '^=',
-};
-
-/** Names of the fetching atomics (`atomic_fetch_add`). */
-export const ATOMIC_FETCH_NAMES: Readonly<Record<number, string>> = {
-  [AtomicOp.ADD | AtomicOp.FETCH]: 'add',
-  [AtomicOp.OR | AtomicOp.FETCH]: 'or',
-  [AtomicOp.AND | AtomicOp.FETCH]: 'and',
-  [AtomicOp.XOR | AtomicOp.FETCH]: 'xor',
-};
 
 /** `(r1 + 0x0)` / `(r10 - 0x8)`. */
 function memOperand(base: number, off: number): string {
@@ -151,5 +106,31 @@ export function jumpOffset(insn: RawInsn, form: OpcodeForm): number | null {
       return insn.off;
     default:
       return null;
+  }
+}
+
+/**
+ * What assembling the LLVM text of an instruction gives back, or null when llvm-objdump prints `<unknown>`.
+ * LLVM's syntax is lossless except for these fields, which its printer never shows:
+ * - calls: the source (`call 0x1` is a helper, local function or kfunc alike) and a kfunc's BTF module offset;
+ * - LD imm64 with a pseudo source: the second slot's immediate (`ld_pseudo r1, 0x2, 0x7`);
+ * - `ld_ind`: the immediate added to the register (`r0 = *(u8 *)skb[r2]`);
+ * - in the generic dialect, the fetch bit of a 32-bit atomic add (its only 32-bit atomic).
+ */
+export function llvmTextReading(insn: RawInsn, form: OpcodeForm, dialect: LlvmDialect = 'alu32'): RawInsn | null {
+  switch (form.kind) {
+    case 'call':
+      return { ...insn, src: 0, off: 0 };
+    case 'ld_imm64':
+      return insn.src === 0 ? insn : { ...insn, imm2: 0 };
+    case 'ld_ind':
+      return { ...insn, imm: 0 };
+    case 'atomic':
+      if (dialect === 'generic' && form.width === 4) {
+        return insn.imm === AtomicOp.ADD || insn.imm === (AtomicOp.ADD | AtomicOp.FETCH) ? { ...insn, imm: AtomicOp.ADD } : null;
+      }
+      return insn;
+    default:
+      return insn;
   }
 }

@@ -9,27 +9,12 @@
 import { helperName } from './helper-names.js';
 import type { RawInsn } from './instruction.js';
 import { imm64Of } from './instruction.js';
-import { AluOp, AtomicOp, PseudoCall, PseudoLd, type InsnKind, type OpcodeForm } from './opcodes.js';
+import { AtomicOp, PseudoCall, PseudoLd, type InsnKind, type OpcodeForm } from './opcodes.js';
 import { signedDecimal, u32Hex } from './numbers.js';
-import { ATOMIC_FETCH_NAMES, ATOMIC_OPERATORS, JMP_OPERATORS, endName } from './print-llvm.js';
+import { ALU_OPERATORS, ATOMIC_FETCH_NAMES, ATOMIC_OPERATORS, JMP_OPERATORS } from './operators.js';
+import { endName } from './print-llvm.js';
 
 type XlatedPrinter = (insn: RawInsn, form: OpcodeForm) => string;
-
-/** bpf_alu_string[] of disasm.c, by ALU op. */
-const ALU_STRINGS: Readonly<Record<number, string>> = {
-  [AluOp.ADD]: '+=',
-  [AluOp.SUB]: '-=',
-  [AluOp.MUL]: '*=',
-  [AluOp.DIV]: '/=',
-  [AluOp.OR]: '|=',
-  [AluOp.AND]: '&=',
-  [AluOp.LSH]: '<<=',
-  [AluOp.RSH]: '>>=',
-  [AluOp.MOD]: '%=',
-  [AluOp.XOR]: '^=',
-  [AluOp.MOV]: '=',
-  [AluOp.ARSH]: 's>>=',
-};
 
 const reg = (form: OpcodeForm, n: number): string => `${form.is64 ? 'r' : 'w'}${n}`;
 const size = (form: OpcodeForm, signed = false): string => `${signed ? 's' : 'u'}${form.width * 8}`;
@@ -37,7 +22,7 @@ const mem = (base: number, off: number): string => `(r${base} ${signedDecimal(of
 
 function aluOperator(form: OpcodeForm): string {
   const signed = form.discriminant?.field === 'off' && form.discriminant.value === 1;
-  return `${signed ? 's' : ''}${ALU_STRINGS[form.op] ?? '?'}`;
+  return `${signed ? 's' : ''}${ALU_OPERATORS[form.op] ?? '?'}`;
 }
 
 function ldImm64Operand(insn: RawInsn): string {
