@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeProgram } from './decode.js';
 import { encodeProgram } from './encode.js';
-import { OPCODE_TABLE, type InsnKind } from './opcodes.js';
+import { OPCODE_TABLE } from './opcodes.js';
 import { CONFORMANCE_PRINTERS, formatConformance } from './print-conformance.js';
 import { LLVM_PRINTERS, formatLlvm } from './print-llvm.js';
 import { XLATED_PRINTERS, formatXlated } from './print-xlated.js';
