@@ -11,3 +11,5 @@ export type { EngineName, RunResult, TailCallHook, VmOptions } from './vm.js';
 export { CONFORMANCE_HELPERS, RawRunner, loadRaw, programFromHex } from './raw.js';
 export type { RawRunnerOptions } from './raw.js';
 export { joinU64, splitU64 } from './int64.js';
+export { formatBenchTable, loadBenchSuite, parseAnchors, runBench } from './bench.js';
+export type { BenchAnchor, BenchOptions, BenchProgram, BenchRow, BenchSuite } from './bench.js';

@@ -5,9 +5,9 @@
  *
  * Code layout, per slot `i` at `p = 4 * i`:
  *   code[p]     op | (2 * dst) << 8 | (2 * src) << 16   (register numbers pre-scaled to `regs` indexes)
- *   code[p + 1] memory offset, or the absolute target slot of a jump / local call, or the LD imm64 pseudo source
- *   code[p + 2] imm (low word of the 64-bit operand)
- *   code[p + 3] imm >> 31 (its high word: immediates are sign-extended), or the second imm of LD imm64
+ *   code[p | 1] memory offset, or the absolute target slot of a jump / local call, or the LD imm64 pseudo source
+ *   code[p | 2] imm (low word of the 64-bit operand)
+ *   code[p | 3] imm >> 31 (its high word: immediates are sign-extended), or the second imm of LD imm64
  * One extra slot after the program holds FELL_OFF, so running past the end faults instead of reading garbage.
  *
  * `Op` is a `const enum` declared in this file so that every `case` label compiles to a literal number, which
@@ -380,7 +380,8 @@ export const FRAME_WORDS = 20;
 
 /**
  * Pre-decode validated instructions. `ldImm64` gives the 64-bit value of each LD imm64 (pseudo forms the
- * loader did not resolve are `undefined` and fault when executed).
+ * loader did not resolve are `undefined` and fault when executed). Jump and call targets are stored as word
+ * indexes into `code` (4 * slot), which is what the interpreter's program counter counts.
  */
 export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64: (insn: Insn) => readonly [number, number] | undefined): Int32Array {
   const code = new Int32Array((slotCount + 1) * 4);
@@ -394,14 +395,14 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     let w3 = insn.imm >> 31;
     switch (insn.form.kind) {
       case 'ja':
-        w1 = insn.slot + 1 + (insn.form.cls === 'jmp32' ? insn.imm : insn.off);
+        w1 = 4 * (insn.slot + 1 + (insn.form.cls === 'jmp32' ? insn.imm : insn.off));
         break;
       case 'jmp':
       case 'jcond':
-        w1 = insn.slot + 1 + insn.off;
+        w1 = 4 * (insn.slot + 1 + insn.off);
         break;
       case 'call':
-        if (insn.form.id === 'call.local') w1 = insn.slot + 1 + insn.imm;
+        if (insn.form.id === 'call.local') w1 = 4 * (insn.slot + 1 + insn.imm);
         break;
       case 'ld_imm64': {
         const value = ldImm64(insn);
@@ -418,182 +419,217 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
         break;
     }
     code[p] = op | ((insn.dst * 2) << 8) | ((insn.src * 2) << 16);
-    code[p + 1] = w1;
-    code[p + 2] = w2;
-    code[p + 3] = w3;
+    code[p | 1] = w1;
+    code[p | 2] = w2;
+    code[p | 3] = w3;
   }
   code[slotCount * 4] = Op.FELL_OFF;
   return code;
 }
+
+/** Outcomes of {@link runSegment}. */
+const EXITED = 0;
+const FAULTED = 1;
+/** Control moved to another program (a tail call, or a return into a caller running another program). */
+const SWITCHED = 2;
 
 /**
  * Run `entry` on `vm` from slot 0 with the registers already set up. Returns true when the program exited
  * (r0 in `vm.regs`), false on a fault (`vm.fault`). `vm.executed` is the number of instructions run.
  */
 export function interpret(vm: Vm, entry: Program): boolean {
+  vm.running = entry;
+  vm.resumeAt = 0;
+  vm.executed = 0;
+  vm.depth = 0;
+  vm.loops = BPF_MAX_LOOPS;
+  for (;;) {
+    const status = runSegment(vm, vm.running ?? entry);
+    if (status !== SWITCHED) return status === EXITED;
+  }
+}
+
+/**
+ * Execute `prog` from `vm.resumeAt` until it exits, faults or hands control to another program. Keeping one
+ * program per call lets `code` be a constant, and only what most instructions need is kept in locals (V8
+ * keeps them in machine registers across the switch); call-frame state (depth, may_goto counter) lives on
+ * the VM and is touched only by calls, exits, tail calls and may_goto. Integer arithmetic is written with
+ * `| 0` so that TurboFan uses plain 32-bit operations without overflow checks.
+ */
+function runSegment(vm: Vm, prog: Program): number {
   const R = vm.regs;
-  const frames = vm.frames;
-  const frameProgs = vm.frameProgs;
+  const code = prog.code;
   const limit = vm.budget;
-  const top = vm.stackTop;
-  let prog = entry;
-  let code = prog.code;
-  let dv = vm.mem.view();
-  let pc = 0;
-  let steps = 0;
-  let depth = 0;
-  let loops = BPF_MAX_LOOPS;
-  // Live stack: the frames of the current call chain, [sLo, top).
-  let sLo = top - STACK_FRAME_SIZE;
-  const sHi = top;
+  let dv = vm.mem.dataView;
+  let p = vm.resumeAt;
+  let steps = vm.executed;
+  // Live stack: the frames of the current call chain, [sLo, sHi).
+  const sHi = vm.stackTop;
+  let sLo = sHi - (vm.depth + 1) * STACK_FRAME_SIZE;
   // Last region hit by a read and by a write (never the stack, which is checked first).
   let rLo = 0;
   let rHi = 0;
   let wLo = 0;
   let wHi = 0;
-  vm.running = prog;
   for (;;) {
-    const p = pc << 2;
     const w = code[p]!;
-    if (++steps > limit) {
+    steps = (steps + 1) | 0;
+    if (steps > limit) {
       vm.executed = limit;
-      vm.setFault('budget', pc, { detail: limit });
-      return false;
+      vm.setFault('budget', p >> 2, { detail: limit });
+      return FAULTED;
     }
-    pc++;
     switch ((w & 0xff) as Op) {
       case Op.ALU_ADD_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = (R[d]! + bl) | 0;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SUB_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = (R[d]! - bl) | 0;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MUL_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = Math.imul(R[d]!, bl);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_DIV_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SDIV_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
         R[d] = bl === 0 ? 0 : Math.trunc(R[d]! / bl) | 0;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOD_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         // Modulo by zero leaves dst unchanged (then zero-extended).
         if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SMOD_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         // INT_MIN % -1 is -0 in JS, stored as 0.
         if (bl !== 0) R[d] = R[d]! % bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_OR_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = R[d]! | bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_AND_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = R[d]! & bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_XOR_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = R[d]! ^ bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOV_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_LSH_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = R[d]! << (bl & 31);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_RSH_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = R[d]! >>> (bl & 31);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_ARSH_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         R[d] = R[d]! >> (bl & 31);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_ADD_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        const lo = (R[d]! >>> 0) + (bl >>> 0);
-        R[d + 1] = (R[d + 1]! + bh + (lo > 0xffffffff ? 1 : 0)) | 0;
-        R[d] = lo | 0;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        const al = R[d]!;
+        const lo = (al + bl) | 0;
+        R[d + 1] = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d] = lo;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SUB_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        const lo = (R[d]! >>> 0) - (bl >>> 0);
-        R[d + 1] = (R[d + 1]! - bh - (lo < 0 ? 1 : 0)) | 0;
-        R[d] = lo | 0;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        const al = R[d]!;
+        R[d + 1] = (R[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        R[d] = (al - bl) | 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MUL_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
         const al = R[d]!;
         R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
         R[d] = Math.imul(al, bl);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_DIV_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
         if (bh === 0 && R[d + 1] === 0) {
           // Both operands below 2^32: one exact double division.
           R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
@@ -605,12 +641,13 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = WIDE[0]!;
           R[d + 1] = WIDE[1]!;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SDIV_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
         if (bl === 0 && bh === 0) {
           R[d] = 0;
           R[d + 1] = 0;
@@ -619,12 +656,13 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = WIDE[0]!;
           R[d + 1] = WIDE[1]!;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOD_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
         if (bh === 0 && R[d + 1] === 0) {
           // Modulo by zero leaves dst unchanged.
           if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
@@ -633,54 +671,60 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = WIDE[2]!;
           R[d + 1] = WIDE[3]!;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SMOD_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
         if (bl !== 0 || bh !== 0) {
           sdiv64(R[d]!, R[d + 1]!, bl, bh);
           R[d] = WIDE[2]!;
           R[d + 1] = WIDE[3]!;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_OR_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
         R[d] = R[d]! | bl;
         R[d + 1] = R[d + 1]! | bh;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_AND_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
         R[d] = R[d]! & bl;
         R[d + 1] = R[d + 1]! & bh;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_XOR_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
         R[d] = R[d]! ^ bl;
         R[d + 1] = R[d + 1]! ^ bh;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOV_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
         R[d] = bl;
         R[d + 1] = bh;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_LSH_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         const n = bl & 63;
         const lo = R[d]!;
         if (n >= 32) {
@@ -690,11 +734,12 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
           R[d] = lo << n;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_RSH_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         const n = bl & 63;
         const hi = R[d + 1]!;
         if (n >= 32) {
@@ -704,11 +749,12 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = (R[d]! >>> n) | (hi << (32 - n));
           R[d + 1] = hi >>> n;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_ARSH_K: {
         const d = (w >> 8) & 0xff;
-        const bl = code[p + 2]!;
+        const bl = code[p | 2]!;
         const n = bl & 63;
         const hi = R[d + 1]!;
         if (n >= 32) {
@@ -718,6 +764,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = (R[d]! >>> n) | (hi << (32 - n));
           R[d + 1] = hi >> n;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_ADD_X: {
@@ -725,6 +772,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = (R[d]! + bl) | 0;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SUB_X: {
@@ -732,6 +780,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = (R[d]! - bl) | 0;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MUL_X: {
@@ -739,6 +788,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = Math.imul(R[d]!, bl);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_DIV_X: {
@@ -746,6 +796,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SDIV_X: {
@@ -754,6 +805,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
         R[d] = bl === 0 ? 0 : Math.trunc(R[d]! / bl) | 0;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOD_X: {
@@ -762,6 +814,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         // Modulo by zero leaves dst unchanged (then zero-extended).
         if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SMOD_X: {
@@ -770,6 +823,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         // INT_MIN % -1 is -0 in JS, stored as 0.
         if (bl !== 0) R[d] = R[d]! % bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_OR_X: {
@@ -777,6 +831,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = R[d]! | bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_AND_X: {
@@ -784,6 +839,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = R[d]! & bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_XOR_X: {
@@ -791,6 +847,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = R[d]! ^ bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOV_X: {
@@ -798,6 +855,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = bl;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_LSH_X: {
@@ -805,6 +863,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = R[d]! << (bl & 31);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_RSH_X: {
@@ -812,6 +871,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = R[d]! >>> (bl & 31);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_ARSH_X: {
@@ -819,6 +879,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bl = R[w >>> 16]!;
         R[d] = R[d]! >> (bl & 31);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_ADD_X: {
@@ -826,9 +887,11 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        const lo = (R[d]! >>> 0) + (bl >>> 0);
-        R[d + 1] = (R[d + 1]! + bh + (lo > 0xffffffff ? 1 : 0)) | 0;
-        R[d] = lo | 0;
+        const al = R[d]!;
+        const lo = (al + bl) | 0;
+        R[d + 1] = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d] = lo;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SUB_X: {
@@ -836,9 +899,10 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        const lo = (R[d]! >>> 0) - (bl >>> 0);
-        R[d + 1] = (R[d + 1]! - bh - (lo < 0 ? 1 : 0)) | 0;
-        R[d] = lo | 0;
+        const al = R[d]!;
+        R[d + 1] = (R[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        R[d] = (al - bl) | 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MUL_X: {
@@ -849,6 +913,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const al = R[d]!;
         R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
         R[d] = Math.imul(al, bl);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_DIV_X: {
@@ -867,6 +932,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = WIDE[0]!;
           R[d + 1] = WIDE[1]!;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SDIV_X: {
@@ -882,6 +948,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = WIDE[0]!;
           R[d + 1] = WIDE[1]!;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOD_X: {
@@ -897,6 +964,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = WIDE[2]!;
           R[d + 1] = WIDE[3]!;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SMOD_X: {
@@ -909,6 +977,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = WIDE[2]!;
           R[d + 1] = WIDE[3]!;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_OR_X: {
@@ -918,6 +987,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bh = R[s + 1]!;
         R[d] = R[d]! | bl;
         R[d + 1] = R[d + 1]! | bh;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_AND_X: {
@@ -927,6 +997,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bh = R[s + 1]!;
         R[d] = R[d]! & bl;
         R[d + 1] = R[d + 1]! & bh;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_XOR_X: {
@@ -936,6 +1007,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bh = R[s + 1]!;
         R[d] = R[d]! ^ bl;
         R[d + 1] = R[d + 1]! ^ bh;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOV_X: {
@@ -945,6 +1017,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const bh = R[s + 1]!;
         R[d] = bl;
         R[d + 1] = bh;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_LSH_X: {
@@ -959,6 +1032,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
           R[d] = lo << n;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_RSH_X: {
@@ -973,6 +1047,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = (R[d]! >>> n) | (hi << (32 - n));
           R[d + 1] = hi >>> n;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_ARSH_X: {
@@ -987,12 +1062,14 @@ export function interpret(vm: Vm, entry: Program): boolean {
           R[d] = (R[d]! >>> n) | (hi << (32 - n));
           R[d + 1] = hi >> n;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_NEG: {
         const d = (w >> 8) & 0xff;
         R[d] = -R[d]! | 0;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_NEG: {
@@ -1000,18 +1077,21 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const lo = R[d]!;
         R[d] = -lo | 0;
         R[d + 1] = (~R[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOVSX8_X: {
         const d = (w >> 8) & 0xff;
         R[d] = (R[w >>> 16]! << 24) >> 24;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOVSX16_X: {
         const d = (w >> 8) & 0xff;
         R[d] = (R[w >>> 16]! << 16) >> 16;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOVSX8_X: {
@@ -1019,6 +1099,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const v = (R[w >>> 16]! << 24) >> 24;
         R[d] = v;
         R[d + 1] = v >> 31;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOVSX16_X: {
@@ -1026,6 +1107,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const v = (R[w >>> 16]! << 16) >> 16;
         R[d] = v;
         R[d + 1] = v >> 31;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOVSX32_X: {
@@ -1033,20 +1115,24 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const v = R[w >>> 16]!;
         R[d] = v;
         R[d + 1] = v >> 31;
+        p = (p + 4) | 0;
         break;
       }
       case Op.END_LE16: {
         const d = (w >> 8) & 0xff;
         R[d] = R[d]! & 0xffff;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.END_LE32: {
         const d = (w >> 8) & 0xff;
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.END_LE64:
+        p = (p + 4) | 0;
         break;
       case Op.END_BE16:
       case Op.END_BSWAP16: {
@@ -1054,6 +1140,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const v = R[d]!;
         R[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.END_BE32:
@@ -1062,6 +1149,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const v = R[d]!;
         R[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.END_BE64:
@@ -1071,174 +1159,175 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const hi = R[d + 1]!;
         R[d] = (hi << 24) | ((hi & 0xff00) << 8) | ((hi >>> 8) & 0xff00) | (hi >>> 24);
         R[d + 1] = (lo << 24) | ((lo & 0xff00) << 8) | ((lo >>> 8) & 0xff00) | (lo >>> 24);
+        p = (p + 4) | 0;
         break;
       }
       case Op.JMP_JA:
-        pc = code[p + 1]!;
+        p = code[p | 1]!;
         break;
       case Op.JMP_JEQ_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (al === bl && ah === bh) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = al === bl && ah === bh ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JNE_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (al !== bl || ah !== bh) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = al !== bl || ah !== bh ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSET_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if ((al & bl) !== 0 || (ah & bh) !== 0) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = (al & bl) !== 0 || (ah & bh) !== 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JGT_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0)) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JGE_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0)) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JLT_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0)) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JLE_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0)) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSGT_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (ah > bh || (ah === bh && al >>> 0 > bl >>> 0)) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSGE_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (ah > bh || (ah === bh && al >>> 0 >= bl >>> 0)) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSLT_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (ah < bh || (ah === bh && al >>> 0 < bl >>> 0)) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSLE_K: {
         const d = (w >> 8) & 0xff;
         const al = R[d]!;
         const ah = R[d + 1]!;
-        const bl = code[p + 2]!;
-        const bh = code[p + 3]!;
-        if (ah < bh || (ah === bh && al >>> 0 <= bl >>> 0)) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        const bh = code[p | 3]!;
+        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JEQ_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al === bl) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al === bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JNE_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al !== bl) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al !== bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSET_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if ((al & bl) !== 0) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = (al & bl) !== 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JGT_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al >>> 0 > bl >>> 0) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al >>> 0 > bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JGE_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al >>> 0 >= bl >>> 0) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al >>> 0 >= bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JLT_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al >>> 0 < bl >>> 0) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al >>> 0 < bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JLE_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al >>> 0 <= bl >>> 0) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al >>> 0 <= bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSGT_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al > bl) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al > bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSGE_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al >= bl) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al >= bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSLT_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al < bl) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al < bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSLE_K: {
         const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p + 2]!;
-        if (al <= bl) pc = code[p + 1]!;
+        const bl = code[p | 2]!;
+        p = al <= bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JEQ_X: {
@@ -1248,7 +1337,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (al === bl && ah === bh) pc = code[p + 1]!;
+        p = al === bl && ah === bh ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JNE_X: {
@@ -1258,7 +1347,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (al !== bl || ah !== bh) pc = code[p + 1]!;
+        p = al !== bl || ah !== bh ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSET_X: {
@@ -1268,7 +1357,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if ((al & bl) !== 0 || (ah & bh) !== 0) pc = code[p + 1]!;
+        p = (al & bl) !== 0 || (ah & bh) !== 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JGT_X: {
@@ -1278,7 +1367,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0)) pc = code[p + 1]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JGE_X: {
@@ -1288,7 +1377,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0)) pc = code[p + 1]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JLT_X: {
@@ -1298,7 +1387,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0)) pc = code[p + 1]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JLE_X: {
@@ -1308,7 +1397,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0)) pc = code[p + 1]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSGT_X: {
@@ -1318,7 +1407,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (ah > bh || (ah === bh && al >>> 0 > bl >>> 0)) pc = code[p + 1]!;
+        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSGE_X: {
@@ -1328,7 +1417,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (ah > bh || (ah === bh && al >>> 0 >= bl >>> 0)) pc = code[p + 1]!;
+        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSLT_X: {
@@ -1338,7 +1427,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (ah < bh || (ah === bh && al >>> 0 < bl >>> 0)) pc = code[p + 1]!;
+        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSLE_X: {
@@ -1348,83 +1437,83 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        if (ah < bh || (ah === bh && al >>> 0 <= bl >>> 0)) pc = code[p + 1]!;
+        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JEQ_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al === bl) pc = code[p + 1]!;
+        p = al === bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JNE_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al !== bl) pc = code[p + 1]!;
+        p = al !== bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSET_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if ((al & bl) !== 0) pc = code[p + 1]!;
+        p = (al & bl) !== 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JGT_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al >>> 0 > bl >>> 0) pc = code[p + 1]!;
+        p = al >>> 0 > bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JGE_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al >>> 0 >= bl >>> 0) pc = code[p + 1]!;
+        p = al >>> 0 >= bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JLT_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al >>> 0 < bl >>> 0) pc = code[p + 1]!;
+        p = al >>> 0 < bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JLE_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al >>> 0 <= bl >>> 0) pc = code[p + 1]!;
+        p = al >>> 0 <= bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSGT_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al > bl) pc = code[p + 1]!;
+        p = al > bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSGE_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al >= bl) pc = code[p + 1]!;
+        p = al >= bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSLT_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al < bl) pc = code[p + 1]!;
+        p = al < bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSLE_X: {
         const al = R[(w >> 8) & 0xff]!;
         const bl = R[w >>> 16]!;
-        if (al <= bl) pc = code[p + 1]!;
+        p = al <= bl ? code[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.LDX_MEM_B: {
         const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p + 1]!;
+        let a = (R[s]! >>> 0) + code[p | 1]!;
         if (R[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 1, PERM_READ, pc - 1, sLo);
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 1, PERM_READ, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
@@ -1432,16 +1521,17 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const d = (w >> 8) & 0xff;
         R[d] = dv.getUint8(a);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEM_H: {
         const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p + 1]!;
+        let a = (R[s]! >>> 0) + code[p | 1]!;
         if (R[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 2, PERM_READ, pc - 1, sLo);
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 2, PERM_READ, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
@@ -1449,16 +1539,17 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const d = (w >> 8) & 0xff;
         R[d] = dv.getUint16(a, true);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEM_W: {
         const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p + 1]!;
+        let a = (R[s]! >>> 0) + code[p | 1]!;
         if (R[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 4, PERM_READ, pc - 1, sLo);
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 4, PERM_READ, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
@@ -1466,16 +1557,17 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const d = (w >> 8) & 0xff;
         R[d] = dv.getInt32(a, true);
         R[d + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEM_DW: {
         const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p + 1]!;
+        let a = (R[s]! >>> 0) + code[p | 1]!;
         if (R[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 8, PERM_READ, pc - 1, sLo);
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 8, PERM_READ, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
@@ -1483,16 +1575,17 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const d = (w >> 8) & 0xff;
         R[d] = dv.getInt32(a, true);
         R[d + 1] = dv.getInt32(a + 4, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEMSX_B: {
         const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p + 1]!;
+        let a = (R[s]! >>> 0) + code[p | 1]!;
         if (R[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 1, PERM_READ, pc - 1, sLo);
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 1, PERM_READ, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
@@ -1501,16 +1594,17 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const v = dv.getInt8(a);
         R[d] = v;
         R[d + 1] = v >> 31;
+        p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEMSX_H: {
         const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p + 1]!;
+        let a = (R[s]! >>> 0) + code[p | 1]!;
         if (R[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 2, PERM_READ, pc - 1, sLo);
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 2, PERM_READ, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
@@ -1519,16 +1613,17 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const v = dv.getInt16(a, true);
         R[d] = v;
         R[d + 1] = v >> 31;
+        p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEMSX_W: {
         const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p + 1]!;
+        let a = (R[s]! >>> 0) + code[p | 1]!;
         if (R[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p + 1]!, 4, PERM_READ, pc - 1, sLo);
+          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 4, PERM_READ, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
@@ -1537,125 +1632,133 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const v = dv.getInt32(a, true);
         R[d] = v;
         R[d + 1] = v >> 31;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ST_MEM_B: {
         const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p + 1]!;
+        let a = (R[d]! >>> 0) + code[p | 1]!;
         if (R[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 1, PERM_WRITE, pc - 1, sLo);
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 1, PERM_WRITE, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        dv.setUint8(a, code[p + 2]!);
+        dv.setUint8(a, code[p | 2]!);
+        p = (p + 4) | 0;
         break;
       }
       case Op.STX_MEM_B: {
         const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p + 1]!;
+        let a = (R[d]! >>> 0) + code[p | 1]!;
         if (R[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 1, PERM_WRITE, pc - 1, sLo);
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 1, PERM_WRITE, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
         const s = w >>> 16;
         dv.setUint8(a, R[s]!);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ST_MEM_H: {
         const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p + 1]!;
+        let a = (R[d]! >>> 0) + code[p | 1]!;
         if (R[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 2, PERM_WRITE, pc - 1, sLo);
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 2, PERM_WRITE, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        dv.setUint16(a, code[p + 2]!, true);
+        dv.setUint16(a, code[p | 2]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.STX_MEM_H: {
         const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p + 1]!;
+        let a = (R[d]! >>> 0) + code[p | 1]!;
         if (R[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 2, PERM_WRITE, pc - 1, sLo);
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 2, PERM_WRITE, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
         const s = w >>> 16;
         dv.setUint16(a, R[s]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ST_MEM_W: {
         const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p + 1]!;
+        let a = (R[d]! >>> 0) + code[p | 1]!;
         if (R[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_WRITE, pc - 1, sLo);
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_WRITE, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        dv.setInt32(a, code[p + 2]!, true);
+        dv.setInt32(a, code[p | 2]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.STX_MEM_W: {
         const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p + 1]!;
+        let a = (R[d]! >>> 0) + code[p | 1]!;
         if (R[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_WRITE, pc - 1, sLo);
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_WRITE, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
         const s = w >>> 16;
         dv.setInt32(a, R[s]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ST_MEM_DW: {
         const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p + 1]!;
+        let a = (R[d]! >>> 0) + code[p | 1]!;
         if (R[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_WRITE, pc - 1, sLo);
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_WRITE, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        dv.setInt32(a, code[p + 2]!, true);
-        dv.setInt32(a + 4, code[p + 3]!, true);
+        dv.setInt32(a, code[p | 2]!, true);
+        dv.setInt32(a + 4, code[p | 3]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.STX_MEM_DW: {
         const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p + 1]!;
+        let a = (R[d]! >>> 0) + code[p | 1]!;
         if (R[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_WRITE, pc - 1, sLo);
+          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_WRITE, p >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
@@ -1663,193 +1766,207 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const s = w >>> 16;
         dv.setInt32(a, R[s]!, true);
         dv.setInt32(a + 4, R[s + 1]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_ADD: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         dv.setInt32(a, (old + R[s]!) | 0, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_FETCH_ADD: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         dv.setInt32(a, (old + R[s]!) | 0, true);
         R[s] = old;
         R[s + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_OR: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old | R[s]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_FETCH_OR: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old | R[s]!, true);
         R[s] = old;
         R[s + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_AND: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old & R[s]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_FETCH_AND: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old & R[s]!, true);
         R[s] = old;
         R[s + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_XOR: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old ^ R[s]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_FETCH_XOR: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old ^ R[s]!, true);
         R[s] = old;
         R[s + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_XCHG: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         dv.setInt32(a, R[s]!, true);
         R[s] = old;
         R[s + 1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_W_CMPXCHG: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 4, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const old = dv.getInt32(a, true);
         if (old === R[0]) dv.setInt32(a, R[s]!, true);
         R[0] = old;
         R[1] = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_ADD: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
-        const lo = (oldLo >>> 0) + (R[s]! >>> 0);
-        dv.setInt32(a, lo | 0, true);
-        dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo > 0xffffffff ? 1 : 0)) | 0, true);
+        const lo = (oldLo + R[s]!) | 0;
+        dv.setInt32(a, lo, true);
+        dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_FETCH_ADD: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
-        const lo = (oldLo >>> 0) + (R[s]! >>> 0);
-        dv.setInt32(a, lo | 0, true);
-        dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo > 0xffffffff ? 1 : 0)) | 0, true);
+        const lo = (oldLo + R[s]!) | 0;
+        dv.setInt32(a, lo, true);
+        dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
         R[s] = oldLo;
         R[s + 1] = oldHi;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_OR: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
         dv.setInt32(a, oldLo | R[s]!, true);
         dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_FETCH_OR: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -1857,29 +1974,31 @@ export function interpret(vm: Vm, entry: Program): boolean {
         dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
         R[s] = oldLo;
         R[s + 1] = oldHi;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_AND: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
         dv.setInt32(a, oldLo & R[s]!, true);
         dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_FETCH_AND: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -1887,29 +2006,31 @@ export function interpret(vm: Vm, entry: Program): boolean {
         dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
         R[s] = oldLo;
         R[s + 1] = oldHi;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_XOR: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
         dv.setInt32(a, oldLo ^ R[s]!, true);
         dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_FETCH_XOR: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -1917,15 +2038,16 @@ export function interpret(vm: Vm, entry: Program): boolean {
         dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
         R[s] = oldLo;
         R[s + 1] = oldHi;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_XCHG: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -1933,15 +2055,16 @@ export function interpret(vm: Vm, entry: Program): boolean {
         dv.setInt32(a + 4, R[s + 1]!, true);
         R[s] = oldLo;
         R[s + 1] = oldHi;
+        p = (p + 4) | 0;
         break;
       }
       case Op.ATOMIC_DW_CMPXCHG: {
         const d = (w >> 8) & 0xff;
         const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p + 1]!, 8, PERM_RW, pc - 1, sLo);
+        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
         if (a < 0) {
           vm.executed = steps;
-          return false;
+          return FAULTED;
         }
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -1951,111 +2074,127 @@ export function interpret(vm: Vm, entry: Program): boolean {
         }
         R[0] = oldLo;
         R[1] = oldHi;
+        p = (p + 4) | 0;
         break;
       }
       case Op.LD_IMM64_IMM: {
         const d = (w >> 8) & 0xff;
-        R[d] = code[p + 2]!;
-        R[d + 1] = code[p + 3]!;
-        pc++;
+        R[d] = code[p | 2]!;
+        R[d + 1] = code[p | 3]!;
+        p = (p + 8) | 0;
         break;
       }
       case Op.LD_IMM64_PSEUDO:
         vm.executed = steps;
-        vm.setFault('unresolved-ld-imm64', pc - 1, { detail: code[p + 1]! });
-        return false;
+        vm.setFault('unresolved-ld-imm64', p >> 2, { detail: code[p | 1]! });
+        return FAULTED;
       case Op.JMP_MAY_GOTO:
         // Linux: each frame has a counter starting at BPF_MAX_LOOPS; may_goto jumps once it reaches 0.
-        if (loops === 0) pc = code[p + 1]!;
-        else loops--;
+        if (vm.loops === 0) {
+          p = code[p | 1]!;
+        } else {
+          vm.loops--;
+          p = (p + 4) | 0;
+        }
         break;
       case Op.CALL_LOCAL: {
+        const depth = vm.depth;
         if (depth + 2 > MAX_CALL_FRAMES) {
           vm.executed = steps;
-          vm.setFault('call-depth', pc - 1, { detail: depth + 2 });
-          return false;
+          vm.setFault('call-depth', p >> 2, { detail: depth + 2 });
+          return FAULTED;
         }
+        const frames = vm.frames;
         const f = depth * FRAME_WORDS;
-        frames[f] = pc;
+        frames[f] = p + 4;
         for (let i = 2; i < 20; i++) frames[f + i - 1] = R[i]!;
-        frames[f + 19] = loops;
-        frameProgs[depth] = prog;
-        depth++;
-        loops = BPF_MAX_LOOPS;
+        frames[f + 19] = vm.loops;
+        vm.frameProgs[depth] = prog;
+        vm.depth = depth + 1;
+        vm.loops = BPF_MAX_LOOPS;
         sLo -= STACK_FRAME_SIZE;
-        R[20] = top - depth * STACK_FRAME_SIZE;
+        R[20] = sLo + STACK_FRAME_SIZE;
         R[21] = 0;
-        pc = code[p + 1]!;
+        p = code[p | 1]!;
         break;
       }
       case Op.EXIT: {
-        if (depth === 0) {
+        if (vm.depth === 0) {
           vm.executed = steps;
-          return true;
+          return EXITED;
         }
         // Back to the caller: r0 is the result; r1..r9 and r10 are the caller's again.
-        depth--;
+        const depth = --vm.depth;
+        const frames = vm.frames;
         const f = depth * FRAME_WORDS;
-        pc = frames[f]!;
+        p = frames[f]!;
         for (let i = 2; i < 20; i++) R[i] = frames[f + i - 1]!;
-        loops = frames[f + 19]!;
-        prog = frameProgs[depth]!;
-        code = prog.code;
-        vm.running = prog;
+        vm.loops = frames[f + 19]!;
         sLo += STACK_FRAME_SIZE;
-        R[20] = top - depth * STACK_FRAME_SIZE;
+        R[20] = sLo + STACK_FRAME_SIZE;
         R[21] = 0;
+        const caller = vm.frameProgs[depth]!;
+        if (caller !== prog) {
+          // Returning into a program that tail-called away from this frame's original code.
+          vm.running = caller;
+          vm.resumeAt = p;
+          vm.executed = steps;
+          return SWITCHED;
+        }
         break;
       }
       case Op.CALL_HELPER: {
-        const id = code[p + 2]!;
+        const id = code[p | 2]!;
         if (id === vm.tailCallId && vm.tailCallHook !== null) {
-          const next = vm.tailCall(pc - 1);
+          const next = vm.tailCall(p >> 2);
           if (next === undefined) {
             vm.executed = steps;
-            return false;
+            return FAULTED;
           }
           if (next !== null) {
             // The callee replaces the running program in this frame; its exit returns to our caller.
-            prog = next;
-            code = next.code;
-            vm.running = prog;
-            pc = 0;
-            loops = BPF_MAX_LOOPS;
+            vm.running = next;
+            vm.resumeAt = 0;
+            vm.loops = BPF_MAX_LOOPS;
+            vm.executed = steps;
+            return SWITCHED;
           }
         } else {
-          const status = vm.invoke(vm.helpers.get(id), id, pc - 1);
+          const status = vm.invoke(vm.helpers.get(id), id, p >> 2);
           if (status !== 0) {
             vm.executed = steps;
-            return status === 1;
+            return status === 1 ? EXITED : FAULTED;
           }
         }
-        if (dv.buffer !== vm.mem.memory.buffer) dv = vm.mem.view();
+        dv = vm.mem.dataView;
         rHi = rLo = wHi = wLo = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.CALL_KFUNC: {
-        const id = code[p + 2]!;
-        const status = vm.invoke(vm.kfuncs.get(id), id, pc - 1);
+        const id = code[p | 2]!;
+        const status = vm.invoke(vm.kfuncs.get(id), id, p >> 2);
         if (status !== 0) {
           vm.executed = steps;
-          return status === 1;
+          return status === 1 ? EXITED : FAULTED;
         }
-        if (dv.buffer !== vm.mem.memory.buffer) dv = vm.mem.view();
+        dv = vm.mem.dataView;
         rHi = rLo = wHi = wLo = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.CALLX: {
         // RFC 9669 callx: the helper id is the value of the dst register.
         const d = (w >> 8) & 0xff;
         const id = R[d + 1] === 0 ? R[d]! >>> 0 : -1;
-        const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, pc - 1);
+        const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, p >> 2);
         if (status !== 0) {
           vm.executed = steps;
-          return status === 1;
+          return status === 1 ? EXITED : FAULTED;
         }
-        if (dv.buffer !== vm.mem.memory.buffer) dv = vm.mem.view();
+        dv = vm.mem.dataView;
         rHi = rLo = wHi = wLo = 0;
+        p = (p + 4) | 0;
         break;
       }
       case Op.LD_ABS_B:
@@ -2067,21 +2206,22 @@ export function interpret(vm: Vm, entry: Program): boolean {
         const op = (w & 0xff) as Op;
         const indirect = op === Op.LD_IND_B || op === Op.LD_IND_H || op === Op.LD_IND_W;
         const size = op === Op.LD_ABS_B || op === Op.LD_IND_B ? 1 : op === Op.LD_ABS_H || op === Op.LD_IND_H ? 2 : 4;
-        const status = vm.loadPacket((code[p + 2]! + (indirect ? R[w >>> 16]! : 0)) | 0, size, pc - 1);
+        const status = vm.loadPacket((code[p | 2]! + (indirect ? R[w >>> 16]! : 0)) | 0, size, p >> 2);
         if (status !== 0) {
           vm.executed = steps;
-          return status === 1;
+          return status === 1 ? EXITED : FAULTED;
         }
+        p = (p + 4) | 0;
         break;
       }
       case Op.FELL_OFF:
         vm.executed = steps;
-        vm.setFault('fell-off', pc - 1);
-        return false;
+        vm.setFault('fell-off', p >> 2);
+        return FAULTED;
       default:
         vm.executed = steps;
-        vm.setFault('unhandled', pc - 1, { detail: w & 0xff });
-        return false;
+        vm.setFault('unhandled', p >> 2, { detail: w & 0xff });
+        return FAULTED;
     }
   }
 }

@@ -53,9 +53,24 @@ export class LinearMemory {
   private names: string[] = [];
   /** Bumped on every map/unmap, so engines can drop cached region bounds after a helper call. */
   generation = 0;
+  private cachedBuffer: ArrayBuffer;
+  private cachedView: DataView;
 
   constructor(options: LinearMemoryOptions = {}) {
     this.memory = options.memory ?? new WebAssembly.Memory({ initial: options.pages ?? 16, maximum: options.maxPages ?? 65536 });
+    this.cachedBuffer = this.memory.buffer;
+    this.cachedView = new DataView(this.cachedBuffer);
+  }
+
+  /** A DataView of the whole memory, re-made only when the memory has grown (growing detaches the old buffer). */
+  get dataView(): DataView {
+    // Growing a WebAssembly.Memory detaches its old buffer (byteLength becomes 0); asking the memory for its
+    // buffer only then keeps this getter cheap on every run and helper call.
+    if (this.cachedBuffer.byteLength === 0) {
+      this.cachedBuffer = this.memory.buffer;
+      this.cachedView = new DataView(this.cachedBuffer);
+    }
+    return this.cachedView;
   }
 
   /** Current size in bytes. */
@@ -66,11 +81,6 @@ export class LinearMemory {
   /** A byte view of the whole memory; invalid after the memory grows, so take a fresh one each time. */
   bytes(): Uint8Array {
     return new Uint8Array(this.memory.buffer);
-  }
-
-  /** A DataView of the whole memory; invalid after the memory grows. */
-  view(): DataView {
-    return new DataView(this.memory.buffer);
   }
 
   /** Grow by `pages` WebAssembly pages; returns the previous size in pages. */

@@ -14,6 +14,7 @@ import { HelperTable, helperResultWords, type HelperContext, type HelperFn, type
 import { FRAME_WORDS, interpret } from './interp.js';
 import { joinU64, splitU64 } from './int64.js';
 import { Arena, LinearMemory, type PermBits } from './memory.js';
+import { primeEngine } from './probe.js';
 import type { Program } from './program.js';
 
 /** Execution engines this build supports. */
@@ -97,6 +98,11 @@ export class Vm implements HelperContext {
   cacheHi = 0;
   /** Slot of the helper call in progress (HelperContext.pc). */
   pc = 0;
+  /** Engine state of the current run: call depth (0 = entry program) and the frame's may_goto counter. */
+  depth = 0;
+  loops = 0;
+  /** Word index where the engine continues after switching programs (tail calls). */
+  resumeAt = 0;
 
   private tailCalls = 0;
   private exitRequested = false;
@@ -160,6 +166,7 @@ export class Vm implements HelperContext {
   }
 
   private start(prog: Program): boolean {
+    primeEngine();
     this.fault = null;
     this.tailCalls = 0;
     this.exitRequested = false;
@@ -305,7 +312,7 @@ export class Vm implements HelperContext {
       R[0] = 0;
       return 1;
     }
-    const view = this.mem.view();
+    const view = this.mem.dataView;
     const at = this.packetAddr + offset;
     R[0] = size === 1 ? view.getUint8(at) : size === 2 ? view.getUint16(at, false) : view.getInt32(at, false);
     return 0;

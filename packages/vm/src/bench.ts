@@ -1,0 +1,188 @@
+/**
+ * The benchmark of `../shared/bench`: the ubpf variant of every program run in-process (r1 = input.bin,
+ * r2 = its length), checked against manifest.json, timed as the median of several rounds after warm-up, and
+ * compared with the anchor figures (Linux JIT, uBPF interpreter and JIT) of the bench README. Engine-agnostic:
+ * every engine the VM supports is measured the same way.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadRaw, programFromHex, RawRunner } from './raw.js';
+import type { Program } from './program.js';
+import { formatFault } from './fault.js';
+import type { EngineName } from './vm.js';
+
+export interface BenchProgram {
+  readonly name: string;
+  readonly program: Program;
+  /** Executed instruction count on input.bin, from the manifest. */
+  readonly executed: number;
+  readonly expected: bigint;
+}
+
+/** One row of the bench README's anchor table, in ns per run. */
+export interface BenchAnchor {
+  /** Linux JIT minus BPF_PROG_TEST_RUN's own loop; null where the README gives only the raw figure. */
+  readonly kernelNet: number | null;
+  readonly ubpfInterp: number;
+  readonly ubpfJit: number;
+}
+
+export interface BenchSuite {
+  readonly dir: string;
+  readonly input: Uint8Array;
+  readonly programs: readonly BenchProgram[];
+  readonly anchors: ReadonlyMap<string, BenchAnchor>;
+}
+
+interface Manifest {
+  readonly programs: Record<string, { readonly ubpf: { readonly hex: string; readonly executed: number; readonly ret: string } }>;
+  readonly input: string;
+}
+
+/**
+ * Parse the "Anchor figures" table of the bench README (`| program | kernel net | uBPF interpreter | uBPF JIT |`).
+ * Keeping the figures in the README they were published in means there is one copy of them.
+ */
+export function parseAnchors(readme: string): Map<string, BenchAnchor> {
+  const anchors = new Map<string, BenchAnchor>();
+  const at = readme.indexOf('| program | kernel net |');
+  if (at < 0) throw new Error('bench README: no anchor table (| program | kernel net | ...)');
+  for (const line of readme.slice(at).split('\n').slice(2)) {
+    if (!line.startsWith('|')) break;
+    const cells = line.split('|').map((c) => c.trim()).slice(1, -1);
+    const [name, kernel, interp, jit] = cells;
+    if (name === undefined || kernel === undefined || interp === undefined || jit === undefined) continue;
+    anchors.set(name, { kernelNet: /^[\d.]+$/.test(kernel) ? Number(kernel) : null, ubpfInterp: Number(interp), ubpfJit: Number(jit) });
+  }
+  return anchors;
+}
+
+/** Read manifest.json, the hex programs, input.bin and the README anchors from a bench directory. */
+export function loadBenchSuite(dir: string): BenchSuite {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const programs = Object.entries(manifest.programs).map(([name, entry]) => ({
+    name,
+    program: loadRaw(programFromHex(readFileSync(join(dir, entry.ubpf.hex), 'utf8')), name),
+    executed: entry.ubpf.executed,
+    expected: BigInt(entry.ubpf.ret),
+  }));
+  return {
+    dir,
+    input: new Uint8Array(readFileSync(join(dir, manifest.input))),
+    programs,
+    anchors: parseAnchors(readFileSync(join(dir, 'README.md'), 'utf8')),
+  };
+}
+
+export interface BenchOptions {
+  readonly engine?: EngineName;
+  /** Only this program. */
+  readonly program?: string;
+  /** Timed rounds per program (median reported); default 15. */
+  readonly rounds?: number;
+  /** Target duration of one round in ms; default 20. */
+  readonly roundMs?: number;
+}
+
+export interface BenchRow {
+  readonly name: string;
+  readonly engine: EngineName;
+  readonly nsPerRun: number;
+  readonly nsPerInsn: number;
+  /** Instructions one run executed (as counted by the VM). */
+  readonly executed: number;
+  readonly r0: bigint;
+  readonly expected: bigint;
+  /** r0 and the executed count both match the manifest. */
+  readonly ok: boolean;
+  readonly anchor: BenchAnchor | null;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Minimum warm-up per program: long enough for V8 to re-optimize the engine after a deoptimization. */
+const WARMUP_MS = 400;
+
+/** Time one program: warm-up, then `rounds` rounds of ~`roundMs` each; the median ns per run. */
+function timeProgram(runner: RawRunner, prog: Program, addr: number, length: number, rounds: number, roundMs: number): number {
+  const vm = runner.vm;
+  // Warm up for WARMUP_MS, re-calibrating the iterations per round as the engine gets faster.
+  let iterations = 1;
+  const warmupEnd = performance.now() + WARMUP_MS;
+  while (performance.now() < warmupEnd) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) vm.run(prog, addr, length);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    iterations = ms < roundMs / 8 ? iterations * 2 : Math.max(1, Math.round((iterations * roundMs) / Math.max(ms, 0.001)));
+  }
+  const samples: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) vm.run(prog, addr, length);
+    samples.push(Number(process.hrtime.bigint() - t0) / iterations);
+  }
+  return median(samples);
+}
+
+/** Run the suite; throws when a program is not in the suite. Results are checked, never assumed. */
+export function runBench(suite: BenchSuite, options: BenchOptions = {}): BenchRow[] {
+  const engine = options.engine ?? 'interp';
+  const selected = options.program === undefined ? suite.programs : suite.programs.filter((p) => p.name === options.program);
+  if (selected.length === 0) {
+    throw new Error(`no bench program '${options.program ?? ''}' (have: ${suite.programs.map((p) => p.name).join(', ')})`);
+  }
+  const runner = new RawRunner({ engine });
+  const addr = runner.placeInput(suite.input);
+  return selected.map((bench) => {
+    const ok = runner.vm.run(bench.program, addr, suite.input.length);
+    if (!ok) throw new Error(`bench program ${bench.name} faulted: ${runner.vm.fault ? formatFault(runner.vm.fault) : 'unknown'}`);
+    const r0 = runner.vm.r0;
+    const executed = runner.vm.executed;
+    const nsPerRun = timeProgram(runner, bench.program, addr, suite.input.length, options.rounds ?? 15, options.roundMs ?? 20);
+    return {
+      name: bench.name,
+      engine,
+      nsPerRun,
+      nsPerInsn: nsPerRun / executed,
+      executed,
+      r0,
+      expected: bench.expected,
+      ok: r0 === bench.expected && executed === bench.executed,
+      anchor: suite.anchors.get(bench.name) ?? null,
+    };
+  });
+}
+
+function fixed(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+/**
+ * The table: ns per run, ns per executed instruction, our time over the kernel JIT's (net) and uBPF
+ * interpreter's time over ours (how many times faster we are).
+ */
+export function formatBenchTable(rows: readonly BenchRow[]): string {
+  const header = ['program', 'engine', 'insns', 'ns/run', 'ns/insn', 'vs kernel net', 'uBPF interp ns', 'speed-up vs uBPF interp', 'result'];
+  const lines = rows.map((row) => [
+    row.name,
+    row.engine,
+    String(row.executed),
+    fixed(row.nsPerRun),
+    row.nsPerInsn.toFixed(2),
+    row.anchor?.kernelNet ? `${(row.nsPerRun / row.anchor.kernelNet).toFixed(1)}x` : '-',
+    row.anchor ? String(row.anchor.ubpfInterp) : '-',
+    row.anchor ? `${(row.anchor.ubpfInterp / row.nsPerRun).toFixed(2)}x` : '-',
+    row.ok ? `ok (${row.r0})` : `WRONG: got ${row.r0}, want ${row.expected}`,
+  ]);
+  const totalRun = rows.reduce((s, r) => s + r.nsPerRun, 0);
+  const totalInsns = rows.reduce((s, r) => s + r.executed, 0);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const fmt = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 || i === 1 || i === 8 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (i === 0 || i === 1 || i === 8 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  const summary = rows.length > 1 ? `\nall programs: ${totalInsns} insns in ${fixed(totalRun)} ns = ${(totalRun / totalInsns).toFixed(2)} ns per executed instruction on average\n` : '\n';
+  return [fmt(header), sep, ...lines.map(fmt)].join('\n') + summary;
+}
