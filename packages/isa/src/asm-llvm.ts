@@ -539,7 +539,7 @@ export function assembleLlvmSections(text: string): AssembledSection[] {
     }
     if (labelName !== undefined) {
       const previous = current.labelLines.get(labelName);
-      if (previous !== undefined && current.labels.get(labelName) !== current.slot) {
+      if (previous !== undefined) {
         throw new AsmError(`duplicate label '${labelName}' (first defined at line ${previous})`, lineNo, 1);
       }
       current.labels.set(labelName, current.slot);

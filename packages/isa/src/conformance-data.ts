@@ -8,6 +8,8 @@
 export interface ConformanceData {
   /** The asm section as the assembler sees it (lines joined, `\n`-terminated), or null. */
   readonly asm: string | null;
+  /** For each line of `asm`, its 1-based line number in the file (to report assembler errors in place). */
+  readonly asmLineNumbers: readonly number[];
   /** The raw section: each 64-bit token is one slot, stored little-endian; null without a raw section. */
   readonly raw: readonly bigint[] | null;
   /** The raw section's tokens as written, joined by single spaces (tests.json's `raw`), or null. */
@@ -47,10 +49,11 @@ function prefixNumber(text: string, hex: boolean): bigint {
 /** Parse the text of one `.data` file (decode the file as latin1: comments may hold byte 0x7f). */
 export function parseConformanceData(text: string): ConformanceData {
   const collected: Record<SectionName, string[]> = { asm: [], result: [], mem: [], raw: [], ignored: [], error: [] };
+  const asmLineNumbers: number[] = [];
   const sections: string[] = [];
   let current: SectionName | null = null;
   let unknownDirective: string | null = null;
-  for (const rawLine of text.split('\n')) {
+  for (const [index, rawLine] of text.split('\n').entries()) {
     let line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     const hash = line.indexOf('#');
     if (hash >= 0) line = line.slice(0, hash);
@@ -67,6 +70,7 @@ export function parseConformanceData(text: string): ConformanceData {
     }
     if (line === '' || current === null) continue;
     collected[current].push(line);
+    if (current === 'asm') asmLineNumbers.push(index + 1);
   }
   const has = (name: SectionName) => sections.includes(name);
 
@@ -90,6 +94,7 @@ export function parseConformanceData(text: string): ConformanceData {
 
   return {
     asm,
+    asmLineNumbers,
     raw,
     rawText: rawTokens?.join(' ') ?? null,
     mem: Uint8Array.from(memBytes),
