@@ -6,7 +6,10 @@ import { arbitraryInsn } from './arbitrary.js';
 import { decodeProgram } from './decode.js';
 import { encodeProgram } from './encode.js';
 import type { RawInsn } from './instruction.js';
+import { IsaError } from './errors.js';
+import { listingLines } from './objdump.js';
 import { formatConformance } from './print-conformance.js';
+import { formatXlated } from './print-xlated.js';
 import { formatLlvm, llvmTextReading } from './print-llvm.js';
 
 const fields = (i: RawInsn) => ({ code: i.code, dst: i.dst, src: i.src, off: i.off, imm: i.imm, ...(i.imm2 === undefined ? {} : { imm2: i.imm2 }) });
@@ -65,5 +68,23 @@ describe('random valid instructions (generated from OPCODE_TABLE)', () => {
       RUNS,
     );
     expect(expressed).toBeGreaterThan(RUNS.numRuns / 2);
+  });
+});
+
+describe('random bytes', () => {
+  it('decodeProgram either decodes or throws IsaError; the objdump walk never throws', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.constantFrom('little' as const, 'big' as const), (bytes, endian) => {
+        try {
+          decodeProgram(bytes, { endian });
+        } catch (error) {
+          expect(error).toBeInstanceOf(IsaError);
+        }
+        const lines = listingLines(bytes, endian);
+        expect(lines.reduce((n, l) => n + l.bytes.length, 0)).toBe(bytes.length);
+        for (const l of lines) if (l.insn) expect(formatXlated(l.insn, l.insn.form)).toMatch(/^\(/);
+      }),
+      RUNS,
+    );
   });
 });
