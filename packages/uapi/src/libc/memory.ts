@@ -29,7 +29,8 @@ export class UserStack {
 
   /** Reserve `size` bytes (8-aligned) and return their address. */
   alloca(size: number): number {
-    const next = (this.sp - size) & ~7;
+    // Addresses exceed 32 bits: align with arithmetic, not bitwise operators.
+    const next = Math.floor((this.sp - size) / 8) * 8;
     if (next < this.limit) throw new RangeError(`user stack overflow: ${size} bytes do not fit in the ${STACK_SIZE}-byte stack`);
     this.sp = next;
     return next;

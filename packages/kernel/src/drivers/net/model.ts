@@ -1,0 +1,253 @@
+import { PAGE_SIZE, XDP_ACTION, XDP_MD, XDP_PACKET_HEADROOM } from '@ebpf-sim/uapi';
+import type { NicConfig } from '../../config.js';
+import type { HookPoint } from '../../hooks/hook.js';
+import { XDP_MD_FIELDS } from '../../hooks/registry.js';
+import type { Kernel } from '../../kernel.js';
+import type { TimerEvent } from '../../time/clock.js';
+import type { PacketSource } from './packet-source.js';
+
+/** Counters of one NIC (what `ip -s link` and the XDP stats show). */
+export interface NicStats {
+  rxPackets: number;
+  rxBytes: number;
+  /** Frames lost because the RX ring was full. */
+  rxRingFull: number;
+  xdpPass: number;
+  xdpDrop: number;
+  xdpTx: number;
+  xdpRedirect: number;
+  xdpAborted: number;
+  txPackets: number;
+  txBytes: number;
+  /** Frames lost because the TX ring was full. */
+  txRingFull: number;
+}
+
+/** A frame that left the machine, with the virtual time its last bit went out. */
+export interface WireFrame {
+  timeNs: number;
+  data: Uint8Array;
+}
+
+/**
+ * A network device as the kernel sees it (net_device + its driver). Frames come in with `receive` (from a
+ * packet source), pass the XDP hook, and go to the stack (`delivered`), back out (`XDP_TX`), to another
+ * device (`XDP_REDIRECT`) or nowhere. `transmit` queues a frame on the TX ring.
+ */
+export interface NetDevice {
+  readonly name: string;
+  readonly ifindex: number;
+  readonly model: string;
+  readonly xdp: HookPoint;
+  readonly stats: NicStats;
+  /** Frames handed to the network stack (XDP_PASS), oldest first. */
+  readonly delivered: Uint8Array[];
+  /** Frames transmitted on the wire. */
+  readonly wire: WireFrame[];
+  /** A frame arrives now on RX queue `queue`. */
+  receive(frame: Uint8Array, queue?: number): void;
+  /** Queue a frame for transmission; false when the TX ring is full. */
+  transmit(frame: Uint8Array): boolean;
+  /** Feed frames from `source` at their arrival times. */
+  attachSource(source: PacketSource): void;
+}
+
+/** Builds a NIC of one model. */
+export type NicFactory = (k: Kernel, config: NicConfig, ifindex: number, name: string) => NetDevice;
+
+/** NIC models by name: a researcher registers a model and names it in the configuration's `devices.nics`. */
+export class NicModelRegistry {
+  private readonly factories = new Map<string, NicFactory>();
+  register(model: string, factory: NicFactory): void {
+    this.factories.set(model, factory);
+  }
+  names(): string[] {
+    return [...this.factories.keys()];
+  }
+  create(model: string, k: Kernel, config: NicConfig, ifindex: number, name: string): NetDevice {
+    const factory = this.factories.get(model);
+    if (factory === undefined) throw new Error(`unknown NIC model '${model}': registered models are ${this.names().join(', ')}`);
+    return factory(k, config, ifindex, name);
+  }
+}
+
+/** NAPI budget: frames processed per poll. */
+export const NAPI_POLL_WEIGHT = 64;
+
+/**
+ * A simple multi-purpose NIC: an RX ring in physical memory (one buffer per descriptor with XDP headroom),
+ * interrupt-then-poll (NAPI) receive with a per-frame cost, XDP on every frame, and a TX ring drained at
+ * link speed. Subclass it to change one behaviour (see LoopbackNic).
+ */
+export class SimpleNic implements NetDevice {
+  readonly model: string = 'simple';
+  readonly xdp: HookPoint;
+  readonly stats: NicStats = { rxPackets: 0, rxBytes: 0, rxRingFull: 0, xdpPass: 0, xdpDrop: 0, xdpTx: 0, xdpRedirect: 0, xdpAborted: 0, txPackets: 0, txBytes: 0, txRingFull: 0 };
+  readonly delivered: Uint8Array[] = [];
+  readonly wire: WireFrame[] = [];
+  protected readonly rxRing: Array<{ data: Uint8Array; queue: number }> = [];
+  protected txQueued = 0;
+  protected linkBusyUntil = 0;
+  private poll: TimerEvent | undefined;
+  /** Physical buffer for the frame being processed: headroom + the largest frame. */
+  private readonly bufferSize: number;
+  private readonly buffer: number;
+
+  constructor(
+    protected readonly k: Kernel,
+    protected readonly config: NicConfig,
+    readonly ifindex: number,
+    readonly name: string,
+  ) {
+    this.xdp = k.hooks.define(`xdp:${name}`, 'xdp', XDP_MD.size, XDP_MD_FIELDS);
+    this.bufferSize = Math.ceil((XDP_PACKET_HEADROOM + config.mtu + 14 + 4) / PAGE_SIZE) * PAGE_SIZE;
+    const buffer = k.phys.kmalloc(this.bufferSize, `nic:${name}`);
+    if (buffer < 0) throw new Error(`${name}: no memory for the receive buffer`);
+    this.buffer = buffer;
+  }
+
+  receive(frame: Uint8Array, queue = 0): void {
+    if (this.rxRing.length >= this.config.rxRingSize) {
+      this.stats.rxRingFull++;
+      return;
+    }
+    this.rxRing.push({ data: frame, queue });
+    if (this.poll === undefined) this.poll = this.k.clock.after(this.config.irqLatencyNs, () => this.napiPoll());
+  }
+
+  /** Process up to NAPI_POLL_WEIGHT frames, then poll again if more are waiting. */
+  protected napiPoll(): void {
+    this.poll = undefined;
+    const count = Math.min(NAPI_POLL_WEIGHT, this.rxRing.length);
+    for (let index = 0; index < count; index++) {
+      const entry = this.rxRing.shift();
+      if (entry !== undefined) this.receiveOne(entry.data, entry.queue);
+    }
+    if (this.rxRing.length > 0) this.poll = this.k.clock.after(Math.max(1, count * this.config.perPacketNs), () => this.napiPoll());
+  }
+
+  /** The receive path of one frame: XDP, then the verdict. */
+  protected receiveOne(frame: Uint8Array, queue: number): void {
+    this.stats.rxPackets++;
+    this.stats.rxBytes += frame.length;
+    if (this.xdp.handlers.length === 0) {
+      this.deliver(frame);
+      return;
+    }
+    const length = Math.min(frame.length, this.bufferSize - XDP_PACKET_HEADROOM);
+    const data = this.buffer + XDP_PACKET_HEADROOM;
+    const phys = this.k.phys;
+    phys.bytes.set(frame.subarray(0, length), data);
+    const arena = this.k.hookArena;
+    const cpu = queue % this.k.config.cpus;
+    const ctx = arena.begin(cpu, XDP_MD.size);
+    const w = arena.write;
+    w.u32(ctx + XDP_MD.data, data);
+    w.u32(ctx + XDP_MD.data_end, data + length);
+    w.u32(ctx + XDP_MD.data_meta, data);
+    w.u32(ctx + XDP_MD.ingress_ifindex, this.ifindex);
+    w.u32(ctx + XDP_MD.rx_queue_index, queue);
+    w.u32(ctx + XDP_MD.egress_ifindex, 0);
+    const saved = this.k.currentCpu;
+    this.k.currentCpu = cpu;
+    const action = this.k.runHook(this.xdp, ctx, cpu, undefined);
+    this.k.currentCpu = saved;
+    const redirect = arena.invocation.redirectIfindex;
+    // Helpers such as bpf_xdp_adjust_head move data/data_end inside the buffer; read the result back.
+    const start = phys.view.getUint32(ctx + XDP_MD.data, true);
+    const end = phys.view.getUint32(ctx + XDP_MD.data_end, true);
+    arena.end(cpu, XDP_MD.size);
+    const valid = start >= this.buffer && end <= this.buffer + this.bufferSize && start <= end;
+    const packet = valid ? phys.bytes.slice(start, end) : new Uint8Array(0);
+    this.verdict(valid ? action : XDP_ACTION.ABORTED, packet, redirect);
+  }
+
+  /** Act on an XDP result (Linux treats an unknown action like XDP_ABORTED). */
+  protected verdict(action: number, packet: Uint8Array, redirectIfindex: number): void {
+    switch (action) {
+      case XDP_ACTION.PASS:
+        this.stats.xdpPass++;
+        this.deliver(packet);
+        return;
+      case XDP_ACTION.DROP:
+        this.stats.xdpDrop++;
+        return;
+      case XDP_ACTION.TX:
+        this.stats.xdpTx++;
+        this.transmit(packet);
+        return;
+      case XDP_ACTION.REDIRECT: {
+        const target = this.k.devices.netByIndex(redirectIfindex);
+        if (target === undefined) {
+          this.stats.xdpAborted++;
+          return;
+        }
+        this.stats.xdpRedirect++;
+        target.transmit(packet);
+        return;
+      }
+      default:
+        this.stats.xdpAborted++;
+    }
+  }
+
+  /** Hand a frame to the network stack (no sockets are modelled: it is queued for the workload to read). */
+  protected deliver(frame: Uint8Array): void {
+    this.delivered.push(frame);
+  }
+
+  transmit(frame: Uint8Array): boolean {
+    if (this.txQueued >= this.config.txRingSize) {
+      this.stats.txRingFull++;
+      return false;
+    }
+    this.txQueued++;
+    const clock = this.k.clock;
+    const start = Math.max(clock.now, this.linkBusyUntil);
+    const done = start + Math.ceil(((frame.length + 24) * 8 * 1e9) / this.config.linkBps);
+    this.linkBusyUntil = done;
+    clock.at(done, () => {
+      this.txQueued--;
+      this.stats.txPackets++;
+      this.stats.txBytes += frame.length;
+      this.onWire(frame, done);
+    });
+    return true;
+  }
+
+  /** A transmitted frame left the device. */
+  protected onWire(frame: Uint8Array, timeNs: number): void {
+    this.wire.push({ timeNs, data: frame });
+  }
+
+  attachSource(source: PacketSource): void {
+    const iterator = source[Symbol.iterator]();
+    const next = (): void => {
+      const item = iterator.next();
+      if (item.done === true) return;
+      const frame = item.value;
+      this.k.clock.at(frame.timeNs, () => {
+        this.receive(frame.data);
+        next();
+      });
+    };
+    next();
+  }
+}
+
+/** A NIC whose wire loops back: every transmitted frame is received again (a second model, for swapping). */
+export class LoopbackNic extends SimpleNic {
+  override readonly model = 'loopback';
+  protected override onWire(frame: Uint8Array, timeNs: number): void {
+    super.onWire(frame, timeNs);
+    this.receive(frame);
+  }
+}
+
+/** The shipped models: 'simple' and 'loopback'. */
+export function defaultNicModels(): NicModelRegistry {
+  const registry = new NicModelRegistry();
+  registry.register('simple', (k, config, ifindex, name) => new SimpleNic(k, config, ifindex, name));
+  registry.register('loopback', (k, config, ifindex, name) => new LoopbackNic(k, config, ifindex, name));
+  return registry;
+}

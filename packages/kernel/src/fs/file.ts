@@ -1,0 +1,61 @@
+import type { WaitQueue } from '../sched/wait.js';
+import type { Inode } from './inode.js';
+
+/** Who is doing the I/O: lets an operation block the caller (see sched/wait.ts) or read the clock. */
+export interface IoContext {
+  /** Put the calling task to sleep on `queue`; the operation then returns BLOCKED. */
+  sleepOn(queue: WaitQueue): void;
+  /** Send a signal to the calling task (SIGPIPE on a broken pipe). */
+  signalSelf(sig: number): void;
+  /** Sleep until virtual time `time` (device latency); returns BLOCKED's companion: the caller returns BLOCKED. */
+  sleepUntil(time: number): void;
+  /** Virtual time now, ns. */
+  readonly now: number;
+  /** Per-call progress the operation may keep across restarts (bytes already transferred, a deadline). */
+  progress: number;
+}
+
+/** One directory entry as getdents64 reports it. */
+export interface DirEntry {
+  readonly name: string;
+  readonly inode: Inode;
+}
+
+/**
+ * What a file does (struct file_operations). Every handle user space holds is a File with these ops: regular
+ * files, directories, pipes, devices, procfs entries and the anonymous inodes the bpf subsystem installs.
+ * Each method returns a byte count or offset, or -errno, or BLOCKED after `io.sleepOn`.
+ */
+export interface FileOperations {
+  /** Short name shown in /proc and used to recognise a file's kind (e.g. 'pipe', 'bpf-map'). */
+  readonly name: string;
+  /** Called when the file is opened (procfs snapshots its text here); 0 or -errno. */
+  open?(file: File): number;
+  read?(io: IoContext, file: File, buffer: Uint8Array, count: number): number;
+  write?(io: IoContext, file: File, data: Uint8Array, count: number): number;
+  /** Seek; absent means ESPIPE. */
+  llseek?(file: File, offset: number, whence: number): number;
+  /** The directory's entries (getdents64); absent means ENOTDIR. */
+  readdir?(file: File): readonly DirEntry[];
+  /** The last reference was closed. */
+  release?(file: File): void;
+}
+
+/** An open file description (struct file): shared by dup'ed descriptors and across fork. */
+export class File {
+  /** Descriptors referring to this file. */
+  refs = 0;
+  pos = 0;
+
+  constructor(
+    readonly id: number,
+    readonly inode: Inode,
+    public ops: FileOperations,
+    /** O_* flags given at open (access mode, O_APPEND, O_NONBLOCK). */
+    public flags: number,
+    /** The path it was opened by, or the anon-inode name like 'anon_inode:bpf-map'. */
+    readonly path: string,
+    /** The owning subsystem's object (a pipe, a BPF map). */
+    public privateData: unknown = undefined,
+  ) {}
+}

@@ -1,0 +1,80 @@
+import { Errno, S_IFDIR, S_IFREG } from '@ebpf-sim/uapi';
+import type { File, FileOperations, IoContext } from './file.js';
+import { Inode, type DirectoryOperations } from './inode.js';
+import { directoryFileOps, genericLlseek } from './ramfs.js';
+
+/** What procfs needs from the task table. */
+export interface ProcSource {
+  /** Thread-group ids of live (and zombie) processes, ascending. */
+  tgids(): number[];
+  /** The text of /proc/<pid>/<name>, or undefined when that process or file does not exist. */
+  render(pid: number, name: ProcFileName): string | undefined;
+  /** tgid of the task doing the lookup ("/proc/self"). */
+  currentTgid(): number;
+}
+
+export const PROC_FILES = ['comm', 'status'] as const;
+export type ProcFileName = (typeof PROC_FILES)[number];
+
+/** A procfs file: its text is generated when opened (a snapshot, like seq_file at open). */
+const procFileOps: FileOperations = {
+  name: 'proc',
+  open(file: File): number {
+    const { source, pid, name } = file.inode.privateData as { source: ProcSource; pid: number; name: ProcFileName };
+    const text = source.render(pid, name);
+    if (text === undefined) return -Errno.ESRCH;
+    file.privateData = new TextEncoder().encode(text);
+    return 0;
+  },
+  read(_io: IoContext, file: File, buffer: Uint8Array, count: number): number {
+    const text = file.privateData as Uint8Array;
+    if (file.pos >= text.length) return 0;
+    const n = Math.min(count, text.length - file.pos);
+    buffer.set(text.subarray(file.pos, file.pos + n));
+    file.pos += n;
+    return n;
+  },
+  llseek(file: File, offset: number, whence: number): number {
+    return genericLlseek(file, offset, whence, (file.privateData as Uint8Array).length);
+  },
+};
+
+/** /proc: one directory per process with `comm` and `status`, plus `self`. Read-only. */
+export class Procfs implements DirectoryOperations {
+  readonly root: Inode;
+
+  constructor(
+    readonly dev: number,
+    private readonly source: ProcSource,
+  ) {
+    this.root = new Inode(1, S_IFDIR | 0o555, 0, 0, dev, directoryFileOps);
+    this.root.dirOps = this;
+  }
+
+  lookup(dir: Inode, name: string): Inode | undefined {
+    if (dir === this.root) {
+      const pid = name === 'self' ? this.source.currentTgid() : /^[1-9][0-9]*$/.test(name) ? Number(name) : -1;
+      if (pid < 0 || !this.source.tgids().includes(pid)) return undefined;
+      return this.pidDir(pid);
+    }
+    const pid = dir.privateData as number;
+    if (!(PROC_FILES as readonly string[]).includes(name)) return undefined;
+    const inode = new Inode(pid * 16 + 2 + PROC_FILES.indexOf(name as ProcFileName), S_IFREG | 0o444, 0, 0, this.dev, procFileOps);
+    inode.privateData = { source: this.source, pid, name };
+    inode.parent = dir;
+    return inode;
+  }
+
+  list(dir: Inode): Array<[string, Inode]> {
+    if (dir === this.root) return this.source.tgids().map((pid) => [String(pid), this.pidDir(pid)]);
+    return PROC_FILES.map((name) => [name, this.lookup(dir, name) as Inode]);
+  }
+
+  private pidDir(pid: number): Inode {
+    const dir = new Inode(pid * 16 + 1, S_IFDIR | 0o555, 0, 0, this.dev, directoryFileOps);
+    dir.dirOps = this;
+    dir.parent = this.root;
+    dir.privateData = pid;
+    return dir;
+  }
+}

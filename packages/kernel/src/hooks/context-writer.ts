@@ -1,0 +1,68 @@
+import { TASK_COMM_LEN } from '@ebpf-sim/uapi';
+
+const encoder = new TextEncoder();
+
+/** Little-endian stores into physical memory for building hook contexts, without BigInt. */
+export class ContextWriter {
+  constructor(
+    private readonly view: DataView,
+    private readonly bytes: Uint8Array,
+  ) {}
+
+  u8(address: number, value: number): void {
+    this.view.setUint8(address, value & 0xff);
+  }
+  u16(address: number, value: number): void {
+    this.view.setUint16(address, value & 0xffff, true);
+  }
+  u32(address: number, value: number): void {
+    this.view.setUint32(address, value >>> 0, true);
+  }
+  i32(address: number, value: number): void {
+    this.view.setInt32(address, value | 0, true);
+  }
+
+  /** A 64-bit value from a JS number (negative numbers as two's complement; exact below 2^53). */
+  u64(address: number, value: number): void {
+    let low: number;
+    let high: number;
+    if (value >= 0) {
+      low = value % 0x1_0000_0000;
+      high = Math.floor(value / 0x1_0000_0000) % 0x1_0000_0000;
+    } else {
+      const magnitude = -value;
+      const mlow = magnitude % 0x1_0000_0000;
+      const mhigh = Math.floor(magnitude / 0x1_0000_0000);
+      low = (0x1_0000_0000 - mlow) % 0x1_0000_0000;
+      high = (0xffffffff - mhigh + (mlow === 0 ? 1 : 0)) % 0x1_0000_0000;
+    }
+    this.view.setUint32(address, low >>> 0, true);
+    this.view.setUint32(address + 4, high >>> 0, true);
+  }
+
+  /** task->comm: NUL-padded, at most 15 characters. */
+  comm(address: number, comm: string): void {
+    this.bytes.fill(0, address, address + TASK_COMM_LEN);
+    const encoded = encoder.encode(comm).subarray(0, TASK_COMM_LEN - 1);
+    this.bytes.set(encoded, address);
+  }
+
+  /** A NUL-terminated string of at most `max` bytes; returns the bytes written including the NUL. */
+  cString(address: number, text: string, max: number): number {
+    const encoded = encoder.encode(text).subarray(0, max - 1);
+    this.bytes.set(encoded, address);
+    this.bytes[address + encoded.length] = 0;
+    return encoded.length + 1;
+  }
+
+  zero(address: number, length: number): void {
+    this.bytes.fill(0, address, address + length);
+  }
+}
+
+/** Read back a 64-bit little-endian value as a JS number (signed when `signed`). */
+export function readU64(view: DataView, address: number, signed = false): number {
+  const low = view.getUint32(address, true);
+  const high = signed ? view.getInt32(address + 4, true) : view.getUint32(address + 4, true);
+  return high * 0x1_0000_0000 + low;
+}

@@ -1,0 +1,173 @@
+import {
+  BPF_PERF_EVENT_DATA,
+  PT_REGS,
+  SYSCALL_SPECS,
+  TRACE_RAW_SYS_ENTER,
+  TRACE_RAW_SYS_EXIT,
+  TRACE_SCHED_PROCESS_EXEC,
+  TRACE_SCHED_PROCESS_EXIT,
+  TRACE_SCHED_PROCESS_FORK,
+  TRACE_SCHED_SWITCH,
+  TRACE_SCHED_WAKEUP,
+  TRACE_SYSCALL_ENTER,
+  TRACE_SYSCALL_EXIT,
+  XDP_MD,
+} from '@ebpf-sim/uapi';
+import { HookPoint, type ContextField, type HookKind } from './hook.js';
+import { LSM_HOOKS, LSM_CONTEXT_SIZE } from './lsm.js';
+
+const field = (name: string, ctype: string, offset: number, size: number, signed: boolean): ContextField => ({ name, ctype, offset, size, signed });
+
+/** struct trace_entry, the 8-byte header of every tracepoint record. */
+const COMMON_FIELDS: readonly ContextField[] = [
+  field('common_type', 'unsigned short', 0, 2, false),
+  field('common_flags', 'unsigned char', 2, 1, false),
+  field('common_preempt_count', 'unsigned char', 3, 1, false),
+  field('common_pid', 'int', 4, 4, true),
+];
+
+/** Kernel functions (besides each syscall's __x64_sys_<name>) with kprobe/kretprobe sites. */
+export const KPROBE_FUNCTIONS = ['do_sys_openat2', 'vfs_read', 'vfs_write', 'do_exit', 'wake_up_new_task'] as const;
+
+const PT_REGS_FIELDS: readonly ContextField[] = Object.entries(PT_REGS)
+  .filter(([name]) => name !== 'size')
+  .map(([name, offset]) => field(name, 'unsigned long', offset, 8, false));
+
+/**
+ * The registry of hook points. Every hook the kernel model offers is defined at boot with its Linux name and
+ * context layout; drivers add theirs (`xdp:<ifname>`). The bpf subsystem looks hooks up by name and attaches.
+ */
+export class HookRegistry {
+  private readonly hooks = new Map<string, HookPoint>();
+  private nextTracepointId = 1;
+  /** Handlers attached to any syscall-path hook: the syscall entry's single "anything to do?" check. */
+  syscallHandlers = 0;
+  private readonly listeners = new Map<string, Array<(hook: HookPoint) => void>>();
+
+  constructor() {
+    this.defineTracepoints();
+    this.defineKprobes();
+    for (const name of LSM_HOOKS) this.define(`lsm:${name}`, 'lsm', LSM_CONTEXT_SIZE, []);
+    this.define('perf_event:cpu-clock', 'perf_event', BPF_PERF_EVENT_DATA.size, [
+      ...PT_REGS_FIELDS,
+      field('sample_period', '__u64', BPF_PERF_EVENT_DATA.sample_period, 8, false),
+      field('addr', '__u64', BPF_PERF_EVENT_DATA.addr, 8, false),
+    ]);
+  }
+
+  /** Define a hook point (drivers call this for their XDP hook). Redefining a name is an error. */
+  define(name: string, kind: HookKind, ctxSize: number, fields: readonly ContextField[]): HookPoint {
+    if (this.hooks.has(name)) throw new Error(`hook point '${name}' is already defined`);
+    const id = kind === 'tracepoint' ? this.nextTracepointId++ : 0;
+    const syscallPath = name.startsWith('raw_syscalls:') || name.startsWith('syscalls:') || name.includes(':__x64_sys_');
+    const hook = new HookPoint(name, kind, id, ctxSize, fields, (changed, delta) => {
+      if (syscallPath) this.syscallHandlers += delta;
+      for (const listener of this.listeners.get(changed.name) ?? []) listener(changed);
+    });
+    this.hooks.set(name, hook);
+    return hook;
+  }
+
+  /** The hook named `name` (e.g. 'syscalls:sys_enter_openat', 'kprobe:vfs_read', 'xdp:eth0'). */
+  get(name: string): HookPoint | undefined {
+    return this.hooks.get(name);
+  }
+
+  /** Like get, but throws a clear error for an unknown name. */
+  require(name: string): HookPoint {
+    const hook = this.hooks.get(name);
+    if (hook === undefined) throw new Error(`unknown hook point '${name}' (list them with kernel.hooks.list())`);
+    return hook;
+  }
+
+  list(kind?: HookKind): HookPoint[] {
+    return [...this.hooks.values()].filter((hook) => kind === undefined || hook.kind === kind);
+  }
+
+  /** Be told when handlers are attached to or detached from `name` (the perf timer starts on first attach). */
+  onChange(name: string, listener: (hook: HookPoint) => void): void {
+    const list = this.listeners.get(name) ?? [];
+    list.push(listener);
+    this.listeners.set(name, list);
+  }
+
+  private defineTracepoints(): void {
+    this.define('raw_syscalls:sys_enter', 'tracepoint', TRACE_RAW_SYS_ENTER.size, [
+      ...COMMON_FIELDS,
+      field('id', 'long', TRACE_RAW_SYS_ENTER.id, 8, true),
+      field('args', 'unsigned long[6]', TRACE_RAW_SYS_ENTER.args, 48, false),
+    ]);
+    this.define('raw_syscalls:sys_exit', 'tracepoint', TRACE_RAW_SYS_EXIT.size, [
+      ...COMMON_FIELDS,
+      field('id', 'long', TRACE_RAW_SYS_EXIT.id, 8, true),
+      field('ret', 'long', TRACE_RAW_SYS_EXIT.ret, 8, true),
+    ]);
+    for (const spec of SYSCALL_SPECS.values()) {
+      this.define(`syscalls:sys_enter_${spec.name}`, 'tracepoint', TRACE_SYSCALL_ENTER.size(spec.args.length), [
+        ...COMMON_FIELDS,
+        field('__syscall_nr', 'int', TRACE_SYSCALL_ENTER.__syscall_nr, 4, true),
+        ...spec.args.map((arg, index) => field(arg.name, arg.ctype, TRACE_SYSCALL_ENTER.args + 8 * index, 8, false)),
+      ]);
+      this.define(`syscalls:sys_exit_${spec.name}`, 'tracepoint', TRACE_SYSCALL_EXIT.size, [
+        ...COMMON_FIELDS,
+        field('__syscall_nr', 'int', TRACE_SYSCALL_EXIT.__syscall_nr, 4, true),
+        field('ret', 'long', TRACE_SYSCALL_EXIT.ret, 8, true),
+      ]);
+    }
+    const S = TRACE_SCHED_SWITCH;
+    this.define('sched:sched_switch', 'tracepoint', S.size, [
+      ...COMMON_FIELDS,
+      field('prev_comm', 'char[16]', S.prev_comm, 16, false),
+      field('prev_pid', 'pid_t', S.prev_pid, 4, true),
+      field('prev_prio', 'int', S.prev_prio, 4, true),
+      field('prev_state', 'long', S.prev_state, 8, true),
+      field('next_comm', 'char[16]', S.next_comm, 16, false),
+      field('next_pid', 'pid_t', S.next_pid, 4, true),
+      field('next_prio', 'int', S.next_prio, 4, true),
+    ]);
+    const W = TRACE_SCHED_WAKEUP;
+    this.define('sched:sched_wakeup', 'tracepoint', W.size, [
+      ...COMMON_FIELDS,
+      field('comm', 'char[16]', W.comm, 16, false),
+      field('pid', 'pid_t', W.pid, 4, true),
+      field('prio', 'int', W.prio, 4, true),
+      field('target_cpu', 'int', W.target_cpu, 4, true),
+    ]);
+    const F = TRACE_SCHED_PROCESS_FORK;
+    this.define('sched:sched_process_fork', 'tracepoint', F.fixedSize + 32, [
+      ...COMMON_FIELDS,
+      field('parent_comm', '__data_loc char[]', F.parent_comm, 4, false),
+      field('parent_pid', 'pid_t', F.parent_pid, 4, true),
+      field('child_comm', '__data_loc char[]', F.child_comm, 4, false),
+      field('child_pid', 'pid_t', F.child_pid, 4, true),
+    ]);
+    const E = TRACE_SCHED_PROCESS_EXEC;
+    this.define('sched:sched_process_exec', 'tracepoint', E.fixedSize + 256, [
+      ...COMMON_FIELDS,
+      field('filename', '__data_loc char[]', E.filename, 4, false),
+      field('pid', 'pid_t', E.pid, 4, true),
+      field('old_pid', 'pid_t', E.old_pid, 4, true),
+    ]);
+    const X = TRACE_SCHED_PROCESS_EXIT;
+    this.define('sched:sched_process_exit', 'tracepoint', X.size, [
+      ...COMMON_FIELDS,
+      field('comm', 'char[16]', X.comm, 16, false),
+      field('pid', 'pid_t', X.pid, 4, true),
+      field('prio', 'int', X.prio, 4, true),
+      field('group_dead', 'bool', X.group_dead, 1, false),
+    ]);
+  }
+
+  private defineKprobes(): void {
+    const functions = [...[...SYSCALL_SPECS.values()].map((spec) => `__x64_sys_${spec.name}`), ...KPROBE_FUNCTIONS];
+    for (const fn of functions) {
+      this.define(`kprobe:${fn}`, 'kprobe', PT_REGS.size, PT_REGS_FIELDS);
+      this.define(`kretprobe:${fn}`, 'kretprobe', PT_REGS.size, PT_REGS_FIELDS);
+    }
+  }
+}
+
+/** The XDP hook fields (struct xdp_md). */
+export const XDP_MD_FIELDS: readonly ContextField[] = Object.entries(XDP_MD)
+  .filter(([name]) => name !== 'size')
+  .map(([name, offset]) => field(name, '__u32', offset, 4, false));

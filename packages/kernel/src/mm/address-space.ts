@@ -1,0 +1,292 @@
+import { BRK_BASE, Errno, MAP, MMAP_BASE, PAGE_SIZE, PROT, STACK_SIZE, STACK_TOP, TASK_SIZE } from '@ebpf-sim/uapi';
+import type { PhysicalMemory } from './physmem.js';
+
+/** A virtual memory area: [start, end) with one protection. */
+export interface Vma {
+  start: number;
+  end: number;
+  prot: number;
+  flags: number;
+  name: string;
+}
+
+/** Page-fault counters of one address space. */
+export interface FaultStats {
+  /** Faults that mapped a fresh zeroed page (demand paging). */
+  minor: number;
+  /** Faults on an address no VMA covers or without permission (EFAULT / SIGSEGV). */
+  invalid: number;
+}
+
+const pageDown = (address: number): number => address - (address % PAGE_SIZE);
+const pageUp = (address: number): number => pageDown(address + PAGE_SIZE - 1);
+
+/**
+ * A process's virtual address space: a sorted list of VMAs and a page table (virtual page number to physical
+ * frame). Pages are allocated on first touch (a minor fault); the kernel's copy_from_user / copy_to_user go
+ * through the same translation and fail with EFAULT where user code would get SIGSEGV.
+ */
+export class AddressSpace {
+  readonly vmas: Vma[] = [];
+  private readonly pageTable = new Map<number, number>();
+  readonly faults: FaultStats = { minor: 0, invalid: 0 };
+  brkStart = BRK_BASE;
+  brk = BRK_BASE;
+  /** Tasks sharing this address space (CLONE_VM). */
+  users = 1;
+  private lastVpn = -1;
+  private lastFrame = 0;
+  private lastWritable = false;
+
+  constructor(
+    private readonly phys: PhysicalMemory,
+    /** Accounting owner of the pages, e.g. `mm:42`. */
+    public owner: string,
+  ) {}
+
+  /** Resident pages. */
+  get rss(): number {
+    return this.pageTable.size;
+  }
+
+  /** The VMA containing `address`, if any. */
+  findVma(address: number): Vma | undefined {
+    const vmas = this.vmas;
+    let lo = 0;
+    let hi = vmas.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const vma = vmas[mid] as Vma;
+      if (address < vma.start) hi = mid - 1;
+      else if (address >= vma.end) lo = mid + 1;
+      else return vma;
+    }
+    return undefined;
+  }
+
+  /**
+   * Physical address of user `address` for a read (or write), faulting the page in when the VMA allows it.
+   * -1 when the access is invalid.
+   */
+  translate(address: number, write: boolean): number {
+    const vpn = Math.floor(address / PAGE_SIZE);
+    if (vpn === this.lastVpn && (!write || this.lastWritable)) return this.lastFrame * PAGE_SIZE + (address - vpn * PAGE_SIZE);
+    if (!(address >= 0 && address < TASK_SIZE)) {
+      this.faults.invalid++;
+      return -1;
+    }
+    const vma = this.findVma(address);
+    if (vma === undefined || (vma.prot & (write ? PROT.WRITE : PROT.READ)) === 0) {
+      this.faults.invalid++;
+      return -1;
+    }
+    let frame = this.pageTable.get(vpn);
+    if (frame === undefined) {
+      frame = this.phys.allocPages(1, this.owner);
+      if (frame < 0) return -1;
+      this.pageTable.set(vpn, frame);
+      this.faults.minor++;
+    }
+    this.lastVpn = vpn;
+    this.lastFrame = frame;
+    this.lastWritable = (vma.prot & PROT.WRITE) !== 0;
+    return frame * PAGE_SIZE + (address - vpn * PAGE_SIZE);
+  }
+
+  /** copy_from_user: `length` bytes from user `address` into `dst` at `dstOffset`. False on a bad address. */
+  copyFromUser(address: number, dst: Uint8Array, dstOffset: number, length: number): boolean {
+    const bytes = this.phys.bytes;
+    let done = 0;
+    while (done < length) {
+      const physical = this.translate(address + done, false);
+      if (physical < 0) return false;
+      const chunk = Math.min(length - done, PAGE_SIZE - ((address + done) % PAGE_SIZE));
+      dst.set(bytes.subarray(physical, physical + chunk), dstOffset + done);
+      done += chunk;
+    }
+    return true;
+  }
+
+  /** copy_to_user: `length` bytes of `src` from `srcOffset` to user `address`. False on a bad address. */
+  copyToUser(address: number, src: Uint8Array, srcOffset: number, length: number): boolean {
+    const bytes = this.phys.bytes;
+    let done = 0;
+    while (done < length) {
+      const physical = this.translate(address + done, true);
+      if (physical < 0) return false;
+      const chunk = Math.min(length - done, PAGE_SIZE - ((address + done) % PAGE_SIZE));
+      bytes.set(src.subarray(srcOffset + done, srcOffset + done + chunk), physical);
+      done += chunk;
+    }
+    return true;
+  }
+
+  /** Whether [address, address+length) is entirely mapped with `prot` (access_ok plus VMA permission). */
+  accessOk(address: number, length: number, prot: number): boolean {
+    if (length === 0) return address >= 0 && address <= TASK_SIZE;
+    if (!(address >= 0 && address + length <= TASK_SIZE)) return false;
+    let cursor = address;
+    while (cursor < address + length) {
+      const vma = this.findVma(cursor);
+      if (vma === undefined || (vma.prot & prot) !== prot) return false;
+      cursor = vma.end;
+    }
+    return true;
+  }
+
+  /**
+   * strncpy_from_user of a NUL-terminated string of at most `max` bytes (NUL included): the string, or
+   * -EFAULT, or -ENAMETOOLONG when no NUL came within `max` bytes.
+   */
+  readCString(address: number, max: number): string | number {
+    const bytes = this.phys.bytes;
+    const codes: number[] = [];
+    for (let index = 0; index < max; index++) {
+      const physical = this.translate(address + index, false);
+      if (physical < 0) return -Errno.EFAULT;
+      const byte = bytes[physical] ?? 0;
+      if (byte === 0) return decodeUtf8(codes);
+      codes.push(byte);
+    }
+    return -Errno.ENAMETOOLONG;
+  }
+
+  /** Read a 64-bit little-endian user word (as a number); -1 on a bad address is indistinguishable, so null. */
+  readU64(address: number): number | null {
+    const buffer = new Uint8Array(8);
+    if (!this.copyFromUser(address, buffer, 0, 8)) return null;
+    const view = new DataView(buffer.buffer);
+    return view.getUint32(0, true) + view.getUint32(4, true) * 0x1_0000_0000;
+  }
+
+  /** Insert a VMA, keeping the list sorted. Callers have checked it does not overlap. */
+  private insertVma(vma: Vma): void {
+    let index = 0;
+    while (index < this.vmas.length && (this.vmas[index] as Vma).start < vma.start) index++;
+    this.vmas.splice(index, 0, vma);
+    this.lastVpn = -1;
+  }
+
+  private overlaps(start: number, end: number): boolean {
+    return this.vmas.some((vma) => vma.start < end && start < vma.end);
+  }
+
+  /** Set up a fresh image: stack below STACK_TOP and an empty heap at BRK_BASE. */
+  setupImage(): void {
+    this.insertVma({ start: STACK_TOP - STACK_SIZE, end: STACK_TOP, prot: PROT.READ | PROT.WRITE, flags: MAP.PRIVATE | MAP.ANONYMOUS, name: '[stack]' });
+    this.brkStart = BRK_BASE;
+    this.brk = BRK_BASE;
+  }
+
+  /** mmap of anonymous memory: the start address or -errno (Linux's checks for the cases modelled). */
+  mmap(hint: number, length: number, prot: number, flags: number): number {
+    if (length === 0) return -Errno.EINVAL;
+    const size = pageUp(length);
+    if (size === 0 || size > TASK_SIZE) return -Errno.ENOMEM;
+    const fixed = (flags & (MAP.FIXED | MAP.FIXED_NOREPLACE)) !== 0;
+    if (fixed) {
+      if (hint % PAGE_SIZE !== 0) return -Errno.EINVAL;
+      if (hint + size > TASK_SIZE) return -Errno.ENOMEM;
+      if (this.overlaps(hint, hint + size)) {
+        if ((flags & MAP.FIXED_NOREPLACE) !== 0) return -Errno.EEXIST;
+        this.unmapRange(hint, hint + size);
+      }
+      this.insertVma({ start: hint, end: hint + size, prot, flags, name: '[anon]' });
+      return hint;
+    }
+    // Top-down search below MMAP_BASE for a gap (the hint is used when it is free).
+    if (hint !== 0 && hint % PAGE_SIZE === 0 && hint + size <= TASK_SIZE && !this.overlaps(hint, hint + size)) {
+      this.insertVma({ start: hint, end: hint + size, prot, flags, name: '[anon]' });
+      return hint;
+    }
+    let top = MMAP_BASE;
+    for (let index = this.vmas.length - 1; index >= 0; index--) {
+      const vma = this.vmas[index] as Vma;
+      if (vma.start >= top) continue;
+      if (vma.end <= top - size) break;
+      top = vma.start;
+    }
+    const start = top - size;
+    if (start < this.brk + PAGE_SIZE) return -Errno.ENOMEM;
+    this.insertVma({ start, end: top, prot, flags, name: '[anon]' });
+    return start;
+  }
+
+  /** munmap: 0 or -EINVAL (unaligned address, zero length). */
+  munmap(address: number, length: number): number {
+    if (address % PAGE_SIZE !== 0 || length === 0 || address + length > TASK_SIZE) return -Errno.EINVAL;
+    this.unmapRange(address, address + pageUp(length));
+    return 0;
+  }
+
+  /** brk: move the program break; returns the new break (or the old one when the request is refused). */
+  setBrk(requested: number): number {
+    if (requested < this.brkStart) return this.brk;
+    const oldEnd = pageUp(this.brk);
+    const newEnd = pageUp(requested);
+    if (newEnd > oldEnd) {
+      if (this.overlaps(oldEnd, newEnd) || newEnd > MMAP_BASE) return this.brk;
+      const heap = this.vmas.find((vma) => vma.name === '[heap]');
+      if (heap === undefined) this.insertVma({ start: oldEnd, end: newEnd, prot: PROT.READ | PROT.WRITE, flags: MAP.PRIVATE, name: '[heap]' });
+      else heap.end = newEnd;
+    } else if (newEnd < oldEnd) {
+      this.unmapRange(newEnd, oldEnd);
+    }
+    this.brk = requested;
+    return requested;
+  }
+
+  /** Remove [start, end) from every VMA, splitting as needed, and free its pages. */
+  private unmapRange(start: number, end: number): void {
+    const kept: Vma[] = [];
+    for (const vma of this.vmas) {
+      if (vma.end <= start || vma.start >= end) {
+        kept.push(vma);
+        continue;
+      }
+      if (vma.start < start) kept.push({ ...vma, end: start });
+      if (vma.end > end) kept.push({ ...vma, start: end });
+    }
+    this.vmas.length = 0;
+    this.vmas.push(...kept);
+    for (const [vpn, frame] of [...this.pageTable]) {
+      const address = vpn * PAGE_SIZE;
+      if (address >= start && address < end) {
+        this.phys.freeRun(frame);
+        this.pageTable.delete(vpn);
+      }
+    }
+    this.lastVpn = -1;
+  }
+
+  /** fork: a copy of this address space with its own pages (copied eagerly; copy-on-write is not modelled). */
+  duplicate(owner: string): AddressSpace | undefined {
+    const copy = new AddressSpace(this.phys, owner);
+    copy.brkStart = this.brkStart;
+    copy.brk = this.brk;
+    for (const vma of this.vmas) copy.vmas.push({ ...vma });
+    const bytes = this.phys.bytes;
+    for (const [vpn, frame] of this.pageTable) {
+      const newFrame = this.phys.allocPages(1, owner);
+      if (newFrame < 0) {
+        copy.release();
+        return undefined;
+      }
+      bytes.copyWithin(newFrame * PAGE_SIZE, frame * PAGE_SIZE, (frame + 1) * PAGE_SIZE);
+      copy.pageTable.set(vpn, newFrame);
+    }
+    return copy;
+  }
+
+  /** Free every page and VMA (exit, execve). */
+  release(): void {
+    for (const frame of this.pageTable.values()) this.phys.freeRun(frame);
+    this.pageTable.clear();
+    this.vmas.length = 0;
+    this.lastVpn = -1;
+  }
+}
+
+function decodeUtf8(codes: number[]): string {
+  return new TextDecoder().decode(Uint8Array.from(codes));
+}

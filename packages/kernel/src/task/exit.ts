@@ -1,0 +1,112 @@
+import { niceToPrio, SIG, TRACE_SCHED_PROCESS_EXIT, wExitStatus, wTermSig, defaultSignalAction } from '@ebpf-sim/uapi';
+import type { Kernel } from '../kernel.js';
+import { sendSignalToGroup } from './signal.js';
+import { TaskState, type Task, type ThreadGroup } from './task.js';
+
+/** How a task ends: an exit code, or a fatal signal. */
+export type ExitReason = { code: number } | { signal: number };
+
+/**
+ * do_exit: the task stops running. When it was the last thread of its process, the process releases its
+ * memory and files, its children go to init, and it becomes a zombie for its parent's wait4 (SIGCHLD), or
+ * is reaped at once when the kernel itself spawned it.
+ */
+export function doExit(k: Kernel, task: Task, reason: ExitReason): void {
+  if (task.state === TaskState.ZOMBIE || task.state === TaskState.DEAD) return;
+  const group = task.group;
+  const cpu = k.sched.cpus[task.cpu];
+  if (cpu !== undefined && cpu.curr === task) {
+    k.sched.updateCurr(cpu);
+    cpu.needResched = true;
+  }
+  if (task.sleepTimer !== undefined) {
+    k.clock.cancel(task.sleepTimer);
+    task.sleepTimer = undefined;
+  }
+  k.fireKprobe('do_exit', task, 'code' in reason ? reason.code : reason.signal);
+  const groupDead = group.threads.every((t) => t === task || t.state === TaskState.ZOMBIE || t.state === TaskState.DEAD);
+  if (!group.exiting || groupDead) {
+    group.exitStatus = 'code' in reason ? wExitStatus(reason.code) : wTermSig(reason.signal, defaultSignalAction(reason.signal) === 'core');
+  }
+  task.exitCode = group.exitStatus;
+  traceExit(k, task, groupDead);
+  group.deadThreadsCpuNs += task.se.sumExec;
+  // A thread that is not the last one just disappears; the last one takes the process with it.
+  if (!groupDead) {
+    task.state = TaskState.DEAD;
+    k.forgetTask(task);
+    return;
+  }
+  task.state = TaskState.ZOMBIE;
+  for (const thread of group.threads) if (thread !== task) k.forgetTask(thread);
+  releaseProcess(k, group);
+  reparentChildren(k, group);
+  group.zombie = true;
+  const parent = group.parent;
+  if (parent === undefined || parent.sigactions[SIG.SIGCHLD] === 1) {
+    // Nobody will wait (spawned by the kernel, or the parent ignores SIGCHLD: auto-reap, as POSIX says).
+    reap(k, group);
+    return;
+  }
+  sendSignalToGroup(k, parent, group.exitSignal);
+  parent.childWait.wakeAll();
+}
+
+function traceExit(k: Kernel, task: Task, groupDead: boolean): void {
+  if (k.trace.enabled) k.trace.emit(k.clock.now, task.cpu, `sched_process_exit ${task.comm}:${task.pid} status=0x${task.group.exitStatus.toString(16)}`);
+  const hook = k.tracepoints.processExit;
+  if (hook.handlers.length === 0) return;
+  const X = TRACE_SCHED_PROCESS_EXIT;
+  const cpu = k.currentCpu;
+  const ctx = k.hookArena.begin(cpu, X.size);
+  const w = k.hookArena.write;
+  k.writeTraceHeader(ctx, hook.id, task.pid);
+  w.comm(ctx + X.comm, task.comm);
+  w.i32(ctx + X.pid, task.pid);
+  w.i32(ctx + X.prio, niceToPrio(task.nice));
+  w.u8(ctx + X.group_dead, groupDead ? 1 : 0);
+  k.runHook(hook, ctx, cpu, task);
+  k.hookArena.end(cpu, X.size);
+}
+
+function releaseProcess(k: Kernel, group: ThreadGroup): void {
+  group.files.users--;
+  if (group.files.users === 0) group.files.closeAll();
+  group.mm.users--;
+  if (group.mm.users === 0) group.mm.release();
+}
+
+/** Orphans are adopted by init (pid 1) if it lives, else reaped by the kernel when they exit. */
+function reparentChildren(k: Kernel, group: ThreadGroup): void {
+  const init = k.groups.get(1);
+  for (const child of group.children) {
+    child.parent = init !== undefined && init !== group && !init.zombie ? init : undefined;
+    if (child.parent !== undefined) child.parent.children.push(child);
+    else if (child.zombie) reap(k, child);
+  }
+  if (init !== undefined && init !== group) init.childWait.wakeAll();
+  group.children.length = 0;
+}
+
+/** Remove a zombie process for good; its status goes to the kernel's exit record. */
+export function reap(k: Kernel, group: ThreadGroup): void {
+  const parent = group.parent;
+  if (parent !== undefined) {
+    const index = parent.children.indexOf(group);
+    if (index >= 0) parent.children.splice(index, 1);
+  }
+  for (const thread of group.threads) {
+    thread.state = TaskState.DEAD;
+    k.forgetTask(thread);
+  }
+  k.groups.delete(group.tgid);
+  const leader = group.threads[0];
+  k.exited.set(group.tgid, {
+    pid: group.tgid,
+    comm: leader?.comm ?? '',
+    status: group.exitStatus,
+    cpuNs: group.deadThreadsCpuNs,
+    endTime: k.clock.now,
+    startTime: leader?.startTime ?? 0,
+  });
+}

@@ -1,0 +1,68 @@
+import { CLONE, CSIGNAL, Errno, TRACE_SCHED_PROCESS_FORK, type UserProgram } from '@ebpf-sim/uapi';
+import type { Kernel } from '../kernel.js';
+import { ThreadGroup, type Task } from './task.js';
+
+/** clone flags this model implements; others are rejected with EINVAL rather than silently ignored. */
+const SUPPORTED_CLONE_FLAGS =
+  CSIGNAL | CLONE.VM | CLONE.FS | CLONE.FILES | CLONE.SIGHAND | CLONE.THREAD | CLONE.SYSVSEM | CLONE.VFORK | CLONE.PARENT_SETTID | CLONE.CHILD_SETTID | CLONE.CHILD_CLEARTID | CLONE.SETTLS | CLONE.DETACHED;
+
+/**
+ * copy_process + wake_up_new_task for fork/clone: the new task runs `entry` (user space's stand-in for
+ * "continue at the same instruction pointer"). Returns the child's pid or -errno, with Linux's flag rules.
+ */
+export function doFork(k: Kernel, parent: Task, flags: number, entry: UserProgram | undefined): number {
+  if (flags > 0xffffffff) return -Errno.EINVAL;
+  if ((flags & CLONE.THREAD) !== 0 && (flags & CLONE.SIGHAND) === 0) return -Errno.EINVAL;
+  if ((flags & CLONE.SIGHAND) !== 0 && (flags & CLONE.VM) === 0) return -Errno.EINVAL;
+  if (flags % 2 ** 32 !== flags || ((flags >>> 0) & ~SUPPORTED_CLONE_FLAGS) !== 0) return -Errno.EINVAL;
+  // The child needs code to run: a generator cannot be duplicated (see UserContext.cloneEntry).
+  if (entry === undefined) return -Errno.EINVAL;
+  if (k.tasks.size >= k.limits.maxTasks) return -Errno.EAGAIN;
+  const thread = (flags & CLONE.THREAD) !== 0;
+  const pid = k.allocatePid();
+  let group: ThreadGroup;
+  if (thread) {
+    group = parent.group;
+  } else {
+    const pgroup = parent.group;
+    const mm = (flags & CLONE.VM) !== 0 ? pgroup.mm : pgroup.mm.duplicate(`mm:${pid}`);
+    if (mm === undefined) return -Errno.ENOMEM;
+    if ((flags & CLONE.VM) !== 0) mm.users++;
+    const files = (flags & CLONE.FILES) !== 0 ? pgroup.files : pgroup.files.duplicate();
+    if ((flags & CLONE.FILES) !== 0) files.users++;
+    group = new ThreadGroup(pid, pgroup, mm, files, pgroup.cwd, { ...pgroup.cred }, k.newWaitQueue());
+    group.sigactions.set(pgroup.sigactions);
+    const exitSignal = flags & CSIGNAL;
+    group.exitSignal = exitSignal === 0 ? 0 : exitSignal;
+    pgroup.children.push(group);
+    k.groups.set(pid, group);
+  }
+  const child = k.newTask(pid, group, parent.comm, parent.nice);
+  child.se.vruntime = parent.se.vruntime;
+  k.startProgram(child, entry, parent.ctx?.argv ?? [], parent.ctx?.envp ?? []);
+  traceFork(k, parent, child);
+  k.fireKprobe('wake_up_new_task', parent, child.pid);
+  k.sched.wakeUpNew(child, parent);
+  return pid;
+}
+
+function traceFork(k: Kernel, parent: Task, child: Task): void {
+  if (k.trace.enabled) k.trace.emit(k.clock.now, k.currentCpu, `sched_process_fork ${parent.comm}:${parent.pid} -> ${child.pid}`);
+  const hook = k.tracepoints.processFork;
+  if (hook.handlers.length === 0) return;
+  const F = TRACE_SCHED_PROCESS_FORK;
+  const cpu = k.currentCpu;
+  const ctx = k.hookArena.begin(cpu, hook.ctxSize);
+  const w = k.hookArena.write;
+  k.writeTraceHeader(ctx, hook.id, parent.pid);
+  // __data_loc: low 16 bits offset of the string in the record, high 16 bits its length (NUL included).
+  const parentLength = w.cString(ctx + F.fixedSize, parent.comm, 16);
+  const childLength = w.cString(ctx + F.fixedSize + parentLength, child.comm, 16);
+  w.u32(ctx + F.parent_comm, F.fixedSize | (parentLength << 16));
+  w.i32(ctx + F.parent_pid, parent.pid);
+  w.u32(ctx + F.child_comm, (F.fixedSize + parentLength) | (childLength << 16));
+  w.i32(ctx + F.child_pid, child.pid);
+  k.runHook(hook, ctx, cpu, parent);
+  k.hookArena.end(cpu, hook.ctxSize);
+}
+

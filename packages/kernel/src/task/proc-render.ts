@@ -1,0 +1,30 @@
+import type { ProcFileName } from '../fs/procfs.js';
+import type { Kernel } from '../kernel.js';
+import { TASK_STATE_NAMES } from './task.js';
+
+/** The text of /proc/<pid>/comm and /proc/<pid>/status (the fields this model has, in Linux's format). */
+export function renderProcFile(k: Kernel, pid: number, name: ProcFileName): string | undefined {
+  const group = k.groups.get(pid);
+  const task = group?.threads.find((t) => t.pid === pid) ?? group?.threads[0];
+  if (group === undefined || task === undefined) return undefined;
+  if (name === 'comm') return `${task.comm}\n`;
+  const cred = group.cred;
+  const caps = cred.capEffective.toString(16).padStart(16, '0');
+  const live = group.threads.filter((t) => t.state !== 4).length;
+  return [
+    `Name:\t${task.comm}`,
+    `State:\t${TASK_STATE_NAMES[task.state]}`,
+    `Tgid:\t${group.tgid}`,
+    `Pid:\t${pid}`,
+    `PPid:\t${group.parent?.tgid ?? 0}`,
+    `Uid:\t${cred.uid}\t${cred.euid}\t${cred.euid}\t${cred.euid}`,
+    `Gid:\t${cred.gid}\t${cred.egid}\t${cred.egid}\t${cred.egid}`,
+    `FDSize:\t${group.files.limit}`,
+    `VmRSS:\t${(group.mm.rss * 4).toString().padStart(8)} kB`,
+    `Threads:\t${live}`,
+    `CapEff:\t${caps}`,
+    `voluntary_ctxt_switches:\t${task.se.voluntarySwitches}`,
+    `nonvoluntary_ctxt_switches:\t${task.se.involuntarySwitches}`,
+    '',
+  ].join('\n');
+}
