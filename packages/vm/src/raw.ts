@@ -2,7 +2,6 @@
  * Running a raw program the uBPF / bpf_conformance way: r1 = a writable copy of the input memory, r2 = its
  * length. Shared by the conformance suite, the conformance plugin, `ebpf-sim run` and the bench.
  */
-import { fromHex } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
@@ -28,6 +27,8 @@ export interface RawRunnerOptions {
   readonly helpers?: readonly HelperSpec[];
   readonly engine?: EngineName;
   readonly budget?: number;
+  /** Prime the engine first (default true; a one-shot run in a fresh process can skip it). */
+  readonly prime?: boolean;
 }
 
 /** One VM plus an arena for input copies, reused across runs. */
@@ -44,6 +45,7 @@ export class RawRunner {
       helpers: options.helpers ?? CONFORMANCE_HELPERS,
       ...(options.engine === undefined ? {} : { engine: options.engine }),
       ...(options.budget === undefined ? {} : { budget: options.budget }),
+      ...(options.prime === undefined ? {} : { prime: options.prime }),
     });
     this.mark = this.arena.top;
   }
@@ -65,14 +67,53 @@ export class RawRunner {
   }
 }
 
+/** Bad hex text, with the 1-based line and column of the problem. */
+export class HexParseError extends Error {
+  override readonly name = 'HexParseError';
+  constructor(
+    readonly reason: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(`${line}:${column}: ${reason}`);
+  }
+}
+
 /**
- * Parse a program given as hex text: one 8-byte slot per line (as in the bench's `hex/` files; `#` comments
- * allowed), or one continuous string, or the plugin's "b4  00  ..." byte-per-token form.
+ * Parse hex bytes: whitespace anywhere, `#` comments to the end of a line, an optional `0x` before a token.
+ * Covers the bench's `hex/` files (one 8-byte slot per line), one continuous string, and the conformance
+ * plugin's "b4  00  ..." form.
  */
+export function bytesFromHex(text: string): Uint8Array {
+  const digits: number[] = [];
+  const lines = text.split('\n');
+  for (const [index, line] of lines.entries()) {
+    const body = line.replace(/#.*$/, '');
+    for (let col = 0; col < body.length; col++) {
+      const ch = body[col] ?? '';
+      if (ch === '0' && (body[col + 1] === 'x' || body[col + 1] === 'X') && (col === 0 || /\s/.test(body[col - 1] ?? ' '))) {
+        col++;
+        continue;
+      }
+      if (/\s/.test(ch)) continue;
+      const value = parseInt(ch, 16);
+      if (Number.isNaN(value)) throw new HexParseError(`invalid hex digit '${ch}'`, index + 1, col + 1);
+      digits.push(value);
+    }
+  }
+  if (digits.length % 2 !== 0) throw new HexParseError('odd number of hex digits (each byte is two digits)', lines.length, 1);
+  const bytes = new Uint8Array(digits.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = ((digits[2 * i] ?? 0) << 4) | (digits[2 * i + 1] ?? 0);
+  return bytes;
+}
+
+/** Parse a program given as hex text (see {@link bytesFromHex}); its length must be whole 8-byte slots. */
 export function programFromHex(text: string): Uint8Array {
-  const clean = text.replace(/#.*$/gm, '');
-  const bytes = fromHex(clean);
-  if (bytes.length % 8 !== 0) throw new Error(`program is ${bytes.length} bytes, not a multiple of 8 (one instruction slot is 8 bytes)`);
+  const bytes = bytesFromHex(text);
+  if (bytes.length === 0) throw new HexParseError('empty program', 1, 1);
+  if (bytes.length % 8 !== 0) {
+    throw new HexParseError(`program is ${bytes.length} bytes, not a whole number of 8-byte instruction slots`, text.split('\n').length, 1);
+  }
   return bytes;
 }
 

@@ -15,10 +15,12 @@ import { FRAME_WORDS, interpret } from './interp.js';
 import { joinU64, splitU64 } from './int64.js';
 import { Arena, LinearMemory, type PermBits } from './memory.js';
 import { primeEngine } from './probe.js';
+import type { MemoryChecks } from './jit/compile.js';
+import { JitEngine } from './jit/engine.js';
 import type { Program } from './program.js';
 
 /** Execution engines this build supports. */
-export const ENGINES = ['interp'] as const;
+export const ENGINES = ['interp', 'jit', 'auto'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 /** Linux's helper id of bpf_tail_call. */
@@ -48,8 +50,21 @@ export interface VmOptions {
   readonly tailCallHelperId?: number;
   /** Maximum instructions per run (default 100 million). */
   readonly budget?: number;
-  /** Execution engine (default interp). */
+  /**
+   * Execution engine (default interp): `jit` compiles each program to WebAssembly on its first run, `auto`
+   * interprets a program until it is hot, then compiles it (see jit/engine.ts).
+   */
   readonly engine?: EngineName;
+  /**
+   * JIT memory checks (default checked: the interpreter's exact fault semantics). `unchecked` is for verified
+   * programs: accesses go straight to the memory, where WebAssembly's own bounds still keep the host safe.
+   */
+  readonly memoryChecks?: MemoryChecks;
+  /**
+   * Run the engine priming probes (see probe.ts) before this VM's first run (default true). Only worth
+   * skipping for a single short run in a fresh process, where it would cost more than it saves.
+   */
+  readonly prime?: boolean;
 }
 
 /** The outcome of {@link Vm.execute}. */
@@ -104,6 +119,9 @@ export class Vm implements HelperContext {
   /** Word index where the engine continues after switching programs (tail calls). */
   resumeAt = 0;
 
+  private readonly prime: boolean;
+  /** The JIT engine (engine jit or auto), else null. */
+  readonly jit: JitEngine | null;
   private tailCalls = 0;
   private exitRequested = false;
   private packetAddr = -1;
@@ -118,6 +136,7 @@ export class Vm implements HelperContext {
     this.tailCallId = options.tailCallHelperId ?? BPF_FUNC_TAIL_CALL;
     this.budget = options.budget ?? DEFAULT_BUDGET;
     this.engine = options.engine ?? 'interp';
+    this.prime = options.prime ?? true;
     if (!(ENGINES as readonly string[]).includes(this.engine)) throw new Error(`unknown engine '${String(this.engine)}' (this build has: ${ENGINES.join(', ')})`);
     if (options.stackAddr !== undefined) {
       this.stackBase = options.stackAddr;
@@ -128,6 +147,7 @@ export class Vm implements HelperContext {
     }
     this.stackTop = this.stackBase + STACK_AREA;
     if (this.stackBase < 4096 || this.stackTop > this.mem.size) throw new Error(`Vm: stack [0x${this.stackBase.toString(16)}, 0x${this.stackTop.toString(16)}) is not inside the memory above page 0`);
+    this.jit = this.engine === 'interp' ? null : new JitEngine(this, options.memoryChecks ?? 'checked', this.engine === 'auto');
   }
 
   /**
@@ -166,12 +186,12 @@ export class Vm implements HelperContext {
   }
 
   private start(prog: Program): boolean {
-    primeEngine();
+    if (this.prime) primeEngine();
     this.fault = null;
     this.tailCalls = 0;
     this.exitRequested = false;
     this.cacheLo = this.cacheHi = 0;
-    return interpret(this, prog);
+    return this.jit === null ? interpret(this, prog) : this.jit.start(prog);
   }
 
   /** r0 as an unsigned 64-bit value. */

@@ -1,4 +1,8 @@
 import type { Command } from '../../command.js';
+import { benchCommand } from './bench.js';
+import { conformanceCommand } from './conformance.js';
+import { conformancePluginCommand } from './conformance-plugin.js';
+import { runCommand } from './run.js';
 
-/** The vm commands; this group's owner adds each command module here. */
-export const vmCommands: readonly Command[] = [];
+/** The vm commands: running raw programs, the bpf_conformance plugin and runner, the benchmark. */
+export const vmCommands: readonly Command[] = [runCommand, conformancePluginCommand, conformanceCommand, benchCommand];

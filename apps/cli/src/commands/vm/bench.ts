@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { formatBenchTable, loadBenchSuite, runBench } from '@ebpf-sim/vm';
+import { CliError, type CliIo, type Command } from '../../command.js';
+import { defaultBenchDir, usageErrors, pickEngine } from './common.js';
+
+const USAGE = `usage: ebpf-sim bench [--engine E] [--program NAME] [--rounds N] [--dir DIR] [--json]
+
+Run the benchmark programs of ../shared/bench (ubpf variants: r1 = input.bin, r2 = its length) in-process:
+warm-up, then N timed rounds (default 15), reporting the median. Each result is checked against
+manifest.json. The table gives ns per run, ns per executed instruction, our time over the Linux JIT's
+("vs kernel net") and how many times faster than uBPF's interpreter we are (anchors from the bench README).
+  --engine E      execution engine (default interp)
+  --program NAME  only this program
+  --dir DIR       the bench directory (default: ../shared/bench beside the repository)
+  --json          print the rows as JSON`;
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'Benchmark the VM on the shared bench programs against the kernel JIT and uBPF',
+  usage: USAGE,
+  run(args: readonly string[], io: CliIo): Promise<number> {
+    const { values } = usageErrors(() =>
+      parseArgs({
+        args: [...args],
+        options: {
+          engine: { type: 'string' },
+          program: { type: 'string' },
+          rounds: { type: 'string' },
+          dir: { type: 'string' },
+          json: { type: 'boolean' },
+        },
+        strict: true,
+      }),
+    );
+    const dir = values.dir ?? defaultBenchDir();
+    if (dir === null) throw new CliError('no bench directory: ../shared/bench is not beside the repository; pass --dir DIR');
+    const rounds = values.rounds === undefined ? 15 : Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new CliError(`--rounds must be a positive integer, not '${values.rounds ?? ''}'`, 2);
+    let suite;
+    try {
+      suite = loadBenchSuite(dir);
+    } catch (error) {
+      throw new CliError(`cannot load the bench from ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (values.program !== undefined && !suite.programs.some((p) => p.name === values.program)) {
+      throw new CliError(`no bench program '${values.program}' (have: ${suite.programs.map((p) => p.name).join(', ')})`, 2);
+    }
+    const rows = runBench(suite, {
+      engine: pickEngine(values.engine),
+      rounds,
+      ...(values.program === undefined ? {} : { program: values.program }),
+    });
+    if (values.json) {
+      io.out(`${JSON.stringify(rows.map((r) => ({ ...r, r0: r.r0.toString(), expected: r.expected.toString() })), null, 2)}\n`);
+    } else {
+      io.out(formatBenchTable(rows));
+    }
+    return Promise.resolve(rows.every((r) => r.ok) ? 0 : 1);
+  },
+};
