@@ -55,6 +55,16 @@ export interface ExitRecord {
   endTime: number;
 }
 
+/** What the scheduler measured of a task that has gone. */
+export interface TaskRecord {
+  pid: number;
+  comm: string;
+  cpuNs: number;
+  waitSum: number;
+  waitMax: number;
+  runCount: number;
+}
+
 /** A program that died of a fault or threw. */
 export interface CrashRecord {
   pid: number;
@@ -107,6 +117,8 @@ export class Kernel {
   readonly groups = new Map<number, ThreadGroup>();
   readonly exited = new Map<number, ExitRecord>();
   readonly crashes: CrashRecord[] = [];
+  /** Scheduling statistics of every task that has gone. */
+  readonly taskHistory: TaskRecord[] = [];
   readonly stats = { syscalls: 0, contextSwitches: 0 };
   readonly limits = { maxTasks: 4096 };
   /** The CPU whose code is running now (the run loop's CPU, or the CPU an interrupt is delivered to). */
@@ -230,9 +242,12 @@ export class Kernel {
     doExit(this, task, { code });
   }
 
-  /** Drop a dead task from the pid table. */
+  /** Drop a dead task from the pid table, keeping its scheduling statistics in `taskHistory`. */
   forgetTask(task: Task): void {
-    if (task.state === TaskState.DEAD) this.tasks.delete(task.pid);
+    if (task.state !== TaskState.DEAD || !this.tasks.has(task.pid)) return;
+    this.tasks.delete(task.pid);
+    const se = task.se;
+    this.taskHistory.push({ pid: task.pid, comm: task.comm, cpuNs: se.sumExec, waitSum: se.waitSum, waitMax: se.waitMax, runCount: se.runCount });
   }
 
   // ---- sleeping ------------------------------------------------------------------------------------------
@@ -349,7 +364,9 @@ export class Kernel {
     const maxEvents = options.maxEvents ?? Infinity;
     let events = 0;
     while (events < maxEvents && this.clock.step(until)) events++;
-    if (until !== Infinity && this.clock.now < until && this.clock.nextTime() > until) this.clock.now = until;
+    // Stopped by the time limit with work still pending: time has reached the limit. An empty queue means
+    // the system went quiet earlier, and the clock stays where the last event left it.
+    if (until !== Infinity && this.clock.pending > 0 && this.clock.now < until && this.clock.nextTime() > until) this.clock.now = until;
     return this.clock.now;
   }
 
