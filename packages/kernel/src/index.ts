@@ -40,3 +40,9 @@ export { readPcap, writePcap, LINKTYPE_ETHERNET, type PcapFile, type PcapRecord 
 export { pcapSource, udpFlowSource, buildUdpFrame, type PacketSource, type ArrivingFrame, type UdpFlowOptions } from './drivers/net/packet-source.js';
 export { BlockDevice, type BlockStats } from './drivers/block.js';
 export { Console } from './drivers/console.js';
+export { kernelMetrics, type KernelMetrics } from './metrics.js';
+export { runShellWorkload, type ShellRun } from './workload/shell.js';
+export { shell, producer, consumer, SHELL_PROGRAMS } from './user/shell-workload.js';
+export { benchKernel, type KernelBenchRow } from './bench.js';
+export type { TaskRecord } from './kernel.js';
+export { formatKernelBenchTable, formatMetricsTable } from './report.js';

@@ -6,7 +6,8 @@ const POLICIES = ['fifo', 'rr', 'cfs'] as const;
 
 describe('shell workload', () => {
   it.each(POLICIES.flatMap((policy) => [1, 4].map((cpus) => [policy, cpus] as const)))('%s on %i CPU(s): every pipeline completes, and a rerun gives the same trace byte for byte', (policy, cpus) => {
-    const config = { cpus, seed: 7, sched: { policy, options: policy === 'rr' ? { sliceNs: 200_000 } : {} }, trace: { enabled: true, syscalls: true } };
+    const options: Record<string, number> = policy === 'rr' ? { sliceNs: 200_000 } : {};
+    const config = { cpus, seed: 7, sched: { policy, options }, trace: { enabled: true, syscalls: true } };
     const first = runShellWorkload(config, 4);
     expect(first.kernel.crashes).toEqual([]);
     expect(first.shellStatus).toBe(0);

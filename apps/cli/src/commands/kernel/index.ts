@@ -1,4 +1,6 @@
 import type { Command } from '../../command.js';
+import { kernelBenchCommand } from './kernel-bench.js';
+import { simCommand } from './sim.js';
 
-/** The kernel commands; this group's owner adds each command module here. */
-export const kernelCommands: readonly Command[] = [];
+/** The kernel commands. */
+export const kernelCommands: readonly Command[] = [simCommand, kernelBenchCommand];

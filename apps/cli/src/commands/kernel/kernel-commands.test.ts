@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { main } from '../../main.js';
+
+function capture(): { out: string[]; err: string[]; io: Parameters<typeof main>[1] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (t) => void out.push(t), err: (t) => void err.push(t), readStdin: () => Promise.resolve('') } };
+}
+
+describe('kernel commands', () => {
+  it('sim workload prints one metrics row per policy, the same for the same seed', async () => {
+    const first = capture();
+    expect(await main(['sim', 'workload', '--cpus', '2', '--seed', '5', '--jobs', '2'], first.io)).toBe(0);
+    const text = first.out.join('');
+    for (const policy of ['fifo', 'rr', 'cfs']) expect(text).toMatch(new RegExp(`^${policy} x2 `, 'm'));
+    expect(text).toContain('makespan ms');
+    const second = capture();
+    await main(['sim', 'workload', '--cpus', '2', '--seed', '5', '--jobs', '2'], second.io);
+    expect(second.out.join('')).toBe(text);
+  });
+
+  it('sim rejects bad options with a usage error', async () => {
+    const run = capture();
+    expect(await main(['sim', 'workload', '--sched', 'lottery'], run.io)).toBe(2);
+    expect(run.err.join('')).toContain("unknown scheduling policy 'lottery'");
+    const bad = capture();
+    expect(await main(['sim', 'workload', '--cpus', '0'], bad.io)).toBe(2);
+    expect(bad.err.join('')).toContain('--cpus must be an integer from 1 to 64');
+  });
+
+  it('kernel-bench prints a table', async () => {
+    const run = capture();
+    expect(await main(['kernel-bench', '--scale', '0.001'], run.io)).toBe(0);
+    expect(run.out.join('')).toMatch(/getpid loop, nothing attached\s+\d+/);
+  });
+});

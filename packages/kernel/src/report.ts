@@ -1,0 +1,38 @@
+import type { KernelBenchRow } from './bench.js';
+import type { KernelMetrics } from './metrics.js';
+
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, leftColumns = 1): string {
+  const widths = header.map((h, column) => Math.max(h.length, ...rows.map((r) => (r[column] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, column) => (column < leftColumns ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ').trimEnd();
+  return `${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`;
+}
+
+const us = (ns: number): string => (ns / 1000).toFixed(1);
+const ms = (ns: number): string => (ns / 1e6).toFixed(3);
+
+/** The kernel benchmark as a table. */
+export function formatKernelBenchTable(rows: readonly KernelBenchRow[]): string {
+  return table(
+    ['benchmark', 'operations', 'wall ms', 'per second', 'virtual ms'],
+    rows.map((r) => [r.name, String(r.operations), r.wallMs.toFixed(1), `${Math.round(r.perSecond).toLocaleString('en-US')} ${r.unit}/s`, ms(r.virtualNs)]),
+  );
+}
+
+/** Scheduling metrics of several runs side by side (one row per run). */
+export function formatMetricsTable(runs: ReadonlyArray<{ label: string; metrics: KernelMetrics }>): string {
+  return table(
+    ['run', 'makespan ms', 'ctx switches', 'syscalls', 'tasks', 'rq latency mean us', 'rq latency max us', 'utilisation', 'migrations'],
+    runs.map(({ label, metrics: m }) => [
+      label,
+      ms(m.nowNs),
+      String(m.contextSwitches),
+      String(m.syscalls),
+      String(m.tasks),
+      us(m.runQueueLatencyMeanNs),
+      us(m.runQueueLatencyMaxNs),
+      `${(m.utilisation * 100).toFixed(1)}%`,
+      String(m.migrations),
+    ]),
+  );
+}
