@@ -63,7 +63,37 @@ describe('objdump layout (llvm-objdump 19 symbol rules)', () => {
     expect(formatObjdumpSection({ name: 's', data, symbols: [] }, 'little', { dialect: 'alu32' })).toContain('lock *(u32 *)(r1 - 0x8) |= w2');
   });
 
-  it('refuses data symbols it would have to dump as data', () => {
-    expect(() => formatObjdumpSection({ name: 's', data: code, symbols: [sym('table', 8, OBJECT)] }, 'little')).toThrow(/STT_OBJECT symbol in a code section/);
+  it('dumps the bytes after a data-only symbol as hex and text, as objdump does', () => {
+    const data = new Uint8Array([...encodeProgram(program(Exit())), ...new TextEncoder().encode('Hello, BPF!'), 0x7f]);
+    expect(formatObjdumpSection({ name: 's', data, symbols: [sym('f', 0), sym('table', 8, OBJECT)] }, 'little')).toBe(
+      [
+        '',
+        '0000000000000000 <f>:',
+        '       0:\t95 00 00 00 00 00 00 00\texit',
+        '',
+        '0000000000000008 <table>:',
+        '       8: 48 65 6c 6c 6f 2c 20 42         Hello, B',
+        '      10: 50 46 21 7f' + ' '.repeat(3 * 4 + 9) + 'PF!.',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('skips 8 or more zero bytes as "...", and prints a short tail byte by byte', () => {
+    const data = fromHex('b700000000000000 0000000000000000 0000000000000000 9500000000000000 b7000000');
+    expect(formatObjdumpSection({ name: 's', data, symbols: [] }, 'little')).toBe(
+      [
+        '',
+        '0000000000000000 <s>:',
+        '       0:\tb7 00 00 00 00 00 00 00\tr0 = 0x0',
+        '\t\t...',
+        '       3:\t95 00 00 00 00 00 00 00\texit',
+        '       4:\tb7\t<unknown>',
+        '       4:\t00\t<unknown>',
+        '       4:\t00\t<unknown>',
+        '       4:\t00\t<unknown>',
+        '',
+      ].join('\n'),
+    );
   });
 });

@@ -6,8 +6,9 @@
  * This package does not read ELF (it depends on nothing); the caller hands over the code sections and their
  * symbols (apps/cli does it with @ebpf-sim/elf). Symbol choice follows llvm-objdump 19, checked by experiment:
  * - STT_SECTION and STT_FILE symbols are never shown;
- * - of several symbols at one address the name that sorts last is shown (a STT_OBJECT symbol only in jump
- *   annotations: at a symbol line it would switch objdump to a data dump, which this layout does not do);
+ * - of several symbols at one address the name that sorts last is shown, preferring code symbols; where
+ *   only data symbols (STT_OBJECT, STT_COMMON) start, objdump dumps the bytes as hex and text until the next
+ *   symbol;
  * - a section with no symbol at address 0 gets a dummy symbol named after the section;
  * - a jump annotation names the last symbol at or below the target address (64-bit wrap-around included).
  */
@@ -66,36 +67,21 @@ export interface ListingLine {
 export function listingLines(data: Uint8Array, endian: Endian): ListingLine[] {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const lines: ListingLine[] = [];
-  let at = 0;
-  while (at < data.length) {
-    const slot = at / SLOT_SIZE;
-    if (at + SLOT_SIZE > data.length) {
-      lines.push({ slot, bytes: data.subarray(at), insn: null });
-      break;
-    }
-    const raw = readSlot(view, at, endian);
-    let form: OpcodeForm | null = null;
-    try {
-      form = validateInsn(raw, slot);
-    } catch (error) {
-      if (!(error instanceof IsaError)) throw error;
-    }
-    if (form?.wide && at + 2 * SLOT_SIZE <= data.length) {
-      const tail = readSlot(view, at + SLOT_SIZE, endian);
-      lines.push({ slot, bytes: data.subarray(at, at + 2 * SLOT_SIZE), insn: { ...raw, imm2: tail.imm, form } });
-      at += 2 * SLOT_SIZE;
-    } else if (form !== null && !form.wide) {
-      lines.push({ slot, bytes: data.subarray(at, at + SLOT_SIZE), insn: { ...raw, form } });
-      at += SLOT_SIZE;
-    } else {
-      lines.push({ slot, bytes: data.subarray(at, at + SLOT_SIZE), insn: null });
-      at += SLOT_SIZE;
-    }
+  for (let at = 0; at < data.length; ) {
+    const { size, insn } = decodeAt(data, view, at, endian);
+    // A short tail is one line here, where objdump would print it byte by byte.
+    const taken = insn === null && size === 1 ? data.length - at : size;
+    lines.push({ slot: at / SLOT_SIZE, bytes: data.subarray(at, at + taken), insn });
+    at += taken;
   }
   return lines;
 }
 
 const hexBytes = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+
+/** STT_COMMON: like STT_OBJECT, a data symbol. */
+const STT_COMMON = 5;
+const isData = (s: ObjdumpSymbol): boolean => s.type === STT_OBJECT || s.type === STT_COMMON;
 
 /** Symbols objdump considers, plus its dummy section symbol when nothing starts at address 0. */
 function candidateSymbols(section: ObjdumpSection): ObjdumpSymbol[] {
@@ -105,24 +91,30 @@ function candidateSymbols(section: ObjdumpSection): ObjdumpSymbol[] {
   return symbols.sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** The symbol line to print at each address. */
-function symbolLines(symbols: readonly ObjdumpSymbol[], sectionName: string): Map<number, string> {
-  const lines = new Map<number, string>();
-  const objectOnly = new Map<number, string>();
+/** A stretch of a section from one symbol address to the next: its symbol line and how objdump shows it. */
+interface Region {
+  readonly start: number;
+  readonly end: number;
+  readonly name: string;
+  /** Only data symbols (STT_OBJECT/STT_COMMON) start here: objdump dumps the bytes instead of decoding. */
+  readonly data: boolean;
+}
+
+function regions(symbols: readonly ObjdumpSymbol[], size: number): Region[] {
+  const groups = new Map<number, ObjdumpSymbol[]>();
   for (const s of symbols) {
-    if (s.type === STT_OBJECT) objectOnly.set(s.value, s.name);
-    else lines.set(s.value, s.name);
+    if (s.value >= size) continue;
+    const group = groups.get(s.value);
+    if (group) group.push(s);
+    else groups.set(s.value, [s]);
   }
-  for (const [value, name] of objectOnly) {
-    if (!lines.has(value)) {
-      throw new IsaError(
-        'STT_OBJECT symbol in a code section',
-        { field: `symbol ${name} in section ${sectionName}`, value },
-        'llvm-objdump dumps the bytes after a data symbol as data; this disassembler prints code only',
-      );
-    }
-  }
-  return lines;
+  const starts = [...groups.keys()].sort((a, b) => a - b);
+  return starts.map((start, i) => {
+    const group = groups.get(start) ?? [];
+    const code = group.filter((s) => !isData(s));
+    const shown = (code.length > 0 ? code : group).at(-1);
+    return { start, end: starts[i + 1] ?? size, name: shown?.name ?? '', data: code.length === 0 };
+  });
 }
 
 /** ` <sym+0x..>` for a jump landing at `target` (a byte address, wrapping at 2^64 like objdump's uint64_t). */
@@ -134,28 +126,85 @@ function annotation(symbols: readonly ObjdumpSymbol[], target: bigint): string {
   return delta === 0n ? ` <${best.name}>` : ` <${best.name}+0x${delta.toString(16)}>`;
 }
 
-/** Text of one listing line, with the jump annotation when the instruction is a jump. */
-function lineText(line: ListingLine, symbols: readonly ObjdumpSymbol[], dialect: LlvmDialect): string {
-  const insn = line.insn;
+const isPrintable = (b: number): boolean => b >= 0x20 && b <= 0x7e;
+
+/** objdump's dump of a data symbol's bytes: `%8x:`, up to 8 bytes in hex, then as text. */
+function dataLines(data: Uint8Array, start: number, end: number): string {
+  let out = '';
+  for (let at = start; at < end; at += 8) {
+    const chunk = data.subarray(at, Math.min(at + 8, end));
+    const hex = Array.from(chunk, (b) => ` ${b.toString(16).padStart(2, '0')}`).join('');
+    const text = Array.from(chunk, (b) => (isPrintable(b) ? String.fromCharCode(b) : '.')).join('');
+    out += `${at.toString(16).padStart(8)}:${hex}${' '.repeat(3 * (8 - chunk.length))}         ${text}\n`;
+  }
+  return out;
+}
+
+/** Leading zero bytes objdump skips as `...`: at least 8, rounded down to a multiple of 4. */
+function skippableZeros(data: Uint8Array, at: number, end: number): number {
+  let n = 0;
+  while (at + n < end && data[at + n] === 0) n++;
+  return n < 8 ? 0 : n & ~3;
+}
+
+/**
+ * Decode one instruction at byte `at` the way LLVM's BPF disassembler does: 8 bytes (16 for LD imm64, which
+ * may run past the symbol), or, with too few bytes left, a one-byte `<unknown>`.
+ */
+function decodeAt(data: Uint8Array, view: DataView, at: number, endian: Endian): { size: number; insn: (RawInsn & { readonly form: OpcodeForm }) | null } {
+  if (at + SLOT_SIZE > data.length) return { size: 1, insn: null };
+  const raw = readSlot(view, at, endian);
+  let form: OpcodeForm | null = null;
+  try {
+    form = validateInsn(raw, Math.floor(at / SLOT_SIZE));
+  } catch (error) {
+    if (!(error instanceof IsaError)) throw error;
+  }
+  if (form === null) return { size: SLOT_SIZE, insn: null };
+  if (!form.wide) return { size: SLOT_SIZE, insn: { ...raw, form } };
+  if (at + 2 * SLOT_SIZE > data.length) return { size: 1, insn: null };
+  return { size: 2 * SLOT_SIZE, insn: { ...raw, imm2: readSlot(view, at + SLOT_SIZE, endian).imm, form } };
+}
+
+/** Text of one instruction, with the jump annotation when it is a jump. */
+function insnText(insn: (RawInsn & { readonly form: OpcodeForm }) | null, at: number, symbols: readonly ObjdumpSymbol[], dialect: LlvmDialect): string {
   if (insn === null) return '<unknown>';
   const text = formatLlvm(insn, insn.form, dialect);
   if (text === null) return '<unknown>';
   const rel = jumpOffset(insn, insn.form);
   if (rel === null) return text;
-  const target = BigInt.asUintN(64, BigInt(line.slot + 1 + rel) * BigInt(SLOT_SIZE));
+  const target = BigInt.asUintN(64, BigInt(at) + BigInt(SLOT_SIZE) + BigInt(rel) * BigInt(SLOT_SIZE));
   return text + annotation(symbols, target);
 }
 
-/** The listing of one code section (the part after `Disassembly of section NAME:`). */
+/**
+ * The listing of one code section (the part after `Disassembly of section NAME:`). Like llvm-objdump it walks
+ * symbol by symbol; inside one it skips runs of 8 or more zero bytes as `...`, and it numbers each line by
+ * its byte address divided by 8.
+ */
 export function formatObjdumpSection(section: ObjdumpSection, endian: Endian, options: ObjdumpOptions = {}): string {
   const dialect = options.dialect ?? 'generic';
+  const data = section.data;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const symbols = candidateSymbols(section);
-  const heads = symbolLines(symbols, section.name);
   let out = '';
-  for (const line of listingLines(section.data, endian)) {
-    const head = heads.get(line.slot * SLOT_SIZE);
-    if (head !== undefined) out += `\n${(line.slot * SLOT_SIZE).toString(16).padStart(16, '0')} <${head}>:\n`;
-    out += `${String(line.slot).padStart(8)}:\t${hexBytes(line.bytes)}\t${lineText(line, symbols, dialect)}\n`;
+  for (const region of regions(symbols, data.length)) {
+    out += `\n${region.start.toString(16).padStart(16, '0')} <${region.name}>:\n`;
+    if (region.data) {
+      out += dataLines(data, region.start, region.end);
+      continue;
+    }
+    for (let at = region.start; at < region.end; ) {
+      const zeros = skippableZeros(data, at, region.end);
+      if (zeros > 0) {
+        out += '\t\t...\n';
+        at += zeros;
+        continue;
+      }
+      const { size, insn } = decodeAt(data, view, at, endian);
+      out += `${String(Math.floor(at / SLOT_SIZE)).padStart(8)}:\t${hexBytes(data.subarray(at, at + size))}\t${insnText(insn, at, symbols, dialect)}\n`;
+      at += size;
+    }
   }
   return out;
 }
