@@ -28,7 +28,13 @@ const S32_MAX = 2 ** 31 - 1;
 const U32_MAX = 2 ** 32 - 1;
 
 function ranged(min: number, max: number, meta: ArgMeta): z.ZodNumber {
-  const schema = z.number().int().min(min).max(max);
+  // zod's .int() means a *safe* integer (|n| < 2^53); 64-bit registers go beyond that, so integrality is a
+  // refinement here (the kernel's fast check tests it the same way).
+  const schema = z
+    .number()
+    .min(min)
+    .max(max)
+    .refine((value) => Number.isInteger(value), { message: 'a register holds an integer' });
   schema.register(argMeta, meta);
   return schema;
 }
