@@ -77,7 +77,13 @@ export function listingLines(data: Uint8Array, endian: Endian): ListingLine[] {
   return lines;
 }
 
-const hexBytes = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+function hexBytes(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += (i === 0 ? '' : ' ') + (HEX_BYTE[bytes[i] ?? 0] ?? '');
+  return s;
+}
 
 /** STT_COMMON: like STT_OBJECT, a data symbol. */
 const STT_COMMON = 5;
@@ -161,9 +167,10 @@ function decodeAt(data: Uint8Array, view: DataView, at: number, endian: Endian):
     if (!(error instanceof IsaError)) throw error;
   }
   if (form === null) return { size: SLOT_SIZE, insn: null };
-  if (!form.wide) return { size: SLOT_SIZE, insn: { ...raw, form } };
+  const { code, dst, src, off, imm } = raw;
+  if (!form.wide) return { size: SLOT_SIZE, insn: { code, dst, src, off, imm, form } };
   if (at + 2 * SLOT_SIZE > data.length) return { size: 1, insn: null };
-  return { size: 2 * SLOT_SIZE, insn: { ...raw, imm2: readSlot(view, at + SLOT_SIZE, endian).imm, form } };
+  return { size: 2 * SLOT_SIZE, insn: { code, dst, src, off, imm, imm2: readSlot(view, at + SLOT_SIZE, endian).imm, form } };
 }
 
 /** Text of one instruction, with the jump annotation when it is a jump. */
