@@ -1,5 +1,5 @@
 // Throughput of the isa package's codecs, printed as a table. Needs the built package:
-//   pnpm turbo run build --filter=@ebpf-sim/isa && node packages/isa/bench/isa.bench.mjs
+//   pnpm turbo run build --filter=@ebpf-sim/isa && node packages/isa/bench/isa.bench.js
 // Input: every form's canonical instance (OPCODE_TABLE order) repeated to about 100k instructions.
 import { performance } from 'node:perf_hooks';
 import {
