@@ -37,9 +37,15 @@ const IMMS: readonly number[] = [1, -1, 0x7fffffff, -0x80000000, 63, 0];
 
 export const PROBE_HELPER_ID = 1;
 export const PROBE_KFUNC_ID = 1;
-/** Size of the data region r6 points at in a probe (operand values, then scratch for loads and stores). */
-const DATA_SIZE = 128;
-const SCRATCH = 64;
+/** The operand region: r0..r5 at 0..47, then the address of the scratch region. */
+const DATA_SIZE = 64;
+const SCRATCH_PTR = 48;
+/**
+ * Loads and stores through r6 go to a separate scratch region, so their first access misses the engine's
+ * last-region cache (warm from the operand loads) and takes the slow path, which must be exercised too.
+ */
+const SCRATCH_SIZE = 64;
+const SCRATCH_OFF = 8;
 
 function insn(code: number, dst: number, src: number, off: number, imm: number, imm2?: number): RawInsn {
   return imm2 === undefined ? { code, dst, src, off, imm } : { code, dst, src, off, imm, imm2 };
@@ -49,7 +55,7 @@ function insn(code: number, dst: number, src: number, off: number, imm: number, 
 function formInsn(form: OpcodeForm, base: number, imm: number): RawInsn {
   const d = form.discriminant;
   const fixed = (field: 'off' | 'imm' | 'src') => (d !== null && d.field === field ? d.value : 0);
-  const memOff = base === 10 ? -16 : SCRATCH;
+  const memOff = base === 10 ? -16 : SCRATCH_OFF;
   switch (form.kind) {
     case 'ldx':
     case 'ldxsx':
@@ -83,13 +89,15 @@ function formInsn(form: OpcodeForm, base: number, imm: number): RawInsn {
 }
 
 /**
- * The probe program of one form: r6 = r1 (the data region), r0..r5 loaded from its first 48 bytes, r7 = the
- * probe helper's id (for callx), the form's instruction, exit, then a local function (mov r0, 1; exit).
+ * The probe program of one form: r6 = r1 (the operand region), r0..r5 loaded from it, r6 = the scratch
+ * region, r7 = the probe helper's id (for callx), the form's instruction, exit, then a local function
+ * (mov r0, 1; exit).
  */
 export function probeProgram(form: OpcodeForm, base: number, imm: number): RawInsn[] {
   const ldxdw = Class.LDX | Mode.MEM | Size.DW;
   const prologue: RawInsn[] = [insn(Class.ALU64 | 0xb0 | 0x08, 6, 1, 0, 0)];
   for (let r = 0; r <= 5; r++) prologue.push(insn(ldxdw, r, 6, 8 * r, 0));
+  prologue.push(insn(ldxdw, 6, 6, SCRATCH_PTR, 0));
   prologue.push(insn(Class.ALU64 | 0xb0, 7, 0, 0, PROBE_HELPER_ID));
   const exit = insn(Class.JMP | 0x90, 0, 0, 0, 0);
   return [...prologue, formInsn(form, base, imm), exit, insn(Class.ALU64 | 0xb0, 0, 0, 0, 1), exit];
@@ -108,6 +116,8 @@ export class ProbeBench {
     const arena = new Arena(mem);
     this.vm = new Vm({ arena, helpers: PROBE_HELPERS, kfuncs: PROBE_HELPERS, ...(engine === undefined ? {} : { engine }) });
     this.data = arena.alloc(DATA_SIZE, Perm.RW, 'probe-data').start;
+    const scratch = arena.alloc(SCRATCH_SIZE, Perm.RW, 'probe-scratch').start;
+    mem.dataView.setUint32(this.data + SCRATCH_PTR, scratch, true);
     const packet = arena.alloc(256, Perm.R, 'probe-packet').start;
     this.vm.setPacket(packet, 256);
   }
