@@ -138,3 +138,16 @@ describe('ebpf-sim demo', () => {
     expect(r.out).toMatch(/asm\s+Assemble/);
   });
 });
+
+describe('ebpf-sim isa-bench', () => {
+  it('prints one table row per codec', async () => {
+    const r = await run('isa-bench', '--insns', '400', '--rounds', '1');
+    expect(r.code).toBe(0);
+    const rows = r.out.trimEnd().split('\n');
+    expect(rows[0]).toBe('| operation | instructions | median ms | instructions/s |');
+    expect(rows.slice(2).map((row) => row.split(' | ')[0])).toEqual(
+      ['encodeProgram', 'decodeProgram', 'formatLlvm', 'formatXlatedProgram', 'formatObjdumpSection', 'assembleLlvm', 'assembleConformance'].map((n) => `| ${n}`),
+    );
+    expectCleanFailure(await run('isa-bench', '--insns', 'many'), /--insns must be a positive integer, not 'many'/);
+  });
+});
