@@ -30,8 +30,8 @@ const cString = (inv: HookInvocation, address: number, max = 256): string => {
 
 describe('hook registry', () => {
   it('defines tracepoints with the formats of Linux 6.18', () => {
-    const { kernel } = runProgram(function* () {
-      return 0;
+    const { kernel } = runProgram(function* (ctx) {
+      return yield* new Libc(ctx).getpid();
     });
     const openat = kernel.hooks.require('syscalls:sys_enter_openat');
     expect(openat.format()).toContain('\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;');
@@ -147,8 +147,8 @@ describe('syscall tracepoints and kprobes', () => {
     runProgram(
       function* (ctx) {
         const libc = new Libc(ctx);
-        yield* libc.fork(function* () {
-          return 0;
+        yield* libc.fork(function* (c) {
+          return (yield* new Libc(c).getpid()) === 2 ? 0 : 1;
         });
         yield* libc.wait4();
         return 0;
@@ -216,8 +216,8 @@ describe('LSM hooks deny operations', () => {
       },
       {},
       (k) => {
-        k.vfs.registerProgram('/bin/blocked', function* () {
-          return 0;
+        k.vfs.registerProgram('/bin/blocked', function* (ctx) {
+          return yield* new Libc(ctx).getpid();
         });
         k.hooks.require('lsm:bprm_check_security').attach(() => -Errno.EACCES);
         k.hooks.require('lsm:task_kill').attach((inv) => {

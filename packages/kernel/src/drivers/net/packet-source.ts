@@ -12,8 +12,11 @@ export type PacketSource = Iterable<ArrivingFrame>;
 
 /** Replay a pcap capture starting at virtual time `startNs`, keeping the gaps between records. */
 export function* pcapSource(file: PcapFile, startNs = 0): Generator<ArrivingFrame> {
-  const first = file.records[0]?.timeNs ?? 0;
-  for (const record of file.records) yield { timeNs: startNs + (record.timeNs - first), data: record.data };
+  const first = file.records[0];
+  for (const record of file.records) {
+    const offset = first === undefined ? 0 : (record.seconds - first.seconds) * 1e9 + (record.nanoseconds - first.nanoseconds);
+    yield { timeNs: startNs + Math.max(0, offset), data: record.data };
+  }
 }
 
 export interface UdpFlowOptions {

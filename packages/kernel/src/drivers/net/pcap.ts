@@ -4,8 +4,9 @@
  * (0xa1b23c4d) magics are read; files are written little-endian with nanosecond timestamps.
  */
 export interface PcapRecord {
-  /** Timestamp, ns since the epoch of the capture. */
-  timeNs: number;
+  /** Timestamp: seconds and nanoseconds (kept apart: epoch nanoseconds exceed 2^53). */
+  seconds: number;
+  nanoseconds: number;
   /** Length on the wire (may exceed data.length when the capture was truncated by the snap length). */
   originalLength: number;
   data: Uint8Array;
@@ -51,7 +52,8 @@ export function readPcap(bytes: Uint8Array): PcapFile {
     const originalLength = view.getUint32(offset + 12, little);
     if (offset + 16 + included > bytes.length) throw new Error(`pcap: record at offset ${offset} claims ${included} bytes but only ${bytes.length - offset - 16} remain`);
     records.push({
-      timeNs: seconds * 1e9 + (nanosecond ? fraction : fraction * 1000),
+      seconds,
+      nanoseconds: nanosecond ? fraction : fraction * 1000,
       originalLength,
       data: bytes.slice(offset + 16, offset + 16 + included),
     });
