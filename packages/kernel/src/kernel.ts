@@ -237,7 +237,14 @@ export class Kernel {
     group.exiting = true;
     group.exitStatus = (code & 0xff) << 8;
     for (const thread of group.threads) {
-      if (thread !== task && thread.state === TaskState.SLEEPING) this.sched.wakeUp(thread);
+      if (thread === task) continue;
+      if (thread.state === TaskState.SLEEPING) this.sched.wakeUp(thread);
+      const cpu = this.sched.cpus[thread.cpu];
+      if (thread.state === TaskState.RUNNING && cpu !== undefined) {
+        // Interrupt a thread computing on another CPU (the IPI of zap_other_threads).
+        cpu.needResched = true;
+        this.sched.kick(cpu);
+      }
     }
     doExit(this, task, { code });
   }
