@@ -156,6 +156,11 @@ export class Vm implements HelperContext {
    * fault ({@link fault}). Allocates nothing on the success path.
    */
   run(prog: Program, r1: number | bigint = 0, r2: number | bigint = 0): boolean {
+    if (this.jit !== null && this.jit.isCompiled(prog)) {
+      // The JIT sets up only the registers it has to (see JitEngine.run): the lean path for hot loops.
+      this.beginRun();
+      return this.jit.run(prog, r1, r2);
+    }
     const R = this.regs;
     for (let i = 0; i < 22; i++) R[i] = 0;
     if (typeof r1 === 'number' && r1 >= 0 && r1 <= 0xffffffff) R[2] = r1;
@@ -186,12 +191,16 @@ export class Vm implements HelperContext {
   }
 
   private start(prog: Program): boolean {
+    this.beginRun();
+    return this.jit === null ? interpret(this, prog) : this.jit.start(prog);
+  }
+
+  private beginRun(): void {
     if (this.prime) primeEngine();
     this.fault = null;
     this.tailCalls = 0;
     this.exitRequested = false;
     this.cacheLo = this.cacheHi = 0;
-    return this.jit === null ? interpret(this, prog) : this.jit.start(prog);
   }
 
   /** r0 as an unsigned 64-bit value. */

@@ -1,0 +1,1079 @@
+/**
+ * The eBPF → WebAssembly compiler. One Wasm module per program (and memory-check mode):
+ *
+ * - One Wasm function per eBPF function: slot 0 and every bpf-to-bpf call target. Its code is every basic
+ *   block reachable from that entry (a block reachable from two entries is compiled into both). Signature
+ *   `(r0..r9: i64, depth: i32, fuel: i32) -> (r0: i64, fuel: i32)`: registers are i64 locals, r10 is computed
+ *   from the call depth, and r1..r9 of the caller are simply its own locals (the interpreter restores them
+ *   from the frame on exit, which is the same thing).
+ * - Execution budget: `fuel` counts down by each basic block's instruction count on block entry, so
+ *   `executed` is exact; a block that would overdraw it faults with the budget error at the exact
+ *   instruction, without running that block's first instructions (see README).
+ * - Memory: loads and stores go straight to the imported memory. In checked mode each access first tests
+ *   the live stack and a one-entry cache of the last region hit (per read/write), then asks the embedder
+ *   (`access`), which applies the interpreter's own check and records its fault.
+ * - Anything that stops the program abnormally (fault, helper exit, out-of-bounds LD ABS) branches to the
+ *   function's stop label, which publishes the registers to the exchange area and calls `raise`, which
+ *   throws to unwind all Wasm frames at once.
+ * - Exports: `run(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel` (entry at depth 0, every other register zero) and
+ *   `resume(depth, fuel) -> fuel` (registers from the exchange area: runs with r3..r5, tail calls). At a
+ *   depth-0 exit only the registers the entry function writes are published (see `written`); the others
+ *   still hold their initial values, which the engine knows.
+ *
+ * Wasm traps on integer division by zero and on INT_MIN / -1; eBPF defines both (x / 0 = 0, x % 0 = x,
+ * INT_MIN / -1 = INT_MIN), so divisions test their divisor first. Atomics are plain loads and stores: a run is
+ * single-threaded, so nothing can interleave with them.
+ */
+import type { Insn } from '@ebpf-sim/isa';
+import { AluOp, AtomicOp, JmpOp, STACK_FRAME_SIZE } from '@ebpf-sim/isa';
+import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from '../fault.js';
+import { FORM_OPS } from '../interp.js';
+import type { Program } from '../program.js';
+import { structure, type Graph, type NodeEnd, type StructureKind, type StructureSink } from './structure.js';
+import { Code, ModuleBuilder, Op, T } from './wasm.js';
+import type {} from './wasm-api.js';
+
+/**
+ * The register-exchange area: bytes [XCHG, XCHG + 128) of page 0, which no region can ever cover (page 0 is
+ * the NULL guard), so no eBPF program can reach it through a checked access.
+ */
+export const XCHG = 0xf00;
+/** Byte offsets in the exchange area. */
+export const X_REGS = 0; // r0..r10, i64 each
+export const X_FUEL = 88;
+/**
+ * The region caches (first and last byte of the region last hit by a read, and by a write), kept across runs
+ * by the engine; an empty cache is (0xffffffff, 7), which no access can fall in.
+ */
+export const X_RCACHE = 92;
+export const X_WCACHE = 104;
+/** Nonzero once anything (a helper, a tail call) saw registers mid-run: a depth-0 exit then publishes all. */
+export const X_FULL = 100;
+/** Id of the engine whose region caches the exchange area holds (VMs may share a memory). */
+export const X_OWNER = 112;
+
+/** Codes of the `fault` import. */
+export const FaultCode = { CALL_DEPTH: 0, UNRESOLVED_LD_IMM64: 1, FELL_OFF: 2 } as const;
+
+/** Status returned by the `helper` import. */
+export const HelperStatus = { CONTINUE: 0, STOP: 1, TAIL_EXITED: 2 } as const;
+
+/** Helper tables of the `helper` import. */
+export const HelperTableId = { HELPER: 0, KFUNC: 1, CALLX: 2 } as const;
+type HelperTableIdValue = (typeof HelperTableId)[keyof typeof HelperTableId];
+
+export type MemoryChecks = 'checked' | 'unchecked';
+
+export interface CompiledProgram {
+  readonly module: WebAssembly.Module;
+  readonly checks: MemoryChecks;
+  /** Slot of each instruction by ordinal; one extra entry (slotCount) for running off the end. */
+  readonly slotOf: Int32Array;
+  /** Indexes into `Vm.regs` (two per register) of the registers the entry function may write. */
+  readonly written: Int32Array;
+  /** How each function's control flow was structured. */
+  readonly functions: readonly { readonly entrySlot: number; readonly kind: StructureKind; readonly blocks: number }[];
+  readonly wasmBytes: number;
+  /** Compile time in microseconds (byte generation plus `new WebAssembly.Module`). */
+  readonly micros: number;
+}
+
+// Import function indexes (declared in this order).
+const F_HELPER = 0;
+const F_ACCESS = 1;
+const F_FAULT = 2;
+const F_BUDGET = 3;
+const F_PACKET = 4;
+const F_RAISE = 5;
+const G_TOP = 0;
+
+// Local layout of every eBPF function.
+const P_DEPTH = 10;
+const P_FUEL = 11;
+const L_R10 = 12;
+const L_SLO = 13;
+const L_TOP = 14;
+const L_A = 15;
+const L_T1 = 16;
+const L_RLO = 17;
+const L_RHI = 18;
+const L_WLO = 19;
+const L_WHI = 20;
+const L_LOOPS = 21;
+const L_LABEL = 22;
+const L_S32 = 23;
+const L_X32 = 24;
+const FUNC_LOCALS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I32, T.I32, T.I32, T.I32];
+const FUNC_PARAMS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I32, T.I32];
+const FUNC_RESULTS: readonly T[] = [T.I64, T.I32];
+
+const REG_LOCAL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, L_R10];
+const ALL_REGS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+
+/** Registers an instruction writes. */
+function defs(insn: Insn): number[] {
+  switch (insn.form.kind) {
+    case 'alu':
+    case 'neg':
+    case 'movsx':
+    case 'end':
+    case 'ld_imm64':
+    case 'ldx':
+    case 'ldxsx':
+      return [insn.dst];
+    case 'call':
+    case 'callx':
+    case 'ld_abs':
+    case 'ld_ind':
+      return [0];
+    case 'atomic':
+      if (insn.form.op === AtomicOp.CMPXCHG) return [0];
+      return (insn.form.op & AtomicOp.FETCH) !== 0 ? [insn.src] : [];
+    default:
+      return [];
+  }
+}
+
+/** A basic block: instructions [start, end) by ordinal. */
+interface Block {
+  readonly start: number;
+  readonly end: number;
+  readonly succs: readonly number[];
+  readonly kind: NodeEnd;
+}
+
+/** ALU operation → [64-bit op, 32-bit op]. */
+const ALU_OPS: Readonly<Record<number, readonly [Op, Op]>> = {
+  [AluOp.ADD]: [Op.I64_ADD, Op.I32_ADD],
+  [AluOp.SUB]: [Op.I64_SUB, Op.I32_SUB],
+  [AluOp.MUL]: [Op.I64_MUL, Op.I32_MUL],
+  [AluOp.OR]: [Op.I64_OR, Op.I32_OR],
+  [AluOp.AND]: [Op.I64_AND, Op.I32_AND],
+  [AluOp.XOR]: [Op.I64_XOR, Op.I32_XOR],
+  [AluOp.LSH]: [Op.I64_SHL, Op.I32_SHL],
+  [AluOp.RSH]: [Op.I64_SHR_U, Op.I32_SHR_U],
+  [AluOp.ARSH]: [Op.I64_SHR_S, Op.I32_SHR_S],
+};
+/** Jump condition → [64-bit compare, 32-bit compare] (JSET is an AND, handled apart). */
+const CMP_OPS: Readonly<Record<number, readonly [Op, Op]>> = {
+  [JmpOp.JEQ]: [Op.I64_EQ, Op.I32_EQ],
+  [JmpOp.JNE]: [Op.I64_NE, Op.I32_NE],
+  [JmpOp.JGT]: [Op.I64_GT_U, Op.I32_GT_U],
+  [JmpOp.JGE]: [Op.I64_GE_U, Op.I32_GE_U],
+  [JmpOp.JLT]: [Op.I64_LT_U, Op.I32_LT_U],
+  [JmpOp.JLE]: [Op.I64_LE_U, Op.I32_LE_U],
+  [JmpOp.JSGT]: [Op.I64_GT_S, Op.I32_GT_S],
+  [JmpOp.JSGE]: [Op.I64_GE_S, Op.I32_GE_S],
+  [JmpOp.JSLT]: [Op.I64_LT_S, Op.I32_LT_S],
+  [JmpOp.JSLE]: [Op.I64_LE_S, Op.I32_LE_S],
+};
+const LOAD: Readonly<Record<number, Op>> = { 1: Op.I64_LOAD8_U, 2: Op.I64_LOAD16_U, 4: Op.I64_LOAD32_U, 8: Op.I64_LOAD };
+const LOAD_SX: Readonly<Record<number, Op>> = { 1: Op.I64_LOAD8_S, 2: Op.I64_LOAD16_S, 4: Op.I64_LOAD32_S };
+const STORE: Readonly<Record<number, Op>> = { 1: Op.I64_STORE8, 2: Op.I64_STORE16, 4: Op.I64_STORE32, 8: Op.I64_STORE };
+const ALIGN: Readonly<Record<number, number>> = { 1: 0, 2: 1, 4: 2, 8: 3 };
+
+const PERM_READ = 1;
+const PERM_WRITE = 2;
+const PERM_RW = 3;
+
+function table<V>(map: Readonly<Record<number, V>>, key: number, what: string): V {
+  const value = map[key];
+  if (value === undefined) throw new Error(`jit: no ${what} for ${key}`);
+  return value;
+}
+
+/** The resolved 64-bit value of an LD imm64, as the interpreter's pre-decoded code holds it; undefined if unresolved. */
+function ldImm64Value(prog: Program, insn: Insn): [number, number] | undefined {
+  const p = insn.slot * 4;
+  if (((prog.code[p] ?? 0) & 0xff) !== FORM_OPS['ld.imm64.imm']) return undefined;
+  return [prog.code[p + 2] ?? 0, prog.code[p + 3] ?? 0];
+}
+
+/** Ordinal of the instruction a jump at `insn` lands on. */
+function jumpTarget(insn: Insn): number {
+  return insn.slot + 1 + (insn.form.kind === 'ja' && insn.form.cls === 'jmp32' ? insn.imm : insn.off);
+}
+
+function endsBlock(insn: Insn): boolean {
+  const k = insn.form.kind;
+  return k === 'jmp' || k === 'ja' || k === 'jcond' || k === 'exit' || k === 'call' || k === 'callx';
+}
+
+/** Whether the program ever writes r10 (unverified bytecode may); then r10-relative accesses are checked too. */
+function writesR10(insns: readonly Insn[]): boolean {
+  for (const insn of insns) {
+    const k = insn.form.kind;
+    if (insn.dst === 10 && (k === 'alu' || k === 'neg' || k === 'movsx' || k === 'end' || k === 'ld_imm64' || k === 'ldx' || k === 'ldxsx')) return true;
+    if (insn.src === 10 && k === 'atomic' && (insn.form.op & AtomicOp.FETCH) !== 0) return true;
+  }
+  return false;
+}
+
+/** Compile `prog` to a WebAssembly module. */
+export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'): CompiledProgram {
+  const t0 = performance.now();
+  const insns = prog.insns;
+  const n = insns.length;
+  const ordOf = new Int32Array(prog.slotCount + 1).fill(-1);
+  const slotOf = new Int32Array(n + 1);
+  insns.forEach((insn, i) => {
+    ordOf[insn.slot] = i;
+    slotOf[i] = insn.slot;
+  });
+  ordOf[prog.slotCount] = n;
+  slotOf[n] = prog.slotCount;
+  const ord = (slot: number): number => {
+    const o = ordOf[slot];
+    if (o === undefined || o < 0) throw new Error(`jit: no instruction at slot ${slot}`);
+    return o;
+  };
+
+  // Leaders: entries, jump and call targets, instructions after block enders; ordinal n is "fell off".
+  const leader = new Uint8Array(n + 1);
+  leader[0] = 1;
+  leader[n] = 1;
+  const entries = new Set<number>([0]);
+  for (let i = 0; i < n; i++) {
+    const insn = insns[i]!;
+    const k = insn.form.kind;
+    if (k === 'jmp' || k === 'ja' || k === 'jcond') leader[ord(jumpTarget(insn))] = 1;
+    if (insn.form.id === 'call.local') {
+      const target = ord(insn.slot + 1 + insn.imm);
+      leader[target] = 1;
+      entries.add(target);
+    }
+    if (endsBlock(insn)) leader[i + 1] = 1;
+  }
+  const blockAt = new Int32Array(n + 1).fill(-1);
+  const blocks: Block[] = [];
+  for (let i = 0; i <= n; ) {
+    let e = i + 1;
+    while (e < n && !leader[e]) e++;
+    if (i === n) e = n + 1;
+    blockAt[i] = blocks.length;
+    blocks.push({ start: i, end: e, succs: [], kind: 'none' });
+    i = e;
+  }
+  for (let b = 0; b < blocks.length; b++) {
+    const blk = blocks[b]!;
+    if (blk.start === n) continue;
+    const last = insns[blk.end - 1]!;
+    const next = blockAt[blk.end]!;
+    let succs: number[];
+    let kind: NodeEnd = 'goto';
+    switch (last.form.kind) {
+      case 'jmp':
+      case 'jcond':
+        succs = [blockAt[ord(jumpTarget(last))]!, next];
+        kind = 'cond';
+        break;
+      case 'ja':
+        succs = [blockAt[ord(jumpTarget(last))]!];
+        break;
+      case 'exit':
+        succs = [];
+        kind = 'none';
+        break;
+      default:
+        succs = [next];
+    }
+    blocks[b] = { ...blk, succs, kind };
+  }
+
+  const mb = new ModuleBuilder();
+  mb.importFunction('e', 'helper', [T.I32, T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
+  mb.importFunction('e', 'access', [T.I32, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
+  mb.importFunction('e', 'fault', [T.I32, T.I32, T.I32, T.I32], []);
+  mb.importFunction('e', 'budget', [T.I32], []);
+  mb.importFunction('e', 'packet', [T.I32, T.I32, T.I32, T.I32], [T.I32]);
+  mb.importFunction('e', 'raise', [], []);
+  mb.importMemory('e', 'mem');
+  mb.importGlobal('e', 'top', T.I32, false);
+
+  const entryList = [...entries].sort((a, b) => a - b);
+  const funcIndex = new Map<number, number>();
+  for (const e of entryList) funcIndex.set(e, mb.declareFunction(FUNC_PARAMS, FUNC_RESULTS));
+  const r10Static = !writesR10(insns);
+  const functions: Array<{ entrySlot: number; kind: StructureKind; blocks: number }> = [];
+  let written = new Int32Array(0);
+  for (const e of entryList) {
+    const emitter = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static);
+    const kind = emitter.emit();
+    if (e === 0) written = Int32Array.from(emitter.written.flatMap((r) => [2 * r, 2 * r + 1]));
+    mb.defineFunction(funcIndex.get(e)!, FUNC_LOCALS, emitter.code);
+    functions.push({ entrySlot: slotOf[e]!, kind, blocks: emitter.graphSize });
+  }
+  const main = funcIndex.get(0)!;
+
+  // run(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel
+  const run = new Code();
+  run.i32(XCHG);
+  run.i32(0);
+  run.mem(Op.I32_STORE, 2, X_FULL);
+  run.i64(0, 0);
+  for (let r = 0; r < 2; r++) {
+    run.getLocal(2 * r);
+    run.op(Op.I64_EXTEND_I32_U);
+    run.getLocal(2 * r + 1);
+    run.op(Op.I64_EXTEND_I32_U);
+    run.i64(32, 0);
+    run.op(Op.I64_SHL);
+    run.op(Op.I64_OR);
+  }
+  for (let r = 3; r < 10; r++) run.i64(0, 0);
+  run.i32(0);
+  run.getLocal(4);
+  run.call(main);
+  run.setLocal(4);
+  run.op(Op.DROP);
+  run.getLocal(4);
+  const runIndex = mb.declareFunction([T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
+  mb.defineFunction(runIndex, [], run);
+  mb.exportFunction('run', runIndex);
+
+  // resume(depth, fuel) -> fuel; r0 of the finished program is left in the exchange area.
+  const resume = new Code();
+  resume.i32(XCHG);
+  resume.i32(1);
+  resume.mem(Op.I32_STORE, 2, X_FULL);
+  for (let r = 0; r < 10; r++) {
+    resume.i32(XCHG);
+    resume.mem(Op.I64_LOAD, 3, X_REGS + 8 * r);
+  }
+  resume.getLocal(0);
+  resume.getLocal(1);
+  resume.call(main);
+  resume.setLocal(1);
+  resume.setLocal(2);
+  resume.i32(XCHG);
+  resume.getLocal(2);
+  resume.mem(Op.I64_STORE, 3, X_REGS);
+  resume.getLocal(1);
+  const resumeIndex = mb.declareFunction([T.I32, T.I32], [T.I32]);
+  mb.defineFunction(resumeIndex, [T.I64], resume);
+  mb.exportFunction('resume', resumeIndex);
+
+  const bytes = mb.build();
+  const module = new WebAssembly.Module(bytes);
+  return { module, checks, slotOf, written, functions, wasmBytes: bytes.length, micros: (performance.now() - t0) * 1000 };
+}
+
+/** Emits one eBPF function (the blocks reachable from one entry). */
+class FunctionEmitter implements StructureSink {
+  readonly code = new Code();
+  readonly labelLocal = L_LABEL;
+  /** Graph node -> block index, and block index -> node. */
+  private readonly nodes: number[] = [];
+  private readonly nodeOf = new Map<number, number>();
+  private depth = 0;
+
+  constructor(
+    private readonly prog: Program,
+    private readonly insns: readonly Insn[],
+    private readonly blocks: readonly Block[],
+    entryBlock: number,
+    private readonly slotOf: Int32Array,
+    private readonly funcIndex: ReadonlyMap<number, number>,
+    private readonly ldImm64: (prog: Program, insn: Insn) => [number, number] | undefined,
+    private readonly checks: MemoryChecks,
+    private readonly r10Static: boolean,
+  ) {
+    const stack = [entryBlock];
+    this.nodeOf.set(entryBlock, 0);
+    this.nodes.push(entryBlock);
+    while (stack.length > 0) {
+      const b = stack.pop()!;
+      for (const s of blocks[b]!.succs) {
+        if (!this.nodeOf.has(s)) {
+          this.nodeOf.set(s, this.nodes.length);
+          this.nodes.push(s);
+          stack.push(s);
+        }
+      }
+    }
+    const regs = new Set<number>();
+    for (const b of this.nodes) {
+      const blk = blocks[b]!;
+      for (let i = blk.start; i < blk.end && i < insns.length; i++) for (const r of defs(insns[i]!)) regs.add(r);
+    }
+    this.written = [...regs].sort((a, b) => a - b);
+  }
+
+  /** Registers some instruction of this function writes, ascending. */
+  readonly written: readonly number[];
+
+  get graphSize(): number {
+    return this.nodes.length;
+  }
+
+  emit(): StructureKind {
+    const c = this.code;
+    // r10 = top - 512 * depth; the live stack is [r10 - 512, top).
+    c.getGlobal(G_TOP);
+    c.op(Op.I64_EXTEND_I32_U);
+    c.setLocal(L_TOP);
+    this.frameTop();
+    c.getLocal(L_R10);
+    c.i64(STACK_FRAME_SIZE, 0);
+    c.op(Op.I64_SUB);
+    c.setLocal(L_SLO);
+    c.i32(BPF_MAX_LOOPS);
+    c.setLocal(L_LOOPS);
+    this.loadCaches();
+    const graph: Graph = {
+      size: this.nodes.length,
+      succs: (node) => this.blocks[this.nodes[node]!]!.succs.map((b) => this.nodeOf.get(b)!),
+      end: (node) => this.blocks[this.nodes[node]!]!.kind,
+    };
+    const kind = structure(graph, this);
+    // The stop label: publish the registers, then unwind.
+    this.publish();
+    c.call(F_RAISE);
+    c.op(Op.UNREACHABLE);
+    return kind;
+  }
+
+  /** Load the region caches from the exchange area into locals (the engine keeps them valid). */
+  private loadCaches(): void {
+    this.loadCache(PERM_READ);
+    this.loadCache(PERM_WRITE);
+  }
+
+  /** Load one region cache (first byte, last byte + 1) into its locals. */
+  private loadCache(perm: number): void {
+    const c = this.code;
+    const [lo, hi, at] = perm === PERM_READ ? [L_RLO, L_RHI, X_RCACHE] : [L_WLO, L_WHI, X_WCACHE];
+    c.i32(XCHG);
+    c.mem(Op.I64_LOAD32_U, 2, at);
+    c.setLocal(lo);
+    c.i32(XCHG);
+    c.mem(Op.I64_LOAD32_U, 2, at + 4);
+    c.i64(1, 0);
+    c.op(Op.I64_ADD);
+    c.setLocal(hi);
+  }
+
+  /** Store registers (default r0..r10) into the exchange area. */
+  private publish(regs: readonly number[] = ALL_REGS): void {
+    const c = this.code;
+    for (const r of regs) {
+      c.i32(XCHG);
+      c.getLocal(REG_LOCAL[r]!);
+      c.mem(Op.I64_STORE, 3, X_REGS + 8 * r);
+    }
+  }
+
+  /** Branch depth of the stop label from the current position (`extra` labels opened inside the body). */
+  private stop(extra: number): number {
+    return this.depth - 1 + extra;
+  }
+
+  private fuelAt(after: number): void {
+    const c = this.code;
+    c.getLocal(P_FUEL);
+    if (after !== 0) {
+      c.i32(after);
+      c.op(Op.I32_ADD);
+    }
+  }
+
+  body(node: number, depth: number): void {
+    this.depth = depth;
+    const blk = this.blocks[this.nodes[node]!]!;
+    const c = this.code;
+    const count = blk.end - blk.start;
+    // Budget: take the block's instruction count; on overdraw report the exact instruction.
+    c.getLocal(P_FUEL);
+    c.i32(count);
+    c.op(Op.I32_SUB);
+    c.teeLocal(P_FUEL);
+    c.i32(0);
+    c.op(Op.I32_LT_S);
+    c.if_();
+    c.i32(blk.start + count);
+    c.getLocal(P_FUEL);
+    c.op(Op.I32_ADD);
+    c.call(F_BUDGET);
+    c.br(this.stop(1));
+    c.end();
+    if (blk.start === this.insns.length) {
+      c.i32(FaultCode.FELL_OFF);
+      c.i32(this.slotOf[blk.start]!);
+      c.i32(0);
+      this.fuelAt(0);
+      c.call(F_FAULT);
+      c.br(this.stop(0));
+      return;
+    }
+    for (let i = blk.start; i < blk.end; i++) this.insn(this.insns[i]!, blk.end - 1 - i);
+  }
+
+  private get(r: number): void {
+    this.code.getLocal(REG_LOCAL[r]!);
+  }
+
+  private set(r: number): void {
+    this.code.setLocal(REG_LOCAL[r]!);
+  }
+
+  /** One instruction; `after` is how many instructions of its block follow it (for exact `executed`). */
+  private insn(insn: Insn, after: number): void {
+    const c = this.code;
+    const f = insn.form;
+    switch (f.kind) {
+      case 'alu':
+        this.alu(insn);
+        return;
+      case 'neg':
+        if (f.is64) {
+          c.i64(0, 0);
+          this.get(insn.dst);
+          c.op(Op.I64_SUB);
+        } else {
+          c.i32(0);
+          this.get(insn.dst);
+          c.op(Op.I32_WRAP_I64);
+          c.op(Op.I32_SUB);
+          c.op(Op.I64_EXTEND_I32_U);
+        }
+        this.set(insn.dst);
+        return;
+      case 'movsx':
+        this.get(insn.src);
+        if (f.is64) {
+          c.op(f.width === 1 ? Op.I64_EXTEND8_S : f.width === 2 ? Op.I64_EXTEND16_S : Op.I64_EXTEND32_S);
+        } else {
+          c.op(Op.I32_WRAP_I64);
+          c.op(f.width === 1 ? Op.I32_EXTEND8_S : Op.I32_EXTEND16_S);
+          c.op(Op.I64_EXTEND_I32_U);
+        }
+        this.set(insn.dst);
+        return;
+      case 'end':
+        this.byteSwap(insn);
+        return;
+      case 'jmp':
+        this.compare(insn);
+        return;
+      case 'ja':
+        return;
+      case 'jcond':
+        // may_goto: taken once this frame's loop counter is exhausted, else count down (Linux BPF_MAX_LOOPS).
+        c.getLocal(L_LOOPS);
+        c.op(Op.I32_EQZ);
+        c.teeLocal(L_X32);
+        c.op(Op.I32_EQZ);
+        c.if_();
+        c.getLocal(L_LOOPS);
+        c.i32(1);
+        c.op(Op.I32_SUB);
+        c.setLocal(L_LOOPS);
+        c.end();
+        c.getLocal(L_X32);
+        return;
+      case 'exit':
+        c.getLocal(P_DEPTH);
+        c.op(Op.I32_EQZ);
+        c.if_();
+        c.i32(XCHG);
+        c.mem(Op.I32_LOAD, 2, X_FULL);
+        c.if_();
+        this.publish();
+        c.op(Op.ELSE);
+        this.publish(this.written);
+        c.end();
+        c.end();
+        this.get(0);
+        c.getLocal(P_FUEL);
+        c.op(Op.RETURN);
+        return;
+      case 'call':
+        if (f.id === 'call.local') this.localCall(insn, after);
+        else this.helperCall(insn, f.id === 'call.kfunc' ? HelperTableId.KFUNC : HelperTableId.HELPER, after);
+        return;
+      case 'callx':
+        this.helperCall(insn, HelperTableId.CALLX, after);
+        return;
+      case 'ld_imm64': {
+        const value = this.ldImm64(this.prog, insn);
+        if (value === undefined) {
+          c.i32(FaultCode.UNRESOLVED_LD_IMM64);
+          c.i32(insn.slot);
+          c.i32(insn.src);
+          this.fuelAt(after);
+          c.call(F_FAULT);
+          c.br(this.stop(0));
+          return;
+        }
+        c.i64(value[0], value[1]);
+        this.set(insn.dst);
+        return;
+      }
+      case 'ld_abs':
+      case 'ld_ind':
+        this.packet(insn, after);
+        return;
+      case 'ldx':
+      case 'ldxsx':
+        this.address(insn.src, insn.off, f.width, PERM_READ, insn.slot, after);
+        c.mem(table(f.kind === 'ldx' ? LOAD : LOAD_SX, f.width, 'load'), ALIGN[f.width] ?? 0, this.memOffset);
+        this.set(insn.dst);
+        return;
+      case 'st':
+        this.address(insn.dst, insn.off, f.width, PERM_WRITE, insn.slot, after);
+        c.i64s(insn.imm);
+        c.mem(table(STORE, f.width, 'store'), ALIGN[f.width] ?? 0, this.memOffset);
+        return;
+      case 'stx':
+        this.address(insn.dst, insn.off, f.width, PERM_WRITE, insn.slot, after);
+        this.get(insn.src);
+        c.mem(table(STORE, f.width, 'store'), ALIGN[f.width] ?? 0, this.memOffset);
+        return;
+      case 'atomic':
+        this.atomic(insn, after);
+        return;
+    }
+  }
+
+  private operand64(insn: Insn): void {
+    if (insn.form.source === 'X') this.get(insn.src);
+    else this.code.i64s(insn.imm);
+  }
+
+  private operand32(insn: Insn): void {
+    if (insn.form.source === 'X') {
+      this.get(insn.src);
+      this.code.op(Op.I32_WRAP_I64);
+    } else {
+      this.code.i32(insn.imm);
+    }
+  }
+
+  private alu(insn: Insn): void {
+    const c = this.code;
+    const f = insn.form;
+    const signed = f.discriminant?.field === 'off' && f.discriminant.value === 1;
+    if (f.op === AluOp.MOV) {
+      if (f.is64) this.operand64(insn);
+      else if (f.source === 'K') c.i64(insn.imm, 0);
+      else {
+        this.get(insn.src);
+        c.op(Op.I32_WRAP_I64);
+        c.op(Op.I64_EXTEND_I32_U);
+      }
+      this.set(insn.dst);
+      return;
+    }
+    if (f.op === AluOp.DIV || f.op === AluOp.MOD) {
+      this.divide(insn, f.op === AluOp.MOD, signed);
+      return;
+    }
+    this.get(insn.dst);
+    if (f.is64) {
+      this.operand64(insn);
+      c.op(table(ALU_OPS, f.op, 'alu op')[0]);
+    } else {
+      c.op(Op.I32_WRAP_I64);
+      this.operand32(insn);
+      c.op(table(ALU_OPS, f.op, 'alu op')[1]);
+      c.op(Op.I64_EXTEND_I32_U);
+    }
+    this.set(insn.dst);
+  }
+
+  /**
+   * Division and modulo with eBPF's defined results where Wasm would trap: x / 0 = 0, x % 0 = x,
+   * INT_MIN / -1 = INT_MIN (Wasm's rem_s already gives INT_MIN % -1 = 0).
+   */
+  private divide(insn: Insn, modulo: boolean, signed: boolean): void {
+    const c = this.code;
+    const is64 = insn.form.is64;
+    const div = is64 ? (signed ? Op.I64_DIV_S : Op.I64_DIV_U) : signed ? Op.I32_DIV_S : Op.I32_DIV_U;
+    const rem = is64 ? (signed ? Op.I64_REM_S : Op.I64_REM_U) : signed ? Op.I32_REM_S : Op.I32_REM_U;
+    const dividend = (): void => {
+      this.get(insn.dst);
+      if (!is64) c.op(Op.I32_WRAP_I64);
+    };
+    const zero = (): void => (is64 ? c.i64(0, 0) : c.i32(0));
+    if (insn.form.source === 'K') {
+      const k = insn.imm;
+      if (k === 0) {
+        if (modulo) dividend();
+        else zero();
+      } else if (k === -1 && signed) {
+        if (modulo) zero();
+        else {
+          zero();
+          dividend();
+          c.op(is64 ? Op.I64_SUB : Op.I32_SUB);
+        }
+      } else {
+        dividend();
+        if (is64) c.i64s(k);
+        else c.i32(k);
+        c.op(modulo ? rem : div);
+      }
+    } else {
+      // Divisor into a temp; then zero ? (mod ? x : 0) : (signed div by -1 ? -x : x op d).
+      const temp = is64 ? L_T1 : L_S32;
+      this.get(insn.src);
+      if (!is64) c.op(Op.I32_WRAP_I64);
+      c.teeLocal(temp);
+      c.op(is64 ? Op.I64_EQZ : Op.I32_EQZ);
+      c.byte(Op.IF);
+      c.byte(is64 ? T.I64 : T.I32);
+      if (modulo) dividend();
+      else zero();
+      c.op(Op.ELSE);
+      if (signed && !modulo) {
+        c.getLocal(temp);
+        if (is64) c.i64(-1, -1);
+        else c.i32(-1);
+        c.op(is64 ? Op.I64_EQ : Op.I32_EQ);
+        c.byte(Op.IF);
+        c.byte(is64 ? T.I64 : T.I32);
+        zero();
+        dividend();
+        c.op(is64 ? Op.I64_SUB : Op.I32_SUB);
+        c.op(Op.ELSE);
+        dividend();
+        c.getLocal(temp);
+        c.op(div);
+        c.end();
+      } else {
+        dividend();
+        c.getLocal(temp);
+        c.op(modulo ? rem : div);
+      }
+      c.end();
+    }
+    if (!is64) c.op(Op.I64_EXTEND_I32_U);
+    this.set(insn.dst);
+  }
+
+  private byteSwap(insn: Insn): void {
+    const c = this.code;
+    const f = insn.form;
+    const toLittle = f.id.startsWith('end.le');
+    const bits = f.width;
+    this.get(insn.dst);
+    if (toLittle) {
+      // The machine is little-endian: le is a truncation.
+      if (bits === 64) return;
+      c.i64(bits === 16 ? 0xffff : -1, 0);
+      c.op(Op.I64_AND);
+      this.set(insn.dst);
+      return;
+    }
+    if (bits !== 64) {
+      // 16: ((v << 8) & 0xff00) | ((v >>> 8) & 0xff); 32: (rotl(v, 8) & 0x00ff00ff) | (rotr(v, 8) & 0xff00ff00).
+      const [left, right, maskLeft, maskRight] = bits === 16 ? [Op.I32_SHL, Op.I32_SHR_U, 0xff00, 0xff] : [Op.I32_ROTL, Op.I32_ROTR, 0x00ff00ff, 0xff00ff00 | 0];
+      c.op(Op.I32_WRAP_I64);
+      c.setLocal(L_S32);
+      for (const [shift, mask] of [
+        [left, maskLeft],
+        [right, maskRight],
+      ] as const) {
+        c.getLocal(L_S32);
+        c.i32(8);
+        c.op(shift);
+        c.i32(mask);
+        c.op(Op.I32_AND);
+      }
+      c.op(Op.I32_OR);
+      c.op(Op.I64_EXTEND_I32_U);
+    } else {
+      // Swap bytes within halfwords, halfwords within words, then the words.
+      for (const [shift, maskLo, maskHi] of [
+        [8, 0x00ff00ff, 0x00ff00ff],
+        [16, 0x0000ffff, 0x0000ffff],
+      ] as const) {
+        c.teeLocal(L_T1);
+        c.i64(maskLo, maskHi);
+        c.op(Op.I64_AND);
+        c.i64(shift, 0);
+        c.op(Op.I64_SHL);
+        c.getLocal(L_T1);
+        c.i64(shift, 0);
+        c.op(Op.I64_SHR_U);
+        c.i64(maskLo, maskHi);
+        c.op(Op.I64_AND);
+        c.op(Op.I64_OR);
+      }
+      c.i64(32, 0);
+      c.op(Op.I64_ROTL);
+    }
+    this.set(insn.dst);
+  }
+
+  private compare(insn: Insn): void {
+    const c = this.code;
+    const f = insn.form;
+    const is64 = f.cls === 'jmp';
+    this.get(insn.dst);
+    if (is64) {
+      this.operand64(insn);
+      if (f.op === JmpOp.JSET) {
+        c.op(Op.I64_AND);
+        c.i64(0, 0);
+        c.op(Op.I64_NE);
+      } else {
+        c.op(table(CMP_OPS, f.op, 'jmp op')[0]);
+      }
+    } else {
+      c.op(Op.I32_WRAP_I64);
+      this.operand32(insn);
+      c.op(f.op === JmpOp.JSET ? Op.I32_AND : table(CMP_OPS, f.op, 'jmp op')[1]);
+    }
+  }
+
+  /** The memarg offset of the access just addressed (unchecked mode folds non-negative offsets into it). */
+  private memOffset = 0;
+
+  /**
+   * Leave the i32 address of `[base + off, +size)` on the stack; in checked mode, fault (branch to stop) when
+   * the interpreter would. Also keeps the 64-bit address in L_A (atomics reuse it).
+   */
+  private address(base: number, off: number, size: number, perm: number, slot: number, after: number): void {
+    const c = this.code;
+    this.memOffset = 0;
+    if (this.checks === 'unchecked') {
+      this.get(base);
+      c.op(Op.I32_WRAP_I64);
+      if (off >= 0) this.memOffset = off;
+      else {
+        c.i32(off);
+        c.op(Op.I32_ADD);
+      }
+      return;
+    }
+    this.get(base);
+    if (off !== 0) {
+      c.i64s(off);
+      c.op(Op.I64_ADD);
+    }
+    c.setLocal(L_A);
+    // r10 + off with -512 <= off and off + size <= 0 is always inside the current frame.
+    if (base === 10 && this.r10Static && off >= -STACK_FRAME_SIZE && off + size <= 0) {
+      c.getLocal(L_A);
+      c.op(Op.I32_WRAP_I64);
+      return;
+    }
+    c.block();
+    // Allowed in the live stack [sLo, top) or in the cached region; test the likelier one first.
+    const stackFirst = base === 10 || perm === PERM_RW;
+    if (stackFirst) {
+      this.inRange(L_SLO, L_TOP, size);
+      c.brIf(0);
+    }
+    if (perm !== PERM_RW) {
+      const [lo, hi] = perm === PERM_READ ? [L_RLO, L_RHI] : [L_WLO, L_WHI];
+      this.inRange(lo, hi, size);
+      c.brIf(0);
+    }
+    if (!stackFirst) {
+      this.inRange(L_SLO, L_TOP, size);
+      c.brIf(0);
+    }
+    c.getLocal(L_A);
+    c.op(Op.I32_WRAP_I64);
+    c.getLocal(L_A);
+    c.i64(32, 0);
+    c.op(Op.I64_SHR_U);
+    c.op(Op.I32_WRAP_I64);
+    c.i32(size);
+    c.i32(perm);
+    c.i32(slot);
+    this.fuelAt(after);
+    c.getLocal(L_SLO);
+    c.op(Op.I32_WRAP_I64);
+    c.call(F_ACCESS);
+    c.op(Op.I32_EQZ);
+    c.brIf(this.stop(1));
+    if (perm !== PERM_RW) this.loadCache(perm);
+    c.end();
+    c.getLocal(L_A);
+    c.op(Op.I32_WRAP_I64);
+  }
+
+  /** i32 on the stack: lo <= A && A <= hi - size (unsigned 64-bit; hi - size never wraps, see resetCaches). */
+  private inRange(lo: number, hi: number, size: number): void {
+    const c = this.code;
+    c.getLocal(L_A);
+    c.getLocal(lo);
+    c.op(Op.I64_GE_U);
+    c.getLocal(L_A);
+    c.getLocal(hi);
+    c.i64(size, 0);
+    c.op(Op.I64_SUB);
+    c.op(Op.I64_LE_U);
+    c.op(Op.I32_AND);
+  }
+
+  private atomic(insn: Insn, after: number): void {
+    const c = this.code;
+    const f = insn.form;
+    const is64 = f.width === 8;
+    const load = is64 ? Op.I64_LOAD : Op.I64_LOAD32_U;
+    const store = is64 ? Op.I64_STORE : Op.I64_STORE32;
+    const align = is64 ? 3 : 2;
+    this.address(insn.dst, insn.off, f.width, PERM_RW, insn.slot, after);
+    const off = this.memOffset;
+    c.setLocal(L_X32);
+    // old value -> T1
+    c.getLocal(L_X32);
+    c.mem(load, align, off);
+    c.setLocal(L_T1);
+    if (f.op === AtomicOp.CMPXCHG) {
+      // Compare with r0 (its low 32 bits for the 32-bit form); r0 = old either way.
+      c.getLocal(L_T1);
+      if (is64) {
+        this.get(0);
+        c.op(Op.I64_EQ);
+      } else {
+        c.op(Op.I32_WRAP_I64);
+        this.get(0);
+        c.op(Op.I32_WRAP_I64);
+        c.op(Op.I32_EQ);
+      }
+      c.if_();
+      c.getLocal(L_X32);
+      this.get(insn.src);
+      c.mem(store, align, off);
+      c.end();
+      c.getLocal(L_T1);
+      this.set(0);
+      return;
+    }
+    c.getLocal(L_X32);
+    if (f.op === AtomicOp.XCHG) {
+      this.get(insn.src);
+    } else {
+      c.getLocal(L_T1);
+      this.get(insn.src);
+      const base = f.op & ~AtomicOp.FETCH;
+      c.op(base === AtomicOp.ADD ? Op.I64_ADD : base === AtomicOp.OR ? Op.I64_OR : base === AtomicOp.AND ? Op.I64_AND : Op.I64_XOR);
+    }
+    c.mem(store, align, off);
+    if ((f.op & AtomicOp.FETCH) !== 0) {
+      c.getLocal(L_T1);
+      this.set(insn.src);
+    }
+  }
+
+  private helperCall(insn: Insn, which: HelperTableIdValue, after: number): void {
+    const c = this.code;
+    this.publish();
+    c.i32(which);
+    if (which === HelperTableId.CALLX) {
+      this.get(insn.dst);
+      c.op(Op.I32_WRAP_I64);
+      this.get(insn.dst);
+      c.i64(32, 0);
+      c.op(Op.I64_SHR_U);
+      c.op(Op.I32_WRAP_I64);
+    } else {
+      c.i32(insn.imm);
+      c.i32(0);
+    }
+    c.i32(insn.slot);
+    this.fuelAt(after);
+    c.getLocal(P_DEPTH);
+    c.call(F_HELPER);
+    c.setLocal(L_X32);
+    c.i32(XCHG);
+    c.mem(Op.I64_LOAD, 3, X_REGS);
+    this.set(0);
+    c.getLocal(L_X32);
+    c.if_();
+    c.getLocal(L_X32);
+    c.i32(HelperStatus.TAIL_EXITED);
+    c.op(Op.I32_EQ);
+    c.if_();
+    this.get(0);
+    c.i32(XCHG);
+    c.mem(Op.I32_LOAD, 2, X_FUEL);
+    c.op(Op.RETURN);
+    c.end();
+    c.br(this.stop(1));
+    c.end();
+    this.loadCaches();
+  }
+
+  private localCall(insn: Insn, after: number): void {
+    const c = this.code;
+    const target = this.funcIndex.get(this.ordinalOfSlot(insn.slot + 1 + insn.imm));
+    if (target === undefined) throw new Error(`jit: no function for the call at insn ${insn.slot}`);
+    // Linux MAX_CALL_FRAMES: the callee would be frame depth + 2.
+    c.getLocal(P_DEPTH);
+    c.i32(MAX_CALL_FRAMES - 2);
+    c.op(Op.I32_GT_S);
+    c.if_();
+    c.i32(FaultCode.CALL_DEPTH);
+    c.i32(insn.slot);
+    c.getLocal(P_DEPTH);
+    c.i32(2);
+    c.op(Op.I32_ADD);
+    this.fuelAt(after);
+    c.call(F_FAULT);
+    c.br(this.stop(1));
+    c.end();
+    for (let r = 0; r < 10; r++) this.get(r);
+    c.getLocal(P_DEPTH);
+    c.i32(1);
+    c.op(Op.I32_ADD);
+    c.getLocal(P_FUEL);
+    c.call(target);
+    c.setLocal(P_FUEL);
+    this.set(0);
+    // The interpreter restores r10 to the frame pointer on return.
+    this.frameTop();
+    this.loadCaches();
+  }
+
+  /** r10 = top - 512 * depth. */
+  private frameTop(): void {
+    const c = this.code;
+    c.getLocal(L_TOP);
+    c.getLocal(P_DEPTH);
+    c.op(Op.I64_EXTEND_I32_U);
+    c.i64(STACK_FRAME_SIZE, 0);
+    c.op(Op.I64_MUL);
+    c.op(Op.I64_SUB);
+    c.setLocal(L_R10);
+  }
+
+  private ordinalOfSlot(slot: number): number {
+    // slotOf is sorted: binary search.
+    let lo = 0;
+    let hi = this.slotOf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.slotOf[mid]! < slot) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private packet(insn: Insn, after: number): void {
+    const c = this.code;
+    const f = insn.form;
+    c.i32(XCHG);
+    this.get(0);
+    c.mem(Op.I64_STORE, 3, X_REGS);
+    c.i32(insn.imm);
+    if (f.kind === 'ld_ind') {
+      this.get(insn.src);
+      c.op(Op.I32_WRAP_I64);
+      c.op(Op.I32_ADD);
+    }
+    c.i32(f.width);
+    c.i32(insn.slot);
+    this.fuelAt(after);
+    c.call(F_PACKET);
+    c.i32(XCHG);
+    c.mem(Op.I64_LOAD, 3, X_REGS);
+    this.set(0);
+    c.brIf(this.stop(0));
+  }
+}

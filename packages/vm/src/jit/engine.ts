@@ -1,0 +1,340 @@
+/**
+ * The JIT engine of one {@link Vm}: compiles each program once (the module is cached per program and
+ * memory-check mode, shared by every VM), instantiates it once per VM with that VM's imports, and runs it.
+ *
+ * The JS ↔ Wasm boundary carries no BigInt: `run` takes r1..r5 as i32 halves and returns the remaining
+ * fuel; registers come back through the exchange area in page 0 (see compile.ts), read with an Int32Array.
+ * Helpers, faults and tail calls are imports closed over this engine; anything that ends a run abnormally
+ * throws {@link STOP} out of the Wasm frames, after the fault (if any) was recorded on the VM.
+ */
+import { splitU64 } from '../int64.js';
+import { interpret } from '../interp.js';
+import type { Program } from '../program.js';
+import type { Vm } from '../vm.js';
+import type {} from './wasm-api.js';
+import {
+  compileProgram,
+  FaultCode,
+  HelperStatus,
+  HelperTableId,
+  XCHG,
+  X_OWNER,
+  X_RCACHE,
+  X_WCACHE,
+  X_FUEL,
+  X_FULL,
+  type CompiledProgram,
+  type MemoryChecks,
+} from './compile.js';
+
+/** The largest budget the JIT's i32 fuel counter holds; larger budgets are capped to it. */
+export const MAX_JIT_BUDGET = 0x7fffffff;
+
+/** `auto` compiles a program once it has run this many instructions on the interpreter... */
+export const AUTO_HOT_INSNS = 20_000;
+/** ...or this many times. */
+export const AUTO_HOT_RUNS = 200;
+
+/** Thrown by the `raise` import to unwind every Wasm frame of a run at once (never escapes the engine). */
+class JitStop extends Error {
+  override readonly name = 'JitStop';
+}
+const STOP = new JitStop('jit stop');
+
+interface JitExports {
+  readonly run: (r1lo: number, r1hi: number, r2lo: number, r2hi: number, fuel: number) => number;
+  readonly resume: (depth: number, fuel: number) => number;
+}
+
+/** One program bound to one VM. */
+interface Bound {
+  readonly prog: Program;
+  readonly run: JitExports['run'];
+  readonly resume: JitExports['resume'];
+  /** `Vm.regs` indexes the entry function may write (see CompiledProgram.written). */
+  readonly written: Int32Array;
+}
+
+const modules = new WeakMap<Program, Partial<Record<MemoryChecks, CompiledProgram>>>();
+
+/** The compiled module of `prog` for `checks`, compiling it on first use. */
+export function compiled(prog: Program, checks: MemoryChecks): CompiledProgram {
+  let entry = modules.get(prog);
+  if (entry === undefined) {
+    entry = {};
+    modules.set(prog, entry);
+  }
+  let result = entry[checks];
+  if (result === undefined) {
+    result = compileProgram(prog, checks);
+    entry[checks] = result;
+  }
+  return result;
+}
+
+const BASE = XCHG >> 2;
+const PERM_READ = 1;
+const PERM_RW = 3;
+let nextEngineId = 1;
+
+/** Mark both region caches of the exchange area empty. */
+function clearCaches(v: Int32Array): void {
+  v[BASE + (X_RCACHE >> 2)] = -1;
+  v[BASE + (X_RCACHE >> 2) + 1] = 7;
+  v[BASE + (X_WCACHE >> 2)] = -1;
+  v[BASE + (X_WCACHE >> 2) + 1] = 7;
+}
+
+export class JitEngine {
+  private readonly bound = new WeakMap<Program, Bound>();
+  private last: Bound | null = null;
+  private view: Int32Array;
+  /** Fuel the current run started with (the budget, capped). */
+  private cap = 0;
+  /**
+   * `Vm.regs` indexes that may differ from a run's initial values (zero, except r1, r2, r10), or null for
+   * "any": after a lean run only the registers its entry function writes, so the next lean run resets just those.
+   */
+  private dirty: Int32Array | null = null;
+  /** `auto`: instructions and runs seen on the interpreter per program; -1 once compiled. */
+  private readonly heat = new WeakMap<Program, number>();
+  private readonly id = nextEngineId++;
+  /** `mem.generation` when this engine last validated the exchange area's region caches. */
+  private generation = -1;
+
+  constructor(
+    private readonly vm: Vm,
+    readonly checks: MemoryChecks,
+    /** Start on the interpreter and compile hot programs (`auto`), or compile on first run (`jit`). */
+    readonly adaptive: boolean,
+  ) {
+    this.view = new Int32Array(vm.mem.memory.buffer);
+  }
+
+  /** The exchange-area view, re-made when the memory grew (which detaches the old buffer). */
+  private xchg(): Int32Array {
+    if (this.view.length === 0) this.view = new Int32Array(this.vm.mem.memory.buffer);
+    return this.view;
+  }
+
+  /** Keep the region caches only if this engine wrote them and no region changed since. */
+  private validateCaches(v: Int32Array): void {
+    const generation = this.vm.mem.generation;
+    if (v[BASE + (X_OWNER >> 2)] !== this.id || generation !== this.generation) {
+      clearCaches(v);
+      v[BASE + (X_OWNER >> 2)] = this.id;
+      this.generation = generation;
+    }
+  }
+
+  /** Whether `prog` runs compiled on this engine now (always for `jit`; once hot for `auto`). */
+  isCompiled(prog: Program): boolean {
+    return !this.adaptive || this.heat.get(prog) === -1;
+  }
+
+  /**
+   * `Vm.run` on the JIT, for a compiled program: r1, r2 given, every other register zero, r10 the stack top.
+   * Writes only the registers that can differ from those initial values (see {@link dirty}).
+   */
+  run(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
+    const vm = this.vm;
+    const R = vm.regs;
+    let b = this.last;
+    if (b === null || b.prog !== prog) b = this.bind(prog);
+    const dirty = this.dirty;
+    if (dirty === null) {
+      for (let i = 0; i < 22; i++) R[i] = 0;
+    } else {
+      for (let i = 0; i < dirty.length; i++) R[dirty[i]!] = 0;
+    }
+    if (typeof r1 === 'number' && r1 >= 0 && r1 <= 0xffffffff) {
+      R[2] = r1;
+      R[3] = 0;
+    } else {
+      [R[2], R[3]] = splitU64(r1);
+    }
+    if (typeof r2 === 'number' && r2 >= 0 && r2 <= 0xffffffff) {
+      R[4] = r2;
+      R[5] = 0;
+    } else {
+      [R[4], R[5]] = splitU64(r2);
+    }
+    R[20] = vm.stackTop;
+    R[21] = 0;
+    const cap = vm.budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : vm.budget;
+    this.cap = cap;
+    vm.running = prog;
+    this.validateCaches(this.xchg());
+    let fuel: number;
+    try {
+      fuel = b.run(R[2], R[3], R[4], R[5], cap);
+    } catch (error) {
+      return this.stopped(error);
+    }
+    vm.executed = cap - fuel;
+    const v = this.xchg();
+    if (v[BASE + (X_FULL >> 2)] !== 0) {
+      this.pullAll();
+      return true;
+    }
+    const written = b.written;
+    for (let i = 0; i < written.length; i++) {
+      const at = written[i]!;
+      R[at] = v[BASE + at]!;
+    }
+    this.dirty = written;
+    return true;
+  }
+
+  /** Run `prog` with every register as the VM set it up (`Vm.runArgs`, and `auto` before a program is hot). */
+  start(prog: Program): boolean {
+    this.dirty = null;
+    if (this.adaptive) {
+      const heat = this.heat.get(prog) ?? 0;
+      if (heat >= 0) {
+        const ok = interpret(this.vm, prog);
+        const next = heat + this.vm.executed + AUTO_HOT_INSNS / AUTO_HOT_RUNS;
+        this.heat.set(prog, next >= AUTO_HOT_INSNS ? -1 : next);
+        return ok;
+      }
+    }
+    const vm = this.vm;
+    const R = vm.regs;
+    const b = this.last !== null && this.last.prog === prog ? this.last : this.bind(prog);
+    const v = this.xchg();
+    for (let i = 0; i < 22; i++) v[BASE + i] = R[i]!;
+    this.validateCaches(v);
+    const cap = vm.budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : vm.budget;
+    this.cap = cap;
+    vm.running = prog;
+    let fuel: number;
+    try {
+      fuel = b.resume(0, cap);
+    } catch (error) {
+      return this.stopped(error);
+    }
+    vm.executed = cap - fuel;
+    this.pullAll();
+    return true;
+  }
+
+  /** After a run unwound: read every register back; true when it ended by a requested exit, not a fault. */
+  private stopped(error: unknown): boolean {
+    this.dirty = null;
+    if (error !== STOP) return this.trap(error);
+    this.pullAll();
+    return this.vm.fault === null;
+  }
+
+  private pullAll(): void {
+    this.dirty = null;
+    const v = this.xchg();
+    const R = this.vm.regs;
+    for (let i = 0; i < 22; i++) R[i] = v[BASE + i]!;
+  }
+
+  /** A Wasm trap: only possible in unchecked mode (an access outside the memory). */
+  private trap(error: unknown): boolean {
+    if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+    this.vm.setFault('memory', -1, { message: `${error.message} (unchecked JIT: the faulting instruction is not known)` });
+    return false;
+  }
+
+  private bind(prog: Program): Bound {
+    let b = this.bound.get(prog);
+    if (b === undefined) {
+      const code = compiled(prog, this.checks);
+      const exports = this.instantiate(prog, code);
+      b = { prog, run: exports.run, resume: exports.resume, written: code.written };
+      this.bound.set(prog, b);
+    }
+    this.last = b;
+    return b;
+  }
+
+  private instantiate(prog: Program, code: CompiledProgram): JitExports {
+    const vm = this.vm;
+    const slotOf = code.slotOf;
+    const imports = {
+      e: {
+        mem: vm.mem.memory,
+        top: new WebAssembly.Global({ value: 'i32', mutable: false }, vm.stackTop | 0),
+        helper: (which: number, idLo: number, idHi: number, pc: number, fuelAt: number, depth: number): number => this.helper(prog, which, idLo, idHi, pc, fuelAt, depth),
+        access: (lo: number, hi: number, size: number, perm: number, pc: number, fuelAt: number, stackLo: number): number => {
+          vm.cacheLo = vm.cacheHi = 0;
+          if (vm.resolveAccess(lo, hi, 0, size, perm, pc, stackLo >>> 0) < 0) {
+            vm.executed = this.cap - fuelAt;
+            return 0;
+          }
+          if (vm.cacheHi > vm.cacheLo && perm !== PERM_RW) {
+            const v = this.xchg();
+            const at = BASE + ((perm === PERM_READ ? X_RCACHE : X_WCACHE) >> 2);
+            v[at] = vm.cacheLo;
+            v[at + 1] = vm.cacheHi - 1;
+          }
+          return 1;
+        },
+        fault: (kind: number, pc: number, detail: number, fuelAt: number): void => {
+          vm.executed = this.cap - fuelAt;
+          vm.setFault(kind === FaultCode.CALL_DEPTH ? 'call-depth' : kind === FaultCode.UNRESOLVED_LD_IMM64 ? 'unresolved-ld-imm64' : 'fell-off', pc, detail === 0 ? {} : { detail });
+        },
+        budget: (ordinal: number): void => {
+          vm.executed = this.cap;
+          vm.setFault('budget', slotOf[ordinal] ?? -1, { detail: this.cap });
+        },
+        packet: (offset: number, size: number, pc: number, fuelAt: number): number => {
+          const v = this.xchg();
+          const R = vm.regs;
+          R[0] = v[BASE]!;
+          R[1] = v[BASE + 1]!;
+          const status = vm.loadPacket(offset, size, pc);
+          if (status !== 0) vm.executed = this.cap - fuelAt;
+          v[BASE] = R[0];
+          v[BASE + 1] = R[1];
+          return status;
+        },
+        raise: (): never => {
+          throw STOP;
+        },
+      },
+    };
+    const instance = new WebAssembly.Instance(code.module, imports);
+    return instance.exports as unknown as JitExports;
+  }
+
+  private helper(prog: Program, which: number, idLo: number, idHi: number, pc: number, fuelAt: number, depth: number): number {
+    const vm = this.vm;
+    const R = vm.regs;
+    let v = this.xchg();
+    for (let i = 0; i < 22; i++) R[i] = v[BASE + i]!;
+    v[BASE + (X_FULL >> 2)] = 1;
+    vm.executed = this.cap - fuelAt;
+    if (which === HelperTableId.HELPER && idLo === vm.tailCallId && vm.tailCallHook !== null) {
+      const next = vm.tailCall(pc);
+      if (next === undefined) return HelperStatus.STOP;
+      if (next === null) {
+        clearCaches(this.xchg());
+        return HelperStatus.CONTINUE;
+      }
+      // The callee replaces this program in the current frame; its exit returns to our caller.
+      const callee = this.bind(next);
+      vm.running = next;
+      // The hook may have changed regions.
+      clearCaches(this.xchg());
+      const fuel = callee.resume(depth, fuelAt);
+      if (depth > 0) vm.running = prog;
+      v = this.xchg();
+      v[BASE + (X_FUEL >> 2)] = fuel;
+      clearCaches(v);
+      return HelperStatus.TAIL_EXITED;
+    }
+    const id = which === HelperTableId.CALLX ? (idHi === 0 ? idLo >>> 0 : -1) : idLo;
+    const fn = id < 0 && which === HelperTableId.CALLX ? undefined : (which === HelperTableId.KFUNC ? vm.kfuncs : vm.helpers).get(id);
+    const status = vm.invoke(fn, id, pc);
+    v = this.xchg();
+    clearCaches(v);
+    v[BASE] = R[0]!;
+    v[BASE + 1] = R[1]!;
+    return status === 0 ? HelperStatus.CONTINUE : HelperStatus.STOP;
+  }
+}
