@@ -26,3 +26,13 @@ describe('formatXlated matches the kernel', () => {
     expect(mine).toEqual(kernel);
   });
 });
+
+describe('formatXlated matches the kernel on the rest of the forms it accepts', () => {
+  it('prints xlated_check2.o (packet loads, every atomic, swaps, compares, gotol, may_goto) as Linux does', () => {
+    const obj = readElf(new Uint8Array(readFileSync(join(ISA_FIXTURES, 'xlated_check2.o'))));
+    const program = decodeProgram(obj.section('socket')!.data);
+    const mine = program.map((insn) => `${insn.slot}: ${formatXlated(insn, insn.form)}`);
+    const kernel = readFileSync(join(ISA_FIXTURES, 'xlated_check2.verifier.txt'), 'utf8').trimEnd().split('\n');
+    expect(mine).toEqual(kernel);
+  });
+});
