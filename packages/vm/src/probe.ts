@@ -2,13 +2,14 @@
  * One tiny program per instruction form of the opcode table, with its operands loaded from memory so that
  * the same program can run over many operand values. Used twice:
  * - `probe.test.ts` runs every form and asserts that no engine answers "unhandled" (every form has a case);
- * - {@link primeEngine} runs them all once per process before real work, so that V8 has type feedback for
- *   every case of the interpreter's switch when it optimizes it. Without this, the first program that uses a
- *   case the optimized code never saw deoptimizes the whole interpreter (measured: 5-40x slower rounds in the
- *   bench until V8 re-optimizes).
+ * - {@link primeEngine} runs all forms (in one {@link primerProgram}) once per process before real work, so
+ *   that V8 has type feedback for every case of the interpreter's switch when it optimizes it. Without this,
+ *   the first program that uses a case the optimized code never saw deoptimizes the whole interpreter, and
+ *   re-optimizing it takes 70 ms to over a second on a busy 2-core machine (measured: 5-40x slower bench
+ *   rounds meanwhile).
  */
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
-import { Class, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
+import { asm, Class, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
 import { splitU64 } from './int64.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
@@ -37,9 +38,10 @@ const IMMS: readonly number[] = [1, -1, 0x7fffffff, -0x80000000, 63, 0];
 
 export const PROBE_HELPER_ID = 1;
 export const PROBE_KFUNC_ID = 1;
-/** The operand region: r0..r5 at 0..47, then the address of the scratch region. */
+/** The operand region: r0..r5 at 0..47, then the addresses of the two scratch regions. */
 const DATA_SIZE = 64;
 const SCRATCH_PTR = 48;
+const SCRATCH_B_PTR = 56;
 /**
  * Loads and stores through r6 go to a separate scratch region, so their first access misses the engine's
  * last-region cache (warm from the operand loads) and takes the slow path, which must be exercised too.
@@ -117,7 +119,9 @@ export class ProbeBench {
     this.vm = new Vm({ arena, helpers: PROBE_HELPERS, kfuncs: PROBE_HELPERS, ...(engine === undefined ? {} : { engine }) });
     this.data = arena.alloc(DATA_SIZE, Perm.RW, 'probe-data').start;
     const scratch = arena.alloc(SCRATCH_SIZE, Perm.RW, 'probe-scratch').start;
+    const scratchB = arena.alloc(SCRATCH_SIZE, Perm.RW, 'probe-scratch-b').start;
     mem.dataView.setUint32(this.data + SCRATCH_PTR, scratch, true);
+    mem.dataView.setUint32(this.data + SCRATCH_B_PTR, scratchB, true);
     const packet = arena.alloc(256, Perm.R, 'probe-packet').start;
     this.vm.setPacket(packet, 256);
   }
@@ -150,15 +154,48 @@ export function probePrograms(): Array<{ form: OpcodeForm; program: Program }> {
 
 export const PROBE_VALUE_SETS = VALUES.length;
 
+/**
+ * One program that runs every instruction form (but the faulting ones) once: the primer. Running it over all
+ * operand sets in a handful of calls gives V8 feedback for every case before it first optimizes the
+ * interpreter; many small probe calls would let it optimize half-way, then deoptimize on the next new case.
+ * Memory forms alternate between two scratch regions (r6, r8) and the stack, so every access takes the slow
+ * path of the region cache at least once; K forms appear with two immediates.
+ */
+export function primerProgram(): RawInsn[] {
+  const ldxdw = (dst: asm.Reg, off: number) => asm.Ldx.dw(dst, asm.R9, off);
+  const items: asm.ProgramItem[] = [asm.Mov.reg(asm.R9, asm.R1)];
+  for (let r = 0; r <= 5; r++) items.push(ldxdw(r as asm.Reg, 8 * r));
+  items.push(ldxdw(asm.R6, SCRATCH_PTR), ldxdw(asm.R8, SCRATCH_B_PTR), asm.Mov.imm(asm.R7, PROBE_HELPER_ID));
+  let memoryForms = 0;
+  for (const form of OPCODE_TABLE) {
+    if (form.kind === 'exit' || form.kind === 'ld_abs' || form.kind === 'ld_ind') continue;
+    if (form.kind === 'ld_imm64' && form.discriminant?.value !== 0) continue;
+    if (form.kind === 'call' && form.discriminant?.value === 1) {
+      items.push(asm.Call.local('primer_fn'));
+      continue;
+    }
+    const memory = form.kind === 'ldx' || form.kind === 'ldxsx' || form.kind === 'st' || form.kind === 'stx' || form.kind === 'atomic';
+    const variants = memory ? [10, memoryForms++ % 2 === 0 ? 6 : 8] : form.fields.imm === 'imm' ? [0x7fffffff, -1] : [0];
+    for (const variant of variants) {
+      items.push(memory ? formInsn(form, variant, 1) : formInsn(form, 6, variant));
+      // Fresh operands for the next form (ALU forms overwrite r1).
+      items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
+    }
+  }
+  items.push(asm.LdAbs.b(1), asm.LdAbs.h(2), asm.LdAbs.w(4), asm.LdInd.b(asm.R7, 1), asm.LdInd.h(asm.R7, 2), asm.LdInd.w(asm.R7, 4));
+  items.push(asm.Exit(), asm.label('primer_fn'), asm.Mov.imm(asm.R0, 1), asm.Exit());
+  return asm.program(items);
+}
+
 let primed = false;
 
-/** Run every probe over every operand set once per process (see the file comment for why). */
+/** Run the primer over every operand set, once per process (see {@link primerProgram}). */
 export function primeEngine(): void {
   if (primed) return;
   primed = true;
   const bench = new ProbeBench();
-  const probes = probePrograms();
-  for (const { program } of probes) {
-    for (let set = 0; set < PROBE_VALUE_SETS; set++) bench.run(program, set);
+  const primer = loadProgram(primerProgram(), { name: 'primer' });
+  for (let set = 0; set < PROBE_VALUE_SETS; set++) {
+    if (!bench.run(primer, set)) throw new Error(`engine primer faulted: ${bench.vm.fault?.kind ?? '?'} at insn ${bench.vm.fault?.pc ?? -1}`);
   }
 }
