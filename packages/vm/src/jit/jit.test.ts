@@ -1,0 +1,237 @@
+/**
+ * JIT scenarios the random programs do not reach: irreducible control flow (the dispatch fallback), tail
+ * calls (also from a subprogram), budget exhaustion, call-depth overflow, memory growth inside a helper, the
+ * unchecked mode, the `auto` engine, and a large generated program. Each compares with the interpreter.
+ */
+import type { RawInsn } from '@ebpf-sim/isa';
+import { asm } from '@ebpf-sim/isa';
+import { describe, expect, it } from 'vitest';
+import type { HelperSpec } from '../helpers.js';
+import { Arena, LinearMemory, Perm } from '../memory.js';
+import { loadProgram, type Program } from '../program.js';
+import { Vm, type TailCallHook, type VmOptions } from '../vm.js';
+import { compiled } from './engine.js';
+
+const { R0, R1, R2, R3, R6, R10, Add, Mov, Sub, JEq, JLt, JNe, Ja, Call, Exit, Ldx, Stx, label, program } = asm;
+
+function outcome(vm: Vm, ok: boolean) {
+  return { ok, r0: ok ? vm.r0 : null, regs: [...vm.regs], executed: vm.executed, fault: vm.fault, running: vm.running?.name };
+}
+
+/** Run `prog` on both engines with the same options; return both outcomes. */
+function both(prog: Program, options: Omit<VmOptions, 'engine'> = {}, args: ReadonlyArray<number | bigint> = []) {
+  const run = (engine: 'interp' | 'jit') => {
+    const vm = new Vm({ ...options, engine });
+    return outcome(vm, vm.runArgs(prog, args));
+  };
+  return { jit: run('jit'), interp: run('interp') };
+}
+
+describe('structuring', () => {
+  it('compiles an irreducible loop (two entries) with the dispatch fallback, same result', () => {
+    const prog = loadProgram(
+      program(
+        Mov.imm(R0, 0),
+        Mov.imm(R2, 0),
+        JEq.imm(R1, 0, 'b'),
+        label('a'),
+        Add.imm(R0, 1),
+        Add.imm(R2, 1),
+        label('b'),
+        Add.imm(R0, 2),
+        JLt.imm(R2, 5, 'a'),
+        Exit(),
+      ),
+    );
+    expect(compiled(prog, 'checked').functions[0]?.kind).toBe('dispatch');
+    for (const r1 of [0, 1]) {
+      const { jit, interp } = both(prog, {}, [r1]);
+      expect(jit).toEqual(interp);
+      expect(jit.ok).toBe(true);
+    }
+  });
+
+  it('structures nested loops and forward branches without the fallback', () => {
+    const prog = loadProgram(
+      program(
+        Mov.imm(R0, 0),
+        Mov.imm(R2, 0),
+        label('outer'),
+        Mov.imm(R3, 0),
+        label('inner'),
+        JEq.imm(R3, 2, 'skip'),
+        Add.reg(R0, R3),
+        label('skip'),
+        Add.imm(R3, 1),
+        JLt.imm(R3, 4, 'inner'),
+        Add.imm(R2, 1),
+        JLt.imm(R2, 3, 'outer'),
+        Exit(),
+      ),
+    );
+    expect(compiled(prog, 'checked').functions.map((f) => f.kind)).toEqual(['structured']);
+    const { jit, interp } = both(prog);
+    expect(jit).toEqual(interp);
+    expect(jit.r0).toBe(12n);
+  });
+});
+
+describe('budget and call depth', () => {
+  it('stops a runaway loop with the interpreter budget fault (same pc, executed, detail)', () => {
+    const prog = loadProgram(program(Mov.imm(R0, 0), label('l'), Add.imm(R0, 1), Add.imm(R1, 2), Ja('l')));
+    for (const budget of [1, 2, 3, 1000, 1001, 1002]) {
+      const { jit, interp } = both(prog, { budget });
+      expect(jit.fault?.kind).toBe('budget');
+      expect({ fault: jit.fault, executed: jit.executed }).toEqual({ fault: interp.fault, executed: interp.executed });
+    }
+  });
+
+  it('faults on unbounded recursion like the interpreter (MAX_CALL_FRAMES)', () => {
+    const prog = loadProgram(program(label('f'), Add.imm(R0, 1), Call.local('f'), Exit()));
+    const { jit, interp } = both(prog);
+    expect(jit.fault?.kind).toBe('call-depth');
+    expect(jit).toEqual(interp);
+  });
+
+  it('keeps the caller registers across bpf-to-bpf calls and gives each frame its own stack', () => {
+    const prog = loadProgram(
+      program(
+        Mov.imm(R6, 7),
+        Mov.imm(R1, 5),
+        Stx.dw(R10, -8, R1),
+        Call.local('f'),
+        Ldx.dw(R2, R10, -8),
+        Add.reg(R0, R2),
+        Add.reg(R0, R6),
+        Exit(),
+        label('f'),
+        Mov.imm(R6, 100),
+        Stx.dw(R10, -8, R6),
+        Ldx.dw(R0, R10, -8),
+        Add.reg(R0, R1),
+        Exit(),
+      ),
+    );
+    const { jit, interp } = both(prog);
+    expect(jit).toEqual(interp);
+    expect(jit.r0).toBe(117n);
+  });
+});
+
+describe('tail calls', () => {
+  const target = loadProgram(program(Add.imm(R0, 40), Add.imm(R1, 1), Exit()), { name: 'target' });
+  const hook: TailCallHook = (ctx) => (ctx.argU32(3) === 1 ? target : null);
+
+  it('continues in the tail-called program, which ends the run', () => {
+    const prog = loadProgram(program(Mov.imm(R0, 2), Mov.imm(R3, 1), Call.helper(12), Mov.imm(R0, 99), Exit()), { name: 'main' });
+    const { jit, interp } = both(prog, { tailCall: hook });
+    expect(jit).toEqual(interp);
+    expect(jit.r0).toBe(42n);
+  });
+
+  it('falls through when the slot is empty', () => {
+    const prog = loadProgram(program(Mov.imm(R0, 2), Mov.imm(R3, 0), Call.helper(12), Add.imm(R0, 5), Exit()), { name: 'main' });
+    const { jit, interp } = both(prog, { tailCall: hook });
+    expect(jit).toEqual(interp);
+    expect(jit.r0).toBe(7n);
+  });
+
+  it('from a subprogram: the tail-called program returns to the caller frame', () => {
+    const prog = loadProgram(
+      program(Mov.imm(R6, 3), Call.local('f'), Add.reg(R0, R6), Exit(), label('f'), Mov.imm(R0, 1), Mov.imm(R3, 1), Call.helper(12), Mov.imm(R0, 1000), Exit()),
+      { name: 'main' },
+    );
+    const { jit, interp } = both(prog, { tailCall: hook });
+    expect(jit).toEqual(interp);
+    expect(jit.r0).toBe(44n);
+  });
+});
+
+describe('helpers and memory', () => {
+  it('sees the memory grow inside a helper and keeps accessing it', () => {
+    const mem = new LinearMemory({ pages: 1 });
+    const arena = new Arena(mem);
+    const helpers: HelperSpec[] = [
+      {
+        id: 1,
+        name: 'grow',
+        fn: () => {
+          mem.grow(1);
+          return arena.alloc(16, Perm.RW, 'late').start;
+        },
+      },
+    ];
+    const prog = loadProgram(program(Call.helper(1), Mov.imm(R1, 77), Stx.dw(R0, 0, R1), Ldx.dw(R0, R0, 0), Exit()));
+    const vm = new Vm({ arena, helpers, engine: 'jit' });
+    expect(vm.run(prog)).toBe(true);
+    expect(vm.r0).toBe(77n);
+  });
+
+  it('reports a helper error and a requested exit like the interpreter', () => {
+    const helpers: HelperSpec[] = [
+      {
+        id: 1,
+        name: 'fails',
+        fn: () => {
+          throw new Error('no');
+        },
+      },
+      {
+        id: 2,
+        name: 'exits',
+        fn: (ctx) => {
+          if (ctx instanceof Vm) ctx.requestExit(9);
+          return 0;
+        },
+      },
+    ];
+    for (const id of [1, 2]) {
+      const prog = loadProgram(program(Mov.imm(R6, 5), Call.local('f'), Exit(), label('f'), Mov.imm(R6, 6), Call.helper(id), Exit()));
+      const { jit, interp } = both(prog, { helpers });
+      expect(jit).toEqual(interp);
+    }
+  });
+});
+
+describe('engines', () => {
+  const loop = loadProgram(program(Mov.imm(R0, 0), label('l'), Add.imm(R0, 3), Sub.imm(R1, 1), JNe.imm(R1, 0, 'l'), Exit()));
+
+  it('unchecked mode gives the same results for valid programs, and a fault (not a crash) when leaving the memory', () => {
+    const vm = new Vm({ engine: 'jit', memoryChecks: 'unchecked' });
+    expect(vm.run(loop, 10)).toBe(true);
+    expect(vm.r0).toBe(30n);
+    const wild = loadProgram(program(Mov.imm(R1, -16), Ldx.dw(R0, R1, 0), Exit()));
+    expect(vm.run(wild)).toBe(false);
+    expect(vm.fault?.kind).toBe('memory');
+  });
+
+  it('auto interprets a program until it is hot, then runs it compiled, with the same results', () => {
+    const vm = new Vm({ engine: 'auto' });
+    const jit = vm.jit;
+    if (jit === null) throw new Error('auto has a JIT engine');
+    expect(jit.isCompiled(loop)).toBe(false);
+    let runs = 0;
+    while (!jit.isCompiled(loop) && runs < 10_000) {
+      expect(vm.run(loop, 100)).toBe(true);
+      runs++;
+    }
+    expect(jit.isCompiled(loop)).toBe(true);
+    expect(runs).toBeGreaterThan(1);
+    expect(vm.run(loop, 100)).toBe(true);
+    expect(vm.r0).toBe(300n);
+    expect(vm.executed).toBe(2 + 3 * 100);
+  });
+
+  it('compiles a generated 4096-instruction program with branches and calls', () => {
+    const body: RawInsn[] = [];
+    for (let i = 0; i < 1000; i++) body.push(Add.imm(R0, i), JEq.imm(R1, i, 1), Sub.imm(R0, 1), Mov.reg(R2, R0));
+    const prog = loadProgram(program(Mov.imm(R0, 0), Call.local('f'), ...body, Exit(), label('f'), Add.imm(R0, 1), Exit()));
+    expect(prog.insns.length).toBeGreaterThanOrEqual(4000);
+    const code = compiled(prog, 'checked');
+    expect(code.functions).toHaveLength(2);
+    const { jit, interp } = both(prog, {}, [500]);
+    expect(jit).toEqual(interp);
+  });
+});
+
+
