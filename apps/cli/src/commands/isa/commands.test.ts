@@ -29,6 +29,11 @@ describe('ebpf-sim disasm', () => {
     expect(r.out).toContain('section xdp:\n   0: (b4) w0 = 0\n');
   });
 
+  it('disassembles several objects one after the other, as llvm-objdump does', async () => {
+    const both = await run('disasm', XDP, join(ISA_FIXTURES, 'tracing.o'));
+    expect(both.out).toBe((await run('disasm', XDP)).out + (await run('disasm', join(ISA_FIXTURES, 'tracing.o'))).out);
+  });
+
   it('limits the listing to --section', async () => {
     const r = await run('disasm', XDP, '--section', 'xdp');
     expect(r.code).toBe(0);
@@ -63,7 +68,8 @@ describe('ebpf-sim disasm', () => {
     const badOpcode = tmpFile('badop.hex', 'ff00000000000000\n');
     expectCleanFailure(await run('disasm', '--hex', badOpcode, '--syntax', 'xlated'), /badop\.hex: invalid opcode \(insn 0, field opcode, value 0xff\)/);
     expectCleanFailure(await run('disasm', XDP, '--syntax', 'gnu'), /--syntax must be one of llvm, xlated, not 'gnu'/);
-    expectCleanFailure(await run('disasm'), /expected exactly one FILE/);
+    expectCleanFailure(await run('disasm'), /expected a FILE/);
+    expectCleanFailure(await run('disasm', '--hex', XDP, XDP), /--hex takes exactly one FILE/);
     expectCleanFailure(await run('disasm', XDP, '--bogus'), /Unknown option '--bogus'/);
   });
 

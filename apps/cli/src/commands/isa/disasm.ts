@@ -3,10 +3,10 @@ import { IsaError, decodeProgram, formatObjdump, formatObjdumpSection, formatXla
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { objdumpInput, readBpfObject, readInputFile } from './objfile.js';
 
-const USAGE = `usage: ebpf-sim disasm FILE.o [--section NAME] [--syntax llvm|xlated] [--mcpu generic|v1|v2|v3|v4]
+const USAGE = `usage: ebpf-sim disasm FILE.o... [--section NAME] [--syntax llvm|xlated] [--mcpu generic|v1|v2|v3|v4]
        ebpf-sim disasm --hex FILE [--endian little|big] [--syntax llvm|xlated] [--mcpu ...]
 
-Disassemble the code sections of a BPF object.
+Disassemble the code sections of BPF objects (one after the other, as llvm-objdump does).
   --syntax llvm     exactly what 'llvm-objdump-19 -d FILE.o' prints (the default)
   --syntax xlated   the kernel's syntax, as 'bpftool prog dump xlated' prints it
   --section NAME    only this code section
@@ -50,6 +50,26 @@ function parseHexProgram(path: string, text: string): Uint8Array {
   return out;
 }
 
+/** One object file in the chosen syntax. */
+function disassembleObject(path: string, syntax: 'llvm' | 'xlated', dialect: LlvmDialect, sectionName: string | undefined, io: CliIo): void {
+  const obj = readBpfObject(path, readInputFile(path));
+  const input = objdumpInput(path, obj, sectionName);
+  if (syntax === 'llvm') {
+    try {
+      io.out(formatObjdump(input, { dialect }));
+    } catch (error) {
+      if (error instanceof IsaError) throw new CliError(`${path}: ${error.message.replace(/\n/g, ' ')}`);
+      throw error;
+    }
+    return;
+  }
+  const sections = input.sections.filter((s) => s.data.length > 0);
+  sections.forEach((section, i) => {
+    if (sections.length > 1) io.out(`${i > 0 ? '\n' : ''}section ${section.name}:\n`);
+    io.out(formatXlatedProgram(decodeFor(`${path} section ${section.name}`, section.data, input.endian)));
+  });
+}
+
 export const disasmCommand: Command = {
   name: 'disasm',
   summary: 'Disassemble a BPF object (llvm-objdump or bpftool xlated syntax) or a raw hex program',
@@ -73,13 +93,13 @@ export const disasmCommand: Command = {
       }
     })();
     const path = positionals[0];
-    if (path === undefined || positionals.length > 1) throw new CliError(`expected exactly one FILE\n${USAGE}`);
+    if (path === undefined) throw new CliError(`expected a FILE\n${USAGE}`);
+    if (values.hex && positionals.length > 1) throw new CliError(`--hex takes exactly one FILE\n${USAGE}`);
     const syntax = pick(values.syntax, ['llvm', 'xlated'] as const, 'syntax', 'llvm');
     const mcpu = pick(values.mcpu, ['generic', 'v1', 'v2', 'v3', 'v4'] as const, 'mcpu', 'generic');
     const dialect = DIALECTS[mcpu] ?? 'generic';
-    const bytes = readInputFile(path);
-
     if (values.hex) {
+      const bytes = readInputFile(path);
       const endian = pick(values.endian, ['little', 'big'] as const, 'endian', 'little');
       const program = parseHexProgram(path, new TextDecoder().decode(bytes));
       if (syntax === 'xlated') io.out(formatXlatedProgram(decodeFor(path, program, endian)));
@@ -88,22 +108,7 @@ export const disasmCommand: Command = {
     }
     if (values.endian !== undefined) throw new CliError('--endian applies to --hex programs; an object file says its own byte order');
 
-    const obj = readBpfObject(path, bytes);
-    const input = objdumpInput(path, obj, values.section);
-    if (syntax === 'llvm') {
-      try {
-        io.out(formatObjdump(input, { dialect }));
-      } catch (error) {
-        if (error instanceof IsaError) throw new CliError(`${path}: ${error.message.replace(/\n/g, ' ')}`);
-        throw error;
-      }
-      return Promise.resolve(0);
-    }
-    const sections = input.sections.filter((s) => s.data.length > 0);
-    sections.forEach((section, i) => {
-      if (sections.length > 1) io.out(`${i > 0 ? '\n' : ''}section ${section.name}:\n`);
-      io.out(formatXlatedProgram(decodeFor(`${path} section ${section.name}`, section.data, input.endian)));
-    });
+    for (const file of positionals) disassembleObject(file, syntax, dialect, values.section, io);
     return Promise.resolve(0);
   },
 };
