@@ -106,6 +106,11 @@ class Reader {
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ElfError(`${what} below 2^53`, at, `0x${value.toString(16)}`);
     return Number(value);
   }
+  /** A 64-bit field that may legitimately exceed 2^53 (absolute symbol values): nearest double. */
+  u64Lossy(at: number, what: string): number {
+    this.need(at, 8, what);
+    return Number(this.view.getBigUint64(at, this.little));
+  }
   i64(at: number, what: string): number {
     this.need(at, 8, what);
     return Number(this.view.getBigInt64(at, this.little));
@@ -244,8 +249,9 @@ function readSymbols(r: Reader, sections: readonly ElfSection[]): ElfSymbol[] {
       bind: info >> 4,
       visibility: r.u8(at + 5, 'st_other') & 0x3,
       sectionIndex: r.u16(at + 6, 'st_shndx'),
-      value: r.u64(at + 8, 'st_value'),
-      size: r.u64(at + 16, 'st_size'),
+      // SHN_ABS symbols may hold any 64-bit value; offsets into sections are far below 2^53 anyway.
+      value: r.u64Lossy(at + 8, 'st_value'),
+      size: r.u64Lossy(at + 16, 'st_size'),
     });
   }
   return out;
