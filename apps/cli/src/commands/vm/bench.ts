@@ -9,7 +9,7 @@ Run the benchmark programs of ../shared/bench (ubpf variants: r1 = input.bin, r2
 warm-up, then N timed rounds (default 15), reporting the median. Each result is checked against
 manifest.json. The table gives ns per run, ns per executed instruction, our time over the Linux JIT's
 ("vs kernel net") and how many times faster than uBPF's interpreter we are (anchors from the bench README).
-  --engine E      execution engine (default interp)
+  --engine E      execution engine: interp, jit or auto (default interp)
   --program NAME  only this program
   --dir DIR       the bench directory (default: ../shared/bench beside the repository)
   --json          print the rows as JSON`;

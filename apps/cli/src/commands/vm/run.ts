@@ -4,7 +4,7 @@ import { RawRunner, formatFault } from '@ebpf-sim/vm';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { hexBytes, loadProgramBytes, usageErrors, pickEngine, readText } from './common.js';
 
-const USAGE = `usage: ebpf-sim run --prog-hex FILE [--mem-hex HEX | --data-in FILE] [--engine interp] [--repeat N]
+const USAGE = `usage: ebpf-sim run --prog-hex FILE [--mem-hex HEX | --data-in FILE] [--engine E] [--repeat N]
 
 Run a raw eBPF program the way 'bpftool prog run ... data_in FILE repeat N' does: r1 = a writable copy of
 the input, r2 = its length. Prints "Return value: X, duration (average): Yns" like bpftool: X is the low 32
@@ -13,7 +13,7 @@ the program first runs untimed (N times, at most ~200 ms) so the engine is warm,
   --prog-hex FILE   the program: hex, one 8-byte slot per line (as ../shared/bench/hex) or continuous
   --mem-hex HEX     the input as hex text
   --data-in FILE    the input as a binary file
-  --engine E        execution engine (default interp)
+  --engine E        execution engine: interp, jit or auto (default interp)
   --repeat N        run N times and report the average duration (default 1)`;
 
 export const runCommand: Command = {
