@@ -41,12 +41,12 @@ export const producer: UserProgram = function* (ctx) {
   const back = yield* libc.readAll(fd, 1024);
   yield* libc.close(fd);
   if (!back.ok || back.value.length !== size) return 13;
-  yield* libc.compute(50_000 + (yield* randomBelow(libc, 200_000)));
+  yield* libc.compute(2_000_000 + (yield* randomBelow(libc, 8_000_000)));
   for (let offset = 0; offset < size; offset += 1024) {
     const chunk = back.value.subarray(offset, Math.min(size, offset + 1024));
     if ((yield* libc.write(out, chunk)) !== chunk.length) return 14;
-    yield* libc.compute(5_000);
-    if (offset % 4096 === 0) yield* libc.nanosleep(20_000 + (yield* randomBelow(libc, 50_000)));
+    yield* libc.compute(50_000);
+    if (offset % 4096 === 0) yield* libc.nanosleep(200_000 + (yield* randomBelow(libc, 500_000)));
   }
   yield* libc.close(out);
   return 0;
@@ -67,7 +67,7 @@ export const consumer: UserProgram = function* (ctx) {
     if (ret === 0) break;
     for (const byte of data) checksum = (checksum * 33 + byte) >>> 0;
     total += ret;
-    yield* libc.compute(10_000 + ret * 20);
+    yield* libc.compute(100_000 + ret * 200);
     if ((yield* libc.write(fd, data)) !== ret) return 22;
   }
   yield* libc.close(fd);
