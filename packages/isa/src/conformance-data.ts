@@ -39,11 +39,12 @@ const HEADER_MATCHES: ReadonlyArray<[string, SectionName]> = [
   ['error', 'error'],
 ];
 
-/** C's strtoull prefix parse in a base; 0 when there is no digit (as the upstream reader yields). */
+/** C's strtoull prefix parse in a base (a leading minus wraps modulo 2^64); 0 when there is no digit. */
 function prefixNumber(text: string, hex: boolean): bigint {
-  const m = hex ? /^\s*(?:0[xX])?([0-9a-fA-F]+)/.exec(text) : /^\s*(\d+)/.exec(text);
+  const m = hex ? /^\s*([+-]?)(?:0[xX])?([0-9a-fA-F]+)/.exec(text) : /^\s*([+-]?)(\d+)/.exec(text);
   if (!m) return 0n;
-  return BigInt(hex ? `0x${m[1] ?? '0'}` : (m[1] ?? '0'));
+  const magnitude = BigInt(hex ? `0x${m[2] ?? '0'}` : (m[2] ?? '0'));
+  return BigInt.asUintN(64, m[1] === '-' ? -magnitude : magnitude);
 }
 
 /** Parse the text of one `.data` file (decode the file as latin1: comments may hold byte 0x7f). */

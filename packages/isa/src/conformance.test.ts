@@ -85,6 +85,10 @@ describe('parseConformanceData rules (README section 1)', () => {
     expect(parseConformanceData('-- result\n1\n').skip).toBe('No instructions in test file');
   });
 
+  it('reads a negative decimal result as strtoull does (modulo 2^64)', () => {
+    expect(parseConformanceData('-- asm\nexit\n-- result\n-1\n').result).toBe(2n ** 64n - 1n);
+  });
+
   it('keeps an error line verbatim, trailing spaces included, and defaults the result to 0', () => {
     const d = parseConformanceData('-- asm\nexit\n-- error\nbad thing # note\n');
     expect(d.error).toBe('bad thing ');
