@@ -19,4 +19,4 @@ export {
 } from './abi.js';
 export { Libc } from './libc/libc.js';
 export { UserStack } from './libc/memory.js';
-export { StatSchema, DirentSchema, type Stat, type Dirent, type Result, type Sys } from './libc/types.js';
+export { StatSchema, DirentSchema, RusageSchema, type Stat, type Dirent, type Rusage, type Result, type Sys } from './libc/types.js';

@@ -27,6 +27,9 @@ export const STAT = {
   st_ctime_nsec: 112,
 } as const;
 
+/** struct rusage (x86_64): two struct timeval (16 bytes each) then 14 longs; 144 bytes. */
+export const RUSAGE = { size: 144, ru_utime: 0, ru_stime: 16, ru_maxrss: 32, ru_minflt: 56, ru_nvcsw: 128, ru_nivcsw: 136 } as const;
+
 /** struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }, records 8-aligned. */
 export const DIRENT64 = { d_ino: 0, d_off: 8, d_reclen: 16, d_type: 18, d_name: 19 } as const;
 /** Size of one getdents64 record for a name of `nameLength` bytes (NUL included, padded to 8). */

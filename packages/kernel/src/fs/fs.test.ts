@@ -154,6 +154,39 @@ describe('files through syscalls', () => {
     expect(r).toEqual({ eagain: -Errno.EAGAIN, fifo: S_IFIFO, eof: 0, blocking: 'late', waited: true });
   });
 
+  it('moves 200 KB through a 64 KiB pipe: the blocking writer keeps its progress across sleeps', () => {
+    const r: number[] = [];
+    const { status } = runProgram(function* (ctx) {
+      const libc = new Libc(ctx);
+      const p = yield* libc.pipe();
+      if (!p.ok) return 1;
+      const [rd, wr] = p.value;
+      const size = 200_000;
+      yield* libc.fork(function* (c) {
+        const child = new Libc(c);
+        yield* child.close(rd);
+        const data = Uint8Array.from({ length: size }, (_, i) => (i * 7) & 0xff);
+        r.push(yield* child.write(wr, data));
+        return 0;
+      });
+      yield* libc.close(wr);
+      let total = 0;
+      let ok = true;
+      for (;;) {
+        const { ret, data } = yield* libc.read(rd, 30_000);
+        if (ret <= 0) break;
+        for (let i = 0; i < ret; i++) if (data[i] !== ((total + i) * 7 & 0xff)) ok = false;
+        total += ret;
+      }
+      r.push(total, ok ? 1 : 0);
+      const { rusage } = yield* libc.wait4(-1, 0, true);
+      r.push(rusage !== undefined && rusage.voluntarySwitches > 0 && rusage.minorFaults > 0 ? 1 : 0);
+      return 0;
+    });
+    expect(status).toBe(0);
+    expect(r).toEqual([200_000, 200_000, 1, 1]);
+  });
+
   it('close-on-exec descriptors close at execve; others stay', () => {
     const r: number[] = [];
     const { status } = runProgram(

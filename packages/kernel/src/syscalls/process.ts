@@ -1,4 +1,4 @@
-import { CAP, Errno, SIG, SIG_DFL, SIG_IGN, WAIT4_VALID_OPTIONS, WNOHANG } from '@ebpf-sim/uapi';
+import { CAP, Errno, RUSAGE, SIG, SIG_DFL, SIG_IGN, WAIT4_VALID_OPTIONS, WNOHANG } from '@ebpf-sim/uapi';
 import type { Kernel } from '../kernel.js';
 import { BLOCKED, NO_RETURN } from '../sched/wait.js';
 import { doExecve } from '../task/exec.js';
@@ -8,8 +8,26 @@ import { sendSignalToGroup, sendSignalToTask } from '../task/signal.js';
 import { hasCapability, TaskState, type Task, type ThreadGroup } from '../task/task.js';
 import type { SyscallTable } from './table.js';
 
+/** Fill struct rusage for a reaped child: CPU time as user time, page faults, context switches. */
+function writeRusage(task: Task, address: number, child: ThreadGroup): boolean {
+  const out = new Uint8Array(RUSAGE.size);
+  const view = new DataView(out.buffer);
+  const u64 = (offset: number, value: number): void => {
+    view.setUint32(offset, value % 0x1_0000_0000, true);
+    view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
+  };
+  const cpuNs = child.deadThreadsCpuNs;
+  u64(RUSAGE.ru_utime, Math.floor(cpuNs / 1e9));
+  u64(RUSAGE.ru_utime + 8, Math.floor((cpuNs % 1e9) / 1000));
+  u64(RUSAGE.ru_maxrss, child.peakRssPages * 4);
+  u64(RUSAGE.ru_minflt, child.minorFaults);
+  u64(RUSAGE.ru_nvcsw, child.voluntarySwitches);
+  u64(RUSAGE.ru_nivcsw, child.involuntarySwitches);
+  return task.group.mm.copyToUser(address, out, 0, RUSAGE.size);
+}
+
 /** wait4: reap a zombie child matching `upid`, or sleep until one exits. */
-function sysWait4(k: Kernel, task: Task, upid: number, statAddr: number, options: number): number {
+function sysWait4(k: Kernel, task: Task, upid: number, statAddr: number, options: number, ru: number): number {
   if ((options & ~WAIT4_VALID_OPTIONS) !== 0) return -Errno.EINVAL;
   const group = task.group;
   const matches = (child: ThreadGroup): boolean => (upid === -1 ? true : upid > 0 ? child.tgid === upid : upid === 0 ? child.pgid === group.pgid : child.pgid === -upid);
@@ -26,6 +44,7 @@ function sysWait4(k: Kernel, task: Task, upid: number, statAddr: number, options
     new DataView(out.buffer).setInt32(0, zombie.exitStatus, true);
     if (!group.mm.copyToUser(statAddr, out, 0, 4)) return -Errno.EFAULT;
   }
+  if (ru !== 0 && !writeRusage(task, ru, zombie)) return -Errno.EFAULT;
   reap(k, zombie);
   return zombie.tgid;
 }
@@ -124,7 +143,7 @@ export function registerProcessSyscalls(table: SyscallTable): void {
     k.exitGroup(t, code & 0xff);
     return NO_RETURN;
   });
-  table.register('wait4', (k, t, upid, statAddr, options) => sysWait4(k, t, upid, statAddr, options));
+  table.register('wait4', (k, t, upid, statAddr, options, ru) => sysWait4(k, t, upid, statAddr, options, ru));
   table.register('kill', (k, t, pid, sig) => sysKill(k, t, pid, sig));
   table.register('tgkill', (k, t, tgid, pid, sig) => sysTgkill(k, t, tgid, pid, sig));
   table.register('rt_sigaction', (_k, t, sig, act, oact, sigsetsize) => sysRtSigaction(t, sig, act, oact, sigsetsize));

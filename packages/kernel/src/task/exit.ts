@@ -31,6 +31,10 @@ export function doExit(k: Kernel, task: Task, reason: ExitReason): void {
   task.exitCode = group.exitStatus;
   traceExit(k, task, groupDead);
   group.deadThreadsCpuNs += task.se.sumExec;
+  group.voluntarySwitches += task.se.voluntarySwitches;
+  group.involuntarySwitches += task.se.involuntarySwitches;
+  group.minorFaults = group.mm.faults.minor;
+  group.peakRssPages = Math.max(group.peakRssPages, group.mm.rss);
   // A thread that is not the last one just disappears; the last one takes the process with it.
   if (!groupDead) {
     task.state = TaskState.DEAD;

@@ -58,6 +58,11 @@ export class ThreadGroup {
   pgid: number;
   /** Sum of the CPU time of exited threads, ns. */
   deadThreadsCpuNs = 0;
+  /** Totals of exited threads for rusage: context switches, minor faults, peak resident pages. */
+  voluntarySwitches = 0;
+  involuntarySwitches = 0;
+  minorFaults = 0;
+  peakRssPages = 0;
 
   constructor(
     readonly tgid: number,

@@ -1,11 +1,11 @@
 import { REG_ARG0, REG_NR, TRAP_COMPUTE, TRAP_SYSCALL, type UserContext, type UserProgram } from '../abi.js';
 import { AT_FDCWD, O } from '../fcntl.js';
-import { DIRENT64, STAT, TIMESPEC } from '../layouts.js';
+import { DIRENT64, RUSAGE, STAT, TIMESPEC } from '../layouts.js';
 import { PROT, MAP } from '../mman.js';
 import { SIG } from '../signal.js';
 import { SyscallNr as NR } from '../syscall-nr.js';
 import { UserStack, utf8 } from './memory.js';
-import type { Dirent, Result, Stat, Sys } from './types.js';
+import type { Dirent, Result, Rusage, Stat, Sys } from './types.js';
 
 /**
  * A small libc for simulated user programs: typed wrappers that marshal TypeScript values into the process's
@@ -24,9 +24,34 @@ export class Libc {
   readonly stack: UserStack;
   private readonly regs: Float64Array;
 
+  /** An mmap'd buffer for transfers too big for the stack (grown on demand). */
+  private heap = 0;
+  private heapSize = 0;
+
   constructor(readonly ctx: UserContext) {
     this.stack = new UserStack(ctx);
     this.regs = ctx.regs;
+  }
+
+  /** Transfers up to this size go through the stack; larger ones through an mmap'd buffer. */
+  static readonly STACK_TRANSFER_MAX = 16 * 1024;
+
+  /** A user buffer of `size` bytes: on the stack when small, else in the mmap'd transfer buffer. -errno if mmap fails. */
+  private *transferBuffer(size: number): Sys<number> {
+    if (size <= Libc.STACK_TRANSFER_MAX) return this.stack.alloca(size);
+    if (size > this.heapSize) {
+      if (this.heap !== 0) yield* this.munmap(this.heap, this.heapSize);
+      const length = Math.ceil(size / 65536) * 65536;
+      const address = yield* this.mmapAnonymous(length);
+      if (address < 0) {
+        this.heap = 0;
+        this.heapSize = 0;
+        return address;
+      }
+      this.heap = address;
+      this.heapSize = length;
+    }
+    return this.heap;
   }
 
   /** The raw syscall instruction: number and up to six register arguments. */
@@ -101,14 +126,28 @@ export class Libc {
     return yield* this.syscall(NR.exit_group, code);
   }
 
-  /** wait4(2): the reaped pid (or -errno) and its status word. */
-  *wait4(pid = -1, options = 0): Sys<{ pid: number; status: number }> {
+  /** wait4(2): the reaped pid (or -errno), its status word, and with `withRusage` the child's struct rusage. */
+  *wait4(pid = -1, options = 0, withRusage = false): Sys<{ pid: number; status: number; rusage?: Rusage }> {
     const mark = this.stack.mark();
     try {
       const statusAddress = this.stack.alloca(4);
-      const ret = yield* this.syscall(NR.wait4, pid, statusAddress, options, 0);
+      const rusageAddress = withRusage ? this.stack.alloca(RUSAGE.size) : 0;
+      const ret = yield* this.syscall(NR.wait4, pid, statusAddress, options, rusageAddress);
       const status = ret > 0 ? this.stack.readView(statusAddress, 4).getInt32(0, true) : 0;
-      return { pid: ret, status };
+      if (!withRusage || ret <= 0) return { pid: ret, status };
+      const view = this.stack.readView(rusageAddress, RUSAGE.size);
+      const long = (offset: number): number => Number(view.getBigInt64(offset, true));
+      return {
+        pid: ret,
+        status,
+        rusage: {
+          utimeUs: long(RUSAGE.ru_utime) * 1e6 + long(RUSAGE.ru_utime + 8),
+          maxrssKb: long(RUSAGE.ru_maxrss),
+          minorFaults: long(RUSAGE.ru_minflt),
+          voluntarySwitches: long(RUSAGE.ru_nvcsw),
+          involuntarySwitches: long(RUSAGE.ru_nivcsw),
+        },
+      };
     } finally {
       this.stack.release(mark);
     }
@@ -172,7 +211,8 @@ export class Libc {
   *read(fd: number, count: number): Sys<{ ret: number; data: Uint8Array }> {
     const mark = this.stack.mark();
     try {
-      const address = this.stack.alloca(count);
+      const address = yield* this.transferBuffer(count);
+      if (address < 0) return { ret: address, data: new Uint8Array(0) };
       const ret = yield* this.syscall(NR.read, fd, address, count);
       return { ret, data: ret > 0 ? this.stack.readBytes(address, ret) : new Uint8Array(0) };
     } finally {
@@ -205,7 +245,10 @@ export class Libc {
     const bytes = typeof data === 'string' ? utf8.encode(data) : data;
     const mark = this.stack.mark();
     try {
-      return yield* this.syscall(NR.write, fd, this.stack.pushBytes(bytes), bytes.length);
+      const address = yield* this.transferBuffer(bytes.length);
+      if (address < 0) return address;
+      this.ctx.mem.write(address, bytes);
+      return yield* this.syscall(NR.write, fd, address, bytes.length);
     } finally {
       this.stack.release(mark);
     }

@@ -25,3 +25,13 @@ export type Dirent = z.infer<typeof DirentSchema>;
 
 /** A result or a negative errno. */
 export type Result<T> = { ok: true; value: T } | { ok: false; errno: number };
+
+/** struct rusage decoded (the fields the simulated kernel fills). */
+export const RusageSchema = z.object({
+  utimeUs: z.number().int(),
+  maxrssKb: z.number().int(),
+  minorFaults: z.number().int(),
+  voluntarySwitches: z.number().int(),
+  involuntarySwitches: z.number().int(),
+});
+export type Rusage = z.infer<typeof RusageSchema>;
