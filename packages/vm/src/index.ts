@@ -15,3 +15,8 @@ export { formatBenchTable, loadBenchSuite, parseAnchors, runBench } from './benc
 export type { BenchAnchor, BenchOptions, BenchProgram, BenchRow, BenchSuite } from './bench.js';
 export { formatConformanceReport, loadConformanceTests, runConformance, runConformanceViaPlugin, runnerEncoding } from './conformance.js';
 export type { ConformanceOutcome, ConformanceResult, ConformanceTest } from './conformance.js';
+export { compileProgram, XCHG } from './jit/compile.js';
+export type { CompiledProgram, MemoryChecks } from './jit/compile.js';
+export { AUTO_HOT_INSNS, AUTO_HOT_RUNS, JitEngine, MAX_JIT_BUDGET, compiled } from './jit/engine.js';
+export { formatCompileTable, generatedProgram, measureCompile } from './jit/bench.js';
+export type { CompileRow } from './jit/bench.js';

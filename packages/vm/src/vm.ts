@@ -157,8 +157,11 @@ export class Vm implements HelperContext {
    */
   run(prog: Program, r1: number | bigint = 0, r2: number | bigint = 0): boolean {
     if (this.jit !== null && this.jit.isCompiled(prog)) {
-      // The JIT sets up only the registers it has to (see JitEngine.run): the lean path for hot loops.
-      this.beginRun();
+      // The JIT sets up only the registers it has to (see JitEngine.run): the lean path for hot loops. No
+      // priming (that is for the interpreter) and no region-cache reset (the JIT validates its own).
+      this.fault = null;
+      this.tailCalls = 0;
+      this.exitRequested = false;
       return this.jit.run(prog, r1, r2);
     }
     const R = this.regs;

@@ -862,19 +862,12 @@ class FunctionEmitter implements StructureSink {
     c.block();
     // Allowed in the live stack [sLo, top) or in the cached region; test the likelier one first.
     const stackFirst = base === 10 || perm === PERM_RW;
-    if (stackFirst) {
-      this.inRange(L_SLO, L_TOP, size);
-      c.brIf(0);
-    }
+    if (stackFirst) this.branchIfInRange(L_SLO, L_TOP, size);
     if (perm !== PERM_RW) {
       const [lo, hi] = perm === PERM_READ ? [L_RLO, L_RHI] : [L_WLO, L_WHI];
-      this.inRange(lo, hi, size);
-      c.brIf(0);
+      this.branchIfInRange(lo, hi, size);
     }
-    if (!stackFirst) {
-      this.inRange(L_SLO, L_TOP, size);
-      c.brIf(0);
-    }
+    if (!stackFirst) this.branchIfInRange(L_SLO, L_TOP, size);
     c.getLocal(L_A);
     c.op(Op.I32_WRAP_I64);
     c.getLocal(L_A);
@@ -896,18 +889,24 @@ class FunctionEmitter implements StructureSink {
     c.op(Op.I32_WRAP_I64);
   }
 
-  /** i32 on the stack: lo <= A && A <= hi - size (unsigned 64-bit; hi - size never wraps, see resetCaches). */
-  private inRange(lo: number, hi: number, size: number): void {
+  /**
+   * Branch to the enclosing block (the "access is fine" label, depth 0 here) when lo <= A && A <= hi - size
+   * (unsigned 64-bit; hi - size never wraps, see loadCache). Two compare-and-branch pairs, no booleans.
+   */
+  private branchIfInRange(lo: number, hi: number, size: number): void {
     const c = this.code;
+    c.block();
     c.getLocal(L_A);
     c.getLocal(lo);
-    c.op(Op.I64_GE_U);
+    c.op(Op.I64_LT_U);
+    c.brIf(0);
     c.getLocal(L_A);
     c.getLocal(hi);
     c.i64(size, 0);
     c.op(Op.I64_SUB);
     c.op(Op.I64_LE_U);
-    c.op(Op.I32_AND);
+    c.brIf(1);
+    c.end();
   }
 
   private atomic(insn: Insn, after: number): void {

@@ -9,6 +9,7 @@
  */
 import { splitU64 } from '../int64.js';
 import { interpret } from '../interp.js';
+import type { LinearMemory } from '../memory.js';
 import type { Program } from '../program.js';
 import type { Vm } from '../vm.js';
 import type {} from './wasm-api.js';
@@ -73,9 +74,18 @@ export function compiled(prog: Program, checks: MemoryChecks): CompiledProgram {
 }
 
 const BASE = XCHG >> 2;
+const OWNER = BASE + (X_OWNER >> 2);
+const FULL = BASE + (X_FULL >> 2);
 const PERM_READ = 1;
 const PERM_RW = 3;
 let nextEngineId = 1;
+
+/** Store a 64-bit argument (bigint, or a number beyond u32) as the (lo, hi) words at `at`. */
+function wideArg(R: Int32Array, at: number, value: number | bigint): void {
+  const [lo, hi] = splitU64(value);
+  R[at] = lo;
+  R[at + 1] = hi;
+}
 
 /** Mark both region caches of the exchange area empty. */
 function clearCaches(v: Int32Array): void {
@@ -102,6 +112,10 @@ export class JitEngine {
   /** `mem.generation` when this engine last validated the exchange area's region caches. */
   private generation = -1;
 
+  private readonly regs: Int32Array;
+  private readonly mem: LinearMemory;
+  private readonly top: number;
+
   constructor(
     private readonly vm: Vm,
     readonly checks: MemoryChecks,
@@ -109,6 +123,9 @@ export class JitEngine {
     readonly adaptive: boolean,
   ) {
     this.view = new Int32Array(vm.mem.memory.buffer);
+    this.regs = vm.regs;
+    this.mem = vm.mem;
+    this.top = vm.stackTop;
   }
 
   /** The exchange-area view, re-made when the memory grew (which detaches the old buffer). */
@@ -119,12 +136,13 @@ export class JitEngine {
 
   /** Keep the region caches only if this engine wrote them and no region changed since. */
   private validateCaches(v: Int32Array): void {
-    const generation = this.vm.mem.generation;
-    if (v[BASE + (X_OWNER >> 2)] !== this.id || generation !== this.generation) {
-      clearCaches(v);
-      v[BASE + (X_OWNER >> 2)] = this.id;
-      this.generation = generation;
-    }
+    if (v[OWNER] !== this.id || this.mem.generation !== this.generation) this.resetCaches(v);
+  }
+
+  private resetCaches(v: Int32Array): void {
+    clearCaches(v);
+    v[OWNER] = this.id;
+    this.generation = this.mem.generation;
   }
 
   /** Whether `prog` runs compiled on this engine now (always for `jit`; once hot for `auto`). */
@@ -137,43 +155,51 @@ export class JitEngine {
    * Writes only the registers that can differ from those initial values (see {@link dirty}).
    */
   run(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
-    const vm = this.vm;
-    const R = vm.regs;
     let b = this.last;
     if (b === null || b.prog !== prog) b = this.bind(prog);
+    const R = this.regs;
     const dirty = this.dirty;
     if (dirty === null) {
       for (let i = 0; i < 22; i++) R[i] = 0;
     } else {
       for (let i = 0; i < dirty.length; i++) R[dirty[i]!] = 0;
     }
-    if (typeof r1 === 'number' && r1 >= 0 && r1 <= 0xffffffff) {
+    // Small numbers (addresses, lengths) go straight in; anything else through splitU64.
+    if (typeof r1 === 'number' && r1 >>> 0 === r1) {
       R[2] = r1;
       R[3] = 0;
     } else {
-      [R[2], R[3]] = splitU64(r1);
+      wideArg(R, 2, r1);
     }
-    if (typeof r2 === 'number' && r2 >= 0 && r2 <= 0xffffffff) {
+    if (typeof r2 === 'number' && r2 >>> 0 === r2) {
       R[4] = r2;
       R[5] = 0;
     } else {
-      [R[4], R[5]] = splitU64(r2);
+      wideArg(R, 4, r2);
     }
-    R[20] = vm.stackTop;
+    const r1lo = R[2]!;
+    const r1hi = R[3]!;
+    const r2lo = R[4]!;
+    const r2hi = R[5]!;
+    R[20] = this.top;
     R[21] = 0;
-    const cap = vm.budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : vm.budget;
+    let v = this.view;
+    if (v.length === 0) v = this.xchg();
+    if (v[OWNER] !== this.id || this.mem.generation !== this.generation) this.resetCaches(v);
+    const vm = this.vm;
+    const budget = vm.budget;
+    const cap = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
     this.cap = cap;
     vm.running = prog;
-    this.validateCaches(this.xchg());
     let fuel: number;
     try {
-      fuel = b.run(R[2], R[3], R[4], R[5], cap);
+      fuel = b.run(r1lo, r1hi, r2lo, r2hi, cap);
     } catch (error) {
       return this.stopped(error);
     }
     vm.executed = cap - fuel;
-    const v = this.xchg();
-    if (v[BASE + (X_FULL >> 2)] !== 0) {
+    if (v.length === 0) v = this.xchg();
+    if (v[FULL] !== 0) {
       this.pullAll();
       return true;
     }

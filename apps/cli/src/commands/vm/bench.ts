@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { formatBenchTable, loadBenchSuite, runBench } from '@ebpf-sim/vm';
+import { formatBenchTable, formatCompileTable, generatedProgram, loadBenchSuite, measureCompile, runBench } from '@ebpf-sim/vm';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { defaultBenchDir, usageErrors, pickEngine } from './common.js';
 
@@ -9,6 +9,7 @@ Run the benchmark programs of ../shared/bench (ubpf variants: r1 = input.bin, r2
 warm-up, then N timed rounds (default 15), reporting the median. Each result is checked against
 manifest.json. The table gives ns per run, ns per executed instruction, our time over the Linux JIT's
 ("vs kernel net") and how many times faster than uBPF's interpreter we are (anchors from the bench README).
+With --engine jit or auto, a second table gives the JIT's compile time per program (µs per instruction).
   --engine E      execution engine: interp, jit or auto (default interp)
   --program NAME  only this program
   --dir DIR       the bench directory (default: ../shared/bench beside the repository)
@@ -45,8 +46,9 @@ export const benchCommand: Command = {
     if (values.program !== undefined && !suite.programs.some((p) => p.name === values.program)) {
       throw new CliError(`no bench program '${values.program}' (have: ${suite.programs.map((p) => p.name).join(', ')})`, 2);
     }
+    const engine = pickEngine(values.engine);
     const rows = runBench(suite, {
-      engine: pickEngine(values.engine),
+      engine,
       rounds,
       ...(values.program === undefined ? {} : { program: values.program }),
     });
@@ -54,6 +56,11 @@ export const benchCommand: Command = {
       io.out(`${JSON.stringify(rows.map((r) => ({ ...r, r0: r.r0.toString(), expected: r.expected.toString() })), null, 2)}\n`);
     } else {
       io.out(formatBenchTable(rows));
+      if (engine !== 'interp') {
+        // The JIT's compile time per program, and for a generated 4096-instruction program.
+        const compiled = suite.programs.filter((p) => values.program === undefined || p.name === values.program);
+        io.out(`\nJIT compile time (median of 7 compiles):\n${formatCompileTable(measureCompile([...compiled, ...(values.program === undefined ? [{ name: 'generated-4096', program: generatedProgram() }] : [])]))}`);
+      }
     }
     return Promise.resolve(rows.every((r) => r.ok) ? 0 : 1);
   },
