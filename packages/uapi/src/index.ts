@@ -20,3 +20,17 @@ export {
 export { Libc } from './libc/libc.js';
 export { UserStack } from './libc/memory.js';
 export { StatSchema, DirentSchema, RusageSchema, type Stat, type Dirent, type Rusage, type Result, type Sys } from './libc/types.js';
+export * from './bpf/constants.js';
+export {
+  BPF_ATTR_LAYOUTS,
+  BPF_ATTR_SCHEMAS,
+  BPF_ATTR_SIZE,
+  encodeBpfAttr,
+  decodeBpfAttr,
+  bpfCmdNumber,
+  type AttrField,
+  type AttrFieldKind,
+  type AttrLayout,
+  type BpfAttr,
+  type BpfAttrCmd,
+} from './bpf/attr.js';

@@ -1,0 +1,219 @@
+import { z } from 'zod';
+import { BPF_CMD, type BpfCmdName } from './constants.js';
+
+/**
+ * union bpf_attr, the argument block of bpf(2), as one layout per command: field offsets and kinds as in
+ * include/uapi/linux/bpf.h on x86_64. `encodeBpfAttr` (user space) and `decodeBpfAttr` (the bpf subsystem)
+ * use the same table, and each command's decoded object has a zod schema.
+ */
+export type AttrFieldKind = 'u32' | 's32' | 'u64' | 'name';
+
+export interface AttrField {
+  readonly offset: number;
+  readonly kind: AttrFieldKind;
+}
+
+export type AttrLayout = Readonly<Record<string, AttrField>>;
+
+const u32 = (offset: number) => ({ offset, kind: 'u32' }) as const;
+const s32 = (offset: number) => ({ offset, kind: 's32' }) as const;
+const u64 = (offset: number) => ({ offset, kind: 'u64' }) as const;
+/** char[BPF_OBJ_NAME_LEN]. */
+const name = (offset: number) => ({ offset, kind: 'name' }) as const;
+
+const ELEM = { map_fd: u32(0), key: u64(8), value: u64(16), flags: u64(24) } as const;
+const GET_ID = { start_id: u32(0), next_id: u32(4), open_flags: u32(8) } as const;
+const BY_ID = { id: u32(0), next_id: u32(4), open_flags: u32(8) } as const;
+const OBJ = { pathname: u64(0), bpf_fd: u32(8), file_flags: u32(12), path_fd: s32(16) } as const;
+const BATCH = {
+  in_batch: u64(0),
+  out_batch: u64(8),
+  keys: u64(16),
+  values: u64(24),
+  count: u32(32),
+  map_fd: u32(36),
+  elem_flags: u64(40),
+  flags: u64(48),
+} as const;
+
+/** The layout of the attribute block of each command (the fields this ABI describes). */
+export const BPF_ATTR_LAYOUTS = {
+  MAP_CREATE: {
+    map_type: u32(0),
+    key_size: u32(4),
+    value_size: u32(8),
+    max_entries: u32(12),
+    map_flags: u32(16),
+    inner_map_fd: u32(20),
+    numa_node: u32(24),
+    map_name: name(28),
+    map_ifindex: u32(44),
+    btf_fd: u32(48),
+    btf_key_type_id: u32(52),
+    btf_value_type_id: u32(56),
+    btf_vmlinux_value_type_id: u32(60),
+    map_extra: u64(64),
+  },
+  MAP_LOOKUP_ELEM: ELEM,
+  MAP_UPDATE_ELEM: ELEM,
+  MAP_DELETE_ELEM: ELEM,
+  MAP_GET_NEXT_KEY: { map_fd: u32(0), key: u64(8), next_key: u64(16) },
+  MAP_LOOKUP_AND_DELETE_ELEM: ELEM,
+  MAP_FREEZE: { map_fd: u32(0) },
+  PROG_LOAD: {
+    prog_type: u32(0),
+    insn_cnt: u32(4),
+    insns: u64(8),
+    license: u64(16),
+    log_level: u32(24),
+    log_size: u32(28),
+    log_buf: u64(32),
+    kern_version: u32(40),
+    prog_flags: u32(44),
+    prog_name: name(48),
+    prog_ifindex: u32(64),
+    expected_attach_type: u32(68),
+    prog_btf_fd: u32(72),
+    func_info_rec_size: u32(76),
+    func_info: u64(80),
+    func_info_cnt: u32(88),
+    line_info_rec_size: u32(92),
+    line_info: u64(96),
+    line_info_cnt: u32(104),
+    attach_btf_id: u32(108),
+    attach_prog_fd: u32(112),
+    fd_array: u64(120),
+  },
+  OBJ_PIN: OBJ,
+  OBJ_GET: OBJ,
+  PROG_ATTACH: { target_fd: u32(0), attach_bpf_fd: u32(4), attach_type: u32(8), attach_flags: u32(12), replace_bpf_fd: u32(16) },
+  PROG_DETACH: { target_fd: u32(0), attach_bpf_fd: u32(4), attach_type: u32(8), attach_flags: u32(12) },
+  PROG_TEST_RUN: {
+    prog_fd: u32(0),
+    retval: u32(4),
+    data_size_in: u32(8),
+    data_size_out: u32(12),
+    data_in: u64(16),
+    data_out: u64(24),
+    repeat: u32(32),
+    duration: u32(36),
+    ctx_size_in: u32(40),
+    ctx_size_out: u32(44),
+    ctx_in: u64(48),
+    ctx_out: u64(56),
+    flags: u32(64),
+    cpu: u32(68),
+    batch_size: u32(72),
+  },
+  PROG_GET_NEXT_ID: GET_ID,
+  MAP_GET_NEXT_ID: GET_ID,
+  LINK_GET_NEXT_ID: GET_ID,
+  PROG_GET_FD_BY_ID: BY_ID,
+  MAP_GET_FD_BY_ID: BY_ID,
+  LINK_GET_FD_BY_ID: BY_ID,
+  OBJ_GET_INFO_BY_FD: { bpf_fd: u32(0), info_len: u32(4), info: u64(8) },
+  RAW_TRACEPOINT_OPEN: { name: u64(0), prog_fd: u32(8) },
+  MAP_LOOKUP_BATCH: BATCH,
+  MAP_LOOKUP_AND_DELETE_BATCH: BATCH,
+  MAP_UPDATE_BATCH: BATCH,
+  MAP_DELETE_BATCH: BATCH,
+  LINK_CREATE: { prog_fd: u32(0), target_fd: u32(4), attach_type: u32(8), flags: u32(12), target_btf_id: u32(16), bpf_cookie: u64(16) },
+  LINK_UPDATE: { link_fd: u32(0), new_prog_fd: u32(4), flags: u32(8), old_prog_fd: u32(12) },
+  LINK_DETACH: { link_fd: u32(0) },
+  PROG_BIND_MAP: { prog_fd: u32(0), map_fd: u32(4), flags: u32(8) },
+} as const satisfies Partial<Record<BpfCmdName, AttrLayout>>;
+
+export type BpfAttrCmd = keyof typeof BPF_ATTR_LAYOUTS;
+
+/** Size of union bpf_attr this ABI writes (the kernel accepts any size, zero beyond what it knows). */
+export const BPF_ATTR_SIZE = 144;
+
+const fieldSchema = (field: AttrField): z.ZodType<number | string> => {
+  switch (field.kind) {
+    case 'u32':
+      return z.number().int().min(0).max(0xffffffff);
+    case 's32':
+      return z.number().int().min(-0x80000000).max(0x7fffffff);
+    case 'u64':
+      return z.number().min(0).max(2 ** 64 - 1);
+    case 'name':
+      return z.string().max(15);
+  }
+};
+
+function schemaOf<L extends AttrLayout>(layout: L): z.ZodObject<{ [K in keyof L]: L[K]['kind'] extends 'name' ? z.ZodString : z.ZodNumber }> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(layout)) shape[key] = fieldSchema(field);
+  return z.object(shape) as unknown as z.ZodObject<{ [K in keyof L]: L[K]['kind'] extends 'name' ? z.ZodString : z.ZodNumber }>;
+}
+
+/** zod schema of each command's decoded attribute block. */
+export const BPF_ATTR_SCHEMAS = Object.fromEntries(Object.entries(BPF_ATTR_LAYOUTS).map(([cmd, layout]) => [cmd, schemaOf(layout)])) as {
+  [C in BpfAttrCmd]: ReturnType<typeof schemaOf<(typeof BPF_ATTR_LAYOUTS)[C]>>;
+};
+
+/** The decoded attribute block of command `C`, e.g. `BpfAttr<'MAP_CREATE'>`. */
+export type BpfAttr<C extends BpfAttrCmd> = z.infer<(typeof BPF_ATTR_SCHEMAS)[C]>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Encode an attribute block for `cmd` (fields left out are zero). Throws when a value does not fit its field
+ * (the schema's message names the field).
+ */
+export function encodeBpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfAttr<C>>, size = BPF_ATTR_SIZE): Uint8Array {
+  const layout: AttrLayout = BPF_ATTR_LAYOUTS[cmd];
+  const checked = BPF_ATTR_SCHEMAS[cmd].partial().parse(values) as Record<string, number | string | undefined>;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  for (const [key, value] of Object.entries(checked)) {
+    const field = layout[key];
+    if (field === undefined || value === undefined) continue;
+    if (field.kind === 'name') {
+      out.set(encoder.encode(String(value)).subarray(0, 15), field.offset);
+    } else if (field.kind === 'u64') {
+      const n = Number(value);
+      view.setUint32(field.offset, n % 0x1_0000_0000, true);
+      view.setUint32(field.offset + 4, Math.floor(n / 0x1_0000_0000) % 0x1_0000_0000, true);
+    } else if (field.kind === 's32') {
+      view.setInt32(field.offset, Number(value), true);
+    } else {
+      view.setUint32(field.offset, Number(value), true);
+    }
+  }
+  return out;
+}
+
+/** Decode the attribute block of `cmd` from the bytes user space passed (shorter blocks read as zero-filled). */
+export function decodeBpfAttr<C extends BpfAttrCmd>(cmd: C, bytes: Uint8Array): BpfAttr<C> {
+  const layout: AttrLayout = BPF_ATTR_LAYOUTS[cmd];
+  const padded = new Uint8Array(Math.max(bytes.length, BPF_ATTR_SIZE));
+  padded.set(bytes);
+  const view = new DataView(padded.buffer);
+  const result: Record<string, number | string> = {};
+  for (const [key, field] of Object.entries(layout)) {
+    switch (field.kind) {
+      case 'u32':
+        result[key] = view.getUint32(field.offset, true);
+        break;
+      case 's32':
+        result[key] = view.getInt32(field.offset, true);
+        break;
+      case 'u64':
+        result[key] = view.getUint32(field.offset, true) + view.getUint32(field.offset + 4, true) * 0x1_0000_0000;
+        break;
+      case 'name': {
+        const raw = padded.subarray(field.offset, field.offset + 16);
+        const end = raw.indexOf(0);
+        // No NUL within char[16] decodes all 16 bytes, which the schema rejects (Linux answers EINVAL).
+        result[key] = decoder.decode(raw.subarray(0, end < 0 ? 16 : end));
+        break;
+      }
+    }
+  }
+  return result as BpfAttr<C>;
+}
+
+/** The command number of a layout name (`bpfCmdNumber('MAP_CREATE')` is 0). */
+export const bpfCmdNumber = (cmd: BpfAttrCmd): number => BPF_CMD[cmd];

@@ -1,0 +1,197 @@
+/**
+ * The bpf(2) ABI constants of include/uapi/linux/bpf.h (Linux 6.x): commands, map and program types,
+ * attach types and flags. Checked against the header installed with libbpf-dev.
+ */
+
+/** enum bpf_cmd. */
+export const BPF_CMD = {
+  MAP_CREATE: 0,
+  MAP_LOOKUP_ELEM: 1,
+  MAP_UPDATE_ELEM: 2,
+  MAP_DELETE_ELEM: 3,
+  MAP_GET_NEXT_KEY: 4,
+  PROG_LOAD: 5,
+  OBJ_PIN: 6,
+  OBJ_GET: 7,
+  PROG_ATTACH: 8,
+  PROG_DETACH: 9,
+  PROG_TEST_RUN: 10,
+  PROG_GET_NEXT_ID: 11,
+  MAP_GET_NEXT_ID: 12,
+  PROG_GET_FD_BY_ID: 13,
+  MAP_GET_FD_BY_ID: 14,
+  OBJ_GET_INFO_BY_FD: 15,
+  PROG_QUERY: 16,
+  RAW_TRACEPOINT_OPEN: 17,
+  BTF_LOAD: 18,
+  BTF_GET_FD_BY_ID: 19,
+  TASK_FD_QUERY: 20,
+  MAP_LOOKUP_AND_DELETE_ELEM: 21,
+  MAP_FREEZE: 22,
+  BTF_GET_NEXT_ID: 23,
+  MAP_LOOKUP_BATCH: 24,
+  MAP_LOOKUP_AND_DELETE_BATCH: 25,
+  MAP_UPDATE_BATCH: 26,
+  MAP_DELETE_BATCH: 27,
+  LINK_CREATE: 28,
+  LINK_UPDATE: 29,
+  LINK_GET_FD_BY_ID: 30,
+  LINK_GET_NEXT_ID: 31,
+  ENABLE_STATS: 32,
+  ITER_CREATE: 33,
+  LINK_DETACH: 34,
+  PROG_BIND_MAP: 35,
+} as const;
+export type BpfCmdName = keyof typeof BPF_CMD;
+
+/** enum bpf_map_type. */
+export const BPF_MAP_TYPE = {
+  UNSPEC: 0,
+  HASH: 1,
+  ARRAY: 2,
+  PROG_ARRAY: 3,
+  PERF_EVENT_ARRAY: 4,
+  PERCPU_HASH: 5,
+  PERCPU_ARRAY: 6,
+  STACK_TRACE: 7,
+  CGROUP_ARRAY: 8,
+  LRU_HASH: 9,
+  LRU_PERCPU_HASH: 10,
+  LPM_TRIE: 11,
+  ARRAY_OF_MAPS: 12,
+  HASH_OF_MAPS: 13,
+  DEVMAP: 14,
+  SOCKMAP: 15,
+  CPUMAP: 16,
+  XSKMAP: 17,
+  SOCKHASH: 18,
+  CGROUP_STORAGE: 19,
+  REUSEPORT_SOCKARRAY: 20,
+  PERCPU_CGROUP_STORAGE: 21,
+  QUEUE: 22,
+  STACK: 23,
+  SK_STORAGE: 24,
+  DEVMAP_HASH: 25,
+  STRUCT_OPS: 26,
+  RINGBUF: 27,
+  INODE_STORAGE: 28,
+  TASK_STORAGE: 29,
+  BLOOM_FILTER: 30,
+  USER_RINGBUF: 31,
+  CGRP_STORAGE: 32,
+} as const;
+export type BpfMapTypeName = keyof typeof BPF_MAP_TYPE;
+
+/** enum bpf_prog_type. */
+export const BPF_PROG_TYPE = {
+  UNSPEC: 0,
+  SOCKET_FILTER: 1,
+  KPROBE: 2,
+  SCHED_CLS: 3,
+  SCHED_ACT: 4,
+  TRACEPOINT: 5,
+  XDP: 6,
+  PERF_EVENT: 7,
+  CGROUP_SKB: 8,
+  CGROUP_SOCK: 9,
+  LWT_IN: 10,
+  LWT_OUT: 11,
+  LWT_XMIT: 12,
+  SOCK_OPS: 13,
+  SK_SKB: 14,
+  CGROUP_DEVICE: 15,
+  SK_MSG: 16,
+  RAW_TRACEPOINT: 17,
+  CGROUP_SOCK_ADDR: 18,
+  LWT_SEG6LOCAL: 19,
+  LIRC_MODE2: 20,
+  SK_REUSEPORT: 21,
+  FLOW_DISSECTOR: 22,
+  CGROUP_SYSCTL: 23,
+  RAW_TRACEPOINT_WRITABLE: 24,
+  CGROUP_SOCKOPT: 25,
+  TRACING: 26,
+  STRUCT_OPS: 27,
+  EXT: 28,
+  LSM: 29,
+  SK_LOOKUP: 30,
+  SYSCALL: 31,
+} as const;
+export type BpfProgTypeName = keyof typeof BPF_PROG_TYPE;
+
+/** enum bpf_attach_type (the values this model can meet; the enum continues in newer kernels). */
+export const BPF_ATTACH_TYPE = {
+  CGROUP_INET_INGRESS: 0,
+  CGROUP_INET_EGRESS: 1,
+  CGROUP_INET_SOCK_CREATE: 2,
+  CGROUP_SOCK_OPS: 3,
+  SK_SKB_STREAM_PARSER: 4,
+  SK_SKB_STREAM_VERDICT: 5,
+  CGROUP_DEVICE: 6,
+  SK_MSG_VERDICT: 7,
+  CGROUP_INET4_BIND: 8,
+  CGROUP_INET6_BIND: 9,
+  CGROUP_INET4_CONNECT: 10,
+  CGROUP_INET6_CONNECT: 11,
+  CGROUP_INET4_POST_BIND: 12,
+  CGROUP_INET6_POST_BIND: 13,
+  CGROUP_UDP4_SENDMSG: 14,
+  CGROUP_UDP6_SENDMSG: 15,
+  LIRC_MODE2: 16,
+  FLOW_DISSECTOR: 17,
+  CGROUP_SYSCTL: 18,
+  CGROUP_UDP4_RECVMSG: 19,
+  CGROUP_UDP6_RECVMSG: 20,
+  CGROUP_GETSOCKOPT: 21,
+  CGROUP_SETSOCKOPT: 22,
+  TRACE_RAW_TP: 23,
+  TRACE_FENTRY: 24,
+  TRACE_FEXIT: 25,
+  MODIFY_RETURN: 26,
+  LSM_MAC: 27,
+  TRACE_ITER: 28,
+  CGROUP_INET4_GETPEERNAME: 29,
+  CGROUP_INET6_GETPEERNAME: 30,
+  CGROUP_INET4_GETSOCKNAME: 31,
+  CGROUP_INET6_GETSOCKNAME: 32,
+  XDP_DEVMAP: 33,
+  CGROUP_INET_SOCK_RELEASE: 34,
+  XDP_CPUMAP: 35,
+  SK_LOOKUP: 36,
+  XDP: 37,
+  SK_SKB_VERDICT: 38,
+  SK_REUSEPORT_SELECT: 39,
+  SK_REUSEPORT_SELECT_OR_MIGRATE: 40,
+  PERF_EVENT: 41,
+  TRACE_KPROBE_MULTI: 42,
+  LSM_CGROUP: 43,
+} as const;
+export type BpfAttachTypeName = keyof typeof BPF_ATTACH_TYPE;
+
+/** Map update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK). */
+export const BPF_UPDATE = { ANY: 0, NOEXIST: 1, EXIST: 2, F_LOCK: 4 } as const;
+
+/** map_flags of BPF_MAP_CREATE. */
+export const BPF_MAP_F = {
+  NO_PREALLOC: 1,
+  NO_COMMON_LRU: 2,
+  NUMA_NODE: 4,
+  RDONLY: 8,
+  WRONLY: 16,
+  STACK_BUILD_ID: 32,
+  ZERO_SEED: 64,
+  RDONLY_PROG: 128,
+  WRONLY_PROG: 256,
+  CLONE: 512,
+  MMAPABLE: 1024,
+  PRESERVE_ELEMS: 2048,
+  INNER_MAP: 4096,
+} as const;
+
+/** prog_flags of BPF_PROG_LOAD. */
+export const BPF_PROG_F = { STRICT_ALIGNMENT: 1, ANY_ALIGNMENT: 2, TEST_RND_HI32: 4, TEST_STATE_FREQ: 8, SLEEPABLE: 16, XDP_HAS_FRAGS: 32 } as const;
+
+/** Length of map_name / prog_name including the NUL (BPF_OBJ_NAME_LEN). */
+export const BPF_OBJ_NAME_LEN = 16;
+/** Bytes of one eBPF instruction (struct bpf_insn). */
+export const BPF_INSN_SIZE = 8;
