@@ -1,4 +1,4 @@
-import { CLONE, Errno, Libc, O, SIG, SIG_IGN, SyscallNr, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG } from '@ebpf-sim/uapi';
+import { BPF_ATTR_SCHEMAS, BPF_CMD, CLONE, decodeBpfAttr, encodeBpfAttr, Errno, Libc, O, SIG, SIG_IGN, SyscallNr, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import type { FileOperations } from '../fs/file.js';
 import { runProgram } from '../testing/run-program.js';
@@ -127,20 +127,27 @@ describe('processes and threads', () => {
     expect(r).toEqual([0, 0, SIG.SIGUSR1]);
   });
 
-  it('installFd puts an anonymous-inode descriptor in the table; the file closes through its ops', () => {
+  it('a bpf() handler registered from outside decodes bpf_attr and installs an anon-inode fd that closes through its ops', () => {
     let released = 0;
     const ops: FileOperations = { name: 'bpf-map', release: () => void released++ };
     const r: number[] = [];
     runProgram(
       function* (ctx) {
         const libc = new Libc(ctx);
-        const fd = yield* libc.syscall(SyscallNr.bpf, 0, 0, 0);
+        const { ret: fd } = yield* libc.bpf(BPF_CMD.MAP_CREATE, encodeBpfAttr('MAP_CREATE', { map_type: 2, key_size: 4, value_size: 8, max_entries: 1 }));
         const st = yield* libc.stat(fd);
         r.push(fd, st.ok ? st.value.mode : -1, (yield* libc.read(fd, 4)).ret, yield* libc.close(fd));
         return 0;
       },
       {},
-      (k) => k.syscalls.register('bpf', (kernel, task) => kernel.installFd(task, 'bpf-map', ops, { id: 1 })),
+      (k) =>
+        k.syscalls.register('bpf', (kernel, task, cmd, uattr, size) => {
+          const bytes = new Uint8Array(size);
+          if (!task.group.mm.copyFromUser(uattr, bytes, 0, size)) return -Errno.EFAULT;
+          const attr = BPF_ATTR_SCHEMAS.MAP_CREATE.safeParse(decodeBpfAttr('MAP_CREATE', bytes));
+          if (cmd !== BPF_CMD.MAP_CREATE || !attr.success || attr.data.max_entries === 0) return -Errno.EINVAL;
+          return kernel.installFd(task, 'bpf-map', ops, attr.data);
+        }),
     );
     expect(r).toEqual([3, 0o600, -Errno.EINVAL, 0]);
     expect(released).toBe(1);

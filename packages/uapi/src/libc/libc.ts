@@ -398,6 +398,21 @@ export class Libc {
     }
   }
 
+  /**
+   * bpf(2): copy the attribute block (build it with encodeBpfAttr) onto the stack and call bpf(cmd, attr,
+   * size). Returns the raw result and the block as the kernel left it (some commands write results back).
+   */
+  *bpf(cmd: number, attr: Uint8Array): Sys<{ ret: number; attr: Uint8Array }> {
+    const mark = this.stack.mark();
+    try {
+      const address = this.stack.pushBytes(attr);
+      const ret = yield* this.syscall(NR.bpf, cmd, address, attr.length);
+      return { ret, attr: this.stack.readBytes(address, attr.length) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
   /** Decode bytes as UTF-8 (for printing what was read). */
   decode(bytes: Uint8Array): string {
     return utf8.decode(bytes);
