@@ -104,18 +104,22 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-/** Warm-up per program: at least this long, and until the speed stops improving (V8 has optimized). */
-const WARMUP_MIN_MS = 400;
-const WARMUP_MAX_MS = 8000;
+/**
+ * Warm-up per program. TurboFan compiles the interpreter on a background thread, which takes from 70 ms to
+ * over a second on a busy 2-core machine, and until then the engine runs 20-100x slower. So warm up for at
+ * least WARMUP_MIN_MS, or less once a round has run 3x faster than the first one (the optimized code is in),
+ * and always until three rounds in a row are no faster than the best one.
+ */
+const WARMUP_MIN_MS = 1500;
+const WARMUP_SPED_UP_MS = 300;
+const WARMUP_MAX_MS = 10000;
 
 /** Time one program: warm-up, then `rounds` rounds of ~`roundMs` each; the median ns per run. */
 function timeProgram(runner: RawRunner, prog: Program, addr: number, length: number, rounds: number, roundMs: number): number {
   const vm = runner.vm;
-  // Warm up, re-calibrating the iterations per round as the engine gets faster. TurboFan compiles the
-  // interpreter on a background thread, which takes from 70 ms to over a second on a busy 2-core machine:
-  // keep going until three rounds in a row are no faster than the best one seen.
   let iterations = 1;
   const start = performance.now();
+  let first = 0;
   let best = Infinity;
   let stale = 0;
   while (performance.now() - start < WARMUP_MAX_MS) {
@@ -124,9 +128,12 @@ function timeProgram(runner: RawRunner, prog: Program, addr: number, length: num
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const perRun = ms / iterations;
     if (ms >= roundMs / 8) {
+      if (first === 0) first = perRun;
       stale = perRun < best * 0.97 ? 0 : stale + 1;
       best = Math.min(best, perRun);
-      if (stale >= 3 && performance.now() - start >= WARMUP_MIN_MS) break;
+      const elapsed = performance.now() - start;
+      const warm = elapsed >= WARMUP_MIN_MS || (best * 3 < first && elapsed >= WARMUP_SPED_UP_MS);
+      if (warm && stale >= 3) break;
     }
     iterations = ms < roundMs / 8 ? iterations * 2 : Math.max(1, Math.round((iterations * roundMs) / Math.max(ms, 0.001)));
   }

@@ -190,7 +190,87 @@ const enum Op {
   TAIL_CALL = 166,
   FELL_OFF = 167,
   LD_IMM64_TAIL = 168,
+  FUSED_MOV64_ADD_K = 169,
+  FUSED_MOV64_ADD_X = 170,
+  FUSED_MOV64_SUB_K = 171,
+  FUSED_MOV64_SUB_X = 172,
+  FUSED_MOV64_MUL_K = 173,
+  FUSED_MOV64_MUL_X = 174,
+  FUSED_MOV64_OR_K = 175,
+  FUSED_MOV64_OR_X = 176,
+  FUSED_MOV64_AND_K = 177,
+  FUSED_MOV64_AND_X = 178,
+  FUSED_MOV64_LSH_K = 179,
+  FUSED_MOV64_LSH_X = 180,
+  FUSED_MOV64_RSH_K = 181,
+  FUSED_MOV64_RSH_X = 182,
+  FUSED_MOV64_ARSH_K = 183,
+  FUSED_MOV64_ARSH_X = 184,
+  FUSED_MOV64_XOR_K = 185,
+  FUSED_MOV64_XOR_X = 186,
+  FUSED_MOV32_ADD_K = 187,
+  FUSED_MOV32_ADD_X = 188,
+  FUSED_MOV32_SUB_K = 189,
+  FUSED_MOV32_SUB_X = 190,
+  FUSED_MOV32_MUL_K = 191,
+  FUSED_MOV32_MUL_X = 192,
+  FUSED_MOV32_OR_K = 193,
+  FUSED_MOV32_OR_X = 194,
+  FUSED_MOV32_AND_K = 195,
+  FUSED_MOV32_AND_X = 196,
+  FUSED_MOV32_LSH_K = 197,
+  FUSED_MOV32_LSH_X = 198,
+  FUSED_MOV32_RSH_K = 199,
+  FUSED_MOV32_RSH_X = 200,
+  FUSED_MOV32_ARSH_K = 201,
+  FUSED_MOV32_ARSH_X = 202,
+  FUSED_MOV32_XOR_K = 203,
+  FUSED_MOV32_XOR_X = 204,
 }
+
+/**
+ * Superinstructions: `mov dst, src` followed by an ALU operation on the same dst and of the same width (the
+ * compiler's way to write a three-operand operation) runs as one dispatch. Keyed by the second instruction's
+ * form id. The second instruction keeps its own slot, so a jump straight to it still works.
+ */
+export const FUSED_AFTER_MOV: Readonly<Record<string, number>> = {
+  'alu64.add.k': Op.FUSED_MOV64_ADD_K,
+  'alu64.add.x': Op.FUSED_MOV64_ADD_X,
+  'alu64.sub.k': Op.FUSED_MOV64_SUB_K,
+  'alu64.sub.x': Op.FUSED_MOV64_SUB_X,
+  'alu64.mul.k': Op.FUSED_MOV64_MUL_K,
+  'alu64.mul.x': Op.FUSED_MOV64_MUL_X,
+  'alu64.or.k': Op.FUSED_MOV64_OR_K,
+  'alu64.or.x': Op.FUSED_MOV64_OR_X,
+  'alu64.and.k': Op.FUSED_MOV64_AND_K,
+  'alu64.and.x': Op.FUSED_MOV64_AND_X,
+  'alu64.lsh.k': Op.FUSED_MOV64_LSH_K,
+  'alu64.lsh.x': Op.FUSED_MOV64_LSH_X,
+  'alu64.rsh.k': Op.FUSED_MOV64_RSH_K,
+  'alu64.rsh.x': Op.FUSED_MOV64_RSH_X,
+  'alu64.arsh.k': Op.FUSED_MOV64_ARSH_K,
+  'alu64.arsh.x': Op.FUSED_MOV64_ARSH_X,
+  'alu64.xor.k': Op.FUSED_MOV64_XOR_K,
+  'alu64.xor.x': Op.FUSED_MOV64_XOR_X,
+  'alu.add.k': Op.FUSED_MOV32_ADD_K,
+  'alu.add.x': Op.FUSED_MOV32_ADD_X,
+  'alu.sub.k': Op.FUSED_MOV32_SUB_K,
+  'alu.sub.x': Op.FUSED_MOV32_SUB_X,
+  'alu.mul.k': Op.FUSED_MOV32_MUL_K,
+  'alu.mul.x': Op.FUSED_MOV32_MUL_X,
+  'alu.or.k': Op.FUSED_MOV32_OR_K,
+  'alu.or.x': Op.FUSED_MOV32_OR_X,
+  'alu.and.k': Op.FUSED_MOV32_AND_K,
+  'alu.and.x': Op.FUSED_MOV32_AND_X,
+  'alu.lsh.k': Op.FUSED_MOV32_LSH_K,
+  'alu.lsh.x': Op.FUSED_MOV32_LSH_X,
+  'alu.rsh.k': Op.FUSED_MOV32_RSH_K,
+  'alu.rsh.x': Op.FUSED_MOV32_RSH_X,
+  'alu.arsh.k': Op.FUSED_MOV32_ARSH_K,
+  'alu.arsh.x': Op.FUSED_MOV32_ARSH_X,
+  'alu.xor.k': Op.FUSED_MOV32_XOR_K,
+  'alu.xor.x': Op.FUSED_MOV32_XOR_X,
+};
 
 /** Op id of slots no form maps to (the second slot of LD imm64): the switch has no case for it. */
 const NO_OP = 0xff;
@@ -424,6 +504,15 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     code[p | 3] = w3;
   }
   code[slotCount * 4] = Op.FELL_OFF;
+  for (let i = 0; i + 1 < insns.length; i++) {
+    const mov = insns[i]!;
+    const next = insns[i + 1]!;
+    if (mov.form.id !== 'alu64.mov.x' && mov.form.id !== 'alu.mov.x') continue;
+    const fused = FUSED_AFTER_MOV[next.form.id];
+    if (fused === undefined || next.form.cls !== mov.form.cls || next.dst !== mov.dst) continue;
+    const p = mov.slot * 4;
+    code[p] = (code[p]! & ~0xff) | fused;
+  }
   return code;
 }
 
@@ -2075,6 +2164,680 @@ function runSegment(vm: Vm, prog: Program): number {
         R[0] = oldLo;
         R[1] = oldHi;
         p = (p + 4) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_ADD_K: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        const bh = code[(p + 7) | 0]!;
+        const al = R[d];
+        const lo = (al + bl) | 0;
+        R[d + 1] = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d] = lo;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_ADD_X: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = R[d];
+        const lo = (al + bl) | 0;
+        R[d + 1] = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d] = lo;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_SUB_K: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        const bh = code[(p + 7) | 0]!;
+        const al = R[d];
+        R[d + 1] = (R[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        R[d] = (al - bl) | 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_SUB_X: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = R[d];
+        R[d + 1] = (R[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        R[d] = (al - bl) | 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_MUL_K: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        const bh = code[(p + 7) | 0]!;
+        const al = R[d];
+        R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
+        R[d] = Math.imul(al, bl);
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_MUL_X: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = R[d];
+        R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
+        R[d] = Math.imul(al, bl);
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_OR_K: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        const bh = code[(p + 7) | 0]!;
+        R[d] = R[d] | bl;
+        R[d + 1] = R[d + 1]! | bh;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_OR_X: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        R[d] = R[d] | bl;
+        R[d + 1] = R[d + 1]! | bh;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_AND_K: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        const bh = code[(p + 7) | 0]!;
+        R[d] = R[d] & bl;
+        R[d + 1] = R[d + 1]! & bh;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_AND_X: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        R[d] = R[d] & bl;
+        R[d + 1] = R[d + 1]! & bh;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_LSH_K: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        const n = bl & 63;
+        const lo = R[d];
+        if (n >= 32) {
+          R[d + 1] = lo << (n - 32);
+          R[d] = 0;
+        } else if (n !== 0) {
+          R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
+          R[d] = lo << n;
+        }
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_LSH_X: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const n = bl & 63;
+        const lo = R[d];
+        if (n >= 32) {
+          R[d + 1] = lo << (n - 32);
+          R[d] = 0;
+        } else if (n !== 0) {
+          R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
+          R[d] = lo << n;
+        }
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_RSH_K: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        const n = bl & 63;
+        const hi = R[d + 1]!;
+        if (n >= 32) {
+          R[d] = hi >>> (n - 32);
+          R[d + 1] = 0;
+        } else if (n !== 0) {
+          R[d] = (R[d] >>> n) | (hi << (32 - n));
+          R[d + 1] = hi >>> n;
+        }
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_RSH_X: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const n = bl & 63;
+        const hi = R[d + 1]!;
+        if (n >= 32) {
+          R[d] = hi >>> (n - 32);
+          R[d + 1] = 0;
+        } else if (n !== 0) {
+          R[d] = (R[d] >>> n) | (hi << (32 - n));
+          R[d + 1] = hi >>> n;
+        }
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_ARSH_K: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        const n = bl & 63;
+        const hi = R[d + 1]!;
+        if (n >= 32) {
+          R[d] = hi >> (n - 32);
+          R[d + 1] = hi >> 31;
+        } else if (n !== 0) {
+          R[d] = (R[d] >>> n) | (hi << (32 - n));
+          R[d + 1] = hi >> n;
+        }
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_ARSH_X: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const n = bl & 63;
+        const hi = R[d + 1]!;
+        if (n >= 32) {
+          R[d] = hi >> (n - 32);
+          R[d + 1] = hi >> 31;
+        } else if (n !== 0) {
+          R[d] = (R[d] >>> n) | (hi << (32 - n));
+          R[d + 1] = hi >> n;
+        }
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_XOR_K: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        const bh = code[(p + 7) | 0]!;
+        R[d] = R[d] ^ bl;
+        R[d + 1] = R[d + 1]! ^ bh;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_XOR_X: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        R[d] = R[ms]!;
+        R[d + 1] = R[ms + 1]!;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        R[d] = R[d] ^ bl;
+        R[d + 1] = R[d + 1]! ^ bh;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_ADD_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        R[d] = (R[d] + bl) | 0;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_ADD_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        R[d] = (R[d] + bl) | 0;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_SUB_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        R[d] = (R[d] - bl) | 0;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_SUB_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        R[d] = (R[d] - bl) | 0;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_MUL_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        R[d] = Math.imul(R[d], bl);
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_MUL_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        R[d] = Math.imul(R[d], bl);
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_OR_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        R[d] = R[d] | bl;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_OR_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        R[d] = R[d] | bl;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_AND_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        R[d] = R[d] & bl;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_AND_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        R[d] = R[d] & bl;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_LSH_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        R[d] = R[d] << (bl & 31);
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_LSH_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        R[d] = R[d] << (bl & 31);
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_RSH_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        R[d] = R[d] >>> (bl & 31);
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_RSH_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        R[d] = R[d] >>> (bl & 31);
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_ARSH_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        R[d] = R[d] >> (bl & 31);
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_ARSH_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        R[d] = R[d] >> (bl & 31);
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_XOR_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const bl = code[(p + 6) | 0]!;
+        R[d] = R[d] ^ bl;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_MOV32_XOR_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = R[w >>> 16]!;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The second instruction would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        R[d] = R[d] ^ bl;
+        R[d + 1] = 0;
+        p = (p + 8) | 0;
         break;
       }
       case Op.LD_IMM64_IMM: {

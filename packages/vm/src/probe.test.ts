@@ -1,5 +1,6 @@
-import { OPCODE_TABLE } from '@ebpf-sim/isa';
+import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
+import { FUSED_AFTER_MOV } from './interp.js';
 import { loadProgram } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
 
@@ -36,5 +37,36 @@ describe('the engine primer', () => {
     for (let set = 0; set < PROBE_VALUE_SETS; set++) {
       expect(bench.run(primer, set), `operand set ${set}: ${bench.vm.fault?.kind ?? ''}`).toBe(true);
     }
+  });
+});
+
+describe('superinstructions (mov + ALU on the same register)', () => {
+  const { R0, R1, R2, R3 } = asm;
+  it.each(Object.keys(FUSED_AFTER_MOV))('mov; %s gives the same registers as the two instructions apart', (id) => {
+    const form = formById(id);
+    const mov = form.cls === 'alu64' ? asm.Mov.reg(R1, R2) : asm.Mov.reg32(R1, R2);
+    const op: RawInsn = { code: form.opcode, dst: R1, src: form.source === 'X' ? R3 : 0, off: 0, imm: form.source === 'K' ? -77 : 0 };
+    const load = [asm.Ldx.dw(R2, R1, 0), asm.Ldx.dw(R3, R1, 8)];
+    const fused = loadProgram(asm.program(...load, mov, op, asm.Mov.reg(R0, R1), asm.Exit()));
+    // `ja +0` between the two keeps them apart.
+    const apart = loadProgram(asm.program(...load, mov, asm.Ja(0), op, asm.Mov.reg(R0, R1), asm.Exit()));
+    const bench = new ProbeBench();
+    for (let set = 0; set < PROBE_VALUE_SETS; set++) {
+      expect(bench.run(fused, set)).toBe(true);
+      const viaFused = bench.vm.r0;
+      // Both instructions count: two loads, mov, op, mov, exit.
+      expect(bench.vm.executed).toBe(6);
+      expect(bench.run(apart, set)).toBe(true);
+      expect(viaFused, `${id} operand set ${set}`).toBe(bench.vm.r0);
+    }
+  });
+
+  it('stops exactly at the budget inside a fused pair', () => {
+    const vm = new ProbeBench().vm;
+    vm.budget = 2;
+    const prog = loadProgram(asm.program(asm.Mov.reg(R1, R2), asm.Add.imm(R1, 1), asm.Exit()));
+    expect(vm.run(prog)).toBe(false);
+    expect(vm.fault).toMatchObject({ kind: 'budget', pc: 2, detail: 2 });
+    expect(vm.executed).toBe(2);
   });
 });

@@ -9,8 +9,9 @@
  *   rounds meanwhile).
  */
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
-import { asm, Class, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
+import { asm, Class, formById, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
+import { FUSED_AFTER_MOV } from './interp.js';
 import { splitU64 } from './int64.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
@@ -33,6 +34,8 @@ const VALUES: readonly bigint[] = [
   0xfedcba9876543210n,
   64n,
 ];
+/** Immediates K forms take in the primer: big, negative, a small shift, zero (every branch of every case). */
+const PRIMER_IMMS: readonly number[] = [0x7fffffff, -1, 5, 0];
 /** Immediates for K forms. */
 const IMMS: readonly number[] = [1, -1, 0x7fffffff, -0x80000000, 63, 0];
 
@@ -159,7 +162,7 @@ export const PROBE_VALUE_SETS = VALUES.length;
  * operand sets in a handful of calls gives V8 feedback for every case before it first optimizes the
  * interpreter; many small probe calls would let it optimize half-way, then deoptimize on the next new case.
  * Memory forms alternate between two scratch regions (r6, r8) and the stack, so every access takes the slow
- * path of the region cache at least once; K forms appear with two immediates.
+ * path of the region cache at least once; K forms appear with each of PRIMER_IMMS.
  */
 export function primerProgram(): RawInsn[] {
   const ldxdw = (dst: asm.Reg, off: number) => asm.Ldx.dw(dst, asm.R9, off);
@@ -175,10 +178,18 @@ export function primerProgram(): RawInsn[] {
       continue;
     }
     const memory = form.kind === 'ldx' || form.kind === 'ldxsx' || form.kind === 'st' || form.kind === 'stx' || form.kind === 'atomic';
-    const variants = memory ? [10, memoryForms++ % 2 === 0 ? 6 : 8] : form.fields.imm === 'imm' ? [0x7fffffff, -1] : [0];
+    const variants = memory ? [10, memoryForms++ % 2 === 0 ? 6 : 8] : form.fields.imm === 'imm' ? PRIMER_IMMS : [0];
     for (const variant of variants) {
       items.push(memory ? formInsn(form, variant, 1) : formInsn(form, 6, variant));
       // Fresh operands for the next form (ALU forms overwrite r1).
+      items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
+    }
+  }
+  // Superinstructions: mov r1, r2 followed by each fusable operation on r1.
+  for (const id of Object.keys(FUSED_AFTER_MOV)) {
+    const form = formById(id);
+    for (const imm of form.fields.imm === 'imm' ? PRIMER_IMMS : [0]) {
+      items.push(form.cls === 'alu64' ? asm.Mov.reg(asm.R1, asm.R2) : asm.Mov.reg32(asm.R1, asm.R2), formInsn(form, 6, imm));
       items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
     }
   }
