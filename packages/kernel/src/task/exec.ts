@@ -1,7 +1,8 @@
-import { Errno, TRACE_SCHED_PROCESS_EXEC } from '@ebpf-sim/uapi';
+import { Errno, SIG, TRACE_SCHED_PROCESS_EXEC } from '@ebpf-sim/uapi';
 import type { Kernel } from '../kernel.js';
 import { AddressSpace } from '../mm/address-space.js';
 import { MAY_EXEC, permission } from '../fs/vfs.js';
+import { sendSignalToTask } from './signal.js';
 import { TaskState, type Task } from './task.js';
 
 /** Most argv/envp strings execve copies (a simulation limit in the spirit of MAX_ARG_STRINGS). */
@@ -44,8 +45,9 @@ export function doExecve(k: Kernel, task: Task, pathAddress: number, argvAddress
   const denied = k.lsm.bprmCheckSecurity(task, path);
   if (denied !== 0) return denied;
   // Point of no return.
+  // de_thread: every other thread gets SIGKILL and dies before it runs again (it never sees the new image).
   for (const thread of group.threads) {
-    if (thread !== task && thread.state !== TaskState.ZOMBIE && thread.state !== TaskState.DEAD) k.exitTask(thread, { signal: 9 });
+    if (thread !== task && thread.state !== TaskState.ZOMBIE && thread.state !== TaskState.DEAD) sendSignalToTask(k, thread, SIG.SIGKILL);
   }
   const mm = new AddressSpace(k.phys, `mm:${group.tgid}`);
   mm.setupImage();

@@ -18,6 +18,9 @@ export function doExit(k: Kernel, task: Task, reason: ExitReason): void {
   if (cpu !== undefined && cpu.curr === task) {
     k.sched.updateCurr(cpu);
     cpu.needResched = true;
+  } else if (task.state === TaskState.RUNNABLE) {
+    // Not running: take it off its run queue so it is never picked.
+    k.sched.policy.dequeue(task.cpu, task);
   }
   if (task.sleepTimer !== undefined) {
     k.clock.cancel(task.sleepTimer);

@@ -153,3 +153,38 @@ describe('processes and threads', () => {
     expect(released).toBe(1);
   });
 });
+
+describe('execve from a multi-threaded process', () => {
+  it('kills the other threads (de_thread) and runs the new image alone', () => {
+    const r: number[] = [];
+    const { status, kernel } = runProgram(
+      function* (ctx) {
+        const libc = new Libc(ctx);
+        const flags = CLONE.VM | CLONE.FILES | CLONE.SIGHAND | CLONE.THREAD;
+        for (let i = 0; i < 3; i++) {
+          yield* libc.clone(flags, function* (c) {
+            const thread = new Libc(c);
+            for (;;) {
+              yield* thread.compute(100_000);
+              yield* thread.getpid();
+            }
+          });
+        }
+        yield* libc.compute(1_000_000);
+        return yield* libc.execve('/bin/next');
+      },
+      { cpus: 2 },
+      (k) =>
+        k.vfs.registerProgram('/bin/next', function* (ctx) {
+          const libc = new Libc(ctx);
+          yield* libc.nanosleep(1_000_000);
+          r.push(yield* libc.getpid());
+          return 4;
+        }),
+    );
+    expect(r).toEqual([1]);
+    expect(WEXITSTATUS(status ?? -1)).toBe(4);
+    expect(kernel.alive).toBe(0);
+    expect(kernel.crashes).toEqual([]);
+  });
+});
