@@ -21,8 +21,20 @@ const call = fc.record({
 describe('syscall fuzzing', () => {
   it('random arguments to every syscall never throw, always return a value or -errno, and leave the kernel consistent', () => {
     fc.assert(
-      fc.property(fc.array(call, { minLength: 1, maxLength: 40 }), fc.nat({ max: 2 ** 32 - 1 }), (calls, seed) => {
+      fc.property(fc.array(call, { minLength: 1, maxLength: 40 }), fc.nat({ max: 2 ** 32 - 1 }), fc.boolean(), (calls, seed, hooked) => {
         const k = createKernel({ seed, cpus: 2, memoryBytes: 16 << 20 });
+        let hookCalls = 0;
+        if (hooked) {
+          // Every hook point gets a handler: the context builders run on random arguments too. (Not the perf
+          // timer: it would sample for the whole run; it has its own test.)
+          for (const hook of k.hooks.list().filter((h) => h.kind !== 'perf_event')) {
+            hook.attach((inv) => {
+              hookCalls++;
+              expect(inv.ctx + inv.ctxSize).toBeLessThanOrEqual(inv.memory.bytes.length);
+              return 0;
+            });
+          }
+        }
         const results: number[] = [];
         const child: UserProgram = function* (ctx) {
           yield* new Libc(ctx).nanosleep(1000);
@@ -54,6 +66,7 @@ describe('syscall fuzzing', () => {
         expect(used + k.phys.freePages).toBe(k.phys.totalPages);
         expect(k.phys.usage().filter((u) => u.owner.startsWith('mm:'))).toEqual([]);
         expect(k.hookArena.invocation.ctx % 8).toBe(0);
+        if (hooked) expect(hookCalls).toBeGreaterThan(0);
       }),
       { numRuns: 150 },
     );

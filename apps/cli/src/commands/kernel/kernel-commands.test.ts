@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../main.js';
 
@@ -17,6 +20,23 @@ describe('kernel commands', () => {
     const second = capture();
     await main(['sim', 'workload', '--cpus', '2', '--seed', '5', '--jobs', '2'], second.io);
     expect(second.out.join('')).toBe(text);
+  });
+
+  it('sim --trace-out writes the event trace, identical for identical runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ebpf-sim-trace-'));
+    try {
+      const file = join(dir, 'trace.txt');
+      for (const name of ['a', 'b']) {
+        const run = capture();
+        expect(await main(['sim', 'workload', '--sched', 'cfs', '--jobs', '1', '--trace-out', `${file}.${name}`], run.io)).toBe(0);
+      }
+      const a = readFileSync(`${file}.a`, 'utf8');
+      expect(a).toMatch(/^0 \[0\] sched_wakeup sh:1 target_cpu=0$/m);
+      expect(a).toContain('sys_enter sh:1 pipe2(');
+      expect(readFileSync(`${file}.b`, 'utf8')).toBe(a);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('sim rejects bad options with a usage error', async () => {

@@ -1,9 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultSchedulers, formatMetricsTable, runShellWorkload, type KernelMetrics } from '@ebpf-sim/kernel';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { intOption, parseWith } from './args.js';
 
-const USAGE = `usage: ebpf-sim sim workload [--cpus N] [--sched POLICY|all] [--seed N] [--jobs N] [--rr-slice-ms N] [--trace] [--console]
+const USAGE = `usage: ebpf-sim sim workload [--cpus N] [--sched POLICY|all] [--seed N] [--jobs N] [--rr-slice-ms N] [--trace] [--trace-out FILE] [--console]
 
 Run the shell-like workload in the simulated kernel: /bin/sh starts N pipelines (producer | consumer, each
 forked and exec'ed; they write and read files, stream through a pipe, compute and sleep), then reaps them.
@@ -14,6 +15,8 @@ Prints the scheduling metrics per policy; the same seed always gives the same nu
   --jobs N         pipelines (default 8)
   --rr-slice-ms N  the rr policy's time slice (default 100, Linux's RR_TIMESLICE)
   --trace          record the event trace and print its digest
+  --trace-out FILE write the event trace (every switch, wake-up, fork, exec, exit, syscall) to FILE,
+                   one file per policy (FILE.<policy>) when several run
   --console        print what the programs wrote to /dev/console`;
 
 export const simCommand: Command = {
@@ -31,6 +34,7 @@ export const simCommand: Command = {
           jobs: { type: 'string' },
           'rr-slice-ms': { type: 'string' },
           trace: { type: 'boolean' },
+          'trace-out': { type: 'string' },
           console: { type: 'boolean' },
         },
         allowPositionals: true,
@@ -49,10 +53,21 @@ export const simCommand: Command = {
     let failed = false;
     for (const policy of policies) {
       const options: Record<string, number> = policy === 'rr' ? { sliceNs: rrSliceMs * 1e6 } : {};
-      const result = runShellWorkload({ cpus, seed, sched: { policy, options }, trace: { enabled: values.trace === true } }, jobs);
+      const traceOut = values['trace-out'];
+      const tracing = values.trace === true || traceOut !== undefined;
+      const result = runShellWorkload({ cpus, seed, sched: { policy, options }, trace: { enabled: tracing, syscalls: traceOut !== undefined } }, jobs);
+      if (traceOut !== undefined) {
+        const path = policies.length > 1 ? `${traceOut}.${policy}` : traceOut;
+        try {
+          writeFileSync(path, result.kernel.trace.text());
+        } catch (error) {
+          throw new CliError(`cannot write the trace to ${path}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        io.out(`${policy}: ${result.kernel.trace.lines.length} trace lines written to ${path}\n`);
+      }
       runs.push({ label: `${policy} x${cpus}`, metrics: result.metrics });
       if (values.console === true) io.out(`--- ${policy}: console ---\n${result.console}`);
-      if (values.trace === true) io.out(`${policy}: trace digest ${result.traceDigest} (${result.kernel.trace.lines.length} events)\n`);
+      if (tracing) io.out(`${policy}: trace digest ${result.traceDigest} (${result.kernel.trace.lines.length} events)\n`);
       if (result.shellStatus !== 0 || result.kernel.crashes.length > 0) {
         failed = true;
         io.err(`${policy}: /bin/sh exited with status ${String(result.shellStatus)}; crashes: ${result.kernel.crashes.map((c) => `${c.comm}:${c.pid} ${c.message}`).join('; ') || 'none'}\n`);
