@@ -34,10 +34,11 @@ import { Code, ModuleBuilder, Op, T } from './wasm.js';
 import type {} from './wasm-api.js';
 
 /**
- * The register-exchange area: bytes [XCHG, XCHG + 128) of page 0, which no region can ever cover (page 0 is
+ * The register-exchange area: bytes [XCHG, XCHG + 256) of page 0, which no region can ever cover (page 0 is
  * the NULL guard), so no eBPF program can reach it through a checked access.
  */
 export const XCHG = 0xf00;
+export const XCHG_SIZE = 256;
 /** Byte offsets in the exchange area. */
 export const X_REGS = 0; // r0..r10, i64 each
 export const X_FUEL = 88;
@@ -51,9 +52,11 @@ export const X_WCACHE = 104;
 export const X_FULL = 100;
 /** Id of the engine whose region caches the exchange area holds (VMs may share a memory). */
 export const X_OWNER = 112;
+/** Where a function saves its internal locals around an import call (see saveAll). */
+const X_SAVE = 128;
 
-/** Codes of the `fault` import. */
-export const FaultCode = { CALL_DEPTH: 0, UNRESOLVED_LD_IMM64: 1, FELL_OFF: 2 } as const;
+/** Codes of the `stop` import: why the run ends (RECORDED: the embedder already recorded it). */
+export const StopCode = { RECORDED: 0, BUDGET: 1, CALL_DEPTH: 2, UNRESOLVED_LD_IMM64: 3, FELL_OFF: 4 } as const;
 
 /** Status returned by the `helper` import. */
 export const HelperStatus = { CONTINUE: 0, STOP: 1, TAIL_EXITED: 2 } as const;
@@ -81,10 +84,8 @@ export interface CompiledProgram {
 // Import function indexes (declared in this order).
 const F_HELPER = 0;
 const F_ACCESS = 1;
-const F_FAULT = 2;
-const F_BUDGET = 3;
-const F_PACKET = 4;
-const F_RAISE = 5;
+const F_STOP = 2;
+const F_PACKET = 3;
 const G_TOP = 0;
 
 // Local layout of every eBPF function.
@@ -103,7 +104,22 @@ const L_LOOPS = 21;
 const L_LABEL = 22;
 const L_S32 = 23;
 const L_X32 = 24;
-const FUNC_LOCALS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I32, T.I32, T.I32, T.I32];
+/** The stop reason and its arguments (see StopCode), set before branching to the stop label. */
+const L_SK = 25;
+const L_S1 = 26;
+const L_S2 = 27;
+const L_S3 = 28;
+const FUNC_LOCALS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32];
+/** Internal locals a function saves around import calls: [local, type, offset in the exchange area]. */
+const SAVED: ReadonlyArray<readonly [number, T, number]> = [
+  [L_SLO, T.I64, X_SAVE],
+  [L_TOP, T.I64, X_SAVE + 8],
+  [L_A, T.I64, X_SAVE + 16],
+  [P_FUEL, T.I32, X_SAVE + 24],
+  [L_LOOPS, T.I32, X_SAVE + 28],
+  [P_DEPTH, T.I32, X_SAVE + 32],
+  [L_LABEL, T.I32, X_SAVE + 36],
+];
 const FUNC_PARAMS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I32, T.I32];
 const FUNC_RESULTS: readonly T[] = [T.I64, T.I32];
 
@@ -283,10 +299,8 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   const mb = new ModuleBuilder();
   mb.importFunction('e', 'helper', [T.I32, T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
   mb.importFunction('e', 'access', [T.I32, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
-  mb.importFunction('e', 'fault', [T.I32, T.I32, T.I32, T.I32], []);
-  mb.importFunction('e', 'budget', [T.I32], []);
+  mb.importFunction('e', 'stop', [T.I32, T.I32, T.I32, T.I32], []);
   mb.importFunction('e', 'packet', [T.I32, T.I32, T.I32, T.I32], [T.I32]);
-  mb.importFunction('e', 'raise', [], []);
   mb.importMemory('e', 'mem');
   mb.importGlobal('e', 'top', T.I32, false);
 
@@ -426,9 +440,14 @@ class FunctionEmitter implements StructureSink {
       end: (node) => this.blocks[this.nodes[node]!]!.kind,
     };
     const kind = structure(graph, this);
-    // The stop label: publish the registers, then unwind.
+    // The stop label: publish the registers, then let the embedder record why and unwind. No register is live
+    // across any call on the way here, so TurboFan never has to spill them in hot code.
     this.publish();
-    c.call(F_RAISE);
+    c.getLocal(L_SK);
+    c.getLocal(L_S1);
+    c.getLocal(L_S2);
+    c.getLocal(L_S3);
+    c.call(F_STOP);
     c.op(Op.UNREACHABLE);
     return kind;
   }
@@ -493,16 +512,15 @@ class FunctionEmitter implements StructureSink {
     c.i32(blk.start + count);
     c.getLocal(P_FUEL);
     c.op(Op.I32_ADD);
-    c.call(F_BUDGET);
-    c.br(this.stop(1));
+    c.setLocal(L_S1);
+    this.stopWith(StopCode.BUDGET, 1);
     c.end();
     if (blk.start === this.insns.length) {
-      c.i32(FaultCode.FELL_OFF);
       c.i32(this.slotOf[blk.start]!);
-      c.i32(0);
+      c.setLocal(L_S1);
       this.fuelAt(0);
-      c.call(F_FAULT);
-      c.br(this.stop(0));
+      c.setLocal(L_S3);
+      this.stopWith(StopCode.FELL_OFF, 0);
       return;
     }
     for (let i = blk.start; i < blk.end; i++) this.insn(this.insns[i]!, blk.end - 1 - i);
@@ -597,12 +615,13 @@ class FunctionEmitter implements StructureSink {
       case 'ld_imm64': {
         const value = this.ldImm64(this.prog, insn);
         if (value === undefined) {
-          c.i32(FaultCode.UNRESOLVED_LD_IMM64);
           c.i32(insn.slot);
+          c.setLocal(L_S1);
           c.i32(insn.src);
+          c.setLocal(L_S2);
           this.fuelAt(after);
-          c.call(F_FAULT);
-          c.br(this.stop(0));
+          c.setLocal(L_S3);
+          this.stopWith(StopCode.UNRESOLVED_LD_IMM64, 0);
           return;
         }
         c.i64(value[0], value[1]);
@@ -880,9 +899,15 @@ class FunctionEmitter implements StructureSink {
     this.fuelAt(after);
     c.getLocal(L_SLO);
     c.op(Op.I32_WRAP_I64);
+    this.saveAll();
     c.call(F_ACCESS);
+    c.setLocal(L_X32);
+    this.restoreAll();
+    c.getLocal(L_X32);
     c.op(Op.I32_EQZ);
-    c.brIf(this.stop(1));
+    c.if_();
+    this.stopWith(StopCode.RECORDED, 2);
+    c.end();
     if (perm !== PERM_RW) this.loadCache(perm);
     c.end();
     c.getLocal(L_A);
@@ -962,7 +987,7 @@ class FunctionEmitter implements StructureSink {
 
   private helperCall(insn: Insn, which: HelperTableIdValue, after: number): void {
     const c = this.code;
-    this.publish();
+    this.saveAll();
     c.i32(which);
     if (which === HelperTableId.CALLX) {
       this.get(insn.dst);
@@ -980,9 +1005,8 @@ class FunctionEmitter implements StructureSink {
     c.getLocal(P_DEPTH);
     c.call(F_HELPER);
     c.setLocal(L_X32);
-    c.i32(XCHG);
-    c.mem(Op.I64_LOAD, 3, X_REGS);
-    this.set(0);
+    // r0 is the helper's result; everything else comes back as it was.
+    this.restoreAll();
     c.getLocal(L_X32);
     c.if_();
     c.getLocal(L_X32);
@@ -994,9 +1018,46 @@ class FunctionEmitter implements StructureSink {
     c.mem(Op.I32_LOAD, 2, X_FUEL);
     c.op(Op.RETURN);
     c.end();
-    c.br(this.stop(1));
+    this.stopWith(StopCode.RECORDED, 1);
     c.end();
     this.loadCaches();
+  }
+
+  /**
+   * Store every register and internal local into the exchange area before an import call, so that no value is
+   * live across the call: TurboFan would otherwise spill those values at their definitions, in hot code.
+   */
+  private saveAll(): void {
+    const c = this.code;
+    this.publish();
+    for (const [local, type, at] of SAVED) {
+      c.i32(XCHG);
+      c.getLocal(local);
+      c.mem(type === T.I64 ? Op.I64_STORE : Op.I32_STORE, type === T.I64 ? 3 : 2, at);
+    }
+  }
+
+  /** Reload what {@link saveAll} stored (r0 may have changed: a helper's result). */
+  private restoreAll(): void {
+    const c = this.code;
+    for (let r = 0; r <= 10; r++) {
+      c.i32(XCHG);
+      c.mem(Op.I64_LOAD, 3, X_REGS + 8 * r);
+      c.setLocal(REG_LOCAL[r]!);
+    }
+    for (const [local, type, at] of SAVED) {
+      c.i32(XCHG);
+      c.mem(type === T.I64 ? Op.I64_LOAD : Op.I32_LOAD, type === T.I64 ? 3 : 2, at);
+      c.setLocal(local);
+    }
+  }
+
+  /** Branch to the stop label with reason `kind` (its arguments already in L_S1..L_S3). */
+  private stopWith(kind: number, extra: number): void {
+    const c = this.code;
+    c.i32(kind);
+    c.setLocal(L_SK);
+    c.br(this.stop(extra));
   }
 
   private localCall(insn: Insn, after: number): void {
@@ -1008,14 +1069,15 @@ class FunctionEmitter implements StructureSink {
     c.i32(MAX_CALL_FRAMES - 2);
     c.op(Op.I32_GT_S);
     c.if_();
-    c.i32(FaultCode.CALL_DEPTH);
     c.i32(insn.slot);
+    c.setLocal(L_S1);
     c.getLocal(P_DEPTH);
     c.i32(2);
     c.op(Op.I32_ADD);
+    c.setLocal(L_S2);
     this.fuelAt(after);
-    c.call(F_FAULT);
-    c.br(this.stop(1));
+    c.setLocal(L_S3);
+    this.stopWith(StopCode.CALL_DEPTH, 1);
     c.end();
     for (let r = 0; r < 10; r++) this.get(r);
     c.getLocal(P_DEPTH);
@@ -1057,9 +1119,7 @@ class FunctionEmitter implements StructureSink {
   private packet(insn: Insn, after: number): void {
     const c = this.code;
     const f = insn.form;
-    c.i32(XCHG);
-    this.get(0);
-    c.mem(Op.I64_STORE, 3, X_REGS);
+    this.saveAll();
     c.i32(insn.imm);
     if (f.kind === 'ld_ind') {
       this.get(insn.src);
@@ -1070,9 +1130,11 @@ class FunctionEmitter implements StructureSink {
     c.i32(insn.slot);
     this.fuelAt(after);
     c.call(F_PACKET);
-    c.i32(XCHG);
-    c.mem(Op.I64_LOAD, 3, X_REGS);
-    this.set(0);
-    c.brIf(this.stop(0));
+    c.setLocal(L_X32);
+    this.restoreAll();
+    c.getLocal(L_X32);
+    c.if_();
+    this.stopWith(StopCode.RECORDED, 1);
+    c.end();
   }
 }

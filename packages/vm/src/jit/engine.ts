@@ -15,10 +15,11 @@ import type { Vm } from '../vm.js';
 import type {} from './wasm-api.js';
 import {
   compileProgram,
-  FaultCode,
+  StopCode,
   HelperStatus,
   HelperTableId,
   XCHG,
+  XCHG_SIZE,
   X_OWNER,
   X_RCACHE,
   X_WCACHE,
@@ -79,6 +80,8 @@ const FULL = BASE + (X_FULL >> 2);
 const PERM_READ = 1;
 const PERM_RW = 3;
 let nextEngineId = 1;
+/** JIT runs in progress in this process (more than one: a run started from inside a helper). */
+let active = 0;
 
 /** Store a 64-bit argument (bigint, or a number beyond u32) as the (lo, hi) words at `at`. */
 function wideArg(R: Int32Array, at: number, value: number | bigint): void {
@@ -155,6 +158,10 @@ export class JitEngine {
    * Writes only the registers that can differ from those initial values (see {@link dirty}).
    */
   run(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
+    return active === 0 ? this.lean(prog, r1, r2) : this.nested(() => this.lean(prog, r1, r2));
+  }
+
+  private lean(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
     let b = this.last;
     if (b === null || b.prog !== prog) b = this.bind(prog);
     const R = this.regs;
@@ -192,11 +199,14 @@ export class JitEngine {
     this.cap = cap;
     vm.running = prog;
     let fuel: number;
+    active++;
     try {
       fuel = b.run(r1lo, r1hi, r2lo, r2hi, cap);
     } catch (error) {
+      active--;
       return this.stopped(error);
     }
+    active--;
     vm.executed = cap - fuel;
     if (v.length === 0) v = this.xchg();
     if (v[FULL] !== 0) {
@@ -214,6 +224,24 @@ export class JitEngine {
 
   /** Run `prog` with every register as the VM set it up (`Vm.runArgs`, and `auto` before a program is hot). */
   start(prog: Program): boolean {
+    return active === 0 ? this.full(prog) : this.nested(() => this.full(prog));
+  }
+
+  /**
+   * A run started while another JIT run is in a helper (a nested program, on this VM or another over the same
+   * memory): keep the outer run's exchange area intact around it.
+   */
+  private nested(inner: () => boolean): boolean {
+    const v = this.xchg();
+    const saved = v.slice(BASE, BASE + (XCHG_SIZE >> 2));
+    try {
+      return inner();
+    } finally {
+      this.xchg().set(saved, BASE);
+    }
+  }
+
+  private full(prog: Program): boolean {
     this.dirty = null;
     if (this.adaptive) {
       const heat = this.heat.get(prog) ?? 0;
@@ -234,11 +262,14 @@ export class JitEngine {
     this.cap = cap;
     vm.running = prog;
     let fuel: number;
+    active++;
     try {
       fuel = b.resume(0, cap);
     } catch (error) {
+      active--;
       return this.stopped(error);
     }
+    active--;
     vm.executed = cap - fuel;
     this.pullAll();
     return true;
@@ -300,13 +331,29 @@ export class JitEngine {
           }
           return 1;
         },
-        fault: (kind: number, pc: number, detail: number, fuelAt: number): void => {
-          vm.executed = this.cap - fuelAt;
-          vm.setFault(kind === FaultCode.CALL_DEPTH ? 'call-depth' : kind === FaultCode.UNRESOLVED_LD_IMM64 ? 'unresolved-ld-imm64' : 'fell-off', pc, detail === 0 ? {} : { detail });
-        },
-        budget: (ordinal: number): void => {
-          vm.executed = this.cap;
-          vm.setFault('budget', slotOf[ordinal] ?? -1, { detail: this.cap });
+        stop: (kind: number, a: number, b: number, c: number): never => {
+          switch (kind) {
+            case StopCode.BUDGET:
+              vm.executed = this.cap;
+              vm.setFault('budget', slotOf[a] ?? -1, { detail: this.cap });
+              break;
+            case StopCode.CALL_DEPTH:
+              vm.executed = this.cap - c;
+              vm.setFault('call-depth', a, { detail: b });
+              break;
+            case StopCode.UNRESOLVED_LD_IMM64:
+              vm.executed = this.cap - c;
+              vm.setFault('unresolved-ld-imm64', a, { detail: b });
+              break;
+            case StopCode.FELL_OFF:
+              vm.executed = this.cap - c;
+              vm.setFault('fell-off', a);
+              break;
+            default:
+              // Already recorded by the import that asked to stop (fault, requested exit, LD ABS out of bounds).
+              break;
+          }
+          throw STOP;
         },
         packet: (offset: number, size: number, pc: number, fuelAt: number): number => {
           const v = this.xchg();
@@ -318,9 +365,6 @@ export class JitEngine {
           v[BASE] = R[0];
           v[BASE + 1] = R[1];
           return status;
-        },
-        raise: (): never => {
-          throw STOP;
         },
       },
     };

@@ -167,6 +167,20 @@ describe('helpers and memory', () => {
     expect(vm.r0).toBe(77n);
   });
 
+  it('survives a program run from inside a helper on another VM over the same memory', () => {
+    const mem = new LinearMemory({ pages: 2 });
+    const arena = new Arena(mem);
+    const inner = loadProgram(program(Mov.imm(R1, 1000), Mov.imm(R6, 2000), Mov.reg(R0, R1), Add.reg(R0, R6), Exit()));
+    const innerVm = new Vm({ arena, engine: 'jit' });
+    const helpers: HelperSpec[] = [{ id: 1, name: 'nested', fn: () => (innerVm.run(inner) ? innerVm.r0 : 0n) }];
+    const outer = loadProgram(program(Mov.imm(R6, 5), Mov.imm(R1, 7), Call.helper(1), Add.reg(R0, R6), Add.reg(R0, R1), Exit()));
+    for (const engine of ['jit', 'interp'] as const) {
+      const vm = new Vm({ arena, engine, helpers });
+      expect(vm.run(outer)).toBe(true);
+      expect(vm.r0).toBe(3012n);
+    }
+  });
+
   it('reports a helper error and a requested exit like the interpreter', () => {
     const helpers: HelperSpec[] = [
       {
