@@ -106,34 +106,33 @@ function median(values: number[]): number {
 
 /**
  * Warm-up per program. TurboFan compiles the interpreter on a background thread, which takes from 70 ms to
- * over a second on a busy 2-core machine, and until then the engine runs 20-100x slower. So warm up for at
- * least WARMUP_MIN_MS, or less once a round has run 3x faster than the first one (the optimized code is in),
- * and always until three rounds in a row are no faster than the best one.
+ * over two seconds on a busy 2-core machine, and until then the engine runs 20-100x slower. So warm up until
+ * the speed looks optimized (under UNOPTIMIZED_NS per instruction) and three rounds in a row are no faster
+ * than the best one, at least WARMUP_MIN_MS and at most WARMUP_MAX_MS.
  */
-const WARMUP_MIN_MS = 1500;
-const WARMUP_SPED_UP_MS = 300;
-const WARMUP_MAX_MS = 10000;
+const WARMUP_MIN_MS = 300;
+const WARMUP_MAX_MS = 15000;
+const UNOPTIMIZED_NS = 10;
 
 /** Time one program: warm-up, then `rounds` rounds of ~`roundMs` each; the median ns per run. */
 function timeProgram(runner: RawRunner, prog: Program, addr: number, length: number, rounds: number, roundMs: number): number {
   const vm = runner.vm;
+  vm.run(prog, addr, length);
+  // Per-run overhead counts as ten instructions, so tiny programs are not held to the per-instruction bar.
+  const weight = Math.max(vm.executed, 10);
   let iterations = 1;
   const start = performance.now();
-  let first = 0;
   let best = Infinity;
   let stale = 0;
   while (performance.now() - start < WARMUP_MAX_MS) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < iterations; i++) vm.run(prog, addr, length);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    const perRun = ms / iterations;
+    const perRun = (ms * 1e6) / iterations;
     if (ms >= roundMs / 8) {
-      if (first === 0) first = perRun;
       stale = perRun < best * 0.97 ? 0 : stale + 1;
       best = Math.min(best, perRun);
-      const elapsed = performance.now() - start;
-      const warm = elapsed >= WARMUP_MIN_MS || (best * 3 < first && elapsed >= WARMUP_SPED_UP_MS);
-      if (warm && stale >= 3) break;
+      if (stale >= 3 && best / weight < UNOPTIMIZED_NS && performance.now() - start >= WARMUP_MIN_MS) break;
     }
     iterations = ms < roundMs / 8 ? iterations * 2 : Math.max(1, Math.round((iterations * roundMs) / Math.max(ms, 0.001)));
   }

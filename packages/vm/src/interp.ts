@@ -226,6 +226,50 @@ const enum Op {
   FUSED_MOV32_ARSH_X = 202,
   FUSED_MOV32_XOR_K = 203,
   FUSED_MOV32_XOR_X = 204,
+  FUSED_ADD64K_JEQ_K = 205,
+  FUSED_ADD64K_JEQ_X = 206,
+  FUSED_ADD64K_JNE_K = 207,
+  FUSED_ADD64K_JNE_X = 208,
+  FUSED_ADD64K_JSET_K = 209,
+  FUSED_ADD64K_JSET_X = 210,
+  FUSED_ADD64K_JGT_K = 211,
+  FUSED_ADD64K_JGT_X = 212,
+  FUSED_ADD64K_JGE_K = 213,
+  FUSED_ADD64K_JGE_X = 214,
+  FUSED_ADD64K_JLT_K = 215,
+  FUSED_ADD64K_JLT_X = 216,
+  FUSED_ADD64K_JLE_K = 217,
+  FUSED_ADD64K_JLE_X = 218,
+  FUSED_ADD64K_JSGT_K = 219,
+  FUSED_ADD64K_JSGT_X = 220,
+  FUSED_ADD64K_JSGE_K = 221,
+  FUSED_ADD64K_JSGE_X = 222,
+  FUSED_ADD64K_JSLT_K = 223,
+  FUSED_ADD64K_JSLT_X = 224,
+  FUSED_ADD64K_JSLE_K = 225,
+  FUSED_ADD64K_JSLE_X = 226,
+  FUSED_ADD32K_JEQ_K = 227,
+  FUSED_ADD32K_JEQ_X = 228,
+  FUSED_ADD32K_JNE_K = 229,
+  FUSED_ADD32K_JNE_X = 230,
+  FUSED_ADD32K_JSET_K = 231,
+  FUSED_ADD32K_JSET_X = 232,
+  FUSED_ADD32K_JGT_K = 233,
+  FUSED_ADD32K_JGT_X = 234,
+  FUSED_ADD32K_JGE_K = 235,
+  FUSED_ADD32K_JGE_X = 236,
+  FUSED_ADD32K_JLT_K = 237,
+  FUSED_ADD32K_JLT_X = 238,
+  FUSED_ADD32K_JLE_K = 239,
+  FUSED_ADD32K_JLE_X = 240,
+  FUSED_ADD32K_JSGT_K = 241,
+  FUSED_ADD32K_JSGT_X = 242,
+  FUSED_ADD32K_JSGE_K = 243,
+  FUSED_ADD32K_JSGE_X = 244,
+  FUSED_ADD32K_JSLT_K = 245,
+  FUSED_ADD32K_JSLT_X = 246,
+  FUSED_ADD32K_JSLE_K = 247,
+  FUSED_ADD32K_JSLE_X = 248,
 }
 
 /**
@@ -270,6 +314,57 @@ export const FUSED_AFTER_MOV: Readonly<Record<string, number>> = {
   'alu.arsh.x': Op.FUSED_MOV32_ARSH_X,
   'alu.xor.k': Op.FUSED_MOV32_XOR_K,
   'alu.xor.x': Op.FUSED_MOV32_XOR_X,
+};
+
+/**
+ * Superinstructions for loop tails: `add dst, imm` followed by a conditional jump of the same width (any
+ * registers), keyed by the jump's form id.
+ */
+export const FUSED_AFTER_ADD_IMM: Readonly<Record<string, number>> = {
+  'jmp.jeq.k': Op.FUSED_ADD64K_JEQ_K,
+  'jmp.jeq.x': Op.FUSED_ADD64K_JEQ_X,
+  'jmp.jne.k': Op.FUSED_ADD64K_JNE_K,
+  'jmp.jne.x': Op.FUSED_ADD64K_JNE_X,
+  'jmp.jset.k': Op.FUSED_ADD64K_JSET_K,
+  'jmp.jset.x': Op.FUSED_ADD64K_JSET_X,
+  'jmp.jgt.k': Op.FUSED_ADD64K_JGT_K,
+  'jmp.jgt.x': Op.FUSED_ADD64K_JGT_X,
+  'jmp.jge.k': Op.FUSED_ADD64K_JGE_K,
+  'jmp.jge.x': Op.FUSED_ADD64K_JGE_X,
+  'jmp.jlt.k': Op.FUSED_ADD64K_JLT_K,
+  'jmp.jlt.x': Op.FUSED_ADD64K_JLT_X,
+  'jmp.jle.k': Op.FUSED_ADD64K_JLE_K,
+  'jmp.jle.x': Op.FUSED_ADD64K_JLE_X,
+  'jmp.jsgt.k': Op.FUSED_ADD64K_JSGT_K,
+  'jmp.jsgt.x': Op.FUSED_ADD64K_JSGT_X,
+  'jmp.jsge.k': Op.FUSED_ADD64K_JSGE_K,
+  'jmp.jsge.x': Op.FUSED_ADD64K_JSGE_X,
+  'jmp.jslt.k': Op.FUSED_ADD64K_JSLT_K,
+  'jmp.jslt.x': Op.FUSED_ADD64K_JSLT_X,
+  'jmp.jsle.k': Op.FUSED_ADD64K_JSLE_K,
+  'jmp.jsle.x': Op.FUSED_ADD64K_JSLE_X,
+  'jmp32.jeq.k': Op.FUSED_ADD32K_JEQ_K,
+  'jmp32.jeq.x': Op.FUSED_ADD32K_JEQ_X,
+  'jmp32.jne.k': Op.FUSED_ADD32K_JNE_K,
+  'jmp32.jne.x': Op.FUSED_ADD32K_JNE_X,
+  'jmp32.jset.k': Op.FUSED_ADD32K_JSET_K,
+  'jmp32.jset.x': Op.FUSED_ADD32K_JSET_X,
+  'jmp32.jgt.k': Op.FUSED_ADD32K_JGT_K,
+  'jmp32.jgt.x': Op.FUSED_ADD32K_JGT_X,
+  'jmp32.jge.k': Op.FUSED_ADD32K_JGE_K,
+  'jmp32.jge.x': Op.FUSED_ADD32K_JGE_X,
+  'jmp32.jlt.k': Op.FUSED_ADD32K_JLT_K,
+  'jmp32.jlt.x': Op.FUSED_ADD32K_JLT_X,
+  'jmp32.jle.k': Op.FUSED_ADD32K_JLE_K,
+  'jmp32.jle.x': Op.FUSED_ADD32K_JLE_X,
+  'jmp32.jsgt.k': Op.FUSED_ADD32K_JSGT_K,
+  'jmp32.jsgt.x': Op.FUSED_ADD32K_JSGT_X,
+  'jmp32.jsge.k': Op.FUSED_ADD32K_JSGE_K,
+  'jmp32.jsge.x': Op.FUSED_ADD32K_JSGE_X,
+  'jmp32.jslt.k': Op.FUSED_ADD32K_JSLT_K,
+  'jmp32.jslt.x': Op.FUSED_ADD32K_JSLT_X,
+  'jmp32.jsle.k': Op.FUSED_ADD32K_JSLE_K,
+  'jmp32.jsle.x': Op.FUSED_ADD32K_JSLE_X,
 };
 
 /** Op id of slots no form maps to (the second slot of LD imm64): the switch has no case for it. */
@@ -511,6 +606,15 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     const fused = FUSED_AFTER_MOV[next.form.id];
     if (fused === undefined || next.form.cls !== mov.form.cls || next.dst !== mov.dst) continue;
     const p = mov.slot * 4;
+    code[p] = (code[p]! & ~0xff) | fused;
+  }
+  for (let i = 0; i + 1 < insns.length; i++) {
+    const add = insns[i]!;
+    const jump = insns[i + 1]!;
+    const sameWidth = (add.form.id === 'alu64.add.k' && jump.form.cls === 'jmp') || (add.form.id === 'alu.add.k' && jump.form.cls === 'jmp32');
+    const fused = FUSED_AFTER_ADD_IMM[jump.form.id];
+    if (!sameWidth || fused === undefined) continue;
+    const p = add.slot * 4;
     code[p] = (code[p]! & ~0xff) | fused;
   }
   return code;
@@ -2838,6 +2942,908 @@ function runSegment(vm: Vm, prog: Program): number {
         R[d] = R[d] ^ bl;
         R[d + 1] = 0;
         p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JEQ_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = al === bl && ah === bh ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JEQ_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = al === bl && ah === bh ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JNE_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = al !== bl || ah !== bh ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JNE_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = al !== bl || ah !== bh ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSET_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = (al & bl) !== 0 || (ah & bh) !== 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSET_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = (al & bl) !== 0 || (ah & bh) !== 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JGT_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JGT_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JGE_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JGE_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JLT_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JLT_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JLE_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JLE_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSGT_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSGT_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSGE_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSGE_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSLT_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSLT_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSLE_K: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const bl = code[q | 2]!;
+        const bh = code[q | 3]!;
+        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64K_JSLE_X: {
+        const d = (w >> 8) & 0xff;
+        const ka = R[d]!;
+        const klo = (ka + code[p | 2]!) | 0;
+        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        R[d] = klo;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const ah = R[jd + 1]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JEQ_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al === bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JEQ_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al === bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JNE_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al !== bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JNE_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al !== bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSET_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = (al & bl) !== 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSET_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = (al & bl) !== 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JGT_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al >>> 0 > bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JGT_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al >>> 0 > bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JGE_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al >>> 0 >= bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JGE_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al >>> 0 >= bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JLT_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al >>> 0 < bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JLT_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al >>> 0 < bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JLE_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al >>> 0 <= bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JLE_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al >>> 0 <= bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSGT_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al > bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSGT_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al > bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSGE_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al >= bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSGE_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al >= bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSLT_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al < bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSLT_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al < bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSLE_K: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const bl = code[q | 2]!;
+        p = al <= bl ? code[q | 1]! : (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD32K_JSLE_X: {
+        const d = (w >> 8) & 0xff;
+        R[d] = (R[d]! + code[p | 2]!) | 0;
+        R[d + 1] = 0;
+        if (steps >= limit) {
+          // The jump would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const w2 = code[q]!;
+        const jd = (w2 >> 8) & 0xff;
+        const al = R[jd]!;
+        const s = w2 >>> 16;
+        const bl = R[s]!;
+        p = al <= bl ? code[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.LD_IMM64_IMM: {

@@ -1,6 +1,6 @@
 import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
-import { FUSED_AFTER_MOV } from './interp.js';
+import { FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV } from './interp.js';
 import { loadProgram } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
 
@@ -68,5 +68,26 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     expect(vm.run(prog)).toBe(false);
     expect(vm.fault).toMatchObject({ kind: 'budget', pc: 2, detail: 2 });
     expect(vm.executed).toBe(2);
+  });
+});
+
+describe('superinstructions (add imm + conditional jump)', () => {
+  const { R0, R1, R2, R3 } = asm;
+  it.each(Object.keys(FUSED_AFTER_ADD_IMM))('add; %s takes the same branch as the two instructions apart', (id) => {
+    const form = formById(id);
+    const add = form.cls === 'jmp' ? asm.Add.imm(R2, 3) : asm.Add.imm32(R2, 3);
+    const jump: RawInsn = { code: form.opcode, dst: R2, src: form.source === 'X' ? R3 : 0, off: 1, imm: form.source === 'K' ? -4 : 0 };
+    const head = [asm.Mov.imm(R0, 0), asm.Ldx.dw(R2, R1, 0), asm.Ldx.dw(R3, R1, 8)];
+    const tail = [asm.Mov.imm(R0, 1), asm.Add.reg(R0, R2), asm.Exit()];
+    const fused = loadProgram(asm.program(...head, add, jump, ...tail));
+    const apart = loadProgram(asm.program(...head, add, asm.Ja(0), jump, ...tail));
+    const bench = new ProbeBench();
+    for (let set = 0; set < PROBE_VALUE_SETS; set++) {
+      expect(bench.run(fused, set)).toBe(true);
+      const [r0, executed] = [bench.vm.r0, bench.vm.executed];
+      expect(bench.run(apart, set)).toBe(true);
+      expect(r0, `${id} operand set ${set}`).toBe(bench.vm.r0);
+      expect(executed).toBe(bench.vm.executed - 1);
+    }
   });
 });
