@@ -3858,7 +3858,9 @@ function runSegment(vm: Vm, prog: Program): number {
         vm.setFault('unresolved-ld-imm64', p >> 2, { detail: code[p | 1]! });
         return FAULTED;
       case Op.JMP_MAY_GOTO:
-        // Linux: each frame has a counter starting at BPF_MAX_LOOPS; may_goto jumps once it reaches 0.
+        // Linux's count-based may_goto (the interpreter and most JITs): every frame whose function uses it
+        // gets a stack counter set to BPF_MAX_LOOPS in its prologue; may_goto jumps once it reaches 0. (The
+        // x86-64 JIT of 6.14+ uses a time budget instead, which is not deterministic, so we do not model it.)
         if (vm.loops === 0) {
           p = code[p | 1]!;
         } else {
