@@ -93,13 +93,10 @@ const P_DEPTH = 10;
 const P_FUEL = 11;
 const L_R10 = 12;
 const L_SLO = 13;
-const L_TOP = 14;
+// 14: spare (the stack top is read from the global where needed).
 const L_A = 15;
 const L_T1 = 16;
-const L_RLO = 17;
-const L_RHI = 18;
-const L_WLO = 19;
-const L_WHI = 20;
+// 17..20: spare (the region caches are read from the exchange area where needed).
 const L_LOOPS = 21;
 const L_LABEL = 22;
 const L_S32 = 23;
@@ -113,7 +110,6 @@ const FUNC_LOCALS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I
 /** Internal locals a function saves around import calls: [local, type, offset in the exchange area]. */
 const SAVED: ReadonlyArray<readonly [number, T, number]> = [
   [L_SLO, T.I64, X_SAVE],
-  [L_TOP, T.I64, X_SAVE + 8],
   [L_A, T.I64, X_SAVE + 16],
   [P_FUEL, T.I32, X_SAVE + 24],
   [L_LOOPS, T.I32, X_SAVE + 28],
@@ -411,7 +407,27 @@ class FunctionEmitter implements StructureSink {
       for (let i = blk.start; i < blk.end && i < insns.length; i++) for (const r of defs(insns[i]!)) regs.add(r);
     }
     this.written = [...regs].sort((a, b) => a - b);
+    // Registers that hold stack pointers somewhere in this function (copied or offset from r10): their
+    // accesses test the stack range first. Only an ordering hint; both tests always run before a miss.
+    const stackish = new Set<number>([10]);
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const b of this.nodes) {
+        const blk = blocks[b]!;
+        for (let i = blk.start; i < blk.end && i < insns.length; i++) {
+          const insn = insns[i]!;
+          const f = insn.form;
+          if (f.kind === 'alu' && f.is64 && f.source === 'X' && (f.op === AluOp.MOV || f.op === AluOp.ADD) && stackish.has(insn.src) && !stackish.has(insn.dst)) {
+            stackish.add(insn.dst);
+            changed = true;
+          }
+        }
+      }
+    }
+    this.stackish = stackish;
   }
+
+  private readonly stackish: ReadonlySet<number>;
 
   /** Registers some instruction of this function writes, ascending. */
   readonly written: readonly number[];
@@ -423,9 +439,6 @@ class FunctionEmitter implements StructureSink {
   emit(): StructureKind {
     const c = this.code;
     // r10 = top - 512 * depth; the live stack is [r10 - 512, top).
-    c.getGlobal(G_TOP);
-    c.op(Op.I64_EXTEND_I32_U);
-    c.setLocal(L_TOP);
     this.frameTop();
     c.getLocal(L_R10);
     c.i64(STACK_FRAME_SIZE, 0);
@@ -433,7 +446,6 @@ class FunctionEmitter implements StructureSink {
     c.setLocal(L_SLO);
     c.i32(BPF_MAX_LOOPS);
     c.setLocal(L_LOOPS);
-    this.loadCaches();
     const graph: Graph = {
       size: this.nodes.length,
       succs: (node) => this.blocks[this.nodes[node]!]!.succs.map((b) => this.nodeOf.get(b)!),
@@ -450,26 +462,6 @@ class FunctionEmitter implements StructureSink {
     c.call(F_STOP);
     c.op(Op.UNREACHABLE);
     return kind;
-  }
-
-  /** Load the region caches from the exchange area into locals (the engine keeps them valid). */
-  private loadCaches(): void {
-    this.loadCache(PERM_READ);
-    this.loadCache(PERM_WRITE);
-  }
-
-  /** Load one region cache (first byte, last byte + 1) into its locals. */
-  private loadCache(perm: number): void {
-    const c = this.code;
-    const [lo, hi, at] = perm === PERM_READ ? [L_RLO, L_RHI, X_RCACHE] : [L_WLO, L_WHI, X_WCACHE];
-    c.i32(XCHG);
-    c.mem(Op.I64_LOAD32_U, 2, at);
-    c.setLocal(lo);
-    c.i32(XCHG);
-    c.mem(Op.I64_LOAD32_U, 2, at + 4);
-    c.i64(1, 0);
-    c.op(Op.I64_ADD);
-    c.setLocal(hi);
   }
 
   /** Store registers (default r0..r10) into the exchange area. */
@@ -880,13 +872,20 @@ class FunctionEmitter implements StructureSink {
     }
     c.block();
     // Allowed in the live stack [sLo, top) or in the cached region; test the likelier one first.
-    const stackFirst = base === 10 || perm === PERM_RW;
-    if (stackFirst) this.branchIfInRange(L_SLO, L_TOP, size);
+    const stackFirst = this.stackish.has(base) || perm === PERM_RW;
+    // The stack: [sLo, top); the cached region: [lo, last] as kept in the exchange area by the engine (read
+    // from memory rather than locals: fewer live values, nothing to reload after calls).
+    const stack = (): void => this.branchIfInRange(() => this.stackLo(), () => this.stackTop(), size, 0);
+    if (stackFirst) stack();
     if (perm !== PERM_RW) {
-      const [lo, hi] = perm === PERM_READ ? [L_RLO, L_RHI] : [L_WLO, L_WHI];
-      this.branchIfInRange(lo, hi, size);
+      const at = perm === PERM_READ ? X_RCACHE : X_WCACHE;
+      const cached = (offset: number) => (): void => {
+        c.i32(XCHG);
+        c.mem(Op.I64_LOAD32_U, 2, offset);
+      };
+      this.branchIfInRange(cached(at), cached(at + 4), size, 1);
     }
-    if (!stackFirst) this.branchIfInRange(L_SLO, L_TOP, size);
+    if (!stackFirst) stack();
     c.getLocal(L_A);
     c.op(Op.I32_WRAP_I64);
     c.getLocal(L_A);
@@ -897,7 +896,7 @@ class FunctionEmitter implements StructureSink {
     c.i32(perm);
     c.i32(slot);
     this.fuelAt(after);
-    c.getLocal(L_SLO);
+    this.stackLo();
     c.op(Op.I32_WRAP_I64);
     this.saveAll();
     c.call(F_ACCESS);
@@ -908,30 +907,49 @@ class FunctionEmitter implements StructureSink {
     c.if_();
     this.stopWith(StopCode.RECORDED, 2);
     c.end();
-    if (perm !== PERM_RW) this.loadCache(perm);
     c.end();
     c.getLocal(L_A);
     c.op(Op.I32_WRAP_I64);
   }
 
   /**
-   * Branch to the enclosing block (the "access is fine" label, depth 0 here) when lo <= A && A <= hi - size
-   * (unsigned 64-bit; hi - size never wraps, see loadCache). Two compare-and-branch pairs, no booleans.
+   * Branch to the enclosing block (the "access is fine" label, depth 0 here) when lo <= A && A <= end - size,
+   * where `end` is one past the range (`inclusive` 0) or its last byte (`inclusive` 1). Unsigned 64-bit; the
+   * subtraction never wraps: a stack top or region end is above page 0, and an empty cache is (0xffffffff, 7).
+   * Two compare-and-branch pairs, no booleans.
    */
-  private branchIfInRange(lo: number, hi: number, size: number): void {
+  private branchIfInRange(lo: () => void, end: () => void, size: number, inclusive: number): void {
     const c = this.code;
     c.block();
     c.getLocal(L_A);
-    c.getLocal(lo);
+    lo();
     c.op(Op.I64_LT_U);
     c.brIf(0);
     c.getLocal(L_A);
-    c.getLocal(hi);
-    c.i64(size, 0);
+    end();
+    c.i64(size - inclusive, 0);
     c.op(Op.I64_SUB);
     c.op(Op.I64_LE_U);
     c.brIf(1);
     c.end();
+  }
+
+  /** The lowest live stack byte: the current frame's bottom. */
+  private stackLo(): void {
+    const c = this.code;
+    if (this.r10Static) {
+      c.getLocal(L_R10);
+      c.i64(STACK_FRAME_SIZE, 0);
+      c.op(Op.I64_SUB);
+    } else {
+      c.getLocal(L_SLO);
+    }
+  }
+
+  /** One past the highest stack byte (the entry frame's r10). */
+  private stackTop(): void {
+    this.code.getGlobal(G_TOP);
+    this.code.op(Op.I64_EXTEND_I32_U);
   }
 
   private atomic(insn: Insn, after: number): void {
@@ -1020,7 +1038,6 @@ class FunctionEmitter implements StructureSink {
     c.end();
     this.stopWith(StopCode.RECORDED, 1);
     c.end();
-    this.loadCaches();
   }
 
   /**
@@ -1089,13 +1106,12 @@ class FunctionEmitter implements StructureSink {
     this.set(0);
     // The interpreter restores r10 to the frame pointer on return.
     this.frameTop();
-    this.loadCaches();
   }
 
   /** r10 = top - 512 * depth. */
   private frameTop(): void {
     const c = this.code;
-    c.getLocal(L_TOP);
+    this.stackTop();
     c.getLocal(P_DEPTH);
     c.op(Op.I64_EXTEND_I32_U);
     c.i64(STACK_FRAME_SIZE, 0);
