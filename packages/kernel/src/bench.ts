@@ -1,4 +1,7 @@
-import { Libc, type UserProgram } from '@ebpf-sim/uapi';
+import { checkArgsWithSchema, Libc, syscallSpec, type UserProgram } from '@ebpf-sim/uapi';
+import { HookRegistry } from './hooks/registry.js';
+import { registerAllSyscalls } from './syscalls/register.js';
+import { SyscallTable } from './syscalls/table.js';
 import type { KernelConfigInput } from './config.js';
 import { createKernel } from './kernel.js';
 import { runShellWorkload } from './workload/shell.js';
@@ -63,6 +66,30 @@ function benchYield(count: number, config: KernelConfigInput): KernelBenchRow {
   return row(`sched_yield ping-pong (${kernel.sched.policy.name})`, kernel.stats.contextSwitches, 'context switches', wallMs, kernel.clock.now);
 }
 
+/**
+ * The syscall entry's argument check for read(fd, buf, count): the fast checks derived from the schema
+ * against validating with the zod schema itself, to show why the entry uses the former.
+ */
+function benchArgChecks(count: number): KernelBenchRow[] {
+  const table = new SyscallTable(new HookRegistry());
+  registerAllSyscalls(table);
+  const spec = syscallSpec('read');
+  const entry = table.get(spec.nr);
+  if (entry === undefined) throw new Error('bench: read is not registered');
+  const regs = Float64Array.of(0, 3, 0x7ffe00000000, 4096, 0, 0, 0);
+  const values = [3, 0x7ffe00000000, 4096];
+  let sink = 0;
+  const fast = time(() => {
+    for (let index = 0; index < count; index++) sink += SyscallTable.checkArgs(entry, regs);
+  });
+  const zodCount = Math.max(1, Math.round(count / 20));
+  const slow = time(() => {
+    for (let index = 0; index < zodCount; index++) sink += checkArgsWithSchema(spec, values);
+  });
+  if (sink !== 0) throw new Error('bench: valid read arguments were rejected');
+  return [row('read() argument check, schema-derived fast path', count, 'checks', fast, 0), row('read() argument check, zod safeParse', zodCount, 'checks', slow, 0)];
+}
+
 /** Run the kernel benchmarks; `scale` multiplies the iteration counts. */
 export function benchKernel(scale = 1, policy = 'cfs'): KernelBenchRow[] {
   const syscalls = Math.max(1000, Math.round(2_000_000 * scale));
@@ -70,7 +97,12 @@ export function benchKernel(scale = 1, policy = 'cfs'): KernelBenchRow[] {
   const config: KernelConfigInput = { sched: { policy, options: {} } };
   // Warm the JIT so the first row is not a cold-start measurement.
   benchGetpid(Math.min(syscalls, 100_000), config, false);
-  const rows = [benchGetpid(syscalls, config, false), benchGetpid(Math.round(syscalls / 4), config, true), benchYield(switches, config)];
+  const rows = [
+    benchGetpid(syscalls, config, false),
+    benchGetpid(Math.round(syscalls / 4), config, true),
+    benchYield(switches, config),
+    ...benchArgChecks(Math.max(1000, Math.round(5_000_000 * scale))),
+  ];
   const jobs = Math.max(2, Math.round(16 * scale));
   let shell: ReturnType<typeof runShellWorkload> | undefined;
   const wallMs = time(() => {

@@ -15,7 +15,7 @@ const ms = (ns: number): string => (ns / 1e6).toFixed(3);
 export function formatKernelBenchTable(rows: readonly KernelBenchRow[]): string {
   return table(
     ['benchmark', 'operations', 'wall ms', 'per second', 'virtual ms'],
-    rows.map((r) => [r.name, String(r.operations), r.wallMs.toFixed(1), `${Math.round(r.perSecond).toLocaleString('en-US')} ${r.unit}/s`, ms(r.virtualNs)]),
+    rows.map((r) => [r.name, String(r.operations), r.wallMs.toFixed(1), `${Math.round(r.perSecond).toLocaleString('en-US')} ${r.unit}/s`, r.virtualNs === 0 ? '-' : ms(r.virtualNs)]),
   );
 }
 
