@@ -18,5 +18,5 @@ export type { ConformanceOutcome, ConformanceResult, ConformanceTest } from './c
 export { compileProgram, XCHG } from './jit/compile.js';
 export type { CompiledProgram, MemoryChecks } from './jit/compile.js';
 export { AUTO_HOT_INSNS, AUTO_HOT_RUNS, JitEngine, MAX_JIT_BUDGET, compiled } from './jit/engine.js';
-export { formatCompileTable, generatedProgram, measureCompile } from './jit/bench.js';
-export type { CompileRow } from './jit/bench.js';
+export { cpuBench, formatCompileTable, generatedProgram, measureCompile } from './jit/bench.js';
+export type { CompileRow, CpuBenchOptions } from './jit/bench.js';
