@@ -36,3 +36,12 @@ export function formatMetricsTable(runs: ReadonlyArray<{ label: string; metrics:
     ]),
   );
 }
+
+/** CPU time per task of one run, busiest first (ties by name). */
+export function formatTaskTable(metrics: KernelMetrics): string {
+  const rows = Object.entries(metrics.perTaskCpuNs).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return table(
+    ['task', 'cpu ms', 'share'],
+    rows.map(([task, ns]) => [task, ms(ns), `${((ns / Math.max(1, metrics.cpuTimeNs)) * 100).toFixed(1)}%`]),
+  );
+}

@@ -39,6 +39,15 @@ describe('kernel commands', () => {
     }
   });
 
+  it('sim --tasks lists the CPU time of every task', async () => {
+    const run = capture();
+    expect(await main(['sim', 'workload', '--sched', 'rr', '--jobs', '1', '--tasks'], run.io)).toBe(0);
+    const text = run.out.join('');
+    expect(text).toContain('--- rr: CPU time per task ---');
+    expect(text).toMatch(/^producer:2 +\d+\.\d{3} +\d+\.\d%$/m);
+    expect(text).toMatch(/^sh:1 /m);
+  });
+
   it('sim rejects bad options with a usage error', async () => {
     const run = capture();
     expect(await main(['sim', 'workload', '--sched', 'lottery'], run.io)).toBe(2);

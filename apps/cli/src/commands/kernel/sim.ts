@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaultSchedulers, formatMetricsTable, runShellWorkload, type KernelMetrics } from '@ebpf-sim/kernel';
+import { defaultSchedulers, formatMetricsTable, formatTaskTable, runShellWorkload, type KernelMetrics } from '@ebpf-sim/kernel';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { intOption, parseWith } from './args.js';
 
-const USAGE = `usage: ebpf-sim sim workload [--cpus N] [--sched POLICY|all] [--seed N] [--jobs N] [--rr-slice-ms N] [--trace] [--trace-out FILE] [--console]
+const USAGE = `usage: ebpf-sim sim workload [--cpus N] [--sched POLICY|all] [--seed N] [--jobs N] [--rr-slice-ms N] [--trace] [--trace-out FILE] [--tasks] [--console]
 
 Run the shell-like workload in the simulated kernel: /bin/sh starts N pipelines (producer | consumer, each
 forked and exec'ed; they write and read files, stream through a pipe, compute and sleep), then reaps them.
@@ -17,6 +17,7 @@ Prints the scheduling metrics per policy; the same seed always gives the same nu
   --trace          record the event trace and print its digest
   --trace-out FILE write the event trace (every switch, wake-up, fork, exec, exit, syscall) to FILE,
                    one file per policy (FILE.<policy>) when several run
+  --tasks          print the CPU time of every task under each policy
   --console        print what the programs wrote to /dev/console`;
 
 export const simCommand: Command = {
@@ -36,6 +37,7 @@ export const simCommand: Command = {
           trace: { type: 'boolean' },
           'trace-out': { type: 'string' },
           console: { type: 'boolean' },
+          tasks: { type: 'boolean' },
         },
         allowPositionals: true,
         strict: true,
@@ -67,6 +69,7 @@ export const simCommand: Command = {
       }
       runs.push({ label: `${policy} x${cpus}`, metrics: result.metrics });
       if (values.console === true) io.out(`--- ${policy}: console ---\n${result.console}`);
+      if (values.tasks === true) io.out(`--- ${policy}: CPU time per task ---\n${formatTaskTable(result.metrics)}`);
       if (tracing) io.out(`${policy}: trace digest ${result.traceDigest} (${result.kernel.trace.lines.length} events)\n`);
       if (result.shellStatus !== 0 || result.kernel.crashes.length > 0) {
         failed = true;
