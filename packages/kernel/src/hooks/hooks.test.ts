@@ -6,8 +6,11 @@ import {
   SIG,
   SyscallNr,
   TRACE_RAW_SYS_ENTER,
+  TRACE_SCHED_PROCESS_EXEC,
+  TRACE_SCHED_PROCESS_EXIT,
   TRACE_SCHED_PROCESS_FORK,
   TRACE_SCHED_SWITCH,
+  TRACE_SCHED_WAKEUP,
   TRACE_SYSCALL_ENTER,
   TRACE_SYSCALL_EXIT,
   WTERMSIG,
@@ -172,6 +175,57 @@ describe('syscall tracepoints and kprobes', () => {
     );
     expect(forks).toEqual(['1 -> 2 child_comm=test']);
     expect(switches).toEqual(['swapper/0:0(0) -> test:1 prio=120', 'test:1(1) -> test:2 prio=120', 'test:2(128) -> test:1 prio=120', 'test:1(128) -> swapper/0:0 prio=120']);
+  });
+});
+
+describe('process lifecycle tracepoints', () => {
+  it('sched_process_exec carries the filename as __data_loc; sched_process_exit and sched_wakeup their task', () => {
+    const events: string[] = [];
+    runProgram(
+      function* (ctx) {
+        const libc = new Libc(ctx);
+        const child = yield* libc.fork(function* (c) {
+          return yield* new Libc(c).execve('/bin/other');
+        });
+        yield* libc.wait4(child);
+        return 0;
+      },
+      { cpus: 1 },
+      (k) => {
+        k.vfs.registerProgram('/bin/other', function* (ctx) {
+          yield* new Libc(ctx).nanosleep(1000);
+          return 3;
+        });
+        k.tracepoints.processExec.attach((inv) => {
+          const v = view(inv);
+          const E = TRACE_SCHED_PROCESS_EXEC;
+          const loc = v.getUint32(inv.ctx + E.filename, true);
+          events.push(`exec ${cString(inv, inv.ctx + (loc & 0xffff), loc >>> 16)} pid=${v.getInt32(inv.ctx + E.pid, true)} len=${loc >>> 16}`);
+          return 0;
+        });
+        k.tracepoints.processExit.attach((inv) => {
+          const v = view(inv);
+          const X = TRACE_SCHED_PROCESS_EXIT;
+          events.push(`exit ${cString(inv, inv.ctx + X.comm, 16)}:${v.getInt32(inv.ctx + X.pid, true)} group_dead=${v.getUint8(inv.ctx + X.group_dead)}`);
+          return 0;
+        });
+        k.tracepoints.schedWakeup.attach((inv) => {
+          const v = view(inv);
+          const W = TRACE_SCHED_WAKEUP;
+          events.push(`wakeup ${cString(inv, inv.ctx + W.comm, 16)}:${v.getInt32(inv.ctx + W.pid, true)} cpu=${v.getInt32(inv.ctx + W.target_cpu, true)}`);
+          return 0;
+        });
+      },
+    );
+    expect(events).toEqual([
+      'wakeup test:1 cpu=0',
+      'wakeup test:2 cpu=0',
+      'exec /bin/other pid=2 len=11',
+      'wakeup other:2 cpu=0',
+      'exit other:2 group_dead=1',
+      'wakeup test:1 cpu=0',
+      'exit test:1 group_dead=1',
+    ]);
   });
 });
 
