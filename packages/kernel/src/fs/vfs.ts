@@ -81,9 +81,10 @@ export class Vfs {
 
   /**
    * open(2)'s path walk and checks (O_CREAT, O_EXCL, O_DIRECTORY, O_TRUNC, access modes): the file or
-   * -errno. The caller runs the LSM file_open hook and installs the descriptor.
+   * -errno. `securityCheck` (the LSM file_open hook) may refuse the open with -errno before O_TRUNC
+   * truncates. The caller installs the descriptor.
    */
-  open(cwd: Inode, path: string, flags: number, mode: number, cred: Credentials): File | number {
+  open(cwd: Inode, path: string, flags: number, mode: number, cred: Credentials, securityCheck?: (file: File) => number): File | number {
     const accmode = flags & O.ACCMODE;
     let inode: Inode | number;
     if ((flags & O.CREAT) !== 0) {
@@ -113,13 +114,17 @@ export class Vfs {
     // Access mode 3 is Linux's "ioctl only" mode; it is checked like O_RDWR.
     const want = accmode === O.RDONLY ? MAY_READ : accmode === O.WRONLY ? MAY_WRITE : MAY_READ | MAY_WRITE;
     if (!permission(inode, cred, want)) return -Errno.EACCES;
+    const file = this.newFile(inode, flags & ~(O.CREAT | O.EXCL | O.TRUNC | O.NOCTTY), path);
+    // The security check runs before O_TRUNC takes effect, as in do_open (vfs_open, then handle_truncate).
+    const denied = securityCheck?.(file) ?? 0;
+    if (denied !== 0) return denied;
+    const opened = inode.fops.open?.(file) ?? 0;
+    if (opened < 0) return opened;
     if ((flags & O.TRUNC) !== 0 && inode.isReg && accmode !== O.RDONLY) {
       inode.size = 0;
       inode.mtime = this.clock.now;
     }
-    const file = this.newFile(inode, flags & ~(O.CREAT | O.EXCL | O.TRUNC | O.NOCTTY), path);
-    const opened = inode.fops.open?.(file) ?? 0;
-    return opened < 0 ? opened : file;
+    return file;
   }
 
   // ---- set-up helpers used by the kernel and drivers at boot --------------------------------------------

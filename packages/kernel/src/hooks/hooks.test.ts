@@ -230,25 +230,31 @@ describe('process lifecycle tracepoints', () => {
 });
 
 describe('LSM hooks deny operations', () => {
-  it('file_open returning -EPERM makes openat fail, and sees the path', () => {
+  it('file_open returning -EPERM makes openat fail before O_TRUNC, and sees the path', () => {
     const paths: string[] = [];
     let result = 0;
+    let size = -1;
     runProgram(
       function* (ctx) {
         const libc = new Libc(ctx);
-        result = yield* libc.open('/tmp/secret', O.CREAT | O.RDWR);
+        result = yield* libc.open('/tmp/secret', O.CREAT | O.RDWR | O.TRUNC);
+        const st = yield* libc.stat('/tmp/secret');
+        size = st.ok ? st.value.size : -1;
         return 0;
       },
       {},
-      (k) =>
+      (k) => {
+        k.vfs.writeFile('/tmp/secret', 'keep me');
         k.hooks.require('lsm:file_open').attach((inv) => {
           const file = readU64(view(inv), inv.ctx);
           const path = cString(inv, file + LSM_FILE_VIEW.path);
           paths.push(path);
           return path.includes('secret') ? -Errno.EPERM : 0;
-        }),
+        });
+      },
     );
     expect(result).toBe(-Errno.EPERM);
+    expect(size).toBe(7);
     expect(paths).toEqual(['/tmp/secret']);
   });
 

@@ -23,16 +23,10 @@ export function sysOpenat(k: Kernel, task: Task, dfd: number, filename: number, 
   const start = k.dirFor(task, dfd, path);
   if (typeof start === 'number') return start;
   const group = task.group;
-  const file = k.vfs.open(start, path, flags, mode, group.cred);
+  const file = k.vfs.open(start, path, flags, mode, group.cred, (opened) => k.lsm.fileOpenCheck(task, opened));
   if (typeof file === 'number') {
     k.fireKretprobe('do_sys_openat2', task, file);
     return file;
-  }
-  const denied = k.lsm.fileOpenCheck(task, file);
-  if (denied !== 0) {
-    k.releaseFile(file);
-    k.fireKretprobe('do_sys_openat2', task, denied);
-    return denied;
   }
   const fd = group.files.install(file, (flags & O.CLOEXEC) !== 0);
   if (fd < 0) k.releaseFile(file);

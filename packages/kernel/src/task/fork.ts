@@ -11,10 +11,11 @@ const SUPPORTED_CLONE_FLAGS =
  * "continue at the same instruction pointer"). Returns the child's pid or -errno, with Linux's flag rules.
  */
 export function doFork(k: Kernel, parent: Task, flags: number, entry: UserProgram | undefined): number {
-  if (flags > 0xffffffff) return -Errno.EINVAL;
+  // The 64-bit flag word: only the low 32 bits hold flags this model knows (clone3-only bits are higher).
+  if (flags > 0xffffffff || ((flags >>> 0) & ~SUPPORTED_CLONE_FLAGS) !== 0) return -Errno.EINVAL;
+  // copy_process's rules: a thread shares signal handlers, and shared handlers need a shared VM.
   if ((flags & CLONE.THREAD) !== 0 && (flags & CLONE.SIGHAND) === 0) return -Errno.EINVAL;
   if ((flags & CLONE.SIGHAND) !== 0 && (flags & CLONE.VM) === 0) return -Errno.EINVAL;
-  if (flags % 2 ** 32 !== flags || ((flags >>> 0) & ~SUPPORTED_CLONE_FLAGS) !== 0) return -Errno.EINVAL;
   // The child needs code to run: a generator cannot be duplicated (see UserContext.cloneEntry).
   if (entry === undefined) return -Errno.EINVAL;
   if (k.tasks.size >= k.limits.maxTasks) return -Errno.EAGAIN;
