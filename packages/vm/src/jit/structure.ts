@@ -136,15 +136,25 @@ export function structure(g: Graph, sink: StructureSink): StructureKind {
   const code = sink.code;
   const labels: Label[] = [{ kind: 'stop', node: -1 }];
   code.block();
-  if (!reducible) {
-    dispatch(g, sink, rpo, labels);
-  } else {
+  const start = code.length;
+  let kind: StructureKind = reducible ? 'structured' : 'dispatch';
+  if (reducible) {
     const children: number[][] = Array.from({ length: g.size }, () => []);
     for (const n of rpo) if (n !== 0) children[idom[n]!]!.push(n);
-    new Ramsey(g, sink, rpoIndex, loopHeader, forwardIn, children, labels).tree(0);
+    try {
+      new Ramsey(g, sink, rpoIndex, loopHeader, forwardIn, children, labels).tree(0);
+    } catch (error) {
+      // The tree walk recurses along dominator chains; a huge program can exhaust the JS stack. The dispatch
+      // loop is iterative: start over with it.
+      if (!(error instanceof RangeError)) throw error;
+      code.length = start;
+      labels.length = 1;
+      kind = 'dispatch';
+    }
   }
+  if (kind === 'dispatch') dispatch(g, sink, rpo, labels);
   code.end();
-  return reducible ? 'structured' : 'dispatch';
+  return kind;
 }
 
 function depthOf(labels: readonly Label[], kind: Label['kind'], node: number): number {
