@@ -15,6 +15,7 @@ import type { HelperSpec } from '../helpers.js';
 import { Arena, LinearMemory, Perm } from '../memory.js';
 import { loadProgram } from '../program.js';
 import { Vm, type EngineName } from '../vm.js';
+import type { MemoryChecks } from './compile.js';
 
 const RUNS = 1500;
 const DATA_SIZE = 64;
@@ -192,10 +193,10 @@ class Side {
   readonly vm: Vm;
   readonly data: number;
 
-  constructor(engine: EngineName) {
+  constructor(engine: EngineName, memoryChecks: MemoryChecks = 'checked') {
     const mem = new LinearMemory({ pages: 2 });
     const arena = new Arena(mem);
-    this.vm = new Vm({ arena, engine, helpers: HELPERS, budget: 100_000 });
+    this.vm = new Vm({ arena, engine, memoryChecks, helpers: HELPERS, budget: 100_000 });
     this.data = arena.alloc(DATA_SIZE, Perm.RW, 'data').start;
   }
 
@@ -223,15 +224,19 @@ const seedFromEnv = process.env['JIT_DIFF_SEED'];
 describe('JIT ≡ interpreter on random programs', () => {
   const interp = new Side('interp');
   const jit = new Side('jit');
+  const unchecked = new Side('jit', 'unchecked');
 
-  it(`${RUNS} random programs give the same registers, memory, executed count and fault`, () => {
+  it(`${RUNS} random programs give the same registers, memory, executed count and fault (and unchecked, without memory faults)`, () => {
     fc.assert(
       fc.property(shape, fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { minLength: 4, maxLength: 4 }), fc.boolean(), (s, args, lean) => {
         const prog = loadProgram(assemble(s), { name: 'random' });
         // Twice on the JIT: the second run takes the lean path with registers left by the first.
         const first = jit.run(prog, args, lean);
         expect(first).toEqual(interp.run(prog, args, lean));
-        expect(jit.run(prog, args, true)).toEqual(interp.run(prog, args, true));
+        const expected = interp.run(prog, args, true);
+        expect(jit.run(prog, args, true)).toEqual(expected);
+        // Without memory faults, the unchecked JIT (for verified programs) must agree too.
+        if (expected.fault?.kind !== 'memory') expect(unchecked.run(prog, args, true)).toEqual(expected);
       }),
       { numRuns: RUNS, ...(seedFromEnv === undefined ? {} : { seed: Number(seedFromEnv) }) },
     );
