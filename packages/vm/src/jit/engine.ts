@@ -166,10 +166,15 @@ export class JitEngine {
     if (b === null || b.prog !== prog) b = this.bind(prog);
     const R = this.regs;
     const dirty = this.dirty;
-    if (dirty === null) {
-      for (let i = 0; i < 22; i++) R[i] = 0;
-    } else {
-      for (let i = 0; i < dirty.length; i++) R[dirty[i]!] = 0;
+    // Registers the last lean run left non-initial go back to zero, except when they are this program's
+    // written set: the run overwrites those anyway (and a stopped run reads every register back).
+    if (dirty !== b.written) {
+      if (dirty === null) {
+        for (let i = 0; i < 22; i++) R[i] = 0;
+      } else {
+        for (let i = 0; i < dirty.length; i++) R[dirty[i]!] = 0;
+      }
+      R[20] = this.top;
     }
     // Small numbers (addresses, lengths) go straight in; anything else through splitU64.
     if (typeof r1 === 'number' && r1 >>> 0 === r1) {
@@ -188,8 +193,6 @@ export class JitEngine {
     const r1hi = R[3]!;
     const r2lo = R[4]!;
     const r2hi = R[5]!;
-    R[20] = this.top;
-    R[21] = 0;
     let v = this.view;
     if (v.length === 0) v = this.xchg();
     if (v[OWNER] !== this.id || this.mem.generation !== this.generation) this.resetCaches(v);
