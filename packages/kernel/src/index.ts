@@ -48,4 +48,5 @@ export { runShellWorkload, type ShellRun } from './workload/shell.js';
 export { shell, producer, consumer, SHELL_PROGRAMS } from './user/shell-workload.js';
 export { benchKernel, type KernelBenchRow } from './bench.js';
 export type { TaskRecord } from './kernel.js';
-export { formatKernelBenchTable, formatMetricsTable, formatTaskTable } from './report.js';
+export { formatKernelBenchTable, formatMetricsTable, formatTaskTable, formatHookTour } from './report.js';
+export { runHookTour, type HookTour } from './workload/hook-tour.js';

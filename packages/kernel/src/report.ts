@@ -1,5 +1,6 @@
 import type { KernelBenchRow } from './bench.js';
 import type { KernelMetrics } from './metrics.js';
+import type { HookTour } from './workload/hook-tour.js';
 
 function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, leftColumns = 1): string {
   const widths = header.map((h, column) => Math.max(h.length, ...rows.map((r) => (r[column] ?? '').length)));
@@ -44,4 +45,19 @@ export function formatTaskTable(metrics: KernelMetrics): string {
     ['task', 'cpu ms', 'share'],
     rows.map(([task, ns]) => [task, ms(ns), `${((ns / Math.max(1, metrics.cpuTimeNs)) * 100).toFixed(1)}%`]),
   );
+}
+
+/** The hook tour's findings as text. */
+export function formatHookTour(tour: HookTour): string {
+  const counts = (title: string, rows: ReadonlyArray<[string, number]>, limit = 10): string =>
+    `${title}\n${table(['name', 'count'], rows.slice(0, limit).map(([name, count]) => [name, String(count)]))}`;
+  const n = tour.nic;
+  return [
+    counts('syscalls seen by a handler on raw_syscalls:sys_enter, by syscall', tour.syscallsByName),
+    counts('... by command', tour.syscallsByComm),
+    counts('perf_event:cpu-clock samples by command', tour.samplesByComm),
+    `lsm:file_open denied: ${tour.deniedOpens.join(', ') || 'nothing'}; /bin/sh exit status ${tour.shellStatusWithDenial === undefined ? 'none' : `${tour.shellStatusWithDenial >> 8} (failed children)`}\n`,
+    `xdp:eth0 saw ${tour.xdpFrames} frames: ${n.xdpPass} XDP_PASS, ${n.xdpDrop} XDP_DROP (odd UDP source port), ${n.rxRingFull} lost to a full RX ring\n`,
+    counts('hook points that fired', tour.fired, 20),
+  ].join('\n');
 }

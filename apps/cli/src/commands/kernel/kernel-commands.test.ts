@@ -48,6 +48,15 @@ describe('kernel commands', () => {
     expect(text).toMatch(/^sh:1 /m);
   });
 
+  it('sim hooks tours the hook points', async () => {
+    const run = capture();
+    expect(await main(['sim', 'hooks', '--jobs', '2'], run.io)).toBe(0);
+    const text = run.out.join('');
+    expect(text).toContain('lsm:file_open denied: producer:2 /tmp/job0.in');
+    expect(text).toMatch(/xdp:eth0 saw 1000 frames: \d+ XDP_PASS, \d+ XDP_DROP/);
+    expect(text).toMatch(/^raw_syscalls:sys_enter +\d+$/m);
+  });
+
   it('sim rejects bad options with a usage error', async () => {
     const run = capture();
     expect(await main(['sim', 'workload', '--sched', 'lottery'], run.io)).toBe(2);

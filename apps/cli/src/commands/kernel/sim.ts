@@ -1,14 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaultSchedulers, formatMetricsTable, formatTaskTable, runShellWorkload, type KernelMetrics } from '@ebpf-sim/kernel';
+import { defaultSchedulers, formatHookTour, formatMetricsTable, formatTaskTable, runHookTour, runShellWorkload, type KernelMetrics } from '@ebpf-sim/kernel';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { intOption, parseWith } from './args.js';
 
-const USAGE = `usage: ebpf-sim sim workload [--cpus N] [--sched POLICY|all] [--seed N] [--jobs N] [--rr-slice-ms N] [--trace] [--trace-out FILE] [--tasks] [--console]
+const USAGE = `usage: ebpf-sim sim hooks [--seed N] [--jobs N]
+       ebpf-sim sim workload [--cpus N] [--sched POLICY|all] [--seed N] [--jobs N] [--rr-slice-ms N] [--trace] [--trace-out FILE] [--tasks] [--console]
 
 Run the shell-like workload in the simulated kernel: /bin/sh starts N pipelines (producer | consumer, each
 forked and exec'ed; they write and read files, stream through a pipe, compute and sleep), then reaps them.
 Prints the scheduling metrics per policy; the same seed always gives the same numbers.
+'sim hooks' tours the hook points with TypeScript handlers in place of eBPF programs: syscall counting on
+raw_syscalls:sys_enter, perf sampling, an lsm:file_open denial and an XDP filter on a generated UDP flow.
   --cpus N         simulated CPUs (default 4)
   --sched POLICY   fifo, rr, cfs, or all (default all)
   --seed N         PRNG seed (default 1)
@@ -22,7 +25,7 @@ Prints the scheduling metrics per policy; the same seed always gives the same nu
 
 export const simCommand: Command = {
   name: 'sim',
-  summary: 'Run a workload in the simulated kernel and print per-policy metrics',
+  summary: 'Run a workload in the simulated kernel and print per-policy metrics, or tour the hook points',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseWith(USAGE, () =>
@@ -43,11 +46,16 @@ export const simCommand: Command = {
         strict: true,
       }),
     );
-    if (positionals.length !== 1 || positionals[0] !== 'workload') throw new CliError(`expected the workload name 'workload'\n${USAGE}`, 2);
+    const what = positionals[0];
+    if (positionals.length !== 1 || (what !== 'workload' && what !== 'hooks')) throw new CliError(`expected 'workload' or 'hooks'\n${USAGE}`, 2);
     const cpus = intOption('cpus', values.cpus, 4, 1, 64);
     const seed = intOption('seed', values.seed, 1, 0, 2 ** 32 - 1);
     const jobs = intOption('jobs', values.jobs, 8, 1, 200);
     const rrSliceMs = intOption('rr-slice-ms', values['rr-slice-ms'], 100, 1, 10_000);
+    if (what === 'hooks') {
+      io.out(formatHookTour(runHookTour(seed, jobs)));
+      return Promise.resolve(0);
+    }
     const known = defaultSchedulers().names();
     const policies = values.sched === undefined || values.sched === 'all' ? known : [values.sched];
     for (const policy of policies) if (!known.includes(policy)) throw new CliError(`unknown scheduling policy '${policy}' (have: ${known.join(', ')}, all)`, 2);
