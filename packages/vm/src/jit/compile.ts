@@ -488,25 +488,33 @@ class FunctionEmitter implements StructureSink {
     }
   }
 
-  body(node: number, depth: number): void {
+  body(node: number, depth: number, cyclic: boolean): void {
     this.depth = depth;
     const blk = this.blocks[this.nodes[node]!]!;
     const c = this.code;
     const count = blk.end - blk.start;
-    // Budget: take the block's instruction count; on overdraw report the exact instruction.
+    // Budget: take the block's instruction count; on overdraw report the exact instruction. Unchecked code
+    // (verified programs) tests the fuel only where a cycle can come back (loop headers, function entries):
+    // enough to stop any runaway program, and `executed` stays exact for runs that end normally.
     c.getLocal(P_FUEL);
     c.i32(count);
     c.op(Op.I32_SUB);
-    c.teeLocal(P_FUEL);
-    c.i32(0);
-    c.op(Op.I32_LT_S);
-    c.if_();
-    c.i32(blk.start + count);
-    c.getLocal(P_FUEL);
-    c.op(Op.I32_ADD);
-    c.setLocal(L_S1);
-    this.stopWith(StopCode.BUDGET, 1);
-    c.end();
+    if (this.checks === 'unchecked' && !cyclic) {
+      c.setLocal(P_FUEL);
+    } else {
+      c.teeLocal(P_FUEL);
+      c.i32(0);
+      c.op(Op.I32_LT_S);
+      c.if_();
+      c.i32(blk.start + count);
+      c.getLocal(P_FUEL);
+      c.op(Op.I32_ADD);
+      c.setLocal(L_S1);
+      c.i32(blk.start);
+      c.setLocal(L_S2);
+      this.stopWith(StopCode.BUDGET, 1);
+      c.end();
+    }
     if (blk.start === this.insns.length) {
       c.i32(this.slotOf[blk.start]!);
       c.setLocal(L_S1);

@@ -337,8 +337,10 @@ export class JitEngine {
         stop: (kind: number, a: number, b: number, c: number): never => {
           switch (kind) {
             case StopCode.BUDGET:
+              // a: the instruction that overdraws; b: the block's first (unchecked code notices an overdraw
+              // only at loop headers, possibly blocks later: it reports that header).
               vm.executed = this.cap;
-              vm.setFault('budget', slotOf[a] ?? -1, { detail: this.cap });
+              vm.setFault('budget', slotOf[Math.max(a, b)] ?? -1, { detail: this.cap });
               break;
             case StopCode.CALL_DEPTH:
               vm.executed = this.cap - c;

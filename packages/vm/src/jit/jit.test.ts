@@ -217,6 +217,12 @@ describe('engines', () => {
     const wild = loadProgram(program(Mov.imm(R1, -16), Ldx.dw(R0, R1, 0), Exit()));
     expect(vm.run(wild)).toBe(false);
     expect(vm.fault?.kind).toBe('memory');
+    // Runaway programs still stop: the fuel is tested at loop headers.
+    const runaway = loadProgram(program(Mov.imm(R0, 0), label('top'), Add.imm(R0, 1), JEq.imm(R0, 3, 'skip'), Add.imm(R0, 1), label('skip'), Ja('top')));
+    const limited = new Vm({ engine: 'jit', memoryChecks: 'unchecked', budget: 10_000 });
+    expect(limited.run(runaway)).toBe(false);
+    expect(limited.fault?.kind).toBe('budget');
+    expect(limited.executed).toBe(10_000);
   });
 
   it('auto interprets a program until it is hot, then runs it compiled, with the same results', () => {

@@ -33,9 +33,11 @@ export interface StructureSink {
   readonly code: Code;
   /**
    * Emit the body of `node`. `depth` is the number of labels enclosing the body; the outermost one (depth - 1
-   * from the body) is the function's stop label, which the sink may branch to.
+   * from the body) is the function's stop label, which the sink may branch to. `cyclic` is true when control
+   * can come back to this node without passing the entry again (a loop header; every node of a dispatch
+   * loop) or it is the entry: every cycle of the graph goes through such a node.
    */
-  body(node: number, depth: number): void;
+  body(node: number, depth: number, cyclic: boolean): void;
   /** An i32 local the dispatch fallback may use to hold the next node. */
   readonly labelLocal: number;
 }
@@ -208,7 +210,7 @@ class Ramsey {
       this.tree(y);
       return;
     }
-    this.sink.body(x, this.labels.length);
+    this.sink.body(x, this.labels.length, x === 0 || this.loopHeader[x] === 1);
     const succs = this.g.succs(x);
     switch (this.g.end(x)) {
       case 'goto':
@@ -290,7 +292,7 @@ function dispatch(g: Graph, sink: StructureSink, order: readonly number[], label
     code.end();
     labels.pop();
     const x = order[k]!;
-    sink.body(x, labels.length);
+    sink.body(x, labels.length, true);
     const succs = g.succs(x);
     switch (g.end(x)) {
       case 'goto':
