@@ -17,10 +17,13 @@ export const conformancePluginCommand: Command = {
   usage: USAGE,
   async run(args: readonly string[], io: CliIo): Promise<number> {
     if (args.includes('--elf')) throw new CliError('ELF input (--elf) is not supported; run the runner without --elf true');
-    const memArg = args[0] !== undefined && !args[0].startsWith('--') ? args[0] : '';
+    // `--engine E` may come before the memory (options given with the plugin command) or after it (the
+    // runner's --plugin_options); the memory is the first other argument not starting with '--'.
+    const at = args.indexOf('--engine');
+    const rest = at < 0 ? args : [...args.slice(0, at), ...args.slice(at + 2)];
+    const memArg = rest[0] !== undefined && !rest[0].startsWith('--') ? rest[0] : '';
     const memory = hexBytes(memArg, 'memory argument', false);
     const program = loadProgramBytes(hexBytes(await io.readStdin(), 'stdin', true), 'stdin');
-    const at = args.indexOf('--engine');
     const engine = pickEngine(at < 0 ? undefined : args[at + 1]);
     // One short run in a fresh process: priming the engine would cost more than it saves.
     const runner = new RawRunner({ prime: false, engine });

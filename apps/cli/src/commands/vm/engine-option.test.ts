@@ -21,9 +21,9 @@ describe('--engine jit and auto', () => {
   // r0 = *(u8 *)(r1 + 1) + r2: reads the memory argument, so the JIT's memory path runs.
   const prog = '71 10 01 00 00 00 00 00 0f 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00';
 
-  it.each(['interp', 'jit', 'auto'])('conformance-plugin --engine %s', async (engine) => {
-    const result = await cli(['conformance-plugin', '0a  05  ', '--engine', engine], prog);
-    expect(result).toEqual({ code: 0, out: '7\n', err: '' });
+  it.each(['interp', 'jit', 'auto'])('conformance-plugin --engine %s (after or before the memory)', async (engine) => {
+    expect(await cli(['conformance-plugin', '0a  05  ', '--engine', engine], prog)).toEqual({ code: 0, out: '7\n', err: '' });
+    expect(await cli(['conformance-plugin', '--engine', engine, '0a  05  '], prog)).toEqual({ code: 0, out: '7\n', err: '' });
   });
 
   it.each(['jit', 'auto'])('run --engine %s', async (engine) => {
