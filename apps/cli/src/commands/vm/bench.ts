@@ -3,7 +3,7 @@ import { formatBenchTable, formatCompileTable, generatedProgram, loadBenchSuite,
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { defaultBenchDir, usageErrors, pickEngine } from './common.js';
 
-const USAGE = `usage: ebpf-sim bench [--engine E] [--program NAME] [--rounds N] [--dir DIR] [--json]
+const USAGE = `usage: ebpf-sim bench [--engine E] [--program NAME] [--rounds N] [--stat median|min] [--dir DIR] [--json]
 
 Run the benchmark programs of ../shared/bench (ubpf variants: r1 = input.bin, r2 = its length) in-process:
 warm-up, then N timed rounds (default 15), reporting the median. Each result is checked against
@@ -12,6 +12,8 @@ manifest.json. The table gives ns per run, ns per executed instruction, our time
 With --engine jit or auto, a second table gives the JIT's compile time per program (µs per instruction).
   --engine E      execution engine: interp, jit or auto (default interp)
   --program NAME  only this program
+  --stat S        report the median round (default) or the fastest one (min: for a machine other
+                  processes keep busy)
   --dir DIR       the bench directory (default: ../shared/bench beside the repository)
   --json          print the rows as JSON`;
 
@@ -27,6 +29,7 @@ export const benchCommand: Command = {
           engine: { type: 'string' },
           program: { type: 'string' },
           rounds: { type: 'string' },
+          stat: { type: 'string' },
           dir: { type: 'string' },
           json: { type: 'boolean' },
         },
@@ -47,7 +50,10 @@ export const benchCommand: Command = {
       throw new CliError(`no bench program '${values.program}' (have: ${suite.programs.map((p) => p.name).join(', ')})`, 2);
     }
     const engine = pickEngine(values.engine);
+    const statistic = values.stat ?? 'median';
+    if (statistic !== 'median' && statistic !== 'min') throw new CliError(`--stat must be median or min, not '${statistic}'`, 2);
     const rows = runBench(suite, {
+      statistic,
       engine,
       rounds,
       ...(values.program === undefined ? {} : { program: values.program }),
