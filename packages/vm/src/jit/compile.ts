@@ -120,6 +120,8 @@ const FUNC_PARAMS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I
 const FUNC_RESULTS: readonly T[] = [T.I64, T.I32];
 
 const REG_LOCAL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, L_R10];
+/** Longest path a fuel-test-free copy may have (keeps the entry comparison in i32). */
+const MAX_BOUNDED = 0x3fffffff;
 const ALL_REGS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 /** Registers an instruction writes. */
@@ -306,36 +308,77 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   const r10Static = !writesR10(insns);
   const functions: Array<{ entrySlot: number; kind: StructureKind; blocks: number }> = [];
   let written = new Int32Array(0);
+  // A loop-free entry function without calls also gets a copy without fuel tests, which run/resume choose when
+  // the fuel covers its longest path (most packet parsers: the tests would be most of their cost).
+  let fast: { index: number; length: number } | null = null;
   for (const e of entryList) {
     const emitter = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static);
     const kind = emitter.emit();
-    if (e === 0) written = Int32Array.from(emitter.written.flatMap((r) => [2 * r, 2 * r + 1]));
+    if (e === 0) {
+      written = Int32Array.from(emitter.written.flatMap((r) => [2 * r, 2 * r + 1]));
+      const length = emitter.boundedLength();
+      if (length !== null) {
+        const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, false);
+        copy.emit();
+        const index = mb.declareFunction(FUNC_PARAMS, FUNC_RESULTS);
+        mb.defineFunction(index, FUNC_LOCALS, copy.code);
+        fast = { index, length };
+      }
+    }
     mb.defineFunction(funcIndex.get(e)!, FUNC_LOCALS, emitter.code);
     functions.push({ entrySlot: slotOf[e]!, kind, blocks: emitter.graphSize });
   }
   const main = funcIndex.get(0)!;
+  /** Call the entry function (or its fuel-test-free copy when `fuel` covers its longest path). */
+  const callMain = (code: Code, args: () => void, fuelLocal: number, after: () => void): void => {
+    if (fast === null) {
+      args();
+      code.call(main);
+      after();
+      return;
+    }
+    code.getLocal(fuelLocal);
+    code.i32(fast.length);
+    code.op(Op.I32_GE_S);
+    code.if_();
+    args();
+    code.call(fast.index);
+    after();
+    code.op(Op.ELSE);
+    args();
+    code.call(main);
+    after();
+    code.end();
+  };
 
   // run(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel
   const run = new Code();
   run.i32(XCHG);
   run.i32(0);
   run.mem(Op.I32_STORE, 2, X_FULL);
-  run.i64(0, 0);
-  for (let r = 0; r < 2; r++) {
-    run.getLocal(2 * r);
-    run.op(Op.I64_EXTEND_I32_U);
-    run.getLocal(2 * r + 1);
-    run.op(Op.I64_EXTEND_I32_U);
-    run.i64(32, 0);
-    run.op(Op.I64_SHL);
-    run.op(Op.I64_OR);
-  }
-  for (let r = 3; r < 10; r++) run.i64(0, 0);
-  run.i32(0);
-  run.getLocal(4);
-  run.call(main);
-  run.setLocal(4);
-  run.op(Op.DROP);
+  callMain(
+    run,
+    () => {
+      run.i64(0, 0);
+      for (let r = 0; r < 2; r++) {
+        run.getLocal(2 * r);
+        run.op(Op.I64_EXTEND_I32_U);
+        run.getLocal(2 * r + 1);
+        run.op(Op.I64_EXTEND_I32_U);
+        run.i64(32, 0);
+        run.op(Op.I64_SHL);
+        run.op(Op.I64_OR);
+      }
+      for (let r = 3; r < 10; r++) run.i64(0, 0);
+      run.i32(0);
+      run.getLocal(4);
+    },
+    4,
+    () => {
+      run.setLocal(4);
+      run.op(Op.DROP);
+    },
+  );
   run.getLocal(4);
   const runIndex = mb.declareFunction([T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
   mb.defineFunction(runIndex, [], run);
@@ -346,15 +389,22 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   resume.i32(XCHG);
   resume.i32(1);
   resume.mem(Op.I32_STORE, 2, X_FULL);
-  for (let r = 0; r < 10; r++) {
-    resume.i32(XCHG);
-    resume.mem(Op.I64_LOAD, 3, X_REGS + 8 * r);
-  }
-  resume.getLocal(0);
-  resume.getLocal(1);
-  resume.call(main);
-  resume.setLocal(1);
-  resume.setLocal(2);
+  callMain(
+    resume,
+    () => {
+      for (let r = 0; r < 10; r++) {
+        resume.i32(XCHG);
+        resume.mem(Op.I64_LOAD, 3, X_REGS + 8 * r);
+      }
+      resume.getLocal(0);
+      resume.getLocal(1);
+    },
+    1,
+    () => {
+      resume.setLocal(1);
+      resume.setLocal(2);
+    },
+  );
   resume.i32(XCHG);
   resume.getLocal(2);
   resume.mem(Op.I64_STORE, 3, X_REGS);
@@ -387,6 +437,8 @@ class FunctionEmitter implements StructureSink {
     private readonly ldImm64: (prog: Program, insn: Insn) => [number, number] | undefined,
     private readonly checks: MemoryChecks,
     private readonly r10Static: boolean,
+    /** Test the fuel in blocks (false: the caller proved the function cannot overdraw it, see boundedLength). */
+    private readonly budgetChecks = true,
   ) {
     const stack = [entryBlock];
     this.nodeOf.set(entryBlock, 0);
@@ -431,6 +483,45 @@ class FunctionEmitter implements StructureSink {
 
   /** Registers some instruction of this function writes, ascending. */
   readonly written: readonly number[];
+
+  /**
+   * For a function without cycles and without bpf-to-bpf calls: the most instructions one invocation can
+   * execute (its longest path). With at least that much fuel on entry no block can overdraw, so a copy
+   * without fuel tests is exact. Null for any other function.
+   */
+  boundedLength(): number | null {
+    const n = this.nodes.length;
+    const succs = (node: number): number[] => this.blocks[this.nodes[node]!]!.succs.map((b) => this.nodeOf.get(b)!);
+    for (const b of this.nodes) {
+      const blk = this.blocks[b]!;
+      for (let i = blk.start; i < blk.end && i < this.insns.length; i++) if (this.insns[i]!.form.id === 'call.local') return null;
+    }
+    // Iterative DFS: a back edge (to a node on the stack) means a cycle; postorder gives the DP order.
+    const state = new Uint8Array(n);
+    const longest = new Float64Array(n);
+    const stack: Array<[number, number]> = [[0, 0]];
+    state[0] = 1;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const out = succs(top[0]);
+      if (top[1] < out.length) {
+        const next = out[top[1]++]!;
+        if (state[next] === 1) return null;
+        if (state[next] === 0) {
+          state[next] = 1;
+          stack.push([next, 0]);
+        }
+      } else {
+        const blk = this.blocks[this.nodes[top[0]]!]!;
+        let most = 0;
+        for (const sNode of out) most = Math.max(most, longest[sNode]!);
+        longest[top[0]] = blk.end - blk.start + most;
+        state[top[0]] = 2;
+        stack.pop();
+      }
+    }
+    return longest[0]! <= MAX_BOUNDED ? longest[0]! : null;
+  }
 
   get graphSize(): number {
     return this.nodes.length;
@@ -499,7 +590,7 @@ class FunctionEmitter implements StructureSink {
     c.getLocal(P_FUEL);
     c.i32(count);
     c.op(Op.I32_SUB);
-    if (this.checks === 'unchecked' && !cyclic) {
+    if (!this.budgetChecks || (this.checks === 'unchecked' && !cyclic)) {
       c.setLocal(P_FUEL);
     } else {
       c.teeLocal(P_FUEL);

@@ -86,6 +86,18 @@ describe('budget and call depth', () => {
     }
   });
 
+  it('runs a loop-free program with any budget exactly like the interpreter (fuel-test-free copy or not)', () => {
+    const prog = loadProgram(program(Mov.imm(R0, 0), JEq.imm(R1, 0, 'a'), Add.imm(R0, 1), Add.imm(R0, 2), label('a'), Add.imm(R0, 3), Add.imm(R0, 4), Exit()));
+    for (let budget = 1; budget <= 8; budget++) {
+      for (const r1 of [0, 1]) {
+        const { jit, interp } = both(prog, { budget }, [r1]);
+        // At a budget fault the registers may differ by the last block's effects (README); the rest is exact.
+        if (jit.fault?.kind === 'budget') expect({ fault: jit.fault, executed: jit.executed }).toEqual({ fault: interp.fault, executed: interp.executed });
+        else expect(jit, `budget ${budget}, r1 ${r1}`).toEqual(interp);
+      }
+    }
+  });
+
   it('faults on unbounded recursion like the interpreter (MAX_CALL_FRAMES)', () => {
     const prog = loadProgram(program(label('f'), Add.imm(R0, 1), Call.local('f'), Exit()));
     const { jit, interp } = both(prog);
