@@ -27,11 +27,6 @@ export function mulhu32(a: number, b: number): number {
   return (aH * bH + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) | 0;
 }
 
-/** High word of the 64-bit product (aLo,aHi) * (bLo,bHi), wrapping; the low word is Math.imul(aLo, bLo). */
-export function mul64hi(aLo: number, aHi: number, bLo: number, bHi: number): number {
-  return (mulhu32(aLo, bLo) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
-}
-
 /**
  * Unsigned 64-bit division n / d with d != 0: quotient and remainder into {@link WIDE}.
  */

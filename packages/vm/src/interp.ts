@@ -16,7 +16,7 @@
 import type { Insn } from '@ebpf-sim/isa';
 import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from './fault.js';
-import { WIDE, mul64hi, sdiv64, udiv64 } from './int64.js';
+import { WIDE, sdiv64, udiv64 } from './int64.js';
 import type { Program } from './program.js';
 import type { Vm } from './vm.js';
 
@@ -813,8 +813,16 @@ function runSegment(vm: Vm, prog: Program): number {
         const d = (w >> 8) & 0xff;
         const bl = code[p | 2]!;
         const bh = code[p | 3]!;
+        // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
         const al = R[d]!;
-        R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
+        const aL = al & 0xffff;
+        const aH = al >>> 16;
+        const bL = bl & 0xffff;
+        const bH = bl >>> 16;
+        const lh = aL * bH;
+        const hl = aH * bL;
+        const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(R[d + 1]!, bl)) | 0;
         R[d] = Math.imul(al, bl);
         p = (p + 4) | 0;
         break;
@@ -1103,8 +1111,16 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = w >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
+        // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
         const al = R[d]!;
-        R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
+        const aL = al & 0xffff;
+        const aH = al >>> 16;
+        const bL = bl & 0xffff;
+        const bH = bl >>> 16;
+        const lh = aL * bH;
+        const hl = aH * bL;
+        const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(R[d + 1]!, bl)) | 0;
         R[d] = Math.imul(al, bl);
         p = (p + 4) | 0;
         break;
@@ -2363,8 +2379,16 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
         const bh = code[(p + 7) | 0]!;
+        // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
         const al = R[d];
-        R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
+        const aL = al & 0xffff;
+        const aH = al >>> 16;
+        const bL = bl & 0xffff;
+        const bH = bl >>> 16;
+        const lh = aL * bH;
+        const hl = aH * bL;
+        const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(R[d + 1]!, bl)) | 0;
         R[d] = Math.imul(al, bl);
         p = (p + 8) | 0;
         break;
@@ -2383,8 +2407,16 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
+        // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
         const al = R[d];
-        R[d + 1] = mul64hi(al, R[d + 1]!, bl, bh);
+        const aL = al & 0xffff;
+        const aH = al >>> 16;
+        const bL = bl & 0xffff;
+        const bH = bl >>> 16;
+        const lh = aL * bH;
+        const hl = aH * bL;
+        const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(R[d + 1]!, bl)) | 0;
         R[d] = Math.imul(al, bl);
         p = (p + 8) | 0;
         break;
