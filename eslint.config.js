@@ -1,24 +1,33 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { readFileSync } from 'node:fs';
 
-/** The layering rule: user space (loader) never reaches into the kernel; see ARCHITECTURE.md. */
-const KERNEL_PACKAGES = ['@ebpf-sim/kernel', '@ebpf-sim/kernel/*', '@ebpf-sim/bpf', '@ebpf-sim/bpf/*', '@ebpf-sim/vm', '@ebpf-sim/verifier'];
-const userSpaceRestriction = {
-  patterns: [
-    {
-      group: KERNEL_PACKAGES,
-      message: 'User space talks to the kernel only through the bpf() syscall ABI in @ebpf-sim/uapi; it never holds a kernel object. Only apps compose both sides.',
+/** The layering rules of ARCHITECTURE.md, shared with tests/layering.test.ts. */
+const LAYERS = /** @type {{ packages: Record<string, { may: string[], why: string }> }} */ (
+  JSON.parse(readFileSync(new URL('./layering.json', import.meta.url), 'utf8'))
+).packages;
+
+/** One no-restricted-imports block per package: every workspace package it may not use, with the reason. */
+const layeringBlocks = Object.entries(LAYERS).map(([name, rule]) => {
+  const forbidden = Object.keys(LAYERS).filter((other) => other !== name && !rule.may.includes(other));
+  const dir = name.replace('@ebpf-sim/', '');
+  return {
+    files: [`packages/${dir}/src/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: forbidden.flatMap((pkg) => [pkg, `${pkg}/*`]),
+              message: `${name} may depend only on [${rule.may.join(', ') || 'nothing'}]: ${rule.why} (ARCHITECTURE.md, layering.json).`,
+            },
+          ],
+        },
+      ],
     },
-  ],
-};
-const leafRestriction = (/** @type {string} */ pkg) => ({
-  patterns: [
-    {
-      group: ['@ebpf-sim/*'],
-      message: `${pkg} is a leaf of the dependency graph (ARCHITECTURE.md): it may not import other workspace packages.`,
-    },
-  ],
+  };
 });
 
 export default tseslint.config(
@@ -49,7 +58,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
     },
   },
-  { files: ['packages/isa/src/**/*.ts'], rules: { 'no-restricted-imports': ['error', leafRestriction('@ebpf-sim/isa')] } },
-  { files: ['packages/uapi/src/**/*.ts'], rules: { 'no-restricted-imports': ['error', leafRestriction('@ebpf-sim/uapi')] } },
-  { files: ['packages/loader/src/**/*.ts'], rules: { 'no-restricted-imports': ['error', userSpaceRestriction] } },
+  ...layeringBlocks,
 );

@@ -52,3 +52,32 @@ describe('layering (ARCHITECTURE.md)', () => {
     expect(workspaceDeps(bad).filter((d) => !allowed.includes(d))).toEqual(['@ebpf-sim/kernel']);
   });
 });
+
+describe('eslint enforces the same rules on imports', () => {
+  interface RestrictedImports {
+    patterns: Array<{ group: string[]; message: string }>;
+  }
+  const restrictionsFor = async (file: string): Promise<RestrictedImports['patterns']> => {
+    const { ESLint } = await import('eslint');
+    const config = (await new ESLint({ cwd: ROOT }).calculateConfigForFile(join(ROOT, file))) as {
+      rules?: Record<string, [unknown, RestrictedImports?]>;
+    };
+    return config.rules?.['no-restricted-imports']?.[1]?.patterns ?? [];
+  };
+
+  it.each(Object.keys(ALLOWED_WORKSPACE_DEPS))('%s: every package outside its allowed list is a restricted import, with the reason', async (name) => {
+    const patterns = await restrictionsFor(`packages/${name.replace('@ebpf-sim/', '')}/src/probe.ts`);
+    const restricted = patterns.flatMap((p) => p.group);
+    for (const other of Object.keys(ALLOWED_WORKSPACE_DEPS)) {
+      if (other === name) continue;
+      expect(restricted.includes(other), `${name} importing ${other}`).toBe(!(ALLOWED_WORKSPACE_DEPS[name] ?? []).includes(other));
+    }
+    if (restricted.length > 0) expect(patterns[0]?.message).toContain('ARCHITECTURE.md');
+  });
+
+  it('the loader rule names the reason: the bpf() syscall ABI', async () => {
+    const [pattern] = await restrictionsFor('packages/loader/src/probe.ts');
+    expect(pattern?.group).toContain('@ebpf-sim/kernel');
+    expect(pattern?.message).toMatch(/only through the bpf\(\) syscall ABI/);
+  });
+});

@@ -1,19 +1,17 @@
-/**
- * The dependency rules of ARCHITECTURE.md as data: which workspace packages each package may depend on.
- * `tests/layering.test.ts` checks every package.json against it; eslint's no-restricted-imports enforces the
- * same rule on import statements.
- */
-export const ALLOWED_WORKSPACE_DEPS: Readonly<Record<string, readonly string[]>> = {
-  '@ebpf-sim/isa': [],
-  '@ebpf-sim/elf': [],
-  '@ebpf-sim/uapi': [],
-  '@ebpf-sim/vm': ['@ebpf-sim/isa'],
-  '@ebpf-sim/verifier': ['@ebpf-sim/isa'],
-  '@ebpf-sim/kernel': ['@ebpf-sim/uapi'],
-  '@ebpf-sim/bpf': ['@ebpf-sim/isa', '@ebpf-sim/vm', '@ebpf-sim/verifier', '@ebpf-sim/kernel', '@ebpf-sim/uapi'],
-  // User space: the ABI and the pure file-format/ISA libraries, never the kernel side.
-  '@ebpf-sim/loader': ['@ebpf-sim/uapi', '@ebpf-sim/isa', '@ebpf-sim/elf'],
-};
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-/** Apps compose both sides and may depend on any package. */
-export const APP_PREFIX = 'apps/';
+interface LayerRule {
+  readonly may: readonly string[];
+  readonly why: string;
+}
+
+/** The rules of `layering.json` (the one source eslint's no-restricted-imports reads too). */
+export const LAYERS: Readonly<Record<string, LayerRule>> = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', 'layering.json'), 'utf8')) as { packages: Record<string, LayerRule> }
+).packages;
+
+/** Which workspace packages each package may depend on. */
+export const ALLOWED_WORKSPACE_DEPS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(LAYERS).map(([name, rule]) => [name, rule.may]),
+);
