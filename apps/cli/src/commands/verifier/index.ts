@@ -1,4 +1,6 @@
 import type { Command } from '../../command.js';
+import { verifyBenchCommand } from './verify-bench.js';
+import { verifyCommand } from './verify.js';
 
-/** The verifier commands; this group's owner adds each command module here. */
-export const verifierCommands: readonly Command[] = [];
+/** The verifier commands: verifying a program, and the verifier benchmark. */
+export const verifierCommands: readonly Command[] = [verifyCommand, verifyBenchCommand];

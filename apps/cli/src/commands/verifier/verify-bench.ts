@@ -1,0 +1,108 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { XDP, createRegistry } from '@ebpf-sim/bpf';
+import { asm, fromHex, type RawInsn } from '@ebpf-sim/isa';
+import { verify } from '@ebpf-sim/verifier';
+import { CliError, type CliIo, type Command } from '../../command.js';
+
+const USAGE = `usage: ebpf-sim verify-bench [--dir DIR] [--rounds N] [--program NAME]
+
+Verification time of the shared benchmark objects (every DIR/*.xdp.hex, as XDP programs) and of a generated
+10,000-instruction XDP program: median wall time of N rounds (default 5) at log level 0, with the
+processed-instruction and state counts Linux reports in its last log line.
+  --dir DIR       the hex directory (default: ../shared/bench/hex next to the repository)`;
+
+function defaultDir(): string {
+  let dir = import.meta.dirname;
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return resolve(dir, '..', 'shared', 'bench', 'hex');
+    dir = dirname(dir);
+  }
+  return resolve('..', 'shared', 'bench', 'hex');
+}
+
+/**
+ * A generated XDP program of about `target` instructions: a 64-byte packet bounds check, then blocks of
+ * scalar arithmetic, packet loads, stack spills and fills, and a forward branch per block.
+ */
+export function generatedProgram(target = 10_000): RawInsn[] {
+  const { Add, And, Exit, JGt, JSet, Ldx, Lsh, Mov, Mul, Or, Rsh, Stx, Xor, label, program, R0, R1, R2, R3, R4, R5, R6, R10 } = asm;
+  const items: Array<ReturnType<typeof label> | RawInsn> = [
+    Ldx.w(R2, R1, 0),
+    Ldx.w(R3, R1, 4),
+    Mov.reg(R4, R2),
+    Add.imm(R4, 64),
+    JGt.reg(R4, R3, 'out'),
+    Mov.imm(R0, 0),
+    Mov.imm(R5, 1),
+  ];
+  let block = 0;
+  while (items.length < target - 4) {
+    const off = (block * 4) % 60;
+    const skip = `skip${block}`;
+    items.push(
+      Ldx.w(R6, R2, off),
+      Xor.reg(R0, R6),
+      Mul.imm(R5, 31),
+      Add.reg(R5, R6),
+      And.imm(R6, 0xff),
+      Lsh.imm(R6, 3),
+      Or.reg(R0, R6),
+      Rsh.imm(R0, 1),
+      Stx.dw(R10, -8 - (block % 8) * 8, R5),
+      JSet.imm(R6, 8, skip),
+      Ldx.dw(R4, R10, -8 - (block % 8) * 8),
+      Add.reg(R0, R4),
+      label(skip),
+    );
+    block++;
+  }
+  items.push(label('out'), Exit());
+  return program(...items);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+export const verifyBenchCommand: Command = {
+  name: 'verify-bench',
+  summary: 'time the verifier on the benchmark objects and a generated 10,000-instruction program',
+  usage: USAGE,
+  run(args: readonly string[], io: CliIo): Promise<number> {
+    const { values } = parseArgs({ args: [...args], options: { dir: { type: 'string' }, rounds: { type: 'string' }, program: { type: 'string' } } });
+    const rounds = Number(values.rounds ?? '5');
+    if (!Number.isInteger(rounds) || rounds < 1) throw new CliError(`--rounds must be a positive integer, not '${values.rounds ?? ''}'`, 2);
+    const dir = values.dir ?? defaultDir();
+    const programs: Array<{ name: string; insns: Uint8Array | RawInsn[] }> = [];
+    if (existsSync(dir)) {
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.xdp.hex')).sort()) {
+        programs.push({ name: f.replace(/\.xdp\.hex$/, ''), insns: fromHex(readFileSync(join(dir, f), 'utf8')) });
+      }
+    } else {
+      io.err(`verify-bench: ${dir} not found; timing only the generated program\n`);
+    }
+    programs.push({ name: 'generated-10000', insns: generatedProgram() });
+    const rows: string[] = [];
+    let failed = 0;
+    for (const p of programs) {
+      if (values.program !== undefined && p.name !== values.program) continue;
+      const times: number[] = [];
+      let last = null;
+      for (let r = 0; r < rounds; r++) {
+        last = verify(p.insns, { progType: XDP, registry: createRegistry(), logLevel: 0 });
+        times.push(last.stats.timeUs);
+      }
+      if (!last) continue;
+      if (!last.accepted) failed++;
+      const slots = p.insns instanceof Uint8Array ? p.insns.length / 8 : p.insns.reduce((n, i) => n + (i.code === 0x18 ? 2 : 1), 0);
+      rows.push(
+        `${p.name.padEnd(18)} ${String(slots).padStart(6)} ${(last.accepted ? 'accepted' : 'REJECTED').padEnd(9)} ${String(last.stats.processed).padStart(9)} ${String(last.stats.totalStates).padStart(7)} ${(median(times) / 1000).toFixed(2).padStart(10)}`,
+      );
+    }
+    io.out(`${'program'.padEnd(18)} ${'insns'.padStart(6)} ${'result'.padEnd(9)} ${'processed'.padStart(9)} ${'states'.padStart(7)} ${'time ms'.padStart(10)}\n${rows.join('\n')}\n`);
+    return Promise.resolve(failed === 0 ? 0 : 1);
+  },
+};

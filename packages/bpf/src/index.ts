@@ -1,0 +1,4 @@
+export { PROGRAM_TYPES, progTypeForSection, KPROBE, LSM, PERF_EVENT, RAW_TRACEPOINT, SCHED_CLS, SOCKET_FILTER, TRACEPOINT, XDP } from './prog-types/index.js';
+export { HELPERS } from './helpers/index.js';
+export { MAP_TYPE_IDS, createRegistry, mapDesc } from './maps.js';
+export type { MapSpec } from './maps.js';

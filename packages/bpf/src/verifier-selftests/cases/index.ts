@@ -1,0 +1,1 @@
+export { STRUCTURAL } from './structural.js';

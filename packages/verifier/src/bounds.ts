@@ -1,0 +1,492 @@
+/**
+ * Scalar bounds: keeping the tnum and the eight min/max bounds consistent (Linux reg_bounds_sync), and the
+ * abstract semantics of each ALU operation on scalars (Linux adjust_scalar_min_max_vals).
+ */
+import { Reg, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, markUnbounded, markKnown } from './reg.js';
+import {
+  TNUM_UNKNOWN,
+  U64_MAX,
+  tnumAdd,
+  tnumAnd,
+  tnumArshift,
+  tnumCast,
+  tnumClearSubreg,
+  tnumConst,
+  tnumIntersect,
+  tnumIsConst,
+  tnumLshift,
+  tnumMul,
+  tnumOr,
+  tnumRange,
+  tnumRshift,
+  tnumSub,
+  tnumSubreg,
+  tnumXor,
+} from './tnum.js';
+
+const maxB = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const minB = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+const s32 = (v: number): number => v | 0;
+const u32 = (v: number): number => v >>> 0;
+
+function updateReg32Bounds(r: Reg): void {
+  const t = tnumSubreg(r.varOff);
+  const v = Number(t.value);
+  const m = Number(t.mask);
+  r.s32min = Math.max(r.s32min, s32(v | (m & 0x8000_0000)));
+  r.s32max = Math.min(r.s32max, s32(v | (m & 0x7fff_ffff)));
+  r.u32min = Math.max(r.u32min, v);
+  r.u32max = Math.min(r.u32max, u32(v | m));
+}
+
+function updateReg64Bounds(r: Reg): void {
+  const { value, mask } = r.varOff;
+  r.smin = maxB(r.smin, BigInt.asIntN(64, value | (mask & (1n << 63n))));
+  r.smax = minB(r.smax, BigInt.asIntN(64, value | (mask & S64_MAX)));
+  r.umin = maxB(r.umin, value);
+  r.umax = minB(r.umax, value | mask);
+}
+
+function deduce32(r: Reg): void {
+  // The upper halves of the 64-bit unsigned range agree: the low halves bound the subregister.
+  if (r.umin >> 32n === r.umax >> 32n) {
+    const lo = Number(r.umin & 0xffff_ffffn);
+    const hi = Number(r.umax & 0xffff_ffffn);
+    r.u32min = Math.max(r.u32min, lo);
+    r.u32max = Math.min(r.u32max, hi);
+    if (s32(lo) <= s32(hi)) {
+      r.s32min = Math.max(r.s32min, s32(lo));
+      r.s32max = Math.min(r.s32max, s32(hi));
+    }
+  }
+  if (r.smin >> 32n === r.smax >> 32n) {
+    const lo = Number(BigInt.asUintN(32, r.smin));
+    const hi = Number(BigInt.asUintN(32, r.smax));
+    r.u32min = Math.max(r.u32min, lo);
+    r.u32max = Math.min(r.u32max, hi);
+    if (s32(lo) <= s32(hi)) {
+      r.s32min = Math.max(r.s32min, s32(lo));
+      r.s32max = Math.min(r.s32max, s32(hi));
+    }
+  }
+  if (s32(r.u32min) <= s32(r.u32max)) {
+    r.s32min = Math.max(r.s32min, s32(r.u32min));
+    r.s32max = Math.min(r.s32max, s32(r.u32max));
+  }
+  if (u32(r.s32min) <= u32(r.s32max)) {
+    r.u32min = Math.max(r.u32min, u32(r.s32min));
+    r.u32max = Math.min(r.u32max, u32(r.s32max));
+  }
+}
+
+function deduce64(r: Reg): void {
+  if (BigInt.asIntN(64, r.umin) <= BigInt.asIntN(64, r.umax)) {
+    r.smin = maxB(r.smin, BigInt.asIntN(64, r.umin));
+    r.smax = minB(r.smax, BigInt.asIntN(64, r.umax));
+  }
+  if (BigInt.asUintN(64, r.smin) <= BigInt.asUintN(64, r.smax)) {
+    r.umin = maxB(r.umin, BigInt.asUintN(64, r.smin));
+    r.umax = minB(r.umax, BigInt.asUintN(64, r.smax));
+  }
+}
+
+function deduceMixed(r: Reg): void {
+  // The 64-bit range can be narrowed by the subregister bounds within the same upper half.
+  const hiMin = r.umin & ~0xffff_ffffn & U64_MAX;
+  const hiMax = r.umax & ~0xffff_ffffn & U64_MAX;
+  r.umin = maxB(r.umin, hiMin | BigInt(r.u32min));
+  r.umax = minB(r.umax, hiMax | BigInt(r.u32max));
+  if (r.smin >= 0n && r.smax <= 0xffff_ffffn) {
+    // A non-negative value below 2^32 is its own subregister.
+    r.smin = maxB(r.smin, BigInt(r.u32min));
+    r.smax = minB(r.smax, BigInt(r.u32max));
+  }
+}
+
+function boundOffset(r: Reg): void {
+  const v64 = tnumIntersect(r.varOff, tnumRange(r.umin, r.umax));
+  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(BigInt(r.u32min), BigInt(r.u32max)));
+  r.varOff = tnumOr(tnumClearSubreg(v64), v32);
+}
+
+/** Make the tnum and all eight bounds agree (Linux reg_bounds_sync). */
+export function syncBounds(r: Reg): void {
+  updateReg32Bounds(r);
+  updateReg64Bounds(r);
+  deduce32(r);
+  deduce64(r);
+  deduceMixed(r);
+  deduce32(r);
+  deduce64(r);
+  boundOffset(r);
+  updateReg32Bounds(r);
+  updateReg64Bounds(r);
+  if (tnumIsConst(r.varOff)) markKnown(r, r.varOff.value);
+}
+
+/** True when the bounds describe no value: the path is impossible. */
+export function boundsInvalid(r: Reg): boolean {
+  return r.umin > r.umax || r.smin > r.smax || r.u32min > r.u32max || r.s32min > r.s32max;
+}
+
+/** Reset 64-bit bounds to the 32-bit ones after a 32-bit operation (zero extension). */
+export function zext32(r: Reg): void {
+  r.varOff = tnumSubreg(r.varOff);
+  r.umin = BigInt(r.u32min);
+  r.umax = BigInt(r.u32max);
+  r.smin = r.umin;
+  r.smax = r.umax;
+  // The 32-bit signed bounds carry over only when they are consistent with the unsigned ones.
+  syncBounds(r);
+}
+
+/** Derive the 64-bit facts of a value sign-extended from its low `bits` bits. */
+export function signExtend(r: Reg, bits: 8 | 16 | 32): void {
+  if (tnumIsConst(r.varOff)) {
+    markKnown(r, BigInt.asIntN(bits, r.varOff.value));
+    return;
+  }
+  const lim = 1n << BigInt(bits - 1);
+  const t = tnumCast(r.varOff, bits / 8);
+  const sign = 1n << BigInt(bits - 1);
+  const lowMin = BigInt.asIntN(bits, t.value | (t.mask & sign));
+  const lowMax = BigInt.asIntN(bits, t.value | (t.mask & (sign - 1n)));
+  const wasInRange = r.smin >= -lim && r.smax < lim && r.umax < (1n << BigInt(bits));
+  markUnbounded(r);
+  r.varOff = TNUM_UNKNOWN;
+  if ((t.mask & sign) === 0n) {
+    // Sign bit known: the value is exactly the sign extension of the known tnum.
+    r.varOff = { value: BigInt.asUintN(64, BigInt.asIntN(bits, t.value)) & ~(t.mask) & U64_MAX, mask: t.mask };
+  }
+  r.smin = lowMin;
+  r.smax = lowMax;
+  void wasInRange;
+  syncBounds(r);
+}
+
+function add64(dst: Reg, src: Reg): void {
+  const smin = dst.smin + src.smin;
+  const smax = dst.smax + src.smax;
+  if (smin < S64_MIN || smax > S64_MAX) {
+    dst.smin = S64_MIN;
+    dst.smax = S64_MAX;
+  } else {
+    dst.smin = smin;
+    dst.smax = smax;
+  }
+  const umin = dst.umin + src.umin;
+  const umax = dst.umax + src.umax;
+  if (umax > U64_MAX) {
+    dst.umin = 0n;
+    dst.umax = U64_MAX;
+  } else {
+    dst.umin = umin;
+    dst.umax = umax;
+  }
+}
+
+function add32(dst: Reg, src: Reg): void {
+  const smin = dst.s32min + src.s32min;
+  const smax = dst.s32max + src.s32max;
+  if (smin < S32_MIN || smax > S32_MAX) {
+    dst.s32min = S32_MIN;
+    dst.s32max = S32_MAX;
+  } else {
+    dst.s32min = smin;
+    dst.s32max = smax;
+  }
+  const umin = dst.u32min + src.u32min;
+  const umax = dst.u32max + src.u32max;
+  if (umax > U32_MAX) {
+    dst.u32min = 0;
+    dst.u32max = U32_MAX;
+  } else {
+    dst.u32min = umin;
+    dst.u32max = umax;
+  }
+}
+
+function sub64(dst: Reg, src: Reg): void {
+  const smin = dst.smin - src.smax;
+  const smax = dst.smax - src.smin;
+  if (smin < S64_MIN || smax > S64_MAX) {
+    dst.smin = S64_MIN;
+    dst.smax = S64_MAX;
+  } else {
+    dst.smin = smin;
+    dst.smax = smax;
+  }
+  if (dst.umin < src.umax) {
+    dst.umin = 0n;
+    dst.umax = U64_MAX;
+  } else {
+    dst.umin = dst.umin - src.umax;
+    dst.umax = dst.umax - src.umin;
+  }
+}
+
+function sub32(dst: Reg, src: Reg): void {
+  const smin = dst.s32min - src.s32max;
+  const smax = dst.s32max - src.s32min;
+  if (smin < S32_MIN || smax > S32_MAX) {
+    dst.s32min = S32_MIN;
+    dst.s32max = S32_MAX;
+  } else {
+    dst.s32min = smin;
+    dst.s32max = smax;
+  }
+  if (dst.u32min < src.u32max) {
+    dst.u32min = 0;
+    dst.u32max = U32_MAX;
+  } else {
+    dst.u32min = dst.u32min - src.u32max;
+    dst.u32max = dst.u32max - src.u32min;
+  }
+}
+
+function mul64(dst: Reg, src: Reg): void {
+  const umax = dst.umax * src.umax;
+  if (umax > U64_MAX) {
+    dst.umin = 0n;
+    dst.umax = U64_MAX;
+  } else {
+    dst.umin = dst.umin * src.umin;
+    dst.umax = umax;
+  }
+  const p = [dst.smin * src.smin, dst.smin * src.smax, dst.smax * src.smin, dst.smax * src.smax];
+  let lo = p[0] ?? 0n;
+  let hi = lo;
+  for (const x of p) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  if (lo < S64_MIN || hi > S64_MAX) {
+    dst.smin = S64_MIN;
+    dst.smax = S64_MAX;
+  } else {
+    dst.smin = lo;
+    dst.smax = hi;
+  }
+}
+
+function mul32(dst: Reg, src: Reg): void {
+  const umax = dst.u32max * src.u32max;
+  if (umax > U32_MAX) {
+    dst.u32min = 0;
+    dst.u32max = U32_MAX;
+  } else {
+    dst.u32min = dst.u32min * src.u32min;
+    dst.u32max = umax;
+  }
+  const p = [dst.s32min * src.s32min, dst.s32min * src.s32max, dst.s32max * src.s32min, dst.s32max * src.s32max];
+  const lo = Math.min(...p);
+  const hi = Math.max(...p);
+  if (lo < S32_MIN || hi > S32_MAX) {
+    dst.s32min = S32_MIN;
+    dst.s32max = S32_MAX;
+  } else {
+    dst.s32min = lo;
+    dst.s32max = hi;
+  }
+}
+
+/** Signed bounds follow the unsigned ones when both operands are non-negative; otherwise unbounded. */
+function signedFromUnsigned64(dst: Reg, bothNonNeg: boolean): void {
+  if (bothNonNeg && dst.umax <= S64_MAX) {
+    dst.smin = dst.umin;
+    dst.smax = dst.umax;
+  } else {
+    dst.smin = S64_MIN;
+    dst.smax = S64_MAX;
+  }
+}
+
+function signedFromUnsigned32(dst: Reg, bothNonNeg: boolean): void {
+  if (bothNonNeg && dst.u32max <= S32_MAX) {
+    dst.s32min = dst.u32min;
+    dst.s32max = dst.u32max;
+  } else {
+    dst.s32min = S32_MIN;
+    dst.s32max = S32_MAX;
+  }
+}
+
+/** The ALU operations whose result range the verifier computes; others give an unknown scalar. */
+export type ScalarOp = 'add' | 'sub' | 'mul' | 'and' | 'or' | 'xor' | 'lsh' | 'rsh' | 'arsh';
+
+/**
+ * dst = dst OP src on scalars (`is64` false: 32-bit ALU, zero-extended). `src` is not modified. Shifts
+ * must have been checked to be in range by the caller; shift amounts that are not constant give an
+ * unknown result here only for `lsh`/`arsh` (Linux is as coarse for them in practice).
+ */
+export function scalarAlu(op: ScalarOp, dst: Reg, src: Reg, is64: boolean): void {
+  if (!is64) {
+    // Work on the subregisters: truncate both to 32 bits first.
+    dst.varOff = tnumSubreg(dst.varOff);
+    zeroUpper(dst);
+  }
+  const srcOff = is64 ? src.varOff : tnumSubreg(src.varOff);
+  const srcConst = tnumIsConst(srcOff);
+  switch (op) {
+    case 'add':
+      add32(dst, src);
+      add64(dst, src);
+      dst.varOff = tnumAdd(dst.varOff, srcOff);
+      break;
+    case 'sub':
+      sub32(dst, src);
+      sub64(dst, src);
+      dst.varOff = tnumSub(dst.varOff, srcOff);
+      break;
+    case 'mul':
+      mul32(dst, src);
+      mul64(dst, src);
+      dst.varOff = tnumMul(dst.varOff, srcOff);
+      break;
+    case 'and': {
+      dst.varOff = tnumAnd(dst.varOff, srcOff);
+      const t32 = tnumSubreg(dst.varOff);
+      dst.u32min = Number(t32.value);
+      dst.u32max = Math.min(dst.u32max, src.u32max);
+      signedFromUnsigned32(dst, dst.s32min >= 0 && src.s32min >= 0);
+      dst.umin = dst.varOff.value;
+      dst.umax = minB(dst.umax, src.umax);
+      signedFromUnsigned64(dst, dst.smin >= 0n && src.smin >= 0n);
+      break;
+    }
+    case 'or': {
+      const nonNeg32 = dst.s32min >= 0 && src.s32min >= 0;
+      const nonNeg64 = dst.smin >= 0n && src.smin >= 0n;
+      dst.varOff = tnumOr(dst.varOff, srcOff);
+      const t32 = tnumSubreg(dst.varOff);
+      dst.u32min = Math.max(dst.u32min, src.u32min);
+      dst.u32max = Number(t32.value | t32.mask);
+      signedFromUnsigned32(dst, nonNeg32);
+      dst.umin = maxB(dst.umin, src.umin);
+      dst.umax = dst.varOff.value | dst.varOff.mask;
+      signedFromUnsigned64(dst, nonNeg64);
+      break;
+    }
+    case 'xor': {
+      const nonNeg32 = dst.s32min >= 0 && src.s32min >= 0;
+      const nonNeg64 = dst.smin >= 0n && src.smin >= 0n;
+      dst.varOff = tnumXor(dst.varOff, srcOff);
+      const t32 = tnumSubreg(dst.varOff);
+      dst.u32min = Number(t32.value);
+      dst.u32max = Number(t32.value | t32.mask);
+      signedFromUnsigned32(dst, nonNeg32);
+      dst.umin = dst.varOff.value;
+      dst.umax = dst.varOff.value | dst.varOff.mask;
+      signedFromUnsigned64(dst, nonNeg64);
+      break;
+    }
+    case 'lsh':
+    case 'rsh':
+    case 'arsh':
+      shift(op, dst, src, srcConst, is64);
+      break;
+  }
+  if (!is64) {
+    dst.varOff = tnumSubreg(dst.varOff);
+    zeroUpper(dst);
+  }
+  syncBounds(dst);
+}
+
+/** Bounds of the low 32 bits become the 64-bit bounds (used before a 32-bit op on the subregister). */
+function zeroUpper(r: Reg): void {
+  r.umin = BigInt(r.u32min);
+  r.umax = BigInt(r.u32max);
+  r.smin = r.umin;
+  r.smax = r.umax;
+}
+
+function shift(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boolean, is64: boolean): void {
+  const bits = is64 ? 64 : 32;
+  const amtMin = is64 ? Number(src.umin) : src.u32min;
+  const amtMax = is64 ? Number(src.umax) : src.u32max;
+  if (!srcConst) {
+    if (op === 'rsh') {
+      // Right shift by an amount in [amtMin, amtMax]: the range shrinks toward zero.
+      dst.u32min = dst.u32min >>> Math.min(amtMax, 31);
+      dst.u32max = amtMin >= 32 ? 0 : dst.u32max >>> amtMin;
+      dst.s32min = S32_MIN;
+      dst.s32max = S32_MAX;
+      dst.umin = dst.umin >> BigInt(amtMax);
+      dst.umax = dst.umax >> BigInt(amtMin);
+      dst.smin = S64_MIN;
+      dst.smax = S64_MAX;
+      dst.varOff = tnumRshift(TNUM_UNKNOWN, amtMin);
+      if (!is64) dst.varOff = tnumSubreg(dst.varOff);
+      return;
+    }
+    markUnbounded(dst);
+    dst.varOff = TNUM_UNKNOWN;
+    return;
+  }
+  const k = amtMin;
+  if (op === 'lsh') {
+    dst.varOff = tnumLshift(dst.varOff, k);
+    if (!is64) dst.varOff = tnumSubreg(dst.varOff);
+    dst.s32min = S32_MIN;
+    dst.s32max = S32_MAX;
+    if (k < 32 && dst.u32max <= U32_MAX >>> k) {
+      dst.u32min = (dst.u32min * 2 ** k) >>> 0;
+      dst.u32max = (dst.u32max * 2 ** k) >>> 0;
+    } else {
+      dst.u32min = 0;
+      dst.u32max = U32_MAX;
+    }
+    dst.smin = S64_MIN;
+    dst.smax = S64_MAX;
+    if (dst.umax <= U64_MAX >> BigInt(k)) {
+      dst.umin = dst.umin << BigInt(k);
+      dst.umax = dst.umax << BigInt(k);
+    } else {
+      dst.umin = 0n;
+      dst.umax = U64_MAX;
+    }
+    return;
+  }
+  if (op === 'rsh') {
+    dst.varOff = tnumRshift(is64 ? dst.varOff : tnumSubreg(dst.varOff), k);
+    dst.s32min = S32_MIN;
+    dst.s32max = S32_MAX;
+    dst.u32min = k >= 32 ? 0 : dst.u32min >>> k;
+    dst.u32max = k >= 32 ? 0 : dst.u32max >>> k;
+    dst.smin = S64_MIN;
+    dst.smax = S64_MAX;
+    dst.umin = dst.umin >> BigInt(k);
+    dst.umax = dst.umax >> BigInt(k);
+    return;
+  }
+  // arsh
+  dst.varOff = tnumArshift(dst.varOff, k, bits);
+  dst.s32min = dst.s32min >> Math.min(k, 31);
+  dst.s32max = dst.s32max >> Math.min(k, 31);
+  dst.u32min = 0;
+  dst.u32max = U32_MAX;
+  dst.smin = dst.smin >> BigInt(k);
+  dst.smax = dst.smax >> BigInt(k);
+  dst.umin = 0n;
+  dst.umax = U64_MAX;
+  if (!is64) {
+    // 32-bit arsh: the subregister result is the sign-shifted s32 range.
+    dst.u32min = 0;
+    dst.u32max = U32_MAX;
+    if (dst.s32min >= 0) {
+      dst.u32min = dst.s32min;
+      dst.u32max = dst.s32max;
+    }
+  }
+}
+
+/** A constant 64-bit value as a temporary scalar register (immediate operands). */
+export function constReg(v: bigint): Reg {
+  const r = new Reg();
+  r.type = 1;
+  markKnown(r, v);
+  return r;
+}
+
+export { tnumConst };

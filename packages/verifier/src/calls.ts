@@ -1,0 +1,360 @@
+/**
+ * Calls and exits (Linux check_helper_call, check_func_arg, check_func_call, prepare_func_exit,
+ * check_return_code): helper arguments against their prototypes, references, spin locks, bpf-to-bpf frames.
+ */
+import type { RawInsn } from '@ebpf-sim/isa';
+import { checkDst, checkSrc, type Env } from './env.js';
+import { checkMemAccess, frameOf, growStack, stackBounds } from './memory.js';
+import type { Reg} from './reg.js';
+import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, markUnknown, regTypeName, typeCodeName } from './reg.js';
+import type { ArgType, HelperProto, MapDesc } from './registry.js';
+import { Reject } from './reject.js';
+import type { VState } from './state.js';
+import { FuncState, Slot } from './state.js';
+import { tnumIsConst, tnumToString } from './tnum.js';
+
+const MAX_CALL_FRAMES = 8;
+const MAX_VAR_SIZE = 1 << 29;
+
+interface CallMeta {
+  map: MapDesc | null;
+  /** Memory argument waiting for its size: register number. */
+  memRegno: number;
+  memWrite: boolean;
+  memOrNull: boolean;
+  allocSize: number;
+  releaseRef: number;
+  lockId: number;
+}
+
+function expectType(regno: number, reg: Reg, expected: string): Reject {
+  return new Reject(`R${regno} type=${regTypeName(reg)} expected=${expected}`, 'helper-arg');
+}
+
+const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem';
+
+/** Access `size` bytes at a helper memory argument (Linux check_helper_mem_access). */
+function helperMem(env: Env, regno: number, size: number, write: boolean, zeroOk: boolean): void {
+  const reg = env.reg(regno);
+  if (size === 0 && zeroOk) return;
+  switch (reg.type) {
+    case RegType.PTR_TO_STACK:
+      helperStack(env, regno, reg, size, write);
+      return;
+    case RegType.PTR_TO_PACKET:
+    case RegType.PTR_TO_PACKET_META:
+    case RegType.PTR_TO_MAP_VALUE:
+    case RegType.PTR_TO_MAP_KEY:
+    case RegType.PTR_TO_MEM:
+      if (reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, MEM_TYPES);
+      // The region checks of a normal load cover the whole range: check first and last byte blocks.
+      checkMemAccess(env, regno, 0, size, write && reg.type !== RegType.PTR_TO_MAP_KEY ? 'write' : 'read', -1, null, null);
+      return;
+    default:
+      throw expectType(regno, reg, MEM_TYPES);
+  }
+}
+
+function helperStack(env: Env, regno: number, reg: Reg, size: number, write: boolean): void {
+  const f = frameOf(env, reg);
+  const { min, max } = stackBounds(regno, reg, reg.off, size, 'helper');
+  growStack(env, f, min);
+  for (let a = min; a < max; a++) {
+    const k = -a - 1;
+    const spi = k >> 3;
+    env.scratchSlots.add(spi);
+    if (write) {
+      const sp = f.spilled[spi];
+      if (sp) {
+        f.spilled[spi] = null;
+        for (let j = 0; j < 8; j++) if (f.stack[spi * 8 + j] === Slot.SPILL) f.stack[spi * 8 + j] = Slot.MISC;
+      }
+      f.stack[k] = Slot.MISC;
+      continue;
+    }
+    const t = f.stack[k] ?? Slot.INVALID;
+    if (t === Slot.MISC || t === Slot.ZERO) continue;
+    if (t === Slot.SPILL) {
+      const sp = f.spilled[spi];
+      if (sp && (sp.type === RegType.SCALAR || env.privileged)) continue;
+    }
+    if (t === Slot.INVALID && env.privileged) continue;
+    if (tnumIsConst(reg.varOff)) throw new Reject(`invalid read from stack R${regno} off ${min}+${a - min} size ${size}`, 'stack-uninit');
+    throw new Reject(`invalid read from stack R${regno} var_off ${tnumToString(reg.varOff)}+${a - min} size ${size}`, 'stack-uninit');
+  }
+}
+
+function checkSizeArg(env: Env, regno: number, reg: Reg, meta: CallMeta, zeroOk: boolean): void {
+  if (reg.type !== RegType.SCALAR) throw expectType(regno, reg, 'scalar');
+  if (reg.smin < 0n) throw new Reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`, 'helper-size');
+  if (reg.umin === 0n && !zeroOk) {
+    throw new Reject(`R${regno} invalid zero-sized read: u64=[${reg.umin},${reg.umax}]`, 'helper-size');
+  }
+  env.precision.mark(env.insnIdx, 1 << regno);
+  if (reg.umax >= BigInt(MAX_VAR_SIZE)) throw new Reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, 'helper-size');
+  if (meta.memRegno < 0) return;
+  const memReg = env.reg(meta.memRegno);
+  if (meta.memOrNull && memReg.type === RegType.SCALAR) return;
+  helperMem(env, meta.memRegno, Number(reg.umax), meta.memWrite, zeroOk);
+}
+
+function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, meta: CallMeta): void {
+  const regno = argIdx + 1;
+  const reg = checkSrc(env, regno);
+  const isNullScalar = reg.type === RegType.SCALAR && tnumIsConst(reg.varOff) && reg.varOff.value === 0n;
+  switch (type) {
+    case 'anything':
+      if (isPointer(reg) && !env.privileged) throw new Reject(`R${regno} leaks addr into helper function`, 'ptr-leak');
+      return;
+    case 'const_map_ptr': {
+      if (reg.type !== RegType.CONST_PTR_TO_MAP) throw expectType(regno, reg, 'map_ptr');
+      const map = reg.map;
+      if (!map) throw expectType(regno, reg, 'map_ptr');
+      if (proto.mapTypes && !proto.mapTypes.includes(map.type)) {
+        throw new Reject(`cannot pass map_type ${map.typeId} into func ${proto.name}#${proto.id}`, 'helper-map');
+      }
+      if (map.allowedHelpers && !map.allowedHelpers.includes(proto.id)) {
+        throw new Reject(`cannot pass map_type ${map.typeId} into func ${proto.name}#${proto.id}`, 'helper-map');
+      }
+      meta.map = map;
+      return;
+    }
+    case 'ptr_to_map_key':
+    case 'ptr_to_map_value':
+    case 'ptr_to_uninit_map_value': {
+      if (!meta.map) throw new Reject(`invalid map_ptr to access map->${type === 'ptr_to_map_key' ? 'key' : 'value'}`, 'helper-arg');
+      if (!isMemType(reg)) throw expectType(regno, reg, MEM_TYPES);
+      const size = type === 'ptr_to_map_key' ? meta.map.keySize : meta.map.valueSize;
+      helperMem(env, regno, size, type === 'ptr_to_uninit_map_value', false);
+      return;
+    }
+    case 'ptr_to_ctx':
+      if (reg.type !== RegType.PTR_TO_CTX) throw expectType(regno, reg, 'ctx');
+      if (reg.off !== 0) throw new Reject(`dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`, 'ctx-modified');
+      return;
+    case 'ptr_to_mem':
+    case 'ptr_to_mem_or_null':
+    case 'ptr_to_uninit_mem':
+      if (type === 'ptr_to_mem_or_null' && isNullScalar) {
+        meta.memRegno = regno;
+        meta.memOrNull = true;
+        return;
+      }
+      if (!isMemType(reg)) throw expectType(regno, reg, MEM_TYPES);
+      meta.memRegno = regno;
+      meta.memWrite = type === 'ptr_to_uninit_mem';
+      return;
+    case 'const_size':
+    case 'const_size_or_zero':
+      checkSizeArg(env, regno, reg, meta, type === 'const_size_or_zero');
+      meta.memRegno = -1;
+      return;
+    case 'const_alloc_size_or_zero':
+      if (reg.type !== RegType.SCALAR || !tnumIsConst(reg.varOff)) throw new Reject(`R${regno} is not a known constant'`, 'helper-size');
+      meta.allocSize = Number(reg.varOff.value);
+      env.precision.mark(env.insnIdx, 1 << regno);
+      return;
+    case 'ptr_to_ringbuf_mem':
+      if (reg.type !== RegType.PTR_TO_MEM || !(reg.flags & RegFlag.RINGBUF) || reg.flags & RegFlag.MAYBE_NULL) {
+        throw expectType(regno, reg, 'ringbuf_mem');
+      }
+      if (reg.off !== 0 || !tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
+        throw new Reject(`R${regno} must have zero offset when passed to release func`, 'ref-release');
+      }
+      if (!reg.refObjId) throw new Reject(`R${regno} must be referenced when passed to release function`, 'ref-release');
+      meta.releaseRef = reg.refObjId;
+      return;
+    case 'ptr_to_spin_lock': {
+      if (reg.type !== RegType.PTR_TO_MAP_VALUE || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'map_value');
+      const map = reg.map;
+      if (!map || map.spinLockOff === undefined) throw new Reject(`map '${map?.name ?? ''}' has no valid bpf_spin_lock`, 'lock');
+      if (!tnumIsConst(reg.varOff)) throw new Reject(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`, 'lock');
+      const off = reg.off + Number(reg.varOff.value);
+      if (off !== map.spinLockOff) throw new Reject(`off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${map.spinLockOff}`, 'lock');
+      meta.lockId = reg.id || -1;
+      return;
+    }
+    case 'ptr_to_long':
+    case 'ptr_to_int':
+      if (!isMemType(reg)) throw expectType(regno, reg, MEM_TYPES);
+      helperMem(env, regno, type === 'ptr_to_long' ? 8 : 4, true, false);
+      return;
+    case 'ptr_to_stack_or_null':
+      if (isNullScalar) return;
+      if (reg.type !== RegType.PTR_TO_STACK) throw expectType(regno, reg, 'fp');
+      return;
+    case 'ptr_to_btf_id':
+      if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'ptr_');
+      return;
+    case 'ptr_to_func':
+      throw new Reject(`callback arguments (R${regno}) are not modelled by the simulator's verifier`, 'unsupported');
+  }
+}
+
+function isMemType(reg: Reg): boolean {
+  if (reg.flags & RegFlag.MAYBE_NULL) return false;
+  return (
+    reg.type === RegType.PTR_TO_STACK ||
+    isPacketType(reg.type) ||
+    reg.type === RegType.PTR_TO_MAP_VALUE ||
+    reg.type === RegType.PTR_TO_MAP_KEY ||
+    reg.type === RegType.PTR_TO_MEM
+  );
+}
+
+/** Apply `fn` to every register and spilled register of every frame. */
+export function forEachReg(state: VState, fn: (r: Reg) => void): void {
+  for (const f of state.frames) {
+    for (const r of f.regs) fn(r);
+    for (const r of f.spilled) if (r) fn(r);
+  }
+}
+
+function invalidate(env: Env, r: Reg): void {
+  if (env.privileged) markUnknown(r);
+  else markNotInit(r);
+}
+
+export function checkHelperCall(env: Env, insn: RawInsn): void {
+  const id = insn.imm;
+  const proto = env.registry.helper(id);
+  if (!proto) throw new Reject(`invalid func unknown#${id}`, 'helper-unknown');
+  const allowed = env.progType.helpers.has(id) && (env.privileged || !env.progType.privilegedHelpers?.has(id));
+  if (!allowed) throw new Reject(`program of this type cannot use helper ${proto.name}#${id}`, 'helper-type');
+  if (proto.gplOnly && !env.gpl) throw new Reject('cannot call GPL-restricted function from non-GPL compatible program', 'gpl');
+  if (env.state.activeLock && proto.lock !== 'release') {
+    throw new Reject('function calls are not allowed while holding a lock', 'lock');
+  }
+  const meta: CallMeta = { map: null, memRegno: -1, memWrite: false, memOrNull: false, allocSize: 0, releaseRef: 0, lockId: 0 };
+  proto.args.forEach((t, i) => checkArg(env, proto, i, t, meta));
+  if (proto.lock === 'acquire') {
+    if (env.state.activeLock) throw new Reject('Locking two bpf_spin_locks are not allowed', 'lock');
+    env.state.activeLock = meta.lockId;
+  } else if (proto.lock === 'release') {
+    if (!env.state.activeLock) throw new Reject('bpf_spin_unlock without taking a lock', 'lock');
+    if (env.state.activeLock !== meta.lockId) throw new Reject('bpf_spin_unlock of different lock', 'lock');
+    env.state.activeLock = 0;
+  }
+  if (meta.releaseRef) releaseReference(env, meta.releaseRef);
+  if (proto.tailCall) env.facts.recordMemory(env.insnIdx, false);
+  // Caller-saved registers are clobbered.
+  for (let r = 1; r <= 5; r++) {
+    markNotInit(env.reg(r));
+    env.scratchRegs |= 1 << r;
+  }
+  const r0 = checkDst(env, 0);
+  switch (proto.ret) {
+    case 'integer':
+      markUnknown(r0);
+      break;
+    case 'void':
+      markNotInit(r0);
+      break;
+    case 'ptr_to_map_value_or_null':
+      markPointer(r0, RegType.PTR_TO_MAP_VALUE, RegFlag.MAYBE_NULL);
+      r0.map = meta.map;
+      r0.id = env.newId();
+      break;
+    case 'ptr_to_ringbuf_mem_or_null': {
+      markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL | RegFlag.RINGBUF);
+      r0.memSize = meta.allocSize;
+      const ref = env.newId();
+      r0.id = ref;
+      r0.refObjId = ref;
+      env.state.refs.push({ id: ref, insn: env.insnIdx });
+      break;
+    }
+    case 'ptr_to_btf_id':
+    case 'ptr_to_btf_id_or_null':
+    case 'ptr_to_mem_or_btf_id':
+      markPointer(r0, RegType.PTR_TO_BTF_ID, RegFlag.TRUSTED | (proto.ret === 'ptr_to_btf_id_or_null' ? RegFlag.MAYBE_NULL : 0));
+      r0.btfName = proto.retBtfName ?? 'void';
+      if (proto.ret === 'ptr_to_btf_id_or_null') r0.id = env.newId();
+      break;
+  }
+  if (proto.changesPktData) {
+    forEachReg(env.state, (r) => {
+      if (isPacketType(r.type) || r.type === RegType.PTR_TO_PACKET_END) invalidate(env, r);
+    });
+  }
+}
+
+function releaseReference(env: Env, ref: number): void {
+  const idx = env.state.refs.findIndex((r) => r.id === ref);
+  if (idx < 0) throw new Reject(`R1 must be referenced when passed to release function`, 'ref-release');
+  env.state.refs.splice(idx, 1);
+  forEachReg(env.state, (r) => {
+    if (r.refObjId === ref) invalidate(env, r);
+  });
+}
+
+/** bpf-to-bpf call: push a frame for the callee; resolves to the callee's first instruction. */
+export function checkLocalCall(env: Env, insn: RawInsn): number {
+  const state = env.state;
+  if (state.frames.length >= MAX_CALL_FRAMES) {
+    throw new Reject(`the call stack of ${state.frames.length + 1} frames is too deep !`, 'call-depth');
+  }
+  if (state.activeLock) throw new Reject('function calls are not allowed while holding a lock', 'lock');
+  const target = env.insnIdx + insn.imm + 1;
+  const subprog = env.prog.subprogOf[target] ?? 0;
+  const callee = FuncState.create(state.frames.length, env.insnIdx, subprog);
+  const caller = state.cur;
+  for (let r = 1; r <= 5; r++) {
+    const src = caller.regs[r];
+    const dst = callee.regs[r];
+    if (src && dst) dst.copyFrom(src);
+  }
+  for (let r = 0; r <= 5; r++) {
+    const reg = caller.regs[r];
+    if (reg) markNotInit(reg);
+  }
+  state.frames.push(callee);
+  return target;
+}
+
+/** Exit of a subprogram: pop its frame, hand R0 to the caller; resolves to the return address. */
+export function checkSubprogExit(env: Env): number {
+  const state = env.state;
+  const callee = state.cur;
+  const r0 = checkSrc(env, 0);
+  if (r0.type === RegType.PTR_TO_STACK && r0.frameno === callee.frameno) {
+    throw new Reject('cannot return stack pointer to the caller', 'invalid-mem');
+  }
+  state.frames.pop();
+  const caller = state.cur;
+  caller.regs[0]?.copyFrom(r0);
+  // Pointers into the dead frame are no longer valid anywhere.
+  for (const f of state.frames) {
+    for (const r of f.regs) if (r.type === RegType.PTR_TO_STACK && r.frameno === callee.frameno) markNotInit(r);
+  }
+  return callee.callsite + 1;
+}
+
+/** Exit of the main program: R0, references, lock and the return range. */
+export function checkMainExit(env: Env): void {
+  const r0 = checkSrc(env, 0);
+  if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock');
+  const leaked = env.state.refs[0];
+  if (leaked) throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak');
+  if (isPointer(r0) && !env.privileged) throw new Reject('R0 leaks addr as return value', 'ptr-leak');
+  const range = env.progType.retRange;
+  if (!range) return;
+  env.precision.mark(env.insnIdx, 1);
+  if (r0.type !== RegType.SCALAR) {
+    throw new Reject(`At program exit the register R0 is not a known value (${typeCodeName(r0.type, r0.flags)})`, 'return-code');
+  }
+  if (r0.smin < BigInt(range.min) || r0.smax > BigInt(range.max)) {
+    let s = 'At program exit the register R0 has';
+    let unknown = true;
+    if (r0.smin > -(1n << 63n)) {
+      s += ` smin=${r0.smin}`;
+      unknown = false;
+    }
+    if (r0.smax < (1n << 63n) - 1n) {
+      s += ` smax=${r0.smax}`;
+      unknown = false;
+    }
+    if (unknown) s += ' unknown scalar value';
+    throw new Reject(`${s} should have been in [${range.min}, ${range.max}]`, 'return-code');
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * What each checker (ALU, memory, calls, branches) sees of the verifier run: the current state, the
+ * program, the registry data and the per-instruction facts it records for the runtime.
+ */
+import type { ProgramTypeDesc, VerifierRegistry } from './registry.js';
+import type { Program } from './structure.js';
+import type { VState } from './state.js';
+import type { InsnFacts } from './facts.js';
+import type { Precision } from './precision.js';
+import type { Reg} from './reg.js';
+import { RegType } from './reg.js';
+import { Reject } from './reject.js';
+
+export interface Env {
+  readonly prog: Program;
+  readonly progType: ProgramTypeDesc;
+  readonly registry: VerifierRegistry;
+  /** CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN: bounded loops, pointer leaks, uninitialised stack reads. */
+  readonly privileged: boolean;
+  readonly gpl: boolean;
+  readonly facts: InsnFacts;
+  /** Scalars whose exact value matters (marked at decisions, used by pruning). */
+  readonly precision: Precision;
+  state: VState;
+  insnIdx: number;
+  newId(): number;
+  /** Registers of the current frame the instruction touched, for the level-2 log. */
+  scratchRegs: number;
+  scratchSlots: Set<number>;
+  /** Deepest stack use of each subprogram, in bytes. */
+  readonly stackDepth: number[];
+  /** Pointer to the state of a register of the current frame. */
+  reg(n: number): Reg;
+}
+
+/** Linux check_reg_arg(SRC_OP): the register must have been written on this path. */
+export function checkSrc(env: Env, n: number): Reg {
+  const r = env.reg(n);
+  env.scratchRegs |= 1 << n;
+  if (r.type === RegType.NOT_INIT) throw new Reject(`R${n} !read_ok`, 'uninit-reg');
+  return r;
+}
+
+/** Linux check_reg_arg(DST_OP): r10 is read-only. */
+export function checkDst(env: Env, n: number): Reg {
+  if (n === 10) throw new Reject('frame pointer is read only', 'fp-readonly');
+  env.scratchRegs |= 1 << n;
+  return env.reg(n);
+}

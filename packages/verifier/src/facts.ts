@@ -1,0 +1,63 @@
+/**
+ * Per-instruction facts the verifier proves, for the runtime: which context loads to rewrite into real loads
+ * (Linux convert_ctx_access), which divisions never see a zero divisor, which memory accesses are in bounds
+ * on every path. A fact holds only when it held on every verified path through the instruction.
+ */
+import type { CtxField } from './registry.js';
+
+const UNSEEN = 0;
+const PROVEN = 1;
+const REFUTED = 2;
+
+/** A context access to rewrite: the uapi field and where the runtime really reads it. */
+export interface CtxAccessFact {
+  readonly insn: number;
+  readonly field: CtxField;
+  /** Offset of the access inside the field (narrow loads). */
+  readonly offsetInField: number;
+  readonly size: number;
+  readonly write: boolean;
+}
+
+export class InsnFacts {
+  private readonly div: Uint8Array;
+  private readonly mem: Uint8Array;
+  readonly ctxAccesses = new Map<number, CtxAccessFact>();
+
+  constructor(readonly length: number) {
+    this.div = new Uint8Array(length);
+    this.mem = new Uint8Array(length);
+  }
+
+  private static record(arr: Uint8Array, insn: number, ok: boolean): void {
+    const prev = arr[insn] ?? UNSEEN;
+    if (prev === REFUTED) return;
+    arr[insn] = ok ? PROVEN : REFUTED;
+  }
+
+  /** A division or modulo at `insn` was reached with a divisor that is (or is not) provably non-zero. */
+  recordDivisor(insn: number, nonZero: boolean): void {
+    InsnFacts.record(this.div, insn, nonZero);
+  }
+
+  /** A load/store at `insn` was proven in bounds of its region (or could not be). */
+  recordMemory(insn: number, inBounds: boolean): void {
+    InsnFacts.record(this.mem, insn, inBounds);
+  }
+
+  /** Divisions that need no run-time zero check. */
+  divisionsWithoutZeroCheck(): number[] {
+    return indices(this.div);
+  }
+
+  /** Memory accesses whose bounds check the runtime may drop. */
+  memoryProvenInBounds(): number[] {
+    return indices(this.mem);
+  }
+}
+
+function indices(arr: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < arr.length; i++) if (arr[i] === PROVEN) out.push(i);
+  return out;
+}

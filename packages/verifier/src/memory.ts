@@ -1,0 +1,457 @@
+/**
+ * Loads, stores and atomics (Linux check_mem_access and friends): the stack with its spilled registers,
+ * context fields per program type, packet ranges, map values and keys, ringbuf records.
+ */
+import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
+import { signExtend, syncBounds, zext32 } from './bounds.js';
+import { checkDst, checkSrc, type Env } from './env.js';
+import { formatReg } from './format.js';
+import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markPointer, markUnknown, regTypeName } from './reg.js';
+import type { CtxField } from './registry.js';
+import { Reject } from './reject.js';
+import type { FuncState} from './state.js';
+import { MAX_STACK, Slot } from './state.js';
+import { tnumCast, tnumIsConst, tnumToString } from './tnum.js';
+
+const MAX_VAR_OFF = 1 << 29;
+
+export type AccessType = 'read' | 'write';
+
+/** Make `r` the zero-extended (or sign-extended) value of a `size`-byte load. */
+function coerceToSize(r: Reg, size: number, signed: boolean): void {
+  if (size >= 8 || r.type !== RegType.SCALAR) return;
+  if (signed) {
+    signExtend(r, (size * 8) as 8 | 16 | 32);
+    return;
+  }
+  r.varOff = tnumCast(r.varOff, size);
+  const max = (1n << BigInt(size * 8)) - 1n;
+  if (r.umax > max || r.umin > max) {
+    r.umin = 0n;
+    r.umax = max;
+  }
+  r.smin = r.umin;
+  r.smax = r.umax;
+  r.u32min = 0;
+  r.u32max = 0xffff_ffff;
+  r.s32min = -0x8000_0000;
+  r.s32max = 0x7fff_ffff;
+  syncBounds(r);
+}
+
+function unknownLoad(env: Env, dstRegno: number, size: number, signed: boolean): void {
+  if (dstRegno < 0) return;
+  const d = env.reg(dstRegno);
+  markUnknown(d);
+  coerceToSize(d, size, signed);
+}
+
+/** Region accesses (map value, map key, memory): both ends of the variable offset must be in bounds. */
+function checkRegion(env: Env, regno: number, reg: Reg, off: number, size: number, memSize: number, what: (o: number) => string): void {
+  const ok = (o: bigint): boolean => o >= 0n && o + BigInt(size) <= BigInt(memSize);
+  const lo = reg.smin + BigInt(off);
+  if (reg.smin < 0n && (reg.smin < -BigInt(MAX_VAR_OFF) || lo < 0n)) {
+    if (!tnumIsConst(reg.varOff)) {
+      throw new Reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, 'map-neg');
+    }
+  }
+  if (!ok(lo)) throw new Reject(what(Number(lo)), 'map-range', { more: [`R${regno} min value is outside of the allowed memory range`] });
+  if (reg.umax >= BigInt(MAX_VAR_OFF)) {
+    throw new Reject(`R${regno} unbounded memory access, make sure to bounds check any such access`, 'unbounded');
+  }
+  const hi = reg.umax + BigInt(off);
+  if (!ok(hi)) throw new Reject(what(Number(hi)), 'map-range', { more: [`R${regno} max value is outside of the allowed memory range`] });
+  void env;
+}
+
+function checkPacket(env: Env, regno: number, reg: Reg, off: number, size: number): void {
+  if (reg.smin < 0n) throw new Reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, 'map-neg');
+  const fits = off >= 0 && reg.range >= 0 && off + size <= reg.range;
+  if (!fits) {
+    throw new Reject(`invalid access to packet, off=${off} size=${size}, R${regno}(id=${reg.id},off=${off},r=${reg.range})`, 'pkt-range', {
+      more: [`R${regno} offset is outside of the packet`],
+    });
+  }
+  if (reg.umax + BigInt(off) >= BigInt(MAX_VAR_OFF)) {
+    throw new Reject(`R${regno} unbounded memory access, make sure to bounds check any such access`, 'unbounded');
+  }
+  void env;
+}
+
+function findCtxField(fields: readonly CtxField[], off: number): CtxField | undefined {
+  for (const f of fields) if (off >= f.off && off < f.off + f.size) return f;
+  return undefined;
+}
+
+function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, t: AccessType, dstRegno: number, valueReg: Reg | null): void {
+  if (reg.off !== 0) throw new Reject(`dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`, 'ctx-modified');
+  if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
+    throw new Reject(`variable ctx access var_off=${tnumToString(reg.varOff)} disallowed`, 'ctx-modified');
+  }
+  const ctx = env.progType.ctx;
+  const invalid = (): Reject => new Reject(`invalid bpf_context access off=${off} size=${size}`, 'ctx-access');
+  if (off < 0 || off + size > ctx.size) throw invalid();
+  const field = findCtxField(ctx.fields, off);
+  if (t === 'write') {
+    if (!field || !field.writable || off !== field.off || size !== field.size) throw invalid();
+    if (valueReg && isPointer(valueReg) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ctx`, 'ptr-leak');
+    env.facts.ctxAccesses.set(env.insnIdx, { insn: env.insnIdx, field, offsetInField: 0, size, write: true });
+    return;
+  }
+  if (!field) {
+    const widths = ctx.readWidths ?? [1, 2, 4, 8];
+    if (!ctx.anyAlignedRead || off % size !== 0 || !widths.includes(size) || off < (ctx.readableFrom ?? 0)) throw invalid();
+    unknownLoad(env, dstRegno, size, false);
+    return;
+  }
+  const exact = off === field.off && size === field.size;
+  if (field.kind !== 'scalar') {
+    if (!exact) throw invalid();
+  } else if (!exact) {
+    const narrowOk = field.narrowLoads === true && size < field.size && off % size === 0;
+    const wideOk = ctx.anyAlignedRead === true && off % size === 0 && off + size <= ctx.size;
+    if (!narrowOk && !wideOk) throw invalid();
+  }
+  env.facts.ctxAccesses.set(env.insnIdx, { insn: env.insnIdx, field, offsetInField: off - field.off, size, write: false });
+  if (dstRegno < 0) return;
+  const d = env.reg(dstRegno);
+  switch (field.kind) {
+    case 'pkt':
+      markPointer(d, RegType.PTR_TO_PACKET);
+      break;
+    case 'pkt_meta':
+      markPointer(d, RegType.PTR_TO_PACKET_META);
+      break;
+    case 'pkt_end':
+      markPointer(d, RegType.PTR_TO_PACKET_END);
+      break;
+    case 'btf_id':
+      markPointer(d, RegType.PTR_TO_BTF_ID, RegFlag.MAYBE_NULL);
+      d.btfName = field.btfName ?? 'void';
+      d.id = env.newId();
+      break;
+    case 'scalar':
+      markUnknown(d);
+      coerceToSize(d, size, false);
+      break;
+  }
+}
+
+/** The frame a stack pointer points into. */
+function frameOf(env: Env, reg: Reg): FuncState {
+  return env.state.frames[reg.frameno] ?? env.state.cur;
+}
+
+function growStack(env: Env, f: FuncState, minOff: number): void {
+  const slots = Math.ceil(-minOff / 8);
+  if (slots > f.allocated) f.allocated = slots;
+  const sub = f.subprog;
+  const depth = -minOff;
+  const prev = env.stackDepth[sub] ?? 0;
+  if (depth > prev) env.stackDepth[sub] = depth;
+}
+
+function stackBounds(regno: number, reg: Reg, off: number, size: number, t: AccessType | 'helper'): { min: number; max: number } {
+  // Stack accesses are always strictly aligned (Linux check_ptr_alignment: stack spill tracking needs it).
+  if (t !== 'helper' && tnumIsConst(reg.varOff) && (Number(BigInt.asIntN(64, reg.varOff.value)) + off) % size !== 0) {
+    const fixed = reg.off;
+    throw new Reject(`misaligned stack access off ${Number(BigInt.asIntN(64, reg.varOff.value))}+${fixed}+${off - fixed} size ${size}`, 'stack-range');
+  }
+  const extra = t === 'read' ? ' read from' : t === 'write' ? ' write to' : ' indirect access to';
+  let min: number;
+  let max: number;
+  if (tnumIsConst(reg.varOff)) {
+    min = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
+    max = min + size;
+  } else {
+    if (reg.smax >= BigInt(MAX_VAR_OFF) || reg.smin <= -BigInt(MAX_VAR_OFF)) {
+      throw new Reject(`invalid unbounded variable-offset${extra} stack R${regno}`, 'stack-range');
+    }
+    min = Number(reg.smin) + off;
+    max = Number(reg.smax) + off + size;
+  }
+  if (min < -MAX_STACK || max > 0 || size < 0) {
+    if (tnumIsConst(reg.varOff)) throw new Reject(`invalid${extra} stack R${regno} off=${off} size=${size}`, 'stack-range');
+    throw new Reject(`invalid variable-offset${extra} stack R${regno} var_off=${tnumToString(reg.varOff)} off=${off} size=${size}`, 'stack-range');
+  }
+  return { min, max };
+}
+
+function destroySpill(f: FuncState, spi: number): void {
+  if (f.spilled[spi] === null) return;
+  f.spilled[spi] = null;
+  for (let j = 0; j < 8; j++) if (f.stack[spi * 8 + j] === Slot.SPILL) f.stack[spi * 8 + j] = Slot.MISC;
+}
+
+function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number, value: Reg | null, stImm: bigint | null): void {
+  const f = frameOf(env, reg);
+  const { min, max } = stackBounds(regno, reg, off, size, 'write');
+  growStack(env, f, min);
+  if (!tnumIsConst(reg.varOff)) {
+    // Variable-offset write: every byte it may touch becomes unknown data.
+    const zero = (value !== null && value.type === RegType.SCALAR && tnumIsConst(value.varOff) && value.varOff.value === 0n) || stImm === 0n;
+    for (let a = min; a < max; a++) {
+      const k = -a - 1;
+      destroySpill(f, k >> 3);
+      const cur = f.stack[k];
+      if (!zero || cur !== Slot.ZERO) f.stack[k] = Slot.MISC;
+      env.scratchSlots.add(k >> 3);
+    }
+    return;
+  }
+  const spi = (-min - 1) >> 3;
+  env.scratchSlots.add(spi);
+  const aligned = min % 8 === 0;
+  const prev = f.spilled[spi];
+  if (prev && isPointer(prev) && size !== 8 && !env.privileged) throw new Reject('attempt to corrupt spilled pointer on stack', 'spill');
+  if (value && isPointer(value)) {
+    if (size !== 8) throw new Reject('invalid size of register spill', 'spill');
+    if (!aligned) throw new Reject(`misaligned stack access off ${min} size ${size}`, 'spill');
+  }
+  const spillValue = value ?? (stImm !== null ? fakeConst(stImm, size) : null);
+  // Linux spills scalars (and ST immediates) only for CAP_BPF; pointers always, and only whole.
+  const canSpill = spillValue !== null && aligned && (isPointer(spillValue) || env.privileged);
+  if (canSpill && spillValue) {
+    destroySpill(f, spi);
+    const saved = spillValue.clone();
+    f.spilled[spi] = saved;
+    for (let j = 7; j >= 8 - size; j--) f.stack[spi * 8 + j] = Slot.SPILL;
+    for (let j = 8 - size - 1; j >= 0; j--) {
+      const cur = f.stack[spi * 8 + j];
+      if (cur === Slot.ZERO) continue;
+      if (cur === Slot.INVALID && env.privileged) continue;
+      f.stack[spi * 8 + j] = Slot.MISC;
+    }
+    return;
+  }
+  const zero = spillValue !== null && spillValue.type === RegType.SCALAR && tnumIsConst(spillValue.varOff) && spillValue.varOff.value === 0n;
+  for (let a = min; a < max; a++) {
+    const k = -a - 1;
+    destroySpill(f, k >> 3);
+    f.stack[k] = zero ? Slot.ZERO : Slot.MISC;
+    env.scratchSlots.add(k >> 3);
+  }
+}
+
+function fakeConst(v: bigint, size: number): Reg {
+  const r = new Reg();
+  markConstScalar(r, size === 8 ? v : BigInt.asUintN(size * 8, v));
+  return r;
+}
+
+function stackRead(env: Env, regno: number, reg: Reg, off: number, size: number, dstRegno: number, signed: boolean): void {
+  const f = frameOf(env, reg);
+  const { min, max } = stackBounds(regno, reg, off, size, 'read');
+  if (!tnumIsConst(reg.varOff)) {
+    for (let a = min; a < max; a++) {
+      const k = -a - 1;
+      const t = k < f.allocated * 8 ? f.stack[k] : Slot.INVALID;
+      if (t === Slot.INVALID && !env.privileged) {
+        throw new Reject(`invalid variable-offset read from stack R${regno} var_off=${tnumToString(reg.varOff)} off=${off} size=${size}`, 'stack-uninit');
+      }
+    }
+    unknownLoad(env, dstRegno, size, signed);
+    return;
+  }
+  const spi = (-min - 1) >> 3;
+  env.scratchSlots.add(spi);
+  const spilled = spi < f.allocated ? f.spilled[spi] : null;
+  if (spilled && f.stack[spi * 8 + 7] === Slot.SPILL) {
+    let spillSize = 0;
+    for (let j = 7; j >= 0 && f.stack[spi * 8 + j] === Slot.SPILL; j--) spillSize++;
+    const aligned = min % 8 === 0;
+    if (isPointer(spilled)) {
+      if (size !== 8 || !aligned) throw new Reject('invalid size of register fill', 'spill');
+      if (dstRegno >= 0) env.reg(dstRegno).copyFrom(spilled);
+      return;
+    }
+    if (aligned && size === spillSize) {
+      if (dstRegno >= 0) {
+        const d = env.reg(dstRegno);
+        d.copyFrom(spilled);
+        if (size < 8) d.id = 0;
+        coerceToSize(d, size, signed);
+      }
+      return;
+    }
+    if (aligned && size < spillSize && tnumIsConst(spilled.varOff)) {
+      if (dstRegno >= 0) {
+        const d = env.reg(dstRegno);
+        markConstScalar(d, spilled.varOff.value & ((1n << BigInt(size * 8)) - 1n));
+        coerceToSize(d, size, signed);
+      }
+      return;
+    }
+    unknownLoad(env, dstRegno, size, signed);
+    return;
+  }
+  let allZero = true;
+  for (let a = min; a < max; a++) {
+    const k = -a - 1;
+    const t = k < f.allocated * 8 ? (f.stack[k] ?? Slot.INVALID) : Slot.INVALID;
+    if (t === Slot.ZERO) continue;
+    allZero = false;
+    if (t === Slot.INVALID && !env.privileged) {
+      throw new Reject(`invalid read from stack off ${min}+${a - min} size ${size}`, 'stack-uninit');
+    }
+  }
+  if (dstRegno < 0) return;
+  if (allZero) markConstScalar(env.reg(dstRegno), 0n);
+  else unknownLoad(env, dstRegno, size, signed);
+}
+
+/**
+ * Check one access of `size` bytes at `reg + off` and, for loads, set `dstRegno` to the loaded value.
+ * `value` is the stored register (STX) or null; `stImm` the stored immediate (ST).
+ */
+export function checkMemAccess(
+  env: Env,
+  regno: number,
+  off: number,
+  size: number,
+  t: AccessType,
+  dstRegno: number,
+  value: Reg | null,
+  stImm: bigint | null,
+  signed = false,
+): void {
+  const reg = env.reg(regno);
+  const total = off + reg.off;
+  const leak = (where: string): void => {
+    if (t === 'write' && value && isPointer(value) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ${where}`, 'ptr-leak');
+  };
+  if (reg.flags & RegFlag.MAYBE_NULL) throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'null-deref');
+  switch (reg.type) {
+    case RegType.PTR_TO_STACK:
+      if (t === 'write') stackWrite(env, regno, reg, total, size, value, stImm);
+      else stackRead(env, regno, reg, total, size, dstRegno, signed);
+      env.facts.recordMemory(env.insnIdx, tnumIsConst(reg.varOff));
+      return;
+    case RegType.PTR_TO_CTX:
+      checkCtx(env, regno, reg, off, size, t, t === 'write' ? dstRegno : dstRegno, value);
+      return;
+    case RegType.PTR_TO_PACKET:
+    case RegType.PTR_TO_PACKET_META:
+      if (t === 'write' && !env.progType.directPacketWrite) throw new Reject('cannot write into packet', 'ctx-write');
+      leak('packet');
+      checkPacket(env, regno, reg, total, size);
+      env.facts.recordMemory(env.insnIdx, true);
+      unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
+      return;
+    case RegType.PTR_TO_MAP_VALUE: {
+      const map = reg.map;
+      if (!map) throw new Reject(`R${regno} invalid mem access 'map_value'`, 'invalid-mem');
+      if (t === 'write' && map.readOnly) throw new Reject('write into map forbidden', 'ctx-write');
+      leak('map');
+      checkRegion(env, regno, reg, total, size, map.valueSize, (o) => `invalid access to map value, value_size=${map.valueSize} off=${o} size=${size}`);
+      env.facts.recordMemory(env.insnIdx, true);
+      unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
+      return;
+    }
+    case RegType.PTR_TO_MAP_KEY: {
+      const map = reg.map;
+      if (!map || t === 'write') throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
+      checkRegion(env, regno, reg, total, size, map.keySize, (o) => `invalid access to map key, key_size=${map.keySize} off=${o} size=${size}`);
+      unknownLoad(env, dstRegno, size, signed);
+      return;
+    }
+    case RegType.PTR_TO_MEM:
+      if (t === 'write' && reg.flags & RegFlag.RDONLY) throw new Reject(`R${regno} cannot write into ${regTypeName(reg)}`, 'ctx-write');
+      leak('mem');
+      checkRegion(env, regno, reg, total, size, reg.memSize, (o) => `invalid access to memory, mem_size=${reg.memSize} off=${o} size=${size}`);
+      env.facts.recordMemory(env.insnIdx, true);
+      unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
+      return;
+    case RegType.PTR_TO_BTF_ID:
+      if (t === 'write') throw new Reject(`only read is supported`, 'ctx-write');
+      if (!env.privileged) throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
+      if (total < 0) throw new Reject(`R${regno} is ptr_${reg.btfName} invalid negative access: off=${total}`, 'invalid-mem');
+      unknownLoad(env, dstRegno, size, signed);
+      return;
+    default:
+      throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
+  }
+}
+
+/** LDX: `dst = *(size *)(src + off)`. */
+export function checkLoad(env: Env, insn: RawInsn, form: OpcodeForm): void {
+  checkSrc(env, insn.src);
+  checkDst(env, insn.dst);
+  checkMemAccess(env, insn.src, insn.off, form.width, 'read', insn.dst, null, null, form.kind === 'ldxsx');
+}
+
+/** STX and ST: `*(size *)(dst + off) = src | imm`. */
+export function checkStore(env: Env, insn: RawInsn, form: OpcodeForm): void {
+  const dst = checkSrc(env, insn.dst);
+  if (form.kind === 'st') {
+    if (dst.type === RegType.PTR_TO_CTX) throw new Reject(`BPF_ST stores into R${insn.dst} ${regTypeName(dst)} is not allowed`, 'ctx-write');
+    checkMemAccess(env, insn.dst, insn.off, form.width, 'write', -1, null, BigInt(insn.imm));
+    return;
+  }
+  const value = checkSrc(env, insn.src);
+  checkMemAccess(env, insn.dst, insn.off, form.width, 'write', insn.src, value, null);
+}
+
+/** Atomic read-modify-write (Linux check_atomic). */
+export function checkAtomic(env: Env, insn: RawInsn, form: OpcodeForm): void {
+  const src = checkSrc(env, insn.src);
+  const dst = checkSrc(env, insn.dst);
+  const cmpxchg = insn.imm === 0xf1;
+  if (cmpxchg) checkSrc(env, 0);
+  if (isPointer(src)) {
+    if (!env.privileged || cmpxchg || insn.imm === 0xe1 || (insn.imm & 1) === 1) throw new Reject(`R${insn.src} leaks addr into mem`, 'ptr-leak');
+  }
+  if (dst.type === RegType.PTR_TO_CTX || isPacketType(dst.type) || dst.type === RegType.PTR_TO_BTF_ID) {
+    throw new Reject(`BPF_ATOMIC stores into R${insn.dst} ${regTypeName(dst)} is not allowed`, 'ctx-write');
+  }
+  const fetchReg = cmpxchg ? 0 : insn.imm === 0xe1 || (insn.imm & 1) === 1 ? insn.src : -1;
+  // Read then write the same location, as Linux does.
+  checkMemAccess(env, insn.dst, insn.off, form.width, 'read', -1, null, null);
+  const dstAfter = env.reg(insn.dst);
+  if (dstAfter.type === RegType.PTR_TO_STACK) {
+    // Writing through the stack keeps spilled scalars as unknown data.
+    checkMemAccess(env, insn.dst, insn.off, form.width, 'write', -1, unknownScalar(), null);
+  } else {
+    checkMemAccess(env, insn.dst, insn.off, form.width, 'write', -1, src, null);
+  }
+  if (fetchReg >= 0) {
+    checkDst(env, fetchReg);
+    const r = env.reg(fetchReg);
+    markUnknown(r);
+    if (form.width === 4) zext32(r);
+  }
+}
+
+function unknownScalar(): Reg {
+  const r = new Reg();
+  markUnknown(r);
+  return r;
+}
+
+/** LD_ABS / LD_IND: legacy packet loads of socket filters and tc programs. */
+export function checkLdAbs(env: Env, insn: RawInsn, form: OpcodeForm): void {
+  if (!env.progType.ldAbs) throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', 'ld-abs');
+  if (env.state.frames.length > 1 || env.prog.subprogStarts.length > 1) {
+    throw new Reject('BPF_LD_[ABS|IND] instructions cannot be mixed with bpf-to-bpf calls', 'ld-abs');
+  }
+  const r6 = checkSrc(env, 6);
+  if (form.kind === 'ld_ind') checkSrc(env, insn.src);
+  if (env.state.refs.length > 0) throw new Reject('BPF_LD_[ABS|IND] cannot be mixed with socket references', 'ld-abs');
+  if (r6.type !== RegType.PTR_TO_CTX) throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', 'ld-abs');
+  for (let r = 1; r <= 5; r++) {
+    const reg = env.reg(r);
+    markUnknown(reg);
+    reg.type = RegType.NOT_INIT;
+  }
+  const r0 = env.reg(0);
+  markUnknown(r0);
+  coerceToSize(r0, form.width, false);
+  env.scratchRegs |= 1;
+}
+
+/** Format helper used by messages that print a register in parentheses. */
+export function describeReg(r: Reg, frameno: number): string {
+  return formatReg(r, frameno);
+}
+
+export { stackBounds, frameOf, growStack };

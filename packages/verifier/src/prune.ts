@@ -1,0 +1,129 @@
+/**
+ * State comparison for pruning (Linux states_equal / regsafe / stacksafe): a path may stop when an already
+ * verified state at the same instruction is at least as general as the current one. Only registers live at
+ * the instruction are compared; ids are compared through a mapping, as Linux's idmap does.
+ */
+import type { Reg} from './reg.js';
+import { RegType } from './reg.js';
+import type { FuncState, VState } from './state.js';
+import { Slot } from './state.js';
+import { tnumEquals, tnumIn } from './tnum.js';
+
+class IdMap {
+  private readonly map = new Map<number, number>();
+  private readonly rev = new Map<number, number>();
+  private tmp = 0;
+  /** Scalars: an old id only matters if it links registers; a current register without id is unique. */
+  checkScalar(oldId: number, curId: number): boolean {
+    if (oldId === 0) return true;
+    return this.check(oldId, curId === 0 ? --this.tmp : curId);
+  }
+  check(oldId: number, curId: number): boolean {
+    if (oldId === 0 && curId === 0) return true;
+    if (oldId === 0 || curId === 0) return false;
+    const m = this.map.get(oldId);
+    if (m !== undefined) return m === curId;
+    const r = this.rev.get(curId);
+    if (r !== undefined) return r === oldId;
+    this.map.set(oldId, curId);
+    this.rev.set(curId, oldId);
+    return true;
+  }
+}
+
+function rangeWithin(o: Reg, c: Reg): boolean {
+  return o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && o.u32min <= c.u32min && o.u32max >= c.u32max && o.s32min <= c.s32min && o.s32max >= c.s32max;
+}
+
+/** Is `cur` safe given that `old` was verified safe? `exact` requires identical states (loop detection). */
+export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise: boolean): boolean {
+  if (o.type === RegType.NOT_INIT) return !exact || c.type === RegType.NOT_INIT;
+  if (o.type !== c.type || o.flags !== c.flags) return false;
+  if (o.type === RegType.SCALAR) {
+    if (exact) return tnumEquals(o.varOff, c.varOff) && o.umin === c.umin && o.umax === c.umax && o.smin === c.smin && o.smax === c.smax && o.u32min === c.u32min && o.u32max === c.u32max && o.s32min === c.s32min && o.s32max === c.s32max;
+    // An imprecise scalar's value never mattered on the verified path: any scalar will do.
+    if (!precise) return true;
+    // Linked scalars must stay linked the same way; unlinked old ids do not matter.
+    if (!ids.checkScalar(o.id, c.id)) return false;
+    return rangeWithin(o, c) && tnumIn(o.varOff, c.varOff);
+  }
+  if (o.off !== c.off || o.map !== c.map || o.memSize !== c.memSize || o.frameno !== c.frameno || o.btfName !== c.btfName || o.subprog !== c.subprog) return false;
+  if (!ids.check(o.id, c.id) || !ids.check(o.refObjId, c.refObjId)) return false;
+  if (o.type === RegType.PTR_TO_PACKET || o.type === RegType.PTR_TO_PACKET_META) {
+    if (exact ? o.range !== c.range : o.range > c.range) return false;
+  }
+  if (exact) return tnumEquals(o.varOff, c.varOff) && o.umin === c.umin && o.umax === c.umax && o.smin === c.smin && o.smax === c.smax;
+  return rangeWithin(o, c) && tnumIn(o.varOff, c.varOff);
+}
+
+function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, uninitOk: boolean, slotPrecise: (spi: number) => boolean): boolean {
+  const bytes = o.allocated * 8;
+  for (let k = 0; k < bytes; k++) {
+    let ot = o.stack[k] ?? Slot.INVALID;
+    // An imprecise spilled scalar is as good as unknown data: its exact value never mattered (Linux
+    // compares such a spill with a MISC slot through an unknown scalar, scalar_reg_for_stack).
+    if (!exact && ot === Slot.SPILL && !slotPrecise(k >> 3) && o.spilled[k >> 3]?.type === RegType.SCALAR) ot = Slot.MISC;
+    const ct = k < c.allocated * 8 ? (c.stack[k] ?? Slot.INVALID) : Slot.INVALID;
+    if (exact) {
+      if (ot !== ct) return false;
+    } else {
+      if (ot === Slot.INVALID) continue;
+      if (ot === Slot.MISC) {
+        if (ct === Slot.MISC || ct === Slot.ZERO || ct === Slot.SPILL) continue;
+        if (ct === Slot.INVALID && uninitOk) continue;
+        return false;
+      }
+      if (ot !== ct) return false;
+    }
+    if (ot === Slot.SPILL && k % 8 === 7) {
+      const os = o.spilled[k >> 3];
+      const cs = c.spilled[k >> 3];
+      if (!os || !cs) return false;
+      if (!regSafe(os, cs, ids, exact, slotPrecise(k >> 3))) return false;
+    }
+  }
+  if (exact && c.allocated > o.allocated) {
+    for (let k = bytes; k < c.allocated * 8; k++) if ((c.stack[k] ?? 0) !== Slot.INVALID) return false;
+  }
+  return true;
+}
+
+/**
+ * `liveAt(frameIndex)` gives the live-register mask of that frame at the point being compared (the
+ * current instruction for the top frame, the return address for callers).
+ */
+export interface PruneView {
+  /** Live registers of frame `fi` at the compared point. */
+  live(fi: number): number;
+  /** Precise registers of frame `fi` at the compared point. */
+  preciseRegs(fi: number): number;
+  /** Is stack slot `spi` of frame `fi` precise at the compared point? */
+  preciseSlot(fi: number, spi: number): boolean;
+}
+
+export function statesEqual(old: VState, cur: VState, view: PruneView, exact: boolean, uninitOk: boolean): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  if (old.activeLock !== cur.activeLock && !(old.activeLock && cur.activeLock)) return false;
+  if (old.refs.length !== cur.refs.length) return false;
+  const ids = new IdMap();
+  for (let i = 0; i < old.refs.length; i++) {
+    const a = old.refs[i];
+    const b = cur.refs[i];
+    if (!a || !b || !ids.check(a.id, b.id)) return false;
+  }
+  for (let fi = 0; fi < old.frames.length; fi++) {
+    const of = old.frames[fi];
+    const cf = cur.frames[fi];
+    if (!of || !cf || of.callsite !== cf.callsite) return false;
+    const live = exact ? 0x7ff : view.live(fi);
+    const precise = exact ? 0x7ff : view.preciseRegs(fi);
+    for (let r = 0; r < 11; r++) {
+      if (!(live & (1 << r))) continue;
+      const o = of.regs[r];
+      const c = cf.regs[r];
+      if (!o || !c || !regSafe(o, c, ids, exact, (precise & (1 << r)) !== 0)) return false;
+    }
+    if (!stackSafe(of, cf, ids, exact, uninitOk, (spi) => exact || view.preciseSlot(fi, spi))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,199 @@
+/**
+ * Register state (Linux `struct bpf_reg_state`): a type, pointer facts, and for scalars (and the variable
+ * part of pointers) a tnum plus signed/unsigned 64- and 32-bit bounds.
+ */
+import type { MapDesc } from './registry.js';
+import { TNUM_UNKNOWN, U64_MAX, tnumConst, tnumIsConst, type Tnum } from './tnum.js';
+
+export const RegType = {
+  NOT_INIT: 0,
+  SCALAR: 1,
+  PTR_TO_CTX: 2,
+  CONST_PTR_TO_MAP: 3,
+  PTR_TO_MAP_VALUE: 4,
+  PTR_TO_MAP_KEY: 5,
+  PTR_TO_STACK: 6,
+  PTR_TO_PACKET: 7,
+  PTR_TO_PACKET_META: 8,
+  PTR_TO_PACKET_END: 9,
+  PTR_TO_MEM: 10,
+  PTR_TO_BTF_ID: 11,
+  PTR_TO_FUNC: 12,
+} as const;
+export type RegTypeCode = (typeof RegType)[keyof typeof RegType];
+
+/** Type flags (Linux `PTR_MAYBE_NULL`, `MEM_RINGBUF`, `MEM_RDONLY`, `PTR_TRUSTED`). */
+export const RegFlag = { MAYBE_NULL: 1, RINGBUF: 2, RDONLY: 4, TRUSTED: 8 } as const;
+
+const BASE_NAMES: Readonly<Record<number, string>> = {
+  [RegType.NOT_INIT]: '?',
+  [RegType.SCALAR]: 'scalar',
+  [RegType.PTR_TO_CTX]: 'ctx',
+  [RegType.CONST_PTR_TO_MAP]: 'map_ptr',
+  [RegType.PTR_TO_MAP_VALUE]: 'map_value',
+  [RegType.PTR_TO_MAP_KEY]: 'map_key',
+  [RegType.PTR_TO_STACK]: 'fp',
+  [RegType.PTR_TO_PACKET]: 'pkt',
+  [RegType.PTR_TO_PACKET_META]: 'pkt_meta',
+  [RegType.PTR_TO_PACKET_END]: 'pkt_end',
+  [RegType.PTR_TO_MEM]: 'mem',
+  [RegType.PTR_TO_BTF_ID]: 'ptr_',
+  [RegType.PTR_TO_FUNC]: 'func',
+};
+
+export const S64_MIN = -(1n << 63n);
+export const S64_MAX = (1n << 63n) - 1n;
+export const S32_MIN = -0x8000_0000;
+export const S32_MAX = 0x7fff_ffff;
+export const U32_MAX = 0xffff_ffff;
+
+export class Reg {
+  type: RegTypeCode = RegType.NOT_INIT;
+  flags = 0;
+  /** Fixed offset of a pointer. */
+  off = 0;
+  /** Packet pointers: bytes known to be in the packet from `off`. */
+  range = 0;
+  /** Shared by copies: NULL checks and bounds refinements reach every register with the same id. */
+  id = 0;
+  /** Reference this pointer holds (ringbuf record). */
+  refObjId = 0;
+  map: MapDesc | null = null;
+  /** PTR_TO_MEM: size of the memory. */
+  memSize = 0;
+  btfName = '';
+  /** PTR_TO_STACK: the frame the pointer points into. */
+  frameno = 0;
+  /** PTR_TO_FUNC: the subprogram. */
+  subprog = 0;
+  varOff: Tnum = TNUM_UNKNOWN;
+  smin = S64_MIN;
+  smax = S64_MAX;
+  umin = 0n;
+  umax = U64_MAX;
+  s32min = S32_MIN;
+  s32max = S32_MAX;
+  u32min = 0;
+  u32max = U32_MAX;
+
+  copyFrom(o: Reg): this {
+    this.type = o.type;
+    this.flags = o.flags;
+    this.off = o.off;
+    this.range = o.range;
+    this.id = o.id;
+    this.refObjId = o.refObjId;
+    this.map = o.map;
+    this.memSize = o.memSize;
+    this.btfName = o.btfName;
+    this.frameno = o.frameno;
+    this.subprog = o.subprog;
+    this.varOff = o.varOff;
+    this.smin = o.smin;
+    this.smax = o.smax;
+    this.umin = o.umin;
+    this.umax = o.umax;
+    this.s32min = o.s32min;
+    this.s32max = o.s32max;
+    this.u32min = o.u32min;
+    this.u32max = o.u32max;
+    return this;
+  }
+
+  clone(): Reg {
+    return new Reg().copyFrom(this);
+  }
+}
+
+function resetPointerFacts(r: Reg): void {
+  r.flags = 0;
+  r.off = 0;
+  r.range = 0;
+  r.id = 0;
+  r.refObjId = 0;
+  r.map = null;
+  r.memSize = 0;
+  r.btfName = '';
+  r.frameno = 0;
+  r.subprog = 0;
+}
+
+export function markUnbounded(r: Reg): void {
+  r.smin = S64_MIN;
+  r.smax = S64_MAX;
+  r.umin = 0n;
+  r.umax = U64_MAX;
+  r.s32min = S32_MIN;
+  r.s32max = S32_MAX;
+  r.u32min = 0;
+  r.u32max = U32_MAX;
+}
+
+/** Any scalar (Linux __mark_reg_unknown). */
+export function markUnknown(r: Reg): void {
+  r.type = RegType.SCALAR;
+  resetPointerFacts(r);
+  r.varOff = TNUM_UNKNOWN;
+  markUnbounded(r);
+}
+
+export function markNotInit(r: Reg): void {
+  markUnknown(r);
+  r.type = RegType.NOT_INIT;
+}
+
+/** Set every bound of the 64-bit value to the constant `v` (the pointer facts stay). */
+export function markKnown(r: Reg, v: bigint): void {
+  const u = BigInt.asUintN(64, v);
+  r.varOff = tnumConst(u);
+  r.smin = r.smax = BigInt.asIntN(64, u);
+  r.umin = r.umax = u;
+  const lo = Number(u & 0xffff_ffffn);
+  r.u32min = r.u32max = lo;
+  r.s32min = r.s32max = lo | 0;
+}
+
+export function markConstScalar(r: Reg, v: bigint): void {
+  r.type = RegType.SCALAR;
+  resetPointerFacts(r);
+  markKnown(r, v);
+}
+
+/** A pointer with a fixed offset and no variable part. */
+export function markPointer(r: Reg, type: RegTypeCode, flags = 0): void {
+  r.type = type;
+  resetPointerFacts(r);
+  r.flags = flags;
+  markKnown(r, 0n);
+}
+
+export function isPointer(r: Reg): boolean {
+  return r.type !== RegType.SCALAR && r.type !== RegType.NOT_INIT;
+}
+
+export function isConstScalar(r: Reg): boolean {
+  return r.type === RegType.SCALAR && tnumIsConst(r.varOff);
+}
+
+export function isPacketType(t: number): boolean {
+  return t === RegType.PTR_TO_PACKET || t === RegType.PTR_TO_PACKET_META;
+}
+
+/** The kernel's `reg_type_str`: the name in the log, with its prefixes and `_or_null`. */
+export function regTypeName(r: Reg): string {
+  let prefix = '';
+  if (r.flags & RegFlag.RDONLY) prefix += 'rdonly_';
+  if (r.flags & RegFlag.RINGBUF) prefix += 'ringbuf_';
+  if (r.flags & RegFlag.TRUSTED) prefix += 'trusted_';
+  const base = BASE_NAMES[r.type] ?? '?';
+  const name = r.type === RegType.PTR_TO_BTF_ID ? `${base}${r.btfName}` : base;
+  return `${prefix}${name}${r.flags & RegFlag.MAYBE_NULL ? '_or_null' : ''}`;
+}
+
+/** Name of a type code alone, as in `expected=map_ptr`. */
+export function typeCodeName(type: number, flags = 0): string {
+  const r = new Reg();
+  r.type = type as RegTypeCode;
+  r.flags = flags;
+  return regTypeName(r);
+}

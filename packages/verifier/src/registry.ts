@@ -1,0 +1,153 @@
+/**
+ * The registry interface: everything the verifier needs to know about program types, helpers and maps is
+ * handed to it as data through these types (the verifier itself holds no table of program types or helpers,
+ * like Linux's `bpf_verifier_ops` and `bpf_func_proto`). `@ebpf-sim/bpf` supplies the concrete tables.
+ */
+
+/** What a context field holds when a program reads it (Linux: the `reg_type` `is_valid_access` reports). */
+export type CtxFieldKind = 'scalar' | 'pkt' | 'pkt_meta' | 'pkt_end' | 'btf_id';
+
+/**
+ * One field of a program type's context structure (uapi layout, e.g. `struct xdp_md`). Offsets and sizes are
+ * those of the uapi struct the program sees.
+ */
+export interface CtxField {
+  readonly name: string;
+  readonly off: number;
+  readonly size: number;
+  readonly kind: CtxFieldKind;
+  /** The program may store into this field. */
+  readonly writable?: boolean;
+  /** Loads narrower than `size` (at any offset inside the field) are allowed, as for most scalar fields. */
+  readonly narrowLoads?: boolean;
+  /** For `btf_id` fields: the BTF type the loaded pointer points to, e.g. `sock`. */
+  readonly btfName?: string;
+  /**
+   * How the runtime realises a load of this field (Linux's convert_ctx_access): the field is read from the
+   * kernel-side structure at `realOff` with `realSize` bytes instead of from the uapi offset.
+   */
+  readonly convert?: { readonly realOff: number; readonly realSize: number; readonly note: string };
+}
+
+export interface CtxLayout {
+  /** C name of the context structure, e.g. `xdp_md`. */
+  readonly structName: string;
+  /** Size in bytes of the uapi structure. */
+  readonly size: number;
+  readonly fields: readonly CtxField[];
+  /**
+   * Every aligned in-bounds read is allowed and yields a scalar (pt_regs, bpf_perf_event_data's regs,
+   * tracepoint records), even where no field is listed.
+   */
+  readonly anyAlignedRead?: boolean;
+  /** `anyAlignedRead` loads start at this offset or above (tracepoint records hide their common header). */
+  readonly readableFrom?: number;
+  /** Widths allowed for `anyAlignedRead` loads; defaults to 1, 2, 4 and 8. */
+  readonly readWidths?: readonly number[];
+}
+
+/** Argument kinds of helper prototypes (Linux `enum bpf_arg_type`, the ones the simulator models). */
+export type ArgType =
+  | 'anything'
+  | 'const_map_ptr'
+  | 'ptr_to_map_key'
+  | 'ptr_to_map_value'
+  | 'ptr_to_uninit_map_value'
+  | 'ptr_to_ctx'
+  | 'ptr_to_mem' // readable memory, size in the next argument
+  | 'ptr_to_mem_or_null'
+  | 'ptr_to_uninit_mem' // memory the helper writes, size in the next argument
+  | 'const_size'
+  | 'const_size_or_zero'
+  | 'const_alloc_size_or_zero'
+  | 'ptr_to_ringbuf_mem' // a ringbuf record to submit or discard (released)
+  | 'ptr_to_spin_lock'
+  | 'ptr_to_long'
+  | 'ptr_to_int'
+  | 'ptr_to_func'
+  | 'ptr_to_stack_or_null'
+  | 'ptr_to_btf_id';
+
+/** Return kinds of helper prototypes (Linux `enum bpf_return_type`). */
+export type RetType =
+  | 'integer'
+  | 'void'
+  | 'ptr_to_map_value_or_null'
+  | 'ptr_to_ringbuf_mem_or_null'
+  | 'ptr_to_btf_id'
+  | 'ptr_to_btf_id_or_null'
+  | 'ptr_to_mem_or_btf_id';
+
+/** One helper's prototype (Linux `struct bpf_func_proto`). */
+export interface HelperProto {
+  /** Linux helper number (`BPF_FUNC_*`). */
+  readonly id: number;
+  /** Name without the `bpf_` prefix is never used: this is the full C name, e.g. `bpf_map_lookup_elem`. */
+  readonly name: string;
+  readonly ret: RetType;
+  readonly args: readonly ArgType[];
+  /** Only GPL-compatible programs may call it. */
+  readonly gplOnly?: boolean;
+  /** The helper may move packet data: every packet pointer is invalid after the call. */
+  readonly changesPktData?: boolean;
+  /** Map types the map argument may have (names as in {@link MapDesc.type}); absent: any map type. */
+  readonly mapTypes?: readonly string[];
+  /** For `ptr_to_btf_id` returns: the BTF type name, e.g. `task_struct`. */
+  readonly retBtfName?: string;
+  /** Tail call: a jump to another program that does not return on success. */
+  readonly tailCall?: boolean;
+  /** Takes (spin_lock) or drops (spin_unlock) the program's spin lock. */
+  readonly lock?: 'acquire' | 'release';
+  /** The memory argument is released (ringbuf submit/discard). */
+  readonly releases?: boolean;
+}
+
+/** A map as the verifier sees it (Linux: the fields of `struct bpf_map` the verifier reads). */
+export interface MapDesc {
+  /** Name printed in the log (`map=counts`). */
+  readonly name: string;
+  /** Map type name as in uapi without the prefix, lower case: `array`, `hash`, `ringbuf`, `prog_array`, ... */
+  readonly type: string;
+  /** uapi number of the type (`BPF_MAP_TYPE_*`), printed in Linux's messages. */
+  readonly typeId: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  /** Offset of a `struct bpf_spin_lock` in the value, when the value has one (BTF in Linux). */
+  readonly spinLockOff?: number;
+  /** Helpers that map types forbid in general (Linux check_map_func_compatibility, the map side). */
+  readonly allowedHelpers?: readonly number[];
+  /** Direct value access (`BPF_PSEUDO_MAP_VALUE`) is allowed: arrays and global-data maps. */
+  readonly directValue?: boolean;
+  /** The program may not write to the value (`BPF_F_RDONLY_PROG`). */
+  readonly readOnly?: boolean;
+}
+
+/** A program type (Linux `struct bpf_verifier_ops` plus what `check_return_code` knows). */
+export interface ProgramTypeDesc {
+  /** Short name as on the command line: `xdp`, `socket_filter`, ... */
+  readonly name: string;
+  /** uapi number (`BPF_PROG_TYPE_*`). */
+  readonly uapiId: number;
+  readonly ctx: CtxLayout;
+  /** Helpers this type may call (its `*_func_proto`). */
+  readonly helpers: ReadonlySet<number>;
+  /** Helpers that need `CAP_PERFMON`/`CAP_SYS_ADMIN` (the privileged part of `bpf_base_func_proto`). */
+  readonly privilegedHelpers?: ReadonlySet<number>;
+  /** Allowed return value range of the main program, inclusive; absent: any value. */
+  readonly retRange?: { readonly min: number; readonly max: number };
+  /** Direct packet access through `data`/`data_end` (Linux may_access_direct_pkt_data). */
+  readonly directPacketWrite?: boolean;
+  /** `BPF_LD | BPF_ABS/IND` legacy packet loads are allowed (socket filters, tc). */
+  readonly ldAbs?: boolean;
+  /** Unprivileged users may load this type (only socket filters and cgroup skb in Linux). */
+  readonly unprivileged?: boolean;
+}
+
+/** What the verifier asks its caller for. */
+export interface VerifierRegistry {
+  /** The helper with this number, or undefined when Linux has no such helper. */
+  helper(id: number): HelperProto | undefined;
+  /** The map an LD imm64 pseudo instruction names (`BPF_PSEUDO_MAP_FD`: fd; `MAP_IDX`: index). */
+  map(ref: number, how: 'fd' | 'idx'): MapDesc | undefined;
+}

@@ -1,0 +1,118 @@
+/**
+ * Verifier state (Linux `struct bpf_verifier_state` / `bpf_func_state`): registers, the stack of every
+ * frame of the call chain, acquired references and the spin lock.
+ */
+import { Reg, RegType, markNotInit, markPointer } from './reg.js';
+
+/** Kinds of one stack byte (Linux STACK_INVALID, STACK_SPILL, STACK_MISC, STACK_ZERO). */
+export const Slot = { INVALID: 0, SPILL: 1, MISC: 2, ZERO: 3 } as const;
+export const SLOT_CHARS = ['?', 'r', 'm', '0'] as const;
+
+export const MAX_STACK = 512;
+export const STACK_SLOTS = MAX_STACK / 8;
+
+export class FuncState {
+  readonly regs: Reg[];
+  /** Byte kinds, indexed by `-off - 1` for the byte at `fp + off`. */
+  readonly stack: Uint8Array;
+  /** Spilled registers by slot (`(-off - 1) >> 3`). */
+  readonly spilled: Array<Reg | null>;
+  /** Number of 8-byte slots in use (Linux allocated_stack / 8). */
+  allocated = 0;
+  constructor(
+    readonly frameno: number,
+    /** Instruction index of the call that created this frame (-1 for the main program). */
+    readonly callsite: number,
+    readonly subprog: number,
+    regs?: Reg[],
+    stack?: Uint8Array,
+    spilled?: Array<Reg | null>,
+  ) {
+    this.regs = regs ?? Array.from({ length: 11 }, () => {
+      const r = new Reg();
+      markNotInit(r);
+      return r;
+    });
+    this.stack = stack ?? new Uint8Array(MAX_STACK);
+    this.spilled = spilled ?? new Array<Reg | null>(STACK_SLOTS).fill(null);
+  }
+
+  /** A frame whose r10 points at its own stack. */
+  static create(frameno: number, callsite: number, subprog: number): FuncState {
+    const f = new FuncState(frameno, callsite, subprog);
+    const fp = f.regs[10];
+    if (fp) {
+      markPointer(fp, RegType.PTR_TO_STACK);
+      fp.frameno = frameno;
+    }
+    return f;
+  }
+
+  clone(): FuncState {
+    const f = new FuncState(
+      this.frameno,
+      this.callsite,
+      this.subprog,
+      this.regs.map((r) => r.clone()),
+      this.stack.slice(),
+      this.spilled.map((r) => (r ? r.clone() : null)),
+    );
+    f.allocated = this.allocated;
+    return f;
+  }
+}
+
+export interface RefState {
+  readonly id: number;
+  /** Instruction that acquired it (for the "Unreleased reference" message). */
+  readonly insn: number;
+}
+
+export class VState {
+  frames: FuncState[];
+  refs: RefState[] = [];
+  /** Id of the held spin lock, 0 when none. */
+  activeLock = 0;
+  /** The explored state this path continues from (for loop detection and branch counts). */
+  parent: ExploredState | null = null;
+  constructor(frames: FuncState[]) {
+    this.frames = frames;
+  }
+
+  get cur(): FuncState {
+    const f = this.frames[this.frames.length - 1];
+    if (!f) throw new Error('verifier state without a frame');
+    return f;
+  }
+
+  clone(): VState {
+    const s = new VState(this.frames.map((f) => f.clone()));
+    s.refs = this.refs.slice();
+    s.activeLock = this.activeLock;
+    s.parent = this.parent;
+    return s;
+  }
+}
+
+/** A state remembered at a prune point (Linux `struct bpf_verifier_state_list`). */
+export interface ExploredState {
+  readonly state: VState;
+  readonly insn: number;
+  /** Paths still being explored below this state; 0 once every path from it has been verified. */
+  branches: number;
+  readonly parent: ExploredState | null;
+  /** Instructions processed when the state was recorded (for the loop heuristics). */
+  readonly processedAt: number;
+  /** Comparisons that pruned a path / that did not: states that keep missing are dropped (Linux miss_cnt). */
+  hits: number;
+  misses: number;
+}
+
+/** A branch waiting to be explored (Linux `struct bpf_verifier_stack_elem`). */
+export interface PendingBranch {
+  readonly state: VState;
+  readonly insn: number;
+  readonly prevInsn: number;
+  /** Length of the log when the branch was pushed: level 1 keeps only the path to an error. */
+  readonly logLen: number;
+}

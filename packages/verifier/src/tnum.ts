@@ -1,0 +1,154 @@
+/**
+ * Tristate numbers (Linux kernel/bpf/tnum.c): a 64-bit value where each bit is known 0, known 1 or unknown.
+ * `mask` has a 1 for every unknown bit; `value` holds the known bits (and 0 where unknown). Values are
+ * unsigned 64-bit BigInts.
+ */
+
+export const U64_MAX = 0xffff_ffff_ffff_ffffn;
+export const U32_MAX_N = 0xffff_ffffn;
+
+export interface Tnum {
+  readonly value: bigint;
+  readonly mask: bigint;
+}
+
+export const TNUM_UNKNOWN: Tnum = { value: 0n, mask: U64_MAX };
+
+export function tnumConst(value: bigint): Tnum {
+  return { value: BigInt.asUintN(64, value), mask: 0n };
+}
+
+export function tnumIsConst(a: Tnum): boolean {
+  return a.mask === 0n;
+}
+
+export function tnumIsUnknown(a: Tnum): boolean {
+  return a.mask === U64_MAX;
+}
+
+/** The smallest tnum containing every value in [min, max] (unsigned). */
+export function tnumRange(min: bigint, max: bigint): Tnum {
+  const chi = min ^ max;
+  if (chi === 0n) return tnumConst(min);
+  const bits = chi.toString(2).length;
+  if (bits > 63) return TNUM_UNKNOWN;
+  const delta = (1n << BigInt(bits)) - 1n;
+  return { value: min & ~delta & U64_MAX, mask: delta };
+}
+
+export function tnumAdd(a: Tnum, b: Tnum): Tnum {
+  const sm = BigInt.asUintN(64, a.mask + b.mask);
+  const sv = BigInt.asUintN(64, a.value + b.value);
+  const sigma = BigInt.asUintN(64, sm + sv);
+  const chi = sigma ^ sv;
+  const mu = chi | a.mask | b.mask;
+  return { value: sv & ~mu & U64_MAX, mask: mu };
+}
+
+export function tnumSub(a: Tnum, b: Tnum): Tnum {
+  const dv = BigInt.asUintN(64, a.value - b.value);
+  const alpha = BigInt.asUintN(64, dv + a.mask);
+  const beta = BigInt.asUintN(64, dv - b.mask);
+  const chi = alpha ^ beta;
+  const mu = chi | a.mask | b.mask;
+  return { value: dv & ~mu & U64_MAX, mask: mu };
+}
+
+export function tnumAnd(a: Tnum, b: Tnum): Tnum {
+  const alpha = a.value | a.mask;
+  const beta = b.value | b.mask;
+  const v = a.value & b.value;
+  return { value: v, mask: alpha & beta & ~v & U64_MAX };
+}
+
+export function tnumOr(a: Tnum, b: Tnum): Tnum {
+  const v = a.value | b.value;
+  const mu = a.mask | b.mask;
+  return { value: v, mask: mu & ~v & U64_MAX };
+}
+
+export function tnumXor(a: Tnum, b: Tnum): Tnum {
+  const v = a.value ^ b.value;
+  const mu = a.mask | b.mask;
+  return { value: v & ~mu & U64_MAX, mask: mu };
+}
+
+/** Multiplication by repeated shift-and-add over the bits of `a` (the kernel's algorithm). */
+export function tnumMul(a: Tnum, b: Tnum): Tnum {
+  let av = a.value;
+  let am = a.mask;
+  let bv = b.value;
+  let bm = b.mask;
+  let accV = BigInt.asUintN(64, av * bv);
+  let accM: Tnum = { value: 0n, mask: 0n };
+  while (av !== 0n || am !== 0n) {
+    if ((av & 1n) === 1n) accM = tnumAdd(accM, { value: 0n, mask: bm });
+    else if ((am & 1n) === 1n) accM = tnumAdd(accM, { value: 0n, mask: bv | bm });
+    av >>= 1n;
+    am >>= 1n;
+    bv = BigInt.asUintN(64, bv << 1n);
+    bm = BigInt.asUintN(64, bm << 1n);
+  }
+  accV = BigInt.asUintN(64, accV);
+  return tnumAdd({ value: accV, mask: 0n }, accM);
+}
+
+export function tnumLshift(a: Tnum, shift: number): Tnum {
+  const s = BigInt(shift);
+  return { value: BigInt.asUintN(64, a.value << s), mask: BigInt.asUintN(64, a.mask << s) };
+}
+
+export function tnumRshift(a: Tnum, shift: number): Tnum {
+  const s = BigInt(shift);
+  return { value: a.value >> s, mask: a.mask >> s };
+}
+
+/** Arithmetic right shift in `bits`-bit arithmetic (32 or 64). */
+export function tnumArshift(a: Tnum, shift: number, bits: 32 | 64): Tnum {
+  const s = BigInt(shift);
+  if (bits === 32) {
+    const v = BigInt.asIntN(32, a.value) >> s;
+    const m = BigInt.asIntN(32, a.mask) >> s;
+    return { value: BigInt.asUintN(32, v), mask: BigInt.asUintN(32, m) };
+  }
+  return { value: BigInt.asUintN(64, BigInt.asIntN(64, a.value) >> s), mask: BigInt.asUintN(64, BigInt.asIntN(64, a.mask) >> s) };
+}
+
+export function tnumIntersect(a: Tnum, b: Tnum): Tnum {
+  const v = a.value | b.value;
+  const mu = a.mask & b.mask;
+  return { value: v & ~mu & U64_MAX, mask: mu };
+}
+
+/** Keep the low `size` bytes. */
+export function tnumCast(a: Tnum, size: number): Tnum {
+  const m = (1n << BigInt(size * 8)) - 1n;
+  return { value: a.value & m, mask: a.mask & m };
+}
+
+export function tnumSubreg(a: Tnum): Tnum {
+  return tnumCast(a, 4);
+}
+
+export function tnumClearSubreg(a: Tnum): Tnum {
+  return tnumLshift(tnumRshift(a, 32), 32);
+}
+
+/** Replace the low 32 bits of `a` with the low 32 bits of `b`. */
+export function tnumWithSubreg(a: Tnum, b: Tnum): Tnum {
+  return tnumOr(tnumClearSubreg(a), tnumSubreg(b));
+}
+
+/** True when every value of `b` is a value of `a`. */
+export function tnumIn(a: Tnum, b: Tnum): boolean {
+  if ((b.mask & ~a.mask & U64_MAX) !== 0n) return false;
+  return (b.value & ~a.mask & U64_MAX) === a.value;
+}
+
+export function tnumEquals(a: Tnum, b: Tnum): boolean {
+  return a.value === b.value && a.mask === b.mask;
+}
+
+export function tnumToString(a: Tnum): string {
+  return `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;
+}

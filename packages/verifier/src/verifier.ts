@@ -1,0 +1,616 @@
+/**
+ * The verifier's main loop (Linux do_check): walk every path of the program in depth-first order, one
+ * instruction at a time, with the abstract state; remember states at prune points and stop a path when a
+ * verified state covers it; write the log as Linux does.
+ */
+import { readSlot, type OpcodeForm, type RawInsn } from '@ebpf-sim/isa';
+import { checkAlu } from './alu.js';
+import { checkCondJump } from './branch.js';
+import { checkHelperCall, checkLocalCall, checkMainExit, checkSubprogExit } from './calls.js';
+import { formatInsn, type DisasmNames } from './disasm.js';
+import type { Env } from './env.js';
+import { InsnFacts, type CtxAccessFact } from './facts.js';
+import { formatFrame, stateColumn } from './format.js';
+import { HINTS } from './hints.js';
+import { checkAtomic, checkLdAbs, checkLoad, checkStore } from './memory.js';
+import { Precision } from './precision.js';
+import { statesEqual, type PruneView } from './prune.js';
+import type { Reg} from './reg.js';
+import { RegType, markConstScalar, markPointer } from './reg.js';
+import type { MapDesc, ProgramTypeDesc, VerifierRegistry } from './registry.js';
+import { Reject } from './reject.js';
+import { FuncState, VState, type ExploredState, type PendingBranch } from './state.js';
+import { analyseStructure, type Program } from './structure.js';
+
+/** Linux BPF_COMPLEXITY_LIMIT_INSNS. */
+export const INSN_LIMIT = 1_000_000;
+/** Linux BPF_COMPLEXITY_LIMIT_JMP_SEQ. */
+const JMP_SEQ_LIMIT = 8192;
+/** Linux BPF_MAXINSNS: the size limit of unprivileged programs. */
+const UNPRIV_MAX_INSNS = 4096;
+const MAX_STACK = 512;
+
+export interface VerifyOptions {
+  readonly progType: ProgramTypeDesc;
+  readonly registry: VerifierRegistry;
+  /** 0: no log, 1: the path to an error, 2: every instruction with its state. */
+  readonly logLevel?: 0 | 1 | 2;
+  /** Root/CAP_BPF (default true); false applies the unprivileged rules. */
+  readonly privileged?: boolean;
+  /** The program declares a GPL-compatible license (default true). */
+  readonly gpl?: boolean;
+}
+
+export interface VerifyStats {
+  readonly processed: number;
+  readonly maxStatesPerInsn: number;
+  readonly totalStates: number;
+  readonly peakStates: number;
+  /** Wall-clock verification time in microseconds. */
+  readonly timeUs: number;
+}
+
+export interface VerifyError {
+  /** Instruction the error was found at (-1 when not tied to one). */
+  readonly insn: number;
+  /** The kernel's error line. */
+  readonly message: string;
+  /** Our plain-words explanation. */
+  readonly hint: string;
+  /** Linux's errno for the failure (EACCES 13, EINVAL 22, E2BIG 7, EBADF 9, EPERM 1). */
+  readonly errno: number;
+  /** Further lines Linux prints after the error line. */
+  readonly detail: readonly string[];
+}
+
+export interface VerifyResult {
+  readonly accepted: boolean;
+  readonly log: string;
+  readonly error: VerifyError | null;
+  readonly stats: VerifyStats;
+  /** Deepest stack use per subprogram, bytes. */
+  readonly stackDepth: readonly number[];
+  /** What the runtime may rely on; empty when the program was rejected. */
+  readonly facts: {
+    readonly ctxAccesses: readonly CtxAccessFact[];
+    readonly divisionsWithoutZeroCheck: readonly number[];
+    readonly memoryInBounds: readonly number[];
+  };
+}
+
+/** Expand builder instructions (LD imm64 as one entry) or raw bytecode into 8-byte slots. */
+export function toSlots(program: Uint8Array | readonly RawInsn[]): RawInsn[] {
+  if (program instanceof Uint8Array) {
+    if (program.length % 8 !== 0) throw new Reject(`invalid program length ${program.length}, not a multiple of 8`, 'reserved', { errno: 22 });
+    const view = new DataView(program.buffer, program.byteOffset, program.byteLength);
+    const out: RawInsn[] = [];
+    for (let at = 0; at < program.length; at += 8) out.push(readSlot(view, at, 'little'));
+    // LD imm64 keeps its upper half on the first slot too, as the builder's instructions do.
+    for (let i = 0; i + 1 < out.length; i++) {
+      const first = out[i];
+      const second = out[i + 1];
+      if (first && second && first.code === 0x18) {
+        out[i] = { ...first, imm2: second.imm };
+        i++;
+      }
+    }
+    return out;
+  }
+  const out: RawInsn[] = [];
+  for (const insn of program) {
+    out.push(insn.code === 0x18 ? { code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm, imm2: insn.imm2 ?? 0 } : { code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm });
+    if (insn.code === 0x18) out.push({ code: 0, dst: 0, src: 0, off: 0, imm: insn.imm2 ?? 0 });
+  }
+  return out;
+}
+
+class Log {
+  readonly lines: string[] = [];
+  constructor(readonly level: number) {}
+  add(line: string): void {
+    if (this.level > 0) this.lines.push(line);
+  }
+  get length(): number {
+    return this.lines.length;
+  }
+  truncate(n: number): void {
+    this.lines.length = Math.min(this.lines.length, n);
+  }
+}
+
+class Run implements Env {
+  readonly facts: InsnFacts;
+  readonly precision: Precision;
+  readonly privileged: boolean;
+  readonly gpl: boolean;
+  state: VState;
+  insnIdx = 0;
+  scratchRegs = 0;
+  scratchSlots = new Set<number>();
+  readonly stackDepth: number[];
+  readonly log: Log;
+  private idGen = 0;
+  processed = 0;
+  totalStates = 0;
+  private liveStates = 0;
+  private peak = 0;
+  maxStatesPerInsn = 0;
+  private jmpsProcessed = 0;
+  private prevJmps = 0;
+  private prevProcessed = 0;
+  private readonly explored: Array<ExploredState[] | undefined>;
+  private readonly pending: PendingBranch[] = [];
+  private readonly names: DisasmNames;
+
+  constructor(
+    readonly prog: Program,
+    readonly progType: ProgramTypeDesc,
+    readonly registry: VerifierRegistry,
+    opts: VerifyOptions,
+    private readonly maps: ReadonlyArray<MapDesc | null>,
+  ) {
+    this.privileged = opts.privileged ?? true;
+    this.gpl = opts.gpl ?? true;
+    this.log = new Log(opts.logLevel ?? 1);
+    this.facts = new InsnFacts(prog.slots.length);
+    this.precision = new Precision(prog);
+    this.stackDepth = prog.subprogStarts.map(() => 0);
+    this.explored = new Array<ExploredState[] | undefined>(prog.slots.length);
+    const main = FuncState.create(0, -1, 0);
+    const r1 = main.regs[1];
+    if (r1) markPointer(r1, RegType.PTR_TO_CTX);
+    this.state = new VState([main]);
+    this.names = {
+      helperName: (id) => registry.helper(id)?.name,
+      mapText: (insn) => {
+        const m = this.maps[this.slotIndexOf(insn)];
+        return m ? `map[${m.name}]` : `map[id:${insn.imm}]`;
+      },
+    };
+  }
+
+  private slotIndexOf(insn: RawInsn): number {
+    return this.prog.slots.indexOf(insn);
+  }
+
+  newId(): number {
+    return ++this.idGen;
+  }
+
+  reg(n: number): Reg {
+    const r = this.state.cur.regs[n];
+    if (!r) throw new Reject(`R${n} is invalid`, 'reserved', { errno: 22 });
+    return r;
+  }
+
+  insnText(i: number): string {
+    const raw = this.prog.slots[i];
+    const form = this.prog.forms[i];
+    if (!raw || !form) return `(${(raw?.code ?? 0).toString(16).padStart(2, '0')}) ???`;
+    return formatInsn(raw, form, this.names);
+  }
+
+  private fullState(): string {
+    let s = '';
+    for (const f of this.state.frames) s += formatFrame(f, 0x7ff, null, f === this.state.cur ? this.state.refs.map((r) => r.id) : []);
+    return s;
+  }
+
+  private printInsn(i: number, withState: boolean): void {
+    if (this.log.level === 0) return;
+    const text = `${i}: ${this.insnText(i)}`;
+    if (!withState || (this.scratchRegs === 0 && this.scratchSlots.size === 0)) {
+      this.log.add(text);
+      return;
+    }
+    const f = this.state.cur;
+    const state = formatFrame(f, this.scratchRegs, this.scratchSlots, []);
+    if (state === '' || state === ` frame${f.frameno}:`) {
+      this.log.add(text);
+      return;
+    }
+    this.log.add(`${text.padEnd(stateColumn(text.length))};${state}`);
+  }
+
+  /** The instruction frame `fi` continues at: the current one for the top frame, else the return address. */
+  private pointOf(fi: number): number {
+    const frames = this.state.frames;
+    if (fi === frames.length - 1) return this.insnIdx;
+    const next = frames[fi + 1];
+    return next ? next.callsite + 1 : this.insnIdx;
+  }
+
+  private readonly view: PruneView = {
+    live: (fi) => this.prog.liveIn[this.pointOf(fi)] ?? 0x7ff,
+    preciseRegs: (fi) => this.precision.regsAt(this.pointOf(fi)),
+    preciseSlot: (fi, spi) => this.precision.slotAt(this.pointOf(fi), spi),
+  };
+
+  /** Linux is_state_visited: true when the current path can stop here. */
+  private stateVisited(): boolean {
+    const idx = this.insnIdx;
+    let list = this.explored[idx];
+    if (!list) {
+      list = [];
+      this.explored[idx] = list;
+    }
+    let addNew = this.jmpsProcessed - this.prevJmps >= 2 && this.processed - this.prevProcessed >= 8;
+    let kept = 0;
+    let found = false;
+    for (let k = 0; k < list.length; k++) {
+      const sl = list[k];
+      if (!sl) continue;
+      list[kept++] = sl;
+      if (found) continue;
+      if (sl.branches > 0) {
+        // A state still being explored at this instruction: the current path went round a loop.
+        if (statesEqual(sl.state, this.state, this.view, false, this.privileged) && this.sameLoopState(sl.state)) {
+          throw new Reject(`infinite loop detected at insn ${idx}`, 'infinite-loop', { errno: 22 });
+        }
+        if (this.jmpsProcessed - this.prevJmps < 20 && this.processed - this.prevProcessed < 100) addNew = false;
+        sl.misses++;
+      } else if (statesEqual(sl.state, this.state, this.view, false, this.privileged)) {
+        sl.hits++;
+        found = true;
+        continue;
+      } else {
+        sl.misses++;
+      }
+      // A state that keeps missing is unlikely to ever prune: drop it (Linux is_state_visited, n = 3).
+      if (sl.misses > sl.hits * 3 + 3) {
+        kept--;
+        this.liveStates--;
+      }
+    }
+    list.length = kept;
+    if (found) return true;
+    if (!addNew) return false;
+    const es: ExploredState = { state: this.state.clone(), insn: idx, branches: 1, parent: this.state.parent, processedAt: this.processed, hits: 0, misses: 0 };
+    es.state.parent = es.parent;
+    this.state.parent = es;
+    list.push(es);
+    this.totalStates++;
+    this.liveStates++;
+    if (this.liveStates > this.peak) this.peak = this.liveStates;
+    if (list.length > this.maxStatesPerInsn) this.maxStatesPerInsn = list.length;
+    this.prevJmps = this.jmpsProcessed;
+    this.prevProcessed = this.processed;
+    return false;
+  }
+
+  /** Loop detection needs the scalars to be identical, not merely included (Linux states_maybe_looping). */
+  private sameLoopState(old: VState): boolean {
+    return statesEqual(old, this.state, this.view, true, this.privileged);
+  }
+
+  private pathDone(): void {
+    let p = this.state.parent;
+    while (p) {
+      p.branches--;
+      if (p.branches > 0) break;
+      p = p.parent;
+    }
+  }
+
+  private push(state: VState, insn: number, prevInsn: number): void {
+    if (state.parent) state.parent.branches++;
+    this.pending.push({ state, insn, prevInsn, logLen: this.log.length });
+    if (this.pending.length > JMP_SEQ_LIMIT) {
+      throw new Reject(`The sequence of ${this.pending.length} jumps is too complex.`, 'complexity', { errno: 7 });
+    }
+  }
+
+  /** Pop the next pending branch; false when every path is done. */
+  private pop(): boolean {
+    const next = this.pending.pop();
+    if (!next) return false;
+    if (this.log.level === 1) {
+      // Level 1 keeps only the path that leads to an error: drop the finished path's lines.
+      this.log.truncate(next.logLen);
+      this.log.add(`${next.prevInsn}: ${this.insnText(next.prevInsn)}`);
+    }
+    this.state = next.state;
+    this.insnIdx = next.insn;
+    if (this.log.level > 0) {
+      this.log.add('');
+      this.log.add(`from ${next.prevInsn} to ${next.insn}:${this.fullState()}`);
+      if (this.log.level >= 2) this.log.add(`${next.insn}:${this.fullState()}`);
+    }
+    return true;
+  }
+
+  private ldImm64(insn: RawInsn): void {
+    const dst = this.reg(insn.dst);
+    if (insn.dst === 10) throw new Reject('frame pointer is read only', 'fp-readonly');
+    this.scratchRegs |= 1 << insn.dst;
+    switch (insn.src) {
+      case 0: {
+        const lo = BigInt(insn.imm >>> 0);
+        const hi = BigInt((insn.imm2 ?? 0) >>> 0);
+        markConstScalar(dst, (hi << 32n) | lo);
+        return;
+      }
+      case 1:
+      case 5: {
+        const map = this.maps[this.insnIdx];
+        markPointer(dst, RegType.CONST_PTR_TO_MAP);
+        dst.map = map ?? null;
+        return;
+      }
+      case 2:
+      case 6: {
+        const map = this.maps[this.insnIdx];
+        markPointer(dst, RegType.PTR_TO_MAP_VALUE);
+        dst.map = map ?? null;
+        dst.off = insn.imm2 ?? 0;
+        return;
+      }
+      case 4:
+        markPointer(dst, RegType.PTR_TO_FUNC);
+        dst.subprog = this.prog.subprogOf[this.insnIdx + insn.imm + 1] ?? 0;
+        return;
+      default:
+        throw new Reject('BPF_PSEUDO_BTF_ID (ksym) loads are not modelled by the simulator', 'unsupported', { errno: 22 });
+    }
+  }
+
+  /** Execute one instruction abstractly; returns the next instruction or -1 when the path ended. */
+  private step(i: number, raw: RawInsn, form: OpcodeForm): number {
+    switch (form.kind) {
+      case 'alu':
+      case 'movsx':
+      case 'neg':
+      case 'end':
+        checkAlu(this, raw, form);
+        return i + 1;
+      case 'ldx':
+      case 'ldxsx':
+        checkLoad(this, raw, form);
+        return i + 1;
+      case 'st':
+      case 'stx':
+        checkStore(this, raw, form);
+        return i + 1;
+      case 'atomic':
+        checkAtomic(this, raw, form);
+        return i + 1;
+      case 'ld_imm64':
+        this.ldImm64(raw);
+        return i + 2;
+      case 'ld_abs':
+      case 'ld_ind':
+        checkLdAbs(this, raw, form);
+        return i + 1;
+      case 'ja':
+        this.jmpsProcessed++;
+        return form.cls === 'jmp32' ? i + raw.imm + 1 : i + raw.off + 1;
+      case 'jcond':
+        throw new Reject('may_goto is not modelled by the simulator', 'unsupported', { errno: 22 });
+      case 'jmp': {
+        this.jmpsProcessed++;
+        const out = checkCondJump(this, raw, form);
+        const target = i + raw.off + 1;
+        if (out.jumpOnly) return target;
+        if (out.other) this.push(out.other, target, i);
+        return i + 1;
+      }
+      case 'call':
+        this.jmpsProcessed++;
+        if (raw.src === 1) {
+          const target = checkLocalCall(this, raw);
+          if (this.log.level >= 2) {
+            const caller = this.state.frames[this.state.frames.length - 2];
+            this.log.add(`${i}: ${this.insnText(i)}`);
+            if (caller) this.log.add(`caller:\n${formatFrame(caller, 0x7ff, null, [])}`);
+            this.log.add(`callee:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
+          }
+          return -2 - target;
+        }
+        if (raw.src === 2) throw new Reject('kernel function calls (kfuncs) are not modelled by the simulator', 'unsupported', { errno: 22 });
+        checkHelperCall(this, raw);
+        return i + 1;
+      case 'callx':
+        throw new Reject('callx is not supported', 'unsupported', { errno: 22 });
+      case 'exit':
+        if (this.state.frames.length > 1) {
+          const callee = this.state.cur;
+          const ret = checkSubprogExit(this);
+          if (this.log.level >= 2) {
+            this.log.add(`${i}: ${this.insnText(i)}`);
+            this.log.add(`returning from callee:\n${formatFrame(callee, 0x7ff, null, [])}`);
+            this.log.add(`to caller at ${ret}:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
+          }
+          return -2 - ret;
+        }
+        checkMainExit(this);
+        return -1;
+    }
+  }
+
+  run(): void {
+    if (this.log.level > 0) this.log.add(`0:${this.fullState()}`);
+    const { slots, forms, malformed, prunePoint } = this.prog;
+    let idx = 0;
+    let popped = false;
+    for (;;) {
+      this.insnIdx = idx;
+      if (++this.processed > INSN_LIMIT) {
+        throw new Reject(`BPF program is too large. Processed ${this.processed} insn`, 'complexity', { errno: 7 });
+      }
+      if (prunePoint[idx] && this.stateVisited()) {
+        if (this.log.level >= 1) this.log.add(popped ? `${idx}: safe` : `${idx}: safe`);
+        this.pathDone();
+        if (!this.pop()) return;
+        idx = this.insnIdx;
+        popped = true;
+        continue;
+      }
+      popped = false;
+      const raw = slots[idx];
+      const form = forms[idx];
+      const bad = malformed[idx];
+      if (!raw || !form || bad) {
+        this.log.add(form && raw ? `${idx}: ${this.insnText(idx)}` : `${idx}: (${(raw?.code ?? 0).toString(16).padStart(2, '0')})`);
+        throw new Reject(bad ?? `unknown opcode ${(raw?.code ?? 0).toString(16).padStart(2, '0')}`, 'reserved', { errno: 22 });
+      }
+      this.scratchRegs = 0;
+      this.scratchSlots.clear();
+      let next: number;
+      try {
+        next = this.step(idx, raw, form);
+      } catch (e) {
+        if (e instanceof Reject) this.printInsn(idx, false);
+        throw e;
+      }
+      if (next <= -2) {
+        // Calls and returns print their own frames.
+        idx = -2 - next;
+        continue;
+      }
+      const endsPath = next === -1;
+      this.printInsn(idx, !endsPath && form.kind !== 'exit');
+      if (endsPath) {
+        this.pathDone();
+        if (!this.pop()) return;
+        idx = this.insnIdx;
+        popped = true;
+        continue;
+      }
+      idx = next;
+    }
+  }
+
+  get peakStates(): number {
+    return this.peak;
+  }
+}
+
+/** Linux check_max_stack_depth: frames of every call chain, each rounded up to 32 bytes, fit in 512. */
+function checkStackDepth(prog: Program, depth: readonly number[]): void {
+  const round = (d: number): number => Math.ceil(Math.max(d, 1) / 32) * 32;
+  const callees: number[][] = prog.subprogStarts.map(() => []);
+  prog.slots.forEach((raw, i) => {
+    const form = prog.forms[i];
+    if (form?.kind === 'call' && raw.src === 1) {
+      const from = prog.subprogOf[i] ?? 0;
+      const to = prog.subprogOf[i + raw.imm + 1] ?? 0;
+      callees[from]?.push(to);
+    }
+  });
+  const walk = (sub: number, total: number, frames: number, seen: Set<number>): void => {
+    const t = total + round(depth[sub] ?? 0);
+    if (t > MAX_STACK) throw new Reject(`combined stack size of ${frames} calls is ${t}. Too large`, 'stack-depth');
+    for (const c of callees[sub] ?? []) {
+      if (seen.has(c)) continue;
+      seen.add(c);
+      walk(c, t, frames + 1, seen);
+      seen.delete(c);
+    }
+  };
+  walk(0, 0, 1, new Set([0]));
+}
+
+/** Resolve the maps of LD imm64 pseudo instructions (Linux resolve_pseudo_ldimm64). */
+function resolveMaps(prog: Program, registry: VerifierRegistry): Array<MapDesc | null> {
+  const maps: Array<MapDesc | null> = new Array<MapDesc | null>(prog.slots.length).fill(null);
+  prog.slots.forEach((raw, i) => {
+    const form = prog.forms[i];
+    if (form?.kind !== 'ld_imm64' || raw.src === 0 || raw.src === 3 || raw.src === 4) return;
+    const how = raw.src === 5 || raw.src === 6 ? 'idx' : 'fd';
+    const map = registry.map(raw.imm, how);
+    if (!map) {
+      throw new Reject(how === 'fd' ? `fd ${raw.imm} is not pointing to valid bpf_map` : `map index ${raw.imm} is out of range`, 'ld-imm64', { errno: 9, insn: i });
+    }
+    if (raw.src === 2 || raw.src === 6) {
+      if (!map.directValue) throw new Reject(`no direct value access support for this map type`, 'ld-imm64', { errno: 22, insn: i });
+      const off = raw.imm2 ?? 0;
+      if (off < 0 || off >= map.valueSize) throw new Reject(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`, 'map-range', { insn: i });
+    }
+    maps[i] = map;
+  });
+  return maps;
+}
+
+function liveRegsBlock(prog: Program, text: (i: number) => string): string[] {
+  const out = ['Live regs before insn:'];
+  for (let i = 0; i < prog.slots.length; i++) {
+    if (!prog.forms[i]) continue;
+    const live = prog.liveIn[i] ?? 0;
+    let mask = '';
+    for (let r = 0; r < 10; r++) mask += live & (1 << r) ? String(r) : '.';
+    out.push(`${String(i).padStart(7)}: ${mask} ${text(i)}`);
+  }
+  return out;
+}
+
+/** Verify a program: Linux's decision, its log, and the facts the runtime may rely on. */
+export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOptions): VerifyResult {
+  const started = performance.now();
+  const level = opts.logLevel ?? 1;
+  const privileged = opts.privileged ?? true;
+  const lines: string[] = [];
+  let run: Run | null = null;
+  let error: VerifyError | null = null;
+  let prog: Program | null = null;
+  try {
+    const slots = toSlots(program);
+    if (slots.length === 0) throw new Reject('program has no instructions', 'reserved', { errno: 22 });
+    if (!privileged && !opts.progType.unprivileged) {
+      throw new Reject(`program type ${opts.progType.name} needs CAP_BPF (or CAP_SYS_ADMIN) to load`, 'helper-type', { errno: 1 });
+    }
+    const limit = privileged ? INSN_LIMIT : UNPRIV_MAX_INSNS;
+    if (slots.length > limit) throw new Reject(`BPF program is too large (${slots.length} insns, limit ${limit})`, 'too-large', { errno: 7 });
+    if (level >= 2) lines.push('func#0 @0');
+    prog = analyseStructure(slots, privileged);
+    if (level >= 2) {
+      const p = prog;
+      for (let s = 1; s < p.subprogStarts.length; s++) lines.push(`func#${s} @${p.subprogStarts[s] ?? 0}`);
+    }
+    const maps = resolveMaps(prog, opts.registry);
+    run = new Run(prog, opts.progType, opts.registry, opts, maps);
+    if (level >= 2) {
+      const r = run;
+      for (const l of liveRegsBlock(prog, (i) => r.insnText(i))) lines.push(l);
+    }
+    run.run();
+    checkStackDepth(prog, run.stackDepth);
+  } catch (e) {
+    if (!(e instanceof Reject)) throw e;
+    const insn = e.insn >= 0 ? e.insn : (run?.insnIdx ?? -1);
+    error = { insn, message: e.line, hint: HINTS[e.hint], errno: e.errno, detail: e.more };
+  }
+  if (run) {
+    if (level === 1 && !error) run.log.truncate(0);
+    for (const l of run.log.lines) lines.push(l);
+  }
+  if (error && level > 0) lines.push(error.message, ...error.detail);
+  const stats: VerifyStats = {
+    processed: run?.processed ?? 0,
+    maxStatesPerInsn: run?.maxStatesPerInsn ?? 0,
+    totalStates: run?.totalStates ?? 0,
+    peakStates: run?.peakStates ?? 0,
+    timeUs: Math.round((performance.now() - started) * 1000),
+  };
+  return finish(lines, level, error, stats, run, prog);
+}
+
+function finish(lines: string[], level: number, error: VerifyError | null, stats: VerifyStats, run: Run | null, prog: Program | null): VerifyResult {
+  if (level > 0) {
+    if (error) lines.push(`hint: ${error.hint}`);
+    lines.push(`processed ${stats.processed} insns (limit ${INSN_LIMIT}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`);
+  }
+  const facts = run && !error ? run.facts : null;
+  void prog;
+  return {
+    accepted: error === null,
+    log: level > 0 ? `${lines.join('\n')}\n` : '',
+    error,
+    stats,
+    stackDepth: run?.stackDepth ?? [],
+    facts: {
+      ctxAccesses: facts ? [...facts.ctxAccesses.values()] : [],
+      divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
+      memoryInBounds: facts ? facts.memoryProvenInBounds() : [],
+    },
+  };
+}
