@@ -84,8 +84,11 @@ function table(specs: readonly HelperSpec[] | HelperTable | undefined): HelperTa
 
 export class Vm implements HelperContext {
   readonly mem: LinearMemory;
-  /** r0..r10 as (lo, hi) int32 pairs: r`n` is regs[2n] (low word) and regs[2n + 1] (high word). */
-  readonly regs = new Int32Array(32);
+  /**
+   * The register file behind {@link regs}. Engines write it directly; after a lean JIT run it may be stale
+   * until `regs` is read (see JitEngine.flush), so only the engines use this name.
+   */
+  readonly registers = new Int32Array(32);
   readonly helpers: HelperTable;
   readonly kfuncs: HelperTable;
   readonly tailCallHook: TailCallHook | null;
@@ -127,6 +130,17 @@ export class Vm implements HelperContext {
   private packetAddr = -1;
   private packetLen = 0;
   private readonly words = new Int32Array(2);
+
+  /**
+   * r0..r10 as (lo, hi) int32 pairs: r`n` is regs[2n] (low word) and regs[2n + 1] (high word). A lean JIT run
+   * leaves its registers in the Wasm exchange area and copies them here only when they are read (most hot
+   * callers read only r0, or nothing), so a run costs no register traffic in JavaScript.
+   */
+  get regs(): Int32Array {
+    const jit = this.jit;
+    if (jit !== null && jit.stale) jit.flush();
+    return this.registers;
+  }
 
   constructor(options: VmOptions = {}) {
     this.mem = options.memory ?? options.arena?.mem ?? new LinearMemory();

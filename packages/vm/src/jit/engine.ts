@@ -82,13 +82,12 @@ const PERM_RW = 3;
 let nextEngineId = 1;
 /** JIT runs in progress in this process (more than one: a run started from inside a helper). */
 let active = 0;
-
-/** Store a 64-bit argument (bigint, or a number beyond u32) as the (lo, hi) words at `at`. */
-function wideArg(R: Int32Array, at: number, value: number | bigint): void {
-  const [lo, hi] = splitU64(value);
-  R[at] = lo;
-  R[at + 1] = hi;
-}
+/**
+ * The engine whose last lean run's registers are still only in the exchange area (see {@link JitEngine.flush}).
+ * One per process: every memory has its own exchange area, but flushing before any other run starts is simple
+ * and costs nothing when the same engine runs again.
+ */
+let pending: JitEngine | null = null;
 
 /** Mark both region caches of the exchange area empty. */
 function clearCaches(v: Int32Array): void {
@@ -105,10 +104,17 @@ export class JitEngine {
   /** Fuel the current run started with (the budget, capped). */
   private cap = 0;
   /**
-   * `Vm.regs` indexes that may differ from a run's initial values (zero, except r1, r2, r10), or null for
-   * "any": after a lean run only the registers its entry function writes, so the next lean run resets just those.
+   * True while `Vm.registers` does not hold the last lean run's registers: they are in the exchange area (the
+   * ones the entry function writes; every one after a helper call, see X_FULL) and the rest are the run's
+   * initial values: r1 and r2 as below, r10 the stack top, zero elsewhere. `Vm.regs` calls {@link flush}.
    */
-  private dirty: Int32Array | null = null;
+  stale = false;
+  /** Which `Vm.registers` words the stale run wrote (CompiledProgram.written), and its r1, r2. */
+  private staleWritten: Int32Array = new Int32Array(0);
+  private r1lo = 0;
+  private r1hi = 0;
+  private r2lo = 0;
+  private r2hi = 0;
   /** `auto`: instructions and runs seen on the interpreter per program; -1 once compiled. */
   private readonly heat = new WeakMap<Program, number>();
   private readonly id = nextEngineId++;
@@ -126,7 +132,7 @@ export class JitEngine {
     readonly adaptive: boolean,
   ) {
     this.view = new Int32Array(vm.mem.memory.buffer);
-    this.regs = vm.regs;
+    this.regs = vm.registers;
     this.mem = vm.mem;
     this.top = vm.stackTop;
   }
@@ -155,7 +161,7 @@ export class JitEngine {
 
   /**
    * `Vm.run` on the JIT, for a compiled program: r1, r2 given, every other register zero, r10 the stack top.
-   * Writes only the registers that can differ from those initial values (see {@link dirty}).
+   * Touches no register in JavaScript: they stay in the exchange area until read (see {@link stale}).
    */
   run(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
     return active === 0 ? this.lean(prog, r1, r2) : this.nested(() => this.lean(prog, r1, r2));
@@ -164,35 +170,24 @@ export class JitEngine {
   private lean(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
     let b = this.last;
     if (b === null || b.prog !== prog) b = this.bind(prog);
-    const R = this.regs;
-    const dirty = this.dirty;
-    // Registers the last lean run left non-initial go back to zero, except when they are this program's
-    // written set: the run overwrites those anyway (and a stopped run reads every register back).
-    if (dirty !== b.written) {
-      if (dirty === null) {
-        for (let i = 0; i < 22; i++) R[i] = 0;
-      } else {
-        for (let i = 0; i < dirty.length; i++) R[dirty[i]!] = 0;
-      }
-      R[20] = this.top;
-    }
+    // Another engine's registers in the exchange area go to its VM before this run overwrites them; this
+    // engine's own are simply replaced.
+    if (pending !== this && pending !== null) pending.flush();
+    pending = null;
+    this.stale = false;
     // Small numbers (addresses, lengths) go straight in; anything else through splitU64.
     if (typeof r1 === 'number' && r1 >>> 0 === r1) {
-      R[2] = r1;
-      R[3] = 0;
+      this.r1lo = r1 | 0;
+      this.r1hi = 0;
     } else {
-      wideArg(R, 2, r1);
+      [this.r1lo, this.r1hi] = splitU64(r1);
     }
     if (typeof r2 === 'number' && r2 >>> 0 === r2) {
-      R[4] = r2;
-      R[5] = 0;
+      this.r2lo = r2 | 0;
+      this.r2hi = 0;
     } else {
-      wideArg(R, 4, r2);
+      [this.r2lo, this.r2hi] = splitU64(r2);
     }
-    const r1lo = R[2]!;
-    const r1hi = R[3]!;
-    const r2lo = R[4]!;
-    const r2hi = R[5]!;
     let v = this.view;
     if (v.length === 0) v = this.xchg();
     if (v[OWNER] !== this.id || this.mem.generation !== this.generation) this.resetCaches(v);
@@ -204,25 +199,42 @@ export class JitEngine {
     let fuel: number;
     active++;
     try {
-      fuel = b.run(r1lo, r1hi, r2lo, r2hi, cap);
+      fuel = b.run(this.r1lo, this.r1hi, this.r2lo, this.r2hi, cap);
     } catch (error) {
       active--;
       return this.stopped(error);
     }
     active--;
     vm.executed = cap - fuel;
-    if (v.length === 0) v = this.xchg();
+    this.staleWritten = b.written;
+    this.stale = true;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the process-wide "whose registers are in the exchange area" marker
+    pending = this;
+    return true;
+  }
+
+  /** Copy the last lean run's registers into `Vm.registers` (see {@link stale}). */
+  flush(): void {
+    if (!this.stale) return;
+    this.stale = false;
+    if (pending === this) pending = null;
+    const v = this.xchg();
     if (v[FULL] !== 0) {
       this.pullAll();
-      return true;
+      return;
     }
-    const written = b.written;
+    const R = this.regs;
+    for (let i = 0; i < 22; i++) R[i] = 0;
+    R[2] = this.r1lo;
+    R[3] = this.r1hi;
+    R[4] = this.r2lo;
+    R[5] = this.r2hi;
+    R[20] = this.top;
+    const written = this.staleWritten;
     for (let i = 0; i < written.length; i++) {
       const at = written[i]!;
       R[at] = v[BASE + at]!;
     }
-    this.dirty = written;
-    return true;
   }
 
   /** Run `prog` with every register as the VM set it up (`Vm.runArgs`, and `auto` before a program is hot). */
@@ -240,12 +252,15 @@ export class JitEngine {
     try {
       return inner();
     } finally {
+      // The inner run's registers are in the area about to be restored.
+      pending?.flush();
       this.xchg().set(saved, BASE);
     }
   }
 
   private full(prog: Program): boolean {
-    this.dirty = null;
+    // Vm.runArgs set the registers up through Vm.regs, which flushed this engine; another's still pending?
+    if (pending !== this && pending !== null) pending.flush();
     if (this.adaptive) {
       const heat = this.heat.get(prog) ?? 0;
       if (heat >= 0) {
@@ -256,7 +271,7 @@ export class JitEngine {
       }
     }
     const vm = this.vm;
-    const R = vm.regs;
+    const R = this.regs;
     const b = this.last !== null && this.last.prog === prog ? this.last : this.bind(prog);
     const v = this.xchg();
     for (let i = 0; i < 22; i++) v[BASE + i] = R[i]!;
@@ -280,16 +295,14 @@ export class JitEngine {
 
   /** After a run unwound: read every register back; true when it ended by a requested exit, not a fault. */
   private stopped(error: unknown): boolean {
-    this.dirty = null;
     if (error !== STOP) return this.trap(error);
     this.pullAll();
     return this.vm.fault === null;
   }
 
   private pullAll(): void {
-    this.dirty = null;
     const v = this.xchg();
-    const R = this.vm.regs;
+    const R = this.regs;
     for (let i = 0; i < 22; i++) R[i] = v[BASE + i]!;
   }
 
@@ -362,7 +375,7 @@ export class JitEngine {
         },
         packet: (offset: number, size: number, pc: number, fuelAt: number): number => {
           const v = this.xchg();
-          const R = vm.regs;
+          const R = this.regs;
           R[0] = v[BASE]!;
           R[1] = v[BASE + 1]!;
           const status = vm.loadPacket(offset, size, pc);
@@ -379,7 +392,7 @@ export class JitEngine {
 
   private helper(prog: Program, which: number, idLo: number, idHi: number, pc: number, fuelAt: number, depth: number): number {
     const vm = this.vm;
-    const R = vm.regs;
+    const R = this.regs;
     let v = this.xchg();
     for (let i = 0; i < 22; i++) R[i] = v[BASE + i]!;
     v[BASE + (X_FULL >> 2)] = 1;

@@ -267,3 +267,25 @@ describe('engines', () => {
 });
 
 
+
+describe('lean runs keep registers in the exchange area until read', () => {
+  it('two VMs over one memory: each sees its own last run, whatever ran since', () => {
+    const mem = new LinearMemory();
+    const arena = new Arena(mem);
+    const a = new Vm({ arena, engine: 'jit' });
+    const b = new Vm({ arena, engine: 'jit' });
+    const interp = new Vm({ arena, engine: 'interp' });
+    const progA = loadProgram(program(Mov.imm(R0, 7), Mov.reg(R6, R1), Add.imm(R6, 1), Exit()), { name: 'a' });
+    const progB = loadProgram(program(Mov.imm(R0, 9), Mov.imm(R6, 3), Mov.imm(R3, -1), Exit()), { name: 'b' });
+    for (let round = 0; round < 3; round++) {
+      expect(a.run(progA, 100, 5)).toBe(true);
+      expect(b.run(progB, 200, 6)).toBe(true);
+      expect(b.run(progB, 201, 6)).toBe(true);
+      interp.run(progB, 300, 7);
+      expect([...a.regs]).toEqual([...interp.regs].map((_, i) => (i === 0 ? 7 : i === 2 ? 100 : i === 4 ? 5 : i === 12 ? 101 : i === 20 ? a.stackTop : 0)));
+      expect([...b.regs]).toEqual([...interp.regs].map((x, i) => (i === 2 ? 201 : i === 4 ? 6 : i === 20 ? b.stackTop : x)));
+      expect(a.r0).toBe(7n);
+      expect(b.reg(3)).toBe(0xffffffffffffffffn);
+    }
+  });
+});
