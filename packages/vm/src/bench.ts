@@ -10,6 +10,7 @@ import { loadRaw, programFromHex, RawRunner } from './raw.js';
 import type { Program } from './program.js';
 import { formatFault } from './fault.js';
 import type { EngineName } from './vm.js';
+import type { MemoryChecks } from './jit/compile.js';
 
 export interface BenchProgram {
   readonly name: string;
@@ -76,6 +77,8 @@ export function loadBenchSuite(dir: string): BenchSuite {
 
 export interface BenchOptions {
   readonly engine?: EngineName;
+  /** JIT memory checks (default checked); shown in the table's engine column. */
+  readonly memoryChecks?: MemoryChecks;
   /** Only this program. */
   readonly program?: string;
   /** Timed rounds per program; default 15 (60 with statistic min). */
@@ -92,6 +95,8 @@ export interface BenchOptions {
 export interface BenchRow {
   readonly name: string;
   readonly engine: EngineName;
+  /** The JIT's memory-check mode (meaningless for interp, which always checks). */
+  readonly checks: MemoryChecks;
   readonly nsPerRun: number;
   readonly nsPerInsn: number;
   /** Instructions one run executed (as counted by the VM). */
@@ -157,7 +162,8 @@ export function runBench(suite: BenchSuite, options: BenchOptions = {}): BenchRo
   if (selected.length === 0) {
     throw new Error(`no bench program '${options.program ?? ''}' (have: ${suite.programs.map((p) => p.name).join(', ')})`);
   }
-  const runner = new RawRunner({ engine });
+  const checks = options.memoryChecks ?? 'checked';
+  const runner = new RawRunner({ engine, memoryChecks: checks });
   // The fastest of many short rounds: a short round has a fair chance to run without being preempted.
   const statistic = options.statistic ?? 'median';
   const rounds = options.rounds ?? (statistic === 'min' ? 60 : 15);
@@ -172,6 +178,7 @@ export function runBench(suite: BenchSuite, options: BenchOptions = {}): BenchRo
     return {
       name: bench.name,
       engine,
+      checks,
       nsPerRun,
       nsPerInsn: nsPerRun / executed,
       executed,
@@ -195,7 +202,7 @@ export function formatBenchTable(rows: readonly BenchRow[]): string {
   const header = ['program', 'engine', 'insns', 'ns/run', 'ns/insn', 'vs kernel net', 'uBPF interp ns', 'speed-up vs uBPF interp', 'result'];
   const lines = rows.map((row) => [
     row.name,
-    row.engine,
+    row.engine === 'interp' ? row.engine : `${row.engine} ${row.checks}`,
     String(row.executed),
     fixed(row.nsPerRun),
     row.nsPerInsn.toFixed(2),

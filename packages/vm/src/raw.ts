@@ -6,6 +6,7 @@ import type { HelperSpec } from './helpers.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
 import { Vm, type EngineName } from './vm.js';
+import type { MemoryChecks } from './jit/compile.js';
 
 /**
  * The helpers the bpf_conformance corpus calls: only helper 5 (`call_unwind_fail`, and `callx` with r2 = 5).
@@ -26,6 +27,8 @@ export const CONFORMANCE_HELPERS: readonly HelperSpec[] = [
 export interface RawRunnerOptions {
   readonly helpers?: readonly HelperSpec[];
   readonly engine?: EngineName;
+  /** JIT memory checks (default checked; see VmOptions.memoryChecks). */
+  readonly memoryChecks?: MemoryChecks;
   readonly budget?: number;
   /** Prime the engine first (default true; a one-shot run in a fresh process can skip it). */
   readonly prime?: boolean;
@@ -44,6 +47,7 @@ export class RawRunner {
       arena: this.arena,
       helpers: options.helpers ?? CONFORMANCE_HELPERS,
       ...(options.engine === undefined ? {} : { engine: options.engine }),
+      ...(options.memoryChecks === undefined ? {} : { memoryChecks: options.memoryChecks }),
       ...(options.budget === undefined ? {} : { budget: options.budget }),
       ...(options.prime === undefined ? {} : { prime: options.prime }),
     });

@@ -76,9 +76,10 @@ export interface CpuBenchOptions {
 /** The bench suite with ns per run measured as this process's CPU time; rows as `runBench` gives them. */
 export function cpuBench(suite: BenchSuite, options: CpuBenchOptions = {}): BenchRow[] {
   const engine = options.engine ?? 'jit';
+  const checks = options.checks ?? 'checked';
   const mem = new LinearMemory();
   const arena = new Arena(mem);
-  const vm = new Vm({ arena, engine, memoryChecks: options.checks ?? 'checked' });
+  const vm = new Vm({ arena, engine, memoryChecks: checks });
   const addr = arena.allocBytes(suite.input, Perm.RW, 'input').start;
   const length = suite.input.length;
   return suite.programs.map((bench) => {
@@ -98,6 +99,7 @@ export function cpuBench(suite: BenchSuite, options: CpuBenchOptions = {}): Benc
     return {
       name: bench.name,
       engine,
+      checks,
       nsPerRun,
       nsPerInsn: nsPerRun / vm.executed,
       executed: vm.executed,

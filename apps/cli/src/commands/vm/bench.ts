@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { formatBenchTable, formatCompileTable, generatedProgram, loadBenchSuite, measureCompile, runBench } from '@ebpf-sim/vm';
 import { CliError, type CliIo, type Command } from '../../command.js';
-import { defaultBenchDir, usageErrors, pickEngine } from './common.js';
+import { defaultBenchDir, usageErrors, pickChecks, pickEngine } from './common.js';
 
-const USAGE = `usage: ebpf-sim bench [--engine E] [--program NAME] [--rounds N] [--stat median|min] [--dir DIR] [--json]
+const USAGE = `usage: ebpf-sim bench [--engine E] [--checks C] [--program NAME] [--rounds N] [--stat median|min] [--dir DIR] [--json]
 
 Run the benchmark programs of ../shared/bench (ubpf variants: r1 = input.bin, r2 = its length) in-process:
 warm-up, then N timed rounds of 20 ms (default 15), reporting the median (--stat min: the fastest of 60
@@ -11,6 +11,8 @@ rounds of 2 ms). Each result is checked against manifest.json. The table gives n
 ("vs kernel net") and how many times faster than uBPF's interpreter we are (anchors from the bench README).
 With --engine jit or auto, a second table gives the JIT's compile time per program (µs per instruction).
   --engine E      execution engine: interp, jit or auto (default interp)
+  --checks C      JIT memory checks: checked (default: every access tested, the interpreter's exact
+                  faults) or unchecked (what a verified program needs; the engine column says which ran)
   --program NAME  only this program
   --stat S        report the median round (default) or the fastest one (min: for a machine other
                   processes keep busy)
@@ -27,6 +29,7 @@ export const benchCommand: Command = {
         args: [...args],
         options: {
           engine: { type: 'string' },
+          checks: { type: 'string' },
           program: { type: 'string' },
           rounds: { type: 'string' },
           stat: { type: 'string' },
@@ -50,11 +53,13 @@ export const benchCommand: Command = {
       throw new CliError(`no bench program '${values.program}' (have: ${suite.programs.map((p) => p.name).join(', ')})`, 2);
     }
     const engine = pickEngine(values.engine);
+    const memoryChecks = pickChecks(values.checks);
     const statistic = values.stat ?? 'median';
     if (statistic !== 'median' && statistic !== 'min') throw new CliError(`--stat must be median or min, not '${statistic}'`, 2);
     const rows = runBench(suite, {
       statistic,
       engine,
+      memoryChecks,
       ...(rounds === undefined ? {} : { rounds }),
       ...(values.program === undefined ? {} : { program: values.program }),
     });
@@ -65,7 +70,7 @@ export const benchCommand: Command = {
       if (engine !== 'interp') {
         // The JIT's compile time per program, and for a generated 4096-instruction program.
         const compiled = suite.programs.filter((p) => values.program === undefined || p.name === values.program);
-        io.out(`\nJIT compile time (median of 7 compiles):\n${formatCompileTable(measureCompile([...compiled, ...(values.program === undefined ? [{ name: 'generated-4096', program: generatedProgram() }] : [])]))}`);
+        io.out(`\nJIT compile time (median of 7 compiles):\n${formatCompileTable(measureCompile([...compiled, ...(values.program === undefined ? [{ name: 'generated-4096', program: generatedProgram() }] : [])], memoryChecks))}`);
       }
     }
     return Promise.resolve(rows.every((r) => r.ok) ? 0 : 1);

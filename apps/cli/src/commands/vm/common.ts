@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ENGINES, HexParseError, VmLoadError, bytesFromHex, loadRaw, programFromHex, type EngineName, type Program } from '@ebpf-sim/vm';
+import { ENGINES, HexParseError, VmLoadError, bytesFromHex, loadRaw, programFromHex, type EngineName, type MemoryChecks, type Program } from '@ebpf-sim/vm';
 import { IsaError } from '@ebpf-sim/isa';
 import { CliError } from '../../command.js';
 
@@ -17,6 +17,15 @@ export function pickEngine(value: string | undefined): EngineName {
   if (value === undefined) return 'interp';
   if (!(ENGINES as readonly string[]).includes(value)) throw new CliError(`--engine must be one of ${ENGINES.join(', ')}, not '${value}'`, 2);
   return value as EngineName;
+}
+
+const CHECK_MODES: readonly MemoryChecks[] = ['checked', 'unchecked'];
+
+/** `--checks`: the JIT's memory-check mode (checked unless asked; unchecked is for verified programs). */
+export function pickChecks(value: string | undefined): MemoryChecks {
+  if (value === undefined) return 'checked';
+  if (!(CHECK_MODES as readonly string[]).includes(value)) throw new CliError(`--checks must be one of ${CHECK_MODES.join(', ')}, not '${value}'`, 2);
+  return value as MemoryChecks;
 }
 
 export function readText(path: string): string {

@@ -1,4 +1,4 @@
-/** `--engine jit|auto` reaches the VM from run, bench and conformance-plugin. */
+/** `--engine jit|auto` and `--checks` reach the VM from run, bench and conformance-plugin. */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,22 @@ describe('--engine jit and auto', () => {
     const result = await cli(['bench', '--engine', 'jit', '--program', 'parse_tcp', '--rounds', '1', '--json']);
     expect(result.code).toBe(0);
     const rows = JSON.parse(result.out) as Array<{ engine: string; ok: boolean }>;
-    expect(rows).toEqual([expect.objectContaining({ engine: 'jit', ok: true })]);
+    expect(rows).toEqual([expect.objectContaining({ engine: 'jit', checks: 'checked', ok: true })]);
+  });
+
+  it.skipIf(!existsSync(BENCH))('bench --checks unchecked runs the unchecked JIT and says so', async () => {
+    const result = await cli(['bench', '--engine', 'jit', '--checks', 'unchecked', '--program', 'empty', '--rounds', '1', '--json']);
+    expect(result.code).toBe(0);
+    const rows = JSON.parse(result.out) as Array<{ engine: string; checks: string; ok: boolean }>;
+    expect(rows).toEqual([expect.objectContaining({ engine: 'jit', checks: 'unchecked', ok: true })]);
+  });
+
+  it('run --checks unchecked; a bad --checks is a usage error', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ebpf-sim-engine-')), 'prog.hex');
+    writeFileSync(file, prog);
+    const result = await cli(['run', '--prog-hex', file, '--mem-hex', '0a05', '--engine', 'jit', '--checks', 'unchecked']);
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/^Return value: 7, /);
+    expect(await cli(['run', '--prog-hex', file, '--checks', 'none'])).toEqual({ code: 2, out: '', err: expect.stringContaining("--checks must be one of checked, unchecked, not 'none'") as unknown });
   });
 });

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RawRunner, formatFault } from '@ebpf-sim/vm';
 import { CliError, type CliIo, type Command } from '../../command.js';
-import { hexBytes, loadProgramBytes, usageErrors, pickEngine, readText } from './common.js';
+import { hexBytes, loadProgramBytes, usageErrors, pickChecks, pickEngine, readText } from './common.js';
 
-const USAGE = `usage: ebpf-sim run --prog-hex FILE [--mem-hex HEX | --data-in FILE] [--engine E] [--repeat N]
+const USAGE = `usage: ebpf-sim run --prog-hex FILE [--mem-hex HEX | --data-in FILE] [--engine E] [--checks C] [--repeat N]
 
 Run a raw eBPF program the way 'bpftool prog run ... data_in FILE repeat N' does: r1 = a writable copy of
 the input, r2 = its length. Prints "Return value: X, duration (average): Yns" like bpftool: X is the low 32
@@ -14,6 +14,8 @@ the program first runs untimed (N times, at most ~200 ms) so the engine is warm,
   --mem-hex HEX     the input as hex text
   --data-in FILE    the input as a binary file
   --engine E        execution engine: interp, jit or auto (default interp)
+  --checks C        JIT memory checks: checked (default: the interpreter's exact faults) or unchecked
+                    (for verified programs: no range tests; WebAssembly's bounds still protect the host)
   --repeat N        run N times and report the average duration (default 1)`;
 
 export const runCommand: Command = {
@@ -29,6 +31,7 @@ export const runCommand: Command = {
           'mem-hex': { type: 'string' },
           'data-in': { type: 'string' },
           engine: { type: 'string' },
+          checks: { type: 'string' },
           repeat: { type: 'string' },
         },
         strict: true,
@@ -51,7 +54,7 @@ export const runCommand: Command = {
       }
     }
 
-    const runner = new RawRunner({ engine: pickEngine(values.engine), prime: repeat > 1 });
+    const runner = new RawRunner({ engine: pickEngine(values.engine), memoryChecks: pickChecks(values.checks), prime: repeat > 1 });
     const vm = runner.vm;
     const addr = runner.placeInput(input);
     if (repeat > 1) {
