@@ -170,14 +170,20 @@ export class Vm implements HelperContext {
    * fault ({@link fault}). Allocates nothing on the success path.
    */
   run(prog: Program, r1: number | bigint = 0, r2: number | bigint = 0): boolean {
-    if (this.jit !== null && this.jit.isCompiled(prog)) {
+    const jit = this.jit;
+    if (jit !== null && jit.isCompiled(prog)) {
       // The JIT sets up only the registers it has to (see JitEngine.run): the lean path for hot loops. No
-      // priming (that is for the interpreter) and no region-cache reset (the JIT validates its own).
+      // priming (that is for the interpreter) and no region-cache reset (the JIT validates its own). Kept
+      // small so TurboFan inlines it (and JitEngine.run) into the caller's loop.
       this.fault = null;
       this.tailCalls = 0;
       this.exitRequested = false;
-      return this.jit.run(prog, r1, r2);
+      return jit.run(prog, r1, r2);
     }
+    return this.setUpAndStart(prog, r1, r2);
+  }
+
+  private setUpAndStart(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
     const R = this.regs;
     for (let i = 0; i < 22; i++) R[i] = 0;
     if (typeof r1 === 'number' && r1 >= 0 && r1 <= 0xffffffff) R[2] = r1;

@@ -89,6 +89,15 @@ let active = 0;
  */
 let pending: JitEngine | null = null;
 
+/** The low word of a run argument: small numbers (addresses, lengths) directly, anything else through splitU64. */
+function lo32(value: number | bigint): number {
+  return typeof value === 'number' && value >>> 0 === value ? value | 0 : splitU64(value)[0];
+}
+
+function hi32(value: number | bigint): number {
+  return typeof value === 'number' && value >>> 0 === value ? 0 : splitU64(value)[1];
+}
+
 /** Mark both region caches of the exchange area empty. */
 function clearCaches(v: Int32Array): void {
   v[BASE + (X_RCACHE >> 2)] = -1;
@@ -111,10 +120,8 @@ export class JitEngine {
   stale = false;
   /** Which `Vm.registers` words the stale run wrote (CompiledProgram.written), and its r1, r2. */
   private staleWritten: Int32Array = new Int32Array(0);
-  private r1lo = 0;
-  private r1hi = 0;
-  private r2lo = 0;
-  private r2hi = 0;
+  private r1: number | bigint = 0;
+  private r2: number | bigint = 0;
   /** `auto`: instructions and runs seen on the interpreter per program; -1 once compiled. */
   private readonly heat = new WeakMap<Program, number>();
   private readonly id = nextEngineId++;
@@ -170,27 +177,12 @@ export class JitEngine {
   private lean(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
     let b = this.last;
     if (b === null || b.prog !== prog) b = this.bind(prog);
-    // Another engine's registers in the exchange area go to its VM before this run overwrites them; this
-    // engine's own are simply replaced.
-    if (pending !== this && pending !== null) pending.flush();
-    pending = null;
+    if (pending !== this) this.claim();
     this.stale = false;
-    // Small numbers (addresses, lengths) go straight in; anything else through splitU64.
-    if (typeof r1 === 'number' && r1 >>> 0 === r1) {
-      this.r1lo = r1 | 0;
-      this.r1hi = 0;
-    } else {
-      [this.r1lo, this.r1hi] = splitU64(r1);
-    }
-    if (typeof r2 === 'number' && r2 >>> 0 === r2) {
-      this.r2lo = r2 | 0;
-      this.r2hi = 0;
-    } else {
-      [this.r2lo, this.r2hi] = splitU64(r2);
-    }
-    let v = this.view;
-    if (v.length === 0) v = this.xchg();
-    if (v[OWNER] !== this.id || this.mem.generation !== this.generation) this.resetCaches(v);
+    this.r1 = r1;
+    this.r2 = r2;
+    // The region caches are this engine's and current (also false when the memory grew: a detached view).
+    if (this.view[OWNER] !== this.id || this.mem.generation !== this.generation) this.resetCaches(this.xchg());
     const vm = this.vm;
     const budget = vm.budget;
     const cap = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
@@ -199,7 +191,7 @@ export class JitEngine {
     let fuel: number;
     active++;
     try {
-      fuel = b.run(this.r1lo, this.r1hi, this.r2lo, this.r2hi, cap);
+      fuel = b.run(lo32(r1), hi32(r1), lo32(r2), hi32(r2), cap);
     } catch (error) {
       active--;
       return this.stopped(error);
@@ -208,16 +200,23 @@ export class JitEngine {
     vm.executed = cap - fuel;
     this.staleWritten = b.written;
     this.stale = true;
+    return true;
+  }
+
+  /**
+   * Make this engine the one whose registers the exchange areas hold: another engine's stale registers go to
+   * its VM first (this engine's own are simply replaced by the coming run).
+   */
+  private claim(): void {
+    pending?.flush();
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the process-wide "whose registers are in the exchange area" marker
     pending = this;
-    return true;
   }
 
   /** Copy the last lean run's registers into `Vm.registers` (see {@link stale}). */
   flush(): void {
     if (!this.stale) return;
     this.stale = false;
-    if (pending === this) pending = null;
     const v = this.xchg();
     if (v[FULL] !== 0) {
       this.pullAll();
@@ -225,10 +224,10 @@ export class JitEngine {
     }
     const R = this.regs;
     for (let i = 0; i < 22; i++) R[i] = 0;
-    R[2] = this.r1lo;
-    R[3] = this.r1hi;
-    R[4] = this.r2lo;
-    R[5] = this.r2hi;
+    R[2] = lo32(this.r1);
+    R[3] = hi32(this.r1);
+    R[4] = lo32(this.r2);
+    R[5] = hi32(this.r2);
     R[20] = this.top;
     const written = this.staleWritten;
     for (let i = 0; i < written.length; i++) {
@@ -259,8 +258,8 @@ export class JitEngine {
   }
 
   private full(prog: Program): boolean {
-    // Vm.runArgs set the registers up through Vm.regs, which flushed this engine; another's still pending?
-    if (pending !== this && pending !== null) pending.flush();
+    // Vm.runArgs set the registers up through Vm.regs, which flushed this engine; another's may be pending.
+    if (pending !== this) this.claim();
     if (this.adaptive) {
       const heat = this.heat.get(prog) ?? 0;
       if (heat >= 0) {
