@@ -157,9 +157,9 @@ function checkBinary(env: Env, insn: RawInsn, form: OpcodeForm, is64: boolean): 
   if (useSrc) {
     src = checkSrc(env, insn.src);
   } else {
-    if ((op === 0x30 || op === 0x90) && insn.imm === 0) throw new Reject('div by zero', 'div-zero');
+    if ((op === 0x30 || op === 0x90) && insn.imm === 0) throw new Reject('div by zero', 'div-zero', { errno: 22 });
     if ((op === 0x60 || op === 0x70 || op === 0xc0) && (insn.imm < 0 || insn.imm >= (is64 ? 64 : 32))) {
-      throw new Reject(`invalid shift ${insn.imm}`, 'shift');
+      throw new Reject(`invalid shift ${insn.imm}`, 'shift', { errno: 22 });
     }
     src = constReg(is64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
   }

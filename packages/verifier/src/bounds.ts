@@ -69,6 +69,11 @@ function deduce32(r: Reg): void {
       r.s32max = Math.min(r.s32max, s32(hi));
     }
   }
+  // A 64-bit signed range inside the s32 range bounds the subregister the same way.
+  if (r.smin >= BigInt(S32_MIN) && r.smax <= BigInt(S32_MAX)) {
+    r.s32min = Math.max(r.s32min, Number(r.smin));
+    r.s32max = Math.min(r.s32max, Number(r.smax));
+  }
   if (s32(r.u32min) <= s32(r.u32max)) {
     r.s32min = Math.max(r.s32min, s32(r.u32min));
     r.s32max = Math.min(r.s32max, s32(r.u32max));

@@ -291,7 +291,8 @@ const MAX_PACKET_OFF = 0xffffn;
 function findGoodPktPointers(state: VState, dst: Reg, open: boolean): void {
   if (dst.off < 0 || (dst.off === 0 && open)) return;
   if (dst.umax > MAX_PACKET_OFF || dst.umax + BigInt(dst.off) > MAX_PACKET_OFF) return;
-  const newRange = open ? dst.off - 1 : dst.off;
+  // `data + N < data_end` proves N + 1 bytes (checked against Linux 6.18).
+  const newRange = open ? dst.off + 1 : dst.off;
   const type = dst.type;
   const id = dst.id;
   forEachReg(state, (r) => {

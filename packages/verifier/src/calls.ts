@@ -37,6 +37,7 @@ const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem';
 function helperMem(env: Env, regno: number, size: number, write: boolean, zeroOk: boolean): void {
   const reg = env.reg(regno);
   if (size === 0 && zeroOk) return;
+  if (size === 0) throw new Reject('invalid zero-sized read', 'helper-size');
   switch (reg.type) {
     case RegType.PTR_TO_STACK:
       helperStack(env, regno, reg, size, write);
@@ -57,7 +58,8 @@ function helperMem(env: Env, regno: number, size: number, write: boolean, zeroOk
 
 function helperStack(env: Env, regno: number, reg: Reg, size: number, write: boolean): void {
   const f = frameOf(env, reg);
-  const { min, max } = stackBounds(regno, reg, reg.off, size, 'helper');
+  const { min, max } = stackBounds(regno, reg, reg.off, size, write ? 'write' : 'read', false);
+  if (size === 0) throw new Reject('invalid zero-sized read', 'helper-size');
   growStack(env, f, min);
   for (let a = min; a < max; a++) {
     const k = -a - 1;
@@ -110,12 +112,6 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       if (reg.type !== RegType.CONST_PTR_TO_MAP) throw expectType(regno, reg, 'map_ptr');
       const map = reg.map;
       if (!map) throw expectType(regno, reg, 'map_ptr');
-      if (proto.mapTypes && !proto.mapTypes.includes(map.type)) {
-        throw new Reject(`cannot pass map_type ${map.typeId} into func ${proto.name}#${proto.id}`, 'helper-map');
-      }
-      if (map.allowedHelpers && !map.allowedHelpers.includes(proto.id)) {
-        throw new Reject(`cannot pass map_type ${map.typeId} into func ${proto.name}#${proto.id}`, 'helper-map');
-      }
       meta.map = map;
       return;
     }
@@ -215,10 +211,42 @@ function invalidate(env: Env, r: Reg): void {
   else markNotInit(r);
 }
 
+/** The map side and the helper side of Linux check_map_func_compatibility, after the arguments. */
+function checkMapCompat(proto: HelperProto, map: MapDesc | null): void {
+  if (!map) return;
+  const refused = (proto.mapTypes && !proto.mapTypes.includes(map.type)) || (map.allowedHelpers && !map.allowedHelpers.includes(proto.id));
+  if (!refused) return;
+  if (proto.tailCall) throw new Reject('expected prog array map for tail call', 'helper-map', { errno: 22 });
+  throw new Reject(`cannot pass map_type ${map.typeId} into func ${proto.name}#${proto.id}`, 'helper-map', { errno: 22 });
+}
+
+/** The key of an array lookup when it is a known constant on the stack (Linux get_constant_map_key), else -1. */
+function constMapKey(env: Env, map: MapDesc): number {
+  if (map.type !== 'array' && map.type !== 'percpu_array') return -1;
+  const key = env.reg(2);
+  if (key.type !== RegType.PTR_TO_STACK || !tnumIsConst(key.varOff)) return -1;
+  const f = frameOf(env, key);
+  const k = -(key.off + Number(BigInt.asIntN(64, key.varOff.value))) - 1;
+  const spi = k >> 3;
+  let zeros = 0;
+  for (let j = k & 7; j >= 0 && f.stack[spi * 8 + j] === Slot.ZERO; j--) zeros++;
+  let value: bigint;
+  if (zeros >= map.keySize) {
+    value = 0n;
+  } else {
+    const sp = f.spilled[spi];
+    let spill = 0;
+    for (let j = k & 7; j >= 0 && f.stack[spi * 8 + j] === Slot.SPILL; j--) spill++;
+    if (!sp || sp.type !== RegType.SCALAR || spill !== map.keySize || !tnumIsConst(sp.varOff)) return -1;
+    value = sp.varOff.value;
+  }
+  return value < BigInt(map.maxEntries) ? Number(value) : -1;
+}
+
 export function checkHelperCall(env: Env, insn: RawInsn): void {
   const id = insn.imm;
   const proto = env.registry.helper(id);
-  if (!proto) throw new Reject(`invalid func unknown#${id}`, 'helper-unknown');
+  if (!proto) throw new Reject(`invalid func unknown#${id}`, 'helper-unknown', { errno: 22 });
   const allowed = env.progType.helpers.has(id) && (env.privileged || !env.progType.privilegedHelpers?.has(id));
   if (!allowed) throw new Reject(`program of this type cannot use helper ${proto.name}#${id}`, 'helper-type');
   if (proto.gplOnly && !env.gpl) throw new Reject('cannot call GPL-restricted function from non-GPL compatible program', 'gpl');
@@ -227,6 +255,8 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
   }
   const meta: CallMeta = { map: null, memRegno: -1, memWrite: false, memOrNull: false, allocSize: 0, releaseRef: 0, lockId: 0 };
   proto.args.forEach((t, i) => checkArg(env, proto, i, t, meta));
+  checkMapCompat(proto, meta.map);
+  const constKey = meta.map && proto.id === 1 ? constMapKey(env, meta.map) : -1;
   if (proto.lock === 'acquire') {
     if (env.state.activeLock) throw new Reject('Locking two bpf_spin_locks are not allowed', 'lock');
     env.state.activeLock = meta.lockId;
@@ -251,13 +281,15 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
       markNotInit(r0);
       break;
     case 'ptr_to_map_value_or_null':
-      markPointer(r0, RegType.PTR_TO_MAP_VALUE, RegFlag.MAYBE_NULL);
+      // A constant in-range key into an array cannot miss (Linux 6.12+: can_elide_value_nullness).
+      markPointer(r0, RegType.PTR_TO_MAP_VALUE, constKey >= 0 ? 0 : RegFlag.MAYBE_NULL);
       r0.map = meta.map;
-      r0.id = env.newId();
+      if (constKey < 0) r0.id = env.newId();
       break;
     case 'ptr_to_ringbuf_mem_or_null': {
       markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL | RegFlag.RINGBUF);
       r0.memSize = meta.allocSize;
+      env.newId();
       const ref = env.newId();
       r0.id = ref;
       r0.refObjId = ref;
@@ -292,7 +324,7 @@ function releaseReference(env: Env, ref: number): void {
 export function checkLocalCall(env: Env, insn: RawInsn): number {
   const state = env.state;
   if (state.frames.length >= MAX_CALL_FRAMES) {
-    throw new Reject(`the call stack of ${state.frames.length + 1} frames is too deep !`, 'call-depth');
+    throw new Reject(`the call stack of ${state.frames.length + 1} frames is too deep`, 'call-depth', { errno: 7 });
   }
   if (state.activeLock) throw new Reject('function calls are not allowed while holding a lock', 'lock');
   const target = env.insnIdx + insn.imm + 1;
@@ -335,7 +367,9 @@ export function checkMainExit(env: Env): void {
   const r0 = checkSrc(env, 0);
   if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock');
   const leaked = env.state.refs[0];
-  if (leaked) throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak');
+  if (leaked) {
+    throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak', { errno: 22, more: ['BPF_EXIT instruction in main prog would lead to reference leak'] });
+  }
   if (isPointer(r0) && !env.privileged) throw new Reject('R0 leaks addr as return value', 'ptr-leak');
   const range = env.progType.retRange;
   if (!range) return;

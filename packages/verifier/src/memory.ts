@@ -151,9 +151,9 @@ function growStack(env: Env, f: FuncState, minOff: number): void {
   if (depth > prev) env.stackDepth[sub] = depth;
 }
 
-function stackBounds(regno: number, reg: Reg, off: number, size: number, t: AccessType | 'helper'): { min: number; max: number } {
+function stackBounds(regno: number, reg: Reg, off: number, size: number, t: AccessType | 'helper', strict = true): { min: number; max: number } {
   // Stack accesses are always strictly aligned (Linux check_ptr_alignment: stack spill tracking needs it).
-  if (t !== 'helper' && tnumIsConst(reg.varOff) && (Number(BigInt.asIntN(64, reg.varOff.value)) + off) % size !== 0) {
+  if (strict && t !== 'helper' && tnumIsConst(reg.varOff) && (Number(BigInt.asIntN(64, reg.varOff.value)) + off) % size !== 0) {
     const fixed = reg.off;
     throw new Reject(`misaligned stack access off ${Number(BigInt.asIntN(64, reg.varOff.value))}+${fixed}+${off - fixed} size ${size}`, 'stack-range');
   }
@@ -362,6 +362,13 @@ export function checkMemAccess(
       env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
       return;
+    case RegType.CONST_PTR_TO_MAP:
+      // Linux lets privileged programs read struct bpf_map fields through a map pointer (BTF-typed).
+      if (t === 'write') throw new Reject('only read from bpf_array is supported', 'ctx-write');
+      if (!env.privileged) throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
+      if (total < 0) throw new Reject(`R${regno} is ptr_bpf_map invalid negative access: off=${total}`, 'invalid-mem');
+      unknownLoad(env, dstRegno, size, signed);
+      return;
     case RegType.PTR_TO_BTF_ID:
       if (t === 'write') throw new Reject(`only read is supported`, 'ctx-write');
       if (!env.privileged) throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
@@ -382,9 +389,8 @@ export function checkLoad(env: Env, insn: RawInsn, form: OpcodeForm): void {
 
 /** STX and ST: `*(size *)(dst + off) = src | imm`. */
 export function checkStore(env: Env, insn: RawInsn, form: OpcodeForm): void {
-  const dst = checkSrc(env, insn.dst);
+  checkSrc(env, insn.dst);
   if (form.kind === 'st') {
-    if (dst.type === RegType.PTR_TO_CTX) throw new Reject(`BPF_ST stores into R${insn.dst} ${regTypeName(dst)} is not allowed`, 'ctx-write');
     checkMemAccess(env, insn.dst, insn.off, form.width, 'write', -1, null, BigInt(insn.imm));
     return;
   }

@@ -11,6 +11,7 @@ export const BASE_HELPERS: readonly HelperProto[] = [
   { id: 208, name: 'bpf_ktime_get_tai_ns', ret: 'integer', args: [] },
   { id: 118, name: 'bpf_jiffies64', ret: 'integer', args: [] },
   { id: 7, name: 'bpf_get_prandom_u32', ret: 'integer', args: [] },
+  { id: 14, name: 'bpf_get_current_pid_tgid', ret: 'integer', args: [] },
   { id: 8, name: 'bpf_get_smp_processor_id', ret: 'integer', args: [] },
   { id: 42, name: 'bpf_get_numa_node_id', ret: 'integer', args: [] },
   { id: 6, name: 'bpf_trace_printk', ret: 'integer', args: ['ptr_to_mem', 'const_size'], gplOnly: true },
@@ -26,5 +27,8 @@ export const BASE_HELPERS: readonly HelperProto[] = [
 
 /** Helpers of bpf_base_func_proto any program may call without CAP_BPF (the first switch in Linux). */
 export const UNPRIVILEGED_BASE = [1, 2, 3, 87, 88, 89, 195, 7, 8, 42, 12, 5, 125, 208, 130, 131, 132, 133, 134] as const;
-/** Base helpers behind CAP_BPF (spin locks, jiffies) and CAP_PERFMON (printk, probe reads, current task). */
-export const PRIVILEGED_BASE = [93, 94, 118, 6, 35, 158, 112, 113, 114, 115] as const;
+/**
+ * Base helpers behind CAP_BPF (spin locks, jiffies, get_current_pid_tgid: Linux 6.18 lets XDP call it) and
+ * CAP_PERFMON (printk, probe reads, current task).
+ */
+export const PRIVILEGED_BASE = [93, 94, 118, 14, 6, 35, 158, 112, 113, 114, 115] as const;

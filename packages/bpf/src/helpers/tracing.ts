@@ -4,7 +4,6 @@
 import type { HelperProto } from '@ebpf-sim/verifier';
 
 export const TRACING_HELPERS: readonly HelperProto[] = [
-  { id: 14, name: 'bpf_get_current_pid_tgid', ret: 'integer', args: [] },
   { id: 15, name: 'bpf_get_current_uid_gid', ret: 'integer', args: [] },
   { id: 16, name: 'bpf_get_current_comm', ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size'] },
   { id: 80, name: 'bpf_get_current_cgroup_id', ret: 'integer', args: [] },

@@ -1,7 +1,8 @@
 /**
  * BPF_PROG_TYPE_XDP (net/core/filter.c xdp_is_valid_access, xdp_convert_ctx_access, xdp_func_proto).
  * Context: struct xdp_md, every field a read-only __u32 loaded whole; data/data_end/data_meta become
- * packet pointers, rewritten into 8-byte loads of struct xdp_buff.
+ * packet pointers, rewritten into 8-byte loads of struct xdp_buff. egress_ifindex (offset 20) is only for
+ * BPF_XDP_DEVMAP programs, which the simulator does not have yet (checked against Linux 6.18).
  */
 import type { CtxLayout } from '@ebpf-sim/verifier';
 import { defineProgType } from './define.js';
@@ -15,7 +16,6 @@ export const XDP_MD: CtxLayout = {
     { name: 'data_meta', off: 8, size: 4, kind: 'pkt_meta', convert: { realOff: 16, realSize: 8, note: 'xdp_buff->data_meta' } },
     { name: 'ingress_ifindex', off: 12, size: 4, kind: 'scalar', convert: { realOff: 32, realSize: 8, note: 'xdp_buff->rxq->dev->ifindex' } },
     { name: 'rx_queue_index', off: 16, size: 4, kind: 'scalar', convert: { realOff: 32, realSize: 8, note: 'xdp_buff->rxq->queue_index' } },
-    { name: 'egress_ifindex', off: 20, size: 4, kind: 'scalar', convert: { realOff: 40, realSize: 8, note: 'xdp_buff->txq->dev->ifindex' } },
   ],
 };
 

@@ -1,1 +1,10 @@
 export { STRUCTURAL } from './structural.js';
+export { ALU } from './alu.js';
+export { STACK } from './stack.js';
+export { CTX } from './ctx.js';
+export { PACKET } from './packet.js';
+export { MAPS } from './maps.js';
+export { HELPERS } from './helpers.js';
+export { PTR } from './ptr.js';
+export { JUMPS } from './jumps.js';
+export { CALLS } from './calls.js';

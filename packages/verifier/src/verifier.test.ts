@@ -1,0 +1,47 @@
+import { asm } from '@ebpf-sim/isa';
+import { describe, expect, it } from 'vitest';
+import type { ProgramTypeDesc, VerifierRegistry } from './registry.js';
+import { verify } from './verifier.js';
+
+// A small test registry: the verifier's structural features need no real program type or helper table.
+const TYPE: ProgramTypeDesc = {
+  name: 'test',
+  uapiId: 0,
+  ctx: { structName: 'test_ctx', size: 8, fields: [{ name: 'data', off: 0, size: 4, kind: 'pkt' }, { name: 'end', off: 4, size: 4, kind: 'pkt_end' }] },
+  helpers: new Set([5]),
+  retRange: { min: 0, max: 1 },
+};
+const REGISTRY: VerifierRegistry = { helper: (id) => (id === 5 ? { id, name: 'bpf_ktime_get_ns', ret: 'integer', args: [] } : undefined), map: () => undefined };
+const { Add, Call, Div, Exit, JGt, Ldx, Mov, program, R0, R1, R2, R3, R4 } = asm;
+
+describe('verify', () => {
+  it('writes the level-2 log in the kernel format', () => {
+    const r = verify(program(Mov.imm(R0, 1), Exit()), { progType: TYPE, registry: REGISTRY, logLevel: 2 });
+    expect(r.accepted).toBe(true);
+    expect(r.log).toContain('0: (b7) r0 = 1                        ; R0=1\n1: (95) exit\n');
+    expect(r.log.endsWith('processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n')).toBe(true);
+  });
+  it('keeps only the stats line at level 1 when accepted', () => {
+    const r = verify(program(Mov.imm(R0, 0), Exit()), { progType: TYPE, registry: REGISTRY, logLevel: 1 });
+    expect(r.log).toBe('processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n');
+  });
+  it('checks the return range of the program type', () => {
+    const r = verify(program(Mov.imm(R0, 2), Exit()), { progType: TYPE, registry: REGISTRY });
+    expect(r.error?.message).toBe('At program exit the register R0 has smin=2 smax=2 should have been in [0, 1]');
+    expect(r.log).toContain('hint: the return value is outside the range');
+  });
+  it('records the facts the runtime may rely on', () => {
+    const r = verify(
+      program(Ldx.w(R2, R1, 0), Ldx.w(R3, R1, 4), Mov.reg(R4, R2), Add.imm(R4, 4), JGt.reg(R4, R3, 'x'), Ldx.w(R0, R2, 0), Mov.imm(R1, 3), Div.reg(R0, R1), asm.label('x'), Mov.imm(R0, 0), Exit()),
+      { progType: TYPE, registry: REGISTRY },
+    );
+    expect(r.accepted).toBe(true);
+    expect(r.facts.ctxAccesses.map((c) => c.field.name)).toEqual(['data', 'end']);
+    expect(r.facts.divisionsWithoutZeroCheck).toEqual([7]);
+    expect(r.facts.memoryInBounds).toEqual([5]);
+  });
+  it('refuses helpers the program type does not list', () => {
+    const r = verify(program(Call.helper(1), Exit()), { progType: TYPE, registry: REGISTRY });
+    expect(r.error?.message).toBe('invalid func unknown#1');
+  });
+});
