@@ -74,6 +74,12 @@ export interface CompiledProgram {
   readonly slotOf: Int32Array;
   /** Indexes into `Vm.regs` (two per register) of the registers the entry function may write. */
   readonly written: Int32Array;
+  /**
+   * Longest path of the entry function when it is loop- and call-free, else null: then the module also
+   * exports `fast(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel`, the entry function itself without fuel tests,
+   * exact whenever `fuel` is at least this (a lean run calls it directly: no wrapper call per run).
+   */
+  readonly fastLength: number | null;
   /** How each function's control flow was structured. */
   readonly functions: readonly { readonly entrySlot: number; readonly kind: StructureKind; readonly blocks: number }[];
   readonly wasmBytes: number;
@@ -118,6 +124,8 @@ const SAVED: ReadonlyArray<readonly [number, T, number]> = [
 ];
 const FUNC_PARAMS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I32, T.I32];
 const FUNC_RESULTS: readonly T[] = [T.I64, T.I32];
+/** Parameters of the exported entry points `run` and `fast`: r1 and r2 as i32 halves, then the fuel. */
+const RUN_PARAMS: readonly T[] = [T.I32, T.I32, T.I32, T.I32, T.I32];
 
 const REG_LOCAL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, L_R10];
 /** Longest path a fuel-test-free copy may have (keeps the entry comparison in i32). */
@@ -318,10 +326,11 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
       written = Int32Array.from(emitter.written.flatMap((r) => [2 * r, 2 * r + 1]));
       const length = emitter.boundedLength();
       if (length !== null) {
-        const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, false);
+        const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, false, true);
         copy.emit();
-        const index = mb.declareFunction(FUNC_PARAMS, FUNC_RESULTS);
-        mb.defineFunction(index, FUNC_LOCALS, copy.code);
+        const index = mb.declareFunction(RUN_PARAMS, [T.I32]);
+        mb.defineFunction(index, [...FUNC_PARAMS, ...FUNC_LOCALS], copy.code);
+        mb.exportFunction('fast', index);
         fast = { index, length };
       }
     }
@@ -329,58 +338,41 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
     functions.push({ entrySlot: slotOf[e]!, kind, blocks: emitter.graphSize });
   }
   const main = funcIndex.get(0)!;
-  /** Call the entry function (or its fuel-test-free copy when `fuel` covers its longest path). */
-  const callMain = (code: Code, args: () => void, fuelLocal: number, after: () => void): void => {
-    if (fast === null) {
-      args();
-      code.call(main);
-      after();
-      return;
-    }
-    code.getLocal(fuelLocal);
-    code.i32(fast.length);
-    code.op(Op.I32_GE_S);
-    code.if_();
-    args();
-    code.call(fast.index);
-    after();
-    code.op(Op.ELSE);
-    args();
-    code.call(main);
-    after();
-    code.end();
-  };
 
-  // run(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel
+  // run(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel: `fast` when the fuel covers its longest path, else the entry
+  // function with fuel tests.
   const run = new Code();
+  if (fast !== null) {
+    run.getLocal(4);
+    run.i32(fast.length);
+    run.op(Op.I32_GE_S);
+    run.if_();
+    for (let p = 0; p < RUN_PARAMS.length; p++) run.getLocal(p);
+    run.call(fast.index);
+    run.op(Op.RETURN);
+    run.end();
+  }
   run.i32(XCHG);
   run.i32(0);
   run.mem(Op.I32_STORE, 2, X_FULL);
-  callMain(
-    run,
-    () => {
-      run.i64(0, 0);
-      for (let r = 0; r < 2; r++) {
-        run.getLocal(2 * r);
-        run.op(Op.I64_EXTEND_I32_U);
-        run.getLocal(2 * r + 1);
-        run.op(Op.I64_EXTEND_I32_U);
-        run.i64(32, 0);
-        run.op(Op.I64_SHL);
-        run.op(Op.I64_OR);
-      }
-      for (let r = 3; r < 10; r++) run.i64(0, 0);
-      run.i32(0);
-      run.getLocal(4);
-    },
-    4,
-    () => {
-      run.setLocal(4);
-      run.op(Op.DROP);
-    },
-  );
+  run.i64(0, 0);
+  for (let r = 0; r < 2; r++) {
+    run.getLocal(2 * r);
+    run.op(Op.I64_EXTEND_I32_U);
+    run.getLocal(2 * r + 1);
+    run.op(Op.I64_EXTEND_I32_U);
+    run.i64(32, 0);
+    run.op(Op.I64_SHL);
+    run.op(Op.I64_OR);
+  }
+  for (let r = 3; r < 10; r++) run.i64(0, 0);
+  run.i32(0);
   run.getLocal(4);
-  const runIndex = mb.declareFunction([T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
+  run.call(main);
+  run.setLocal(4);
+  run.op(Op.DROP);
+  run.getLocal(4);
+  const runIndex = mb.declareFunction(RUN_PARAMS, [T.I32]);
   mb.defineFunction(runIndex, [], run);
   mb.exportFunction('run', runIndex);
 
@@ -389,22 +381,15 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   resume.i32(XCHG);
   resume.i32(1);
   resume.mem(Op.I32_STORE, 2, X_FULL);
-  callMain(
-    resume,
-    () => {
-      for (let r = 0; r < 10; r++) {
-        resume.i32(XCHG);
-        resume.mem(Op.I64_LOAD, 3, X_REGS + 8 * r);
-      }
-      resume.getLocal(0);
-      resume.getLocal(1);
-    },
-    1,
-    () => {
-      resume.setLocal(1);
-      resume.setLocal(2);
-    },
-  );
+  for (let r = 0; r < 10; r++) {
+    resume.i32(XCHG);
+    resume.mem(Op.I64_LOAD, 3, X_REGS + 8 * r);
+  }
+  resume.getLocal(0);
+  resume.getLocal(1);
+  resume.call(main);
+  resume.setLocal(1);
+  resume.setLocal(2);
   resume.i32(XCHG);
   resume.getLocal(2);
   resume.mem(Op.I64_STORE, 3, X_REGS);
@@ -415,12 +400,12 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
 
   const bytes = mb.build();
   const module = new WebAssembly.Module(bytes);
-  return { module, checks, slotOf, written, functions, wasmBytes: bytes.length, micros: (performance.now() - t0) * 1000 };
+  return { module, checks, slotOf, written, fastLength: fast?.length ?? null, functions, wasmBytes: bytes.length, micros: (performance.now() - t0) * 1000 };
 }
 
 /** Emits one eBPF function (the blocks reachable from one entry). */
 class FunctionEmitter implements StructureSink {
-  readonly code = new Code();
+  readonly code: Code;
   readonly labelLocal = L_LABEL;
   /** Graph node -> block index, and block index -> node. */
   private readonly nodes: number[] = [];
@@ -439,7 +424,13 @@ class FunctionEmitter implements StructureSink {
     private readonly r10Static: boolean,
     /** Test the fuel in blocks (false: the caller proved the function cannot overdraw it, see boundedLength). */
     private readonly budgetChecks = true,
+    /**
+     * Emit the exported `fast` entry point: parameters RUN_PARAMS come first (every other local moves up),
+     * the function sets r1, r2 and the fuel from them, and returns only the fuel (r0 is in the exchange area).
+     */
+    private readonly exported = false,
   ) {
+    this.code = new Code(exported ? RUN_PARAMS.length : 0);
     const stack = [entryBlock];
     this.nodeOf.set(entryBlock, 0);
     this.nodes.push(entryBlock);
@@ -529,6 +520,24 @@ class FunctionEmitter implements StructureSink {
 
   emit(): StructureKind {
     const c = this.code;
+    if (this.exported) {
+      // r1, r2 from their halves; depth 0 and every other register 0 are the locals' initial values.
+      for (let r = 1; r <= 2; r++) {
+        c.getParam(2 * r - 2);
+        c.op(Op.I64_EXTEND_I32_U);
+        c.getParam(2 * r - 1);
+        c.op(Op.I64_EXTEND_I32_U);
+        c.i64(32, 0);
+        c.op(Op.I64_SHL);
+        c.op(Op.I64_OR);
+        c.setLocal(REG_LOCAL[r]!);
+      }
+      c.getParam(4);
+      c.setLocal(P_FUEL);
+      c.i32(XCHG);
+      c.i32(0);
+      c.mem(Op.I32_STORE, 2, X_FULL);
+    }
     // r10 = top - 512 * depth; the live stack is [r10 - 512, top).
     this.frameTop();
     c.getLocal(L_R10);
@@ -692,7 +701,7 @@ class FunctionEmitter implements StructureSink {
         this.publish(this.written);
         c.end();
         c.end();
-        this.get(0);
+        if (!this.exported) this.get(0);
         c.getLocal(P_FUEL);
         c.op(Op.RETURN);
         return;
@@ -1130,7 +1139,8 @@ class FunctionEmitter implements StructureSink {
     c.i32(HelperStatus.TAIL_EXITED);
     c.op(Op.I32_EQ);
     c.if_();
-    this.get(0);
+    // The tail-called program's resume left its r0 in the exchange area; `fast` returns only the fuel.
+    if (!this.exported) this.get(0);
     c.i32(XCHG);
     c.mem(Op.I32_LOAD, 2, X_FUEL);
     c.op(Op.RETURN);

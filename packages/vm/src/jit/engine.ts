@@ -45,6 +45,8 @@ const STOP = new JitStop('jit stop');
 
 interface JitExports {
   readonly run: (r1lo: number, r1hi: number, r2lo: number, r2hi: number, fuel: number) => number;
+  /** Present when CompiledProgram.fastLength is not null. */
+  readonly fast?: (r1lo: number, r1hi: number, r2lo: number, r2hi: number, fuel: number) => number;
   readonly resume: (depth: number, fuel: number) => number;
 }
 
@@ -52,6 +54,9 @@ interface JitExports {
 interface Bound {
   readonly prog: Program;
   readonly run: JitExports['run'];
+  /** What a lean run with at least `fastLength` fuel calls: the `fast` export, or `run` when there is none. */
+  readonly fast: JitExports['run'];
+  readonly fastLength: number;
   readonly resume: JitExports['resume'];
   /** `Vm.regs` indexes the entry function may write (see CompiledProgram.written). */
   readonly written: Int32Array;
@@ -191,7 +196,7 @@ export class JitEngine {
     let fuel: number;
     active++;
     try {
-      fuel = b.run(lo32(r1), hi32(r1), lo32(r2), hi32(r2), cap);
+      fuel = (cap >= b.fastLength ? b.fast : b.run)(lo32(r1), hi32(r1), lo32(r2), hi32(r2), cap);
     } catch (error) {
       active--;
       return this.stopped(error);
@@ -317,7 +322,7 @@ export class JitEngine {
     if (b === undefined) {
       const code = compiled(prog, this.checks);
       const exports = this.instantiate(prog, code);
-      b = { prog, run: exports.run, resume: exports.resume, written: code.written };
+      b = { prog, run: exports.run, fast: exports.fast ?? exports.run, fastLength: code.fastLength ?? 0, resume: exports.resume, written: code.written };
       this.bound.set(prog, b);
     }
     this.last = b;

@@ -201,19 +201,31 @@ export class Bytes {
 
 /** A function body under construction: instructions plus typed helpers for the common immediates. */
 export class Code extends Bytes {
+  /**
+   * Added to every local index of getLocal/setLocal/teeLocal: lets one body be emitted for functions whose
+   * own parameters come first (reach those with {@link getParam}).
+   */
+  constructor(readonly localBase = 0) {
+    super();
+  }
   op(o: Op): void {
     this.byte(o);
   }
   getLocal(i: number): void {
     this.byte(Op.LOCAL_GET);
-    this.u32(i);
+    this.u32(i + this.localBase);
   }
   setLocal(i: number): void {
     this.byte(Op.LOCAL_SET);
-    this.u32(i);
+    this.u32(i + this.localBase);
   }
   teeLocal(i: number): void {
     this.byte(Op.LOCAL_TEE);
+    this.u32(i + this.localBase);
+  }
+  /** Local `i` as numbered by the function (its parameters first), not offset by localBase. */
+  getParam(i: number): void {
+    this.byte(Op.LOCAL_GET);
     this.u32(i);
   }
   getGlobal(i: number): void {
