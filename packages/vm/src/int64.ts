@@ -12,20 +12,8 @@
 export const WIDE = new Int32Array(4);
 
 const TWO32 = 4294967296;
-
-/** High 32 bits of the unsigned 64-bit product of two u32 words (as an int32 bit pattern). */
-export function mulhu32(a: number, b: number): number {
-  const aL = a & 0xffff;
-  const aH = a >>> 16;
-  const bL = b & 0xffff;
-  const bH = b >>> 16;
-  const ll = aL * bL;
-  const lh = aL * bH;
-  const hl = aH * bL;
-  // Each partial product is < 2^32, so these sums stay exact in doubles.
-  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (aH * bH + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) | 0;
-}
+/** 2^-32: multiplying by it is exact, and cheaper than dividing by 2^32. */
+const INV_TWO32 = 1 / TWO32;
 
 /**
  * Unsigned 64-bit division n / d with d != 0: quotient and remainder into {@link WIDE}.
@@ -58,25 +46,46 @@ export function udiv64(nLo: number, nHi: number, dLo: number, dHi: number): void
     WIDE[3] = 0;
     return;
   }
-  // Divisor >= 2^32, so the quotient is < 2^32. The double estimate is within 1 of the true quotient (relative
-  // error ~2^-51 on a value < 2^32); start one below it so that q·d cannot exceed n, then correct upwards.
+  // Divisor >= 2^32, so the quotient is < 2^32, and the double estimate n / d is within 1 of it (each operand
+  // and the quotient carry a relative error of at most 2^-53, so the absolute error is below 2^-20).
   const dh = dHi >>> 0;
+  if (nh < dh) {
+    WIDE[0] = 0;
+    WIDE[1] = 0;
+    WIDE[2] = nLo;
+    WIDE[3] = nHi;
+    return;
+  }
   let q = Math.floor((nh * TWO32 + nl) / (dh * TWO32 + dl));
-  if (q > 0) q -= 1;
   if (q > 0xffffffff) q = 0xffffffff;
-  // p = q * d (fits in 64 bits because q <= n / d).
-  const pLo = Math.imul(q, dLo);
-  const pHi = (mulhu32(q, dLo) + Math.imul(q, dHi)) | 0;
-  // r = n - p
-  let rLo = (nl - (pLo >>> 0)) | 0;
-  let rHi = (nHi - pHi - (nl < pLo >>> 0 ? 1 : 0)) | 0;
-  for (let i = 0; i < 2; i++) {
-    const rh = rHi >>> 0;
-    if (rh > dh || (rh === dh && rLo >>> 0 >= dl)) {
-      const borrow = rLo >>> 0 < dl ? 1 : 0;
-      rLo = (rLo - dLo) | 0;
-      rHi = (rHi - dHi - borrow) | 0;
-      q += 1;
+  // p = q * d exactly: the low word by imul; the high word from the rounded double product q * dl (off by at
+  // most 2^11, so rounding (q * dl - low) / 2^32 gives the exact carry) plus q * dh (exact: below 2^33).
+  const pLo = Math.imul(q, dLo) >>> 0;
+  const pHi = Math.floor((q * dl - pLo) * INV_TWO32 + 0.5) + q * dh;
+  // r = n - p, as a (possibly negative) high part and a low word in [0, 2^32).
+  let rLo = nl - pLo;
+  let rHi = nh - pHi;
+  if (rLo < 0) {
+    rLo += TWO32;
+    rHi -= 1;
+  }
+  if (rHi < 0) {
+    // The estimate was one too high.
+    q -= 1;
+    rLo += dl;
+    rHi += dh;
+    if (rLo >= TWO32) {
+      rLo -= TWO32;
+      rHi += 1;
+    }
+  } else if (rHi > dh || (rHi === dh && rLo >= dl)) {
+    // One too low.
+    q += 1;
+    rLo -= dl;
+    rHi -= dh;
+    if (rLo < 0) {
+      rLo += TWO32;
+      rHi -= 1;
     }
   }
   WIDE[0] = q;

@@ -270,6 +270,10 @@ const enum Op {
   FUSED_ADD32K_JSLT_X = 246,
   FUSED_ADD32K_JSLE_K = 247,
   FUSED_ADD32K_JSLE_X = 248,
+  FUSED_MOV64_ADD_X_LDX_B = 249,
+  FUSED_MOV64_ADD_X_LDX_H = 250,
+  FUSED_MOV64_ADD_X_LDX_W = 251,
+  FUSED_MOV64_ADD_X_LDX_DW = 252,
 }
 
 /**
@@ -365,6 +369,17 @@ export const FUSED_AFTER_ADD_IMM: Readonly<Record<string, number>> = {
   'jmp32.jslt.x': Op.FUSED_ADD32K_JSLT_X,
   'jmp32.jsle.k': Op.FUSED_ADD32K_JSLE_K,
   'jmp32.jsle.x': Op.FUSED_ADD32K_JSLE_X,
+};
+
+/**
+ * Superinstructions for the `base + index` load idiom: `mov dst, a; add dst, b; ldx x, [dst + off]`, keyed by
+ * the load's form id. Fused at the mov's slot; the add and the load keep their own slots.
+ */
+export const FUSED_MOV_ADD_LOAD: Readonly<Record<string, number>> = {
+  'ldx.mem.b': Op.FUSED_MOV64_ADD_X_LDX_B,
+  'ldx.mem.h': Op.FUSED_MOV64_ADD_X_LDX_H,
+  'ldx.mem.w': Op.FUSED_MOV64_ADD_X_LDX_W,
+  'ldx.mem.dw': Op.FUSED_MOV64_ADD_X_LDX_DW,
 };
 
 /** Op id of slots no form maps to (the second slot of LD imm64): the switch has no case for it. */
@@ -617,6 +632,16 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     const p = add.slot * 4;
     code[p] = (code[p]! & ~0xff) | fused;
   }
+  for (let i = 0; i + 2 < insns.length; i++) {
+    const mov = insns[i]!;
+    const add = insns[i + 1]!;
+    const load = insns[i + 2]!;
+    const fused = FUSED_MOV_ADD_LOAD[load.form.id];
+    if (mov.form.id !== 'alu64.mov.x' || add.form.id !== 'alu64.add.x' || fused === undefined) continue;
+    if (add.dst !== mov.dst || load.src !== mov.dst) continue;
+    const p = mov.slot * 4;
+    code[p] = (code[p]! & ~0xff) | fused;
+  }
   return code;
 }
 
@@ -650,7 +675,7 @@ export function interpret(vm: Vm, entry: Program): boolean {
  * `| 0` so that TurboFan uses plain 32-bit operations without overflow checks.
  */
 function runSegment(vm: Vm, prog: Program): number {
-  const R = vm.regs;
+  const R = vm.registers;
   const code = prog.code;
   const limit = vm.budget;
   let dv = vm.mem.dataView;
@@ -1978,319 +2003,40 @@ function runSegment(vm: Vm, prog: Program): number {
         p = (p + 4) | 0;
         break;
       }
-      case Op.ATOMIC_W_ADD: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
+      case Op.ATOMIC_W_ADD:
+      case Op.ATOMIC_W_FETCH_ADD:
+      case Op.ATOMIC_W_OR:
+      case Op.ATOMIC_W_FETCH_OR:
+      case Op.ATOMIC_W_AND:
+      case Op.ATOMIC_W_FETCH_AND:
+      case Op.ATOMIC_W_XOR:
+      case Op.ATOMIC_W_FETCH_XOR:
+      case Op.ATOMIC_W_XCHG:
+      case Op.ATOMIC_W_CMPXCHG:
+      case Op.ATOMIC_DW_ADD:
+      case Op.ATOMIC_DW_FETCH_ADD:
+      case Op.ATOMIC_DW_OR:
+      case Op.ATOMIC_DW_FETCH_OR:
+      case Op.ATOMIC_DW_AND:
+      case Op.ATOMIC_DW_FETCH_AND:
+      case Op.ATOMIC_DW_XOR:
+      case Op.ATOMIC_DW_FETCH_XOR:
+      case Op.ATOMIC_DW_XCHG:
+      case Op.ATOMIC_DW_CMPXCHG:
+        // Out of line (see runAtomic): rare, and keeping runSegment small enough for TurboFan to optimize.
+        if (!runAtomic(vm, code, p, sLo)) {
           vm.executed = steps;
           return FAULTED;
         }
-        const old = dv.getInt32(a, true);
-        dv.setInt32(a, (old + R[s]!) | 0, true);
         p = (p + 4) | 0;
         break;
-      }
-      case Op.ATOMIC_W_FETCH_ADD: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const old = dv.getInt32(a, true);
-        dv.setInt32(a, (old + R[s]!) | 0, true);
-        R[s] = old;
-        R[s + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_W_OR: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const old = dv.getInt32(a, true);
-        dv.setInt32(a, old | R[s]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_W_FETCH_OR: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const old = dv.getInt32(a, true);
-        dv.setInt32(a, old | R[s]!, true);
-        R[s] = old;
-        R[s + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_W_AND: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const old = dv.getInt32(a, true);
-        dv.setInt32(a, old & R[s]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_W_FETCH_AND: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const old = dv.getInt32(a, true);
-        dv.setInt32(a, old & R[s]!, true);
-        R[s] = old;
-        R[s + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_W_XOR: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const old = dv.getInt32(a, true);
-        dv.setInt32(a, old ^ R[s]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_W_FETCH_XOR: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const old = dv.getInt32(a, true);
-        dv.setInt32(a, old ^ R[s]!, true);
-        R[s] = old;
-        R[s + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_W_XCHG: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const old = dv.getInt32(a, true);
-        dv.setInt32(a, R[s]!, true);
-        R[s] = old;
-        R[s + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_W_CMPXCHG: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const old = dv.getInt32(a, true);
-        if (old === R[0]) dv.setInt32(a, R[s]!, true);
-        R[0] = old;
-        R[1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_ADD: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        const lo = (oldLo + R[s]!) | 0;
-        dv.setInt32(a, lo, true);
-        dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_FETCH_ADD: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        const lo = (oldLo + R[s]!) | 0;
-        dv.setInt32(a, lo, true);
-        dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
-        R[s] = oldLo;
-        R[s + 1] = oldHi;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_OR: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        dv.setInt32(a, oldLo | R[s]!, true);
-        dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_FETCH_OR: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        dv.setInt32(a, oldLo | R[s]!, true);
-        dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
-        R[s] = oldLo;
-        R[s + 1] = oldHi;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_AND: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        dv.setInt32(a, oldLo & R[s]!, true);
-        dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_FETCH_AND: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        dv.setInt32(a, oldLo & R[s]!, true);
-        dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
-        R[s] = oldLo;
-        R[s + 1] = oldHi;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_XOR: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        dv.setInt32(a, oldLo ^ R[s]!, true);
-        dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_FETCH_XOR: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        dv.setInt32(a, oldLo ^ R[s]!, true);
-        dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
-        R[s] = oldLo;
-        R[s + 1] = oldHi;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_XCHG: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        dv.setInt32(a, R[s]!, true);
-        dv.setInt32(a + 4, R[s + 1]!, true);
-        R[s] = oldLo;
-        R[s + 1] = oldHi;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_DW_CMPXCHG: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
-        if (a < 0) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        const oldLo = dv.getInt32(a, true);
-        const oldHi = dv.getInt32(a + 4, true);
-        if (oldLo === R[0] && oldHi === R[1]) {
-          dv.setInt32(a, R[s]!, true);
-          dv.setInt32(a + 4, R[s + 1]!, true);
-        }
-        R[0] = oldLo;
-        R[1] = oldHi;
-        p = (p + 4) | 0;
-        break;
-      }
       case Op.FUSED_MOV64_ADD_K: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2299,9 +2045,9 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
         const bh = code[(p + 7) | 0]!;
-        const al = R[d];
+        const al = ml;
         const lo = (al + bl) | 0;
-        R[d + 1] = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
         R[d] = lo;
         p = (p + 8) | 0;
         break;
@@ -2309,8 +2055,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_ADD_X: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2320,9 +2068,9 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        const al = R[d];
+        const al = ml;
         const lo = (al + bl) | 0;
-        R[d + 1] = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
         R[d] = lo;
         p = (p + 8) | 0;
         break;
@@ -2330,8 +2078,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_SUB_K: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2340,8 +2090,8 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
         const bh = code[(p + 7) | 0]!;
-        const al = R[d];
-        R[d + 1] = (R[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        const al = ml;
+        R[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
         R[d] = (al - bl) | 0;
         p = (p + 8) | 0;
         break;
@@ -2349,8 +2099,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_SUB_X: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2360,8 +2112,8 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        const al = R[d];
-        R[d + 1] = (R[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        const al = ml;
+        R[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
         R[d] = (al - bl) | 0;
         p = (p + 8) | 0;
         break;
@@ -2369,8 +2121,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_MUL_K: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2380,7 +2134,7 @@ function runSegment(vm: Vm, prog: Program): number {
         const bl = code[(p + 6) | 0]!;
         const bh = code[(p + 7) | 0]!;
         // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
-        const al = R[d];
+        const al = ml;
         const aL = al & 0xffff;
         const aH = al >>> 16;
         const bL = bl & 0xffff;
@@ -2388,7 +2142,7 @@ function runSegment(vm: Vm, prog: Program): number {
         const lh = aL * bH;
         const hl = aH * bL;
         const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(R[d + 1]!, bl)) | 0;
+        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
         R[d] = Math.imul(al, bl);
         p = (p + 8) | 0;
         break;
@@ -2396,8 +2150,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_MUL_X: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2408,7 +2164,7 @@ function runSegment(vm: Vm, prog: Program): number {
         const bl = R[s]!;
         const bh = R[s + 1]!;
         // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
-        const al = R[d];
+        const al = ml;
         const aL = al & 0xffff;
         const aH = al >>> 16;
         const bL = bl & 0xffff;
@@ -2416,7 +2172,7 @@ function runSegment(vm: Vm, prog: Program): number {
         const lh = aL * bH;
         const hl = aH * bL;
         const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(R[d + 1]!, bl)) | 0;
+        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
         R[d] = Math.imul(al, bl);
         p = (p + 8) | 0;
         break;
@@ -2424,8 +2180,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_OR_K: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2434,16 +2192,18 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
         const bh = code[(p + 7) | 0]!;
-        R[d] = R[d] | bl;
-        R[d + 1] = R[d + 1]! | bh;
+        R[d] = ml | bl;
+        R[d + 1] = mh | bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_OR_X: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2453,16 +2213,18 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        R[d] = R[d] | bl;
-        R[d + 1] = R[d + 1]! | bh;
+        R[d] = ml | bl;
+        R[d + 1] = mh | bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_AND_K: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2471,16 +2233,18 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
         const bh = code[(p + 7) | 0]!;
-        R[d] = R[d] & bl;
-        R[d + 1] = R[d + 1]! & bh;
+        R[d] = ml & bl;
+        R[d + 1] = mh & bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_AND_X: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2490,16 +2254,18 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        R[d] = R[d] & bl;
-        R[d + 1] = R[d + 1]! & bh;
+        R[d] = ml & bl;
+        R[d + 1] = mh & bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_LSH_K: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2508,12 +2274,12 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
         const n = bl & 63;
-        const lo = R[d];
+        const lo = ml;
         if (n >= 32) {
           R[d + 1] = lo << (n - 32);
           R[d] = 0;
         } else if (n !== 0) {
-          R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
+          R[d + 1] = (mh << n) | (lo >>> (32 - n));
           R[d] = lo << n;
         }
         p = (p + 8) | 0;
@@ -2522,8 +2288,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_LSH_X: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2533,12 +2301,12 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
         const n = bl & 63;
-        const lo = R[d];
+        const lo = ml;
         if (n >= 32) {
           R[d + 1] = lo << (n - 32);
           R[d] = 0;
         } else if (n !== 0) {
-          R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
+          R[d + 1] = (mh << n) | (lo >>> (32 - n));
           R[d] = lo << n;
         }
         p = (p + 8) | 0;
@@ -2547,8 +2315,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_RSH_K: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2557,12 +2327,12 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
         const n = bl & 63;
-        const hi = R[d + 1]!;
+        const hi = mh;
         if (n >= 32) {
           R[d] = hi >>> (n - 32);
           R[d + 1] = 0;
         } else if (n !== 0) {
-          R[d] = (R[d] >>> n) | (hi << (32 - n));
+          R[d] = (ml >>> n) | (hi << (32 - n));
           R[d + 1] = hi >>> n;
         }
         p = (p + 8) | 0;
@@ -2571,8 +2341,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_RSH_X: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2582,12 +2354,12 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
         const n = bl & 63;
-        const hi = R[d + 1]!;
+        const hi = mh;
         if (n >= 32) {
           R[d] = hi >>> (n - 32);
           R[d + 1] = 0;
         } else if (n !== 0) {
-          R[d] = (R[d] >>> n) | (hi << (32 - n));
+          R[d] = (ml >>> n) | (hi << (32 - n));
           R[d + 1] = hi >>> n;
         }
         p = (p + 8) | 0;
@@ -2596,8 +2368,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_ARSH_K: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2606,12 +2380,12 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
         const n = bl & 63;
-        const hi = R[d + 1]!;
+        const hi = mh;
         if (n >= 32) {
           R[d] = hi >> (n - 32);
           R[d + 1] = hi >> 31;
         } else if (n !== 0) {
-          R[d] = (R[d] >>> n) | (hi << (32 - n));
+          R[d] = (ml >>> n) | (hi << (32 - n));
           R[d + 1] = hi >> n;
         }
         p = (p + 8) | 0;
@@ -2620,8 +2394,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_ARSH_X: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2631,12 +2407,12 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
         const n = bl & 63;
-        const hi = R[d + 1]!;
+        const hi = mh;
         if (n >= 32) {
           R[d] = hi >> (n - 32);
           R[d + 1] = hi >> 31;
         } else if (n !== 0) {
-          R[d] = (R[d] >>> n) | (hi << (32 - n));
+          R[d] = (ml >>> n) | (hi << (32 - n));
           R[d + 1] = hi >> n;
         }
         p = (p + 8) | 0;
@@ -2645,8 +2421,10 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.FUSED_MOV64_XOR_K: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2655,16 +2433,18 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
         const bh = code[(p + 7) | 0]!;
-        R[d] = R[d] ^ bl;
-        R[d + 1] = R[d + 1]! ^ bh;
+        R[d] = ml ^ bl;
+        R[d + 1] = mh ^ bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_XOR_X: {
         const d = (w >> 8) & 0xff;
         const ms = w >>> 16;
-        R[d] = R[ms]!;
-        R[d + 1] = R[ms + 1]!;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2674,14 +2454,15 @@ function runSegment(vm: Vm, prog: Program): number {
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
         const bh = R[s + 1]!;
-        R[d] = R[d] ^ bl;
-        R[d + 1] = R[d + 1]! ^ bh;
+        R[d] = ml ^ bl;
+        R[d + 1] = mh ^ bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_ADD_K: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2690,14 +2471,15 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
-        R[d] = (R[d] + bl) | 0;
+        R[d] = (ml + bl) | 0;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_ADD_X: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2707,14 +2489,15 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
-        R[d] = (R[d] + bl) | 0;
+        R[d] = (ml + bl) | 0;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_SUB_K: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2723,14 +2506,15 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
-        R[d] = (R[d] - bl) | 0;
+        R[d] = (ml - bl) | 0;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_SUB_X: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2740,14 +2524,15 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
-        R[d] = (R[d] - bl) | 0;
+        R[d] = (ml - bl) | 0;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_MUL_K: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2756,14 +2541,15 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
-        R[d] = Math.imul(R[d], bl);
+        R[d] = Math.imul(ml, bl);
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_MUL_X: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2773,14 +2559,15 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
-        R[d] = Math.imul(R[d], bl);
+        R[d] = Math.imul(ml, bl);
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_OR_K: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2789,14 +2576,15 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
-        R[d] = R[d] | bl;
+        R[d] = ml | bl;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_OR_X: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2806,14 +2594,15 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
-        R[d] = R[d] | bl;
+        R[d] = ml | bl;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_AND_K: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2822,14 +2611,15 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
-        R[d] = R[d] & bl;
+        R[d] = ml & bl;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_AND_X: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2839,14 +2629,15 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
-        R[d] = R[d] & bl;
+        R[d] = ml & bl;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_LSH_K: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2855,14 +2646,15 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
-        R[d] = R[d] << (bl & 31);
+        R[d] = ml << (bl & 31);
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_LSH_X: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2872,14 +2664,15 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
-        R[d] = R[d] << (bl & 31);
+        R[d] = ml << (bl & 31);
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_RSH_K: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2888,14 +2681,15 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
-        R[d] = R[d] >>> (bl & 31);
+        R[d] = ml >>> (bl & 31);
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_RSH_X: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2905,14 +2699,15 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
-        R[d] = R[d] >>> (bl & 31);
+        R[d] = ml >>> (bl & 31);
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_ARSH_K: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2921,14 +2716,15 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
-        R[d] = R[d] >> (bl & 31);
+        R[d] = ml >> (bl & 31);
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_ARSH_X: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2938,14 +2734,15 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
-        R[d] = R[d] >> (bl & 31);
+        R[d] = ml >> (bl & 31);
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_XOR_K: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2954,14 +2751,15 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const bl = code[(p + 6) | 0]!;
-        R[d] = R[d] ^ bl;
+        R[d] = ml ^ bl;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_XOR_X: {
         const d = (w >> 8) & 0xff;
-        R[d] = R[w >>> 16]!;
+        const ml = R[w >>> 16]!;
+        R[d] = ml;
         R[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
@@ -2971,7 +2769,7 @@ function runSegment(vm: Vm, prog: Program): number {
         steps = (steps + 1) | 0;
         const s = code[(p + 4) | 0]! >>> 16;
         const bl = R[s]!;
-        R[d] = R[d] ^ bl;
+        R[d] = ml ^ bl;
         R[d + 1] = 0;
         p = (p + 8) | 0;
         break;
@@ -3878,6 +3676,166 @@ function runSegment(vm: Vm, prog: Program): number {
         p = al <= bl ? code[q | 1]! : (p + 8) | 0;
         break;
       }
+      case Op.FUSED_MOV64_ADD_X_LDX_B: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
+        if (((steps + 2) | 0) > limit) {
+          // The add or the load would exceed the budget: leave them to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 2) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = ml;
+        const lo = (al + bl) | 0;
+        const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d + 1] = hi;
+        R[d] = lo;
+        const q = (p + 8) | 0;
+        const off = code[q | 1]!;
+        // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
+        let a = (lo >>> 0) + off;
+        if (hi !== 0 || ((a < rLo || a + 1 > rHi) && (a < sLo || a + 1 > sHi))) {
+          a = vm.resolveAccess(lo, hi, off, 1, PERM_READ, q >> 2, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return FAULTED;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const ld = (code[q]! >> 8) & 0xff;
+        R[ld] = dv.getUint8(a);
+        R[ld + 1] = 0;
+        p = (p + 12) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_ADD_X_LDX_H: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
+        if (((steps + 2) | 0) > limit) {
+          // The add or the load would exceed the budget: leave them to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 2) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = ml;
+        const lo = (al + bl) | 0;
+        const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d + 1] = hi;
+        R[d] = lo;
+        const q = (p + 8) | 0;
+        const off = code[q | 1]!;
+        // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
+        let a = (lo >>> 0) + off;
+        if (hi !== 0 || ((a < rLo || a + 2 > rHi) && (a < sLo || a + 2 > sHi))) {
+          a = vm.resolveAccess(lo, hi, off, 2, PERM_READ, q >> 2, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return FAULTED;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const ld = (code[q]! >> 8) & 0xff;
+        R[ld] = dv.getUint16(a, true);
+        R[ld + 1] = 0;
+        p = (p + 12) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_ADD_X_LDX_W: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
+        if (((steps + 2) | 0) > limit) {
+          // The add or the load would exceed the budget: leave them to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 2) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = ml;
+        const lo = (al + bl) | 0;
+        const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d + 1] = hi;
+        R[d] = lo;
+        const q = (p + 8) | 0;
+        const off = code[q | 1]!;
+        // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
+        let a = (lo >>> 0) + off;
+        if (hi !== 0 || ((a < rLo || a + 4 > rHi) && (a < sLo || a + 4 > sHi))) {
+          a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, q >> 2, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return FAULTED;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const ld = (code[q]! >> 8) & 0xff;
+        R[ld] = dv.getInt32(a, true);
+        R[ld + 1] = 0;
+        p = (p + 12) | 0;
+        break;
+      }
+      case Op.FUSED_MOV64_ADD_X_LDX_DW: {
+        const d = (w >> 8) & 0xff;
+        const ms = w >>> 16;
+        const ml = R[ms]!;
+        const mh = R[ms + 1]!;
+        R[d] = ml;
+        R[d + 1] = mh;
+        if (((steps + 2) | 0) > limit) {
+          // The add or the load would exceed the budget: leave them to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 2) | 0;
+        const s = code[(p + 4) | 0]! >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = ml;
+        const lo = (al + bl) | 0;
+        const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d + 1] = hi;
+        R[d] = lo;
+        const q = (p + 8) | 0;
+        const off = code[q | 1]!;
+        // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
+        let a = (lo >>> 0) + off;
+        if (hi !== 0 || ((a < rLo || a + 8 > rHi) && (a < sLo || a + 8 > sHi))) {
+          a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, q >> 2, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return FAULTED;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const ld = (code[q]! >> 8) & 0xff;
+        R[ld] = dv.getInt32(a, true);
+        R[ld + 1] = dv.getInt32(a + 4, true);
+        p = (p + 12) | 0;
+        break;
+      }
       case Op.LD_IMM64_IMM: {
         const d = (w >> 8) & 0xff;
         R[d] = code[p | 2]!;
@@ -4026,5 +3984,250 @@ function runSegment(vm: Vm, prog: Program): number {
         vm.setFault('unhandled', p >> 2, { detail: w & 0xff });
         return FAULTED;
     }
+  }
+}
+
+/**
+ * The atomic read-modify-write forms, out of line. They are rare in programs, and every case spelled out in
+ * {@link runSegment} costs bytecode: V8 optimizes no function above 60 KiB of bytecode
+ * (`--max-optimized-bytecode-size`), and an unoptimized interpreter runs 20x slower. Every access goes through
+ * the exact check (`vm.resolveAccess`), as inline. Returns false on a fault (recorded by resolveAccess).
+ */
+function runAtomic(vm: Vm, code: Int32Array, p: number, sLo: number): boolean {
+  const R = vm.registers;
+  const dv = vm.mem.dataView;
+  const w = code[p]!;
+  switch ((w & 0xff) as Op) {
+    case Op.ATOMIC_W_ADD: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      dv.setInt32(a, (old + R[s]!) | 0, true);
+      return true;
+    }
+    case Op.ATOMIC_W_FETCH_ADD: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      dv.setInt32(a, (old + R[s]!) | 0, true);
+      R[s] = old;
+      R[s + 1] = 0;
+      return true;
+    }
+    case Op.ATOMIC_W_OR: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      dv.setInt32(a, old | R[s]!, true);
+      return true;
+    }
+    case Op.ATOMIC_W_FETCH_OR: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      dv.setInt32(a, old | R[s]!, true);
+      R[s] = old;
+      R[s + 1] = 0;
+      return true;
+    }
+    case Op.ATOMIC_W_AND: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      dv.setInt32(a, old & R[s]!, true);
+      return true;
+    }
+    case Op.ATOMIC_W_FETCH_AND: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      dv.setInt32(a, old & R[s]!, true);
+      R[s] = old;
+      R[s + 1] = 0;
+      return true;
+    }
+    case Op.ATOMIC_W_XOR: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      dv.setInt32(a, old ^ R[s]!, true);
+      return true;
+    }
+    case Op.ATOMIC_W_FETCH_XOR: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      dv.setInt32(a, old ^ R[s]!, true);
+      R[s] = old;
+      R[s + 1] = 0;
+      return true;
+    }
+    case Op.ATOMIC_W_XCHG: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      dv.setInt32(a, R[s]!, true);
+      R[s] = old;
+      R[s + 1] = 0;
+      return true;
+    }
+    case Op.ATOMIC_W_CMPXCHG: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const old = dv.getInt32(a, true);
+      if (old === R[0]) dv.setInt32(a, R[s]!, true);
+      R[0] = old;
+      R[1] = 0;
+      return true;
+    }
+    case Op.ATOMIC_DW_ADD: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      const lo = (oldLo + R[s]!) | 0;
+      dv.setInt32(a, lo, true);
+      dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
+      return true;
+    }
+    case Op.ATOMIC_DW_FETCH_ADD: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      const lo = (oldLo + R[s]!) | 0;
+      dv.setInt32(a, lo, true);
+      dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
+      R[s] = oldLo;
+      R[s + 1] = oldHi;
+      return true;
+    }
+    case Op.ATOMIC_DW_OR: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      dv.setInt32(a, oldLo | R[s]!, true);
+      dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
+      return true;
+    }
+    case Op.ATOMIC_DW_FETCH_OR: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      dv.setInt32(a, oldLo | R[s]!, true);
+      dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
+      R[s] = oldLo;
+      R[s + 1] = oldHi;
+      return true;
+    }
+    case Op.ATOMIC_DW_AND: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      dv.setInt32(a, oldLo & R[s]!, true);
+      dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
+      return true;
+    }
+    case Op.ATOMIC_DW_FETCH_AND: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      dv.setInt32(a, oldLo & R[s]!, true);
+      dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
+      R[s] = oldLo;
+      R[s + 1] = oldHi;
+      return true;
+    }
+    case Op.ATOMIC_DW_XOR: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      dv.setInt32(a, oldLo ^ R[s]!, true);
+      dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
+      return true;
+    }
+    case Op.ATOMIC_DW_FETCH_XOR: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      dv.setInt32(a, oldLo ^ R[s]!, true);
+      dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
+      R[s] = oldLo;
+      R[s + 1] = oldHi;
+      return true;
+    }
+    case Op.ATOMIC_DW_XCHG: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      dv.setInt32(a, R[s]!, true);
+      dv.setInt32(a + 4, R[s + 1]!, true);
+      R[s] = oldLo;
+      R[s + 1] = oldHi;
+      return true;
+    }
+    case Op.ATOMIC_DW_CMPXCHG: {
+      const d = (w >> 8) & 0xff;
+      const s = w >>> 16;
+      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      if (a < 0) return false;
+      const oldLo = dv.getInt32(a, true);
+      const oldHi = dv.getInt32(a + 4, true);
+      if (oldLo === R[0] && oldHi === R[1]) {
+        dv.setInt32(a, R[s]!, true);
+        dv.setInt32(a + 4, R[s + 1]!, true);
+      }
+      R[0] = oldLo;
+      R[1] = oldHi;
+      return true;
+    }
+    default:
+      vm.setFault('unhandled', p >> 2, { detail: w & 0xff });
+      return false;
   }
 }

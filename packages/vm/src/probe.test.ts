@@ -1,8 +1,10 @@
 import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
 import { FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV } from './interp.js';
+import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
+import { Vm } from './vm.js';
 
 describe('every instruction form has an interpreter case', () => {
   const probes = probePrograms();
@@ -88,6 +90,60 @@ describe('superinstructions (add imm + conditional jump)', () => {
       expect(bench.run(apart, set)).toBe(true);
       expect(r0, `${id} operand set ${set}`).toBe(bench.vm.r0);
       expect(executed).toBe(bench.vm.executed - 1);
+    }
+  });
+});
+
+describe('superinstructions (mov + add + load through the sum)', () => {
+  const { R0, R1, R3, R4 } = asm;
+  const sizes = [
+    ['b', 1],
+    ['h', 2],
+    ['w', 4],
+    ['dw', 8],
+  ] as const;
+  const setup = () => {
+    const mem = new LinearMemory({ pages: 1 });
+    const arena = new Arena(mem);
+    const vm = new Vm({ arena });
+    const buf = arena.alloc(64, Perm.R, 'buf').start;
+    for (let i = 0; i < 64; i++) mem.dataView.setUint8(buf + i, (i * 37 + 200) & 0xff);
+    return { vm, buf, view: mem.dataView };
+  };
+  // r3 = index; r4 = r1; r4 += r3; r0 = *(size *)(r4 + off); exit: the load idiom fused at slot 2 (the LD imm64 takes two).
+  const program = (size: (typeof sizes)[number][0], index: number | bigint, off: number) =>
+    loadProgram(asm.program(asm.LdImm64.value(R3, BigInt.asUintN(64, BigInt(index))), asm.Mov.reg(R4, R1), asm.Add.reg(R4, R3), asm.Ldx[size](R0, R4, off), asm.Exit()));
+
+  it.each(sizes)('ldx.mem.%s reads what the instructions apart read, faults at the load', (size, bytes) => {
+    const { vm, buf, view } = setup();
+    for (const [index, off] of [[0, 0], [5, 3], [64 - bytes, 0], [60 - bytes, 4], [64 - bytes + 1, 0], [-(1 << 20), 0], [64, -8 + bytes - 8], [1n << 40n, 0]] as const) {
+      const ok = vm.run(program(size, index, off), buf);
+      const address = BigInt(buf) + BigInt(index) + BigInt(off);
+      const inside = address >= BigInt(buf) && address + BigInt(bytes) <= BigInt(buf + 64);
+      expect(ok, `index ${index} off ${off}`).toBe(inside);
+      // r4 holds the sum whether or not the load faulted.
+      expect(vm.reg(4)).toBe(BigInt.asUintN(64, BigInt(buf) + BigInt(index)));
+      if (inside) {
+        const a = Number(address);
+        const want = bytes === 1 ? view.getUint8(a) : bytes === 2 ? view.getUint16(a, true) : bytes === 4 ? view.getUint32(a, true) : view.getBigUint64(a, true);
+        expect(vm.r0).toBe(BigInt(want));
+        expect(vm.executed).toBe(5);
+      } else {
+        expect(vm.fault).toMatchObject({ kind: 'memory', pc: 4, size: bytes, access: 'read' });
+        expect(vm.executed).toBe(4);
+      }
+    }
+  });
+
+  it('stops exactly at the budget on the add or the load', () => {
+    const { vm, buf } = setup();
+    for (const budget of [2, 3, 4]) {
+      vm.budget = budget;
+      expect(vm.run(program('w', 4, 0), buf)).toBe(false);
+      expect(vm.fault).toMatchObject({ kind: 'budget', pc: budget + 1, detail: budget });
+      expect(vm.executed).toBe(budget);
+      // The mov (slot 2) has run; the add (slot 3) only when the budget reached it.
+      expect(vm.reg(4)).toBe(BigInt(budget >= 3 ? buf + 4 : buf));
     }
   });
 });
