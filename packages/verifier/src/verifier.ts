@@ -304,17 +304,17 @@ class Run implements Env {
   private pop(): boolean {
     const next = this.pending.pop();
     if (!next) return false;
-    if (this.log.level === 1) {
-      // Level 1 keeps only the path that leads to an error: drop the finished path's lines.
-      this.log.truncate(next.logLen);
-      this.log.add(`${next.prevInsn}: ${this.insnText(next.prevInsn)}`);
-    }
     this.state = next.state;
     this.insnIdx = next.insn;
-    if (this.log.level > 0) {
+    if (this.log.level === 1) {
+      // Level 1 keeps only the path that leads to an error: drop the finished path's lines. Linux cuts the
+      // log back to the branch instruction's text and appends the popped state on the same line.
+      this.log.truncate(next.logLen);
+      this.log.add(`${next.prevInsn}: ${this.insnText(next.prevInsn)} ${next.insn}:${this.fullState()}`);
+    } else if (this.log.level >= 2) {
       this.log.add('');
       this.log.add(`from ${next.prevInsn} to ${next.insn}:${this.fullState()}`);
-      if (this.log.level >= 2) this.log.add(`${next.insn}:${this.fullState()}`);
+      this.log.add(`${next.insn}:${this.fullState()}`);
     }
     return true;
   }
