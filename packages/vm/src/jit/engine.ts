@@ -80,6 +80,7 @@ export function compiled(prog: Program, checks: MemoryChecks): CompiledProgram {
 }
 
 const BASE = XCHG >> 2;
+const EMPTY = new Int32Array(0);
 const OWNER = BASE + (X_OWNER >> 2);
 const FULL = BASE + (X_FULL >> 2);
 const PERM_READ = 1;
@@ -123,8 +124,7 @@ export class JitEngine {
    * initial values: r1 and r2 as below, r10 the stack top, zero elsewhere. `Vm.regs` calls {@link flush}.
    */
   stale = false;
-  /** Which `Vm.registers` words the stale run wrote (CompiledProgram.written), and its r1, r2. */
-  private staleWritten: Int32Array = new Int32Array(0);
+  /** The stale run's r1, r2. */
   private r1: number | bigint = 0;
   private r2: number | bigint = 0;
   /** `auto`: instructions and runs seen on the interpreter per program; -1 once compiled. */
@@ -182,12 +182,13 @@ export class JitEngine {
   private lean(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
     let b = this.last;
     if (b === null || b.prog !== prog) b = this.bind(prog);
-    if (pending !== this) this.claim();
+    // While no other engine ran since this one (every run claims), the region caches are still this engine's;
+    // they are current unless a region changed.
+    if (pending !== this) this.claimWithCaches();
+    else if (this.mem.generation !== this.generation) this.resetCaches(this.xchg());
     this.stale = false;
     this.r1 = r1;
     this.r2 = r2;
-    // The region caches are this engine's and current (also false when the memory grew: a detached view).
-    if (this.view[OWNER] !== this.id || this.mem.generation !== this.generation) this.resetCaches(this.xchg());
     const vm = this.vm;
     const budget = vm.budget;
     const cap = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
@@ -203,7 +204,6 @@ export class JitEngine {
     }
     active--;
     vm.executed = cap - fuel;
-    this.staleWritten = b.written;
     this.stale = true;
     return true;
   }
@@ -216,6 +216,12 @@ export class JitEngine {
     pending?.flush();
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the process-wide "whose registers are in the exchange area" marker
     pending = this;
+  }
+
+  /** {@link claim}, then keep the region caches only if this engine wrote them and no region changed since. */
+  private claimWithCaches(): void {
+    this.claim();
+    this.validateCaches(this.xchg());
   }
 
   /** Copy the last lean run's registers into `Vm.registers` (see {@link stale}). */
@@ -234,7 +240,8 @@ export class JitEngine {
     R[4] = lo32(this.r2);
     R[5] = hi32(this.r2);
     R[20] = this.top;
-    const written = this.staleWritten;
+    // No program switch happened since the run (a tail call would have set X_FULL): `last` is its program.
+    const written = this.last?.written ?? EMPTY;
     for (let i = 0; i < written.length; i++) {
       const at = written[i]!;
       R[at] = v[BASE + at]!;
