@@ -141,13 +141,12 @@ function checkEnd(env: Env, insn: RawInsn, form: OpcodeForm): void {
     }
     return;
   }
+  // Linux 6.18 swaps the tnum's bytes too (tnum_bswap16/32/64), so known bits follow the bytes.
+  const t = bits < 64 ? { value: dst.varOff.value & mask, mask: dst.varOff.mask & mask } : dst.varOff;
+  const swapped = { value: swapBytes(t.value, bits), mask: swapBytes(t.mask, bits) };
   markUnknown(dst);
-  if (bits < 64) {
-    dst.umax = mask;
-    dst.smin = 0n;
-    dst.smax = mask;
-    syncBounds(dst);
-  }
+  dst.varOff = swapped;
+  syncBounds(dst);
 }
 
 function checkBinary(env: Env, insn: RawInsn, form: OpcodeForm, is64: boolean): void {

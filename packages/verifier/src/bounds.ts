@@ -413,8 +413,8 @@ function shift(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boolean
   if (!srcConst) {
     if (op === 'rsh') {
       // Right shift by an amount in [amtMin, amtMax]: the range shrinks toward zero.
-      dst.u32min = dst.u32min >>> Math.min(amtMax, 31);
-      dst.u32max = amtMin >= 32 ? 0 : dst.u32max >>> amtMin;
+      dst.u32min = is64 ? 0 : dst.u32min >>> Math.min(amtMax, 31);
+      dst.u32max = is64 ? U32_MAX : amtMin >= 32 ? 0 : dst.u32max >>> amtMin;
       dst.s32min = S32_MIN;
       dst.s32max = S32_MAX;
       dst.umin = dst.umin >> BigInt(amtMax);
@@ -457,8 +457,14 @@ function shift(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boolean
     dst.varOff = tnumRshift(is64 ? dst.varOff : tnumSubreg(dst.varOff), k);
     dst.s32min = S32_MIN;
     dst.s32max = S32_MAX;
-    dst.u32min = k >= 32 ? 0 : dst.u32min >>> k;
-    dst.u32max = k >= 32 ? 0 : dst.u32max >>> k;
+    if (is64) {
+      // The low half of a 64-bit right shift takes bits from the upper half: derive it from the tnum.
+      dst.u32min = 0;
+      dst.u32max = U32_MAX;
+    } else {
+      dst.u32min = dst.u32min >>> k;
+      dst.u32max = dst.u32max >>> k;
+    }
     dst.smin = S64_MIN;
     dst.smax = S64_MAX;
     dst.umin = dst.umin >> BigInt(k);

@@ -140,6 +140,8 @@ class Run implements Env {
   private prevProcessed = 0;
   private readonly explored: Array<ExploredState[] | undefined>;
   private readonly pending: PendingBranch[] = [];
+  /** The branch just taken from the stack, whose header is printed once it is known not to be pruned. */
+  private popped: PendingBranch | null = null;
   private readonly names: DisasmNames;
 
   constructor(
@@ -307,16 +309,23 @@ class Run implements Env {
     this.state = next.state;
     this.insnIdx = next.insn;
     if (this.log.level === 1) {
-      // Level 1 keeps only the path that leads to an error: drop the finished path's lines. Linux cuts the
-      // log back to the branch instruction's text and appends the popped state on the same line.
+      // Level 1 keeps only the path that leads to an error: drop the finished path's lines.
       this.log.truncate(next.logLen);
-      this.log.add(`${next.prevInsn}: ${this.insnText(next.prevInsn)} ${next.insn}:${this.fullState()}`);
+    }
+    this.popped = next;
+    return true;
+  }
+
+  /** What Linux prints when it starts on a branch from the stack. */
+  private printBranchHeader(from: PendingBranch): void {
+    if (this.log.level === 1) {
+      // Linux cuts the log back to the branch instruction's text and appends the state on the same line.
+      this.log.add(`${from.prevInsn}: ${this.insnText(from.prevInsn)} ${from.insn}:${this.fullState()}`);
     } else if (this.log.level >= 2) {
       this.log.add('');
-      this.log.add(`from ${next.prevInsn} to ${next.insn}:${this.fullState()}`);
-      this.log.add(`${next.insn}:${this.fullState()}`);
+      this.log.add(`from ${from.prevInsn} to ${from.insn}:${this.fullState()}`);
+      this.log.add(`${from.insn}:${this.fullState()}`);
     }
-    return true;
   }
 
   private ldImm64(insn: RawInsn): void {
@@ -431,21 +440,21 @@ class Run implements Env {
     if (this.log.level > 0) this.log.add(`0:${this.fullState()}`);
     const { slots, forms, malformed, prunePoint } = this.prog;
     let idx = 0;
-    let popped = false;
     for (;;) {
       this.insnIdx = idx;
       if (++this.processed > INSN_LIMIT) {
         throw new Reject(`BPF program is too large. Processed ${this.processed} insn`, 'complexity', { errno: 7 });
       }
+      const from = this.popped;
+      this.popped = null;
       if (prunePoint[idx] && this.stateVisited()) {
-        if (this.log.level >= 1) this.log.add(popped ? `${idx}: safe` : `${idx}: safe`);
+        if (this.log.level >= 2) this.log.add(from ? `\nfrom ${from.prevInsn} to ${idx}: safe` : `${idx}: safe`);
         this.pathDone();
         if (!this.pop()) return;
         idx = this.insnIdx;
-        popped = true;
         continue;
       }
-      popped = false;
+      if (from) this.printBranchHeader(from);
       const raw = slots[idx];
       const form = forms[idx];
       const bad = malformed[idx];
@@ -473,7 +482,6 @@ class Run implements Env {
         this.pathDone();
         if (!this.pop()) return;
         idx = this.insnIdx;
-        popped = true;
         continue;
       }
       idx = next;
