@@ -26,6 +26,12 @@ export interface LoadOptions {
 export class Program {
   /** Interpreter code (see `interp.ts`); engine-private. */
   readonly code: Int32Array;
+  /**
+   * The value of every LD imm64 that has one, by slot, as (lo, hi) int32 words: the immediate itself, or the
+   * loader's resolution of a BPF_PSEUDO_* reference. Absent: unresolved (running it faults). Every engine
+   * reads it here, so all agree on it.
+   */
+  readonly ldImm64: ReadonlyMap<number, readonly [number, number]>;
 
   constructor(
     readonly name: string,
@@ -34,11 +40,19 @@ export class Program {
     resolveLdImm64: LoadOptions['resolveLdImm64'],
   ) {
     checkTargets(insns, slotCount);
+    const values = new Map<number, readonly [number, number]>();
     this.code = compileInterp(insns, slotCount, (insn) => {
-      if (insn.src === PseudoLd.NONE) return [insn.imm, insn.imm2 ?? 0];
-      const value = resolveLdImm64?.(insn);
-      return value === undefined ? undefined : splitU64(value);
+      let value: readonly [number, number] | undefined;
+      if (insn.src === PseudoLd.NONE) {
+        value = [insn.imm, insn.imm2 ?? 0];
+      } else {
+        const resolved = resolveLdImm64?.(insn);
+        value = resolved === undefined ? undefined : splitU64(resolved);
+      }
+      if (value !== undefined) values.set(insn.slot, value);
+      return value;
     });
+    this.ldImm64 = values;
   }
 
   /** The bytecode (little-endian). */

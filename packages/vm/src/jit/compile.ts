@@ -27,7 +27,6 @@
 import type { Insn } from '@ebpf-sim/isa';
 import { AluOp, AtomicOp, JmpOp, STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from '../fault.js';
-import { FORM_OPS } from '../interp.js';
 import type { Program } from '../program.js';
 import { structure, type Graph, type NodeEnd, type StructureKind, type StructureSink } from './structure.js';
 import { Code, ModuleBuilder, Op, T } from './wasm.js';
@@ -204,11 +203,9 @@ function table<V>(map: Readonly<Record<number, V>>, key: number, what: string): 
   return value;
 }
 
-/** The resolved 64-bit value of an LD imm64, as the interpreter's pre-decoded code holds it; undefined if unresolved. */
-function ldImm64Value(prog: Program, insn: Insn): [number, number] | undefined {
-  const p = insn.slot * 4;
-  if (((prog.code[p] ?? 0) & 0xff) !== FORM_OPS['ld.imm64.imm']) return undefined;
-  return [prog.code[p + 2] ?? 0, prog.code[p + 3] ?? 0];
+/** The resolved 64-bit value of an LD imm64 (Program.ldImm64); undefined if unresolved. */
+function ldImm64Value(prog: Program, insn: Insn): readonly [number, number] | undefined {
+  return prog.ldImm64.get(insn.slot);
 }
 
 /** Ordinal of the instruction a jump at `insn` lands on. */
@@ -419,7 +416,7 @@ class FunctionEmitter implements StructureSink {
     entryBlock: number,
     private readonly slotOf: Int32Array,
     private readonly funcIndex: ReadonlyMap<number, number>,
-    private readonly ldImm64: (prog: Program, insn: Insn) => [number, number] | undefined,
+    private readonly ldImm64: (prog: Program, insn: Insn) => readonly [number, number] | undefined,
     private readonly checks: MemoryChecks,
     private readonly r10Static: boolean,
     /** Test the fuel in blocks (false: the caller proved the function cannot overdraw it, see boundedLength). */
