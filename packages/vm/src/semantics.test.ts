@@ -188,6 +188,18 @@ describe('helpers', () => {
     const p = prog(Mov.reg(R6, R1), Call.helper(4), St.dw(R6, 0, 7), Ldx.dw(R0, R6, 0), Exit());
     expect(vm.execute(p, [region.start], { throwOnFault: true }).r0).toBe(7n);
   });
+
+  it('sees a memory the embedder grew directly (WebAssembly.Memory.grow between runs)', () => {
+    const { vm } = machine({ helpers });
+    const before = vm.mem.dataView;
+    const end = vm.mem.size;
+    vm.mem.memory.grow(1);
+    vm.mem.mapRegion(end, 16, Perm.RW, 'grown');
+    const p = prog(St.dw(R1, 8, 9), Ldx.dw(R0, R1, 8), Exit());
+    expect(vm.execute(p, [end], { throwOnFault: true }).r0).toBe(9n);
+    expect(vm.mem.dataView === before).toBe(false);
+    expect(vm.mem.dataView.byteLength).toBe(end + 65536);
+  });
 });
 
 describe('tail calls', () => {
