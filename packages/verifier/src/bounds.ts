@@ -492,11 +492,20 @@ function shift(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boolean
   }
 }
 
-/** A constant 64-bit value as a temporary scalar register (immediate operands). */
+const CONST_REGS = new Map<bigint, Reg>();
+
+/**
+ * A constant 64-bit value as a scalar register for immediate operands. Shared and cached: callers only read
+ * it (clone it to refine it), which saves an allocation per instruction on the hot path.
+ */
 export function constReg(v: bigint): Reg {
-  const r = new Reg();
+  let r = CONST_REGS.get(v);
+  if (r) return r;
+  r = new Reg();
   r.type = 1;
   markKnown(r, v);
+  if (CONST_REGS.size > 4096) CONST_REGS.clear();
+  CONST_REGS.set(v, r);
   return r;
 }
 

@@ -30,7 +30,8 @@ export function tnumIsUnknown(a: Tnum): boolean {
 export function tnumRange(min: bigint, max: bigint): Tnum {
   const chi = min ^ max;
   if (chi === 0n) return tnumConst(min);
-  const bits = chi.toString(2).length;
+  const hi = Number(chi >> 32n);
+  const bits = hi !== 0 ? 64 - Math.clz32(hi) : 32 - Math.clz32(Number(chi));
   if (bits > 63) return TNUM_UNKNOWN;
   const delta = (1n << BigInt(bits)) - 1n;
   return { value: min & ~delta & U64_MAX, mask: delta };
