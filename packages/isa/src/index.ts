@@ -35,6 +35,7 @@ export { BPF_FUNC_MAX_ID, BPF_HELPER_NAMES, helperId, helperName } from './helpe
 export { LLVM_PRINTERS, formatLlvm, jumpOffset, llvmTextReading } from './print-llvm.js';
 export type { LlvmDialect } from './print-llvm.js';
 export { XLATED_PRINTERS, formatXlated, formatXlatedProgram } from './print-xlated.js';
+export type { XlatedNames } from './print-xlated.js';
 export { formatObjdump, formatObjdumpSection, listingLines } from './objdump.js';
 export type { ListingLine, ObjdumpInput, ObjdumpOptions, ObjdumpSection, ObjdumpSymbol } from './objdump.js';
 export * as asm from './builder.js';

@@ -3,7 +3,7 @@ import { Atomic, Call, Exit, Gotol, JNe, Ja, LdAbs, LdImm64, LdInd, MayGoto, Mov
 import { decodeProgram } from './decode.js';
 import { encodeProgram } from './encode.js';
 import { BPF_FUNC_MAX_ID, BPF_HELPER_NAMES, helperId, helperName } from './helper-names.js';
-import { formatXlatedProgram } from './print-xlated.js';
+import { formatXlated, formatXlatedProgram } from './print-xlated.js';
 
 const xlated = (...items: ProgramItem[]) => formatXlatedProgram(decodeProgram(encodeProgram(program(...items))));
 
@@ -89,5 +89,16 @@ describe('helper names', () => {
     expect(helperId('bpf_ktime_get_ns')).toBe(5);
     expect(helperId('trace_printk')).toBe(6);
     expect(new Set(BPF_HELPER_NAMES).size).toBe(BPF_HELPER_NAMES.length);
+  });
+});
+
+describe('formatXlated with names', () => {
+  it('lets the caller name a map operand and keeps the default for other LD imm64 sources', () => {
+    const names = { mapOperand: (insn: { imm: number }) => `map[m${insn.imm}]` };
+    const [mapLoad] = decodeProgram(encodeProgram(program(LdImm64.mapFd(R1, 3))));
+    const [plain] = decodeProgram(encodeProgram(program(LdImm64.value(R1, 7))));
+    expect(formatXlated(mapLoad!, mapLoad!.form, names)).toBe('(18) r1 = map[m3]');
+    expect(formatXlated(mapLoad!, mapLoad!.form)).toBe('(18) r1 = map[id:3]');
+    expect(formatXlated(plain!, plain!.form, names)).toBe('(18) r1 = 0x7');
   });
 });

@@ -14,7 +14,16 @@ import { signedDecimal, u32Hex } from './numbers.js';
 import { ALU_OPERATORS, ATOMIC_FETCH_NAMES, ATOMIC_OPERATORS, JMP_OPERATORS } from './operators.js';
 import { endName } from './print-llvm.js';
 
-type XlatedPrinter = (insn: RawInsn, form: OpcodeForm) => string;
+type XlatedPrinter = (insn: RawInsn, form: OpcodeForm, names?: XlatedNames) => string;
+
+/**
+ * What the printer's caller knows better than the bytes: the verifier log names maps (`map[counts]`) where
+ * bpftool prints ids. Each callback may return undefined to keep the default text.
+ */
+export interface XlatedNames {
+  /** The operand of an LD imm64 with a map pseudo source (src 1, 2, 5 or 6). */
+  readonly mapOperand?: (insn: RawInsn) => string | undefined;
+}
 
 const reg = (form: OpcodeForm, n: number): string => `${form.is64 ? 'r' : 'w'}${n}`;
 const size = (form: OpcodeForm, signed = false): string => `${signed ? 's' : 'u'}${form.width * 8}`;
@@ -25,7 +34,9 @@ function aluOperator(form: OpcodeForm): string {
   return `${signed ? 's' : ''}${ALU_OPERATORS[form.op] ?? '?'}`;
 }
 
-function ldImm64Operand(insn: RawInsn): string {
+function ldImm64Operand(insn: RawInsn, names?: XlatedNames): string {
+  const named = insn.src !== PseudoLd.NONE && insn.src !== PseudoLd.FUNC && insn.src !== PseudoLd.BTF_ID ? names?.mapOperand?.(insn) : undefined;
+  if (named !== undefined) return named;
   switch (insn.src) {
     case PseudoLd.MAP_FD:
       return `map[id:${insn.imm}]`;
@@ -71,7 +82,7 @@ export const XLATED_PRINTERS: Readonly<Record<InsnKind, XlatedPrinter>> = {
   // callx has src 0, so the kernel prints it like a helper call with the (zero) immediate.
   callx: (i) => `call ${callTarget(i)}`,
   exit: () => 'exit',
-  ld_imm64: (i) => `r${i.dst} = ${ldImm64Operand(i)}`,
+  ld_imm64: (i, _f, names) => `r${i.dst} = ${ldImm64Operand(i, names)}`,
   ld_abs: (i, f) => `r0 = *(${size(f)} *)skb[${i.imm}]`,
   ld_ind: (i, f) => `r0 = *(${size(f)} *)skb[r${i.src} + ${i.imm}]`,
   ldx: (i, f) => `r${i.dst} = *(${size(f)} *)${mem(i.src, i.off)}`,
@@ -82,8 +93,8 @@ export const XLATED_PRINTERS: Readonly<Record<InsnKind, XlatedPrinter>> = {
 };
 
 /** One instruction as print_bpf_insn() prints it, with the `(code) ` prefix and without the index. */
-export function formatXlated(insn: RawInsn, form: OpcodeForm): string {
-  return `(${insn.code.toString(16).padStart(2, '0')}) ${XLATED_PRINTERS[form.kind](insn, form)}`;
+export function formatXlated(insn: RawInsn, form: OpcodeForm, names?: XlatedNames): string {
+  return `(${insn.code.toString(16).padStart(2, '0')}) ${XLATED_PRINTERS[form.kind](insn, form, names)}`;
 }
 
 /** A whole program as `bpftool prog dump xlated` lists it: `%4d: ` slot index, then the instruction. */
