@@ -1,11 +1,14 @@
-import { CliError } from '../../command.js';
+import { CliError } from './command.js';
 
-/** Run a parseArgs call, turning its TypeError into a usage error (exit code 2) that shows the usage. */
-export function parseWith<T>(usage: string, parse: () => T): T {
+/**
+ * Run an argument parser (usually `node:util` parseArgs), turning its errors (unknown option, missing value)
+ * into one usage error that shows the command's usage. Exit code 2 unless the command documents another.
+ */
+export function parseWith<T>(usage: string, parse: () => T, exitCode = 2): T {
   try {
     return parse();
   } catch (error) {
-    throw new CliError(`${error instanceof Error ? error.message : String(error)}\n${usage}`, 2);
+    throw new CliError(`${error instanceof Error ? error.message : String(error)}\n${usage}`, exitCode);
   }
 }
 

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AsmError, assembleConformance, assembleLlvmSections, encodeProgram, parseConformanceData, rawProgramBytes, type Endian } from '@ebpf-sim/isa';
+import { parseWith } from '../../args.js';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { readInputFile } from './objfile.js';
 
@@ -74,17 +75,17 @@ export const asmCommand: Command = {
   summary: 'Assemble LLVM or bpf_conformance syntax into a raw program (hex, one slot per line)',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        options: { syntax: { type: 'string' }, out: { type: 'string' }, section: { type: 'string' }, endian: { type: 'string' } },
-      });
-    } catch (error) {
-      throw new CliError(`${(error as Error).message}\n${USAGE}`);
-    }
-    const { values, positionals } = parsed;
+    // Issue 2: bad input to the ISA commands exits 1.
+    const { values, positionals } = parseWith(
+      USAGE,
+      () =>
+        parseArgs({
+          args: [...args],
+          allowPositionals: true,
+          options: { syntax: { type: 'string' }, out: { type: 'string' }, section: { type: 'string' }, endian: { type: 'string' } },
+        }),
+      1,
+    );
     const path = positionals[0];
     if (path === undefined || positionals.length > 1) throw new CliError(`expected exactly one FILE\n${USAGE}`);
     const syntax = values.syntax ?? (path.endsWith('.data') ? 'conformance' : 'llvm');

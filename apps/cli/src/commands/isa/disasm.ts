@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { IsaError, decodeProgram, formatObjdump, formatObjdumpSection, formatXlatedProgram, fromHex, type Endian, type LlvmDialect } from '@ebpf-sim/isa';
+import { parseWith } from '../../args.js';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { objdumpInput, readBpfObject, readInputFile } from './objfile.js';
 
@@ -75,9 +76,10 @@ export const disasmCommand: Command = {
   summary: 'Disassemble a BPF object (llvm-objdump or bpftool xlated syntax) or a raw hex program',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values, positionals } = (() => {
-      try {
-        return parseArgs({
+    const { values, positionals } = parseWith(
+      USAGE,
+      () =>
+        parseArgs({
           args: [...args],
           allowPositionals: true,
           options: {
@@ -87,11 +89,9 @@ export const disasmCommand: Command = {
             hex: { type: 'boolean' },
             endian: { type: 'string' },
           },
-        });
-      } catch (error) {
-        throw new CliError(`${(error as Error).message}\n${USAGE}`);
-      }
-    })();
+        }),
+      1,
+    );
     const path = positionals[0];
     if (path === undefined) throw new CliError(`expected a FILE\n${USAGE}`);
     if (values.hex && positionals.length > 1) throw new CliError(`--hex takes exactly one FILE\n${USAGE}`);

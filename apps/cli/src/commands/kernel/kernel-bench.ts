@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { benchKernel, defaultSchedulers, formatKernelBenchTable } from '@ebpf-sim/kernel';
 import { CliError, type CliIo, type Command } from '../../command.js';
-import { parseWith } from './args.js';
+import { parseWith } from '../../args.js';
 
 const USAGE = `usage: ebpf-sim kernel-bench [--scale X] [--sched POLICY] [--json]
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultSchedulers, formatHookTour, formatMetricsTable, formatTaskTable, runHookTour, runShellWorkload, type KernelMetrics } from '@ebpf-sim/kernel';
 import { CliError, type CliIo, type Command } from '../../command.js';
-import { intOption, parseWith } from './args.js';
+import { intOption, parseWith } from '../../args.js';
 
 const USAGE = `usage: ebpf-sim sim hooks [--seed N] [--jobs N]
        ebpf-sim sim workload [--cpus N] [--sched POLICY|all] [--seed N] [--jobs N] [--rr-slice-ms N] [--trace] [--trace-out FILE] [--tasks] [--console]

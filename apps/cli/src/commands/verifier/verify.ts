@@ -4,6 +4,7 @@ import { PROGRAM_TYPES, createRegistry, progTypeForSection } from '@ebpf-sim/bpf
 import { programSections } from '@ebpf-sim/elf';
 import { fromHex } from '@ebpf-sim/isa';
 import { verify, type ProgramTypeDesc, type VerifyResult } from '@ebpf-sim/verifier';
+import { parseWith } from '../../args.js';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { readBpfObject, readInputFile } from '../isa/objfile.js';
 
@@ -97,9 +98,8 @@ export const verifyCommand: Command = {
   summary: 'verify a BPF program like Linux and print the verifier log',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
+    const { values, positionals } = parseWith(USAGE, () =>
+      parseArgs({
         args: [...args],
         allowPositionals: true,
         options: {
@@ -110,11 +110,8 @@ export const verifyCommand: Command = {
           'prog-hex': { type: 'string' },
           stats: { type: 'boolean' },
         },
-      });
-    } catch (error) {
-      throw new CliError(`${(error as Error).message}\n${USAGE}`, 2);
-    }
-    const { values, positionals } = parsed;
+      }),
+    );
     const level = values['log-level'] ?? '1';
     if (level !== '1' && level !== '2') throw new CliError(`--log-level must be 1 or 2, not '${level}'`, 2);
     const hex = values['prog-hex'];
