@@ -5,6 +5,7 @@
 import { Reg, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, markUnbounded, markKnown } from './reg.js';
 import {
   TNUM_UNKNOWN,
+  U32_MAX_N,
   U64_MAX,
   tnumAdd,
   tnumAnd,
@@ -116,6 +117,132 @@ function boundOffset(r: Reg): void {
 
 /** Make the tnum and all eight bounds agree (Linux reg_bounds_sync). */
 export function syncBounds(r: Reg): void {
+  // Most scalars hold values below 2^32 (32-bit ALU, packet loads, counters, lengths): the same steps on
+  // doubles, without BigInt allocations. Everything else takes the general path.
+  if (r.umax <= U32_MAX_N && r.smin >= 0n && r.smax <= U32_MAX_N && r.varOff.value <= U32_MAX_N && r.varOff.mask <= U32_MAX_N) {
+    syncBounds32Domain(r);
+    return;
+  }
+  syncBoundsGeneral(r);
+}
+
+/** Math.max/Math.min for values that are known numbers (cheaper than the variadic builtins). */
+const maxN = (a: number, b: number): number => (a > b ? a : b);
+const minN = (a: number, b: number): number => (a < b ? a : b);
+
+/** tnum_range for unsigned values below 2^32, as [value, mask]. */
+function rangeTnum32(min: number, max: number): void {
+  const chi = (min ^ max) >>> 0;
+  if (chi === 0) {
+    RANGE_V = min;
+    RANGE_M = 0;
+    return;
+  }
+  const delta = 2 ** (32 - Math.clz32(chi)) - 1;
+  RANGE_V = (min & ~delta) >>> 0;
+  RANGE_M = delta;
+}
+let RANGE_V = 0;
+let RANGE_M = 0;
+
+/**
+ * syncBounds for a register whose every 64-bit fact lies in [0, 2^32): the upper halves are zero, so each
+ * step of the general path reduces to the same comparisons on doubles (bounds.test.ts checks both paths
+ * agree). Every step keeps the facts inside that domain: minimums only grow up to a maximum and maximums
+ * only shrink down to a minimum of values in it.
+ */
+function syncBounds32Domain(r: Reg): void {
+  let umin = Number(r.umin);
+  let umax = Number(r.umax);
+  let smin = Number(r.smin);
+  let smax = Number(r.smax);
+  let tv = Number(r.varOff.value);
+  let tm = Number(r.varOff.mask);
+  let u32min = r.u32min;
+  let u32max = r.u32max;
+  let s32min = r.s32min;
+  let s32max = r.s32max;
+  for (let pass = 0; pass < 2; pass++) {
+    // updateReg32Bounds + updateReg64Bounds (bit 63 of the tnum is known 0)
+    s32min = maxN(s32min, (tv | (tm & 0x8000_0000)) | 0);
+    s32max = minN(s32max, (tv | (tm & 0x7fff_ffff)) | 0);
+    u32min = maxN(u32min, tv);
+    u32max = minN(u32max, (tv | tm) >>> 0);
+    smin = maxN(smin, tv);
+    smax = minN(smax, (tv | tm) >>> 0);
+    umin = maxN(umin, tv);
+    umax = minN(umax, (tv | tm) >>> 0);
+    if (pass === 1) break;
+    for (let round = 0; round < 2; round++) {
+      // deduce32: the upper halves of both 64-bit ranges are zero
+      u32min = maxN(u32min, umin);
+      u32max = minN(u32max, umax);
+      if ((umin | 0) <= (umax | 0)) {
+        s32min = maxN(s32min, umin | 0);
+        s32max = minN(s32max, umax | 0);
+      }
+      u32min = maxN(u32min, smin);
+      u32max = minN(u32max, smax);
+      if ((smin | 0) <= (smax | 0)) {
+        s32min = maxN(s32min, smin | 0);
+        s32max = minN(s32max, smax | 0);
+      }
+      if (smax <= S32_MAX) {
+        s32min = maxN(s32min, smin);
+        s32max = minN(s32max, smax);
+      }
+      if ((u32min | 0) <= (u32max | 0)) {
+        s32min = maxN(s32min, u32min | 0);
+        s32max = minN(s32max, u32max | 0);
+      }
+      if (s32min >>> 0 <= s32max >>> 0) {
+        u32min = maxN(u32min, s32min >>> 0);
+        u32max = minN(u32max, s32max >>> 0);
+      }
+      // deduce64: signed and unsigned agree on non-negative values
+      if (umin <= umax) {
+        smin = maxN(smin, umin);
+        smax = minN(smax, umax);
+      }
+      if (smin <= smax) {
+        umin = maxN(umin, smin);
+        umax = minN(umax, smax);
+      }
+      if (round === 0) {
+        // deduceMixed: the value is its own subregister
+        umin = maxN(umin, u32min);
+        umax = minN(umax, u32max);
+        smin = maxN(smin, u32min);
+        smax = minN(smax, u32max);
+      }
+    }
+    // boundOffset: intersect the tnum with the 64-bit range, then its subregister with the 32-bit range
+    rangeTnum32(umin, umax);
+    let mu = tm & RANGE_M;
+    let v = (tv | RANGE_V) & ~mu;
+    rangeTnum32(u32min, u32max);
+    mu &= RANGE_M;
+    v = ((v | RANGE_V) & ~mu) >>> 0;
+    tv = v;
+    tm = (mu & ~v) >>> 0;
+  }
+  if (tm === 0) {
+    markKnown(r, BigInt(tv));
+    return;
+  }
+  if (tv !== Number(r.varOff.value) || tm !== Number(r.varOff.mask)) r.varOff = { value: BigInt(tv), mask: BigInt(tm) };
+  if (umin !== Number(r.umin)) r.umin = BigInt(umin);
+  if (umax !== Number(r.umax)) r.umax = BigInt(umax);
+  if (smin !== Number(r.smin)) r.smin = BigInt(smin);
+  if (smax !== Number(r.smax)) r.smax = BigInt(smax);
+  r.u32min = u32min;
+  r.u32max = u32max;
+  r.s32min = s32min;
+  r.s32max = s32max;
+}
+
+/** The general reg_bounds_sync on BigInt bounds (exported for the test that compares both paths). */
+export function syncBoundsGeneral(r: Reg): void {
   updateReg32Bounds(r);
   updateReg64Bounds(r);
   deduce32(r);
