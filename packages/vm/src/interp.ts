@@ -274,6 +274,9 @@ const enum Op {
   FUSED_MOV64_ADD_X_LDX_H = 250,
   FUSED_MOV64_ADD_X_LDX_W = 251,
   FUSED_MOV64_ADD_X_LDX_DW = 252,
+  FUSED_ADD64_X_LDX_W = 253,
+  FUSED_ADD64_X_LDX_DW = 254,
+  // 255 is NO_OP, and op ids are 8 bits: the table is full.
 }
 
 /**
@@ -380,6 +383,16 @@ export const FUSED_MOV_ADD_LOAD: Readonly<Record<string, number>> = {
   'ldx.mem.h': Op.FUSED_MOV64_ADD_X_LDX_H,
   'ldx.mem.w': Op.FUSED_MOV64_ADD_X_LDX_W,
   'ldx.mem.dw': Op.FUSED_MOV64_ADD_X_LDX_DW,
+};
+
+/**
+ * The same idiom without the mov (`add dst, b; ldx x, [dst + off]`, e.g. an index added to a stack or map
+ * pointer), keyed by the load's form id and fused at the add's slot. Word and double-word loads only (arrays of
+ * u32/u64): the op ids are 8 bits and these take the last two.
+ */
+export const FUSED_ADD_LOAD: Readonly<Record<string, number>> = {
+  'ldx.mem.w': Op.FUSED_ADD64_X_LDX_W,
+  'ldx.mem.dw': Op.FUSED_ADD64_X_LDX_DW,
 };
 
 /** Op id of slots no form maps to (the second slot of LD imm64): the switch has no case for it. */
@@ -629,6 +642,14 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     const sameWidth = (add.form.id === 'alu64.add.k' && jump.form.cls === 'jmp') || (add.form.id === 'alu.add.k' && jump.form.cls === 'jmp32');
     const fused = FUSED_AFTER_ADD_IMM[jump.form.id];
     if (!sameWidth || fused === undefined) continue;
+    const p = add.slot * 4;
+    code[p] = (code[p]! & ~0xff) | fused;
+  }
+  for (let i = 0; i + 1 < insns.length; i++) {
+    const add = insns[i]!;
+    const load = insns[i + 1]!;
+    const fused = FUSED_ADD_LOAD[load.form.id];
+    if (add.form.id !== 'alu64.add.x' || fused === undefined || load.src !== add.dst) continue;
     const p = add.slot * 4;
     code[p] = (code[p]! & ~0xff) | fused;
   }
@@ -3834,6 +3855,74 @@ function runSegment(vm: Vm, prog: Program): number {
         R[ld] = dv.getInt32(a, true);
         R[ld + 1] = dv.getInt32(a + 4, true);
         p = (p + 12) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64_X_LDX_W: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = R[d]!;
+        const lo = (al + bl) | 0;
+        const hi = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d + 1] = hi;
+        R[d] = lo;
+        if (steps >= limit) {
+          // The load would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const off = code[q | 1]!;
+        let a = (lo >>> 0) + off;
+        if (hi !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
+          a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, q >> 2, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return FAULTED;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const ld = (code[q]! >> 8) & 0xff;
+        R[ld] = dv.getInt32(a, true);
+        R[ld + 1] = 0;
+        p = (p + 8) | 0;
+        break;
+      }
+      case Op.FUSED_ADD64_X_LDX_DW: {
+        const d = (w >> 8) & 0xff;
+        const s = w >>> 16;
+        const bl = R[s]!;
+        const bh = R[s + 1]!;
+        const al = R[d]!;
+        const lo = (al + bl) | 0;
+        const hi = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        R[d + 1] = hi;
+        R[d] = lo;
+        if (steps >= limit) {
+          // The load would exceed the budget: leave it to the loop's check.
+          p = (p + 4) | 0;
+          break;
+        }
+        steps = (steps + 1) | 0;
+        const q = (p + 4) | 0;
+        const off = code[q | 1]!;
+        let a = (lo >>> 0) + off;
+        if (hi !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
+          a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, q >> 2, sLo);
+          if (a < 0) {
+            vm.executed = steps;
+            return FAULTED;
+          }
+          rLo = vm.cacheLo;
+          rHi = vm.cacheHi;
+        }
+        const ld = (code[q]! >> 8) & 0xff;
+        R[ld] = dv.getInt32(a, true);
+        R[ld + 1] = dv.getInt32(a + 4, true);
+        p = (p + 8) | 0;
         break;
       }
       case Op.LD_IMM64_IMM: {

@@ -1,6 +1,6 @@
 import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
-import { FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV } from './interp.js';
+import { FORM_OPS, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD } from './interp.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
@@ -95,6 +95,12 @@ describe('superinstructions (add imm + conditional jump)', () => {
 });
 
 describe('superinstructions (mov + add + load through the sum)', () => {
+  it('every op id fits the 8 bits of a code word and none is NO_OP (0xff)', () => {
+    const ids = [FORM_OPS, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD].flatMap((table) => Object.values(table));
+    expect(Math.max(...ids)).toBeLessThan(0xff);
+  });
+
+
   const { R0, R1, R3, R4 } = asm;
   const sizes = [
     ['b', 1],
@@ -111,13 +117,25 @@ describe('superinstructions (mov + add + load through the sum)', () => {
     return { vm, buf, view: mem.dataView };
   };
   // r3 = index; r4 = r1; r4 += r3; r0 = *(size *)(r4 + off); exit: the load idiom fused at slot 2 (the LD imm64 takes two).
-  const program = (size: (typeof sizes)[number][0], index: number | bigint, off: number) =>
-    loadProgram(asm.program(asm.LdImm64.value(R3, BigInt.asUintN(64, BigInt(index))), asm.Mov.reg(R4, R1), asm.Add.reg(R4, R3), asm.Ldx[size](R0, R4, off), asm.Exit()));
+  // With `split`, a `ja +0` between the mov and the add leaves only the add + load pair to fuse (at slot 4; w
+  // and dw only, the others run apart).
+  const program = (size: (typeof sizes)[number][0], index: number | bigint, off: number, split = false) =>
+    loadProgram(
+      asm.program(
+        asm.LdImm64.value(R3, BigInt.asUintN(64, BigInt(index))),
+        asm.Mov.reg(R4, R1),
+        ...(split ? [asm.Ja(0)] : []),
+        asm.Add.reg(R4, R3),
+        asm.Ldx[size](R0, R4, off),
+        asm.Exit(),
+      ),
+    );
 
-  it.each(sizes)('ldx.mem.%s reads what the instructions apart read, faults at the load', (size, bytes) => {
+  it.each(sizes.flatMap(([size, bytes]) => [[size, bytes, false], [size, bytes, true]] as const))('ldx.mem.%s (%i bytes, split %s) reads the addressed bytes, faults at the load', (size, bytes, split) => {
     const { vm, buf, view } = setup();
+    const extra = split ? 1 : 0;
     for (const [index, off] of [[0, 0], [5, 3], [64 - bytes, 0], [60 - bytes, 4], [64 - bytes + 1, 0], [-(1 << 20), 0], [64, -8 + bytes - 8], [1n << 40n, 0]] as const) {
-      const ok = vm.run(program(size, index, off), buf);
+      const ok = vm.run(program(size, index, off, split), buf);
       const address = BigInt(buf) + BigInt(index) + BigInt(off);
       const inside = address >= BigInt(buf) && address + BigInt(bytes) <= BigInt(buf + 64);
       expect(ok, `index ${index} off ${off}`).toBe(inside);
@@ -127,23 +145,24 @@ describe('superinstructions (mov + add + load through the sum)', () => {
         const a = Number(address);
         const want = bytes === 1 ? view.getUint8(a) : bytes === 2 ? view.getUint16(a, true) : bytes === 4 ? view.getUint32(a, true) : view.getBigUint64(a, true);
         expect(vm.r0).toBe(BigInt(want));
-        expect(vm.executed).toBe(5);
+        expect(vm.executed).toBe(5 + extra);
       } else {
-        expect(vm.fault).toMatchObject({ kind: 'memory', pc: 4, size: bytes, access: 'read' });
-        expect(vm.executed).toBe(4);
+        expect(vm.fault).toMatchObject({ kind: 'memory', pc: 4 + extra, size: bytes, access: 'read' });
+        expect(vm.executed).toBe(4 + extra);
       }
     }
   });
 
-  it('stops exactly at the budget on the add or the load', () => {
+  it.each([false, true])('stops exactly at the budget on the add or the load (split %s)', (split) => {
     const { vm, buf } = setup();
-    for (const budget of [2, 3, 4]) {
+    const extra = split ? 1 : 0;
+    for (const budget of [2, 3, 4, 5].slice(0, 3 + extra)) {
       vm.budget = budget;
-      expect(vm.run(program('w', 4, 0), buf)).toBe(false);
+      expect(vm.run(program('w', 4, 0, split), buf)).toBe(false);
       expect(vm.fault).toMatchObject({ kind: 'budget', pc: budget + 1, detail: budget });
       expect(vm.executed).toBe(budget);
-      // The mov (slot 2) has run; the add (slot 3) only when the budget reached it.
-      expect(vm.reg(4)).toBe(BigInt(budget >= 3 ? buf + 4 : buf));
+      // The mov (slot 2) has run; the add (slot 3, or 4 when split) only when the budget reached it.
+      expect(vm.reg(4)).toBe(BigInt(budget >= 3 + extra ? buf + 4 : buf));
     }
   });
 });

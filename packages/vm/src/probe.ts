@@ -11,7 +11,7 @@
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { asm, Class, formById, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
-import { FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD } from './interp.js';
+import { FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD } from './interp.js';
 import { splitU64 } from './int64.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
@@ -204,6 +204,11 @@ export function primerProgram(): RawInsn[] {
   // Base + index loads: mov r3, r6 (or r8); add r3, r0 (0 here, so the address stays inside); ldx r3, [r3 + off].
   for (const [i, id] of Object.keys(FUSED_MOV_ADD_LOAD).entries()) {
     items.push(asm.Mov.imm(asm.R0, 0), asm.Mov.reg(asm.R3, i % 2 === 0 ? asm.R6 : asm.R8), asm.Add.reg(asm.R3, asm.R0), formInsn(formById(id), 3, 0));
+    items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
+  }
+  // The add + load pair through a stack pointer: r3 = r10; r3 += -16 (a mov + add.k pair); r3 += r0; ldx r3, [r3].
+  for (const id of Object.keys(FUSED_ADD_LOAD)) {
+    items.push(asm.Mov.imm(asm.R0, 0), asm.Mov.reg(asm.R3, asm.R10), asm.Add.imm(asm.R3, -16), asm.Add.reg(asm.R3, asm.R0), { ...formInsn(formById(id), 3, 0), off: 0 });
     items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
   }
   items.push(asm.LdAbs.b(1), asm.LdAbs.h(2), asm.LdAbs.w(4), asm.LdInd.b(asm.R7, 1), asm.LdInd.h(asm.R7, 2), asm.LdInd.w(asm.R7, 4));
