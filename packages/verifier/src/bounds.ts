@@ -410,9 +410,12 @@ function mul32(dst: Reg, src: Reg): void {
     dst.u32min = dst.u32min * src.u32min;
     dst.u32max = umax;
   }
-  const p = [dst.s32min * src.s32min, dst.s32min * src.s32max, dst.s32max * src.s32min, dst.s32max * src.s32max];
-  const lo = Math.min(...p);
-  const hi = Math.max(...p);
+  const p0 = dst.s32min * src.s32min;
+  const p1 = dst.s32min * src.s32max;
+  const p2 = dst.s32max * src.s32min;
+  const p3 = dst.s32max * src.s32max;
+  const lo = Math.min(p0, p1, p2, p3);
+  const hi = Math.max(p0, p1, p2, p3);
   if (lo < S32_MIN || hi > S32_MAX) {
     dst.s32min = S32_MIN;
     dst.s32max = S32_MAX;
@@ -452,6 +455,183 @@ export type ScalarOp = 'add' | 'sub' | 'mul' | 'and' | 'or' | 'xor' | 'lsh' | 'r
  * unknown result here only for `lsh`/`arsh` (Linux is as coarse for them in practice).
  */
 export function scalarAlu(op: ScalarOp, dst: Reg, src: Reg, is64: boolean): void {
+  if (is64) scalarAluGeneral(op, dst, src, true);
+  else scalarAlu32(op, dst, src);
+}
+
+/** The low 32 bits of a u64 BigInt as a number (no allocation when it already fits). */
+function low32(v: bigint): number {
+  return v <= U32_MAX_N ? Number(v) : Number(BigInt.asUintN(32, v));
+}
+
+// Result of the 32-bit tnum operations below (value, mask), kept in module scope to avoid an object per op.
+let TV = 0;
+let TM = 0;
+
+function tnumAdd32(av: number, am: number, bv: number, bm: number): void {
+  const sm = (am + bm) >>> 0;
+  const sv = (av + bv) >>> 0;
+  const chi = ((sm + sv) >>> 0) ^ sv;
+  const mu = chi | am | bm;
+  TV = (sv & ~mu) >>> 0;
+  TM = mu >>> 0;
+}
+
+function tnumSub32(av: number, am: number, bv: number, bm: number): void {
+  const dv = (av - bv) >>> 0;
+  const chi = ((dv + am) >>> 0) ^ ((dv - bm) >>> 0);
+  const mu = chi | am | bm;
+  TV = (dv & ~mu) >>> 0;
+  TM = mu >>> 0;
+}
+
+function tnumMul32(av: number, am: number, bv: number, bm: number): void {
+  const accV = Math.imul(av, bv) >>> 0;
+  let mv = 0;
+  let mm = 0;
+  while (av !== 0 || am !== 0) {
+    if (av & 1) {
+      tnumAdd32(mv, mm, 0, bm);
+      mv = TV;
+      mm = TM;
+    } else if (am & 1) {
+      tnumAdd32(mv, mm, 0, (bv | bm) >>> 0);
+      mv = TV;
+      mm = TM;
+    }
+    av >>>= 1;
+    am >>>= 1;
+    bv = (bv << 1) >>> 0;
+    bm = (bm << 1) >>> 0;
+  }
+  tnumAdd32(accV, 0, mv, mm);
+}
+
+/**
+ * 32-bit ALU on scalars. The low 32 bits of every tnum operation depend only on the low 32 bits of its
+ * operands (carries go up), and the 64-bit bounds are rebuilt from the 32-bit ones afterwards (zero
+ * extension), so this is the general path restricted to what survives, on numbers instead of BigInts
+ * (bounds.test.ts compares the two).
+ */
+function scalarAlu32(op: ScalarOp, dst: Reg, src: Reg): void {
+  const av = low32(dst.varOff.value);
+  const am = low32(dst.varOff.mask);
+  const bv = low32(src.varOff.value);
+  const bm = low32(src.varOff.mask);
+  switch (op) {
+    case 'add':
+      add32(dst, src);
+      tnumAdd32(av, am, bv, bm);
+      break;
+    case 'sub':
+      sub32(dst, src);
+      tnumSub32(av, am, bv, bm);
+      break;
+    case 'mul':
+      mul32(dst, src);
+      tnumMul32(av, am, bv, bm);
+      break;
+    case 'and': {
+      const v = av & bv;
+      TV = v >>> 0;
+      TM = ((av | am) & (bv | bm) & ~v) >>> 0;
+      dst.u32min = TV;
+      dst.u32max = Math.min(dst.u32max, src.u32max);
+      signedFromUnsigned32(dst, dst.s32min >= 0 && src.s32min >= 0);
+      break;
+    }
+    case 'or': {
+      const nonNeg = dst.s32min >= 0 && src.s32min >= 0;
+      const v = av | bv;
+      TV = v >>> 0;
+      TM = ((am | bm) & ~v) >>> 0;
+      dst.u32min = Math.max(dst.u32min, src.u32min);
+      dst.u32max = (TV | TM) >>> 0;
+      signedFromUnsigned32(dst, nonNeg);
+      break;
+    }
+    case 'xor': {
+      const nonNeg = dst.s32min >= 0 && src.s32min >= 0;
+      const mu = am | bm;
+      TV = ((av ^ bv) & ~mu) >>> 0;
+      TM = mu >>> 0;
+      dst.u32min = TV;
+      dst.u32max = (TV | TM) >>> 0;
+      signedFromUnsigned32(dst, nonNeg);
+      break;
+    }
+    case 'lsh':
+    case 'rsh':
+    case 'arsh':
+      shift32(op, dst, src, bm === 0, av, am);
+      break;
+  }
+  dst.varOff = TM === 0 && TV === 0 ? TNUM_ZERO : { value: BigInt(TV), mask: BigInt(TM) };
+  zeroUpper(dst);
+  syncBounds(dst);
+}
+
+const TNUM_ZERO = tnumConst(0n);
+
+function shift32(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boolean, av: number, am: number): void {
+  const amtMin = src.u32min;
+  const amtMax = src.u32max;
+  if (!srcConst) {
+    TV = 0;
+    if (op === 'rsh') {
+      // Right shift by an amount in [amtMin, amtMax]: the range shrinks toward zero.
+      dst.u32min = dst.u32min >>> Math.min(amtMax, 31);
+      dst.u32max = amtMin >= 32 ? 0 : dst.u32max >>> amtMin;
+      dst.s32min = S32_MIN;
+      dst.s32max = S32_MAX;
+      // The low half of an unknown u64 shifted right by amtMin.
+      TM = amtMin <= 32 ? U32_MAX : amtMin >= 64 ? 0 : 2 ** (64 - amtMin) - 1;
+      return;
+    }
+    markUnbounded(dst);
+    TM = U32_MAX;
+    return;
+  }
+  const k = amtMin;
+  if (op === 'lsh') {
+    dst.s32min = S32_MIN;
+    dst.s32max = S32_MAX;
+    TV = (av << k) >>> 0;
+    TM = (am << k) >>> 0;
+    if (k < 32 && dst.u32max <= U32_MAX >>> k) {
+      dst.u32min = (dst.u32min * 2 ** k) >>> 0;
+      dst.u32max = (dst.u32max * 2 ** k) >>> 0;
+    } else {
+      dst.u32min = 0;
+      dst.u32max = U32_MAX;
+    }
+    return;
+  }
+  if (op === 'rsh') {
+    dst.s32min = S32_MIN;
+    dst.s32max = S32_MAX;
+    TV = av >>> k;
+    TM = am >>> k;
+    dst.u32min = dst.u32min >>> k;
+    dst.u32max = dst.u32max >>> k;
+    return;
+  }
+  // arsh: the subregister result is the sign-shifted s32 range.
+  TV = ((av | 0) >> k) >>> 0;
+  TM = ((am | 0) >> k) >>> 0;
+  dst.s32min = dst.s32min >> Math.min(k, 31);
+  dst.s32max = dst.s32max >> Math.min(k, 31);
+  if (dst.s32min >= 0) {
+    dst.u32min = dst.s32min;
+    dst.u32max = dst.s32max;
+  } else {
+    dst.u32min = 0;
+    dst.u32max = U32_MAX;
+  }
+}
+
+/** The ALU on BigInt tnums and bounds; 32-bit operations work on the zero-extended subregisters. */
+export function scalarAluGeneral(op: ScalarOp, dst: Reg, src: Reg, is64: boolean): void {
   if (!is64) {
     // Work on the subregisters: truncate both to 32 bits first.
     dst.varOff = tnumSubreg(dst.varOff);
