@@ -573,6 +573,19 @@ function scalarAlu32(op: ScalarOp, dst: Reg, src: Reg): void {
 
 const TNUM_ZERO = tnumConst(0n);
 
+/** The 32-bit bounds after a left shift by the constant `k`. */
+function lshBounds32(dst: Reg, k: number): void {
+  dst.s32min = S32_MIN;
+  dst.s32max = S32_MAX;
+  if (k < 32 && dst.u32max <= U32_MAX >>> k) {
+    dst.u32min = (dst.u32min * 2 ** k) >>> 0;
+    dst.u32max = (dst.u32max * 2 ** k) >>> 0;
+  } else {
+    dst.u32min = 0;
+    dst.u32max = U32_MAX;
+  }
+}
+
 function shift32(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boolean, av: number, am: number): void {
   const amtMin = src.u32min;
   const amtMax = src.u32max;
@@ -594,17 +607,9 @@ function shift32(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boole
   }
   const k = amtMin;
   if (op === 'lsh') {
-    dst.s32min = S32_MIN;
-    dst.s32max = S32_MAX;
     TV = (av << k) >>> 0;
     TM = (am << k) >>> 0;
-    if (k < 32 && dst.u32max <= U32_MAX >>> k) {
-      dst.u32min = (dst.u32min * 2 ** k) >>> 0;
-      dst.u32max = (dst.u32max * 2 ** k) >>> 0;
-    } else {
-      dst.u32min = 0;
-      dst.u32max = U32_MAX;
-    }
+    lshBounds32(dst, k);
     return;
   }
   if (op === 'rsh') {
@@ -740,15 +745,7 @@ function shift(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boolean
   if (op === 'lsh') {
     dst.varOff = tnumLshift(dst.varOff, k);
     if (!is64) dst.varOff = tnumSubreg(dst.varOff);
-    dst.s32min = S32_MIN;
-    dst.s32max = S32_MAX;
-    if (k < 32 && dst.u32max <= U32_MAX >>> k) {
-      dst.u32min = (dst.u32min * 2 ** k) >>> 0;
-      dst.u32max = (dst.u32max * 2 ** k) >>> 0;
-    } else {
-      dst.u32min = 0;
-      dst.u32max = U32_MAX;
-    }
+    lshBounds32(dst, k);
     dst.smin = S64_MIN;
     dst.smax = S64_MAX;
     if (dst.umax <= U64_MAX >> BigInt(k)) {

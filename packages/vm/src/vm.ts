@@ -300,7 +300,12 @@ export class Vm implements HelperContext {
       hi = (hi + 1) >>> 0;
     }
     if (hi === 0) {
-      if (lo >= stackLo && lo + size <= this.stackTop) return lo;
+      if (lo >= stackLo && lo + size <= this.stackTop) {
+        // The engines copy cacheLo/cacheHi into their read or write cache after this call: leave them empty,
+        // not holding the last region found (which may lack this access's permission).
+        this.cacheLo = this.cacheHi = 0;
+        return lo;
+      }
       const index = this.mem.findRegion(lo, size, perm);
       if (index >= 0) {
         this.cacheLo = this.mem.regionStart(index);
