@@ -15,7 +15,8 @@
  * - Anything that stops the program abnormally (fault, helper exit, out-of-bounds LD ABS) branches to the
  *   function's stop label, which publishes the registers to the exchange area and calls `raise`, which
  *   throws to unwind all Wasm frames at once.
- * - Exports: `run(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel` (entry at depth 0, every other register zero) and
+ * - Exports: `run(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel` (entry at depth 0, every other register zero),
+ *   `repeat(r1lo, r1hi, r2lo, r2hi, fuel, n) -> fuel` (`run` n times in a loop, BPF_PROG_TEST_RUN's repeat) and
  *   `resume(depth, fuel) -> fuel` (registers from the exchange area: runs with r3..r5, tail calls). At a
  *   depth-0 exit only the registers the entry function writes are published (see `written`); the others
  *   still hold their initial values, which the engine knows.
@@ -51,6 +52,8 @@ export const X_WCACHE = 104;
 export const X_FULL = 100;
 /** Id of the engine whose region caches the exchange area holds (VMs may share a memory). */
 export const X_OWNER = 112;
+/** The `repeat` export's current iteration (0-based): which run a fault or a tail call belongs to. */
+export const X_ITER = 116;
 /** Where a function saves its internal locals around an import call (see saveAll). */
 const X_SAVE = 128;
 
@@ -125,6 +128,10 @@ const FUNC_PARAMS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I
 const FUNC_RESULTS: readonly T[] = [T.I64, T.I32];
 /** Parameters of the exported entry points `run` and `fast`: r1 and r2 as i32 halves, then the fuel. */
 const RUN_PARAMS: readonly T[] = [T.I32, T.I32, T.I32, T.I32, T.I32];
+/** Locals of the `repeat` export: RUN_PARAMS, the iteration count, then the iteration and the last fuel. */
+const REPEAT_N = 5;
+const REPEAT_I = 6;
+const REPEAT_FUEL = 7;
 
 const REG_LOCAL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, L_R10];
 /** Longest path a fuel-test-free copy may have (keeps the entry comparison in i32). */
@@ -372,6 +379,44 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   const runIndex = mb.declareFunction(RUN_PARAMS, [T.I32]);
   mb.defineFunction(runIndex, [], run);
   mb.exportFunction('run', runIndex);
+
+  // repeat(r1lo, r1hi, r2lo, r2hi, fuel, n) -> fuel: BPF_PROG_TEST_RUN's `repeat` loop inside the module. Each
+  // iteration is exactly a `run` (fresh registers and fuel: it calls `fast` or `run` with the same arguments)
+  // and stores its index at X_ITER first, so a fault unwinding the loop tells which run it was. Returns the
+  // last run's remaining fuel; n >= 1.
+  const repeat = new Code();
+  const emitLoop = (target: number): void => {
+    repeat.loop();
+    repeat.i32(XCHG);
+    repeat.getLocal(REPEAT_I);
+    repeat.mem(Op.I32_STORE, 2, X_ITER);
+    for (let p = 0; p < RUN_PARAMS.length; p++) repeat.getLocal(p);
+    repeat.call(target);
+    repeat.setLocal(REPEAT_FUEL);
+    repeat.getLocal(REPEAT_I);
+    repeat.i32(1);
+    repeat.op(Op.I32_ADD);
+    repeat.teeLocal(REPEAT_I);
+    repeat.getLocal(REPEAT_N);
+    repeat.op(Op.I32_LT_U);
+    repeat.brIf(0);
+    repeat.end();
+    repeat.getLocal(REPEAT_FUEL);
+  };
+  if (fast !== null) {
+    // The choice `run` makes per call, made once: the fuel is the same for every iteration.
+    repeat.getLocal(4);
+    repeat.i32(fast.length);
+    repeat.op(Op.I32_GE_S);
+    repeat.if_();
+    emitLoop(fast.index);
+    repeat.op(Op.RETURN);
+    repeat.end();
+  }
+  emitLoop(runIndex);
+  const repeatIndex = mb.declareFunction([...RUN_PARAMS, T.I32], [T.I32]);
+  mb.defineFunction(repeatIndex, [T.I32, T.I32], repeat);
+  mb.exportFunction('repeat', repeatIndex);
 
   // resume(depth, fuel) -> fuel; r0 of the finished program is left in the exchange area.
   const resume = new Code();

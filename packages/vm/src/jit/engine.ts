@@ -21,6 +21,7 @@ import {
   XCHG,
   XCHG_SIZE,
   X_OWNER,
+  X_ITER,
   X_RCACHE,
   X_WCACHE,
   X_FUEL,
@@ -48,6 +49,8 @@ interface JitExports {
   /** Present when CompiledProgram.fastLength is not null. */
   readonly fast?: (r1lo: number, r1hi: number, r2lo: number, r2hi: number, fuel: number) => number;
   readonly resume: (depth: number, fuel: number) => number;
+  /** `run` n times (n >= 1, unsigned) in the module's own loop; the iteration in progress is at X_ITER. */
+  readonly repeat: (r1lo: number, r1hi: number, r2lo: number, r2hi: number, fuel: number, n: number) => number;
 }
 
 /** One program bound to one VM. */
@@ -58,6 +61,7 @@ interface Bound {
   readonly fast: JitExports['run'];
   readonly fastLength: number;
   readonly resume: JitExports['resume'];
+  readonly repeat: JitExports['repeat'];
   /** `Vm.regs` indexes the entry function may write (see CompiledProgram.written). */
   readonly written: Int32Array;
 }
@@ -83,6 +87,9 @@ const BASE = XCHG >> 2;
 const EMPTY = new Int32Array(0);
 const OWNER = BASE + (X_OWNER >> 2);
 const FULL = BASE + (X_FULL >> 2);
+const ITER = BASE + (X_ITER >> 2);
+/** Most iterations one call of the `repeat` export makes (its count is an i32); more take several calls. */
+const MAX_REPEAT_CHUNK = 0x7fffffff;
 const PERM_READ = 1;
 const PERM_RW = 3;
 let nextEngineId = 1;
@@ -132,6 +139,17 @@ export class JitEngine {
   private readonly id = nextEngineId++;
   /** `mem.generation` when this engine last validated the exchange area's region caches. */
   private generation = -1;
+  /** Runs the last {@link repeat} made (n, or up to and including the one that faulted). */
+  iterations = 0;
+  /**
+   * While a {@link repeat} loop runs: its program (null otherwise), the X_ITER value of the last tail call
+   * (a new iteration restarts the tail-call count, as a fresh run does), and the program the last depth-0
+   * tail call switched to, with its iteration (the final `Vm.running` when that was the last iteration).
+   */
+  private repeatRoot: Program | null = null;
+  private tailIter = -1;
+  private tailEndIter = -1;
+  private tailEnd: Program | null = null;
 
   private readonly regs: Int32Array;
   private readonly mem: LinearMemory;
@@ -179,7 +197,8 @@ export class JitEngine {
     return active === 0 ? this.lean(prog, r1, r2) : this.nested(() => this.lean(prog, r1, r2));
   }
 
-  private lean(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
+  /** What a lean run and a repeat loop do first: bind, claim the exchange area, set the fuel cap. */
+  private begin(prog: Program, r1: number | bigint, r2: number | bigint): Bound {
     let b = this.last;
     if (b === null || b.prog !== prog) b = this.bind(prog);
     // While no other engine ran since this one (every run claims), the region caches are still this engine's;
@@ -189,10 +208,15 @@ export class JitEngine {
     this.stale = false;
     this.r1 = r1;
     this.r2 = r2;
+    const budget = this.vm.budget;
+    this.cap = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
+    return b;
+  }
+
+  private lean(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
+    const b = this.begin(prog, r1, r2);
+    const cap = this.cap;
     const vm = this.vm;
-    const budget = vm.budget;
-    const cap = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
-    this.cap = cap;
     vm.running = prog;
     let fuel: number;
     active++;
@@ -206,6 +230,68 @@ export class JitEngine {
     vm.executed = cap - fuel;
     this.stale = true;
     return true;
+  }
+
+  /**
+   * `Vm.runRepeat` on the JIT, for a compiled program: `n` runs, each exactly a lean {@link run}, in the
+   * module's `repeat` loop (no JavaScript between runs, like BPF_PROG_TEST_RUN's in-kernel loop). Stops at the
+   * first fault; {@link iterations} says how many runs happened. A run that ends by a requested exit (or an
+   * out-of-bounds LD ABS) unwinds the loop like a fault does but is a normal end: the loop goes on after it.
+   */
+  repeat(prog: Program, r1: number | bigint, r2: number | bigint, n: number): boolean {
+    return active === 0 ? this.repeatLean(prog, r1, r2, n) : this.nested(() => this.repeatLean(prog, r1, r2, n));
+  }
+
+  private repeatLean(prog: Program, r1: number | bigint, r2: number | bigint, n: number): boolean {
+    const b = this.begin(prog, r1, r2);
+    const cap = this.cap;
+    const vm = this.vm;
+    const r1lo = lo32(r1);
+    const r1hi = hi32(r1);
+    const r2lo = lo32(r2);
+    const r2hi = hi32(r2);
+    const outer = this.repeatRoot;
+    this.repeatRoot = prog;
+    let done = 0;
+    try {
+      while (done < n) {
+        const chunk = Math.min(n - done, MAX_REPEAT_CHUNK);
+        this.tailIter = -1;
+        this.tailEndIter = -1;
+        vm.running = prog;
+        let fuel: number;
+        active++;
+        try {
+          fuel = b.repeat(r1lo, r1hi, r2lo, r2hi, cap, chunk);
+        } catch (error) {
+          active--;
+          // Vm.running is already the program the run stopped in (a depth-0 tail call's callee, else prog).
+          done += this.xchg()[ITER]! + 1;
+          const ok = this.stopped(error);
+          if (!ok || done === n) {
+            this.iterations = done;
+            this.last = b;
+            return ok;
+          }
+          // A requested exit ended that run normally; the next one starts fresh, as Vm.run would.
+          vm.resetRunState();
+          this.last = b;
+          continue;
+        }
+        active--;
+        done += chunk;
+        vm.executed = cap - fuel;
+        // A tail call in an earlier iteration bound its callee; the last iteration's registers are prog's.
+        this.last = b;
+        vm.running = this.tailEndIter === chunk - 1 && this.tailEnd !== null ? this.tailEnd : prog;
+      }
+      this.stale = true;
+      this.iterations = n;
+      return true;
+    } finally {
+      this.repeatRoot = outer;
+      this.tailEnd = null;
+    }
   }
 
   /**
@@ -329,7 +415,7 @@ export class JitEngine {
     if (b === undefined) {
       const code = compiled(prog, this.checks);
       const exports = this.instantiate(prog, code);
-      b = { prog, run: exports.run, fast: exports.fast ?? exports.run, fastLength: code.fastLength ?? 0, resume: exports.resume, written: code.written };
+      b = { prog, run: exports.run, fast: exports.fast ?? exports.run, fastLength: code.fastLength ?? 0, resume: exports.resume, repeat: exports.repeat, written: code.written };
       this.bound.set(prog, b);
     }
     this.last = b;
@@ -409,6 +495,13 @@ export class JitEngine {
     v[BASE + (X_FULL >> 2)] = 1;
     vm.executed = this.cap - fuelAt;
     if (which === HelperTableId.HELPER && idLo === vm.tailCallId && vm.tailCallHook !== null) {
+      const root = this.repeatRoot;
+      const iter = root === null ? -1 : v[ITER]!;
+      if (root !== null && iter !== this.tailIter) {
+        // The first tail call of another run of a repeat loop: that run starts with a fresh count.
+        this.tailIter = iter;
+        vm.resetTailCalls();
+      }
       const next = vm.tailCall(pc);
       if (next === undefined) return HelperStatus.STOP;
       if (next === null) {
@@ -418,10 +511,16 @@ export class JitEngine {
       // The callee replaces this program in the current frame; its exit returns to our caller.
       const callee = this.bind(next);
       vm.running = next;
+      if (root !== null && depth === 0) {
+        this.tailEndIter = iter;
+        this.tailEnd = next;
+      }
       // The hook may have changed regions.
       clearCaches(this.xchg());
       const fuel = callee.resume(depth, fuelAt);
+      // That run of a repeat loop is over; the next one starts in the loop's program.
       if (depth > 0) vm.running = prog;
+      else if (root !== null) vm.running = root;
       v = this.xchg();
       v[BASE + (X_FUEL >> 2)] = fuel;
       clearCaches(v);
