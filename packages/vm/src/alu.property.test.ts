@@ -137,4 +137,17 @@ describe('ALU against a BigInt reference model', () => {
       { numRuns: 150 },
     );
   });
+
+  // Dividends next to a multiple of a wide divisor (d >= 2^32), where the double estimate of the quotient is
+  // most likely one off and the correction step decides.
+  it.each(['div', 'mod', 'sdiv', 'smod'] as const)('%s (64-bit) near multiples of a wide divisor', (op) => {
+    const wide = fc.bigInt({ min: 1n << 32n, max: M64 });
+    fc.assert(
+      fc.property(wide, fc.bigInt({ min: 0n, max: M32 }), fc.integer({ min: -3, max: 3 }), (d, q, delta) => {
+        const a = (d * q + BigInt(delta)) & M64;
+        expect(run(op, 64, a, d), `${op}64(0x${a.toString(16)}, 0x${d.toString(16)})`).toBe(reference(op, 64, a, d));
+      }),
+      { numRuns: 400 },
+    );
+  });
 });

@@ -1179,7 +1179,27 @@ function runSegment(vm: Vm, prog: Program): number {
         if (bh === 0 && R[d + 1] === 0) {
           // Both operands below 2^32: one exact double division.
           R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
-        } else if (bl === 0 && bh === 0) {
+        } else if (bh !== 0) {
+          // Divisor >= 2^32: udiv64's estimate and one correction, inline (the call and its scratch array
+          // are a large part of a 64-bit division). The quotient is below 2^32.
+          const nl = R[d]! >>> 0;
+          const nh = R[d + 1]! >>> 0;
+          const dl = bl >>> 0;
+          const dh = bh >>> 0;
+          let q = 0;
+          if (nh >= dh) {
+            q = Math.floor((nh * 4294967296 + nl) / (dh * 4294967296 + dl));
+            if (q > 0xffffffff) q = 0xffffffff;
+            const pLo = Math.imul(q, bl) >>> 0;
+            const pHi = Math.floor((q * dl - pLo) * 2.3283064365386963e-10 + 0.5) + q * dh;
+            const rHi = nh - pHi - (nl < pLo ? 1 : 0);
+            const rLo = nl < pLo ? nl - pLo + 4294967296 : nl - pLo;
+            if (rHi < 0) q -= 1;
+            else if (rHi > dh || (rHi === dh && rLo >= dl)) q += 1;
+          }
+          R[d] = q | 0;
+          R[d + 1] = 0;
+        } else if (bl === 0) {
           R[d] = 0;
           R[d + 1] = 0;
         } else {
@@ -1214,7 +1234,30 @@ function runSegment(vm: Vm, prog: Program): number {
         if (bh === 0 && R[d + 1] === 0) {
           // Modulo by zero leaves dst unchanged.
           if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
-        } else if (bl !== 0 || bh !== 0) {
+        } else if (bh !== 0) {
+          // Divisor >= 2^32: as in ALU64_DIV_X; the remainder is n - q * d, corrected once.
+          const nl = R[d]! >>> 0;
+          const nh = R[d + 1]! >>> 0;
+          const dl = bl >>> 0;
+          const dh = bh >>> 0;
+          if (nh >= dh) {
+            let q = Math.floor((nh * 4294967296 + nl) / (dh * 4294967296 + dl));
+            if (q > 0xffffffff) q = 0xffffffff;
+            const pLo = Math.imul(q, bl) >>> 0;
+            const pHi = Math.floor((q * dl - pLo) * 2.3283064365386963e-10 + 0.5) + q * dh;
+            let rHi = nh - pHi - (nl < pLo ? 1 : 0);
+            let rLo = nl < pLo ? nl - pLo + 4294967296 : nl - pLo;
+            if (rHi < 0) {
+              rLo += dl;
+              rHi += dh + (rLo >= 4294967296 ? 1 : 0);
+            } else if (rHi > dh || (rHi === dh && rLo >= dl)) {
+              rHi -= dh + (rLo < dl ? 1 : 0);
+              rLo -= dl;
+            }
+            R[d] = rLo | 0;
+            R[d + 1] = rHi | 0;
+          }
+        } else if (bl !== 0) {
           udiv64(R[d]!, R[d + 1]!, bl, bh);
           R[d] = WIDE[2]!;
           R[d + 1] = WIDE[3]!;
