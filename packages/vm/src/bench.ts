@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadRaw, programFromHex, RawRunner } from './raw.js';
 import type { Program } from './program.js';
 import { formatFault } from './fault.js';
-import type { EngineName } from './vm.js';
+import type { EngineName, Vm } from './vm.js';
 import type { MemoryChecks } from './jit/compile.js';
 
 export interface BenchProgram {
@@ -75,8 +75,25 @@ export function loadBenchSuite(dir: string): BenchSuite {
   };
 }
 
+/**
+ * How a run is timed: `repeat` (default) runs the program N times inside the engine (`Vm.runRepeat`: the JIT's
+ * loop is in the Wasm module), which is what the kernel figures measure (BPF_PROG_TEST_RUN with `repeat N`
+ * loops in bpf_test_run, and "kernel net" subtracts that loop's own cost); `call` makes one `Vm.run` call per
+ * run from a JavaScript loop, so each run also pays the JS → Wasm call, as an embedder calling run() does.
+ */
+export const BENCH_METHODS = ['repeat', 'call'] as const;
+export type BenchMethod = (typeof BENCH_METHODS)[number];
+
+/** The table's header line for each method. */
+const METHOD_TITLES: Record<BenchMethod, string> = {
+  repeat: 'method: in-engine repeat loop (Vm.runRepeat), like BPF_PROG_TEST_RUN with repeat N; ns per run = round time / N',
+  call: 'method: one Vm.run call per run from a JavaScript loop (each run also pays the JS -> engine call)',
+};
+
 export interface BenchOptions {
   readonly engine?: EngineName;
+  /** How runs are timed (default repeat, see {@link BenchMethod}). */
+  readonly method?: BenchMethod;
   /** JIT memory checks (default checked); shown in the table's engine column. */
   readonly memoryChecks?: MemoryChecks;
   /** Only this program. */
@@ -97,6 +114,7 @@ export interface BenchRow {
   readonly engine: EngineName;
   /** The JIT's memory-check mode (meaningless for interp, which always checks). */
   readonly checks: MemoryChecks;
+  readonly method: BenchMethod;
   readonly nsPerRun: number;
   readonly nsPerInsn: number;
   /** Instructions one run executed (as counted by the VM). */
@@ -124,8 +142,17 @@ const WARMUP_MIN_MS = 300;
 const WARMUP_MAX_MS = 15000;
 const UNOPTIMIZED_NS = 10;
 
-/** Time one program: warm-up, then `rounds` rounds of ~`roundMs` each; the median ns per run. */
-function timeProgram(runner: RawRunner, prog: Program, addr: number, length: number, rounds: number, roundMs: number, statistic: 'median' | 'min'): number {
+/** `iterations` runs of `prog` the way `method` times them. */
+export function runMany(vm: Vm, method: BenchMethod, prog: Program, addr: number, length: number, iterations: number): void {
+  if (method === 'repeat') {
+    vm.runRepeat(prog, addr, length, iterations);
+    return;
+  }
+  for (let i = 0; i < iterations; i++) vm.run(prog, addr, length);
+}
+
+/** Time one program: warm-up, then `rounds` rounds of ~`roundMs` each; the median (or fastest) ns per run. */
+function timeProgram(runner: RawRunner, method: BenchMethod, prog: Program, addr: number, length: number, rounds: number, roundMs: number, statistic: 'median' | 'min'): number {
   const vm = runner.vm;
   vm.run(prog, addr, length);
   // Per-run overhead counts as ten instructions, so tiny programs are not held to the per-instruction bar.
@@ -136,7 +163,7 @@ function timeProgram(runner: RawRunner, prog: Program, addr: number, length: num
   let stale = 0;
   while (performance.now() - start < WARMUP_MAX_MS) {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) vm.run(prog, addr, length);
+    runMany(vm, method, prog, addr, length, iterations);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const perRun = (ms * 1e6) / iterations;
     if (ms >= roundMs / 8) {
@@ -149,7 +176,7 @@ function timeProgram(runner: RawRunner, prog: Program, addr: number, length: num
   const samples: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) vm.run(prog, addr, length);
+    runMany(vm, method, prog, addr, length, iterations);
     samples.push(Number(process.hrtime.bigint() - t0) / iterations);
   }
   return statistic === 'min' ? Math.min(...samples) : median(samples);
@@ -163,6 +190,7 @@ export function runBench(suite: BenchSuite, options: BenchOptions = {}): BenchRo
     throw new Error(`no bench program '${options.program ?? ''}' (have: ${suite.programs.map((p) => p.name).join(', ')})`);
   }
   const checks = options.memoryChecks ?? 'checked';
+  const method = options.method ?? 'repeat';
   const runner = new RawRunner({ engine, memoryChecks: checks });
   // The fastest of many short rounds: a short round has a fair chance to run without being preempted.
   const statistic = options.statistic ?? 'median';
@@ -174,11 +202,12 @@ export function runBench(suite: BenchSuite, options: BenchOptions = {}): BenchRo
     if (!ok) throw new Error(`bench program ${bench.name} faulted: ${runner.vm.fault ? formatFault(runner.vm.fault) : 'unknown'}`);
     const r0 = runner.vm.r0;
     const executed = runner.vm.executed;
-    const nsPerRun = timeProgram(runner, bench.program, addr, suite.input.length, rounds, roundMs, statistic);
+    const nsPerRun = timeProgram(runner, method, bench.program, addr, suite.input.length, rounds, roundMs, statistic);
     return {
       name: bench.name,
       engine,
       checks,
+      method,
       nsPerRun,
       nsPerInsn: nsPerRun / executed,
       executed,
@@ -217,5 +246,6 @@ export function formatBenchTable(rows: readonly BenchRow[]): string {
   const fmt = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 || i === 1 || i === 8 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (i === 0 || i === 1 || i === 8 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   const summary = rows.length > 1 ? `\nall programs: ${totalInsns} insns in ${fixed(totalRun)} ns = ${(totalRun / totalInsns).toFixed(2)} ns per executed instruction on average\n` : '\n';
-  return [fmt(header), sep, ...lines.map(fmt)].join('\n') + summary;
+  const title = rows[0] === undefined ? '' : `${METHOD_TITLES[rows[0].method]}\n`;
+  return title + [fmt(header), sep, ...lines.map(fmt)].join('\n') + summary;
 }

@@ -9,7 +9,7 @@
  */
 import type { RawInsn } from '@ebpf-sim/isa';
 import { asm } from '@ebpf-sim/isa';
-import type { BenchRow, BenchSuite } from '../bench.js';
+import { runMany, type BenchMethod, type BenchRow, type BenchSuite } from '../bench.js';
 import { Arena, LinearMemory, Perm } from '../memory.js';
 import { loadProgram, type Program } from '../program.js';
 import { Vm, type EngineName } from '../vm.js';
@@ -69,6 +69,8 @@ export function formatCompileTable(rows: readonly CompileRow[]): string {
 export interface CpuBenchOptions {
   readonly engine?: EngineName;
   readonly checks?: MemoryChecks;
+  /** How runs are timed (default repeat, as `runBench`). */
+  readonly method?: BenchMethod;
   /** Timed rounds per program (median reported); default 5. */
   readonly rounds?: number;
 }
@@ -77,6 +79,7 @@ export interface CpuBenchOptions {
 export function cpuBench(suite: BenchSuite, options: CpuBenchOptions = {}): BenchRow[] {
   const engine = options.engine ?? 'jit';
   const checks = options.checks ?? 'checked';
+  const method = options.method ?? 'repeat';
   const mem = new LinearMemory();
   const arena = new Arena(mem);
   const vm = new Vm({ arena, engine, memoryChecks: checks });
@@ -85,12 +88,12 @@ export function cpuBench(suite: BenchSuite, options: CpuBenchOptions = {}): Benc
   return suite.programs.map((bench) => {
     // About 0.4 s of work at 10 ns per executed instruction: enough for V8 to tier the code up.
     const n = Math.max(1000, Math.round(4e7 / (bench.executed + 30)));
-    for (let i = 0; i < n; i++) vm.run(bench.program, addr, length);
+    runMany(vm, method, bench.program, addr, length, n);
     const samples: number[] = [];
     const m = Math.max(1, n >> 1);
     for (let r = 0; r < (options.rounds ?? 5); r++) {
       const before = process.cpuUsage();
-      for (let i = 0; i < m; i++) vm.run(bench.program, addr, length);
+      runMany(vm, method, bench.program, addr, length, m);
       const used = process.cpuUsage(before);
       samples.push(((used.user + used.system) * 1000) / m);
     }
@@ -100,6 +103,7 @@ export function cpuBench(suite: BenchSuite, options: CpuBenchOptions = {}): Benc
       name: bench.name,
       engine,
       checks,
+      method,
       nsPerRun,
       nsPerInsn: nsPerRun / vm.executed,
       executed: vm.executed,

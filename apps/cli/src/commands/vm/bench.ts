@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { formatBenchTable, formatCompileTable, generatedProgram, loadBenchSuite, measureCompile, runBench } from '@ebpf-sim/vm';
+import { BENCH_METHODS, formatBenchTable, formatCompileTable, generatedProgram, loadBenchSuite, measureCompile, runBench, type BenchMethod } from '@ebpf-sim/vm';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { defaultBenchDir, usageErrors, pickChecks, pickEngine } from './common.js';
 
-const USAGE = `usage: ebpf-sim bench [--engine E] [--checks C] [--program NAME] [--rounds N] [--stat median|min] [--dir DIR] [--json]
+const USAGE = `usage: ebpf-sim bench [--engine E] [--checks C] [--method repeat|call] [--program NAME] [--rounds N] [--stat median|min] [--dir DIR] [--json]
 
 Run the benchmark programs of ../shared/bench (ubpf variants: r1 = input.bin, r2 = its length) in-process:
 warm-up, then N timed rounds of 20 ms (default 15), reporting the median (--stat min: the fastest of 60
@@ -13,6 +13,10 @@ With --engine jit or auto, a second table gives the JIT's compile time per progr
   --engine E      execution engine: interp, jit or auto (default interp)
   --checks C      JIT memory checks: checked (default: every access tested, the interpreter's exact
                   faults) or unchecked (what a verified program needs; the engine column says which ran)
+  --method M      repeat (default): each round is one Vm.runRepeat of N runs, the loop inside the engine
+                  (the JIT's is in its WebAssembly module), as BPF_PROG_TEST_RUN's repeat N measures the
+                  kernel figures; call: one Vm.run per run from a JavaScript loop, which adds the
+                  JS -> engine call an embedder calling run() pays. The table's first line names it
   --program NAME  only this program
   --stat S        report the median round (default) or the fastest one (min: for a machine other
                   processes keep busy)
@@ -30,6 +34,7 @@ export const benchCommand: Command = {
         options: {
           engine: { type: 'string' },
           checks: { type: 'string' },
+          method: { type: 'string' },
           program: { type: 'string' },
           rounds: { type: 'string' },
           stat: { type: 'string' },
@@ -56,7 +61,10 @@ export const benchCommand: Command = {
     const memoryChecks = pickChecks(values.checks);
     const statistic = values.stat ?? 'median';
     if (statistic !== 'median' && statistic !== 'min') throw new CliError(`--stat must be median or min, not '${statistic}'`, 2);
+    const method = values.method ?? 'repeat';
+    if (!(BENCH_METHODS as readonly string[]).includes(method)) throw new CliError(`--method must be one of ${BENCH_METHODS.join(', ')}, not '${method}'`, 2);
     const rows = runBench(suite, {
+      method: method as BenchMethod,
       statistic,
       engine,
       memoryChecks,

@@ -61,6 +61,16 @@ describe('ebpf-sim run', () => {
     expect(repeated.out).toMatch(/^Return value: 42, duration \(average\): \d+ns\n$/);
   });
 
+  it.each(['interp', 'jit'])('--repeat on %s: the N runs start from the input as given and stop at the first fault, naming the run', async (engine) => {
+    // *(u32 *)r1 += 1; r0 = that count; a count of 3 calls helper 99, which does not exist.
+    const prog = tempFile('count.hex', '61 10 00 00 00 00 00 00\n07 00 00 00 01 00 00 00\n63 01 00 00 00 00 00 00\n15 00 01 00 03 00 00 00\n95 00 00 00 00 00 00 00\n85 00 00 00 63 00 00 00\n95 00 00 00 00 00 00 00\n');
+    const two = await cli(['run', '--prog-hex', prog, '--mem-hex', '00000000', '--engine', engine, '--repeat', '2']);
+    expect(two.out).toMatch(/^Return value: 2, duration \(average\): \d+ns\n$/);
+    const five = await cli(['run', '--prog-hex', prog, '--mem-hex', '00000000', '--engine', engine, '--repeat', '5']);
+    expect(five.code).toBe(1);
+    expect(five.err).toContain('program stopped on run 3 of 5: call to unknown function (insn 5, function #99)');
+  });
+
   it('passes the memory in r1 and its length in r2', async () => {
     // r0 = *(u8 *)(r1 + 1) + r2
     const prog = tempFile('m.hex', '71 10 01 00 00 00 00 00\n0f 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n');
@@ -143,6 +153,15 @@ describe.skipIf(!existsSync(BENCH))('ebpf-sim bench', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ name: 'parse_tcp', ok: true, executed: 82 });
     expect(rows[0]?.nsPerRun).toBeGreaterThan(0);
+  });
+
+  it('times with the in-engine repeat loop by default and says so; --method call times one run() per run', async () => {
+    const table = await cli(['bench', '--engine', 'jit', '--program', 'empty', '--rounds', '1']);
+    expect(table.code, table.err).toBe(0);
+    expect(table.out.split('\n')[0]).toContain('in-engine repeat loop (Vm.runRepeat), like BPF_PROG_TEST_RUN');
+    const call = await cli(['bench', '--engine', 'jit', '--method', 'call', '--program', 'empty', '--rounds', '1', '--json']);
+    expect(JSON.parse(call.out)).toMatchObject([{ name: 'empty', method: 'call', ok: true }]);
+    expect((await cli(['bench', '--method', 'loop'])).err).toContain("--method must be one of repeat, call, not 'loop'");
   });
 
   it('rejects an unknown program and engine', async () => {
