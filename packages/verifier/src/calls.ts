@@ -66,12 +66,12 @@ function helperStack(env: Env, regno: number, reg: Reg, size: number, write: boo
     const spi = k >> 3;
     env.scratchSlots.add(spi);
     if (write) {
-      const sp = f.spilled[spi];
-      if (sp) {
-        f.spilled[spi] = null;
-        for (let j = 0; j < 8; j++) if (f.stack[spi * 8 + j] === Slot.SPILL) f.stack[spi * 8 + j] = Slot.MISC;
+      const { bytes, spilled } = f.ownStack();
+      if (spilled[spi]) {
+        spilled[spi] = null;
+        for (let j = 0; j < 8; j++) if (bytes[spi * 8 + j] === Slot.SPILL) bytes[spi * 8 + j] = Slot.MISC;
       }
-      f.stack[k] = Slot.MISC;
+      bytes[k] = Slot.MISC;
       continue;
     }
     const t = f.stack[k] ?? Slot.INVALID;
@@ -202,7 +202,8 @@ function isMemType(reg: Reg): boolean {
 export function forEachReg(state: VState, fn: (r: Reg) => void): void {
   for (const f of state.frames) {
     for (const r of f.regs) fn(r);
-    for (const r of f.spilled) if (r) fn(r);
+    // `fn` may change the spilled registers: they must be this state's own.
+    if (f.hasSpills()) for (const r of f.ownStack().spilled) if (r) fn(r);
   }
 }
 

@@ -179,14 +179,16 @@ function stackBounds(regno: number, reg: Reg, off: number, size: number, t: Acce
 
 function destroySpill(f: FuncState, spi: number): void {
   if (f.spilled[spi] === null) return;
-  f.spilled[spi] = null;
-  for (let j = 0; j < 8; j++) if (f.stack[spi * 8 + j] === Slot.SPILL) f.stack[spi * 8 + j] = Slot.MISC;
+  const { bytes, spilled } = f.ownStack();
+  spilled[spi] = null;
+  for (let j = 0; j < 8; j++) if (bytes[spi * 8 + j] === Slot.SPILL) bytes[spi * 8 + j] = Slot.MISC;
 }
 
 function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number, value: Reg | null, stImm: bigint | null): void {
   const f = frameOf(env, reg);
   const { min, max } = stackBounds(regno, reg, off, size, 'write');
   growStack(env, f, min);
+  const { bytes, spilled } = f.ownStack();
   if (!tnumIsConst(reg.varOff)) {
     // Variable-offset write: every byte it may touch becomes unknown data.
     const zero = (value !== null && value.type === RegType.SCALAR && tnumIsConst(value.varOff) && value.varOff.value === 0n) || stImm === 0n;
@@ -194,7 +196,7 @@ function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number
       const k = -a - 1;
       destroySpill(f, k >> 3);
       const cur = f.stack[k];
-      if (!zero || cur !== Slot.ZERO) f.stack[k] = Slot.MISC;
+      if (!zero || cur !== Slot.ZERO) bytes[k] = Slot.MISC;
       env.scratchSlots.add(k >> 3);
     }
     return;
@@ -214,13 +216,13 @@ function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number
   if (canSpill && spillValue) {
     destroySpill(f, spi);
     const saved = spillValue.clone();
-    f.spilled[spi] = saved;
-    for (let j = 7; j >= 8 - size; j--) f.stack[spi * 8 + j] = Slot.SPILL;
+    spilled[spi] = saved;
+    for (let j = 7; j >= 8 - size; j--) bytes[spi * 8 + j] = Slot.SPILL;
     for (let j = 8 - size - 1; j >= 0; j--) {
       const cur = f.stack[spi * 8 + j];
       if (cur === Slot.ZERO) continue;
       if (cur === Slot.INVALID && env.privileged) continue;
-      f.stack[spi * 8 + j] = Slot.MISC;
+      bytes[spi * 8 + j] = Slot.MISC;
     }
     return;
   }
@@ -228,7 +230,7 @@ function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number
   for (let a = min; a < max; a++) {
     const k = -a - 1;
     destroySpill(f, k >> 3);
-    f.stack[k] = zero ? Slot.ZERO : Slot.MISC;
+    bytes[k] = zero ? Slot.ZERO : Slot.MISC;
     env.scratchSlots.add(k >> 3);
   }
 }

@@ -13,6 +13,14 @@ class IdMap {
   private readonly map = new Map<number, number>();
   private readonly rev = new Map<number, number>();
   private tmp = 0;
+  /** Forget every pairing (one map serves every comparison: statesEqual runs at each prune point). */
+  reset(): void {
+    if (this.map.size !== 0) {
+      this.map.clear();
+      this.rev.clear();
+    }
+    this.tmp = 0;
+  }
   /** Scalars: an old id only matters if it links registers; a current register without id is unique. */
   checkScalar(oldId: number, curId: number): boolean {
     if (oldId === 0) return true;
@@ -101,11 +109,14 @@ export interface PruneView {
   preciseSlot(fi: number, spi: number): boolean;
 }
 
+const SHARED_IDS = new IdMap();
+
 export function statesEqual(old: VState, cur: VState, view: PruneView, exact: boolean, uninitOk: boolean): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (old.activeLock !== cur.activeLock && !(old.activeLock && cur.activeLock)) return false;
   if (old.refs.length !== cur.refs.length) return false;
-  const ids = new IdMap();
+  const ids = SHARED_IDS;
+  ids.reset();
   for (let i = 0; i < old.refs.length; i++) {
     const a = old.refs[i];
     const b = cur.refs[i];

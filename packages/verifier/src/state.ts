@@ -13,12 +13,15 @@ export const STACK_SLOTS = MAX_STACK / 8;
 
 export class FuncState {
   readonly regs: Reg[];
-  /** Byte kinds, indexed by `-off - 1` for the byte at `fp + off`. */
-  readonly stack: Uint8Array;
-  /** Spilled registers by slot (`(-off - 1) >> 3`). */
-  readonly spilled: Array<Reg | null>;
   /** Number of 8-byte slots in use (Linux allocated_stack / 8). */
   allocated = 0;
+  private stackBytes: Uint8Array;
+  private spillRegs: Array<Reg | null>;
+  /**
+   * The stack arrays may be shared with clones (copy on write): most branches and checkpoints never write
+   * the stack before they end, so a clone copies only the registers.
+   */
+  private stackShared = false;
   constructor(
     readonly frameno: number,
     /** Instruction index of the call that created this frame (-1 for the main program). */
@@ -33,8 +36,34 @@ export class FuncState {
       markNotInit(r);
       return r;
     });
-    this.stack = stack ?? new Uint8Array(MAX_STACK);
-    this.spilled = spilled ?? new Array<Reg | null>(STACK_SLOTS).fill(null);
+    this.stackBytes = stack ?? new Uint8Array(MAX_STACK);
+    this.spillRegs = spilled ?? new Array<Reg | null>(STACK_SLOTS).fill(null);
+  }
+
+  /** Byte kinds, indexed by `-off - 1` for the byte at `fp + off` (read only: write through ownStack). */
+  get stack(): ArrayLike<number> {
+    return this.stackBytes;
+  }
+
+  /** Spilled registers by slot (`(-off - 1) >> 3`) (read only: write through ownStack). */
+  get spilled(): ReadonlyArray<Reg | null> {
+    return this.spillRegs;
+  }
+
+  /** True when some slot holds a spilled register. */
+  hasSpills(): boolean {
+    for (const r of this.spillRegs) if (r) return true;
+    return false;
+  }
+
+  /** The stack arrays of this frame alone, for writing (the spilled registers too may then be changed). */
+  ownStack(): { readonly bytes: Uint8Array; readonly spilled: Array<Reg | null> } {
+    if (this.stackShared) {
+      this.stackBytes = this.stackBytes.slice();
+      this.spillRegs = this.spillRegs.map((r) => (r ? r.clone() : null));
+      this.stackShared = false;
+    }
+    return { bytes: this.stackBytes, spilled: this.spillRegs };
   }
 
   /** A frame whose r10 points at its own stack. */
@@ -54,9 +83,11 @@ export class FuncState {
       this.callsite,
       this.subprog,
       this.regs.map((r) => r.clone()),
-      this.stack.slice(),
-      this.spilled.map((r) => (r ? r.clone() : null)),
+      this.stackBytes,
+      this.spillRegs,
     );
+    this.stackShared = true;
+    f.stackShared = true;
     f.allocated = this.allocated;
     return f;
   }
