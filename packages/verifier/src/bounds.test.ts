@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { scalarAlu, scalarAluGeneral, syncBounds, syncBoundsGeneral, type ScalarOp } from './bounds.js';
-import { Reg, RegType } from './reg.js';
+import { Reg, RegType, markKnown, markUnknown } from './reg.js';
 
 /** A value below 2^32 that is often near a power of two or a small constant (where the bounds interact). */
 const small = fc.oneof(
@@ -18,6 +18,14 @@ function fields(r: Reg): string {
 }
 
 describe('syncBounds', () => {
+  it('leaves an unknown scalar as it is (the shortcut syncBounds takes)', () => {
+    const r = new Reg();
+    markUnknown(r);
+    const before = fields(r);
+    syncBoundsGeneral(r);
+    expect(fields(r)).toBe(before);
+  });
+
   it('gives the general BigInt result on registers whose facts lie below 2^32', () => {
     fc.assert(
       fc.property(fc.tuple(small, small, small, small, small, small, small, small), fc.tuple(s32, s32), fc.boolean(), (v, s, ordered) => {
@@ -85,6 +93,27 @@ describe('scalarAlu', () => {
         expect(fields(dst)).toBe(fields(general));
       }),
       { numRuns: 4000 },
+    );
+  });
+});
+
+describe('scalarAlu on known constants', () => {
+  it('gives the general BigInt result for every 64-bit operation', () => {
+    const ops: ScalarOp[] = ['add', 'sub', 'mul', 'and', 'or', 'xor', 'lsh', 'rsh', 'arsh'];
+    fc.assert(
+      fc.property(fc.constantFrom(...ops), u64, u64, fc.integer({ min: 0, max: 63 }), (op, a, b, k) => {
+        const dst = new Reg();
+        dst.type = RegType.SCALAR;
+        markKnown(dst, a);
+        const src = new Reg();
+        src.type = RegType.SCALAR;
+        markKnown(src, op === 'lsh' || op === 'rsh' || op === 'arsh' ? BigInt(k) : b);
+        const general = dst.clone();
+        scalarAlu(op, dst, src, true);
+        scalarAluGeneral(op, general, src, true);
+        expect(fields(dst)).toBe(fields(general));
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -123,7 +123,24 @@ export function syncBounds(r: Reg): void {
     syncBounds32Domain(r);
     return;
   }
+  // A scalar about which nothing is known stays so (checked in bounds.test.ts).
+  if (isUnknownScalar(r)) return;
   syncBoundsGeneral(r);
+}
+
+/** Nothing known: every bit unknown, every bound at its limit (what markUnknown leaves). */
+function isUnknownScalar(r: Reg): boolean {
+  return (
+    r.varOff.mask === U64_MAX &&
+    r.umin === 0n &&
+    r.umax === U64_MAX &&
+    r.smin === S64_MIN &&
+    r.smax === S64_MAX &&
+    r.u32min === 0 &&
+    r.u32max === U32_MAX &&
+    r.s32min === S32_MIN &&
+    r.s32max === S32_MAX
+  );
 }
 
 /** Math.max/Math.min for values that are known numbers (cheaper than the variadic builtins). */
@@ -455,8 +472,45 @@ export type ScalarOp = 'add' | 'sub' | 'mul' | 'and' | 'or' | 'xor' | 'lsh' | 'r
  * unknown result here only for `lsh`/`arsh` (Linux is as coarse for them in practice).
  */
 export function scalarAlu(op: ScalarOp, dst: Reg, src: Reg, is64: boolean): void {
-  if (is64) scalarAluGeneral(op, dst, src, true);
-  else scalarAlu32(op, dst, src);
+  if (!is64) scalarAlu32(op, dst, src);
+  else if (isKnownConst(dst) && isKnownConst(src)) markKnown(dst, constAlu64(op, dst.varOff.value, src.varOff.value));
+  else scalarAluGeneral(op, dst, src, true);
+}
+
+/** A constant whose eight bounds all say so (what markKnown leaves). */
+function isKnownConst(r: Reg): boolean {
+  const v = r.varOff.value;
+  if (r.varOff.mask !== 0n || r.umin !== v || r.umax !== v || r.smin !== r.smax || r.u32min !== r.u32max || r.s32min !== r.s32max) return false;
+  if (r.smin !== (r.smin >= 0n ? v : BigInt.asIntN(64, v))) return false;
+  const lo = low32(v);
+  return r.u32min === lo && r.s32min === (lo | 0);
+}
+
+/**
+ * 64-bit ALU on two known constants: the result is the constant (the general path computes the same
+ * through the tnum and bounds, bounds.test.ts compares them). Shift amounts are below 64 (checked before).
+ */
+function constAlu64(op: ScalarOp, a: bigint, b: bigint): bigint {
+  switch (op) {
+    case 'add':
+      return BigInt.asUintN(64, a + b);
+    case 'sub':
+      return BigInt.asUintN(64, a - b);
+    case 'mul':
+      return BigInt.asUintN(64, a * b);
+    case 'and':
+      return a & b;
+    case 'or':
+      return a | b;
+    case 'xor':
+      return a ^ b;
+    case 'lsh':
+      return BigInt.asUintN(64, a << b);
+    case 'rsh':
+      return a >> b;
+    case 'arsh':
+      return BigInt.asUintN(64, BigInt.asIntN(64, a) >> b);
+  }
 }
 
 /** The low 32 bits of a u64 BigInt as a number (no allocation when it already fits). */
