@@ -159,6 +159,28 @@ describe.each(ENGINES)('runRepeat on %s', (_label, engine, checks) => {
     expect({ runs: vm.runs, count: count(), r0: vm.r0, running: vm.running?.name }).toEqual({ runs: 3, count: 3 * 34, r0: 102n, running: 'self' });
   });
 
+  it('gives each run the whole budget and reports a budget fault like a single run', () => {
+    // Loops r1 times: 3 + 2 * r1 instructions.
+    const prog = loadProgram(program(Mov.imm(R0, 0), label('loop'), Add.imm(R0, 1), JNe.reg(R0, R1, 'loop'), Exit()), { name: 'loop' });
+    const { vm } = vmWithCounter(engine, checks, { budget: 100 });
+    expect(vm.runRepeat(prog, 40, 0, 50)).toBe(true);
+    expect({ runs: vm.runs, executed: vm.executed, r0: vm.r0 }).toEqual({ runs: 50, executed: 82, r0: 40n });
+    expect(vm.runRepeat(prog, 60, 0, 50)).toBe(false);
+    const single = vmWithCounter(engine, checks, { budget: 100 }).vm;
+    expect(single.run(prog, 60, 0)).toBe(false);
+    expect({ runs: vm.runs, executed: vm.executed, fault: vm.fault }).toEqual({ runs: 1, executed: single.executed, fault: single.fault });
+    expect(vm.fault?.kind).toBe('budget');
+  });
+
+  it.skipIf(checks === 'unchecked')('reports a memory fault of a later run exactly as a single run does', () => {
+    // Reads through a NULL pointer on the 3rd run.
+    const prog = countingProgram(3, Ldx.dw(R0, R6, 0));
+    const { vm, counter } = vmWithCounter(engine, checks);
+    expect(vm.runRepeat(prog, counter, 0, 9)).toBe(false);
+    expect(vm.runs).toBe(3);
+    expect(vm.fault).toMatchObject({ kind: 'memory', pc: 5, address: 0n, size: 8, access: 'read' });
+  });
+
   it('rejects a repeat count that is not a positive integer', () => {
     const { vm } = vmWithCounter(engine, checks);
     const prog = loadProgram(program(Mov.imm(R0, 1), Exit()));
