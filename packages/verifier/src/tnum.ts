@@ -74,24 +74,32 @@ export function tnumXor(a: Tnum, b: Tnum): Tnum {
   return { value: v & ~mu & U64_MAX, mask: mu };
 }
 
-/** Multiplication by repeated shift-and-add over the bits of `a` (the kernel's algorithm). */
+/**
+ * Multiplication by repeated shift-and-add over the bits of `a` (the kernel's tnum_mul). The accumulated
+ * uncertainty has value 0, so each tnum_add into it reduces to `mask = (acc + m) | acc | m`, without the
+ * intermediate tnums; once every bit is unknown it stays so and the product is unknown.
+ */
 export function tnumMul(a: Tnum, b: Tnum): Tnum {
   let av = a.value;
   let am = a.mask;
   let bv = b.value;
   let bm = b.mask;
-  let accV = BigInt.asUintN(64, av * bv);
-  let accM: Tnum = { value: 0n, mask: 0n };
+  const accV = BigInt.asUintN(64, av * bv);
+  let accM = 0n;
   while (av !== 0n || am !== 0n) {
-    if ((av & 1n) === 1n) accM = tnumAdd(accM, { value: 0n, mask: bm });
-    else if ((am & 1n) === 1n) accM = tnumAdd(accM, { value: 0n, mask: bv | bm });
+    if ((av & 1n) === 1n) {
+      accM = BigInt.asUintN(64, accM + bm) | accM | bm;
+    } else if ((am & 1n) === 1n) {
+      const m = bv | bm;
+      accM = BigInt.asUintN(64, accM + m) | accM | m;
+    }
+    if (accM === U64_MAX) return TNUM_UNKNOWN;
     av >>= 1n;
     am >>= 1n;
     bv = BigInt.asUintN(64, bv << 1n);
     bm = BigInt.asUintN(64, bm << 1n);
   }
-  accV = BigInt.asUintN(64, accV);
-  return tnumAdd({ value: accV, mask: 0n }, accM);
+  return tnumAdd({ value: accV, mask: 0n }, { value: 0n, mask: accM });
 }
 
 export function tnumLshift(a: Tnum, shift: number): Tnum {
