@@ -76,30 +76,48 @@ export function tnumXor(a: Tnum, b: Tnum): Tnum {
 
 /**
  * Multiplication by repeated shift-and-add over the bits of `a` (the kernel's tnum_mul). The accumulated
- * uncertainty has value 0, so each tnum_add into it reduces to `mask = (acc + m) | acc | m`, without the
- * intermediate tnums; once every bit is unknown it stays so and the product is unknown.
+ * uncertainty has value 0, so each tnum_add into it reduces to `mask = (acc + m) | acc | m`; the loop runs
+ * on 32-bit halves in numbers (no BigInt per bit), and once every bit is unknown the product is unknown.
  */
 export function tnumMul(a: Tnum, b: Tnum): Tnum {
-  let av = a.value;
-  let am = a.mask;
-  let bv = b.value;
-  let bm = b.mask;
-  const accV = BigInt.asUintN(64, av * bv);
-  let accM = 0n;
-  while (av !== 0n || am !== 0n) {
-    if ((av & 1n) === 1n) {
-      accM = BigInt.asUintN(64, accM + bm) | accM | bm;
-    } else if ((am & 1n) === 1n) {
-      const m = bv | bm;
-      accM = BigInt.asUintN(64, accM + m) | accM | m;
+  let avLo = Number(BigInt.asUintN(32, a.value));
+  let avHi = Number(a.value >> 32n);
+  let amLo = Number(BigInt.asUintN(32, a.mask));
+  let amHi = Number(a.mask >> 32n);
+  let bvLo = Number(BigInt.asUintN(32, b.value));
+  let bvHi = Number(b.value >> 32n);
+  let bmLo = Number(BigInt.asUintN(32, b.mask));
+  let bmHi = Number(b.mask >> 32n);
+  let accLo = 0;
+  let accHi = 0;
+  while ((avLo | avHi | amLo | amHi) !== 0) {
+    let mLo = -1;
+    let mHi = 0;
+    if (avLo & 1) {
+      mLo = bmLo;
+      mHi = bmHi;
+    } else if (amLo & 1) {
+      mLo = (bvLo | bmLo) >>> 0;
+      mHi = (bvHi | bmHi) >>> 0;
     }
-    if (accM === U64_MAX) return TNUM_UNKNOWN;
-    av >>= 1n;
-    am >>= 1n;
-    bv = BigInt.asUintN(64, bv << 1n);
-    bm = BigInt.asUintN(64, bm << 1n);
+    if (mLo >= 0) {
+      const sumLo = accLo + mLo;
+      const sumHi = (accHi + mHi + (sumLo > 0xffff_ffff ? 1 : 0)) >>> 0;
+      accLo = ((sumLo >>> 0) | accLo | mLo) >>> 0;
+      accHi = (sumHi | accHi | mHi) >>> 0;
+      if (accLo === 0xffff_ffff && accHi === 0xffff_ffff) return TNUM_UNKNOWN;
+    }
+    avLo = ((avLo >>> 1) | ((avHi & 1) << 31)) >>> 0;
+    avHi >>>= 1;
+    amLo = ((amLo >>> 1) | ((amHi & 1) << 31)) >>> 0;
+    amHi >>>= 1;
+    bvHi = ((bvHi << 1) | (bvLo >>> 31)) >>> 0;
+    bvLo = (bvLo << 1) >>> 0;
+    bmHi = ((bmHi << 1) | (bmLo >>> 31)) >>> 0;
+    bmLo = (bmLo << 1) >>> 0;
   }
-  return tnumAdd({ value: accV, mask: 0n }, { value: 0n, mask: accM });
+  const accM = (BigInt(accHi) << 32n) | BigInt(accLo);
+  return tnumAdd({ value: BigInt.asUintN(64, a.value * b.value), mask: 0n }, { value: 0n, mask: accM });
 }
 
 export function tnumLshift(a: Tnum, shift: number): Tnum {
