@@ -7,7 +7,6 @@
  * {@link LinearMemory.mapRegion}. Page 0 is never mappable, so a NULL dereference always faults. The stack is
  * not a region: the engines check it against the frames currently live (see `vm.ts`).
  */
-import type {} from './wasm-types.js';
 
 /** Access permissions of a region (bit set). */
 export const Perm = { R: 1, W: 2, RW: 3 } as const;

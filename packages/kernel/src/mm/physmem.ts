@@ -1,4 +1,3 @@
-import type {} from './wasm-types.js';
 import { PAGE_SIZE } from '@ebpf-sim/uapi';
 
 /** Memory usage charged to one owner (a process's pages, a BPF map, a driver's rings). */

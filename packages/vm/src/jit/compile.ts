@@ -31,7 +31,6 @@ import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from '../fault.js';
 import type { Program } from '../program.js';
 import { structure, type Graph, type NodeEnd, type StructureKind, type StructureSink } from './structure.js';
 import { Code, ModuleBuilder, Op, T } from './wasm.js';
-import type {} from './wasm-api.js';
 
 /**
  * The register-exchange area: bytes [XCHG, XCHG + 256) of page 0, which no region can ever cover (page 0 is

@@ -12,7 +12,6 @@ import { interpret } from '../interp.js';
 import type { LinearMemory } from '../memory.js';
 import type { Program } from '../program.js';
 import type { Vm } from '../vm.js';
-import type {} from './wasm-api.js';
 import {
   compileProgram,
   StopCode,
