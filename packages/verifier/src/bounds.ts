@@ -6,6 +6,7 @@ import { Reg, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, markUnbounded, markKn
 import {
   TNUM_UNKNOWN,
   U32_MAX_N,
+  low32,
   U64_MAX,
   tnumAdd,
   tnumAnd,
@@ -513,10 +514,6 @@ function constAlu64(op: ScalarOp, a: bigint, b: bigint): bigint {
   }
 }
 
-/** The low 32 bits of a u64 BigInt as a number (no allocation when it already fits). */
-function low32(v: bigint): number {
-  return v <= U32_MAX_N ? Number(v) : Number(BigInt.asUintN(32, v));
-}
 
 // Result of the 32-bit tnum operations below (value, mask), kept in module scope to avoid an object per op.
 let TV = 0;

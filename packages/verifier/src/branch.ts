@@ -10,7 +10,7 @@ import { checkSrc, type Env } from './env.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar } from './reg.js';
 import { Reject } from './reject.js';
 import type { VState } from './state.js';
-import { tnumAnd, tnumConst, tnumIntersect, tnumIsConst, tnumOr, tnumSubreg, tnumWithSubreg, U64_MAX } from './tnum.js';
+import { low32, tnumAnd, tnumConst, tnumIntersect, tnumIsConst, tnumOr, tnumSubreg, tnumWithSubreg, U64_MAX } from './tnum.js';
 
 export type CmpOp = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le' | 'sgt' | 'sge' | 'slt' | 'sle' | 'set' | 'nset';
 
@@ -59,43 +59,92 @@ const FLIP: Readonly<Record<CmpOp, CmpOp>> = {
   nset: 'nset',
 };
 
-interface Range {
-  umin: bigint;
-  umax: bigint;
-  smin: bigint;
-  smax: bigint;
+/** The four bounds a comparison reads: a register's own 64-bit ones, or its subregister's as numbers. */
+interface Range<T extends number | bigint> {
+  umin: T;
+  umax: T;
+  smin: T;
+  smax: T;
 }
 
-function range(r: Reg, is32: boolean): Range {
-  if (is32) return { umin: BigInt(r.u32min), umax: BigInt(r.u32max), smin: BigInt(r.s32min), smax: BigInt(r.s32max) };
-  return { umin: r.umin, umax: r.umax, smin: r.smin, smax: r.smax };
+const RANGE32_A: Range<number> = { umin: 0, umax: 0, smin: 0, smax: 0 };
+const RANGE32_B: Range<number> = { umin: 0, umax: 0, smin: 0, smax: 0 };
+
+/** The subregister bounds of `r` in `out` (a shared scratch object: no allocation per jump). */
+function range32(r: Reg, out: Range<number>): Range<number> {
+  out.umin = r.u32min;
+  out.umax = r.u32max;
+  out.smin = r.s32min;
+  out.smax = r.s32max;
+  return out;
 }
 
 /** 1: always taken, 0: never, -1: unknown (Linux is_scalar_branch_taken). */
 function scalarBranchTaken(a: Reg, b: Reg, op: CmpOp, is32: boolean): number {
-  const x = range(a, is32);
-  const y = range(b, is32);
-  const ta = is32 ? tnumSubreg(a.varOff) : a.varOff;
-  const tb = is32 ? tnumSubreg(b.varOff) : b.varOff;
   switch (op) {
     case 'eq':
-      if (tnumIsConst(ta) && tnumIsConst(tb)) return ta.value === tb.value ? 1 : 0;
-      if (x.umin > y.umax || x.umax < y.umin || x.smin > y.smax || x.smax < y.smin) return 0;
-      if (((ta.value ^ tb.value) & ~(ta.mask | tb.mask) & U64_MAX) !== 0n) return 0;
-      return -1;
+      return is32 ? equal32(a, b) : equal64(a, b);
     case 'ne': {
-      const r = scalarBranchTaken(a, b, 'eq', is32);
+      const r = is32 ? equal32(a, b) : equal64(a, b);
       return r < 0 ? -1 : 1 - r;
     }
     case 'set':
-      if (!tnumIsConst(tb)) return -1;
-      if ((ta.value & tb.value) !== 0n) return 1;
-      if (((ta.value | ta.mask) & tb.value) === 0n) return 0;
-      return -1;
+      return is32 ? bitSet32(a, b) : bitSet64(a, b);
     case 'nset': {
-      const r = scalarBranchTaken(a, b, 'set', is32);
+      const r = is32 ? bitSet32(a, b) : bitSet64(a, b);
       return r < 0 ? -1 : 1 - r;
     }
+    default:
+      return is32 ? rangeTaken(range32(a, RANGE32_A), range32(b, RANGE32_B), op) : rangeTaken(a, b, op);
+  }
+}
+
+function rangesApart<T extends number | bigint>(x: Range<T>, y: Range<T>): boolean {
+  return x.umin > y.umax || x.umax < y.umin || x.smin > y.smax || x.smax < y.smin;
+}
+
+function equal64(a: Reg, b: Reg): number {
+  const ta = a.varOff;
+  const tb = b.varOff;
+  if (tnumIsConst(ta) && tnumIsConst(tb)) return ta.value === tb.value ? 1 : 0;
+  if (rangesApart(a, b)) return 0;
+  if (((ta.value ^ tb.value) & ~(ta.mask | tb.mask) & U64_MAX) !== 0n) return 0;
+  return -1;
+}
+
+/** equal64 on the subregisters, in numbers. */
+function equal32(a: Reg, b: Reg): number {
+  const va = low32(a.varOff.value);
+  const ma = low32(a.varOff.mask);
+  const vb = low32(b.varOff.value);
+  const mb = low32(b.varOff.mask);
+  if (ma === 0 && mb === 0) return va === vb ? 1 : 0;
+  if (rangesApart(range32(a, RANGE32_A), range32(b, RANGE32_B))) return 0;
+  if (((va ^ vb) & ~(ma | mb)) !== 0) return 0;
+  return -1;
+}
+
+function bitSet64(a: Reg, b: Reg): number {
+  const ta = a.varOff;
+  const tb = b.varOff;
+  if (!tnumIsConst(tb)) return -1;
+  if ((ta.value & tb.value) !== 0n) return 1;
+  if (((ta.value | ta.mask) & tb.value) === 0n) return 0;
+  return -1;
+}
+
+function bitSet32(a: Reg, b: Reg): number {
+  if (low32(b.varOff.mask) !== 0) return -1;
+  const va = low32(a.varOff.value);
+  const vb = low32(b.varOff.value);
+  if ((va & vb) !== 0) return 1;
+  if (((va | low32(a.varOff.mask)) & vb) === 0) return 0;
+  return -1;
+}
+
+/** The ordered comparisons, decided by the ranges alone. */
+function rangeTaken<T extends number | bigint>(x: Range<T>, y: Range<T>, op: CmpOp): number {
+  switch (op) {
     case 'gt':
       if (x.umin > y.umax) return 1;
       if (x.umax <= y.umin) return 0;
@@ -127,6 +176,8 @@ function scalarBranchTaken(a: Reg, b: Reg, op: CmpOp, is32: boolean): number {
     case 'sle':
       if (x.smax <= y.smin) return 1;
       if (x.smin > y.smax) return 0;
+      return -1;
+    default:
       return -1;
   }
 }

@@ -14,6 +14,11 @@ export interface Tnum {
 
 export const TNUM_UNKNOWN: Tnum = { value: 0n, mask: U64_MAX };
 
+/** The low 32 bits of a u64 BigInt as a number (no allocation when it already fits). */
+export function low32(v: bigint): number {
+  return v <= U32_MAX_N ? Number(v) : Number(BigInt.asUintN(32, v));
+}
+
 export function tnumConst(value: bigint): Tnum {
   return { value: BigInt.asUintN(64, value), mask: 0n };
 }
