@@ -9,16 +9,18 @@ import type { FuncState, VState } from './state.js';
 import { Slot } from './state.js';
 import { tnumEquals, tnumIn } from './tnum.js';
 
+/**
+ * Pairs of old and current ids seen in one comparison. A comparison meets only the few ids of its
+ * registers, so two short arrays scanned linearly beat hash maps (and reset costs nothing).
+ */
 class IdMap {
-  private readonly map = new Map<number, number>();
-  private readonly rev = new Map<number, number>();
+  private readonly olds: number[] = [];
+  private readonly curs: number[] = [];
+  private count = 0;
   private tmp = 0;
   /** Forget every pairing (one map serves every comparison: statesEqual runs at each prune point). */
   reset(): void {
-    if (this.map.size !== 0) {
-      this.map.clear();
-      this.rev.clear();
-    }
+    this.count = 0;
     this.tmp = 0;
   }
   /** Scalars: an old id only matters if it links registers; a current register without id is unique. */
@@ -29,12 +31,13 @@ class IdMap {
   check(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
     if (oldId === 0 || curId === 0) return false;
-    const m = this.map.get(oldId);
-    if (m !== undefined) return m === curId;
-    const r = this.rev.get(curId);
-    if (r !== undefined) return r === oldId;
-    this.map.set(oldId, curId);
-    this.rev.set(curId, oldId);
+    for (let i = 0; i < this.count; i++) {
+      if (this.olds[i] === oldId) return this.curs[i] === curId;
+      if (this.curs[i] === curId) return false;
+    }
+    this.olds[this.count] = oldId;
+    this.curs[this.count] = curId;
+    this.count++;
     return true;
   }
 }
