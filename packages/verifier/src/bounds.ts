@@ -41,9 +41,14 @@ function updateReg32Bounds(r: Reg): void {
   r.u32max = Math.min(r.u32max, u32(v | m));
 }
 
+const SIGN_BIT = 1n << 63n;
+const HIGH_HALF = 0xffff_ffff_0000_0000n;
+const S32_MIN_N = BigInt(S32_MIN);
+const S32_MAX_N = BigInt(S32_MAX);
+
 function updateReg64Bounds(r: Reg): void {
   const { value, mask } = r.varOff;
-  r.smin = maxB(r.smin, BigInt.asIntN(64, value | (mask & (1n << 63n))));
+  r.smin = maxB(r.smin, BigInt.asIntN(64, value | (mask & SIGN_BIT)));
   r.smax = minB(r.smax, BigInt.asIntN(64, value | (mask & S64_MAX)));
   r.umin = maxB(r.umin, value);
   r.umax = minB(r.umax, value | mask);
@@ -51,7 +56,7 @@ function updateReg64Bounds(r: Reg): void {
 
 function deduce32(r: Reg): void {
   // The upper halves of the 64-bit unsigned range agree: the low halves bound the subregister.
-  if (r.umin >> 32n === r.umax >> 32n) {
+  if ((r.umax <= U32_MAX_N && r.umin <= U32_MAX_N) || r.umin >> 32n === r.umax >> 32n) {
     const lo = Number(r.umin & 0xffff_ffffn);
     const hi = Number(r.umax & 0xffff_ffffn);
     r.u32min = Math.max(r.u32min, lo);
@@ -72,7 +77,7 @@ function deduce32(r: Reg): void {
     }
   }
   // A 64-bit signed range inside the s32 range bounds the subregister the same way.
-  if (r.smin >= BigInt(S32_MIN) && r.smax <= BigInt(S32_MAX)) {
+  if (r.smin >= S32_MIN_N && r.smax <= S32_MAX_N) {
     r.s32min = Math.max(r.s32min, Number(r.smin));
     r.s32max = Math.min(r.s32max, Number(r.smax));
   }
@@ -99,8 +104,8 @@ function deduce64(r: Reg): void {
 
 function deduceMixed(r: Reg): void {
   // The 64-bit range can be narrowed by the subregister bounds within the same upper half.
-  const hiMin = r.umin & ~0xffff_ffffn & U64_MAX;
-  const hiMax = r.umax & ~0xffff_ffffn & U64_MAX;
+  const hiMin = r.umin & HIGH_HALF;
+  const hiMax = r.umax & HIGH_HALF;
   r.umin = maxB(r.umin, hiMin | BigInt(r.u32min));
   r.umax = minB(r.umax, hiMax | BigInt(r.u32max));
   if (r.smin >= 0n && r.smax <= 0xffff_ffffn) {

@@ -152,9 +152,15 @@ export function tnumIntersect(a: Tnum, b: Tnum): Tnum {
   return { value: v & ~mu & U64_MAX, mask: mu };
 }
 
+/** Masks of the low 0..8 bytes. */
+const BYTE_MASKS: readonly bigint[] = Array.from({ length: 9 }, (_, n) => (1n << BigInt(n * 8)) - 1n);
+/** The upper 32 bits of a u64. */
+const HIGH_HALF = 0xffff_ffff_0000_0000n;
+
 /** Keep the low `size` bytes. */
 export function tnumCast(a: Tnum, size: number): Tnum {
-  const m = (1n << BigInt(size * 8)) - 1n;
+  const m = BYTE_MASKS[size] ?? (1n << BigInt(size * 8)) - 1n;
+  if (a.value <= m && a.mask <= m) return a;
   return { value: a.value & m, mask: a.mask & m };
 }
 
@@ -163,7 +169,7 @@ export function tnumSubreg(a: Tnum): Tnum {
 }
 
 export function tnumClearSubreg(a: Tnum): Tnum {
-  return tnumLshift(tnumRshift(a, 32), 32);
+  return { value: a.value & HIGH_HALF, mask: a.mask & HIGH_HALF };
 }
 
 /** Replace the low 32 bits of `a` with the low 32 bits of `b`. */
