@@ -107,12 +107,12 @@ export const verifyBenchCommand: Command = {
       if (!last.accepted) failed++;
       const slots = p.insns instanceof Uint8Array ? p.insns.length / 8 : p.insns.reduce((n, i) => n + (i.code === 0x18 ? 2 : 1), 0);
       rows.push(
-        `${p.name.padEnd(18)} ${String(slots).padStart(6)} ${(last.accepted ? 'accepted' : 'REJECTED').padEnd(9)} ${String(last.stats.processed).padStart(9)} ${String(last.stats.totalStates).padStart(7)} ${(median(times) / 1000).toFixed(2).padStart(10)} ${(Math.min(...times) / 1000).toFixed(2).padStart(8)}`,
+        `${p.name.padEnd(18)} ${String(slots).padStart(6)} ${(last.accepted ? 'accepted' : 'REJECTED').padEnd(9)} ${String(last.stats.processed).padStart(9)} ${String(last.stats.totalStates).padStart(7)} ${String(median(times)).padStart(10)} ${String(Math.min(...times)).padStart(8)}`,
       );
     }
     io.out(
-      `verification time of ${rounds} timed round${rounds === 1 ? '' : 's'} per program after ${WARM_UP_MS} ms of warm-up rounds, log level 0\n` +
-        `${'program'.padEnd(18)} ${'insns'.padStart(6)} ${'result'.padEnd(9)} ${'processed'.padStart(9)} ${'states'.padStart(7)} ${'median ms'.padStart(10)} ${'best ms'.padStart(8)}\n${rows.join('\n')}\n`,
+      `verification time of ${rounds} timed round${rounds === 1 ? '' : 's'} per program after ${WARM_UP_MS} ms of warm-up rounds, log level 0 (usec, as Linux's 'verification time')\n` +
+        `${'program'.padEnd(18)} ${'insns'.padStart(6)} ${'result'.padEnd(9)} ${'processed'.padStart(9)} ${'states'.padStart(7)} ${'median us'.padStart(10)} ${'best us'.padStart(8)}\n${rows.join('\n')}\n`,
     );
     return Promise.resolve(failed === 0 ? 0 : 1);
   },
