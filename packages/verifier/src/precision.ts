@@ -21,8 +21,8 @@ export class Precision {
   private readonly slotsHi: Uint32Array;
   /** Subprograms whose scalars are all precise (a precise value came out of them). */
   private readonly allPrecise: Uint8Array;
-  private readonly preds: number[][];
-  private readonly callers: number[][];
+  /** Predecessors and call sites, built on the first mark (many programs never reach a sink). */
+  private flowGraph: { readonly preds: number[][]; readonly callers: number[][] } | null = null;
 
   constructor(private readonly prog: Program) {
     const n = prog.slots.length;
@@ -30,15 +30,23 @@ export class Precision {
     this.slotsLo = new Uint32Array(n);
     this.slotsHi = new Uint32Array(n);
     this.allPrecise = new Uint8Array(prog.subprogStarts.length);
-    this.preds = Array.from({ length: n }, () => []);
-    this.callers = prog.subprogStarts.map(() => []);
+  }
+
+  private graph(): { readonly preds: number[][]; readonly callers: number[][] } {
+    if (this.flowGraph) return this.flowGraph;
+    const prog = this.prog;
+    const n = prog.slots.length;
+    const preds: number[][] = Array.from({ length: n }, () => []);
+    const callers: number[][] = prog.subprogStarts.map(() => []);
     for (let i = 0; i < n; i++) {
       const raw = prog.slots[i];
       const form = prog.forms[i];
       if (!raw || !form) continue;
-      for (const t of flowSuccessors(i, raw, form)) this.preds[t]?.push(i);
-      if (form.kind === 'call' && raw.src === 1) this.callers[prog.subprogOf[i + raw.imm + 1] ?? 0]?.push(i);
+      for (const t of flowSuccessors(i, raw, form)) preds[t]?.push(i);
+      if (form.kind === 'call' && raw.src === 1) callers[prog.subprogOf[i + raw.imm + 1] ?? 0]?.push(i);
     }
+    this.flowGraph = { preds, callers };
+    return this.flowGraph;
   }
 
   /** Registers precise before `insn` (bit n = rn). */
@@ -55,6 +63,7 @@ export class Precision {
 
   /** A sink at `insn` needs the registers in `mask` precise. */
   mark(insn: number, mask: number): void {
+    const { preds, callers } = this.graph();
     const work: Array<[number, number, number, number]> = [[insn, mask & 0x3ff, 0, 0]];
     while (work.length > 0) {
       const item = work.pop();
@@ -74,9 +83,9 @@ export class Precision {
       if (i === this.prog.subprogStarts[sub] && sub > 0) {
         // Arguments of a subprogram come from its call sites.
         const args = newR & 0b111110;
-        if (args) for (const c of this.callers[sub] ?? []) work.push([c, args, 0, 0]);
+        if (args) for (const c of callers[sub] ?? []) work.push([c, args, 0, 0]);
       }
-      for (const p of this.preds[i] ?? []) {
+      for (const p of preds[i] ?? []) {
         const t = this.transfer(p, newR, newLo, newHi);
         if (t) work.push([p, t[0], t[1], t[2]]);
       }
