@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { BENCH_METHODS, formatBenchTable, formatCompileTable, generatedProgram, loadBenchSuite, measureCompile, runBench, type BenchMethod } from '@ebpf-sim/vm';
 import { CliError, type CliIo, type Command } from '../../command.js';
-import { defaultBenchDir, usageErrors, pickChecks, pickEngine } from './common.js';
+import { defaultBenchDir, pickChecks, pickEngine } from './common.js';
+import { parseWith } from '../../args.js';
 
 const USAGE = `usage: ebpf-sim bench [--engine E] [--checks C] [--method repeat|call] [--program NAME] [--rounds N] [--stat median|min] [--dir DIR] [--json]
 
@@ -28,7 +29,7 @@ export const benchCommand: Command = {
   summary: 'Benchmark the VM on the shared bench programs against the kernel JIT and uBPF',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values } = usageErrors(() =>
+    const { values } = parseWith(USAGE, () =>
       parseArgs({
         args: [...args],
         options: {

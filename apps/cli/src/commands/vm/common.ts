@@ -4,15 +4,6 @@ import { ENGINES, HexParseError, VmLoadError, bytesFromHex, loadRaw, programFrom
 import { IsaError } from '@ebpf-sim/isa';
 import { CliError } from '../../command.js';
 
-/** Run an argument parser, turning its errors (unknown option, missing value) into usage errors. */
-export function usageErrors<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new CliError(error instanceof Error ? error.message : String(error), 2);
-  }
-}
-
 export function pickEngine(value: string | undefined): EngineName {
   if (value === undefined) return 'interp';
   if (!(ENGINES as readonly string[]).includes(value)) throw new CliError(`--engine must be one of ${ENGINES.join(', ')}, not '${value}'`, 2);

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatConformanceReport, loadConformanceTests, runConformance, runConformanceViaPlugin } from '@ebpf-sim/vm';
 import { CliError, type CliIo, type Command } from '../../command.js';
-import { pickEngine, usageErrors } from './common.js';
+import { pickEngine } from './common.js';
+import { parseWith } from '../../args.js';
 
 const USAGE = `usage: ebpf-sim conformance [--tests FILE] [--engine E] [--plugin 'CMD ARGS...']
 
@@ -24,7 +25,7 @@ export const conformanceCommand: Command = {
   summary: 'Run the bpf_conformance suite in-process or through a plugin, printing the runner report',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values } = usageErrors(() =>
+    const { values } = parseWith(USAGE, () =>
       parseArgs({
         args: [...args],
         options: { tests: { type: 'string' }, engine: { type: 'string' }, plugin: { type: 'string' } },

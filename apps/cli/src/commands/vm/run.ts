@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RawRunner, formatFault } from '@ebpf-sim/vm';
 import { CliError, type CliIo, type Command } from '../../command.js';
-import { hexBytes, loadProgramBytes, usageErrors, pickChecks, pickEngine, readText } from './common.js';
+import { hexBytes, loadProgramBytes, pickChecks, pickEngine, readText } from './common.js';
+import { parseWith } from '../../args.js';
 
 const USAGE = `usage: ebpf-sim run --prog-hex FILE [--mem-hex HEX | --data-in FILE] [--engine E] [--checks C] [--repeat N]
 
@@ -26,7 +27,7 @@ export const runCommand: Command = {
   summary: 'Run a raw eBPF program on input memory and print its return value (like bpftool prog run)',
   usage: USAGE,
   run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values } = usageErrors(() =>
+    const { values } = parseWith(USAGE, () =>
       parseArgs({
         args: [...args],
         options: {
