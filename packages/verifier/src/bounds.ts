@@ -175,12 +175,14 @@ let RANGE_M = 0;
  * only shrink down to a minimum of values in it.
  */
 function syncBounds32Domain(r: Reg): void {
-  let umin = Number(r.umin);
-  let umax = Number(r.umax);
-  let smin = Number(r.smin);
-  let smax = Number(r.smax);
-  let tv = Number(r.varOff.value);
-  let tm = Number(r.varOff.mask);
+  syncBounds32Numbers(r, Number(r.umin), Number(r.umax), Number(r.smin), Number(r.smax), Number(r.varOff.value), Number(r.varOff.mask));
+}
+
+/**
+ * syncBounds32Domain on 64-bit facts given as numbers in [0, 2^32) (the 32-bit ones are read from `r`); the
+ * results are written back to `r`, reusing its BigInts where a fact did not change.
+ */
+function syncBounds32Numbers(r: Reg, umin: number, umax: number, smin: number, smax: number, tv: number, tm: number): void {
   let u32min = r.u32min;
   let u32max = r.u32max;
   let s32min = r.s32min;
@@ -480,7 +482,55 @@ export type ScalarOp = 'add' | 'sub' | 'mul' | 'and' | 'or' | 'xor' | 'lsh' | 'r
 export function scalarAlu(op: ScalarOp, dst: Reg, src: Reg, is64: boolean): void {
   if (!is64) scalarAlu32(op, dst, src);
   else if (isKnownConst(dst) && isKnownConst(src)) markKnown(dst, constAlu64(op, dst.varOff.value, src.varOff.value));
+  else if ((op === 'and' || op === 'or' || op === 'xor') && in32Domain(dst) && in32Domain(src)) bitwise64In32Domain(op, dst, src);
   else scalarAluGeneral(op, dst, src, true);
+}
+
+/** Every 64-bit fact of `r` lies in [0, 2^32): its upper half is known zero (the domain of syncBounds32Domain). */
+function in32Domain(r: Reg): boolean {
+  return r.umax <= U32_MAX_N && r.smin >= 0n && r.smax <= U32_MAX_N && r.varOff.value <= U32_MAX_N && r.varOff.mask <= U32_MAX_N;
+}
+
+/**
+ * 64-bit and/or/xor of two registers in the 32-bit domain: the upper halves stay known zero, so the 64-bit
+ * tnum is its subregister, both operands are non-negative (signed bounds follow the unsigned ones) and
+ * syncBounds keeps to the domain. The same steps as scalarAluGeneral on numbers (bounds.test.ts compares).
+ */
+function bitwise64In32Domain(op: 'and' | 'or' | 'xor', dst: Reg, src: Reg): void {
+  const av = Number(dst.varOff.value);
+  const am = Number(dst.varOff.mask);
+  const bv = Number(src.varOff.value);
+  const bm = Number(src.varOff.mask);
+  let umin: number;
+  let umax: number;
+  if (op === 'and') {
+    TV = (av & bv) >>> 0;
+    TM = ((av | am) & (bv | bm) & ~TV) >>> 0;
+    dst.u32min = TV;
+    dst.u32max = minN(dst.u32max, src.u32max);
+    signedFromUnsigned32(dst, dst.s32min >= 0 && src.s32min >= 0);
+    umin = TV;
+    umax = minN(Number(dst.umax), Number(src.umax));
+  } else if (op === 'or') {
+    const nonNeg32 = dst.s32min >= 0 && src.s32min >= 0;
+    TV = (av | bv) >>> 0;
+    TM = ((am | bm) & ~TV) >>> 0;
+    dst.u32min = maxN(dst.u32min, src.u32min);
+    dst.u32max = (TV | TM) >>> 0;
+    signedFromUnsigned32(dst, nonNeg32);
+    umin = maxN(Number(dst.umin), Number(src.umin));
+    umax = (TV | TM) >>> 0;
+  } else {
+    const nonNeg32 = dst.s32min >= 0 && src.s32min >= 0;
+    TM = (am | bm) >>> 0;
+    TV = ((av ^ bv) & ~TM) >>> 0;
+    dst.u32min = TV;
+    dst.u32max = (TV | TM) >>> 0;
+    signedFromUnsigned32(dst, nonNeg32);
+    umin = TV;
+    umax = (TV | TM) >>> 0;
+  }
+  syncBounds32Numbers(dst, umin, umax, umin, umax, TV, TM);
 }
 
 /** A constant whose eight bounds all say so (what markKnown leaves). */
