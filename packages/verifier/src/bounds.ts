@@ -483,7 +483,38 @@ export function scalarAlu(op: ScalarOp, dst: Reg, src: Reg, is64: boolean): void
   if (!is64) scalarAlu32(op, dst, src);
   else if (isKnownConst(dst) && isKnownConst(src)) markKnown(dst, constAlu64(op, dst.varOff.value, src.varOff.value));
   else if ((op === 'and' || op === 'or' || op === 'xor') && in32Domain(dst) && in32Domain(src)) bitwise64In32Domain(op, dst, src);
-  else scalarAluGeneral(op, dst, src, true);
+  else if (unknownResult64(op, dst, src)) {
+    markUnbounded(dst);
+    dst.varOff = TNUM_UNKNOWN;
+  } else scalarAluGeneral(op, dst, src, true);
+}
+
+/**
+ * True when the 64-bit `op` on an unknown scalar gives an unknown scalar, whatever the other operand (as
+ * long as its bounds are in order, as every live register's are): xor and the carries of add and sub spread
+ * the unknown bits everywhere and every bound overflows; so does mul by something odd and non-zero (the
+ * unknown bit 0 of the product is shifted to every position). bounds.test.ts compares with the general path.
+ */
+function unknownResult64(op: ScalarOp, dst: Reg, src: Reg): boolean {
+  switch (op) {
+    case 'xor':
+      return isUnknownScalar(dst) || isUnknownScalar(src);
+    case 'add':
+    case 'sub':
+      return (isUnknownScalar(dst) && !boundsInvalid(src)) || (isUnknownScalar(src) && !boundsInvalid(dst));
+    case 'mul':
+      return (
+        ((src.varOff.value | src.varOff.mask) & 1n) === 1n &&
+        src.umax !== 0n &&
+        src.u32max !== 0 &&
+        (src.smin !== 0n || src.smax !== 0n) &&
+        (src.s32min !== 0 || src.s32max !== 0) &&
+        !boundsInvalid(src) &&
+        isUnknownScalar(dst)
+      );
+    default:
+      return false;
+  }
 }
 
 /** Every 64-bit fact of `r` lies in [0, 2^32): its upper half is known zero (the domain of syncBounds32Domain). */
