@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scalarAlu, scalarAluGeneral, syncBounds, syncBoundsGeneral, type ScalarOp } from './bounds.js';
+import { scalarAlu, scalarAluGeneral, syncBounds, syncBoundsGeneral, zext32, zext32General, type ScalarOp } from './bounds.js';
 import { Reg, RegType, markKnown, markUnknown } from './reg.js';
 
 /** A value below 2^32 that is often near a power of two or a small constant (where the bounds interact). */
@@ -159,6 +159,21 @@ describe('scalarAlu on an unknown 64-bit operand', () => {
     fc.assert(
       fc.property(fc.constantFrom<ScalarOp>('add', 'sub', 'mul', 'xor'), fc.oneof(unknown, operand), fc.oneof(unknown, operand), sameAsGeneral64),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('zext32', () => {
+  it('gives the result of the BigInt steps and the general syncBounds', () => {
+    fc.assert(
+      fc.property(anyScalar, (r) => {
+        const fast = r.clone();
+        const general = r.clone();
+        zext32(fast);
+        zext32General(general);
+        expect(fields(fast)).toBe(fields(general));
+      }),
+      { numRuns: 2000 },
     );
   });
 });
