@@ -252,14 +252,20 @@ function syncBounds32Numbers(r: Reg, umin: number, umax: number, smin: number, s
     tm = (mu & ~v) >>> 0;
   }
   if (tm === 0) {
-    markKnown(r, BigInt(tv));
+    // markKnown for a value below 2^32: one BigInt serves the tnum and the four 64-bit bounds.
+    const v = tv === Number(r.umin) ? r.umin : BigInt(tv);
+    r.varOff = { value: v, mask: 0n };
+    r.umin = r.umax = r.smin = r.smax = v;
+    r.u32min = r.u32max = tv;
+    r.s32min = r.s32max = tv | 0;
     return;
   }
   if (tv !== Number(r.varOff.value) || tm !== Number(r.varOff.mask)) r.varOff = { value: BigInt(tv), mask: BigInt(tm) };
+  // BigInts are immutable: equal bounds share one (the signed bounds often equal the unsigned ones here).
   if (umin !== Number(r.umin)) r.umin = BigInt(umin);
   if (umax !== Number(r.umax)) r.umax = BigInt(umax);
-  if (smin !== Number(r.smin)) r.smin = BigInt(smin);
-  if (smax !== Number(r.smax)) r.smax = BigInt(smax);
+  if (smin !== Number(r.smin)) r.smin = smin === umin ? r.umin : BigInt(smin);
+  if (smax !== Number(r.smax)) r.smax = smax === umax ? r.umax : BigInt(smax);
   r.u32min = u32min;
   r.u32max = u32max;
   r.s32min = s32min;
