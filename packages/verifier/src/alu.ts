@@ -3,7 +3,7 @@
  * arithmetic on tnums and bounds, and the rules of pointer arithmetic.
  */
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
-import { constReg, scalarAlu, signExtend, syncBounds, zext32, type ScalarOp } from './bounds.js';
+import { constReg, immReg, scalarAlu, signExtend, syncBounds, zext32, type ScalarOp } from './bounds.js';
 import { checkDst, checkSrc, type Env } from './env.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markUnknown, regTypeName, S64_MIN } from './reg.js';
 import { Reject } from './reject.js';
@@ -52,7 +52,8 @@ function checkMov(env: Env, insn: RawInsn, is64: boolean): void {
   }
   if ((insn.code & 0x08) === 0) {
     const dst = checkDst(env, insn.dst);
-    markConstScalar(dst, is64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
+    // A copy of the shared immediate register: a known scalar without pointer facts (markConstScalar).
+    dst.copyFrom(immReg(insn.imm, is64));
     return;
   }
   const src = checkSrc(env, insn.src);
@@ -160,7 +161,7 @@ function checkBinary(env: Env, insn: RawInsn, form: OpcodeForm, is64: boolean): 
     if ((op === 0x60 || op === 0x70 || op === 0xc0) && (insn.imm < 0 || insn.imm >= (is64 ? 64 : 32))) {
       throw new Reject(`invalid shift ${insn.imm}`, 'shift', { errno: 22 });
     }
-    src = constReg(is64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
+    src = immReg(insn.imm, is64);
   }
   const dst = checkSrc(env, insn.dst);
   checkDst(env, insn.dst);

@@ -948,6 +948,24 @@ const CONST_REGS = new Map<bigint, Reg>();
  * A constant 64-bit value as a scalar register for immediate operands. Shared and cached: callers only read
  * it (clone it to refine it), which saves an allocation per instruction on the hot path.
  */
+/** Immediate operands as registers, by the immediate: for 64-bit operations and for 32-bit ones. */
+const IMM_REGS_64 = new Map<number, Reg>();
+const IMM_REGS_32 = new Map<number, Reg>();
+
+/**
+ * constReg of an instruction's immediate (a signed 32-bit number), as is for 64-bit operations or zero-extended
+ * from 32 bits, looked up by the number: no BigInt per instruction. Shared: callers only read it (or copy it).
+ */
+export function immReg(imm: number, is64: boolean): Reg {
+  const cache = is64 ? IMM_REGS_64 : IMM_REGS_32;
+  let r = cache.get(imm);
+  if (r) return r;
+  r = constReg(is64 ? BigInt(imm) : BigInt(imm >>> 0));
+  if (cache.size > 4096) cache.clear();
+  cache.set(imm, r);
+  return r;
+}
+
 export function constReg(v: bigint): Reg {
   let r = CONST_REGS.get(v);
   if (r) return r;

@@ -4,7 +4,7 @@
  * and packet ranges learnt from `data + N > data_end` (try_match_pkt_pointers).
  */
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
-import { boundsInvalid, constReg, syncBounds } from './bounds.js';
+import { boundsInvalid, immReg, syncBounds } from './bounds.js';
 import { forEachReg } from './calls.js';
 import { checkSrc, type Env } from './env.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar } from './reg.js';
@@ -439,7 +439,7 @@ export function checkCondJump(env: Env, insn: RawInsn, form: OpcodeForm): Branch
   const is32 = form.cls === 'jmp32';
   const dst = checkSrc(env, insn.dst);
   const useSrc = form.source === 'X';
-  const src = useSrc ? checkSrc(env, insn.src) : constReg(BigInt(insn.imm));
+  const src = useSrc ? checkSrc(env, insn.src) : immReg(insn.imm, true);
   const srcConst = useSrc ? null : src;
 
   // NULL checks of *_or_null pointers: `if (p == 0)`/`if (p != 0)`.
