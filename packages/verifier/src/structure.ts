@@ -280,27 +280,33 @@ function liveness(slots: readonly RawInsn[], forms: ReadonlyArray<OpcodeForm | n
   const liveIn = new Uint16Array(n);
   const uses = new Uint16Array(n);
   const defs = new Uint16Array(n);
-  const succ: number[][] = [];
+  // At most two successors per instruction, -1 for none: flat arrays instead of an array per instruction.
+  const succA = new Int32Array(n).fill(-1);
+  const succB = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
     const raw = slots[i];
     const form = forms[i] ?? null;
-    if (!raw) {
-      succ.push([]);
-      continue;
-    }
+    if (!raw || form === null) continue;
     const ud = useDef(raw, form);
     uses[i] = ud.use;
     defs[i] = ud.def;
     // A local call's successor for liveness is the return point; the callee's own liveness is separate.
-    const s = form === null ? [] : successors(i, raw, form).filter((t) => !(form.kind === 'call' && raw.src === 1 && t !== i + 1));
-    succ.push(s.filter((t) => t < n));
+    const localCall = form.kind === 'call' && raw.src === 1;
+    let k = 0;
+    for (const t of successors(i, raw, form)) {
+      if (t < 0 || t >= n || (localCall && t !== i + 1)) continue;
+      if (k === 0) succA[i] = t;
+      else succB[i] = t;
+      k++;
+    }
   }
   let changed = true;
   while (changed) {
     changed = false;
     for (let i = n - 1; i >= 0; i--) {
-      let out = 0;
-      for (const t of succ[i] ?? []) out |= liveIn[t] ?? 0;
+      const a = succA[i] ?? -1;
+      const b = succB[i] ?? -1;
+      const out = (a >= 0 ? (liveIn[a] ?? 0) : 0) | (b >= 0 ? (liveIn[b] ?? 0) : 0);
       const v = ((uses[i] ?? 0) | (out & ~(defs[i] ?? 0))) | (1 << 10);
       if (v !== liveIn[i]) {
         liveIn[i] = v;
