@@ -12,6 +12,5 @@ export type {
   VerifierRegistry,
 } from './registry.js';
 export type { CtxAccessFact } from './facts.js';
-export { formatInsn } from './disasm.js';
 export { HINTS } from './hints.js';
 export type { HintKey } from './reject.js';

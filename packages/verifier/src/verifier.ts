@@ -3,11 +3,10 @@
  * instruction at a time, with the abstract state; remember states at prune points and stop a path when a
  * verified state covers it; write the log as Linux does.
  */
-import { readSlot, type OpcodeForm, type RawInsn } from '@ebpf-sim/isa';
+import { formatXlated, readSlot, type OpcodeForm, type RawInsn, type XlatedNames } from '@ebpf-sim/isa';
 import { checkAlu } from './alu.js';
 import { checkCondJump } from './branch.js';
 import { checkHelperCall, checkLocalCall, checkMainExit, checkSubprogExit } from './calls.js';
-import { formatInsn, type DisasmNames } from './disasm.js';
 import type { Env } from './env.js';
 import { InsnFacts, type CtxAccessFact } from './facts.js';
 import { formatFrame, stateColumn } from './format.js';
@@ -142,7 +141,8 @@ class Run implements Env {
   private readonly pending: PendingBranch[] = [];
   /** The branch just taken from the stack, whose header is printed once it is known not to be pruned. */
   private popped: PendingBranch | null = null;
-  private readonly names: DisasmNames;
+  /** Map operands named as the kernel's log does for loaded maps; everything else prints as print_bpf_insn(). */
+  private readonly names: XlatedNames;
 
   constructor(
     readonly prog: Program,
@@ -163,8 +163,7 @@ class Run implements Env {
     if (r1) markPointer(r1, RegType.PTR_TO_CTX);
     this.state = new VState([main]);
     this.names = {
-      helperName: (id) => registry.helper(id)?.name,
-      mapText: (insn) => {
+      mapOperand: (insn) => {
         const m = this.maps[this.slotIndexOf(insn)];
         return m ? `map[${m.name}]` : `map[id:${insn.imm}]`;
       },
@@ -189,7 +188,7 @@ class Run implements Env {
     const raw = this.prog.slots[i];
     const form = this.prog.forms[i];
     if (!raw || !form) return `(${(raw?.code ?? 0).toString(16).padStart(2, '0')}) ???`;
-    return formatInsn(raw, form, this.names);
+    return formatXlated(raw, form, this.names);
   }
 
   private fullState(): string {
