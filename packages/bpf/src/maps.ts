@@ -3,27 +3,33 @@
  * exist: the uapi type numbers and a registry over a list of maps addressed by fd or by index.
  */
 import type { HelperProto, MapDesc, VerifierRegistry } from '@ebpf-sim/verifier';
+import { BPF_MAP_TYPE, type BpfMapTypeName } from '@ebpf-sim/uapi';
 import { HELPERS } from './helpers/index.js';
 
-/** `BPF_MAP_TYPE_*` numbers (include/uapi/linux/bpf.h). */
-export const MAP_TYPE_IDS: Readonly<Record<string, number>> = {
-  hash: 1,
-  array: 2,
-  prog_array: 3,
-  perf_event_array: 4,
-  percpu_hash: 5,
-  percpu_array: 6,
-  stack_trace: 7,
-  lru_hash: 9,
-  lru_percpu_hash: 10,
-  devmap: 14,
-  cpumap: 16,
-  xskmap: 17,
-  queue: 22,
-  stack: 23,
-  devmap_hash: 25,
-  ringbuf: 27,
-};
+/** The map types the verifier models (lower-case enum bpf_map_type names, as in map specs). */
+const MODELLED_MAP_TYPES = [
+  'hash',
+  'array',
+  'prog_array',
+  'perf_event_array',
+  'percpu_hash',
+  'percpu_array',
+  'stack_trace',
+  'lru_hash',
+  'lru_percpu_hash',
+  'devmap',
+  'cpumap',
+  'xskmap',
+  'queue',
+  'stack',
+  'devmap_hash',
+  'ringbuf',
+] as const satisfies ReadonlyArray<Lowercase<BpfMapTypeName>>;
+
+/** Their uapi numbers, taken from @ebpf-sim/uapi's enum bpf_map_type (the one copy of the ABI). */
+export const MAP_TYPE_IDS: Readonly<Record<string, number>> = Object.fromEntries(
+  MODELLED_MAP_TYPES.map((name) => [name, BPF_MAP_TYPE[name.toUpperCase() as Uppercase<typeof name>]]),
+);
 
 /** Helpers a map type may never be passed to (the map side of Linux check_map_func_compatibility). */
 const MAP_ONLY_HELPERS: Readonly<Record<string, readonly number[]>> = {
