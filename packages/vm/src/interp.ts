@@ -19,6 +19,7 @@ import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from './fault.js';
 import { WIDE, sdiv64, udiv64 } from './int64.js';
 import type { Program } from './program.js';
 import type { Vm } from './vm.js';
+import { ownedBlock, POOL } from './pool.js';
 
 const enum Op {
   ALU_ADD_K = 0,
@@ -586,8 +587,8 @@ export const FRAME_WORDS = 20;
  * loader did not resolve are `undefined` and fault when executed). Jump and call targets are stored as word
  * indexes into `code` (4 * slot), which is what the interpreter's program counter counts.
  */
-export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64: (insn: Insn) => readonly [number, number] | undefined): Int32Array {
-  const code = new Int32Array((slotCount + 1) * 4);
+export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64: (insn: Insn) => readonly [number, number] | undefined): { readonly base: number; readonly code: Int32Array } {
+  const { base, view: code } = ownedBlock((slotCount + 1) * 4);
   for (let i = 0; i < slotCount; i++) code[i * 4] = NO_OP;
   for (const insn of insns) {
     let op = FORM_OPS[insn.form.id];
@@ -598,14 +599,14 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     let w3 = insn.imm >> 31;
     switch (insn.form.kind) {
       case 'ja':
-        w1 = 4 * (insn.slot + 1 + (insn.form.cls === 'jmp32' ? insn.imm : insn.off));
+        w1 = base + 4 * (insn.slot + 1 + (insn.form.cls === 'jmp32' ? insn.imm : insn.off));
         break;
       case 'jmp':
       case 'jcond':
-        w1 = 4 * (insn.slot + 1 + insn.off);
+        w1 = base + 4 * (insn.slot + 1 + insn.off);
         break;
       case 'call':
-        if (insn.form.id === 'call.local') w1 = 4 * (insn.slot + 1 + insn.imm);
+        if (insn.form.id === 'call.local') w1 = base + 4 * (insn.slot + 1 + insn.imm);
         break;
       case 'ld_imm64': {
         const value = ldImm64(insn);
@@ -663,7 +664,7 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     const p = mov.slot * 4;
     code[p] = (code[p]! & ~0xff) | fused;
   }
-  return code;
+  return { base, code };
 }
 
 /** Outcomes of {@link runSegment}. */
@@ -678,7 +679,7 @@ const SWITCHED = 2;
  */
 export function interpret(vm: Vm, entry: Program): boolean {
   vm.running = entry;
-  vm.resumeAt = 0;
+  vm.resumeAt = entry.codeBase;
   vm.executed = 0;
   vm.depth = 0;
   vm.loops = BPF_MAX_LOOPS;
@@ -688,6 +689,17 @@ export function interpret(vm: Vm, entry: Program): boolean {
   }
 }
 
+const runSegment = createInterpreter();
+
+/**
+ * The dispatch loop and its out-of-line parts, closed over the word pool. `E` is a constant of a closure
+ * created once, which V8 folds into the machine code (map, length and data pointer), unlike a module-level
+ * binding (bundlers turn top-level `const` into `var`) or an array passed in: see pool.ts.
+ */
+function createInterpreter(): (vm: Vm, prog: Program) => number {
+  const pool = POOL;
+  return runSegment;
+
 /**
  * Execute `prog` from `vm.resumeAt` until it exits, faults or hands control to another program. Keeping one
  * program per call lets `code` be a constant, and only what most instructions need is kept in locals (V8
@@ -696,8 +708,11 @@ export function interpret(vm: Vm, entry: Program): boolean {
  * `| 0` so that TurboFan uses plain 32-bit operations without overflow checks.
  */
 function runSegment(vm: Vm, prog: Program): number {
-  const R = vm.registers;
-  const code = prog.code;
+  // A local copy of the closure's constant: TurboFan still sees the constant, and the bytecode of each access
+  // is a register read instead of a context-slot load (the function has to stay under V8's 60 KiB limit).
+  const E = pool;
+  const rb = vm.regBase;
+  const cb = prog.codeBase;
   const limit = vm.budget;
   let dv = vm.mem.dataView;
   let p = vm.resumeAt;
@@ -711,156 +726,156 @@ function runSegment(vm: Vm, prog: Program): number {
   let wLo = 0;
   let wHi = 0;
   for (;;) {
-    const w = code[p]!;
+    const w = E[p]!;
     steps = (steps + 1) | 0;
     if (steps > limit) {
       vm.executed = limit;
-      vm.setFault('budget', p >> 2, { detail: limit });
+      vm.setFault('budget', (p - cb) >> 2, { detail: limit });
       return FAULTED;
     }
     switch ((w & 0xff) as Op) {
       case Op.ALU_ADD_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = (R[d]! + bl) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = (E[d]! + bl) | 0;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SUB_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = (R[d]! - bl) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = (E[d]! - bl) | 0;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MUL_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = Math.imul(R[d]!, bl);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = Math.imul(E[d]!, bl);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_DIV_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SDIV_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
         // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
-        R[d] = bl === 0 ? 0 : Math.trunc(R[d]! / bl) | 0;
-        R[d + 1] = 0;
+        E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOD_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
         // Modulo by zero leaves dst unchanged (then zero-extended).
-        if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
-        R[d + 1] = 0;
+        if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SMOD_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
         // INT_MIN % -1 is -0 in JS, stored as 0.
-        if (bl !== 0) R[d] = R[d]! % bl;
-        R[d + 1] = 0;
+        if (bl !== 0) E[d] = E[d]! % bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_OR_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = R[d]! | bl;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = E[d]! | bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_AND_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = R[d]! & bl;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = E[d]! & bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_XOR_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = R[d]! ^ bl;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = E[d]! ^ bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOV_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = bl;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_LSH_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = R[d]! << (bl & 31);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = E[d]! << (bl & 31);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_RSH_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = R[d]! >>> (bl & 31);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = E[d]! >>> (bl & 31);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_ARSH_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        R[d] = R[d]! >> (bl & 31);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        E[d] = E[d]! >> (bl & 31);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_ADD_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        const al = R[d]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        const al = E[d]!;
         const lo = (al + bl) | 0;
-        R[d + 1] = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d] = lo;
+        E[d + 1] = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        E[d] = lo;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SUB_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        const al = R[d]!;
-        R[d + 1] = (R[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
-        R[d] = (al - bl) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        const al = E[d]!;
+        E[d + 1] = (E[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        E[d] = (al - bl) | 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MUL_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
         // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
-        const al = R[d]!;
+        const al = E[d]!;
         const aL = al & 0xffff;
         const aH = al >>> 16;
         const bL = bl & 0xffff;
@@ -868,297 +883,297 @@ function runSegment(vm: Vm, prog: Program): number {
         const lh = aL * bH;
         const hl = aH * bL;
         const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(R[d + 1]!, bl)) | 0;
-        R[d] = Math.imul(al, bl);
+        E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(E[d + 1]!, bl)) | 0;
+        E[d] = Math.imul(al, bl);
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_DIV_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        if (bh === 0 && R[d + 1] === 0) {
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        if (bh === 0 && E[d + 1] === 0) {
           // Both operands below 2^32: one exact double division.
-          R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
+          E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
         } else if (bl === 0 && bh === 0) {
-          R[d] = 0;
-          R[d + 1] = 0;
+          E[d] = 0;
+          E[d + 1] = 0;
         } else {
-          udiv64(R[d]!, R[d + 1]!, bl, bh);
-          R[d] = WIDE[0]!;
-          R[d + 1] = WIDE[1]!;
+          udiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[0]!;
+          E[d + 1] = WIDE[1]!;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SDIV_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
         if (bl === 0 && bh === 0) {
-          R[d] = 0;
-          R[d + 1] = 0;
+          E[d] = 0;
+          E[d + 1] = 0;
         } else {
-          sdiv64(R[d]!, R[d + 1]!, bl, bh);
-          R[d] = WIDE[0]!;
-          R[d + 1] = WIDE[1]!;
+          sdiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[0]!;
+          E[d + 1] = WIDE[1]!;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOD_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        if (bh === 0 && R[d + 1] === 0) {
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        if (bh === 0 && E[d + 1] === 0) {
           // Modulo by zero leaves dst unchanged.
-          if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
+          if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
         } else if (bl !== 0 || bh !== 0) {
-          udiv64(R[d]!, R[d + 1]!, bl, bh);
-          R[d] = WIDE[2]!;
-          R[d + 1] = WIDE[3]!;
+          udiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[2]!;
+          E[d + 1] = WIDE[3]!;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SMOD_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
         if (bl !== 0 || bh !== 0) {
-          sdiv64(R[d]!, R[d + 1]!, bl, bh);
-          R[d] = WIDE[2]!;
-          R[d + 1] = WIDE[3]!;
+          sdiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[2]!;
+          E[d + 1] = WIDE[3]!;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_OR_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        R[d] = R[d]! | bl;
-        R[d + 1] = R[d + 1]! | bh;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        E[d] = E[d]! | bl;
+        E[d + 1] = E[d + 1]! | bh;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_AND_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        R[d] = R[d]! & bl;
-        R[d + 1] = R[d + 1]! & bh;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        E[d] = E[d]! & bl;
+        E[d + 1] = E[d + 1]! & bh;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_XOR_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        R[d] = R[d]! ^ bl;
-        R[d + 1] = R[d + 1]! ^ bh;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        E[d] = E[d]! ^ bl;
+        E[d + 1] = E[d + 1]! ^ bh;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOV_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        R[d] = bl;
-        R[d + 1] = bh;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        E[d] = bl;
+        E[d + 1] = bh;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_LSH_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
         const n = bl & 63;
-        const lo = R[d]!;
+        const lo = E[d]!;
         if (n >= 32) {
-          R[d + 1] = lo << (n - 32);
-          R[d] = 0;
+          E[d + 1] = lo << (n - 32);
+          E[d] = 0;
         } else if (n !== 0) {
-          R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
-          R[d] = lo << n;
+          E[d + 1] = (E[d + 1]! << n) | (lo >>> (32 - n));
+          E[d] = lo << n;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_RSH_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
         const n = bl & 63;
-        const hi = R[d + 1]!;
+        const hi = E[d + 1]!;
         if (n >= 32) {
-          R[d] = hi >>> (n - 32);
-          R[d + 1] = 0;
+          E[d] = hi >>> (n - 32);
+          E[d + 1] = 0;
         } else if (n !== 0) {
-          R[d] = (R[d]! >>> n) | (hi << (32 - n));
-          R[d + 1] = hi >>> n;
+          E[d] = (E[d]! >>> n) | (hi << (32 - n));
+          E[d + 1] = hi >>> n;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_ARSH_K: {
-        const d = (w >> 8) & 0xff;
-        const bl = code[p | 2]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[p | 2]!;
         const n = bl & 63;
-        const hi = R[d + 1]!;
+        const hi = E[d + 1]!;
         if (n >= 32) {
-          R[d] = hi >> (n - 32);
-          R[d + 1] = hi >> 31;
+          E[d] = hi >> (n - 32);
+          E[d + 1] = hi >> 31;
         } else if (n !== 0) {
-          R[d] = (R[d]! >>> n) | (hi << (32 - n));
-          R[d + 1] = hi >> n;
+          E[d] = (E[d]! >>> n) | (hi << (32 - n));
+          E[d + 1] = hi >> n;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_ADD_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = (R[d]! + bl) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = (E[d]! + bl) | 0;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SUB_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = (R[d]! - bl) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = (E[d]! - bl) | 0;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MUL_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = Math.imul(R[d]!, bl);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = Math.imul(E[d]!, bl);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_DIV_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SDIV_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
         // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
-        R[d] = bl === 0 ? 0 : Math.trunc(R[d]! / bl) | 0;
-        R[d + 1] = 0;
+        E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOD_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
         // Modulo by zero leaves dst unchanged (then zero-extended).
-        if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
-        R[d + 1] = 0;
+        if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_SMOD_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
         // INT_MIN % -1 is -0 in JS, stored as 0.
-        if (bl !== 0) R[d] = R[d]! % bl;
-        R[d + 1] = 0;
+        if (bl !== 0) E[d] = E[d]! % bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_OR_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = R[d]! | bl;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = E[d]! | bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_AND_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = R[d]! & bl;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = E[d]! & bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_XOR_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = R[d]! ^ bl;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = E[d]! ^ bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOV_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = bl;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = bl;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_LSH_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = R[d]! << (bl & 31);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = E[d]! << (bl & 31);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_RSH_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = R[d]! >>> (bl & 31);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = E[d]! >>> (bl & 31);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_ARSH_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
-        R[d] = R[d]! >> (bl & 31);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
+        E[d] = E[d]! >> (bl & 31);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_ADD_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        const al = R[d]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        const al = E[d]!;
         const lo = (al + bl) | 0;
-        R[d + 1] = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d] = lo;
+        E[d + 1] = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        E[d] = lo;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SUB_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        const al = R[d]!;
-        R[d + 1] = (R[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
-        R[d] = (al - bl) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        const al = E[d]!;
+        E[d + 1] = (E[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        E[d] = (al - bl) | 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MUL_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
-        const al = R[d]!;
+        const al = E[d]!;
         const aL = al & 0xffff;
         const aH = al >>> 16;
         const bL = bl & 0xffff;
@@ -1166,24 +1181,24 @@ function runSegment(vm: Vm, prog: Program): number {
         const lh = aL * bH;
         const hl = aH * bL;
         const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(R[d + 1]!, bl)) | 0;
-        R[d] = Math.imul(al, bl);
+        E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(E[d + 1]!, bl)) | 0;
+        E[d] = Math.imul(al, bl);
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_DIV_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        if (bh === 0 && R[d + 1] === 0) {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        if (bh === 0 && E[d + 1] === 0) {
           // Both operands below 2^32: one exact double division.
-          R[d] = bl === 0 ? 0 : Math.floor((R[d]! >>> 0) / (bl >>> 0));
+          E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
         } else if (bh !== 0) {
           // Divisor >= 2^32: udiv64's estimate and one correction, inline (the call and its scratch array
           // are a large part of a 64-bit division). The quotient is below 2^32.
-          const nl = R[d]! >>> 0;
-          const nh = R[d + 1]! >>> 0;
+          const nl = E[d]! >>> 0;
+          const nh = E[d + 1]! >>> 0;
           const dl = bl >>> 0;
           const dh = bh >>> 0;
           let q = 0;
@@ -1197,47 +1212,47 @@ function runSegment(vm: Vm, prog: Program): number {
             if (rHi < 0) q -= 1;
             else if (rHi > dh || (rHi === dh && rLo >= dl)) q += 1;
           }
-          R[d] = q | 0;
-          R[d + 1] = 0;
+          E[d] = q | 0;
+          E[d + 1] = 0;
         } else if (bl === 0) {
-          R[d] = 0;
-          R[d + 1] = 0;
+          E[d] = 0;
+          E[d + 1] = 0;
         } else {
-          udiv64(R[d]!, R[d + 1]!, bl, bh);
-          R[d] = WIDE[0]!;
-          R[d + 1] = WIDE[1]!;
+          udiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[0]!;
+          E[d + 1] = WIDE[1]!;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SDIV_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         if (bl === 0 && bh === 0) {
-          R[d] = 0;
-          R[d + 1] = 0;
+          E[d] = 0;
+          E[d + 1] = 0;
         } else {
-          sdiv64(R[d]!, R[d + 1]!, bl, bh);
-          R[d] = WIDE[0]!;
-          R[d + 1] = WIDE[1]!;
+          sdiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[0]!;
+          E[d + 1] = WIDE[1]!;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOD_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        if (bh === 0 && R[d + 1] === 0) {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        if (bh === 0 && E[d + 1] === 0) {
           // Modulo by zero leaves dst unchanged.
-          if (bl !== 0) R[d] = (R[d]! >>> 0) % (bl >>> 0);
+          if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
         } else if (bh !== 0) {
           // Divisor >= 2^32: as in ALU64_DIV_X; the remainder is n - q * d, corrected once.
-          const nl = R[d]! >>> 0;
-          const nh = R[d + 1]! >>> 0;
+          const nl = E[d]! >>> 0;
+          const nh = E[d + 1]! >>> 0;
           const dl = bl >>> 0;
           const dh = bh >>> 0;
           if (nh >= dh) {
@@ -1254,178 +1269,178 @@ function runSegment(vm: Vm, prog: Program): number {
               rHi -= dh + (rLo < dl ? 1 : 0);
               rLo -= dl;
             }
-            R[d] = rLo | 0;
-            R[d + 1] = rHi | 0;
+            E[d] = rLo | 0;
+            E[d + 1] = rHi | 0;
           }
         } else if (bl !== 0) {
-          udiv64(R[d]!, R[d + 1]!, bl, bh);
-          R[d] = WIDE[2]!;
-          R[d + 1] = WIDE[3]!;
+          udiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[2]!;
+          E[d + 1] = WIDE[3]!;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_SMOD_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         if (bl !== 0 || bh !== 0) {
-          sdiv64(R[d]!, R[d + 1]!, bl, bh);
-          R[d] = WIDE[2]!;
-          R[d + 1] = WIDE[3]!;
+          sdiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[2]!;
+          E[d + 1] = WIDE[3]!;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_OR_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        R[d] = R[d]! | bl;
-        R[d + 1] = R[d + 1]! | bh;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        E[d] = E[d]! | bl;
+        E[d + 1] = E[d + 1]! | bh;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_AND_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        R[d] = R[d]! & bl;
-        R[d + 1] = R[d + 1]! & bh;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        E[d] = E[d]! & bl;
+        E[d + 1] = E[d + 1]! & bh;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_XOR_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        R[d] = R[d]! ^ bl;
-        R[d + 1] = R[d + 1]! ^ bh;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        E[d] = E[d]! ^ bl;
+        E[d + 1] = E[d + 1]! ^ bh;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOV_X: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        R[d] = bl;
-        R[d + 1] = bh;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        E[d] = bl;
+        E[d + 1] = bh;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_LSH_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
         const n = bl & 63;
-        const lo = R[d]!;
+        const lo = E[d]!;
         if (n >= 32) {
-          R[d + 1] = lo << (n - 32);
-          R[d] = 0;
+          E[d + 1] = lo << (n - 32);
+          E[d] = 0;
         } else if (n !== 0) {
-          R[d + 1] = (R[d + 1]! << n) | (lo >>> (32 - n));
-          R[d] = lo << n;
+          E[d + 1] = (E[d + 1]! << n) | (lo >>> (32 - n));
+          E[d] = lo << n;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_RSH_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
         const n = bl & 63;
-        const hi = R[d + 1]!;
+        const hi = E[d + 1]!;
         if (n >= 32) {
-          R[d] = hi >>> (n - 32);
-          R[d + 1] = 0;
+          E[d] = hi >>> (n - 32);
+          E[d + 1] = 0;
         } else if (n !== 0) {
-          R[d] = (R[d]! >>> n) | (hi << (32 - n));
-          R[d + 1] = hi >>> n;
+          E[d] = (E[d]! >>> n) | (hi << (32 - n));
+          E[d + 1] = hi >>> n;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_ARSH_X: {
-        const d = (w >> 8) & 0xff;
-        const bl = R[w >>> 16]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const bl = E[rb + (w >>> 16)]!;
         const n = bl & 63;
-        const hi = R[d + 1]!;
+        const hi = E[d + 1]!;
         if (n >= 32) {
-          R[d] = hi >> (n - 32);
-          R[d + 1] = hi >> 31;
+          E[d] = hi >> (n - 32);
+          E[d + 1] = hi >> 31;
         } else if (n !== 0) {
-          R[d] = (R[d]! >>> n) | (hi << (32 - n));
-          R[d + 1] = hi >> n;
+          E[d] = (E[d]! >>> n) | (hi << (32 - n));
+          E[d + 1] = hi >> n;
         }
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_NEG: {
-        const d = (w >> 8) & 0xff;
-        R[d] = -R[d]! | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = -E[d]! | 0;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_NEG: {
-        const d = (w >> 8) & 0xff;
-        const lo = R[d]!;
-        R[d] = -lo | 0;
-        R[d + 1] = (~R[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const lo = E[d]!;
+        E[d] = -lo | 0;
+        E[d + 1] = (~E[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOVSX8_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[w >>> 16]! << 24) >> 24;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[rb + (w >>> 16)]! << 24) >> 24;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU_MOVSX16_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[w >>> 16]! << 16) >> 16;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[rb + (w >>> 16)]! << 16) >> 16;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOVSX8_X: {
-        const d = (w >> 8) & 0xff;
-        const v = (R[w >>> 16]! << 24) >> 24;
-        R[d] = v;
-        R[d + 1] = v >> 31;
+        const d = rb + ((w >> 8) & 0xff);
+        const v = (E[rb + (w >>> 16)]! << 24) >> 24;
+        E[d] = v;
+        E[d + 1] = v >> 31;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOVSX16_X: {
-        const d = (w >> 8) & 0xff;
-        const v = (R[w >>> 16]! << 16) >> 16;
-        R[d] = v;
-        R[d + 1] = v >> 31;
+        const d = rb + ((w >> 8) & 0xff);
+        const v = (E[rb + (w >>> 16)]! << 16) >> 16;
+        E[d] = v;
+        E[d + 1] = v >> 31;
         p = (p + 4) | 0;
         break;
       }
       case Op.ALU64_MOVSX32_X: {
-        const d = (w >> 8) & 0xff;
-        const v = R[w >>> 16]!;
-        R[d] = v;
-        R[d + 1] = v >> 31;
+        const d = rb + ((w >> 8) & 0xff);
+        const v = E[rb + (w >>> 16)]!;
+        E[d] = v;
+        E[d + 1] = v >> 31;
         p = (p + 4) | 0;
         break;
       }
       case Op.END_LE16: {
-        const d = (w >> 8) & 0xff;
-        R[d] = R[d]! & 0xffff;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = E[d]! & 0xffff;
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.END_LE32: {
-        const d = (w >> 8) & 0xff;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
@@ -1434,381 +1449,381 @@ function runSegment(vm: Vm, prog: Program): number {
         break;
       case Op.END_BE16:
       case Op.END_BSWAP16: {
-        const d = (w >> 8) & 0xff;
-        const v = R[d]!;
-        R[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const v = E[d]!;
+        E[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.END_BE32:
       case Op.END_BSWAP32: {
-        const d = (w >> 8) & 0xff;
-        const v = R[d]!;
-        R[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const v = E[d]!;
+        E[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.END_BE64:
       case Op.END_BSWAP64: {
-        const d = (w >> 8) & 0xff;
-        const lo = R[d]!;
-        const hi = R[d + 1]!;
-        R[d] = (hi << 24) | ((hi & 0xff00) << 8) | ((hi >>> 8) & 0xff00) | (hi >>> 24);
-        R[d + 1] = (lo << 24) | ((lo & 0xff00) << 8) | ((lo >>> 8) & 0xff00) | (lo >>> 24);
+        const d = rb + ((w >> 8) & 0xff);
+        const lo = E[d]!;
+        const hi = E[d + 1]!;
+        E[d] = (hi << 24) | ((hi & 0xff00) << 8) | ((hi >>> 8) & 0xff00) | (hi >>> 24);
+        E[d + 1] = (lo << 24) | ((lo & 0xff00) << 8) | ((lo >>> 8) & 0xff00) | (lo >>> 24);
         p = (p + 4) | 0;
         break;
       }
       case Op.JMP_JA:
-        p = code[p | 1]!;
+        p = E[p | 1]!;
         break;
       case Op.JMP_JEQ_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = al === bl && ah === bh ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = al === bl && ah === bh ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JNE_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = al !== bl || ah !== bh ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = al !== bl || ah !== bh ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSET_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = (al & bl) !== 0 || (ah & bh) !== 0 ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JGT_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JGE_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JLT_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JLE_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSGT_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSGE_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSLT_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSLE_K: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const bl = code[p | 2]!;
-        const bh = code[p | 3]!;
-        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JEQ_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al === bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al === bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JNE_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al !== bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al !== bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSET_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = (al & bl) !== 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JGT_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al >>> 0 > bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JGE_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al >>> 0 >= bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JLT_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al >>> 0 < bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JLE_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al >>> 0 <= bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSGT_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al > bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al > bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSGE_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al >= bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al >= bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSLT_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al < bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al < bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSLE_K: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = code[p | 2]!;
-        p = al <= bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[p | 2]!;
+        p = al <= bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JEQ_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = al === bl && ah === bh ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = al === bl && ah === bh ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JNE_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = al !== bl || ah !== bh ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = al !== bl || ah !== bh ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSET_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = (al & bl) !== 0 || (ah & bh) !== 0 ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JGT_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JGE_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JLT_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JLE_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSGT_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSGE_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSLT_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP_JSLE_X: {
-        const d = (w >> 8) & 0xff;
-        const al = R[d]!;
-        const ah = R[d + 1]!;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? code[p | 1]! : (p + 4) | 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const al = E[d]!;
+        const ah = E[d + 1]!;
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JEQ_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al === bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al === bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JNE_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al !== bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al !== bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSET_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = (al & bl) !== 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JGT_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al >>> 0 > bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JGE_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al >>> 0 >= bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JLT_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al >>> 0 < bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JLE_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al >>> 0 <= bl >>> 0 ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSGT_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al > bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al > bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSGE_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al >= bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al >= bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSLT_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al < bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al < bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.JMP32_JSLE_X: {
-        const al = R[(w >> 8) & 0xff]!;
-        const bl = R[w >>> 16]!;
-        p = al <= bl ? code[p | 1]! : (p + 4) | 0;
+        const al = E[rb + ((w >> 8) & 0xff)]!;
+        const bl = E[rb + (w >>> 16)]!;
+        p = al <= bl ? E[p | 1]! : (p + 4) | 0;
         break;
       }
       case Op.LDX_MEM_B: {
-        const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p | 1]!;
-        if (R[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 1, PERM_READ, p >> 2, sLo);
+        const s = rb + (w >>> 16);
+        let a = (E[s]! >>> 0) + E[p | 1]!;
+        if (E[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
+          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1816,17 +1831,17 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const d = (w >> 8) & 0xff;
-        R[d] = dv.getUint8(a);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = dv.getUint8(a);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEM_H: {
-        const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p | 1]!;
-        if (R[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 2, PERM_READ, p >> 2, sLo);
+        const s = rb + (w >>> 16);
+        let a = (E[s]! >>> 0) + E[p | 1]!;
+        if (E[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
+          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1834,17 +1849,17 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const d = (w >> 8) & 0xff;
-        R[d] = dv.getUint16(a, true);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = dv.getUint16(a, true);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEM_W: {
-        const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p | 1]!;
-        if (R[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 4, PERM_READ, p >> 2, sLo);
+        const s = rb + (w >>> 16);
+        let a = (E[s]! >>> 0) + E[p | 1]!;
+        if (E[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
+          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1852,17 +1867,17 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const d = (w >> 8) & 0xff;
-        R[d] = dv.getInt32(a, true);
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = dv.getInt32(a, true);
+        E[d + 1] = 0;
         p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEM_DW: {
-        const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p | 1]!;
-        if (R[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 8, PERM_READ, p >> 2, sLo);
+        const s = rb + (w >>> 16);
+        let a = (E[s]! >>> 0) + E[p | 1]!;
+        if (E[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
+          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 8, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1870,17 +1885,17 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const d = (w >> 8) & 0xff;
-        R[d] = dv.getInt32(a, true);
-        R[d + 1] = dv.getInt32(a + 4, true);
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = dv.getInt32(a, true);
+        E[d + 1] = dv.getInt32(a + 4, true);
         p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEMSX_B: {
-        const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p | 1]!;
-        if (R[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 1, PERM_READ, p >> 2, sLo);
+        const s = rb + (w >>> 16);
+        let a = (E[s]! >>> 0) + E[p | 1]!;
+        if (E[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
+          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1888,18 +1903,18 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const d = (w >> 8) & 0xff;
+        const d = rb + ((w >> 8) & 0xff);
         const v = dv.getInt8(a);
-        R[d] = v;
-        R[d + 1] = v >> 31;
+        E[d] = v;
+        E[d + 1] = v >> 31;
         p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEMSX_H: {
-        const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p | 1]!;
-        if (R[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 2, PERM_READ, p >> 2, sLo);
+        const s = rb + (w >>> 16);
+        let a = (E[s]! >>> 0) + E[p | 1]!;
+        if (E[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
+          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1907,18 +1922,18 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const d = (w >> 8) & 0xff;
+        const d = rb + ((w >> 8) & 0xff);
         const v = dv.getInt16(a, true);
-        R[d] = v;
-        R[d + 1] = v >> 31;
+        E[d] = v;
+        E[d + 1] = v >> 31;
         p = (p + 4) | 0;
         break;
       }
       case Op.LDX_MEMSX_W: {
-        const s = w >>> 16;
-        let a = (R[s]! >>> 0) + code[p | 1]!;
-        if (R[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-          a = vm.resolveAccess(R[s]!, R[s + 1]!, code[p | 1]!, 4, PERM_READ, p >> 2, sLo);
+        const s = rb + (w >>> 16);
+        let a = (E[s]! >>> 0) + E[p | 1]!;
+        if (E[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
+          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1926,18 +1941,18 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const d = (w >> 8) & 0xff;
+        const d = rb + ((w >> 8) & 0xff);
         const v = dv.getInt32(a, true);
-        R[d] = v;
-        R[d + 1] = v >> 31;
+        E[d] = v;
+        E[d + 1] = v >> 31;
         p = (p + 4) | 0;
         break;
       }
       case Op.ST_MEM_B: {
-        const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p | 1]!;
-        if (R[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 1, PERM_WRITE, p >> 2, sLo);
+        const d = rb + ((w >> 8) & 0xff);
+        let a = (E[d]! >>> 0) + E[p | 1]!;
+        if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
+          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1945,15 +1960,15 @@ function runSegment(vm: Vm, prog: Program): number {
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        dv.setUint8(a, code[p | 2]!);
+        dv.setUint8(a, E[p | 2]!);
         p = (p + 4) | 0;
         break;
       }
       case Op.STX_MEM_B: {
-        const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p | 1]!;
-        if (R[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 1, PERM_WRITE, p >> 2, sLo);
+        const d = rb + ((w >> 8) & 0xff);
+        let a = (E[d]! >>> 0) + E[p | 1]!;
+        if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
+          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1961,16 +1976,16 @@ function runSegment(vm: Vm, prog: Program): number {
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        const s = w >>> 16;
-        dv.setUint8(a, R[s]!);
+        const s = rb + (w >>> 16);
+        dv.setUint8(a, E[s]!);
         p = (p + 4) | 0;
         break;
       }
       case Op.ST_MEM_H: {
-        const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p | 1]!;
-        if (R[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 2, PERM_WRITE, p >> 2, sLo);
+        const d = rb + ((w >> 8) & 0xff);
+        let a = (E[d]! >>> 0) + E[p | 1]!;
+        if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
+          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1978,15 +1993,15 @@ function runSegment(vm: Vm, prog: Program): number {
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        dv.setUint16(a, code[p | 2]!, true);
+        dv.setUint16(a, E[p | 2]!, true);
         p = (p + 4) | 0;
         break;
       }
       case Op.STX_MEM_H: {
-        const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p | 1]!;
-        if (R[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 2, PERM_WRITE, p >> 2, sLo);
+        const d = rb + ((w >> 8) & 0xff);
+        let a = (E[d]! >>> 0) + E[p | 1]!;
+        if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
+          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -1994,16 +2009,16 @@ function runSegment(vm: Vm, prog: Program): number {
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        const s = w >>> 16;
-        dv.setUint16(a, R[s]!, true);
+        const s = rb + (w >>> 16);
+        dv.setUint16(a, E[s]!, true);
         p = (p + 4) | 0;
         break;
       }
       case Op.ST_MEM_W: {
-        const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p | 1]!;
-        if (R[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_WRITE, p >> 2, sLo);
+        const d = rb + ((w >> 8) & 0xff);
+        let a = (E[d]! >>> 0) + E[p | 1]!;
+        if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
+          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -2011,15 +2026,15 @@ function runSegment(vm: Vm, prog: Program): number {
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        dv.setInt32(a, code[p | 2]!, true);
+        dv.setInt32(a, E[p | 2]!, true);
         p = (p + 4) | 0;
         break;
       }
       case Op.STX_MEM_W: {
-        const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p | 1]!;
-        if (R[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_WRITE, p >> 2, sLo);
+        const d = rb + ((w >> 8) & 0xff);
+        let a = (E[d]! >>> 0) + E[p | 1]!;
+        if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
+          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -2027,16 +2042,16 @@ function runSegment(vm: Vm, prog: Program): number {
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        const s = w >>> 16;
-        dv.setInt32(a, R[s]!, true);
+        const s = rb + (w >>> 16);
+        dv.setInt32(a, E[s]!, true);
         p = (p + 4) | 0;
         break;
       }
       case Op.ST_MEM_DW: {
-        const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p | 1]!;
-        if (R[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_WRITE, p >> 2, sLo);
+        const d = rb + ((w >> 8) & 0xff);
+        let a = (E[d]! >>> 0) + E[p | 1]!;
+        if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
+          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -2044,16 +2059,16 @@ function runSegment(vm: Vm, prog: Program): number {
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        dv.setInt32(a, code[p | 2]!, true);
-        dv.setInt32(a + 4, code[p | 3]!, true);
+        dv.setInt32(a, E[p | 2]!, true);
+        dv.setInt32(a + 4, E[p | 3]!, true);
         p = (p + 4) | 0;
         break;
       }
       case Op.STX_MEM_DW: {
-        const d = (w >> 8) & 0xff;
-        let a = (R[d]! >>> 0) + code[p | 1]!;
-        if (R[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
-          a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_WRITE, p >> 2, sLo);
+        const d = rb + ((w >> 8) & 0xff);
+        let a = (E[d]! >>> 0) + E[p | 1]!;
+        if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
+          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -2061,9 +2076,9 @@ function runSegment(vm: Vm, prog: Program): number {
           wLo = vm.cacheLo;
           wHi = vm.cacheHi;
         }
-        const s = w >>> 16;
-        dv.setInt32(a, R[s]!, true);
-        dv.setInt32(a + 4, R[s + 1]!, true);
+        const s = rb + (w >>> 16);
+        dv.setInt32(a, E[s]!, true);
+        dv.setInt32(a + 4, E[s + 1]!, true);
         p = (p + 4) | 0;
         break;
       }
@@ -2088,115 +2103,115 @@ function runSegment(vm: Vm, prog: Program): number {
       case Op.ATOMIC_DW_XCHG:
       case Op.ATOMIC_DW_CMPXCHG:
         // Out of line (see runAtomic): rare, and keeping runSegment small enough for TurboFan to optimize.
-        if (!runAtomic(vm, code, p, sLo)) {
+        if (!runAtomic(vm, prog, p, sLo)) {
           vm.executed = steps;
           return FAULTED;
         }
         p = (p + 4) | 0;
         break;
       case Op.FUSED_MOV64_ADD_K: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        const bh = code[(p + 7) | 0]!;
+        const bl = E[(p + 6) | 0]!;
+        const bh = E[(p + 7) | 0]!;
         const al = ml;
         const lo = (al + bl) | 0;
-        R[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d] = lo;
+        E[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        E[d] = lo;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_ADD_X: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         const al = ml;
         const lo = (al + bl) | 0;
-        R[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d] = lo;
+        E[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        E[d] = lo;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_SUB_K: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        const bh = code[(p + 7) | 0]!;
+        const bl = E[(p + 6) | 0]!;
+        const bh = E[(p + 7) | 0]!;
         const al = ml;
-        R[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
-        R[d] = (al - bl) | 0;
+        E[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        E[d] = (al - bl) | 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_SUB_X: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         const al = ml;
-        R[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
-        R[d] = (al - bl) | 0;
+        E[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+        E[d] = (al - bl) | 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_MUL_K: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        const bh = code[(p + 7) | 0]!;
+        const bl = E[(p + 6) | 0]!;
+        const bh = E[(p + 7) | 0]!;
         // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
         const al = ml;
         const aL = al & 0xffff;
@@ -2206,27 +2221,27 @@ function runSegment(vm: Vm, prog: Program): number {
         const lh = aL * bH;
         const hl = aH * bL;
         const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
-        R[d] = Math.imul(al, bl);
+        E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
+        E[d] = Math.imul(al, bl);
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_MUL_X: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
         const al = ml;
         const aL = al & 0xffff;
@@ -2236,614 +2251,614 @@ function runSegment(vm: Vm, prog: Program): number {
         const lh = aL * bH;
         const hl = aH * bL;
         const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        R[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
-        R[d] = Math.imul(al, bl);
+        E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
+        E[d] = Math.imul(al, bl);
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_OR_K: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        const bh = code[(p + 7) | 0]!;
-        R[d] = ml | bl;
-        R[d + 1] = mh | bh;
+        const bl = E[(p + 6) | 0]!;
+        const bh = E[(p + 7) | 0]!;
+        E[d] = ml | bl;
+        E[d + 1] = mh | bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_OR_X: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        R[d] = ml | bl;
-        R[d + 1] = mh | bh;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        E[d] = ml | bl;
+        E[d + 1] = mh | bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_AND_K: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        const bh = code[(p + 7) | 0]!;
-        R[d] = ml & bl;
-        R[d + 1] = mh & bh;
+        const bl = E[(p + 6) | 0]!;
+        const bh = E[(p + 7) | 0]!;
+        E[d] = ml & bl;
+        E[d + 1] = mh & bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_AND_X: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        R[d] = ml & bl;
-        R[d + 1] = mh & bh;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        E[d] = ml & bl;
+        E[d + 1] = mh & bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_LSH_K: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
+        const bl = E[(p + 6) | 0]!;
         const n = bl & 63;
         const lo = ml;
         if (n >= 32) {
-          R[d + 1] = lo << (n - 32);
-          R[d] = 0;
+          E[d + 1] = lo << (n - 32);
+          E[d] = 0;
         } else if (n !== 0) {
-          R[d + 1] = (mh << n) | (lo >>> (32 - n));
-          R[d] = lo << n;
+          E[d + 1] = (mh << n) | (lo >>> (32 - n));
+          E[d] = lo << n;
         }
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_LSH_X: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
         const n = bl & 63;
         const lo = ml;
         if (n >= 32) {
-          R[d + 1] = lo << (n - 32);
-          R[d] = 0;
+          E[d + 1] = lo << (n - 32);
+          E[d] = 0;
         } else if (n !== 0) {
-          R[d + 1] = (mh << n) | (lo >>> (32 - n));
-          R[d] = lo << n;
+          E[d + 1] = (mh << n) | (lo >>> (32 - n));
+          E[d] = lo << n;
         }
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_RSH_K: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
+        const bl = E[(p + 6) | 0]!;
         const n = bl & 63;
         const hi = mh;
         if (n >= 32) {
-          R[d] = hi >>> (n - 32);
-          R[d + 1] = 0;
+          E[d] = hi >>> (n - 32);
+          E[d + 1] = 0;
         } else if (n !== 0) {
-          R[d] = (ml >>> n) | (hi << (32 - n));
-          R[d + 1] = hi >>> n;
+          E[d] = (ml >>> n) | (hi << (32 - n));
+          E[d + 1] = hi >>> n;
         }
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_RSH_X: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
         const n = bl & 63;
         const hi = mh;
         if (n >= 32) {
-          R[d] = hi >>> (n - 32);
-          R[d + 1] = 0;
+          E[d] = hi >>> (n - 32);
+          E[d + 1] = 0;
         } else if (n !== 0) {
-          R[d] = (ml >>> n) | (hi << (32 - n));
-          R[d + 1] = hi >>> n;
+          E[d] = (ml >>> n) | (hi << (32 - n));
+          E[d + 1] = hi >>> n;
         }
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_ARSH_K: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
+        const bl = E[(p + 6) | 0]!;
         const n = bl & 63;
         const hi = mh;
         if (n >= 32) {
-          R[d] = hi >> (n - 32);
-          R[d + 1] = hi >> 31;
+          E[d] = hi >> (n - 32);
+          E[d + 1] = hi >> 31;
         } else if (n !== 0) {
-          R[d] = (ml >>> n) | (hi << (32 - n));
-          R[d + 1] = hi >> n;
+          E[d] = (ml >>> n) | (hi << (32 - n));
+          E[d + 1] = hi >> n;
         }
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_ARSH_X: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
         const n = bl & 63;
         const hi = mh;
         if (n >= 32) {
-          R[d] = hi >> (n - 32);
-          R[d + 1] = hi >> 31;
+          E[d] = hi >> (n - 32);
+          E[d + 1] = hi >> 31;
         } else if (n !== 0) {
-          R[d] = (ml >>> n) | (hi << (32 - n));
-          R[d + 1] = hi >> n;
+          E[d] = (ml >>> n) | (hi << (32 - n));
+          E[d + 1] = hi >> n;
         }
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_XOR_K: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        const bh = code[(p + 7) | 0]!;
-        R[d] = ml ^ bl;
-        R[d + 1] = mh ^ bh;
+        const bl = E[(p + 6) | 0]!;
+        const bh = E[(p + 7) | 0]!;
+        E[d] = ml ^ bl;
+        E[d + 1] = mh ^ bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_XOR_X: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        R[d] = ml ^ bl;
-        R[d + 1] = mh ^ bh;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        E[d] = ml ^ bl;
+        E[d + 1] = mh ^ bh;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_ADD_K: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        R[d] = (ml + bl) | 0;
-        R[d + 1] = 0;
+        const bl = E[(p + 6) | 0]!;
+        E[d] = (ml + bl) | 0;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_ADD_X: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        R[d] = (ml + bl) | 0;
-        R[d + 1] = 0;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        E[d] = (ml + bl) | 0;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_SUB_K: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        R[d] = (ml - bl) | 0;
-        R[d + 1] = 0;
+        const bl = E[(p + 6) | 0]!;
+        E[d] = (ml - bl) | 0;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_SUB_X: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        R[d] = (ml - bl) | 0;
-        R[d + 1] = 0;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        E[d] = (ml - bl) | 0;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_MUL_K: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        R[d] = Math.imul(ml, bl);
-        R[d + 1] = 0;
+        const bl = E[(p + 6) | 0]!;
+        E[d] = Math.imul(ml, bl);
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_MUL_X: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        R[d] = Math.imul(ml, bl);
-        R[d + 1] = 0;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        E[d] = Math.imul(ml, bl);
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_OR_K: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        R[d] = ml | bl;
-        R[d + 1] = 0;
+        const bl = E[(p + 6) | 0]!;
+        E[d] = ml | bl;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_OR_X: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        R[d] = ml | bl;
-        R[d + 1] = 0;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        E[d] = ml | bl;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_AND_K: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        R[d] = ml & bl;
-        R[d + 1] = 0;
+        const bl = E[(p + 6) | 0]!;
+        E[d] = ml & bl;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_AND_X: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        R[d] = ml & bl;
-        R[d + 1] = 0;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        E[d] = ml & bl;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_LSH_K: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        R[d] = ml << (bl & 31);
-        R[d + 1] = 0;
+        const bl = E[(p + 6) | 0]!;
+        E[d] = ml << (bl & 31);
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_LSH_X: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        R[d] = ml << (bl & 31);
-        R[d + 1] = 0;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        E[d] = ml << (bl & 31);
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_RSH_K: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        R[d] = ml >>> (bl & 31);
-        R[d + 1] = 0;
+        const bl = E[(p + 6) | 0]!;
+        E[d] = ml >>> (bl & 31);
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_RSH_X: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        R[d] = ml >>> (bl & 31);
-        R[d + 1] = 0;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        E[d] = ml >>> (bl & 31);
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_ARSH_K: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        R[d] = ml >> (bl & 31);
-        R[d + 1] = 0;
+        const bl = E[(p + 6) | 0]!;
+        E[d] = ml >> (bl & 31);
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_ARSH_X: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        R[d] = ml >> (bl & 31);
-        R[d + 1] = 0;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        E[d] = ml >> (bl & 31);
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_XOR_K: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const bl = code[(p + 6) | 0]!;
-        R[d] = ml ^ bl;
-        R[d + 1] = 0;
+        const bl = E[(p + 6) | 0]!;
+        E[d] = ml ^ bl;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV32_XOR_X: {
-        const d = (w >> 8) & 0xff;
-        const ml = R[w >>> 16]!;
-        R[d] = ml;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        const ml = E[rb + (w >>> 16)]!;
+        E[d] = ml;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The second instruction would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 1) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        R[d] = ml ^ bl;
-        R[d + 1] = 0;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        E[d] = ml ^ bl;
+        E[d + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JEQ_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2851,21 +2866,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = al === bl && ah === bh ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = al === bl && ah === bh ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JEQ_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2873,22 +2888,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = al === bl && ah === bh ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = al === bl && ah === bh ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JNE_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2896,21 +2911,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = al !== bl || ah !== bh ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = al !== bl || ah !== bh ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JNE_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2918,22 +2933,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = al !== bl || ah !== bh ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = al !== bl || ah !== bh ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSET_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2941,21 +2956,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = (al & bl) !== 0 || (ah & bh) !== 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSET_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2963,22 +2978,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = (al & bl) !== 0 || (ah & bh) !== 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JGT_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -2986,21 +3001,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JGT_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3008,22 +3023,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JGE_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3031,21 +3046,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JGE_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3053,22 +3068,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JLT_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3076,21 +3091,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JLT_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3098,22 +3113,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JLE_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3121,21 +3136,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JLE_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3143,22 +3158,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSGT_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3166,21 +3181,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSGT_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3188,22 +3203,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSGE_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3211,21 +3226,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSGE_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3233,22 +3248,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSLT_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3256,21 +3271,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSLT_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3278,22 +3293,22 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSLE_K: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3301,21 +3316,21 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const bl = code[q | 2]!;
-        const bh = code[q | 3]!;
-        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const bl = E[q | 2]!;
+        const bh = E[q | 3]!;
+        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64K_JSLE_X: {
-        const d = (w >> 8) & 0xff;
-        const ka = R[d]!;
-        const klo = (ka + code[p | 2]!) | 0;
-        R[d + 1] = (R[d + 1]! + code[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        R[d] = klo;
+        const d = rb + ((w >> 8) & 0xff);
+        const ka = E[d]!;
+        const klo = (ka + E[p | 2]!) | 0;
+        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+        E[d] = klo;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3323,20 +3338,20 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const ah = R[jd + 1]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const ah = E[jd + 1]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JEQ_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3344,17 +3359,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al === bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al === bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JEQ_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3362,18 +3377,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al === bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al === bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JNE_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3381,17 +3396,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al !== bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al !== bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JNE_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3399,18 +3414,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al !== bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al !== bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSET_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3418,17 +3433,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = (al & bl) !== 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSET_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3436,18 +3451,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = (al & bl) !== 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JGT_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3455,17 +3470,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al >>> 0 > bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al >>> 0 > bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JGT_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3473,18 +3488,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al >>> 0 > bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al >>> 0 > bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JGE_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3492,17 +3507,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al >>> 0 >= bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al >>> 0 >= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JGE_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3510,18 +3525,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al >>> 0 >= bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al >>> 0 >= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JLT_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3529,17 +3544,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al >>> 0 < bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al >>> 0 < bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JLT_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3547,18 +3562,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al >>> 0 < bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al >>> 0 < bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JLE_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3566,17 +3581,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al >>> 0 <= bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al >>> 0 <= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JLE_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3584,18 +3599,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al >>> 0 <= bl >>> 0 ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al >>> 0 <= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSGT_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3603,17 +3618,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al > bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al > bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSGT_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3621,18 +3636,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al > bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al > bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSGE_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3640,17 +3655,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al >= bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al >= bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSGE_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3658,18 +3673,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al >= bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al >= bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSLT_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3677,17 +3692,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al < bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al < bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSLT_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3695,18 +3710,18 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al < bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al < bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSLE_K: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3714,17 +3729,17 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const bl = code[q | 2]!;
-        p = al <= bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const bl = E[q | 2]!;
+        p = al <= bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD32K_JSLE_X: {
-        const d = (w >> 8) & 0xff;
-        R[d] = (R[d]! + code[p | 2]!) | 0;
-        R[d + 1] = 0;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = (E[d]! + E[p | 2]!) | 0;
+        E[d + 1] = 0;
         if (steps >= limit) {
           // The jump would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3732,41 +3747,41 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const w2 = code[q]!;
-        const jd = (w2 >> 8) & 0xff;
-        const al = R[jd]!;
-        const s = w2 >>> 16;
-        const bl = R[s]!;
-        p = al <= bl ? code[q | 1]! : (p + 8) | 0;
+        const w2 = E[q]!;
+        const jd = rb + ((w2 >> 8) & 0xff);
+        const al = E[jd]!;
+        const s = rb + (w2 >>> 16);
+        const bl = E[s]!;
+        p = al <= bl ? E[q | 1]! : (p + 8) | 0;
         break;
       }
       case Op.FUSED_MOV64_ADD_X_LDX_B: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (((steps + 2) | 0) > limit) {
           // The add or the load would exceed the budget: leave them to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 2) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         const al = ml;
         const lo = (al + bl) | 0;
         const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d + 1] = hi;
-        R[d] = lo;
+        E[d + 1] = hi;
+        E[d] = lo;
         const q = (p + 8) | 0;
-        const off = code[q | 1]!;
+        const off = E[q | 1]!;
         // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
         let a = (lo >>> 0) + off;
         if (hi !== 0 || ((a < rLo || a + 1 > rHi) && (a < sLo || a + 1 > sHi))) {
-          a = vm.resolveAccess(lo, hi, off, 1, PERM_READ, q >> 2, sLo);
+          a = vm.resolveAccess(lo, hi, off, 1, PERM_READ, (q - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -3774,39 +3789,39 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const ld = (code[q]! >> 8) & 0xff;
-        R[ld] = dv.getUint8(a);
-        R[ld + 1] = 0;
+        const ld = rb + ((E[q]! >> 8) & 0xff);
+        E[ld] = dv.getUint8(a);
+        E[ld + 1] = 0;
         p = (p + 12) | 0;
         break;
       }
       case Op.FUSED_MOV64_ADD_X_LDX_H: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (((steps + 2) | 0) > limit) {
           // The add or the load would exceed the budget: leave them to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 2) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         const al = ml;
         const lo = (al + bl) | 0;
         const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d + 1] = hi;
-        R[d] = lo;
+        E[d + 1] = hi;
+        E[d] = lo;
         const q = (p + 8) | 0;
-        const off = code[q | 1]!;
+        const off = E[q | 1]!;
         // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
         let a = (lo >>> 0) + off;
         if (hi !== 0 || ((a < rLo || a + 2 > rHi) && (a < sLo || a + 2 > sHi))) {
-          a = vm.resolveAccess(lo, hi, off, 2, PERM_READ, q >> 2, sLo);
+          a = vm.resolveAccess(lo, hi, off, 2, PERM_READ, (q - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -3814,39 +3829,39 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const ld = (code[q]! >> 8) & 0xff;
-        R[ld] = dv.getUint16(a, true);
-        R[ld + 1] = 0;
+        const ld = rb + ((E[q]! >> 8) & 0xff);
+        E[ld] = dv.getUint16(a, true);
+        E[ld + 1] = 0;
         p = (p + 12) | 0;
         break;
       }
       case Op.FUSED_MOV64_ADD_X_LDX_W: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (((steps + 2) | 0) > limit) {
           // The add or the load would exceed the budget: leave them to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 2) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         const al = ml;
         const lo = (al + bl) | 0;
         const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d + 1] = hi;
-        R[d] = lo;
+        E[d + 1] = hi;
+        E[d] = lo;
         const q = (p + 8) | 0;
-        const off = code[q | 1]!;
+        const off = E[q | 1]!;
         // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
         let a = (lo >>> 0) + off;
         if (hi !== 0 || ((a < rLo || a + 4 > rHi) && (a < sLo || a + 4 > sHi))) {
-          a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, q >> 2, sLo);
+          a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -3854,39 +3869,39 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const ld = (code[q]! >> 8) & 0xff;
-        R[ld] = dv.getInt32(a, true);
-        R[ld + 1] = 0;
+        const ld = rb + ((E[q]! >> 8) & 0xff);
+        E[ld] = dv.getInt32(a, true);
+        E[ld + 1] = 0;
         p = (p + 12) | 0;
         break;
       }
       case Op.FUSED_MOV64_ADD_X_LDX_DW: {
-        const d = (w >> 8) & 0xff;
-        const ms = w >>> 16;
-        const ml = R[ms]!;
-        const mh = R[ms + 1]!;
-        R[d] = ml;
-        R[d + 1] = mh;
+        const d = rb + ((w >> 8) & 0xff);
+        const ms = rb + (w >>> 16);
+        const ml = E[ms]!;
+        const mh = E[ms + 1]!;
+        E[d] = ml;
+        E[d + 1] = mh;
         if (((steps + 2) | 0) > limit) {
           // The add or the load would exceed the budget: leave them to the loop's check.
           p = (p + 4) | 0;
           break;
         }
         steps = (steps + 2) | 0;
-        const s = code[(p + 4) | 0]! >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
+        const s = rb + (E[(p + 4) | 0]! >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
         const al = ml;
         const lo = (al + bl) | 0;
         const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d + 1] = hi;
-        R[d] = lo;
+        E[d + 1] = hi;
+        E[d] = lo;
         const q = (p + 8) | 0;
-        const off = code[q | 1]!;
+        const off = E[q | 1]!;
         // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
         let a = (lo >>> 0) + off;
         if (hi !== 0 || ((a < rLo || a + 8 > rHi) && (a < sLo || a + 8 > sHi))) {
-          a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, q >> 2, sLo);
+          a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -3894,22 +3909,22 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const ld = (code[q]! >> 8) & 0xff;
-        R[ld] = dv.getInt32(a, true);
-        R[ld + 1] = dv.getInt32(a + 4, true);
+        const ld = rb + ((E[q]! >> 8) & 0xff);
+        E[ld] = dv.getInt32(a, true);
+        E[ld + 1] = dv.getInt32(a + 4, true);
         p = (p + 12) | 0;
         break;
       }
       case Op.FUSED_ADD64_X_LDX_W: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        const al = R[d]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        const al = E[d]!;
         const lo = (al + bl) | 0;
-        const hi = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d + 1] = hi;
-        R[d] = lo;
+        const hi = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        E[d + 1] = hi;
+        E[d] = lo;
         if (steps >= limit) {
           // The load would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3917,10 +3932,10 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const off = code[q | 1]!;
+        const off = E[q | 1]!;
         let a = (lo >>> 0) + off;
         if (hi !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-          a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, q >> 2, sLo);
+          a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -3928,22 +3943,22 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const ld = (code[q]! >> 8) & 0xff;
-        R[ld] = dv.getInt32(a, true);
-        R[ld + 1] = 0;
+        const ld = rb + ((E[q]! >> 8) & 0xff);
+        E[ld] = dv.getInt32(a, true);
+        E[ld + 1] = 0;
         p = (p + 8) | 0;
         break;
       }
       case Op.FUSED_ADD64_X_LDX_DW: {
-        const d = (w >> 8) & 0xff;
-        const s = w >>> 16;
-        const bl = R[s]!;
-        const bh = R[s + 1]!;
-        const al = R[d]!;
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        const al = E[d]!;
         const lo = (al + bl) | 0;
-        const hi = (R[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        R[d + 1] = hi;
-        R[d] = lo;
+        const hi = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+        E[d + 1] = hi;
+        E[d] = lo;
         if (steps >= limit) {
           // The load would exceed the budget: leave it to the loop's check.
           p = (p + 4) | 0;
@@ -3951,10 +3966,10 @@ function runSegment(vm: Vm, prog: Program): number {
         }
         steps = (steps + 1) | 0;
         const q = (p + 4) | 0;
-        const off = code[q | 1]!;
+        const off = E[q | 1]!;
         let a = (lo >>> 0) + off;
         if (hi !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
-          a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, q >> 2, sLo);
+          a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
           if (a < 0) {
             vm.executed = steps;
             return FAULTED;
@@ -3962,29 +3977,29 @@ function runSegment(vm: Vm, prog: Program): number {
           rLo = vm.cacheLo;
           rHi = vm.cacheHi;
         }
-        const ld = (code[q]! >> 8) & 0xff;
-        R[ld] = dv.getInt32(a, true);
-        R[ld + 1] = dv.getInt32(a + 4, true);
+        const ld = rb + ((E[q]! >> 8) & 0xff);
+        E[ld] = dv.getInt32(a, true);
+        E[ld + 1] = dv.getInt32(a + 4, true);
         p = (p + 8) | 0;
         break;
       }
       case Op.LD_IMM64_IMM: {
-        const d = (w >> 8) & 0xff;
-        R[d] = code[p | 2]!;
-        R[d + 1] = code[p | 3]!;
+        const d = rb + ((w >> 8) & 0xff);
+        E[d] = E[p | 2]!;
+        E[d + 1] = E[p | 3]!;
         p = (p + 8) | 0;
         break;
       }
       case Op.LD_IMM64_PSEUDO:
         vm.executed = steps;
-        vm.setFault('unresolved-ld-imm64', p >> 2, { detail: code[p | 1]! });
+        vm.setFault('unresolved-ld-imm64', (p - cb) >> 2, { detail: E[p | 1]! });
         return FAULTED;
       case Op.JMP_MAY_GOTO:
         // Linux's count-based may_goto (the interpreter and most JITs): every frame whose function uses it
         // gets a stack counter set to BPF_MAX_LOOPS in its prologue; may_goto jumps once it reaches 0. (The
         // x86-64 JIT of 6.14+ uses a time budget instead, which is not deterministic, so we do not model it.)
         if (vm.loops === 0) {
-          p = code[p | 1]!;
+          p = E[p | 1]!;
         } else {
           vm.loops--;
           p = (p + 4) | 0;
@@ -3994,21 +4009,21 @@ function runSegment(vm: Vm, prog: Program): number {
         const depth = vm.depth;
         if (depth + 2 > MAX_CALL_FRAMES) {
           vm.executed = steps;
-          vm.setFault('call-depth', p >> 2, { detail: depth + 2 });
+          vm.setFault('call-depth', (p - cb) >> 2, { detail: depth + 2 });
           return FAULTED;
         }
         const frames = vm.frames;
         const f = depth * FRAME_WORDS;
         frames[f] = p + 4;
-        for (let i = 2; i < 20; i++) frames[f + i - 1] = R[i]!;
+        for (let i = 2; i < 20; i++) frames[f + i - 1] = E[rb + i]!;
         frames[f + 19] = vm.loops;
         vm.frameProgs[depth] = prog;
         vm.depth = depth + 1;
         vm.loops = BPF_MAX_LOOPS;
         sLo -= STACK_FRAME_SIZE;
-        R[20] = sLo + STACK_FRAME_SIZE;
-        R[21] = 0;
-        p = code[p | 1]!;
+        E[rb + 20] = sLo + STACK_FRAME_SIZE;
+        E[rb + 21] = 0;
+        p = E[p | 1]!;
         break;
       }
       case Op.EXIT: {
@@ -4021,11 +4036,11 @@ function runSegment(vm: Vm, prog: Program): number {
         const frames = vm.frames;
         const f = depth * FRAME_WORDS;
         p = frames[f]!;
-        for (let i = 2; i < 20; i++) R[i] = frames[f + i - 1]!;
+        for (let i = 2; i < 20; i++) E[rb + i] = frames[f + i - 1]!;
         vm.loops = frames[f + 19]!;
         sLo += STACK_FRAME_SIZE;
-        R[20] = sLo + STACK_FRAME_SIZE;
-        R[21] = 0;
+        E[rb + 20] = sLo + STACK_FRAME_SIZE;
+        E[rb + 21] = 0;
         const caller = vm.frameProgs[depth]!;
         if (caller !== prog) {
           // Returning into a program that tail-called away from this frame's original code.
@@ -4037,9 +4052,9 @@ function runSegment(vm: Vm, prog: Program): number {
         break;
       }
       case Op.CALL_HELPER: {
-        const id = code[p | 2]!;
+        const id = E[p | 2]!;
         if (id === vm.tailCallId && vm.tailCallHook !== null) {
-          const next = vm.tailCall(p >> 2);
+          const next = vm.tailCall((p - cb) >> 2);
           if (next === undefined) {
             vm.executed = steps;
             return FAULTED;
@@ -4047,13 +4062,13 @@ function runSegment(vm: Vm, prog: Program): number {
           if (next !== null) {
             // The callee replaces the running program in this frame; its exit returns to our caller.
             vm.running = next;
-            vm.resumeAt = 0;
+            vm.resumeAt = next.codeBase;
             vm.loops = BPF_MAX_LOOPS;
             vm.executed = steps;
             return SWITCHED;
           }
         } else {
-          const status = vm.invoke(vm.helpers.get(id), id, p >> 2);
+          const status = vm.invoke(vm.helpers.get(id), id, (p - cb) >> 2);
           if (status !== 0) {
             vm.executed = steps;
             return status === 1 ? EXITED : FAULTED;
@@ -4065,8 +4080,8 @@ function runSegment(vm: Vm, prog: Program): number {
         break;
       }
       case Op.CALL_KFUNC: {
-        const id = code[p | 2]!;
-        const status = vm.invoke(vm.kfuncs.get(id), id, p >> 2);
+        const id = E[p | 2]!;
+        const status = vm.invoke(vm.kfuncs.get(id), id, (p - cb) >> 2);
         if (status !== 0) {
           vm.executed = steps;
           return status === 1 ? EXITED : FAULTED;
@@ -4078,9 +4093,9 @@ function runSegment(vm: Vm, prog: Program): number {
       }
       case Op.CALLX: {
         // RFC 9669 callx: the helper id is the value of the dst register.
-        const d = (w >> 8) & 0xff;
-        const id = R[d + 1] === 0 ? R[d]! >>> 0 : -1;
-        const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, p >> 2);
+        const d = rb + ((w >> 8) & 0xff);
+        const id = E[d + 1] === 0 ? E[d]! >>> 0 : -1;
+        const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, (p - cb) >> 2);
         if (status !== 0) {
           vm.executed = steps;
           return status === 1 ? EXITED : FAULTED;
@@ -4099,7 +4114,7 @@ function runSegment(vm: Vm, prog: Program): number {
         const op = (w & 0xff) as Op;
         const indirect = op === Op.LD_IND_B || op === Op.LD_IND_H || op === Op.LD_IND_W;
         const size = op === Op.LD_ABS_B || op === Op.LD_IND_B ? 1 : op === Op.LD_ABS_H || op === Op.LD_IND_H ? 2 : 4;
-        const status = vm.loadPacket((code[p | 2]! + (indirect ? R[w >>> 16]! : 0)) | 0, size, p >> 2);
+        const status = vm.loadPacket((E[p | 2]! + (indirect ? E[rb + (w >>> 16)]! : 0)) | 0, size, (p - cb) >> 2);
         if (status !== 0) {
           vm.executed = steps;
           return status === 1 ? EXITED : FAULTED;
@@ -4109,11 +4124,11 @@ function runSegment(vm: Vm, prog: Program): number {
       }
       case Op.FELL_OFF:
         vm.executed = steps;
-        vm.setFault('fell-off', p >> 2);
+        vm.setFault('fell-off', (p - cb) >> 2);
         return FAULTED;
       default:
         vm.executed = steps;
-        vm.setFault('unhandled', p >> 2, { detail: w & 0xff });
+        vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0xff });
         return FAULTED;
     }
   }
@@ -4125,241 +4140,244 @@ function runSegment(vm: Vm, prog: Program): number {
  * (`--max-optimized-bytecode-size`), and an unoptimized interpreter runs 20x slower. Every access goes through
  * the exact check (`vm.resolveAccess`), as inline. Returns false on a fault (recorded by resolveAccess).
  */
-function runAtomic(vm: Vm, code: Int32Array, p: number, sLo: number): boolean {
-  const R = vm.registers;
+function runAtomic(vm: Vm, prog: Program, p: number, sLo: number): boolean {
+  const E = pool;
+  const rb = vm.regBase;
+  const cb = prog.codeBase;
   const dv = vm.mem.dataView;
-  const w = code[p]!;
+  const w = E[p]!;
   switch ((w & 0xff) as Op) {
     case Op.ATOMIC_W_ADD: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      dv.setInt32(a, (old + R[s]!) | 0, true);
+      dv.setInt32(a, (old + E[s]!) | 0, true);
       return true;
     }
     case Op.ATOMIC_W_FETCH_ADD: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      dv.setInt32(a, (old + R[s]!) | 0, true);
-      R[s] = old;
-      R[s + 1] = 0;
+      dv.setInt32(a, (old + E[s]!) | 0, true);
+      E[s] = old;
+      E[s + 1] = 0;
       return true;
     }
     case Op.ATOMIC_W_OR: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      dv.setInt32(a, old | R[s]!, true);
+      dv.setInt32(a, old | E[s]!, true);
       return true;
     }
     case Op.ATOMIC_W_FETCH_OR: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      dv.setInt32(a, old | R[s]!, true);
-      R[s] = old;
-      R[s + 1] = 0;
+      dv.setInt32(a, old | E[s]!, true);
+      E[s] = old;
+      E[s + 1] = 0;
       return true;
     }
     case Op.ATOMIC_W_AND: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      dv.setInt32(a, old & R[s]!, true);
+      dv.setInt32(a, old & E[s]!, true);
       return true;
     }
     case Op.ATOMIC_W_FETCH_AND: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      dv.setInt32(a, old & R[s]!, true);
-      R[s] = old;
-      R[s + 1] = 0;
+      dv.setInt32(a, old & E[s]!, true);
+      E[s] = old;
+      E[s + 1] = 0;
       return true;
     }
     case Op.ATOMIC_W_XOR: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      dv.setInt32(a, old ^ R[s]!, true);
+      dv.setInt32(a, old ^ E[s]!, true);
       return true;
     }
     case Op.ATOMIC_W_FETCH_XOR: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      dv.setInt32(a, old ^ R[s]!, true);
-      R[s] = old;
-      R[s + 1] = 0;
+      dv.setInt32(a, old ^ E[s]!, true);
+      E[s] = old;
+      E[s + 1] = 0;
       return true;
     }
     case Op.ATOMIC_W_XCHG: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      dv.setInt32(a, R[s]!, true);
-      R[s] = old;
-      R[s + 1] = 0;
+      dv.setInt32(a, E[s]!, true);
+      E[s] = old;
+      E[s + 1] = 0;
       return true;
     }
     case Op.ATOMIC_W_CMPXCHG: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 4, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const old = dv.getInt32(a, true);
-      if (old === R[0]) dv.setInt32(a, R[s]!, true);
-      R[0] = old;
-      R[1] = 0;
+      if (old === E[rb + 0]) dv.setInt32(a, E[s]!, true);
+      E[rb + 0] = old;
+      E[rb + 1] = 0;
       return true;
     }
     case Op.ATOMIC_DW_ADD: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      const lo = (oldLo + R[s]!) | 0;
+      const lo = (oldLo + E[s]!) | 0;
       dv.setInt32(a, lo, true);
-      dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
+      dv.setInt32(a + 4, (oldHi + E[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
       return true;
     }
     case Op.ATOMIC_DW_FETCH_ADD: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      const lo = (oldLo + R[s]!) | 0;
+      const lo = (oldLo + E[s]!) | 0;
       dv.setInt32(a, lo, true);
-      dv.setInt32(a + 4, (oldHi + R[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
-      R[s] = oldLo;
-      R[s + 1] = oldHi;
+      dv.setInt32(a + 4, (oldHi + E[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
+      E[s] = oldLo;
+      E[s + 1] = oldHi;
       return true;
     }
     case Op.ATOMIC_DW_OR: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo | R[s]!, true);
-      dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
+      dv.setInt32(a, oldLo | E[s]!, true);
+      dv.setInt32(a + 4, oldHi | E[s + 1]!, true);
       return true;
     }
     case Op.ATOMIC_DW_FETCH_OR: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo | R[s]!, true);
-      dv.setInt32(a + 4, oldHi | R[s + 1]!, true);
-      R[s] = oldLo;
-      R[s + 1] = oldHi;
+      dv.setInt32(a, oldLo | E[s]!, true);
+      dv.setInt32(a + 4, oldHi | E[s + 1]!, true);
+      E[s] = oldLo;
+      E[s + 1] = oldHi;
       return true;
     }
     case Op.ATOMIC_DW_AND: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo & R[s]!, true);
-      dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
+      dv.setInt32(a, oldLo & E[s]!, true);
+      dv.setInt32(a + 4, oldHi & E[s + 1]!, true);
       return true;
     }
     case Op.ATOMIC_DW_FETCH_AND: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo & R[s]!, true);
-      dv.setInt32(a + 4, oldHi & R[s + 1]!, true);
-      R[s] = oldLo;
-      R[s + 1] = oldHi;
+      dv.setInt32(a, oldLo & E[s]!, true);
+      dv.setInt32(a + 4, oldHi & E[s + 1]!, true);
+      E[s] = oldLo;
+      E[s + 1] = oldHi;
       return true;
     }
     case Op.ATOMIC_DW_XOR: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo ^ R[s]!, true);
-      dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
+      dv.setInt32(a, oldLo ^ E[s]!, true);
+      dv.setInt32(a + 4, oldHi ^ E[s + 1]!, true);
       return true;
     }
     case Op.ATOMIC_DW_FETCH_XOR: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo ^ R[s]!, true);
-      dv.setInt32(a + 4, oldHi ^ R[s + 1]!, true);
-      R[s] = oldLo;
-      R[s + 1] = oldHi;
+      dv.setInt32(a, oldLo ^ E[s]!, true);
+      dv.setInt32(a + 4, oldHi ^ E[s + 1]!, true);
+      E[s] = oldLo;
+      E[s + 1] = oldHi;
       return true;
     }
     case Op.ATOMIC_DW_XCHG: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, R[s]!, true);
-      dv.setInt32(a + 4, R[s + 1]!, true);
-      R[s] = oldLo;
-      R[s + 1] = oldHi;
+      dv.setInt32(a, E[s]!, true);
+      dv.setInt32(a + 4, E[s + 1]!, true);
+      E[s] = oldLo;
+      E[s + 1] = oldHi;
       return true;
     }
     case Op.ATOMIC_DW_CMPXCHG: {
-      const d = (w >> 8) & 0xff;
-      const s = w >>> 16;
-      const a = vm.resolveAccess(R[d]!, R[d + 1]!, code[p | 1]!, 8, PERM_RW, p >> 2, sLo);
+      const d = rb + ((w >> 8) & 0xff);
+      const s = rb + (w >>> 16);
+      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
       if (a < 0) return false;
       const oldLo = dv.getInt32(a, true);
       const oldHi = dv.getInt32(a + 4, true);
-      if (oldLo === R[0] && oldHi === R[1]) {
-        dv.setInt32(a, R[s]!, true);
-        dv.setInt32(a + 4, R[s + 1]!, true);
+      if (oldLo === E[rb + 0] && oldHi === E[rb + 1]) {
+        dv.setInt32(a, E[s]!, true);
+        dv.setInt32(a + 4, E[s + 1]!, true);
       }
-      R[0] = oldLo;
-      R[1] = oldHi;
+      E[rb + 0] = oldLo;
+      E[rb + 1] = oldHi;
       return true;
     }
     default:
-      vm.setFault('unhandled', p >> 2, { detail: w & 0xff });
+      vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0xff });
       return false;
   }
+}
 }

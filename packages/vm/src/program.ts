@@ -24,8 +24,10 @@ export interface LoadOptions {
 }
 
 export class Program {
-  /** Interpreter code (see `interp.ts`); engine-private. */
+  /** Interpreter code (see `interp.ts`): a view of its block in the word pool (pool.ts); engine-private. */
   readonly code: Int32Array;
+  /** Pool index of `code[0]`: the interpreter's jump targets and program counter are pool indexes. */
+  readonly codeBase: number;
   /**
    * The value of every LD imm64 that has one, by slot, as (lo, hi) int32 words: the immediate itself, or the
    * loader's resolution of a BPF_PSEUDO_* reference. Absent: unresolved (running it faults). Every engine
@@ -41,7 +43,7 @@ export class Program {
   ) {
     checkTargets(insns, slotCount);
     const values = new Map<number, readonly [number, number]>();
-    this.code = compileInterp(insns, slotCount, (insn) => {
+    const compiled = compileInterp(insns, slotCount, (insn) => {
       let value: readonly [number, number] | undefined;
       if (insn.src === PseudoLd.NONE) {
         value = [insn.imm, insn.imm2 ?? 0];
@@ -52,6 +54,8 @@ export class Program {
       if (value !== undefined) values.set(insn.slot, value);
       return value;
     });
+    this.code = compiled.code;
+    this.codeBase = compiled.base;
     this.ldImm64 = values;
   }
 

@@ -14,6 +14,7 @@ import { HelperTable, helperResultWords, type HelperContext, type HelperFn, type
 import { FRAME_WORDS, interpret } from './interp.js';
 import { joinU64, splitU64 } from './int64.js';
 import { Arena, LinearMemory, type PermBits } from './memory.js';
+import { ownedBlock } from './pool.js';
 import { primeEngine } from './probe.js';
 import type { MemoryChecks } from './jit/compile.js';
 import { JitEngine } from './jit/engine.js';
@@ -88,7 +89,9 @@ export class Vm implements HelperContext {
    * The register file behind {@link regs}. Engines write it directly; after a lean JIT run it may be stale
    * until `regs` is read (see JitEngine.flush), so only the engines use this name.
    */
-  readonly registers = new Int32Array(32);
+  readonly registers: Int32Array;
+  /** Pool index of `registers[0]` (the interpreter addresses registers in the word pool, see pool.ts). */
+  readonly regBase: number;
   readonly helpers: HelperTable;
   readonly kfuncs: HelperTable;
   readonly tailCallHook: TailCallHook | null;
@@ -145,6 +148,9 @@ export class Vm implements HelperContext {
   }
 
   constructor(options: VmOptions = {}) {
+    const file = ownedBlock(32);
+    this.registers = file.view;
+    this.regBase = file.base;
     this.mem = options.memory ?? options.arena?.mem ?? new LinearMemory();
     this.helpers = table(options.helpers);
     this.kfuncs = table(options.kfuncs);
