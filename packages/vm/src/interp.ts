@@ -672,6 +672,9 @@ const EXITED = 0;
 const FAULTED = 1;
 /** Control moved to another program (a tail call, or a return into a caller running another program). */
 const SWITCHED = 2;
+/** Results of the out-of-line `runCold` besides a next pc (>= 0): the run faulted, or a helper ended it. */
+const COLD_FAULT = -1;
+const COLD_EXIT = -2;
 
 /**
  * Run `entry` on `vm` from slot 0 with the registers already set up. Returns true when the program exited
@@ -689,3695 +692,3748 @@ export function interpret(vm: Vm, entry: Program): boolean {
   }
 }
 
-const runSegment = createInterpreter();
+const { runSegment, runRepeat } = createInterpreter();
+
+/**
+ * Run `entry` up to `repeat` times, each run with fresh registers: r1 and r2 from the (lo, hi) words given,
+ * r10 the stack top, every other register zero, and fresh per-run state (`vm.resetRunState`). Stops after the
+ * first fault. Returns the number of runs made; `vm.fault` says whether the last one faulted. This is
+ * `Vm.run` (repeat 1) and `Vm.runRepeat` on the interpreter: setting the registers up through the constant
+ * pool costs a few nanoseconds instead of the ~15 a store through `vm.regs` per register costs.
+ */
+export function interpretRepeat(vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
+  return runRepeat(vm, entry, r1Lo, r1Hi, r2Lo, r2Hi, repeat);
+}
 
 /**
  * The dispatch loop and its out-of-line parts, closed over the word pool. `E` is a constant of a closure
  * created once, which V8 folds into the machine code (map, length and data pointer), unlike a module-level
  * binding (bundlers turn top-level `const` into `var`) or an array passed in: see pool.ts.
  */
-function createInterpreter(): (vm: Vm, prog: Program) => number {
+function createInterpreter(): {
+  runSegment: (vm: Vm, prog: Program) => number;
+  runRepeat: (vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number) => number;
+} {
   const pool = POOL;
-  return runSegment;
+  return { runSegment, runRepeat };
 
-/**
- * Execute `prog` from `vm.resumeAt` until it exits, faults or hands control to another program. Keeping one
- * program per call lets `code` be a constant, and only what most instructions need is kept in locals (V8
- * keeps them in machine registers across the switch); call-frame state (depth, may_goto counter) lives on
- * the VM and is touched only by calls, exits, tail calls and may_goto. Integer arithmetic is written with
- * `| 0` so that TurboFan uses plain 32-bit operations without overflow checks.
- */
-function runSegment(vm: Vm, prog: Program): number {
-  // A local copy of the closure's constant: TurboFan still sees the constant, and the bytecode of each access
-  // is a register read instead of a context-slot load (the function has to stay under V8's 60 KiB limit).
-  const E = pool;
-  const rb = vm.regBase;
-  const cb = prog.codeBase;
-  const limit = vm.budget;
-  let dv = vm.mem.dataView;
-  let p = vm.resumeAt;
-  let steps = vm.executed;
-  // Live stack: the frames of the current call chain, [sLo, sHi).
-  const sHi = vm.stackTop;
-  let sLo = sHi - (vm.depth + 1) * STACK_FRAME_SIZE;
-  // Last region hit by a read and by a write (never the stack, which is checked first).
-  let rLo = 0;
-  let rHi = 0;
-  let wLo = 0;
-  let wHi = 0;
-  for (;;) {
-    const w = E[p]!;
-    steps = (steps + 1) | 0;
-    if (steps > limit) {
-      vm.executed = limit;
-      vm.setFault('budget', (p - cb) >> 2, { detail: limit });
-      return FAULTED;
+  function runRepeat(vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
+    const E = pool;
+    const rb = vm.regBase;
+    const top = vm.stackTop;
+    for (let i = 1; ; i++) {
+      E[rb] = 0;
+      E[rb + 1] = 0;
+      E[rb + 2] = r1Lo;
+      E[rb + 3] = r1Hi;
+      E[rb + 4] = r2Lo;
+      E[rb + 5] = r2Hi;
+      // Written out: a loop here cost ~6 ns per run (TurboFan does not unroll it).
+      E[rb + 6] = 0;
+      E[rb + 7] = 0;
+      E[rb + 8] = 0;
+      E[rb + 9] = 0;
+      E[rb + 10] = 0;
+      E[rb + 11] = 0;
+      E[rb + 12] = 0;
+      E[rb + 13] = 0;
+      E[rb + 14] = 0;
+      E[rb + 15] = 0;
+      E[rb + 16] = 0;
+      E[rb + 17] = 0;
+      E[rb + 18] = 0;
+      E[rb + 19] = 0;
+      E[rb + 20] = top;
+      E[rb + 21] = 0;
+      vm.resetRunState();
+      vm.running = entry;
+      vm.resumeAt = entry.codeBase;
+      vm.executed = 0;
+      vm.depth = 0;
+      vm.loops = BPF_MAX_LOOPS;
+      let status = runSegment(vm, entry);
+      while (status === SWITCHED) status = runSegment(vm, vm.running ?? entry);
+      if (status !== EXITED || i >= repeat) return i;
     }
-    switch ((w & 0xff) as Op) {
-      case Op.ALU_ADD_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = (E[d]! + bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_SUB_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = (E[d]! - bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_MUL_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = Math.imul(E[d]!, bl);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_DIV_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_SDIV_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
-        E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_MOD_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        // Modulo by zero leaves dst unchanged (then zero-extended).
-        if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_SMOD_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        // INT_MIN % -1 is -0 in JS, stored as 0.
-        if (bl !== 0) E[d] = E[d]! % bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_OR_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = E[d]! | bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_AND_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = E[d]! & bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_XOR_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = E[d]! ^ bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_MOV_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_LSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = E[d]! << (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_RSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = E[d]! >>> (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_ARSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        E[d] = E[d]! >> (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_ADD_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        const al = E[d]!;
-        const lo = (al + bl) | 0;
-        E[d + 1] = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d] = lo;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_SUB_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        const al = E[d]!;
-        E[d + 1] = (E[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
-        E[d] = (al - bl) | 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_MUL_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
-        const al = E[d]!;
-        const aL = al & 0xffff;
-        const aH = al >>> 16;
-        const bL = bl & 0xffff;
-        const bH = bl >>> 16;
-        const lh = aL * bH;
-        const hl = aH * bL;
-        const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(E[d + 1]!, bl)) | 0;
-        E[d] = Math.imul(al, bl);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_DIV_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        if (bh === 0 && E[d + 1] === 0) {
-          // Both operands below 2^32: one exact double division.
-          E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
-        } else if (bl === 0 && bh === 0) {
-          E[d] = 0;
-          E[d + 1] = 0;
-        } else {
-          udiv64(E[d]!, E[d + 1]!, bl, bh);
-          E[d] = WIDE[0]!;
-          E[d + 1] = WIDE[1]!;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_SDIV_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        if (bl === 0 && bh === 0) {
-          E[d] = 0;
-          E[d + 1] = 0;
-        } else {
-          sdiv64(E[d]!, E[d + 1]!, bl, bh);
-          E[d] = WIDE[0]!;
-          E[d + 1] = WIDE[1]!;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_MOD_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        if (bh === 0 && E[d + 1] === 0) {
-          // Modulo by zero leaves dst unchanged.
-          if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
-        } else if (bl !== 0 || bh !== 0) {
-          udiv64(E[d]!, E[d + 1]!, bl, bh);
-          E[d] = WIDE[2]!;
-          E[d + 1] = WIDE[3]!;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_SMOD_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        if (bl !== 0 || bh !== 0) {
-          sdiv64(E[d]!, E[d + 1]!, bl, bh);
-          E[d] = WIDE[2]!;
-          E[d + 1] = WIDE[3]!;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_OR_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        E[d] = E[d]! | bl;
-        E[d + 1] = E[d + 1]! | bh;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_AND_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        E[d] = E[d]! & bl;
-        E[d + 1] = E[d + 1]! & bh;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_XOR_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        E[d] = E[d]! ^ bl;
-        E[d + 1] = E[d + 1]! ^ bh;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_MOV_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        E[d] = bl;
-        E[d + 1] = bh;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_LSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const n = bl & 63;
-        const lo = E[d]!;
-        if (n >= 32) {
-          E[d + 1] = lo << (n - 32);
-          E[d] = 0;
-        } else if (n !== 0) {
-          E[d + 1] = (E[d + 1]! << n) | (lo >>> (32 - n));
-          E[d] = lo << n;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_RSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const n = bl & 63;
-        const hi = E[d + 1]!;
-        if (n >= 32) {
-          E[d] = hi >>> (n - 32);
-          E[d + 1] = 0;
-        } else if (n !== 0) {
-          E[d] = (E[d]! >>> n) | (hi << (32 - n));
-          E[d + 1] = hi >>> n;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_ARSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[p | 2]!;
-        const n = bl & 63;
-        const hi = E[d + 1]!;
-        if (n >= 32) {
-          E[d] = hi >> (n - 32);
-          E[d + 1] = hi >> 31;
-        } else if (n !== 0) {
-          E[d] = (E[d]! >>> n) | (hi << (32 - n));
-          E[d + 1] = hi >> n;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_ADD_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = (E[d]! + bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_SUB_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = (E[d]! - bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_MUL_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = Math.imul(E[d]!, bl);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_DIV_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_SDIV_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
-        E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_MOD_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        // Modulo by zero leaves dst unchanged (then zero-extended).
-        if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_SMOD_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        // INT_MIN % -1 is -0 in JS, stored as 0.
-        if (bl !== 0) E[d] = E[d]! % bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_OR_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = E[d]! | bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_AND_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = E[d]! & bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_XOR_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = E[d]! ^ bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_MOV_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = bl;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_LSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = E[d]! << (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_RSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = E[d]! >>> (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_ARSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        E[d] = E[d]! >> (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_ADD_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = E[d]!;
-        const lo = (al + bl) | 0;
-        E[d + 1] = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d] = lo;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_SUB_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = E[d]!;
-        E[d + 1] = (E[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
-        E[d] = (al - bl) | 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_MUL_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
-        const al = E[d]!;
-        const aL = al & 0xffff;
-        const aH = al >>> 16;
-        const bL = bl & 0xffff;
-        const bH = bl >>> 16;
-        const lh = aL * bH;
-        const hl = aH * bL;
-        const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(E[d + 1]!, bl)) | 0;
-        E[d] = Math.imul(al, bl);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_DIV_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        if (bh === 0 && E[d + 1] === 0) {
-          // Both operands below 2^32: one exact double division.
-          E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
-        } else if (bh !== 0) {
-          // Divisor >= 2^32: udiv64's estimate and one correction, inline (the call and its scratch array
-          // are a large part of a 64-bit division). The quotient is below 2^32.
-          const nl = E[d]! >>> 0;
-          const nh = E[d + 1]! >>> 0;
-          const dl = bl >>> 0;
-          const dh = bh >>> 0;
-          let q = 0;
-          if (nh >= dh) {
-            q = Math.floor((nh * 4294967296 + nl) / (dh * 4294967296 + dl));
-            if (q > 0xffffffff) q = 0xffffffff;
-            const pLo = Math.imul(q, bl) >>> 0;
-            const pHi = Math.floor((q * dl - pLo) * 2.3283064365386963e-10 + 0.5) + q * dh;
-            const rHi = nh - pHi - (nl < pLo ? 1 : 0);
-            const rLo = nl < pLo ? nl - pLo + 4294967296 : nl - pLo;
-            if (rHi < 0) q -= 1;
-            else if (rHi > dh || (rHi === dh && rLo >= dl)) q += 1;
-          }
-          E[d] = q | 0;
-          E[d + 1] = 0;
-        } else if (bl === 0) {
-          E[d] = 0;
-          E[d + 1] = 0;
-        } else {
-          udiv64(E[d]!, E[d + 1]!, bl, bh);
-          E[d] = WIDE[0]!;
-          E[d + 1] = WIDE[1]!;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_SDIV_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        if (bl === 0 && bh === 0) {
-          E[d] = 0;
-          E[d + 1] = 0;
-        } else {
-          sdiv64(E[d]!, E[d + 1]!, bl, bh);
-          E[d] = WIDE[0]!;
-          E[d + 1] = WIDE[1]!;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_MOD_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        if (bh === 0 && E[d + 1] === 0) {
-          // Modulo by zero leaves dst unchanged.
-          if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
-        } else if (bh !== 0) {
-          // Divisor >= 2^32: as in ALU64_DIV_X; the remainder is n - q * d, corrected once.
-          const nl = E[d]! >>> 0;
-          const nh = E[d + 1]! >>> 0;
-          const dl = bl >>> 0;
-          const dh = bh >>> 0;
-          if (nh >= dh) {
-            let q = Math.floor((nh * 4294967296 + nl) / (dh * 4294967296 + dl));
-            if (q > 0xffffffff) q = 0xffffffff;
-            const pLo = Math.imul(q, bl) >>> 0;
-            const pHi = Math.floor((q * dl - pLo) * 2.3283064365386963e-10 + 0.5) + q * dh;
-            let rHi = nh - pHi - (nl < pLo ? 1 : 0);
-            let rLo = nl < pLo ? nl - pLo + 4294967296 : nl - pLo;
-            if (rHi < 0) {
-              rLo += dl;
-              rHi += dh + (rLo >= 4294967296 ? 1 : 0);
-            } else if (rHi > dh || (rHi === dh && rLo >= dl)) {
-              rHi -= dh + (rLo < dl ? 1 : 0);
-              rLo -= dl;
-            }
-            E[d] = rLo | 0;
-            E[d + 1] = rHi | 0;
-          }
-        } else if (bl !== 0) {
-          udiv64(E[d]!, E[d + 1]!, bl, bh);
-          E[d] = WIDE[2]!;
-          E[d + 1] = WIDE[3]!;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_SMOD_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        if (bl !== 0 || bh !== 0) {
-          sdiv64(E[d]!, E[d + 1]!, bl, bh);
-          E[d] = WIDE[2]!;
-          E[d + 1] = WIDE[3]!;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_OR_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        E[d] = E[d]! | bl;
-        E[d + 1] = E[d + 1]! | bh;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_AND_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        E[d] = E[d]! & bl;
-        E[d + 1] = E[d + 1]! & bh;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_XOR_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        E[d] = E[d]! ^ bl;
-        E[d + 1] = E[d + 1]! ^ bh;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_MOV_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        E[d] = bl;
-        E[d + 1] = bh;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_LSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        const n = bl & 63;
-        const lo = E[d]!;
-        if (n >= 32) {
-          E[d + 1] = lo << (n - 32);
-          E[d] = 0;
-        } else if (n !== 0) {
-          E[d + 1] = (E[d + 1]! << n) | (lo >>> (32 - n));
-          E[d] = lo << n;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_RSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        const n = bl & 63;
-        const hi = E[d + 1]!;
-        if (n >= 32) {
-          E[d] = hi >>> (n - 32);
-          E[d + 1] = 0;
-        } else if (n !== 0) {
-          E[d] = (E[d]! >>> n) | (hi << (32 - n));
-          E[d + 1] = hi >>> n;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_ARSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const bl = E[rb + (w >>> 16)]!;
-        const n = bl & 63;
-        const hi = E[d + 1]!;
-        if (n >= 32) {
-          E[d] = hi >> (n - 32);
-          E[d + 1] = hi >> 31;
-        } else if (n !== 0) {
-          E[d] = (E[d]! >>> n) | (hi << (32 - n));
-          E[d + 1] = hi >> n;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_NEG: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = -E[d]! | 0;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_NEG: {
-        const d = rb + ((w >> 8) & 0xff);
-        const lo = E[d]!;
-        E[d] = -lo | 0;
-        E[d + 1] = (~E[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_MOVSX8_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[rb + (w >>> 16)]! << 24) >> 24;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU_MOVSX16_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[rb + (w >>> 16)]! << 16) >> 16;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_MOVSX8_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const v = (E[rb + (w >>> 16)]! << 24) >> 24;
-        E[d] = v;
-        E[d + 1] = v >> 31;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_MOVSX16_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const v = (E[rb + (w >>> 16)]! << 16) >> 16;
-        E[d] = v;
-        E[d + 1] = v >> 31;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ALU64_MOVSX32_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const v = E[rb + (w >>> 16)]!;
-        E[d] = v;
-        E[d + 1] = v >> 31;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.END_LE16: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = E[d]! & 0xffff;
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.END_LE32: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.END_LE64:
-        p = (p + 4) | 0;
-        break;
-      case Op.END_BE16:
-      case Op.END_BSWAP16: {
-        const d = rb + ((w >> 8) & 0xff);
-        const v = E[d]!;
-        E[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.END_BE32:
-      case Op.END_BSWAP32: {
-        const d = rb + ((w >> 8) & 0xff);
-        const v = E[d]!;
-        E[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.END_BE64:
-      case Op.END_BSWAP64: {
-        const d = rb + ((w >> 8) & 0xff);
-        const lo = E[d]!;
-        const hi = E[d + 1]!;
-        E[d] = (hi << 24) | ((hi & 0xff00) << 8) | ((hi >>> 8) & 0xff00) | (hi >>> 24);
-        E[d + 1] = (lo << 24) | ((lo & 0xff00) << 8) | ((lo >>> 8) & 0xff00) | (lo >>> 24);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JA:
-        p = E[p | 1]!;
-        break;
-      case Op.JMP_JEQ_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = al === bl && ah === bh ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JNE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = al !== bl || ah !== bh ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSET_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JGT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JGE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JLT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JLE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSGT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSGE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSLT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSLE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const bl = E[p | 2]!;
-        const bh = E[p | 3]!;
-        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JEQ_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al === bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JNE_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al !== bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSET_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JGT_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JGE_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JLT_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JLE_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSGT_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al > bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSGE_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al >= bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSLT_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al < bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSLE_K: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[p | 2]!;
-        p = al <= bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JEQ_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = al === bl && ah === bh ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JNE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = al !== bl || ah !== bh ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSET_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JGT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JGE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JLT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JLE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSGT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSGE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSLT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP_JSLE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const al = E[d]!;
-        const ah = E[d + 1]!;
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JEQ_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al === bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JNE_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al !== bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSET_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JGT_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JGE_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JLT_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JLE_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSGT_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al > bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSGE_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al >= bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSLT_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al < bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.JMP32_JSLE_X: {
-        const al = E[rb + ((w >> 8) & 0xff)]!;
-        const bl = E[rb + (w >>> 16)]!;
-        p = al <= bl ? E[p | 1]! : (p + 4) | 0;
-        break;
-      }
-      case Op.LDX_MEM_B: {
-        const s = rb + (w >>> 16);
-        let a = (E[s]! >>> 0) + E[p | 1]!;
-        if (E[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
-          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = dv.getUint8(a);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.LDX_MEM_H: {
-        const s = rb + (w >>> 16);
-        let a = (E[s]! >>> 0) + E[p | 1]!;
-        if (E[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
-          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = dv.getUint16(a, true);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.LDX_MEM_W: {
-        const s = rb + (w >>> 16);
-        let a = (E[s]! >>> 0) + E[p | 1]!;
-        if (E[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = dv.getInt32(a, true);
-        E[d + 1] = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.LDX_MEM_DW: {
-        const s = rb + (w >>> 16);
-        let a = (E[s]! >>> 0) + E[p | 1]!;
-        if (E[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
-          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 8, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = dv.getInt32(a, true);
-        E[d + 1] = dv.getInt32(a + 4, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.LDX_MEMSX_B: {
-        const s = rb + (w >>> 16);
-        let a = (E[s]! >>> 0) + E[p | 1]!;
-        if (E[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
-          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const d = rb + ((w >> 8) & 0xff);
-        const v = dv.getInt8(a);
-        E[d] = v;
-        E[d + 1] = v >> 31;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.LDX_MEMSX_H: {
-        const s = rb + (w >>> 16);
-        let a = (E[s]! >>> 0) + E[p | 1]!;
-        if (E[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
-          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const d = rb + ((w >> 8) & 0xff);
-        const v = dv.getInt16(a, true);
-        E[d] = v;
-        E[d + 1] = v >> 31;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.LDX_MEMSX_W: {
-        const s = rb + (w >>> 16);
-        let a = (E[s]! >>> 0) + E[p | 1]!;
-        if (E[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-          a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const d = rb + ((w >> 8) & 0xff);
-        const v = dv.getInt32(a, true);
-        E[d] = v;
-        E[d + 1] = v >> 31;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ST_MEM_B: {
-        const d = rb + ((w >> 8) & 0xff);
-        let a = (E[d]! >>> 0) + E[p | 1]!;
-        if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
-          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          wLo = vm.cacheLo;
-          wHi = vm.cacheHi;
-        }
-        dv.setUint8(a, E[p | 2]!);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.STX_MEM_B: {
-        const d = rb + ((w >> 8) & 0xff);
-        let a = (E[d]! >>> 0) + E[p | 1]!;
-        if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
-          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          wLo = vm.cacheLo;
-          wHi = vm.cacheHi;
-        }
-        const s = rb + (w >>> 16);
-        dv.setUint8(a, E[s]!);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ST_MEM_H: {
-        const d = rb + ((w >> 8) & 0xff);
-        let a = (E[d]! >>> 0) + E[p | 1]!;
-        if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
-          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          wLo = vm.cacheLo;
-          wHi = vm.cacheHi;
-        }
-        dv.setUint16(a, E[p | 2]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.STX_MEM_H: {
-        const d = rb + ((w >> 8) & 0xff);
-        let a = (E[d]! >>> 0) + E[p | 1]!;
-        if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
-          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          wLo = vm.cacheLo;
-          wHi = vm.cacheHi;
-        }
-        const s = rb + (w >>> 16);
-        dv.setUint16(a, E[s]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ST_MEM_W: {
-        const d = rb + ((w >> 8) & 0xff);
-        let a = (E[d]! >>> 0) + E[p | 1]!;
-        if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
-          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          wLo = vm.cacheLo;
-          wHi = vm.cacheHi;
-        }
-        dv.setInt32(a, E[p | 2]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.STX_MEM_W: {
-        const d = rb + ((w >> 8) & 0xff);
-        let a = (E[d]! >>> 0) + E[p | 1]!;
-        if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
-          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          wLo = vm.cacheLo;
-          wHi = vm.cacheHi;
-        }
-        const s = rb + (w >>> 16);
-        dv.setInt32(a, E[s]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ST_MEM_DW: {
-        const d = rb + ((w >> 8) & 0xff);
-        let a = (E[d]! >>> 0) + E[p | 1]!;
-        if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
-          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          wLo = vm.cacheLo;
-          wHi = vm.cacheHi;
-        }
-        dv.setInt32(a, E[p | 2]!, true);
-        dv.setInt32(a + 4, E[p | 3]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.STX_MEM_DW: {
-        const d = rb + ((w >> 8) & 0xff);
-        let a = (E[d]! >>> 0) + E[p | 1]!;
-        if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
-          a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          wLo = vm.cacheLo;
-          wHi = vm.cacheHi;
-        }
-        const s = rb + (w >>> 16);
-        dv.setInt32(a, E[s]!, true);
-        dv.setInt32(a + 4, E[s + 1]!, true);
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.ATOMIC_W_ADD:
-      case Op.ATOMIC_W_FETCH_ADD:
-      case Op.ATOMIC_W_OR:
-      case Op.ATOMIC_W_FETCH_OR:
-      case Op.ATOMIC_W_AND:
-      case Op.ATOMIC_W_FETCH_AND:
-      case Op.ATOMIC_W_XOR:
-      case Op.ATOMIC_W_FETCH_XOR:
-      case Op.ATOMIC_W_XCHG:
-      case Op.ATOMIC_W_CMPXCHG:
-      case Op.ATOMIC_DW_ADD:
-      case Op.ATOMIC_DW_FETCH_ADD:
-      case Op.ATOMIC_DW_OR:
-      case Op.ATOMIC_DW_FETCH_OR:
-      case Op.ATOMIC_DW_AND:
-      case Op.ATOMIC_DW_FETCH_AND:
-      case Op.ATOMIC_DW_XOR:
-      case Op.ATOMIC_DW_FETCH_XOR:
-      case Op.ATOMIC_DW_XCHG:
-      case Op.ATOMIC_DW_CMPXCHG:
-        // Out of line (see runAtomic): rare, and keeping runSegment small enough for TurboFan to optimize.
-        if (!runAtomic(vm, prog, p, sLo)) {
-          vm.executed = steps;
-          return FAULTED;
-        }
-        p = (p + 4) | 0;
-        break;
-      case Op.FUSED_MOV64_ADD_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        const bh = E[(p + 7) | 0]!;
-        const al = ml;
-        const lo = (al + bl) | 0;
-        E[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d] = lo;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_ADD_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = ml;
-        const lo = (al + bl) | 0;
-        E[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d] = lo;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_SUB_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        const bh = E[(p + 7) | 0]!;
-        const al = ml;
-        E[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
-        E[d] = (al - bl) | 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_SUB_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = ml;
-        E[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
-        E[d] = (al - bl) | 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_MUL_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        const bh = E[(p + 7) | 0]!;
-        // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
-        const al = ml;
-        const aL = al & 0xffff;
-        const aH = al >>> 16;
-        const bL = bl & 0xffff;
-        const bH = bl >>> 16;
-        const lh = aL * bH;
-        const hl = aH * bL;
-        const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
-        E[d] = Math.imul(al, bl);
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_MUL_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
-        const al = ml;
-        const aL = al & 0xffff;
-        const aH = al >>> 16;
-        const bL = bl & 0xffff;
-        const bH = bl >>> 16;
-        const lh = aL * bH;
-        const hl = aH * bL;
-        const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-        E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
-        E[d] = Math.imul(al, bl);
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_OR_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        const bh = E[(p + 7) | 0]!;
-        E[d] = ml | bl;
-        E[d + 1] = mh | bh;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_OR_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        E[d] = ml | bl;
-        E[d + 1] = mh | bh;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_AND_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        const bh = E[(p + 7) | 0]!;
-        E[d] = ml & bl;
-        E[d + 1] = mh & bh;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_AND_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        E[d] = ml & bl;
-        E[d + 1] = mh & bh;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_LSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        const n = bl & 63;
-        const lo = ml;
-        if (n >= 32) {
-          E[d + 1] = lo << (n - 32);
-          E[d] = 0;
-        } else if (n !== 0) {
-          E[d + 1] = (mh << n) | (lo >>> (32 - n));
-          E[d] = lo << n;
-        }
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_LSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const n = bl & 63;
-        const lo = ml;
-        if (n >= 32) {
-          E[d + 1] = lo << (n - 32);
-          E[d] = 0;
-        } else if (n !== 0) {
-          E[d + 1] = (mh << n) | (lo >>> (32 - n));
-          E[d] = lo << n;
-        }
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_RSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        const n = bl & 63;
-        const hi = mh;
-        if (n >= 32) {
-          E[d] = hi >>> (n - 32);
-          E[d + 1] = 0;
-        } else if (n !== 0) {
-          E[d] = (ml >>> n) | (hi << (32 - n));
-          E[d + 1] = hi >>> n;
-        }
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_RSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const n = bl & 63;
-        const hi = mh;
-        if (n >= 32) {
-          E[d] = hi >>> (n - 32);
-          E[d + 1] = 0;
-        } else if (n !== 0) {
-          E[d] = (ml >>> n) | (hi << (32 - n));
-          E[d + 1] = hi >>> n;
-        }
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_ARSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        const n = bl & 63;
-        const hi = mh;
-        if (n >= 32) {
-          E[d] = hi >> (n - 32);
-          E[d + 1] = hi >> 31;
-        } else if (n !== 0) {
-          E[d] = (ml >>> n) | (hi << (32 - n));
-          E[d + 1] = hi >> n;
-        }
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_ARSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const n = bl & 63;
-        const hi = mh;
-        if (n >= 32) {
-          E[d] = hi >> (n - 32);
-          E[d + 1] = hi >> 31;
-        } else if (n !== 0) {
-          E[d] = (ml >>> n) | (hi << (32 - n));
-          E[d + 1] = hi >> n;
-        }
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_XOR_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        const bh = E[(p + 7) | 0]!;
-        E[d] = ml ^ bl;
-        E[d + 1] = mh ^ bh;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_XOR_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        E[d] = ml ^ bl;
-        E[d + 1] = mh ^ bh;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_ADD_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        E[d] = (ml + bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_ADD_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        E[d] = (ml + bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_SUB_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        E[d] = (ml - bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_SUB_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        E[d] = (ml - bl) | 0;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_MUL_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        E[d] = Math.imul(ml, bl);
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_MUL_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        E[d] = Math.imul(ml, bl);
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_OR_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        E[d] = ml | bl;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_OR_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        E[d] = ml | bl;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_AND_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        E[d] = ml & bl;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_AND_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        E[d] = ml & bl;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_LSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        E[d] = ml << (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_LSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        E[d] = ml << (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_RSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        E[d] = ml >>> (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_RSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        E[d] = ml >>> (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_ARSH_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        E[d] = ml >> (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_ARSH_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        E[d] = ml >> (bl & 31);
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_XOR_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const bl = E[(p + 6) | 0]!;
-        E[d] = ml ^ bl;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV32_XOR_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ml = E[rb + (w >>> 16)]!;
-        E[d] = ml;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The second instruction would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        E[d] = ml ^ bl;
-        E[d + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JEQ_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = al === bl && ah === bh ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JEQ_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = al === bl && ah === bh ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JNE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = al !== bl || ah !== bh ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JNE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = al !== bl || ah !== bh ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSET_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSET_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JGT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JGT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JGE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JGE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JLT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JLT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JLE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JLE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSGT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSGT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSGE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSGE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSLT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSLT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSLE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const bl = E[q | 2]!;
-        const bh = E[q | 3]!;
-        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64K_JSLE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ka = E[d]!;
-        const klo = (ka + E[p | 2]!) | 0;
-        E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-        E[d] = klo;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const ah = E[jd + 1]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JEQ_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al === bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JEQ_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al === bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JNE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al !== bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JNE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al !== bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSET_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSET_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JGT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al >>> 0 > bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JGT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al >>> 0 > bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JGE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al >>> 0 >= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JGE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al >>> 0 >= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JLT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al >>> 0 < bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JLT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al >>> 0 < bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JLE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al >>> 0 <= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JLE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al >>> 0 <= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSGT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al > bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSGT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al > bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSGE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al >= bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSGE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al >= bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSLT_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al < bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSLT_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al < bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSLE_K: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const bl = E[q | 2]!;
-        p = al <= bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD32K_JSLE_X: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = (E[d]! + E[p | 2]!) | 0;
-        E[d + 1] = 0;
-        if (steps >= limit) {
-          // The jump would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const w2 = E[q]!;
-        const jd = rb + ((w2 >> 8) & 0xff);
-        const al = E[jd]!;
-        const s = rb + (w2 >>> 16);
-        const bl = E[s]!;
-        p = al <= bl ? E[q | 1]! : (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_ADD_X_LDX_B: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (((steps + 2) | 0) > limit) {
-          // The add or the load would exceed the budget: leave them to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 2) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = ml;
-        const lo = (al + bl) | 0;
-        const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d + 1] = hi;
-        E[d] = lo;
-        const q = (p + 8) | 0;
-        const off = E[q | 1]!;
-        // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
-        let a = (lo >>> 0) + off;
-        if (hi !== 0 || ((a < rLo || a + 1 > rHi) && (a < sLo || a + 1 > sHi))) {
-          a = vm.resolveAccess(lo, hi, off, 1, PERM_READ, (q - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const ld = rb + ((E[q]! >> 8) & 0xff);
-        E[ld] = dv.getUint8(a);
-        E[ld + 1] = 0;
-        p = (p + 12) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_ADD_X_LDX_H: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (((steps + 2) | 0) > limit) {
-          // The add or the load would exceed the budget: leave them to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 2) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = ml;
-        const lo = (al + bl) | 0;
-        const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d + 1] = hi;
-        E[d] = lo;
-        const q = (p + 8) | 0;
-        const off = E[q | 1]!;
-        // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
-        let a = (lo >>> 0) + off;
-        if (hi !== 0 || ((a < rLo || a + 2 > rHi) && (a < sLo || a + 2 > sHi))) {
-          a = vm.resolveAccess(lo, hi, off, 2, PERM_READ, (q - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const ld = rb + ((E[q]! >> 8) & 0xff);
-        E[ld] = dv.getUint16(a, true);
-        E[ld + 1] = 0;
-        p = (p + 12) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_ADD_X_LDX_W: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (((steps + 2) | 0) > limit) {
-          // The add or the load would exceed the budget: leave them to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 2) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = ml;
-        const lo = (al + bl) | 0;
-        const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d + 1] = hi;
-        E[d] = lo;
-        const q = (p + 8) | 0;
-        const off = E[q | 1]!;
-        // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
-        let a = (lo >>> 0) + off;
-        if (hi !== 0 || ((a < rLo || a + 4 > rHi) && (a < sLo || a + 4 > sHi))) {
-          a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const ld = rb + ((E[q]! >> 8) & 0xff);
-        E[ld] = dv.getInt32(a, true);
-        E[ld + 1] = 0;
-        p = (p + 12) | 0;
-        break;
-      }
-      case Op.FUSED_MOV64_ADD_X_LDX_DW: {
-        const d = rb + ((w >> 8) & 0xff);
-        const ms = rb + (w >>> 16);
-        const ml = E[ms]!;
-        const mh = E[ms + 1]!;
-        E[d] = ml;
-        E[d + 1] = mh;
-        if (((steps + 2) | 0) > limit) {
-          // The add or the load would exceed the budget: leave them to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 2) | 0;
-        const s = rb + (E[(p + 4) | 0]! >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = ml;
-        const lo = (al + bl) | 0;
-        const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d + 1] = hi;
-        E[d] = lo;
-        const q = (p + 8) | 0;
-        const off = E[q | 1]!;
-        // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
-        let a = (lo >>> 0) + off;
-        if (hi !== 0 || ((a < rLo || a + 8 > rHi) && (a < sLo || a + 8 > sHi))) {
-          a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const ld = rb + ((E[q]! >> 8) & 0xff);
-        E[ld] = dv.getInt32(a, true);
-        E[ld + 1] = dv.getInt32(a + 4, true);
-        p = (p + 12) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64_X_LDX_W: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = E[d]!;
-        const lo = (al + bl) | 0;
-        const hi = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d + 1] = hi;
-        E[d] = lo;
-        if (steps >= limit) {
-          // The load would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const off = E[q | 1]!;
-        let a = (lo >>> 0) + off;
-        if (hi !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-          a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const ld = rb + ((E[q]! >> 8) & 0xff);
-        E[ld] = dv.getInt32(a, true);
-        E[ld + 1] = 0;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.FUSED_ADD64_X_LDX_DW: {
-        const d = rb + ((w >> 8) & 0xff);
-        const s = rb + (w >>> 16);
-        const bl = E[s]!;
-        const bh = E[s + 1]!;
-        const al = E[d]!;
-        const lo = (al + bl) | 0;
-        const hi = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-        E[d + 1] = hi;
-        E[d] = lo;
-        if (steps >= limit) {
-          // The load would exceed the budget: leave it to the loop's check.
-          p = (p + 4) | 0;
-          break;
-        }
-        steps = (steps + 1) | 0;
-        const q = (p + 4) | 0;
-        const off = E[q | 1]!;
-        let a = (lo >>> 0) + off;
-        if (hi !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
-          a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
-          if (a < 0) {
-            vm.executed = steps;
-            return FAULTED;
-          }
-          rLo = vm.cacheLo;
-          rHi = vm.cacheHi;
-        }
-        const ld = rb + ((E[q]! >> 8) & 0xff);
-        E[ld] = dv.getInt32(a, true);
-        E[ld + 1] = dv.getInt32(a + 4, true);
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.LD_IMM64_IMM: {
-        const d = rb + ((w >> 8) & 0xff);
-        E[d] = E[p | 2]!;
-        E[d + 1] = E[p | 3]!;
-        p = (p + 8) | 0;
-        break;
-      }
-      case Op.LD_IMM64_PSEUDO:
-        vm.executed = steps;
-        vm.setFault('unresolved-ld-imm64', (p - cb) >> 2, { detail: E[p | 1]! });
+  }
+
+  /**
+   * Execute `prog` from `vm.resumeAt` until it exits, faults or hands control to another program. Keeping one
+   * program per call lets `code` be a constant, and only what most instructions need is kept in locals (V8
+   * keeps them in machine registers across the switch); call-frame state (depth, may_goto counter) lives on
+   * the VM and is touched only by calls, exits, tail calls and may_goto. Integer arithmetic is written with
+   * `| 0` so that TurboFan uses plain 32-bit operations without overflow checks.
+   */
+  function runSegment(vm: Vm, prog: Program): number {
+    // A local copy of the closure's constant: TurboFan still sees the constant, and the bytecode of each access
+    // is a register read instead of a context-slot load (the function has to stay under V8's 60 KiB limit).
+    const E = pool;
+    const rb = vm.regBase;
+    const cb = prog.codeBase;
+    const limit = vm.budget;
+    let dv = vm.mem.dataView;
+    let p = vm.resumeAt;
+    let steps = vm.executed;
+    // Live stack: the frames of the current call chain, [sLo, sHi).
+    const sHi = vm.stackTop;
+    let sLo = sHi - (vm.depth + 1) * STACK_FRAME_SIZE;
+    // Last region hit by a read and by a write (never the stack, which is checked first).
+    let rLo = 0;
+    let rHi = 0;
+    let wLo = 0;
+    let wHi = 0;
+    for (;;) {
+      const w = E[p]!;
+      steps = (steps + 1) | 0;
+      if (steps > limit) {
+        vm.executed = limit;
+        vm.setFault('budget', (p - cb) >> 2, { detail: limit });
         return FAULTED;
-      case Op.JMP_MAY_GOTO:
-        // Linux's count-based may_goto (the interpreter and most JITs): every frame whose function uses it
-        // gets a stack counter set to BPF_MAX_LOOPS in its prologue; may_goto jumps once it reaches 0. (The
-        // x86-64 JIT of 6.14+ uses a time budget instead, which is not deterministic, so we do not model it.)
-        if (vm.loops === 0) {
-          p = E[p | 1]!;
-        } else {
-          vm.loops--;
+      }
+      switch ((w & 0xff) as Op) {
+        case Op.ALU_ADD_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = (E[d]! + bl) | 0;
+          E[d + 1] = 0;
           p = (p + 4) | 0;
+          break;
         }
-        break;
-      case Op.CALL_LOCAL: {
-        const depth = vm.depth;
-        if (depth + 2 > MAX_CALL_FRAMES) {
-          vm.executed = steps;
-          vm.setFault('call-depth', (p - cb) >> 2, { detail: depth + 2 });
-          return FAULTED;
+        case Op.ALU_SUB_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = (E[d]! - bl) | 0;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
         }
-        const frames = vm.frames;
-        const f = depth * FRAME_WORDS;
-        frames[f] = p + 4;
-        for (let i = 2; i < 20; i++) frames[f + i - 1] = E[rb + i]!;
-        frames[f + 19] = vm.loops;
-        vm.frameProgs[depth] = prog;
-        vm.depth = depth + 1;
-        vm.loops = BPF_MAX_LOOPS;
-        sLo -= STACK_FRAME_SIZE;
-        E[rb + 20] = sLo + STACK_FRAME_SIZE;
-        E[rb + 21] = 0;
-        p = E[p | 1]!;
-        break;
-      }
-      case Op.EXIT: {
-        if (vm.depth === 0) {
-          vm.executed = steps;
-          return EXITED;
+        case Op.ALU_MUL_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = Math.imul(E[d]!, bl);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
         }
-        // Back to the caller: r0 is the result; r1..r9 and r10 are the caller's again.
-        const depth = --vm.depth;
-        const frames = vm.frames;
-        const f = depth * FRAME_WORDS;
-        p = frames[f]!;
-        for (let i = 2; i < 20; i++) E[rb + i] = frames[f + i - 1]!;
-        vm.loops = frames[f + 19]!;
-        sLo += STACK_FRAME_SIZE;
-        E[rb + 20] = sLo + STACK_FRAME_SIZE;
-        E[rb + 21] = 0;
-        const caller = vm.frameProgs[depth]!;
-        if (caller !== prog) {
-          // Returning into a program that tail-called away from this frame's original code.
-          vm.running = caller;
-          vm.resumeAt = p;
-          vm.executed = steps;
-          return SWITCHED;
+        case Op.ALU_OR_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = E[d]! | bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
         }
-        break;
-      }
-      case Op.CALL_HELPER: {
-        const id = E[p | 2]!;
-        if (id === vm.tailCallId && vm.tailCallHook !== null) {
-          const next = vm.tailCall((p - cb) >> 2);
-          if (next === undefined) {
+        case Op.ALU_AND_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = E[d]! & bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_XOR_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = E[d]! ^ bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_MOV_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_LSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = E[d]! << (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_RSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = E[d]! >>> (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_ARSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = E[d]! >> (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_ADD_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          const al = E[d]!;
+          const lo = (al + bl) | 0;
+          E[d + 1] = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d] = lo;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_SUB_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          const al = E[d]!;
+          E[d + 1] = (E[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+          E[d] = (al - bl) | 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_MUL_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
+          const al = E[d]!;
+          const aL = al & 0xffff;
+          const aH = al >>> 16;
+          const bL = bl & 0xffff;
+          const bH = bl >>> 16;
+          const lh = aL * bH;
+          const hl = aH * bL;
+          const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+          E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(E[d + 1]!, bl)) | 0;
+          E[d] = Math.imul(al, bl);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_OR_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          E[d] = E[d]! | bl;
+          E[d + 1] = E[d + 1]! | bh;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_AND_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          E[d] = E[d]! & bl;
+          E[d + 1] = E[d + 1]! & bh;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_XOR_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          E[d] = E[d]! ^ bl;
+          E[d + 1] = E[d + 1]! ^ bh;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_MOV_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          E[d] = bl;
+          E[d + 1] = bh;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_LSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const n = bl & 63;
+          const lo = E[d]!;
+          if (n >= 32) {
+            E[d + 1] = lo << (n - 32);
+            E[d] = 0;
+          } else if (n !== 0) {
+            E[d + 1] = (E[d + 1]! << n) | (lo >>> (32 - n));
+            E[d] = lo << n;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_RSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const n = bl & 63;
+          const hi = E[d + 1]!;
+          if (n >= 32) {
+            E[d] = hi >>> (n - 32);
+            E[d + 1] = 0;
+          } else if (n !== 0) {
+            E[d] = (E[d]! >>> n) | (hi << (32 - n));
+            E[d + 1] = hi >>> n;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_ARSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const n = bl & 63;
+          const hi = E[d + 1]!;
+          if (n >= 32) {
+            E[d] = hi >> (n - 32);
+            E[d + 1] = hi >> 31;
+          } else if (n !== 0) {
+            E[d] = (E[d]! >>> n) | (hi << (32 - n));
+            E[d + 1] = hi >> n;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_ADD_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = (E[d]! + bl) | 0;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_SUB_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = (E[d]! - bl) | 0;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_MUL_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = Math.imul(E[d]!, bl);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_DIV_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_MOD_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          // Modulo by zero leaves dst unchanged (then zero-extended).
+          if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_OR_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = E[d]! | bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_AND_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = E[d]! & bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_XOR_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = E[d]! ^ bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_MOV_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_LSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = E[d]! << (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_RSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = E[d]! >>> (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_ARSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          E[d] = E[d]! >> (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_ADD_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = E[d]!;
+          const lo = (al + bl) | 0;
+          E[d + 1] = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d] = lo;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_SUB_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = E[d]!;
+          E[d + 1] = (E[d + 1]! - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+          E[d] = (al - bl) | 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_MUL_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
+          const al = E[d]!;
+          const aL = al & 0xffff;
+          const aH = al >>> 16;
+          const bL = bl & 0xffff;
+          const bH = bl >>> 16;
+          const lh = aL * bH;
+          const hl = aH * bL;
+          const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+          E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(E[d + 1]!, bl)) | 0;
+          E[d] = Math.imul(al, bl);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_DIV_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          if (bh === 0 && E[d + 1] === 0) {
+            // Both operands below 2^32: one exact double division.
+            E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
+          } else if (bh !== 0) {
+            // Divisor >= 2^32: udiv64's estimate and one correction, inline (the call and its scratch array
+            // are a large part of a 64-bit division). The quotient is below 2^32.
+            const nl = E[d]! >>> 0;
+            const nh = E[d + 1]! >>> 0;
+            const dl = bl >>> 0;
+            const dh = bh >>> 0;
+            let q = 0;
+            if (nh >= dh) {
+              q = Math.floor((nh * 4294967296 + nl) / (dh * 4294967296 + dl));
+              if (q > 0xffffffff) q = 0xffffffff;
+              const pLo = Math.imul(q, bl) >>> 0;
+              const pHi = Math.floor((q * dl - pLo) * 2.3283064365386963e-10 + 0.5) + q * dh;
+              const rHi = nh - pHi - (nl < pLo ? 1 : 0);
+              const rLo = nl < pLo ? nl - pLo + 4294967296 : nl - pLo;
+              if (rHi < 0) q -= 1;
+              else if (rHi > dh || (rHi === dh && rLo >= dl)) q += 1;
+            }
+            E[d] = q | 0;
+            E[d + 1] = 0;
+          } else if (bl === 0) {
+            E[d] = 0;
+            E[d + 1] = 0;
+          } else {
+            udiv64(E[d]!, E[d + 1]!, bl, bh);
+            E[d] = WIDE[0]!;
+            E[d + 1] = WIDE[1]!;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_MOD_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          if (bh === 0 && E[d + 1] === 0) {
+            // Modulo by zero leaves dst unchanged.
+            if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
+          } else if (bh !== 0) {
+            // Divisor >= 2^32: as in ALU64_DIV_X; the remainder is n - q * d, corrected once.
+            const nl = E[d]! >>> 0;
+            const nh = E[d + 1]! >>> 0;
+            const dl = bl >>> 0;
+            const dh = bh >>> 0;
+            if (nh >= dh) {
+              let q = Math.floor((nh * 4294967296 + nl) / (dh * 4294967296 + dl));
+              if (q > 0xffffffff) q = 0xffffffff;
+              const pLo = Math.imul(q, bl) >>> 0;
+              const pHi = Math.floor((q * dl - pLo) * 2.3283064365386963e-10 + 0.5) + q * dh;
+              let rHi = nh - pHi - (nl < pLo ? 1 : 0);
+              let rLo = nl < pLo ? nl - pLo + 4294967296 : nl - pLo;
+              if (rHi < 0) {
+                rLo += dl;
+                rHi += dh + (rLo >= 4294967296 ? 1 : 0);
+              } else if (rHi > dh || (rHi === dh && rLo >= dl)) {
+                rHi -= dh + (rLo < dl ? 1 : 0);
+                rLo -= dl;
+              }
+              E[d] = rLo | 0;
+              E[d + 1] = rHi | 0;
+            }
+          } else if (bl !== 0) {
+            udiv64(E[d]!, E[d + 1]!, bl, bh);
+            E[d] = WIDE[2]!;
+            E[d + 1] = WIDE[3]!;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_OR_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          E[d] = E[d]! | bl;
+          E[d + 1] = E[d + 1]! | bh;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_AND_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          E[d] = E[d]! & bl;
+          E[d + 1] = E[d + 1]! & bh;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_XOR_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          E[d] = E[d]! ^ bl;
+          E[d + 1] = E[d + 1]! ^ bh;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_MOV_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          E[d] = bl;
+          E[d + 1] = bh;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_LSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          const n = bl & 63;
+          const lo = E[d]!;
+          if (n >= 32) {
+            E[d + 1] = lo << (n - 32);
+            E[d] = 0;
+          } else if (n !== 0) {
+            E[d + 1] = (E[d + 1]! << n) | (lo >>> (32 - n));
+            E[d] = lo << n;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_RSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          const n = bl & 63;
+          const hi = E[d + 1]!;
+          if (n >= 32) {
+            E[d] = hi >>> (n - 32);
+            E[d + 1] = 0;
+          } else if (n !== 0) {
+            E[d] = (E[d]! >>> n) | (hi << (32 - n));
+            E[d + 1] = hi >>> n;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_ARSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          const n = bl & 63;
+          const hi = E[d + 1]!;
+          if (n >= 32) {
+            E[d] = hi >> (n - 32);
+            E[d + 1] = hi >> 31;
+          } else if (n !== 0) {
+            E[d] = (E[d]! >>> n) | (hi << (32 - n));
+            E[d + 1] = hi >> n;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_NEG: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = -E[d]! | 0;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_NEG: {
+          const d = rb + ((w >> 8) & 0xff);
+          const lo = E[d]!;
+          E[d] = -lo | 0;
+          E[d + 1] = (~E[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.END_BE16:
+        case Op.END_BSWAP16: {
+          const d = rb + ((w >> 8) & 0xff);
+          const v = E[d]!;
+          E[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.END_BE32:
+        case Op.END_BSWAP32: {
+          const d = rb + ((w >> 8) & 0xff);
+          const v = E[d]!;
+          E[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.END_BE64:
+        case Op.END_BSWAP64: {
+          const d = rb + ((w >> 8) & 0xff);
+          const lo = E[d]!;
+          const hi = E[d + 1]!;
+          E[d] = (hi << 24) | ((hi & 0xff00) << 8) | ((hi >>> 8) & 0xff00) | (hi >>> 24);
+          E[d + 1] = (lo << 24) | ((lo & 0xff00) << 8) | ((lo >>> 8) & 0xff00) | (lo >>> 24);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JA:
+          p = E[p | 1]!;
+          break;
+        case Op.JMP_JEQ_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = al === bl && ah === bh ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JNE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = al !== bl || ah !== bh ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSET_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JGT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JGE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JLT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JLE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSGT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSGE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSLT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSLE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JEQ_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al === bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JNE_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al !== bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSET_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JGT_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JGE_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JLT_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JLE_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSGT_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al > bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSGE_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al >= bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSLT_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al < bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSLE_K: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[p | 2]!;
+          p = al <= bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JEQ_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = al === bl && ah === bh ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JNE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = al !== bl || ah !== bh ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSET_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JGT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JGE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JLT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JLE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSGT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSGE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSLT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP_JSLE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JEQ_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al === bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JNE_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al !== bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSET_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JGT_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JGE_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JLT_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JLE_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSGT_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al > bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSGE_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al >= bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSLT_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al < bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.JMP32_JSLE_X: {
+          const al = E[rb + ((w >> 8) & 0xff)]!;
+          const bl = E[rb + (w >>> 16)]!;
+          p = al <= bl ? E[p | 1]! : (p + 4) | 0;
+          break;
+        }
+        case Op.LDX_MEM_B: {
+          const s = rb + (w >>> 16);
+          let a = (E[s]! >>> 0) + E[p | 1]!;
+          if (E[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
+            a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = dv.getUint8(a);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.LDX_MEM_H: {
+          const s = rb + (w >>> 16);
+          let a = (E[s]! >>> 0) + E[p | 1]!;
+          if (E[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
+            a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = dv.getUint16(a, true);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.LDX_MEM_W: {
+          const s = rb + (w >>> 16);
+          let a = (E[s]! >>> 0) + E[p | 1]!;
+          if (E[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
+            a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = dv.getInt32(a, true);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.LDX_MEM_DW: {
+          const s = rb + (w >>> 16);
+          let a = (E[s]! >>> 0) + E[p | 1]!;
+          if (E[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
+            a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 8, PERM_READ, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = dv.getInt32(a, true);
+          E[d + 1] = dv.getInt32(a + 4, true);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ST_MEM_B: {
+          const d = rb + ((w >> 8) & 0xff);
+          let a = (E[d]! >>> 0) + E[p | 1]!;
+          if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
+            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            wLo = vm.cacheLo;
+            wHi = vm.cacheHi;
+          }
+          dv.setUint8(a, E[p | 2]!);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.STX_MEM_B: {
+          const d = rb + ((w >> 8) & 0xff);
+          let a = (E[d]! >>> 0) + E[p | 1]!;
+          if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
+            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            wLo = vm.cacheLo;
+            wHi = vm.cacheHi;
+          }
+          const s = rb + (w >>> 16);
+          dv.setUint8(a, E[s]!);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ST_MEM_H: {
+          const d = rb + ((w >> 8) & 0xff);
+          let a = (E[d]! >>> 0) + E[p | 1]!;
+          if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
+            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            wLo = vm.cacheLo;
+            wHi = vm.cacheHi;
+          }
+          dv.setUint16(a, E[p | 2]!, true);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.STX_MEM_H: {
+          const d = rb + ((w >> 8) & 0xff);
+          let a = (E[d]! >>> 0) + E[p | 1]!;
+          if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
+            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            wLo = vm.cacheLo;
+            wHi = vm.cacheHi;
+          }
+          const s = rb + (w >>> 16);
+          dv.setUint16(a, E[s]!, true);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ST_MEM_W: {
+          const d = rb + ((w >> 8) & 0xff);
+          let a = (E[d]! >>> 0) + E[p | 1]!;
+          if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
+            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            wLo = vm.cacheLo;
+            wHi = vm.cacheHi;
+          }
+          dv.setInt32(a, E[p | 2]!, true);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.STX_MEM_W: {
+          const d = rb + ((w >> 8) & 0xff);
+          let a = (E[d]! >>> 0) + E[p | 1]!;
+          if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
+            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            wLo = vm.cacheLo;
+            wHi = vm.cacheHi;
+          }
+          const s = rb + (w >>> 16);
+          dv.setInt32(a, E[s]!, true);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ST_MEM_DW: {
+          const d = rb + ((w >> 8) & 0xff);
+          let a = (E[d]! >>> 0) + E[p | 1]!;
+          if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
+            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            wLo = vm.cacheLo;
+            wHi = vm.cacheHi;
+          }
+          dv.setInt32(a, E[p | 2]!, true);
+          dv.setInt32(a + 4, E[p | 3]!, true);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.STX_MEM_DW: {
+          const d = rb + ((w >> 8) & 0xff);
+          let a = (E[d]! >>> 0) + E[p | 1]!;
+          if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
+            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            wLo = vm.cacheLo;
+            wHi = vm.cacheHi;
+          }
+          const s = rb + (w >>> 16);
+          dv.setInt32(a, E[s]!, true);
+          dv.setInt32(a + 4, E[s + 1]!, true);
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ATOMIC_W_ADD:
+        case Op.ATOMIC_W_FETCH_ADD:
+        case Op.ATOMIC_W_OR:
+        case Op.ATOMIC_W_FETCH_OR:
+        case Op.ATOMIC_W_AND:
+        case Op.ATOMIC_W_FETCH_AND:
+        case Op.ATOMIC_W_XOR:
+        case Op.ATOMIC_W_FETCH_XOR:
+        case Op.ATOMIC_W_XCHG:
+        case Op.ATOMIC_W_CMPXCHG:
+        case Op.ATOMIC_DW_ADD:
+        case Op.ATOMIC_DW_FETCH_ADD:
+        case Op.ATOMIC_DW_OR:
+        case Op.ATOMIC_DW_FETCH_OR:
+        case Op.ATOMIC_DW_AND:
+        case Op.ATOMIC_DW_FETCH_AND:
+        case Op.ATOMIC_DW_XOR:
+        case Op.ATOMIC_DW_FETCH_XOR:
+        case Op.ATOMIC_DW_XCHG:
+        case Op.ATOMIC_DW_CMPXCHG:
+          // Out of line (see runAtomic): rare, and keeping runSegment small enough for TurboFan to optimize.
+          if (!runAtomic(vm, prog, p, sLo)) {
             vm.executed = steps;
             return FAULTED;
           }
-          if (next !== null) {
-            // The callee replaces the running program in this frame; its exit returns to our caller.
-            vm.running = next;
-            vm.resumeAt = next.codeBase;
-            vm.loops = BPF_MAX_LOOPS;
+          p = (p + 4) | 0;
+          break;
+        case Op.FUSED_MOV64_ADD_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          const bh = E[(p + 7) | 0]!;
+          const al = ml;
+          const lo = (al + bl) | 0;
+          E[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d] = lo;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_ADD_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = ml;
+          const lo = (al + bl) | 0;
+          E[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d] = lo;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_SUB_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          const bh = E[(p + 7) | 0]!;
+          const al = ml;
+          E[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+          E[d] = (al - bl) | 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_SUB_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = ml;
+          E[d + 1] = (mh - bh - (al >>> 0 < bl >>> 0 ? 1 : 0)) | 0;
+          E[d] = (al - bl) | 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_MUL_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          const bh = E[(p + 7) | 0]!;
+          // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
+          const al = ml;
+          const aL = al & 0xffff;
+          const aH = al >>> 16;
+          const bL = bl & 0xffff;
+          const bH = bl >>> 16;
+          const lh = aL * bH;
+          const hl = aH * bL;
+          const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+          E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
+          E[d] = Math.imul(al, bl);
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_MUL_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
+          const al = ml;
+          const aL = al & 0xffff;
+          const aH = al >>> 16;
+          const bL = bl & 0xffff;
+          const bH = bl >>> 16;
+          const lh = aL * bH;
+          const hl = aH * bL;
+          const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+          E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(mh, bl)) | 0;
+          E[d] = Math.imul(al, bl);
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_OR_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          const bh = E[(p + 7) | 0]!;
+          E[d] = ml | bl;
+          E[d + 1] = mh | bh;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_OR_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          E[d] = ml | bl;
+          E[d + 1] = mh | bh;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_AND_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          const bh = E[(p + 7) | 0]!;
+          E[d] = ml & bl;
+          E[d + 1] = mh & bh;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_AND_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          E[d] = ml & bl;
+          E[d + 1] = mh & bh;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_LSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          const n = bl & 63;
+          const lo = ml;
+          if (n >= 32) {
+            E[d + 1] = lo << (n - 32);
+            E[d] = 0;
+          } else if (n !== 0) {
+            E[d + 1] = (mh << n) | (lo >>> (32 - n));
+            E[d] = lo << n;
+          }
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_LSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const n = bl & 63;
+          const lo = ml;
+          if (n >= 32) {
+            E[d + 1] = lo << (n - 32);
+            E[d] = 0;
+          } else if (n !== 0) {
+            E[d + 1] = (mh << n) | (lo >>> (32 - n));
+            E[d] = lo << n;
+          }
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_RSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          const n = bl & 63;
+          const hi = mh;
+          if (n >= 32) {
+            E[d] = hi >>> (n - 32);
+            E[d + 1] = 0;
+          } else if (n !== 0) {
+            E[d] = (ml >>> n) | (hi << (32 - n));
+            E[d + 1] = hi >>> n;
+          }
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_RSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const n = bl & 63;
+          const hi = mh;
+          if (n >= 32) {
+            E[d] = hi >>> (n - 32);
+            E[d + 1] = 0;
+          } else if (n !== 0) {
+            E[d] = (ml >>> n) | (hi << (32 - n));
+            E[d + 1] = hi >>> n;
+          }
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_ARSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          const n = bl & 63;
+          const hi = mh;
+          if (n >= 32) {
+            E[d] = hi >> (n - 32);
+            E[d + 1] = hi >> 31;
+          } else if (n !== 0) {
+            E[d] = (ml >>> n) | (hi << (32 - n));
+            E[d + 1] = hi >> n;
+          }
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_ARSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const n = bl & 63;
+          const hi = mh;
+          if (n >= 32) {
+            E[d] = hi >> (n - 32);
+            E[d + 1] = hi >> 31;
+          } else if (n !== 0) {
+            E[d] = (ml >>> n) | (hi << (32 - n));
+            E[d + 1] = hi >> n;
+          }
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_XOR_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          const bh = E[(p + 7) | 0]!;
+          E[d] = ml ^ bl;
+          E[d + 1] = mh ^ bh;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_XOR_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          E[d] = ml ^ bl;
+          E[d + 1] = mh ^ bh;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_ADD_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          E[d] = (ml + bl) | 0;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_ADD_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          E[d] = (ml + bl) | 0;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_SUB_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          E[d] = (ml - bl) | 0;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_SUB_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          E[d] = (ml - bl) | 0;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_MUL_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          E[d] = Math.imul(ml, bl);
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_MUL_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          E[d] = Math.imul(ml, bl);
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_OR_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          E[d] = ml | bl;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_OR_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          E[d] = ml | bl;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_AND_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          E[d] = ml & bl;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_AND_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          E[d] = ml & bl;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_LSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          E[d] = ml << (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_LSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          E[d] = ml << (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_RSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          E[d] = ml >>> (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_RSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          E[d] = ml >>> (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_ARSH_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          E[d] = ml >> (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_ARSH_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          E[d] = ml >> (bl & 31);
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_XOR_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const bl = E[(p + 6) | 0]!;
+          E[d] = ml ^ bl;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV32_XOR_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ml = E[rb + (w >>> 16)]!;
+          E[d] = ml;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          E[d] = ml ^ bl;
+          E[d + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JEQ_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = al === bl && ah === bh ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JEQ_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = al === bl && ah === bh ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JNE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = al !== bl || ah !== bh ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JNE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = al !== bl || ah !== bh ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSET_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSET_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JGT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JGT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JGE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JGE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JLT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JLT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JLE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JLE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSGT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSGT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSGE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSGE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSLT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSLT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSLE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const bl = E[q | 2]!;
+          const bh = E[q | 3]!;
+          p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64K_JSLE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ka = E[d]!;
+          const klo = (ka + E[p | 2]!) | 0;
+          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
+          E[d] = klo;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const ah = E[jd + 1]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JEQ_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al === bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JEQ_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al === bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JNE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al !== bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JNE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al !== bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSET_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSET_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JGT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al >>> 0 > bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JGT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al >>> 0 > bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JGE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al >>> 0 >= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JGE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al >>> 0 >= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JLT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al >>> 0 < bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JLT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al >>> 0 < bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JLE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al >>> 0 <= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JLE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al >>> 0 <= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSGT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al > bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSGT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al > bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSGE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al >= bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSGE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al >= bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSLT_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al < bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSLT_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al < bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSLE_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const bl = E[q | 2]!;
+          p = al <= bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_JSLE_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (steps >= limit) {
+            // The jump would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const w2 = E[q]!;
+          const jd = rb + ((w2 >> 8) & 0xff);
+          const al = E[jd]!;
+          const s = rb + (w2 >>> 16);
+          const bl = E[s]!;
+          p = al <= bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_ADD_X_LDX_B: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (((steps + 2) | 0) > limit) {
+            // The add or the load would exceed the budget: leave them to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 2) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = ml;
+          const lo = (al + bl) | 0;
+          const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d + 1] = hi;
+          E[d] = lo;
+          const q = (p + 8) | 0;
+          const off = E[q | 1]!;
+          // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
+          let a = (lo >>> 0) + off;
+          if (hi !== 0 || ((a < rLo || a + 1 > rHi) && (a < sLo || a + 1 > sHi))) {
+            a = vm.resolveAccess(lo, hi, off, 1, PERM_READ, (q - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const ld = rb + ((E[q]! >> 8) & 0xff);
+          E[ld] = dv.getUint8(a);
+          E[ld + 1] = 0;
+          p = (p + 12) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_ADD_X_LDX_H: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (((steps + 2) | 0) > limit) {
+            // The add or the load would exceed the budget: leave them to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 2) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = ml;
+          const lo = (al + bl) | 0;
+          const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d + 1] = hi;
+          E[d] = lo;
+          const q = (p + 8) | 0;
+          const off = E[q | 1]!;
+          // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
+          let a = (lo >>> 0) + off;
+          if (hi !== 0 || ((a < rLo || a + 2 > rHi) && (a < sLo || a + 2 > sHi))) {
+            a = vm.resolveAccess(lo, hi, off, 2, PERM_READ, (q - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const ld = rb + ((E[q]! >> 8) & 0xff);
+          E[ld] = dv.getUint16(a, true);
+          E[ld + 1] = 0;
+          p = (p + 12) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_ADD_X_LDX_W: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (((steps + 2) | 0) > limit) {
+            // The add or the load would exceed the budget: leave them to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 2) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = ml;
+          const lo = (al + bl) | 0;
+          const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d + 1] = hi;
+          E[d] = lo;
+          const q = (p + 8) | 0;
+          const off = E[q | 1]!;
+          // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
+          let a = (lo >>> 0) + off;
+          if (hi !== 0 || ((a < rLo || a + 4 > rHi) && (a < sLo || a + 4 > sHi))) {
+            a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const ld = rb + ((E[q]! >> 8) & 0xff);
+          E[ld] = dv.getInt32(a, true);
+          E[ld + 1] = 0;
+          p = (p + 12) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_ADD_X_LDX_DW: {
+          const d = rb + ((w >> 8) & 0xff);
+          const ms = rb + (w >>> 16);
+          const ml = E[ms]!;
+          const mh = E[ms + 1]!;
+          E[d] = ml;
+          E[d + 1] = mh;
+          if (((steps + 2) | 0) > limit) {
+            // The add or the load would exceed the budget: leave them to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 2) | 0;
+          const s = rb + (E[(p + 4) | 0]! >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = ml;
+          const lo = (al + bl) | 0;
+          const hi = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d + 1] = hi;
+          E[d] = lo;
+          const q = (p + 8) | 0;
+          const off = E[q | 1]!;
+          // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
+          let a = (lo >>> 0) + off;
+          if (hi !== 0 || ((a < rLo || a + 8 > rHi) && (a < sLo || a + 8 > sHi))) {
+            a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const ld = rb + ((E[q]! >> 8) & 0xff);
+          E[ld] = dv.getInt32(a, true);
+          E[ld + 1] = dv.getInt32(a + 4, true);
+          p = (p + 12) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64_X_LDX_W: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = E[d]!;
+          const lo = (al + bl) | 0;
+          const hi = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d + 1] = hi;
+          E[d] = lo;
+          if (steps >= limit) {
+            // The load would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const off = E[q | 1]!;
+          let a = (lo >>> 0) + off;
+          if (hi !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
+            a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const ld = rb + ((E[q]! >> 8) & 0xff);
+          E[ld] = dv.getInt32(a, true);
+          E[ld + 1] = 0;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD64_X_LDX_DW: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const al = E[d]!;
+          const lo = (al + bl) | 0;
+          const hi = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          E[d + 1] = hi;
+          E[d] = lo;
+          if (steps >= limit) {
+            // The load would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          steps = (steps + 1) | 0;
+          const q = (p + 4) | 0;
+          const off = E[q | 1]!;
+          let a = (lo >>> 0) + off;
+          if (hi !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
+            a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
+            if (a < 0) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            rLo = vm.cacheLo;
+            rHi = vm.cacheHi;
+          }
+          const ld = rb + ((E[q]! >> 8) & 0xff);
+          E[ld] = dv.getInt32(a, true);
+          E[ld + 1] = dv.getInt32(a + 4, true);
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.LD_IMM64_IMM: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = E[p | 2]!;
+          E[d + 1] = E[p | 3]!;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.CALL_LOCAL: {
+          const depth = vm.depth;
+          if (depth + 2 > MAX_CALL_FRAMES) {
+            vm.executed = steps;
+            vm.setFault('call-depth', (p - cb) >> 2, { detail: depth + 2 });
+            return FAULTED;
+          }
+          const frames = vm.frames;
+          const f = depth * FRAME_WORDS;
+          frames[f] = p + 4;
+          for (let i = 2; i < 20; i++) frames[f + i - 1] = E[rb + i]!;
+          frames[f + 19] = vm.loops;
+          vm.frameProgs[depth] = prog;
+          vm.depth = depth + 1;
+          vm.loops = BPF_MAX_LOOPS;
+          sLo -= STACK_FRAME_SIZE;
+          E[rb + 20] = sLo + STACK_FRAME_SIZE;
+          E[rb + 21] = 0;
+          p = E[p | 1]!;
+          break;
+        }
+        case Op.EXIT: {
+          if (vm.depth === 0) {
+            vm.executed = steps;
+            return EXITED;
+          }
+          // Back to the caller: r0 is the result; r1..r9 and r10 are the caller's again.
+          const depth = --vm.depth;
+          const frames = vm.frames;
+          const f = depth * FRAME_WORDS;
+          p = frames[f]!;
+          for (let i = 2; i < 20; i++) E[rb + i] = frames[f + i - 1]!;
+          vm.loops = frames[f + 19]!;
+          sLo += STACK_FRAME_SIZE;
+          E[rb + 20] = sLo + STACK_FRAME_SIZE;
+          E[rb + 21] = 0;
+          const caller = vm.frameProgs[depth]!;
+          if (caller !== prog) {
+            // Returning into a program that tail-called away from this frame's original code.
+            vm.running = caller;
+            vm.resumeAt = p;
             vm.executed = steps;
             return SWITCHED;
           }
-        } else {
-          const status = vm.invoke(vm.helpers.get(id), id, (p - cb) >> 2);
-          if (status !== 0) {
-            vm.executed = steps;
-            return status === 1 ? EXITED : FAULTED;
+          break;
+        }
+        case Op.CALL_HELPER: {
+          const id = E[p | 2]!;
+          if (id === vm.tailCallId && vm.tailCallHook !== null) {
+            const next = vm.tailCall((p - cb) >> 2);
+            if (next === undefined) {
+              vm.executed = steps;
+              return FAULTED;
+            }
+            if (next !== null) {
+              // The callee replaces the running program in this frame; its exit returns to our caller.
+              vm.running = next;
+              vm.resumeAt = next.codeBase;
+              vm.loops = BPF_MAX_LOOPS;
+              vm.executed = steps;
+              return SWITCHED;
+            }
+          } else {
+            const status = vm.invoke(vm.helpers.get(id), id, (p - cb) >> 2);
+            if (status !== 0) {
+              vm.executed = steps;
+              return status === 1 ? EXITED : FAULTED;
+            }
           }
+          dv = vm.mem.dataView;
+          rHi = rLo = wHi = wLo = 0;
+          p = (p + 4) | 0;
+          break;
         }
-        dv = vm.mem.dataView;
-        rHi = rLo = wHi = wLo = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.CALL_KFUNC: {
-        const id = E[p | 2]!;
-        const status = vm.invoke(vm.kfuncs.get(id), id, (p - cb) >> 2);
-        if (status !== 0) {
+        default: {
+          // The rare forms run out of line (runCold). They may call helpers, so the memory view and the region
+          // caches are refreshed after them.
           vm.executed = steps;
-          return status === 1 ? EXITED : FAULTED;
+          const next = runCold(vm, prog, p);
+          if (next < 0) return next === COLD_EXIT ? EXITED : FAULTED;
+          // `| 0` keeps p a 32-bit integer for TurboFan (a call result is any number; a tagged p slows every case).
+          p = next | 0;
+          dv = vm.mem.dataView;
+          rHi = rLo = wHi = wLo = 0;
+          break;
         }
-        dv = vm.mem.dataView;
-        rHi = rLo = wHi = wLo = 0;
-        p = (p + 4) | 0;
-        break;
       }
-      case Op.CALLX: {
-        // RFC 9669 callx: the helper id is the value of the dst register.
-        const d = rb + ((w >> 8) & 0xff);
-        const id = E[d + 1] === 0 ? E[d]! >>> 0 : -1;
-        const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, (p - cb) >> 2);
-        if (status !== 0) {
-          vm.executed = steps;
-          return status === 1 ? EXITED : FAULTED;
-        }
-        dv = vm.mem.dataView;
-        rHi = rLo = wHi = wLo = 0;
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.LD_ABS_B:
-      case Op.LD_ABS_H:
-      case Op.LD_ABS_W:
-      case Op.LD_IND_B:
-      case Op.LD_IND_H:
-      case Op.LD_IND_W: {
-        const op = (w & 0xff) as Op;
-        const indirect = op === Op.LD_IND_B || op === Op.LD_IND_H || op === Op.LD_IND_W;
-        const size = op === Op.LD_ABS_B || op === Op.LD_IND_B ? 1 : op === Op.LD_ABS_H || op === Op.LD_IND_H ? 2 : 4;
-        const status = vm.loadPacket((E[p | 2]! + (indirect ? E[rb + (w >>> 16)]! : 0)) | 0, size, (p - cb) >> 2);
-        if (status !== 0) {
-          vm.executed = steps;
-          return status === 1 ? EXITED : FAULTED;
-        }
-        p = (p + 4) | 0;
-        break;
-      }
-      case Op.FELL_OFF:
-        vm.executed = steps;
-        vm.setFault('fell-off', (p - cb) >> 2);
-        return FAULTED;
-      default:
-        vm.executed = steps;
-        vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0xff });
-        return FAULTED;
     }
   }
-}
 
-/**
- * The atomic read-modify-write forms, out of line. They are rare in programs, and every case spelled out in
- * {@link runSegment} costs bytecode: V8 optimizes no function above 60 KiB of bytecode
- * (`--max-optimized-bytecode-size`), and an unoptimized interpreter runs 20x slower. Every access goes through
- * the exact check (`vm.resolveAccess`), as inline. Returns false on a fault (recorded by resolveAccess).
- */
-function runAtomic(vm: Vm, prog: Program, p: number, sLo: number): boolean {
-  const E = pool;
-  const rb = vm.regBase;
-  const cb = prog.codeBase;
-  const dv = vm.mem.dataView;
-  const w = E[p]!;
-  switch ((w & 0xff) as Op) {
-    case Op.ATOMIC_W_ADD: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      dv.setInt32(a, (old + E[s]!) | 0, true);
-      return true;
+    /**
+     * The rare forms, out of line so that {@link runSegment} stays under V8's bytecode limit for optimization:
+     * sign-extending moves and loads, signed and constant-divisor division, little-endian conversions and byte
+     * swaps, LD ABS/IND, kfunc calls, callx, may_goto and the faulting pseudo-ops. Returns the next pc, or
+     * COLD_FAULT / COLD_EXIT. `vm.executed` is up to date when it is called (helpers may read it).
+     */
+    function runCold(vm: Vm, prog: Program, p: number): number {
+      const E = pool;
+      const rb = vm.regBase;
+      const cb = prog.codeBase;
+      const dv = vm.mem.dataView;
+      const sLo = vm.stackTop - (vm.depth + 1) * STACK_FRAME_SIZE;
+      const w = E[p]!;
+      switch ((w & 0xff) as Op) {
+        case Op.ALU_DIV_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_SDIV_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
+          E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_MOD_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          // Modulo by zero leaves dst unchanged (then zero-extended).
+          if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_SMOD_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          // INT_MIN % -1 is -0 in JS, stored as 0.
+          if (bl !== 0) E[d] = E[d]! % bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_DIV_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          if (bh === 0 && E[d + 1] === 0) {
+            // Both operands below 2^32: one exact double division.
+            E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
+          } else if (bl === 0 && bh === 0) {
+            E[d] = 0;
+            E[d + 1] = 0;
+          } else {
+            udiv64(E[d]!, E[d + 1]!, bl, bh);
+            E[d] = WIDE[0]!;
+            E[d + 1] = WIDE[1]!;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_SDIV_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          if (bl === 0 && bh === 0) {
+            E[d] = 0;
+            E[d + 1] = 0;
+          } else {
+            sdiv64(E[d]!, E[d + 1]!, bl, bh);
+            E[d] = WIDE[0]!;
+            E[d + 1] = WIDE[1]!;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_MOD_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          if (bh === 0 && E[d + 1] === 0) {
+            // Modulo by zero leaves dst unchanged.
+            if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
+          } else if (bl !== 0 || bh !== 0) {
+            udiv64(E[d]!, E[d + 1]!, bl, bh);
+            E[d] = WIDE[2]!;
+            E[d + 1] = WIDE[3]!;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_SMOD_K: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[p | 2]!;
+          const bh = E[p | 3]!;
+          if (bl !== 0 || bh !== 0) {
+            sdiv64(E[d]!, E[d + 1]!, bl, bh);
+            E[d] = WIDE[2]!;
+            E[d + 1] = WIDE[3]!;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_SDIV_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
+          E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_SMOD_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const bl = E[rb + (w >>> 16)]!;
+          // INT_MIN % -1 is -0 in JS, stored as 0.
+          if (bl !== 0) E[d] = E[d]! % bl;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_SDIV_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          if (bl === 0 && bh === 0) {
+            E[d] = 0;
+            E[d + 1] = 0;
+          } else {
+            sdiv64(E[d]!, E[d + 1]!, bl, bh);
+            E[d] = WIDE[0]!;
+            E[d + 1] = WIDE[1]!;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_SMOD_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const s = rb + (w >>> 16);
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          if (bl !== 0 || bh !== 0) {
+            sdiv64(E[d]!, E[d + 1]!, bl, bh);
+            E[d] = WIDE[2]!;
+            E[d + 1] = WIDE[3]!;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_MOVSX8_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[rb + (w >>> 16)]! << 24) >> 24;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU_MOVSX16_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = (E[rb + (w >>> 16)]! << 16) >> 16;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_MOVSX8_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const v = (E[rb + (w >>> 16)]! << 24) >> 24;
+          E[d] = v;
+          E[d + 1] = v >> 31;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_MOVSX16_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const v = (E[rb + (w >>> 16)]! << 16) >> 16;
+          E[d] = v;
+          E[d + 1] = v >> 31;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_MOVSX32_X: {
+          const d = rb + ((w >> 8) & 0xff);
+          const v = E[rb + (w >>> 16)]!;
+          E[d] = v;
+          E[d + 1] = v >> 31;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.END_LE16: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d] = E[d]! & 0xffff;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.END_LE32: {
+          const d = rb + ((w >> 8) & 0xff);
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.END_LE64:
+          p = (p + 4) | 0;
+          break;
+        case Op.LDX_MEMSX_B: {
+          const s = rb + (w >>> 16);
+          // Out of line, every access takes the exact check.
+          const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
+          if (a < 0) return COLD_FAULT;
+          const d = rb + ((w >> 8) & 0xff);
+          const v = dv.getInt8(a);
+          E[d] = v;
+          E[d + 1] = v >> 31;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.LDX_MEMSX_H: {
+          const s = rb + (w >>> 16);
+          // Out of line, every access takes the exact check.
+          const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
+          if (a < 0) return COLD_FAULT;
+          const d = rb + ((w >> 8) & 0xff);
+          const v = dv.getInt16(a, true);
+          E[d] = v;
+          E[d + 1] = v >> 31;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.LDX_MEMSX_W: {
+          const s = rb + (w >>> 16);
+          // Out of line, every access takes the exact check.
+          const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
+          if (a < 0) return COLD_FAULT;
+          const d = rb + ((w >> 8) & 0xff);
+          const v = dv.getInt32(a, true);
+          E[d] = v;
+          E[d + 1] = v >> 31;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.LD_IMM64_PSEUDO:
+          vm.setFault('unresolved-ld-imm64', (p - cb) >> 2, { detail: E[p | 1]! });
+          return COLD_FAULT;
+        case Op.JMP_MAY_GOTO:
+          // Linux's count-based may_goto (the interpreter and most JITs): every frame whose function uses it
+          // gets a stack counter set to BPF_MAX_LOOPS in its prologue; may_goto jumps once it reaches 0. (The
+          // x86-64 JIT of 6.14+ uses a time budget instead, which is not deterministic, so we do not model it.)
+          if (vm.loops === 0) {
+            p = E[p | 1]!;
+          } else {
+            vm.loops--;
+            p = (p + 4) | 0;
+          }
+          break;
+        case Op.CALL_KFUNC: {
+          const id = E[p | 2]!;
+          const status = vm.invoke(vm.kfuncs.get(id), id, (p - cb) >> 2);
+          if (status !== 0) {
+            return status === 1 ? COLD_EXIT : COLD_FAULT;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.CALLX: {
+          // RFC 9669 callx: the helper id is the value of the dst register.
+          const d = rb + ((w >> 8) & 0xff);
+          const id = E[d + 1] === 0 ? E[d]! >>> 0 : -1;
+          const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, (p - cb) >> 2);
+          if (status !== 0) {
+            return status === 1 ? COLD_EXIT : COLD_FAULT;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.LD_ABS_B:
+        case Op.LD_ABS_H:
+        case Op.LD_ABS_W:
+        case Op.LD_IND_B:
+        case Op.LD_IND_H:
+        case Op.LD_IND_W: {
+          const op = (w & 0xff) as Op;
+          const indirect = op === Op.LD_IND_B || op === Op.LD_IND_H || op === Op.LD_IND_W;
+          const size = op === Op.LD_ABS_B || op === Op.LD_IND_B ? 1 : op === Op.LD_ABS_H || op === Op.LD_IND_H ? 2 : 4;
+          const status = vm.loadPacket((E[p | 2]! + (indirect ? E[rb + (w >>> 16)]! : 0)) | 0, size, (p - cb) >> 2);
+          if (status !== 0) {
+            return status === 1 ? COLD_EXIT : COLD_FAULT;
+          }
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.FELL_OFF:
+          vm.setFault('fell-off', (p - cb) >> 2);
+          return COLD_FAULT;
+        default:
+          vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0xff });
+          return COLD_FAULT;
+      }
+      return p;
     }
-    case Op.ATOMIC_W_FETCH_ADD: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      dv.setInt32(a, (old + E[s]!) | 0, true);
-      E[s] = old;
-      E[s + 1] = 0;
-      return true;
-    }
-    case Op.ATOMIC_W_OR: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      dv.setInt32(a, old | E[s]!, true);
-      return true;
-    }
-    case Op.ATOMIC_W_FETCH_OR: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      dv.setInt32(a, old | E[s]!, true);
-      E[s] = old;
-      E[s + 1] = 0;
-      return true;
-    }
-    case Op.ATOMIC_W_AND: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      dv.setInt32(a, old & E[s]!, true);
-      return true;
-    }
-    case Op.ATOMIC_W_FETCH_AND: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      dv.setInt32(a, old & E[s]!, true);
-      E[s] = old;
-      E[s + 1] = 0;
-      return true;
-    }
-    case Op.ATOMIC_W_XOR: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      dv.setInt32(a, old ^ E[s]!, true);
-      return true;
-    }
-    case Op.ATOMIC_W_FETCH_XOR: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      dv.setInt32(a, old ^ E[s]!, true);
-      E[s] = old;
-      E[s + 1] = 0;
-      return true;
-    }
-    case Op.ATOMIC_W_XCHG: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      dv.setInt32(a, E[s]!, true);
-      E[s] = old;
-      E[s + 1] = 0;
-      return true;
-    }
-    case Op.ATOMIC_W_CMPXCHG: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const old = dv.getInt32(a, true);
-      if (old === E[rb + 0]) dv.setInt32(a, E[s]!, true);
-      E[rb + 0] = old;
-      E[rb + 1] = 0;
-      return true;
-    }
-    case Op.ATOMIC_DW_ADD: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      const lo = (oldLo + E[s]!) | 0;
-      dv.setInt32(a, lo, true);
-      dv.setInt32(a + 4, (oldHi + E[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
-      return true;
-    }
-    case Op.ATOMIC_DW_FETCH_ADD: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      const lo = (oldLo + E[s]!) | 0;
-      dv.setInt32(a, lo, true);
-      dv.setInt32(a + 4, (oldHi + E[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
-      E[s] = oldLo;
-      E[s + 1] = oldHi;
-      return true;
-    }
-    case Op.ATOMIC_DW_OR: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo | E[s]!, true);
-      dv.setInt32(a + 4, oldHi | E[s + 1]!, true);
-      return true;
-    }
-    case Op.ATOMIC_DW_FETCH_OR: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo | E[s]!, true);
-      dv.setInt32(a + 4, oldHi | E[s + 1]!, true);
-      E[s] = oldLo;
-      E[s + 1] = oldHi;
-      return true;
-    }
-    case Op.ATOMIC_DW_AND: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo & E[s]!, true);
-      dv.setInt32(a + 4, oldHi & E[s + 1]!, true);
-      return true;
-    }
-    case Op.ATOMIC_DW_FETCH_AND: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo & E[s]!, true);
-      dv.setInt32(a + 4, oldHi & E[s + 1]!, true);
-      E[s] = oldLo;
-      E[s + 1] = oldHi;
-      return true;
-    }
-    case Op.ATOMIC_DW_XOR: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo ^ E[s]!, true);
-      dv.setInt32(a + 4, oldHi ^ E[s + 1]!, true);
-      return true;
-    }
-    case Op.ATOMIC_DW_FETCH_XOR: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, oldLo ^ E[s]!, true);
-      dv.setInt32(a + 4, oldHi ^ E[s + 1]!, true);
-      E[s] = oldLo;
-      E[s + 1] = oldHi;
-      return true;
-    }
-    case Op.ATOMIC_DW_XCHG: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      dv.setInt32(a, E[s]!, true);
-      dv.setInt32(a + 4, E[s + 1]!, true);
-      E[s] = oldLo;
-      E[s + 1] = oldHi;
-      return true;
-    }
-    case Op.ATOMIC_DW_CMPXCHG: {
-      const d = rb + ((w >> 8) & 0xff);
-      const s = rb + (w >>> 16);
-      const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
-      if (a < 0) return false;
-      const oldLo = dv.getInt32(a, true);
-      const oldHi = dv.getInt32(a + 4, true);
-      if (oldLo === E[rb + 0] && oldHi === E[rb + 1]) {
+
+  /**
+   * The atomic read-modify-write forms, out of line. They are rare in programs, and every case spelled out in
+   * {@link runSegment} costs bytecode: V8 optimizes no function above 60 KiB of bytecode
+   * (`--max-optimized-bytecode-size`), and an unoptimized interpreter runs 20x slower. Every access goes through
+   * the exact check (`vm.resolveAccess`), as inline. Returns false on a fault (recorded by resolveAccess).
+   */
+  function runAtomic(vm: Vm, prog: Program, p: number, sLo: number): boolean {
+    const E = pool;
+    const rb = vm.regBase;
+    const cb = prog.codeBase;
+    const dv = vm.mem.dataView;
+    const w = E[p]!;
+    switch ((w & 0xff) as Op) {
+      case Op.ATOMIC_W_ADD: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, (old + E[s]!) | 0, true);
+        return true;
+      }
+      case Op.ATOMIC_W_FETCH_ADD: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, (old + E[s]!) | 0, true);
+        E[s] = old;
+        E[s + 1] = 0;
+        return true;
+      }
+      case Op.ATOMIC_W_OR: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old | E[s]!, true);
+        return true;
+      }
+      case Op.ATOMIC_W_FETCH_OR: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old | E[s]!, true);
+        E[s] = old;
+        E[s + 1] = 0;
+        return true;
+      }
+      case Op.ATOMIC_W_AND: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old & E[s]!, true);
+        return true;
+      }
+      case Op.ATOMIC_W_FETCH_AND: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old & E[s]!, true);
+        E[s] = old;
+        E[s + 1] = 0;
+        return true;
+      }
+      case Op.ATOMIC_W_XOR: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old ^ E[s]!, true);
+        return true;
+      }
+      case Op.ATOMIC_W_FETCH_XOR: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, old ^ E[s]!, true);
+        E[s] = old;
+        E[s + 1] = 0;
+        return true;
+      }
+      case Op.ATOMIC_W_XCHG: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        dv.setInt32(a, E[s]!, true);
+        E[s] = old;
+        E[s + 1] = 0;
+        return true;
+      }
+      case Op.ATOMIC_W_CMPXCHG: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const old = dv.getInt32(a, true);
+        if (old === E[rb + 0]) dv.setInt32(a, E[s]!, true);
+        E[rb + 0] = old;
+        E[rb + 1] = 0;
+        return true;
+      }
+      case Op.ATOMIC_DW_ADD: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        const lo = (oldLo + E[s]!) | 0;
+        dv.setInt32(a, lo, true);
+        dv.setInt32(a + 4, (oldHi + E[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
+        return true;
+      }
+      case Op.ATOMIC_DW_FETCH_ADD: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        const lo = (oldLo + E[s]!) | 0;
+        dv.setInt32(a, lo, true);
+        dv.setInt32(a + 4, (oldHi + E[s + 1]! + (lo >>> 0 < oldLo >>> 0 ? 1 : 0)) | 0, true);
+        E[s] = oldLo;
+        E[s + 1] = oldHi;
+        return true;
+      }
+      case Op.ATOMIC_DW_OR: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo | E[s]!, true);
+        dv.setInt32(a + 4, oldHi | E[s + 1]!, true);
+        return true;
+      }
+      case Op.ATOMIC_DW_FETCH_OR: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo | E[s]!, true);
+        dv.setInt32(a + 4, oldHi | E[s + 1]!, true);
+        E[s] = oldLo;
+        E[s + 1] = oldHi;
+        return true;
+      }
+      case Op.ATOMIC_DW_AND: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo & E[s]!, true);
+        dv.setInt32(a + 4, oldHi & E[s + 1]!, true);
+        return true;
+      }
+      case Op.ATOMIC_DW_FETCH_AND: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo & E[s]!, true);
+        dv.setInt32(a + 4, oldHi & E[s + 1]!, true);
+        E[s] = oldLo;
+        E[s + 1] = oldHi;
+        return true;
+      }
+      case Op.ATOMIC_DW_XOR: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo ^ E[s]!, true);
+        dv.setInt32(a + 4, oldHi ^ E[s + 1]!, true);
+        return true;
+      }
+      case Op.ATOMIC_DW_FETCH_XOR: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        dv.setInt32(a, oldLo ^ E[s]!, true);
+        dv.setInt32(a + 4, oldHi ^ E[s + 1]!, true);
+        E[s] = oldLo;
+        E[s + 1] = oldHi;
+        return true;
+      }
+      case Op.ATOMIC_DW_XCHG: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
         dv.setInt32(a, E[s]!, true);
         dv.setInt32(a + 4, E[s + 1]!, true);
+        E[s] = oldLo;
+        E[s + 1] = oldHi;
+        return true;
       }
-      E[rb + 0] = oldLo;
-      E[rb + 1] = oldHi;
-      return true;
+      case Op.ATOMIC_DW_CMPXCHG: {
+        const d = rb + ((w >> 8) & 0xff);
+        const s = rb + (w >>> 16);
+        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        if (a < 0) return false;
+        const oldLo = dv.getInt32(a, true);
+        const oldHi = dv.getInt32(a + 4, true);
+        if (oldLo === E[rb + 0] && oldHi === E[rb + 1]) {
+          dv.setInt32(a, E[s]!, true);
+          dv.setInt32(a + 4, E[s + 1]!, true);
+        }
+        E[rb + 0] = oldLo;
+        E[rb + 1] = oldHi;
+        return true;
+      }
+      default:
+        vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0xff });
+        return false;
     }
-    default:
-      vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0xff });
-      return false;
   }
-}
 }

@@ -11,7 +11,7 @@
 import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import { MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, makeFault, VmFaultError, type FaultKind, type VmFault } from './fault.js';
 import { HelperTable, helperResultWords, type HelperContext, type HelperFn, type HelperSpec } from './helpers.js';
-import { FRAME_WORDS, interpret } from './interp.js';
+import { FRAME_WORDS, interpret, interpretRepeat } from './interp.js';
 import { joinU64, splitU64 } from './int64.js';
 import { Arena, LinearMemory, type PermBits } from './memory.js';
 import { ownedBlock } from './pool.js';
@@ -188,6 +188,7 @@ export class Vm implements HelperContext {
       this.exitRequested = false;
       return jit.run(prog, r1, r2);
     }
+    if (jit === null) return this.interpretRuns(prog, r1, r2, 1);
     return this.setUpAndStart(prog, r1, r2);
   }
 
@@ -201,6 +202,7 @@ export class Vm implements HelperContext {
   runRepeat(prog: Program, r1: number | bigint = 0, r2: number | bigint = 0, repeat = 1): boolean {
     if (!Number.isSafeInteger(repeat) || repeat < 1) throw new RangeError(`runRepeat: repeat must be a positive integer, not ${repeat}`);
     const jit = this.jit;
+    if (jit === null) return this.interpretRuns(prog, r1, r2, repeat);
     for (let i = 0; i < repeat; ) {
       if (jit !== null && jit.isCompiled(prog)) {
         // (`auto` reaches this once the program turned hot inside the loop.)
@@ -217,6 +219,21 @@ export class Vm implements HelperContext {
     }
     this.runs = repeat;
     return true;
+  }
+
+  /** {@link run} and {@link runRepeat} on the interpreter: the repeat loop and register set-up are in interp.ts. */
+  private interpretRuns(prog: Program, r1: number | bigint, r2: number | bigint, repeat: number): boolean {
+    let r1Lo: number;
+    let r1Hi = 0;
+    let r2Lo: number;
+    let r2Hi = 0;
+    if (typeof r1 === 'number' && r1 >= 0 && r1 <= 0xffffffff) r1Lo = r1 | 0;
+    else [r1Lo, r1Hi] = splitU64(r1);
+    if (typeof r2 === 'number' && r2 >= 0 && r2 <= 0xffffffff) r2Lo = r2 | 0;
+    else [r2Lo, r2Hi] = splitU64(r2);
+    this.beginRun();
+    this.runs = interpretRepeat(this, prog, r1Lo, r1Hi, r2Lo, r2Hi, repeat);
+    return this.fault === null;
   }
 
   private setUpAndStart(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
