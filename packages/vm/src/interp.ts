@@ -719,7 +719,7 @@ function createInterpreter(): {
 
   function runRepeat(vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
     const E = pool;
-    const rb = vm.regBase;
+    const rb = vm.regBase | 0;
     const top = vm.stackTop;
     for (let i = 1; ; i++) {
       E[rb] = 0;
@@ -768,7 +768,7 @@ function createInterpreter(): {
     // A local copy of the closure's constant: TurboFan still sees the constant, and the bytecode of each access
     // is a register read instead of a context-slot load (the function has to stay under V8's 60 KiB limit).
     const E = pool;
-    const rb = vm.regBase;
+    const rb = vm.regBase | 0;
     const cb = prog.codeBase;
     const limit = vm.budget;
     let dv = vm.mem.dataView;
@@ -792,7 +792,7 @@ function createInterpreter(): {
       }
       switch ((w & 0x1ff) as Op) {
         case Op.ALU_ADD_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = (E[d]! + bl) | 0;
           E[d + 1] = 0;
@@ -800,7 +800,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_SUB_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = (E[d]! - bl) | 0;
           E[d + 1] = 0;
@@ -808,7 +808,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_MUL_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = Math.imul(E[d]!, bl);
           E[d + 1] = 0;
@@ -816,7 +816,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_OR_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = E[d]! | bl;
           E[d + 1] = 0;
@@ -824,7 +824,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_AND_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = E[d]! & bl;
           E[d + 1] = 0;
@@ -832,7 +832,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_XOR_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = E[d]! ^ bl;
           E[d + 1] = 0;
@@ -840,7 +840,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_MOV_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = bl;
           E[d + 1] = 0;
@@ -848,7 +848,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_LSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = E[d]! << (bl & 31);
           E[d + 1] = 0;
@@ -856,7 +856,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_RSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = E[d]! >>> (bl & 31);
           E[d + 1] = 0;
@@ -864,7 +864,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_ARSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = E[d]! >> (bl & 31);
           E[d + 1] = 0;
@@ -872,7 +872,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_ADD_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           const al = E[d]!;
@@ -883,7 +883,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_SUB_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           const al = E[d]!;
@@ -893,7 +893,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MUL_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
@@ -911,7 +911,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_OR_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           E[d] = E[d]! | bl;
@@ -920,7 +920,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_AND_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           E[d] = E[d]! & bl;
@@ -929,7 +929,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_XOR_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           E[d] = E[d]! ^ bl;
@@ -938,7 +938,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MOV_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           E[d] = bl;
@@ -947,7 +947,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_LSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const n = bl & 63;
           const lo = E[d]!;
@@ -962,7 +962,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_RSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const n = bl & 63;
           const hi = E[d + 1]!;
@@ -977,7 +977,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_ARSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const n = bl & 63;
           const hi = E[d + 1]!;
@@ -992,40 +992,40 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_ADD_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = (E[d]! + bl) | 0;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_SUB_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = (E[d]! - bl) | 0;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_MUL_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = Math.imul(E[d]!, bl);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_DIV_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_MOD_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           // Modulo by zero leaves dst unchanged (then zero-extended).
           if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
           E[d + 1] = 0;
@@ -1033,64 +1033,64 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_OR_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = E[d]! | bl;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_AND_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = E[d]! & bl;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_XOR_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = E[d]! ^ bl;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_MOV_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = bl;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_LSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = E[d]! << (bl & 31);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_RSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = E[d]! >>> (bl & 31);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_ARSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           E[d] = E[d]! >> (bl & 31);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU64_ADD_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -1101,8 +1101,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_SUB_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -1112,8 +1112,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MUL_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
@@ -1131,8 +1131,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_DIV_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           if (bh === 0 && E[d + 1] === 0) {
@@ -1170,8 +1170,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MOD_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           if (bh === 0 && E[d + 1] === 0) {
@@ -1209,8 +1209,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_OR_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = E[d]! | bl;
@@ -1219,8 +1219,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_AND_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = E[d]! & bl;
@@ -1229,8 +1229,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_XOR_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = E[d]! ^ bl;
@@ -1239,8 +1239,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MOV_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = bl;
@@ -1249,8 +1249,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_LSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           const n = bl & 63;
           const lo = E[d]!;
           if (n >= 32) {
@@ -1264,8 +1264,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_RSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           const n = bl & 63;
           const hi = E[d + 1]!;
           if (n >= 32) {
@@ -1279,8 +1279,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_ARSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           const n = bl & 63;
           const hi = E[d + 1]!;
           if (n >= 32) {
@@ -1294,14 +1294,14 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_NEG: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = -E[d]! | 0;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU64_NEG: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const lo = E[d]!;
           E[d] = -lo | 0;
           E[d + 1] = (~E[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
@@ -1310,7 +1310,7 @@ function createInterpreter(): {
         }
         case Op.END_BE16:
         case Op.END_BSWAP16: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const v = E[d]!;
           E[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
           E[d + 1] = 0;
@@ -1319,7 +1319,7 @@ function createInterpreter(): {
         }
         case Op.END_BE32:
         case Op.END_BSWAP32: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const v = E[d]!;
           E[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
           E[d + 1] = 0;
@@ -1328,7 +1328,7 @@ function createInterpreter(): {
         }
         case Op.END_BE64:
         case Op.END_BSWAP64: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const lo = E[d]!;
           const hi = E[d + 1]!;
           E[d] = (hi << 24) | ((hi & 0xff00) << 8) | ((hi >>> 8) & 0xff00) | (hi >>> 24);
@@ -1340,7 +1340,7 @@ function createInterpreter(): {
           p = E[p | 1]!;
           break;
         case Op.JMP_JEQ_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1349,7 +1349,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JNE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1358,7 +1358,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSET_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1367,7 +1367,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JGT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1376,7 +1376,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JGE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1385,7 +1385,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JLT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1394,7 +1394,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JLE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1403,7 +1403,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSGT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1412,7 +1412,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSGE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1421,7 +1421,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSLT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1430,7 +1430,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSLE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1439,249 +1439,249 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP32_JEQ_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al === bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JNE_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al !== bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSET_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JGT_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JGE_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JLT_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JLE_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSGT_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al > bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSGE_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al >= bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSLT_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al < bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSLE_K: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
           const bl = E[p | 2]!;
           p = al <= bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JEQ_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = al === bl && ah === bh ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JNE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = al !== bl || ah !== bh ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSET_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JGT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JGE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JLT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JLE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSGT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSGE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSLT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSLE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JEQ_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al === bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JNE_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al !== bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSET_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JGT_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JGE_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JLT_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JLE_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSGT_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al > bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSGE_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al >= bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSLT_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al < bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSLE_X: {
-          const al = E[rb + ((w >> 9) & 0xff)]!;
-          const bl = E[rb + (w >>> 17)]!;
+          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           p = al <= bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.LDX_MEM_B: {
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
@@ -1692,14 +1692,14 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = dv.getUint8(a);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.LDX_MEM_H: {
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
@@ -1710,14 +1710,14 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = dv.getUint16(a, true);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.LDX_MEM_W: {
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
@@ -1728,14 +1728,14 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = dv.getInt32(a, true);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.LDX_MEM_DW: {
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 8, PERM_READ, (p - cb) >> 2, sLo);
@@ -1746,14 +1746,14 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = dv.getInt32(a, true);
           E[d + 1] = dv.getInt32(a + 4, true);
           p = (p + 4) | 0;
           break;
         }
         case Op.ST_MEM_B: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1769,7 +1769,7 @@ function createInterpreter(): {
           break;
         }
         case Op.STX_MEM_B: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1780,13 +1780,13 @@ function createInterpreter(): {
             wLo = vm.cacheLo;
             wHi = vm.cacheHi;
           }
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           dv.setUint8(a, E[s]!);
           p = (p + 4) | 0;
           break;
         }
         case Op.ST_MEM_H: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1802,7 +1802,7 @@ function createInterpreter(): {
           break;
         }
         case Op.STX_MEM_H: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1813,13 +1813,13 @@ function createInterpreter(): {
             wLo = vm.cacheLo;
             wHi = vm.cacheHi;
           }
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           dv.setUint16(a, E[s]!, true);
           p = (p + 4) | 0;
           break;
         }
         case Op.ST_MEM_W: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1835,7 +1835,7 @@ function createInterpreter(): {
           break;
         }
         case Op.STX_MEM_W: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1846,13 +1846,13 @@ function createInterpreter(): {
             wLo = vm.cacheLo;
             wHi = vm.cacheHi;
           }
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           dv.setInt32(a, E[s]!, true);
           p = (p + 4) | 0;
           break;
         }
         case Op.ST_MEM_DW: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1869,7 +1869,7 @@ function createInterpreter(): {
           break;
         }
         case Op.STX_MEM_DW: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1880,7 +1880,7 @@ function createInterpreter(): {
             wLo = vm.cacheLo;
             wHi = vm.cacheHi;
           }
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           dv.setInt32(a, E[s]!, true);
           dv.setInt32(a + 4, E[s + 1]!, true);
           p = (p + 4) | 0;
@@ -1914,8 +1914,8 @@ function createInterpreter(): {
           p = (p + 4) | 0;
           break;
         case Op.FUSED_MOV64_ADD_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -1936,8 +1936,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ADD_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -1948,7 +1948,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = ml;
@@ -1959,8 +1959,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_SUB_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -1980,8 +1980,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_SUB_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -1992,7 +1992,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = ml;
@@ -2002,8 +2002,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_MUL_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2031,8 +2031,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_MUL_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2043,7 +2043,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
@@ -2061,8 +2061,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_OR_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2081,8 +2081,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_OR_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2093,7 +2093,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = ml | bl;
@@ -2102,8 +2102,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_AND_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2122,8 +2122,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_AND_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2134,7 +2134,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = ml & bl;
@@ -2143,8 +2143,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_LSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2169,8 +2169,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_LSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2181,7 +2181,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const n = bl & 63;
           const lo = ml;
@@ -2196,8 +2196,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_RSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2222,8 +2222,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_RSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2234,7 +2234,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const n = bl & 63;
           const hi = mh;
@@ -2249,8 +2249,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ARSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2275,8 +2275,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ARSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2287,7 +2287,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const n = bl & 63;
           const hi = mh;
@@ -2302,8 +2302,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_XOR_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2322,8 +2322,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_XOR_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2334,7 +2334,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = ml ^ bl;
@@ -2343,8 +2343,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_ADD_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2360,8 +2360,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_ADD_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2370,7 +2370,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = (ml + bl) | 0;
           E[d + 1] = 0;
@@ -2378,8 +2378,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_SUB_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2395,8 +2395,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_SUB_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2405,7 +2405,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = (ml - bl) | 0;
           E[d + 1] = 0;
@@ -2413,8 +2413,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_MUL_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2430,8 +2430,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_MUL_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2440,7 +2440,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = Math.imul(ml, bl);
           E[d + 1] = 0;
@@ -2448,8 +2448,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_OR_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2465,8 +2465,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_OR_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2475,7 +2475,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml | bl;
           E[d + 1] = 0;
@@ -2483,8 +2483,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_AND_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2500,8 +2500,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_AND_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2510,7 +2510,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml & bl;
           E[d + 1] = 0;
@@ -2518,8 +2518,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_LSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2535,8 +2535,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_LSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2545,7 +2545,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml << (bl & 31);
           E[d + 1] = 0;
@@ -2553,8 +2553,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_RSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2570,8 +2570,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_RSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2580,7 +2580,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml >>> (bl & 31);
           E[d + 1] = 0;
@@ -2588,8 +2588,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_ARSH_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2605,8 +2605,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_ARSH_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2615,7 +2615,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml >> (bl & 31);
           E[d + 1] = 0;
@@ -2623,8 +2623,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_XOR_K: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2640,8 +2640,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_XOR_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ml = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -2650,7 +2650,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 1) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml ^ bl;
           E[d + 1] = 0;
@@ -2658,7 +2658,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JEQ_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2671,7 +2671,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -2680,7 +2680,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JEQ_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2693,17 +2693,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = al === bl && ah === bh ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JNE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2716,7 +2716,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -2725,7 +2725,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JNE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2738,17 +2738,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = al !== bl || ah !== bh ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JSET_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2761,7 +2761,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -2770,7 +2770,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSET_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2783,17 +2783,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JGT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2806,7 +2806,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -2815,7 +2815,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JGT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2828,17 +2828,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JGE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2851,7 +2851,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -2860,7 +2860,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JGE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2873,17 +2873,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JLT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2896,7 +2896,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -2905,7 +2905,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JLT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2918,17 +2918,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JLE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2941,7 +2941,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -2950,7 +2950,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JLE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2963,17 +2963,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JSGT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2986,7 +2986,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -2995,7 +2995,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSGT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3008,17 +3008,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JSGE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3031,7 +3031,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -3040,7 +3040,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSGE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3053,17 +3053,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JSLT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3076,7 +3076,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -3085,7 +3085,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSLT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3098,17 +3098,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64K_JSLE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3121,7 +3121,7 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
           const bl = E[q | 2]!;
@@ -3130,7 +3130,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSLE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3143,17 +3143,17 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const ah = E[jd + 1]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JEQ_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3164,14 +3164,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al === bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JEQ_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3182,15 +3182,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al === bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JNE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3201,14 +3201,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al !== bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JNE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3219,15 +3219,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al !== bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSET_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3238,14 +3238,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSET_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3256,15 +3256,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JGT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3275,14 +3275,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al >>> 0 > bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JGT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3293,15 +3293,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al >>> 0 > bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JGE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3312,14 +3312,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al >>> 0 >= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JGE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3330,15 +3330,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al >>> 0 >= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JLT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3349,14 +3349,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al >>> 0 < bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JLT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3367,15 +3367,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al >>> 0 < bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JLE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3386,14 +3386,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al >>> 0 <= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JLE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3404,15 +3404,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al >>> 0 <= bl >>> 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSGT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3423,14 +3423,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al > bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSGT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3441,15 +3441,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al > bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSGE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3460,14 +3460,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al >= bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSGE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3478,15 +3478,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al >= bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSLT_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3497,14 +3497,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al < bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSLT_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3515,15 +3515,15 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al < bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSLE_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3534,14 +3534,14 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al <= bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JSLE_X: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (steps >= limit) {
@@ -3552,16 +3552,16 @@ function createInterpreter(): {
           steps = (steps + 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
-          const jd = rb + ((w2 >> 9) & 0xff);
+          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
           const al = E[jd]!;
-          const s = rb + (w2 >>> 17);
+          const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al <= bl ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_MOV64_ADD_X_LDX_B: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -3572,7 +3572,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 2) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = ml;
@@ -3593,15 +3593,15 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const ld = rb + ((E[q]! >> 9) & 0xff);
+          const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getUint8(a);
           E[ld + 1] = 0;
           p = (p + 12) | 0;
           break;
         }
         case Op.FUSED_MOV64_ADD_X_LDX_H: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -3612,7 +3612,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 2) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = ml;
@@ -3633,15 +3633,15 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const ld = rb + ((E[q]! >> 9) & 0xff);
+          const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getUint16(a, true);
           E[ld + 1] = 0;
           p = (p + 12) | 0;
           break;
         }
         case Op.FUSED_MOV64_ADD_X_LDX_W: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -3652,7 +3652,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 2) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = ml;
@@ -3673,15 +3673,15 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const ld = rb + ((E[q]! >> 9) & 0xff);
+          const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
           E[ld + 1] = 0;
           p = (p + 12) | 0;
           break;
         }
         case Op.FUSED_MOV64_ADD_X_LDX_DW: {
-          const d = rb + ((w >> 9) & 0xff);
-          const ms = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -3692,7 +3692,7 @@ function createInterpreter(): {
             break;
           }
           steps = (steps + 2) | 0;
-          const s = rb + (E[(p + 4) | 0]! >>> 17);
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = ml;
@@ -3713,15 +3713,15 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const ld = rb + ((E[q]! >> 9) & 0xff);
+          const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
           E[ld + 1] = dv.getInt32(a + 4, true);
           p = (p + 12) | 0;
           break;
         }
         case Op.FUSED_ADD64_X_LDX_W: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -3747,15 +3747,15 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const ld = rb + ((E[q]! >> 9) & 0xff);
+          const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
           E[ld + 1] = 0;
           p = (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD64_X_LDX_DW: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -3781,14 +3781,14 @@ function createInterpreter(): {
             rLo = vm.cacheLo;
             rHi = vm.cacheHi;
           }
-          const ld = rb + ((E[q]! >> 9) & 0xff);
+          const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
           E[ld + 1] = dv.getInt32(a + 4, true);
           p = (p + 8) | 0;
           break;
         }
         case Op.LD_IMM64_IMM: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = E[p | 2]!;
           E[d + 1] = E[p | 3]!;
           p = (p + 8) | 0;
@@ -3892,14 +3892,14 @@ function createInterpreter(): {
      */
     function runCold(vm: Vm, prog: Program, p: number): number {
       const E = pool;
-      const rb = vm.regBase;
+      const rb = vm.regBase | 0;
       const cb = prog.codeBase;
       const dv = vm.mem.dataView;
       const sLo = vm.stackTop - (vm.depth + 1) * STACK_FRAME_SIZE;
       const w = E[p]!;
       switch ((w & 0x1ff) as Op) {
         case Op.ALU_DIV_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
           E[d + 1] = 0;
@@ -3907,7 +3907,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_SDIV_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
           E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
@@ -3916,7 +3916,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_MOD_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           // Modulo by zero leaves dst unchanged (then zero-extended).
           if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
@@ -3925,7 +3925,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_SMOD_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           // INT_MIN % -1 is -0 in JS, stored as 0.
           if (bl !== 0) E[d] = E[d]! % bl;
@@ -3934,7 +3934,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_DIV_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           if (bh === 0 && E[d + 1] === 0) {
@@ -3952,7 +3952,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_SDIV_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           if (bl === 0 && bh === 0) {
@@ -3967,7 +3967,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MOD_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           if (bh === 0 && E[d + 1] === 0) {
@@ -3982,7 +3982,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_SMOD_K: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           if (bl !== 0 || bh !== 0) {
@@ -3994,8 +3994,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_SDIV_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
           E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
           E[d + 1] = 0;
@@ -4003,8 +4003,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_SMOD_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const bl = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const bl = E[(rb + (w >>> 17)) | 0]!;
           // INT_MIN % -1 is -0 in JS, stored as 0.
           if (bl !== 0) E[d] = E[d]! % bl;
           E[d + 1] = 0;
@@ -4012,8 +4012,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_SDIV_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           if (bl === 0 && bh === 0) {
@@ -4028,8 +4028,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_SMOD_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const s = rb + (w >>> 17);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           if (bl !== 0 || bh !== 0) {
@@ -4041,52 +4041,52 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_MOVSX8_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          E[d] = (E[rb + (w >>> 17)]! << 24) >> 24;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          E[d] = (E[(rb + (w >>> 17)) | 0]! << 24) >> 24;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_MOVSX16_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          E[d] = (E[rb + (w >>> 17)]! << 16) >> 16;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          E[d] = (E[(rb + (w >>> 17)) | 0]! << 16) >> 16;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU64_MOVSX8_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const v = (E[rb + (w >>> 17)]! << 24) >> 24;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const v = (E[(rb + (w >>> 17)) | 0]! << 24) >> 24;
           E[d] = v;
           E[d + 1] = v >> 31;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU64_MOVSX16_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const v = (E[rb + (w >>> 17)]! << 16) >> 16;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const v = (E[(rb + (w >>> 17)) | 0]! << 16) >> 16;
           E[d] = v;
           E[d + 1] = v >> 31;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU64_MOVSX32_X: {
-          const d = rb + ((w >> 9) & 0xff);
-          const v = E[rb + (w >>> 17)]!;
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const v = E[(rb + (w >>> 17)) | 0]!;
           E[d] = v;
           E[d + 1] = v >> 31;
           p = (p + 4) | 0;
           break;
         }
         case Op.END_LE16: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = E[d]! & 0xffff;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.END_LE32: {
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
@@ -4095,11 +4095,11 @@ function createInterpreter(): {
           p = (p + 4) | 0;
           break;
         case Op.LDX_MEMSX_B: {
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           // Out of line, every access takes the exact check.
           const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) return COLD_FAULT;
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const v = dv.getInt8(a);
           E[d] = v;
           E[d + 1] = v >> 31;
@@ -4107,11 +4107,11 @@ function createInterpreter(): {
           break;
         }
         case Op.LDX_MEMSX_H: {
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           // Out of line, every access takes the exact check.
           const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) return COLD_FAULT;
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const v = dv.getInt16(a, true);
           E[d] = v;
           E[d + 1] = v >> 31;
@@ -4119,11 +4119,11 @@ function createInterpreter(): {
           break;
         }
         case Op.LDX_MEMSX_W: {
-          const s = rb + (w >>> 17);
+          const s = (rb + (w >>> 17)) | 0;
           // Out of line, every access takes the exact check.
           const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
           if (a < 0) return COLD_FAULT;
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const v = dv.getInt32(a, true);
           E[d] = v;
           E[d + 1] = v >> 31;
@@ -4155,7 +4155,7 @@ function createInterpreter(): {
         }
         case Op.CALLX: {
           // RFC 9669 callx: the helper id is the value of the dst register.
-          const d = rb + ((w >> 9) & 0xff);
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
           const id = E[d + 1] === 0 ? E[d]! >>> 0 : -1;
           const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, (p - cb) >> 2);
           if (status !== 0) {
@@ -4173,7 +4173,7 @@ function createInterpreter(): {
           const op = (w & 0x1ff) as Op;
           const indirect = op === Op.LD_IND_B || op === Op.LD_IND_H || op === Op.LD_IND_W;
           const size = op === Op.LD_ABS_B || op === Op.LD_IND_B ? 1 : op === Op.LD_ABS_H || op === Op.LD_IND_H ? 2 : 4;
-          const status = vm.loadPacket((E[p | 2]! + (indirect ? E[rb + (w >>> 17)]! : 0)) | 0, size, (p - cb) >> 2);
+          const status = vm.loadPacket((E[p | 2]! + (indirect ? E[(rb + (w >>> 17)) | 0]! : 0)) | 0, size, (p - cb) >> 2);
           if (status !== 0) {
             return status === 1 ? COLD_EXIT : COLD_FAULT;
           }
@@ -4198,14 +4198,14 @@ function createInterpreter(): {
    */
   function runAtomic(vm: Vm, prog: Program, p: number, sLo: number): boolean {
     const E = pool;
-    const rb = vm.regBase;
+    const rb = vm.regBase | 0;
     const cb = prog.codeBase;
     const dv = vm.mem.dataView;
     const w = E[p]!;
     switch ((w & 0x1ff) as Op) {
       case Op.ATOMIC_W_ADD: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4213,8 +4213,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_W_FETCH_ADD: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4224,8 +4224,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_W_OR: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4233,8 +4233,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_W_FETCH_OR: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4244,8 +4244,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_W_AND: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4253,8 +4253,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_W_FETCH_AND: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4264,8 +4264,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_W_XOR: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4273,8 +4273,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_W_FETCH_XOR: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4284,8 +4284,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_W_XCHG: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4295,8 +4295,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_W_CMPXCHG: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
@@ -4306,8 +4306,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_ADD: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
@@ -4318,8 +4318,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_FETCH_ADD: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
@@ -4332,8 +4332,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_OR: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
@@ -4343,8 +4343,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_FETCH_OR: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
@@ -4356,8 +4356,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_AND: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
@@ -4367,8 +4367,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_FETCH_AND: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
@@ -4380,8 +4380,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_XOR: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
@@ -4391,8 +4391,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_FETCH_XOR: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
@@ -4404,8 +4404,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_XCHG: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
@@ -4417,8 +4417,8 @@ function createInterpreter(): {
         return true;
       }
       case Op.ATOMIC_DW_CMPXCHG: {
-        const d = rb + ((w >> 9) & 0xff);
-        const s = rb + (w >>> 17);
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
         const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
