@@ -88,12 +88,12 @@ export function freePoolWords(): number {
 const reclaim = new FinalizationRegistry<readonly [number, number]>(([start, words]) => freeWords(start, words));
 
 /**
- * A block owned by `owner`: allocated now, returned to the pool once the returned view (which the owner
- * keeps) is garbage collected.
+ * A block of `words` words: allocated now, returned to the pool once the returned view of its first
+ * `viewWords` words (which the owner keeps) is garbage collected.
  */
-export function ownedBlock(words: number): { readonly base: number; readonly view: Int32Array } {
+export function ownedBlock(words: number, viewWords = words): { readonly base: number; readonly view: Int32Array } {
   const base = allocWords(words);
-  const view = POOL.subarray(base, base + words);
+  const view = POOL.subarray(base, base + viewWords);
   reclaim.register(view, [base, words]);
   return { base, view };
 }

@@ -126,6 +126,8 @@ export class Vm implements HelperContext {
   loops = 0;
   /** Word index where the engine continues after switching programs (tail calls). */
   resumeAt = 0;
+  /** The entry program of the interpreter's repeat loop in progress (see interp.ts runRepeat), else null. */
+  repeatEntry: Program | null = null;
 
   private readonly prime: boolean;
   /** The JIT engine (engine jit or auto), else null. */
@@ -148,7 +150,8 @@ export class Vm implements HelperContext {
   }
 
   constructor(options: VmOptions = {}) {
-    const file = ownedBlock(32);
+    // r0..r10 as 22 words; the block's words 22..31 are engine scratch (the interpreter's repeat state).
+    const file = ownedBlock(32, 22);
     this.registers = file.view;
     this.regBase = file.base;
     this.mem = options.memory ?? options.arena?.mem ?? new LinearMemory();
