@@ -587,8 +587,10 @@ export const FRAME_WORDS = 20;
  * loader did not resolve are `undefined` and fault when executed). Jump and call targets are stored as word
  * indexes into `code` (4 * slot), which is what the interpreter's program counter counts.
  */
-export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64: (insn: Insn) => readonly [number, number] | undefined): { readonly base: number; readonly code: Int32Array } {
+export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64: (insn: Insn) => readonly [number, number] | undefined): { readonly base: number; readonly code: Int32Array; readonly writtenRegs: number } {
   const { base, view: code } = ownedBlock((slotCount + 1) * 4);
+  let writtenRegs = 0;
+  for (const insn of insns) writtenRegs |= regsWritten(insn);
   for (let i = 0; i < slotCount; i++) code[i * 4] = NO_OP;
   for (const insn of insns) {
     let op = FORM_OPS[insn.form.id];
@@ -664,7 +666,40 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     const p = mov.slot * 4;
     code[p] = (code[p]! & ~0x1ff) | fused;
   }
-  return { base, code };
+  return { base, code, writtenRegs };
+}
+
+/** Every register r0..r10. */
+const ALL_REGS = 0x7ff;
+
+/**
+ * The registers `insn` may write, as a bit mask (bit n = rn), over-approximated: a call may also bring in
+ * another program (a tail call) that writes anything, so it counts as writing every register. The repeat loop
+ * uses the program's mask to reset only what a run can have changed.
+ */
+export function regsWritten(insn: Insn): number {
+  switch (insn.form.kind) {
+    case 'alu':
+    case 'neg':
+    case 'movsx':
+    case 'end':
+    case 'ldx':
+    case 'ldxsx':
+    case 'ld_imm64':
+      return 1 << insn.dst;
+    case 'atomic':
+      // FETCH forms and xchg write src; cmpxchg writes r0.
+      return (1 << insn.src) | 1;
+    case 'ld_abs':
+    case 'ld_ind':
+      // The legacy packet loads are calls in Linux: r0 is the result, r1..r5 are clobbered.
+      return 0x3f;
+    case 'call':
+    case 'callx':
+      return ALL_REGS;
+    default:
+      return 0;
+  }
 }
 
 /** Outcomes of {@link runSegment}. */
@@ -3845,28 +3880,39 @@ function createInterpreter(): {
               // counted, a fresh may_goto counter and instruction count. Not leaving the loop makes a short
               // program's run about twice as fast.
               E[rb + REPEAT_LEFT] = E[rb + REPEAT_LEFT]! - 1;
-              E[rb] = 0;
-              E[rb + 1] = 0;
-              E[rb + 2] = E[rb + REPEAT_R1]!;
-              E[rb + 3] = E[rb + REPEAT_R1 + 1]!;
-              E[rb + 4] = E[rb + REPEAT_R2]!;
-              E[rb + 5] = E[rb + REPEAT_R2 + 1]!;
-              E[rb + 6] = 0;
-              E[rb + 7] = 0;
-              E[rb + 8] = 0;
-              E[rb + 9] = 0;
-              E[rb + 10] = 0;
-              E[rb + 11] = 0;
-              E[rb + 12] = 0;
-              E[rb + 13] = 0;
-              E[rb + 14] = 0;
-              E[rb + 15] = 0;
-              E[rb + 16] = 0;
-              E[rb + 17] = 0;
-              E[rb + 18] = 0;
-              E[rb + 19] = 0;
-              E[rb + 20] = sHi;
-              E[rb + 21] = 0;
+              // Only registers the program can write need their fresh value back (Program.writtenRegs), in
+              // four groups: r0, the argument registers, the callee-saved ones, r10.
+              const m = prog.writtenRegs;
+              if ((m & 0x1) !== 0) {
+                E[rb] = 0;
+                E[rb + 1] = 0;
+              }
+              if ((m & 0x3e) !== 0) {
+                E[rb + 2] = E[rb + REPEAT_R1]!;
+                E[rb + 3] = E[rb + REPEAT_R1 + 1]!;
+                E[rb + 4] = E[rb + REPEAT_R2]!;
+                E[rb + 5] = E[rb + REPEAT_R2 + 1]!;
+                E[rb + 6] = 0;
+                E[rb + 7] = 0;
+                E[rb + 8] = 0;
+                E[rb + 9] = 0;
+                E[rb + 10] = 0;
+                E[rb + 11] = 0;
+              }
+              if ((m & 0x3c0) !== 0) {
+                E[rb + 12] = 0;
+                E[rb + 13] = 0;
+                E[rb + 14] = 0;
+                E[rb + 15] = 0;
+                E[rb + 16] = 0;
+                E[rb + 17] = 0;
+                E[rb + 18] = 0;
+                E[rb + 19] = 0;
+              }
+              if ((m & 0x400) !== 0) {
+                E[rb + 20] = sHi;
+                E[rb + 21] = 0;
+              }
               vm.resetTailCalls();
               vm.loops = BPF_MAX_LOOPS;
               steps = 0;

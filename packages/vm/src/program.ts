@@ -28,6 +28,8 @@ export class Program {
   readonly code: Int32Array;
   /** Pool index of `code[0]`: the interpreter's jump targets and program counter are pool indexes. */
   readonly codeBase: number;
+  /** Registers the program may write, as a bit mask (bit n = rn; see interp.ts regsWritten). */
+  readonly writtenRegs: number;
   /**
    * The value of every LD imm64 that has one, by slot, as (lo, hi) int32 words: the immediate itself, or the
    * loader's resolution of a BPF_PSEUDO_* reference. Absent: unresolved (running it faults). Every engine
@@ -56,6 +58,7 @@ export class Program {
     });
     this.code = compiled.code;
     this.codeBase = compiled.base;
+    this.writtenRegs = compiled.writtenRegs;
     this.ldImm64 = values;
   }
 

@@ -114,6 +114,15 @@ describe.each(ENGINES)('runRepeat on %s', (_label, engine, checks) => {
     expect({ runs: vm.runs, count: count(), r0: vm.r0, executed: vm.executed, fault: vm.fault }).toEqual({ runs: 7, count: 7, r0: 7n, executed: 5, fault: null });
   });
 
+  it('gives each run fresh registers: what a run wrote is gone at the next (r0, r1, r6)', () => {
+    // Returns r6 + r1 as the run found them, then overwrites r0, r1 and r6; with r2 counting runs through memory
+    // that is the only thing allowed to carry over.
+    const prog = loadProgram(program(Mov.reg(R0, R6), Add.reg(R0, R1), Mov.imm(R6, 5), Mov.imm(R1, 9), Exit()), { name: 'fresh' });
+    const vm = new Vm({ engine, memoryChecks: checks });
+    expect(vm.runRepeat(prog, 40, 0, 5)).toBe(true);
+    expect({ runs: vm.runs, r0: vm.r0, r1: vm.reg(1), r6: vm.reg(6) }).toEqual({ runs: 5, r0: 40n, r1: 9n, r6: 5n });
+  });
+
   it('a requested exit ends that run normally and the loop goes on', () => {
     // Helper 5 requests exit with r0 = 77 when its r1 (the count) is odd, else returns 5.
     const helpers = [
