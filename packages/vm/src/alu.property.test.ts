@@ -150,4 +150,16 @@ describe('ALU against a BigInt reference model', () => {
       { numRuns: 400 },
     );
   });
+
+  // The same with a divisor below 2^32 and a dividend above: quotients below 2^32 take the double estimate,
+  // larger ones the exact long division.
+  it.each(['div', 'mod'] as const)('%s (64-bit) near multiples of a narrow divisor', (op) => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: M32 }), fc.bigInt({ min: 0n, max: M64 }), fc.integer({ min: -3, max: 3 }), (d, q, delta) => {
+        const a = (d * (q % ((M64 + 1n) / d)) + BigInt(delta)) & M64;
+        expect(run(op, 64, a, d), `${op}64(0x${a.toString(16)}, 0x${d.toString(16)})`).toBe(reference(op, 64, a, d));
+      }),
+      { numRuns: 400 },
+    );
+  });
 });

@@ -721,6 +721,12 @@ const REPEAT_R2 = 26;
 const REPEAT_LEFT = 28;
 
 /**
+ * 2^-19: how far from an integer a double quotient of two 64-bit operands must be for its floor to be exact
+ * when the quotient is below 2^32 (its absolute error is at most 2^32 · 3 · 2^-53 < 2^-19).
+ */
+const QUOTIENT_EPS = 1.9073486328125e-6;
+
+/**
  * Run `entry` on `vm` from slot 0 with the registers already set up. Returns true when the program exited
  * (r0 in `vm.regs`), false on a fault (`vm.fault`). `vm.executed` is the number of instructions run.
  */
@@ -1075,8 +1081,9 @@ function createInterpreter(): {
         }
         case Op.ALU_DIV_X: {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
-          E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
+          // Unsigned 32-bit division as TurboFan compiles it to a machine divide: both operands uint32, the
+          // result truncated. Division by zero gives Infinity, which `>>> 0` turns into 0, as BPF wants.
+          E[d] = (E[d]! >>> 0) / (E[(rb + (w >>> 17)) | 0]! >>> 0);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
@@ -1193,36 +1200,28 @@ function createInterpreter(): {
           const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
-          if (bh === 0 && E[d + 1] === 0) {
-            // Both operands below 2^32: one exact double division.
-            E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
-          } else if (bh !== 0) {
-            // Divisor >= 2^32: udiv64's estimate and one correction, inline (the call and its scratch array
-            // are a large part of a 64-bit division). The quotient is below 2^32.
-            const nl = E[d]! >>> 0;
-            const nh = E[d + 1]! >>> 0;
-            const dl = bl >>> 0;
-            const dh = bh >>> 0;
-            let q = 0;
-            if (nh >= dh) {
-              q = Math.floor((nh * 4294967296 + nl) / (dh * 4294967296 + dl));
-              if (q > 0xffffffff) q = 0xffffffff;
-              const pLo = Math.imul(q, bl) >>> 0;
-              const pHi = Math.floor((q * dl - pLo) * 2.3283064365386963e-10 + 0.5) + q * dh;
-              const rHi = nh - pHi - (nl < pLo ? 1 : 0);
-              const rLo = nl < pLo ? nl - pLo + 4294967296 : nl - pLo;
-              if (rHi < 0) q -= 1;
-              else if (rHi > dh || (rHi === dh && rLo >= dl)) q += 1;
-            }
-            E[d] = q | 0;
-            E[d + 1] = 0;
-          } else if (bl === 0) {
-            E[d] = 0;
-            E[d + 1] = 0;
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          if ((bh | ah) === 0) {
+            // Both operands below 2^32 (see ALU_DIV_X; a zero divisor gives 0).
+            E[d] = (al >>> 0) / (bl >>> 0);
           } else {
-            udiv64(E[d]!, E[d + 1]!, bl, bh);
-            E[d] = WIDE[0]!;
-            E[d + 1] = WIDE[1]!;
+            // The double quotient x is within 2^-19 of n / d when that is below 2^32 (three roundings of
+            // relative error 2^-53): unless x is that close to an integer, its floor is the exact quotient.
+            const x = ((ah >>> 0) * 4294967296 + (al >>> 0)) / ((bh >>> 0) * 4294967296 + (bl >>> 0));
+            const q = x >>> 0;
+            const f = x - q;
+            if (f > QUOTIENT_EPS && f < 1 - QUOTIENT_EPS && x < 4294967296) {
+              E[d] = q;
+              E[d + 1] = 0;
+            } else if ((bl | bh) === 0) {
+              E[d] = 0;
+              E[d + 1] = 0;
+            } else {
+              udiv64(al, ah, bl, bh);
+              E[d] = WIDE[0]!;
+              E[d + 1] = WIDE[1]!;
+            }
           }
           p = (p + 4) | 0;
           break;
@@ -1232,36 +1231,28 @@ function createInterpreter(): {
           const s = (rb + (w >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
-          if (bh === 0 && E[d + 1] === 0) {
+          const al = E[d]!;
+          const ah = E[d + 1]!;
+          if ((bh | ah) === 0) {
             // Modulo by zero leaves dst unchanged.
-            if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
-          } else if (bh !== 0) {
-            // Divisor >= 2^32: as in ALU64_DIV_X; the remainder is n - q * d, corrected once.
-            const nl = E[d]! >>> 0;
-            const nh = E[d + 1]! >>> 0;
-            const dl = bl >>> 0;
-            const dh = bh >>> 0;
-            if (nh >= dh) {
-              let q = Math.floor((nh * 4294967296 + nl) / (dh * 4294967296 + dl));
-              if (q > 0xffffffff) q = 0xffffffff;
-              const pLo = Math.imul(q, bl) >>> 0;
-              const pHi = Math.floor((q * dl - pLo) * 2.3283064365386963e-10 + 0.5) + q * dh;
-              let rHi = nh - pHi - (nl < pLo ? 1 : 0);
-              let rLo = nl < pLo ? nl - pLo + 4294967296 : nl - pLo;
-              if (rHi < 0) {
-                rLo += dl;
-                rHi += dh + (rLo >= 4294967296 ? 1 : 0);
-              } else if (rHi > dh || (rHi === dh && rLo >= dl)) {
-                rHi -= dh + (rLo < dl ? 1 : 0);
-                rLo -= dl;
-              }
-              E[d] = rLo | 0;
-              E[d + 1] = rHi | 0;
+            if (bl !== 0) E[d] = (al >>> 0) % (bl >>> 0);
+          } else {
+            // As in ALU64_DIV_X. With the exact quotient q, r = n - q·d: its low word exactly by imul, its high
+            // word from the double n - q·d (within 2^13 of r, as q·|D - d| <= n·2^-53), rounded.
+            const n = (ah >>> 0) * 4294967296 + (al >>> 0);
+            const dd = (bh >>> 0) * 4294967296 + (bl >>> 0);
+            const x = n / dd;
+            const q = x >>> 0;
+            const f = x - q;
+            if (f > QUOTIENT_EPS && f < 1 - QUOTIENT_EPS && x < 4294967296) {
+              const rLo = (al - Math.imul(q, bl)) >>> 0;
+              E[d] = rLo;
+              E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
+            } else if ((bl | bh) !== 0) {
+              udiv64(al, ah, bl, bh);
+              E[d] = WIDE[2]!;
+              E[d + 1] = WIDE[3]!;
             }
-          } else if (bl !== 0) {
-            udiv64(E[d]!, E[d + 1]!, bl, bh);
-            E[d] = WIDE[2]!;
-            E[d + 1] = WIDE[3]!;
           }
           p = (p + 4) | 0;
           break;

@@ -227,4 +227,8 @@ export function primeEngine(): void {
   for (let set = 0; set < PROBE_VALUE_SETS; set++) {
     if (!bench.run(primer, set)) throw new Error(`engine primer faulted: ${bench.vm.fault?.kind ?? '?'} at insn ${bench.vm.fault?.pc ?? -1}`);
   }
+  // The repeat loop's next run started in place at an exit (interp.ts runRepeat), with every register group
+  // reset (the primer calls helpers, so it may write every register).
+  bench.run(primer, 0);
+  if (!bench.vm.runRepeat(primer, bench.data, 0, 2)) throw new Error(`engine primer faulted in a repeat loop: ${bench.vm.fault?.kind ?? '?'} at insn ${bench.vm.fault?.pc ?? -1}`);
 }
