@@ -834,13 +834,16 @@ function createInterpreter(): {
     const E = pool;
     const rb = vm.regBase | 0;
     const cb = prog.codeBase | 0;
-    const limit = vm.budget;
+    // Every number kept across the loop is made an int32 here: a value TurboFan only knows as "a number" is
+    // re-checked (Smi or not) on every iteration. Instruction counts are int32 (a budget above 2^31 - 1 is
+    // capped, as in the JIT).
+    const limit = (vm.budget > 0x7fffffff ? 0x7fffffff : vm.budget) | 0;
     let dv = vm.mem.dataView;
-    let p = vm.resumeAt;
-    let steps = vm.executed;
+    let p = vm.resumeAt | 0;
+    let steps = vm.executed | 0;
     // Live stack: the frames of the current call chain, [sLo, sHi).
-    const sHi = vm.stackTop;
-    let sLo = sHi - (vm.depth + 1) * STACK_FRAME_SIZE;
+    const sHi = vm.stackTop | 0;
+    let sLo = (sHi - (vm.depth + 1) * STACK_FRAME_SIZE) | 0;
     // Last region hit by a read and by a write (never the stack, which is checked first).
     let rLo = 0;
     let rHi = 0;
@@ -1738,8 +1741,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = dv.getUint8(a);
@@ -1756,8 +1759,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = dv.getUint16(a, true);
@@ -1774,8 +1777,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = dv.getInt32(a, true);
@@ -1792,8 +1795,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = dv.getInt32(a, true);
@@ -1810,8 +1813,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            wLo = vm.cacheLo;
-            wHi = vm.cacheHi;
+            wLo = vm.cacheLo >>> 0;
+            wHi = vm.cacheHi >>> 0;
           }
           dv.setUint8(a, E[p | 2]!);
           p = (p + 4) | 0;
@@ -1826,8 +1829,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            wLo = vm.cacheLo;
-            wHi = vm.cacheHi;
+            wLo = vm.cacheLo >>> 0;
+            wHi = vm.cacheHi >>> 0;
           }
           const s = (rb + (w >>> 17)) | 0;
           dv.setUint8(a, E[s]!);
@@ -1843,8 +1846,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            wLo = vm.cacheLo;
-            wHi = vm.cacheHi;
+            wLo = vm.cacheLo >>> 0;
+            wHi = vm.cacheHi >>> 0;
           }
           dv.setUint16(a, E[p | 2]!, true);
           p = (p + 4) | 0;
@@ -1859,8 +1862,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            wLo = vm.cacheLo;
-            wHi = vm.cacheHi;
+            wLo = vm.cacheLo >>> 0;
+            wHi = vm.cacheHi >>> 0;
           }
           const s = (rb + (w >>> 17)) | 0;
           dv.setUint16(a, E[s]!, true);
@@ -1876,8 +1879,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            wLo = vm.cacheLo;
-            wHi = vm.cacheHi;
+            wLo = vm.cacheLo >>> 0;
+            wHi = vm.cacheHi >>> 0;
           }
           dv.setInt32(a, E[p | 2]!, true);
           p = (p + 4) | 0;
@@ -1892,8 +1895,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            wLo = vm.cacheLo;
-            wHi = vm.cacheHi;
+            wLo = vm.cacheLo >>> 0;
+            wHi = vm.cacheHi >>> 0;
           }
           const s = (rb + (w >>> 17)) | 0;
           dv.setInt32(a, E[s]!, true);
@@ -1909,8 +1912,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            wLo = vm.cacheLo;
-            wHi = vm.cacheHi;
+            wLo = vm.cacheLo >>> 0;
+            wHi = vm.cacheHi >>> 0;
           }
           dv.setInt32(a, E[p | 2]!, true);
           dv.setInt32(a + 4, E[p | 3]!, true);
@@ -1926,8 +1929,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            wLo = vm.cacheLo;
-            wHi = vm.cacheHi;
+            wLo = vm.cacheLo >>> 0;
+            wHi = vm.cacheHi >>> 0;
           }
           const s = (rb + (w >>> 17)) | 0;
           dv.setInt32(a, E[s]!, true);
@@ -3639,8 +3642,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getUint8(a);
@@ -3679,8 +3682,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getUint16(a, true);
@@ -3719,8 +3722,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
@@ -3759,8 +3762,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
@@ -3793,8 +3796,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
@@ -3827,8 +3830,8 @@ function createInterpreter(): {
               vm.executed = steps;
               return FAULTED;
             }
-            rLo = vm.cacheLo;
-            rHi = vm.cacheHi;
+            rLo = vm.cacheLo >>> 0;
+            rHi = vm.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
