@@ -840,7 +840,9 @@ function createInterpreter(): {
     const limit = (vm.budget > 0x7fffffff ? 0x7fffffff : vm.budget) | 0;
     let dv = vm.mem.dataView;
     let p = vm.resumeAt | 0;
-    let steps = vm.executed | 0;
+    // Instructions this run may still execute: counting down keeps one number in a register instead of two
+    // (the count so far and the budget); vm.executed is `limit - fuel`.
+    let fuel = (limit - vm.executed) | 0;
     // Live stack: the frames of the current call chain, [sLo, sHi).
     const sHi = vm.stackTop | 0;
     let sLo = (sHi - (vm.depth + 1) * STACK_FRAME_SIZE) | 0;
@@ -851,8 +853,8 @@ function createInterpreter(): {
     let wHi = 0;
     for (;;) {
       const w = E[p]!;
-      steps = (steps + 1) | 0;
-      if (steps > limit) {
+      fuel = (fuel - 1) | 0;
+      if (fuel < 0) {
         vm.executed = limit;
         vm.setFault('budget', (p - cb) >> 2, { detail: limit });
         return FAULTED;
@@ -1738,7 +1740,7 @@ function createInterpreter(): {
           if (E[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -1756,7 +1758,7 @@ function createInterpreter(): {
           if (E[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -1774,7 +1776,7 @@ function createInterpreter(): {
           if (E[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -1792,7 +1794,7 @@ function createInterpreter(): {
           if (E[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 8, PERM_READ, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -1810,7 +1812,7 @@ function createInterpreter(): {
           if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             wLo = vm.cacheLo >>> 0;
@@ -1826,7 +1828,7 @@ function createInterpreter(): {
           if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             wLo = vm.cacheLo >>> 0;
@@ -1843,7 +1845,7 @@ function createInterpreter(): {
           if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             wLo = vm.cacheLo >>> 0;
@@ -1859,7 +1861,7 @@ function createInterpreter(): {
           if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             wLo = vm.cacheLo >>> 0;
@@ -1876,7 +1878,7 @@ function createInterpreter(): {
           if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             wLo = vm.cacheLo >>> 0;
@@ -1892,7 +1894,7 @@ function createInterpreter(): {
           if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             wLo = vm.cacheLo >>> 0;
@@ -1909,7 +1911,7 @@ function createInterpreter(): {
           if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             wLo = vm.cacheLo >>> 0;
@@ -1926,7 +1928,7 @@ function createInterpreter(): {
           if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             wLo = vm.cacheLo >>> 0;
@@ -1960,7 +1962,7 @@ function createInterpreter(): {
         case Op.ATOMIC_DW_CMPXCHG:
           // Out of line (see runAtomic): rare, and keeping runSegment small enough for TurboFan to optimize.
           if (!runAtomic(vm, prog, p, sLo)) {
-            vm.executed = steps;
+            vm.executed = limit - fuel;
             return FAULTED;
           }
           p = (p + 4) | 0;
@@ -1972,12 +1974,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           const bh = E[(p + 7) | 0]!;
           const al = ml;
@@ -1994,12 +1996,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -2017,12 +2019,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           const bh = E[(p + 7) | 0]!;
           const al = ml;
@@ -2038,12 +2040,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -2060,12 +2062,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           const bh = E[(p + 7) | 0]!;
           // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
@@ -2089,12 +2091,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -2119,12 +2121,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           const bh = E[(p + 7) | 0]!;
           E[d] = ml | bl;
@@ -2139,12 +2141,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -2160,12 +2162,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           const bh = E[(p + 7) | 0]!;
           E[d] = ml & bl;
@@ -2180,12 +2182,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -2201,12 +2203,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           const n = bl & 63;
           const lo = ml;
@@ -2227,12 +2229,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const n = bl & 63;
@@ -2254,12 +2256,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           const n = bl & 63;
           const hi = mh;
@@ -2280,12 +2282,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const n = bl & 63;
@@ -2307,12 +2309,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           const n = bl & 63;
           const hi = mh;
@@ -2333,12 +2335,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const n = bl & 63;
@@ -2360,12 +2362,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           const bh = E[(p + 7) | 0]!;
           E[d] = ml ^ bl;
@@ -2380,12 +2382,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -2399,12 +2401,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           E[d] = (ml + bl) | 0;
           E[d + 1] = 0;
@@ -2416,12 +2418,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = (ml + bl) | 0;
@@ -2434,12 +2436,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           E[d] = (ml - bl) | 0;
           E[d + 1] = 0;
@@ -2451,12 +2453,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = (ml - bl) | 0;
@@ -2469,12 +2471,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           E[d] = Math.imul(ml, bl);
           E[d + 1] = 0;
@@ -2486,12 +2488,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = Math.imul(ml, bl);
@@ -2504,12 +2506,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           E[d] = ml | bl;
           E[d + 1] = 0;
@@ -2521,12 +2523,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml | bl;
@@ -2539,12 +2541,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           E[d] = ml & bl;
           E[d + 1] = 0;
@@ -2556,12 +2558,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml & bl;
@@ -2574,12 +2576,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           E[d] = ml << (bl & 31);
           E[d + 1] = 0;
@@ -2591,12 +2593,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml << (bl & 31);
@@ -2609,12 +2611,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           E[d] = ml >>> (bl & 31);
           E[d + 1] = 0;
@@ -2626,12 +2628,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml >>> (bl & 31);
@@ -2644,12 +2646,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           E[d] = ml >> (bl & 31);
           E[d + 1] = 0;
@@ -2661,12 +2663,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml >> (bl & 31);
@@ -2679,12 +2681,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const bl = E[(p + 6) | 0]!;
           E[d] = ml ^ bl;
           E[d + 1] = 0;
@@ -2696,12 +2698,12 @@ function createInterpreter(): {
           const ml = E[(rb + (w >>> 17)) | 0]!;
           E[d] = ml;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The second instruction would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           E[d] = ml ^ bl;
@@ -2715,12 +2717,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2737,12 +2739,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2760,12 +2762,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2782,12 +2784,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2805,12 +2807,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2827,12 +2829,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2850,12 +2852,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2872,12 +2874,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2895,12 +2897,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2917,12 +2919,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2940,12 +2942,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2962,12 +2964,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -2985,12 +2987,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3007,12 +3009,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3030,12 +3032,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3052,12 +3054,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3075,12 +3077,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3097,12 +3099,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3120,12 +3122,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3142,12 +3144,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3165,12 +3167,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3187,12 +3189,12 @@ function createInterpreter(): {
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
           E[d] = klo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3208,12 +3210,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3226,12 +3228,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3245,12 +3247,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3263,12 +3265,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3282,12 +3284,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3300,12 +3302,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3319,12 +3321,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3337,12 +3339,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3356,12 +3358,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3374,12 +3376,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3393,12 +3395,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3411,12 +3413,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3430,12 +3432,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3448,12 +3450,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3467,12 +3469,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3485,12 +3487,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3504,12 +3506,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3522,12 +3524,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3541,12 +3543,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3559,12 +3561,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3578,12 +3580,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3596,12 +3598,12 @@ function createInterpreter(): {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The jump would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const w2 = E[q]!;
           const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
@@ -3618,12 +3620,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (((steps + 2) | 0) > limit) {
+          if (fuel < 2) {
             // The add or the load would exceed the budget: leave them to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 2) | 0;
+          fuel = (fuel - 2) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -3639,7 +3641,7 @@ function createInterpreter(): {
           if (hi !== 0 || ((a < rLo || a + 1 > rHi) && (a < sLo || a + 1 > sHi))) {
             a = vm.resolveAccess(lo, hi, off, 1, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -3658,12 +3660,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (((steps + 2) | 0) > limit) {
+          if (fuel < 2) {
             // The add or the load would exceed the budget: leave them to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 2) | 0;
+          fuel = (fuel - 2) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -3679,7 +3681,7 @@ function createInterpreter(): {
           if (hi !== 0 || ((a < rLo || a + 2 > rHi) && (a < sLo || a + 2 > sHi))) {
             a = vm.resolveAccess(lo, hi, off, 2, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -3698,12 +3700,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (((steps + 2) | 0) > limit) {
+          if (fuel < 2) {
             // The add or the load would exceed the budget: leave them to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 2) | 0;
+          fuel = (fuel - 2) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -3719,7 +3721,7 @@ function createInterpreter(): {
           if (hi !== 0 || ((a < rLo || a + 4 > rHi) && (a < sLo || a + 4 > sHi))) {
             a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -3738,12 +3740,12 @@ function createInterpreter(): {
           const mh = E[ms + 1]!;
           E[d] = ml;
           E[d + 1] = mh;
-          if (((steps + 2) | 0) > limit) {
+          if (fuel < 2) {
             // The add or the load would exceed the budget: leave them to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 2) | 0;
+          fuel = (fuel - 2) | 0;
           const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
@@ -3759,7 +3761,7 @@ function createInterpreter(): {
           if (hi !== 0 || ((a < rLo || a + 8 > rHi) && (a < sLo || a + 8 > sHi))) {
             a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -3781,19 +3783,19 @@ function createInterpreter(): {
           const hi = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
           E[d + 1] = hi;
           E[d] = lo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The load would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const off = E[q | 1]!;
           let a = (lo >>> 0) + off;
           if (hi !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
             a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -3815,19 +3817,19 @@ function createInterpreter(): {
           const hi = (E[d + 1]! + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
           E[d + 1] = hi;
           E[d] = lo;
-          if (steps >= limit) {
+          if (fuel <= 0) {
             // The load would exceed the budget: leave it to the loop's check.
             p = (p + 4) | 0;
             break;
           }
-          steps = (steps + 1) | 0;
+          fuel = (fuel - 1) | 0;
           const q = (p + 4) | 0;
           const off = E[q | 1]!;
           let a = (lo >>> 0) + off;
           if (hi !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
             a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             rLo = vm.cacheLo >>> 0;
@@ -3849,7 +3851,7 @@ function createInterpreter(): {
         case Op.CALL_LOCAL: {
           const depth = vm.depth;
           if (depth + 2 > MAX_CALL_FRAMES) {
-            vm.executed = steps;
+            vm.executed = limit - fuel;
             vm.setFault('call-depth', (p - cb) >> 2, { detail: depth + 2 });
             return FAULTED;
           }
@@ -3909,11 +3911,11 @@ function createInterpreter(): {
               }
               vm.resetTailCalls();
               vm.loops = BPF_MAX_LOOPS;
-              steps = 0;
+              fuel = limit;
               p = cb;
               break;
             }
-            vm.executed = steps;
+            vm.executed = limit - fuel;
             return EXITED;
           }
           // Back to the caller: r0 is the result; r1..r9 and r10 are the caller's again.
@@ -3931,7 +3933,7 @@ function createInterpreter(): {
             // Returning into a program that tail-called away from this frame's original code.
             vm.running = caller;
             vm.resumeAt = p;
-            vm.executed = steps;
+            vm.executed = limit - fuel;
             return SWITCHED;
           }
           break;
@@ -3941,7 +3943,7 @@ function createInterpreter(): {
           if (id === vm.tailCallId && vm.tailCallHook !== null) {
             const next = vm.tailCall((p - cb) >> 2);
             if (next === undefined) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return FAULTED;
             }
             if (next !== null) {
@@ -3949,13 +3951,13 @@ function createInterpreter(): {
               vm.running = next;
               vm.resumeAt = next.codeBase;
               vm.loops = BPF_MAX_LOOPS;
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return SWITCHED;
             }
           } else {
             const status = vm.invoke(vm.helpers.get(id), id, (p - cb) >> 2);
             if (status !== 0) {
-              vm.executed = steps;
+              vm.executed = limit - fuel;
               return status === 1 ? EXITED : FAULTED;
             }
           }
@@ -3967,7 +3969,7 @@ function createInterpreter(): {
         default: {
           // The rare forms run out of line (runCold). They may call helpers, so the memory view and the region
           // caches are refreshed after them.
-          vm.executed = steps;
+          vm.executed = limit - fuel;
           const next = runCold(vm, prog, p);
           if (next < 0) return next === COLD_EXIT ? EXITED : FAULTED;
           // `| 0` keeps p a 32-bit integer for TurboFan (a call result is any number; a tagged p slows every case).
