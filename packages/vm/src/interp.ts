@@ -277,6 +277,9 @@ const enum Op {
   FUSED_MOV64_ADD_X_LDX_DW = 252,
   FUSED_ADD64_X_LDX_W = 253,
   FUSED_ADD64_X_LDX_DW = 254,
+  FUSED_MOV64_DIV_X = 255,
+  FUSED_MOV64_MOD_X = 256,
+  FUSED_MOV64_MOV64_X = 257,
   // Op ids are 9 bits; 0x1ff is NO_OP.
 }
 
@@ -322,6 +325,16 @@ export const FUSED_AFTER_MOV: Readonly<Record<string, number>> = {
   'alu.arsh.x': Op.FUSED_MOV32_ARSH_X,
   'alu.xor.k': Op.FUSED_MOV32_XOR_K,
   'alu.xor.x': Op.FUSED_MOV32_XOR_X,
+  'alu64.div.x': Op.FUSED_MOV64_DIV_X,
+  'alu64.mod.x': Op.FUSED_MOV64_MOD_X,
+};
+
+/**
+ * Two register moves in a row (any registers: the parallel copies a compiler leaves at the end of a loop
+ * body), keyed by the second move's form id. Fused only where the second move does not start a pair itself.
+ */
+export const FUSED_MOV_MOV: Readonly<Record<string, number>> = {
+  'alu64.mov.x': Op.FUSED_MOV64_MOV64_X,
 };
 
 /**
@@ -664,6 +677,15 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     if (mov.form.id !== 'alu64.mov.x' || add.form.id !== 'alu64.add.x' || fused === undefined) continue;
     if (add.dst !== mov.dst || load.src !== mov.dst) continue;
     const p = mov.slot * 4;
+    code[p] = (code[p]! & ~0x1ff) | fused;
+  }
+  for (let i = 0; i + 1 < insns.length; i++) {
+    const first = insns[i]!;
+    const second = insns[i + 1]!;
+    const fused = FUSED_MOV_MOV[second.form.id];
+    if (first.form.id !== 'alu64.mov.x' || fused === undefined) continue;
+    const p = first.slot * 4;
+    if ((code[p]! & 0x1ff) !== Op.ALU64_MOV_X || (code[second.slot * 4]! & 0x1ff) !== Op.ALU64_MOV_X) continue;
     code[p] = (code[p]! & ~0x1ff) | fused;
   }
   return { base, code, writtenRegs };
@@ -2009,6 +2031,83 @@ function createInterpreter(): {
           const lo = (al + bl) | 0;
           E[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
           E[d] = lo;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_DIV_X: {
+          // mov dst, a; dst /= b: the move, then the division's common cases (see ALU64_DIV_X). Anything else
+          // is left to the division's own case, at its slot.
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
+          const al = E[ms]!;
+          const ah = E[ms + 1]!;
+          E[d] = al;
+          E[d + 1] = ah;
+          p = (p + 4) | 0;
+          if (fuel <= 0) break;
+          const s = (rb + (E[p]! >>> 17)) | 0;
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          if ((bh | ah) === 0) {
+            E[d] = (al >>> 0) / (bl >>> 0);
+          } else {
+            const x = ((ah >>> 0) * 4294967296 + (al >>> 0)) / ((bh >>> 0) * 4294967296 + (bl >>> 0));
+            const q = x >>> 0;
+            const f = x - q;
+            if (!(f > QUOTIENT_EPS && f < 1 - QUOTIENT_EPS && x < 4294967296)) break;
+            E[d] = q;
+            E[d + 1] = 0;
+          }
+          fuel = (fuel - 1) | 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_MOD_X: {
+          // mov dst, a; dst %= b, as FUSED_MOV64_DIV_X (see ALU64_MOD_X).
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
+          const al = E[ms]!;
+          const ah = E[ms + 1]!;
+          E[d] = al;
+          E[d + 1] = ah;
+          p = (p + 4) | 0;
+          if (fuel <= 0) break;
+          const s = (rb + (E[p]! >>> 17)) | 0;
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          if ((bh | ah) === 0) {
+            if (bl !== 0) E[d] = (al >>> 0) % (bl >>> 0);
+          } else {
+            const n = (ah >>> 0) * 4294967296 + (al >>> 0);
+            const dd = (bh >>> 0) * 4294967296 + (bl >>> 0);
+            const x = n / dd;
+            const q = x >>> 0;
+            const f = x - q;
+            if (!(f > QUOTIENT_EPS && f < 1 - QUOTIENT_EPS && x < 4294967296)) break;
+            const rLo = (al - Math.imul(q, bl)) >>> 0;
+            E[d] = rLo;
+            E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
+          }
+          fuel = (fuel - 1) | 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_MOV64_X: {
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
+          E[d] = E[ms]!;
+          E[d + 1] = E[ms + 1]!;
+          if (fuel <= 0) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          fuel = (fuel - 1) | 0;
+          const w2 = E[(p + 4) | 0]!;
+          const d2 = (rb + ((w2 >> 9) & 0xff)) | 0;
+          const s2 = (rb + (w2 >>> 17)) | 0;
+          E[d2] = E[s2]!;
+          E[d2 + 1] = E[s2 + 1]!;
           p = (p + 8) | 0;
           break;
         }

@@ -1,6 +1,6 @@
 import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
-import { FORM_OPS, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD } from './interp.js';
+import { FORM_OPS, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV } from './interp.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
@@ -63,6 +63,25 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     }
   });
 
+  it('two moves in a row (a swap through a third register) give the same registers as apart', () => {
+    const load = [asm.Ldx.dw(R2, R1, 0), asm.Ldx.dw(R3, R1, 8)];
+    // r1 = r2; r2 = r3; r3 = r1 pairs the first two moves; r0 = r1 ^ r2 ^ r3 shows every register.
+    const body = (gap: boolean) => [asm.Mov.reg(R1, R2), ...(gap ? [asm.Ja(0)] : []), asm.Mov.reg(R2, R3), asm.Mov.reg(R3, R1), asm.Mov.reg(R0, R1), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R2), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R3), asm.Exit()];
+    const fused = loadProgram(asm.program(...load, ...body(false)));
+    const apart = loadProgram(asm.program(...load, ...body(true)));
+    // The first move (slot 2) runs as the pair in `fused` only.
+    expect((fused.code[8]! & 0x1ff) === FUSED_MOV_MOV['alu64.mov.x']).toBe(true);
+    expect((apart.code[8]! & 0x1ff) === FUSED_MOV_MOV['alu64.mov.x']).toBe(false);
+    const bench = new ProbeBench();
+    for (let set = 0; set < PROBE_VALUE_SETS; set++) {
+      expect(bench.run(fused, set)).toBe(true);
+      const viaFused = bench.vm.r0;
+      expect(bench.vm.executed).toBe(11);
+      expect(bench.run(apart, set)).toBe(true);
+      expect(viaFused, `operand set ${set}`).toBe(bench.vm.r0);
+    }
+  });
+
   it('stops exactly at the budget inside a fused pair', () => {
     const vm = new ProbeBench().vm;
     vm.budget = 2;
@@ -96,7 +115,7 @@ describe('superinstructions (add imm + conditional jump)', () => {
 
 describe('superinstructions (mov + add + load through the sum)', () => {
   it('every op id fits the 9 bits of a code word and none is NO_OP (0x1ff)', () => {
-    const ids = [FORM_OPS, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD].flatMap((table) => Object.values(table));
+    const ids = [FORM_OPS, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV].flatMap((table) => Object.values(table));
     expect(Math.max(...ids)).toBeLessThan(0x1ff);
   });
 

@@ -11,7 +11,7 @@
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { asm, Class, formById, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
-import { FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD } from './interp.js';
+import { FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV } from './interp.js';
 import { splitU64 } from './int64.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
@@ -192,6 +192,11 @@ export function primerProgram(): RawInsn[] {
       items.push(form.cls === 'alu64' ? asm.Mov.reg(asm.R1, asm.R2) : asm.Mov.reg32(asm.R1, asm.R2), formInsn(form, 6, imm));
       items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
     }
+  }
+  // Two moves in a row.
+  if (Object.keys(FUSED_MOV_MOV).length > 0) {
+    items.push(asm.Mov.reg(asm.R1, asm.R2), asm.Mov.reg(asm.R2, asm.R1));
+    items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
   }
   // Loop tails: add r1, imm followed by each conditional jump of the same width.
   for (const id of Object.keys(FUSED_AFTER_ADD_IMM)) {
