@@ -685,7 +685,7 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     const fused = FUSED_MOV_MOV[second.form.id];
     if (first.form.id !== 'alu64.mov.x' || fused === undefined) continue;
     const p = first.slot * 4;
-    if ((code[p]! & 0x1ff) !== Op.ALU64_MOV_X || (code[second.slot * 4]! & 0x1ff) !== Op.ALU64_MOV_X) continue;
+    if (((code[p]! & 0x1ff) as Op) !== Op.ALU64_MOV_X || ((code[second.slot * 4]! & 0x1ff) as Op) !== Op.ALU64_MOV_X) continue;
     code[p] = (code[p]! & ~0x1ff) | fused;
   }
   return { base, code, writtenRegs };
