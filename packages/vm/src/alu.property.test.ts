@@ -6,7 +6,7 @@ import { asm } from '@ebpf-sim/isa';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Arena, LinearMemory, Perm } from './memory.js';
-import { loadProgram } from './program.js';
+import { loadProgram, type Program } from './program.js';
 import { Vm } from './vm.js';
 
 const { R0, R1, R2, R3, R4 } = asm;
@@ -108,7 +108,7 @@ describe('ALU against a BigInt reference model', () => {
   const vm = new Vm({ arena });
   const data = arena.alloc(16, Perm.RW, 'operands').start;
   const ops = Object.keys(BUILDERS) as Op[];
-  const programs = new Map(
+  const programs = new Map<string, Program>(
     ops.flatMap((op) =>
       ([64, 32] as const).map((bits) => {
         const b = BUILDERS[op];

@@ -788,17 +788,24 @@ function createInterpreter(): {
   runRepeat: (vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number) => number;
 } {
   const pool = POOL;
+  // Module-level constants used in the loop, as constants of this closure: a bundler turns top-level `const`
+  // into `var`, which optimized code reloads (and type-checks) on every use; these TurboFan folds.
+  const QEPS = QUOTIENT_EPS;
+  const RLEFT = REPEAT_LEFT;
+  const RR1 = REPEAT_R1;
+  const RR2 = REPEAT_R2;
+  const MAX_LOOPS = BPF_MAX_LOOPS;
   return { runSegment, runRepeat };
 
   function runRepeat(vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
     const E = pool;
     const rb = vm.regBase | 0;
     const top = vm.stackTop;
-    E[rb + REPEAT_R1] = r1Lo;
-    E[rb + REPEAT_R1 + 1] = r1Hi;
-    E[rb + REPEAT_R2] = r2Lo;
-    E[rb + REPEAT_R2 + 1] = r2Hi;
-    E[rb + REPEAT_LEFT] = repeat;
+    E[rb + RR1] = r1Lo;
+    E[rb + RR1 + 1] = r1Hi;
+    E[rb + RR2] = r2Lo;
+    E[rb + RR2 + 1] = r2Hi;
+    E[rb + RLEFT] = repeat;
     vm.repeatEntry = entry;
     for (;;) {
       E[rb] = 0;
@@ -829,16 +836,16 @@ function createInterpreter(): {
       vm.resumeAt = entry.codeBase;
       vm.executed = 0;
       vm.depth = 0;
-      vm.loops = BPF_MAX_LOOPS;
+      vm.loops = MAX_LOOPS;
       // Runs that end where they started (the entry program at depth 0) go on in place inside runSegment;
       // it returns after the last run, at a fault, or when a run ended in another program (a tail call).
       let status = runSegment(vm, entry);
       while (status === SWITCHED) status = runSegment(vm, vm.running ?? entry);
-      if (status !== EXITED || E[rb + REPEAT_LEFT]! <= 1) break;
-      E[rb + REPEAT_LEFT] = E[rb + REPEAT_LEFT]! - 1;
+      if (status !== EXITED || E[rb + RLEFT]! <= 1) break;
+      E[rb + RLEFT] = E[rb + RLEFT]! - 1;
     }
-    const runs = repeat - E[rb + REPEAT_LEFT]! + 1;
-    E[rb + REPEAT_LEFT] = 0;
+    const runs = repeat - E[rb + RLEFT]! + 1;
+    E[rb + RLEFT] = 0;
     vm.repeatEntry = null;
     return runs;
   }
@@ -1238,7 +1245,7 @@ function createInterpreter(): {
             const x = ((ah >>> 0) * 4294967296 + (al >>> 0)) / ((bh >>> 0) * 4294967296 + (bl >>> 0));
             const q = x >>> 0;
             const f = x - q;
-            if (f > QUOTIENT_EPS && f < 1 - QUOTIENT_EPS && x < 4294967296) {
+            if (f > QEPS && f < 1 - QEPS && x < 4294967296) {
               E[d] = q;
               E[d + 1] = 0;
             } else if ((bl | bh) === 0) {
@@ -1271,7 +1278,7 @@ function createInterpreter(): {
             const x = n / dd;
             const q = x >>> 0;
             const f = x - q;
-            if (f > QUOTIENT_EPS && f < 1 - QUOTIENT_EPS && x < 4294967296) {
+            if (f > QEPS && f < 1 - QEPS && x < 4294967296) {
               const rLo = (al - Math.imul(q, bl)) >>> 0;
               E[d] = rLo;
               E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
@@ -2054,7 +2061,7 @@ function createInterpreter(): {
             const x = ((ah >>> 0) * 4294967296 + (al >>> 0)) / ((bh >>> 0) * 4294967296 + (bl >>> 0));
             const q = x >>> 0;
             const f = x - q;
-            if (!(f > QUOTIENT_EPS && f < 1 - QUOTIENT_EPS && x < 4294967296)) break;
+            if (!(f > QEPS && f < 1 - QEPS && x < 4294967296)) break;
             E[d] = q;
             E[d + 1] = 0;
           }
@@ -2083,7 +2090,7 @@ function createInterpreter(): {
             const x = n / dd;
             const q = x >>> 0;
             const f = x - q;
-            if (!(f > QUOTIENT_EPS && f < 1 - QUOTIENT_EPS && x < 4294967296)) break;
+            if (!(f > QEPS && f < 1 - QEPS && x < 4294967296)) break;
             const rLo = (al - Math.imul(q, bl)) >>> 0;
             E[d] = rLo;
             E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
@@ -3961,7 +3968,7 @@ function createInterpreter(): {
           frames[f + 19] = vm.loops;
           vm.frameProgs[depth] = prog;
           vm.depth = depth + 1;
-          vm.loops = BPF_MAX_LOOPS;
+          vm.loops = MAX_LOOPS;
           sLo -= STACK_FRAME_SIZE;
           E[rb + 20] = sLo + STACK_FRAME_SIZE;
           E[rb + 21] = 0;
@@ -3970,11 +3977,11 @@ function createInterpreter(): {
         }
         case Op.EXIT: {
           if (vm.depth === 0) {
-            if (E[rb + REPEAT_LEFT]! > 1 && prog === vm.repeatEntry) {
+            if (E[rb + RLEFT]! > 1 && prog === vm.repeatEntry) {
               // The next run of a repeat loop (runRepeat), started in place: fresh registers, no tail calls
               // counted, a fresh may_goto counter and instruction count. Not leaving the loop makes a short
               // program's run about twice as fast.
-              E[rb + REPEAT_LEFT] = E[rb + REPEAT_LEFT]! - 1;
+              E[rb + RLEFT] = E[rb + RLEFT]! - 1;
               // Only registers the program can write need their fresh value back (Program.writtenRegs), in
               // four groups: r0, the argument registers, the callee-saved ones, r10.
               const m = prog.writtenRegs;
@@ -3983,10 +3990,10 @@ function createInterpreter(): {
                 E[rb + 1] = 0;
               }
               if ((m & 0x3e) !== 0) {
-                E[rb + 2] = E[rb + REPEAT_R1]!;
-                E[rb + 3] = E[rb + REPEAT_R1 + 1]!;
-                E[rb + 4] = E[rb + REPEAT_R2]!;
-                E[rb + 5] = E[rb + REPEAT_R2 + 1]!;
+                E[rb + 2] = E[rb + RR1]!;
+                E[rb + 3] = E[rb + RR1 + 1]!;
+                E[rb + 4] = E[rb + RR2]!;
+                E[rb + 5] = E[rb + RR2 + 1]!;
                 E[rb + 6] = 0;
                 E[rb + 7] = 0;
                 E[rb + 8] = 0;
@@ -4009,7 +4016,7 @@ function createInterpreter(): {
                 E[rb + 21] = 0;
               }
               vm.resetTailCalls();
-              vm.loops = BPF_MAX_LOOPS;
+              vm.loops = MAX_LOOPS;
               fuel = limit;
               p = cb;
               break;
@@ -4049,7 +4056,7 @@ function createInterpreter(): {
               // The callee replaces the running program in this frame; its exit returns to our caller.
               vm.running = next;
               vm.resumeAt = next.codeBase;
-              vm.loops = BPF_MAX_LOOPS;
+              vm.loops = MAX_LOOPS;
               vm.executed = limit - fuel;
               return SWITCHED;
             }
@@ -4332,7 +4339,7 @@ function createInterpreter(): {
           return COLD_FAULT;
         case Op.JMP_MAY_GOTO:
           // Linux's count-based may_goto (the interpreter and most JITs): every frame whose function uses it
-          // gets a stack counter set to BPF_MAX_LOOPS in its prologue; may_goto jumps once it reaches 0. (The
+          // gets a stack counter set to MAX_LOOPS in its prologue; may_goto jumps once it reaches 0. (The
           // x86-64 JIT of 6.14+ uses a time budget instead, which is not deterministic, so we do not model it.)
           if (vm.loops === 0) {
             p = E[p | 1]!;
