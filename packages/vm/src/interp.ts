@@ -1242,10 +1242,11 @@ function createInterpreter(): {
           } else {
             // The double quotient x is within 2^-19 of n / d when that is below 2^32 (three roundings of
             // relative error 2^-53): unless x is that close to an integer, its floor is the exact quotient.
+            // (A quotient of 2^32 or more fails the test too: `x >>> 0` wraps, and f is then at least 1.)
             const x = ((ah >>> 0) * 4294967296 + (al >>> 0)) / ((bh >>> 0) * 4294967296 + (bl >>> 0));
             const q = x >>> 0;
             const f = x - q;
-            if (f > QEPS && f < 1 - QEPS && x < 4294967296) {
+            if (f > QEPS && f < 1 - QEPS) {
               E[d] = q;
               E[d + 1] = 0;
             } else if ((bl | bh) === 0) {
@@ -1278,7 +1279,7 @@ function createInterpreter(): {
             const x = n / dd;
             const q = x >>> 0;
             const f = x - q;
-            if (f > QEPS && f < 1 - QEPS && x < 4294967296) {
+            if (f > QEPS && f < 1 - QEPS) {
               const rLo = (al - Math.imul(q, bl)) >>> 0;
               E[d] = rLo;
               E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
@@ -2061,7 +2062,7 @@ function createInterpreter(): {
             const x = ((ah >>> 0) * 4294967296 + (al >>> 0)) / ((bh >>> 0) * 4294967296 + (bl >>> 0));
             const q = x >>> 0;
             const f = x - q;
-            if (!(f > QEPS && f < 1 - QEPS && x < 4294967296)) break;
+            if (!(f > QEPS && f < 1 - QEPS)) break;
             E[d] = q;
             E[d + 1] = 0;
           }
@@ -2090,7 +2091,7 @@ function createInterpreter(): {
             const x = n / dd;
             const q = x >>> 0;
             const f = x - q;
-            if (!(f > QEPS && f < 1 - QEPS && x < 4294967296)) break;
+            if (!(f > QEPS && f < 1 - QEPS)) break;
             const rLo = (al - Math.imul(q, bl)) >>> 0;
             E[d] = rLo;
             E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
