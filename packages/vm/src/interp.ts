@@ -791,6 +791,7 @@ function createInterpreter(): {
   // Module-level constants used in the loop, as constants of this closure: a bundler turns top-level `const`
   // into `var`, which optimized code reloads (and type-checks) on every use; these TurboFan folds.
   const QEPS = QUOTIENT_EPS;
+  const QEPS_HI = 1 - QUOTIENT_EPS;
   const RLEFT = REPEAT_LEFT;
   const RR1 = REPEAT_R1;
   const RR2 = REPEAT_R2;
@@ -1246,7 +1247,7 @@ function createInterpreter(): {
             const x = ((ah >>> 0) * 4294967296 + (al >>> 0)) / ((bh >>> 0) * 4294967296 + (bl >>> 0));
             const q = x >>> 0;
             const f = x - q;
-            if (f > QEPS && f < 1 - QEPS) {
+            if (f > QEPS && f < QEPS_HI) {
               E[d] = q;
               E[d + 1] = 0;
             } else if ((bl | bh) === 0) {
@@ -1279,7 +1280,7 @@ function createInterpreter(): {
             const x = n / dd;
             const q = x >>> 0;
             const f = x - q;
-            if (f > QEPS && f < 1 - QEPS) {
+            if (f > QEPS && f < QEPS_HI) {
               const rLo = (al - Math.imul(q, bl)) >>> 0;
               E[d] = rLo;
               E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
@@ -2062,7 +2063,7 @@ function createInterpreter(): {
             const x = ((ah >>> 0) * 4294967296 + (al >>> 0)) / ((bh >>> 0) * 4294967296 + (bl >>> 0));
             const q = x >>> 0;
             const f = x - q;
-            if (!(f > QEPS && f < 1 - QEPS)) break;
+            if (!(f > QEPS && f < QEPS_HI)) break;
             E[d] = q;
             E[d + 1] = 0;
           }
@@ -2091,7 +2092,7 @@ function createInterpreter(): {
             const x = n / dd;
             const q = x >>> 0;
             const f = x - q;
-            if (!(f > QEPS && f < 1 - QEPS)) break;
+            if (!(f > QEPS && f < QEPS_HI)) break;
             const rLo = (al - Math.imul(q, bl)) >>> 0;
             E[d] = rLo;
             E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
