@@ -1,11 +1,12 @@
 /**
- * The interpreter: pre-decodes a program into a flat Int32Array (four words per 8-byte slot) and runs it
- * with one dense `switch` on a compact op id. Registers live in `vm.regs` as (lo, hi) int32 pairs, so nothing
- * in the per-instruction path allocates or touches BigInt.
+ * The interpreter: pre-decodes a program into four int32 words per 8-byte slot, in a block of the word pool
+ * (pool.ts), and runs it with one dense `switch` on a compact op id. Registers live in the VM's block of the
+ * same pool as (lo, hi) int32 pairs, so nothing in the per-instruction path allocates or touches BigInt, and
+ * the one array every access goes through is a constant to TurboFan (see createInterpreter).
  *
- * Code layout, per slot `i` at `p = 4 * i`:
- *   code[p]     op | (2 * dst) << 9 | (2 * src) << 17   (9-bit op id; register numbers pre-scaled to `regs` indexes)
- *   code[p | 1] memory offset, or the absolute target slot of a jump / local call, or the LD imm64 pseudo source
+ * Code layout, per slot `i` at `p = base + 4 * i` (pool indexes; `base` is the program's `codeBase`):
+ *   code[p]     op | (2 * dst) << 9 | (2 * src) << 17   (9-bit op id; register numbers pre-scaled to word offsets)
+ *   code[p | 1] memory offset, or the pool index of a jump / local call target, or the LD imm64 pseudo source
  *   code[p | 2] imm (low word of the 64-bit operand)
  *   code[p | 3] imm >> 31 (its high word: immediates are sign-extended), or the second imm of LD imm64
  * One extra slot after the program holds FELL_OFF, so running past the end faults instead of reading garbage.
@@ -597,8 +598,9 @@ export const FRAME_WORDS = 20;
 
 /**
  * Pre-decode validated instructions. `ldImm64` gives the 64-bit value of each LD imm64 (pseudo forms the
- * loader did not resolve are `undefined` and fault when executed). Jump and call targets are stored as word
- * indexes into `code` (4 * slot), which is what the interpreter's program counter counts.
+ * loader did not resolve are `undefined` and fault when executed). Jump and call targets are stored as pool
+ * indexes (`base + 4 * slot`), which is what the interpreter's program counter counts. Also returns the
+ * program's written-register mask (see regsWritten).
  */
 export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64: (insn: Insn) => readonly [number, number] | undefined): { readonly base: number; readonly code: Int32Array; readonly writtenRegs: number } {
   const { base, view: code } = ownedBlock((slotCount + 1) * 4);
@@ -760,12 +762,12 @@ export function interpret(vm: Vm, entry: Program): boolean {
   vm.depth = 0;
   vm.loops = BPF_MAX_LOOPS;
   for (;;) {
-    const status = runSegment(vm, vm.running ?? entry);
+    const status = interpreter.runSegment(vm, vm.running ?? entry);
     if (status !== SWITCHED) return status === EXITED;
   }
 }
 
-const { runSegment, runRepeat } = createInterpreter();
+const interpreter = createInterpreter();
 
 /**
  * Run `entry` up to `repeat` times, each run with fresh registers: r1 and r2 from the (lo, hi) words given,
@@ -775,7 +777,7 @@ const { runSegment, runRepeat } = createInterpreter();
  * pool costs a few nanoseconds instead of the ~15 a store through `vm.regs` per register costs.
  */
 export function interpretRepeat(vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
-  return runRepeat(vm, entry, r1Lo, r1Hi, r2Lo, r2Hi, repeat);
+  return interpreter.runRepeat(vm, entry, r1Lo, r1Hi, r2Lo, r2Hi, repeat);
 }
 
 /**
@@ -852,11 +854,11 @@ function createInterpreter(): {
   }
 
   /**
-   * Execute `prog` from `vm.resumeAt` until it exits, faults or hands control to another program. Keeping one
-   * program per call lets `code` be a constant, and only what most instructions need is kept in locals (V8
-   * keeps them in machine registers across the switch); call-frame state (depth, may_goto counter) lives on
-   * the VM and is touched only by calls, exits, tail calls and may_goto. Integer arithmetic is written with
-   * `| 0` so that TurboFan uses plain 32-bit operations without overflow checks.
+   * Execute `prog` from `vm.resumeAt` (a pool index) until it exits, faults or hands control to another
+   * program. Only what most instructions need is kept in locals (V8 keeps them in machine registers across
+   * the switch); call-frame state (depth, may_goto counter) lives on the VM and is touched only by calls,
+   * exits, tail calls and may_goto. Integer arithmetic is written with `| 0` so that TurboFan uses plain
+   * 32-bit operations without overflow checks.
    */
   function runSegment(vm: Vm, prog: Program): number {
     // A local copy of the closure's constant: TurboFan still sees the constant, and the bytecode of each access
