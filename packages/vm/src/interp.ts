@@ -281,6 +281,7 @@ const enum Op {
   FUSED_MOV64_DIV_X = 255,
   FUSED_MOV64_MOD_X = 256,
   FUSED_MOV64_MOV64_X = 257,
+  FUSED_XOR64_MUL64_X = 258,
   // Op ids are 9 bits; 0x1ff is NO_OP.
 }
 
@@ -336,6 +337,14 @@ export const FUSED_AFTER_MOV: Readonly<Record<string, number>> = {
  */
 export const FUSED_MOV_MOV: Readonly<Record<string, number>> = {
   'alu64.mov.x': Op.FUSED_MOV64_MOV64_X,
+};
+
+/**
+ * `dst ^= a; dst *= b` (64-bit, register operands, same dst): the step of FNV-1a and of murmur-style mixes,
+ * the usual inner loop of a hash. Keyed by the second instruction's form id; fused at the xor's slot.
+ */
+export const FUSED_XOR_MUL: Readonly<Record<string, number>> = {
+  'alu64.mul.x': Op.FUSED_XOR64_MUL64_X,
 };
 
 /**
@@ -679,6 +688,14 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     if (mov.form.id !== 'alu64.mov.x' || add.form.id !== 'alu64.add.x' || fused === undefined) continue;
     if (add.dst !== mov.dst || load.src !== mov.dst) continue;
     const p = mov.slot * 4;
+    code[p] = (code[p]! & ~0x1ff) | fused;
+  }
+  for (let i = 0; i + 1 < insns.length; i++) {
+    const xor = insns[i]!;
+    const mul = insns[i + 1]!;
+    const fused = FUSED_XOR_MUL[mul.form.id];
+    if (xor.form.id !== 'alu64.xor.x' || fused === undefined || mul.dst !== xor.dst) continue;
+    const p = xor.slot * 4;
     code[p] = (code[p]! & ~0x1ff) | fused;
   }
   for (let i = 0; i + 1 < insns.length; i++) {
@@ -2042,6 +2059,34 @@ function createInterpreter(): {
           const lo = (al + bl) | 0;
           E[d + 1] = (mh + bh + (lo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
           E[d] = lo;
+          p = (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_XOR64_MUL64_X: {
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const xs = (rb + (w >>> 17)) | 0;
+          const al = E[d]! ^ E[xs]!;
+          E[d] = al;
+          E[d + 1] = E[d + 1]! ^ E[xs + 1]!;
+          if (fuel <= 0) {
+            // The second instruction would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          fuel = (fuel - 1) | 0;
+          // The multiply, as ALU64_MUL_X (its source may be dst itself, so it is read after the xor).
+          const s = (rb + (E[(p + 4) | 0]! >>> 17)) | 0;
+          const bl = E[s]!;
+          const bh = E[s + 1]!;
+          const aL = al & 0xffff;
+          const aH = al >>> 16;
+          const bL = bl & 0xffff;
+          const bH = bl >>> 16;
+          const lh = aL * bH;
+          const hl = aH * bL;
+          const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+          E[d + 1] = (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(E[d + 1]!, bl)) | 0;
+          E[d] = Math.imul(al, bl);
           p = (p + 8) | 0;
           break;
         }

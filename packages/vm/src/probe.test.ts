@@ -1,6 +1,6 @@
 import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
-import { FORM_OPS, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV } from './interp.js';
+import { FORM_OPS, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
@@ -82,6 +82,26 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     }
   });
 
+  it.each([
+    ['another register', R3],
+    ['dst itself', R1],
+  ] as const)('xor; mul (the hash step) with the multiplier in %s gives the same registers as apart', (_what, multiplier) => {
+    // r1, r2, r3 = the operand set's first three values (r0 keeps the operand region's address).
+    const load = [asm.Ldx.dw(R1, R0, 0), asm.Ldx.dw(R2, R0, 8), asm.Ldx.dw(R3, R0, 16)];
+    const body = (gap: boolean) => [asm.Xor.reg(R1, R2), ...(gap ? [asm.Ja(0)] : []), asm.Mul.reg(R1, multiplier), asm.Mov.reg(R0, R1), asm.Exit()];
+    const fused = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(false)));
+    const apart = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(true)));
+    expect(fused.code[16]! & 0x1ff).toBe(FUSED_XOR_MUL['alu64.mul.x']);
+    const bench = new ProbeBench();
+    for (let set = 0; set < PROBE_VALUE_SETS; set++) {
+      expect(bench.run(fused, set)).toBe(true);
+      const viaFused = bench.vm.r0;
+      expect(bench.vm.executed).toBe(8);
+      expect(bench.run(apart, set)).toBe(true);
+      expect(viaFused, `operand set ${set}`).toBe(bench.vm.r0);
+    }
+  });
+
   it('stops exactly at the budget inside a fused pair', () => {
     const vm = new ProbeBench().vm;
     vm.budget = 2;
@@ -115,7 +135,7 @@ describe('superinstructions (add imm + conditional jump)', () => {
 
 describe('superinstructions (mov + add + load through the sum)', () => {
   it('every op id fits the 9 bits of a code word and none is NO_OP (0x1ff)', () => {
-    const ids = [FORM_OPS, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV].flatMap((table) => Object.values(table));
+    const ids = [FORM_OPS, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL].flatMap((table) => Object.values(table));
     expect(Math.max(...ids)).toBeLessThan(0x1ff);
   });
 

@@ -11,7 +11,7 @@
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { asm, Class, formById, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
-import { FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV } from './interp.js';
+import { FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
 import { splitU64 } from './int64.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
@@ -194,6 +194,29 @@ export function primerProgram(): RawInsn[] {
     }
   }
   // Two moves in a row.
+  // 64-bit division and modulo on chosen operands, so every path of their cases has run: the double
+  // estimate (wide and narrow divisors), near-integer quotients (the exact long division), operands below 2^32,
+  // each alone and after a mov (the fused forms).
+  const DIVISIONS: ReadonlyArray<readonly [bigint, bigint]> = [
+    [0x123456789abcdef0n, 0x100000007n],
+    [0x123456789abcdef0n, 0x7n],
+    [0x100000007n * 0x12345n, 0x100000007n],
+    [0x100000007n * 0x12345n - 1n, 0x100000007n],
+    [0xfffffff0n, 0x13n],
+    [0xfedcba9876543210n, 0xfedcba9876543211n],
+  ];
+  for (const [n, d] of DIVISIONS) {
+    for (const op of [asm.Div, asm.Mod]) {
+      items.push(asm.LdImm64.value(asm.R1, n), asm.LdImm64.value(asm.R2, d), op.reg(asm.R1, asm.R2));
+      items.push(asm.LdImm64.value(asm.R3, n), asm.Mov.reg(asm.R1, asm.R3), op.reg(asm.R1, asm.R2));
+    }
+  }
+  items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16), asm.Mov.imm(asm.R3, 0));
+  // xor then multiply (the hash step), with the multiplier in another register and in dst itself.
+  if (Object.keys(FUSED_XOR_MUL).length > 0) {
+    items.push(asm.Xor.reg(asm.R1, asm.R2), asm.Mul.reg(asm.R1, asm.R2), asm.Xor.reg(asm.R1, asm.R2), asm.Mul.reg(asm.R1, asm.R1));
+    items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
+  }
   if (Object.keys(FUSED_MOV_MOV).length > 0) {
     items.push(asm.Mov.reg(asm.R1, asm.R2), asm.Mov.reg(asm.R2, asm.R1));
     items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
