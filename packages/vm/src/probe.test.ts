@@ -2,7 +2,7 @@ import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
 import { FORM_OPS, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
-import { loadProgram } from './program.js';
+import { loadProgram, type Program } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
 import { Vm } from './vm.js';
 
@@ -42,6 +42,18 @@ describe('the engine primer', () => {
   });
 });
 
+/** Runs `fused` and `apart` over every operand set: same r0, and `fused` executed `executed` instructions. */
+function expectSameAsApart(fused: Program, apart: Program, executed: number): void {
+  const bench = new ProbeBench();
+  for (let set = 0; set < PROBE_VALUE_SETS; set++) {
+    expect(bench.run(fused, set)).toBe(true);
+    const viaFused = bench.vm.r0;
+    expect(bench.vm.executed).toBe(executed);
+    expect(bench.run(apart, set)).toBe(true);
+    expect(viaFused, `operand set ${set}`).toBe(bench.vm.r0);
+  }
+}
+
 describe('superinstructions (mov + ALU on the same register)', () => {
   const { R0, R1, R2, R3 } = asm;
   it.each(Object.keys(FUSED_AFTER_MOV))('mov; %s gives the same registers as the two instructions apart', (id) => {
@@ -72,14 +84,7 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     // The first move (slot 2) runs as the pair in `fused` only.
     expect((fused.code[8]! & 0x1ff) === FUSED_MOV_MOV['alu64.mov.x']).toBe(true);
     expect((apart.code[8]! & 0x1ff) === FUSED_MOV_MOV['alu64.mov.x']).toBe(false);
-    const bench = new ProbeBench();
-    for (let set = 0; set < PROBE_VALUE_SETS; set++) {
-      expect(bench.run(fused, set)).toBe(true);
-      const viaFused = bench.vm.r0;
-      expect(bench.vm.executed).toBe(11);
-      expect(bench.run(apart, set)).toBe(true);
-      expect(viaFused, `operand set ${set}`).toBe(bench.vm.r0);
-    }
+    expectSameAsApart(fused, apart, 11);
   });
 
   it.each([
@@ -92,14 +97,7 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     const fused = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(false)));
     const apart = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(true)));
     expect(fused.code[16]! & 0x1ff).toBe(FUSED_XOR_MUL['alu64.mul.x']);
-    const bench = new ProbeBench();
-    for (let set = 0; set < PROBE_VALUE_SETS; set++) {
-      expect(bench.run(fused, set)).toBe(true);
-      const viaFused = bench.vm.r0;
-      expect(bench.vm.executed).toBe(8);
-      expect(bench.run(apart, set)).toBe(true);
-      expect(viaFused, `operand set ${set}`).toBe(bench.vm.r0);
-    }
+    expectSameAsApart(fused, apart, 8);
   });
 
   it('stops exactly at the budget inside a fused pair', () => {
