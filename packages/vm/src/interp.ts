@@ -1302,7 +1302,7 @@ function createInterpreter(): {
             if (f > QEPS && f < QEPS_HI) {
               const rLo = (al - Math.imul(q, bl)) >>> 0;
               E[d] = rLo;
-              E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
+              E[d + 1] = ((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5) >>> 0;
             } else if ((bl | bh) !== 0) {
               udiv64(al, ah, bl, bh);
               E[d] = WIDE[2]!;
@@ -2142,7 +2142,7 @@ function createInterpreter(): {
             if (!(f > QEPS && f < QEPS_HI)) break;
             const rLo = (al - Math.imul(q, bl)) >>> 0;
             E[d] = rLo;
-            E[d + 1] = Math.floor((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5);
+            E[d + 1] = ((n - q * dd - rLo) * 2.3283064365386963e-10 + 0.5) >>> 0;
           }
           fuel = (fuel - 1) | 0;
           p = (p + 4) | 0;
