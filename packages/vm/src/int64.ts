@@ -139,6 +139,16 @@ export function splitU64(value: bigint | number): [number, number] {
   return [Number(u & 0xffffffffn) | 0, Number(u >> 32n) | 0];
 }
 
+/** Low word of a 64-bit argument (see {@link splitU64}); allocation-free for numbers in [0, 2^32). */
+export function lo32(value: number | bigint): number {
+  return typeof value === 'number' && value >>> 0 === value ? value | 0 : splitU64(value)[0];
+}
+
+/** High word of a 64-bit argument (see {@link splitU64}); allocation-free for numbers in [0, 2^32). */
+export function hi32(value: number | bigint): number {
+  return typeof value === 'number' && value >>> 0 === value ? 0 : splitU64(value)[1];
+}
+
 /** The unsigned 64-bit value of a (lo, hi) pair. */
 export function joinU64(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);

@@ -773,15 +773,20 @@ const QUOTIENT_EPS = 1.9073486328125e-6;
  */
 export function interpret(vm: Vm, entry: Program): boolean {
   POOL[vm.regBase + REPEAT_LEFT] = 0;
+  startRun(vm, entry);
+  for (;;) {
+    const status = interpreter.runSegment(vm, vm.running ?? entry);
+    if (status !== SWITCHED) return status === EXITED;
+  }
+}
+
+/** The engine state a run starts with: `entry` at slot 0, depth 0, nothing executed, a fresh may_goto counter. */
+function startRun(vm: Vm, entry: Program): void {
   vm.running = entry;
   vm.resumeAt = entry.codeBase;
   vm.executed = 0;
   vm.depth = 0;
   vm.loops = BPF_MAX_LOOPS;
-  for (;;) {
-    const status = interpreter.runSegment(vm, vm.running ?? entry);
-    if (status !== SWITCHED) return status === EXITED;
-  }
 }
 
 const interpreter = createInterpreter();
@@ -852,11 +857,7 @@ function createInterpreter(): {
       E[rb + 20] = top;
       E[rb + 21] = 0;
       vm.resetRunState();
-      vm.running = entry;
-      vm.resumeAt = entry.codeBase;
-      vm.executed = 0;
-      vm.depth = 0;
-      vm.loops = MAX_LOOPS;
+      startRun(vm, entry);
       // Runs that end where they started (the entry program at depth 0) go on in place inside runSegment;
       // it returns after the last run, at a fault, or when a run ended in another program (a tail call).
       let status = runSegment(vm, entry);

@@ -7,7 +7,7 @@
  * Helpers, faults and tail calls are imports closed over this engine; anything that ends a run abnormally
  * throws {@link STOP} out of the Wasm frames, after the fault (if any) was recorded on the VM.
  */
-import { splitU64 } from '../int64.js';
+import { hi32, lo32 } from '../int64.js';
 import { interpret } from '../interp.js';
 import type { LinearMemory } from '../memory.js';
 import type { Program } from '../program.js';
@@ -100,15 +100,6 @@ let active = 0;
  * and costs nothing when the same engine runs again.
  */
 let pending: JitEngine | null = null;
-
-/** The low word of a run argument: small numbers (addresses, lengths) directly, anything else through splitU64. */
-function lo32(value: number | bigint): number {
-  return typeof value === 'number' && value >>> 0 === value ? value | 0 : splitU64(value)[0];
-}
-
-function hi32(value: number | bigint): number {
-  return typeof value === 'number' && value >>> 0 === value ? 0 : splitU64(value)[1];
-}
 
 /** Mark both region caches of the exchange area empty. */
 function clearCaches(v: Int32Array): void {
