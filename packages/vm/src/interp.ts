@@ -718,7 +718,7 @@ const ALL_REGS = 0x7ff;
  * another program (a tail call) that writes anything, so it counts as writing every register. The repeat loop
  * uses the program's mask to reset only what a run can have changed.
  */
-export function regsWritten(insn: Insn): number {
+function regsWritten(insn: Insn): number {
   switch (insn.form.kind) {
     case 'alu':
     case 'neg':
