@@ -31,9 +31,22 @@ export function udiv64(nLo: number, nHi: number, dLo: number, dHi: number): void
       WIDE[3] = 0;
       return;
     }
-    // 32-bit divisor: schoolbook division in one 32-bit and two 16-bit steps, every dividend below 2^48.
-    const qh = Math.floor(nh / dl);
+    // 32-bit divisor, wide dividend: the high word of the quotient by a machine divide (both operands uint32),
+    // then the low word from r·2^32 + nl (r < dl, so that quotient is below 2^32) by the double estimate,
+    // exact unless it lies within 2^-19 of an integer (see QUOTIENT_EPS in interp.ts).
+    const qh = (nh / dl) >>> 0;
     let r = nh - qh * dl;
+    const x = (r * TWO32 + nl) / dl;
+    const ql = x >>> 0;
+    const f = x - ql;
+    if (f > 1.9073486328125e-6 && f < 1 - 1.9073486328125e-6) {
+      WIDE[0] = ql;
+      WIDE[1] = qh;
+      WIDE[2] = nl - Math.imul(ql, dl);
+      WIDE[3] = 0;
+      return;
+    }
+    // Near an integer: schoolbook division of r·2^32 + nl in two 16-bit steps, every dividend below 2^48.
     let t = r * 65536 + (nl >>> 16);
     const q1 = Math.floor(t / dl);
     r = t - q1 * dl;

@@ -282,6 +282,7 @@ const enum Op {
   FUSED_MOV64_MOD_X = 256,
   FUSED_MOV64_MOV64_X = 257,
   FUSED_XOR64_MUL64_X = 258,
+  FUSED_ADD32K_MOV2_JNE_K = 259,
   // Op ids are 9 bits; 0x1ff is NO_OP.
 }
 
@@ -396,6 +397,17 @@ export const FUSED_AFTER_ADD_IMM: Readonly<Record<string, number>> = {
   'jmp32.jslt.x': Op.FUSED_ADD32K_JSLT_X,
   'jmp32.jsle.k': Op.FUSED_ADD32K_JSLE_K,
   'jmp32.jsle.x': Op.FUSED_ADD32K_JSLE_X,
+};
+
+/**
+ * Superinstructions for a whole loop tail: `add w, imm`, two 64-bit register moves (the parallel copies a
+ * compiler leaves between a counter's increment and the loop's test), then the conditional jump on the counter
+ * (any registers), keyed by the jump's form id and fused at the add's slot. Only the 32-bit `jne` with an
+ * immediate: clang's test for a `u32` counter with a constant trip count. Each case costs about 550 bytes of
+ * runSegment's bytecode, which has to stay under V8's limit (bytecode-size.test.ts).
+ */
+export const FUSED_LOOP_TAIL: Readonly<Record<string, number>> = {
+  'jmp32.jne.k': Op.FUSED_ADD32K_MOV2_JNE_K,
 };
 
 /**
@@ -669,6 +681,13 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     const sameWidth = (add.form.id === 'alu64.add.k' && jump.form.cls === 'jmp') || (add.form.id === 'alu.add.k' && jump.form.cls === 'jmp32');
     const fused = FUSED_AFTER_ADD_IMM[jump.form.id];
     if (!sameWidth || fused === undefined) continue;
+    const p = add.slot * 4;
+    code[p] = (code[p]! & ~0x1ff) | fused;
+  }
+  for (let i = 0; i + 3 < insns.length; i++) {
+    const add = insns[i]!;
+    const fused = FUSED_LOOP_TAIL[insns[i + 3]!.form.id];
+    if (add.form.id !== 'alu.add.k' || insns[i + 1]!.form.id !== 'alu64.mov.x' || insns[i + 2]!.form.id !== 'alu64.mov.x' || fused === undefined) continue;
     const p = add.slot * 4;
     code[p] = (code[p]! & ~0x1ff) | fused;
   }
@@ -2108,8 +2127,16 @@ function createInterpreter(): {
           const s = (rb + (E[p]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
-          if ((bh | ah) === 0) {
-            E[d] = (al >>> 0) / (bl >>> 0);
+          if (bh === 0) {
+            // 32-bit divisor: the high word of the quotient by a machine divide, the low word from
+            // r·2^32 + al (r < bl, so that quotient is below 2^32) by the double estimate.
+            const qh = ((ah >>> 0) / (bl >>> 0)) >>> 0;
+            const x = (((ah - Math.imul(qh, bl)) >>> 0) * 4294967296 + (al >>> 0)) / (bl >>> 0);
+            const q = x >>> 0;
+            const f = x - q;
+            if (!(f > QEPS && f < QEPS_HI)) break;
+            E[d] = q;
+            E[d + 1] = qh;
           } else {
             const x = ((ah >>> 0) * 4294967296 + (al >>> 0)) / ((bh >>> 0) * 4294967296 + (bl >>> 0));
             const q = x >>> 0;
@@ -2135,8 +2162,15 @@ function createInterpreter(): {
           const s = (rb + (E[p]! >>> 17)) | 0;
           const bl = E[s]!;
           const bh = E[s + 1]!;
-          if ((bh | ah) === 0) {
-            if (bl !== 0) E[d] = (al >>> 0) % (bl >>> 0);
+          if (bh === 0) {
+            // 32-bit divisor, as in FUSED_MOV64_DIV_X: the remainder is below 2^32, so imul gives it.
+            const qh = ((ah >>> 0) / (bl >>> 0)) >>> 0;
+            const x = (((ah - Math.imul(qh, bl)) >>> 0) * 4294967296 + (al >>> 0)) / (bl >>> 0);
+            const q = x >>> 0;
+            const f = x - q;
+            if (!(f > QEPS && f < QEPS_HI)) break;
+            E[d] = al - Math.imul(q, bl);
+            E[d + 1] = 0;
           } else {
             const n = (ah >>> 0) * 4294967296 + (al >>> 0);
             const dd = (bh >>> 0) * 4294967296 + (bl >>> 0);
@@ -3418,6 +3452,31 @@ function createInterpreter(): {
           const al = E[jd]!;
           const bl = E[q | 2]!;
           p = al !== bl ? E[q | 1]! : (p + 8) | 0;
+          break;
+        }
+        case Op.FUSED_ADD32K_MOV2_JNE_K: {
+          // add w, imm; mov; mov; jne w, imm (FUSED_LOOP_TAIL).
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          E[d] = (E[d]! + E[p | 2]!) | 0;
+          E[d + 1] = 0;
+          if (fuel < 3) {
+            // The rest would exceed the budget: leave it to the loop's check, one instruction at a time.
+            p = (p + 4) | 0;
+            break;
+          }
+          fuel = (fuel - 3) | 0;
+          const w1 = E[(p + 4) | 0]!;
+          const d1 = (rb + ((w1 >> 9) & 0xff)) | 0;
+          const s1 = (rb + (w1 >>> 17)) | 0;
+          E[d1] = E[s1]!;
+          E[d1 + 1] = E[s1 + 1]!;
+          const w2 = E[(p + 8) | 0]!;
+          const d2 = (rb + ((w2 >> 9) & 0xff)) | 0;
+          const s2 = (rb + (w2 >>> 17)) | 0;
+          E[d2] = E[s2]!;
+          E[d2 + 1] = E[s2 + 1]!;
+          const q = (p + 12) | 0;
+          p = E[(rb + ((E[q]! >> 9) & 0xff)) | 0]! !== E[q | 2]! ? E[q | 1]! : (p + 16) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JNE_X: {

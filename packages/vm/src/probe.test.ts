@@ -1,6 +1,6 @@
 import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
-import { FORM_OPS, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
+import { FORM_OPS, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
@@ -131,9 +131,75 @@ describe('superinstructions (add imm + conditional jump)', () => {
   });
 });
 
+describe('superinstructions (a whole loop tail: add imm, two moves, conditional jump)', () => {
+  const { R0, R1, R2, R3, R4 } = asm;
+  // r2 = counter (from the operand set, or 0), r3 = a value, r4 = another; a loop of 6 (or 3) rounds whose tail
+  // is `w2 += 1; r4 = r0; r0 = r3; if w2 != 6 goto head` and whose head mixes r0 and r4 into r3. With `gap`, a
+  // `ja +0` after the add keeps the tail apart. r0 at exit shows every register.
+  const program = (id: string, gap: boolean, counter: 'zero' | 'operand') => {
+    const form = formById(id);
+    const jump: RawInsn = { code: form.opcode, dst: R2, src: form.source === 'X' ? R1 : 0, off: -(gap ? 7 : 6), imm: 6 };
+    return loadProgram(
+      asm.program(
+        asm.Mov.reg(R1, R1),
+        // The operand counter keeps the set's low word as its high word (which the 32-bit add clears) and starts at 3.
+        ...(counter === 'zero' ? [asm.Mov.imm(R2, 0), asm.Mov.imm(R2, 0), asm.Mov.imm(R2, 0)] : [asm.Ldx.dw(R2, R1, 0), asm.Lsh.imm(R2, 32), asm.Or.imm(R2, 3)]),
+        asm.Ldx.dw(R3, R1, 8),
+        asm.Ldx.dw(R4, R1, 16),
+        // head (slot 6)
+        asm.Mul.imm(R3, 0x3b9aca07),
+        asm.Xor.reg(R3, R4),
+        asm.Add.imm32(R2, 1),
+        ...(gap ? [asm.Ja(0)] : []),
+        asm.Mov.reg(R4, R0),
+        asm.Mov.reg(R0, R3),
+        jump,
+        asm.Xor.reg(R0, R4),
+        asm.Xor.reg(R0, R2),
+        asm.Exit(),
+      ),
+    );
+  };
+
+  it.each(Object.keys(FUSED_LOOP_TAIL))('add; mov; mov; %s gives the same registers and counts as apart', (id) => {
+    for (const counter of ['zero', 'operand'] as const) {
+      const fused = program(id, false, counter);
+      const apart = program(id, true, counter);
+      expect(fused.code[8 * 4]! & 0x1ff).toBe(FUSED_LOOP_TAIL[id]);
+      expect(apart.code[8 * 4]! & 0x1ff).not.toBe(FUSED_LOOP_TAIL[id]);
+      const bench = new ProbeBench();
+      for (let set = 0; set < PROBE_VALUE_SETS; set++) {
+        expect(bench.run(fused, set)).toBe(true);
+        const [r0, executed] = [bench.vm.r0, bench.vm.executed];
+        expect(bench.run(apart, set)).toBe(true);
+        expect(r0, `${id} ${counter} operand set ${set}`).toBe(bench.vm.r0);
+        // The apart program runs one `ja` per round.
+        const rounds = counter === 'zero' ? 6 : 3;
+        expect(executed, `${id} ${counter} operand set ${set}`).toBe(bench.vm.executed - rounds);
+      }
+    }
+  });
+
+  it('stops exactly at the budget on each instruction of the tail', () => {
+    const vm = new ProbeBench().vm;
+    const prog = program('jmp32.jne.k', false, 'zero');
+    const data = new ProbeBench().data;
+    // Slots: 0..5 set-up, 6 mul, 7 xor, 8 add, 9 mov, 10 mov, 11 jne, then 6 again.
+    for (const [budget, pc] of [[8, 8], [9, 9], [10, 10], [11, 11], [12, 6]] as const) {
+      vm.budget = budget;
+      expect(vm.run(prog, data)).toBe(false);
+      expect(vm.fault).toMatchObject({ kind: 'budget', pc, detail: budget });
+      expect(vm.executed).toBe(budget);
+      // The add has run (w2 = 1) once the budget reached it; the moves only when it reached them.
+      expect(vm.reg(2)).toBe(budget > 8 ? 1n : 0n);
+      expect(vm.reg(0)).toBe(budget > 10 ? vm.reg(3) : 0n);
+    }
+  });
+});
+
 describe('superinstructions (mov + add + load through the sum)', () => {
   it('every op id fits the 9 bits of a code word and none is NO_OP (0x1ff)', () => {
-    const ids = [FORM_OPS, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL].flatMap((table) => Object.values(table));
+    const ids = [FORM_OPS, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL].flatMap((table) => Object.values(table));
     expect(Math.max(...ids)).toBeLessThan(0x1ff);
   });
 

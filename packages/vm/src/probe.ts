@@ -11,7 +11,7 @@
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { asm, Class, formById, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
-import { FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
+import { FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
 import { splitU64 } from './int64.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
@@ -204,6 +204,10 @@ export function primerProgram(): RawInsn[] {
     [0x100000007n * 0x12345n - 1n, 0x100000007n],
     [0xfffffff0n, 0x13n],
     [0xfedcba9876543210n, 0xfedcba9876543211n],
+    [0x123456789n * 7n, 7n],
+    [0xfedcba9876543210n, 0x89abcdefn],
+    [0xfedcba9876543210n, 0xfedcba99n],
+    [0x123456789n, 0n],
   ];
   for (const [n, d] of DIVISIONS) {
     for (const op of [asm.Div, asm.Mod]) {
@@ -229,6 +233,15 @@ export function primerProgram(): RawInsn[] {
       items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
     }
   }
+  // Whole loop tails: add w1, 1; mov; mov; then each fusable jump on w1 (r1 = 0 first), K forms with 1 and 0 (both
+  // ways of a jne).
+  for (const id of Object.keys(FUSED_LOOP_TAIL)) {
+    const form = formById(id);
+    for (const imm of form.fields.imm === 'imm' ? [0, 1] : [0]) {
+      items.push(asm.Mov.imm(asm.R1, 0), asm.Add.imm32(asm.R1, 1), asm.Mov.reg(asm.R3, asm.R2), asm.Mov.reg(asm.R4, asm.R2), formInsn(form, 6, imm));
+    }
+  }
+  items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
   // Base + index loads: mov r3, r6 (or r8); add r3, r0 (0 here, so the address stays inside); ldx r3, [r3 + off].
   for (const [i, id] of Object.keys(FUSED_MOV_ADD_LOAD).entries()) {
     items.push(asm.Mov.imm(asm.R0, 0), asm.Mov.reg(asm.R3, i % 2 === 0 ? asm.R6 : asm.R8), asm.Add.reg(asm.R3, asm.R0), formInsn(formById(id), 3, 0));
