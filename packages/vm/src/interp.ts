@@ -232,57 +232,54 @@ const enum Op {
   FUSED_ADD64K_JEQ_X = 206,
   FUSED_ADD64K_JNE_K = 207,
   FUSED_ADD64K_JNE_X = 208,
-  FUSED_ADD64K_JSET_K = 209,
-  FUSED_ADD64K_JSET_X = 210,
-  FUSED_ADD64K_JGT_K = 211,
-  FUSED_ADD64K_JGT_X = 212,
-  FUSED_ADD64K_JGE_K = 213,
-  FUSED_ADD64K_JGE_X = 214,
-  FUSED_ADD64K_JLT_K = 215,
-  FUSED_ADD64K_JLT_X = 216,
-  FUSED_ADD64K_JLE_K = 217,
-  FUSED_ADD64K_JLE_X = 218,
-  FUSED_ADD64K_JSGT_K = 219,
-  FUSED_ADD64K_JSGT_X = 220,
-  FUSED_ADD64K_JSGE_K = 221,
-  FUSED_ADD64K_JSGE_X = 222,
-  FUSED_ADD64K_JSLT_K = 223,
-  FUSED_ADD64K_JSLT_X = 224,
-  FUSED_ADD64K_JSLE_K = 225,
-  FUSED_ADD64K_JSLE_X = 226,
-  FUSED_ADD32K_JEQ_K = 227,
-  FUSED_ADD32K_JEQ_X = 228,
-  FUSED_ADD32K_JNE_K = 229,
-  FUSED_ADD32K_JNE_X = 230,
-  FUSED_ADD32K_JSET_K = 231,
-  FUSED_ADD32K_JSET_X = 232,
-  FUSED_ADD32K_JGT_K = 233,
-  FUSED_ADD32K_JGT_X = 234,
-  FUSED_ADD32K_JGE_K = 235,
-  FUSED_ADD32K_JGE_X = 236,
-  FUSED_ADD32K_JLT_K = 237,
-  FUSED_ADD32K_JLT_X = 238,
-  FUSED_ADD32K_JLE_K = 239,
-  FUSED_ADD32K_JLE_X = 240,
-  FUSED_ADD32K_JSGT_K = 241,
-  FUSED_ADD32K_JSGT_X = 242,
-  FUSED_ADD32K_JSGE_K = 243,
-  FUSED_ADD32K_JSGE_X = 244,
-  FUSED_ADD32K_JSLT_K = 245,
-  FUSED_ADD32K_JSLT_X = 246,
-  FUSED_ADD32K_JSLE_K = 247,
-  FUSED_ADD32K_JSLE_X = 248,
-  FUSED_MOV64_ADD_X_LDX_B = 249,
-  FUSED_MOV64_ADD_X_LDX_H = 250,
-  FUSED_MOV64_ADD_X_LDX_W = 251,
-  FUSED_MOV64_ADD_X_LDX_DW = 252,
-  FUSED_ADD64_X_LDX_W = 253,
-  FUSED_ADD64_X_LDX_DW = 254,
-  FUSED_MOV64_DIV_X = 255,
-  FUSED_MOV64_MOD_X = 256,
-  FUSED_MOV64_MOV64_X = 257,
-  FUSED_XOR64_MUL64_X = 258,
-  FUSED_ADD32K_MOV2_JNE_K = 259,
+  FUSED_ADD64K_JGT_K = 209,
+  FUSED_ADD64K_JGT_X = 210,
+  FUSED_ADD64K_JGE_K = 211,
+  FUSED_ADD64K_JGE_X = 212,
+  FUSED_ADD64K_JLT_K = 213,
+  FUSED_ADD64K_JLT_X = 214,
+  FUSED_ADD64K_JLE_K = 215,
+  FUSED_ADD64K_JLE_X = 216,
+  FUSED_ADD64K_JSGT_K = 217,
+  FUSED_ADD64K_JSGT_X = 218,
+  FUSED_ADD64K_JSGE_K = 219,
+  FUSED_ADD64K_JSGE_X = 220,
+  FUSED_ADD64K_JSLT_K = 221,
+  FUSED_ADD64K_JSLT_X = 222,
+  FUSED_ADD64K_JSLE_K = 223,
+  FUSED_ADD64K_JSLE_X = 224,
+  FUSED_ADD32K_JEQ_K = 225,
+  FUSED_ADD32K_JEQ_X = 226,
+  FUSED_ADD32K_JNE_K = 227,
+  FUSED_ADD32K_JNE_X = 228,
+  FUSED_ADD32K_JGT_K = 229,
+  FUSED_ADD32K_JGT_X = 230,
+  FUSED_ADD32K_JGE_K = 231,
+  FUSED_ADD32K_JGE_X = 232,
+  FUSED_ADD32K_JLT_K = 233,
+  FUSED_ADD32K_JLT_X = 234,
+  FUSED_ADD32K_JLE_K = 235,
+  FUSED_ADD32K_JLE_X = 236,
+  FUSED_ADD32K_JSGT_K = 237,
+  FUSED_ADD32K_JSGT_X = 238,
+  FUSED_ADD32K_JSGE_K = 239,
+  FUSED_ADD32K_JSGE_X = 240,
+  FUSED_ADD32K_JSLT_K = 241,
+  FUSED_ADD32K_JSLT_X = 242,
+  FUSED_ADD32K_JSLE_K = 243,
+  FUSED_ADD32K_JSLE_X = 244,
+  FUSED_MOV64_ADD_X_LDX_B = 245,
+  FUSED_MOV64_ADD_X_LDX_H = 246,
+  FUSED_MOV64_ADD_X_LDX_W = 247,
+  FUSED_MOV64_ADD_X_LDX_DW = 248,
+  FUSED_ADD64_X_LDX_W = 249,
+  FUSED_ADD64_X_LDX_DW = 250,
+  FUSED_MOV64_DIV_X = 251,
+  FUSED_MOV64_MOD_X = 252,
+  FUSED_MOV64_MOV64_X = 253,
+  FUSED_XOR64_MUL64_X = 254,
+  FUSED_ADD32K_MOV2_JNE_K = 255,
+  FUSED_ADD64X_ADD64K = 256,
   // Op ids are 9 bits; 0x1ff is NO_OP.
 }
 
@@ -341,6 +338,15 @@ export const FUSED_MOV_MOV: Readonly<Record<string, number>> = {
 };
 
 /**
+ * Two 64-bit adds in a row, a register one then an immediate one (any registers: an accumulator's update next
+ * to a pointer's or a counter's step), keyed by the second add's form id. Fused only where the second add does
+ * not start a pair itself.
+ */
+export const FUSED_ADD_ADD: Readonly<Record<string, number>> = {
+  'alu64.add.k': Op.FUSED_ADD64X_ADD64K,
+};
+
+/**
  * `dst ^= a; dst *= b` (64-bit, register operands, same dst): the step of FNV-1a and of murmur-style mixes,
  * the usual inner loop of a hash. Keyed by the second instruction's form id; fused at the xor's slot.
  */
@@ -350,15 +356,14 @@ export const FUSED_XOR_MUL: Readonly<Record<string, number>> = {
 
 /**
  * Superinstructions for loop tails: `add dst, imm` followed by a conditional jump of the same width (any
- * registers), keyed by the jump's form id.
+ * registers), keyed by the jump's form id. Not `jset` (a bit test right after an increment is rare, and each
+ * case costs bytecode that runSegment has little of).
  */
 export const FUSED_AFTER_ADD_IMM: Readonly<Record<string, number>> = {
   'jmp.jeq.k': Op.FUSED_ADD64K_JEQ_K,
   'jmp.jeq.x': Op.FUSED_ADD64K_JEQ_X,
   'jmp.jne.k': Op.FUSED_ADD64K_JNE_K,
   'jmp.jne.x': Op.FUSED_ADD64K_JNE_X,
-  'jmp.jset.k': Op.FUSED_ADD64K_JSET_K,
-  'jmp.jset.x': Op.FUSED_ADD64K_JSET_X,
   'jmp.jgt.k': Op.FUSED_ADD64K_JGT_K,
   'jmp.jgt.x': Op.FUSED_ADD64K_JGT_X,
   'jmp.jge.k': Op.FUSED_ADD64K_JGE_K,
@@ -379,8 +384,6 @@ export const FUSED_AFTER_ADD_IMM: Readonly<Record<string, number>> = {
   'jmp32.jeq.x': Op.FUSED_ADD32K_JEQ_X,
   'jmp32.jne.k': Op.FUSED_ADD32K_JNE_K,
   'jmp32.jne.x': Op.FUSED_ADD32K_JNE_X,
-  'jmp32.jset.k': Op.FUSED_ADD32K_JSET_K,
-  'jmp32.jset.x': Op.FUSED_ADD32K_JSET_X,
   'jmp32.jgt.k': Op.FUSED_ADD32K_JGT_K,
   'jmp32.jgt.x': Op.FUSED_ADD32K_JGT_X,
   'jmp32.jge.k': Op.FUSED_ADD32K_JGE_K,
@@ -666,68 +669,81 @@ export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64
     code[p | 3] = w3;
   }
   code[slotCount * 4] = Op.FELL_OFF;
-  for (let i = 0; i + 1 < insns.length; i++) {
-    const mov = insns[i]!;
-    const next = insns[i + 1]!;
-    if (mov.form.id !== 'alu64.mov.x' && mov.form.id !== 'alu.mov.x') continue;
-    const fused = FUSED_AFTER_MOV[next.form.id];
-    if (fused === undefined || next.form.cls !== mov.form.cls || next.dst !== mov.dst) continue;
-    const p = mov.slot * 4;
-    code[p] = (code[p]! & ~0x1ff) | fused;
-  }
-  for (let i = 0; i + 1 < insns.length; i++) {
-    const add = insns[i]!;
-    const jump = insns[i + 1]!;
-    const sameWidth = (add.form.id === 'alu64.add.k' && jump.form.cls === 'jmp') || (add.form.id === 'alu.add.k' && jump.form.cls === 'jmp32');
-    const fused = FUSED_AFTER_ADD_IMM[jump.form.id];
-    if (!sameWidth || fused === undefined) continue;
-    const p = add.slot * 4;
-    code[p] = (code[p]! & ~0x1ff) | fused;
-  }
-  for (let i = 0; i + 3 < insns.length; i++) {
-    const add = insns[i]!;
-    const fused = FUSED_LOOP_TAIL[insns[i + 3]!.form.id];
-    if (add.form.id !== 'alu.add.k' || insns[i + 1]!.form.id !== 'alu64.mov.x' || insns[i + 2]!.form.id !== 'alu64.mov.x' || fused === undefined) continue;
-    const p = add.slot * 4;
-    code[p] = (code[p]! & ~0x1ff) | fused;
-  }
-  for (let i = 0; i + 1 < insns.length; i++) {
-    const add = insns[i]!;
-    const load = insns[i + 1]!;
-    const fused = FUSED_ADD_LOAD[load.form.id];
-    if (add.form.id !== 'alu64.add.x' || fused === undefined || load.src !== add.dst) continue;
-    const p = add.slot * 4;
-    code[p] = (code[p]! & ~0x1ff) | fused;
-  }
-  for (let i = 0; i + 2 < insns.length; i++) {
-    const mov = insns[i]!;
-    const add = insns[i + 1]!;
-    const load = insns[i + 2]!;
-    const fused = FUSED_MOV_ADD_LOAD[load.form.id];
-    if (mov.form.id !== 'alu64.mov.x' || add.form.id !== 'alu64.add.x' || fused === undefined) continue;
-    if (add.dst !== mov.dst || load.src !== mov.dst) continue;
-    const p = mov.slot * 4;
-    code[p] = (code[p]! & ~0x1ff) | fused;
-  }
-  for (let i = 0; i + 1 < insns.length; i++) {
-    const xor = insns[i]!;
-    const mul = insns[i + 1]!;
-    const fused = FUSED_XOR_MUL[mul.form.id];
-    if (xor.form.id !== 'alu64.xor.x' || fused === undefined || mul.dst !== xor.dst) continue;
-    const p = xor.slot * 4;
-    code[p] = (code[p]! & ~0x1ff) | fused;
-  }
-  for (let i = 0; i + 1 < insns.length; i++) {
-    const first = insns[i]!;
-    const second = insns[i + 1]!;
-    const fused = FUSED_MOV_MOV[second.form.id];
-    if (first.form.id !== 'alu64.mov.x' || fused === undefined) continue;
-    const p = first.slot * 4;
-    if (((code[p]! & 0x1ff) as Op) !== Op.ALU64_MOV_X || ((code[second.slot * 4]! & 0x1ff) as Op) !== Op.ALU64_MOV_X) continue;
-    code[p] = (code[p]! & ~0x1ff) | fused;
+  // Superinstructions, rule by rule (a later rule may replace an earlier one's op at the same slot).
+  for (const rule of FUSION_RULES) {
+    for (let i = 0; i < insns.length; i++) {
+      const fused = rule(insns, i, code);
+      if (fused === undefined) continue;
+      const p = insns[i]!.slot * 4;
+      code[p] = (code[p]! & ~0x1ff) | fused;
+    }
   }
   return { base, code, writtenRegs };
 }
+
+/**
+ * A superinstruction rule: the fused op to run at the slot of `insns[i]` when the instructions from `i` on
+ * match, else undefined. `code` holds the ops chosen so far (each slot's own op, or a fused one).
+ */
+type FusionRule = (insns: readonly Insn[], i: number, code: Int32Array) => number | undefined;
+
+/** `first` then a form of `table`, both still running as their own plain ops (neither starts a fusion). */
+function plainPair(first: string, firstOp: Op, table: Readonly<Record<string, number>>, secondOp: Op): FusionRule {
+  return (insns, i, code) => {
+    const a = insns[i]!;
+    const b = insns[i + 1];
+    const fused = b === undefined ? undefined : table[b.form.id];
+    if (a.form.id !== first || b === undefined || fused === undefined) return undefined;
+    const opAt = (slot: number) => (code[slot * 4]! & 0x1ff) as Op;
+    return opAt(a.slot) === firstOp && opAt(b.slot) === secondOp ? fused : undefined;
+  };
+}
+
+const FUSION_RULES: readonly FusionRule[] = [
+  // mov dst, src; op dst, ... (same width).
+  (insns, i) => {
+    const mov = insns[i]!;
+    const next = insns[i + 1];
+    if (next === undefined || (mov.form.id !== 'alu64.mov.x' && mov.form.id !== 'alu.mov.x')) return undefined;
+    return next.form.cls === mov.form.cls && next.dst === mov.dst ? FUSED_AFTER_MOV[next.form.id] : undefined;
+  },
+  // add dst, imm; conditional jump of the same width.
+  (insns, i) => {
+    const add = insns[i]!;
+    const jump = insns[i + 1];
+    if (jump === undefined) return undefined;
+    const sameWidth = (add.form.id === 'alu64.add.k' && jump.form.cls === 'jmp') || (add.form.id === 'alu.add.k' && jump.form.cls === 'jmp32');
+    return sameWidth ? FUSED_AFTER_ADD_IMM[jump.form.id] : undefined;
+  },
+  // add w, imm; mov; mov; jump.
+  (insns, i) => {
+    const jump = insns[i + 3];
+    if (jump === undefined || insns[i]!.form.id !== 'alu.add.k' || insns[i + 1]!.form.id !== 'alu64.mov.x' || insns[i + 2]!.form.id !== 'alu64.mov.x') return undefined;
+    return FUSED_LOOP_TAIL[jump.form.id];
+  },
+  // add dst, b; ldx x, [dst + off].
+  (insns, i) => {
+    const add = insns[i]!;
+    const load = insns[i + 1];
+    return load !== undefined && add.form.id === 'alu64.add.x' && load.src === add.dst ? FUSED_ADD_LOAD[load.form.id] : undefined;
+  },
+  // mov dst, a; add dst, b; ldx x, [dst + off].
+  (insns, i) => {
+    const mov = insns[i]!;
+    const add = insns[i + 1];
+    const load = insns[i + 2];
+    if (add === undefined || load === undefined || mov.form.id !== 'alu64.mov.x' || add.form.id !== 'alu64.add.x') return undefined;
+    return add.dst === mov.dst && load.src === mov.dst ? FUSED_MOV_ADD_LOAD[load.form.id] : undefined;
+  },
+  // dst ^= a; dst *= b.
+  (insns, i) => {
+    const xor = insns[i]!;
+    const mul = insns[i + 1];
+    return mul !== undefined && xor.form.id === 'alu64.xor.x' && mul.dst === xor.dst ? FUSED_XOR_MUL[mul.form.id] : undefined;
+  },
+  plainPair('alu64.mov.x', Op.ALU64_MOV_X, FUSED_MOV_MOV, Op.ALU64_MOV_X),
+  plainPair('alu64.add.x', Op.ALU64_ADD_X, FUSED_ADD_ADD, Op.ALU64_ADD_K),
+];
 
 /** Every register r0..r10. */
 const ALL_REGS = 0x7ff;
@@ -1242,6 +1258,30 @@ function createInterpreter(): {
           p = (p + 4) | 0;
           break;
         }
+        case Op.FUSED_ADD64X_ADD64K: {
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const s = (rb + (w >>> 17)) | 0;
+          const bl = E[s]!;
+          const al = E[d]!;
+          const lo = (al + bl) | 0;
+          E[d + 1] = (E[d + 1]! + E[s + 1]! + (((al & bl) | ((al | bl) & ~lo)) >>> 31)) | 0;
+          E[d] = lo;
+          if (fuel <= 0) {
+            // The second add would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          fuel = (fuel - 1) | 0;
+          const q = (p + 4) | 0;
+          const d2 = (rb + ((E[q]! >> 9) & 0xff)) | 0;
+          const kl = E[q | 2]!;
+          const a2 = E[d2]!;
+          const lo2 = (a2 + kl) | 0;
+          E[d2 + 1] = (E[d2 + 1]! + E[q | 3]! + (((a2 & kl) | ((a2 | kl) & ~lo2)) >>> 31)) | 0;
+          E[d2] = lo2;
+          p = (p + 8) | 0;
+          break;
+        }
         case Op.ALU64_SUB_X: {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           const s = (rb + (w >>> 17)) | 0;
@@ -1417,21 +1457,6 @@ function createInterpreter(): {
             E[d] = (E[d]! >>> n) | (hi << (32 - n));
             E[d + 1] = hi >> n;
           }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU_NEG: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          E[d] = -E[d]! | 0;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_NEG: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const lo = E[d]!;
-          E[d] = -lo | 0;
-          E[d + 1] = (~E[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
           p = (p + 4) | 0;
           break;
         }
@@ -2994,51 +3019,6 @@ function createInterpreter(): {
           p = al !== bl || ah !== bh ? E[q | 1]! : (p + 8) | 0;
           break;
         }
-        case Op.FUSED_ADD64K_JSET_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ka = E[d]!;
-          const klo = (ka + E[p | 2]!) | 0;
-          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-          E[d] = klo;
-          if (fuel <= 0) {
-            // The jump would exceed the budget: leave it to the loop's check.
-            p = (p + 4) | 0;
-            break;
-          }
-          fuel = (fuel - 1) | 0;
-          const q = (p + 4) | 0;
-          const w2 = E[q]!;
-          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
-          const al = E[jd]!;
-          const ah = E[jd + 1]!;
-          const bl = E[q | 2]!;
-          const bh = E[q | 3]!;
-          p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[q | 1]! : (p + 8) | 0;
-          break;
-        }
-        case Op.FUSED_ADD64K_JSET_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ka = E[d]!;
-          const klo = (ka + E[p | 2]!) | 0;
-          E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
-          E[d] = klo;
-          if (fuel <= 0) {
-            // The jump would exceed the budget: leave it to the loop's check.
-            p = (p + 4) | 0;
-            break;
-          }
-          fuel = (fuel - 1) | 0;
-          const q = (p + 4) | 0;
-          const w2 = E[q]!;
-          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
-          const al = E[jd]!;
-          const ah = E[jd + 1]!;
-          const s = (rb + (w2 >>> 17)) | 0;
-          const bl = E[s]!;
-          const bh = E[s + 1]!;
-          p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[q | 1]! : (p + 8) | 0;
-          break;
-        }
         case Op.FUSED_ADD64K_JGT_K: {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           const ka = E[d]!;
@@ -3496,43 +3476,6 @@ function createInterpreter(): {
           const s = (rb + (w2 >>> 17)) | 0;
           const bl = E[s]!;
           p = al !== bl ? E[q | 1]! : (p + 8) | 0;
-          break;
-        }
-        case Op.FUSED_ADD32K_JSET_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          E[d] = (E[d]! + E[p | 2]!) | 0;
-          E[d + 1] = 0;
-          if (fuel <= 0) {
-            // The jump would exceed the budget: leave it to the loop's check.
-            p = (p + 4) | 0;
-            break;
-          }
-          fuel = (fuel - 1) | 0;
-          const q = (p + 4) | 0;
-          const w2 = E[q]!;
-          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
-          const al = E[jd]!;
-          const bl = E[q | 2]!;
-          p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
-          break;
-        }
-        case Op.FUSED_ADD32K_JSET_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          E[d] = (E[d]! + E[p | 2]!) | 0;
-          E[d + 1] = 0;
-          if (fuel <= 0) {
-            // The jump would exceed the budget: leave it to the loop's check.
-            p = (p + 4) | 0;
-            break;
-          }
-          fuel = (fuel - 1) | 0;
-          const q = (p + 4) | 0;
-          const w2 = E[q]!;
-          const jd = (rb + ((w2 >> 9) & 0xff)) | 0;
-          const al = E[jd]!;
-          const s = (rb + (w2 >>> 17)) | 0;
-          const bl = E[s]!;
-          p = (al & bl) !== 0 ? E[q | 1]! : (p + 8) | 0;
           break;
         }
         case Op.FUSED_ADD32K_JGT_K: {
@@ -4202,8 +4145,9 @@ function createInterpreter(): {
 
     /**
      * The rare forms, out of line so that {@link runSegment} stays under V8's bytecode limit for optimization:
-     * sign-extending moves and loads, signed and constant-divisor division, little-endian conversions and byte
-     * swaps, LD ABS/IND, kfunc calls, callx, may_goto and the faulting pseudo-ops. Returns the next pc, or
+     * negation, sign-extending moves and loads, signed and constant-divisor division, little-endian conversions
+     * (`le`; `be` and `bswap` stay in the loop), LD ABS/IND, kfunc calls, callx, may_goto and the faulting
+     * pseudo-ops. Returns the next pc, or
      * COLD_FAULT / COLD_EXIT. `vm.executed` is up to date when it is called (helpers may read it).
      */
     function runCold(vm: Vm, prog: Program, p: number): number {
@@ -4214,6 +4158,21 @@ function createInterpreter(): {
       const sLo = vm.stackTop - (vm.depth + 1) * STACK_FRAME_SIZE;
       const w = E[p]!;
       switch ((w & 0x1ff) as Op) {
+        case Op.ALU_NEG: {
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          E[d] = -E[d]! | 0;
+          E[d + 1] = 0;
+          p = (p + 4) | 0;
+          break;
+        }
+        case Op.ALU64_NEG: {
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const lo = E[d]!;
+          E[d] = -lo | 0;
+          E[d + 1] = (~E[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
+          p = (p + 4) | 0;
+          break;
+        }
         case Op.ALU_DIV_K: {
           const d = (rb + ((w >> 9) & 0xff)) | 0;
           const bl = E[p | 2]!;

@@ -1,6 +1,6 @@
 import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
-import { FORM_OPS, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
+import { FORM_OPS, FUSED_ADD_ADD, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
@@ -85,6 +85,31 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     expect((fused.code[8]! & 0x1ff) === FUSED_MOV_MOV['alu64.mov.x']).toBe(true);
     expect((apart.code[8]! & 0x1ff) === FUSED_MOV_MOV['alu64.mov.x']).toBe(false);
     expectSameAsApart(fused, apart, 11);
+  });
+
+  it.each([
+    ['another register', R3, -1],
+    ['the same register', R1, 0x7fffffff],
+    ['the source register', R2, -0x80000000],
+  ] as const)('add reg; add imm to %s gives the same registers as apart', (_what, second, imm) => {
+    // r1, r2, r3 = the operand set's first three values; r0 = r1 ^ r2 ^ r3 (shifted apart) shows every register.
+    const load = [asm.Ldx.dw(R1, R0, 0), asm.Ldx.dw(R2, R0, 8), asm.Ldx.dw(R3, R0, 16)];
+    const body = (gap: boolean) => [asm.Add.reg(R1, R2), ...(gap ? [asm.Ja(0)] : []), asm.Add.imm(second, imm), asm.Mov.reg(R0, R1), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R2), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R3), asm.Exit()];
+    const fused = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(false)));
+    const apart = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(true)));
+    expect(fused.code[16]! & 0x1ff).toBe(FUSED_ADD_ADD['alu64.add.k']);
+    expect(apart.code[16]! & 0x1ff).not.toBe(FUSED_ADD_ADD['alu64.add.k']);
+    expectSameAsApart(fused, apart, 12);
+  });
+
+  it('add reg; add imm stops exactly at the budget between the two', () => {
+    const bench = new ProbeBench();
+    const prog = loadProgram(asm.program(asm.Mov.imm(R2, 5), asm.Add.reg(R1, R2), asm.Add.imm(R2, 1), asm.Exit()));
+    expect(prog.code[4]! & 0x1ff).toBe(FUSED_ADD_ADD['alu64.add.k']);
+    bench.vm.budget = 2;
+    expect(bench.vm.run(prog, 100)).toBe(false);
+    expect(bench.vm.fault).toMatchObject({ kind: 'budget', pc: 2, detail: 2 });
+    expect([bench.vm.reg(1), bench.vm.reg(2), bench.vm.executed]).toEqual([105n, 5n, 2]);
   });
 
   it.each([
@@ -199,7 +224,7 @@ describe('superinstructions (a whole loop tail: add imm, two moves, conditional 
 
 describe('superinstructions (mov + add + load through the sum)', () => {
   it('every op id fits the 9 bits of a code word and none is NO_OP (0x1ff)', () => {
-    const ids = [FORM_OPS, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL].flatMap((table) => Object.values(table));
+    const ids = [FORM_OPS, FUSED_ADD_ADD, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL].flatMap((table) => Object.values(table));
     expect(Math.max(...ids)).toBeLessThan(0x1ff);
   });
 

@@ -11,7 +11,7 @@
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { asm, Class, formById, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
-import { FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
+import { FUSED_ADD_ADD, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
 import { splitU64 } from './int64.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
@@ -219,6 +219,11 @@ export function primerProgram(): RawInsn[] {
   // xor then multiply (the hash step), with the multiplier in another register and in dst itself.
   if (Object.keys(FUSED_XOR_MUL).length > 0) {
     items.push(asm.Xor.reg(asm.R1, asm.R2), asm.Mul.reg(asm.R1, asm.R2), asm.Xor.reg(asm.R1, asm.R2), asm.Mul.reg(asm.R1, asm.R1));
+    items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
+  }
+  // A register add then an immediate add: the same register, then another.
+  if (Object.keys(FUSED_ADD_ADD).length > 0) {
+    items.push(asm.Add.reg(asm.R1, asm.R2), asm.Add.imm(asm.R1, -1), asm.Add.reg(asm.R3, asm.R2), asm.Add.imm(asm.R1, 0x7fffffff));
     items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
   }
   if (Object.keys(FUSED_MOV_MOV).length > 0) {
