@@ -280,6 +280,7 @@ const enum Op {
   FUSED_XOR64_MUL64_X = 254,
   FUSED_ADD32K_MOV2_JNE_K = 255,
   FUSED_ADD64X_ADD64K = 256,
+  FUSED_MOV64_ZEXT32 = 257,
   // Op ids are 9 bits; 0x1ff is NO_OP.
 }
 
@@ -344,6 +345,15 @@ export const FUSED_MOV_MOV: Readonly<Record<string, number>> = {
  */
 export const FUSED_ADD_ADD: Readonly<Record<string, number>> = {
   'alu64.add.k': Op.FUSED_ADD64X_ADD64K,
+};
+
+/**
+ * `mov dst, src; dst <<= 32; dst >>= 32`: dst = (u32) src, the zero-extension clang writes for a `u32` used
+ * as a 64-bit value (an array index) when it may not use 32-bit moves (`-mcpu=v1/v2`). Keyed by the mov's form
+ * id and fused at its slot (after FUSED_AFTER_MOV, whose mov + lsh it replaces there).
+ */
+export const FUSED_MOV_ZEXT: Readonly<Record<string, number>> = {
+  'alu64.mov.x': Op.FUSED_MOV64_ZEXT32,
 };
 
 /**
@@ -740,6 +750,14 @@ const FUSION_RULES: readonly FusionRule[] = [
     const xor = insns[i]!;
     const mul = insns[i + 1];
     return mul !== undefined && xor.form.id === 'alu64.xor.x' && mul.dst === xor.dst ? FUSED_XOR_MUL[mul.form.id] : undefined;
+  },
+  // mov dst, src; dst <<= 32; dst >>= 32.
+  (insns, i) => {
+    const mov = insns[i]!;
+    const lsh = insns[i + 1];
+    const rsh = insns[i + 2];
+    if (lsh === undefined || rsh === undefined || lsh.form.id !== 'alu64.lsh.k' || rsh.form.id !== 'alu64.rsh.k') return undefined;
+    return lsh.dst === mov.dst && rsh.dst === mov.dst && lsh.imm === 32 && rsh.imm === 32 ? FUSED_MOV_ZEXT[mov.form.id] : undefined;
   },
   plainPair('alu64.mov.x', Op.ALU64_MOV_X, FUSED_MOV_MOV, Op.ALU64_MOV_X),
   plainPair('alu64.add.x', Op.ALU64_ADD_X, FUSED_ADD_ADD, Op.ALU64_ADD_K),
@@ -2209,6 +2227,23 @@ function createInterpreter(): {
           }
           fuel = (fuel - 1) | 0;
           p = (p + 4) | 0;
+          break;
+        }
+        case Op.FUSED_MOV64_ZEXT32: {
+          // mov dst, src; dst <<= 32; dst >>= 32 (FUSED_MOV_ZEXT).
+          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const ms = (rb + (w >>> 17)) | 0;
+          const hi = E[ms + 1]!;
+          E[d] = E[ms]!;
+          if (fuel < 2) {
+            // The shifts would exceed the budget: leave them to the loop's check.
+            E[d + 1] = hi;
+            p = (p + 4) | 0;
+            break;
+          }
+          fuel = (fuel - 2) | 0;
+          E[d + 1] = 0;
+          p = (p + 12) | 0;
           break;
         }
         case Op.FUSED_MOV64_MOV64_X: {

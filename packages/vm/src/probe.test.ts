@@ -1,6 +1,6 @@
 import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
-import { FORM_OPS, FUSED_ADD_ADD, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
+import { FORM_OPS, FUSED_ADD_ADD, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_MOV_ZEXT, FUSED_XOR_MUL } from './interp.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
@@ -100,6 +100,36 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     expect(fused.code[16]! & 0x1ff).toBe(FUSED_ADD_ADD['alu64.add.k']);
     expect(apart.code[16]! & 0x1ff).not.toBe(FUSED_ADD_ADD['alu64.add.k']);
     expectSameAsApart(fused, apart, 12);
+  });
+
+  it.each([
+    ['another register', R2],
+    ['dst itself', R1],
+  ] as const)('mov; lsh 32; rsh 32 (zero-extension) from %s gives the same registers as apart', (_what, src) => {
+    const load = [asm.Ldx.dw(R1, R0, 0), asm.Ldx.dw(R2, R0, 8)];
+    const body = (gap: boolean) => [asm.Mov.reg(R1, src), ...(gap ? [asm.Ja(0)] : []), asm.Lsh.imm(R1, 32), asm.Rsh.imm(R1, 32), asm.Mov.reg(R0, R1), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R2), asm.Exit()];
+    const fused = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(false)));
+    const apart = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(true)));
+    expect(fused.code[12]! & 0x1ff).toBe(FUSED_MOV_ZEXT['alu64.mov.x']);
+    expect(apart.code[12]! & 0x1ff).not.toBe(FUSED_MOV_ZEXT['alu64.mov.x']);
+    expectSameAsApart(fused, apart, 10);
+  });
+
+  it('only shifts by 32 make the zero-extension', () => {
+    const prog = (l: number, r: number) => loadProgram(asm.program(asm.Mov.reg(R1, R2), asm.Lsh.imm(R1, l), asm.Rsh.imm(R1, r), asm.Exit()));
+    expect(prog(32, 32).code[0]! & 0x1ff).toBe(FUSED_MOV_ZEXT['alu64.mov.x']);
+    for (const [l, r] of [[31, 32], [32, 31], [16, 16]]) expect(prog(l!, r!).code[0]! & 0x1ff).not.toBe(FUSED_MOV_ZEXT['alu64.mov.x']);
+  });
+
+  it('mov; lsh 32; rsh 32 stops exactly at the budget on either shift', () => {
+    const bench = new ProbeBench();
+    const prog = loadProgram(asm.program(asm.LdImm64.value(R2, 0x1234567887654321n), asm.Mov.reg(R1, R2), asm.Lsh.imm(R1, 32), asm.Rsh.imm(R1, 32), asm.Exit()));
+    for (const [budget, r1] of [[2, 0x1234567887654321n], [3, 0x8765432100000000n], [4, 0x87654321n]] as const) {
+      bench.vm.budget = budget;
+      expect(bench.vm.run(prog)).toBe(false);
+      expect(bench.vm.fault).toMatchObject({ kind: 'budget', pc: budget + 1, detail: budget });
+      expect([bench.vm.reg(1), bench.vm.executed]).toEqual([r1, budget]);
+    }
   });
 
   it('add reg; add imm stops exactly at the budget between the two', () => {
@@ -224,7 +254,7 @@ describe('superinstructions (a whole loop tail: add imm, two moves, conditional 
 
 describe('superinstructions (mov + add + load through the sum)', () => {
   it('every op id fits the 9 bits of a code word and none is NO_OP (0x1ff)', () => {
-    const ids = [FORM_OPS, FUSED_ADD_ADD, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL].flatMap((table) => Object.values(table));
+    const ids = [FORM_OPS, FUSED_ADD_ADD, FUSED_MOV_ZEXT, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL].flatMap((table) => Object.values(table));
     expect(Math.max(...ids)).toBeLessThan(0x1ff);
   });
 

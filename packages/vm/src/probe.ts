@@ -11,7 +11,7 @@
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { asm, Class, formById, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
-import { FUSED_ADD_ADD, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL } from './interp.js';
+import { FUSED_ADD_ADD, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_MOV_ZEXT, FUSED_XOR_MUL } from './interp.js';
 import { splitU64 } from './int64.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
@@ -219,6 +219,11 @@ export function primerProgram(): RawInsn[] {
   // xor then multiply (the hash step), with the multiplier in another register and in dst itself.
   if (Object.keys(FUSED_XOR_MUL).length > 0) {
     items.push(asm.Xor.reg(asm.R1, asm.R2), asm.Mul.reg(asm.R1, asm.R2), asm.Xor.reg(asm.R1, asm.R2), asm.Mul.reg(asm.R1, asm.R1));
+    items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
+  }
+  // The zero-extending move, from another register and from dst itself.
+  if (Object.keys(FUSED_MOV_ZEXT).length > 0) {
+    items.push(asm.Mov.reg(asm.R1, asm.R2), asm.Lsh.imm(asm.R1, 32), asm.Rsh.imm(asm.R1, 32), asm.Mov.reg(asm.R2, asm.R2), asm.Lsh.imm(asm.R2, 32), asm.Rsh.imm(asm.R2, 32));
     items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
   }
   // A register add then an immediate add: the same register, then another.
