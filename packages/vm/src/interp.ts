@@ -281,6 +281,7 @@ const enum Op {
   FUSED_ADD32K_MOV2_JNE_K = 255,
   FUSED_ADD64X_ADD64K = 256,
   FUSED_MOV64_ZEXT32 = 257,
+  FUSED_ADD64X_ADD64X = 258,
   // Op ids are 9 bits; 0x1ff is NO_OP.
 }
 
@@ -339,12 +340,13 @@ export const FUSED_MOV_MOV: Readonly<Record<string, number>> = {
 };
 
 /**
- * Two 64-bit adds in a row, a register one then an immediate one (any registers: an accumulator's update next
- * to a pointer's or a counter's step), keyed by the second add's form id. Fused only where the second add does
- * not start a pair itself.
+ * Two 64-bit adds in a row, the first with a register operand (any registers: an accumulator's update next to
+ * a pointer's or a counter's step, or to another accumulator's), keyed by the second add's form id. Fused only
+ * where neither add runs as part of another superinstruction.
  */
 export const FUSED_ADD_ADD: Readonly<Record<string, number>> = {
   'alu64.add.k': Op.FUSED_ADD64X_ADD64K,
+  'alu64.add.x': Op.FUSED_ADD64X_ADD64X,
 };
 
 /**
@@ -761,6 +763,7 @@ const FUSION_RULES: readonly FusionRule[] = [
   },
   plainPair('alu64.mov.x', Op.ALU64_MOV_X, FUSED_MOV_MOV, Op.ALU64_MOV_X),
   plainPair('alu64.add.x', Op.ALU64_ADD_X, FUSED_ADD_ADD, Op.ALU64_ADD_K),
+  plainPair('alu64.add.x', Op.ALU64_ADD_X, FUSED_ADD_ADD, Op.ALU64_ADD_X),
 ];
 
 /** Every register r0..r10. */
@@ -956,6 +959,9 @@ function createInterpreter(): {
     let wHi = 0;
     for (;;) {
       const w = E[p]!;
+      // The register operands' pool indexes, for every case (dst at bits 9-16, src at 17-24, both times 2).
+      const dw = (rb + ((w >> 9) & 0xff)) | 0;
+      const sw = (rb + (w >>> 17)) | 0;
       fuel = (fuel - 1) | 0;
       if (fuel < 0) {
         vm.executed = limit;
@@ -964,7 +970,7 @@ function createInterpreter(): {
       }
       switch ((w & 0x1ff) as Op) {
         case Op.ALU_ADD_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = (E[d]! + bl) | 0;
           E[d + 1] = 0;
@@ -972,7 +978,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_SUB_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = (E[d]! - bl) | 0;
           E[d + 1] = 0;
@@ -980,7 +986,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_MUL_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = Math.imul(E[d]!, bl);
           E[d + 1] = 0;
@@ -988,7 +994,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_OR_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = E[d]! | bl;
           E[d + 1] = 0;
@@ -996,7 +1002,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_AND_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = E[d]! & bl;
           E[d + 1] = 0;
@@ -1004,7 +1010,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_XOR_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = E[d]! ^ bl;
           E[d + 1] = 0;
@@ -1012,7 +1018,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_MOV_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = bl;
           E[d + 1] = 0;
@@ -1020,7 +1026,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_LSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = E[d]! << (bl & 31);
           E[d + 1] = 0;
@@ -1028,7 +1034,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_RSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = E[d]! >>> (bl & 31);
           E[d + 1] = 0;
@@ -1036,7 +1042,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_ARSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           E[d] = E[d]! >> (bl & 31);
           E[d + 1] = 0;
@@ -1047,7 +1053,7 @@ function createInterpreter(): {
         // the top bit of (a & b) | ((a | b) & ~sum), the borrow that of (~a & b) | (~(a ^ b) & diff)): a
         // comparison here compiles to a branch, which random operands mispredict half the time.
         case Op.ALU64_ADD_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           const al = E[d]!;
@@ -1058,7 +1064,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_SUB_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           const al = E[d]!;
@@ -1068,7 +1074,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MUL_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
@@ -1086,7 +1092,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_OR_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           E[d] = E[d]! | bl;
@@ -1095,7 +1101,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_AND_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           E[d] = E[d]! & bl;
@@ -1104,7 +1110,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_XOR_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           E[d] = E[d]! ^ bl;
@@ -1113,7 +1119,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MOV_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const bh = E[p | 3]!;
           E[d] = bl;
@@ -1122,7 +1128,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_LSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const n = bl & 63;
           const lo = E[d]!;
@@ -1137,7 +1143,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_RSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const n = bl & 63;
           const hi = E[d + 1]!;
@@ -1152,7 +1158,7 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_ARSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const bl = E[p | 2]!;
           const n = bl & 63;
           const hi = E[d + 1]!;
@@ -1167,41 +1173,41 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_ADD_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = (E[d]! + bl) | 0;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_SUB_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = (E[d]! - bl) | 0;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_MUL_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = Math.imul(E[d]!, bl);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_DIV_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           // Unsigned 32-bit division as TurboFan compiles it to a machine divide: both operands uint32, the
           // result truncated. Division by zero gives Infinity, which `>>> 0` turns into 0, as BPF wants.
-          E[d] = (E[d]! >>> 0) / (E[(rb + (w >>> 17)) | 0]! >>> 0);
+          E[d] = (E[d]! >>> 0) / (E[sw]! >>> 0);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_MOD_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           // Modulo by zero leaves dst unchanged (then zero-extended).
           if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
           E[d + 1] = 0;
@@ -1209,64 +1215,64 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU_OR_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = E[d]! | bl;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_AND_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = E[d]! & bl;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_XOR_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = E[d]! ^ bl;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_MOV_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = bl;
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_LSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = E[d]! << (bl & 31);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_RSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = E[d]! >>> (bl & 31);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU_ARSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           E[d] = E[d]! >> (bl & 31);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.ALU64_ADD_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -1277,8 +1283,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64X_ADD64K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const al = E[d]!;
           const lo = (al + bl) | 0;
@@ -1300,9 +1306,32 @@ function createInterpreter(): {
           p = (p + 8) | 0;
           break;
         }
+        case Op.FUSED_ADD64X_ADD64X: {
+          const bl = E[sw]!;
+          const al = E[dw]!;
+          const lo = (al + bl) | 0;
+          E[dw + 1] = (E[dw + 1]! + E[sw + 1]! + (((al & bl) | ((al | bl) & ~lo)) >>> 31)) | 0;
+          E[dw] = lo;
+          if (fuel <= 0) {
+            // The second add would exceed the budget: leave it to the loop's check.
+            p = (p + 4) | 0;
+            break;
+          }
+          fuel = (fuel - 1) | 0;
+          const w2 = E[(p + 4) | 0]!;
+          const d2 = (rb + ((w2 >> 9) & 0xff)) | 0;
+          const s2 = (rb + (w2 >>> 17)) | 0;
+          const cl = E[s2]!;
+          const a2 = E[d2]!;
+          const lo2 = (a2 + cl) | 0;
+          E[d2 + 1] = (E[d2 + 1]! + E[s2 + 1]! + (((a2 & cl) | ((a2 | cl) & ~lo2)) >>> 31)) | 0;
+          E[d2] = lo2;
+          p = (p + 8) | 0;
+          break;
+        }
         case Op.ALU64_SUB_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -1312,8 +1341,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MUL_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           // 64-bit product, low 64 bits: 16-bit limbs for the high word of lo*lo (every partial sum stays exact).
@@ -1331,8 +1360,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_DIV_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -1363,8 +1392,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MOD_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -1394,8 +1423,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_OR_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = E[d]! | bl;
@@ -1404,8 +1433,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_AND_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = E[d]! & bl;
@@ -1414,8 +1443,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_XOR_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = E[d]! ^ bl;
@@ -1424,8 +1453,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_MOV_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           E[d] = bl;
@@ -1434,8 +1463,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_LSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           const n = bl & 63;
           const lo = E[d]!;
           if (n >= 32) {
@@ -1449,8 +1478,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_RSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           const n = bl & 63;
           const hi = E[d + 1]!;
           if (n >= 32) {
@@ -1464,8 +1493,8 @@ function createInterpreter(): {
           break;
         }
         case Op.ALU64_ARSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const bl = E[sw]!;
           const n = bl & 63;
           const hi = E[d + 1]!;
           if (n >= 32) {
@@ -1480,7 +1509,7 @@ function createInterpreter(): {
         }
         case Op.END_BE16:
         case Op.END_BSWAP16: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const v = E[d]!;
           E[d] = ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
           E[d + 1] = 0;
@@ -1489,7 +1518,7 @@ function createInterpreter(): {
         }
         case Op.END_BE32:
         case Op.END_BSWAP32: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const v = E[d]!;
           E[d] = (v << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
           E[d + 1] = 0;
@@ -1498,7 +1527,7 @@ function createInterpreter(): {
         }
         case Op.END_BE64:
         case Op.END_BSWAP64: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const lo = E[d]!;
           const hi = E[d + 1]!;
           E[d] = (hi << 24) | ((hi & 0xff00) << 8) | ((hi >>> 8) & 0xff00) | (hi >>> 24);
@@ -1510,7 +1539,7 @@ function createInterpreter(): {
           p = E[p | 1]!;
           break;
         case Op.JMP_JEQ_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1519,7 +1548,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JNE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1528,7 +1557,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSET_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1537,7 +1566,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JGT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1546,7 +1575,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JGE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1555,7 +1584,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JLT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1564,7 +1593,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JLE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1573,7 +1602,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSGT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1582,7 +1611,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSGE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1591,7 +1620,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSLT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1600,7 +1629,7 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP_JSLE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
           const bl = E[p | 2]!;
@@ -1609,249 +1638,249 @@ function createInterpreter(): {
           break;
         }
         case Op.JMP32_JEQ_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al === bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JNE_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al !== bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSET_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JGT_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JGE_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JLT_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JLE_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSGT_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al > bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSGE_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al >= bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSLT_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al < bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSLE_K: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
+          const al = E[dw]!;
           const bl = E[p | 2]!;
           p = al <= bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JEQ_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = al === bl && ah === bh ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JNE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = al !== bl || ah !== bh ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSET_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = (al & bl) !== 0 || (ah & bh) !== 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JGT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JGE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 > bh >>> 0 || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JLT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JLE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSGT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah > bh || (ah === bh && al >>> 0 > bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSGE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah > bh || (ah === bh && al >>> 0 >= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSLT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah < bh || (ah === bh && al >>> 0 < bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP_JSLE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const al = E[d]!;
           const ah = E[d + 1]!;
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           p = ah < bh || (ah === bh && al >>> 0 <= bl >>> 0) ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JEQ_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al === bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JNE_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al !== bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSET_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = (al & bl) !== 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JGT_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al >>> 0 > bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JGE_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al >>> 0 >= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JLT_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al >>> 0 < bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JLE_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al >>> 0 <= bl >>> 0 ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSGT_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al > bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSGE_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al >= bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSLT_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al < bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.JMP32_JSLE_X: {
-          const al = E[(rb + ((w >> 9) & 0xff)) | 0]!;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
+          const al = E[dw]!;
+          const bl = E[sw]!;
           p = al <= bl ? E[p | 1]! : (p + 4) | 0;
           break;
         }
         case Op.LDX_MEM_B: {
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
@@ -1862,14 +1891,14 @@ function createInterpreter(): {
             rLo = vm.cacheLo >>> 0;
             rHi = vm.cacheHi >>> 0;
           }
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = dv.getUint8(a);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.LDX_MEM_H: {
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
@@ -1880,14 +1909,14 @@ function createInterpreter(): {
             rLo = vm.cacheLo >>> 0;
             rHi = vm.cacheHi >>> 0;
           }
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = dv.getUint16(a, true);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.LDX_MEM_W: {
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
@@ -1898,14 +1927,14 @@ function createInterpreter(): {
             rLo = vm.cacheLo >>> 0;
             rHi = vm.cacheHi >>> 0;
           }
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = dv.getInt32(a, true);
           E[d + 1] = 0;
           p = (p + 4) | 0;
           break;
         }
         case Op.LDX_MEM_DW: {
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
             a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 8, PERM_READ, (p - cb) >> 2, sLo);
@@ -1916,14 +1945,14 @@ function createInterpreter(): {
             rLo = vm.cacheLo >>> 0;
             rHi = vm.cacheHi >>> 0;
           }
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = dv.getInt32(a, true);
           E[d + 1] = dv.getInt32(a + 4, true);
           p = (p + 4) | 0;
           break;
         }
         case Op.ST_MEM_B: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1939,7 +1968,7 @@ function createInterpreter(): {
           break;
         }
         case Op.STX_MEM_B: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1950,13 +1979,13 @@ function createInterpreter(): {
             wLo = vm.cacheLo >>> 0;
             wHi = vm.cacheHi >>> 0;
           }
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           dv.setUint8(a, E[s]!);
           p = (p + 4) | 0;
           break;
         }
         case Op.ST_MEM_H: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1972,7 +2001,7 @@ function createInterpreter(): {
           break;
         }
         case Op.STX_MEM_H: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -1983,13 +2012,13 @@ function createInterpreter(): {
             wLo = vm.cacheLo >>> 0;
             wHi = vm.cacheHi >>> 0;
           }
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           dv.setUint16(a, E[s]!, true);
           p = (p + 4) | 0;
           break;
         }
         case Op.ST_MEM_W: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -2005,7 +2034,7 @@ function createInterpreter(): {
           break;
         }
         case Op.STX_MEM_W: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -2016,13 +2045,13 @@ function createInterpreter(): {
             wLo = vm.cacheLo >>> 0;
             wHi = vm.cacheHi >>> 0;
           }
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           dv.setInt32(a, E[s]!, true);
           p = (p + 4) | 0;
           break;
         }
         case Op.ST_MEM_DW: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -2039,7 +2068,7 @@ function createInterpreter(): {
           break;
         }
         case Op.STX_MEM_DW: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
             a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
@@ -2050,7 +2079,7 @@ function createInterpreter(): {
             wLo = vm.cacheLo >>> 0;
             wHi = vm.cacheHi >>> 0;
           }
-          const s = (rb + (w >>> 17)) | 0;
+          const s = sw;
           dv.setInt32(a, E[s]!, true);
           dv.setInt32(a + 4, E[s + 1]!, true);
           p = (p + 4) | 0;
@@ -2084,8 +2113,8 @@ function createInterpreter(): {
           p = (p + 4) | 0;
           break;
         case Op.FUSED_MOV64_ADD_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2106,8 +2135,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ADD_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2129,8 +2158,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_XOR64_MUL64_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const xs = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const xs = sw;
           const al = E[d]! ^ E[xs]!;
           E[d] = al;
           E[d + 1] = E[d + 1]! ^ E[xs + 1]!;
@@ -2159,8 +2188,8 @@ function createInterpreter(): {
         case Op.FUSED_MOV64_DIV_X: {
           // mov dst, a; dst /= b: the move, then the division's common cases (see ALU64_DIV_X). Anything else
           // is left to the division's own case, at its slot.
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const al = E[ms]!;
           const ah = E[ms + 1]!;
           E[d] = al;
@@ -2194,8 +2223,8 @@ function createInterpreter(): {
         }
         case Op.FUSED_MOV64_MOD_X: {
           // mov dst, a; dst %= b, as FUSED_MOV64_DIV_X (see ALU64_MOD_X).
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const al = E[ms]!;
           const ah = E[ms + 1]!;
           E[d] = al;
@@ -2231,8 +2260,8 @@ function createInterpreter(): {
         }
         case Op.FUSED_MOV64_ZEXT32: {
           // mov dst, src; dst <<= 32; dst >>= 32 (FUSED_MOV_ZEXT).
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const hi = E[ms + 1]!;
           E[d] = E[ms]!;
           if (fuel < 2) {
@@ -2247,8 +2276,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_MOV64_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           E[d] = E[ms]!;
           E[d + 1] = E[ms + 1]!;
           if (fuel <= 0) {
@@ -2266,8 +2295,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_SUB_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2287,8 +2316,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_SUB_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2309,8 +2338,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_MUL_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2338,8 +2367,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_MUL_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2368,8 +2397,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_OR_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2388,8 +2417,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_OR_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2409,8 +2438,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_AND_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2429,8 +2458,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_AND_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2450,8 +2479,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_LSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2476,8 +2505,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_LSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2503,8 +2532,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_RSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2529,8 +2558,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_RSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2556,8 +2585,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ARSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2582,8 +2611,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ARSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2609,8 +2638,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_XOR_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2629,8 +2658,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_XOR_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -2650,8 +2679,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_ADD_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2667,8 +2696,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_ADD_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2685,8 +2714,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_SUB_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2702,8 +2731,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_SUB_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2720,8 +2749,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_MUL_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2737,8 +2766,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_MUL_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2755,8 +2784,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_OR_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2772,8 +2801,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_OR_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2790,8 +2819,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_AND_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2807,8 +2836,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_AND_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2825,8 +2854,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_LSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2842,8 +2871,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_LSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2860,8 +2889,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_RSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2877,8 +2906,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_RSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2895,8 +2924,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_ARSH_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2912,8 +2941,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_ARSH_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2930,8 +2959,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_XOR_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2947,8 +2976,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV32_XOR_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ml = E[(rb + (w >>> 17)) | 0]!;
+          const d = dw;
+          const ml = E[sw]!;
           E[d] = ml;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -2965,7 +2994,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JEQ_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -2987,7 +3016,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JEQ_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3010,7 +3039,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JNE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3032,7 +3061,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JNE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3055,7 +3084,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JGT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3077,7 +3106,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JGT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3100,7 +3129,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JGE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3122,7 +3151,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JGE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3145,7 +3174,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JLT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3167,7 +3196,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JLT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3190,7 +3219,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JLE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3212,7 +3241,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JLE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3235,7 +3264,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSGT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3257,7 +3286,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSGT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3280,7 +3309,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSGE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3302,7 +3331,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSGE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3325,7 +3354,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSLT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3347,7 +3376,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSLT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3370,7 +3399,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSLE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3392,7 +3421,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64K_JSLE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           const ka = E[d]!;
           const klo = (ka + E[p | 2]!) | 0;
           E[d + 1] = (E[d + 1]! + E[p | 3]! + (klo >>> 0 < ka >>> 0 ? 1 : 0)) | 0;
@@ -3415,7 +3444,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JEQ_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3433,7 +3462,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JEQ_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3452,7 +3481,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JNE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3471,7 +3500,7 @@ function createInterpreter(): {
         }
         case Op.FUSED_ADD32K_MOV2_JNE_K: {
           // add w, imm; mov; mov; jne w, imm (FUSED_LOOP_TAIL).
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel < 3) {
@@ -3495,7 +3524,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JNE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3514,7 +3543,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JGT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3532,7 +3561,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JGT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3551,7 +3580,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JGE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3569,7 +3598,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JGE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3588,7 +3617,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JLT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3606,7 +3635,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JLT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3625,7 +3654,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JLE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3643,7 +3672,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JLE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3662,7 +3691,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JSGT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3680,7 +3709,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JSGT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3699,7 +3728,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JSGE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3717,7 +3746,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JSGE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3736,7 +3765,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JSLT_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3754,7 +3783,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JSLT_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3773,7 +3802,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JSLE_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3791,7 +3820,7 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD32K_JSLE_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = (E[d]! + E[p | 2]!) | 0;
           E[d + 1] = 0;
           if (fuel <= 0) {
@@ -3810,8 +3839,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ADD_X_LDX_B: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -3850,8 +3879,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ADD_X_LDX_H: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -3890,8 +3919,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ADD_X_LDX_W: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -3930,8 +3959,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_MOV64_ADD_X_LDX_DW: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const ms = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const ms = sw;
           const ml = E[ms]!;
           const mh = E[ms + 1]!;
           E[d] = ml;
@@ -3970,8 +3999,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64_X_LDX_W: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -4004,8 +4033,8 @@ function createInterpreter(): {
           break;
         }
         case Op.FUSED_ADD64_X_LDX_DW: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
+          const d = dw;
+          const s = sw;
           const bl = E[s]!;
           const bh = E[s + 1]!;
           const al = E[d]!;
@@ -4038,7 +4067,7 @@ function createInterpreter(): {
           break;
         }
         case Op.LD_IMM64_IMM: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
+          const d = dw;
           E[d] = E[p | 2]!;
           E[d + 1] = E[p | 3]!;
           p = (p + 8) | 0;

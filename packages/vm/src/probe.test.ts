@@ -88,17 +88,23 @@ describe('superinstructions (mov + ALU on the same register)', () => {
   });
 
   it.each([
-    ['another register', R3, -1],
-    ['the same register', R1, 0x7fffffff],
-    ['the source register', R2, -0x80000000],
-  ] as const)('add reg; add imm to %s gives the same registers as apart', (_what, second, imm) => {
+    ['imm', 'another register', R3, -1],
+    ['imm', 'the same register', R1, 0x7fffffff],
+    ['imm', 'the source register', R2, -0x80000000],
+    ['reg', 'another register', R3, R1],
+    ['reg', 'the same register', R1, R3],
+    ['reg', 'the source register', R2, R1],
+    ['reg', 'itself', R3, R3],
+  ] as const)('add reg; add %s to %s gives the same registers as apart', (kind, _what, second, operand) => {
     // r1, r2, r3 = the operand set's first three values; r0 = r1 ^ r2 ^ r3 (shifted apart) shows every register.
     const load = [asm.Ldx.dw(R1, R0, 0), asm.Ldx.dw(R2, R0, 8), asm.Ldx.dw(R3, R0, 16)];
-    const body = (gap: boolean) => [asm.Add.reg(R1, R2), ...(gap ? [asm.Ja(0)] : []), asm.Add.imm(second, imm), asm.Mov.reg(R0, R1), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R2), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R3), asm.Exit()];
+    const add = kind === 'imm' ? asm.Add.imm(second, operand) : asm.Add.reg(second, operand);
+    const body = (gap: boolean) => [asm.Add.reg(R1, R2), ...(gap ? [asm.Ja(0)] : []), add, asm.Mov.reg(R0, R1), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R2), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R3), asm.Exit()];
     const fused = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(false)));
     const apart = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(true)));
-    expect(fused.code[16]! & 0x1ff).toBe(FUSED_ADD_ADD['alu64.add.k']);
-    expect(apart.code[16]! & 0x1ff).not.toBe(FUSED_ADD_ADD['alu64.add.k']);
+    const op = FUSED_ADD_ADD[kind === 'imm' ? 'alu64.add.k' : 'alu64.add.x'];
+    expect(fused.code[16]! & 0x1ff).toBe(op);
+    expect(apart.code[16]! & 0x1ff).not.toBe(op);
     expectSameAsApart(fused, apart, 12);
   });
 
@@ -132,10 +138,10 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     }
   });
 
-  it('add reg; add imm stops exactly at the budget between the two', () => {
+  it.each(['imm', 'reg'] as const)('add reg; add %s stops exactly at the budget between the two', (kind) => {
     const bench = new ProbeBench();
-    const prog = loadProgram(asm.program(asm.Mov.imm(R2, 5), asm.Add.reg(R1, R2), asm.Add.imm(R2, 1), asm.Exit()));
-    expect(prog.code[4]! & 0x1ff).toBe(FUSED_ADD_ADD['alu64.add.k']);
+    const prog = loadProgram(asm.program(asm.Mov.imm(R2, 5), asm.Add.reg(R1, R2), kind === 'imm' ? asm.Add.imm(R2, 1) : asm.Add.reg(R2, R2), asm.Exit()));
+    expect(prog.code[4]! & 0x1ff).toBe(FUSED_ADD_ADD[kind === 'imm' ? 'alu64.add.k' : 'alu64.add.x']);
     bench.vm.budget = 2;
     expect(bench.vm.run(prog, 100)).toBe(false);
     expect(bench.vm.fault).toMatchObject({ kind: 'budget', pc: 2, detail: 2 });

@@ -226,9 +226,10 @@ export function primerProgram(): RawInsn[] {
     items.push(asm.Mov.reg(asm.R1, asm.R2), asm.Lsh.imm(asm.R1, 32), asm.Rsh.imm(asm.R1, 32), asm.Mov.reg(asm.R2, asm.R2), asm.Lsh.imm(asm.R2, 32), asm.Rsh.imm(asm.R2, 32));
     items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
   }
-  // A register add then an immediate add: the same register, then another.
+  // A register add then an immediate or a register add: the same register, then another.
   if (Object.keys(FUSED_ADD_ADD).length > 0) {
     items.push(asm.Add.reg(asm.R1, asm.R2), asm.Add.imm(asm.R1, -1), asm.Add.reg(asm.R3, asm.R2), asm.Add.imm(asm.R1, 0x7fffffff));
+    items.push(asm.Add.reg(asm.R1, asm.R2), asm.Add.reg(asm.R2, asm.R1), asm.Mov.imm(asm.R0, 0), asm.Add.reg(asm.R3, asm.R1), asm.Add.reg(asm.R3, asm.R3));
     items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
   }
   if (Object.keys(FUSED_MOV_MOV).length > 0) {
