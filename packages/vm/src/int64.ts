@@ -12,6 +12,12 @@
 export const WIDE = new Int32Array(4);
 
 const TWO32 = 4294967296;
+
+/**
+ * 2^-19: how far from an integer a double quotient of two 64-bit operands must be for its floor to be exact
+ * when the quotient is below 2^32 (its absolute error is at most 2^32 · 3 · 2^-53 < 2^-19).
+ */
+export const QUOTIENT_EPS = 1.9073486328125e-6;
 /** 2^-32: multiplying by it is exact, and cheaper than dividing by 2^32. */
 const INV_TWO32 = 1 / TWO32;
 
@@ -33,13 +39,13 @@ export function udiv64(nLo: number, nHi: number, dLo: number, dHi: number): void
     }
     // 32-bit divisor, wide dividend: the high word of the quotient by a machine divide (both operands uint32),
     // then the low word from r·2^32 + nl (r < dl, so that quotient is below 2^32) by the double estimate,
-    // exact unless it lies within 2^-19 of an integer (see QUOTIENT_EPS in interp.ts).
+    // exact unless it lies within QUOTIENT_EPS of an integer.
     const qh = (nh / dl) >>> 0;
     let r = nh - qh * dl;
     const x = (r * TWO32 + nl) / dl;
     const ql = x >>> 0;
     const f = x - ql;
-    if (f > 1.9073486328125e-6 && f < 1 - 1.9073486328125e-6) {
+    if (f > QUOTIENT_EPS && f < 1 - QUOTIENT_EPS) {
       WIDE[0] = ql;
       WIDE[1] = qh;
       WIDE[2] = nl - Math.imul(ql, dl);

@@ -17,7 +17,7 @@
 import type { Insn } from '@ebpf-sim/isa';
 import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from './fault.js';
-import { WIDE, sdiv64, udiv64 } from './int64.js';
+import { QUOTIENT_EPS, WIDE, sdiv64, udiv64 } from './int64.js';
 import type { Program } from './program.js';
 import type { Vm } from './vm.js';
 import { ownedBlock, POOL } from './pool.js';
@@ -368,8 +368,8 @@ export const FUSED_XOR_MUL: Readonly<Record<string, number>> = {
 
 /**
  * Superinstructions for loop tails: `add dst, imm` followed by a conditional jump of the same width (any
- * registers), keyed by the jump's form id. Not `jset` (a bit test right after an increment is rare, and each
- * case costs bytecode that runSegment has little of).
+ * registers), keyed by the jump's form id. Not `jset`: a bit test right after an increment is rare, and every
+ * case costs bytecode (see bytecode-size.test.ts).
  */
 export const FUSED_AFTER_ADD_IMM: Readonly<Record<string, number>> = {
   'jmp.jeq.k': Op.FUSED_ADD64K_JEQ_K,
@@ -816,12 +816,6 @@ const COLD_EXIT = -2;
 const REPEAT_R1 = 24;
 const REPEAT_R2 = 26;
 const REPEAT_LEFT = 28;
-
-/**
- * 2^-19: how far from an integer a double quotient of two 64-bit operands must be for its floor to be exact
- * when the quotient is below 2^32 (its absolute error is at most 2^32 · 3 · 2^-53 < 2^-19).
- */
-const QUOTIENT_EPS = 1.9073486328125e-6;
 
 /**
  * Run `entry` on `vm` from slot 0 with the registers already set up. Returns true when the program exited

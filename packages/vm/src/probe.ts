@@ -196,7 +196,9 @@ export function primerProgram(): RawInsn[] {
   // Two moves in a row.
   // 64-bit division and modulo on chosen operands, so every path of their cases has run: the double
   // estimate (wide and narrow divisors), near-integer quotients (the exact long division), operands below 2^32,
-  // each alone and after a mov (the fused forms).
+  // a 32-bit divisor under a wide dividend (with intermediate words past 2^31: V8 would otherwise speculate
+  // int32 there and deoptimize the interpreter on the first larger one) and a zero divisor, each alone and
+  // after a mov (the fused forms).
   const DIVISIONS: ReadonlyArray<readonly [bigint, bigint]> = [
     [0x123456789abcdef0n, 0x100000007n],
     [0x123456789abcdef0n, 0x7n],
