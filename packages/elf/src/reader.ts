@@ -291,8 +291,6 @@ export function programSections(obj: ElfObject): ProgramSection[] {
     .filter((s) => (s.flags & SectionFlag.EXECINSTR) !== 0 && s.size > 0)
     .map((section) => ({
       section,
-      functions: obj.symbols
-        .filter((sym) => sym.type === SymbolType.FUNC && sym.sectionIndex === section.index)
-        .sort((a, b) => a.value - b.value),
+      functions: obj.symbols.filter((sym) => sym.type === SymbolType.FUNC && sym.sectionIndex === section.index).sort((a, b) => a.value - b.value),
     }));
 }

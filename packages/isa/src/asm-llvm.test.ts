@@ -38,9 +38,31 @@ describe('assembleLlvm', () => {
   });
 
   it('resolves labels for jumps, gotol and local calls, with comments and directives', () => {
-    const text = ['\t.text', '\t.globl prog', 'prog:', '\tr0 = 0 # zero', 'again: if r0 > 3 goto out', '\tr0 += 1', '\tgoto again', 'out:', '\tcall helper_fn', '\tgotol prog', '\texit', 'helper_fn: exit'].join('\n');
+    const text = [
+      '\t.text',
+      '\t.globl prog',
+      'prog:',
+      '\tr0 = 0 # zero',
+      'again: if r0 > 3 goto out',
+      '\tr0 += 1',
+      '\tgoto again',
+      'out:',
+      '\tcall helper_fn',
+      '\tgotol prog',
+      '\texit',
+      'helper_fn: exit',
+    ].join('\n');
     expect(hex(text)).toBe(
-      ['b700000000000000', '2500020003000000', '0700000001000000', '0500fdff00000000', '8510000002000000', '06000000faffffff', '9500000000000000', '9500000000000000'].join(''),
+      [
+        'b700000000000000',
+        '2500020003000000',
+        '0700000001000000',
+        '0500fdff00000000',
+        '8510000002000000',
+        '06000000faffffff',
+        '9500000000000000',
+        '9500000000000000',
+      ].join(''),
     );
   });
 

@@ -28,7 +28,41 @@ interface Token {
   readonly width?: 'r' | 'w';
 }
 
-const OPERATORS = ['s>>=', '<<=', '>>=', 's<=', 's>=', 's/=', 's%=', '==', '!=', '>=', '<=', '+=', '-=', '*=', '/=', '|=', '&=', '%=', '^=', 's<', 's>', '=', '<', '>', '&', '(', ')', '*', '[', ']', ',', '+', '-'];
+const OPERATORS = [
+  's>>=',
+  '<<=',
+  '>>=',
+  's<=',
+  's>=',
+  's/=',
+  's%=',
+  '==',
+  '!=',
+  '>=',
+  '<=',
+  '+=',
+  '-=',
+  '*=',
+  '/=',
+  '|=',
+  '&=',
+  '%=',
+  '^=',
+  's<',
+  's>',
+  '=',
+  '<',
+  '>',
+  '&',
+  '(',
+  ')',
+  '*',
+  '[',
+  ']',
+  ',',
+  '+',
+  '-',
+];
 
 function tokenize(text: string, line: number, startColumn: number): Token[] {
   const tokens: Token[] = [];
@@ -345,7 +379,8 @@ function aluOperand(c: Cursor, is64: boolean, dst: number, op: number, off: numb
     const { imm, imm2 } = splitImm64(value);
     return { code: Class.LD | Mode.IMM | Size.DW, dst, src: 0, off: 0, imm, imm2 };
   }
-  if (value < -(2n ** 31n) || value > 2n ** 32n - 1n) c.fail(`immediate ${value} does not fit in 32 bits${op === AluOp.MOV && is64 ? " (add 'll' for a 64-bit constant)" : ''}`, token);
+  if (value < -(2n ** 31n) || value > 2n ** 32n - 1n)
+    c.fail(`immediate ${value} does not fit in 32 bits${op === AluOp.MOV && is64 ? " (add 'll' for a 64-bit constant)" : ''}`, token);
   return slot(cls | op | Source.K, dst, 0, off, Number(BigInt.asIntN(32, value)));
 }
 
@@ -486,7 +521,8 @@ function finishSection(b: SectionBuilder): AssembledSection {
     const dest = b.labels.get(target.label);
     if (dest === undefined) throw new AsmError(`unknown label '${target.label}'`, line, target.column);
     const rel = dest - (at + 1);
-    if (target.field === 'off' && (rel < -32768 || rel > 32767)) throw new AsmError(`label '${target.label}' is ${rel} slots away: too far for a 16-bit jump offset (use gotol)`, line, target.column);
+    if (target.field === 'off' && (rel < -32768 || rel > 32767))
+      throw new AsmError(`label '${target.label}' is ${rel} slots away: too far for a 16-bit jump offset (use gotol)`, line, target.column);
     return target.field === 'off' ? { ...parsed.insn, off: rel } : { ...parsed.insn, imm: rel };
   });
   return { name: b.name, insns, labels: b.labels };

@@ -191,9 +191,7 @@ export const LdImm64 = {
   mapValue: (dst: Reg, fd: number, offset: number) => ldImm64(dst, PseudoLd.MAP_VALUE, fd, offset),
   btfId: (dst: Reg, id: number) => ldImm64(dst, PseudoLd.BTF_ID, id, 0),
   func: (dst: Reg, target: Target) =>
-    typeof target === 'number'
-      ? ldImm64(dst, PseudoLd.FUNC, target, 0)
-      : { ...ldImm64(dst, PseudoLd.FUNC, 0, 0), target, targetField: 'imm' as const },
+    typeof target === 'number' ? ldImm64(dst, PseudoLd.FUNC, target, 0) : { ...ldImm64(dst, PseudoLd.FUNC, 0, 0), target, targetField: 'imm' as const },
   mapIdx: (dst: Reg, idx: number) => ldImm64(dst, PseudoLd.MAP_IDX, idx, 0),
   mapIdxValue: (dst: Reg, idx: number, offset: number) => ldImm64(dst, PseudoLd.MAP_IDX_VALUE, idx, offset),
 };

@@ -43,7 +43,11 @@ describe.skipIf(!existsSync(SHARED))('bpf_conformance assembly (tests.json)', ()
 
 describe.skipIf(!existsSync(SHARED))('parseConformanceData over the .data files', () => {
   const dir = join(SHARED, 'bpf_conformance');
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.data')).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.data'))
+        .sort()
+    : [];
 
   it('finds one .data file per tests.json entry', () => {
     expect(files).toEqual(cases.map((c) => c.file));

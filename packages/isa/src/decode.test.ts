@@ -19,9 +19,7 @@ describe('decodeProgram', () => {
     const little = encodeProgram(program(Mov.imm(R1, -2), Exit()));
     const big = encodeProgram(program(Mov.imm(R1, -2), Exit()), 'big');
     expect(toHex(big.subarray(0, 8))).toBe('b710' + '0000' + 'fffffffe');
-    expect(decodeProgram(big, { endian: 'big' }).map((i) => [i.code, i.dst, i.imm])).toEqual(
-      decodeProgram(little).map((i) => [i.code, i.dst, i.imm]),
-    );
+    expect(decodeProgram(big, { endian: 'big' }).map((i) => [i.code, i.dst, i.imm])).toEqual(decodeProgram(little).map((i) => [i.code, i.dst, i.imm]));
   });
 
   it('rejects an invalid opcode, naming the slot and field', () => {

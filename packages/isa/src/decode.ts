@@ -29,7 +29,11 @@ export interface DecodeOptions {
 export function decodeProgram(bytes: Uint8Array, options: DecodeOptions = {}): Insn[] {
   const endian = options.endian ?? 'little';
   if (bytes.length % SLOT_SIZE !== 0) {
-    throw new IsaError('program length is not a multiple of 8', { slot: Math.floor(bytes.length / SLOT_SIZE), field: 'length', value: bytes.length }, 'eBPF instructions are 8-byte slots');
+    throw new IsaError(
+      'program length is not a multiple of 8',
+      { slot: Math.floor(bytes.length / SLOT_SIZE), field: 'length', value: bytes.length },
+      'eBPF instructions are 8-byte slots',
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const slots = bytes.length / SLOT_SIZE;

@@ -11,11 +11,7 @@ export class IsaError extends Error {
     super(IsaError.format(title, detail, hint));
   }
 
-  private static format(
-    title: string,
-    detail: { readonly slot?: number; readonly field?: string; readonly value?: number | string },
-    hint?: string,
-  ): string {
+  private static format(title: string, detail: { readonly slot?: number; readonly field?: string; readonly value?: number | string }, hint?: string): string {
     const parts: string[] = [];
     if (detail.slot !== undefined) parts.push(`insn ${detail.slot}`);
     if (detail.field !== undefined) parts.push(`field ${detail.field}`);

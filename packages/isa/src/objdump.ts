@@ -67,7 +67,7 @@ export interface ListingLine {
 export function listingLines(data: Uint8Array, endian: Endian): ListingLine[] {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const lines: ListingLine[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const { size, insn } = decodeAt(data, view, at, endian);
     // A short tail is one line here, where objdump would print it byte by byte.
     const taken = insn === null && size === 1 ? data.length - at : size;
@@ -201,7 +201,7 @@ export function formatObjdumpSection(section: ObjdumpSection, endian: Endian, op
       out += dataLines(data, region.start, region.end);
       continue;
     }
-    for (let at = region.start; at < region.end; ) {
+    for (let at = region.start; at < region.end;) {
       const zeros = skippableZeros(data, at, region.end);
       if (zeros > 0) {
         out += '\t\t...\n';
@@ -225,4 +225,3 @@ export function formatObjdump(input: ObjdumpInput, options: ObjdumpOptions = {})
   }
   return out;
 }
-

@@ -1,5 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { Atomic, Call, Exit, Gotol, JNe, Ja, LdAbs, LdImm64, LdInd, MayGoto, Mov, MovSX, Neg, R0, R1, R2, SDiv, Swap, program, type ProgramItem } from './builder.js';
+import {
+  Atomic,
+  Call,
+  Exit,
+  Gotol,
+  JNe,
+  Ja,
+  LdAbs,
+  LdImm64,
+  LdInd,
+  MayGoto,
+  Mov,
+  MovSX,
+  Neg,
+  R0,
+  R1,
+  R2,
+  SDiv,
+  Swap,
+  program,
+  type ProgramItem,
+} from './builder.js';
 import { decodeProgram } from './decode.js';
 import { encodeProgram } from './encode.js';
 import { BPF_FUNC_MAX_ID, BPF_HELPER_NAMES, helperId, helperName } from './helper-names.js';
@@ -10,7 +31,18 @@ const xlated = (...items: ProgramItem[]) => formatXlatedProgram(decodeProgram(en
 describe('formatXlatedProgram (kernel print_bpf_insn style)', () => {
   it('prints decimal immediates, hex jump constants and %+d offsets', () => {
     expect(
-      xlated(Mov.imm(R0, -1), Mov.imm32(R1, 7), SDiv.imm(R1, 3), Neg.r32(R2), MovSX.reg(R1, R2, 32), Swap.be(R1, 16), Swap.bswap(R1, 64), JNe.imm32(R1, -6, 2), Ja(-3), Exit()),
+      xlated(
+        Mov.imm(R0, -1),
+        Mov.imm32(R1, 7),
+        SDiv.imm(R1, 3),
+        Neg.r32(R2),
+        MovSX.reg(R1, R2, 32),
+        Swap.be(R1, 16),
+        Swap.bswap(R1, 64),
+        JNe.imm32(R1, -6, 2),
+        Ja(-3),
+        Exit(),
+      ),
     ).toBe(
       [
         '   0: (b7) r0 = -1',
@@ -60,7 +92,15 @@ describe('formatXlatedProgram (kernel print_bpf_insn style)', () => {
 
   it('prints packet loads and every atomic shape', () => {
     expect(
-      xlated(LdAbs.h(12), LdInd.b(R2, 3), Atomic.fetchAdd('dw', R1, -8, R2), Atomic.xor('w', R1, 0, R2), Atomic.xchg('w', R1, 4, R2), Atomic.cmpxchg('dw', R1, 0, R2), Exit()),
+      xlated(
+        LdAbs.h(12),
+        LdInd.b(R2, 3),
+        Atomic.fetchAdd('dw', R1, -8, R2),
+        Atomic.xor('w', R1, 0, R2),
+        Atomic.xchg('w', R1, 4, R2),
+        Atomic.cmpxchg('dw', R1, 0, R2),
+        Exit(),
+      ),
     ).toBe(
       [
         '   0: (28) r0 = *(u16 *)skb[12]',

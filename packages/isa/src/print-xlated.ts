@@ -76,8 +76,7 @@ export const XLATED_PRINTERS: Readonly<Record<InsnKind, XlatedPrinter>> = {
   end: (i, f) => `r${i.dst} = ${endName(f)}${f.width} r${i.dst}`,
   ja: (i, f) => (f.cls === 'jmp32' ? `gotol pc${signedDecimal(i.imm)}` : `goto pc${signedDecimal(i.off)}`),
   jcond: (i) => `may_goto pc${signedDecimal(i.off)}`,
-  jmp: (i, f) =>
-    `if ${reg(f, i.dst)} ${JMP_OPERATORS[f.op] ?? '?'} ${f.source === 'X' ? reg(f, i.src) : u32Hex(i.imm)} goto pc${signedDecimal(i.off)}`,
+  jmp: (i, f) => `if ${reg(f, i.dst)} ${JMP_OPERATORS[f.op] ?? '?'} ${f.source === 'X' ? reg(f, i.src) : u32Hex(i.imm)} goto pc${signedDecimal(i.off)}`,
   call: (i) => `call ${callTarget(i)}`,
   // callx has src 0, so the kernel prints it like a helper call with the (zero) immediate.
   callx: (i) => `call ${callTarget(i)}`,
@@ -103,4 +102,3 @@ export function formatXlatedProgram(insns: ReadonlyArray<RawInsn & { readonly fo
   for (const insn of insns) out += `${String(insn.slot).padStart(4)}: ${formatXlated(insn, insn.form)}\n`;
   return out;
 }
-

@@ -66,7 +66,11 @@ export function validateImm64Tail(code: number, dst: number, src: number, off: n
   ];
   for (const [field, value] of checks) {
     if (value !== 0) {
-      throw new IsaError('invalid second slot of LD imm64', { slot, field, value }, 'the second 8-byte slot of lddw must be zero except its imm (the upper 32 bits)');
+      throw new IsaError(
+        'invalid second slot of LD imm64',
+        { slot, field, value },
+        'the second 8-byte slot of lddw must be zero except its imm (the upper 32 bits)',
+      );
     }
   }
 }

@@ -29,8 +29,7 @@ function row(name: string, operations: number, unit: string, wallMs: number, vir
 }
 
 /** A task calling getpid() `count` times. */
-const getpidLoop =
-  (count: number): UserProgram =>
+const getpidLoop = (count: number): UserProgram =>
   function* (ctx) {
     const libc = new Libc(ctx);
     for (let index = 0; index < count; index++) yield* libc.getpid();
@@ -38,8 +37,7 @@ const getpidLoop =
   };
 
 /** A task calling sched_yield() `count` times (two of them switch on every call). */
-const yieldLoop =
-  (count: number): UserProgram =>
+const yieldLoop = (count: number): UserProgram =>
   function* (ctx) {
     const libc = new Libc(ctx);
     for (let index = 0; index < count; index++) yield* libc.schedYield();
@@ -54,7 +52,13 @@ function benchGetpid(count: number, config: KernelConfigInput, attachHook: boole
   kernel.spawn('/bin/getpid');
   const wallMs = time(() => kernel.run());
   if (kernel.stats.syscalls < count) throw new Error(`bench: only ${kernel.stats.syscalls} of ${count} syscalls ran`);
-  return row(attachHook ? 'getpid loop, handler on raw_syscalls:sys_enter' : 'getpid loop, nothing attached', kernel.stats.syscalls, 'syscalls', wallMs, kernel.clock.now);
+  return row(
+    attachHook ? 'getpid loop, handler on raw_syscalls:sys_enter' : 'getpid loop, nothing attached',
+    kernel.stats.syscalls,
+    'syscalls',
+    wallMs,
+    kernel.clock.now,
+  );
 }
 
 function benchYield(count: number, config: KernelConfigInput): KernelBenchRow {
@@ -87,7 +91,10 @@ function benchArgChecks(count: number): KernelBenchRow[] {
     for (let index = 0; index < zodCount; index++) sink += checkArgsWithSchema(spec, values);
   });
   if (sink !== 0) throw new Error('bench: valid read arguments were rejected');
-  return [row('read() argument check, schema-derived fast path', count, 'checks', fast, 0), row('read() argument check, zod safeParse', zodCount, 'checks', slow, 0)];
+  return [
+    row('read() argument check, schema-derived fast path', count, 'checks', fast, 0),
+    row('read() argument check, zod safeParse', zodCount, 'checks', slow, 0),
+  ];
 }
 
 /** Run the kernel benchmarks; `scale` multiplies the iteration counts. */
@@ -108,6 +115,7 @@ export function benchKernel(scale = 1, policy = 'cfs'): KernelBenchRow[] {
   const wallMs = time(() => {
     shell = runShellWorkload({ cpus: 4, sched: { policy, options: {} } }, jobs);
   });
-  if (shell !== undefined) rows.push(row(`shell workload, ${jobs} pipelines on 4 CPUs (with boot)`, shell.metrics.syscalls, 'syscalls', wallMs, shell.metrics.nowNs));
+  if (shell !== undefined)
+    rows.push(row(`shell workload, ${jobs} pipelines on 4 CPUs (with boot)`, shell.metrics.syscalls, 'syscalls', wallMs, shell.metrics.nowNs));
   return rows;
 }

@@ -3,7 +3,10 @@ import { z } from 'zod';
 /** One NIC: which registered model drives it and its ring geometry. */
 export const NicConfigSchema = z.object({
   model: z.string().default('simple'),
-  name: z.string().regex(/^[a-z][a-z0-9]{0,14}$/).optional(),
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{0,14}$/)
+    .optional(),
   rxRingSize: z.number().int().min(1).max(65536).default(256),
   txRingSize: z.number().int().min(1).max(65536).default(256),
   /** Interrupt-to-poll latency (NAPI scheduling), ns. */
@@ -18,8 +21,16 @@ export type NicConfig = z.infer<typeof NicConfigSchema>;
 
 /** One block device: a RAM-backed disk with request latency. */
 export const BlockConfigSchema = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9]{0,14}$/).default('vda'),
-  sizeBytes: z.number().int().min(512).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{0,14}$/)
+    .default('vda'),
+  sizeBytes: z
+    .number()
+    .int()
+    .min(512)
+    .max(256 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
   /** Fixed latency per request (seek / command overhead), ns. */
   latencyNs: z.number().int().min(0).default(100_000),
   /** Transfer rate, bytes per second. */
@@ -38,7 +49,12 @@ export const KernelConfigSchema = z.object({
     .max(2 ** 31)
     .default(64 * 1024 * 1024),
   /** Seed of the kernel PRNG (getrandom, device jitter, workload generators). */
-  seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(1),
   sched: z
     .object({
       /** A name registered in the scheduler registry: fifo, rr, cfs, or a researcher's own. */

@@ -1,5 +1,13 @@
 export { createKernel, Kernel, type KernelOptions, type SpawnOptions, type ExitRecord, type CrashRecord } from './kernel.js';
-export { KernelConfigSchema, NicConfigSchema, BlockConfigSchema, type KernelConfig, type KernelConfigInput, type NicConfig, type BlockConfig } from './config.js';
+export {
+  KernelConfigSchema,
+  NicConfigSchema,
+  BlockConfigSchema,
+  type KernelConfig,
+  type KernelConfigInput,
+  type NicConfig,
+  type BlockConfig,
+} from './config.js';
 export { Clock, type TimerEvent } from './time/clock.js';
 export { Prng } from './time/prng.js';
 export { TraceLog } from './trace/trace.js';
@@ -38,7 +46,17 @@ export { HookArena, HOOK_ARENA_PER_CPU } from './hooks/arena.js';
 export { SchedCore } from './sched/core.js';
 export { Cpu, type CpuStats } from './sched/cpu.js';
 export { SyscallTable, type SyscallHandler, type SyscallEntry } from './syscalls/table.js';
-export { SimpleNic, LoopbackNic, NicModelRegistry, defaultNicModels, NAPI_POLL_WEIGHT, type NetDevice, type NicFactory, type NicStats, type WireFrame } from './drivers/net/model.js';
+export {
+  SimpleNic,
+  LoopbackNic,
+  NicModelRegistry,
+  defaultNicModels,
+  NAPI_POLL_WEIGHT,
+  type NetDevice,
+  type NicFactory,
+  type NicStats,
+  type WireFrame,
+} from './drivers/net/model.js';
 export { readPcap, writePcap, LINKTYPE_ETHERNET, type PcapFile, type PcapRecord } from './drivers/net/pcap.js';
 export { pcapSource, udpFlowSource, buildUdpFrame, type PacketSource, type ArrivingFrame, type UdpFlowOptions } from './drivers/net/packet-source.js';
 export { BlockDevice, type BlockStats } from './drivers/block.js';

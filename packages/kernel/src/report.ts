@@ -5,7 +5,10 @@ import type { HookTour } from './workload/hook-tour.js';
 function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, leftColumns = 1): string {
   const widths = header.map((h, column) => Math.max(h.length, ...rows.map((r) => (r[column] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, column) => (column < leftColumns ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((cell, column) => (column < leftColumns ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return `${[line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`;
 }
 
@@ -16,7 +19,13 @@ const ms = (ns: number): string => (ns / 1e6).toFixed(3);
 export function formatKernelBenchTable(rows: readonly KernelBenchRow[]): string {
   return table(
     ['benchmark', 'operations', 'wall ms', 'per second', 'virtual ms'],
-    rows.map((r) => [r.name, String(r.operations), r.wallMs.toFixed(1), `${Math.round(r.perSecond).toLocaleString('en-US')} ${r.unit}/s`, r.virtualNs === 0 ? '-' : ms(r.virtualNs)]),
+    rows.map((r) => [
+      r.name,
+      String(r.operations),
+      r.wallMs.toFixed(1),
+      `${Math.round(r.perSecond).toLocaleString('en-US')} ${r.unit}/s`,
+      r.virtualNs === 0 ? '-' : ms(r.virtualNs),
+    ]),
   );
 }
 
@@ -50,7 +59,10 @@ export function formatTaskTable(metrics: KernelMetrics): string {
 /** The hook tour's findings as text. */
 export function formatHookTour(tour: HookTour): string {
   const counts = (title: string, rows: ReadonlyArray<[string, number]>, limit = 10): string =>
-    `${title}\n${table(['name', 'count'], rows.slice(0, limit).map(([name, count]) => [name, String(count)]))}`;
+    `${title}\n${table(
+      ['name', 'count'],
+      rows.slice(0, limit).map(([name, count]) => [name, String(count)]),
+    )}`;
   const n = tour.nic;
   return [
     counts('syscalls seen by a handler on raw_syscalls:sys_enter, by syscall', tour.syscallsByName),

@@ -7,16 +7,7 @@ export * from './sched.js';
 export * from './layouts.js';
 export { argMeta, argCheckOf, type ArgCheck, type ArgMeta } from './syscall-args.js';
 export { SYSCALL_ARGS, SYSCALL_SPECS, syscallSpec, checkArgsWithSchema, type SyscallArgs, type SyscallSpec } from './syscalls.js';
-export {
-  TRAP_SYSCALL,
-  TRAP_COMPUTE,
-  REG_NR,
-  REG_ARG0,
-  USER_REGISTER_COUNT,
-  type UserContext,
-  type UserMemory,
-  type UserProgram,
-} from './abi.js';
+export { TRAP_SYSCALL, TRAP_COMPUTE, REG_NR, REG_ARG0, USER_REGISTER_COUNT, type UserContext, type UserMemory, type UserProgram } from './abi.js';
 export { Libc } from './libc/libc.js';
 export { UserStack } from './libc/memory.js';
 export { StatSchema, DirentSchema, RusageSchema, type Stat, type Dirent, type Rusage, type Result, type Sys } from './libc/types.js';

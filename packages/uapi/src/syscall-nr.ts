@@ -52,6 +52,4 @@ export const SyscallNr = {
 export type SyscallName = keyof typeof SyscallNr;
 
 /** Name of a syscall number, or undefined when this ABI does not describe it. */
-export const SYSCALL_NAME_BY_NR: ReadonlyMap<number, SyscallName> = new Map(
-  Object.entries(SyscallNr).map(([name, nr]) => [nr, name as SyscallName]),
-);
+export const SYSCALL_NAME_BY_NR: ReadonlyMap<number, SyscallName> = new Map(Object.entries(SyscallNr).map(([name, nr]) => [nr, name as SyscallName]));

@@ -21,7 +21,7 @@ describe('syscall argument schemas', () => {
     expect(syscallSpec('read').args[1]?.userPointer).toBe(true);
   });
 
-  it('reject bad registers with the first bad argument\'s errno', () => {
+  it("reject bad registers with the first bad argument's errno", () => {
     expect(checkArgsWithSchema(syscallSpec('read'), [-1, 0x1000, 10])).toBe(-Errno.EBADF);
     expect(checkArgsWithSchema(syscallSpec('read'), [3, -5, 10])).toBe(-Errno.EFAULT);
     expect(checkArgsWithSchema(syscallSpec('pipe2'), [0x1000, 1])).toBe(-Errno.EINVAL);

@@ -2,20 +2,7 @@ import { z } from 'zod';
 import { Errno } from './errno.js';
 import { O } from './fcntl.js';
 import { GRND } from './sched.js';
-import {
-  argCheckOf,
-  dirfdArg,
-  fdArg,
-  flagsArg,
-  intArg,
-  longArg,
-  signalArg,
-  sizeArg,
-  uintArg,
-  ulongArg,
-  userPtrArg,
-  type ArgCheck,
-} from './syscall-args.js';
+import { argCheckOf, dirfdArg, fdArg, flagsArg, intArg, longArg, signalArg, sizeArg, uintArg, ulongArg, userPtrArg, type ArgCheck } from './syscall-args.js';
 import { SyscallNr, type SyscallName } from './syscall-nr.js';
 import { AT_EMPTY_PATH, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW } from './fcntl.js';
 

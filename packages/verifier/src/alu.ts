@@ -242,7 +242,10 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
   if (op !== 0x00 && op !== 0x10) throw new Reject(`R${insn.dst} pointer arithmetic with ${opName} operator prohibited`, 'ptr-arith');
   if (op === 0x10 && !ptrIsDst) throw new Reject(`R${insn.dst} tried to subtract pointer from scalar`, 'ptr-arith');
   if (!env.privileged && useSrc && !tnumIsConst(scalar.varOff) && ptr.type === RegType.PTR_TO_STACK) {
-    throw new Reject(`R${insn.dst} variable stack access prohibited for !root, var_off=(0x${scalar.varOff.value.toString(16)}; 0x${scalar.varOff.mask.toString(16)})`, 'ptr-arith');
+    throw new Reject(
+      `R${insn.dst} variable stack access prohibited for !root, var_off=(0x${scalar.varOff.value.toString(16)}; 0x${scalar.varOff.mask.toString(16)})`,
+      'ptr-arith',
+    );
   }
   if (useSrc) env.precision.mark(env.insnIdx, 1 << (ptrIsDst ? insn.src : insn.dst));
   const typeName = regTypeName(ptr);

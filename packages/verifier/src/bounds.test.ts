@@ -74,28 +74,33 @@ function scalarOf(value: bigint, mask: bigint, u: [bigint, bigint], s: [bigint, 
 /** An arbitrary scalar: any tnum and any bounds, ordered or not. */
 const anyScalar = fc
   .tuple(u64, u64, u64, u64, s64, s64, fc.tuple(small, small, s32, s32), fc.boolean())
-  .map(([tv, tm, ua, ub, sa, sb, [u32a, u32b, s32a, s32b], constant]) =>
-    scalarOf(tv, constant ? 0n : tm, [ua, ub], [sa, sb], [u32a, u32b], [s32a, s32b]),
-  );
+  .map(([tv, tm, ua, ub, sa, sb, [u32a, u32b, s32a, s32b], constant]) => scalarOf(tv, constant ? 0n : tm, [ua, ub], [sa, sb], [u32a, u32b], [s32a, s32b]));
 
 describe('scalarAlu', () => {
   it('computes 32-bit operations on numbers exactly as the general BigInt path', () => {
     const ops: ScalarOp[] = ['add', 'sub', 'mul', 'and', 'or', 'xor', 'lsh', 'rsh', 'arsh'];
     fc.assert(
-      fc.property(fc.constantFrom(...ops), anyScalar, anyScalar, fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 31 }), (op, dstIn, srcIn, k1, k2) => {
-        // Fresh copies: fast-check replays the generated objects while shrinking.
-        const dst = dstIn.clone();
-        const src = srcIn.clone();
-        if (op === 'lsh' || op === 'rsh' || op === 'arsh') {
-          // The caller only shifts by amounts known to be below 32.
-          src.u32min = Math.min(k1, k2);
-          src.u32max = Math.max(k1, k2);
-        }
-        const general = dst.clone();
-        scalarAlu(op, dst, src, false);
-        scalarAluGeneral(op, general, src, false);
-        expect(fields(dst)).toBe(fields(general));
-      }),
+      fc.property(
+        fc.constantFrom(...ops),
+        anyScalar,
+        anyScalar,
+        fc.integer({ min: 0, max: 31 }),
+        fc.integer({ min: 0, max: 31 }),
+        (op, dstIn, srcIn, k1, k2) => {
+          // Fresh copies: fast-check replays the generated objects while shrinking.
+          const dst = dstIn.clone();
+          const src = srcIn.clone();
+          if (op === 'lsh' || op === 'rsh' || op === 'arsh') {
+            // The caller only shifts by amounts known to be below 32.
+            src.u32min = Math.min(k1, k2);
+            src.u32max = Math.max(k1, k2);
+          }
+          const general = dst.clone();
+          scalarAlu(op, dst, src, false);
+          scalarAluGeneral(op, general, src, false);
+          expect(fields(dst)).toBe(fields(general));
+        },
+      ),
       { numRuns: 4000 },
     );
   });
@@ -141,10 +146,7 @@ const domainScalar = fc
 describe('scalarAlu on 64-bit values below 2^32', () => {
   it('gives the general BigInt result for and, or and xor', () => {
     const ops: ScalarOp[] = ['and', 'or', 'xor'];
-    fc.assert(
-      fc.property(fc.constantFrom(...ops), domainScalar, domainScalar, sameAsGeneral64),
-      { numRuns: 3000 },
-    );
+    fc.assert(fc.property(fc.constantFrom(...ops), domainScalar, domainScalar, sameAsGeneral64), { numRuns: 3000 });
   });
 });
 
@@ -156,10 +158,9 @@ describe('scalarAlu on an unknown 64-bit operand', () => {
       return r;
     });
     const operand = fc.oneof(anyScalar, unknown, domainScalar);
-    fc.assert(
-      fc.property(fc.constantFrom<ScalarOp>('add', 'sub', 'mul', 'xor'), fc.oneof(unknown, operand), fc.oneof(unknown, operand), sameAsGeneral64),
-      { numRuns: 3000 },
-    );
+    fc.assert(fc.property(fc.constantFrom<ScalarOp>('add', 'sub', 'mul', 'xor'), fc.oneof(unknown, operand), fc.oneof(unknown, operand), sameAsGeneral64), {
+      numRuns: 3000,
+    });
   });
 });
 

@@ -189,8 +189,8 @@ function syncBounds32Numbers(r: Reg, umin: number, umax: number, smin: number, s
   let s32max = r.s32max;
   for (let pass = 0; pass < 2; pass++) {
     // updateReg32Bounds + updateReg64Bounds (bit 63 of the tnum is known 0)
-    s32min = maxN(s32min, (tv | (tm & 0x8000_0000)) | 0);
-    s32max = minN(s32max, (tv | (tm & 0x7fff_ffff)) | 0);
+    s32min = maxN(s32min, tv | (tm & 0x8000_0000) | 0);
+    s32max = minN(s32max, tv | (tm & 0x7fff_ffff) | 0);
     u32min = maxN(u32min, tv);
     u32max = minN(u32max, (tv | tm) >>> 0);
     smin = maxN(smin, tv);
@@ -318,12 +318,12 @@ export function signExtend(r: Reg, bits: 8 | 16 | 32): void {
   const sign = 1n << BigInt(bits - 1);
   const lowMin = BigInt.asIntN(bits, t.value | (t.mask & sign));
   const lowMax = BigInt.asIntN(bits, t.value | (t.mask & (sign - 1n)));
-  const wasInRange = r.smin >= -lim && r.smax < lim && r.umax < (1n << BigInt(bits));
+  const wasInRange = r.smin >= -lim && r.smax < lim && r.umax < 1n << BigInt(bits);
   markUnbounded(r);
   r.varOff = TNUM_UNKNOWN;
   if ((t.mask & sign) === 0n) {
     // Sign bit known: the value is exactly the sign extension of the known tnum.
-    r.varOff = { value: BigInt.asUintN(64, BigInt.asIntN(bits, t.value)) & ~(t.mask) & U64_MAX, mask: t.mask };
+    r.varOff = { value: BigInt.asUintN(64, BigInt.asIntN(bits, t.value)) & ~t.mask & U64_MAX, mask: t.mask };
   }
   r.smin = lowMin;
   r.smax = lowMax;
@@ -610,7 +610,6 @@ function constAlu64(op: ScalarOp, a: bigint, b: bigint): bigint {
   }
 }
 
-
 // Result of the 32-bit tnum operations below (value, mask), kept in module scope to avoid an object per op.
 let TV = 0;
 let TM = 0;
@@ -717,7 +716,6 @@ function scalarAlu32(op: ScalarOp, dst: Reg, src: Reg): void {
   // path; go there directly, without the BigInts of the intermediate tnum and bounds.
   syncBounds32Numbers(dst, dst.u32min, dst.u32max, dst.u32min, dst.u32max, TV, TM);
 }
-
 
 /** The 32-bit bounds after a left shift by the constant `k`. */
 function lshBounds32(dst: Reg, k: number): void {

@@ -360,8 +360,10 @@ function matchPktPointers(op: CmpOp, dstNo: number, srcNo: number, taken: VState
   const d = fall.cur.regs[dstNo];
   const s = fall.cur.regs[srcNo];
   if (!d || !s) return false;
-  const dstIsData = (d.type === RegType.PTR_TO_PACKET && s.type === RegType.PTR_TO_PACKET_END) || (d.type === RegType.PTR_TO_PACKET_META && s.type === RegType.PTR_TO_PACKET);
-  const srcIsData = (d.type === RegType.PTR_TO_PACKET_END && s.type === RegType.PTR_TO_PACKET) || (d.type === RegType.PTR_TO_PACKET && s.type === RegType.PTR_TO_PACKET_META);
+  const dstIsData =
+    (d.type === RegType.PTR_TO_PACKET && s.type === RegType.PTR_TO_PACKET_END) || (d.type === RegType.PTR_TO_PACKET_META && s.type === RegType.PTR_TO_PACKET);
+  const srcIsData =
+    (d.type === RegType.PTR_TO_PACKET_END && s.type === RegType.PTR_TO_PACKET) || (d.type === RegType.PTR_TO_PACKET && s.type === RegType.PTR_TO_PACKET_META);
   if (!dstIsData && !srcIsData) return false;
   const pick = (st: VState, n: number): Reg => st.cur.regs[n] ?? new Reg();
   const good = (st: VState, n: number, open: boolean): void => findGoodPktPointers(st, pick(st, n), open);
@@ -444,7 +446,12 @@ export function checkCondJump(env: Env, insn: RawInsn, form: OpcodeForm): Branch
 
   // NULL checks of *_or_null pointers: `if (p == 0)`/`if (p != 0)`.
   const nullCheck = (p: Reg, other: Reg): boolean =>
-    (p.flags & RegFlag.MAYBE_NULL) !== 0 && !is32 && other.type === RegType.SCALAR && tnumIsConst(other.varOff) && other.varOff.value === 0n && (op === 'eq' || op === 'ne');
+    (p.flags & RegFlag.MAYBE_NULL) !== 0 &&
+    !is32 &&
+    other.type === RegType.SCALAR &&
+    tnumIsConst(other.varOff) &&
+    other.varOff.value === 0n &&
+    (op === 'eq' || op === 'ne');
   if (nullCheck(dst, src) || (useSrc && nullCheck(src, dst))) {
     const p = nullCheck(dst, src) ? dst : src;
     const id = p.id;

@@ -5,7 +5,7 @@
 import type { RawInsn } from '@ebpf-sim/isa';
 import { checkDst, checkSrc, type Env } from './env.js';
 import { checkMemAccess, frameOf, growStack, stackBounds } from './memory.js';
-import type { Reg} from './reg.js';
+import type { Reg } from './reg.js';
 import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, markUnknown, regTypeName, typeCodeName } from './reg.js';
 import type { ArgType, HelperProto, MapDesc } from './registry.js';
 import { Reject } from './reject.js';
@@ -369,7 +369,10 @@ export function checkMainExit(env: Env): void {
   if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock');
   const leaked = env.state.refs[0];
   if (leaked) {
-    throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak', { errno: 22, more: ['BPF_EXIT instruction in main prog would lead to reference leak'] });
+    throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak', {
+      errno: 22,
+      more: ['BPF_EXIT instruction in main prog would lead to reference leak'],
+    });
   }
   if (isPointer(r0) && !env.privileged) throw new Reject('R0 leaks addr as return value', 'ptr-leak');
   const range = env.progType.retRange;

@@ -7,7 +7,7 @@ import type { Program } from './structure.js';
 import type { VState } from './state.js';
 import type { InsnFacts } from './facts.js';
 import type { Precision } from './precision.js';
-import type { Reg} from './reg.js';
+import type { Reg } from './reg.js';
 import { RegType } from './reg.js';
 import { Reject } from './reject.js';
 

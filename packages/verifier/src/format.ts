@@ -3,9 +3,9 @@
  * print_verifier_state): `R1=ctx()`, `R2=pkt(off=14,r=14)`, `R6=scalar(smin=0,smax=umax=255,var_off=(0x0; 0xff))`,
  * `fp-8=mmmmmmmm`.
  */
-import type { Reg} from './reg.js';
+import type { Reg } from './reg.js';
 import { RegType, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, regTypeName, isPacketType } from './reg.js';
-import type { FuncState} from './state.js';
+import type { FuncState } from './state.js';
 import { SLOT_CHARS, Slot } from './state.js';
 import { U64_MAX, tnumIsConst, tnumIsUnknown } from './tnum.js';
 

@@ -9,7 +9,7 @@ import { formatReg } from './format.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markPointer, markUnknown, regTypeName } from './reg.js';
 import type { CtxField } from './registry.js';
 import { Reject } from './reject.js';
-import type { FuncState} from './state.js';
+import type { FuncState } from './state.js';
 import { MAX_STACK, Slot } from './state.js';
 import { tnumCast, tnumIsConst, tnumToString } from './tnum.js';
 

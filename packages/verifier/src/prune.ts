@@ -3,7 +3,7 @@
  * verified state at the same instruction is at least as general as the current one. Only registers live at
  * the instruction are compared; ids are compared through a mapping, as Linux's idmap does.
  */
-import type { Reg} from './reg.js';
+import type { Reg } from './reg.js';
 import { RegType } from './reg.js';
 import type { FuncState, VState } from './state.js';
 import { Slot } from './state.js';
@@ -43,7 +43,16 @@ class IdMap {
 }
 
 function rangeWithin(o: Reg, c: Reg): boolean {
-  return o.umin <= c.umin && o.umax >= c.umax && o.smin <= c.smin && o.smax >= c.smax && o.u32min <= c.u32min && o.u32max >= c.u32max && o.s32min <= c.s32min && o.s32max >= c.s32max;
+  return (
+    o.umin <= c.umin &&
+    o.umax >= c.umax &&
+    o.smin <= c.smin &&
+    o.smax >= c.smax &&
+    o.u32min <= c.u32min &&
+    o.u32max >= c.u32max &&
+    o.s32min <= c.s32min &&
+    o.s32max >= c.s32max
+  );
 }
 
 /** Is `cur` safe given that `old` was verified safe? `exact` requires identical states (loop detection). */
@@ -51,14 +60,26 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise: boo
   if (o.type === RegType.NOT_INIT) return !exact || c.type === RegType.NOT_INIT;
   if (o.type !== c.type || o.flags !== c.flags) return false;
   if (o.type === RegType.SCALAR) {
-    if (exact) return tnumEquals(o.varOff, c.varOff) && o.umin === c.umin && o.umax === c.umax && o.smin === c.smin && o.smax === c.smax && o.u32min === c.u32min && o.u32max === c.u32max && o.s32min === c.s32min && o.s32max === c.s32max;
+    if (exact)
+      return (
+        tnumEquals(o.varOff, c.varOff) &&
+        o.umin === c.umin &&
+        o.umax === c.umax &&
+        o.smin === c.smin &&
+        o.smax === c.smax &&
+        o.u32min === c.u32min &&
+        o.u32max === c.u32max &&
+        o.s32min === c.s32min &&
+        o.s32max === c.s32max
+      );
     // An imprecise scalar's value never mattered on the verified path: any scalar will do.
     if (!precise) return true;
     // Linked scalars must stay linked the same way; unlinked old ids do not matter.
     if (!ids.checkScalar(o.id, c.id)) return false;
     return rangeWithin(o, c) && tnumIn(o.varOff, c.varOff);
   }
-  if (o.off !== c.off || o.map !== c.map || o.memSize !== c.memSize || o.frameno !== c.frameno || o.btfName !== c.btfName || o.subprog !== c.subprog) return false;
+  if (o.off !== c.off || o.map !== c.map || o.memSize !== c.memSize || o.frameno !== c.frameno || o.btfName !== c.btfName || o.subprog !== c.subprog)
+    return false;
   if (!ids.check(o.id, c.id) || !ids.check(o.refObjId, c.refObjId)) return false;
   if (o.type === RegType.PTR_TO_PACKET || o.type === RegType.PTR_TO_PACKET_META) {
     if (exact ? o.range !== c.range : o.range > c.range) return false;

@@ -70,13 +70,7 @@ export type ArgType =
 
 /** Return kinds of helper prototypes (Linux `enum bpf_return_type`). */
 export type RetType =
-  | 'integer'
-  | 'void'
-  | 'ptr_to_map_value_or_null'
-  | 'ptr_to_ringbuf_mem_or_null'
-  | 'ptr_to_btf_id'
-  | 'ptr_to_btf_id_or_null'
-  | 'ptr_to_mem_or_btf_id';
+  'integer' | 'void' | 'ptr_to_map_value_or_null' | 'ptr_to_ringbuf_mem_or_null' | 'ptr_to_btf_id' | 'ptr_to_btf_id_or_null' | 'ptr_to_mem_or_btf_id';
 
 /** One helper's prototype (Linux `struct bpf_func_proto`). */
 export interface HelperProto {

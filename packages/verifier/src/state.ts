@@ -31,11 +31,13 @@ export class FuncState {
     stack?: Uint8Array,
     spilled?: Array<Reg | null>,
   ) {
-    this.regs = regs ?? Array.from({ length: 11 }, () => {
-      const r = new Reg();
-      markNotInit(r);
-      return r;
-    });
+    this.regs =
+      regs ??
+      Array.from({ length: 11 }, () => {
+        const r = new Reg();
+        markNotInit(r);
+        return r;
+      });
     this.stackBytes = stack ?? new Uint8Array(MAX_STACK);
     this.spillRegs = spilled ?? new Array<Reg | null>(STACK_SLOTS).fill(null);
   }

@@ -194,7 +194,8 @@ function cfg(slots: readonly RawInsn[], forms: ReadonlyArray<OpcodeForm | null>,
   const stack: Array<{ insn: number; next: number; succ: number[] }> = [];
   const push = (from: number, w: number): void => {
     if (w < 0 || w >= n) throw new Reject(`jump out of range from insn ${from} to ${w}`, 'jump-range', { errno: 22, insn: from });
-    if (forms[w] === null && slots[w - 1]?.code === 0x18) throw new Reject(`jump into the middle of ldimm64 insn ${w - 1}`, 'ld-imm64', { errno: 22, insn: from });
+    if (forms[w] === null && slots[w - 1]?.code === 0x18)
+      throw new Reject(`jump into the middle of ldimm64 insn ${w - 1}`, 'ld-imm64', { errno: 22, insn: from });
     if (state[w] === 1) {
       if (!privileged) throw new Reject(`back-edge from insn ${from} to ${w}`, 'back-edge', { errno: 22, insn: from });
       prune[w] = 1;
@@ -307,7 +308,7 @@ function liveness(slots: readonly RawInsn[], forms: ReadonlyArray<OpcodeForm | n
       const a = succA[i] ?? -1;
       const b = succB[i] ?? -1;
       const out = (a >= 0 ? (liveIn[a] ?? 0) : 0) | (b >= 0 ? (liveIn[b] ?? 0) : 0);
-      const v = ((uses[i] ?? 0) | (out & ~(defs[i] ?? 0))) | (1 << 10);
+      const v = (uses[i] ?? 0) | (out & ~(defs[i] ?? 0)) | (1 << 10);
       if (v !== liveIn[i]) {
         liveIn[i] = v;
         changed = true;

@@ -7,11 +7,21 @@ import { verify } from './verifier.js';
 const TYPE: ProgramTypeDesc = {
   name: 'test',
   uapiId: 0,
-  ctx: { structName: 'test_ctx', size: 8, fields: [{ name: 'data', off: 0, size: 4, kind: 'pkt' }, { name: 'end', off: 4, size: 4, kind: 'pkt_end' }] },
+  ctx: {
+    structName: 'test_ctx',
+    size: 8,
+    fields: [
+      { name: 'data', off: 0, size: 4, kind: 'pkt' },
+      { name: 'end', off: 4, size: 4, kind: 'pkt_end' },
+    ],
+  },
   helpers: new Set([5]),
   retRange: { min: 0, max: 1 },
 };
-const REGISTRY: VerifierRegistry = { helper: (id) => (id === 5 ? { id, name: 'bpf_ktime_get_ns', ret: 'integer', args: [] } : undefined), map: () => undefined };
+const REGISTRY: VerifierRegistry = {
+  helper: (id) => (id === 5 ? { id, name: 'bpf_ktime_get_ns', ret: 'integer', args: [] } : undefined),
+  map: () => undefined,
+};
 const { Add, Call, Div, Exit, JGt, Ldx, Mov, program, R0, R1, R2, R3, R4 } = asm;
 
 describe('verify', () => {
@@ -32,7 +42,19 @@ describe('verify', () => {
   });
   it('records the facts the runtime may rely on', () => {
     const r = verify(
-      program(Ldx.w(R2, R1, 0), Ldx.w(R3, R1, 4), Mov.reg(R4, R2), Add.imm(R4, 4), JGt.reg(R4, R3, 'x'), Ldx.w(R0, R2, 0), Mov.imm(R1, 3), Div.reg(R0, R1), asm.label('x'), Mov.imm(R0, 0), Exit()),
+      program(
+        Ldx.w(R2, R1, 0),
+        Ldx.w(R3, R1, 4),
+        Mov.reg(R4, R2),
+        Add.imm(R4, 4),
+        JGt.reg(R4, R3, 'x'),
+        Ldx.w(R0, R2, 0),
+        Mov.imm(R1, 3),
+        Div.reg(R0, R1),
+        asm.label('x'),
+        Mov.imm(R0, 0),
+        Exit(),
+      ),
       { progType: TYPE, registry: REGISTRY },
     );
     expect(r.accepted).toBe(true);

@@ -14,7 +14,7 @@ import { HINTS } from './hints.js';
 import { checkAtomic, checkLdAbs, checkLoad, checkStore } from './memory.js';
 import { Precision } from './precision.js';
 import { statesEqual, type PruneView } from './prune.js';
-import type { Reg} from './reg.js';
+import type { Reg } from './reg.js';
 import { RegType, markConstScalar, markPointer } from './reg.js';
 import type { MapDesc, ProgramTypeDesc, VerifierRegistry } from './registry.js';
 import { Reject } from './reject.js';
@@ -97,7 +97,11 @@ export function toSlots(program: Uint8Array | readonly RawInsn[]): RawInsn[] {
   }
   const out: RawInsn[] = [];
   for (const insn of program) {
-    out.push(insn.code === 0x18 ? { code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm, imm2: insn.imm2 ?? 0 } : { code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm });
+    out.push(
+      insn.code === 0x18
+        ? { code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm, imm2: insn.imm2 ?? 0 }
+        : { code: insn.code, dst: insn.dst, src: insn.src, off: insn.off, imm: insn.imm },
+    );
     if (insn.code === 0x18) out.push({ code: 0, dst: 0, src: 0, off: 0, imm: insn.imm2 ?? 0 });
   }
   return out;
@@ -526,12 +530,16 @@ function resolveMaps(prog: Program, registry: VerifierRegistry): Array<MapDesc |
     const how = raw.src === 5 || raw.src === 6 ? 'idx' : 'fd';
     const map = registry.map(raw.imm, how);
     if (!map) {
-      throw new Reject(how === 'fd' ? `fd ${raw.imm} is not pointing to valid bpf_map` : `map index ${raw.imm} is out of range`, 'ld-imm64', { errno: 9, insn: i });
+      throw new Reject(how === 'fd' ? `fd ${raw.imm} is not pointing to valid bpf_map` : `map index ${raw.imm} is out of range`, 'ld-imm64', {
+        errno: 9,
+        insn: i,
+      });
     }
     if (raw.src === 2 || raw.src === 6) {
       if (!map.directValue) throw new Reject(`no direct value access support for this map type`, 'ld-imm64', { errno: 22, insn: i });
       const off = raw.imm2 ?? 0;
-      if (off < 0 || off >= map.valueSize) throw new Reject(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`, 'map-range', { insn: i });
+      if (off < 0 || off >= map.valueSize)
+        throw new Reject(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`, 'map-range', { insn: i });
     }
     maps[i] = map;
   });
@@ -604,7 +612,9 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
 function finish(lines: string[], level: number, error: VerifyError | null, stats: VerifyStats, run: Run | null, prog: Program | null): VerifyResult {
   if (level > 0) {
     if (error) lines.push(`hint: ${error.hint}`);
-    lines.push(`processed ${stats.processed} insns (limit ${INSN_LIMIT}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`);
+    lines.push(
+      `processed ${stats.processed} insns (limit ${INSN_LIMIT}) max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} peak_states ${stats.peakStates} mark_read 0`,
+    );
   }
   const facts = run && !error ? run.facts : null;
   void prog;

@@ -123,7 +123,9 @@ describe('ALU against a BigInt reference model', () => {
   // The same operations written the compiler's three-operand way, `r2 = r4; r2 op= r3`: the interpreter runs
   // mov + div/mod as one superinstruction with its own fast path.
   for (const op of ['div', 'mod'] as const) {
-    const prog = loadProgram(asm.program(asm.Ldx.dw(R4, R1, 0), asm.Ldx.dw(R3, R1, 8), asm.Mov.reg(R2, R4), BUILDERS[op].reg(R2, R3), asm.Mov.reg(R0, R2), asm.Exit()));
+    const prog = loadProgram(
+      asm.program(asm.Ldx.dw(R4, R1, 0), asm.Ldx.dw(R3, R1, 8), asm.Mov.reg(R2, R4), BUILDERS[op].reg(R2, R3), asm.Mov.reg(R0, R2), asm.Exit()),
+    );
     programs.set(`${op}64mov`, prog);
   }
 
@@ -140,7 +142,8 @@ describe('ALU against a BigInt reference model', () => {
     fc.assert(
       fc.property(u64, u64, (a, b) => {
         expect(run(op, bits, a, b), `${op}${bits}(0x${a.toString(16)}, 0x${b.toString(16)})`).toBe(reference(op, bits, a, b));
-        if (bits === 64 && (op === 'div' || op === 'mod')) expect(run(op, bits, a, b, 'mov'), `mov; ${op}64(0x${a.toString(16)}, 0x${b.toString(16)})`).toBe(reference(op, bits, a, b));
+        if (bits === 64 && (op === 'div' || op === 'mod'))
+          expect(run(op, bits, a, b, 'mov'), `mov; ${op}64(0x${a.toString(16)}, 0x${b.toString(16)})`).toBe(reference(op, bits, a, b));
       }),
       { numRuns: 150 },
     );
@@ -154,7 +157,8 @@ describe('ALU against a BigInt reference model', () => {
       fc.property(wide, fc.bigInt({ min: 0n, max: M32 }), fc.integer({ min: -3, max: 3 }), (d, q, delta) => {
         const a = (d * q + BigInt(delta)) & M64;
         expect(run(op, 64, a, d), `${op}64(0x${a.toString(16)}, 0x${d.toString(16)})`).toBe(reference(op, 64, a, d));
-        if (op === 'div' || op === 'mod') expect(run(op, 64, a, d, 'mov'), `mov; ${op}64(0x${a.toString(16)}, 0x${d.toString(16)})`).toBe(reference(op, 64, a, d));
+        if (op === 'div' || op === 'mod')
+          expect(run(op, 64, a, d, 'mov'), `mov; ${op}64(0x${a.toString(16)}, 0x${d.toString(16)})`).toBe(reference(op, 64, a, d));
       }),
       { numRuns: 400 },
     );

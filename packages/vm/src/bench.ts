@@ -50,7 +50,10 @@ export function parseAnchors(readme: string): Map<string, BenchAnchor> {
   if (at < 0) throw new Error('bench README: no anchor table (| program | kernel net | ...)');
   for (const line of readme.slice(at).split('\n').slice(2)) {
     if (!line.startsWith('|')) break;
-    const cells = line.split('|').map((c) => c.trim()).slice(1, -1);
+    const cells = line
+      .split('|')
+      .map((c) => c.trim())
+      .slice(1, -1);
     const [name, kernel, interp, jit] = cells;
     if (name === undefined || kernel === undefined || interp === undefined || jit === undefined) continue;
     anchors.set(name, { kernelNet: /^[\d.]+$/.test(kernel) ? Number(kernel) : null, ubpfInterp: Number(interp), ubpfJit: Number(jit) });
@@ -152,7 +155,16 @@ export function runMany(vm: Vm, method: BenchMethod, prog: Program, addr: number
 }
 
 /** Time one program: warm-up, then `rounds` rounds of ~`roundMs` each; the median (or fastest) ns per run. */
-function timeProgram(runner: RawRunner, method: BenchMethod, prog: Program, addr: number, length: number, rounds: number, roundMs: number, statistic: 'median' | 'min'): number {
+function timeProgram(
+  runner: RawRunner,
+  method: BenchMethod,
+  prog: Program,
+  addr: number,
+  length: number,
+  rounds: number,
+  roundMs: number,
+  statistic: 'median' | 'min',
+): number {
   const vm = runner.vm;
   vm.run(prog, addr, length);
   // Per-run overhead counts as ten instructions, so tiny programs are not held to the per-instruction bar.
@@ -250,11 +262,18 @@ export function formatBenchTable(rows: readonly BenchRow[]): string {
   const totalRun = rows.reduce((s, r) => s + r.nsPerRun, 0);
   const totalInsns = rows.reduce((s, r) => s + r.executed, 0);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const fmt = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 || i === 1 || i === 8 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const fmt = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (i === 0 || i === 1 || i === 8 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (i === 0 || i === 1 || i === 8 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   const kernelRatios = rows.flatMap((r) => (r.anchor?.kernelNet ? [r.nsPerRun / r.anchor.kernelNet] : []));
-  const geomean = kernelRatios.length > 1 ? `; geometric mean vs kernel net ${Math.exp(kernelRatios.reduce((s, x) => s + Math.log(x), 0) / kernelRatios.length).toFixed(2)}x` : '';
-  const summary = rows.length > 1 ? `\nall programs: ${totalInsns} insns in ${fixed(totalRun)} ns = ${(totalRun / totalInsns).toFixed(2)} ns per executed instruction on average${geomean}\n` : '\n';
+  const geomean =
+    kernelRatios.length > 1
+      ? `; geometric mean vs kernel net ${Math.exp(kernelRatios.reduce((s, x) => s + Math.log(x), 0) / kernelRatios.length).toFixed(2)}x`
+      : '';
+  const summary =
+    rows.length > 1
+      ? `\nall programs: ${totalInsns} insns in ${fixed(totalRun)} ns = ${(totalRun / totalInsns).toFixed(2)} ns per executed instruction on average${geomean}\n`
+      : '\n';
   const title = rows[0] === undefined ? '' : `${METHOD_TITLES[rows[0].method]}\n`;
   return title + [fmt(header), sep, ...lines.map(fmt)].join('\n') + summary;
 }

@@ -68,7 +68,8 @@ export function runConformanceViaPlugin(tests: readonly ConformanceTest[], plugi
     const args = [...baseArgs, ...(test.mem_hex ? [runnerEncoding(test.mem_hex)] : [])];
     const child = spawnSync(command, args, { input: `${runnerEncoding(test.program_hex)}\n`, encoding: 'utf8' });
     if (child.error) return { test, outcome: 'ERROR', message: child.error.message };
-    if (child.status !== 0) return { test, outcome: 'ERROR', message: `Plugin returned error code ${child.status ?? 'null'} and output ${child.stderr.trim()}` };
+    if (child.status !== 0)
+      return { test, outcome: 'ERROR', message: `Plugin returned error code ${child.status ?? 'null'} and output ${child.stderr.trim()}` };
     const match = /^\s*(?:0x)?([0-9a-fA-F]+)/.exec(child.stdout.replace(/\n$/, ''));
     if (!match?.[1]) return { test, outcome: 'ERROR', message: 'Plugin return value could not be parsed' };
     return judge(test, BigInt(`0x${match[1]}`));

@@ -572,8 +572,8 @@ export const FORM_OPS: Readonly<Record<string, number>> = {
   'call.helper': Op.CALL_HELPER,
   'call.local': Op.CALL_LOCAL,
   'call.kfunc': Op.CALL_KFUNC,
-  'callx': Op.CALLX,
-  'exit': Op.EXIT,
+  callx: Op.CALLX,
+  exit: Op.EXIT,
   'jmp.may_goto': Op.JMP_MAY_GOTO,
   'ld.imm64.imm': Op.LD_IMM64_IMM,
   'ld.imm64.map_fd': Op.LD_IMM64_PSEUDO,
@@ -638,7 +638,11 @@ export const FRAME_WORDS = 20;
  * indexes (`base + 4 * slot`), which is what the interpreter's program counter counts. Also returns the
  * program's written-register mask (see regsWritten).
  */
-export function compileInterp(insns: readonly Insn[], slotCount: number, ldImm64: (insn: Insn) => readonly [number, number] | undefined): { readonly base: number; readonly code: Int32Array; readonly writtenRegs: number } {
+export function compileInterp(
+  insns: readonly Insn[],
+  slotCount: number,
+  ldImm64: (insn: Insn) => readonly [number, number] | undefined,
+): { readonly base: number; readonly code: Int32Array; readonly writtenRegs: number } {
   const { base, view: code } = ownedBlock((slotCount + 1) * 4);
   let writtenRegs = 0;
   for (const insn of insns) writtenRegs |= regsWritten(insn);
@@ -730,7 +734,8 @@ const FUSION_RULES: readonly FusionRule[] = [
   // add w, imm; mov; mov; jump.
   (insns, i) => {
     const jump = insns[i + 3];
-    if (jump === undefined || insns[i]!.form.id !== 'alu.add.k' || insns[i + 1]!.form.id !== 'alu64.mov.x' || insns[i + 2]!.form.id !== 'alu64.mov.x') return undefined;
+    if (jump === undefined || insns[i]!.form.id !== 'alu.add.k' || insns[i + 1]!.form.id !== 'alu64.mov.x' || insns[i + 2]!.form.id !== 'alu64.mov.x')
+      return undefined;
     return FUSED_LOOP_TAIL[jump.form.id];
   },
   // add dst, b; ldx x, [dst + off].
@@ -4201,327 +4206,327 @@ function createInterpreter(): {
     }
   }
 
-    /**
-     * The rare forms, out of line so that {@link runSegment} stays under V8's bytecode limit for optimization:
-     * negation, sign-extending moves and loads, signed and constant-divisor division, little-endian conversions
-     * (`le`; `be` and `bswap` stay in the loop), LD ABS/IND, kfunc calls, callx, may_goto and the faulting
-     * pseudo-ops. Returns the next pc, or
-     * COLD_FAULT / COLD_EXIT. `vm.executed` is up to date when it is called (helpers may read it).
-     */
-    function runCold(vm: Vm, prog: Program, p: number): number {
-      const E = pool;
-      const rb = vm.regBase | 0;
-      const cb = prog.codeBase | 0;
-      const dv = vm.mem.dataView;
-      const sLo = vm.stackTop - (vm.depth + 1) * STACK_FRAME_SIZE;
-      const w = E[p]!;
-      switch ((w & 0x1ff) as Op) {
-        case Op.ALU_NEG: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          E[d] = -E[d]! | 0;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_NEG: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const lo = E[d]!;
-          E[d] = -lo | 0;
-          E[d + 1] = (~E[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU_DIV_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[p | 2]!;
-          E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU_SDIV_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[p | 2]!;
-          // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
-          E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU_MOD_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[p | 2]!;
-          // Modulo by zero leaves dst unchanged (then zero-extended).
-          if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU_SMOD_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[p | 2]!;
-          // INT_MIN % -1 is -0 in JS, stored as 0.
-          if (bl !== 0) E[d] = E[d]! % bl;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_DIV_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[p | 2]!;
-          const bh = E[p | 3]!;
-          if (bh === 0 && E[d + 1] === 0) {
-            // Both operands below 2^32: one exact double division.
-            E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
-          } else if (bl === 0 && bh === 0) {
-            E[d] = 0;
-            E[d + 1] = 0;
-          } else {
-            udiv64(E[d]!, E[d + 1]!, bl, bh);
-            E[d] = WIDE[0]!;
-            E[d + 1] = WIDE[1]!;
-          }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_SDIV_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[p | 2]!;
-          const bh = E[p | 3]!;
-          if (bl === 0 && bh === 0) {
-            E[d] = 0;
-            E[d + 1] = 0;
-          } else {
-            sdiv64(E[d]!, E[d + 1]!, bl, bh);
-            E[d] = WIDE[0]!;
-            E[d + 1] = WIDE[1]!;
-          }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_MOD_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[p | 2]!;
-          const bh = E[p | 3]!;
-          if (bh === 0 && E[d + 1] === 0) {
-            // Modulo by zero leaves dst unchanged.
-            if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
-          } else if (bl !== 0 || bh !== 0) {
-            udiv64(E[d]!, E[d + 1]!, bl, bh);
-            E[d] = WIDE[2]!;
-            E[d + 1] = WIDE[3]!;
-          }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_SMOD_K: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[p | 2]!;
-          const bh = E[p | 3]!;
-          if (bl !== 0 || bh !== 0) {
-            sdiv64(E[d]!, E[d + 1]!, bl, bh);
-            E[d] = WIDE[2]!;
-            E[d + 1] = WIDE[3]!;
-          }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU_SDIV_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
-          // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
-          E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU_SMOD_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const bl = E[(rb + (w >>> 17)) | 0]!;
-          // INT_MIN % -1 is -0 in JS, stored as 0.
-          if (bl !== 0) E[d] = E[d]! % bl;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_SDIV_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
-          const bl = E[s]!;
-          const bh = E[s + 1]!;
-          if (bl === 0 && bh === 0) {
-            E[d] = 0;
-            E[d + 1] = 0;
-          } else {
-            sdiv64(E[d]!, E[d + 1]!, bl, bh);
-            E[d] = WIDE[0]!;
-            E[d + 1] = WIDE[1]!;
-          }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_SMOD_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const s = (rb + (w >>> 17)) | 0;
-          const bl = E[s]!;
-          const bh = E[s + 1]!;
-          if (bl !== 0 || bh !== 0) {
-            sdiv64(E[d]!, E[d + 1]!, bl, bh);
-            E[d] = WIDE[2]!;
-            E[d + 1] = WIDE[3]!;
-          }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU_MOVSX8_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          E[d] = (E[(rb + (w >>> 17)) | 0]! << 24) >> 24;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU_MOVSX16_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          E[d] = (E[(rb + (w >>> 17)) | 0]! << 16) >> 16;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_MOVSX8_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const v = (E[(rb + (w >>> 17)) | 0]! << 24) >> 24;
-          E[d] = v;
-          E[d + 1] = v >> 31;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_MOVSX16_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const v = (E[(rb + (w >>> 17)) | 0]! << 16) >> 16;
-          E[d] = v;
-          E[d + 1] = v >> 31;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.ALU64_MOVSX32_X: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const v = E[(rb + (w >>> 17)) | 0]!;
-          E[d] = v;
-          E[d + 1] = v >> 31;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.END_LE16: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          E[d] = E[d]! & 0xffff;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.END_LE32: {
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          E[d + 1] = 0;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.END_LE64:
-          p = (p + 4) | 0;
-          break;
-        case Op.LDX_MEMSX_B: {
-          const s = (rb + (w >>> 17)) | 0;
-          // Out of line, every access takes the exact check.
-          const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) return COLD_FAULT;
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const v = dv.getInt8(a);
-          E[d] = v;
-          E[d + 1] = v >> 31;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.LDX_MEMSX_H: {
-          const s = (rb + (w >>> 17)) | 0;
-          // Out of line, every access takes the exact check.
-          const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) return COLD_FAULT;
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const v = dv.getInt16(a, true);
-          E[d] = v;
-          E[d + 1] = v >> 31;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.LDX_MEMSX_W: {
-          const s = (rb + (w >>> 17)) | 0;
-          // Out of line, every access takes the exact check.
-          const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
-          if (a < 0) return COLD_FAULT;
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const v = dv.getInt32(a, true);
-          E[d] = v;
-          E[d + 1] = v >> 31;
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.LD_IMM64_PSEUDO:
-          vm.setFault('unresolved-ld-imm64', (p - cb) >> 2, { detail: E[p | 1]! });
-          return COLD_FAULT;
-        case Op.JMP_MAY_GOTO:
-          // Linux's count-based may_goto (the interpreter and most JITs): every frame whose function uses it
-          // gets a stack counter set to MAX_LOOPS in its prologue; may_goto jumps once it reaches 0. (The
-          // x86-64 JIT of 6.14+ uses a time budget instead, which is not deterministic, so we do not model it.)
-          if (vm.loops === 0) {
-            p = E[p | 1]!;
-          } else {
-            vm.loops--;
-            p = (p + 4) | 0;
-          }
-          break;
-        case Op.CALL_KFUNC: {
-          const id = E[p | 2]!;
-          const status = vm.invoke(vm.kfuncs.get(id), id, (p - cb) >> 2);
-          if (status !== 0) {
-            return status === 1 ? COLD_EXIT : COLD_FAULT;
-          }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.CALLX: {
-          // RFC 9669 callx: the helper id is the value of the dst register.
-          const d = (rb + ((w >> 9) & 0xff)) | 0;
-          const id = E[d + 1] === 0 ? E[d]! >>> 0 : -1;
-          const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, (p - cb) >> 2);
-          if (status !== 0) {
-            return status === 1 ? COLD_EXIT : COLD_FAULT;
-          }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.LD_ABS_B:
-        case Op.LD_ABS_H:
-        case Op.LD_ABS_W:
-        case Op.LD_IND_B:
-        case Op.LD_IND_H:
-        case Op.LD_IND_W: {
-          const op = (w & 0x1ff) as Op;
-          const indirect = op === Op.LD_IND_B || op === Op.LD_IND_H || op === Op.LD_IND_W;
-          const size = op === Op.LD_ABS_B || op === Op.LD_IND_B ? 1 : op === Op.LD_ABS_H || op === Op.LD_IND_H ? 2 : 4;
-          const status = vm.loadPacket((E[p | 2]! + (indirect ? E[(rb + (w >>> 17)) | 0]! : 0)) | 0, size, (p - cb) >> 2);
-          if (status !== 0) {
-            return status === 1 ? COLD_EXIT : COLD_FAULT;
-          }
-          p = (p + 4) | 0;
-          break;
-        }
-        case Op.FELL_OFF:
-          vm.setFault('fell-off', (p - cb) >> 2);
-          return COLD_FAULT;
-        default:
-          vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0x1ff });
-          return COLD_FAULT;
+  /**
+   * The rare forms, out of line so that {@link runSegment} stays under V8's bytecode limit for optimization:
+   * negation, sign-extending moves and loads, signed and constant-divisor division, little-endian conversions
+   * (`le`; `be` and `bswap` stay in the loop), LD ABS/IND, kfunc calls, callx, may_goto and the faulting
+   * pseudo-ops. Returns the next pc, or
+   * COLD_FAULT / COLD_EXIT. `vm.executed` is up to date when it is called (helpers may read it).
+   */
+  function runCold(vm: Vm, prog: Program, p: number): number {
+    const E = pool;
+    const rb = vm.regBase | 0;
+    const cb = prog.codeBase | 0;
+    const dv = vm.mem.dataView;
+    const sLo = vm.stackTop - (vm.depth + 1) * STACK_FRAME_SIZE;
+    const w = E[p]!;
+    switch ((w & 0x1ff) as Op) {
+      case Op.ALU_NEG: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        E[d] = -E[d]! | 0;
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
       }
-      return p;
+      case Op.ALU64_NEG: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const lo = E[d]!;
+        E[d] = -lo | 0;
+        E[d + 1] = (~E[d + 1]! + (lo === 0 ? 1 : 0)) | 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU_DIV_K: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[p | 2]!;
+        E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU_SDIV_K: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[p | 2]!;
+        // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
+        E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU_MOD_K: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[p | 2]!;
+        // Modulo by zero leaves dst unchanged (then zero-extended).
+        if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU_SMOD_K: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[p | 2]!;
+        // INT_MIN % -1 is -0 in JS, stored as 0.
+        if (bl !== 0) E[d] = E[d]! % bl;
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU64_DIV_K: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        if (bh === 0 && E[d + 1] === 0) {
+          // Both operands below 2^32: one exact double division.
+          E[d] = bl === 0 ? 0 : Math.floor((E[d]! >>> 0) / (bl >>> 0));
+        } else if (bl === 0 && bh === 0) {
+          E[d] = 0;
+          E[d + 1] = 0;
+        } else {
+          udiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[0]!;
+          E[d + 1] = WIDE[1]!;
+        }
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU64_SDIV_K: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        if (bl === 0 && bh === 0) {
+          E[d] = 0;
+          E[d + 1] = 0;
+        } else {
+          sdiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[0]!;
+          E[d + 1] = WIDE[1]!;
+        }
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU64_MOD_K: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        if (bh === 0 && E[d + 1] === 0) {
+          // Modulo by zero leaves dst unchanged.
+          if (bl !== 0) E[d] = (E[d]! >>> 0) % (bl >>> 0);
+        } else if (bl !== 0 || bh !== 0) {
+          udiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[2]!;
+          E[d + 1] = WIDE[3]!;
+        }
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU64_SMOD_K: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[p | 2]!;
+        const bh = E[p | 3]!;
+        if (bl !== 0 || bh !== 0) {
+          sdiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[2]!;
+          E[d + 1] = WIDE[3]!;
+        }
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU_SDIV_X: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[(rb + (w >>> 17)) | 0]!;
+        // INT_MIN / -1 is 2^31, which wraps back to INT_MIN.
+        E[d] = bl === 0 ? 0 : Math.trunc(E[d]! / bl) | 0;
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU_SMOD_X: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const bl = E[(rb + (w >>> 17)) | 0]!;
+        // INT_MIN % -1 is -0 in JS, stored as 0.
+        if (bl !== 0) E[d] = E[d]! % bl;
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU64_SDIV_X: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        if (bl === 0 && bh === 0) {
+          E[d] = 0;
+          E[d + 1] = 0;
+        } else {
+          sdiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[0]!;
+          E[d + 1] = WIDE[1]!;
+        }
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU64_SMOD_X: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const s = (rb + (w >>> 17)) | 0;
+        const bl = E[s]!;
+        const bh = E[s + 1]!;
+        if (bl !== 0 || bh !== 0) {
+          sdiv64(E[d]!, E[d + 1]!, bl, bh);
+          E[d] = WIDE[2]!;
+          E[d + 1] = WIDE[3]!;
+        }
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU_MOVSX8_X: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        E[d] = (E[(rb + (w >>> 17)) | 0]! << 24) >> 24;
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU_MOVSX16_X: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        E[d] = (E[(rb + (w >>> 17)) | 0]! << 16) >> 16;
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU64_MOVSX8_X: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const v = (E[(rb + (w >>> 17)) | 0]! << 24) >> 24;
+        E[d] = v;
+        E[d + 1] = v >> 31;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU64_MOVSX16_X: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const v = (E[(rb + (w >>> 17)) | 0]! << 16) >> 16;
+        E[d] = v;
+        E[d + 1] = v >> 31;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.ALU64_MOVSX32_X: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const v = E[(rb + (w >>> 17)) | 0]!;
+        E[d] = v;
+        E[d + 1] = v >> 31;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.END_LE16: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        E[d] = E[d]! & 0xffff;
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.END_LE32: {
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        E[d + 1] = 0;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.END_LE64:
+        p = (p + 4) | 0;
+        break;
+      case Op.LDX_MEMSX_B: {
+        const s = (rb + (w >>> 17)) | 0;
+        // Out of line, every access takes the exact check.
+        const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
+        if (a < 0) return COLD_FAULT;
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const v = dv.getInt8(a);
+        E[d] = v;
+        E[d + 1] = v >> 31;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.LDX_MEMSX_H: {
+        const s = (rb + (w >>> 17)) | 0;
+        // Out of line, every access takes the exact check.
+        const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
+        if (a < 0) return COLD_FAULT;
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const v = dv.getInt16(a, true);
+        E[d] = v;
+        E[d + 1] = v >> 31;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.LDX_MEMSX_W: {
+        const s = (rb + (w >>> 17)) | 0;
+        // Out of line, every access takes the exact check.
+        const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
+        if (a < 0) return COLD_FAULT;
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const v = dv.getInt32(a, true);
+        E[d] = v;
+        E[d + 1] = v >> 31;
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.LD_IMM64_PSEUDO:
+        vm.setFault('unresolved-ld-imm64', (p - cb) >> 2, { detail: E[p | 1]! });
+        return COLD_FAULT;
+      case Op.JMP_MAY_GOTO:
+        // Linux's count-based may_goto (the interpreter and most JITs): every frame whose function uses it
+        // gets a stack counter set to MAX_LOOPS in its prologue; may_goto jumps once it reaches 0. (The
+        // x86-64 JIT of 6.14+ uses a time budget instead, which is not deterministic, so we do not model it.)
+        if (vm.loops === 0) {
+          p = E[p | 1]!;
+        } else {
+          vm.loops--;
+          p = (p + 4) | 0;
+        }
+        break;
+      case Op.CALL_KFUNC: {
+        const id = E[p | 2]!;
+        const status = vm.invoke(vm.kfuncs.get(id), id, (p - cb) >> 2);
+        if (status !== 0) {
+          return status === 1 ? COLD_EXIT : COLD_FAULT;
+        }
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.CALLX: {
+        // RFC 9669 callx: the helper id is the value of the dst register.
+        const d = (rb + ((w >> 9) & 0xff)) | 0;
+        const id = E[d + 1] === 0 ? E[d]! >>> 0 : -1;
+        const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, (p - cb) >> 2);
+        if (status !== 0) {
+          return status === 1 ? COLD_EXIT : COLD_FAULT;
+        }
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.LD_ABS_B:
+      case Op.LD_ABS_H:
+      case Op.LD_ABS_W:
+      case Op.LD_IND_B:
+      case Op.LD_IND_H:
+      case Op.LD_IND_W: {
+        const op = (w & 0x1ff) as Op;
+        const indirect = op === Op.LD_IND_B || op === Op.LD_IND_H || op === Op.LD_IND_W;
+        const size = op === Op.LD_ABS_B || op === Op.LD_IND_B ? 1 : op === Op.LD_ABS_H || op === Op.LD_IND_H ? 2 : 4;
+        const status = vm.loadPacket((E[p | 2]! + (indirect ? E[(rb + (w >>> 17)) | 0]! : 0)) | 0, size, (p - cb) >> 2);
+        if (status !== 0) {
+          return status === 1 ? COLD_EXIT : COLD_FAULT;
+        }
+        p = (p + 4) | 0;
+        break;
+      }
+      case Op.FELL_OFF:
+        vm.setFault('fell-off', (p - cb) >> 2);
+        return COLD_FAULT;
+      default:
+        vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0x1ff });
+        return COLD_FAULT;
     }
+    return p;
+  }
 
   /**
    * The atomic read-modify-write forms, out of line. They are rare in programs, and every case spelled out in

@@ -1,6 +1,17 @@
 import { asm, formById, OPCODE_TABLE, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
-import { FORM_OPS, FUSED_ADD_ADD, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_MOV_ZEXT, FUSED_XOR_MUL } from './interp.js';
+import {
+  FORM_OPS,
+  FUSED_ADD_ADD,
+  FUSED_ADD_LOAD,
+  FUSED_AFTER_ADD_IMM,
+  FUSED_AFTER_MOV,
+  FUSED_LOOP_TAIL,
+  FUSED_MOV_ADD_LOAD,
+  FUSED_MOV_MOV,
+  FUSED_MOV_ZEXT,
+  FUSED_XOR_MUL,
+} from './interp.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
 import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
@@ -78,7 +89,18 @@ describe('superinstructions (mov + ALU on the same register)', () => {
   it('two moves in a row (a swap through a third register) give the same registers as apart', () => {
     const load = [asm.Ldx.dw(R2, R1, 0), asm.Ldx.dw(R3, R1, 8)];
     // r1 = r2; r2 = r3; r3 = r1 pairs the first two moves; r0 = r1 ^ r2 ^ r3 shows every register.
-    const body = (gap: boolean) => [asm.Mov.reg(R1, R2), ...(gap ? [asm.Ja(0)] : []), asm.Mov.reg(R2, R3), asm.Mov.reg(R3, R1), asm.Mov.reg(R0, R1), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R2), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R3), asm.Exit()];
+    const body = (gap: boolean) => [
+      asm.Mov.reg(R1, R2),
+      ...(gap ? [asm.Ja(0)] : []),
+      asm.Mov.reg(R2, R3),
+      asm.Mov.reg(R3, R1),
+      asm.Mov.reg(R0, R1),
+      asm.Lsh.imm(R0, 1),
+      asm.Xor.reg(R0, R2),
+      asm.Lsh.imm(R0, 1),
+      asm.Xor.reg(R0, R3),
+      asm.Exit(),
+    ];
     const fused = loadProgram(asm.program(...load, ...body(false)));
     const apart = loadProgram(asm.program(...load, ...body(true)));
     // The first move (slot 2) runs as the pair in `fused` only.
@@ -99,7 +121,17 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     // r1, r2, r3 = the operand set's first three values; r0 = r1 ^ r2 ^ r3 (shifted apart) shows every register.
     const load = [asm.Ldx.dw(R1, R0, 0), asm.Ldx.dw(R2, R0, 8), asm.Ldx.dw(R3, R0, 16)];
     const add = kind === 'imm' ? asm.Add.imm(second, operand) : asm.Add.reg(second, operand);
-    const body = (gap: boolean) => [asm.Add.reg(R1, R2), ...(gap ? [asm.Ja(0)] : []), add, asm.Mov.reg(R0, R1), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R2), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R3), asm.Exit()];
+    const body = (gap: boolean) => [
+      asm.Add.reg(R1, R2),
+      ...(gap ? [asm.Ja(0)] : []),
+      add,
+      asm.Mov.reg(R0, R1),
+      asm.Lsh.imm(R0, 1),
+      asm.Xor.reg(R0, R2),
+      asm.Lsh.imm(R0, 1),
+      asm.Xor.reg(R0, R3),
+      asm.Exit(),
+    ];
     const fused = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(false)));
     const apart = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(true)));
     const op = FUSED_ADD_ADD[kind === 'imm' ? 'alu64.add.k' : 'alu64.add.x'];
@@ -113,7 +145,16 @@ describe('superinstructions (mov + ALU on the same register)', () => {
     ['dst itself', R1],
   ] as const)('mov; lsh 32; rsh 32 (zero-extension) from %s gives the same registers as apart', (_what, src) => {
     const load = [asm.Ldx.dw(R1, R0, 0), asm.Ldx.dw(R2, R0, 8)];
-    const body = (gap: boolean) => [asm.Mov.reg(R1, src), ...(gap ? [asm.Ja(0)] : []), asm.Lsh.imm(R1, 32), asm.Rsh.imm(R1, 32), asm.Mov.reg(R0, R1), asm.Lsh.imm(R0, 1), asm.Xor.reg(R0, R2), asm.Exit()];
+    const body = (gap: boolean) => [
+      asm.Mov.reg(R1, src),
+      ...(gap ? [asm.Ja(0)] : []),
+      asm.Lsh.imm(R1, 32),
+      asm.Rsh.imm(R1, 32),
+      asm.Mov.reg(R0, R1),
+      asm.Lsh.imm(R0, 1),
+      asm.Xor.reg(R0, R2),
+      asm.Exit(),
+    ];
     const fused = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(false)));
     const apart = loadProgram(asm.program(asm.Mov.reg(R0, R1), ...load, ...body(true)));
     expect(fused.code[12]! & 0x1ff).toBe(FUSED_MOV_ZEXT['alu64.mov.x']);
@@ -124,13 +165,24 @@ describe('superinstructions (mov + ALU on the same register)', () => {
   it('only shifts by 32 make the zero-extension', () => {
     const prog = (l: number, r: number) => loadProgram(asm.program(asm.Mov.reg(R1, R2), asm.Lsh.imm(R1, l), asm.Rsh.imm(R1, r), asm.Exit()));
     expect(prog(32, 32).code[0]! & 0x1ff).toBe(FUSED_MOV_ZEXT['alu64.mov.x']);
-    for (const [l, r] of [[31, 32], [32, 31], [16, 16]]) expect(prog(l!, r!).code[0]! & 0x1ff).not.toBe(FUSED_MOV_ZEXT['alu64.mov.x']);
+    for (const [l, r] of [
+      [31, 32],
+      [32, 31],
+      [16, 16],
+    ])
+      expect(prog(l!, r!).code[0]! & 0x1ff).not.toBe(FUSED_MOV_ZEXT['alu64.mov.x']);
   });
 
   it('mov; lsh 32; rsh 32 stops exactly at the budget on either shift', () => {
     const bench = new ProbeBench();
-    const prog = loadProgram(asm.program(asm.LdImm64.value(R2, 0x1234567887654321n), asm.Mov.reg(R1, R2), asm.Lsh.imm(R1, 32), asm.Rsh.imm(R1, 32), asm.Exit()));
-    for (const [budget, r1] of [[2, 0x1234567887654321n], [3, 0x8765432100000000n], [4, 0x87654321n]] as const) {
+    const prog = loadProgram(
+      asm.program(asm.LdImm64.value(R2, 0x1234567887654321n), asm.Mov.reg(R1, R2), asm.Lsh.imm(R1, 32), asm.Rsh.imm(R1, 32), asm.Exit()),
+    );
+    for (const [budget, r1] of [
+      [2, 0x1234567887654321n],
+      [3, 0x8765432100000000n],
+      [4, 0x87654321n],
+    ] as const) {
       bench.vm.budget = budget;
       expect(bench.vm.run(prog)).toBe(false);
       expect(bench.vm.fault).toMatchObject({ kind: 'budget', pc: budget + 1, detail: budget });
@@ -204,7 +256,9 @@ describe('superinstructions (a whole loop tail: add imm, two moves, conditional 
       asm.program(
         asm.Mov.reg(R1, R1),
         // The operand counter keeps the set's low word as its high word (which the 32-bit add clears) and starts at 3.
-        ...(counter === 'zero' ? [asm.Mov.imm(R2, 0), asm.Mov.imm(R2, 0), asm.Mov.imm(R2, 0)] : [asm.Ldx.dw(R2, R1, 0), asm.Lsh.imm(R2, 32), asm.Or.imm(R2, 3)]),
+        ...(counter === 'zero'
+          ? [asm.Mov.imm(R2, 0), asm.Mov.imm(R2, 0), asm.Mov.imm(R2, 0)]
+          : [asm.Ldx.dw(R2, R1, 0), asm.Lsh.imm(R2, 32), asm.Or.imm(R2, 3)]),
         asm.Ldx.dw(R3, R1, 8),
         asm.Ldx.dw(R4, R1, 16),
         // head (slot 6)
@@ -246,7 +300,13 @@ describe('superinstructions (a whole loop tail: add imm, two moves, conditional 
     const prog = program('jmp32.jne.k', false, 'zero');
     const data = new ProbeBench().data;
     // Slots: 0..5 set-up, 6 mul, 7 xor, 8 add, 9 mov, 10 mov, 11 jne, then 6 again.
-    for (const [budget, pc] of [[8, 8], [9, 9], [10, 10], [11, 11], [12, 6]] as const) {
+    for (const [budget, pc] of [
+      [8, 8],
+      [9, 9],
+      [10, 10],
+      [11, 11],
+      [12, 6],
+    ] as const) {
       vm.budget = budget;
       expect(vm.run(prog, data)).toBe(false);
       expect(vm.fault).toMatchObject({ kind: 'budget', pc, detail: budget });
@@ -260,10 +320,20 @@ describe('superinstructions (a whole loop tail: add imm, two moves, conditional 
 
 describe('superinstructions (mov + add + load through the sum)', () => {
   it('every op id fits the 9 bits of a code word and none is NO_OP (0x1ff)', () => {
-    const ids = [FORM_OPS, FUSED_ADD_ADD, FUSED_MOV_ZEXT, FUSED_AFTER_MOV, FUSED_AFTER_ADD_IMM, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_ADD_LOAD, FUSED_MOV_MOV, FUSED_XOR_MUL].flatMap((table) => Object.values(table));
+    const ids = [
+      FORM_OPS,
+      FUSED_ADD_ADD,
+      FUSED_MOV_ZEXT,
+      FUSED_AFTER_MOV,
+      FUSED_AFTER_ADD_IMM,
+      FUSED_LOOP_TAIL,
+      FUSED_MOV_ADD_LOAD,
+      FUSED_ADD_LOAD,
+      FUSED_MOV_MOV,
+      FUSED_XOR_MUL,
+    ].flatMap((table) => Object.values(table));
     expect(Math.max(...ids)).toBeLessThan(0x1ff);
   });
-
 
   const { R0, R1, R3, R4 } = asm;
   const sizes = [
@@ -295,10 +365,27 @@ describe('superinstructions (mov + add + load through the sum)', () => {
       ),
     );
 
-  it.each(sizes.flatMap(([size, bytes]) => [[size, bytes, false], [size, bytes, true]] as const))('ldx.mem.%s (%i bytes, split %s) reads the addressed bytes, faults at the load', (size, bytes, split) => {
+  it.each(
+    sizes.flatMap(
+      ([size, bytes]) =>
+        [
+          [size, bytes, false],
+          [size, bytes, true],
+        ] as const,
+    ),
+  )('ldx.mem.%s (%i bytes, split %s) reads the addressed bytes, faults at the load', (size, bytes, split) => {
     const { vm, buf, view } = setup();
     const extra = split ? 1 : 0;
-    for (const [index, off] of [[0, 0], [5, 3], [64 - bytes, 0], [60 - bytes, 4], [64 - bytes + 1, 0], [-(1 << 20), 0], [64, -8 + bytes - 8], [1n << 40n, 0]] as const) {
+    for (const [index, off] of [
+      [0, 0],
+      [5, 3],
+      [64 - bytes, 0],
+      [60 - bytes, 4],
+      [64 - bytes + 1, 0],
+      [-(1 << 20), 0],
+      [64, -8 + bytes - 8],
+      [1n << 40n, 0],
+    ] as const) {
       const ok = vm.run(program(size, index, off, split), buf);
       const address = BigInt(buf) + BigInt(index) + BigInt(off);
       const inside = address >= BigInt(buf) && address + BigInt(bytes) <= BigInt(buf + 64);
@@ -307,7 +394,8 @@ describe('superinstructions (mov + add + load through the sum)', () => {
       expect(vm.reg(4)).toBe(BigInt.asUintN(64, BigInt(buf) + BigInt(index)));
       if (inside) {
         const a = Number(address);
-        const want = bytes === 1 ? view.getUint8(a) : bytes === 2 ? view.getUint16(a, true) : bytes === 4 ? view.getUint32(a, true) : view.getBigUint64(a, true);
+        const want =
+          bytes === 1 ? view.getUint8(a) : bytes === 2 ? view.getUint16(a, true) : bytes === 4 ? view.getUint32(a, true) : view.getBigUint64(a, true);
         expect(vm.r0).toBe(BigInt(want));
         expect(vm.executed).toBe(5 + extra);
       } else {

@@ -11,7 +11,17 @@
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { asm, Class, formById, Mode, OPCODE_TABLE, Size } from '@ebpf-sim/isa';
 import type { HelperSpec } from './helpers.js';
-import { FUSED_ADD_ADD, FUSED_ADD_LOAD, FUSED_AFTER_ADD_IMM, FUSED_AFTER_MOV, FUSED_LOOP_TAIL, FUSED_MOV_ADD_LOAD, FUSED_MOV_MOV, FUSED_MOV_ZEXT, FUSED_XOR_MUL } from './interp.js';
+import {
+  FUSED_ADD_ADD,
+  FUSED_ADD_LOAD,
+  FUSED_AFTER_ADD_IMM,
+  FUSED_AFTER_MOV,
+  FUSED_LOOP_TAIL,
+  FUSED_MOV_ADD_LOAD,
+  FUSED_MOV_MOV,
+  FUSED_MOV_ZEXT,
+  FUSED_XOR_MUL,
+} from './interp.js';
 import { splitU64 } from './int64.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
 import { loadProgram, type Program } from './program.js';
@@ -225,7 +235,14 @@ export function primerProgram(): RawInsn[] {
   }
   // The zero-extending move, from another register and from dst itself.
   if (Object.keys(FUSED_MOV_ZEXT).length > 0) {
-    items.push(asm.Mov.reg(asm.R1, asm.R2), asm.Lsh.imm(asm.R1, 32), asm.Rsh.imm(asm.R1, 32), asm.Mov.reg(asm.R2, asm.R2), asm.Lsh.imm(asm.R2, 32), asm.Rsh.imm(asm.R2, 32));
+    items.push(
+      asm.Mov.reg(asm.R1, asm.R2),
+      asm.Lsh.imm(asm.R1, 32),
+      asm.Rsh.imm(asm.R1, 32),
+      asm.Mov.reg(asm.R2, asm.R2),
+      asm.Lsh.imm(asm.R2, 32),
+      asm.Rsh.imm(asm.R2, 32),
+    );
     items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
   }
   // A register add then an immediate or a register add: the same register, then another.
@@ -262,7 +279,10 @@ export function primerProgram(): RawInsn[] {
   }
   // The add + load pair through a stack pointer: r3 = r10; r3 += -16 (a mov + add.k pair); r3 += r0; ldx r3, [r3].
   for (const id of Object.keys(FUSED_ADD_LOAD)) {
-    items.push(asm.Mov.imm(asm.R0, 0), asm.Mov.reg(asm.R3, asm.R10), asm.Add.imm(asm.R3, -16), asm.Add.reg(asm.R3, asm.R0), { ...formInsn(formById(id), 3, 0), off: 0 });
+    items.push(asm.Mov.imm(asm.R0, 0), asm.Mov.reg(asm.R3, asm.R10), asm.Add.imm(asm.R3, -16), asm.Add.reg(asm.R3, asm.R0), {
+      ...formInsn(formById(id), 3, 0),
+      off: 0,
+    });
     items.push(ldxdw(asm.R1, 8), ldxdw(asm.R2, 16));
   }
   items.push(asm.LdAbs.b(1), asm.LdAbs.h(2), asm.LdAbs.w(4), asm.LdInd.b(asm.R7, 1), asm.LdInd.h(asm.R7, 2), asm.LdInd.w(asm.R7, 4));
@@ -284,5 +304,6 @@ export function primeEngine(): void {
   // The repeat loop's next run started in place at an exit (interp.ts runRepeat), with every register group
   // reset (the primer calls helpers, so it may write every register).
   bench.run(primer, 0);
-  if (!bench.vm.runRepeat(primer, bench.data, 0, 2)) throw new Error(`engine primer faulted in a repeat loop: ${bench.vm.fault?.kind ?? '?'} at insn ${bench.vm.fault?.pc ?? -1}`);
+  if (!bench.vm.runRepeat(primer, bench.data, 0, 2))
+    throw new Error(`engine primer faulted in a repeat loop: ${bench.vm.fault?.kind ?? '?'} at insn ${bench.vm.fault?.pc ?? -1}`);
 }

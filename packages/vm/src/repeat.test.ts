@@ -66,19 +66,9 @@ describe.skipIf(!haveShared)('runRepeat equals n single runs (../shared programs
 
 /** r1 points at a u32 counter: count this run, then stop with `stopper` once the count reaches `k`. */
 function countingProgram(k: number, stopper: ReturnType<typeof Call.helper>): Program {
-  return loadProgram(
-    program(
-      Ldx.w(R0, R1, 0),
-      Add.imm(R0, 1),
-      Stx.w(R1, 0, R0),
-      JEq.imm(R0, k, 'stop'),
-      Exit(),
-      label('stop'),
-      stopper,
-      Exit(),
-    ),
-    { name: 'counting' },
-  );
+  return loadProgram(program(Ldx.w(R0, R1, 0), Add.imm(R0, 1), Stx.w(R1, 0, R0), JEq.imm(R0, k, 'stop'), Exit(), label('stop'), stopper, Exit()), {
+    name: 'counting',
+  });
 }
 
 function vmWithCounter(engine: EngineName, checks: MemoryChecks, options: Omit<VmOptions, 'arena' | 'engine' | 'memoryChecks'> = {}) {
@@ -111,7 +101,13 @@ describe.each(ENGINES)('runRepeat on %s', (_label, engine, checks) => {
     const prog = countingProgram(1000, Call.helper(99));
     const { vm, counter, count } = vmWithCounter(engine, checks);
     expect(vm.runRepeat(prog, counter, 0, 7)).toBe(true);
-    expect({ runs: vm.runs, count: count(), r0: vm.r0, executed: vm.executed, fault: vm.fault }).toEqual({ runs: 7, count: 7, r0: 7n, executed: 5, fault: null });
+    expect({ runs: vm.runs, count: count(), r0: vm.r0, executed: vm.executed, fault: vm.fault }).toEqual({
+      runs: 7,
+      count: 7,
+      r0: 7n,
+      executed: 5,
+      fault: null,
+    });
   });
 
   it('gives each run fresh registers: what a run wrote is gone at the next (r0, r1, r6)', () => {
@@ -135,12 +131,21 @@ describe.each(ENGINES)('runRepeat on %s', (_label, engine, checks) => {
         },
       },
     ];
-    const prog = loadProgram(program(Mov.reg(R6, R1), Ldx.w(R0, R6, 0), Add.imm(R0, 1), Stx.w(R6, 0, R0), Mov.reg(R1, R0), Call.helper(5), Add.imm(R0, 1000), Exit()), { name: 'exits' });
+    const prog = loadProgram(
+      program(Mov.reg(R6, R1), Ldx.w(R0, R6, 0), Add.imm(R0, 1), Stx.w(R6, 0, R0), Mov.reg(R1, R0), Call.helper(5), Add.imm(R0, 1000), Exit()),
+      { name: 'exits' },
+    );
     const { vm, counter, count } = vmWithCounter(engine, checks, { helpers });
     expect(vm.runRepeat(prog, counter, 0, 3)).toBe(true);
     expect({ runs: vm.runs, count: count(), r0: vm.r0, fault: vm.fault }).toEqual({ runs: 3, count: 3, r0: 77n, fault: null });
     expect(vm.runRepeat(prog, counter, 0, 5)).toBe(true);
-    expect({ runs: vm.runs, count: count(), r0: vm.r0, executed: vm.executed, fault: vm.fault }).toEqual({ runs: 5, count: 8, r0: 1005n, executed: 8, fault: null });
+    expect({ runs: vm.runs, count: count(), r0: vm.r0, executed: vm.executed, fault: vm.fault }).toEqual({
+      runs: 5,
+      count: 8,
+      r0: 1005n,
+      executed: 8,
+      fault: null,
+    });
   });
 
   it('counts tail calls per run, as fresh runs do', () => {

@@ -105,7 +105,15 @@ describe('atomics', () => {
   it('cmpxchg compares with r0 and always loads the old value into r0', () => {
     const hit = program(St.dw(R10, -8, 5), Mov.imm(R0, 5), Mov.imm(R1, 9), asm.Atomic.cmpxchg('dw', R10, -8, R1), Ldx.dw(R2, R10, -8), Add.reg(R0, R2), Exit());
     expect(r0Of(hit)).toBe(5n + 9n);
-    const miss = program(St.dw(R10, -8, 5), Mov.imm(R0, 4), Mov.imm(R1, 9), asm.Atomic.cmpxchg('dw', R10, -8, R1), Ldx.dw(R2, R10, -8), Add.reg(R0, R2), Exit());
+    const miss = program(
+      St.dw(R10, -8, 5),
+      Mov.imm(R0, 4),
+      Mov.imm(R1, 9),
+      asm.Atomic.cmpxchg('dw', R10, -8, R1),
+      Ldx.dw(R2, R10, -8),
+      Add.reg(R0, R2),
+      Exit(),
+    );
     expect(r0Of(miss)).toBe(5n + 5n);
   });
 });
@@ -152,7 +160,13 @@ describe('bpf-to-bpf calls', () => {
 describe('helpers', () => {
   const helpers: HelperSpec[] = [
     { id: 1, name: 'sum', fn: (ctx) => ctx.arg(1) + ctx.arg(2) + ctx.arg(3) + ctx.arg(4) + ctx.arg(5) },
-    { id: 2, name: 'fail', fn: () => { throw new Error('bad argument'); } },
+    {
+      id: 2,
+      name: 'fail',
+      fn: () => {
+        throw new Error('bad argument');
+      },
+    },
     { id: 3, name: 'neg', fn: () => -22 },
     {
       id: 4,

@@ -162,7 +162,8 @@ export class Vm implements HelperContext {
     this.budget = options.budget ?? DEFAULT_BUDGET;
     this.engine = options.engine ?? 'interp';
     this.prime = options.prime ?? true;
-    if (!(ENGINES as readonly string[]).includes(this.engine)) throw new Error(`unknown engine '${String(this.engine)}' (this build has: ${ENGINES.join(', ')})`);
+    if (!(ENGINES as readonly string[]).includes(this.engine))
+      throw new Error(`unknown engine '${String(this.engine)}' (this build has: ${ENGINES.join(', ')})`);
     if (options.stackAddr !== undefined) {
       this.stackBase = options.stackAddr;
     } else if (options.arena !== undefined || options.memory === undefined) {
@@ -171,7 +172,8 @@ export class Vm implements HelperContext {
       throw new Error('Vm: given a memory without a stackAddr or an arena, the VM cannot know where free space is for its stack');
     }
     this.stackTop = this.stackBase + STACK_AREA;
-    if (this.stackBase < 4096 || this.stackTop > this.mem.size) throw new Error(`Vm: stack [0x${this.stackBase.toString(16)}, 0x${this.stackTop.toString(16)}) is not inside the memory above page 0`);
+    if (this.stackBase < 4096 || this.stackTop > this.mem.size)
+      throw new Error(`Vm: stack [0x${this.stackBase.toString(16)}, 0x${this.stackTop.toString(16)}) is not inside the memory above page 0`);
     this.jit = this.engine === 'interp' ? null : new JitEngine(this, options.memoryChecks ?? 'checked', this.engine === 'auto');
   }
 
@@ -206,7 +208,7 @@ export class Vm implements HelperContext {
     if (!Number.isSafeInteger(repeat) || repeat < 1) throw new RangeError(`runRepeat: repeat must be a positive integer, not ${repeat}`);
     const jit = this.jit;
     if (jit === null) return this.interpretRuns(prog, r1, r2, repeat);
-    for (let i = 0; i < repeat; ) {
+    for (let i = 0; i < repeat;) {
       if (jit !== null && jit.isCompiled(prog)) {
         // (`auto` reaches this once the program turned hot inside the loop.)
         this.resetRunState();

@@ -13,7 +13,10 @@ export const SCHED_CLS = defineProgType(
       structName: '__sk_buff',
       size: SK_BUFF_SIZE,
       fields: [
-        ...skBuffScalars(new Set(['mark', 'priority', 'tc_index', 'tc_classid', 'queue_mapping']), new Set(['family', 'remote_ip4', 'local_ip4', 'remote_port', 'local_port'])),
+        ...skBuffScalars(
+          new Set(['mark', 'priority', 'tc_index', 'tc_classid', 'queue_mapping']),
+          new Set(['family', 'remote_ip4', 'local_ip4', 'remote_port', 'local_port']),
+        ),
         ...SK_BUFF_PACKET,
         { ...SK_BUFF_TSTAMP, writable: true },
       ],

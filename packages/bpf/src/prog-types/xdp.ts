@@ -19,7 +19,4 @@ export const XDP_MD: CtxLayout = {
   ],
 };
 
-export const XDP = defineProgType(
-  { name: 'xdp', uapiId: 6, ctx: XDP_MD, directPacketWrite: true },
-  [25, 8, 28, 44, 54, 23, 51, 65, 69, 163, 188, 189, 190],
-);
+export const XDP = defineProgType({ name: 'xdp', uapiId: 6, ctx: XDP_MD, directPacketWrite: true }, [25, 8, 28, 44, 54, 23, 51, 65, 69, 163, 188, 189, 190]);

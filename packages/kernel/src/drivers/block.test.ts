@@ -36,7 +36,10 @@ describe('block device', () => {
       yield* libc.write(2, 'two\n');
       const zero = yield* libc.open('/dev/zero');
       const z = yield* libc.read(zero, 8);
-      r.push(z.ret, z.data.reduce((a, b) => a + b, 0));
+      r.push(
+        z.ret,
+        z.data.reduce((a, b) => a + b, 0),
+      );
       const devnull = yield* libc.open('/dev/null', O.RDWR);
       r.push(yield* libc.write(devnull, 'x'), (yield* libc.read(devnull, 8)).ret);
       return 0;

@@ -78,35 +78,39 @@ describe('files through syscalls', () => {
 
   it('getdents64 lists a directory with d_type; /proc shows processes; /sys/fs/bpf refuses plain creation', () => {
     const r: Record<string, unknown> = {};
-    const { kernel, status } = runProgram(function* (ctx) {
-      const libc = new Libc(ctx);
-      yield* libc.mkdir('/tmp/list');
-      yield* libc.close(yield* libc.open('/tmp/list/f', O.CREAT | O.WRONLY));
-      yield* libc.mkdir('/tmp/list/sub');
-      const dir = yield* libc.open('/tmp/list', O.RDONLY | O.DIRECTORY);
-      const entries = yield* libc.readdir(dir, 64);
-      r.entries = entries.ok ? entries.value.map((e) => `${e.name}:${e.type}`) : entries.errno;
-      r.readDir = (yield* libc.read(dir, 10)).ret;
-      const comm = yield* libc.open('/proc/self/comm');
-      r.comm = libc.decode((yield* libc.read(comm, 100)).data);
-      const statusFd = yield* libc.open(`/proc/${yield* libc.getpid()}/status`);
-      const all = yield* libc.readAll(statusFd);
-      r.status = all.ok ? libc.decode(all.value) : all.errno;
-      r.procMissing = yield* libc.open('/proc/999/comm');
-      r.bpffsCreate = yield* libc.open('/sys/fs/bpf/x', O.CREAT | O.WRONLY);
-      r.bpffsMkdir = yield* libc.mkdir('/sys/fs/bpf/progs');
-      const bpffs = yield* libc.open('/sys/fs/bpf', O.RDONLY | O.DIRECTORY);
-      const pinned = yield* libc.readdir(bpffs);
-      r.bpffsList = pinned.ok ? pinned.value.map((e) => e.name) : pinned.errno;
-      const st = yield* libc.stat('/sys/fs/bpf');
-      r.bpffsMode = st.ok ? st.value.mode & S_IFMT : st.errno;
-      return 0;
-    }, {}, (k) => {
-      const root = k.bpffs.root;
-      const pinnedInode = k.bpffs.pin(root, 'my_map', { kind: 'map' }, ramfsFileOps, { uid: 0, gid: 0 });
-      expect(typeof pinnedInode).not.toBe('number');
-      expect(k.bpffs.pin(root, 'my_map', {}, ramfsFileOps, { uid: 0, gid: 0 })).toBe(-Errno.EEXIST);
-    });
+    const { kernel, status } = runProgram(
+      function* (ctx) {
+        const libc = new Libc(ctx);
+        yield* libc.mkdir('/tmp/list');
+        yield* libc.close(yield* libc.open('/tmp/list/f', O.CREAT | O.WRONLY));
+        yield* libc.mkdir('/tmp/list/sub');
+        const dir = yield* libc.open('/tmp/list', O.RDONLY | O.DIRECTORY);
+        const entries = yield* libc.readdir(dir, 64);
+        r.entries = entries.ok ? entries.value.map((e) => `${e.name}:${e.type}`) : entries.errno;
+        r.readDir = (yield* libc.read(dir, 10)).ret;
+        const comm = yield* libc.open('/proc/self/comm');
+        r.comm = libc.decode((yield* libc.read(comm, 100)).data);
+        const statusFd = yield* libc.open(`/proc/${yield* libc.getpid()}/status`);
+        const all = yield* libc.readAll(statusFd);
+        r.status = all.ok ? libc.decode(all.value) : all.errno;
+        r.procMissing = yield* libc.open('/proc/999/comm');
+        r.bpffsCreate = yield* libc.open('/sys/fs/bpf/x', O.CREAT | O.WRONLY);
+        r.bpffsMkdir = yield* libc.mkdir('/sys/fs/bpf/progs');
+        const bpffs = yield* libc.open('/sys/fs/bpf', O.RDONLY | O.DIRECTORY);
+        const pinned = yield* libc.readdir(bpffs);
+        r.bpffsList = pinned.ok ? pinned.value.map((e) => e.name) : pinned.errno;
+        const st = yield* libc.stat('/sys/fs/bpf');
+        r.bpffsMode = st.ok ? st.value.mode & S_IFMT : st.errno;
+        return 0;
+      },
+      {},
+      (k) => {
+        const root = k.bpffs.root;
+        const pinnedInode = k.bpffs.pin(root, 'my_map', { kind: 'map' }, ramfsFileOps, { uid: 0, gid: 0 });
+        expect(typeof pinnedInode).not.toBe('number');
+        expect(k.bpffs.pin(root, 'my_map', {}, ramfsFileOps, { uid: 0, gid: 0 })).toBe(-Errno.EEXIST);
+      },
+    );
     expect(status).toBe(0);
     expect(r.entries).toEqual([`.:${DT.DIR}`, `..:${DT.DIR}`, `f:${DT.REG}`, `sub:${DT.DIR}`]);
     expect(r.readDir).toBe(-Errno.EISDIR);
@@ -175,7 +179,7 @@ describe('files through syscalls', () => {
       for (;;) {
         const { ret, data } = yield* libc.read(rd, 30_000);
         if (ret <= 0) break;
-        for (let i = 0; i < ret; i++) if (data[i] !== ((total + i) * 7 & 0xff)) ok = false;
+        for (let i = 0; i < ret; i++) if (data[i] !== (((total + i) * 7) & 0xff)) ok = false;
         total += ret;
       }
       r.push(total, ok ? 1 : 0);

@@ -18,7 +18,7 @@ export class Pipe {
 
   take(buffer: Uint8Array, count: number): number {
     const n = Math.min(count, this.length);
-    for (let copied = 0; copied < n; ) {
+    for (let copied = 0; copied < n;) {
       const chunk = Math.min(n - copied, PIPE_BUF_CAPACITY - this.head);
       buffer.set(this.ring.subarray(this.head, this.head + chunk), copied);
       this.head = (this.head + chunk) % PIPE_BUF_CAPACITY;
@@ -30,7 +30,7 @@ export class Pipe {
 
   put(data: Uint8Array, offset: number, count: number): number {
     const n = Math.min(count, this.space);
-    for (let copied = 0; copied < n; ) {
+    for (let copied = 0; copied < n;) {
       const tail = (this.head + this.length) % PIPE_BUF_CAPACITY;
       const chunk = Math.min(n - copied, PIPE_BUF_CAPACITY - tail);
       this.ring.set(data.subarray(offset + copied, offset + copied + chunk), tail);

@@ -12,7 +12,7 @@ export const MAY_READ = 4;
 export function permission(inode: Inode, cred: Credentials, mask: number): boolean {
   if (cred.uid === 0) return (mask & MAY_EXEC) === 0 || inode.isDir || (inode.mode & 0o111) !== 0;
   const shift = cred.uid === inode.uid ? 6 : cred.gid === inode.gid ? 3 : 0;
-  return (((inode.mode >> shift) & 7) & mask) === mask;
+  return ((inode.mode >> shift) & 7 & mask) === mask;
 }
 
 /** Where a path resolves: the parent directory and the last component. */

@@ -92,7 +92,9 @@ describe('syscall tracepoints and kprobes', () => {
         const filename = readU64(v, inv.ctx + 24);
         const path = new Uint8Array(32);
         inv.mm?.copyFromUser(filename, path, 0, 32);
-        seen.push(`enter nr=${nr} pid=${v.getInt32(inv.ctx + 4, true)} type=${v.getUint16(inv.ctx, true) === inv.hook.id} path=${decoder.decode(path.subarray(0, path.indexOf(0)))} flags=${readU64(v, inv.ctx + 32)}`);
+        seen.push(
+          `enter nr=${nr} pid=${v.getInt32(inv.ctx + 4, true)} type=${v.getUint16(inv.ctx, true) === inv.hook.id} path=${decoder.decode(path.subarray(0, path.indexOf(0)))} flags=${readU64(v, inv.ctx + 32)}`,
+        );
         return 0;
       });
       k.hooks.require('syscalls:sys_exit_openat').attach((inv) => {
@@ -161,20 +163,29 @@ describe('syscall tracepoints and kprobes', () => {
         k.tracepoints.schedSwitch.attach((inv) => {
           const v = view(inv);
           const S = TRACE_SCHED_SWITCH;
-          switches.push(`${cString(inv, inv.ctx + S.prev_comm, 16)}:${v.getInt32(inv.ctx + S.prev_pid, true)}(${readU64(v, inv.ctx + S.prev_state)}) -> ${cString(inv, inv.ctx + S.next_comm, 16)}:${v.getInt32(inv.ctx + S.next_pid, true)} prio=${v.getInt32(inv.ctx + S.next_prio, true)}`);
+          switches.push(
+            `${cString(inv, inv.ctx + S.prev_comm, 16)}:${v.getInt32(inv.ctx + S.prev_pid, true)}(${readU64(v, inv.ctx + S.prev_state)}) -> ${cString(inv, inv.ctx + S.next_comm, 16)}:${v.getInt32(inv.ctx + S.next_pid, true)} prio=${v.getInt32(inv.ctx + S.next_prio, true)}`,
+          );
           return 0;
         });
         k.tracepoints.processFork.attach((inv) => {
           const v = view(inv);
           const F = TRACE_SCHED_PROCESS_FORK;
           const loc = v.getUint32(inv.ctx + F.child_comm, true);
-          forks.push(`${v.getInt32(inv.ctx + F.parent_pid, true)} -> ${v.getInt32(inv.ctx + F.child_pid, true)} child_comm=${cString(inv, inv.ctx + (loc & 0xffff), loc >>> 16)}`);
+          forks.push(
+            `${v.getInt32(inv.ctx + F.parent_pid, true)} -> ${v.getInt32(inv.ctx + F.child_pid, true)} child_comm=${cString(inv, inv.ctx + (loc & 0xffff), loc >>> 16)}`,
+          );
           return 0;
         });
       },
     );
     expect(forks).toEqual(['1 -> 2 child_comm=test']);
-    expect(switches).toEqual(['swapper/0:0(0) -> test:1 prio=120', 'test:1(1) -> test:2 prio=120', 'test:2(128) -> test:1 prio=120', 'test:1(128) -> swapper/0:0 prio=120']);
+    expect(switches).toEqual([
+      'swapper/0:0(0) -> test:1 prio=120',
+      'test:1(1) -> test:2 prio=120',
+      'test:2(128) -> test:1 prio=120',
+      'test:1(128) -> swapper/0:0 prio=120',
+    ]);
   });
 });
 

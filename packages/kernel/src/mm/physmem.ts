@@ -30,7 +30,8 @@ export class PhysicalMemory {
   constructor(sizeBytes: number, memory?: WebAssembly.Memory) {
     const wasmPages = Math.ceil(sizeBytes / 65536);
     this.memory = memory ?? new WebAssembly.Memory({ initial: wasmPages, maximum: wasmPages });
-    if (this.memory.buffer.byteLength < sizeBytes) throw new RangeError(`physical memory: the given WebAssembly.Memory holds ${this.memory.buffer.byteLength} bytes, ${sizeBytes} needed`);
+    if (this.memory.buffer.byteLength < sizeBytes)
+      throw new RangeError(`physical memory: the given WebAssembly.Memory holds ${this.memory.buffer.byteLength} bytes, ${sizeBytes} needed`);
     this.bytes = new Uint8Array(this.memory.buffer);
     this.view = new DataView(this.memory.buffer);
     this.totalPages = Math.floor(sizeBytes / PAGE_SIZE);
@@ -103,7 +104,10 @@ export class PhysicalMemory {
 
   /** Usage by owner, largest first (then by name, for stable output). */
   usage(): MemoryCharge[] {
-    return this.owners.filter((o) => o.allocations > 0).map((o) => ({ ...o })).sort((a, b) => b.pages - a.pages || a.owner.localeCompare(b.owner));
+    return this.owners
+      .filter((o) => o.allocations > 0)
+      .map((o) => ({ ...o }))
+      .sort((a, b) => b.pages - a.pages || a.owner.localeCompare(b.owner));
   }
 
   /** Usage of one owner. */

@@ -71,7 +71,8 @@ export class CfsScheduler implements Scheduler {
     // The queued task that would wait longest here (largest vruntime).
     let candidate: SchedTask | undefined;
     for (const task of this.rq(cpu).tree.values()) {
-      if (candidate === undefined || task.se.vruntime > candidate.se.vruntime || (task.se.vruntime === candidate.se.vruntime && task.se.seq > candidate.se.seq)) candidate = task;
+      if (candidate === undefined || task.se.vruntime > candidate.se.vruntime || (task.se.vruntime === candidate.se.vruntime && task.se.seq > candidate.se.seq))
+        candidate = task;
     }
     return candidate;
   }

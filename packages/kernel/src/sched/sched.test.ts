@@ -8,8 +8,7 @@ import type { SchedTask } from './scheduler.js';
 import { niceToWeight, SCHED_PRIO_TO_WEIGHT } from './weights.js';
 
 /** A CPU hog: `bursts` compute bursts of `ns` each, with a getpid in between. */
-const hog =
-  (bursts: number, ns: number): UserProgram =>
+const hog = (bursts: number, ns: number): UserProgram =>
   function* (ctx) {
     const libc = new Libc(ctx);
     for (let index = 0; index < bursts; index++) {

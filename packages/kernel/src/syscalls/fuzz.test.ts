@@ -10,7 +10,11 @@ const FUZZED = [...SYSCALL_SPECS.values()].filter((s) => s.name !== 'exit' && s.
 
 /** Sometimes a pointer into the caller's own stack, so handlers get past EFAULT and run their logic. */
 const argument = (stackTop: number): fc.Arbitrary<number> =>
-  fc.oneof({ weight: 3, arbitrary: registerValue }, { weight: 2, arbitrary: fc.integer({ min: stackTop - 64 * 1024, max: stackTop - 1 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 12 }) });
+  fc.oneof(
+    { weight: 3, arbitrary: registerValue },
+    { weight: 2, arbitrary: fc.integer({ min: stackTop - 64 * 1024, max: stackTop - 1 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 12 }) },
+  );
 
 const call = fc.record({
   nr: fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...FUZZED) }, { weight: 1, arbitrary: registerValue }),

@@ -6,7 +6,7 @@ const MAP_TYPE = 0x0f;
 
 export function registerMmSyscalls(table: SyscallTable): void {
   table.register('mmap', (_k, t, addr, len, prot, flags, _fd, off) => {
-    const type = flags % 16 & MAP_TYPE;
+    const type = (flags % 16) & MAP_TYPE;
     if (type !== MAP.SHARED && type !== MAP.PRIVATE && type !== 3) return -Errno.EINVAL;
     if (off % PAGE_SIZE !== 0) return -Errno.EINVAL;
     // File-backed mappings are not modelled; Linux answers ENODEV for files without ->mmap.

@@ -30,7 +30,8 @@ function writeRusage(task: Task, address: number, child: ThreadGroup): boolean {
 function sysWait4(k: Kernel, task: Task, upid: number, statAddr: number, options: number, ru: number): number {
   if ((options & ~WAIT4_VALID_OPTIONS) !== 0) return -Errno.EINVAL;
   const group = task.group;
-  const matches = (child: ThreadGroup): boolean => (upid === -1 ? true : upid > 0 ? child.tgid === upid : upid === 0 ? child.pgid === group.pgid : child.pgid === -upid);
+  const matches = (child: ThreadGroup): boolean =>
+    upid === -1 ? true : upid > 0 ? child.tgid === upid : upid === 0 ? child.pgid === group.pgid : child.pgid === -upid;
   const candidates = group.children.filter(matches);
   if (candidates.length === 0) return -Errno.ECHILD;
   const zombie = candidates.find((child) => child.zombie);

@@ -1,4 +1,16 @@
-import { Errno, PT_REGS, PT_REGS_SYSCALL_ARGS, SYSCALL_SPECS, SyscallNr, TRACE_RAW_SYS_ENTER, TRACE_RAW_SYS_EXIT, TRACE_SYSCALL_ENTER, TRACE_SYSCALL_EXIT, type SyscallName, type SyscallSpec } from '@ebpf-sim/uapi';
+import {
+  Errno,
+  PT_REGS,
+  PT_REGS_SYSCALL_ARGS,
+  SYSCALL_SPECS,
+  SyscallNr,
+  TRACE_RAW_SYS_ENTER,
+  TRACE_RAW_SYS_EXIT,
+  TRACE_SYSCALL_ENTER,
+  TRACE_SYSCALL_EXIT,
+  type SyscallName,
+  type SyscallSpec,
+} from '@ebpf-sim/uapi';
 import type { HookPoint } from '../hooks/hook.js';
 import type { HookRegistry } from '../hooks/registry.js';
 import type { Kernel } from '../kernel.js';
@@ -100,7 +112,12 @@ export class SyscallTable {
     k.stats.syscalls++;
     const entry = nr >= 0 && nr < NR_SYSCALLS && nr === Math.floor(nr) ? this.entries[nr] : undefined;
     if (this.hooks.syscallHandlers !== 0) this.fireEnter(k, cpu, task, nr, entry);
-    if (k.trace.syscalls) k.trace.emit(k.clock.now, cpu.id, `sys_enter ${task.comm}:${task.pid} ${entry?.name ?? `nr${nr}`}(${Array.from(regs.subarray(1, 1 + (entry?.argCount ?? 6))).join(', ')})`);
+    if (k.trace.syscalls)
+      k.trace.emit(
+        k.clock.now,
+        cpu.id,
+        `sys_enter ${task.comm}:${task.pid} ${entry?.name ?? `nr${nr}`}(${Array.from(regs.subarray(1, 1 + (entry?.argCount ?? 6))).join(', ')})`,
+      );
     if (entry === undefined) return this.finish(k, cpu, task, -Errno.ENOSYS);
     entry.calls++;
     const bad = SyscallTable.checkArgs(entry, regs);

@@ -4,7 +4,19 @@ import { ThreadGroup, type Task } from './task.js';
 
 /** clone flags this model implements; others are rejected with EINVAL rather than silently ignored. */
 const SUPPORTED_CLONE_FLAGS =
-  CSIGNAL | CLONE.VM | CLONE.FS | CLONE.FILES | CLONE.SIGHAND | CLONE.THREAD | CLONE.SYSVSEM | CLONE.VFORK | CLONE.PARENT_SETTID | CLONE.CHILD_SETTID | CLONE.CHILD_CLEARTID | CLONE.SETTLS | CLONE.DETACHED;
+  CSIGNAL |
+  CLONE.VM |
+  CLONE.FS |
+  CLONE.FILES |
+  CLONE.SIGHAND |
+  CLONE.THREAD |
+  CLONE.SYSVSEM |
+  CLONE.VFORK |
+  CLONE.PARENT_SETTID |
+  CLONE.CHILD_SETTID |
+  CLONE.CHILD_CLEARTID |
+  CLONE.SETTLS |
+  CLONE.DETACHED;
 
 /**
  * copy_process + wake_up_new_task for fork/clone: the new task runs `entry` (user space's stand-in for
@@ -66,4 +78,3 @@ function traceFork(k: Kernel, parent: Task, child: Task): void {
   k.runHook(hook, ctx, cpu, parent);
   k.hookArena.end(cpu, hook.ctxSize);
 }
-

@@ -1,4 +1,20 @@
-import { BPF_ATTR_SCHEMAS, BPF_CMD, CLONE, decodeBpfAttr, encodeBpfAttr, Errno, Libc, O, SIG, SIG_IGN, SyscallNr, WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG } from '@ebpf-sim/uapi';
+import {
+  BPF_ATTR_SCHEMAS,
+  BPF_CMD,
+  CLONE,
+  decodeBpfAttr,
+  encodeBpfAttr,
+  Errno,
+  Libc,
+  O,
+  SIG,
+  SIG_IGN,
+  SyscallNr,
+  WEXITSTATUS,
+  WIFEXITED,
+  WIFSIGNALED,
+  WTERMSIG,
+} from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import type { FileOperations } from '../fs/file.js';
 import { runProgram } from '../testing/run-program.js';
@@ -42,7 +58,7 @@ describe('processes and threads', () => {
         return 0;
       });
       yield* libc.nanosleep(1_000_000);
-      r.push(tid, ctx.mem.read(shared, 1)[0] ?? 0, (yield* libc.write(3, 'x')));
+      r.push(tid, ctx.mem.read(shared, 1)[0] ?? 0, yield* libc.write(3, 'x'));
       return 5;
     });
     expect(r).toEqual([1, 2, 2, 42, 1]);

@@ -10,7 +10,10 @@ describe('user space in the kernel package', () => {
     for (const name of files) {
       const source = readFileSync(join(dir, name), 'utf8');
       const imports = [...source.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]);
-      expect(imports.filter((spec) => spec !== '@ebpf-sim/uapi'), `${name} imports`).toEqual([]);
+      expect(
+        imports.filter((spec) => spec !== '@ebpf-sim/uapi'),
+        `${name} imports`,
+      ).toEqual([]);
     }
   });
 });

@@ -95,7 +95,8 @@ export function runHookTour(seed = 1, jobs = 4): HookTour {
   net.run();
 
   const fired = new Map<string, number>();
-  for (const k of [tracing, guarded, net]) for (const hook of k.hooks.list()) if (hook.fired > 0) fired.set(hook.name, (fired.get(hook.name) ?? 0) + hook.fired);
+  for (const k of [tracing, guarded, net])
+    for (const hook of k.hooks.list()) if (hook.fired > 0) fired.set(hook.name, (fired.get(hook.name) ?? 0) + hook.fired);
   return {
     syscallsByName: sorted(byName),
     syscallsByComm: sorted(byComm),

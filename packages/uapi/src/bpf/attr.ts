@@ -135,7 +135,10 @@ const fieldSchema = (field: AttrField): z.ZodType<number | string> => {
     case 's32':
       return z.number().int().min(-0x80000000).max(0x7fffffff);
     case 'u64':
-      return z.number().min(0).max(2 ** 64 - 1);
+      return z
+        .number()
+        .min(0)
+        .max(2 ** 64 - 1);
     case 'name':
       return z.string().max(15);
   }

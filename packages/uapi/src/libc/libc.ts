@@ -352,7 +352,7 @@ export class Libc {
         if (ret === 0) return { ok: true, value: entries };
         const bytes = this.stack.readBytes(address, ret);
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        for (let offset = 0; offset < ret; ) {
+        for (let offset = 0; offset < ret;) {
           const reclen = view.getUint16(offset + DIRENT64.d_reclen, true);
           const nameStart = offset + DIRENT64.d_name;
           let nameEnd = nameStart;

@@ -33,7 +33,19 @@ export function generatedProgram(target = 4096): Program {
     body.push(Add.imm(R0, i), Xor.reg(R0, R1), JEq.imm(R1, i, 2), Mul.imm(R0, 3), Mov.reg(R2, R0));
     i++;
   }
-  const items = [Mov.imm(R0, 0), Mov.imm(R2, 0), label('loop'), ...body, Add.imm(R2, 1), JLt.imm(R2, 2, 'loop'), Call.local('f'), Exit(), label('f'), Add.imm(R0, 1), Exit()];
+  const items = [
+    Mov.imm(R0, 0),
+    Mov.imm(R2, 0),
+    label('loop'),
+    ...body,
+    Add.imm(R2, 1),
+    JLt.imm(R2, 2, 'loop'),
+    Call.local('f'),
+    Exit(),
+    label('f'),
+    Add.imm(R0, 1),
+    Exit(),
+  ];
   return loadProgram(program(...items), { name: `generated-${target}` });
 }
 
@@ -43,7 +55,11 @@ function median(values: number[]): number {
 }
 
 /** Compile each program `rounds` times; median µs. */
-export function measureCompile(programs: ReadonlyArray<{ readonly name: string; readonly program: Program }>, checks: MemoryChecks = 'checked', rounds = 7): CompileRow[] {
+export function measureCompile(
+  programs: ReadonlyArray<{ readonly name: string; readonly program: Program }>,
+  checks: MemoryChecks = 'checked',
+  rounds = 7,
+): CompileRow[] {
   return programs.map(({ name, program }) => {
     const samples: number[] = [];
     let bytes = 0;

@@ -271,7 +271,7 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   }
   const blockAt = new Int32Array(n + 1).fill(-1);
   const blocks: Block[] = [];
-  for (let i = 0; i <= n; ) {
+  for (let i = 0; i <= n;) {
     let e = i + 1;
     while (e < n && !leader[e]) e++;
     if (i === n) e = n + 1;
@@ -494,14 +494,21 @@ class FunctionEmitter implements StructureSink {
     // Registers that hold stack pointers somewhere in this function (copied or offset from r10): their
     // accesses test the stack range first. Only an ordering hint; both tests always run before a miss.
     const stackish = new Set<number>([10]);
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const b of this.nodes) {
         const blk = blocks[b]!;
         for (let i = blk.start; i < blk.end && i < insns.length; i++) {
           const insn = insns[i]!;
           const f = insn.form;
-          if (f.kind === 'alu' && f.is64 && f.source === 'X' && (f.op === AluOp.MOV || f.op === AluOp.ADD) && stackish.has(insn.src) && !stackish.has(insn.dst)) {
+          if (
+            f.kind === 'alu' &&
+            f.is64 &&
+            f.source === 'X' &&
+            (f.op === AluOp.MOV || f.op === AluOp.ADD) &&
+            stackish.has(insn.src) &&
+            !stackish.has(insn.dst)
+          ) {
             stackish.add(insn.dst);
             changed = true;
           }
@@ -927,7 +934,8 @@ class FunctionEmitter implements StructureSink {
     }
     if (bits !== 64) {
       // 16: ((v << 8) & 0xff00) | ((v >>> 8) & 0xff); 32: (rotl(v, 8) & 0x00ff00ff) | (rotr(v, 8) & 0xff00ff00).
-      const [left, right, maskLeft, maskRight] = bits === 16 ? [Op.I32_SHL, Op.I32_SHR_U, 0xff00, 0xff] : [Op.I32_ROTL, Op.I32_ROTR, 0x00ff00ff, 0xff00ff00 | 0];
+      const [left, right, maskLeft, maskRight] =
+        bits === 16 ? [Op.I32_SHL, Op.I32_SHR_U, 0xff00, 0xff] : [Op.I32_ROTL, Op.I32_ROTR, 0x00ff00ff, 0xff00ff00 | 0];
       c.op(Op.I32_WRAP_I64);
       c.setLocal(L_S32);
       for (const [shift, mask] of [
@@ -1024,7 +1032,13 @@ class FunctionEmitter implements StructureSink {
     const stackFirst = this.stackish.has(base) || perm === PERM_RW;
     // The stack: [sLo, top); the cached region: [lo, last] as kept in the exchange area by the engine (read
     // from memory rather than locals: fewer live values, nothing to reload after calls).
-    const stack = (): void => this.branchIfInRange(() => this.stackLo(), () => this.stackTop(), size, 0);
+    const stack = (): void =>
+      this.branchIfInRange(
+        () => this.stackLo(),
+        () => this.stackTop(),
+        size,
+        0,
+      );
     if (stackFirst) stack();
     if (perm !== PERM_RW) {
       const at = perm === PERM_READ ? X_RCACHE : X_WCACHE;

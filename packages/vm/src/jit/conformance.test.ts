@@ -32,7 +32,10 @@ describe.skipIf(!existsSync(TESTS))('bpf_conformance on the JIT (../shared/confo
     const expected = BigInt(test.expected_result ?? '0');
     const actual = ok ? jit.vm.r0 : null;
     const fault = jit.vm.fault;
-    expect(actual, `${test.name}: expected r0 = 0x${expected.toString(16)}, got ${actual === null ? `fault: ${fault ? formatFault(fault) : '?'}` : `0x${actual.toString(16)}`}`).toBe(expected);
+    expect(
+      actual,
+      `${test.name}: expected r0 = 0x${expected.toString(16)}, got ${actual === null ? `fault: ${fault ? formatFault(fault) : '?'}` : `0x${actual.toString(16)}`}`,
+    ).toBe(expected);
     const okInterp = interp.run(prog, mem);
     expect({ ok, regs: [...jit.vm.regs], executed: jit.vm.executed, fault: jit.vm.fault }).toEqual({
       ok: okInterp,

@@ -26,11 +26,23 @@ const SIZE_BYTES: Readonly<Record<number, number>> = { [Size.B]: 1, [Size.H]: 2,
 const WRITABLE = [0, 1, 2, 3, 4, 5, 7, 8] as const;
 const dst = fc.constantFrom(...WRITABLE);
 const anyReg = fc.integer({ min: 0, max: 10 });
-const imm = fc.oneof(fc.constantFrom(0, 1, -1, 2, 7, 31, 32, 63, 64, 0x7fffffff, -0x80000000, 0xffff, 0x8000), fc.integer({ min: -0x80000000, max: 0x7fffffff }));
+const imm = fc.oneof(
+  fc.constantFrom(0, 1, -1, 2, 7, 31, 32, 63, 64, 0x7fffffff, -0x80000000, 0xffff, 0x8000),
+  fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+);
 
 const HELPERS: readonly HelperSpec[] = [
   { id: 1, name: 'mix', fn: (ctx) => (ctx.arg(1) ^ (ctx.arg(2) << 1n) ^ ctx.arg(5)) + 7n },
-  { id: 2, name: 'fail', fn: (ctx) => (ctx.argU32(1) % 5 === 4 ? ((): never => { throw new Error('refused'); })() : 0) },
+  {
+    id: 2,
+    name: 'fail',
+    fn: (ctx) =>
+      ctx.argU32(1) % 5 === 4
+        ? ((): never => {
+            throw new Error('refused');
+          })()
+        : 0,
+  },
 ];
 
 /** A unit of code: its instructions, and for a jump, the unit index (in its list) the last one jumps to. */
@@ -44,7 +56,20 @@ interface Unit {
 const I = (code: number, d: number, s: number, off: number, k: number): RawInsn => ({ code, dst: d, src: s, off, imm: k });
 const EXIT = I(Class.JMP | JmpOp.EXIT, 0, 0, 0, 0);
 
-const aluOp = fc.constantFrom(AluOp.ADD, AluOp.SUB, AluOp.MUL, AluOp.DIV, AluOp.OR, AluOp.AND, AluOp.LSH, AluOp.RSH, AluOp.MOD, AluOp.XOR, AluOp.MOV, AluOp.ARSH);
+const aluOp = fc.constantFrom(
+  AluOp.ADD,
+  AluOp.SUB,
+  AluOp.MUL,
+  AluOp.DIV,
+  AluOp.OR,
+  AluOp.AND,
+  AluOp.LSH,
+  AluOp.RSH,
+  AluOp.MOD,
+  AluOp.XOR,
+  AluOp.MOV,
+  AluOp.ARSH,
+);
 
 const alu: fc.Arbitrary<Unit> = fc
   .record({ wide: fc.boolean(), op: aluOp, x: fc.boolean(), d: dst, s: anyReg, k: imm, signed: fc.boolean() })
@@ -55,7 +80,13 @@ const alu: fc.Arbitrary<Unit> = fc
   });
 
 const unary: fc.Arbitrary<Unit> = fc
-  .record({ wide: fc.boolean(), kind: fc.constantFrom('neg', 'movsx8', 'movsx16', 'movsx32', 'le', 'be', 'bswap'), bits: fc.constantFrom(16, 32, 64), d: dst, s: anyReg })
+  .record({
+    wide: fc.boolean(),
+    kind: fc.constantFrom('neg', 'movsx8', 'movsx16', 'movsx32', 'le', 'be', 'bswap'),
+    bits: fc.constantFrom(16, 32, 64),
+    d: dst,
+    s: anyReg,
+  })
   .map(({ wide, kind, bits, d, s }) => {
     const cls = wide ? Class.ALU64 : Class.ALU;
     switch (kind) {
@@ -74,11 +105,20 @@ const unary: fc.Arbitrary<Unit> = fc
     }
   });
 
-const ldImm64: fc.Arbitrary<Unit> = fc.record({ d: dst, lo: imm, hi: imm }).map(({ d, lo, hi }) => ({ insns: [{ code: Class.LD | Size.DW, dst: d, src: 0, off: 0, imm: lo, imm2: hi }] }));
+const ldImm64: fc.Arbitrary<Unit> = fc
+  .record({ d: dst, lo: imm, hi: imm })
+  .map(({ d, lo, hi }) => ({ insns: [{ code: Class.LD | Size.DW, dst: d, src: 0, off: 0, imm: lo, imm2: hi }] }));
 
 /** Stack accesses anywhere in the frame (any alignment), every size, loads with and without sign extension. */
 const stack: fc.Arbitrary<Unit> = fc
-  .record({ size: fc.constantFrom(...SIZES), kind: fc.constantFrom('st', 'stx', 'ldx', 'ldxsx'), at: fc.integer({ min: 0, max: 511 }), r: dst, s: anyReg, k: imm })
+  .record({
+    size: fc.constantFrom(...SIZES),
+    kind: fc.constantFrom('st', 'stx', 'ldx', 'ldxsx'),
+    at: fc.integer({ min: 0, max: 511 }),
+    r: dst,
+    s: anyReg,
+    k: imm,
+  })
   .map(({ size, kind, at, r, s, k }) => {
     const width = SIZE_BYTES[size] ?? 1;
     const off = -Math.max(width, 512 - at);
@@ -96,14 +136,29 @@ const stack: fc.Arbitrary<Unit> = fc
 
 /** Accesses through the data pointer r6 (sometimes past the region: a fault) or through any register. */
 const pointer: fc.Arbitrary<Unit> = fc
-  .record({ size: fc.constantFrom(...SIZES), store: fc.boolean(), wild: fc.integer({ min: 0, max: 9 }), base: anyReg, off: fc.integer({ min: -8, max: DATA_SIZE + 4 }), r: dst, s: anyReg })
+  .record({
+    size: fc.constantFrom(...SIZES),
+    store: fc.boolean(),
+    wild: fc.integer({ min: 0, max: 9 }),
+    base: anyReg,
+    off: fc.integer({ min: -8, max: DATA_SIZE + 4 }),
+    r: dst,
+    s: anyReg,
+  })
   .map(({ size, store, wild, base, off, r, s }) => {
     const b = wild === 0 ? base : 6;
     return { insns: [store ? I(Class.STX | Mode.MEM | size, b, s, off, 0) : I(Class.LDX | Mode.MEM | size, r, b, off, 0)] };
   });
 
 const atomic: fc.Arbitrary<Unit> = fc
-  .record({ dw: fc.boolean(), op: fc.constantFrom(AtomicOp.ADD, AtomicOp.OR, AtomicOp.AND, AtomicOp.XOR, AtomicOp.XCHG, AtomicOp.CMPXCHG), fetch: fc.boolean(), onStack: fc.boolean(), slot: fc.integer({ min: 1, max: 8 }), s: dst })
+  .record({
+    dw: fc.boolean(),
+    op: fc.constantFrom(AtomicOp.ADD, AtomicOp.OR, AtomicOp.AND, AtomicOp.XOR, AtomicOp.XCHG, AtomicOp.CMPXCHG),
+    fetch: fc.boolean(),
+    onStack: fc.boolean(),
+    slot: fc.integer({ min: 1, max: 8 }),
+    s: dst,
+  })
   .map(({ dw, op, fetch, onStack, slot, s }) => {
     const k = op === AtomicOp.XCHG || op === AtomicOp.CMPXCHG || !fetch ? op : op | AtomicOp.FETCH;
     return { insns: [I(Class.STX | Mode.ATOMIC | (dw ? Size.DW : Size.W), onStack ? 10 : 6, s, onStack ? -8 * slot : 8 * (slot - 1), k)] };
@@ -113,7 +168,16 @@ const jumpOp = fc.constantFrom(JmpOp.JEQ, JmpOp.JGT, JmpOp.JGE, JmpOp.JSET, JmpO
 
 /** Forward conditional jumps (both widths), `ja` and `may_goto`, over the next `skip` units. */
 const jump: fc.Arbitrary<Unit> = fc
-  .record({ kind: fc.constantFrom('jcc', 'jcc', 'jcc', 'ja', 'may_goto'), wide: fc.boolean(), op: jumpOp, x: fc.boolean(), d: anyReg, s: anyReg, k: imm, skip: fc.integer({ min: 0, max: 4 }) })
+  .record({
+    kind: fc.constantFrom('jcc', 'jcc', 'jcc', 'ja', 'may_goto'),
+    wide: fc.boolean(),
+    op: jumpOp,
+    x: fc.boolean(),
+    d: anyReg,
+    s: anyReg,
+    k: imm,
+    skip: fc.integer({ min: 0, max: 4 }),
+  })
   .map(({ kind, wide, op, x, d, s, k, skip }) => {
     if (kind === 'ja') return { insns: [I(Class.JMP | JmpOp.JA, 0, 0, 0, 0)], skip };
     if (kind === 'may_goto') return { insns: [I(Class.JMP | JmpOp.JCOND, 0, 0, 0, 0)], skip };
@@ -143,7 +207,13 @@ interface Shape {
 }
 
 // loops 0: no loop (and often no call), so the entry function is loop-free: its fuel-test-free copy runs.
-const shape: fc.Arbitrary<Shape> = fc.record({ head: units, body: units, loops: fc.integer({ min: 0, max: 6 }), tail: units, sub: fc.option(units, { nil: null }) });
+const shape: fc.Arbitrary<Shape> = fc.record({
+  head: units,
+  body: units,
+  loops: fc.integer({ min: 0, max: 6 }),
+  tail: units,
+  sub: fc.option(units, { nil: null }),
+});
 
 /** Lay the shape out: forward jumps inside each list, the loop's backward jump, a call to the subprogram. */
 function assemble(s: Shape): RawInsn[] {

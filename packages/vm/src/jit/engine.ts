@@ -405,7 +405,15 @@ export class JitEngine {
     if (b === undefined) {
       const code = compiled(prog, this.checks);
       const exports = this.instantiate(prog, code);
-      b = { prog, run: exports.run, fast: exports.fast ?? exports.run, fastLength: code.fastLength ?? 0, resume: exports.resume, repeat: exports.repeat, written: code.written };
+      b = {
+        prog,
+        run: exports.run,
+        fast: exports.fast ?? exports.run,
+        fastLength: code.fastLength ?? 0,
+        resume: exports.resume,
+        repeat: exports.repeat,
+        written: code.written,
+      };
       this.bound.set(prog, b);
     }
     this.last = b;
@@ -419,7 +427,8 @@ export class JitEngine {
       e: {
         mem: vm.mem.memory,
         top: new WebAssembly.Global({ value: 'i32', mutable: false }, vm.stackTop | 0),
-        helper: (which: number, idLo: number, idHi: number, pc: number, fuelAt: number, depth: number): number => this.helper(prog, which, idLo, idHi, pc, fuelAt, depth),
+        helper: (which: number, idLo: number, idHi: number, pc: number, fuelAt: number, depth: number): number =>
+          this.helper(prog, which, idLo, idHi, pc, fuelAt, depth),
         access: (lo: number, hi: number, size: number, perm: number, pc: number, fuelAt: number, stackLo: number): number => {
           vm.cacheLo = vm.cacheHi = 0;
           if (vm.resolveAccess(lo, hi, 0, size, perm, pc, stackLo >>> 0) < 0) {

@@ -266,8 +266,6 @@ describe('engines', () => {
   });
 });
 
-
-
 describe('lean runs keep registers in the exchange area until read', () => {
   it('two VMs over one memory: each sees its own last run, whatever ran since', () => {
     const mem = new LinearMemory();

@@ -60,11 +60,17 @@ describe('ebpf-sim disasm', () => {
 
   it('fails cleanly on bad input', async () => {
     expectCleanFailure(await run('disasm', join(TMP, 'missing.o')), /missing\.o: cannot read file \(ENOENT\)/);
-    expectCleanFailure(await run('disasm', tmpFile('text.o', 'hello world, not an ELF file')), /text\.o: bad ELF file at byte offset 0 \(0x0\): expected the ELF magic/);
+    expectCleanFailure(
+      await run('disasm', tmpFile('text.o', 'hello world, not an ELF file')),
+      /text\.o: bad ELF file at byte offset 0 \(0x0\): expected the ELF magic/,
+    );
     const truncated = readFileSync(XDP).subarray(0, 200);
     expectCleanFailure(await run('disasm', tmpFile('cut.o', truncated)), /cut\.o: bad ELF file at byte offset \d+ .*section header table/);
     expectCleanFailure(await run('disasm', '--hex', tmpFile('bad.hex', 'b700000000000000\nb7000000zz000000\n')), /bad\.hex:2:9: invalid hex digit 'z'/);
-    expectCleanFailure(await run('disasm', '--hex', tmpFile('short.hex', 'b7000000\n')), /short\.hex:1:1: expected one 8-byte slot \(16 hex digits\), found 8 digits/);
+    expectCleanFailure(
+      await run('disasm', '--hex', tmpFile('short.hex', 'b7000000\n')),
+      /short\.hex:1:1: expected one 8-byte slot \(16 hex digits\), found 8 digits/,
+    );
     const badOpcode = tmpFile('badop.hex', 'ff00000000000000\n');
     expectCleanFailure(await run('disasm', '--hex', badOpcode, '--syntax', 'xlated'), /badop\.hex: invalid opcode \(insn 0, field opcode, value 0xff\)/);
     expectCleanFailure(await run('disasm', XDP, '--syntax', 'gnu'), /--syntax must be one of llvm, xlated, not 'gnu'/);
@@ -152,7 +158,9 @@ describe('ebpf-sim isa-bench', () => {
     const rows = r.out.trimEnd().split('\n');
     expect(rows[0]).toBe('| operation | instructions | median ms | instructions/s |');
     expect(rows.slice(2).map((row) => row.split(' | ')[0])).toEqual(
-      ['encodeProgram', 'decodeProgram', 'formatLlvm', 'formatXlatedProgram', 'formatObjdumpSection', 'assembleLlvm', 'assembleConformance'].map((n) => `| ${n}`),
+      ['encodeProgram', 'decodeProgram', 'formatLlvm', 'formatXlatedProgram', 'formatObjdumpSection', 'assembleLlvm', 'assembleConformance'].map(
+        (n) => `| ${n}`,
+      ),
     );
     expectCleanFailure(await run('isa-bench', '--insns', 'many'), /--insns must be a positive integer, not 'many'/);
   });

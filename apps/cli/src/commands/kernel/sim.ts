@@ -81,7 +81,9 @@ export const simCommand: Command = {
       if (tracing) io.out(`${policy}: trace digest ${result.traceDigest} (${result.kernel.trace.lines.length} events)\n`);
       if (result.shellStatus !== 0 || result.kernel.crashes.length > 0) {
         failed = true;
-        io.err(`${policy}: /bin/sh exited with status ${String(result.shellStatus)}; crashes: ${result.kernel.crashes.map((c) => `${c.comm}:${c.pid} ${c.message}`).join('; ') || 'none'}\n`);
+        io.err(
+          `${policy}: /bin/sh exited with status ${String(result.shellStatus)}; crashes: ${result.kernel.crashes.map((c) => `${c.comm}:${c.pid} ${c.message}`).join('; ') || 'none'}\n`,
+        );
       }
     }
     io.out(`shell workload: ${jobs} pipelines, seed ${seed}\n${formatMetricsTable(runs)}`);

@@ -83,7 +83,9 @@ export const verifyBenchCommand: Command = {
     const dir = values.dir ?? defaultDir();
     const programs: Array<{ name: string; insns: Uint8Array | RawInsn[] }> = [];
     if (existsSync(dir)) {
-      for (const f of readdirSync(dir).filter((n) => n.endsWith('.xdp.hex')).sort()) {
+      for (const f of readdirSync(dir)
+        .filter((n) => n.endsWith('.xdp.hex'))
+        .sort()) {
         programs.push({ name: f.replace(/\.xdp\.hex$/, ''), insns: fromHex(readFileSync(join(dir, f), 'utf8')) });
       }
     } else {

@@ -64,7 +64,10 @@ function loadObject(path: string, sectionName: string | undefined): Loaded {
   const relocs = obj.relocations(chosen.section);
   if (relocs.length > 0) {
     const names = [...new Set(relocs.map((r) => r.symbol?.name ?? '?'))].join(', ');
-    throw new CliError(`${path}: section '${chosen.section.name}' has ${relocs.length} relocation(s) (${names}); maps and global data need the loader, which is not available yet`, 2);
+    throw new CliError(
+      `${path}: section '${chosen.section.name}' has ${relocs.length} relocation(s) (${names}); maps and global data need the loader, which is not available yet`,
+      2,
+    );
   }
   const license = obj.section('license');
   const text = license ? new TextDecoder().decode(license.data).replace(/\0.*$/s, '') : '';

@@ -1,5 +1,14 @@
 import { parseArgs } from 'node:util';
-import { BENCH_METHODS, formatBenchTable, formatCompileTable, generatedProgram, loadBenchSuite, measureCompile, runBench, type BenchMethod } from '@ebpf-sim/vm';
+import {
+  BENCH_METHODS,
+  formatBenchTable,
+  formatCompileTable,
+  generatedProgram,
+  loadBenchSuite,
+  measureCompile,
+  runBench,
+  type BenchMethod,
+} from '@ebpf-sim/vm';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { defaultBenchDir, pickChecks, pickEngine } from './common.js';
 import { parseWith } from '../../args.js';
@@ -48,7 +57,8 @@ export const benchCommand: Command = {
     const dir = values.dir ?? defaultBenchDir();
     if (dir === null) throw new CliError('no bench directory: ../shared/bench is not beside the repository; pass --dir DIR');
     const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
-    if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1)) throw new CliError(`--rounds must be a positive integer, not '${values.rounds ?? ''}'`, 2);
+    if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1))
+      throw new CliError(`--rounds must be a positive integer, not '${values.rounds ?? ''}'`, 2);
     let suite;
     try {
       suite = loadBenchSuite(dir);
@@ -73,13 +83,21 @@ export const benchCommand: Command = {
       ...(values.program === undefined ? {} : { program: values.program }),
     });
     if (values.json) {
-      io.out(`${JSON.stringify(rows.map((r) => ({ ...r, r0: r.r0.toString(), expected: r.expected.toString() })), null, 2)}\n`);
+      io.out(
+        `${JSON.stringify(
+          rows.map((r) => ({ ...r, r0: r.r0.toString(), expected: r.expected.toString() })),
+          null,
+          2,
+        )}\n`,
+      );
     } else {
       io.out(formatBenchTable(rows));
       if (engine !== 'interp') {
         // The JIT's compile time per program, and for a generated 4096-instruction program.
         const compiled = suite.programs.filter((p) => values.program === undefined || p.name === values.program);
-        io.out(`\nJIT compile time (median of 7 compiles):\n${formatCompileTable(measureCompile([...compiled, ...(values.program === undefined ? [{ name: 'generated-4096', program: generatedProgram() }] : [])], memoryChecks))}`);
+        io.out(
+          `\nJIT compile time (median of 7 compiles):\n${formatCompileTable(measureCompile([...compiled, ...(values.program === undefined ? [{ name: 'generated-4096', program: generatedProgram() }] : [])], memoryChecks))}`,
+        );
       }
     }
     return Promise.resolve(rows.every((r) => r.ok) ? 0 : 1);

@@ -54,6 +54,10 @@ describe('--engine jit and auto', () => {
     const result = await cli(['run', '--prog-hex', file, '--mem-hex', '0a05', '--engine', 'jit', '--checks', 'unchecked']);
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/^Return value: 7, /);
-    expect(await cli(['run', '--prog-hex', file, '--checks', 'none'])).toEqual({ code: 2, out: '', err: expect.stringContaining("--checks must be one of checked, unchecked, not 'none'") as unknown });
+    expect(await cli(['run', '--prog-hex', file, '--checks', 'none'])).toEqual({
+      code: 2,
+      out: '',
+      err: expect.stringContaining("--checks must be one of checked, unchecked, not 'none'") as unknown,
+    });
   });
 });

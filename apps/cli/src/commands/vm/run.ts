@@ -43,7 +43,8 @@ export const runCommand: Command = {
     );
     const progPath = values['prog-hex'];
     if (progPath === undefined) throw new CliError(`--prog-hex FILE is required\n${USAGE}`, 2);
-    if (values['mem-hex'] !== undefined && values['data-in'] !== undefined) throw new CliError('give the input either as --mem-hex or as --data-in, not both', 2);
+    if (values['mem-hex'] !== undefined && values['data-in'] !== undefined)
+      throw new CliError('give the input either as --mem-hex or as --data-in, not both', 2);
     const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
     if (!Number.isInteger(repeat) || repeat < 1) throw new CliError(`--repeat must be a positive integer, not '${values.repeat ?? ''}'`, 2);
 

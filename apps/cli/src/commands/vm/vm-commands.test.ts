@@ -63,7 +63,10 @@ describe('ebpf-sim run', () => {
 
   it.each(['interp', 'jit'])('--repeat on %s: the N runs start from the input as given and stop at the first fault, naming the run', async (engine) => {
     // *(u32 *)r1 += 1; r0 = that count; a count of 3 calls helper 99, which does not exist.
-    const prog = tempFile('count.hex', '61 10 00 00 00 00 00 00\n07 00 00 00 01 00 00 00\n63 01 00 00 00 00 00 00\n15 00 01 00 03 00 00 00\n95 00 00 00 00 00 00 00\n85 00 00 00 63 00 00 00\n95 00 00 00 00 00 00 00\n');
+    const prog = tempFile(
+      'count.hex',
+      '61 10 00 00 00 00 00 00\n07 00 00 00 01 00 00 00\n63 01 00 00 00 00 00 00\n15 00 01 00 03 00 00 00\n95 00 00 00 00 00 00 00\n85 00 00 00 63 00 00 00\n95 00 00 00 00 00 00 00\n',
+    );
     const two = await cli(['run', '--prog-hex', prog, '--mem-hex', '00000000', '--engine', engine, '--repeat', '2']);
     expect(two.out).toMatch(/^Return value: 2, duration \(average\): \d+ns\n$/);
     const five = await cli(['run', '--prog-hex', prog, '--mem-hex', '00000000', '--engine', engine, '--repeat', '5']);
@@ -108,7 +111,8 @@ describe.skipIf(!existsSync(TESTS))('ebpf-sim conformance-plugin', () => {
       const result = await cli(argv, `${runnerHex(test.program_hex)}\n`);
       const expected = BigInt(test.expected_result ?? '0');
       const actual = result.code === 0 ? BigInt(`0x${result.out.trim()}`) : null;
-      if (actual !== expected) failures.push(`${test.name}: expected 0x${expected.toString(16)}, got ${result.code === 0 ? result.out.trim() : `exit ${result.code}: ${result.err}`}`);
+      if (actual !== expected)
+        failures.push(`${test.name}: expected 0x${expected.toString(16)}, got ${result.code === 0 ? result.out.trim() : `exit ${result.code}: ${result.err}`}`);
     }
     expect(failures).toEqual([]);
     expect(tests).toHaveLength(313);
@@ -139,7 +143,13 @@ describe.skipIf(!existsSync(TESTS))('ebpf-sim conformance-plugin', () => {
 describe.skipIf(!existsSync(TESTS))('ebpf-sim conformance', () => {
   it('runs the whole suite in-process and prints the runner report', async () => {
     const result = await cli(['conformance']);
-    expect(result.code, result.out.split('\n').filter((l) => !l.startsWith('PASS')).join('\n')).toBe(0);
+    expect(
+      result.code,
+      result.out
+        .split('\n')
+        .filter((l) => !l.startsWith('PASS'))
+        .join('\n'),
+    ).toBe(0);
     expect(result.out).toMatch(/^Test results:\nPASS: "add.data"\n/);
     expect(result.out).toContain('Passed 313 out of 313 tests.');
   });

@@ -82,7 +82,19 @@ export const NAPI_POLL_WEIGHT = 64;
 export class SimpleNic implements NetDevice {
   readonly model: string = 'simple';
   readonly xdp: HookPoint;
-  readonly stats: NicStats = { rxPackets: 0, rxBytes: 0, rxRingFull: 0, xdpPass: 0, xdpDrop: 0, xdpTx: 0, xdpRedirect: 0, xdpAborted: 0, txPackets: 0, txBytes: 0, txRingFull: 0 };
+  readonly stats: NicStats = {
+    rxPackets: 0,
+    rxBytes: 0,
+    rxRingFull: 0,
+    xdpPass: 0,
+    xdpDrop: 0,
+    xdpTx: 0,
+    xdpRedirect: 0,
+    xdpAborted: 0,
+    txPackets: 0,
+    txBytes: 0,
+    txRingFull: 0,
+  };
   readonly delivered: Uint8Array[] = [];
   readonly wire: WireFrame[] = [];
   protected readonly rxRing: Array<{ data: Uint8Array; queue: number }> = [];

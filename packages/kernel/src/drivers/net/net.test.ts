@@ -29,7 +29,9 @@ describe('NIC receive path and XDP', () => {
       const v = inv.memory.view;
       const data = v.getUint32(inv.ctx + XDP_MD.data, true);
       const end = v.getUint32(inv.ctx + XDP_MD.data_end, true);
-      contexts.push(`len=${end - data} ifindex=${v.getUint32(inv.ctx + XDP_MD.ingress_ifindex, true)} q=${v.getUint32(inv.ctx + XDP_MD.rx_queue_index, true)} proto=${inv.memory.bytes[data + 23]}`);
+      contexts.push(
+        `len=${end - data} ifindex=${v.getUint32(inv.ctx + XDP_MD.ingress_ifindex, true)} q=${v.getUint32(inv.ctx + XDP_MD.rx_queue_index, true)} proto=${inv.memory.bytes[data + 23]}`,
+      );
       const action = actions[call++] ?? XDP_ACTION.PASS;
       if (action === XDP_ACTION.REDIRECT) inv.redirectIfindex = eth1.ifindex;
       return action;

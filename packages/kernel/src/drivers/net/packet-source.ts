@@ -40,7 +40,10 @@ export function* udpFlowSource(random: Prng, options: UdpFlowOptions): Generator
   let time = options.startNs ?? 0;
   for (let index = 0; index < options.count; index++) {
     const flow = random.nextInt(0, flows - 1);
-    yield { timeNs: Math.round(time), data: buildUdpFrame(10 << 24 | (flow + 2), (10 << 24) | (1 << 8) | 1, 10000 + flow, options.dstPort ?? 4789, payload, index) };
+    yield {
+      timeNs: Math.round(time),
+      data: buildUdpFrame((10 << 24) | (flow + 2), (10 << 24) | (1 << 8) | 1, 10000 + flow, options.dstPort ?? 4789, payload, index),
+    };
     const gap = options.poisson === true ? -Math.log(1 - random.nextFloat()) * options.intervalNs : options.intervalNs;
     time += gap;
   }

@@ -50,7 +50,8 @@ export function readPcap(bytes: Uint8Array): PcapFile {
     const fraction = view.getUint32(offset + 4, little);
     const included = view.getUint32(offset + 8, little);
     const originalLength = view.getUint32(offset + 12, little);
-    if (offset + 16 + included > bytes.length) throw new Error(`pcap: record at offset ${offset} claims ${included} bytes but only ${bytes.length - offset - 16} remain`);
+    if (offset + 16 + included > bytes.length)
+      throw new Error(`pcap: record at offset ${offset} claims ${included} bytes but only ${bytes.length - offset - 16} remain`);
     records.push({
       seconds,
       nanoseconds: nanosecond ? fraction : fraction * 1000,
