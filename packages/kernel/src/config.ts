@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Most CPUs a kernel can have (CONFIG_NR_CPUS): per-CPU arrays of programs and devices are this long. */
+export const NR_CPUS = 64;
+
 /** One NIC: which registered model drives it and its ring geometry. */
 export const NicConfigSchema = z.object({
   model: z.string().default('simple'),
@@ -16,6 +19,8 @@ export const NicConfigSchema = z.object({
   /** Link speed for transmit timing, bits per second. */
   linkBps: z.number().positive().default(10e9),
   mtu: z.number().int().min(68).max(65535).default(1500),
+  /** RX queues, each with its xdp_rxq_info (default: one per CPU, as drivers set up; queue q is served by CPU q mod cpus). */
+  rxQueues: z.number().int().min(1).max(NR_CPUS).optional(),
 });
 export type NicConfig = z.infer<typeof NicConfigSchema>;
 
@@ -40,7 +45,7 @@ export type BlockConfig = z.infer<typeof BlockConfigSchema>;
 
 /** The kernel configuration: everything a run depends on besides the workload. */
 export const KernelConfigSchema = z.object({
-  cpus: z.number().int().min(1).max(64).default(1),
+  cpus: z.number().int().min(1).max(NR_CPUS).default(1),
   /** Physical memory (one WebAssembly.Memory), bytes. */
   memoryBytes: z
     .number()

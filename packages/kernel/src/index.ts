@@ -1,6 +1,23 @@
-export { createKernel, Kernel, type KernelOptions, type SpawnOptions, type ExitRecord, type CrashRecord } from './kernel.js';
+export { createKernel, Kernel, type KernelOptions, type SpawnOptions } from './kernel.js';
+export type {
+  KernelServices,
+  KernelInternals,
+  CurrentTask,
+  UserMemory,
+  FileDescriptors,
+  KernelTime,
+  RandomSource,
+  HookAttach,
+  HookFiring,
+  Signals,
+  KernelMemory,
+  Pinning,
+  SchedTracepoints,
+  KernelStats,
+} from './services.js';
 export {
   KernelConfigSchema,
+  NR_CPUS,
   NicConfigSchema,
   BlockConfigSchema,
   type KernelConfig,
@@ -29,21 +46,47 @@ export { CfsScheduler, CFS_DEFAULTS, type CfsTunables } from './sched/cfs.js';
 export { SCHED_PRIO_TO_WEIGHT, NICE_0_LOAD, niceToWeight } from './sched/weights.js';
 export type { SchedEntity } from './sched/entity.js';
 export { BLOCKED, NO_RETURN, WaitQueue } from './sched/wait.js';
-export { Task, ThreadGroup, TaskState, hasCapability, type Cred } from './task/task.js';
+export { Task, ThreadGroup, TaskState, hasCapability, type Cred, type ExitReason, type ExitRecord, type CrashRecord, type TaskRecord } from './task/task.js';
 export { PhysicalMemory, type MemoryCharge } from './mm/physmem.js';
 export { AddressSpace, type Vma, type FaultStats } from './mm/address-space.js';
-export { UserFault } from './mm/user-memory.js';
-export { File, type FileOperations, type IoContext, type DirEntry } from './fs/file.js';
+export { UserFault, type UserCopy } from './mm/user-memory.js';
+export { File, releaseFile, type FileOperations, type IoContext, type DirEntry } from './fs/file.js';
 export { Inode, type DirectoryOperations, type Credentials } from './fs/inode.js';
 export { Vfs } from './fs/vfs.js';
-export { Bpffs } from './fs/bpffs.js';
+export { Bpffs, BpfPinning } from './fs/bpffs.js';
+export { AnonInodes } from './fs/anon-inode.js';
 export { FdTable } from './fs/fdtable.js';
-export { HookPoint, type HookHandler, type HookInvocation, type HookKind, type ContextField } from './hooks/hook.js';
-export { HookRegistry, KPROBE_FUNCTIONS } from './hooks/registry.js';
-export { LSM_HOOKS, LSM_FILE_VIEW, LSM_BPRM_VIEW, LSM_TASK_VIEW, LSM_VIEW_OFFSET, LSM_CONTEXT_SIZE } from './hooks/lsm.js';
+export {
+  HookPoint,
+  HookProgram,
+  HOOK_CTX_OBJECTS,
+  HOOK_RESULT_RULES,
+  type HookHandler,
+  type HookInvocation,
+  type HookKind,
+  type HookCtxObject,
+  type HookResultRule,
+  type RecursionGuard,
+  type ContextField,
+} from './hooks/hook.js';
+export { HookRegistry, KPROBE_FUNCTIONS, XDP_BUFF_FIELDS, type KprobeFunction } from './hooks/registry.js';
+export { LSM_HOOKS, LSM_HOOK_ARGS, LSM_FILE_VIEW, LSM_BPRM_VIEW, LSM_TASK_VIEW, lsmSlot, SecurityHooks, type LsmHookName } from './hooks/lsm.js';
+export { KprobeSites, type KprobeSite } from './hooks/kprobes.js';
+export {
+  XDP_BUFF,
+  XDP_RXQ_INFO,
+  XDP_TXQ_INFO,
+  XDP_RXQ_REG_STATE_REGISTERED,
+  NET_DEVICE,
+  BPF_PERF_EVENT_DATA_KERN,
+  PERF_SAMPLE_DATA,
+  MAX_BPF_FUNC_ARGS,
+  LSM_CTX_SIZE,
+} from './hooks/kernel-objects.js';
 export { readU64, ContextWriter } from './hooks/context-writer.js';
-export { HookArena, HOOK_ARENA_PER_CPU } from './hooks/arena.js';
-export { SchedCore } from './sched/core.js';
+export { HookArena, HOOK_ARENA_PER_CPU, HOOK_MAX_NESTING } from './hooks/arena.js';
+export { SignalDelivery } from './task/signal.js';
+export { SchedCore, type TaskRunner } from './sched/core.js';
 export { Cpu, type CpuStats } from './sched/cpu.js';
 export { SyscallTable, type SyscallHandler, type SyscallEntry } from './syscalls/table.js';
 export {
@@ -54,6 +97,7 @@ export {
   NAPI_POLL_WEIGHT,
   type NetDevice,
   type NicFactory,
+  type NicServices,
   type NicStats,
   type WireFrame,
 } from './drivers/net/model.js';
@@ -61,10 +105,4 @@ export { readPcap, writePcap, LINKTYPE_ETHERNET, type PcapFile, type PcapRecord 
 export { pcapSource, udpFlowSource, buildUdpFrame, type PacketSource, type ArrivingFrame, type UdpFlowOptions } from './drivers/net/packet-source.js';
 export { BlockDevice, type BlockStats } from './drivers/block.js';
 export { Console } from './drivers/console.js';
-export { kernelMetrics, type KernelMetrics } from './metrics.js';
-export { runShellWorkload, type ShellRun } from './workload/shell.js';
-export { shell, producer, consumer, SHELL_PROGRAMS } from './user/shell-workload.js';
-export { benchKernel, type KernelBenchRow } from './bench.js';
-export type { TaskRecord } from './kernel.js';
-export { formatKernelBenchTable, formatMetricsTable, formatTaskTable, formatHookTour } from './report.js';
-export { runHookTour, type HookTour } from './workload/hook-tour.js';
+export { kernelMetrics, type KernelMetrics, type MetricsSource } from './metrics.js';

@@ -1,5 +1,8 @@
-import type { Kernel } from './kernel.js';
+import type { KernelInternals } from './services.js';
 import { TaskState } from './task/task.js';
+
+/** What the metrics read: the task table and history, the CPUs, the clock and the counters. */
+export type MetricsSource = Pick<KernelInternals, 'taskHistory' | 'tasks' | 'sched' | 'clock' | 'stats'>;
 
 /** Scheduling metrics of a run. */
 export interface KernelMetrics {
@@ -25,7 +28,7 @@ export interface KernelMetrics {
 }
 
 /** Collect the metrics of the kernel's run so far. */
-export function kernelMetrics(k: Kernel): KernelMetrics {
+export function kernelMetrics(k: MetricsSource): KernelMetrics {
   let waitSum = 0;
   let waitMax = 0;
   let runs = 0;

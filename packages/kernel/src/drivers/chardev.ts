@@ -2,7 +2,7 @@ import { S_IFCHR } from '@ebpf-sim/uapi';
 import type { File, FileOperations, IoContext } from '../fs/file.js';
 import { Inode } from '../fs/inode.js';
 import type { Vfs } from '../fs/vfs.js';
-import type { Prng } from '../time/prng.js';
+import type { RandomSource } from '../services.js';
 
 /** makedev(major, minor) as Linux encodes small numbers. */
 export const makedev = (major: number, minor: number): number => (major << 8) | minor;
@@ -35,7 +35,7 @@ export const zeroOps: FileOperations = {
 };
 
 /** /dev/urandom: bytes from the kernel's seeded PRNG (deterministic per seed). */
-export function urandomOps(random: Prng): FileOperations {
+export function urandomOps(random: RandomSource): FileOperations {
   return {
     name: 'urandom',
     read(_io: IoContext, _file: File, buffer: Uint8Array, count: number): number {

@@ -1,9 +1,12 @@
-import type { Kernel } from '../kernel.js';
+import type { KernelInternals } from '../services.js';
 import { BlockDevice } from './block.js';
 import { createCharDevice, makedev, nullOps, urandomOps, zeroOps } from './chardev.js';
 import { Console } from './console.js';
-import type { NetDevice, NicModelRegistry } from './net/model.js';
-import { PerfTimer } from './timer.js';
+import type { NetDevice, NicModelRegistry, NicServices } from './net/model.js';
+import { PerfTimer, type PerfTimerServices } from './timer.js';
+
+/** What probing devices uses: the VFS for /dev nodes, the PRNG for urandom, the configuration, and what the devices themselves use. */
+export type DeviceServices = NicServices & PerfTimerServices & Pick<KernelInternals, 'vfs' | 'random'>;
 
 /**
  * Device probing and lookup: creates /dev nodes (console, null, zero, urandom, block devices), the NICs named
@@ -16,7 +19,7 @@ export class DeviceManager {
   readonly block: BlockDevice[] = [];
 
   constructor(
-    private readonly k: Kernel,
+    private readonly k: DeviceServices,
     private readonly nicModels: NicModelRegistry,
     onConsole?: (text: string) => void,
   ) {

@@ -1,12 +1,16 @@
+import { O } from '@ebpf-sim/uapi';
+import type { FileDescriptors } from '../services.js';
+import type { Task } from '../task/task.js';
 import type { File, FileOperations } from './file.js';
 import { Inode } from './inode.js';
 import type { Vfs } from './vfs.js';
 
 /**
  * anon_inode: files with no path (bpf-map, bpf-prog, bpf-link, ...). One shared inode per kind name, like
- * Linux's single anon inode; the object lives in the File's privateData.
+ * Linux's single anon inode; the object lives in the File's privateData. Also the descriptor service the
+ * bpf subsystem uses to hand such files to user space.
  */
-export class AnonInodes {
+export class AnonInodes implements FileDescriptors {
   private readonly inodes = new Map<string, Inode>();
   private nextIno = 1;
 
@@ -26,5 +30,19 @@ export class AnonInodes {
     const file = this.vfs.newFile(inode, flags, `anon_inode:${name}`, privateData);
     file.ops = ops;
     return file;
+  }
+
+  /** anon_inode_getfd: a new anonymous file installed at the lowest free descriptor of `task`: the fd or -EMFILE. */
+  installFd(task: Task, name: string, ops: FileOperations, privateData: unknown, flags: number = O.RDWR | O.CLOEXEC): number {
+    const file = this.file(name, ops, privateData, flags);
+    return task.group.files.install(file, (flags & O.CLOEXEC) !== 0);
+  }
+
+  fdget(task: Task, fd: number): File | undefined {
+    return task.group.files.get(fd);
+  }
+
+  closeFd(task: Task, fd: number): number {
+    return task.group.files.close(fd);
   }
 }

@@ -59,3 +59,8 @@ export class File {
     public privateData: unknown = undefined,
   ) {}
 }
+
+/** The last reference to an open file went (fput's final __fput): its kind's release runs. */
+export function releaseFile(file: File): void {
+  file.ops.release?.(file);
+}

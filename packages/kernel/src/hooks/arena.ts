@@ -1,51 +1,75 @@
 import { PAGE_SIZE } from '@ebpf-sim/uapi';
 import type { PhysicalMemory } from '../mm/physmem.js';
+import type { Task } from '../task/task.js';
 import { ContextWriter } from './context-writer.js';
 import type { HookInvocation, HookPoint } from './hook.js';
 
 /** Bytes of context scratch per CPU (contexts nest at most a few deep: tracepoint inside a kprobe, ...). */
 export const HOOK_ARENA_PER_CPU = 2 * PAGE_SIZE;
 
-/** How multiple handlers' results combine. */
-const combineFirstNonZero = (kind: string): boolean => kind === 'lsm';
+/**
+ * Hooks fired inside hooks on one CPU, at most (a helper that fires a tracepoint inside a kprobe program
+ * inside a syscall's test run is three). Recursion guards keep a program from nesting in itself, so only
+ * distinct programs stack up; deeper nesting is a kernel error, not a silent overwrite.
+ */
+export const HOOK_MAX_NESTING = 8;
+
+/** An invocation record as the arena fills it (handlers see it read-only, but for redirectIfindex). */
+type InvocationRecord = { -readonly [K in keyof HookInvocation]: HookInvocation[K] };
 
 /**
- * Where hook contexts are built: a per-CPU scratch area in physical memory (charged to 'hook-ctx'), used
- * as a stack so nested hooks do not clobber each other. `run` calls the attached handlers with the address.
+ * Where hook contexts are built and hooks are fired. Each CPU has a scratch area in physical memory
+ * (charged to 'hook-ctx'), used as a stack so nested contexts do not clobber each other, and one
+ * preallocated invocation record per nesting level, so a hook fired from inside a handler does not
+ * overwrite the record of the handler that fired it. Firing allocates nothing.
  */
 export class HookArena {
   readonly write: ContextWriter;
+  /**
+   * bpf_prog_active: per CPU, how many programs with the `cpu` recursion guard are running there. The bpf
+   * subsystem also raises it around map updates from syscalls (bpf_disable_instrumentation), as Linux does.
+   */
+  readonly bpfProgActive: Int32Array;
   private readonly base: number;
   private readonly top: Int32Array;
-  /** The invocation record handed to handlers (reused; holds the last call's outputs, e.g. redirectIfindex). */
-  readonly invocation: HookInvocation;
+  private readonly depth: Int32Array;
+  private readonly records: InvocationRecord[];
 
   constructor(
     private readonly phys: PhysicalMemory,
-    nrCpus: number,
+    readonly nrCpus: number,
+    private readonly clock: { readonly now: number },
   ) {
     const base = phys.kmalloc(HOOK_ARENA_PER_CPU * nrCpus, 'hook-ctx');
     if (base < 0) throw new Error('kernel: no memory for the hook context arena');
     this.base = base;
     this.top = new Int32Array(nrCpus);
+    this.depth = new Int32Array(nrCpus);
+    this.bpfProgActive = new Int32Array(nrCpus);
     this.write = new ContextWriter(phys.view, phys.bytes);
-    this.invocation = {
-      hook: undefined as unknown as HookPoint,
-      ctx: 0,
-      ctxSize: 0,
-      cpu: 0,
-      pid: 0,
-      tgid: 0,
-      comm: '',
-      uid: 0,
-      now: 0,
-      memory: phys,
-      mm: undefined,
-      redirectIfindex: 0,
-    };
+    this.records = [];
+    for (let cpu = 0; cpu < nrCpus; cpu++) {
+      for (let level = 0; level < HOOK_MAX_NESTING; level++) {
+        this.records.push({
+          hook: undefined as unknown as HookPoint,
+          ctx: 0,
+          ctxSize: 0,
+          cpu,
+          level,
+          pid: 0,
+          tgid: 0,
+          comm: '',
+          uid: 0,
+          now: 0,
+          memory: phys,
+          mm: undefined,
+          redirectIfindex: 0,
+        });
+      }
+    }
   }
 
-  /** Reserve `size` zeroed bytes on `cpu`'s context stack; returns the physical address. */
+  /** Reserve `size` zeroed bytes on `cpu`'s context stack; returns the physical address (8-aligned). */
   begin(cpu: number, size: number): number {
     const used = this.top[cpu] ?? 0;
     const aligned = (size + 7) & ~7;
@@ -61,30 +85,88 @@ export class HookArena {
     this.top[cpu] = (this.top[cpu] ?? 0) - ((size + 7) & ~7);
   }
 
-  /** The invocation record handlers receive; fill the identity fields, then call `run`. */
-  prepare(hook: HookPoint, ctx: number, cpu: number): HookInvocation {
-    const invocation = this.invocation as { -readonly [K in keyof HookInvocation]: HookInvocation[K] };
-    invocation.hook = hook;
-    invocation.ctx = ctx;
-    invocation.ctxSize = hook.ctxSize;
-    invocation.cpu = cpu;
-    invocation.redirectIfindex = 0;
-    return invocation;
+  /** Bytes of `cpu`'s context stack in use (0 when no hook is being built or run there). */
+  used(cpu: number): number {
+    return this.top[cpu] ?? 0;
+  }
+
+  /** How many hooks are running on `cpu` right now, one inside the other. */
+  nesting(cpu: number): number {
+    return this.depth[cpu] ?? 0;
   }
 
   /**
-   * Call every handler attached to `hook`. The result: for LSM the first non-zero (a denial), otherwise the
-   * first handler's (an XDP device runs one program; tracing results are ignored by the caller).
+   * Run `hook`'s programs with the context at `ctx`, as `task` (undefined: idle or interrupt context) on
+   * `cpu`. The result: for LSM the first non-zero (a denial), otherwise the first program's. A program that
+   * is already running on this CPU (its recursion guard is up) is not started again: its miss is counted.
    */
-  run(hook: HookPoint, invocation: HookInvocation): number {
+  fire(hook: HookPoint, ctx: number, cpu: number, task: Task | undefined): number {
+    const level = this.depth[cpu] as number;
+    if (level >= HOOK_MAX_NESTING) {
+      throw new Error(`hooks nested ${HOOK_MAX_NESTING} deep on CPU ${cpu}: cannot fire ${hook.name} (a handler keeps firing hooks from inside itself)`);
+    }
+    const invocation = this.records[cpu * HOOK_MAX_NESTING + level] as InvocationRecord;
+    invocation.hook = hook;
+    invocation.ctx = ctx;
+    invocation.ctxSize = hook.ctxSize;
+    invocation.redirectIfindex = 0;
+    if (task === undefined) {
+      invocation.pid = 0;
+      invocation.tgid = 0;
+      invocation.comm = `swapper/${cpu}`;
+      invocation.uid = 0;
+      invocation.mm = undefined;
+    } else {
+      const group = task.group;
+      invocation.pid = task.pid;
+      invocation.tgid = group.tgid;
+      invocation.comm = task.comm;
+      invocation.uid = group.cred.uid;
+      invocation.mm = group.mm;
+    }
+    invocation.now = this.clock.now;
+    this.depth[cpu] = level + 1;
+    try {
+      return this.runPrograms(hook, invocation, cpu);
+    } finally {
+      this.depth[cpu] = level;
+    }
+  }
+
+  /**
+   * The record of the firing that last finished on `cpu` at the current nesting level, with its outputs
+   * (XDP's redirectIfindex). Valid until the next firing on that CPU.
+   */
+  completed(cpu: number): HookInvocation {
+    return this.records[cpu * HOOK_MAX_NESTING + (this.depth[cpu] as number)] as HookInvocation;
+  }
+
+  private runPrograms(hook: HookPoint, invocation: HookInvocation, cpu: number): number {
     hook.fired++;
-    const handlers = hook.handlers;
+    const programs = hook.programs;
+    const shared = this.bpfProgActive;
     let result = 0;
-    for (let index = 0; index < handlers.length; index++) {
-      const handler = handlers[index] as (inv: HookInvocation) => number;
-      const value = handler(invocation);
+    // The length is read on every pass: a program may detach itself (or another) while it runs.
+    for (let index = 0; index < programs.length; index++) {
+      const program = programs[index];
+      if (program === undefined) break;
+      const guard = program.guard === 'program' ? program.active : program.guard === 'cpu' ? shared : undefined;
+      if (guard !== undefined) {
+        if (guard[cpu] !== 0) {
+          program.recursionMisses++;
+          continue;
+        }
+        guard[cpu] = 1;
+      }
+      let value: number;
+      try {
+        value = program.run(invocation);
+      } finally {
+        if (guard !== undefined) guard[cpu] = 0;
+      }
+      program.runs++;
       if (index === 0) result = value;
-      if (combineFirstNonZero(hook.kind) && value !== 0) return value;
+      if (hook.stopAtNonZero && value !== 0) return value;
     }
     return result;
   }

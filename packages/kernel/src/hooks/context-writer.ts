@@ -1,4 +1,4 @@
-import { TASK_COMM_LEN } from '@ebpf-sim/uapi';
+import { TASK_COMM_LEN, TRACE_ENTRY } from '@ebpf-sim/uapi';
 
 const encoder = new TextEncoder();
 
@@ -38,6 +38,14 @@ export class ContextWriter {
     }
     this.view.setUint32(address, low >>> 0, true);
     this.view.setUint32(address + 4, high >>> 0, true);
+  }
+
+  /** struct trace_entry, the 8-byte header of every tracepoint record (flags and preempt count are 0). */
+  traceEntry(ctx: number, type: number, pid: number): void {
+    this.u16(ctx + TRACE_ENTRY.common_type, type);
+    this.u8(ctx + TRACE_ENTRY.common_flags, 0);
+    this.u8(ctx + TRACE_ENTRY.common_preempt_count, 0);
+    this.i32(ctx + TRACE_ENTRY.common_pid, pid);
   }
 
   /** task->comm: NUL-padded, at most 15 characters. */

@@ -26,3 +26,17 @@ export const BPF_PERF_EVENT_DATA_KERN = { size: 24, regs: 0, data: 8, event: 16 
 
 /** struct perf_sample_data, the fields `bpf_perf_event_data.sample_period` and `.addr` are rewritten to. */
 export const PERF_SAMPLE_DATA = { size: 16, addr: 0, period: 8 } as const;
+
+/** enum xdp_rxq_info_state: REG_STATE_REGISTERED, the state of every RX queue of a probed device. */
+export const XDP_RXQ_REG_STATE_REGISTERED = 1;
+
+/** MAX_BPF_FUNC_ARGS (include/linux/bpf.h): the most u64 argument slots a BPF trampoline hands its programs. */
+export const MAX_BPF_FUNC_ARGS = 12;
+
+/**
+ * The context of BPF LSM programs (and fentry/fexit): the BPF trampoline's array of u64 slots, one per
+ * argument of the hooked function, with the hook's `int ret` in the slot after the last argument (x86
+ * arch_prepare_bpf_trampoline keeps the return value right above the saved arguments). Pointer arguments
+ * point at the kernel objects, outside this array.
+ */
+export const LSM_CTX_SIZE = MAX_BPF_FUNC_ARGS * 8;

@@ -1,5 +1,4 @@
 import {
-  BPF_PERF_EVENT_DATA,
   PT_REGS,
   SYSCALL_SPECS,
   TRACE_RAW_SYS_ENTER,
@@ -11,10 +10,10 @@ import {
   TRACE_SCHED_WAKEUP,
   TRACE_SYSCALL_ENTER,
   TRACE_SYSCALL_EXIT,
-  XDP_MD,
 } from '@ebpf-sim/uapi';
 import { HookPoint, type ContextField, type HookKind } from './hook.js';
-import { LSM_HOOKS, LSM_CONTEXT_SIZE } from './lsm.js';
+import { BPF_PERF_EVENT_DATA_KERN, LSM_CTX_SIZE, XDP_BUFF } from './kernel-objects.js';
+import { LSM_HOOK_ARGS, LSM_HOOKS, lsmSlot } from './lsm.js';
 
 const field = (name: string, ctype: string, offset: number, size: number, signed: boolean): ContextField => ({ name, ctype, offset, size, signed });
 
@@ -28,6 +27,7 @@ const COMMON_FIELDS: readonly ContextField[] = [
 
 /** Kernel functions (besides each syscall's __x64_sys_<name>) with kprobe/kretprobe sites. */
 export const KPROBE_FUNCTIONS = ['do_sys_openat2', 'vfs_read', 'vfs_write', 'do_exit', 'wake_up_new_task'] as const;
+export type KprobeFunction = (typeof KPROBE_FUNCTIONS)[number];
 
 const PT_REGS_FIELDS: readonly ContextField[] = Object.entries(PT_REGS)
   .filter(([name]) => name !== 'size')
@@ -47,11 +47,18 @@ export class HookRegistry {
   constructor() {
     this.defineTracepoints();
     this.defineKprobes();
-    for (const name of LSM_HOOKS) this.define(`lsm:${name}`, 'lsm', LSM_CONTEXT_SIZE, []);
-    this.define('perf_event:cpu-clock', 'perf_event', BPF_PERF_EVENT_DATA.size, [
-      ...PT_REGS_FIELDS,
-      field('sample_period', '__u64', BPF_PERF_EVENT_DATA.sample_period, 8, false),
-      field('addr', '__u64', BPF_PERF_EVENT_DATA.addr, 8, false),
+    for (const name of LSM_HOOKS) {
+      const args = LSM_HOOK_ARGS[name];
+      this.define(`lsm:${name}`, 'lsm', LSM_CTX_SIZE, [
+        ...args.map((arg, index) => field(arg.name, arg.ctype, lsmSlot(index), 8, !arg.ctype.endsWith('*'))),
+        field('ret', 'int', lsmSlot(args.length), 8, true),
+      ]);
+    }
+    const K = BPF_PERF_EVENT_DATA_KERN;
+    this.define('perf_event:cpu-clock', 'perf_event', K.size, [
+      field('regs', 'struct pt_regs *', K.regs, 8, false),
+      field('data', 'struct perf_sample_data *', K.data, 8, false),
+      field('event', 'struct perf_event *', K.event, 8, false),
     ]);
   }
 
@@ -167,7 +174,14 @@ export class HookRegistry {
   }
 }
 
-/** The XDP hook fields (struct xdp_md). */
-export const XDP_MD_FIELDS: readonly ContextField[] = Object.entries(XDP_MD)
-  .filter(([name]) => name !== 'size')
-  .map(([name, offset]) => field(name, '__u32', offset, 4, false));
+/** The XDP hook's context: struct xdp_buff (the uapi xdp_md a program reads is rewritten to loads from it). */
+export const XDP_BUFF_FIELDS: readonly ContextField[] = [
+  field('data', 'void *', XDP_BUFF.data, 8, false),
+  field('data_end', 'void *', XDP_BUFF.data_end, 8, false),
+  field('data_meta', 'void *', XDP_BUFF.data_meta, 8, false),
+  field('data_hard_start', 'void *', XDP_BUFF.data_hard_start, 8, false),
+  field('rxq', 'struct xdp_rxq_info *', XDP_BUFF.rxq, 8, false),
+  field('txq', 'struct xdp_txq_info *', XDP_BUFF.txq, 8, false),
+  field('frame_sz', 'u32', XDP_BUFF.frame_sz, 4, false),
+  field('flags', 'u32', XDP_BUFF.flags, 4, false),
+];

@@ -1,5 +1,6 @@
 import { BRK_BASE, Errno, MAP, MMAP_BASE, PAGE_SIZE, PROT, STACK_SIZE, STACK_TOP, TASK_SIZE } from '@ebpf-sim/uapi';
 import type { PhysicalMemory } from './physmem.js';
+import type { UserCopy } from './user-memory.js';
 
 /** A virtual memory area: [start, end) with one protection. */
 export interface Vma {
@@ -26,7 +27,7 @@ const pageUp = (address: number): number => pageDown(address + PAGE_SIZE - 1);
  * frame). Pages are allocated on first touch (a minor fault); the kernel's copy_from_user / copy_to_user go
  * through the same translation and fail with EFAULT where user code would get SIGSEGV.
  */
-export class AddressSpace {
+export class AddressSpace implements UserCopy {
   readonly vmas: Vma[] = [];
   private readonly pageTable = new Map<number, number>();
   readonly faults: FaultStats = { minor: 0, invalid: 0 };

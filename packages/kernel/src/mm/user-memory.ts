@@ -1,6 +1,20 @@
 import type { UserMemory } from '@ebpf-sim/uapi';
 import type { AddressSpace } from './address-space.js';
 
+/**
+ * A process's user memory as kernel code copies from and to it (copy_from_user, copy_to_user,
+ * strncpy_from_user): what a syscall handler or a helper such as bpf_probe_read_user needs of an address
+ * space. `AddressSpace` implements it; a test can hand-make one over a plain buffer.
+ */
+export interface UserCopy {
+  /** Copy `length` bytes at user `address` into `dst` at `dstOffset`; false on a fault (the caller answers EFAULT). */
+  copyFromUser(address: number, dst: Uint8Array, dstOffset: number, length: number): boolean;
+  /** Copy `length` bytes of `src` from `srcOffset` to user `address`; false on a fault. */
+  copyToUser(address: number, src: Uint8Array, srcOffset: number, length: number): boolean;
+  /** A NUL-terminated string of at most `max` bytes: the string, or -EFAULT / -ENAMETOOLONG. */
+  readCString(address: number, max: number): string | number;
+}
+
 /** Thrown into the kernel when user code touches memory it has not mapped: the task gets SIGSEGV. */
 export class UserFault extends Error {
   override readonly name = 'UserFault';

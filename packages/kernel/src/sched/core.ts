@@ -1,8 +1,19 @@
 import { niceToPrio, TASK_STATE, TRACE_SCHED_SWITCH, TRACE_SCHED_WAKEUP } from '@ebpf-sim/uapi';
-import type { Kernel } from '../kernel.js';
-import { TaskState, type Task } from '../task/task.js';
+import type { CurrentTask, KernelInternals } from '../services.js';
+import type { ExitReason, Task } from '../task/task.js';
+import { TaskState } from '../task/task.js';
 import { Cpu } from './cpu.js';
 import { ENQUEUE_MIGRATE, ENQUEUE_NEW, ENQUEUE_WAKEUP, type CpuLoad, type Scheduler } from './scheduler.js';
+import type { WaitQueue } from './wait.js';
+
+/** What the scheduler core uses of the kernel. */
+export type SchedServices = Pick<KernelInternals, 'clock' | 'config' | 'stats' | 'trace' | 'tracepoints' | 'hookArena'>;
+
+/** What a CPU's run loop does with its task: run it to its next trap, or end it (a fatal signal, exit_group). */
+export interface TaskRunner {
+  step(cpu: Cpu, task: Task): void;
+  exit(task: Task, reason: ExitReason): void;
+}
 
 /**
  * The scheduler core (kernel/sched/core.c): CPUs, their run loops in virtual time, context switches,
@@ -12,19 +23,45 @@ import { ENQUEUE_MIGRATE, ENQUEUE_NEW, ENQUEUE_WAKEUP, type CpuLoad, type Schedu
  * loop advances virtual time directly while the next pending event is later (nothing can happen in
  * between), and otherwise posts a continuation event, so every run is exactly an ordered event sequence.
  */
-export class SchedCore {
+export class SchedCore implements CurrentTask {
   readonly cpus: Cpu[];
+  /** The CPU whose code is running now (the run loop's CPU, or the CPU an interrupt is delivered to). */
+  currentCpu = 0;
   private readonly loads: Array<{ id: number; idle: boolean; queued: number }>;
 
   constructor(
-    private readonly k: Kernel,
+    private readonly k: SchedServices,
     readonly policy: Scheduler,
     nrCpus: number,
+    private readonly runner: TaskRunner,
   ) {
     this.cpus = Array.from({ length: nrCpus }, (_, id) => new Cpu(id));
     for (const cpu of this.cpus) cpu.run = () => this.runCpu(cpu);
     this.loads = this.cpus.map((cpu) => ({ id: cpu.id, idle: true, queued: 0 }));
     policy.init(nrCpus);
+  }
+
+  /** The task running on the current CPU, if its run loop is active. */
+  currentTask(): Task | undefined {
+    const cpu = this.cpus[this.currentCpu];
+    return cpu !== undefined && cpu.inLoop ? cpu.curr : undefined;
+  }
+
+  /** Put `task` to sleep on `queue` (the caller returns BLOCKED). */
+  sleepOn(task: Task, queue: WaitQueue): void {
+    task.state = TaskState.SLEEPING;
+    queue.add(task);
+  }
+
+  /** Put `task` to sleep until virtual time `time` (the caller returns BLOCKED). */
+  sleepUntil(task: Task, time: number): void {
+    task.state = TaskState.SLEEPING;
+    const clock = this.k.clock;
+    if (task.sleepTimer !== undefined) clock.cancel(task.sleepTimer);
+    task.sleepTimer = clock.at(time, () => {
+      task.sleepTimer = undefined;
+      this.wakeUp(task);
+    });
   }
 
   /** Charge the running task for the time since the last charge. */
@@ -48,7 +85,7 @@ export class SchedCore {
     const clock = this.k.clock;
     cpu.continuation = undefined;
     cpu.inLoop = true;
-    this.k.currentCpu = cpu.id;
+    this.currentCpu = cpu.id;
     this.updateCurr(cpu);
     for (;;) {
       if (cpu.needResched || cpu.curr === undefined) {
@@ -62,7 +99,7 @@ export class SchedCore {
       }
       const task = cpu.curr;
       if (task.fatalSignal !== 0 || task.group.exiting) {
-        this.k.exitTask(task, task.fatalSignal !== 0 ? { signal: task.fatalSignal } : { code: task.group.exitStatus >> 8 });
+        this.runner.exit(task, task.fatalSignal !== 0 ? { signal: task.fatalSignal } : { code: task.group.exitStatus >> 8 });
         continue;
       }
       if (task.computeLeft > 0) {
@@ -75,7 +112,7 @@ export class SchedCore {
         cpu.continuation = clock.at(end, cpu.run);
         break;
       }
-      this.k.stepTask(cpu, task);
+      this.runner.step(cpu, task);
     }
     cpu.inLoop = false;
   }
@@ -234,11 +271,12 @@ export class SchedCore {
       k.trace.emit(k.clock.now, cpu.id, `sched_switch prev=${prevComm}:${prev?.pid ?? 0} state=${prevState} next=${nextComm}:${next?.pid ?? 0}`);
     }
     const hook = k.tracepoints.schedSwitch;
-    if (hook.handlers.length === 0) return;
+    if (hook.programs.length === 0) return;
     const S = TRACE_SCHED_SWITCH;
-    const ctx = k.hookArena.begin(cpu.id, S.size);
-    const w = k.hookArena.write;
-    k.writeTraceHeader(ctx, hook.id, prev?.pid ?? 0);
+    const arena = k.hookArena;
+    const ctx = arena.begin(cpu.id, S.size);
+    const w = arena.write;
+    w.traceEntry(ctx, hook.id, prev?.pid ?? 0);
     w.comm(ctx + S.prev_comm, prevComm);
     w.i32(ctx + S.prev_pid, prev?.pid ?? 0);
     w.i32(ctx + S.prev_prio, niceToPrio(prev?.nice ?? 0));
@@ -246,25 +284,27 @@ export class SchedCore {
     w.comm(ctx + S.next_comm, nextComm);
     w.i32(ctx + S.next_pid, next?.pid ?? 0);
     w.i32(ctx + S.next_prio, niceToPrio(next?.nice ?? 0));
-    k.runHook(hook, ctx, cpu.id, prev);
-    k.hookArena.end(cpu.id, S.size);
+    arena.fire(hook, ctx, cpu.id, prev);
+    arena.end(cpu.id, S.size);
   }
 
   private traceWakeup(task: Task, cpuId: number): void {
     const k = this.k;
     if (k.trace.enabled) k.trace.emit(k.clock.now, cpuId, `sched_wakeup ${task.comm}:${task.pid} target_cpu=${cpuId}`);
     const hook = k.tracepoints.schedWakeup;
-    if (hook.handlers.length === 0) return;
+    if (hook.programs.length === 0) return;
     const W = TRACE_SCHED_WAKEUP;
-    const cpu = k.currentCpu;
-    const ctx = k.hookArena.begin(cpu, W.size);
-    const w = k.hookArena.write;
-    k.writeTraceHeader(ctx, hook.id, k.currentTask()?.pid ?? 0);
+    const cpu = this.currentCpu;
+    const current = this.currentTask();
+    const arena = k.hookArena;
+    const ctx = arena.begin(cpu, W.size);
+    const w = arena.write;
+    w.traceEntry(ctx, hook.id, current?.pid ?? 0);
     w.comm(ctx + W.comm, task.comm);
     w.i32(ctx + W.pid, task.pid);
     w.i32(ctx + W.prio, niceToPrio(task.nice));
     w.i32(ctx + W.target_cpu, cpuId);
-    k.runHook(hook, ctx, cpu, k.currentTask());
-    k.hookArena.end(cpu, W.size);
+    arena.fire(hook, ctx, cpu, current);
+    arena.end(cpu, W.size);
   }
 }

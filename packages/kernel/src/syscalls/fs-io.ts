@@ -1,12 +1,15 @@
 import { Errno, O, PROT, SEEK_MAX } from '@ebpf-sim/uapi';
-import type { Kernel } from '../kernel.js';
 import { BLOCKED } from '../sched/wait.js';
+import type { KernelInternals } from '../services.js';
 import type { Task } from '../task/task.js';
 import type { SyscallTable } from './table.js';
 import { bounceBuffer, MAX_TRANSFER } from './user-buffer.js';
 
+/** What read and write use besides the task: the vfs_read / vfs_write kprobes. */
+export type IoSyscallServices = Pick<KernelInternals, 'kprobes'>;
+
 /** read(2): fd checks, then the file's read into the bounce buffer, then copy_to_user. */
-export function sysRead(k: Kernel, task: Task, fd: number, buf: number, count: number): number {
+export function sysRead(k: IoSyscallServices, task: Task, fd: number, buf: number, count: number): number {
   const file = task.group.files.get(fd);
   if (file === undefined || (file.flags & O.ACCMODE) === O.WRONLY) return -Errno.EBADF;
   if (file.inode.isDir) return -Errno.EISDIR;
@@ -16,17 +19,19 @@ export function sysRead(k: Kernel, task: Task, fd: number, buf: number, count: n
   if (n === 0) return 0;
   const mm = task.group.mm;
   if (!mm.accessOk(buf, n, PROT.WRITE)) return -Errno.EFAULT;
-  if (!task.restarting) k.fireKprobe('vfs_read', task, file.id, buf, count, 0);
+  const kprobes = k.kprobes;
+  const site = kprobes.sites.vfs_read;
+  if (!task.restarting) kprobes.enter(site, task, file.id, buf, count, 0);
   const buffer = bounceBuffer(n);
   const ret = ops.read(task.io, file, buffer, n);
   if (ret === BLOCKED) return ret;
   if (ret > 0 && !mm.copyToUser(buf, buffer, 0, ret)) return -Errno.EFAULT;
-  k.fireKretprobe('vfs_read', task, ret);
+  kprobes.exit(site, task, ret);
   return ret;
 }
 
 /** write(2): copy_from_user into the bounce buffer, then the file's write. */
-export function sysWrite(k: Kernel, task: Task, fd: number, buf: number, count: number): number {
+export function sysWrite(k: IoSyscallServices, task: Task, fd: number, buf: number, count: number): number {
   const file = task.group.files.get(fd);
   if (file === undefined || (file.flags & O.ACCMODE) === O.RDONLY) return -Errno.EBADF;
   const ops = file.ops;
@@ -37,18 +42,20 @@ export function sysWrite(k: Kernel, task: Task, fd: number, buf: number, count: 
   if (!mm.accessOk(buf, n, PROT.READ)) return -Errno.EFAULT;
   const buffer = bounceBuffer(n);
   if (!mm.copyFromUser(buf, buffer, 0, n)) return -Errno.EFAULT;
-  if (!task.restarting) k.fireKprobe('vfs_write', task, file.id, buf, count, 0);
+  const kprobes = k.kprobes;
+  const site = kprobes.sites.vfs_write;
+  if (!task.restarting) kprobes.enter(site, task, file.id, buf, count, 0);
   const ret = ops.write(task.io, file, buffer, n);
   if (ret === BLOCKED) return ret;
-  k.fireKretprobe('vfs_write', task, ret);
+  kprobes.exit(site, task, ret);
   return ret;
 }
 
-export function registerIoSyscalls(table: SyscallTable): void {
-  table.register('read', (k, t, fd, buf, count) => sysRead(k, t, fd, buf, count));
-  table.register('write', (k, t, fd, buf, count) => sysWrite(k, t, fd, buf, count));
-  table.register('close', (_k, t, fd) => t.group.files.close(fd));
-  table.register('lseek', (_k, t, fd, offset, whence) => {
+export function registerIoSyscalls(table: SyscallTable, k: IoSyscallServices): void {
+  table.register('read', (t, fd, buf, count) => sysRead(k, t, fd, buf, count));
+  table.register('write', (t, fd, buf, count) => sysWrite(k, t, fd, buf, count));
+  table.register('close', (t, fd) => t.group.files.close(fd));
+  table.register('lseek', (t, fd, offset, whence) => {
     const file = t.group.files.get(fd);
     if (file === undefined) return -Errno.EBADF;
     if (whence > SEEK_MAX) return -Errno.EINVAL;

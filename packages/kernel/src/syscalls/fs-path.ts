@@ -1,11 +1,15 @@
 import { AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, DIRENT64, dirent64RecordLength, Errno, O, PATH_MAX, S_IFIFO, STAT } from '@ebpf-sim/uapi';
+import { releaseFile } from '../fs/file.js';
 import { Inode } from '../fs/inode.js';
 import { Pipe, pipeFileOps } from '../fs/pipe.js';
 import { fillStat } from '../fs/stat.js';
-import { MAY_EXEC, MAY_WRITE, permission, type ParentLookup } from '../fs/vfs.js';
-import type { Kernel } from '../kernel.js';
+import { MAY_EXEC, MAY_WRITE, permission, type ParentLookup, type Vfs } from '../fs/vfs.js';
+import type { KernelInternals } from '../services.js';
 import type { Task } from '../task/task.js';
 import type { SyscallTable } from './table.js';
+
+/** What the path syscalls use: the VFS, and for open the do_sys_openat2 kprobes and the LSM file_open hook. */
+export type PathSyscallServices = Pick<KernelInternals, 'vfs' | 'kprobes' | 'security'>;
 
 const statBuffer = new Uint8Array(STAT.size);
 const encoder = new TextEncoder();
@@ -15,22 +19,36 @@ function userPath(task: Task, address: number): string | number {
   return task.group.mm.readCString(address, PATH_MAX);
 }
 
+/** Resolve the dirfd of an *at call to the directory a relative path starts from: the inode or -errno. */
+function dirFor(vfs: Vfs, task: Task, dirfd: number, path: string): Inode | number {
+  if (path.startsWith('/')) return vfs.root;
+  if (dirfd === AT_FDCWD) return task.group.cwd;
+  if (dirfd < 0) return -Errno.EBADF;
+  const file = task.group.files.get(dirfd);
+  if (file === undefined) return -Errno.EBADF;
+  if (!file.inode.isDir) return -Errno.ENOTDIR;
+  return file.inode;
+}
+
 /** openat(2) and open(2). */
-export function sysOpenat(k: Kernel, task: Task, dfd: number, filename: number, flags: number, mode: number): number {
-  k.fireKprobe('do_sys_openat2', task, dfd, filename, 0);
+export function sysOpenat(k: PathSyscallServices, task: Task, dfd: number, filename: number, flags: number, mode: number): number {
+  const kprobes = k.kprobes;
+  const site = kprobes.sites.do_sys_openat2;
+  kprobes.enter(site, task, dfd, filename, 0);
   const path = userPath(task, filename);
   if (typeof path === 'number') return path;
-  const start = k.dirFor(task, dfd, path);
+  const start = dirFor(k.vfs, task, dfd, path);
   if (typeof start === 'number') return start;
   const group = task.group;
-  const file = k.vfs.open(start, path, flags, mode, group.cred, (opened) => k.lsm.fileOpenCheck(task, opened));
+  const security = k.security;
+  const file = k.vfs.open(start, path, flags, mode, group.cred, (opened) => security.fileOpen(task, opened));
   if (typeof file === 'number') {
-    k.fireKretprobe('do_sys_openat2', task, file);
+    kprobes.exit(site, task, file);
     return file;
   }
   const fd = group.files.install(file, (flags & O.CLOEXEC) !== 0);
-  if (fd < 0) k.releaseFile(file);
-  k.fireKretprobe('do_sys_openat2', task, fd);
+  if (fd < 0) releaseFile(file);
+  kprobes.exit(site, task, fd);
   return fd;
 }
 
@@ -39,7 +57,7 @@ function statInto(task: Task, inode: Inode, statbuf: number): number {
   return task.group.mm.copyToUser(statbuf, statBuffer, 0, STAT.size) ? 0 : -Errno.EFAULT;
 }
 
-function sysNewfstatat(k: Kernel, task: Task, dfd: number, filename: number, statbuf: number, flag: number): number {
+function sysNewfstatat(vfs: Vfs, task: Task, dfd: number, filename: number, statbuf: number, flag: number): number {
   const path = userPath(task, filename);
   if (typeof path === 'number') return path;
   if (path === '') {
@@ -48,9 +66,9 @@ function sysNewfstatat(k: Kernel, task: Task, dfd: number, filename: number, sta
     const file = task.group.files.get(dfd);
     return file === undefined ? -Errno.EBADF : statInto(task, file.inode, statbuf);
   }
-  const start = k.dirFor(task, dfd, path);
+  const start = dirFor(vfs, task, dfd, path);
   if (typeof start === 'number') return start;
-  const inode = k.vfs.lookup(start, path, task.group.cred);
+  const inode = vfs.lookup(start, path, task.group.cred);
   if (typeof inode === 'number') return inode;
   if (path.endsWith('/') && !inode.isDir) return -Errno.ENOTDIR;
   return statInto(task, inode, statbuf);
@@ -88,26 +106,26 @@ function sysGetdents64(task: Task, fd: number, dirent: number, count: number): n
   return used;
 }
 
-function sysPipe2(k: Kernel, task: Task, fildes: number, flags: number): number {
+function sysPipe2(vfs: Vfs, task: Task, fildes: number, flags: number): number {
   const pipe = new Pipe();
-  const inode = new Inode(k.vfs.rootfs.allocateIno(), S_IFIFO | 0o600, task.group.cred.uid, task.group.cred.gid, 5, pipeFileOps);
+  const inode = new Inode(vfs.rootfs.allocateIno(), S_IFIFO | 0o600, task.group.cred.uid, task.group.cred.gid, 5, pipeFileOps);
   const extra = flags & O.NONBLOCK;
-  const reader = k.vfs.newFile(inode, O.RDONLY | extra, 'pipe:', pipe);
-  const writer = k.vfs.newFile(inode, O.WRONLY | extra, 'pipe:', pipe);
+  const reader = vfs.newFile(inode, O.RDONLY | extra, 'pipe:', pipe);
+  const writer = vfs.newFile(inode, O.WRONLY | extra, 'pipe:', pipe);
   pipe.readers = 1;
   pipe.writers = 1;
   const files = task.group.files;
   const cloexec = (flags & O.CLOEXEC) !== 0;
   const rfd = files.install(reader, cloexec);
   if (rfd < 0) {
-    k.releaseFile(reader);
-    k.releaseFile(writer);
+    releaseFile(reader);
+    releaseFile(writer);
     return rfd;
   }
   const wfd = files.install(writer, cloexec);
   if (wfd < 0) {
     files.close(rfd);
-    k.releaseFile(writer);
+    releaseFile(writer);
     return wfd;
   }
   const out = new Uint8Array(8);
@@ -123,16 +141,16 @@ function sysPipe2(k: Kernel, task: Task, fildes: number, flags: number): number 
 }
 
 /** The parent directory and last component of the path at user address `pathname`, relative to `dfd`. */
-function parentAt(k: Kernel, task: Task, dfd: number, pathname: number): ParentLookup | number {
+function parentAt(vfs: Vfs, task: Task, dfd: number, pathname: number): ParentLookup | number {
   const path = userPath(task, pathname);
   if (typeof path === 'number') return path;
-  const start = k.dirFor(task, dfd, path);
+  const start = dirFor(vfs, task, dfd, path);
   if (typeof start === 'number') return start;
-  return k.vfs.lookupParent(start, path, task.group.cred);
+  return vfs.lookupParent(start, path, task.group.cred);
 }
 
-function sysMkdirat(k: Kernel, task: Task, dfd: number, pathname: number, mode: number): number {
-  const parent = parentAt(k, task, dfd, pathname);
+function sysMkdirat(vfs: Vfs, task: Task, dfd: number, pathname: number, mode: number): number {
+  const parent = parentAt(vfs, task, dfd, pathname);
   if (typeof parent === 'number') return parent;
   const { dir, name } = parent;
   if (name === '.' || name === '..' || dir.dirOps?.lookup(dir, name) !== undefined) return -Errno.EEXIST;
@@ -143,8 +161,8 @@ function sysMkdirat(k: Kernel, task: Task, dfd: number, pathname: number, mode: 
   return typeof created === 'number' ? created : 0;
 }
 
-function sysUnlinkat(k: Kernel, task: Task, dfd: number, pathname: number, flag: number): number {
-  const parent = parentAt(k, task, dfd, pathname);
+function sysUnlinkat(vfs: Vfs, task: Task, dfd: number, pathname: number, flag: number): number {
+  const parent = parentAt(vfs, task, dfd, pathname);
   if (typeof parent === 'number') return parent;
   const { dir, name } = parent;
   const removeDir = (flag & AT_REMOVEDIR) !== 0;
@@ -155,7 +173,7 @@ function sysUnlinkat(k: Kernel, task: Task, dfd: number, pathname: number, flag:
   if (!permission(dir, task.group.cred, MAY_WRITE | MAY_EXEC)) return -Errno.EACCES;
   if (removeDir) {
     if (!target.isDir) return -Errno.ENOTDIR;
-    if (target.parent === undefined || target.parent !== dir || target === k.vfs.root) return -Errno.EBUSY;
+    if (target.parent === undefined || target.parent !== dir || target === vfs.root) return -Errno.EBUSY;
     const dirOps = dir.dirOps;
     return dirOps?.rmdir === undefined ? -Errno.EPERM : dirOps.rmdir(dir, name);
   }
@@ -166,10 +184,10 @@ function sysUnlinkat(k: Kernel, task: Task, dfd: number, pathname: number, flag:
 }
 
 /** The path of `dir` from the root, found by walking '..' and searching each parent's entries. */
-function pathOf(k: Kernel, dir: Inode): string {
+function pathOf(vfs: Vfs, dir: Inode): string {
   const parts: string[] = [];
   let inode = dir;
-  while (inode !== k.vfs.root) {
+  while (inode !== vfs.root) {
     const parent = inode.parent;
     if (parent === undefined || parent === inode) break;
     const entry = parent.dirOps?.list(parent).find(([, child]) => child === inode);
@@ -179,18 +197,18 @@ function pathOf(k: Kernel, dir: Inode): string {
   return `/${parts.join('/')}`;
 }
 
-function sysGetcwd(k: Kernel, task: Task, buf: number, size: number): number {
-  const path = encoder.encode(pathOf(k, task.group.cwd));
+function sysGetcwd(vfs: Vfs, task: Task, buf: number, size: number): number {
+  const path = encoder.encode(pathOf(vfs, task.group.cwd));
   if (size < path.length + 1) return -Errno.ERANGE;
   const out = new Uint8Array(path.length + 1);
   out.set(path);
   return task.group.mm.copyToUser(buf, out, 0, out.length) ? out.length : -Errno.EFAULT;
 }
 
-function sysChdir(k: Kernel, task: Task, filename: number): number {
+function sysChdir(vfs: Vfs, task: Task, filename: number): number {
   const path = userPath(task, filename);
   if (typeof path === 'number') return path;
-  const inode = k.vfs.lookup(task.group.cwd, path, task.group.cred);
+  const inode = vfs.lookup(task.group.cwd, path, task.group.cred);
   if (typeof inode === 'number') return inode;
   if (!inode.isDir) return -Errno.ENOTDIR;
   if (!permission(inode, task.group.cred, MAY_EXEC)) return -Errno.EACCES;
@@ -206,31 +224,32 @@ function sysDup3(task: Task, oldfd: number, newfd: number, flags: number): numbe
   return files.installAt(newfd, file, (flags & O.CLOEXEC) !== 0);
 }
 
-export function registerPathSyscalls(table: SyscallTable): void {
-  table.register('openat', (k, t, dfd, filename, flags, mode) => sysOpenat(k, t, dfd, filename, flags, mode));
-  table.register('open', (k, t, filename, flags, mode) => sysOpenat(k, t, AT_FDCWD, filename, flags, mode));
-  table.register('newfstatat', (k, t, dfd, filename, statbuf, flag) => sysNewfstatat(k, t, dfd, filename, statbuf, flag));
-  table.register('fstat', (_k, t, fd, statbuf) => {
+export function registerPathSyscalls(table: SyscallTable, k: PathSyscallServices): void {
+  const vfs = k.vfs;
+  table.register('openat', (t, dfd, filename, flags, mode) => sysOpenat(k, t, dfd, filename, flags, mode));
+  table.register('open', (t, filename, flags, mode) => sysOpenat(k, t, AT_FDCWD, filename, flags, mode));
+  table.register('newfstatat', (t, dfd, filename, statbuf, flag) => sysNewfstatat(vfs, t, dfd, filename, statbuf, flag));
+  table.register('fstat', (t, fd, statbuf) => {
     const file = t.group.files.get(fd);
     return file === undefined ? -Errno.EBADF : statInto(t, file.inode, statbuf);
   });
-  table.register('getdents64', (_k, t, fd, dirent, count) => sysGetdents64(t, fd, dirent, count));
-  table.register('pipe2', (k, t, fildes, flags) => sysPipe2(k, t, fildes, flags));
-  table.register('pipe', (k, t, fildes) => sysPipe2(k, t, fildes, 0));
-  table.register('mkdirat', (k, t, dfd, pathname, mode) => sysMkdirat(k, t, dfd, pathname, mode));
-  table.register('mkdir', (k, t, pathname, mode) => sysMkdirat(k, t, AT_FDCWD, pathname, mode));
-  table.register('unlinkat', (k, t, dfd, pathname, flag) => sysUnlinkat(k, t, dfd, pathname, flag));
-  table.register('unlink', (k, t, pathname) => sysUnlinkat(k, t, AT_FDCWD, pathname, 0));
-  table.register('getcwd', (k, t, buf, size) => sysGetcwd(k, t, buf, size));
-  table.register('chdir', (k, t, filename) => sysChdir(k, t, filename));
-  table.register('dup', (_k, t, fildes) => {
+  table.register('getdents64', (t, fd, dirent, count) => sysGetdents64(t, fd, dirent, count));
+  table.register('pipe2', (t, fildes, flags) => sysPipe2(vfs, t, fildes, flags));
+  table.register('pipe', (t, fildes) => sysPipe2(vfs, t, fildes, 0));
+  table.register('mkdirat', (t, dfd, pathname, mode) => sysMkdirat(vfs, t, dfd, pathname, mode));
+  table.register('mkdir', (t, pathname, mode) => sysMkdirat(vfs, t, AT_FDCWD, pathname, mode));
+  table.register('unlinkat', (t, dfd, pathname, flag) => sysUnlinkat(vfs, t, dfd, pathname, flag));
+  table.register('unlink', (t, pathname) => sysUnlinkat(vfs, t, AT_FDCWD, pathname, 0));
+  table.register('getcwd', (t, buf, size) => sysGetcwd(vfs, t, buf, size));
+  table.register('chdir', (t, filename) => sysChdir(vfs, t, filename));
+  table.register('dup', (t, fildes) => {
     const file = t.group.files.get(fildes);
     return file === undefined ? -Errno.EBADF : t.group.files.install(file, false);
   });
-  table.register('dup2', (_k, t, oldfd, newfd) => {
+  table.register('dup2', (t, oldfd, newfd) => {
     const file = t.group.files.get(oldfd);
     if (file === undefined) return -Errno.EBADF;
     return oldfd === newfd ? newfd : t.group.files.installAt(newfd, file, false);
   });
-  table.register('dup3', (_k, t, oldfd, newfd, flags) => sysDup3(t, oldfd, newfd, flags));
+  table.register('dup3', (t, oldfd, newfd, flags) => sysDup3(t, oldfd, newfd, flags));
 }

@@ -1,12 +1,17 @@
 import { CAP, Errno, RUSAGE, SIG, SIG_DFL, SIG_IGN, WAIT4_VALID_OPTIONS, WNOHANG } from '@ebpf-sim/uapi';
-import type { Kernel } from '../kernel.js';
 import { BLOCKED, NO_RETURN } from '../sched/wait.js';
-import { doExecve } from '../task/exec.js';
-import { reap } from '../task/exit.js';
-import { doFork } from '../task/fork.js';
-import { sendSignalToGroup, sendSignalToTask } from '../task/signal.js';
+import type { KernelInternals } from '../services.js';
+import { doExecve, type ExecServices } from '../task/exec.js';
+import { doExit, doExitGroup, reap, type ExitServices } from '../task/exit.js';
+import { doFork, type ForkServices } from '../task/fork.js';
 import { hasCapability, TaskState, type Task, type ThreadGroup } from '../task/task.js';
 import type { SyscallTable } from './table.js';
+
+/** What the process syscalls use: fork, execve, exit, wait4, signals and the LSM task_kill hook. */
+export type ProcessSyscallServices = ForkServices & ExecServices & ExitServices & Pick<KernelInternals, 'tasks' | 'groups'>;
+
+/** What kill and tgkill use. */
+type KillServices = Pick<KernelInternals, 'tasks' | 'groups' | 'security' | 'signals'>;
 
 /** Fill struct rusage for a reaped child: CPU time as user time, page faults, context switches. */
 function writeRusage(task: Task, address: number, child: ThreadGroup): boolean {
@@ -27,7 +32,7 @@ function writeRusage(task: Task, address: number, child: ThreadGroup): boolean {
 }
 
 /** wait4: reap a zombie child matching `upid`, or sleep until one exits. */
-function sysWait4(k: Kernel, task: Task, upid: number, statAddr: number, options: number, ru: number): number {
+function sysWait4(k: ExitServices, task: Task, upid: number, statAddr: number, options: number, ru: number): number {
   if ((options & ~WAIT4_VALID_OPTIONS) !== 0) return -Errno.EINVAL;
   const group = task.group;
   const matches = (child: ThreadGroup): boolean =>
@@ -37,7 +42,7 @@ function sysWait4(k: Kernel, task: Task, upid: number, statAddr: number, options
   const zombie = candidates.find((child) => child.zombie);
   if (zombie === undefined) {
     if ((options & WNOHANG) !== 0) return 0;
-    k.sleepOn(task, group.childWait);
+    k.sched.sleepOn(task, group.childWait);
     return BLOCKED;
   }
   if (statAddr !== 0) {
@@ -57,18 +62,18 @@ function mayKill(sender: Task, target: Task): boolean {
   return hasCapability(s, CAP.KILL) || s.euid === t.uid || s.uid === t.uid;
 }
 
-function signalGroup(k: Kernel, sender: Task, group: ThreadGroup, sig: number): number {
+function signalGroup(k: KillServices, sender: Task, group: ThreadGroup, sig: number): number {
   const target = group.threads.find((t) => t.state !== TaskState.DEAD) ?? group.threads[0];
   if (target === undefined) return -Errno.ESRCH;
   if (!mayKill(sender, target)) return -Errno.EPERM;
-  const denied = k.lsm.taskKill(sender, target, sig);
+  const denied = k.security.taskKill(sender, target, sig);
   if (denied !== 0) return denied;
-  if (sig !== 0 && !group.zombie) sendSignalToGroup(k, group, sig);
+  if (sig !== 0 && !group.zombie) k.signals.sendToGroup(group, sig);
   return 0;
 }
 
 /** kill(2): pid > 0 one process; 0 the caller's process group; -1 every process but init and the caller; < -1 group -pid. */
-function sysKill(k: Kernel, task: Task, pid: number, sig: number): number {
+function sysKill(k: KillServices, task: Task, pid: number, sig: number): number {
   if (pid > 0) {
     const group = k.groups.get(pid);
     return group === undefined ? -Errno.ESRCH : signalGroup(k, task, group, sig);
@@ -86,14 +91,14 @@ function sysKill(k: Kernel, task: Task, pid: number, sig: number): number {
   return delivered ? 0 : result;
 }
 
-function sysTgkill(k: Kernel, task: Task, tgid: number, pid: number, sig: number): number {
+function sysTgkill(k: KillServices, task: Task, tgid: number, pid: number, sig: number): number {
   if (tgid <= 0 || pid <= 0) return -Errno.EINVAL;
   const target = k.tasks.get(pid);
   if (target === undefined || target.tgid !== tgid || target.state === TaskState.DEAD) return -Errno.ESRCH;
   if (!mayKill(task, target)) return -Errno.EPERM;
-  const denied = k.lsm.taskKill(task, target, sig);
+  const denied = k.security.taskKill(task, target, sig);
   if (denied !== 0) return denied;
-  if (sig !== 0) sendSignalToTask(k, target, sig);
+  if (sig !== 0) k.signals.send(target, sig);
   return 0;
 }
 
@@ -122,33 +127,33 @@ function sysRtSigaction(task: Task, sig: number, act: number, oact: number, sigs
   return 0;
 }
 
-export function registerProcessSyscalls(table: SyscallTable): void {
-  table.register('getpid', (_k, t) => t.group.tgid);
-  table.register('gettid', (_k, t) => t.pid);
-  table.register('getppid', (_k, t) => t.group.parent?.tgid ?? 0);
-  table.register('getuid', (_k, t) => t.group.cred.uid);
-  table.register('geteuid', (_k, t) => t.group.cred.euid);
-  table.register('getgid', (_k, t) => t.group.cred.gid);
-  table.register('getegid', (_k, t) => t.group.cred.egid);
-  table.register('fork', (k, t) => doFork(k, t, SIG.SIGCHLD, t.ctx?.cloneEntry));
-  table.register('clone', (k, t, flags) => doFork(k, t, flags, t.ctx?.cloneEntry));
-  table.register('execve', (k, t, filename, argv, envp) => {
+export function registerProcessSyscalls(table: SyscallTable, k: ProcessSyscallServices): void {
+  table.register('getpid', (t) => t.group.tgid);
+  table.register('gettid', (t) => t.pid);
+  table.register('getppid', (t) => t.group.parent?.tgid ?? 0);
+  table.register('getuid', (t) => t.group.cred.uid);
+  table.register('geteuid', (t) => t.group.cred.euid);
+  table.register('getgid', (t) => t.group.cred.gid);
+  table.register('getegid', (t) => t.group.cred.egid);
+  table.register('fork', (t) => doFork(k, t, SIG.SIGCHLD, t.ctx?.cloneEntry));
+  table.register('clone', (t, flags) => doFork(k, t, flags, t.ctx?.cloneEntry));
+  table.register('execve', (t, filename, argv, envp) => {
     const ret = doExecve(k, t, filename, argv, envp);
     return ret === 0 ? NO_RETURN : ret;
   });
-  table.register('exit', (k, t, code) => {
-    k.exitTask(t, { code: code & 0xff });
+  table.register('exit', (t, code) => {
+    doExit(k, t, { code: code & 0xff });
     return NO_RETURN;
   });
-  table.register('exit_group', (k, t, code) => {
-    k.exitGroup(t, code & 0xff);
+  table.register('exit_group', (t, code) => {
+    doExitGroup(k, t, code & 0xff);
     return NO_RETURN;
   });
-  table.register('wait4', (k, t, upid, statAddr, options, ru) => sysWait4(k, t, upid, statAddr, options, ru));
-  table.register('kill', (k, t, pid, sig) => sysKill(k, t, pid, sig));
-  table.register('tgkill', (k, t, tgid, pid, sig) => sysTgkill(k, t, tgid, pid, sig));
-  table.register('rt_sigaction', (_k, t, sig, act, oact, sigsetsize) => sysRtSigaction(t, sig, act, oact, sigsetsize));
-  table.register('sched_yield', (k, t) => {
+  table.register('wait4', (t, upid, statAddr, options, ru) => sysWait4(k, t, upid, statAddr, options, ru));
+  table.register('kill', (t, pid, sig) => sysKill(k, t, pid, sig));
+  table.register('tgkill', (t, tgid, pid, sig) => sysTgkill(k, t, tgid, pid, sig));
+  table.register('rt_sigaction', (t, sig, act, oact, sigsetsize) => sysRtSigaction(t, sig, act, oact, sigsetsize));
+  table.register('sched_yield', (t) => {
     k.sched.policy.yieldTask(t.cpu, t);
     const cpu = k.sched.cpus[t.cpu];
     if (cpu !== undefined) cpu.needResched = true;

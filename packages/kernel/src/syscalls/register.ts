@@ -1,15 +1,18 @@
-import { registerIoSyscalls } from './fs-io.js';
-import { registerPathSyscalls } from './fs-path.js';
+import { registerIoSyscalls, type IoSyscallServices } from './fs-io.js';
+import { registerPathSyscalls, type PathSyscallServices } from './fs-path.js';
 import { registerMmSyscalls } from './mm.js';
-import { registerProcessSyscalls } from './process.js';
+import { registerProcessSyscalls, type ProcessSyscallServices } from './process.js';
 import type { SyscallTable } from './table.js';
-import { registerTimeSyscalls } from './time.js';
+import { registerTimeSyscalls, type TimeSyscallServices } from './time.js';
 
-/** Fill the table with every syscall the kernel model implements (bpf is registered by the bpf subsystem). */
-export function registerAllSyscalls(table: SyscallTable): void {
-  registerIoSyscalls(table);
-  registerPathSyscalls(table);
-  registerProcessSyscalls(table);
-  registerTimeSyscalls(table);
+/** What the kernel model's syscalls use, together. */
+export type SyscallServices = IoSyscallServices & PathSyscallServices & ProcessSyscallServices & TimeSyscallServices;
+
+/** Fill the kernel's table with every syscall the kernel model implements (bpf is registered by the bpf subsystem). */
+export function registerAllSyscalls(table: SyscallTable, k: SyscallServices): void {
+  registerIoSyscalls(table, k);
+  registerPathSyscalls(table, k);
+  registerProcessSyscalls(table, k);
+  registerTimeSyscalls(table, k);
   registerMmSyscalls(table);
 }

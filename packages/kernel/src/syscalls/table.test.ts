@@ -1,24 +1,21 @@
 import fc from 'fast-check';
 import { checkArgsWithSchema, Errno, Libc, SIG, SYSCALL_SPECS, SyscallNr } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
-import { HookRegistry } from '../hooks/registry.js';
+import { createKernel } from '../kernel.js';
 import { runProgram } from '../testing/run-program.js';
 import { registerValue } from '../testing/register-values.js';
-import { registerAllSyscalls } from './register.js';
 import { SyscallTable } from './table.js';
 
 describe('syscall table', () => {
   it('registers a handler for every ABI syscall except bpf (the bpf subsystem brings that one)', () => {
-    const table = new SyscallTable(new HookRegistry());
-    registerAllSyscalls(table);
+    const table = createKernel().syscalls;
     const names = table.list().map((e) => e.name);
     const expected = [...SYSCALL_SPECS.values()].map((s) => s.name).filter((n) => n !== 'bpf');
     expect(names.sort()).toEqual(expected.sort());
   });
 
   it('fast entry checks agree with the zod schemas on every syscall', () => {
-    const table = new SyscallTable(new HookRegistry());
-    registerAllSyscalls(table);
+    const table = createKernel().syscalls;
     table.register('bpf', () => 0);
     const regs = new Float64Array(7);
     fc.assert(

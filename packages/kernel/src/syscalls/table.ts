@@ -12,14 +12,20 @@ import {
   type SyscallSpec,
 } from '@ebpf-sim/uapi';
 import type { HookPoint } from '../hooks/hook.js';
-import type { HookRegistry } from '../hooks/registry.js';
-import type { Kernel } from '../kernel.js';
 import type { Cpu } from '../sched/cpu.js';
 import { BLOCKED, NO_RETURN } from '../sched/wait.js';
+import type { KernelInternals } from '../services.js';
 import type { Task } from '../task/task.js';
 
-/** A syscall implementation: the caller and its six argument registers; returns the result or -errno. */
-export type SyscallHandler = (k: Kernel, task: Task, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number) => number;
+/**
+ * A syscall implementation: the caller and its six argument registers; returns the result, -errno, or
+ * BLOCKED / NO_RETURN. A handler reaches the services it uses through its own closure (the bpf subsystem
+ * registers one built over `Pick<KernelServices, ...>`), never through the table.
+ */
+export type SyscallHandler = (task: Task, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number) => number;
+
+/** What the syscall entry uses: the hooks it fires, the clock and trace for syscall tracing, the counters. */
+export type SyscallEntryServices = Pick<KernelInternals, 'hooks' | 'hookArena' | 'clock' | 'trace' | 'stats'>;
 
 /** Highest syscall number the table holds (x86_64 has fewer than 512). */
 export const NR_SYSCALLS = 512;
@@ -54,9 +60,9 @@ export class SyscallTable {
   private readonly rawEnter: HookPoint;
   private readonly rawExit: HookPoint;
 
-  constructor(private readonly hooks: HookRegistry) {
-    this.rawEnter = hooks.require('raw_syscalls:sys_enter');
-    this.rawExit = hooks.require('raw_syscalls:sys_exit');
+  constructor(private readonly k: SyscallEntryServices) {
+    this.rawEnter = k.hooks.require('raw_syscalls:sys_enter');
+    this.rawExit = k.hooks.require('raw_syscalls:sys_exit');
   }
 
   /** Install the handler of an ABI syscall (the bpf subsystem registers 'bpf' this way). Replaces any previous. */
@@ -74,10 +80,10 @@ export class SyscallTable {
       max: Float64Array.from(checks.map((c) => c.max)),
       mask: Int32Array.from(checks.map((c) => (c.mask === undefined ? -1 : c.mask | 0))),
       errno: Int32Array.from(checks.map((c) => c.errno)),
-      enter: this.hooks.get(`syscalls:sys_enter_${name}`),
-      exit: this.hooks.get(`syscalls:sys_exit_${name}`),
-      kprobe: this.hooks.get(`kprobe:__x64_sys_${name}`),
-      kretprobe: this.hooks.get(`kretprobe:__x64_sys_${name}`),
+      enter: this.k.hooks.get(`syscalls:sys_enter_${name}`),
+      exit: this.k.hooks.get(`syscalls:sys_exit_${name}`),
+      kprobe: this.k.hooks.get(`kprobe:__x64_sys_${name}`),
+      kretprobe: this.k.hooks.get(`kretprobe:__x64_sys_${name}`),
       calls: 0,
     };
     this.entries[nr] = entry;
@@ -105,122 +111,124 @@ export class SyscallTable {
   }
 
   /** The syscall instruction: dispatch `task.regs`. Returns the result, BLOCKED or NO_RETURN. */
-  enter(k: Kernel, cpu: Cpu, task: Task): number {
+  enter(cpu: Cpu, task: Task): number {
+    const k = this.k;
     const regs = task.regs;
     const nr = regs[0] as number;
     task.syscalls++;
     k.stats.syscalls++;
     const entry = nr >= 0 && nr < NR_SYSCALLS && nr === Math.floor(nr) ? this.entries[nr] : undefined;
-    if (this.hooks.syscallHandlers !== 0) this.fireEnter(k, cpu, task, nr, entry);
+    if (k.hooks.syscallHandlers !== 0) this.fireEnter(cpu, task, nr, entry);
     if (k.trace.syscalls)
       k.trace.emit(
         k.clock.now,
         cpu.id,
         `sys_enter ${task.comm}:${task.pid} ${entry?.name ?? `nr${nr}`}(${Array.from(regs.subarray(1, 1 + (entry?.argCount ?? 6))).join(', ')})`,
       );
-    if (entry === undefined) return this.finish(k, cpu, task, -Errno.ENOSYS);
+    if (entry === undefined) return this.finish(cpu, task, -Errno.ENOSYS);
     entry.calls++;
     const bad = SyscallTable.checkArgs(entry, regs);
-    if (bad !== 0) return this.finish(k, cpu, task, bad);
-    const ret = entry.handler(k, task, regs[1] as number, regs[2] as number, regs[3] as number, regs[4] as number, regs[5] as number, regs[6] as number);
+    if (bad !== 0) return this.finish(cpu, task, bad);
+    const ret = entry.handler(task, regs[1] as number, regs[2] as number, regs[3] as number, regs[4] as number, regs[5] as number, regs[6] as number);
     if (ret === BLOCKED || ret === NO_RETURN) return ret;
-    return this.finish(k, cpu, task, ret);
+    return this.finish(cpu, task, ret);
   }
 
   /** Re-run a blocked syscall after its task was woken. */
-  restart(k: Kernel, cpu: Cpu, task: Task): number {
+  restart(cpu: Cpu, task: Task): number {
     const regs = task.regs;
     const entry = this.entries[regs[0] as number];
-    if (entry === undefined) return this.finish(k, cpu, task, -Errno.ENOSYS);
-    const ret = entry.handler(k, task, regs[1] as number, regs[2] as number, regs[3] as number, regs[4] as number, regs[5] as number, regs[6] as number);
+    if (entry === undefined) return this.finish(cpu, task, -Errno.ENOSYS);
+    const ret = entry.handler(task, regs[1] as number, regs[2] as number, regs[3] as number, regs[4] as number, regs[5] as number, regs[6] as number);
     if (ret === BLOCKED || ret === NO_RETURN) return ret;
-    return this.finish(k, cpu, task, ret);
+    return this.finish(cpu, task, ret);
   }
 
-  private finish(k: Kernel, cpu: Cpu, task: Task, ret: number): number {
-    if (this.hooks.syscallHandlers !== 0) this.fireExit(k, cpu, task, task.regs[0] as number, this.get(task.regs[0] as number), ret);
+  private finish(cpu: Cpu, task: Task, ret: number): number {
+    const k = this.k;
+    if (k.hooks.syscallHandlers !== 0) this.fireExit(cpu, task, task.regs[0] as number, this.get(task.regs[0] as number), ret);
     if (k.trace.syscalls) k.trace.emit(k.clock.now, cpu.id, `sys_exit ${task.comm}:${task.pid} = ${ret}`);
     return ret;
   }
 
-  private fireEnter(k: Kernel, cpu: Cpu, task: Task, nr: number, entry: SyscallEntry | undefined): void {
-    const arena = k.hookArena;
+  private fireEnter(cpu: Cpu, task: Task, nr: number, entry: SyscallEntry | undefined): void {
+    const arena = this.k.hookArena;
     const w = arena.write;
     const regs = task.regs;
     const id = cpu.id;
     const raw = this.rawEnter;
-    if (raw.handlers.length !== 0) {
+    if (raw.programs.length !== 0) {
       const ctx = arena.begin(id, TRACE_RAW_SYS_ENTER.size);
-      k.writeTraceHeader(ctx, raw.id, task.pid);
+      w.traceEntry(ctx, raw.id, task.pid);
       w.u64(ctx + TRACE_RAW_SYS_ENTER.id, nr);
       for (let index = 0; index < 6; index++) w.u64(ctx + TRACE_RAW_SYS_ENTER.args + 8 * index, regs[index + 1] as number);
-      k.runHook(raw, ctx, id, task);
+      arena.fire(raw, ctx, id, task);
       arena.end(id, TRACE_RAW_SYS_ENTER.size);
     }
     if (entry === undefined) return;
     const enter = entry.enter;
-    if (enter !== undefined && enter.handlers.length !== 0) {
+    if (enter !== undefined && enter.programs.length !== 0) {
       const ctx = arena.begin(id, enter.ctxSize);
-      k.writeTraceHeader(ctx, enter.id, task.pid);
+      w.traceEntry(ctx, enter.id, task.pid);
       w.i32(ctx + TRACE_SYSCALL_ENTER.__syscall_nr, nr);
       for (let index = 0; index < entry.argCount; index++) w.u64(ctx + TRACE_SYSCALL_ENTER.args + 8 * index, regs[index + 1] as number);
-      k.runHook(enter, ctx, id, task);
+      arena.fire(enter, ctx, id, task);
       arena.end(id, enter.ctxSize);
     }
     const kprobe = entry.kprobe;
-    if (kprobe !== undefined && kprobe.handlers.length !== 0) {
+    if (kprobe !== undefined && kprobe.programs.length !== 0) {
       // __x64_sys_<name>(const struct pt_regs *regs): di points at the user registers saved at entry.
       const saved = arena.begin(id, PT_REGS.size);
-      this.writeUserRegs(k, saved, task, nr);
+      this.writeUserRegs(saved, task, nr);
       const ctx = arena.begin(id, PT_REGS.size);
       w.u64(ctx + PT_REGS.di, saved);
       w.u64(ctx + PT_REGS.orig_ax, nr);
-      k.runHook(kprobe, ctx, id, task);
+      arena.fire(kprobe, ctx, id, task);
       arena.end(id, PT_REGS.size);
       arena.end(id, PT_REGS.size);
     }
   }
 
-  private fireExit(k: Kernel, cpu: Cpu, task: Task, nr: number, entry: SyscallEntry | undefined, ret: number): void {
-    const arena = k.hookArena;
+  private fireExit(cpu: Cpu, task: Task, nr: number, entry: SyscallEntry | undefined, ret: number): void {
+    const arena = this.k.hookArena;
     const w = arena.write;
     const id = cpu.id;
     if (entry !== undefined) {
       const kretprobe = entry.kretprobe;
-      if (kretprobe !== undefined && kretprobe.handlers.length !== 0) {
+      if (kretprobe !== undefined && kretprobe.programs.length !== 0) {
         const ctx = arena.begin(id, PT_REGS.size);
         w.u64(ctx + PT_REGS.ax, ret);
-        k.runHook(kretprobe, ctx, id, task);
+        arena.fire(kretprobe, ctx, id, task);
         arena.end(id, PT_REGS.size);
       }
       const exit = entry.exit;
-      if (exit !== undefined && exit.handlers.length !== 0) {
+      if (exit !== undefined && exit.programs.length !== 0) {
         const ctx = arena.begin(id, TRACE_SYSCALL_EXIT.size);
-        k.writeTraceHeader(ctx, exit.id, task.pid);
+        w.traceEntry(ctx, exit.id, task.pid);
         w.i32(ctx + TRACE_SYSCALL_EXIT.__syscall_nr, nr);
         w.u64(ctx + TRACE_SYSCALL_EXIT.ret, ret);
-        k.runHook(exit, ctx, id, task);
+        arena.fire(exit, ctx, id, task);
         arena.end(id, TRACE_SYSCALL_EXIT.size);
       }
     }
     const raw = this.rawExit;
-    if (raw.handlers.length !== 0) {
+    if (raw.programs.length !== 0) {
       const ctx = arena.begin(id, TRACE_RAW_SYS_EXIT.size);
-      k.writeTraceHeader(ctx, raw.id, task.pid);
+      w.traceEntry(ctx, raw.id, task.pid);
       w.u64(ctx + TRACE_RAW_SYS_EXIT.id, nr);
       w.u64(ctx + TRACE_RAW_SYS_EXIT.ret, ret);
-      k.runHook(raw, ctx, id, task);
+      arena.fire(raw, ctx, id, task);
       arena.end(id, TRACE_RAW_SYS_EXIT.size);
     }
   }
 
   /** The user pt_regs at syscall entry: orig_ax = nr, arguments in di, si, dx, r10, r8, r9, sp = stack. */
-  private writeUserRegs(k: Kernel, address: number, task: Task, nr: number): void {
-    const w = k.hookArena.write;
+  private writeUserRegs(address: number, task: Task, nr: number): void {
+    const w = this.k.hookArena.write;
     const regs = task.regs;
     w.u64(address + PT_REGS.orig_ax, nr);
     w.u64(address + PT_REGS.ax, -Errno.ENOSYS);
-    PT_REGS_SYSCALL_ARGS.forEach((offset, index) => w.u64(address + offset, regs[index + 1] as number));
+    for (let index = 0; index < PT_REGS_SYSCALL_ARGS.length; index++) w.u64(address + (PT_REGS_SYSCALL_ARGS[index] as number), regs[index + 1] as number);
     w.u64(address + PT_REGS.sp, task.ctx?.stackTop ?? 0);
     w.u64(address + PT_REGS.cs, 0x33);
     w.u64(address + PT_REGS.ss, 0x2b);

@@ -1,17 +1,20 @@
 import { CLOCK, Errno, GRND, TIMESPEC } from '@ebpf-sim/uapi';
-import type { Kernel } from '../kernel.js';
 import { BLOCKED } from '../sched/wait.js';
+import type { KernelInternals } from '../services.js';
 import type { Task } from '../task/task.js';
 import type { SyscallTable } from './table.js';
+
+/** What the time syscalls use: the clock, the scheduler (sleeping, CPU-time accounting) and the PRNG. */
+export type TimeSyscallServices = Pick<KernelInternals, 'clock' | 'sched' | 'random'>;
 
 const timespec = new Uint8Array(TIMESPEC.size);
 const timespecView = new DataView(timespec.buffer);
 
 /** nanosleep: validate the timespec, sleep until the deadline (kept in `progress` across the restart). */
-function sysNanosleep(k: Kernel, task: Task, rqtp: number): number {
+function sysNanosleep(k: TimeSyscallServices, task: Task, rqtp: number): number {
   if (task.progress !== 0) {
     if (k.clock.now >= task.progress - 1) return 0;
-    k.sleepUntil(task, task.progress - 1);
+    k.sched.sleepUntil(task, task.progress - 1);
     return BLOCKED;
   }
   if (!task.group.mm.copyFromUser(rqtp, timespec, 0, TIMESPEC.size)) return -Errno.EFAULT;
@@ -23,7 +26,7 @@ function sysNanosleep(k: Kernel, task: Task, rqtp: number): number {
   const deadline = k.clock.now + duration;
   // progress holds deadline + 1 so that a deadline of 0 is distinguishable from "not started".
   task.progress = deadline + 1;
-  k.sleepUntil(task, deadline);
+  k.sched.sleepUntil(task, deadline);
   return BLOCKED;
 }
 
@@ -35,7 +38,7 @@ function writeTimespec(task: Task, address: number, ns: number): number {
   return task.group.mm.copyToUser(address, timespec, 0, TIMESPEC.size) ? 0 : -Errno.EFAULT;
 }
 
-function sysClockGettime(k: Kernel, task: Task, which: number, tp: number): number {
+function sysClockGettime(k: TimeSyscallServices, task: Task, which: number, tp: number): number {
   const cpu = k.sched.cpus[task.cpu];
   if (cpu !== undefined && cpu.curr === task) k.sched.updateCurr(cpu);
   switch (which) {
@@ -54,7 +57,7 @@ function sysClockGettime(k: Kernel, task: Task, which: number, tp: number): numb
   }
 }
 
-function sysGetrandom(k: Kernel, task: Task, buf: number, count: number, flags: number): number {
+function sysGetrandom(k: TimeSyscallServices, task: Task, buf: number, count: number, flags: number): number {
   if ((flags & (GRND.INSECURE | GRND.RANDOM)) === (GRND.INSECURE | GRND.RANDOM)) return -Errno.EINVAL;
   // Linux caps one call at 32 MiB - 1 (the entropy pool is never blocking here: seeded PRNG).
   const n = Math.min(count, 33554431);
@@ -64,8 +67,8 @@ function sysGetrandom(k: Kernel, task: Task, buf: number, count: number, flags: 
   return task.group.mm.copyToUser(buf, bytes, 0, n) ? n : -Errno.EFAULT;
 }
 
-export function registerTimeSyscalls(table: SyscallTable): void {
-  table.register('nanosleep', (k, t, rqtp) => sysNanosleep(k, t, rqtp));
-  table.register('clock_gettime', (k, t, which, tp) => sysClockGettime(k, t, which, tp));
-  table.register('getrandom', (k, t, buf, count, flags) => sysGetrandom(k, t, buf, count, flags));
+export function registerTimeSyscalls(table: SyscallTable, k: TimeSyscallServices): void {
+  table.register('nanosleep', (t, rqtp) => sysNanosleep(k, t, rqtp));
+  table.register('clock_gettime', (t, which, tp) => sysClockGettime(k, t, which, tp));
+  table.register('getrandom', (t, buf, count, flags) => sysGetrandom(k, t, buf, count, flags));
 }

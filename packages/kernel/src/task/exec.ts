@@ -1,9 +1,12 @@
 import { Errno, SIG, TRACE_SCHED_PROCESS_EXEC } from '@ebpf-sim/uapi';
-import type { Kernel } from '../kernel.js';
 import { AddressSpace } from '../mm/address-space.js';
 import { MAY_EXEC, permission } from '../fs/vfs.js';
-import { sendSignalToTask } from './signal.js';
+import type { KernelInternals } from '../services.js';
+import { startProgram } from './create.js';
 import { TaskState, type Task } from './task.js';
+
+/** What execve uses. */
+export type ExecServices = Pick<KernelInternals, 'vfs' | 'security' | 'signals' | 'phys' | 'sched' | 'clock' | 'trace' | 'tracepoints' | 'hookArena'>;
 
 /** Most argv/envp strings execve copies (a simulation limit in the spirit of MAX_ARG_STRINGS). */
 const MAX_ARG_STRINGS = 1024;
@@ -29,7 +32,7 @@ function readStringArray(mm: AddressSpace, address: number): string[] | number {
  * bprm_check_security hook, then replace the image: new address space, close-on-exec descriptors closed,
  * other threads killed, the new program started. Returns -errno, or NO_RETURN's caller value on success.
  */
-export function doExecve(k: Kernel, task: Task, pathAddress: number, argvAddress: number, envpAddress: number): number {
+export function doExecve(k: ExecServices, task: Task, pathAddress: number, argvAddress: number, envpAddress: number): number {
   const group = task.group;
   const path = group.mm.readCString(pathAddress, 4096);
   if (typeof path === 'number') return path;
@@ -42,12 +45,12 @@ export function doExecve(k: Kernel, task: Task, pathAddress: number, argvAddress
   if (inode.isDir) return -Errno.EACCES;
   if (!inode.isReg || !permission(inode, group.cred, MAY_EXEC)) return -Errno.EACCES;
   if (inode.program === undefined) return -Errno.ENOEXEC;
-  const denied = k.lsm.bprmCheckSecurity(task, path);
+  const denied = k.security.bprmCheck(task, path);
   if (denied !== 0) return denied;
   // Point of no return.
   // de_thread: every other thread gets SIGKILL and dies before it runs again (it never sees the new image).
   for (const thread of group.threads) {
-    if (thread !== task && thread.state !== TaskState.ZOMBIE && thread.state !== TaskState.DEAD) sendSignalToTask(k, thread, SIG.SIGKILL);
+    if (thread !== task && thread.state !== TaskState.ZOMBIE && thread.state !== TaskState.DEAD) k.signals.send(thread, SIG.SIGKILL);
   }
   const mm = new AddressSpace(k.phys, `mm:${group.tgid}`);
   mm.setupImage();
@@ -61,24 +64,25 @@ export function doExecve(k: Kernel, task: Task, pathAddress: number, argvAddress
   group.files.closeOnExec();
   const oldComm = task.comm;
   task.comm = path.slice(path.lastIndexOf('/') + 1).slice(0, 15);
-  k.startProgram(task, inode.program, argv.length > 0 ? argv : [path], envp);
+  startProgram(task, inode.program, argv.length > 0 ? argv : [path], envp);
   traceExec(k, task, path, oldComm);
   return 0;
 }
 
-function traceExec(k: Kernel, task: Task, path: string, oldComm: string): void {
+function traceExec(k: ExecServices, task: Task, path: string, oldComm: string): void {
   if (k.trace.enabled) k.trace.emit(k.clock.now, task.cpu, `sched_process_exec ${oldComm}:${task.pid} -> ${path}`);
   const hook = k.tracepoints.processExec;
-  if (hook.handlers.length === 0) return;
+  if (hook.programs.length === 0) return;
   const E = TRACE_SCHED_PROCESS_EXEC;
-  const cpu = k.currentCpu;
-  const ctx = k.hookArena.begin(cpu, hook.ctxSize);
-  const w = k.hookArena.write;
-  k.writeTraceHeader(ctx, hook.id, task.pid);
+  const cpu = k.sched.currentCpu;
+  const arena = k.hookArena;
+  const ctx = arena.begin(cpu, hook.ctxSize);
+  const w = arena.write;
+  w.traceEntry(ctx, hook.id, task.pid);
   const length = w.cString(ctx + E.fixedSize, path, 256);
   w.u32(ctx + E.filename, E.fixedSize | (length << 16));
   w.i32(ctx + E.pid, task.pid);
   w.i32(ctx + E.old_pid, task.pid);
-  k.runHook(hook, ctx, cpu, task);
-  k.hookArena.end(cpu, hook.ctxSize);
+  arena.fire(hook, ctx, cpu, task);
+  arena.end(cpu, hook.ctxSize);
 }

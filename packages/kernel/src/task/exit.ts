@@ -1,17 +1,19 @@
 import { niceToPrio, SIG, TRACE_SCHED_PROCESS_EXIT, wExitStatus, wTermSig, defaultSignalAction } from '@ebpf-sim/uapi';
-import type { Kernel } from '../kernel.js';
-import { sendSignalToGroup } from './signal.js';
-import { TaskState, type Task, type ThreadGroup } from './task.js';
+import type { KernelInternals } from '../services.js';
+import { TaskState, type ExitReason, type Task, type ThreadGroup } from './task.js';
 
-/** How a task ends: an exit code, or a fatal signal. */
-export type ExitReason = { code: number } | { signal: number };
+/** What reaping uses: the process table and the clock (the exit record's end time). */
+export type ReapServices = Pick<KernelInternals, 'groups' | 'exited' | 'forgetTask' | 'clock'>;
+
+/** What do_exit uses. */
+export type ExitServices = ReapServices & Pick<KernelInternals, 'sched' | 'kprobes' | 'trace' | 'tracepoints' | 'hookArena' | 'signals'>;
 
 /**
  * do_exit: the task stops running. When it was the last thread of its process, the process releases its
  * memory and files, its children go to init, and it becomes a zombie for its parent's wait4 (SIGCHLD), or
  * is reaped at once when the kernel itself spawned it.
  */
-export function doExit(k: Kernel, task: Task, reason: ExitReason): void {
+export function doExit(k: ExitServices, task: Task, reason: ExitReason): void {
   if (task.state === TaskState.ZOMBIE || task.state === TaskState.DEAD) return;
   const group = task.group;
   const cpu = k.sched.cpus[task.cpu];
@@ -26,7 +28,8 @@ export function doExit(k: Kernel, task: Task, reason: ExitReason): void {
     k.clock.cancel(task.sleepTimer);
     task.sleepTimer = undefined;
   }
-  k.fireKprobe('do_exit', task, 'code' in reason ? reason.code : reason.signal);
+  const kprobes = k.kprobes;
+  kprobes.enter(kprobes.sites.do_exit, task, 'code' in reason ? reason.code : reason.signal);
   const groupDead = group.threads.every((t) => t === task || t.state === TaskState.ZOMBIE || t.state === TaskState.DEAD);
   if (!group.exiting || groupDead) {
     group.exitStatus = 'code' in reason ? wExitStatus(reason.code) : wTermSig(reason.signal, defaultSignalAction(reason.signal) === 'core');
@@ -46,7 +49,7 @@ export function doExit(k: Kernel, task: Task, reason: ExitReason): void {
   }
   task.state = TaskState.ZOMBIE;
   for (const thread of group.threads) if (thread !== task) k.forgetTask(thread);
-  releaseProcess(k, group);
+  releaseProcess(group);
   reparentChildren(k, group);
   group.zombie = true;
   const parent = group.parent;
@@ -55,28 +58,47 @@ export function doExit(k: Kernel, task: Task, reason: ExitReason): void {
     reap(k, group);
     return;
   }
-  sendSignalToGroup(k, parent, group.exitSignal);
+  k.signals.sendToGroup(parent, group.exitSignal);
   parent.childWait.wakeAll();
 }
 
-function traceExit(k: Kernel, task: Task, groupDead: boolean): void {
+/** exit_group: every thread of the process exits with `code`. */
+export function doExitGroup(k: ExitServices, task: Task, code: number): void {
+  const group = task.group;
+  group.exiting = true;
+  group.exitStatus = (code & 0xff) << 8;
+  for (const thread of group.threads) {
+    if (thread === task) continue;
+    if (thread.state === TaskState.SLEEPING) k.sched.wakeUp(thread);
+    const cpu = k.sched.cpus[thread.cpu];
+    if (thread.state === TaskState.RUNNING && cpu !== undefined) {
+      // Interrupt a thread computing on another CPU (the IPI of zap_other_threads).
+      cpu.needResched = true;
+      k.sched.kick(cpu);
+    }
+  }
+  doExit(k, task, { code });
+}
+
+function traceExit(k: ExitServices, task: Task, groupDead: boolean): void {
   if (k.trace.enabled) k.trace.emit(k.clock.now, task.cpu, `sched_process_exit ${task.comm}:${task.pid} status=0x${task.group.exitStatus.toString(16)}`);
   const hook = k.tracepoints.processExit;
-  if (hook.handlers.length === 0) return;
+  if (hook.programs.length === 0) return;
   const X = TRACE_SCHED_PROCESS_EXIT;
-  const cpu = k.currentCpu;
-  const ctx = k.hookArena.begin(cpu, X.size);
-  const w = k.hookArena.write;
-  k.writeTraceHeader(ctx, hook.id, task.pid);
+  const cpu = k.sched.currentCpu;
+  const arena = k.hookArena;
+  const ctx = arena.begin(cpu, X.size);
+  const w = arena.write;
+  w.traceEntry(ctx, hook.id, task.pid);
   w.comm(ctx + X.comm, task.comm);
   w.i32(ctx + X.pid, task.pid);
   w.i32(ctx + X.prio, niceToPrio(task.nice));
   w.u8(ctx + X.group_dead, groupDead ? 1 : 0);
-  k.runHook(hook, ctx, cpu, task);
-  k.hookArena.end(cpu, X.size);
+  arena.fire(hook, ctx, cpu, task);
+  arena.end(cpu, X.size);
 }
 
-function releaseProcess(k: Kernel, group: ThreadGroup): void {
+function releaseProcess(group: ThreadGroup): void {
   group.files.users--;
   if (group.files.users === 0) group.files.closeAll();
   group.mm.users--;
@@ -84,7 +106,7 @@ function releaseProcess(k: Kernel, group: ThreadGroup): void {
 }
 
 /** Orphans are adopted by init (pid 1) if it lives, else reaped by the kernel when they exit. */
-function reparentChildren(k: Kernel, group: ThreadGroup): void {
+function reparentChildren(k: ReapServices, group: ThreadGroup): void {
   const init = k.groups.get(1);
   for (const child of group.children) {
     child.parent = init !== undefined && init !== group && !init.zombie ? init : undefined;
@@ -96,7 +118,7 @@ function reparentChildren(k: Kernel, group: ThreadGroup): void {
 }
 
 /** Remove a zombie process for good; its status goes to the kernel's exit record. */
-export function reap(k: Kernel, group: ThreadGroup): void {
+export function reap(k: ReapServices, group: ThreadGroup): void {
   const parent = group.parent;
   if (parent !== undefined) {
     const index = parent.children.indexOf(group);

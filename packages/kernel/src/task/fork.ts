@@ -1,6 +1,11 @@
 import { CLONE, CSIGNAL, Errno, TRACE_SCHED_PROCESS_FORK, type UserProgram } from '@ebpf-sim/uapi';
-import type { Kernel } from '../kernel.js';
+import type { KernelInternals } from '../services.js';
+import { WaitQueue } from '../sched/wait.js';
+import { createTask, startProgram, type CreateTaskServices } from './create.js';
 import { ThreadGroup, type Task } from './task.js';
+
+/** What fork uses. */
+export type ForkServices = CreateTaskServices & Pick<KernelInternals, 'limits' | 'allocatePid' | 'groups' | 'kprobes' | 'trace' | 'tracepoints' | 'hookArena'>;
 
 /** clone flags this model implements; others are rejected with EINVAL rather than silently ignored. */
 const SUPPORTED_CLONE_FLAGS =
@@ -22,7 +27,7 @@ const SUPPORTED_CLONE_FLAGS =
  * copy_process + wake_up_new_task for fork/clone: the new task runs `entry` (user space's stand-in for
  * "continue at the same instruction pointer"). Returns the child's pid or -errno, with Linux's flag rules.
  */
-export function doFork(k: Kernel, parent: Task, flags: number, entry: UserProgram | undefined): number {
+export function doFork(k: ForkServices, parent: Task, flags: number, entry: UserProgram | undefined): number {
   // The 64-bit flag word: only the low 32 bits hold flags this model knows (clone3-only bits are higher).
   if (flags > 0xffffffff || ((flags >>> 0) & ~SUPPORTED_CLONE_FLAGS) !== 0) return -Errno.EINVAL;
   // copy_process's rules: a thread shares signal handlers, and shared handlers need a shared VM.
@@ -43,31 +48,32 @@ export function doFork(k: Kernel, parent: Task, flags: number, entry: UserProgra
     if ((flags & CLONE.VM) !== 0) mm.users++;
     const files = (flags & CLONE.FILES) !== 0 ? pgroup.files : pgroup.files.duplicate();
     if ((flags & CLONE.FILES) !== 0) files.users++;
-    group = new ThreadGroup(pid, pgroup, mm, files, pgroup.cwd, { ...pgroup.cred }, k.newWaitQueue());
+    group = new ThreadGroup(pid, pgroup, mm, files, pgroup.cwd, { ...pgroup.cred }, new WaitQueue());
     group.sigactions.set(pgroup.sigactions);
     const exitSignal = flags & CSIGNAL;
     group.exitSignal = exitSignal === 0 ? 0 : exitSignal;
     pgroup.children.push(group);
     k.groups.set(pid, group);
   }
-  const child = k.newTask(pid, group, parent.comm, parent.nice);
+  const child = createTask(k, pid, group, parent.comm, parent.nice);
   child.se.vruntime = parent.se.vruntime;
-  k.startProgram(child, entry, parent.ctx?.argv ?? [], parent.ctx?.envp ?? []);
+  startProgram(child, entry, parent.ctx?.argv ?? [], parent.ctx?.envp ?? []);
   traceFork(k, parent, child);
-  k.fireKprobe('wake_up_new_task', parent, child.pid);
+  k.kprobes.enter(k.kprobes.sites.wake_up_new_task, parent, child.pid);
   k.sched.wakeUpNew(child, parent);
   return pid;
 }
 
-function traceFork(k: Kernel, parent: Task, child: Task): void {
-  if (k.trace.enabled) k.trace.emit(k.clock.now, k.currentCpu, `sched_process_fork ${parent.comm}:${parent.pid} -> ${child.pid}`);
+function traceFork(k: ForkServices, parent: Task, child: Task): void {
+  const cpu = k.sched.currentCpu;
+  if (k.trace.enabled) k.trace.emit(k.clock.now, cpu, `sched_process_fork ${parent.comm}:${parent.pid} -> ${child.pid}`);
   const hook = k.tracepoints.processFork;
-  if (hook.handlers.length === 0) return;
+  if (hook.programs.length === 0) return;
   const F = TRACE_SCHED_PROCESS_FORK;
-  const cpu = k.currentCpu;
-  const ctx = k.hookArena.begin(cpu, hook.ctxSize);
-  const w = k.hookArena.write;
-  k.writeTraceHeader(ctx, hook.id, parent.pid);
+  const arena = k.hookArena;
+  const ctx = arena.begin(cpu, hook.ctxSize);
+  const w = arena.write;
+  w.traceEntry(ctx, hook.id, parent.pid);
   // __data_loc: low 16 bits offset of the string in the record, high 16 bits its length (NUL included).
   const parentLength = w.cString(ctx + F.fixedSize, parent.comm, 16);
   const childLength = w.cString(ctx + F.fixedSize + parentLength, child.comm, 16);
@@ -75,6 +81,6 @@ function traceFork(k: Kernel, parent: Task, child: Task): void {
   w.i32(ctx + F.parent_pid, parent.pid);
   w.u32(ctx + F.child_comm, (F.fixedSize + parentLength) | (childLength << 16));
   w.i32(ctx + F.child_pid, child.pid);
-  k.runHook(hook, ctx, cpu, parent);
-  k.hookArena.end(cpu, hook.ctxSize);
+  arena.fire(hook, ctx, cpu, parent);
+  arena.end(cpu, hook.ctxSize);
 }

@@ -1,10 +1,9 @@
 import type { ProcFileName } from '../fs/procfs.js';
-import type { Kernel } from '../kernel.js';
-import { TASK_STATE_NAMES } from './task.js';
+import { TASK_STATE_NAMES, type ThreadGroup } from './task.js';
 
 /** The text of /proc/<pid>/comm and /proc/<pid>/status (the fields this model has, in Linux's format). */
-export function renderProcFile(k: Kernel, pid: number, name: ProcFileName): string | undefined {
-  const group = k.groups.get(pid);
+export function renderProcFile(groups: ReadonlyMap<number, ThreadGroup>, pid: number, name: ProcFileName): string | undefined {
+  const group = groups.get(pid);
   const task = group?.threads.find((t) => t.pid === pid) ?? group?.threads[0];
   if (group === undefined || task === undefined) return undefined;
   if (name === 'comm') return `${task.comm}\n`;

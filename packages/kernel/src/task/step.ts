@@ -1,22 +1,26 @@
 import { SIG, TRAP_COMPUTE, TRAP_SYSCALL } from '@ebpf-sim/uapi';
-import type { Kernel } from '../kernel.js';
 import { UserFault } from '../mm/user-memory.js';
 import type { Cpu } from '../sched/cpu.js';
 import { BLOCKED, NO_RETURN } from '../sched/wait.js';
+import type { KernelInternals } from '../services.js';
+import { doExit, doExitGroup, type ExitServices } from './exit.js';
 import type { Task } from './task.js';
+
+/** What running a task's program uses: the syscall table, exit, the crash log and the syscall cost. */
+export type StepServices = ExitServices & Pick<KernelInternals, 'syscalls' | 'crashes' | 'config'>;
 
 /**
  * Run the task on `cpu` until its next trap and handle it: resume a blocked syscall, or resume the program
  * with the last result and dispatch the syscall it makes, or take the CPU time it asks to compute.
  */
-export function stepTask(k: Kernel, cpu: Cpu, task: Task): void {
+export function stepTask(k: StepServices, cpu: Cpu, task: Task): void {
   let ret: number;
   if (task.restarting) {
-    ret = k.syscalls.restart(k, cpu, task);
+    ret = k.syscalls.restart(cpu, task);
   } else {
     const program = task.program;
     if (program === undefined) {
-      k.exitTask(task, { code: 0 });
+      doExit(k, task, { code: 0 });
       return;
     }
     let step: IteratorResult<number, number | void>;
@@ -26,12 +30,12 @@ export function stepTask(k: Kernel, cpu: Cpu, task: Task): void {
       // A fault in user code (or any exception the program throws) kills it like a hardware fault would.
       const sig = error instanceof UserFault ? SIG.SIGSEGV : SIG.SIGABRT;
       k.crashes.push({ pid: task.pid, comm: task.comm, signal: sig, message: error instanceof Error ? error.message : String(error) });
-      k.exitTask(task, { signal: sig });
+      doExit(k, task, { signal: sig });
       return;
     }
     if (step.done === true) {
       // Returning from main is exit_group(status).
-      k.exitGroup(task, typeof step.value === 'number' ? step.value : 0);
+      doExitGroup(k, task, typeof step.value === 'number' ? step.value : 0);
       return;
     }
     if (step.value === TRAP_COMPUTE) {
@@ -41,10 +45,10 @@ export function stepTask(k: Kernel, cpu: Cpu, task: Task): void {
     }
     if (step.value !== TRAP_SYSCALL) {
       k.crashes.push({ pid: task.pid, comm: task.comm, signal: SIG.SIGILL, message: `unknown trap ${String(step.value)}` });
-      k.exitTask(task, { signal: SIG.SIGILL });
+      doExit(k, task, { signal: SIG.SIGILL });
       return;
     }
-    ret = k.syscalls.enter(k, cpu, task);
+    ret = k.syscalls.enter(cpu, task);
   }
   if (ret === BLOCKED) {
     task.restarting = true;

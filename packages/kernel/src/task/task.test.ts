@@ -157,12 +157,12 @@ describe('processes and threads', () => {
       },
       {},
       (k) =>
-        k.syscalls.register('bpf', (kernel, task, cmd, uattr, size) => {
+        k.syscalls.register('bpf', (task, cmd, uattr, size) => {
           const bytes = new Uint8Array(size);
           if (!task.group.mm.copyFromUser(uattr, bytes, 0, size)) return -Errno.EFAULT;
           const attr = BPF_ATTR_SCHEMAS.MAP_CREATE.safeParse(decodeBpfAttr('MAP_CREATE', bytes));
           if (cmd !== BPF_CMD.MAP_CREATE || !attr.success || attr.data.max_entries === 0) return -Errno.EINVAL;
-          return kernel.installFd(task, 'bpf-map', ops, attr.data);
+          return k.fds.installFd(task, 'bpf-map', ops, attr.data);
         }),
     );
     expect(r).toEqual([3, 0o600, -Errno.EINVAL, 0]);

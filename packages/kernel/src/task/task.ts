@@ -9,6 +9,38 @@ import type { Sleeper, WaitQueue } from '../sched/wait.js';
 import { niceToWeight } from '../sched/weights.js';
 import type { TimerEvent } from '../time/clock.js';
 
+/** How a task ends: an exit code, or a fatal signal. */
+export type ExitReason = { code: number } | { signal: number };
+
+/** The record of a process that has been reaped. */
+export interface ExitRecord {
+  pid: number;
+  comm: string;
+  /** wait4 status word. */
+  status: number;
+  cpuNs: number;
+  startTime: number;
+  endTime: number;
+}
+
+/** What the scheduler measured of a task that has gone. */
+export interface TaskRecord {
+  pid: number;
+  comm: string;
+  cpuNs: number;
+  waitSum: number;
+  waitMax: number;
+  runCount: number;
+}
+
+/** A program that died of a fault or threw. */
+export interface CrashRecord {
+  pid: number;
+  comm: string;
+  signal: number;
+  message: string;
+}
+
 /** Task states (the TASK_* the scheduler cares about). */
 export const TaskState = {
   /** On a CPU right now. */

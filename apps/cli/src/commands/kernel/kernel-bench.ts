@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { benchKernel, defaultSchedulers, formatKernelBenchTable } from '@ebpf-sim/kernel';
+import { defaultSchedulers } from '@ebpf-sim/kernel';
+import { benchKernel, formatKernelBenchTable } from '@ebpf-sim/kernel/demo';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { parseWith } from '../../args.js';
 

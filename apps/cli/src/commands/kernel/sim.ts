@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaultSchedulers, formatHookTour, formatMetricsTable, formatTaskTable, runHookTour, runShellWorkload, type KernelMetrics } from '@ebpf-sim/kernel';
+import { defaultSchedulers, type KernelMetrics } from '@ebpf-sim/kernel';
+import { formatHookTour, formatMetricsTable, formatTaskTable, runHookTour, runShellWorkload } from '@ebpf-sim/kernel/demo';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { intOption, parseWith } from '../../args.js';
 

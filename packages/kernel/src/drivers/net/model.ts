@@ -1,10 +1,18 @@
-import { PAGE_SIZE, XDP_ACTION, XDP_MD, XDP_PACKET_HEADROOM } from '@ebpf-sim/uapi';
+import { PAGE_SIZE, XDP_ACTION, XDP_PACKET_HEADROOM } from '@ebpf-sim/uapi';
 import type { NicConfig } from '../../config.js';
+import { readU64 } from '../../hooks/context-writer.js';
 import type { HookPoint } from '../../hooks/hook.js';
-import { XDP_MD_FIELDS } from '../../hooks/registry.js';
-import type { Kernel } from '../../kernel.js';
+import { NET_DEVICE, XDP_BUFF, XDP_RXQ_INFO, XDP_RXQ_REG_STATE_REGISTERED } from '../../hooks/kernel-objects.js';
+import { XDP_BUFF_FIELDS } from '../../hooks/registry.js';
+import type { KernelInternals } from '../../services.js';
 import type { TimerEvent } from '../../time/clock.js';
 import type { PacketSource } from './packet-source.js';
+
+/**
+ * What a NIC uses: physical memory (rings, its net_device), the clock, its XDP hook and the context arena,
+ * the current CPU (NAPI polls on the queue's CPU), the CPU count, and the other devices (XDP_REDIRECT).
+ */
+export type NicServices = Pick<KernelInternals, 'phys' | 'clock' | 'hooks' | 'hookArena' | 'current' | 'config' | 'devices'>;
 
 /** Counters of one NIC (what `ip -s link` and the XDP stats show). */
 export interface NicStats {
@@ -39,6 +47,8 @@ export interface NetDevice {
   readonly ifindex: number;
   readonly model: string;
   readonly xdp: HookPoint;
+  /** Physical address of its struct net_device (NET_DEVICE), which each RX queue's xdp_rxq_info points to. */
+  readonly netdev: number;
   readonly stats: NicStats;
   /** Frames handed to the network stack (XDP_PASS), oldest first. */
   readonly delivered: Uint8Array[];
@@ -53,7 +63,7 @@ export interface NetDevice {
 }
 
 /** Builds a NIC of one model. */
-export type NicFactory = (k: Kernel, config: NicConfig, ifindex: number, name: string) => NetDevice;
+export type NicFactory = (k: NicServices, config: NicConfig, ifindex: number, name: string) => NetDevice;
 
 /** NIC models by name: a researcher registers a model and names it in the configuration's `devices.nics`. */
 export class NicModelRegistry {
@@ -64,7 +74,7 @@ export class NicModelRegistry {
   names(): string[] {
     return [...this.factories.keys()];
   }
-  create(model: string, k: Kernel, config: NicConfig, ifindex: number, name: string): NetDevice {
+  create(model: string, k: NicServices, config: NicConfig, ifindex: number, name: string): NetDevice {
     const factory = this.factories.get(model);
     if (factory === undefined) throw new Error(`unknown NIC model '${model}': registered models are ${this.names().join(', ')}`);
     return factory(k, config, ifindex, name);
@@ -78,6 +88,10 @@ export const NAPI_POLL_WEIGHT = 64;
  * A simple multi-purpose NIC: an RX ring in physical memory (one buffer per descriptor with XDP headroom),
  * interrupt-then-poll (NAPI) receive with a per-frame cost, XDP on every frame, and a TX ring drained at
  * link speed. Subclass it to change one behaviour (see LoopbackNic).
+ *
+ * At probe it allocates its struct net_device followed by one xdp_rxq_info per RX queue (as
+ * alloc_netdev_mqs and xdp_rxq_info_reg do), charged to `nic:<name>`. Each frame's XDP context is a struct
+ * xdp_buff built on the polling CPU's context stack (where a driver keeps it on its NAPI poll's stack).
  */
 export class SimpleNic implements NetDevice {
   readonly model: string = 'simple';
@@ -104,21 +118,46 @@ export class SimpleNic implements NetDevice {
   /** Physical buffer for the frame being processed: headroom + the largest frame. */
   private readonly bufferSize: number;
   private readonly buffer: number;
+  readonly netdev: number;
+  /** RX queues; queue q is polled on CPU q mod cpus. */
+  readonly rxQueues: number;
+  /** Physical address of the xdp_rxq_info array (one per RX queue). */
+  private readonly rxqInfo: number;
 
   constructor(
-    protected readonly k: Kernel,
+    protected readonly k: NicServices,
     protected readonly config: NicConfig,
     readonly ifindex: number,
     readonly name: string,
   ) {
-    this.xdp = k.hooks.define(`xdp:${name}`, 'xdp', XDP_MD.size, XDP_MD_FIELDS);
+    this.xdp = k.hooks.define(`xdp:${name}`, 'xdp', XDP_BUFF.size, XDP_BUFF_FIELDS);
     this.bufferSize = Math.ceil((XDP_PACKET_HEADROOM + config.mtu + 14 + 4) / PAGE_SIZE) * PAGE_SIZE;
     const buffer = k.phys.kmalloc(this.bufferSize, `nic:${name}`);
     if (buffer < 0) throw new Error(`${name}: no memory for the receive buffer`);
     this.buffer = buffer;
+    this.rxQueues = config.rxQueues ?? k.config.cpus;
+    const rxqOffset = (NET_DEVICE.size + 7) & ~7;
+    const netdev = k.phys.kmalloc(rxqOffset + this.rxQueues * XDP_RXQ_INFO.size, `nic:${name}`);
+    if (netdev < 0) throw new Error(`${name}: no memory for its net_device`);
+    this.netdev = netdev;
+    this.rxqInfo = netdev + rxqOffset;
+    const w = k.hookArena.write;
+    w.u32(netdev + NET_DEVICE.ifindex, ifindex);
+    w.u32(netdev + NET_DEVICE.mtu, config.mtu);
+    // Interface flags (IFF_UP, ...) are not modelled: the field stays 0.
+    w.cString(netdev + NET_DEVICE.name, name, NET_DEVICE.nameMax);
+    for (let queue = 0; queue < this.rxQueues; queue++) {
+      const rxq = this.rxqInfo + queue * XDP_RXQ_INFO.size;
+      w.u64(rxq + XDP_RXQ_INFO.dev, netdev);
+      w.u32(rxq + XDP_RXQ_INFO.queue_index, queue);
+      w.u32(rxq + XDP_RXQ_INFO.reg_state, XDP_RXQ_REG_STATE_REGISTERED);
+    }
   }
 
   receive(frame: Uint8Array, queue = 0): void {
+    if (!(Number.isInteger(queue) && queue >= 0 && queue < this.rxQueues)) {
+      throw new RangeError(`${this.name}: no RX queue ${queue} (the device has ${this.rxQueues})`);
+    }
     if (this.rxRing.length >= this.config.rxRingSize) {
       this.stats.rxRingFull++;
       return;
@@ -142,7 +181,7 @@ export class SimpleNic implements NetDevice {
   protected receiveOne(frame: Uint8Array, queue: number): void {
     this.stats.rxPackets++;
     this.stats.rxBytes += frame.length;
-    if (this.xdp.handlers.length === 0) {
+    if (this.xdp.programs.length === 0) {
       this.deliver(frame);
       return;
     }
@@ -152,23 +191,27 @@ export class SimpleNic implements NetDevice {
     phys.bytes.set(frame.subarray(0, length), data);
     const arena = this.k.hookArena;
     const cpu = queue % this.k.config.cpus;
-    const ctx = arena.begin(cpu, XDP_MD.size);
+    // xdp_init_buff + xdp_prepare_buff (with metadata support: data_meta starts at data).
+    const ctx = arena.begin(cpu, XDP_BUFF.size);
     const w = arena.write;
-    w.u32(ctx + XDP_MD.data, data);
-    w.u32(ctx + XDP_MD.data_end, data + length);
-    w.u32(ctx + XDP_MD.data_meta, data);
-    w.u32(ctx + XDP_MD.ingress_ifindex, this.ifindex);
-    w.u32(ctx + XDP_MD.rx_queue_index, queue);
-    w.u32(ctx + XDP_MD.egress_ifindex, 0);
-    const saved = this.k.currentCpu;
-    this.k.currentCpu = cpu;
-    const action = this.k.runHook(this.xdp, ctx, cpu, undefined);
-    this.k.currentCpu = saved;
-    const redirect = arena.invocation.redirectIfindex;
+    w.u64(ctx + XDP_BUFF.data, data);
+    w.u64(ctx + XDP_BUFF.data_end, data + length);
+    w.u64(ctx + XDP_BUFF.data_meta, data);
+    w.u64(ctx + XDP_BUFF.data_hard_start, this.buffer);
+    w.u64(ctx + XDP_BUFF.rxq, this.rxqInfo + queue * XDP_RXQ_INFO.size);
+    w.u64(ctx + XDP_BUFF.txq, 0);
+    w.u32(ctx + XDP_BUFF.frame_sz, this.bufferSize);
+    w.u32(ctx + XDP_BUFF.flags, 0);
+    const current = this.k.current;
+    const saved = current.currentCpu;
+    current.currentCpu = cpu;
+    const action = arena.fire(this.xdp, ctx, cpu, undefined);
+    current.currentCpu = saved;
+    const redirect = arena.completed(cpu).redirectIfindex;
     // Helpers such as bpf_xdp_adjust_head move data/data_end inside the buffer; read the result back.
-    const start = phys.view.getUint32(ctx + XDP_MD.data, true);
-    const end = phys.view.getUint32(ctx + XDP_MD.data_end, true);
-    arena.end(cpu, XDP_MD.size);
+    const start = readU64(phys.view, ctx + XDP_BUFF.data);
+    const end = readU64(phys.view, ctx + XDP_BUFF.data_end);
+    arena.end(cpu, XDP_BUFF.size);
     const valid = start >= this.buffer && end <= this.buffer + this.bufferSize && start <= end;
     const packet = valid ? phys.bytes.slice(start, end) : new Uint8Array(0);
     this.verdict(valid ? action : XDP_ACTION.ABORTED, packet, redirect);

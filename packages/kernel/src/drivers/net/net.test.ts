@@ -1,5 +1,7 @@
-import { XDP_ACTION, XDP_MD } from '@ebpf-sim/uapi';
+import { XDP_ACTION } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
+import { ContextWriter, readU64 } from '../../hooks/context-writer.js';
+import { NET_DEVICE, XDP_BUFF, XDP_RXQ_INFO } from '../../hooks/kernel-objects.js';
 import { createKernel } from '../../kernel.js';
 import { Prng } from '../../time/prng.js';
 import { defaultNicModels, SimpleNic } from './model.js';
@@ -19,7 +21,7 @@ describe('NIC receive path and XDP', () => {
     expect(k.clock.now).toBe(1000 + 2000);
   });
 
-  it('honours XDP_PASS, DROP, TX, REDIRECT and ABORTED and gives the program xdp_md', () => {
+  it('honours XDP_PASS, DROP, TX, REDIRECT and ABORTED and gives the program an xdp_buff with its rxq and device', () => {
     const k = createKernel({ devices: { nics: [{ name: 'eth0' }, { name: 'eth1' }] } });
     const [eth0, eth1] = k.devices.nics as [SimpleNic, SimpleNic];
     const contexts: string[] = [];
@@ -27,10 +29,13 @@ describe('NIC receive path and XDP', () => {
     let call = 0;
     eth0.xdp.attach((inv) => {
       const v = inv.memory.view;
-      const data = v.getUint32(inv.ctx + XDP_MD.data, true);
-      const end = v.getUint32(inv.ctx + XDP_MD.data_end, true);
+      // What xdp_md's data, data_end, ingress_ifindex and rx_queue_index are rewritten to read.
+      const data = readU64(v, inv.ctx + XDP_BUFF.data);
+      const end = readU64(v, inv.ctx + XDP_BUFF.data_end);
+      const rxq = readU64(v, inv.ctx + XDP_BUFF.rxq);
+      const dev = readU64(v, rxq + XDP_RXQ_INFO.dev);
       contexts.push(
-        `len=${end - data} ifindex=${v.getUint32(inv.ctx + XDP_MD.ingress_ifindex, true)} q=${v.getUint32(inv.ctx + XDP_MD.rx_queue_index, true)} proto=${inv.memory.bytes[data + 23]}`,
+        `len=${end - data} ifindex=${v.getUint32(dev + NET_DEVICE.ifindex, true)} q=${v.getUint32(rxq + XDP_RXQ_INFO.queue_index, true)} proto=${inv.memory.bytes[data + 23]}`,
       );
       const action = actions[call++] ?? XDP_ACTION.PASS;
       if (action === XDP_ACTION.REDIRECT) inv.redirectIfindex = eth1.ifindex;
@@ -51,7 +56,7 @@ describe('NIC receive path and XDP', () => {
     const nic = k.devices.nics[0]!;
     nic.xdp.attach((inv) => {
       const v = inv.memory.view;
-      v.setUint32(inv.ctx + XDP_MD.data, v.getUint32(inv.ctx + XDP_MD.data, true) + 14, true);
+      new ContextWriter(v, inv.memory.bytes).u64(inv.ctx + XDP_BUFF.data, readU64(v, inv.ctx + XDP_BUFF.data) + 14);
       return XDP_ACTION.PASS;
     });
     nic.receive(frame(0));

@@ -1,7 +1,8 @@
-import { Errno, SYSCALL_NAME_BY_NR, TRACE_RAW_SYS_ENTER, XDP_ACTION, XDP_MD } from '@ebpf-sim/uapi';
+import { Errno, SYSCALL_NAME_BY_NR, TRACE_RAW_SYS_ENTER, XDP_ACTION } from '@ebpf-sim/uapi';
 import type { NicStats } from '../drivers/net/model.js';
 import { udpFlowSource } from '../drivers/net/packet-source.js';
 import { readU64 } from '../hooks/context-writer.js';
+import { XDP_BUFF } from '../hooks/kernel-objects.js';
 import { LSM_FILE_VIEW } from '../hooks/lsm.js';
 import { createKernel } from '../kernel.js';
 import { consumer, producer, shell, SHELL_PROGRAMS } from '../user/shell-workload.js';
@@ -85,8 +86,9 @@ export function runHookTour(seed = 1, jobs = 4): HookTour {
   nic.xdp.attach((inv) => {
     frames++;
     const view = inv.memory.view;
-    const data = view.getUint32(inv.ctx + XDP_MD.data, true);
-    const end = view.getUint32(inv.ctx + XDP_MD.data_end, true);
+    // The context is the struct xdp_buff a program's xdp_md->data / ->data_end reads are rewritten to.
+    const data = readU64(view, inv.ctx + XDP_BUFF.data);
+    const end = readU64(view, inv.ctx + XDP_BUFF.data_end);
     // Ethernet (14) + IPv4 without options (20): the UDP source port, bounds-checked like a verified program.
     if (data + 14 + 20 + 2 > end) return XDP_ACTION.PASS;
     return view.getUint16(data + 34, false) % 2 === 1 ? XDP_ACTION.DROP : XDP_ACTION.PASS;

@@ -1,6 +1,6 @@
 import type { KernelBenchRow } from './bench.js';
-import type { KernelMetrics } from './metrics.js';
-import type { HookTour } from './workload/hook-tour.js';
+import type { KernelMetrics } from '../metrics.js';
+import type { HookTour } from './hook-tour.js';
 
 function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, leftColumns = 1): string {
   const widths = header.map((h, column) => Math.max(h.length, ...rows.map((r) => (r[column] ?? '').length)));

@@ -1,10 +1,8 @@
 import { checkArgsWithSchema, Libc, syscallSpec, type UserProgram } from '@ebpf-sim/uapi';
-import { HookRegistry } from './hooks/registry.js';
-import { registerAllSyscalls } from './syscalls/register.js';
-import { SyscallTable } from './syscalls/table.js';
-import type { KernelConfigInput } from './config.js';
-import { createKernel } from './kernel.js';
-import { runShellWorkload } from './workload/shell.js';
+import type { KernelConfigInput } from '../config.js';
+import { createKernel } from '../kernel.js';
+import { SyscallTable } from '../syscalls/table.js';
+import { runShellWorkload } from './shell.js';
 
 /** One line of the kernel benchmark table. */
 export interface KernelBenchRow {
@@ -75,8 +73,7 @@ function benchYield(count: number, config: KernelConfigInput): KernelBenchRow {
  * against validating with the zod schema itself, to show why the entry uses the former.
  */
 function benchArgChecks(count: number): KernelBenchRow[] {
-  const table = new SyscallTable(new HookRegistry());
-  registerAllSyscalls(table);
+  const table = createKernel().syscalls;
   const spec = syscallSpec('read');
   const entry = table.get(spec.nr);
   if (entry === undefined) throw new Error('bench: read is not registered');

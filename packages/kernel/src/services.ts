@@ -1,0 +1,171 @@
+/**
+ * The kernel's services as small interfaces, one need at a time (as packages/verifier/src/env.ts does for the
+ * verifier's checkers). A subsystem, syscall handler or BPF helper declares what it uses as
+ * `Pick<KernelServices, ...>` and gets exactly that: the kernel passes itself (it implements every
+ * interface here), and a test hand-makes only the few objects the code under test touches, with no
+ * `createKernel` (see services.test.ts).
+ *
+ * `KernelServices` is what the bpf subsystem may use (maps, helpers, the bpf() handler, attaching);
+ * `KernelInternals` adds the parts the kernel's own subsystems share (the task table, the scheduler, the
+ * VFS, the hook sites).
+ */
+import type { KernelConfig } from './config.js';
+import type { DeviceManager } from './drivers/devices.js';
+import type { File, FileOperations } from './fs/file.js';
+import type { Inode } from './fs/inode.js';
+import type { Vfs } from './fs/vfs.js';
+import type { HookArena } from './hooks/arena.js';
+import type { HookPoint } from './hooks/hook.js';
+import type { KprobeSites } from './hooks/kprobes.js';
+import type { SecurityHooks } from './hooks/lsm.js';
+import type { HookRegistry } from './hooks/registry.js';
+import type { MemoryCharge, PhysicalMemory } from './mm/physmem.js';
+import type { UserCopy } from './mm/user-memory.js';
+import type { SchedCore } from './sched/core.js';
+import type { SyscallTable } from './syscalls/table.js';
+import type { CrashRecord, ExitRecord, Task, TaskRecord, ThreadGroup } from './task/task.js';
+import type { Clock, TimerEvent } from './time/clock.js';
+import type { TraceLog } from './trace/trace.js';
+
+/** get_current and smp_processor_id. SchedCore implements it. */
+export interface CurrentTask {
+  /** The CPU whose code runs now: the run loop's CPU, or the CPU an interrupt is delivered to (drivers set it). */
+  currentCpu: number;
+  /** The task running on the current CPU; undefined in interrupt context and on an idle CPU. */
+  currentTask(): Task | undefined;
+}
+
+/** A task's user memory, for copy_from_user / copy_to_user / strncpy_from_user (bpf_attr, helper buffers). */
+export interface UserMemory {
+  /** The user memory of `task`'s process (its current address space: execve replaces it). */
+  of(task: Task): UserCopy;
+}
+
+/** Descriptors for objects that have no path (anon_inode_getfd, fdget, close_fd). AnonInodes implements it. */
+export interface FileDescriptors {
+  /** A new file `anon_inode:<name>` with `ops` and `privateData`, installed in `task`'s table: the fd, or -EMFILE. */
+  installFd(task: Task, name: string, ops: FileOperations, privateData: unknown, flags?: number): number;
+  /** The open file behind `fd` of `task`, or undefined (check `file.ops` to know its kind). */
+  fdget(task: Task, fd: number): File | undefined;
+  /** Close `fd` of `task`: 0 or -EBADF. The file's `release` runs when its last descriptor goes. */
+  closeFd(task: Task, fd: number): number;
+}
+
+/** Virtual time and timers (ktime_get_ns, hrtimers, bpf_timer). Clock implements it. */
+export interface KernelTime {
+  /** Virtual time now, ns. */
+  readonly now: number;
+  /** Run `fire` at virtual time `time` (never earlier than now). */
+  at(time: number, fire: () => void): TimerEvent;
+  /** Run `fire` `delay` ns from now. */
+  after(delay: number, fire: () => void): TimerEvent;
+  cancel(event: TimerEvent): void;
+}
+
+/** The kernel's seeded PRNG (get_random_u32, bpf_get_prandom_u32). Prng implements it. */
+export interface RandomSource {
+  nextU32(): number;
+  fill(bytes: Uint8Array): void;
+}
+
+/** Finding hook points and attaching programs to them (`hook.attach`). HookRegistry implements it. */
+export type HookAttach = Pick<HookRegistry, 'get' | 'require' | 'list' | 'onChange'>;
+
+/**
+ * Building a context in physical memory and running a hook's programs: BPF_PROG_TEST_RUN, helpers that fire
+ * tracepoints. `bpfProgActive` is the per-CPU counter the `cpu` recursion guard uses. HookArena implements it.
+ */
+export type HookFiring = Pick<HookArena, 'write' | 'begin' | 'end' | 'fire' | 'completed' | 'bpfProgActive' | 'nrCpus'>;
+
+/** Sending signals (bpf_send_signal, bpf_send_signal_thread). SignalDelivery implements it. */
+export interface Signals {
+  /** send_signal to one thread. */
+  send(task: Task, sig: number): void;
+  /** A process-directed signal: to the group leader, or another live thread. */
+  sendToGroup(group: ThreadGroup, sig: number): void;
+}
+
+/**
+ * Physical memory as subsystems use it: kmalloc with per-owner accounting (map memory charged to e.g.
+ * 'bpf-map:3'), and the bytes programs run against. PhysicalMemory implements it.
+ */
+export interface KernelMemory {
+  /** The WebAssembly.Memory to hand to the VM. */
+  readonly memory: WebAssembly.Memory;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** `size` bytes charged to `owner`: the physical address, or -1 (the caller answers ENOMEM). */
+  kmalloc(size: number, owner: string): number;
+  kfree(address: number): void;
+  usageOf(owner: string): MemoryCharge;
+}
+
+/** Pinning objects in the BPF file system (BPF_OBJ_PIN, BPF_OBJ_GET). BpfPinning implements it. */
+export interface Pinning {
+  /** Pin `object` at `path` (resolved from `task`'s cwd): 0, or -errno (EPERM outside bpffs, EEXIST, ENOENT, EACCES). */
+  pin(task: Task, path: string, object: unknown, fops: FileOperations): number;
+  /** The object pinned at `path` for an open with access mode `accessMode` (O_RDONLY/O_WRONLY/O_RDWR): the inode (its privateData is the object, fops its operations), or -errno. */
+  get(task: Task, path: string, accessMode: number): Inode | number;
+}
+
+/** Every service, by name: what the bpf subsystem may reach. `Kernel` implements it. */
+export interface KernelServices {
+  readonly current: CurrentTask;
+  readonly userMemory: UserMemory;
+  readonly fds: FileDescriptors;
+  readonly clock: KernelTime;
+  readonly random: RandomSource;
+  readonly hooks: HookAttach;
+  readonly hookArena: HookFiring;
+  readonly signals: Signals;
+  readonly phys: KernelMemory;
+  readonly pinning: Pinning;
+}
+
+/** The sched tracepoints the scheduler and the task code fire. */
+export interface SchedTracepoints {
+  readonly schedSwitch: HookPoint;
+  readonly schedWakeup: HookPoint;
+  readonly processFork: HookPoint;
+  readonly processExec: HookPoint;
+  readonly processExit: HookPoint;
+}
+
+/** Kernel-wide counters. */
+export interface KernelStats {
+  syscalls: number;
+  contextSwitches: number;
+}
+
+/**
+ * What the kernel's own subsystems share, each module taking `Pick<KernelInternals, ...>` of what it uses.
+ * The fields are the subsystems themselves; the kernel passes itself.
+ */
+export interface KernelInternals extends KernelServices {
+  readonly config: KernelConfig;
+  readonly clock: Clock;
+  readonly trace: TraceLog;
+  readonly stats: KernelStats;
+  readonly limits: { maxTasks: number };
+  readonly phys: PhysicalMemory;
+  readonly hooks: HookRegistry;
+  readonly hookArena: HookArena;
+  readonly tracepoints: SchedTracepoints;
+  readonly kprobes: KprobeSites;
+  readonly security: SecurityHooks;
+  readonly vfs: Vfs;
+  readonly sched: SchedCore;
+  readonly syscalls: SyscallTable;
+  readonly devices: DeviceManager;
+  /** Live tasks by pid, and processes by tgid. */
+  readonly tasks: Map<number, Task>;
+  readonly groups: Map<number, ThreadGroup>;
+  /** Reaped processes, programs that died of a fault, and the statistics of tasks that have gone. */
+  readonly exited: Map<number, ExitRecord>;
+  readonly crashes: CrashRecord[];
+  readonly taskHistory: TaskRecord[];
+  /** The next free pid (alloc_pid). */
+  allocatePid(): number;
+  /** Drop a dead task from the pid table, keeping its scheduling statistics in `taskHistory`. */
+  forgetTask(task: Task): void;
+}
