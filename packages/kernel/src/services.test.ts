@@ -1,20 +1,17 @@
-import { BPF_ATTR_SCHEMAS, BPF_CMD, CAP_FULL_SET, Errno, PT_REGS, PT_REGS_FUNC_ARGS, STACK_TOP, SyscallNr, decodeBpfAttr, encodeBpfAttr } from '@ebpf-sim/uapi';
+import { BPF_ATTR_SCHEMAS, BPF_CMD, Errno, PT_REGS, PT_REGS_FUNC_ARGS, STACK_TOP, SyscallNr, decodeBpfAttr, encodeBpfAttr } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { AnonInodes } from './fs/anon-inode.js';
-import { FdTable } from './fs/fdtable.js';
-import { releaseFile, type FileOperations } from './fs/file.js';
+import type { FileOperations } from './fs/file.js';
 import { Vfs } from './fs/vfs.js';
 import { HookArena } from './hooks/arena.js';
 import { readU64 } from './hooks/context-writer.js';
 import { KprobeSites } from './hooks/kprobes.js';
 import { HookRegistry } from './hooks/registry.js';
-import { AddressSpace } from './mm/address-space.js';
 import { PhysicalMemory } from './mm/physmem.js';
 import { Cpu } from './sched/cpu.js';
-import { WaitQueue } from './sched/wait.js';
 import type { KernelServices } from './services.js';
 import { SyscallTable, type SyscallHandler } from './syscalls/table.js';
-import { Task, ThreadGroup } from './task/task.js';
+import { handMadeTask } from './testing/hand-made-task.js';
 import { Clock } from './time/clock.js';
 import { TraceLog } from './trace/trace.js';
 
@@ -22,17 +19,6 @@ import { TraceLog } from './trace/trace.js';
  * Subsystems built against hand-made service objects, with no createKernel: each gets only the few objects
  * it declares it uses, which is how the bpf subsystem's maps, helpers and bpf() handler will be tested.
  */
-
-/** One process with a stack, its own descriptor table and root credentials, on `phys`. */
-function handMadeTask(phys: PhysicalMemory, vfs: Vfs): Task {
-  const mm = new AddressSpace(phys, 'mm:1');
-  mm.setupImage();
-  const cred = { uid: 0, gid: 0, euid: 0, egid: 0, capEffective: CAP_FULL_SET };
-  const group = new ThreadGroup(1, undefined, mm, new FdTable(releaseFile), vfs.root, cred, new WaitQueue());
-  const task = new Task(1, group, 'loader', 0, 0, () => undefined);
-  group.threads.push(task);
-  return task;
-}
 
 /**
  * A bpf(BPF_MAP_CREATE) handler as the bpf subsystem will write one: it reads bpf_attr from user memory,

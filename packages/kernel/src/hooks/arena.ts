@@ -34,6 +34,8 @@ export class HookArena {
   private readonly top: Int32Array;
   private readonly depth: Int32Array;
   private readonly records: InvocationRecord[];
+  /** The idle task's comm per CPU (interrupt context runs as swapper/N). */
+  private readonly idleComm: string[];
 
   constructor(
     private readonly phys: PhysicalMemory,
@@ -48,6 +50,7 @@ export class HookArena {
     this.bpfProgActive = new Int32Array(nrCpus);
     this.write = new ContextWriter(phys.view, phys.bytes);
     this.records = [];
+    this.idleComm = Array.from({ length: nrCpus }, (_, cpu) => `swapper/${cpu}`);
     for (let cpu = 0; cpu < nrCpus; cpu++) {
       for (let level = 0; level < HOOK_MAX_NESTING; level++) {
         this.records.push({
@@ -71,6 +74,7 @@ export class HookArena {
 
   /** Reserve `size` zeroed bytes on `cpu`'s context stack; returns the physical address (8-aligned). */
   begin(cpu: number, size: number): number {
+    if (!(cpu >= 0 && cpu < this.nrCpus)) throw new RangeError(`hook context arena: no CPU ${cpu} (the kernel has ${this.nrCpus})`);
     const used = this.top[cpu] ?? 0;
     const aligned = (size + 7) & ~7;
     if (used + aligned > HOOK_ARENA_PER_CPU) throw new Error(`hook context arena of CPU ${cpu} overflowed (${used + aligned} bytes)`);
@@ -101,6 +105,7 @@ export class HookArena {
    * is already running on this CPU (its recursion guard is up) is not started again: its miss is counted.
    */
   fire(hook: HookPoint, ctx: number, cpu: number, task: Task | undefined): number {
+    if (!(cpu >= 0 && cpu < this.nrCpus)) throw new RangeError(`cannot fire ${hook.name}: no CPU ${cpu} (the kernel has ${this.nrCpus})`);
     const level = this.depth[cpu] as number;
     if (level >= HOOK_MAX_NESTING) {
       throw new Error(`hooks nested ${HOOK_MAX_NESTING} deep on CPU ${cpu}: cannot fire ${hook.name} (a handler keeps firing hooks from inside itself)`);
@@ -113,7 +118,7 @@ export class HookArena {
     if (task === undefined) {
       invocation.pid = 0;
       invocation.tgid = 0;
-      invocation.comm = `swapper/${cpu}`;
+      invocation.comm = this.idleComm[cpu] as string;
       invocation.uid = 0;
       invocation.mm = undefined;
     } else {
