@@ -12,7 +12,7 @@ export function cliVersion(): string {
 function helpText(commands: readonly Command[]): string {
   const rows: Array<[string, string]> = [
     ...commands.map((c): [string, string] => [c.name, c.summary]),
-    ['help [COMMAND]', 'List the commands, or show one command’s usage and options'],
+    ['help [COMMAND]', "List the commands, or show one command's usage and options"],
     ['version', 'Print the version (also --version)'],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
