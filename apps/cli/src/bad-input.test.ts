@@ -65,6 +65,7 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['disasm', XDP_COUNTER, '--endian', 'big'], 2, /--endian applies to --hex programs/],
     [['disasm', '--hex', OK_HEX, '--section', 'xdp'], 2, /--hex and --section cannot be used together/],
     [['disasm', '--hex', BAD_HEX], 1, /bad\.hex:1:9: invalid hex digit 'z'/],
+    [['disasm', '--hex', XDP_COUNTER], 1, /an ELF object, not hex text/],
   ],
   asm: [
     [['asm'], 2, /missing FILE/],
@@ -94,6 +95,7 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['run', '--prog-hex', OK_HEX, '--data-in', MISSING], 1, /missing\.o: cannot read file \(ENOENT\)/],
     [['run', '--prog-hex', DIR], 1, /cannot read file \(EISDIR\)/],
     [['run', '--prog-hex', BAD_HEX], 1, /bad\.hex:1:9: invalid hex digit/],
+    [['run', '--prog-hex', XDP_COUNTER], 1, /xdp_counter\.bpfel\.o: an ELF object, not hex text \(disasm FILE\.o and verify FILE\.o read objects\)/],
     [['run', '--prog-hex', OK_HEX, '--engine'], 2, /option '--engine' needs a value \(--engine interp\|jit\|auto\)/],
     [['run', '--prog-hex', OK_HEX, '--engine', '--repeat', '3'], 2, /option '--engine' needs a value/],
     [['run', '--prog-hex', OK_HEX, '--engine', 'warp'], 2, /--engine must be one of interp, jit, auto, not 'warp'/],
@@ -138,6 +140,7 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['verify', XLATED, '--log-level', '3'], 2, /--log-level must be one of 1, 2, not '3'/],
     [['verify', XLATED, '--type', 'nope'], 2, /--type must be one of xdp, /],
     [['verify', '--prog-hex', OK_HEX], 2, /--type is required with --prog-hex/],
+    [['verify', '--prog-hex', XLATED, '--type', 'xdp'], 2, /xlated_check\.o: an ELF object, not hex text/],
     [['verify', '--prog-hex', OK_HEX, '--type', 'xdp', '--section', 'xdp'], 2, /--prog-hex and --section cannot be used together/],
     [['verify', XLATED, '--prog-hex', OK_HEX], 2, /give either FILE\.o or --prog-hex FILE/],
   ],

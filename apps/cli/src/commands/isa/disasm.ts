@@ -1,7 +1,7 @@
 import { IsaError, decodeProgram, formatObjdump, formatObjdumpSection, formatXlatedProgram, fromHex, type Endian, type LlvmDialect } from '@ebpf-sim/isa';
 import { defineCommand, opt } from '../../args.js';
 import { CliError, UsageError, type CliIo } from '../../command.js';
-import { readInputFile } from '../../files.js';
+import { readHexText, readInputFile } from '../../files.js';
 import { objdumpInput, readBpfObject } from './objfile.js';
 
 /** llvm-objdump's --mcpu values and the decoder dialect each selects. */
@@ -88,7 +88,7 @@ export const disasmCommand = defineCommand(
       if (positionals.length > 1) throw new UsageError('--hex takes exactly one FILE');
       const path = positionals[0] ?? '';
       const endian = options.endian ?? 'little';
-      const program = parseHexProgram(path, new TextDecoder().decode(readInputFile(path)));
+      const program = parseHexProgram(path, readHexText(path));
       if (options.syntax === 'xlated') io.out(formatXlatedProgram(decodeFor(path, program, endian)));
       else io.out(formatObjdumpSection({ name: 'prog', data: program, symbols: [] }, endian, { dialect }).replace(/^\n/, ''));
       return 0;

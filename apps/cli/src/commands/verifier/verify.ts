@@ -4,7 +4,7 @@ import { LoaderError, TEXT_SECTION, readPrograms, type LoadReference } from '@eb
 import { verify, type ProgramTypeDesc, type VerifyResult } from '@ebpf-sim/verifier';
 import { defineCommand, opt } from '../../args.js';
 import { CliError, UsageError } from '../../command.js';
-import { readInputFile, readInputText } from '../../files.js';
+import { readHexText, readInputFile } from '../../files.js';
 import { readBpfObject } from '../isa/objfile.js';
 
 const TYPES = [...PROGRAM_TYPES.keys()];
@@ -17,7 +17,7 @@ interface Loaded {
 }
 
 function loadHex(path: string): Loaded {
-  const text = readInputText(path);
+  const text = readHexText(path);
   let bytes: Uint8Array;
   try {
     bytes = fromHex(text.replace(/#.*$/gm, ''));

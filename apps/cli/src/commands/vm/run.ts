@@ -1,7 +1,7 @@
 import { RawRunner, formatFault } from '@ebpf-sim/vm';
 import { U32_MAX, defineCommand, opt } from '../../args.js';
 import { CliError } from '../../command.js';
-import { readInputFile, readInputText } from '../../files.js';
+import { readHexText, readInputFile } from '../../files.js';
 import { checksOption, engineOption, hexBytes, loadProgramBytes } from './common.js';
 
 /** The engines count instructions in an int32, so a larger budget would be capped silently (vm: MAX_JIT_BUDGET). */
@@ -43,7 +43,7 @@ runs stop at the first fault, which names the run.`,
   ({ options: values }, io) => {
     const progPath = values['prog-hex'];
     const repeat = values.repeat;
-    const program = loadProgramBytes(hexBytes(readInputText(progPath), progPath, true), progPath);
+    const program = loadProgramBytes(hexBytes(readHexText(progPath), progPath, true), progPath);
     let input: Uint8Array = new Uint8Array(0);
     if (values['mem-hex'] !== undefined) input = hexBytes(values['mem-hex'], '--mem-hex', false);
     if (values['data-in'] !== undefined) input = readInputFile(values['data-in']);
