@@ -1,4 +1,4 @@
-export { main } from './main.js';
-export { CliError } from './command.js';
+export { main, cliVersion } from './main.js';
+export { CliError, ExitCode, UsageError } from './command.js';
 export type { CliIo, Command } from './command.js';
 export { COMMANDS } from './commands/index.js';

@@ -2,3 +2,4 @@ export { PROGRAM_TYPES, progTypeForSection, KPROBE, LSM, PERF_EVENT, RAW_TRACEPO
 export { HELPERS } from './helpers/index.js';
 export { MAP_TYPE_IDS, createRegistry, mapDesc } from './maps.js';
 export type { MapSpec } from './maps.js';
+export { GPL_COMPATIBLE_LICENSES, licenseIsGplCompatible } from './license.js';

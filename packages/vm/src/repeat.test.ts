@@ -195,6 +195,13 @@ describe.each(ENGINES)('runRepeat on %s', (_label, engine, checks) => {
     expect(vm.fault).toMatchObject({ kind: 'memory', pc: 5, address: 0n, size: 8, access: 'read' });
   });
 
+  it('counts runs right for a repeat above 2^31 - 1 (BPF_PROG_TEST_RUN takes a u32)', () => {
+    const prog = countingProgram(3, Call.helper(99));
+    const { vm, counter, count } = vmWithCounter(engine, checks);
+    expect(vm.runRepeat(prog, counter, 0, 0xffff_ffff)).toBe(false);
+    expect({ runs: vm.runs, count: count(), fault: vm.fault?.kind }).toEqual({ runs: 3, count: 3, fault: 'unknown-helper' });
+  });
+
   it('rejects a repeat count that is not a positive integer', () => {
     const { vm } = vmWithCounter(engine, checks);
     const prog = loadProgram(program(Mov.imm(R0, 1), Exit()));

@@ -77,6 +77,9 @@ export interface RunResult {
 }
 
 const DEFAULT_BUDGET = 100_000_000;
+
+/** The most runs one interpreter repeat loop counts (an int32 word of the pool). */
+const INTERP_REPEAT_MAX = 0x7fff_ffff;
 const STACK_AREA = MAX_CALL_FRAMES * STACK_FRAME_SIZE;
 
 function table(specs: readonly HelperSpec[] | HelperTable | undefined): HelperTable {
@@ -229,7 +232,15 @@ export class Vm implements HelperContext {
   /** {@link run} and {@link runRepeat} on the interpreter: the repeat loop and register set-up are in interp.ts. */
   private interpretRuns(prog: Program, r1: number | bigint, r2: number | bigint, repeat: number): boolean {
     this.beginRun();
-    this.runs = interpretRepeat(this, prog, lo32(r1), hi32(r1), lo32(r2), hi32(r2), repeat);
+    // The interpreter keeps the runs left in an int32 pool word; BPF_PROG_TEST_RUN's repeat is a u32, so a
+    // larger count runs as several loops.
+    let runs = 0;
+    for (let left = repeat; left > 0 && this.fault === null;) {
+      const chunk = left > INTERP_REPEAT_MAX ? INTERP_REPEAT_MAX : left;
+      runs += interpretRepeat(this, prog, lo32(r1), hi32(r1), lo32(r2), hi32(r2), chunk);
+      left -= chunk;
+    }
+    this.runs = runs;
     return this.fault === null;
   }
 

@@ -1,20 +1,7 @@
-import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { AsmError, assembleConformance, assembleLlvmSections, encodeProgram, parseConformanceData, rawProgramBytes, type Endian } from '@ebpf-sim/isa';
-import { parseWith } from '../../args.js';
-import { CliError, type CliIo, type Command } from '../../command.js';
-import { readInputFile } from './objfile.js';
-
-const USAGE = `usage: ebpf-sim asm FILE [--syntax llvm|conformance] [--out FILE.hex] [--section NAME] [--endian little|big]
-
-Assemble eBPF text into a raw program: one 8-byte slot per line, 16 hex digits in file byte order.
-  --syntax llvm         LLVM's syntax (r1 += 0x7, if r1 > r2 goto +0x1, labels); also a whole
-                        llvm-objdump -d listing (the default, except for .data files)
-  --syntax conformance  the bpf_conformance syntax (mov %r0, 1; jeq %r1, 0, +2); a .data test file is
-                        read whole and its asm (or raw) section assembled
-  --section NAME        the section to assemble from a multi-section objdump listing
-  --out FILE            write the hex there instead of standard output
-  --endian              byte order of the output (default little)`;
+import { defineCommand, opt } from '../../args.js';
+import { CliError, UsageError } from '../../command.js';
+import { readInputFile, writeOutputFile } from '../../files.js';
 
 /** One slot per line, as ../shared/bench/hex writes programs. */
 export function hexLines(bytes: Uint8Array): string {
@@ -70,41 +57,37 @@ function assembleLlvmFile(path: string, text: string, endian: Endian, sectionNam
   return encodeProgram(chosen[0]?.insns ?? [], endian);
 }
 
-export const asmCommand: Command = {
-  name: 'asm',
-  summary: 'Assemble LLVM or bpf_conformance syntax into a raw program (hex, one slot per line)',
-  usage: USAGE,
-  run(args: readonly string[], io: CliIo): Promise<number> {
-    // Issue 2: bad input to the ISA commands exits 1.
-    const { values, positionals } = parseWith(
-      USAGE,
-      () =>
-        parseArgs({
-          args: [...args],
-          allowPositionals: true,
-          options: { syntax: { type: 'string' }, out: { type: 'string' }, section: { type: 'string' }, endian: { type: 'string' } },
-        }),
-      1,
-    );
-    const path = positionals[0];
-    if (path === undefined || positionals.length > 1) throw new CliError(`expected exactly one FILE\n${USAGE}`);
-    const syntax = values.syntax ?? (path.endsWith('.data') ? 'conformance' : 'llvm');
-    if (syntax !== 'llvm' && syntax !== 'conformance') throw new CliError(`--syntax must be llvm or conformance, not '${syntax}'`);
-    const endian = values.endian ?? 'little';
-    if (endian !== 'little' && endian !== 'big') throw new CliError(`--endian must be little or big, not '${endian}'`);
+export const asmCommand = defineCommand(
+  {
+    name: 'asm',
+    summary: 'Assemble LLVM or bpf_conformance syntax into a raw program (hex, one slot per line)',
+    description: 'Assemble eBPF text into a raw program: one 8-byte slot per line, 16 hex digits in file byte order.',
+    positionals: { name: 'FILE', min: 1, max: 1, path: 'file' },
+    options: {
+      syntax: opt.choice(['llvm', 'conformance'], {
+        value: 'SYNTAX',
+        help:
+          "llvm: LLVM's syntax (r1 += 0x7, if r1 > r2 goto +0x1, labels), also a whole llvm-objdump -d listing;\n" +
+          'conformance: the bpf_conformance syntax (mov %r0, 1; jeq %r1, 0, +2); a .data test file is read whole\n' +
+          'and its asm (or raw) section assembled. Default: conformance for .data files, llvm otherwise',
+      }),
+      out: opt.path({ value: 'FILE', must: 'output', help: 'write the hex there instead of standard output' }),
+      section: opt.text({ value: 'NAME', help: 'the section to assemble from a multi-section objdump listing' }),
+      endian: opt.choice(['little', 'big'], { value: 'ORDER', default: 'little', help: 'byte order of the output' }),
+    },
+  },
+  ({ options, positionals }, io) => {
+    const path = positionals[0] ?? '';
+    const syntax = options.syntax ?? (path.endsWith('.data') ? 'conformance' : 'llvm');
+    if (options.section !== undefined && syntax !== 'llvm') throw new UsageError('--section applies to LLVM listings (--syntax llvm)');
     // latin1: conformance files carry stray 0x7f bytes in comments.
     const text = Buffer.from(readInputFile(path)).toString('latin1');
-    const bytes = syntax === 'conformance' ? assembleConformanceFile(path, text, endian) : assembleLlvmFile(path, text, endian, values.section);
+    const bytes =
+      syntax === 'conformance' ? assembleConformanceFile(path, text, options.endian) : assembleLlvmFile(path, text, options.endian, options.section);
+    if (bytes.length === 0) throw new CliError(`${path}: no instructions to assemble`);
     const hex = hexLines(bytes);
-    if (values.out === undefined) {
-      io.out(hex);
-    } else {
-      try {
-        writeFileSync(values.out, hex);
-      } catch (error) {
-        throw new CliError(`${values.out}: cannot write file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-    }
-    return Promise.resolve(0);
+    if (options.out === undefined) io.out(hex);
+    else writeOutputFile(options.out, hex);
+    return 0;
   },
-};
+);

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { decodeProgram, formatLlvm, formatObjdump, formatXlatedProgram, type Insn } from '@ebpf-sim/isa';
-import { CliError, type CliIo, type Command } from '../../command.js';
-import { objdumpInput, readBpfObject, readInputFile } from './objfile.js';
+import { defineCommand } from '../../args.js';
+import { CliError } from '../../command.js';
+import { readInputFile } from '../../files.js';
+import { objdumpInput, readBpfObject } from './objfile.js';
 
 /** The demo program: a realistic XDP program shipped with the isa package's fixtures. */
 const DEMO_OBJECT = join('packages', 'isa', 'fixtures', 'xdp_counter.bpfel.o');
@@ -33,16 +34,14 @@ function explain(insn: Insn, bytes: Uint8Array): string {
   return `  ${raw}\n    = ${fields.join(', ')}\n    = ${formatLlvm(insn, insn.form, 'generic') ?? '<unknown>'}\n`;
 }
 
-export const demoCommand: Command = {
-  name: 'demo',
-  summary: 'Show what the bytes of a real XDP program mean, in LLVM and kernel syntax',
-  usage: 'usage: ebpf-sim demo\n\nDisassemble a shipped XDP program (packages/isa/fixtures/xdp_counter.c) in both syntaxes.',
-  run(args: readonly string[], io: CliIo): Promise<number> {
-    try {
-      parseArgs({ args: [...args], allowPositionals: false, options: {} });
-    } catch (error) {
-      throw new CliError((error as Error).message);
-    }
+export const demoCommand = defineCommand(
+  {
+    name: 'demo',
+    summary: 'Show what the bytes of a real XDP program mean, in LLVM and kernel syntax',
+    description: 'Disassemble a shipped XDP program (packages/isa/fixtures/xdp_counter.c) in both syntaxes.',
+    options: {},
+  },
+  (_parsed, io) => {
     const path = findRepoFile(DEMO_OBJECT);
     const shown = relative(process.cwd(), path) || path;
     const obj = readBpfObject(shown, readInputFile(path));
@@ -83,6 +82,6 @@ export const demoCommand: Command = {
         '',
       ].join('\n'),
     );
-    return Promise.resolve(0);
+    return 0;
   },
-};
+);

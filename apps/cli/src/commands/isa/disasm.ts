@@ -1,28 +1,12 @@
-import { parseArgs } from 'node:util';
 import { IsaError, decodeProgram, formatObjdump, formatObjdumpSection, formatXlatedProgram, fromHex, type Endian, type LlvmDialect } from '@ebpf-sim/isa';
-import { parseWith } from '../../args.js';
-import { CliError, type CliIo, type Command } from '../../command.js';
-import { objdumpInput, readBpfObject, readInputFile } from './objfile.js';
+import { defineCommand, opt } from '../../args.js';
+import { CliError, UsageError, type CliIo } from '../../command.js';
+import { readHexText, readInputFile } from '../../files.js';
+import { objdumpInput, readBpfObject } from './objfile.js';
 
-const USAGE = `usage: ebpf-sim disasm FILE.o... [--section NAME] [--syntax llvm|xlated] [--mcpu generic|v1|v2|v3|v4]
-       ebpf-sim disasm --hex FILE [--endian little|big] [--syntax llvm|xlated] [--mcpu ...]
-
-Disassemble the code sections of BPF objects (one after the other, as llvm-objdump does).
-  --syntax llvm     exactly what 'llvm-objdump-19 -d FILE.o' prints (the default)
-  --syntax xlated   the kernel's syntax, as 'bpftool prog dump xlated' prints it
-  --section NAME    only this code section
-  --mcpu CPU        LLVM decoder CPU, as llvm-objdump's --mcpu (default generic; v3/v4 print w registers
-                    for sub-word loads/stores and decode every 32-bit atomic)
-  --hex             FILE is a raw program: one 8-byte slot per line, 16 hex digits in file byte order
-  --endian          byte order of a --hex program (default little)`;
-
-const DIALECTS: Readonly<Record<string, LlvmDialect>> = { generic: 'generic', v1: 'generic', v2: 'generic', v3: 'alu32', v4: 'alu32' };
-
-function pick<T extends string>(value: string | undefined, allowed: readonly T[], option: string, fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new CliError(`--${option} must be one of ${allowed.join(', ')}, not '${value}'`);
-  return value as T;
-}
+/** llvm-objdump's --mcpu values and the decoder dialect each selects. */
+const DIALECTS = { generic: 'generic', v1: 'generic', v2: 'generic', v3: 'alu32', v4: 'alu32' } as const satisfies Record<string, LlvmDialect>;
+const MCPUS = Object.keys(DIALECTS) as Array<keyof typeof DIALECTS>;
 
 /** Decode a whole program for the xlated printer, naming the file on bad bytecode. */
 function decodeFor(path: string, bytes: Uint8Array, endian: Endian) {
@@ -71,44 +55,46 @@ function disassembleObject(path: string, syntax: 'llvm' | 'xlated', dialect: Llv
   });
 }
 
-export const disasmCommand: Command = {
-  name: 'disasm',
-  summary: 'Disassemble a BPF object (llvm-objdump or bpftool xlated syntax) or a raw hex program',
-  usage: USAGE,
-  run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parseWith(
-      USAGE,
-      () =>
-        parseArgs({
-          args: [...args],
-          allowPositionals: true,
-          options: {
-            section: { type: 'string' },
-            syntax: { type: 'string' },
-            mcpu: { type: 'string' },
-            hex: { type: 'boolean' },
-            endian: { type: 'string' },
-          },
-        }),
-      1,
-    );
-    const path = positionals[0];
-    if (path === undefined) throw new CliError(`expected a FILE\n${USAGE}`);
-    if (values.hex && positionals.length > 1) throw new CliError(`--hex takes exactly one FILE\n${USAGE}`);
-    const syntax = pick(values.syntax, ['llvm', 'xlated'] as const, 'syntax', 'llvm');
-    const mcpu = pick(values.mcpu, ['generic', 'v1', 'v2', 'v3', 'v4'] as const, 'mcpu', 'generic');
-    const dialect = DIALECTS[mcpu] ?? 'generic';
-    if (values.hex) {
-      const bytes = readInputFile(path);
-      const endian = pick(values.endian, ['little', 'big'] as const, 'endian', 'little');
-      const program = parseHexProgram(path, new TextDecoder().decode(bytes));
-      if (syntax === 'xlated') io.out(formatXlatedProgram(decodeFor(path, program, endian)));
-      else io.out(formatObjdumpSection({ name: 'prog', data: program, symbols: [] }, endian, { dialect }).replace(/^\n/, ''));
-      return Promise.resolve(0);
-    }
-    if (values.endian !== undefined) throw new CliError('--endian applies to --hex programs; an object file says its own byte order');
-
-    for (const file of positionals) disassembleObject(file, syntax, dialect, values.section, io);
-    return Promise.resolve(0);
+export const disasmCommand = defineCommand(
+  {
+    name: 'disasm',
+    summary: 'Disassemble a BPF object (llvm-objdump or bpftool xlated syntax) or a raw hex program',
+    synopsis: [
+      'disasm FILE.o... [--section NAME] [--syntax llvm|xlated] [--mcpu generic|v1|v2|v3|v4]',
+      'disasm --hex FILE [--endian little|big] [--syntax llvm|xlated] [--mcpu ...]',
+    ],
+    description: 'Disassemble the code sections of BPF objects (one after the other, as llvm-objdump does).',
+    positionals: { name: 'FILE.o', min: 1, max: Infinity, path: 'file' },
+    options: {
+      syntax: opt.choice(['llvm', 'xlated'], {
+        value: 'SYNTAX',
+        default: 'llvm',
+        help: "llvm: exactly what 'llvm-objdump-19 -d FILE.o' prints;\nxlated: the kernel's syntax, as 'bpftool prog dump xlated' prints it",
+      }),
+      section: opt.text({ value: 'NAME', help: 'only this code section' }),
+      mcpu: opt.choice(MCPUS, {
+        value: 'CPU',
+        default: 'generic',
+        help: "LLVM decoder CPU, as llvm-objdump's --mcpu (v3/v4 print w registers for sub-word loads/stores\nand decode every 32-bit atomic)",
+      }),
+      hex: opt.flag('FILE is a raw program: one 8-byte slot per line, 16 hex digits in file byte order'),
+      endian: opt.choice(['little', 'big'], { value: 'ORDER', help: 'byte order of a --hex program (default little)' }),
+    },
+    conflicts: [['hex', 'section']],
   },
-};
+  ({ options, positionals }, io) => {
+    const dialect = DIALECTS[options.mcpu];
+    if (options.hex) {
+      if (positionals.length > 1) throw new UsageError('--hex takes exactly one FILE');
+      const path = positionals[0] ?? '';
+      const endian = options.endian ?? 'little';
+      const program = parseHexProgram(path, readHexText(path));
+      if (options.syntax === 'xlated') io.out(formatXlatedProgram(decodeFor(path, program, endian)));
+      else io.out(formatObjdumpSection({ name: 'prog', data: program, symbols: [] }, endian, { dialect }).replace(/^\n/, ''));
+      return 0;
+    }
+    if (options.endian !== undefined) throw new UsageError('--endian applies to --hex programs; an object file says its own byte order');
+    for (const file of positionals) disassembleObject(file, options.syntax, dialect, options.section, io);
+    return 0;
+  },
+);

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import {
   OPCODE_TABLE,
   assembleConformance,
@@ -12,13 +11,7 @@ import {
   formatXlatedProgram,
   sampleInsn,
 } from '@ebpf-sim/isa';
-import { CliError, type CliIo, type Command } from '../../command.js';
-
-const USAGE = `usage: ebpf-sim isa-bench [--insns N] [--rounds R]
-
-Throughput of the instruction-set codecs (encoder, decoder, printers, assemblers) over N instructions
-(default 100000: every form of the opcode table, repeated), as the median of R timed rounds (default 7)
-after one warm-up round. Prints a markdown table.`;
+import { defineCommand, opt } from '../../args.js';
 
 /** Median wall time in ms of `rounds` runs after one warm-up run. */
 function medianMs(fn: () => unknown, rounds: number): number {
@@ -33,22 +26,23 @@ function medianMs(fn: () => unknown, rounds: number): number {
   return times[Math.floor(times.length / 2)] ?? 0;
 }
 
-export const isaBenchCommand: Command = {
-  name: 'isa-bench',
-  summary: 'Measure encoder, decoder, disassembler and assembler throughput (prints a table)',
-  usage: USAGE,
-  run(args: readonly string[], io: CliIo): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({ args: [...args], options: { insns: { type: 'string' }, rounds: { type: 'string' } } }));
-    } catch (error) {
-      throw new CliError(`${(error as Error).message}\n${USAGE}`);
-    }
-    const total = Number(values.insns ?? 100_000);
-    const rounds = Number(values.rounds ?? 7);
-    if (!Number.isInteger(total) || total < 1) throw new CliError(`--insns must be a positive integer, not '${values.insns ?? ''}'`);
-    if (!Number.isInteger(rounds) || rounds < 1) throw new CliError(`--rounds must be a positive integer, not '${values.rounds ?? ''}'`);
-
+export const isaBenchCommand = defineCommand(
+  {
+    name: 'isa-bench',
+    summary: 'Measure encoder, decoder, disassembler and assembler throughput (prints a table)',
+    description:
+      'Throughput of the instruction-set codecs (encoder, decoder, printers, assemblers) over N instructions\n' +
+      '(every form of the opcode table, repeated), as the median of R timed rounds after one warm-up round.\n' +
+      'Prints a markdown table.',
+    options: {
+      // The upper bounds keep a run within memory and minutes: the LLVM text of 1M instructions is ~30 MB.
+      insns: opt.int({ value: 'N', min: 1, max: 1_000_000, default: 100_000, help: 'instructions per round' }),
+      rounds: opt.int({ value: 'R', min: 1, max: 1000, default: 7, help: 'timed rounds' }),
+    },
+  },
+  ({ options }, io) => {
+    const total = options.insns;
+    const rounds = options.rounds;
     const base = OPCODE_TABLE.map(sampleInsn);
     const insns = Array.from({ length: Math.ceil(total / base.length) }, () => base).flat();
     const bytes = encodeProgram(insns);
@@ -72,6 +66,6 @@ export const isaBenchCommand: Command = {
       const rate = ms > 0 ? Math.round((count / ms) * 1000).toLocaleString('en-US') : 'n/a';
       io.out(`| ${name} | ${count} | ${ms.toFixed(1)} | ${rate} |\n`);
     }
-    return Promise.resolve(0);
+    return 0;
   },
-};
+);

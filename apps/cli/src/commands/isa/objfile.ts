@@ -1,17 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { ElfError, ElfMachine, programSections, readElf, type ElfObject } from '@ebpf-sim/elf';
 import type { ObjdumpInput } from '@ebpf-sim/isa';
 import { CliError } from '../../command.js';
-
-/** Read a file for a command, turning a missing or unreadable file into one clear message. */
-export function readInputFile(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(`${path}: cannot read file${code ? ` (${code})` : ''}`);
-  }
-}
 
 /** Parse a BPF object, reporting ELF problems as `FILE: bad ELF file at byte offset ...`. */
 export function readBpfObject(path: string, bytes: Uint8Array): ElfObject {

@@ -60,7 +60,7 @@ describe('kernel commands', () => {
   it('sim rejects bad options with a usage error', async () => {
     const run = capture();
     expect(await main(['sim', 'workload', '--sched', 'lottery'], run.io)).toBe(2);
-    expect(run.err.join('')).toContain("unknown scheduling policy 'lottery'");
+    expect(run.err.join('')).toContain("--sched must be one of fifo, rr, cfs, all, not 'lottery'");
     const bad = capture();
     expect(await main(['sim', 'workload', '--cpus', '0'], bad.io)).toBe(2);
     expect(bad.err.join('')).toContain('--cpus must be an integer from 1 to 64');

@@ -1,19 +1,11 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { XDP, createRegistry } from '@ebpf-sim/bpf';
 import { asm, fromHex, type RawInsn } from '@ebpf-sim/isa';
 import { verify } from '@ebpf-sim/verifier';
-import { CliError, type CliIo, type Command } from '../../command.js';
-
-const USAGE = `usage: ebpf-sim verify-bench [--dir DIR] [--rounds N] [--program NAME]
-
-Verification time of the shared benchmark objects (every DIR/*.xdp.hex, as XDP programs) and of a generated
-10,000-instruction XDP program: median and best wall time of N rounds (default 5, after 300 ms of untimed
-warm-up rounds) at log level 0, with the processed-instruction and state counts Linux reports in its last
-log line.
-Linux's own figure is the 'verification time' of bpftool -d prog load (or BPF_LOG_STATS).
-  --dir DIR       the hex directory (default: ../shared/bench/hex next to the repository)`;
+import { defineCommand, opt } from '../../args.js';
+import { CliError, UsageError } from '../../command.js';
+import { readInputText } from '../../files.js';
 
 function defaultDir(): string {
   let dir = import.meta.dirname;
@@ -72,26 +64,47 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-export const verifyBenchCommand: Command = {
-  name: 'verify-bench',
-  summary: 'time the verifier on the benchmark objects and a generated 10,000-instruction program',
-  usage: USAGE,
-  run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values } = parseArgs({ args: [...args], options: { dir: { type: 'string' }, rounds: { type: 'string' }, program: { type: 'string' } } });
-    const rounds = Number(values.rounds ?? '5');
-    if (!Number.isInteger(rounds) || rounds < 1) throw new CliError(`--rounds must be a positive integer, not '${values.rounds ?? ''}'`, 2);
+/** The name of the generated program in the table. */
+const GENERATED = 'generated-10000';
+
+export const verifyBenchCommand = defineCommand(
+  {
+    name: 'verify-bench',
+    summary: 'time the verifier on the benchmark objects and a generated 10,000-instruction program',
+    description: `Verification time of the shared benchmark objects (every DIR/*.xdp.hex, as XDP programs) and of a generated
+10,000-instruction XDP program: median and best wall time of N rounds (after ${WARM_UP_MS} ms of untimed
+warm-up rounds) at log level 0, with the processed-instruction and state counts Linux reports in its last
+log line.
+Linux's own figure is the 'verification time' of bpftool -d prog load (or BPF_LOG_STATS).`,
+    options: {
+      dir: opt.path({ value: 'DIR', must: 'dir', help: 'the hex directory (default: ../shared/bench/hex next to the repository)' }),
+      rounds: opt.int({ value: 'N', min: 1, max: 10_000, default: 5, help: 'timed rounds per program' }),
+      program: opt.text({ value: 'NAME', help: `only this program (a DIR/NAME.xdp.hex, or ${GENERATED})` }),
+    },
+  },
+  ({ options: values }, io) => {
+    const rounds = values.rounds;
     const dir = values.dir ?? defaultDir();
     const programs: Array<{ name: string; insns: Uint8Array | RawInsn[] }> = [];
     if (existsSync(dir)) {
       for (const f of readdirSync(dir)
         .filter((n) => n.endsWith('.xdp.hex'))
         .sort()) {
-        programs.push({ name: f.replace(/\.xdp\.hex$/, ''), insns: fromHex(readFileSync(join(dir, f), 'utf8')) });
+        const path = join(dir, f);
+        try {
+          programs.push({ name: f.replace(/\.xdp\.hex$/, ''), insns: fromHex(readInputText(path)) });
+        } catch (error) {
+          if (error instanceof CliError) throw error;
+          throw new CliError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+        }
       }
-    } else {
-      io.err(`verify-bench: ${dir} not found; timing only the generated program\n`);
     }
-    programs.push({ name: 'generated-10000', insns: generatedProgram() });
+    programs.push({ name: GENERATED, insns: generatedProgram() });
+    if (values.program !== undefined && !programs.some((p) => p.name === values.program)) {
+      throw new UsageError(`no program '${values.program}' (have: ${programs.map((p) => p.name).join(', ')})`);
+    }
+    // Only the default directory may be missing (--dir is checked); the table then has the generated program.
+    if (!existsSync(dir)) io.err(`verify-bench: ${dir} not found; timing only the generated program\n`);
     const rows: string[] = [];
     let failed = 0;
     for (const p of programs) {
@@ -116,6 +129,6 @@ export const verifyBenchCommand: Command = {
       `verification time of ${rounds} timed round${rounds === 1 ? '' : 's'} per program after ${WARM_UP_MS} ms of warm-up rounds, log level 0 (usec, as Linux's 'verification time')\n` +
         `${'program'.padEnd(18)} ${'insns'.padStart(6)} ${'result'.padEnd(9)} ${'processed'.padStart(9)} ${'states'.padStart(7)} ${'median us'.padStart(10)} ${'best us'.padStart(8)}\n${rows.join('\n')}\n`,
     );
-    return Promise.resolve(failed === 0 ? 0 : 1);
+    return failed === 0 ? 0 : 1;
   },
-};
+);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { main } from '../../main.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..', '..', '..');
 const OBJ = join(repoRoot, '..', 'shared', 'bench', 'obj');
+const XLATED_CHECK = join(repoRoot, 'packages', 'isa', 'fixtures', 'xlated_check.o');
 if (!existsSync(OBJ)) console.warn(`skipping the verify command's object tests: ${OBJ} is absent`);
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -15,11 +16,25 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-function hexFile(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ebpf-sim-verify-'));
-  const path = join(dir, 'prog.hex');
-  writeFileSync(path, text);
+function tempFile(name: string, content: string | Uint8Array): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'ebpf-sim-verify-')), name);
+  writeFileSync(path, content);
   return path;
+}
+const hexFile = (text: string): string => tempFile('prog.hex', text);
+
+/**
+ * xlated_check.o with its program's first helper call (insn 2, bpf_ktime_get_ns#5) turned into the GPL-only
+ * bpf_trace_printk#6, and its license section ("GPL\0", at file offset 0x1a0) replaced.
+ */
+function printkObject(license: string): string {
+  const bytes = new Uint8Array(readFileSync(XLATED_CHECK));
+  const xdp = 0xc0;
+  expect([bytes[xdp + 16], bytes[xdp + 20]]).toEqual([0x85, 5]);
+  bytes[xdp + 20] = 6;
+  expect(new TextDecoder().decode(bytes.subarray(0x1a0, 0x1a4))).toBe('GPL\0');
+  bytes.set(new TextEncoder().encode(license.padEnd(4, '\0')), 0x1a0);
+  return tempFile(`printk-${license}.o`, bytes);
 }
 
 describe('ebpf-sim verify', () => {
@@ -33,6 +48,22 @@ describe('ebpf-sim verify', () => {
     const r = await run(['verify', join(OBJ, 'csum1500.ubpf.o'), '--type', 'xdp']);
     expect(r.code).toBe(1);
     expect(r.out).toContain('R2 !read_ok\nhint: ');
+  });
+  it('links the .text sub-program an object calls (the loader) and verifies both frames', async () => {
+    const r = await run(['verify', XLATED_CHECK, '--stats', '--log-level', '2']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('12: (85) call pc+15\ncaller:');
+    expect(r.out).toMatch(/stack depth \d+\+\d+\nprocessed \d+ insns/);
+  });
+  it("takes GPL compatibility from the object's license section, as BPF_PROG_LOAD does", async () => {
+    const mit = await run(['verify', printkObject('MIT')]);
+    expect(mit.code).toBe(1);
+    expect(mit.out).toContain('cannot call GPL-restricted function from non-GPL compatible program');
+    // With "GPL" the same call gets past the license check, to its first argument.
+    const gpl = await run(['verify', printkObject('GPL')]);
+    expect(gpl.code).toBe(1);
+    expect(gpl.out).not.toContain('GPL-restricted');
+    expect(gpl.out).toContain('R1 type=ctx expected=fp');
   });
   it('verifies raw bytecode at log level 2', async () => {
     const r = await run(['verify', '--prog-hex', hexFile('b700000001000000\n9500000000000000\n'), '--type', 'socket_filter', '--log-level', '2']);

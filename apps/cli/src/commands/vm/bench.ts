@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   BENCH_METHODS,
   formatBenchTable,
@@ -9,73 +8,62 @@ import {
   runBench,
   type BenchMethod,
 } from '@ebpf-sim/vm';
-import { CliError, type CliIo, type Command } from '../../command.js';
-import { defaultBenchDir, pickChecks, pickEngine } from './common.js';
-import { parseWith } from '../../args.js';
+import { defineCommand, opt } from '../../args.js';
+import { CliError, UsageError } from '../../command.js';
+import { checksOption, defaultBenchDir, engineOption } from './common.js';
 
-const USAGE = `usage: ebpf-sim bench [--engine E] [--checks C] [--method repeat|call] [--program NAME] [--rounds N] [--stat median|min] [--dir DIR] [--json]
-
-Run the benchmark programs of ../shared/bench (ubpf variants: r1 = input.bin, r2 = its length) in-process:
+export const benchCommand = defineCommand(
+  {
+    name: 'bench',
+    summary: 'Benchmark the VM on the shared bench programs against the kernel JIT and uBPF',
+    description: `Run the benchmark programs of ../shared/bench (ubpf variants: r1 = input.bin, r2 = its length) in-process:
 warm-up, then N timed rounds of 20 ms (default 15), reporting the median (--stat min: the fastest of 60
 rounds of 2 ms). Each result is checked against manifest.json. The table gives ns per run, ns per executed instruction, our time over the Linux JIT's
 ("vs kernel net") and how many times faster than uBPF's interpreter we are (anchors from the bench README).
-With --engine jit or auto, a second table gives the JIT's compile time per program (µs per instruction).
-  --engine E      execution engine: interp, jit or auto (default interp)
-  --checks C      JIT memory checks: checked (default: every access tested, the interpreter's exact
-                  faults) or unchecked (what a verified program needs; the engine column says which ran)
-  --method M      repeat (default): each round is one Vm.runRepeat of N runs, the loop inside the engine
-                  (the JIT's is in its WebAssembly module), as BPF_PROG_TEST_RUN's repeat N measures the
-                  kernel figures; call: one Vm.run per run from a JavaScript loop, which adds the
-                  JS -> engine call an embedder calling run() pays. The table's first line names it
-  --program NAME  only this program
-  --stat S        report the median round (default) or the fastest one (min: for a machine other
-                  processes keep busy)
-  --dir DIR       the bench directory (default: ../shared/bench beside the repository)
-  --json          print the rows as JSON`;
-
-export const benchCommand: Command = {
-  name: 'bench',
-  summary: 'Benchmark the VM on the shared bench programs against the kernel JIT and uBPF',
-  usage: USAGE,
-  run(args: readonly string[], io: CliIo): Promise<number> {
-    const { values } = parseWith(USAGE, () =>
-      parseArgs({
-        args: [...args],
-        options: {
-          engine: { type: 'string' },
-          checks: { type: 'string' },
-          method: { type: 'string' },
-          program: { type: 'string' },
-          rounds: { type: 'string' },
-          stat: { type: 'string' },
-          dir: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        strict: true,
+With --engine jit or auto, a second table gives the JIT's compile time per program (µs per instruction).`,
+    options: {
+      engine: engineOption,
+      checks: checksOption,
+      method: opt.choice(BENCH_METHODS, {
+        value: 'M',
+        default: 'repeat',
+        help: `repeat: each round is one Vm.runRepeat of N runs, the loop inside the engine
+(the JIT's is in its WebAssembly module), as BPF_PROG_TEST_RUN's repeat N measures the
+kernel figures; call: one Vm.run per run from a JavaScript loop, which adds the
+JS -> engine call an embedder calling run() pays. The table's first line names it`,
       }),
-    );
+      program: opt.text({ value: 'NAME', help: 'only this program' }),
+      rounds: opt.int({ value: 'N', min: 1, max: 10_000, help: 'timed rounds (default 15; 60 with --stat min)' }),
+      stat: opt.choice(['median', 'min'], {
+        value: 'S',
+        default: 'median',
+        help: 'report the median round or the fastest one (min: for a machine other processes keep busy)',
+      }),
+      dir: opt.path({ value: 'DIR', must: 'dir', help: 'the bench directory (default: ../shared/bench beside the repository)' }),
+      json: opt.flag('print the rows as JSON'),
+    },
+  },
+  ({ options: values }, io) => {
     const dir = values.dir ?? defaultBenchDir();
     if (dir === null) throw new CliError('no bench directory: ../shared/bench is not beside the repository; pass --dir DIR');
-    const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
-    if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1))
-      throw new CliError(`--rounds must be a positive integer, not '${values.rounds ?? ''}'`, 2);
+    const rounds = values.rounds;
     let suite;
     try {
       suite = loadBenchSuite(dir);
     } catch (error) {
-      throw new CliError(`cannot load the bench from ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+      const { code, path } = error as NodeJS.ErrnoException;
+      const why = path !== undefined ? `${path} (${code ?? 'error'})` : error instanceof Error ? error.message : String(error);
+      throw new CliError(`cannot load the bench from ${dir}: ${why}`);
     }
     if (values.program !== undefined && !suite.programs.some((p) => p.name === values.program)) {
-      throw new CliError(`no bench program '${values.program}' (have: ${suite.programs.map((p) => p.name).join(', ')})`, 2);
+      throw new UsageError(`no bench program '${values.program}' (have: ${suite.programs.map((p) => p.name).join(', ')})`);
     }
-    const engine = pickEngine(values.engine);
-    const memoryChecks = pickChecks(values.checks);
-    const statistic = values.stat ?? 'median';
-    if (statistic !== 'median' && statistic !== 'min') throw new CliError(`--stat must be median or min, not '${statistic}'`, 2);
-    const method = values.method ?? 'repeat';
-    if (!(BENCH_METHODS as readonly string[]).includes(method)) throw new CliError(`--method must be one of ${BENCH_METHODS.join(', ')}, not '${method}'`, 2);
+    const engine = values.engine;
+    const memoryChecks = values.checks;
+    const statistic = values.stat;
+    const method: BenchMethod = values.method;
     const rows = runBench(suite, {
-      method: method as BenchMethod,
+      method,
       statistic,
       engine,
       memoryChecks,
@@ -100,6 +88,6 @@ export const benchCommand: Command = {
         );
       }
     }
-    return Promise.resolve(rows.every((r) => r.ok) ? 0 : 1);
+    return rows.every((r) => r.ok) ? 0 : 1;
   },
-};
+);

@@ -1,31 +1,25 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ENGINES, HexParseError, VmLoadError, bytesFromHex, loadRaw, programFromHex, type EngineName, type MemoryChecks, type Program } from '@ebpf-sim/vm';
+import { ENGINES, HexParseError, VmLoadError, bytesFromHex, loadRaw, programFromHex, type MemoryChecks, type Program } from '@ebpf-sim/vm';
 import { IsaError } from '@ebpf-sim/isa';
+import { opt } from '../../args.js';
 import { CliError } from '../../command.js';
 
-export function pickEngine(value: string | undefined): EngineName {
-  if (value === undefined) return 'interp';
-  if (!(ENGINES as readonly string[]).includes(value)) throw new CliError(`--engine must be one of ${ENGINES.join(', ')}, not '${value}'`, 2);
-  return value as EngineName;
-}
+/** `--engine`, as run, bench, conformance and conformance-plugin take it. */
+export const engineOption = opt.choice(ENGINES, {
+  value: 'E',
+  default: 'interp',
+  help: 'execution engine',
+});
 
 const CHECK_MODES: readonly MemoryChecks[] = ['checked', 'unchecked'];
 
 /** `--checks`: the JIT's memory-check mode (checked unless asked; unchecked is for verified programs). */
-export function pickChecks(value: string | undefined): MemoryChecks {
-  if (value === undefined) return 'checked';
-  if (!(CHECK_MODES as readonly string[]).includes(value)) throw new CliError(`--checks must be one of ${CHECK_MODES.join(', ')}, not '${value}'`, 2);
-  return value as MemoryChecks;
-}
-
-export function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new CliError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
+export const checksOption = opt.choice(CHECK_MODES, {
+  value: 'C',
+  default: 'checked',
+  help: "JIT memory checks: checked (every access tested, the interpreter's exact faults) or unchecked\n(for verified programs: no range tests; WebAssembly's bounds still protect the host)",
+});
 
 /** Hex text to bytes; `where` names the source (a file or an option) in the error. */
 export function hexBytes(text: string, where: string, program: boolean): Uint8Array {

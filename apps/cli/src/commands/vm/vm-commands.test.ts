@@ -74,6 +74,15 @@ describe('ebpf-sim run', () => {
     expect(five.err).toContain('program stopped on run 3 of 5: call to unknown function (insn 5, function #99)');
   });
 
+  it('--budget N: each run may execute N instructions, the N+1st faults with a hint naming the option', async () => {
+    // r0 = 1; r0 += 1; exit: three instructions.
+    const prog = tempFile('three.hex', 'b700000001000000\n0700000001000000\n9500000000000000\n');
+    expect((await cli(['run', '--prog-hex', prog, '--budget', '3'])).out).toMatch(/^Return value: 2, duration: \d+ns\n$/);
+    const short = await cli(['run', '--prog-hex', prog, '--budget', '2', '--repeat', '4']);
+    expect(short).toMatchObject({ code: 1, out: '' });
+    expect(short.err).toMatch(/program stopped on run 1 of 4: execution budget exhausted \(insn 2, after 2 instructions\); hint: .* budget/);
+  });
+
   it('passes the memory in r1 and its length in r2', async () => {
     // r0 = *(u8 *)(r1 + 1) + r2
     const prog = tempFile('m.hex', '71 10 01 00 00 00 00 00\n0f 20 00 00 00 00 00 00\n95 00 00 00 00 00 00 00\n');
