@@ -42,6 +42,7 @@ export { HookPoint, type HookHandler, type HookInvocation, type HookKind, type C
 export { HookRegistry, KPROBE_FUNCTIONS } from './hooks/registry.js';
 export { LSM_HOOKS, LSM_FILE_VIEW, LSM_BPRM_VIEW, LSM_TASK_VIEW, LSM_VIEW_OFFSET, LSM_CONTEXT_SIZE } from './hooks/lsm.js';
 export { readU64, ContextWriter } from './hooks/context-writer.js';
+export * from './hooks/kernel-objects.js';
 export { HookArena, HOOK_ARENA_PER_CPU } from './hooks/arena.js';
 export { SchedCore } from './sched/core.js';
 export { Cpu, type CpuStats } from './sched/cpu.js';

@@ -606,10 +606,10 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
     peakStates: run?.peakStates ?? 0,
     timeUs: Math.round((performance.now() - started) * 1000),
   };
-  return finish(lines, level, error, stats, run, prog);
+  return finish(lines, level, error, stats, run);
 }
 
-function finish(lines: string[], level: number, error: VerifyError | null, stats: VerifyStats, run: Run | null, prog: Program | null): VerifyResult {
+function finish(lines: string[], level: number, error: VerifyError | null, stats: VerifyStats, run: Run | null): VerifyResult {
   if (level > 0) {
     if (error) lines.push(`hint: ${error.hint}`);
     lines.push(
@@ -617,7 +617,6 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
     );
   }
   const facts = run && !error ? run.facts : null;
-  void prog;
   return {
     accepted: error === null,
     log: level > 0 ? `${lines.join('\n')}\n` : '',
@@ -625,7 +624,7 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
     stats,
     stackDepth: run?.stackDepth ?? [],
     facts: {
-      ctxAccesses: facts ? [...facts.ctxAccesses.values()] : [],
+      ctxAccesses: facts ? facts.ctxAccessFacts() : [],
       divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
       memoryInBounds: facts ? facts.memoryProvenInBounds() : [],
     },
