@@ -119,6 +119,8 @@ export const XDP_PACKET_HEADROOM = 256;
 /** XDP program results (enum xdp_action). */
 export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 export type XdpActionName = keyof typeof XDP_ACTION;
+/** tc program results (TC_ACT_*, include/uapi/linux/pkt_cls.h). */
+export const TC_ACT = { UNSPEC: -1, OK: 0, RECLASSIFY: 1, SHOT: 2, PIPE: 3, STOLEN: 4, QUEUED: 5, REPEAT: 6, REDIRECT: 7, TRAP: 8 } as const;
 
 /** Most arguments a BPF program or a traced kernel function passes (MAX_BPF_FUNC_ARGS, include/linux/bpf.h). */
 export const MAX_BPF_FUNC_ARGS = 12;

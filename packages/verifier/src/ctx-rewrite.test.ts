@@ -75,8 +75,11 @@ const print = (insns: readonly RawInsn[]): string => formatXlatedProgram(decodeP
 function xlated(...insns: RawInsn[]): string {
   const result = verify(insns, { progType: TYPE, registry: REGISTRY });
   expect(result.accepted, result.log).toBe(true);
-  return print(convertCtxAccesses(insns, result.facts).insns);
+  return print(convertCtxAccesses(insns, result.facts, TYPE).insns);
 }
+
+/** Facts with only these context accesses. */
+const noFacts = (ctxAccesses: CtxAccessFact[]) => ({ ctxAccesses, divisionsWithoutZeroCheck: [], memoryInBounds: [], seenDirectWrite: false });
 
 const lines = (...text: string[]): string => text.map((line, i) => `${String(i).padStart(4)}: ${line}\n`).join('');
 
@@ -213,7 +216,11 @@ describe('convertCtxAccesses: jumps, calls and facts across the inserted instruc
       Exit(), // slot 9
     );
     const fact = (insn: number): CtxAccessFact => ({ insn, field: FIELDS.chain, offsetInField: 0, size: 4, write: false });
-    const out = convertCtxAccesses(insns, { ctxAccesses: [fact(0), fact(7)], divisionsWithoutZeroCheck: [4], memoryInBounds: [8] });
+    const out = convertCtxAccesses(
+      insns,
+      { ctxAccesses: [fact(0), fact(7)], divisionsWithoutZeroCheck: [4], memoryInBounds: [8], seenDirectWrite: false },
+      TYPE,
+    );
     expect(print(out.insns)).toBe(
       lines(
         '(79) r2 = *(u64 *)(r1 +8)',
@@ -239,7 +246,7 @@ describe('convertCtxAccesses: jumps, calls and facts across the inserted instruc
 
   it('refuses an access that reached the context on one path and other memory on another', () => {
     const fact: CtxAccessFact = { insn: 0, field: FIELDS.chain, offsetInField: 0, size: 4, write: false, sharedWithOtherPointer: true };
-    expect(() => convertCtxAccesses(program(Ldx.w(R0, R1, 0), Exit()), { ctxAccesses: [fact], divisionsWithoutZeroCheck: [], memoryInBounds: [] })).toThrow(
+    expect(() => convertCtxAccesses(program(Ldx.w(R0, R1, 0), Exit()), noFacts([fact]), TYPE)).toThrow(
       new CtxRewriteError('same insn cannot be used with different pointers (insn 0)'),
     );
   });
@@ -267,7 +274,7 @@ describe('convertCtxAccesses: jumps, calls and facts across the inserted instruc
 
   it('refuses facts that do not match the instruction', () => {
     const fact: CtxAccessFact = { insn: 0, field: FIELDS.chain, offsetInField: 0, size: 4, write: true };
-    expect(() => convertCtxAccesses(program(Ldx.w(R0, R1, 0), Exit()), { ctxAccesses: [fact], divisionsWithoutZeroCheck: [], memoryInBounds: [] })).toThrow(
+    expect(() => convertCtxAccesses(program(Ldx.w(R0, R1, 0), Exit()), noFacts([fact]), TYPE)).toThrow(
       /verifier bug: insn 0 is not the context store the verifier recorded/,
     );
   });
@@ -275,6 +282,71 @@ describe('convertCtxAccesses: jumps, calls and facts across the inserted instruc
   it('leaves a program without context accesses as it was', () => {
     const insns = program(Mov.imm(R0, 1), Call.helper(5), Exit());
     const r = verify(insns, { progType: TYPE, registry: REGISTRY });
-    expect(convertCtxAccesses(insns, r.facts).insns).toEqual(insns);
+    expect(convertCtxAccesses(insns, r.facts, TYPE).insns).toEqual(insns);
+  });
+});
+
+describe('convertCtxAccesses: the direct-write prologue (gen_prologue)', () => {
+  const PKT_TYPE: ProgramTypeDesc = {
+    ...TYPE,
+    ctx: {
+      structName: 'pkt_ctx',
+      size: 8,
+      fields: [
+        { name: 'data', off: 0, size: 4, kind: 'pkt', convert: { read: [load('ctx', 16, 8)] } },
+        { name: 'end', off: 4, size: 4, kind: 'pkt_end', convert: { read: [load('ctx', 24, 8)] } },
+      ],
+    },
+    directPacketWrite: true,
+    directWritePrologue: program(Ldx.b(R6, R1, 3), JEq.imm(R6, 0, 'start'), Mov.imm(R0, 2), Exit(), label('start')),
+  };
+  const body = (write: boolean) =>
+    program(
+      label('top'),
+      Ldx.w(R2, R1, 0),
+      Ldx.w(R3, R1, 4),
+      Mov.reg(R4, R2),
+      Add.imm(R4, 1),
+      JGt.reg(R4, R3, 'out'),
+      write ? St.b(R2, 0, 0x42) : Ldx.b(R5, R2, 0),
+      label('out'),
+      Mov.imm(R0, 0),
+      Exit(),
+    );
+
+  it('records a direct packet store, and puts the prologue in front of the program that makes one', () => {
+    const writes = verify(body(true), { progType: PKT_TYPE, registry: REGISTRY });
+    const reads = verify(body(false), { progType: PKT_TYPE, registry: REGISTRY });
+    expect(writes.facts.seenDirectWrite).toBe(true);
+    expect(reads.facts.seenDirectWrite).toBe(false);
+    expect(print(convertCtxAccesses(body(true), writes.facts, PKT_TYPE).insns)).toBe(
+      lines(
+        '(71) r6 = *(u8 *)(r1 +3)',
+        '(15) if r6 == 0x0 goto pc+2',
+        '(b7) r0 = 2',
+        '(95) exit',
+        '(79) r2 = *(u64 *)(r1 +16)',
+        '(79) r3 = *(u64 *)(r1 +24)',
+        '(bf) r4 = r2',
+        '(07) r4 += 1',
+        '(2d) if r4 > r3 goto pc+1',
+        '(72) *(u8 *)(r2 +0) = 66',
+        '(b7) r0 = 0',
+        '(95) exit',
+      ),
+    );
+    // Without a packet store, no prologue: the first instruction is the program's own.
+    expect(print(convertCtxAccesses(body(false), reads.facts, PKT_TYPE).insns)).toMatch(/^ {3}0: \(79\) r2 = \*\(u64 \*\)\(r1 \+16\)\n/);
+  });
+
+  it('lands a jump back to the first instruction after the prologue (adjust_jmp_off)', () => {
+    const insns = program(label('top'), Ldx.w(R2, R1, 0), JEq.imm(R2, 0, 'top'), Mov.imm(R0, 0), Exit());
+    const out = convertCtxAccesses(
+      insns,
+      { ...noFacts([{ insn: 0, field: PKT_TYPE.ctx.fields[0] as CtxField, offsetInField: 0, size: 4, write: false }]), seenDirectWrite: true },
+      PKT_TYPE,
+    );
+    expect(out.slotMap).toEqual([4, 5, 6, 7, 8]);
+    expect(print(out.insns)).toContain('   5: (15) if r2 == 0x0 goto pc-2\n');
   });
 });

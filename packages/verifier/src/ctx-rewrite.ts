@@ -2,13 +2,14 @@
  * The context rewrite of a verified program (Linux convert_ctx_accesses, with bpf_patch_insn_data and
  * bpf_adj_branches): every context access the verifier recorded becomes the accesses of the kernel object the
  * hook really hands the program, as the field's `convert` describes (Linux's per-type *_convert_ctx_access,
- * here data of the program type); narrow loads are widened, then shifted and masked, as Linux does; jumps
- * and calls are re-aimed across the inserted instructions. The result is the program as the kernel runs it,
- * what `bpftool prog dump xlated` prints.
+ * here data of the program type); narrow loads are widened, then shifted and masked, as Linux does; a program
+ * that writes packet data gets its type's prologue (gen_prologue); jumps and calls are re-aimed across the
+ * inserted instructions. The result is the program as the kernel runs it, what `bpftool prog dump xlated`
+ * prints, but for do_misc_fixups' work (helper calls keep their numbers, map pointers their fds).
  */
 import { AluOp, Class, JmpOp, Mode, PseudoCall, PseudoLd, Source, lookupForm, sizeCodeForWidth, type OpcodeForm, type RawInsn } from '@ebpf-sim/isa';
 import type { CtxAccessFact } from './facts.js';
-import type { CtxConvert, CtxConvertInsn, CtxConvertSize } from './registry.js';
+import type { CtxConvert, CtxConvertInsn, CtxConvertSize, ProgramTypeDesc } from './registry.js';
 import { toSlots, type VerifyResult } from './verifier.js';
 
 /** The rewritten program and where each instruction of the verified one went. */
@@ -17,7 +18,8 @@ export interface XlatedProgram {
   readonly insns: readonly RawInsn[];
   /**
    * For each 8-byte slot of the verified program (and one past its end), the slot its rewrite starts at: a
-   * jump to a rewritten access lands on the first instruction of the rewrite, as in Linux.
+   * jump to a rewritten access lands on the first instruction of the rewrite, and a jump to the first
+   * instruction lands after the prologue, as in Linux (adjust_jmp_off).
    */
   readonly slotMap: readonly number[];
   /** The verifier's run-time facts at their slots in the rewritten program. */
@@ -153,18 +155,19 @@ function relativeField(insn: RawInsn): 'off' | 'imm' | null {
 }
 
 /**
- * Rewrite the context accesses of `program` (raw bytecode or builder instructions) as the verifier's `facts`
- * (from an accepted `verify`) describe them. Accesses of fields without a `convert` stay as they are.
+ * Rewrite `program` (raw bytecode or builder instructions), verified as `progType`, as the verifier's `facts`
+ * (from the accepted `verify`) describe it. Accesses of fields without a `convert` stay as they are.
  */
-export function convertCtxAccesses(program: Uint8Array | readonly RawInsn[], facts: VerifyResult['facts']): XlatedProgram {
+export function convertCtxAccesses(program: Uint8Array | readonly RawInsn[], facts: VerifyResult['facts'], progType: ProgramTypeDesc): XlatedProgram {
   const slots = toSlots(program);
   const byInsn = new Map<number, CtxAccessFact>();
   for (const fact of facts.ctxAccesses) byInsn.set(fact.insn, fact);
-  const insns: RawInsn[] = [];
+  const insns: RawInsn[] = facts.seenDirectWrite ? [...(progType.directWritePrologue ?? [])] : [];
   const slotMap: number[] = new Array<number>(slots.length + 1);
   /** For each slot that starts an unrewritten instruction, its index in `insns`. */
   const entryOf = new Int32Array(slots.length).fill(-1);
   let slot = 0;
+  for (const insn of insns) slot += insn.code === 0x18 ? 2 : 1;
   for (let i = 0; i < slots.length; i++) {
     const insn = slots[i] as RawInsn;
     slotMap[i] = slot;

@@ -33,6 +33,8 @@ export class InsnFacts {
   private readonly mem: Uint8Array;
   private readonly base: Uint8Array;
   readonly ctxAccesses = new Map<number, CtxAccessFact>();
+  /** The program stores into the packet directly (Linux seen_direct_write): its type's prologue is due. */
+  seenDirectWrite = false;
 
   constructor(readonly length: number) {
     this.div = new Uint8Array(length);

@@ -393,10 +393,12 @@ export function checkStore(env: Env, insn: RawInsn, form: OpcodeForm): void {
   checkSrc(env, insn.dst);
   if (form.kind === 'st') {
     checkMemAccess(env, insn.dst, insn.off, form.width, 'write', -1, null, BigInt(insn.imm));
+    if (isPacketType(env.reg(insn.dst).type)) env.facts.seenDirectWrite = true;
     return;
   }
   const value = checkSrc(env, insn.src);
   checkMemAccess(env, insn.dst, insn.off, form.width, 'write', insn.src, value, null);
+  if (isPacketType(env.reg(insn.dst).type)) env.facts.seenDirectWrite = true;
 }
 
 /** Atomic read-modify-write (Linux check_atomic). */

@@ -1,3 +1,5 @@
+import type { RawInsn } from '@ebpf-sim/isa';
+
 /**
  * The registry interface: everything the verifier needs to know about program types, helpers and maps is
  * handed to it as data through these types (the verifier itself holds no table of program types or helpers,
@@ -178,6 +180,12 @@ export interface ProgramTypeDesc {
   readonly retRange?: { readonly min: number; readonly max: number };
   /** Direct packet access through `data`/`data_end` (Linux may_access_direct_pkt_data). */
   readonly directPacketWrite?: boolean;
+  /**
+   * Instructions put in front of a program that stores into the packet directly (Linux gen_prologue with
+   * `seen_direct_write`: tc un-clones a cloned skb before its data may be written). The program's first
+   * instruction follows them; a jump back to it does not run them again.
+   */
+  readonly directWritePrologue?: readonly RawInsn[];
   /** `BPF_LD | BPF_ABS/IND` legacy packet loads are allowed (socket filters, tc). */
   readonly ldAbs?: boolean;
   /** Unprivileged users may load this type (only socket filters and cgroup skb in Linux). */

@@ -74,6 +74,8 @@ export interface VerifyResult {
     readonly ctxAccesses: readonly CtxAccessFact[];
     readonly divisionsWithoutZeroCheck: readonly number[];
     readonly memoryInBounds: readonly number[];
+    /** The program stores into the packet directly (Linux seen_direct_write). */
+    readonly seenDirectWrite: boolean;
   };
 }
 
@@ -627,6 +629,7 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
       ctxAccesses: facts ? facts.ctxAccessFacts() : [],
       divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
       memoryInBounds: facts ? facts.memoryProvenInBounds() : [],
+      seenDirectWrite: facts?.seenDirectWrite ?? false,
     },
   };
 }

@@ -1,10 +1,34 @@
 /**
- * BPF_PROG_TYPE_SCHED_CLS (tc_cls_act_is_valid_access, tc_cls_act_func_proto): direct packet read and
- * write, writable mark/priority/tc_index/tc_classid/queue_mapping/cb[]/tstamp, the skb helpers.
+ * BPF_PROG_TYPE_SCHED_CLS (tc_cls_act_is_valid_access, tc_cls_act_func_proto, tc_cls_act_prologue): direct
+ * packet read and write, writable mark/priority/tc_index/tc_classid/queue_mapping/cb[]/tstamp, the skb
+ * helpers.
  */
-import { BPF_PROG_TYPE, __SK_BUFF } from '@ebpf-sim/uapi';
+import { asm } from '@ebpf-sim/isa';
+import { SKB_CLONED_MASK, SK_BUFF } from '@ebpf-sim/kernel';
+import { BPF_FUNC, BPF_PROG_TYPE, TC_ACT, __SK_BUFF } from '@ebpf-sim/uapi';
 import { defineProgType } from './define.js';
 import { SK_BUFF_PACKET, SK_BUFF_TSTAMP, skBuffScalars } from './sk-buff.js';
+
+const { And, Call, Exit, JEq, Ldx, Mov, Xor, label, program, R0, R1, R2, R6 } = asm;
+
+/**
+ * Linux bpf_unclone_prologue: before a program that writes packet data runs, a cloned skb (whose data other
+ * clones share) is made private with bpf_skb_pull_data(skb, 0); if that fails the packet is dropped.
+ */
+const UNCLONE_PROLOGUE = program(
+  Ldx.b(R6, R1, SK_BUFF.cloned_byte),
+  And.imm32(R6, SKB_CLONED_MASK),
+  JEq.imm(R6, 0, 'start'),
+  Mov.reg(R6, R1),
+  Xor.reg(R2, R2),
+  Call.helper(BPF_FUNC.skb_pull_data),
+  JEq.imm(R0, 0, 'restore'),
+  Mov.imm32(R0, TC_ACT.SHOT),
+  Exit(),
+  label('restore'),
+  Mov.reg(R1, R6),
+  label('start'),
+);
 
 export const SCHED_CLS = defineProgType(
   {
@@ -20,6 +44,7 @@ export const SCHED_CLS = defineProgType(
       ],
     },
     directPacketWrite: true,
+    directWritePrologue: UNCLONE_PROLOGUE,
     ldAbs: true,
   },
   [

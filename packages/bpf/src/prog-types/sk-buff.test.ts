@@ -6,10 +6,10 @@
  * ctx-xlated.test.ts.
  */
 import { asm } from '@ebpf-sim/isa';
-import { BPF_SKB_DATA_END, MIN_NAPI_ID, NET_DEVICE, NO_QUEUE_MAPPING, QDISC_SKB_CB, SKB_SHARED_INFO, SK_BUFF } from '@ebpf-sim/kernel';
-import { __SK_BUFF } from '@ebpf-sim/uapi';
+import { BPF_SKB_DATA_END, MIN_NAPI_ID, NET_DEVICE, NO_QUEUE_MAPPING, QDISC_SKB_CB, SKB_CLONED_MASK, SKB_SHARED_INFO, SK_BUFF } from '@ebpf-sim/kernel';
+import { BPF_FUNC, Errno, TC_ACT, __SK_BUFF } from '@ebpf-sim/uapi';
 import { convertCtxAccesses, verify } from '@ebpf-sim/verifier';
-import { Arena, LinearMemory, Perm, Vm, loadProgram } from '@ebpf-sim/vm';
+import { Arena, LinearMemory, Perm, Vm, loadProgram, type HelperSpec } from '@ebpf-sim/vm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../maps.js';
 import { byName, ctxProbe, expectedReads, fieldReads } from '../testing/ctx-probe.js';
@@ -23,15 +23,17 @@ interface Skb {
   readonly vm: Vm;
   readonly view: DataView;
   readonly skb: number;
+  /** Where skb->data points. */
+  readonly data: number;
   /** What each __sk_buff field must read, by field name. */
   readonly expected: Record<string, bigint>;
 }
 
 /** Build a struct sk_buff with a device, shared info and a packet, as a receive path would. */
-function buildSkb(): Skb {
+function buildSkb(helpers: readonly HelperSpec[] = []): Skb {
   const mem = new LinearMemory();
   const arena = new Arena(mem);
-  const vm = new Vm({ arena, prime: false });
+  const vm = new Vm({ arena, prime: false, helpers });
   const skb = arena.alloc(SK_BUFF.size, Perm.RW, 'sk_buff').start;
   const dev = arena.alloc(NET_DEVICE.size, Perm.RW, 'net_device').start;
   const shinfo = arena.alloc(SKB_SHARED_INFO.size, Perm.RW, 'skb_shared_info').start;
@@ -89,7 +91,7 @@ function buildSkb(): Skb {
     tstamp: 0x0123_4567_89ab_cdefn,
     ...Object.fromEntries(CB_WORDS.map((word, i) => [`cb[${i}]`, BigInt(word)])),
   };
-  return { vm, view, skb, expected };
+  return { vm, view, skb, data: packet + 16, expected };
 }
 
 function readAll(progType: typeof SCHED_CLS, s: Skb): { got: Record<string, bigint>; want: Record<string, bigint> } {
@@ -146,7 +148,7 @@ describe('__sk_buff stores on the simulated struct sk_buff', () => {
     const insnList = program(...insns, Mov.imm(R0, 0), Exit());
     const result = verify(insnList, { progType: SCHED_CLS, registry: createRegistry() });
     expect(result.accepted, result.log).toBe(true);
-    expect(s.vm.run(loadProgram(convertCtxAccesses(insnList, result.facts).insns), s.skb)).toBe(true);
+    expect(s.vm.run(loadProgram(convertCtxAccesses(insnList, result.facts, SCHED_CLS).insns), s.skb)).toBe(true);
     return s;
   };
 
@@ -182,5 +184,43 @@ describe('__sk_buff stores on the simulated struct sk_buff', () => {
     // A read after the store in the same program sees the kernel field.
     const readBack = store(Mov.imm(R2, 12), Stx.w(R1, __SK_BUFF.queue_mapping, R2), Ldx.w(R2, R1, __SK_BUFF.queue_mapping), Stx.w(R1, __SK_BUFF.mark, R2));
     expect(readBack.view.getUint32(readBack.skb + SK_BUFF.mark, true)).toBe(12);
+  });
+});
+
+describe('the tc prologue before a program that writes the packet', () => {
+  const { Add, Exit, JGt, Ldx, Mov, St, label, program, R0, R1, R2, R3, R4 } = asm;
+  const WRITE_PACKET = program(
+    Ldx.w(R2, R1, __SK_BUFF.data),
+    Ldx.w(R3, R1, __SK_BUFF.data_end),
+    Mov.reg(R4, R2),
+    Add.imm(R4, 1),
+    Mov.imm(R0, TC_ACT.OK),
+    JGt.reg(R4, R3, 'out'),
+    St.b(R2, 0, 0x42),
+    label('out'),
+    Exit(),
+  );
+
+  /** Run WRITE_PACKET on an skb, cloned or not, with a bpf_skb_pull_data that answers `pull`. */
+  function run(cloned: boolean, pull: number): { r0: bigint; written: number; pulls: Array<[number, number]> } {
+    const pulls: Array<[number, number]> = [];
+    const s = buildSkb([{ id: BPF_FUNC.skb_pull_data, name: 'skb_pull_data', fn: (ctx) => (pulls.push([ctx.argNumber(1), ctx.argNumber(2)]), pull) }]);
+    s.view.setUint8(s.skb + SK_BUFF.cloned_byte, cloned ? SKB_CLONED_MASK : 0);
+    const result = verify(WRITE_PACKET, { progType: SCHED_CLS, registry: createRegistry() });
+    expect(result.facts.seenDirectWrite).toBe(true);
+    expect(s.vm.run(loadProgram(convertCtxAccesses(WRITE_PACKET, result.facts, SCHED_CLS).insns), s.skb)).toBe(true);
+    return { r0: s.vm.r0, written: s.view.getUint8(s.data), pulls: pulls.map(([skb, len]) => [skb - s.skb, len]) };
+  }
+
+  it('an skb nobody else shares is written directly', () => {
+    expect(run(false, 0)).toEqual({ r0: 0n, written: 0x42, pulls: [] });
+  });
+
+  it('a cloned skb is first made private with bpf_skb_pull_data(skb, 0)', () => {
+    expect(run(true, 0)).toEqual({ r0: 0n, written: 0x42, pulls: [[0, 0]] });
+  });
+
+  it('a cloned skb that cannot be made private is dropped (TC_ACT_SHOT) before the program runs', () => {
+    expect(run(true, -Errno.ENOMEM)).toEqual({ r0: BigInt(TC_ACT.SHOT), written: 0, pulls: [[0, 0]] });
   });
 });

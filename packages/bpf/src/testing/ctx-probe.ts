@@ -68,7 +68,7 @@ export function ctxProbe(progType: ProgramTypeDesc, reads: readonly CtxRead[], v
     const insns = probeInsns(chunk);
     const result = verify(insns, { progType, registry: createRegistry() });
     if (!result.accepted) throw new Error(`${progType.name} refused the probe of ${chunk.map((r) => r.name).join(', ')}: ${result.error?.message ?? ''}`);
-    return loadProgram(convertCtxAccesses(insns, result.facts).insns, { name: `probe ${progType.name}` });
+    return loadProgram(convertCtxAccesses(insns, result.facts, progType).insns, { name: `probe ${progType.name}` });
   });
   return {
     programs,
