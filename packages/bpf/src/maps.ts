@@ -3,7 +3,8 @@
  * exist: the uapi type numbers and a registry over a list of maps addressed by fd or by index.
  */
 import type { HelperProto, MapDesc, VerifierRegistry } from '@ebpf-sim/verifier';
-import { BPF_MAP_TYPE, type BpfMapTypeName } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, type BpfFuncName, type BpfMapTypeName } from '@ebpf-sim/uapi';
+import { funcIds } from './helpers/define.js';
 import { HELPERS } from './helpers/index.js';
 
 /** The map types the verifier models (lower-case enum bpf_map_type names, as in map specs). */
@@ -31,18 +32,21 @@ export const MAP_TYPE_IDS: Readonly<Record<string, number>> = Object.fromEntries
   MODELLED_MAP_TYPES.map((name) => [name, BPF_MAP_TYPE[name.toUpperCase() as Uppercase<typeof name>]]),
 );
 
-/** Helpers a map type may never be passed to (the map side of Linux check_map_func_compatibility). */
-const MAP_ONLY_HELPERS: Readonly<Record<string, readonly number[]>> = {
-  prog_array: [12],
-  perf_event_array: [25, 22, 55],
-  ringbuf: [130, 131, 134],
-  stack_trace: [27],
-  queue: [87, 88, 89],
-  stack: [87, 88, 89],
-  devmap: [51, 1],
-  devmap_hash: [51, 1],
-  cpumap: [51],
-  xskmap: [51, 1, 3],
+/**
+ * The helpers each map type may be passed to, when it restricts them (the map side of Linux
+ * check_map_func_compatibility).
+ */
+const MAP_ONLY_HELPERS: Readonly<Record<string, readonly BpfFuncName[]>> = {
+  prog_array: ['tail_call'],
+  perf_event_array: ['perf_event_output', 'perf_event_read', 'perf_event_read_value'],
+  ringbuf: ['ringbuf_output', 'ringbuf_reserve', 'ringbuf_query'],
+  stack_trace: ['get_stackid'],
+  queue: ['map_push_elem', 'map_pop_elem', 'map_peek_elem'],
+  stack: ['map_push_elem', 'map_pop_elem', 'map_peek_elem'],
+  devmap: ['redirect_map', 'map_lookup_elem'],
+  devmap_hash: ['redirect_map', 'map_lookup_elem'],
+  cpumap: ['redirect_map'],
+  xskmap: ['redirect_map', 'map_lookup_elem', 'map_delete_elem'],
 };
 
 export interface MapSpec {
@@ -64,7 +68,7 @@ export function mapDesc(spec: MapSpec): MapDesc {
   return {
     ...spec,
     typeId,
-    ...(only ? { allowedHelpers: only } : {}),
+    ...(only ? { allowedHelpers: funcIds(only) } : {}),
     directValue: spec.type === 'array',
   };
 }

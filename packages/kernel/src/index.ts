@@ -80,8 +80,15 @@ export {
   NET_DEVICE,
   BPF_PERF_EVENT_DATA_KERN,
   PERF_SAMPLE_DATA,
-  MAX_BPF_FUNC_ARGS,
   LSM_CTX_SIZE,
+  SK_BUFF,
+  SKB_CLONED_MASK,
+  SKB_PKT_TYPE_MAX,
+  NO_QUEUE_MAPPING,
+  MIN_NAPI_ID,
+  QDISC_SKB_CB,
+  BPF_SKB_DATA_END,
+  SKB_SHARED_INFO,
 } from './hooks/kernel-objects.js';
 export { readU64, ContextWriter } from './hooks/context-writer.js';
 export { HookArena, HOOK_ARENA_PER_CPU, HOOK_MAX_NESTING } from './hooks/arena.js';

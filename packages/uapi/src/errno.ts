@@ -104,7 +104,10 @@ export function strerror(errno: number): string {
   return name === undefined ? `Unknown error ${Math.abs(errno)}` : MESSAGES[name];
 }
 
-/** Linux's IS_ERR_VALUE for syscall returns: -4095..-1 are errors. */
+/** The largest errno a negative return carries (MAX_ERRNO, include/linux/err.h). */
+export const MAX_ERRNO = 4095;
+
+/** Linux's IS_ERR_VALUE for syscall returns: -MAX_ERRNO..-1 are errors. */
 export function isErrorReturn(ret: number): boolean {
-  return ret < 0 && ret >= -4095;
+  return ret < 0 && ret >= -MAX_ERRNO;
 }

@@ -1,4 +1,4 @@
-export { Errno, errnoName, strerror, isErrorReturn, type ErrnoName, type ErrnoValue } from './errno.js';
+export { Errno, MAX_ERRNO, errnoName, strerror, isErrorReturn, type ErrnoName, type ErrnoValue } from './errno.js';
 export { SyscallNr, SYSCALL_NAME_BY_NR, type SyscallName } from './syscall-nr.js';
 export * from './fcntl.js';
 export * from './mman.js';
@@ -12,6 +12,7 @@ export { Libc } from './libc/libc.js';
 export { UserStack } from './libc/memory.js';
 export { StatSchema, DirentSchema, RusageSchema, type Stat, type Dirent, type Rusage, type Result, type Sys } from './libc/types.js';
 export * from './bpf/constants.js';
+export { BPF_FUNC, BPF_FUNC_MAX_ID, type BpfFuncName } from './bpf/func-id.js';
 export {
   BPF_ATTR_LAYOUTS,
   BPF_ATTR_SCHEMAS,

@@ -70,12 +70,68 @@ export const BPF_PERF_EVENT_DATA = { size: 184, regs: 0, sample_period: 168, add
 
 /** struct xdp_md, the XDP program's context (include/uapi/linux/bpf.h): six u32 fields. */
 export const XDP_MD = { size: 24, data: 0, data_end: 4, data_meta: 8, ingress_ifindex: 12, rx_queue_index: 16, egress_ifindex: 20 } as const;
+/**
+ * struct __sk_buff (include/uapi/linux/bpf.h), the context of socket filters and tc programs: a view of the
+ * kernel's struct sk_buff, which the verifier's context rewrite reads instead. 192 bytes.
+ */
+export const __SK_BUFF = {
+  size: 192,
+  len: 0,
+  pkt_type: 4,
+  mark: 8,
+  queue_mapping: 12,
+  protocol: 16,
+  vlan_present: 20,
+  vlan_tci: 24,
+  vlan_proto: 28,
+  priority: 32,
+  ingress_ifindex: 36,
+  ifindex: 40,
+  tc_index: 44,
+  cb: 48,
+  hash: 68,
+  tc_classid: 72,
+  data: 76,
+  data_end: 80,
+  napi_id: 84,
+  family: 88,
+  remote_ip4: 92,
+  local_ip4: 96,
+  remote_ip6: 100,
+  local_ip6: 116,
+  remote_port: 132,
+  local_port: 136,
+  data_meta: 140,
+  flow_keys: 144,
+  tstamp: 152,
+  wire_len: 160,
+  gso_segs: 164,
+  sk: 168,
+  gso_size: 176,
+  tstamp_type: 180,
+  hwtstamp: 184,
+} as const;
+/** `__u32 cb[5]`: the words of __sk_buff's control block. */
+export const __SK_BUFF_CB_WORDS = 5;
+
 /** Bytes reserved in front of a received frame for bpf_xdp_adjust_head and metadata (XDP_PACKET_HEADROOM). */
 export const XDP_PACKET_HEADROOM = 256;
 /** XDP program results (enum xdp_action). */
 export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 export type XdpActionName = keyof typeof XDP_ACTION;
+/** tc program results (TC_ACT_*, include/uapi/linux/pkt_cls.h). */
+export const TC_ACT = { UNSPEC: -1, OK: 0, RECLASSIFY: 1, SHOT: 2, PIPE: 3, STOLEN: 4, QUEUED: 5, REPEAT: 6, REDIRECT: 7, TRAP: 8 } as const;
 
+/** Most arguments a BPF program or a traced kernel function passes (MAX_BPF_FUNC_ARGS, include/linux/bpf.h). */
+export const MAX_BPF_FUNC_ARGS = 12;
+/**
+ * struct bpf_raw_tracepoint_args { __u64 args[0]; }: the raw tracepoint's arguments as u64 slots; `size` is
+ * what a program may read (bpf_tracing_ctx_access: MAX_BPF_FUNC_ARGS slots).
+ */
+export const BPF_RAW_TRACEPOINT_ARGS = { args: 0, size: 8 * MAX_BPF_FUNC_ARGS } as const;
+
+/** Largest trace event record a tracepoint program may read (PERF_MAX_TRACE_SIZE, include/linux/trace_events.h). */
+export const PERF_MAX_TRACE_SIZE = 8192;
 /** The common header of every trace event record (struct trace_entry), 8 bytes. */
 export const TRACE_ENTRY = { size: 8, common_type: 0, common_flags: 2, common_preempt_count: 3, common_pid: 4 } as const;
 /** raw_syscalls:sys_enter (struct trace_event_raw_sys_enter): long id at 8, unsigned long args[6] at 16. */

@@ -7,7 +7,7 @@ import { constReg, immReg, scalarAlu, signExtend, syncBounds, zext32, type Scala
 import { checkDst, checkSrc, type Env } from './env.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markUnknown, regTypeName, S64_MIN } from './reg.js';
 import { Reject } from './reject.js';
-import { tnumAdd, tnumIsConst, tnumSub, tnumSubreg } from './tnum.js';
+import { tnumAdd, tnumIsConst, tnumSub } from './tnum.js';
 
 /** Linux bpf_alu_string, by operation code >> 4. */
 const ALU_STRING = ['+=', '-=', '*=', '/=', '|=', '&=', '<<=', '>>=', 'neg', '%=', '^=', '=', 's>>=', 'endian'];
@@ -36,7 +36,7 @@ export function checkAlu(env: Env, insn: RawInsn, form: OpcodeForm): void {
     case 'movsx':
       return checkMovsx(env, insn, form, is64);
     case 'neg':
-      return checkUnary(env, insn, is64, (v) => -v, 'neg');
+      return checkUnary(env, insn, is64, (v) => -v);
     case 'end':
       return checkEnd(env, insn, form);
     default:
@@ -103,10 +103,9 @@ function unaryOperand(env: Env, regno: number): Reg | null {
   return null;
 }
 
-function checkUnary(env: Env, insn: RawInsn, is64: boolean, fn: (v: bigint) => bigint, what: string): void {
+function checkUnary(env: Env, insn: RawInsn, is64: boolean, fn: (v: bigint) => bigint): void {
   const dst = unaryOperand(env, insn.dst);
   if (!dst) return;
-  void what;
   if (tnumIsConst(dst.varOff)) {
     const v = fn(dst.varOff.value);
     markConstScalar(dst, is64 ? v : BigInt.asUintN(32, v));
@@ -207,14 +206,13 @@ function divMod(dst: Reg, src: Reg, op: number, signed: boolean, is64: boolean):
   if (!is64) zext32(dst);
 }
 
-function ptrArithForbidden(env: Env, ptr: Reg, regno: number): void {
+function ptrArithForbidden(ptr: Reg, regno: number): void {
   if (ptr.flags & RegFlag.MAYBE_NULL) {
     throw new Reject(`R${regno} pointer arithmetic on ${regTypeName(ptr)} prohibited, null-check it first`, 'null-deref');
   }
   if (ptr.type === RegType.CONST_PTR_TO_MAP || ptr.type === RegType.PTR_TO_PACKET_END || ptr.type === RegType.PTR_TO_FUNC) {
     throw new Reject(`R${regno} pointer arithmetic on ${regTypeName(ptr)} prohibited`, 'ptr-arith');
   }
-  void env;
 }
 
 function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, is64: boolean, useSrc: boolean): void {
@@ -237,7 +235,7 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
   const ptrIsDst = isPointer(dst);
   const ptr = ptrIsDst ? dst : src;
   const scalar = ptrIsDst ? src : dst;
-  ptrArithForbidden(env, ptr, ptrIsDst ? insn.dst : insn.src);
+  ptrArithForbidden(ptr, ptrIsDst ? insn.dst : insn.src);
   if (op === 0x50 || op === 0x40 || op === 0xa0) throw new Reject(`R${insn.dst} bitwise operator ${opName} on pointer prohibited`, 'ptr-arith');
   if (op !== 0x00 && op !== 0x10) throw new Reject(`R${insn.dst} pointer arithmetic with ${opName} operator prohibited`, 'ptr-arith');
   if (op === 0x10 && !ptrIsDst) throw new Reject(`R${insn.dst} tried to subtract pointer from scalar`, 'ptr-arith');
@@ -295,6 +293,5 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
     result.id = env.newId();
     result.range = 0;
   }
-  void tnumSubreg;
   dst.copyFrom(result);
 }

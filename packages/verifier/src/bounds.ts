@@ -313,12 +313,10 @@ export function signExtend(r: Reg, bits: 8 | 16 | 32): void {
     markKnown(r, BigInt.asIntN(bits, r.varOff.value));
     return;
   }
-  const lim = 1n << BigInt(bits - 1);
   const t = tnumCast(r.varOff, bits / 8);
   const sign = 1n << BigInt(bits - 1);
   const lowMin = BigInt.asIntN(bits, t.value | (t.mask & sign));
   const lowMax = BigInt.asIntN(bits, t.value | (t.mask & (sign - 1n)));
-  const wasInRange = r.smin >= -lim && r.smax < lim && r.umax < 1n << BigInt(bits);
   markUnbounded(r);
   r.varOff = TNUM_UNKNOWN;
   if ((t.mask & sign) === 0n) {
@@ -327,7 +325,6 @@ export function signExtend(r: Reg, bits: 8 | 16 | 32): void {
   }
   r.smin = lowMin;
   r.smax = lowMax;
-  void wasInRange;
   syncBounds(r);
 }
 

@@ -7,7 +7,7 @@ import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { boundsInvalid, immReg, syncBounds } from './bounds.js';
 import { forEachReg } from './calls.js';
 import { checkSrc, type Env } from './env.js';
-import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar } from './reg.js';
+import { Reg, RegFlag, RegType, isPointer, markConstScalar } from './reg.js';
 import { Reject } from './reject.js';
 import type { VState } from './state.js';
 import { low32, tnumAnd, tnumConst, tnumIntersect, tnumIsConst, tnumOr, tnumSubreg, tnumWithSubreg, U64_MAX } from './tnum.js';
@@ -41,22 +41,6 @@ const NEGATE: Readonly<Record<CmpOp, CmpOp>> = {
   slt: 'sge',
   set: 'nset',
   nset: 'set',
-};
-
-/** Swap operands: `a OP b` is `b FLIP(OP) a`. */
-const FLIP: Readonly<Record<CmpOp, CmpOp>> = {
-  eq: 'eq',
-  ne: 'ne',
-  gt: 'lt',
-  lt: 'gt',
-  ge: 'le',
-  le: 'ge',
-  sgt: 'slt',
-  slt: 'sgt',
-  sge: 'sle',
-  sle: 'sge',
-  set: 'set',
-  nset: 'nset',
 };
 
 /** The four bounds a comparison reads: a register's own 64-bit ones, or its subregister's as numbers. */
@@ -487,7 +471,5 @@ export function checkCondJump(env: Env, insn: RawInsn, form: OpcodeForm): Branch
     env.state = other;
     return { fallthrough: false, other: null, jumpOnly: true };
   }
-  void FLIP;
-  void isPacketType;
   return { fallthrough: true, other, jumpOnly: false };
 }

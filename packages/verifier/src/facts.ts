@@ -17,16 +17,43 @@ export interface CtxAccessFact {
   readonly offsetInField: number;
   readonly size: number;
   readonly write: boolean;
+  /**
+   * The instruction also accessed memory other than the context on some path. Linux refuses such a program
+   * ("same insn cannot be used with different pointers"); its context accesses cannot be rewritten.
+   */
+  readonly sharedWithOtherPointer?: boolean;
 }
+
+/** Bits of the pointer kinds an instruction accessed memory through. */
+const BASE_CTX = 1;
+const BASE_OTHER = 2;
 
 export class InsnFacts {
   private readonly div: Uint8Array;
   private readonly mem: Uint8Array;
+  private readonly base: Uint8Array;
   readonly ctxAccesses = new Map<number, CtxAccessFact>();
+  /** The program stores into the packet directly (Linux seen_direct_write): its type's prologue is due. */
+  seenDirectWrite = false;
 
   constructor(readonly length: number) {
     this.div = new Uint8Array(length);
     this.mem = new Uint8Array(length);
+    this.base = new Uint8Array(length);
+  }
+
+  /** A load or store at `insn` went through the context pointer (or through another pointer). */
+  recordAccessBase(insn: number, ctx: boolean): void {
+    this.base[insn] = (this.base[insn] ?? 0) | (ctx ? BASE_CTX : BASE_OTHER);
+  }
+
+  /** The context accesses, each marked when its instruction also accessed other memory. */
+  ctxAccessFacts(): CtxAccessFact[] {
+    const out: CtxAccessFact[] = [];
+    for (const fact of this.ctxAccesses.values()) {
+      out.push((this.base[fact.insn] ?? 0) & BASE_OTHER ? { ...fact, sharedWithOtherPointer: true } : fact);
+    }
+    return out;
   }
 
   private static record(arr: Uint8Array, insn: number, ok: boolean): void {

@@ -1,6 +1,22 @@
 export { verify, toSlots, INSN_LIMIT } from './verifier.js';
 export type { VerifyOptions, VerifyResult, VerifyStats, VerifyError } from './verifier.js';
-export type { ArgType, CtxField, CtxFieldKind, CtxLayout, HelperProto, MapDesc, ProgramTypeDesc, RetType, VerifierRegistry } from './registry.js';
+export { convertCtxAccesses, CtxRewriteError } from './ctx-rewrite.js';
+export type { XlatedProgram } from './ctx-rewrite.js';
+export type {
+  ArgType,
+  CtxConvert,
+  CtxConvertInsn,
+  CtxConvertSize,
+  CtxConvertStore,
+  CtxField,
+  CtxFieldKind,
+  CtxLayout,
+  HelperProto,
+  MapDesc,
+  ProgramTypeDesc,
+  RetType,
+  VerifierRegistry,
+} from './registry.js';
 export type { CtxAccessFact } from './facts.js';
 export { HINTS } from './hints.js';
 export type { HintKey } from './reject.js';

@@ -47,7 +47,7 @@ function unknownLoad(env: Env, dstRegno: number, size: number, signed: boolean):
 }
 
 /** Region accesses (map value, map key, memory): both ends of the variable offset must be in bounds. */
-function checkRegion(env: Env, regno: number, reg: Reg, off: number, size: number, memSize: number, what: (o: number) => string): void {
+function checkRegion(regno: number, reg: Reg, off: number, size: number, memSize: number, what: (o: number) => string): void {
   const ok = (o: bigint): boolean => o >= 0n && o + BigInt(size) <= BigInt(memSize);
   const lo = reg.smin + BigInt(off);
   if (reg.smin < 0n && (reg.smin < -BigInt(MAX_VAR_OFF) || lo < 0n)) {
@@ -61,10 +61,9 @@ function checkRegion(env: Env, regno: number, reg: Reg, off: number, size: numbe
   }
   const hi = reg.umax + BigInt(off);
   if (!ok(hi)) throw new Reject(what(Number(hi)), 'map-range', { more: [`R${regno} max value is outside of the allowed memory range`] });
-  void env;
 }
 
-function checkPacket(env: Env, regno: number, reg: Reg, off: number, size: number): void {
+function checkPacket(regno: number, reg: Reg, off: number, size: number): void {
   if (reg.smin < 0n) throw new Reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, 'map-neg');
   const fits = off >= 0 && reg.range >= 0 && off + size <= reg.range;
   if (!fits) {
@@ -75,7 +74,6 @@ function checkPacket(env: Env, regno: number, reg: Reg, off: number, size: numbe
   if (reg.umax + BigInt(off) >= BigInt(MAX_VAR_OFF)) {
     throw new Reject(`R${regno} unbounded memory access, make sure to bounds check any such access`, 'unbounded');
   }
-  void env;
 }
 
 function findCtxField(fields: readonly CtxField[], off: number): CtxField | undefined {
@@ -319,6 +317,7 @@ export function checkMemAccess(
 ): void {
   const reg = env.reg(regno);
   const total = off + reg.off;
+  env.facts.recordAccessBase(env.insnIdx, reg.type === RegType.PTR_TO_CTX);
   const leak = (where: string): void => {
     if (t === 'write' && value && isPointer(value) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ${where}`, 'ptr-leak');
   };
@@ -336,7 +335,7 @@ export function checkMemAccess(
     case RegType.PTR_TO_PACKET_META:
       if (t === 'write' && !env.progType.directPacketWrite) throw new Reject('cannot write into packet', 'ctx-write');
       leak('packet');
-      checkPacket(env, regno, reg, total, size);
+      checkPacket(regno, reg, total, size);
       env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
       return;
@@ -345,7 +344,7 @@ export function checkMemAccess(
       if (!map) throw new Reject(`R${regno} invalid mem access 'map_value'`, 'invalid-mem');
       if (t === 'write' && map.readOnly) throw new Reject('write into map forbidden', 'ctx-write');
       leak('map');
-      checkRegion(env, regno, reg, total, size, map.valueSize, (o) => `invalid access to map value, value_size=${map.valueSize} off=${o} size=${size}`);
+      checkRegion(regno, reg, total, size, map.valueSize, (o) => `invalid access to map value, value_size=${map.valueSize} off=${o} size=${size}`);
       env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
       return;
@@ -353,14 +352,14 @@ export function checkMemAccess(
     case RegType.PTR_TO_MAP_KEY: {
       const map = reg.map;
       if (!map || t === 'write') throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
-      checkRegion(env, regno, reg, total, size, map.keySize, (o) => `invalid access to map key, key_size=${map.keySize} off=${o} size=${size}`);
+      checkRegion(regno, reg, total, size, map.keySize, (o) => `invalid access to map key, key_size=${map.keySize} off=${o} size=${size}`);
       unknownLoad(env, dstRegno, size, signed);
       return;
     }
     case RegType.PTR_TO_MEM:
       if (t === 'write' && reg.flags & RegFlag.RDONLY) throw new Reject(`R${regno} cannot write into ${regTypeName(reg)}`, 'ctx-write');
       leak('mem');
-      checkRegion(env, regno, reg, total, size, reg.memSize, (o) => `invalid access to memory, mem_size=${reg.memSize} off=${o} size=${size}`);
+      checkRegion(regno, reg, total, size, reg.memSize, (o) => `invalid access to memory, mem_size=${reg.memSize} off=${o} size=${size}`);
       env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
       return;
@@ -394,10 +393,12 @@ export function checkStore(env: Env, insn: RawInsn, form: OpcodeForm): void {
   checkSrc(env, insn.dst);
   if (form.kind === 'st') {
     checkMemAccess(env, insn.dst, insn.off, form.width, 'write', -1, null, BigInt(insn.imm));
+    if (isPacketType(env.reg(insn.dst).type)) env.facts.seenDirectWrite = true;
     return;
   }
   const value = checkSrc(env, insn.src);
   checkMemAccess(env, insn.dst, insn.off, form.width, 'write', insn.src, value, null);
+  if (isPacketType(env.reg(insn.dst).type)) env.facts.seenDirectWrite = true;
 }
 
 /** Atomic read-modify-write (Linux check_atomic). */

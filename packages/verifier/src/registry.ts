@@ -1,3 +1,5 @@
+import type { RawInsn } from '@ebpf-sim/isa';
+
 /**
  * The registry interface: everything the verifier needs to know about program types, helpers and maps is
  * handed to it as data through these types (the verifier itself holds no table of program types or helpers,
@@ -6,6 +8,50 @@
 
 /** What a context field holds when a program reads it (Linux: the `reg_type` `is_valid_access` reports). */
 export type CtxFieldKind = 'scalar' | 'pkt' | 'pkt_meta' | 'pkt_end' | 'btf_id';
+
+/** Byte width of a converted access: a fixed width, or `access` for the width of the program's own access. */
+export type CtxConvertSize = 1 | 2 | 4 | 8 | 'access';
+
+/**
+ * One instruction of a context-access conversion (Linux *_convert_ctx_access), with its registers named by
+ * role: `ctx` is the register holding the context pointer, `value` the loaded register. A `load` of width
+ * `access` reads at the program's own width and at `off` plus the access's offset inside the field (Linux
+ * does that for `__sk_buff.cb[]`, whose narrow loads are not widened).
+ */
+export type CtxConvertInsn =
+  /** `value = *(size *)(base + off)`: the first load reads from `ctx`, a chain continues from `value`. */
+  | { readonly op: 'load'; readonly base: 'ctx' | 'value'; readonly off: number; readonly size: CtxConvertSize }
+  /** `value op= imm` (ALU32 unless `alu64`). */
+  | { readonly op: 'and' | 'rsh' | 'lsh' | 'mov'; readonly imm: number; readonly alu64?: boolean }
+  /** `if value == imm` / `if value >= imm` (unsigned, 64-bit): skip the next `skip` instructions. */
+  | { readonly op: 'jeq' | 'jge'; readonly imm: number; readonly skip: number };
+
+/** A store the program makes into a context field, as the kernel performs it (Linux BPF_EMIT_STORE). */
+export interface CtxConvertStore {
+  /** Offset of the kernel field the value goes to (plus the access's offset inside the field for `access`). */
+  readonly off: number;
+  readonly size: CtxConvertSize;
+  /** Only values below this are stored; others leave the field as it is (queue_mapping's NO_QUEUE_MAPPING). */
+  readonly below?: number;
+}
+
+/**
+ * How the verifier's rewrite (Linux convert_ctx_accesses) turns an access of a uapi context field into
+ * accesses of the kernel object the hook really hands the program. Fields without one are read in place
+ * (pt_regs, tracepoint records).
+ */
+export interface CtxConvert {
+  /** The instructions that leave the field's value in the destination register. */
+  readonly read: readonly CtxConvertInsn[];
+  /** The store of a writable field. */
+  readonly write?: CtxConvertStore;
+  /**
+   * Bytes of the kernel field the read ends with (Linux `target_size`); defaults to the width of the last
+   * load. A narrow load (a field with `narrowLoads` whose read has no `access`-width load) is converted as
+   * Linux does: the whole field is read, then shifted and masked when the access is narrower than this.
+   */
+  readonly targetSize?: number;
+}
 
 /**
  * One field of a program type's context structure (uapi layout, e.g. `struct xdp_md`). Offsets and sizes are
@@ -22,11 +68,8 @@ export interface CtxField {
   readonly narrowLoads?: boolean;
   /** For `btf_id` fields: the BTF type the loaded pointer points to, e.g. `sock`. */
   readonly btfName?: string;
-  /**
-   * How the runtime realises a load of this field (Linux's convert_ctx_access): the field is read from the
-   * kernel-side structure at `realOff` with `realSize` bytes instead of from the uapi offset.
-   */
-  readonly convert?: { readonly realOff: number; readonly realSize: number; readonly note: string };
+  /** How the access is rewritten into accesses of the kernel-internal object (Linux convert_ctx_access). */
+  readonly convert?: CtxConvert;
 }
 
 export interface CtxLayout {
@@ -94,6 +137,11 @@ export interface HelperProto {
   readonly lock?: 'acquire' | 'release';
   /** The memory argument is released (ringbuf submit/discard). */
   readonly releases?: boolean;
+  /**
+   * For a map-value return: a constant in-range key into an array map never misses, so the pointer is not
+   * NULL (Linux 6.12+ can_elide_value_nullness, which it applies to bpf_map_lookup_elem).
+   */
+  readonly constKeyNeverNull?: boolean;
 }
 
 /** A map as the verifier sees it (Linux: the fields of `struct bpf_map` the verifier reads). */
@@ -132,6 +180,12 @@ export interface ProgramTypeDesc {
   readonly retRange?: { readonly min: number; readonly max: number };
   /** Direct packet access through `data`/`data_end` (Linux may_access_direct_pkt_data). */
   readonly directPacketWrite?: boolean;
+  /**
+   * Instructions put in front of a program that stores into the packet directly (Linux gen_prologue with
+   * `seen_direct_write`: tc un-clones a cloned skb before its data may be written). The program's first
+   * instruction follows them; a jump back to it does not run them again.
+   */
+  readonly directWritePrologue?: readonly RawInsn[];
   /** `BPF_LD | BPF_ABS/IND` legacy packet loads are allowed (socket filters, tc). */
   readonly ldAbs?: boolean;
   /** Unprivileged users may load this type (only socket filters and cgroup skb in Linux). */

@@ -23,12 +23,12 @@ export interface Program {
   readonly subprogOf: Int32Array;
 }
 
-function reservedMessage(form: OpcodeForm | null, code: number): string {
+function reservedMessage(code: number): string {
   const cls = code & 7;
   if (cls === 0) return 'BPF_LD_[ABS|IND] uses reserved fields';
   if (cls === 1) return 'BPF_LDX uses reserved fields';
   if (cls === 2) return 'BPF_ST uses reserved fields';
-  if (cls === 3) return (code & 0xe0) === 0xc0 ? 'BPF_STX uses reserved fields' : 'BPF_STX uses reserved fields';
+  if (cls === 3) return 'BPF_STX uses reserved fields';
   if (cls === 4 || cls === 7) {
     const op = code & 0xf0;
     if (op === 0x80) return 'BPF_NEG uses reserved fields';
@@ -40,7 +40,6 @@ function reservedMessage(form: OpcodeForm | null, code: number): string {
   if (op === 0x80) return 'BPF_CALL uses reserved fields';
   if (op === 0x00) return 'BPF_JA uses reserved fields';
   if (op === 0x90) return 'BPF_EXIT uses reserved fields';
-  void form;
   return 'BPF_JMP/JMP32 uses reserved fields';
 }
 
@@ -68,7 +67,6 @@ export function decodeSlots(slots: readonly RawInsn[]): { forms: Array<OpcodeFor
   for (let i = 0; i < slots.length; i++) {
     const raw = slots[i];
     if (!raw) break;
-    // Linux has no callx (BPF_JMP | BPF_CALL | BPF_X) in its instruction table.
     // Linux has no callx (BPF_JMP | BPF_CALL | BPF_X) in its instruction table.
     if (!isKnownOpcode(raw.code) || raw.code === 0x8d) {
       fatal ??= new Reject(`unknown opcode ${raw.code.toString(16).padStart(2, '0')}`, 'unknown-opcode', { errno: 22, insn: i });
@@ -102,14 +100,14 @@ export function decodeSlots(slots: readonly RawInsn[]): { forms: Array<OpcodeFor
       if ((raw.code & 7) === 3 && (raw.code & 0xe0) === 0xc0) {
         malformed.push(`BPF_ATOMIC uses invalid atomic opcode ${(raw.imm & 0xff).toString(16).padStart(2, '0')}`);
       } else {
-        malformed.push(reservedMessage(null, raw.code));
+        malformed.push(reservedMessage(raw.code));
       }
       forms.push(null);
       continue;
     }
     const problem = fieldProblem(raw, form);
     forms.push(form);
-    if (problem === 'reserved') malformed.push(reservedMessage(form, raw.code));
+    if (problem === 'reserved') malformed.push(reservedMessage(raw.code));
     else if (problem) malformed.push(`R${problem.reg} is invalid`);
     else malformed.push(null);
   }

@@ -74,6 +74,8 @@ export interface VerifyResult {
     readonly ctxAccesses: readonly CtxAccessFact[];
     readonly divisionsWithoutZeroCheck: readonly number[];
     readonly memoryInBounds: readonly number[];
+    /** The program stores into the packet directly (Linux seen_direct_write). */
+    readonly seenDirectWrite: boolean;
   };
 }
 
@@ -606,10 +608,10 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
     peakStates: run?.peakStates ?? 0,
     timeUs: Math.round((performance.now() - started) * 1000),
   };
-  return finish(lines, level, error, stats, run, prog);
+  return finish(lines, level, error, stats, run);
 }
 
-function finish(lines: string[], level: number, error: VerifyError | null, stats: VerifyStats, run: Run | null, prog: Program | null): VerifyResult {
+function finish(lines: string[], level: number, error: VerifyError | null, stats: VerifyStats, run: Run | null): VerifyResult {
   if (level > 0) {
     if (error) lines.push(`hint: ${error.hint}`);
     lines.push(
@@ -617,7 +619,6 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
     );
   }
   const facts = run && !error ? run.facts : null;
-  void prog;
   return {
     accepted: error === null,
     log: level > 0 ? `${lines.join('\n')}\n` : '',
@@ -625,9 +626,10 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
     stats,
     stackDepth: run?.stackDepth ?? [],
     facts: {
-      ctxAccesses: facts ? [...facts.ctxAccesses.values()] : [],
+      ctxAccesses: facts ? facts.ctxAccessFacts() : [],
       divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
       memoryInBounds: facts ? facts.memoryProvenInBounds() : [],
+      seenDirectWrite: facts?.seenDirectWrite ?? false,
     },
   };
 }

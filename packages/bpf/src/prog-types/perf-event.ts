@@ -1,23 +1,51 @@
 /**
- * BPF_PROG_TYPE_PERF_EVENT (pe_prog_is_valid_access): struct bpf_perf_event_data { pt_regs regs;
- * u64 sample_period; u64 addr; }; the registers are read as whole unsigned longs.
+ * BPF_PROG_TYPE_PERF_EVENT (pe_prog_is_valid_access, pe_prog_convert_ctx_access): the program sees struct
+ * bpf_perf_event_data { pt_regs regs; u64 sample_period; u64 addr; }, the registers read as whole unsigned
+ * longs. The hook hands it struct bpf_perf_event_data_kern: a register is read through `regs`, the sample's
+ * period and address through `data` (struct perf_sample_data).
  */
+import { BPF_PERF_EVENT_DATA_KERN, PERF_SAMPLE_DATA } from '@ebpf-sim/kernel';
+import { BPF_PERF_EVENT_DATA, BPF_PROG_TYPE, PT_REGS } from '@ebpf-sim/uapi';
+import { POINTER, chain } from './convert.js';
 import { TRACING_COMMON, defineProgType } from './define.js';
-import { PT_REGS_FIELDS, PT_REGS_SIZE } from './pt-regs.js';
+import { PT_REGS_NAMES } from './pt-regs.js';
+
+const U64 = 8;
 
 export const PERF_EVENT = defineProgType(
   {
     name: 'perf_event',
-    uapiId: 7,
+    uapiId: BPF_PROG_TYPE.PERF_EVENT,
     ctx: {
       structName: 'bpf_perf_event_data',
-      size: PT_REGS_SIZE + 16,
+      size: BPF_PERF_EVENT_DATA.size,
       fields: [
-        ...PT_REGS_FIELDS.map((f) => ({ ...f, narrowLoads: false })),
-        { name: 'sample_period', off: PT_REGS_SIZE, size: 8, kind: 'scalar', narrowLoads: true },
-        { name: 'addr', off: PT_REGS_SIZE + 8, size: 8, kind: 'scalar', narrowLoads: true },
+        ...PT_REGS_NAMES.map((name) => ({
+          name,
+          off: BPF_PERF_EVENT_DATA.regs + PT_REGS[name],
+          size: U64,
+          kind: 'scalar' as const,
+          narrowLoads: false,
+          convert: { read: chain([BPF_PERF_EVENT_DATA_KERN.regs, POINTER], [PT_REGS[name], U64]) },
+        })),
+        {
+          name: 'sample_period',
+          off: BPF_PERF_EVENT_DATA.sample_period,
+          size: U64,
+          kind: 'scalar',
+          narrowLoads: true,
+          convert: { read: chain([BPF_PERF_EVENT_DATA_KERN.data, POINTER], [PERF_SAMPLE_DATA.period, U64]) },
+        },
+        {
+          name: 'addr',
+          off: BPF_PERF_EVENT_DATA.addr,
+          size: U64,
+          kind: 'scalar',
+          narrowLoads: true,
+          convert: { read: chain([BPF_PERF_EVENT_DATA_KERN.data, POINTER], [PERF_SAMPLE_DATA.addr, U64]) },
+        },
       ],
     },
   },
-  [...TRACING_COMMON, 25, 27, 67, 56, 174],
+  [...TRACING_COMMON, 'perf_event_output', 'get_stackid', 'get_stack', 'perf_prog_read_value', 'get_attach_cookie'],
 );

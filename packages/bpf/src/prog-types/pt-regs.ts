@@ -1,8 +1,15 @@
-/** struct pt_regs on x86_64 (arch/x86/include/uapi/asm/ptrace.h): 21 unsigned longs. */
+/** struct pt_regs as a context: every register an 8-byte field, at its offset in @ebpf-sim/uapi's PT_REGS. */
+import { PT_REGS } from '@ebpf-sim/uapi';
 import type { CtxField } from '@ebpf-sim/verifier';
 
-const NAMES = ['r15', 'r14', 'r13', 'r12', 'bp', 'bx', 'r11', 'r10', 'r9', 'r8', 'ax', 'cx', 'dx', 'si', 'di', 'orig_ax', 'ip', 'cs', 'flags', 'sp', 'ss'];
+/** The register names in layout order. */
+export const PT_REGS_NAMES = Object.keys(PT_REGS).filter((name): name is Exclude<keyof typeof PT_REGS, 'size'> => name !== 'size');
 
-export const PT_REGS_SIZE = NAMES.length * 8;
-
-export const PT_REGS_FIELDS: readonly CtxField[] = NAMES.map((name, i) => ({ name, off: i * 8, size: 8, kind: 'scalar' as const, narrowLoads: true }));
+/** The fields a kprobe reads in place (narrow loads allowed, as kprobe_prog_is_valid_access allows them). */
+export const PT_REGS_FIELDS: readonly CtxField[] = PT_REGS_NAMES.map((name) => ({
+  name,
+  off: PT_REGS[name],
+  size: 8,
+  kind: 'scalar' as const,
+  narrowLoads: true,
+}));

@@ -1,59 +1,96 @@
 /**
- * struct __sk_buff (include/uapi/linux/bpf.h), the context of socket filters and tc programs. Which fields a
- * program type may read or write differs (sk_filter_is_valid_access, tc_cls_act_is_valid_access).
+ * struct __sk_buff (include/uapi/linux/bpf.h), the context of socket filters and tc programs, and its
+ * conversion to the kernel's struct sk_buff as Linux's bpf_convert_ctx_access makes it: `cb[]`, `tc_classid`
+ * and `wire_len` through the qdisc_skb_cb laid over skb->cb, `data_end`/`data_meta` through bpf_skb_data_end
+ * (also in skb->cb), `ifindex` through skb->dev, `gso_*` through skb_shinfo(skb). Which fields a program type
+ * may read or write differs (sk_filter_is_valid_access, tc_cls_act_is_valid_access), and so does `ifindex`:
+ * a socket filter may run on an skb without a device (NULL-checked), tc never does
+ * (tc_cls_act_convert_ctx_access).
+ *
+ * The simulated kernel models no tc ingress hook, so it is built as Linux without CONFIG_NET_XGRESS: `tstamp`
+ * is read and written as it is (Linux with it first tests skb->tc_at_ingress through BPF_REG_AX). The socket
+ * fields (`family` .. `local_port`, `remote_ip6`, `local_ip6`) need a struct sock the simulated kernel does not
+ * have; neither program type here may read them.
  */
-import type { CtxField } from '@ebpf-sim/verifier';
+import { BPF_SKB_DATA_END, MIN_NAPI_ID, NET_DEVICE, NO_QUEUE_MAPPING, QDISC_SKB_CB, SKB_PKT_TYPE_MAX, SKB_SHARED_INFO, SK_BUFF } from '@ebpf-sim/kernel';
+import { __SK_BUFF, __SK_BUFF_CB_WORDS } from '@ebpf-sim/uapi';
+import type { CtxConvert, CtxField } from '@ebpf-sim/verifier';
+import { POINTER, chain, fromCtx, fromValue } from './convert.js';
 
-const U32_FIELDS: ReadonlyArray<readonly [string, number]> = [
-  ['len', 0],
-  ['pkt_type', 4],
-  ['mark', 8],
-  ['queue_mapping', 12],
-  ['protocol', 16],
-  ['vlan_present', 20],
-  ['vlan_tci', 24],
-  ['vlan_proto', 28],
-  ['priority', 32],
-  ['ingress_ifindex', 36],
-  ['ifindex', 40],
-  ['tc_index', 44],
-  ['cb[0]', 48],
-  ['cb[1]', 52],
-  ['cb[2]', 56],
-  ['cb[3]', 60],
-  ['cb[4]', 64],
-  ['hash', 68],
-  ['tc_classid', 72],
-  ['napi_id', 84],
-  ['family', 88],
-  ['remote_ip4', 92],
-  ['local_ip4', 96],
-  ['remote_port', 132],
-  ['local_port', 136],
-  ['wire_len', 160],
-  ['gso_segs', 164],
-  ['gso_size', 176],
+const U32 = 4;
+const U16 = 2;
+const U8 = 1;
+
+/** Where `__sk_buff.cb[0]` lives: qdisc_skb_cb.data inside skb->cb. */
+const CB_DATA = SK_BUFF.cb + QDISC_SKB_CB.data;
+
+/** A field read with one load from the sk_buff, and stored back to the same place when `store` says so. */
+function direct(off: number, size: 1 | 2 | 4 | 8, store?: Omit<NonNullable<CtxConvert['write']>, 'off' | 'size'>): CtxConvert {
+  return { read: [fromCtx(off, size)], ...(store ? { write: { off, size, ...store } } : {}) };
+}
+
+/** The scalar u32 fields of __sk_buff both program types share, in uapi order, with their conversions. */
+const SCALARS: ReadonlyArray<readonly [name: string, off: number, convert: CtxConvert]> = [
+  ['len', __SK_BUFF.len, direct(SK_BUFF.len, U32)],
+  ['pkt_type', __SK_BUFF.pkt_type, { read: [fromCtx(SK_BUFF.pkt_type_byte, U8), { op: 'and', imm: SKB_PKT_TYPE_MAX }] }],
+  ['mark', __SK_BUFF.mark, direct(SK_BUFF.mark, U32, {})],
+  ['queue_mapping', __SK_BUFF.queue_mapping, direct(SK_BUFF.queue_mapping, U16, { below: NO_QUEUE_MAPPING })],
+  ['protocol', __SK_BUFF.protocol, direct(SK_BUFF.protocol, U16)],
+  ['vlan_present', __SK_BUFF.vlan_present, { read: [fromCtx(SK_BUFF.vlan_all, U32), { op: 'jeq', imm: 0, skip: 1 }, { op: 'mov', imm: 1 }] }],
+  ['vlan_tci', __SK_BUFF.vlan_tci, direct(SK_BUFF.vlan_tci, U16)],
+  ['vlan_proto', __SK_BUFF.vlan_proto, direct(SK_BUFF.vlan_proto, U16)],
+  ['priority', __SK_BUFF.priority, direct(SK_BUFF.priority, U32, {})],
+  ['ingress_ifindex', __SK_BUFF.ingress_ifindex, direct(SK_BUFF.skb_iif, U32)],
+  // Replaced per program type (see skBuffFields).
+  ['ifindex', __SK_BUFF.ifindex, { read: chain([SK_BUFF.dev, POINTER], [NET_DEVICE.ifindex, U32]) }],
+  ['tc_index', __SK_BUFF.tc_index, direct(SK_BUFF.tc_index, U16, {})],
+  ...Array.from({ length: __SK_BUFF_CB_WORDS }, (_, i): readonly [string, number, CtxConvert] => {
+    const off = CB_DATA + i * U32;
+    // Linux widens no cb[] load: each is made at the program's own width and offset.
+    return [`cb[${i}]`, __SK_BUFF.cb + i * U32, { read: [fromCtx(off, 'access')], write: { off, size: 'access' } }];
+  }),
+  ['hash', __SK_BUFF.hash, direct(SK_BUFF.hash, U32)],
+  ['tc_classid', __SK_BUFF.tc_classid, direct(SK_BUFF.cb + QDISC_SKB_CB.tc_classid, U16, {})],
+  ['napi_id', __SK_BUFF.napi_id, { read: [fromCtx(SK_BUFF.napi_id, U32), { op: 'jge', imm: MIN_NAPI_ID, skip: 1 }, { op: 'mov', imm: 0, alu64: true }] }],
+  ['wire_len', __SK_BUFF.wire_len, direct(SK_BUFF.cb + QDISC_SKB_CB.pkt_len, U32)],
+  // skb_shinfo(skb) is skb->end in the simulated layout (see SK_BUFF).
+  ['gso_segs', __SK_BUFF.gso_segs, { read: [fromCtx(SK_BUFF.end, POINTER), fromValue(SKB_SHARED_INFO.gso_segs, U16)] }],
+  ['gso_size', __SK_BUFF.gso_size, { read: [fromCtx(SK_BUFF.end, POINTER), fromValue(SKB_SHARED_INFO.gso_size, U16)] }],
 ];
 
-export const SK_BUFF_SIZE = 192;
+/** `__sk_buff.ifindex` of a socket filter: skb->dev may be NULL, then the field reads 0 (bpf_convert_ctx_access). */
+export const IFINDEX_NULL_CHECKED: CtxConvert = {
+  read: [fromCtx(SK_BUFF.dev, POINTER), { op: 'jeq', imm: 0, skip: 1 }, fromValue(NET_DEVICE.ifindex, U32)],
+};
 
-/** The scalar fields, writable where `writable` says so; narrow loads are allowed on all of them. */
-export function skBuffScalars(writable: ReadonlySet<string>, hidden: ReadonlySet<string>): CtxField[] {
-  return U32_FIELDS.filter(([name]) => !hidden.has(name)).map(([name, off]) => ({
+/**
+ * The scalar fields, writable where `writable` says so (cb[] always), without the `hidden` ones; narrow loads
+ * are allowed on all of them. `ifindex` converts as `ifindex` says when given.
+ */
+export function skBuffScalars(writable: ReadonlySet<string>, hidden: ReadonlySet<string>, ifindex?: CtxConvert): CtxField[] {
+  return SCALARS.filter(([name]) => !hidden.has(name)).map(([name, off, convert]) => ({
     name,
     off,
-    size: 4,
+    size: U32,
     kind: 'scalar' as const,
     narrowLoads: true,
     writable: writable.has(name) || name.startsWith('cb['),
+    convert: name === 'ifindex' && ifindex !== undefined ? ifindex : convert,
   }));
 }
 
 /** data, data_end and data_meta: packet pointers for the types with direct packet access. */
 export const SK_BUFF_PACKET: readonly CtxField[] = [
-  { name: 'data', off: 76, size: 4, kind: 'pkt', convert: { realOff: 200, realSize: 8, note: 'skb->data' } },
-  { name: 'data_end', off: 80, size: 4, kind: 'pkt_end', convert: { realOff: 80, realSize: 8, note: 'bpf_skb_data_end->data_end (skb->cb)' } },
-  { name: 'data_meta', off: 140, size: 4, kind: 'pkt_meta', convert: { realOff: 200, realSize: 8, note: 'skb->data - skb_metadata_len(skb)' } },
+  { name: 'data', off: __SK_BUFF.data, size: U32, kind: 'pkt', convert: direct(SK_BUFF.data, POINTER) },
+  { name: 'data_end', off: __SK_BUFF.data_end, size: U32, kind: 'pkt_end', convert: direct(SK_BUFF.cb + BPF_SKB_DATA_END.data_end, POINTER) },
+  { name: 'data_meta', off: __SK_BUFF.data_meta, size: U32, kind: 'pkt_meta', convert: direct(SK_BUFF.cb + BPF_SKB_DATA_END.data_meta, POINTER) },
 ];
 
-export const SK_BUFF_TSTAMP: CtxField = { name: 'tstamp', off: 152, size: 8, kind: 'scalar', narrowLoads: true };
+export const SK_BUFF_TSTAMP: CtxField = {
+  name: 'tstamp',
+  off: __SK_BUFF.tstamp,
+  size: 8,
+  kind: 'scalar',
+  narrowLoads: true,
+  convert: direct(SK_BUFF.tstamp, 8, {}),
+};

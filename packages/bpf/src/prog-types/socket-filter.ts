@@ -2,20 +2,21 @@
  * BPF_PROG_TYPE_SOCKET_FILTER (sk_filter_is_valid_access, sk_filter_func_proto): no direct packet access,
  * writes only to cb[], legacy LD_ABS/LD_IND loads, loadable without privileges.
  */
+import { BPF_PROG_TYPE, __SK_BUFF } from '@ebpf-sim/uapi';
 import { defineProgType } from './define.js';
-import { SK_BUFF_SIZE, skBuffScalars } from './sk-buff.js';
+import { IFINDEX_NULL_CHECKED, skBuffScalars } from './sk-buff.js';
 
 export const SOCKET_FILTER = defineProgType(
   {
     name: 'socket_filter',
-    uapiId: 1,
+    uapiId: BPF_PROG_TYPE.SOCKET_FILTER,
     ctx: {
       structName: '__sk_buff',
-      size: SK_BUFF_SIZE,
-      fields: skBuffScalars(new Set(), new Set(['tc_classid', 'family', 'remote_ip4', 'local_ip4', 'remote_port', 'local_port', 'wire_len'])),
+      size: __SK_BUFF.size,
+      fields: skBuffScalars(new Set(), new Set(['tc_classid', 'wire_len']), IFINDEX_NULL_CHECKED),
     },
     ldAbs: true,
     unprivileged: true,
   },
-  [26, 46, 47, 25],
+  ['skb_load_bytes', 'get_socket_cookie', 'get_socket_uid', 'perf_event_output'],
 );

@@ -1,10 +1,16 @@
 /**
- * BPF_PROG_TYPE_TRACEPOINT (tp_prog_is_valid_access): the context is the tracepoint's raw record; its first
- * 8 bytes (the common header) are not readable; aligned reads up to PERF_MAX_TRACE_SIZE (8192).
+ * BPF_PROG_TYPE_TRACEPOINT (tp_prog_is_valid_access): the context is the tracepoint's raw record, read in
+ * place; its common header (struct trace_entry, common_pid included) is not readable; aligned reads up to
+ * PERF_MAX_TRACE_SIZE.
  */
+import { BPF_PROG_TYPE, PERF_MAX_TRACE_SIZE, TRACE_ENTRY } from '@ebpf-sim/uapi';
 import { TRACING_COMMON, defineProgType } from './define.js';
 
 export const TRACEPOINT = defineProgType(
-  { name: 'tracepoint', uapiId: 5, ctx: { structName: 'trace_event_raw', size: 8192, fields: [], anyAlignedRead: true, readableFrom: 8 } },
-  [...TRACING_COMMON, 25, 27, 67, 174],
+  {
+    name: 'tracepoint',
+    uapiId: BPF_PROG_TYPE.TRACEPOINT,
+    ctx: { structName: 'trace_event_raw', size: PERF_MAX_TRACE_SIZE, fields: [], anyAlignedRead: true, readableFrom: TRACE_ENTRY.size },
+  },
+  [...TRACING_COMMON, 'perf_event_output', 'get_stackid', 'get_stack', 'get_attach_cookie'],
 );

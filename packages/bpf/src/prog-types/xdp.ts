@@ -1,22 +1,56 @@
 /**
- * BPF_PROG_TYPE_XDP (net/core/filter.c xdp_is_valid_access, xdp_convert_ctx_access, xdp_func_proto).
- * Context: struct xdp_md, every field a read-only __u32 loaded whole; data/data_end/data_meta become
- * packet pointers, rewritten into 8-byte loads of struct xdp_buff. egress_ifindex (offset 20) is only for
- * BPF_XDP_DEVMAP programs, which the simulator does not have yet (checked against Linux 6.18).
+ * BPF_PROG_TYPE_XDP (net/core/filter.c xdp_is_valid_access, xdp_convert_ctx_access, xdp_func_proto). The
+ * program sees struct xdp_md, every field a read-only __u32 loaded whole; the hook hands it struct xdp_buff,
+ * so data/data_end/data_meta become 8-byte pointer loads (packet pointers to the verifier) and
+ * ingress_ifindex / rx_queue_index follow `rxq` (and `rxq->dev`), two or three loads as in Linux.
+ * egress_ifindex is only for BPF_XDP_DEVMAP programs, which the simulator does not have yet (checked against
+ * Linux 6.18).
  */
+import { NET_DEVICE, XDP_BUFF, XDP_RXQ_INFO } from '@ebpf-sim/kernel';
+import { BPF_PROG_TYPE, XDP_MD } from '@ebpf-sim/uapi';
 import type { CtxLayout } from '@ebpf-sim/verifier';
+import { POINTER, chain } from './convert.js';
 import { defineProgType } from './define.js';
 
-export const XDP_MD: CtxLayout = {
+const U32 = 4;
+
+/** The XDP context: struct xdp_md as programs see it, each field converted to its xdp_buff source. */
+export const XDP_CTX: CtxLayout = {
   structName: 'xdp_md',
-  size: 24,
+  size: XDP_MD.size,
   fields: [
-    { name: 'data', off: 0, size: 4, kind: 'pkt', convert: { realOff: 0, realSize: 8, note: 'xdp_buff->data' } },
-    { name: 'data_end', off: 4, size: 4, kind: 'pkt_end', convert: { realOff: 8, realSize: 8, note: 'xdp_buff->data_end' } },
-    { name: 'data_meta', off: 8, size: 4, kind: 'pkt_meta', convert: { realOff: 16, realSize: 8, note: 'xdp_buff->data_meta' } },
-    { name: 'ingress_ifindex', off: 12, size: 4, kind: 'scalar', convert: { realOff: 32, realSize: 8, note: 'xdp_buff->rxq->dev->ifindex' } },
-    { name: 'rx_queue_index', off: 16, size: 4, kind: 'scalar', convert: { realOff: 32, realSize: 8, note: 'xdp_buff->rxq->queue_index' } },
+    { name: 'data', off: XDP_MD.data, size: U32, kind: 'pkt', convert: { read: chain([XDP_BUFF.data, POINTER]) } },
+    { name: 'data_end', off: XDP_MD.data_end, size: U32, kind: 'pkt_end', convert: { read: chain([XDP_BUFF.data_end, POINTER]) } },
+    { name: 'data_meta', off: XDP_MD.data_meta, size: U32, kind: 'pkt_meta', convert: { read: chain([XDP_BUFF.data_meta, POINTER]) } },
+    {
+      name: 'ingress_ifindex',
+      off: XDP_MD.ingress_ifindex,
+      size: U32,
+      kind: 'scalar',
+      convert: { read: chain([XDP_BUFF.rxq, POINTER], [XDP_RXQ_INFO.dev, POINTER], [NET_DEVICE.ifindex, U32]) },
+    },
+    {
+      name: 'rx_queue_index',
+      off: XDP_MD.rx_queue_index,
+      size: U32,
+      kind: 'scalar',
+      convert: { read: chain([XDP_BUFF.rxq, POINTER], [XDP_RXQ_INFO.queue_index, U32]) },
+    },
   ],
 };
 
-export const XDP = defineProgType({ name: 'xdp', uapiId: 6, ctx: XDP_MD, directPacketWrite: true }, [25, 8, 28, 44, 54, 23, 51, 65, 69, 163, 188, 189, 190]);
+export const XDP = defineProgType({ name: 'xdp', uapiId: BPF_PROG_TYPE.XDP, ctx: XDP_CTX, directPacketWrite: true }, [
+  'perf_event_output',
+  'get_smp_processor_id',
+  'csum_diff',
+  'xdp_adjust_head',
+  'xdp_adjust_meta',
+  'redirect',
+  'redirect_map',
+  'xdp_adjust_tail',
+  'fib_lookup',
+  'check_mtu',
+  'xdp_get_buff_len',
+  'xdp_load_bytes',
+  'xdp_store_bytes',
+]);

@@ -1,11 +1,11 @@
-import { Errno, Libc, O, PT_REGS, SIG, XDP_ACTION, XDP_PACKET_HEADROOM } from '@ebpf-sim/uapi';
+import { Errno, Libc, MAX_BPF_FUNC_ARGS, O, PT_REGS, SIG, XDP_ACTION, XDP_PACKET_HEADROOM } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { buildUdpFrame } from '../drivers/net/packet-source.js';
 import { createKernel } from '../kernel.js';
 import { runProgram } from '../testing/run-program.js';
 import { readU64 } from './context-writer.js';
 import { HOOK_CTX_OBJECTS, type HookInvocation } from './hook.js';
-import { BPF_PERF_EVENT_DATA_KERN, LSM_CTX_SIZE, MAX_BPF_FUNC_ARGS, NET_DEVICE, PERF_SAMPLE_DATA, XDP_BUFF, XDP_RXQ_INFO } from './kernel-objects.js';
+import { BPF_PERF_EVENT_DATA_KERN, LSM_CTX_SIZE, NET_DEVICE, PERF_SAMPLE_DATA, XDP_BUFF, XDP_RXQ_INFO } from './kernel-objects.js';
 import { LSM_FILE_VIEW, LSM_HOOK_ARGS, LSM_TASK_VIEW, lsmSlot } from './lsm.js';
 
 const decoder = new TextDecoder();

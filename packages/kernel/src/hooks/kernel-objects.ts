@@ -5,6 +5,7 @@
  * objects. The field order follows Linux 6.x; the offsets are the simulated kernel's own (as Linux's are its
  * own: they are not ABI). Pointers are 8-byte physical addresses.
  */
+import { MAX_BPF_FUNC_ARGS } from '@ebpf-sim/uapi';
 
 /** struct xdp_buff (include/net/xdp.h): what the XDP receive path hands a program as `struct xdp_md *`. */
 export const XDP_BUFF = { size: 56, data: 0, data_end: 8, data_meta: 16, data_hard_start: 24, rxq: 32, txq: 40, frame_sz: 48, flags: 52 } as const;
@@ -30,9 +31,6 @@ export const PERF_SAMPLE_DATA = { size: 16, addr: 0, period: 8 } as const;
 /** enum xdp_rxq_info_state: REG_STATE_REGISTERED, the state of every RX queue of a probed device. */
 export const XDP_RXQ_REG_STATE_REGISTERED = 1;
 
-/** MAX_BPF_FUNC_ARGS (include/linux/bpf.h): the most u64 argument slots a BPF trampoline hands its programs. */
-export const MAX_BPF_FUNC_ARGS = 12;
-
 /**
  * The context of BPF LSM programs (and fentry/fexit): the BPF trampoline's array of u64 slots, one per
  * argument of the hooked function, with the hook's `int ret` in the slot after the last argument (x86
@@ -40,3 +38,97 @@ export const MAX_BPF_FUNC_ARGS = 12;
  * point at the kernel objects, outside this array.
  */
 export const LSM_CTX_SIZE = MAX_BPF_FUNC_ARGS * 8;
+
+/**
+ * struct sk_buff (include/linux/skbuff.h), the fields `__sk_buff` is rewritten to (Linux bpf_convert_ctx_access,
+ * tc_cls_act_convert_ctx_access). Field order and offsets are Linux 6.18's on x86_64 (vmlinux BTF) up to
+ * `mac_header`; after it the simulated kernel keeps `tail` and `end` as pointers, Linux's layout without
+ * NET_SKBUFF_DATA_USES_OFFSET, so `skb_shinfo(skb)` is the single load `skb->end` (with offsets Linux needs the
+ * hidden BPF_REG_AX, which the VM does not have). Bit fields: `cloned` is bit 0 of the byte at `cloned_byte`,
+ * `pkt_type` the low 3 bits of the byte at `pkt_type_byte`. `vlan_all` overlays vlan_proto and vlan_tci.
+ */
+export const SK_BUFF = {
+  size: 232,
+  next: 0,
+  prev: 8,
+  dev: 16,
+  sk: 24,
+  tstamp: 32,
+  cb: 40,
+  cbSize: 48,
+  _skb_refdst: 88,
+  destructor: 96,
+  _nfct: 104,
+  len: 112,
+  data_len: 116,
+  mac_len: 120,
+  hdr_len: 122,
+  queue_mapping: 124,
+  cloned_byte: 126,
+  pkt_type_byte: 128,
+  tc_index: 132,
+  alloc_cpu: 134,
+  csum: 136,
+  priority: 140,
+  skb_iif: 144,
+  hash: 148,
+  vlan_all: 152,
+  vlan_proto: 152,
+  vlan_tci: 154,
+  napi_id: 156,
+  secmark: 160,
+  mark: 164,
+  inner_protocol: 168,
+  protocol: 176,
+  transport_header: 178,
+  network_header: 180,
+  mac_header: 182,
+  tail: 184,
+  end: 192,
+  head: 200,
+  data: 208,
+  truesize: 216,
+  users: 220,
+  extensions: 224,
+} as const;
+/** The `cloned:1` bit in SK_BUFF.cloned_byte (CLONED_MASK). */
+export const SKB_CLONED_MASK = 1;
+/** The `pkt_type:3` bits in SK_BUFF.pkt_type_byte (PKT_TYPE_MAX, little-endian bit fields). */
+export const SKB_PKT_TYPE_MAX = 7;
+/** skb->queue_mapping value meaning "none" (NO_QUEUE_MAPPING = USHRT_MAX); a program's store of it is ignored. */
+export const NO_QUEUE_MAPPING = 0xffff;
+/**
+ * Smallest NAPI id (MIN_NAPI_ID = NR_CPUS + 1; NR_CPUS 256 as in the Linux 6.18 kernel the bpf package's xlated
+ * fixtures were recorded on): a smaller skb->napi_id is a sender CPU number, and `__sk_buff.napi_id` reads 0.
+ */
+export const MIN_NAPI_ID = 257;
+
+/**
+ * struct qdisc_skb_cb (include/net/sch_generic.h), laid over `sk_buff.cb`: `__sk_buff.wire_len`, `tc_classid`
+ * and `cb[0..4]` (the 20 bytes of `data`) are rewritten to it.
+ */
+export const QDISC_SKB_CB = { size: 28, pkt_len: 0, slave_dev_queue_mapping: 4, tc_classid: 6, data: 8, dataSize: 20 } as const;
+
+/**
+ * struct bpf_skb_data_end (include/linux/filter.h), also laid over `sk_buff.cb`: the packet bounds the
+ * kernel stores before running a tc program (bpf_compute_data_pointers), read by `__sk_buff.data_meta` and
+ * `data_end`.
+ */
+export const BPF_SKB_DATA_END = { size: 48, qdisc_cb: 0, data_meta: 32, data_end: 40 } as const;
+
+/**
+ * struct skb_shared_info (include/linux/skbuff.h) at `skb->end`, the fields `__sk_buff.gso_segs`, `gso_size`
+ * and `hwtstamp` read. Offsets are Linux 6.18's; the simulated kernel keeps no page fragments after them.
+ */
+export const SKB_SHARED_INFO = {
+  size: 24,
+  flags: 0,
+  meta_len: 1,
+  nr_frags: 2,
+  tx_flags: 3,
+  gso_size: 4,
+  gso_segs: 6,
+  gso_type: 8,
+  tskey: 12,
+  hwtstamps: 16,
+} as const;

@@ -1,4 +1,5 @@
 /** Scalar ALU: constants, tnums and bounds after each operation, division and shift rules. */
+import { BPF_FUNC } from '@ebpf-sim/uapi';
 import type { SelftestCase } from '../harness.js';
 import { RET0, asm, pktCheck, BAD } from './snippets.js';
 
@@ -98,11 +99,11 @@ export const ALU: SelftestCase[] = [
   { name: 'exit without setting r0', insns: program(Exit()), result: 'reject', log: 'R0 !read_ok' },
   {
     name: 'r1-r5 are clobbered by a helper call',
-    insns: program(Mov.imm(R5, 1), asm.Call.helper(5), Mov.reg(R0, R5), Exit()),
+    insns: program(Mov.imm(R5, 1), asm.Call.helper(BPF_FUNC.ktime_get_ns), Mov.reg(R0, R5), Exit()),
     result: 'reject',
     log: 'R5 !read_ok',
   },
-  { name: 'r6 survives a helper call', insns: program(Mov.imm(R6, 1), asm.Call.helper(5), Mov.reg(R0, R6), Exit()), result: 'accept' },
+  { name: 'r6 survives a helper call', insns: program(Mov.imm(R6, 1), asm.Call.helper(BPF_FUNC.ktime_get_ns), Mov.reg(R0, R6), Exit()), result: 'accept' },
   {
     name: 'bounds refined: x < 16 then x * 8',
     insns: program(pktCheck(8), Ldx.b(R6, R2, 0), JGt.imm(R6, 15, 'bad'), Mul.imm(R6, 8), RET0, BAD),

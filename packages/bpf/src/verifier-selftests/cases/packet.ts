@@ -1,4 +1,5 @@
 /** Direct packet access: ranges learnt from comparisons with data_end, in every comparison form. */
+import { BPF_FUNC } from '@ebpf-sim/uapi';
 import type { SelftestCase } from '../harness.js';
 import { BAD, RET0, asm, pktCheck } from './snippets.js';
 
@@ -95,13 +96,33 @@ export const PACKET: SelftestCase[] = [
   },
   {
     name: 'packet pointers are invalid after bpf_xdp_adjust_head',
-    insns: program(Mov.reg(R6, R1), pktCheck(8), Mov.imm(R2, 4), Mov.reg(R1, R6), Call.helper(44), Ldx.w(R2, R6, 0), Ldx.b(R0, R2, 0), RET0, BAD),
+    insns: program(
+      Mov.reg(R6, R1),
+      pktCheck(8),
+      Mov.imm(R2, 4),
+      Mov.reg(R1, R6),
+      Call.helper(BPF_FUNC.xdp_adjust_head),
+      Ldx.w(R2, R6, 0),
+      Ldx.b(R0, R2, 0),
+      RET0,
+      BAD,
+    ),
     result: 'reject',
     log: 'invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)',
   },
   {
     name: 'packet pointer held across bpf_xdp_adjust_head',
-    insns: program(Mov.reg(R6, R1), pktCheck(8), Mov.reg(asm.R7, R2), Mov.imm(R2, 4), Mov.reg(R1, R6), Call.helper(44), Ldx.b(R0, asm.R7, 0), RET0, BAD),
+    insns: program(
+      Mov.reg(R6, R1),
+      pktCheck(8),
+      Mov.reg(asm.R7, R2),
+      Mov.imm(R2, 4),
+      Mov.reg(R1, R6),
+      Call.helper(BPF_FUNC.xdp_adjust_head),
+      Ldx.b(R0, asm.R7, 0),
+      RET0,
+      BAD,
+    ),
     result: 'reject',
     log: "R7 invalid mem access 'scalar'",
   },

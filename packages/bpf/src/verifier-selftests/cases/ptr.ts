@@ -1,4 +1,5 @@
 /** Pointer arithmetic rules and the unprivileged restrictions (pointer leaks, comparisons). */
+import { BPF_FUNC } from '@ebpf-sim/uapi';
 import type { SelftestCase } from '../harness.js';
 import { BAD, OUT, RET0, asm, lookup, lookupChecked, pktCheck } from './snippets.js';
 
@@ -52,7 +53,7 @@ export const PTR: SelftestCase[] = [
   },
   {
     name: 'unknown scalar added to a stack pointer',
-    insns: program(Call.helper(7), Mov.reg(R2, R10), asm.Add.reg(R2, R0), RET0),
+    insns: program(Call.helper(BPF_FUNC.get_prandom_u32), Mov.reg(R2, R10), asm.Add.reg(R2, R0), RET0),
     result: 'reject',
     log: 'math between fp pointer and register with unbounded min value is not allowed',
   },
@@ -90,7 +91,7 @@ export const PTR: SelftestCase[] = [
   },
   {
     name: 'unprivileged: pointer passed as an integer helper argument',
-    insns: program(LdImm64.mapFd(R2, 3), Mov.reg(R3, R10), Call.helper(12), RET0),
+    insns: program(LdImm64.mapFd(R2, 3), Mov.reg(R3, R10), Call.helper(BPF_FUNC.tail_call), RET0),
     type: 'socket_filter',
     unprivileged: true,
     result: 'reject',
@@ -125,10 +126,16 @@ export const PTR: SelftestCase[] = [
     result: 'reject',
     log: 'R2 variable stack access prohibited for !root',
   },
-  { name: 'unprivileged: ktime is allowed', insns: program(Call.helper(5), Exit()), type: 'socket_filter', unprivileged: true, result: 'accept' },
+  {
+    name: 'unprivileged: ktime is allowed',
+    insns: program(Call.helper(BPF_FUNC.ktime_get_ns), Exit()),
+    type: 'socket_filter',
+    unprivileged: true,
+    result: 'accept',
+  },
   {
     name: 'unprivileged: trace_printk needs CAP_PERFMON',
-    insns: program(asm.St.dw(R10, -8, 0), Mov.reg(R1, R10), Add.imm(R1, -8), Mov.imm(R2, 8), Call.helper(6), Exit()),
+    insns: program(asm.St.dw(R10, -8, 0), Mov.reg(R1, R10), Add.imm(R1, -8), Mov.imm(R2, 8), Call.helper(BPF_FUNC.trace_printk), Exit()),
     type: 'socket_filter',
     unprivileged: true,
     result: 'reject',

@@ -1,4 +1,5 @@
 /** Instruction sequences many selftests share. */
+import { BPF_FUNC, XDP_MD } from '@ebpf-sim/uapi';
 import { asm, type RawInsn } from '@ebpf-sim/isa';
 
 const { Add, Call, Exit, JEq, JGt, LdImm64, Ldx, Mov, St, label, R0, R1, R2, R3, R4, R10 } = asm;
@@ -9,7 +10,7 @@ export const RET0: readonly Item[] = [Mov.imm(R0, 0), Exit()];
 
 /** XDP: r2 = data, r3 = data_end, and `if (data + n > data_end) return 0` (label `bad` must follow RET0). */
 export function pktCheck(n: number): Item[] {
-  return [Ldx.w(R2, R1, 0), Ldx.w(R3, R1, 4), Mov.reg(R4, R2), Add.imm(R4, n), JGt.reg(R4, R3, 'bad')];
+  return [Ldx.w(R2, R1, XDP_MD.data), Ldx.w(R3, R1, XDP_MD.data_end), Mov.reg(R4, R2), Add.imm(R4, n), JGt.reg(R4, R3, 'bad')];
 }
 
 /** The tail for {@link pktCheck}: the `bad` label returning 0. */
@@ -17,7 +18,7 @@ export const BAD: readonly Item[] = [label('bad'), Mov.imm(R0, 0), Exit()];
 
 /** `r0 = bpf_map_lookup_elem(map fd, &(u32){0} at fp-8)`, with a 4-byte zero key. */
 export function lookup(fd: number, keyWidth: 'w' | 'dw' = 'w'): Item[] {
-  return [St[keyWidth](R10, -8, 0), Mov.reg(R2, R10), Add.imm(R2, -8), LdImm64.mapFd(R1, fd), Call.helper(1)];
+  return [St[keyWidth](R10, -8, 0), Mov.reg(R2, R10), Add.imm(R2, -8), LdImm64.mapFd(R1, fd), Call.helper(BPF_FUNC.map_lookup_elem)];
 }
 
 /** lookup, then `if (!r0) return 0` (label `out` must exist). */
