@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { formatFault } from './fault.js';
 import { bytesFromHex, RawRunner } from './raw.js';
-import { loadProgram } from './program.js';
+import { loadProgram } from './load.js';
 import type { EngineName } from './vm.js';
 
 export interface ConformanceTest {

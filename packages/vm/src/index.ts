@@ -4,8 +4,9 @@ export { BPF_MAX_LOOPS, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, VmFaultError, VmLoad
 export type { AccessKind, FaultKind, VmFault } from './fault.js';
 export { HelperTable } from './helpers.js';
 export type { HelperContext, HelperFn, HelperSpec } from './helpers.js';
-export { Program, loadProgram } from './program.js';
-export type { LoadOptions } from './program.js';
+export { Program } from './program.js';
+export { loadProgram } from './load.js';
+export type { LoadOptions } from './load.js';
 export { BPF_FUNC_TAIL_CALL, ENGINES, Vm } from './vm.js';
 export type { EngineName, RunResult, TailCallHook, VmOptions } from './vm.js';
 export { CONFORMANCE_HELPERS, HexParseError, RawRunner, bytesFromHex, loadRaw, programFromHex } from './raw.js';

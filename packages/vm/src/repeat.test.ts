@@ -9,9 +9,11 @@ import { asm } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
 import { loadBenchSuite } from './bench.js';
 import { loadConformanceTests } from './conformance.js';
+import type { HelperContext } from './helpers.js';
 import type { MemoryChecks } from './jit/compile.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
-import { loadProgram, type Program } from './program.js';
+import { type Program } from './program.js';
+import { loadProgram } from './load.js';
 import { bytesFromHex, RawRunner } from './raw.js';
 import { Vm, type EngineName, type VmOptions } from './vm.js';
 
@@ -125,8 +127,8 @@ describe.each(ENGINES)('runRepeat on %s', (_label, engine, checks) => {
       {
         id: 5,
         name: 'exit_if_odd',
-        fn: (ctx: Vm | { argU32(n: number): number }) => {
-          if (ctx.argU32(1) % 2 === 1 && ctx instanceof Vm) ctx.requestExit(77);
+        fn: (ctx: HelperContext) => {
+          if (ctx.argU32(1) % 2 === 1) ctx.requestExit(77);
           return 5;
         },
       },

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { BPF_MAX_LOOPS, MAX_TAIL_CALL_CNT, formatFault } from './fault.js';
 import type { HelperSpec } from './helpers.js';
 import { Arena, LinearMemory, NULL_GUARD, Perm } from './memory.js';
-import { loadProgram, type Program } from './program.js';
+import { type Program } from './program.js';
+import { loadProgram } from './load.js';
 import { Vm, type VmOptions } from './vm.js';
 
 const { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 } = asm;

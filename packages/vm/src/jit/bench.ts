@@ -11,7 +11,8 @@ import type { RawInsn } from '@ebpf-sim/isa';
 import { asm } from '@ebpf-sim/isa';
 import { runMany, type BenchMethod, type BenchRow, type BenchSuite } from '../bench.js';
 import { Arena, LinearMemory, Perm } from '../memory.js';
-import { loadProgram, type Program } from '../program.js';
+import { type Program } from '../program.js';
+import { loadProgram } from '../load.js';
 import { Vm, type EngineName } from '../vm.js';
 import { compileProgram, type MemoryChecks } from './compile.js';
 

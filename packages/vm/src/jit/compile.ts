@@ -94,6 +94,11 @@ const F_ACCESS = 1;
 const F_STOP = 2;
 const F_PACKET = 3;
 const G_TOP = 0;
+/**
+ * The frame depth of the run's entry program: 0, or, for a run a helper started on the same VM, the frame below
+ * the live frames of the run that started it (engine-state.ts). An exit at this depth ends the run.
+ */
+const G_BASE = 1;
 
 // Local layout of every eBPF function.
 const P_DEPTH = 10;
@@ -312,6 +317,7 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   mb.importFunction('e', 'packet', [T.I32, T.I32, T.I32, T.I32], [T.I32]);
   mb.importMemory('e', 'mem');
   mb.importGlobal('e', 'top', T.I32, false);
+  mb.importGlobal('e', 'base', T.I32, true);
 
   const entryList = [...entries].sort((a, b) => a - b);
   const funcIndex = new Map<number, number>();
@@ -738,8 +744,14 @@ class FunctionEmitter implements StructureSink {
         c.getLocal(L_X32);
         return;
       case 'exit':
+        // The entry program's exit publishes the registers (a callee's return leaves them to its caller).
         c.getLocal(P_DEPTH);
-        c.op(Op.I32_EQZ);
+        if (this.exported) {
+          c.op(Op.I32_EQZ);
+        } else {
+          c.getGlobal(G_BASE);
+          c.op(Op.I32_EQ);
+        }
         c.if_();
         c.i32(XCHG);
         c.mem(Op.I32_LOAD, 2, X_FULL);
