@@ -830,6 +830,17 @@ const REPEAT_R10 = 30;
 export const REPEAT_CHUNK_INSNS = 1 << 20;
 
 /**
+ * The size of the next chunk of a repeat loop of `repeat` runs with `done` made, when a run executes `executed`
+ * instructions: about REPEAT_CHUNK_INSNS instructions' worth, at least one run, never more than are left.
+ * Always below 2^31 (the pool word that counts it is an int32), whatever `repeat` is.
+ */
+export function nextRepeatChunk(done: number, repeat: number, executed: number): number {
+  const perChunk = Math.floor(REPEAT_CHUNK_INSNS / (executed > 0 ? executed : 1));
+  const left = repeat - done;
+  return perChunk < 1 ? 1 : perChunk < left ? perChunk : left;
+}
+
+/**
  * Run `entry` on `st` from slot 0 with the registers already set up. Returns true when the program exited
  * (r0 in `st.registers`), false on a fault (`st.fault`). `st.executed` is the number of instructions run.
  */
@@ -886,7 +897,6 @@ function createInterpreter(): {
   const RR2 = REPEAT_R2;
   const RR10 = REPEAT_R10;
   const MAX_LOOPS = BPF_MAX_LOOPS;
-  const CHUNK_INSNS = REPEAT_CHUNK_INSNS;
   return { runSegment, runRepeat, runChunk };
 
   /**
@@ -896,11 +906,7 @@ function createInterpreter(): {
    */
   function runRepeat(st: EngineState, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
     let done = runChunk(st, entry, r1Lo, r1Hi, r2Lo, r2Hi, 1);
-    while (done < repeat && st.fault === null) {
-      const perChunk = Math.floor(CHUNK_INSNS / (st.executed > 0 ? st.executed : 1));
-      const left = repeat - done;
-      done += runChunk(st, entry, r1Lo, r1Hi, r2Lo, r2Hi, perChunk < 1 ? 1 : perChunk < left ? perChunk : left);
-    }
+    while (done < repeat && st.fault === null) done += runChunk(st, entry, r1Lo, r1Hi, r2Lo, r2Hi, nextRepeatChunk(done, repeat, st.executed));
     return done;
   }
 

@@ -197,6 +197,19 @@ describe('helpers', () => {
     expect(failed && formatFault(failed)).toContain('helper failed (insn 1, function #2): bad argument');
   });
 
+  it('formats faults with the default hints (naming no front end option) or with hints the embedder gives', () => {
+    const { vm } = machine({ budget: 3 });
+    const fault = vm.execute(prog(Mov.imm(R0, 0), label('top'), Add.imm(R0, 1), Ja('top'))).fault;
+    if (fault === null) throw new Error('expected a budget fault');
+    expect(formatFault(fault)).toBe(
+      'execution budget exhausted (insn 1, after 3 instructions)\n  hint: the program ran longer than the instruction budget allows; if that is expected, run it with a larger budget',
+    );
+    expect(formatFault(fault, { budget: 'raise it with --budget N' })).toBe(
+      'execution budget exhausted (insn 1, after 3 instructions)\n  hint: raise it with --budget N',
+    );
+    expect(formatFault(fault, { memory: 'not this one' })).toContain('hint: the program ran longer');
+  });
+
   it('keeps working when a helper grows the memory (the old buffer is detached)', () => {
     const { vm, arena } = machine({ helpers });
     const region = arena.alloc(8, Perm.RW, 'value');

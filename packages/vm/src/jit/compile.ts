@@ -68,6 +68,28 @@ type HelperTableIdValue = (typeof HelperTableId)[keyof typeof HelperTableId];
 
 export type MemoryChecks = 'checked' | 'unchecked';
 
+/**
+ * The largest WebAssembly function body an engine must accept (the JS API's limit, V8's
+ * kV8MaxWasmFunctionSize): 7,654,321 bytes. An eBPF function whose code would be larger (about a million
+ * instructions) is refused with {@link JitLimitError} before `new WebAssembly.Module` sees it.
+ */
+export const MAX_WASM_FUNCTION_BYTES = 7_654_321;
+
+/** A program the JIT cannot compile (too large for a WebAssembly function); the interpreter runs it. */
+export class JitLimitError extends Error {
+  override readonly name = 'JitLimitError';
+  constructor(
+    readonly program: string,
+    /** Slot of the eBPF function's entry that is too large. */
+    readonly entrySlot: number,
+  ) {
+    super(
+      `program too large for the JIT: '${program}', the function at insn ${entrySlot}, needs more than the ${MAX_WASM_FUNCTION_BYTES} bytes a WebAssembly function may have\n` +
+        '  hint: run it on the interpreter (engine interp, or auto, which falls back to it)',
+    );
+  }
+}
+
 export interface CompiledProgram {
   readonly module: WebAssembly.Module;
   readonly checks: MemoryChecks;
@@ -331,12 +353,14 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   for (const e of entryList) {
     const emitter = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static);
     const kind = emitter.emit();
+    emitter.checkSize();
     if (e === 0) {
       written = Int32Array.from(emitter.written.flatMap((r) => [2 * r, 2 * r + 1]));
       const length = emitter.boundedLength();
       if (length !== null) {
         const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, false, true);
         copy.emit();
+        copy.checkSize();
         const index = mb.declareFunction(RUN_PARAMS, [T.I32]);
         mb.defineFunction(index, [...FUNC_PARAMS, ...FUNC_LOCALS], copy.code);
         mb.exportFunction('fast', index);
@@ -568,6 +592,11 @@ class FunctionEmitter implements StructureSink {
     return longest[0]! <= MAX_BOUNDED ? longest[0]! : null;
   }
 
+  /** Throw {@link JitLimitError} once the code is larger than a WebAssembly function may be. */
+  checkSize(): void {
+    if (this.code.length > MAX_WASM_FUNCTION_BYTES) throw new JitLimitError(this.prog.name, this.slotOf[this.blocks[this.nodes[0]!]!.start]!);
+  }
+
   get graphSize(): number {
     return this.nodes.length;
   }
@@ -646,6 +675,8 @@ class FunctionEmitter implements StructureSink {
     this.depth = depth;
     const blk = this.blocks[this.nodes[node]!]!;
     const c = this.code;
+    // Stop as soon as the function is too large, not after emitting megabytes more.
+    this.checkSize();
     const count = blk.end - blk.start;
     // Budget: take the block's instruction count; on overdraw report the exact instruction. Unchecked code
     // (verified programs) tests the fuel only where a cycle can come back (loop headers, function entries):

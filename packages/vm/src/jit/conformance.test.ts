@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConformanceTests } from '../conformance.js';
+import { loadConformanceTests } from '../node/conformance-files.js';
 import { formatFault } from '../fault.js';
 import { bytesFromHex, RawRunner } from '../raw.js';
 import { loadProgram } from '../load.js';

@@ -18,6 +18,7 @@ import {
   StopCode,
   HelperStatus,
   HelperTableId,
+  JitLimitError,
   XCHG,
   XCHG_SIZE,
   X_OWNER,
@@ -37,6 +38,9 @@ export const MAX_JIT_BUDGET = 0x7fffffff;
 export const AUTO_HOT_INSNS = 20_000;
 /** ...or this many times. */
 export const AUTO_HOT_RUNS = 200;
+/** `auto`'s heat of a compiled program, and of one the JIT cannot compile (see JitLimitError). */
+const HOT = -1;
+const NEVER = -2;
 
 /** Thrown by the `raise` import to unwind every Wasm frame of a run at once (never escapes the engine). */
 class JitStop extends Error {
@@ -125,7 +129,7 @@ export class JitEngine {
   /** The stale run's r1, r2. */
   private r1: number | bigint = 0;
   private r2: number | bigint = 0;
-  /** `auto`: instructions and runs seen on the interpreter per program; -1 once compiled. */
+  /** `auto`: instructions and runs seen on the interpreter per program; HOT once compiled, NEVER if it cannot be. */
   private readonly heat = new WeakMap<Program, number>();
   private readonly id = nextEngineId++;
   /** `mem.generation` when this engine last validated the exchange area's region caches. */
@@ -179,7 +183,7 @@ export class JitEngine {
 
   /** Whether `prog` runs compiled on this engine now (always for `jit`; once hot for `auto`). */
   isCompiled(prog: Program): boolean {
-    return !this.adaptive || this.heat.get(prog) === -1;
+    return !this.adaptive || this.heat.get(prog) === HOT;
   }
 
   /**
@@ -353,10 +357,11 @@ export class JitEngine {
     if (pending !== this) this.claim();
     if (this.adaptive) {
       const heat = this.heat.get(prog) ?? 0;
-      if (heat >= 0) {
+      if (heat !== HOT) {
         const ok = interpret(this.st, prog);
+        if (heat === NEVER) return ok;
         const next = heat + this.st.executed + AUTO_HOT_INSNS / AUTO_HOT_RUNS;
-        this.heat.set(prog, next >= AUTO_HOT_INSNS ? -1 : next);
+        this.heat.set(prog, next >= AUTO_HOT_INSNS ? this.compileHot(prog) : next);
         return ok;
       }
     }
@@ -384,6 +389,17 @@ export class JitEngine {
     st.executed = cap - fuel;
     this.pullAll();
     return true;
+  }
+
+  /** `auto`: compile a program that turned hot; one too large for WebAssembly stays on the interpreter. */
+  private compileHot(prog: Program): number {
+    try {
+      compiled(prog, this.checks);
+    } catch (error) {
+      if (error instanceof JitLimitError) return NEVER;
+      throw error;
+    }
+    return HOT;
   }
 
   /** After a run unwound: read every register back; true when it ended by a requested exit, not a fault. */

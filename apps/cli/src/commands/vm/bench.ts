@@ -8,7 +8,7 @@ import {
   measureCompile,
   runBench,
   type BenchMethod,
-} from '@ebpf-sim/vm';
+} from '@ebpf-sim/vm/node';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { defaultBenchDir, pickChecks, pickEngine } from './common.js';
 import { parseWith } from '../../args.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatConformanceReport, loadConformanceTests, runConformance, runConformanceViaPlugin } from '@ebpf-sim/vm';
+import { formatConformanceReport, loadConformanceTests, runConformance, runConformanceViaPlugin } from '@ebpf-sim/vm/node';
 import { CliError, type CliIo, type Command } from '../../command.js';
 import { pickEngine } from './common.js';
 import { parseWith } from '../../args.js';
