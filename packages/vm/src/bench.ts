@@ -120,7 +120,7 @@ export function median(values: readonly number[]): number {
  * Warm-up. TurboFan compiles the interpreter on a background thread, which takes from 70 ms to over two seconds
  * on a busy 2-core machine, and until then the engine runs 20-100x slower (the JIT's WebAssembly tiers up the
  * same way, faster). So warm up until the speed looks optimized (under UNOPTIMIZED_NS per instruction) and three
- * rounds in a row are no faster than the best one, at least WARMUP_MIN_MS and at most `maxMs`.
+ * rounds in a row are no faster than the best one, at least WARMUP_MIN_MS and at most WARMUP_MAX_MS.
  */
 const WARMUP_MIN_MS = 300;
 const WARMUP_MAX_MS = 15000;
@@ -140,17 +140,17 @@ interface WarmedUp {
 }
 
 /**
- * Run `prog` untimed, in calls of `batch` runs of `method` (`batch` doubling, then sized to `roundMs`), until
- * the engine is warm (see WARMUP_MIN_MS), or a run faults.
+ * Run `prog` untimed, `iterations` runs at a time (doubling, then sized to take `roundMs`) in calls of at most
+ * `batch` runs, until the engine is warm (see WARMUP_MIN_MS) or a run faults.
  */
-function warmUp(vm: Vm, method: BenchMethod, prog: Program, addr: number, length: number, roundMs: number, maxMs: number, batch = Infinity): WarmedUp {
+function warmUp(vm: Vm, method: BenchMethod, prog: Program, addr: number, length: number, roundMs: number, batch = Infinity): WarmedUp {
   // Per-run overhead counts as ten instructions, so tiny programs are not held to the per-instruction bar.
   let weight = 10;
   let iterations = 1;
   const start = performance.now();
   let best = Infinity;
   let stale = 0;
-  while (performance.now() - start < maxMs) {
+  while (performance.now() - start < WARMUP_MAX_MS) {
     const t0 = performance.now();
     for (let left = iterations; left > 0; left -= batch) {
       if (!runMany(vm, method, prog, addr, length, Math.min(left, batch))) return { iterations, faulted: true };
@@ -180,7 +180,7 @@ function timeProgram(
   statistic: 'median' | 'min',
 ): number {
   const vm = runner.vm;
-  const { iterations } = warmUp(vm, method, prog, addr, length, roundMs, WARMUP_MAX_MS);
+  const { iterations } = warmUp(vm, method, prog, addr, length, roundMs);
   const samples: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
@@ -203,8 +203,6 @@ const TEST_RUN_SELF_TIMED_MS = 100;
 /** Timed rounds of a test run, and their length. */
 const TEST_RUN_ROUNDS = 15;
 const TEST_RUN_ROUND_MS = 20;
-/** The longest warm-up a test run waits for (the bench waits up to WARMUP_MAX_MS). */
-const TEST_RUN_WARMUP_MAX_MS = 5000;
 
 /**
  * BPF_PROG_TEST_RUN with `repeat` N on the uBPF convention (r1 = a copy of `input`, r2 = its length), timed in
@@ -219,7 +217,7 @@ export function timedTestRun(runner: RawRunner, prog: Program, input: Uint8Array
   const vm = runner.vm;
   const length = input.length;
   let addr = runner.placeInput(input);
-  const warm = warmUp(vm, 'repeat', prog, addr, length, TEST_RUN_ROUND_MS, TEST_RUN_WARMUP_MAX_MS, repeat);
+  const warm = warmUp(vm, 'repeat', prog, addr, length, TEST_RUN_ROUND_MS, repeat);
   const perTestRun = Math.max(1, Math.ceil(warm.iterations / repeat));
   // The warm-up's calibration: how long one test run of N runs takes now.
   const estimateMs = (TEST_RUN_ROUND_MS * repeat) / Math.max(warm.iterations, 1);

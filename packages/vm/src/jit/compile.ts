@@ -17,9 +17,10 @@
  *   throws to unwind all Wasm frames at once.
  * - Exports: `run(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel` (entry at depth 0, every other register zero),
  *   `repeat(r1lo, r1hi, r2lo, r2hi, fuel, n) -> fuel` (`run` n times in a loop, BPF_PROG_TEST_RUN's repeat) and
- *   `resume(depth, fuel) -> fuel` (registers from the exchange area: runs with r3..r5, tail calls). At a
- *   depth-0 exit only the registers the entry function writes are published (see `written`); the others
- *   still hold their initial values, which the engine knows.
+ *   `resume(depth, fuel) -> fuel` (registers from the exchange area: runs with r3..r5, tail calls, runs a
+ *   helper starts on the same VM, whose entry frame is deeper: the imported global `base`). An exit at the
+ *   entry depth publishes the registers; on the lean paths (`run`, `repeat`, `fast`) only those the entry
+ *   function writes (see `written`), the others still hold their initial values, which the engine knows.
  *
  * Wasm traps on integer division by zero and on INT_MIN / -1; eBPF defines both (x / 0 = 0, x % 0 = x,
  * INT_MIN / -1 = INT_MIN), so divisions test their divisor first. Atomics are plain loads and stores: a run is

@@ -66,7 +66,7 @@ interface Bound {
   readonly fastLength: number;
   readonly resume: JitExports['resume'];
   readonly repeat: JitExports['repeat'];
-  /** `Vm.regs` indexes the entry function may write (see CompiledProgram.written). */
+  /** Register-file indexes the entry function may write (see CompiledProgram.written). */
   readonly written: Int32Array;
 }
 
@@ -121,7 +121,7 @@ export class JitEngine {
   /** Fuel the current run started with (the budget, capped). */
   private cap = 0;
   /**
-   * True while `Vm.registers` does not hold the last lean run's registers: they are in the exchange area (the
+   * True while the engine state's `registers` do not hold the last lean run's registers: they are in the exchange area (the
    * ones the entry function writes; every one after a helper call, see X_FULL) and the rest are the run's
    * initial values: r1 and r2 as below, r10 the stack top, zero elsewhere. `Vm.regs` calls {@link flush}.
    */
@@ -139,7 +139,7 @@ export class JitEngine {
   /**
    * While a {@link repeat} loop runs: its program (null otherwise), the X_ITER value of the last tail call
    * (a new iteration restarts the tail-call count, as a fresh run does), and the program the last depth-0
-   * tail call switched to, with its iteration (the final `Vm.running` when that was the last iteration).
+   * tail call switched to, with its iteration (the final `running` when that was the last iteration).
    */
   private repeatRoot: Program | null = null;
   private tailIter = -1;
@@ -262,7 +262,7 @@ export class JitEngine {
           fuel = b.repeat(r1lo, r1hi, r2lo, r2hi, cap, chunk);
         } catch (error) {
           active--;
-          // Vm.running is already the program the run stopped in (a depth-0 tail call's callee, else prog).
+          // `running` is already the program the run stopped in (a depth-0 tail call's callee, else prog).
           done += this.xchg()[ITER]! + 1;
           const ok = this.stopped(error);
           if (!ok || done === n) {
@@ -307,7 +307,7 @@ export class JitEngine {
     this.validateCaches(this.xchg());
   }
 
-  /** Copy the last lean run's registers into `Vm.registers` (see {@link stale}). */
+  /** Copy the last lean run's registers into the engine state's `registers` (see {@link stale}). */
   flush(): void {
     if (!this.stale) return;
     this.stale = false;
@@ -353,7 +353,7 @@ export class JitEngine {
   }
 
   private full(prog: Program): boolean {
-    // Vm.runArgs set the registers up through Vm.regs, which flushed this engine; another's may be pending.
+    // The VM set the registers up after flushing this engine (Vm.registersOf); another's may be pending.
     if (pending !== this) this.claim();
     if (this.adaptive) {
       const heat = this.heat.get(prog) ?? 0;
