@@ -80,6 +80,10 @@ export class EngineState implements HelperContext {
   calling = false;
   /** Frame depth of this level's entry program: 0 at level 0, the starting run's depth + 1 when nested. */
   baseDepth = 0;
+  /** r10 of the entry frame: `stackTop` at level 0 (see {@link enterAt}). */
+  frameTop: number;
+  /** Instruction budget of each run (the VM's; `Vm.budget` sets it on every level). */
+  budget: number;
   /** Instructions executed by the last run (including the faulting one); up to date whenever a helper runs. */
   executed = 0;
   /** Why the last run stopped, or null when it exited normally. */
@@ -117,14 +121,17 @@ export class EngineState implements HelperContext {
     this.tailCallHook = machine.tailCallHook;
     this.tailCallId = machine.tailCallId;
     this.stackTop = machine.stackTop;
+    this.frameTop = machine.stackTop;
+    this.budget = machine.budget;
     const file = ownedBlock(REGISTER_BLOCK_WORDS, REGISTER_WORDS);
     this.registers = file.view;
     this.regBase = file.base;
   }
 
-  /** r10 of this level's entry frame. */
-  get entryFrameTop(): number {
-    return this.stackTop - this.baseDepth * STACK_FRAME_SIZE;
+  /** Runs at this level start in frame `depth` (below the live frames of the run that starts them). */
+  enterAt(depth: number): void {
+    this.baseDepth = depth;
+    this.frameTop = this.stackTop - depth * STACK_FRAME_SIZE;
   }
 
   /** The per-run state a fresh run starts with (no fault, no tail calls, no exit request). */

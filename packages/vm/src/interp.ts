@@ -914,7 +914,7 @@ function createInterpreter(): {
   function runChunk(st: EngineState, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, n: number): number {
     const E = pool;
     const rb = st.regBase | 0;
-    const top = st.entryFrameTop;
+    const top = st.frameTop;
     E[rb + RR1] = r1Lo;
     E[rb + RR1 + 1] = r1Hi;
     E[rb + RR2] = r2Lo;
@@ -978,8 +978,7 @@ function createInterpreter(): {
     // Every number kept across the loop is made an int32 here: a value TurboFan only knows as "a number" is
     // re-checked (Smi or not) on every iteration. Instruction counts are int32 (a budget above 2^31 - 1 is
     // capped, as in the JIT).
-    const budget = st.machine.budget;
-    const limit = (budget > 0x7fffffff ? 0x7fffffff : budget) | 0;
+    const limit = (st.budget > 0x7fffffff ? 0x7fffffff : st.budget) | 0;
     let dv = st.mem.dataView;
     let p = st.resumeAt | 0;
     // Instructions this run may still execute: counting down keeps one number in a register instead of two

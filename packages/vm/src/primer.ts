@@ -269,9 +269,15 @@ export function primerProgram(): RawInsn[] {
 
 let primed = false;
 
-/** Run the primer over every operand set, once per process (see {@link primerProgram}). */
+/**
+ * Run the primer over every operand set, once per process (see {@link primerProgram}). Called before every
+ * run that may interpret, so it is kept this small: TurboFan inlines it into the run's path.
+ */
 export function primeEngine(): void {
-  if (primed) return;
+  if (!primed) prime();
+}
+
+function prime(): void {
   primed = true;
   const mem = new LinearMemory({ pages: 1 });
   const arena = new Arena(mem);

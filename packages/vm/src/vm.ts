@@ -148,6 +148,7 @@ export class Vm {
 
   set budget(value: number) {
     this.machine.budget = value;
+    for (const level of this.levels) level.state.budget = value;
   }
 
   /**
@@ -328,7 +329,7 @@ export class Vm {
       R[2 * i + 2] = lo;
       R[2 * i + 3] = hi;
     }
-    R[20] = level.state.entryFrameTop;
+    R[20] = level.state.frameTop;
   }
 
   /** {@link run} and {@link runRepeat} on the interpreter: the repeat loop and register set-up are in interp.ts. */
@@ -381,7 +382,7 @@ export class Vm {
     const outer = this.levels[k - 1]!.state;
     const level = this.level(k);
     const st = level.state;
-    st.baseDepth = outer.depth + 1;
+    st.enterAt(outer.depth + 1);
     st.running = prog;
     if (st.baseDepth >= MAX_CALL_FRAMES) {
       // The call-depth fault a bpf-to-bpf call that deep gets (frame baseDepth + 1 of MAX_CALL_FRAMES).

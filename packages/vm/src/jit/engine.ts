@@ -205,7 +205,7 @@ export class JitEngine {
     this.stale = false;
     this.r1 = r1;
     this.r2 = r2;
-    const budget = this.st.machine.budget;
+    const budget = this.st.budget;
     this.cap = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
     return b;
   }
@@ -371,7 +371,7 @@ export class JitEngine {
     const v = this.xchg();
     for (let i = 0; i < 22; i++) v[BASE + i] = R[i]!;
     this.validateCaches(v);
-    const budget = st.machine.budget;
+    const budget = st.budget;
     const cap = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
     this.cap = cap;
     st.running = prog;
