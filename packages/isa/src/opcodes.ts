@@ -4,8 +4,9 @@
  * Every other part of the project (encoder, decoder, validity check, both disassemblers, both assemblers, the
  * interpreter, the JIT and the verifier) is driven by this table. A row is one *instruction form*: an opcode
  * byte, optionally narrowed by a discriminant field (the offset of sdiv/smod/movsx, the immediate of byte swaps
- * and atomics, the source register of calls and LD imm64 pseudo loads). Each form has a dense numeric `index`,
- * which the interpreter and the JIT switch on.
+ * and atomics, the source register of calls and LD imm64 pseudo loads). Each form has a unique `id` (what the
+ * interpreter keys its op table by) and a dense numeric `index`, its position in the table (for arrays indexed
+ * by form); the JIT works from a form's fields (`kind`, `cls`, `op`).
  */
 
 /** Instruction classes: the low three bits of the opcode. */
@@ -136,7 +137,7 @@ export type FieldUse =
   | 'any'; // free (helper id, kfunc BTF id, pc-relative call target)
 
 export interface OpcodeForm {
-  /** Dense position in {@link OPCODE_TABLE}; the interpreter and JIT switch on it. */
+  /** Dense position in {@link OPCODE_TABLE}, for arrays indexed by form (the engines key on `id` and the fields). */
   readonly index: number;
   /** Unique, readable identifier, e.g. `alu64.add.x`, `ldx.memsx.b`, `atomic.dw.fetch_add`. */
   readonly id: string;

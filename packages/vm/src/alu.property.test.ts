@@ -6,7 +6,8 @@ import { asm } from '@ebpf-sim/isa';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Arena, LinearMemory, Perm } from './memory.js';
-import { loadProgram, type Program } from './program.js';
+import { type Program } from './program.js';
+import { loadProgram } from './load.js';
 import { Vm } from './vm.js';
 
 const { R0, R1, R2, R3, R4 } = asm;

@@ -2,11 +2,13 @@
  * The benchmark of `../shared/bench`: the ubpf variant of every program run in-process (r1 = input.bin,
  * r2 = its length), checked against manifest.json, timed as the median of several rounds after warm-up, and
  * compared with the anchor figures (Linux JIT, uBPF interpreter and JIT) of the bench README. Engine-agnostic:
- * every engine the VM supports is measured the same way.
+ * every engine the VM supports is measured the same way. Also {@link timedTestRun}: a test run of N runs
+ * (BPF_PROG_TEST_RUN's repeat) timed the same way, what `ebpf-sim run` reports.
+ *
+ * No Node API here (time is `performance.now()`); reading the suite from disk is node/bench-suite.ts. Exported
+ * by the `@ebpf-sim/vm/node` entry with the rest of the tooling.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadRaw, programFromHex, RawRunner } from './raw.js';
+import { RawRunner } from './raw.js';
 import type { Program } from './program.js';
 import { formatFault } from './fault.js';
 import type { EngineName, Vm } from './vm.js';
@@ -35,11 +37,6 @@ export interface BenchSuite {
   readonly anchors: ReadonlyMap<string, BenchAnchor>;
 }
 
-interface Manifest {
-  readonly programs: Record<string, { readonly ubpf: { readonly hex: string; readonly executed: number; readonly ret: string } }>;
-  readonly input: string;
-}
-
 /**
  * Parse the "Anchor figures" table of the bench README (`| program | kernel net | uBPF interpreter | uBPF JIT |`).
  * Keeping the figures in the README they were published in means there is one copy of them.
@@ -59,23 +56,6 @@ export function parseAnchors(readme: string): Map<string, BenchAnchor> {
     anchors.set(name, { kernelNet: /^[\d.]+$/.test(kernel) ? Number(kernel) : null, ubpfInterp: Number(interp), ubpfJit: Number(jit) });
   }
   return anchors;
-}
-
-/** Read manifest.json, the hex programs, input.bin and the README anchors from a bench directory. */
-export function loadBenchSuite(dir: string): BenchSuite {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-  const programs = Object.entries(manifest.programs).map(([name, entry]) => ({
-    name,
-    program: loadRaw(programFromHex(readFileSync(join(dir, entry.ubpf.hex), 'utf8')), name),
-    executed: entry.ubpf.executed,
-    expected: BigInt(entry.ubpf.ret),
-  }));
-  return {
-    dir,
-    input: new Uint8Array(readFileSync(join(dir, manifest.input))),
-    programs,
-    anchors: parseAnchors(readFileSync(join(dir, 'README.md'), 'utf8')),
-  };
 }
 
 /**
@@ -129,29 +109,63 @@ export interface BenchRow {
   readonly anchor: BenchAnchor | null;
 }
 
-function median(values: number[]): number {
+/** The middle value of `values` (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 /**
- * Warm-up per program. TurboFan compiles the interpreter on a background thread, which takes from 70 ms to
- * over two seconds on a busy 2-core machine, and until then the engine runs 20-100x slower. So warm up until
- * the speed looks optimized (under UNOPTIMIZED_NS per instruction) and three rounds in a row are no faster
- * than the best one, at least WARMUP_MIN_MS and at most WARMUP_MAX_MS.
+ * Warm-up. TurboFan compiles the interpreter on a background thread, which takes from 70 ms to over two seconds
+ * on a busy 2-core machine, and until then the engine runs 20-100x slower (the JIT's WebAssembly tiers up the
+ * same way, faster). So warm up until the speed looks optimized (under UNOPTIMIZED_NS per instruction) and three
+ * rounds in a row are no faster than the best one, at least WARMUP_MIN_MS and at most WARMUP_MAX_MS.
  */
 const WARMUP_MIN_MS = 300;
 const WARMUP_MAX_MS = 15000;
 const UNOPTIMIZED_NS = 10;
 
-/** `iterations` runs of `prog` the way `method` times them. */
-export function runMany(vm: Vm, method: BenchMethod, prog: Program, addr: number, length: number, iterations: number): void {
-  if (method === 'repeat') {
-    vm.runRepeat(prog, addr, length, iterations);
-    return;
+/** `iterations` runs of `prog` the way `method` times them; false at a fault. */
+export function runMany(vm: Vm, method: BenchMethod, prog: Program, addr: number, length: number, iterations: number): boolean {
+  if (method === 'repeat') return vm.runRepeat(prog, addr, length, iterations);
+  for (let i = 0; i < iterations; i++) if (!vm.run(prog, addr, length)) return false;
+  return true;
+}
+
+/** What {@link warmUp} found: how many runs take about a round, and whether a run faulted (then it stopped). */
+interface WarmedUp {
+  readonly iterations: number;
+  readonly faulted: boolean;
+}
+
+/**
+ * Run `prog` untimed, `iterations` runs at a time (doubling, then sized to take `roundMs`) in calls of at most
+ * `batch` runs, until the engine is warm (see WARMUP_MIN_MS) or a run faults.
+ */
+function warmUp(vm: Vm, method: BenchMethod, prog: Program, addr: number, length: number, roundMs: number, batch = Infinity): WarmedUp {
+  // Per-run overhead counts as ten instructions, so tiny programs are not held to the per-instruction bar.
+  let weight = 10;
+  let iterations = 1;
+  const start = performance.now();
+  let best = Infinity;
+  let stale = 0;
+  while (performance.now() - start < WARMUP_MAX_MS) {
+    const t0 = performance.now();
+    for (let left = iterations; left > 0; left -= batch) {
+      if (!runMany(vm, method, prog, addr, length, Math.min(left, batch))) return { iterations, faulted: true };
+    }
+    const ms = performance.now() - t0;
+    weight = Math.max(vm.executed, 10);
+    const perRun = (ms * 1e6) / iterations;
+    if (ms >= roundMs / 8) {
+      stale = perRun < best * 0.97 ? 0 : stale + 1;
+      best = Math.min(best, perRun);
+      if (stale >= 3 && best / weight < UNOPTIMIZED_NS && performance.now() - start >= WARMUP_MIN_MS) break;
+    }
+    iterations = ms < roundMs / 8 ? iterations * 2 : Math.max(1, Math.round((iterations * roundMs) / Math.max(ms, 0.001)));
   }
-  for (let i = 0; i < iterations; i++) vm.run(prog, addr, length);
+  return { iterations, faulted: false };
 }
 
 /** Time one program: warm-up, then `rounds` rounds of ~`roundMs` each; the median (or fastest) ns per run. */
@@ -166,32 +180,62 @@ function timeProgram(
   statistic: 'median' | 'min',
 ): number {
   const vm = runner.vm;
-  vm.run(prog, addr, length);
-  // Per-run overhead counts as ten instructions, so tiny programs are not held to the per-instruction bar.
-  const weight = Math.max(vm.executed, 10);
-  let iterations = 1;
-  const start = performance.now();
-  let best = Infinity;
-  let stale = 0;
-  while (performance.now() - start < WARMUP_MAX_MS) {
-    const t0 = process.hrtime.bigint();
-    runMany(vm, method, prog, addr, length, iterations);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    const perRun = (ms * 1e6) / iterations;
-    if (ms >= roundMs / 8) {
-      stale = perRun < best * 0.97 ? 0 : stale + 1;
-      best = Math.min(best, perRun);
-      if (stale >= 3 && best / weight < UNOPTIMIZED_NS && performance.now() - start >= WARMUP_MIN_MS) break;
-    }
-    iterations = ms < roundMs / 8 ? iterations * 2 : Math.max(1, Math.round((iterations * roundMs) / Math.max(ms, 0.001)));
-  }
+  const { iterations } = warmUp(vm, method, prog, addr, length, roundMs);
   const samples: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = performance.now();
     runMany(vm, method, prog, addr, length, iterations);
-    samples.push(Number(process.hrtime.bigint() - t0) / iterations);
+    samples.push(((performance.now() - t0) * 1e6) / iterations);
   }
   return statistic === 'min' ? Math.min(...samples) : median(samples);
+}
+
+/** The outcome of {@link timedTestRun}: the test run's result (the VM holds its registers and fault) and its speed. */
+export interface TimedTestRun {
+  /** The N runs ended without a fault (`runner.vm.runs` says which run faulted otherwise). */
+  readonly ok: boolean;
+  /** Wall time of one run in the steady state, in ns (see {@link timedTestRun}); NaN when a run faulted. */
+  readonly nsPerRun: number;
+}
+
+/** A test run timed this long or more is its own timing: no separate timed rounds. */
+const TEST_RUN_SELF_TIMED_MS = 100;
+/** Timed rounds of a test run, and their length. */
+const TEST_RUN_ROUNDS = 15;
+const TEST_RUN_ROUND_MS = 20;
+
+/**
+ * BPF_PROG_TEST_RUN with `repeat` N on the uBPF convention (r1 = a copy of `input`, r2 = its length), timed in
+ * the engine's steady state, the way `runBench` measures: first `prog` runs untimed, in test runs of at most N
+ * runs (`Vm.runRepeat`), until the engine is warm (V8 has optimized the interpreter, or tiered up the JIT's
+ * WebAssembly; `auto` has compiled the program) or a run faults. Then rounds of whole test runs of N runs are
+ * timed (a round of ~20 ms: as many test runs as fit), and the duration is the median round's time per run;
+ * a test run that takes 100 ms or more is timed alone. The result (r0, or the fault and which run) is that of
+ * one more test run of N runs from a fresh copy of `input`, which is what the VM holds afterwards.
+ */
+export function timedTestRun(runner: RawRunner, prog: Program, input: Uint8Array, repeat: number): TimedTestRun {
+  const vm = runner.vm;
+  const length = input.length;
+  let addr = runner.placeInput(input);
+  const warm = warmUp(vm, 'repeat', prog, addr, length, TEST_RUN_ROUND_MS, repeat);
+  const perTestRun = Math.max(1, Math.ceil(warm.iterations / repeat));
+  // The warm-up's calibration: how long one test run of N runs takes now.
+  const estimateMs = (TEST_RUN_ROUND_MS * repeat) / Math.max(warm.iterations, 1);
+  const samples: number[] = [];
+  if (!warm.faulted && estimateMs < TEST_RUN_SELF_TIMED_MS) {
+    const started = performance.now();
+    for (let r = 0; r < TEST_RUN_ROUNDS && (r < 3 || performance.now() - started < TEST_RUN_ROUNDS * TEST_RUN_ROUND_MS); r++) {
+      const t0 = performance.now();
+      for (let k = 0; k < perTestRun; k++) vm.runRepeat(prog, addr, length, repeat);
+      samples.push(((performance.now() - t0) * 1e6) / (perTestRun * repeat));
+    }
+  }
+  addr = runner.placeInput(input);
+  const t0 = performance.now();
+  const ok = vm.runRepeat(prog, addr, length, repeat);
+  const ns = (performance.now() - t0) * 1e6;
+  if (!ok) return { ok, nsPerRun: NaN };
+  return { ok, nsPerRun: samples.length > 0 ? median(samples) : ns / repeat };
 }
 
 /** Run the suite; throws when a program is not in the suite. Results are checked, never assumed. */
@@ -215,20 +259,30 @@ export function runBench(suite: BenchSuite, options: BenchOptions = {}): BenchRo
     const r0 = runner.vm.r0;
     const executed = runner.vm.executed;
     const nsPerRun = timeProgram(runner, method, bench.program, addr, suite.input.length, rounds, roundMs, statistic);
-    return {
-      name: bench.name,
-      engine,
-      checks,
-      method,
-      nsPerRun,
-      nsPerInsn: nsPerRun / executed,
-      executed,
-      r0,
-      expected: bench.expected,
-      ok: r0 === bench.expected && executed === bench.executed,
-      anchor: suite.anchors.get(bench.name) ?? null,
-    };
+    return benchRow(suite, bench, { engine, checks, method }, nsPerRun, r0, executed);
   });
+}
+
+/** A table row: the timing, and the run's result checked against the manifest. */
+export function benchRow(
+  suite: BenchSuite,
+  bench: BenchProgram,
+  how: Pick<BenchRow, 'engine' | 'checks' | 'method'>,
+  nsPerRun: number,
+  r0: bigint,
+  executed: number,
+): BenchRow {
+  return {
+    name: bench.name,
+    ...how,
+    nsPerRun,
+    nsPerInsn: nsPerRun / executed,
+    executed,
+    r0,
+    expected: bench.expected,
+    ok: r0 === bench.expected && executed === bench.executed,
+    anchor: suite.anchors.get(bench.name) ?? null,
+  };
 }
 
 function fixed(value: number): string {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fromHex } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
 import { formatFault } from './fault.js';
+import { ConformanceTestsError, parseConformanceTests } from './conformance.js';
 import { RawRunner, loadRaw } from './raw.js';
 
 const SHARED = join(import.meta.dirname, '..', '..', '..', '..', 'shared');
@@ -33,5 +34,26 @@ describe.skipIf(!existsSync(TESTS))('bpf_conformance (all tests of ../shared/con
     const actual = ok ? runner.vm.r0 : null;
     const message = `${test.name}: expected r0 = 0x${expected.toString(16)}, actual ${actual === null ? `fault: ${fault ? formatFault(fault) : '?'}` : `r0 = 0x${actual.toString(16)}`}`;
     expect(actual, message).toBe(expected);
+  });
+});
+
+describe('tests.json is checked as it is read', () => {
+  it('reads a list of tests', () => {
+    const test = { name: 't', file: 't.data', program_hex: 'b7000000010000009500000000000000', mem_hex: '', expected_result: '0x1' };
+    expect(parseConformanceTests(JSON.stringify([test, { ...test, expected_result: null }]))).toEqual([test, { ...test, expected_result: null }]);
+  });
+
+  it.each([
+    ['{}', 'not a list of tests (expected a JSON array)'],
+    ['[null]', 'test 0 is not an object'],
+    ['[{"name":1}]', "test 0: 'name' must be a string"],
+    ['[{"name":"a","file":"f","program_hex":"","mem_hex":""}]', "test 0 ('a'): 'program_hex' must be whole 8-byte instructions"],
+    ['[{"name":"a","file":"f","program_hex":"9500000000000000","mem_hex":"abc"}]', "test 0 ('a'): 'mem_hex' must be hex digits, two per byte"],
+    ['[{"name":"a","file":"f","program_hex":"9500000000000000","mem_hex":"","expected_result":5}]', "test 0 ('a'): 'expected_result' must be a number"],
+    ['[{"name":"a","file":"f","program_hex":"9500000000000000","mem_hex":"","expected_result":"x"}]', "test 0 ('a'): 'expected_result' must be a number"],
+    ['nope', 'not JSON: '],
+  ])('rejects %s: %s', (text, message) => {
+    expect(() => parseConformanceTests(text)).toThrow(ConformanceTestsError);
+    expect(() => parseConformanceTests(text)).toThrow(message);
   });
 });

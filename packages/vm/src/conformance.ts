@@ -1,15 +1,12 @@
 /**
- * The bpf_conformance suite as data (`../shared/conformance/tests.json`) and two ways to run it, both judged
- * the way the upstream `bpf_conformance_runner` judges (README §4 of the conformance folder):
- * - in-process on this package's VM;
- * - through a plugin process, spawned once per test with the runner's exact argv/stdin encoding, r0 parsed
- *   from stdout as hex (like std::stoull base 16) and compared as u64; a non-zero exit is an ERROR.
+ * The bpf_conformance suite as data (`../shared/conformance/tests.json`), run in-process on this package's VM
+ * and judged the way the upstream `bpf_conformance_runner` judges (README §4 of the conformance folder). Running
+ * it through a plugin process, and reading the file, are Node's: node/conformance-files.ts. Exported by the
+ * `@ebpf-sim/vm/node` entry with the rest of the tooling.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { formatFault } from './fault.js';
 import { bytesFromHex, RawRunner } from './raw.js';
-import { loadProgram } from './program.js';
+import { loadProgram } from './load.js';
 import type { EngineName } from './vm.js';
 
 export interface ConformanceTest {
@@ -29,8 +26,43 @@ export interface ConformanceResult {
   readonly message: string;
 }
 
-export function loadConformanceTests(path: string): ConformanceTest[] {
-  return JSON.parse(readFileSync(path, 'utf8')) as ConformanceTest[];
+/** tests.json that is not a list of tests: what is wrong, and where (the test's index). */
+export class ConformanceTestsError extends Error {
+  override readonly name = 'ConformanceTestsError';
+}
+
+const TEST_FIELDS = ['name', 'file', 'program_hex', 'mem_hex'] as const;
+
+/** The tests of a tests.json text, checked: a list of objects with the string fields of {@link ConformanceTest}. */
+export function parseConformanceTests(text: string): ConformanceTest[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ConformanceTestsError(`not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!Array.isArray(data)) throw new ConformanceTestsError('not a list of tests (expected a JSON array)');
+  return data.map((entry: unknown, index): ConformanceTest => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConformanceTestsError(`test ${index} is not an object`);
+    const test = entry as Record<string, unknown>;
+    for (const field of TEST_FIELDS) {
+      if (typeof test[field] !== 'string') throw new ConformanceTestsError(`test ${index}: '${field}' must be a string`);
+    }
+    const name = `test ${index} ('${test.name as string}')`;
+    if (!/^(?:[0-9a-fA-F]{16})+$/.test(test.program_hex as string))
+      throw new ConformanceTestsError(`${name}: 'program_hex' must be whole 8-byte instructions (16 hex digits each)`);
+    if (!/^(?:[0-9a-fA-F]{2})*$/.test(test.mem_hex as string)) throw new ConformanceTestsError(`${name}: 'mem_hex' must be hex digits, two per byte`);
+    const expected = test.expected_result;
+    if (expected !== null && expected !== undefined && (typeof expected !== 'string' || !/^(?:0x[0-9a-fA-F]+|\d+)$/.test(expected)))
+      throw new ConformanceTestsError(`${name}: 'expected_result' must be a number such as '0x2a', or null`);
+    return {
+      name: test.name as string,
+      file: test.file as string,
+      program_hex: test.program_hex as string,
+      mem_hex: test.mem_hex as string,
+      expected_result: expected ?? null,
+    };
+  });
 }
 
 /** The runner's encoding of bytes for argv and stdin: two lowercase hex digits and two spaces per byte. */
@@ -38,7 +70,8 @@ export function runnerEncoding(hex: string): string {
   return (hex.match(/../g) ?? []).map((byte) => `${byte}  `).join('');
 }
 
-function judge(test: ConformanceTest, actual: bigint): ConformanceResult {
+/** PASS when `actual` is the expected r0 (u64), else FAIL with the runner's message. */
+export function judge(test: ConformanceTest, actual: bigint): ConformanceResult {
   const expected = BigInt(test.expected_result ?? '0');
   return actual === expected
     ? { test, outcome: 'PASS', message: '' }
@@ -57,22 +90,6 @@ export function runConformance(tests: readonly ConformanceTest[], engine?: Engin
     }
     if (!ok) return { test, outcome: 'ERROR', message: runner.vm.fault ? formatFault(runner.vm.fault) : 'fault' };
     return judge(test, runner.vm.r0);
-  });
-}
-
-/** Run every test through a plugin command (argv[0] is the executable), one process per test. */
-export function runConformanceViaPlugin(tests: readonly ConformanceTest[], plugin: readonly string[]): ConformanceResult[] {
-  const [command, ...baseArgs] = plugin;
-  if (command === undefined) throw new Error('empty plugin command');
-  return tests.map((test) => {
-    const args = [...baseArgs, ...(test.mem_hex ? [runnerEncoding(test.mem_hex)] : [])];
-    const child = spawnSync(command, args, { input: `${runnerEncoding(test.program_hex)}\n`, encoding: 'utf8' });
-    if (child.error) return { test, outcome: 'ERROR', message: child.error.message };
-    if (child.status !== 0)
-      return { test, outcome: 'ERROR', message: `Plugin returned error code ${child.status ?? 'null'} and output ${child.stderr.trim()}` };
-    const match = /^\s*(?:0x)?([0-9a-fA-F]+)/.exec(child.stdout.replace(/\n$/, ''));
-    if (!match?.[1]) return { test, outcome: 'ERROR', message: 'Plugin return value could not be parsed' };
-    return judge(test, BigInt(`0x${match[1]}`));
   });
 }
 

@@ -1,6 +1,6 @@
 /**
  * Why a run stopped abnormally. A fault is plain data (no message baked in, no stack) so that every engine
- * (the interpreter now, the JIT later) can produce exactly the same report for the same program and input, and
+ * (the interpreter and the JIT) produces exactly the same report for the same program and input, and
  * differential tests can compare reports with `toEqual`. {@link formatFault} renders it kernel-style.
  */
 
@@ -75,7 +75,7 @@ const TITLES: Readonly<Record<FaultKind, string>> = {
 
 const HINTS: Readonly<Record<FaultKind, string>> = {
   memory: 'the address is not inside the live stack frames or any region the embedder mapped with that permission',
-  budget: 'the program ran longer than the instruction budget; raise it with the budget option if this is expected',
+  budget: 'the program ran longer than the instruction budget allows; if that is expected, run it with a larger budget',
   'call-depth': `bpf-to-bpf calls may nest at most ${MAX_CALL_FRAMES} frames deep (MAX_CALL_FRAMES)`,
   'unknown-helper': 'supply the function in the helper table (or kfunc table) given to the VM',
   'helper-error': 'the helper rejected its arguments',
@@ -85,8 +85,14 @@ const HINTS: Readonly<Record<FaultKind, string>> = {
   unhandled: 'this is a bug in the engine',
 };
 
-/** The fault as kernel-style text: a title, the detail, and a hint. */
-export function formatFault(fault: VmFault): string {
+/**
+ * Hints to use instead of the default ones, by fault kind: an embedder names its own way out (a CLI its option,
+ * e.g. "raise it with --budget N"); the defaults name no option of any front end.
+ */
+export type FaultHints = Partial<Readonly<Record<FaultKind, string>>>;
+
+/** The fault as kernel-style text: a title, the detail, and a hint (`hints` replaces the default one). */
+export function formatFault(fault: VmFault, hints: FaultHints = {}): string {
   const parts = [`insn ${fault.pc}`];
   switch (fault.kind) {
     case 'memory':
@@ -109,7 +115,7 @@ export function formatFault(fault: VmFault): string {
       break;
   }
   const reason = fault.message ? `: ${fault.message}` : '';
-  return `${TITLES[fault.kind]} (${parts.join(', ')})${reason}\n  hint: ${HINTS[fault.kind]}`;
+  return `${TITLES[fault.kind]} (${parts.join(', ')})${reason}\n  hint: ${hints[fault.kind] ?? HINTS[fault.kind]}`;
 }
 
 /** A fault thrown to callers that prefer exceptions ({@link Vm.execute} with `throwOnFault`). */

@@ -15,7 +15,11 @@
  */
 import type { LinearMemory } from './memory.js';
 
-/** What a helper sees of the machine during the call. */
+/**
+ * What a helper sees of the machine during the call: the running program's arguments, memory and position (the
+ * VM's engine state of that run, see engine-state.ts). To start another program or a callback, a helper calls
+ * the VM (which it closes over) directly: that run is nested and leaves this one's state alone.
+ */
 export interface HelperContext {
   /** The linear memory (read and write program-visible objects through it). */
   readonly mem: LinearMemory;
@@ -27,6 +31,11 @@ export interface HelperContext {
   argU32(n: number): number;
   /** Slot index of the call instruction in the running program. */
   readonly pc: number;
+  /**
+   * Stop the program after this helper returns, with r0 = `value` (uBPF's "unwind" helper, Linux's bpf_throw).
+   * The helper's own return value is then ignored.
+   */
+  requestExit(value: number | bigint): void;
 }
 
 export type HelperFn = (ctx: HelperContext) => bigint | number | undefined;

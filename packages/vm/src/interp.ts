@@ -16,10 +16,10 @@
  */
 import type { Insn } from '@ebpf-sim/isa';
 import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
+import { FRAME_WORDS, type EngineState } from './engine-state.js';
 import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from './fault.js';
 import { QUOTIENT_EPS, WIDE, sdiv64, udiv64 } from './int64.js';
 import type { Program } from './program.js';
-import type { Vm } from './vm.js';
 import { ownedBlock, POOL } from './pool.js';
 
 const enum Op {
@@ -629,9 +629,6 @@ export const PERM_READ = 1;
 export const PERM_WRITE = 2;
 export const PERM_RW = 3;
 
-/** Words saved per bpf-to-bpf call frame: return slot, r1..r9 (lo, hi), the caller's may_goto counter. */
-export const FRAME_WORDS = 20;
-
 /**
  * Pre-decode validated instructions. `ldImm64` gives the 64-bit value of each LD imm64 (pseudo forms the
  * loader did not resolve are `undefined` and fault when executed). Jump and call targets are stored as pool
@@ -814,47 +811,70 @@ const COLD_FAULT = -1;
 const COLD_EXIT = -2;
 
 /**
- * Words of a VM's register block (32 words; r0..r10 take 0..21) that hold the state of a repeat loop
- * (runRepeat): the runs' r1 and r2 as (lo, hi) words, and how many runs are left including the current one.
- * The dispatch loop reads them at a depth-0 exit to start the next run in place.
+ * Words of a level's register block (engine-state.ts: 32 words; r0..r10 take 0..21) that hold the state of a
+ * repeat loop (runRepeat): the runs' r1 and r2 as (lo, hi) words, how many runs of the current chunk are left
+ * including the current one, and r10 of the entry frame. The dispatch loop reads them at an exit of the entry
+ * program to start the next run in place.
  */
 const REPEAT_R1 = 24;
 const REPEAT_R2 = 26;
 const REPEAT_LEFT = 28;
+const REPEAT_R10 = 30;
 
 /**
- * Run `entry` on `vm` from slot 0 with the registers already set up. Returns true when the program exited
- * (r0 in `vm.regs`), false on a fault (`vm.fault`). `vm.executed` is the number of instructions run.
+ * About how many instructions one call of runSegment runs in place before a repeat loop returns to JavaScript
+ * (runRepeat sizes its chunks of runs by it). Coming back lets a long loop pick up runSegment's optimized code
+ * as soon as TurboFan has it (the running unoptimized call would keep going until the loop ends), and keeps
+ * the chunk's run count, an int32 word of the pool, far from overflowing whatever `repeat` is.
  */
-export function interpret(vm: Vm, entry: Program): boolean {
-  POOL[vm.regBase + REPEAT_LEFT] = 0;
-  startRun(vm, entry);
+export const REPEAT_CHUNK_INSNS = 1 << 20;
+
+/**
+ * The size of the next chunk of a repeat loop of `repeat` runs with `done` made, when a run executes `executed`
+ * instructions: about REPEAT_CHUNK_INSNS instructions' worth, at least one run, never more than are left.
+ * Always below 2^31 (the pool word that counts it is an int32), whatever `repeat` is.
+ */
+export function nextRepeatChunk(done: number, repeat: number, executed: number): number {
+  const perChunk = Math.floor(REPEAT_CHUNK_INSNS / (executed > 0 ? executed : 1));
+  const left = repeat - done;
+  return perChunk < 1 ? 1 : perChunk < left ? perChunk : left;
+}
+
+/**
+ * Run `entry` on `st` from slot 0 with the registers already set up. Returns true when the program exited
+ * (r0 in `st.registers`), false on a fault (`st.fault`). `st.executed` is the number of instructions run.
+ */
+export function interpret(st: EngineState, entry: Program): boolean {
+  POOL[st.regBase + REPEAT_LEFT] = 0;
+  startRun(st, entry);
   for (;;) {
-    const status = interpreter.runSegment(vm, vm.running ?? entry);
+    const status = interpreter.runSegment(st, st.running ?? entry);
     if (status !== SWITCHED) return status === EXITED;
   }
 }
 
-/** The engine state a run starts with: `entry` at slot 0, depth 0, nothing executed, a fresh may_goto counter. */
-function startRun(vm: Vm, entry: Program): void {
-  vm.running = entry;
-  vm.resumeAt = entry.codeBase;
-  vm.executed = 0;
-  vm.depth = 0;
-  vm.loops = BPF_MAX_LOOPS;
+/** The engine state a run starts with: `entry` at slot 0 of the level's entry frame, nothing executed, a fresh may_goto counter. */
+function startRun(st: EngineState, entry: Program): void {
+  st.running = entry;
+  st.resumeAt = entry.codeBase;
+  st.executed = 0;
+  st.depth = st.baseDepth;
+  st.loops = BPF_MAX_LOOPS;
 }
 
 const interpreter = createInterpreter();
 
 /**
- * Run `entry` up to `repeat` times, each run with fresh registers: r1 and r2 from the (lo, hi) words given,
- * r10 the stack top, every other register zero, and fresh per-run state (`vm.resetRunState`). Stops after the
- * first fault. Returns the number of runs made; `vm.fault` says whether the last one faulted. This is
- * `Vm.run` (repeat 1) and `Vm.runRepeat` on the interpreter: setting the registers up through the constant
- * pool costs a few nanoseconds instead of the ~15 a store through `vm.regs` per register costs.
+ * Run `entry` up to `repeat` times (any count up to 2^53; BPF_PROG_TEST_RUN's is a u32), each run with fresh
+ * registers: r1 and r2 from the (lo, hi) words given, r10 the entry frame's top, every other register zero,
+ * and fresh per-run state (`st.resetRunState`). Stops after the first fault. Returns the number of runs made;
+ * `st.fault` says whether the last one faulted. This is `Vm.run` (repeat 1) and `Vm.runRepeat` on the
+ * interpreter: setting the registers up through the constant pool costs a few nanoseconds instead of the ~15
+ * a store through a register view per register costs.
  */
-export function interpretRepeat(vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
-  return interpreter.runRepeat(vm, entry, r1Lo, r1Hi, r2Lo, r2Hi, repeat);
+export function interpretRepeat(st: EngineState, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
+  // One run (all of Vm.run) is one chunk: no chunking loop around it.
+  return repeat === 1 ? interpreter.runChunk(st, entry, r1Lo, r1Hi, r2Lo, r2Hi, 1) : interpreter.runRepeat(st, entry, r1Lo, r1Hi, r2Lo, r2Hi, repeat);
 }
 
 /**
@@ -863,8 +883,9 @@ export function interpretRepeat(vm: Vm, entry: Program, r1Lo: number, r1Hi: numb
  * binding (bundlers turn top-level `const` into `var`) or an array passed in: see pool.ts.
  */
 function createInterpreter(): {
-  runSegment: (vm: Vm, prog: Program) => number;
-  runRepeat: (vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number) => number;
+  runSegment: (st: EngineState, prog: Program) => number;
+  runRepeat: (st: EngineState, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number) => number;
+  runChunk: (st: EngineState, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, n: number) => number;
 } {
   const pool = POOL;
   // Module-level constants used in the loop, as constants of this closure: a bundler turns top-level `const`
@@ -874,19 +895,33 @@ function createInterpreter(): {
   const RLEFT = REPEAT_LEFT;
   const RR1 = REPEAT_R1;
   const RR2 = REPEAT_R2;
+  const RR10 = REPEAT_R10;
   const MAX_LOOPS = BPF_MAX_LOOPS;
-  return { runSegment, runRepeat };
+  return { runSegment, runRepeat, runChunk };
 
-  function runRepeat(vm: Vm, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
+  /**
+   * The runs go in chunks: runSegment restarts the entry program in place for the runs of one chunk and
+   * returns after it (see REPEAT_CHUNK_INSNS). The first chunk is one run (all of `Vm.run`); its instruction
+   * count sizes the next ones.
+   */
+  function runRepeat(st: EngineState, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, repeat: number): number {
+    let done = runChunk(st, entry, r1Lo, r1Hi, r2Lo, r2Hi, 1);
+    while (done < repeat && st.fault === null) done += runChunk(st, entry, r1Lo, r1Hi, r2Lo, r2Hi, nextRepeatChunk(done, repeat, st.executed));
+    return done;
+  }
+
+  /** `n` runs (1 <= n < 2^31) of a repeat loop; returns how many were made (fewer after a fault). */
+  function runChunk(st: EngineState, entry: Program, r1Lo: number, r1Hi: number, r2Lo: number, r2Hi: number, n: number): number {
     const E = pool;
-    const rb = vm.regBase | 0;
-    const top = vm.stackTop;
+    const rb = st.regBase | 0;
+    const top = st.frameTop;
     E[rb + RR1] = r1Lo;
     E[rb + RR1 + 1] = r1Hi;
     E[rb + RR2] = r2Lo;
     E[rb + RR2 + 1] = r2Hi;
-    E[rb + RLEFT] = repeat;
-    vm.repeatEntry = entry;
+    E[rb + RR10] = top;
+    E[rb + RLEFT] = n;
+    st.repeatEntry = entry;
     for (;;) {
       E[rb] = 0;
       E[rb + 1] = 0;
@@ -911,46 +946,47 @@ function createInterpreter(): {
       E[rb + 19] = 0;
       E[rb + 20] = top;
       E[rb + 21] = 0;
-      vm.resetRunState();
-      startRun(vm, entry);
-      // Runs that end where they started (the entry program at depth 0) go on in place inside runSegment;
-      // it returns after the last run, at a fault, or when a run ended in another program (a tail call).
-      let status = runSegment(vm, entry);
-      while (status === SWITCHED) status = runSegment(vm, vm.running ?? entry);
+      st.resetRunState();
+      startRun(st, entry);
+      // Runs that end where they started (the entry program in its entry frame) go on in place inside
+      // runSegment; it returns after the chunk's last run, at a fault, or when a run ended in another program
+      // (a tail call).
+      let status = runSegment(st, entry);
+      while (status === SWITCHED) status = runSegment(st, st.running ?? entry);
       if (status !== EXITED || E[rb + RLEFT]! <= 1) break;
       E[rb + RLEFT] = E[rb + RLEFT]! - 1;
     }
-    const runs = repeat - E[rb + RLEFT]! + 1;
+    const runs = n - E[rb + RLEFT]! + 1;
     E[rb + RLEFT] = 0;
-    vm.repeatEntry = null;
+    st.repeatEntry = null;
     return runs;
   }
 
   /**
-   * Execute `prog` from `vm.resumeAt` (a pool index) until it exits, faults or hands control to another
+   * Execute `prog` from `st.resumeAt` (a pool index) until it exits, faults or hands control to another
    * program. Only what most instructions need is kept in locals (V8 keeps them in machine registers across
-   * the switch); call-frame state (depth, may_goto counter) lives on the VM and is touched only by calls,
+   * the switch); call-frame state (depth, may_goto counter) lives in the engine state and is touched only by calls,
    * exits, tail calls and may_goto. Integer arithmetic is written with `| 0` so that TurboFan uses plain
    * 32-bit operations without overflow checks.
    */
-  function runSegment(vm: Vm, prog: Program): number {
+  function runSegment(st: EngineState, prog: Program): number {
     // A local copy of the closure's constant: TurboFan still sees the constant, and the bytecode of each access
     // is a register read instead of a context-slot load (the function has to stay under V8's 60 KiB limit).
     const E = pool;
-    const rb = vm.regBase | 0;
+    const rb = st.regBase | 0;
     const cb = prog.codeBase | 0;
     // Every number kept across the loop is made an int32 here: a value TurboFan only knows as "a number" is
     // re-checked (Smi or not) on every iteration. Instruction counts are int32 (a budget above 2^31 - 1 is
     // capped, as in the JIT).
-    const limit = (vm.budget > 0x7fffffff ? 0x7fffffff : vm.budget) | 0;
-    let dv = vm.mem.dataView;
-    let p = vm.resumeAt | 0;
+    const limit = (st.budget > 0x7fffffff ? 0x7fffffff : st.budget) | 0;
+    let dv = st.mem.dataView;
+    let p = st.resumeAt | 0;
     // Instructions this run may still execute: counting down keeps one number in a register instead of two
-    // (the count so far and the budget); vm.executed is `limit - fuel`.
-    let fuel = (limit - vm.executed) | 0;
+    // (the count so far and the budget); st.executed is `limit - fuel`.
+    let fuel = (limit - st.executed) | 0;
     // Live stack: the frames of the current call chain, [sLo, sHi).
-    const sHi = vm.stackTop | 0;
-    let sLo = (sHi - (vm.depth + 1) * STACK_FRAME_SIZE) | 0;
+    const sHi = st.stackTop | 0;
+    let sLo = (sHi - (st.depth + 1) * STACK_FRAME_SIZE) | 0;
     // Last region hit by a read and by a write (never the stack, which is checked first).
     let rLo = 0;
     let rHi = 0;
@@ -963,8 +999,8 @@ function createInterpreter(): {
       const sw = (rb + (w >>> 17)) | 0;
       fuel = (fuel - 1) | 0;
       if (fuel < 0) {
-        vm.executed = limit;
-        vm.setFault('budget', (p - cb) >> 2, { detail: limit });
+        st.executed = limit;
+        st.setFault('budget', (p - cb) >> 2, { detail: limit });
         return FAULTED;
       }
       switch ((w & 0x1ff) as Op) {
@@ -1882,13 +1918,13 @@ function createInterpreter(): {
           const s = sw;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < rLo || a + 1 > rHi))) {
-            a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const d = dw;
           E[d] = dv.getUint8(a);
@@ -1900,13 +1936,13 @@ function createInterpreter(): {
           const s = sw;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < rLo || a + 2 > rHi))) {
-            a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const d = dw;
           E[d] = dv.getUint16(a, true);
@@ -1918,13 +1954,13 @@ function createInterpreter(): {
           const s = sw;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-            a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const d = dw;
           E[d] = dv.getInt32(a, true);
@@ -1936,13 +1972,13 @@ function createInterpreter(): {
           const s = sw;
           let a = (E[s]! >>> 0) + E[p | 1]!;
           if (E[s + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
-            a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 8, PERM_READ, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 8, PERM_READ, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const d = dw;
           E[d] = dv.getInt32(a, true);
@@ -1954,13 +1990,13 @@ function createInterpreter(): {
           const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
-            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            wLo = vm.cacheLo >>> 0;
-            wHi = vm.cacheHi >>> 0;
+            wLo = st.cacheLo >>> 0;
+            wHi = st.cacheHi >>> 0;
           }
           dv.setUint8(a, E[p | 2]!);
           p = (p + 4) | 0;
@@ -1970,13 +2006,13 @@ function createInterpreter(): {
           const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 1 > sHi) && (a < wLo || a + 1 > wHi))) {
-            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 1, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            wLo = vm.cacheLo >>> 0;
-            wHi = vm.cacheHi >>> 0;
+            wLo = st.cacheLo >>> 0;
+            wHi = st.cacheHi >>> 0;
           }
           const s = sw;
           dv.setUint8(a, E[s]!);
@@ -1987,13 +2023,13 @@ function createInterpreter(): {
           const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
-            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            wLo = vm.cacheLo >>> 0;
-            wHi = vm.cacheHi >>> 0;
+            wLo = st.cacheLo >>> 0;
+            wHi = st.cacheHi >>> 0;
           }
           dv.setUint16(a, E[p | 2]!, true);
           p = (p + 4) | 0;
@@ -2003,13 +2039,13 @@ function createInterpreter(): {
           const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 2 > sHi) && (a < wLo || a + 2 > wHi))) {
-            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 2, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            wLo = vm.cacheLo >>> 0;
-            wHi = vm.cacheHi >>> 0;
+            wLo = st.cacheLo >>> 0;
+            wHi = st.cacheHi >>> 0;
           }
           const s = sw;
           dv.setUint16(a, E[s]!, true);
@@ -2020,13 +2056,13 @@ function createInterpreter(): {
           const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
-            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            wLo = vm.cacheLo >>> 0;
-            wHi = vm.cacheHi >>> 0;
+            wLo = st.cacheLo >>> 0;
+            wHi = st.cacheHi >>> 0;
           }
           dv.setInt32(a, E[p | 2]!, true);
           p = (p + 4) | 0;
@@ -2036,13 +2072,13 @@ function createInterpreter(): {
           const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 4 > sHi) && (a < wLo || a + 4 > wHi))) {
-            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            wLo = vm.cacheLo >>> 0;
-            wHi = vm.cacheHi >>> 0;
+            wLo = st.cacheLo >>> 0;
+            wHi = st.cacheHi >>> 0;
           }
           const s = sw;
           dv.setInt32(a, E[s]!, true);
@@ -2053,13 +2089,13 @@ function createInterpreter(): {
           const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
-            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            wLo = vm.cacheLo >>> 0;
-            wHi = vm.cacheHi >>> 0;
+            wLo = st.cacheLo >>> 0;
+            wHi = st.cacheHi >>> 0;
           }
           dv.setInt32(a, E[p | 2]!, true);
           dv.setInt32(a + 4, E[p | 3]!, true);
@@ -2070,13 +2106,13 @@ function createInterpreter(): {
           const d = dw;
           let a = (E[d]! >>> 0) + E[p | 1]!;
           if (E[d + 1]! !== 0 || ((a < sLo || a + 8 > sHi) && (a < wLo || a + 8 > wHi))) {
-            a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
+            a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_WRITE, (p - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            wLo = vm.cacheLo >>> 0;
-            wHi = vm.cacheHi >>> 0;
+            wLo = st.cacheLo >>> 0;
+            wHi = st.cacheHi >>> 0;
           }
           const s = sw;
           dv.setInt32(a, E[s]!, true);
@@ -2105,8 +2141,8 @@ function createInterpreter(): {
         case Op.ATOMIC_DW_XCHG:
         case Op.ATOMIC_DW_CMPXCHG:
           // Out of line (see runAtomic): rare, and keeping runSegment small enough for TurboFan to optimize.
-          if (!runAtomic(vm, prog, p, sLo)) {
-            vm.executed = limit - fuel;
+          if (!runAtomic(st, prog, p, sLo)) {
+            st.executed = limit - fuel;
             return FAULTED;
           }
           p = (p + 4) | 0;
@@ -3863,13 +3899,13 @@ function createInterpreter(): {
           // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
           let a = (lo >>> 0) + off;
           if (hi !== 0 || ((a < rLo || a + 1 > rHi) && (a < sLo || a + 1 > sHi))) {
-            a = vm.resolveAccess(lo, hi, off, 1, PERM_READ, (q - cb) >> 2, sLo);
+            a = st.resolveAccess(lo, hi, off, 1, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getUint8(a);
@@ -3903,13 +3939,13 @@ function createInterpreter(): {
           // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
           let a = (lo >>> 0) + off;
           if (hi !== 0 || ((a < rLo || a + 2 > rHi) && (a < sLo || a + 2 > sHi))) {
-            a = vm.resolveAccess(lo, hi, off, 2, PERM_READ, (q - cb) >> 2, sLo);
+            a = st.resolveAccess(lo, hi, off, 2, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getUint16(a, true);
@@ -3943,13 +3979,13 @@ function createInterpreter(): {
           // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
           let a = (lo >>> 0) + off;
           if (hi !== 0 || ((a < rLo || a + 4 > rHi) && (a < sLo || a + 4 > sHi))) {
-            a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
+            a = st.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
@@ -3983,13 +4019,13 @@ function createInterpreter(): {
           // The base is a computed pointer (packet, map value), so the region cache is tried before the stack.
           let a = (lo >>> 0) + off;
           if (hi !== 0 || ((a < rLo || a + 8 > rHi) && (a < sLo || a + 8 > sHi))) {
-            a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
+            a = st.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
@@ -4017,13 +4053,13 @@ function createInterpreter(): {
           const off = E[q | 1]!;
           let a = (lo >>> 0) + off;
           if (hi !== 0 || ((a < sLo || a + 4 > sHi) && (a < rLo || a + 4 > rHi))) {
-            a = vm.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
+            a = st.resolveAccess(lo, hi, off, 4, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
@@ -4051,13 +4087,13 @@ function createInterpreter(): {
           const off = E[q | 1]!;
           let a = (lo >>> 0) + off;
           if (hi !== 0 || ((a < sLo || a + 8 > sHi) && (a < rLo || a + 8 > rHi))) {
-            a = vm.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
+            a = st.resolveAccess(lo, hi, off, 8, PERM_READ, (q - cb) >> 2, sLo);
             if (a < 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
-            rLo = vm.cacheLo >>> 0;
-            rHi = vm.cacheHi >>> 0;
+            rLo = st.cacheLo >>> 0;
+            rHi = st.cacheHi >>> 0;
           }
           const ld = (rb + ((E[q]! >> 9) & 0xff)) | 0;
           E[ld] = dv.getInt32(a, true);
@@ -4073,20 +4109,20 @@ function createInterpreter(): {
           break;
         }
         case Op.CALL_LOCAL: {
-          const depth = vm.depth;
+          const depth = st.depth;
           if (depth + 2 > MAX_CALL_FRAMES) {
-            vm.executed = limit - fuel;
-            vm.setFault('call-depth', (p - cb) >> 2, { detail: depth + 2 });
+            st.executed = limit - fuel;
+            st.setFault('call-depth', (p - cb) >> 2, { detail: depth + 2 });
             return FAULTED;
           }
-          const frames = vm.frames;
+          const frames = st.frames;
           const f = depth * FRAME_WORDS;
           frames[f] = p + 4;
           for (let i = 2; i < 20; i++) frames[f + i - 1] = E[rb + i]!;
-          frames[f + 19] = vm.loops;
-          vm.frameProgs[depth] = prog;
-          vm.depth = depth + 1;
-          vm.loops = MAX_LOOPS;
+          frames[f + 19] = st.loops;
+          st.frameProgs[depth] = prog;
+          st.depth = depth + 1;
+          st.loops = MAX_LOOPS;
           sLo -= STACK_FRAME_SIZE;
           E[rb + 20] = sLo + STACK_FRAME_SIZE;
           E[rb + 21] = 0;
@@ -4094,8 +4130,8 @@ function createInterpreter(): {
           break;
         }
         case Op.EXIT: {
-          if (vm.depth === 0) {
-            if (E[rb + RLEFT]! > 1 && prog === vm.repeatEntry) {
+          if (st.depth === st.baseDepth) {
+            if (E[rb + RLEFT]! > 1 && prog === st.repeatEntry) {
               // The next run of a repeat loop (runRepeat), started in place: fresh registers, no tail calls
               // counted, a fresh may_goto counter and instruction count. Not leaving the loop makes a short
               // program's run about twice as fast.
@@ -4130,62 +4166,62 @@ function createInterpreter(): {
                 E[rb + 19] = 0;
               }
               if ((m & 0x400) !== 0) {
-                E[rb + 20] = sHi;
+                E[rb + 20] = E[rb + RR10]!;
                 E[rb + 21] = 0;
               }
-              vm.resetTailCalls();
-              vm.loops = MAX_LOOPS;
+              st.resetTailCalls();
+              st.loops = MAX_LOOPS;
               fuel = limit;
               p = cb;
               break;
             }
-            vm.executed = limit - fuel;
+            st.executed = limit - fuel;
             return EXITED;
           }
           // Back to the caller: r0 is the result; r1..r9 and r10 are the caller's again.
-          const depth = --vm.depth;
-          const frames = vm.frames;
+          const depth = --st.depth;
+          const frames = st.frames;
           const f = depth * FRAME_WORDS;
           p = frames[f]!;
           for (let i = 2; i < 20; i++) E[rb + i] = frames[f + i - 1]!;
-          vm.loops = frames[f + 19]!;
+          st.loops = frames[f + 19]!;
           sLo += STACK_FRAME_SIZE;
           E[rb + 20] = sLo + STACK_FRAME_SIZE;
           E[rb + 21] = 0;
-          const caller = vm.frameProgs[depth]!;
+          const caller = st.frameProgs[depth]!;
           if (caller !== prog) {
             // Returning into a program that tail-called away from this frame's original code.
-            vm.running = caller;
-            vm.resumeAt = p;
-            vm.executed = limit - fuel;
+            st.running = caller;
+            st.resumeAt = p;
+            st.executed = limit - fuel;
             return SWITCHED;
           }
           break;
         }
         case Op.CALL_HELPER: {
           const id = E[p | 2]!;
-          if (id === vm.tailCallId && vm.tailCallHook !== null) {
-            const next = vm.tailCall((p - cb) >> 2);
+          if (id === st.tailCallId && st.tailCallHook !== null) {
+            const next = st.tailCall((p - cb) >> 2);
             if (next === undefined) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return FAULTED;
             }
             if (next !== null) {
               // The callee replaces the running program in this frame; its exit returns to our caller.
-              vm.running = next;
-              vm.resumeAt = next.codeBase;
-              vm.loops = MAX_LOOPS;
-              vm.executed = limit - fuel;
+              st.running = next;
+              st.resumeAt = next.codeBase;
+              st.loops = MAX_LOOPS;
+              st.executed = limit - fuel;
               return SWITCHED;
             }
           } else {
-            const status = vm.invoke(vm.helpers.get(id), id, (p - cb) >> 2);
+            const status = st.invoke(st.helpers.get(id), id, (p - cb) >> 2);
             if (status !== 0) {
-              vm.executed = limit - fuel;
+              st.executed = limit - fuel;
               return status === 1 ? EXITED : FAULTED;
             }
           }
-          dv = vm.mem.dataView;
+          dv = st.mem.dataView;
           rHi = rLo = wHi = wLo = 0;
           p = (p + 4) | 0;
           break;
@@ -4193,12 +4229,12 @@ function createInterpreter(): {
         default: {
           // The rare forms run out of line (runCold). They may call helpers, so the memory view and the region
           // caches are refreshed after them.
-          vm.executed = limit - fuel;
-          const next = runCold(vm, prog, p);
+          st.executed = limit - fuel;
+          const next = runCold(st, prog, p);
           if (next < 0) return next === COLD_EXIT ? EXITED : FAULTED;
           // `| 0` keeps p a 32-bit integer for TurboFan (a call result is any number; a tagged p slows every case).
           p = next | 0;
-          dv = vm.mem.dataView;
+          dv = st.mem.dataView;
           rHi = rLo = wHi = wLo = 0;
           break;
         }
@@ -4211,14 +4247,14 @@ function createInterpreter(): {
    * negation, sign-extending moves and loads, signed and constant-divisor division, little-endian conversions
    * (`le`; `be` and `bswap` stay in the loop), LD ABS/IND, kfunc calls, callx, may_goto and the faulting
    * pseudo-ops. Returns the next pc, or
-   * COLD_FAULT / COLD_EXIT. `vm.executed` is up to date when it is called (helpers may read it).
+   * COLD_FAULT / COLD_EXIT. `st.executed` is up to date when it is called (helpers may read it).
    */
-  function runCold(vm: Vm, prog: Program, p: number): number {
+  function runCold(st: EngineState, prog: Program, p: number): number {
     const E = pool;
-    const rb = vm.regBase | 0;
+    const rb = st.regBase | 0;
     const cb = prog.codeBase | 0;
-    const dv = vm.mem.dataView;
-    const sLo = vm.stackTop - (vm.depth + 1) * STACK_FRAME_SIZE;
+    const dv = st.mem.dataView;
+    const sLo = st.stackTop - (st.depth + 1) * STACK_FRAME_SIZE;
     const w = E[p]!;
     switch ((w & 0x1ff) as Op) {
       case Op.ALU_NEG: {
@@ -4435,7 +4471,7 @@ function createInterpreter(): {
       case Op.LDX_MEMSX_B: {
         const s = (rb + (w >>> 17)) | 0;
         // Out of line, every access takes the exact check.
-        const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 1, PERM_READ, (p - cb) >> 2, sLo);
         if (a < 0) return COLD_FAULT;
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const v = dv.getInt8(a);
@@ -4447,7 +4483,7 @@ function createInterpreter(): {
       case Op.LDX_MEMSX_H: {
         const s = (rb + (w >>> 17)) | 0;
         // Out of line, every access takes the exact check.
-        const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 2, PERM_READ, (p - cb) >> 2, sLo);
         if (a < 0) return COLD_FAULT;
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const v = dv.getInt16(a, true);
@@ -4459,7 +4495,7 @@ function createInterpreter(): {
       case Op.LDX_MEMSX_W: {
         const s = (rb + (w >>> 17)) | 0;
         // Out of line, every access takes the exact check.
-        const a = vm.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[s]!, E[s + 1]!, E[p | 1]!, 4, PERM_READ, (p - cb) >> 2, sLo);
         if (a < 0) return COLD_FAULT;
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const v = dv.getInt32(a, true);
@@ -4469,22 +4505,22 @@ function createInterpreter(): {
         break;
       }
       case Op.LD_IMM64_PSEUDO:
-        vm.setFault('unresolved-ld-imm64', (p - cb) >> 2, { detail: E[p | 1]! });
+        st.setFault('unresolved-ld-imm64', (p - cb) >> 2, { detail: E[p | 1]! });
         return COLD_FAULT;
       case Op.JMP_MAY_GOTO:
         // Linux's count-based may_goto (the interpreter and most JITs): every frame whose function uses it
         // gets a stack counter set to MAX_LOOPS in its prologue; may_goto jumps once it reaches 0. (The
         // x86-64 JIT of 6.14+ uses a time budget instead, which is not deterministic, so we do not model it.)
-        if (vm.loops === 0) {
+        if (st.loops === 0) {
           p = E[p | 1]!;
         } else {
-          vm.loops--;
+          st.loops--;
           p = (p + 4) | 0;
         }
         break;
       case Op.CALL_KFUNC: {
         const id = E[p | 2]!;
-        const status = vm.invoke(vm.kfuncs.get(id), id, (p - cb) >> 2);
+        const status = st.invoke(st.kfuncs.get(id), id, (p - cb) >> 2);
         if (status !== 0) {
           return status === 1 ? COLD_EXIT : COLD_FAULT;
         }
@@ -4495,7 +4531,7 @@ function createInterpreter(): {
         // RFC 9669 callx: the helper id is the value of the dst register.
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const id = E[d + 1] === 0 ? E[d]! >>> 0 : -1;
-        const status = vm.invoke(id < 0 ? undefined : vm.helpers.get(id), id, (p - cb) >> 2);
+        const status = st.invoke(id < 0 ? undefined : st.helpers.get(id), id, (p - cb) >> 2);
         if (status !== 0) {
           return status === 1 ? COLD_EXIT : COLD_FAULT;
         }
@@ -4511,7 +4547,7 @@ function createInterpreter(): {
         const op = (w & 0x1ff) as Op;
         const indirect = op === Op.LD_IND_B || op === Op.LD_IND_H || op === Op.LD_IND_W;
         const size = op === Op.LD_ABS_B || op === Op.LD_IND_B ? 1 : op === Op.LD_ABS_H || op === Op.LD_IND_H ? 2 : 4;
-        const status = vm.loadPacket((E[p | 2]! + (indirect ? E[(rb + (w >>> 17)) | 0]! : 0)) | 0, size, (p - cb) >> 2);
+        const status = st.loadPacket((E[p | 2]! + (indirect ? E[(rb + (w >>> 17)) | 0]! : 0)) | 0, size, (p - cb) >> 2);
         if (status !== 0) {
           return status === 1 ? COLD_EXIT : COLD_FAULT;
         }
@@ -4519,10 +4555,10 @@ function createInterpreter(): {
         break;
       }
       case Op.FELL_OFF:
-        vm.setFault('fell-off', (p - cb) >> 2);
+        st.setFault('fell-off', (p - cb) >> 2);
         return COLD_FAULT;
       default:
-        vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0x1ff });
+        st.setFault('unhandled', (p - cb) >> 2, { detail: w & 0x1ff });
         return COLD_FAULT;
     }
     return p;
@@ -4532,19 +4568,19 @@ function createInterpreter(): {
    * The atomic read-modify-write forms, out of line. They are rare in programs, and every case spelled out in
    * {@link runSegment} costs bytecode: V8 optimizes no function above 60 KiB of bytecode
    * (`--max-optimized-bytecode-size`), and an unoptimized interpreter runs 20x slower. Every access goes through
-   * the exact check (`vm.resolveAccess`), as inline. Returns false on a fault (recorded by resolveAccess).
+   * the exact check (`st.resolveAccess`), as inline. Returns false on a fault (recorded by resolveAccess).
    */
-  function runAtomic(vm: Vm, prog: Program, p: number, sLo: number): boolean {
+  function runAtomic(st: EngineState, prog: Program, p: number, sLo: number): boolean {
     const E = pool;
-    const rb = vm.regBase | 0;
+    const rb = st.regBase | 0;
     const cb = prog.codeBase | 0;
-    const dv = vm.mem.dataView;
+    const dv = st.mem.dataView;
     const w = E[p]!;
     switch ((w & 0x1ff) as Op) {
       case Op.ATOMIC_W_ADD: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         dv.setInt32(a, (old + E[s]!) | 0, true);
@@ -4553,7 +4589,7 @@ function createInterpreter(): {
       case Op.ATOMIC_W_FETCH_ADD: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         dv.setInt32(a, (old + E[s]!) | 0, true);
@@ -4564,7 +4600,7 @@ function createInterpreter(): {
       case Op.ATOMIC_W_OR: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old | E[s]!, true);
@@ -4573,7 +4609,7 @@ function createInterpreter(): {
       case Op.ATOMIC_W_FETCH_OR: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old | E[s]!, true);
@@ -4584,7 +4620,7 @@ function createInterpreter(): {
       case Op.ATOMIC_W_AND: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old & E[s]!, true);
@@ -4593,7 +4629,7 @@ function createInterpreter(): {
       case Op.ATOMIC_W_FETCH_AND: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old & E[s]!, true);
@@ -4604,7 +4640,7 @@ function createInterpreter(): {
       case Op.ATOMIC_W_XOR: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old ^ E[s]!, true);
@@ -4613,7 +4649,7 @@ function createInterpreter(): {
       case Op.ATOMIC_W_FETCH_XOR: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         dv.setInt32(a, old ^ E[s]!, true);
@@ -4624,7 +4660,7 @@ function createInterpreter(): {
       case Op.ATOMIC_W_XCHG: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         dv.setInt32(a, E[s]!, true);
@@ -4635,7 +4671,7 @@ function createInterpreter(): {
       case Op.ATOMIC_W_CMPXCHG: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 4, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const old = dv.getInt32(a, true);
         if (old === E[rb + 0]) dv.setInt32(a, E[s]!, true);
@@ -4646,7 +4682,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_ADD: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4658,7 +4694,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_FETCH_ADD: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4672,7 +4708,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_OR: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4683,7 +4719,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_FETCH_OR: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4696,7 +4732,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_AND: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4707,7 +4743,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_FETCH_AND: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4720,7 +4756,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_XOR: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4731,7 +4767,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_FETCH_XOR: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4744,7 +4780,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_XCHG: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4757,7 +4793,7 @@ function createInterpreter(): {
       case Op.ATOMIC_DW_CMPXCHG: {
         const d = (rb + ((w >> 9) & 0xff)) | 0;
         const s = (rb + (w >>> 17)) | 0;
-        const a = vm.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
+        const a = st.resolveAccess(E[d]!, E[d + 1]!, E[p | 1]!, 8, PERM_RW, (p - cb) >> 2, sLo);
         if (a < 0) return false;
         const oldLo = dv.getInt32(a, true);
         const oldHi = dv.getInt32(a + 4, true);
@@ -4770,7 +4806,7 @@ function createInterpreter(): {
         return true;
       }
       default:
-        vm.setFault('unhandled', (p - cb) >> 2, { detail: w & 0x1ff });
+        st.setFault('unhandled', (p - cb) >> 2, { detail: w & 0x1ff });
         return false;
     }
   }

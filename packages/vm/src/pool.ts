@@ -1,6 +1,6 @@
 /**
  * The interpreter's word pool: one process-wide Int32Array that holds every program's pre-decoded code and
- * every VM's register file, each in a block of its own.
+ * every register file (one per VM and nesting level, engine-state.ts), each in a block of its own.
  *
  * Why one array: V8 treats a typed array it can prove constant (a `const` binding of a closure created once,
  * see `createInterpreter` in interp.ts) as a constant: its map, length and data pointer are folded into the
@@ -10,7 +10,7 @@
  *
  * The pool is reserved once at its full size. Its pages are zero-filled on first touch (the allocator maps
  * large zeroed buffers lazily), so untouched capacity costs no memory. Blocks are reclaimed when the view an
- * owner holds (`Program.code`, `Vm.registers`) is garbage collected: a view that outlives its owner keeps its
+ * owner holds (`Program.code`, `EngineState.registers`) is garbage collected: a view that outlives its owner keeps its
  * block.
  */
 

@@ -13,8 +13,10 @@ import {
   FUSED_XOR_MUL,
 } from './interp.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
-import { loadProgram, type Program } from './program.js';
-import { PROBE_VALUE_SETS, ProbeBench, primerProgram, probePrograms } from './probe.js';
+import { type Program } from './program.js';
+import { loadProgram } from './load.js';
+import { primerProgram } from './primer.js';
+import { PROBE_VALUE_SETS, ProbeBench, probePrograms } from './probe.js';
 import { Vm } from './vm.js';
 
 describe('every instruction form has an interpreter case', () => {

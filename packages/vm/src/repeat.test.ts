@@ -7,11 +7,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { asm } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
-import { loadBenchSuite } from './bench.js';
-import { loadConformanceTests } from './conformance.js';
+import { loadBenchSuite } from './node/bench-suite.js';
+import { loadConformanceTests } from './node/conformance-files.js';
+import type { HelperContext } from './helpers.js';
+import { nextRepeatChunk, REPEAT_CHUNK_INSNS } from './interp.js';
 import type { MemoryChecks } from './jit/compile.js';
 import { Arena, LinearMemory, Perm } from './memory.js';
-import { loadProgram, type Program } from './program.js';
+import { type Program } from './program.js';
+import { loadProgram } from './load.js';
 import { bytesFromHex, RawRunner } from './raw.js';
 import { Vm, type EngineName, type VmOptions } from './vm.js';
 
@@ -125,8 +128,8 @@ describe.each(ENGINES)('runRepeat on %s', (_label, engine, checks) => {
       {
         id: 5,
         name: 'exit_if_odd',
-        fn: (ctx: Vm | { argU32(n: number): number }) => {
-          if (ctx.argU32(1) % 2 === 1 && ctx instanceof Vm) ctx.requestExit(77);
+        fn: (ctx: HelperContext) => {
+          if (ctx.argU32(1) % 2 === 1) ctx.requestExit(77);
           return 5;
         },
       },
@@ -207,5 +210,47 @@ describe.each(ENGINES)('runRepeat on %s', (_label, engine, checks) => {
     const prog = loadProgram(program(Mov.imm(R0, 1), Exit()));
     expect(() => vm.runRepeat(prog, 0, 0, 0)).toThrow(RangeError);
     expect(() => vm.runRepeat(prog, 0, 0, 1.5)).toThrow(/positive integer/);
+  });
+});
+
+describe('repeat counts past the int32 range (BPF_PROG_TEST_RUN allows any u32)', () => {
+  const U32_MAX = 2 ** 32 - 1;
+
+  it('the interpreter counts in chunks that each fit its int32 pool word and add up to the repeat exactly', () => {
+    for (const repeat of [2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, U32_MAX]) {
+      for (const executed of [1, 16, 82]) {
+        // As runRepeat does: a first chunk of one run, then chunks sized by the run's instruction count.
+        let done = 1;
+        let smallest = Infinity;
+        let largest = 0;
+        while (done < repeat) {
+          const chunk = nextRepeatChunk(done, repeat, executed);
+          smallest = Math.min(smallest, chunk);
+          largest = Math.max(largest, chunk);
+          done += chunk;
+        }
+        expect({ done, smallest: smallest >= 1, largest: largest <= REPEAT_CHUNK_INSNS / executed }, `repeat ${repeat}, ${executed} insns`).toEqual({
+          done: repeat,
+          smallest: true,
+          largest: true,
+        });
+      }
+    }
+    // Long runs: one run per chunk; the last chunk is what is left.
+    expect(nextRepeatChunk(7, U32_MAX, 2 ** 30)).toBe(1);
+    expect(nextRepeatChunk(U32_MAX - 3, U32_MAX, 1)).toBe(3);
+  });
+
+  it.each(ENGINES)('%s: a run count over many chunks is exact (each run counts itself in memory)', (_label, engine, checks) => {
+    const mem = new LinearMemory();
+    const arena = new Arena(mem);
+    const counter = arena.alloc(8, Perm.RW, 'counter').start;
+    const vm = new Vm({ arena, engine, memoryChecks: checks });
+    const count = loadProgram(program(Ldx.dw(R0, R1, 0), Add.imm(R0, 1), Stx.dw(R1, 0, R0), Exit()), { name: 'count' });
+    const repeat = 5 * (REPEAT_CHUNK_INSNS / 4) + 3;
+    expect(vm.runRepeat(count, counter, 0, repeat)).toBe(true);
+    expect(vm.runs).toBe(repeat);
+    expect(mem.dataView.getUint32(counter, true)).toBe(repeat);
+    expect(vm.r0).toBe(BigInt(repeat));
   });
 });

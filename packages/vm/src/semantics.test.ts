@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { BPF_MAX_LOOPS, MAX_TAIL_CALL_CNT, formatFault } from './fault.js';
 import type { HelperSpec } from './helpers.js';
 import { Arena, LinearMemory, NULL_GUARD, Perm } from './memory.js';
-import { loadProgram, type Program } from './program.js';
+import { type Program } from './program.js';
+import { loadProgram } from './load.js';
 import { Vm, type VmOptions } from './vm.js';
 
 const { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 } = asm;
@@ -194,6 +195,19 @@ describe('helpers', () => {
     const failed = vm.execute(prog(Mov.imm(R0, 0), Call.helper(2), Exit())).fault;
     expect(failed).toMatchObject({ kind: 'helper-error', detail: 2, pc: 1, message: 'bad argument' });
     expect(failed && formatFault(failed)).toContain('helper failed (insn 1, function #2): bad argument');
+  });
+
+  it('formats faults with the default hints (naming no front end option) or with hints the embedder gives', () => {
+    const { vm } = machine({ budget: 3 });
+    const fault = vm.execute(prog(Mov.imm(R0, 0), label('top'), Add.imm(R0, 1), Ja('top'))).fault;
+    if (fault === null) throw new Error('expected a budget fault');
+    expect(formatFault(fault)).toBe(
+      'execution budget exhausted (insn 1, after 3 instructions)\n  hint: the program ran longer than the instruction budget allows; if that is expected, run it with a larger budget',
+    );
+    expect(formatFault(fault, { budget: 'raise it with --budget N' })).toBe(
+      'execution budget exhausted (insn 1, after 3 instructions)\n  hint: raise it with --budget N',
+    );
+    expect(formatFault(fault, { memory: 'not this one' })).toContain('hint: the program ran longer');
   });
 
   it('keeps working when a helper grows the memory (the old buffer is detached)', () => {

@@ -2,17 +2,13 @@
  * JIT compile time: µs per eBPF instruction for each bench program and for a generated 4096-instruction
  * program (straight-line ALU, forward branches, a loop and a bpf-to-bpf call). Each program is compiled
  * `rounds` times from scratch (byte generation plus `new WebAssembly.Module`) and the median is reported.
- *
- * Also the bench suite timed in CPU time of this process ({@link cpuBench}) rather than wall time: on a
- * shared machine other processes' load inflates wall time, not the CPU time a run takes. It exists to
- * compare the checked and unchecked JIT; `ebpf-sim bench` stays the reference table.
+ * Tooling, exported by the `@ebpf-sim/vm/node` entry (`ebpf-sim bench` prints it).
  */
 import type { RawInsn } from '@ebpf-sim/isa';
 import { asm } from '@ebpf-sim/isa';
-import { runMany, type BenchMethod, type BenchRow, type BenchSuite } from '../bench.js';
-import { Arena, LinearMemory, Perm } from '../memory.js';
-import { loadProgram, type Program } from '../program.js';
-import { Vm, type EngineName } from '../vm.js';
+import { median } from '../bench.js';
+import type { Program } from '../program.js';
+import { loadProgram } from '../load.js';
 import { compileProgram, type MemoryChecks } from './compile.js';
 
 export interface CompileRow {
@@ -49,11 +45,6 @@ export function generatedProgram(target = 4096): Program {
   return loadProgram(program(...items), { name: `generated-${target}` });
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1] ?? 0;
-}
-
 /** Compile each program `rounds` times; median µs. */
 export function measureCompile(
   programs: ReadonlyArray<{ readonly name: string; readonly program: Program }>,
@@ -80,53 +71,4 @@ export function formatCompileTable(rows: readonly CompileRow[]): string {
   const fmt = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [fmt(header), sep, ...lines.map(fmt)].join('\n') + '\n';
-}
-
-export interface CpuBenchOptions {
-  readonly engine?: EngineName;
-  readonly checks?: MemoryChecks;
-  /** How runs are timed (default repeat, as `runBench`). */
-  readonly method?: BenchMethod;
-  /** Timed rounds per program (median reported); default 5. */
-  readonly rounds?: number;
-}
-
-/** The bench suite with ns per run measured as this process's CPU time; rows as `runBench` gives them. */
-export function cpuBench(suite: BenchSuite, options: CpuBenchOptions = {}): BenchRow[] {
-  const engine = options.engine ?? 'jit';
-  const checks = options.checks ?? 'checked';
-  const method = options.method ?? 'repeat';
-  const mem = new LinearMemory();
-  const arena = new Arena(mem);
-  const vm = new Vm({ arena, engine, memoryChecks: checks });
-  const addr = arena.allocBytes(suite.input, Perm.RW, 'input').start;
-  const length = suite.input.length;
-  return suite.programs.map((bench) => {
-    // About 0.4 s of work at 10 ns per executed instruction: enough for V8 to tier the code up.
-    const n = Math.max(1000, Math.round(4e7 / (bench.executed + 30)));
-    runMany(vm, method, bench.program, addr, length, n);
-    const samples: number[] = [];
-    const m = Math.max(1, n >> 1);
-    for (let r = 0; r < (options.rounds ?? 5); r++) {
-      const before = process.cpuUsage();
-      runMany(vm, method, bench.program, addr, length, m);
-      const used = process.cpuUsage(before);
-      samples.push(((used.user + used.system) * 1000) / m);
-    }
-    const nsPerRun = median(samples);
-    const r0 = vm.r0;
-    return {
-      name: bench.name,
-      engine,
-      checks,
-      method,
-      nsPerRun,
-      nsPerInsn: nsPerRun / vm.executed,
-      executed: vm.executed,
-      r0,
-      expected: bench.expected,
-      ok: r0 === bench.expected && vm.executed === bench.executed,
-      anchor: suite.anchors.get(bench.name) ?? null,
-    };
-  });
 }

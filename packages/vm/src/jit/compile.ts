@@ -17,9 +17,10 @@
  *   throws to unwind all Wasm frames at once.
  * - Exports: `run(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel` (entry at depth 0, every other register zero),
  *   `repeat(r1lo, r1hi, r2lo, r2hi, fuel, n) -> fuel` (`run` n times in a loop, BPF_PROG_TEST_RUN's repeat) and
- *   `resume(depth, fuel) -> fuel` (registers from the exchange area: runs with r3..r5, tail calls). At a
- *   depth-0 exit only the registers the entry function writes are published (see `written`); the others
- *   still hold their initial values, which the engine knows.
+ *   `resume(depth, fuel) -> fuel` (registers from the exchange area: runs with r3..r5, tail calls, runs a
+ *   helper starts on the same VM, whose entry frame is deeper: the imported global `base`). An exit at the
+ *   entry depth publishes the registers; on the lean paths (`run`, `repeat`, `fast`) only those the entry
+ *   function writes (see `written`), the others still hold their initial values, which the engine knows.
  *
  * Wasm traps on integer division by zero and on INT_MIN / -1; eBPF defines both (x / 0 = 0, x % 0 = x,
  * INT_MIN / -1 = INT_MIN), so divisions test their divisor first. Atomics are plain loads and stores: a run is
@@ -68,6 +69,28 @@ type HelperTableIdValue = (typeof HelperTableId)[keyof typeof HelperTableId];
 
 export type MemoryChecks = 'checked' | 'unchecked';
 
+/**
+ * The largest WebAssembly function body an engine must accept (the JS API's limit, V8's
+ * kV8MaxWasmFunctionSize): 7,654,321 bytes. An eBPF function whose code would be larger (about a million
+ * instructions) is refused with {@link JitLimitError} before `new WebAssembly.Module` sees it.
+ */
+export const MAX_WASM_FUNCTION_BYTES = 7_654_321;
+
+/** A program the JIT cannot compile (too large for a WebAssembly function); the interpreter runs it. */
+export class JitLimitError extends Error {
+  override readonly name = 'JitLimitError';
+  constructor(
+    readonly program: string,
+    /** Slot of the eBPF function's entry that is too large. */
+    readonly entrySlot: number,
+  ) {
+    super(
+      `program too large for the JIT: '${program}', the function at insn ${entrySlot}, needs more than the ${MAX_WASM_FUNCTION_BYTES} bytes a WebAssembly function may have\n` +
+        '  hint: run it on the interpreter (engine interp, or auto, which falls back to it)',
+    );
+  }
+}
+
 export interface CompiledProgram {
   readonly module: WebAssembly.Module;
   readonly checks: MemoryChecks;
@@ -94,6 +117,11 @@ const F_ACCESS = 1;
 const F_STOP = 2;
 const F_PACKET = 3;
 const G_TOP = 0;
+/**
+ * The frame depth of the run's entry program: 0, or, for a run a helper started on the same VM, the frame below
+ * the live frames of the run that started it (engine-state.ts). An exit at this depth ends the run.
+ */
+const G_BASE = 1;
 
 // Local layout of every eBPF function.
 const P_DEPTH = 10;
@@ -312,6 +340,7 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   mb.importFunction('e', 'packet', [T.I32, T.I32, T.I32, T.I32], [T.I32]);
   mb.importMemory('e', 'mem');
   mb.importGlobal('e', 'top', T.I32, false);
+  mb.importGlobal('e', 'base', T.I32, true);
 
   const entryList = [...entries].sort((a, b) => a - b);
   const funcIndex = new Map<number, number>();
@@ -325,12 +354,14 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   for (const e of entryList) {
     const emitter = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static);
     const kind = emitter.emit();
+    emitter.checkSize();
     if (e === 0) {
       written = Int32Array.from(emitter.written.flatMap((r) => [2 * r, 2 * r + 1]));
       const length = emitter.boundedLength();
       if (length !== null) {
         const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, false, true);
         copy.emit();
+        copy.checkSize();
         const index = mb.declareFunction(RUN_PARAMS, [T.I32]);
         mb.defineFunction(index, [...FUNC_PARAMS, ...FUNC_LOCALS], copy.code);
         mb.exportFunction('fast', index);
@@ -562,6 +593,11 @@ class FunctionEmitter implements StructureSink {
     return longest[0]! <= MAX_BOUNDED ? longest[0]! : null;
   }
 
+  /** Throw {@link JitLimitError} once the code is larger than a WebAssembly function may be. */
+  checkSize(): void {
+    if (this.code.length > MAX_WASM_FUNCTION_BYTES) throw new JitLimitError(this.prog.name, this.slotOf[this.blocks[this.nodes[0]!]!.start]!);
+  }
+
   get graphSize(): number {
     return this.nodes.length;
   }
@@ -640,6 +676,8 @@ class FunctionEmitter implements StructureSink {
     this.depth = depth;
     const blk = this.blocks[this.nodes[node]!]!;
     const c = this.code;
+    // Stop as soon as the function is too large, not after emitting megabytes more.
+    this.checkSize();
     const count = blk.end - blk.start;
     // Budget: take the block's instruction count; on overdraw report the exact instruction. Unchecked code
     // (verified programs) tests the fuel only where a cycle can come back (loop headers, function entries):
@@ -738,8 +776,14 @@ class FunctionEmitter implements StructureSink {
         c.getLocal(L_X32);
         return;
       case 'exit':
+        // The entry program's exit publishes the registers (a callee's return leaves them to its caller).
         c.getLocal(P_DEPTH);
-        c.op(Op.I32_EQZ);
+        if (this.exported) {
+          c.op(Op.I32_EQZ);
+        } else {
+          c.getGlobal(G_BASE);
+          c.op(Op.I32_EQ);
+        }
         c.if_();
         c.i32(XCHG);
         c.mem(Op.I32_LOAD, 2, X_FULL);

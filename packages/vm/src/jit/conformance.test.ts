@@ -5,10 +5,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConformanceTests } from '../conformance.js';
+import { loadConformanceTests } from '../node/conformance-files.js';
 import { formatFault } from '../fault.js';
 import { bytesFromHex, RawRunner } from '../raw.js';
-import { loadProgram } from '../program.js';
+import { loadProgram } from '../load.js';
 import { compiled } from './engine.js';
 
 const TESTS = join(import.meta.dirname, '..', '..', '..', '..', '..', 'shared', 'conformance', 'tests.json');
@@ -28,7 +28,7 @@ describe.skipIf(!existsSync(TESTS))('bpf_conformance on the JIT (../shared/confo
     const prog = loadProgram(bytesFromHex(test.program_hex), { name: test.name });
     const mem = bytesFromHex(test.mem_hex);
     const ok = jit.run(prog, mem);
-    expect(jit.vm.jit?.isCompiled(prog)).toBe(true);
+    expect(jit.vm.isCompiled(prog)).toBe(true);
     const expected = BigInt(test.expected_result ?? '0');
     const actual = ok ? jit.vm.r0 : null;
     const fault = jit.vm.fault;

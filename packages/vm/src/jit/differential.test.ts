@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { HelperSpec } from '../helpers.js';
 import { Arena, LinearMemory, Perm } from '../memory.js';
-import { loadProgram } from '../program.js';
+import { loadProgram } from '../load.js';
 import { Vm, type EngineName } from '../vm.js';
 import type { MemoryChecks } from './compile.js';
 

@@ -1,22 +1,24 @@
 /**
- * The JIT engine of one {@link Vm}: compiles each program once (the module is cached per program and
- * memory-check mode, shared by every VM), instantiates it once per VM with that VM's imports, and runs it.
+ * The JIT engine of one nesting level of a {@link Vm} (its {@link EngineState}, see engine-state.ts): compiles
+ * each program once (the module is cached per program and memory-check mode, shared by every VM), instantiates
+ * it once per engine with that engine's imports, and runs it.
  *
  * The JS ↔ Wasm boundary carries no BigInt: `run` takes r1..r5 as i32 halves and returns the remaining
  * fuel; registers come back through the exchange area in page 0 (see compile.ts), read with an Int32Array.
  * Helpers, faults and tail calls are imports closed over this engine; anything that ends a run abnormally
- * throws {@link STOP} out of the Wasm frames, after the fault (if any) was recorded on the VM.
+ * throws {@link STOP} out of the Wasm frames, after the fault (if any) was recorded in the engine state.
  */
 import { hi32, lo32 } from '../int64.js';
 import { interpret } from '../interp.js';
+import type { EngineState } from '../engine-state.js';
 import type { LinearMemory } from '../memory.js';
 import type { Program } from '../program.js';
-import type { Vm } from '../vm.js';
 import {
   compileProgram,
   StopCode,
   HelperStatus,
   HelperTableId,
+  JitLimitError,
   XCHG,
   XCHG_SIZE,
   X_OWNER,
@@ -36,6 +38,9 @@ export const MAX_JIT_BUDGET = 0x7fffffff;
 export const AUTO_HOT_INSNS = 20_000;
 /** ...or this many times. */
 export const AUTO_HOT_RUNS = 200;
+/** `auto`'s heat of a compiled program, and of one the JIT cannot compile (see JitLimitError). */
+const HOT = -1;
+const NEVER = -2;
 
 /** Thrown by the `raise` import to unwind every Wasm frame of a run at once (never escapes the engine). */
 class JitStop extends Error {
@@ -61,7 +66,7 @@ interface Bound {
   readonly fastLength: number;
   readonly resume: JitExports['resume'];
   readonly repeat: JitExports['repeat'];
-  /** `Vm.regs` indexes the entry function may write (see CompiledProgram.written). */
+  /** Register-file indexes the entry function may write (see CompiledProgram.written). */
   readonly written: Int32Array;
 }
 
@@ -116,7 +121,7 @@ export class JitEngine {
   /** Fuel the current run started with (the budget, capped). */
   private cap = 0;
   /**
-   * True while `Vm.registers` does not hold the last lean run's registers: they are in the exchange area (the
+   * True while the engine state's `registers` do not hold the last lean run's registers: they are in the exchange area (the
    * ones the entry function writes; every one after a helper call, see X_FULL) and the rest are the run's
    * initial values: r1 and r2 as below, r10 the stack top, zero elsewhere. `Vm.regs` calls {@link flush}.
    */
@@ -124,7 +129,7 @@ export class JitEngine {
   /** The stale run's r1, r2. */
   private r1: number | bigint = 0;
   private r2: number | bigint = 0;
-  /** `auto`: instructions and runs seen on the interpreter per program; -1 once compiled. */
+  /** `auto`: instructions and runs seen on the interpreter per program; HOT once compiled, NEVER if it cannot be. */
   private readonly heat = new WeakMap<Program, number>();
   private readonly id = nextEngineId++;
   /** `mem.generation` when this engine last validated the exchange area's region caches. */
@@ -134,7 +139,7 @@ export class JitEngine {
   /**
    * While a {@link repeat} loop runs: its program (null otherwise), the X_ITER value of the last tail call
    * (a new iteration restarts the tail-call count, as a fresh run does), and the program the last depth-0
-   * tail call switched to, with its iteration (the final `Vm.running` when that was the last iteration).
+   * tail call switched to, with its iteration (the final `running` when that was the last iteration).
    */
   private repeatRoot: Program | null = null;
   private tailIter = -1;
@@ -144,22 +149,24 @@ export class JitEngine {
   private readonly regs: Int32Array;
   private readonly mem: LinearMemory;
   private readonly top: number;
+  /** The `base` global of this engine's instances: the frame depth an exit of the entry program leaves from. */
+  private readonly baseDepth = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
 
   constructor(
-    private readonly vm: Vm,
+    private readonly st: EngineState,
     readonly checks: MemoryChecks,
     /** Start on the interpreter and compile hot programs (`auto`), or compile on first run (`jit`). */
     readonly adaptive: boolean,
   ) {
-    this.view = new Int32Array(vm.mem.memory.buffer);
-    this.regs = vm.registers;
-    this.mem = vm.mem;
-    this.top = vm.stackTop;
+    this.view = new Int32Array(st.mem.memory.buffer);
+    this.regs = st.registers;
+    this.mem = st.mem;
+    this.top = st.stackTop;
   }
 
   /** The exchange-area view, re-made when the memory grew (which detaches the old buffer). */
   private xchg(): Int32Array {
-    if (this.view.length === 0) this.view = new Int32Array(this.vm.mem.memory.buffer);
+    if (this.view.length === 0) this.view = new Int32Array(this.mem.memory.buffer);
     return this.view;
   }
 
@@ -176,7 +183,7 @@ export class JitEngine {
 
   /** Whether `prog` runs compiled on this engine now (always for `jit`; once hot for `auto`). */
   isCompiled(prog: Program): boolean {
-    return !this.adaptive || this.heat.get(prog) === -1;
+    return !this.adaptive || this.heat.get(prog) === HOT;
   }
 
   /**
@@ -198,7 +205,7 @@ export class JitEngine {
     this.stale = false;
     this.r1 = r1;
     this.r2 = r2;
-    const budget = this.vm.budget;
+    const budget = this.st.budget;
     this.cap = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
     return b;
   }
@@ -206,8 +213,8 @@ export class JitEngine {
   private lean(prog: Program, r1: number | bigint, r2: number | bigint): boolean {
     const b = this.begin(prog, r1, r2);
     const cap = this.cap;
-    const vm = this.vm;
-    vm.running = prog;
+    const st = this.st;
+    st.running = prog;
     let fuel: number;
     active++;
     try {
@@ -217,7 +224,7 @@ export class JitEngine {
       return this.stopped(error);
     }
     active--;
-    vm.executed = cap - fuel;
+    st.executed = cap - fuel;
     this.stale = true;
     return true;
   }
@@ -235,7 +242,7 @@ export class JitEngine {
   private repeatLean(prog: Program, r1: number | bigint, r2: number | bigint, n: number): boolean {
     const b = this.begin(prog, r1, r2);
     const cap = this.cap;
-    const vm = this.vm;
+    const st = this.st;
     const r1lo = lo32(r1);
     const r1hi = hi32(r1);
     const r2lo = lo32(r2);
@@ -248,14 +255,14 @@ export class JitEngine {
         const chunk = Math.min(n - done, MAX_REPEAT_CHUNK);
         this.tailIter = -1;
         this.tailEndIter = -1;
-        vm.running = prog;
+        st.running = prog;
         let fuel: number;
         active++;
         try {
           fuel = b.repeat(r1lo, r1hi, r2lo, r2hi, cap, chunk);
         } catch (error) {
           active--;
-          // Vm.running is already the program the run stopped in (a depth-0 tail call's callee, else prog).
+          // `running` is already the program the run stopped in (a depth-0 tail call's callee, else prog).
           done += this.xchg()[ITER]! + 1;
           const ok = this.stopped(error);
           if (!ok || done === n) {
@@ -264,16 +271,16 @@ export class JitEngine {
             return ok;
           }
           // A requested exit ended that run normally; the next one starts fresh, as Vm.run would.
-          vm.resetRunState();
+          st.resetRunState();
           this.last = b;
           continue;
         }
         active--;
         done += chunk;
-        vm.executed = cap - fuel;
+        st.executed = cap - fuel;
         // A tail call in an earlier iteration bound its callee; the last iteration's registers are prog's.
         this.last = b;
-        vm.running = this.tailEndIter === chunk - 1 && this.tailEnd !== null ? this.tailEnd : prog;
+        st.running = this.tailEndIter === chunk - 1 && this.tailEnd !== null ? this.tailEnd : prog;
       }
       this.stale = true;
       this.iterations = n;
@@ -300,7 +307,7 @@ export class JitEngine {
     this.validateCaches(this.xchg());
   }
 
-  /** Copy the last lean run's registers into `Vm.registers` (see {@link stale}). */
+  /** Copy the last lean run's registers into the engine state's `registers` (see {@link stale}). */
   flush(): void {
     if (!this.stale) return;
     this.stale = false;
@@ -346,45 +353,60 @@ export class JitEngine {
   }
 
   private full(prog: Program): boolean {
-    // Vm.runArgs set the registers up through Vm.regs, which flushed this engine; another's may be pending.
+    // The VM set the registers up after flushing this engine (Vm.registersOf); another's may be pending.
     if (pending !== this) this.claim();
     if (this.adaptive) {
       const heat = this.heat.get(prog) ?? 0;
-      if (heat >= 0) {
-        const ok = interpret(this.vm, prog);
-        const next = heat + this.vm.executed + AUTO_HOT_INSNS / AUTO_HOT_RUNS;
-        this.heat.set(prog, next >= AUTO_HOT_INSNS ? -1 : next);
+      if (heat !== HOT) {
+        const ok = interpret(this.st, prog);
+        if (heat === NEVER) return ok;
+        const next = heat + this.st.executed + AUTO_HOT_INSNS / AUTO_HOT_RUNS;
+        this.heat.set(prog, next >= AUTO_HOT_INSNS ? this.compileHot(prog) : next);
         return ok;
       }
     }
-    const vm = this.vm;
+    const st = this.st;
     const R = this.regs;
     const b = this.last !== null && this.last.prog === prog ? this.last : this.bind(prog);
     const v = this.xchg();
     for (let i = 0; i < 22; i++) v[BASE + i] = R[i]!;
     this.validateCaches(v);
-    const cap = vm.budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : vm.budget;
+    const budget = st.budget;
+    const cap = budget > MAX_JIT_BUDGET ? MAX_JIT_BUDGET : budget;
     this.cap = cap;
-    vm.running = prog;
+    st.running = prog;
+    // The entry frame: 0, or below the live frames of the run that started this nested one (engine-state.ts).
+    if (this.baseDepth.value !== st.baseDepth) this.baseDepth.value = st.baseDepth;
     let fuel: number;
     active++;
     try {
-      fuel = b.resume(0, cap);
+      fuel = b.resume(st.baseDepth, cap);
     } catch (error) {
       active--;
       return this.stopped(error);
     }
     active--;
-    vm.executed = cap - fuel;
+    st.executed = cap - fuel;
     this.pullAll();
     return true;
+  }
+
+  /** `auto`: compile a program that turned hot; one too large for WebAssembly stays on the interpreter. */
+  private compileHot(prog: Program): number {
+    try {
+      compiled(prog, this.checks);
+    } catch (error) {
+      if (error instanceof JitLimitError) return NEVER;
+      throw error;
+    }
+    return HOT;
   }
 
   /** After a run unwound: read every register back; true when it ended by a requested exit, not a fault. */
   private stopped(error: unknown): boolean {
     if (error !== STOP) return this.trap(error);
     this.pullAll();
-    return this.vm.fault === null;
+    return this.st.fault === null;
   }
 
   private pullAll(): void {
@@ -396,7 +418,7 @@ export class JitEngine {
   /** A Wasm trap: only possible in unchecked mode (an access outside the memory). */
   private trap(error: unknown): boolean {
     if (!(error instanceof WebAssembly.RuntimeError)) throw error;
-    this.vm.setFault('memory', -1, { message: `${error.message} (unchecked JIT: the faulting instruction is not known)` });
+    this.st.setFault('memory', -1, { message: `${error.message} (unchecked JIT: the faulting instruction is not known)` });
     return false;
   }
 
@@ -421,25 +443,26 @@ export class JitEngine {
   }
 
   private instantiate(prog: Program, code: CompiledProgram): JitExports {
-    const vm = this.vm;
+    const st = this.st;
     const slotOf = code.slotOf;
     const imports = {
       e: {
-        mem: vm.mem.memory,
-        top: new WebAssembly.Global({ value: 'i32', mutable: false }, vm.stackTop | 0),
+        mem: st.mem.memory,
+        top: new WebAssembly.Global({ value: 'i32', mutable: false }, st.stackTop | 0),
+        base: this.baseDepth,
         helper: (which: number, idLo: number, idHi: number, pc: number, fuelAt: number, depth: number): number =>
           this.helper(prog, which, idLo, idHi, pc, fuelAt, depth),
         access: (lo: number, hi: number, size: number, perm: number, pc: number, fuelAt: number, stackLo: number): number => {
-          vm.cacheLo = vm.cacheHi = 0;
-          if (vm.resolveAccess(lo, hi, 0, size, perm, pc, stackLo >>> 0) < 0) {
-            vm.executed = this.cap - fuelAt;
+          st.cacheLo = st.cacheHi = 0;
+          if (st.resolveAccess(lo, hi, 0, size, perm, pc, stackLo >>> 0) < 0) {
+            st.executed = this.cap - fuelAt;
             return 0;
           }
-          if (vm.cacheHi > vm.cacheLo && perm !== PERM_RW) {
+          if (st.cacheHi > st.cacheLo && perm !== PERM_RW) {
             const v = this.xchg();
             const at = BASE + ((perm === PERM_READ ? X_RCACHE : X_WCACHE) >> 2);
-            v[at] = vm.cacheLo;
-            v[at + 1] = vm.cacheHi - 1;
+            v[at] = st.cacheLo;
+            v[at + 1] = st.cacheHi - 1;
           }
           return 1;
         },
@@ -448,20 +471,20 @@ export class JitEngine {
             case StopCode.BUDGET:
               // a: the instruction that overdraws; b: the block's first (unchecked code notices an overdraw
               // only at loop headers, possibly blocks later: it reports that header).
-              vm.executed = this.cap;
-              vm.setFault('budget', slotOf[Math.max(a, b)] ?? -1, { detail: this.cap });
+              st.executed = this.cap;
+              st.setFault('budget', slotOf[Math.max(a, b)] ?? -1, { detail: this.cap });
               break;
             case StopCode.CALL_DEPTH:
-              vm.executed = this.cap - c;
-              vm.setFault('call-depth', a, { detail: b });
+              st.executed = this.cap - c;
+              st.setFault('call-depth', a, { detail: b });
               break;
             case StopCode.UNRESOLVED_LD_IMM64:
-              vm.executed = this.cap - c;
-              vm.setFault('unresolved-ld-imm64', a, { detail: b });
+              st.executed = this.cap - c;
+              st.setFault('unresolved-ld-imm64', a, { detail: b });
               break;
             case StopCode.FELL_OFF:
-              vm.executed = this.cap - c;
-              vm.setFault('fell-off', a);
+              st.executed = this.cap - c;
+              st.setFault('fell-off', a);
               break;
             default:
               // Already recorded by the import that asked to stop (fault, requested exit, LD ABS out of bounds).
@@ -474,8 +497,8 @@ export class JitEngine {
           const R = this.regs;
           R[0] = v[BASE]!;
           R[1] = v[BASE + 1]!;
-          const status = vm.loadPacket(offset, size, pc);
-          if (status !== 0) vm.executed = this.cap - fuelAt;
+          const status = st.loadPacket(offset, size, pc);
+          if (status !== 0) st.executed = this.cap - fuelAt;
           v[BASE] = R[0];
           v[BASE + 1] = R[1];
           return status;
@@ -487,21 +510,23 @@ export class JitEngine {
   }
 
   private helper(prog: Program, which: number, idLo: number, idHi: number, pc: number, fuelAt: number, depth: number): number {
-    const vm = this.vm;
+    const st = this.st;
     const R = this.regs;
     let v = this.xchg();
     for (let i = 0; i < 22; i++) R[i] = v[BASE + i]!;
     v[BASE + (X_FULL >> 2)] = 1;
-    vm.executed = this.cap - fuelAt;
-    if (which === HelperTableId.HELPER && idLo === vm.tailCallId && vm.tailCallHook !== null) {
+    st.executed = this.cap - fuelAt;
+    // The frame the call is in: a run the helper starts on this VM gets the frame below it (engine-state.ts).
+    st.depth = depth;
+    if (which === HelperTableId.HELPER && idLo === st.tailCallId && st.tailCallHook !== null) {
       const root = this.repeatRoot;
       const iter = root === null ? -1 : v[ITER]!;
       if (root !== null && iter !== this.tailIter) {
         // The first tail call of another run of a repeat loop: that run starts with a fresh count.
         this.tailIter = iter;
-        vm.resetTailCalls();
+        st.resetTailCalls();
       }
-      const next = vm.tailCall(pc);
+      const next = st.tailCall(pc);
       if (next === undefined) return HelperStatus.STOP;
       if (next === null) {
         clearCaches(this.xchg());
@@ -509,8 +534,8 @@ export class JitEngine {
       }
       // The callee replaces this program in the current frame; its exit returns to our caller.
       const callee = this.bind(next);
-      vm.running = next;
-      if (root !== null && depth === 0) {
+      st.running = next;
+      if (root !== null && depth === st.baseDepth) {
         this.tailEndIter = iter;
         this.tailEnd = next;
       }
@@ -518,16 +543,16 @@ export class JitEngine {
       clearCaches(this.xchg());
       const fuel = callee.resume(depth, fuelAt);
       // That run of a repeat loop is over; the next one starts in the loop's program.
-      if (depth > 0) vm.running = prog;
-      else if (root !== null) vm.running = root;
+      if (depth > st.baseDepth) st.running = prog;
+      else if (root !== null) st.running = root;
       v = this.xchg();
       v[BASE + (X_FUEL >> 2)] = fuel;
       clearCaches(v);
       return HelperStatus.TAIL_EXITED;
     }
     const id = which === HelperTableId.CALLX ? (idHi === 0 ? idLo >>> 0 : -1) : idLo;
-    const fn = id < 0 && which === HelperTableId.CALLX ? undefined : (which === HelperTableId.KFUNC ? vm.kfuncs : vm.helpers).get(id);
-    const status = vm.invoke(fn, id, pc);
+    const fn = id < 0 && which === HelperTableId.CALLX ? undefined : (which === HelperTableId.KFUNC ? st.kfuncs : st.helpers).get(id);
+    const status = st.invoke(fn, id, pc);
     v = this.xchg();
     clearCaches(v);
     v[BASE] = R[0]!;

@@ -8,9 +8,11 @@ import { asm } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
 import type { HelperSpec } from '../helpers.js';
 import { Arena, LinearMemory, Perm } from '../memory.js';
-import { loadProgram, type Program } from '../program.js';
+import { type Program } from '../program.js';
+import { loadProgram } from '../load.js';
 import { Vm, type TailCallHook, type VmOptions } from '../vm.js';
-import { compiled } from './engine.js';
+import { JitLimitError, MAX_WASM_FUNCTION_BYTES } from './compile.js';
+import { AUTO_HOT_INSNS, compiled } from './engine.js';
 
 const { R0, R1, R2, R3, R6, R10, Add, Mov, Sub, JEq, JLt, JNe, Ja, Call, Exit, Ldx, Stx, label, program } = asm;
 
@@ -206,7 +208,7 @@ describe('helpers and memory', () => {
         id: 2,
         name: 'exits',
         fn: (ctx) => {
-          if (ctx instanceof Vm) ctx.requestExit(9);
+          ctx.requestExit(9);
           return 0;
         },
       },
@@ -239,15 +241,13 @@ describe('engines', () => {
 
   it('auto interprets a program until it is hot, then runs it compiled, with the same results', () => {
     const vm = new Vm({ engine: 'auto' });
-    const jit = vm.jit;
-    if (jit === null) throw new Error('auto has a JIT engine');
-    expect(jit.isCompiled(loop)).toBe(false);
+    expect(vm.isCompiled(loop)).toBe(false);
     let runs = 0;
-    while (!jit.isCompiled(loop) && runs < 10_000) {
+    while (!vm.isCompiled(loop) && runs < 10_000) {
       expect(vm.run(loop, 100)).toBe(true);
       runs++;
     }
-    expect(jit.isCompiled(loop)).toBe(true);
+    expect(vm.isCompiled(loop)).toBe(true);
     expect(runs).toBeGreaterThan(1);
     expect(vm.run(loop, 100)).toBe(true);
     expect(vm.r0).toBe(300n);
@@ -263,6 +263,34 @@ describe('engines', () => {
     expect(code.functions).toHaveLength(2);
     const { jit, interp } = both(prog, {}, [500]);
     expect(jit).toEqual(interp);
+  });
+});
+
+describe('programs too large for a WebAssembly function', () => {
+  // A checked load through a register emits a few hundred bytes of WebAssembly (the access test, and the
+  // slow path that calls the embedder), so 24 Ki of them make a function over the limit.
+  const loads = 24 * 1024;
+  const mem = new LinearMemory();
+  const arena = new Arena(mem);
+  const data = arena.alloc(8, Perm.RW, 'data').start;
+  const big = loadProgram(program(...Array.from({ length: loads }, () => Ldx.dw(R0, R1, 0)), Exit()), { name: 'big' });
+
+  it('the JIT refuses them with JitLimitError before compiling; auto runs them on the interpreter', () => {
+    expect(() => compiled(big, 'checked')).toThrow(JitLimitError);
+    const jit = new Vm({ arena, engine: 'jit' });
+    expect(() => jit.run(big, data)).toThrow(/program too large for the JIT: 'big', the function at insn 0, needs more than the 7654321 bytes/);
+    expect(MAX_WASM_FUNCTION_BYTES).toBe(7_654_321);
+    const auto = new Vm({ arena, engine: 'auto' });
+    // One run is past AUTO_HOT_INSNS: the next would run compiled, but the program stays on the interpreter.
+    expect(loads).toBeGreaterThan(AUTO_HOT_INSNS);
+    for (let run = 0; run < 3; run++) {
+      expect(auto.run(big, data)).toBe(true);
+      expect(auto.executed).toBe(loads + 1);
+    }
+    expect(auto.isCompiled(big)).toBe(false);
+    // A bench-sized program still compiles in the same process.
+    const small = loadProgram(program(Ldx.dw(R0, R1, 0), Exit()));
+    expect(jit.run(small, data)).toBe(true);
   });
 });
 

@@ -7,7 +7,7 @@ import {
   measureCompile,
   runBench,
   type BenchMethod,
-} from '@ebpf-sim/vm';
+} from '@ebpf-sim/vm/node';
 import { defineCommand, opt } from '../../args.js';
 import { CliError, UsageError } from '../../command.js';
 import { checksOption, defaultBenchDir, engineOption } from './common.js';

@@ -1,4 +1,5 @@
-import { RawRunner, formatFault } from '@ebpf-sim/vm';
+import { JitLimitError, RawRunner, formatFault } from '@ebpf-sim/vm';
+import { timedTestRun, type TimedTestRun } from '@ebpf-sim/vm/node';
 import { U32_MAX, defineCommand, opt } from '../../args.js';
 import { CliError } from '../../command.js';
 import { readHexText, readInputFile } from '../../files.js';
@@ -13,11 +14,13 @@ export const runCommand = defineCommand(
     summary: 'Run a raw eBPF program on input memory and print its return value (like bpftool prog run)',
     description: `Run a raw eBPF program the way 'bpftool prog run ... data_in FILE repeat N' does: r1 = a writable copy of
 the input, r2 = its length. Prints "Return value: X, duration (average): Yns" like bpftool: X is the low 32
-bits of r0 in decimal (the kernel's test-run retval is a u32), Y the mean wall time of one run. Like the
-kernel's test run, the N runs loop inside the engine (Vm.runRepeat; the JIT's loop is in its WebAssembly
-module) and Y = total / N. With N > 1 the program first runs untimed (up to N times, at most ~200 ms) so the
-engine is warm, as a kernel JIT would be; the timed runs then start from a fresh copy of the input. The
-runs stop at the first fault, which names the run.`,
+bits of r0 in decimal (the kernel's test-run retval is a u32), Y the wall time of one run in the engine's
+steady state, timed the way 'ebpf-sim bench' times: the program first runs untimed until the engine is warm,
+as a kernel JIT would be (V8 has optimized the interpreter or the JIT's WebAssembly: 0.3 s or more); then
+test runs of N runs, each looping inside the engine like the kernel's (Vm.runRepeat; the JIT's loop is in
+its WebAssembly module), are timed in rounds of about 20 ms, and Y = the median round's time per run (a test
+run of 100 ms or more is timed alone). X, or the fault, comes from one more test run of N runs from a fresh
+copy of the input; the runs stop at the first fault, which names the run.`,
     options: {
       'prog-hex': opt.path({
         value: 'FILE',
@@ -30,7 +33,7 @@ runs stop at the first fault, which names the run.`,
       engine: engineOption,
       checks: checksOption,
       // BPF_PROG_TEST_RUN's repeat is a u32.
-      repeat: opt.int({ value: 'N', min: 1, max: U32_MAX, default: 1, help: 'run N times and report the average duration' }),
+      repeat: opt.int({ value: 'N', min: 1, max: U32_MAX, default: 1, help: 'runs per test run (the duration is per run)' }),
       budget: opt.int({
         value: 'N',
         min: 1,
@@ -51,29 +54,26 @@ runs stop at the first fault, which names the run.`,
     const runner = new RawRunner({
       engine: values.engine,
       memoryChecks: values.checks,
-      prime: repeat > 1,
       ...(values.budget === undefined ? {} : { budget: values.budget }),
     });
     const vm = runner.vm;
-    let addr = runner.placeInput(input);
-    if (repeat > 1) {
-      // Doubling batches: `auto` turns the program hot here, TurboFan optimizes the JIT's module.
-      const warmEnd = performance.now() + 200;
-      for (let done = 0, batch = 1; done < repeat && performance.now() < warmEnd; done += batch, batch *= 2) {
-        if (!vm.runRepeat(program, addr, input.length, Math.min(batch, repeat - done))) break;
-      }
-      // The timed runs start from the input as given, not from what the warm-up runs wrote into it.
-      addr = runner.placeInput(input);
+    // Warm-up, timed rounds, then the test run whose result is printed (see the description and timedTestRun).
+    let timed: TimedTestRun;
+    try {
+      timed = timedTestRun(runner, program, input, repeat);
+    } catch (error) {
+      if (error instanceof JitLimitError) throw new CliError(error.message.replace(/\n\s*/g, '; '));
+      throw error;
     }
-    const started = process.hrtime.bigint();
-    const ok = vm.runRepeat(program, addr, input.length, repeat);
-    const elapsed = Number(process.hrtime.bigint() - started);
+    const { ok, nsPerRun } = timed;
     if (!ok || vm.fault) {
       const which = repeat > 1 ? ` on run ${vm.runs} of ${repeat}` : '';
-      throw new CliError(`program stopped${which}: ${vm.fault ? formatFault(vm.fault).replace(/\n\s*/g, '; ') : 'unknown fault'}`);
+      throw new CliError(
+        `program stopped${which}: ${vm.fault ? formatFault(vm.fault, { budget: 'the program ran longer than the instruction budget allows; if that is expected, raise it with --budget N' }).replace(/\n\s*/g, '; ') : 'unknown fault'}`,
+      );
     }
     const retval = Number(vm.r0 & 0xffffffffn);
-    const duration = Math.round(elapsed / repeat);
+    const duration = Math.round(nsPerRun);
     io.out(`Return value: ${retval}, duration${repeat > 1 ? ' (average)' : ''}: ${duration}ns\n`);
     return 0;
   },

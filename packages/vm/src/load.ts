@@ -1,0 +1,72 @@
+/**
+ * Loading a program: decode and validate with `@ebpf-sim/isa`, check jump and call targets (the structural part
+ * of what Linux's check_subprogs / check_cfg reject), resolve LD imm64 values, and pre-decode for the
+ * interpreter, giving a {@link Program}.
+ */
+import type { Endian, Insn, RawInsn } from '@ebpf-sim/isa';
+import { decodeProgram, encodeProgram, PseudoLd, slotCount as slotsOf } from '@ebpf-sim/isa';
+import { VmLoadError } from './fault.js';
+import { compileInterp } from './interp.js';
+import { splitU64 } from './int64.js';
+import { Program } from './program.js';
+
+export interface LoadOptions {
+  /** Shown in reports (bench tables, faults). */
+  readonly name?: string;
+  /** Byte order of raw bytecode (default little). */
+  readonly endian?: Endian;
+  /**
+   * Value of an LD imm64 whose source is a BPF_PSEUDO_* reference (map fd, map value, BTF id, ...), as the
+   * loader relocated it (Linux puts the map's kernel address there). Return undefined to leave it unresolved:
+   * executing it then faults with `unresolved-ld-imm64`.
+   */
+  readonly resolveLdImm64?: (insn: Insn) => bigint | undefined;
+}
+
+function isInsnArray(source: Uint8Array | readonly RawInsn[]): source is readonly RawInsn[] {
+  return !(source instanceof Uint8Array);
+}
+
+/** Decode, validate and prepare a program from bytecode or instructions (e.g. from the isa `asm` builder). */
+export function loadProgram(source: Uint8Array | readonly RawInsn[], options: LoadOptions = {}): Program {
+  const bytes = isInsnArray(source) ? encodeProgram(source) : source;
+  const insns = decodeProgram(bytes, options.endian === undefined ? {} : { endian: options.endian });
+  if (insns.length === 0) throw new VmLoadError('empty program', 0, 'a program needs at least an exit instruction');
+  let slots = 0;
+  for (const insn of insns) slots += slotsOf(insn);
+  checkTargets(insns, slots);
+  const values = new Map<number, readonly [number, number]>();
+  const interpreter = compileInterp(insns, slots, (insn) => {
+    let value: readonly [number, number] | undefined;
+    if (insn.src === PseudoLd.NONE) {
+      value = [insn.imm, insn.imm2 ?? 0];
+    } else {
+      const resolved = options.resolveLdImm64?.(insn);
+      value = resolved === undefined ? undefined : splitU64(resolved);
+    }
+    if (value !== undefined) values.set(insn.slot, value);
+    return value;
+  });
+  return new Program(options.name ?? 'prog', insns, slots, interpreter, values);
+}
+
+/** Reject jumps and local calls that leave the program or land inside an LD imm64 (Linux check_subprogs/check_cfg). */
+function checkTargets(insns: readonly Insn[], slotCount: number): void {
+  const tails = new Set<number>();
+  for (const insn of insns) if (insn.form.wide) tails.add(insn.slot + 1);
+  for (const insn of insns) {
+    const { kind, cls } = insn.form;
+    let target: number | null = null;
+    if (kind === 'ja') target = insn.slot + 1 + (cls === 'jmp32' ? insn.imm : insn.off);
+    else if (kind === 'jmp' || kind === 'jcond') target = insn.slot + 1 + insn.off;
+    else if (kind === 'call' && insn.form.id === 'call.local') target = insn.slot + 1 + insn.imm;
+    if (target === null) continue;
+    const what = kind === 'call' ? 'call' : 'jump';
+    if (target < 0 || target >= slotCount) {
+      throw new VmLoadError(`${what} out of range from insn ${insn.slot} to ${target}`, insn.slot, `targets must be slots 0..${slotCount - 1}`);
+    }
+    if (tails.has(target)) {
+      throw new VmLoadError(`${what} into the middle of ldimm64 insn ${target - 1}`, insn.slot, 'LD imm64 occupies two slots; target its first slot');
+    }
+  }
+}
