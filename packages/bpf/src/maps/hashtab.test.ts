@@ -206,6 +206,18 @@ describe('HASH', () => {
     expect(map.lookupSys(b, out, 0)).toBe(0);
     expect(readU32le(out)).toBe(2);
     expect(map.lookup(env.put(a), 0)).toBeGreaterThan(0);
+    // From a program's memory, aligned (compared word by word) or not, the last byte still counts.
+    const c = b.slice();
+    c[12] = 3;
+    expect(map.lookup(env.put(b, 32), 0)).toBe(map.lookup(env.put(b, 65), 0));
+    expect(map.lookup(env.put(b, 32), 0)).toBeGreaterThan(0);
+    expect(map.lookup(env.put(c, 32), 0)).toBe(0);
+    expect(map.lookup(env.put(c, 65), 0)).toBe(0);
+    const words = hash(env, { keySize: 8 });
+    expect(words.updateSys(u64le(0x1_0000_0001), u64le(1), 0)).toBe(0);
+    expect(words.lookup(env.put(u64le(0x1_0000_0001), 8), 0)).toBeGreaterThan(0);
+    expect(words.lookup(env.put(u64le(0x2_0000_0001), 8), 0)).toBe(0);
+    words.free();
     map.free();
   });
 });

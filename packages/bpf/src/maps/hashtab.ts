@@ -261,7 +261,15 @@ export class HashTab extends BpfMap {
 
   private keyEquals(at: number, src: Uint8Array, off: number): boolean {
     const bytes = this.bytes;
-    for (let i = 0; i < this.keySize; i++) if (bytes[at + i] !== src[off + i]) return false;
+    const size = this.keySize;
+    // Keys are stored 8-byte aligned; compare whole words while both sides allow it.
+    let i = 0;
+    if (src === bytes && (off & 3) === 0) {
+      const u32 = this.u32;
+      for (const words = size >>> 2; i < words; i++) if (u32[(at >>> 2) + i] !== u32[(off >>> 2) + i]) return false;
+      i <<= 2;
+    }
+    for (; i < size; i++) if (bytes[at + i] !== src[off + i]) return false;
     return true;
   }
 
