@@ -1,6 +1,7 @@
 /**
- * Map descriptions the verifier needs (type, key/value sizes, max entries) until the bpf subsystem's maps
- * exist: the uapi type numbers and a registry over a list of maps addressed by fd or by index.
+ * Map descriptions the verifier needs (type, key/value sizes, max entries): the uapi type numbers, `mapDesc`
+ * (which a live map's `BpfMap.desc()` also goes through) and a registry over a list of map specs addressed by
+ * fd or by index.
  */
 import type { HelperProto, MapDesc, VerifierRegistry } from '@ebpf-sim/verifier';
 import { BPF_MAP_TYPE, type BpfFuncName, type BpfMapTypeName } from '@ebpf-sim/uapi';

@@ -1,0 +1,5 @@
+export { BpfMap, ENOTSUPP, round8, type MapAttr, type MapEnv, type MapOps } from './map.js';
+export { ArrayMap, ARRAY_OPS, PERCPU_ARRAY_OPS } from './arraymap.js';
+export { HashTab, HASH_OPS, PERCPU_HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS } from './hashtab.js';
+export { MAP_OPS, createMap } from './registry.js';
+export { jhash } from './jhash.js';

@@ -1,0 +1,103 @@
+/**
+ * The simulator's maps against Linux: fixtures/maps/script.txt was replayed through the real bpf() of Linux
+ * 6.18 (fixtures/maps/rebuild.sh, map-script.c) and its answers recorded in linux-results.txt; the same
+ * script through createMap and the maps' syscall-side ops must print the same lines. See map-script.c for
+ * the script's commands.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, Errno } from '@ebpf-sim/uapi';
+import { mapTestEnv } from '../testing/map-env.js';
+import type { BpfMap } from './map.js';
+import { createMap } from './registry.js';
+
+const recorded = readFileSync(fileURLToPath(new URL('../../fixtures/maps/linux-results.txt', import.meta.url)), 'utf8');
+
+const NAMES: Readonly<Record<string, number>> = { ...BPF_MAP_TYPE, ...BPF_MAP_F, ...BPF_UPDATE };
+
+/** A '|'-separated list of uapi names (without prefix) or numbers, as map-script.c reads them. */
+function valueOf(text: string): number {
+  return text.split('|').reduce((acc, part) => (acc | (NAMES[part] ?? Number(part))) >>> 0, 0);
+}
+
+function u32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value >>> 0, true);
+  return out;
+}
+
+/** The first min(8, value_size) bytes as an unsigned integer, as map-script.c prints them. */
+function firstU64(bytes: Uint8Array, valueSize: number): string {
+  const eight = new Uint8Array(8);
+  eight.set(bytes.subarray(0, Math.min(8, valueSize)));
+  return new DataView(eight.buffer).getBigUint64(0, true).toString();
+}
+
+function replay(lines: readonly string[], nrCpus: number): string[] {
+  const env = mapTestEnv({ nrCpus, memoryBytes: 64 << 20 });
+  let map: BpfMap | undefined;
+  const out: string[] = [];
+  for (const line of lines) {
+    const [op = '', a = '', b = '', c = '', d = '', e = ''] = line.split(/\s+/);
+    if (op === '' || op.startsWith('#')) {
+      out.push(line);
+      continue;
+    }
+    const key = u32(Number(a));
+    const result = (rc: number, extra?: string): void => void out.push(`${line} => ${rc}${extra === undefined ? '' : ` ${extra}`}`);
+    if (op === 'create' || op === 'close') {
+      map?.free();
+      map = undefined;
+      if (op === 'close') {
+        result(0);
+        continue;
+      }
+      const created = createMap({ mapType: valueOf(a), keySize: Number(b), valueSize: Number(c), maxEntries: Number(d), mapFlags: valueOf(e) }, env);
+      if (typeof created !== 'number') map = created;
+      result(typeof created === 'number' ? created : 0);
+      continue;
+    }
+    if (map === undefined) {
+      result(-Errno.EBADF);
+      continue;
+    }
+    const slot = map.userValueSize === map.valueSize ? map.valueSize : map.userValueSize / nrCpus;
+    const value = new Uint8Array(map.userValueSize);
+    if (op === 'update') {
+      const v = new Uint8Array(8);
+      new DataView(v.buffer).setBigUint64(0, BigInt(b), true);
+      for (let off = 0; off < map.userValueSize; off += slot) value.set(v.subarray(0, Math.min(8, map.valueSize)), off);
+      result(map.updateSys(key, value, valueOf(c)));
+    } else if (op === 'lookup' || op === 'lookup_and_delete') {
+      const flags = b === '' ? 0 : valueOf(b);
+      const rc = op === 'lookup' ? map.lookupSys(key, value, flags) : map.lookupAndDeleteSys(key, value, flags);
+      result(rc, rc === 0 ? firstU64(value, map.valueSize) : '0');
+    } else if (op === 'delete') {
+      result(map.deleteSys(key));
+    } else if (op === 'next') {
+      const next = new Uint8Array(4);
+      const rc = map.getNextKey(a === '-' ? null : key, next);
+      result(rc, rc === 0 ? String(new DataView(next.buffer).getUint32(0, true)) : '0');
+    } else {
+      throw new Error(`linux-results.txt: unknown command '${op}'`);
+    }
+  }
+  map?.free();
+  return out;
+}
+
+describe('maps replay Linux 6.18', () => {
+  const lines = recorded.trimEnd().split('\n');
+  const nrCpus = Number(/^# nr_cpus (\d+)$/m.exec(recorded)?.[1] ?? 'NaN');
+  const script = lines.filter((line) => !line.startsWith('# linux ') && !line.startsWith('# nr_cpus ')).map((line) => line.split(' => ')[0]!);
+
+  it('records a kernel and its CPU count', () => {
+    expect(lines[0]).toMatch(/^# linux \d+\.\d+/);
+    expect(nrCpus).toBeGreaterThan(0);
+  });
+
+  it('gives every answer Linux gave', () => {
+    expect(replay(script, nrCpus)).toEqual(lines.filter((line) => !line.startsWith('# linux ') && !line.startsWith('# nr_cpus ')));
+  });
+});

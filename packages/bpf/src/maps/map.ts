@@ -1,0 +1,241 @@
+/**
+ * The map object and the ops table of a map type, as Linux's `struct bpf_map` and `struct bpf_map_ops`
+ * (include/linux/bpf.h).
+ *
+ * Linux's `bpf_map_ops` is split in two here: the type's table ({@link MapOps}: `map_alloc_check`,
+ * `map_alloc`), which the registry keys by the uapi type number as `bpf_types.h` does, and the per-element ops
+ * the allocated map carries ({@link BpfMap}'s methods: `map_lookup_elem`, `map_update_elem`, ...), which is
+ * how JavaScript dispatches a vtable without a lookup per call.
+ *
+ * Values live in the kernel's linear memory ({@link KernelMemory}), so a program reads and writes them in
+ * place: {@link BpfMap.lookup} returns the physical address of the value (0 for none). The program-side ops
+ * take physical addresses; the syscall-side ops (`*Sys`, what the bpf() commands call after copying from user
+ * memory) take byte arrays. Both reach one implementation that reads a key as (bytes, offset).
+ */
+import type { KernelMemory, KernelServices } from '@ebpf-sim/kernel';
+import type { MapDesc } from '@ebpf-sim/verifier';
+import { BPF_MAP_F, BPF_UPDATE, Errno, type BpfMapTypeName } from '@ebpf-sim/uapi';
+import { mapDesc } from '../maps.js';
+
+/**
+ * ENOTSUPP, Linux's kernel-internal errno 524 (include/linux/errno.h, not uapi): what BPF_MAP_CREATE answers
+ * for an LRU map without preallocation and BPF_MAP_LOOKUP_AND_DELETE_ELEM for a map type without it. User
+ * space sees 524.
+ */
+export const ENOTSUPP = 524;
+
+/** PCPU_MIN_UNIT_SIZE (include/linux/percpu.h): the largest per-CPU value, 32 KiB. */
+export const PCPU_MIN_UNIT_SIZE = 32 << 10;
+
+/** KMALLOC_MAX_SIZE on x86_64 (1 << (PAGE_SHIFT + MAX_PAGE_ORDER), 4 MiB): a hash element must fit in it. */
+export const KMALLOC_MAX_SIZE = 4 << 20;
+
+/** sizeof(struct htab_elem) on x86_64 (kernel/bpf/hashtab.c), subtracted from KMALLOC_MAX_SIZE in htab_map_alloc_check. */
+export const HTAB_ELEM_SIZE = 48;
+
+/** The largest allocation bpf_map_area_alloc makes: it refuses sizes >= U32_MAX - PAGE_SIZE (ENOMEM). */
+export const MAP_AREA_MAX = 0xffffffff - 4096;
+
+/** BPF_F_ACCESS_MASK (include/linux/bpf.h): the access flags every map type accepts. */
+export const BPF_F_ACCESS_MASK = BPF_MAP_F.RDONLY | BPF_MAP_F.RDONLY_PROG | BPF_MAP_F.WRONLY | BPF_MAP_F.WRONLY_PROG;
+
+/** The size of one value slot: values are 8-byte aligned in arrays, hash elements and per-CPU areas (round_up(value_size, 8)). */
+export const round8 = (size: number): number => (size + 7) & ~7;
+
+/** The fields of BPF_MAP_CREATE's bpf_attr a map type reads (the syscall decodes them with uapi's layouts). */
+export interface MapAttr {
+  readonly mapType: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly mapFlags: number;
+  /** map_name, without the NUL (at most BPF_OBJ_NAME_LEN - 1 characters of [A-Za-z0-9_.]). */
+  readonly name?: string;
+  /** Only BLOOM_FILTER (and ARENA) may set it; 0 for every type here. */
+  readonly mapExtra?: number;
+  readonly numaNode?: number;
+  /** Offset of the `struct bpf_spin_lock` in the value, when the value's BTF has one (map_check_btf finds it). */
+  readonly spinLockOff?: number;
+}
+
+/** What a map needs from the kernel: its memory, randomness (the hash seed), the CPU count and the creator's capabilities. */
+export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
+  /** Simulated CPUs: one value slot each in per-CPU maps (num_possible_cpus). */
+  readonly nrCpus: number;
+  /** capable(cap) of the task creating the map (CAP numbers from @ebpf-sim/uapi). */
+  capable(cap: number): boolean;
+}
+
+/** A map type's table (the allocation half of Linux's bpf_map_ops), keyed in the registry by its uapi number. */
+export interface MapOps {
+  /** The uapi type number (`BPF_MAP_TYPE.*`). */
+  readonly type: number;
+  /** The lower-case uapi name (`hash`, `percpu_array`, ...), as map specs and the verifier's MapDesc name it. */
+  readonly name: Lowercase<BpfMapTypeName>;
+  /** The value may hold a `struct bpf_spin_lock` (map_check_btf; other types give EOPNOTSUPP). */
+  readonly spinLock: boolean;
+  /** map_alloc_check: 0 or -errno, before any memory is taken. */
+  allocCheck(attr: MapAttr, env: MapEnv): number;
+  /** map_alloc: the map, or -errno (ENOMEM, E2BIG); memory is charged to `owner`. */
+  alloc(attr: MapAttr, env: MapEnv, owner: string): BpfMap | number;
+}
+
+/** A type's ops table from its allocation functions (the type's own table is `this` inside `alloc`). */
+export function defineMapOps(
+  type: number,
+  name: MapOps['name'],
+  spinLock: boolean,
+  allocCheck: MapOps['allocCheck'],
+  alloc: (ops: MapOps, attr: MapAttr, env: MapEnv, owner: string) => BpfMap | number,
+): MapOps {
+  const ops: MapOps = { type, name, spinLock, allocCheck, alloc: (attr, env, owner) => alloc(ops, attr, env, owner) };
+  return ops;
+}
+
+/** bpf_map_flags_access_ok: a map may not be both read-only and write-only for programs. */
+export function mapFlagsAccessOk(flags: number): boolean {
+  const both = BPF_MAP_F.RDONLY_PROG | BPF_MAP_F.WRONLY_PROG;
+  return (flags & both) !== both;
+}
+
+/** The update flags every map type refuses: anything above BPF_EXIST (with BPF_F_LOCK allowed where `lock` is). */
+export function updateFlagsInvalid(flags: number, lock: boolean): boolean {
+  return (lock ? flags & ~BPF_UPDATE.F_LOCK : flags) >>> 0 > BPF_UPDATE.EXIST;
+}
+
+/**
+ * A map: Linux's `struct bpf_map` with its element ops. `id` is the caller's (bpf() allocates ids); `frozen` is
+ * BPF_MAP_FREEZE's flag, which the syscall checks before a user-space write.
+ */
+export abstract class BpfMap {
+  readonly type: number;
+  readonly typeName: Lowercase<BpfMapTypeName>;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly mapFlags: number;
+  readonly name: string;
+  /** The memory owner this map's allocations are charged to (`bpf-map:<name>`). */
+  readonly owner: string;
+  /** Offset of the value's spin lock, or -1 when it has none. */
+  readonly spinLockOff: number;
+  /** Bytes of one value as user space copies it: value_size, or round_up(value_size, 8) × nr_cpus for per-CPU maps. */
+  readonly userValueSize: number;
+  id = 0;
+  frozen = false;
+  protected readonly mem: KernelMemory;
+  protected readonly bytes: Uint8Array;
+
+  protected constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, maxEntries: number, percpu: boolean) {
+    this.type = ops.type;
+    this.typeName = ops.name;
+    this.keySize = attr.keySize;
+    this.valueSize = attr.valueSize;
+    this.maxEntries = maxEntries;
+    this.mapFlags = attr.mapFlags;
+    this.name = attr.name ?? '';
+    this.owner = owner;
+    this.spinLockOff = attr.spinLockOff ?? -1;
+    this.userValueSize = percpu ? round8(attr.valueSize) * env.nrCpus : attr.valueSize;
+    this.mem = env.phys;
+    this.bytes = env.phys.bytes;
+  }
+
+  /** The verifier's view of this map (packages/verifier MapDesc), through {@link mapDesc}. */
+  desc(): MapDesc {
+    return mapDesc({
+      name: this.name,
+      type: this.typeName,
+      keySize: this.keySize,
+      valueSize: this.valueSize,
+      maxEntries: this.maxEntries,
+      ...(this.spinLockOff >= 0 ? { spinLockOff: this.spinLockOff } : {}),
+      ...((this.mapFlags & BPF_MAP_F.RDONLY_PROG) !== 0 ? { readOnly: true } : {}),
+    });
+  }
+
+  // --- program side (helpers): keys and values are physical addresses ---
+
+  /** map_lookup_elem from a program on `cpu`: the physical address of the value (this CPU's slot for per-CPU maps), or 0. */
+  abstract lookup(keyAddr: number, cpu: number): number;
+  /** map_update_elem from a program on `cpu`: 0 or -errno. */
+  update(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
+    return this.updateElem(this.bytes, keyAddr, this.bytes, valueAddr, flags, cpu, false);
+  }
+  /** map_delete_elem: 0 or -errno. */
+  delete(keyAddr: number): number {
+    return this.deleteElem(this.bytes, keyAddr);
+  }
+
+  // --- syscall side: keys and values are kernel copies of user memory ---
+
+  /**
+   * BPF_MAP_LOOKUP_ELEM (bpf_map_copy_value): copy the value into `out` ({@link userValueSize} bytes; every
+   * CPU's slot for per-CPU maps), 0 or -errno. A spin lock in the value reads as zero.
+   */
+  lookupSys(key: Uint8Array, out: Uint8Array, flags: number): number {
+    const bad = this.lookupFlagsCheck(flags);
+    if (bad !== 0) return bad;
+    return this.copyOut(key, out);
+  }
+  /** BPF_MAP_UPDATE_ELEM with `value` of {@link userValueSize} bytes, made on `cpu` (the LRU list a per-CPU LRU uses): 0 or -errno. */
+  updateSys(key: Uint8Array, value: Uint8Array, flags: number, cpu = 0): number {
+    return this.updateElem(key, 0, value, 0, flags, cpu, true);
+  }
+  /** BPF_MAP_DELETE_ELEM: 0 or -errno. */
+  deleteSys(key: Uint8Array): number {
+    return this.deleteElem(key, 0);
+  }
+  /** BPF_MAP_GET_NEXT_KEY: the key after `key` into `next`; a null or absent key gives the first key; -ENOENT after the last. */
+  abstract getNextKey(key: Uint8Array | null, next: Uint8Array): number;
+  /** BPF_MAP_LOOKUP_AND_DELETE_ELEM: copy out then delete, 0 or -errno; -ENOTSUPP for types without it (as the syscall answers). */
+  lookupAndDeleteSys(key: Uint8Array, out: Uint8Array, flags: number): number {
+    void key;
+    void out;
+    void flags;
+    return -ENOTSUPP;
+  }
+  /** map_free: give every byte back to the kernel. The map must not be used afterwards. */
+  abstract free(): void;
+
+  // --- the one implementation both sides reach ---
+
+  protected abstract updateElem(keySrc: Uint8Array, keyOff: number, valSrc: Uint8Array, valOff: number, flags: number, cpu: number, allCpus: boolean): number;
+  protected abstract deleteElem(keySrc: Uint8Array, keyOff: number): number;
+  /** Copy the value of `key` to user space's buffer (every CPU for per-CPU maps): 0 or -ENOENT. */
+  protected abstract copyOut(key: Uint8Array, out: Uint8Array): number;
+
+  /** The syscall's flag check for lookups (map_lookup_elem, map_lookup_and_delete_elem): only BPF_F_LOCK, and only with a lock. */
+  protected lookupFlagsCheck(flags: number): number {
+    if ((flags & ~BPF_UPDATE.F_LOCK) !== 0) return -Errno.EINVAL;
+    if ((flags & BPF_UPDATE.F_LOCK) !== 0 && this.spinLockOff < 0) return -Errno.EINVAL;
+    return 0;
+  }
+
+  /**
+   * copy_map_value: `value_size` bytes from (src, srcOff) to the value at `dst` in kernel memory, leaving the
+   * spin lock alone (Linux never copies special fields; with BPF_F_LOCK it also holds the lock, which a
+   * single-threaded simulation need not take).
+   */
+  protected copyIn(dst: number, src: Uint8Array, srcOff: number, size: number): void {
+    const lock = this.spinLockOff;
+    if (lock < 0) {
+      this.copyRange(dst, src, srcOff, size);
+      return;
+    }
+    this.copyRange(dst, src, srcOff, lock);
+    this.copyRange(dst + lock + 4, src, srcOff + lock + 4, size - lock - 4);
+  }
+
+  /** Copy bytes into kernel memory; from kernel memory itself (a program's update) without making a view. */
+  protected copyRange(dst: number, src: Uint8Array, srcOff: number, size: number): void {
+    if (src === this.bytes) this.bytes.copyWithin(dst, srcOff, srcOff + size);
+    else this.bytes.set(src.subarray(srcOff, srcOff + size), dst);
+  }
+
+  /** copy_map_value then check_and_init_map_value: `size` bytes from kernel memory at `src` to `out`, the lock zeroed. */
+  protected copyToUser(out: Uint8Array, outOff: number, src: number, size: number): void {
+    out.set(this.bytes.subarray(src, src + size), outOff);
+    if (this.spinLockOff >= 0) out.fill(0, outOff + this.spinLockOff, outOff + this.spinLockOff + 4);
+  }
+}

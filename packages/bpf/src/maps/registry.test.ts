@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
+import { MAP_TYPE_IDS } from '../maps.js';
+import { mapTestEnv, u32le } from '../testing/map-env.js';
+import { BpfMap } from './map.js';
+import { MAP_OPS, createMap } from './registry.js';
+
+describe('MAP_OPS', () => {
+  it('keys each type by its uapi number, under the name the verifier knows it by', () => {
+    expect(MAP_OPS.size).toBeGreaterThan(0);
+    for (const [type, ops] of MAP_OPS) {
+      expect(ops.type).toBe(type);
+      expect(BPF_MAP_TYPE[ops.name.toUpperCase() as keyof typeof BPF_MAP_TYPE]).toBe(type);
+      expect(MAP_TYPE_IDS[ops.name]).toBe(type);
+    }
+  });
+
+  it('refuses types it does not have with EINVAL, as map_create', () => {
+    const env = mapTestEnv();
+    for (const mapType of [BPF_MAP_TYPE.UNSPEC, BPF_MAP_TYPE.SOCKMAP, 0xffff])
+      expect(createMap({ mapType, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0 }, env)).toBe(-Errno.EINVAL);
+  });
+
+  it('checks map names as bpf_obj_name_cpy', () => {
+    const env = mapTestEnv();
+    const attr = { mapType: BPF_MAP_TYPE.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0 };
+    const ok = createMap({ ...attr, name: `a.b_${'c'.repeat(BPF_OBJ_NAME_LEN - 5)}` }, env);
+    expect(ok).toBeInstanceOf(BpfMap);
+    if (ok instanceof BpfMap) {
+      expect(ok.owner).toBe(`bpf-map:${ok.name}`);
+      ok.free();
+    }
+    expect(createMap({ ...attr, name: 'sp ace' }, env)).toBe(-Errno.EINVAL);
+    const unnamed = createMap(attr, env, 'bpf-map:7');
+    expect(unnamed instanceof BpfMap && unnamed.owner).toBe('bpf-map:7');
+    if (unnamed instanceof BpfMap) unnamed.free();
+  });
+
+  it('gives back every byte: each type, created, filled from programs and user space, and freed', () => {
+    const env = mapTestEnv({ nrCpus: 2 });
+    const freePages = env.phys.freePages;
+    const before = env.phys.usage().map((charge) => ({ ...charge }));
+    for (const [type, ops] of MAP_OPS) {
+      const map = createMap({ mapType: type, keySize: 4, valueSize: 20, maxEntries: 50, mapFlags: 0, name: ops.name.slice(0, 15) }, env);
+      if (!(map instanceof BpfMap)) throw new Error(`${ops.name}: ${map}`);
+      expect(map.desc()).toMatchObject({ type: ops.name, typeId: type, keySize: 4, valueSize: 20, maxEntries: 50 });
+      const value = env.put(new Uint8Array(20).fill(1), 64);
+      for (let k = 0; k < 60; k++) {
+        map.update(env.put(u32le(k)), value, 0, k % 2);
+        map.updateSys(u32le(k + 100), new Uint8Array(map.userValueSize), 0);
+      }
+      expect(env.phys.usageOf(map.owner).bytes).toBeGreaterThan(0);
+      map.free();
+      expect(env.phys.usageOf(map.owner)).toMatchObject({ bytes: 0, pages: 0, allocations: 0 });
+    }
+    expect(env.phys.freePages).toBe(freePages);
+    expect(env.phys.usage()).toEqual(before);
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * The map types the kernel knows, keyed by uapi type number (Linux's include/linux/bpf_types.h), and map
+ * creation as Linux's map_create does it after the syscall has decoded bpf_attr: the checks every type
+ * shares, then the type's map_alloc_check and map_alloc.
+ *
+ * Not here (the bpf() command's part): CHECK_ATTR, the capability each map type requires of its creator,
+ * ids, fds and memlock accounting.
+ */
+import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
+import { ARRAY_OPS, PERCPU_ARRAY_OPS } from './arraymap.js';
+import { HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, PERCPU_HASH_OPS } from './hashtab.js';
+import type { BpfMap, MapAttr, MapEnv, MapOps } from './map.js';
+
+/** Map ops by uapi type number. */
+export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
+  [ARRAY_OPS, PERCPU_ARRAY_OPS, HASH_OPS, PERCPU_HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS].map((ops) => [ops.type, ops]),
+);
+
+/** NUMA nodes of the simulated machine: one, node 0. */
+const NR_NODE_IDS = 1;
+
+/** bpf_obj_name_cpy: a name of [A-Za-z0-9_.], shorter than BPF_OBJ_NAME_LEN (room for the NUL). */
+function objNameValid(name: string): boolean {
+  return name.length < BPF_OBJ_NAME_LEN && /^[A-Za-z0-9_.]*$/.test(name);
+}
+
+/**
+ * map_create after the attr is decoded: the shared checks, then the type's own. The map's memory is charged
+ * to `owner` (default `bpf-map:<name>`, or `bpf-map:<type>` for an unnamed map). Returns the map or -errno.
+ */
+export function createMap(attr: MapAttr, env: MapEnv, owner?: string): BpfMap | number {
+  // Only the bloom filter (and arena) read map_extra.
+  if (attr.mapType !== BPF_MAP_TYPE.BLOOM_FILTER && (attr.mapExtra ?? 0) !== 0) return -Errno.EINVAL;
+  // bpf_get_file_flag: read-only and write-only at once.
+  if ((attr.mapFlags & BPF_MAP_F.RDONLY) !== 0 && (attr.mapFlags & BPF_MAP_F.WRONLY) !== 0) return -Errno.EINVAL;
+  if ((attr.mapFlags & BPF_MAP_F.NUMA_NODE) !== 0 && (attr.numaNode ?? 0) >>> 0 >= NR_NODE_IDS) return -Errno.EINVAL;
+  const ops = MAP_OPS.get(attr.mapType);
+  if (ops === undefined) return -Errno.EINVAL;
+  const checked = ops.allocCheck(attr, env);
+  if (checked !== 0) return checked;
+  const name = attr.name ?? '';
+  if (!objNameValid(name)) return -Errno.EINVAL;
+  // map_check_btf: a spin lock only in the types that support one, 4-byte aligned inside the value.
+  if (attr.spinLockOff !== undefined) {
+    if (!ops.spinLock) return -Errno.EOPNOTSUPP;
+    if (attr.spinLockOff < 0 || attr.spinLockOff % 4 !== 0 || attr.spinLockOff + 4 > attr.valueSize) return -Errno.EINVAL;
+  }
+  return ops.alloc(attr, env, owner ?? `bpf-map:${name === '' ? ops.name : name}`);
+}
