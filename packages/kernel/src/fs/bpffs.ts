@@ -40,7 +40,15 @@ export class Bpffs implements DirectoryOperations {
   }
 
   unlink(dir: Inode, name: string): number {
-    return this.tree.unlink(dir, name);
+    const inode = dir.entries.get(name);
+    const ret = this.tree.unlink(dir, name);
+    // The pin held a reference on its object; the last link going drops it (bpf_free_inode).
+    if (ret === 0 && inode !== undefined && inode.nlink === 0 && inode.privateData !== undefined) {
+      const object = inode.privateData;
+      inode.privateData = undefined;
+      inode.fops.unpin?.(object);
+    }
+    return ret;
   }
 
   rmdir(dir: Inode, name: string): number {

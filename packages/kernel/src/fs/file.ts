@@ -39,6 +39,11 @@ export interface FileOperations {
   readdir?(file: File): readonly DirEntry[];
   /** The last reference was closed. */
   release?(file: File): void;
+  /**
+   * bpffs: the last link to an inode pinning `object` went (Linux's bpf_free_inode → bpf_any_put), so the
+   * pin's reference on the object is dropped.
+   */
+  unpin?(object: unknown): void;
 }
 
 /** An open file description (struct file): shared by dup'ed descriptors and across fork. */

@@ -220,3 +220,34 @@ export function decodeBpfAttr<C extends BpfAttrCmd>(cmd: C, bytes: Uint8Array): 
 
 /** The command number of a layout name (`bpfCmdNumber('MAP_CREATE')` is 0). */
 export const bpfCmdNumber = (cmd: BpfAttrCmd): number => BPF_CMD[cmd];
+
+/** Bytes a field of a bpf_attr layout occupies. */
+export const attrFieldSize = (field: AttrField): number => (field.kind === 'u64' ? 8 : field.kind === 'name' ? 16 : 4);
+
+/** BPF_F_PATH_FD (file_flags of BPF_OBJ_PIN/BPF_OBJ_GET): `path_fd` is the directory `pathname` is relative to. */
+export const BPF_F_PATH_FD = 1 << 14;
+
+/**
+ * struct bpf_map_info (include/uapi/linux/bpf.h), what BPF_OBJ_GET_INFO_BY_FD writes for a map: field
+ * offsets on x86_64, up to map_extra (the fields this ABI fills; the rest of Linux's struct is zero).
+ */
+export const BPF_MAP_INFO = {
+  type: 0,
+  id: 4,
+  key_size: 8,
+  value_size: 12,
+  max_entries: 16,
+  map_flags: 20,
+  name: 24,
+  ifindex: 40,
+  btf_vmlinux_value_type_id: 44,
+  netns_dev: 48,
+  netns_ino: 56,
+  btf_id: 64,
+  btf_key_type_id: 68,
+  btf_value_type_id: 72,
+  btf_vmlinux_id: 76,
+  map_extra: 80,
+  /** sizeof(struct bpf_map_info) as this ABI knows it (aligned(8)). */
+  size: 88,
+} as const;

@@ -5,7 +5,9 @@ import { PROT, MAP } from '../mman.js';
 import { SIG } from '../signal.js';
 import { SyscallNr as NR } from '../syscall-nr.js';
 import { UserStack, utf8 } from './memory.js';
-import type { Dirent, Result, Rusage, Stat, Sys } from './types.js';
+import type { BpfMapInfo, Dirent, Result, Rusage, Stat, Sys } from './types.js';
+import { BPF_MAP_INFO, decodeBpfAttr, encodeBpfAttr, type BpfAttr, type BpfAttrCmd } from '../bpf/attr.js';
+import { BPF_CMD, BPF_OBJ_NAME_LEN } from '../bpf/constants.js';
 
 /**
  * A small libc for simulated user programs: typed wrappers that marshal TypeScript values into the process's
@@ -408,6 +410,128 @@ export class Libc {
       const address = this.stack.pushBytes(attr);
       const ret = yield* this.syscall(NR.bpf, cmd, address, attr.length);
       return { ret, attr: this.stack.readBytes(address, attr.length) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /**
+   * bpf(2) with the attribute block of `cmd` encoded from typed values (fields left out are zero; pointers are
+   * user addresses): the raw result and the block decoded as the kernel left it.
+   */
+  *bpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfAttr<C>>): Sys<{ ret: number; attr: BpfAttr<C> }> {
+    const { ret, attr } = yield* this.bpf(BPF_CMD[cmd], encodeBpfAttr(cmd, values));
+    return { ret, attr: decodeBpfAttr(cmd, attr) };
+  }
+
+  /** BPF_MAP_CREATE: the map fd or -errno. */
+  *bpfMapCreate(values: Partial<BpfAttr<'MAP_CREATE'>>): Sys<number> {
+    return (yield* this.bpfAttr('MAP_CREATE', values)).ret;
+  }
+
+  /**
+   * One element command on map `fd`: `key` (null: a NULL pointer) and `value` copied onto the stack, and
+   * `outSize` bytes read back from the value (or next_key) buffer when the call succeeds.
+   */
+  private *bpfElem(
+    cmd: 'MAP_LOOKUP_ELEM' | 'MAP_UPDATE_ELEM' | 'MAP_DELETE_ELEM' | 'MAP_LOOKUP_AND_DELETE_ELEM' | 'MAP_GET_NEXT_KEY',
+    fd: number,
+    key: Uint8Array | null,
+    value: Uint8Array | number,
+    flags: number,
+  ): Sys<Result<Uint8Array>> {
+    const mark = this.stack.mark();
+    try {
+      const keyAddress = key === null ? 0 : this.stack.pushBytes(key);
+      const outSize = typeof value === 'number' ? value : 0;
+      const valueAddress = typeof value === 'number' ? (outSize > 0 ? this.stack.alloca(outSize) : 0) : this.stack.pushBytes(value);
+      const { ret } =
+        cmd === 'MAP_GET_NEXT_KEY'
+          ? yield* this.bpfAttr(cmd, { map_fd: fd, key: keyAddress, next_key: valueAddress })
+          : yield* this.bpfAttr(cmd, { map_fd: fd, key: keyAddress, value: valueAddress, flags });
+      if (ret < 0) return { ok: false, errno: -ret };
+      return { ok: true, value: outSize > 0 ? this.stack.readBytes(valueAddress, outSize) : new Uint8Array(0) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** BPF_MAP_LOOKUP_ELEM: `valueSize` bytes of the value (value_size, or round_up(value_size, 8) × CPUs for per-CPU maps). */
+  *bpfMapLookup(fd: number, key: Uint8Array, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
+    return yield* this.bpfElem('MAP_LOOKUP_ELEM', fd, key, valueSize, flags);
+  }
+
+  /** BPF_MAP_UPDATE_ELEM with BPF_ANY / BPF_NOEXIST / BPF_EXIST (| BPF_F_LOCK): 0 or -errno. */
+  *bpfMapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags = 0): Sys<number> {
+    const result = yield* this.bpfElem('MAP_UPDATE_ELEM', fd, key, value, flags);
+    return result.ok ? 0 : -result.errno;
+  }
+
+  /** BPF_MAP_DELETE_ELEM: 0 or -errno. */
+  *bpfMapDelete(fd: number, key: Uint8Array): Sys<number> {
+    const result = yield* this.bpfElem('MAP_DELETE_ELEM', fd, key, new Uint8Array(0), 0);
+    return result.ok ? 0 : -result.errno;
+  }
+
+  /** BPF_MAP_GET_NEXT_KEY: the key after `key` (null: the first key); ENOENT after the last. */
+  *bpfMapGetNextKey(fd: number, key: Uint8Array | null, keySize: number): Sys<Result<Uint8Array>> {
+    return yield* this.bpfElem('MAP_GET_NEXT_KEY', fd, key, keySize, 0);
+  }
+
+  /** BPF_MAP_LOOKUP_AND_DELETE_ELEM: the value, and the element is gone. */
+  *bpfMapLookupAndDelete(fd: number, key: Uint8Array, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
+    return yield* this.bpfElem('MAP_LOOKUP_AND_DELETE_ELEM', fd, key, valueSize, flags);
+  }
+
+  /** BPF_MAP_FREEZE: 0 or -errno. */
+  *bpfMapFreeze(fd: number): Sys<number> {
+    return (yield* this.bpfAttr('MAP_FREEZE', { map_fd: fd })).ret;
+  }
+
+  /** BPF_OBJ_PIN `fd` at `path` (on /sys/fs/bpf): 0 or -errno. */
+  *bpfObjPin(fd: number, path: string): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      return (yield* this.bpfAttr('OBJ_PIN', { bpf_fd: fd, pathname: this.stack.pushString(path) })).ret;
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** BPF_OBJ_GET: a new fd on the object pinned at `path` (`fileFlags` BPF_F_RDONLY / BPF_F_WRONLY), or -errno. */
+  *bpfObjGet(path: string, fileFlags = 0): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      return (yield* this.bpfAttr('OBJ_GET', { pathname: this.stack.pushString(path), file_flags: fileFlags })).ret;
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** BPF_OBJ_GET_INFO_BY_FD for a map: struct bpf_map_info, read with info_len = sizeof. */
+  *bpfMapGetInfo(fd: number): Sys<Result<BpfMapInfo>> {
+    const mark = this.stack.mark();
+    try {
+      const address = this.stack.alloca(BPF_MAP_INFO.size);
+      const { ret, attr } = yield* this.bpfAttr('OBJ_GET_INFO_BY_FD', { bpf_fd: fd, info_len: BPF_MAP_INFO.size, info: address });
+      if (ret < 0) return { ok: false, errno: -ret };
+      const bytes = this.stack.readBytes(address, attr.info_len);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const nameBytes = bytes.subarray(BPF_MAP_INFO.name, BPF_MAP_INFO.name + BPF_OBJ_NAME_LEN);
+      const nul = nameBytes.indexOf(0);
+      return {
+        ok: true,
+        value: {
+          type: view.getUint32(BPF_MAP_INFO.type, true),
+          id: view.getUint32(BPF_MAP_INFO.id, true),
+          keySize: view.getUint32(BPF_MAP_INFO.key_size, true),
+          valueSize: view.getUint32(BPF_MAP_INFO.value_size, true),
+          maxEntries: view.getUint32(BPF_MAP_INFO.max_entries, true),
+          mapFlags: view.getUint32(BPF_MAP_INFO.map_flags, true),
+          name: utf8.decode(nameBytes.subarray(0, nul < 0 ? BPF_OBJ_NAME_LEN : nul)),
+          infoLen: attr.info_len,
+        },
+      };
     } finally {
       this.stack.release(mark);
     }

@@ -35,3 +35,16 @@ export const RusageSchema = z.object({
   involuntarySwitches: z.number().int(),
 });
 export type Rusage = z.infer<typeof RusageSchema>;
+
+/** struct bpf_map_info as BPF_OBJ_GET_INFO_BY_FD returns it for a map (the fields this ABI fills). */
+export interface BpfMapInfo {
+  type: number;
+  id: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  mapFlags: number;
+  name: string;
+  /** info_len as the kernel wrote it back. */
+  infoLen: number;
+}

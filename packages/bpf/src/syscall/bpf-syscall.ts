@@ -1,0 +1,466 @@
+/**
+ * The bpf(2) syscall (kernel/bpf/syscall.c): bpf_attr read from user memory, one handler per command in a
+ * table keyed by the command number, and maps as anon-inode files `bpf-map` with a reference count and an id.
+ *
+ * The handler closes over the kernel services it uses ({@link BpfServices}); `registerBpf(kernel)` installs it
+ * in the kernel's syscall table (the kernel does not import this package).
+ *
+ * Attributes are read in place from one preallocated block by the offsets of uapi's layouts (no decoding
+ * object per call): the syscall path of a map operation allocates nothing but what the map itself does.
+ */
+import { hasCapability, type File, type FileOperations, type KernelServices, type SyscallHandler, type Task, type UserCopy } from '@ebpf-sim/kernel';
+import {
+  AT_FDCWD,
+  BPF_ATTR_LAYOUTS,
+  BPF_ATTR_SIZE,
+  BPF_CMD,
+  BPF_F_PATH_FD,
+  BPF_MAP_F,
+  BPF_MAP_INFO,
+  BPF_UPDATE,
+  CAP,
+  Errno,
+  O,
+  PAGE_SIZE,
+  PATH_MAX,
+  attrFieldSize,
+  type AttrLayout,
+  type BpfAttrCmd,
+} from '@ebpf-sim/uapi';
+import type { BpfMap, MapEnv } from '../maps/map.js';
+import { createMap } from '../maps/registry.js';
+import { ENOTSUPP } from '../maps/map.js';
+import { CyclicIdr } from './idr.js';
+
+/** What bpf() uses of the kernel. */
+export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | 'random' | 'pinning'> & {
+  readonly hookArena: Pick<KernelServices['hookArena'], 'nrCpus'>;
+};
+
+/** A map as the syscall holds it: the map, its references (fds and pins), and copy buffers for its keys and values. */
+export interface MapObject {
+  readonly map: BpfMap;
+  /** Open files and bpffs pins referring to the map; the map is freed when the last goes (bpf_map_put). */
+  refs: number;
+  readonly key: Uint8Array;
+  readonly nextKey: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/** FMODE_CAN_READ / FMODE_CAN_WRITE of a map fd, from its open access mode. */
+const FMODE_READ = 1;
+const FMODE_WRITE = 2;
+
+/** BPF_OBJ_FLAG_MASK: the open flags OBJ_GET and *_GET_FD_BY_ID accept. */
+const BPF_OBJ_FLAG_MASK = BPF_MAP_F.RDONLY | BPF_MAP_F.WRONLY;
+
+/** INT_MAX: BPF_*_GET_NEXT_ID refuses a start id at or above it. */
+const INT_MAX = 0x7fffffff;
+
+/** bpf_get_file_flag: the access mode of an fd from BPF_F_RDONLY / BPF_F_WRONLY (both: EINVAL). */
+function fileFlagOf(flags: number): number {
+  const rdonly = (flags & BPF_MAP_F.RDONLY) !== 0;
+  const wronly = (flags & BPF_MAP_F.WRONLY) !== 0;
+  if (rdonly && wronly) return -Errno.EINVAL;
+  return rdonly ? O.RDONLY : wronly ? O.WRONLY : O.RDWR;
+}
+
+/** bpf_capable(): CAP_BPF, or CAP_SYS_ADMIN which implies it. */
+function bpfCapable(task: Task): boolean {
+  return hasCapability(task.group.cred, CAP.BPF) || hasCapability(task.group.cred, CAP.SYS_ADMIN);
+}
+
+/** One command: the last field it reads (Linux's <CMD>_LAST_FIELD, for CHECK_ATTR) and its handler. */
+interface BpfCommand {
+  readonly cmd: BpfAttrCmd;
+  /** Byte offset just past the command's last field: every byte after it must be zero. */
+  readonly end: number;
+  readonly run: (task: Task, mm: UserCopy, uattr: number) => number;
+}
+
+const layoutEnd = (layout: AttrLayout, last: string): number => {
+  const field = layout[last];
+  if (field === undefined) throw new Error(`bpf(): no field ${last} in the attr layout`);
+  return field.offset + attrFieldSize(field);
+};
+
+const L = BPF_ATTR_LAYOUTS;
+
+/**
+ * The bpf subsystem's syscall side: the map ids, the map file operations, and the command table. One per
+ * kernel; `handler` is what the syscall table calls.
+ */
+export class BpfSyscall {
+  /** Map ids (map_idr). */
+  readonly maps = new CyclicIdr<MapObject>();
+  /** bpf_map_fops: a map fd's last close, or its last pin going, drops a reference. */
+  readonly mapFops: FileOperations;
+  readonly handler: SyscallHandler;
+
+  private readonly attr = new Uint8Array(BPF_ATTR_SIZE);
+  private readonly view = new DataView(this.attr.buffer);
+  private readonly scratch = new Uint8Array(PAGE_SIZE);
+  private readonly info = new Uint8Array(BPF_MAP_INFO.size);
+  private readonly infoView = new DataView(this.info.buffer);
+  private readonly u32Out = new Uint8Array(4);
+  private readonly u32OutView = new DataView(this.u32Out.buffer);
+  private readonly commands: ReadonlyArray<BpfCommand | undefined>;
+
+  constructor(private readonly k: BpfServices) {
+    const put = (object: unknown): void => this.mapPut(object as MapObject);
+    this.mapFops = { name: 'bpf-map', release: (file: File) => put(file.privateData), unpin: put };
+    const table: BpfCommand[] = [
+      this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
+      this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
+      this.command('MAP_UPDATE_ELEM', 'flags', (task, mm) => this.mapUpdate(task, mm)),
+      this.command('MAP_DELETE_ELEM', 'flags', (task, mm) => this.mapDelete(task, mm)),
+      this.command('MAP_GET_NEXT_KEY', 'next_key', (task, mm) => this.mapGetNextKey(task, mm)),
+      this.command('MAP_LOOKUP_AND_DELETE_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, true)),
+      this.command('MAP_FREEZE', 'map_fd', (task) => this.mapFreeze(task)),
+      this.command('OBJ_PIN', 'path_fd', (task, mm) => this.objPin(task, mm)),
+      this.command('OBJ_GET', 'path_fd', (task, mm) => this.objGet(task, mm)),
+      this.command('MAP_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.mapGetNextId(task, mm, uattr)),
+      this.command('MAP_GET_FD_BY_ID', 'open_flags', (task) => this.mapGetFdById(task)),
+      this.command('OBJ_GET_INFO_BY_FD', 'info', (task, mm, uattr) => this.objGetInfoByFd(task, mm, uattr)),
+    ];
+    const commands: Array<BpfCommand | undefined> = [];
+    for (const command of table) commands[BPF_CMD[command.cmd]] = command;
+    this.commands = commands;
+    this.handler = (task, cmd, uattr, size) => this.sys(task, cmd, uattr, size);
+  }
+
+  private command(cmd: BpfAttrCmd, last: string, run: BpfCommand['run']): BpfCommand {
+    return { cmd, end: layoutEnd(L[cmd], last), run };
+  }
+
+  /** __sys_bpf: the attr block (tail check, zero extension, copy), then the command's CHECK_ATTR and handler. */
+  private sys(task: Task, cmd: number, uattr: number, rawSize: number): number {
+    const mm = this.k.userMemory.of(task);
+    let size = rawSize >>> 0;
+    // bpf_check_uarg_tail_zero: bytes past what this kernel knows must be zero, and at most a page.
+    if (size > BPF_ATTR_SIZE) {
+      if (size > PAGE_SIZE) return -Errno.E2BIG;
+      const rest = size - BPF_ATTR_SIZE;
+      if (!mm.copyFromUser(uattr + BPF_ATTR_SIZE, this.scratch, 0, rest)) return -Errno.EFAULT;
+      for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
+      size = BPF_ATTR_SIZE;
+    }
+    // A smaller block reads as zero-extended.
+    this.attr.fill(0);
+    if (!mm.copyFromUser(uattr, this.attr, 0, size)) return -Errno.EFAULT;
+    // Linux's switch: a command this kernel does not know is EINVAL.
+    const command = cmd >= 0 ? this.commands[cmd] : undefined;
+    if (command === undefined) return -Errno.EINVAL;
+    // CHECK_ATTR: the fields past the command's own are zero.
+    for (let i = command.end; i < BPF_ATTR_SIZE; i++) if (this.attr[i] !== 0) return -Errno.EINVAL;
+    return command.run(task, mm, uattr);
+  }
+
+  // ---- reading the attr block in place ----
+
+  private u32(offset: number): number {
+    return this.view.getUint32(offset, true);
+  }
+  private s32(offset: number): number {
+    return this.view.getInt32(offset, true);
+  }
+  private u64(offset: number): number {
+    return this.view.getUint32(offset, true) + this.view.getUint32(offset + 4, true) * 0x1_0000_0000;
+  }
+  private u64High(offset: number): number {
+    return this.view.getUint32(offset + 4, true);
+  }
+  private name(offset: number): string {
+    let text = '';
+    for (let i = 0; i < 16; i++) {
+      const byte = this.attr[offset + i] ?? 0;
+      if (byte === 0) return text;
+      text += String.fromCharCode(byte);
+    }
+    // No NUL in char[BPF_OBJ_NAME_LEN]: bpf_obj_name_cpy answers EINVAL (the registry's name check refuses 16 characters).
+    return text;
+  }
+
+  // ---- map references ----
+
+  /** bpf_map_put: drop a reference; the last frees the map and its id. */
+  private mapPut(object: MapObject): void {
+    object.refs--;
+    if (object.refs > 0) return;
+    this.maps.remove(object.map.id);
+    object.map.free();
+  }
+
+  /** bpf_map_new_fd: a new `anon_inode:bpf-map` fd holding one reference (taken by the caller). */
+  private mapNewFd(task: Task, object: MapObject, accessMode: number): number {
+    const fd = this.k.fds.installFd(task, 'bpf-map', this.mapFops, object, accessMode | O.CLOEXEC);
+    if (fd < 0) this.mapPut(object);
+    return fd;
+  }
+
+  /** fdget + __bpf_map_get: the open map file behind `fd`, -EBADF for no file, -EINVAL for a file that is not a map. */
+  private mapFile(task: Task, fd: number): File | number {
+    const file = this.k.fds.fdget(task, fd);
+    if (file === undefined) return -Errno.EBADF;
+    if (file.ops !== this.mapFops) return -Errno.EINVAL;
+    return file;
+  }
+
+  /** fdget + __bpf_map_get + map_get_sys_perms for a command that needs `need`: the map, or -EBADF / -EINVAL / -EPERM. */
+  private mapWithAccess(task: Task, fdOffset: number, need: number): MapObject | number {
+    const file = this.mapFile(task, this.u32(fdOffset));
+    if (typeof file === 'number') return file;
+    const object = file.privateData as MapObject;
+    return (this.perms(file, object) & need) === need ? object : -Errno.EPERM;
+  }
+
+  /** map_get_sys_perms: the fd's access mode, with writes taken away from a frozen map. */
+  private perms(file: File, object: MapObject): number {
+    const mode = file.flags & O.ACCMODE;
+    let perms = mode === O.RDONLY ? FMODE_READ : mode === O.WRONLY ? FMODE_WRITE : FMODE_READ | FMODE_WRITE;
+    if (object.map.frozen) perms &= ~FMODE_WRITE;
+    return perms;
+  }
+
+  /** __bpf_copy_key: the key from user memory into the map's key buffer; a zero-size key takes no pointer. */
+  private copyKey(mm: UserCopy, address: number, into: Uint8Array): number {
+    if (into.length === 0) return address === 0 ? 0 : -Errno.EINVAL;
+    return mm.copyFromUser(address, into, 0, into.length) ? 0 : -Errno.EFAULT;
+  }
+
+  // ---- the commands ----
+
+  /** map_create. */
+  private mapCreate(task: Task): number {
+    const C = L.MAP_CREATE;
+    // kernel.unprivileged_bpf_disabled is 2 here (as distributions ship it): creating a map needs bpf_capable().
+    if (!bpfCapable(task)) return -Errno.EPERM;
+    // BTF type ids need a BTF object behind btf_fd (btf_get_by_fd); this kernel has no BTF objects yet, so any fd is not one.
+    if (this.u32(C.btf_key_type_id.offset) !== 0 || this.u32(C.btf_value_type_id.offset) !== 0 || this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) {
+      return this.k.fds.fdget(task, this.u32(C.btf_fd.offset)) === undefined ? -Errno.EBADF : -Errno.EINVAL;
+    }
+    // map_ifindex asks for a device-offloaded map; no simulated NIC offloads maps (bpf_map_offload_map_alloc: EINVAL).
+    if (this.u32(C.map_ifindex.offset) !== 0) return -Errno.EINVAL;
+    const mapFlags = this.u32(C.map_flags.offset);
+    const accessMode = fileFlagOf(mapFlags);
+    if (accessMode < 0) return accessMode;
+    const env: MapEnv = {
+      phys: this.k.phys,
+      random: this.k.random,
+      nrCpus: this.k.hookArena.nrCpus,
+      capable: (cap) => hasCapability(task.group.cred, cap),
+    };
+    const map = createMap(
+      {
+        mapType: this.u32(C.map_type.offset),
+        keySize: this.u32(C.key_size.offset),
+        valueSize: this.u32(C.value_size.offset),
+        maxEntries: this.u32(C.max_entries.offset),
+        mapFlags,
+        name: this.name(C.map_name.offset),
+        mapExtra: this.u64(C.map_extra.offset),
+        numaNode: this.u32(C.numa_node.offset),
+      },
+      env,
+    );
+    if (typeof map === 'number') return map;
+    const object: MapObject = {
+      map,
+      refs: 1,
+      key: new Uint8Array(map.keySize),
+      nextKey: new Uint8Array(map.keySize),
+      value: new Uint8Array(map.userValueSize),
+    };
+    const id = this.maps.alloc(object);
+    if (id < 0) {
+      map.free();
+      return id;
+    }
+    map.id = id;
+    return this.mapNewFd(task, object, accessMode);
+  }
+
+  /**
+   * map_lookup_elem, and map_lookup_and_delete_elem with `andDelete` (which needs write access too); both
+   * read the same ELEM attr fields.
+   */
+  private mapLookup(task: Task, mm: UserCopy, andDelete: boolean): number {
+    const E = L.MAP_LOOKUP_ELEM;
+    const flags = this.u32(E.flags.offset);
+    if ((flags & ~BPF_UPDATE.F_LOCK) !== 0 || this.u64High(E.flags.offset) !== 0) return -Errno.EINVAL;
+    const object = this.mapWithAccess(task, E.map_fd.offset, andDelete ? FMODE_READ | FMODE_WRITE : FMODE_READ);
+    if (typeof object === 'number') return object;
+    if ((flags & BPF_UPDATE.F_LOCK) !== 0 && object.map.spinLockOff < 0) return -Errno.EINVAL;
+    const bad = this.copyKey(mm, this.u64(E.key.offset), object.key);
+    if (bad !== 0) return bad;
+    const ret = andDelete ? object.map.lookupAndDeleteSys(object.key, object.value, flags) : object.map.lookupSys(object.key, object.value, flags);
+    if (ret !== 0) return ret;
+    return mm.copyToUser(this.u64(E.value.offset), object.value, 0, object.value.length) ? 0 : -Errno.EFAULT;
+  }
+
+  /** map_update_elem. */
+  private mapUpdate(task: Task, mm: UserCopy): number {
+    const E = L.MAP_UPDATE_ELEM;
+    const object = this.mapWithAccess(task, E.map_fd.offset, FMODE_WRITE);
+    if (typeof object === 'number') return object;
+    const flags = this.u32(E.flags.offset);
+    if ((flags & BPF_UPDATE.F_LOCK) !== 0 && object.map.spinLockOff < 0) return -Errno.EINVAL;
+    const bad = this.copyKey(mm, this.u64(E.key.offset), object.key);
+    if (bad !== 0) return bad;
+    if (!mm.copyFromUser(this.u64(E.value.offset), object.value, 0, object.value.length)) return -Errno.EFAULT;
+    // Every map type refuses update flags above BPF_EXIST (| BPF_F_LOCK); flags are 64 bits in bpf_attr.
+    if (this.u64High(E.flags.offset) !== 0) return -Errno.EINVAL;
+    return object.map.updateSys(object.key, object.value, flags);
+  }
+
+  /** map_delete_elem. */
+  private mapDelete(task: Task, mm: UserCopy): number {
+    const E = L.MAP_DELETE_ELEM;
+    const object = this.mapWithAccess(task, E.map_fd.offset, FMODE_WRITE);
+    if (typeof object === 'number') return object;
+    const bad = this.copyKey(mm, this.u64(E.key.offset), object.key);
+    if (bad !== 0) return bad;
+    return object.map.deleteSys(object.key);
+  }
+
+  /** map_get_next_key: a null key pointer asks for the first key. */
+  private mapGetNextKey(task: Task, mm: UserCopy): number {
+    const E = L.MAP_GET_NEXT_KEY;
+    const object = this.mapWithAccess(task, E.map_fd.offset, FMODE_READ);
+    if (typeof object === 'number') return object;
+    const keyAddress = this.u64(E.key.offset);
+    if (keyAddress !== 0) {
+      const bad = this.copyKey(mm, keyAddress, object.key);
+      if (bad !== 0) return bad;
+    }
+    const ret = object.map.getNextKey(keyAddress === 0 ? null : object.key, object.nextKey);
+    if (ret !== 0) return ret;
+    return mm.copyToUser(this.u64(E.next_key.offset), object.nextKey, 0, object.nextKey.length) ? 0 : -Errno.EFAULT;
+  }
+
+  /** map_freeze: user space can no longer write the map (programs still can, unless BPF_F_RDONLY_PROG). */
+  private mapFreeze(task: Task): number {
+    const file = this.mapFile(task, this.u32(L.MAP_FREEZE.map_fd.offset));
+    if (typeof file === 'number') return file;
+    const object = file.privateData as MapObject;
+    // A value with special fields (a spin lock: map->record) cannot be frozen.
+    if (object.map.spinLockOff >= 0) return -ENOTSUPP;
+    // map_get_sys_perms already drops write for a frozen map, so freezing twice is EPERM, as in Linux.
+    if ((this.perms(file, object) & FMODE_WRITE) === 0) return -Errno.EPERM;
+    if (object.map.frozen) return -Errno.EBUSY;
+    object.map.frozen = true;
+    return 0;
+  }
+
+  /** The path of OBJ_PIN / OBJ_GET: BPF_F_PATH_FD only with AT_FDCWD (the pinning service resolves from the cwd). */
+  private objPath(mm: UserCopy, fileFlags: number): string | number {
+    const O_ = L.OBJ_PIN;
+    const pathFd = this.s32(O_.path_fd.offset);
+    if ((fileFlags & BPF_F_PATH_FD) === 0 ? pathFd !== 0 : pathFd !== AT_FDCWD) return -Errno.EINVAL;
+    return mm.readCString(this.u64(O_.pathname.offset), PATH_MAX);
+  }
+
+  /** bpf_obj_pin: the pin holds its own reference on the map. */
+  private objPin(task: Task, mm: UserCopy): number {
+    const fileFlags = this.u32(L.OBJ_PIN.file_flags.offset);
+    if ((fileFlags & ~BPF_F_PATH_FD) !== 0) return -Errno.EINVAL;
+    const path = this.objPath(mm, fileFlags);
+    if (typeof path === 'number') return path;
+    const file = this.mapFile(task, this.u32(L.OBJ_PIN.bpf_fd.offset));
+    if (typeof file === 'number') return file;
+    const object = file.privateData as MapObject;
+    object.refs++;
+    const ret = this.k.pinning.pin(task, path, object, this.mapFops);
+    if (ret < 0) this.mapPut(object);
+    return ret;
+  }
+
+  /** bpf_obj_get: a new fd on the pinned map, with the access BPF_F_RDONLY / BPF_F_WRONLY ask for. */
+  private objGet(task: Task, mm: UserCopy): number {
+    const fileFlags = this.u32(L.OBJ_GET.file_flags.offset);
+    if (this.u32(L.OBJ_GET.bpf_fd.offset) !== 0 || (fileFlags & ~(BPF_OBJ_FLAG_MASK | BPF_F_PATH_FD)) !== 0) return -Errno.EINVAL;
+    const accessMode = fileFlagOf(fileFlags);
+    if (accessMode < 0) return accessMode;
+    const path = this.objPath(mm, fileFlags);
+    if (typeof path === 'number') return path;
+    const inode = this.k.pinning.get(task, path, accessMode);
+    if (typeof inode === 'number') return inode;
+    // Only maps are pinned by this subsystem so far; any other object is not one bpf() knows.
+    if (inode.fops !== this.mapFops) return -Errno.EINVAL;
+    const object = inode.privateData as MapObject;
+    object.refs++;
+    return this.mapNewFd(task, object, accessMode);
+  }
+
+  /** bpf_obj_get_next_id over map_idr: the id after start_id written to next_id. */
+  private mapGetNextId(task: Task, mm: UserCopy, uattr: number): number {
+    const G = L.MAP_GET_NEXT_ID;
+    const start = this.u32(G.start_id.offset);
+    if (start >= INT_MAX) return -Errno.EINVAL;
+    if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
+    const next = this.maps.nextAfter(start);
+    if (next === 0) return -Errno.ENOENT;
+    return this.putU32(mm, uattr + G.next_id.offset, next);
+  }
+
+  /** bpf_map_get_fd_by_id. */
+  private mapGetFdById(task: Task): number {
+    const B = L.MAP_GET_FD_BY_ID;
+    const openFlags = this.u32(B.open_flags.offset);
+    if ((openFlags & ~BPF_OBJ_FLAG_MASK) !== 0) return -Errno.EINVAL;
+    if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
+    const accessMode = fileFlagOf(openFlags);
+    if (accessMode < 0) return accessMode;
+    const object = this.maps.find(this.u32(B.id.offset));
+    if (object === undefined) return -Errno.ENOENT;
+    object.refs++;
+    return this.mapNewFd(task, object, accessMode);
+  }
+
+  /** bpf_obj_get_info_by_fd for a map (bpf_map_get_info_by_fd): copy min(info_len, sizeof) and write info_len back. */
+  private objGetInfoByFd(task: Task, mm: UserCopy, uattr: number): number {
+    const I = L.OBJ_GET_INFO_BY_FD;
+    const file = this.k.fds.fdget(task, this.u32(I.bpf_fd.offset));
+    if (file === undefined) return -Errno.EBADF;
+    if (file.ops !== this.mapFops) return -Errno.EINVAL;
+    const map = (file.privateData as MapObject).map;
+    const uinfo = this.u64(I.info.offset);
+    let infoLen = this.u32(I.info_len.offset);
+    // bpf_check_uarg_tail_zero on the user's struct: a longer one must be zero past what this kernel fills.
+    if (infoLen > BPF_MAP_INFO.size) {
+      if (infoLen > PAGE_SIZE) return -Errno.E2BIG;
+      const rest = infoLen - BPF_MAP_INFO.size;
+      if (!mm.copyFromUser(uinfo + BPF_MAP_INFO.size, this.scratch, 0, rest)) return -Errno.EFAULT;
+      for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
+      infoLen = BPF_MAP_INFO.size;
+    }
+    const info = this.info;
+    const view = this.infoView;
+    info.fill(0);
+    view.setUint32(BPF_MAP_INFO.type, map.type, true);
+    view.setUint32(BPF_MAP_INFO.id, map.id, true);
+    view.setUint32(BPF_MAP_INFO.key_size, map.keySize, true);
+    view.setUint32(BPF_MAP_INFO.value_size, map.valueSize, true);
+    view.setUint32(BPF_MAP_INFO.max_entries, map.maxEntries, true);
+    view.setUint32(BPF_MAP_INFO.map_flags, map.mapFlags, true);
+    for (let i = 0; i < map.name.length; i++) info[BPF_MAP_INFO.name + i] = map.name.charCodeAt(i);
+    if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
+    return this.putU32(mm, uattr + I.info_len.offset, infoLen);
+  }
+
+  /** put_user of a u32 result into the attr block: 0 or -EFAULT. */
+  private putU32(mm: UserCopy, address: number, value: number): number {
+    this.u32OutView.setUint32(0, value, true);
+    return mm.copyToUser(address, this.u32Out, 0, 4) ? 0 : -Errno.EFAULT;
+  }
+}
+
+/** The kernel as registerBpf needs it: the services bpf() uses and the syscall table to install it in. */
+export type BpfKernel = BpfServices & { readonly syscalls: { register(name: 'bpf', handler: SyscallHandler): void } };
+
+/** Install bpf(2) (x86_64 321) into `kernel`'s syscall table; returns the subsystem (its map ids, for tests and tools). */
+export function registerBpf(kernel: BpfKernel): BpfSyscall {
+  const bpf = new BpfSyscall(kernel);
+  kernel.syscalls.register('bpf', bpf.handler);
+  return bpf;
+}
