@@ -20,6 +20,19 @@ function setup(): { vfs: Vfs; pinning: BpfPinning; phys: PhysicalMemory } {
 }
 
 describe('pinning in bpffs (BPF_OBJ_PIN, BPF_OBJ_GET)', () => {
+  it('unlinking a pin hands its object to fops.unpin once (bpf_free_inode drops the pin reference)', () => {
+    const clock = new Clock();
+    const bpffs = new Bpffs(3, clock);
+    const dropped: unknown[] = [];
+    const ops: FileOperations = { name: 'bpf-map', unpin: (object) => dropped.push(object) };
+    const map = { id: 7 };
+    const inode = bpffs.pin(bpffs.root, 'm', map, ops, { uid: 0, gid: 0 });
+    expect(typeof inode).not.toBe('number');
+    expect(bpffs.unlink(bpffs.root, 'm')).toBe(0);
+    expect(bpffs.unlink(bpffs.root, 'm')).toBe(-Errno.ENOENT);
+    expect(dropped).toEqual([map]);
+  });
+
   it('pins by path and gets the object back; refuses what Linux refuses', () => {
     const { vfs, pinning, phys } = setup();
     const task = handMadeTask(phys, vfs);
