@@ -44,7 +44,8 @@ function replay(lines: readonly string[], nrCpus: number): string[] {
       out.push(line);
       continue;
     }
-    const key = u32(Number(a));
+    // '-' is a NULL key pointer (keyless QUEUE and STACK); the map ops see no key bytes.
+    const key = a === '-' ? new Uint8Array(0) : u32(Number(a));
     const result = (rc: number, extra?: string): void => void out.push(`${line} => ${rc}${extra === undefined ? '' : ` ${extra}`}`);
     if (op === 'create' || op === 'close') {
       map?.free();
