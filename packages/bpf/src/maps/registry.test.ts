@@ -6,7 +6,7 @@ import { BpfMap } from './map.js';
 import { MAP_OPS, createMap } from './registry.js';
 
 /** Attributes a type needs beyond the common test map: keyless types take key_size 0. */
-const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number }>>> = { queue: { keySize: 0 }, stack: { keySize: 0 } };
+const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number }>>> = { queue: { keySize: 0 }, stack: { keySize: 0 }, bloom_filter: { keySize: 0 } };
 
 describe('MAP_OPS', () => {
   it('keys each type by its uapi number, under the name the verifier knows it by', () => {
