@@ -26,6 +26,7 @@ const MODELLED_MAP_TYPES = [
   'stack',
   'devmap_hash',
   'ringbuf',
+  'bloom_filter',
 ] as const satisfies ReadonlyArray<Lowercase<BpfMapTypeName>>;
 
 /** Their uapi numbers, taken from @ebpf-sim/uapi's enum bpf_map_type (the one copy of the ABI). */
@@ -44,6 +45,7 @@ const MAP_ONLY_HELPERS: Readonly<Record<string, readonly BpfFuncName[]>> = {
   stack_trace: ['get_stackid'],
   queue: ['map_push_elem', 'map_pop_elem', 'map_peek_elem'],
   stack: ['map_push_elem', 'map_pop_elem', 'map_peek_elem'],
+  bloom_filter: ['map_push_elem', 'map_peek_elem'],
   devmap: ['redirect_map', 'map_lookup_elem'],
   devmap_hash: ['redirect_map', 'map_lookup_elem'],
   cpumap: ['redirect_map'],

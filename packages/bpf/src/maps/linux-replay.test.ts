@@ -27,6 +27,12 @@ function u32(value: number): Uint8Array {
   return out;
 }
 
+function u64(value: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, value, true);
+  return out;
+}
+
 /** The first min(8, value_size) bytes as an unsigned integer, as map-script.c prints them. */
 function firstU64(bytes: Uint8Array, valueSize: number): string {
   const eight = new Uint8Array(8);
@@ -39,12 +45,13 @@ function replay(lines: readonly string[], nrCpus: number): string[] {
   let map: BpfMap | undefined;
   const out: string[] = [];
   for (const line of lines) {
-    const [op = '', a = '', b = '', c = '', d = '', e = ''] = line.split(/\s+/);
+    const [op = '', a = '', b = '', c = '', d = '', e = '', f = ''] = line.split(/\s+/);
     if (op === '' || op.startsWith('#')) {
       out.push(line);
       continue;
     }
-    const key = u32(Number(a));
+    // '-' is a NULL key pointer (keyless QUEUE and STACK); the map ops see no key bytes.
+    const key = a === '-' ? new Uint8Array(0) : u32(Number(a));
     const result = (rc: number, extra?: string): void => void out.push(`${line} => ${rc}${extra === undefined ? '' : ` ${extra}`}`);
     if (op === 'create' || op === 'close') {
       map?.free();
@@ -53,7 +60,10 @@ function replay(lines: readonly string[], nrCpus: number): string[] {
         result(0);
         continue;
       }
-      const created = createMap({ mapType: valueOf(a), keySize: Number(b), valueSize: Number(c), maxEntries: Number(d), mapFlags: valueOf(e) }, env);
+      const created = createMap(
+        { mapType: valueOf(a), keySize: Number(b), valueSize: Number(c), maxEntries: Number(d), mapFlags: valueOf(e), mapExtra: f === '' ? 0 : Number(f) },
+        env,
+      );
       if (typeof created !== 'number') map = created;
       result(typeof created === 'number' ? created : 0);
       continue;
@@ -65,14 +75,17 @@ function replay(lines: readonly string[], nrCpus: number): string[] {
     const slot = map.userValueSize === map.valueSize ? map.valueSize : map.userValueSize / nrCpus;
     const value = new Uint8Array(map.userValueSize);
     if (op === 'update') {
-      const v = new Uint8Array(8);
-      new DataView(v.buffer).setBigUint64(0, BigInt(b), true);
+      const v = u64(BigInt(b));
       for (let off = 0; off < map.userValueSize; off += slot) value.set(v.subarray(0, Math.min(8, map.valueSize)), off);
       result(map.updateSys(key, value, valueOf(c)));
     } else if (op === 'lookup' || op === 'lookup_and_delete') {
       const flags = b === '' ? 0 : valueOf(b);
       const rc = op === 'lookup' ? map.lookupSys(key, value, flags) : map.lookupAndDeleteSys(key, value, flags);
       result(rc, rc === 0 ? firstU64(value, map.valueSize) : '0');
+    } else if (op === 'contains') {
+      // MAP_LOOKUP_ELEM with the value to test copied in (a bloom filter's peek).
+      value.set(u64(BigInt(a)).subarray(0, Math.min(8, map.valueSize)));
+      result(map.lookupSys(new Uint8Array(0), value, b === '' ? 0 : valueOf(b)));
     } else if (op === 'delete') {
       result(map.deleteSys(key));
     } else if (op === 'next') {

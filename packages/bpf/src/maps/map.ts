@@ -195,6 +195,26 @@ export abstract class BpfMap {
     void flags;
     return -ENOTSUPP;
   }
+  /**
+   * map_push_elem (bpf_map_push_elem; QUEUE and STACK): push the value at `valueAddr`, 0 or -errno. Other types
+   * have no push op; the verifier keeps the helper from them (check_map_func_compatibility), so this answers
+   * what a missing op would mean.
+   */
+  push(valueAddr: number, flags: number): number {
+    void valueAddr;
+    void flags;
+    return -Errno.EOPNOTSUPP;
+  }
+  /** map_pop_elem (bpf_map_pop_elem; QUEUE and STACK): take the next value into `valueAddr`, 0 or -errno. */
+  pop(valueAddr: number): number {
+    void valueAddr;
+    return -Errno.EOPNOTSUPP;
+  }
+  /** map_peek_elem (bpf_map_peek_elem; QUEUE and STACK): copy the next value to `valueAddr` without taking it, 0 or -errno. */
+  peek(valueAddr: number): number {
+    void valueAddr;
+    return -Errno.EOPNOTSUPP;
+  }
   /** map_free: give every byte back to the kernel. The map must not be used afterwards. */
   abstract free(): void;
 

@@ -5,6 +5,9 @@ import { mapTestEnv, u32le } from '../testing/map-env.js';
 import { BpfMap } from './map.js';
 import { MAP_OPS, createMap } from './registry.js';
 
+/** Attributes a type needs beyond the common test map: keyless types take key_size 0. */
+const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number }>>> = { queue: { keySize: 0 }, stack: { keySize: 0 }, bloom_filter: { keySize: 0 } };
+
 describe('MAP_OPS', () => {
   it('keys each type by its uapi number, under the name the verifier knows it by', () => {
     expect(MAP_OPS.size).toBeGreaterThan(0);
@@ -41,13 +44,17 @@ describe('MAP_OPS', () => {
     const freePages = env.phys.freePages;
     const before = env.phys.usage().map((charge) => ({ ...charge }));
     for (const [type, ops] of MAP_OPS) {
-      const map = createMap({ mapType: type, keySize: 4, valueSize: 20, maxEntries: 50, mapFlags: 0, name: ops.name.slice(0, 15) }, env);
+      const map = createMap(
+        { mapType: type, keySize: 4, valueSize: 20, maxEntries: 50, mapFlags: 0, name: ops.name.slice(0, 15), ...TYPE_ATTR[ops.name] },
+        env,
+      );
       if (!(map instanceof BpfMap)) throw new Error(`${ops.name}: ${map}`);
-      expect(map.desc()).toMatchObject({ type: ops.name, typeId: type, keySize: 4, valueSize: 20, maxEntries: 50 });
+      expect(map.desc()).toMatchObject({ type: ops.name, typeId: type, keySize: TYPE_ATTR[ops.name]?.keySize ?? 4, valueSize: 20, maxEntries: 50 });
       const value = env.put(new Uint8Array(20).fill(1), 64);
       for (let k = 0; k < 60; k++) {
         map.update(env.put(u32le(k)), value, 0, k % 2);
         map.updateSys(u32le(k + 100), new Uint8Array(map.userValueSize), 0);
+        map.push(value, 0);
       }
       expect(env.phys.usageOf(map.owner).bytes).toBeGreaterThan(0);
       map.free();
