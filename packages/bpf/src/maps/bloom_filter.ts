@@ -53,6 +53,7 @@ export class BloomFilter extends BpfMap {
   /** Bits in the array minus one (a power of two minus one). */
   readonly bitsetMask: number;
   private readonly hashSeed: number;
+  override readonly lookupTestsValue = true;
 
   constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, base: number, nrHashFuncs: number, bitsetMask: number) {
     super(ops, attr, env, owner, attr.maxEntries, false);

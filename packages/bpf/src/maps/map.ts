@@ -123,6 +123,11 @@ export abstract class BpfMap {
   readonly userValueSize: number;
   id = 0;
   frozen = false;
+  /**
+   * MAP_LOOKUP_ELEM tests the value user space passes instead of returning one: the syscall copies the value
+   * in and nothing back (a bloom filter, Linux map_lookup_elem's BPF_MAP_TYPE_BLOOM_FILTER case).
+   */
+  readonly lookupTestsValue: boolean = false;
   protected readonly mem: KernelMemory;
   protected readonly bytes: Uint8Array;
 

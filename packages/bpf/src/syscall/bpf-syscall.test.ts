@@ -166,6 +166,42 @@ describe('bpf(2) end to end through the libc wrapper', () => {
     expect(bpf.maps.size).toBe(0);
     expect(mapMemory(kernel)).toEqual({ bytes: 0, allocations: 0 });
   });
+
+  it('a bloom filter is asked with the value (copied in, nothing copied back); queue and stack pop through lookup-and-delete', () => {
+    const seen: string[] = [];
+    const { kernel, status } = run(function* (libc) {
+      // 10000 entries x 5 hashes: a 2^17-bit array, so three values leave no room for a false positive here.
+      const bloom = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.BLOOM_FILTER, key_size: 0, value_size: 4, max_entries: 10000 });
+      for (const v of [7, 8, 9]) expect(yield* libc.bpfMapUpdate(bloom, null, u32(v))).toBe(0);
+      for (const v of [7, 9, 1000, 123456]) seen.push(`bloom ${v}: ${yield* libc.bpfMapContains(bloom, u32(v))}`);
+      // A key for a keyless map is EINVAL (Linux __bpf_copy_key).
+      const withKey = yield* libc.bpfMapLookup(bloom, u32(0), 4);
+      seen.push(`bloom with a key: ${withKey.ok ? 'ok' : -withKey.errno}`);
+      const queue = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.QUEUE, key_size: 0, value_size: 4, max_entries: 2 });
+      for (const v of [1, 2]) expect(yield* libc.bpfMapUpdate(queue, null, u32(v))).toBe(0);
+      const flagged = yield* libc.bpfMapLookupAndDelete(queue, null, 4, BPF_UPDATE.F_LOCK);
+      seen.push(`pop with flags: ${flagged.ok ? 'ok' : -flagged.errno}`);
+      for (let i = 0; i < 3; i++) {
+        const popped = yield* libc.bpfMapLookupAndDelete(queue, null, 4);
+        seen.push(`pop: ${popped.ok ? new Uint32Array(popped.value.buffer.slice(0))[0] : -popped.errno}`);
+      }
+      expect(yield* libc.close(bloom)).toBe(0);
+      expect(yield* libc.close(queue)).toBe(0);
+    });
+    expect(status).toBe(0);
+    expect(seen).toEqual([
+      'bloom 7: 0',
+      'bloom 9: 0',
+      `bloom 1000: ${-Errno.ENOENT}`,
+      `bloom 123456: ${-Errno.ENOENT}`,
+      `bloom with a key: ${-Errno.EINVAL}`,
+      `pop with flags: ${-Errno.EINVAL}`,
+      'pop: 1',
+      'pop: 2',
+      `pop: ${-Errno.ENOENT}`,
+    ]);
+    expect(mapMemory(kernel)).toEqual({ bytes: 0, allocations: 0 });
+  });
 });
 
 /**

@@ -293,6 +293,11 @@ export class BpfSyscall {
     if ((flags & BPF_UPDATE.F_LOCK) !== 0 && object.map.spinLockOff < 0) return -Errno.EINVAL;
     const bad = this.copyKey(mm, this.u64(E.key.offset), object.key);
     if (bad !== 0) return bad;
+    if (!andDelete && object.map.lookupTestsValue) {
+      // The value is the question, not the answer: copied in, tested, and nothing copied back.
+      if (!mm.copyFromUser(this.u64(E.value.offset), object.value, 0, object.value.length)) return -Errno.EFAULT;
+      return object.map.lookupSys(object.key, object.value, flags);
+    }
     const ret = andDelete ? object.map.lookupAndDeleteSys(object.key, object.value, flags) : object.map.lookupSys(object.key, object.value, flags);
     if (ret !== 0) return ret;
     return mm.copyToUser(this.u64(E.value.offset), object.value, 0, object.value.length) ? 0 : -Errno.EFAULT;

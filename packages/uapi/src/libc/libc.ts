@@ -456,13 +456,19 @@ export class Libc {
     }
   }
 
-  /** BPF_MAP_LOOKUP_ELEM: `valueSize` bytes of the value (value_size, or round_up(value_size, 8) × CPUs for per-CPU maps). */
-  *bpfMapLookup(fd: number, key: Uint8Array, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
+  /** BPF_MAP_LOOKUP_ELEM (`key` null: a NULL key, for keyless maps): `valueSize` bytes of the value (value_size, or round_up(value_size, 8) × CPUs for per-CPU maps). */
+  *bpfMapLookup(fd: number, key: Uint8Array | null, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
     return yield* this.bpfElem('MAP_LOOKUP_ELEM', fd, key, valueSize, flags);
   }
 
-  /** BPF_MAP_UPDATE_ELEM with BPF_ANY / BPF_NOEXIST / BPF_EXIST (| BPF_F_LOCK): 0 or -errno. */
-  *bpfMapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags = 0): Sys<number> {
+  /** BPF_MAP_LOOKUP_ELEM on a bloom filter: 0 when `value` may be in the set, -ENOENT when it is not. */
+  *bpfMapContains(fd: number, value: Uint8Array): Sys<number> {
+    const result = yield* this.bpfElem('MAP_LOOKUP_ELEM', fd, null, value, 0);
+    return result.ok ? 0 : -result.errno;
+  }
+
+  /** BPF_MAP_UPDATE_ELEM (`key` null for a queue, stack or bloom filter) with BPF_ANY / BPF_NOEXIST / BPF_EXIST (| BPF_F_LOCK): 0 or -errno. */
+  *bpfMapUpdate(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): Sys<number> {
     const result = yield* this.bpfElem('MAP_UPDATE_ELEM', fd, key, value, flags);
     return result.ok ? 0 : -result.errno;
   }
@@ -479,7 +485,7 @@ export class Libc {
   }
 
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM: the value, and the element is gone. */
-  *bpfMapLookupAndDelete(fd: number, key: Uint8Array, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
+  *bpfMapLookupAndDelete(fd: number, key: Uint8Array | null, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
     return yield* this.bpfElem('MAP_LOOKUP_AND_DELETE_ELEM', fd, key, valueSize, flags);
   }
 
