@@ -37,7 +37,7 @@ const LPM_DATA_SIZE_MAX = 256;
 const LPM_KEY_DATA_OFF = 4;
 /** sizeof(struct lpm_trie_node) on x86_64 in 6.x with bpf_mem_alloc: child[2], prefixlen, flags. */
 const LPM_TRIE_NODE_SIZE = 24;
-/** LPM_VAL_SIZE_MAX: a node (header, data, value) must fit in one kmalloc. */
+/** LPM_VAL_SIZE_MAX: a node (header, data, value) must fit in one kmalloc; 4194024, as Linux 6.18 answers BPF_MAP_CREATE. */
 export const LPM_VAL_SIZE_MAX = KMALLOC_MAX_SIZE - LPM_DATA_SIZE_MAX - LPM_TRIE_NODE_SIZE;
 /** LPM_CREATE_FLAG_MASK. */
 const LPM_CREATE_FLAG_MASK = BPF_MAP_F.NO_PREALLOC | BPF_MAP_F.NUMA_NODE | BPF_F_ACCESS_MASK;
