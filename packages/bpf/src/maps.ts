@@ -19,6 +19,7 @@ const MODELLED_MAP_TYPES = [
   'stack_trace',
   'lru_hash',
   'lru_percpu_hash',
+  'lpm_trie',
   'devmap',
   'cpumap',
   'xskmap',

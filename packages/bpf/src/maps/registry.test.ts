@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
+import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
 import { MAP_TYPE_IDS } from '../maps.js';
 import { mapTestEnv, u32le } from '../testing/map-env.js';
 import { BpfMap } from './map.js';
 import { MAP_OPS, createMap } from './registry.js';
 
 /** Attributes a type needs beyond the common test map: keyless types take key_size 0. */
-const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number }>>> = { queue: { keySize: 0 }, stack: { keySize: 0 }, bloom_filter: { keySize: 0 } };
+const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number; mapFlags?: number }>>> = {
+  queue: { keySize: 0 },
+  stack: { keySize: 0 },
+  bloom_filter: { keySize: 0 },
+  // An LPM trie needs key data (prefixlen u32 + data) and BPF_F_NO_PREALLOC.
+  lpm_trie: { keySize: 8, mapFlags: BPF_MAP_F.NO_PREALLOC },
+};
 
 describe('MAP_OPS', () => {
   it('keys each type by its uapi number, under the name the verifier knows it by', () => {
