@@ -167,7 +167,7 @@ describe('bpf(2) end to end through the libc wrapper', () => {
     expect(mapMemory(kernel)).toEqual({ bytes: 0, allocations: 0 });
   });
 
-  it('a bloom filter is asked with the value (copied in, nothing copied back); queue and stack pop through lookup-and-delete', () => {
+  it('keyless and prefix maps: a bloom filter is asked with the value (nothing copied back), a queue pops through lookup-and-delete, an LPM trie matches the longest prefix', () => {
     const seen: string[] = [];
     const { kernel, status } = run(function* (libc) {
       // 10000 entries x 5 hashes: a 2^17-bit array, so three values leave no room for a false positive here.
@@ -187,6 +187,16 @@ describe('bpf(2) end to end through the libc wrapper', () => {
       }
       expect(yield* libc.close(bloom)).toBe(0);
       expect(yield* libc.close(queue)).toBe(0);
+      // LPM_TRIE: struct bpf_lpm_trie_key { u32 prefixlen; u8 data[4]; }, the longest prefix wins.
+      const lpmKey = (prefixlen: number, ...octets: number[]): Uint8Array => new Uint8Array([...u32(prefixlen), ...octets]);
+      const lpm = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.LPM_TRIE, key_size: 8, value_size: 4, max_entries: 8, map_flags: BPF_MAP_F.NO_PREALLOC });
+      expect(yield* libc.bpfMapUpdate(lpm, lpmKey(8, 10, 0, 0, 0), u32(8))).toBe(0);
+      expect(yield* libc.bpfMapUpdate(lpm, lpmKey(16, 10, 1, 0, 0), u32(16))).toBe(0);
+      for (const key of [lpmKey(32, 10, 1, 2, 3), lpmKey(32, 10, 2, 2, 3), lpmKey(32, 11, 1, 2, 3)]) {
+        const found = yield* libc.bpfMapLookup(lpm, key, 4);
+        seen.push(`lpm ${key.slice(4).join('.')}: ${found.ok ? new Uint32Array(found.value.buffer.slice(0))[0] : -found.errno}`);
+      }
+      expect(yield* libc.close(lpm)).toBe(0);
     });
     expect(status).toBe(0);
     expect(seen).toEqual([
@@ -199,6 +209,9 @@ describe('bpf(2) end to end through the libc wrapper', () => {
       'pop: 1',
       'pop: 2',
       `pop: ${-Errno.ENOENT}`,
+      'lpm 10.1.2.3: 16',
+      'lpm 10.2.2.3: 8',
+      `lpm 11.1.2.3: ${-Errno.ENOENT}`,
     ]);
     expect(mapMemory(kernel)).toEqual({ bytes: 0, allocations: 0 });
   });
