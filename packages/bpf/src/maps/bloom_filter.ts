@@ -101,22 +101,19 @@ export class BloomFilter extends BpfMap {
   }
 
   /** bloom_map_pop_elem. */
-  override pop(valueAddr: number): number {
-    void valueAddr;
+  override pop(_valueAddr: number): number {
     return -Errno.EOPNOTSUPP;
   }
 
   /** bpf_map_update_value: MAP_UPDATE_ELEM on a bloom filter is map_push_elem. */
-  override updateSys(key: Uint8Array, value: Uint8Array, flags: number): number {
-    void key;
+  override updateSys(_key: Uint8Array, value: Uint8Array, flags: number): number {
     // map_update_elem: BPF_F_LOCK needs a spin lock, which a bloom filter never has.
     if ((flags & BPF_UPDATE.F_LOCK) !== 0) return -Errno.EINVAL;
     return this.add(value, 0, flags);
   }
 
   /** MAP_LOOKUP_ELEM: `out` holds the value to test (copied from user space); map_peek_elem. */
-  protected copyOut(key: Uint8Array, out: Uint8Array): number {
-    void key;
+  protected copyOut(_key: Uint8Array, out: Uint8Array): number {
     return this.test(out, 0);
   }
 
@@ -131,9 +128,7 @@ export class BloomFilter extends BpfMap {
   }
 
   /** bloom_map_get_next_key. */
-  getNextKey(key: Uint8Array | null, next: Uint8Array): number {
-    void key;
-    void next;
+  getNextKey(_key: Uint8Array | null, _next: Uint8Array): number {
     return -Errno.EOPNOTSUPP;
   }
 

@@ -194,10 +194,7 @@ export abstract class BpfMap {
   /** BPF_MAP_GET_NEXT_KEY: the key after `key` into `next`; a null or absent key gives the first key; -ENOENT after the last. */
   abstract getNextKey(key: Uint8Array | null, next: Uint8Array): number;
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM: copy out then delete, 0 or -errno; -ENOTSUPP for types without it (as the syscall answers). */
-  lookupAndDeleteSys(key: Uint8Array, out: Uint8Array, flags: number): number {
-    void key;
-    void out;
-    void flags;
+  lookupAndDeleteSys(_key: Uint8Array, _out: Uint8Array, _flags: number): number {
     return -ENOTSUPP;
   }
   /**
@@ -205,19 +202,15 @@ export abstract class BpfMap {
    * have no push op; the verifier keeps the helper from them (check_map_func_compatibility), so this answers
    * what a missing op would mean.
    */
-  push(valueAddr: number, flags: number): number {
-    void valueAddr;
-    void flags;
+  push(_valueAddr: number, _flags: number): number {
     return -Errno.EOPNOTSUPP;
   }
   /** map_pop_elem (bpf_map_pop_elem; QUEUE and STACK): take the next value into `valueAddr`, 0 or -errno. */
-  pop(valueAddr: number): number {
-    void valueAddr;
+  pop(_valueAddr: number): number {
     return -Errno.EOPNOTSUPP;
   }
   /** map_peek_elem (bpf_map_peek_elem; QUEUE and STACK): copy the next value to `valueAddr` without taking it, 0 or -errno. */
-  peek(valueAddr: number): number {
-    void valueAddr;
+  peek(_valueAddr: number): number {
     return -Errno.EOPNOTSUPP;
   }
   /** map_free: give every byte back to the kernel. The map must not be used afterwards. */

@@ -121,23 +121,20 @@ export class QueueStackMap extends BpfMap {
   }
 
   /** bpf_map_update_value: MAP_UPDATE_ELEM on a queue or stack is map_push_elem (the key is NULL). */
-  override updateSys(key: Uint8Array, value: Uint8Array, flags: number): number {
-    void key;
+  override updateSys(_key: Uint8Array, value: Uint8Array, flags: number): number {
     // map_update_elem: BPF_F_LOCK needs a spin lock, which these maps never have.
     if ((flags & BPF_UPDATE.F_LOCK) !== 0) return -Errno.EINVAL;
     return this.pushFrom(value, 0, flags);
   }
 
   /** map_lookup_and_delete_elem: flags are EINVAL for a queue or stack; then map_pop_elem. */
-  override lookupAndDeleteSys(key: Uint8Array, out: Uint8Array, flags: number): number {
-    void key;
+  override lookupAndDeleteSys(_key: Uint8Array, out: Uint8Array, flags: number): number {
     if (flags !== 0) return -Errno.EINVAL;
     return this.getOut(out, true);
   }
 
   /** bpf_map_copy_value: MAP_LOOKUP_ELEM on a queue or stack is map_peek_elem. */
-  protected copyOut(key: Uint8Array, out: Uint8Array): number {
-    void key;
+  protected copyOut(_key: Uint8Array, out: Uint8Array): number {
     return this.getOut(out, false);
   }
 
@@ -152,9 +149,7 @@ export class QueueStackMap extends BpfMap {
   }
 
   /** queue_stack_map_get_next_key: there are no keys. */
-  getNextKey(key: Uint8Array | null, next: Uint8Array): number {
-    void key;
-    void next;
+  getNextKey(_key: Uint8Array | null, _next: Uint8Array): number {
     return -Errno.EINVAL;
   }
 
