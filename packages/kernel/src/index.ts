@@ -12,6 +12,11 @@ export type {
   Signals,
   KernelMemory,
   Pinning,
+  TracePipe,
+  PerfOutputEvent,
+  PerfEvents,
+  SysctlEntry,
+  Sysctls,
   SchedTracepoints,
   KernelStats,
 } from './services.js';

@@ -108,6 +108,46 @@ export interface Pinning {
   get(task: Task, path: string, accessMode: number): Inode | number;
 }
 
+/**
+ * bpf_trace_printk's sink: tracefs's `trace_pipe` (and `trace`). The kernel writes Linux's line, prefixing the
+ * message with the current task and CPU: `<comm>-<pid> [<cpu>] <flags> <ts>: bpf_trace_printk: <message>`.
+ */
+export interface TracePipe {
+  printk(message: string): void;
+}
+
+/** A perf event that takes BPF output (PERF_TYPE_SOFTWARE, PERF_COUNT_SW_BPF_OUTPUT), as perf_event_output writes it. */
+export interface PerfOutputEvent {
+  /** The CPU the event was opened on (-1: any CPU). */
+  readonly cpu: number;
+  /**
+   * Append a PERF_RECORD_SAMPLE carrying PERF_SAMPLE_RAW `length` bytes from `bytes` at `offset` to the event's
+   * mmap'ed ring: 0, or -ENOSPC when it does not fit (counted, and reported later as PERF_RECORD_LOST).
+   */
+  outputSample(bytes: Uint8Array, offset: number, length: number): number;
+}
+
+/** perf events as the bpf subsystem reaches them (PERF_EVENT_ARRAY values are perf event fds). */
+export interface PerfEvents {
+  /** The BPF-output event behind an open perf event file, or undefined for any other file or event. */
+  bpfOutputOf(file: File): PerfOutputEvent | undefined;
+}
+
+/** One integer sysctl under /proc/sys; `value` is read in place on hot paths. */
+export interface SysctlEntry {
+  value: number;
+}
+
+/** Registering sysctls (`kernel.bpf_stats_enabled` is `/proc/sys/kernel/bpf_stats_enabled`). */
+export interface Sysctls {
+  /**
+   * Register an integer sysctl. Reading the file gives `<value>\n`; writing parses an integer and calls
+   * `write(task, value, old)`, which answers 0 to store it or -errno (EPERM, EINVAL) to refuse it; without
+   * `write`, only CAP_SYS_ADMIN may write.
+   */
+  register(name: string, initial: number, write?: (task: Task, value: number, old: number) => number): SysctlEntry;
+}
+
 /** Every service, by name: what the bpf subsystem may reach. `Kernel` implements it. */
 export interface KernelServices {
   readonly current: CurrentTask;

@@ -3,10 +3,9 @@
  * CPU ids, and the privileged ones (trace_printk, probe reads, current task).
  */
 import type { BpfFuncName } from '@ebpf-sim/uapi';
-import type { HelperProto } from '@ebpf-sim/verifier';
-import { helper } from './define.js';
+import { helper, type BpfHelper } from './define.js';
 
-export const BASE_HELPERS: readonly HelperProto[] = [
+export const BASE_HELPERS: readonly BpfHelper[] = [
   helper('ktime_get_ns', { ret: 'integer', args: [] }),
   helper('ktime_get_boot_ns', { ret: 'integer', args: [] }),
   helper('ktime_get_coarse_ns', { ret: 'integer', args: [] }),

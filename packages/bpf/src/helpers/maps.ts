@@ -2,10 +2,9 @@
  * Map helpers (kernel/bpf/helpers.c, ringbuf.c): Linux helper numbers and bpf_func_proto argument and
  * return types.
  */
-import type { HelperProto } from '@ebpf-sim/verifier';
-import { helper } from './define.js';
+import { helper, type BpfHelper } from './define.js';
 
-export const MAP_HELPERS: readonly HelperProto[] = [
+export const MAP_HELPERS: readonly BpfHelper[] = [
   helper('map_lookup_elem', { ret: 'ptr_to_map_value_or_null', args: ['const_map_ptr', 'ptr_to_map_key'], constKeyNeverNull: true }),
   helper('map_update_elem', { ret: 'integer', args: ['const_map_ptr', 'ptr_to_map_key', 'ptr_to_map_value', 'anything'] }),
   helper('map_delete_elem', { ret: 'integer', args: ['const_map_ptr', 'ptr_to_map_key'] }),

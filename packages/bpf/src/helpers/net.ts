@@ -2,10 +2,9 @@
  * Networking helpers (net/core/filter.c): socket buffers, XDP buffers, redirects, checksums. Helpers that
  * may move packet data are marked, so the verifier drops every packet pointer after calling them.
  */
-import type { HelperProto } from '@ebpf-sim/verifier';
-import { helper } from './define.js';
+import { helper, type BpfHelper } from './define.js';
 
-export const NET_HELPERS: readonly HelperProto[] = [
+export const NET_HELPERS: readonly BpfHelper[] = [
   helper('skb_store_bytes', { ret: 'integer', args: ['ptr_to_ctx', 'anything', 'ptr_to_mem', 'const_size', 'anything'], changesPktData: true }),
   helper('l3_csum_replace', { ret: 'integer', args: ['ptr_to_ctx', 'anything', 'anything', 'anything', 'anything'], changesPktData: true }),
   helper('l4_csum_replace', { ret: 'integer', args: ['ptr_to_ctx', 'anything', 'anything', 'anything', 'anything'], changesPktData: true }),

@@ -1,10 +1,9 @@
 /**
  * Tracing helpers (kernel/trace/bpf_trace.c): current task facts, stacks, perf counters, kprobe overrides.
  */
-import type { HelperProto } from '@ebpf-sim/verifier';
-import { helper } from './define.js';
+import { helper, type BpfHelper } from './define.js';
 
-export const TRACING_HELPERS: readonly HelperProto[] = [
+export const TRACING_HELPERS: readonly BpfHelper[] = [
   helper('get_current_uid_gid', { ret: 'integer', args: [] }),
   helper('get_current_comm', { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size'] }),
   helper('get_current_cgroup_id', { ret: 'integer', args: [] }),

@@ -40,6 +40,13 @@ export interface FileOperations {
   /** The last reference was closed. */
   release?(file: File): void;
   /**
+   * mmap of the file (f_op->mmap): the physical address of each page backing `pages` pages from page offset
+   * `pgoff`, or -errno (EINVAL for a range the object does not have, EACCES/EPERM for a protection it refuses).
+   * The pages stay the object's (munmap and exit do not free them); the mapping holds a reference on the file
+   * until it is unmapped. A page may appear twice (a ring buffer maps its data area twice).
+   */
+  mmap?(file: File, pgoff: number, pages: number, prot: number, flags: number): readonly number[] | number;
+  /**
    * bpffs: the last link to an inode pinning `object` went (Linux's bpf_free_inode → bpf_any_put), so the
    * pin's reference on the object is dropped.
    */

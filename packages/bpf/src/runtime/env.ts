@@ -1,0 +1,50 @@
+/**
+ * What helper implementations see of the kernel and of the run they are called from (the contract between
+ * the runtime, which runs programs, and the helpers, implemented next to their prototypes in ../helpers/).
+ *
+ * A helper implementation is a factory: given the {@link HelperEnv} once, when the runtime builds its helper
+ * table, it returns the `HelperFn` the VM calls. The function reads its arguments from the VM's
+ * `HelperContext`, the per-run facts (CPU, context, running program) from `env.run`, which the runtime
+ * updates in place before each run (no allocation per run or per call), and the kernel through `env.k`.
+ */
+import type { KernelServices, TracePipe } from '@ebpf-sim/kernel';
+import type { HelperFn, Program } from '@ebpf-sim/vm';
+import type { BpfMap } from '../maps/map.js';
+
+/**
+ * The facts of the run in progress, as Linux keeps them per CPU (smp_processor_id, the bpf_redirect_info of
+ * the CPU). One object per runtime, written by the runtime before a program runs; a nested run (a program
+ * started from a helper or a hook firing inside a program) saves and restores what it changes.
+ */
+export interface RunState {
+  /** The CPU the program runs on (bpf_get_smp_processor_id). */
+  cpu: number;
+  /** The context address the program was started with (its r1 at entry: xdp_buff, sk_buff, pt_regs, ...). */
+  ctx: number;
+  /** bpf_redirect / bpf_redirect_map's target (struct bpf_redirect_info: tgt_index, flags, map id); 0 when none. */
+  redirectIfindex: number;
+  redirectFlags: number;
+  redirectMapId: number;
+}
+
+/** A program as a PROG_ARRAY slot holds it: the VM program a tail call continues with, and its uapi type. */
+export interface TailCallTarget {
+  readonly program: Program;
+  readonly progType: number;
+}
+
+/** What helper implementations use: kernel services, the run in progress and the maps programs name by address. */
+export interface HelperEnv {
+  readonly k: Pick<KernelServices, 'current' | 'userMemory' | 'clock' | 'random' | 'phys' | 'signals'>;
+  readonly run: RunState;
+  /** bpf_trace_printk's sink (tracefs trace_pipe). */
+  readonly trace: TracePipe;
+  /**
+   * The map whose kernel address a program holds (what BPF_PSEUDO_MAP_FD's LD imm64 became at load time,
+   * Linux's `struct bpf_map *`), or undefined for an address that is not a map.
+   */
+  mapAt(address: number): BpfMap | undefined;
+}
+
+/** A helper implementation: the VM's helper function, built once per runtime from its environment. */
+export type HelperImpl = (env: HelperEnv) => HelperFn;
