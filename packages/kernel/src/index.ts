@@ -1,3 +1,4 @@
+export { SysctlTable, type SysctlSlot } from './fs/sysctl.js';
 export { createKernel, Kernel, type KernelOptions, type SpawnOptions } from './kernel.js';
 export type {
   KernelServices,

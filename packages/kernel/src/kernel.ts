@@ -7,6 +7,7 @@ import { Bpffs, BpfPinning } from './fs/bpffs.js';
 import { FdTable } from './fs/fdtable.js';
 import { releaseFile } from './fs/file.js';
 import { Procfs, type ProcFileName } from './fs/procfs.js';
+import { SysctlTable } from './fs/sysctl.js';
 import { Vfs } from './fs/vfs.js';
 import { HookArena } from './hooks/arena.js';
 import { KprobeSites } from './hooks/kprobes.js';
@@ -82,6 +83,8 @@ export class Kernel implements KernelInternals {
   readonly bpffs: Bpffs;
   readonly pinning: BpfPinning;
   readonly fds: AnonInodes;
+  /** The sysctl table (/proc/sys). */
+  readonly sysctl = new SysctlTable();
   readonly userMemory: UserMemory = userMemoryOfTasks;
   readonly signals: SignalDelivery;
   readonly sched: SchedCore;

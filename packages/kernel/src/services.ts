@@ -160,6 +160,7 @@ export interface KernelServices {
   readonly signals: Signals;
   readonly phys: KernelMemory;
   readonly pinning: Pinning;
+  readonly sysctl: Sysctls;
 }
 
 /** The sched tracepoints the scheduler and the task code fire. */
