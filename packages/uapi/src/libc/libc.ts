@@ -543,6 +543,14 @@ export class Libc {
     }
   }
 
+  // ---- bpf(): programs (PROG_LOAD, program info, ids, ENABLE_STATS) ----
+
+  // ---- bpf(): PROG_TEST_RUN ----
+
+  // ---- bpf(): the batch map commands ----
+
+  // ---- mmap of files (ring buffers, mmapable arrays) and perf_event_open ----
+
   /** Decode bytes as UTF-8 (for printing what was read). */
   decode(bytes: Uint8Array): string {
     return utf8.decode(bytes);
