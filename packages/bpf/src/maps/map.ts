@@ -122,6 +122,11 @@ export abstract class BpfMap {
   /** Bytes of one value as user space copies it: value_size, or round_up(value_size, 8) × nr_cpus for per-CPU maps. */
   readonly userValueSize: number;
   id = 0;
+  /**
+   * The map's kernel address (Linux's `struct bpf_map *`): what a program holds after its BPF_PSEUDO_MAP_FD
+   * LD imm64 is fixed up, and what an ARRAY_OF_MAPS slot stores. 0 until the syscall places the map.
+   */
+  address = 0;
   frozen = false;
   /**
    * MAP_LOOKUP_ELEM tests the value user space passes instead of returning one: the syscall copies the value
