@@ -7,6 +7,7 @@ import { Bpffs, BpfPinning } from './fs/bpffs.js';
 import { FdTable } from './fs/fdtable.js';
 import { releaseFile } from './fs/file.js';
 import { Procfs, type ProcFileName } from './fs/procfs.js';
+import { ProcSys } from './fs/procsys.js';
 import { SysctlTable } from './fs/sysctl.js';
 import { Vfs } from './fs/vfs.js';
 import { HookArena } from './hooks/arena.js';
@@ -85,6 +86,8 @@ export class Kernel implements KernelInternals {
   readonly fds: AnonInodes;
   /** The sysctl table (/proc/sys). */
   readonly sysctl = new SysctlTable();
+  /** /proc/sys: the sysctl table as files. */
+  readonly procSys: ProcSys;
   readonly userMemory: UserMemory = userMemoryOfTasks;
   readonly signals: SignalDelivery;
   readonly sched: SchedCore;
@@ -132,6 +135,8 @@ export class Kernel implements KernelInternals {
       currentTgid: () => this.sched.currentTask()?.tgid ?? 0,
     });
     this.vfs.mount('/proc', this.procfs.root);
+    this.procSys = new ProcSys(5, { sysctl: this.sysctl, currentTask: () => this.sched.currentTask() });
+    this.procfs.add('sys', this.procSys.root);
     this.bpffs = new Bpffs(3, this.clock);
     this.vfs.mount('/sys/fs/bpf', this.bpffs.root);
     this.pinning = new BpfPinning(this.vfs, this.bpffs);

@@ -39,9 +39,11 @@ const procFileOps: FileOperations = {
   },
 };
 
-/** /proc: one directory per process with `comm` and `status`, plus `self`. Read-only. */
+/** /proc: one directory per process with `comm` and `status`, plus `self`, and the subtrees added with `add` (`sys`). */
 export class Procfs implements DirectoryOperations {
   readonly root: Inode;
+  /** Entries of the root that are not processes (`sys`), by name. */
+  private readonly fixed = new Map<string, Inode>();
 
   constructor(
     readonly dev: number,
@@ -51,8 +53,16 @@ export class Procfs implements DirectoryOperations {
     this.root.dirOps = this;
   }
 
+  /** Add a subtree under /proc (the root of another file system's tree, e.g. /proc/sys). */
+  add(name: string, inode: Inode): void {
+    inode.parent = this.root;
+    this.fixed.set(name, inode);
+  }
+
   lookup(dir: Inode, name: string): Inode | undefined {
     if (dir === this.root) {
+      const fixed = this.fixed.get(name);
+      if (fixed !== undefined) return fixed;
       const pid = name === 'self' ? this.source.currentTgid() : /^[1-9][0-9]*$/.test(name) ? Number(name) : -1;
       if (pid < 0 || !this.source.tgids().includes(pid)) return undefined;
       return this.pidDir(pid);
@@ -66,7 +76,7 @@ export class Procfs implements DirectoryOperations {
   }
 
   list(dir: Inode): Array<[string, Inode]> {
-    if (dir === this.root) return this.source.tgids().map((pid) => [String(pid), this.pidDir(pid)]);
+    if (dir === this.root) return [...this.fixed, ...this.source.tgids().map((pid): [string, Inode] => [String(pid), this.pidDir(pid)])];
     return PROC_FILES.map((name) => [name, this.lookup(dir, name) as Inode]);
   }
 
