@@ -9,6 +9,7 @@ import { releaseFile } from './fs/file.js';
 import { Procfs, type ProcFileName } from './fs/procfs.js';
 import { ProcSys } from './fs/procsys.js';
 import { SysctlTable } from './fs/sysctl.js';
+import { Tracefs } from './fs/tracefs.js';
 import { Vfs } from './fs/vfs.js';
 import { HookArena } from './hooks/arena.js';
 import { KprobeSites } from './hooks/kprobes.js';
@@ -88,6 +89,8 @@ export class Kernel implements KernelInternals {
   readonly sysctl = new SysctlTable();
   /** /proc/sys: the sysctl table as files. */
   readonly procSys: ProcSys;
+  /** tracefs at /sys/kernel/tracing: the trace buffer bpf_trace_printk writes to (trace_pipe, trace). */
+  readonly tracing: Tracefs;
   readonly userMemory: UserMemory = userMemoryOfTasks;
   readonly signals: SignalDelivery;
   readonly sched: SchedCore;
@@ -140,6 +143,8 @@ export class Kernel implements KernelInternals {
     this.bpffs = new Bpffs(3, this.clock);
     this.vfs.mount('/sys/fs/bpf', this.bpffs.root);
     this.pinning = new BpfPinning(this.vfs, this.bpffs);
+    this.tracing = new Tracefs(6, { current: this.sched, clock: this.clock, running: (cpu) => this.hookArena.running(cpu), nrCpus: config.cpus });
+    this.vfs.mount('/sys/kernel/tracing', this.tracing.root);
     this.fds = new AnonInodes(this.vfs, 4);
     this.vfs.mkdirp('/tmp');
     this.vfs.mkdirp('/bin');

@@ -161,6 +161,7 @@ export interface KernelServices {
   readonly phys: KernelMemory;
   readonly pinning: Pinning;
   readonly sysctl: Sysctls;
+  readonly tracing: TracePipe;
 }
 
 /** The sched tracepoints the scheduler and the task code fire. */

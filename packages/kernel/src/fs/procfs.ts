@@ -16,16 +16,8 @@ export interface ProcSource {
 export const PROC_FILES = ['comm', 'status'] as const;
 export type ProcFileName = (typeof PROC_FILES)[number];
 
-/** A procfs file: its text is generated when opened (a snapshot, like seq_file at open). */
-const procFileOps: FileOperations = {
-  name: 'proc',
-  open(file: File): number {
-    const { source, pid, name } = file.inode.privateData as { source: ProcSource; pid: number; name: ProcFileName };
-    const text = source.render(pid, name);
-    if (text === undefined) return -Errno.ESRCH;
-    file.privateData = new TextEncoder().encode(text);
-    return 0;
-  },
+/** Reading and seeking a file whose text its `open` put in `file.privateData` (a Uint8Array). */
+export const snapshotFileOps = {
   read(_io: IoContext, file: File, buffer: Uint8Array, count: number): number {
     const text = file.privateData as Uint8Array;
     if (file.pos >= text.length) return 0;
@@ -36,6 +28,19 @@ const procFileOps: FileOperations = {
   },
   llseek(file: File, offset: number, whence: number): number {
     return genericLlseek(file, offset, whence, (file.privateData as Uint8Array).length);
+  },
+} satisfies Partial<FileOperations>;
+
+/** A procfs file: its text is generated when opened (a snapshot, like seq_file at open). */
+const procFileOps: FileOperations = {
+  ...snapshotFileOps,
+  name: 'proc',
+  open(file: File): number {
+    const { source, pid, name } = file.inode.privateData as { source: ProcSource; pid: number; name: ProcFileName };
+    const text = source.render(pid, name);
+    if (text === undefined) return -Errno.ESRCH;
+    file.privateData = new TextEncoder().encode(text);
+    return 0;
   },
 };
 
