@@ -551,6 +551,11 @@ export class Libc {
 
   // ---- mmap of files (ring buffers, mmapable arrays) and perf_event_open ----
 
+  /** mmap(2) of `length` bytes of the file behind `fd` from byte `offset` (MAP_SHARED or MAP_PRIVATE in `flags`): the address or -errno. */
+  *mmapFile(fd: number, length: number, prot: number, flags: number, offset = 0): Sys<number> {
+    return yield* this.syscall(NR.mmap, 0, length, prot, flags, fd, offset);
+  }
+
   /** Decode bytes as UTF-8 (for printing what was read). */
   decode(bytes: Uint8Array): string {
     return utf8.decode(bytes);
