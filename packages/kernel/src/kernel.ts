@@ -17,6 +17,7 @@ import { SecurityHooks } from './hooks/lsm.js';
 import { HookRegistry } from './hooks/registry.js';
 import { AddressSpace } from './mm/address-space.js';
 import { PhysicalMemory } from './mm/physmem.js';
+import { PerfEventSubsystem, registerPerfEventOpen } from './perf/perf-event.js';
 import { SchedCore } from './sched/core.js';
 import { defaultSchedulers } from './sched/policies.js';
 import type { SchedulerRegistry } from './sched/scheduler.js';
@@ -89,6 +90,8 @@ export class Kernel implements KernelInternals {
   readonly sysctl = new SysctlTable();
   /** /proc/sys: the sysctl table as files. */
   readonly procSys: ProcSys;
+  /** perf_event_open(2) and BPF output events (PERF_EVENT_ARRAY values). */
+  readonly perfEvents: PerfEventSubsystem;
   /** tracefs at /sys/kernel/tracing: the trace buffer bpf_trace_printk writes to (trace_pipe, trace). */
   readonly tracing: Tracefs;
   readonly userMemory: UserMemory = userMemoryOfTasks;
@@ -150,6 +153,8 @@ export class Kernel implements KernelInternals {
     this.vfs.mkdirp('/bin');
     this.syscalls = new SyscallTable(this);
     registerAllSyscalls(this.syscalls, this);
+    this.perfEvents = new PerfEventSubsystem(this);
+    registerPerfEventOpen(this.syscalls, this.perfEvents);
     this.devices = new DeviceManager(this, options.nicModels ?? defaultNicModels(), options.onConsole);
     this.devices.probe();
     this.hooks.onChange('perf_event:cpu-clock', (hook) => this.devices.timer.setSampling(hook.attached));

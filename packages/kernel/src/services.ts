@@ -162,6 +162,7 @@ export interface KernelServices {
   readonly pinning: Pinning;
   readonly sysctl: Sysctls;
   readonly tracing: TracePipe;
+  readonly perfEvents: PerfEvents;
 }
 
 /** The sched tracepoints the scheduler and the task code fire. */
