@@ -72,7 +72,7 @@ function currentUser(env: HelperEnv): ReturnType<HelperEnv['k']['userMemory']['o
  * message written to trace_pipe through trace_bpf_trace_printk; returns the formatted length or -errno.
  */
 const tracePrintk: HelperImpl = (env) => {
-  const printf = new Bprintf({ mem: env.k.phys, user: () => currentUser(env) }, env.k.random.nextU32());
+  const printf = new Bprintf({ mem: env.k.phys, user: () => currentUser(env) }, () => env.k.random.nextU32());
   const args: bigint[] = new Array<bigint>(MAX_TRACE_PRINTK_VARARGS).fill(0n);
   return (ctx) => {
     for (let i = 0; i < MAX_TRACE_PRINTK_VARARGS; i++) args[i] = ctx.arg(3 + i);

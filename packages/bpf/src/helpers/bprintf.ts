@@ -100,7 +100,10 @@ class Sink {
   }
 }
 
-/** A bpf_trace_printk formatter over kernel and user memory; `hashKey` seeds the %p hash (Linux's ptr_key). */
+/**
+ * A bpf_trace_printk formatter over kernel and user memory. `hashKey` gives the %p hash's key (Linux's
+ * ptr_key), drawn on the first hashed pointer so that formats without one take nothing from the PRNG.
+ */
 export class Bprintf {
   private readonly scratch = new Uint8Array(MAX_BPRINTF_BIN_ARGS);
   private readonly ptr = new Uint8Array(8);
@@ -108,8 +111,10 @@ export class Bprintf {
 
   constructor(
     private readonly src: BprintfSources,
-    private readonly hashKey: number,
+    private readonly hashKey: () => number,
   ) {}
+
+  private key: number | undefined;
 
   /**
    * Format `fmtSize` bytes at kernel address `fmtAddr` with `args`: the message and bstr_printf's count, or
@@ -307,7 +312,8 @@ export class Bprintf {
   private hashed(value: bigint): bigint {
     if (value === 0n || value >= ERR_PTR_MIN) return value;
     this.ptrView.setBigUint64(0, value, true);
-    return BigInt(jhash(this.ptr, 0, 8, this.hashKey) >>> 0);
+    this.key ??= this.hashKey() >>> 0;
+    return BigInt(jhash(this.ptr, 0, 8, this.key) >>> 0);
   }
 }
 

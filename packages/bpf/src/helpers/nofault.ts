@@ -13,9 +13,18 @@
 import type { KernelMemory, UserCopy } from '@ebpf-sim/kernel';
 import { Errno, PAGE_SIZE } from '@ebpf-sim/uapi';
 
-/** copy_from_kernel_nofault_allowed: the NULL page is user range (ERANGE), not a fault. */
+/**
+ * copy_from_kernel_nofault_allowed: the NULL page is user range (ERANGE), not a fault. `address` is a helper
+ * argument as HelperContext.argNumber gives it, negative from 2^63 up (the kernel half, where the
+ * simulation has no memory: a fault).
+ */
 function kernelRangeAllowed(address: number): boolean {
-  return address >= PAGE_SIZE;
+  return address < 0 || address >= PAGE_SIZE;
+}
+
+/** Whether `size` bytes at `address` are in physical memory. */
+function inMemory(mem: KernelMemory, address: number, size: number): boolean {
+  return address >= 0 && address + size <= mem.bytes.length;
 }
 
 /**
@@ -25,7 +34,7 @@ function kernelRangeAllowed(address: number): boolean {
 export function copyFromKernelNofault(mem: KernelMemory, out: Uint8Array, outOff: number, src: number, size: number): number {
   if (size === 0) return 0;
   if (!kernelRangeAllowed(src)) return -Errno.ERANGE;
-  if (src + size > mem.bytes.length) return -Errno.EFAULT;
+  if (!inMemory(mem, src, size)) return -Errno.EFAULT;
   if (out === mem.bytes) out.copyWithin(outOff, src, src + size);
   else out.set(mem.bytes.subarray(src, src + size), outOff);
   return 0;
@@ -42,7 +51,7 @@ export function strncpyFromKernelNofault(mem: KernelMemory, out: Uint8Array, out
   const bytes = mem.bytes;
   let n = 0;
   do {
-    if (src + n >= bytes.length) {
+    if (!inMemory(mem, src + n, 1)) {
       out[outOff] = 0;
       return -Errno.EFAULT;
     }
