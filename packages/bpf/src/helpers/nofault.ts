@@ -32,8 +32,9 @@ function inMemory(mem: KernelMemory, address: number, size: number): boolean {
  * is left as it was; the helpers zero it (bpf_probe_read_kernel_common's memset).
  */
 export function copyFromKernelNofault(mem: KernelMemory, out: Uint8Array, outOff: number, src: number, size: number): number {
-  if (size === 0) return 0;
+  // The range check comes first, as in Linux: even 0 bytes from the NULL page are ERANGE.
   if (!kernelRangeAllowed(src)) return -Errno.ERANGE;
+  if (size === 0) return 0;
   if (!inMemory(mem, src, size)) return -Errno.EFAULT;
   if (out === mem.bytes) out.copyWithin(outOff, src, src + size);
   else out.set(mem.bytes.subarray(src, src + size), outOff);
