@@ -5,7 +5,6 @@
  */
 import type { HelperContext } from '@ebpf-sim/vm';
 import type { BpfMap } from '../maps/map.js';
-import { round8 } from '../maps/map.js';
 import type { HelperEnv, HelperImpl } from '../runtime/env.js';
 import { helper, type BpfHelper } from './define.js';
 
@@ -51,13 +50,12 @@ const mapPeekElem: HelperImpl = (env) => (ctx) => mapArg(env, ctx, 'bpf_map_peek
 
 /**
  * bpf_map_lookup_percpu_elem(map, key, u32 cpu): CPU `cpu`'s slot of the value, NULL when `cpu` is not below
- * nr_cpu_ids (Linux checks that before calling map_lookup_percpu_elem). A per-CPU map's user-side value is
- * one round_up(value_size, 8) slot per possible CPU, which gives the CPU count without another service.
+ * nr_cpu_ids (Linux checks that before calling map_lookup_percpu_elem).
  */
 const mapLookupPercpuElem: HelperImpl = (env) => (ctx) => {
   const map = mapArg(env, ctx, 'bpf_map_lookup_percpu_elem');
   const cpu = ctx.argU32(3);
-  if (cpu >= map.userValueSize / round8(map.valueSize)) return 0;
+  if (cpu >= map.nrCpuIds) return 0;
   return map.lookup(ctx.argNumber(2), cpu);
 };
 
