@@ -10,12 +10,10 @@
  *
  * The kernel offers no raw_tracepoint hook yet; the raw_tracepoint type has no case here until it does.
  */
-import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import {
   BPF_PERF_EVENT_DATA_KERN,
   PERF_SAMPLE_DATA,
   XDP_BUFF,
-  createKernel,
   type HookInvocation,
   type HookKind,
   type HookPoint,
@@ -24,15 +22,14 @@ import {
 } from '@ebpf-sim/kernel';
 import { BPF_PERF_EVENT_DATA, Libc, O, PT_REGS, SIG, SyscallNr, TRACE_ENTRY, XDP_MD, type UserProgram } from '@ebpf-sim/uapi';
 import { verify, type ProgramTypeDesc } from '@ebpf-sim/verifier';
-import { LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm } from '@ebpf-sim/vm';
+import type { Vm } from '@ebpf-sim/vm';
 import { describe, expect, it } from 'vitest';
 import { asm } from '@ebpf-sim/isa';
 import { createRegistry } from './maps.js';
 import { KPROBE, LSM, PERF_EVENT, TRACEPOINT, XDP } from './prog-types/index.js';
+import { bootKernelVm } from './testing/kernel-vm.js';
 import { arrayReads, byName, ctxProbe, expectedReads, fieldReads, memoryReads, type CtxProbe, type CtxRead } from './testing/ctx-probe.js';
 
-const MEMORY_BYTES = 32 * 1024 * 1024;
-const VM_STACK_BYTES = MAX_CALL_FRAMES * STACK_FRAME_SIZE;
 const XDP_PASS = 2;
 
 /** The program type that runs on each kind of hook (Linux: the attach type each accepts). */
@@ -47,14 +44,7 @@ const PROG_TYPE_OF_KIND: Readonly<Record<HookKind, ProgramTypeDesc>> = {
 
 /** A kernel and a VM over the same physical memory; the VM may touch all of it but its own stack. */
 function boot(config: KernelConfigInput = {}): { kernel: Kernel; vm: Vm } {
-  const pages = MEMORY_BYTES / 65536;
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const kernel = createKernel({ memoryBytes: MEMORY_BYTES, ...config }, { memory });
-  const stack = kernel.phys.kmalloc(VM_STACK_BYTES, 'bpf-stack');
-  const mem = new LinearMemory({ memory });
-  mem.mapRegion(NULL_GUARD, stack - NULL_GUARD, Perm.RW, 'physical memory below the bpf stack');
-  mem.mapRegion(stack + VM_STACK_BYTES, MEMORY_BYTES - stack - VM_STACK_BYTES, Perm.RW, 'physical memory above the bpf stack');
-  return { kernel, vm: new Vm({ memory: mem, stackAddr: stack, prime: false }) };
+  return bootKernelVm(config);
 }
 
 /** One invocation of a hook: what the program read, what the kernel had put there, and who was running. */

@@ -33,6 +33,22 @@ function u64(value: bigint): Uint8Array {
   return out;
 }
 
+/** An LPM trie key `<prefixlen>/<byte>.<byte>...` as struct bpf_lpm_trie_key_u8 of `keySize` bytes (the rest zero). */
+function lpmKey(text: string, keySize: number): Uint8Array {
+  const [prefixlen = '', data = ''] = text.split('/');
+  const key = new Uint8Array(Math.max(keySize, 4));
+  new DataView(key.buffer).setUint32(0, Number(prefixlen) >>> 0, true);
+  data.split('.').forEach((byte, i) => {
+    if (4 + i < key.length) key[4 + i] = Number(byte);
+  });
+  return key;
+}
+
+/** An LPM trie key as map-script.c prints it. */
+function lpmText(key: Uint8Array, keySize: number): string {
+  return `${new DataView(key.buffer).getUint32(0, true)}/${[...key.subarray(4, keySize)].join('.')}`;
+}
+
 /** The first min(8, value_size) bytes as an unsigned integer, as map-script.c prints them. */
 function firstU64(bytes: Uint8Array, valueSize: number): string {
   const eight = new Uint8Array(8);
@@ -51,7 +67,7 @@ function replay(lines: readonly string[], nrCpus: number): string[] {
       continue;
     }
     // '-' is a NULL key pointer (keyless QUEUE and STACK); the map ops see no key bytes.
-    const key = a === '-' ? new Uint8Array(0) : u32(Number(a));
+    const key = a === '-' ? new Uint8Array(0) : a.includes('/') && map !== undefined ? lpmKey(a, map.keySize) : u32(Number(a));
     const result = (rc: number, extra?: string): void => void out.push(`${line} => ${rc}${extra === undefined ? '' : ` ${extra}`}`);
     if (op === 'create' || op === 'close') {
       map?.free();
@@ -89,9 +105,9 @@ function replay(lines: readonly string[], nrCpus: number): string[] {
     } else if (op === 'delete') {
       result(map.deleteSys(key));
     } else if (op === 'next') {
-      const next = new Uint8Array(4);
+      const next = new Uint8Array(Math.max(4, map.keySize));
       const rc = map.getNextKey(a === '-' ? null : key, next);
-      result(rc, rc === 0 ? String(new DataView(next.buffer).getUint32(0, true)) : '0');
+      result(rc, rc !== 0 ? '0' : map.type === BPF_MAP_TYPE.LPM_TRIE ? lpmText(next, map.keySize) : String(new DataView(next.buffer).getUint32(0, true)));
     } else {
       throw new Error(`linux-results.txt: unknown command '${op}'`);
     }

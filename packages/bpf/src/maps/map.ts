@@ -121,6 +121,8 @@ export abstract class BpfMap {
   readonly spinLockOff: number;
   /** Bytes of one value as user space copies it: value_size, or round_up(value_size, 8) × nr_cpus for per-CPU maps. */
   readonly userValueSize: number;
+  /** nr_cpu_ids: the simulated CPUs (per-CPU maps hold one slot each; map_lookup_percpu_elem checks its cpu against it). */
+  readonly nrCpuIds: number;
   id = 0;
   /**
    * The map's kernel address (Linux's `struct bpf_map *`): what a program holds after its BPF_PSEUDO_MAP_FD
@@ -147,6 +149,7 @@ export abstract class BpfMap {
     this.owner = owner;
     this.spinLockOff = attr.spinLockOff ?? -1;
     this.userValueSize = percpu ? round8(attr.valueSize) * env.nrCpus : attr.valueSize;
+    this.nrCpuIds = env.nrCpus;
     this.mem = env.phys;
     this.bytes = env.phys.bytes;
   }
