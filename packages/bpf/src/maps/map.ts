@@ -14,7 +14,7 @@
  */
 import type { KernelMemory, KernelServices } from '@ebpf-sim/kernel';
 import type { MapDesc } from '@ebpf-sim/verifier';
-import { BPF_MAP_F, BPF_UPDATE, Errno, type BpfMapTypeName } from '@ebpf-sim/uapi';
+import { BPF_MAP_F, BPF_UPDATE, Errno, MAP, PROT, type BpfMapTypeName } from '@ebpf-sim/uapi';
 import { mapDesc } from '../maps.js';
 
 /**
@@ -128,6 +128,8 @@ export abstract class BpfMap {
    */
   address = 0;
   frozen = false;
+  /** The type has a map_mmap op (ARRAY, RINGBUF): mmap of its fd reaches {@link mmap}. */
+  readonly hasMmap: boolean = false;
   /**
    * MAP_LOOKUP_ELEM tests the value user space passes instead of returning one: the syscall copies the value
    * in and nothing back (a bloom filter, Linux map_lookup_elem's BPF_MAP_TYPE_BLOOM_FILTER case).
@@ -218,6 +220,13 @@ export abstract class BpfMap {
   peek(_valueAddr: number): number {
     return -Errno.EOPNOTSUPP;
   }
+  /**
+   * map_mmap: the physical pages backing `pages` pages of the map from page offset `pgoff`, or -errno. Called
+   * through {@link bpfMapMmap}, which has made the checks every map shares. Types without the op: ENOTSUPP.
+   */
+  mmap(_pgoff: number, _pages: number, _prot: number, _flags: number): readonly number[] | number {
+    return -ENOTSUPP;
+  }
   /** map_free: give every byte back to the kernel. The map must not be used afterwards. */
   abstract free(): void;
 
@@ -261,4 +270,23 @@ export abstract class BpfMap {
     out.set(this.bytes.subarray(src, src + size), outOff);
     if (this.spinLockOff >= 0) out.fill(0, outOff + this.spinLockOff, outOff + this.spinLockOff + 4);
   }
+}
+
+/**
+ * bpf_map_mmap (kernel/bpf/syscall.c), the `mmap` of a map fd: only shared mappings (EINVAL); a writable one
+ * is EPERM once the map is frozen and EACCES for a map programs may only read (BPF_F_RDONLY_PROG), since the
+ * verifier trusts those values not to change; then the type's map_mmap (ENOTSUPP for types without one).
+ *
+ * Not modelled: Linux also drops VM_MAYWRITE from a read-only mapping (so mprotect cannot make it writable
+ * later; the kernel's mprotect must consult the protection the mapping was made with) and counts writable
+ * mappings so MAP_FREEZE answers EBUSY while one exists, which needs munmap to tell the map.
+ */
+export function bpfMapMmap(map: BpfMap, pgoff: number, pages: number, prot: number, flags: number): readonly number[] | number {
+  if (!map.hasMmap) return -ENOTSUPP;
+  if ((flags & MAP.SHARED) === 0) return -Errno.EINVAL;
+  if ((prot & PROT.WRITE) !== 0) {
+    if (map.frozen) return -Errno.EPERM;
+    if ((map.mapFlags & BPF_MAP_F.RDONLY_PROG) !== 0) return -Errno.EACCES;
+  }
+  return map.mmap(pgoff, pages, prot, flags);
 }

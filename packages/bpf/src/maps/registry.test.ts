@@ -6,12 +6,14 @@ import { BpfMap } from './map.js';
 import { MAP_OPS, createMap } from './registry.js';
 
 /** Attributes a type needs beyond the common test map: keyless types take key_size 0. */
-const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number; mapFlags?: number }>>> = {
+const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number; mapFlags?: number; valueSize?: number; maxEntries?: number }>>> = {
   queue: { keySize: 0 },
   stack: { keySize: 0 },
   bloom_filter: { keySize: 0 },
   // An LPM trie needs key data (prefixlen u32 + data) and BPF_F_NO_PREALLOC.
   lpm_trie: { keySize: 8, mapFlags: BPF_MAP_F.NO_PREALLOC },
+  // A ring buffer has no key or value, and a power-of-2 number of pages.
+  ringbuf: { keySize: 0, valueSize: 0, maxEntries: 4096 },
 };
 
 describe('MAP_OPS', () => {
@@ -55,7 +57,13 @@ describe('MAP_OPS', () => {
         env,
       );
       if (!(map instanceof BpfMap)) throw new Error(`${ops.name}: ${map}`);
-      expect(map.desc()).toMatchObject({ type: ops.name, typeId: type, keySize: TYPE_ATTR[ops.name]?.keySize ?? 4, valueSize: 20, maxEntries: 50 });
+      expect(map.desc()).toMatchObject({
+        type: ops.name,
+        typeId: type,
+        keySize: TYPE_ATTR[ops.name]?.keySize ?? 4,
+        valueSize: TYPE_ATTR[ops.name]?.valueSize ?? 20,
+        maxEntries: TYPE_ATTR[ops.name]?.maxEntries ?? 50,
+      });
       const value = env.put(new Uint8Array(20).fill(1), 64);
       for (let k = 0; k < 60; k++) {
         map.update(env.put(u32le(k)), value, 0, k % 2);
