@@ -5,6 +5,7 @@ export { QueueStackMap, QUEUE_OPS, STACK_OPS } from './queue_stack_maps.js';
 export { BloomFilter, BLOOM_FILTER_OPS, bloomBitsetMask } from './bloom_filter.js';
 export { LpmTrie, LPM_TRIE_OPS, LPM_VAL_SIZE_MAX } from './lpm_trie.js';
 export { RingBufMap, RINGBUF_OPS, RINGBUF_NR_META_PAGES } from './ringbuf.js';
+export { StackTraceMap, STACK_TRACE_OPS, PERF_MAX_STACK_DEPTH } from './stackmap.js';
 export { ringbufOfSample } from './ringbuf-records.js';
 export { MAP_OPS, createMap } from './registry.js';
 export { jhash } from './jhash.js';

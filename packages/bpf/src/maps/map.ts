@@ -64,6 +64,8 @@ export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
   readonly nrCpus: number;
   /** capable(cap) of the task creating the map (CAP numbers from @ebpf-sim/uapi). */
   capable(cap: number): boolean;
+  /** kernel.perf_event_max_stack (sysctl_perf_event_max_stack): bounds STACK_TRACE values; 127 when absent. */
+  readonly perfEventMaxStack?: number;
 }
 
 /** A map type's table (the allocation half of Linux's bpf_map_ops), keyed in the registry by its uapi number. */

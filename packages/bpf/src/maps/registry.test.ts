@@ -14,6 +14,8 @@ const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number; mapFlags?: n
   lpm_trie: { keySize: 8, mapFlags: BPF_MAP_F.NO_PREALLOC },
   // A ring buffer has no key or value, and a power-of-2 number of pages.
   ringbuf: { keySize: 0, valueSize: 0, maxEntries: 4096 },
+  // A stack trace's value is whole 8-byte frames.
+  stack_trace: { keySize: 4, valueSize: 24 },
 };
 
 describe('MAP_OPS', () => {

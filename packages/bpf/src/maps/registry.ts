@@ -14,6 +14,7 @@ import { LPM_TRIE_OPS } from './lpm_trie.js';
 import type { BpfMap, MapAttr, MapEnv, MapOps } from './map.js';
 import { QUEUE_OPS, STACK_OPS } from './queue_stack_maps.js';
 import { RINGBUF_OPS } from './ringbuf.js';
+import { STACK_TRACE_OPS } from './stackmap.js';
 
 /** Map ops by uapi type number. */
 export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
@@ -29,6 +30,7 @@ export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
     BLOOM_FILTER_OPS,
     LPM_TRIE_OPS,
     RINGBUF_OPS,
+    STACK_TRACE_OPS,
   ].map((ops) => [ops.type, ops]),
 );
 
