@@ -6,6 +6,7 @@ export { BloomFilter, BLOOM_FILTER_OPS, bloomBitsetMask } from './bloom_filter.j
 export { LpmTrie, LPM_TRIE_OPS, LPM_VAL_SIZE_MAX } from './lpm_trie.js';
 export { RingBufMap, RINGBUF_OPS, RINGBUF_NR_META_PAGES } from './ringbuf.js';
 export { StackTraceMap, STACK_TRACE_OPS, PERF_MAX_STACK_DEPTH } from './stackmap.js';
+export { TaskStorageMap, TASK_STORAGE_OPS, BPF_LOCAL_STORAGE_GET_F_CREATE, LOCAL_STORAGE_MAX_VALUE_SIZE } from './bpf_task_storage.js';
 export { ringbufOfSample } from './ringbuf-records.js';
 export { MAP_OPS, createMap } from './registry.js';
 export { jhash } from './jhash.js';

@@ -12,7 +12,7 @@
  * take physical addresses; the syscall-side ops (`*Sys`, what the bpf() commands call after copying from user
  * memory) take byte arrays. Both reach one implementation that reads a key as (bytes, offset).
  */
-import type { KernelMemory, KernelServices } from '@ebpf-sim/kernel';
+import type { KernelMemory, KernelServices, Task } from '@ebpf-sim/kernel';
 import type { MapDesc } from '@ebpf-sim/verifier';
 import { BPF_MAP_F, BPF_UPDATE, Errno, MAP, PROT, type BpfMapTypeName } from '@ebpf-sim/uapi';
 import { mapDesc } from '../maps.js';
@@ -56,6 +56,9 @@ export interface MapAttr {
   readonly numaNode?: number;
   /** Offset of the `struct bpf_spin_lock` in the value, when the value's BTF has one (map_check_btf finds it). */
   readonly spinLockOff?: number;
+  /** btf_key_type_id / btf_value_type_id, once a BTF object backs them (local storage maps require both). */
+  readonly btfKeyTypeId?: number;
+  readonly btfValueTypeId?: number;
 }
 
 /** What a map needs from the kernel: its memory, randomness (the hash seed), the CPU count and the creator's capabilities. */
@@ -66,6 +69,11 @@ export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
   capable(cap: number): boolean;
   /** kernel.perf_event_max_stack (sysctl_perf_event_max_stack): bounds STACK_TRACE values; 127 when absent. */
   readonly perfEventMaxStack?: number;
+  /**
+   * The task a user-space TASK_STORAGE key names (Linux: a pidfd of the calling process, pidfd_get_pid), or
+   * -errno (EBADF, ENOENT for a task that is gone). Absent: every key is EBADF.
+   */
+  readonly taskOfUserKey?: (key: number) => Task | number;
 }
 
 /** A map type's table (the allocation half of Linux's bpf_map_ops), keyed in the registry by its uapi number. */

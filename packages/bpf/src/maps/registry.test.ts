@@ -1,3 +1,4 @@
+import type { Task } from '@ebpf-sim/kernel';
 import { describe, expect, it } from 'vitest';
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
 import { MAP_TYPE_IDS } from '../maps.js';
@@ -6,7 +7,9 @@ import { BpfMap } from './map.js';
 import { MAP_OPS, createMap } from './registry.js';
 
 /** Attributes a type needs beyond the common test map: keyless types take key_size 0. */
-const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number; mapFlags?: number; valueSize?: number; maxEntries?: number }>>> = {
+const TYPE_ATTR: Readonly<
+  Partial<Record<string, { keySize: number; mapFlags?: number; valueSize?: number; maxEntries?: number; btfKeyTypeId?: number; btfValueTypeId?: number }>>
+> = {
   queue: { keySize: 0 },
   stack: { keySize: 0 },
   bloom_filter: { keySize: 0 },
@@ -16,6 +19,8 @@ const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number; mapFlags?: n
   ringbuf: { keySize: 0, valueSize: 0, maxEntries: 4096 },
   // A stack trace's value is whole 8-byte frames.
   stack_trace: { keySize: 4, valueSize: 24 },
+  // Task storage: no preallocation, no max_entries, BTF type ids (its values are made by tasks, below).
+  task_storage: { keySize: 4, maxEntries: 0, mapFlags: BPF_MAP_F.NO_PREALLOC, btfKeyTypeId: 1, btfValueTypeId: 2 },
 };
 
 describe('MAP_OPS', () => {
@@ -53,10 +58,13 @@ describe('MAP_OPS', () => {
     const env = mapTestEnv({ nrCpus: 2 });
     const freePages = env.phys.freePages;
     const before = env.phys.usage().map((charge) => ({ ...charge }));
+    // Task storage keys name tasks: each key number its own task here.
+    const keyTasks = new Map<number, Task>();
+    const taskOfUserKey = (key: number): Task => keyTasks.get(key) ?? keyTasks.set(key, { pid: key } as unknown as Task).get(key)!;
     for (const [type, ops] of MAP_OPS) {
       const map = createMap(
         { mapType: type, keySize: 4, valueSize: 20, maxEntries: 50, mapFlags: 0, name: ops.name.slice(0, 15), ...TYPE_ATTR[ops.name] },
-        env,
+        { ...env, taskOfUserKey },
       );
       if (!(map instanceof BpfMap)) throw new Error(`${ops.name}: ${map}`);
       expect(map.desc()).toMatchObject({

@@ -15,6 +15,7 @@ import type { BpfMap, MapAttr, MapEnv, MapOps } from './map.js';
 import { QUEUE_OPS, STACK_OPS } from './queue_stack_maps.js';
 import { RINGBUF_OPS } from './ringbuf.js';
 import { STACK_TRACE_OPS } from './stackmap.js';
+import { TASK_STORAGE_OPS } from './bpf_task_storage.js';
 
 /** Map ops by uapi type number. */
 export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
@@ -31,6 +32,7 @@ export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
     LPM_TRIE_OPS,
     RINGBUF_OPS,
     STACK_TRACE_OPS,
+    TASK_STORAGE_OPS,
   ].map((ops) => [ops.type, ops]),
 );
 
