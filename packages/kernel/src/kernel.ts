@@ -7,7 +7,9 @@ import { Bpffs, BpfPinning } from './fs/bpffs.js';
 import { FdTable } from './fs/fdtable.js';
 import { releaseFile } from './fs/file.js';
 import { Procfs, type ProcFileName } from './fs/procfs.js';
+import { ProcSys } from './fs/procsys.js';
 import { SysctlTable } from './fs/sysctl.js';
+import { Tracefs } from './fs/tracefs.js';
 import { Vfs } from './fs/vfs.js';
 import { HookArena } from './hooks/arena.js';
 import { KprobeSites } from './hooks/kprobes.js';
@@ -15,6 +17,7 @@ import { SecurityHooks } from './hooks/lsm.js';
 import { HookRegistry } from './hooks/registry.js';
 import { AddressSpace } from './mm/address-space.js';
 import { PhysicalMemory } from './mm/physmem.js';
+import { PerfEventSubsystem, registerPerfEventOpen } from './perf/perf-event.js';
 import { SchedCore } from './sched/core.js';
 import { defaultSchedulers } from './sched/policies.js';
 import type { SchedulerRegistry } from './sched/scheduler.js';
@@ -85,6 +88,12 @@ export class Kernel implements KernelInternals {
   readonly fds: AnonInodes;
   /** The sysctl table (/proc/sys). */
   readonly sysctl = new SysctlTable();
+  /** /proc/sys: the sysctl table as files. */
+  readonly procSys: ProcSys;
+  /** perf_event_open(2) and BPF output events (PERF_EVENT_ARRAY values). */
+  readonly perfEvents: PerfEventSubsystem;
+  /** tracefs at /sys/kernel/tracing: the trace buffer bpf_trace_printk writes to (trace_pipe, trace). */
+  readonly tracing: Tracefs;
   readonly userMemory: UserMemory = userMemoryOfTasks;
   readonly signals: SignalDelivery;
   readonly sched: SchedCore;
@@ -132,14 +141,20 @@ export class Kernel implements KernelInternals {
       currentTgid: () => this.sched.currentTask()?.tgid ?? 0,
     });
     this.vfs.mount('/proc', this.procfs.root);
+    this.procSys = new ProcSys(5, { sysctl: this.sysctl, currentTask: () => this.sched.currentTask() });
+    this.procfs.add('sys', this.procSys.root);
     this.bpffs = new Bpffs(3, this.clock);
     this.vfs.mount('/sys/fs/bpf', this.bpffs.root);
     this.pinning = new BpfPinning(this.vfs, this.bpffs);
+    this.tracing = new Tracefs(6, { current: this.sched, clock: this.clock, running: (cpu) => this.hookArena.running(cpu), nrCpus: config.cpus });
+    this.vfs.mount('/sys/kernel/tracing', this.tracing.root);
     this.fds = new AnonInodes(this.vfs, 4);
     this.vfs.mkdirp('/tmp');
     this.vfs.mkdirp('/bin');
     this.syscalls = new SyscallTable(this);
     registerAllSyscalls(this.syscalls, this);
+    this.perfEvents = new PerfEventSubsystem(this);
+    registerPerfEventOpen(this.syscalls, this.perfEvents);
     this.devices = new DeviceManager(this, options.nicModels ?? defaultNicModels(), options.onConsole);
     this.devices.probe();
     this.hooks.onChange('perf_event:cpu-clock', (hook) => this.devices.timer.setSampling(hook.attached));

@@ -161,6 +161,8 @@ export interface KernelServices {
   readonly phys: KernelMemory;
   readonly pinning: Pinning;
   readonly sysctl: Sysctls;
+  readonly tracing: TracePipe;
+  readonly perfEvents: PerfEvents;
 }
 
 /** The sched tracepoints the scheduler and the task code fire. */

@@ -2,6 +2,7 @@ export { Errno, MAX_ERRNO, errnoName, strerror, isErrorReturn, type ErrnoName, t
 export { SyscallNr, SYSCALL_NAME_BY_NR, type SyscallName } from './syscall-nr.js';
 export * from './fcntl.js';
 export * from './mman.js';
+export * from './perf.js';
 export * from './signal.js';
 export * from './sched.js';
 export * from './layouts.js';
@@ -10,7 +11,19 @@ export { SYSCALL_ARGS, SYSCALL_SPECS, syscallSpec, checkArgsWithSchema, type Sys
 export { TRAP_SYSCALL, TRAP_COMPUTE, REG_NR, REG_ARG0, USER_REGISTER_COUNT, type UserContext, type UserMemory, type UserProgram } from './abi.js';
 export { Libc } from './libc/libc.js';
 export { UserStack } from './libc/memory.js';
-export { StatSchema, DirentSchema, RusageSchema, type Stat, type Dirent, type Rusage, type Result, type Sys, type BpfMapInfo } from './libc/types.js';
+export { PerfRingReader, type PerfRecord } from './libc/perf-ring.js';
+export {
+  StatSchema,
+  DirentSchema,
+  RusageSchema,
+  type Stat,
+  type Dirent,
+  type Rusage,
+  type Result,
+  type Sys,
+  type BpfMapInfo,
+  type PerfEventAttrInput,
+} from './libc/types.js';
 export * from './bpf/constants.js';
 export { BPF_FUNC, BPF_FUNC_MAX_ID, type BpfFuncName } from './bpf/func-id.js';
 export {

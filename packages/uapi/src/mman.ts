@@ -1,6 +1,8 @@
 /** mmap/brk constants (include/uapi/asm-generic/mman-common.h) and the x86_64 address-space geometry. */
 export const PROT = { NONE: 0, READ: 1, WRITE: 2, EXEC: 4 } as const;
-export const MAP = { SHARED: 0x01, PRIVATE: 0x02, FIXED: 0x10, ANONYMOUS: 0x20, FIXED_NOREPLACE: 0x100000 } as const;
+export const MAP = { SHARED: 0x01, PRIVATE: 0x02, SHARED_VALIDATE: 0x03, FIXED: 0x10, ANONYMOUS: 0x20, FIXED_NOREPLACE: 0x100000 } as const;
+/** The bits of mmap's flags that say shared or private (MAP_TYPE). */
+export const MAP_TYPE = 0x0f;
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
 /** Top of the user address space on x86_64 with 4-level paging (TASK_SIZE_MAX). */

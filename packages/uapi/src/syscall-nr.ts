@@ -45,6 +45,7 @@ export const SyscallNr = {
   unlinkat: 263,
   dup3: 292,
   pipe2: 293,
+  perf_event_open: 298,
   getrandom: 318,
   bpf: 321,
 } as const;

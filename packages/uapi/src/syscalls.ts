@@ -79,6 +79,13 @@ export const SYSCALL_ARGS = {
   unlinkat: args({ dfd: dirfdArg(), pathname: userPtrArg('const char *'), flag: flagsArg(AT_REMOVEDIR) }),
   dup3: args({ oldfd: fdArg(), newfd: fdArg(), flags: flagsArg(O.CLOEXEC) }),
   pipe2: args({ fildes: userPtrArg('int *'), flags: flagsArg(O.CLOEXEC | O.NONBLOCK | O.DIRECT) }),
+  perf_event_open: args({
+    attr_uptr: userPtrArg('struct perf_event_attr *'),
+    pid: intArg('pid_t'),
+    cpu: intArg(),
+    group_fd: intArg('int', Errno.EBADF),
+    flags: ulongArg(),
+  }),
   getrandom: args({ buf: userPtrArg('char *'), count: sizeArg(Errno.EINVAL), flags: flagsArg(GRND.NONBLOCK | GRND.RANDOM | GRND.INSECURE, 'unsigned int') }),
   bpf: args({ cmd: intArg(), uattr: userPtrArg('union bpf_attr *'), size: uintArg() }),
 } as const satisfies Record<SyscallName, z.ZodObject>;

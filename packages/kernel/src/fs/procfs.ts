@@ -16,16 +16,8 @@ export interface ProcSource {
 export const PROC_FILES = ['comm', 'status'] as const;
 export type ProcFileName = (typeof PROC_FILES)[number];
 
-/** A procfs file: its text is generated when opened (a snapshot, like seq_file at open). */
-const procFileOps: FileOperations = {
-  name: 'proc',
-  open(file: File): number {
-    const { source, pid, name } = file.inode.privateData as { source: ProcSource; pid: number; name: ProcFileName };
-    const text = source.render(pid, name);
-    if (text === undefined) return -Errno.ESRCH;
-    file.privateData = new TextEncoder().encode(text);
-    return 0;
-  },
+/** Reading and seeking a file whose text its `open` put in `file.privateData` (a Uint8Array). */
+export const snapshotFileOps = {
   read(_io: IoContext, file: File, buffer: Uint8Array, count: number): number {
     const text = file.privateData as Uint8Array;
     if (file.pos >= text.length) return 0;
@@ -37,11 +29,26 @@ const procFileOps: FileOperations = {
   llseek(file: File, offset: number, whence: number): number {
     return genericLlseek(file, offset, whence, (file.privateData as Uint8Array).length);
   },
+} satisfies Partial<FileOperations>;
+
+/** A procfs file: its text is generated when opened (a snapshot, like seq_file at open). */
+const procFileOps: FileOperations = {
+  ...snapshotFileOps,
+  name: 'proc',
+  open(file: File): number {
+    const { source, pid, name } = file.inode.privateData as { source: ProcSource; pid: number; name: ProcFileName };
+    const text = source.render(pid, name);
+    if (text === undefined) return -Errno.ESRCH;
+    file.privateData = new TextEncoder().encode(text);
+    return 0;
+  },
 };
 
-/** /proc: one directory per process with `comm` and `status`, plus `self`. Read-only. */
+/** /proc: one directory per process with `comm` and `status`, plus `self`, and the subtrees added with `add` (`sys`). */
 export class Procfs implements DirectoryOperations {
   readonly root: Inode;
+  /** Entries of the root that are not processes (`sys`), by name. */
+  private readonly fixed = new Map<string, Inode>();
 
   constructor(
     readonly dev: number,
@@ -51,8 +58,16 @@ export class Procfs implements DirectoryOperations {
     this.root.dirOps = this;
   }
 
+  /** Add a subtree under /proc (the root of another file system's tree, e.g. /proc/sys). */
+  add(name: string, inode: Inode): void {
+    inode.parent = this.root;
+    this.fixed.set(name, inode);
+  }
+
   lookup(dir: Inode, name: string): Inode | undefined {
     if (dir === this.root) {
+      const fixed = this.fixed.get(name);
+      if (fixed !== undefined) return fixed;
       const pid = name === 'self' ? this.source.currentTgid() : /^[1-9][0-9]*$/.test(name) ? Number(name) : -1;
       if (pid < 0 || !this.source.tgids().includes(pid)) return undefined;
       return this.pidDir(pid);
@@ -66,7 +81,7 @@ export class Procfs implements DirectoryOperations {
   }
 
   list(dir: Inode): Array<[string, Inode]> {
-    if (dir === this.root) return this.source.tgids().map((pid) => [String(pid), this.pidDir(pid)]);
+    if (dir === this.root) return [...this.fixed, ...this.source.tgids().map((pid): [string, Inode] => [String(pid), this.pidDir(pid)])];
     return PROC_FILES.map((name) => [name, this.lookup(dir, name) as Inode]);
   }
 

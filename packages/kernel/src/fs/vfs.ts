@@ -114,12 +114,14 @@ export class Vfs {
     // Access mode 3 is Linux's "ioctl only" mode; it is checked like O_RDWR.
     const want = accmode === O.RDONLY ? MAY_READ : accmode === O.WRONLY ? MAY_WRITE : MAY_READ | MAY_WRITE;
     if (!permission(inode, cred, want)) return -Errno.EACCES;
-    const file = this.newFile(inode, flags & ~(O.CREAT | O.EXCL | O.TRUNC | O.NOCTTY), path);
+    const file = this.newFile(inode, flags, path);
     // The security check runs before O_TRUNC takes effect, as in do_open (vfs_open, then handle_truncate).
     const denied = securityCheck?.(file) ?? 0;
     if (denied !== 0) return denied;
     const opened = inode.fops.open?.(file) ?? 0;
     if (opened < 0) return opened;
+    // do_dentry_open drops the open-time flags after ->open, which may look at them (tracefs's O_TRUNC).
+    file.flags &= ~(O.CREAT | O.EXCL | O.TRUNC | O.NOCTTY);
     if ((flags & O.TRUNC) !== 0 && inode.isReg && accmode !== O.RDONLY) {
       inode.size = 0;
       inode.mtime = this.clock.now;

@@ -99,6 +99,12 @@ export class HookArena {
     return this.depth[cpu] ?? 0;
   }
 
+  /** The hook whose programs run on `cpu` now (the innermost when nested), or undefined when none does. */
+  running(cpu: number): HookPoint | undefined {
+    const level = this.depth[cpu] ?? 0;
+    return level === 0 ? undefined : this.records[cpu * HOOK_MAX_NESTING + level - 1]?.hook;
+  }
+
   /**
    * Run `hook`'s programs with the context at `ctx`, as `task` (undefined: idle or interrupt context) on
    * `cpu`. The result: for LSM the first non-zero (a denial), otherwise the first program's. A program that

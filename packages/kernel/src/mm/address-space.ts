@@ -1,4 +1,5 @@
 import { BRK_BASE, Errno, MAP, MMAP_BASE, PAGE_SIZE, PROT, STACK_SIZE, STACK_TOP, TASK_SIZE } from '@ebpf-sim/uapi';
+import { releaseFile, type File } from '../fs/file.js';
 import type { PhysicalMemory } from './physmem.js';
 import type { UserCopy } from './user-memory.js';
 
@@ -9,6 +10,11 @@ export interface Vma {
   prot: number;
   flags: number;
   name: string;
+  /**
+   * The file a file-backed mapping maps (it holds a reference on it until unmapped). Its pages are the
+   * object's: unmapping does not free them. A private mapping copies a page on its first write.
+   */
+  file?: File;
 }
 
 /** Page-fault counters of one address space. */
@@ -30,6 +36,8 @@ const pageUp = (address: number): number => pageDown(address + PAGE_SIZE - 1);
 export class AddressSpace implements UserCopy {
   readonly vmas: Vma[] = [];
   private readonly pageTable = new Map<number, number>();
+  /** Virtual pages whose frame belongs to a mapped file's object, not to this address space. */
+  private readonly objectPages = new Set<number>();
   readonly faults: FaultStats = { minor: 0, invalid: 0 };
   brkStart = BRK_BASE;
   brk = BRK_BASE;
@@ -88,9 +96,20 @@ export class AddressSpace implements UserCopy {
       this.pageTable.set(vpn, frame);
       this.faults.minor++;
     }
+    // A private mapping of a file shares the object's page until the first write copies it (copy-on-write).
+    const copyOnWrite = vma.file !== undefined && (vma.flags & MAP.SHARED) === 0 && this.objectPages.has(vpn);
+    if (copyOnWrite && write) {
+      const copy = this.phys.allocPages(1, this.owner);
+      if (copy < 0) return -1;
+      this.phys.bytes.copyWithin(copy * PAGE_SIZE, frame * PAGE_SIZE, (frame + 1) * PAGE_SIZE);
+      this.pageTable.set(vpn, copy);
+      this.objectPages.delete(vpn);
+      this.faults.minor++;
+      frame = copy;
+    }
     this.lastVpn = vpn;
     this.lastFrame = frame;
-    this.lastWritable = (vma.prot & PROT.WRITE) !== 0;
+    this.lastWritable = (vma.prot & PROT.WRITE) !== 0 && !(copyOnWrite && !write);
     return frame * PAGE_SIZE + (address - vpn * PAGE_SIZE);
   }
 
@@ -181,6 +200,38 @@ export class AddressSpace implements UserCopy {
 
   /** mmap of anonymous memory: the start address or -errno (Linux's checks for the cases modelled). */
   mmap(hint: number, length: number, prot: number, flags: number): number {
+    const start = this.placeMapping(hint, length, flags);
+    if (start < 0) return start;
+    this.insertVma({ start, end: start + pageUp(length), prot, flags, name: '[anon]' });
+    return start;
+  }
+
+  /**
+   * mmap of a file whose object supplies the pages (the caller has made do_mmap's checks): places the
+   * mapping, asks `pagesOf(pages)` for the physical page addresses (the file's ->mmap, or -errno), maps them
+   * and takes a reference on `file` that unmapping (or exit) drops. The start address or -errno.
+   */
+  mmapFile(hint: number, length: number, prot: number, flags: number, file: File, pagesOf: (pages: number) => readonly number[] | number): number {
+    const start = this.placeMapping(hint, length, flags);
+    if (start < 0) return start;
+    const pages = pageUp(length) / PAGE_SIZE;
+    const frames = pagesOf(pages);
+    if (typeof frames === 'number') return frames;
+    if (frames.length !== pages || frames.some((address) => !(address > 0 && address % PAGE_SIZE === 0))) {
+      throw new Error(`mmap of ${file.path}: its mmap gave ${frames.length} page addresses for ${pages} pages (each must be a page-aligned physical address)`);
+    }
+    const vpn = start / PAGE_SIZE;
+    frames.forEach((address, index) => {
+      this.pageTable.set(vpn + index, address / PAGE_SIZE);
+      this.objectPages.add(vpn + index);
+    });
+    file.refs++;
+    this.insertVma({ start, end: start + pages * PAGE_SIZE, prot, flags, name: file.path, file });
+    return start;
+  }
+
+  /** Where a new mapping of `length` bytes goes (get_unmapped_area; MAP_FIXED unmaps what was there): the start or -errno. */
+  private placeMapping(hint: number, length: number, flags: number): number {
     if (length === 0) return -Errno.EINVAL;
     const size = pageUp(length);
     if (size === 0 || size > TASK_SIZE) return -Errno.ENOMEM;
@@ -192,14 +243,10 @@ export class AddressSpace implements UserCopy {
         if ((flags & MAP.FIXED_NOREPLACE) !== 0) return -Errno.EEXIST;
         this.unmapRange(hint, hint + size);
       }
-      this.insertVma({ start: hint, end: hint + size, prot, flags, name: '[anon]' });
       return hint;
     }
     // Top-down search below MMAP_BASE for a gap (the hint is used when it is free).
-    if (hint !== 0 && hint % PAGE_SIZE === 0 && hint + size <= TASK_SIZE && !this.overlaps(hint, hint + size)) {
-      this.insertVma({ start: hint, end: hint + size, prot, flags, name: '[anon]' });
-      return hint;
-    }
+    if (hint !== 0 && hint % PAGE_SIZE === 0 && hint + size <= TASK_SIZE && !this.overlaps(hint, hint + size)) return hint;
     let top = MMAP_BASE;
     for (let index = this.vmas.length - 1; index >= 0; index--) {
       const vma = this.vmas[index] as Vma;
@@ -209,7 +256,6 @@ export class AddressSpace implements UserCopy {
     }
     const start = top - size;
     if (start < this.brk + PAGE_SIZE) return -Errno.ENOMEM;
-    this.insertVma({ start, end: top, prot, flags, name: '[anon]' });
     return start;
   }
 
@@ -237,27 +283,42 @@ export class AddressSpace implements UserCopy {
     return requested;
   }
 
-  /** Remove [start, end) from every VMA, splitting as needed, and free its pages. */
+  /**
+   * Remove [start, end) from every VMA, splitting as needed, and free its pages (not a file's: those stay
+   * the object's). Each piece of a split file mapping holds its own reference on the file, as each VMA does.
+   */
   private unmapRange(start: number, end: number): void {
     const kept: Vma[] = [];
+    const dropped: File[] = [];
     for (const vma of this.vmas) {
       if (vma.end <= start || vma.start >= end) {
         kept.push(vma);
         continue;
       }
+      const pieces = (vma.start < start ? 1 : 0) + (vma.end > end ? 1 : 0);
       if (vma.start < start) kept.push({ ...vma, end: start });
       if (vma.end > end) kept.push({ ...vma, start: end });
+      if (vma.file !== undefined) {
+        if (pieces === 0) dropped.push(vma.file);
+        else vma.file.refs += pieces - 1;
+      }
     }
     this.vmas.length = 0;
     this.vmas.push(...kept);
     for (const [vpn, frame] of [...this.pageTable]) {
       const address = vpn * PAGE_SIZE;
       if (address >= start && address < end) {
-        this.phys.freeRun(frame);
-        this.pageTable.delete(vpn);
+        this.dropPage(vpn, frame);
       }
     }
     this.lastVpn = -1;
+    for (const file of dropped) dropFileReference(file);
+  }
+
+  /** Unmap one page: free it if it is ours, leave it to its object if a file's. */
+  private dropPage(vpn: number, frame: number): void {
+    if (!this.objectPages.delete(vpn)) this.phys.freeRun(frame);
+    this.pageTable.delete(vpn);
   }
 
   /** fork: a copy of this address space with its own pages (copied eagerly; copy-on-write is not modelled). */
@@ -265,9 +326,18 @@ export class AddressSpace implements UserCopy {
     const copy = new AddressSpace(this.phys, owner);
     copy.brkStart = this.brkStart;
     copy.brk = this.brk;
-    for (const vma of this.vmas) copy.vmas.push({ ...vma });
+    for (const vma of this.vmas) {
+      copy.vmas.push({ ...vma });
+      if (vma.file !== undefined) vma.file.refs++;
+    }
     const bytes = this.phys.bytes;
     for (const [vpn, frame] of this.pageTable) {
+      // A file's pages are shared with the child (a private mapping's still copy on their first write).
+      if (this.objectPages.has(vpn)) {
+        copy.pageTable.set(vpn, frame);
+        copy.objectPages.add(vpn);
+        continue;
+      }
       const newFrame = this.phys.allocPages(1, owner);
       if (newFrame < 0) {
         copy.release();
@@ -279,13 +349,20 @@ export class AddressSpace implements UserCopy {
     return copy;
   }
 
-  /** Free every page and VMA (exit, execve). */
+  /** Free every page and VMA (exit, execve), dropping the mapped files' references. */
   release(): void {
-    for (const frame of this.pageTable.values()) this.phys.freeRun(frame);
-    this.pageTable.clear();
+    for (const [vpn, frame] of [...this.pageTable]) this.dropPage(vpn, frame);
+    const files = this.vmas.flatMap((vma) => (vma.file === undefined ? [] : [vma.file]));
     this.vmas.length = 0;
     this.lastVpn = -1;
+    for (const file of files) dropFileReference(file);
   }
+}
+
+/** fput: a mapping's reference on its file went; the last one releases the file. */
+function dropFileReference(file: File): void {
+  file.refs--;
+  if (file.refs === 0) releaseFile(file);
 }
 
 function decodeUtf8(codes: number[]): string {

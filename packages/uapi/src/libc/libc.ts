@@ -2,10 +2,11 @@ import { REG_ARG0, REG_NR, TRAP_COMPUTE, TRAP_SYSCALL, type UserContext, type Us
 import { AT_FDCWD, O } from '../fcntl.js';
 import { DIRENT64, RUSAGE, STAT, TIMESPEC } from '../layouts.js';
 import { PROT, MAP } from '../mman.js';
+import { PERF_EVENT_ATTR } from '../perf.js';
 import { SIG } from '../signal.js';
 import { SyscallNr as NR } from '../syscall-nr.js';
 import { UserStack, utf8 } from './memory.js';
-import type { BpfMapInfo, Dirent, Result, Rusage, Stat, Sys } from './types.js';
+import type { BpfMapInfo, Dirent, PerfEventAttrInput, Result, Rusage, Stat, Sys } from './types.js';
 import { BPF_MAP_INFO, decodeBpfAttr, encodeBpfAttr, type BpfAttr, type BpfAttrCmd } from '../bpf/attr.js';
 import { BPF_CMD, BPF_OBJ_NAME_LEN } from '../bpf/constants.js';
 
@@ -550,6 +551,34 @@ export class Libc {
   // ---- bpf(): the batch map commands ----
 
   // ---- mmap of files (ring buffers, mmapable arrays) and perf_event_open ----
+
+  /** mmap(2) of `length` bytes of the file behind `fd` from byte `offset` (MAP_SHARED or MAP_PRIVATE in `flags`): the address or -errno. */
+  *mmapFile(fd: number, length: number, prot: number, flags: number, offset = 0): Sys<number> {
+    return yield* this.syscall(NR.mmap, 0, length, prot, flags, fd, offset);
+  }
+
+  /**
+   * perf_event_open(2) with a struct perf_event_attr built from `attr` (PERF_ATTR_SIZE_VER8 bytes unless
+   * `attr.size` says otherwise; `attr.flags` is the word of one-bit fields): the fd or -errno.
+   */
+  *perfEventOpen(attr: PerfEventAttrInput, pid: number, cpu: number, groupFd = -1, flags = 0): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      const bytes = new Uint8Array(Math.max(PERF_EVENT_ATTR.size, attr.size ?? 0));
+      const view = new DataView(bytes.buffer);
+      view.setUint32(PERF_EVENT_ATTR.type, attr.type, true);
+      view.setUint32(PERF_EVENT_ATTR.size_field, attr.size ?? PERF_EVENT_ATTR.size, true);
+      view.setBigUint64(PERF_EVENT_ATTR.config, BigInt(attr.config), true);
+      view.setBigUint64(PERF_EVENT_ATTR.sample_period, BigInt(attr.samplePeriod ?? 0), true);
+      view.setBigUint64(PERF_EVENT_ATTR.sample_type, BigInt(attr.sampleType ?? 0), true);
+      view.setBigUint64(PERF_EVENT_ATTR.flags, attr.flags ?? 0n, true);
+      view.setUint32(PERF_EVENT_ATTR.wakeup_events, attr.wakeupEvents ?? 0, true);
+      const address = this.stack.pushBytes(bytes);
+      return yield* this.syscall(NR.perf_event_open, address, pid, cpu, groupFd, flags);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
 
   /** Decode bytes as UTF-8 (for printing what was read). */
   decode(bytes: Uint8Array): string {

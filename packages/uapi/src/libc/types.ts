@@ -48,3 +48,16 @@ export interface BpfMapInfo {
   /** info_len as the kernel wrote it back. */
   infoLen: number;
 }
+
+/** The fields of struct perf_event_attr the libc wrapper fills (the rest are zero). */
+export interface PerfEventAttrInput {
+  readonly type: number;
+  readonly config: number;
+  readonly sampleType?: number;
+  readonly samplePeriod?: number;
+  readonly wakeupEvents?: number;
+  /** The u64 of one-bit fields (bit 0 disabled, bit 10 freq, ...). */
+  readonly flags?: bigint;
+  /** attr.size; default PERF_ATTR_SIZE_VER8. A larger size sends that many bytes (zero past the known fields). */
+  readonly size?: number;
+}

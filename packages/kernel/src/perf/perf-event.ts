@@ -1,0 +1,310 @@
+/**
+ * perf events as BPF output uses them (kernel/events/core.c, ring_buffer.c): perf_event_open(2) for a
+ * PERF_TYPE_SOFTWARE / PERF_COUNT_SW_BPF_OUTPUT event on one CPU, an anon-inode `[perf_event]` fd, mmap of
+ * 1 + 2^n pages (the perf_event_mmap_page header, then the data ring), and PERF_RECORD_SAMPLE records with
+ * PERF_SAMPLE_RAW written by bpf_perf_event_output (PERF_RECORD_LOST first when earlier samples were dropped).
+ *
+ * Not modelled, each refused with an errno rather than accepted and ignored: events bound to a task (pid !=
+ * -1), groups, other software events, tracepoint events, and sample_type bits other than PERF_SAMPLE_RAW
+ * (EOPNOTSUPP); hardware, raw and unknown types (ENOENT, as on a machine with no PMU). There is no ioctl(2)
+ * in the syscall table, so PERF_EVENT_IOC_ENABLE/DISABLE are reached only through `enable()`/`disable()`.
+ */
+import {
+  CAP,
+  Errno,
+  MAP,
+  O,
+  PAGE_SIZE,
+  PERF_ATTR_FLAG,
+  PERF_ATTR_SIZE_VER0,
+  PERF_CAP_BIT0_IS_DEPRECATED,
+  PERF_COUNT_SW,
+  PERF_EVENT_ATTR,
+  PERF_EVENT_HEADER,
+  PERF_EVENT_MMAP_PAGE,
+  PERF_FLAG,
+  PERF_RECORD,
+  PERF_RECORD_LOST_LAYOUT,
+  PERF_RECORD_MISC,
+  PERF_SAMPLE,
+  PERF_SAMPLE_RAW_LAYOUT,
+  PERF_TYPE,
+  PROT,
+  perfRawSize,
+} from '@ebpf-sim/uapi';
+import type { File, FileOperations } from '../fs/file.js';
+import type { KernelInternals, KernelMemory, PerfEvents, PerfOutputEvent, SysctlEntry } from '../services.js';
+import { hasCapability, type Task } from '../task/task.js';
+import type { SyscallTable } from '../syscalls/table.js';
+
+/** PERF_FLAG_ALL: the flags perf_event_open knows. */
+const PERF_FLAG_ALL = PERF_FLAG.FD_NO_GROUP | PERF_FLAG.FD_OUTPUT | PERF_FLAG.PID_CGROUP | PERF_FLAG.FD_CLOEXEC;
+/** PERF_FORMAT_MAX: one past the last read_format bit (PERF_FORMAT_LOST is 1 << 4). */
+const PERF_FORMAT_MAX = 1 << 5;
+/** kernel.perf_event_max_sample_rate's default: a larger sample_freq is EINVAL. */
+const MAX_SAMPLE_RATE = 100_000;
+/** A record's size is a u16 in its header. */
+const RECORD_MAX = 0xffff;
+
+/** One BPF-output perf event and, once mapped, its ring. */
+export class PerfEvent implements PerfOutputEvent {
+  /** Physical address of the ring (header page, then data), 0 until mmap'ed. */
+  ring = 0;
+  /** Data pages (a power of two, or 0 for a header-only mapping, which takes no samples: the ring is paused). */
+  dataPages = 0;
+  /** Mapped without PROT_WRITE: the kernel overwrites old records instead of checking the reader's tail. */
+  overwrite = false;
+  /** The kernel's write position (data_head), mirrored in the header page. */
+  head = 0;
+  /** Samples dropped since the last PERF_RECORD_LOST (rb->lost). */
+  lost = 0;
+  /** Samples dropped in all (event->lost_samples). */
+  lostTotal = 0;
+
+  constructor(
+    /** The event id PERF_RECORD_LOST carries (primary_event_id). */
+    readonly id: number,
+    readonly cpu: number,
+    readonly sampleType: number,
+    /** event->oncpu !== -1: a disabled event takes no output. */
+    public enabled: boolean,
+    private readonly mem: Pick<KernelMemory, 'bytes' | 'view' | 'kmalloc' | 'kfree'>,
+  ) {}
+
+  /** The memory accounting owner of this event's ring. */
+  get owner(): string {
+    return `perf-event:${this.id}`;
+  }
+
+  /** PERF_EVENT_IOC_ENABLE / DISABLE. */
+  enable(): void {
+    this.enabled = true;
+  }
+  disable(): void {
+    this.enabled = false;
+  }
+
+  /**
+   * perf_event_output of a PERF_SAMPLE_RAW sample: 0; -EOPNOTSUPP when the event is disabled (bpf_perf_event_output's
+   * oncpu check); -ENOSPC when there is no ring, it is paused, or the record does not fit (then counted as lost).
+   * The record's padding after the data is skipped, not written, as perf_output_skip does.
+   */
+  outputSample(bytes: Uint8Array, offset: number, length: number): number {
+    if (!this.enabled) return -Errno.EOPNOTSUPP;
+    const ring = this.ring;
+    if (ring === 0 || this.dataPages === 0) return -Errno.ENOSPC;
+    const raw = (this.sampleType & PERF_SAMPLE.RAW) !== 0;
+    const recordLength = raw ? PERF_SAMPLE_RAW_LAYOUT.data + perfRawSize(length) : PERF_EVENT_HEADER.size;
+    if (recordLength > RECORD_MAX) return -Errno.E2BIG;
+    const lostLength = this.lost > 0 ? PERF_RECORD_LOST_LAYOUT.size : 0;
+    const dataSize = this.dataPages * PAGE_SIZE;
+    const view = this.mem.view;
+    const head = this.head;
+    if (!this.overwrite) {
+      const tail = view.getUint32(ring + PERF_EVENT_MMAP_PAGE.data_tail, true) + view.getUint32(ring + PERF_EVENT_MMAP_PAGE.data_tail + 4, true) * 2 ** 32;
+      // ring_buffer_has_space: CIRC_SPACE(head, tail, size) >= size, one byte always kept free.
+      const space = (((tail - (head + 1)) % dataSize) + dataSize) % dataSize;
+      if (space < recordLength + lostLength) {
+        this.lost++;
+        this.lostTotal++;
+        return -Errno.ENOSPC;
+      }
+    }
+    const data = ring + PAGE_SIZE;
+    let at = head;
+    if (lostLength > 0) {
+      const record = data + (at % dataSize);
+      view.setUint32(record + PERF_EVENT_HEADER.type, PERF_RECORD.LOST, true);
+      view.setUint16(record + PERF_EVENT_HEADER.misc, 0, true);
+      view.setUint16(record + PERF_EVENT_HEADER.size_field, PERF_RECORD_LOST_LAYOUT.size, true);
+      view.setUint32(record + PERF_RECORD_LOST_LAYOUT.id, this.id, true);
+      view.setUint32(record + PERF_RECORD_LOST_LAYOUT.id + 4, 0, true);
+      view.setUint32(record + PERF_RECORD_LOST_LAYOUT.lost, this.lost, true);
+      view.setUint32(record + PERF_RECORD_LOST_LAYOUT.lost + 4, 0, true);
+      at += lostLength;
+      this.lost = 0;
+    }
+    // Records are 8-aligned and the data area a multiple of 8, so the header and the u32 size never wrap.
+    const record = data + (at % dataSize);
+    view.setUint32(record + PERF_EVENT_HEADER.type, PERF_RECORD.SAMPLE, true);
+    view.setUint16(record + PERF_EVENT_HEADER.misc, PERF_RECORD_MISC.KERNEL, true);
+    view.setUint16(record + PERF_EVENT_HEADER.size_field, recordLength, true);
+    if (raw) {
+      view.setUint32(record + PERF_SAMPLE_RAW_LAYOUT.size, perfRawSize(length), true);
+      const start = (at + PERF_SAMPLE_RAW_LAYOUT.data) % dataSize;
+      const first = Math.min(length, dataSize - start);
+      const target = this.mem.bytes;
+      target.set(bytes.subarray(offset, offset + first), data + start);
+      if (first < length) target.set(bytes.subarray(offset + first, offset + length), data);
+    }
+    this.head = at + recordLength;
+    // smp_store_release(&userpg->data_head): the records are in place before the head moves.
+    view.setUint32(ring + PERF_EVENT_MMAP_PAGE.data_head, this.head % 2 ** 32, true);
+    view.setUint32(ring + PERF_EVENT_MMAP_PAGE.data_head + 4, Math.floor(this.head / 2 ** 32), true);
+    return 0;
+  }
+
+  /**
+   * perf_mmap: the data mapping starts at page 0, is shared, and has 1 + 2^n pages; a second mapping must have
+   * the first one's size. The ring is made on the first mmap (its header initialised as perf_event_init_userpage
+   * does) and kept until the event's file is released.
+   */
+  mmap(pgoff: number, pages: number, prot: number, flags: number): readonly number[] | number {
+    if (pgoff !== 0 || (flags & MAP.SHARED) === 0) return -Errno.EINVAL;
+    const dataPages = pages - 1;
+    if (dataPages !== 0 && (dataPages & (dataPages - 1)) !== 0) return -Errno.EINVAL;
+    if (this.ring !== 0) {
+      if (dataPages !== this.dataPages) return -Errno.EINVAL;
+    } else {
+      const ring = this.mem.kmalloc(pages * PAGE_SIZE, this.owner);
+      if (ring < 0) return -Errno.ENOMEM;
+      this.ring = ring;
+      this.dataPages = dataPages;
+      this.overwrite = (prot & PROT.WRITE) === 0;
+      const view = this.mem.view;
+      view.setUint32(ring + PERF_EVENT_MMAP_PAGE.capabilities, PERF_CAP_BIT0_IS_DEPRECATED, true);
+      view.setUint32(ring + PERF_EVENT_MMAP_PAGE.size, PERF_EVENT_MMAP_PAGE.reserved, true);
+      view.setUint32(ring + PERF_EVENT_MMAP_PAGE.data_offset, PAGE_SIZE, true);
+      view.setUint32(ring + PERF_EVENT_MMAP_PAGE.data_size, dataPages * PAGE_SIZE, true);
+    }
+    return Array.from({ length: pages }, (_, index) => this.ring + index * PAGE_SIZE);
+  }
+
+  /** The event's file went: free the ring. */
+  release(): void {
+    if (this.ring !== 0) this.mem.kfree(this.ring);
+    this.ring = 0;
+    this.dataPages = 0;
+  }
+}
+
+const eventOf = (file: File): PerfEvent => file.privateData as PerfEvent;
+
+/** A perf event fd: mmap gives the ring; the last reference frees it. read(2) of the count is not modelled. */
+export const perfEventFileOps: FileOperations = {
+  name: 'perf_event',
+  mmap(file: File, pgoff: number, pages: number, prot: number, flags: number): readonly number[] | number {
+    return eventOf(file).mmap(pgoff, pages, prot, flags);
+  },
+  release(file: File): void {
+    eventOf(file).release();
+  },
+};
+
+/** What perf_event_open uses: physical memory for rings, fds, the task table (pids), sysctls, hooks (tracepoint ids). */
+export type PerfEventServices = Pick<KernelInternals, 'phys' | 'fds' | 'tasks' | 'sysctl' | 'hooks' | 'config'>;
+
+/** The perf events subsystem: perf_event_open(2), and the service the bpf subsystem reaches events through. */
+export class PerfEventSubsystem implements PerfEvents {
+  private nextId = 1;
+  /** kernel.perf_event_paranoid (default 2): above 0 a CPU-wide event needs CAP_PERFMON, above 1 any event that counts the kernel. */
+  readonly paranoid: SysctlEntry;
+  private readonly attr = new Uint8Array(PERF_EVENT_ATTR.size);
+  private readonly attrView = new DataView(this.attr.buffer);
+
+  constructor(private readonly k: PerfEventServices) {
+    // Linux accepts any value here (proc_dointvec with CAP_SYS_ADMIN); -1 lets everyone in.
+    this.paranoid = k.sysctl.register('kernel.perf_event_paranoid', 2);
+  }
+
+  bpfOutputOf(file: File): PerfOutputEvent | undefined {
+    return this.eventOf(file);
+  }
+
+  /** The perf event behind an open file, or undefined (what ioctl(PERF_EVENT_IOC_ENABLE/DISABLE) would act on). */
+  eventOf(file: File): PerfEvent | undefined {
+    return file.ops === perfEventFileOps ? eventOf(file) : undefined;
+  }
+
+  /** perf_event_open(2): the new fd, or -errno in the order Linux checks. */
+  open(task: Task, attrAddress: number, pid: number, cpu: number, groupFd: number, flags: number): number {
+    if (flags % 2 ** 32 !== flags || (flags & ~PERF_FLAG_ALL) !== 0) return -Errno.EINVAL;
+    const copied = this.copyAttr(task, attrAddress);
+    if (copied !== 0) return copied;
+    const view = this.attrView;
+    const attrFlags = view.getBigUint64(PERF_EVENT_ATTR.flags, true);
+    const flagBit = (bit: number): boolean => ((attrFlags >> BigInt(bit)) & 1n) === 1n;
+    const perfmon = hasCapability(task.group.cred, CAP.PERFMON) || hasCapability(task.group.cred, CAP.SYS_ADMIN);
+    const paranoid = this.paranoid.value;
+    // perf_allow_kernel (exclude_kernel is bit 5), then perf_allow_cpu for a CPU-wide event.
+    if (!flagBit(5) && paranoid > 1 && !perfmon) return -Errno.EACCES;
+    if (pid === -1 && paranoid > 0 && !perfmon) return -Errno.EACCES;
+    const period = view.getBigUint64(PERF_EVENT_ATTR.sample_period, true);
+    if (flagBit(PERF_ATTR_FLAG.FREQ) ? period > BigInt(MAX_SAMPLE_RATE) : period >> 63n !== 0n) return -Errno.EINVAL;
+    if ((flags & PERF_FLAG.PID_CGROUP) !== 0 && (pid === -1 || cpu === -1)) return -Errno.EINVAL;
+    if (groupFd !== -1) {
+      const group = task.group.files.get(groupFd);
+      if (group?.ops !== perfEventFileOps) return -Errno.EBADF;
+      return -Errno.EOPNOTSUPP;
+    }
+    if (pid !== -1) return this.k.tasks.has(pid) || pid === 0 ? -Errno.EOPNOTSUPP : -Errno.ESRCH;
+    // perf_event_alloc: a CPU-wide event needs a CPU that exists.
+    if (!(cpu >= 0 && cpu < this.k.config.cpus)) return -Errno.EINVAL;
+    const type = view.getUint32(PERF_EVENT_ATTR.type, true);
+    const config = view.getBigUint64(PERF_EVENT_ATTR.config, true);
+    const sampleType = Number(view.getBigUint64(PERF_EVENT_ATTR.sample_type, true));
+    const known = this.knownEvent(type, config);
+    if (known !== 0) return known;
+    if ((sampleType & ~PERF_SAMPLE.RAW) !== 0) return -Errno.EOPNOTSUPP;
+    if ((flags & PERF_FLAG.FD_OUTPUT) !== 0) return -Errno.EOPNOTSUPP;
+    const event = new PerfEvent(this.nextId++, cpu, sampleType, !flagBit(PERF_ATTR_FLAG.DISABLED), this.k.phys);
+    const fileFlags = O.RDWR | ((flags & PERF_FLAG.FD_CLOEXEC) !== 0 ? O.CLOEXEC : 0);
+    return this.k.fds.installFd(task, '[perf_event]', perfEventFileOps, event, fileFlags);
+  }
+
+  /**
+   * Which PMU takes `type`/`config`: 0 for the modelled BPF output event; -ENOENT when no PMU does (unknown
+   * types, hardware and raw events on a machine without a PMU, software configs past PERF_COUNT_SW_MAX);
+   * -EINVAL for a tracepoint id that does not exist; -EOPNOTSUPP for what Linux has but this model does not.
+   */
+  private knownEvent(type: number, config: bigint): number {
+    if (type === PERF_TYPE.SOFTWARE) {
+      if (config >= BigInt(PERF_COUNT_SW.MAX)) return -Errno.ENOENT;
+      return config === BigInt(PERF_COUNT_SW.BPF_OUTPUT) ? 0 : -Errno.EOPNOTSUPP;
+    }
+    if (type === PERF_TYPE.TRACEPOINT) {
+      const id = Number(config);
+      return this.k.hooks.list('tracepoint').some((hook) => hook.id === id) ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
+    }
+    return -Errno.ENOENT;
+  }
+
+  /**
+   * perf_copy_attr: size 0 means PERF_ATTR_SIZE_VER0; a size below that or above a page, or bytes past what
+   * the kernel knows that are not zero, give E2BIG with the kernel's size written back to attr.size; reserved
+   * fields and unknown sample_type / read_format bits give EINVAL. 0 or -errno; the attr is in `this.attr`.
+   */
+  private copyAttr(task: Task, address: number): number {
+    const mm = task.group.mm;
+    const attr = this.attr;
+    attr.fill(0);
+    if (!mm.copyFromUser(address, attr, 0, 8)) return -Errno.EFAULT;
+    let size = this.attrView.getUint32(PERF_EVENT_ATTR.size_field, true);
+    if (size === 0) size = PERF_ATTR_SIZE_VER0;
+    const tooBig = (): number => {
+      const written = new Uint8Array(4);
+      new DataView(written.buffer).setUint32(0, PERF_EVENT_ATTR.size, true);
+      return mm.copyToUser(address + PERF_EVENT_ATTR.size_field, written, 0, 4) ? -Errno.E2BIG : -Errno.EFAULT;
+    };
+    if (size < PERF_ATTR_SIZE_VER0 || size > PAGE_SIZE) return tooBig();
+    attr.fill(0);
+    if (!mm.copyFromUser(address, attr, 0, Math.min(size, attr.length))) return -Errno.EFAULT;
+    if (size > attr.length) {
+      const rest = new Uint8Array(size - attr.length);
+      if (!mm.copyFromUser(address + attr.length, rest, 0, rest.length)) return -Errno.EFAULT;
+      if (rest.some((byte) => byte !== 0)) return tooBig();
+    }
+    const view = this.attrView;
+    const reserved1 = view.getBigUint64(PERF_EVENT_ATTR.flags, true) >> BigInt(PERF_ATTR_FLAG.FIRST_RESERVED);
+    if (reserved1 !== 0n || view.getUint16(PERF_EVENT_ATTR.reserved_2, true) !== 0 || view.getUint32(PERF_EVENT_ATTR.reserved_3, true) !== 0)
+      return -Errno.EINVAL;
+    if (view.getBigUint64(PERF_EVENT_ATTR.sample_type, true) >= BigInt(PERF_SAMPLE.MAX)) return -Errno.EINVAL;
+    if (view.getBigUint64(PERF_EVENT_ATTR.read_format, true) >= BigInt(PERF_FORMAT_MAX)) return -Errno.EINVAL;
+    return 0;
+  }
+}
+
+/** perf_event_open is x86_64 syscall 298. */
+export function registerPerfEventOpen(table: SyscallTable, perf: PerfEventSubsystem): void {
+  table.register('perf_event_open', (task, attr, pid, cpu, groupFd, flags) => perf.open(task, attr, pid, cpu, groupFd, flags));
+}
