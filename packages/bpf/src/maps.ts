@@ -28,6 +28,7 @@ const MODELLED_MAP_TYPES = [
   'devmap_hash',
   'ringbuf',
   'bloom_filter',
+  'task_storage',
 ] as const satisfies ReadonlyArray<Lowercase<BpfMapTypeName>>;
 
 /** Their uapi numbers, taken from @ebpf-sim/uapi's enum bpf_map_type (the one copy of the ABI). */
@@ -44,6 +45,7 @@ const MAP_ONLY_HELPERS: Readonly<Record<string, readonly BpfFuncName[]>> = {
   perf_event_array: ['perf_event_output', 'perf_event_read', 'perf_event_read_value'],
   ringbuf: ['ringbuf_output', 'ringbuf_reserve', 'ringbuf_query'],
   stack_trace: ['get_stackid'],
+  task_storage: ['task_storage_get', 'task_storage_delete'],
   queue: ['map_push_elem', 'map_pop_elem', 'map_peek_elem'],
   stack: ['map_push_elem', 'map_pop_elem', 'map_peek_elem'],
   bloom_filter: ['map_push_elem', 'map_peek_elem'],

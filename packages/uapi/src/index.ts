@@ -12,6 +12,7 @@ export { TRAP_SYSCALL, TRAP_COMPUTE, REG_NR, REG_ARG0, USER_REGISTER_COUNT, type
 export { Libc } from './libc/libc.js';
 export { UserStack } from './libc/memory.js';
 export { PerfRingReader, type PerfRecord } from './libc/perf-ring.js';
+export { RingBufferReader, RINGBUF_MMAP } from './bpf/ringbuf-reader.js';
 export {
   StatSchema,
   DirentSchema,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno } from '@ebpf-sim/uapi';
+import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno, MAP, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
 import { mapTestEnv, readU32le, u32le, u64le } from '../testing/map-env.js';
 import { ArrayMap } from './arraymap.js';
 import { createMap } from './registry.js';
-import type { MapAttr, MapEnv } from './map.js';
+import { bpfMapMmap, ENOTSUPP, type MapAttr, type MapEnv } from './map.js';
 
 function array(env: MapEnv, attr: Partial<MapAttr> = {}): ArrayMap {
   const map = createMap({ mapType: BPF_MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0, name: 'arr', ...attr }, env);
@@ -183,5 +183,48 @@ describe('array memory', () => {
     expect(map.maxEntries).toBe(5);
     expect(map.lookup(env.put(u32le(5)), 0)).toBe(0);
     map.free();
+  });
+});
+
+describe('array_map_mmap through bpf_map_mmap', () => {
+  const shared = MAP.SHARED;
+  const rw = PROT.READ | PROT.WRITE;
+
+  it('maps the page-aligned values of an MMAPABLE array, shared, within PAGE_ALIGN(max_entries × elem_size)', () => {
+    const env = mapTestEnv();
+    const map = array(env, { mapFlags: BPF_MAP_F.MMAPABLE, valueSize: 8, maxEntries: 1000 });
+    expect(map.base % PAGE_SIZE).toBe(0);
+    // 8000 bytes of values: whole pages, two of them.
+    expect(env.phys.usageOf(map.owner).bytes).toBe(2 * PAGE_SIZE);
+    expect(bpfMapMmap(map, 0, 2, rw, shared)).toEqual([map.base, map.base + PAGE_SIZE]);
+    expect(bpfMapMmap(map, 1, 1, PROT.READ, shared)).toEqual([map.base + PAGE_SIZE]);
+    expect(bpfMapMmap(map, 1, 2, PROT.READ, shared)).toBe(-Errno.EINVAL);
+    expect(bpfMapMmap(map, 0, 1, PROT.READ, MAP.PRIVATE)).toBe(-Errno.EINVAL);
+    // A value user space writes through the mapping is the value a lookup sees.
+    env.phys.view.setUint32(map.base + 8 * 600, 0xfeed, true);
+    const out = new Uint8Array(8);
+    expect(map.lookupSys(u32le(600), out, 0)).toBe(0);
+    expect(readU32le(out)).toBe(0xfeed);
+    map.free();
+  });
+
+  it('refuses writable mappings of a frozen array (EPERM) and of an RDONLY_PROG array (EACCES), read-only ones not', () => {
+    const env = mapTestEnv();
+    const frozen = array(env, { mapFlags: BPF_MAP_F.MMAPABLE });
+    frozen.frozen = true;
+    expect(bpfMapMmap(frozen, 0, 1, rw, shared)).toBe(-Errno.EPERM);
+    expect(bpfMapMmap(frozen, 0, 1, PROT.READ, shared)).toEqual([frozen.base]);
+    const rdonlyProg = array(env, { mapFlags: BPF_MAP_F.MMAPABLE | BPF_MAP_F.RDONLY_PROG });
+    expect(bpfMapMmap(rdonlyProg, 0, 1, rw, shared)).toBe(-Errno.EACCES);
+    expect(bpfMapMmap(rdonlyProg, 0, 1, PROT.READ, shared)).toEqual([rdonlyProg.base]);
+  });
+
+  it('answers EINVAL for an array without MMAPABLE and ENOTSUPP for types without map_mmap', () => {
+    const env = mapTestEnv();
+    expect(bpfMapMmap(array(env), 0, 1, PROT.READ, shared)).toBe(-Errno.EINVAL);
+    const percpu = createMap({ mapType: BPF_MAP_TYPE.PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0 }, env);
+    if (typeof percpu === 'number') throw new Error(`percpu array: ${percpu}`);
+    expect(bpfMapMmap(percpu, 0, 1, PROT.READ, shared)).toBe(-ENOTSUPP);
+    expect(bpfMapMmap(percpu, 0, 1, PROT.READ, MAP.PRIVATE)).toBe(-ENOTSUPP);
   });
 });

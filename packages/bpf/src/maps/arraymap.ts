@@ -6,7 +6,7 @@
  * A per-CPU array keeps each index's CPU slots side by side (index-major), so user space's copy of every CPU's
  * value is one contiguous run; Linux gives each CPU its own area, which a program cannot tell apart.
  */
-import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno } from '@ebpf-sim/uapi';
+import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno, PAGE_SIZE } from '@ebpf-sim/uapi';
 import {
   BPF_F_ACCESS_MASK,
   BpfMap,
@@ -23,6 +23,8 @@ import {
 
 /** ARRAY_CREATE_FLAG_MASK (kernel/bpf/arraymap.c). */
 const ARRAY_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.MMAPABLE | BPF_F_ACCESS_MASK | BPF_MAP_F.PRESERVE_ELEMS | BPF_MAP_F.INNER_MAP;
+
+const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 
 /** INT_MAX: array_map_alloc_check refuses larger values so round_up cannot overflow. */
 const INT_MAX = 0x7fffffff;
@@ -59,6 +61,7 @@ export class ArrayMap extends BpfMap {
   private readonly elemSize: number;
   /** Bytes from one index to the next: elemSize, times nr_cpus for a per-CPU array. */
   private readonly stride: number;
+  override readonly hasMmap: boolean;
 
   constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, base: number) {
     const percpu = attr.mapType === BPF_MAP_TYPE.PERCPU_ARRAY;
@@ -68,6 +71,20 @@ export class ArrayMap extends BpfMap {
     this.nrCpus = env.nrCpus;
     this.elemSize = round8(attr.valueSize);
     this.stride = percpu ? this.elemSize * env.nrCpus : this.elemSize;
+    // array_map_ops has map_mmap, percpu_array_map_ops has not.
+    this.hasMmap = !percpu;
+  }
+
+  /**
+   * array_map_mmap: only a BPF_F_MMAPABLE array, and only within PAGE_ALIGN(max_entries × elem_size) (else
+   * EINVAL); the values are page-aligned, so page n of the mapping is page n of the value area.
+   */
+  override mmap(pgoff: number, pages: number): readonly number[] | number {
+    if ((this.mapFlags & BPF_MAP_F.MMAPABLE) === 0) return -Errno.EINVAL;
+    if (pages <= 0 || pgoff < 0 || (pgoff + pages) * PAGE_SIZE > pageAlign(this.maxEntries * this.elemSize)) return -Errno.EINVAL;
+    const frames: number[] = [];
+    for (let p = pgoff; p < pgoff + pages; p++) frames.push(this.base + p * PAGE_SIZE);
+    return frames;
   }
 
   /** array_map_lookup_elem / percpu_array_map_lookup_elem: this CPU's value of the index, or 0 past the end. */
@@ -138,7 +155,9 @@ function arrayAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): Bpf
     entries = rounded;
     if (entries > 0xffffffff) return -Errno.E2BIG;
   }
-  const size = entries * round8(attr.valueSize) * (percpu ? env.nrCpus : 1);
+  let size = entries * round8(attr.valueSize) * (percpu ? env.nrCpus : 1);
+  // bpf_map_area_mmapable_alloc: whole pages, so user space maps nothing but the values.
+  if ((attr.mapFlags & BPF_MAP_F.MMAPABLE) !== 0) size = pageAlign(size);
   if (size >= MAP_AREA_MAX) return -Errno.ENOMEM;
   const base = env.phys.kmalloc(size, owner);
   if (base < 0) return -Errno.ENOMEM;

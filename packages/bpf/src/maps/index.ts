@@ -1,8 +1,12 @@
-export { BpfMap, ENOTSUPP, round8, type MapAttr, type MapEnv, type MapOps } from './map.js';
+export { BpfMap, ENOTSUPP, bpfMapMmap, round8, type MapAttr, type MapEnv, type MapOps } from './map.js';
 export { ArrayMap, ARRAY_OPS, PERCPU_ARRAY_OPS } from './arraymap.js';
 export { HashTab, HASH_OPS, PERCPU_HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS } from './hashtab.js';
 export { QueueStackMap, QUEUE_OPS, STACK_OPS } from './queue_stack_maps.js';
 export { BloomFilter, BLOOM_FILTER_OPS, bloomBitsetMask } from './bloom_filter.js';
 export { LpmTrie, LPM_TRIE_OPS, LPM_VAL_SIZE_MAX } from './lpm_trie.js';
+export { RingBufMap, RINGBUF_OPS, RINGBUF_NR_META_PAGES } from './ringbuf.js';
+export { StackTraceMap, STACK_TRACE_OPS, PERF_MAX_STACK_DEPTH } from './stackmap.js';
+export { TaskStorageMap, TASK_STORAGE_OPS, BPF_LOCAL_STORAGE_GET_F_CREATE, LOCAL_STORAGE_MAX_VALUE_SIZE } from './bpf_task_storage.js';
+export { ringbufOfSample } from './ringbuf-records.js';
 export { MAP_OPS, createMap } from './registry.js';
 export { jhash } from './jhash.js';

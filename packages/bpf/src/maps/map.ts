@@ -12,9 +12,9 @@
  * take physical addresses; the syscall-side ops (`*Sys`, what the bpf() commands call after copying from user
  * memory) take byte arrays. Both reach one implementation that reads a key as (bytes, offset).
  */
-import type { KernelMemory, KernelServices } from '@ebpf-sim/kernel';
+import type { KernelMemory, KernelServices, Task } from '@ebpf-sim/kernel';
 import type { MapDesc } from '@ebpf-sim/verifier';
-import { BPF_MAP_F, BPF_UPDATE, Errno, type BpfMapTypeName } from '@ebpf-sim/uapi';
+import { BPF_MAP_F, BPF_UPDATE, Errno, MAP, PROT, type BpfMapTypeName } from '@ebpf-sim/uapi';
 import { mapDesc } from '../maps.js';
 
 /**
@@ -56,6 +56,9 @@ export interface MapAttr {
   readonly numaNode?: number;
   /** Offset of the `struct bpf_spin_lock` in the value, when the value's BTF has one (map_check_btf finds it). */
   readonly spinLockOff?: number;
+  /** btf_key_type_id / btf_value_type_id, once a BTF object backs them (local storage maps require both). */
+  readonly btfKeyTypeId?: number;
+  readonly btfValueTypeId?: number;
 }
 
 /** What a map needs from the kernel: its memory, randomness (the hash seed), the CPU count and the creator's capabilities. */
@@ -64,6 +67,13 @@ export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
   readonly nrCpus: number;
   /** capable(cap) of the task creating the map (CAP numbers from @ebpf-sim/uapi). */
   capable(cap: number): boolean;
+  /** kernel.perf_event_max_stack (sysctl_perf_event_max_stack): bounds STACK_TRACE values; 127 when absent. */
+  readonly perfEventMaxStack?: number;
+  /**
+   * The task a user-space TASK_STORAGE key names (Linux: a pidfd of the calling process, pidfd_get_pid), or
+   * -errno (EBADF, ENOENT for a task that is gone). Absent: every key is EBADF.
+   */
+  readonly taskOfUserKey?: (key: number) => Task | number;
 }
 
 /** A map type's table (the allocation half of Linux's bpf_map_ops), keyed in the registry by its uapi number. */
@@ -130,6 +140,8 @@ export abstract class BpfMap {
    */
   address = 0;
   frozen = false;
+  /** The type has a map_mmap op (ARRAY, RINGBUF): mmap of its fd reaches {@link mmap}. */
+  readonly hasMmap: boolean = false;
   /**
    * MAP_LOOKUP_ELEM tests the value user space passes instead of returning one: the syscall copies the value
    * in and nothing back (a bloom filter, Linux map_lookup_elem's BPF_MAP_TYPE_BLOOM_FILTER case).
@@ -221,6 +233,13 @@ export abstract class BpfMap {
   peek(_valueAddr: number): number {
     return -Errno.EOPNOTSUPP;
   }
+  /**
+   * map_mmap: the physical pages backing `pages` pages of the map from page offset `pgoff`, or -errno. Called
+   * through {@link bpfMapMmap}, which has made the checks every map shares. Types without the op: ENOTSUPP.
+   */
+  mmap(_pgoff: number, _pages: number, _prot: number, _flags: number): readonly number[] | number {
+    return -ENOTSUPP;
+  }
   /** map_free: give every byte back to the kernel. The map must not be used afterwards. */
   abstract free(): void;
 
@@ -264,4 +283,23 @@ export abstract class BpfMap {
     out.set(this.bytes.subarray(src, src + size), outOff);
     if (this.spinLockOff >= 0) out.fill(0, outOff + this.spinLockOff, outOff + this.spinLockOff + 4);
   }
+}
+
+/**
+ * bpf_map_mmap (kernel/bpf/syscall.c), the `mmap` of a map fd: only shared mappings (EINVAL); a writable one
+ * is EPERM once the map is frozen and EACCES for a map programs may only read (BPF_F_RDONLY_PROG), since the
+ * verifier trusts those values not to change; then the type's map_mmap (ENOTSUPP for types without one).
+ *
+ * Not modelled: Linux also drops VM_MAYWRITE from a read-only mapping (so mprotect cannot make it writable
+ * later; the kernel's mprotect must consult the protection the mapping was made with) and counts writable
+ * mappings so MAP_FREEZE answers EBUSY while one exists, which needs munmap to tell the map.
+ */
+export function bpfMapMmap(map: BpfMap, pgoff: number, pages: number, prot: number, flags: number): readonly number[] | number {
+  if (!map.hasMmap) return -ENOTSUPP;
+  if ((flags & MAP.SHARED) === 0) return -Errno.EINVAL;
+  if ((prot & PROT.WRITE) !== 0) {
+    if (map.frozen) return -Errno.EPERM;
+    if ((map.mapFlags & BPF_MAP_F.RDONLY_PROG) !== 0) return -Errno.EACCES;
+  }
+  return map.mmap(pgoff, pages, prot, flags);
 }

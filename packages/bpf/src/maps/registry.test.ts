@@ -1,3 +1,4 @@
+import type { Task } from '@ebpf-sim/kernel';
 import { describe, expect, it } from 'vitest';
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
 import { MAP_TYPE_IDS } from '../maps.js';
@@ -6,12 +7,20 @@ import { BpfMap } from './map.js';
 import { MAP_OPS, createMap } from './registry.js';
 
 /** Attributes a type needs beyond the common test map: keyless types take key_size 0. */
-const TYPE_ATTR: Readonly<Partial<Record<string, { keySize: number; mapFlags?: number }>>> = {
+const TYPE_ATTR: Readonly<
+  Partial<Record<string, { keySize: number; mapFlags?: number; valueSize?: number; maxEntries?: number; btfKeyTypeId?: number; btfValueTypeId?: number }>>
+> = {
   queue: { keySize: 0 },
   stack: { keySize: 0 },
   bloom_filter: { keySize: 0 },
   // An LPM trie needs key data (prefixlen u32 + data) and BPF_F_NO_PREALLOC.
   lpm_trie: { keySize: 8, mapFlags: BPF_MAP_F.NO_PREALLOC },
+  // A ring buffer has no key or value, and a power-of-2 number of pages.
+  ringbuf: { keySize: 0, valueSize: 0, maxEntries: 4096 },
+  // A stack trace's value is whole 8-byte frames.
+  stack_trace: { keySize: 4, valueSize: 24 },
+  // Task storage: no preallocation, no max_entries, BTF type ids (its values are made by tasks, below).
+  task_storage: { keySize: 4, maxEntries: 0, mapFlags: BPF_MAP_F.NO_PREALLOC, btfKeyTypeId: 1, btfValueTypeId: 2 },
 };
 
 describe('MAP_OPS', () => {
@@ -49,13 +58,22 @@ describe('MAP_OPS', () => {
     const env = mapTestEnv({ nrCpus: 2 });
     const freePages = env.phys.freePages;
     const before = env.phys.usage().map((charge) => ({ ...charge }));
+    // Task storage keys name tasks: each key number its own task here.
+    const keyTasks = new Map<number, Task>();
+    const taskOfUserKey = (key: number): Task => keyTasks.get(key) ?? keyTasks.set(key, { pid: key } as unknown as Task).get(key)!;
     for (const [type, ops] of MAP_OPS) {
       const map = createMap(
         { mapType: type, keySize: 4, valueSize: 20, maxEntries: 50, mapFlags: 0, name: ops.name.slice(0, 15), ...TYPE_ATTR[ops.name] },
-        env,
+        { ...env, taskOfUserKey },
       );
       if (!(map instanceof BpfMap)) throw new Error(`${ops.name}: ${map}`);
-      expect(map.desc()).toMatchObject({ type: ops.name, typeId: type, keySize: TYPE_ATTR[ops.name]?.keySize ?? 4, valueSize: 20, maxEntries: 50 });
+      expect(map.desc()).toMatchObject({
+        type: ops.name,
+        typeId: type,
+        keySize: TYPE_ATTR[ops.name]?.keySize ?? 4,
+        valueSize: TYPE_ATTR[ops.name]?.valueSize ?? 20,
+        maxEntries: TYPE_ATTR[ops.name]?.maxEntries ?? 50,
+      });
       const value = env.put(new Uint8Array(20).fill(1), 64);
       for (let k = 0; k < 60; k++) {
         map.update(env.put(u32le(k)), value, 0, k % 2);

@@ -13,12 +13,27 @@ import { HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, PERCPU_HASH_OPS } from './
 import { LPM_TRIE_OPS } from './lpm_trie.js';
 import type { BpfMap, MapAttr, MapEnv, MapOps } from './map.js';
 import { QUEUE_OPS, STACK_OPS } from './queue_stack_maps.js';
+import { RINGBUF_OPS } from './ringbuf.js';
+import { STACK_TRACE_OPS } from './stackmap.js';
+import { TASK_STORAGE_OPS } from './bpf_task_storage.js';
 
 /** Map ops by uapi type number. */
 export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
-  [ARRAY_OPS, PERCPU_ARRAY_OPS, HASH_OPS, PERCPU_HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, QUEUE_OPS, STACK_OPS, BLOOM_FILTER_OPS, LPM_TRIE_OPS].map(
-    (ops) => [ops.type, ops],
-  ),
+  [
+    ARRAY_OPS,
+    PERCPU_ARRAY_OPS,
+    HASH_OPS,
+    PERCPU_HASH_OPS,
+    LRU_HASH_OPS,
+    LRU_PERCPU_HASH_OPS,
+    QUEUE_OPS,
+    STACK_OPS,
+    BLOOM_FILTER_OPS,
+    LPM_TRIE_OPS,
+    RINGBUF_OPS,
+    STACK_TRACE_OPS,
+    TASK_STORAGE_OPS,
+  ].map((ops) => [ops.type, ops]),
 );
 
 /** NUMA nodes of the simulated machine: one, node 0. */

@@ -29,7 +29,7 @@ import {
 } from '@ebpf-sim/uapi';
 import type { BpfMap, MapEnv } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
-import { ENOTSUPP } from '../maps/map.js';
+import { ENOTSUPP, bpfMapMmap } from '../maps/map.js';
 import { CyclicIdr } from './idr.js';
 
 /** What bpf() uses of the kernel. */
@@ -108,7 +108,12 @@ export class BpfSyscall {
 
   constructor(private readonly k: BpfServices) {
     const put = (object: unknown): void => this.mapPut(object as MapObject);
-    this.mapFops = { name: 'bpf-map', release: (file: File) => put(file.privateData), unpin: put };
+    this.mapFops = {
+      name: 'bpf-map',
+      release: (file: File) => put(file.privateData),
+      unpin: put,
+      mmap: (file, pgoff, pages, prot, flags) => bpfMapMmap((file.privateData as MapObject).map, pgoff, pages, prot, flags),
+    };
     const table: BpfCommand[] = [
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),

@@ -195,3 +195,13 @@ export const BPF_PROG_F = { STRICT_ALIGNMENT: 1, ANY_ALIGNMENT: 2, TEST_RND_HI32
 export const BPF_OBJ_NAME_LEN = 16;
 /** Bytes of one eBPF instruction (struct bpf_insn). */
 export const BPF_INSN_SIZE = 8;
+
+/** Ring buffer ABI (include/uapi/linux/bpf.h): flags of ringbuf_output/submit/discard, ringbuf_query's selectors, the record header. */
+export const BPF_RB = { NO_WAKEUP: 1, FORCE_WAKEUP: 2, AVAIL_DATA: 0, RING_SIZE: 1, CONS_POS: 2, PROD_POS: 3 } as const;
+/** struct bpf_ringbuf_hdr { u32 len; s32 pg_off; }: the length's top bits say busy (reserved, not committed) and discarded. */
+export const BPF_RINGBUF = { BUSY_BIT: 0x80000000, DISCARD_BIT: 0x40000000, HDR_SZ: 8 } as const;
+
+/** get_stackid's flags (BPF_F_SKIP_FIELD_MASK: frames to skip; user stack; compare frames on collision; replace the bucket). */
+export const BPF_STACKID_F = { SKIP_FIELD_MASK: 0xff, USER_STACK: 1 << 8, FAST_STACK_CMP: 1 << 9, REUSE_STACKID: 1 << 10, USER_BUILD_ID: 1 << 11 } as const;
+/** struct bpf_stack_build_id: s32 status, unsigned char build_id[20], union { u64 offset; u64 ip; } — 32 bytes. */
+export const BPF_STACK_BUILD_ID = { EMPTY: 0, VALID: 1, IP: 2, SIZE: 32, BUILD_ID_SIZE: 20 } as const;

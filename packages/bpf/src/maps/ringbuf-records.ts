@@ -1,0 +1,30 @@
+/**
+ * From a ring buffer record back to its ring, as bpf_ringbuf_restore_from_rec does: the record header's
+ * pg_off is its page's distance from the ring's first page. The rings of one physical memory are kept by
+ * that first page's address. A leaf module (type imports only), so the helpers reach rings without importing
+ * the map classes at run time.
+ */
+import { BPF_RINGBUF, PAGE_SIZE } from '@ebpf-sim/uapi';
+import type { RingBufMap } from './ringbuf.js';
+
+const RINGS = new WeakMap<Uint8Array, Map<number, RingBufMap>>();
+
+/** Record `ring`, whose pages start at `base` in the physical memory `bytes`. */
+export function registerRing(bytes: Uint8Array, base: number, ring: RingBufMap): void {
+  let rings = RINGS.get(bytes);
+  if (rings === undefined) RINGS.set(bytes, (rings = new Map<number, RingBufMap>()));
+  rings.set(base, ring);
+}
+
+/** Forget the ring at `base` (map_free). */
+export function unregisterRing(bytes: Uint8Array, base: number): void {
+  RINGS.get(bytes)?.delete(base);
+}
+
+/** The ring a record's sample belongs to (the header's page minus its pg_off pages), or undefined. */
+export function ringbufOfSample(bytes: Uint8Array, view: DataView, sample: number): RingBufMap | undefined {
+  const hdr = sample - BPF_RINGBUF.HDR_SZ;
+  if (hdr < 0 || hdr + BPF_RINGBUF.HDR_SZ > bytes.length) return undefined;
+  const pgOff = view.getInt32(hdr + 4, true);
+  return RINGS.get(bytes)?.get((hdr & ~(PAGE_SIZE - 1)) - pgOff * PAGE_SIZE);
+}
