@@ -195,3 +195,24 @@ export const BPF_PROG_F = { STRICT_ALIGNMENT: 1, ANY_ALIGNMENT: 2, TEST_RND_HI32
 export const BPF_OBJ_NAME_LEN = 16;
 /** Bytes of one eBPF instruction (struct bpf_insn). */
 export const BPF_INSN_SIZE = 8;
+
+/** flags of BPF_PROG_TEST_RUN (BPF_F_TEST_RUN_ON_CPU, BPF_F_TEST_XDP_LIVE_FRAMES, BPF_F_TEST_SKB_CHECKSUM_COMPLETE). */
+export const BPF_TEST_RUN_F = { RUN_ON_CPU: 1, XDP_LIVE_FRAMES: 2, SKB_CHECKSUM_COMPLETE: 4 } as const;
+
+/**
+ * Flags of the packet helpers (include/uapi/linux/bpf.h): bpf_skb_store_bytes (RECOMPUTE_CSUM, INVALIDATE_HASH),
+ * bpf_l3/l4_csum_replace (HDR_FIELD_MASK: the field's size 0, 2 or 4; PSEUDO_HDR, MARK_MANGLED_0, MARK_ENFORCE,
+ * IPV6), bpf_redirect (INGRESS) and bpf_redirect_map (BROADCAST, EXCLUDE_INGRESS).
+ */
+export const BPF_F = {
+  RECOMPUTE_CSUM: 1,
+  INVALIDATE_HASH: 2,
+  HDR_FIELD_MASK: 0xf,
+  PSEUDO_HDR: 0x10,
+  MARK_MANGLED_0: 0x20,
+  MARK_ENFORCE: 0x40,
+  IPV6: 0x80,
+  INGRESS: 1,
+  BROADCAST: 8,
+  EXCLUDE_INGRESS: 16,
+} as const;
