@@ -35,6 +35,8 @@ export class InsnFacts {
   readonly ctxAccesses = new Map<number, CtxAccessFact>();
   /** The program stores into the packet directly (Linux seen_direct_write): its type's prologue is due. */
   seenDirectWrite = false;
+  /** End of the furthest context byte accessed (Linux prog->aux->max_ctx_offset; raw_tp test runs need that much ctx_in). */
+  maxCtxOffset = 0;
 
   constructor(readonly length: number) {
     this.div = new Uint8Array(length);

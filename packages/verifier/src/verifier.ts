@@ -76,6 +76,8 @@ export interface VerifyResult {
     readonly memoryInBounds: readonly number[];
     /** The program stores into the packet directly (Linux seen_direct_write). */
     readonly seenDirectWrite: boolean;
+    /** End of the furthest context byte the program accesses (Linux prog->aux->max_ctx_offset). */
+    readonly maxCtxOffset: number;
   };
 }
 
@@ -630,6 +632,7 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
       divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
       memoryInBounds: facts ? facts.memoryProvenInBounds() : [],
       seenDirectWrite: facts?.seenDirectWrite ?? false,
+      maxCtxOffset: facts?.maxCtxOffset ?? 0,
     },
   };
 }
