@@ -6,7 +6,7 @@
 import { NET_DEVICE, XDP_RXQ_INFO, XDP_RXQ_REG_STATE_REGISTERED } from '@ebpf-sim/kernel';
 import { Errno, PAGE_SIZE } from '@ebpf-sim/uapi';
 import { writePtr } from '../net/xdp.js';
-import { measureSteadyState } from './timing.js';
+import { measureSteadyState, type ScratchContext } from './timing.js';
 import type { TestRunAttr, TestRunEnv, TestRunNetDevice, TestRunOutput, TestRunProgram } from './types.js';
 
 /** SMP_CACHE_BYTES on x86_64: SKB_DATA_ALIGN's unit. */
@@ -149,7 +149,7 @@ export function bpfTestRun(
   repeatIn: number,
   cpu: number,
   env: TestRunEnv,
-  scratch: () => { ctx: number; free(): void } | undefined,
+  scratch: () => ScratchContext | undefined,
 ): TestRunResult {
   const repeat = repeatIn === 0 ? 1 : repeatIn;
   const steady = env.timing === 'steady' ? measureSteadyState(prog, repeat, cpu, env, scratch) : NaN;

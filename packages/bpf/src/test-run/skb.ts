@@ -64,7 +64,7 @@ export interface SkbTestRunKind {
 
 interface Skb {
   readonly skb: number;
-  free(): void;
+  readonly free: () => void;
 }
 
 /** eth_type_trans: the device, MAC header, packet type and protocol; the Ethernet header pulled. */

@@ -7,6 +7,12 @@
  */
 import type { TestRunEnv, TestRunProgram } from './types.js';
 
+/** A context built from the test run's input for warm-up runs, and how to free it. */
+export interface ScratchContext {
+  readonly ctx: number;
+  readonly free: () => void;
+}
+
 /** Length of one timed round, and the warm-up's bounds, in ns. */
 const ROUND_NS = 10e6;
 const WARMUP_MIN_NS = 20e6;
@@ -16,13 +22,7 @@ const SELF_TIMED_NS = 100e6;
 const TIMED_ROUNDS = 5;
 
 /** Steady-state ns per run, or NaN when the test run is its own measure (long, or a scratch context could not be built). */
-export function measureSteadyState(
-  prog: TestRunProgram,
-  repeat: number,
-  cpu: number,
-  env: TestRunEnv,
-  scratch: () => { ctx: number; free(): void } | undefined,
-): number {
+export function measureSteadyState(prog: TestRunProgram, repeat: number, cpu: number, env: TestRunEnv, scratch: () => ScratchContext | undefined): number {
   const ctx = scratch();
   if (ctx === undefined) return NaN;
   try {

@@ -52,7 +52,7 @@ function readMd(ctx: Uint8Array): XdpMd {
 /** A built frame: its xdp_buff, and how to free it and its fragments. */
 interface Frame {
   readonly xdp: number;
-  free(): void;
+  readonly free: () => void;
 }
 
 /**
@@ -172,13 +172,9 @@ export const testRunXdp: TestRunOp = (prog, attr, env, out: TestRunOutput) => {
   if (typeof frame === 'number') return frame;
   const view = env.phys.view;
   try {
-    const scratch = (): Frame | undefined => {
-      const copy = buildFrame(attr, env, md, headroom, size, maxDataSize);
-      return typeof copy === 'number' ? undefined : { xdp: copy.xdp, free: copy.free };
-    };
     const run = bpfTestRun(prog, frame.xdp, attr.repeat, env.currentCpu, env, () => {
-      const copy = scratch();
-      return copy === undefined ? undefined : { ctx: copy.xdp, free: copy.free };
+      const copy = buildFrame(attr, env, md, headroom, size, maxDataSize);
+      return typeof copy === 'number' ? undefined : { ctx: copy.xdp, free: copy.free };
     });
     if (ctx !== null) convertBuffToMd(view, frame.xdp, ctx);
     if (run.err < 0) return run.err;
