@@ -11,7 +11,7 @@ import { ArrayMap } from '../maps/arraymap.js';
 import type { BpfMap } from '../maps/map.js';
 import { ENOTSUPP } from '../maps/map.js';
 import type { MapObject } from './objects.js';
-import { sha1 } from './sha1.js';
+import { sha256 } from './sha256.js';
 
 const LD_IMM64 = 0x18;
 const CALL = 0x85;
@@ -26,7 +26,7 @@ export function mapRefKind(src: number): 'fd' | 'idx' | null {
 const isValueRef = (src: number): boolean => src === PseudoLd.MAP_VALUE || src === PseudoLd.MAP_IDX_VALUE;
 
 /**
- * bpf_prog_calc_tag: SHA-1 of the instructions with the immediates of map-fd and map-value LD imm64 zeroed
+ * bpf_prog_calc_tag: SHA-256 (6.18; SHA-1 before) of the instructions with the immediates of map-fd and map-value LD imm64 zeroed
  * (fds differ between loads of the same program), the first BPF_TAG_SIZE bytes.
  */
 export function progTag(insns: Uint8Array): Uint8Array {
@@ -47,7 +47,7 @@ export function progTag(insns: Uint8Array): Uint8Array {
       wasLdMap = false;
     }
   }
-  return sha1(copy).subarray(0, BPF_TAG_SIZE);
+  return sha256(copy).subarray(0, BPF_TAG_SIZE);
 }
 
 /** A map an LD imm64 of the program names, resolved once per (kind, reference). */

@@ -207,7 +207,7 @@ export const BPF_LOG = { LEVEL1: 1, LEVEL2: 2, STATS: 4, FIXED: 8, MASK: 15 } as
 /** enum bpf_stats_type (BPF_ENABLE_STATS). */
 export const BPF_STATS = { RUN_TIME: 0 } as const;
 
-/** Bytes of a program tag (BPF_TAG_SIZE): the first 8 bytes of the SHA-1 of its instructions. */
+/** Bytes of a program tag (BPF_TAG_SIZE): the first 8 bytes of the digest of its instructions (SHA-256 since 6.18, SHA-1 before). */
 export const BPF_TAG_SIZE = 8;
 
 /** Length of map_name / prog_name including the NUL (BPF_OBJ_NAME_LEN). */
