@@ -175,6 +175,14 @@ export class BpfSyscall {
     this.handler = (task, cmd, uattr, size) => this.sys(task, cmd, uattr, size);
   }
 
+  /**
+   * The program behind `fd` of `task` (bpf_prog_get), for PROG_ARRAY updates: the program, or -EBADF / -EINVAL.
+   * A holder takes a reference with `prog.refs++` and drops it with `progs.put(prog)`.
+   */
+  progFromFd(task: Task, fd: number): ProgObject | number {
+    return this.progs.progFromFd(task, fd);
+  }
+
   private command(cmd: BpfAttrCmd, last: string, run: BpfCommand['run']): BpfCommand {
     return { cmd, end: layoutEnd(L[cmd], last), run };
   }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PseudoLd } from '@ebpf-sim/isa';
+import { PseudoLd, fromHex } from '@ebpf-sim/isa';
 import { createKernel, type Kernel, type TracePipe } from '@ebpf-sim/kernel';
 import { BPF_FUNC, BPF_LOG, BPF_MAP_TYPE, BPF_PROG_TYPE, Errno, Libc, type BpfProgLoadSpec, type UserProgram } from '@ebpf-sim/uapi';
 import { loadProgram } from '@ebpf-sim/vm';
@@ -297,6 +297,38 @@ describe('BPF_PROG_LOAD', () => {
       yield* raw('unknown prog_flags', { prog_flags: 1 << 20 });
       yield* raw('unknown prog_type', { prog_type: 9999 });
       for (const [name, errno] of Object.entries(results)) expect({ name, errno }).toEqual({ name, errno: linuxErrno(name) });
+    });
+  });
+});
+
+describe("Linux's fixups through BPF_PROG_LOAD", () => {
+  const fixture = (name: string): Uint8Array => fromHex(readFileSync(fileURLToPath(new URL(`../../fixtures/fixups/${name}`, import.meta.url)), 'utf8'));
+
+  it('loads a program with a malformed instruction on a dead path, privileged (removed) and unprivileged-rules (trapped) alike', () => {
+    const { bpf } = run(function* (libc) {
+      const loaded = yield* libc.bpfProgLoad(xdp(fixture('dead_malformed.hex')));
+      expect(loaded.ret).toBeGreaterThanOrEqual(0);
+      const info = yield* libc.bpfProgGetInfo(loaded.ret, 0, 4096);
+      // Linux 6.18's xlated program (fixtures/fixups/dead_malformed.xlated.txt): r0 = 0; exit.
+      expect(info.ok && readInsns(info.value.xlatedProgInsns)).toEqual([
+        { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 },
+        { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
+      ]);
+      yield* libc.close(loaded.ret);
+    });
+    expect(bpf.progs.progs.size).toBe(0);
+  });
+
+  it('shows the division guards in the xlated program (BPF_REG_AX included) and loads the unguarded one into the VM', () => {
+    run(function* (libc, _kernel, bpf) {
+      const loaded = yield* libc.bpfProgLoad(xdp(fixture('divmod.hex')));
+      expect(loaded.ret).toBeGreaterThanOrEqual(0);
+      const info = yield* libc.bpfProgGetInfo(loaded.ret, 0, 65536);
+      if (!info.ok) throw new Error('info');
+      expect(readInsns(info.value.xlatedProgInsns).some((i) => i.dst === 11 || i.src === 11)).toBe(true);
+      expect(info.value.xlatedProgLen).toBeGreaterThan(fixture('divmod.hex').length);
+      // The VM runs the program without the guards (RFC 9669 division semantics are the guards' result).
+      expect(progOf(bpf, info.value.id).program.slotCount).toBe(fixture('divmod.hex').length / 8);
     });
   });
 });

@@ -8,7 +8,16 @@ import { encodeProgram, type RawInsn } from '@ebpf-sim/isa';
 import type { File, FileOperations, KernelServices, SysctlEntry, Task, UserCopy } from '@ebpf-sim/kernel';
 import { hasCapability } from '@ebpf-sim/kernel';
 import { BPF_ATTR_LAYOUTS, BPF_LOG, BPF_OBJ_NAME_LEN, BPF_PROG_F, BPF_PROG_INFO, BPF_STATS, CAP, Errno, O, PAGE_SIZE } from '@ebpf-sim/uapi';
-import { INSN_LIMIT, convertCtxAccesses, verify, type MapDesc, type ProgramTypeDesc, type VerifierRegistry } from '@ebpf-sim/verifier';
+import {
+  INSN_LIMIT,
+  convertCtxAccesses,
+  fixupDivisions,
+  removeDeadCode,
+  verify,
+  type MapDesc,
+  type ProgramTypeDesc,
+  type VerifierRegistry,
+} from '@ebpf-sim/verifier';
 import { JitLimitError, jitCompiled, loadProgram, type Program } from '@ebpf-sim/vm';
 import { HELPERS } from '../helpers/index.js';
 import { licenseIsGplCompatible } from '../license.js';
@@ -337,16 +346,24 @@ export class ProgSyscall {
         return { log, program: -Errno.EINVAL };
       }
     }
-    const xlated = convertCtxAccesses(insnBytes, result.facts, desc);
-    // h-verifier's pure transforms of the xlated program (dead code removal or patching, division guards) apply here.
+    // Linux's rewrites: context accesses, then dead code (removed for a privileged loader, trapped for an
+    // unprivileged one: a malformed instruction on a dead path goes with it), then the division guards.
+    const live = removeDeadCode(convertCtxAccesses(insnBytes, result.facts, desc), result.facts, { privileged });
+    // The guarded program is what user space reads back (as Linux 6.18 prints it). The VM runs `live`: its
+    // division and modulo already are RFC 9669's (a zero divisor gives 0, or leaves the dividend; a signed
+    // division of the smallest value by -1 wraps), which is exactly what the guards make of them, and the
+    // signed guards use BPF_REG_AX (r11), a register the kernel's own patches have and programs do not.
+    const shown = fixupDivisions(live);
     const refOf = (insn: RawInsn): MapObject | undefined => {
       const kind = mapRefKind(insn.src);
       return kind === null ? undefined : byRef.get(`${kind}:${insn.imm}`);
     };
     let program: Program;
     try {
-      program = loadProgram(xlated.insns, {
+      program = loadProgram(live.insns, {
         name: desc.name,
+        // The accesses the verifier proved in bounds run without a region check on the JIT; the rest keep theirs.
+        memoryInBounds: live.memoryInBounds,
         resolveLdImm64: (insn) => {
           const object = refOf(insn);
           if (object === undefined) return undefined;
@@ -357,7 +374,7 @@ export class ProgSyscall {
       const message = e instanceof Error ? e.message : String(e);
       return { log: `${log}${message}\n`, program: -Errno.EINVAL };
     }
-    const dump = dumpXlated(xlated.insns, (insn) => {
+    const dump = dumpXlated(shown.insns, (insn) => {
       const object = refOf(insn);
       return object === undefined ? undefined : { map: object.map, off: isValueRef(insn.src) ? (insn.imm2 ?? 0) : 0 };
     });
