@@ -43,6 +43,8 @@ function hasProgramSlots(map: BpfMap): map is BpfMap & ProgramSlots {
 /** A program the runtime runs: its VM program, whether it is JIT-compiled, and its run statistics. */
 export interface RunnableProgram {
   readonly program: Program;
+  /** BPF_PROG_TYPE of the program (RunState.progType while it runs). */
+  readonly progType: number;
   /** Run on the JIT VM (net.core.bpf_jit_enable was non-zero at load). */
   readonly jited: boolean;
   /** Runs and their total time while stats were enabled (bpf_prog_stats: cnt, nsecs). */
@@ -74,7 +76,7 @@ function kernelVm(memory: KernelMemory, stack: number, helpers: HelperTable, tai
 export class BpfRuntime implements HelperEnv {
   readonly k: RuntimeServices;
   readonly trace: TracePipe;
-  readonly run: RunState = { cpu: 0, ctx: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
+  readonly run: RunState = { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
   /** The helper ids that have an implementation (what PROG_LOAD binds a call to). */
   readonly helpers: HelperTable;
   private readonly interpVm: Vm;
@@ -140,8 +142,10 @@ export class BpfRuntime implements HelperEnv {
     const run = this.run;
     const savedCpu = run.cpu;
     const savedCtx = run.ctx;
+    const savedType = run.progType;
     run.cpu = cpu;
     run.ctx = ctx;
+    run.progType = prog.progType;
     const vm = prog.jited ? this.jitVm : this.interpVm;
     let ok: boolean;
     if (this.stats.enabled !== 0) {
@@ -154,6 +158,7 @@ export class BpfRuntime implements HelperEnv {
     }
     run.cpu = savedCpu;
     run.ctx = savedCtx;
+    run.progType = savedType;
     return ok ? vm.r0 : 0n;
   }
 

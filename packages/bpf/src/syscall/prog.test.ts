@@ -89,7 +89,7 @@ function testHelpers(lines: string[]): ReadonlyMap<number, BpfHelper> {
   helpers.set(trace.id, {
     ...trace,
     impl: (env) => (ctx) => {
-      env.trace.printk(`${ctx.argU32(2)} bytes`);
+      env.trace.printk(`cpu ${env.run.cpu} type ${env.run.progType}: ${ctx.argU32(2)} bytes`);
       lines.push('printk');
       return 0;
     },
@@ -233,9 +233,11 @@ describe('BPF_PROG_LOAD', () => {
       expect(accepted.ret >= 0 ? 0 : accepted.ret).toBe(linuxErrno('load printk Dual BSD/GPL'));
       const info = yield* libc.bpfProgGetInfo(accepted.ret);
       expect(info.ok && info.value.gplCompatible).toBe(true);
-      bpf.runtime.runProgram(progOf(bpf, info.ok ? info.value.id : 0), 0, 0);
+      // The helper sees the run's CPU and program type; the runtime's state is restored after the run.
+      bpf.runtime.runProgram(progOf(bpf, info.ok ? info.value.id : 0), 0, 1);
+      expect(bpf.runtime.run).toMatchObject({ cpu: 0, progType: 0 });
     });
-    expect(traced).toEqual(['8 bytes']);
+    expect(traced).toEqual([`cpu 1 type ${BPF_PROG_TYPE.XDP}: 8 bytes`]);
   });
 
   it('refuses a helper the verifier knows but no implementation backs, with a log line saying so', () => {
@@ -503,9 +505,9 @@ describe('the runtime', () => {
           ),
         );
       for (const jited of [false, true]) {
-        expect(bpf.runtime.runProgram({ program: caller(0), jited, runCnt: 0, runTimeNs: 0 }, 0, 0)).toBe(7n);
+        expect(bpf.runtime.runProgram({ program: caller(0), progType: BPF_PROG_TYPE.XDP, jited, runCnt: 0, runTimeNs: 0 }, 0, 0)).toBe(7n);
         // An empty slot: the tail call falls through.
-        expect(bpf.runtime.runProgram({ program: caller(1), jited, runCnt: 0, runTimeNs: 0 }, 0, 0)).toBe(1n);
+        expect(bpf.runtime.runProgram({ program: caller(1), progType: BPF_PROG_TYPE.XDP, jited, runCnt: 0, runTimeNs: 0 }, 0, 0)).toBe(1n);
       }
       yield* libc.close(mapFd);
       expect(bpf.runtime.mapAt(lo)).toBeUndefined();
