@@ -79,7 +79,14 @@ function xlated(...insns: RawInsn[]): string {
 }
 
 /** Facts with only these context accesses. */
-const noFacts = (ctxAccesses: CtxAccessFact[]) => ({ ctxAccesses, divisionsWithoutZeroCheck: [], memoryInBounds: [], unreached: [], seenDirectWrite: false, maxCtxOffset: 0 });
+const noFacts = (ctxAccesses: CtxAccessFact[]) => ({
+  ctxAccesses,
+  divisionsWithoutZeroCheck: [],
+  memoryInBounds: [],
+  unreached: [],
+  seenDirectWrite: false,
+  maxCtxOffset: 0,
+});
 
 const lines = (...text: string[]): string => text.map((line, i) => `${String(i).padStart(4)}: ${line}\n`).join('');
 
