@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global performance */
 // The ../shared/bench XDP programs on the JIT, verified as XDP programs and rewritten (convertCtxAccesses),
 // three ways in one process: every access region-checked (`checked`), only the accesses the verifier did not
 // prove in bounds checked (`proven`: LoadOptions.memoryInBounds = facts.memoryInBounds), and no check at all
