@@ -95,6 +95,9 @@ export {
   QDISC_SKB_CB,
   BPF_SKB_DATA_END,
   SKB_SHARED_INFO,
+  SKB_FRAG,
+  MAX_SKB_FRAGS,
+  XDP_FLAGS_HAS_FRAGS,
 } from './hooks/kernel-objects.js';
 export { readU64, ContextWriter } from './hooks/context-writer.js';
 export { HookArena, HOOK_ARENA_PER_CPU, HOOK_MAX_NESTING } from './hooks/arena.js';

@@ -24,6 +24,11 @@ export {
   type Sys,
   type BpfMapInfo,
   type PerfEventAttrInput,
+  type BpfProgLoadSpec,
+  type BpfProgLoadResult,
+  type BpfProgInfo,
+  type BpfTestRunSpec,
+  type BpfTestRunResult,
 } from './libc/types.js';
 export * from './bpf/constants.js';
 export { BPF_FUNC, BPF_FUNC_MAX_ID, type BpfFuncName } from './bpf/func-id.js';
@@ -33,6 +38,7 @@ export {
   BPF_ATTR_SIZE,
   BPF_F_PATH_FD,
   BPF_MAP_INFO,
+  BPF_PROG_INFO,
   attrFieldSize,
   encodeBpfAttr,
   decodeBpfAttr,

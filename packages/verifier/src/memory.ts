@@ -90,6 +90,8 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   const invalid = (): Reject => new Reject(`invalid bpf_context access off=${off} size=${size}`, 'ctx-access');
   if (off < 0 || off + size > ctx.size) throw invalid();
   const field = findCtxField(ctx.fields, off);
+  // check_ctx_access: every access the checks below let through raises max_ctx_offset (set before them: a refused access refuses the program).
+  env.facts.maxCtxOffset = Math.max(env.facts.maxCtxOffset, off + size);
   if (t === 'write') {
     if (!field || !field.writable || off !== field.off || size !== field.size) throw invalid();
     if (valueReg && isPointer(valueReg) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ctx`, 'ptr-leak');

@@ -21,7 +21,7 @@ function setup() {
   if (!(rb instanceof RingBufMap)) throw new Error(`ringbuf: ${typeof rb === 'number' ? rb : 'another map type'}`);
   const env = {
     k: { phys: menv.phys },
-    run: { cpu: 0, ctx: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 },
+    run: { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 },
     trace: { printk: () => undefined },
     mapAt: (address: number) => (address === MAP_ADDRESS ? rb : undefined),
   } as unknown as HelperEnv;

@@ -8,7 +8,16 @@
  * Attributes are read in place from one preallocated block by the offsets of uapi's layouts (no decoding
  * object per call): the syscall path of a map operation allocates nothing but what the map itself does.
  */
-import { hasCapability, type File, type FileOperations, type KernelServices, type SyscallHandler, type Task, type UserCopy } from '@ebpf-sim/kernel';
+import {
+  hasCapability,
+  type File,
+  type FileOperations,
+  type KernelServices,
+  type SyscallHandler,
+  type Task,
+  type TracePipe,
+  type UserCopy,
+} from '@ebpf-sim/kernel';
 import {
   AT_FDCWD,
   BPF_ATTR_LAYOUTS,
@@ -27,25 +36,47 @@ import {
   type AttrLayout,
   type BpfAttrCmd,
 } from '@ebpf-sim/uapi';
-import type { BpfMap, MapEnv } from '../maps/map.js';
+import type { BpfHelper } from '../helpers/define.js';
+import type { MapEnv } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
 import { ENOTSUPP, bpfMapMmap } from '../maps/map.js';
+import { BpfRuntime } from '../runtime/runtime.js';
 import { CyclicIdr } from './idr.js';
+import type { MapObject } from './objects.js';
+import { mapCreateDenied } from './permissions.js';
+import { ProgSyscall, type ProgObject } from './prog.js';
+import { progTestRun } from './prog-test-run.js';
+import type { TestRunNetDevice } from '../test-run/index.js';
+import { registerBpfSysctls, type BpfSysctls } from './sysctls.js';
+
+export type { MapObject } from './objects.js';
 
 /** What bpf() uses of the kernel. */
-export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | 'random' | 'pinning'> & {
+export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | 'random' | 'pinning' | 'sysctl' | 'clock' | 'current' | 'signals'> & {
   readonly hookArena: Pick<KernelServices['hookArena'], 'nrCpus'>;
+  /** tracefs (bpf_trace_printk's trace_pipe), when the kernel has it. */
+  readonly tracing?: TracePipe;
+  /** The network devices (BPF_PROG_TEST_RUN names them by ifindex), when the kernel has them. */
+  readonly devices?: { readonly nics: readonly TestRunNetDevice[] };
 };
 
-/** A map as the syscall holds it: the map, its references (fds and pins), and copy buffers for its keys and values. */
-export interface MapObject {
-  readonly map: BpfMap;
-  /** Open files and bpffs pins referring to the map; the map is freed when the last goes (bpf_map_put). */
-  refs: number;
-  readonly key: Uint8Array;
-  readonly nextKey: Uint8Array;
-  readonly value: Uint8Array;
+/** What registerBpf may be given besides the kernel. */
+export interface BpfOptions {
+  /** The helpers whose implementations programs may call (default: every helper the subsystem defines). */
+  readonly helpers?: ReadonlyMap<number, BpfHelper>;
+  /** bpf_trace_printk's sink, when it is not the kernel's own tracefs (`kernel.tracing`). */
+  readonly trace?: TracePipe;
 }
+
+/**
+ * Without tracefs there is no trace_pipe: bpf_trace_printk from a program stops it with a helper error that
+ * says so (the kernel only lacks it when built without CONFIG_TRACING, where the helper does not exist).
+ */
+const NO_TRACEFS: TracePipe = {
+  printk: () => {
+    throw new Error('bpf_trace_printk: this kernel has no tracefs (trace_pipe); create it with the kernel or pass registerBpf a trace sink');
+  },
+};
 
 /** FMODE_CAN_READ / FMODE_CAN_WRITE of a map fd, from its open access mode. */
 const FMODE_READ = 1;
@@ -63,11 +94,6 @@ function fileFlagOf(flags: number): number {
   const wronly = (flags & BPF_MAP_F.WRONLY) !== 0;
   if (rdonly && wronly) return -Errno.EINVAL;
   return rdonly ? O.RDONLY : wronly ? O.WRONLY : O.RDWR;
-}
-
-/** bpf_capable(): CAP_BPF, or CAP_SYS_ADMIN which implies it. */
-function bpfCapable(task: Task): boolean {
-  return hasCapability(task.group.cred, CAP.BPF) || hasCapability(task.group.cred, CAP.SYS_ADMIN);
 }
 
 /** One command: the last field it reads (Linux's <CMD>_LAST_FIELD, for CHECK_ATTR) and its handler. */
@@ -96,8 +122,17 @@ export class BpfSyscall {
   /** bpf_map_fops: a map fd's last close, or its last pin going, drops a reference. */
   readonly mapFops: FileOperations;
   readonly handler: SyscallHandler;
+  /** The runtime programs run on (its VMs, helper table and map addresses). */
+  readonly runtime: BpfRuntime;
+  /** Programs: ids, fds, PROG_LOAD. */
+  readonly progs: ProgSyscall;
+  /** kernel.unprivileged_bpf_disabled, kernel.bpf_stats_enabled, net.core.bpf_jit_enable. */
+  readonly sysctls: BpfSysctls;
+  /** The attr block of the command in progress, zero-extended to what this kernel knows. */
+  readonly attr = new Uint8Array(BPF_ATTR_SIZE);
+  /** Bytes of bpf_attr user space passed to the command in progress. */
+  attrSize = 0;
 
-  private readonly attr = new Uint8Array(BPF_ATTR_SIZE);
   private readonly view = new DataView(this.attr.buffer);
   private readonly scratch = new Uint8Array(PAGE_SIZE);
   private readonly info = new Uint8Array(BPF_MAP_INFO.size);
@@ -106,7 +141,10 @@ export class BpfSyscall {
   private readonly u32OutView = new DataView(this.u32Out.buffer);
   private readonly commands: ReadonlyArray<BpfCommand | undefined>;
 
-  constructor(private readonly k: BpfServices) {
+  constructor(
+    private readonly k: BpfServices,
+    options: BpfOptions = {},
+  ) {
     const put = (object: unknown): void => this.mapPut(object as MapObject);
     this.mapFops = {
       name: 'bpf-map',
@@ -114,6 +152,14 @@ export class BpfSyscall {
       unpin: put,
       mmap: (file, pgoff, pages, prot, flags) => bpfMapMmap((file.privateData as MapObject).map, pgoff, pages, prot, flags),
     };
+    const statsKey = { enabled: 0 };
+    this.sysctls = registerBpfSysctls(k.sysctl, statsKey);
+    this.runtime = new BpfRuntime(k, {
+      trace: options.trace ?? k.tracing ?? NO_TRACEFS,
+      ...(options.helpers === undefined ? {} : { helpers: options.helpers }),
+      stats: statsKey,
+    });
+    this.progs = new ProgSyscall(k, this, this.runtime, this.sysctls, statsKey);
     const table: BpfCommand[] = [
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
@@ -127,11 +173,24 @@ export class BpfSyscall {
       this.command('MAP_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.mapGetNextId(task, mm, uattr)),
       this.command('MAP_GET_FD_BY_ID', 'open_flags', (task) => this.mapGetFdById(task)),
       this.command('OBJ_GET_INFO_BY_FD', 'info', (task, mm, uattr) => this.objGetInfoByFd(task, mm, uattr)),
+      this.command('PROG_LOAD', 'log_true_size', (task, mm, uattr) => this.progs.load(task, mm, uattr)),
+      this.command('PROG_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.progs.getNextId(task, mm, uattr)),
+      this.command('PROG_GET_FD_BY_ID', 'id', (task) => this.progs.getFdById(task)),
+      this.command('ENABLE_STATS', 'type', (task) => this.progs.enableStats(task)),
+      this.command('PROG_TEST_RUN', 'batch_size', (task, mm, uattr) => progTestRun(this, this.k, task, mm, uattr)),
     ];
     const commands: Array<BpfCommand | undefined> = [];
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
     this.commands = commands;
     this.handler = (task, cmd, uattr, size) => this.sys(task, cmd, uattr, size);
+  }
+
+  /**
+   * The program behind `fd` of `task` (bpf_prog_get), for PROG_ARRAY updates: the program, or -EBADF / -EINVAL.
+   * A holder takes a reference with `prog.refs++` and drops it with `progs.put(prog)`.
+   */
+  progFromFd(task: Task, fd: number): ProgObject | number {
+    return this.progs.progFromFd(task, fd);
   }
 
   private command(cmd: BpfAttrCmd, last: string, run: BpfCommand['run']): BpfCommand {
@@ -143,6 +202,7 @@ export class BpfSyscall {
     const mm = this.k.userMemory.of(task);
     let size = rawSize >>> 0;
     // bpf_check_uarg_tail_zero: bytes past what this kernel knows must be zero, and at most a page.
+    this.attrSize = size;
     if (size > BPF_ATTR_SIZE) {
       if (size > PAGE_SIZE) return -Errno.E2BIG;
       const rest = size - BPF_ATTR_SIZE;
@@ -163,13 +223,13 @@ export class BpfSyscall {
 
   // ---- reading the attr block in place ----
 
-  private u32(offset: number): number {
+  u32(offset: number): number {
     return this.view.getUint32(offset, true);
   }
-  private s32(offset: number): number {
+  s32(offset: number): number {
     return this.view.getInt32(offset, true);
   }
-  private u64(offset: number): number {
+  u64(offset: number): number {
     return this.view.getUint32(offset, true) + this.view.getUint32(offset + 4, true) * 0x1_0000_0000;
   }
   private u64High(offset: number): number {
@@ -189,10 +249,11 @@ export class BpfSyscall {
   // ---- map references ----
 
   /** bpf_map_put: drop a reference; the last frees the map and its id. */
-  private mapPut(object: MapObject): void {
+  mapPut(object: MapObject): void {
     object.refs--;
     if (object.refs > 0) return;
     this.maps.remove(object.map.id);
+    this.runtime.unplaceMap(object.map);
     object.map.free();
   }
 
@@ -204,7 +265,7 @@ export class BpfSyscall {
   }
 
   /** fdget + __bpf_map_get: the open map file behind `fd`, -EBADF for no file, -EINVAL for a file that is not a map. */
-  private mapFile(task: Task, fd: number): File | number {
+  mapFile(task: Task, fd: number): File | number {
     const file = this.k.fds.fdget(task, fd);
     if (file === undefined) return -Errno.EBADF;
     if (file.ops !== this.mapFops) return -Errno.EINVAL;
@@ -238,8 +299,8 @@ export class BpfSyscall {
   /** map_create. */
   private mapCreate(task: Task): number {
     const C = L.MAP_CREATE;
-    // kernel.unprivileged_bpf_disabled is 2 here (as distributions ship it): creating a map needs bpf_capable().
-    if (!bpfCapable(task)) return -Errno.EPERM;
+    const denied = mapCreateDenied(task, this.u32(C.map_type.offset), this.sysctls.unprivBpfDisabled.value);
+    if (denied !== 0) return denied;
     // BTF type ids need a BTF object behind btf_fd (btf_get_by_fd); this kernel has no BTF objects yet, so any fd is not one.
     if (this.u32(C.btf_key_type_id.offset) !== 0 || this.u32(C.btf_value_type_id.offset) !== 0 || this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) {
       return this.k.fds.fdget(task, this.u32(C.btf_fd.offset)) === undefined ? -Errno.EBADF : -Errno.EINVAL;
@@ -276,8 +337,14 @@ export class BpfSyscall {
       nextKey: new Uint8Array(map.keySize),
       value: new Uint8Array(map.userValueSize),
     };
+    const placed = this.runtime.placeMap(map);
+    if (placed < 0) {
+      map.free();
+      return placed;
+    }
     const id = this.maps.alloc(object);
     if (id < 0) {
+      this.runtime.unplaceMap(map);
       map.free();
       return id;
     }
@@ -376,7 +443,15 @@ export class BpfSyscall {
     if ((fileFlags & ~BPF_F_PATH_FD) !== 0) return -Errno.EINVAL;
     const path = this.objPath(mm, fileFlags);
     if (typeof path === 'number') return path;
-    const file = this.mapFile(task, this.u32(L.OBJ_PIN.bpf_fd.offset));
+    const fd = this.u32(L.OBJ_PIN.bpf_fd.offset);
+    const prog = this.progs.progFromFd(task, fd);
+    if (typeof prog !== 'number') {
+      prog.refs++;
+      const ret = this.k.pinning.pin(task, path, prog, this.progs.fops);
+      if (ret < 0) this.progs.put(prog);
+      return ret;
+    }
+    const file = this.mapFile(task, fd);
     if (typeof file === 'number') return file;
     const object = file.privateData as MapObject;
     object.refs++;
@@ -395,7 +470,13 @@ export class BpfSyscall {
     if (typeof path === 'number') return path;
     const inode = this.k.pinning.get(task, path, accessMode);
     if (typeof inode === 'number') return inode;
-    // Only maps are pinned by this subsystem so far; any other object is not one bpf() knows.
+    if (inode.fops === this.progs.fops) {
+      // bpf_obj_get: a program fd is always read-write; asking for less is EINVAL.
+      if (accessMode !== O.RDWR) return -Errno.EINVAL;
+      const prog = inode.privateData as ProgObject;
+      prog.refs++;
+      return this.progs.newFd(task, prog);
+    }
     if (inode.fops !== this.mapFops) return -Errno.EINVAL;
     const object = inode.privateData as MapObject;
     object.refs++;
@@ -432,6 +513,9 @@ export class BpfSyscall {
     const I = L.OBJ_GET_INFO_BY_FD;
     const file = this.k.fds.fdget(task, this.u32(I.bpf_fd.offset));
     if (file === undefined) return -Errno.EBADF;
+    if (file.ops === this.progs.fops) {
+      return this.progs.getInfo(task, mm, file.privateData as ProgObject, this.u64(I.info.offset), this.u32(I.info_len.offset), uattr + I.info_len.offset);
+    }
     if (file.ops !== this.mapFops) return -Errno.EINVAL;
     const map = (file.privateData as MapObject).map;
     const uinfo = this.u64(I.info.offset);
@@ -459,7 +543,7 @@ export class BpfSyscall {
   }
 
   /** put_user of a u32 result into the attr block: 0 or -EFAULT. */
-  private putU32(mm: UserCopy, address: number, value: number): number {
+  putU32(mm: UserCopy, address: number, value: number): number {
     this.u32OutView.setUint32(0, value, true);
     return mm.copyToUser(address, this.u32Out, 0, 4) ? 0 : -Errno.EFAULT;
   }
@@ -468,9 +552,13 @@ export class BpfSyscall {
 /** The kernel as registerBpf needs it: the services bpf() uses and the syscall table to install it in. */
 export type BpfKernel = BpfServices & { readonly syscalls: { register(name: 'bpf', handler: SyscallHandler): void } };
 
-/** Install bpf(2) (x86_64 321) into `kernel`'s syscall table; returns the subsystem (its map ids, for tests and tools). */
-export function registerBpf(kernel: BpfKernel): BpfSyscall {
-  const bpf = new BpfSyscall(kernel);
+/**
+ * Install bpf(2) (x86_64 321) into `kernel`'s syscall table, with its sysctls and its runtime (whose kernel
+ * memory is taken here, so accounting is back at what it is after this call once every object is gone);
+ * returns the subsystem (its ids and runtime, for hooks, tests and tools).
+ */
+export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSyscall {
+  const bpf = new BpfSyscall(kernel, options);
   kernel.syscalls.register('bpf', bpf.handler);
   return bpf;
 }

@@ -42,7 +42,7 @@ export function helperRig(options: { config?: KernelConfigInput; random?: Random
   const maps: BpfMap[] = [];
   const byAddress = new Map<number, BpfMap>();
   const printed: string[] = [];
-  const run: RunState = { cpu: 0, ctx: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
+  const run: RunState = { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
   const trace: TracePipe = { printk: (message) => void printed.push(message) };
   let env: HelperEnv | undefined;
   let table = new HelperTable();

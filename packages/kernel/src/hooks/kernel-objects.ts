@@ -117,11 +117,13 @@ export const QDISC_SKB_CB = { size: 28, pkt_len: 0, slave_dev_queue_mapping: 4, 
 export const BPF_SKB_DATA_END = { size: 48, qdisc_cb: 0, data_meta: 32, data_end: 40 } as const;
 
 /**
- * struct skb_shared_info (include/linux/skbuff.h) at `skb->end`, the fields `__sk_buff.gso_segs`, `gso_size`
- * and `hwtstamp` read. Offsets are Linux 6.18's; the simulated kernel keeps no page fragments after them.
+ * struct skb_shared_info (include/linux/skbuff.h) at `skb->end` (and at the end of an XDP frame), the fields
+ * `__sk_buff.gso_segs`, `gso_size` and `hwtstamp` read, and the page fragments of a multi-buffer XDP frame
+ * (`xdp_frags_size`, `frags[MAX_SKB_FRAGS]` of SKB_FRAG). Offsets are Linux 6.18's; size is
+ * SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), the tailroom Linux reserves for it.
  */
 export const SKB_SHARED_INFO = {
-  size: 24,
+  size: 320,
   flags: 0,
   meta_len: 1,
   nr_frags: 2,
@@ -131,4 +133,12 @@ export const SKB_SHARED_INFO = {
   gso_type: 8,
   tskey: 12,
   hwtstamps: 16,
+  xdp_frags_size: 40,
+  frags: 48,
 } as const;
+/** skb_frag_t (struct skb_frag): a page fragment: its page's address (netmem), length and offset in the page. */
+export const SKB_FRAG = { size: 16, netmem: 0, len: 8, offset: 12 } as const;
+/** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default): the fragments one skb_shared_info holds. */
+export const MAX_SKB_FRAGS = 17;
+/** xdp_buff.flags: XDP_FLAGS_HAS_FRAGS, the frame has fragments after its linear part. */
+export const XDP_FLAGS_HAS_FRAGS = 1;

@@ -189,7 +189,26 @@ export const BPF_MAP_F = {
 } as const;
 
 /** prog_flags of BPF_PROG_LOAD. */
-export const BPF_PROG_F = { STRICT_ALIGNMENT: 1, ANY_ALIGNMENT: 2, TEST_RND_HI32: 4, TEST_STATE_FREQ: 8, SLEEPABLE: 16, XDP_HAS_FRAGS: 32 } as const;
+export const BPF_PROG_F = {
+  STRICT_ALIGNMENT: 1,
+  ANY_ALIGNMENT: 2,
+  TEST_RND_HI32: 4,
+  TEST_STATE_FREQ: 8,
+  SLEEPABLE: 16,
+  XDP_HAS_FRAGS: 32,
+  XDP_DEV_BOUND_ONLY: 64,
+  TEST_REG_INVARIANTS: 128,
+  TOKEN_FD: 1 << 16,
+} as const;
+
+/** log_level bits of BPF_PROG_LOAD (BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS, BPF_LOG_FIXED; BPF_LOG_MASK is all four). */
+export const BPF_LOG = { LEVEL1: 1, LEVEL2: 2, STATS: 4, FIXED: 8, MASK: 15 } as const;
+
+/** enum bpf_stats_type (BPF_ENABLE_STATS). */
+export const BPF_STATS = { RUN_TIME: 0 } as const;
+
+/** Bytes of a program tag (BPF_TAG_SIZE): the first 8 bytes of the digest of its instructions (SHA-256 since 6.18, SHA-1 before). */
+export const BPF_TAG_SIZE = 8;
 
 /** Length of map_name / prog_name including the NUL (BPF_OBJ_NAME_LEN). */
 export const BPF_OBJ_NAME_LEN = 16;
@@ -205,3 +224,24 @@ export const BPF_RINGBUF = { BUSY_BIT: 0x80000000, DISCARD_BIT: 0x40000000, HDR_
 export const BPF_STACKID_F = { SKIP_FIELD_MASK: 0xff, USER_STACK: 1 << 8, FAST_STACK_CMP: 1 << 9, REUSE_STACKID: 1 << 10, USER_BUILD_ID: 1 << 11 } as const;
 /** struct bpf_stack_build_id: s32 status, unsigned char build_id[20], union { u64 offset; u64 ip; } — 32 bytes. */
 export const BPF_STACK_BUILD_ID = { EMPTY: 0, VALID: 1, IP: 2, SIZE: 32, BUILD_ID_SIZE: 20 } as const;
+
+/** flags of BPF_PROG_TEST_RUN (BPF_F_TEST_RUN_ON_CPU, BPF_F_TEST_XDP_LIVE_FRAMES, BPF_F_TEST_SKB_CHECKSUM_COMPLETE). */
+export const BPF_TEST_RUN_F = { RUN_ON_CPU: 1, XDP_LIVE_FRAMES: 2, SKB_CHECKSUM_COMPLETE: 4 } as const;
+
+/**
+ * Flags of the packet helpers (include/uapi/linux/bpf.h): bpf_skb_store_bytes (RECOMPUTE_CSUM, INVALIDATE_HASH),
+ * bpf_l3/l4_csum_replace (HDR_FIELD_MASK: the field's size 0, 2 or 4; PSEUDO_HDR, MARK_MANGLED_0, MARK_ENFORCE,
+ * IPV6), bpf_redirect (INGRESS) and bpf_redirect_map (BROADCAST, EXCLUDE_INGRESS).
+ */
+export const BPF_F = {
+  RECOMPUTE_CSUM: 1,
+  INVALIDATE_HASH: 2,
+  HDR_FIELD_MASK: 0xf,
+  PSEUDO_HDR: 0x10,
+  MARK_MANGLED_0: 0x20,
+  MARK_ENFORCE: 0x40,
+  IPV6: 0x80,
+  INGRESS: 1,
+  BROADCAST: 8,
+  EXCLUDE_INGRESS: 16,
+} as const;

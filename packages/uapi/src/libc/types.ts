@@ -61,3 +61,78 @@ export interface PerfEventAttrInput {
   /** attr.size; default PERF_ATTR_SIZE_VER8. A larger size sends that many bytes (zero past the known fields). */
   readonly size?: number;
 }
+
+/** What BPF_PROG_LOAD is asked to load (Libc.bpfProgLoad). */
+export interface BpfProgLoadSpec {
+  /** BPF_PROG_TYPE_*. */
+  progType: number;
+  /** The instructions, 8 bytes each (little-endian). */
+  insns: Uint8Array;
+  license: string;
+  name?: string;
+  expectedAttachType?: number;
+  progFlags?: number;
+  /** BPF_LOG_* bits; with `logSize` > 0 a buffer of that size is passed. */
+  logLevel?: number;
+  logSize?: number;
+  /** fd_array: the map fds BPF_PSEUDO_MAP_IDX / MAP_IDX_VALUE index. */
+  fdArray?: readonly number[];
+}
+
+/** BPF_PROG_LOAD's outcome: the fd or -errno, the log as written (up to its NUL) and log_true_size. */
+export interface BpfProgLoadResult {
+  ret: number;
+  log: string;
+  logTrueSize: number;
+}
+
+/** struct bpf_prog_info as Libc.bpfProgGetInfo reads it. */
+export interface BpfProgInfo {
+  type: number;
+  id: number;
+  /** The tag as 16 lower-case hex digits (as bpftool prints it). */
+  tag: string;
+  jitedProgLen: number;
+  xlatedProgLen: number;
+  /** The xlated instructions (when asked for). */
+  xlatedProgInsns: Uint8Array;
+  loadTime: number;
+  createdByUid: number;
+  mapIds: number[];
+  name: string;
+  gplCompatible: boolean;
+  runTimeNs: number;
+  runCnt: number;
+  verifiedInsns: number;
+  infoLen: number;
+}
+
+/** BPF_PROG_TEST_RUN's inputs (Libc.bpfProgTestRun), as libbpf's struct bpf_test_run_opts. */
+export interface BpfTestRunSpec {
+  /** data_in. */
+  data?: Uint8Array;
+  /** Room for data_out (0 or absent: no data_out). */
+  dataOutSize?: number;
+  /** data_size_out as passed in: a non-zero hint clamps what is copied (ENOSPC past it). */
+  dataSizeOutHint?: number;
+  /** ctx_in. */
+  ctx?: Uint8Array;
+  /** Room for ctx_out (0 or absent: no ctx_out). */
+  ctxOutSize?: number;
+  repeat?: number;
+  flags?: number;
+  cpu?: number;
+  batchSize?: number;
+}
+
+/** BPF_PROG_TEST_RUN's outcome: 0 or -errno, and the attr fields and buffers the kernel wrote. */
+export interface BpfTestRunResult {
+  ret: number;
+  retval: number;
+  duration: number;
+  dataSizeOut: number;
+  /** data_out, up to min(dataSizeOut, the room given). */
+  dataOut: Uint8Array;
+  ctxSizeOut: number;
+  ctxOut: Uint8Array;
+}

@@ -49,6 +49,10 @@ export interface NetDevice {
   readonly xdp: HookPoint;
   /** Physical address of its struct net_device (NET_DEVICE), which each RX queue's xdp_rxq_info points to. */
   readonly netdev: number;
+  /** RX queues (real_num_rx_queues). */
+  readonly rxQueues: number;
+  /** Physical address of RX queue `queue`'s struct xdp_rxq_info (BPF_PROG_TEST_RUN runs a frame "on" it). */
+  rxqInfoOf(queue: number): number;
   readonly stats: NicStats;
   /** Frames handed to the network stack (XDP_PASS), oldest first. */
   readonly delivered: Uint8Array[];
@@ -147,11 +151,15 @@ export class SimpleNic implements NetDevice {
     // Interface flags (IFF_UP, ...) are not modelled: the field stays 0.
     w.cString(netdev + NET_DEVICE.name, name, NET_DEVICE.nameMax);
     for (let queue = 0; queue < this.rxQueues; queue++) {
-      const rxq = this.rxqInfo + queue * XDP_RXQ_INFO.size;
+      const rxq = this.rxqInfoOf(queue);
       w.u64(rxq + XDP_RXQ_INFO.dev, netdev);
       w.u32(rxq + XDP_RXQ_INFO.queue_index, queue);
       w.u32(rxq + XDP_RXQ_INFO.reg_state, XDP_RXQ_REG_STATE_REGISTERED);
     }
+  }
+
+  rxqInfoOf(queue: number): number {
+    return this.rxqInfo + queue * XDP_RXQ_INFO.size;
   }
 
   receive(frame: Uint8Array, queue = 0): void {
@@ -198,7 +206,7 @@ export class SimpleNic implements NetDevice {
     w.u64(ctx + XDP_BUFF.data_end, data + length);
     w.u64(ctx + XDP_BUFF.data_meta, data);
     w.u64(ctx + XDP_BUFF.data_hard_start, this.buffer);
-    w.u64(ctx + XDP_BUFF.rxq, this.rxqInfo + queue * XDP_RXQ_INFO.size);
+    w.u64(ctx + XDP_BUFF.rxq, this.rxqInfoOf(queue));
     w.u64(ctx + XDP_BUFF.txq, 0);
     w.u32(ctx + XDP_BUFF.frame_sz, this.bufferSize);
     w.u32(ctx + XDP_BUFF.flags, 0);
