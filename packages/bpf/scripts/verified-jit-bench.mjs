@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
 import { XDP_BUFF } from '@ebpf-sim/kernel';
 import { XDP, createRegistry } from '@ebpf-sim/bpf';
 import { convertCtxAccesses, verify } from '@ebpf-sim/verifier';

@@ -240,6 +240,15 @@ describe('BPF_PROG_LOAD', () => {
     expect(traced).toEqual([`cpu 1 type ${BPF_PROG_TYPE.XDP}: 8 bytes`]);
   });
 
+  it('reads at most 127 bytes of the licence, as strncpy_from_bpfptr(license, ..., 127) does', () => {
+    run(function* (libc) {
+      const long = yield* libc.bpfProgLoad(xdp(program(insn(0xb7, 0, 0, 0, XDP_PASS), insn(0x95, 0, 0, 0, 0)), { license: `GPL${' '.repeat(300)}` }));
+      expect(long.ret).toBeGreaterThanOrEqual(0);
+      const info = yield* libc.bpfProgGetInfo(long.ret);
+      expect(info.ok && info.value.gplCompatible).toBe(false);
+    });
+  });
+
   it('refuses a helper the verifier knows but no implementation backs, with a log line saying so', () => {
     run(function* (libc) {
       const noImpl = program(insn(0x85, 0, 0, 0, BPF_FUNC.ktime_get_ns), insn(0xb7, 0, 0, 0, XDP_PASS), insn(0x95, 0, 0, 0, 0));

@@ -9,6 +9,7 @@ import type { File, FileOperations, KernelServices, SysctlEntry, Task, UserCopy 
 import { hasCapability } from '@ebpf-sim/kernel';
 import { BPF_ATTR_LAYOUTS, BPF_LOG, BPF_OBJ_NAME_LEN, BPF_PROG_F, BPF_PROG_INFO, BPF_STATS, CAP, Errno, O, PAGE_SIZE } from '@ebpf-sim/uapi';
 import {
+  CtxRewriteError,
   INSN_LIMIT,
   convertCtxAccesses,
   fixupDivisions,
@@ -17,6 +18,7 @@ import {
   type MapDesc,
   type ProgramTypeDesc,
   type VerifierRegistry,
+  type XlatedProgram,
 } from '@ebpf-sim/verifier';
 import { JitLimitError, jitCompiled, loadProgram, type Program } from '@ebpf-sim/vm';
 import { HELPERS } from '../helpers/index.js';
@@ -198,9 +200,9 @@ export class ProgSyscall {
     if (a.u32(P.prog_ifindex.offset) !== 0) return -Errno.EINVAL;
     const insnBytes = new Uint8Array(insnCnt * 8);
     if (!mm.copyFromUser(a.u64(P.insns.offset), insnBytes, 0, insnBytes.length)) return -Errno.EFAULT;
-    const license = mm.readCString(a.u64(P.license.offset), LICENSE_MAX);
-    if (typeof license === 'number') return -Errno.EFAULT;
-    const gplCompatible = licenseIsGplCompatible(license.slice(0, LICENSE_MAX - 1));
+    const license = this.license(mm, a.u64(P.license.offset));
+    if (typeof license === 'number') return license;
+    const gplCompatible = licenseIsGplCompatible(license);
     const desc = PROG_TYPES_BY_ID.get(progType);
     if (desc === undefined) return -Errno.EINVAL;
     const name = objName(a.attr.subarray(P.prog_name.offset, P.prog_name.offset + BPF_OBJ_NAME_LEN));
@@ -278,6 +280,16 @@ export class ProgSyscall {
     return this.newFd(task, prog);
   }
 
+  /** strncpy_from_bpfptr(license, attr->license, sizeof(license) - 1): a longer string is cut, a fault is EFAULT. */
+  private license(mm: UserCopy, address: number): string | number {
+    const text = mm.readCString(address, LICENSE_MAX - 1);
+    if (typeof text === 'string') return text;
+    if (text !== -Errno.ENAMETOOLONG) return -Errno.EFAULT;
+    const bytes = new Uint8Array(LICENSE_MAX - 1);
+    if (!mm.copyFromUser(address, bytes, 0, bytes.length)) return -Errno.EFAULT;
+    return String.fromCharCode(...bytes);
+  }
+
   /**
    * resolve_pseudo_ldimm64, the verifier with the real maps, and the fixups: the log text and the runnable
    * program, or the log text and -errno. Maps resolved are pushed to `held` with a reference each.
@@ -351,7 +363,14 @@ export class ProgSyscall {
     }
     // Linux's rewrites: context accesses, then dead code (removed for a privileged loader, trapped for an
     // unprivileged one: a malformed instruction on a dead path goes with it), then the division guards.
-    const live = removeDeadCode(convertCtxAccesses(insnBytes, result.facts, desc), result.facts, { privileged });
+    let live: XlatedProgram;
+    try {
+      live = removeDeadCode(convertCtxAccesses(insnBytes, result.facts, desc), result.facts, { privileged });
+    } catch (e) {
+      // The verifier's facts disagree with the program: Linux reports such a state as a verifier bug (EFAULT).
+      if (!(e instanceof CtxRewriteError)) throw e;
+      return { log: `${log}verifier bug: ${e.message}\n`, program: -Errno.EFAULT };
+    }
     // The guarded program is what user space reads back (as Linux 6.18 prints it). The VM runs `live`: its
     // division and modulo already are RFC 9669's (a zero divisor gives 0, or leaves the dividend; a signed
     // division of the smallest value by -1 wraps), which is exactly what the guards make of them, and the
