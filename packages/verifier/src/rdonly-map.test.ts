@@ -69,6 +69,8 @@ describe('frozen read-only map values', () => {
     expect(r.log).toMatch(/; R1=17\b/);
     expect(r.log).toMatch(/R2=30600\n/); // 0x7788, sign-extended from 16 bits; decimal below 2^16 as Linux prints
     expect(r.facts.unreached).toEqual([13, 14]);
+    // The loads are proved in bounds; the helper call's key argument (checked at the call) is no access.
+    expect(r.facts.memoryInBounds).toEqual([0, 7, 8, 9]);
   });
 
   it('without the freeze the value is unknown and both branches are verified', () => {

@@ -623,6 +623,9 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
   return finish(lines, level, error, stats, run);
 }
 
+/** The instruction kinds that access memory (what the runtime's region checks guard). */
+const MEMORY_ACCESS_KINDS: ReadonlySet<string> = new Set(['ldx', 'ldxsx', 'st', 'stx', 'atomic']);
+
 function finish(lines: string[], level: number, error: VerifyError | null, stats: VerifyStats, run: Run | null): VerifyResult {
   if (level > 0) {
     if (error) lines.push(`hint: ${error.hint}`);
@@ -640,7 +643,8 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
     facts: {
       ctxAccesses: facts ? facts.ctxAccessFacts() : [],
       divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
-      memoryInBounds: facts ? facts.memoryProvenInBounds() : [],
+      // Helper memory arguments are checked at the call; only loads, stores and atomics are memory accesses.
+      memoryInBounds: facts && run ? facts.memoryProvenInBounds().filter((insn) => MEMORY_ACCESS_KINDS.has(run.prog.forms[insn]?.kind ?? 'exit')) : [],
       unreached: facts ? facts.unreached() : [],
       seenDirectWrite: facts?.seenDirectWrite ?? false,
     },
