@@ -9,6 +9,7 @@
 //   node packages/bpf/scripts/verified-jit-bench.mjs [--program NAME] [--rounds 15]
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { XDP_BUFF } from '@ebpf-sim/kernel';

@@ -29,6 +29,8 @@ const MODELLED_MAP_TYPES = [
   'ringbuf',
   'bloom_filter',
   'task_storage',
+  'array_of_maps',
+  'hash_of_maps',
 ] as const satisfies ReadonlyArray<Lowercase<BpfMapTypeName>>;
 
 /** Their uapi numbers, taken from @ebpf-sim/uapi's enum bpf_map_type (the one copy of the ABI). */
@@ -53,6 +55,9 @@ const MAP_ONLY_HELPERS: Readonly<Record<string, readonly BpfFuncName[]>> = {
   devmap_hash: ['redirect_map', 'map_lookup_elem'],
   cpumap: ['redirect_map'],
   xskmap: ['redirect_map', 'map_lookup_elem', 'map_delete_elem'],
+  // A program only looks inner maps up; user space updates them.
+  array_of_maps: ['map_lookup_elem'],
+  hash_of_maps: ['map_lookup_elem'],
 };
 
 export interface MapSpec {

@@ -312,8 +312,9 @@ function markNullCheck(state: VState, id: number, isNull: boolean): void {
       markConstScalar(r, 0n);
     } else {
       r.flags &= ~RegFlag.MAYBE_NULL;
-      // Map values and ringbuf records lose the id once checked; references keep ref_obj_id.
-      if (r.type === RegType.PTR_TO_MAP_VALUE || r.type === RegType.PTR_TO_MEM || r.type === RegType.PTR_TO_BTF_ID) r.id = 0;
+      // Map values, inner maps and ringbuf records lose the id once checked; references keep ref_obj_id.
+      if (r.type === RegType.PTR_TO_MAP_VALUE || r.type === RegType.CONST_PTR_TO_MAP || r.type === RegType.PTR_TO_MEM || r.type === RegType.PTR_TO_BTF_ID)
+        r.id = 0;
     }
   });
   if (isNull) state.refs = state.refs.filter((ref) => ref.id !== id);

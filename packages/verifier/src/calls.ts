@@ -109,7 +109,7 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       if (isPointer(reg) && !env.privileged) throw new Reject(`R${regno} leaks addr into helper function`, 'ptr-leak');
       return;
     case 'const_map_ptr': {
-      if (reg.type !== RegType.CONST_PTR_TO_MAP) throw expectType(regno, reg, 'map_ptr');
+      if (reg.type !== RegType.CONST_PTR_TO_MAP || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'map_ptr');
       const map = reg.map;
       if (!map) throw expectType(regno, reg, 'map_ptr');
       meta.map = map;
@@ -283,6 +283,14 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
       markNotInit(r0);
       break;
     case 'ptr_to_map_value_or_null':
+      if (meta.map?.innerMap !== undefined) {
+        // A map-in-map lookup gives the inner map (Linux 6.18 prints R0=map_ptr_or_null(id=1,ks=4,vs=8): a map
+        // pointer described by inner_map_meta), usable as a map argument after the NULL check.
+        markPointer(r0, RegType.CONST_PTR_TO_MAP, RegFlag.MAYBE_NULL);
+        r0.map = meta.map.innerMap;
+        r0.id = env.newId();
+        break;
+      }
       // A constant in-range key into an array cannot miss (Linux 6.12+: can_elide_value_nullness).
       markPointer(r0, RegType.PTR_TO_MAP_VALUE, constKey >= 0 ? 0 : RegFlag.MAYBE_NULL);
       r0.map = meta.map;

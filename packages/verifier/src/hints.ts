@@ -21,6 +21,8 @@ export const HINTS: Readonly<Record<HintKey, string>> = {
   'pkt-range': 'packet access without a matching bounds check; compare `data + offset + size` against `data_end` first',
   'map-range': 'the access falls outside the map value; check the offset against the value size (sizeof the value type)',
   'mem-range': 'the access falls outside the memory region the pointer refers to',
+  'rdonly-direct':
+    'a load from a frozen read-only map is read at verification, which Linux can do only for a single-element array (global data); give the map max_entries 1 or drop BPF_F_RDONLY_PROG',
   'map-neg': 'the index may be negative; use an unsigned type or check `if (index >= 0)` before adding it to the pointer',
   unbounded: 'the verifier cannot bound this value; mask it (`x &= CONST`) or compare it against a constant before using it as an offset or size',
   'stack-range': 'the stack access is outside the 512-byte frame [r10-512, r10)',

@@ -348,6 +348,15 @@ export function checkMemAccess(
       leak('map');
       checkRegion(regno, reg, total, size, map.valueSize, (o) => `invalid access to map value, value_size=${map.valueSize} off=${o} size=${size}`);
       env.facts.recordMemory(env.insnIdx, true);
+      if (t === 'read' && dstRegno >= 0 && map.readOnlyValue !== undefined && map.directValue === true && tnumIsConst(reg.varOff)) {
+        // A frozen read-only map: its contents are known (bpf_map_direct_read). Linux fails the load with the
+        // map's ENOTSUPP, printing nothing, when the array has more than one element.
+        if (map.maxEntries !== 1) throw new Reject('', 'rdonly-direct', { errno: 524 });
+        const d = env.reg(dstRegno);
+        markConstScalar(d, map.readOnlyValue(total + Number(reg.varOff.value), size));
+        coerceToSize(d, size, signed);
+        return;
+      }
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
       return;
     }

@@ -159,10 +159,25 @@ export interface MapDesc {
   readonly spinLockOff?: number;
   /** Helpers that map types forbid in general (Linux check_map_func_compatibility, the map side). */
   readonly allowedHelpers?: readonly number[];
-  /** Direct value access (`BPF_PSEUDO_MAP_VALUE`) is allowed: arrays and global-data maps. */
+  /**
+   * The map type has a direct value address (Linux `map_ops->map_direct_value_addr`): arrays, so global data.
+   * Only a single-element array has one: for others `BPF_PSEUDO_MAP_VALUE` and a read of a frozen value fail
+   * with ENOTSUPP, as array_map_direct_value_addr does.
+   */
   readonly directValue?: boolean;
   /** The program may not write to the value (`BPF_F_RDONLY_PROG`). */
   readonly readOnly?: boolean;
+  /**
+   * Present when the map is read-only to programs and frozen (Linux bpf_map_is_rdonly: `BPF_F_RDONLY_PROG`,
+   * `BPF_MAP_FREEZE` done, no writable mapping left): the value's `size` bytes (1, 2, 4 or 8) at `off`, as an
+   * unsigned little-endian number. A load at a constant offset of a pointer into the value of a map with
+   * `directValue` then gives this constant (bpf_map_direct_read in check_mem_access), which is how
+   * `const volatile` configuration in `.rodata` makes branches dead. The verifier asks only for
+   * `0 <= off`, `off + size <= valueSize`.
+   */
+  readonly readOnlyValue?: (off: number, size: number) => bigint;
+  /** For ARRAY_OF_MAPS and HASH_OF_MAPS: the inner map every element must match (Linux `inner_map_meta`). */
+  readonly innerMap?: MapDesc;
 }
 
 /** A program type (Linux `struct bpf_verifier_ops` plus what `check_return_code` knows). */

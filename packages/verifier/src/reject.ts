@@ -20,6 +20,7 @@ export type HintKey =
   | 'map-range'
   | 'mem-range'
   | 'map-neg'
+  | 'rdonly-direct'
   | 'unbounded'
   | 'stack-range'
   | 'stack-uninit'

@@ -548,8 +548,13 @@ function resolveMaps(prog: Program, registry: VerifierRegistry): Array<MapDesc |
     if (raw.src === 2 || raw.src === 6) {
       if (!map.directValue) throw new Reject(`no direct value access support for this map type`, 'ld-imm64', { errno: 22, insn: i });
       const off = raw.imm2 ?? 0;
-      if (off < 0 || off >= map.valueSize)
-        throw new Reject(`invalid access to map value pointer, value_size=${map.valueSize} off=${off}`, 'map-range', { insn: i });
+      // array_map_direct_value_addr: ENOTSUPP for more than one element, EINVAL past the value.
+      if (map.maxEntries !== 1 || off < 0 || off >= map.valueSize) {
+        throw new Reject(`invalid access to map value pointer, value_size=${map.valueSize} off=${off >>> 0}`, 'map-range', {
+          errno: map.maxEntries !== 1 ? 524 : 22,
+          insn: i,
+        });
+      }
     }
     maps[i] = map;
   });
@@ -608,7 +613,8 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
     if (level === 1 && !error) run.log.truncate(0);
     for (const l of run.log.lines) lines.push(l);
   }
-  if (error && level > 0) lines.push(error.message, ...error.detail);
+  // Some refusals print no line of their own (an errno from a map's ops).
+  if (error && level > 0) lines.push(...(error.message === '' ? [] : [error.message]), ...error.detail);
   const stats: VerifyStats = {
     processed: run?.processed ?? 0,
     maxStatesPerInsn: run?.maxStatesPerInsn ?? 0,
@@ -618,6 +624,9 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
   };
   return finish(lines, level, error, stats, run);
 }
+
+/** The instruction kinds that access memory (what the runtime's region checks guard). */
+const MEMORY_ACCESS_KINDS: ReadonlySet<string> = new Set(['ldx', 'ldxsx', 'st', 'stx', 'atomic']);
 
 function finish(lines: string[], level: number, error: VerifyError | null, stats: VerifyStats, run: Run | null): VerifyResult {
   if (level > 0) {
@@ -636,7 +645,8 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
     facts: {
       ctxAccesses: facts ? facts.ctxAccessFacts() : [],
       divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
-      memoryInBounds: facts ? facts.memoryProvenInBounds() : [],
+      // Helper memory arguments are checked at the call; only loads, stores and atomics are memory accesses.
+      memoryInBounds: facts && run ? facts.memoryProvenInBounds().filter((insn) => MEMORY_ACCESS_KINDS.has(run.prog.forms[insn]?.kind ?? 'exit')) : [],
       unreached: facts ? facts.unreached() : [],
       seenDirectWrite: facts?.seenDirectWrite ?? false,
       maxCtxOffset: facts?.maxCtxOffset ?? 0,
