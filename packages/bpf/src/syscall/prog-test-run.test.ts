@@ -5,7 +5,7 @@
  */
 import { assembleLlvm, encodeProgram } from '@ebpf-sim/isa';
 import { createKernel } from '@ebpf-sim/kernel';
-import { BPF_PROG_TYPE, Errno, Libc, XDP_PACKET_HEADROOM, __SK_BUFF, type BpfTestRunResult, type UserProgram } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, BPF_PROG_TYPE, Errno, Libc, XDP_PACKET_HEADROOM, __SK_BUFF, type BpfTestRunResult, type UserProgram } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { ENOTSUPP } from '../maps/map.js';
 import { XDP_FRAME_SIZE } from '../net/xdp.js';
@@ -63,5 +63,46 @@ describe('BPF_PROG_TEST_RUN through bpf()', () => {
     expect(results.badFd).toBe(-Errno.EBADF);
     expect(results.ctxWithoutSize).toBe(-Errno.EINVAL);
     expect(allBytes(kernel)).toBe(before);
+  });
+
+  it('runs a program with side effects exactly `repeat` times, as Linux (no warm-up runs a map would count)', () => {
+    const kernel = createKernel({ cpus: 1 });
+    registerBpf(kernel);
+    const seen: { counter?: bigint; durationSet?: boolean } = {};
+    const user: UserProgram = function* (ctx) {
+      const libc = new Libc(ctx);
+      const map = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.ARRAY, key_size: 4, value_size: 8, max_entries: 1 });
+      // key 0 on the stack; lookup; atomic add 1 to the value; XDP_PASS.
+      const text = [
+        'r1 = 0',
+        '*(u32 *)(r10 - 4) = r1',
+        'r2 = r10',
+        'r2 += -4',
+        'r1 = 0 ll',
+        'call 1',
+        'if r0 == 0 goto +2',
+        'r1 = 1',
+        'lock *(u64 *)(r0 + 0) += r1',
+        'r0 = 2',
+        'exit',
+      ].join('\n');
+      const insns = asm(text);
+      // The LD imm64 (slot 4) names the map by fd: src_reg BPF_PSEUDO_MAP_FD (1), imm the fd.
+      insns[4 * 8 + 1] = (1 << 4) | 1;
+      new DataView(insns.buffer).setInt32(4 * 8 + 4, map, true);
+      const prog = (yield* libc.bpfProgLoad({ progType: BPF_PROG_TYPE.XDP, insns, license: 'GPL' })).ret;
+      const run = yield* libc.bpfProgTestRun(prog, { data: packet(64), repeat: 1000 });
+      seen.durationSet = run.ret === 0 && run.retval === 2;
+      const value = yield* libc.bpfMapLookup(map, new Uint8Array(4), 8);
+      if (value.ok) seen.counter = new DataView(value.value.buffer, value.value.byteOffset).getBigUint64(0, true);
+      yield* libc.close(prog);
+      yield* libc.close(map);
+      return 0;
+    };
+    kernel.vfs.registerProgram('/bin/count', user);
+    kernel.spawn('/bin/count');
+    kernel.run({ untilNs: 100e9 });
+    expect(kernel.crashes).toEqual([]);
+    expect(seen).toEqual({ counter: 1000n, durationSet: true });
   });
 });
