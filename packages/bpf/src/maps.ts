@@ -28,6 +28,8 @@ const MODELLED_MAP_TYPES = [
   'devmap_hash',
   'ringbuf',
   'bloom_filter',
+  'array_of_maps',
+  'hash_of_maps',
 ] as const satisfies ReadonlyArray<Lowercase<BpfMapTypeName>>;
 
 /** Their uapi numbers, taken from @ebpf-sim/uapi's enum bpf_map_type (the one copy of the ABI). */

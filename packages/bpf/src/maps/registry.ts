@@ -7,18 +7,34 @@
  * ids, fds and memlock accounting.
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
-import { ARRAY_OPS, PERCPU_ARRAY_OPS } from './arraymap.js';
+import { ARRAY_OF_MAPS_OPS, ARRAY_OPS, PERCPU_ARRAY_OPS, PERF_EVENT_ARRAY_OPS, PROG_ARRAY_OPS } from './arraymap.js';
 import { BLOOM_FILTER_OPS } from './bloom_filter.js';
-import { HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, PERCPU_HASH_OPS } from './hashtab.js';
+import { DEVMAP_HASH_OPS, DEVMAP_OPS } from './devmap.js';
+import { HASH_OF_MAPS_OPS, HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, PERCPU_HASH_OPS } from './hashtab.js';
 import { LPM_TRIE_OPS } from './lpm_trie.js';
 import type { BpfMap, MapAttr, MapEnv, MapOps } from './map.js';
 import { QUEUE_OPS, STACK_OPS } from './queue_stack_maps.js';
 
 /** Map ops by uapi type number. */
 export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
-  [ARRAY_OPS, PERCPU_ARRAY_OPS, HASH_OPS, PERCPU_HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, QUEUE_OPS, STACK_OPS, BLOOM_FILTER_OPS, LPM_TRIE_OPS].map(
-    (ops) => [ops.type, ops],
-  ),
+  [
+    ARRAY_OPS,
+    PERCPU_ARRAY_OPS,
+    HASH_OPS,
+    PERCPU_HASH_OPS,
+    LRU_HASH_OPS,
+    LRU_PERCPU_HASH_OPS,
+    QUEUE_OPS,
+    STACK_OPS,
+    BLOOM_FILTER_OPS,
+    LPM_TRIE_OPS,
+    PROG_ARRAY_OPS,
+    PERF_EVENT_ARRAY_OPS,
+    ARRAY_OF_MAPS_OPS,
+    HASH_OF_MAPS_OPS,
+    DEVMAP_OPS,
+    DEVMAP_HASH_OPS,
+  ].map((ops) => [ops.type, ops]),
 );
 
 /** NUMA nodes of the simulated machine: one, node 0. */

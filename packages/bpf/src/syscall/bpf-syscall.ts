@@ -8,7 +8,18 @@
  * Attributes are read in place from one preallocated block by the offsets of uapi's layouts (no decoding
  * object per call): the syscall path of a map operation allocates nothing but what the map itself does.
  */
-import { hasCapability, type File, type FileOperations, type KernelServices, type SyscallHandler, type Task, type UserCopy } from '@ebpf-sim/kernel';
+import {
+  hasCapability,
+  releaseFile,
+  type File,
+  type FileOperations,
+  type KernelServices,
+  type PerfEvents,
+  type PerfOutputEvent,
+  type SyscallHandler,
+  type Task,
+  type UserCopy,
+} from '@ebpf-sim/kernel';
 import {
   AT_FDCWD,
   BPF_ATTR_LAYOUTS,
@@ -27,21 +38,33 @@ import {
   type AttrLayout,
   type BpfAttrCmd,
 } from '@ebpf-sim/uapi';
-import type { BpfMap, MapEnv } from '../maps/map.js';
+import type { BpfMap, FdProgram, FdRef, MapEnv, MapFdObjects, NetDevices } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
 import { ENOTSUPP } from '../maps/map.js';
 import { CyclicIdr } from './idr.js';
+import { mapBatch } from './map-batch.js';
 
 /** What bpf() uses of the kernel. */
 export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | 'random' | 'pinning'> & {
   readonly hookArena: Pick<KernelServices['hookArena'], 'nrCpus'>;
+  /** The network devices DEVMAP entries name (absent: none). */
+  readonly devices?: { netByIndex(ifindex: number): { readonly ifindex: number } | undefined };
+  /** perf events, whose fds PERF_EVENT_ARRAY values are (h-kernel's perf_event_open; absent: no fd is one). */
+  readonly perfEvents?: PerfEvents;
 };
+
+/** Program fds as fd-valued maps take them: the program subsystem's `progFromFd` (bpf_prog_get), with a reference. */
+export interface ProgramFds {
+  progFromFd(task: Task, fd: number): FdRef<FdProgram> | number;
+}
 
 /** A map as the syscall holds it: the map, its references (fds and pins), and copy buffers for its keys and values. */
 export interface MapObject {
   readonly map: BpfMap;
-  /** Open files and bpffs pins referring to the map; the map is freed when the last goes (bpf_map_put). */
+  /** Every reference: open files, bpffs pins, and kernel holders (an outer map); the map is freed when the last goes (bpf_map_put). */
   refs: number;
+  /** The user-space references among them (map->usercnt: files and pins); the last runs map_release_uref. */
+  urefs: number;
   readonly key: Uint8Array;
   readonly nextKey: Uint8Array;
   readonly value: Uint8Array;
@@ -96,6 +119,8 @@ export class BpfSyscall {
   /** bpf_map_fops: a map fd's last close, or its last pin going, drops a reference. */
   readonly mapFops: FileOperations;
   readonly handler: SyscallHandler;
+  /** Program fds for PROG_ARRAY and DEVMAP values: set by the program subsystem (PROG_LOAD) when it is registered. */
+  programs: ProgramFds | null = null;
 
   private readonly attr = new Uint8Array(BPF_ATTR_SIZE);
   private readonly view = new DataView(this.attr.buffer);
@@ -105,10 +130,22 @@ export class BpfSyscall {
   private readonly u32Out = new Uint8Array(4);
   private readonly u32OutView = new DataView(this.u32Out.buffer);
   private readonly commands: ReadonlyArray<BpfCommand | undefined>;
+  /** The objects behind fds in map values, for the task of the call in progress (map_fd_get_ptr). */
+  private readonly fdObjects: SyscallFdObjects;
+  /** The map file the last {@link mapWithAccess} found. */
+  private accessFile: File | null = null;
 
   constructor(private readonly k: BpfServices) {
-    const put = (object: unknown): void => this.mapPut(object as MapObject);
-    this.mapFops = { name: 'bpf-map', release: (file: File) => put(file.privateData), unpin: put };
+    this.mapFops = {
+      name: 'bpf-map',
+      release: (file: File) => {
+        const object = file.privateData as MapObject;
+        object.map.releaseFile(file);
+        this.mapPut(object, true);
+      },
+      unpin: (object: unknown) => this.mapPut(object as MapObject, true),
+    };
+    this.fdObjects = new SyscallFdObjects(this, k);
     const table: BpfCommand[] = [
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
@@ -122,6 +159,10 @@ export class BpfSyscall {
       this.command('MAP_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.mapGetNextId(task, mm, uattr)),
       this.command('MAP_GET_FD_BY_ID', 'open_flags', (task) => this.mapGetFdById(task)),
       this.command('OBJ_GET_INFO_BY_FD', 'info', (task, mm, uattr) => this.objGetInfoByFd(task, mm, uattr)),
+      this.command('MAP_LOOKUP_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'lookup', task, mm, uattr)),
+      this.command('MAP_LOOKUP_AND_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'lookup_and_delete', task, mm, uattr)),
+      this.command('MAP_UPDATE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'update', task, mm, uattr)),
+      this.command('MAP_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'delete', task, mm, uattr)),
     ];
     const commands: Array<BpfCommand | undefined> = [];
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
@@ -156,18 +197,18 @@ export class BpfSyscall {
     return command.run(task, mm, uattr);
   }
 
-  // ---- reading the attr block in place ----
+  // ---- reading the attr block in place (the command handlers, here and in map-batch.ts) ----
 
-  private u32(offset: number): number {
+  u32(offset: number): number {
     return this.view.getUint32(offset, true);
   }
   private s32(offset: number): number {
     return this.view.getInt32(offset, true);
   }
-  private u64(offset: number): number {
+  u64(offset: number): number {
     return this.view.getUint32(offset, true) + this.view.getUint32(offset + 4, true) * 0x1_0000_0000;
   }
-  private u64High(offset: number): number {
+  u64High(offset: number): number {
     return this.view.getUint32(offset + 4, true);
   }
   private name(offset: number): string {
@@ -183,8 +224,9 @@ export class BpfSyscall {
 
   // ---- map references ----
 
-  /** bpf_map_put: drop a reference; the last frees the map and its id. */
-  private mapPut(object: MapObject): void {
+  /** bpf_map_put (bpf_map_put_with_uref for a file or pin): drop a reference; the last frees the map and its id. */
+  mapPut(object: MapObject, uref: boolean): void {
+    if (uref && --object.urefs === 0) object.map.releaseUref();
     object.refs--;
     if (object.refs > 0) return;
     this.maps.remove(object.map.id);
@@ -194,12 +236,12 @@ export class BpfSyscall {
   /** bpf_map_new_fd: a new `anon_inode:bpf-map` fd holding one reference (taken by the caller). */
   private mapNewFd(task: Task, object: MapObject, accessMode: number): number {
     const fd = this.k.fds.installFd(task, 'bpf-map', this.mapFops, object, accessMode | O.CLOEXEC);
-    if (fd < 0) this.mapPut(object);
+    if (fd < 0) this.mapPut(object, true);
     return fd;
   }
 
   /** fdget + __bpf_map_get: the open map file behind `fd`, -EBADF for no file, -EINVAL for a file that is not a map. */
-  private mapFile(task: Task, fd: number): File | number {
+  mapFile(task: Task, fd: number): File | number {
     const file = this.k.fds.fdget(task, fd);
     if (file === undefined) return -Errno.EBADF;
     if (file.ops !== this.mapFops) return -Errno.EINVAL;
@@ -207,10 +249,11 @@ export class BpfSyscall {
   }
 
   /** fdget + __bpf_map_get + map_get_sys_perms for a command that needs `need`: the map, or -EBADF / -EINVAL / -EPERM. */
-  private mapWithAccess(task: Task, fdOffset: number, need: number): MapObject | number {
+  mapWithAccess(task: Task, fdOffset: number, need: number): MapObject | number {
     const file = this.mapFile(task, this.u32(fdOffset));
     if (typeof file === 'number') return file;
     const object = file.privateData as MapObject;
+    this.accessFile = file;
     return (this.perms(file, object) & need) === need ? object : -Errno.EPERM;
   }
 
@@ -244,11 +287,18 @@ export class BpfSyscall {
     const mapFlags = this.u32(C.map_flags.offset);
     const accessMode = fileFlagOf(mapFlags);
     if (accessMode < 0) return accessMode;
+    const devices = this.k.devices;
+    const netDevices: NetDevices | undefined = devices === undefined ? undefined : { byIndex: (ifindex) => devices.netByIndex(ifindex) };
     const env: MapEnv = {
       phys: this.k.phys,
       random: this.k.random,
       nrCpus: this.k.hookArena.nrCpus,
       capable: (cap) => hasCapability(task.group.cred, cap),
+      mapOfFd: (fd) => {
+        const file = this.mapFile(task, fd);
+        return typeof file === 'number' ? file : (file.privateData as MapObject).map;
+      },
+      ...(netDevices === undefined ? {} : { netDevices }),
     };
     const map = createMap(
       {
@@ -260,6 +310,7 @@ export class BpfSyscall {
         name: this.name(C.map_name.offset),
         mapExtra: this.u64(C.map_extra.offset),
         numaNode: this.u32(C.numa_node.offset),
+        innerMapFd: this.u32(C.inner_map_fd.offset),
       },
       env,
     );
@@ -267,6 +318,7 @@ export class BpfSyscall {
     const object: MapObject = {
       map,
       refs: 1,
+      urefs: 1,
       key: new Uint8Array(map.keySize),
       nextKey: new Uint8Array(map.keySize),
       value: new Uint8Array(map.userValueSize),
@@ -315,7 +367,14 @@ export class BpfSyscall {
     if (!mm.copyFromUser(this.u64(E.value.offset), object.value, 0, object.value.length)) return -Errno.EFAULT;
     // Every map type refuses update flags above BPF_EXIST (| BPF_F_LOCK); flags are 64 bits in bpf_attr.
     if (this.u64High(E.flags.offset) !== 0) return -Errno.EINVAL;
-    return object.map.updateSys(object.key, object.value, flags);
+    return object.map.updateWithFds(object.key, object.value, flags, this.fdObjectsFor(task));
+  }
+
+  /** The fd resolver for a map update by `task` through the file {@link mapWithAccess} found. */
+  fdObjectsFor(task: Task): MapFdObjects {
+    this.fdObjects.task = task;
+    this.fdObjects.mapFile = this.accessFile;
+    return this.fdObjects;
   }
 
   /** map_delete_elem. */
@@ -375,8 +434,9 @@ export class BpfSyscall {
     if (typeof file === 'number') return file;
     const object = file.privateData as MapObject;
     object.refs++;
+    object.urefs++;
     const ret = this.k.pinning.pin(task, path, object, this.mapFops);
-    if (ret < 0) this.mapPut(object);
+    if (ret < 0) this.mapPut(object, true);
     return ret;
   }
 
@@ -394,6 +454,7 @@ export class BpfSyscall {
     if (inode.fops !== this.mapFops) return -Errno.EINVAL;
     const object = inode.privateData as MapObject;
     object.refs++;
+    object.urefs++;
     return this.mapNewFd(task, object, accessMode);
   }
 
@@ -419,6 +480,7 @@ export class BpfSyscall {
     const object = this.maps.find(this.u32(B.id.offset));
     if (object === undefined) return -Errno.ENOENT;
     object.refs++;
+    object.urefs++;
     return this.mapNewFd(task, object, accessMode);
   }
 
@@ -457,6 +519,52 @@ export class BpfSyscall {
   private putU32(mm: UserCopy, address: number, value: number): number {
     this.u32OutView.setUint32(0, value, true);
     return mm.copyToUser(address, this.u32Out, 0, 4) ? 0 : -Errno.EFAULT;
+  }
+}
+
+/**
+ * map_fd_get_ptr's lookups for the task of the call in progress: maps (__bpf_map_get + bpf_map_inc), programs
+ * (through the program subsystem) and perf events (perf_event_get: fget, and EBADF for any other file).
+ */
+class SyscallFdObjects implements MapFdObjects {
+  task: Task | null = null;
+  mapFile: File | null = null;
+
+  constructor(
+    private readonly bpf: BpfSyscall,
+    private readonly k: BpfServices,
+  ) {}
+
+  mapFromFd(fd: number): FdRef<BpfMap> | number {
+    if (this.task === null) return -Errno.EBADF;
+    const file = this.bpf.mapFile(this.task, fd);
+    if (typeof file === 'number') return file;
+    const object = file.privateData as MapObject;
+    object.refs++;
+    return { object: object.map, id: object.map.id, put: () => this.bpf.mapPut(object, false) };
+  }
+
+  progFromFd(fd: number): FdRef<FdProgram> | number {
+    if (this.task === null) return -Errno.EBADF;
+    if (this.bpf.programs !== null) return this.bpf.programs.progFromFd(this.task, fd);
+    // No program subsystem: no file is a program (bpf_prog_get: EBADF for no file, EINVAL for another kind).
+    return this.k.fds.fdget(this.task, fd) === undefined ? -Errno.EBADF : -Errno.EINVAL;
+  }
+
+  perfEventFromFd(fd: number): FdRef<PerfOutputEvent> | number {
+    if (this.task === null) return -Errno.EBADF;
+    const file = this.k.fds.fdget(this.task, fd);
+    const event = file === undefined ? undefined : this.k.perfEvents?.bpfOutputOf(file);
+    if (file === undefined || event === undefined) return -Errno.EBADF;
+    // The entry holds the perf event's file (fget), released with its last reference (fput).
+    file.refs++;
+    return {
+      object: event,
+      id: 0,
+      put: () => {
+        if (--file.refs === 0) releaseFile(file);
+      },
+    };
   }
 }
 

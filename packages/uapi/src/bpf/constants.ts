@@ -195,3 +195,12 @@ export const BPF_PROG_F = { STRICT_ALIGNMENT: 1, ANY_ALIGNMENT: 2, TEST_RND_HI32
 export const BPF_OBJ_NAME_LEN = 16;
 /** Bytes of one eBPF instruction (struct bpf_insn). */
 export const BPF_INSN_SIZE = 8;
+
+/** Flags of bpf_perf_event_output / bpf_perf_event_read (BPF_F_INDEX_MASK, BPF_F_CURRENT_CPU, BPF_F_CTXLEN_MASK's shift). */
+export const BPF_F_PERF = { INDEX_MASK: 0xffffffff, CURRENT_CPU: 0xffffffff, CTXLEN_SHIFT: 32 } as const;
+
+/** Flags of bpf_redirect_map (include/uapi/linux/bpf.h): the low bits carry the action for a missing key. */
+export const BPF_F_REDIRECT = { BROADCAST: 1 << 3, EXCLUDE_INGRESS: 1 << 4 } as const;
+
+/** struct bpf_devmap_val: the ifindex, then the program's fd (written) or id (read). */
+export const BPF_DEVMAP_VAL = { ifindex: 0, bpf_prog: 4, size: 8 } as const;
