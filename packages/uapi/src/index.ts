@@ -10,7 +10,20 @@ export { SYSCALL_ARGS, SYSCALL_SPECS, syscallSpec, checkArgsWithSchema, type Sys
 export { TRAP_SYSCALL, TRAP_COMPUTE, REG_NR, REG_ARG0, USER_REGISTER_COUNT, type UserContext, type UserMemory, type UserProgram } from './abi.js';
 export { Libc } from './libc/libc.js';
 export { UserStack } from './libc/memory.js';
-export { StatSchema, DirentSchema, RusageSchema, type Stat, type Dirent, type Rusage, type Result, type Sys, type BpfMapInfo } from './libc/types.js';
+export {
+  StatSchema,
+  DirentSchema,
+  RusageSchema,
+  type Stat,
+  type Dirent,
+  type Rusage,
+  type Result,
+  type Sys,
+  type BpfMapInfo,
+  type BpfProgLoadSpec,
+  type BpfProgLoadResult,
+  type BpfProgInfo,
+} from './libc/types.js';
 export * from './bpf/constants.js';
 export { BPF_FUNC, BPF_FUNC_MAX_ID, type BpfFuncName } from './bpf/func-id.js';
 export {
@@ -19,6 +32,7 @@ export {
   BPF_ATTR_SIZE,
   BPF_F_PATH_FD,
   BPF_MAP_INFO,
+  BPF_PROG_INFO,
   attrFieldSize,
   encodeBpfAttr,
   decodeBpfAttr,

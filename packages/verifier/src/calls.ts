@@ -250,7 +250,8 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
   if (!proto) throw new Reject(`invalid func unknown#${id}`, 'helper-unknown', { errno: 22 });
   const allowed = env.progType.helpers.has(id) && (env.privileged || !env.progType.privilegedHelpers?.has(id));
   if (!allowed) throw new Reject(`program of this type cannot use helper ${proto.name}#${id}`, 'helper-type');
-  if (proto.gplOnly && !env.gpl) throw new Reject('cannot call GPL-restricted function from non-GPL compatible program', 'gpl');
+  // check_helper_call answers EINVAL here (not the verifier's usual EACCES).
+  if (proto.gplOnly && !env.gpl) throw new Reject('cannot call GPL-restricted function from non-GPL compatible program', 'gpl', { errno: 22 });
   if (env.state.activeLock && proto.lock !== 'release') {
     throw new Reject('function calls are not allowed while holding a lock', 'lock');
   }

@@ -79,7 +79,7 @@ function xlated(...insns: RawInsn[]): string {
 }
 
 /** Facts with only these context accesses. */
-const noFacts = (ctxAccesses: CtxAccessFact[]) => ({ ctxAccesses, divisionsWithoutZeroCheck: [], memoryInBounds: [], seenDirectWrite: false });
+const noFacts = (ctxAccesses: CtxAccessFact[]) => ({ ctxAccesses, divisionsWithoutZeroCheck: [], memoryInBounds: [], unreached: [], seenDirectWrite: false });
 
 const lines = (...text: string[]): string => text.map((line, i) => `${String(i).padStart(4)}: ${line}\n`).join('');
 
@@ -218,7 +218,7 @@ describe('convertCtxAccesses: jumps, calls and facts across the inserted instruc
     const fact = (insn: number): CtxAccessFact => ({ insn, field: FIELDS.chain, offsetInField: 0, size: 4, write: false });
     const out = convertCtxAccesses(
       insns,
-      { ctxAccesses: [fact(0), fact(7)], divisionsWithoutZeroCheck: [4], memoryInBounds: [8], seenDirectWrite: false },
+      { ctxAccesses: [fact(0), fact(7)], divisionsWithoutZeroCheck: [4], memoryInBounds: [8], unreached: [], seenDirectWrite: false },
       TYPE,
     );
     expect(print(out.insns)).toBe(

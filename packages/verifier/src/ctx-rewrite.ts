@@ -155,6 +155,18 @@ function relativeField(insn: RawInsn): 'off' | 'imm' | null {
 }
 
 /**
+ * `insn`, which stood at old slot `from` and now stands at `at`, with its pc-relative target (if any) moved
+ * to where `slotMap` (old slot -> new slot) put the old target (Linux bpf_adj_branches).
+ */
+export function reaim(insn: RawInsn, from: number, at: number, slotMap: readonly number[]): RawInsn {
+  const field = relativeField(insn);
+  if (field === null) return insn;
+  const target = slotMap[from + insn[field] + 1];
+  if (target === undefined) throw new CtxRewriteError(`verifier bug: insn ${from} jumps outside the program`);
+  return { ...insn, [field]: target - at - 1 };
+}
+
+/**
  * Rewrite `program` (raw bytecode or builder instructions), verified as `progType`, as the verifier's `facts`
  * (from the accepted `verify`) describe it. Accesses of fields without a `convert` stay as they are.
  */
@@ -187,13 +199,7 @@ export function convertCtxAccesses(program: Uint8Array | readonly RawInsn[], fac
   slotMap[slots.length] = slot;
   for (let i = 0; i < slots.length; i++) {
     const at = entryOf[i] ?? -1;
-    if (at < 0) continue;
-    const insn = insns[at] as RawInsn;
-    const field = relativeField(insn);
-    if (field === null) continue;
-    const target = slotMap[i + insn[field] + 1];
-    if (target === undefined) throw new CtxRewriteError(`verifier bug: insn ${i} jumps outside the program`);
-    insns[at] = { ...insn, [field]: target - (slotMap[i] as number) - 1 };
+    if (at >= 0) insns[at] = reaim(insns[at] as RawInsn, i, slotMap[i] as number, slotMap);
   }
   const remap = (list: readonly number[]): number[] => list.map((insn) => slotMap[insn] as number);
   return { insns, slotMap, divisionsWithoutZeroCheck: remap(facts.divisionsWithoutZeroCheck), memoryInBounds: remap(facts.memoryInBounds) };

@@ -32,6 +32,8 @@ export class InsnFacts {
   private readonly div: Uint8Array;
   private readonly mem: Uint8Array;
   private readonly base: Uint8Array;
+  /** Per slot: the verifier reached it on some path (Linux insn_aux_data.seen). */
+  private readonly seen: Uint8Array;
   readonly ctxAccesses = new Map<number, CtxAccessFact>();
   /** The program stores into the packet directly (Linux seen_direct_write): its type's prologue is due. */
   seenDirectWrite = false;
@@ -40,6 +42,20 @@ export class InsnFacts {
     this.div = new Uint8Array(length);
     this.mem = new Uint8Array(length);
     this.base = new Uint8Array(length);
+    this.seen = new Uint8Array(length);
+  }
+
+  /** The verifier reached the instruction at `insn` (both slots of an LD imm64: Linux sanitize_mark_insn_seen). */
+  markSeen(insn: number, slots: number): void {
+    this.seen[insn] = 1;
+    if (slots === 2) this.seen[insn + 1] = 1;
+  }
+
+  /** Slots no verified path reached (dead code), ascending. */
+  unreached(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.seen.length; i++) if (this.seen[i] === 0) out.push(i);
+    return out;
   }
 
   /** A load or store at `insn` went through the context pointer (or through another pointer). */

@@ -67,6 +67,15 @@ export function decodeSlots(slots: readonly RawInsn[]): { forms: Array<OpcodeFor
   for (let i = 0; i < slots.length; i++) {
     const raw = slots[i];
     if (!raw) break;
+    // resolve_pseudo_ldimm64 checks every LDX, reached or not, before the opcode table (a probe of Linux 6.18:
+    // an LDX with a non-zero imm on a dead path is refused, a reserved field of any other class is not).
+    const mode = raw.code & 0xe0;
+    if ((raw.code & 7) === 1 && ((mode !== 0x60 && mode !== 0x80) || raw.imm !== 0)) {
+      fatal ??= new Reject('BPF_LDX uses reserved fields', 'reserved', { errno: 22, insn: i });
+      forms.push(null);
+      malformed.push('BPF_LDX uses reserved fields');
+      continue;
+    }
     // Linux has no callx (BPF_JMP | BPF_CALL | BPF_X) in its instruction table.
     if (!isKnownOpcode(raw.code) || raw.code === 0x8d) {
       fatal ??= new Reject(`unknown opcode ${raw.code.toString(16).padStart(2, '0')}`, 'unknown-opcode', { errno: 22, insn: i });

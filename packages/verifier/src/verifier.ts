@@ -74,6 +74,11 @@ export interface VerifyResult {
     readonly ctxAccesses: readonly CtxAccessFact[];
     readonly divisionsWithoutZeroCheck: readonly number[];
     readonly memoryInBounds: readonly number[];
+    /**
+     * Slots no path of the verifier reached (Linux: `insn_aux_data.seen` unset): dead code, which
+     * `removeDeadCode` (fixups.ts) removes or patches as Linux does. Ascending; both slots of an LD imm64.
+     */
+    readonly unreached: readonly number[];
     /** The program stores into the packet directly (Linux seen_direct_write). */
     readonly seenDirectWrite: boolean;
   };
@@ -467,6 +472,7 @@ class Run implements Env {
         this.log.add(form && raw ? `${idx}: ${this.insnText(idx)}` : `${idx}: (${(raw?.code ?? 0).toString(16).padStart(2, '0')})`);
         throw new Reject(bad ?? `unknown opcode ${(raw?.code ?? 0).toString(16).padStart(2, '0')}`, 'reserved', { errno: 22 });
       }
+      this.facts.markSeen(idx, form.kind === 'ld_imm64' ? 2 : 1);
       this.scratchRegs = 0;
       this.scratchSlots.clear();
       let next: number;
@@ -629,6 +635,7 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
       ctxAccesses: facts ? facts.ctxAccessFacts() : [],
       divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
       memoryInBounds: facts ? facts.memoryProvenInBounds() : [],
+      unreached: facts ? facts.unreached() : [],
       seenDirectWrite: facts?.seenDirectWrite ?? false,
     },
   };

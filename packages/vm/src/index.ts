@@ -19,4 +19,4 @@ export type { RawRunnerOptions } from './raw.js';
 export { joinU64, splitU64 } from './int64.js';
 export { JitLimitError, MAX_WASM_FUNCTION_BYTES } from './jit/compile.js';
 export type { MemoryChecks } from './jit/compile.js';
-export { AUTO_HOT_INSNS, AUTO_HOT_RUNS, MAX_JIT_BUDGET } from './jit/engine.js';
+export { AUTO_HOT_INSNS, AUTO_HOT_RUNS, MAX_JIT_BUDGET, compiled as jitCompiled } from './jit/engine.js';

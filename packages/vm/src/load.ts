@@ -21,6 +21,13 @@ export interface LoadOptions {
    * executing it then faults with `unresolved-ld-imm64`.
    */
   readonly resolveLdImm64?: (insn: Insn) => bigint | undefined;
+  /**
+   * Slots of the loads, stores and atomics a verifier proved inside their region on every path (the
+   * verifier's `facts.memoryInBounds`, at their slots in the program loaded here). The JIT emits no region
+   * check for them, in `checked` mode too; every other access keeps its check. Only a verified program's
+   * own facts belong here: a wrong slot makes an access unchecked (WebAssembly's bounds still hold).
+   */
+  readonly memoryInBounds?: Iterable<number>;
 }
 
 function isInsnArray(source: Uint8Array | readonly RawInsn[]): source is readonly RawInsn[] {
@@ -47,7 +54,7 @@ export function loadProgram(source: Uint8Array | readonly RawInsn[], options: Lo
     if (value !== undefined) values.set(insn.slot, value);
     return value;
   });
-  return new Program(options.name ?? 'prog', insns, slots, interpreter, values);
+  return new Program(options.name ?? 'prog', insns, slots, interpreter, values, provenInBounds(insns, options.memoryInBounds));
 }
 
 /** Reject jumps and local calls that leave the program or land inside an LD imm64 (Linux check_subprogs/check_cfg). */
@@ -69,4 +76,21 @@ function checkTargets(insns: readonly Insn[], slotCount: number): void {
       throw new VmLoadError(`${what} into the middle of ldimm64 insn ${target - 1}`, insn.slot, 'LD imm64 occupies two slots; target its first slot');
     }
   }
+}
+
+/** The proven slots that start a memory access (a slot of anything else is refused: the facts are not this program's). */
+function provenInBounds(insns: readonly Insn[], slots: Iterable<number> | undefined): ReadonlySet<number> {
+  const proven = new Set<number>();
+  if (slots === undefined) return proven;
+  const accesses = new Set<number>();
+  for (const insn of insns) {
+    const kind = insn.form.kind;
+    if (kind === 'ldx' || kind === 'ldxsx' || kind === 'st' || kind === 'stx' || kind === 'atomic') accesses.add(insn.slot);
+  }
+  for (const slot of slots) {
+    if (!accesses.has(slot))
+      throw new VmLoadError(`memoryInBounds names insn ${slot}, which is no memory access`, slot, 'pass the verifier facts of this very program');
+    proven.add(slot);
+  }
+  return proven;
 }

@@ -26,6 +26,11 @@ export class Program {
      * reads it here, so all agree on it.
      */
     readonly ldImm64: ReadonlyMap<number, readonly [number, number]>,
+    /**
+     * Slots of the memory accesses the verifier proved in bounds (LoadOptions.memoryInBounds): the JIT
+     * compiles them without a region check. The interpreter checks every access (see the README).
+     */
+    readonly memoryInBounds: ReadonlySet<number> = new Set(),
   ) {
     this.code = interpreter.code;
     this.codeBase = interpreter.base;

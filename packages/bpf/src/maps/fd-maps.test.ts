@@ -145,7 +145,7 @@ function call(args: readonly number[]): HelperContext {
   };
 }
 
-const run = (cpu: number): RunState => ({ cpu, ctx: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 });
+const run = (cpu: number): RunState => ({ cpu, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 });
 
 describe('PERF_EVENT_ARRAY and bpf_perf_event_output', () => {
   it('writes into the event of the CPU slot, with Linux errnos for the rest, and drops entries with the map file that wrote them', () => {

@@ -45,6 +45,10 @@ function replay(lines: readonly string[], nrCpus: number): string[] {
     pinning: kernel.pinning,
     hookArena: kernel.hookArena,
     syscalls: kernel.syscalls,
+    current: kernel.current,
+    clock: kernel.clock,
+    signals: kernel.signals,
+    sysctl: kernel.sysctl,
     devices: { netByIndex: (ifindex) => (ifindex === 1 ? { ifindex } : undefined) },
     perfEvents: { bpfOutputOf: (file) => (file.ops === perfFops ? (file.privateData as PerfOutputEvent) : undefined) },
   });

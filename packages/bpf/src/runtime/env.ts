@@ -21,6 +21,11 @@ export interface RunState {
   cpu: number;
   /** The context address the program was started with (its r1 at entry: xdp_buff, sk_buff, pt_regs, ...). */
   ctx: number;
+  /**
+   * The running program's type (BPF_PROG_TYPE): a helper whose Linux func_proto differs by program type
+   * (bpf_redirect is bpf_xdp_redirect for XDP) picks its variant by it.
+   */
+  progType: number;
   /** bpf_redirect / bpf_redirect_map's target (struct bpf_redirect_info: tgt_index, flags, map id); 0 when none. */
   redirectIfindex: number;
   redirectFlags: number;

@@ -18,6 +18,7 @@ import {
   type PerfOutputEvent,
   type SyscallHandler,
   type Task,
+  type TracePipe,
   type UserCopy,
 } from '@ebpf-sim/kernel';
 import {
@@ -38,15 +39,25 @@ import {
   type AttrLayout,
   type BpfAttrCmd,
 } from '@ebpf-sim/uapi';
+import type { BpfHelper } from '../helpers/define.js';
 import type { BpfMap, FdProgram, FdRef, MapEnv, MapFdObjects, NetDevices } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
 import { ENOTSUPP } from '../maps/map.js';
+import { BpfRuntime } from '../runtime/runtime.js';
 import { CyclicIdr } from './idr.js';
 import { mapBatch } from './map-batch.js';
+import type { MapObject } from './objects.js';
+import { mapCreateDenied } from './permissions.js';
+import { ProgSyscall, type ProgObject } from './prog.js';
+import { registerBpfSysctls, type BpfSysctls } from './sysctls.js';
+
+export type { MapObject } from './objects.js';
 
 /** What bpf() uses of the kernel. */
-export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | 'random' | 'pinning'> & {
+export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | 'random' | 'pinning' | 'sysctl' | 'clock' | 'current' | 'signals'> & {
   readonly hookArena: Pick<KernelServices['hookArena'], 'nrCpus'>;
+  /** tracefs (bpf_trace_printk's trace_pipe), when the kernel has it. */
+  readonly tracing?: TracePipe;
   /** The network devices DEVMAP entries name (absent: none). */
   readonly devices?: { netByIndex(ifindex: number): { readonly ifindex: number } | undefined };
   /** perf events, whose fds PERF_EVENT_ARRAY values are (h-kernel's perf_event_open; absent: no fd is one). */
@@ -58,17 +69,23 @@ export interface ProgramFds {
   progFromFd(task: Task, fd: number): FdRef<FdProgram> | number;
 }
 
-/** A map as the syscall holds it: the map, its references (fds and pins), and copy buffers for its keys and values. */
-export interface MapObject {
-  readonly map: BpfMap;
-  /** Every reference: open files, bpffs pins, and kernel holders (an outer map); the map is freed when the last goes (bpf_map_put). */
-  refs: number;
-  /** The user-space references among them (map->usercnt: files and pins); the last runs map_release_uref. */
-  urefs: number;
-  readonly key: Uint8Array;
-  readonly nextKey: Uint8Array;
-  readonly value: Uint8Array;
+/** What registerBpf may be given besides the kernel. */
+export interface BpfOptions {
+  /** The helpers whose implementations programs may call (default: every helper the subsystem defines). */
+  readonly helpers?: ReadonlyMap<number, BpfHelper>;
+  /** bpf_trace_printk's sink, when it is not the kernel's own tracefs (`kernel.tracing`). */
+  readonly trace?: TracePipe;
 }
+
+/**
+ * Without tracefs there is no trace_pipe: bpf_trace_printk from a program stops it with a helper error that
+ * says so (the kernel only lacks it when built without CONFIG_TRACING, where the helper does not exist).
+ */
+const NO_TRACEFS: TracePipe = {
+  printk: () => {
+    throw new Error('bpf_trace_printk: this kernel has no tracefs (trace_pipe); create it with the kernel or pass registerBpf a trace sink');
+  },
+};
 
 /** FMODE_CAN_READ / FMODE_CAN_WRITE of a map fd, from its open access mode. */
 const FMODE_READ = 1;
@@ -86,11 +103,6 @@ function fileFlagOf(flags: number): number {
   const wronly = (flags & BPF_MAP_F.WRONLY) !== 0;
   if (rdonly && wronly) return -Errno.EINVAL;
   return rdonly ? O.RDONLY : wronly ? O.WRONLY : O.RDWR;
-}
-
-/** bpf_capable(): CAP_BPF, or CAP_SYS_ADMIN which implies it. */
-function bpfCapable(task: Task): boolean {
-  return hasCapability(task.group.cred, CAP.BPF) || hasCapability(task.group.cred, CAP.SYS_ADMIN);
 }
 
 /** One command: the last field it reads (Linux's <CMD>_LAST_FIELD, for CHECK_ATTR) and its handler. */
@@ -119,10 +131,19 @@ export class BpfSyscall {
   /** bpf_map_fops: a map fd's last close, or its last pin going, drops a reference. */
   readonly mapFops: FileOperations;
   readonly handler: SyscallHandler;
-  /** Program fds for PROG_ARRAY and DEVMAP values: set by the program subsystem (PROG_LOAD) when it is registered. */
-  programs: ProgramFds | null = null;
+  /** Program fds for PROG_ARRAY and DEVMAP values (default: this kernel's programs, {@link progFromFd}). */
+  programs: ProgramFds;
+  /** The runtime programs run on (its VMs, helper table and map addresses). */
+  readonly runtime: BpfRuntime;
+  /** Programs: ids, fds, PROG_LOAD. */
+  readonly progs: ProgSyscall;
+  /** kernel.unprivileged_bpf_disabled, kernel.bpf_stats_enabled, net.core.bpf_jit_enable. */
+  readonly sysctls: BpfSysctls;
+  /** The attr block of the command in progress, zero-extended to what this kernel knows. */
+  readonly attr = new Uint8Array(BPF_ATTR_SIZE);
+  /** Bytes of bpf_attr user space passed to the command in progress. */
+  attrSize = 0;
 
-  private readonly attr = new Uint8Array(BPF_ATTR_SIZE);
   private readonly view = new DataView(this.attr.buffer);
   private readonly scratch = new Uint8Array(PAGE_SIZE);
   private readonly info = new Uint8Array(BPF_MAP_INFO.size);
@@ -135,7 +156,10 @@ export class BpfSyscall {
   /** The map file the last {@link mapWithAccess} found. */
   private accessFile: File | null = null;
 
-  constructor(private readonly k: BpfServices) {
+  constructor(
+    private readonly k: BpfServices,
+    options: BpfOptions = {},
+  ) {
     this.mapFops = {
       name: 'bpf-map',
       release: (file: File) => {
@@ -146,6 +170,15 @@ export class BpfSyscall {
       unpin: (object: unknown) => this.mapPut(object as MapObject, true),
     };
     this.fdObjects = new SyscallFdObjects(this, k);
+    const statsKey = { enabled: 0 };
+    this.sysctls = registerBpfSysctls(k.sysctl, statsKey);
+    this.runtime = new BpfRuntime(k, {
+      trace: options.trace ?? k.tracing ?? NO_TRACEFS,
+      ...(options.helpers === undefined ? {} : { helpers: options.helpers }),
+      stats: statsKey,
+    });
+    this.progs = new ProgSyscall(k, this, this.runtime, this.sysctls, statsKey);
+    this.programs = { progFromFd: (task, fd) => this.progRef(task, fd) };
     const table: BpfCommand[] = [
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
@@ -159,6 +192,10 @@ export class BpfSyscall {
       this.command('MAP_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.mapGetNextId(task, mm, uattr)),
       this.command('MAP_GET_FD_BY_ID', 'open_flags', (task) => this.mapGetFdById(task)),
       this.command('OBJ_GET_INFO_BY_FD', 'info', (task, mm, uattr) => this.objGetInfoByFd(task, mm, uattr)),
+      this.command('PROG_LOAD', 'log_true_size', (task, mm, uattr) => this.progs.load(task, mm, uattr)),
+      this.command('PROG_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.progs.getNextId(task, mm, uattr)),
+      this.command('PROG_GET_FD_BY_ID', 'id', (task) => this.progs.getFdById(task)),
+      this.command('ENABLE_STATS', 'type', (task) => this.progs.enableStats(task)),
       this.command('MAP_LOOKUP_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'lookup', task, mm, uattr)),
       this.command('MAP_LOOKUP_AND_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'lookup_and_delete', task, mm, uattr)),
       this.command('MAP_UPDATE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'update', task, mm, uattr)),
@@ -170,6 +207,27 @@ export class BpfSyscall {
     this.handler = (task, cmd, uattr, size) => this.sys(task, cmd, uattr, size);
   }
 
+  /**
+   * The program behind `fd` of `task` (bpf_prog_get), for PROG_ARRAY updates: the program, or -EBADF / -EINVAL.
+   * A holder takes a reference with `prog.refs++` and drops it with `progs.put(prog)`.
+   */
+  progFromFd(task: Task, fd: number): ProgObject | number {
+    return this.progs.progFromFd(task, fd);
+  }
+
+  /** bpf_prog_get with a reference, as fd-valued maps hold programs (progs.put drops it). */
+  private progRef(task: Task, fd: number): FdRef<FdProgram> | number {
+    const prog = this.progFromFd(task, fd);
+    if (typeof prog === 'number') return prog;
+    prog.refs++;
+    return {
+      // prog->jited: a JIT image was made. xdp_has_frags (BPF_F_XDP_HAS_FRAGS) is not kept by PROG_LOAD yet: false.
+      object: { progType: prog.progType, expectedAttachType: prog.expectedAttachType, jited: prog.jitedLen > 0, xdpHasFrags: false, target: prog },
+      id: prog.id,
+      put: () => this.progs.put(prog),
+    };
+  }
+
   private command(cmd: BpfAttrCmd, last: string, run: BpfCommand['run']): BpfCommand {
     return { cmd, end: layoutEnd(L[cmd], last), run };
   }
@@ -179,6 +237,7 @@ export class BpfSyscall {
     const mm = this.k.userMemory.of(task);
     let size = rawSize >>> 0;
     // bpf_check_uarg_tail_zero: bytes past what this kernel knows must be zero, and at most a page.
+    this.attrSize = size;
     if (size > BPF_ATTR_SIZE) {
       if (size > PAGE_SIZE) return -Errno.E2BIG;
       const rest = size - BPF_ATTR_SIZE;
@@ -202,7 +261,7 @@ export class BpfSyscall {
   u32(offset: number): number {
     return this.view.getUint32(offset, true);
   }
-  private s32(offset: number): number {
+  s32(offset: number): number {
     return this.view.getInt32(offset, true);
   }
   u64(offset: number): number {
@@ -224,12 +283,16 @@ export class BpfSyscall {
 
   // ---- map references ----
 
-  /** bpf_map_put (bpf_map_put_with_uref for a file or pin): drop a reference; the last frees the map and its id. */
-  mapPut(object: MapObject, uref: boolean): void {
+  /**
+   * bpf_map_put: drop a reference; the last frees the map and its id. `uref` for a file or pin
+   * (bpf_map_put_with_uref): the last of those runs map_release_uref.
+   */
+  mapPut(object: MapObject, uref = false): void {
     if (uref && --object.urefs === 0) object.map.releaseUref();
     object.refs--;
     if (object.refs > 0) return;
     this.maps.remove(object.map.id);
+    this.runtime.unplaceMap(object.map);
     object.map.free();
   }
 
@@ -276,8 +339,8 @@ export class BpfSyscall {
   /** map_create. */
   private mapCreate(task: Task): number {
     const C = L.MAP_CREATE;
-    // kernel.unprivileged_bpf_disabled is 2 here (as distributions ship it): creating a map needs bpf_capable().
-    if (!bpfCapable(task)) return -Errno.EPERM;
+    const denied = mapCreateDenied(task, this.u32(C.map_type.offset), this.sysctls.unprivBpfDisabled.value);
+    if (denied !== 0) return denied;
     // BTF type ids need a BTF object behind btf_fd (btf_get_by_fd); this kernel has no BTF objects yet, so any fd is not one.
     if (this.u32(C.btf_key_type_id.offset) !== 0 || this.u32(C.btf_value_type_id.offset) !== 0 || this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) {
       return this.k.fds.fdget(task, this.u32(C.btf_fd.offset)) === undefined ? -Errno.EBADF : -Errno.EINVAL;
@@ -323,8 +386,14 @@ export class BpfSyscall {
       nextKey: new Uint8Array(map.keySize),
       value: new Uint8Array(map.userValueSize),
     };
+    const placed = this.runtime.placeMap(map);
+    if (placed < 0) {
+      map.free();
+      return placed;
+    }
     const id = this.maps.alloc(object);
     if (id < 0) {
+      this.runtime.unplaceMap(map);
       map.free();
       return id;
     }
@@ -430,7 +499,15 @@ export class BpfSyscall {
     if ((fileFlags & ~BPF_F_PATH_FD) !== 0) return -Errno.EINVAL;
     const path = this.objPath(mm, fileFlags);
     if (typeof path === 'number') return path;
-    const file = this.mapFile(task, this.u32(L.OBJ_PIN.bpf_fd.offset));
+    const fd = this.u32(L.OBJ_PIN.bpf_fd.offset);
+    const prog = this.progs.progFromFd(task, fd);
+    if (typeof prog !== 'number') {
+      prog.refs++;
+      const ret = this.k.pinning.pin(task, path, prog, this.progs.fops);
+      if (ret < 0) this.progs.put(prog);
+      return ret;
+    }
+    const file = this.mapFile(task, fd);
     if (typeof file === 'number') return file;
     const object = file.privateData as MapObject;
     object.refs++;
@@ -450,7 +527,13 @@ export class BpfSyscall {
     if (typeof path === 'number') return path;
     const inode = this.k.pinning.get(task, path, accessMode);
     if (typeof inode === 'number') return inode;
-    // Only maps are pinned by this subsystem so far; any other object is not one bpf() knows.
+    if (inode.fops === this.progs.fops) {
+      // bpf_obj_get: a program fd is always read-write; asking for less is EINVAL.
+      if (accessMode !== O.RDWR) return -Errno.EINVAL;
+      const prog = inode.privateData as ProgObject;
+      prog.refs++;
+      return this.progs.newFd(task, prog);
+    }
     if (inode.fops !== this.mapFops) return -Errno.EINVAL;
     const object = inode.privateData as MapObject;
     object.refs++;
@@ -489,6 +572,9 @@ export class BpfSyscall {
     const I = L.OBJ_GET_INFO_BY_FD;
     const file = this.k.fds.fdget(task, this.u32(I.bpf_fd.offset));
     if (file === undefined) return -Errno.EBADF;
+    if (file.ops === this.progs.fops) {
+      return this.progs.getInfo(task, mm, file.privateData as ProgObject, this.u64(I.info.offset), this.u32(I.info_len.offset), uattr + I.info_len.offset);
+    }
     if (file.ops !== this.mapFops) return -Errno.EINVAL;
     const map = (file.privateData as MapObject).map;
     const uinfo = this.u64(I.info.offset);
@@ -516,7 +602,7 @@ export class BpfSyscall {
   }
 
   /** put_user of a u32 result into the attr block: 0 or -EFAULT. */
-  private putU32(mm: UserCopy, address: number, value: number): number {
+  putU32(mm: UserCopy, address: number, value: number): number {
     this.u32OutView.setUint32(0, value, true);
     return mm.copyToUser(address, this.u32Out, 0, 4) ? 0 : -Errno.EFAULT;
   }
@@ -571,9 +657,13 @@ class SyscallFdObjects implements MapFdObjects {
 /** The kernel as registerBpf needs it: the services bpf() uses and the syscall table to install it in. */
 export type BpfKernel = BpfServices & { readonly syscalls: { register(name: 'bpf', handler: SyscallHandler): void } };
 
-/** Install bpf(2) (x86_64 321) into `kernel`'s syscall table; returns the subsystem (its map ids, for tests and tools). */
-export function registerBpf(kernel: BpfKernel): BpfSyscall {
-  const bpf = new BpfSyscall(kernel);
+/**
+ * Install bpf(2) (x86_64 321) into `kernel`'s syscall table, with its sysctls and its runtime (whose kernel
+ * memory is taken here, so accounting is back at what it is after this call once every object is gone);
+ * returns the subsystem (its ids and runtime, for hooks, tests and tools).
+ */
+export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSyscall {
+  const bpf = new BpfSyscall(kernel, options);
   kernel.syscalls.register('bpf', bpf.handler);
   return bpf;
 }

@@ -1,2 +1,4 @@
-export { BpfSyscall, registerBpf, type BpfKernel, type BpfServices, type MapObject } from './bpf-syscall.js';
+export { BpfSyscall, registerBpf, type BpfKernel, type BpfOptions, type BpfServices, type MapObject } from './bpf-syscall.js';
+export { ProgSyscall, type ProgObject } from './prog.js';
+export type { BpfSysctls } from './sysctls.js';
 export { CyclicIdr } from './idr.js';

@@ -82,7 +82,11 @@ export const BPF_ATTR_LAYOUTS = {
     line_info_cnt: u32(104),
     attach_btf_id: u32(108),
     attach_prog_fd: u32(112),
+    core_relo_cnt: u32(116),
     fd_array: u64(120),
+    core_relos: u64(128),
+    core_relo_rec_size: u32(136),
+    log_true_size: u32(140),
   },
   OBJ_PIN: OBJ,
   OBJ_GET: OBJ,
@@ -121,6 +125,7 @@ export const BPF_ATTR_LAYOUTS = {
   LINK_UPDATE: { link_fd: u32(0), new_prog_fd: u32(4), flags: u32(8), old_prog_fd: u32(12) },
   LINK_DETACH: { link_fd: u32(0) },
   PROG_BIND_MAP: { prog_fd: u32(0), map_fd: u32(4), flags: u32(8) },
+  ENABLE_STATS: { type: u32(0) },
 } as const satisfies Partial<Record<BpfCmdName, AttrLayout>>;
 
 export type BpfAttrCmd = keyof typeof BPF_ATTR_LAYOUTS;
@@ -226,6 +231,39 @@ export const attrFieldSize = (field: AttrField): number => (field.kind === 'u64'
 
 /** BPF_F_PATH_FD (file_flags of BPF_OBJ_PIN/BPF_OBJ_GET): `path_fd` is the directory `pathname` is relative to. */
 export const BPF_F_PATH_FD = 1 << 14;
+
+/**
+ * struct bpf_prog_info (include/uapi/linux/bpf.h), what BPF_OBJ_GET_INFO_BY_FD writes for a program: field
+ * offsets on x86_64 (checked against this machine's kernel headers: packages/bpf/fixtures/prog/linux-prog.txt).
+ * `gpl_compatible` is bit 0 of the u32 at its offset.
+ */
+export const BPF_PROG_INFO = {
+  type: 0,
+  id: 4,
+  tag: 8,
+  jited_prog_len: 16,
+  xlated_prog_len: 20,
+  jited_prog_insns: 24,
+  xlated_prog_insns: 32,
+  load_time: 40,
+  created_by_uid: 48,
+  nr_map_ids: 52,
+  map_ids: 56,
+  name: 64,
+  ifindex: 80,
+  gpl_compatible: 84,
+  netns_dev: 88,
+  netns_ino: 96,
+  btf_id: 128,
+  run_time_ns: 192,
+  run_cnt: 200,
+  recursion_misses: 208,
+  verified_insns: 216,
+  attach_btf_obj_id: 220,
+  attach_btf_id: 224,
+  /** sizeof(struct bpf_prog_info) (aligned(8)). */
+  size: 232,
+} as const;
 
 /**
  * struct bpf_map_info (include/uapi/linux/bpf.h), what BPF_OBJ_GET_INFO_BY_FD writes for a map: field

@@ -189,7 +189,26 @@ export const BPF_MAP_F = {
 } as const;
 
 /** prog_flags of BPF_PROG_LOAD. */
-export const BPF_PROG_F = { STRICT_ALIGNMENT: 1, ANY_ALIGNMENT: 2, TEST_RND_HI32: 4, TEST_STATE_FREQ: 8, SLEEPABLE: 16, XDP_HAS_FRAGS: 32 } as const;
+export const BPF_PROG_F = {
+  STRICT_ALIGNMENT: 1,
+  ANY_ALIGNMENT: 2,
+  TEST_RND_HI32: 4,
+  TEST_STATE_FREQ: 8,
+  SLEEPABLE: 16,
+  XDP_HAS_FRAGS: 32,
+  XDP_DEV_BOUND_ONLY: 64,
+  TEST_REG_INVARIANTS: 128,
+  TOKEN_FD: 1 << 16,
+} as const;
+
+/** log_level bits of BPF_PROG_LOAD (BPF_LOG_LEVEL1, BPF_LOG_LEVEL2, BPF_LOG_STATS, BPF_LOG_FIXED; BPF_LOG_MASK is all four). */
+export const BPF_LOG = { LEVEL1: 1, LEVEL2: 2, STATS: 4, FIXED: 8, MASK: 15 } as const;
+
+/** enum bpf_stats_type (BPF_ENABLE_STATS). */
+export const BPF_STATS = { RUN_TIME: 0 } as const;
+
+/** Bytes of a program tag (BPF_TAG_SIZE): the first 8 bytes of the digest of its instructions (SHA-256 since 6.18, SHA-1 before). */
+export const BPF_TAG_SIZE = 8;
 
 /** Length of map_name / prog_name including the NUL (BPF_OBJ_NAME_LEN). */
 export const BPF_OBJ_NAME_LEN = 16;

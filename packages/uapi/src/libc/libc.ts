@@ -5,9 +5,9 @@ import { PROT, MAP } from '../mman.js';
 import { SIG } from '../signal.js';
 import { SyscallNr as NR } from '../syscall-nr.js';
 import { UserStack, utf8 } from './memory.js';
-import type { BpfMapInfo, Dirent, Result, Rusage, Stat, Sys } from './types.js';
-import { BPF_MAP_INFO, decodeBpfAttr, encodeBpfAttr, type BpfAttr, type BpfAttrCmd } from '../bpf/attr.js';
-import { BPF_CMD, BPF_OBJ_NAME_LEN } from '../bpf/constants.js';
+import type { BpfMapInfo, BpfProgInfo, BpfProgLoadResult, BpfProgLoadSpec, Dirent, Result, Rusage, Stat, Sys } from './types.js';
+import { BPF_MAP_INFO, BPF_PROG_INFO, decodeBpfAttr, encodeBpfAttr, type BpfAttr, type BpfAttrCmd } from '../bpf/attr.js';
+import { BPF_CMD, BPF_OBJ_NAME_LEN, BPF_STATS, BPF_TAG_SIZE } from '../bpf/constants.js';
 
 /**
  * A small libc for simulated user programs: typed wrappers that marshal TypeScript values into the process's
@@ -544,6 +544,114 @@ export class Libc {
   }
 
   // ---- bpf(): programs (PROG_LOAD, program info, ids, ENABLE_STATS) ----
+
+  /** BPF_PROG_LOAD: the program fd or -errno, with the verifier log (when a log size was given) and log_true_size. */
+  *bpfProgLoad(spec: BpfProgLoadSpec): Sys<BpfProgLoadResult> {
+    const mark = this.stack.mark();
+    try {
+      const logSize = spec.logSize ?? 0;
+      const logBuf = logSize > 0 ? this.stack.alloca(logSize) : 0;
+      let fdArray = 0;
+      if (spec.fdArray !== undefined && spec.fdArray.length > 0) {
+        const fds = new Uint8Array(4 * spec.fdArray.length);
+        const view = new DataView(fds.buffer);
+        spec.fdArray.forEach((fd, i) => view.setInt32(4 * i, fd, true));
+        fdArray = this.stack.pushBytes(fds);
+      }
+      const { ret, attr } = yield* this.bpfAttr('PROG_LOAD', {
+        prog_type: spec.progType,
+        insn_cnt: spec.insns.length / 8,
+        insns: this.stack.pushBytes(spec.insns),
+        license: this.stack.pushString(spec.license),
+        log_level: spec.logLevel ?? 0,
+        log_size: logSize,
+        log_buf: logBuf,
+        prog_flags: spec.progFlags ?? 0,
+        prog_name: spec.name ?? '',
+        expected_attach_type: spec.expectedAttachType ?? 0,
+        fd_array: fdArray,
+      });
+      let log = '';
+      if (logBuf !== 0) {
+        const bytes = this.stack.readBytes(logBuf, logSize);
+        const nul = bytes.indexOf(0);
+        log = utf8.decode(bytes.subarray(0, nul < 0 ? logSize : nul));
+      }
+      return { ret, log, logTrueSize: attr.log_true_size };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /**
+   * BPF_OBJ_GET_INFO_BY_FD for a program: struct bpf_prog_info with room for `maxMapIds` map ids and
+   * `xlatedBytes` bytes of xlated instructions.
+   */
+  *bpfProgGetInfo(fd: number, maxMapIds = 64, xlatedBytes = 0): Sys<Result<BpfProgInfo>> {
+    const mark = this.stack.mark();
+    try {
+      const I = BPF_PROG_INFO;
+      const request = new Uint8Array(I.size);
+      const req = new DataView(request.buffer);
+      const mapIds = maxMapIds > 0 ? this.stack.alloca(4 * maxMapIds) : 0;
+      const xlated = xlatedBytes > 0 ? this.stack.alloca(xlatedBytes) : 0;
+      req.setUint32(I.nr_map_ids, maxMapIds, true);
+      req.setBigUint64(I.map_ids, BigInt(mapIds), true);
+      req.setUint32(I.xlated_prog_len, xlatedBytes, true);
+      req.setBigUint64(I.xlated_prog_insns, BigInt(xlated), true);
+      const address = this.stack.pushBytes(request);
+      const { ret, attr } = yield* this.bpfAttr('OBJ_GET_INFO_BY_FD', { bpf_fd: fd, info_len: I.size, info: address });
+      if (ret < 0) return { ok: false, errno: -ret };
+      const bytes = this.stack.readBytes(address, I.size);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const u64 = (off: number): number => Number(view.getBigUint64(off, true));
+      const nameBytes = bytes.subarray(I.name, I.name + BPF_OBJ_NAME_LEN);
+      const nul = nameBytes.indexOf(0);
+      const nrMapIds = Math.min(view.getUint32(I.nr_map_ids, true), maxMapIds);
+      const ids = nrMapIds > 0 ? this.stack.readBytes(mapIds, 4 * nrMapIds) : new Uint8Array(0);
+      const idsView = new DataView(ids.buffer, ids.byteOffset, ids.byteLength);
+      const xlatedLen = view.getUint32(I.xlated_prog_len, true);
+      const tag = Array.from(bytes.subarray(I.tag, I.tag + BPF_TAG_SIZE), (b) => b.toString(16).padStart(2, '0')).join('');
+      return {
+        ok: true,
+        value: {
+          type: view.getUint32(I.type, true),
+          id: view.getUint32(I.id, true),
+          tag,
+          jitedProgLen: view.getUint32(I.jited_prog_len, true),
+          xlatedProgLen: xlatedLen,
+          xlatedProgInsns: xlated === 0 ? new Uint8Array(0) : this.stack.readBytes(xlated, Math.min(xlatedLen, xlatedBytes)),
+          loadTime: u64(I.load_time),
+          createdByUid: view.getUint32(I.created_by_uid, true),
+          mapIds: Array.from({ length: nrMapIds }, (_, i) => idsView.getUint32(4 * i, true)),
+          name: utf8.decode(nameBytes.subarray(0, nul < 0 ? BPF_OBJ_NAME_LEN : nul)),
+          gplCompatible: (view.getUint32(I.gpl_compatible, true) & 1) !== 0,
+          runTimeNs: u64(I.run_time_ns),
+          runCnt: u64(I.run_cnt),
+          verifiedInsns: view.getUint32(I.verified_insns, true),
+          infoLen: attr.info_len,
+        },
+      };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** BPF_PROG_GET_NEXT_ID: the first program id above `startId`, or -errno (ENOENT after the last). */
+  *bpfProgGetNextId(startId: number): Sys<number> {
+    const { ret, attr } = yield* this.bpfAttr('PROG_GET_NEXT_ID', { start_id: startId });
+    return ret < 0 ? ret : attr.next_id;
+  }
+
+  /** BPF_PROG_GET_FD_BY_ID: a new fd on program `id`, or -errno. */
+  *bpfProgGetFdById(id: number): Sys<number> {
+    return (yield* this.bpfAttr('PROG_GET_FD_BY_ID', { id })).ret;
+  }
+
+  /** BPF_ENABLE_STATS (BPF_STATS_RUN_TIME by default): an fd that keeps run_cnt/run_time_ns counting while open, or -errno. */
+  *bpfEnableStats(type: number = BPF_STATS.RUN_TIME): Sys<number> {
+    return (yield* this.bpfAttr('ENABLE_STATS', { type })).ret;
+  }
 
   // ---- bpf(): PROG_TEST_RUN ----
 

@@ -48,3 +48,48 @@ export interface BpfMapInfo {
   /** info_len as the kernel wrote it back. */
   infoLen: number;
 }
+
+/** What BPF_PROG_LOAD is asked to load (Libc.bpfProgLoad). */
+export interface BpfProgLoadSpec {
+  /** BPF_PROG_TYPE_*. */
+  progType: number;
+  /** The instructions, 8 bytes each (little-endian). */
+  insns: Uint8Array;
+  license: string;
+  name?: string;
+  expectedAttachType?: number;
+  progFlags?: number;
+  /** BPF_LOG_* bits; with `logSize` > 0 a buffer of that size is passed. */
+  logLevel?: number;
+  logSize?: number;
+  /** fd_array: the map fds BPF_PSEUDO_MAP_IDX / MAP_IDX_VALUE index. */
+  fdArray?: readonly number[];
+}
+
+/** BPF_PROG_LOAD's outcome: the fd or -errno, the log as written (up to its NUL) and log_true_size. */
+export interface BpfProgLoadResult {
+  ret: number;
+  log: string;
+  logTrueSize: number;
+}
+
+/** struct bpf_prog_info as Libc.bpfProgGetInfo reads it. */
+export interface BpfProgInfo {
+  type: number;
+  id: number;
+  /** The tag as 16 lower-case hex digits (as bpftool prints it). */
+  tag: string;
+  jitedProgLen: number;
+  xlatedProgLen: number;
+  /** The xlated instructions (when asked for). */
+  xlatedProgInsns: Uint8Array;
+  loadTime: number;
+  createdByUid: number;
+  mapIds: number[];
+  name: string;
+  gplCompatible: boolean;
+  runTimeNs: number;
+  runCnt: number;
+  verifiedInsns: number;
+  infoLen: number;
+}

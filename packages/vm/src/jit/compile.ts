@@ -1049,7 +1049,7 @@ class FunctionEmitter implements StructureSink {
   private address(base: number, off: number, size: number, perm: number, slot: number, after: number): void {
     const c = this.code;
     this.memOffset = 0;
-    if (this.checks === 'unchecked') {
+    if (this.checks === 'unchecked' || this.prog.memoryInBounds.has(slot)) {
       this.get(base);
       c.op(Op.I32_WRAP_I64);
       if (off >= 0) this.memOffset = off;

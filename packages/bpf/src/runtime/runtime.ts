@@ -1,0 +1,174 @@
+/**
+ * The bpf runtime of one kernel: the VMs programs run on (over the kernel's own WebAssembly.Memory, so a
+ * program reads and writes map values, contexts and packets in place), the helper table built from every
+ * helper implementation, the map-address table behind `mapAt`, the tail-call hook, and the run accounting of
+ * BPF_ENABLE_STATS (run_cnt, run_time_ns).
+ *
+ * Two VMs share the memory, one per engine (net.core.bpf_jit_enable chooses at load time, as Linux's
+ * bpf_prog_select_runtime does), each with its own call-frame stack kmalloc'd from the kernel: the stack is
+ * the one range a VM does not map as a region, so a program cannot reach its own frames except through r10.
+ */
+import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
+import type { KernelMemory, KernelServices, TracePipe } from '@ebpf-sim/kernel';
+import { HelperTable, LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, type HelperContext, type Program } from '@ebpf-sim/vm';
+import type { BpfHelper } from '../helpers/define.js';
+import { HELPERS } from '../helpers/index.js';
+import type { BpfMap } from '../maps/map.js';
+import type { HelperEnv, RunState, TailCallTarget } from './env.js';
+
+/** Bytes of one VM's call-frame stack (MAX_CALL_FRAMES frames of 512 bytes). */
+const VM_STACK_BYTES = MAX_CALL_FRAMES * STACK_FRAME_SIZE;
+
+/**
+ * Bytes of the kernel object that stands for a map (Linux's `struct bpf_map`, whose address an LD imm64 of a
+ * map fd becomes). Only its address matters here (the map's state is the BpfMap), so it is one cache line.
+ */
+const MAP_STRUCT_BYTES = 64;
+
+/** The memory owner the runtime's own allocations (VM stacks, map structs) are charged to. */
+export const RUNTIME_OWNER = 'bpf-runtime';
+
+/**
+ * What a PROG_ARRAY map offers the tail-call hook: the program in slot `index`, or undefined for an empty
+ * slot or an index past max_entries. The PROG_ARRAY map type implements it (h-maps).
+ */
+export interface ProgramSlots {
+  programAt(index: number): TailCallTarget | undefined;
+}
+
+function hasProgramSlots(map: BpfMap): map is BpfMap & ProgramSlots {
+  return typeof (map as Partial<ProgramSlots>).programAt === 'function';
+}
+
+/** A program the runtime runs: its VM program, whether it is JIT-compiled, and its run statistics. */
+export interface RunnableProgram {
+  readonly program: Program;
+  /** BPF_PROG_TYPE of the program (RunState.progType while it runs). */
+  readonly progType: number;
+  /** Run on the JIT VM (net.core.bpf_jit_enable was non-zero at load). */
+  readonly jited: boolean;
+  /** Runs and their total time while stats were enabled (bpf_prog_stats: cnt, nsecs). */
+  runCnt: number;
+  runTimeNs: number;
+}
+
+/** The kernel services the runtime uses. */
+export type RuntimeServices = Pick<KernelServices, 'current' | 'userMemory' | 'clock' | 'random' | 'phys' | 'signals'>;
+
+export interface RuntimeOptions {
+  /** bpf_trace_printk's sink (the kernel's tracefs, `kernel.tracing`). */
+  readonly trace: TracePipe;
+  /** The helpers whose implementations make the helper table (default: every helper the subsystem defines). */
+  readonly helpers?: ReadonlyMap<number, BpfHelper>;
+  /** kernel.bpf_stats_enabled's static key: run accounting is on while it is non-zero. */
+  readonly stats: { readonly enabled: number };
+}
+
+/** A VM over the kernel's memory with its own stack at `stack`: everything else above the null guard is read-write. */
+function kernelVm(memory: KernelMemory, stack: number, helpers: HelperTable, tailCall: (ctx: HelperContext) => Program | null, jit: boolean): Vm {
+  const size = memory.memory.buffer.byteLength;
+  const mem = new LinearMemory({ memory: memory.memory });
+  mem.mapRegion(NULL_GUARD, stack - NULL_GUARD, Perm.RW, 'kernel memory below the bpf stack');
+  mem.mapRegion(stack + VM_STACK_BYTES, size - stack - VM_STACK_BYTES, Perm.RW, 'kernel memory above the bpf stack');
+  return new Vm({ memory: mem, stackAddr: stack, helpers, tailCall, engine: jit ? 'jit' : 'interp', prime: false });
+}
+
+export class BpfRuntime implements HelperEnv {
+  readonly k: RuntimeServices;
+  readonly trace: TracePipe;
+  readonly run: RunState = { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
+  /** The helper ids that have an implementation (what PROG_LOAD binds a call to). */
+  readonly helpers: HelperTable;
+  private readonly interpVm: Vm;
+  private readonly jitVm: Vm;
+  private readonly stacks: number;
+  private readonly maps = new Map<number, BpfMap>();
+  private readonly stats: { readonly enabled: number };
+
+  constructor(k: RuntimeServices, options: RuntimeOptions) {
+    this.k = k;
+    this.trace = options.trace;
+    this.stats = options.stats;
+    const helpers = new HelperTable();
+    for (const proto of (options.helpers ?? HELPERS).values()) {
+      if (proto.impl !== undefined) helpers.add({ id: proto.id, name: proto.name, fn: proto.impl(this) });
+    }
+    this.helpers = helpers;
+    this.stacks = k.phys.kmalloc(2 * VM_STACK_BYTES, RUNTIME_OWNER);
+    if (this.stacks < 0) throw new Error('bpf runtime: no kernel memory for the VM stacks (give the kernel more memoryBytes)');
+    const tailCall = (ctx: HelperContext): Program | null => {
+      const map = this.maps.get(ctx.argNumber(2));
+      if (map === undefined || !hasProgramSlots(map)) return null;
+      return map.programAt(ctx.argU32(3))?.program ?? null;
+    };
+    this.interpVm = kernelVm(k.phys, this.stacks, helpers, tailCall, false);
+    this.jitVm = kernelVm(k.phys, this.stacks + VM_STACK_BYTES, helpers, tailCall, true);
+  }
+
+  /** The map at a kernel address (what a fixed-up LD imm64 holds), or undefined. */
+  mapAt(address: number): BpfMap | undefined {
+    return this.maps.get(address);
+  }
+
+  /** Give `map` its kernel address (a small kmalloc charged to the map's owner): 0, or -ENOMEM (12). */
+  placeMap(map: BpfMap): number {
+    const address = this.k.phys.kmalloc(MAP_STRUCT_BYTES, map.owner);
+    if (address < 0) return -12;
+    map.address = address;
+    this.maps.set(address, map);
+    return 0;
+  }
+
+  /** Forget `map`'s address and free it (bpf_map_free). */
+  unplaceMap(map: BpfMap): void {
+    if (map.address === 0) return;
+    this.maps.delete(map.address);
+    this.k.phys.kfree(map.address);
+    map.address = 0;
+  }
+
+  /** Maps placed now (for tests of the address table). */
+  get placedMaps(): number {
+    return this.maps.size;
+  }
+
+  /**
+   * Run `prog` with r1 = `ctx` on `cpu` (what hooks and BPF_PROG_TEST_RUN call): the RunState is set for the
+   * run and restored after it (a run nested in a helper leaves the outer one's state intact), the run is
+   * counted when stats are enabled, and r0 is returned (a fault stops the program with r0 = 0, as the kernel's
+   * exception tables leave it; the VM's `fault` says why).
+   */
+  runProgram(prog: RunnableProgram, ctx: number, cpu: number): bigint {
+    const run = this.run;
+    const savedCpu = run.cpu;
+    const savedCtx = run.ctx;
+    const savedType = run.progType;
+    run.cpu = cpu;
+    run.ctx = ctx;
+    run.progType = prog.progType;
+    const vm = prog.jited ? this.jitVm : this.interpVm;
+    let ok: boolean;
+    if (this.stats.enabled !== 0) {
+      const start = performance.now();
+      ok = vm.run(prog.program, ctx);
+      prog.runTimeNs += Math.round((performance.now() - start) * 1e6);
+      prog.runCnt++;
+    } else {
+      ok = vm.run(prog.program, ctx);
+    }
+    run.cpu = savedCpu;
+    run.ctx = savedCtx;
+    run.progType = savedType;
+    return ok ? vm.r0 : 0n;
+  }
+
+  /** The VM a program runs on (for BPF_PROG_TEST_RUN's repeat loop and for reading a fault). */
+  vmOf(prog: RunnableProgram): Vm {
+    return prog.jited ? this.jitVm : this.interpVm;
+  }
+
+  /** Give the runtime's own memory back (the kernel is being torn down). */
+  free(): void {
+    this.k.phys.kfree(this.stacks);
+  }
+}

@@ -1,0 +1,478 @@
+/**
+ * Programs as kernel objects (kernel/bpf/syscall.c): BPF_PROG_LOAD (bpf_prog_load + bpf_check +
+ * bpf_prog_select_runtime), program fds `anon_inode:bpf-prog` with reference counts and ids,
+ * PROG_GET_NEXT_ID / PROG_GET_FD_BY_ID, OBJ_GET_INFO_BY_FD for a program (struct bpf_prog_info) and
+ * ENABLE_STATS. The map side (fds, references) is the syscall's; this file reaches it through {@link MapAccess}.
+ */
+import { encodeProgram, type RawInsn } from '@ebpf-sim/isa';
+import type { File, FileOperations, KernelServices, SysctlEntry, Task, UserCopy } from '@ebpf-sim/kernel';
+import { hasCapability } from '@ebpf-sim/kernel';
+import { BPF_ATTR_LAYOUTS, BPF_LOG, BPF_OBJ_NAME_LEN, BPF_PROG_F, BPF_PROG_INFO, BPF_STATS, CAP, Errno, O, PAGE_SIZE } from '@ebpf-sim/uapi';
+import {
+  INSN_LIMIT,
+  convertCtxAccesses,
+  fixupDivisions,
+  removeDeadCode,
+  verify,
+  type MapDesc,
+  type ProgramTypeDesc,
+  type VerifierRegistry,
+} from '@ebpf-sim/verifier';
+import { JitLimitError, jitCompiled, loadProgram, type Program } from '@ebpf-sim/vm';
+import { HELPERS } from '../helpers/index.js';
+import { licenseIsGplCompatible } from '../license.js';
+import { PROGRAM_TYPES } from '../prog-types/index.js';
+import type { BpfRuntime, RunnableProgram } from '../runtime/runtime.js';
+import type { TailCallTarget } from '../runtime/env.js';
+import type { MapObject } from './objects.js';
+import { bpfCapable, progLoadDenied } from './permissions.js';
+import { calledHelpers, directValueAddress, dumpXlated, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
+import { CyclicIdr } from './idr.js';
+import { checkLogAttr, finalizeLog } from './verifier-log.js';
+
+/** A loaded program: Linux's struct bpf_prog with its aux, as a runnable program and a PROG_ARRAY slot's target. */
+export interface ProgObject extends RunnableProgram, TailCallTarget {
+  readonly progType: number;
+  readonly expectedAttachType: number;
+  id: number;
+  readonly name: string;
+  readonly tag: Uint8Array;
+  readonly gplCompatible: boolean;
+  /** ktime_get_boottime_ns at load (the kernel's virtual clock). */
+  readonly loadTime: number;
+  readonly createdByUid: number;
+  /** The xlated instructions as OBJ_GET_INFO_BY_FD dumps them (map references as map ids). */
+  readonly xlated: Uint8Array;
+  /** bpf_prog_insn_size of the xlated program. */
+  readonly jitedLen: number;
+  readonly verifiedInsns: number;
+  /** The maps the program uses (prog->aux->used_maps): each holds one reference while the program lives. */
+  readonly usedMaps: readonly MapObject[];
+  /** Open files and pins referring to the program (plus whatever else holds it: PROG_ARRAY slots, attachments). */
+  refs: number;
+}
+
+/** What the program commands use of the syscall: the attr block, the map fds and references, and put_user. */
+export interface MapAccess {
+  /** The attr block as copied in (BPF_ATTR_SIZE bytes, zero-extended). */
+  readonly attr: Uint8Array;
+  u32(offset: number): number;
+  u64(offset: number): number;
+  /** The open map file behind `fd` of `task`, -EBADF (no file) or -EINVAL (not a map). */
+  mapFile(task: Task, fd: number): File | number;
+  mapPut(object: MapObject): void;
+  putU32(mm: UserCopy, address: number, value: number): number;
+  /** Bytes of bpf_attr user space passed (before it was cut to what this kernel knows). */
+  readonly attrSize: number;
+}
+
+export type ProgServices = Pick<KernelServices, 'fds' | 'clock' | 'phys'>;
+
+/** The sysctls the program commands read (registered by the syscall). */
+export interface ProgSysctls {
+  readonly unprivBpfDisabled: SysctlEntry;
+  readonly jitEnable: SysctlEntry;
+}
+
+/** The prog_flags BPF_PROG_LOAD accepts (6.x). */
+const PROG_FLAGS_KNOWN =
+  BPF_PROG_F.STRICT_ALIGNMENT |
+  BPF_PROG_F.ANY_ALIGNMENT |
+  BPF_PROG_F.TEST_STATE_FREQ |
+  BPF_PROG_F.SLEEPABLE |
+  BPF_PROG_F.TEST_RND_HI32 |
+  BPF_PROG_F.XDP_HAS_FRAGS |
+  BPF_PROG_F.XDP_DEV_BOUND_ONLY |
+  BPF_PROG_F.TEST_REG_INVARIANTS |
+  BPF_PROG_F.TOKEN_FD;
+
+/** BPF_MAXINSNS: the most instructions an unprivileged loader may pass. */
+const BPF_MAXINSNS = 4096;
+/** INT_MAX: BPF_*_GET_NEXT_ID refuses a start id at or above it. */
+const INT_MAX = 0x7fffffff;
+/** sizeof(license) in bpf_prog_load: at most 127 characters are read. */
+const LICENSE_MAX = 128;
+
+/** The program types this kernel can load, by uapi number (find_prog_type). */
+const PROG_TYPES_BY_ID: ReadonlyMap<number, ProgramTypeDesc> = new Map([...PROGRAM_TYPES.values()].map((desc) => [desc.uapiId, desc]));
+
+/** Program types that only load with BTF (attach_btf_id): bpf_prog_load_check_attach refuses them here. */
+const BTF_ONLY_PROG_TYPES = new Set([26, 27, 28, 29]); // TRACING, STRUCT_OPS, EXT, LSM (uapi enum bpf_prog_type)
+
+/** bpf_obj_name_cpy: a NUL within BPF_OBJ_NAME_LEN and only [A-Za-z0-9_.] before it; the name, or -EINVAL. */
+function objName(bytes: Uint8Array): string | number {
+  let name = '';
+  for (let i = 0; i < BPF_OBJ_NAME_LEN; i++) {
+    const c = bytes[i] ?? 0;
+    if (c === 0) return name;
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 46;
+    if (!ok) return -Errno.EINVAL;
+    name += String.fromCharCode(c);
+  }
+  return -Errno.EINVAL;
+}
+
+/** The verifier's log with BPF_LOG_STATS's lines (verification time, stack depth) before its last line, as print_verification_stats prints them. */
+function withStats(log: string, timeUs: number, stackDepth: readonly number[]): string {
+  const lines = log.split('\n');
+  const last = lines.length >= 2 ? lines.length - 2 : 0;
+  lines.splice(last, 0, `verification time ${timeUs} usec`, `stack depth ${stackDepth.length === 0 ? '0' : stackDepth.join('+')}`);
+  return lines.join('\n');
+}
+
+export class ProgSyscall {
+  /** Program ids (prog_idr). */
+  readonly progs = new CyclicIdr<ProgObject>();
+  /** bpf_prog_fops: a program fd's last close, or its last pin going, drops a reference. */
+  readonly fops: FileOperations;
+  /** bpf_stats_fops: ENABLE_STATS's fd keeps run accounting on while it is open. */
+  readonly statsFops: FileOperations;
+  private readonly info = new Uint8Array(BPF_PROG_INFO.size);
+  private readonly infoView = new DataView(this.info.buffer);
+  private readonly scratch = new Uint8Array(PAGE_SIZE);
+  private readonly idBuf = new Uint8Array(4);
+
+  constructor(
+    private readonly k: ProgServices,
+    private readonly sys: MapAccess,
+    private readonly runtime: BpfRuntime,
+    private readonly sysctls: ProgSysctls,
+    /** bpf_stats_enabled_key: run accounting is on while it is non-zero (the sysctl and every stats fd add one). */
+    private readonly statsKey: { enabled: number },
+  ) {
+    const put = (object: unknown): void => this.put(object as ProgObject);
+    this.fops = { name: 'bpf-prog', release: (file: File) => put(file.privateData), unpin: put };
+    this.statsFops = {
+      name: 'bpf-stats',
+      release: () => {
+        this.statsKey.enabled--;
+      },
+    };
+  }
+
+  /** bpf_prog_put: drop a reference; the last frees the program, its id and its maps' references. */
+  put(prog: ProgObject): void {
+    prog.refs--;
+    if (prog.refs > 0) return;
+    this.progs.remove(prog.id);
+    for (const map of prog.usedMaps) this.sys.mapPut(map);
+  }
+
+  /** bpf_prog_new_fd: a new `anon_inode:bpf-prog` fd holding one reference (taken by the caller). */
+  newFd(task: Task, prog: ProgObject): number {
+    const fd = this.k.fds.installFd(task, 'bpf-prog', this.fops, prog, O.RDWR | O.CLOEXEC);
+    if (fd < 0) this.put(prog);
+    return fd;
+  }
+
+  /** bpf_prog_get: the program behind `fd` of `task`, -EBADF for no file, -EINVAL for a file that is not a program. */
+  progFromFd(task: Task, fd: number): ProgObject | number {
+    const file = this.k.fds.fdget(task, fd);
+    if (file === undefined) return -Errno.EBADF;
+    if (file.ops !== this.fops) return -Errno.EINVAL;
+    return file.privateData as ProgObject;
+  }
+
+  /** bpf_prog_load. */
+  load(task: Task, mm: UserCopy, uattr: number): number {
+    const P = BPF_ATTR_LAYOUTS.PROG_LOAD;
+    const a = this.sys;
+    const progType = a.u32(P.prog_type.offset);
+    const progFlags = a.u32(P.prog_flags.offset);
+    if ((progFlags & ~PROG_FLAGS_KNOWN) !== 0) return -Errno.EINVAL;
+    // BPF tokens (delegated permissions in a user namespace) are not modelled: no fd is a token.
+    if ((progFlags & BPF_PROG_F.TOKEN_FD) !== 0) return -Errno.EINVAL;
+    const denied = progLoadDenied(task, progType, this.sysctls.unprivBpfDisabled.value);
+    if (denied.early !== 0) return denied.early;
+    const privileged = bpfCapable(task);
+    const insnCnt = a.u32(P.insn_cnt.offset);
+    if (insnCnt === 0 || insnCnt > (privileged ? INSN_LIMIT : BPF_MAXINSNS)) return -Errno.E2BIG;
+    if (denied.late !== 0) return denied.late;
+    // attach_prog_fd / attach_btf_id name a BTF type to attach to; this kernel has no BTF objects, so none resolves.
+    if (a.u32(P.attach_prog_fd.offset) !== 0 || a.u32(P.attach_btf_id.offset) !== 0) return -Errno.EINVAL;
+    // bpf_prog_load_check_attach: TRACING, STRUCT_OPS, EXT and LSM programs need an attach BTF id.
+    if (BTF_ONLY_PROG_TYPES.has(progType)) return -Errno.EINVAL;
+    // prog_ifindex asks for a device-offloaded program; no simulated NIC offloads (bpf_prog_dev_bound_init: EINVAL).
+    if (a.u32(P.prog_ifindex.offset) !== 0) return -Errno.EINVAL;
+    const insnBytes = new Uint8Array(insnCnt * 8);
+    if (!mm.copyFromUser(a.u64(P.insns.offset), insnBytes, 0, insnBytes.length)) return -Errno.EFAULT;
+    const license = mm.readCString(a.u64(P.license.offset), LICENSE_MAX);
+    if (typeof license === 'number') return -Errno.EFAULT;
+    const gplCompatible = licenseIsGplCompatible(license.slice(0, LICENSE_MAX - 1));
+    const desc = PROG_TYPES_BY_ID.get(progType);
+    if (desc === undefined) return -Errno.EINVAL;
+    const name = objName(a.attr.subarray(P.prog_name.offset, P.prog_name.offset + BPF_OBJ_NAME_LEN));
+    if (typeof name === 'number') return name;
+    // check_btf_info: func_info / line_info need a BTF object behind prog_btf_fd; this kernel has none.
+    if (a.u32(P.func_info_cnt.offset) !== 0 || a.u32(P.line_info_cnt.offset) !== 0 || a.u32(P.core_relo_cnt.offset) !== 0) {
+      return this.k.fds.fdget(task, a.u32(P.prog_btf_fd.offset)) === undefined ? -Errno.EBADF : -Errno.EINVAL;
+    }
+    // bpf_check: the log attributes first.
+    const logLevel = a.u32(P.log_level.offset);
+    const logSize = a.u32(P.log_size.offset);
+    const logBuf = a.u64(P.log_buf.offset);
+    const bad = checkLogAttr(logLevel, logSize, logBuf);
+    if (bad !== 0) return bad;
+
+    const held: MapObject[] = [];
+    const release = (): void => {
+      for (const object of held) a.mapPut(object);
+    };
+    const result = this.verifyAndFix(task, mm, insnBytes, desc, privileged, gplCompatible, logLevel, held);
+    // bpf_vlog_finalize: the log goes back whether or not the program loaded, and log_true_size with it.
+    const log = finalizeLog(result.log, logLevel, logSize);
+    if (log.bytes.length > 0 && !mm.copyToUser(logBuf, log.bytes, 0, log.bytes.length)) {
+      release();
+      return -Errno.EFAULT;
+    }
+    const trueSizeEnd = P.log_true_size.offset + 4;
+    if (a.attrSize >= trueSizeEnd && a.putU32(mm, uattr + P.log_true_size.offset, log.trueSize) !== 0) {
+      release();
+      return -Errno.EFAULT;
+    }
+    const err = typeof result.program === 'number' ? result.program : log.errno;
+    if (err !== 0) {
+      release();
+      return err;
+    }
+    const loaded = result as Loaded;
+    // bpf_prog_select_runtime: the JIT unless net.core.bpf_jit_enable is 0; a program the JIT cannot take runs interpreted.
+    let jitedLen = 0;
+    let jited = this.sysctls.jitEnable.value !== 0;
+    if (jited) {
+      try {
+        jitedLen = jitCompiled(loaded.program, 'checked').wasmBytes;
+      } catch (e) {
+        if (!(e instanceof JitLimitError)) throw e;
+        jited = false;
+      }
+    }
+    const prog: ProgObject = {
+      program: loaded.program,
+      progType,
+      jited,
+      runCnt: 0,
+      runTimeNs: 0,
+      expectedAttachType: a.u32(P.expected_attach_type.offset),
+      id: 0,
+      name,
+      tag: progTag(insnBytes),
+      gplCompatible,
+      loadTime: this.k.clock.now,
+      createdByUid: task.group.cred.uid,
+      xlated: loaded.xlated,
+      jitedLen,
+      verifiedInsns: loaded.verifiedInsns,
+      usedMaps: held,
+      refs: 1,
+    };
+    const id = this.progs.alloc(prog);
+    if (id < 0) {
+      release();
+      return id;
+    }
+    prog.id = id;
+    return this.newFd(task, prog);
+  }
+
+  /**
+   * resolve_pseudo_ldimm64, the verifier with the real maps, and the fixups: the log text and the runnable
+   * program, or the log text and -errno. Maps resolved are pushed to `held` with a reference each.
+   */
+  private verifyAndFix(
+    task: Task,
+    mm: UserCopy,
+    insnBytes: Uint8Array,
+    desc: ProgramTypeDesc,
+    privileged: boolean,
+    gpl: boolean,
+    logLevel: number,
+    held: MapObject[],
+  ): Loaded | { readonly log: string; readonly program: number } {
+    const P = BPF_ATTR_LAYOUTS.PROG_LOAD;
+    const insns = readInsns(insnBytes);
+    // resolve_pseudo_ldimm64: every map an LD imm64 names, by fd or by fd_array index, with a reference.
+    const byRef = new Map<string, MapObject>();
+    const fdArray = this.sys.u64(P.fd_array.offset);
+    const idxBuf = new Uint8Array(4);
+    for (const insn of insns) {
+      if (insn.code !== 0x18) continue;
+      const kind = mapRefKind(insn.src);
+      if (kind === null) continue;
+      const key = `${kind}:${insn.imm}`;
+      let object = byRef.get(key);
+      if (object === undefined) {
+        let fd = insn.imm;
+        if (kind === 'idx') {
+          if (fdArray === 0) return { log: 'no fd_array for a map index\n', program: -Errno.EPROTO };
+          if (!mm.copyFromUser(fdArray + 4 * (insn.imm >>> 0), idxBuf, 0, 4)) return { log: '', program: -Errno.EFAULT };
+          fd = new DataView(idxBuf.buffer).getInt32(0, true);
+        }
+        const file = this.sys.mapFile(task, fd);
+        if (typeof file === 'number') return { log: `fd ${fd} is not pointing to valid bpf_map\n`, program: file };
+        object = file.privateData as MapObject;
+        if (!held.includes(object)) {
+          object.refs++;
+          held.push(object);
+        }
+        byRef.set(key, object);
+      }
+      if (isValueRef(insn.src)) {
+        const address = directValueAddress(object.map, insn.imm2 ?? 0);
+        if (address < 0) {
+          const line =
+            address === -Errno.EINVAL
+              ? 'invalid access to map value pointer, value_size=' + String(object.map.valueSize) + ' off=' + String(insn.imm2 ?? 0)
+              : '';
+          return { log: line === '' ? '' : `${line}\n`, program: address };
+        }
+      }
+    }
+    const descs = new Map<string, MapDesc>();
+    for (const [key, object] of byRef) descs.set(key, object.map.desc());
+    const registry: VerifierRegistry = {
+      helper: (id) => HELPERS.get(id),
+      map: (ref, how) => descs.get(`${how}:${ref}`),
+    };
+    const verifierLevel = (logLevel & BPF_LOG.LEVEL2) !== 0 ? 2 : logLevel !== 0 ? 1 : 0;
+    const result = verify(insnBytes, { progType: desc, registry, logLevel: verifierLevel, privileged, gpl });
+    let log = (logLevel & BPF_LOG.STATS) !== 0 ? withStats(result.log, result.stats.timeUs, result.stackDepth) : result.log;
+    if (!result.accepted) return { log, program: -(result.error?.errno ?? Errno.EINVAL) };
+    // do_misc_fixups' helper binding: a helper this simulator has no implementation of cannot run.
+    for (const id of calledHelpers(insns)) {
+      if (this.runtime.helpers.get(id) === undefined) {
+        const proto = HELPERS.get(id);
+        log += `helper call ${proto?.name ?? 'unknown'}#${id} is known to the verifier but not implemented by this kernel; the program cannot be loaded\n`;
+        return { log, program: -Errno.EINVAL };
+      }
+    }
+    // Linux's rewrites: context accesses, then dead code (removed for a privileged loader, trapped for an
+    // unprivileged one: a malformed instruction on a dead path goes with it), then the division guards.
+    const live = removeDeadCode(convertCtxAccesses(insnBytes, result.facts, desc), result.facts, { privileged });
+    // The guarded program is what user space reads back (as Linux 6.18 prints it). The VM runs `live`: its
+    // division and modulo already are RFC 9669's (a zero divisor gives 0, or leaves the dividend; a signed
+    // division of the smallest value by -1 wraps), which is exactly what the guards make of them, and the
+    // signed guards use BPF_REG_AX (r11), a register the kernel's own patches have and programs do not.
+    const shown = fixupDivisions(live);
+    const refOf = (insn: RawInsn): MapObject | undefined => {
+      const kind = mapRefKind(insn.src);
+      return kind === null ? undefined : byRef.get(`${kind}:${insn.imm}`);
+    };
+    let program: Program;
+    try {
+      program = loadProgram(live.insns, {
+        name: desc.name,
+        // The accesses the verifier proved in bounds run without a region check on the JIT; the rest keep theirs.
+        memoryInBounds: live.memoryInBounds,
+        resolveLdImm64: (insn) => {
+          const object = refOf(insn);
+          if (object === undefined) return undefined;
+          return BigInt(isValueRef(insn.src) ? directValueAddress(object.map, insn.imm2 ?? 0) : object.map.address);
+        },
+      });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      return { log: `${log}${message}\n`, program: -Errno.EINVAL };
+    }
+    const dump = dumpXlated(shown.insns, (insn) => {
+      const object = refOf(insn);
+      return object === undefined ? undefined : { map: object.map, off: isValueRef(insn.src) ? (insn.imm2 ?? 0) : 0 };
+    });
+    return { log, program, xlated: encodeProgram(dump), verifiedInsns: result.stats.processed };
+  }
+
+  /** bpf_prog_get_info_by_fd: fill struct bpf_prog_info, copy min(info_len, sizeof) back and write info_len. */
+  getInfo(task: Task, mm: UserCopy, prog: ProgObject, uinfo: number, infoLenIn: number, infoLenAt: number): number {
+    const I = BPF_PROG_INFO;
+    let infoLen = infoLenIn;
+    if (infoLen > I.size) {
+      if (infoLen > PAGE_SIZE) return -Errno.E2BIG;
+      const rest = infoLen - I.size;
+      if (!mm.copyFromUser(uinfo + I.size, this.scratch, 0, rest)) return -Errno.EFAULT;
+      for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
+      infoLen = I.size;
+    }
+    const info = this.info;
+    const view = this.infoView;
+    info.fill(0);
+    // The user's struct is read first: its lengths and pointers say where the arrays go.
+    if (!mm.copyFromUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
+    const u32 = (off: number): number => view.getUint32(off, true);
+    const u64 = (off: number): number => view.getUint32(off, true) + view.getUint32(off + 4, true) * 0x1_0000_0000;
+    const setU64 = (off: number, value: number): void => {
+      view.setUint32(off, value >>> 0, true);
+      view.setUint32(off + 4, Math.floor(value / 0x1_0000_0000), true);
+    };
+    const mapIdsLen = u32(I.nr_map_ids);
+    const mapIdsAt = u64(I.map_ids);
+    const xlatedLen = u32(I.xlated_prog_len);
+    const xlatedAt = u64(I.xlated_prog_insns);
+    info.fill(0);
+    view.setUint32(I.type, prog.progType, true);
+    view.setUint32(I.id, prog.id, true);
+    info.set(prog.tag, I.tag);
+    setU64(I.load_time, prog.loadTime);
+    view.setUint32(I.created_by_uid, prog.createdByUid, true);
+    for (let i = 0; i < prog.name.length; i++) info[I.name + i] = prog.name.charCodeAt(i);
+    view.setUint32(I.gpl_compatible, prog.gplCompatible ? 1 : 0, true);
+    setU64(I.run_time_ns, prog.runTimeNs);
+    setU64(I.run_cnt, prog.runCnt);
+    view.setUint32(I.verified_insns, prog.verifiedInsns, true);
+    view.setUint32(I.nr_map_ids, prog.usedMaps.length, true);
+    setU64(I.map_ids, mapIdsAt);
+    const ids = Math.min(mapIdsLen, prog.usedMaps.length);
+    for (let i = 0; i < ids; i++) {
+      new DataView(this.idBuf.buffer).setUint32(0, prog.usedMaps[i]?.map.id ?? 0, true);
+      if (!mm.copyToUser(mapIdsAt + 4 * i, this.idBuf, 0, 4)) return -Errno.EFAULT;
+    }
+    // Only bpf_capable() callers see the instructions and their sizes.
+    if (bpfCapable(task)) {
+      view.setUint32(I.xlated_prog_len, prog.xlated.length, true);
+      setU64(I.xlated_prog_insns, xlatedAt);
+      const copy = Math.min(xlatedLen, prog.xlated.length);
+      if (copy > 0 && !mm.copyToUser(xlatedAt, prog.xlated, 0, copy)) return -Errno.EFAULT;
+      // The JIT image (WebAssembly) is not x86 code: as Linux does when raw dumps are not allowed
+      // (bpf_dump_raw_ok false), its length is reported and jited_prog_insns is left 0.
+      view.setUint32(I.jited_prog_len, prog.jitedLen, true);
+    }
+    if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
+    return this.sys.putU32(mm, infoLenAt, infoLen);
+  }
+
+  /** bpf_obj_get_next_id over prog_idr. */
+  getNextId(task: Task, mm: UserCopy, uattr: number): number {
+    const G = BPF_ATTR_LAYOUTS.PROG_GET_NEXT_ID;
+    const start = this.sys.u32(G.start_id.offset);
+    if (start >= INT_MAX) return -Errno.EINVAL;
+    if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
+    const next = this.progs.nextAfter(start);
+    if (next === 0) return -Errno.ENOENT;
+    return this.sys.putU32(mm, uattr + G.next_id.offset, next);
+  }
+
+  /** bpf_prog_get_fd_by_id. */
+  getFdById(task: Task): number {
+    if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
+    const prog = this.progs.find(this.sys.u32(BPF_ATTR_LAYOUTS.PROG_GET_FD_BY_ID.id.offset));
+    if (prog === undefined) return -Errno.ENOENT;
+    prog.refs++;
+    return this.newFd(task, prog);
+  }
+
+  /** bpf_enable_stats: BPF_STATS_RUN_TIME gives an fd that keeps run accounting on while it is open. */
+  enableStats(task: Task): number {
+    if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
+    if (this.sys.u32(BPF_ATTR_LAYOUTS.ENABLE_STATS.type.offset) !== BPF_STATS.RUN_TIME) return -Errno.EINVAL;
+    const fd = this.k.fds.installFd(task, 'bpf-stats', this.statsFops, null, O.RDONLY | O.CLOEXEC);
+    if (fd >= 0) this.statsKey.enabled++;
+    return fd;
+  }
+}
+
+/** A program that verified and was fixed up. */
+interface Loaded {
+  readonly log: string;
+  readonly program: Program;
+  readonly xlated: Uint8Array;
+  readonly verifiedInsns: number;
+}
