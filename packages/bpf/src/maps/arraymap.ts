@@ -285,10 +285,13 @@ export class ProgArrayMap extends FdArrayMap<FdProgram> {
     return this.owner_.compatible(prog);
   }
 
-  /** The tail-call hook's question: the program at `index`, or null for an empty slot or an index past the end. */
-  tailCallTarget(index: number): TailCallTarget | null {
-    if (index >= this.maxEntries) return null;
-    return this.slots[index]?.object.target ?? null;
+  /**
+   * The tail-call hook's question (runtime.ts's ProgramSlots): the program at `index`, or undefined for an empty
+   * slot or an index past the end.
+   */
+  programAt(index: number): TailCallTarget | undefined {
+    if (index >= this.maxEntries) return undefined;
+    return this.slots[index]?.object.target;
   }
 
   /** prog_fd_array_get_ptr: an extension program, or one not compatible with the array, is EINVAL. */

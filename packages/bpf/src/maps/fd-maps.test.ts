@@ -81,13 +81,13 @@ describe('PROG_ARRAY', () => {
     fds.add(4, prog(BPF_PROG_TYPE.SOCKET_FILTER));
     expect(map.updateWithFds(u32le(1), u32le(3), 0, fds)).toBe(0);
     expect(map.updateWithFds(u32le(2), u32le(4), 0, fds)).toBe(-Errno.EINVAL);
-    expect(map.tailCallTarget(1)).toBe(xdp.target);
-    expect(map.tailCallTarget(0)).toBeNull();
-    expect(map.tailCallTarget(4)).toBeNull();
+    expect(map.programAt(1)).toBe(xdp.target);
+    expect(map.programAt(0)).toBeUndefined();
+    expect(map.programAt(4)).toBeUndefined();
     expect(map.progCompatible({ progType: BPF_PROG_TYPE.XDP, jited: false, xdpHasFrags: false })).toBe(false);
     expect(fds.held()).toBe(1);
     map.releaseUref();
-    expect(map.tailCallTarget(1)).toBeNull();
+    expect(map.programAt(1)).toBeUndefined();
     expect(fds.held()).toBe(0);
     map.free();
     expect(env.phys.usageOf(map.owner).bytes).toBe(0);

@@ -221,8 +221,8 @@ export class BpfSyscall {
     if (typeof prog === 'number') return prog;
     prog.refs++;
     return {
-      // prog->jited: a JIT image was made. xdp_has_frags (BPF_F_XDP_HAS_FRAGS) is not kept by PROG_LOAD yet: false.
-      object: { progType: prog.progType, expectedAttachType: prog.expectedAttachType, jited: prog.jitedLen > 0, xdpHasFrags: false, target: prog },
+      // xdp_has_frags (BPF_F_XDP_HAS_FRAGS) is not kept by PROG_LOAD yet: false.
+      object: { progType: prog.progType, expectedAttachType: prog.expectedAttachType, jited: prog.jited, xdpHasFrags: false, target: prog },
       id: prog.id,
       put: () => this.progs.put(prog),
     };
