@@ -4,7 +4,7 @@ export { MAP_TYPE_IDS, createRegistry, mapDesc } from './maps.js';
 export type { MapSpec } from './maps.js';
 export { GPL_COMPATIBLE_LICENSES, licenseIsGplCompatible } from './license.js';
 export { BpfMap, ArrayMap, HashTab, MAP_OPS, createMap, jhash, ENOTSUPP } from './maps/index.js';
-export { ProgArrayMap, PerfEventArrayMap, ArrayOfMaps, HashOfMaps, DevMapBase, devMapRedirect } from './maps/index.js';
+export { ProgArrayMap, PerfEventArrayMap, ArrayOfMaps, HashOfMaps, DevMapBase } from './maps/index.js';
 export type { MapAttr, MapEnv, MapOps, MapFdObjects, FdRef, FdProgram, NetDevices } from './maps/index.js';
 export { BpfSyscall, CyclicIdr, ProgSyscall, registerBpf } from './syscall/index.js';
 export type { BpfKernel, BpfOptions, BpfServices, BpfSysctls, MapObject, ProgObject } from './syscall/index.js';

@@ -10,20 +10,11 @@
  * the head of their bucket, and walks them in that order for get_next_key, as Linux does.
  */
 import { BPF_ATTACH_TYPE, BPF_DEVMAP_VAL, BPF_F_REDIRECT, BPF_MAP_F, BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_UPDATE, CAP, Errno } from '@ebpf-sim/uapi';
-import type { RunState } from '../runtime/env.js';
 import { arrayGetNextKey } from './arraymap.js';
 import { BpfMap, ProgMapOwner, defineMapOps, type FdProgram, type FdRef, type MapAttr, type MapEnv, type MapFdObjects, type MapOps } from './map.js';
 
 /** DEV_CREATE_FLAG_MASK. */
 const DEV_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.RDONLY | BPF_MAP_F.WRONLY;
-
-/** XDP actions (enum xdp_action): the low bits of bpf_redirect_map's flags are the action for a missing key. */
-const XDP_ABORTED = 0;
-const XDP_REDIRECT = 4;
-/** XDP_ABORTED | XDP_DROP | XDP_PASS | XDP_TX. */
-const XDP_ACTION_MASK = 3;
-/** The map id bpf_redirect_info holds after a failed lookup: INT_MAX, outside the id range. */
-const INT_MAX = 0x7fffffff;
 
 const readU32 = (src: Uint8Array, off: number): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
 
@@ -61,7 +52,18 @@ export abstract class DevMapBase extends BpfMap {
   /** The entry of `key`, or undefined (__dev_map_lookup_elem / __dev_map_hash_lookup_elem). */
   protected abstract entry(key: number): DevEntry | undefined;
 
-  /** The ifindex bpf_redirect_map sends to for `key` (the entry's device), or 0 when the key has no entry. */
+  /**
+   * The flags bpf_redirect_map takes for a device map besides the action bits (dev_map_redirect's flag mask); the
+   * helper (helpers/net.ts, __bpf_xdp_redirect_map) refuses others with XDP_ABORTED.
+   */
+  readonly redirectFlagMask = BPF_F_REDIRECT.BROADCAST | BPF_F_REDIRECT.EXCLUDE_INGRESS;
+
+  /** The redirect target at `index` for bpf_redirect_map (ri->tgt_value: the entry's kernel address), or 0. */
+  redirectLookup(index: number): number {
+    return this.entry(index >>> 0)?.val ?? 0;
+  }
+
+  /** The ifindex of the device at `key` (where a redirect to it transmits), or 0 when the key has no entry. */
   redirectTarget(key: number): number {
     return this.entry(key >>> 0)?.ifindex ?? 0;
   }
@@ -318,27 +320,3 @@ function devMapAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): Bp
 
 export const DEVMAP_OPS = defineMapOps(BPF_MAP_TYPE.DEVMAP, 'devmap', false, () => 0, devMapAlloc);
 export const DEVMAP_HASH_OPS = defineMapOps(BPF_MAP_TYPE.DEVMAP_HASH, 'devmap_hash', false, () => 0, devMapAlloc);
-
-/**
- * __bpf_xdp_redirect_map for a devmap (dev_map_redirect): flags past the action bits and BPF_F_BROADCAST |
- * BPF_F_EXCLUDE_INGRESS give XDP_ABORTED; a missing key (without BPF_F_BROADCAST) clears the redirect and
- * returns the action in the flags' low bits; otherwise the target goes into the run's redirect info and the
- * answer is XDP_REDIRECT. `index` is the u64 argument's low 32 bits (the lookup takes a u32 key); `flagsLow`
- * and `flagsHigh` the flags' halves.
- */
-export function devMapRedirect(map: DevMapBase, run: RunState, index: number, flagsLow: number, flagsHigh: number): number {
-  const flagMask = BPF_F_REDIRECT.BROADCAST | BPF_F_REDIRECT.EXCLUDE_INGRESS;
-  if (flagsHigh !== 0 || (flagsLow & ~(XDP_ACTION_MASK | flagMask)) !== 0) return XDP_ABORTED;
-  const broadcast = (flagsLow & BPF_F_REDIRECT.BROADCAST) !== 0;
-  const target = map.redirectTarget(index);
-  if (target === 0 && !broadcast) {
-    run.redirectIfindex = 0;
-    run.redirectMapId = INT_MAX;
-    run.redirectFlags = 0;
-    return flagsLow & XDP_ACTION_MASK;
-  }
-  run.redirectIfindex = target;
-  run.redirectMapId = map.id;
-  run.redirectFlags = broadcast ? flagsLow : 0;
-  return XDP_REDIRECT;
-}

@@ -10,7 +10,7 @@ import { HELPERS } from '../helpers/index.js';
 import type { HelperEnv, RunState } from '../runtime/env.js';
 import { mapTestEnv, u32le, type MapTestEnv } from '../testing/map-env.js';
 import { ArrayOfMaps, PerfEventArrayMap, ProgArrayMap } from './arraymap.js';
-import { DevMapBase, devMapRedirect } from './devmap.js';
+import { DevMapBase } from './devmap.js';
 import { HashOfMaps } from './hashtab.js';
 import { BpfMap, type FdProgram, type FdRef, type MapAttr, type MapFdObjects } from './map.js';
 import { createMap } from './registry.js';
@@ -210,7 +210,7 @@ describe('PERF_EVENT_ARRAY and bpf_perf_event_output', () => {
 });
 
 describe('DEVMAP and bpf_redirect_map', () => {
-  it("redirects to the entry's device, falls back to the flags' action, and refuses unknown flags", () => {
+  it('holds devices and XDP_DEVMAP programs, and gives bpf_redirect_map its entries', () => {
     const env = mapTestEnv();
     const fds = new FakeFds();
     const devices = { byIndex: (ifindex: number) => (ifindex === 2 || ifindex === 3 ? { ifindex } : undefined) };
@@ -230,15 +230,13 @@ describe('DEVMAP and bpf_redirect_map', () => {
       // A program's lookup sees bpf_devmap_val: the ifindex and the program's id.
       const val = map.lookup(env.put(u32le(1)), 0);
       expect(Array.from(env.read(val, 8))).toEqual([3, 0, 0, 0, 200, 0, 0, 0]);
-      const state = run(0);
-      expect(devMapRedirect(map, state, 1, 0, 0)).toBe(4);
-      expect(state).toMatchObject({ redirectIfindex: 3, redirectMapId: 9, redirectFlags: 0 });
-      expect(devMapRedirect(map, state, 2, 2, 0)).toBe(2);
-      expect(state).toMatchObject({ redirectIfindex: 0, redirectMapId: 0x7fffffff });
-      expect(devMapRedirect(map, state, 1, 1 << 5, 0)).toBe(0);
-      expect(devMapRedirect(map, state, 1, 0, 1)).toBe(0);
-      expect(devMapRedirect(map, state, 2, BPF_F_REDIRECT.BROADCAST | BPF_F_REDIRECT.EXCLUDE_INGRESS, 0)).toBe(4);
-      expect(state.redirectFlags).toBe(BPF_F_REDIRECT.BROADCAST | BPF_F_REDIRECT.EXCLUDE_INGRESS);
+      // bpf_redirect_map's map side: the entry (its value's address) and the device behind a key.
+      expect(map.redirectLookup(1)).toBe(val);
+      expect(map.redirectLookup(2)).toBe(0);
+      expect(map.redirectTarget(1)).toBe(3);
+      expect(map.redirectFlagMask).toBe(BPF_F_REDIRECT.BROADCAST | BPF_F_REDIRECT.EXCLUDE_INGRESS);
+      expect(map.deleteSys(u32le(1))).toBe(0);
+      expect(map.redirectLookup(1)).toBe(0);
       map.free();
       expect(fds.held()).toBe(0);
       expect(env.phys.usageOf(map.owner).bytes).toBe(0);
