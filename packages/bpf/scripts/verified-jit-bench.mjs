@@ -8,6 +8,7 @@
 //   node packages/bpf/scripts/verified-jit-bench.mjs [--program NAME] [--rounds 15]
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { XDP_BUFF } from '@ebpf-sim/kernel';
 import { XDP, createRegistry } from '@ebpf-sim/bpf';
