@@ -370,9 +370,4 @@ export const NET_HELPERS: readonly BpfHelper[] = [
   helper('xdp_get_buff_len', { ret: 'integer', args: ['ptr_to_ctx'] }, xdpGetBuffLen),
   helper('xdp_load_bytes', { ret: 'integer', args: ['ptr_to_ctx', 'anything', 'ptr_to_uninit_mem', 'const_size'] }, xdpCopyBytes(false)),
   helper('xdp_store_bytes', { ret: 'integer', args: ['ptr_to_ctx', 'anything', 'ptr_to_mem', 'const_size'] }, xdpCopyBytes(true)),
-  helper('perf_event_output', {
-    ret: 'integer',
-    args: ['ptr_to_ctx', 'const_map_ptr', 'anything', 'ptr_to_mem', 'const_size_or_zero'],
-    mapTypes: ['perf_event_array'],
-  }),
 ];

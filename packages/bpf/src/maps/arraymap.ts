@@ -6,18 +6,27 @@
  * A per-CPU array keeps each index's CPU slots side by side (index-major), so user space's copy of every CPU's
  * value is one contiguous run; Linux gives each CPU its own area, which a program cannot tell apart.
  */
-import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno, PAGE_SIZE } from '@ebpf-sim/uapi';
+import type { File, PerfOutputEvent } from '@ebpf-sim/kernel';
+import type { MapDesc } from '@ebpf-sim/verifier';
+import { BPF_MAP_F, BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_UPDATE, CAP, Errno, PAGE_SIZE } from '@ebpf-sim/uapi';
+import type { TailCallTarget } from '../runtime/env.js';
+import { innerMapGet, innerMapMetaAlloc, type InnerMapMeta } from './map_in_map.js';
 import {
   BPF_F_ACCESS_MASK,
   BpfMap,
+  ENOTSUPP,
   MAP_AREA_MAX,
+  ProgMapOwner,
   PCPU_MIN_UNIT_SIZE,
   defineMapOps,
   mapFlagsAccessOk,
   round8,
   updateFlagsInvalid,
+  type FdProgram,
+  type FdRef,
   type MapAttr,
   type MapEnv,
+  type MapFdObjects,
   type MapOps,
 } from './map.js';
 
@@ -36,6 +45,18 @@ function writeIndex(dst: Uint8Array, index: number): void {
   dst[1] = (index >>> 8) & 0xff;
   dst[2] = (index >>> 16) & 0xff;
   dst[3] = (index >>> 24) & 0xff;
+}
+
+/** array_map_get_next_key: no key or one past the end restarts at 0; the last index has no next. */
+export function arrayGetNextKey(maxEntries: number, key: Uint8Array | null, next: Uint8Array): number {
+  const index = key === null ? 0xffffffff : readIndex(key, 0);
+  if (index >= maxEntries) {
+    writeIndex(next, 0);
+    return 0;
+  }
+  if (index === maxEntries - 1) return -Errno.ENOENT;
+  writeIndex(next, index + 1);
+  return 0;
 }
 
 /** array_map_alloc_check. */
@@ -126,14 +147,7 @@ export class ArrayMap extends BpfMap {
 
   /** array_map_get_next_key: no key or one past the end restarts at 0; the last index has no next. */
   getNextKey(key: Uint8Array | null, next: Uint8Array): number {
-    const index = key === null ? 0xffffffff : readIndex(key, 0);
-    if (index >= this.maxEntries) {
-      writeIndex(next, 0);
-      return 0;
-    }
-    if (index === this.maxEntries - 1) return -Errno.ENOENT;
-    writeIndex(next, index + 1);
-    return 0;
+    return arrayGetNextKey(this.maxEntries, key, next);
   }
 
   free(): void {
@@ -147,6 +161,12 @@ export class ArrayMap extends BpfMap {
  * follows, and an overflow of that rounding gives E2BIG.
  */
 function arrayAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
+  const base = arrayArea(attr, env, owner);
+  return base < 0 ? base : new ArrayMap(ops, attr, env, owner, base);
+}
+
+/** array_map_alloc's memory: the (rounded) element area, zeroed, charged to `owner`; its address or -errno. */
+function arrayArea(attr: MapAttr, env: MapEnv, owner: string): number {
   const percpu = attr.mapType === BPF_MAP_TYPE.PERCPU_ARRAY;
   let entries = attr.maxEntries;
   if (!env.capable(CAP.PERFMON)) {
@@ -162,8 +182,245 @@ function arrayAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): Bpf
   const base = env.phys.kmalloc(size, owner);
   if (base < 0) return -Errno.ENOMEM;
   env.phys.bytes.fill(0, base, base + size);
-  return new ArrayMap(ops, attr, env, owner, base);
+  return base;
 }
 
 export const ARRAY_OPS = defineMapOps(BPF_MAP_TYPE.ARRAY, 'array', true, arrayAllocCheck, arrayAlloc);
 export const PERCPU_ARRAY_OPS = defineMapOps(BPF_MAP_TYPE.PERCPU_ARRAY, 'percpu_array', false, arrayAllocCheck, arrayAlloc);
+
+// ---- fd arrays: PROG_ARRAY, PERF_EVENT_ARRAY, ARRAY_OF_MAPS (arraymap.c's fd_array_map_* and map_in_map.c) ----
+
+/** fd_array_map_alloc_check: the value is a u32 fd, and fd arrays cannot be mmap'ed; then array_map_alloc_check. */
+function fdArrayAllocCheck(attr: MapAttr): number {
+  if (attr.valueSize !== 4 || (attr.mapFlags & BPF_MAP_F.MMAPABLE) !== 0) return -Errno.EINVAL;
+  return arrayAllocCheck(attr);
+}
+
+/**
+ * An array whose slots hold references to kernel objects that user space names by fd (Linux's array->ptrs).
+ * The slot area in kernel memory (8 bytes per slot, as array_map_alloc sizes it) holds the object's kernel
+ * address where it has one (an inner map), so a program's lookup reads it in place.
+ */
+export abstract class FdArrayMap<T> extends BpfMap {
+  protected readonly slots: Array<FdRef<T> | null>;
+  protected readonly base: number;
+
+  constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, base: number) {
+    super(ops, attr, env, owner, attr.maxEntries, false);
+    this.base = base;
+    this.slots = new Array<FdRef<T> | null>(attr.maxEntries).fill(null);
+  }
+
+  /** map_fd_get_ptr: the object behind `ufd`, with a reference, or -errno. */
+  protected abstract getPtr(fds: MapFdObjects, ufd: number): FdRef<T> | number;
+  /** map_fd_sys_lookup_elem: the id user space reads for a slot; null for a type without it (ENOTSUPP). */
+  protected abstract sysLookupId(ref: FdRef<T>): number | null;
+  /** The kernel address a slot's memory holds for `ref` (0 for objects a program does not reach by address). */
+  protected slotAddress(_ref: FdRef<T>): number {
+    return 0;
+  }
+
+  /** Programs do not look fd arrays up (the verifier allows only their own helpers), except ARRAY_OF_MAPS. */
+  lookup(_keyAddr: number, _cpu: number): number {
+    return 0;
+  }
+
+  /** bpf_fd_array_map_update_elem: BPF_ANY only, the index in range, then the object behind the fd replaces the old. */
+  override updateWithFds(key: Uint8Array, value: Uint8Array, flags: number, fds: MapFdObjects): number {
+    if (flags !== BPF_UPDATE.ANY) return -Errno.EINVAL;
+    const index = readIndex(key, 0);
+    if (index >= this.maxEntries) return -Errno.E2BIG;
+    const ref = this.getPtr(fds, readIndex(value, 0));
+    if (typeof ref === 'number') return ref;
+    this.setSlot(index, ref);
+    return 0;
+  }
+
+  /** Programs cannot write fd arrays and user space writes go through {@link updateWithFds}: there are no fds here to resolve. */
+  protected updateElem(): number {
+    return -Errno.EOPNOTSUPP;
+  }
+
+  /** fd_array_map_delete_elem: -E2BIG past the end, -ENOENT for an empty slot. */
+  protected deleteElem(keySrc: Uint8Array, keyOff: number): number {
+    const index = readIndex(keySrc, keyOff);
+    if (index >= this.maxEntries) return -Errno.E2BIG;
+    if (this.slots[index] === null) return -Errno.ENOENT;
+    this.setSlot(index, null);
+    return 0;
+  }
+
+  /** bpf_fd_array_map_lookup_elem: ENOTSUPP without map_fd_sys_lookup_elem, ENOENT for an empty or missing slot, else the id. */
+  override lookupSys(key: Uint8Array, out: Uint8Array, flags: number): number {
+    const bad = this.lookupFlagsCheck(flags);
+    if (bad !== 0) return bad;
+    return this.copyOut(key, out);
+  }
+
+  protected copyOut(key: Uint8Array, out: Uint8Array): number {
+    if (!this.hasSysLookup()) return -ENOTSUPP;
+    const index = readIndex(key, 0);
+    const ref = index < this.maxEntries ? this.slots[index] : null;
+    if (ref === null || ref === undefined) return -Errno.ENOENT;
+    writeIndex(out, this.sysLookupId(ref) ?? 0);
+    return 0;
+  }
+
+  /** Whether user space may read slots (the type has map_fd_sys_lookup_elem). */
+  protected abstract hasSysLookup(): boolean;
+
+  /** array_map_get_next_key. */
+  getNextKey(key: Uint8Array | null, next: Uint8Array): number {
+    return arrayGetNextKey(this.maxEntries, key, next);
+  }
+
+  /** bpf_fd_array_map_clear: drop every slot's reference. */
+  protected clear(): void {
+    for (let i = 0; i < this.maxEntries; i++) if (this.slots[i] !== null) this.setSlot(i, null);
+  }
+
+  free(): void {
+    this.clear();
+    this.mem.kfree(this.base);
+  }
+
+  /** xchg(array->ptrs + index, new) then map_fd_put_ptr(old). */
+  protected setSlot(index: number, ref: FdRef<T> | null): void {
+    const old = this.slots[index];
+    this.slots[index] = ref;
+    const address = ref === null ? 0 : this.slotAddress(ref);
+    const at = this.base + index * 8;
+    for (let i = 0; i < 8; i++) this.bytes[at + i] = i < 4 ? (address >>> (8 * i)) & 0xff : 0;
+    if (old !== null && old !== undefined) old.put();
+  }
+}
+
+/** BPF_MAP_TYPE_PROG_ARRAY: tail-call targets. */
+export class ProgArrayMap extends FdArrayMap<FdProgram> {
+  private readonly owner_ = new ProgMapOwner();
+
+  /** bpf_prog_map_compatible for this array; PROG_LOAD calls it for each PROG_ARRAY a program uses. */
+  progCompatible(prog: Pick<FdProgram, 'progType' | 'jited' | 'xdpHasFrags'>): boolean {
+    return this.owner_.compatible(prog);
+  }
+
+  /**
+   * The tail-call hook's question (runtime.ts's ProgramSlots): the program at `index`, or undefined for an empty
+   * slot or an index past the end.
+   */
+  programAt(index: number): TailCallTarget | undefined {
+    if (index >= this.maxEntries) return undefined;
+    return this.slots[index]?.object.target;
+  }
+
+  /** prog_fd_array_get_ptr: an extension program, or one not compatible with the array, is EINVAL. */
+  protected getPtr(fds: MapFdObjects, ufd: number): FdRef<FdProgram> | number {
+    const ref = fds.progFromFd(ufd);
+    if (typeof ref === 'number') return ref;
+    if (ref.object.progType === BPF_PROG_TYPE.EXT || !this.progCompatible(ref.object)) {
+      ref.put();
+      return -Errno.EINVAL;
+    }
+    return ref;
+  }
+  protected sysLookupId(ref: FdRef<FdProgram>): number {
+    return ref.id;
+  }
+  protected hasSysLookup(): boolean {
+    return true;
+  }
+  /** prog_array_map_clear at map_release_uref: the programs go with the last user-space reference. */
+  override releaseUref(): void {
+    this.clear();
+  }
+}
+
+/** A PERF_EVENT_ARRAY slot: the event and the map file it was written through (struct bpf_event_entry). */
+export interface PerfEventEntry {
+  readonly event: PerfOutputEvent;
+  readonly mapFile: File | null;
+}
+
+/** BPF_MAP_TYPE_PERF_EVENT_ARRAY: per-CPU perf events for bpf_perf_event_output. */
+export class PerfEventArrayMap extends FdArrayMap<PerfEventEntry> {
+  /** The event at `index` for bpf_perf_event_output, or undefined for an empty slot or an index past the end. */
+  eventAt(index: number): PerfOutputEvent | undefined {
+    return index < this.maxEntries ? this.slots[index]?.object.event : undefined;
+  }
+
+  /** perf_event_fd_array_get_ptr: a perf event file, held with the map file that wrote it. */
+  protected getPtr(fds: MapFdObjects, ufd: number): FdRef<PerfEventEntry> | number {
+    const ref = fds.perfEventFromFd(ufd);
+    if (typeof ref === 'number') return ref;
+    return { object: { event: ref.object, mapFile: fds.mapFile }, id: ref.id, put: () => ref.put() };
+  }
+  protected sysLookupId(): null {
+    return null;
+  }
+  protected hasSysLookup(): boolean {
+    return false;
+  }
+  /** perf_event_fd_array_release: closing a map file drops the entries written through it, unless BPF_F_PRESERVE_ELEMS. */
+  override releaseFile(file: File): void {
+    if ((this.mapFlags & BPF_MAP_F.PRESERVE_ELEMS) !== 0) return;
+    for (let i = 0; i < this.maxEntries; i++) if (this.slots[i]?.object.mapFile === file) this.setSlot(i, null);
+  }
+}
+
+/** BPF_MAP_TYPE_ARRAY_OF_MAPS: slots of inner maps matching the template. */
+export class ArrayOfMaps extends FdArrayMap<BpfMap> {
+  constructor(
+    ops: MapOps,
+    attr: MapAttr,
+    env: MapEnv,
+    owner: string,
+    base: number,
+    private readonly meta: InnerMapMeta,
+  ) {
+    super(ops, attr, env, owner, base);
+  }
+
+  /** array_of_map_lookup_elem: the inner map's kernel address, or 0 (NULL) for an empty slot or an index past the end. */
+  override lookup(keyAddr: number, _cpu: number): number {
+    const index = readIndex(this.bytes, keyAddr);
+    if (index >= this.maxEntries) return 0;
+    return this.slots[index]?.object.address ?? 0;
+  }
+  override innerMapDesc(): MapDesc {
+    return this.meta.desc;
+  }
+  protected getPtr(fds: MapFdObjects, ufd: number): FdRef<BpfMap> | number {
+    return innerMapGet(this.meta, fds, ufd);
+  }
+  protected override slotAddress(ref: FdRef<BpfMap>): number {
+    return ref.object.address;
+  }
+  protected sysLookupId(ref: FdRef<BpfMap>): number {
+    return ref.id;
+  }
+  protected hasSysLookup(): boolean {
+    return true;
+  }
+}
+
+function progArrayAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
+  const base = arrayArea(attr, env, owner);
+  return base < 0 ? base : new ProgArrayMap(ops, attr, env, owner, base);
+}
+
+function perfEventArrayAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
+  const base = arrayArea(attr, env, owner);
+  return base < 0 ? base : new PerfEventArrayMap(ops, attr, env, owner, base);
+}
+
+/** array_of_map_alloc: the template first (bpf_map_meta_alloc), then the array. */
+function arrayOfMapsAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
+  const meta = innerMapMetaAlloc(attr, env);
+  if (typeof meta === 'number') return meta;
+  const base = arrayArea(attr, env, owner);
+  return base < 0 ? base : new ArrayOfMaps(ops, attr, env, owner, base, meta);
+}
+
+export const PROG_ARRAY_OPS = defineMapOps(BPF_MAP_TYPE.PROG_ARRAY, 'prog_array', false, fdArrayAllocCheck, progArrayAlloc);
+export const PERF_EVENT_ARRAY_OPS = defineMapOps(BPF_MAP_TYPE.PERF_EVENT_ARRAY, 'perf_event_array', false, fdArrayAllocCheck, perfEventArrayAlloc);
+export const ARRAY_OF_MAPS_OPS = defineMapOps(BPF_MAP_TYPE.ARRAY_OF_MAPS, 'array_of_maps', false, fdArrayAllocCheck, arrayOfMapsAlloc);

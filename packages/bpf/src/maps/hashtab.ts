@@ -25,7 +25,9 @@
  * nothing.
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno } from '@ebpf-sim/uapi';
+import type { MapDesc } from '@ebpf-sim/verifier';
 import { jhash } from './jhash.js';
+import { innerMapGet, innerMapMetaAlloc, type InnerMapMeta } from './map_in_map.js';
 import {
   BPF_F_ACCESS_MASK,
   BpfMap,
@@ -38,7 +40,9 @@ import {
   mapFlagsAccessOk,
   round8,
   updateFlagsInvalid,
+  type FdRef,
   type MapAttr,
+  type MapFdObjects,
   type MapEnv,
   type MapOps,
 } from './map.js';
@@ -213,6 +217,38 @@ export class HashTab extends BpfMap {
     return 0;
   }
 
+  // --- htab's batch ops (syscall/map-batch.ts): the token is a bucket index ---
+
+  /** n_buckets. */
+  get bucketCount(): number {
+    return this.bucketMask + 1;
+  }
+
+  /** The elements of `bucket` in chain order (head first) into `out`, which is emptied first. */
+  bucketElems(bucket: number, out: number[]): void {
+    out.length = 0;
+    for (let e = this.u32[(this.buckets >>> 2) + bucket * (BUCKET_SIZE >>> 2)]!; e !== 0; e = this.u32[(e >>> 2) + E_NEXT]!) out.push(e);
+  }
+
+  /** Element `e`'s key to `keys` at `keyOff` and its value as user space reads it (every CPU's slot) to `values` at `valueOff`. */
+  batchCopy(e: number, keys: Uint8Array, keyOff: number, values: Uint8Array, valueOff: number): void {
+    keys.set(this.bytes.subarray(e + HTAB_ELEM_SIZE, e + HTAB_ELEM_SIZE + this.keySize), keyOff);
+    const value = e + this.valueOff;
+    if (!this.percpu) this.copyToUser(values, valueOff, value, this.valueSize);
+    else for (let c = 0; c < this.nrCpus; c++) this.copyToUser(values, valueOff + c * this.valueSlot, value + c * this.valueSlot, this.valueSlot);
+  }
+
+  /** Delete element `e`, which the batch just copied. */
+  batchDelete(e: number): void {
+    this.remove(e, this.u32[(e >>> 2) + E_HASH]!);
+    this.release(e);
+  }
+
+  /** The element holding the key at (src, off), or 0. */
+  protected elemOf(src: Uint8Array, off: number): number {
+    return this.find(src, off, jhash(src, off, this.keySize, this.hashrnd));
+  }
+
   /** htab_map_get_next_key: the next element in the key's chain, else the first of a later bucket; a missing key restarts. */
   getNextKey(key: Uint8Array | null, next: Uint8Array): number {
     let bucket = 0;
@@ -377,8 +413,131 @@ export class HashTab extends BpfMap {
   }
 }
 
+/**
+ * BPF_MAP_TYPE_HASH_OF_MAPS (hashtab.c's htab_of_maps): a hash whose values hold inner maps matching the
+ * template. The value slot holds the inner map's kernel address (a program's lookup returns it); the
+ * references live beside it, keyed by element.
+ */
+export class HashOfMaps extends HashTab {
+  private readonly refs = new Map<number, FdRef<BpfMap>>();
+  private readonly addressBytes = new Uint8Array(4);
+
+  constructor(
+    ops: MapOps,
+    attr: MapAttr,
+    env: MapEnv,
+    owner: string,
+    maxEntries: number,
+    buckets: number,
+    nBuckets: number,
+    private readonly meta: InnerMapMeta,
+  ) {
+    super(ops, attr, env, owner, maxEntries, buckets, nBuckets);
+  }
+
+  override innerMapDesc(): MapDesc {
+    return this.meta.desc;
+  }
+
+  /** htab_of_map_lookup_elem: the inner map's kernel address, or 0. */
+  override lookup(keyAddr: number, cpu: number): number {
+    const value = super.lookup(keyAddr, cpu);
+    return value === 0 ? 0 : readU32(this.bytes, value);
+  }
+
+  /** bpf_fd_htab_map_update_elem: the map behind the fd (a reference), then htab_map_update_elem; the old value's reference goes. */
+  override updateWithFds(key: Uint8Array, value: Uint8Array, flags: number, fds: MapFdObjects): number {
+    const ref = innerMapGet(this.meta, fds, readU32(value, 0));
+    if (typeof ref === 'number') return ref;
+    const address = ref.object.address;
+    for (let i = 0; i < 4; i++) this.addressBytes[i] = (address >>> (8 * i)) & 0xff;
+    const ret = this.updateElem(key, 0, this.addressBytes, 0, flags, 0, true);
+    if (ret !== 0) {
+      ref.put();
+      return ret;
+    }
+    const e = this.elemOf(key, 0);
+    const old = this.refs.get(e);
+    this.refs.set(e, ref);
+    old?.put();
+    return 0;
+  }
+
+  /** User space writes go through {@link updateWithFds}: without the fd's object there is nothing to store. */
+  override updateSys(): number {
+    return -Errno.EOPNOTSUPP;
+  }
+
+  /** map_lookup_and_delete_elem serves only the plain hash types (and queues): ENOTSUPP. */
+  override lookupAndDeleteSys(): number {
+    return -ENOTSUPP;
+  }
+
+  /** bpf_fd_htab_map_lookup_elem: the inner map's id. */
+  protected override copyOut(key: Uint8Array, out: Uint8Array): number {
+    const e = this.elemOf(key, 0);
+    if (e === 0) return -Errno.ENOENT;
+    writeU32(out, 0, this.refs.get(e)?.id ?? 0);
+    return 0;
+  }
+
+  protected override deleteElem(keySrc: Uint8Array, keyOff: number): number {
+    const e = this.elemOf(keySrc, keyOff);
+    const ret = super.deleteElem(keySrc, keyOff);
+    if (ret === 0) this.dropRef(e);
+    return ret;
+  }
+
+  /** The batch reads the inner map's id, as map_fd_sys_lookup_elem gives it. */
+  override batchCopy(e: number, keys: Uint8Array, keyOff: number, values: Uint8Array, valueOff: number): void {
+    keys.set(this.bytes.subarray(e + HTAB_ELEM_SIZE, e + HTAB_ELEM_SIZE + this.keySize), keyOff);
+    writeU32(values, valueOff, this.refs.get(e)?.id ?? 0);
+  }
+
+  override batchDelete(e: number): void {
+    super.batchDelete(e);
+    this.dropRef(e);
+  }
+
+  /** htab_map_free puts every inner map (htab_free_prealloced_fields / fd_htab_map_free). */
+  override free(): void {
+    for (const ref of this.refs.values()) ref.put();
+    this.refs.clear();
+    super.free();
+  }
+
+  private dropRef(e: number): void {
+    const ref = this.refs.get(e);
+    this.refs.delete(e);
+    ref?.put();
+  }
+}
+
+const readU32 = (src: Uint8Array, off: number): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
+
+function writeU32(dst: Uint8Array, off: number, value: number): void {
+  for (let i = 0; i < 4; i++) dst[off + i] = (value >>> (8 * i)) & 0xff;
+}
+
+/** fd_htab_map_alloc_check: the value is a u32 fd; then htab_map_alloc_check. */
+function fdHtabAllocCheck(attr: MapAttr, env: MapEnv): number {
+  if (attr.valueSize !== 4) return -Errno.EINVAL;
+  return htabAllocCheck(attr, env);
+}
+
+/** htab_of_map_alloc: the template first (bpf_map_meta_alloc), then the hash. */
+function htabOfMapsAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
+  const meta = innerMapMetaAlloc(attr, env);
+  if (typeof meta === 'number') return meta;
+  return htabAllocWith(attr, env, owner, (maxEntries, buckets, nBuckets) => new HashOfMaps(ops, attr, env, owner, maxEntries, buckets, nBuckets, meta));
+}
+
 /** htab_map_alloc: the bucket array, then (preallocated maps) every element. */
 function htabAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
+  return htabAllocWith(attr, env, owner, (maxEntries, buckets, nBuckets) => new HashTab(ops, attr, env, owner, maxEntries, buckets, nBuckets));
+}
+
+function htabAllocWith(attr: MapAttr, env: MapEnv, owner: string, make: (maxEntries: number, buckets: number, nBuckets: number) => HashTab): BpfMap | number {
   let maxEntries = attr.maxEntries;
   if ((attr.mapFlags & BPF_MAP_F.NO_COMMON_LRU) !== 0) {
     // Every CPU's LRU list gets at least one element, and all the same number.
@@ -394,7 +553,7 @@ function htabAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfM
   const buckets = env.phys.kmalloc(bucketBytes, owner);
   if (buckets < 0) return -Errno.ENOMEM;
   env.phys.bytes.fill(0, buckets, buckets + bucketBytes);
-  const map = new HashTab(ops, attr, env, owner, maxEntries, buckets, nBuckets);
+  const map = make(maxEntries, buckets, nBuckets);
   if ((attr.mapFlags & BPF_MAP_F.NO_PREALLOC) === 0 && map.grow() < 0) {
     map.free();
     return -Errno.ENOMEM;
@@ -406,3 +565,4 @@ export const HASH_OPS = defineMapOps(BPF_MAP_TYPE.HASH, 'hash', true, htabAllocC
 export const PERCPU_HASH_OPS = defineMapOps(BPF_MAP_TYPE.PERCPU_HASH, 'percpu_hash', false, htabAllocCheck, htabAlloc);
 export const LRU_HASH_OPS = defineMapOps(BPF_MAP_TYPE.LRU_HASH, 'lru_hash', false, htabAllocCheck, htabAlloc);
 export const LRU_PERCPU_HASH_OPS = defineMapOps(BPF_MAP_TYPE.LRU_PERCPU_HASH, 'lru_percpu_hash', false, htabAllocCheck, htabAlloc);
+export const HASH_OF_MAPS_OPS = defineMapOps(BPF_MAP_TYPE.HASH_OF_MAPS, 'hash_of_maps', false, fdHtabAllocCheck, htabOfMapsAlloc);

@@ -12,10 +12,11 @@
  * take physical addresses; the syscall-side ops (`*Sys`, what the bpf() commands call after copying from user
  * memory) take byte arrays. Both reach one implementation that reads a key as (bytes, offset).
  */
-import type { KernelMemory, KernelServices, Task } from '@ebpf-sim/kernel';
+import type { File, KernelMemory, KernelServices, PerfOutputEvent, Task } from '@ebpf-sim/kernel';
 import type { MapDesc } from '@ebpf-sim/verifier';
 import { BPF_MAP_F, BPF_UPDATE, Errno, MAP, PROT, type BpfMapTypeName } from '@ebpf-sim/uapi';
 import { mapDesc } from '../maps.js';
+import type { TailCallTarget } from '../runtime/env.js';
 
 /**
  * ENOTSUPP, Linux's kernel-internal errno 524 (include/linux/errno.h, not uapi): what BPF_MAP_CREATE answers
@@ -59,6 +60,8 @@ export interface MapAttr {
   /** btf_key_type_id / btf_value_type_id, once a BTF object backs them (local storage maps require both). */
   readonly btfKeyTypeId?: number;
   readonly btfValueTypeId?: number;
+  /** inner_map_fd: the template map of ARRAY_OF_MAPS / HASH_OF_MAPS (resolved through {@link MapEnv.mapOfFd}). */
+  readonly innerMapFd?: number;
 }
 
 /** What a map needs from the kernel: its memory, randomness (the hash seed), the CPU count and the creator's capabilities. */
@@ -74,6 +77,77 @@ export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
    * -errno (EBADF, ENOENT for a task that is gone). Absent: every key is EBADF.
    */
   readonly taskOfUserKey?: (key: number) => Task | number;
+  /**
+   * __bpf_map_get on the creator's fd (no reference taken): the map, -EBADF for no file, -EINVAL for a file that
+   * is not a map. Only map-in-map creation asks (inner_map_fd); absent, every fd is bad.
+   */
+  mapOfFd?(fd: number): BpfMap | number;
+  /** The kernel's network devices, for DEVMAP values (absent: no device exists). */
+  readonly netDevices?: NetDevices;
+}
+
+/** The network devices a DEVMAP entry may name (dev_get_by_index in the map creator's namespace). */
+export interface NetDevices {
+  /** The device with `ifindex`, or undefined. */
+  byIndex(ifindex: number): { readonly ifindex: number } | undefined;
+}
+
+/**
+ * A counted reference to a kernel object a map slot holds (what map_fd_get_ptr returns, with its reference
+ * taken): `put` is map_fd_put_ptr, `id` what map_fd_sys_lookup_elem reports to user space (prog id, map id).
+ */
+export interface FdRef<T> {
+  readonly object: T;
+  readonly id: number;
+  put(): void;
+}
+
+/** A loaded program as fd-valued maps see it: what bpf_prog_map_compatible and a tail call read. */
+export interface FdProgram {
+  readonly progType: number;
+  readonly expectedAttachType: number;
+  /** prog->jited: a PROG_ARRAY takes programs of one JIT-ness only. */
+  readonly jited: boolean;
+  /** BPF_F_XDP_HAS_FRAGS was set at load (aux->xdp_has_frags), which must match too. */
+  readonly xdpHasFrags: boolean;
+  /** What the runtime's tail-call hook continues with. */
+  readonly target: TailCallTarget;
+}
+
+/**
+ * A map's program owner (map->owner, __bpf_prog_map_compatible): the first program a PROG_ARRAY or DEVMAP takes
+ * (or that is loaded using it) fixes the type, JIT-ness and xdp_has_frags every later one must have. (Linux also
+ * compares the attach function of BTF-attached tracing programs, which this kernel does not load.)
+ */
+export class ProgMapOwner {
+  private progType = -1;
+  private jited = false;
+  private xdpHasFrags = false;
+
+  /** bpf_prog_map_compatible: record the first program, compare the others. */
+  compatible(prog: Pick<FdProgram, 'progType' | 'jited' | 'xdpHasFrags'>): boolean {
+    if (this.progType < 0) {
+      this.progType = prog.progType;
+      this.jited = prog.jited;
+      this.xdpHasFrags = prog.xdpHasFrags;
+      return true;
+    }
+    return this.progType === prog.progType && this.jited === prog.jited && this.xdpHasFrags === prog.xdpHasFrags;
+  }
+}
+
+/**
+ * The objects behind the fds user space writes into fd-valued maps (the `map_fd_get_ptr` side): the syscall
+ * implements it for the task making the call and hands it to {@link BpfMap.updateWithFds}. Each returns the
+ * object with a reference taken, or -errno (Linux's errno for the fd: EBADF for no file, EINVAL for a file of
+ * the wrong kind as bpf_map_get / bpf_prog_get answer; EBADF for anything but a perf event, as perf_event_get).
+ */
+export interface MapFdObjects {
+  /** The map file user space called through (bpf_event_entry's map_file: PERF_EVENT_ARRAY drops its entries on its release). */
+  readonly mapFile: File | null;
+  mapFromFd(fd: number): FdRef<BpfMap> | number;
+  progFromFd(fd: number): FdRef<FdProgram> | number;
+  perfEventFromFd(fd: number): FdRef<PerfOutputEvent> | number;
 }
 
 /** A map type's table (the allocation half of Linux's bpf_map_ops), keyed in the registry by its uapi number. */
@@ -206,6 +280,21 @@ export abstract class BpfMap {
   /** BPF_MAP_UPDATE_ELEM with `value` of {@link userValueSize} bytes, made on `cpu` (the LRU list a per-CPU LRU uses): 0 or -errno. */
   updateSys(key: Uint8Array, value: Uint8Array, flags: number, cpu = 0): number {
     return this.updateElem(key, 0, value, 0, flags, cpu, true);
+  }
+  /**
+   * BPF_MAP_UPDATE_ELEM as the syscall calls it: with the objects behind fds for maps whose values are fds
+   * (fd arrays, map-in-map, a DEVMAP's program), which override this; others ignore them.
+   */
+  updateWithFds(key: Uint8Array, value: Uint8Array, flags: number, _fds: MapFdObjects): number {
+    return this.updateSys(key, value, flags);
+  }
+  /** map_release_uref: the last user-space reference (fd or pin) went (a PROG_ARRAY drops its programs). */
+  releaseUref(): void {}
+  /** map_release: a file of this map was closed (a PERF_EVENT_ARRAY drops the entries written through it). */
+  releaseFile(_file: File): void {}
+  /** The inner map template of a map-in-map (bpf_map_meta_alloc's copy), as the verifier sees it; null otherwise. */
+  innerMapDesc(): MapDesc | null {
+    return null;
   }
   /** BPF_MAP_DELETE_ELEM: 0 or -errno. */
   deleteSys(key: Uint8Array): number {

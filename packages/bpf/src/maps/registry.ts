@@ -7,9 +7,10 @@
  * ids, fds and memlock accounting.
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
-import { ARRAY_OPS, PERCPU_ARRAY_OPS } from './arraymap.js';
+import { ARRAY_OF_MAPS_OPS, ARRAY_OPS, PERCPU_ARRAY_OPS, PERF_EVENT_ARRAY_OPS, PROG_ARRAY_OPS } from './arraymap.js';
 import { BLOOM_FILTER_OPS } from './bloom_filter.js';
-import { HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, PERCPU_HASH_OPS } from './hashtab.js';
+import { DEVMAP_HASH_OPS, DEVMAP_OPS } from './devmap.js';
+import { HASH_OF_MAPS_OPS, HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, PERCPU_HASH_OPS } from './hashtab.js';
 import { LPM_TRIE_OPS } from './lpm_trie.js';
 import type { BpfMap, MapAttr, MapEnv, MapOps } from './map.js';
 import { QUEUE_OPS, STACK_OPS } from './queue_stack_maps.js';
@@ -33,6 +34,12 @@ export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
     RINGBUF_OPS,
     STACK_TRACE_OPS,
     TASK_STORAGE_OPS,
+    PROG_ARRAY_OPS,
+    PERF_EVENT_ARRAY_OPS,
+    ARRAY_OF_MAPS_OPS,
+    HASH_OF_MAPS_OPS,
+    DEVMAP_OPS,
+    DEVMAP_HASH_OPS,
   ].map((ops) => [ops.type, ops]),
 );
 

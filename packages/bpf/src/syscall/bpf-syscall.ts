@@ -10,9 +10,12 @@
  */
 import {
   hasCapability,
+  releaseFile,
   type File,
   type FileOperations,
   type KernelServices,
+  type PerfEvents,
+  type PerfOutputEvent,
   type SyscallHandler,
   type Task,
   type TracePipe,
@@ -37,11 +40,12 @@ import {
   type BpfAttrCmd,
 } from '@ebpf-sim/uapi';
 import type { BpfHelper } from '../helpers/define.js';
-import type { MapEnv } from '../maps/map.js';
+import type { BpfMap, FdProgram, FdRef, MapEnv, MapFdObjects, NetDevices } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
 import { ENOTSUPP, bpfMapMmap } from '../maps/map.js';
 import { BpfRuntime } from '../runtime/runtime.js';
 import { CyclicIdr } from './idr.js';
+import { mapBatch } from './map-batch.js';
 import type { MapObject } from './objects.js';
 import { mapCreateDenied } from './permissions.js';
 import { ProgSyscall, type ProgObject } from './prog.js';
@@ -56,9 +60,16 @@ export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | '
   readonly hookArena: Pick<KernelServices['hookArena'], 'nrCpus'>;
   /** tracefs (bpf_trace_printk's trace_pipe), when the kernel has it. */
   readonly tracing?: TracePipe;
-  /** The network devices (BPF_PROG_TEST_RUN names them by ifindex), when the kernel has them. */
-  readonly devices?: { readonly nics: readonly TestRunNetDevice[] };
+  /** The network devices: BPF_PROG_TEST_RUN and DEVMAP entries name them by ifindex (absent: none). */
+  readonly devices?: { netByIndex(ifindex: number): TestRunNetDevice | undefined };
+  /** perf events, whose fds PERF_EVENT_ARRAY values are (absent: no fd is one). */
+  readonly perfEvents?: PerfEvents;
 };
+
+/** Program fds as fd-valued maps take them: the program subsystem's `progFromFd` (bpf_prog_get), with a reference. */
+export interface ProgramFds {
+  progFromFd(task: Task, fd: number): FdRef<FdProgram> | number;
+}
 
 /** What registerBpf may be given besides the kernel. */
 export interface BpfOptions {
@@ -122,6 +133,8 @@ export class BpfSyscall {
   /** bpf_map_fops: a map fd's last close, or its last pin going, drops a reference. */
   readonly mapFops: FileOperations;
   readonly handler: SyscallHandler;
+  /** Program fds for PROG_ARRAY and DEVMAP values (default: this kernel's programs, {@link progFromFd}). */
+  programs: ProgramFds;
   /** The runtime programs run on (its VMs, helper table and map addresses). */
   readonly runtime: BpfRuntime;
   /** Programs: ids, fds, PROG_LOAD. */
@@ -140,18 +153,26 @@ export class BpfSyscall {
   private readonly u32Out = new Uint8Array(4);
   private readonly u32OutView = new DataView(this.u32Out.buffer);
   private readonly commands: ReadonlyArray<BpfCommand | undefined>;
+  /** The objects behind fds in map values, for the task of the call in progress (map_fd_get_ptr). */
+  private readonly fdObjects: SyscallFdObjects;
+  /** The map file the last {@link mapWithAccess} found. */
+  private accessFile: File | null = null;
 
   constructor(
     private readonly k: BpfServices,
     options: BpfOptions = {},
   ) {
-    const put = (object: unknown): void => this.mapPut(object as MapObject);
     this.mapFops = {
       name: 'bpf-map',
-      release: (file: File) => put(file.privateData),
-      unpin: put,
+      release: (file: File) => {
+        const object = file.privateData as MapObject;
+        object.map.releaseFile(file);
+        this.mapPut(object, true);
+      },
+      unpin: (object: unknown) => this.mapPut(object as MapObject, true),
       mmap: (file, pgoff, pages, prot, flags) => bpfMapMmap((file.privateData as MapObject).map, pgoff, pages, prot, flags),
     };
+    this.fdObjects = new SyscallFdObjects(this, k);
     const statsKey = { enabled: 0 };
     this.sysctls = registerBpfSysctls(k.sysctl, statsKey);
     this.runtime = new BpfRuntime(k, {
@@ -160,6 +181,7 @@ export class BpfSyscall {
       stats: statsKey,
     });
     this.progs = new ProgSyscall(k, this, this.runtime, this.sysctls, statsKey);
+    this.programs = { progFromFd: (task, fd) => this.progRef(task, fd) };
     const table: BpfCommand[] = [
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
@@ -178,6 +200,10 @@ export class BpfSyscall {
       this.command('PROG_GET_FD_BY_ID', 'id', (task) => this.progs.getFdById(task)),
       this.command('ENABLE_STATS', 'type', (task) => this.progs.enableStats(task)),
       this.command('PROG_TEST_RUN', 'batch_size', (task, mm, uattr) => progTestRun(this, this.k, task, mm, uattr)),
+      this.command('MAP_LOOKUP_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'lookup', task, mm, uattr)),
+      this.command('MAP_LOOKUP_AND_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'lookup_and_delete', task, mm, uattr)),
+      this.command('MAP_UPDATE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'update', task, mm, uattr)),
+      this.command('MAP_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'delete', task, mm, uattr)),
     ];
     const commands: Array<BpfCommand | undefined> = [];
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
@@ -191,6 +217,19 @@ export class BpfSyscall {
    */
   progFromFd(task: Task, fd: number): ProgObject | number {
     return this.progs.progFromFd(task, fd);
+  }
+
+  /** bpf_prog_get with a reference, as fd-valued maps hold programs (progs.put drops it). */
+  private progRef(task: Task, fd: number): FdRef<FdProgram> | number {
+    const prog = this.progFromFd(task, fd);
+    if (typeof prog === 'number') return prog;
+    prog.refs++;
+    return {
+      // xdp_has_frags (BPF_F_XDP_HAS_FRAGS) is not kept by PROG_LOAD yet: false.
+      object: { progType: prog.progType, expectedAttachType: prog.expectedAttachType, jited: prog.jited, xdpHasFrags: false, target: prog },
+      id: prog.id,
+      put: () => this.progs.put(prog),
+    };
   }
 
   private command(cmd: BpfAttrCmd, last: string, run: BpfCommand['run']): BpfCommand {
@@ -221,7 +260,7 @@ export class BpfSyscall {
     return command.run(task, mm, uattr);
   }
 
-  // ---- reading the attr block in place ----
+  // ---- reading the attr block in place (the command handlers, here and in map-batch.ts) ----
 
   u32(offset: number): number {
     return this.view.getUint32(offset, true);
@@ -232,7 +271,7 @@ export class BpfSyscall {
   u64(offset: number): number {
     return this.view.getUint32(offset, true) + this.view.getUint32(offset + 4, true) * 0x1_0000_0000;
   }
-  private u64High(offset: number): number {
+  u64High(offset: number): number {
     return this.view.getUint32(offset + 4, true);
   }
   private name(offset: number): string {
@@ -248,8 +287,12 @@ export class BpfSyscall {
 
   // ---- map references ----
 
-  /** bpf_map_put: drop a reference; the last frees the map and its id. */
-  mapPut(object: MapObject): void {
+  /**
+   * bpf_map_put: drop a reference; the last frees the map and its id. `uref` for a file or pin
+   * (bpf_map_put_with_uref): the last of those runs map_release_uref.
+   */
+  mapPut(object: MapObject, uref = false): void {
+    if (uref && --object.urefs === 0) object.map.releaseUref();
     object.refs--;
     if (object.refs > 0) return;
     this.maps.remove(object.map.id);
@@ -260,7 +303,7 @@ export class BpfSyscall {
   /** bpf_map_new_fd: a new `anon_inode:bpf-map` fd holding one reference (taken by the caller). */
   private mapNewFd(task: Task, object: MapObject, accessMode: number): number {
     const fd = this.k.fds.installFd(task, 'bpf-map', this.mapFops, object, accessMode | O.CLOEXEC);
-    if (fd < 0) this.mapPut(object);
+    if (fd < 0) this.mapPut(object, true);
     return fd;
   }
 
@@ -273,10 +316,11 @@ export class BpfSyscall {
   }
 
   /** fdget + __bpf_map_get + map_get_sys_perms for a command that needs `need`: the map, or -EBADF / -EINVAL / -EPERM. */
-  private mapWithAccess(task: Task, fdOffset: number, need: number): MapObject | number {
+  mapWithAccess(task: Task, fdOffset: number, need: number): MapObject | number {
     const file = this.mapFile(task, this.u32(fdOffset));
     if (typeof file === 'number') return file;
     const object = file.privateData as MapObject;
+    this.accessFile = file;
     return (this.perms(file, object) & need) === need ? object : -Errno.EPERM;
   }
 
@@ -310,11 +354,18 @@ export class BpfSyscall {
     const mapFlags = this.u32(C.map_flags.offset);
     const accessMode = fileFlagOf(mapFlags);
     if (accessMode < 0) return accessMode;
+    const devices = this.k.devices;
+    const netDevices: NetDevices | undefined = devices === undefined ? undefined : { byIndex: (ifindex) => devices.netByIndex(ifindex) };
     const env: MapEnv = {
       phys: this.k.phys,
       random: this.k.random,
       nrCpus: this.k.hookArena.nrCpus,
       capable: (cap) => hasCapability(task.group.cred, cap),
+      mapOfFd: (fd) => {
+        const file = this.mapFile(task, fd);
+        return typeof file === 'number' ? file : (file.privateData as MapObject).map;
+      },
+      ...(netDevices === undefined ? {} : { netDevices }),
     };
     const map = createMap(
       {
@@ -326,6 +377,7 @@ export class BpfSyscall {
         name: this.name(C.map_name.offset),
         mapExtra: this.u64(C.map_extra.offset),
         numaNode: this.u32(C.numa_node.offset),
+        innerMapFd: this.u32(C.inner_map_fd.offset),
       },
       env,
     );
@@ -333,6 +385,7 @@ export class BpfSyscall {
     const object: MapObject = {
       map,
       refs: 1,
+      urefs: 1,
       key: new Uint8Array(map.keySize),
       nextKey: new Uint8Array(map.keySize),
       value: new Uint8Array(map.userValueSize),
@@ -387,7 +440,14 @@ export class BpfSyscall {
     if (!mm.copyFromUser(this.u64(E.value.offset), object.value, 0, object.value.length)) return -Errno.EFAULT;
     // Every map type refuses update flags above BPF_EXIST (| BPF_F_LOCK); flags are 64 bits in bpf_attr.
     if (this.u64High(E.flags.offset) !== 0) return -Errno.EINVAL;
-    return object.map.updateSys(object.key, object.value, flags);
+    return object.map.updateWithFds(object.key, object.value, flags, this.fdObjectsFor(task));
+  }
+
+  /** The fd resolver for a map update by `task` through the file {@link mapWithAccess} found. */
+  fdObjectsFor(task: Task): MapFdObjects {
+    this.fdObjects.task = task;
+    this.fdObjects.mapFile = this.accessFile;
+    return this.fdObjects;
   }
 
   /** map_delete_elem. */
@@ -455,8 +515,9 @@ export class BpfSyscall {
     if (typeof file === 'number') return file;
     const object = file.privateData as MapObject;
     object.refs++;
+    object.urefs++;
     const ret = this.k.pinning.pin(task, path, object, this.mapFops);
-    if (ret < 0) this.mapPut(object);
+    if (ret < 0) this.mapPut(object, true);
     return ret;
   }
 
@@ -480,6 +541,7 @@ export class BpfSyscall {
     if (inode.fops !== this.mapFops) return -Errno.EINVAL;
     const object = inode.privateData as MapObject;
     object.refs++;
+    object.urefs++;
     return this.mapNewFd(task, object, accessMode);
   }
 
@@ -505,6 +567,7 @@ export class BpfSyscall {
     const object = this.maps.find(this.u32(B.id.offset));
     if (object === undefined) return -Errno.ENOENT;
     object.refs++;
+    object.urefs++;
     return this.mapNewFd(task, object, accessMode);
   }
 
@@ -546,6 +609,52 @@ export class BpfSyscall {
   putU32(mm: UserCopy, address: number, value: number): number {
     this.u32OutView.setUint32(0, value, true);
     return mm.copyToUser(address, this.u32Out, 0, 4) ? 0 : -Errno.EFAULT;
+  }
+}
+
+/**
+ * map_fd_get_ptr's lookups for the task of the call in progress: maps (__bpf_map_get + bpf_map_inc), programs
+ * (through the program subsystem) and perf events (perf_event_get: fget, and EBADF for any other file).
+ */
+class SyscallFdObjects implements MapFdObjects {
+  task: Task | null = null;
+  mapFile: File | null = null;
+
+  constructor(
+    private readonly bpf: BpfSyscall,
+    private readonly k: BpfServices,
+  ) {}
+
+  mapFromFd(fd: number): FdRef<BpfMap> | number {
+    if (this.task === null) return -Errno.EBADF;
+    const file = this.bpf.mapFile(this.task, fd);
+    if (typeof file === 'number') return file;
+    const object = file.privateData as MapObject;
+    object.refs++;
+    return { object: object.map, id: object.map.id, put: () => this.bpf.mapPut(object, false) };
+  }
+
+  progFromFd(fd: number): FdRef<FdProgram> | number {
+    if (this.task === null) return -Errno.EBADF;
+    if (this.bpf.programs !== null) return this.bpf.programs.progFromFd(this.task, fd);
+    // No program subsystem: no file is a program (bpf_prog_get: EBADF for no file, EINVAL for another kind).
+    return this.k.fds.fdget(this.task, fd) === undefined ? -Errno.EBADF : -Errno.EINVAL;
+  }
+
+  perfEventFromFd(fd: number): FdRef<PerfOutputEvent> | number {
+    if (this.task === null) return -Errno.EBADF;
+    const file = this.k.fds.fdget(this.task, fd);
+    const event = file === undefined ? undefined : this.k.perfEvents?.bpfOutputOf(file);
+    if (file === undefined || event === undefined) return -Errno.EBADF;
+    // The entry holds the perf event's file (fget), released with its last reference (fput).
+    file.refs++;
+    return {
+      object: event,
+      id: 0,
+      put: () => {
+        if (--file.refs === 0) releaseFile(file);
+      },
+    };
   }
 }
 

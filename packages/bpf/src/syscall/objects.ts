@@ -4,8 +4,10 @@ import type { BpfMap } from '../maps/map.js';
 /** A map as the syscall holds it: the map, its references (fds, pins, programs using it), and copy buffers for its keys and values. */
 export interface MapObject {
   readonly map: BpfMap;
-  /** Open files, bpffs pins and loaded programs referring to the map; the map is freed when the last goes (bpf_map_put). */
+  /** Open files, bpffs pins, loaded programs and outer maps referring to the map; the map is freed when the last goes (bpf_map_put). */
   refs: number;
+  /** The user-space references among them (map->usercnt: files and pins); the last runs map_release_uref. */
+  urefs: number;
   readonly key: Uint8Array;
   readonly nextKey: Uint8Array;
   readonly value: Uint8Array;

@@ -117,7 +117,7 @@ export function progTestRun(sys: TestRunSyscall, k: BpfServices, task: Task, mm:
   const env: TestRunEnv = {
     phys: k.phys,
     user: mm,
-    netdevByIfindex: (ifindex) => k.devices?.nics.find((nic) => nic.ifindex === ifindex),
+    netdevByIfindex: (ifindex) => k.devices?.netByIndex(ifindex),
     nrCpus: k.hookArena.nrCpus,
     currentCpu: k.current.currentCpu,
     now: () => performance.now() * 1e6,

@@ -355,7 +355,8 @@ export class ProgSyscall {
     if (!result.accepted) return { log, program: -(result.error?.errno ?? Errno.EINVAL) };
     // do_misc_fixups' helper binding: a helper this simulator has no implementation of cannot run.
     for (const id of calledHelpers(insns)) {
-      if (this.runtime.helpers.get(id) === undefined) {
+      // bpf_tail_call is the VM's own (its tail-call hook asks the PROG_ARRAY), not an entry of the helper table.
+      if (this.runtime.helpers.get(id) === undefined && HELPERS.get(id)?.tailCall !== true) {
         const proto = HELPERS.get(id);
         log += `helper call ${proto?.name ?? 'unknown'}#${id} is known to the verifier but not implemented by this kernel; the program cannot be loaded\n`;
         return { log, program: -Errno.EINVAL };

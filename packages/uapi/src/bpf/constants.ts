@@ -245,3 +245,9 @@ export const BPF_F = {
   BROADCAST: 8,
   EXCLUDE_INGRESS: 16,
 } as const;
+
+/** Flags of bpf_perf_event_output / bpf_perf_event_read (BPF_F_INDEX_MASK, BPF_F_CURRENT_CPU, BPF_F_CTXLEN_MASK's shift). */
+export const BPF_F_PERF = { INDEX_MASK: 0xffffffff, CURRENT_CPU: 0xffffffff, CTXLEN_SHIFT: 32 } as const;
+
+/** struct bpf_devmap_val: the ifindex, then the program's fd (written) or id (read). */
+export const BPF_DEVMAP_VAL = { ifindex: 0, bpf_prog: 4, size: 8 } as const;

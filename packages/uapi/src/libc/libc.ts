@@ -710,6 +710,79 @@ export class Libc {
 
   // ---- bpf(): the batch map commands ----
 
+  /**
+   * BPF_MAP_LOOKUP_BATCH or BPF_MAP_LOOKUP_AND_DELETE_BATCH on map `fd`: up to `count` elements from the
+   * position `inBatch` (null: the start; else the token a previous call gave, `tokenSize` bytes). `keys` and
+   * `values` are the buffers' initial bytes (their lengths, their sizes); what the kernel wrote comes back,
+   * with the count it wrote back and the out_batch token.
+   */
+  *bpfMapLookupBatch(
+    fd: number,
+    options: {
+      inBatch: Uint8Array | null;
+      count: number;
+      keys: Uint8Array;
+      values: Uint8Array;
+      elemFlags?: number;
+      flags?: number;
+      andDelete?: boolean;
+      tokenSize?: number;
+    },
+  ): Sys<{ ret: number; count: number; keys: Uint8Array; values: Uint8Array; outBatch: Uint8Array }> {
+    const mark = this.stack.mark();
+    try {
+      const tokenSize = options.tokenSize ?? 8;
+      const inBatch = options.inBatch === null ? 0 : this.stack.pushBytes(options.inBatch);
+      const outBatch = this.stack.pushBytes(new Uint8Array(tokenSize));
+      const keys = this.stack.pushBytes(options.keys);
+      const values = this.stack.pushBytes(options.values);
+      const { ret, attr } = yield* this.bpfAttr(options.andDelete === true ? 'MAP_LOOKUP_AND_DELETE_BATCH' : 'MAP_LOOKUP_BATCH', {
+        in_batch: inBatch,
+        out_batch: outBatch,
+        keys,
+        values,
+        count: options.count,
+        map_fd: fd,
+        elem_flags: options.elemFlags ?? 0,
+        flags: options.flags ?? 0,
+      });
+      return {
+        ret,
+        count: attr.count,
+        keys: this.stack.readBytes(keys, options.keys.length),
+        values: this.stack.readBytes(values, options.values.length),
+        outBatch: this.stack.readBytes(outBatch, tokenSize),
+      };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** BPF_MAP_UPDATE_BATCH: `count` elements from the `keys` and `values` buffers; the result and the count written back. */
+  *bpfMapUpdateBatch(fd: number, keys: Uint8Array, values: Uint8Array, count: number, elemFlags = 0, flags = 0): Sys<{ ret: number; count: number }> {
+    const mark = this.stack.mark();
+    try {
+      const k = this.stack.pushBytes(keys);
+      const v = this.stack.pushBytes(values);
+      const { ret, attr } = yield* this.bpfAttr('MAP_UPDATE_BATCH', { keys: k, values: v, count, map_fd: fd, elem_flags: elemFlags, flags });
+      return { ret, count: attr.count };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** BPF_MAP_DELETE_BATCH: the `count` keys in `keys`; the result and the count written back. */
+  *bpfMapDeleteBatch(fd: number, keys: Uint8Array, count: number, elemFlags = 0, flags = 0): Sys<{ ret: number; count: number }> {
+    const mark = this.stack.mark();
+    try {
+      const k = this.stack.pushBytes(keys);
+      const { ret, attr } = yield* this.bpfAttr('MAP_DELETE_BATCH', { keys: k, count, map_fd: fd, elem_flags: elemFlags, flags });
+      return { ret, count: attr.count };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
   // ---- mmap of files (ring buffers, mmapable arrays) and perf_event_open ----
 
   /** mmap(2) of `length` bytes of the file behind `fd` from byte `offset` (MAP_SHARED or MAP_PRIVATE in `flags`): the address or -errno. */
