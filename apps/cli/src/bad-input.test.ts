@@ -164,6 +164,14 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['kernel-bench', '--sched', 'lottery'], 2, /--sched must be one of/],
     [['kernel-bench', 'extra'], 2, /unexpected argument 'extra'/],
   ],
+  'bpf-bench': [
+    [['bpf-bench', '--engine', 'wasm'], 2, /--engine must be one of jit, interp, not 'wasm'/],
+    [['bpf-bench', '--program', 'nope', '--linux', 'no'], 2, /no bench program 'nope' \(have: /],
+    [['bpf-bench', '--linux', 'maybe'], 2, /--linux must be one of auto, no/],
+    [['bpf-bench', '--linux-rounds', '0'], 2, /--linux-rounds must be an integer from 1 to 100, not '0'/],
+    [['bpf-bench', '--dir', OK_HEX], 1, /ok\.hex: not a directory \(ENOTDIR\)/],
+    [['bpf-bench', '--dir', DIR], 1, /cannot load the bench from .*manifest\.json \(ENOENT\)/],
+  ],
 };
 
 function expectOneLine(result: RunResult, code: number, message: RegExp): void {

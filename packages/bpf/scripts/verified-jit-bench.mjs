@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global performance */
 // The ../shared/bench XDP programs on the JIT, verified as XDP programs and rewritten (convertCtxAccesses),
 // three ways in one process: every access region-checked (`checked`), only the accesses the verifier did not
 // prove in bounds checked (`proven`: LoadOptions.memoryInBounds = facts.memoryInBounds), and no check at all
@@ -11,7 +10,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { performance } from 'node:perf_hooks';
 import { XDP_BUFF } from '@ebpf-sim/kernel';
 import { XDP, createRegistry } from '@ebpf-sim/bpf';
 import { convertCtxAccesses, verify } from '@ebpf-sim/verifier';

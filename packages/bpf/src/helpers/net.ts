@@ -10,7 +10,7 @@ import { SK_BUFF, XDP_BUFF } from '@ebpf-sim/kernel';
 import { BPF_F, BPF_PROG_TYPE, Errno, TC_ACT, XDP_ACTION } from '@ebpf-sim/uapi';
 import type { HelperContext } from '@ebpf-sim/vm';
 import type { BpfMap } from '../maps/map.js';
-import { ENOTSUPP } from '../maps/map.js';
+import { ENOTSUPP } from '../errno.js';
 import type { HelperEnv, HelperImpl } from '../runtime/env.js';
 import { csumFrom32to16, csumPartial, csumReplace2, csumReplace4, csumReplaceByDiff, csumSub } from '../net/checksum.js';
 import { skbClearHash, skbEnsureWritable, skbHeadlen } from '../net/skbuff.js';

@@ -108,6 +108,11 @@ export class ArrayMap extends BpfMap {
     return frames;
   }
 
+  /** array_map_direct_value_addr: an ARRAY's values are addressable in place (a per-CPU array's are not). */
+  override directValueBase(): number {
+    return this.percpu ? -1 : this.base;
+  }
+
   /** array_map_lookup_elem / percpu_array_map_lookup_elem: this CPU's value of the index, or 0 past the end. */
   lookup(keyAddr: number, cpu: number): number {
     const index = readIndex(this.bytes, keyAddr);

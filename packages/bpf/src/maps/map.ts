@@ -18,12 +18,9 @@ import { BPF_MAP_F, BPF_UPDATE, Errno, MAP, PROT, type BpfMapTypeName } from '@e
 import { mapDesc } from '../maps.js';
 import type { TailCallTarget } from '../runtime/env.js';
 
-/**
- * ENOTSUPP, Linux's kernel-internal errno 524 (include/linux/errno.h, not uapi): what BPF_MAP_CREATE answers
- * for an LRU map without preallocation and BPF_MAP_LOOKUP_AND_DELETE_ELEM for a map type without it. User
- * space sees 524.
- */
-export const ENOTSUPP = 524;
+import { ENOTSUPP } from '../errno.js';
+
+export { ENOTSUPP };
 
 /** PCPU_MIN_UNIT_SIZE (include/linux/percpu.h): the largest per-CPU value, 32 KiB. */
 export const PCPU_MIN_UNIT_SIZE = 32 << 10;
@@ -242,15 +239,39 @@ export abstract class BpfMap {
 
   /** The verifier's view of this map (packages/verifier MapDesc), through {@link mapDesc}. */
   desc(): MapDesc {
-    return mapDesc({
-      name: this.name,
-      type: this.typeName,
-      keySize: this.keySize,
-      valueSize: this.valueSize,
-      maxEntries: this.maxEntries,
-      ...(this.spinLockOff >= 0 ? { spinLockOff: this.spinLockOff } : {}),
-      ...((this.mapFlags & BPF_MAP_F.RDONLY_PROG) !== 0 ? { readOnly: true } : {}),
-    });
+    const inner = this.innerMapDesc();
+    const valueBase = this.directValueBase();
+    // bpf_map_is_rdonly: read-only to programs and frozen (writable mmaps of a frozen map are refused, so none is left).
+    const rdonly = valueBase >= 0 && this.frozen && (this.mapFlags & BPF_MAP_F.RDONLY_PROG) !== 0;
+    return {
+      ...mapDesc({
+        name: this.name,
+        type: this.typeName,
+        keySize: this.keySize,
+        valueSize: this.valueSize,
+        maxEntries: this.maxEntries,
+        ...(this.spinLockOff >= 0 ? { spinLockOff: this.spinLockOff } : {}),
+        ...((this.mapFlags & BPF_MAP_F.RDONLY_PROG) !== 0 ? { readOnly: true } : {}),
+      }),
+      // Linux's inner_map_meta has no name, and the verifier log prints none for it.
+      ...(inner === null ? {} : { innerMap: { ...inner, name: '' } }),
+      ...(rdonly ? { readOnlyValue: (off: number, size: number) => this.readValueBytes(valueBase + off, size) } : {}),
+    };
+  }
+
+  /**
+   * The kernel address of element 0's value when programs may address it directly (BPF_PSEUDO_MAP_VALUE:
+   * array_map_direct_value_addr), else -1.
+   */
+  directValueBase(): number {
+    return -1;
+  }
+
+  /** `size` bytes (1, 2, 4, 8) of kernel memory at `address` as an unsigned little-endian number (bpf_map_direct_read). */
+  private readValueBytes(address: number, size: number): bigint {
+    let value = 0n;
+    for (let i = size - 1; i >= 0; i--) value = (value << 8n) | BigInt(this.bytes[address + i] ?? 0);
+    return value;
   }
 
   // --- program side (helpers): keys and values are physical addresses ---

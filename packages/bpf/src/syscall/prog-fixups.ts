@@ -6,10 +6,9 @@
  * (bpf_insn_prepare_dump: map addresses shown as map ids again).
  */
 import { PseudoLd, type RawInsn } from '@ebpf-sim/isa';
-import { BPF_MAP_TYPE, BPF_TAG_SIZE, Errno } from '@ebpf-sim/uapi';
-import { ArrayMap } from '../maps/arraymap.js';
+import { BPF_TAG_SIZE, Errno } from '@ebpf-sim/uapi';
 import type { BpfMap } from '../maps/map.js';
-import { ENOTSUPP } from '../maps/map.js';
+import { ENOTSUPP } from '../errno.js';
 import type { MapObject } from './objects.js';
 import { sha256 } from './sha256.js';
 
@@ -61,10 +60,11 @@ export interface UsedMap {
  * the value); other map types have no direct value access (EINVAL).
  */
 export function directValueAddress(map: BpfMap, off: number): number {
-  if (!(map instanceof ArrayMap) || map.type !== BPF_MAP_TYPE.ARRAY) return -Errno.EINVAL;
+  const base = map.directValueBase();
+  if (base < 0) return -Errno.EINVAL;
   if (map.maxEntries !== 1) return -ENOTSUPP;
   if (off >= map.valueSize) return -Errno.EINVAL;
-  return map.base + off;
+  return base + off;
 }
 
 /** The slots of `insns` (8 bytes each) as RawInsn with LD imm64 as one entry carrying imm2. */

@@ -3,7 +3,7 @@
  * the command's shared checks (bpf_prog_test_run in kernel/bpf/syscall.c).
  */
 import { BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
-import { ENOTSUPP } from '../maps/map.js';
+import { ENOTSUPP } from '../errno.js';
 import { testRunRawTp } from './raw-tp.js';
 import { testRunSkb } from './skb.js';
 import type { TestRunAttr, TestRunEnv, TestRunOp, TestRunOutput, TestRunProgram } from './types.js';

@@ -6,5 +6,5 @@
 export { runShellWorkload, type ShellRun } from './shell.js';
 export { shell, producer, consumer, SHELL_PROGRAMS } from '../user/shell-workload.js';
 export { benchKernel, type KernelBenchRow } from './bench.js';
-export { formatKernelBenchTable, formatMetricsTable, formatTaskTable, formatHookTour } from './report.js';
+export { formatKernelBenchTable, formatMetricsTable, formatTaskTable, formatHookTour, table as formatTable } from './report.js';
 export { runHookTour, type HookTour } from './hook-tour.js';

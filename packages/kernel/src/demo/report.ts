@@ -2,7 +2,8 @@ import type { KernelBenchRow } from './bench.js';
 import type { KernelMetrics } from '../metrics.js';
 import type { HookTour } from './hook-tour.js';
 
-function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, leftColumns = 1): string {
+/** A plain-text table: a header, a rule, the rows; the first `leftColumns` columns left-aligned, the rest right-aligned. */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, leftColumns = 1): string {
   const widths = header.map((h, column) => Math.max(h.length, ...rows.map((r) => (r[column] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells

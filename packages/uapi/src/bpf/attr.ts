@@ -166,13 +166,24 @@ export type BpfAttr<C extends BpfAttrCmd> = z.infer<(typeof BPF_ATTR_SCHEMAS)[C]
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Each command's schema with every field optional, built once: zod compiles a schema on its first parse. */
+const PARTIAL_SCHEMAS = new Map<BpfAttrCmd, { parse(values: unknown): unknown }>();
+function partialSchema(cmd: BpfAttrCmd): { parse(values: unknown): unknown } {
+  let schema = PARTIAL_SCHEMAS.get(cmd);
+  if (schema === undefined) {
+    schema = BPF_ATTR_SCHEMAS[cmd].partial();
+    PARTIAL_SCHEMAS.set(cmd, schema);
+  }
+  return schema;
+}
+
 /**
  * Encode an attribute block for `cmd` (fields left out are zero). Throws when a value does not fit its field
  * (the schema's message names the field).
  */
 export function encodeBpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfAttr<C>>, size = BPF_ATTR_SIZE): Uint8Array {
   const layout: AttrLayout = BPF_ATTR_LAYOUTS[cmd];
-  const checked = BPF_ATTR_SCHEMAS[cmd].partial().parse(values) as Record<string, number | string | undefined>;
+  const checked = partialSchema(cmd).parse(values) as Record<string, number | string | undefined>;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   for (const [key, value] of Object.entries(checked)) {

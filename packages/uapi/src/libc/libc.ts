@@ -21,8 +21,20 @@ import type {
   Stat,
   Sys,
 } from './types.js';
-import { BPF_MAP_INFO, BPF_PROG_INFO, decodeBpfAttr, encodeBpfAttr, type BpfAttr, type BpfAttrCmd } from '../bpf/attr.js';
+import { BPF_ATTR_LAYOUTS, BPF_MAP_INFO, BPF_PROG_INFO, attrFieldSize, decodeBpfAttr, encodeBpfAttr, type BpfAttr, type BpfAttrCmd } from '../bpf/attr.js';
 import { BPF_CMD, BPF_OBJ_NAME_LEN, BPF_STATS, BPF_TAG_SIZE } from '../bpf/constants.js';
+
+/** The element commands' attr (map_fd, key, value or next_key, flags), as BPF_MAP_*_ELEM read it. */
+const ELEM = BPF_ATTR_LAYOUTS.MAP_UPDATE_ELEM;
+const ELEM_NEXT_KEY = BPF_ATTR_LAYOUTS.MAP_GET_NEXT_KEY;
+/** offsetofend(union bpf_attr, flags): the block libbpf's element wrappers pass. */
+const ELEM_ATTR_SIZE = ELEM.flags.offset + attrFieldSize(ELEM.flags);
+
+const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+const setU64 = (view: DataView, offset: number, value: number): void => {
+  view.setUint32(offset, value % 0x1_0000_0000, true);
+  view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
+};
 
 /**
  * A small libc for simulated user programs: typed wrappers that marshal TypeScript values into the process's
@@ -39,6 +51,9 @@ import { BPF_CMD, BPF_OBJ_NAME_LEN, BPF_STATS, BPF_TAG_SIZE } from '../bpf/const
  */
 export class Libc {
   readonly stack: UserStack;
+  /** The element commands' attr block, reused by every call (written, then copied to the stack). */
+  private readonly elemAttrBytes = new Uint8Array(ELEM_ATTR_SIZE);
+  private readonly elemAttr = new DataView(this.elemAttrBytes.buffer);
   private readonly regs: Float64Array;
 
   /** An mmap'd buffer for transfers too big for the stack (grown on demand). */
@@ -460,10 +475,26 @@ export class Libc {
       const keyAddress = key === null ? 0 : this.stack.pushBytes(key);
       const outSize = typeof value === 'number' ? value : 0;
       const valueAddress = typeof value === 'number' ? (outSize > 0 ? this.stack.alloca(outSize) : 0) : this.stack.pushBytes(value);
-      const { ret } =
-        cmd === 'MAP_GET_NEXT_KEY'
-          ? yield* this.bpfAttr(cmd, { map_fd: fd, key: keyAddress, next_key: valueAddress })
-          : yield* this.bpfAttr(cmd, { map_fd: fd, key: keyAddress, value: valueAddress, flags });
+      let ret: number;
+      if (isU32(fd) && isU32(flags)) {
+        // The hot path of map commands: the ELEM block written in place (map_fd, key, value or next_key, flags),
+        // offsetofend(union bpf_attr, flags) bytes as libbpf passes them, with nothing decoded back.
+        const view = this.elemAttr;
+        view.setUint32(0, fd, true);
+        view.setUint32(4, 0, true);
+        setU64(view, ELEM.key.offset, keyAddress);
+        setU64(view, cmd === 'MAP_GET_NEXT_KEY' ? ELEM_NEXT_KEY.next_key.offset : ELEM.value.offset, valueAddress);
+        setU64(view, ELEM.flags.offset, cmd === 'MAP_GET_NEXT_KEY' ? 0 : flags);
+        const attr = this.stack.pushBytes(this.elemAttrBytes);
+        ret = yield* this.syscall(NR.bpf, BPF_CMD[cmd], attr, ELEM_ATTR_SIZE);
+      } else {
+        // Out of range: the schema's check names the field.
+        ret = (
+          cmd === 'MAP_GET_NEXT_KEY'
+            ? yield* this.bpfAttr(cmd, { map_fd: fd, key: keyAddress, next_key: valueAddress })
+            : yield* this.bpfAttr(cmd, { map_fd: fd, key: keyAddress, value: valueAddress, flags })
+        ).ret;
+      }
       if (ret < 0) return { ok: false, errno: -ret };
       return { ok: true, value: outSize > 0 ? this.stack.readBytes(valueAddress, outSize) : new Uint8Array(0) };
     } finally {

@@ -1,0 +1,5 @@
+import type { Command } from '../../command.js';
+import { bpfBenchCommand } from './bpf-bench.js';
+
+/** The bpf subsystem's commands. */
+export const bpfCommands: readonly Command[] = [bpfBenchCommand];
