@@ -26,8 +26,6 @@ export const RINGBUF_MMAP = {
 } as const;
 
 export class RingBufferReader {
-  private readonly mask: number;
-
   constructor(
     private readonly mem: UserMemory,
     /** Where the consumer page is mapped (read-write). */
@@ -36,21 +34,20 @@ export class RingBufferReader {
     readonly producer: number,
     /** The ring's max_entries: its data bytes (a power of 2). */
     readonly ringSize: number,
-  ) {
-    this.mask = ringSize - 1;
-  }
+  ) {}
 
   private load(address: number): number {
     const bytes = this.mem.read(address, 8);
     return u64(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
   }
 
+  private readonly posBytes = new Uint8Array(8);
+  private readonly posView = new DataView(this.posBytes.buffer);
+
   private storeConsumer(pos: number): void {
-    const bytes = new Uint8Array(8);
-    const view = new DataView(bytes.buffer);
-    view.setUint32(0, pos % 2 ** 32, true);
-    view.setUint32(4, Math.floor(pos / 2 ** 32), true);
-    this.mem.write(this.consumer, bytes);
+    this.posView.setUint32(0, pos % 2 ** 32, true);
+    this.posView.setUint32(4, Math.floor(pos / 2 ** 32), true);
+    this.mem.write(this.consumer, this.posBytes);
   }
 
   /** Bytes published and not consumed (producer_pos - consumer_pos). */
@@ -71,10 +68,14 @@ export class RingBufferReader {
       gotNewData = false;
       const prodPos = this.load(this.producer);
       while (consPos < prodPos) {
-        const hdr = data + (consPos & this.mask);
+        // Positions are u64 counters: `%` keeps them exact past 2^32, where `&` would not.
+        const hdr = data + (consPos % this.ringSize);
         const header = this.mem.read(hdr, BPF_RINGBUF.HDR_SZ);
-        const len = new DataView(header.buffer, header.byteOffset, 8).getUint32(0, true);
-        if ((len & BPF_RINGBUF.BUSY_BIT) !== 0) return count;
+        const len = ((header[0] ?? 0) | ((header[1] ?? 0) << 8) | ((header[2] ?? 0) << 16) | ((header[3] ?? 0) << 24)) >>> 0;
+        if ((len & BPF_RINGBUF.BUSY_BIT) !== 0) {
+          this.storeConsumer(consPos);
+          return count;
+        }
         gotNewData = true;
         consPos += roundupLen(len);
         if ((len & BPF_RINGBUF.DISCARD_BIT) === 0) {
@@ -86,8 +87,11 @@ export class RingBufferReader {
           }
           count++;
         }
-        this.storeConsumer(consPos);
       }
+      // libbpf stores consumer_pos after each record so a producer on another CPU can reuse the space at once.
+      // Here nothing runs in the kernel while this loop does (the callback cannot make a syscall), so one store
+      // per batch is the same to every observer, and saves a user-memory write per record.
+      this.storeConsumer(consPos);
     }
     return count;
   }
