@@ -305,7 +305,7 @@ export class ProgArrayMap extends FdArrayMap<FdProgram> {
   private readonly owner_ = new ProgMapOwner();
 
   /** bpf_prog_map_compatible for this array; PROG_LOAD calls it for each PROG_ARRAY a program uses. */
-  progCompatible(prog: Pick<FdProgram, 'progType' | 'jited' | 'xdpHasFrags'>): boolean {
+  override progCompatible(prog: Pick<FdProgram, 'progType' | 'jited' | 'xdpHasFrags'>): boolean {
     return this.owner_.compatible(prog);
   }
 

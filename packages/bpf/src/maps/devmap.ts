@@ -44,6 +44,11 @@ export abstract class DevMapBase extends BpfMap {
     this.vals = vals;
   }
 
+  /** bpf_prog_map_compatible for the XDP_DEVMAP programs the entries hold, and for programs loaded using the map. */
+  override progCompatible(prog: Pick<FdProgram, 'progType' | 'jited' | 'xdpHasFrags'>): boolean {
+    return this.owner_.compatible(prog);
+  }
+
   /** The value slot a new entry for `key` takes (a replaced entry's own), or undefined when none is left. */
   protected abstract valSlot(key: number): number | undefined;
   /** Give an entry's value slot back. */
@@ -103,7 +108,7 @@ export abstract class DevMapBase extends BpfMap {
       const ref = fds.progFromFd(progFd);
       if (typeof ref === 'number') return -Errno.EINVAL;
       const p = ref.object;
-      if (p.progType !== BPF_PROG_TYPE.XDP || p.expectedAttachType !== BPF_ATTACH_TYPE.XDP_DEVMAP || !this.owner_.compatible(p)) {
+      if (p.progType !== BPF_PROG_TYPE.XDP || p.expectedAttachType !== BPF_ATTACH_TYPE.XDP_DEVMAP || !this.progCompatible(p)) {
         ref.put();
         return -Errno.EINVAL;
       }

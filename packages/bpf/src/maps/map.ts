@@ -313,6 +313,13 @@ export abstract class BpfMap {
   releaseUref(): void {}
   /** map_release: a file of this map was closed (a PERF_EVENT_ARRAY drops the entries written through it). */
   releaseFile(_file: File): void {}
+  /**
+   * __bpf_prog_map_compatible, for the maps that hold programs (map_type_contains_progs: PROG_ARRAY, DEVMAP):
+   * the first program fixes the type, JIT-ness and xdp_has_frags the others must share. Other maps take any.
+   */
+  progCompatible(_prog: Pick<FdProgram, 'progType' | 'jited' | 'xdpHasFrags'>): boolean {
+    return true;
+  }
   /** The inner map template of a map-in-map (bpf_map_meta_alloc's copy), as the verifier sees it; null otherwise. */
   innerMapDesc(): MapDesc | null {
     return null;

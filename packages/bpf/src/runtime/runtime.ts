@@ -127,6 +127,11 @@ export class BpfRuntime implements HelperEnv {
     map.address = 0;
   }
 
+  /** Run accounting is on (kernel.bpf_stats_enabled, or an ENABLE_STATS fd open): every run is counted. */
+  get statsEnabled(): boolean {
+    return this.stats.enabled !== 0;
+  }
+
   /** Maps placed now (for tests of the address table). */
   get placedMaps(): number {
     return this.maps.size;
@@ -160,6 +165,35 @@ export class BpfRuntime implements HelperEnv {
     run.ctx = savedCtx;
     run.progType = savedType;
     return ok ? vm.r0 : 0n;
+  }
+
+  /**
+   * BPF_PROG_TEST_RUN's loop (bpf_test_run): `repeat` runs of `prog` on the same context, the RunState set and
+   * restored as {@link runProgram} does, each run counted when stats are enabled (bpf_prog_run updates
+   * bpf_prog_stats in test runs too). True when every run ended normally; r0 of the last is `vmOf(prog).r0`.
+   */
+  runRepeat(prog: RunnableProgram, ctx: number, cpu: number, repeat: number): boolean {
+    const run = this.run;
+    const savedCpu = run.cpu;
+    const savedCtx = run.ctx;
+    const savedType = run.progType;
+    run.cpu = cpu;
+    run.ctx = ctx;
+    run.progType = prog.progType;
+    const vm = prog.jited ? this.jitVm : this.interpVm;
+    let ok: boolean;
+    if (this.stats.enabled !== 0) {
+      const start = performance.now();
+      ok = vm.runRepeat(prog.program, ctx, 0, repeat);
+      prog.runTimeNs += Math.round((performance.now() - start) * 1e6);
+      prog.runCnt += ok ? repeat : vm.runs;
+    } else {
+      ok = vm.runRepeat(prog.program, ctx, 0, repeat);
+    }
+    run.cpu = savedCpu;
+    run.ctx = savedCtx;
+    run.progType = savedType;
+    return ok;
   }
 
   /** The VM a program runs on (for BPF_PROG_TEST_RUN's repeat loop and for reading a fault). */

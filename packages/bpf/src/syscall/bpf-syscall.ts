@@ -226,7 +226,7 @@ export class BpfSyscall {
     prog.refs++;
     return {
       // xdp_has_frags (BPF_F_XDP_HAS_FRAGS) is not kept by PROG_LOAD yet: false.
-      object: { progType: prog.progType, expectedAttachType: prog.expectedAttachType, jited: prog.jited, xdpHasFrags: false, target: prog },
+      object: { progType: prog.progType, expectedAttachType: prog.expectedAttachType, jited: prog.jited, xdpHasFrags: prog.xdpHasFrags, target: prog },
       id: prog.id,
       put: () => this.progs.put(prog),
     };
@@ -249,14 +249,15 @@ export class BpfSyscall {
       for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
       size = BPF_ATTR_SIZE;
     }
-    // A smaller block reads as zero-extended.
-    this.attr.fill(0);
+    // A smaller block reads as zero-extended: the copy fills [0, size), the rest of the reused block is cleared.
     if (!mm.copyFromUser(uattr, this.attr, 0, size)) return -Errno.EFAULT;
+    this.attr.fill(0, size);
     // Linux's switch: a command this kernel does not know is EINVAL.
     const command = cmd >= 0 ? this.commands[cmd] : undefined;
     if (command === undefined) return -Errno.EINVAL;
     // CHECK_ATTR: the fields past the command's own are zero.
-    for (let i = command.end; i < BPF_ATTR_SIZE; i++) if (this.attr[i] !== 0) return -Errno.EINVAL;
+    // Bytes past `size` are zero already.
+    for (let i = command.end; i < size; i++) if (this.attr[i] !== 0) return -Errno.EINVAL;
     return command.run(task, mm, uattr);
   }
 

@@ -56,4 +56,25 @@ describe('PROG_ARRAY with loaded programs', () => {
     expect(bpf.progs.progs.size).toBe(0);
     expect(bpf.maps.size).toBe(0);
   });
+
+  it('refuses to load a program of another type that tail-calls through an array holding XDP programs (bpf_check_tail_call)', () => {
+    const kernel = createKernel({ cpus: 1 });
+    registerBpf(kernel);
+    const answers: number[] = [];
+    const user: UserProgram = function* (ctx) {
+      const libc = new Libc(ctx);
+      const array = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 2 });
+      const target = yield* libc.bpfProgLoad({ progType: BPF_PROG_TYPE.XDP, insns: returns(3), license: 'GPL' });
+      answers.push(yield* libc.bpfMapUpdate(array, u32(0), u32(target.ret)));
+      answers.push((yield* libc.bpfProgLoad({ progType: BPF_PROG_TYPE.SCHED_CLS, insns: tailCaller(array, 0), license: 'GPL' })).ret);
+      const xdp = (yield* libc.bpfProgLoad({ progType: BPF_PROG_TYPE.XDP, insns: tailCaller(array, 0), license: 'GPL' })).ret;
+      answers.push(xdp >= 0 ? 0 : xdp);
+      return 0;
+    };
+    kernel.vfs.registerProgram('/bin/test', user);
+    kernel.spawn('/bin/test');
+    kernel.run({ untilNs: 100e9 });
+    expect(kernel.crashes).toEqual([]);
+    expect(answers).toEqual([0, -Errno.EINVAL, 0]);
+  });
 });

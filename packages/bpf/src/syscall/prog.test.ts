@@ -409,6 +409,13 @@ describe('program objects', () => {
       bpf.runtime.runProgram(prog, 0, 0);
       info = yield* libc.bpfProgGetInfo(fd);
       expect(info.ok && info.value.runCnt).toBe(4);
+      // A test run counts its `repeat` runs while stats are on, and nothing while they are off.
+      const on = yield* libc.bpfEnableStats();
+      expect((yield* libc.bpfProgTestRun(fd, { data: new Uint8Array(64), repeat: 5 })).ret).toBe(0);
+      yield* libc.close(on);
+      expect((yield* libc.bpfProgTestRun(fd, { data: new Uint8Array(64), repeat: 5 })).ret).toBe(0);
+      info = yield* libc.bpfProgGetInfo(fd);
+      expect(info.ok && info.value.runCnt).toBe(9);
     });
   });
 

@@ -50,6 +50,8 @@ export interface ProgObject extends RunnableProgram, TailCallTarget {
   readonly verifiedInsns: number;
   /** prog->aux->max_ctx_offset: the end of the furthest context byte the program accesses (raw_tp test runs). */
   readonly maxCtxOffset: number;
+  /** BPF_F_XDP_HAS_FRAGS at load (aux->xdp_has_frags): maps holding programs take one kind only. */
+  readonly xdpHasFrags: boolean;
   /** The maps the program uses (prog->aux->used_maps): each holds one reference while the program lives. */
   readonly usedMaps: readonly MapObject[];
   /** Open files and pins referring to the program (plus whatever else holds it: PROG_ARRAY slots, attachments). */
@@ -251,6 +253,13 @@ export class ProgSyscall {
         jited = false;
       }
     }
+    // bpf_check_tail_call (bpf_prog_select_runtime): every map holding programs that this one uses must take it.
+    for (const used of held) {
+      if (!used.map.progCompatible({ progType, jited, xdpHasFrags: (progFlags & BPF_PROG_F.XDP_HAS_FRAGS) !== 0 })) {
+        release();
+        return -Errno.EINVAL;
+      }
+    }
     const prog: ProgObject = {
       program: loaded.program,
       progType,
@@ -268,6 +277,7 @@ export class ProgSyscall {
       jitedLen,
       verifiedInsns: loaded.verifiedInsns,
       maxCtxOffset: loaded.maxCtxOffset,
+      xdpHasFrags: (progFlags & BPF_PROG_F.XDP_HAS_FRAGS) !== 0,
       usedMaps: held,
       refs: 1,
     };
