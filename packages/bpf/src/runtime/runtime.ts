@@ -144,27 +144,7 @@ export class BpfRuntime implements HelperEnv {
    * exception tables leave it; the VM's `fault` says why).
    */
   runProgram(prog: RunnableProgram, ctx: number, cpu: number): bigint {
-    const run = this.run;
-    const savedCpu = run.cpu;
-    const savedCtx = run.ctx;
-    const savedType = run.progType;
-    run.cpu = cpu;
-    run.ctx = ctx;
-    run.progType = prog.progType;
-    const vm = prog.jited ? this.jitVm : this.interpVm;
-    let ok: boolean;
-    if (this.stats.enabled !== 0) {
-      const start = performance.now();
-      ok = vm.run(prog.program, ctx);
-      prog.runTimeNs += Math.round((performance.now() - start) * 1e6);
-      prog.runCnt++;
-    } else {
-      ok = vm.run(prog.program, ctx);
-    }
-    run.cpu = savedCpu;
-    run.ctx = savedCtx;
-    run.progType = savedType;
-    return ok ? vm.r0 : 0n;
+    return this.runOn(prog, ctx, cpu, 1) ? this.vmOf(prog).r0 : 0n;
   }
 
   /**
@@ -173,6 +153,11 @@ export class BpfRuntime implements HelperEnv {
    * bpf_prog_stats in test runs too). True when every run ended normally; r0 of the last is `vmOf(prog).r0`.
    */
   runRepeat(prog: RunnableProgram, ctx: number, cpu: number, repeat: number): boolean {
+    return this.runOn(prog, ctx, cpu, repeat);
+  }
+
+  /** `repeat` runs (one: Vm.run, the hook path) with the RunState set and restored, counted while stats are on. */
+  private runOn(prog: RunnableProgram, ctx: number, cpu: number, repeat: number): boolean {
     const run = this.run;
     const savedCpu = run.cpu;
     const savedCtx = run.ctx;
@@ -181,14 +166,12 @@ export class BpfRuntime implements HelperEnv {
     run.ctx = ctx;
     run.progType = prog.progType;
     const vm = prog.jited ? this.jitVm : this.interpVm;
-    let ok: boolean;
-    if (this.stats.enabled !== 0) {
-      const start = performance.now();
-      ok = vm.runRepeat(prog.program, ctx, 0, repeat);
+    const counting = this.stats.enabled !== 0;
+    const start = counting ? performance.now() : 0;
+    const ok = repeat === 1 ? vm.run(prog.program, ctx) : vm.runRepeat(prog.program, ctx, 0, repeat);
+    if (counting) {
       prog.runTimeNs += Math.round((performance.now() - start) * 1e6);
-      prog.runCnt += ok ? repeat : vm.runs;
-    } else {
-      ok = vm.runRepeat(prog.program, ctx, 0, repeat);
+      prog.runCnt += repeat === 1 ? 1 : ok ? repeat : vm.runs;
     }
     run.cpu = savedCpu;
     run.ctx = savedCtx;
