@@ -95,6 +95,17 @@ export function helperResultWords(value: bigint | number | undefined, out: Int32
     out[0] = 0;
     out[1] = 0;
   } else if (typeof value === 'number') {
+    // The common results (0, -errno, addresses below 4 GiB) without a floating-point modulo.
+    if (value >= 0 && value <= 0xffffffff && value === Math.floor(value)) {
+      out[0] = value | 0;
+      out[1] = 0;
+      return;
+    }
+    if (value < 0 && value >= -0x80000000 && value === Math.floor(value)) {
+      out[0] = value;
+      out[1] = -1;
+      return;
+    }
     if (!Number.isSafeInteger(value)) throw new RangeError(`helper returned ${value}, which is not a safe integer; return a bigint for 64-bit values`);
     out[0] = value % 4294967296;
     out[1] = Math.floor(value / 4294967296);
