@@ -6,19 +6,11 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { recordedBlob, recordedBlobs } from '../fixtures/blobs.js';
 import { BTF_MAX_TYPE, BtfError, BtfKind, parseBtf } from './index.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url);
-const blobs = new Map(
-  readFileSync(new URL('blobs.txt', fixtures), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [name = '', hex = ''] = l.split(' ');
-      return [name, Uint8Array.from(Buffer.from(hex, 'hex'))] as const;
-    }),
-);
-const blob = (name: string): Uint8Array => blobs.get(name) ?? new Uint8Array(0);
+const blob = recordedBlob;
 
 describe('parseBtf', () => {
   it('reads every kind with its fields', () => {
@@ -134,11 +126,11 @@ const lastLine = (log: string): string => log.trimEnd().split('\n').pop() ?? '';
 
 describe('parseBtf against Linux BPF_BTF_LOAD', () => {
   it('has a recorded answer for every blob', () => {
-    expect(answers.map((a) => a.name).sort()).toEqual([...blobs.keys()].sort());
+    expect(answers.map((a) => a.name).sort()).toEqual([...recordedBlobs.keys()].sort());
   });
 
   it.each(answers)('$name => $errno', ({ name, errno, lastLine: expected }) => {
-    const bytes = blobs.get(name) as Uint8Array;
+    const bytes = recordedBlob(name);
     if (errno === 0) {
       const btf = parseBtf(bytes);
       expect(lastLine(btf.log)).toBe(expected);

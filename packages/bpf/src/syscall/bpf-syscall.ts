@@ -44,6 +44,7 @@ import type { BpfMap, FdProgram, FdRef, MapEnv, MapFdObjects, NetDevices } from 
 import { createMap } from '../maps/registry.js';
 import { ENOTSUPP, bpfMapMmap } from '../maps/map.js';
 import { BpfRuntime } from '../runtime/runtime.js';
+import { BtfSyscall, type BtfObject } from './btf.js';
 import { CyclicIdr } from './idr.js';
 import { mapBatch } from './map-batch.js';
 import type { MapObject } from './objects.js';
@@ -139,6 +140,8 @@ export class BpfSyscall {
   readonly runtime: BpfRuntime;
   /** Programs: ids, fds, PROG_LOAD. */
   readonly progs: ProgSyscall;
+  /** BTF objects: ids, fds, BTF_LOAD. */
+  readonly btfs: BtfSyscall;
   /** kernel.unprivileged_bpf_disabled, kernel.bpf_stats_enabled, net.core.bpf_jit_enable. */
   readonly sysctls: BpfSysctls;
   /** The attr block of the command in progress, zero-extended to what this kernel knows. */
@@ -182,6 +185,7 @@ export class BpfSyscall {
     });
     this.progs = new ProgSyscall(k, this, this.runtime, this.sysctls, statsKey);
     this.programs = { progFromFd: (task, fd) => this.progRef(task, fd) };
+    this.btfs = new BtfSyscall(k, this);
     const table: BpfCommand[] = [
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
@@ -204,6 +208,9 @@ export class BpfSyscall {
       this.command('MAP_LOOKUP_AND_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'lookup_and_delete', task, mm, uattr)),
       this.command('MAP_UPDATE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'update', task, mm, uattr)),
       this.command('MAP_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'delete', task, mm, uattr)),
+      this.command('BTF_LOAD', 'btf_token_fd', (task, mm, uattr) => this.btfs.load(task, mm, uattr)),
+      this.command('BTF_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.btfs.getNextId(task, mm, uattr)),
+      this.command('BTF_GET_FD_BY_ID', 'open_flags', (task) => this.btfs.getFdById(task)),
     ];
     const commands: Array<BpfCommand | undefined> = [];
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
@@ -580,18 +587,14 @@ export class BpfSyscall {
     if (file.ops === this.progs.fops) {
       return this.progs.getInfo(task, mm, file.privateData as ProgObject, this.u64(I.info.offset), this.u32(I.info_len.offset), uattr + I.info_len.offset);
     }
+    if (file.ops === this.btfs.fops) {
+      return this.btfs.getInfo(mm, file.privateData as BtfObject, this.u64(I.info.offset), this.u32(I.info_len.offset), uattr + I.info_len.offset);
+    }
     if (file.ops !== this.mapFops) return -Errno.EINVAL;
     const map = (file.privateData as MapObject).map;
     const uinfo = this.u64(I.info.offset);
-    let infoLen = this.u32(I.info_len.offset);
-    // bpf_check_uarg_tail_zero on the user's struct: a longer one must be zero past what this kernel fills.
-    if (infoLen > BPF_MAP_INFO.size) {
-      if (infoLen > PAGE_SIZE) return -Errno.E2BIG;
-      const rest = infoLen - BPF_MAP_INFO.size;
-      if (!mm.copyFromUser(uinfo + BPF_MAP_INFO.size, this.scratch, 0, rest)) return -Errno.EFAULT;
-      for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
-      infoLen = BPF_MAP_INFO.size;
-    }
+    const infoLen = this.infoLen(mm, uinfo, this.u32(I.info_len.offset), BPF_MAP_INFO.size);
+    if (infoLen < 0) return infoLen;
     const info = this.info;
     const view = this.infoView;
     info.fill(0);
@@ -604,6 +607,19 @@ export class BpfSyscall {
     for (let i = 0; i < map.name.length; i++) info[BPF_MAP_INFO.name + i] = map.name.charCodeAt(i);
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
     return this.putU32(mm, uattr + I.info_len.offset, infoLen);
+  }
+
+  /**
+   * bpf_check_uarg_tail_zero on OBJ_GET_INFO_BY_FD's user struct of `size` known bytes: a longer one must be zero
+   * past them (at most a page); the length to copy, or -E2BIG / -EFAULT.
+   */
+  infoLen(mm: UserCopy, uinfo: number, infoLen: number, size: number): number {
+    if (infoLen <= size) return infoLen;
+    if (infoLen > PAGE_SIZE) return -Errno.E2BIG;
+    const rest = infoLen - size;
+    if (!mm.copyFromUser(uinfo + size, this.scratch, 0, rest)) return -Errno.EFAULT;
+    for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
+    return size;
   }
 
   /** put_user of a u32 result into the attr block: 0 or -EFAULT. */
