@@ -44,7 +44,7 @@ import type { BpfMap, FdProgram, FdRef, MapEnv, MapFdObjects, NetDevices } from 
 import { createMap } from '../maps/registry.js';
 import { ENOTSUPP, bpfMapMmap } from '../maps/map.js';
 import { BpfRuntime } from '../runtime/runtime.js';
-import { BtfSyscall, type BtfObject } from './btf.js';
+import { BtfSyscall, mapCheckBtf, type BtfObject } from './btf.js';
 import { CyclicIdr } from './idr.js';
 import { mapBatch } from './map-batch.js';
 import type { MapObject } from './objects.js';
@@ -305,7 +305,13 @@ export class BpfSyscall {
     if (object.refs > 0) return;
     this.maps.remove(object.map.id);
     this.runtime.unplaceMap(object.map);
+    this.freeMap(object);
+  }
+
+  /** bpf_map_free: the map's memory and its reference on its BTF. */
+  private freeMap(object: MapObject): void {
     object.map.free();
+    if (object.btf !== undefined) this.btfs.put(object.btf.object);
   }
 
   /** bpf_map_new_fd: a new `anon_inode:bpf-map` fd holding one reference (taken by the caller). */
@@ -353,10 +359,10 @@ export class BpfSyscall {
     const C = L.MAP_CREATE;
     const denied = mapCreateDenied(task, this.u32(C.map_type.offset), this.sysctls.unprivBpfDisabled.value);
     if (denied !== 0) return denied;
-    // BTF type ids need a BTF object behind btf_fd (btf_get_by_fd); this kernel has no BTF objects yet, so any fd is not one.
-    if (this.u32(C.btf_key_type_id.offset) !== 0 || this.u32(C.btf_value_type_id.offset) !== 0 || this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) {
-      return this.k.fds.fdget(task, this.u32(C.btf_fd.offset)) === undefined ? -Errno.EBADF : -Errno.EINVAL;
-    }
+    const btfKeyTypeId = this.u32(C.btf_key_type_id.offset);
+    const btfValueTypeId = this.u32(C.btf_value_type_id.offset);
+    // Struct_ops values (btf_vmlinux_value_type_id) need the kernel's BTF, which this kernel has not.
+    if (this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) return -Errno.EINVAL;
     // map_ifindex asks for a device-offloaded map; no simulated NIC offloads maps (bpf_map_offload_map_alloc: EINVAL).
     if (this.u32(C.map_ifindex.offset) !== 0) return -Errno.EINVAL;
     const mapFlags = this.u32(C.map_flags.offset);
@@ -375,21 +381,47 @@ export class BpfSyscall {
       },
       ...(netDevices === undefined ? {} : { netDevices }),
     };
+    const shape = {
+      mapType: this.u32(C.map_type.offset),
+      keySize: this.u32(C.key_size.offset),
+      valueSize: this.u32(C.value_size.offset),
+      maxEntries: this.u32(C.max_entries.offset),
+    };
+    // map_create: btf_get_by_fd and map_check_btf when type ids are given. Linux runs them after the map is
+    // allocated, so an allocation error wins over a BTF one: the map is created first here too, then dropped.
+    let btf: BtfObject | number | undefined;
+    let spinLockOff = -1;
+    if (btfKeyTypeId !== 0 || btfValueTypeId !== 0) {
+      btf = this.btfs.get(task, this.u32(C.btf_fd.offset));
+      if (typeof btf !== 'number' && btfValueTypeId !== 0) {
+        spinLockOff = mapCheckBtf(btf.btf, btfKeyTypeId, btfValueTypeId, shape);
+        if (spinLockOff < -1) {
+          this.btfs.put(btf);
+          btf = spinLockOff;
+          spinLockOff = -1;
+        }
+      }
+    }
     const map = createMap(
       {
-        mapType: this.u32(C.map_type.offset),
-        keySize: this.u32(C.key_size.offset),
-        valueSize: this.u32(C.value_size.offset),
-        maxEntries: this.u32(C.max_entries.offset),
+        ...shape,
         mapFlags,
         name: this.name(C.map_name.offset),
         mapExtra: this.u64(C.map_extra.offset),
         numaNode: this.u32(C.numa_node.offset),
         innerMapFd: this.u32(C.inner_map_fd.offset),
+        btfKeyTypeId,
+        btfValueTypeId,
+        ...(spinLockOff >= 0 ? { spinLockOff } : {}),
       },
       env,
     );
-    if (typeof map === 'number') return map;
+    if (typeof map === 'number' || typeof btf === 'number') {
+      if (typeof btf === 'object') this.btfs.put(btf);
+      if (typeof map === 'number') return map;
+      map.free();
+      return btf as number;
+    }
     const object: MapObject = {
       map,
       refs: 1,
@@ -397,16 +429,17 @@ export class BpfSyscall {
       key: new Uint8Array(map.keySize),
       nextKey: new Uint8Array(map.keySize),
       value: new Uint8Array(map.userValueSize),
+      ...(btf === undefined ? {} : { btf: { object: btf, keyTypeId: btfKeyTypeId, valueTypeId: btfValueTypeId } }),
     };
     const placed = this.runtime.placeMap(map);
     if (placed < 0) {
-      map.free();
+      this.freeMap(object);
       return placed;
     }
     const id = this.maps.alloc(object);
     if (id < 0) {
       this.runtime.unplaceMap(map);
-      map.free();
+      this.freeMap(object);
       return id;
     }
     map.id = id;
@@ -605,6 +638,12 @@ export class BpfSyscall {
     view.setUint32(BPF_MAP_INFO.max_entries, map.maxEntries, true);
     view.setUint32(BPF_MAP_INFO.map_flags, map.mapFlags, true);
     for (let i = 0; i < map.name.length; i++) info[BPF_MAP_INFO.name + i] = map.name.charCodeAt(i);
+    const btf = (file.privateData as MapObject).btf;
+    if (btf !== undefined) {
+      view.setUint32(BPF_MAP_INFO.btf_id, btf.object.id, true);
+      view.setUint32(BPF_MAP_INFO.btf_key_type_id, btf.keyTypeId, true);
+      view.setUint32(BPF_MAP_INFO.btf_value_type_id, btf.valueTypeId, true);
+    }
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
     return this.putU32(mm, uattr + I.info_len.offset, infoLen);
   }

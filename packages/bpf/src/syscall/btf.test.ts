@@ -1,6 +1,6 @@
 import { BTF_MAX_SIZE } from '@ebpf-sim/btf';
 import { createKernel, type Kernel } from '@ebpf-sim/kernel';
-import { BPF_LOG, Errno, Libc, type UserProgram } from '@ebpf-sim/uapi';
+import { BPF_LOG, BPF_MAP_F, BPF_MAP_INFO, BPF_MAP_TYPE, BPF_UPDATE, Errno, Libc, type UserProgram } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { recordedBlob } from '../../../btf/fixtures/blobs.js';
 import { registerBpf, type BpfSyscall } from './bpf-syscall.js';
@@ -88,5 +88,78 @@ describe('BPF_BTF_LOAD', () => {
       expect(yield* libc.bpfBtfGetFdById(1)).toBe(-Errno.EPERM);
       expect((yield* libc.bpfAttr('BTF_GET_NEXT_ID', { start_id: 0 })).ret).toBe(-Errno.EPERM);
     }, 1000);
+  });
+});
+
+describe('MAP_CREATE with BTF', () => {
+  /** valid_spin_lock_value: [1] int, [2] struct bpf_spin_lock { int val; }, [3] struct val { int val; struct bpf_spin_lock lock; }. */
+  const INT = 1;
+  const VALUE = 3;
+
+  it('checks the type ids against key_size / value_size, finds the spin lock, and holds the BTF until the map goes', () => {
+    const { kernel, bpf } = run(function* (libc) {
+      const btf = (yield* libc.bpfBtfLoad(blob('valid_spin_lock_value'))).fd;
+      expect(btf).toBeGreaterThan(0);
+      const hash = { map_type: BPF_MAP_TYPE.HASH, key_size: 4, value_size: 8, max_entries: 4, btf_fd: btf };
+      const map = yield* libc.bpfMapCreate({ ...hash, btf_key_type_id: INT, btf_value_type_id: VALUE });
+      expect(map).toBeGreaterThan(0);
+      // The value has a bpf_spin_lock: BPF_F_LOCK updates are allowed (without one they are EINVAL).
+      const key = new Uint8Array(4);
+      expect(yield* libc.bpfMapUpdate(map, key, new Uint8Array(8), BPF_UPDATE.F_LOCK)).toBe(0);
+      // Wrong sizes, wrong ids, wrong fds.
+      expect(yield* libc.bpfMapCreate({ ...hash, key_size: 8, btf_key_type_id: INT, btf_value_type_id: VALUE })).toBe(-Errno.EINVAL);
+      expect(yield* libc.bpfMapCreate({ ...hash, btf_key_type_id: INT, btf_value_type_id: 99 })).toBe(-Errno.EINVAL);
+      expect(yield* libc.bpfMapCreate({ ...hash, btf_key_type_id: 0, btf_value_type_id: VALUE })).toBe(-Errno.EINVAL);
+      expect(yield* libc.bpfMapCreate({ ...hash, btf_fd: 77, btf_key_type_id: INT, btf_value_type_id: VALUE })).toBe(-Errno.EBADF);
+      expect(yield* libc.bpfMapCreate({ ...hash, btf_fd: map, btf_key_type_id: INT, btf_value_type_id: VALUE })).toBe(-Errno.EINVAL);
+      // The map keeps the BTF object after its fd is closed.
+      const info = yield* libc.bpfBtfGetInfo(btf, 0);
+      const id = info.ok ? info.value.id : 0;
+      expect(yield* libc.close(btf)).toBe(0);
+      const again = yield* libc.bpfBtfGetFdById(id);
+      expect(again).toBeGreaterThan(0);
+      expect(yield* libc.close(again)).toBe(0);
+      expect(yield* libc.close(map)).toBe(0);
+      // The map's reference was the last.
+      expect(yield* libc.bpfBtfGetFdById(id)).toBe(-Errno.ENOENT);
+    });
+    expect(bpf.btfs.ids.size).toBe(0);
+    expect(bpf.maps.size).toBe(0);
+    expect(kernel.phys.usageOf('bpf-btf').allocations).toBe(0);
+  });
+
+  it('fills btf_id, btf_key_type_id and btf_value_type_id of bpf_map_info', () => {
+    run(function* (libc) {
+      const btf = (yield* libc.bpfBtfLoad(blob('valid_spin_lock_value'))).fd;
+      const map = yield* libc.bpfMapCreate({
+        map_type: BPF_MAP_TYPE.ARRAY,
+        key_size: 4,
+        value_size: 4,
+        max_entries: 1,
+        btf_fd: btf,
+        btf_key_type_id: INT,
+        btf_value_type_id: INT,
+      });
+      const btfInfo = yield* libc.bpfBtfGetInfo(btf, 0);
+      const mark = libc.stack.mark();
+      const address = libc.stack.alloca(BPF_MAP_INFO.size);
+      expect((yield* libc.bpfAttr('OBJ_GET_INFO_BY_FD', { bpf_fd: map, info_len: BPF_MAP_INFO.size, info: address })).ret).toBe(0);
+      const bytes = libc.stack.readBytes(address, BPF_MAP_INFO.size);
+      libc.stack.release(mark);
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      expect(view.getUint32(BPF_MAP_INFO.btf_id, true)).toBe(btfInfo.ok ? btfInfo.value.id : -1);
+      expect(view.getUint32(BPF_MAP_INFO.btf_key_type_id, true)).toBe(INT);
+      expect(view.getUint32(BPF_MAP_INFO.btf_value_type_id, true)).toBe(INT);
+    });
+  });
+
+  it('creates a TASK_STORAGE map through bpf(), which needs the BTF type ids', () => {
+    run(function* (libc) {
+      const btf = (yield* libc.bpfBtfLoad(blob('valid_spin_lock_value'))).fd;
+      const storage = { map_type: BPF_MAP_TYPE.TASK_STORAGE, key_size: 4, value_size: 8, max_entries: 0, map_flags: BPF_MAP_F.NO_PREALLOC };
+      expect(yield* libc.bpfMapCreate(storage)).toBe(-Errno.EINVAL);
+      const map = yield* libc.bpfMapCreate({ ...storage, btf_fd: btf, btf_key_type_id: INT, btf_value_type_id: VALUE });
+      expect(map).toBeGreaterThan(0);
+    });
   });
 });

@@ -3,9 +3,9 @@
  * validated by @ebpf-sim/btf's parseBtf and kept in kernel memory, as an `anon_inode:btf` fd with a reference
  * count and an id. Maps created with BTF hold a reference (MAP_CREATE's btf_fd) until they are freed.
  */
-import { BTF_MAX_SIZE, BtfError, parseBtf, type Btf } from '@ebpf-sim/btf';
+import { BTF_MAX_SIZE, BtfError, BtfKind, parseBtf, type Btf } from '@ebpf-sim/btf';
 import { hasCapability, type File, type FileOperations, type KernelServices, type Task, type UserCopy } from '@ebpf-sim/kernel';
-import { BPF_ATTR_LAYOUTS, BPF_BTF_INFO, CAP, Errno, O } from '@ebpf-sim/uapi';
+import { BPF_ATTR_LAYOUTS, BPF_BTF_INFO, BPF_MAP_TYPE, CAP, Errno, O } from '@ebpf-sim/uapi';
 import { CyclicIdr } from './idr.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
 
@@ -35,6 +35,36 @@ const ERRNO_OF: Record<BtfError['errno'], number> = { EINVAL: Errno.EINVAL, E2BI
 /** INT_MAX: BPF_BTF_GET_NEXT_ID refuses a start id at or above it. */
 const INT_MAX = 0x7fffffff;
 const L = BPF_ATTR_LAYOUTS;
+
+/** The map as map_check_btf sees it. */
+export interface MapBtfShape {
+  readonly mapType: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+}
+
+/** The name of the struct whose place in a map value btf_parse_fields records (BPF_SPIN_LOCK). */
+const SPIN_LOCK_STRUCT = 'bpf_spin_lock';
+
+/**
+ * map_check_btf: the key and value type ids resolve to types of exactly key_size / value_size (-EINVAL
+ * otherwise); a keyless BTF (key id 0) only for a single-element ARRAY whose value is a DATASEC (.data, .bss,
+ * .rodata: array_map_check_btf). Returns the offset of the value's `struct bpf_spin_lock` member (-1: none).
+ */
+export function mapCheckBtf(btf: Btf, keyTypeId: number, valueTypeId: number, map: MapBtfShape): number {
+  const value = btf.skipModifiers(valueTypeId);
+  if (value === undefined || btf.sizeOf(valueTypeId) !== map.valueSize) return -Errno.EINVAL;
+  if (keyTypeId === 0) {
+    if (map.mapType !== BPF_MAP_TYPE.ARRAY || map.maxEntries !== 1 || value.kind !== BtfKind.DATASEC) return -Errno.EINVAL;
+  } else if (btf.sizeOf(keyTypeId) !== map.keySize) return -Errno.EINVAL;
+  if (value.kind !== BtfKind.STRUCT && value.kind !== BtfKind.UNION) return -1;
+  for (const member of value.members) {
+    const type = btf.skipModifiers(member.type);
+    if (type?.kind === BtfKind.STRUCT && type.name === SPIN_LOCK_STRUCT) return member.bitOffset / 8;
+  }
+  return -1;
+}
 
 export class BtfSyscall {
   /** BTF ids (btf_idr). */
