@@ -3,6 +3,7 @@ import { createKernel, type Kernel } from '@ebpf-sim/kernel';
 import { BPF_LOG, BPF_MAP_F, BPF_MAP_INFO, BPF_MAP_TYPE, BPF_UPDATE, Errno, Libc, type UserProgram } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { recordedBlob } from '../../../btf/fixtures/blobs.js';
+import { ENOTSUPP } from '../maps/map.js';
 import { registerBpf, type BpfSyscall } from './bpf-syscall.js';
 
 const blob = recordedBlob;
@@ -62,6 +63,7 @@ describe('BPF_BTF_LOAD', () => {
       expect(loaded.log.endsWith('[2] STRUCT foo size=4 vlen=1\n\tx type_id=9 bits_offset=0 Invalid member\n')).toBe(true);
       expect((yield* libc.bpfBtfLoad(blob('bad_magic'))).fd).toBe(-Errno.EINVAL);
       expect((yield* libc.bpfBtfLoad(blob('const_loop'))).fd).toBe(-Errno.EEXIST);
+      expect((yield* libc.bpfBtfLoad(blob('bad_version'))).fd).toBe(-ENOTSUPP);
     });
   });
 

@@ -6,6 +6,7 @@
 import { BTF_MAX_SIZE, BtfError, BtfKind, parseBtf, type Btf } from '@ebpf-sim/btf';
 import { hasCapability, type File, type FileOperations, type KernelServices, type Task, type UserCopy } from '@ebpf-sim/kernel';
 import { BPF_ATTR_LAYOUTS, BPF_BTF_INFO, BPF_MAP_TYPE, CAP, Errno, O } from '@ebpf-sim/uapi';
+import { ENOTSUPP } from '../maps/map.js';
 import { CyclicIdr } from './idr.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
 
@@ -30,8 +31,8 @@ export interface BtfAttrAccess {
 
 export type BtfServices = Pick<KernelServices, 'fds' | 'phys'>;
 
-/** Linux's ENOTSUPP (524), the kernel-internal errno btf_parse answers for an unknown version, flags or INT encoding. */
-const ERRNO_OF: Record<BtfError['errno'], number> = { EINVAL: Errno.EINVAL, E2BIG: Errno.E2BIG, EEXIST: Errno.EEXIST, ENOTSUPP: 524 };
+/** parseBtf's errno names as numbers (ENOTSUPP, 524: what btf_parse answers for an unknown version, flags or INT encoding). */
+const ERRNO_OF: Record<BtfError['errno'], number> = { EINVAL: Errno.EINVAL, E2BIG: Errno.E2BIG, EEXIST: Errno.EEXIST, ENOTSUPP };
 /** INT_MAX: BPF_BTF_GET_NEXT_ID refuses a start id at or above it. */
 const INT_MAX = 0x7fffffff;
 const L = BPF_ATTR_LAYOUTS;
