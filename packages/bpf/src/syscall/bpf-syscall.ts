@@ -363,6 +363,8 @@ export class BpfSyscall {
     const btfValueTypeId = this.u32(C.btf_value_type_id.offset);
     // Struct_ops values (btf_vmlinux_value_type_id) need the kernel's BTF, which this kernel has not.
     if (this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) return -Errno.EINVAL;
+    // map_create: a key type without a value type is EINVAL before anything else.
+    if (btfKeyTypeId !== 0 && btfValueTypeId === 0) return -Errno.EINVAL;
     // map_ifindex asks for a device-offloaded map; no simulated NIC offloads maps (bpf_map_offload_map_alloc: EINVAL).
     if (this.u32(C.map_ifindex.offset) !== 0) return -Errno.EINVAL;
     const mapFlags = this.u32(C.map_flags.offset);
