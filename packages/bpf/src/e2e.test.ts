@@ -290,7 +290,7 @@ describe('bpf() end to end through the user-side wrappers', () => {
       const info = yield* libc.bpfProgGetInfo(config, 8, 256);
       seen.rodata = { retval: yield* testRun(config), xlatedSlots: info.ok ? info.value.xlatedProgLen / 8 : -info.errno };
 
-      // --- STACK_TRACE is created and empty; TASK_STORAGE needs BTF, which Linux asks for too ---
+      // --- STACK_TRACE is created and empty; TASK_STORAGE without BTF type ids is refused, as Linux refuses it ---
       yield* create('stacks', { map_type: BPF_MAP_TYPE.STACK_TRACE, key_size: 4, value_size: 8 * 16, max_entries: 16 });
       const stack = yield* libc.bpfMapLookup(fds.stacks ?? -1, u32(0), 8 * 16);
       seen.stackTrace = stack.ok ? 'found' : stack.errno;

@@ -44,6 +44,7 @@ import type { BpfMap, FdProgram, FdRef, MapEnv, MapFdObjects, NetDevices } from 
 import { createMap } from '../maps/registry.js';
 import { ENOTSUPP, bpfMapMmap } from '../maps/map.js';
 import { BpfRuntime } from '../runtime/runtime.js';
+import { BtfSyscall, mapCheckBtf, type BtfObject } from './btf.js';
 import { CyclicIdr } from './idr.js';
 import { mapBatch } from './map-batch.js';
 import type { MapObject } from './objects.js';
@@ -139,6 +140,8 @@ export class BpfSyscall {
   readonly runtime: BpfRuntime;
   /** Programs: ids, fds, PROG_LOAD. */
   readonly progs: ProgSyscall;
+  /** BTF objects: ids, fds, BTF_LOAD. */
+  readonly btfs: BtfSyscall;
   /** kernel.unprivileged_bpf_disabled, kernel.bpf_stats_enabled, net.core.bpf_jit_enable. */
   readonly sysctls: BpfSysctls;
   /** The attr block of the command in progress, zero-extended to what this kernel knows. */
@@ -182,6 +185,7 @@ export class BpfSyscall {
     });
     this.progs = new ProgSyscall(k, this, this.runtime, this.sysctls, statsKey);
     this.programs = { progFromFd: (task, fd) => this.progRef(task, fd) };
+    this.btfs = new BtfSyscall(k, this);
     const table: BpfCommand[] = [
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
@@ -204,6 +208,9 @@ export class BpfSyscall {
       this.command('MAP_LOOKUP_AND_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'lookup_and_delete', task, mm, uattr)),
       this.command('MAP_UPDATE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'update', task, mm, uattr)),
       this.command('MAP_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'delete', task, mm, uattr)),
+      this.command('BTF_LOAD', 'btf_token_fd', (task, mm, uattr) => this.btfs.load(task, mm, uattr)),
+      this.command('BTF_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.btfs.getNextId(task, mm, uattr)),
+      this.command('BTF_GET_FD_BY_ID', 'open_flags', (task) => this.btfs.getFdById(task)),
     ];
     const commands: Array<BpfCommand | undefined> = [];
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
@@ -298,7 +305,13 @@ export class BpfSyscall {
     if (object.refs > 0) return;
     this.maps.remove(object.map.id);
     this.runtime.unplaceMap(object.map);
+    this.freeMap(object);
+  }
+
+  /** bpf_map_free: the map's memory and its reference on its BTF. */
+  private freeMap(object: MapObject): void {
     object.map.free();
+    if (object.btf !== undefined) this.btfs.put(object.btf.object);
   }
 
   /** bpf_map_new_fd: a new `anon_inode:bpf-map` fd holding one reference (taken by the caller). */
@@ -346,10 +359,12 @@ export class BpfSyscall {
     const C = L.MAP_CREATE;
     const denied = mapCreateDenied(task, this.u32(C.map_type.offset), this.sysctls.unprivBpfDisabled.value);
     if (denied !== 0) return denied;
-    // BTF type ids need a BTF object behind btf_fd (btf_get_by_fd); this kernel has no BTF objects yet, so any fd is not one.
-    if (this.u32(C.btf_key_type_id.offset) !== 0 || this.u32(C.btf_value_type_id.offset) !== 0 || this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) {
-      return this.k.fds.fdget(task, this.u32(C.btf_fd.offset)) === undefined ? -Errno.EBADF : -Errno.EINVAL;
-    }
+    const btfKeyTypeId = this.u32(C.btf_key_type_id.offset);
+    const btfValueTypeId = this.u32(C.btf_value_type_id.offset);
+    // Struct_ops values (btf_vmlinux_value_type_id) need the kernel's BTF, which this kernel has not.
+    if (this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) return -Errno.EINVAL;
+    // map_create: a key type without a value type is EINVAL before anything else.
+    if (btfKeyTypeId !== 0 && btfValueTypeId === 0) return -Errno.EINVAL;
     // map_ifindex asks for a device-offloaded map; no simulated NIC offloads maps (bpf_map_offload_map_alloc: EINVAL).
     if (this.u32(C.map_ifindex.offset) !== 0) return -Errno.EINVAL;
     const mapFlags = this.u32(C.map_flags.offset);
@@ -368,21 +383,47 @@ export class BpfSyscall {
       },
       ...(netDevices === undefined ? {} : { netDevices }),
     };
+    const shape = {
+      mapType: this.u32(C.map_type.offset),
+      keySize: this.u32(C.key_size.offset),
+      valueSize: this.u32(C.value_size.offset),
+      maxEntries: this.u32(C.max_entries.offset),
+    };
+    // map_create: btf_get_by_fd and map_check_btf when type ids are given. Linux runs them after the map is
+    // allocated, so an allocation error wins over a BTF one: the map is created first here too, then dropped.
+    let btf: BtfObject | number | undefined;
+    let spinLockOff = -1;
+    if (btfKeyTypeId !== 0 || btfValueTypeId !== 0) {
+      btf = this.btfs.get(task, this.u32(C.btf_fd.offset));
+      if (typeof btf !== 'number' && btfValueTypeId !== 0) {
+        spinLockOff = mapCheckBtf(btf.btf, btfKeyTypeId, btfValueTypeId, shape);
+        if (spinLockOff < -1) {
+          this.btfs.put(btf);
+          btf = spinLockOff;
+          spinLockOff = -1;
+        }
+      }
+    }
     const map = createMap(
       {
-        mapType: this.u32(C.map_type.offset),
-        keySize: this.u32(C.key_size.offset),
-        valueSize: this.u32(C.value_size.offset),
-        maxEntries: this.u32(C.max_entries.offset),
+        ...shape,
         mapFlags,
         name: this.name(C.map_name.offset),
         mapExtra: this.u64(C.map_extra.offset),
         numaNode: this.u32(C.numa_node.offset),
         innerMapFd: this.u32(C.inner_map_fd.offset),
+        btfKeyTypeId,
+        btfValueTypeId,
+        ...(spinLockOff >= 0 ? { spinLockOff } : {}),
       },
       env,
     );
-    if (typeof map === 'number') return map;
+    if (typeof map === 'number' || typeof btf === 'number') {
+      if (typeof btf === 'object') this.btfs.put(btf);
+      if (typeof map === 'number') return map;
+      map.free();
+      return btf as number;
+    }
     const object: MapObject = {
       map,
       refs: 1,
@@ -390,16 +431,17 @@ export class BpfSyscall {
       key: new Uint8Array(map.keySize),
       nextKey: new Uint8Array(map.keySize),
       value: new Uint8Array(map.userValueSize),
+      ...(btf === undefined ? {} : { btf: { object: btf, keyTypeId: btfKeyTypeId, valueTypeId: btfValueTypeId } }),
     };
     const placed = this.runtime.placeMap(map);
     if (placed < 0) {
-      map.free();
+      this.freeMap(object);
       return placed;
     }
     const id = this.maps.alloc(object);
     if (id < 0) {
       this.runtime.unplaceMap(map);
-      map.free();
+      this.freeMap(object);
       return id;
     }
     map.id = id;
@@ -580,18 +622,14 @@ export class BpfSyscall {
     if (file.ops === this.progs.fops) {
       return this.progs.getInfo(task, mm, file.privateData as ProgObject, this.u64(I.info.offset), this.u32(I.info_len.offset), uattr + I.info_len.offset);
     }
+    if (file.ops === this.btfs.fops) {
+      return this.btfs.getInfo(mm, file.privateData as BtfObject, this.u64(I.info.offset), this.u32(I.info_len.offset), uattr + I.info_len.offset);
+    }
     if (file.ops !== this.mapFops) return -Errno.EINVAL;
     const map = (file.privateData as MapObject).map;
     const uinfo = this.u64(I.info.offset);
-    let infoLen = this.u32(I.info_len.offset);
-    // bpf_check_uarg_tail_zero on the user's struct: a longer one must be zero past what this kernel fills.
-    if (infoLen > BPF_MAP_INFO.size) {
-      if (infoLen > PAGE_SIZE) return -Errno.E2BIG;
-      const rest = infoLen - BPF_MAP_INFO.size;
-      if (!mm.copyFromUser(uinfo + BPF_MAP_INFO.size, this.scratch, 0, rest)) return -Errno.EFAULT;
-      for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
-      infoLen = BPF_MAP_INFO.size;
-    }
+    const infoLen = this.infoLen(mm, uinfo, this.u32(I.info_len.offset), BPF_MAP_INFO.size);
+    if (infoLen < 0) return infoLen;
     const info = this.info;
     const view = this.infoView;
     info.fill(0);
@@ -602,8 +640,27 @@ export class BpfSyscall {
     view.setUint32(BPF_MAP_INFO.max_entries, map.maxEntries, true);
     view.setUint32(BPF_MAP_INFO.map_flags, map.mapFlags, true);
     for (let i = 0; i < map.name.length; i++) info[BPF_MAP_INFO.name + i] = map.name.charCodeAt(i);
+    const btf = (file.privateData as MapObject).btf;
+    if (btf !== undefined) {
+      view.setUint32(BPF_MAP_INFO.btf_id, btf.object.id, true);
+      view.setUint32(BPF_MAP_INFO.btf_key_type_id, btf.keyTypeId, true);
+      view.setUint32(BPF_MAP_INFO.btf_value_type_id, btf.valueTypeId, true);
+    }
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
     return this.putU32(mm, uattr + I.info_len.offset, infoLen);
+  }
+
+  /**
+   * bpf_check_uarg_tail_zero on OBJ_GET_INFO_BY_FD's user struct of `size` known bytes: a longer one must be zero
+   * past them (at most a page); the length to copy, or -E2BIG / -EFAULT.
+   */
+  infoLen(mm: UserCopy, uinfo: number, infoLen: number, size: number): number {
+    if (infoLen <= size) return infoLen;
+    if (infoLen > PAGE_SIZE) return -Errno.E2BIG;
+    const rest = infoLen - size;
+    if (!mm.copyFromUser(uinfo + size, this.scratch, 0, rest)) return -Errno.EFAULT;
+    for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
+    return size;
   }
 
   /** put_user of a u32 result into the attr block: 0 or -EFAULT. */

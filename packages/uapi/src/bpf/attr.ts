@@ -115,6 +115,18 @@ export const BPF_ATTR_LAYOUTS = {
   PROG_GET_FD_BY_ID: BY_ID,
   MAP_GET_FD_BY_ID: BY_ID,
   LINK_GET_FD_BY_ID: BY_ID,
+  BTF_LOAD: {
+    btf: u64(0),
+    btf_log_buf: u64(8),
+    btf_size: u32(16),
+    btf_log_size: u32(20),
+    btf_log_level: u32(24),
+    btf_log_true_size: u32(28),
+    btf_flags: u32(32),
+    btf_token_fd: s32(36),
+  },
+  BTF_GET_NEXT_ID: GET_ID,
+  BTF_GET_FD_BY_ID: BY_ID,
   OBJ_GET_INFO_BY_FD: { bpf_fd: u32(0), info_len: u32(4), info: u64(8) },
   RAW_TRACEPOINT_OPEN: { name: u64(0), prog_fd: u32(8) },
   MAP_LOOKUP_BATCH: BATCH,
@@ -280,6 +292,23 @@ export const BPF_PROG_INFO = {
  * struct bpf_map_info (include/uapi/linux/bpf.h), what BPF_OBJ_GET_INFO_BY_FD writes for a map: field
  * offsets on x86_64, up to map_extra (the fields this ABI fills; the rest of Linux's struct is zero).
  */
+/**
+ * struct bpf_btf_info (include/uapi/linux/bpf.h), what BPF_OBJ_GET_INFO_BY_FD writes for a BTF object: field
+ * offsets on x86_64.
+ */
+export const BPF_BTF_INFO = {
+  /** A user buffer the blob is copied into (up to btf_size bytes). */
+  btf: 0,
+  btf_size: 8,
+  id: 12,
+  /** A user buffer for the name (up to name_len bytes). */
+  name: 16,
+  name_len: 24,
+  kernel_btf: 28,
+  /** sizeof(struct bpf_btf_info) (aligned(8)). */
+  size: 32,
+} as const;
+
 export const BPF_MAP_INFO = {
   type: 0,
   id: 4,

@@ -8,6 +8,8 @@ import { SIG } from '../signal.js';
 import { SyscallNr as NR } from '../syscall-nr.js';
 import { UserStack, utf8 } from './memory.js';
 import type {
+  BpfBtfInfo,
+  BpfBtfLoadResult,
   BpfMapInfo,
   BpfProgInfo,
   BpfProgLoadResult,
@@ -21,7 +23,17 @@ import type {
   Stat,
   Sys,
 } from './types.js';
-import { BPF_ATTR_LAYOUTS, BPF_MAP_INFO, BPF_PROG_INFO, attrFieldSize, decodeBpfAttr, encodeBpfAttr, type BpfAttr, type BpfAttrCmd } from '../bpf/attr.js';
+import {
+  BPF_ATTR_LAYOUTS,
+  BPF_BTF_INFO,
+  BPF_MAP_INFO,
+  BPF_PROG_INFO,
+  attrFieldSize,
+  decodeBpfAttr,
+  encodeBpfAttr,
+  type BpfAttr,
+  type BpfAttrCmd,
+} from '../bpf/attr.js';
 import { BPF_CMD, BPF_OBJ_NAME_LEN, BPF_STATS, BPF_TAG_SIZE } from '../bpf/constants.js';
 
 /** The element commands' attr (map_fd, key, value or next_key, flags), as BPF_MAP_*_ELEM read it. */
@@ -582,6 +594,63 @@ export class Libc {
           mapFlags: view.getUint32(BPF_MAP_INFO.map_flags, true),
           name: utf8.decode(nameBytes.subarray(0, nul < 0 ? BPF_OBJ_NAME_LEN : nul)),
           infoLen: attr.info_len,
+        },
+      };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  // ---- bpf(): BTF objects ----
+
+  /** BPF_BTF_LOAD of `blob`, with a log buffer of `logSize` bytes at `logLevel` (0: none). */
+  *bpfBtfLoad(blob: Uint8Array, logLevel = 0, logSize = 0): Sys<BpfBtfLoadResult> {
+    const mark = this.stack.mark();
+    try {
+      const btf = this.stack.pushBytes(blob);
+      const logBuf = logSize > 0 ? this.stack.alloca(logSize) : 0;
+      const { ret, attr } = yield* this.bpfAttr('BTF_LOAD', {
+        btf,
+        btf_size: blob.length,
+        btf_log_buf: logBuf,
+        btf_log_size: logSize,
+        btf_log_level: logLevel,
+      });
+      const logBytes = logSize > 0 ? this.stack.readBytes(logBuf, logSize) : new Uint8Array(0);
+      const nul = logBytes.indexOf(0);
+      return { fd: ret, log: utf8.decode(logBytes.subarray(0, nul < 0 ? logBytes.length : nul)), logTrueSize: attr.btf_log_true_size };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** BPF_BTF_GET_FD_BY_ID: a new fd on BTF object `id`, or -errno. */
+  *bpfBtfGetFdById(id: number): Sys<number> {
+    return (yield* this.bpfAttr('BTF_GET_FD_BY_ID', { id })).ret;
+  }
+
+  /** BPF_OBJ_GET_INFO_BY_FD for a BTF fd: struct bpf_btf_info, with up to `bufferSize` bytes of the blob. */
+  *bpfBtfGetInfo(fd: number, bufferSize: number): Sys<Result<BpfBtfInfo>> {
+    const mark = this.stack.mark();
+    try {
+      const buffer = bufferSize > 0 ? this.stack.alloca(bufferSize) : 0;
+      const info = new Uint8Array(BPF_BTF_INFO.size);
+      const infoView = new DataView(info.buffer);
+      setU64(infoView, BPF_BTF_INFO.btf, buffer);
+      infoView.setUint32(BPF_BTF_INFO.btf_size, bufferSize, true);
+      const address = this.stack.pushBytes(info);
+      const { ret, attr } = yield* this.bpfAttr('OBJ_GET_INFO_BY_FD', { bpf_fd: fd, info_len: BPF_BTF_INFO.size, info: address });
+      if (ret < 0) return { ok: false, errno: -ret };
+      const bytes = this.stack.readBytes(address, attr.info_len);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const btfSize = view.getUint32(BPF_BTF_INFO.btf_size, true);
+      return {
+        ok: true,
+        value: {
+          id: view.getUint32(BPF_BTF_INFO.id, true),
+          btfSize,
+          btf: buffer === 0 ? new Uint8Array(0) : this.stack.readBytes(buffer, Math.min(btfSize, bufferSize)),
+          kernelBtf: view.getUint32(BPF_BTF_INFO.kernel_btf, true) !== 0,
         },
       };
     } finally {

@@ -37,6 +37,22 @@ export const RusageSchema = z.object({
 export type Rusage = z.infer<typeof RusageSchema>;
 
 /** struct bpf_map_info as BPF_OBJ_GET_INFO_BY_FD returns it for a map (the fields this ABI fills). */
+/** BPF_BTF_LOAD's answer: the fd (or -errno), the log Linux wrote (when a log size was given) and btf_log_true_size. */
+export interface BpfBtfLoadResult {
+  readonly fd: number;
+  readonly log: string;
+  readonly logTrueSize: number;
+}
+
+/** struct bpf_btf_info as BPF_OBJ_GET_INFO_BY_FD fills it for a BTF fd, with the blob read back. */
+export interface BpfBtfInfo {
+  readonly id: number;
+  /** btf_size: the whole blob's size (the copy is at most the buffer given). */
+  readonly btfSize: number;
+  readonly btf: Uint8Array;
+  readonly kernelBtf: boolean;
+}
+
 export interface BpfMapInfo {
   type: number;
   id: number;

@@ -1,0 +1,211 @@
+/**
+ * BTF objects behind bpf() (kernel/bpf/btf.c: btf_new_fd, btf_get_by_fd, btf_get_info_by_fd, btf_idr): a blob
+ * validated by @ebpf-sim/btf's parseBtf and kept in kernel memory, as an `anon_inode:btf` fd with a reference
+ * count and an id. Maps created with BTF hold a reference (MAP_CREATE's btf_fd) until they are freed.
+ */
+import { BTF_MAX_SIZE, BtfError, BtfKind, parseBtf, type Btf } from '@ebpf-sim/btf';
+import { hasCapability, type File, type FileOperations, type KernelServices, type Task, type UserCopy } from '@ebpf-sim/kernel';
+import { BPF_ATTR_LAYOUTS, BPF_BTF_INFO, BPF_MAP_TYPE, CAP, Errno, O } from '@ebpf-sim/uapi';
+import { ENOTSUPP } from '../maps/map.js';
+import { CyclicIdr } from './idr.js';
+import { checkLogAttr, finalizeLog } from './verifier-log.js';
+
+/** A loaded BTF object: the parsed blob, whose bytes live at `address` in kernel memory, and its references (fds, maps). */
+export interface BtfObject {
+  readonly btf: Btf;
+  readonly address: number;
+  readonly size: number;
+  id: number;
+  refs: number;
+}
+
+/** What the BTF commands read of the syscall in progress. */
+export interface BtfAttrAccess {
+  u32(offset: number): number;
+  u64(offset: number): number;
+  putU32(mm: UserCopy, address: number, value: number): number;
+  readonly attrSize: number;
+  /** bpf_check_uarg_tail_zero on OBJ_GET_INFO_BY_FD's user struct: the length to copy, or -E2BIG / -EFAULT. */
+  infoLen(mm: UserCopy, uinfo: number, infoLen: number, size: number): number;
+}
+
+export type BtfServices = Pick<KernelServices, 'fds' | 'phys'>;
+
+/** parseBtf's errno names as numbers (ENOTSUPP, 524: what btf_parse answers for an unknown version, flags or INT encoding). */
+const ERRNO_OF: Record<BtfError['errno'], number> = { EINVAL: Errno.EINVAL, E2BIG: Errno.E2BIG, EEXIST: Errno.EEXIST, ENOTSUPP };
+/** INT_MAX: BPF_BTF_GET_NEXT_ID refuses a start id at or above it. */
+const INT_MAX = 0x7fffffff;
+const L = BPF_ATTR_LAYOUTS;
+
+/** The map as map_check_btf sees it. */
+export interface MapBtfShape {
+  readonly mapType: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+}
+
+/** The name of the struct whose place in a map value btf_parse_fields records (BPF_SPIN_LOCK). */
+const SPIN_LOCK_STRUCT = 'bpf_spin_lock';
+
+/**
+ * map_check_btf: the key and value type ids resolve to types of exactly key_size / value_size (-EINVAL
+ * otherwise); a keyless BTF (key id 0) only for a single-element ARRAY whose value is a DATASEC (.data, .bss,
+ * .rodata: array_map_check_btf). Returns the offset of the value's `struct bpf_spin_lock` member (-1: none).
+ */
+export function mapCheckBtf(btf: Btf, keyTypeId: number, valueTypeId: number, map: MapBtfShape): number {
+  const value = btf.skipModifiers(valueTypeId);
+  if (value === undefined || btf.sizeOf(valueTypeId) !== map.valueSize) return -Errno.EINVAL;
+  if (keyTypeId === 0) {
+    if (map.mapType !== BPF_MAP_TYPE.ARRAY || map.maxEntries !== 1 || value.kind !== BtfKind.DATASEC) return -Errno.EINVAL;
+  } else if (btf.sizeOf(keyTypeId) !== map.keySize) return -Errno.EINVAL;
+  if (value.kind !== BtfKind.STRUCT && value.kind !== BtfKind.UNION) return -1;
+  for (const member of value.members) {
+    const type = btf.skipModifiers(member.type);
+    if (type?.kind === BtfKind.STRUCT && type.name === SPIN_LOCK_STRUCT) return member.bitOffset / 8;
+  }
+  return -1;
+}
+
+export class BtfSyscall {
+  /** BTF ids (btf_idr). */
+  readonly ids = new CyclicIdr<BtfObject>();
+  /** btf_fops: an fd's last close drops its reference. */
+  readonly fops: FileOperations;
+  private readonly info = new Uint8Array(BPF_BTF_INFO.size);
+  private readonly infoView = new DataView(this.info.buffer);
+
+  constructor(
+    private readonly k: BtfServices,
+    private readonly a: BtfAttrAccess,
+  ) {
+    this.fops = { name: 'btf', release: (file: File) => this.put(file.privateData as BtfObject) };
+  }
+
+  /** btf_put: the last reference frees the blob and the id. */
+  put(object: BtfObject): void {
+    if (--object.refs > 0) return;
+    this.ids.remove(object.id);
+    this.k.phys.kfree(object.address);
+  }
+
+  /** btf_get_by_fd: the BTF object behind `fd` with a reference taken, -EBADF for no file, -EINVAL for another kind. */
+  get(task: Task, fd: number): BtfObject | number {
+    const file = this.k.fds.fdget(task, fd);
+    if (file === undefined) return -Errno.EBADF;
+    if (file.ops !== this.fops) return -Errno.EINVAL;
+    const object = file.privateData as BtfObject;
+    object.refs++;
+    return object;
+  }
+
+  /** __btf_new_fd: `anon_inode:btf`, read-only, close-on-exec, holding the caller's reference. */
+  private newFd(task: Task, object: BtfObject): number {
+    const fd = this.k.fds.installFd(task, 'btf', this.fops, object, O.RDONLY | O.CLOEXEC);
+    if (fd < 0) this.put(object);
+    return fd;
+  }
+
+  /** bpf_btf_load and btf_new_fd / btf_parse. */
+  load(task: Task, mm: UserCopy, uattr: number): number {
+    const B = L.BTF_LOAD;
+    const a = this.a;
+    // BPF_F_TOKEN_FD is the only flag; this kernel has no BPF tokens, so any flag (and any token fd) is EINVAL.
+    if (a.u32(B.btf_flags.offset) !== 0 || a.u32(B.btf_token_fd.offset) !== 0) return -Errno.EINVAL;
+    if (!hasCapability(task.group.cred, CAP.BPF) && !hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
+    const size = a.u32(B.btf_size.offset);
+    if (size > BTF_MAX_SIZE) return -Errno.E2BIG;
+    const logLevel = a.u32(B.btf_log_level.offset);
+    const logSize = a.u32(B.btf_log_size.offset);
+    const logBuf = a.u64(B.btf_log_buf.offset);
+    const bad = checkLogAttr(logLevel, logSize, logBuf);
+    if (bad !== 0) return bad;
+    // The blob is kept where the kernel keeps it (kvmalloc), charged to bpf-btf.
+    const address = this.k.phys.kmalloc(size, 'bpf-btf');
+    if (address < 0) return -Errno.ENOMEM;
+    const bytes = this.k.phys.bytes.subarray(address, address + size);
+    if (!mm.copyFromUser(a.u64(B.btf.offset), bytes, 0, size)) {
+      this.k.phys.kfree(address);
+      return -Errno.EFAULT;
+    }
+    let btf: Btf | undefined;
+    let err = 0;
+    let logText: string;
+    try {
+      btf = parseBtf(bytes);
+      logText = btf.log;
+    } catch (e) {
+      if (!(e instanceof BtfError)) throw e;
+      err = -ERRNO_OF[e.errno];
+      logText = e.log;
+    }
+    // finalize_log: the log goes back either way, and its -ENOSPC or -EFAULT overrides the parse's answer.
+    const log = finalizeLog(logText, logLevel, logSize);
+    let finalized = log.errno;
+    if (log.bytes.length > 0 && !mm.copyToUser(logBuf, log.bytes, 0, log.bytes.length)) finalized = -Errno.EFAULT;
+    const trueSizeEnd = B.btf_log_true_size.offset + 4;
+    if (a.attrSize >= trueSizeEnd && a.putU32(mm, uattr + B.btf_log_true_size.offset, log.trueSize) !== 0) finalized = -Errno.EFAULT;
+    if (finalized !== 0) err = finalized;
+    if (err !== 0 || btf === undefined) {
+      this.k.phys.kfree(address);
+      return err;
+    }
+    const object: BtfObject = { btf, address, size, id: 0, refs: 1 };
+    const id = this.ids.alloc(object);
+    if (id < 0) {
+      this.k.phys.kfree(address);
+      return id;
+    }
+    object.id = id;
+    return this.newFd(task, object);
+  }
+
+  /** bpf_obj_get_next_id over btf_idr. */
+  getNextId(task: Task, mm: UserCopy, uattr: number): number {
+    const G = L.BTF_GET_NEXT_ID;
+    const start = this.a.u32(G.start_id.offset);
+    if (start >= INT_MAX) return -Errno.EINVAL;
+    if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
+    const next = this.ids.nextAfter(start);
+    if (next === 0) return -Errno.ENOENT;
+    return this.a.putU32(mm, uattr + G.next_id.offset, next);
+  }
+
+  /** bpf_btf_get_fd_by_id (open_flags may hold only BPF_F_TOKEN_FD, and this kernel has no tokens). */
+  getFdById(task: Task): number {
+    const B = L.BTF_GET_FD_BY_ID;
+    if (this.a.u32(B.open_flags.offset) !== 0) return -Errno.EINVAL;
+    if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
+    const object = this.ids.find(this.a.u32(B.id.offset));
+    if (object === undefined) return -Errno.ENOENT;
+    object.refs++;
+    return this.newFd(task, object);
+  }
+
+  /**
+   * btf_get_info_by_fd: the user's struct read in (min(info_len, sizeof)), the blob copied into info.btf up to
+   * info.btf_size and the real size written back, the (empty) name, kernel_btf 0, info_len written back.
+   */
+  getInfo(mm: UserCopy, object: BtfObject, uinfo: number, rawInfoLen: number, infoLenAddress: number): number {
+    const infoLen = this.a.infoLen(mm, uinfo, rawInfoLen, BPF_BTF_INFO.size);
+    if (infoLen < 0) return infoLen;
+    const info = this.info;
+    const view = this.infoView;
+    info.fill(0);
+    if (!mm.copyFromUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
+    const ubtf = view.getUint32(BPF_BTF_INFO.btf, true) + view.getUint32(BPF_BTF_INFO.btf + 4, true) * 0x1_0000_0000;
+    const copy = Math.min(object.size, view.getUint32(BPF_BTF_INFO.btf_size, true));
+    if (!mm.copyToUser(ubtf, this.k.phys.bytes, object.address, copy)) return -Errno.EFAULT;
+    view.setUint32(BPF_BTF_INFO.btf_size, object.size, true);
+    view.setUint32(BPF_BTF_INFO.id, object.id, true);
+    view.setUint32(BPF_BTF_INFO.kernel_btf, 0, true);
+    const uname = view.getUint32(BPF_BTF_INFO.name, true) + view.getUint32(BPF_BTF_INFO.name + 4, true) * 0x1_0000_0000;
+    const unameLen = view.getUint32(BPF_BTF_INFO.name_len, true);
+    if ((uname === 0) !== (unameLen === 0)) return -Errno.EINVAL;
+    // A loaded (not kernel or module) BTF has the empty name: name_len 0, and the NUL copied when there is room.
+    view.setUint32(BPF_BTF_INFO.name_len, 0, true);
+    if (uname !== 0 && !mm.copyToUser(uname, new Uint8Array(1), 0, 1)) return -Errno.EFAULT;
+    if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
+    return this.a.putU32(mm, infoLenAddress, infoLen);
+  }
+}
