@@ -76,6 +76,35 @@ const u64 = (value: bigint): Uint8Array => {
 };
 const readU64 = (bytes: Uint8Array, at = 0): bigint => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(at, true);
 
+/** A BTF blob as clang would emit it for `int` ([1], 4 bytes) and `long` ([2], 8 bytes): header, two BTF_KIND_INT, strings. */
+function intTypesBtf(): Uint8Array {
+  const strings = new TextEncoder().encode('\0int\0long\0');
+  const typeLen = 2 * 16;
+  const bytes = new Uint8Array(24 + typeLen + strings.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, 0xeb9f, true); // magic
+  view.setUint8(2, 1); // version
+  view.setUint32(4, 24, true); // hdr_len
+  view.setUint32(8, 0, true); // type_off
+  view.setUint32(12, typeLen, true); // type_len
+  view.setUint32(16, typeLen, true); // str_off
+  view.setUint32(20, strings.length, true); // str_len
+  const BTF_KIND_INT = 1;
+  const BTF_INT_SIGNED = 1;
+  for (const [index, [nameOff, size]] of [
+    [1, 4],
+    [5, 8],
+  ].entries()) {
+    const at = 24 + index * 16;
+    view.setUint32(at, nameOff ?? 0, true);
+    view.setUint32(at + 4, BTF_KIND_INT << 24, true);
+    view.setUint32(at + 8, size ?? 0, true);
+    view.setUint32(at + 12, (BTF_INT_SIGNED << 24) | ((size ?? 0) * 8), true);
+  }
+  bytes.set(strings, 24 + typeLen);
+  return bytes;
+}
+
 /** Kernel memory in use, without the processes' own pages (they come and go with the process). */
 const kernelBytes = (kernel: Kernel): number => kernel.phys.usage().reduce((sum, charge) => sum + (charge.owner.startsWith('mm:') ? 0 : charge.bytes), 0);
 
@@ -290,17 +319,16 @@ describe('bpf() end to end through the user-side wrappers', () => {
       const info = yield* libc.bpfProgGetInfo(config, 8, 256);
       seen.rodata = { retval: yield* testRun(config), xlatedSlots: info.ok ? info.value.xlatedProgLen / 8 : -info.errno };
 
-      // --- STACK_TRACE is created and empty; TASK_STORAGE without BTF type ids is refused, as Linux refuses it ---
+      // --- STACK_TRACE is created and empty; TASK_STORAGE needs BTF type ids (EINVAL without, as Linux) ---
       yield* create('stacks', { map_type: BPF_MAP_TYPE.STACK_TRACE, key_size: 4, value_size: 8 * 16, max_entries: 16 });
       const stack = yield* libc.bpfMapLookup(fds.stacks ?? -1, u32(0), 8 * 16);
       seen.stackTrace = stack.ok ? 'found' : stack.errno;
-      seen.taskStorage = yield* libc.bpfMapCreate({
-        map_type: BPF_MAP_TYPE.TASK_STORAGE,
-        key_size: 4,
-        value_size: 8,
-        max_entries: 0,
-        map_flags: BPF_MAP_F.NO_PREALLOC,
-      });
+      const storage = { map_type: BPF_MAP_TYPE.TASK_STORAGE, key_size: 4, value_size: 8, max_entries: 0, map_flags: BPF_MAP_F.NO_PREALLOC };
+      const withoutBtf = yield* libc.bpfMapCreate(storage);
+      const btf = yield* libc.bpfBtfLoad(intTypesBtf());
+      fds.btf = btf.fd;
+      const withBtf = yield* create('task_storage', { ...storage, btf_fd: btf.fd, btf_key_type_id: 1, btf_value_type_id: 2 });
+      seen.taskStorage = { withoutBtf, withBtf: withBtf >= 0 ? 'fd' : withBtf };
 
       // --- pin, get, close everything, unpin ---
       seen.pin = [yield* libc.bpfObjPin(fds.hash ?? -1, '/sys/fs/bpf/e2e_hash'), yield* libc.bpfObjPin(updater, '/sys/fs/bpf/e2e_update')];
@@ -348,7 +376,7 @@ describe('bpf() end to end through the user-side wrappers', () => {
     expect(seen.freeze).toBe(0);
     expect(seen.rodata).toEqual({ retval: XDP_PASS, xlatedSlots: 5 });
     expect(seen.stackTrace).toBe(Errno.ENOENT);
-    expect(seen.taskStorage).toBe(-Errno.EINVAL);
+    expect(seen.taskStorage).toEqual({ withoutBtf: -Errno.EINVAL, withBtf: 'fd' });
     expect(seen.pin).toEqual([0, 0]);
     expect(seen.pinnedValue).toBe(42n);
     expect(seen.pinnedProgRuns).toBe(XDP_PASS);
