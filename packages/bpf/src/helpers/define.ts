@@ -1,6 +1,7 @@
 import { BPF_FUNC, type BpfFuncName } from '@ebpf-sim/uapi';
 import type { HelperProto } from '@ebpf-sim/verifier';
-import type { HelperImpl } from '../runtime/env.js';
+import { HelperTable } from '@ebpf-sim/vm';
+import type { HelperEnv, HelperImpl } from '../runtime/env.js';
 
 /** A helper as the bpf subsystem defines it: the prototype the verifier checks calls against, and the implementation the runtime binds. */
 export interface BpfHelper extends HelperProto {
@@ -30,5 +31,12 @@ export function protoTable(...groups: ReadonlyArray<readonly BpfHelper[]>): Read
       table.set(proto.id, proto);
     }
   }
+  return table;
+}
+
+/** The VM's helper table: every helper of `helpers` that has an implementation, bound to `env` once. */
+export function bindHelpers(env: HelperEnv, helpers: ReadonlyMap<number, BpfHelper>): HelperTable {
+  const table = new HelperTable();
+  for (const proto of helpers.values()) if (proto.impl !== undefined) table.add({ id: proto.id, name: proto.name, fn: proto.impl(env) });
   return table;
 }

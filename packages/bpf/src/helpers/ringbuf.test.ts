@@ -3,7 +3,7 @@
  * arguments) with a HelperEnv whose mapAt knows one ring buffer: a hand-made environment, since the runtime
  * that builds the real one is another part of issue 12.
  */
-import type { HelperEnv } from '../runtime/env.js';
+import { idleRunState, type HelperEnv } from '../runtime/env.js';
 import type { HelperContext, HelperFn } from '@ebpf-sim/vm';
 import { BPF_FUNC, BPF_MAP_TYPE, BPF_RB, BPF_RINGBUF, Errno, PAGE_SIZE } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ function setup() {
   if (!(rb instanceof RingBufMap)) throw new Error(`ringbuf: ${typeof rb === 'number' ? rb : 'another map type'}`);
   const env = {
     k: { phys: menv.phys },
-    run: { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 },
+    run: idleRunState(),
     trace: { printk: () => undefined },
     mapAt: (address: number) => (address === MAP_ADDRESS ? rb : undefined),
   } as unknown as HelperEnv;

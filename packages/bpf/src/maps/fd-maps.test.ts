@@ -7,7 +7,7 @@ import { BPF_ATTACH_TYPE, BPF_F, BPF_F_PERF, BPF_MAP_F, BPF_MAP_TYPE, BPF_PROG_T
 import { loadProgram, type HelperContext } from '@ebpf-sim/vm';
 import { describe, expect, it } from 'vitest';
 import { HELPERS } from '../helpers/index.js';
-import type { HelperEnv, RunState } from '../runtime/env.js';
+import { idleRunState, type HelperEnv, type RunState } from '../runtime/env.js';
 import { mapTestEnv, u32le, type MapTestEnv } from '../testing/map-env.js';
 import { ArrayOfMaps, PerfEventArrayMap, ProgArrayMap } from './arraymap.js';
 import { DevMapBase } from './devmap.js';
@@ -145,7 +145,7 @@ function call(args: readonly number[]): HelperContext {
   };
 }
 
-const run = (cpu: number): RunState => ({ cpu, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 });
+const run = (cpu: number): RunState => ({ ...idleRunState(), cpu });
 
 describe('PERF_EVENT_ARRAY and bpf_perf_event_output', () => {
   it('writes into the event of the CPU slot, with Linux errnos for the rest, and drops entries with the map file that wrote them', () => {

@@ -32,6 +32,11 @@ export interface RunState {
   redirectMapId: number;
 }
 
+/** The RunState before any run: CPU 0, no context, no program type, no redirect. */
+export function idleRunState(): RunState {
+  return { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
+}
+
 /** A program as a PROG_ARRAY slot holds it: the VM program a tail call continues with, and its uapi type. */
 export interface TailCallTarget {
   readonly program: Program;

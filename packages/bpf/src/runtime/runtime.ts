@@ -10,14 +10,14 @@
  */
 import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import type { KernelMemory, KernelServices, TracePipe } from '@ebpf-sim/kernel';
-import { HelperTable, LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, type HelperContext, type Program } from '@ebpf-sim/vm';
-import type { BpfHelper } from '../helpers/define.js';
+import type { HelperTable } from '@ebpf-sim/vm';
+import { LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, type HelperContext, type Program } from '@ebpf-sim/vm';
+import { bindHelpers, type BpfHelper } from '../helpers/define.js';
 import { HELPERS } from '../helpers/index.js';
 import type { BpfMap } from '../maps/map.js';
-import type { HelperEnv, RunState, TailCallTarget } from './env.js';
+import { idleRunState, type HelperEnv, type RunState, type TailCallTarget } from './env.js';
 
 /** Bytes of one VM's call-frame stack (MAX_CALL_FRAMES frames of 512 bytes). */
-const VM_STACK_BYTES = MAX_CALL_FRAMES * STACK_FRAME_SIZE;
 
 /**
  * Bytes of the kernel object that stands for a map (Linux's `struct bpf_map`, whose address an LD imm64 of a
@@ -64,19 +64,36 @@ export interface RuntimeOptions {
   readonly stats: { readonly enabled: number };
 }
 
-/** A VM over the kernel's memory with its own stack at `stack`: everything else above the null guard is read-write. */
-function kernelVm(memory: KernelMemory, stack: number, helpers: HelperTable, tailCall: (ctx: HelperContext) => Program | null, jit: boolean): Vm {
+/** Bytes of one VM's call-frame stack in kernel memory. */
+export const VM_STACK_BYTES = MAX_CALL_FRAMES * STACK_FRAME_SIZE;
+
+/**
+ * A VM over the kernel's memory with its own stack at `stack` (VM_STACK_BYTES of kernel memory): everything
+ * else above the null guard is read-write, so programs use physical addresses directly.
+ */
+export function kernelVm(
+  memory: Pick<KernelMemory, 'memory'>,
+  stack: number,
+  options: { readonly helpers?: HelperTable; readonly tailCall?: (ctx: HelperContext) => Program | null; readonly jit?: boolean } = {},
+): Vm {
   const size = memory.memory.buffer.byteLength;
   const mem = new LinearMemory({ memory: memory.memory });
   mem.mapRegion(NULL_GUARD, stack - NULL_GUARD, Perm.RW, 'kernel memory below the bpf stack');
   mem.mapRegion(stack + VM_STACK_BYTES, size - stack - VM_STACK_BYTES, Perm.RW, 'kernel memory above the bpf stack');
-  return new Vm({ memory: mem, stackAddr: stack, helpers, tailCall, engine: jit ? 'jit' : 'interp', prime: false });
+  return new Vm({
+    memory: mem,
+    stackAddr: stack,
+    engine: options.jit === true ? 'jit' : 'interp',
+    prime: false,
+    ...(options.helpers === undefined ? {} : { helpers: options.helpers }),
+    ...(options.tailCall === undefined ? {} : { tailCall: options.tailCall }),
+  });
 }
 
 export class BpfRuntime implements HelperEnv {
   readonly k: RuntimeServices;
   readonly trace: TracePipe;
-  readonly run: RunState = { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
+  readonly run: RunState = idleRunState();
   /** The helper ids that have an implementation (what PROG_LOAD binds a call to). */
   readonly helpers: HelperTable;
   private readonly interpVm: Vm;
@@ -89,10 +106,7 @@ export class BpfRuntime implements HelperEnv {
     this.k = k;
     this.trace = options.trace;
     this.stats = options.stats;
-    const helpers = new HelperTable();
-    for (const proto of (options.helpers ?? HELPERS).values()) {
-      if (proto.impl !== undefined) helpers.add({ id: proto.id, name: proto.name, fn: proto.impl(this) });
-    }
+    const helpers = bindHelpers(this, options.helpers ?? HELPERS);
     this.helpers = helpers;
     this.stacks = k.phys.kmalloc(2 * VM_STACK_BYTES, RUNTIME_OWNER);
     if (this.stacks < 0) throw new Error('bpf runtime: no kernel memory for the VM stacks (give the kernel more memoryBytes)');
@@ -101,8 +115,8 @@ export class BpfRuntime implements HelperEnv {
       if (map === undefined || !hasProgramSlots(map)) return null;
       return map.programAt(ctx.argU32(3))?.program ?? null;
     };
-    this.interpVm = kernelVm(k.phys, this.stacks, helpers, tailCall, false);
-    this.jitVm = kernelVm(k.phys, this.stacks + VM_STACK_BYTES, helpers, tailCall, true);
+    this.interpVm = kernelVm(k.phys, this.stacks, { helpers, tailCall, jit: false });
+    this.jitVm = kernelVm(k.phys, this.stacks + VM_STACK_BYTES, { helpers, tailCall, jit: true });
   }
 
   /** The map at a kernel address (what a fixed-up LD imm64 holds), or undefined. */

@@ -10,11 +10,12 @@ import type { Kernel, KernelConfigInput, RandomSource, TracePipe } from '@ebpf-s
 import { verify, type ProgramTypeDesc, type VerifierRegistry } from '@ebpf-sim/verifier';
 import { BPF_FUNC, type BpfFuncName } from '@ebpf-sim/uapi';
 import { HelperTable, formatFault, loadProgram, type HelperContext, type Vm } from '@ebpf-sim/vm';
+import { bindHelpers } from '../helpers/define.js';
 import { HELPERS } from '../helpers/index.js';
 import type { BpfMap, MapAttr } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
 import { KPROBE } from '../prog-types/index.js';
-import type { HelperEnv, RunState } from '../runtime/env.js';
+import { idleRunState, type HelperEnv, type RunState } from '../runtime/env.js';
 import { bootKernelVm } from './kernel-vm.js';
 
 /** The opcode of LD imm64 (BPF_LD | BPF_DW | BPF_IMM). */
@@ -42,7 +43,7 @@ export function helperRig(options: { config?: KernelConfigInput; random?: Random
   const maps: BpfMap[] = [];
   const byAddress = new Map<number, BpfMap>();
   const printed: string[] = [];
-  const run: RunState = { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
+  const run: RunState = idleRunState();
   const trace: TracePipe = { printk: (message) => void printed.push(message) };
   let env: HelperEnv | undefined;
   let table = new HelperTable();
@@ -54,7 +55,7 @@ export function helperRig(options: { config?: KernelConfigInput; random?: Random
       mapAt: (address) => byAddress.get(address),
     };
     const helperEnv = env;
-    table = new HelperTable([...HELPERS.values()].flatMap((h) => (h.impl ? [{ id: h.id, name: h.name, fn: h.impl(helperEnv) }] : [])));
+    table = bindHelpers(helperEnv, HELPERS);
     return table;
   });
   if (env === undefined) throw new Error('the helper table was not built');

@@ -4,18 +4,18 @@
  * the verifier (verify + convertCtxAccesses) with the helpers bound from HELPERS' implementations, and a user
  * address space holding the caller's buffers.
  */
-import { STACK_FRAME_SIZE, type RawInsn } from '@ebpf-sim/isa';
-import { createKernel, type Kernel, type KernelConfigInput, type UserCopy } from '@ebpf-sim/kernel';
+import type { RawInsn } from '@ebpf-sim/isa';
+import type { Kernel, KernelConfigInput, UserCopy } from '@ebpf-sim/kernel';
 import { convertCtxAccesses, verify, type ProgramTypeDesc } from '@ebpf-sim/verifier';
-import { LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, loadProgram, type HelperSpec } from '@ebpf-sim/vm';
+import { loadProgram, type Vm } from '@ebpf-sim/vm';
+import { bindHelpers } from '../helpers/define.js';
 import { HELPERS } from '../helpers/index.js';
 import type { BpfMap } from '../maps/map.js';
 import { createRegistry } from '../maps.js';
-import type { HelperEnv, RunState } from '../runtime/env.js';
+import { idleRunState, type RunState } from '../runtime/env.js';
+import { bootKernelVm } from './kernel-vm.js';
 import { bpfProgTestRun, type TestRunAttr, type TestRunEnv, type TestRunOutput, type TestRunProgram, type TestRunTiming } from '../test-run/index.js';
 
-const MEMORY_BYTES = 32 * 1024 * 1024;
-const VM_STACK_BYTES = MAX_CALL_FRAMES * STACK_FRAME_SIZE;
 /** Where the fake user address space starts. */
 export const USER_BASE = 0x1000_0000;
 
@@ -88,19 +88,11 @@ export interface TestRunHarness {
 
 /** A kernel (NICs per `config`), a VM over its memory and the helpers bound to it. */
 export function testRunHarness(config: KernelConfigInput = {}, timing: TestRunTiming = 'once'): TestRunHarness {
-  const pages = MEMORY_BYTES / 65536;
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const kernel = createKernel({ memoryBytes: MEMORY_BYTES, ...config }, { memory });
-  const stack = kernel.phys.kmalloc(VM_STACK_BYTES, 'bpf-stack');
-  const mem = new LinearMemory({ memory });
-  mem.mapRegion(NULL_GUARD, stack - NULL_GUARD, Perm.RW, 'physical memory below the bpf stack');
-  mem.mapRegion(stack + VM_STACK_BYTES, MEMORY_BYTES - stack - VM_STACK_BYTES, Perm.RW, 'physical memory above the bpf stack');
-  const run: RunState = { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
+  const run: RunState = idleRunState();
   const maps = new Map<number, BpfMap>();
-  const helperEnv: HelperEnv = { k: kernel, run, trace: { printk: () => undefined }, mapAt: (address) => maps.get(address) };
-  const helpers: HelperSpec[] = [];
-  for (const proto of HELPERS.values()) if (proto.impl !== undefined) helpers.push({ id: proto.id, name: proto.name, fn: proto.impl(helperEnv) });
-  const vm = new Vm({ memory: mem, stackAddr: stack, prime: false, helpers });
+  const { kernel, vm } = bootKernelVm(config, (k) =>
+    bindHelpers({ k, run, trace: { printk: () => undefined }, mapAt: (address) => maps.get(address) }, HELPERS),
+  );
   const user = new FlatUserMemory();
   const env: TestRunEnv = {
     phys: kernel.phys,
