@@ -46,6 +46,7 @@ import { ENOTSUPP, bpfMapMmap } from '../maps/map.js';
 import { BpfRuntime } from '../runtime/runtime.js';
 import { BtfSyscall, mapCheckBtf, type BtfObject } from './btf.js';
 import { CyclicIdr } from './idr.js';
+import { LinkSyscall, type BpfLink } from './link.js';
 import { mapBatch } from './map-batch.js';
 import type { MapObject } from './objects.js';
 import { mapCreateDenied } from './permissions.js';
@@ -142,6 +143,8 @@ export class BpfSyscall {
   readonly progs: ProgSyscall;
   /** BTF objects: ids, fds, BTF_LOAD. */
   readonly btfs: BtfSyscall;
+  /** Links (link_idr, bpf_link_fops): the attach paths create them with `links.prime` and `links.settle`. */
+  readonly links: LinkSyscall;
   /** kernel.unprivileged_bpf_disabled, kernel.bpf_stats_enabled, net.core.bpf_jit_enable. */
   readonly sysctls: BpfSysctls;
   /** The attr block of the command in progress, zero-extended to what this kernel knows. */
@@ -186,6 +189,13 @@ export class BpfSyscall {
     this.progs = new ProgSyscall(k, this, this.runtime, this.sysctls, statsKey);
     this.programs = { progFromFd: (task, fd) => this.progRef(task, fd) };
     this.btfs = new BtfSyscall(k, this);
+    this.links = new LinkSyscall(k, {
+      u32: (offset) => this.u32(offset),
+      putU32: (mm, address, value) => this.putU32(mm, address, value),
+      infoLen: (mm, uinfo, infoLen, size) => this.infoLen(mm, uinfo, infoLen, size),
+      progFromFd: (task, fd) => this.progs.progFromFd(task, fd),
+      progPut: (prog) => this.progs.put(prog),
+    });
     const table: BpfCommand[] = [
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
@@ -196,11 +206,11 @@ export class BpfSyscall {
       this.command('MAP_FREEZE', 'map_fd', (task) => this.mapFreeze(task)),
       this.command('OBJ_PIN', 'path_fd', (task, mm) => this.objPin(task, mm)),
       this.command('OBJ_GET', 'path_fd', (task, mm) => this.objGet(task, mm)),
-      this.command('MAP_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.mapGetNextId(task, mm, uattr)),
+      this.command('MAP_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.objGetNextId(this.maps, task, mm, uattr)),
       this.command('MAP_GET_FD_BY_ID', 'open_flags', (task) => this.mapGetFdById(task)),
       this.command('OBJ_GET_INFO_BY_FD', 'info', (task, mm, uattr) => this.objGetInfoByFd(task, mm, uattr)),
       this.command('PROG_LOAD', 'log_true_size', (task, mm, uattr) => this.progs.load(task, mm, uattr)),
-      this.command('PROG_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.progs.getNextId(task, mm, uattr)),
+      this.command('PROG_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.objGetNextId(this.progs.progs, task, mm, uattr)),
       this.command('PROG_GET_FD_BY_ID', 'id', (task) => this.progs.getFdById(task)),
       this.command('ENABLE_STATS', 'type', (task) => this.progs.enableStats(task)),
       this.command('PROG_TEST_RUN', 'batch_size', (task, mm, uattr) => progTestRun(this, this.k, task, mm, uattr)),
@@ -209,8 +219,12 @@ export class BpfSyscall {
       this.command('MAP_UPDATE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'update', task, mm, uattr)),
       this.command('MAP_DELETE_BATCH', 'flags', (task, mm, uattr) => mapBatch(this, 'delete', task, mm, uattr)),
       this.command('BTF_LOAD', 'btf_token_fd', (task, mm, uattr) => this.btfs.load(task, mm, uattr)),
-      this.command('BTF_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.btfs.getNextId(task, mm, uattr)),
+      this.command('BTF_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.objGetNextId(this.btfs.ids, task, mm, uattr)),
       this.command('BTF_GET_FD_BY_ID', 'open_flags', (task) => this.btfs.getFdById(task)),
+      this.command('LINK_UPDATE', 'old_prog_fd', (task) => this.links.update(task)),
+      this.command('LINK_GET_FD_BY_ID', 'id', (task) => this.links.getFdById(task)),
+      this.command('LINK_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.objGetNextId(this.links.ids, task, mm, uattr)),
+      this.command('LINK_DETACH', 'link_fd', (task) => this.links.detach(task)),
     ];
     const commands: Array<BpfCommand | undefined> = [];
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
@@ -554,6 +568,14 @@ export class BpfSyscall {
       if (ret < 0) this.progs.put(prog);
       return ret;
     }
+    // bpf_fd_probe_obj: a program, else a map, else a link.
+    const link = this.links.fromFd(task, fd);
+    if (typeof link !== 'number') {
+      link.refs++;
+      const ret = this.k.pinning.pin(task, path, link, this.links.fops);
+      if (ret < 0) this.links.put(link);
+      return ret;
+    }
     const file = this.mapFile(task, fd);
     if (typeof file === 'number') return file;
     const object = file.privateData as MapObject;
@@ -581,6 +603,13 @@ export class BpfSyscall {
       prog.refs++;
       return this.progs.newFd(task, prog);
     }
+    if (inode.fops === this.links.fops) {
+      // bpf_obj_get_user: a link fd is read-write only (f_flags != O_RDWR is EINVAL).
+      if (accessMode !== O.RDWR) return -Errno.EINVAL;
+      const link = inode.privateData as BpfLink;
+      link.refs++;
+      return this.links.newFd(task, link);
+    }
     if (inode.fops !== this.mapFops) return -Errno.EINVAL;
     const object = inode.privateData as MapObject;
     object.refs++;
@@ -588,13 +617,16 @@ export class BpfSyscall {
     return this.mapNewFd(task, object, accessMode);
   }
 
-  /** bpf_obj_get_next_id over map_idr: the id after start_id written to next_id. */
-  private mapGetNextId(task: Task, mm: UserCopy, uattr: number): number {
+  /**
+   * bpf_obj_get_next_id over one idr (map_idr, prog_idr, btf_idr, link_idr; the four commands share the attr
+   * layout): start_id at or above INT_MAX is EINVAL, then CAP_SYS_ADMIN, then the next id written to next_id or ENOENT.
+   */
+  private objGetNextId(ids: CyclicIdr<unknown>, task: Task, mm: UserCopy, uattr: number): number {
     const G = L.MAP_GET_NEXT_ID;
     const start = this.u32(G.start_id.offset);
     if (start >= INT_MAX) return -Errno.EINVAL;
     if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
-    const next = this.maps.nextAfter(start);
+    const next = ids.nextAfter(start);
     if (next === 0) return -Errno.ENOENT;
     return this.putU32(mm, uattr + G.next_id.offset, next);
   }
@@ -624,6 +656,9 @@ export class BpfSyscall {
     }
     if (file.ops === this.btfs.fops) {
       return this.btfs.getInfo(mm, file.privateData as BtfObject, this.u64(I.info.offset), this.u32(I.info_len.offset), uattr + I.info_len.offset);
+    }
+    if (file.ops === this.links.fops) {
+      return this.links.getInfo(mm, file.privateData as BpfLink, this.u64(I.info.offset), this.u32(I.info_len.offset), uattr + I.info_len.offset);
     }
     if (file.ops !== this.mapFops) return -Errno.EINVAL;
     const map = (file.privateData as MapObject).map;

@@ -1,9 +1,10 @@
 import { BTF_MAX_SIZE } from '@ebpf-sim/btf';
 import { createKernel, type Kernel } from '@ebpf-sim/kernel';
-import { BPF_LOG, BPF_MAP_F, BPF_MAP_INFO, BPF_MAP_TYPE, BPF_UPDATE, Errno, Libc, type UserProgram } from '@ebpf-sim/uapi';
+import { BPF_LOG, BPF_MAP_F, BPF_MAP_INFO, BPF_MAP_TYPE, BPF_UPDATE, Errno, type Libc } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { recordedBlob } from '../../../btf/fixtures/blobs.js';
 import { ENOTSUPP } from '../maps/map.js';
+import { runUserProgram } from '../testing/user-program.js';
 import { registerBpf, type BpfSyscall } from './bpf-syscall.js';
 
 const blob = recordedBlob;
@@ -12,14 +13,7 @@ const blob = recordedBlob;
 function run(program: (libc: Libc) => Generator<number, void, number>, uid = 0): { kernel: Kernel; bpf: BpfSyscall } {
   const kernel = createKernel({ cpus: 1 });
   const bpf = registerBpf(kernel);
-  const user: UserProgram = function* (ctx) {
-    yield* program(new Libc(ctx));
-    return 0;
-  };
-  kernel.vfs.registerProgram('/bin/test', user);
-  kernel.spawn('/bin/test', { uid });
-  kernel.run({ untilNs: 10e9 });
-  expect(kernel.crashes).toEqual([]);
+  runUserProgram(kernel, program, uid);
   return { kernel, bpf };
 }
 

@@ -33,8 +33,6 @@ export type BtfServices = Pick<KernelServices, 'fds' | 'phys'>;
 
 /** parseBtf's errno names as numbers (ENOTSUPP, 524: what btf_parse answers for an unknown version, flags or INT encoding). */
 const ERRNO_OF: Record<BtfError['errno'], number> = { EINVAL: Errno.EINVAL, E2BIG: Errno.E2BIG, EEXIST: Errno.EEXIST, ENOTSUPP };
-/** INT_MAX: BPF_BTF_GET_NEXT_ID refuses a start id at or above it. */
-const INT_MAX = 0x7fffffff;
 const L = BPF_ATTR_LAYOUTS;
 
 /** The map as map_check_btf sees it. */
@@ -158,17 +156,6 @@ export class BtfSyscall {
     }
     object.id = id;
     return this.newFd(task, object);
-  }
-
-  /** bpf_obj_get_next_id over btf_idr. */
-  getNextId(task: Task, mm: UserCopy, uattr: number): number {
-    const G = L.BTF_GET_NEXT_ID;
-    const start = this.a.u32(G.start_id.offset);
-    if (start >= INT_MAX) return -Errno.EINVAL;
-    if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
-    const next = this.ids.nextAfter(start);
-    if (next === 0) return -Errno.ENOENT;
-    return this.a.putU32(mm, uattr + G.next_id.offset, next);
   }
 
   /** bpf_btf_get_fd_by_id (open_flags may hold only BPF_F_TOKEN_FD, and this kernel has no tokens). */

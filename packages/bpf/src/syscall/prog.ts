@@ -94,8 +94,6 @@ const PROG_FLAGS_KNOWN =
 
 /** BPF_MAXINSNS: the most instructions an unprivileged loader may pass. */
 const BPF_MAXINSNS = 4096;
-/** INT_MAX: BPF_*_GET_NEXT_ID refuses a start id at or above it. */
-const INT_MAX = 0x7fffffff;
 /** sizeof(license) in bpf_prog_load: at most 127 characters are read. */
 const LICENSE_MAX = 128;
 
@@ -470,17 +468,6 @@ export class ProgSyscall {
     }
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
     return this.sys.putU32(mm, infoLenAt, infoLen);
-  }
-
-  /** bpf_obj_get_next_id over prog_idr. */
-  getNextId(task: Task, mm: UserCopy, uattr: number): number {
-    const G = BPF_ATTR_LAYOUTS.PROG_GET_NEXT_ID;
-    const start = this.sys.u32(G.start_id.offset);
-    if (start >= INT_MAX) return -Errno.EINVAL;
-    if (!hasCapability(task.group.cred, CAP.SYS_ADMIN)) return -Errno.EPERM;
-    const next = this.progs.nextAfter(start);
-    if (next === 0) return -Errno.ENOENT;
-    return this.sys.putU32(mm, uattr + G.next_id.offset, next);
   }
 
   /** bpf_prog_get_fd_by_id. */

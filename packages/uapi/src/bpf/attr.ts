@@ -309,6 +309,20 @@ export const BPF_BTF_INFO = {
   size: 32,
 } as const;
 
+/**
+ * struct bpf_link_info (include/uapi/linux/bpf.h), what BPF_OBJ_GET_INFO_BY_FD writes for a link: the common head
+ * and where the per-type union starts, on x86_64. Linux 6.18 answers info_len 64 (fixtures/links in @ebpf-sim/bpf).
+ */
+export const BPF_LINK_INFO = {
+  type: 0,
+  id: 4,
+  prog_id: 8,
+  /** The union of the per-type parts (raw_tracepoint, tracing, xdp, perf_event, ...), 8-aligned. */
+  union: 16,
+  /** sizeof(struct bpf_link_info) (aligned(8)). */
+  size: 64,
+} as const;
+
 export const BPF_MAP_INFO = {
   type: 0,
   id: 4,

@@ -207,6 +207,28 @@ export const BPF_LOG = { LEVEL1: 1, LEVEL2: 2, STATS: 4, FIXED: 8, MASK: 15 } as
 /** enum bpf_stats_type (BPF_ENABLE_STATS). */
 export const BPF_STATS = { RUN_TIME: 0 } as const;
 
+/** enum bpf_link_type (include/uapi/linux/bpf.h, 6.18): bpf_link_info.type and fdinfo's link_type. */
+export const BPF_LINK_TYPE = {
+  UNSPEC: 0,
+  RAW_TRACEPOINT: 1,
+  TRACING: 2,
+  CGROUP: 3,
+  ITER: 4,
+  NETNS: 5,
+  XDP: 6,
+  PERF_EVENT: 7,
+  KPROBE_MULTI: 8,
+  STRUCT_OPS: 9,
+  NETFILTER: 10,
+  TCX: 11,
+  UPROBE_MULTI: 12,
+  NETKIT: 13,
+  SOCKMAP: 14,
+} as const;
+
+/** BPF_F_REPLACE (BPF_LINK_UPDATE's flags, and BPF_PROG_ATTACH's): replace only if `old_prog_fd` is the program attached. */
+export const BPF_F_REPLACE = 1 << 2;
+
 /** Bytes of a program tag (BPF_TAG_SIZE): the first 8 bytes of the digest of its instructions (SHA-256 since 6.18, SHA-1 before). */
 export const BPF_TAG_SIZE = 8;
 

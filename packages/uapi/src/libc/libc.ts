@@ -9,6 +9,7 @@ import { SyscallNr as NR } from '../syscall-nr.js';
 import { UserStack, utf8 } from './memory.js';
 import type {
   BpfBtfInfo,
+  BpfLinkInfo,
   BpfBtfLoadResult,
   BpfMapInfo,
   BpfProgInfo,
@@ -26,6 +27,7 @@ import type {
 import {
   BPF_ATTR_LAYOUTS,
   BPF_BTF_INFO,
+  BPF_LINK_INFO,
   BPF_MAP_INFO,
   BPF_PROG_INFO,
   attrFieldSize,
@@ -908,6 +910,54 @@ export class Libc {
       view.setUint32(PERF_EVENT_ATTR.wakeup_events, attr.wakeupEvents ?? 0, true);
       const address = this.stack.pushBytes(bytes);
       return yield* this.syscall(NR.perf_event_open, address, pid, cpu, groupFd, flags);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  // ---- bpf(): links ----
+
+  /** BPF_LINK_GET_NEXT_ID: the first link id above `startId`, or -errno (ENOENT after the last). */
+  *bpfLinkGetNextId(startId: number): Sys<number> {
+    const { ret, attr } = yield* this.bpfAttr('LINK_GET_NEXT_ID', { start_id: startId });
+    return ret < 0 ? ret : attr.next_id;
+  }
+
+  /** BPF_LINK_GET_FD_BY_ID: a new fd on link `id`, or -errno. */
+  *bpfLinkGetFdById(id: number, openFlags = 0): Sys<number> {
+    return (yield* this.bpfAttr('LINK_GET_FD_BY_ID', { id, open_flags: openFlags })).ret;
+  }
+
+  /** BPF_LINK_DETACH: 0 or -errno (EOPNOTSUPP for a link type that cannot be detached). */
+  *bpfLinkDetach(linkFd: number): Sys<number> {
+    return (yield* this.bpfAttr('LINK_DETACH', { link_fd: linkFd })).ret;
+  }
+
+  /** BPF_LINK_UPDATE: run `newProgFd` in the link (with BPF_F_REPLACE, only if `oldProgFd` runs there now). */
+  *bpfLinkUpdate(linkFd: number, newProgFd: number, flags = 0, oldProgFd = 0): Sys<number> {
+    return (yield* this.bpfAttr('LINK_UPDATE', { link_fd: linkFd, new_prog_fd: newProgFd, flags, old_prog_fd: oldProgFd })).ret;
+  }
+
+  /** BPF_OBJ_GET_INFO_BY_FD for a link, into a zeroed struct bpf_link_info of `infoLen` bytes. */
+  *bpfLinkGetInfo(fd: number, infoLen: number = BPF_LINK_INFO.size): Sys<Result<BpfLinkInfo>> {
+    const mark = this.stack.mark();
+    try {
+      const address = this.stack.pushBytes(new Uint8Array(infoLen));
+      const { ret, attr } = yield* this.bpfAttr('OBJ_GET_INFO_BY_FD', { bpf_fd: fd, info_len: infoLen, info: address });
+      if (ret < 0) return { ok: false, errno: -ret };
+      const bytes = this.stack.readBytes(address, infoLen);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const u32 = (offset: number): number => (offset + 4 <= infoLen ? view.getUint32(offset, true) : 0);
+      return {
+        ok: true,
+        value: {
+          type: u32(BPF_LINK_INFO.type),
+          id: u32(BPF_LINK_INFO.id),
+          progId: u32(BPF_LINK_INFO.prog_id),
+          union: bytes.slice(Math.min(BPF_LINK_INFO.union, infoLen)),
+          infoLen: attr.info_len,
+        },
+      };
     } finally {
       this.stack.release(mark);
     }

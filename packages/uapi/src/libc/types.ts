@@ -53,6 +53,19 @@ export interface BpfBtfInfo {
   readonly kernelBtf: boolean;
 }
 
+/** struct bpf_link_info as BPF_OBJ_GET_INFO_BY_FD wrote it for a link. */
+export interface BpfLinkInfo {
+  /** enum bpf_link_type. */
+  readonly type: number;
+  readonly id: number;
+  /** The program the link runs (0 once a detached link let go of it). */
+  readonly progId: number;
+  /** The per-type union (BPF_LINK_INFO.union onward), as written. */
+  readonly union: Uint8Array;
+  /** info_len as written back: min(the buffer given, sizeof(struct bpf_link_info)). */
+  readonly infoLen: number;
+}
+
 export interface BpfMapInfo {
   type: number;
   id: number;
