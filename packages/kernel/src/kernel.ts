@@ -27,7 +27,7 @@ import { registerAllSyscalls } from './syscalls/register.js';
 import { SyscallTable } from './syscalls/table.js';
 import { createTask, startProgram } from './task/create.js';
 import { doExit } from './task/exit.js';
-import { renderProcFile } from './task/proc-render.js';
+import { renderFdinfo, renderProcFile } from './task/proc-render.js';
 import { SignalDelivery } from './task/signal.js';
 import { stepTask } from './task/step.js';
 import { TaskState, ThreadGroup, type CrashRecord, type ExitRecord, type Task, type TaskRecord } from './task/task.js';
@@ -139,6 +139,12 @@ export class Kernel implements KernelInternals {
       tgids: () => [...this.groups.keys()].sort((a, b) => a - b),
       render: (pid, name: ProcFileName) => renderProcFile(this.groups, pid, name),
       currentTgid: () => this.sched.currentTask()?.tgid ?? 0,
+      fds: (pid) =>
+        this.groups
+          .get(pid)
+          ?.files.entries()
+          .map(([fd]) => fd),
+      fdinfo: (pid, fd) => renderFdinfo(this.groups, pid, fd),
     });
     this.vfs.mount('/proc', this.procfs.root);
     this.procSys = new ProcSys(5, { sysctl: this.sysctl, currentTask: () => this.sched.currentTask() });

@@ -77,7 +77,12 @@ export class BtfSyscall {
     private readonly k: BtfServices,
     private readonly a: BtfAttrAccess,
   ) {
-    this.fops = { name: 'btf', release: (file: File) => this.put(file.privateData as BtfObject) };
+    this.fops = {
+      name: 'btf',
+      release: (file: File) => this.put(file.privateData as BtfObject),
+      // bpf_btf_show_fdinfo.
+      showFdinfo: (file: File) => `btf_id:\t${(file.privateData as BtfObject).id}\n`,
+    };
   }
 
   /** btf_put: the last reference frees the blob and the id. */

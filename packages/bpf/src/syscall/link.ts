@@ -9,9 +9,9 @@
  * with {@link LinkSyscall.prime} and {@link LinkSyscall.settle}.
  */
 import { hasCapability, type File, type FileOperations, type KernelServices, type Task, type UserCopy } from '@ebpf-sim/kernel';
-import { BPF_ATTR_LAYOUTS, BPF_F_REPLACE, BPF_LINK_INFO, CAP, Errno, O } from '@ebpf-sim/uapi';
+import { BPF_ATTR_LAYOUTS, BPF_F_REPLACE, BPF_LINK_INFO, BPF_LINK_TYPE_NAMES, CAP, Errno, O } from '@ebpf-sim/uapi';
 import { CyclicIdr } from './idr.js';
-import type { ProgObject } from './prog.js';
+import { progTagHex, type ProgObject } from './prog.js';
 
 /** struct bpf_link_ops: what one link type does. */
 export interface BpfLinkOps {
@@ -31,6 +31,8 @@ export interface BpfLinkOps {
   updateProg?(link: BpfLink, newProg: ProgObject, oldProg: ProgObject | null): number;
   /** ops->fill_link_info: the type's part of struct bpf_link_info, written at BPF_LINK_INFO.union of `info`; 0 or -errno. */
   fillInfo?(link: BpfLink, info: DataView, mm: UserCopy): number;
+  /** ops->show_fdinfo: the type's lines of /proc/PID/fdinfo after the shared ones, each ending in a newline. */
+  showFdinfo?(link: BpfLink): string;
 }
 
 /** struct bpf_link. */
@@ -83,7 +85,12 @@ export class LinkSyscall {
     private readonly a: LinkAttrAccess,
   ) {
     const put = (object: unknown): void => this.put(object as BpfLink);
-    this.fops = { name: 'bpf_link', release: (file: File) => put(file.privateData), unpin: put };
+    this.fops = {
+      name: 'bpf_link',
+      release: (file: File) => put(file.privateData),
+      unpin: put,
+      showFdinfo: (file: File) => showLinkFdinfo(file.privateData as BpfLink),
+    };
   }
 
   /**
@@ -212,4 +219,11 @@ export class LinkSyscall {
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
     return this.a.putU32(mm, infoLenAddress, infoLen);
   }
+}
+
+/** bpf_link_show_fdinfo: the type's name and the link id, the program's tag and id, then the type's own lines. */
+function showLinkFdinfo(link: BpfLink): string {
+  const tag = progTagHex(link.prog);
+  const type = BPF_LINK_TYPE_NAMES[link.ops.type] ?? String(link.ops.type);
+  return `link_type:\t${type}\nlink_id:\t${link.id}\nprog_tag:\t${tag}\nprog_id:\t${link.prog.id}\n${link.ops.showFdinfo?.(link) ?? ''}`;
 }

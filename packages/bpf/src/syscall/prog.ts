@@ -48,6 +48,8 @@ export interface ProgObject extends RunnableProgram, TailCallTarget {
   /** bpf_prog_insn_size of the xlated program. */
   readonly jitedLen: number;
   readonly verifiedInsns: number;
+  /** prog->pages: the pages of struct bpf_prog with its instructions (fdinfo's memlock). */
+  readonly pages: number;
   /** prog->aux->max_ctx_offset: the end of the furthest context byte the program accesses (raw_tp test runs). */
   readonly maxCtxOffset: number;
   /** BPF_F_XDP_HAS_FRAGS at load (aux->xdp_has_frags): maps holding programs take one kind only. */
@@ -145,7 +147,12 @@ export class ProgSyscall {
     private readonly statsKey: { enabled: number },
   ) {
     const put = (object: unknown): void => this.put(object as ProgObject);
-    this.fops = { name: 'bpf-prog', release: (file: File) => put(file.privateData), unpin: put };
+    this.fops = {
+      name: 'bpf-prog',
+      release: (file: File) => put(file.privateData),
+      unpin: put,
+      showFdinfo: (file: File) => showProgFdinfo(file.privateData as ProgObject),
+    };
     this.statsFops = {
       name: 'bpf-stats',
       release: () => {
@@ -274,6 +281,7 @@ export class ProgSyscall {
       xlated: loaded.xlated,
       jitedLen,
       verifiedInsns: loaded.verifiedInsns,
+      pages: progPages(Math.max(insnCnt, loaded.xlated.length / 8)),
       maxCtxOffset: loaded.maxCtxOffset,
       xdpHasFrags: (progFlags & BPF_PROG_F.XDP_HAS_FRAGS) !== 0,
       usedMaps: held,
@@ -496,4 +504,32 @@ interface Loaded {
   readonly xlated: Uint8Array;
   readonly verifiedInsns: number;
   readonly maxCtxOffset: number;
+}
+
+/** The program's tag as fdinfo and bpftool print it: 16 hex digits. */
+export function progTagHex(prog: ProgObject): string {
+  return Array.from(prog.tag, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** offsetof(struct bpf_prog, insns) on Linux 6.18 x86_64 (fixtures/fdinfo: 500 instructions fit one page, 501 do not). */
+const BPF_PROG_HEADER_BYTES = 96;
+
+/**
+ * bpf_prog_size, page-rounded: the pages bpf_prog_alloc takes for `slots` instructions. Linux allocates for
+ * insn_cnt and reallocates only when fixups grow the program, so the larger of the two counts.
+ */
+function progPages(slots: number): number {
+  return Math.ceil((BPF_PROG_HEADER_BYTES + 8 * slots) / PAGE_SIZE);
+}
+
+/**
+ * bpf_prog_show_fdinfo. recursion_misses counts runs skipped because the program was already running on the
+ * CPU; nothing runs programs re-entrantly before they are attached to hooks, so it is 0.
+ */
+function showProgFdinfo(prog: ProgObject): string {
+  const tag = progTagHex(prog);
+  return (
+    `prog_type:\t${prog.progType}\nprog_jited:\t${prog.jited ? 1 : 0}\nprog_tag:\t${tag}\nmemlock:\t${prog.pages * PAGE_SIZE}\n` +
+    `prog_id:\t${prog.id}\nrun_time_ns:\t${prog.runTimeNs}\nrun_cnt:\t${prog.runCnt}\nrecursion_misses:\t0\nverified_insns:\t${prog.verifiedInsns}\n`
+  );
 }

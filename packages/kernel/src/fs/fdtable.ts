@@ -51,6 +51,11 @@ export class FdTable {
     return 0;
   }
 
+  /** Whether `fd` is closed on execve (FD_CLOEXEC). */
+  isCloseOnExec(fd: number): boolean {
+    return this.cloexec[fd] === true;
+  }
+
   /** Open descriptors in increasing order. */
   entries(): Array<[number, File]> {
     const result: Array<[number, File]> = [];

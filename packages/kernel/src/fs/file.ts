@@ -47,6 +47,11 @@ export interface FileOperations {
    */
   mmap?(file: File, pgoff: number, pages: number, prot: number, flags: number): readonly number[] | number;
   /**
+   * The object's lines of /proc/<pid>/fdinfo/<fd> after the file's own `pos`, `flags`, `mnt_id` and `ino`
+   * (f_op->show_fdinfo), each ending in a newline.
+   */
+  showFdinfo?(file: File): string;
+  /**
    * bpffs: the last link to an inode pinning `object` went (Linux's bpf_free_inode → bpf_any_put), so the
    * pin's reference on the object is dropped.
    */

@@ -11,6 +11,10 @@ export interface ProcSource {
   render(pid: number, name: ProcFileName): string | undefined;
   /** tgid of the task doing the lookup ("/proc/self"). */
   currentTgid(): number;
+  /** The open descriptors of process `pid` in increasing order, or undefined when it does not exist. */
+  fds(pid: number): readonly number[] | undefined;
+  /** The text of /proc/<pid>/fdinfo/<fd>, or undefined when that process or descriptor does not exist. */
+  fdinfo(pid: number, fd: number): string | undefined;
 }
 
 export const PROC_FILES = ['comm', 'status'] as const;
@@ -31,20 +35,36 @@ export const snapshotFileOps = {
   },
 } satisfies Partial<FileOperations>;
 
-/** A procfs file: its text is generated when opened (a snapshot, like seq_file at open). */
-const procFileOps: FileOperations = {
-  ...snapshotFileOps,
-  name: 'proc',
-  open(file: File): number {
-    const { source, pid, name } = file.inode.privateData as { source: ProcSource; pid: number; name: ProcFileName };
-    const text = source.render(pid, name);
-    if (text === undefined) return -Errno.ESRCH;
-    file.privateData = new TextEncoder().encode(text);
-    return 0;
-  },
-};
+/**
+ * A procfs file whose text `render` generates when it is opened (a snapshot, like seq_file at open) from the
+ * inode's private data; `gone` is the errno when there is nothing to render any more.
+ */
+function renderedFileOps<T>(render: (data: T) => string | undefined, gone: number): FileOperations {
+  return {
+    ...snapshotFileOps,
+    name: 'proc',
+    open(file: File): number {
+      const text = render(file.inode.privateData as T);
+      if (text === undefined) return -gone;
+      file.privateData = new TextEncoder().encode(text);
+      return 0;
+    },
+  };
+}
 
-/** /proc: one directory per process with `comm` and `status`, plus `self`, and the subtrees added with `add` (`sys`). */
+/** /proc/<pid>/<name>. */
+const procFileOps = renderedFileOps<{ source: ProcSource; pid: number; name: ProcFileName }>(({ source, pid, name }) => source.render(pid, name), Errno.ESRCH);
+
+/** The name of the per-process directory of descriptor information (one file per open fd). */
+const FDINFO_DIR = 'fdinfo';
+
+/** /proc/<pid>/fdinfo/<fd> (fs/proc/fd.c seq_show). */
+const fdinfoFileOps = renderedFileOps<{ source: ProcSource; pid: number; fd: number }>(({ source, pid, fd }) => source.fdinfo(pid, fd), Errno.ENOENT);
+
+/**
+ * /proc: one directory per process with `comm`, `status` and `fdinfo/`, plus `self`, and the subtrees added
+ * with `add` (`sys`).
+ */
 export class Procfs implements DirectoryOperations {
   readonly root: Inode;
   /** Entries of the root that are not processes (`sys`), by name. */
@@ -72,7 +92,9 @@ export class Procfs implements DirectoryOperations {
       if (pid < 0 || !this.source.tgids().includes(pid)) return undefined;
       return this.pidDir(pid);
     }
+    if (dir.dirOps === this.fdinfoDirOps) return this.fdinfoFile(dir, name);
     const pid = dir.privateData as number;
+    if (name === FDINFO_DIR) return this.fdinfoDir(dir, pid);
     if (!(PROC_FILES as readonly string[]).includes(name)) return undefined;
     const inode = new Inode(pid * 16 + 2 + PROC_FILES.indexOf(name as ProcFileName), S_IFREG | 0o444, 0, 0, this.dev, procFileOps);
     inode.privateData = { source: this.source, pid, name };
@@ -82,7 +104,38 @@ export class Procfs implements DirectoryOperations {
 
   list(dir: Inode): Array<[string, Inode]> {
     if (dir === this.root) return [...this.fixed, ...this.source.tgids().map((pid): [string, Inode] => [String(pid), this.pidDir(pid)])];
-    return PROC_FILES.map((name) => [name, this.lookup(dir, name) as Inode]);
+    if (dir.dirOps === this.fdinfoDirOps) {
+      const pid = (dir.privateData as { pid: number }).pid;
+      return (this.source.fds(pid) ?? []).map((fd): [string, Inode] => [String(fd), this.fdinfoFile(dir, String(fd)) as Inode]);
+    }
+    const entries: Array<[string, Inode]> = PROC_FILES.map((name) => [name, this.lookup(dir, name) as Inode]);
+    entries.push([FDINFO_DIR, this.fdinfoDir(dir, dir.privateData as number)]);
+    return entries;
+  }
+
+  /** The directory operations of every fdinfo directory (their lookups and listings come back here). */
+  private readonly fdinfoDirOps: DirectoryOperations = {
+    lookup: (dir, name) => this.lookup(dir, name),
+    list: (dir) => this.list(dir),
+  };
+
+  private fdinfoDir(parent: Inode, pid: number): Inode {
+    const dir = new Inode(pid * 16 + 2 + PROC_FILES.length, S_IFDIR | 0o500, 0, 0, this.dev, directoryFileOps);
+    dir.dirOps = this.fdinfoDirOps;
+    dir.parent = parent;
+    dir.privateData = { pid };
+    return dir;
+  }
+
+  private fdinfoFile(dir: Inode, name: string): Inode | undefined {
+    const pid = (dir.privateData as { pid: number }).pid;
+    const fd = /^(0|[1-9][0-9]*)$/.test(name) ? Number(name) : -1;
+    if (fd < 0 || !(this.source.fds(pid) ?? []).includes(fd)) return undefined;
+    // Inode numbers below 16 per process are its fixed entries; descriptors get their own range.
+    const inode = new Inode(0x4000_0000 + pid * 0x1_0000 + fd, S_IFREG | 0o444, 0, 0, this.dev, fdinfoFileOps);
+    inode.privateData = { source: this.source, pid, fd };
+    inode.parent = dir;
+    return inode;
   }
 
   private pidDir(pid: number): Inode {

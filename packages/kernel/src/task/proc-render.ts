@@ -1,4 +1,5 @@
 import type { ProcFileName } from '../fs/procfs.js';
+import { O } from '@ebpf-sim/uapi';
 import { TASK_STATE_NAMES, type ThreadGroup } from './task.js';
 
 /** The text of /proc/<pid>/comm and /proc/<pid>/status (the fields this model has, in Linux's format). */
@@ -26,4 +27,18 @@ export function renderProcFile(groups: ReadonlyMap<number, ThreadGroup>, pid: nu
     `nonvoluntary_ctxt_switches:\t${task.se.involuntarySwitches}`,
     '',
   ].join('\n');
+}
+
+/**
+ * /proc/<pid>/fdinfo/<fd> (fs/proc/fd.c seq_show): the position, the open flags in octal with O_CLOEXEC when the
+ * descriptor has it, the mount (this kernel numbers a mount by its file system's device) and the inode number,
+ * then what the file's own show_fdinfo adds.
+ */
+export function renderFdinfo(groups: ReadonlyMap<number, ThreadGroup>, pid: number, fd: number): string | undefined {
+  const files = groups.get(pid)?.files;
+  const file = files?.get(fd);
+  if (files === undefined || file === undefined) return undefined;
+  const flags = file.flags | (files.isCloseOnExec(fd) ? O.CLOEXEC : 0);
+  const own = file.ops.showFdinfo?.(file) ?? '';
+  return `pos:\t${file.pos}\nflags:\t0${flags.toString(8)}\nmnt_id:\t${file.inode.dev}\nino:\t${file.inode.ino}\n${own}`;
 }

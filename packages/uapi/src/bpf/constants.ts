@@ -226,6 +226,25 @@ export const BPF_LINK_TYPE = {
   SOCKMAP: 14,
 } as const;
 
+/** The names of the link types (kernel/bpf/syscall.c bpf_link_type_strs, libbpf's link_type_name): fdinfo's link_type, bpftool's output. */
+export const BPF_LINK_TYPE_NAMES: Readonly<Record<number, string>> = {
+  [BPF_LINK_TYPE.UNSPEC]: 'unspec',
+  [BPF_LINK_TYPE.RAW_TRACEPOINT]: 'raw_tracepoint',
+  [BPF_LINK_TYPE.TRACING]: 'tracing',
+  [BPF_LINK_TYPE.CGROUP]: 'cgroup',
+  [BPF_LINK_TYPE.ITER]: 'iter',
+  [BPF_LINK_TYPE.NETNS]: 'netns',
+  [BPF_LINK_TYPE.XDP]: 'xdp',
+  [BPF_LINK_TYPE.PERF_EVENT]: 'perf_event',
+  [BPF_LINK_TYPE.KPROBE_MULTI]: 'kprobe_multi',
+  [BPF_LINK_TYPE.STRUCT_OPS]: 'struct_ops',
+  [BPF_LINK_TYPE.NETFILTER]: 'netfilter',
+  [BPF_LINK_TYPE.TCX]: 'tcx',
+  [BPF_LINK_TYPE.UPROBE_MULTI]: 'uprobe_multi',
+  [BPF_LINK_TYPE.NETKIT]: 'netkit',
+  [BPF_LINK_TYPE.SOCKMAP]: 'sockmap',
+};
+
 /** BPF_F_REPLACE (BPF_LINK_UPDATE's flags, and BPF_PROG_ATTACH's): replace only if `old_prog_fd` is the program attached. */
 export const BPF_F_REPLACE = 1 << 2;
 
