@@ -2,6 +2,7 @@
 // the real kernel must name what the manifest names, so that neither can rot while the loader grows. The
 // objects are built by fixtures/corpus/build.sh and recorded by fixtures/corpus/record.sh; this test needs
 // neither clang nor a kernel.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHN_UNDEF, SymbolType, readElf, type ElfObject, type ElfSymbol } from '@ebpf-sim/elf';
@@ -90,6 +91,25 @@ function symbolIn(obj: ElfObject, name: string, section: string): ElfSymbol {
 }
 
 describe('corpus manifest', () => {
+  it('has objects built from the sources as they are (build.sh records their sha256)', () => {
+    const built = new Map(
+      readFileSync(join(CORPUS, 'obj', 'SOURCES.sha256'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const [hash = '', path = ''] = line.split(/\s+/);
+          return [path, hash];
+        }),
+    );
+    for (const spec of manifest.objects) expect(built.has(spec.source), spec.source).toBe(true);
+    for (const [path, hash] of built) {
+      const now = createHash('sha256')
+        .update(readFileSync(join(CORPUS, path)))
+        .digest('hex');
+      expect(now, `${path} changed since build.sh: rebuild (and re-record) the corpus`).toBe(hash);
+    }
+  });
+
   it('names every object once, each with what it covers', () => {
     const names = manifest.objects.map((o) => o.object);
     expect(new Set(names).size).toBe(names.length);
