@@ -37,6 +37,7 @@ function useEverything(btf: Btf): void {
 const corpus: readonly { name: string; bytes: Uint8Array; rules: BtfRules }[] = [
   { name: 'types.o', bytes: objectBtf('types'), rules: 'libbpf' },
   { name: 'maps.o', bytes: objectBtf('maps'), rules: 'libbpf' },
+  { name: 'externs.o', bytes: objectBtf('externs'), rules: 'libbpf' },
   { name: "maps.o's kernel copy", bytes: mapsKernelBtf(), rules: 'kernel' },
 ];
 
