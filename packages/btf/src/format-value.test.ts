@@ -4,8 +4,8 @@
  * the BTF the kernel held for them must print byte for byte what bpftool printed.
  */
 import { describe, expect, it } from 'vitest';
-import { btfInfo, buildBtf, mapsKernelBtf, recordedMaps } from '../fixtures/dump/fixtures.js';
-import { BtfJsonWriter, BtfKind, BtfValueError, formatBtfMapDump, formatBtfValue, parseBtf } from './index.js';
+import { btfInfo, buildBtf, expectedText, mapsKernelBtf, recordedMaps } from '../fixtures/dump/fixtures.js';
+import { BtfJsonWriter, BtfKind, BtfValueError, formatBtfMapDump, formatBtfMapEntry, formatBtfValue, parseBtf } from './index.js';
 
 const btf = parseBtf(mapsKernelBtf());
 const maps = recordedMaps();
@@ -29,6 +29,28 @@ describe('formatBtfMapDump', () => {
       expect(formatBtfMapDump(btf, mapInfo, map.entries, 'json')).toBe(map.json);
     });
   }
+});
+
+describe('formatBtfMapEntry', () => {
+  for (const [name, pick] of [
+    ['values', (key: Uint8Array) => key[0] === 1],
+    ['maps_data', () => true],
+  ] as const) {
+    const map = maps.find((m) => m.name === name);
+    const entry = map?.entries.find((e) => pick(e.key));
+    it(`prints map ${name}'s entry as \`bpftool map lookup\` and \`bpftool -j map lookup\` do`, () => {
+      if (map === undefined || entry === undefined) throw new Error(`no recorded entry of map ${name}`);
+      expect(formatBtfMapEntry(btf, map, entry, 'plain')).toBe(expectedText(`maps.${name}.lookup.txt`));
+      expect(formatBtfMapEntry(btf, map, entry, 'json')).toBe(expectedText(`maps.${name}.lookup.json`));
+    });
+  }
+
+  it('prints an empty map as an empty array', () => {
+    const map = maps[0];
+    if (map === undefined) throw new Error('no recorded map');
+    expect(formatBtfMapDump(btf, map, [], 'plain')).toBe('[]\n');
+    expect(formatBtfMapDump(btf, map, [], 'json')).toBe('[]\n');
+  });
 });
 
 describe('formatBtfValue', () => {

@@ -446,6 +446,29 @@ function writeHexBytes(w: BtfJsonWriter, bytes: Uint8Array): void {
   w.endArray();
 }
 
+/** One entry: do_dump_btf's object in the plain form; print_entry_json's bytes with a "formatted" object in the JSON form. */
+function writeMapEntry(w: BtfJsonWriter, btf: Btf, info: BtfMapInfo, entry: BtfMapEntry, form: BtfValueForm): void {
+  if (form === 'plain') {
+    writeEntry(w, btf, info, entry, form);
+    return;
+  }
+  w.startObject();
+  w.name('key');
+  writeHexBytes(w, entry.key.subarray(0, info.keySize));
+  if (info.perCpu !== true) {
+    w.name('value');
+    writeHexBytes(w, entry.value.subarray(0, info.valueSize));
+  } else {
+    writePerCpuValues(w, info, entry.value, (bytes) => {
+      writeHexBytes(w, bytes);
+      return true;
+    });
+  }
+  w.name('formatted');
+  writeEntry(w, btf, info, entry, form);
+  w.endObject();
+}
+
 /**
  * `bpftool map dump` of one map that has BTF, whole, as bpftool prints it: in the plain form the pretty JSON array of
  * formatted entries; in the JSON form (`-j`) each entry's key and value bytes with the "formatted" object.
@@ -453,28 +476,14 @@ function writeHexBytes(w: BtfJsonWriter, bytes: Uint8Array): void {
 export function formatBtfMapDump(btf: Btf, info: BtfMapInfo, entries: readonly BtfMapEntry[], form: BtfValueForm = 'plain'): string {
   const w = new BtfJsonWriter(form === 'plain');
   w.startArray();
-  for (const entry of entries) {
-    if (form === 'plain') {
-      writeEntry(w, btf, info, entry, form);
-      continue;
-    }
-    // print_entry_json.
-    w.startObject();
-    w.name('key');
-    writeHexBytes(w, entry.key.subarray(0, info.keySize));
-    if (info.perCpu !== true) {
-      w.name('value');
-      writeHexBytes(w, entry.value.subarray(0, info.valueSize));
-    } else {
-      writePerCpuValues(w, info, entry.value, (bytes) => {
-        writeHexBytes(w, bytes);
-        return true;
-      });
-    }
-    w.name('formatted');
-    writeEntry(w, btf, info, entry, form);
-    w.endObject();
-  }
+  for (const entry of entries) writeMapEntry(w, btf, info, entry, form);
   w.endArray();
+  return w.finish();
+}
+
+/** `bpftool map lookup` of a map that has BTF: the one entry, as map dump prints each, on its own. */
+export function formatBtfMapEntry(btf: Btf, info: BtfMapInfo, entry: BtfMapEntry, form: BtfValueForm = 'plain'): string {
+  const w = new BtfJsonWriter(form === 'plain');
+  writeMapEntry(w, btf, info, entry, form);
   return w.finish();
 }

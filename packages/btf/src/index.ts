@@ -2,7 +2,7 @@ export { parseBtf, BtfError } from './reader.js';
 export type { Btf, BtfErrnoName, BtfEnumValue, BtfHeader, BtfMember, BtfParam, BtfRules, BtfType, BtfVarSecinfo, ParseBtfOptions } from './reader.js';
 export { dumpBtfRaw, dumpBtfTypeRaw } from './dump-raw.js';
 export { BtfDumpError, btfAlignOf, btfPointerSize, dumpBtfC } from './dump-c.js';
-export { BtfJsonWriter, BtfValueError, formatBtfMapDump, formatBtfValue, writeBtfValue } from './format-value.js';
+export { BtfJsonWriter, BtfValueError, formatBtfMapDump, formatBtfMapEntry, formatBtfValue, writeBtfValue } from './format-value.js';
 export type { BtfMapEntry, BtfMapInfo, BtfValueForm } from './format-value.js';
 export {
   BTF_HEADER_SIZE,
