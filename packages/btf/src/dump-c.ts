@@ -1,10 +1,10 @@
 /**
  * BTF as C declarations, as `bpftool btf dump file X format c` prints them: bpftool's dump_btf_c wraps what libbpf's
  * btf_dump (src/btf_dump.c) emits for every type in the vmlinux.h guard and the preserve_access_index pragma. The
- * libbpf is the one the recording machine's bpftool is built with (Debian 7.1.0+6.1.192: Linux 6.1's tools/lib/bpf
- * with its stable fixes), checked byte for byte on the whole of that machine's vmlinux. The ordering (a topological sort in which a pointer is a weak link that a forward declaration satisfies),
- * the names given to duplicates (`name___2`), the explicit padding fields, packed structs and enum mode attributes
- * all follow btf_dump, so the output is byte for byte what bpftool prints for the same blob.
+ * ordering (a topological sort in which a pointer is a weak link that a forward declaration satisfies), the names
+ * given to duplicates (`name___2`), the explicit padding fields and packed structs all follow btf_dump as the recording
+ * machine's bpftool carries it (Debian 7.1.0+6.1.192: Linux 6.1's tools/lib/bpf with its stable fixes), checked byte
+ * for byte on the whole of that machine's vmlinux.
  */
 import { BtfKind } from './constants.js';
 import type { Btf, BtfType } from './reader.js';
