@@ -1,5 +1,9 @@
 export { parseBtf, BtfError } from './reader.js';
-export type { Btf, BtfErrnoName, BtfEnumValue, BtfHeader, BtfMember, BtfParam, BtfType, BtfVarSecinfo } from './reader.js';
+export type { Btf, BtfErrnoName, BtfEnumValue, BtfHeader, BtfMember, BtfParam, BtfRules, BtfType, BtfVarSecinfo, ParseBtfOptions } from './reader.js';
+export { dumpBtfRaw, dumpBtfRawJson, dumpBtfTypeRaw } from './dump-raw.js';
+export { BtfDumpError, btfAlignOf, btfPointerSize, dumpBtfC } from './dump-c.js';
+export { BtfJsonWriter, BtfValueError, formatBtfMapDump, formatBtfMapEntry, formatBtfValue, writeBtfValue } from './format-value.js';
+export type { BtfMapEntry, BtfMapInfo, BtfValueForm } from './format-value.js';
 export {
   BTF_HEADER_SIZE,
   BTF_KIND_NAMES,

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { recordedBlob, recordedBlobs } from '../fixtures/blobs.js';
+import { btfInfo, buildBtf } from '../fixtures/dump/fixtures.js';
 import { BTF_MAX_TYPE, BtfError, BtfKind, parseBtf } from './index.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url);
@@ -148,5 +149,27 @@ describe('parseBtf against Linux BPF_BTF_LOAD', () => {
     expect(lastLine(err.log)).toBe(expected);
     expect(err.offset).toBeGreaterThanOrEqual(0);
     expect(err.offset).toBeLessThanOrEqual(bytes.length);
+  });
+});
+
+describe("parseBtf with libbpf's rules", () => {
+  const build = buildBtf;
+  const info = btfInfo;
+
+  it('takes what only the kernel refuses: an extern VAR, a DATASEC of size 0', () => {
+    // [1] int, [2] VAR 'v' extern, [3] DATASEC '.data' size 0 { [2] at 0 size 4 }
+    const words = [1, info(BtfKind.INT), 4, 0x01000020, 5, info(BtfKind.VAR), 1, 2, 7, info(BtfKind.DATASEC, 1), 0, 2, 0, 4];
+    const bytes = build('\0int\0v\0.data\0', words);
+    expect(() => parseBtf(bytes)).toThrow(/Linkage not supported/);
+    const btf = parseBtf(bytes, { rules: 'libbpf' });
+    expect(btf.types[2]).toMatchObject({ kind: BtfKind.VAR, linkage: 2 });
+    expect(btf.types[3]).toMatchObject({ kind: BtfKind.DATASEC, sizeOrType: 0, secinfo: [{ type: 2, offset: 0, size: 4 }] });
+  });
+
+  it('still refuses a type id that does not exist and a loop of types, with the offset of the type', () => {
+    const dangling = build('\0', [0, info(BtfKind.PTR), 7]);
+    expect(() => parseBtf(dangling, { rules: 'libbpf' })).toThrow(/^bad BTF at byte offset 24 \(type \[1\]\): \[1\] PTR \(anon\) type_id=7 Invalid type_id 7$/);
+    const loop = build('\0', [0, info(BtfKind.CONST), 2, 0, info(BtfKind.VOLATILE), 1]);
+    expect(() => parseBtf(loop, { rules: 'libbpf' })).toThrow(/Loop detected/);
   });
 });

@@ -180,7 +180,10 @@ class Parser {
   private readonly typeOffsets: number[] = [0];
   private header: BtfHeader | undefined;
 
-  constructor(private readonly bytes: Uint8Array) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly rules: BtfRules,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -196,6 +199,11 @@ class Parser {
     throw new Refusal(errno, detail, offset, typeId);
   }
 
+  /** A rule only the kernel enforces: refused under 'kernel' rules, let through under 'libbpf' rules. */
+  kernelRule(detail: string, offset: number, typeId?: number, errno: BtfErrnoName = 'EINVAL'): void {
+    if (this.rules === 'kernel') this.refuse(detail, offset, typeId, errno);
+  }
+
   u32(at: number): number {
     return this.view.getUint32(at, true);
   }
@@ -207,10 +215,16 @@ class Parser {
     return this.stringAt(offset);
   }
 
+  /** Names repeat (member names, base types): each offset is decoded once. */
+  private readonly stringCache = new Map<number, string>();
+
   stringAt(offset: number): string {
-    let end = offset;
-    while (end < this.strings.length && this.strings[end] !== 0) end++;
-    return String.fromCharCode(...this.strings.subarray(offset, end));
+    const cached = this.stringCache.get(offset);
+    if (cached !== undefined) return cached;
+    let s = '';
+    for (let i = offset; i < this.strings.length && this.strings[i] !== 0; i++) s += String.fromCharCode(this.strings[i] ?? 0);
+    this.stringCache.set(offset, s);
+    return s;
   }
 
   /** btf_name_offset_valid. */
@@ -243,13 +257,26 @@ class Parser {
     this.parseHeader();
     this.parseStrings();
     this.checkAllMetas();
-    this.checkAllTypes();
+    if (this.rules === 'kernel') this.checkAllTypes();
+    else this.checkReferences();
     const header = this.header as BtfHeader;
     const types = this.types;
     const sizeOf = (id: number): number | undefined => this.resolvedSize(id);
     const skipModifiers = (id: number): BtfType | undefined => this.skipModifiers(id);
     const nameAt = (offset: number): string => (this.nameOffsetValid(offset) ? this.stringAt(offset) : '');
-    return { header, types, strings: this.strings, log: this.logText, nameAt, sizeOf, skipModifiers };
+    // The log of a large blob (vmlinux) runs to megabytes: joined only when asked for.
+    const logText = (): string => this.logText;
+    return {
+      header,
+      types,
+      strings: this.strings,
+      get log() {
+        return logText();
+      },
+      nameAt,
+      sizeOf,
+      skipModifiers,
+    };
   }
 
   /** btf_parse_hdr and btf_check_sec_info. */
@@ -338,7 +365,7 @@ class Parser {
     const nameOff = this.u32(at);
     const info = this.u32(at + 4);
     const sizeOrType = this.u32(at + 8);
-    if ((info & ~BTF_INFO_MASK) !== 0) this.refuse(`[${id}] Invalid btf_info:${hex(info >>> 0)}`, at + 4, id);
+    if ((info & ~BTF_INFO_MASK) !== 0) this.kernelRule(`[${id}] Invalid btf_info:${hex(info >>> 0)}`, at + 4, id);
     const kind = (info >>> 24) & 0x1f;
     if (kind > BTF_KIND_MAX || kind === BtfKind.UNKN) this.refuse(`[${id}] Invalid kind:${kind}`, at + 4, id);
     if (!this.nameOffsetValid(nameOff)) this.refuse(`[${id}] Invalid name_offset:${nameOff}`, at, id);
@@ -350,11 +377,12 @@ class Parser {
     const pre = this.prefix(id, kind, nameOff);
     let type: BtfType = base;
     // btf_verifier_log_type: the prefix, the kind's details as far as they are read, the message.
-    const fail = (msg: string, offset = at, errno: BtfErrnoName = 'EINVAL'): never => this.refuse(`${pre} ${this.details(type)} ${msg}`, offset, id, errno);
+    const fail = (msg: string, offset = at, errno: BtfErrnoName = 'EINVAL'): void => this.kernelRule(`${pre} ${this.details(type)} ${msg}`, offset, id, errno);
     // btf_verifier_log_basic: the prefix and the message only.
-    const failBasic = (msg: string, offset: number): never => this.refuse(`${pre} ${msg}`, offset, id);
+    const failBasic = (msg: string, offset: number): void => this.kernelRule(`${pre} ${msg}`, offset, id);
+    // A record that does not fit is refused under either rules (libbpf's btf_parse_type_sec: "BTF type [N] is malformed").
     const needs = (n: number): void => {
-      if (left < n) failBasic(`meta_left:${left} meta_needed:${n}`, extra);
+      if (left < n) this.refuse(`${pre} meta_left:${left} meta_needed:${n}`, extra, id);
     };
     const noVlen = (): void => {
       if (vlen !== 0) fail('vlen != 0', at + 4);
@@ -427,7 +455,7 @@ class Parser {
           const bitOffset = kindFlag ? word & 0xffffff : word;
           const bitfieldSize = kindFlag ? word >>> 24 : 0;
           const line = `\t${this.nameAt(mName)} type_id=${mType}${kindFlag ? ` bitfield_size=${bitfieldSize}` : ''} bits_offset=${bitOffset}`;
-          const memberFail = (msg: string): never => this.refuse(`${line} ${msg}`, m, id);
+          const memberFail = (msg: string): void => this.kernelRule(`${line} ${msg}`, m, id);
           if (!this.nameOffsetValid(mName)) memberFail(`Invalid member name_offset:${mName}`);
           if (mName !== 0 && !this.validIdentifier(mName)) memberFail('Invalid name');
           if (mType === 0 || mType > BTF_MAX_TYPE) memberFail('Invalid type_id');
@@ -453,7 +481,7 @@ class Parser {
         for (let i = 0; i < vlen; i++) {
           const e = extra + i * recSize;
           const eName = this.u32(e);
-          if (!this.nameOffsetValid(eName)) this.refuse(`\tInvalid name_offset:${eName}`, e, id);
+          if (!this.nameOffsetValid(eName)) this.kernelRule(`\tInvalid name_offset:${eName}`, e, id);
           if (eName === 0 || !this.validIdentifier(eName)) fail('Invalid name', e);
           const lo = BigInt(this.u32(e + 4));
           const raw = kind === BtfKind.ENUM ? lo : lo | (BigInt(this.u32(e + 8)) << 32n);
@@ -518,7 +546,7 @@ class Parser {
           const v = extra + i * 12;
           const vsi = { type: this.u32(v), offset: this.u32(v + 4), size: this.u32(v + 8) };
           const line = `\t type_id=${vsi.type} offset=${vsi.offset} size=${vsi.size}`;
-          const vsiFail = (msg: string): never => this.refuse(`${line} ${msg}`, v, id);
+          const vsiFail = (msg: string): void => this.kernelRule(`${line} ${msg}`, v, id);
           if (vsi.type === 0 || vsi.type > BTF_MAX_TYPE) vsiFail('Invalid type_id');
           if (vsi.offset < lastEnd || vsi.offset >= sizeOrType) vsiFail('Invalid offset');
           if (vsi.size === 0 || vsi.size > sizeOrType) vsiFail('Invalid size');
@@ -635,6 +663,39 @@ class Parser {
     return size;
   }
 
+  /**
+   * What 'libbpf' rules ask of the types (libbpf's btf_validate_type): every referenced type id exists. Sizes are
+   * resolved once so that a loop of types is refused here rather than met later by a caller.
+   */
+  private checkReferences(): void {
+    for (let id = 1; id < this.types.length; id++) {
+      const t = this.types[id] as BtfType;
+      const at = this.typeOffsets[id] ?? 0;
+      const refs: number[] = [];
+      switch (t.kind) {
+        case BtfKind.ARRAY:
+          refs.push(t.arrayType, t.arrayIndexType);
+          break;
+        case BtfKind.STRUCT:
+        case BtfKind.UNION:
+          for (const m of t.members) refs.push(m.type);
+          break;
+        case BtfKind.FUNC_PROTO:
+          refs.push(t.sizeOrType);
+          for (const p of t.params) refs.push(p.type);
+          break;
+        case BtfKind.DATASEC:
+          for (const v of t.secinfo) refs.push(v.type);
+          break;
+        default:
+          if (!isSized(t.kind) && t.kind !== BtfKind.FWD) refs.push(t.sizeOrType);
+      }
+      for (const ref of refs)
+        if (ref >= this.types.length) this.refuse(`${this.prefix(id, t.kind, t.nameOff)} ${this.details(t)} Invalid type_id ${ref}`, at, id);
+      this.resolvedSize(id);
+    }
+  }
+
   /** btf_check_all_types: every referenced id exists and is of a kind its user accepts; sizes resolve without loops. */
   private checkAllTypes(): void {
     for (let id = 1; id < this.types.length; id++) {
@@ -731,9 +792,21 @@ class Parser {
   }
 }
 
+/**
+ * Which checks parseBtf applies: 'kernel' (the default) refuses what BPF_BTF_LOAD refuses; 'libbpf' takes a blob as
+ * libbpf's btf__new does (the BTF of a clang object, whose DATASECs have size 0 until the loader fixes them up, and
+ * whose VARs may be extern): header, string section, whole records, known kinds, valid name offsets, existing type
+ * ids and no loops are still required.
+ */
+export type BtfRules = 'kernel' | 'libbpf';
+
+export interface ParseBtfOptions {
+  readonly rules?: BtfRules;
+}
+
 /** Read and validate a BTF blob as BPF_BTF_LOAD does; throws BtfError (with Linux's errno and log) for a blob Linux refuses. */
-export function parseBtf(bytes: Uint8Array): Btf {
-  const parser = new Parser(bytes);
+export function parseBtf(bytes: Uint8Array, options: ParseBtfOptions = {}): Btf {
+  const parser = new Parser(bytes, options.rules ?? 'kernel');
   try {
     return parser.parse();
   } catch (e) {
