@@ -1,7 +1,10 @@
 export { parseBtf, BtfError } from './reader.js';
 export type { Btf, BtfErrnoName, BtfEnumValue, BtfHeader, BtfMember, BtfParam, BtfType, BtfVarSecinfo } from './reader.js';
+export { readBtfExt } from './ext.js';
+export type { BtfExt, BtfExtCoreRelo, BtfExtFuncInfo, BtfExtHeader, BtfExtLineInfo, BtfExtSection } from './ext.js';
 export {
   BTF_HEADER_SIZE,
+  BtfCoreReloKind,
   BTF_KIND_NAMES,
   BTF_MAGIC,
   BTF_MAX_NAME_OFFSET,
