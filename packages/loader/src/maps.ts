@@ -1,5 +1,5 @@
 import { BTF_KIND_NAMES, BtfKind, BtfVarLinkage, type Btf, type BtfType } from '@ebpf-sim/btf';
-import { SymbolType, SectionFlag, type ElfObject, type ElfSection } from '@ebpf-sim/elf';
+import { SectionFlag, SectionType, SymbolType, type ElfObject } from '@ebpf-sim/elf';
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN } from '@ebpf-sim/uapi';
 import { LoaderError } from './errors.js';
 import { KCONFIG_SECTION, type KconfigExtern } from './object-btf.js';
@@ -39,7 +39,10 @@ export interface MapSpec {
   readonly inner?: MapSpec;
   /** Statically initialised slots (`.values = { [0] = &inner_a }`), by index. */
   readonly slots: readonly MapSlot[];
-  /** Initial value bytes of a global data map (zeros for `.bss` and `.kconfig`), which load writes before freezing `.rodata`. */
+  /**
+   * Initial value bytes of a global data map, which load writes before freezing `.rodata`; zeros for
+   * `.kconfig` (load fills in the kernel's values). Undefined for `.bss` (SHT_NOBITS): the map starts zeroed.
+   */
   readonly contents?: Uint8Array;
   /** `.rodata` and `.kconfig`: load freezes them after writing (libbpf's bpf_object__populate_internal_map). */
   readonly freeze: boolean;
@@ -53,6 +56,7 @@ const kindName = (t: BtfType | undefined): string => (t === undefined ? 'a missi
 const LEGACY_DEF_FIELDS = ['type', 'keySize', 'valueSize', 'maxEntries', 'flags'] as const;
 const LEGACY_DEF_SIZE = LEGACY_DEF_FIELDS.length * 4;
 const MAP_IN_MAP_VALUE_SIZE = 4;
+const U32_MAX = 0xffffffff;
 
 interface DefFields {
   type: number;
@@ -347,7 +351,8 @@ function internalMap(
   kernelName: string,
   origin: MapOrigin,
   section: string,
-  contents: Uint8Array,
+  valueSize: number,
+  contents: Uint8Array | undefined,
   btf: Btf | undefined,
   readonly: boolean,
 ): MapSpec {
@@ -356,7 +361,7 @@ function internalMap(
   const fields: DefFields = {
     type: BPF_MAP_TYPE.ARRAY,
     keySize: 4,
-    valueSize: contents.length,
+    valueSize,
     maxEntries: 1,
     flags,
     numaNode: 0,
@@ -365,7 +370,7 @@ function internalMap(
     valueTypeId: datasecId,
     pinning: 0,
   };
-  return specOf(name, origin, section, 0, fields, [], { kernelName, contents, freeze: readonly });
+  return specOf(name, origin, section, 0, fields, [], { kernelName, ...(contents === undefined ? {} : { contents }), freeze: readonly });
 }
 
 const isRodata = (name: string): boolean => name === '.rodata' || name.startsWith('.rodata.');
@@ -379,17 +384,13 @@ export function readDataMaps(obj: ElfObject, objectName: string, btf: Btf | unde
   const out: MapSpec[] = [];
   for (const section of obj.sections) {
     if (!isDataSection(section.name) || section.size === 0 || (section.flags & SectionFlag.ALLOC) === 0) continue;
-    const contents = dataOf(section);
-    out.push(internalMap(section.name, internalMapName(objectName, section.name), 'data', section.name, contents, btf, isRodata(section.name)));
+    if (section.size > U32_MAX) throw new LoaderError(`sec '${section.name}': size ${section.size} does not fit a map's 32-bit value_size`, 'format');
+    const contents = section.type === SectionType.NOBITS ? undefined : section.data.slice();
+    out.push(internalMap(section.name, internalMapName(objectName, section.name), 'data', section.name, section.size, contents, btf, isRodata(section.name)));
   }
   if (kconfig.length > 0) {
     const size = Math.max(...kconfig.map((e) => e.offset + e.size));
-    out.push(internalMap(KCONFIG_SECTION, internalMapName(objectName, KCONFIG_SECTION), 'kconfig', KCONFIG_SECTION, new Uint8Array(size), btf, true));
+    out.push(internalMap(KCONFIG_SECTION, internalMapName(objectName, KCONFIG_SECTION), 'kconfig', KCONFIG_SECTION, size, new Uint8Array(size), btf, true));
   }
   return out;
-}
-
-/** A copy of the section's bytes; zeros for SHT_NOBITS (`.bss`). */
-function dataOf(section: ElfSection): Uint8Array {
-  return section.data.length === section.size ? section.data.slice() : new Uint8Array(section.size);
 }
