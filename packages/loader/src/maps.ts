@@ -30,7 +30,7 @@ export interface MapSpec {
   readonly maxEntries: number;
   readonly flags: number;
   readonly numaNode: number;
-  readonly mapExtra: bigint;
+  readonly mapExtra: number;
   /** BTF type ids of key and value in the object's BTF (0 when the definition gives sizes only). */
   readonly keyTypeId: number;
   readonly valueTypeId: number;
@@ -65,7 +65,7 @@ interface DefFields {
   maxEntries: number;
   flags: number;
   numaNode: number;
-  mapExtra: bigint;
+  mapExtra: number;
   keyTypeId: number;
   valueTypeId: number;
   pinning: number;
@@ -101,7 +101,7 @@ function checkSize(map: string, what: string, declared: number, fromType: number
  * template inside `__array(values, ...)`, which may not nest further.
  */
 function parseDef(btf: Btf, map: string, def: BtfType, inner: boolean): DefFields {
-  const out: DefFields = { type: 0, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, numaNode: 0, mapExtra: 0n, keyTypeId: 0, valueTypeId: 0, pinning: 0 };
+  const out: DefFields = { type: 0, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, numaNode: 0, mapExtra: 0, keyTypeId: 0, valueTypeId: 0, pinning: 0 };
   let valuesType: number | undefined;
   for (const m of def.members) {
     switch (m.name) {
@@ -118,7 +118,7 @@ function parseDef(btf: Btf, map: string, def: BtfType, inner: boolean): DefField
         out.numaNode = intField(btf, map, m.name, m.type);
         break;
       case 'map_extra':
-        out.mapExtra = BigInt(intField(btf, map, m.name, m.type));
+        out.mapExtra = intField(btf, map, m.name, m.type);
         break;
       case 'key_size':
         checkSize(map, 'key', out.keySize, intField(btf, map, m.name, m.type));
@@ -318,7 +318,7 @@ export function readLegacyMaps(obj: ElfObject): MapSpec[] {
       maxEntries: 0,
       flags: 0,
       numaNode: 0,
-      mapExtra: 0n,
+      mapExtra: 0,
       keyTypeId: 0,
       valueTypeId: 0,
       pinning: 0,
@@ -365,7 +365,7 @@ function internalMap(
     maxEntries: 1,
     flags,
     numaNode: 0,
-    mapExtra: 0n,
+    mapExtra: 0,
     keyTypeId: 0,
     valueTypeId: datasecId,
     pinning: 0,

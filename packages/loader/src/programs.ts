@@ -46,7 +46,7 @@ export interface ProgramSpec {
 }
 
 /** A pending change to one linked instruction: its immediate, and for a function address, its source register. */
-interface Patch {
+export interface Patch {
   readonly slot: number;
   readonly imm: number;
   readonly src?: number;
@@ -57,7 +57,7 @@ function isLoadReference(r: Relocation): r is LoadReference {
 }
 
 /** Write the immediate (and source register) of the slot at `slot` in the given byte order. */
-function applyPatch(view: DataView, patch: Patch, endian: Endian): void {
+export function applyPatch(view: DataView, patch: Patch, endian: Endian): void {
   const at = patch.slot * SLOT_SIZE;
   const little = endian === 'little';
   view.setInt32(at + 4, patch.imm, little);
