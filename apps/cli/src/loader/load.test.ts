@@ -3,7 +3,7 @@
  * user space's bpf() into a fresh simulated kernel, and their maps and programs checked through bpf().
  * It lives here because the loader may not depend on the kernel (layering.json); the CLI composes both.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerBpf } from '@ebpf-sim/bpf';
 import { createKernel } from '@ebpf-sim/kernel';
@@ -13,6 +13,10 @@ import { describe, expect, it } from 'vitest';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'open');
 const open = (file: string): ObjectSpec => openObject(new Uint8Array(readFileSync(join(FIXTURES, file))), { name: file.split('.')[0] ?? '' });
+const BENCH = join(import.meta.dirname, '..', '..', '..', '..', '..', 'shared', 'bench');
+const benchManifest = (): { input: string; programs: Record<string, { xdp: { ret: string } }> } | undefined =>
+  existsSync(join(BENCH, 'manifest.json')) ? (JSON.parse(readFileSync(join(BENCH, 'manifest.json'), 'utf8')) as never) : undefined;
+if (benchManifest() === undefined) console.warn(`load() over the bench objects skipped: ${BENCH} is absent`);
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 
 /** Run `body` as a user program of a fresh kernel with the bpf subsystem; fail on a kernel crash. */
@@ -120,5 +124,20 @@ describe('load(spec, libc)', () => {
       const info = yield* libc.bpfMapGetInfo(loaded.maps.get('old_hash')?.fd ?? -1);
       expect(info.ok && info.value).toMatchObject({ type: BPF_MAP_TYPE.HASH, keySize: 4, valueSize: 8, maxEntries: 16 });
     });
+  });
+
+  it.runIf(benchManifest() !== undefined)('loads every XDP bench object, whose program returns the manifest value on the bench input', () => {
+    const manifest = benchManifest();
+    const input = new Uint8Array(readFileSync(join(BENCH, manifest?.input ?? '')));
+    const results: Record<string, number> = {};
+    inKernel(function* (libc) {
+      for (const name of Object.keys(manifest?.programs ?? {})) {
+        const spec = openObject(new Uint8Array(readFileSync(join(BENCH, 'obj', `${name}.xdp.o`))));
+        const loaded = yield* loadOrThrow(spec, libc);
+        const run = yield* libc.bpfProgTestRun(loaded.programs.get('prog')?.fd ?? -1, { data: input });
+        results[name] = run.retval;
+      }
+    });
+    expect(results).toEqual(Object.fromEntries(Object.entries(manifest?.programs ?? {}).map(([name, p]) => [name, Number(p.xdp.ret)])));
   });
 });
