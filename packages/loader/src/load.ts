@@ -1,5 +1,5 @@
 import { PseudoLd, SLOT_SIZE } from '@ebpf-sim/isa';
-import { errnoName, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, errnoName, type Libc, type Sys } from '@ebpf-sim/uapi';
 import { LoaderError } from './errors.js';
 import { LIBBPF_PIN, type MapSpec } from './maps.js';
 import type { KconfigExtern } from './object-btf.js';
@@ -7,7 +7,7 @@ import type { ObjectProgram, ObjectSpec } from './object.js';
 import { applyPatch, type Patch } from './programs.js';
 
 /** What load uses of user space's libc: the bpf() wrappers and close (a narrow interface, as the verifier's env is). */
-export type LoadLibc = Pick<Libc, 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close'>;
+export type LoadLibc = Pick<Libc, 'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close'>;
 
 export interface LoadOptions {
   /** Values of the `.kconfig` externs (LINUX_KERNEL_VERSION, CONFIG_*), as libbpf reads them from uname and /proc/config.gz. */
@@ -19,6 +19,23 @@ export interface LoadOptions {
   readonly logSize?: number;
 }
 
+/** Map types libbpf creates without BTF whatever the definition says (bpf_object__create_map's switch). */
+const MAP_TYPES_WITHOUT_BTF: ReadonlySet<number> = new Set([
+  BPF_MAP_TYPE.PERF_EVENT_ARRAY,
+  BPF_MAP_TYPE.CGROUP_ARRAY,
+  BPF_MAP_TYPE.STACK_TRACE,
+  BPF_MAP_TYPE.ARRAY_OF_MAPS,
+  BPF_MAP_TYPE.HASH_OF_MAPS,
+  BPF_MAP_TYPE.DEVMAP,
+  BPF_MAP_TYPE.DEVMAP_HASH,
+  BPF_MAP_TYPE.CPUMAP,
+  BPF_MAP_TYPE.XSKMAP,
+  BPF_MAP_TYPE.SOCKMAP,
+  BPF_MAP_TYPE.SOCKHASH,
+  BPF_MAP_TYPE.QUEUE,
+  BPF_MAP_TYPE.STACK,
+]);
+
 /** libbpf's default pin_root_path. */
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
 /** The log buffer asked for when a load fails without one, so the error can show the verifier's reasons. */
@@ -29,6 +46,8 @@ export interface LoadedMap {
   readonly fd: number;
   /** Where it is pinned, for a `pinning` map. */
   readonly pinPath?: string;
+  /** Created with the object's BTF for its key and value (false: without, or reused from a pin). */
+  readonly withBtf: boolean;
 }
 
 export interface LoadedProgram {
@@ -40,6 +59,9 @@ export interface LoadedProgram {
 
 /** The kernel objects of a loaded object, by name (libbpf's bpf_object after bpf_object__load()). */
 export interface LoadedObject {
+  /** The object's BTF loaded with BPF_BTF_LOAD, or undefined without BTF or when the kernel refused it (then `btfLog` says why). */
+  readonly btfFd: number | undefined;
+  readonly btfLog: string;
   readonly maps: ReadonlyMap<string, LoadedMap>;
   readonly programs: ReadonlyMap<string, LoadedProgram>;
 }
@@ -111,8 +133,9 @@ function relocate(prog: ObjectProgram, fds: ReadonlyMap<string, number>): Uint8A
 }
 
 /**
- * Load an opened object into the kernel through `bpf()`, as libbpf's bpf_object__load() does without CO-RE
- * and without BTF: create the maps (an inner template map for each map-in-map, reusing or pinning `pinning`
+ * Load an opened object into the kernel through `bpf()`, as libbpf's bpf_object__load() does without CO-RE:
+ * load the object's BTF (BPF_BTF_LOAD; a refusal is not fatal), create the maps with their BTF key and value
+ * types (an inner template map for each map-in-map, reusing or pinning `pinning`
  * maps), write the global data and `.kconfig` values and freeze `.rodata`/`.kconfig`, fill map-in-map slots,
  * load every program with its references patched, then fill PROG_ARRAY slots. On failure everything created
  * so far is closed and a LoaderError names the map or program and the errno (with the verifier's log).
@@ -123,8 +146,21 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
   const programs = new Map<string, LoadedProgram>();
   const fds = new Map<string, number>();
   const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
+  // libbpf's bpf_object__load_btf(): a BTF the kernel refuses is left out (with a warning), not fatal.
+  let btfFd: number | undefined;
+  let btfLog = '';
+  if (spec.btf !== undefined) {
+    const result = yield* libc.bpfBtfLoad(spec.btf.bytes);
+    if (result.fd >= 0) btfFd = result.fd;
+    else btfLog = (yield* libc.bpfBtfLoad(spec.btf.bytes, 1, FAILURE_LOG_SIZE)).log || `BPF_BTF_LOAD failed: -${errnoName(result.fd)}`;
+  }
+  const closeBtf = function* (): Sys<void> {
+    if (btfFd !== undefined) yield* libc.close(btfFd);
+  };
+
   const fail = function* (error: LoaderError): Sys<never> {
     for (const fd of [...maps.values(), ...programs.values()].map((o) => o.fd)) yield* libc.close(fd);
+    yield* closeBtf();
     throw error;
   };
   const check = function* (what: string, ret: number, log = ''): Sys<number> {
@@ -132,8 +168,17 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     return yield* fail(new LoaderError(`${what} failed: -${errnoName(ret)}${log === '' ? '' : `\n${log}`}`, 'format'));
   };
 
-  const create = function* (map: MapSpec, innerFd: number): Sys<number> {
+  /** BPF_MAP_CREATE with the map's BTF key and value types; as libbpf, a refusal with BTF is retried without it. */
+  const create = function* (map: MapSpec, innerFd: number): Sys<{ fd: number; withBtf: boolean }> {
+    if (btfFd !== undefined && map.valueTypeId !== 0 && !MAP_TYPES_WITHOUT_BTF.has(map.type)) {
+      const fd = yield* createAttr(map, innerFd, { btf_fd: btfFd, btf_key_type_id: map.keyTypeId, btf_value_type_id: map.valueTypeId });
+      if (fd >= 0) return { fd, withBtf: true };
+    }
+    return { fd: yield* createAttr(map, innerFd, {}), withBtf: false };
+  };
+  const createAttr = function* (map: MapSpec, innerFd: number, btf: { btf_fd?: number; btf_key_type_id?: number; btf_value_type_id?: number }): Sys<number> {
     return yield* libc.bpfMapCreate({
+      ...btf,
       map_type: map.type,
       key_size: map.keySize,
       value_size: map.valueSize,
@@ -151,17 +196,17 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     if (pinPath !== undefined) {
       const existing = yield* libc.bpfObjGet(pinPath);
       if (existing >= 0) {
-        maps.set(map.name, { spec: map, fd: existing, pinPath });
+        maps.set(map.name, { spec: map, fd: existing, pinPath, withBtf: false });
         fds.set(map.name, existing);
         continue;
       }
     }
     let innerFd = 0;
-    if (map.inner !== undefined) innerFd = yield* check(`map '${map.name}': inner map BPF_MAP_CREATE`, yield* create(map.inner, 0));
-    const fd = yield* create(map, innerFd);
+    if (map.inner !== undefined) innerFd = yield* check(`map '${map.name}': inner map BPF_MAP_CREATE`, (yield* create(map.inner, 0)).fd);
+    const { fd, withBtf } = yield* create(map, innerFd);
     if (innerFd > 0) yield* libc.close(innerFd);
     yield* check(`map '${map.name}': BPF_MAP_CREATE`, fd);
-    maps.set(map.name, { spec: map, fd, ...(pinPath === undefined ? {} : { pinPath }) });
+    maps.set(map.name, { spec: map, fd, withBtf, ...(pinPath === undefined ? {} : { pinPath }) });
     fds.set(map.name, fd);
     const contents = map.origin === 'kconfig' ? kconfigValue(spec, map, options.kconfig ?? {}) : map.contents;
     if (contents !== undefined) yield* check(`map '${map.name}': writing its initial value`, yield* libc.bpfMapUpdate(fd, u32Bytes(0), contents));
@@ -220,5 +265,5 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       );
     }
   }
-  return { maps, programs };
+  return { btfFd, btfLog, maps, programs };
 }

@@ -53,6 +53,9 @@ describe('load(spec, libc)', () => {
       expect([...loaded.maps.keys()]).toEqual(['inner_a', 'inner_b', 'outer', 'jumps', 'counts', 'sized', 'events']);
       expect([...loaded.programs.keys()]).toEqual(['tail_b', 'tail_a', 'entry']);
       expect(loaded.maps.get('counts')?.pinPath).toBe('/sys/fs/bpf/counts');
+      // The object's BTF is loaded and maps with key/value types are created with it.
+      expect([loaded.btfFd !== undefined, loaded.btfLog]).toEqual([true, '']);
+      expect([...loaded.maps.values()].filter((m) => m.withBtf).map((m) => m.spec.name)).toEqual(['inner_a', 'inner_b', 'counts']);
       const pinned = yield* libc.bpfObjGet('/sys/fs/bpf/counts');
       expect(pinned).toBeGreaterThan(0);
       // The outer map's slots hold the inner maps (a lookup from user space gives the inner map's id).
@@ -79,6 +82,8 @@ describe('load(spec, libc)', () => {
     inKernel(function* (libc) {
       const loaded = yield* loadOrThrow(open('globals.bpfel.o'), libc, { kconfig: { LINUX_KERNEL_VERSION: 0x60c00, CONFIG_BPF_SYSCALL: 'y' } });
       expect([...loaded.programs.keys()]).toEqual(['globals_prog']);
+      // Data maps take their DATASEC as the value type.
+      expect([...loaded.maps.values()].every((m) => m.withBtf)).toBe(true);
       const rodata = loaded.maps.get('.rodata')?.fd ?? -1;
       const lookup = yield* libc.bpfMapLookup(rodata, u32(0), 7);
       expect(lookup).toEqual({ ok: true, value: new Uint8Array([7, 0, 0, 0, 0x68, 0x69, 0]) });
