@@ -38,8 +38,12 @@ const MAP_TYPES_WITHOUT_BTF: ReadonlySet<number> = new Set([
 
 /** libbpf's default pin_root_path. */
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
-/** The log buffer asked for when a load fails without one, so the error can show the verifier's reasons. */
-const FAILURE_LOG_SIZE = 1 << 20;
+/**
+ * The log buffer asked for when a load fails without one, so the error can show the verifier's reasons. The libc
+ * passes it on the simulated process's stack (1 MiB), so it stays well below libbpf's 16 MiB; the kernel's
+ * rotating log keeps the end of a longer one, where the reason is.
+ */
+const FAILURE_LOG_SIZE = 64 * 1024;
 
 export interface LoadedMap {
   readonly spec: MapSpec;

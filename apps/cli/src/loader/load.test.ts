@@ -20,9 +20,9 @@ if (benchManifest() === undefined) console.warn(`load() over the bench objects s
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 
 /** Run `body` as a user program of a fresh kernel with the bpf subsystem; fail on a kernel crash. */
-function inKernel(body: (libc: Libc) => Generator<number, void, number>): void {
+function inKernel(body: (libc: Libc) => Generator<number, void, number>): ReturnType<typeof registerBpf> {
   const kernel = createKernel({ cpus: 1 });
-  registerBpf(kernel);
+  const bpf = registerBpf(kernel);
   let failure: Error | undefined;
   let finished = false;
   const user: UserProgram = function* (ctx) {
@@ -40,6 +40,7 @@ function inKernel(body: (libc: Libc) => Generator<number, void, number>): void {
   expect(kernel.crashes).toEqual([]);
   if (failure !== undefined) throw failure;
   expect(finished).toBe(true);
+  return bpf;
 }
 
 function* loadOrThrow(spec: ObjectSpec, libc: Libc, options?: LoadOptions): Generator<number, LoadedObject, number> {
@@ -119,6 +120,22 @@ describe('load(spec, libc)', () => {
       expect(error).toBeInstanceOf(LoaderError);
       expect(String(error)).toContain("extern (kcfg) 'LINUX_KERNEL_VERSION': strong extern not resolved");
     });
+  });
+
+  it("fails a program the verifier refuses with its name and the verifier's log, and closes what it made", () => {
+    let error: unknown;
+    const bpf = inKernel(function* (libc) {
+      try {
+        yield* loadOrThrow(open('reject.bpfel.o'), libc);
+      } catch (e) {
+        error = e;
+      }
+    });
+    expect(error).toBeInstanceOf(LoaderError);
+    const message = String(error);
+    expect(message).toContain("prog 'unchecked_read': BPF_PROG_LOAD failed: -EACCES");
+    expect(message).toContain('invalid access to packet');
+    expect([bpf.progs.progs.size, bpf.maps.size]).toEqual([0, 0]);
   });
 
   it('creates legacy maps and patches the program with their fds', () => {
