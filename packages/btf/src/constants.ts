@@ -83,3 +83,28 @@ export const BtfIntEncoding = { SIGNED: 1, CHAR: 2, BOOL: 4 } as const;
 export const BtfFuncLinkage = { STATIC: 0, GLOBAL: 1, EXTERN: 2 } as const;
 /** enum btf_var_linkage: BTF_VAR_STATIC, BTF_VAR_GLOBAL_ALLOCATED (the only two btf_var_check_meta accepts), BTF_VAR_GLOBAL_EXTERN. */
 export const BtfVarLinkage = { STATIC: 0, GLOBAL_ALLOCATED: 1, GLOBAL_EXTERN: 2 } as const;
+
+/** offsetofend(struct btf_ext_header, line_info_len): a header without the optional CO-RE part. */
+export const BTF_EXT_HEADER_MIN_SIZE = 24;
+/** sizeof(struct bpf_func_info), sizeof(struct bpf_line_info), sizeof(struct bpf_core_relo): the least record size .BTF.ext may give. */
+export const BTF_EXT_FUNC_INFO_MIN_SIZE = 8;
+export const BTF_EXT_LINE_INFO_MIN_SIZE = 16;
+export const BTF_EXT_CORE_RELO_MIN_SIZE = 16;
+
+/** enum bpf_core_relo_kind (include/uapi/linux/bpf.h). */
+export const BtfCoreReloKind = {
+  FIELD_BYTE_OFFSET: 0,
+  FIELD_BYTE_SIZE: 1,
+  FIELD_EXISTS: 2,
+  FIELD_SIGNED: 3,
+  FIELD_LSHIFT_U64: 4,
+  FIELD_RSHIFT_U64: 5,
+  TYPE_ID_LOCAL: 6,
+  TYPE_ID_TARGET: 7,
+  TYPE_EXISTS: 8,
+  TYPE_SIZE: 9,
+  ENUMVAL_EXISTS: 10,
+  ENUMVAL_VALUE: 11,
+  TYPE_MATCHES: 12,
+} as const;
+export type BtfCoreReloKind = (typeof BtfCoreReloKind)[keyof typeof BtfCoreReloKind];

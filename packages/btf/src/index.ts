@@ -4,8 +4,11 @@ export { dumpBtfRaw, dumpBtfRawJson, dumpBtfTypeRaw } from './dump-raw.js';
 export { BtfDumpError, btfAlignOf, btfPointerSize, dumpBtfC } from './dump-c.js';
 export { BtfJsonWriter, BtfValueError, formatBtfMapDump, formatBtfMapEntry, formatBtfValue, writeBtfValue } from './format-value.js';
 export type { BtfMapEntry, BtfMapInfo, BtfValueForm } from './format-value.js';
+export { readBtfExt } from './ext.js';
+export type { BtfExt, BtfExtCoreRelo, BtfExtFuncInfo, BtfExtHeader, BtfExtLineInfo, BtfExtSection } from './ext.js';
 export {
   BTF_HEADER_SIZE,
+  BtfCoreReloKind,
   BTF_KIND_NAMES,
   BTF_MAGIC,
   BTF_MAX_NAME_OFFSET,

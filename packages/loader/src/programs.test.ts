@@ -103,7 +103,7 @@ describe.skipIf(!existsSync(BENCH_OBJ))('readPrograms over the bench objects', (
     const section = programSections(obj).find((p) => p.section.name !== '.text')!.section;
     expect(program).toMatchObject({ sectionName: section.name, endian: 'little', references: [], license: file.endsWith('.xdp.o') ? 'GPL' : '' });
     expect(program!.insns).toEqual(section.data);
-    expect(program!.functions).toEqual([{ name: program!.name, section: section.name, slot: 0, slots: section.size / 8 }]);
+    expect(program!.functions).toEqual([{ name: program!.name, section: section.name, sectionSlot: 0, slot: 0, slots: section.size / 8 }]);
   });
 });
 

@@ -13,6 +13,8 @@ export interface LinkedFunction {
   readonly name: string;
   /** The code section it came from. */
   readonly section: string;
+  /** Its first slot in that section (what `.BTF.ext` records count from, in bytes). */
+  readonly sectionSlot: number;
   /** First slot in {@link ProgramSpec.insns}. */
   readonly slot: number;
   readonly slots: number;
@@ -44,7 +46,7 @@ export interface ProgramSpec {
 }
 
 /** A pending change to one linked instruction: its immediate, and for a function address, its source register. */
-interface Patch {
+export interface Patch {
   readonly slot: number;
   readonly imm: number;
   readonly src?: number;
@@ -55,7 +57,7 @@ function isLoadReference(r: Relocation): r is LoadReference {
 }
 
 /** Write the immediate (and source register) of the slot at `slot` in the given byte order. */
-function applyPatch(view: DataView, patch: Patch, endian: Endian): void {
+export function applyPatch(view: DataView, patch: Patch, endian: Endian): void {
   const at = patch.slot * SLOT_SIZE;
   const little = endian === 'little';
   view.setInt32(at + 4, patch.imm, little);
@@ -142,7 +144,7 @@ function link(obj: ElfObject, entry: CodeFunction, functions: readonly CodeFunct
     license: readLicense(obj),
     endian: obj.endian,
     insns,
-    functions: order.map((fn) => ({ name: fn.name, section: fn.section.name, slot: placed.get(fn) ?? 0, slots: fn.slots })),
+    functions: order.map((fn) => ({ name: fn.name, section: fn.section.name, sectionSlot: fn.start, slot: placed.get(fn) ?? 0, slots: fn.slots })),
     references: order.flatMap((fn) => (relocations.get(fn) ?? []).filter(isLoadReference).map((r) => ({ ...r, insn: (placed.get(fn) ?? 0) + r.insn }))),
   };
 }

@@ -165,6 +165,11 @@ export const BPF_ATTACH_TYPE = {
   PERF_EVENT: 41,
   TRACE_KPROBE_MULTI: 42,
   LSM_CGROUP: 43,
+  STRUCT_OPS: 44,
+  NETFILTER: 45,
+  /** tcx (Linux 6.6): libbpf's SEC("tc/ingress") and SEC("tcx/ingress") ask for these. */
+  TCX_INGRESS: 46,
+  TCX_EGRESS: 47,
 } as const;
 export type BpfAttachTypeName = keyof typeof BPF_ATTACH_TYPE;
 

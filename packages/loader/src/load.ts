@@ -1,0 +1,273 @@
+import { PseudoLd, SLOT_SIZE } from '@ebpf-sim/isa';
+import { BPF_MAP_TYPE, errnoName, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { LoaderError } from './errors.js';
+import { LIBBPF_PIN, type MapSpec } from './maps.js';
+import type { KconfigExtern } from './object-btf.js';
+import type { ObjectProgram, ObjectSpec } from './object.js';
+import { applyPatch, type Patch } from './programs.js';
+
+/** What load uses of user space's libc: the bpf() wrappers and close (a narrow interface, as the verifier's env is). */
+export type LoadLibc = Pick<Libc, 'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close'>;
+
+export interface LoadOptions {
+  /** Values of the `.kconfig` externs (LINUX_KERNEL_VERSION, CONFIG_*), as libbpf reads them from uname and /proc/config.gz. */
+  readonly kconfig?: Readonly<Record<string, bigint | number | boolean | string>>;
+  /** Where maps with `pinning = LIBBPF_PIN_BY_NAME` are pinned and looked for (libbpf's default pin_root_path). */
+  readonly pinRoot?: string;
+  /** BPF_PROG_LOAD's log: level and buffer size (libbpf retries with a log on failure; this asks up front). */
+  readonly logLevel?: number;
+  readonly logSize?: number;
+}
+
+/** Map types libbpf creates without BTF whatever the definition says (bpf_object__create_map's switch). */
+const MAP_TYPES_WITHOUT_BTF: ReadonlySet<number> = new Set([
+  BPF_MAP_TYPE.PERF_EVENT_ARRAY,
+  BPF_MAP_TYPE.CGROUP_ARRAY,
+  BPF_MAP_TYPE.STACK_TRACE,
+  BPF_MAP_TYPE.ARRAY_OF_MAPS,
+  BPF_MAP_TYPE.HASH_OF_MAPS,
+  BPF_MAP_TYPE.DEVMAP,
+  BPF_MAP_TYPE.DEVMAP_HASH,
+  BPF_MAP_TYPE.CPUMAP,
+  BPF_MAP_TYPE.XSKMAP,
+  BPF_MAP_TYPE.SOCKMAP,
+  BPF_MAP_TYPE.SOCKHASH,
+  BPF_MAP_TYPE.QUEUE,
+  BPF_MAP_TYPE.STACK,
+]);
+
+/** libbpf's default pin_root_path. */
+export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
+/**
+ * The log buffer asked for when a load fails without one, so the error can show the verifier's reasons. The libc
+ * passes it on the simulated process's stack (1 MiB), so it stays well below libbpf's 16 MiB; the kernel's
+ * rotating log keeps the end of a longer one, where the reason is.
+ */
+const FAILURE_LOG_SIZE = 64 * 1024;
+
+export interface LoadedMap {
+  readonly spec: MapSpec;
+  readonly fd: number;
+  /** Where it is pinned, for a `pinning` map. */
+  readonly pinPath?: string;
+  /** Created with the object's BTF for its key and value (false: without, or reused from a pin). */
+  readonly withBtf: boolean;
+}
+
+export interface LoadedProgram {
+  readonly spec: ObjectProgram;
+  readonly fd: number;
+  /** The verifier's log, when a log was asked for. */
+  readonly log: string;
+}
+
+/** The kernel objects of a loaded object, by name (libbpf's bpf_object after bpf_object__load()). */
+export interface LoadedObject {
+  /** The object's BTF loaded with BPF_BTF_LOAD, or undefined without BTF or when the kernel refused it (then `btfLog` says why). */
+  readonly btfFd: number | undefined;
+  readonly btfLog: string;
+  readonly maps: ReadonlyMap<string, LoadedMap>;
+  readonly programs: ReadonlyMap<string, LoadedProgram>;
+}
+
+const u32Bytes = (value: number): Uint8Array => {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value, true);
+  return out;
+};
+
+/** A kconfig value in its extern's bytes (little-endian, as the kernel is). libbpf's set_kcfg_value_*(). */
+function kconfigBytes(ext: KconfigExtern, value: bigint | number | boolean | string): Uint8Array {
+  const out = new Uint8Array(ext.size);
+  if (ext.type === 'char-array') {
+    const text = String(value);
+    for (let i = 0; i < Math.min(text.length, ext.size - 1); i++) out[i] = text.charCodeAt(i) & 0xff;
+    return out;
+  }
+  // bool and tristate take y/n/m as libbpf's set_kcfg_value_tri does: y = 1, m = 2, n = 0.
+  const tri: Readonly<Record<string, bigint>> = { y: 1n, n: 0n, m: 2n };
+  const n = typeof value === 'boolean' ? (value ? 1n : 0n) : typeof value === 'string' ? (tri[value] ?? BigInt(value)) : BigInt(value);
+  const view = new DataView(out.buffer);
+  const wrapped = BigInt.asUintN(ext.size * 8, n);
+  for (let i = 0; i < ext.size; i++) view.setUint8(i, Number((wrapped >> BigInt(8 * i)) & 0xffn));
+  return out;
+}
+
+/** The `.kconfig` map's value: each extern's value at its offset; a missing strong extern fails as in libbpf. */
+function kconfigValue(spec: ObjectSpec, map: MapSpec, values: Readonly<Record<string, bigint | number | boolean | string>>): Uint8Array {
+  const out = new Uint8Array(map.valueSize);
+  for (const ext of spec.kconfig) {
+    const value = values[ext.name];
+    if (value === undefined) {
+      if (ext.weak) continue;
+      throw new LoaderError(
+        `extern (kcfg) '${ext.name}': strong extern not resolved`,
+        'unsupported',
+        'give its value in LoadOptions.kconfig, or declare it __weak',
+      );
+    }
+    out.set(kconfigBytes(ext, value), ext.offset);
+  }
+  return out;
+}
+
+/**
+ * The program's instructions with its references patched as libbpf's bpf_object__relocate_data() does: a map
+ * becomes `ld_imm64 rX, map_fd` (BPF_PSEUDO_MAP_FD), global data or a `.kconfig` extern
+ * `ld_imm64 rX, map_value` (BPF_PSEUDO_MAP_VALUE) with the byte offset in the second slot's immediate.
+ */
+function relocate(prog: ObjectProgram, fds: ReadonlyMap<string, number>): Uint8Array {
+  const insns = prog.insns.slice();
+  const view = new DataView(insns.buffer);
+  for (const ref of prog.references) {
+    if (ref.kind === 'extern-call') throw new LoaderError(`prog '${prog.name}': kfunc '${ref.symbol}' calls are not supported yet`, 'unsupported');
+    const fd = ref.map === undefined ? undefined : fds.get(ref.map);
+    if (fd === undefined)
+      throw new LoaderError(`prog '${prog.name}': insn #${ref.insn} refers to map '${ref.map ?? ref.symbol}', which was not created`, 'reloc');
+    const patches: Patch[] =
+      ref.valueOffset === undefined
+        ? [{ slot: ref.insn, imm: fd, src: PseudoLd.MAP_FD }]
+        : [
+            { slot: ref.insn + 1, imm: view.getInt32(ref.insn * SLOT_SIZE + 4, true) + ref.valueOffset },
+            { slot: ref.insn, imm: fd, src: PseudoLd.MAP_VALUE },
+          ];
+    for (const patch of patches) applyPatch(view, patch, 'little');
+  }
+  return insns;
+}
+
+/**
+ * Load an opened object into the kernel through `bpf()`, as libbpf's bpf_object__load() does without CO-RE:
+ * load the object's BTF (BPF_BTF_LOAD; a refusal is not fatal), create the maps with their BTF key and value
+ * types (an inner template map for each map-in-map, reusing or pinning `pinning`
+ * maps), write the global data and `.kconfig` values and freeze `.rodata`/`.kconfig`, fill map-in-map slots,
+ * load every program with its references patched, then fill PROG_ARRAY slots. On failure everything created
+ * so far is closed and a LoaderError names the map or program and the errno (with the verifier's log).
+ */
+export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {}): Sys<LoadedObject> {
+  if (spec.endian !== 'little') throw new LoaderError(`object endianness (big) does not match the host's (little)`, 'format', 'compile with -target bpfel');
+  const maps = new Map<string, LoadedMap>();
+  const programs = new Map<string, LoadedProgram>();
+  const fds = new Map<string, number>();
+  const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
+  // libbpf's bpf_object__load_btf(): a BTF the kernel refuses is left out (with a warning), not fatal.
+  let btfFd: number | undefined;
+  let btfLog = '';
+  if (spec.btf !== undefined) {
+    const result = yield* libc.bpfBtfLoad(spec.btf.bytes);
+    if (result.fd >= 0) btfFd = result.fd;
+    else btfLog = (yield* libc.bpfBtfLoad(spec.btf.bytes, 1, FAILURE_LOG_SIZE)).log || `BPF_BTF_LOAD failed: -${errnoName(result.fd)}`;
+  }
+  const closeBtf = function* (): Sys<void> {
+    if (btfFd !== undefined) yield* libc.close(btfFd);
+  };
+
+  const fail = function* (error: LoaderError): Sys<never> {
+    for (const fd of [...maps.values(), ...programs.values()].map((o) => o.fd)) yield* libc.close(fd);
+    yield* closeBtf();
+    throw error;
+  };
+  const check = function* (what: string, ret: number, log = ''): Sys<number> {
+    if (ret >= 0) return ret;
+    return yield* fail(new LoaderError(`${what} failed: -${errnoName(ret)}${log === '' ? '' : `\n${log}`}`, 'format'));
+  };
+
+  /** BPF_MAP_CREATE with the map's BTF key and value types; as libbpf, a refusal with BTF is retried without it. */
+  const create = function* (map: MapSpec, innerFd: number): Sys<{ fd: number; withBtf: boolean }> {
+    if (btfFd !== undefined && map.valueTypeId !== 0 && !MAP_TYPES_WITHOUT_BTF.has(map.type)) {
+      const fd = yield* createAttr(map, innerFd, { btf_fd: btfFd, btf_key_type_id: map.keyTypeId, btf_value_type_id: map.valueTypeId });
+      if (fd >= 0) return { fd, withBtf: true };
+    }
+    return { fd: yield* createAttr(map, innerFd, {}), withBtf: false };
+  };
+  const createAttr = function* (map: MapSpec, innerFd: number, btf: { btf_fd?: number; btf_key_type_id?: number; btf_value_type_id?: number }): Sys<number> {
+    return yield* libc.bpfMapCreate({
+      ...btf,
+      map_type: map.type,
+      key_size: map.keySize,
+      value_size: map.valueSize,
+      max_entries: map.maxEntries,
+      map_flags: map.flags,
+      inner_map_fd: innerFd,
+      numa_node: map.numaNode,
+      map_name: map.kernelName,
+      map_extra: map.mapExtra,
+    });
+  };
+
+  for (const map of spec.maps) {
+    const pinPath = map.pinning === LIBBPF_PIN.BY_NAME ? `${pinRoot}/${map.name}` : undefined;
+    if (pinPath !== undefined) {
+      const existing = yield* libc.bpfObjGet(pinPath);
+      if (existing >= 0) {
+        maps.set(map.name, { spec: map, fd: existing, pinPath, withBtf: false });
+        fds.set(map.name, existing);
+        continue;
+      }
+    }
+    let innerFd = 0;
+    if (map.inner !== undefined) innerFd = yield* check(`map '${map.name}': inner map BPF_MAP_CREATE`, (yield* create(map.inner, 0)).fd);
+    const { fd, withBtf } = yield* create(map, innerFd);
+    if (innerFd > 0) yield* libc.close(innerFd);
+    yield* check(`map '${map.name}': BPF_MAP_CREATE`, fd);
+    maps.set(map.name, { spec: map, fd, withBtf, ...(pinPath === undefined ? {} : { pinPath }) });
+    fds.set(map.name, fd);
+    const contents = map.origin === 'kconfig' ? kconfigValue(spec, map, options.kconfig ?? {}) : map.contents;
+    if (contents !== undefined) yield* check(`map '${map.name}': writing its initial value`, yield* libc.bpfMapUpdate(fd, u32Bytes(0), contents));
+    if (map.freeze) yield* check(`map '${map.name}': BPF_MAP_FREEZE`, yield* libc.bpfMapFreeze(fd));
+    if (pinPath !== undefined) yield* check(`map '${map.name}': pinning at ${pinPath}`, yield* libc.bpfObjPin(fd, pinPath));
+  }
+  for (const map of spec.maps) {
+    for (const slot of map.slots) {
+      if (!('map' in slot)) continue;
+      const inner = fds.get(slot.map) ?? -1;
+      yield* check(
+        `map '${map.name}': slot [${slot.index}] = map '${slot.map}'`,
+        yield* libc.bpfMapUpdate(fds.get(map.name) ?? -1, u32Bytes(slot.index), u32Bytes(inner)),
+      );
+    }
+  }
+
+  for (const prog of spec.programs) {
+    const what = `prog '${prog.name}'`;
+    if (prog.section === undefined)
+      return yield* fail(new LoaderError(`${what}: missing BPF prog type, check ELF section name '${prog.sectionName}'`, 'unsupported'));
+    if (prog.section.def.flags.includes('attachBtf')) {
+      return yield* fail(new LoaderError(`${what}: SEC("${prog.sectionName}") needs the kernel's BTF (attach_btf_id), not supported yet`, 'unsupported'));
+    }
+    let insns: Uint8Array;
+    try {
+      insns = relocate(prog, fds);
+    } catch (error) {
+      if (error instanceof LoaderError) return yield* fail(error);
+      throw error;
+    }
+    const request = {
+      progType: prog.section.progType,
+      insns,
+      license: prog.license,
+      name: prog.name.slice(0, 15),
+      expectedAttachType: prog.section.expectedAttachType,
+      progFlags: prog.section.progFlags,
+      logLevel: options.logLevel ?? 0,
+      logSize: options.logSize ?? 0,
+    };
+    let result = yield* libc.bpfProgLoad(request);
+    // libbpf retries a failed load with a log buffer so the error can say why.
+    if (result.ret < 0 && request.logSize === 0) result = yield* libc.bpfProgLoad({ ...request, logLevel: 1, logSize: FAILURE_LOG_SIZE });
+    yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? result.log : '');
+    programs.set(prog.name, { spec: prog, fd: result.ret, log: result.log });
+  }
+
+  for (const map of spec.maps) {
+    for (const slot of map.slots) {
+      if (!('program' in slot)) continue;
+      const prog = programs.get(slot.program)?.fd ?? -1;
+      yield* check(
+        `map '${map.name}': slot [${slot.index}] = prog '${slot.program}'`,
+        yield* libc.bpfMapUpdate(fds.get(map.name) ?? -1, u32Bytes(slot.index), u32Bytes(prog)),
+      );
+    }
+  }
+  return { btfFd, btfLog, maps, programs };
+}
