@@ -37,6 +37,9 @@ export interface BtfExtFuncInfo {
 /** struct bpf_line_info; `line` and `column` are unpacked from line_col (BPF_LINE_INFO_LINE_NUM / _LINE_COL). */
 export interface BtfExtLineInfo {
   readonly insnOff: number;
+  /** file_name_off and line_off: offsets in the BTF string section (what BPF_PROG_LOAD's line_info passes on). */
+  readonly fileNameOff: number;
+  readonly lineOff: number;
   readonly fileName: string;
   readonly line: string;
   readonly lineNumber: number;
@@ -161,10 +164,14 @@ export function readBtfExt(bytes: Uint8Array, strings: Uint8Array): BtfExt {
     minRecordSize: BTF_EXT_LINE_INFO_MIN_SIZE,
     read: (at) => {
       const lineCol = u32(at + 12, 'line_col');
+      const fileNameOff = u32(at + 4, 'file_name_off');
+      const lineOff = u32(at + 8, 'line_off');
       return {
         insnOff: u32(at, 'insn_off'),
-        fileName: name(u32(at + 4, 'file_name_off'), at + 4, 'line_info file'),
-        line: name(u32(at + 8, 'line_off'), at + 8, 'line_info line'),
+        fileNameOff,
+        lineOff,
+        fileName: name(fileNameOff, at + 4, 'line_info file'),
+        line: name(lineOff, at + 8, 'line_info line'),
         lineNumber: lineCol >>> LINE_COL_SHIFT,
         column: lineCol & LINE_COL_MASK,
       };

@@ -5,6 +5,7 @@ import { LIBBPF_PIN, type MapSpec } from './maps.js';
 import type { KconfigExtern } from './object-btf.js';
 import type { ObjectProgram, ObjectSpec } from './object.js';
 import { applyPatch, type Patch } from './programs.js';
+import { btfInfoOf, withSourceLines } from './source-lines.js';
 
 /** What load uses of user space's libc: the bpf() wrappers and close (a narrow interface, as the verifier's env is). */
 export type LoadLibc = Pick<Libc, 'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close'>;
@@ -251,11 +252,12 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       progFlags: prog.section.progFlags,
       logLevel: options.logLevel ?? 0,
       logSize: options.logSize ?? 0,
+      ...(btfFd === undefined ? {} : btfInfoOf(prog, btfFd)),
     };
     let result = yield* libc.bpfProgLoad(request);
     // libbpf retries a failed load with a log buffer so the error can say why.
     if (result.ret < 0 && request.logSize === 0) result = yield* libc.bpfProgLoad({ ...request, logLevel: 1, logSize: FAILURE_LOG_SIZE });
-    yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? result.log : '');
+    yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? withSourceLines(result.log, prog.lineInfo) : '');
     programs.set(prog.name, { spec: prog, fd: result.ret, log: result.log });
   }
 

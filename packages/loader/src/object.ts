@@ -26,6 +26,9 @@ export interface ProgramFuncInfo {
 }
 export interface ProgramLineInfo {
   readonly insn: number;
+  /** Offsets of the file name and the source line in the object's BTF strings (struct bpf_line_info's file_name_off, line_off). */
+  readonly fileNameOff: number;
+  readonly lineOff: number;
   readonly fileName: string;
   readonly line: string;
   readonly lineNumber: number;
@@ -156,6 +159,8 @@ export function openObject(bytes: Uint8Array, options: OpenOptions = {}): Object
       funcInfo: recordsFor(btfExt?.funcInfo ?? [], p.functions, (insn, r) => ({ insn, typeId: r.typeId })),
       lineInfo: recordsFor(btfExt?.lineInfo ?? [], p.functions, (insn, r) => ({
         insn,
+        fileNameOff: r.fileNameOff,
+        lineOff: r.lineOff,
         fileName: r.fileName,
         line: r.line,
         lineNumber: r.lineNumber,

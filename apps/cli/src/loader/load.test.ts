@@ -135,7 +135,10 @@ describe('load(spec, libc)', () => {
     const message = String(error);
     expect(message).toContain("prog 'unchecked_read': BPF_PROG_LOAD failed: -EACCES");
     expect(message).toContain('invalid access to packet');
-    expect([bpf.progs.progs.size, bpf.maps.size]).toEqual([0, 0]);
+    // The log shows each instruction's C source line from line_info, as Linux's verifier prints it.
+    expect(message).toContain('; bpf_map_update_elem(&seen, &key, first, BPF_ANY); @ reject.c:18\n');
+    expect(message).toMatch(/; __u32 \*first = \(__u32 \*\)\(long\)ctx->data; @ reject\.c:17\n\d+: \(61\)/);
+    expect([bpf.progs.progs.size, bpf.maps.size, bpf.btfs.ids.size]).toEqual([0, 0, 0]);
   });
 
   it('creates legacy maps and patches the program with their fds', () => {

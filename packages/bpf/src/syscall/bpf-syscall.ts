@@ -335,6 +335,15 @@ export class BpfSyscall {
     return fd;
   }
 
+  /** btf_get_by_fd for BPF_PROG_LOAD's prog_btf_fd (MapAccess). */
+  btfGet(task: Task, fd: number): BtfObject | number {
+    return this.btfs.get(task, fd);
+  }
+
+  btfPut(object: BtfObject): void {
+    this.btfs.put(object);
+  }
+
   /** fdget + __bpf_map_get: the open map file behind `fd`, -EBADF for no file, -EINVAL for a file that is not a map. */
   mapFile(task: Task, fd: number): File | number {
     const file = this.k.fds.fdget(task, fd);

@@ -30,6 +30,8 @@ import type { MapObject } from './objects.js';
 import { bpfCapable, progLoadDenied } from './permissions.js';
 import { calledHelpers, directValueAddress, dumpXlated, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
 import { CyclicIdr } from './idr.js';
+import type { BtfObject } from './btf.js';
+import { checkProgBtfInfo } from './prog-btf-info.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
 
 /** A loaded program: Linux's struct bpf_prog with its aux, as a runnable program and a PROG_ARRAY slot's target. */
@@ -56,6 +58,8 @@ export interface ProgObject extends RunnableProgram, TailCallTarget {
   readonly xdpHasFrags: boolean;
   /** The maps the program uses (prog->aux->used_maps): each holds one reference while the program lives. */
   readonly usedMaps: readonly MapObject[];
+  /** prog->aux->btf: the BTF func_info / line_info refer to (held while the program lives). */
+  readonly btf: BtfObject | undefined;
   /** Open files and pins referring to the program (plus whatever else holds it: PROG_ARRAY slots, attachments). */
   refs: number;
 }
@@ -72,6 +76,9 @@ export interface MapAccess {
   putU32(mm: UserCopy, address: number, value: number): number;
   /** Bytes of bpf_attr user space passed (before it was cut to what this kernel knows). */
   readonly attrSize: number;
+  /** btf_get_by_fd (a reference taken) and btf_put: the program's BTF for func_info / line_info. */
+  btfGet(task: Task, fd: number): BtfObject | number;
+  btfPut(object: BtfObject): void;
 }
 
 export type ProgServices = Pick<KernelServices, 'fds' | 'clock' | 'phys'>;
@@ -167,6 +174,38 @@ export class ProgSyscall {
     if (prog.refs > 0) return;
     this.progs.remove(prog.id);
     for (const map of prog.usedMaps) this.sys.mapPut(map);
+    if (prog.btf !== undefined) this.sys.btfPut(prog.btf);
+  }
+
+  /**
+   * check_btf_info_early + check_btf_info: without func_info and line_info, nothing (Linux ignores prog_btf_fd
+   * and core_relo then). With them, the BTF behind prog_btf_fd (a reference, -EBADF / -EINVAL as btf_get_by_fd)
+   * and the records checked; a refusal comes back as the log and errno the verifier would give.
+   */
+  private btfInfo(task: Task, mm: UserCopy, uattr: number, insnBytes: Uint8Array): number | { btf?: BtfObject; refused?: { log: string; program: number } } {
+    const P = BPF_ATTR_LAYOUTS.PROG_LOAD;
+    const a = this.sys;
+    const attr = {
+      funcInfoRecSize: a.u32(P.func_info_rec_size.offset),
+      funcInfo: a.u64(P.func_info.offset),
+      funcInfoCnt: a.u32(P.func_info_cnt.offset),
+      lineInfoRecSize: a.u32(P.line_info_rec_size.offset),
+      lineInfo: a.u64(P.line_info.offset),
+      lineInfoCnt: a.u32(P.line_info_cnt.offset),
+    };
+    if (attr.funcInfoCnt === 0 && attr.lineInfoCnt === 0) return {};
+    const btf = a.btfGet(task, a.u32(P.prog_btf_fd.offset));
+    if (typeof btf === 'number') return btf;
+    // check_core_relo would apply the relocations in the kernel (bpf_core_apply); libbpf applies them itself and never
+    // passes any, and this kernel does not model the in-kernel CO-RE path.
+    if (a.u32(P.core_relo_cnt.offset) !== 0) return { btf, refused: { log: 'core_relo is not supported by this kernel\n', program: -Errno.EINVAL } };
+    const checked = checkProgBtfInfo(btf.btf, insnBytes, attr, mm);
+    if (checked.errno === 0) return { btf };
+    // E2BIG: the record size the kernel knows goes back to user space, so the loader can retry with it.
+    const back = checked.writeBack;
+    if (back !== undefined && a.putU32(mm, uattr + P[back.field].offset, back.value) !== 0)
+      return { btf, refused: { log: checked.log, program: -Errno.EFAULT } };
+    return { btf, refused: { log: checked.log, program: checked.errno } };
   }
 
   /** bpf_prog_new_fd: a new `anon_inode:bpf-prog` fd holding one reference (taken by the caller). */
@@ -214,10 +253,6 @@ export class ProgSyscall {
     if (desc === undefined) return -Errno.EINVAL;
     const name = objName(a.attr.subarray(P.prog_name.offset, P.prog_name.offset + BPF_OBJ_NAME_LEN));
     if (typeof name === 'number') return name;
-    // check_btf_info: func_info / line_info need a BTF object behind prog_btf_fd; this kernel has none.
-    if (a.u32(P.func_info_cnt.offset) !== 0 || a.u32(P.line_info_cnt.offset) !== 0 || a.u32(P.core_relo_cnt.offset) !== 0) {
-      return this.k.fds.fdget(task, a.u32(P.prog_btf_fd.offset)) === undefined ? -Errno.EBADF : -Errno.EINVAL;
-    }
     // bpf_check: the log attributes first.
     const logLevel = a.u32(P.log_level.offset);
     const logSize = a.u32(P.log_size.offset);
@@ -225,11 +260,16 @@ export class ProgSyscall {
     const bad = checkLogAttr(logLevel, logSize, logBuf);
     if (bad !== 0) return bad;
 
+    // check_btf_info_early / check_btf_info: with func_info or line_info, prog_btf_fd must be a BTF object.
+    const btfInfo = this.btfInfo(task, mm, uattr, insnBytes);
+    if (typeof btfInfo === 'number') return btfInfo;
+    const btf = btfInfo.btf;
     const held: MapObject[] = [];
     const release = (): void => {
       for (const object of held) a.mapPut(object);
+      if (btf !== undefined) a.btfPut(btf);
     };
-    const result = this.verifyAndFix(task, mm, insnBytes, desc, privileged, gplCompatible, logLevel, held);
+    const result = btfInfo.refused ?? this.verifyAndFix(task, mm, insnBytes, desc, privileged, gplCompatible, logLevel, held);
     // bpf_vlog_finalize: the log goes back whether or not the program loaded, and log_true_size with it.
     const log = finalizeLog(result.log, logLevel, logSize);
     if (log.bytes.length > 0 && !mm.copyToUser(logBuf, log.bytes, 0, log.bytes.length)) {
@@ -285,6 +325,7 @@ export class ProgSyscall {
       maxCtxOffset: loaded.maxCtxOffset,
       xdpHasFrags: (progFlags & BPF_PROG_F.XDP_HAS_FRAGS) !== 0,
       usedMaps: held,
+      btf,
       refs: 1,
     };
     const id = this.progs.alloc(prog);

@@ -296,6 +296,28 @@ export const BPF_PROG_INFO = {
  * struct bpf_btf_info (include/uapi/linux/bpf.h), what BPF_OBJ_GET_INFO_BY_FD writes for a BTF object: field
  * offsets on x86_64.
  */
+/** struct bpf_func_info (include/uapi/linux/bpf.h): one record of BPF_PROG_LOAD's func_info. */
+export const BPF_FUNC_INFO = {
+  /** The first instruction of the function, in instructions. */
+  insn_off: 0,
+  /** Its BTF_KIND_FUNC type in the program's BTF (prog_btf_fd). */
+  type_id: 4,
+  /** sizeof(struct bpf_func_info): func_info_rec_size. */
+  size: 8,
+} as const;
+
+/** struct bpf_line_info: one record of BPF_PROG_LOAD's line_info. */
+export const BPF_LINE_INFO = {
+  insn_off: 0,
+  /** Offsets in the BTF's string section. */
+  file_name_off: 4,
+  line_off: 8,
+  /** line << 10 | column (BPF_LINE_INFO_LINE_NUM / BPF_LINE_INFO_LINE_COL). */
+  line_col: 12,
+  /** sizeof(struct bpf_line_info): line_info_rec_size. */
+  size: 16,
+} as const;
+
 export const BPF_BTF_INFO = {
   /** A user buffer the blob is copied into (up to btf_size bytes). */
   btf: 0,

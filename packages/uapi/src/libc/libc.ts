@@ -27,6 +27,8 @@ import type {
 import {
   BPF_ATTR_LAYOUTS,
   BPF_BTF_INFO,
+  BPF_FUNC_INFO,
+  BPF_LINE_INFO,
   BPF_LINK_INFO,
   BPF_MAP_INFO,
   BPF_PROG_INFO,
@@ -49,6 +51,14 @@ const setU64 = (view: DataView, offset: number, value: number): void => {
   view.setUint32(offset, value % 0x1_0000_0000, true);
   view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
 };
+
+/** Records of `size` bytes each, little-endian, written by `write` (func_info / line_info arrays for BPF_PROG_LOAD). */
+function encodeRecords<T>(records: readonly T[], size: number, write: (view: DataView, at: number, record: T) => void): Uint8Array {
+  const out = new Uint8Array(records.length * size);
+  const view = new DataView(out.buffer);
+  records.forEach((record, i) => write(view, i * size, record));
+  return out;
+}
 
 /**
  * A small libc for simulated user programs: typed wrappers that marshal TypeScript values into the process's
@@ -675,7 +685,42 @@ export class Libc {
         spec.fdArray.forEach((fd, i) => view.setInt32(4 * i, fd, true));
         fdArray = this.stack.pushBytes(fds);
       }
+      const funcInfo = spec.funcInfo ?? [];
+      const lineInfo = spec.lineInfo ?? [];
+      const btfInfo =
+        funcInfo.length === 0 && lineInfo.length === 0
+          ? {}
+          : {
+              prog_btf_fd: spec.progBtfFd ?? 0,
+              ...(funcInfo.length === 0
+                ? {}
+                : {
+                    func_info_rec_size: BPF_FUNC_INFO.size,
+                    func_info: this.stack.pushBytes(
+                      encodeRecords(funcInfo, BPF_FUNC_INFO.size, (v, at, r) => {
+                        v.setUint32(at + BPF_FUNC_INFO.insn_off, r.insnOff, true);
+                        v.setUint32(at + BPF_FUNC_INFO.type_id, r.typeId, true);
+                      }),
+                    ),
+                    func_info_cnt: funcInfo.length,
+                  }),
+              ...(lineInfo.length === 0
+                ? {}
+                : {
+                    line_info_rec_size: BPF_LINE_INFO.size,
+                    line_info: this.stack.pushBytes(
+                      encodeRecords(lineInfo, BPF_LINE_INFO.size, (v, at, r) => {
+                        v.setUint32(at + BPF_LINE_INFO.insn_off, r.insnOff, true);
+                        v.setUint32(at + BPF_LINE_INFO.file_name_off, r.fileNameOff, true);
+                        v.setUint32(at + BPF_LINE_INFO.line_off, r.lineOff, true);
+                        v.setUint32(at + BPF_LINE_INFO.line_col, r.lineCol, true);
+                      }),
+                    ),
+                    line_info_cnt: lineInfo.length,
+                  }),
+            };
       const { ret, attr } = yield* this.bpfAttr('PROG_LOAD', {
+        ...btfInfo,
         prog_type: spec.progType,
         insn_cnt: spec.insns.length / 8,
         insns: this.stack.pushBytes(spec.insns),

@@ -106,6 +106,27 @@ export interface BpfProgLoadSpec {
   logSize?: number;
   /** fd_array: the map fds BPF_PSEUDO_MAP_IDX / MAP_IDX_VALUE index. */
   fdArray?: readonly number[];
+  /** prog_btf_fd: the BTF object func_info and line_info refer to. */
+  progBtfFd?: number;
+  /** func_info: one record per function (struct bpf_func_info), passed with func_info_rec_size = its size. */
+  funcInfo?: readonly BpfFuncInfoRecord[];
+  /** line_info: source lines by instruction (struct bpf_line_info), passed with line_info_rec_size = its size. */
+  lineInfo?: readonly BpfLineInfoRecord[];
+}
+
+/** struct bpf_func_info: a function's first instruction and its BTF FUNC type. */
+export interface BpfFuncInfoRecord {
+  insnOff: number;
+  typeId: number;
+}
+
+/** struct bpf_line_info: the source line of the instructions from `insnOff` on (string offsets into the program's BTF). */
+export interface BpfLineInfoRecord {
+  insnOff: number;
+  fileNameOff: number;
+  lineOff: number;
+  /** line << 10 | column, as in the object's .BTF.ext. */
+  lineCol: number;
 }
 
 /** BPF_PROG_LOAD's outcome: the fd or -errno, the log as written (up to its NUL) and log_true_size. */

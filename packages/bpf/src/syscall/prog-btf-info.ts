@@ -1,0 +1,170 @@
+/**
+ * BPF_PROG_LOAD's func_info and line_info (kernel/bpf/verifier.c: check_btf_info_early, check_btf_func_early,
+ * check_btf_func, check_btf_line): the records are copied from user space and checked against the program's
+ * BTF (prog_btf_fd) and its sub-program layout, with Linux's log lines and errnos. The verifier does not use
+ * them yet (it prints no `; source` lines); what is checked here is what Linux refuses.
+ */
+import { BtfKind, type Btf } from '@ebpf-sim/btf';
+import type { UserCopy } from '@ebpf-sim/kernel';
+import { Class, JmpOp, Mode, PseudoCall, PseudoLd, SLOT_SIZE, Size } from '@ebpf-sim/isa';
+import { BPF_FUNC, BPF_FUNC_INFO, BPF_LINE_INFO, Errno } from '@ebpf-sim/uapi';
+
+/** MIN_BPF_FUNCINFO_SIZE and MAX_FUNCINFO_REC_SIZE (the line_info limits are the same maximum and sizeof(bpf_line_info)). */
+const MIN_FUNCINFO_SIZE = BPF_FUNC_INFO.size;
+const MAX_INFO_REC_SIZE = 252;
+const INSN_SIZE = SLOT_SIZE;
+const OP_CALL = Class.JMP | JmpOp.CALL;
+const OP_LD_IMM64 = Class.LD | Mode.IMM | Size.DW;
+const CLASS_MASK = 0x07;
+const MODE_MASK = 0xe0;
+
+/** The attr fields of the records, as read from the syscall's bpf_attr. */
+export interface ProgBtfInfoAttr {
+  readonly funcInfoRecSize: number;
+  readonly funcInfo: number;
+  readonly funcInfoCnt: number;
+  readonly lineInfoRecSize: number;
+  readonly lineInfo: number;
+  readonly lineInfoCnt: number;
+}
+
+/** The outcome: 0 or -errno, the verifier log lines written, and a record size Linux writes back (E2BIG on a non-zero tail). */
+export interface ProgBtfInfoResult {
+  readonly errno: number;
+  readonly log: string;
+  readonly writeBack?: { readonly field: 'func_info_rec_size' | 'line_info_rec_size'; readonly value: number };
+}
+
+const ok: ProgBtfInfoResult = { errno: 0, log: '' };
+const fail = (log: string, errno: number = -Errno.EINVAL): ProgBtfInfoResult => ({ errno, log });
+
+/** add_subprog_and_kfunc: instruction 0 and every target of a BPF_PSEUDO_CALL call or a BPF_PSEUDO_FUNC ld_imm64, ascending. */
+function subprogStarts(insns: Uint8Array): number[] {
+  const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  const count = insns.length / INSN_SIZE;
+  const starts = new Set<number>([0]);
+  for (let i = 0; i < count; i++) {
+    const code = insns[i * INSN_SIZE] ?? 0;
+    const src = (insns[i * INSN_SIZE + 1] ?? 0) >> 4;
+    const imm = view.getInt32(i * INSN_SIZE + 4, true);
+    if ((code === OP_CALL && src === PseudoCall.LOCAL) || (code === OP_LD_IMM64 && src === PseudoLd.FUNC)) {
+      const target = i + imm + 1;
+      // A target outside the program is the verifier's to refuse (add_subprog: "call to invalid destination").
+      if (target >= 0 && target < count) starts.add(target);
+    }
+    if (code === OP_LD_IMM64) i++;
+  }
+  return [...starts].sort((a, b) => a - b);
+}
+
+/** What check_btf_func looks for in each sub-program: an LD_ABS/LD_IND, a bpf_tail_call. */
+function subprogUses(insns: Uint8Array, from: number, to: number): { ldAbs: boolean; tailCall: boolean } {
+  const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  let ldAbs = false;
+  let tailCall = false;
+  for (let i = from; i < to; i++) {
+    const code = insns[i * INSN_SIZE] ?? 0;
+    const mode = code & MODE_MASK;
+    if ((code & CLASS_MASK) === Class.LD && (mode === Mode.ABS || mode === Mode.IND)) ldAbs = true;
+    if (code === OP_CALL && (insns[i * INSN_SIZE + 1] ?? 0) >> 4 === 0 && view.getInt32(i * INSN_SIZE + 4, true) === BPF_FUNC.tail_call) tailCall = true;
+  }
+  return { ldAbs, tailCall };
+}
+
+/** bpf_check_uarg_tail_zero on one record: the bytes past what the kernel knows must be zero. */
+function tailIsZero(record: Uint8Array, known: number): boolean {
+  for (let i = known; i < record.length; i++) if (record[i] !== 0) return false;
+  return true;
+}
+
+/** btf_type_is_small_int || btf_is_any_enum: a return type that a sub-program with LD_ABS or a tail call may have. */
+function scalarReturn(btf: Btf, funcTypeId: number): boolean {
+  const proto = btf.types[btf.types[funcTypeId]?.sizeOrType ?? 0];
+  const ret = btf.skipModifiers(proto?.sizeOrType ?? 0);
+  if (ret === undefined) return false;
+  if (ret.kind === BtfKind.INT) return ret.sizeOrType <= 8;
+  return ret.kind === BtfKind.ENUM || ret.kind === BtfKind.ENUM64;
+}
+
+/**
+ * check_btf_func_early + check_btf_func + check_btf_line for a program of `insns` whose func_info / line_info
+ * records the attr names (at least one count is non-zero; the caller resolved prog_btf_fd to `btf`).
+ */
+export function checkProgBtfInfo(btf: Btf, insns: Uint8Array, attr: ProgBtfInfoAttr, mm: UserCopy): ProgBtfInfoResult {
+  const progLen = insns.length / INSN_SIZE;
+  const starts = subprogStarts(insns);
+  const funcs = checkFuncInfo(btf, insns, starts, attr, mm);
+  if (funcs.errno !== 0) return funcs;
+  return checkLineInfo(btf, insns, progLen, starts, attr, mm);
+}
+
+function checkFuncInfo(btf: Btf, insns: Uint8Array, starts: readonly number[], attr: ProgBtfInfoAttr, mm: UserCopy): ProgBtfInfoResult {
+  const nfuncs = attr.funcInfoCnt;
+  if (nfuncs === 0) return ok;
+  const recSize = attr.funcInfoRecSize;
+  if (recSize < MIN_FUNCINFO_SIZE || recSize > MAX_INFO_REC_SIZE || recSize % 4 !== 0) return fail(`invalid func info rec size ${recSize}\n`);
+  const record = new Uint8Array(recSize);
+  const view = new DataView(record.buffer);
+  const typeIds: number[] = [];
+  const offsets: number[] = [];
+  let prevOffset = 0;
+  for (let i = 0; i < nfuncs; i++) {
+    if (!mm.copyFromUser(attr.funcInfo + i * recSize, record, 0, recSize)) return fail('', -Errno.EFAULT);
+    // A longer record with a non-zero tail: E2BIG, and the size the kernel knows written back so the loader can retry.
+    if (!tailIsZero(record, BPF_FUNC_INFO.size))
+      return { errno: -Errno.E2BIG, log: 'nonzero tailing record in func info', writeBack: { field: 'func_info_rec_size', value: BPF_FUNC_INFO.size } };
+    const insnOff = view.getUint32(BPF_FUNC_INFO.insn_off, true);
+    const typeId = view.getUint32(BPF_FUNC_INFO.type_id, true);
+    if (i === 0 && insnOff !== 0) return fail(`nonzero insn_off ${insnOff} for the first func info record`);
+    if (i > 0 && insnOff <= prevOffset) return fail(`same or smaller insn offset (${insnOff}) than previous func info record (${prevOffset})`);
+    const type = btf.types[typeId];
+    if (type?.kind !== BtfKind.FUNC) return fail(`invalid type id ${typeId | 0} in func info`);
+    // btf_func_check already made sure at BTF_LOAD that a FUNC's type is a FUNC_PROTO; Linux fails silently here otherwise.
+    if (btf.types[type.sizeOrType]?.kind !== BtfKind.FUNC_PROTO) return fail('');
+    typeIds.push(typeId);
+    offsets.push(insnOff);
+    prevOffset = insnOff;
+  }
+  // check_btf_func, once the sub-programs are known.
+  if (nfuncs !== starts.length) return fail("number of funcs in func_info doesn't match number of subprogs\n");
+  for (let i = 0; i < nfuncs; i++) {
+    const start = starts[i] ?? 0;
+    if (offsets[i] !== start) return fail("func_info BTF section doesn't match subprog layout in BPF program\n");
+    if (i === 0 || scalarReturn(btf, typeIds[i] ?? 0)) continue;
+    const uses = subprogUses(insns, start, starts[i + 1] ?? insns.length / INSN_SIZE);
+    if (uses.ldAbs) return fail("LD_ABS is only allowed in functions that return 'int'.\n");
+    if (uses.tailCall) return fail("BPF_CALL is only allowed in functions that return 'int'.\n");
+  }
+  return ok;
+}
+
+function checkLineInfo(btf: Btf, insns: Uint8Array, progLen: number, starts: readonly number[], attr: ProgBtfInfoAttr, mm: UserCopy): ProgBtfInfoResult {
+  const count = attr.lineInfoCnt;
+  if (count === 0) return ok;
+  const recSize = attr.lineInfoRecSize;
+  if (recSize < BPF_LINE_INFO.size || recSize > MAX_INFO_REC_SIZE || (recSize & 3) !== 0) return fail('');
+  const record = new Uint8Array(recSize);
+  const view = new DataView(record.buffer);
+  const validString = (offset: number): boolean => offset < btf.header.strLen;
+  let s = 0;
+  let prevOffset = 0;
+  for (let i = 0; i < count; i++) {
+    if (!mm.copyFromUser(attr.lineInfo + i * recSize, record, 0, recSize)) return fail('', -Errno.EFAULT);
+    if (!tailIsZero(record, BPF_LINE_INFO.size))
+      return { errno: -Errno.E2BIG, log: 'nonzero tailing record in line_info', writeBack: { field: 'line_info_rec_size', value: BPF_LINE_INFO.size } };
+    const insnOff = view.getUint32(BPF_LINE_INFO.insn_off, true);
+    if ((i > 0 && insnOff <= prevOffset) || insnOff >= progLen)
+      return fail(`Invalid line_info[${i}].insn_off:${insnOff} (prev_offset:${prevOffset} prog->len:${progLen})\n`);
+    if ((insns[insnOff * INSN_SIZE] ?? 0) === 0) return fail(`Invalid insn code at line_info[${i}].insn_off\n`);
+    if (!validString(view.getUint32(BPF_LINE_INFO.line_off, true)) || !validString(view.getUint32(BPF_LINE_INFO.file_name_off, true)))
+      return fail(`Invalid line_info[${i}].line_off or .file_name_off\n`);
+    if (s !== starts.length) {
+      const start = starts[s] ?? 0;
+      if (insnOff === start) s++;
+      else if (start < insnOff) return fail(`missing bpf_line_info for func#${s}\n`);
+    }
+    prevOffset = insnOff;
+  }
+  if (s !== starts.length) return fail(`missing bpf_line_info for ${starts.length - s} funcs starting from func#${s}\n`);
+  return ok;
+}
