@@ -155,7 +155,11 @@ const isSized = (kind: number): boolean =>
   kind === BtfKind.ENUM64 ||
   kind === BtfKind.DATASEC ||
   kind === BtfKind.FLOAT;
-const isIdentStart = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+/**
+ * __btf_name_char_ok since Linux 6.5: letters, `_` and `.` anywhere, digits after the first character. The dot
+ * lets clang's names of function-local statics through (`xdp_sampler.____fmt`, bpf_printk's format string).
+ */
+const isIdentStart = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e;
 const isIdentChar = (c: number): boolean => isIdentStart(c) || (c >= 0x30 && c <= 0x39);
 const isPrint = (c: number): boolean => c >= 0x20 && c < 0x7f;
 const hex = (n: number): string => n.toString(16);

@@ -1,9 +1,11 @@
 /**
  * Why libbpf refuses an object, by its error class: `format` is LIBBPF_ERRNO__FORMAT (the ELF does not hold
  * what a BPF object must), `reloc` is LIBBPF_ERRNO__RELOC (a relocation the loader cannot apply), `unsupported`
- * is ENOTSUP (a construct libbpf declines, such as a static entry program).
+ * is ENOTSUP (a construct libbpf declines, such as a static entry program), `invalid` is EINVAL (a key or value
+ * that does not fit its map, as libbpf's bpf_map__lookup_elem checks sizes), `syscall` a bpf() command the kernel
+ * refused (its errno in `errno`).
  */
-export type LoaderErrorKind = 'format' | 'reloc' | 'unsupported';
+export type LoaderErrorKind = 'format' | 'reloc' | 'unsupported' | 'invalid' | 'syscall';
 
 /**
  * An object the loader cannot turn into programs. The message is libbpf's own warning for the same case
@@ -15,6 +17,8 @@ export class LoaderError extends Error {
     message: string,
     readonly kind: LoaderErrorKind,
     readonly hint?: string,
+    /** For `syscall`: the errno the kernel returned (positive). */
+    readonly errno?: number,
   ) {
     super(hint === undefined ? message : `${message} (${hint})`);
   }

@@ -16,3 +16,7 @@ export { SEC_DEFS, programSection } from './sec-defs.js';
 export type { ProgramSection, SecDef, SecFlag } from './sec-defs.js';
 export { DEFAULT_PIN_ROOT, load } from './load.js';
 export type { LoadLibc, LoadOptions, LoadedMap, LoadedObject, LoadedProgram } from './load.js';
+export { decodeBtfValue, encodeBtfValue } from './btf-codec.js';
+export type { BtfValue } from './btf-codec.js';
+export type { HandleLibc, MapHandle, MapInput, MapOutput, ProgramHandle } from './handles.js';
+export { btfInfoOf, withSourceLines } from './source-lines.js';

@@ -6,9 +6,11 @@ import type { KconfigExtern } from './object-btf.js';
 import type { ObjectProgram, ObjectSpec } from './object.js';
 import { applyPatch, type Patch } from './programs.js';
 import { btfInfoOf, withSourceLines } from './source-lines.js';
+import { mapHandle, programHandle, type HandleLibc, type MapHandle, type ProgramHandle } from './handles.js';
 
 /** What load uses of user space's libc: the bpf() wrappers and close (a narrow interface, as the verifier's env is). */
-export type LoadLibc = Pick<Libc, 'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close'>;
+export type LoadLibc = Pick<Libc, 'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close'> &
+  HandleLibc;
 
 export interface LoadOptions {
   /** Values of the `.kconfig` externs (LINUX_KERNEL_VERSION, CONFIG_*), as libbpf reads them from uname and /proc/config.gz. */
@@ -18,6 +20,11 @@ export interface LoadOptions {
   /** BPF_PROG_LOAD's log: level and buffer size (libbpf retries with a log on failure; this asks up front). */
   readonly logLevel?: number;
   readonly logSize?: number;
+  /**
+   * num_possible_cpus, for the handles of per-CPU maps (a value per possible CPU). libbpf reads it from
+   * /sys/devices/system/cpu/possible, which this kernel does not expose; without it a per-CPU value throws.
+   */
+  readonly possibleCpus?: number;
 }
 
 /** Map types libbpf creates without BTF whatever the definition says (bpf_object__create_map's switch). */
@@ -46,21 +53,10 @@ export const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
  */
 const FAILURE_LOG_SIZE = 64 * 1024;
 
-export interface LoadedMap {
-  readonly spec: MapSpec;
-  readonly fd: number;
-  /** Where it is pinned, for a `pinning` map. */
-  readonly pinPath?: string;
-  /** Created with the object's BTF for its key and value (false: without, or reused from a pin). */
-  readonly withBtf: boolean;
-}
-
-export interface LoadedProgram {
-  readonly spec: ObjectProgram;
-  readonly fd: number;
-  /** The verifier's log, when a log was asked for. */
-  readonly log: string;
-}
+/** A created map: its spec, fd and typed methods (handles.ts). */
+export type LoadedMap = MapHandle;
+/** A loaded program: its spec, fd, log and typed methods (handles.ts). */
+export type LoadedProgram = ProgramHandle;
 
 /** The kernel objects of a loaded object, by name (libbpf's bpf_object after bpf_object__load()). */
 export interface LoadedObject {
@@ -69,6 +65,8 @@ export interface LoadedObject {
   readonly btfLog: string;
   readonly maps: ReadonlyMap<string, LoadedMap>;
   readonly programs: ReadonlyMap<string, LoadedProgram>;
+  /** Close every fd the load made (bpf_object__close); pinned objects stay. */
+  close(): Sys<void>;
 }
 
 const u32Bytes = (value: number): Uint8Array => {
@@ -151,6 +149,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
   const programs = new Map<string, LoadedProgram>();
   const fds = new Map<string, number>();
   const pinRoot = options.pinRoot ?? DEFAULT_PIN_ROOT;
+  const handleBase = { libc, btf: spec.btf?.btf, possibleCpus: options.possibleCpus };
   // libbpf's bpf_object__load_btf(): a BTF the kernel refuses is left out (with a warning), not fatal.
   let btfFd: number | undefined;
   let btfLog = '';
@@ -201,7 +200,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     if (pinPath !== undefined) {
       const existing = yield* libc.bpfObjGet(pinPath);
       if (existing >= 0) {
-        maps.set(map.name, { spec: map, fd: existing, pinPath, withBtf: false });
+        maps.set(map.name, mapHandle({ ...handleBase, spec: map, fd: existing, pinPath, withBtf: false }));
         fds.set(map.name, existing);
         continue;
       }
@@ -211,7 +210,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     const { fd, withBtf } = yield* create(map, innerFd);
     if (innerFd > 0) yield* libc.close(innerFd);
     yield* check(`map '${map.name}': BPF_MAP_CREATE`, fd);
-    maps.set(map.name, { spec: map, fd, withBtf, ...(pinPath === undefined ? {} : { pinPath }) });
+    maps.set(map.name, mapHandle({ ...handleBase, spec: map, fd, withBtf, ...(pinPath === undefined ? {} : { pinPath }) }));
     fds.set(map.name, fd);
     const contents = map.origin === 'kconfig' ? kconfigValue(spec, map, options.kconfig ?? {}) : map.contents;
     if (contents !== undefined) yield* check(`map '${map.name}': writing its initial value`, yield* libc.bpfMapUpdate(fd, u32Bytes(0), contents));
@@ -258,7 +257,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     // libbpf retries a failed load with a log buffer so the error can say why.
     if (result.ret < 0 && request.logSize === 0) result = yield* libc.bpfProgLoad({ ...request, logLevel: 1, logSize: FAILURE_LOG_SIZE });
     yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? withSourceLines(result.log, prog.lineInfo) : '');
-    programs.set(prog.name, { spec: prog, fd: result.ret, log: result.log });
+    programs.set(prog.name, programHandle(libc, prog, result.ret, result.log));
   }
 
   for (const map of spec.maps) {
@@ -271,5 +270,14 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       );
     }
   }
-  return { btfFd, btfLog, maps, programs };
+  return {
+    btfFd,
+    btfLog,
+    maps,
+    programs,
+    *close() {
+      for (const object of [...programs.values(), ...maps.values()]) yield* libc.close(object.fd);
+      yield* closeBtf();
+    },
+  };
 }

@@ -12,6 +12,7 @@ import { BPF_MAP_TYPE, Errno, Libc, type UserProgram } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'open');
+const CORPUS = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'corpus');
 const open = (file: string): ObjectSpec => openObject(new Uint8Array(readFileSync(join(FIXTURES, file))), { name: file.split('.')[0] ?? '' });
 const BENCH = join(import.meta.dirname, '..', '..', '..', '..', '..', 'shared', 'bench');
 const benchManifest = (): { input: string; programs: Record<string, { xdp: { ret: string } }> } | undefined =>
@@ -20,8 +21,8 @@ if (benchManifest() === undefined) console.warn(`load() over the bench objects s
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 
 /** Run `body` as a user program of a fresh kernel with the bpf subsystem; fail on a kernel crash. */
-function inKernel(body: (libc: Libc) => Generator<number, void, number>): ReturnType<typeof registerBpf> {
-  const kernel = createKernel({ cpus: 1 });
+function inKernel(body: (libc: Libc) => Generator<number, void, number>, cpus = 1): ReturnType<typeof registerBpf> {
+  const kernel = createKernel({ cpus });
   const bpf = registerBpf(kernel);
   let failure: Error | undefined;
   let finished = false;
@@ -77,6 +78,83 @@ describe('load(spec, libc)', () => {
       const second = yield* libc.bpfMapGetInfo(again.maps.get('counts')?.fd ?? -1);
       expect(first.ok && second.ok && first.value.id === second.value.id).toBe(true);
     });
+  });
+
+  it('gives typed handles: map lookup/update/delete/iteration through BTF (bytes without it), program test run and pin', () => {
+    inKernel(function* (libc) {
+      const loaded = yield* loadOrThrow(open('maps.bpfel.o'), libc);
+      const counts = loaded.maps.get('counts');
+      const sized = loaded.maps.get('sized');
+      const entry = loaded.programs.get('entry');
+      if (counts === undefined || sized === undefined || entry === undefined) throw new Error('maps.bpfel.o has counts, sized and entry');
+      // counts: __u32 -> __u64 with BTF, so numbers in and a bigint (a 64-bit value) out.
+      expect([counts.keyTypeId !== 0, counts.valueTypeId !== 0]).toEqual([true, true]);
+      expect(yield* counts.lookup(0)).toBeUndefined();
+      yield* counts.update(0, 41n);
+      yield* counts.update(7, 9);
+      expect(yield* counts.lookup(0)).toBe(41n);
+      // The entry program adds one to counts[0] and tail-calls tail_b (XDP_DROP).
+      const run = yield* entry.testRun({ data: new Uint8Array(64) });
+      expect(run.retval).toBe(1);
+      expect(yield* counts.lookup(0)).toBe(42n);
+      const entries = yield* counts.entries();
+      expect(entries.map((e) => [e.key, e.value]).sort()).toEqual([
+        [0, 42n],
+        [7, 9n],
+      ]);
+      expect(yield* counts.nextKey()).toBe(entries[0]?.key);
+      expect([yield* counts.delete(7), yield* counts.delete(7)]).toEqual([true, false]);
+      // BPF_NOEXIST on a present key: the kernel's EEXIST, named.
+      const failure = function* (body: () => Generator<number, unknown, number>): Generator<number, string, number> {
+        try {
+          yield* body();
+        } catch (error) {
+          expect(error).toBeInstanceOf(LoaderError);
+          return (error as Error).message;
+        }
+        return 'no error';
+      };
+      expect(yield* failure(() => counts.update(0, 1, 1))).toBe("map 'counts': BPF_MAP_UPDATE_ELEM failed: -EEXIST");
+      expect(yield* failure(() => counts.update(0, 2n ** 64n))).toBe("map 'counts': value: 18446744073709551616 does not fit in 64 bits");
+      // sized has key_size/value_size and no BTF types: bytes out; an integer key is taken as its little-endian bytes.
+      expect([sized.keyTypeId, sized.valueTypeId]).toEqual([0, 0]);
+      yield* sized.update(1, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+      expect(yield* sized.lookup(new Uint8Array([1, 0, 0, 0]))).toEqual(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+      expect(yield* failure(() => sized.update(0, new Uint8Array(4)))).toBe("map 'sized': value of 4 bytes, the map's is 8");
+      expect(yield* failure(() => sized.update(0, { x: 1 }))).toBe("map 'sized': value has no BTF type; give its 8 bytes");
+      // Pins: the program and a map, found again by path.
+      yield* entry.pin('/sys/fs/bpf/entry');
+      yield* sized.pin('/sys/fs/bpf/sized');
+      expect([(yield* libc.bpfObjGet('/sys/fs/bpf/entry')) > 0, (yield* libc.bpfObjGet('/sys/fs/bpf/sized')) > 0]).toEqual([true, true]);
+      expect(yield* failure(() => entry.pin('/sys/fs/bpf/entry'))).toBe("prog 'entry': pinning at /sys/fs/bpf/entry failed: -EEXIST");
+      // A test run the kernel refuses (an XDP run without data) throws with the errno.
+      let refused: unknown;
+      try {
+        yield* entry.testRun({});
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused instanceof LoaderError && [refused.kind, refused.errno]).toEqual(['syscall', Errno.EINVAL]);
+      yield* loaded.close();
+    });
+  });
+
+  it('decodes a per-CPU value per possible CPU', () => {
+    inKernel(function* (libc) {
+      // Only xdp_stats' PERCPU_ARRAY (its programs are not what this test is about).
+      const whole = openObject(new Uint8Array(readFileSync(join(CORPUS, 'obj', 'xdp_stats.bpf.o'))), { name: 'xdp_stats' });
+      const spec = { ...whole, programs: [], maps: whole.maps.filter((m) => m.name === 'proto_stats') };
+      const loaded = yield* loadOrThrow(spec, libc, { possibleCpus: 2 });
+      // A per-CPU value is one value per possible CPU.
+      const stats = loaded.maps.get('proto_stats');
+      if (stats === undefined) throw new Error('xdp_stats has proto_stats');
+      // struct datarec { __u64 packets; __u64 bytes; }, one per CPU.
+      yield* stats.update(17, [{ packets: 5n }, { bytes: 7 }]);
+      expect(yield* stats.lookup(17)).toEqual([
+        { packets: 5n, bytes: 0n },
+        { packets: 0n, bytes: 7n },
+      ]);
+    }, 2);
   });
 
   it('creates the global data maps with their bytes, freezes .rodata, fills .kconfig and loads the program', () => {
