@@ -180,13 +180,21 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     }
     return { fd: yield* createAttr(map, innerFd, {}), withBtf: false };
   };
+  /** libbpf's map_set_def_max_entries: a PERF_EVENT_ARRAY without max_entries gets one slot per possible CPU. */
+  const maxEntries = function* (map: MapSpec): Sys<number> {
+    if (map.type !== BPF_MAP_TYPE.PERF_EVENT_ARRAY || map.maxEntries !== 0) return map.maxEntries;
+    if (options.possibleCpus !== undefined) return options.possibleCpus;
+    return yield* fail(
+      new LoaderError(`map '${map.name}': failed to determine number of system CPUs`, 'unsupported', 'pass LoadOptions.possibleCpus (num_possible_cpus)'),
+    );
+  };
   const createAttr = function* (map: MapSpec, innerFd: number, btf: { btf_fd?: number; btf_key_type_id?: number; btf_value_type_id?: number }): Sys<number> {
     return yield* libc.bpfMapCreate({
       ...btf,
       map_type: map.type,
       key_size: map.keySize,
       value_size: map.valueSize,
-      max_entries: map.maxEntries,
+      max_entries: yield* maxEntries(map),
       map_flags: map.flags,
       inner_map_fd: innerFd,
       numa_node: map.numaNode,

@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registerBpf } from '@ebpf-sim/bpf';
-import { createKernel } from '@ebpf-sim/kernel';
+import type { registerBpf } from '@ebpf-sim/bpf';
 import { LoaderError, load, openObject, type LoadedObject, type LoadOptions, type ObjectSpec } from '@ebpf-sim/loader';
-import { BPF_MAP_TYPE, Errno, Libc, type UserProgram } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, Errno, type Libc } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
+import { inCorpusKernel } from './corpus.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'open');
 const CORPUS = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'corpus');
@@ -20,29 +20,8 @@ const benchManifest = (): { input: string; programs: Record<string, { xdp: { ret
 if (benchManifest() === undefined) console.warn(`load() over the bench objects skipped: ${BENCH} is absent`);
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 
-/** Run `body` as a user program of a fresh kernel with the bpf subsystem; fail on a kernel crash. */
-function inKernel(body: (libc: Libc) => Generator<number, void, number>, cpus = 1): ReturnType<typeof registerBpf> {
-  const kernel = createKernel({ cpus });
-  const bpf = registerBpf(kernel);
-  let failure: Error | undefined;
-  let finished = false;
-  const user: UserProgram = function* (ctx) {
-    try {
-      yield* body(new Libc(ctx));
-      finished = true;
-    } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
-    }
-    return 0;
-  };
-  kernel.vfs.registerProgram('/bin/test', user);
-  kernel.spawn('/bin/test', { uid: 0 });
-  kernel.run({ untilNs: 100e9 });
-  expect(kernel.crashes).toEqual([]);
-  if (failure !== undefined) throw failure;
-  expect(finished).toBe(true);
-  return bpf;
-}
+/** Run `body` as a root user program of a fresh kernel with the bpf subsystem (one CPU unless asked). */
+const inKernel = (body: (libc: Libc) => Generator<number, void, number>, cpus = 1): ReturnType<typeof registerBpf> => inCorpusKernel(body, cpus);
 
 function* loadOrThrow(spec: ObjectSpec, libc: Libc, options?: LoadOptions): Generator<number, LoadedObject, number> {
   return yield* load(spec, libc, options);

@@ -52,6 +52,9 @@ const setU64 = (view: DataView, offset: number, value: number): void => {
   view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
 };
 
+/** A C string's terminating NUL alone. */
+const EMPTY_STRING = new Uint8Array(1);
+
 /** Records of `size` bytes each, little-endian, written by `write` (func_info / line_info arrays for BPF_PROG_LOAD). */
 function encodeRecords<T>(records: readonly T[], size: number, write: (view: DataView, at: number, record: T) => void): Uint8Array {
   const out = new Uint8Array(records.length * size);
@@ -677,7 +680,10 @@ export class Libc {
     const mark = this.stack.mark();
     try {
       const logSize = spec.logSize ?? 0;
+      // An empty string to start with, as libbpf sets log_buf[0] = 0: a load refused before the verifier runs
+      // writes no log, and the stack below holds an earlier call's bytes.
       const logBuf = logSize > 0 ? this.stack.alloca(logSize) : 0;
+      if (logBuf !== 0) this.ctx.mem.write(logBuf, EMPTY_STRING);
       let fdArray = 0;
       if (spec.fdArray !== undefined && spec.fdArray.length > 0) {
         const fds = new Uint8Array(4 * spec.fdArray.length);
