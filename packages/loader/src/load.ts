@@ -9,7 +9,10 @@ import { btfInfoOf, withSourceLines } from './source-lines.js';
 import { mapHandle, programHandle, type HandleLibc, type MapHandle, type ProgramHandle } from './handles.js';
 
 /** What load uses of user space's libc: the bpf() wrappers and close (a narrow interface, as the verifier's env is). */
-export type LoadLibc = Pick<Libc, 'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close'> &
+export type LoadLibc = Pick<
+  Libc,
+  'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close' | 'unlink'
+> &
   HandleLibc;
 
 export interface LoadOptions {
@@ -162,8 +165,11 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     if (btfFd !== undefined) yield* libc.close(btfFd);
   };
 
+  /** Pins this load made (not ones it reused): a failed load removes them, as libbpf's bpf_object_load does. */
+  const pinnedHere: string[] = [];
   const fail = function* (error: LoaderError): Sys<never> {
     for (const fd of [...maps.values(), ...programs.values()].map((o) => o.fd)) yield* libc.close(fd);
+    for (const path of pinnedHere) yield* libc.unlink(path);
     yield* closeBtf();
     throw error;
   };
@@ -223,7 +229,10 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     const contents = map.origin === 'kconfig' ? kconfigValue(spec, map, options.kconfig ?? {}) : map.contents;
     if (contents !== undefined) yield* check(`map '${map.name}': writing its initial value`, yield* libc.bpfMapUpdate(fd, u32Bytes(0), contents));
     if (map.freeze) yield* check(`map '${map.name}': BPF_MAP_FREEZE`, yield* libc.bpfMapFreeze(fd));
-    if (pinPath !== undefined) yield* check(`map '${map.name}': pinning at ${pinPath}`, yield* libc.bpfObjPin(fd, pinPath));
+    if (pinPath !== undefined) {
+      yield* check(`map '${map.name}': pinning at ${pinPath}`, yield* libc.bpfObjPin(fd, pinPath));
+      pinnedHere.push(pinPath);
+    }
   }
   for (const map of spec.maps) {
     for (const slot of map.slots) {

@@ -78,6 +78,8 @@ export interface ReplayedObject {
 /** The `.kconfig` values libbpf would read on the recording machine (uname and /proc/config.gz). */
 export const CORPUS_KCONFIG: NonNullable<LoadOptions['kconfig']> = { LINUX_KERNEL_VERSION: 397868, CONFIG_BPF_LSM: 'y' };
 
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /** libbpf's object name: the file's base name up to its first dot (bpf_object__new). */
 export const objectName = (file: string): string => basename(file).split('.')[0] ?? '';
 
@@ -117,27 +119,43 @@ export function inCorpusKernel(body: (libc: Libc) => Generator<number, void, num
   return bpf;
 }
 
-/** Open and load one object (timed), run the manifest's runs and dump its data maps; close everything after. */
-export function* replayObject(libc: Libc, entry: CorpusObject, dir = CORPUS_DIR): Generator<number, ReplayedObject, number> {
-  const bytes = new Uint8Array(readFileSync(join(dir, entry.object)));
-  const empty = { programs: [], maps: [], runs: [], dumps: {} };
+/** One object opened and loaded (each step timed), or the error that stopped it. */
+export type OpenAndLoad =
+  | { readonly ok: true; readonly loaded: LoadedObject; readonly openMs: number; readonly loadMs: number }
+  | { readonly ok: false; readonly error: string; readonly openMs: number; readonly loadMs: number };
+
+/** openObject then load(), as `bpftool prog loadall` opens and loads; wall time of each. */
+export function* openAndLoad(libc: Libc, object: string, bytes: Uint8Array): Generator<number, OpenAndLoad, number> {
   let started = performance.now();
   let spec;
   try {
-    spec = openObject(bytes, { name: objectName(entry.object) });
+    spec = openObject(bytes, { name: objectName(object) });
   } catch (error) {
-    return { object: entry.object, loadall: { ok: false, error: messageOf(error) }, ...empty, openMs: performance.now() - started, loadMs: 0 };
+    return { ok: false, error: messageOf(error), openMs: performance.now() - started, loadMs: 0 };
   }
   const openMs = performance.now() - started;
   started = performance.now();
-  let loaded: LoadedObject;
   try {
-    loaded = yield* load(spec, libc, { kconfig: CORPUS_KCONFIG, possibleCpus: CORPUS_CPUS });
+    const loaded = yield* load(spec, libc, { kconfig: CORPUS_KCONFIG, possibleCpus: CORPUS_CPUS });
+    return { ok: true, loaded, openMs, loadMs: performance.now() - started };
   } catch (error) {
     if (!(error instanceof LoaderError)) throw error;
-    return { object: entry.object, loadall: { ok: false, error: messageOf(error) }, ...empty, openMs, loadMs: performance.now() - started };
+    return { ok: false, error: messageOf(error), openMs, loadMs: performance.now() - started };
   }
-  const loadMs = performance.now() - started;
+}
+
+/** Close what a load made and remove its by-name pins (record.mjs removes them before the next object too). */
+export function* unload(libc: Libc, loaded: LoadedObject): Generator<number, void, number> {
+  yield* loaded.close();
+  for (const map of loaded.maps.values()) if (map.pinPath !== undefined) yield* libc.unlink(map.pinPath);
+}
+
+/** Open and load one object (timed), run the manifest's runs and dump its data maps; close everything after. */
+export function* replayObject(libc: Libc, entry: CorpusObject, dir = CORPUS_DIR): Generator<number, ReplayedObject, number> {
+  const result = yield* openAndLoad(libc, entry.object, new Uint8Array(readFileSync(join(dir, entry.object))));
+  const { openMs, loadMs } = result;
+  if (!result.ok) return { object: entry.object, loadall: { ok: false, error: result.error }, programs: [], maps: [], runs: [], dumps: {}, openMs, loadMs };
+  const loaded = result.loaded;
   const programs: { name: string; type: string }[] = [];
   for (const prog of loaded.programs.values()) {
     const info = yield* libc.bpfProgGetInfo(prog.fd, 0);
@@ -174,13 +192,9 @@ export function* replayObject(libc: Libc, entry: CorpusObject, dir = CORPUS_DIR)
     const value = yield* libc.bpfMapLookup(map.fd, new Uint8Array(4), map.spec.valueSize);
     if (value.ok) dumps[section] = hex(value.value);
   }
-  yield* loaded.close();
-  // A by-name pin outlives the object; record.mjs removes it before the next object, and so does the replay.
-  for (const map of loaded.maps.values()) if (map.pinPath !== undefined) yield* libc.unlink(map.pinPath);
+  yield* unload(libc, loaded);
   return { object: entry.object, loadall: { ok: true, error: null }, programs, maps, runs, dumps, openMs, loadMs };
 }
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** strerror() texts bpftool printed for a refused test run, as errno names. */
 const STRERROR: Readonly<Record<string, string>> = { 'Invalid argument': 'EINVAL', 'Unknown error 524': 'ENOTSUPP', 'Operation not supported': 'EOPNOTSUPP' };
