@@ -172,6 +172,10 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['bpf-bench', '--dir', OK_HEX], 1, /ok\.hex: not a directory \(ENOTDIR\)/],
     [['bpf-bench', '--dir', DIR], 1, /cannot load the bench from .*manifest\.json \(ENOENT\)/],
   ],
+  'loader-bench': [
+    [['loader-bench', '--rounds', '0'], 2, /--rounds must be an integer from 1 to 1000, not '0'/],
+    [['loader-bench', 'extra'], 2, /unexpected argument 'extra'/],
+  ],
 };
 
 function expectOneLine(result: RunResult, code: number, message: RegExp): void {
