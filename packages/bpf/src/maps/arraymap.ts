@@ -29,6 +29,7 @@ import {
   type MapFdObjects,
   type MapOps,
 } from './map.js';
+import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** ARRAY_CREATE_FLAG_MASK (kernel/bpf/arraymap.c). */
 const ARRAY_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.MMAPABLE | BPF_F_ACCESS_MASK | BPF_MAP_F.PRESERVE_ELEMS | BPF_MAP_F.INNER_MAP;
@@ -153,6 +154,14 @@ export class ArrayMap extends BpfMap {
   /** array_map_get_next_key: no key or one past the end restarts at 0; the last index has no next. */
   getNextKey(key: Uint8Array | null, next: Uint8Array): number {
     return arrayGetNextKey(this.maxEntries, key, next);
+  }
+
+  /** array_map_mem_usage: the struct, then per-CPU pointers and slots, or the (page-aligned when mmapable) values. */
+  memUsage(): number {
+    const n = this.maxEntries;
+    if (this.percpu) return K.bpf_array + n * K.pointer + n * this.elemSize * this.nrCpuIds;
+    if ((this.mapFlags & BPF_MAP_F.MMAPABLE) !== 0) return pageAlign(K.bpf_array) + pageAlign(n * this.elemSize);
+    return K.bpf_array + n * this.elemSize;
   }
 
   free(): void {
@@ -284,6 +293,11 @@ export abstract class FdArrayMap<T> extends BpfMap {
     for (let i = 0; i < this.maxEntries; i++) if (this.slots[i] !== null) this.setSlot(i, null);
   }
 
+  /** array_map_mem_usage of an fd array: the struct and one pointer per slot (elem_size is round_up(4, 8)). */
+  memUsage(): number {
+    return K.bpf_array + this.maxEntries * K.pointer;
+  }
+
   free(): void {
     this.clear();
     this.mem.kfree(this.base);
@@ -307,6 +321,10 @@ export class ProgArrayMap extends FdArrayMap<FdProgram> {
   /** bpf_prog_map_compatible for this array; PROG_LOAD calls it for each PROG_ARRAY a program uses. */
   override progCompatible(prog: Pick<FdProgram, 'progType' | 'jited' | 'xdpHasFrags'>): boolean {
     return this.owner_.compatible(prog);
+  }
+
+  override progOwner(): { readonly progType: number; readonly jited: boolean } | undefined {
+    return this.owner_.claimedBy;
   }
 
   /**

@@ -46,6 +46,7 @@ import {
   type MapEnv,
   type MapOps,
 } from './map.js';
+import { HASHTAB_MAP_LOCK_COUNT, KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** HTAB_CREATE_FLAG_MASK (kernel/bpf/hashtab.c). */
 const HTAB_CREATE_FLAG_MASK = BPF_MAP_F.NO_PREALLOC | BPF_MAP_F.NO_COMMON_LRU | BPF_MAP_F.NUMA_NODE | BPF_F_ACCESS_MASK | BPF_MAP_F.ZERO_SEED;
@@ -269,6 +270,34 @@ export class HashTab extends BpfMap {
     return -Errno.ENOENT;
   }
 
+  /**
+   * htab_map_mem_usage: the struct, the buckets, the per-CPU lock counters; then a preallocated map's every element
+   * (plus one extra per CPU for a plain hash) with its per-CPU values, or the elements in use now with their
+   * llist nodes.
+   */
+  memUsage(): number {
+    const cpus = this.nrCpus;
+    const valueSlot = round8(this.valueSize);
+    const elemSize = K.htab_elem + round8(this.keySize) + (this.percpu ? K.pointer : valueSlot);
+    let usage = K.bpf_htab + K.htab_bucket * (this.bucketMask + 1) + 4 * cpus * HASHTAB_MAP_LOCK_COUNT;
+    if ((this.mapFlags & BPF_MAP_F.NO_PREALLOC) === 0) {
+      // htab_has_extra_elems: a plain (not per-CPU, LRU or fd) hash keeps one spare element per CPU.
+      const entries = this.maxEntries + (!this.percpu && !this.lru && !this.holdsFds ? cpus : 0);
+      usage += elemSize * entries;
+      if (this.percpu) usage += valueSlot * cpus * entries;
+      else if (!this.lru) usage += K.pointer * cpus;
+      return usage;
+    }
+    usage += (elemSize + K.llist_node) * this.count;
+    if (this.percpu) usage += (K.llist_node + K.pointer) * this.count + valueSlot * cpus * this.count;
+    return usage;
+  }
+
+  /** An fd hash (HASH_OF_MAPS) keeps no extra elements. */
+  protected get holdsFds(): boolean {
+    return false;
+  }
+
   free(): void {
     for (const chunk of this.chunks) this.mem.kfree(chunk);
     this.chunks.length = 0;
@@ -421,6 +450,10 @@ export class HashTab extends BpfMap {
 export class HashOfMaps extends HashTab {
   private readonly refs = new Map<number, FdRef<BpfMap>>();
   private readonly addressBytes = new Uint8Array(4);
+
+  protected override get holdsFds(): boolean {
+    return true;
+  }
 
   constructor(
     ops: MapOps,

@@ -131,6 +131,11 @@ export class ProgMapOwner {
     }
     return this.progType === prog.progType && this.jited === prog.jited && this.xdpHasFrags === prog.xdpHasFrags;
   }
+
+  /** map->owner once a program has claimed the map (fdinfo's owner_prog_type / owner_jited), else undefined. */
+  get claimedBy(): { readonly progType: number; readonly jited: boolean } | undefined {
+    return this.progType < 0 ? undefined : { progType: this.progType, jited: this.jited };
+  }
 }
 
 /**
@@ -196,6 +201,8 @@ export abstract class BpfMap {
   readonly maxEntries: number;
   readonly mapFlags: number;
   readonly name: string;
+  /** map_extra at create (a bloom filter's hash count; 0 for the other types). */
+  readonly mapExtra: number;
   /** The memory owner this map's allocations are charged to (`bpf-map:<name>`). */
   readonly owner: string;
   /** Offset of the value's spin lock, or -1 when it has none. */
@@ -229,6 +236,7 @@ export abstract class BpfMap {
     this.maxEntries = maxEntries;
     this.mapFlags = attr.mapFlags;
     this.name = attr.name ?? '';
+    this.mapExtra = attr.mapExtra ?? 0;
     this.owner = owner;
     this.spinLockOff = attr.spinLockOff ?? -1;
     this.userValueSize = percpu ? round8(attr.valueSize) * env.nrCpus : attr.valueSize;
@@ -356,6 +364,15 @@ export abstract class BpfMap {
    */
   mmap(_pgoff: number, _pages: number, _prot: number, _flags: number): readonly number[] | number {
     return -ENOTSUPP;
+  }
+  /**
+   * map_mem_usage: the bytes Linux 6.18 accounts to a map of this shape and contents (fdinfo's `memlock`), by its
+   * type's formula and the kernel's struct sizes (mem-usage.ts), whatever this kernel's own layout takes.
+   */
+  abstract memUsage(): number;
+  /** The program type (and JIT) a map holding programs was claimed by (map->owner), or undefined. */
+  progOwner(): { readonly progType: number; readonly jited: boolean } | undefined {
+    return undefined;
   }
   /** map_free: give every byte back to the kernel. The map must not be used afterwards. */
   abstract free(): void;

@@ -177,6 +177,7 @@ export class BpfSyscall {
       },
       unpin: (object: unknown) => this.mapPut(object as MapObject, true),
       mmap: (file, pgoff, pages, prot, flags) => bpfMapMmap((file.privateData as MapObject).map, pgoff, pages, prot, flags),
+      showFdinfo: (file: File) => showMapFdinfo((file.privateData as MapObject).map),
     };
     this.fdObjects = new SyscallFdObjects(this, k);
     const statsKey = { enabled: 0 };
@@ -763,4 +764,15 @@ export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSys
   const bpf = new BpfSyscall(kernel, options);
   kernel.syscalls.register('bpf', bpf.handler);
   return bpf;
+}
+
+/** bpf_map_show_fdinfo: the map's shape, memlock (map_mem_usage), id, frozen, and the owner of a map of programs. */
+function showMapFdinfo(map: BpfMap): string {
+  const owner = map.progOwner();
+  return (
+    `map_type:\t${map.type}\nkey_size:\t${map.keySize}\nvalue_size:\t${map.valueSize}\nmax_entries:\t${map.maxEntries}\n` +
+    `map_flags:\t0x${map.mapFlags.toString(16)}\nmap_extra:\t0x${map.mapExtra.toString(16)}\nmemlock:\t${map.memUsage()}\n` +
+    `map_id:\t${map.id}\nfrozen:\t${map.frozen ? 1 : 0}\n` +
+    (owner === undefined ? '' : `owner_prog_type:\t${owner.progType}\nowner_jited:\t${owner.jited ? 1 : 0}\n`)
+  );
 }
