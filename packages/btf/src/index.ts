@@ -1,5 +1,7 @@
 export { parseBtf, BtfError } from './reader.js';
 export type { Btf, BtfErrnoName, BtfEnumValue, BtfHeader, BtfMember, BtfParam, BtfType, BtfVarSecinfo } from './reader.js';
+export { writeBtf, BtfBuilder, BtfWriteError } from './writer.js';
+export type { BtfTypeInput } from './writer.js';
 export {
   BTF_HEADER_SIZE,
   BTF_KIND_NAMES,
