@@ -27,6 +27,7 @@ import { registerAllSyscalls } from './syscalls/register.js';
 import { SyscallTable } from './syscalls/table.js';
 import { createTask, startProgram } from './task/create.js';
 import { doExit } from './task/exit.js';
+import { TaskStructs } from './task/task-struct.js';
 import { renderProcFile } from './task/proc-render.js';
 import { SignalDelivery } from './task/signal.js';
 import { stepTask } from './task/step.js';
@@ -74,6 +75,7 @@ export class Kernel implements KernelInternals {
   readonly random: Prng;
   readonly trace: TraceLog;
   readonly phys: PhysicalMemory;
+  readonly taskStructs: TaskStructs;
   readonly hooks = new HookRegistry();
   readonly hookArena: HookArena;
   readonly tracepoints: SchedTracepoints;
@@ -117,6 +119,7 @@ export class Kernel implements KernelInternals {
     this.trace = new TraceLog(config.trace.enabled, config.trace.maxLines);
     this.trace.syscalls = config.trace.enabled && config.trace.syscalls;
     this.phys = new PhysicalMemory(config.memoryBytes, options.memory);
+    this.taskStructs = new TaskStructs(this.phys, config.cpus);
     this.hookArena = new HookArena(this.phys, config.cpus, this.clock);
     this.tracepoints = {
       schedSwitch: this.hooks.require('sched:sched_switch'),
@@ -175,6 +178,7 @@ export class Kernel implements KernelInternals {
     if (typeof inode === 'number' || inode.program === undefined) {
       throw new Error(`spawn: '${path}' is not a registered program (register it with kernel.vfs.registerProgram)`);
     }
+    if (!this.taskStructs.roomForTask) throw new RangeError(`spawn: '${path}': out of memory for a task_struct`);
     const pid = this.allocatePid();
     const parent = options.parentPid === undefined ? undefined : this.groups.get(options.parentPid);
     const mm = new AddressSpace(this.phys, `mm:${pid}`);
@@ -200,6 +204,7 @@ export class Kernel implements KernelInternals {
   forgetTask(task: Task): void {
     if (task.state !== TaskState.DEAD || !this.tasks.has(task.pid)) return;
     this.tasks.delete(task.pid);
+    this.taskStructs.release(task);
     const se = task.se;
     this.taskHistory.push({ pid: task.pid, comm: task.comm, cpuNs: se.sumExec, waitSum: se.waitSum, waitMax: se.waitMax, runCount: se.runCount });
   }
