@@ -1,4 +1,5 @@
 export { SysctlTable, type SysctlSlot } from './fs/sysctl.js';
+export { Sysfs, type SysfsFiles } from './fs/sysfs.js';
 export { createKernel, Kernel, type KernelOptions, type SpawnOptions } from './kernel.js';
 export type {
   KernelServices,
@@ -95,7 +96,16 @@ export {
   type RecursionGuard,
   type ContextField,
 } from './hooks/hook.js';
-export { HookRegistry, KPROBE_FUNCTIONS, XDP_BUFF_FIELDS, type KprobeFunction } from './hooks/registry.js';
+export {
+  HookRegistry,
+  KPROBE_FUNCTIONS,
+  KPROBE_FUNCTION_PROTOS,
+  SYSCALL_WRAPPER_PROTO,
+  kprobeFunctionProto,
+  XDP_BUFF_FIELDS,
+  type KprobeFunction,
+  type KernelFunctionProto,
+} from './hooks/registry.js';
 export { LSM_HOOKS, LSM_HOOK_ARGS, LSM_FILE_VIEW, LSM_BPRM_VIEW, LSM_TASK_VIEW, lsmSlot, SecurityHooks, type LsmHookName } from './hooks/lsm.js';
 export { KprobeSites, type KprobeSite } from './hooks/kprobes.js';
 export {

@@ -9,6 +9,7 @@ import { releaseFile } from './fs/file.js';
 import { Procfs, type ProcFileName } from './fs/procfs.js';
 import { ProcSys } from './fs/procsys.js';
 import { SysctlTable } from './fs/sysctl.js';
+import { Sysfs } from './fs/sysfs.js';
 import { Tracefs } from './fs/tracefs.js';
 import { Vfs } from './fs/vfs.js';
 import { HookArena } from './hooks/arena.js';
@@ -96,6 +97,8 @@ export class Kernel implements KernelInternals {
   readonly perfEvents: PerfEventSubsystem;
   /** tracefs at /sys/kernel/tracing: the trace buffer bpf_trace_printk writes to (trace_pipe, trace). */
   readonly tracing: Tracefs;
+  /** Read-only files subsystems publish under /sys. */
+  readonly sysfs: Sysfs;
   readonly userMemory: UserMemory = userMemoryOfTasks;
   readonly signals: SignalDelivery;
   readonly sched: SchedCore;
@@ -152,6 +155,7 @@ export class Kernel implements KernelInternals {
     this.tracing = new Tracefs(6, { current: this.sched, clock: this.clock, running: (cpu) => this.hookArena.running(cpu), nrCpus: config.cpus });
     this.vfs.mount('/sys/kernel/tracing', this.tracing.root);
     this.fds = new AnonInodes(this.vfs, 4);
+    this.sysfs = new Sysfs(this.vfs, 7);
     this.vfs.mkdirp('/tmp');
     this.vfs.mkdirp('/bin');
     this.syscalls = new SyscallTable(this);

@@ -12,6 +12,7 @@
 import type { KernelConfig } from './config.js';
 import type { DeviceManager } from './drivers/devices.js';
 import type { File, FileOperations } from './fs/file.js';
+import type { SysfsFiles } from './fs/sysfs.js';
 import type { Inode } from './fs/inode.js';
 import type { Vfs } from './fs/vfs.js';
 import type { HookArena } from './hooks/arena.js';
@@ -35,10 +36,10 @@ export interface CurrentTask {
   /** The task running on the current CPU; undefined in interrupt context and on an idle CPU. */
   currentTask(): Task | undefined;
   /**
-   * `current` as a kernel address (bpf_get_current_task): the running task's task_struct, or the CPU's idle
-   * task (swapper/N) when no task runs there.
+   * `current` as a kernel address (bpf_get_current_task): the running task's task_struct, or, when no task
+   * runs, the idle task (swapper/N) of `cpu`, the CPU the caller runs on.
    */
-  currentTaskStruct(): number;
+  currentTaskStruct(cpu: number): number;
 }
 
 /** A task's user memory, for copy_from_user / copy_to_user / strncpy_from_user (bpf_attr, helper buffers). */
@@ -169,6 +170,8 @@ export interface KernelServices {
   readonly sysctl: Sysctls;
   readonly tracing: TracePipe;
   readonly perfEvents: PerfEvents;
+  /** Read-only files published under /sys (the bpf subsystem's /sys/kernel/btf/vmlinux). */
+  readonly sysfs: SysfsFiles;
 }
 
 /** The sched tracepoints the scheduler and the task code fire. */

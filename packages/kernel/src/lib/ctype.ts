@@ -137,6 +137,14 @@ export class KernelTypeTable {
   readonly typedefs = new Map<string, KernelTypedef>();
   readonly structs = new Map<string, KernelStruct>();
 
+  /** A table with this one's types, to which more can be added without changing this one. */
+  clone(): KernelTypeTable {
+    const copy = new KernelTypeTable();
+    for (const [name, def] of this.typedefs) copy.typedefs.set(name, def);
+    for (const [name, struct] of this.structs) copy.structs.set(name, struct);
+    return copy;
+  }
+
   typedef(name: string, ctype: string): void {
     this.sizeOf(ctype);
     this.typedefs.set(name, { name, ctype });

@@ -47,9 +47,9 @@ export class SchedCore implements CurrentTask {
     return cpu !== undefined && cpu.inLoop ? cpu.curr : undefined;
   }
 
-  currentTaskStruct(): number {
+  currentTaskStruct(cpu: number): number {
     const address = this.currentTask()?.kernelAddress ?? 0;
-    return address !== 0 ? address : (this.k.taskStructs.idle[this.currentCpu] ?? 0);
+    return address !== 0 ? address : (this.k.taskStructs.idle[cpu] ?? 0);
   }
 
   /** Put `task` to sleep on `queue` (the caller returns BLOCKED). */

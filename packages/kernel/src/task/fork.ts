@@ -65,7 +65,7 @@ export function doFork(k: ForkServices, parent: Task, flags: number, entry: User
   child.se.vruntime = parent.se.vruntime;
   startProgram(child, entry, parent.ctx?.argv ?? [], parent.ctx?.envp ?? []);
   traceFork(k, parent, child);
-  k.kprobes.enter(k.kprobes.sites.wake_up_new_task, parent, child.pid);
+  k.kprobes.enter(k.kprobes.sites.wake_up_new_task, parent, child.kernelAddress);
   k.sched.wakeUpNew(child, parent);
   return pid;
 }

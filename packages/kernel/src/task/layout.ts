@@ -44,6 +44,8 @@ for (const [name, ctype] of [
   ['gid_t', '__kernel_gid32_t'],
   ['__kernel_size_t', '__kernel_ulong_t'],
   ['size_t', '__kernel_size_t'],
+  ['__kernel_ssize_t', '__kernel_long_t'],
+  ['ssize_t', '__kernel_ssize_t'],
   ['__kernel_off_t', '__kernel_long_t'],
   ['off_t', '__kernel_off_t'],
   ['__kernel_loff_t', 'long long'],

@@ -43,14 +43,15 @@ describe('task_struct in kernel memory', () => {
     expect(readTask(kernel, idle0)).toMatchObject({ pid: 0, tgid: 0, comm: 'swapper/0', flags: expect.any(Number) as number, realParent: idle0, uid: 0 });
     expect(readTask(kernel, idle1)).toMatchObject({ pid: 0, comm: 'swapper/1', realParent: idle0 });
     expect(readTask(kernel, idle0).flags & PF_IDLE).toBe(PF_IDLE);
-    expect(kernel.current.currentTaskStruct()).toBe(idle0);
+    expect(kernel.current.currentTaskStruct(0)).toBe(idle0);
+    expect(kernel.current.currentTaskStruct(1)).toBe(idle1);
   });
 
   it('holds pid, tgid, comm, parents, cred and mm, kept current through fork, clone, execve, sleep and exit', () => {
     const seen: Record<string, ReturnType<typeof readTask>> = {};
     let kernel!: Kernel;
     const self = (name: string): void => {
-      seen[name] = readTask(kernel, kernel.current.currentTaskStruct());
+      seen[name] = readTask(kernel, kernel.current.currentTaskStruct(0));
     };
     ({ kernel } = runProgram(
       function* (ctx) {
@@ -80,7 +81,7 @@ describe('task_struct in kernel memory', () => {
         k.vfs.registerProgram('/bin/other', function* (ctx) {
           self('exec');
           const libc = new Libc(ctx);
-          const me = kernel.current.currentTaskStruct();
+          const me = kernel.current.currentTaskStruct(0);
           yield* libc.nanosleep(10);
           seen['wokenAfterSleep'] = readTask(kernel, me);
           return 3;
