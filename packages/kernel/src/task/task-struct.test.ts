@@ -43,6 +43,9 @@ describe('task_struct in kernel memory', () => {
     expect(readTask(kernel, idle0)).toMatchObject({ pid: 0, tgid: 0, comm: 'swapper/0', flags: expect.any(Number) as number, realParent: idle0, uid: 0 });
     expect(readTask(kernel, idle1)).toMatchObject({ pid: 0, comm: 'swapper/1', realParent: idle0 });
     expect(readTask(kernel, idle0).flags & PF_IDLE).toBe(PF_IDLE);
+    // Kernel threads have no mm; they borrow init_mm as active_mm.
+    expect(readTask(kernel, idle1).mm).toBe(0);
+    expect(Number(kernel.phys.view.getBigUint64(idle1 + TASK_STRUCT.active_mm, true))).toBe(kernel.taskStructs.initMm);
     expect(kernel.current.currentTaskStruct(0)).toBe(idle0);
     expect(kernel.current.currentTaskStruct(1)).toBe(idle1);
   });

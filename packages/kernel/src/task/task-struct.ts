@@ -41,6 +41,8 @@ export class TaskStructs {
   private readonly heldMm = new Map<Task, AddressSpace>();
   /** The idle task of each CPU (swapper/N, pid 0): `current` when no task runs there. */
   readonly idle: readonly number[];
+  /** init_mm, the kernel's mm_struct. */
+  readonly initMm: number;
   private readonly view: DataView;
   private readonly bytes: Uint8Array;
   private readonly encoder = new TextEncoder();
@@ -57,6 +59,11 @@ export class TaskStructs {
     const view = this.view;
     this.credObjects = new SharedObjects(this.creds, view, CRED.usage + ATOMIC.counter, (at, cred) => writeCred(view, at, cred));
     this.mmObjects = new SharedObjects(this.mms, view, MM_STRUCT.mm_users + ATOMIC.counter, (at, mm) => writeMm(view, at, mm));
+    // init_mm: the kernel's own address space, the active_mm of the idle tasks (which have no mm of their own).
+    this.initMm = this.mms.alloc();
+    if (this.initMm < 0) throw new RangeError('boot: no memory for init_mm');
+    view.setInt32(this.initMm + MM_STRUCT.mm_users + ATOMIC.counter, 1, true);
+    view.setInt32(this.initMm + MM_STRUCT.mm_count + ATOMIC.counter, 1, true);
     const idle: number[] = [];
     for (let cpu = 0; cpu < cpus; cpu++) {
       const at = this.tasks.alloc();
@@ -70,6 +77,7 @@ export class TaskStructs {
       this.setPointer(at + TASK_STRUCT.real_parent, root);
       this.setPointer(at + TASK_STRUCT.parent, root);
       this.setPointer(at + TASK_STRUCT.group_leader, at);
+      this.setPointer(at + TASK_STRUCT.active_mm, this.initMm);
       idle.push(at);
     }
     this.idle = idle;
