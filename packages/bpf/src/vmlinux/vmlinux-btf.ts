@@ -85,7 +85,7 @@ function uapiContexts(table: KernelTypeTable): void {
 export interface VmlinuxSources {
   /** The kernel's hook points: tracepoints give the records, kprobes the functions. */
   readonly hooks: readonly HookPoint[];
-  /** The kernel's C types (default: KERNEL_TYPES). */
+  /** The kernel's C types (default: KERNEL_TYPES). Given, the blob is built afresh rather than taken from the cache. */
   readonly types?: KernelTypeTable;
 }
 
