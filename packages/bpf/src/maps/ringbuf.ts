@@ -21,7 +21,7 @@
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_RB, BPF_RINGBUF, Errno, PAGE_SHIFT, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
 import { registerRing, unregisterRing } from './ringbuf-records.js';
-import { BpfMap, ENOTSUPP, defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
+import { BpfMap, ENOTSUPP, SMALL_COPY, defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
 
 /** RINGBUF_CREATE_FLAG_MASK: only a NUMA node may be asked for. */
 const RINGBUF_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE;
@@ -40,9 +40,6 @@ const RINGBUF_MAX_DATA_SZ = ((1 << 24) - RINGBUF_POS_PAGES - RINGBUF_PGOFF) * PA
 const CONSUMER_OFF = RINGBUF_PGOFF * PAGE_SIZE;
 const PRODUCER_OFF = (RINGBUF_PGOFF + 1) * PAGE_SIZE;
 const DATA_OFF = RINGBUF_NR_META_PAGES * PAGE_SIZE;
-
-/** Samples up to this size are copied byte by byte: cheaper than copyWithin's call for the common small record. */
-const SMALL_RECORD = 32;
 
 const isPowerOf2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
@@ -158,7 +155,7 @@ export class RingBufMap extends BpfMap {
     if (rec === 0) return -Errno.EAGAIN;
     const bytes = this.bytes;
     // Space just reserved is nothing a program can read, so it never overlaps `src`: a forward copy is exact.
-    if (size <= SMALL_RECORD) for (let i = 0; i < size; i++) bytes[rec + i] = bytes[src + i] as number;
+    if (size <= SMALL_COPY) for (let i = 0; i < size; i++) bytes[rec + i] = bytes[src + i] as number;
     else bytes.copyWithin(rec, src, src + size);
     this.commit(rec, flags, false);
     return 0;

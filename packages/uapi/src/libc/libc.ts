@@ -45,6 +45,12 @@ const ELEM_NEXT_KEY = BPF_ATTR_LAYOUTS.MAP_GET_NEXT_KEY;
 const ELEM_ATTR_SIZE = ELEM.flags.offset + attrFieldSize(ELEM.flags);
 
 const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+/** Copy `src` into `dst` at `offset`: byte by byte when small (keys, values), where a loop beats the call. */
+const copyInto = (dst: Uint8Array, offset: number, src: Uint8Array): void => {
+  if (src.length <= 32) for (let i = 0; i < src.length; i++) dst[offset + i] = src[i] as number;
+  else dst.set(src, offset);
+};
+
 /** A u64 field from a non-negative integer below 2^53 (`>>> 0` is its value mod 2^32, without a floating-point `%`). */
 const setU64 = (view: DataView, offset: number, value: number): void => {
   const low = value >>> 0;
@@ -484,9 +490,9 @@ export class Libc {
    * `outSize` bytes for the kernel to fill. The block is built in a reused buffer and written to the stack
    * with one copy; the addresses of the key and the value (0 for none) are left in `elemKeyAddress` and
    * `elemValueAddress`. When `fd` and `flags` are u32 (every real call) the registers are set for
-   * bpf(cmd, attr, size) and the caller traps at once; else false, and the caller takes {@link elemChecked}.
+   * bpf(cmd, attr, size) (`cmd` the command's number) and the caller traps at once; else false, and the caller takes {@link elemChecked}.
    */
-  private elemSetup(cmd: ElemCmd, fd: number, key: Uint8Array | null, value: Uint8Array | null, outSize: number, flags: number): boolean {
+  private elemSetup(cmd: number, fd: number, key: Uint8Array | null, value: Uint8Array | null, outSize: number, flags: number): boolean {
     const keySlot = key === null ? 0 : Math.ceil(key.length / 8) * 8;
     const valueSize = value === null ? outSize : value.length;
     const written = ELEM_ATTR_SIZE + keySlot + (value === null ? 0 : value.length);
@@ -504,7 +510,7 @@ export class Libc {
       view.setUint32(ELEM.map_fd.offset, fd, true);
       view.setUint32(ELEM.map_fd.offset + 4, 0, true);
       setU64(view, ELEM.key.offset, this.elemKeyAddress);
-      if (cmd === 'MAP_GET_NEXT_KEY') {
+      if (cmd === BPF_CMD.MAP_GET_NEXT_KEY) {
         // next_key, and no flags: the bytes where the other commands have them stay zero for CHECK_ATTR.
         setU64(view, ELEM_NEXT_KEY.next_key.offset, this.elemValueAddress);
         setU64(view, ELEM.flags.offset, 0);
@@ -513,13 +519,13 @@ export class Libc {
         setU64(view, ELEM.flags.offset, flags);
       }
     }
-    if (key !== null) block.set(key, ELEM_ATTR_SIZE);
-    if (value !== null) block.set(value, ELEM_ATTR_SIZE + keySlot);
+    if (key !== null) copyInto(block, ELEM_ATTR_SIZE, key);
+    if (value !== null) copyInto(block, ELEM_ATTR_SIZE + keySlot, value);
     this.ctx.mem.writeFrom(base, block, 0, written);
     if (!fast) return false;
     const regs = this.regs;
     regs[REG_NR] = NR.bpf;
-    regs[REG_ARG0] = BPF_CMD[cmd];
+    regs[REG_ARG0] = cmd;
     regs[REG_ARG0 + 1] = base;
     regs[REG_ARG0 + 2] = ELEM_ATTR_SIZE;
     regs[REG_ARG0 + 3] = 0;
@@ -550,7 +556,7 @@ export class Libc {
   *bpfMapLookup(fd: number, key: Uint8Array | null, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
     const mark = this.stack.mark();
     try {
-      const ret = this.elemSetup('MAP_LOOKUP_ELEM', fd, key, null, valueSize, flags)
+      const ret = this.elemSetup(BPF_CMD.MAP_LOOKUP_ELEM, fd, key, null, valueSize, flags)
         ? yield TRAP_SYSCALL
         : yield* this.elemChecked('MAP_LOOKUP_ELEM', fd, flags);
       return this.elemResult(ret, valueSize);
@@ -563,7 +569,7 @@ export class Libc {
   *bpfMapContains(fd: number, value: Uint8Array): Sys<number> {
     const mark = this.stack.mark();
     try {
-      return this.elemSetup('MAP_LOOKUP_ELEM', fd, null, value, 0, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_LOOKUP_ELEM', fd, 0);
+      return this.elemSetup(BPF_CMD.MAP_LOOKUP_ELEM, fd, null, value, 0, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_LOOKUP_ELEM', fd, 0);
     } finally {
       this.stack.release(mark);
     }
@@ -573,7 +579,9 @@ export class Libc {
   *bpfMapUpdate(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): Sys<number> {
     const mark = this.stack.mark();
     try {
-      const ret = this.elemSetup('MAP_UPDATE_ELEM', fd, key, value, 0, flags) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_UPDATE_ELEM', fd, flags);
+      const ret = this.elemSetup(BPF_CMD.MAP_UPDATE_ELEM, fd, key, value, 0, flags)
+        ? yield TRAP_SYSCALL
+        : yield* this.elemChecked('MAP_UPDATE_ELEM', fd, flags);
       return ret < 0 ? ret : 0;
     } finally {
       this.stack.release(mark);
@@ -584,7 +592,7 @@ export class Libc {
   *bpfMapDelete(fd: number, key: Uint8Array): Sys<number> {
     const mark = this.stack.mark();
     try {
-      const ret = this.elemSetup('MAP_DELETE_ELEM', fd, key, null, 0, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_DELETE_ELEM', fd, 0);
+      const ret = this.elemSetup(BPF_CMD.MAP_DELETE_ELEM, fd, key, null, 0, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_DELETE_ELEM', fd, 0);
       return ret < 0 ? ret : 0;
     } finally {
       this.stack.release(mark);
@@ -595,7 +603,7 @@ export class Libc {
   *bpfMapGetNextKey(fd: number, key: Uint8Array | null, keySize: number): Sys<Result<Uint8Array>> {
     const mark = this.stack.mark();
     try {
-      const ret = this.elemSetup('MAP_GET_NEXT_KEY', fd, key, null, keySize, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_GET_NEXT_KEY', fd, 0);
+      const ret = this.elemSetup(BPF_CMD.MAP_GET_NEXT_KEY, fd, key, null, keySize, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_GET_NEXT_KEY', fd, 0);
       return this.elemResult(ret, keySize);
     } finally {
       this.stack.release(mark);
@@ -606,7 +614,7 @@ export class Libc {
   *bpfMapLookupAndDelete(fd: number, key: Uint8Array | null, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
     const mark = this.stack.mark();
     try {
-      const ret = this.elemSetup('MAP_LOOKUP_AND_DELETE_ELEM', fd, key, null, valueSize, flags)
+      const ret = this.elemSetup(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, null, valueSize, flags)
         ? yield TRAP_SYSCALL
         : yield* this.elemChecked('MAP_LOOKUP_AND_DELETE_ELEM', fd, flags);
       return this.elemResult(ret, valueSize);
