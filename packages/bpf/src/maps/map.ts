@@ -40,6 +40,9 @@ export const BPF_F_ACCESS_MASK = BPF_MAP_F.RDONLY | BPF_MAP_F.RDONLY_PROG | BPF_
 /** The size of one value slot: values are 8-byte aligned in arrays, hash elements and per-CPU areas (round_up(value_size, 8)). */
 export const round8 = (size: number): number => (size + 7) & ~7;
 
+/** Copies of up to this many bytes go byte by byte: below it a loop is cheaper than the view `subarray` makes or a copyWithin call. */
+export const SMALL_COPY = 32;
+
 /** The fields of BPF_MAP_CREATE's bpf_attr a map type reads (the syscall decodes them with uapi's layouts). */
 export interface MapAttr {
   readonly mapType: number;
@@ -406,15 +409,22 @@ export abstract class BpfMap {
     this.copyRange(dst + lock + 4, src, srcOff + lock + 4, size - lock - 4);
   }
 
-  /** Copy bytes into kernel memory; from kernel memory itself (a program's update) without making a view. */
+  /**
+   * Copy bytes into kernel memory; from kernel memory itself (a program's update) without making a view. A
+   * small block from user space's copy (a bpf() key or value) goes byte by byte, cheaper than a view.
+   */
   protected copyRange(dst: number, src: Uint8Array, srcOff: number, size: number): void {
-    if (src === this.bytes) this.bytes.copyWithin(dst, srcOff, srcOff + size);
-    else this.bytes.set(src.subarray(srcOff, srcOff + size), dst);
+    const bytes = this.bytes;
+    if (src === bytes) bytes.copyWithin(dst, srcOff, srcOff + size);
+    else if (size <= SMALL_COPY) for (let i = 0; i < size; i++) bytes[dst + i] = src[srcOff + i] as number;
+    else bytes.set(src.subarray(srcOff, srcOff + size), dst);
   }
 
   /** copy_map_value then check_and_init_map_value: `size` bytes from kernel memory at `src` to `out`, the lock zeroed. */
   protected copyToUser(out: Uint8Array, outOff: number, src: number, size: number): void {
-    out.set(this.bytes.subarray(src, src + size), outOff);
+    const bytes = this.bytes;
+    if (size <= SMALL_COPY) for (let i = 0; i < size; i++) out[outOff + i] = bytes[src + i] as number;
+    else out.set(bytes.subarray(src, src + size), outOff);
     if (this.spinLockOff >= 0) out.fill(0, outOff + this.spinLockOff, outOff + this.spinLockOff + 4);
   }
 }

@@ -21,7 +21,7 @@
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_RB, BPF_RINGBUF, Errno, PAGE_SHIFT, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
 import { registerRing, unregisterRing } from './ringbuf-records.js';
-import { BpfMap, ENOTSUPP, defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
+import { BpfMap, ENOTSUPP, SMALL_COPY, defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
 import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** RINGBUF_CREATE_FLAG_MASK: only a NUMA node may be asked for. */
@@ -154,7 +154,10 @@ export class RingBufMap extends BpfMap {
     if (flags > (BPF_RB.NO_WAKEUP | BPF_RB.FORCE_WAKEUP) || flags < 0) return -Errno.EINVAL;
     const rec = this.reserve(size);
     if (rec === 0) return -Errno.EAGAIN;
-    this.bytes.copyWithin(rec, src, src + size);
+    const bytes = this.bytes;
+    // Space just reserved is nothing a program can read, so it never overlaps `src`: a forward copy is exact.
+    if (size <= SMALL_COPY) for (let i = 0; i < size; i++) bytes[rec + i] = bytes[src + i] as number;
+    else bytes.copyWithin(rec, src, src + size);
     this.commit(rec, flags, false);
     return 0;
   }

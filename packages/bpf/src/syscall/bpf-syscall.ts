@@ -155,6 +155,8 @@ export class BpfSyscall {
   readonly attr = new Uint8Array(BPF_ATTR_SIZE);
   /** Bytes of bpf_attr user space passed to the command in progress. */
   attrSize = 0;
+  /** How far the last copy into `attr` wrote: every byte past it is zero (nothing else writes the block). */
+  private attrEnd = 0;
 
   private readonly view = new DataView(this.attr.buffer);
   private readonly scratch = new Uint8Array(PAGE_SIZE);
@@ -275,9 +277,12 @@ export class BpfSyscall {
       for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
       size = BPF_ATTR_SIZE;
     }
-    // A smaller block reads as zero-extended: the copy fills [0, size), the rest of the reused block is cleared.
-    if (!mm.copyFromUser(uattr, this.attr, 0, size)) return -Errno.EFAULT;
-    this.attr.fill(0, size);
+    // A smaller block reads as zero-extended: the copy fills [0, size), and what an earlier, longer block left
+    // past it is cleared (bytes past `attrEnd` are zero already).
+    const copied = mm.copyFromUser(uattr, this.attr, 0, size);
+    if (this.attrEnd > size) this.attr.fill(0, size, this.attrEnd);
+    this.attrEnd = size;
+    if (!copied) return -Errno.EFAULT;
     // Linux's switch: a command this kernel does not know is EINVAL.
     const command = cmd >= 0 ? this.commands[cmd] : undefined;
     if (command === undefined) return -Errno.EINVAL;
