@@ -13,7 +13,9 @@
  * memory) take byte arrays. Both reach one implementation that reads a key as (bytes, offset).
  */
 import type { File, KernelMemory, KernelServices, PerfOutputEvent, Task } from '@ebpf-sim/kernel';
-import type { MapDesc } from '@ebpf-sim/verifier';
+import type { InsnPatch, MapDesc } from '@ebpf-sim/verifier';
+
+export type { InsnPatch };
 import { BPF_MAP_F, BPF_UPDATE, Errno, MAP, PROT, type BpfMapTypeName } from '@ebpf-sim/uapi';
 import { mapDesc } from '../maps.js';
 import type { TailCallTarget } from '../runtime/env.js';
@@ -276,6 +278,22 @@ export abstract class BpfMap {
    */
   directValueBase(): number {
     return -1;
+  }
+
+  /**
+   * The address of the map's struct in its own allocation (an array's struct bpf_array, before its values), which
+   * then is the map's kernel address; -1 for a map whose struct the runtime allocates on its own.
+   */
+  kernelStruct(): number {
+    return -1;
+  }
+
+  /**
+   * map->ops->map_gen_lookup: bpf_map_lookup_elem as instructions (r1 the map, r2 the key; r0 the value or NULL),
+   * which do_misc_fixups puts in place of the call in a JIT-compiled program; null for a type without one.
+   */
+  genLookup(): InsnPatch | null {
+    return null;
   }
 
   /** `size` bytes (1, 2, 4, 8) of kernel memory at `address` as an unsigned little-endian number (bpf_map_direct_read). */

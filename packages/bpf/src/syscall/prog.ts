@@ -26,9 +26,10 @@ import { licenseIsGplCompatible } from '../license.js';
 import { PROGRAM_TYPES } from '../prog-types/index.js';
 import type { BpfRuntime, RunnableProgram } from '../runtime/runtime.js';
 import type { TailCallTarget } from '../runtime/env.js';
+import type { BpfMap } from '../maps/map.js';
 import type { MapObject } from './objects.js';
 import { bpfCapable, progLoadDenied } from './permissions.js';
-import { calledHelpers, directValueAddress, dumpXlated, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
+import { calledHelpers, directValueAddress, dumpXlated, inlineMapLookups, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
 import { CyclicIdr } from './idr.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
 
@@ -359,8 +360,19 @@ export class ProgSyscall {
         }
       }
     }
+    // One description per map (however many references name it): a call's map is known by its identity.
     const descs = new Map<string, MapDesc>();
-    for (const [key, object] of byRef) descs.set(key, object.map.desc());
+    const descOf = new Map<MapObject, MapDesc>();
+    const mapOfDesc = new Map<MapDesc, BpfMap>();
+    for (const [key, object] of byRef) {
+      let mapDesc = descOf.get(object);
+      if (mapDesc === undefined) {
+        mapDesc = object.map.desc();
+        descOf.set(object, mapDesc);
+        mapOfDesc.set(mapDesc, object.map);
+      }
+      descs.set(key, mapDesc);
+    }
     const registry: VerifierRegistry = {
       helper: (id) => HELPERS.get(id),
       map: (ref, how) => descs.get(`${how}:${ref}`),
@@ -383,6 +395,8 @@ export class ProgSyscall {
     let live: XlatedProgram;
     try {
       live = removeDeadCode(convertCtxAccesses(insnBytes, result.facts, desc), result.facts, { privileged });
+      // do_misc_fixups' map_gen_lookup, for a program the JIT will compile (prog->jit_requested: bpf_jit_enable).
+      if (this.sysctls.jitEnable.value !== 0) live = inlineMapLookups(live, result.facts.callMaps, (mapDesc) => mapOfDesc.get(mapDesc));
     } catch (e) {
       // The verifier's facts disagree with the program: Linux reports such a state as a verifier bug (EFAULT).
       if (!(e instanceof CtxRewriteError)) throw e;
