@@ -8,7 +8,7 @@ import { decodeProgram, encodeProgram, PseudoLd, slotCount as slotsOf } from '@e
 import { VmLoadError } from './fault.js';
 import { compileInterp } from './interp.js';
 import { splitU64 } from './int64.js';
-import { Program } from './program.js';
+import { Program, type BudgetTests } from './program.js';
 
 export interface LoadOptions {
   /** Shown in reports (bench tables, faults). */
@@ -28,6 +28,11 @@ export interface LoadOptions {
    * own facts belong here: a wrong slot makes an access unchecked (WebAssembly's bounds still hold).
    */
   readonly memoryInBounds?: Iterable<number>;
+  /**
+   * Where JIT code tests the execution budget (see {@link BudgetTests}); default `block`. The interpreter
+   * counts every instruction either way.
+   */
+  readonly budgetTests?: BudgetTests;
 }
 
 function isInsnArray(source: Uint8Array | readonly RawInsn[]): source is readonly RawInsn[] {
@@ -54,7 +59,7 @@ export function loadProgram(source: Uint8Array | readonly RawInsn[], options: Lo
     if (value !== undefined) values.set(insn.slot, value);
     return value;
   });
-  return new Program(options.name ?? 'prog', insns, slots, interpreter, values, provenInBounds(insns, options.memoryInBounds));
+  return new Program(options.name ?? 'prog', insns, slots, interpreter, values, provenInBounds(insns, options.memoryInBounds), options.budgetTests ?? 'block');
 }
 
 /** Reject jumps and local calls that leave the program or land inside an LD imm64 (Linux check_subprogs/check_cfg). */

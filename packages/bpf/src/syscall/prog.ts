@@ -397,6 +397,9 @@ export class ProgSyscall {
         name: desc.name,
         // The accesses the verifier proved in bounds run without a region check on the JIT; the rest keep theirs.
         memoryInBounds: live.memoryInBounds,
+        // Linux has no instruction budget and the verifier proved every path ends: the JIT tests the VM's budget
+        // only at loop headers and function entries, not in every block.
+        budgetTests: 'loop',
         resolveLdImm64: (insn) => {
           const object = refOf(insn);
           if (object === undefined) return undefined;

@@ -685,7 +685,7 @@ class FunctionEmitter implements StructureSink {
     c.getLocal(P_FUEL);
     c.i32(count);
     c.op(Op.I32_SUB);
-    if (!this.budgetChecks || (this.checks === 'unchecked' && !cyclic)) {
+    if (!this.budgetChecks || ((this.checks === 'unchecked' || this.prog.budgetTests === 'loop') && !cyclic)) {
       c.setLocal(P_FUEL);
     } else {
       c.teeLocal(P_FUEL);

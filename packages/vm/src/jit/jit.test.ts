@@ -100,6 +100,30 @@ describe('budget and call depth', () => {
     }
   });
 
+  it("budgetTests 'loop': checked code tests the fuel only at loop headers; a run that ends normally is exact", () => {
+    // 1: r0 += 1; if r0 == 3 goto skip; r0 += 1; skip (4): r1 -= 1; if r1 != 0 goto 1; exit
+    const items = [Mov.imm(R0, 0), label('l'), Add.imm(R0, 1), JEq.imm(R0, 3, 'skip'), Add.imm(R0, 1), label('skip'), Sub.imm(R1, 1), JNe.imm(R1, 0, 'l'), Exit()];
+    const perBlock = loadProgram(program(...items));
+    const perLoop = loadProgram(program(...items), { budgetTests: 'loop' });
+    for (const r1 of [1, 5, 100]) {
+      const { jit, interp } = both(perLoop, {}, [r1]);
+      expect(jit).toEqual(interp);
+    }
+    const interpPcs = new Set<number>();
+    for (let budget = 1; budget <= 40; budget++) {
+      const { jit, interp } = both(perLoop, { budget }, [100]);
+      expect(jit.fault?.kind).toBe('budget');
+      expect(jit.executed).toBe(budget);
+      // The overdraw is noticed in the entry block (0) or the loop header's block (1..3), never after it...
+      expect(jit.fault?.pc).toBeLessThanOrEqual(3);
+      interpPcs.add(interp.fault?.pc ?? -1);
+      // ...while per-block tests report the interpreter's instruction.
+      const exact = both(perBlock, { budget }, [100]);
+      expect({ fault: exact.jit.fault, executed: exact.jit.executed }).toEqual({ fault: interp.fault, executed: interp.executed });
+    }
+    expect(interpPcs.has(4)).toBe(true);
+  });
+
   it('faults on unbounded recursion like the interpreter (MAX_CALL_FRAMES)', () => {
     const prog = loadProgram(program(label('f'), Add.imm(R0, 1), Call.local('f'), Exit()));
     const { jit, interp } = both(prog);
