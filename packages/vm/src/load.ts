@@ -8,7 +8,7 @@ import { decodeProgram, encodeProgram, PseudoLd, slotCount as slotsOf } from '@e
 import { VmLoadError } from './fault.js';
 import { compileInterp } from './interp.js';
 import { splitU64 } from './int64.js';
-import { Program, type BudgetTests } from './program.js';
+import { Program, type BudgetTests, type ExitRegisters } from './program.js';
 
 export interface LoadOptions {
   /** Shown in reports (bench tables, faults). */
@@ -33,6 +33,8 @@ export interface LoadOptions {
    * counts every instruction either way.
    */
   readonly budgetTests?: BudgetTests;
+  /** Which registers a run's caller reads after it (see {@link ExitRegisters}); default `all`. */
+  readonly exitRegisters?: ExitRegisters;
 }
 
 function isInsnArray(source: Uint8Array | readonly RawInsn[]): source is readonly RawInsn[] {
@@ -59,7 +61,16 @@ export function loadProgram(source: Uint8Array | readonly RawInsn[], options: Lo
     if (value !== undefined) values.set(insn.slot, value);
     return value;
   });
-  return new Program(options.name ?? 'prog', insns, slots, interpreter, values, provenInBounds(insns, options.memoryInBounds), options.budgetTests ?? 'block');
+  return new Program(
+    options.name ?? 'prog',
+    insns,
+    slots,
+    interpreter,
+    values,
+    provenInBounds(insns, options.memoryInBounds),
+    options.budgetTests ?? 'block',
+    options.exitRegisters ?? 'all',
+  );
 }
 
 /** Reject jumps and local calls that leave the program or land inside an LD imm64 (Linux check_subprogs/check_cfg). */

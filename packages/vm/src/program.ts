@@ -18,6 +18,17 @@ import { encodeProgram } from '@ebpf-sim/isa';
  */
 export type BudgetTests = 'block' | 'loop';
 
+/**
+ * Which registers a run's caller reads after it.
+ * - `all`: every one (`Vm.regs` after a JIT run is what the interpreter leaves).
+ * - `r0`: the return value alone, as Linux's callers of a loaded BPF program (hooks, BPF_PROG_TEST_RUN) see it.
+ *   JIT code then publishes only r0 at its exit and at its stop label (faults), so no other register stays
+ *   alive to the end of the function: loops carry fewer values. After such a run `Vm.r0` is exact; r1..r9 of
+ *   `Vm.regs` are unspecified (the run's initial values, or what they held at the last helper call). The
+ *   interpreter leaves every register either way.
+ */
+export type ExitRegisters = 'all' | 'r0';
+
 export class Program {
   /** Interpreter code (see `interp.ts`): a view of its block in the word pool (pool.ts); engine-private. */
   readonly code: Int32Array;
@@ -45,6 +56,8 @@ export class Program {
     readonly memoryInBounds: ReadonlySet<number> = new Set(),
     /** Where JIT code tests the execution budget (LoadOptions.budgetTests). */
     readonly budgetTests: BudgetTests = 'block',
+    /** Which registers a run's caller reads after it (LoadOptions.exitRegisters). */
+    readonly exitRegisters: ExitRegisters = 'all',
   ) {
     this.code = interpreter.code;
     this.codeBase = interpreter.base;

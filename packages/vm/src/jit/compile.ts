@@ -164,6 +164,7 @@ const REG_LOCAL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, L_R10];
 /** Longest path a fuel-test-free copy may have (keeps the entry comparison in i32). */
 const MAX_BOUNDED = 0x3fffffff;
 const ALL_REGS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const R0_ONLY = [0];
 
 /** Registers an instruction writes. */
 function defs(insn: Insn): number[] {
@@ -356,7 +357,8 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
     const kind = emitter.emit();
     emitter.checkSize();
     if (e === 0) {
-      written = Int32Array.from(emitter.written.flatMap((r) => [2 * r, 2 * r + 1]));
+      const published = prog.exitRegisters === 'r0' ? emitter.written.filter((r) => r === 0) : emitter.written;
+      written = Int32Array.from(published.flatMap((r) => [2 * r, 2 * r + 1]));
       const length = emitter.boundedLength();
       if (length !== null) {
         const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, false, true);
@@ -551,6 +553,15 @@ class FunctionEmitter implements StructureSink {
 
   private readonly stackish: ReadonlySet<number>;
 
+  /**
+   * What the exit and the stop label publish (besides `written` on lean exits): every register, or r0 alone
+   * for a program whose caller reads only r0 (Program.exitRegisters): then no other register is live to the
+   * end of the function.
+   */
+  private get exitRegs(): readonly number[] {
+    return this.prog.exitRegisters === 'r0' ? R0_ONLY : ALL_REGS;
+  }
+
   /** Registers some instruction of this function writes, ascending. */
   readonly written: readonly number[];
 
@@ -638,7 +649,7 @@ class FunctionEmitter implements StructureSink {
     const kind = structure(graph, this);
     // The stop label: publish the registers, then let the embedder record why and unwind. No register is live
     // across any call on the way here, so TurboFan never has to spill them in hot code.
-    this.publish();
+    this.publish(this.exitRegs);
     c.getLocal(L_SK);
     c.getLocal(L_S1);
     c.getLocal(L_S2);
@@ -785,13 +796,17 @@ class FunctionEmitter implements StructureSink {
           c.op(Op.I32_EQ);
         }
         c.if_();
-        c.i32(XCHG);
-        c.mem(Op.I32_LOAD, 2, X_FULL);
-        c.if_();
-        this.publish();
-        c.op(Op.ELSE);
-        this.publish(this.written);
-        c.end();
+        if (this.exitRegs !== ALL_REGS) {
+          this.publish(this.exitRegs);
+        } else {
+          c.i32(XCHG);
+          c.mem(Op.I32_LOAD, 2, X_FULL);
+          c.if_();
+          this.publish();
+          c.op(Op.ELSE);
+          this.publish(this.written);
+          c.end();
+        }
         c.end();
         if (!this.exported) this.get(0);
         c.getLocal(P_FUEL);

@@ -102,7 +102,17 @@ describe('budget and call depth', () => {
 
   it("budgetTests 'loop': checked code tests the fuel only at loop headers; a run that ends normally is exact", () => {
     // 1: r0 += 1; if r0 == 3 goto skip; r0 += 1; skip (4): r1 -= 1; if r1 != 0 goto 1; exit
-    const items = [Mov.imm(R0, 0), label('l'), Add.imm(R0, 1), JEq.imm(R0, 3, 'skip'), Add.imm(R0, 1), label('skip'), Sub.imm(R1, 1), JNe.imm(R1, 0, 'l'), Exit()];
+    const items = [
+      Mov.imm(R0, 0),
+      label('l'),
+      Add.imm(R0, 1),
+      JEq.imm(R0, 3, 'skip'),
+      Add.imm(R0, 1),
+      label('skip'),
+      Sub.imm(R1, 1),
+      JNe.imm(R1, 0, 'l'),
+      Exit(),
+    ];
     const perBlock = loadProgram(program(...items));
     const perLoop = loadProgram(program(...items), { budgetTests: 'loop' });
     for (const r1 of [1, 5, 100]) {
@@ -122,6 +132,24 @@ describe('budget and call depth', () => {
       expect({ fault: exact.jit.fault, executed: exact.jit.executed }).toEqual({ fault: interp.fault, executed: interp.executed });
     }
     expect(interpPcs.has(4)).toBe(true);
+  });
+
+  it("exitRegisters 'r0': the JIT publishes r0 alone at the exit and on a fault; r0, the fault and executed stay exact", () => {
+    // r3 = 7; r0 = r1 + r3; r4 = *(u64 *)(r1 + 0) when r1 != 0 (an unmapped address: a memory fault)
+    const items = [Mov.imm(R3, 7), Mov.reg(R0, R1), Add.reg(R0, R3), JEq.imm(R1, 0, 'out'), Ldx.dw(R2, R1, 0), label('out'), Exit()];
+    const all = loadProgram(program(...items));
+    const r0Only = loadProgram(program(...items), { exitRegisters: 'r0' });
+    const vm = new Vm({ engine: 'jit' });
+    expect(vm.run(all, 0)).toBe(true);
+    expect(vm.reg(3)).toBe(7n);
+    expect(vm.run(r0Only, 0)).toBe(true);
+    expect(vm.r0).toBe(7n);
+    expect(vm.executed).toBe(5);
+    // r3 was not published: it reads as the run's initial value.
+    expect(vm.reg(3)).toBe(0n);
+    const { interp } = both(all, {}, [16]);
+    expect(vm.run(r0Only, 16)).toBe(false);
+    expect({ fault: vm.fault, executed: vm.executed }).toEqual({ fault: interp.fault, executed: interp.executed });
   });
 
   it('faults on unbounded recursion like the interpreter (MAX_CALL_FRAMES)', () => {
