@@ -720,7 +720,32 @@ class FunctionEmitter implements StructureSink {
       this.stopWith(StopCode.FELL_OFF, 0);
       return;
     }
-    for (let i = blk.start; i < blk.end; i++) this.insn(this.insns[i]!, blk.end - 1 - i);
+    for (let i = blk.start; i < blk.end; i++) {
+      if (i + 1 < blk.end && this.extendPair(this.insns[i]!, this.insns[i + 1]!)) i++;
+      else this.insn(this.insns[i]!, blk.end - 1 - i);
+    }
+  }
+
+  /**
+   * `dst <<= 32; dst >>= 32` (or `s>>= 32`) in one block: the compilers' zero (sign) extension of a 32-bit value,
+   * emitted as one extension (TurboFan makes it one `movl` / `movsxd` instead of two shifts and a copy). ALU
+   * instructions cannot fault and the block's fuel covers both, so nothing else can tell.
+   */
+  private extendPair(first: Insn, second: Insn): boolean {
+    const a = first.form;
+    const b = second.form;
+    if (a.kind !== 'alu' || b.kind !== 'alu' || !a.is64 || !b.is64 || a.source !== 'K' || b.source !== 'K') return false;
+    if (a.op !== AluOp.LSH || (b.op !== AluOp.RSH && b.op !== AluOp.ARSH) || first.imm !== 32 || second.imm !== 32 || first.dst !== second.dst) return false;
+    const c = this.code;
+    this.get(first.dst);
+    if (b.op === AluOp.RSH) {
+      c.op(Op.I32_WRAP_I64);
+      c.op(Op.I64_EXTEND_I32_U);
+    } else {
+      c.op(Op.I64_EXTEND32_S);
+    }
+    this.set(first.dst);
+    return true;
   }
 
   private get(r: number): void {

@@ -14,7 +14,7 @@ import { Vm, type TailCallHook, type VmOptions } from '../vm.js';
 import { JitLimitError, MAX_WASM_FUNCTION_BYTES } from './compile.js';
 import { AUTO_HOT_INSNS, compiled } from './engine.js';
 
-const { R0, R1, R2, R3, R6, R10, Add, Mov, Sub, JEq, JLt, JNe, Ja, Call, Exit, Ldx, Stx, label, program } = asm;
+const { R0, R1, R2, R3, R4, R6, R10, Add, Arsh, Lsh, Mov, Rsh, Sub, Xor, JEq, JLt, JNe, Ja, Call, Exit, Ldx, Stx, label, program } = asm;
 
 function outcome(vm: Vm, ok: boolean) {
   return { ok, r0: ok ? vm.r0 : null, regs: [...vm.regs], executed: vm.executed, fault: vm.fault, running: vm.running?.name };
@@ -75,6 +75,46 @@ describe('structuring', () => {
     const { jit, interp } = both(prog);
     expect(jit).toEqual(interp);
     expect(jit.r0).toBe(12n);
+  });
+});
+
+describe('extension pairs', () => {
+  it("`<<= 32; >>= 32` and `<<= 32; s>>= 32` (one extension when in one block) give the interpreter's results", () => {
+    const prog = loadProgram(
+      program(
+        // zero and sign extension of r1 and r2, fused
+        Mov.reg(R0, R1),
+        Lsh.imm(R0, 32),
+        Rsh.imm(R0, 32),
+        Mov.reg(R3, R2),
+        Lsh.imm(R3, 32),
+        Arsh.imm(R3, 32),
+        Xor.reg(R0, R3),
+        // a jump target between the shifts (two blocks), and shifts of two registers: not fused
+        Mov.reg(R3, R1),
+        Lsh.imm(R3, 32),
+        JEq.imm(R2, 0, 'next'),
+        label('next'),
+        Arsh.imm(R3, 32),
+        Mov.reg(R4, R2),
+        Lsh.imm(R4, 32),
+        Rsh.imm(R3, 32),
+        Add.reg(R0, R3),
+        Add.reg(R0, R4),
+        Exit(),
+      ),
+    );
+    const values = [0n, 1n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x1_0000_0000n, 0xdead_beef_8000_0001n, (1n << 64n) - 1n];
+    for (const r1 of values) {
+      for (const r2 of values) {
+        const { jit, interp } = both(prog, {}, [r1, r2]);
+        expect(jit, `r1 ${r1}, r2 ${r2}`).toEqual(interp);
+        const zext = (v: bigint) => v & 0xffffffffn;
+        const sext = (v: bigint) => BigInt.asUintN(64, BigInt.asIntN(32, v));
+        const r3 = sext(r1) >> 32n;
+        expect(jit.r0).toBe(BigInt.asUintN(64, (zext(r1) ^ sext(r2)) + r3 + BigInt.asUintN(64, r2 << 32n)));
+      }
+    }
   });
 });
 
