@@ -58,6 +58,8 @@ export class Program {
     readonly budgetTests: BudgetTests = 'block',
     /** Which registers a run's caller reads after it (LoadOptions.exitRegisters). */
     readonly exitRegisters: ExitRegisters = 'all',
+    /** Slots of the divisions by a register whose divisor the verifier proved non-zero (LoadOptions.divisorsNonZero). */
+    readonly divisorsNonZero: ReadonlySet<number> = new Set(),
   ) {
     this.code = interpreter.code;
     this.codeBase = interpreter.base;

@@ -402,6 +402,9 @@ export class ProgSyscall {
         // run) reads only its return value, r0.
         budgetTests: 'loop',
         exitRegisters: 'r0',
+        // The divisions whose divisor the verifier proved non-zero run without the JIT's zero test (Linux's
+        // fixup leaves those without a guard too).
+        divisorsNonZero: live.divisionsWithoutZeroCheck,
         resolveLdImm64: (insn) => {
           const object = refOf(insn);
           if (object === undefined) return undefined;

@@ -964,6 +964,12 @@ class FunctionEmitter implements StructureSink {
         else c.i32(k);
         c.op(modulo ? rem : div);
       }
+    } else if (this.prog.divisorsNonZero.has(insn.slot) && !(signed && !modulo)) {
+      // The verifier proved the divisor non-zero, and Wasm's rem_s gives INT_MIN % -1 = 0: nothing to test.
+      dividend();
+      this.get(insn.src);
+      if (!is64) c.op(Op.I32_WRAP_I64);
+      c.op(modulo ? rem : div);
     } else {
       // Divisor into a temp; then zero ? (mod ? x : 0) : (signed div by -1 ? -x : x op d).
       const temp = is64 ? L_T1 : L_S32;

@@ -14,7 +14,7 @@ import { Vm, type TailCallHook, type VmOptions } from '../vm.js';
 import { JitLimitError, MAX_WASM_FUNCTION_BYTES } from './compile.js';
 import { AUTO_HOT_INSNS, compiled } from './engine.js';
 
-const { R0, R1, R2, R3, R4, R6, R10, Add, Arsh, Lsh, Mov, Rsh, Sub, Xor, JEq, JLt, JNe, Ja, Call, Exit, Ldx, Stx, label, program } = asm;
+const { R0, R1, R2, R3, R4, R6, R10, Add, Arsh, Div, Lsh, Mod, Mov, Rsh, SMod, Sub, Xor, JEq, JLt, JNe, Ja, Call, Exit, Ldx, Stx, label, program } = asm;
 
 function outcome(vm: Vm, ok: boolean) {
   return { ok, r0: ok ? vm.r0 : null, regs: [...vm.regs], executed: vm.executed, fault: vm.fault, running: vm.running?.name };
@@ -115,6 +115,50 @@ describe('extension pairs', () => {
         expect(jit.r0).toBe(BigInt.asUintN(64, (zext(r1) ^ sext(r2)) + r3 + BigInt.asUintN(64, r2 << 32n)));
       }
     }
+  });
+});
+
+describe('divisorsNonZero', () => {
+  // r0 = r1 / r2 + r1 % r2 (64-bit) + w1 / w2 (32-bit) + r1 s% r2
+  const items = [
+    Mov.reg(R0, R1),
+    Div.reg(R0, R2),
+    Mov.reg(R3, R1),
+    Mod.reg(R3, R2),
+    Add.reg(R0, R3),
+    Mov.reg(R3, R1),
+    Div.reg32(R3, R2),
+    Add.reg(R0, R3),
+    Mov.reg(R3, R1),
+    SMod.reg(R3, R2),
+    Add.reg(R0, R3),
+    Exit(),
+  ];
+  const proven = [1, 3, 6, 9];
+
+  it("divides without the zero test and gives the interpreter's results while the proof holds", () => {
+    const prog = loadProgram(program(...items), { divisorsNonZero: proven });
+    // Divisors whose low 32 bits are non-zero too (the 32-bit division divides by w2).
+    const values = [1n, 2n, 7n, 0x7fffffffn, 0x80000000n, 0xffffffffn, (1n << 63n) + 1n, (1n << 64n) - 1n, 0x1_0000_0003n];
+    for (const r1 of [0n, ...values]) {
+      for (const r2 of values) {
+        const { jit, interp } = both(prog, {}, [r1, r2]);
+        expect(jit, `r1 ${r1}, r2 ${r2}`).toEqual(interp);
+      }
+    }
+  });
+
+  it('a wrong proof is unchecked: the JIT traps on a zero divisor where the interpreter gives x / 0 = 0', () => {
+    const { jit, interp } = both(loadProgram(program(...items), { divisorsNonZero: proven }), {}, [5n, 0n]);
+    expect(interp.ok).toBe(true);
+    expect(jit.fault).toMatchObject({ kind: 'memory', pc: -1 });
+    // Unproved, the same division tests its divisor.
+    const tested = both(loadProgram(program(...items)), {}, [5n, 0n]);
+    expect(tested.jit).toEqual(tested.interp);
+  });
+
+  it('refuses a slot that is no division or modulo (facts of another program)', () => {
+    expect(() => loadProgram(program(...items), { divisorsNonZero: [0] })).toThrow(/divisorsNonZero names insn 0, which is no division or modulo/);
   });
 });
 
