@@ -99,9 +99,10 @@ export interface CompiledProgram {
   /** Indexes into `Vm.regs` (two per register) of the registers the entry function may write. */
   readonly written: Int32Array;
   /**
-   * Longest path of the entry function when it is loop- and call-free, else null: then the module also
-   * exports `fast(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel`, the entry function itself without fuel tests,
-   * exact whenever `fuel` is at least this (a lean run calls it directly: no wrapper call per run).
+   * Longest path of the entry function when it is loop- and call-free, 0 when it has loops but no bpf-to-bpf
+   * call, else null. When not null the module also exports `fast(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel`, the
+   * entry function itself (without fuel tests when loop-free; with them otherwise), exact whenever `fuel` is at
+   * least this (a lean run calls it directly: no wrapper call per run).
    */
   readonly fastLength: number | null;
   /** How each function's control flow was structured. */
@@ -359,9 +360,12 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
     if (e === 0) {
       const published = prog.exitRegisters === 'r0' ? emitter.written.filter((r) => r === 0) : emitter.written;
       written = Int32Array.from(published.flatMap((r) => [2 * r, 2 * r + 1]));
-      const length = emitter.boundedLength();
+      const bounded = emitter.boundedLength();
+      // Without bpf-to-bpf calls, a function with loops gets an exported copy too, with its fuel tests: a run then
+      // makes one call with five i32 parameters instead of a wrapper passing ten i64 registers.
+      const length = bounded ?? (emitter.callsLocal() ? null : 0);
       if (length !== null) {
-        const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, false, true);
+        const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, bounded === null, true);
         copy.emit();
         copy.checkSize();
         const index = mb.declareFunction(RUN_PARAMS, [T.I32]);
@@ -573,10 +577,7 @@ class FunctionEmitter implements StructureSink {
   boundedLength(): number | null {
     const n = this.nodes.length;
     const succs = (node: number): number[] => this.blocks[this.nodes[node]!]!.succs.map((b) => this.nodeOf.get(b)!);
-    for (const b of this.nodes) {
-      const blk = this.blocks[b]!;
-      for (let i = blk.start; i < blk.end && i < this.insns.length; i++) if (this.insns[i]!.form.id === 'call.local') return null;
-    }
+    if (this.callsLocal()) return null;
     // Iterative DFS: a back edge (to a node on the stack) means a cycle; postorder gives the DP order.
     const state = new Uint8Array(n);
     const longest = new Float64Array(n);
@@ -602,6 +603,15 @@ class FunctionEmitter implements StructureSink {
       }
     }
     return longest[0]! <= MAX_BOUNDED ? longest[0]! : null;
+  }
+
+  /** Whether the function makes bpf-to-bpf calls. */
+  callsLocal(): boolean {
+    for (const b of this.nodes) {
+      const blk = this.blocks[b]!;
+      for (let i = blk.start; i < blk.end && i < this.insns.length; i++) if (this.insns[i]!.form.id === 'call.local') return true;
+    }
+    return false;
   }
 
   /** Throw {@link JitLimitError} once the code is larger than a WebAssembly function may be. */
