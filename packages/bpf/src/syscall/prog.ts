@@ -417,6 +417,14 @@ export class ProgSyscall {
         name: desc.name,
         // The accesses the verifier proved in bounds run without a region check on the JIT; the rest keep theirs.
         memoryInBounds: live.memoryInBounds,
+        // Linux has no instruction budget and the verifier proved every path ends: the JIT tests the VM's budget
+        // only at loop headers and function entries, not in every block. A program's caller (a hook, a test
+        // run) reads only its return value, r0.
+        budgetTests: 'loop',
+        exitRegisters: 'r0',
+        // The divisions whose divisor the verifier proved non-zero run without the JIT's zero test (Linux's
+        // fixup leaves those without a guard too).
+        divisorsNonZero: live.divisionsWithoutZeroCheck,
         resolveLdImm64: (insn) => {
           const object = refOf(insn);
           if (object === undefined) return undefined;
