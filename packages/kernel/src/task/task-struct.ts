@@ -83,11 +83,6 @@ export class TaskStructs {
     this.idle = idle;
   }
 
-  /** Memory charged to the caches (owners `slab:<cache>`), for accounting checks. */
-  get owners(): readonly string[] {
-    return [this.tasks.owner, this.creds.owner, this.mms.owner];
-  }
-
   /** Whether memory holds the objects of one more task (fork answers ENOMEM before it starts when not). */
   get roomForTask(): boolean {
     return this.phys.freePages >= PAGES_PER_TASK_MAX;
