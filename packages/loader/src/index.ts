@@ -14,5 +14,6 @@ export { KCONFIG_SECTION, KSYMS_SECTION } from './object-btf.js';
 export type { KconfigExtern, KconfigType, ObjectBtf } from './object-btf.js';
 export { SEC_DEFS, programSection } from './sec-defs.js';
 export type { ProgramSection, SecDef, SecFlag } from './sec-defs.js';
-export { DEFAULT_PIN_ROOT, load } from './load.js';
+export { DEFAULT_PIN_ROOT, KERNEL_BTF_PATH, load, loadKernelBtf } from './load.js';
 export type { LoadLibc, LoadOptions, LoadedMap, LoadedObject, LoadedProgram } from './load.js';
+export { CORE_POISON_HELPER } from './core/patch.js';
