@@ -8,12 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASK_STRUCT } from '@ebpf-sim/kernel';
-import { load, loadKernelBtf, openObject } from '@ebpf-sim/loader';
+import { LoaderError, load, loadKernelBtf, openObject } from '@ebpf-sim/loader';
 import { BPF_MAP_TYPE } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { inKernel } from './in-kernel.js';
 
 const CORPUS = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'corpus');
+const CORE_FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'core');
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 
 /** The program's `struct task_facts` in `.bss`, field by field (core_task.bpf.c). */
@@ -106,5 +107,28 @@ describe('CO-RE: a program compiled against the real kernel vmlinux.h', () => {
         missing_option: 0,
       });
     }, '/bin/core-reader');
+  });
+
+  it('a poisoned relocation in dead code loads (the field-exists guard is 0 here); reached, the load fails naming the relocation', () => {
+    const spec = openObject(new Uint8Array(readFileSync(join(CORE_FIXTURES, 'guarded.bpfel.o'))), { name: 'guarded' });
+    const local = spec.btf?.btf.types.find((t) => t.name === 'task_struct' && t.vlen > 0)?.id;
+    inKernel(function* (libc) {
+      const loaded = yield* load(spec, libc, { programs: ['guarded'] });
+      const run = yield* libc.bpfProgTestRun(loaded.programs.get('guarded')?.fd ?? -1, { ctx: new Uint8Array(16) });
+      expect([run.ret, run.retval]).toEqual([0, yield* libc.getpid()]);
+      let error: unknown;
+      try {
+        yield* load(spec, libc, { programs: ['unguarded'] });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(LoaderError);
+      const message = error instanceof Error ? error.message : '';
+      expect(message).toContain(`prog 'unguarded': BPF_PROG_LOAD failed: -EINVAL`);
+      // libbpf's rewrite of the verifier's `invalid func unknown#195896080` at the poisoned instruction.
+      expect(message).toContain(
+        `1: <invalid CO-RE relocation>\nfailed to resolve CO-RE relocation <byte_off> [${local ?? 0}] struct task_struct.no_such_field (0:1 @ offset 4)\n`,
+      );
+    });
   });
 });
