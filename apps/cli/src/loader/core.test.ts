@@ -131,4 +131,22 @@ describe('CO-RE: a program compiled against the real kernel vmlinux.h', () => {
       );
     });
   });
+
+  it('without the kernel BTF a CO-RE object fails to load, saying so; an unknown program name is refused', () => {
+    const spec = openObject(new Uint8Array(readFileSync(join(CORE_FIXTURES, 'guarded.bpfel.o'))), { name: 'guarded' });
+    inKernel(function* (libc) {
+      const messages: string[] = [];
+      for (const options of [{ kernelBtfPath: '/sys/kernel/btf/nope' }, { programs: ['nope'] }]) {
+        try {
+          yield* load(spec, libc, options);
+        } catch (e) {
+          messages.push(e instanceof LoaderError ? e.message : String(e));
+        }
+      }
+      expect(messages).toEqual([
+        'failed to find valid kernel BTF: open /sys/kernel/btf/nope: -ENOENT (CO-RE needs the kernel BTF)',
+        "prog 'nope': no such program in the object",
+      ]);
+    });
+  });
 });

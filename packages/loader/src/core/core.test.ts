@@ -286,6 +286,18 @@ describe('CO-RE failures', () => {
     );
   });
 
+  it('candidates at one offset that disagree on the answer (an int here, a long there) are a decision ambiguity', () => {
+    const b = new BtfBuilder();
+    const t = ints(b);
+    b.add({ kind: BtfKind.STRUCT, name: 'task', sizeOrType: 8, members: [member('pid', t.int, 0)] });
+    b.add({ kind: BtfKind.STRUCT, name: 'task___wide', sizeOrType: 8, members: [member('pid', t.long, 0)] });
+    const target = { btf: parseBtf(b.build()), task: 0 };
+    const error = failure(() =>
+      relocate(program(insn(MOV64_K, 1, 0, 0, 4)), [{ insn: 0, typeId: l.task, accessString: '0:0', kind: K.FIELD_BYTE_SIZE }], l, target),
+    );
+    expect(error.message).toContain(`prog 'prog': relo #0: insn #0: [${l.task}] struct task + 0:0: relocation decision ambiguity: success 8 != success 4`);
+  });
+
   it('flavours that agree are not ambiguous', () => {
     const out = relocate(
       program(insn(LDX_W, 0, 1, 0, 0)),

@@ -381,7 +381,7 @@ export function calcReloInsn(relo: CoreRelo, localBtf: Btf, candidates: (id: num
       const says = (r: CoreReloResult): string => `${r.poison ? 'failure' : 'success'} ${r.newVal}`;
       throw new CoreReloError(
         'EINVAL',
-        `relocation decision ambiguity: ${says(chosen.result)} != ${says(result)} (${formatSpec(chosen.spec)} vs ${formatSpec(cand)})`,
+        `relocation decision ambiguity: ${says(result)} != ${says(chosen.result)} (${formatSpec(cand)} vs ${formatSpec(chosen.spec)})`,
       );
     }
   }
