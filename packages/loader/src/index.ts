@@ -17,3 +17,6 @@ export type { ProgramSection, SecDef, SecFlag } from './sec-defs.js';
 export { DEFAULT_PIN_ROOT, KERNEL_BTF_PATH, load, loadKernelBtf } from './load.js';
 export type { LoadLibc, LoadOptions, LoadedMap, LoadedObject, LoadedProgram } from './load.js';
 export { CORE_POISON_HELPER } from './core/patch.js';
+export { applyCoreRelocations, CoreTarget, explainPoisonInLog } from './core/apply.js';
+export type { CoreOutcome, PoisonedRelo } from './core/apply.js';
+export type { CoreRelo } from './core/relo.js';
