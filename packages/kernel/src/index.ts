@@ -72,7 +72,7 @@ export {
   PF_EXITING,
   PF_KTHREAD,
 } from './task/layout.js';
-export { KernelTypeTable, parseCType, POINTER_SIZE, type CType, type KernelStruct, type KernelTypedef } from './lib/ctype.js';
+export { KernelTypeTable, parseCType, POINTER_SIZE, type CType, type KernelField, type KernelStruct, type KernelTypedef } from './lib/ctype.js';
 export { PhysicalMemory, type MemoryCharge } from './mm/physmem.js';
 export { KmemCache } from './mm/slab.js';
 export { AddressSpace, type Vma, type FaultStats } from './mm/address-space.js';

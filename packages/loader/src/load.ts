@@ -1,5 +1,7 @@
+import { BtfError, parseBtf, type Btf } from '@ebpf-sim/btf';
 import { PseudoLd, SLOT_SIZE } from '@ebpf-sim/isa';
-import { BPF_MAP_TYPE, errnoName, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, errnoName, O, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { applyCoreRelocations, CoreTarget, explainPoisonInLog, type PoisonedRelo } from './core/apply.js';
 import { LoaderError } from './errors.js';
 import { LIBBPF_PIN, type MapSpec } from './maps.js';
 import type { KconfigExtern } from './object-btf.js';
@@ -7,7 +9,10 @@ import type { ObjectProgram, ObjectSpec } from './object.js';
 import { applyPatch, type Patch } from './programs.js';
 
 /** What load uses of user space's libc: the bpf() wrappers and close (a narrow interface, as the verifier's env is). */
-export type LoadLibc = Pick<Libc, 'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close'>;
+export type LoadLibc = Pick<
+  Libc,
+  'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close' | 'open' | 'readAll'
+>;
 
 export interface LoadOptions {
   /** Values of the `.kconfig` externs (LINUX_KERNEL_VERSION, CONFIG_*), as libbpf reads them from uname and /proc/config.gz. */
@@ -17,7 +22,17 @@ export interface LoadOptions {
   /** BPF_PROG_LOAD's log: level and buffer size (libbpf retries with a log on failure; this asks up front). */
   readonly logLevel?: number;
   readonly logSize?: number;
+  /**
+   * The programs to load, by name (default: all). The others are left out as libbpf's
+   * bpf_program__set_autoload(prog, false) leaves them: not relocated, not loaded.
+   */
+  readonly programs?: readonly string[];
+  /** Where the kernel's BTF is read for CO-RE (libbpf's btf_custom_path); default {@link KERNEL_BTF_PATH}. */
+  readonly kernelBtfPath?: string;
 }
+
+/** Where the running kernel publishes its BTF, which CO-RE relocates against (libbpf's btf__load_vmlinux_btf). */
+export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
 /** Map types libbpf creates without BTF whatever the definition says (bpf_object__create_map's switch). */
 const MAP_TYPES_WITHOUT_BTF: ReadonlySet<number> = new Set([
@@ -116,7 +131,7 @@ function kconfigValue(spec: ObjectSpec, map: MapSpec, values: Readonly<Record<st
  * becomes `ld_imm64 rX, map_fd` (BPF_PSEUDO_MAP_FD), global data or a `.kconfig` extern
  * `ld_imm64 rX, map_value` (BPF_PSEUDO_MAP_VALUE) with the byte offset in the second slot's immediate.
  */
-function relocate(prog: ObjectProgram, fds: ReadonlyMap<string, number>): Uint8Array {
+function relocate(prog: Pick<ObjectProgram, 'name' | 'insns' | 'references'>, fds: ReadonlyMap<string, number>): Uint8Array {
   const insns = prog.insns.slice();
   const view = new DataView(insns.buffer);
   for (const ref of prog.references) {
@@ -134,6 +149,24 @@ function relocate(prog: ObjectProgram, fds: ReadonlyMap<string, number>): Uint8A
     for (const patch of patches) applyPatch(view, patch, 'little');
   }
   return insns;
+}
+
+/**
+ * The running kernel's BTF, as libbpf's btf__load_vmlinux_btf() reads it: the file at `path`, parsed with the
+ * kernel's own rules. A LoaderError when it cannot be had (libbpf: "failed to find valid kernel BTF").
+ */
+export function* loadKernelBtf(libc: Pick<LoadLibc, 'open' | 'readAll' | 'close'>, path: string = KERNEL_BTF_PATH): Sys<Btf | LoaderError> {
+  const fd = yield* libc.open(path, O.RDONLY);
+  if (fd < 0) return new LoaderError(`failed to find valid kernel BTF: open ${path}: -${errnoName(fd)}`, 'unsupported', 'CO-RE needs the kernel BTF');
+  const bytes = yield* libc.readAll(fd, 64 * 1024);
+  yield* libc.close(fd);
+  if (!bytes.ok) return new LoaderError(`failed to find valid kernel BTF: read ${path}: -${errnoName(-bytes.errno)}`, 'unsupported');
+  try {
+    return parseBtf(bytes.value);
+  } catch (error) {
+    if (error instanceof BtfError) return new LoaderError(`failed to find valid kernel BTF: ${path}: ${error.message}`, 'format');
+    throw error;
+  }
 }
 
 /**
@@ -228,7 +261,19 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     }
   }
 
-  for (const prog of spec.programs) {
+  const toLoad = options.programs === undefined ? spec.programs : spec.programs.filter((p) => options.programs?.includes(p.name) === true);
+  for (const name of options.programs ?? []) {
+    if (!spec.programs.some((p) => p.name === name)) return yield* fail(new LoaderError(`prog '${name}': no such program in the object`, 'format'));
+  }
+  // CO-RE relocates against the running kernel's BTF, read once, only if a program to load has relocations.
+  let core: CoreTarget | undefined;
+  if (spec.btf !== undefined && toLoad.some((p) => p.coreRelos.length > 0)) {
+    const target = yield* loadKernelBtf(libc, options.kernelBtfPath ?? KERNEL_BTF_PATH);
+    if (target instanceof LoaderError) return yield* fail(target);
+    core = new CoreTarget(spec.btf.btf, target);
+  }
+
+  for (const prog of toLoad) {
     const what = `prog '${prog.name}'`;
     if (prog.section === undefined)
       return yield* fail(new LoaderError(`${what}: missing BPF prog type, check ELF section name '${prog.sectionName}'`, 'unsupported'));
@@ -236,8 +281,12 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       return yield* fail(new LoaderError(`${what}: SEC("${prog.sectionName}") needs the kernel's BTF (attach_btf_id), not supported yet`, 'unsupported'));
     }
     let insns: Uint8Array;
+    let poisoned: readonly PoisonedRelo[] = [];
     try {
-      insns = relocate(prog, fds);
+      // libbpf's order: CO-RE (bpf_object__relocate_core) before the data and map references.
+      const outcome = core === undefined ? undefined : applyCoreRelocations(prog, core);
+      poisoned = outcome?.poisoned ?? [];
+      insns = relocate({ ...prog, insns: outcome?.insns ?? prog.insns }, fds);
     } catch (error) {
       if (error instanceof LoaderError) return yield* fail(error);
       throw error;
@@ -255,7 +304,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     let result = yield* libc.bpfProgLoad(request);
     // libbpf retries a failed load with a log buffer so the error can say why.
     if (result.ret < 0 && request.logSize === 0) result = yield* libc.bpfProgLoad({ ...request, logLevel: 1, logSize: FAILURE_LOG_SIZE });
-    yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? result.log : '');
+    yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? explainPoisonInLog(result.log, poisoned) : '');
     programs.set(prog.name, { spec: prog, fd: result.ret, log: result.log });
   }
 

@@ -5,11 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registerBpf } from '@ebpf-sim/bpf';
-import { createKernel } from '@ebpf-sim/kernel';
 import { LoaderError, load, openObject, type LoadedObject, type LoadOptions, type ObjectSpec } from '@ebpf-sim/loader';
-import { BPF_MAP_TYPE, Errno, Libc, type UserProgram } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, Errno, type Libc } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
+import { inKernel } from './in-kernel.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'open');
 const open = (file: string): ObjectSpec => openObject(new Uint8Array(readFileSync(join(FIXTURES, file))), { name: file.split('.')[0] ?? '' });
@@ -18,30 +17,6 @@ const benchManifest = (): { input: string; programs: Record<string, { xdp: { ret
   existsSync(join(BENCH, 'manifest.json')) ? (JSON.parse(readFileSync(join(BENCH, 'manifest.json'), 'utf8')) as never) : undefined;
 if (benchManifest() === undefined) console.warn(`load() over the bench objects skipped: ${BENCH} is absent`);
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
-
-/** Run `body` as a user program of a fresh kernel with the bpf subsystem; fail on a kernel crash. */
-function inKernel(body: (libc: Libc) => Generator<number, void, number>): ReturnType<typeof registerBpf> {
-  const kernel = createKernel({ cpus: 1 });
-  const bpf = registerBpf(kernel);
-  let failure: Error | undefined;
-  let finished = false;
-  const user: UserProgram = function* (ctx) {
-    try {
-      yield* body(new Libc(ctx));
-      finished = true;
-    } catch (error) {
-      failure = error instanceof Error ? error : new Error(String(error));
-    }
-    return 0;
-  };
-  kernel.vfs.registerProgram('/bin/test', user);
-  kernel.spawn('/bin/test', { uid: 0 });
-  kernel.run({ untilNs: 100e9 });
-  expect(kernel.crashes).toEqual([]);
-  if (failure !== undefined) throw failure;
-  expect(finished).toBe(true);
-  return bpf;
-}
 
 function* loadOrThrow(spec: ObjectSpec, libc: Libc, options?: LoadOptions): Generator<number, LoadedObject, number> {
   return yield* load(spec, libc, options);

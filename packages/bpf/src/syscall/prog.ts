@@ -381,15 +381,6 @@ export class ProgSyscall {
     const result = verify(insnBytes, { progType: desc, registry, logLevel: verifierLevel, privileged, gpl });
     let log = (logLevel & BPF_LOG.STATS) !== 0 ? withStats(result.log, result.stats.timeUs, result.stackDepth) : result.log;
     if (!result.accepted) return { log, program: -(result.error?.errno ?? Errno.EINVAL) };
-    // do_misc_fixups' helper binding: a helper this simulator has no implementation of cannot run.
-    for (const id of calledHelpers(insns)) {
-      // bpf_tail_call is the VM's own (its tail-call hook asks the PROG_ARRAY), not an entry of the helper table.
-      if (this.runtime.helpers.get(id) === undefined && HELPERS.get(id)?.tailCall !== true) {
-        const proto = HELPERS.get(id);
-        log += `helper call ${proto?.name ?? 'unknown'}#${id} is known to the verifier but not implemented by this kernel; the program cannot be loaded\n`;
-        return { log, program: -Errno.EINVAL };
-      }
-    }
     // Linux's rewrites: context accesses, then dead code (removed for a privileged loader, trapped for an
     // unprivileged one: a malformed instruction on a dead path goes with it), then the division guards.
     let live: XlatedProgram;
@@ -401,6 +392,16 @@ export class ProgSyscall {
       // The verifier's facts disagree with the program: Linux reports such a state as a verifier bug (EFAULT).
       if (!(e instanceof CtxRewriteError)) throw e;
       return { log: `${log}verifier bug: ${e.message}\n`, program: -Errno.EFAULT };
+    }
+    // do_misc_fixups' helper binding: a helper this simulator has no implementation of cannot run. Like Linux it
+    // runs after dead code is gone, so a call the verifier never reached (libbpf's poisoned CO-RE call) is not bound.
+    for (const id of calledHelpers(live.insns)) {
+      // bpf_tail_call is the VM's own (its tail-call hook asks the PROG_ARRAY), not an entry of the helper table.
+      if (this.runtime.helpers.get(id) === undefined && HELPERS.get(id)?.tailCall !== true) {
+        const proto = HELPERS.get(id);
+        log += `helper call ${proto?.name ?? 'unknown'}#${id} is known to the verifier but not implemented by this kernel; the program cannot be loaded\n`;
+        return { log, program: -Errno.EINVAL };
+      }
     }
     // The guarded program is what user space reads back (as Linux 6.18 prints it). The VM runs `live`: its
     // division and modulo already are RFC 9669's (a zero divisor gives 0, or leaves the dividend; a signed

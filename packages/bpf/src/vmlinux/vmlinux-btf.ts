@@ -14,16 +14,16 @@ import {
   kprobeFunctionProto,
   LSM_HOOK_ARGS,
   parseCType,
-  type ContextField,
   type CType,
   type HookPoint,
   type KernelFunctionProto,
   type KernelServices,
+  type KernelField,
   type KernelStruct,
   type KernelTypeTable,
   type LsmHookName,
 } from '@ebpf-sim/kernel';
-import { __SK_BUFF, __SK_BUFF_CB_WORDS, XDP_MD } from '@ebpf-sim/uapi';
+import { __SK_BUFF, __SK_BUFF_CB_WORDS, BPF_ATTACH_TYPE, BPF_MAP_TYPE, BPF_PROG_TYPE, XDP_MD } from '@ebpf-sim/uapi';
 
 /** Where Linux publishes its BTF, and where ours is. */
 export const VMLINUX_BTF_PATH = '/sys/kernel/btf/vmlinux';
@@ -80,6 +80,16 @@ function uapiContexts(table: KernelTypeTable): void {
     Object.entries(__SK_BUFF).flatMap(([name, offset]) => (name === 'size' ? [] : [[name, offset, wide[name] ?? '__u32'] as const])),
   );
 }
+
+/**
+ * The enums of include/uapi/linux/bpf.h that Linux's vmlinux BTF carries (programs ask
+ * `bpf_core_enum_value(enum bpf_map_type, BPF_MAP_TYPE_RINGBUF)`), from the uapi constants: name, enumerator prefix, values.
+ */
+const UAPI_ENUMS: readonly (readonly [string, string, Readonly<Record<string, number>>])[] = [
+  ['bpf_map_type', 'BPF_MAP_TYPE_', BPF_MAP_TYPE],
+  ['bpf_prog_type', 'BPF_PROG_TYPE_', BPF_PROG_TYPE],
+  ['bpf_attach_type', 'BPF_', BPF_ATTACH_TYPE],
+];
 
 /** What the vmlinux BTF is built from. */
 export interface VmlinuxSources {
@@ -160,13 +170,15 @@ class BtfFromC {
   /** A struct (by name, or anonymous under a typedef), its members at their bit offsets. */
   struct(struct: KernelStruct): number {
     const make = (id: number): void => {
-      const members: BtfMember[] = struct.fields.map((f: ContextField) => ({
+      const members: BtfMember[] = struct.fields.map((f: KernelField) => ({
         name: f.name,
         type: this.typeOf(f.ctype),
-        bitOffset: f.offset * 8,
-        bitfieldSize: 0,
+        bitOffset: f.bitOffset ?? f.offset * 8,
+        bitfieldSize: f.bits ?? 0,
       }));
-      this.b.define(id, { kind: struct.kind === 'union' ? BtfKind.UNION : BtfKind.STRUCT, name: struct.name, sizeOrType: struct.size, members });
+      // kind_flag: member offsets carry bitfield sizes (as pahole writes a struct with bitfields).
+      const kindFlag = struct.fields.some((f: KernelField) => f.bits !== undefined);
+      this.b.define(id, { kind: struct.kind === 'union' ? BtfKind.UNION : BtfKind.STRUCT, name: struct.name, sizeOrType: struct.size, members, kindFlag });
     };
     if (struct.name === '') {
       const id = this.b.reserve();
@@ -222,6 +234,8 @@ function build(sources: VmlinuxSources): Uint8Array {
   }
   uapiContexts(table);
   const out = new BtfFromC(table);
+  for (const [name, prefix, values] of UAPI_ENUMS)
+    out.b.add({ kind: BtfKind.ENUM, name, sizeOrType: 4, enumValues: Object.entries(values).map(([k, v]) => ({ name: `${prefix}${k}`, value: BigInt(v) })) });
   for (const name of table.typedefs.keys()) out.typeOf(name);
   for (const struct of table.structs.values()) out.struct(struct);
   const functions = new Set<string>();

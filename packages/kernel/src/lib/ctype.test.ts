@@ -19,6 +19,26 @@ describe('C types of the kernel layouts', () => {
     expect(() => parseCType('long short')).toThrow(/not a C integer type/);
   });
 
+  it('lays bitfields out as the x86_64 psABI does: packed into units of their type, never across one', () => {
+    const t = new KernelTypeTable();
+    const offsets = t.struct('bits', [
+      ['c', 'char'],
+      ['a', 'unsigned int:3'],
+      ['b', 'unsigned int:30'],
+      ['d', 'unsigned char:1'],
+    ]);
+    const fields = t.structs.get('bits')?.fields.map((f) => ({ name: f.name, ctype: f.ctype, offset: f.offset, bitOffset: f.bitOffset, bits: f.bits }));
+    expect(fields).toEqual([
+      { name: 'c', ctype: 'char', offset: 0, bitOffset: undefined, bits: undefined },
+      // a fits after c in the first int; b would cross into the next int, so it starts there; d follows b.
+      { name: 'a', ctype: 'unsigned int', offset: 0, bitOffset: 8, bits: 3 },
+      { name: 'b', ctype: 'unsigned int', offset: 4, bitOffset: 32, bits: 30 },
+      { name: 'd', ctype: 'unsigned char', offset: 7, bitOffset: 62, bits: 1 },
+    ]);
+    expect(offsets.size).toBe(8);
+    expect(() => t.struct('wide', [['w', 'unsigned char:9']])).toThrow(/bitfield w of 9 bits/);
+  });
+
   it('lays a struct out by the C rules: natural alignment, padded to its largest member', () => {
     const t = new KernelTypeTable();
     const s = t.struct('s', [

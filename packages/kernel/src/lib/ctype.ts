@@ -24,14 +24,26 @@ export type CType =
 /** A typedef: of a spelled type, or of an anonymous struct (`typedef struct { uid_t val; } kuid_t;`). */
 export type KernelTypedef = { readonly name: string; readonly ctype: string } | { readonly name: string; readonly struct: KernelStruct };
 
+/**
+ * A field of a kernel struct. A bitfield (spelled `'unsigned int:1'` in a FieldSpec) has its type in `ctype`, `bits`,
+ * its width, and `bitOffset`, its first bit from the start of the struct; `offset` and `size` are its storage unit's.
+ */
+export interface KernelField extends ContextField {
+  readonly bits?: number;
+  readonly bitOffset?: number;
+}
+
 /** A struct or union as the kernel lays it out: its fields with C types, offsets and sizes (`name` '' when anonymous). */
 export interface KernelStruct {
   readonly name: string;
   readonly kind: 'struct' | 'union';
   readonly size: number;
   readonly align: number;
-  readonly fields: readonly ContextField[];
+  readonly fields: readonly KernelField[];
 }
+
+/** A bitfield's spelling: the type, a colon, the width (`unsigned int:1`). */
+const BITFIELD = /^(.*?)\s*:\s*(\d+)$/;
 
 /** The C integer types by the word multiset that spells them (sorted words), with GCC's DWARF name. */
 const C_INTEGERS: ReadonlyMap<string, Omit<Extract<CType, { kind: 'int' }>, 'kind'>> = new Map(
@@ -194,21 +206,36 @@ export class KernelTypeTable {
   }
 
   private layout<N extends string>(name: string, kind: 'struct' | 'union', specs: FieldSpec<N>): { struct: KernelStruct; offsets: StructOffsets<N> } {
-    const fields: ContextField[] = [];
+    const fields: KernelField[] = [];
     const offsets: Record<string, number> = {};
-    let end = 0;
+    let endBits = 0;
     let align = 1;
-    for (const [field, ctype] of specs) {
+    for (const [field, spelling] of specs) {
+      const bitfield = BITFIELD.exec(spelling);
+      const ctype = bitfield === null ? spelling : (bitfield[1] as string);
       const type = parseCType(ctype);
       const fieldAlign = this.alignOf(type);
-      const offset = kind === 'union' ? 0 : Math.ceil(end / fieldAlign) * fieldAlign;
-      const f: ContextField = { name: field, ctype, offset, size: this.sizeOf(type), signed: this.isSigned(type) };
+      const size = this.sizeOf(type);
+      let f: KernelField;
+      if (bitfield === null) {
+        const offset = kind === 'union' ? 0 : Math.ceil(endBits / 8 / fieldAlign) * fieldAlign;
+        f = { name: field, ctype, offset, size, signed: this.isSigned(type) };
+        endBits = Math.max(endBits, (offset + size) * 8);
+      } else {
+        // The x86_64 psABI: a bitfield follows the previous bits unless it would cross a unit of its type's size.
+        const bits = Number(bitfield[2]);
+        const unitBits = size * 8;
+        if (bits < 1 || bits > unitBits) throw new RangeError(`struct ${name}: bitfield ${field} of ${bits} bits in a ${ctype}`);
+        let bitOffset = kind === 'union' ? 0 : endBits;
+        if (Math.floor(bitOffset / unitBits) !== Math.floor((bitOffset + bits - 1) / unitBits)) bitOffset = Math.ceil(bitOffset / unitBits) * unitBits;
+        f = { name: field, ctype, offset: Math.floor(bitOffset / unitBits) * size, size, signed: this.isSigned(type), bits, bitOffset };
+        endBits = Math.max(endBits, bitOffset + bits);
+      }
       fields.push(f);
-      offsets[field] = offset;
-      end = Math.max(end, offset + f.size);
+      offsets[field] = f.offset;
       align = Math.max(align, fieldAlign);
     }
-    const size = Math.ceil(end / align) * align;
+    const size = Math.ceil(Math.ceil(endBits / 8) / align) * align;
     offsets['size'] = size;
     return { struct: { name, kind, size, align, fields }, offsets: offsets as StructOffsets<N> };
   }

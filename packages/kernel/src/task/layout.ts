@@ -117,6 +117,8 @@ export const TASK_STRUCT = T.struct('task_struct', [
   ['comm', 'char[16]'],
   ['mm', 'struct mm_struct *'],
   ['active_mm', 'struct mm_struct *'],
+  // Scheduler bits: SCHED_RESET_ON_FORK is not modelled, so it stays 0 (what programs read through CO-RE bitfield relocations).
+  ['sched_reset_on_fork', 'unsigned int:1'],
 ]);
 /** TASK_COMM_LEN. */
 export const TASK_COMM_LEN = 16;
