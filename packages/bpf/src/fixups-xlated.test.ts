@@ -12,9 +12,14 @@ import { join } from 'node:path';
 import { formatXlated, fromHex, lookupForm, type RawInsn } from '@ebpf-sim/isa';
 import { convertCtxAccesses, fixupDivisions, removeDeadCode, verify, type VerifierRegistry } from '@ebpf-sim/verifier';
 import { describe, expect, it } from 'vitest';
+import { BPF_MAP_TYPE } from '@ebpf-sim/uapi';
 import { HELPERS } from './helpers/index.js';
 import { createRegistry, mapDesc } from './maps.js';
+import { createMap } from './maps/registry.js';
+import type { BpfMap } from './maps/map.js';
 import { XDP } from './prog-types/index.js';
+import { inlineMapLookups } from './syscall/prog-fixups.js';
+import { mapTestEnv } from './testing/map-env.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'fixups');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
@@ -32,12 +37,18 @@ function instructions(dump: string): string[] {
     .filter((text): text is string => text !== undefined);
 }
 
-/** Our xlated program for a fixture, after every fixup, as the same bpftool would print it. */
-function ours(hex: string, privileged = true, registry: VerifierRegistry = createRegistry()): string[] {
+/**
+ * Our xlated program for a fixture, after every fixup, as the same bpftool would print it. With `maps` (by the
+ * fd the program names them with) the program is loaded as for the JIT: map lookups inlined (map_gen_lookup).
+ */
+function ours(hex: string, privileged = true, registry: VerifierRegistry = createRegistry(), maps: readonly BpfMap[] = []): string[] {
   const bytes = fromHex(hex);
   const result = verify(bytes, { progType: XDP, registry, logLevel: 1, privileged });
   expect(result.accepted, result.log).toBe(true);
-  const xlated = fixupDivisions(removeDeadCode(convertCtxAccesses(bytes, result.facts, XDP), result.facts, { privileged }));
+  const live = removeDeadCode(convertCtxAccesses(bytes, result.facts, XDP), result.facts, { privileged });
+  const inlined =
+    maps.length === 0 ? live : inlineMapLookups(live, result.facts.callMaps, (desc) => maps.find((map) => registry.map(maps.indexOf(map), 'fd') === desc));
+  const xlated = fixupDivisions(inlined);
   return xlated.insns.map((insn) => printed(insn).replace(/ s([/%])= /, ' $1= '));
 }
 
@@ -86,5 +97,31 @@ describe('the fixups print as Linux 6.18 xlated dumps', () => {
 
   it('a malformed instruction on a dead path: the program loads, and the instruction is gone', () => {
     expect(ours(fixture('dead_malformed.hex'))).toEqual(instructions(fixture('dead_malformed.xlated.txt')));
+  });
+
+  it('array lookups inlined (array_map_gen_lookup) for a JIT-compiled program: shift or multiply, no call', () => {
+    // The fixture's maps, by the index the hex names them with (their order in .maps), created by a CAP_PERFMON
+    // holder (bpftool as root): no index mask.
+    const env = mapTestEnv({ nrCpus: 1 });
+    const make = (mapType: number, valueSize: number, maxEntries: number): BpfMap => {
+      const map = createMap({ mapType, keySize: 4, valueSize, maxEntries, mapFlags: 0, name: 'm' }, env);
+      if (typeof map === 'number') throw new Error(`map: errno ${map}`);
+      return map;
+    };
+    // clang placed them in .maps as seen, counts, wides.
+    const maps = [make(BPF_MAP_TYPE.HASH, 8, 16), make(BPF_MAP_TYPE.ARRAY, 8, 10), make(BPF_MAP_TYPE.ARRAY, 20, 3)];
+    const descs = maps.map((map) => map.desc());
+    const registry: VerifierRegistry = { helper: (id) => HELPERS.get(id), map: (ref) => descs[ref] };
+    const normal = (text: string): string => text.replace(/map\[id:\d+\]/, 'map[id:N]');
+    const linux = instructions(fixture('arraylookup.xlated.txt')).map(normal);
+    expect(linux).toContain('(07) r1 += 312');
+    // Linux 6.18 also turns a plain hash's lookup into a direct call of __htab_map_lookup_elem and the step to
+    // the value (htab_map_gen_lookup); here it stays the helper call (the runtime's hash lookup is the helper).
+    const htab = linux.indexOf('(85) call __htab_map_lookup_elem#347216');
+    expect(linux.slice(htab + 1, htab + 3)).toEqual(['(15) if r0 == 0x0 goto pc+1', '(07) r0 += 56']);
+    linux.splice(htab, 3, '(85) call bpf_map_lookup_elem#1');
+    expect(ours(fixture('arraylookup.hex'), true, registry, maps).map(normal)).toEqual(linux);
+    // Without the maps (the interpreter: no prog->jit_requested) every lookup stays a call.
+    expect(ours(fixture('arraylookup.hex'), true, registry).filter((text) => text.startsWith('(85) call bpf_map_lookup_elem'))).toHaveLength(3);
   });
 });

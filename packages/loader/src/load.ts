@@ -1,5 +1,7 @@
+import { BtfError, parseBtf, type Btf } from '@ebpf-sim/btf';
 import { PseudoLd, SLOT_SIZE } from '@ebpf-sim/isa';
-import { BPF_MAP_TYPE, errnoName, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, errnoName, O, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { applyCoreRelocations, CoreTarget, explainPoisonInLog, type PoisonedRelo } from './core/apply.js';
 import { LoaderError } from './errors.js';
 import { LIBBPF_PIN, type MapSpec } from './maps.js';
 import type { KconfigExtern } from './object-btf.js';
@@ -11,7 +13,7 @@ import { mapHandle, programHandle, type HandleLibc, type MapHandle, type Program
 /** What load uses of user space's libc: the bpf() wrappers and close (a narrow interface, as the verifier's env is). */
 export type LoadLibc = Pick<
   Libc,
-  'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close' | 'unlink'
+  'bpfBtfLoad' | 'bpfMapCreate' | 'bpfMapUpdate' | 'bpfMapFreeze' | 'bpfProgLoad' | 'bpfObjGet' | 'bpfObjPin' | 'close' | 'unlink' | 'open' | 'readAll'
 > &
   HandleLibc;
 
@@ -28,7 +30,17 @@ export interface LoadOptions {
    * /sys/devices/system/cpu/possible, which this kernel does not expose; without it a per-CPU value throws.
    */
   readonly possibleCpus?: number;
+  /**
+   * The programs to load, by name (default: all). The others are left out as libbpf's
+   * bpf_program__set_autoload(prog, false) leaves them: not relocated, not loaded.
+   */
+  readonly programs?: readonly string[];
+  /** Where the kernel's BTF is read for CO-RE (libbpf's btf_custom_path); default {@link KERNEL_BTF_PATH}. */
+  readonly kernelBtfPath?: string;
 }
+
+/** Where the running kernel publishes its BTF, which CO-RE relocates against (libbpf's btf__load_vmlinux_btf). */
+export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
 /** Map types libbpf creates without BTF whatever the definition says (bpf_object__create_map's switch). */
 const MAP_TYPES_WITHOUT_BTF: ReadonlySet<number> = new Set([
@@ -118,7 +130,7 @@ function kconfigValue(spec: ObjectSpec, map: MapSpec, values: Readonly<Record<st
  * becomes `ld_imm64 rX, map_fd` (BPF_PSEUDO_MAP_FD), global data or a `.kconfig` extern
  * `ld_imm64 rX, map_value` (BPF_PSEUDO_MAP_VALUE) with the byte offset in the second slot's immediate.
  */
-function relocate(prog: ObjectProgram, fds: ReadonlyMap<string, number>): Uint8Array {
+function relocate(prog: Pick<ObjectProgram, 'name' | 'insns' | 'references'>, fds: ReadonlyMap<string, number>): Uint8Array {
   const insns = prog.insns.slice();
   const view = new DataView(insns.buffer);
   for (const ref of prog.references) {
@@ -136,6 +148,24 @@ function relocate(prog: ObjectProgram, fds: ReadonlyMap<string, number>): Uint8A
     for (const patch of patches) applyPatch(view, patch, 'little');
   }
   return insns;
+}
+
+/**
+ * The running kernel's BTF, as libbpf's btf__load_vmlinux_btf() reads it: the file at `path`, parsed with the
+ * kernel's own rules. A LoaderError when it cannot be had (libbpf: "failed to find valid kernel BTF").
+ */
+export function* loadKernelBtf(libc: Pick<LoadLibc, 'open' | 'readAll' | 'close'>, path: string = KERNEL_BTF_PATH): Sys<Btf | LoaderError> {
+  const fd = yield* libc.open(path, O.RDONLY);
+  if (fd < 0) return new LoaderError(`failed to find valid kernel BTF: open ${path}: -${errnoName(fd)}`, 'unsupported', 'CO-RE needs the kernel BTF');
+  const bytes = yield* libc.readAll(fd, 64 * 1024);
+  yield* libc.close(fd);
+  if (!bytes.ok) return new LoaderError(`failed to find valid kernel BTF: read ${path}: -${errnoName(-bytes.errno)}`, 'unsupported');
+  try {
+    return parseBtf(bytes.value);
+  } catch (error) {
+    if (error instanceof BtfError) return new LoaderError(`failed to find valid kernel BTF: ${path}: ${error.message}`, 'format');
+    throw error;
+  }
 }
 
 /**
@@ -245,7 +275,19 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     }
   }
 
-  for (const prog of spec.programs) {
+  const toLoad = options.programs === undefined ? spec.programs : spec.programs.filter((p) => options.programs?.includes(p.name) === true);
+  for (const name of options.programs ?? []) {
+    if (!spec.programs.some((p) => p.name === name)) return yield* fail(new LoaderError(`prog '${name}': no such program in the object`, 'format'));
+  }
+  // CO-RE relocates against the running kernel's BTF, read once, only if a program to load has relocations.
+  let core: CoreTarget | undefined;
+  if (spec.btf !== undefined && toLoad.some((p) => p.coreRelos.length > 0)) {
+    const target = yield* loadKernelBtf(libc, options.kernelBtfPath ?? KERNEL_BTF_PATH);
+    if (target instanceof LoaderError) return yield* fail(target);
+    core = new CoreTarget(spec.btf.btf, target);
+  }
+
+  for (const prog of toLoad) {
     const what = `prog '${prog.name}'`;
     if (prog.section === undefined)
       return yield* fail(new LoaderError(`${what}: missing BPF prog type, check ELF section name '${prog.sectionName}'`, 'unsupported'));
@@ -253,8 +295,12 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       return yield* fail(new LoaderError(`${what}: SEC("${prog.sectionName}") needs the kernel's BTF (attach_btf_id), not supported yet`, 'unsupported'));
     }
     let insns: Uint8Array;
+    let poisoned: readonly PoisonedRelo[] = [];
     try {
-      insns = relocate(prog, fds);
+      // libbpf's order: CO-RE (bpf_object__relocate_core) before the data and map references.
+      const outcome = core === undefined ? undefined : applyCoreRelocations(prog, core);
+      poisoned = outcome?.poisoned ?? [];
+      insns = relocate({ ...prog, insns: outcome?.insns ?? prog.insns }, fds);
     } catch (error) {
       if (error instanceof LoaderError) return yield* fail(error);
       throw error;
@@ -273,7 +319,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     let result = yield* libc.bpfProgLoad(request);
     // libbpf retries a failed load with a log buffer so the error can say why.
     if (result.ret < 0 && request.logSize === 0) result = yield* libc.bpfProgLoad({ ...request, logLevel: 1, logSize: FAILURE_LOG_SIZE });
-    yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? withSourceLines(result.log, prog.lineInfo) : '');
+    yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? withSourceLines(explainPoisonInLog(result.log, poisoned), prog.lineInfo) : '');
     programs.set(prog.name, programHandle(libc, prog, result.ret, result.log));
   }
 

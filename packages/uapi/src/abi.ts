@@ -22,8 +22,12 @@ export const USER_REGISTER_COUNT = 7;
 export interface UserMemory {
   /** Copy `length` bytes starting at user address `address`. */
   read(address: number, length: number): Uint8Array;
+  /** Copy `length` bytes starting at user address `address` into `dst` from `dstOffset` (a load into memory the caller owns). */
+  readInto(address: number, dst: Uint8Array, dstOffset: number, length: number): void;
   /** Store `bytes` at user address `address`. */
   write(address: number, bytes: Uint8Array): void;
+  /** Store `length` bytes of `src` from `srcOffset` at user address `address`. */
+  writeFrom(address: number, src: Uint8Array, srcOffset: number, length: number): void;
 }
 
 /** What a user program receives when it starts (after execve, or as the body of a forked child). */

@@ -258,6 +258,7 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
   const meta: CallMeta = { map: null, memRegno: -1, memWrite: false, memOrNull: false, allocSize: 0, releaseRef: 0, lockId: 0 };
   proto.args.forEach((t, i) => checkArg(env, proto, i, t, meta));
   checkMapCompat(proto, meta.map);
+  if (meta.map) env.facts.recordCallMap(env.insnIdx, meta.map);
   const constKey = meta.map && proto.constKeyNeverNull === true ? constMapKey(env, meta.map) : -1;
   if (proto.lock === 'acquire') {
     if (env.state.activeLock) throw new Reject('Locking two bpf_spin_locks are not allowed', 'lock');

@@ -84,6 +84,7 @@ const noFacts = (ctxAccesses: CtxAccessFact[]) => ({
   divisionsWithoutZeroCheck: [],
   memoryInBounds: [],
   unreached: [],
+  callMaps: new Map(),
   seenDirectWrite: false,
   maxCtxOffset: 0,
 });
@@ -225,7 +226,15 @@ describe('convertCtxAccesses: jumps, calls and facts across the inserted instruc
     const fact = (insn: number): CtxAccessFact => ({ insn, field: FIELDS.chain, offsetInField: 0, size: 4, write: false });
     const out = convertCtxAccesses(
       insns,
-      { ctxAccesses: [fact(0), fact(7)], divisionsWithoutZeroCheck: [4], memoryInBounds: [8], unreached: [], seenDirectWrite: false, maxCtxOffset: 0 },
+      {
+        ctxAccesses: [fact(0), fact(7)],
+        divisionsWithoutZeroCheck: [4],
+        memoryInBounds: [8],
+        unreached: [],
+        callMaps: new Map(),
+        seenDirectWrite: false,
+        maxCtxOffset: 0,
+      },
       TYPE,
     );
     expect(print(out.insns)).toBe(

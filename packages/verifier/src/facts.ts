@@ -3,7 +3,7 @@
  * (Linux convert_ctx_access), which divisions never see a zero divisor, which memory accesses are in bounds
  * on every path. A fact holds only when it held on every verified path through the instruction.
  */
-import type { CtxField } from './registry.js';
+import type { CtxField, MapDesc } from './registry.js';
 
 const UNSEEN = 0;
 const PROVEN = 1;
@@ -35,6 +35,12 @@ export class InsnFacts {
   /** Per slot: the verifier reached it on some path (Linux insn_aux_data.seen). */
   private readonly seen: Uint8Array;
   readonly ctxAccesses = new Map<number, CtxAccessFact>();
+  /**
+   * Per helper call with a map argument: the map it was called with on every path, or null once two paths
+   * passed different maps (Linux insn_aux_data.map_ptr_state, poisoned). do_misc_fixups inlines a lookup only
+   * at a call that always sees the same map.
+   */
+  readonly callMaps = new Map<number, MapDesc | null>();
   /** The program stores into the packet directly (Linux seen_direct_write): its type's prologue is due. */
   seenDirectWrite = false;
   /** End of the furthest context byte accessed (Linux prog->aux->max_ctx_offset; raw_tp test runs need that much ctx_in). */
@@ -58,6 +64,13 @@ export class InsnFacts {
     const out: number[] = [];
     for (let i = 0; i < this.seen.length; i++) if (this.seen[i] === 0) out.push(i);
     return out;
+  }
+
+  /** The call at `insn` was reached with `map` as its map argument (Linux record_func_map). */
+  recordCallMap(insn: number, map: MapDesc): void {
+    const prev = this.callMaps.get(insn);
+    if (prev === undefined) this.callMaps.set(insn, map);
+    else if (prev !== map) this.callMaps.set(insn, null);
   }
 
   /** A load or store at `insn` went through the context pointer (or through another pointer). */

@@ -105,6 +105,44 @@ function compose(xlated: XlatedProgram, insns: RawInsn[], step: readonly number[
   };
 }
 
+/** One instruction's replacement for {@link patchProgram}. */
+export interface InsnPatch {
+  readonly insns: readonly RawInsn[];
+  /** Indexes in `insns` of memory accesses the patch's maker knows to be in bounds (the runtime drops their check). */
+  readonly inBounds?: readonly number[];
+}
+
+/**
+ * bpf_patch_insn_data for the kernel's rewrites made outside the verifier (a map type's map_gen_lookup, which
+ * do_misc_fixups asks for): each instruction at an index (in `xlated.insns`) of `patches` replaced by its
+ * sequence, whose own jumps stay as written; every other jump, call and function address re-aimed, a jump to a
+ * replaced instruction landing on its sequence. Facts about replaced instructions go; `inBounds` ones come.
+ */
+export function patchProgram(xlated: XlatedProgram, patches: ReadonlyMap<number, InsnPatch>): XlatedProgram {
+  const replaced = new Set<number>();
+  let s = 0;
+  for (let i = 0; i < xlated.insns.length; i++) {
+    if (patches.has(i)) replaced.add(s);
+    s += slotsOf(xlated.insns[i] as RawInsn);
+  }
+  const { insns, slotMap } = applyPatches(xlated.insns, new Map([...patches].map(([at, patch]) => [at, { insns: patch.insns }])));
+  const out = compose(xlated, insns, slotMap, (slot) => (replaced.has(slot) ? null : (slotMap[slot] ?? null)));
+  const inBounds = [...out.memoryInBounds];
+  s = 0;
+  for (let i = 0; i < xlated.insns.length; i++) {
+    const patch = patches.get(i);
+    if (patch !== undefined) {
+      let at = slotMap[s] as number;
+      patch.insns.forEach((insn, k) => {
+        if (patch.inBounds?.includes(k) === true) inBounds.push(at);
+        at += slotsOf(insn);
+      });
+    }
+    s += slotsOf(xlated.insns[i] as RawInsn);
+  }
+  return { ...out, memoryInBounds: inBounds.sort((a, b) => a - b) };
+}
+
 /** Linux insn_is_cond_jump: a JMP or JMP32 instruction other than ja, call and exit (may_goto included). */
 function isCondJump(insn: RawInsn): boolean {
   const cls = insn.code & 7;

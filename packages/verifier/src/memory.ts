@@ -326,9 +326,12 @@ export function checkMemAccess(
   if (reg.flags & RegFlag.MAYBE_NULL) throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'null-deref');
   switch (reg.type) {
     case RegType.PTR_TO_STACK:
+      // In bounds once stackBounds accepted it: a constant offset, or every offset of the variable part's
+      // [smin, smax] inside the frame (Linux check_stack_access_within_bounds). Recorded after the access: a
+      // load into its own base register (`r7 = *(u32 *)(r7 + 0)`) has replaced `reg` by the loaded value.
       if (t === 'write') stackWrite(env, regno, reg, total, size, value, stImm);
       else stackRead(env, regno, reg, total, size, dstRegno, signed);
-      env.facts.recordMemory(env.insnIdx, tnumIsConst(reg.varOff));
+      env.facts.recordMemory(env.insnIdx, true);
       return;
     case RegType.PTR_TO_CTX:
       checkCtx(env, regno, reg, off, size, t, t === 'write' ? dstRegno : dstRegno, value);

@@ -22,7 +22,7 @@ const REGISTRY: VerifierRegistry = {
   helper: (id) => (id === 5 ? { id, name: 'bpf_ktime_get_ns', ret: 'integer', args: [] } : undefined),
   map: () => undefined,
 };
-const { Add, Call, Div, Exit, JGt, Ldx, Mov, program, R0, R1, R2, R3, R4 } = asm;
+const { Add, And, Call, Div, Exit, JGt, Ldx, Lsh, Mov, St, program, R0, R1, R2, R3, R4, R10 } = asm;
 
 describe('verify', () => {
   it('writes the level-2 log in the kernel format', () => {
@@ -61,6 +61,45 @@ describe('verify', () => {
     expect(r.facts.ctxAccesses.map((c) => c.field.name)).toEqual(['data', 'end']);
     expect(r.facts.divisionsWithoutZeroCheck).toEqual([7]);
     expect(r.facts.memoryInBounds).toEqual([5]);
+  });
+  it('proves a stack load in bounds when it loads into its own base register', () => {
+    // r2 = *(u64 *)(r2 + 0) replaces r2 by the loaded scalar: the proof is of the pointer it had.
+    const r = verify(program(St.dw(R10, -8, 7), Mov.reg(R2, R10), Add.imm(R2, -8), Ldx.dw(R2, R2, 0), Mov.imm(R0, 0), Exit()), {
+      progType: TYPE,
+      registry: REGISTRY,
+    });
+    expect(r.accepted).toBe(true);
+    expect(r.facts.memoryInBounds).toEqual([0, 3]);
+  });
+  it('proves stack accesses at a variable offset in bounds (every offset of the range is inside the frame)', () => {
+    // r0 = (ktime & 7) * 8; r2 = r10 - 64 + r0: fp-64 .. fp-8, each 8 bytes, all inside the 512-byte frame.
+    const r = verify(
+      program(
+        Call.helper(5),
+        And.imm(R0, 7),
+        Lsh.imm(R0, 3),
+        Mov.reg(R2, R10),
+        Add.imm(R2, -64),
+        Add.reg(R2, R0),
+        St.dw(R2, 0, 1),
+        Ldx.dw(R3, R2, 0),
+        Mov.imm(R0, 0),
+        Exit(),
+      ),
+      { progType: TYPE, registry: REGISTRY },
+    );
+    expect(r.accepted).toBe(true);
+    expect(r.facts.memoryInBounds).toEqual([6, 7]);
+    // Eight bytes higher and the last offset of the range leaves the frame: refused, nothing is recorded for the runtime.
+    const out = verify(
+      program(Call.helper(5), And.imm(R0, 7), Lsh.imm(R0, 3), Mov.reg(R2, R10), Add.imm(R2, -56), Add.reg(R2, R0), St.dw(R2, 0, 1), Mov.imm(R0, 0), Exit()),
+      {
+        progType: TYPE,
+        registry: REGISTRY,
+      },
+    );
+    expect(out.accepted).toBe(false);
+    expect(out.error?.message).toContain('invalid variable-offset write to stack R2');
   });
   it('refuses helpers the program type does not list', () => {
     const r = verify(program(Call.helper(1), Exit()), { progType: TYPE, registry: REGISTRY });

@@ -79,6 +79,11 @@ export interface VerifyResult {
      * `removeDeadCode` (fixups.ts) removes or patches as Linux does. Ascending; both slots of an LD imm64.
      */
     readonly unreached: readonly number[];
+    /**
+     * Per slot of a helper call with a map argument: the map on every path, null when paths disagree (Linux
+     * insn_aux_data.map_ptr_state; see InsnFacts.callMaps).
+     */
+    readonly callMaps: ReadonlyMap<number, MapDesc | null>;
     /** The program stores into the packet directly (Linux seen_direct_write). */
     readonly seenDirectWrite: boolean;
     /** End of the furthest context byte the program accesses (Linux prog->aux->max_ctx_offset). */
@@ -648,6 +653,7 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
       // Helper memory arguments are checked at the call; only loads, stores and atomics are memory accesses.
       memoryInBounds: facts && run ? facts.memoryProvenInBounds().filter((insn) => MEMORY_ACCESS_KINDS.has(run.prog.forms[insn]?.kind ?? 'exit')) : [],
       unreached: facts ? facts.unreached() : [],
+      callMaps: facts ? facts.callMaps : new Map(),
       seenDirectWrite: facts?.seenDirectWrite ?? false,
       maxCtxOffset: facts?.maxCtxOffset ?? 0,
     },

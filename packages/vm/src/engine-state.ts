@@ -216,6 +216,13 @@ export class EngineState implements HelperContext {
     this.calling = true;
     try {
       result = fn(this);
+      // The common results (0, small -errno, addresses) go straight to r0; anything else through helperResultWords.
+      if (typeof result === 'number' && (result | 0) === result) {
+        if (this.exitRequested) return 1;
+        this.registers[0] = result;
+        this.registers[1] = result < 0 ? -1 : 0;
+        return 0;
+      }
       helperResultWords(result, this.words);
     } catch (error) {
       this.setFault('helper-error', pc, { detail: id, message: error instanceof Error ? error.message : String(error) });

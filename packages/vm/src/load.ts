@@ -4,11 +4,11 @@
  * interpreter, giving a {@link Program}.
  */
 import type { Endian, Insn, RawInsn } from '@ebpf-sim/isa';
-import { decodeProgram, encodeProgram, PseudoLd, slotCount as slotsOf } from '@ebpf-sim/isa';
+import { AluOp, decodeProgram, encodeProgram, PseudoLd, slotCount as slotsOf } from '@ebpf-sim/isa';
 import { VmLoadError } from './fault.js';
 import { compileInterp } from './interp.js';
 import { splitU64 } from './int64.js';
-import { Program } from './program.js';
+import { Program, type BudgetTests, type ExitRegisters } from './program.js';
 
 export interface LoadOptions {
   /** Shown in reports (bench tables, faults). */
@@ -28,6 +28,20 @@ export interface LoadOptions {
    * own facts belong here: a wrong slot makes an access unchecked (WebAssembly's bounds still hold).
    */
   readonly memoryInBounds?: Iterable<number>;
+  /**
+   * Where JIT code tests the execution budget (see {@link BudgetTests}); default `block`. The interpreter
+   * counts every instruction either way.
+   */
+  readonly budgetTests?: BudgetTests;
+  /**
+   * Slots of the divisions and modulos whose divisor a verifier proved non-zero on every path (the verifier's
+   * `facts.divisionsWithoutZeroCheck`, at their slots here). The JIT divides by such a register without
+   * testing it for zero. Only a verified program's own facts belong here: with a wrong slot a zero
+   * divisor traps in WebAssembly, a fault at no known instruction, instead of eBPF's x / 0 = 0.
+   */
+  readonly divisorsNonZero?: Iterable<number>;
+  /** Which registers a run's caller reads after it (see {@link ExitRegisters}); default `all`. */
+  readonly exitRegisters?: ExitRegisters;
 }
 
 function isInsnArray(source: Uint8Array | readonly RawInsn[]): source is readonly RawInsn[] {
@@ -54,7 +68,17 @@ export function loadProgram(source: Uint8Array | readonly RawInsn[], options: Lo
     if (value !== undefined) values.set(insn.slot, value);
     return value;
   });
-  return new Program(options.name ?? 'prog', insns, slots, interpreter, values, provenInBounds(insns, options.memoryInBounds));
+  return new Program(
+    options.name ?? 'prog',
+    insns,
+    slots,
+    interpreter,
+    values,
+    provenSlots(insns, options.memoryInBounds, IN_BOUNDS),
+    options.budgetTests ?? 'block',
+    options.exitRegisters ?? 'all',
+    provenSlots(insns, options.divisorsNonZero, NON_ZERO),
+  );
 }
 
 /** Reject jumps and local calls that leave the program or land inside an LD imm64 (Linux check_subprogs/check_cfg). */
@@ -78,18 +102,33 @@ function checkTargets(insns: readonly Insn[], slotCount: number): void {
   }
 }
 
-/** The proven slots that start a memory access (a slot of anything else is refused: the facts are not this program's). */
-function provenInBounds(insns: readonly Insn[], slots: Iterable<number> | undefined): ReadonlySet<number> {
+/** A verifier fact about single instructions: the option that names their slots, and which instructions it may name. */
+interface SlotFact {
+  readonly option: string;
+  readonly what: string;
+  readonly applies: (insn: Insn) => boolean;
+}
+
+const IN_BOUNDS: SlotFact = {
+  option: 'memoryInBounds',
+  what: 'memory access',
+  applies: ({ form: { kind } }) => kind === 'ldx' || kind === 'ldxsx' || kind === 'st' || kind === 'stx' || kind === 'atomic',
+};
+const NON_ZERO: SlotFact = {
+  option: 'divisorsNonZero',
+  what: 'division or modulo',
+  applies: ({ form }) => form.kind === 'alu' && (form.op === AluOp.DIV || form.op === AluOp.MOD),
+};
+
+/** The proven slots of a fact (a slot of an instruction the fact is not about is refused: the facts are not this program's). */
+function provenSlots(insns: readonly Insn[], slots: Iterable<number> | undefined, fact: SlotFact): ReadonlySet<number> {
   const proven = new Set<number>();
   if (slots === undefined) return proven;
-  const accesses = new Set<number>();
-  for (const insn of insns) {
-    const kind = insn.form.kind;
-    if (kind === 'ldx' || kind === 'ldxsx' || kind === 'st' || kind === 'stx' || kind === 'atomic') accesses.add(insn.slot);
-  }
+  const candidates = new Set<number>();
+  for (const insn of insns) if (fact.applies(insn)) candidates.add(insn.slot);
   for (const slot of slots) {
-    if (!accesses.has(slot))
-      throw new VmLoadError(`memoryInBounds names insn ${slot}, which is no memory access`, slot, 'pass the verifier facts of this very program');
+    if (!candidates.has(slot))
+      throw new VmLoadError(`${fact.option} names insn ${slot}, which is no ${fact.what}`, slot, 'pass the verifier facts of this very program');
     proven.add(slot);
   }
   return proven;

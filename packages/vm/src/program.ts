@@ -6,6 +6,29 @@
 import type { Insn } from '@ebpf-sim/isa';
 import { encodeProgram } from '@ebpf-sim/isa';
 
+/**
+ * Where JIT code tests the execution budget. Every basic block subtracts its instruction count either way, so a
+ * run that ends normally has the exact `executed`.
+ * - `block`: every block tests it on entry, so a budget fault has the interpreter's pc and `executed`.
+ * - `loop`: only blocks a cycle can come back to (loop headers, function entries) test it; a runaway program
+ *   still stops with the budget fault, at such a block, having overdrawn it by at most the instructions between two of them.
+ *   For a verified program (the bpf subsystem loads them so): Linux has no instruction budget, the verifier
+ *   proved every path terminates, and a test per block is a large part of a tight loop's cost. `unchecked`
+ *   JIT code always tests this way.
+ */
+export type BudgetTests = 'block' | 'loop';
+
+/**
+ * Which registers a run's caller reads after it.
+ * - `all`: every one (`Vm.regs` after a JIT run is what the interpreter leaves).
+ * - `r0`: the return value alone, as Linux's callers of a loaded BPF program (hooks, BPF_PROG_TEST_RUN) see it.
+ *   JIT code then publishes only r0 at its exit and at its stop label (faults), so no other register stays
+ *   alive to the end of the function: loops carry fewer values. After such a run `Vm.r0` is exact; r1..r9 of
+ *   `Vm.regs` are unspecified (the run's initial values, or what they held at the last helper call). The
+ *   interpreter leaves every register either way.
+ */
+export type ExitRegisters = 'all' | 'r0';
+
 export class Program {
   /** Interpreter code (see `interp.ts`): a view of its block in the word pool (pool.ts); engine-private. */
   readonly code: Int32Array;
@@ -31,6 +54,12 @@ export class Program {
      * compiles them without a region check. The interpreter checks every access (see the README).
      */
     readonly memoryInBounds: ReadonlySet<number> = new Set(),
+    /** Where JIT code tests the execution budget (LoadOptions.budgetTests). */
+    readonly budgetTests: BudgetTests = 'block',
+    /** Which registers a run's caller reads after it (LoadOptions.exitRegisters). */
+    readonly exitRegisters: ExitRegisters = 'all',
+    /** Slots of the divisions by a register whose divisor the verifier proved non-zero (LoadOptions.divisorsNonZero). */
+    readonly divisorsNonZero: ReadonlySet<number> = new Set(),
   ) {
     this.code = interpreter.code;
     this.codeBase = interpreter.base;

@@ -92,11 +92,15 @@ const CTX_ONLY_TYPES: ReadonlySet<number> = new Set([BPF_PROG_TYPE.RAW_TRACEPOIN
 export const CORPUS_CPUS = 2;
 
 /**
- * Run `body` as a root user program of a fresh kernel with the bpf subsystem (by default with the recording
- * machine's CPUs); rethrow what it throws, fail on a kernel crash. Returns the bpf subsystem, to look inside.
+ * Run `body` as a root user program at `path` (its comm is the path's last part) of a fresh kernel with the bpf
+ * subsystem (by default with the recording machine's CPUs); rethrow what it throws, fail on a kernel crash.
+ * Returns the bpf subsystem, to look inside.
  */
-export function inCorpusKernel(body: (libc: Libc) => Generator<number, void, number>, cpus = CORPUS_CPUS): ReturnType<typeof registerBpf> {
-  const kernel = createKernel({ cpus });
+export function inCorpusKernel(
+  body: (libc: Libc) => Generator<number, void, number>,
+  options: { readonly cpus?: number; readonly path?: string } = {},
+): ReturnType<typeof registerBpf> {
+  const kernel = createKernel({ cpus: options.cpus ?? CORPUS_CPUS });
   const bpf = registerBpf(kernel);
   let failure: unknown;
   let finished = false;
@@ -109,8 +113,9 @@ export function inCorpusKernel(body: (libc: Libc) => Generator<number, void, num
     }
     return 0;
   };
-  kernel.vfs.registerProgram('/bin/corpus', user);
-  kernel.spawn('/bin/corpus', { uid: 0 });
+  const path = options.path ?? '/bin/corpus';
+  kernel.vfs.registerProgram(path, user);
+  kernel.spawn(path, { uid: 0 });
   kernel.run({ untilNs: 1000e9 });
   if (kernel.crashes.length > 0) throw new Error(`the simulated kernel crashed: ${JSON.stringify(kernel.crashes[0])}`);
   if (failure instanceof Error) throw failure;

@@ -5,11 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { registerBpf } from '@ebpf-sim/bpf';
 import { LoaderError, load, openObject, type LoadedObject, type LoadOptions, type ObjectSpec } from '@ebpf-sim/loader';
 import { BPF_MAP_TYPE, Errno, type Libc } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
-import { inCorpusKernel } from './corpus.js';
+import { inKernel } from './in-kernel.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'open');
 const CORPUS = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'corpus');
@@ -19,9 +18,6 @@ const benchManifest = (): { input: string; programs: Record<string, { xdp: { ret
   existsSync(join(BENCH, 'manifest.json')) ? (JSON.parse(readFileSync(join(BENCH, 'manifest.json'), 'utf8')) as never) : undefined;
 if (benchManifest() === undefined) console.warn(`load() over the bench objects skipped: ${BENCH} is absent`);
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
-
-/** Run `body` as a root user program of a fresh kernel with the bpf subsystem (one CPU unless asked). */
-const inKernel = (body: (libc: Libc) => Generator<number, void, number>, cpus = 1): ReturnType<typeof registerBpf> => inCorpusKernel(body, cpus);
 
 function* loadOrThrow(spec: ObjectSpec, libc: Libc, options?: LoadOptions): Generator<number, LoadedObject, number> {
   return yield* load(spec, libc, options);
@@ -119,21 +115,25 @@ describe('load(spec, libc)', () => {
   });
 
   it('decodes a per-CPU value per possible CPU', () => {
-    inKernel(function* (libc) {
-      // Only xdp_stats' PERCPU_ARRAY (its programs are not what this test is about).
-      const whole = openObject(new Uint8Array(readFileSync(join(CORPUS, 'obj', 'xdp_stats.bpf.o'))), { name: 'xdp_stats' });
-      const spec = { ...whole, programs: [], maps: whole.maps.filter((m) => m.name === 'proto_stats') };
-      const loaded = yield* loadOrThrow(spec, libc, { possibleCpus: 2 });
-      // A per-CPU value is one value per possible CPU.
-      const stats = loaded.maps.get('proto_stats');
-      if (stats === undefined) throw new Error('xdp_stats has proto_stats');
-      // struct datarec { __u64 packets; __u64 bytes; }, one per CPU.
-      yield* stats.update(17, [{ packets: 5n }, { bytes: 7 }]);
-      expect(yield* stats.lookup(17)).toEqual([
-        { packets: 5n, bytes: 0n },
-        { packets: 0n, bytes: 7n },
-      ]);
-    }, 2);
+    inKernel(
+      function* (libc) {
+        // Only xdp_stats' PERCPU_ARRAY (its programs are not what this test is about).
+        const whole = openObject(new Uint8Array(readFileSync(join(CORPUS, 'obj', 'xdp_stats.bpf.o'))), { name: 'xdp_stats' });
+        const spec = { ...whole, programs: [], maps: whole.maps.filter((m) => m.name === 'proto_stats') };
+        const loaded = yield* loadOrThrow(spec, libc, { possibleCpus: 2 });
+        // A per-CPU value is one value per possible CPU.
+        const stats = loaded.maps.get('proto_stats');
+        if (stats === undefined) throw new Error('xdp_stats has proto_stats');
+        // struct datarec { __u64 packets; __u64 bytes; }, one per CPU.
+        yield* stats.update(17, [{ packets: 5n }, { bytes: 7 }]);
+        expect(yield* stats.lookup(17)).toEqual([
+          { packets: 5n, bytes: 0n },
+          { packets: 0n, bytes: 7n },
+        ]);
+      },
+      '/bin/test',
+      2,
+    );
   });
 
   it('creates the global data maps with their bytes, freezes .rodata, fills .kconfig and loads the program', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { formatXlated, lookupForm } from '@ebpf-sim/isa';
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno, MAP, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
 import { mapTestEnv, readU32le, u32le, u64le } from '../testing/map-env.js';
-import { ArrayMap } from './arraymap.js';
+import { ArrayMap, BPF_ARRAY_VALUE_OFF } from './arraymap.js';
 import { createMap } from './registry.js';
 import { bpfMapMmap, ENOTSUPP, type MapAttr, type MapEnv } from './map.js';
 
@@ -170,7 +171,9 @@ describe('array memory', () => {
     const env = mapTestEnv();
     const before = env.phys.freePages;
     const map = array(env, { valueSize: 100, maxEntries: 100, name: 'big' });
-    expect(env.phys.usageOf('bpf-map:big').bytes).toBe(100 * 104);
+    // Linux's array_size: sizeof(struct bpf_array), then the values.
+    expect(env.phys.usageOf('bpf-map:big').bytes).toBe(BPF_ARRAY_VALUE_OFF + 100 * 104);
+    expect(map.kernelStruct()).toBe(map.base - BPF_ARRAY_VALUE_OFF);
     map.free();
     expect(env.phys.usageOf('bpf-map:big')).toMatchObject({ bytes: 0, pages: 0, allocations: 0 });
     expect(env.phys.freePages).toBe(before);
@@ -179,7 +182,7 @@ describe('array memory', () => {
   it('rounds to a power of two for creators without CAP_PERFMON, as Linux against Spectre v1', () => {
     const env = mapTestEnv({ capabilities: [CAP.BPF] });
     const map = array(env, { valueSize: 8, maxEntries: 5, name: 'unpriv' });
-    expect(env.phys.usageOf('bpf-map:unpriv').bytes).toBe(8 * 8);
+    expect(env.phys.usageOf('bpf-map:unpriv').bytes).toBe(BPF_ARRAY_VALUE_OFF + 8 * 8);
     expect(map.maxEntries).toBe(5);
     expect(map.lookup(env.put(u32le(5)), 0)).toBe(0);
     map.free();
@@ -194,8 +197,9 @@ describe('array_map_mmap through bpf_map_mmap', () => {
     const env = mapTestEnv();
     const map = array(env, { mapFlags: BPF_MAP_F.MMAPABLE, valueSize: 8, maxEntries: 1000 });
     expect(map.base % PAGE_SIZE).toBe(0);
-    // 8000 bytes of values: whole pages, two of them.
-    expect(env.phys.usageOf(map.owner).bytes).toBe(2 * PAGE_SIZE);
+    // 8000 bytes of values: whole pages, two of them, after the page the struct ends on (Linux: PAGE_ALIGN(sizeof(struct bpf_array))).
+    expect(env.phys.usageOf(map.owner).bytes).toBe(3 * PAGE_SIZE);
+    expect(map.kernelStruct()).toBe(map.base - BPF_ARRAY_VALUE_OFF);
     expect(bpfMapMmap(map, 0, 2, rw, shared)).toEqual([map.base, map.base + PAGE_SIZE]);
     expect(bpfMapMmap(map, 1, 1, PROT.READ, shared)).toEqual([map.base + PAGE_SIZE]);
     expect(bpfMapMmap(map, 1, 2, PROT.READ, shared)).toBe(-Errno.EINVAL);
@@ -226,5 +230,49 @@ describe('array_map_mmap through bpf_map_mmap', () => {
     if (typeof percpu === 'number') throw new Error(`percpu array: ${percpu}`);
     expect(bpfMapMmap(percpu, 0, 1, PROT.READ, shared)).toBe(-ENOTSUPP);
     expect(bpfMapMmap(percpu, 0, 1, PROT.READ, MAP.PRIVATE)).toBe(-ENOTSUPP);
+  });
+});
+
+describe('array_map_gen_lookup', () => {
+  /** The generated lookup as bpftool prints it (opcode, then the instruction). */
+  const printed = (map: ArrayMap): string[] | null =>
+    map.genLookup()?.insns.map((insn) => {
+      const form = lookupForm(insn.code, insn.src, insn.off, insn.imm);
+      if (form === null) throw new Error(`no form for ${insn.code}`);
+      return formatXlated(insn, form);
+    }) ?? null;
+
+  it('emits Linux 6.18 sequence for a CAP_PERFMON creator: no index mask, a shift for a power-of-two element', () => {
+    const map = array(mapTestEnv(), { valueSize: 8, maxEntries: 10 });
+    expect(printed(map)).toEqual([
+      '(07) r1 += 312',
+      '(61) r0 = *(u32 *)(r2 +0)',
+      '(35) if r0 >= 0xa goto pc+3',
+      '(67) r0 <<= 3',
+      '(0f) r0 += r1',
+      '(05) goto pc+1',
+      '(b7) r0 = 0',
+    ]);
+    // The key load needs no run-time check: the verifier proved the key pointer readable for key_size bytes.
+    expect(map.genLookup()?.inBounds).toEqual([1]);
+  });
+
+  it('masks the index for a creator without CAP_PERFMON (Spectre v1) and multiplies by an element size that is no power of two', () => {
+    const map = array(mapTestEnv({ capabilities: [CAP.BPF] }), { valueSize: 20, maxEntries: 3 });
+    expect(printed(map)).toEqual([
+      '(07) r1 += 312',
+      '(61) r0 = *(u32 *)(r2 +0)',
+      '(35) if r0 >= 0x3 goto pc+4',
+      '(54) w0 &= 3',
+      '(27) r0 *= 24',
+      '(0f) r0 += r1',
+      '(05) goto pc+1',
+      '(b7) r0 = 0',
+    ]);
+  });
+
+  it('leaves per-CPU arrays and inner-map templates (BPF_F_INNER_MAP) to the call', () => {
+    expect(array(mapTestEnv(), { mapType: BPF_MAP_TYPE.PERCPU_ARRAY }).genLookup()).toBeNull();
+    expect(array(mapTestEnv(), { mapFlags: BPF_MAP_F.INNER_MAP }).genLookup()).toBeNull();
   });
 });

@@ -8,6 +8,7 @@
  */
 import type { File, PerfOutputEvent } from '@ebpf-sim/kernel';
 import type { MapDesc } from '@ebpf-sim/verifier';
+import { AluOp, Class, JmpOp, Mode, Size, Source, type RawInsn } from '@ebpf-sim/isa';
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_UPDATE, CAP, Errno, PAGE_SIZE } from '@ebpf-sim/uapi';
 import type { TailCallTarget } from '../runtime/env.js';
 import { innerMapGet, innerMapMetaAlloc, type InnerMapMeta } from './map_in_map.js';
@@ -27,13 +28,25 @@ import {
   type MapAttr,
   type MapEnv,
   type MapFdObjects,
+  type InsnPatch,
   type MapOps,
 } from './map.js';
+import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** ARRAY_CREATE_FLAG_MASK (kernel/bpf/arraymap.c). */
 const ARRAY_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.MMAPABLE | BPF_F_ACCESS_MASK | BPF_MAP_F.PRESERVE_ELEMS | BPF_MAP_F.INNER_MAP;
 
 const pageAlign = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+
+/**
+ * offsetof(struct bpf_array, value) on x86_64 Linux 6.18: where an array's values start after its struct, the
+ * constant array_map_gen_lookup adds to the map pointer (`r1 += 312` in fixtures/fixups/arraylookup.xlated.txt).
+ * Every array here is laid out that way: the map's kernel address is the struct, its values follow at this offset.
+ */
+export const BPF_ARRAY_VALUE_OFF = 312;
+
+/** Bytes before the values in an array's area: the struct, or (BPF_F_MMAPABLE) the whole pages it takes, so the values are page-aligned. */
+const headerBytes = (mapFlags: number): number => ((mapFlags & BPF_MAP_F.MMAPABLE) !== 0 ? pageAlign(BPF_ARRAY_VALUE_OFF) : BPF_ARRAY_VALUE_OFF);
 
 /** INT_MAX: array_map_alloc_check refuses larger values so round_up cannot overflow. */
 const INT_MAX = 0x7fffffff;
@@ -57,6 +70,16 @@ export function arrayGetNextKey(maxEntries: number, key: Uint8Array | null, next
   if (index === maxEntries - 1) return -Errno.ENOENT;
   writeIndex(next, index + 1);
   return 0;
+}
+
+const aluImm = (cls: number, op: number, dst: number, imm: number): RawInsn => ({ code: cls | op | Source.K, dst, src: 0, off: 0, imm });
+const jmpImm = (op: number, dst: number, imm: number, off: number): RawInsn => ({ code: Class.JMP | op | Source.K, dst, src: 0, off, imm });
+
+/** array_map_alloc's index_mask: roundup_pow_of_two(max_entries) - 1 (as a u32). */
+function indexMaskOf(maxEntries: number): number {
+  let rounded = 1;
+  while (rounded < maxEntries) rounded *= 2;
+  return (rounded - 1) >>> 0;
 }
 
 /** array_map_alloc_check. */
@@ -83,6 +106,10 @@ export class ArrayMap extends BpfMap {
   /** Bytes from one index to the next: elemSize, times nr_cpus for a per-CPU array. */
   private readonly stride: number;
   override readonly hasMmap: boolean;
+  /** map->bypass_spec_v1: the creator had CAP_PERFMON, so lookups need no index masking against Spectre v1. */
+  private readonly bypassSpecV1: boolean;
+  /** array->index_mask: roundup_pow_of_two(max_entries) - 1. */
+  private readonly indexMask: number;
 
   constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, base: number) {
     const percpu = attr.mapType === BPF_MAP_TYPE.PERCPU_ARRAY;
@@ -94,6 +121,46 @@ export class ArrayMap extends BpfMap {
     this.stride = percpu ? this.elemSize * env.nrCpus : this.elemSize;
     // array_map_ops has map_mmap, percpu_array_map_ops has not.
     this.hasMmap = !percpu;
+    this.bypassSpecV1 = env.capable(CAP.PERFMON);
+    this.indexMask = indexMaskOf(attr.maxEntries);
+  }
+
+  /** The struct bpf_array before the values. */
+  override kernelStruct(): number {
+    return this.base - BPF_ARRAY_VALUE_OFF;
+  }
+
+  /**
+   * array_map_gen_lookup: the lookup as instructions, which do_misc_fixups puts in place of the call when the
+   * program is JIT-compiled (r1 the map, r2 the key; r0 the value or NULL). The key load needs no check: the
+   * verifier proved r2 points to key_size readable bytes. An index is masked (Spectre v1) unless the creator had
+   * CAP_PERFMON. Linux 6.18 also inlines PERCPU_ARRAY with its per-CPU address instruction, which this ISA has
+   * not: a per-CPU array's lookup stays a call. An inner map (BPF_F_INNER_MAP: arrays of any size) is not inlined.
+   */
+  override genLookup(): InsnPatch | null {
+    if (this.percpu || (this.mapFlags & BPF_MAP_F.INNER_MAP) !== 0) return null;
+    const ret = 0;
+    const mapPtr = 1;
+    const index = 2;
+    const insns: RawInsn[] = [
+      aluImm(Class.ALU64, AluOp.ADD, mapPtr, BPF_ARRAY_VALUE_OFF),
+      { code: Class.LDX | Size.W | Mode.MEM, dst: ret, src: index, off: 0, imm: 0 },
+    ];
+    // The immediate is an s32, as in Linux (BPF_JMP_IMM(BPF_JGE, ret, map->max_entries, ...)).
+    if (!this.bypassSpecV1) {
+      insns.push(jmpImm(JmpOp.JGE, ret, this.maxEntries | 0, 4), aluImm(Class.ALU, AluOp.AND, ret, this.indexMask | 0));
+    } else {
+      insns.push(jmpImm(JmpOp.JGE, ret, this.maxEntries | 0, 3));
+    }
+    const size = this.elemSize;
+    if ((size & (size - 1)) === 0) insns.push(aluImm(Class.ALU64, AluOp.LSH, ret, 31 - Math.clz32(size)));
+    else insns.push(aluImm(Class.ALU64, AluOp.MUL, ret, size));
+    insns.push(
+      { code: Class.ALU64 | AluOp.ADD | Source.X, dst: ret, src: mapPtr, off: 0, imm: 0 },
+      jmpImm(JmpOp.JA, 0, 0, 1),
+      aluImm(Class.ALU64, AluOp.MOV, ret, 0),
+    );
+    return { insns, inBounds: [1] };
   }
 
   /**
@@ -155,8 +222,16 @@ export class ArrayMap extends BpfMap {
     return arrayGetNextKey(this.maxEntries, key, next);
   }
 
+  /** array_map_mem_usage: the struct, then per-CPU pointers and slots, or the (page-aligned when mmapable) values. */
+  memUsage(): number {
+    const n = this.maxEntries;
+    if (this.percpu) return K.bpf_array + n * K.pointer + n * this.elemSize * this.nrCpuIds;
+    if ((this.mapFlags & BPF_MAP_F.MMAPABLE) !== 0) return pageAlign(K.bpf_array) + pageAlign(n * this.elemSize);
+    return K.bpf_array + n * this.elemSize;
+  }
+
   free(): void {
-    this.mem.kfree(this.base);
+    this.mem.kfree(this.base - headerBytes(this.mapFlags));
   }
 }
 
@@ -183,11 +258,14 @@ function arrayArea(attr: MapAttr, env: MapEnv, owner: string): number {
   let size = entries * round8(attr.valueSize) * (percpu ? env.nrCpus : 1);
   // bpf_map_area_mmapable_alloc: whole pages, so user space maps nothing but the values.
   if ((attr.mapFlags & BPF_MAP_F.MMAPABLE) !== 0) size = pageAlign(size);
+  // The struct bpf_array comes first (Linux: array_size = sizeof(*array) + the values; an mmapable array's
+  // struct ends where the page-aligned values start).
+  size += headerBytes(attr.mapFlags);
   if (size >= MAP_AREA_MAX) return -Errno.ENOMEM;
-  const base = env.phys.kmalloc(size, owner);
-  if (base < 0) return -Errno.ENOMEM;
-  env.phys.bytes.fill(0, base, base + size);
-  return base;
+  const start = env.phys.kmalloc(size, owner);
+  if (start < 0) return -Errno.ENOMEM;
+  env.phys.bytes.fill(0, start, start + size);
+  return start + headerBytes(attr.mapFlags);
 }
 
 export const ARRAY_OPS = defineMapOps(BPF_MAP_TYPE.ARRAY, 'array', true, arrayAllocCheck, arrayAlloc);
@@ -284,9 +362,19 @@ export abstract class FdArrayMap<T> extends BpfMap {
     for (let i = 0; i < this.maxEntries; i++) if (this.slots[i] !== null) this.setSlot(i, null);
   }
 
+  /** array_map_mem_usage of an fd array: the struct and one pointer per slot (elem_size is round_up(4, 8)). */
+  memUsage(): number {
+    return K.bpf_array + this.maxEntries * K.pointer;
+  }
+
   free(): void {
     this.clear();
-    this.mem.kfree(this.base);
+    this.mem.kfree(this.base - headerBytes(this.mapFlags));
+  }
+
+  /** The struct bpf_array before the slots. */
+  override kernelStruct(): number {
+    return this.base - BPF_ARRAY_VALUE_OFF;
   }
 
   /** xchg(array->ptrs + index, new) then map_fd_put_ptr(old). */
@@ -307,6 +395,10 @@ export class ProgArrayMap extends FdArrayMap<FdProgram> {
   /** bpf_prog_map_compatible for this array; PROG_LOAD calls it for each PROG_ARRAY a program uses. */
   override progCompatible(prog: Pick<FdProgram, 'progType' | 'jited' | 'xdpHasFrags'>): boolean {
     return this.owner_.compatible(prog);
+  }
+
+  override progOwner(): { readonly progType: number; readonly jited: boolean } | undefined {
+    return this.owner_.claimedBy;
   }
 
   /**

@@ -11,6 +11,7 @@
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, Errno } from '@ebpf-sim/uapi';
 import { jhash } from './jhash.js';
 import { BPF_F_ACCESS_MASK, BpfMap, KMALLOC_MAX_SIZE, MAP_AREA_MAX, defineMapOps, mapFlagsAccessOk, type MapAttr, type MapEnv, type MapOps } from './map.js';
+import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** BLOOM_CREATE_FLAG_MASK (kernel/bpf/bloom_filter.c). */
 const BLOOM_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.ZERO_SEED | BPF_F_ACCESS_MASK;
@@ -130,6 +131,12 @@ export class BloomFilter extends BpfMap {
   /** bloom_map_get_next_key. */
   getNextKey(_key: Uint8Array | null, _next: Uint8Array): number {
     return -Errno.EOPNOTSUPP;
+  }
+
+  /** bloom_map_mem_usage: the struct and the bit array, rounded up to longs. */
+  memUsage(): number {
+    const bytes = Math.ceil((this.bitsetMask + 1) / 8);
+    return K.bpf_bloom_filter + Math.ceil(bytes / 8) * 8;
   }
 
   free(): void {

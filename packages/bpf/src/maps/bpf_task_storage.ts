@@ -17,6 +17,7 @@
 import type { Task } from '@ebpf-sim/kernel';
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, Errno } from '@ebpf-sim/uapi';
 import { BpfMap, ENOTSUPP, defineMapOps, round8, updateFlagsInvalid, type MapAttr, type MapEnv, type MapOps } from './map.js';
+import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** BPF_LOCAL_STORAGE_CREATE_FLAG_MASK. */
 const LOCAL_STORAGE_CREATE_FLAG_MASK = BPF_MAP_F.NO_PREALLOC | BPF_MAP_F.CLONE;
@@ -146,6 +147,13 @@ export class TaskStorageMap extends BpfMap {
   /** notsupp_get_next_key: local storage cannot be iterated by key. */
   getNextKey(_key: Uint8Array | null, _next: Uint8Array): number {
     return -ENOTSUPP;
+  }
+
+  /** bpf_local_storage_map_mem_usage: the struct and its buckets (the next power of two of the CPUs, at least 2). */
+  memUsage(): number {
+    let buckets = 2;
+    while (buckets < this.nrCpuIds) buckets *= 2;
+    return K.bpf_local_storage_map + K.local_storage_bucket * buckets;
   }
 
   free(): void {

@@ -12,6 +12,7 @@
 import { BPF_ATTACH_TYPE, BPF_DEVMAP_VAL, BPF_F, BPF_MAP_F, BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_UPDATE, CAP, Errno } from '@ebpf-sim/uapi';
 import { arrayGetNextKey } from './arraymap.js';
 import { BpfMap, ProgMapOwner, defineMapOps, type FdProgram, type FdRef, type MapAttr, type MapEnv, type MapFdObjects, type MapOps } from './map.js';
+import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** DEV_CREATE_FLAG_MASK. */
 const DEV_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.RDONLY | BPF_MAP_F.WRONLY;
@@ -37,6 +38,8 @@ export abstract class DevMapBase extends BpfMap {
   /** The entries' value slots (8 bytes each), allocated at creation. */
   protected readonly vals: number;
   private readonly owner_ = new ProgMapOwner();
+  /** dtab->items: the devices in the map. */
+  private items = 0;
 
   constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, vals: number) {
     super(ops, { ...attr, mapFlags: attr.mapFlags | BPF_MAP_F.RDONLY_PROG }, env, owner, attr.maxEntries, false);
@@ -47,6 +50,10 @@ export abstract class DevMapBase extends BpfMap {
   /** bpf_prog_map_compatible for the XDP_DEVMAP programs the entries hold, and for programs loaded using the map. */
   override progCompatible(prog: Pick<FdProgram, 'progType' | 'jited' | 'xdpHasFrags'>): boolean {
     return this.owner_.compatible(prog);
+  }
+
+  override progOwner(): { readonly progType: number; readonly jited: boolean } | undefined {
+    return this.owner_.claimedBy;
   }
 
   /** The value slot a new entry for `key` takes (a replaced entry's own), or undefined when none is left. */
@@ -121,6 +128,7 @@ export abstract class DevMapBase extends BpfMap {
     }
     writeU32(this.bytes, val + BPF_DEVMAP_VAL.ifindex, ifindex);
     writeU32(this.bytes, val + BPF_DEVMAP_VAL.bpf_prog, prog === null ? 0 : prog.id);
+    this.items++;
     return { key, ifindex, prog, val };
   }
 
@@ -128,8 +136,17 @@ export abstract class DevMapBase extends BpfMap {
   protected freeNode(e: DevEntry, keepVal = false): void {
     e.prog?.put();
     e.prog = null;
+    this.items--;
     if (!keepVal) this.releaseVal(e.val);
   }
+
+  /** dev_map_mem_usage: the struct, the slots (DEVMAP) or buckets (DEVMAP_HASH), and the devices in it now. */
+  memUsage(): number {
+    return K.bpf_dtab + this.indexBytes() + this.items * K.bpf_dtab_netdev;
+  }
+
+  /** The map's index: a pointer per slot, or a list head per bucket. */
+  protected abstract indexBytes(): number;
 
   free(): void {
     this.clear();
@@ -142,6 +159,10 @@ export abstract class DevMapBase extends BpfMap {
 /** BPF_MAP_TYPE_DEVMAP: an array of devices. */
 export class DevMap extends DevMapBase {
   private readonly entries: Array<DevEntry | undefined>;
+
+  protected indexBytes(): number {
+    return this.maxEntries * K.pointer;
+  }
 
   constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, vals: number) {
     super(ops, attr, env, owner, vals);
@@ -209,6 +230,10 @@ export class DevMapHash extends DevMapBase {
   private readonly mask: number;
   /** Value slots no entry holds. */
   private readonly freeVals: number[] = [];
+
+  protected indexBytes(): number {
+    return (this.mask + 1) * K.hlist_head;
+  }
 
   constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, vals: number, nBuckets: number) {
     super(ops, attr, env, owner, vals);

@@ -149,6 +149,25 @@ describe('HASH', () => {
     empty.free();
   });
 
+  it("finds a program's key wherever it lies: word-aligned keys of whole words hashed by word, any other by byte", () => {
+    for (const keySize of [4, 8, 16, 20, 6]) {
+      const env = mapTestEnv();
+      const map = hash(env, { keySize, maxEntries: 64 });
+      const keyOf = (i: number): Uint8Array => Uint8Array.from({ length: keySize }, (_, b) => (i * 31 + b * 7) & 0xff);
+      for (let i = 0; i < 40; i++) expect(map.updateSys(keyOf(i), u64le(i), 0)).toBe(0);
+      for (let i = 0; i < 40; i++) {
+        // The same key at an aligned and at an unaligned address of kernel memory, as a program passes it.
+        for (const offset of [0, 1, 4, 6]) {
+          const value = map.lookup(env.put(keyOf(i), offset), 0);
+          expect(value, `key size ${keySize}, key ${i}, offset ${offset}`).not.toBe(0);
+          expect(readU32le(env.read(value, 4))).toBe(i);
+        }
+      }
+      expect(map.lookup(env.put(keyOf(40)), 0)).toBe(0);
+      map.free();
+    }
+  });
+
   it('with BPF_F_ZERO_SEED buckets keys by jhash(key, key_size, 0), so the order is fixed', () => {
     const env = mapTestEnv();
     const map = hash(env, { maxEntries: 8, mapFlags: BPF_MAP_F.ZERO_SEED });

@@ -26,7 +26,7 @@
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno } from '@ebpf-sim/uapi';
 import type { MapDesc } from '@ebpf-sim/verifier';
-import { jhash } from './jhash.js';
+import { jhash, jhash2 } from './jhash.js';
 import { innerMapGet, innerMapMetaAlloc, type InnerMapMeta } from './map_in_map.js';
 import {
   BPF_F_ACCESS_MASK,
@@ -46,6 +46,7 @@ import {
   type MapEnv,
   type MapOps,
 } from './map.js';
+import { HASHTAB_MAP_LOCK_COUNT, KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** HTAB_CREATE_FLAG_MASK (kernel/bpf/hashtab.c). */
 const HTAB_CREATE_FLAG_MASK = BPF_MAP_F.NO_PREALLOC | BPF_MAP_F.NO_COMMON_LRU | BPF_MAP_F.NUMA_NODE | BPF_F_ACCESS_MASK | BPF_MAP_F.ZERO_SEED;
@@ -62,6 +63,8 @@ const E_HASH = 1;
 const E_LRU_PREV = 2;
 const E_LRU_NEXT = 3;
 const E_LRU_LIST = 4;
+/** Word of the element where its key starts. */
+const KEY_WORD = HTAB_ELEM_SIZE >>> 2;
 
 const isPercpu = (type: number): boolean => type === BPF_MAP_TYPE.PERCPU_HASH || type === BPF_MAP_TYPE.LRU_PERCPU_HASH;
 const isLru = (type: number): boolean => type === BPF_MAP_TYPE.LRU_HASH || type === BPF_MAP_TYPE.LRU_PERCPU_HASH;
@@ -91,11 +94,15 @@ function htabAllocCheck(attr: MapAttr, env: MapEnv): number {
 /** A hash table map of any of the four hash types. */
 export class HashTab extends BpfMap {
   private readonly u32: Uint32Array;
+  /** The same memory as signed words: hashes are compared as int32, which V8 keeps unboxed. */
+  private readonly i32: Int32Array;
   private readonly percpu: boolean;
   private readonly lru: boolean;
   private readonly percpuLru: boolean;
   private readonly nrCpus: number;
   private readonly hashrnd: number;
+  /** key_size / 4 when the key is whole u32 words (htab_map_hash then uses jhash2), else 0. */
+  private readonly keyWords: number;
   /** Physical address of the bucket array, and its index mask (n_buckets - 1). */
   private readonly buckets: number;
   private readonly bucketMask: number;
@@ -118,11 +125,13 @@ export class HashTab extends BpfMap {
     const percpu = isPercpu(attr.mapType);
     super(ops, attr, env, owner, maxEntries, percpu);
     this.u32 = new Uint32Array(env.phys.memory.buffer);
+    this.i32 = new Int32Array(env.phys.memory.buffer);
     this.percpu = percpu;
     this.lru = isLru(attr.mapType);
     this.percpuLru = (attr.mapFlags & BPF_MAP_F.NO_COMMON_LRU) !== 0;
     this.nrCpus = env.nrCpus;
     this.hashrnd = (attr.mapFlags & BPF_MAP_F.ZERO_SEED) !== 0 ? 0 : env.random.nextU32() >>> 0;
+    this.keyWords = attr.keySize % 4 === 0 ? attr.keySize / 4 : 0;
     this.buckets = buckets;
     this.bucketMask = nBuckets - 1;
     this.valueOff = HTAB_ELEM_SIZE + round8(attr.keySize);
@@ -145,7 +154,7 @@ export class HashTab extends BpfMap {
 
   /** htab_map_lookup_elem (htab_lru_map_lookup_elem marks a use; per-CPU maps give this CPU's slot). */
   lookup(keyAddr: number, cpu: number): number {
-    const e = this.find(this.bytes, keyAddr, jhash(this.bytes, keyAddr, this.keySize, this.hashrnd));
+    const e = this.keyWords !== 0 && (keyAddr & 3) === 0 ? this.findWords(keyAddr >>> 2) : this.find(this.bytes, keyAddr, this.hash(this.bytes, keyAddr));
     if (e === 0) return 0;
     if (this.lru) this.touch(e);
     return e + this.valueOff + (this.percpu ? cpu * this.valueSlot : 0);
@@ -156,7 +165,7 @@ export class HashTab extends BpfMap {
     // Only the plain hash takes BPF_F_LOCK; the others refuse any flag above BPF_EXIST.
     if (updateFlagsInvalid(flags, !this.percpu && !this.lru)) return -Errno.EINVAL;
     if ((flags & BPF_UPDATE.F_LOCK) !== 0 && this.spinLockOff < 0) return -Errno.EINVAL;
-    const hash = jhash(keySrc, keyOff, this.keySize, this.hashrnd);
+    const hash = this.hash(keySrc, keyOff);
     const old = this.find(keySrc, keyOff, hash);
     const op = flags & ~BPF_UPDATE.F_LOCK;
     // check_flags
@@ -189,7 +198,7 @@ export class HashTab extends BpfMap {
   }
 
   protected deleteElem(keySrc: Uint8Array, keyOff: number): number {
-    const hash = jhash(keySrc, keyOff, this.keySize, this.hashrnd);
+    const hash = this.hash(keySrc, keyOff);
     const e = this.find(keySrc, keyOff, hash);
     if (e === 0) return -Errno.ENOENT;
     this.remove(e, hash);
@@ -198,7 +207,7 @@ export class HashTab extends BpfMap {
   }
 
   protected copyOut(key: Uint8Array, out: Uint8Array): number {
-    const e = this.find(key, 0, jhash(key, 0, this.keySize, this.hashrnd));
+    const e = this.find(key, 0, this.hash(key, 0));
     if (e === 0) return -Errno.ENOENT;
     this.copyValueOut(e, out);
     return 0;
@@ -208,7 +217,7 @@ export class HashTab extends BpfMap {
   override lookupAndDeleteSys(key: Uint8Array, out: Uint8Array, flags: number): number {
     const bad = this.lookupFlagsCheck(flags);
     if (bad !== 0) return bad;
-    const hash = jhash(key, 0, this.keySize, this.hashrnd);
+    const hash = this.hash(key, 0);
     const e = this.find(key, 0, hash);
     if (e === 0) return -Errno.ENOENT;
     this.copyValueOut(e, out);
@@ -246,14 +255,14 @@ export class HashTab extends BpfMap {
 
   /** The element holding the key at (src, off), or 0. */
   protected elemOf(src: Uint8Array, off: number): number {
-    return this.find(src, off, jhash(src, off, this.keySize, this.hashrnd));
+    return this.find(src, off, this.hash(src, off));
   }
 
   /** htab_map_get_next_key: the next element in the key's chain, else the first of a later bucket; a missing key restarts. */
   getNextKey(key: Uint8Array | null, next: Uint8Array): number {
     let bucket = 0;
     if (key !== null) {
-      const hash = jhash(key, 0, this.keySize, this.hashrnd);
+      const hash = this.hash(key, 0);
       const e = this.find(key, 0, hash);
       if (e !== 0) {
         const after = this.u32[(e >>> 2) + E_NEXT]!;
@@ -267,6 +276,34 @@ export class HashTab extends BpfMap {
       if (head !== 0) return this.copyKey(head, next);
     }
     return -Errno.ENOENT;
+  }
+
+  /**
+   * htab_map_mem_usage: the struct, the buckets, the per-CPU lock counters; then a preallocated map's every element
+   * (plus one extra per CPU for a plain hash) with its per-CPU values, or the elements in use now with their
+   * llist nodes.
+   */
+  memUsage(): number {
+    const cpus = this.nrCpus;
+    const valueSlot = round8(this.valueSize);
+    const elemSize = K.htab_elem + round8(this.keySize) + (this.percpu ? K.pointer : valueSlot);
+    let usage = K.bpf_htab + K.htab_bucket * (this.bucketMask + 1) + 4 * cpus * HASHTAB_MAP_LOCK_COUNT;
+    if ((this.mapFlags & BPF_MAP_F.NO_PREALLOC) === 0) {
+      // htab_has_extra_elems: a plain (not per-CPU, LRU or fd) hash keeps one spare element per CPU.
+      const entries = this.maxEntries + (!this.percpu && !this.lru && !this.holdsFds ? cpus : 0);
+      usage += elemSize * entries;
+      if (this.percpu) usage += valueSlot * cpus * entries;
+      else if (!this.lru) usage += K.pointer * cpus;
+      return usage;
+    }
+    usage += (elemSize + K.llist_node) * this.count;
+    if (this.percpu) usage += (K.llist_node + K.pointer) * this.count + valueSlot * cpus * this.count;
+    return usage;
+  }
+
+  /** An fd hash (HASH_OF_MAPS) keeps no extra elements. */
+  protected get holdsFds(): boolean {
+    return false;
   }
 
   free(): void {
@@ -285,11 +322,44 @@ export class HashTab extends BpfMap {
     return 0;
   }
 
+  /**
+   * htab_map_hash, as a signed int32 (compared with the element's hash word through `i32`): jhash2 over the key's
+   * words when key_size is a multiple of 4, else jhash over its bytes. Both give the same value, so a key in
+   * kernel memory at a 4-byte-aligned address (a program's) is hashed by word, and any other (user space's copy,
+   * an unaligned stack slot) by byte.
+   */
+  private hash(src: Uint8Array, off: number): number {
+    return this.keyWords !== 0 && src === this.bytes && (off & 3) === 0
+      ? jhash2(this.u32, off >>> 2, this.keyWords, this.hashrnd)
+      : jhash(src, off, this.keySize, this.hashrnd) | 0;
+  }
+
+  /**
+   * {@link find} for a key of whole words in kernel memory at word index `key` (a program's lookup): hashed with
+   * jhash2 and compared word by word.
+   */
+  private findWords(key: number): number {
+    const u32 = this.u32;
+    const words = this.keyWords;
+    const hash = jhash2(u32, key, words, this.hashrnd);
+    let e = u32[this.bucketWord(hash)]!;
+    while (e !== 0) {
+      const w = e >>> 2;
+      if (this.i32[w + E_HASH] === hash) {
+        let i = 0;
+        while (i < words && u32[w + KEY_WORD + i] === u32[key + i]) i++;
+        if (i === words) return e;
+      }
+      e = u32[w + E_NEXT]!;
+    }
+    return 0;
+  }
+
   private find(src: Uint8Array, off: number, hash: number): number {
     const u32 = this.u32;
     let e = u32[(this.buckets >>> 2) + (hash & this.bucketMask) * (BUCKET_SIZE >>> 2)]!;
     while (e !== 0) {
-      if (u32[(e >>> 2) + E_HASH] === hash && this.keyEquals(e + HTAB_ELEM_SIZE, src, off)) return e;
+      if (this.i32[(e >>> 2) + E_HASH] === hash && this.keyEquals(e + HTAB_ELEM_SIZE, src, off)) return e;
       e = u32[(e >>> 2) + E_NEXT]!;
     }
     return 0;
@@ -421,6 +491,10 @@ export class HashTab extends BpfMap {
 export class HashOfMaps extends HashTab {
   private readonly refs = new Map<number, FdRef<BpfMap>>();
   private readonly addressBytes = new Uint8Array(4);
+
+  protected override get holdsFds(): boolean {
+    return true;
+  }
 
   constructor(
     ops: MapOps,

@@ -29,6 +29,7 @@ import {
   type MapEnv,
   type MapOps,
 } from './map.js';
+import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** LPM_DATA_SIZE_MIN / LPM_DATA_SIZE_MAX: bytes of a key's data. */
 const LPM_DATA_SIZE_MIN = 1;
@@ -263,6 +264,11 @@ export class LpmTrie extends BpfMap {
       }
     }
     return this.copyKey(this.leftmost(searchRoot), next);
+  }
+
+  /** trie_mem_usage: the entries (not the intermediate nodes), each a node with its prefix data and value. */
+  memUsage(): number {
+    return (K.lpm_trie_node + this.dataSize + this.valueSize) * this.count;
   }
 
   free(): void {

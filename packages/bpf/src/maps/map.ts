@@ -13,7 +13,9 @@
  * memory) take byte arrays. Both reach one implementation that reads a key as (bytes, offset).
  */
 import type { File, KernelMemory, KernelServices, PerfOutputEvent, Task } from '@ebpf-sim/kernel';
-import type { MapDesc } from '@ebpf-sim/verifier';
+import type { InsnPatch, MapDesc } from '@ebpf-sim/verifier';
+
+export type { InsnPatch };
 import { BPF_MAP_F, BPF_UPDATE, Errno, MAP, PROT, type BpfMapTypeName } from '@ebpf-sim/uapi';
 import { mapDesc } from '../maps.js';
 import type { TailCallTarget } from '../runtime/env.js';
@@ -39,6 +41,9 @@ export const BPF_F_ACCESS_MASK = BPF_MAP_F.RDONLY | BPF_MAP_F.RDONLY_PROG | BPF_
 
 /** The size of one value slot: values are 8-byte aligned in arrays, hash elements and per-CPU areas (round_up(value_size, 8)). */
 export const round8 = (size: number): number => (size + 7) & ~7;
+
+/** Copies of up to this many bytes go byte by byte: below it a loop is cheaper than the view `subarray` makes or a copyWithin call. */
+export const SMALL_COPY = 32;
 
 /** The fields of BPF_MAP_CREATE's bpf_attr a map type reads (the syscall decodes them with uapi's layouts). */
 export interface MapAttr {
@@ -131,6 +136,11 @@ export class ProgMapOwner {
     }
     return this.progType === prog.progType && this.jited === prog.jited && this.xdpHasFrags === prog.xdpHasFrags;
   }
+
+  /** map->owner once a program has claimed the map (fdinfo's owner_prog_type / owner_jited), else undefined. */
+  get claimedBy(): { readonly progType: number; readonly jited: boolean } | undefined {
+    return this.progType < 0 ? undefined : { progType: this.progType, jited: this.jited };
+  }
 }
 
 /**
@@ -196,6 +206,8 @@ export abstract class BpfMap {
   readonly maxEntries: number;
   readonly mapFlags: number;
   readonly name: string;
+  /** map_extra at create (a bloom filter's hash count; 0 for the other types). */
+  readonly mapExtra: number;
   /** The memory owner this map's allocations are charged to (`bpf-map:<name>`). */
   readonly owner: string;
   /** Offset of the value's spin lock, or -1 when it has none. */
@@ -229,6 +241,7 @@ export abstract class BpfMap {
     this.maxEntries = maxEntries;
     this.mapFlags = attr.mapFlags;
     this.name = attr.name ?? '';
+    this.mapExtra = attr.mapExtra ?? 0;
     this.owner = owner;
     this.spinLockOff = attr.spinLockOff ?? -1;
     this.userValueSize = percpu ? round8(attr.valueSize) * env.nrCpus : attr.valueSize;
@@ -265,6 +278,22 @@ export abstract class BpfMap {
    */
   directValueBase(): number {
     return -1;
+  }
+
+  /**
+   * The address of the map's struct in its own allocation (an array's struct bpf_array, before its values), which
+   * then is the map's kernel address; -1 for a map whose struct the runtime allocates on its own.
+   */
+  kernelStruct(): number {
+    return -1;
+  }
+
+  /**
+   * map->ops->map_gen_lookup: bpf_map_lookup_elem as instructions (r1 the map, r2 the key; r0 the value or NULL),
+   * which do_misc_fixups puts in place of the call in a JIT-compiled program; null for a type without one.
+   */
+  genLookup(): InsnPatch | null {
+    return null;
   }
 
   /** `size` bytes (1, 2, 4, 8) of kernel memory at `address` as an unsigned little-endian number (bpf_map_direct_read). */
@@ -357,6 +386,15 @@ export abstract class BpfMap {
   mmap(_pgoff: number, _pages: number, _prot: number, _flags: number): readonly number[] | number {
     return -ENOTSUPP;
   }
+  /**
+   * map_mem_usage: the bytes Linux 6.18 accounts to a map of this shape and contents (fdinfo's `memlock`), by its
+   * type's formula and the kernel's struct sizes (mem-usage.ts), whatever this kernel's own layout takes.
+   */
+  abstract memUsage(): number;
+  /** The program type (and JIT) a map holding programs was claimed by (map->owner), or undefined. */
+  progOwner(): { readonly progType: number; readonly jited: boolean } | undefined {
+    return undefined;
+  }
   /** map_free: give every byte back to the kernel. The map must not be used afterwards. */
   abstract free(): void;
 
@@ -389,15 +427,22 @@ export abstract class BpfMap {
     this.copyRange(dst + lock + 4, src, srcOff + lock + 4, size - lock - 4);
   }
 
-  /** Copy bytes into kernel memory; from kernel memory itself (a program's update) without making a view. */
+  /**
+   * Copy bytes into kernel memory; from kernel memory itself (a program's update) without making a view. A
+   * small block from user space's copy (a bpf() key or value) goes byte by byte, cheaper than a view.
+   */
   protected copyRange(dst: number, src: Uint8Array, srcOff: number, size: number): void {
-    if (src === this.bytes) this.bytes.copyWithin(dst, srcOff, srcOff + size);
-    else this.bytes.set(src.subarray(srcOff, srcOff + size), dst);
+    const bytes = this.bytes;
+    if (src === bytes) bytes.copyWithin(dst, srcOff, srcOff + size);
+    else if (size <= SMALL_COPY) for (let i = 0; i < size; i++) bytes[dst + i] = src[srcOff + i] as number;
+    else bytes.set(src.subarray(srcOff, srcOff + size), dst);
   }
 
   /** copy_map_value then check_and_init_map_value: `size` bytes from kernel memory at `src` to `out`, the lock zeroed. */
   protected copyToUser(out: Uint8Array, outOff: number, src: number, size: number): void {
-    out.set(this.bytes.subarray(src, src + size), outOff);
+    const bytes = this.bytes;
+    if (size <= SMALL_COPY) for (let i = 0; i < size; i++) out[outOff + i] = bytes[src + i] as number;
+    else out.set(bytes.subarray(src, src + size), outOff);
     if (this.spinLockOff >= 0) out.fill(0, outOff + this.spinLockOff, outOff + this.spinLockOff + 4);
   }
 }

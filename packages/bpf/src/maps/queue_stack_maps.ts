@@ -9,6 +9,7 @@
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, Errno } from '@ebpf-sim/uapi';
 import { BPF_F_ACCESS_MASK, BpfMap, KMALLOC_MAX_SIZE, MAP_AREA_MAX, defineMapOps, mapFlagsAccessOk, type MapAttr, type MapEnv, type MapOps } from './map.js';
+import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** QUEUE_STACK_CREATE_FLAG_MASK (kernel/bpf/queue_stack_maps.c). */
 const QUEUE_STACK_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_F_ACCESS_MASK;
@@ -151,6 +152,11 @@ export class QueueStackMap extends BpfMap {
   /** queue_stack_map_get_next_key: there are no keys. */
   getNextKey(_key: Uint8Array | null, _next: Uint8Array): number {
     return -Errno.EINVAL;
+  }
+
+  /** queue_stack_map_mem_usage: the struct and max_entries + 1 value slots. */
+  memUsage(): number {
+    return K.bpf_queue_stack + (this.maxEntries + 1) * this.valueSize;
   }
 
   free(): void {

@@ -21,7 +21,8 @@
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_RB, BPF_RINGBUF, Errno, PAGE_SHIFT, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
 import { registerRing, unregisterRing } from './ringbuf-records.js';
-import { BpfMap, ENOTSUPP, defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
+import { BpfMap, ENOTSUPP, SMALL_COPY, defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
+import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** RINGBUF_CREATE_FLAG_MASK: only a NUMA node may be asked for. */
 const RINGBUF_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE;
@@ -153,7 +154,10 @@ export class RingBufMap extends BpfMap {
     if (flags > (BPF_RB.NO_WAKEUP | BPF_RB.FORCE_WAKEUP) || flags < 0) return -Errno.EINVAL;
     const rec = this.reserve(size);
     if (rec === 0) return -Errno.EAGAIN;
-    this.bytes.copyWithin(rec, src, src + size);
+    const bytes = this.bytes;
+    // Space just reserved is nothing a program can read, so it never overlaps `src`: a forward copy is exact.
+    if (size <= SMALL_COPY) for (let i = 0; i < size; i++) bytes[rec + i] = bytes[src + i] as number;
+    else bytes.copyWithin(rec, src, src + size);
     this.commit(rec, flags, false);
     return 0;
   }
@@ -205,6 +209,15 @@ export class RingBufMap extends BpfMap {
   }
   protected copyOut(): number {
     return -ENOTSUPP;
+  }
+
+  /**
+   * ringbuf_map_mem_usage: the struct, the meta and data pages, and the page pointers of the vmap, which maps the
+   * data pages twice.
+   */
+  memUsage(): number {
+    const pages = RINGBUF_NR_META_PAGES + this.dataPages;
+    return K.bpf_ringbuf_map + pages * PAGE_SIZE + (RINGBUF_NR_META_PAGES + 2 * this.dataPages) * K.pointer;
   }
 
   free(): void {

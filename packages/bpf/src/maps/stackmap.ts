@@ -11,6 +11,7 @@
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_STACK_BUILD_ID, BPF_STACKID_F, Errno } from '@ebpf-sim/uapi';
 import { jhash } from './jhash.js';
 import { BpfMap, MAP_AREA_MAX, defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
+import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** STACK_CREATE_FLAG_MASK. */
 const STACK_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.RDONLY | BPF_MAP_F.WRONLY | BPF_MAP_F.STACK_BUILD_ID;
@@ -211,6 +212,11 @@ export class StackTraceMap extends BpfMap {
     next[2] = (id >>> 16) & 0xff;
     next[3] = id >>> 24;
     return 0;
+  }
+
+  /** stack_map_mem_usage: the struct, the bucket pointers, and max_entries buckets with their values. */
+  memUsage(): number {
+    return K.bpf_stack_map + this.nBuckets * K.pointer + this.maxEntries * (K.stack_map_bucket + this.valueSize);
   }
 
   free(): void {

@@ -100,6 +100,8 @@ export class BpfRuntime implements HelperEnv {
   private readonly jitVm: Vm;
   private readonly stacks: number;
   private readonly maps = new Map<number, BpfMap>();
+  /** The map {@link mapAt} found last (still placed: unplacing it forgets it). */
+  private lastMap: BpfMap | null = null;
   private readonly stats: { readonly enabled: number };
 
   constructor(k: RuntimeServices, options: RuntimeOptions) {
@@ -121,12 +123,17 @@ export class BpfRuntime implements HelperEnv {
 
   /** The map at a kernel address (what a fixed-up LD imm64 holds), or undefined. */
   mapAt(address: number): BpfMap | undefined {
-    return this.maps.get(address);
+    // Programs mostly name the same map call after call: the last one found answers without a hash lookup.
+    if (address === this.lastMap?.address) return this.lastMap;
+    const map = this.maps.get(address);
+    if (map !== undefined) this.lastMap = map;
+    return map;
   }
 
-  /** Give `map` its kernel address (a small kmalloc charged to the map's owner): 0, or -ENOMEM (12). */
+  /** Give `map` its kernel address (its own struct, or a small kmalloc charged to the map's owner): 0, or -ENOMEM (12). */
   placeMap(map: BpfMap): number {
-    const address = this.k.phys.kmalloc(MAP_STRUCT_BYTES, map.owner);
+    const own = map.kernelStruct();
+    const address = own >= 0 ? own : this.k.phys.kmalloc(MAP_STRUCT_BYTES, map.owner);
     if (address < 0) return -12;
     map.address = address;
     this.maps.set(address, map);
@@ -136,8 +143,9 @@ export class BpfRuntime implements HelperEnv {
   /** Forget `map`'s address and free it (bpf_map_free). */
   unplaceMap(map: BpfMap): void {
     if (map.address === 0) return;
+    if (this.lastMap === map) this.lastMap = null;
     this.maps.delete(map.address);
-    this.k.phys.kfree(map.address);
+    if (map.kernelStruct() < 0) this.k.phys.kfree(map.address);
     map.address = 0;
   }
 

@@ -54,6 +54,7 @@ import { ProgSyscall, type ProgObject } from './prog.js';
 import { progTestRun } from './prog-test-run.js';
 import type { TestRunNetDevice } from '../test-run/index.js';
 import { registerBpfSysctls, type BpfSysctls } from './sysctls.js';
+import { publishVmlinuxBtf } from '../vmlinux/vmlinux-btf.js';
 
 export type { MapObject } from './objects.js';
 
@@ -66,6 +67,9 @@ export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | '
   readonly devices?: { netByIndex(ifindex: number): TestRunNetDevice | undefined };
   /** perf events, whose fds PERF_EVENT_ARRAY values are (absent: no fd is one). */
   readonly perfEvents?: PerfEvents;
+  /** The hook points and sysfs: with both, registerBpf publishes the vmlinux BTF at /sys/kernel/btf/vmlinux. */
+  readonly hooks?: KernelServices['hooks'];
+  readonly sysfs?: KernelServices['sysfs'];
 };
 
 /** Program fds as fd-valued maps take them: the program subsystem's `progFromFd` (bpf_prog_get), with a reference. */
@@ -151,6 +155,8 @@ export class BpfSyscall {
   readonly attr = new Uint8Array(BPF_ATTR_SIZE);
   /** Bytes of bpf_attr user space passed to the command in progress. */
   attrSize = 0;
+  /** How far the last copy into `attr` wrote: every byte past it is zero (nothing else writes the block). */
+  private attrEnd = 0;
 
   private readonly view = new DataView(this.attr.buffer);
   private readonly scratch = new Uint8Array(PAGE_SIZE);
@@ -177,6 +183,7 @@ export class BpfSyscall {
       },
       unpin: (object: unknown) => this.mapPut(object as MapObject, true),
       mmap: (file, pgoff, pages, prot, flags) => bpfMapMmap((file.privateData as MapObject).map, pgoff, pages, prot, flags),
+      showFdinfo: (file: File) => showMapFdinfo((file.privateData as MapObject).map),
     };
     this.fdObjects = new SyscallFdObjects(this, k);
     const statsKey = { enabled: 0 };
@@ -270,9 +277,12 @@ export class BpfSyscall {
       for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
       size = BPF_ATTR_SIZE;
     }
-    // A smaller block reads as zero-extended: the copy fills [0, size), the rest of the reused block is cleared.
-    if (!mm.copyFromUser(uattr, this.attr, 0, size)) return -Errno.EFAULT;
-    this.attr.fill(0, size);
+    // A smaller block reads as zero-extended: the copy fills [0, size), and what an earlier, longer block left
+    // past it is cleared (bytes past `attrEnd` are zero already).
+    const copied = mm.copyFromUser(uattr, this.attr, 0, size);
+    if (this.attrEnd > size) this.attr.fill(0, size, this.attrEnd);
+    this.attrEnd = size;
+    if (!copied) return -Errno.EFAULT;
     // Linux's switch: a command this kernel does not know is EINVAL.
     const command = cmd >= 0 ? this.commands[cmd] : undefined;
     if (command === undefined) return -Errno.EINVAL;
@@ -771,5 +781,17 @@ export type BpfKernel = BpfServices & { readonly syscalls: { register(name: 'bpf
 export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSyscall {
   const bpf = new BpfSyscall(kernel, options);
   kernel.syscalls.register('bpf', bpf.handler);
+  if (kernel.hooks !== undefined && kernel.sysfs !== undefined) publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
   return bpf;
+}
+
+/** bpf_map_show_fdinfo: the map's shape, memlock (map_mem_usage), id, frozen, and the owner of a map of programs. */
+function showMapFdinfo(map: BpfMap): string {
+  const owner = map.progOwner();
+  return (
+    `map_type:\t${map.type}\nkey_size:\t${map.keySize}\nvalue_size:\t${map.valueSize}\nmax_entries:\t${map.maxEntries}\n` +
+    `map_flags:\t0x${map.mapFlags.toString(16)}\nmap_extra:\t0x${map.mapExtra.toString(16)}\nmemlock:\t${map.memUsage()}\n` +
+    `map_id:\t${map.id}\nfrozen:\t${map.frozen ? 1 : 0}\n` +
+    (owner === undefined ? '' : `owner_prog_type:\t${owner.progType}\nowner_jited:\t${owner.jited ? 1 : 0}\n`)
+  );
 }

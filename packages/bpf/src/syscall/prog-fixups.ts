@@ -2,11 +2,12 @@
  * What BPF_PROG_LOAD does to the instructions around the verifier (kernel/bpf/verifier.c): the maps an LD
  * imm64 names (resolve_pseudo_ldimm64, before verification), the program tag (bpf_prog_calc_tag, over the
  * instructions as loaded), and the fixups after verification: map references become kernel addresses and
- * helper calls are bound (do_misc_fixups), and the xlated program user space reads back
+ * helper calls are bound and array lookups inlined (do_misc_fixups), and the xlated program user space reads back
  * (bpf_insn_prepare_dump: map addresses shown as map ids again).
  */
 import { PseudoLd, type RawInsn } from '@ebpf-sim/isa';
-import { BPF_TAG_SIZE, Errno } from '@ebpf-sim/uapi';
+import { BPF_FUNC, BPF_TAG_SIZE, Errno } from '@ebpf-sim/uapi';
+import { patchProgram, type InsnPatch, type MapDesc, type XlatedProgram } from '@ebpf-sim/verifier';
 import type { BpfMap } from '../maps/map.js';
 import { ENOTSUPP } from '../errno.js';
 import type { MapObject } from './objects.js';
@@ -106,6 +107,36 @@ export function dumpXlated(insns: readonly RawInsn[], mapOf: (insn: RawInsn) => 
       ? { ...insn, src: PseudoLd.MAP_VALUE, imm: ref.map.id, imm2: ref.off }
       : { ...insn, src: PseudoLd.MAP_FD, imm: ref.map.id, imm2: 0 };
   });
+}
+
+/**
+ * do_misc_fixups' map_gen_lookup: each bpf_map_lookup_elem call that saw the same map on every path (not
+ * poisoned), of a type with map_gen_lookup (ARRAY: array_map_gen_lookup), becomes that type's instructions,
+ * which the JIT compiles to straight-line code. Linux does this only for a program the JIT will compile
+ * (prog->jit_requested); the caller decides. `mapOf` gives the map a verifier map description stands for
+ * (undefined for an inner map's template, whose lookups stay calls).
+ */
+export function inlineMapLookups(
+  xlated: XlatedProgram,
+  callMaps: ReadonlyMap<number, MapDesc | null>,
+  mapOf: (desc: MapDesc) => BpfMap | undefined,
+): XlatedProgram {
+  const indexAt = new Map<number, number>();
+  let slot = 0;
+  for (let i = 0; i < xlated.insns.length; i++) {
+    indexAt.set(slot, i);
+    slot += xlated.insns[i]?.code === LD_IMM64 ? 2 : 1;
+  }
+  const patches = new Map<number, InsnPatch>();
+  for (const [verified, desc] of callMaps) {
+    if (desc === null) continue;
+    const at = indexAt.get(xlated.slotMap[verified] ?? -1);
+    const insn = at === undefined ? undefined : xlated.insns[at];
+    if (at === undefined || insn?.code !== CALL || insn.src !== 0 || insn.imm !== BPF_FUNC.map_lookup_elem) continue;
+    const patch = mapOf(desc)?.genLookup() ?? null;
+    if (patch !== null) patches.set(at, patch);
+  }
+  return patches.size === 0 ? xlated : patchProgram(xlated, patches);
 }
 
 export { isValueRef };

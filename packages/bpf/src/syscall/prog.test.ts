@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PseudoLd, fromHex } from '@ebpf-sim/isa';
+import { PseudoLd, assembleLlvm, encodeProgram, fromHex } from '@ebpf-sim/isa';
 import { createKernel, type Kernel, type TracePipe } from '@ebpf-sim/kernel';
 import { BPF_FUNC, BPF_LOG, BPF_MAP_TYPE, BPF_PROG_TYPE, Errno, Libc, type BpfProgLoadSpec, type UserProgram } from '@ebpf-sim/uapi';
 import { loadProgram } from '@ebpf-sim/vm';
@@ -165,11 +165,12 @@ describe('BPF_PROG_LOAD', () => {
       expect(info.value.verifiedInsns).toBeGreaterThan(0);
       // The JIT (net.core.bpf_jit_enable = 1 by default) compiled it at load.
       expect(info.value.jitedProgLen).toBeGreaterThan(0);
-      // Linux inlines the array lookup (map_gen_lookup), so its xlated program is longer (136 bytes); here the
-      // helper stays a call and the xlated program is the loaded one with the map fd shown as the map id.
-      expect(info.value.xlatedProgLen).toBe(11 * 8);
+      // The array lookup is inlined (array_map_gen_lookup), as Linux does for a JIT-compiled program: 11
+      // instructions become 17, Linux's 136 bytes; the map fd shows as the map id, the call is gone.
+      expect(info.value.xlatedProgLen).toBe(Number(linux('count_packets xlated_prog_len')));
       const xlated = readInsns(info.value.xlatedProgInsns);
       expect(xlated[3]).toMatchObject({ code: 0x18, src: PseudoLd.MAP_FD, imm: mapInfo.value.id });
+      expect(xlated.some((insn) => insn.code === 0x85)).toBe(false);
 
       // Run it twice through the runtime (what hooks and PROG_TEST_RUN call): the value counts 2.
       const prog = progOf(bpf, info.value.id);
@@ -434,6 +435,64 @@ describe('program objects', () => {
       expect(bpf.runtime.vmOf(prog).isCompiled(prog.program)).toBe(false);
     });
   });
+});
+
+describe('array lookups inlined for the JIT (array_map_gen_lookup)', () => {
+  /** Keys 0..7 looked up in a 5-element array: the values found summed, 1000 for each miss. */
+  const sumKeys = (mapFd: number): Uint8Array => {
+    const insns = encodeProgram(
+      assembleLlvm(
+        [
+          'r6 = 0',
+          'r7 = 0',
+          '*(u32 *)(r10 - 4) = r6',
+          'r2 = r10',
+          'r2 += -4',
+          'r1 = 0 ll',
+          `call ${BPF_FUNC.map_lookup_elem}`,
+          'if r0 != 0 goto +2',
+          'r7 += 1000',
+          'goto +2',
+          'r1 = *(u64 *)(r0 + 0)',
+          'r7 += r1',
+          'r6 += 1',
+          'if r6 < 8 goto -13',
+          'r0 = r7',
+          'exit',
+        ].join('\n'),
+      ),
+    );
+    insns[5 * 8 + 1] = (PseudoLd.MAP_FD << 4) | (insns[5 * 8 + 1]! & 0x0f);
+    new DataView(insns.buffer).setInt32(5 * 8 + 4, mapFd, true);
+    return insns;
+  };
+
+  for (const jit of [1, 0]) {
+    it(`${jit === 1 ? 'inlined for the JIT' : 'a call on the interpreter'}: the values of keys in range, NULL past the end`, () => {
+      run(function* (libc, kernel, bpf) {
+        const task = kernel.current.currentTask();
+        if (task === undefined) throw new Error('no current task');
+        expect(kernel.sysctl.set(task, 'net.core.bpf_jit_enable', jit)).toBe(0);
+        const mapFd = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.ARRAY, key_size: 4, value_size: 8, max_entries: 5 });
+        for (let key = 0; key < 5; key++) {
+          const value = new Uint8Array(8);
+          value[0] = 100 + key;
+          expect(yield* libc.bpfMapUpdate(mapFd, Uint8Array.of(key, 0, 0, 0), value)).toBe(0);
+        }
+        const fd = (yield* libc.bpfProgLoad(xdp(sumKeys(mapFd)))).ret;
+        expect(fd).toBeGreaterThanOrEqual(0);
+        const info = yield* libc.bpfProgGetInfo(fd, 0, 256);
+        if (!info.ok) throw new Error(`info: errno ${info.errno}`);
+        const calls = readInsns(info.value.xlatedProgInsns).filter((insn) => insn.code === 0x85);
+        // The inlined lookup: 7 instructions (CAP_PERFMON: no index mask) in place of the call.
+        expect(calls).toHaveLength(jit === 1 ? 0 : 1);
+        expect(info.value.xlatedProgLen).toBe((17 + (jit === 1 ? 6 : 0)) * 8);
+        const prog = progOf(bpf, info.value.id);
+        expect(prog.jited).toBe(jit === 1);
+        expect(bpf.runtime.runProgram(prog, 0, 0)).toBe(BigInt(100 + 101 + 102 + 103 + 104 + 3 * 1000));
+      });
+    });
+  }
 });
 
 describe('permissions', () => {

@@ -26,9 +26,10 @@ import { licenseIsGplCompatible } from '../license.js';
 import { PROGRAM_TYPES } from '../prog-types/index.js';
 import type { BpfRuntime, RunnableProgram } from '../runtime/runtime.js';
 import type { TailCallTarget } from '../runtime/env.js';
+import type { BpfMap } from '../maps/map.js';
 import type { MapObject } from './objects.js';
 import { bpfCapable, progLoadDenied } from './permissions.js';
-import { calledHelpers, directValueAddress, dumpXlated, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
+import { calledHelpers, directValueAddress, dumpXlated, inlineMapLookups, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
 import { CyclicIdr } from './idr.js';
 import type { BtfObject } from './btf.js';
 import { checkProgBtfInfo } from './prog-btf-info.js';
@@ -400,8 +401,19 @@ export class ProgSyscall {
         }
       }
     }
+    // One description per map (however many references name it): a call's map is known by its identity.
     const descs = new Map<string, MapDesc>();
-    for (const [key, object] of byRef) descs.set(key, object.map.desc());
+    const descOf = new Map<MapObject, MapDesc>();
+    const mapOfDesc = new Map<MapDesc, BpfMap>();
+    for (const [key, object] of byRef) {
+      let mapDesc = descOf.get(object);
+      if (mapDesc === undefined) {
+        mapDesc = object.map.desc();
+        descOf.set(object, mapDesc);
+        mapOfDesc.set(mapDesc, object.map);
+      }
+      descs.set(key, mapDesc);
+    }
     const registry: VerifierRegistry = {
       helper: (id) => HELPERS.get(id),
       map: (ref, how) => descs.get(`${how}:${ref}`),
@@ -410,24 +422,27 @@ export class ProgSyscall {
     const result = verify(insnBytes, { progType: desc, registry, logLevel: verifierLevel, privileged, gpl });
     let log = (logLevel & BPF_LOG.STATS) !== 0 ? withStats(result.log, result.stats.timeUs, result.stackDepth) : result.log;
     if (!result.accepted) return { log, program: -(result.error?.errno ?? Errno.EINVAL) };
-    // do_misc_fixups' helper binding: a helper this simulator has no implementation of cannot run.
-    for (const id of calledHelpers(insns)) {
+    // Linux's rewrites: context accesses, then dead code (removed for a privileged loader, trapped for an
+    // unprivileged one: a malformed instruction on a dead path goes with it), then the division guards.
+    let live: XlatedProgram;
+    try {
+      live = removeDeadCode(convertCtxAccesses(insnBytes, result.facts, desc), result.facts, { privileged });
+      // do_misc_fixups' map_gen_lookup, for a program the JIT will compile (prog->jit_requested: bpf_jit_enable).
+      if (this.sysctls.jitEnable.value !== 0) live = inlineMapLookups(live, result.facts.callMaps, (mapDesc) => mapOfDesc.get(mapDesc));
+    } catch (e) {
+      // The verifier's facts disagree with the program: Linux reports such a state as a verifier bug (EFAULT).
+      if (!(e instanceof CtxRewriteError)) throw e;
+      return { log: `${log}verifier bug: ${e.message}\n`, program: -Errno.EFAULT };
+    }
+    // do_misc_fixups' helper binding: a helper this simulator has no implementation of cannot run. Like Linux it
+    // runs after dead code is gone, so a call the verifier never reached (libbpf's poisoned CO-RE call) is not bound.
+    for (const id of calledHelpers(live.insns)) {
       // bpf_tail_call is the VM's own (its tail-call hook asks the PROG_ARRAY), not an entry of the helper table.
       if (this.runtime.helpers.get(id) === undefined && HELPERS.get(id)?.tailCall !== true) {
         const proto = HELPERS.get(id);
         log += `helper call ${proto?.name ?? 'unknown'}#${id} is known to the verifier but not implemented by this kernel; the program cannot be loaded\n`;
         return { log, program: -Errno.EINVAL };
       }
-    }
-    // Linux's rewrites: context accesses, then dead code (removed for a privileged loader, trapped for an
-    // unprivileged one: a malformed instruction on a dead path goes with it), then the division guards.
-    let live: XlatedProgram;
-    try {
-      live = removeDeadCode(convertCtxAccesses(insnBytes, result.facts, desc), result.facts, { privileged });
-    } catch (e) {
-      // The verifier's facts disagree with the program: Linux reports such a state as a verifier bug (EFAULT).
-      if (!(e instanceof CtxRewriteError)) throw e;
-      return { log: `${log}verifier bug: ${e.message}\n`, program: -Errno.EFAULT };
     }
     // The guarded program is what user space reads back (as Linux 6.18 prints it). The VM runs `live`: its
     // division and modulo already are RFC 9669's (a zero divisor gives 0, or leaves the dividend; a signed
@@ -444,6 +459,14 @@ export class ProgSyscall {
         name: desc.name,
         // The accesses the verifier proved in bounds run without a region check on the JIT; the rest keep theirs.
         memoryInBounds: live.memoryInBounds,
+        // Linux has no instruction budget and the verifier proved every path ends: the JIT tests the VM's budget
+        // only at loop headers and function entries, not in every block. A program's caller (a hook, a test
+        // run) reads only its return value, r0.
+        budgetTests: 'loop',
+        exitRegisters: 'r0',
+        // The divisions whose divisor the verifier proved non-zero run without the JIT's zero test (Linux's
+        // fixup leaves those without a guard too).
+        divisorsNonZero: live.divisionsWithoutZeroCheck,
         resolveLdImm64: (insn) => {
           const object = refOf(insn);
           if (object === undefined) return undefined;

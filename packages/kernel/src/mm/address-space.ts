@@ -27,6 +27,11 @@ export interface FaultStats {
 
 const pageDown = (address: number): number => address - (address % PAGE_SIZE);
 const pageUp = (address: number): number => pageDown(address + PAGE_SIZE - 1);
+/**
+ * Copies up to this many bytes go byte by byte: below it a loop is cheaper than the view `subarray` makes
+ * (the keys, values and attr blocks of bpf() are mostly 4 to 32 bytes).
+ */
+const SMALL_COPY = 32;
 
 /**
  * A process's virtual address space: a sorted list of VMAs and a page table (virtual page number to physical
@@ -121,7 +126,8 @@ export class AddressSpace implements UserCopy {
       const physical = this.translate(address + done, false);
       if (physical < 0) return false;
       const chunk = Math.min(length - done, PAGE_SIZE - ((address + done) % PAGE_SIZE));
-      dst.set(bytes.subarray(physical, physical + chunk), dstOffset + done);
+      if (chunk <= SMALL_COPY) for (let i = 0; i < chunk; i++) dst[dstOffset + done + i] = bytes[physical + i] as number;
+      else dst.set(bytes.subarray(physical, physical + chunk), dstOffset + done);
       done += chunk;
     }
     return true;
@@ -135,7 +141,8 @@ export class AddressSpace implements UserCopy {
       const physical = this.translate(address + done, true);
       if (physical < 0) return false;
       const chunk = Math.min(length - done, PAGE_SIZE - ((address + done) % PAGE_SIZE));
-      bytes.set(src.subarray(srcOffset + done, srcOffset + done + chunk), physical);
+      if (chunk <= SMALL_COPY) for (let i = 0; i < chunk; i++) bytes[physical + i] = src[srcOffset + done + i] as number;
+      else bytes.set(src.subarray(srcOffset + done, srcOffset + done + chunk), physical);
       done += chunk;
     }
     return true;

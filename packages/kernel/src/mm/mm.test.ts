@@ -57,6 +57,27 @@ describe('address space', () => {
     expect(mm.copyFromUser(base, back, 0, 1)).toBe(false);
   });
 
+  it('copies small blocks (the byte-by-byte path) exactly, from and to any offset, across a page boundary and up to a fault', () => {
+    const phys = new PhysicalMemory(1 << 20);
+    const mm = new AddressSpace(phys, 'mm:3');
+    const base = mm.mmap(0, 2 * PAGE_SIZE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
+    const source = Uint8Array.from({ length: 80 }, (_, i) => (i * 7 + 1) & 0xff);
+    // Every length up to past the small-copy limit, at offsets that end before, at and past the page boundary,
+    // from an offset into the source and into the destination.
+    for (let length = 1; length <= 40; length++) {
+      for (const at of [PAGE_SIZE - length - 3, PAGE_SIZE - length, PAGE_SIZE - 5, PAGE_SIZE - 1]) {
+        const address = base + at;
+        expect(mm.copyToUser(address, source, 3, length)).toBe(true);
+        const back = new Uint8Array(length + 4).fill(0xaa);
+        expect(mm.copyFromUser(address, back, 2, length)).toBe(true);
+        expect({ length, at, back: [...back] }).toEqual({ length, at, back: [0xaa, 0xaa, ...source.subarray(3, 3 + length), 0xaa, 0xaa] });
+      }
+    }
+    // A block that runs off the end of the mapping fails.
+    expect(mm.copyToUser(base + 2 * PAGE_SIZE - 4, source, 0, 8)).toBe(false);
+    expect(mm.copyFromUser(base + 2 * PAGE_SIZE - 4, new Uint8Array(8), 0, 8)).toBe(false);
+  });
+
   it('refuses writes to read-only mappings and follows mmap/munmap/brk rules', () => {
     const mm = new AddressSpace(new PhysicalMemory(1 << 20), 'mm:2');
     const ro = mm.mmap(0, PAGE_SIZE, PROT.READ, MAP.PRIVATE | MAP.ANONYMOUS);

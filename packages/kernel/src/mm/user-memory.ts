@@ -32,11 +32,19 @@ export class UserMemoryView implements UserMemory {
 
   read(address: number, length: number): Uint8Array {
     const out = new Uint8Array(length);
-    if (!this.mm().copyFromUser(address, out, 0, length)) throw new UserFault(address, false);
+    this.readInto(address, out, 0, length);
     return out;
   }
 
+  readInto(address: number, dst: Uint8Array, dstOffset: number, length: number): void {
+    if (!this.mm().copyFromUser(address, dst, dstOffset, length)) throw new UserFault(address, false);
+  }
+
   write(address: number, bytes: Uint8Array): void {
-    if (!this.mm().copyToUser(address, bytes, 0, bytes.length)) throw new UserFault(address, true);
+    this.writeFrom(address, bytes, 0, bytes.length);
+  }
+
+  writeFrom(address: number, src: Uint8Array, srcOffset: number, length: number): void {
+    if (!this.mm().copyToUser(address, src, srcOffset, length)) throw new UserFault(address, true);
   }
 }

@@ -12,6 +12,9 @@ import type { UserMemory } from '../abi.js';
 import { PAGE_SIZE } from '../mman.js';
 import { BPF_RINGBUF } from './constants.js';
 
+const EMPTY: Uint8Array = new Uint8Array(0);
+const EMPTY_VIEW: DataView = new DataView(new ArrayBuffer(0));
+
 const u64 = (view: DataView, offset: number): number => view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
 
 /** roundup_len: the record's length without its busy/discard bits, plus the header, rounded up to 8. */
@@ -36,13 +39,14 @@ export class RingBufferReader {
     readonly ringSize: number,
   ) {}
 
-  private load(address: number): number {
-    const bytes = this.mem.read(address, 8);
-    return u64(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
-  }
-
   private readonly posBytes = new Uint8Array(8);
   private readonly posView = new DataView(this.posBytes.buffer);
+
+  /** smp_load_acquire of a position (u64) from the consumer or producer page. */
+  private load(address: number): number {
+    this.mem.readInto(address, this.posBytes, 0, 8);
+    return u64(this.posView, 0);
+  }
 
   private storeConsumer(pos: number): void {
     this.posView.setUint32(0, pos % 2 ** 32, true);
@@ -56,9 +60,14 @@ export class RingBufferReader {
   }
 
   /**
-   * ring_buffer__consume for this ring: hand every committed, not discarded sample to `onSample` (a copy of
-   * its bytes) and advance consumer_pos past it; stop at a record still BUSY. A negative `onSample` result
-   * stops early, with consumer_pos past that record, and is returned. Otherwise: the number of samples.
+   * ring_buffer__consume for this ring: hand every committed, not discarded sample to `onSample` and advance
+   * consumer_pos past it; stop at a record still BUSY. A negative `onSample` result stops early, with
+   * consumer_pos past that record, and is returned. Otherwise: the number of samples.
+   *
+   * Records are read from one copy of what was published (up to the end of the data area: past it, the
+   * kernel's mirror holds only the tails of records that wrap, which are read on their own), and each sample
+   * is a view of that copy: it stays valid after the callback (it is not the ring's memory, which the producer
+   * reuses), and it keeps the copy alive, so slice what you keep.
    */
   consume(onSample: (sample: Uint8Array) => number | void): number {
     const data = this.producer + PAGE_SIZE;
@@ -67,11 +76,24 @@ export class RingBufferReader {
     for (let gotNewData = true; gotNewData;) {
       gotNewData = false;
       const prodPos = this.load(this.producer);
+      let batch = EMPTY;
+      let view = EMPTY_VIEW;
+      /** The position the copy starts at, and its offset in the data area. */
+      let batchPos = consPos;
+      let batchOffset = 0;
       while (consPos < prodPos) {
-        // Positions are u64 counters: `%` keeps them exact past 2^32, where `&` would not.
-        const hdr = data + (consPos % this.ringSize);
-        const header = this.mem.read(hdr, BPF_RINGBUF.HDR_SZ);
-        const len = ((header[0] ?? 0) | ((header[1] ?? 0) << 8) | ((header[2] ?? 0) << 16) | ((header[3] ?? 0) << 24)) >>> 0;
+        if (consPos - batchPos >= batch.length) {
+          batchPos = consPos;
+          // Positions are u64 counters: `%` keeps them exact past 2^32, where `&` would not.
+          batchOffset = consPos % this.ringSize;
+          batch = this.mem.read(data + batchOffset, Math.min(prodPos - consPos, this.ringSize - batchOffset));
+          view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+        }
+        const at = consPos - batchPos;
+        const hdr = data + batchOffset + at;
+        // Records tile [consumer_pos, producer_pos), so a header lies inside the copy unless user space moved
+        // consumer_pos into the middle of a record: then its bytes are read from the ring as they are.
+        const len = at + BPF_RINGBUF.HDR_SZ <= batch.length ? view.getUint32(at, true) : this.header(hdr);
         if ((len & BPF_RINGBUF.BUSY_BIT) !== 0) {
           this.storeConsumer(consPos);
           return count;
@@ -80,7 +102,10 @@ export class RingBufferReader {
         consPos += roundupLen(len);
         if ((len & BPF_RINGBUF.DISCARD_BIT) === 0) {
           const size = (len & ~(BPF_RINGBUF.BUSY_BIT | BPF_RINGBUF.DISCARD_BIT)) >>> 0;
-          const err = onSample(this.mem.read(hdr + BPF_RINGBUF.HDR_SZ, size));
+          const start = at + BPF_RINGBUF.HDR_SZ;
+          // A sample that wraps goes on in the mirror: read it from the ring, contiguous there.
+          const sample = start + size <= batch.length ? batch.subarray(start, start + size) : this.mem.read(hdr + BPF_RINGBUF.HDR_SZ, size);
+          const err = onSample(sample);
           if (typeof err === 'number' && err < 0) {
             this.storeConsumer(consPos);
             return err;
@@ -94,5 +119,11 @@ export class RingBufferReader {
       this.storeConsumer(consPos);
     }
     return count;
+  }
+
+  /** A record header's len word read from the ring itself. */
+  private header(address: number): number {
+    this.mem.readInto(address, this.posBytes, 0, 4);
+    return this.posView.getUint32(0, true);
   }
 }

@@ -42,14 +42,24 @@ import { BPF_CMD, BPF_OBJ_NAME_LEN, BPF_STATS, BPF_TAG_SIZE } from '../bpf/const
 
 /** The element commands' attr (map_fd, key, value or next_key, flags), as BPF_MAP_*_ELEM read it. */
 const ELEM = BPF_ATTR_LAYOUTS.MAP_UPDATE_ELEM;
+/** The element commands: the ELEM attr, or MAP_GET_NEXT_KEY's (key and next_key, no flags). */
+type ElemCmd = 'MAP_LOOKUP_ELEM' | 'MAP_UPDATE_ELEM' | 'MAP_DELETE_ELEM' | 'MAP_LOOKUP_AND_DELETE_ELEM' | 'MAP_GET_NEXT_KEY';
 const ELEM_NEXT_KEY = BPF_ATTR_LAYOUTS.MAP_GET_NEXT_KEY;
 /** offsetofend(union bpf_attr, flags): the block libbpf's element wrappers pass. */
 const ELEM_ATTR_SIZE = ELEM.flags.offset + attrFieldSize(ELEM.flags);
 
 const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+/** Copy `src` into `dst` at `offset`: byte by byte when small (keys, values), where a loop beats the call. */
+const copyInto = (dst: Uint8Array, offset: number, src: Uint8Array): void => {
+  if (src.length <= 32) for (let i = 0; i < src.length; i++) dst[offset + i] = src[i] as number;
+  else dst.set(src, offset);
+};
+
+/** A u64 field from a non-negative integer below 2^53 (`>>> 0` is its value mod 2^32, without a floating-point `%`). */
 const setU64 = (view: DataView, offset: number, value: number): void => {
-  view.setUint32(offset, value % 0x1_0000_0000, true);
-  view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
+  const low = value >>> 0;
+  view.setUint32(offset, low, true);
+  view.setUint32(offset + 4, (value - low) / 0x1_0000_0000, true);
 };
 
 /** A C string's terminating NUL alone. */
@@ -78,9 +88,12 @@ function encodeRecords<T>(records: readonly T[], size: number, write: (view: Dat
  */
 export class Libc {
   readonly stack: UserStack;
-  /** The element commands' attr block, reused by every call (written, then copied to the stack). */
-  private readonly elemAttrBytes = new Uint8Array(ELEM_ATTR_SIZE);
-  private readonly elemAttr = new DataView(this.elemAttrBytes.buffer);
+  /** The element commands' block (attr, key, value), reused by every call: built here, then copied to the stack. */
+  private elemBlock = new Uint8Array(64);
+  private elemView = new DataView(this.elemBlock.buffer);
+  /** Where the element command in progress put its key and its value (or out buffer) on the stack; 0 for none. */
+  private elemKeyAddress = 0;
+  private elemValueAddress = 0;
   private readonly regs: Float64Array;
 
   /** An mmap'd buffer for transfers too big for the stack (grown on demand). */
@@ -487,79 +500,142 @@ export class Libc {
   }
 
   /**
-   * One element command on map `fd`: `key` (null: a NULL pointer) and `value` copied onto the stack, and
-   * `outSize` bytes read back from the value (or next_key) buffer when the call succeeds.
+   * Lay out one element command as a C caller's locals would be: the attr block (offsetofend(union bpf_attr,
+   * flags) bytes, as libbpf's element wrappers pass it), the key, then the value copied in (`value`) or
+   * `outSize` bytes for the kernel to fill. The block is built in a reused buffer and written to the stack
+   * with one copy; the addresses of the key and the value (0 for none) are left in `elemKeyAddress` and
+   * `elemValueAddress`. When `fd` and `flags` are u32 (every real call) the registers are set for
+   * bpf(cmd, attr, size) (`cmd` the command's number) and the caller traps at once; else false, and the caller takes {@link elemChecked}.
    */
-  private *bpfElem(
-    cmd: 'MAP_LOOKUP_ELEM' | 'MAP_UPDATE_ELEM' | 'MAP_DELETE_ELEM' | 'MAP_LOOKUP_AND_DELETE_ELEM' | 'MAP_GET_NEXT_KEY',
-    fd: number,
-    key: Uint8Array | null,
-    value: Uint8Array | number,
-    flags: number,
-  ): Sys<Result<Uint8Array>> {
+  private elemSetup(cmd: number, fd: number, key: Uint8Array | null, value: Uint8Array | null, outSize: number, flags: number): boolean {
+    const keySlot = key === null ? 0 : Math.ceil(key.length / 8) * 8;
+    const valueSize = value === null ? outSize : value.length;
+    const written = ELEM_ATTR_SIZE + keySlot + (value === null ? 0 : value.length);
+    const base = this.stack.alloca(ELEM_ATTR_SIZE + keySlot + valueSize);
+    this.elemKeyAddress = key === null ? 0 : base + ELEM_ATTR_SIZE;
+    this.elemValueAddress = value === null && outSize === 0 ? 0 : base + ELEM_ATTR_SIZE + keySlot;
+    if (written > this.elemBlock.length) {
+      this.elemBlock = new Uint8Array(2 ** Math.ceil(Math.log2(written)));
+      this.elemView = new DataView(this.elemBlock.buffer);
+    }
+    const block = this.elemBlock;
+    const fast = isU32(fd) && isU32(flags);
+    if (fast) {
+      const view = this.elemView;
+      view.setUint32(ELEM.map_fd.offset, fd, true);
+      view.setUint32(ELEM.map_fd.offset + 4, 0, true);
+      setU64(view, ELEM.key.offset, this.elemKeyAddress);
+      if (cmd === BPF_CMD.MAP_GET_NEXT_KEY) {
+        // next_key, and no flags: the bytes where the other commands have them stay zero for CHECK_ATTR.
+        setU64(view, ELEM_NEXT_KEY.next_key.offset, this.elemValueAddress);
+        setU64(view, ELEM.flags.offset, 0);
+      } else {
+        setU64(view, ELEM.value.offset, this.elemValueAddress);
+        setU64(view, ELEM.flags.offset, flags);
+      }
+    }
+    if (key !== null) copyInto(block, ELEM_ATTR_SIZE, key);
+    if (value !== null) copyInto(block, ELEM_ATTR_SIZE + keySlot, value);
+    this.ctx.mem.writeFrom(base, block, 0, written);
+    if (!fast) return false;
+    const regs = this.regs;
+    regs[REG_NR] = NR.bpf;
+    regs[REG_ARG0] = cmd;
+    regs[REG_ARG0 + 1] = base;
+    regs[REG_ARG0 + 2] = ELEM_ATTR_SIZE;
+    regs[REG_ARG0 + 3] = 0;
+    regs[REG_ARG0 + 4] = 0;
+    regs[REG_ARG0 + 5] = 0;
+    return true;
+  }
+
+  /** An element command whose fd or flags are out of u32 range: the attr encoded through its schema, whose check names the field. */
+  private *elemChecked(cmd: ElemCmd, fd: number, flags: number): Sys<number> {
+    const key = this.elemKeyAddress;
+    const value = this.elemValueAddress;
+    const { ret } =
+      cmd === 'MAP_GET_NEXT_KEY' ? yield* this.bpfAttr(cmd, { map_fd: fd, key, next_key: value }) : yield* this.bpfAttr(cmd, { map_fd: fd, key, value, flags });
+    return ret;
+  }
+
+  /** What an element command that reads `outSize` bytes back answers: -errno, or the bytes the kernel wrote at `elemValueAddress`. */
+  private elemResult(ret: number, outSize: number): Result<Uint8Array> {
+    if (ret < 0) return { ok: false, errno: -ret };
+    return { ok: true, value: outSize > 0 ? this.ctx.mem.read(this.elemValueAddress, outSize) : new Uint8Array(0) };
+  }
+
+  // The element commands trap from their own bodies (no nested generator between the caller and the trap):
+  // they are the calls user space makes millions of times.
+
+  /** BPF_MAP_LOOKUP_ELEM (`key` null: a NULL key, for keyless maps): `valueSize` bytes of the value (value_size, or round_up(value_size, 8) × CPUs for per-CPU maps). */
+  *bpfMapLookup(fd: number, key: Uint8Array | null, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
     const mark = this.stack.mark();
     try {
-      const keyAddress = key === null ? 0 : this.stack.pushBytes(key);
-      const outSize = typeof value === 'number' ? value : 0;
-      const valueAddress = typeof value === 'number' ? (outSize > 0 ? this.stack.alloca(outSize) : 0) : this.stack.pushBytes(value);
-      let ret: number;
-      if (isU32(fd) && isU32(flags)) {
-        // The hot path of map commands: the ELEM block written in place (map_fd, key, value or next_key, flags),
-        // offsetofend(union bpf_attr, flags) bytes as libbpf passes them, with nothing decoded back.
-        const view = this.elemAttr;
-        view.setUint32(0, fd, true);
-        view.setUint32(4, 0, true);
-        setU64(view, ELEM.key.offset, keyAddress);
-        setU64(view, cmd === 'MAP_GET_NEXT_KEY' ? ELEM_NEXT_KEY.next_key.offset : ELEM.value.offset, valueAddress);
-        setU64(view, ELEM.flags.offset, cmd === 'MAP_GET_NEXT_KEY' ? 0 : flags);
-        const attr = this.stack.pushBytes(this.elemAttrBytes);
-        ret = yield* this.syscall(NR.bpf, BPF_CMD[cmd], attr, ELEM_ATTR_SIZE);
-      } else {
-        // Out of range: the schema's check names the field.
-        ret = (
-          cmd === 'MAP_GET_NEXT_KEY'
-            ? yield* this.bpfAttr(cmd, { map_fd: fd, key: keyAddress, next_key: valueAddress })
-            : yield* this.bpfAttr(cmd, { map_fd: fd, key: keyAddress, value: valueAddress, flags })
-        ).ret;
-      }
-      if (ret < 0) return { ok: false, errno: -ret };
-      return { ok: true, value: outSize > 0 ? this.stack.readBytes(valueAddress, outSize) : new Uint8Array(0) };
+      const ret = this.elemSetup(BPF_CMD.MAP_LOOKUP_ELEM, fd, key, null, valueSize, flags)
+        ? yield TRAP_SYSCALL
+        : yield* this.elemChecked('MAP_LOOKUP_ELEM', fd, flags);
+      return this.elemResult(ret, valueSize);
     } finally {
       this.stack.release(mark);
     }
   }
 
-  /** BPF_MAP_LOOKUP_ELEM (`key` null: a NULL key, for keyless maps): `valueSize` bytes of the value (value_size, or round_up(value_size, 8) × CPUs for per-CPU maps). */
-  *bpfMapLookup(fd: number, key: Uint8Array | null, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
-    return yield* this.bpfElem('MAP_LOOKUP_ELEM', fd, key, valueSize, flags);
-  }
-
   /** BPF_MAP_LOOKUP_ELEM on a bloom filter: 0 when `value` may be in the set, -ENOENT when it is not. */
   *bpfMapContains(fd: number, value: Uint8Array): Sys<number> {
-    const result = yield* this.bpfElem('MAP_LOOKUP_ELEM', fd, null, value, 0);
-    return result.ok ? 0 : -result.errno;
+    const mark = this.stack.mark();
+    try {
+      return this.elemSetup(BPF_CMD.MAP_LOOKUP_ELEM, fd, null, value, 0, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_LOOKUP_ELEM', fd, 0);
+    } finally {
+      this.stack.release(mark);
+    }
   }
 
   /** BPF_MAP_UPDATE_ELEM (`key` null for a queue, stack or bloom filter) with BPF_ANY / BPF_NOEXIST / BPF_EXIST (| BPF_F_LOCK): 0 or -errno. */
   *bpfMapUpdate(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): Sys<number> {
-    const result = yield* this.bpfElem('MAP_UPDATE_ELEM', fd, key, value, flags);
-    return result.ok ? 0 : -result.errno;
+    const mark = this.stack.mark();
+    try {
+      const ret = this.elemSetup(BPF_CMD.MAP_UPDATE_ELEM, fd, key, value, 0, flags)
+        ? yield TRAP_SYSCALL
+        : yield* this.elemChecked('MAP_UPDATE_ELEM', fd, flags);
+      return ret < 0 ? ret : 0;
+    } finally {
+      this.stack.release(mark);
+    }
   }
 
   /** BPF_MAP_DELETE_ELEM: 0 or -errno. */
   *bpfMapDelete(fd: number, key: Uint8Array): Sys<number> {
-    const result = yield* this.bpfElem('MAP_DELETE_ELEM', fd, key, new Uint8Array(0), 0);
-    return result.ok ? 0 : -result.errno;
+    const mark = this.stack.mark();
+    try {
+      const ret = this.elemSetup(BPF_CMD.MAP_DELETE_ELEM, fd, key, null, 0, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_DELETE_ELEM', fd, 0);
+      return ret < 0 ? ret : 0;
+    } finally {
+      this.stack.release(mark);
+    }
   }
 
   /** BPF_MAP_GET_NEXT_KEY: the key after `key` (null: the first key); ENOENT after the last. */
   *bpfMapGetNextKey(fd: number, key: Uint8Array | null, keySize: number): Sys<Result<Uint8Array>> {
-    return yield* this.bpfElem('MAP_GET_NEXT_KEY', fd, key, keySize, 0);
+    const mark = this.stack.mark();
+    try {
+      const ret = this.elemSetup(BPF_CMD.MAP_GET_NEXT_KEY, fd, key, null, keySize, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_GET_NEXT_KEY', fd, 0);
+      return this.elemResult(ret, keySize);
+    } finally {
+      this.stack.release(mark);
+    }
   }
 
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM: the value, and the element is gone. */
   *bpfMapLookupAndDelete(fd: number, key: Uint8Array | null, valueSize: number, flags = 0): Sys<Result<Uint8Array>> {
-    return yield* this.bpfElem('MAP_LOOKUP_AND_DELETE_ELEM', fd, key, valueSize, flags);
+    const mark = this.stack.mark();
+    try {
+      const ret = this.elemSetup(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, null, valueSize, flags)
+        ? yield TRAP_SYSCALL
+        : yield* this.elemChecked('MAP_LOOKUP_AND_DELETE_ELEM', fd, flags);
+      return this.elemResult(ret, valueSize);
+    } finally {
+      this.stack.release(mark);
+    }
   }
 
   /** BPF_MAP_FREEZE: 0 or -errno. */

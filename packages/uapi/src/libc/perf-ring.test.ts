@@ -14,7 +14,9 @@ function ring(): { mem: UserMemory; view: DataView } {
   view.setUint32(PERF_EVENT_MMAP_PAGE.data_size, PAGE, true);
   const mem: UserMemory = {
     read: (address, length) => bytes.slice(address - BASE, address - BASE + length),
+    readInto: (address, dst, dstOffset, length) => dst.set(bytes.subarray(address - BASE, address - BASE + length), dstOffset),
     write: (address, data) => bytes.set(data, address - BASE),
+    writeFrom: (address, src, srcOffset, length) => bytes.set(src.subarray(srcOffset, srcOffset + length), address - BASE),
   };
   return { mem, view };
 }

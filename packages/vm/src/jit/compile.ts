@@ -99,9 +99,10 @@ export interface CompiledProgram {
   /** Indexes into `Vm.regs` (two per register) of the registers the entry function may write. */
   readonly written: Int32Array;
   /**
-   * Longest path of the entry function when it is loop- and call-free, else null: then the module also
-   * exports `fast(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel`, the entry function itself without fuel tests,
-   * exact whenever `fuel` is at least this (a lean run calls it directly: no wrapper call per run).
+   * Longest path of the entry function when it is loop- and call-free, 0 when it has loops but no bpf-to-bpf
+   * call, else null. When not null the module also exports `fast(r1lo, r1hi, r2lo, r2hi, fuel) -> fuel`, the
+   * entry function itself (without fuel tests when loop-free; with them otherwise), exact whenever `fuel` is at
+   * least this (a lean run calls it directly: no wrapper call per run).
    */
   readonly fastLength: number | null;
   /** How each function's control flow was structured. */
@@ -164,6 +165,7 @@ const REG_LOCAL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, L_R10];
 /** Longest path a fuel-test-free copy may have (keeps the entry comparison in i32). */
 const MAX_BOUNDED = 0x3fffffff;
 const ALL_REGS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const R0_ONLY = [0];
 
 /** Registers an instruction writes. */
 function defs(insn: Insn): number[] {
@@ -356,10 +358,14 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
     const kind = emitter.emit();
     emitter.checkSize();
     if (e === 0) {
-      written = Int32Array.from(emitter.written.flatMap((r) => [2 * r, 2 * r + 1]));
-      const length = emitter.boundedLength();
+      const published = prog.exitRegisters === 'r0' ? emitter.written.filter((r) => r === 0) : emitter.written;
+      written = Int32Array.from(published.flatMap((r) => [2 * r, 2 * r + 1]));
+      const bounded = emitter.boundedLength();
+      // Without bpf-to-bpf calls, a function with loops gets an exported copy too, with its fuel tests: a run then
+      // makes one call with five i32 parameters instead of a wrapper passing ten i64 registers.
+      const length = bounded ?? (emitter.callsLocal() ? null : 0);
       if (length !== null) {
-        const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, false, true);
+        const copy = new FunctionEmitter(prog, insns, blocks, blockAt[e]!, slotOf, funcIndex, ldImm64Value, checks, r10Static, bounded === null, true);
         copy.emit();
         copy.checkSize();
         const index = mb.declareFunction(RUN_PARAMS, [T.I32]);
@@ -551,6 +557,15 @@ class FunctionEmitter implements StructureSink {
 
   private readonly stackish: ReadonlySet<number>;
 
+  /**
+   * What the exit and the stop label publish (besides `written` on lean exits): every register, or r0 alone
+   * for a program whose caller reads only r0 (Program.exitRegisters): then no other register is live to the
+   * end of the function.
+   */
+  private get exitRegs(): readonly number[] {
+    return this.prog.exitRegisters === 'r0' ? R0_ONLY : ALL_REGS;
+  }
+
   /** Registers some instruction of this function writes, ascending. */
   readonly written: readonly number[];
 
@@ -562,10 +577,7 @@ class FunctionEmitter implements StructureSink {
   boundedLength(): number | null {
     const n = this.nodes.length;
     const succs = (node: number): number[] => this.blocks[this.nodes[node]!]!.succs.map((b) => this.nodeOf.get(b)!);
-    for (const b of this.nodes) {
-      const blk = this.blocks[b]!;
-      for (let i = blk.start; i < blk.end && i < this.insns.length; i++) if (this.insns[i]!.form.id === 'call.local') return null;
-    }
+    if (this.callsLocal()) return null;
     // Iterative DFS: a back edge (to a node on the stack) means a cycle; postorder gives the DP order.
     const state = new Uint8Array(n);
     const longest = new Float64Array(n);
@@ -591,6 +603,15 @@ class FunctionEmitter implements StructureSink {
       }
     }
     return longest[0]! <= MAX_BOUNDED ? longest[0]! : null;
+  }
+
+  /** Whether the function makes bpf-to-bpf calls. */
+  callsLocal(): boolean {
+    for (const b of this.nodes) {
+      const blk = this.blocks[b]!;
+      for (let i = blk.start; i < blk.end && i < this.insns.length; i++) if (this.insns[i]!.form.id === 'call.local') return true;
+    }
+    return false;
   }
 
   /** Throw {@link JitLimitError} once the code is larger than a WebAssembly function may be. */
@@ -638,7 +659,7 @@ class FunctionEmitter implements StructureSink {
     const kind = structure(graph, this);
     // The stop label: publish the registers, then let the embedder record why and unwind. No register is live
     // across any call on the way here, so TurboFan never has to spill them in hot code.
-    this.publish();
+    this.publish(this.exitRegs);
     c.getLocal(L_SK);
     c.getLocal(L_S1);
     c.getLocal(L_S2);
@@ -685,7 +706,7 @@ class FunctionEmitter implements StructureSink {
     c.getLocal(P_FUEL);
     c.i32(count);
     c.op(Op.I32_SUB);
-    if (!this.budgetChecks || (this.checks === 'unchecked' && !cyclic)) {
+    if (!this.budgetChecks || ((this.checks === 'unchecked' || this.prog.budgetTests === 'loop') && !cyclic)) {
       c.setLocal(P_FUEL);
     } else {
       c.teeLocal(P_FUEL);
@@ -709,7 +730,32 @@ class FunctionEmitter implements StructureSink {
       this.stopWith(StopCode.FELL_OFF, 0);
       return;
     }
-    for (let i = blk.start; i < blk.end; i++) this.insn(this.insns[i]!, blk.end - 1 - i);
+    for (let i = blk.start; i < blk.end; i++) {
+      if (i + 1 < blk.end && this.extendPair(this.insns[i]!, this.insns[i + 1]!)) i++;
+      else this.insn(this.insns[i]!, blk.end - 1 - i);
+    }
+  }
+
+  /**
+   * `dst <<= 32; dst >>= 32` (or `s>>= 32`) in one block: the compilers' zero (sign) extension of a 32-bit value,
+   * emitted as one extension (TurboFan makes it one `movl` / `movsxd` instead of two shifts and a copy). ALU
+   * instructions cannot fault and the block's fuel covers both, so nothing else can tell.
+   */
+  private extendPair(first: Insn, second: Insn): boolean {
+    const a = first.form;
+    const b = second.form;
+    if (a.kind !== 'alu' || b.kind !== 'alu' || !a.is64 || !b.is64 || a.source !== 'K' || b.source !== 'K') return false;
+    if (a.op !== AluOp.LSH || (b.op !== AluOp.RSH && b.op !== AluOp.ARSH) || first.imm !== 32 || second.imm !== 32 || first.dst !== second.dst) return false;
+    const c = this.code;
+    this.get(first.dst);
+    if (b.op === AluOp.RSH) {
+      c.op(Op.I32_WRAP_I64);
+      c.op(Op.I64_EXTEND_I32_U);
+    } else {
+      c.op(Op.I64_EXTEND32_S);
+    }
+    this.set(first.dst);
+    return true;
   }
 
   private get(r: number): void {
@@ -785,13 +831,17 @@ class FunctionEmitter implements StructureSink {
           c.op(Op.I32_EQ);
         }
         c.if_();
-        c.i32(XCHG);
-        c.mem(Op.I32_LOAD, 2, X_FULL);
-        c.if_();
-        this.publish();
-        c.op(Op.ELSE);
-        this.publish(this.written);
-        c.end();
+        if (this.exitRegs !== ALL_REGS) {
+          this.publish(this.exitRegs);
+        } else {
+          c.i32(XCHG);
+          c.mem(Op.I32_LOAD, 2, X_FULL);
+          c.if_();
+          this.publish();
+          c.op(Op.ELSE);
+          this.publish(this.written);
+          c.end();
+        }
         c.end();
         if (!this.exported) this.get(0);
         c.getLocal(P_FUEL);
@@ -924,6 +974,12 @@ class FunctionEmitter implements StructureSink {
         else c.i32(k);
         c.op(modulo ? rem : div);
       }
+    } else if (this.prog.divisorsNonZero.has(insn.slot) && !(signed && !modulo)) {
+      // The verifier proved the divisor non-zero, and Wasm's rem_s gives INT_MIN % -1 = 0: nothing to test.
+      dividend();
+      this.get(insn.src);
+      if (!is64) c.op(Op.I32_WRAP_I64);
+      c.op(modulo ? rem : div);
     } else {
       // Divisor into a temp; then zero ? (mod ? x : 0) : (signed div by -1 ? -x : x op d).
       const temp = is64 ? L_T1 : L_S32;

@@ -3,7 +3,8 @@
  * swaps, sign extensions, stack loads and stores of every size, atomics, accesses through a data pointer and
  * through wild pointers, a bounded loop, helper calls, a bpf-to-bpf call) run on the interpreter and on the
  * checked JIT, which must agree on everything observable: exit or fault (the whole fault report), every
- * register, the executed count, the stack and the data region.
+ * register, the executed count, the stack and the data region. Loaded with `budgetTests: 'loop'` and
+ * `exitRegisters: 'r0'` (as the bpf subsystem loads verified programs) the JIT must agree on all but the registers.
  *
  * Reproduce a failure with the seed fast-check prints: `JIT_DIFF_SEED=<seed> npx vitest run packages/vm/src/jit`.
  */
@@ -310,6 +311,12 @@ describe('JIT ≡ interpreter on random programs', () => {
         expect(jit.run(prog, args, true)).toEqual(expected);
         // Without memory faults, the unchecked JIT (for verified programs) must agree too.
         if (expected.fault?.kind !== 'memory') expect(unchecked.run(prog, args, true)).toEqual(expected);
+        // Loaded as the bpf subsystem loads verified programs (the budget tested at loop headers, only r0 read
+        // after the run): the same r0, memory, executed count and fault, all but the registers (and a budget
+        // fault's pc, noticed at a loop header).
+        const asVerified = jit.run(loadProgram(assemble(s), { name: 'random', budgetTests: 'loop', exitRegisters: 'r0' }), args, true);
+        if (expected.fault?.kind === 'budget') expect(asVerified.fault?.kind).toBe('budget');
+        else expect({ ...asVerified, regs: [] }).toEqual({ ...expected, regs: [] });
       }),
       { numRuns: RUNS, ...(seedFromEnv === undefined ? {} : { seed: Number(seedFromEnv) }) },
     );

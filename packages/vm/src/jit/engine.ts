@@ -513,8 +513,19 @@ export class JitEngine {
     const st = this.st;
     const R = this.regs;
     let v = this.xchg();
-    for (let i = 0; i < 22; i++) R[i] = v[BASE + i]!;
-    v[BASE + (X_FULL >> 2)] = 1;
+    // r1..r5, what a helper reads (HelperContext.arg). The rest of this level's register file is not observable
+    // while it calls out (Vm.regs then shows a nested level), and a stop reads every register back (pullAll).
+    R[2] = v[BASE + 2]!;
+    R[3] = v[BASE + 3]!;
+    R[4] = v[BASE + 4]!;
+    R[5] = v[BASE + 5]!;
+    R[6] = v[BASE + 6]!;
+    R[7] = v[BASE + 7]!;
+    R[8] = v[BASE + 8]!;
+    R[9] = v[BASE + 9]!;
+    R[10] = v[BASE + 10]!;
+    R[11] = v[BASE + 11]!;
+    v[FULL] = 1;
     st.executed = this.cap - fuelAt;
     // The frame the call is in: a run the helper starts on this VM gets the frame below it (engine-state.ts).
     st.depth = depth;
@@ -554,7 +565,10 @@ export class JitEngine {
     const fn = id < 0 && which === HelperTableId.CALLX ? undefined : (which === HelperTableId.KFUNC ? st.kfuncs : st.helpers).get(id);
     const status = st.invoke(fn, id, pc);
     v = this.xchg();
-    clearCaches(v);
+    // The region caches stay valid unless the helper changed a region (or a nested run left the area another engine's).
+    if (v[OWNER] !== this.id || this.mem.generation !== this.generation) this.resetCaches(v);
+    // r0: the helper's result, or the value of a requested exit; a fault leaves the registers as they were.
+    if (status === 2) return HelperStatus.STOP;
     v[BASE] = R[0]!;
     v[BASE + 1] = R[1]!;
     return status === 0 ? HelperStatus.CONTINUE : HelperStatus.STOP;

@@ -14,7 +14,7 @@ import { Vm, type TailCallHook, type VmOptions } from '../vm.js';
 import { JitLimitError, MAX_WASM_FUNCTION_BYTES } from './compile.js';
 import { AUTO_HOT_INSNS, compiled } from './engine.js';
 
-const { R0, R1, R2, R3, R6, R10, Add, Mov, Sub, JEq, JLt, JNe, Ja, Call, Exit, Ldx, Stx, label, program } = asm;
+const { R0, R1, R2, R3, R4, R6, R10, Add, Arsh, Div, Lsh, Mod, Mov, Rsh, SMod, Sub, Xor, JEq, JLt, JNe, Ja, Call, Exit, Ldx, Stx, label, program } = asm;
 
 function outcome(vm: Vm, ok: boolean) {
   return { ok, r0: ok ? vm.r0 : null, regs: [...vm.regs], executed: vm.executed, fault: vm.fault, running: vm.running?.name };
@@ -78,6 +78,90 @@ describe('structuring', () => {
   });
 });
 
+describe('extension pairs', () => {
+  it("`<<= 32; >>= 32` and `<<= 32; s>>= 32` (one extension when in one block) give the interpreter's results", () => {
+    const prog = loadProgram(
+      program(
+        // zero and sign extension of r1 and r2, fused
+        Mov.reg(R0, R1),
+        Lsh.imm(R0, 32),
+        Rsh.imm(R0, 32),
+        Mov.reg(R3, R2),
+        Lsh.imm(R3, 32),
+        Arsh.imm(R3, 32),
+        Xor.reg(R0, R3),
+        // a jump target between the shifts (two blocks), and shifts of two registers: not fused
+        Mov.reg(R3, R1),
+        Lsh.imm(R3, 32),
+        JEq.imm(R2, 0, 'next'),
+        label('next'),
+        Arsh.imm(R3, 32),
+        Mov.reg(R4, R2),
+        Lsh.imm(R4, 32),
+        Rsh.imm(R3, 32),
+        Add.reg(R0, R3),
+        Add.reg(R0, R4),
+        Exit(),
+      ),
+    );
+    const values = [0n, 1n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x1_0000_0000n, 0xdead_beef_8000_0001n, (1n << 64n) - 1n];
+    for (const r1 of values) {
+      for (const r2 of values) {
+        const { jit, interp } = both(prog, {}, [r1, r2]);
+        expect(jit, `r1 ${r1}, r2 ${r2}`).toEqual(interp);
+        const zext = (v: bigint) => v & 0xffffffffn;
+        const sext = (v: bigint) => BigInt.asUintN(64, BigInt.asIntN(32, v));
+        const r3 = sext(r1) >> 32n;
+        expect(jit.r0).toBe(BigInt.asUintN(64, (zext(r1) ^ sext(r2)) + r3 + BigInt.asUintN(64, r2 << 32n)));
+      }
+    }
+  });
+});
+
+describe('divisorsNonZero', () => {
+  // r0 = r1 / r2 + r1 % r2 (64-bit) + w1 / w2 (32-bit) + r1 s% r2
+  const items = [
+    Mov.reg(R0, R1),
+    Div.reg(R0, R2),
+    Mov.reg(R3, R1),
+    Mod.reg(R3, R2),
+    Add.reg(R0, R3),
+    Mov.reg(R3, R1),
+    Div.reg32(R3, R2),
+    Add.reg(R0, R3),
+    Mov.reg(R3, R1),
+    SMod.reg(R3, R2),
+    Add.reg(R0, R3),
+    Exit(),
+  ];
+  const proven = [1, 3, 6, 9];
+
+  it("divides without the zero test and gives the interpreter's results while the proof holds", () => {
+    const prog = loadProgram(program(...items), { divisorsNonZero: proven });
+    // Divisors whose low 32 bits are non-zero too (the 32-bit division divides by w2).
+    const values = [1n, 2n, 7n, 0x7fffffffn, 0x80000000n, 0xffffffffn, (1n << 63n) + 1n, (1n << 64n) - 1n, 0x1_0000_0003n];
+    for (const r1 of [0n, ...values]) {
+      for (const r2 of values) {
+        const { jit, interp } = both(prog, {}, [r1, r2]);
+        expect(jit, `r1 ${r1}, r2 ${r2}`).toEqual(interp);
+      }
+    }
+  });
+
+  it('a wrong proof is unchecked: the JIT traps on a zero divisor where the interpreter gives x / 0 = 0', () => {
+    const { jit, interp } = both(loadProgram(program(...items), { divisorsNonZero: proven }), {}, [5n, 0n]);
+    expect(interp.ok).toBe(true);
+    expect(jit.fault).toMatchObject({ kind: 'memory', pc: -1 });
+    // Unproved, the same division tests its divisor.
+    const tested = both(loadProgram(program(...items)), {}, [5n, 0n]);
+    expect(tested.jit).toEqual(tested.interp);
+  });
+
+  it('refuses a slot that is no division or modulo (facts of another program)', () => {
+    expect(() => loadProgram(program(...items), { divisorsNonZero: [0] })).toThrow(/divisorsNonZero names insn 0, which is no division or modulo/);
+  });
+});
+
 describe('budget and call depth', () => {
   it('stops a runaway loop with the interpreter budget fault (same pc, executed, detail)', () => {
     const prog = loadProgram(program(Mov.imm(R0, 0), label('l'), Add.imm(R0, 1), Add.imm(R1, 2), Ja('l')));
@@ -98,6 +182,58 @@ describe('budget and call depth', () => {
         else expect(jit, `budget ${budget}, r1 ${r1}`).toEqual(interp);
       }
     }
+  });
+
+  it("budgetTests 'loop': checked code tests the fuel only at loop headers; a run that ends normally is exact", () => {
+    // 1: r0 += 1; if r0 == 3 goto skip; r0 += 1; skip (4): r1 -= 1; if r1 != 0 goto 1; exit
+    const items = [
+      Mov.imm(R0, 0),
+      label('l'),
+      Add.imm(R0, 1),
+      JEq.imm(R0, 3, 'skip'),
+      Add.imm(R0, 1),
+      label('skip'),
+      Sub.imm(R1, 1),
+      JNe.imm(R1, 0, 'l'),
+      Exit(),
+    ];
+    const perBlock = loadProgram(program(...items));
+    const perLoop = loadProgram(program(...items), { budgetTests: 'loop' });
+    for (const r1 of [1, 5, 100]) {
+      const { jit, interp } = both(perLoop, {}, [r1]);
+      expect(jit).toEqual(interp);
+    }
+    const interpPcs = new Set<number>();
+    for (let budget = 1; budget <= 40; budget++) {
+      const { jit, interp } = both(perLoop, { budget }, [100]);
+      expect(jit.fault?.kind).toBe('budget');
+      expect(jit.executed).toBe(budget);
+      // The overdraw is noticed in the entry block (0) or the loop header's block (1..3), never after it...
+      expect(jit.fault?.pc).toBeLessThanOrEqual(3);
+      interpPcs.add(interp.fault?.pc ?? -1);
+      // ...while per-block tests report the interpreter's instruction.
+      const exact = both(perBlock, { budget }, [100]);
+      expect({ fault: exact.jit.fault, executed: exact.jit.executed }).toEqual({ fault: interp.fault, executed: interp.executed });
+    }
+    expect(interpPcs.has(4)).toBe(true);
+  });
+
+  it("exitRegisters 'r0': the JIT publishes r0 alone at the exit and on a fault; r0, the fault and executed stay exact", () => {
+    // r3 = 7; r0 = r1 + r3; r4 = *(u64 *)(r1 + 0) when r1 != 0 (an unmapped address: a memory fault)
+    const items = [Mov.imm(R3, 7), Mov.reg(R0, R1), Add.reg(R0, R3), JEq.imm(R1, 0, 'out'), Ldx.dw(R2, R1, 0), label('out'), Exit()];
+    const all = loadProgram(program(...items));
+    const r0Only = loadProgram(program(...items), { exitRegisters: 'r0' });
+    const vm = new Vm({ engine: 'jit' });
+    expect(vm.run(all, 0)).toBe(true);
+    expect(vm.reg(3)).toBe(7n);
+    expect(vm.run(r0Only, 0)).toBe(true);
+    expect(vm.r0).toBe(7n);
+    expect(vm.executed).toBe(5);
+    // r3 was not published: it reads as the run's initial value.
+    expect(vm.reg(3)).toBe(0n);
+    const { interp } = both(all, {}, [16]);
+    expect(vm.run(r0Only, 16)).toBe(false);
+    expect({ fault: vm.fault, executed: vm.executed }).toEqual({ fault: interp.fault, executed: interp.executed });
   });
 
   it('faults on unbounded recursion like the interpreter (MAX_CALL_FRAMES)', () => {
