@@ -46,10 +46,12 @@ const I32_EQZ = 0x45;
 const I32_EQ = 0x46;
 const I32_NE = 0x47;
 const I32_LT_U = 0x49;
+const I32_GT_U = 0x4b;
 const I32_LE_U = 0x4d;
 const I32_ADD = 0x6a;
 const I32_SUB = 0x6b;
 const I32_AND = 0x71;
+const I32_OR = 0x72;
 const I32_XOR = 0x73;
 const I32_SHL = 0x74;
 const I32_SHR_U = 0x76;
@@ -179,24 +181,41 @@ function lookupBody(): number[] {
   f.get(K).i32(12).op(I32_ADD).set(K);
   f.op(BR, 0, END, END);
   // The last 1..12 bytes, little-endian into a, b, c (jhash's fall-through switch), then the final mix; no
-  // bytes left (a zero-size key) keeps c as it is.
+  // bytes left (a zero-size key) keeps c as it is. Whole words first, then the 1..3 bytes of a partial word.
   f.get(LEFT).op(IF, VOID);
-  f.i32(0).set(I);
+  for (const [word, into] of [
+    [0, A],
+    [1, B],
+    [2, C],
+  ] as const) {
+    f.get(LEFT)
+      .i32(4 * word + 3)
+      .op(I32_GT_U, IF, VOID);
+    f.get(into)
+      .load(K, 4 * word)
+      .op(I32_ADD)
+      .set(into);
+    f.op(END);
+  }
+  f.get(LEFT).i32(3).op(I32_AND, IF, VOID);
+  // e = the partial word: bytes i = (left & ~3) .. left - 1, each at bit (i & 3) * 8.
+  f.i32(0).set(E);
+  f.get(LEFT).i32(-4).op(I32_AND).set(I);
   f.op(BLOCK, VOID, LOOP, VOID);
   f.get(I).get(LEFT).op(I32_LT_U, I32_EQZ, BR_IF, 1);
-  // byte << ((i & 3) * 8), added to a (i < 4), b (i < 8) or c.
-  f.get(K).get(I).op(I32_ADD, I32_LOAD8_U, 0, 0);
-  f.get(I).i32(3).op(I32_AND).i32(3).op(I32_SHL, I32_SHL);
-  f.set(E);
-  f.get(I).i32(4).op(I32_LT_U, IF, VOID);
+  f.get(E).get(K).get(I).op(I32_ADD, I32_LOAD8_U, 0, 0);
+  f.get(I).i32(3).op(I32_AND).i32(3).op(I32_SHL, I32_SHL, I32_OR).set(E);
+  f.get(I).i32(1).op(I32_ADD).set(I);
+  f.op(BR, 0, END, END);
+  // Added to the word it is: a (left < 4), b (left < 8) or c.
+  f.get(LEFT).i32(4).op(I32_LT_U, IF, VOID);
   f.opLocal(A, I32_ADD, E);
-  f.op(ELSE).get(I).i32(8).op(I32_LT_U, IF, VOID);
+  f.op(ELSE).get(LEFT).i32(8).op(I32_LT_U, IF, VOID);
   f.opLocal(B, I32_ADD, E);
   f.op(ELSE);
   f.opLocal(C, I32_ADD, E);
   f.op(END, END);
-  f.get(I).i32(1).op(I32_ADD).set(I);
-  f.op(BR, 0, END, END);
+  f.op(END);
   final(f);
   f.op(END);
   // e = head of bucket (hash & mask); hash is c from here on.
