@@ -54,7 +54,6 @@ const I32_AND = 0x71;
 const I32_OR = 0x72;
 const I32_XOR = 0x73;
 const I32_SHL = 0x74;
-const I32_SHR_U = 0x76;
 const I32_ROTL = 0x77;
 const VOID = 0x40;
 const I32 = 0x7f;
