@@ -24,7 +24,7 @@
  * the new element, evicting if it must, before it checks BPF_NOEXIST/BPF_EXIST; here a refused update evicts
  * nothing.
  */
-import { AluOp, Class, JmpOp } from '@ebpf-sim/isa';
+import { AluOp, Class, JmpOp, Mode, Size, type RawInsn } from '@ebpf-sim/isa';
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno } from '@ebpf-sim/uapi';
 import type { InsnPatch, MapDesc } from '@ebpf-sim/verifier';
 import { HTAB_STRUCT } from './htab-lookup-wasm.js';
@@ -122,7 +122,7 @@ export class HashTab extends BpfMap {
   private readonly bucketMask: number;
   /** Bytes of one element, the value's offset in it, and one value slot (round_up(value_size, 8)). */
   private readonly elemSize: number;
-  private readonly valueOff: number;
+  protected readonly valueOff: number;
   private readonly valueSlot: number;
   private readonly valueBytes: number;
   private readonly chunkElems: number;
@@ -178,20 +178,21 @@ export class HashTab extends BpfMap {
 
   /**
    * htab_map_gen_lookup: `call __htab_map_lookup_elem; if r0 == 0 goto +1; r0 += offset of the value` (r1 the
-   * map, r2 the key, as the helper had them). Only the plain HASH: Linux's LRU form sets the element's reference
-   * bit, where this LRU moves the element to the head of its list (not done inline yet), per-CPU values need
-   * Linux's per-CPU address instruction, which this ISA lacks, and an fd hash reads the inner map's pointer
-   * (htab_of_map_gen_lookup, not done yet).
+   * map, r2 the key, as the helper had them). Only the plain HASH here (HASH_OF_MAPS has its own): Linux's LRU
+   * form sets the element's reference bit, where this LRU moves the element to the head of its list (the
+   * helper does that), and per-CPU values need Linux's per-CPU address instruction, which this ISA lacks.
    */
   override genLookup(): InsnPatch | null {
-    if (this.type !== BPF_MAP_TYPE.HASH) return null;
-    return {
-      insns: [
-        { code: Class.JMP | JmpOp.CALL, dst: 0, src: 0, off: 0, imm: HTAB_LOOKUP_ELEM_CALL },
-        jmpImm(JmpOp.JEQ, 0, 0, 1),
-        aluImm(Class.ALU64, AluOp.ADD, 0, this.valueOff),
-      ],
-    };
+    return this.type === BPF_MAP_TYPE.HASH ? { insns: this.lookupToValue(1) } : null;
+  }
+
+  /** The call and the step to the value of {@link genLookup}, the NULL test jumping `skip` instructions. */
+  protected lookupToValue(skip: number): RawInsn[] {
+    return [
+      { code: Class.JMP | JmpOp.CALL, dst: 0, src: 0, off: 0, imm: HTAB_LOOKUP_ELEM_CALL },
+      jmpImm(JmpOp.JEQ, 0, 0, skip),
+      aluImm(Class.ALU64, AluOp.ADD, 0, this.valueOff),
+    ];
   }
 
   /** Elements in the map. */
@@ -560,6 +561,14 @@ export class HashOfMaps extends HashTab {
     return this.meta.desc;
   }
 
+  /**
+   * htab_of_map_gen_lookup: the hash's lookup, then the inner map's pointer loaded from the value
+   * (`r0 = *(u64 *)(r0 + 0)`): the slot's upper word is kept zero (see updateWithFds).
+   */
+  override genLookup(): InsnPatch | null {
+    return { insns: [...this.lookupToValue(2), { code: Class.LDX | Size.DW | Mode.MEM, dst: 0, src: 0, off: 0, imm: 0 }], inBounds: [3] };
+  }
+
   /** htab_of_map_lookup_elem: the inner map's kernel address, or 0. */
   override lookup(keyAddr: number, cpu: number): number {
     const value = super.lookup(keyAddr, cpu);
@@ -578,6 +587,8 @@ export class HashOfMaps extends HashTab {
       return ret;
     }
     const e = this.elemOf(key, 0);
+    // The slot holds the 4-byte address in 8 bytes (round_up(value_size, 8)); the inlined lookup reads all 8.
+    this.bytes.fill(0, e + this.valueOff + 4, e + this.valueOff + 8);
     const old = this.refs.get(e);
     this.refs.set(e, ref);
     old?.put();
