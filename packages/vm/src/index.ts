@@ -10,7 +10,7 @@ export type { AccessKind, FaultHints, FaultKind, VmFault } from './fault.js';
 export { HelperTable } from './helpers.js';
 export type { HelperContext, HelperFn, HelperSpec } from './helpers.js';
 export { Program } from './program.js';
-export type { BudgetTests, ExitRegisters } from './program.js';
+export type { BudgetTests, ExitRegisters, WasmCall } from './program.js';
 export { loadProgram } from './load.js';
 export type { LoadOptions } from './load.js';
 export { BPF_FUNC_TAIL_CALL, ENGINES, Vm } from './vm.js';

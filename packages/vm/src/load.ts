@@ -8,7 +8,7 @@ import { AluOp, decodeProgram, encodeProgram, PseudoLd, slotCount as slotsOf } f
 import { VmLoadError } from './fault.js';
 import { compileInterp } from './interp.js';
 import { splitU64 } from './int64.js';
-import { Program, type BudgetTests, type ExitRegisters } from './program.js';
+import { Program, type BudgetTests, type ExitRegisters, type WasmCall } from './program.js';
 
 export interface LoadOptions {
   /** Shown in reports (bench tables, faults). */
@@ -42,6 +42,12 @@ export interface LoadOptions {
   readonly divisorsNonZero?: Iterable<number>;
   /** Which registers a run's caller reads after it (see {@link ExitRegisters}); default `all`. */
   readonly exitRegisters?: ExitRegisters;
+  /**
+   * Kernel functions the JIT calls directly, by the immediate of the (src 0) call instruction that names them:
+   * a WebAssembly function over the VM's memory (see {@link WasmCall}), so the call runs no JavaScript. The
+   * interpreter calls the helper table's entry of the same id, which must give the same result.
+   */
+  readonly wasmCalls?: ReadonlyMap<number, WasmCall>;
 }
 
 function isInsnArray(source: Uint8Array | readonly RawInsn[]): source is readonly RawInsn[] {
@@ -78,6 +84,7 @@ export function loadProgram(source: Uint8Array | readonly RawInsn[], options: Lo
     options.budgetTests ?? 'block',
     options.exitRegisters ?? 'all',
     provenSlots(insns, options.divisorsNonZero, NON_ZERO),
+    options.wasmCalls,
   );
 }
 

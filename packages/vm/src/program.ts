@@ -29,6 +29,13 @@ export type BudgetTests = 'block' | 'loop';
  */
 export type ExitRegisters = 'all' | 'r0';
 
+/**
+ * A kernel function JIT code calls without leaving WebAssembly: an export of a WebAssembly instance over the
+ * VM's own memory, called with the low 32 bits of r1 and r2 (kernel addresses are 32-bit), its result
+ * zero-extended into r0. It must not trap, and it sees and changes nothing but memory.
+ */
+export type WasmCall = (r1: number, r2: number) => number;
+
 export class Program {
   /** Interpreter code (see `interp.ts`): a view of its block in the word pool (pool.ts); engine-private. */
   readonly code: Int32Array;
@@ -60,6 +67,8 @@ export class Program {
     readonly exitRegisters: ExitRegisters = 'all',
     /** Slots of the divisions by a register whose divisor the verifier proved non-zero (LoadOptions.divisorsNonZero). */
     readonly divisorsNonZero: ReadonlySet<number> = new Set(),
+    /** Helper calls the JIT makes as direct WebAssembly calls (LoadOptions.wasmCalls), by immediate. */
+    readonly wasmCalls: ReadonlyMap<number, WasmCall> = new Map(),
   ) {
     this.code = interpreter.code;
     this.codeBase = interpreter.base;

@@ -15,6 +15,8 @@ import { innerMapGet, innerMapMetaAlloc, type InnerMapMeta } from './map_in_map.
 import {
   BPF_F_ACCESS_MASK,
   BpfMap,
+  aluImm,
+  jmpImm,
   ENOTSUPP,
   MAP_AREA_MAX,
   ProgMapOwner,
@@ -71,9 +73,6 @@ export function arrayGetNextKey(maxEntries: number, key: Uint8Array | null, next
   writeIndex(next, index + 1);
   return 0;
 }
-
-const aluImm = (cls: number, op: number, dst: number, imm: number): RawInsn => ({ code: cls | op | Source.K, dst, src: 0, off: 0, imm });
-const jmpImm = (op: number, dst: number, imm: number, off: number): RawInsn => ({ code: Class.JMP | op | Source.K, dst, src: 0, off, imm });
 
 /** array_map_alloc's index_mask: roundup_pow_of_two(max_entries) - 1 (as a u32). */
 function indexMaskOf(maxEntries: number): number {

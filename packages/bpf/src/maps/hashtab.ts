@@ -24,8 +24,10 @@
  * the new element, evicting if it must, before it checks BPF_NOEXIST/BPF_EXIST; here a refused update evicts
  * nothing.
  */
+import { AluOp, Class, JmpOp, Mode, Size, type RawInsn } from '@ebpf-sim/isa';
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, CAP, Errno } from '@ebpf-sim/uapi';
-import type { MapDesc } from '@ebpf-sim/verifier';
+import type { InsnPatch, MapDesc } from '@ebpf-sim/verifier';
+import { HTAB_STRUCT } from './htab-lookup-wasm.js';
 import { jhash, jhash2 } from './jhash.js';
 import { innerMapGet, innerMapMetaAlloc, type InnerMapMeta } from './map_in_map.js';
 import {
@@ -35,6 +37,8 @@ import {
   ENOTSUPP,
   HTAB_ELEM_SIZE,
   KMALLOC_MAX_SIZE,
+  aluImm,
+  jmpImm,
   MAP_AREA_MAX,
   PCPU_MIN_UNIT_SIZE,
   mapFlagsAccessOk,
@@ -47,6 +51,16 @@ import {
   type MapOps,
 } from './map.js';
 import { HASHTAB_MAP_LOCK_COUNT, KERNEL_SIZEOF as K } from './mem-usage.js';
+
+/**
+ * The immediate of the xlated `call __htab_map_lookup_elem` (htab_map_gen_lookup's BPF_EMIT_CALL). Linux's is
+ * the function's offset from __bpf_call_base, which differs per kernel build; this kernel's functions have no
+ * such address, so the kernel function gets a fixed number past every helper id (__BPF_FUNC_MAX_ID is 212).
+ * JIT code calls it as WebAssembly (htab-lookup-wasm.ts), the interpreter through the helper table.
+ */
+export const HTAB_LOOKUP_ELEM_CALL = 0x10000;
+/** Its name, as the xlated dump prints it. */
+export const HTAB_LOOKUP_ELEM_NAME = '__htab_map_lookup_elem';
 
 /** HTAB_CREATE_FLAG_MASK (kernel/bpf/hashtab.c). */
 const HTAB_CREATE_FLAG_MASK = BPF_MAP_F.NO_PREALLOC | BPF_MAP_F.NO_COMMON_LRU | BPF_MAP_F.NUMA_NODE | BPF_F_ACCESS_MASK | BPF_MAP_F.ZERO_SEED;
@@ -108,7 +122,7 @@ export class HashTab extends BpfMap {
   private readonly bucketMask: number;
   /** Bytes of one element, the value's offset in it, and one value slot (round_up(value_size, 8)). */
   private readonly elemSize: number;
-  private readonly valueOff: number;
+  protected readonly valueOff: number;
   private readonly valueSlot: number;
   private readonly valueBytes: number;
   private readonly chunkElems: number;
@@ -121,9 +135,14 @@ export class HashTab extends BpfMap {
   private readonly lruCount: Int32Array;
   private readonly lruListCap: number;
 
-  constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, maxEntries: number, buckets: number, nBuckets: number) {
+  /** The map's struct (its kernel address), {@link HTAB_STRUCT}, and the bucket array after it in one allocation. */
+  private readonly struct: number;
+
+  constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, maxEntries: number, struct: number, nBuckets: number) {
     const percpu = isPercpu(attr.mapType);
     super(ops, attr, env, owner, maxEntries, percpu);
+    const buckets = struct + HTAB_STRUCT.size;
+    this.struct = struct;
     this.u32 = new Uint32Array(env.phys.memory.buffer);
     this.i32 = new Int32Array(env.phys.memory.buffer);
     this.percpu = percpu;
@@ -145,6 +164,35 @@ export class HashTab extends BpfMap {
     this.lruTail = new Float64Array(lists);
     this.lruCount = new Int32Array(lists);
     this.lruListCap = this.percpuLru ? maxEntries / env.nrCpus : maxEntries;
+    const w = struct >>> 2;
+    this.u32[w + (HTAB_STRUCT.buckets >>> 2)] = buckets;
+    this.u32[w + (HTAB_STRUCT.bucketMask >>> 2)] = this.bucketMask;
+    this.u32[w + (HTAB_STRUCT.hashrnd >>> 2)] = this.hashrnd;
+    this.u32[w + (HTAB_STRUCT.keySize >>> 2)] = attr.keySize;
+  }
+
+  /** The struct before the buckets: the map's kernel address, which __htab_map_lookup_elem reads. */
+  override kernelStruct(): number {
+    return this.struct;
+  }
+
+  /**
+   * htab_map_gen_lookup: `call __htab_map_lookup_elem; if r0 == 0 goto +1; r0 += offset of the value` (r1 the
+   * map, r2 the key, as the helper had them). Only the plain HASH here (HASH_OF_MAPS has its own): Linux's LRU
+   * form sets the element's reference bit, where this LRU moves the element to the head of its list (the
+   * helper does that), and per-CPU values need Linux's per-CPU address instruction, which this ISA lacks.
+   */
+  override genLookup(): InsnPatch | null {
+    return this.type === BPF_MAP_TYPE.HASH ? { insns: this.lookupToValue(1) } : null;
+  }
+
+  /** The call and the step to the value of {@link genLookup}, the NULL test jumping `skip` instructions. */
+  protected lookupToValue(skip: number): RawInsn[] {
+    return [
+      { code: Class.JMP | JmpOp.CALL, dst: 0, src: 0, off: 0, imm: HTAB_LOOKUP_ELEM_CALL },
+      jmpImm(JmpOp.JEQ, 0, 0, skip),
+      aluImm(Class.ALU64, AluOp.ADD, 0, this.valueOff),
+    ];
   }
 
   /** Elements in the map. */
@@ -309,7 +357,7 @@ export class HashTab extends BpfMap {
   free(): void {
     for (const chunk of this.chunks) this.mem.kfree(chunk);
     this.chunks.length = 0;
-    this.mem.kfree(this.buckets);
+    this.mem.kfree(this.struct);
   }
 
   /** Take elements from the kernel: all of them for a preallocated map, a chunk otherwise. 0, or -ENOMEM. */
@@ -502,15 +550,23 @@ export class HashOfMaps extends HashTab {
     env: MapEnv,
     owner: string,
     maxEntries: number,
-    buckets: number,
+    struct: number,
     nBuckets: number,
     private readonly meta: InnerMapMeta,
   ) {
-    super(ops, attr, env, owner, maxEntries, buckets, nBuckets);
+    super(ops, attr, env, owner, maxEntries, struct, nBuckets);
   }
 
   override innerMapDesc(): MapDesc {
     return this.meta.desc;
+  }
+
+  /**
+   * htab_of_map_gen_lookup: the hash's lookup, then the inner map's pointer loaded from the value
+   * (`r0 = *(u64 *)(r0 + 0)`): the slot's upper word is kept zero (see updateWithFds).
+   */
+  override genLookup(): InsnPatch | null {
+    return { insns: [...this.lookupToValue(2), { code: Class.LDX | Size.DW | Mode.MEM, dst: 0, src: 0, off: 0, imm: 0 }], inBounds: [3] };
   }
 
   /** htab_of_map_lookup_elem: the inner map's kernel address, or 0. */
@@ -531,6 +587,8 @@ export class HashOfMaps extends HashTab {
       return ret;
     }
     const e = this.elemOf(key, 0);
+    // The slot holds the 4-byte address in 8 bytes (round_up(value_size, 8)); the inlined lookup reads all 8.
+    this.bytes.fill(0, e + this.valueOff + 4, e + this.valueOff + 8);
     const old = this.refs.get(e);
     this.refs.set(e, ref);
     old?.put();
@@ -603,15 +661,15 @@ function fdHtabAllocCheck(attr: MapAttr, env: MapEnv): number {
 function htabOfMapsAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
   const meta = innerMapMetaAlloc(attr, env);
   if (typeof meta === 'number') return meta;
-  return htabAllocWith(attr, env, owner, (maxEntries, buckets, nBuckets) => new HashOfMaps(ops, attr, env, owner, maxEntries, buckets, nBuckets, meta));
+  return htabAllocWith(attr, env, owner, (maxEntries, struct, nBuckets) => new HashOfMaps(ops, attr, env, owner, maxEntries, struct, nBuckets, meta));
 }
 
 /** htab_map_alloc: the bucket array, then (preallocated maps) every element. */
 function htabAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
-  return htabAllocWith(attr, env, owner, (maxEntries, buckets, nBuckets) => new HashTab(ops, attr, env, owner, maxEntries, buckets, nBuckets));
+  return htabAllocWith(attr, env, owner, (maxEntries, struct, nBuckets) => new HashTab(ops, attr, env, owner, maxEntries, struct, nBuckets));
 }
 
-function htabAllocWith(attr: MapAttr, env: MapEnv, owner: string, make: (maxEntries: number, buckets: number, nBuckets: number) => HashTab): BpfMap | number {
+function htabAllocWith(attr: MapAttr, env: MapEnv, owner: string, make: (maxEntries: number, struct: number, nBuckets: number) => HashTab): BpfMap | number {
   let maxEntries = attr.maxEntries;
   if ((attr.mapFlags & BPF_MAP_F.NO_COMMON_LRU) !== 0) {
     // Every CPU's LRU list gets at least one element, and all the same number.
@@ -624,10 +682,11 @@ function htabAllocWith(attr: MapAttr, env: MapEnv, owner: string, make: (maxEntr
   if (nBuckets > Math.floor(U32_MAX / BUCKET_SIZE)) return -Errno.E2BIG;
   const bucketBytes = nBuckets * BUCKET_SIZE;
   if (bucketBytes >= MAP_AREA_MAX) return -Errno.ENOMEM;
-  const buckets = env.phys.kmalloc(bucketBytes, owner);
-  if (buckets < 0) return -Errno.ENOMEM;
-  env.phys.bytes.fill(0, buckets, buckets + bucketBytes);
-  const map = make(maxEntries, buckets, nBuckets);
+  // The struct the map's address names, then the buckets (Linux allocates struct bpf_htab on its own).
+  const struct = env.phys.kmalloc(HTAB_STRUCT.size + bucketBytes, owner);
+  if (struct < 0) return -Errno.ENOMEM;
+  env.phys.bytes.fill(0, struct, struct + HTAB_STRUCT.size + bucketBytes);
+  const map = make(maxEntries, struct, nBuckets);
   if ((attr.mapFlags & BPF_MAP_F.NO_PREALLOC) === 0 && map.grow() < 0) {
     map.free();
     return -Errno.ENOMEM;

@@ -16,6 +16,7 @@ import type { File, KernelMemory, KernelServices, PerfOutputEvent, Task } from '
 import type { InsnPatch, MapDesc } from '@ebpf-sim/verifier';
 
 export type { InsnPatch };
+import { Class, Source, type RawInsn } from '@ebpf-sim/isa';
 import { BPF_MAP_F, BPF_UPDATE, Errno, MAP, PROT, type BpfMapTypeName } from '@ebpf-sim/uapi';
 import { mapDesc } from '../maps.js';
 import type { TailCallTarget } from '../runtime/env.js';
@@ -32,6 +33,11 @@ export const KMALLOC_MAX_SIZE = 4 << 20;
 
 /** sizeof(struct htab_elem) on x86_64 (kernel/bpf/hashtab.c), subtracted from KMALLOC_MAX_SIZE in htab_map_alloc_check. */
 export const HTAB_ELEM_SIZE = 48;
+
+/** BPF_ALU{,64}_IMM for the instructions of a map_gen_lookup. */
+export const aluImm = (cls: number, op: number, dst: number, imm: number): RawInsn => ({ code: cls | op | Source.K, dst, src: 0, off: 0, imm });
+/** BPF_JMP_IMM for the instructions of a map_gen_lookup. */
+export const jmpImm = (op: number, dst: number, imm: number, off: number): RawInsn => ({ code: Class.JMP | op | Source.K, dst, src: 0, off, imm });
 
 /** The largest allocation bpf_map_area_alloc makes: it refuses sizes >= U32_MAX - PAGE_SIZE (ENOMEM). */
 export const MAP_AREA_MAX = 0xffffffff - 4096;

@@ -11,9 +11,11 @@
 import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import type { KernelMemory, KernelServices, TracePipe } from '@ebpf-sim/kernel';
 import type { HelperTable } from '@ebpf-sim/vm';
-import { LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, type HelperContext, type Program } from '@ebpf-sim/vm';
+import { LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, type HelperContext, type Program, type WasmCall } from '@ebpf-sim/vm';
 import { bindHelpers, type BpfHelper } from '../helpers/define.js';
 import { HELPERS } from '../helpers/index.js';
+import { HTAB_LOOKUP_ELEM_CALL, HTAB_LOOKUP_ELEM_NAME } from '../maps/hashtab.js';
+import { htabLookupFor } from '../maps/htab-lookup-wasm.js';
 import type { BpfMap } from '../maps/map.js';
 import { idleRunState, type HelperEnv, type RunState, type TailCallTarget } from './env.js';
 
@@ -96,6 +98,11 @@ export class BpfRuntime implements HelperEnv {
   readonly run: RunState = idleRunState();
   /** The helper ids that have an implementation (what PROG_LOAD binds a call to). */
   readonly helpers: HelperTable;
+  /**
+   * Kernel functions a map's map_gen_lookup calls (`call __htab_map_lookup_elem`), as WebAssembly over kernel
+   * memory: the JIT calls them directly (LoadOptions.wasmCalls); the interpreter finds them in {@link helpers}.
+   */
+  readonly wasmCalls: ReadonlyMap<number, WasmCall>;
   private readonly interpVm: Vm;
   private readonly jitVm: Vm;
   private readonly stacks: number;
@@ -109,6 +116,9 @@ export class BpfRuntime implements HelperEnv {
     this.trace = options.trace;
     this.stats = options.stats;
     const helpers = bindHelpers(this, options.helpers ?? HELPERS);
+    const htabLookup = htabLookupFor(k.phys.memory);
+    helpers.add({ id: HTAB_LOOKUP_ELEM_CALL, name: HTAB_LOOKUP_ELEM_NAME, fn: (ctx) => htabLookup(ctx.argNumber(1), ctx.argNumber(2)) });
+    this.wasmCalls = new Map([[HTAB_LOOKUP_ELEM_CALL, htabLookup]]);
     this.helpers = helpers;
     this.stacks = k.phys.kmalloc(2 * VM_STACK_BYTES, RUNTIME_OWNER);
     if (this.stacks < 0) throw new Error('bpf runtime: no kernel memory for the VM stacks (give the kernel more memoryBytes)');

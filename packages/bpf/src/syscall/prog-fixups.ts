@@ -111,9 +111,10 @@ export function dumpXlated(insns: readonly RawInsn[], mapOf: (insn: RawInsn) => 
 
 /**
  * do_misc_fixups' map_gen_lookup: each bpf_map_lookup_elem call that saw the same map on every path (not
- * poisoned), of a type with map_gen_lookup (ARRAY: array_map_gen_lookup), becomes that type's instructions,
- * which the JIT compiles to straight-line code. Linux does this only for a program the JIT will compile
- * (prog->jit_requested); the caller decides. `mapOf` gives the map a verifier map description stands for
+ * poisoned), of a type with map_gen_lookup (ARRAY: array_map_gen_lookup; HASH, HASH_OF_MAPS: a call of
+ * __htab_map_lookup_elem, see hashtab.ts), becomes that type's instructions, which the JIT compiles to
+ * straight-line code (the hash's call: a direct WebAssembly call). Linux does this only for a program the JIT
+ * will compile (prog->jit_requested); the caller decides. `mapOf` gives the map a verifier map description stands for
  * (undefined for an inner map's template, whose lookups stay calls).
  */
 export function inlineMapLookups(

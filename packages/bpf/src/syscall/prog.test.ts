@@ -12,6 +12,7 @@ import { loadProgram } from '@ebpf-sim/vm';
 import { describe, expect, it } from 'vitest';
 import type { BpfHelper } from '../helpers/define.js';
 import { HELPERS } from '../helpers/index.js';
+import { HTAB_LOOKUP_ELEM_CALL } from '../maps/hashtab.js';
 import { ENOTSUPP } from '../maps/map.js';
 import { registerBpf, type BpfSyscall } from './bpf-syscall.js';
 import { mapRefKind, progTag, readInsns } from './prog-fixups.js';
@@ -490,6 +491,154 @@ describe('array lookups inlined for the JIT (array_map_gen_lookup)', () => {
         const prog = progOf(bpf, info.value.id);
         expect(prog.jited).toBe(jit === 1);
         expect(bpf.runtime.runProgram(prog, 0, 0)).toBe(BigInt(100 + 101 + 102 + 103 + 104 + 3 * 1000));
+      });
+    });
+  }
+});
+
+describe("hash lookups as Linux's htab_map_gen_lookup (a direct call of __htab_map_lookup_elem)", () => {
+  /** Keys 0..63 (u32, r6 * 2654435761 so they spread) looked up: the values found summed, 1000 for each miss. */
+  const sumKeys = (mapFd: number): Uint8Array => {
+    const insns = encodeProgram(
+      assembleLlvm(
+        [
+          'r6 = 0',
+          'r7 = 0',
+          'w1 = w6',
+          'w1 *= -1640531535',
+          '*(u32 *)(r10 - 4) = r1',
+          'r2 = r10',
+          'r2 += -4',
+          'r1 = 0 ll',
+          `call ${BPF_FUNC.map_lookup_elem}`,
+          'if r0 != 0 goto +2',
+          'r7 += 1000',
+          'goto +2',
+          'r1 = *(u64 *)(r0 + 0)',
+          'r7 += r1',
+          'r6 += 1',
+          'if r6 < 64 goto -15',
+          'r0 = r7',
+          'exit',
+        ].join('\n'),
+      ),
+    );
+    insns[7 * 8 + 1] = (PseudoLd.MAP_FD << 4) | (insns[7 * 8 + 1]! & 0x0f);
+    new DataView(insns.buffer).setInt32(7 * 8 + 4, mapFd, true);
+    return insns;
+  };
+  const keyOf = (i: number): number => Math.imul(i, -1640531535) >>> 0;
+  // Every third key is in the map, with the value 7 * i.
+  const expected = Array.from({ length: 64 }, (_, i) => (i % 3 === 0 ? 7 * i : 1000)).reduce((a, b) => a + b, 0);
+
+  for (const jit of [1, 0]) {
+    it(`${jit === 1 ? 'rewritten for the JIT, and the interpreter runs the rewritten program alike' : 'a helper call on the interpreter'}: the same sum`, () => {
+      run(function* (libc, kernel, bpf) {
+        const task = kernel.current.currentTask();
+        if (task === undefined) throw new Error('no current task');
+        expect(kernel.sysctl.set(task, 'net.core.bpf_jit_enable', jit)).toBe(0);
+        const mapFd = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.HASH, key_size: 4, value_size: 8, max_entries: 1000 });
+        for (let i = 0; i < 64; i += 3) {
+          const key = new Uint8Array(4);
+          new DataView(key.buffer).setUint32(0, keyOf(i), true);
+          const value = new Uint8Array(8);
+          new DataView(value.buffer).setUint32(0, 7 * i, true);
+          expect(yield* libc.bpfMapUpdate(mapFd, key, value)).toBe(0);
+        }
+        const fd = (yield* libc.bpfProgLoad(xdp(sumKeys(mapFd)))).ret;
+        expect(fd).toBeGreaterThanOrEqual(0);
+        const info = yield* libc.bpfProgGetInfo(fd, 0, 256);
+        if (!info.ok) throw new Error(`info: errno ${info.errno}`);
+        const xlated = readInsns(info.value.xlatedProgInsns);
+        const call = xlated.findIndex((insn) => insn.code === 0x85);
+        if (jit === 1) {
+          // Linux's form: call __htab_map_lookup_elem; if r0 == 0x0 goto pc+1; r0 += 56 (htab_elem 48 + the key, 8).
+          expect(xlated[call]).toMatchObject({ src: 0, imm: HTAB_LOOKUP_ELEM_CALL });
+          expect(xlated[call + 1]).toMatchObject({ code: 0x15, dst: 0, off: 1, imm: 0 });
+          expect(xlated[call + 2]).toMatchObject({ code: 0x07, dst: 0, imm: 56 });
+        } else {
+          expect(xlated[call]).toMatchObject({ src: 0, imm: BPF_FUNC.map_lookup_elem });
+        }
+        const prog = progOf(bpf, info.value.id);
+        expect(prog.jited).toBe(jit === 1);
+        expect(bpf.runtime.runProgram(prog, 0, 0)).toBe(BigInt(expected));
+        expect(bpf.runtime.vmOf(prog).isCompiled(prog.program)).toBe(jit === 1);
+        // The rewritten program on the interpreter: its `call __htab_map_lookup_elem` is a helper-table entry.
+        expect(bpf.runtime.runProgram({ ...prog, program: prog.program, jited: false }, 0, 0)).toBe(BigInt(expected));
+        expect(yield* libc.bpfMapDelete(mapFd, Uint8Array.of(0, 0, 0, 0))).toBe(0);
+        expect(bpf.runtime.runProgram(prog, 0, 0)).toBe(BigInt(expected + 1000));
+      });
+    });
+  }
+});
+
+describe("hash-of-maps lookups as Linux's htab_of_map_gen_lookup (the inner map's pointer loaded from the value)", () => {
+  /** Outer key 0, then the inner array's index 0: its u64, or 1000 when either lookup misses. */
+  const innerValue = (outerFd: number): Uint8Array => {
+    const insns = encodeProgram(
+      assembleLlvm(
+        [
+          'r1 = 0',
+          '*(u32 *)(r10 - 4) = r1',
+          'r2 = r10',
+          'r2 += -4',
+          'r1 = 0 ll',
+          `call ${BPF_FUNC.map_lookup_elem}`,
+          'if r0 == 0 goto +7',
+          'r1 = r0',
+          'r2 = r10',
+          'r2 += -4',
+          `call ${BPF_FUNC.map_lookup_elem}`,
+          'if r0 == 0 goto +2',
+          'r0 = *(u64 *)(r0 + 0)',
+          'exit',
+          'r0 = 1000',
+          'exit',
+        ].join('\n'),
+      ),
+    );
+    insns[4 * 8 + 1] = (PseudoLd.MAP_FD << 4) | (insns[4 * 8 + 1]! & 0x0f);
+    new DataView(insns.buffer).setInt32(4 * 8 + 4, outerFd, true);
+    return insns;
+  };
+
+  for (const jit of [1, 0]) {
+    it(`${jit === 1 ? 'rewritten for the JIT (and run on the interpreter too)' : 'a helper call on the interpreter'}: the inner map's value, 1000 once the key is gone`, () => {
+      run(function* (libc, kernel, bpf) {
+        const task = kernel.current.currentTask();
+        if (task === undefined) throw new Error('no current task');
+        expect(kernel.sysctl.set(task, 'net.core.bpf_jit_enable', jit)).toBe(0);
+        const inner = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.ARRAY, key_size: 4, value_size: 8, max_entries: 4 });
+        const outer = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.HASH_OF_MAPS, key_size: 4, value_size: 4, max_entries: 8, inner_map_fd: inner });
+        expect(outer).toBeGreaterThanOrEqual(0);
+        const value = new Uint8Array(8);
+        new DataView(value.buffer).setUint32(0, 4242, true);
+        expect(yield* libc.bpfMapUpdate(inner, Uint8Array.of(0, 0, 0, 0), value)).toBe(0);
+        const innerFd = new Uint8Array(4);
+        new DataView(innerFd.buffer).setUint32(0, inner, true);
+        expect(yield* libc.bpfMapUpdate(outer, Uint8Array.of(0, 0, 0, 0), innerFd)).toBe(0);
+        const fd = (yield* libc.bpfProgLoad(xdp(innerValue(outer)))).ret;
+        expect(fd).toBeGreaterThanOrEqual(0);
+        const info = yield* libc.bpfProgGetInfo(fd, 0, 256);
+        if (!info.ok) throw new Error(`info: errno ${info.errno}`);
+        const xlated = readInsns(info.value.xlatedProgInsns);
+        const call = xlated.findIndex((insn) => insn.code === 0x85);
+        if (jit === 1) {
+          // call __htab_map_lookup_elem; if r0 == 0x0 goto pc+2; r0 += 56; r0 = *(u64 *)(r0 +0)
+          expect(xlated.slice(call, call + 4)).toMatchObject([
+            { src: 0, imm: HTAB_LOOKUP_ELEM_CALL },
+            { code: 0x15, dst: 0, off: 2, imm: 0 },
+            { code: 0x07, dst: 0, imm: 56 },
+            { code: 0x79, dst: 0, src: 0, off: 0 },
+          ]);
+        } else {
+          expect(xlated[call]).toMatchObject({ src: 0, imm: BPF_FUNC.map_lookup_elem });
+        }
+        const prog = progOf(bpf, info.value.id);
+        expect(bpf.runtime.runProgram(prog, 0, 0)).toBe(4242n);
+        expect(bpf.runtime.runProgram({ ...prog, program: prog.program, jited: false }, 0, 0)).toBe(4242n);
+        expect(yield* libc.bpfMapDelete(outer, Uint8Array.of(0, 0, 0, 0))).toBe(0);
+        expect(bpf.runtime.runProgram(prog, 0, 0)).toBe(1000n);
       });
     });
   }

@@ -467,6 +467,8 @@ export class ProgSyscall {
         // The divisions whose divisor the verifier proved non-zero run without the JIT's zero test (Linux's
         // fixup leaves those without a guard too).
         divisorsNonZero: live.divisionsWithoutZeroCheck,
+        // Kernel functions map_gen_lookup calls (__htab_map_lookup_elem): direct WebAssembly calls from JIT code.
+        wasmCalls: this.runtime.wasmCalls,
         resolveLdImm64: (insn) => {
           const object = refOf(insn);
           if (object === undefined) return undefined;

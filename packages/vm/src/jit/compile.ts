@@ -117,6 +117,8 @@ const F_HELPER = 0;
 const F_ACCESS = 1;
 const F_STOP = 2;
 const F_PACKET = 3;
+/** Program.wasmCalls follow, one import each (module `k`, named by the call's immediate), in the map's order. */
+const F_WASM_CALLS = 4;
 const G_TOP = 0;
 /**
  * The frame depth of the run's entry program: 0, or, for a run a helper started on the same VM, the frame below
@@ -340,6 +342,7 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
   mb.importFunction('e', 'access', [T.I32, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
   mb.importFunction('e', 'stop', [T.I32, T.I32, T.I32, T.I32], []);
   mb.importFunction('e', 'packet', [T.I32, T.I32, T.I32, T.I32], [T.I32]);
+  for (const imm of prog.wasmCalls.keys()) mb.importFunction('k', String(imm), [T.I32, T.I32], [T.I32]);
   mb.importMemory('e', 'mem');
   mb.importGlobal('e', 'top', T.I32, false);
   mb.importGlobal('e', 'base', T.I32, true);
@@ -849,6 +852,7 @@ class FunctionEmitter implements StructureSink {
         return;
       case 'call':
         if (f.id === 'call.local') this.localCall(insn, after);
+        else if (f.id === 'call.helper' && this.prog.wasmCalls.has(insn.imm)) this.wasmCall(insn);
         else this.helperCall(insn, f.id === 'call.kfunc' ? HelperTableId.KFUNC : HelperTableId.HELPER, after);
         return;
       case 'callx':
@@ -1264,6 +1268,26 @@ class FunctionEmitter implements StructureSink {
       c.getLocal(L_T1);
       this.set(insn.src);
     }
+  }
+
+  /**
+   * A kernel function with a WebAssembly body (Program.wasmCalls): a direct call with r1 and r2, nothing saved
+   * (it touches no register), r0 its result. The other registers keep their values, as after a helper call.
+   */
+  private wasmCall(insn: Insn): void {
+    const c = this.code;
+    let index = F_WASM_CALLS;
+    for (const imm of this.prog.wasmCalls.keys()) {
+      if (imm === insn.imm) break;
+      index++;
+    }
+    this.get(1);
+    c.op(Op.I32_WRAP_I64);
+    this.get(2);
+    c.op(Op.I32_WRAP_I64);
+    c.call(index);
+    c.op(Op.I64_EXTEND_I32_U);
+    this.set(0);
   }
 
   private helperCall(insn: Insn, which: HelperTableIdValue, after: number): void {

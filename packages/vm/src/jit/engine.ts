@@ -505,7 +505,7 @@ export class JitEngine {
         },
       },
     };
-    const instance = new WebAssembly.Instance(code.module, imports);
+    const instance = new WebAssembly.Instance(code.module, { ...imports, k: Object.fromEntries(prog.wasmCalls) });
     return instance.exports as unknown as JitExports;
   }
 

@@ -451,3 +451,52 @@ describe('lean runs keep registers in the exchange area until read', () => {
     }
   });
 });
+
+describe('wasm calls (LoadOptions.wasmCalls)', () => {
+  /** `(a, b) => a + *(u32 *)b` over `memory`, as a WebAssembly export (hand-assembled). */
+  const addLoaded = (memory: WebAssembly.Memory): ((a: number, b: number) => number) => {
+    const name = (text: string): number[] => [text.length, ...Array.from(text, (ch) => ch.charCodeAt(0))];
+    const section = (id: number, content: number[]): number[] => [id, content.length, ...content];
+    const body = [0, 0x20, 0, 0x20, 1, 0x28, 2, 0, 0x6a, 0x0b];
+    const bytes = Uint8Array.from([
+      ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 1, 0x7f]),
+      ...section(2, [1, ...name('e'), ...name('mem'), 0x02, 0x00, 0x00]),
+      ...section(3, [1, 0]),
+      ...section(7, [1, ...name('f'), 0x00, 0]),
+      ...section(10, [1, body.length, ...body]),
+    ]);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { e: { mem: memory } });
+    return instance.exports.f as (a: number, b: number) => number;
+  };
+
+  it('calls the WebAssembly function from JIT code and the helper of the same id on the interpreter, with the same result', () => {
+    const mem = new LinearMemory({ pages: 2 });
+    const arena = new Arena(mem);
+    const id = 0x10000;
+    const view = new DataView(mem.memory.buffer);
+    let helperCalls = 0;
+    const helpers: HelperSpec[] = [
+      {
+        id,
+        name: 'add_loaded',
+        fn: (ctx) => {
+          helperCalls++;
+          return (ctx.argU32(1) + view.getUint32(ctx.argU32(2), true)) >>> 0;
+        },
+      },
+    ];
+    // r0 = f(r1, r10 - 8) with 0xfffffff0 stored there: the u32 result is zero-extended; r1..r5 keep their values.
+    const prog = loadProgram(
+      program(Mov.imm(R1, -16), Stx.w(R10, -8, R1), Mov.imm(R1, 5), Mov.reg(R2, R10), Add.imm(R2, -8), Mov.imm(R3, 9), Call.helper(id), Exit()),
+      { wasmCalls: new Map([[id, addLoaded(mem.memory)]]) },
+    );
+    const { jit, interp } = both(prog, { arena, helpers });
+    expect(helperCalls).toBe(1);
+    // Each VM has its own stack in the shared arena: r2 and r10 differ by that alone.
+    const seen = (o: typeof jit) => ({ ok: o.ok, r0: o.r0, r1: o.regs[2], r3: o.regs[6], executed: o.executed, fault: o.fault });
+    expect(seen(jit)).toEqual(seen(interp));
+    expect(jit.r0).toBe(0xfffffff5n);
+    expect(seen(jit)).toMatchObject({ r1: 5, r3: 9 });
+  });
+});
