@@ -26,6 +26,7 @@ writeFileSync(join(HEX_DIR, 'a.xdp.hex'), 'b700000000000000\n9500000000000000\n'
 const MISSING = join(TMP, 'missing.o');
 const XDP_COUNTER = join(ISA_FIXTURES, 'xdp_counter.bpfel.o');
 const XLATED = join(ISA_FIXTURES, 'xlated_check.o');
+const CLI_O = join(REPO_ROOT, 'apps', 'cli', 'fixtures', 'bpftool', 'obj', 'cli.o');
 const TRUNCATED = file('cut.o', readFileSync(XDP_COUNTER).subarray(0, 200));
 const TEXT = file('text.o', 'hello, not an ELF file');
 const EMPTY = file('empty.s', '');
@@ -163,6 +164,34 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['kernel-bench', '--scale', 'x'], 2, /--scale must be a number/],
     [['kernel-bench', '--sched', 'lottery'], 2, /--sched must be one of/],
     [['kernel-bench', 'extra'], 2, /unexpected argument 'extra'/],
+  ],
+  prog: [
+    [['prog'], 2, /missing sub-command: show, run, dump, load or loadall/],
+    [['prog', 'walk'], 2, /unknown sub-command 'walk'/],
+    [['prog', 'run'], 2, /^ebpf-sim prog run: expected PROG \(id \| pinned \| name \| tag \| OBJ\[:NAME\]\)/],
+    [['prog', 'run', MISSING], 1, /missing\.o: cannot read file \(ENOENT\)/],
+    [['prog', 'run', DIR], 1, /a-directory: cannot read file \(EISDIR\)/],
+    [['prog', 'run', TEXT], 1, /text\.o: bad ELF file at byte offset 0/],
+    [['prog', 'run', TRUNCATED], 1, /cut\.o: bad ELF file at byte offset \d+/],
+    [['prog', 'run', XDP_COUNTER, 'data_in'], 2, /expected a file after data_in/],
+    [['prog', 'run', XDP_COUNTER, 'data_in', MISSING], 1, /missing\.o: cannot read file \(ENOENT\)/],
+    [['prog', 'run', XDP_COUNTER, 'repeat', 'x'], 2, /can't parse repeat 'x'/],
+    [['prog', 'run', XDP_COUNTER, 'repeat', '4294967296'], 2, /can't parse repeat '4294967296' \(a number from 0 to 4294967295\)/],
+    [['prog', 'run', XDP_COUNTER, 'data_size_out', '8'], 2, /data_size_out given without data_out/],
+    [['prog', 'run', XDP_COUNTER, 'repeat', '1', 'repeat', '2'], 2, /duplicate keyword 'repeat'/],
+    [['prog', 'run', XDP_COUNTER, 'bogus'], 2, /unknown keyword 'bogus': expected data_in, /],
+    [['prog', 'run', XDP_COUNTER, '--json', '--pretty'], 2, /--json and --pretty cannot be used together/],
+    [['prog', 'run', `${CLI_O}:nope`], 1, /cli\.o: no program named 'nope' \(programs: fill\)/],
+    [['prog', 'run', XDP_COUNTER], 1, /xdp_counter\.bpfel\.o: elf: SEC\("\.maps"\) needs BTF \(compile with -g\)/],
+    [['prog', 'run', 'id', '99'], 1, /get by id \(99\): No such file or directory/],
+    [['prog', 'run', 'pinned', '/sys/fs/bpf/nope'], 1, /bpf obj get \(\/sys\/fs\/bpf\/nope\): No such file or directory/],
+    [['prog', 'run', 'tag', 'xyz'], 2, /can't parse tag 'xyz' \(16 hex digits\)/],
+    [['prog', 'show', 'name', 'nope'], 1, /no programs with name nope found/],
+    [['prog', 'show', 'id'], 2, /expected a number after 'id'/],
+    [['prog', 'dump', 'raw', XDP_COUNTER], 2, /expected xlated or jited, not 'raw'/],
+    [['prog', 'dump', 'xlated', XDP_COUNTER, 'sideways'], 2, /unknown keyword 'sideways'/],
+    [['prog', 'load', XDP_COUNTER], 2, /expected PATH/],
+    [['prog', 'loadall', XDP_COUNTER, '/sys/fs/bpf/x', 'pinmaps'], 2, /expected a directory after pinmaps/],
   ],
   'bpf-bench': [
     [['bpf-bench', '--engine', 'wasm'], 2, /--engine must be one of jit, interp, not 'wasm'/],

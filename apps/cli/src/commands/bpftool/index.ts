@@ -1,0 +1,21 @@
+import { defineGroup } from '../../args.js';
+import type { Command } from '../../command.js';
+import { PROG_VERBS } from './prog.js';
+import { verbCommand, type Verb } from './verb.js';
+
+/** A bpftool object (`prog`, `map`, `btf`) as a command group of its verbs. */
+function group(name: string, summary: string, description: string, verbs: readonly Verb[]): Command {
+  return defineGroup({ name, summary, description, commands: verbs.map(verbCommand) });
+}
+
+/** Every verb, for batch files. */
+export const BPFTOOL_VERBS: readonly Verb[] = [...PROG_VERBS];
+
+export const bpftoolCommands: readonly Command[] = [
+  group(
+    'prog',
+    'bpftool prog: run, dump, show and load programs in a simulated kernel',
+    'The commands of bpftool prog, against a simulated kernel that lives as long as the command.',
+    PROG_VERBS,
+  ),
+];
