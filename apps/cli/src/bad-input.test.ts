@@ -38,6 +38,9 @@ const TESTS_NULL = file('null.json', '[null]');
 const TESTS_BAD_NAME = file('name.json', '[{"name":1}]');
 const TESTS_NOT_JSON = file('broken.json', '[{"name"');
 const BENCH = join(SHARED, 'bench');
+const BATCH_BAD = file('bad.batch', 'prog show\nprog fly\n');
+const BATCH_QUOTE = file('quote.batch', "prog show 'id\n");
+const BATCH_FAILS = file('fails.batch', 'prog show\nprog show id 42\n');
 
 type Case = readonly [argv: readonly string[], code: 1 | 2, message: RegExp];
 
@@ -192,6 +195,35 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['prog', 'dump', 'xlated', XDP_COUNTER, 'sideways'], 2, /unknown keyword 'sideways'/],
     [['prog', 'load', XDP_COUNTER], 2, /expected PATH/],
     [['prog', 'loadall', XDP_COUNTER, '/sys/fs/bpf/x', 'pinmaps'], 2, /expected a directory after pinmaps/],
+  ],
+  map: [
+    [['map'], 2, /missing sub-command: show, dump, lookup or update/],
+    [['map', 'dump'], 2, /^ebpf-sim map dump: expected MAP \(id \| pinned \| name \| OBJ\[:NAME\]\)/],
+    [['map', 'dump', 'tag', '0011223344556677'], 1, /tag: cannot read file \(ENOENT\)/],
+    [['map', 'dump', `${CLI_O}:nope`], 1, /cli\.o: no map named 'nope' \(maps: stats, raw\)/],
+    [['map', 'dump', 'id', '7'], 1, /get by id \(7\): No such file or directory/],
+    [['map', 'dump', 'id', '7', 'extra'], 2, /unexpected argument 'extra'/],
+    [['map', 'lookup', `${CLI_O}:raw`], 2, /expected 'key'/],
+    [['map', 'lookup', `${CLI_O}:raw`, 'key'], 2, /expected bytes after 'key'/],
+    [['map', 'lookup', `${CLI_O}:raw`, 'key', '256', '0', '0', '0'], 2, /error parsing byte: 256/],
+    [['map', 'lookup', `${CLI_O}:raw`, 'key', '1', '0'], 2, /key expected 4 bytes got 2/],
+    [['map', 'update', `${CLI_O}:raw`, 'key', '1', '0', '0', '0'], 2, /expected 'value'/],
+    [['map', 'update', `${CLI_O}:raw`, 'key', '1', '0', '0', '0', 'value', '1'], 2, /value expected 8 bytes got 1/],
+    [
+      ['map', 'update', `${CLI_O}:raw`, 'key', '1', '0', '0', '0', 'value', '1', '2', '3', '4', '5', '6', '7', '8', 'sometimes'],
+      2,
+      /unknown update flag 'sometimes'/,
+    ],
+    [['map', 'update', `${CLI_O}:raw`, 'key', '9', '0', '0', '0', 'value', '1', '2', '3', '4', '5', '6', '7', '8'], 1, /update failed: Argument list too long/],
+  ],
+  batch: [
+    [['batch'], 2, /missing file FILE/],
+    [['batch', 'file'], 2, /missing file FILE/],
+    [['batch', 'lines', OK_HEX], 2, /expected 'file FILE', not 'lines'/],
+    [['batch', 'file', MISSING], 1, /missing\.o: cannot read file \(ENOENT\)/],
+    [['batch', 'file', BATCH_BAD], 2, /bad\.batch:2: unknown command 'prog fly'/],
+    [['batch', 'file', BATCH_QUOTE], 2, /quote\.batch:1: unterminated quoted string/],
+    [['batch', 'file', BATCH_FAILS], 1, /fails\.batch:2: get by id \(42\): No such file or directory/],
   ],
   'bpf-bench': [
     [['bpf-bench', '--engine', 'wasm'], 2, /--engine must be one of jit, interp, not 'wasm'/],

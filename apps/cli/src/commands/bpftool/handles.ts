@@ -109,7 +109,7 @@ function pick<T>(file: ObjectFile, what: string, members: ReadonlyMap<string, T>
 }
 
 /** What resolving a handle needs of one kind of object: its id commands, its name, and its members in a loaded object. */
-interface HandleKind {
+export interface HandleKind {
   /** `programs` / `maps`, for messages. */
   readonly plural: 'programs' | 'maps';
   readonly nextId: 'PROG_GET_NEXT_ID' | 'MAP_GET_NEXT_ID';

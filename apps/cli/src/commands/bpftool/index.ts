@@ -1,5 +1,7 @@
 import { defineGroup } from '../../args.js';
 import type { Command } from '../../command.js';
+import { batchCommand } from './batch.js';
+import { MAP_VERBS } from './map.js';
 import { PROG_VERBS } from './prog.js';
 import { verbCommand, type Verb } from './verb.js';
 
@@ -9,7 +11,7 @@ function group(name: string, summary: string, description: string, verbs: readon
 }
 
 /** Every verb, for batch files. */
-export const BPFTOOL_VERBS: readonly Verb[] = [...PROG_VERBS];
+export const BPFTOOL_VERBS: readonly Verb[] = [...PROG_VERBS, ...MAP_VERBS];
 
 export const bpftoolCommands: readonly Command[] = [
   group(
@@ -18,4 +20,11 @@ export const bpftoolCommands: readonly Command[] = [
     'The commands of bpftool prog, against a simulated kernel that lives as long as the command.',
     PROG_VERBS,
   ),
+  group(
+    'map',
+    'bpftool map: show, dump, look up and update maps in a simulated kernel',
+    'The commands of bpftool map, against a simulated kernel that lives as long as the command.',
+    MAP_VERBS,
+  ),
+  batchCommand(BPFTOOL_VERBS),
 ];

@@ -3,18 +3,13 @@
  * recorded by fixtures/bpftool/record.sh): the same lines, with what differs between kernels (ids, load times,
  * durations, JIT sizes) masked.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, SHARED, SHARED_PRESENT, run } from '../isa/test-helpers.js';
+import { SHARED, SHARED_PRESENT, run } from '../isa/test-helpers.js';
+import { CLI_O, REJECT_O, TMP, expected } from './test-fixtures.js';
 
 const BENCH = join(SHARED, 'bench');
-export const FIXTURES = join(REPO_ROOT, 'apps', 'cli', 'fixtures', 'bpftool');
-export const CLI_O = join(FIXTURES, 'obj', 'cli.o');
-export const REJECT_O = join(REPO_ROOT, 'packages', 'loader', 'fixtures', 'open', 'reject.bpfel.o');
-export const expected = (name: string): string => readFileSync(join(FIXTURES, 'expected', name), 'utf8');
-export const TMP = mkdtempSync(join(tmpdir(), 'ebpf-sim-bpftool-'));
 const manifest = (): { programs: Record<string, { xdp: { ret: string } }> } => JSON.parse(readFileSync(join(BENCH, 'manifest.json'), 'utf8')) as never;
 
 /** bpftool's run line with the duration masked. */
@@ -53,7 +48,7 @@ describe.runIf(SHARED_PRESENT)('prog run over the bench objects', () => {
 describe('prog run, load and show on an object with maps', () => {
   it('runs the program, whose return value is what bpftool printed', async () => {
     const zero = join(TMP, 'zero64');
-    await import('node:fs').then((fs) => fs.writeFileSync(zero, new Uint8Array(64)));
+    writeFileSync(zero, new Uint8Array(64));
     const r = await run('prog', 'run', `${CLI_O}:fill`, 'data_in', zero);
     expect([r.code, r.err]).toEqual([0, '']);
     expect(maskDuration(r.out)).toBe(maskDuration(expected('cli.run.txt')));

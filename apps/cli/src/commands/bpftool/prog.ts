@@ -6,9 +6,10 @@ import { decodeProgram, formatXlated, slotCount } from '@ebpf-sim/isa';
 import { CLOCK, errnoName, strerror, type BpfProgInfo, type Libc, type Sys } from '@ebpf-sim/uapi';
 import { CliError, UsageError } from '../../command.js';
 import { readInputFile, writeBinary } from '../../files.js';
-import { PROG_KIND, allFds, handleFds, loadFile, objectFile, oneFd, parseProgHandle, type Handle, type ObjectFile } from './handles.js';
+import { PROG_KIND, loadFile, objectFile, oneFd, parseProgHandle, type ObjectFile } from './handles.js';
 import { fdinfoField, hexBytes, hexDump, jsonWriter, progTypeName, writeFields, type JsonField } from './print.js';
 import type { StepContext } from './session.js';
+import { showObjects, type Shown } from './show.js';
 import type { Verb } from './verb.js';
 import type { Words } from './words.js';
 
@@ -175,7 +176,7 @@ function* wallClockSeconds(libc: Libc, loadTimeNs: number): Sys<number> {
 const isoSeconds = (seconds: number): string => `${new Date(seconds * 1000).toISOString().slice(0, 19)}+0000`;
 
 /** One program as `bpftool prog show` prints it (show_prog_header + print_prog_plain / print_prog_json). */
-function* showProg(ctx: StepContext, fd: number): Sys<{ plain: string; fields: JsonField[] }> {
+function* showProg(ctx: StepContext, fd: number): Sys<Shown> {
   const info = yield* progInfo(ctx.libc, fd);
   const memlock = yield* fdinfoField(ctx.libc, fd, 'memlock');
   const type = progTypeName(info.type);
@@ -202,26 +203,6 @@ function* showProg(ctx: StepContext, fd: number): Sys<{ plain: string; fields: J
   return { plain, fields };
 }
 
-/** `prog show` of every program (no handle: a JSON array) or of the ones a handle names. */
-function* showProgs(ctx: StepContext, handle: Handle | undefined): Sys<void> {
-  const fds = handle === undefined ? yield* allFds(ctx.libc, PROG_KIND) : yield* handleFds(ctx.libc, handle, PROG_KIND);
-  const shown = [];
-  for (const fd of fds) {
-    shown.push(yield* showProg(ctx, fd));
-    yield* ctx.libc.close(fd);
-  }
-  if (ctx.mode === 'plain') {
-    ctx.io.out(shown.map((s) => s.plain).join(''));
-    return;
-  }
-  const w = jsonWriter(ctx.mode);
-  const array = handle === undefined || shown.length > 1;
-  if (array) w.startArray();
-  for (const s of shown) writeFields(w, s.fields);
-  if (array) w.endArray();
-  ctx.io.out(w.finish());
-}
-
 const showVerb: Verb = {
   name: 'prog show',
   summary: 'List programs (all, or those a handle names) as bpftool prog show does',
@@ -231,7 +212,7 @@ PROG is OBJ[:NAME] (the object is loaded first), id ID, pinned PATH, name NAME o
   parse(words) {
     const handle = words.done ? undefined : parseProgHandle(words);
     words.end();
-    return (ctx) => showProgs(ctx, handle);
+    return (ctx) => showObjects(ctx, handle, PROG_KIND, showProg);
   },
 };
 

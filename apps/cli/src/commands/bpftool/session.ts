@@ -28,6 +28,12 @@ export interface PlacedStep {
   readonly where?: string;
 }
 
+/**
+ * The simulated CPUs, which are also the possible CPUs (what libbpf reads from /sys/devices/system/cpu/possible to
+ * size per-CPU values).
+ */
+export const SIM_POSSIBLE_CPUS = 1;
+
 /** The program the steps run as. */
 const PROGRAM_PATH = '/bin/bpftool';
 /** The simulated kernel's memory: room for the largest maps the corpus creates. */
@@ -38,7 +44,7 @@ const KERNEL_MEMORY_BYTES = 256 * 1024 * 1024;
  * its step's place), anything else as well (main reports it as a bug). Returns the number of steps done.
  */
 export function runSteps(steps: readonly PlacedStep[], io: CliIo, mode: OutputMode): number {
-  const kernel = createKernel({ cpus: 1, memoryBytes: KERNEL_MEMORY_BYTES });
+  const kernel = createKernel({ cpus: SIM_POSSIBLE_CPUS, memoryBytes: KERNEL_MEMORY_BYTES });
   const bpf = registerBpf(kernel);
   let failure: Error | undefined;
   let done = 0;
