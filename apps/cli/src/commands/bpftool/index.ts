@@ -1,6 +1,7 @@
 import { defineGroup } from '../../args.js';
 import type { Command } from '../../command.js';
 import { batchCommand } from './batch.js';
+import { BTF_VERBS } from './btf.js';
 import { MAP_VERBS } from './map.js';
 import { PROG_VERBS } from './prog.js';
 import { verbCommand, type Verb } from './verb.js';
@@ -11,7 +12,7 @@ function group(name: string, summary: string, description: string, verbs: readon
 }
 
 /** Every verb, for batch files. */
-export const BPFTOOL_VERBS: readonly Verb[] = [...PROG_VERBS, ...MAP_VERBS];
+export const BPFTOOL_VERBS: readonly Verb[] = [...PROG_VERBS, ...MAP_VERBS, ...BTF_VERBS];
 
 export const bpftoolCommands: readonly Command[] = [
   group(
@@ -26,5 +27,6 @@ export const bpftoolCommands: readonly Command[] = [
     'The commands of bpftool map, against a simulated kernel that lives as long as the command.',
     MAP_VERBS,
   ),
+  group('btf', 'bpftool btf: dump BTF as a type listing or as C (vmlinux.h)', 'The commands of bpftool btf.', BTF_VERBS),
   batchCommand(BPFTOOL_VERBS),
 ];
