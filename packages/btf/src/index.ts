@@ -6,6 +6,8 @@ export { BtfJsonWriter, BtfValueError, formatBtfMapDump, formatBtfMapEntry, form
 export type { BtfMapEntry, BtfMapInfo, BtfValueForm } from './format-value.js';
 export { readBtfExt } from './ext.js';
 export type { BtfExt, BtfExtCoreRelo, BtfExtFuncInfo, BtfExtHeader, BtfExtLineInfo, BtfExtSection } from './ext.js';
+export { writeBtf, BtfBuilder, BtfWriteError } from './writer.js';
+export type { BtfTypeInput } from './writer.js';
 export {
   BTF_HEADER_SIZE,
   BtfCoreReloKind,

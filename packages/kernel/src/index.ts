@@ -1,4 +1,5 @@
 export { SysctlTable, type SysctlSlot } from './fs/sysctl.js';
+export { Sysfs, type SysfsFiles } from './fs/sysfs.js';
 export { createKernel, Kernel, type KernelOptions, type SpawnOptions } from './kernel.js';
 export type {
   KernelServices,
@@ -53,7 +54,27 @@ export { SCHED_PRIO_TO_WEIGHT, NICE_0_LOAD, niceToWeight } from './sched/weights
 export type { SchedEntity } from './sched/entity.js';
 export { BLOCKED, NO_RETURN, WaitQueue } from './sched/wait.js';
 export { Task, ThreadGroup, TaskState, hasCapability, type Cred, type ExitReason, type ExitRecord, type CrashRecord, type TaskRecord } from './task/task.js';
+export { TaskStructs } from './task/task-struct.js';
+export {
+  KERNEL_TYPES,
+  TASK_STRUCT,
+  CRED,
+  MM_STRUCT,
+  KUID,
+  ATOMIC,
+  TASK_COMM_LEN,
+  TASK_RUNNING,
+  TASK_INTERRUPTIBLE,
+  TASK_DEAD,
+  EXIT_DEAD,
+  EXIT_ZOMBIE,
+  PF_IDLE,
+  PF_EXITING,
+  PF_KTHREAD,
+} from './task/layout.js';
+export { KernelTypeTable, parseCType, POINTER_SIZE, type CType, type KernelStruct, type KernelTypedef } from './lib/ctype.js';
 export { PhysicalMemory, type MemoryCharge } from './mm/physmem.js';
+export { KmemCache } from './mm/slab.js';
 export { AddressSpace, type Vma, type FaultStats } from './mm/address-space.js';
 export { UserFault, type UserCopy } from './mm/user-memory.js';
 export { File, releaseFile, type FileOperations, type IoContext, type DirEntry } from './fs/file.js';
@@ -75,7 +96,16 @@ export {
   type RecursionGuard,
   type ContextField,
 } from './hooks/hook.js';
-export { HookRegistry, KPROBE_FUNCTIONS, XDP_BUFF_FIELDS, type KprobeFunction } from './hooks/registry.js';
+export {
+  HookRegistry,
+  KPROBE_FUNCTIONS,
+  KPROBE_FUNCTION_PROTOS,
+  SYSCALL_WRAPPER_PROTO,
+  kprobeFunctionProto,
+  XDP_BUFF_FIELDS,
+  type KprobeFunction,
+  type KernelFunctionProto,
+} from './hooks/registry.js';
 export { LSM_HOOKS, LSM_HOOK_ARGS, LSM_FILE_VIEW, LSM_BPRM_VIEW, LSM_TASK_VIEW, lsmSlot, SecurityHooks, type LsmHookName } from './hooks/lsm.js';
 export { KprobeSites, type KprobeSite } from './hooks/kprobes.js';
 export {

@@ -9,6 +9,7 @@ import { releaseFile } from './fs/file.js';
 import { Procfs, type ProcFileName } from './fs/procfs.js';
 import { ProcSys } from './fs/procsys.js';
 import { SysctlTable } from './fs/sysctl.js';
+import { Sysfs } from './fs/sysfs.js';
 import { Tracefs } from './fs/tracefs.js';
 import { Vfs } from './fs/vfs.js';
 import { HookArena } from './hooks/arena.js';
@@ -27,6 +28,7 @@ import { registerAllSyscalls } from './syscalls/register.js';
 import { SyscallTable } from './syscalls/table.js';
 import { createTask, startProgram } from './task/create.js';
 import { doExit } from './task/exit.js';
+import { TaskStructs } from './task/task-struct.js';
 import { renderFdinfo, renderProcFile } from './task/proc-render.js';
 import { SignalDelivery } from './task/signal.js';
 import { stepTask } from './task/step.js';
@@ -74,6 +76,7 @@ export class Kernel implements KernelInternals {
   readonly random: Prng;
   readonly trace: TraceLog;
   readonly phys: PhysicalMemory;
+  readonly taskStructs: TaskStructs;
   readonly hooks = new HookRegistry();
   readonly hookArena: HookArena;
   readonly tracepoints: SchedTracepoints;
@@ -94,6 +97,8 @@ export class Kernel implements KernelInternals {
   readonly perfEvents: PerfEventSubsystem;
   /** tracefs at /sys/kernel/tracing: the trace buffer bpf_trace_printk writes to (trace_pipe, trace). */
   readonly tracing: Tracefs;
+  /** Read-only files subsystems publish under /sys. */
+  readonly sysfs: Sysfs;
   readonly userMemory: UserMemory = userMemoryOfTasks;
   readonly signals: SignalDelivery;
   readonly sched: SchedCore;
@@ -117,6 +122,7 @@ export class Kernel implements KernelInternals {
     this.trace = new TraceLog(config.trace.enabled, config.trace.maxLines);
     this.trace.syscalls = config.trace.enabled && config.trace.syscalls;
     this.phys = new PhysicalMemory(config.memoryBytes, options.memory);
+    this.taskStructs = new TaskStructs(this.phys, config.cpus);
     this.hookArena = new HookArena(this.phys, config.cpus, this.clock);
     this.tracepoints = {
       schedSwitch: this.hooks.require('sched:sched_switch'),
@@ -155,6 +161,7 @@ export class Kernel implements KernelInternals {
     this.tracing = new Tracefs(6, { current: this.sched, clock: this.clock, running: (cpu) => this.hookArena.running(cpu), nrCpus: config.cpus });
     this.vfs.mount('/sys/kernel/tracing', this.tracing.root);
     this.fds = new AnonInodes(this.vfs, 4);
+    this.sysfs = new Sysfs(this.vfs, 7);
     this.vfs.mkdirp('/tmp');
     this.vfs.mkdirp('/bin');
     this.syscalls = new SyscallTable(this);
@@ -181,6 +188,7 @@ export class Kernel implements KernelInternals {
     if (typeof inode === 'number' || inode.program === undefined) {
       throw new Error(`spawn: '${path}' is not a registered program (register it with kernel.vfs.registerProgram)`);
     }
+    if (!this.taskStructs.roomForTask) throw new RangeError(`spawn: '${path}': out of memory for a task_struct`);
     const pid = this.allocatePid();
     const parent = options.parentPid === undefined ? undefined : this.groups.get(options.parentPid);
     const mm = new AddressSpace(this.phys, `mm:${pid}`);
@@ -206,6 +214,7 @@ export class Kernel implements KernelInternals {
   forgetTask(task: Task): void {
     if (task.state !== TaskState.DEAD || !this.tasks.has(task.pid)) return;
     this.tasks.delete(task.pid);
+    this.taskStructs.release(task);
     const se = task.se;
     this.taskHistory.push({ pid: task.pid, comm: task.comm, cpuNs: se.sumExec, waitSum: se.waitSum, waitMax: se.waitMax, runCount: se.runCount });
   }

@@ -82,7 +82,7 @@ describe('kernel services without a kernel', () => {
     clock.now = 1234;
     const hooks = new HookRegistry();
     const hookArena = new HookArena(new PhysicalMemory(1 << 20), 2, clock);
-    const kprobes = new KprobeSites({ hooks, hookArena, current: { currentCpu: 1, currentTask: () => undefined } });
+    const kprobes = new KprobeSites({ hooks, hookArena, current: { currentCpu: 1, currentTask: () => undefined, currentTaskStruct: () => 0 } });
     const seen: string[] = [];
     const site = kprobes.sites.vfs_write;
     site.entry.attach((inv) => {

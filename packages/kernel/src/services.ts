@@ -12,6 +12,7 @@
 import type { KernelConfig } from './config.js';
 import type { DeviceManager } from './drivers/devices.js';
 import type { File, FileOperations } from './fs/file.js';
+import type { SysfsFiles } from './fs/sysfs.js';
 import type { Inode } from './fs/inode.js';
 import type { Vfs } from './fs/vfs.js';
 import type { HookArena } from './hooks/arena.js';
@@ -23,6 +24,7 @@ import type { MemoryCharge, PhysicalMemory } from './mm/physmem.js';
 import type { UserCopy } from './mm/user-memory.js';
 import type { SchedCore } from './sched/core.js';
 import type { SyscallTable } from './syscalls/table.js';
+import type { TaskStructs } from './task/task-struct.js';
 import type { CrashRecord, ExitRecord, Task, TaskRecord, ThreadGroup } from './task/task.js';
 import type { Clock, TimerEvent } from './time/clock.js';
 import type { TraceLog } from './trace/trace.js';
@@ -33,6 +35,11 @@ export interface CurrentTask {
   currentCpu: number;
   /** The task running on the current CPU; undefined in interrupt context and on an idle CPU. */
   currentTask(): Task | undefined;
+  /**
+   * `current` as a kernel address (bpf_get_current_task): the running task's task_struct, or, when no task
+   * runs, the idle task (swapper/N) of `cpu`, the CPU the caller runs on.
+   */
+  currentTaskStruct(cpu: number): number;
 }
 
 /** A task's user memory, for copy_from_user / copy_to_user / strncpy_from_user (bpf_attr, helper buffers). */
@@ -163,6 +170,8 @@ export interface KernelServices {
   readonly sysctl: Sysctls;
   readonly tracing: TracePipe;
   readonly perfEvents: PerfEvents;
+  /** Read-only files published under /sys (the bpf subsystem's /sys/kernel/btf/vmlinux). */
+  readonly sysfs: SysfsFiles;
 }
 
 /** The sched tracepoints the scheduler and the task code fire. */
@@ -200,6 +209,8 @@ export interface KernelInternals extends KernelServices {
   readonly sched: SchedCore;
   readonly syscalls: SyscallTable;
   readonly devices: DeviceManager;
+  /** The task_struct, cred and mm_struct of every task in kernel memory. */
+  readonly taskStructs: TaskStructs;
   /** Live tasks by pid, and processes by tgid. */
   readonly tasks: Map<number, Task>;
   readonly groups: Map<number, ThreadGroup>;

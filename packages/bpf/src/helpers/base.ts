@@ -54,12 +54,11 @@ const getCurrentPidTgid: HelperImpl = (env) => () => {
 };
 
 /**
- * bpf_get_current_task: `current` as a kernel address. The simulated kernel keeps its tasks as JavaScript
- * objects, with no task_struct in kernel memory, so there is no address to give: it returns 0, which a
- * program can only pass to probe_read_kernel, where reading through it gives -ERANGE and a zeroed buffer
- * (as for any pointer into the NULL page), never bytes of an unrelated object.
+ * bpf_get_current_task: `current` as a kernel address, the task_struct the kernel keeps for the running task
+ * (or the CPU's idle task, swapper/N). A program reads its fields with probe_read_kernel at the offsets the
+ * vmlinux BTF gives (/sys/kernel/btf/vmlinux).
  */
-const getCurrentTask: HelperImpl = () => () => 0;
+const getCurrentTask: HelperImpl = (env) => () => env.k.current.currentTaskStruct(env.run.cpu);
 
 /** The current task's user memory, or none (no task on the CPU: Linux's idle task has no mm). */
 function currentUser(env: HelperEnv): ReturnType<HelperEnv['k']['userMemory']['of']> | undefined {

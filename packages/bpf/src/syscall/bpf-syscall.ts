@@ -54,6 +54,7 @@ import { ProgSyscall, type ProgObject } from './prog.js';
 import { progTestRun } from './prog-test-run.js';
 import type { TestRunNetDevice } from '../test-run/index.js';
 import { registerBpfSysctls, type BpfSysctls } from './sysctls.js';
+import { publishVmlinuxBtf } from '../vmlinux/vmlinux-btf.js';
 
 export type { MapObject } from './objects.js';
 
@@ -66,6 +67,9 @@ export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | '
   readonly devices?: { netByIndex(ifindex: number): TestRunNetDevice | undefined };
   /** perf events, whose fds PERF_EVENT_ARRAY values are (absent: no fd is one). */
   readonly perfEvents?: PerfEvents;
+  /** The hook points and sysfs: with both, registerBpf publishes the vmlinux BTF at /sys/kernel/btf/vmlinux. */
+  readonly hooks?: KernelServices['hooks'];
+  readonly sysfs?: KernelServices['sysfs'];
 };
 
 /** Program fds as fd-valued maps take them: the program subsystem's `progFromFd` (bpf_prog_get), with a reference. */
@@ -762,5 +766,6 @@ export type BpfKernel = BpfServices & { readonly syscalls: { register(name: 'bpf
 export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSyscall {
   const bpf = new BpfSyscall(kernel, options);
   kernel.syscalls.register('bpf', bpf.handler);
+  if (kernel.hooks !== undefined && kernel.sysfs !== undefined) publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
   return bpf;
 }

@@ -54,7 +54,7 @@ describe('the bpf_trace_printk line and the trace header, against Linux', () => 
 describe('the trace buffer', () => {
   const hook = new HookPoint('sched:sched_switch', 'tracepoint', 0, 0, [], () => undefined);
   const sources = (task: Task | undefined, running: HookPoint | undefined = undefined) => ({
-    current: { currentCpu: 1, currentTask: () => task },
+    current: { currentCpu: 1, currentTask: () => task, currentTaskStruct: () => task?.kernelAddress ?? 0 },
     clock: { now: 2_500_000_000 },
     running: () => running,
     nrCpus: 2,

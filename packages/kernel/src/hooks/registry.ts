@@ -29,6 +29,59 @@ const COMMON_FIELDS: readonly ContextField[] = [
 export const KPROBE_FUNCTIONS = ['do_sys_openat2', 'vfs_read', 'vfs_write', 'do_exit', 'wake_up_new_task'] as const;
 export type KprobeFunction = (typeof KPROBE_FUNCTIONS)[number];
 
+/** A kernel function's C prototype: its return type and its arguments in order (C spellings). */
+export interface KernelFunctionProto {
+  readonly ret: string;
+  readonly args: ReadonlyArray<{ readonly name: string; readonly ctype: string }>;
+}
+
+/**
+ * The prototypes of the functions with kprobe sites, as Linux 6.x declares them (the vmlinux BTF's FUNC
+ * entries). The values the sites pass: `wake_up_new_task`'s `p` is the child's task_struct; `vfs_read` and
+ * `vfs_write` pass the file's id as `file` (struct file is not laid out in kernel memory) and 0 as `pos`.
+ */
+export const KPROBE_FUNCTION_PROTOS: Readonly<Record<KprobeFunction, KernelFunctionProto>> = {
+  do_sys_openat2: {
+    ret: 'long',
+    args: [
+      { name: 'dfd', ctype: 'int' },
+      { name: 'filename', ctype: 'const char *' },
+      { name: 'how', ctype: 'struct open_how *' },
+    ],
+  },
+  vfs_read: {
+    ret: 'ssize_t',
+    args: [
+      { name: 'file', ctype: 'struct file *' },
+      { name: 'buf', ctype: 'char *' },
+      { name: 'count', ctype: 'size_t' },
+      { name: 'pos', ctype: 'loff_t *' },
+    ],
+  },
+  vfs_write: {
+    ret: 'ssize_t',
+    args: [
+      { name: 'file', ctype: 'struct file *' },
+      { name: 'buf', ctype: 'const char *' },
+      { name: 'count', ctype: 'size_t' },
+      { name: 'pos', ctype: 'loff_t *' },
+    ],
+  },
+  do_exit: { ret: 'void', args: [{ name: 'code', ctype: 'long' }] },
+  wake_up_new_task: { ret: 'void', args: [{ name: 'p', ctype: 'struct task_struct *' }] },
+};
+
+/** The prototype of every `__x64_sys_<name>` wrapper on x86_64: the syscall's arguments stay in the saved user registers. */
+export const SYSCALL_WRAPPER_PROTO: KernelFunctionProto = { ret: 'long', args: [{ name: 'regs', ctype: 'const struct pt_regs *' }] };
+
+const SYSCALL_WRAPPERS: ReadonlySet<string> = new Set([...SYSCALL_SPECS.values()].map((spec) => `__x64_sys_${spec.name}`));
+
+/** The prototype of a function kprobes can attach to (`vfs_read`, `__x64_sys_getpid`), or undefined for one without a site. */
+export function kprobeFunctionProto(fn: string): KernelFunctionProto | undefined {
+  if (SYSCALL_WRAPPERS.has(fn)) return SYSCALL_WRAPPER_PROTO;
+  return (KPROBE_FUNCTION_PROTOS as Readonly<Record<string, KernelFunctionProto>>)[fn];
+}
+
 const PT_REGS_FIELDS: readonly ContextField[] = Object.entries(PT_REGS)
   .filter(([name]) => name !== 'size')
   .map(([name, offset]) => field(name, 'unsigned long', offset, 8, false));

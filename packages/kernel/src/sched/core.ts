@@ -7,7 +7,7 @@ import { ENQUEUE_MIGRATE, ENQUEUE_NEW, ENQUEUE_WAKEUP, type CpuLoad, type Schedu
 import type { WaitQueue } from './wait.js';
 
 /** What the scheduler core uses of the kernel. */
-export type SchedServices = Pick<KernelInternals, 'clock' | 'config' | 'stats' | 'trace' | 'tracepoints' | 'hookArena'>;
+export type SchedServices = Pick<KernelInternals, 'clock' | 'config' | 'stats' | 'trace' | 'tracepoints' | 'hookArena' | 'taskStructs'>;
 
 /** What a CPU's run loop does with its task: run it to its next trap, or end it (a fatal signal, exit_group). */
 export interface TaskRunner {
@@ -45,6 +45,11 @@ export class SchedCore implements CurrentTask {
   currentTask(): Task | undefined {
     const cpu = this.cpus[this.currentCpu];
     return cpu !== undefined && cpu.inLoop ? cpu.curr : undefined;
+  }
+
+  currentTaskStruct(cpu: number): number {
+    const address = this.currentTask()?.kernelAddress ?? 0;
+    return address !== 0 ? address : (this.k.taskStructs.idle[cpu] ?? 0);
   }
 
   /** Put `task` to sleep on `queue` (the caller returns BLOCKED). */

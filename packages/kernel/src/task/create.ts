@@ -6,15 +6,16 @@ import type { KernelInternals } from '../services.js';
 import { Task, type ThreadGroup } from './task.js';
 
 /** What creating a task uses: the pid table, the clock, the scheduler (wake-ups, sleeping) and signals (SIGPIPE). */
-export type CreateTaskServices = Pick<KernelInternals, 'tasks' | 'clock' | 'sched' | 'signals'>;
+export type CreateTaskServices = Pick<KernelInternals, 'tasks' | 'clock' | 'sched' | 'signals' | 'taskStructs'>;
 
-/** A task object (not yet runnable) in `group` and the pid table. */
+/** A task object (not yet runnable) in `group` and the pid table, with its task_struct (check `k.taskStructs.roomForTask` first). */
 export function createTask(k: CreateTaskServices, pid: number, group: ThreadGroup, comm: string, nice: number): Task {
   const sched = k.sched;
   const task = new Task(pid, group, comm, nice, k.clock.now, (t) => sched.wakeUp(t));
   task.io = ioContextFor(k, task);
   group.threads.push(task);
   k.tasks.set(pid, task);
+  k.taskStructs.create(task, k.clock.now);
   return task;
 }
 

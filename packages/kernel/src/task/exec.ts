@@ -6,7 +6,10 @@ import { startProgram } from './create.js';
 import { TaskState, type Task } from './task.js';
 
 /** What execve uses. */
-export type ExecServices = Pick<KernelInternals, 'vfs' | 'security' | 'signals' | 'phys' | 'sched' | 'clock' | 'trace' | 'tracepoints' | 'hookArena'>;
+export type ExecServices = Pick<
+  KernelInternals,
+  'vfs' | 'security' | 'signals' | 'phys' | 'sched' | 'clock' | 'trace' | 'tracepoints' | 'hookArena' | 'taskStructs'
+>;
 
 /** Most argv/envp strings execve copies (a simulation limit in the spirit of MAX_ARG_STRINGS). */
 const MAX_ARG_STRINGS = 1024;
@@ -64,6 +67,7 @@ export function doExecve(k: ExecServices, task: Task, pathAddress: number, argvA
   group.files.closeOnExec();
   const oldComm = task.comm;
   task.comm = path.slice(path.lastIndexOf('/') + 1).slice(0, 15);
+  k.taskStructs.exec(task);
   startProgram(task, inode.program, argv.length > 0 ? argv : [path], envp);
   traceExec(k, task, path, oldComm);
   return 0;

@@ -6,7 +6,7 @@ import { TaskState, type ExitReason, type Task, type ThreadGroup } from './task.
 export type ReapServices = Pick<KernelInternals, 'groups' | 'exited' | 'forgetTask' | 'clock'>;
 
 /** What do_exit uses. */
-export type ExitServices = ReapServices & Pick<KernelInternals, 'sched' | 'kprobes' | 'trace' | 'tracepoints' | 'hookArena' | 'signals'>;
+export type ExitServices = ReapServices & Pick<KernelInternals, 'sched' | 'kprobes' | 'trace' | 'tracepoints' | 'hookArena' | 'signals' | 'taskStructs'>;
 
 /**
  * do_exit: the task stops running. When it was the last thread of its process, the process releases its
@@ -36,6 +36,7 @@ export function doExit(k: ExitServices, task: Task, reason: ExitReason): void {
   }
   task.exitCode = group.exitStatus;
   traceExit(k, task, groupDead);
+  k.taskStructs.exit(task);
   group.deadThreadsCpuNs += task.se.sumExec;
   group.voluntarySwitches += task.se.voluntarySwitches;
   group.involuntarySwitches += task.se.involuntarySwitches;
@@ -106,10 +107,11 @@ function releaseProcess(group: ThreadGroup): void {
 }
 
 /** Orphans are adopted by init (pid 1) if it lives, else reaped by the kernel when they exit. */
-function reparentChildren(k: ReapServices, group: ThreadGroup): void {
+function reparentChildren(k: ExitServices, group: ThreadGroup): void {
   const init = k.groups.get(1);
   for (const child of group.children) {
     child.parent = init !== undefined && init !== group && !init.zombie ? init : undefined;
+    k.taskStructs.relink(child);
     if (child.parent !== undefined) child.parent.children.push(child);
     else if (child.zombie) reap(k, child);
   }

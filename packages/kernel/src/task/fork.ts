@@ -36,6 +36,7 @@ export function doFork(k: ForkServices, parent: Task, flags: number, entry: User
   // The child needs code to run: a generator cannot be duplicated (see UserContext.cloneEntry).
   if (entry === undefined) return -Errno.EINVAL;
   if (k.tasks.size >= k.limits.maxTasks) return -Errno.EAGAIN;
+  if (!k.taskStructs.roomForTask) return -Errno.ENOMEM;
   const thread = (flags & CLONE.THREAD) !== 0;
   const pid = k.allocatePid();
   let group: ThreadGroup;
@@ -45,6 +46,11 @@ export function doFork(k: ForkServices, parent: Task, flags: number, entry: User
     const pgroup = parent.group;
     const mm = (flags & CLONE.VM) !== 0 ? pgroup.mm : pgroup.mm.duplicate(`mm:${pid}`);
     if (mm === undefined) return -Errno.ENOMEM;
+    // The copy may have taken the pages the child's task_struct needs.
+    if (!k.taskStructs.roomForTask) {
+      if (mm !== pgroup.mm) mm.release();
+      return -Errno.ENOMEM;
+    }
     if ((flags & CLONE.VM) !== 0) mm.users++;
     const files = (flags & CLONE.FILES) !== 0 ? pgroup.files : pgroup.files.duplicate();
     if ((flags & CLONE.FILES) !== 0) files.users++;
@@ -59,7 +65,7 @@ export function doFork(k: ForkServices, parent: Task, flags: number, entry: User
   child.se.vruntime = parent.se.vruntime;
   startProgram(child, entry, parent.ctx?.argv ?? [], parent.ctx?.envp ?? []);
   traceFork(k, parent, child);
-  k.kprobes.enter(k.kprobes.sites.wake_up_new_task, parent, child.pid);
+  k.kprobes.enter(k.kprobes.sites.wake_up_new_task, parent, child.kernelAddress);
   k.sched.wakeUpNew(child, parent);
   return pid;
 }

@@ -8,6 +8,7 @@ import type { SchedTask } from '../sched/scheduler.js';
 import type { Sleeper, WaitQueue } from '../sched/wait.js';
 import { niceToWeight } from '../sched/weights.js';
 import type { TimerEvent } from '../time/clock.js';
+import { EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_STRUCT } from './layout.js';
 
 /** How a task ends: an exit code, or a fatal signal. */
 export type ExitReason = { code: number } | { signal: number };
@@ -56,6 +57,10 @@ export const TaskState = {
 } as const;
 export type TaskStateValue = (typeof TaskState)[keyof typeof TaskState];
 export const TASK_STATE_NAMES = ['R (running)', 'R (runnable)', 'S (sleeping)', 'Z (zombie)', 'X (dead)'] as const;
+/** task_struct.__state for each TaskState, by value (the running task and a runnable one are both TASK_RUNNING). */
+const LINUX_STATE: readonly number[] = [TASK_RUNNING, TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_DEAD, TASK_DEAD];
+/** task_struct.exit_state for each TaskState, by value. */
+const LINUX_EXIT_STATE: readonly number[] = [0, 0, 0, EXIT_ZOMBIE, EXIT_DEAD];
 
 /** Credentials (struct cred): ids and the effective capability set (bit n = capability n). */
 export interface Cred {
@@ -116,7 +121,11 @@ export class ThreadGroup {
 
 /** A task (struct task_struct): one thread of a process. */
 export class Task implements SchedTask, Sleeper {
-  state: TaskStateValue = TaskState.RUNNABLE;
+  private stateValue: TaskStateValue = TaskState.RUNNABLE;
+  /** The physical address of the task's task_struct (TaskStructs), 0 before it has one and after it is freed. */
+  kernelAddress = 0;
+  /** Kernel memory, to keep task_struct.__state current (undefined while there is no task_struct). */
+  private kernelView: DataView | undefined;
   nice: number;
   readonly se: SchedEntity;
   /** CPU the task last ran on. */
@@ -160,6 +169,26 @@ export class Task implements SchedTask, Sleeper {
 
   get tgid(): number {
     return this.group.tgid;
+  }
+
+  get state(): TaskStateValue {
+    return this.stateValue;
+  }
+
+  /** The state, written through to task_struct.__state and exit_state. */
+  set state(value: TaskStateValue) {
+    this.stateValue = value;
+    const view = this.kernelView;
+    if (view === undefined) return;
+    view.setUint32(this.kernelAddress + TASK_STRUCT.__state, LINUX_STATE[value] ?? TASK_RUNNING, true);
+    view.setInt32(this.kernelAddress + TASK_STRUCT.exit_state, LINUX_EXIT_STATE[value] ?? 0, true);
+  }
+
+  /** TaskStructs gives the task its task_struct (or takes it away: undefined, 0). */
+  bindKernelObject(view: DataView | undefined, address: number): void {
+    this.kernelView = view;
+    this.kernelAddress = address;
+    if (view !== undefined) this.state = this.stateValue;
   }
 
   get ppid(): number {
