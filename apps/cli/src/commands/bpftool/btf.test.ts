@@ -22,3 +22,16 @@ describe('btf dump file', () => {
     expect((await run('btf', 'dump', 'file', join(DUMP, 'obj', 'types.btf'))).out).toBe(expectedDump('types.raw'));
   });
 });
+
+describe("btf dump of the simulated kernel's own BTF", () => {
+  it('/sys/kernel/btf/vmlinux format c is a vmlinux.h with task_struct and the preserve_access_index pragma', async () => {
+    const r = await run('btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c');
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(r.out).toMatch(/^#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n/);
+    expect(r.out).toContain('#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)');
+    expect(r.out).toMatch(/struct task_struct \{[^}]*\tpid_t pid;[^}]*\tchar comm\[16\];/);
+    const raw = await run('btf', 'dump', 'file', '/sys/kernel/btf/vmlinux');
+    expect(raw.out).toMatch(/^\[1\] /);
+    expect(raw.out).toMatch(/\] STRUCT 'task_struct' size=\d+ vlen=\d+\n/);
+  });
+});
