@@ -138,7 +138,9 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['verify', MISSING], 2, /cannot read file \(ENOENT\)/],
     [['verify', TEXT], 2, /bad ELF file/],
     [['verify', TRUNCATED], 2, /bad ELF file/],
-    [['verify', XDP_COUNTER], 2, /program 'xdp_count_protocols' in section 'xdp' uses map 'proto_stats' \(insn 40\)/],
+    [['verify', XDP_COUNTER], 2, /xdp_counter\.bpfel\.o: elf: SEC\("\.maps"\) needs BTF \(compile with -g\)/],
+    [['verify', CLI_O, '--type', 'socket_filter'], 2, /--type cannot change the type of a program with maps or global data/],
+    [['verify', CLI_O, '--unprivileged'], 2, /--unprivileged applies to programs without maps or global data/],
     [['verify', XDP_COUNTER, '--section', 'nope'], 2, /no program in section 'nope' \(program sections: xdp\)/],
     [['verify', XDP_COUNTER, '--section', '.text'], 2, /\.text holds sub-programs/],
     [['verify', XLATED, '--log-level', '3'], 2, /--log-level must be one of 1, 2, not '3'/],
@@ -318,7 +320,7 @@ describe.skipIf(!BUILT)('through the real bin', () => {
     [['verify-bench', '--nope'], 2, /unknown option '--nope'/],
     [['conformance-plugin', '00', '--engine'], 2, /option '--engine' needs a value/],
     [['disasm', TRUNCATED], 1, /bad ELF file/],
-    [['verify', XDP_COUNTER], 2, /uses map 'proto_stats'/],
+    [['verify', XDP_COUNTER], 2, /needs BTF/],
     [['nope'], 2, /unknown command 'nope'/],
   ];
   it.each(spawned.map((c) => [c[0][0] ?? '', ...c] as const))('%s', (_label, argv, code, message) => {
