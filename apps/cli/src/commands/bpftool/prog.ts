@@ -125,13 +125,14 @@ export function formatXlatedListing(xlated: Uint8Array, opcodes: boolean): strin
 
 const dumpVerb: Verb = {
   name: 'prog dump',
-  summary: "Print a program's xlated instructions (as the kernel rewrote them) or its JIT image (WebAssembly text)",
+  summary: "Print a program's xlated instructions, as the kernel rewrote them",
   synopsis: '(xlated | jited) PROG [file FILE] [opcodes] [linum]',
   description: `xlated: the instructions as the kernel holds them after verification and fixups, in the kernel's syntax
 (bpftool prog dump xlated); opcodes adds each instruction's bytes, file FILE writes the raw instructions instead.
-jited: the program as this kernel's JIT compiled it, a WebAssembly module, printed as WebAssembly text.
-linum and visual are accepted as bpftool's keywords; this kernel keeps no line info for programs yet, so the
-listing has no "; source" lines.`,
+jited: this kernel reports the JIT image's size but, as Linux when raw dumps are not allowed, copies no bytes
+(jited_prog_insns), so bpftool's "no instructions returned" is the answer.
+linum is accepted; this kernel keeps no line info for programs yet, so the listing has no "; source" lines.
+visual (bpftool's DOT graph) is not supported yet.`,
   parse(words) {
     const kind = words.next('xlated or jited');
     if (kind !== 'xlated' && kind !== 'jited') throw new UsageError(`expected xlated or jited, not '${kind}'`);
@@ -142,8 +143,9 @@ listing has no "; source" lines.`,
       const keyword = words.next('a keyword');
       if (keyword === 'file') file = words.next('a file after file');
       else if (keyword === 'opcodes') opcodes = true;
-      else if (keyword === 'linum' || keyword === 'visual') continue;
-      else throw new UsageError(`unknown keyword '${keyword}': expected file, opcodes, linum or visual`);
+      else if (keyword === 'linum') continue;
+      else if (keyword === 'visual') throw new UsageError("'visual' (bpftool's DOT graph) is not supported yet");
+      else throw new UsageError(`unknown keyword '${keyword}': expected file, opcodes or linum`);
     }
     return function* (ctx) {
       const fd = yield* oneFd(ctx.libc, handle, PROG_KIND);
@@ -161,6 +163,7 @@ listing has no "; source" lines.`,
         }
         return;
       }
+      // OBJ_GET_INFO_BY_FD gives jited_prog_len but no jited_prog_insns (see packages/bpf syscall/prog.ts).
       throw new CliError('no instructions returned');
     };
   },
