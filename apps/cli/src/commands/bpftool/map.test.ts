@@ -104,7 +104,7 @@ describe('batch file', () => {
     const r = await run('batch', 'file', file);
     expect([r.code, r.out]).toEqual([2, '']);
     expect(r.err).toBe(
-      `ebpf-sim batch: ${file}:3: unknown command 'prog fly': expected prog show, prog run, prog dump, prog load, prog loadall, map show, map dump, map lookup, map update\n`,
+      `ebpf-sim batch: ${file}:3: unknown command 'prog fly': expected prog show, prog run, prog dump, prog load, prog loadall, map show, map dump, map lookup, map update, btf dump\n`,
     );
   });
 });
