@@ -186,7 +186,7 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['prog', 'run', XDP_COUNTER, 'repeat', '1', 'repeat', '2'], 2, /duplicate keyword 'repeat'/],
     [['prog', 'run', XDP_COUNTER, 'bogus'], 2, /unknown keyword 'bogus': expected data_in, /],
     [['prog', 'run', XDP_COUNTER, '--json', '--pretty'], 2, /--json and --pretty cannot be used together/],
-    [['prog', 'run', `${CLI_O}:nope`], 1, /cli\.o: no program named 'nope' \(programs: fill\)/],
+    [['prog', 'run', `${CLI_O}:nope`], 1, /cli\.o: no program named 'nope' \(programs: fill, args\)/],
     [['prog', 'run', XDP_COUNTER], 1, /xdp_counter\.bpfel\.o: elf: SEC\("\.maps"\) needs BTF \(compile with -g\)/],
     [['prog', 'run', 'id', '99'], 1, /get by id \(99\): No such file or directory/],
     [['prog', 'run', 'pinned', '/sys/fs/bpf/nope'], 1, /bpf obj get \(\/sys\/fs\/bpf\/nope\): No such file or directory/],

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SHARED, SHARED_PRESENT, run } from '../isa/test-helpers.js';
-import { CLI_O, REJECT_O, TMP, expected } from './test-fixtures.js';
+import { CLI_O, FIXTURES, REJECT_O, TMP, expected } from './test-fixtures.js';
 
 const BENCH = join(SHARED, 'bench');
 const manifest = (): { programs: Record<string, { xdp: { ret: string } }> } => JSON.parse(readFileSync(join(BENCH, 'manifest.json'), 'utf8')) as never;
@@ -105,5 +105,17 @@ describe('prog run, load and show on an object with maps', () => {
         .replace(/^( {7}18 \S\S \S\S \S\S) \S\S \S\S \S\S \S\S/gm, '$1 ID')
         .replace(/^ {7}85 .*$/gm, 'CALL');
     expect(maskOpcodes(opcodes.out)).toBe(maskOpcodes(expected('cli.xlated-opcodes.txt')));
+  });
+});
+
+describe('prog run of a context-only program', () => {
+  it('runs a raw_tp program on its u64 arguments from ctx_in, with no packet (5 + 7 * 2)', async () => {
+    const r = await run('prog', 'run', `${CLI_O}:args`, 'ctx_in', join(FIXTURES, 'obj', 'args.ctx.bin'));
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(r.out).toMatch(/^Return value: 19, duration: \d+ns\n$/);
+    // bpftool itself cannot: it passes repeat 1, which Linux refuses for raw_tp (recorded).
+    expect(expected('cli.args.run.txt')).toContain('failed to run program: Invalid argument');
+    const repeated = await run('prog', 'run', `${CLI_O}:args`, 'ctx_in', join(FIXTURES, 'obj', 'args.ctx.bin'), 'repeat', '2');
+    expect([repeated.code, repeated.err]).toEqual([1, 'ebpf-sim prog run: failed to run program: Invalid argument\n']);
   });
 });

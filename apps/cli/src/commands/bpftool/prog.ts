@@ -87,7 +87,9 @@ A program the verifier refuses prints the verifier's log on stderr and exits 1.`
         ...(o.ctxIn === undefined ? {} : { ctx: o.ctxIn }),
         ...(dataOutSize === 0 ? {} : { dataOutSize, dataSizeOutHint: dataOutSize }),
         ...(ctxOutSize === 0 ? {} : { ctxOutSize }),
-        repeat: o.repeat ?? 1,
+        // Only when given: raw_tp and other context-only test runs refuse a non-zero repeat (Linux's
+        // bpf_prog_test_run_raw_tp), which bpftool's default of 1 trips over; 0 is one run for the rest.
+        repeat: o.repeat ?? 0,
       });
       if (run.ret < 0) throw new CliError(`failed to run program: ${strerror(-run.ret)}`);
       const fields: JsonField[] = [];
