@@ -195,7 +195,7 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['prog', 'show', 'id'], 2, /expected a number after 'id'/],
     [['prog', 'dump', 'raw', XDP_COUNTER], 2, /expected xlated or jited, not 'raw'/],
     [['prog', 'dump', 'xlated', XDP_COUNTER, 'sideways'], 2, /unknown keyword 'sideways'/],
-    [['prog', 'dump', 'xlated', XDP_COUNTER, 'visual'], 2, /'visual' \(bpftool's DOT graph\) is not supported yet/],
+    [['prog', 'dump', 'xlated', XDP_COUNTER, 'visual', 'opcodes'], 2, /visual cannot be combined with opcodes or file/],
     [['prog', 'load', XDP_COUNTER], 2, /expected PATH/],
     [['prog', 'loadall', XDP_COUNTER, '/sys/fs/bpf/x', 'pinmaps'], 2, /expected a directory after pinmaps/],
   ],

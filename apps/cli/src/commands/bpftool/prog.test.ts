@@ -119,3 +119,16 @@ describe('prog run of a context-only program', () => {
     expect([repeated.code, repeated.err]).toEqual([1, 'ebpf-sim prog run: failed to run program: Invalid argument\n']);
   });
 });
+
+describe('prog dump xlated visual', () => {
+  const maskMaps = (t: string): string => t.replace(/map\[id:\d+\]/g, 'map[id:N]').replace(/call \S+#\d+/g, 'call HELPER');
+  it.runIf(SHARED_PRESENT)("draws csum1500's control flow graph exactly as bpftool does", async () => {
+    const r = await run('prog', 'dump', 'xlated', join(SHARED, 'bench', 'obj', 'csum1500.xdp.o'), 'visual');
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(r.out).toBe(expected('csum1500.xlated-visual.txt'));
+  });
+  it("draws cli.o's graph as bpftool does (map ids and helper addresses masked)", async () => {
+    const r = await run('prog', 'dump', 'xlated', `${CLI_O}:fill`, 'visual');
+    expect(maskMaps(r.out)).toBe(maskMaps(expected('cli.xlated-visual.txt')));
+  });
+});

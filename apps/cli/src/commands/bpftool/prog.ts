@@ -11,6 +11,7 @@ import { fdinfoField, hexBytes, hexDump, jsonWriter, progTypeName, writeFields, 
 import type { StepContext } from './session.js';
 import { showObjects, type Shown } from './show.js';
 import type { Verb } from './verb.js';
+import { formatXlatedGraph } from './visual.js';
 import type { Words } from './words.js';
 
 /** bpftool's default room for data_out and ctx_out when no size is given (prog.c: default_size = SZ_32K). */
@@ -128,33 +129,36 @@ export function formatXlatedListing(xlated: Uint8Array, opcodes: boolean): strin
 const dumpVerb: Verb = {
   name: 'prog dump',
   summary: "Print a program's xlated instructions, as the kernel rewrote them",
-  synopsis: '(xlated | jited) PROG [file FILE] [opcodes] [linum]',
+  synopsis: '(xlated | jited) PROG [file FILE | opcodes | visual] [linum]',
   description: `xlated: the instructions as the kernel holds them after verification and fixups, in the kernel's syntax
 (bpftool prog dump xlated); opcodes adds each instruction's bytes, file FILE writes the raw instructions instead.
 jited: this kernel reports the JIT image's size but, as Linux when raw dumps are not allowed, copies no bytes
 (jited_prog_insns), so bpftool's "no instructions returned" is the answer.
-linum is accepted; this kernel keeps no line info for programs yet, so the listing has no "; source" lines.
-visual (bpftool's DOT graph) is not supported yet.`,
+visual prints the control flow graph in DOT, as bpftool draws it. linum is accepted; this kernel keeps no
+line info for programs yet, so the listing has no "; source" lines.`,
   parse(words) {
     const kind = words.next('xlated or jited');
     if (kind !== 'xlated' && kind !== 'jited') throw new UsageError(`expected xlated or jited, not '${kind}'`);
     const handle = parseProgHandle(words);
     let file: string | undefined;
     let opcodes = false;
+    let visual = false;
     while (!words.done) {
       const keyword = words.next('a keyword');
       if (keyword === 'file') file = words.next('a file after file');
       else if (keyword === 'opcodes') opcodes = true;
       else if (keyword === 'linum') continue;
-      else if (keyword === 'visual') throw new UsageError("'visual' (bpftool's DOT graph) is not supported yet");
-      else throw new UsageError(`unknown keyword '${keyword}': expected file, opcodes or linum`);
+      else if (keyword === 'visual') visual = true;
+      else throw new UsageError(`unknown keyword '${keyword}': expected file, opcodes, linum or visual`);
     }
+    if (visual && (opcodes || file !== undefined)) throw new UsageError('visual cannot be combined with opcodes or file');
     return function* (ctx) {
       const fd = yield* oneFd(ctx.libc, handle, PROG_KIND);
       const info = yield* progInfo(ctx.libc, fd, true);
       if (kind === 'xlated') {
         if (info.xlatedProgLen === 0) throw new CliError('error retrieving insn dump: kernel.kptr_restrict set?');
         if (file !== undefined) writeBinary(file, info.xlatedProgInsns);
+        else if (visual) ctx.io.out(formatXlatedGraph(info.xlatedProgInsns));
         else if (ctx.mode === 'plain') ctx.io.out(formatXlatedListing(info.xlatedProgInsns, opcodes));
         else {
           const w = jsonWriter(ctx.mode);
