@@ -26,6 +26,7 @@ writeFileSync(join(HEX_DIR, 'a.xdp.hex'), 'b700000000000000\n9500000000000000\n'
 const MISSING = join(TMP, 'missing.o');
 const XDP_COUNTER = join(ISA_FIXTURES, 'xdp_counter.bpfel.o');
 const XLATED = join(ISA_FIXTURES, 'xlated_check.o');
+const CLI_O = join(REPO_ROOT, 'apps', 'cli', 'fixtures', 'bpftool', 'obj', 'cli.o');
 const TRUNCATED = file('cut.o', readFileSync(XDP_COUNTER).subarray(0, 200));
 const TEXT = file('text.o', 'hello, not an ELF file');
 const EMPTY = file('empty.s', '');
@@ -37,6 +38,9 @@ const TESTS_NULL = file('null.json', '[null]');
 const TESTS_BAD_NAME = file('name.json', '[{"name":1}]');
 const TESTS_NOT_JSON = file('broken.json', '[{"name"');
 const BENCH = join(SHARED, 'bench');
+const BATCH_BAD = file('bad.batch', 'prog show\nprog fly\n');
+const BATCH_QUOTE = file('quote.batch', "prog show 'id\n");
+const BATCH_FAILS = file('fails.batch', 'prog show\nprog show id 42\n');
 
 type Case = readonly [argv: readonly string[], code: 1 | 2, message: RegExp];
 
@@ -134,7 +138,9 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['verify', MISSING], 2, /cannot read file \(ENOENT\)/],
     [['verify', TEXT], 2, /bad ELF file/],
     [['verify', TRUNCATED], 2, /bad ELF file/],
-    [['verify', XDP_COUNTER], 2, /program 'xdp_count_protocols' in section 'xdp' uses map 'proto_stats' \(insn 40\)/],
+    [['verify', XDP_COUNTER], 2, /xdp_counter\.bpfel\.o: elf: SEC\("\.maps"\) needs BTF \(compile with -g\)/],
+    [['verify', CLI_O, '--type', 'socket_filter'], 2, /--type cannot change the type of a program with maps or global data/],
+    [['verify', CLI_O, '--unprivileged'], 2, /--unprivileged applies to programs without maps or global data/],
     [['verify', XDP_COUNTER, '--section', 'nope'], 2, /no program in section 'nope' \(program sections: xdp\)/],
     [['verify', XDP_COUNTER, '--section', '.text'], 2, /\.text holds sub-programs/],
     [['verify', XLATED, '--log-level', '3'], 2, /--log-level must be one of 1, 2, not '3'/],
@@ -163,6 +169,77 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['kernel-bench', '--scale', 'x'], 2, /--scale must be a number/],
     [['kernel-bench', '--sched', 'lottery'], 2, /--sched must be one of/],
     [['kernel-bench', 'extra'], 2, /unexpected argument 'extra'/],
+  ],
+  prog: [
+    [['prog'], 2, /missing sub-command: show, run, dump, load or loadall/],
+    [['prog', 'walk'], 2, /unknown sub-command 'walk'/],
+    [['prog', 'run'], 2, /^ebpf-sim prog run: expected PROG \(id \| pinned \| name \| tag \| OBJ\[:NAME\]\)/],
+    [['prog', 'run', MISSING], 1, /missing\.o: cannot read file \(ENOENT\)/],
+    [['prog', 'run', DIR], 1, /a-directory: cannot read file \(EISDIR\)/],
+    [['prog', 'run', TEXT], 1, /text\.o: bad ELF file at byte offset 0/],
+    [['prog', 'run', TRUNCATED], 1, /cut\.o: bad ELF file at byte offset \d+/],
+    [['prog', 'run', XDP_COUNTER, 'data_in'], 2, /expected a file after data_in/],
+    [['prog', 'run', XDP_COUNTER, 'data_in', MISSING], 1, /missing\.o: cannot read file \(ENOENT\)/],
+    [['prog', 'run', XDP_COUNTER, 'repeat', 'x'], 2, /can't parse repeat 'x'/],
+    [['prog', 'run', XDP_COUNTER, 'repeat', '4294967296'], 2, /can't parse repeat '4294967296' \(a number from 0 to 4294967295\)/],
+    [['prog', 'run', XDP_COUNTER, 'data_size_out', '8'], 2, /data_size_out given without data_out/],
+    [['prog', 'run', XDP_COUNTER, 'repeat', '1', 'repeat', '2'], 2, /duplicate keyword 'repeat'/],
+    [['prog', 'run', XDP_COUNTER, 'bogus'], 2, /unknown keyword 'bogus': expected data_in, /],
+    [['prog', 'run', XDP_COUNTER, '--json', '--pretty'], 2, /--json and --pretty cannot be used together/],
+    [['prog', 'run', `${CLI_O}:nope`], 1, /cli\.o: no program named 'nope' \(programs: fill, args\)/],
+    [['prog', 'run', XDP_COUNTER], 1, /xdp_counter\.bpfel\.o: elf: SEC\("\.maps"\) needs BTF \(compile with -g\)/],
+    [['prog', 'run', 'id', '99'], 1, /get by id \(99\): No such file or directory/],
+    [['prog', 'run', 'pinned', '/sys/fs/bpf/nope'], 1, /bpf obj get \(\/sys\/fs\/bpf\/nope\): No such file or directory/],
+    [['prog', 'run', 'tag', 'xyz'], 2, /can't parse tag 'xyz' \(16 hex digits\)/],
+    [['prog', 'show', 'name', 'nope'], 1, /no programs with name nope found/],
+    [['prog', 'show', 'id'], 2, /expected a number after 'id'/],
+    [['prog', 'dump', 'raw', XDP_COUNTER], 2, /expected xlated or jited, not 'raw'/],
+    [['prog', 'dump', 'xlated', XDP_COUNTER, 'sideways'], 2, /unknown keyword 'sideways'/],
+    [['prog', 'dump', 'xlated', XDP_COUNTER, 'visual', 'opcodes'], 2, /visual cannot be combined with opcodes or file/],
+    [['prog', 'load', XDP_COUNTER], 2, /expected PATH/],
+    [['prog', 'loadall', XDP_COUNTER, '/sys/fs/bpf/x', 'pinmaps'], 2, /expected a directory after pinmaps/],
+  ],
+  map: [
+    [['map'], 2, /missing sub-command: show, dump, lookup or update/],
+    [['map', 'dump'], 2, /^ebpf-sim map dump: expected MAP \(id \| pinned \| name \| OBJ\[:NAME\]\)/],
+    [['map', 'dump', 'tag', '0011223344556677'], 1, /tag: cannot read file \(ENOENT\)/],
+    [['map', 'dump', `${CLI_O}:nope`], 1, /cli\.o: no map named 'nope' \(maps: stats, raw\)/],
+    [['map', 'dump', 'id', '7'], 1, /get by id \(7\): No such file or directory/],
+    [['map', 'dump', 'id', '7', 'extra'], 2, /unexpected argument 'extra'/],
+    [['map', 'lookup', `${CLI_O}:raw`], 2, /expected 'key'/],
+    [['map', 'lookup', `${CLI_O}:raw`, 'key'], 2, /expected bytes after 'key'/],
+    [['map', 'lookup', `${CLI_O}:raw`, 'key', '256', '0', '0', '0'], 2, /error parsing byte: 256/],
+    [['map', 'lookup', `${CLI_O}:raw`, 'key', '1', '0'], 2, /key expected 4 bytes got 2/],
+    [['map', 'update', `${CLI_O}:raw`, 'key', '1', '0', '0', '0'], 2, /expected 'value'/],
+    [['map', 'update', `${CLI_O}:raw`, 'key', '1', '0', '0', '0', 'value', '1'], 2, /value expected 8 bytes got 1/],
+    [
+      ['map', 'update', `${CLI_O}:raw`, 'key', '1', '0', '0', '0', 'value', '1', '2', '3', '4', '5', '6', '7', '8', 'sometimes'],
+      2,
+      /unknown update flag 'sometimes'/,
+    ],
+    [['map', 'update', `${CLI_O}:raw`, 'key', '9', '0', '0', '0', 'value', '1', '2', '3', '4', '5', '6', '7', '8'], 1, /update failed: Argument list too long/],
+  ],
+  btf: [
+    [['btf'], 2, /missing sub-command: dump/],
+    [['btf', 'dump'], 2, /expected file FILE or id BTF_ID/],
+    [['btf', 'dump', 'map', 'id', '1'], 2, /expected file FILE or id BTF_ID, not 'map'/],
+    [['btf', 'dump', 'file', MISSING], 1, /missing\.o: cannot read file \(ENOENT\)/],
+    [['btf', 'dump', 'file', TRUNCATED], 1, /cut\.o: bad ELF file/],
+    [['btf', 'dump', 'file', XDP_COUNTER], 1, /xdp_counter\.bpfel\.o: no \.BTF section \(compile with -g\)/],
+    [['btf', 'dump', 'file', TEXT], 1, /text\.o: .*BTF/],
+    [['btf', 'dump', 'file', CLI_O, 'format', 'go'], 2, /unknown format 'go': expected raw or c/],
+    [['btf', 'dump', 'file', CLI_O, 'format', 'c', '--json'], 2, /format c does not print JSON/],
+    [['btf', 'dump', 'file', '/sys/kernel/btf/nope'], 1, /\/sys\/kernel\/btf\/nope: cannot read file in the simulated kernel \(No such file or directory\)/],
+    [['btf', 'dump', 'id', '3'], 1, /get btf by id \(3\): No such file or directory/],
+  ],
+  batch: [
+    [['batch'], 2, /missing file FILE/],
+    [['batch', 'file'], 2, /missing file FILE/],
+    [['batch', 'lines', OK_HEX], 2, /expected 'file FILE', not 'lines'/],
+    [['batch', 'file', MISSING], 1, /missing\.o: cannot read file \(ENOENT\)/],
+    [['batch', 'file', BATCH_BAD], 2, /bad\.batch:2: unknown command 'prog fly'/],
+    [['batch', 'file', BATCH_QUOTE], 2, /quote\.batch:1: unterminated quoted string/],
+    [['batch', 'file', BATCH_FAILS], 1, /fails\.batch:2: get by id \(42\): No such file or directory/],
   ],
   'bpf-bench': [
     [['bpf-bench', '--engine', 'wasm'], 2, /--engine must be one of jit, interp, not 'wasm'/],
@@ -248,7 +325,7 @@ describe.skipIf(!BUILT)('through the real bin', () => {
     [['verify-bench', '--nope'], 2, /unknown option '--nope'/],
     [['conformance-plugin', '00', '--engine'], 2, /option '--engine' needs a value/],
     [['disasm', TRUNCATED], 1, /bad ELF file/],
-    [['verify', XDP_COUNTER], 2, /uses map 'proto_stats'/],
+    [['verify', XDP_COUNTER], 2, /needs BTF/],
     [['nope'], 2, /unknown command 'nope'/],
   ];
   it.each(spawned.map((c) => [c[0][0] ?? '', ...c] as const))('%s', (_label, argv, code, message) => {

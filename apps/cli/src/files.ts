@@ -19,7 +19,7 @@ export function readInputText(path: string): string {
 }
 
 /** Write a file a command produces: `out.hex: cannot write file (ENOENT)` when it cannot. */
-export function writeOutputFile(path: string, text: string): void {
+export function writeOutputFile(path: string, text: string | Uint8Array): void {
   try {
     writeFileSync(path, text);
   } catch (error) {
@@ -39,3 +39,6 @@ export function readHexText(path: string): string {
   if (text.startsWith(ELF_MAGIC)) throw new CliError(`${path}: an ELF object, not hex text (disasm FILE.o and verify FILE.o read objects)`);
   return text;
 }
+
+/** {@link writeOutputFile} of bytes (data_out, a raw instruction dump). */
+export const writeBinary = (path: string, data: Uint8Array): void => writeOutputFile(path, data);

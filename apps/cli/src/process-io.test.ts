@@ -45,6 +45,12 @@ describe.skipIf(!BUILT)('a closed pipe (EPIPE)', () => {
     const result = await runIntoClosedPipe(['verify', join(SHARED, 'bench', 'obj', 'parse_tcp.xdp.o'), '--log-level', '2'], false);
     expect(result).toEqual({ code: EXIT_BROKEN_PIPE, signal: null, stderr: '' });
   });
+
+  it.skipIf(!SHARED_PRESENT)('prog run ... data_out - (a hex dump) into a pipe nobody reads any more', async () => {
+    const bench = join(SHARED, 'bench');
+    const result = await runIntoClosedPipe(['prog', 'run', join(bench, 'obj', 'csum1500.xdp.o'), 'data_in', join(bench, 'input.bin'), 'data_out', '-'], false);
+    expect(result).toEqual({ code: EXIT_BROKEN_PIPE, signal: null, stderr: '' });
+  });
 });
 
 describe.skipIf(!BUILT || !existsSync(DEV_FULL))('a full disk (ENOSPC on /dev/full)', () => {

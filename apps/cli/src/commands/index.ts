@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { bpfCommands } from './bpf/index.js';
+import { bpftoolCommands } from './bpftool/index.js';
 import { isaCommands } from './isa/index.js';
 import { kernelCommands } from './kernel/index.js';
 import { loaderCommands } from './loader/index.js';
@@ -7,4 +8,12 @@ import { verifierCommands } from './verifier/index.js';
 import { vmCommands } from './vm/index.js';
 
 /** Every sub-command, in the order `ebpf-sim help` lists them. Each group lists its own commands. */
-export const COMMANDS: readonly Command[] = [...isaCommands, ...vmCommands, ...verifierCommands, ...kernelCommands, ...bpfCommands, ...loaderCommands];
+export const COMMANDS: readonly Command[] = [
+  ...isaCommands,
+  ...vmCommands,
+  ...verifierCommands,
+  ...kernelCommands,
+  ...bpfCommands,
+  ...loaderCommands,
+  ...bpftoolCommands,
+];

@@ -82,3 +82,25 @@ describe('ebpf-sim verify', () => {
     expect((await run(['verify', '/nonexistent.o'])).code).toBe(2);
   });
 });
+
+describe('ebpf-sim verify through the loader (programs with maps and global data)', () => {
+  const CLI_O = join(repoRoot, 'apps', 'cli', 'fixtures', 'bpftool', 'obj', 'cli.o');
+  const GLOBALS = join(repoRoot, 'packages', 'loader', 'fixtures', 'open', 'maps.bpfel.o');
+  const REJECT = join(repoRoot, 'packages', 'loader', 'fixtures', 'open', 'reject.bpfel.o');
+  it("accepts a program with maps, printing the kernel's log with its stats", async () => {
+    const r = await run(['verify', CLI_O, '--stats']);
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(r.out).toMatch(/^processed \d+ insns \(limit 1000000\) max_states_per_insn \d+ total_states \d+ peak_states \d+ mark_read \d+\n/m);
+    const level2 = await run(['verify', CLI_O, '--log-level', '2']);
+    expect(level2.out).toContain('call bpf_map_update_elem#2');
+  });
+  it("rejects as the kernel does, with the kernel's log (Linux's reason, fixtures/bpftool/expected/reject.load.txt)", async () => {
+    const r = await run(['verify', REJECT]);
+    expect([r.code, r.err]).toEqual([1, '']);
+    expect(r.out).toContain('invalid access to packet, off=0 size=4, R3(id=0,off=0,r=0)\nR3 offset is outside of the packet\n');
+  });
+  it('picks a section of an object with several programs', async () => {
+    const r = await run(['verify', GLOBALS, '--section', 'xdp']);
+    expect(r.code, r.err).toBe(0);
+  });
+});

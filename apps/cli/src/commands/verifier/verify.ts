@@ -1,11 +1,12 @@
 import { PROGRAM_TYPES, createRegistry, licenseIsGplCompatible, progTypeForSection } from '@ebpf-sim/bpf';
 import { fromHex } from '@ebpf-sim/isa';
-import { LoaderError, TEXT_SECTION, readPrograms, type LoadReference } from '@ebpf-sim/loader';
+import { LoaderError, TEXT_SECTION, readPrograms } from '@ebpf-sim/loader';
 import { verify, type ProgramTypeDesc, type VerifyResult } from '@ebpf-sim/verifier';
 import { defineCommand, opt } from '../../args.js';
 import { CliError, UsageError } from '../../command.js';
 import { readHexText, readInputFile } from '../../files.js';
 import { readBpfObject } from '../isa/objfile.js';
+import { verifyThroughLoader } from './verify-loaded.js';
 
 const TYPES = [...PROGRAM_TYPES.keys()];
 
@@ -14,6 +15,8 @@ interface Loaded {
   readonly bytes: Uint8Array;
   readonly section: string | null;
   readonly gpl: boolean;
+  /** A program with maps or global data: verified by loading its object (the loader's way) under this name. */
+  readonly throughLoader?: { readonly name: string; readonly bytes: Uint8Array };
 }
 
 function loadHex(path: string): Loaded {
@@ -28,17 +31,13 @@ function loadHex(path: string): Loaded {
   return { bytes, section: null, gpl: true };
 }
 
-function describeReference(r: LoadReference): string {
-  const what = r.kind === 'map' ? `map '${r.symbol}'` : r.kind === 'data' ? `global data '${r.symbol}' in ${r.section}` : `kernel symbol '${r.symbol}'`;
-  return `${what} (insn ${r.insn})`;
-}
-
 /**
  * The program of section `sectionName` (default: the first program), linked by the loader with the `.text`
- * sub-programs it calls. Maps, global data and kfuncs need the loader's load step, which is not there yet.
+ * sub-programs it calls. A program with maps, global data or kfuncs goes through the loader's load step.
  */
 function loadObject(path: string, sectionName: string | undefined): Loaded {
-  const obj = readBpfObject(path, readInputFile(path));
+  const bytes = readInputFile(path);
+  const obj = readBpfObject(path, bytes);
   let programs;
   try {
     programs = readPrograms(obj);
@@ -56,13 +55,9 @@ function loadObject(path: string, sectionName: string | undefined): Loaded {
     throw new CliError(sectionName === undefined ? `${path}: no program` : `${path}: no program in section '${sectionName}' (${have})`);
   }
   if (obj.endian !== 'little') throw new CliError(`${path}: big-endian (bpfeb) objects cannot be loaded on this little-endian kernel`);
-  if (chosen.references.length > 0) {
-    throw new CliError(
-      `${path}: program '${chosen.name}' in section '${chosen.sectionName}' uses ${chosen.references.map(describeReference).join(', ')}; ` +
-        'maps, global data and kernel symbols need the loader, which cannot load them yet',
-    );
-  }
-  return { bytes: chosen.insns, section: chosen.sectionName, gpl: licenseIsGplCompatible(chosen.license) };
+  const gpl = licenseIsGplCompatible(chosen.license);
+  if (chosen.references.length > 0) return { bytes: chosen.insns, section: chosen.sectionName, gpl, throughLoader: { name: chosen.name, bytes } };
+  return { bytes: chosen.insns, section: chosen.sectionName, gpl };
 }
 
 function pickType(desc: ProgramTypeDesc | undefined, section: string | null): ProgramTypeDesc {
@@ -115,6 +110,20 @@ maps, global data or kfuncs need the loader's load step, which is not available 
     if (hex === undefined && positionals.length !== 1) throw new UsageError("expected one object file or --prog-hex FILE (see 'ebpf-sim verify --help')");
     if (hex !== undefined && positionals.length !== 0) throw new UsageError('give either FILE.o or --prog-hex FILE, not both');
     const loaded = hex !== undefined ? loadHex(hex) : loadObject(positionals[0] ?? '', values.section);
+    if (loaded.throughLoader !== undefined) {
+      // The kernel decides the type from the section and runs as root, as libbpf's loader would have it.
+      if (values.type !== undefined) throw new UsageError('--type cannot change the type of a program with maps or global data (its section decides)');
+      if (values.unprivileged) throw new UsageError('--unprivileged applies to programs without maps or global data');
+      const verdict = verifyThroughLoader(
+        { path: positionals[0] ?? '', bytes: loaded.throughLoader.bytes },
+        loaded.throughLoader.name,
+        values['log-level'] === '2' ? 2 : 1,
+        values.stats,
+        io,
+      );
+      io.out(verdict.log);
+      return verdict.accepted ? 0 : 1;
+    }
     const progType = pickType(values.type === undefined ? undefined : PROGRAM_TYPES.get(values.type), loaded.section);
     const result = verify(loaded.bytes, {
       progType,

@@ -1,0 +1,32 @@
+import { defineGroup } from '../../args.js';
+import type { Command } from '../../command.js';
+import { batchCommand } from './batch.js';
+import { BTF_VERBS } from './btf.js';
+import { MAP_VERBS } from './map.js';
+import { PROG_VERBS } from './prog.js';
+import { verbCommand, type Verb } from './verb.js';
+
+/** A bpftool object (`prog`, `map`, `btf`) as a command group of its verbs. */
+function group(name: string, summary: string, description: string, verbs: readonly Verb[]): Command {
+  return defineGroup({ name, summary, description, commands: verbs.map(verbCommand) });
+}
+
+/** Every verb, for batch files. */
+export const BPFTOOL_VERBS: readonly Verb[] = [...PROG_VERBS, ...MAP_VERBS, ...BTF_VERBS];
+
+export const bpftoolCommands: readonly Command[] = [
+  group(
+    'prog',
+    'bpftool prog: run, dump, show and load programs in a simulated kernel',
+    'The commands of bpftool prog, against a simulated kernel that lives as long as the command.',
+    PROG_VERBS,
+  ),
+  group(
+    'map',
+    'bpftool map: show, dump, look up and update maps in a simulated kernel',
+    'The commands of bpftool map, against a simulated kernel that lives as long as the command.',
+    MAP_VERBS,
+  ),
+  group('btf', 'bpftool btf: dump BTF as a type listing or as C (vmlinux.h)', 'The commands of bpftool btf.', BTF_VERBS),
+  batchCommand(BPFTOOL_VERBS),
+];
