@@ -10,9 +10,10 @@ import { registerBpf } from '@ebpf-sim/bpf';
 import { createKernel } from '@ebpf-sim/kernel';
 import { LoaderError, load, openObject, type LoadedObject, type LoadOptions } from '@ebpf-sim/loader';
 import { BPF_MAP_TYPE, BPF_PROG_TYPE, Libc, errnoName, type UserProgram } from '@ebpf-sim/uapi';
+import { repoRoot } from '../repo.js';
 
 /** The corpus directory of this repository. */
-export const CORPUS_DIR = resolve(import.meta.dirname, '..', '..', '..', '..', 'packages', 'loader', 'fixtures', 'corpus');
+export const CORPUS_DIR = resolve(repoRoot(), 'packages', 'loader', 'fixtures', 'corpus');
 
 export interface CorpusRun {
   readonly program: string;

@@ -1,19 +1,15 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { XDP, createRegistry } from '@ebpf-sim/bpf';
 import { asm, fromHex, type RawInsn } from '@ebpf-sim/isa';
 import { verify } from '@ebpf-sim/verifier';
 import { defineCommand, opt } from '../../args.js';
 import { CliError, UsageError } from '../../command.js';
 import { readInputText } from '../../files.js';
+import { repoRoot } from '../../repo.js';
 
 function defaultDir(): string {
-  let dir = import.meta.dirname;
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return resolve(dir, '..', 'shared', 'bench', 'hex');
-    dir = dirname(dir);
-  }
-  return resolve('..', 'shared', 'bench', 'hex');
+  return resolve(repoRoot(), '..', 'shared', 'bench', 'hex');
 }
 
 /**

@@ -4,6 +4,7 @@ import { ENGINES, HexParseError, VmLoadError, bytesFromHex, loadRaw, programFrom
 import { IsaError } from '@ebpf-sim/isa';
 import { opt } from '../../args.js';
 import { CliError } from '../../command.js';
+import { repoRoot } from '../../repo.js';
 
 /** `--engine`, as run, bench, conformance and conformance-plugin take it. */
 export const engineOption = opt.choice(ENGINES, {
@@ -43,7 +44,6 @@ export function loadProgramBytes(bytes: Uint8Array, where: string): Program {
 
 /** `../shared/bench` next to the repository (found from this module and from the working directory), or null. */
 export function defaultBenchDir(): string | null {
-  const repoRoot = resolve(import.meta.dirname, '..', '..', '..', '..', '..');
-  const candidates = [join(repoRoot, '..', 'shared', 'bench'), resolve('..', 'shared', 'bench'), resolve('shared', 'bench')];
+  const candidates = [join(repoRoot(), '..', 'shared', 'bench'), resolve('..', 'shared', 'bench'), resolve('shared', 'bench')];
   return candidates.find((dir) => existsSync(join(dir, 'manifest.json'))) ?? null;
 }
