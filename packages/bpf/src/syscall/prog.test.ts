@@ -438,35 +438,44 @@ describe('program objects', () => {
   });
 });
 
+/**
+ * A loop over r6 = 0..count-1 that stores a key at fp-4 with `keyLines` (one slot each), looks it up in the map
+ * `mapFd` and sums the u64 values found into r0, adding 1000 for each miss.
+ */
+function lookupLoop(mapFd: number, keyLines: readonly string[], count: number): Uint8Array {
+  // The body from the first key line to `r6 += 1`: the key, r2 (2), the map's LD imm64 (2), the call, the sum (5), r6 += 1.
+  const bodySlots = keyLines.length + 11;
+  const insns = encodeProgram(
+    assembleLlvm(
+      [
+        'r6 = 0',
+        'r7 = 0',
+        ...keyLines,
+        'r2 = r10',
+        'r2 += -4',
+        'r1 = 0 ll',
+        `call ${BPF_FUNC.map_lookup_elem}`,
+        'if r0 != 0 goto +2',
+        'r7 += 1000',
+        'goto +2',
+        'r1 = *(u64 *)(r0 + 0)',
+        'r7 += r1',
+        'r6 += 1',
+        `if r6 < ${count} goto -${bodySlots + 1}`,
+        'r0 = r7',
+        'exit',
+      ].join('\n'),
+    ),
+  );
+  const ld = 8 * (2 + keyLines.length + 2);
+  insns[ld + 1] = (PseudoLd.MAP_FD << 4) | (insns[ld + 1]! & 0x0f);
+  new DataView(insns.buffer).setInt32(ld + 4, mapFd, true);
+  return insns;
+}
+
 describe('array lookups inlined for the JIT (array_map_gen_lookup)', () => {
   /** Keys 0..7 looked up in a 5-element array: the values found summed, 1000 for each miss. */
-  const sumKeys = (mapFd: number): Uint8Array => {
-    const insns = encodeProgram(
-      assembleLlvm(
-        [
-          'r6 = 0',
-          'r7 = 0',
-          '*(u32 *)(r10 - 4) = r6',
-          'r2 = r10',
-          'r2 += -4',
-          'r1 = 0 ll',
-          `call ${BPF_FUNC.map_lookup_elem}`,
-          'if r0 != 0 goto +2',
-          'r7 += 1000',
-          'goto +2',
-          'r1 = *(u64 *)(r0 + 0)',
-          'r7 += r1',
-          'r6 += 1',
-          'if r6 < 8 goto -13',
-          'r0 = r7',
-          'exit',
-        ].join('\n'),
-      ),
-    );
-    insns[5 * 8 + 1] = (PseudoLd.MAP_FD << 4) | (insns[5 * 8 + 1]! & 0x0f);
-    new DataView(insns.buffer).setInt32(5 * 8 + 4, mapFd, true);
-    return insns;
-  };
+  const sumKeys = (mapFd: number): Uint8Array => lookupLoop(mapFd, ['*(u32 *)(r10 - 4) = r6'], 8);
 
   for (const jit of [1, 0]) {
     it(`${jit === 1 ? 'inlined for the JIT' : 'a call on the interpreter'}: the values of keys in range, NULL past the end`, () => {
@@ -498,35 +507,7 @@ describe('array lookups inlined for the JIT (array_map_gen_lookup)', () => {
 
 describe("hash lookups as Linux's htab_map_gen_lookup (a direct call of __htab_map_lookup_elem)", () => {
   /** Keys 0..63 (u32, r6 * 2654435761 so they spread) looked up: the values found summed, 1000 for each miss. */
-  const sumKeys = (mapFd: number): Uint8Array => {
-    const insns = encodeProgram(
-      assembleLlvm(
-        [
-          'r6 = 0',
-          'r7 = 0',
-          'w1 = w6',
-          'w1 *= -1640531535',
-          '*(u32 *)(r10 - 4) = r1',
-          'r2 = r10',
-          'r2 += -4',
-          'r1 = 0 ll',
-          `call ${BPF_FUNC.map_lookup_elem}`,
-          'if r0 != 0 goto +2',
-          'r7 += 1000',
-          'goto +2',
-          'r1 = *(u64 *)(r0 + 0)',
-          'r7 += r1',
-          'r6 += 1',
-          'if r6 < 64 goto -15',
-          'r0 = r7',
-          'exit',
-        ].join('\n'),
-      ),
-    );
-    insns[7 * 8 + 1] = (PseudoLd.MAP_FD << 4) | (insns[7 * 8 + 1]! & 0x0f);
-    new DataView(insns.buffer).setInt32(7 * 8 + 4, mapFd, true);
-    return insns;
-  };
+  const sumKeys = (mapFd: number): Uint8Array => lookupLoop(mapFd, ['w1 = w6', 'w1 *= -1640531535', '*(u32 *)(r10 - 4) = r1'], 64);
   const keyOf = (i: number): number => Math.imul(i, -1640531535) >>> 0;
   // Every third key is in the map, with the value 7 * i.
   const expected = Array.from({ length: 64 }, (_, i) => (i % 3 === 0 ? 7 * i : 1000)).reduce((a, b) => a + b, 0);
