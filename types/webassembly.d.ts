@@ -1,6 +1,6 @@
 /**
  * The part of the WebAssembly JS API this project uses: the memory (the VM's and the kernel's physical memory)
- * and modules, instances, globals and traps (the JIT). TypeScript ships these types only in lib.dom, which Node
+ * and modules, instances, globals and traps (the JIT), `validate` and `Module.exports` (tests of the JIT image). TypeScript ships these types only in lib.dom, which Node
  * packages do not load; the shapes follow lib.dom's so both can coexist. Every package gets this file through
  * tsconfig.base.json's `files`.
  */
@@ -32,11 +32,17 @@ declare namespace WebAssembly {
   }
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- lib.dom declares Module as an empty interface
   interface Module {}
+  interface ModuleExportDescriptor {
+    kind: 'function' | 'global' | 'memory' | 'table';
+    name: string;
+  }
   // eslint-disable-next-line no-var -- lib.dom declares constructors this way
   var Module: {
     prototype: Module;
     new (bytes: BufferSource): Module;
+    exports(module: Module): ModuleExportDescriptor[];
   };
+  function validate(bytes: BufferSource): boolean;
   interface Instance {
     readonly exports: Exports;
   }

@@ -33,6 +33,6 @@ export const CLOCK = { REALTIME: 0, MONOTONIC: 1, PROCESS_CPUTIME_ID: 2, THREAD_
 export const GRND = { NONBLOCK: 0x1, RANDOM: 0x2, INSECURE: 0x4 } as const;
 
 /** Linux capabilities used by the permission checks modelled (include/uapi/linux/capability.h). */
-export const CAP = { CHOWN: 0, DAC_OVERRIDE: 1, KILL: 5, SETUID: 7, NET_ADMIN: 12, SYS_ADMIN: 21, SYS_NICE: 23, PERFMON: 38, BPF: 39 } as const;
+export const CAP = { CHOWN: 0, DAC_OVERRIDE: 1, KILL: 5, SETUID: 7, NET_ADMIN: 12, SYS_ADMIN: 21, SYS_NICE: 23, SYSLOG: 34, PERFMON: 38, BPF: 39 } as const;
 /** The full capability set of root (CAP_LAST_CAP = 40 in Linux 6.x). */
 export const CAP_FULL_SET = 0x1ffffffffff;

@@ -20,4 +20,6 @@ export type { RawRunnerOptions } from './raw.js';
 export { joinU64, splitU64 } from './int64.js';
 export { JitLimitError, MAX_WASM_FUNCTION_BYTES } from './jit/compile.js';
 export type { MemoryChecks } from './jit/compile.js';
+export { WasmDecodeError, disassembleWasm } from './jit/wasm-text.js';
+export type { WasmFunction, WasmInstruction, WasmModuleText } from './jit/wasm-text.js';
 export { AUTO_HOT_INSNS, AUTO_HOT_RUNS, MAX_JIT_BUDGET, compiled as jitCompiled } from './jit/engine.js';

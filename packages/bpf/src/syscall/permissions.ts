@@ -11,6 +11,15 @@ export function bpfCapable(task: Task): boolean {
   return hasCapability(task.group.cred, CAP.BPF) || hasCapability(task.group.cred, CAP.SYS_ADMIN);
 }
 
+/**
+ * bpf_dump_raw_ok (kallsyms_show_value): may the caller see kernel addresses and JIT images? With Linux's
+ * defaults (kernel.kptr_restrict 0, kernel.perf_event_paranoid 2, as Debian ships them; the simulator models
+ * neither knob for this check) that is CAP_SYSLOG.
+ */
+export function dumpRawOk(task: Task): boolean {
+  return hasCapability(task.group.cred, CAP.SYSLOG);
+}
+
 /** perfmon_capable(): CAP_PERFMON, or CAP_SYS_ADMIN. */
 export function perfmonCapable(task: Task): boolean {
   return hasCapability(task.group.cred, CAP.PERFMON) || hasCapability(task.group.cred, CAP.SYS_ADMIN);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PseudoLd, assembleLlvm, encodeProgram, fromHex } from '@ebpf-sim/isa';
 import { createKernel, type Kernel, type TracePipe } from '@ebpf-sim/kernel';
-import { BPF_FUNC, BPF_LOG, BPF_MAP_TYPE, BPF_PROG_TYPE, Errno, Libc, type BpfProgLoadSpec, type UserProgram } from '@ebpf-sim/uapi';
+import { BPF_FUNC, BPF_LOG, CAP, BPF_MAP_TYPE, BPF_PROG_TYPE, Errno, Libc, type BpfProgLoadSpec, type UserProgram } from '@ebpf-sim/uapi';
 import { loadProgram } from '@ebpf-sim/vm';
 import { describe, expect, it } from 'vitest';
 import type { BpfHelper } from '../helpers/define.js';
@@ -310,6 +310,36 @@ describe('BPF_PROG_LOAD', () => {
       yield* raw('unknown prog_flags', { prog_flags: 1 << 20 });
       yield* raw('unknown prog_type', { prog_type: 9999 });
       for (const [name, errno] of Object.entries(results)) expect({ name, errno }).toEqual({ name, errno: linuxErrno(name) });
+    });
+  });
+});
+
+describe('the JIT image through OBJ_GET_INFO_BY_FD (jited_prog_insns)', () => {
+  it('copies the WebAssembly module to a CAP_SYSLOG caller, one function length, and nothing without CAP_SYSLOG', () => {
+    run(function* (libc, kernel) {
+      const mapFd = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.ARRAY, key_size: 4, value_size: 8, max_entries: 1 });
+      const fd = (yield* libc.bpfProgLoad(xdp(countPackets(mapFd)))).ret;
+      const lengths = yield* libc.bpfProgGetInfo(fd);
+      if (!lengths.ok) throw new Error('info');
+      const length = lengths.value.jitedProgLen;
+      expect(lengths.value.jitedProgInsns).toHaveLength(0);
+      const full = yield* libc.bpfProgGetInfo(fd, 4, 0, length);
+      if (!full.ok) throw new Error('info');
+      const image = full.value.jitedProgInsns;
+      expect(image).toHaveLength(length);
+      // The module the JIT compiled: it validates, and exports what the engine calls.
+      expect(WebAssembly.validate(image)).toBe(true);
+      const exported = WebAssembly.Module.exports(new WebAssembly.Module(image)).map((e) => e.name);
+      expect(exported).toEqual(expect.arrayContaining(['run', 'repeat', 'resume']));
+      // A shorter buffer gets the image's first bytes, and jited_prog_len still says the whole length.
+      const part = yield* libc.bpfProgGetInfo(fd, 4, 0, 8);
+      expect(part.ok && [part.value.jitedProgLen, Array.from(part.value.jitedProgInsns)]).toEqual([length, Array.from(image.subarray(0, 8))]);
+      // bpf_dump_raw_ok: without CAP_SYSLOG the length is there but no bytes are.
+      const task = kernel.current.currentTask();
+      if (task === undefined) throw new Error('no current task');
+      task.group.cred.capEffective -= 2 ** CAP.SYSLOG;
+      const refused = yield* libc.bpfProgGetInfo(fd, 4, 0, length);
+      expect(refused.ok && [refused.value.jitedProgLen, refused.value.jitedProgInsns.length]).toEqual([length, 0]);
     });
   });
 });

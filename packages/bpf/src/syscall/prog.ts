@@ -28,7 +28,7 @@ import type { BpfRuntime, RunnableProgram } from '../runtime/runtime.js';
 import type { TailCallTarget } from '../runtime/env.js';
 import type { BpfMap } from '../maps/map.js';
 import type { MapObject } from './objects.js';
-import { bpfCapable, progLoadDenied } from './permissions.js';
+import { bpfCapable, dumpRawOk, progLoadDenied } from './permissions.js';
 import { calledHelpers, directValueAddress, dumpXlated, inlineMapLookups, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
 import { CyclicIdr } from './idr.js';
 import type { BtfObject } from './btf.js';
@@ -48,8 +48,13 @@ export interface ProgObject extends RunnableProgram, TailCallTarget {
   readonly createdByUid: number;
   /** The xlated instructions as OBJ_GET_INFO_BY_FD dumps them (map references as map ids). */
   readonly xlated: Uint8Array;
-  /** bpf_prog_insn_size of the xlated program. */
+  /** The JIT image's size in bytes (0 when the program runs interpreted). */
   readonly jitedLen: number;
+  /**
+   * The JIT image: the WebAssembly module the JIT made of the whole program, subprograms included (each is a
+   * function of the module), or null when the program runs interpreted.
+   */
+  readonly jitedImage: Uint8Array | null;
   readonly verifiedInsns: number;
   /** prog->pages: the pages of struct bpf_prog with its instructions (fdinfo's memlock). */
   readonly pages: number;
@@ -289,11 +294,11 @@ export class ProgSyscall {
     }
     const loaded = result as Loaded;
     // bpf_prog_select_runtime: the JIT unless net.core.bpf_jit_enable is 0; a program the JIT cannot take runs interpreted.
-    let jitedLen = 0;
+    let jitedImage: Uint8Array | null = null;
     let jited = this.sysctls.jitEnable.value !== 0;
     if (jited) {
       try {
-        jitedLen = jitCompiled(loaded.program, 'checked').wasmBytes;
+        jitedImage = jitCompiled(loaded.program, 'checked').wasm;
       } catch (e) {
         if (!(e instanceof JitLimitError)) throw e;
         jited = false;
@@ -320,7 +325,8 @@ export class ProgSyscall {
       loadTime: this.k.clock.now,
       createdByUid: task.group.cred.uid,
       xlated: loaded.xlated,
-      jitedLen,
+      jitedLen: jitedImage?.length ?? 0,
+      jitedImage,
       verifiedInsns: loaded.verifiedInsns,
       pages: progPages(Math.max(insnCnt, loaded.xlated.length / 8)),
       maxCtxOffset: loaded.maxCtxOffset,
@@ -512,6 +518,10 @@ export class ProgSyscall {
     const mapIdsAt = u64(I.map_ids);
     const xlatedLen = u32(I.xlated_prog_len);
     const xlatedAt = u64(I.xlated_prog_insns);
+    const jitedRoom = u32(I.jited_prog_len);
+    const jitedAt = u64(I.jited_prog_insns);
+    const funcLensRoom = u32(I.nr_jited_func_lens);
+    const funcLensAt = u64(I.jited_func_lens);
     info.fill(0);
     view.setUint32(I.type, prog.progType, true);
     view.setUint32(I.id, prog.id, true);
@@ -536,9 +546,22 @@ export class ProgSyscall {
       setU64(I.xlated_prog_insns, xlatedAt);
       const copy = Math.min(xlatedLen, prog.xlated.length);
       if (copy > 0 && !mm.copyToUser(xlatedAt, prog.xlated, 0, copy)) return -Errno.EFAULT;
-      // The JIT image (WebAssembly) is not x86 code: as Linux does when raw dumps are not allowed
-      // (bpf_dump_raw_ok false), its length is reported and jited_prog_insns is left 0.
       view.setUint32(I.jited_prog_len, prog.jitedLen, true);
+      // The image and the function lengths only for bpf_dump_raw_ok callers; Linux zeroes the pointers otherwise.
+      const rawOk = dumpRawOk(task);
+      const image = prog.jitedImage;
+      if (image !== null && jitedRoom > 0 && rawOk) {
+        setU64(I.jited_prog_insns, jitedAt);
+        if (!mm.copyToUser(jitedAt, image, 0, Math.min(jitedRoom, image.length))) return -Errno.EFAULT;
+      }
+      // nr_jited_func_lens is func_cnt or 1: the module is one image (its subprograms are functions inside
+      // it), so one length. nr_jited_ksyms stays 0: JIT images have no kernel address (no kallsyms entry).
+      view.setUint32(I.nr_jited_func_lens, 1, true);
+      if (funcLensRoom > 0 && rawOk) {
+        setU64(I.jited_func_lens, funcLensAt);
+        new DataView(this.idBuf.buffer).setUint32(0, prog.jitedLen, true);
+        if (!mm.copyToUser(funcLensAt, this.idBuf, 0, 4)) return -Errno.EFAULT;
+      }
     }
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
     return this.sys.putU32(mm, infoLenAt, infoLen);

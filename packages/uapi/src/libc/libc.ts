@@ -829,9 +829,9 @@ export class Libc {
 
   /**
    * BPF_OBJ_GET_INFO_BY_FD for a program: struct bpf_prog_info with room for `maxMapIds` map ids and
-   * `xlatedBytes` bytes of xlated instructions.
+   * `xlatedBytes` bytes of xlated instructions and `jitedBytes` of the JIT image.
    */
-  *bpfProgGetInfo(fd: number, maxMapIds = 64, xlatedBytes = 0): Sys<Result<BpfProgInfo>> {
+  *bpfProgGetInfo(fd: number, maxMapIds = 64, xlatedBytes = 0, jitedBytes = 0): Sys<Result<BpfProgInfo>> {
     const mark = this.stack.mark();
     try {
       const I = BPF_PROG_INFO;
@@ -839,6 +839,9 @@ export class Libc {
       const req = new DataView(request.buffer);
       const mapIds = maxMapIds > 0 ? this.stack.alloca(4 * maxMapIds) : 0;
       const xlated = xlatedBytes > 0 ? this.stack.alloca(xlatedBytes) : 0;
+      const jited = jitedBytes > 0 ? this.stack.alloca(jitedBytes) : 0;
+      req.setUint32(I.jited_prog_len, jitedBytes, true);
+      req.setBigUint64(I.jited_prog_insns, BigInt(jited), true);
       req.setUint32(I.nr_map_ids, maxMapIds, true);
       req.setBigUint64(I.map_ids, BigInt(mapIds), true);
       req.setUint32(I.xlated_prog_len, xlatedBytes, true);
@@ -863,6 +866,11 @@ export class Libc {
           id: view.getUint32(I.id, true),
           tag,
           jitedProgLen: view.getUint32(I.jited_prog_len, true),
+          // Empty when not asked for, or when the kernel left the pointer 0 (bpf_dump_raw_ok refused).
+          jitedProgInsns:
+            jited === 0 || view.getBigUint64(I.jited_prog_insns, true) === 0n
+              ? new Uint8Array(0)
+              : this.stack.readBytes(jited, Math.min(view.getUint32(I.jited_prog_len, true), jitedBytes)),
           xlatedProgLen: xlatedLen,
           xlatedProgInsns: xlated === 0 ? new Uint8Array(0) : this.stack.readBytes(xlated, Math.min(xlatedLen, xlatedBytes)),
           loadTime: u64(I.load_time),

@@ -143,6 +143,8 @@ export interface BpfProgInfo {
   /** The tag as 16 lower-case hex digits (as bpftool prints it). */
   tag: string;
   jitedProgLen: number;
+  /** The JIT image (when asked for and the caller may see it: CAP_SYSLOG). */
+  jitedProgInsns: Uint8Array;
   xlatedProgLen: number;
   /** The xlated instructions (when asked for). */
   xlatedProgInsns: Uint8Array;

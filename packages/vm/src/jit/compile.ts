@@ -108,6 +108,8 @@ export interface CompiledProgram {
   /** How each function's control flow was structured. */
   readonly functions: readonly { readonly entrySlot: number; readonly kind: StructureKind; readonly blocks: number }[];
   readonly wasmBytes: number;
+  /** The module's bytes: the JIT image, as OBJ_GET_INFO_BY_FD's jited_prog_insns gives it (prog dump jited). */
+  readonly wasm: Uint8Array;
   /** Compile time in microseconds (byte generation plus `new WebAssembly.Module`). */
   readonly micros: number;
 }
@@ -481,7 +483,17 @@ export function compileProgram(prog: Program, checks: MemoryChecks = 'checked'):
 
   const bytes = mb.build();
   const module = new WebAssembly.Module(bytes);
-  return { module, checks, slotOf, written, fastLength: fast?.length ?? null, functions, wasmBytes: bytes.length, micros: (performance.now() - t0) * 1000 };
+  return {
+    module,
+    checks,
+    slotOf,
+    written,
+    fastLength: fast?.length ?? null,
+    functions,
+    wasmBytes: bytes.length,
+    wasm: bytes,
+    micros: (performance.now() - t0) * 1000,
+  };
 }
 
 /** Emits one eBPF function (the blocks reachable from one entry). */

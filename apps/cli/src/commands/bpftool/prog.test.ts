@@ -108,6 +108,50 @@ describe('prog run, load and show on an object with maps', () => {
   });
 });
 
+describe('prog dump jited', () => {
+  it('lists the JIT image as WebAssembly: imports, exports, each function at its byte offsets, opcodes on request', async () => {
+    const r = await run('prog', 'dump', 'jited', `${CLI_O}:fill`);
+    expect([r.code, r.err]).toEqual([0, '']);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toMatch(/^bpf_prog_[0-9a-f]{16}_fill:$/);
+    expect(lines).toContain('; (import "e" "helper" (func (param i32 i32 i32 i32 i32 i32) (result i32)))');
+    expect(lines.filter((l) => l.startsWith('; (export "')).map((l) => l.replace(/ \(func \d+\)\)$/, ''))).toEqual(
+      expect.arrayContaining(['; (export "run"', '; (export "repeat"', '; (export "resume"']),
+    );
+    const insns = lines.filter((l) => /^ {0,3}[0-9a-f]+:\t/.test(l));
+    expect(insns.length).toBeGreaterThan(50);
+    // One paragraph per function: its name and signature, then instructions ending with the body's final `end`.
+    const functions = r.out.split('\n\n').slice(1);
+    expect(functions.map((f) => f.split('\n')[0]?.replace(/:.*/, ''))).toEqual(expect.arrayContaining(['run', 'repeat', 'resume']));
+    for (const f of functions) expect(f.trimEnd().split('\n').at(-1)).toMatch(/^ {0,3}[0-9a-f]+:\tend$/);
+    const withOpcodes = await run('prog', 'dump', 'jited', `${CLI_O}:fill`, 'opcodes');
+    const opcodeLines = withOpcodes.out.split('\n').filter((l) => /^\t[0-9a-f]{2}( [0-9a-f]{2})*$/.test(l));
+    expect(opcodeLines).toHaveLength(insns.length);
+  });
+
+  it('writes the module with file FILE (a valid WebAssembly module) and prints JSON with -j', async () => {
+    const file = join(TMP, 'fill.wasm');
+    const r = await run('prog', 'dump', 'jited', `${CLI_O}:fill`, 'file', file);
+    expect([r.code, r.out, r.err]).toEqual([0, '', '']);
+    const image = readFileSync(file);
+    expect(WebAssembly.validate(image)).toBe(true);
+    const json = await run('prog', 'dump', 'jited', `${CLI_O}:fill`, 'opcodes', '--json');
+    const functions = JSON.parse(json.out) as {
+      name: string;
+      proto: string;
+      insns: { pc: string; operation: string; operands: string[]; opcodes: string[] }[];
+    }[];
+    expect(functions.map((f) => f.name)).toEqual(expect.arrayContaining(['run', 'repeat', 'resume']));
+    const first = functions[0]?.insns[0];
+    expect(first?.pc).toMatch(/^0x[0-9a-f]+$/);
+    expect(functions.every((f) => f.insns.at(-1)?.operation === 'end')).toBe(true);
+    // The opcodes of all instructions are the image's code bytes: their count is at most the image's length.
+    expect(functions.flatMap((f) => f.insns.flatMap((i) => i.opcodes)).length).toBeLessThan(image.length);
+    const visual = await run('prog', 'dump', 'jited', `${CLI_O}:fill`, 'visual');
+    expect([visual.code, visual.err]).toEqual([2, 'ebpf-sim prog dump: visual is for xlated dumps\n']);
+  });
+});
+
 describe('prog run of a context-only program', () => {
   it('runs a raw_tp program on its u64 arguments from ctx_in, with no packet (5 + 7 * 2)', async () => {
     const r = await run('prog', 'run', `${CLI_O}:args`, 'ctx_in', join(FIXTURES, 'obj', 'args.ctx.bin'));

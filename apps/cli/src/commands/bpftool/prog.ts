@@ -6,6 +6,7 @@ import { decodeProgram, formatXlated, slotCount } from '@ebpf-sim/isa';
 import { CLOCK, errnoName, strerror, type BpfProgInfo, type Libc, type Sys } from '@ebpf-sim/uapi';
 import { CliError, UsageError } from '../../command.js';
 import { readInputFile, writeBinary } from '../../files.js';
+import { formatJitedListing, writeJitedJson } from './jited.js';
 import { PROG_KIND, loadFile, objectFile, oneFd, parseProgHandle, type ObjectFile } from './handles.js';
 import { fdinfoField, hexBytes, hexDump, jsonWriter, progTypeName, writeFields, type JsonField } from './print.js';
 import type { StepContext } from './session.js';
@@ -109,9 +110,12 @@ A program the verifier refuses prints the verifier's log on stderr and exits 1.`
 };
 
 /** The program's info with its xlated instructions. */
-function* progInfo(libc: Libc, fd: number, xlated = false): Sys<BpfProgInfo> {
+function* progInfo(libc: Libc, fd: number, insns = false): Sys<BpfProgInfo> {
   let info = yield* libc.bpfProgGetInfo(fd);
-  if (info.ok && xlated && info.value.xlatedProgLen > 0) info = yield* libc.bpfProgGetInfo(fd, 64, info.value.xlatedProgLen);
+  // As bpftool: a first call for the lengths, a second with room for the instructions.
+  if (info.ok && insns && (info.value.xlatedProgLen > 0 || info.value.jitedProgLen > 0)) {
+    info = yield* libc.bpfProgGetInfo(fd, 64, info.value.xlatedProgLen, info.value.jitedProgLen);
+  }
   if (!info.ok) throw new CliError(`can't get prog info: ${strerror(info.errno)}`);
   return info.value;
 }
@@ -132,8 +136,9 @@ const dumpVerb: Verb = {
   synopsis: '(xlated | jited) PROG [file FILE | opcodes | visual] [linum]',
   description: `xlated: the instructions as the kernel holds them after verification and fixups, in the kernel's syntax
 (bpftool prog dump xlated); opcodes adds each instruction's bytes, file FILE writes the raw instructions instead.
-jited: this kernel reports the JIT image's size but, as Linux when raw dumps are not allowed, copies no bytes
-(jited_prog_insns), so bpftool's "no instructions returned" is the answer.
+jited: the JIT image. This kernel's JIT makes a WebAssembly module of the program, so the listing is
+WebAssembly: the module's imports (the kernel's entry points), then each function, one instruction per line at
+its byte offset (opcodes adds its bytes; file FILE writes the module, which WebAssembly tools read).
 visual prints the control flow graph in DOT, as bpftool draws it. linum is accepted; this kernel keeps no
 line info for programs yet, so the listing has no "; source" lines.`,
   parse(words) {
@@ -169,8 +174,16 @@ line info for programs yet, so the listing has no "; source" lines.`,
         }
         return;
       }
-      // OBJ_GET_INFO_BY_FD gives jited_prog_len but no jited_prog_insns (see packages/bpf syscall/prog.ts).
-      throw new CliError('no instructions returned');
+      // bpftool: a program the kernel did not JIT, or a caller without CAP_SYSLOG (bpf_dump_raw_ok), gets no image.
+      if (info.jitedProgInsns.length === 0) throw new CliError('no instructions returned');
+      if (visual) throw new UsageError('visual is for xlated dumps');
+      if (file !== undefined) writeBinary(file, info.jitedProgInsns);
+      else if (ctx.mode === 'plain') ctx.io.out(formatJitedListing(info.jitedProgInsns, `bpf_prog_${info.tag}_${info.name}`, opcodes));
+      else {
+        const w = jsonWriter(ctx.mode);
+        writeJitedJson(w, info.jitedProgInsns, opcodes);
+        ctx.io.out(w.finish());
+      }
     };
   },
 };
