@@ -5,6 +5,7 @@ export { BtfDumpError, btfAlignOf, btfPointerSize, dumpBtfC } from './dump-c.js'
 export { BtfJsonWriter, BtfValueError, formatBtfMapDump, formatBtfMapEntry, formatBtfValue, writeBtfValue } from './format-value.js';
 export type { BtfMapEntry, BtfMapInfo, BtfValueForm } from './format-value.js';
 export { readBtfExt } from './ext.js';
+export { btfTypeOnly } from './signature.js';
 export type { BtfExt, BtfExtCoreRelo, BtfExtFuncInfo, BtfExtHeader, BtfExtLineInfo, BtfExtSection } from './ext.js';
 export { writeBtf, BtfBuilder, BtfWriteError } from './writer.js';
 export type { BtfTypeInput } from './writer.js';

@@ -2,11 +2,12 @@
 // types against the BTF behind prog_btf_fd and the program's sub-programs, with Linux's log lines and errnos.
 import { BtfKind, parseBtf } from '@ebpf-sim/btf';
 import { createKernel } from '@ebpf-sim/kernel';
-import { BPF_MAP_TYPE, BPF_PROG_TYPE, Errno, type BpfProgLoadSpec, type Libc } from '@ebpf-sim/uapi';
+import { BPF_FUNC_INFO, BPF_LINE_INFO, BPF_MAP_TYPE, BPF_PROG_TYPE, Errno, type BpfProgLoadSpec, type Libc } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { recordedBlob } from '../../../btf/fixtures/blobs.js';
 import { runUserProgram } from '../testing/user-program.js';
 import { registerBpf } from './bpf-syscall.js';
+import { xlatedBtfInfo } from './prog-btf-info.js';
 
 const blob = recordedBlob('valid_all_kinds');
 const btf = parseBtf(blob);
@@ -104,5 +105,58 @@ describe('BPF_PROG_LOAD func_info and line_info', () => {
       'a map as prog_btf_fd': [-Errno.EINVAL, ''],
       'no such fd': [-Errno.EBADF, ''],
     });
+  });
+});
+
+describe('xlatedBtfInfo: the records moved along the rewrites (adjust_btf_func, bpf_adj_linfo, bpf_adj_linfo_after_remove)', () => {
+  /** Six one-slot instructions (mov r0, 0) and the line records at `offsets`, each naming its own line (line_off = offset + 1). */
+  const insns = new Uint8Array(6 * 8).map((_, i) => (i % 8 === 0 ? 0xb7 : 0));
+  const lines = (offsets: readonly number[]): Uint8Array => {
+    const out = new Uint8Array(offsets.length * BPF_LINE_INFO.size);
+    const view = new DataView(out.buffer);
+    offsets.forEach((off, i) => {
+      view.setUint32(i * BPF_LINE_INFO.size + BPF_LINE_INFO.insn_off, off, true);
+      view.setUint32(i * BPF_LINE_INFO.size + BPF_LINE_INFO.line_off, off + 1, true);
+    });
+    return out;
+  };
+  const read = (records: Uint8Array): Array<[number, number]> => {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    return Array.from({ length: records.length / BPF_LINE_INFO.size }, (_, i) => [
+      view.getUint32(i * BPF_LINE_INFO.size + BPF_LINE_INFO.insn_off, true),
+      view.getUint32(i * BPF_LINE_INFO.size + BPF_LINE_INFO.line_off, true) - 1,
+    ]);
+  };
+  // Slots 2 and 3 removed as dead code: each maps to where slot 4 now starts.
+  const removed = [0, 1, 2, 2, 2, 3, 4];
+
+  it('drops the records of removed instructions when the next live one has its own', () => {
+    expect(read(xlatedBtfInfo(insns, removed, new Uint8Array(0), lines([0, 2, 4])).lineInfo)).toEqual([
+      [0, 0],
+      [2, 4],
+    ]);
+  });
+
+  it('moves the last record of a removed range to the next live instruction when it has none', () => {
+    expect(read(xlatedBtfInfo(insns, removed, new Uint8Array(0), lines([0, 2, 3, 5])).lineInfo)).toEqual([
+      [0, 0],
+      [2, 3],
+      [3, 5],
+    ]);
+  });
+
+  it('keeps a record on the first instruction of a patch, shifts what follows, and moves func_info to the new starts', () => {
+    // Slot 1 became three instructions (an inlined map lookup, say).
+    const grown = [0, 1, 4, 5, 6, 7, 8];
+    const funcs = new Uint8Array(16);
+    new DataView(funcs.buffer).setUint32(8 + BPF_FUNC_INFO.insn_off, 3, true);
+    const moved = xlatedBtfInfo(insns, grown, funcs, lines([0, 1, 2, 3]));
+    expect(read(moved.lineInfo)).toEqual([
+      [0, 0],
+      [1, 1],
+      [4, 2],
+      [5, 3],
+    ]);
+    expect(new DataView(moved.funcInfo.buffer).getUint32(8 + BPF_FUNC_INFO.insn_off, true)).toBe(5);
   });
 });

@@ -28,14 +28,21 @@ export interface ProgBtfInfoAttr {
   readonly lineInfoCnt: number;
 }
 
-/** The outcome: 0 or -errno, the verifier log lines written, and a record size Linux writes back (E2BIG on a non-zero tail). */
+/**
+ * The outcome: 0 or -errno, the verifier log lines written, and a record size Linux writes back (E2BIG on a
+ * non-zero tail). Accepted records are kept as the kernel keeps them (prog->aux->func_info, ->linfo): each
+ * record cut to the kernel's own size (sizeof(struct bpf_func_info), sizeof(struct bpf_line_info)).
+ */
 export interface ProgBtfInfoResult {
   readonly errno: number;
   readonly log: string;
   readonly writeBack?: { readonly field: 'func_info_rec_size' | 'line_info_rec_size'; readonly value: number };
+  readonly funcInfo?: Uint8Array;
+  readonly lineInfo?: Uint8Array;
 }
 
 const ok: ProgBtfInfoResult = { errno: 0, log: '' };
+const NO_RECORDS = new Uint8Array(0);
 const fail = (log: string, errno: number = -Errno.EINVAL): ProgBtfInfoResult => ({ errno, log });
 
 /** add_subprog_and_kfunc: instruction 0 and every target of a BPF_PSEUDO_CALL call or a BPF_PSEUDO_FUNC ld_imm64, ascending. */
@@ -95,7 +102,9 @@ export function checkProgBtfInfo(btf: Btf, insns: Uint8Array, attr: ProgBtfInfoA
   const starts = subprogStarts(insns);
   const funcs = checkFuncInfo(btf, insns, starts, attr, mm);
   if (funcs.errno !== 0) return funcs;
-  return checkLineInfo(btf, insns, progLen, starts, attr, mm);
+  const lines = checkLineInfo(btf, insns, progLen, starts, attr, mm);
+  if (lines.errno !== 0) return lines;
+  return { ...ok, funcInfo: funcs.funcInfo ?? NO_RECORDS, lineInfo: lines.lineInfo ?? NO_RECORDS };
 }
 
 function checkFuncInfo(btf: Btf, insns: Uint8Array, starts: readonly number[], attr: ProgBtfInfoAttr, mm: UserCopy): ProgBtfInfoResult {
@@ -107,9 +116,11 @@ function checkFuncInfo(btf: Btf, insns: Uint8Array, starts: readonly number[], a
   const view = new DataView(record.buffer);
   const typeIds: number[] = [];
   const offsets: number[] = [];
+  const kept = new Uint8Array(nfuncs * BPF_FUNC_INFO.size);
   let prevOffset = 0;
   for (let i = 0; i < nfuncs; i++) {
     if (!mm.copyFromUser(attr.funcInfo + i * recSize, record, 0, recSize)) return fail('', -Errno.EFAULT);
+    kept.set(record.subarray(0, BPF_FUNC_INFO.size), i * BPF_FUNC_INFO.size);
     // A longer record with a non-zero tail: E2BIG, and the size the kernel knows written back so the loader can retry.
     if (!tailIsZero(record, BPF_FUNC_INFO.size))
       return { errno: -Errno.E2BIG, log: 'nonzero tailing record in func info', writeBack: { field: 'func_info_rec_size', value: BPF_FUNC_INFO.size } };
@@ -135,7 +146,7 @@ function checkFuncInfo(btf: Btf, insns: Uint8Array, starts: readonly number[], a
     if (uses.ldAbs) return fail("LD_ABS is only allowed in functions that return 'int'.\n");
     if (uses.tailCall) return fail("BPF_CALL is only allowed in functions that return 'int'.\n");
   }
-  return ok;
+  return { ...ok, funcInfo: kept };
 }
 
 function checkLineInfo(btf: Btf, insns: Uint8Array, progLen: number, starts: readonly number[], attr: ProgBtfInfoAttr, mm: UserCopy): ProgBtfInfoResult {
@@ -146,10 +157,12 @@ function checkLineInfo(btf: Btf, insns: Uint8Array, progLen: number, starts: rea
   const record = new Uint8Array(recSize);
   const view = new DataView(record.buffer);
   const validString = (offset: number): boolean => offset < btf.header.strLen;
+  const kept = new Uint8Array(count * BPF_LINE_INFO.size);
   let s = 0;
   let prevOffset = 0;
   for (let i = 0; i < count; i++) {
     if (!mm.copyFromUser(attr.lineInfo + i * recSize, record, 0, recSize)) return fail('', -Errno.EFAULT);
+    kept.set(record.subarray(0, BPF_LINE_INFO.size), i * BPF_LINE_INFO.size);
     if (!tailIsZero(record, BPF_LINE_INFO.size))
       return { errno: -Errno.E2BIG, log: 'nonzero tailing record in line_info', writeBack: { field: 'line_info_rec_size', value: BPF_LINE_INFO.size } };
     const insnOff = view.getUint32(BPF_LINE_INFO.insn_off, true);
@@ -166,5 +179,57 @@ function checkLineInfo(btf: Btf, insns: Uint8Array, progLen: number, starts: rea
     prevOffset = insnOff;
   }
   if (s !== starts.length) return fail(`missing bpf_line_info for ${starts.length - s} funcs starting from func#${s}\n`);
-  return ok;
+  return { ...ok, lineInfo: kept };
+}
+
+/**
+ * The records moved to the xlated program, as the verifier's rewrites move them in Linux: adjust_btf_func puts
+ * each func_info at its sub-program's new start, bpf_adj_linfo keeps a line's record on the first instruction of
+ * its rewrite (patches shift only what comes after), and bpf_adj_linfo_after_remove drops the records of removed
+ * dead code, except that the last record of a removed range moves to the first live instruction after it when that
+ * instruction has no record of its own. `slotMap` is the rewrite's map from each slot of the verified program
+ * `insns` (plus one past its end) to its slot in the xlated program; a removed instruction maps to where the next
+ * live one starts.
+ */
+export function xlatedBtfInfo(
+  insns: Uint8Array,
+  slotMap: readonly number[],
+  funcInfo: Uint8Array,
+  lineInfo: Uint8Array,
+): { readonly funcInfo: Uint8Array; readonly lineInfo: Uint8Array } {
+  const slots = insns.length / INSN_SIZE;
+  const at = (slot: number): number => slotMap[slot] ?? slotMap[slots] ?? 0;
+  const next = (slot: number): number => slot + ((insns[slot * INSN_SIZE] ?? 0) === OP_LD_IMM64 ? 2 : 1);
+  // Slot 0 stays 0: a prologue the rewrite put before it belongs to the first line (Linux patches at 0 move only what follows).
+  const live = (slot: number): boolean => slot === 0 || at(slot) < at(next(slot));
+  const funcs = funcInfo.slice();
+  const funcView = new DataView(funcs.buffer);
+  for (let off = 0; off < funcs.length; off += BPF_FUNC_INFO.size) {
+    const start = funcView.getUint32(off + BPF_FUNC_INFO.insn_off, true);
+    funcView.setUint32(off + BPF_FUNC_INFO.insn_off, start === 0 ? 0 : at(start), true);
+  }
+  const lineView = new DataView(lineInfo.buffer, lineInfo.byteOffset, lineInfo.byteLength);
+  const count = lineInfo.length / BPF_LINE_INFO.size;
+  const offOf = (i: number): number => lineView.getUint32(i * BPF_LINE_INFO.size + BPF_LINE_INFO.insn_off, true);
+  const kept: Array<{ readonly record: number; readonly slot: number }> = [];
+  for (let i = 0; i < count; i++) {
+    const slot = offOf(i);
+    if (live(slot)) {
+      kept.push({ record: i, slot: slot === 0 ? 0 : at(slot) });
+      continue;
+    }
+    // The removed range this record's instruction is in ends at the first live instruction after it.
+    let end = next(slot);
+    while (end < slots && !live(end)) end = next(end);
+    const lastInRange = i + 1 >= count || offOf(i + 1) >= end;
+    const endHasOwn = i + 1 < count && offOf(i + 1) === end;
+    if (lastInRange && end < slots && !endHasOwn) kept.push({ record: i, slot: at(end) });
+  }
+  const lines = new Uint8Array(kept.length * BPF_LINE_INFO.size);
+  const outView = new DataView(lines.buffer);
+  kept.forEach(({ record, slot }, i) => {
+    lines.set(lineInfo.subarray(record * BPF_LINE_INFO.size, (record + 1) * BPF_LINE_INFO.size), i * BPF_LINE_INFO.size);
+    outView.setUint32(i * BPF_LINE_INFO.size + BPF_LINE_INFO.insn_off, slot, true);
+  });
+  return { funcInfo: funcs, lineInfo: lines };
 }

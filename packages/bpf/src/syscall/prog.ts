@@ -7,7 +7,20 @@
 import { encodeProgram, type RawInsn } from '@ebpf-sim/isa';
 import type { File, FileOperations, KernelServices, SysctlEntry, Task, UserCopy } from '@ebpf-sim/kernel';
 import { hasCapability } from '@ebpf-sim/kernel';
-import { BPF_ATTR_LAYOUTS, BPF_LOG, BPF_OBJ_NAME_LEN, BPF_PROG_F, BPF_PROG_INFO, BPF_STATS, CAP, Errno, O, PAGE_SIZE } from '@ebpf-sim/uapi';
+import {
+  BPF_ATTR_LAYOUTS,
+  BPF_FUNC_INFO,
+  BPF_LINE_INFO,
+  BPF_LOG,
+  BPF_OBJ_NAME_LEN,
+  BPF_PROG_F,
+  BPF_PROG_INFO,
+  BPF_STATS,
+  CAP,
+  Errno,
+  O,
+  PAGE_SIZE,
+} from '@ebpf-sim/uapi';
 import {
   CtxRewriteError,
   INSN_LIMIT,
@@ -32,7 +45,7 @@ import { bpfCapable, dumpRawOk, progLoadDenied } from './permissions.js';
 import { calledHelpers, directValueAddress, dumpXlated, inlineMapLookups, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
 import { CyclicIdr } from './idr.js';
 import type { BtfObject } from './btf.js';
-import { checkProgBtfInfo } from './prog-btf-info.js';
+import { checkProgBtfInfo, xlatedBtfInfo } from './prog-btf-info.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
 
 /** A loaded program: Linux's struct bpf_prog with its aux, as a runnable program and a PROG_ARRAY slot's target. */
@@ -66,6 +79,10 @@ export interface ProgObject extends RunnableProgram, TailCallTarget {
   readonly usedMaps: readonly MapObject[];
   /** prog->aux->btf: the BTF func_info / line_info refer to (held while the program lives). */
   readonly btf: BtfObject | undefined;
+  /** prog->aux->func_info: struct bpf_func_info records, at the xlated program's sub-program starts. */
+  readonly funcInfo: Uint8Array;
+  /** prog->aux->linfo: struct bpf_line_info records, at xlated instruction offsets. */
+  readonly lineInfo: Uint8Array;
   /** Open files and pins referring to the program (plus whatever else holds it: PROG_ARRAY slots, attachments). */
   refs: number;
 }
@@ -188,7 +205,12 @@ export class ProgSyscall {
    * and core_relo then). With them, the BTF behind prog_btf_fd (a reference, -EBADF / -EINVAL as btf_get_by_fd)
    * and the records checked; a refusal comes back as the log and errno the verifier would give.
    */
-  private btfInfo(task: Task, mm: UserCopy, uattr: number, insnBytes: Uint8Array): number | { btf?: BtfObject; refused?: { log: string; program: number } } {
+  private btfInfo(
+    task: Task,
+    mm: UserCopy,
+    uattr: number,
+    insnBytes: Uint8Array,
+  ): number | { btf?: BtfObject; refused?: { log: string; program: number }; funcInfo?: Uint8Array; lineInfo?: Uint8Array } {
     const P = BPF_ATTR_LAYOUTS.PROG_LOAD;
     const a = this.sys;
     const attr = {
@@ -206,7 +228,7 @@ export class ProgSyscall {
     // passes any, and this kernel does not model the in-kernel CO-RE path.
     if (a.u32(P.core_relo_cnt.offset) !== 0) return { btf, refused: { log: 'core_relo is not supported by this kernel\n', program: -Errno.EINVAL } };
     const checked = checkProgBtfInfo(btf.btf, insnBytes, attr, mm);
-    if (checked.errno === 0) return { btf };
+    if (checked.errno === 0) return { btf, funcInfo: checked.funcInfo, lineInfo: checked.lineInfo };
     // E2BIG: the record size the kernel knows goes back to user space, so the loader can retry with it.
     const back = checked.writeBack;
     if (back !== undefined && a.putU32(mm, uattr + P[back.field].offset, back.value) !== 0)
@@ -333,6 +355,7 @@ export class ProgSyscall {
       xdpHasFrags: (progFlags & BPF_PROG_F.XDP_HAS_FRAGS) !== 0,
       usedMaps: held,
       btf,
+      ...xlatedBtfInfo(insnBytes, loaded.slotMap, btfInfo.funcInfo ?? NO_RECORDS, btfInfo.lineInfo ?? NO_RECORDS),
       refs: 1,
     };
     const id = this.progs.alloc(prog);
@@ -489,7 +512,14 @@ export class ProgSyscall {
       const object = refOf(insn);
       return object === undefined ? undefined : { map: object.map, off: isValueRef(insn.src) ? (insn.imm2 ?? 0) : 0 };
     });
-    return { log, program, xlated: encodeProgram(dump), verifiedInsns: result.stats.processed, maxCtxOffset: result.facts.maxCtxOffset };
+    return {
+      log,
+      program,
+      xlated: encodeProgram(dump),
+      slotMap: shown.slotMap,
+      verifiedInsns: result.stats.processed,
+      maxCtxOffset: result.facts.maxCtxOffset,
+    };
   }
 
   /** bpf_prog_get_info_by_fd: fill struct bpf_prog_info, copy min(info_len, sizeof) back and write info_len. */
@@ -522,6 +552,14 @@ export class ProgSyscall {
     const jitedAt = u64(I.jited_prog_insns);
     const funcLensRoom = u32(I.nr_jited_func_lens);
     const funcLensAt = u64(I.jited_func_lens);
+    const funcInfoRoom = u32(I.nr_func_info);
+    const funcInfoAt = u64(I.func_info);
+    const lineInfoRoom = u32(I.nr_line_info);
+    const lineInfoAt = u64(I.line_info);
+    // The record sizes user space names must be the kernel's (or 0 with no records asked for).
+    if ((funcInfoRoom !== 0 || u32(I.func_info_rec_size) !== 0) && u32(I.func_info_rec_size) !== BPF_FUNC_INFO.size) return -Errno.EINVAL;
+    if ((lineInfoRoom !== 0 || u32(I.line_info_rec_size) !== 0) && u32(I.line_info_rec_size) !== BPF_LINE_INFO.size) return -Errno.EINVAL;
+    if ((u32(I.nr_jited_line_info) !== 0 || u32(I.jited_line_info_rec_size) !== 0) && u32(I.jited_line_info_rec_size) !== 8) return -Errno.EINVAL;
     info.fill(0);
     view.setUint32(I.type, prog.progType, true);
     view.setUint32(I.id, prog.id, true);
@@ -562,6 +600,22 @@ export class ProgSyscall {
         new DataView(this.idBuf.buffer).setUint32(0, prog.jitedLen, true);
         if (!mm.copyToUser(funcLensAt, this.idBuf, 0, 4)) return -Errno.EFAULT;
       }
+      // The BTF, and the func_info / line_info records at their xlated offsets (bpftool's `; source` lines).
+      // nr_jited_line_info stays 0: JIT images have no kernel addresses to give.
+      if (prog.btf !== undefined) view.setUint32(I.btf_id, prog.btf.id, true);
+      view.setUint32(I.func_info_rec_size, BPF_FUNC_INFO.size, true);
+      view.setUint32(I.line_info_rec_size, BPF_LINE_INFO.size, true);
+      view.setUint32(I.jited_line_info_rec_size, 8, true);
+      const records: ReadonlyArray<readonly [Uint8Array, number, number, number, number, number]> = [
+        [prog.funcInfo, BPF_FUNC_INFO.size, funcInfoRoom, funcInfoAt, I.nr_func_info, I.func_info],
+        [prog.lineInfo, BPF_LINE_INFO.size, lineInfoRoom, lineInfoAt, I.nr_line_info, I.line_info],
+      ];
+      for (const [kept, size, room, at, nrField, ptrField] of records) {
+        view.setUint32(nrField, kept.length / size, true);
+        setU64(ptrField, at);
+        const bytes = Math.min(room, kept.length / size) * size;
+        if (bytes > 0 && !mm.copyToUser(at, kept, 0, bytes)) return -Errno.EFAULT;
+      }
     }
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
     return this.sys.putU32(mm, infoLenAt, infoLen);
@@ -586,11 +640,15 @@ export class ProgSyscall {
   }
 }
 
+const NO_RECORDS = new Uint8Array(0);
+
 /** A program that verified and was fixed up. */
 interface Loaded {
   readonly log: string;
   readonly program: Program;
   readonly xlated: Uint8Array;
+  /** Each slot of the verified program (and one past its end) to its slot in `xlated`. */
+  readonly slotMap: readonly number[];
   readonly verifiedInsns: number;
   readonly maxCtxOffset: number;
 }

@@ -829,9 +829,16 @@ export class Libc {
 
   /**
    * BPF_OBJ_GET_INFO_BY_FD for a program: struct bpf_prog_info with room for `maxMapIds` map ids and
-   * `xlatedBytes` bytes of xlated instructions and `jitedBytes` of the JIT image.
+   * `xlatedBytes` bytes of xlated instructions, `jitedBytes` of the JIT image, and `records.funcInfo` /
+   * `records.lineInfo` func_info and line_info records (as a first call's nr_func_info / nr_line_info said).
    */
-  *bpfProgGetInfo(fd: number, maxMapIds = 64, xlatedBytes = 0, jitedBytes = 0): Sys<Result<BpfProgInfo>> {
+  *bpfProgGetInfo(
+    fd: number,
+    maxMapIds = 64,
+    xlatedBytes = 0,
+    jitedBytes = 0,
+    records: { readonly funcInfo: number; readonly lineInfo: number } = { funcInfo: 0, lineInfo: 0 },
+  ): Sys<Result<BpfProgInfo>> {
     const mark = this.stack.mark();
     try {
       const I = BPF_PROG_INFO;
@@ -842,6 +849,18 @@ export class Libc {
       const jited = jitedBytes > 0 ? this.stack.alloca(jitedBytes) : 0;
       req.setUint32(I.jited_prog_len, jitedBytes, true);
       req.setBigUint64(I.jited_prog_insns, BigInt(jited), true);
+      const funcInfo = records.funcInfo > 0 ? this.stack.alloca(records.funcInfo * BPF_FUNC_INFO.size) : 0;
+      const lineInfo = records.lineInfo > 0 ? this.stack.alloca(records.lineInfo * BPF_LINE_INFO.size) : 0;
+      if (funcInfo !== 0) {
+        req.setUint32(I.nr_func_info, records.funcInfo, true);
+        req.setUint32(I.func_info_rec_size, BPF_FUNC_INFO.size, true);
+        req.setBigUint64(I.func_info, BigInt(funcInfo), true);
+      }
+      if (lineInfo !== 0) {
+        req.setUint32(I.nr_line_info, records.lineInfo, true);
+        req.setUint32(I.line_info_rec_size, BPF_LINE_INFO.size, true);
+        req.setBigUint64(I.line_info, BigInt(lineInfo), true);
+      }
       req.setUint32(I.nr_map_ids, maxMapIds, true);
       req.setBigUint64(I.map_ids, BigInt(mapIds), true);
       req.setUint32(I.xlated_prog_len, xlatedBytes, true);
@@ -872,6 +891,17 @@ export class Libc {
               ? new Uint8Array(0)
               : this.stack.readBytes(jited, Math.min(view.getUint32(I.jited_prog_len, true), jitedBytes)),
           xlatedProgLen: xlatedLen,
+          btfId: view.getUint32(I.btf_id, true),
+          nrFuncInfo: view.getUint32(I.nr_func_info, true),
+          nrLineInfo: view.getUint32(I.nr_line_info, true),
+          funcInfo:
+            funcInfo === 0
+              ? new Uint8Array(0)
+              : this.stack.readBytes(funcInfo, Math.min(records.funcInfo, view.getUint32(I.nr_func_info, true)) * BPF_FUNC_INFO.size),
+          lineInfo:
+            lineInfo === 0
+              ? new Uint8Array(0)
+              : this.stack.readBytes(lineInfo, Math.min(records.lineInfo, view.getUint32(I.nr_line_info, true)) * BPF_LINE_INFO.size),
           xlatedProgInsns: xlated === 0 ? new Uint8Array(0) : this.stack.readBytes(xlated, Math.min(xlatedLen, xlatedBytes)),
           loadTime: u64(I.load_time),
           createdByUid: view.getUint32(I.created_by_uid, true),

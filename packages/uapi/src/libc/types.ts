@@ -148,6 +148,14 @@ export interface BpfProgInfo {
   xlatedProgLen: number;
   /** The xlated instructions (when asked for). */
   xlatedProgInsns: Uint8Array;
+  /** The BTF object the program's func_info and line_info refer to (0: none). */
+  btfId: number;
+  nrFuncInfo: number;
+  nrLineInfo: number;
+  /** struct bpf_func_info records at xlated offsets (when asked for). */
+  funcInfo: Uint8Array;
+  /** struct bpf_line_info records at xlated offsets (when asked for). */
+  lineInfo: Uint8Array;
   loadTime: number;
   createdByUid: number;
   mapIds: number[];

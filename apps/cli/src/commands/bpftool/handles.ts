@@ -4,7 +4,7 @@
  * kernel (libbpf's bpf_object__open + load), and NAME picks its program or map (default: the first).
  */
 import { existsSync, statSync } from 'node:fs';
-import { BtfError } from '@ebpf-sim/btf';
+import { BtfError, parseBtf, type Btf } from '@ebpf-sim/btf';
 import { ElfError } from '@ebpf-sim/elf';
 import { LoaderError, load, openObject, type LoadedObject, type ObjectSpec } from '@ebpf-sim/loader';
 import { strerror, type Libc, type Sys } from '@ebpf-sim/uapi';
@@ -190,4 +190,15 @@ export function* oneFd(libc: Libc, handle: Handle, kind: HandleKind): Sys<number
   const fds = yield* handleFds(libc, handle, kind);
   if (fds.length > 1) throw new CliError(`several ${kind.plural} match this handle`);
   return fds[0] ?? -1;
+}
+
+/** A BTF object the kernel holds, by id (BTF_GET_FD_BY_ID, then the blob through OBJ_GET_INFO_BY_FD), parsed. */
+export function* btfById(libc: Libc, id: number): Sys<Btf> {
+  const fd = yield* libc.bpfBtfGetFdById(id);
+  if (fd < 0) throw new CliError(`can't get BTF object ${id}: ${strerror(-fd)}`);
+  const size = yield* libc.bpfBtfGetInfo(fd, 0);
+  const blob = size.ok ? yield* libc.bpfBtfGetInfo(fd, size.value.btfSize) : size;
+  yield* libc.close(fd);
+  if (!blob.ok) throw new CliError(`can't get BTF object ${id}: ${strerror(blob.errno)}`);
+  return parseBtf(blob.value.btf);
 }

@@ -3,10 +3,10 @@
  * BTF JSON (@ebpf-sim/btf's formatBtfMapDump/formatBtfMapEntry); one without prints hex `key: .. value: ..`
  * lines. Formats follow bpftool 7.1's map.c (fixtures/bpftool/expected holds what it printed on this machine).
  */
-import { formatBtfMapDump, formatBtfMapEntry, parseBtf, type Btf, type BtfJsonWriter, type BtfMapEntry, type BtfMapInfo } from '@ebpf-sim/btf';
+import { formatBtfMapDump, formatBtfMapEntry, type Btf, type BtfJsonWriter, type BtfMapEntry, type BtfMapInfo } from '@ebpf-sim/btf';
 import { BPF_MAP_INFO, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno, strerror, type Libc, type Result, type Sys } from '@ebpf-sim/uapi';
 import { CliError, UsageError } from '../../command.js';
-import { MAP_KIND, handleFds, oneFd, parseMapHandle } from './handles.js';
+import { MAP_KIND, btfById, handleFds, oneFd, parseMapHandle } from './handles.js';
 import { fdinfoField, jsonWriter, mapTypeName, type JsonField } from './print.js';
 import { SIM_POSSIBLE_CPUS, type StepContext } from './session.js';
 import { showObjects, type Shown } from './show.js';
@@ -57,16 +57,10 @@ function* mapInfo(libc: Libc, fd: number): Sys<MapInfo> {
   }
 }
 
-/** The map's BTF as the kernel holds it (BTF_GET_FD_BY_ID, then the blob through OBJ_GET_INFO_BY_FD). */
+/** The map's BTF as the kernel holds it. */
 function* mapBtf(libc: Libc, info: MapInfo): Sys<Btf | undefined> {
   if (info.btfId === 0 || info.btfValueTypeId === 0) return undefined;
-  const fd = yield* libc.bpfBtfGetFdById(info.btfId);
-  if (fd < 0) throw new CliError(`can't get BTF object ${info.btfId}: ${strerror(-fd)}`);
-  const size = yield* libc.bpfBtfGetInfo(fd, 0);
-  const blob = size.ok ? yield* libc.bpfBtfGetInfo(fd, size.value.btfSize) : size;
-  yield* libc.close(fd);
-  if (!blob.ok) throw new CliError(`can't get BTF object ${info.btfId}: ${strerror(blob.errno)}`);
-  return parseBtf(blob.value.btf);
+  return yield* btfById(libc, info.btfId);
 }
 
 const PER_CPU_TYPES: ReadonlySet<number> = new Set([

@@ -77,12 +77,12 @@ describe('prog run, load and show on an object with maps', () => {
         .replace(/loaded_at \S+/, 'loaded_at T')
         .replace(/jited \d+B/, 'jited NB')
         .replace(/map_ids \d+,\d+/, 'map_ids A,B')
-        .replace(/\n\tbtf_id \d+/, '');
+        .replace(/btf_id \d+/, 'btf_id N');
     expect(mask(r.out)).toBe(mask(expected('cli.prog-show.txt')));
     const json = await run('prog', 'show', `${CLI_O}:fill`, '--json');
     const mine = JSON.parse(json.out) as Record<string, unknown>;
     const linux = JSON.parse(expected('cli.prog-show.json')) as Record<string, unknown>;
-    expect(Object.keys(mine)).toEqual(Object.keys(linux).filter((k) => k !== 'btf_id'));
+    expect(Object.keys(mine)).toEqual(Object.keys(linux));
     for (const key of ['type', 'name', 'tag', 'gpl_compatible', 'uid', 'bytes_xlated', 'jited', 'bytes_memlock'])
       expect([key, mine[key]]).toEqual([key, linux[key]]);
   });
@@ -90,14 +90,9 @@ describe('prog run, load and show on an object with maps', () => {
   it('prog dump xlated lists the instructions as the kernel rewrote them, with opcodes on request', async () => {
     const r = await run('prog', 'dump', 'xlated', `${CLI_O}:fill`);
     expect([r.code, r.err]).toEqual([0, '']);
-    // Linux's listing without the BTF lines (this kernel keeps no line info yet), map ids and helper addresses masked.
-    const mask = (t: string): string =>
-      t
-        .split('\n')
-        .filter((l) => !l.startsWith(';') && !l.startsWith('int '))
-        .join('\n')
-        .replace(/map\[id:\d+\]/g, 'map[id:N]')
-        .replace(/call \S+#\d+/g, 'call HELPER');
+    // Linux's listing, its prototype and `; source` lines included (func_info and line_info moved along the kernel's
+    // rewrites), map ids and helper addresses masked.
+    const mask = (t: string): string => t.replace(/map\[id:\d+\]/g, 'map[id:N]').replace(/call \S+#\d+/g, 'call HELPER');
     expect(mask(r.out)).toBe(mask(expected('cli.xlated.txt')));
     const opcodes = await run('prog', 'dump', 'xlated', `${CLI_O}:fill`, 'opcodes');
     const maskOpcodes = (t: string): string =>
@@ -105,6 +100,20 @@ describe('prog run, load and show on an object with maps', () => {
         .replace(/^( {7}18 \S\S \S\S \S\S) \S\S \S\S \S\S \S\S/gm, '$1 ID')
         .replace(/^ {7}85 .*$/gm, 'CALL');
     expect(maskOpcodes(opcodes.out)).toBe(maskOpcodes(expected('cli.xlated-opcodes.txt')));
+  });
+});
+
+describe('prog dump xlated with the BTF the program was loaded with', () => {
+  const mask = (t: string): string => t.replace(/map\[id:\d+\]/g, 'map[id:N]').replace(/call \S+#\d+/g, 'call HELPER');
+  it('linum adds the file, line and column of each source line, as bpftool prints them', async () => {
+    const r = await run('prog', 'dump', 'xlated', `${CLI_O}:fill`, 'linum');
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(mask(r.out)).toBe(mask(expected('cli.xlated-linum.txt')));
+  });
+  it('-j gives each instruction its proto, src, file, line_num and line_col fields', async () => {
+    const r = await run('prog', 'dump', 'xlated', `${CLI_O}:fill`, 'linum', '--json');
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(mask(r.out.trimEnd())).toBe(mask(expected('cli.xlated-linum.json').trimEnd()));
   });
 });
 

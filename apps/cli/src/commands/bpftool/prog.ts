@@ -7,7 +7,8 @@ import { CLOCK, errnoName, strerror, type BpfProgInfo, type Libc, type Sys } fro
 import { CliError, UsageError } from '../../command.js';
 import { readInputFile, writeBinary } from '../../files.js';
 import { formatJitedListing, writeJitedJson } from './jited.js';
-import { PROG_KIND, loadFile, objectFile, oneFd, parseProgHandle, type ObjectFile } from './handles.js';
+import { formatSourceLine, XlatedAnnotations, type ProgSource } from './source-lines.js';
+import { PROG_KIND, btfById, loadFile, objectFile, oneFd, parseProgHandle, type ObjectFile } from './handles.js';
 import { fdinfoField, hexBytes, hexDump, jsonWriter, progTypeName, writeFields, type JsonField } from './print.js';
 import type { StepContext } from './session.js';
 import { showObjects, type Shown } from './show.js';
@@ -114,16 +115,31 @@ function* progInfo(libc: Libc, fd: number, insns = false): Sys<BpfProgInfo> {
   let info = yield* libc.bpfProgGetInfo(fd);
   // As bpftool: a first call for the lengths, a second with room for the instructions.
   if (info.ok && insns && (info.value.xlatedProgLen > 0 || info.value.jitedProgLen > 0)) {
-    info = yield* libc.bpfProgGetInfo(fd, 64, info.value.xlatedProgLen, info.value.jitedProgLen);
+    const records = { funcInfo: info.value.nrFuncInfo, lineInfo: info.value.nrLineInfo };
+    info = yield* libc.bpfProgGetInfo(fd, 64, info.value.xlatedProgLen, info.value.jitedProgLen, records);
   }
   if (!info.ok) throw new CliError(`can't get prog info: ${strerror(info.errno)}`);
   return info.value;
 }
 
-/** The xlated listing: `%4d: (code) insn`, with each instruction's bytes under it for `opcodes`. */
-export function formatXlatedListing(xlated: Uint8Array, opcodes: boolean): string {
+/** The program's BTF and records, when the kernel gave any (bpftool's dd.btf, dd.func_info, dd.prog_linfo). */
+function* progSource(libc: Libc, info: BpfProgInfo): Sys<ProgSource | undefined> {
+  if (info.btfId === 0 || (info.funcInfo.length === 0 && info.lineInfo.length === 0)) return undefined;
+  return { btf: yield* btfById(libc, info.btfId), funcInfo: info.funcInfo, lineInfo: info.lineInfo };
+}
+
+/**
+ * The xlated listing: `%4d: (code) insn`, with each instruction's bytes under it for `opcodes`; with BTF, each
+ * function's prototype and the `; source` lines (`linum` adds the file, line and column).
+ */
+export function formatXlatedListing(xlated: Uint8Array, opcodes: boolean, source?: ProgSource, linum = false): string {
   let out = '';
+  const notes = source === undefined ? undefined : new XlatedAnnotations(source);
   for (const insn of decodeProgram(xlated)) {
+    const proto = notes?.proto(insn.slot);
+    if (proto) out += `${proto}:\n`;
+    const line = notes?.line(insn.slot);
+    if (line !== undefined) out += formatSourceLine(line, linum);
     out += `${String(insn.slot).padStart(4)}: ${formatXlated(insn, insn.form)}\n`;
     if (opcodes) out += `       ${hexBytes(xlated.subarray(insn.slot * 8, insn.slot * 8 + slotCount(insn) * 8))}\n`;
   }
@@ -139,8 +155,9 @@ const dumpVerb: Verb = {
 jited: the JIT image. This kernel's JIT makes a WebAssembly module of the program, so the listing is
 WebAssembly: the module's imports (the kernel's entry points), then each function, one instruction per line at
 its byte offset (opcodes adds its bytes; file FILE writes the module, which WebAssembly tools read).
-visual prints the control flow graph in DOT, as bpftool draws it. linum is accepted; this kernel keeps no
-line info for programs yet, so the listing has no "; source" lines.`,
+A program loaded with BTF (func_info, line_info) shows each function's prototype and its "; source" lines;
+linum adds each line's file, line number and column. visual prints the control flow graph in DOT, as bpftool
+draws it.`,
   parse(words) {
     const kind = words.next('xlated or jited');
     if (kind !== 'xlated' && kind !== 'jited') throw new UsageError(`expected xlated or jited, not '${kind}'`);
@@ -148,11 +165,12 @@ line info for programs yet, so the listing has no "; source" lines.`,
     let file: string | undefined;
     let opcodes = false;
     let visual = false;
+    let linum = false;
     while (!words.done) {
       const keyword = words.next('a keyword');
       if (keyword === 'file') file = words.next('a file after file');
       else if (keyword === 'opcodes') opcodes = true;
-      else if (keyword === 'linum') continue;
+      else if (keyword === 'linum') linum = true;
       else if (keyword === 'visual') visual = true;
       else throw new UsageError(`unknown keyword '${keyword}': expected file, opcodes, linum or visual`);
     }
@@ -164,11 +182,29 @@ line info for programs yet, so the listing has no "; source" lines.`,
         if (info.xlatedProgLen === 0) throw new CliError('error retrieving insn dump: kernel.kptr_restrict set?');
         if (file !== undefined) writeBinary(file, info.xlatedProgInsns);
         else if (visual) ctx.io.out(formatXlatedGraph(info.xlatedProgInsns));
-        else if (ctx.mode === 'plain') ctx.io.out(formatXlatedListing(info.xlatedProgInsns, opcodes));
+        else if (ctx.mode === 'plain') ctx.io.out(formatXlatedListing(info.xlatedProgInsns, opcodes, yield* progSource(ctx.libc, info), linum));
         else {
           const w = jsonWriter(ctx.mode);
+          const source = yield* progSource(ctx.libc, info);
+          const notes = source === undefined ? undefined : new XlatedAnnotations(source);
           w.startArray();
-          for (const insn of decodeProgram(info.xlatedProgInsns)) writeFields(w, [['disasm', formatXlated(insn, insn.form)]]);
+          for (const insn of decodeProgram(info.xlatedProgInsns)) {
+            // dump_xlated_json: "proto", then "src" (with linum: "file", "line_num", "line_col" when non-zero), then "disasm".
+            const fields: JsonField[] = [];
+            const proto = notes?.proto(insn.slot);
+            if (proto) fields.push(['proto', proto]);
+            const line = notes?.line(insn.slot);
+            if (line !== undefined) {
+              fields.push(['src', line.src]);
+              if (linum) {
+                fields.push(['file', line.file]);
+                if (line.lineNum) fields.push(['line_num', line.lineNum]);
+                if (line.lineCol) fields.push(['line_col', line.lineCol]);
+              }
+            }
+            fields.push(['disasm', formatXlated(insn, insn.form)]);
+            writeFields(w, fields);
+          }
           w.endArray();
           ctx.io.out(w.finish());
         }
@@ -210,6 +246,7 @@ function* showProg(ctx: StepContext, fd: number): Sys<Shown> {
   plain += info.jitedProgLen ? `  jited ${info.jitedProgLen}B` : '  not jited';
   if (memlock !== undefined) plain += `  memlock ${memlock}B`;
   if (info.mapIds.length > 0) plain += `  map_ids ${info.mapIds.join(',')}`;
+  if (info.btfId) plain += `\n\tbtf_id ${info.btfId}`;
   plain += '\n';
   const fields: JsonField[] = [
     ['id', info.id],
@@ -222,6 +259,7 @@ function* showProg(ctx: StepContext, fd: number): Sys<Shown> {
   if (info.jitedProgLen) fields.push(['bytes_jited', info.jitedProgLen]);
   if (memlock !== undefined) fields.push(['bytes_memlock', Number(memlock)]);
   if (info.mapIds.length > 0) fields.push(['map_ids', info.mapIds]);
+  if (info.btfId) fields.push(['btf_id', info.btfId]);
   return { plain, fields };
 }
 
