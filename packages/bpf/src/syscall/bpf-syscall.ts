@@ -781,7 +781,7 @@ export type BpfKernel = BpfServices & { readonly syscalls: { register(name: 'bpf
 export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSyscall {
   const bpf = new BpfSyscall(kernel, options);
   kernel.syscalls.register('bpf', bpf.handler);
-  if (kernel.hooks !== undefined && kernel.sysfs !== undefined) publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
+  if (kernel.hooks !== undefined && kernel.sysfs !== undefined) bpf.progs.vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
   return bpf;
 }
 
