@@ -166,6 +166,8 @@ export class ProgSyscall {
   private readonly idBuf = new Uint8Array(4);
   /** btf_vmlinux: the kernel's BTF, once published (registerBpf); TRACING and LSM programs attach by its ids. */
   vmlinux: KernelBtf | undefined;
+  /** The vmlinux BTF's object id (1 once registerBpf made it), what bpf_prog_info.attach_btf_obj_id says. */
+  vmlinuxObjectId = 0;
 
   constructor(
     private readonly k: ProgServices,
@@ -575,6 +577,9 @@ export class ProgSyscall {
     setU64(I.run_time_ns, prog.runTimeNs);
     setU64(I.run_cnt, prog.runCnt);
     view.setUint32(I.verified_insns, prog.verifiedInsns, true);
+    // The type a TRACING or LSM program attached to, and the BTF object holding it (vmlinux's).
+    view.setUint32(I.attach_btf_id, prog.attachBtfId, true);
+    if (prog.attachBtfId !== 0) view.setUint32(I.attach_btf_obj_id, this.vmlinuxObjectId, true);
     view.setUint32(I.nr_map_ids, prog.usedMaps.length, true);
     setU64(I.map_ids, mapIdsAt);
     const ids = Math.min(mapIdsLen, prog.usedMaps.length);

@@ -188,3 +188,20 @@ describe('KernelBtf.structAccess (btf_struct_walk) on the kernel BTF', () => {
     expect(btf.structAccess('no_such_struct', 0, 4)).toMatchObject({ kind: 'refused', errno: Errno.EINVAL });
   });
 });
+
+describe('the vmlinux BTF as a BTF object', () => {
+  it('is BTF object 1, kernel_btf, with the bytes /sys/kernel/btf/vmlinux holds', () => {
+    const blob = buildVmlinuxBtf({ hooks: kernel.hooks.list() });
+    let info: { id: number; kernelBtf: boolean; btf: Uint8Array } | undefined;
+    runUserProgram(kernel, function* (libc) {
+      const fd = yield* libc.bpfBtfGetFdById(1);
+      expect(fd).toBeGreaterThanOrEqual(0);
+      const got = yield* libc.bpfBtfGetInfo(fd, blob.length);
+      if (got.ok) info = got.value;
+      yield* libc.close(fd);
+    });
+    expect(info?.id).toBe(1);
+    expect(info?.kernelBtf).toBe(true);
+    expect(info?.btf).toEqual(blob);
+  });
+});

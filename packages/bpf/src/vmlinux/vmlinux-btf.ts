@@ -294,7 +294,7 @@ export type VmlinuxKernel = Pick<KernelServices, 'hooks' | 'sysfs'>;
  * btf_vmlinux_init (kernel/bpf/sysfs_btf.c): build the kernel's BTF and publish it read-only at
  * /sys/kernel/btf/vmlinux; the parsed form is what the verifier reads (bpf_get_btf_vmlinux).
  */
-export function publishVmlinuxBtf(kernel: VmlinuxKernel): KernelBtf {
+export function publishVmlinuxBtf(kernel: VmlinuxKernel): { readonly kernelBtf: KernelBtf; readonly blob: Uint8Array } {
   const hooks = kernel.hooks.list();
   const blob = buildVmlinuxBtf({ hooks });
   kernel.sysfs.addReadOnly(VMLINUX_BTF_PATH, blob);
@@ -304,5 +304,5 @@ export function publishVmlinuxBtf(kernel: VmlinuxKernel): KernelBtf {
     kernelBtf = new KernelBtf(parseBtf(blob));
     parsed.set(key, kernelBtf);
   }
-  return kernelBtf;
+  return { kernelBtf, blob };
 }
