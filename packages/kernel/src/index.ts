@@ -102,6 +102,8 @@ export {
   KPROBE_FUNCTION_PROTOS,
   SYSCALL_WRAPPER_PROTO,
   kprobeFunctionProto,
+  RAW_TRACEPOINT_PROTOS,
+  type RawTracepointProto,
   XDP_BUFF_FIELDS,
   type KprobeFunction,
   type KernelFunctionProto,

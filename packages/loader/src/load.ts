@@ -1,6 +1,7 @@
 import { BtfError, parseBtf, type Btf } from '@ebpf-sim/btf';
 import { PseudoLd, SLOT_SIZE } from '@ebpf-sim/isa';
 import { BPF_MAP_TYPE, errnoName, O, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { findAttachBtfId } from './attach-btf.js';
 import { applyCoreRelocations, CoreTarget, explainPoisonInLog, type PoisonedRelo } from './core/apply.js';
 import { LoaderError } from './errors.js';
 import { LIBBPF_PIN, type MapSpec } from './maps.js';
@@ -279,20 +280,31 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
   for (const name of options.programs ?? []) {
     if (!spec.programs.some((p) => p.name === name)) return yield* fail(new LoaderError(`prog '${name}': no such program in the object`, 'format'));
   }
-  // CO-RE relocates against the running kernel's BTF, read once, only if a program to load has relocations.
+  // CO-RE relocates against the running kernel's BTF, and programs that attach by BTF id find their target in
+  // it: read once, only if a program to load needs it.
   let core: CoreTarget | undefined;
-  if (spec.btf !== undefined && toLoad.some((p) => p.coreRelos.length > 0)) {
+  let kernelBtf: Btf | undefined;
+  const needsCore = spec.btf !== undefined && toLoad.some((p) => p.coreRelos.length > 0);
+  if (needsCore || toLoad.some((p) => p.section?.def.flags.includes('attachBtf') === true)) {
     const target = yield* loadKernelBtf(libc, options.kernelBtfPath ?? KERNEL_BTF_PATH);
     if (target instanceof LoaderError) return yield* fail(target);
-    core = new CoreTarget(spec.btf.btf, target);
+    kernelBtf = target;
+    if (needsCore && spec.btf !== undefined) core = new CoreTarget(spec.btf.btf, target);
   }
 
   for (const prog of toLoad) {
     const what = `prog '${prog.name}'`;
     if (prog.section === undefined)
       return yield* fail(new LoaderError(`${what}: missing BPF prog type, check ELF section name '${prog.sectionName}'`, 'unsupported'));
+    // libbpf_prepare_prog_load -> libbpf_find_attach_btf_id: the target named after the `/`, in vmlinux
+    // (attach_btf_obj_fd 0). freplace's target is a program (attach_prog_fd), which this loader does not take.
+    let attachBtfId = 0;
     if (prog.section.def.flags.includes('attachBtf')) {
-      return yield* fail(new LoaderError(`${what}: SEC("${prog.sectionName}") needs the kernel's BTF (attach_btf_id), not supported yet`, 'unsupported'));
+      const attachTo = prog.section.attachTo;
+      if (prog.section.def.progType === 'EXT' || attachTo === undefined || kernelBtf === undefined)
+        return yield* fail(new LoaderError(`${what}: SEC("${prog.sectionName}") needs a target program (attach_prog_fd), not supported`, 'unsupported'));
+      attachBtfId = findAttachBtfId(kernelBtf, attachTo, prog.section.expectedAttachType);
+      if (attachBtfId < 0) return yield* fail(new LoaderError(`${what}: failed to find kernel BTF type ID of '${attachTo}': ${attachBtfId}`, 'unsupported'));
     }
     let insns: Uint8Array;
     let poisoned: readonly PoisonedRelo[] = [];
@@ -312,6 +324,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       name: prog.name.slice(0, 15),
       expectedAttachType: prog.section.expectedAttachType,
       progFlags: prog.section.progFlags,
+      ...(attachBtfId === 0 ? {} : { attachBtfId }),
       logLevel: options.logLevel ?? 0,
       logSize: options.logSize ?? 0,
       ...(btfFd === undefined ? {} : btfInfoOf(prog, btfFd)),

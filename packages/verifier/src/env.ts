@@ -29,6 +29,8 @@ export interface Env {
   scratchSlots: Set<number>;
   /** Deepest stack use of each subprogram, in bytes. */
   readonly stackDepth: number[];
+  /** A line Linux's bpf_log prints while checking the current instruction (after its text, before its state). */
+  note(line: string): void;
   /** Pointer to the state of a register of the current frame. */
   reg(n: number): Reg;
 }

@@ -6,6 +6,7 @@ export { BPF_REG_AX, fixupDivisions, patchProgram, removeDeadCode } from './fixu
 export type { DeadCodeOptions, InsnPatch } from './fixups.js';
 export type {
   ArgType,
+  BtfAccess,
   CtxConvert,
   CtxConvertInsn,
   CtxConvertSize,
@@ -14,6 +15,7 @@ export type {
   CtxFieldKind,
   CtxLayout,
   HelperProto,
+  KernelBtfView,
   MapDesc,
   ProgramTypeDesc,
   RetType,

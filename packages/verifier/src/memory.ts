@@ -7,7 +7,7 @@ import { signExtend, syncBounds, zext32 } from './bounds.js';
 import { checkDst, checkSrc, type Env } from './env.js';
 import { formatReg } from './format.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markPointer, markUnknown, regTypeName } from './reg.js';
-import type { CtxField } from './registry.js';
+import type { BtfAccess, CtxField } from './registry.js';
 import { Reject } from './reject.js';
 import type { FuncState } from './state.js';
 import { MAX_STACK, Slot } from './state.js';
@@ -88,6 +88,17 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   }
   const ctx = env.progType.ctx;
   const invalid = (): Reject => new Reject(`invalid bpf_context access off=${off} size=${size}`, 'ctx-access');
+  const btfCtx = env.progType.btfCtxAccess;
+  if (btfCtx !== undefined) {
+    // tracing_prog_is_valid_access: in the MAX_BPF_FUNC_ARGS slots, read-only, aligned; then btf_ctx_access.
+    if (off < 0 || off + size > ctx.size || t === 'write' || off % size !== 0) throw invalid();
+    const access = btfCtx(off, size);
+    if (access.kind === 'refused') throw new Reject(access.log[0] ?? '', 'ctx-access', { more: [...access.log.slice(1), invalid().line] });
+    env.facts.maxCtxOffset = Math.max(env.facts.maxCtxOffset, off + size);
+    for (const line of access.log ?? []) env.note(line);
+    if (dstRegno >= 0) btfLoadResult(env, dstRegno, access, size, false);
+    return;
+  }
   if (off < 0 || off + size > ctx.size) throw invalid();
   const field = findCtxField(ctx.fields, off);
   // check_ctx_access: every access the checks below let through raises max_ctx_offset (set before them: a refused access refuses the program).
@@ -384,15 +395,46 @@ export function checkMemAccess(
       if (total < 0) throw new Reject(`R${regno} is ptr_bpf_map invalid negative access: off=${total}`, 'invalid-mem');
       unknownLoad(env, dstRegno, size, signed);
       return;
-    case RegType.PTR_TO_BTF_ID:
-      if (t === 'write') throw new Reject(`only read is supported`, 'ctx-write');
-      if (!env.privileged) throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
+    case RegType.PTR_TO_BTF_ID: {
+      // check_ptr_to_btf_access, in its order of checks.
+      if (!env.privileged) throw new Reject(`'struct ${reg.btfName}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN`, 'invalid-mem', { errno: 1 });
+      const kernelBtf = env.registry.kernelBtf;
+      if (kernelBtf !== undefined && !env.gpl)
+        throw new Reject(`Cannot access kernel 'struct ${reg.btfName}' from non-GPL compatible program`, 'gpl', { errno: 22 });
       if (total < 0) throw new Reject(`R${regno} is ptr_${reg.btfName} invalid negative access: off=${total}`, 'invalid-mem');
-      unknownLoad(env, dstRegno, size, signed);
+      if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
+        throw new Reject(`R${regno} is ptr_${reg.btfName} invalid variable offset: off=${total}, var_off=${tnumToString(reg.varOff)}`, 'invalid-mem');
+      }
+      if (t === 'write') throw new Reject(`only read is supported`, 'ctx-write');
+      if (kernelBtf === undefined) {
+        unknownLoad(env, dstRegno, size, signed);
+        return;
+      }
+      const access = kernelBtf.structAccess(reg.btfName, total, size);
+      if (access.kind === 'refused') throw new Reject(access.log[0] ?? '', 'invalid-mem', { errno: access.errno, more: access.log.slice(1) });
+      // The load runs as BPF_PROBE_MEM in Linux. A pointer read from a trusted object stays trusted only for a
+      // field on BTF_TYPE_SAFE_TRUSTED's list (what `trusted` of the walk says); from any other, it is plain.
+      const trusted = access.kind === 'ptr' && access.trusted && (reg.flags & RegFlag.TRUSTED) !== 0;
+      if (dstRegno >= 0) btfLoadResult(env, dstRegno, access.kind === 'ptr' ? { ...access, trusted } : access, size, signed);
       return;
+    }
     default:
       throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
   }
+}
+
+/**
+ * mark_btf_ld_reg: a scalar read through BTF is unknown (cut to the access width, as check_mem_access does for
+ * narrow loads); a pointer to a struct is PTR_TO_BTF_ID of that struct, trusted as the access says.
+ */
+function btfLoadResult(env: Env, dstRegno: number, access: BtfAccess, size: number, signed: boolean): void {
+  if (access.kind !== 'ptr') {
+    unknownLoad(env, dstRegno, size, signed);
+    return;
+  }
+  const d = env.reg(dstRegno);
+  markPointer(d, RegType.PTR_TO_BTF_ID, access.trusted ? RegFlag.TRUSTED : 0);
+  d.btfName = access.btfName;
 }
 
 /** LDX: `dst = *(size *)(src + off)`. */

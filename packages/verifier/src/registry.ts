@@ -180,6 +180,26 @@ export interface MapDesc {
   readonly innerMap?: MapDesc;
 }
 
+/**
+ * What a read through the kernel's BTF gives (Linux btf_ctx_access / btf_struct_access): a scalar, a pointer to
+ * a kernel struct (PTR_TO_BTF_ID, `trusted` as Linux's PTR_TRUSTED), or a refusal with the lines Linux's
+ * bpf_log prints for it. `log` holds lines Linux prints for an accepted access (btf_ctx_access's
+ * `func '...' arg0 has btf_id ...`).
+ */
+export type BtfAccess =
+  | { readonly kind: 'scalar'; readonly log?: readonly string[] }
+  | { readonly kind: 'ptr'; readonly btfName: string; readonly trusted: boolean; readonly log?: readonly string[] }
+  | { readonly kind: 'refused'; readonly log: readonly string[]; readonly errno: number };
+
+/**
+ * The kernel's BTF as the verifier reads it, a narrow view the bpf subsystem builds from its vmlinux BTF (the
+ * verifier holds no BTF reader: layering.json).
+ */
+export interface KernelBtfView {
+  /** btf_struct_access: a read of `size` bytes at `off` of `struct structName` (a field, a pointer field, or a refusal). */
+  structAccess(structName: string, off: number, size: number): BtfAccess;
+}
+
 /** A program type (Linux `struct bpf_verifier_ops` plus what `check_return_code` knows). */
 export interface ProgramTypeDesc {
   /** Short name as on the command line: `xdp`, `socket_filter`, ... */
@@ -205,6 +225,12 @@ export interface ProgramTypeDesc {
   readonly ldAbs?: boolean;
   /** Unprivileged users may load this type (only socket filters and cgroup skb in Linux). */
   readonly unprivileged?: boolean;
+  /**
+   * The context is a trampoline's u64 argument slots typed by the attach target's BTF (Linux btf_ctx_access,
+   * for TRACING and LSM programs): it decides every context read in place of `ctx.fields`. Context writes are
+   * refused.
+   */
+  readonly btfCtxAccess?: (off: number, size: number) => BtfAccess;
 }
 
 /** What the verifier asks its caller for. */
@@ -213,4 +239,6 @@ export interface VerifierRegistry {
   helper(id: number): HelperProto | undefined;
   /** The map an LD imm64 pseudo instruction names (`BPF_PSEUDO_MAP_FD`: fd; `MAP_IDX`: index). */
   map(ref: number, how: 'fd' | 'idx'): MapDesc | undefined;
+  /** The kernel's BTF, for loads through PTR_TO_BTF_ID (absent: such loads give an unknown scalar, unwalked). */
+  readonly kernelBtf?: KernelBtfView;
 }

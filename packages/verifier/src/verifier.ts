@@ -147,6 +147,8 @@ class Run implements Env {
   readonly stackDepth: number[];
   readonly log: Log;
   private idGen = 0;
+  /** Lines bpf_log printed while checking the current instruction (see Env.note). */
+  private notes: string[] = [];
   processed = 0;
   totalStates = 0;
   private liveStates = 0;
@@ -196,6 +198,10 @@ class Run implements Env {
     return ++this.idGen;
   }
 
+  note(line: string): void {
+    if (this.log.level > 0) this.notes.push(line);
+  }
+
   reg(n: number): Reg {
     const r = this.state.cur.regs[n];
     if (!r) throw new Reject(`R${n} is invalid`, 'reserved', { errno: 22 });
@@ -215,20 +221,31 @@ class Run implements Env {
     return s;
   }
 
-  private printInsn(i: number, withState: boolean): void {
+  private printInsn(i: number, withState: boolean, next = i + 1): void {
     if (this.log.level === 0) return;
     const text = `${i}: ${this.insnText(i)}`;
+    // Lines printed while checking the instruction come after its text; its state then goes on a line of its own (print_insn_state).
+    const notes = this.notes;
+    if (notes.length > 0) this.notes = [];
     if (!withState || (this.scratchRegs === 0 && this.scratchSlots.size === 0)) {
       this.log.add(text);
+      for (const line of notes) this.log.add(line);
       return;
     }
     const f = this.state.cur;
     const state = formatFrame(f, this.scratchRegs, this.scratchSlots, []);
     if (state === '' || state === ` frame${f.frameno}:`) {
       this.log.add(text);
+      for (const line of notes) this.log.add(line);
       return;
     }
-    this.log.add(`${text.padEnd(stateColumn(text.length))};${state}`);
+    if (notes.length === 0) this.log.add(`${text.padEnd(stateColumn(text.length))};${state}`);
+    else {
+      this.log.add(text);
+      for (const line of notes) this.log.add(line);
+      // print_insn_state after the log moved: the state on its own line, under the index of the instruction to come.
+      this.log.add(`${next}:${state}`);
+    }
   }
 
   /** The instruction frame `fi` continues at: the current one for the top frame, else the return address. */
@@ -482,6 +499,7 @@ class Run implements Env {
       this.facts.markSeen(idx, form.kind === 'ld_imm64' ? 2 : 1);
       this.scratchRegs = 0;
       this.scratchSlots.clear();
+      if (this.notes.length > 0) this.notes = [];
       let next: number;
       try {
         next = this.step(idx, raw, form);
@@ -495,7 +513,7 @@ class Run implements Env {
         continue;
       }
       const endsPath = next === -1;
-      this.printInsn(idx, !endsPath && form.kind !== 'exit');
+      this.printInsn(idx, !endsPath && form.kind !== 'exit', next);
       if (endsPath) {
         this.pathDone();
         if (!this.pop()) return;

@@ -117,7 +117,8 @@ export const BASE_HELPERS: readonly BpfHelper[] = [
   helper('get_numa_node_id', { ret: 'integer', args: [] }, getNumaNodeId),
   helper('trace_printk', { ret: 'integer', args: ['ptr_to_mem', 'const_size'], gplOnly: true }, tracePrintk),
   helper('get_current_task', { ret: 'integer', args: [], gplOnly: true }, getCurrentTask),
-  helper('get_current_task_btf', { ret: 'ptr_to_btf_id', args: [], gplOnly: true, retBtfName: 'task_struct' }),
+  // bpf_get_current_task_btf returns `current` as bpf_get_current_task does; only the verifier's view differs (a trusted task_struct).
+  helper('get_current_task_btf', { ret: 'ptr_to_btf_id', args: [], gplOnly: true, retBtfName: 'task_struct' }, getCurrentTask),
   helper('probe_read', { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything'], gplOnly: true }),
   helper('probe_read_str', { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything'], gplOnly: true }),
   helper('probe_read_user', { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything'], gplOnly: true }, probeReadUser),

@@ -7,10 +7,11 @@ import { RAW_TRACEPOINT } from './raw-tracepoint.js';
 import { SCHED_CLS } from './sched-cls.js';
 import { SOCKET_FILTER } from './socket-filter.js';
 import { TRACEPOINT } from './tracepoint.js';
+import { TRACING } from './tracing.js';
 import { XDP } from './xdp.js';
 
 export const PROGRAM_TYPES: ReadonlyMap<string, ProgramTypeDesc> = new Map(
-  [XDP, SOCKET_FILTER, KPROBE, TRACEPOINT, RAW_TRACEPOINT, PERF_EVENT, SCHED_CLS, LSM].map((t) => [t.name, t]),
+  [XDP, SOCKET_FILTER, KPROBE, TRACEPOINT, RAW_TRACEPOINT, PERF_EVENT, SCHED_CLS, LSM, TRACING].map((t) => [t.name, t]),
 );
 
 /** Section-name prefixes as libbpf's section_defs match them (exact name, or prefix followed by `/`). */
@@ -27,6 +28,10 @@ const SECTION_RULES: ReadonlyArray<readonly [string, string]> = [
   ['raw_tp', 'raw_tracepoint'],
   ['perf_event', 'perf_event'],
   ['lsm', 'lsm'],
+  ['fentry', 'tracing'],
+  ['fexit', 'tracing'],
+  ['fmod_ret', 'tracing'],
+  ['tp_btf', 'tracing'],
   ['tc', 'sched_cls'],
   ['classifier', 'sched_cls'],
   ['tcx/ingress', 'sched_cls'],
@@ -41,4 +46,4 @@ export function progTypeForSection(section: string): ProgramTypeDesc | undefined
   return undefined;
 }
 
-export { KPROBE, LSM, PERF_EVENT, RAW_TRACEPOINT, SCHED_CLS, SOCKET_FILTER, TRACEPOINT, XDP };
+export { KPROBE, LSM, PERF_EVENT, RAW_TRACEPOINT, SCHED_CLS, SOCKET_FILTER, TRACEPOINT, TRACING, XDP };

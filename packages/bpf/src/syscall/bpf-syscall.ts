@@ -781,7 +781,13 @@ export type BpfKernel = BpfServices & { readonly syscalls: { register(name: 'bpf
 export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSyscall {
   const bpf = new BpfSyscall(kernel, options);
   kernel.syscalls.register('bpf', bpf.handler);
-  if (kernel.hooks !== undefined && kernel.sysfs !== undefined) publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
+  if (kernel.hooks !== undefined && kernel.sysfs !== undefined) {
+    const vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
+    bpf.progs.vmlinux = vmlinux.kernelBtf;
+    // The vmlinux BTF is BTF object 1, as on Linux (a kernel out of memory here simply has no such object).
+    const object = bpf.btfs.registerKernelBtf('vmlinux', vmlinux.kernelBtf.btf, vmlinux.blob);
+    if (typeof object !== 'number') bpf.progs.vmlinuxObjectId = object.id;
+  }
   return bpf;
 }
 

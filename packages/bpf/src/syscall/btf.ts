@@ -17,6 +17,8 @@ export interface BtfObject {
   readonly size: number;
   id: number;
   refs: number;
+  /** The kernel's own BTF (btf->kernel_btf): its name, `vmlinux`. Undefined for BTF user space loaded. */
+  readonly kernelName?: string;
 }
 
 /** What the BTF commands read of the syscall in progress. */
@@ -163,6 +165,24 @@ export class BtfSyscall {
     return this.newFd(task, object);
   }
 
+  /**
+   * btf_vmlinux_init / btf_parse_vmlinux: the kernel's own BTF as a BTF object, allocated first, so id 1 as on
+   * Linux; it holds its reference for the kernel's lifetime (GET_FD_BY_ID and bpftool `btf show` find it).
+   */
+  registerKernelBtf(name: string, btf: Btf, blob: Uint8Array): BtfObject | number {
+    const address = this.k.phys.kmalloc(blob.length, 'btf-vmlinux');
+    if (address < 0) return -Errno.ENOMEM;
+    this.k.phys.bytes.set(blob, address);
+    const object: BtfObject = { btf, address, size: blob.length, id: 0, refs: 1, kernelName: name };
+    const id = this.ids.alloc(object);
+    if (id < 0) {
+      this.k.phys.kfree(address);
+      return id;
+    }
+    object.id = id;
+    return object;
+  }
+
   /** bpf_btf_get_fd_by_id (open_flags may hold only BPF_F_TOKEN_FD, and this kernel has no tokens). */
   getFdById(task: Task): number {
     const B = L.BTF_GET_FD_BY_ID;
@@ -176,7 +196,7 @@ export class BtfSyscall {
 
   /**
    * btf_get_info_by_fd: the user's struct read in (min(info_len, sizeof)), the blob copied into info.btf up to
-   * info.btf_size and the real size written back, the (empty) name, kernel_btf 0, info_len written back.
+   * info.btf_size and the real size written back, the name and kernel_btf, info_len written back.
    */
   getInfo(mm: UserCopy, object: BtfObject, uinfo: number, rawInfoLen: number, infoLenAddress: number): number {
     const infoLen = this.a.infoLen(mm, uinfo, rawInfoLen, BPF_BTF_INFO.size);
@@ -190,14 +210,22 @@ export class BtfSyscall {
     if (!mm.copyToUser(ubtf, this.k.phys.bytes, object.address, copy)) return -Errno.EFAULT;
     view.setUint32(BPF_BTF_INFO.btf_size, object.size, true);
     view.setUint32(BPF_BTF_INFO.id, object.id, true);
-    view.setUint32(BPF_BTF_INFO.kernel_btf, 0, true);
+    view.setUint32(BPF_BTF_INFO.kernel_btf, object.kernelName === undefined ? 0 : 1, true);
     const uname = view.getUint32(BPF_BTF_INFO.name, true) + view.getUint32(BPF_BTF_INFO.name + 4, true) * 0x1_0000_0000;
     const unameLen = view.getUint32(BPF_BTF_INFO.name_len, true);
     if ((uname === 0) !== (unameLen === 0)) return -Errno.EINVAL;
-    // A loaded (not kernel or module) BTF has the empty name: name_len 0, and the NUL copied when there is room.
-    view.setUint32(BPF_BTF_INFO.name_len, 0, true);
-    if (uname !== 0 && !mm.copyToUser(uname, new Uint8Array(1), 0, 1)) return -Errno.EFAULT;
+    // The name (`vmlinux` for the kernel's BTF, empty for a loaded one) with its NUL; a short buffer gets what fits, NUL-ended, and ENOSPC.
+    const name = new TextEncoder().encode(`${object.kernelName ?? ''}\0`);
+    view.setUint32(BPF_BTF_INFO.name_len, name.length - 1, true);
+    let ret = 0;
+    if (uname !== 0) {
+      const fits = unameLen >= name.length;
+      const out = fits ? name : Uint8Array.from([...name.subarray(0, unameLen - 1), 0]);
+      if (!mm.copyToUser(uname, out, 0, out.length)) return -Errno.EFAULT;
+      if (!fits) ret = -Errno.ENOSPC;
+    }
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
+    if (ret !== 0) return ret;
     return this.a.putU32(mm, infoLenAddress, infoLen);
   }
 }

@@ -8,6 +8,7 @@ import { encodeProgram, type RawInsn } from '@ebpf-sim/isa';
 import type { File, FileOperations, KernelServices, SysctlEntry, Task, UserCopy } from '@ebpf-sim/kernel';
 import { hasCapability } from '@ebpf-sim/kernel';
 import {
+  BPF_ATTACH_TYPE,
   BPF_ATTR_LAYOUTS,
   BPF_FUNC_INFO,
   BPF_LINE_INFO,
@@ -15,6 +16,7 @@ import {
   BPF_OBJ_NAME_LEN,
   BPF_PROG_F,
   BPF_PROG_INFO,
+  BPF_PROG_TYPE,
   BPF_STATS,
   CAP,
   Errno,
@@ -47,11 +49,15 @@ import { CyclicIdr } from './idr.js';
 import type { BtfObject } from './btf.js';
 import { checkProgBtfInfo, xlatedBtfInfo } from './prog-btf-info.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
+import type { KernelBtf } from '../vmlinux/btf-attach.js';
+import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 
 /** A loaded program: Linux's struct bpf_prog with its aux, as a runnable program and a PROG_ARRAY slot's target. */
 export interface ProgObject extends RunnableProgram, TailCallTarget {
   readonly progType: number;
   readonly expectedAttachType: number;
+  /** prog->aux->attach_btf_id: the vmlinux BTF type a TRACING or LSM program attaches to (0: none). */
+  readonly attachBtfId: number;
   id: number;
   readonly name: string;
   readonly tag: Uint8Array;
@@ -132,8 +138,10 @@ const LICENSE_MAX = 128;
 /** The program types this kernel can load, by uapi number (find_prog_type). */
 const PROG_TYPES_BY_ID: ReadonlyMap<number, ProgramTypeDesc> = new Map([...PROGRAM_TYPES.values()].map((desc) => [desc.uapiId, desc]));
 
-/** Program types that only load with BTF (attach_btf_id): bpf_prog_load_check_attach refuses them here. */
-const BTF_ONLY_PROG_TYPES = new Set([26, 27, 28, 29]); // TRACING, STRUCT_OPS, EXT, LSM (uapi enum bpf_prog_type)
+/** Program types that only load with BTF (attach_btf_id or a target program). */
+const BTF_ONLY_PROG_TYPES: ReadonlySet<number> = new Set([BPF_PROG_TYPE.TRACING, BPF_PROG_TYPE.STRUCT_OPS, BPF_PROG_TYPE.EXT, BPF_PROG_TYPE.LSM]);
+/** The ones this kernel loads: attach_btf_id names a vmlinux FUNC or `btf_trace_` typedef (bpf_check_attach_target). */
+const BTF_ATTACH_PROG_TYPES: ReadonlySet<number> = new Set([BPF_PROG_TYPE.TRACING, BPF_PROG_TYPE.LSM]);
 
 /** bpf_obj_name_cpy: a NUL within BPF_OBJ_NAME_LEN and only [A-Za-z0-9_.] before it; the name, or -EINVAL. */
 function objName(bytes: Uint8Array): string | number {
@@ -167,6 +175,10 @@ export class ProgSyscall {
   private readonly infoView = new DataView(this.info.buffer);
   private readonly scratch = new Uint8Array(PAGE_SIZE);
   private readonly idBuf = new Uint8Array(4);
+  /** btf_vmlinux: the kernel's BTF, once published (registerBpf); TRACING and LSM programs attach by its ids. */
+  vmlinux: KernelBtf | undefined;
+  /** The vmlinux BTF's object id (1 once registerBpf made it), what bpf_prog_info.attach_btf_obj_id says. */
+  vmlinuxObjectId = 0;
 
   constructor(
     private readonly k: ProgServices,
@@ -266,10 +278,14 @@ export class ProgSyscall {
     const insnCnt = a.u32(P.insn_cnt.offset);
     if (insnCnt === 0 || insnCnt > (privileged ? INSN_LIMIT : BPF_MAXINSNS)) return -Errno.E2BIG;
     if (denied.late !== 0) return denied.late;
-    // attach_prog_fd / attach_btf_id name a BTF type to attach to; this kernel has no BTF objects, so none resolves.
-    if (a.u32(P.attach_prog_fd.offset) !== 0 || a.u32(P.attach_btf_id.offset) !== 0) return -Errno.EINVAL;
-    // bpf_prog_load_check_attach: TRACING, STRUCT_OPS, EXT and LSM programs need an attach BTF id.
-    if (BTF_ONLY_PROG_TYPES.has(progType)) return -Errno.EINVAL;
+    // attach_prog_fd / attach_btf_obj_fd (one slot) name a target program (EXT, fentry on a program) or a module's
+    // BTF: neither is modelled, no fd resolves. attach_btf_id alone means a type of the vmlinux BTF.
+    if (a.u32(P.attach_prog_fd.offset) !== 0) return -Errno.EINVAL;
+    const attachBtfId = a.u32(P.attach_btf_id.offset);
+    // bpf_prog_load_check_attach: a BTF id only for the types that attach by one, and only with a vmlinux BTF.
+    if (attachBtfId !== 0 && (attachBtfId > BTF_MAX_TYPE || this.vmlinux === undefined || !BTF_ATTACH_PROG_TYPES.has(progType))) return -Errno.EINVAL;
+    // STRUCT_OPS and EXT programs (a struct_ops map's BTF, a target program) are not modelled.
+    if (BTF_ONLY_PROG_TYPES.has(progType) && !BTF_ATTACH_PROG_TYPES.has(progType)) return -Errno.EINVAL;
     // prog_ifindex asks for a device-offloaded program; no simulated NIC offloads (bpf_prog_dev_bound_init: EINVAL).
     if (a.u32(P.prog_ifindex.offset) !== 0) return -Errno.EINVAL;
     const insnBytes = new Uint8Array(insnCnt * 8);
@@ -297,7 +313,11 @@ export class ProgSyscall {
       for (const object of held) a.mapPut(object);
       if (btf !== undefined) a.btfPut(btf);
     };
-    const result = btfInfo.refused ?? this.verifyAndFix(task, mm, insnBytes, desc, privileged, gplCompatible, logLevel, held);
+    const expectedAttachType = a.u32(P.expected_attach_type.offset);
+    // check_attach_btf_id: TRACING and LSM programs get their context from the attach target's BTF.
+    const attached = BTF_ATTACH_PROG_TYPES.has(progType) ? this.attachTarget(desc, expectedAttachType, attachBtfId, gplCompatible) : desc;
+    const result =
+      btfInfo.refused ?? ('program' in attached ? attached : this.verifyAndFix(task, mm, insnBytes, attached, privileged, gplCompatible, logLevel, held));
     // bpf_vlog_finalize: the log goes back whether or not the program loaded, and log_true_size with it.
     const log = finalizeLog(result.log, logLevel, logSize);
     if (log.bytes.length > 0 && !mm.copyToUser(logBuf, log.bytes, 0, log.bytes.length)) {
@@ -339,7 +359,8 @@ export class ProgSyscall {
       jited,
       runCnt: 0,
       runTimeNs: 0,
-      expectedAttachType: a.u32(P.expected_attach_type.offset),
+      expectedAttachType,
+      attachBtfId,
       id: 0,
       name,
       tag: progTag(insnBytes),
@@ -365,6 +386,27 @@ export class ProgSyscall {
     }
     prog.id = id;
     return this.newFd(task, prog);
+  }
+
+  /**
+   * check_attach_btf_id for TRACING and LSM programs: bpf_check_attach_target against the vmlinux BTF (its log
+   * lines and errno on a refusal), and the program type with its context typed by the target (btf_ctx_access).
+   */
+  private attachTarget(desc: ProgramTypeDesc, expectedAttachType: number, btfId: number, gpl: boolean): ProgramTypeDesc | { log: string; program: number } {
+    const vmlinux = this.vmlinux;
+    // bpf_check_attach_target with no BTF: the program gave no attach_btf_id.
+    if (btfId === 0 || vmlinux === undefined) return { log: 'Tracing programs must provide btf_id\n', program: -Errno.EINVAL };
+    const A = BPF_ATTACH_TYPE;
+    const isLsm = desc.uapiId === BPF_PROG_TYPE.LSM;
+    // TRACING: fentry, fexit, fmod_ret, tp_btf (BPF_TRACE_ITER's bpf_iter_ targets are not modelled); LSM: BPF_LSM_MAC
+    // (BPF_LSM_CGROUP is not modelled). Linux leaves other attach types to fail at attach; this kernel refuses them here.
+    const known: readonly number[] = isLsm ? [A.LSM_MAC] : [A.TRACE_FENTRY, A.TRACE_FEXIT, A.MODIFY_RETURN, A.TRACE_RAW_TP];
+    if (!known.includes(expectedAttachType)) return { log: '', program: -Errno.EINVAL };
+    const target = vmlinux.checkAttachTarget(desc.uapiId, expectedAttachType, btfId, gpl);
+    if ('errno' in target) return { log: target.log, program: target.errno };
+    // prog_args_trusted: tp_btf's and the LSM hooks' pointer arguments are trusted; fentry/fexit's are not.
+    const trusted = isLsm || expectedAttachType === A.TRACE_RAW_TP;
+    return { ...desc, btfCtxAccess: (off, size) => vmlinux.ctxAccess(target, expectedAttachType, trusted, off, size) };
   }
 
   /** strncpy_from_bpfptr(license, attr->license, sizeof(license) - 1): a longer string is cut, a fault is EFAULT. */
@@ -446,6 +488,7 @@ export class ProgSyscall {
     const registry: VerifierRegistry = {
       helper: (id) => HELPERS.get(id),
       map: (ref, how) => descs.get(`${how}:${ref}`),
+      ...(this.vmlinux === undefined ? {} : { kernelBtf: this.vmlinux }),
     };
     const verifierLevel = (logLevel & BPF_LOG.LEVEL2) !== 0 ? 2 : logLevel !== 0 ? 1 : 0;
     const result = verify(insnBytes, { progType: desc, registry, logLevel: verifierLevel, privileged, gpl });
@@ -571,6 +614,9 @@ export class ProgSyscall {
     setU64(I.run_time_ns, prog.runTimeNs);
     setU64(I.run_cnt, prog.runCnt);
     view.setUint32(I.verified_insns, prog.verifiedInsns, true);
+    // The type a TRACING or LSM program attached to, and the BTF object holding it (vmlinux's).
+    view.setUint32(I.attach_btf_id, prog.attachBtfId, true);
+    if (prog.attachBtfId !== 0) view.setUint32(I.attach_btf_obj_id, this.vmlinuxObjectId, true);
     view.setUint32(I.nr_map_ids, prog.usedMaps.length, true);
     setU64(I.map_ids, mapIdsAt);
     const ids = Math.min(mapIdsLen, prog.usedMaps.length);

@@ -5,7 +5,7 @@
  */
 import { BtfKind, parseBtf, type Btf, type BtfType } from '@ebpf-sim/btf';
 import { asm, type RawInsn } from '@ebpf-sim/isa';
-import { createKernel, KERNEL_TYPES, TASK_STRUCT } from '@ebpf-sim/kernel';
+import { createKernel, KERNEL_TYPES, RAW_TRACEPOINT_PROTOS, TASK_STRUCT } from '@ebpf-sim/kernel';
 import { BPF_FUNC, BPF_MAP_TYPE, Errno, Libc, O, XDP_MD, __SK_BUFF } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { registerBpf } from '../syscall/index.js';
@@ -91,7 +91,17 @@ describe('vmlinux BTF', () => {
     expect(proto('wake_up_new_task')?.sizeOrType).toBe(0);
     expect(proto('__x64_sys_getpid')?.params.map((p) => p.name)).toEqual(['regs']);
     expect(proto('bpf_lsm_file_open')?.params.map((p) => p.name)).toEqual(['file']);
-    expect(btf.types.filter((t) => t.kind === BtfKind.FUNC).length).toBe(createKernel().hooks.list('kprobe').length + 3);
+    // One FUNC per kprobe'd function, per LSM hook (3) and per event class of the raw tracepoints (__bpf_trace_<template>).
+    const templates = new Set(Object.values(RAW_TRACEPOINT_PROTOS).map((tp) => tp.template));
+    expect(btf.types.filter((t) => t.kind === BtfKind.FUNC).length).toBe(createKernel().hooks.list('kprobe').length + 3 + templates.size);
+    // tp_btf's targets: `typedef void (*btf_trace_<tp>)(void *, TP_PROTO...)`, parameters unnamed, as Linux encodes them.
+    const trace = named(btf, BtfKind.TYPEDEF, 'btf_trace_sched_process_fork');
+    const traceProto = btf.types[btf.types[trace.sizeOrType]?.sizeOrType ?? 0];
+    expect(traceProto?.kind).toBe(BtfKind.FUNC_PROTO);
+    expect(traceProto?.params.map((p) => p.name)).toEqual(['', '', '']);
+    expect(proto('__bpf_trace_sched_process_fork')?.params.map((p) => p.name)).toEqual(['__data', 'parent', 'child']);
+    expect(proto('__bpf_trace_sched_wakeup_template')?.params.map((p) => p.name)).toEqual(['__data', 'p']);
+    expect(proto('do_unlinkat')?.params.map((p) => p.name)).toEqual(['dfd', 'name']);
   });
 
   it('is published read-only at /sys/kernel/btf/vmlinux by registerBpf', () => {

@@ -8,12 +8,15 @@
  *
  * The blob is a function of the kernel's tables and hook points only: the same kernel gives the same bytes.
  */
-import { BtfBuilder, BtfFuncLinkage, BtfIntEncoding, BtfKind, type BtfMember } from '@ebpf-sim/btf';
+import { BtfBuilder, BtfFuncLinkage, BtfIntEncoding, BtfKind, parseBtf, type BtfMember } from '@ebpf-sim/btf';
+import { BPF_TRACE_FUNC_PREFIX, BTF_TRACE_PREFIX, KernelBtf } from './btf-attach.js';
 import {
   KERNEL_TYPES,
   kprobeFunctionProto,
   LSM_HOOK_ARGS,
   parseCType,
+  RAW_TRACEPOINT_PROTOS,
+  type RawTracepointProto,
   type CType,
   type HookPoint,
   type KernelFunctionProto,
@@ -59,6 +62,8 @@ function recordFields(hook: HookPoint): (readonly [string, number, string])[] {
 
 /** The uapi contexts programs see (include/uapi/linux/bpf.h), all `__u32` but where the type says otherwise. */
 function uapiContexts(table: KernelTypeTable): void {
+  // raw_tp programs' context: `struct bpf_raw_tracepoint_args { __u64 args[0]; }`, a flexible array of the arguments.
+  table.fixedStruct('bpf_raw_tracepoint_args', 0, [['args', 0, '__u64[]']]);
   table.fixedStruct(
     'xdp_md',
     XDP_MD.size,
@@ -188,6 +193,20 @@ class BtfFromC {
     return this.interned(`${struct.kind} ${struct.name}`, make);
   }
 
+  /**
+   * A raw tracepoint as Linux's BTF has it: `typedef void (*btf_trace_<name>)(void *, TP_PROTO...)` with unnamed
+   * parameters (what tp_btf programs name as attach_btf_id), and once per event class the function programs run
+   * through, `__bpf_trace_<template>(void *__data, TP_PROTO...)`, whose parameters carry the names.
+   */
+  rawTracepoint(name: string, tp: RawTracepointProto, templates: Set<string>): void {
+    const data = this.typeOf('void *');
+    const proto = this.b.funcProto(0, [{ name: '', type: data }, ...tp.args.map((a) => ({ name: '', type: this.typeOf(a.ctype) }))]);
+    this.b.add({ kind: BtfKind.TYPEDEF, name: `${BTF_TRACE_PREFIX}${name}`, sizeOrType: this.b.ref(BtfKind.PTR, proto) });
+    if (templates.has(tp.template)) return;
+    templates.add(tp.template);
+    this.func(`${BPF_TRACE_FUNC_PREFIX}${tp.template}`, { ret: 'void', args: [{ name: '__data', ctype: 'void *' }, ...tp.args] });
+  }
+
   /** A FUNC and its FUNC_PROTO (static linkage, as the functions of Linux's vmlinux BTF are). */
   func(name: string, proto: KernelFunctionProto): void {
     const ret = this.typeOf(proto.ret);
@@ -202,11 +221,17 @@ class BtfFromC {
  * one configuration has the same, so a test suite that boots many kernels builds it once.
  */
 const built = new Map<string, Uint8Array>();
+/** The same blobs parsed, for the verifier's and PROG_LOAD's BTF lookups (immutable, so shared like the blobs). */
+const parsed = new Map<string, KernelBtf>();
+
+/** What a blob is built from: the tracepoint and kprobe hook names. */
+const sourcesKey = (hooks: readonly HookPoint[]): string =>
+  hooks.flatMap((hook) => (hook.kind === 'tracepoint' || hook.kind === 'kprobe' ? [hook.name] : [])).join('\n');
 
 /** Build the vmlinux BTF blob of a kernel with these hook points. */
 export function buildVmlinuxBtf(sources: VmlinuxSources): Uint8Array {
   if (sources.types !== undefined) return build(sources);
-  const key = sources.hooks.flatMap((hook) => (hook.kind === 'tracepoint' || hook.kind === 'kprobe' ? [hook.name] : [])).join('\n');
+  const key = sourcesKey(sources.hooks);
   let blob = built.get(key);
   if (blob === undefined) {
     blob = build(sources);
@@ -248,6 +273,14 @@ function build(sources: VmlinuxSources): Uint8Array {
       out.func(fn, proto);
     }
   }
+  // tp_btf programs attach to btf_trace_<name> typedefs, one per raw tracepoint of this kernel's tracepoints.
+  const templates = new Set<string>();
+  for (const hook of sources.hooks) {
+    if (hook.kind !== 'tracepoint') continue;
+    const name = hook.name.slice(hook.name.indexOf(':') + 1);
+    const tp = RAW_TRACEPOINT_PROTOS[name];
+    if (tp !== undefined) out.rawTracepoint(name, tp, templates);
+  }
   // BPF LSM programs attach to bpf_lsm_<hook> (kernel/bpf/bpf_lsm.c): int (the hook's arguments).
   for (const [hook, args] of Object.entries(LSM_HOOK_ARGS) as [LsmHookName, (typeof LSM_HOOK_ARGS)[LsmHookName]][])
     out.func(`bpf_lsm_${hook}`, { ret: 'int', args });
@@ -257,9 +290,19 @@ function build(sources: VmlinuxSources): Uint8Array {
 /** What publishing the vmlinux BTF uses: the hook points and sysfs. */
 export type VmlinuxKernel = Pick<KernelServices, 'hooks' | 'sysfs'>;
 
-/** btf_vmlinux_init (kernel/bpf/sysfs_btf.c): build the kernel's BTF and publish it read-only at /sys/kernel/btf/vmlinux. */
-export function publishVmlinuxBtf(kernel: VmlinuxKernel): Uint8Array {
-  const blob = buildVmlinuxBtf({ hooks: kernel.hooks.list() });
+/**
+ * btf_vmlinux_init (kernel/bpf/sysfs_btf.c): build the kernel's BTF and publish it read-only at
+ * /sys/kernel/btf/vmlinux; the parsed form is what the verifier reads (bpf_get_btf_vmlinux).
+ */
+export function publishVmlinuxBtf(kernel: VmlinuxKernel): { readonly kernelBtf: KernelBtf; readonly blob: Uint8Array } {
+  const hooks = kernel.hooks.list();
+  const blob = buildVmlinuxBtf({ hooks });
   kernel.sysfs.addReadOnly(VMLINUX_BTF_PATH, blob);
-  return blob;
+  const key = sourcesKey(hooks);
+  let kernelBtf = parsed.get(key);
+  if (kernelBtf === undefined) {
+    kernelBtf = new KernelBtf(parseBtf(blob));
+    parsed.set(key, kernelBtf);
+  }
+  return { kernelBtf, blob };
 }

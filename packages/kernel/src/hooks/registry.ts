@@ -26,7 +26,7 @@ const COMMON_FIELDS: readonly ContextField[] = [
 ];
 
 /** Kernel functions (besides each syscall's __x64_sys_<name>) with kprobe/kretprobe sites. */
-export const KPROBE_FUNCTIONS = ['do_sys_openat2', 'vfs_read', 'vfs_write', 'do_exit', 'wake_up_new_task'] as const;
+export const KPROBE_FUNCTIONS = ['do_sys_openat2', 'vfs_read', 'vfs_write', 'do_exit', 'wake_up_new_task', 'do_unlinkat'] as const;
 export type KprobeFunction = (typeof KPROBE_FUNCTIONS)[number];
 
 /** A kernel function's C prototype: its return type and its arguments in order (C spellings). */
@@ -38,7 +38,8 @@ export interface KernelFunctionProto {
 /**
  * The prototypes of the functions with kprobe sites, as Linux 6.x declares them (the vmlinux BTF's FUNC
  * entries). The values the sites pass: `wake_up_new_task`'s `p` is the child's task_struct; `vfs_read` and
- * `vfs_write` pass the file's id as `file` (struct file is not laid out in kernel memory) and 0 as `pos`.
+ * `vfs_write` pass the file's id as `file` (struct file is not laid out in kernel memory) and 0 as `pos`; `do_unlinkat`
+ * passes NULL as `name` (no struct filename is built).
  */
 export const KPROBE_FUNCTION_PROTOS: Readonly<Record<KprobeFunction, KernelFunctionProto>> = {
   do_sys_openat2: {
@@ -69,6 +70,14 @@ export const KPROBE_FUNCTION_PROTOS: Readonly<Record<KprobeFunction, KernelFunct
   },
   do_exit: { ret: 'void', args: [{ name: 'code', ctype: 'long' }] },
   wake_up_new_task: { ret: 'void', args: [{ name: 'p', ctype: 'struct task_struct *' }] },
+  // unlinkat(2) without AT_REMOVEDIR and unlink(2). getname() is not modelled: the site passes `name` as NULL.
+  do_unlinkat: {
+    ret: 'int',
+    args: [
+      { name: 'dfd', ctype: 'int' },
+      { name: 'name', ctype: 'struct filename *' },
+    ],
+  },
 };
 
 /** The prototype of every `__x64_sys_<name>` wrapper on x86_64: the syscall's arguments stay in the saved user registers. */
@@ -81,6 +90,66 @@ export function kprobeFunctionProto(fn: string): KernelFunctionProto | undefined
   if (SYSCALL_WRAPPERS.has(fn)) return SYSCALL_WRAPPER_PROTO;
   return (KPROBE_FUNCTION_PROTOS as Readonly<Record<string, KernelFunctionProto>>)[fn];
 }
+
+/**
+ * A raw tracepoint's TP_PROTO (include/trace/events/*.h) and its event class: BPF programs run through
+ * `__bpf_trace_<template>` (include/trace/bpf_probe.h), whose prototype is `(void *__data, TP_PROTO...)`. The
+ * vmlinux BTF describes each as a `btf_trace_<name>` typedef and that function.
+ */
+export interface RawTracepointProto {
+  readonly template: string;
+  readonly args: KernelFunctionProto['args'];
+}
+
+/** The raw tracepoints of this kernel's tracepoints (raw_syscalls:*, sched:*), by raw tracepoint name, as Linux 6.18 declares them. */
+export const RAW_TRACEPOINT_PROTOS: Readonly<Record<string, RawTracepointProto>> = {
+  sys_enter: {
+    template: 'sys_enter',
+    args: [
+      { name: 'regs', ctype: 'struct pt_regs *' },
+      { name: 'id', ctype: 'long' },
+    ],
+  },
+  sys_exit: {
+    template: 'sys_exit',
+    args: [
+      { name: 'regs', ctype: 'struct pt_regs *' },
+      { name: 'ret', ctype: 'long' },
+    ],
+  },
+  sched_switch: {
+    template: 'sched_switch',
+    args: [
+      { name: 'preempt', ctype: 'bool' },
+      { name: 'prev', ctype: 'struct task_struct *' },
+      { name: 'next', ctype: 'struct task_struct *' },
+      { name: 'prev_state', ctype: 'unsigned int' },
+    ],
+  },
+  sched_wakeup: { template: 'sched_wakeup_template', args: [{ name: 'p', ctype: 'struct task_struct *' }] },
+  sched_process_fork: {
+    template: 'sched_process_fork',
+    args: [
+      { name: 'parent', ctype: 'struct task_struct *' },
+      { name: 'child', ctype: 'struct task_struct *' },
+    ],
+  },
+  sched_process_exec: {
+    template: 'sched_process_exec',
+    args: [
+      { name: 'p', ctype: 'struct task_struct *' },
+      { name: 'old_pid', ctype: 'pid_t' },
+      { name: 'bprm', ctype: 'struct linux_binprm *' },
+    ],
+  },
+  sched_process_exit: {
+    template: 'sched_process_exit',
+    args: [
+      { name: 'p', ctype: 'struct task_struct *' },
+      { name: 'group_dead', ctype: 'bool' },
+    ],
+  },
+};
 
 const PT_REGS_FIELDS: readonly ContextField[] = Object.entries(PT_REGS)
   .filter(([name]) => name !== 'size')

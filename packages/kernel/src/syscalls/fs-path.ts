@@ -161,7 +161,18 @@ function sysMkdirat(vfs: Vfs, task: Task, dfd: number, pathname: number, mode: n
   return typeof created === 'number' ? created : 0;
 }
 
-function sysUnlinkat(vfs: Vfs, task: Task, dfd: number, pathname: number, flag: number): number {
+/** unlinkat(2): do_rmdir with AT_REMOVEDIR, else do_unlinkat (with its kprobe site). */
+function sysUnlinkat(k: PathSyscallServices, task: Task, dfd: number, pathname: number, flag: number): number {
+  if ((flag & AT_REMOVEDIR) !== 0) return doUnlinkat(k.vfs, task, dfd, pathname, flag);
+  const kprobes = k.kprobes;
+  const site = kprobes.sites.do_unlinkat;
+  kprobes.enter(site, task, dfd, 0);
+  const ret = doUnlinkat(k.vfs, task, dfd, pathname, flag);
+  kprobes.exit(site, task, ret);
+  return ret;
+}
+
+function doUnlinkat(vfs: Vfs, task: Task, dfd: number, pathname: number, flag: number): number {
   const parent = parentAt(vfs, task, dfd, pathname);
   if (typeof parent === 'number') return parent;
   const { dir, name } = parent;
@@ -238,8 +249,8 @@ export function registerPathSyscalls(table: SyscallTable, k: PathSyscallServices
   table.register('pipe', (t, fildes) => sysPipe2(vfs, t, fildes, 0));
   table.register('mkdirat', (t, dfd, pathname, mode) => sysMkdirat(vfs, t, dfd, pathname, mode));
   table.register('mkdir', (t, pathname, mode) => sysMkdirat(vfs, t, AT_FDCWD, pathname, mode));
-  table.register('unlinkat', (t, dfd, pathname, flag) => sysUnlinkat(vfs, t, dfd, pathname, flag));
-  table.register('unlink', (t, pathname) => sysUnlinkat(vfs, t, AT_FDCWD, pathname, 0));
+  table.register('unlinkat', (t, dfd, pathname, flag) => sysUnlinkat(k, t, dfd, pathname, flag));
+  table.register('unlink', (t, pathname) => sysUnlinkat(k, t, AT_FDCWD, pathname, 0));
   table.register('getcwd', (t, buf, size) => sysGetcwd(vfs, t, buf, size));
   table.register('chdir', (t, filename) => sysChdir(vfs, t, filename));
   table.register('dup', (t, fildes) => {

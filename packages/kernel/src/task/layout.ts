@@ -120,6 +120,50 @@ export const TASK_STRUCT = T.struct('task_struct', [
   // Scheduler bits: SCHED_RESET_ON_FORK is not modelled, so it stays 0 (what programs read through CO-RE bitfield relocations).
   ['sched_reset_on_fork', 'unsigned int:1'],
 ]);
+/**
+ * The VFS objects BPF LSM and tracing programs read through BTF (include/linux/fs.h, dcache.h, path.h): Linux's
+ * names and C types, this kernel's layouts. struct qstr keeps Linux's members (`hash`, `len`, `name`; Linux
+ * overlays hash and len with `u64 hash_len` in an anonymous union), struct filename is getname()'s result.
+ */
+T.struct('qstr', [
+  ['hash', 'u32'],
+  ['len', 'u32'],
+  ['name', 'const unsigned char *'],
+]);
+T.struct('inode', [
+  ['i_mode', 'umode_t'],
+  ['i_opflags', 'unsigned short'],
+  ['i_uid', 'kuid_t'],
+  ['i_gid', 'kgid_t'],
+  ['i_flags', 'unsigned int'],
+  ['i_ino', 'unsigned long'],
+  ['i_nlink', 'unsigned int'],
+  ['i_size', 'loff_t'],
+]);
+T.struct('dentry', [
+  ['d_flags', 'unsigned int'],
+  ['d_parent', 'struct dentry *'],
+  ['d_name', 'struct qstr'],
+  ['d_inode', 'struct inode *'],
+]);
+T.struct('path', [
+  ['mnt', 'struct vfsmount *'],
+  ['dentry', 'struct dentry *'],
+]);
+T.struct('file', [
+  ['f_mode', 'fmode_t'],
+  ['f_flags', 'unsigned int'],
+  ['f_path', 'struct path'],
+  ['f_inode', 'struct inode *'],
+  ['f_pos', 'loff_t'],
+]);
+T.struct('filename', [
+  ['name', 'const char *'],
+  ['uptr', 'const char *'],
+  ['refcnt', 'atomic_t'],
+  ['aname', 'struct audit_names *'],
+]);
+
 /** TASK_COMM_LEN. */
 export const TASK_COMM_LEN = 16;
 

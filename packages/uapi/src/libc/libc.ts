@@ -814,6 +814,7 @@ export class Libc {
         prog_name: spec.name ?? '',
         expected_attach_type: spec.expectedAttachType ?? 0,
         fd_array: fdArray,
+        attach_btf_id: spec.attachBtfId ?? 0,
       });
       let log = '';
       if (logBuf !== 0) {

@@ -108,6 +108,8 @@ export interface BpfProgLoadSpec {
   fdArray?: readonly number[];
   /** prog_btf_fd: the BTF object func_info and line_info refer to. */
   progBtfFd?: number;
+  /** attach_btf_id: the vmlinux BTF type a TRACING or LSM program attaches to (attach_btf_obj_fd 0: vmlinux). */
+  attachBtfId?: number;
   /** func_info: one record per function (struct bpf_func_info), passed with func_info_rec_size = its size. */
   funcInfo?: readonly BpfFuncInfoRecord[];
   /** line_info: source lines by instruction (struct bpf_line_info), passed with line_info_rec_size = its size. */
