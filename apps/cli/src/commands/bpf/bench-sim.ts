@@ -210,19 +210,21 @@ export function runSimBench(options: SimBenchOptions): SimBenchReport {
       const map = yield* libc.bpfMapCreate({ map_type: mapType, key_size: 4, value_size: 8, max_entries: HASH_ENTRIES });
       if (map < 0) return fail(`BPF_MAP_CREATE (${label})`, map);
       const isHash = mapType === BPF_MAP_TYPE.HASH;
+      let scratch = -1;
       if (isHash) {
         // Warm-up, as the kernel's bench tool (tools/testing/selftests/bpf/bench.c) discards its warm-up seconds:
         // the same passes on a scratch map of the same shape first, so the figures are the steady state of the
-        // simulator's code, not V8 compiling it.
-        const scratch = yield* libc.bpfMapCreate({ map_type: mapType, key_size: 4, value_size: 8, max_entries: HASH_ENTRIES });
+        // simulator's code, not V8 compiling it. The scratch map is made before and closed after the measured
+        // passes: a command between them would take V8 down paths the warmed code has not seen (a deopt).
+        scratch = yield* libc.bpfMapCreate({ map_type: mapType, key_size: 4, value_size: 8, max_entries: HASH_ENTRIES });
         if (scratch < 0) return fail(`BPF_MAP_CREATE (${label}, warm-up)`, scratch);
         const warmed = yield* userMapPasses(libc, scratch);
         if (warmed.failure !== null) return fail(`${warmed.failure} (warm-up)`, warmed.ret);
-        yield* libc.close(scratch);
       }
       const passes = yield* userMapPasses(libc, map, !isHash);
       if (passes.failure !== null) return fail(`${passes.failure} (${label})`, passes.ret);
       if (isHash) {
+        yield* libc.close(scratch);
         maps.push({ name: 'bpf(BPF_MAP_UPDATE_ELEM) on the hash, from user space', operations: HASH_ENTRIES, ns: (passes.updateMs * 1e6) / HASH_ENTRIES });
         maps.push({ name: 'bpf(BPF_MAP_LOOKUP_ELEM) on the hash, from user space', operations: HASH_ENTRIES, ns: (passes.lookupMs * 1e6) / HASH_ENTRIES });
       }
