@@ -29,9 +29,15 @@ const pageDown = (address: number): number => address - (address % PAGE_SIZE);
 const pageUp = (address: number): number => pageDown(address + PAGE_SIZE - 1);
 /**
  * Copies up to this many bytes go byte by byte: below it a loop is cheaper than the view `subarray` makes
- * (the keys, values and attr blocks of bpf() are mostly 4 to 32 bytes).
+ * (the keys, values and attr blocks of bpf() are mostly 4 to 32 bytes; the libc's element block, attr then key
+ * then value, is 40 to 64).
  */
-const SMALL_COPY = 32;
+const SMALL_COPY = 64;
+/**
+ * The offset in its page of a physical address (below 2^32: a frame number times PAGE_SIZE): a bit mask, where
+ * `%` on a user address (past 2^31, so a double) would call fmod on every copy.
+ */
+const pageOffsetOf = (physical: number): number => physical & (PAGE_SIZE - 1);
 
 /**
  * A process's virtual address space: a sorted list of VMAs and a page table (virtual page number to physical
@@ -125,7 +131,7 @@ export class AddressSpace implements UserCopy {
     while (done < length) {
       const physical = this.translate(address + done, false);
       if (physical < 0) return false;
-      const chunk = Math.min(length - done, PAGE_SIZE - ((address + done) % PAGE_SIZE));
+      const chunk = Math.min(length - done, PAGE_SIZE - pageOffsetOf(physical));
       if (chunk <= SMALL_COPY) for (let i = 0; i < chunk; i++) dst[dstOffset + done + i] = bytes[physical + i] as number;
       else dst.set(bytes.subarray(physical, physical + chunk), dstOffset + done);
       done += chunk;
@@ -140,7 +146,7 @@ export class AddressSpace implements UserCopy {
     while (done < length) {
       const physical = this.translate(address + done, true);
       if (physical < 0) return false;
-      const chunk = Math.min(length - done, PAGE_SIZE - ((address + done) % PAGE_SIZE));
+      const chunk = Math.min(length - done, PAGE_SIZE - pageOffsetOf(physical));
       if (chunk <= SMALL_COPY) for (let i = 0; i < chunk; i++) bytes[physical + i] = src[srcOffset + done + i] as number;
       else bytes.set(src.subarray(srcOffset + done, srcOffset + done + chunk), physical);
       done += chunk;

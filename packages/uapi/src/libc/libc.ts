@@ -580,6 +580,24 @@ export class Libc {
     }
   }
 
+  /**
+   * BPF_MAP_LOOKUP_ELEM as libbpf's bpf_map_lookup_elem(fd, key, value) has it: the value (`value.length` bytes)
+   * into the caller's buffer, 0 or -errno (the buffer is untouched then). Nothing is allocated per call.
+   */
+  *bpfMapLookupInto(fd: number, key: Uint8Array | null, value: Uint8Array, flags = 0): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      const ret = this.elemSetup(BPF_CMD.MAP_LOOKUP_ELEM, fd, key, null, value.length, flags)
+        ? yield TRAP_SYSCALL
+        : yield* this.elemChecked('MAP_LOOKUP_ELEM', fd, flags);
+      if (ret < 0) return ret;
+      if (value.length > 0) this.ctx.mem.readInto(this.elemValueAddress, value, 0, value.length);
+      return 0;
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
   /** BPF_MAP_LOOKUP_ELEM on a bloom filter: 0 when `value` may be in the set, -ENOENT when it is not. */
   *bpfMapContains(fd: number, value: Uint8Array): Sys<number> {
     const mark = this.stack.mark();
