@@ -125,6 +125,7 @@ export function formatFrame(f: FuncState, regMask: number, slots: ReadonlySet<nu
     }
   }
   if (refs.length > 0) s += ` refs=${refs.join(',')}`;
+  if (f.inCallbackFn) s += ' cb';
   return s;
 }
 
