@@ -1,0 +1,54 @@
+/**
+ * Callbacks that run, beside Linux 6.18: packages/bpf/fixtures/callbacks/run.bpf.o (clang-19; bpf_loop inlined
+ * or called, bpf_for_each_map_elem over an array and a hash, a bpf_loop inside a callback) opened and loaded
+ * with its BTF func_info into a fresh simulated kernel, each program test-run on a 64-byte packet with the
+ * JIT and with the interpreter; the return values must be Linux's (linux-run.json, record-run.sh).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { load, openObject } from '@ebpf-sim/loader';
+import { O, type Libc } from '@ebpf-sim/uapi';
+import { describe, expect, it } from 'vitest';
+import { inKernel } from './in-kernel.js';
+
+const DIR = join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'bpf', 'fixtures', 'callbacks');
+const linux = JSON.parse(readFileSync(join(DIR, 'linux-run.json'), 'utf8')) as {
+  readonly kernel: string;
+  readonly runs: Readonly<Record<string, { readonly retval: number; readonly helperCalls: number }>>;
+};
+
+/** Each program's test-run return value with net.core.bpf_jit_enable set to `jit`. */
+function retvals(jit: '0' | '1'): Record<string, number> {
+  const out: Record<string, number> = {};
+  inKernel(function* (libc: Libc) {
+    const sysctl = yield* libc.open('/proc/sys/net/core/bpf_jit_enable', O.WRONLY);
+    expect(sysctl).toBeGreaterThanOrEqual(0);
+    expect(yield* libc.write(sysctl, `${jit}\n`)).toBe(2);
+    yield* libc.close(sysctl);
+    const loaded = yield* load(openObject(new Uint8Array(readFileSync(join(DIR, 'run.bpf.o'))), { name: 'run' }), libc);
+    for (const [name, prog] of loaded.programs) {
+      const run = yield* libc.bpfProgTestRun(prog.fd, { data: new Uint8Array(64) });
+      expect(run.ret, name).toBe(0);
+      out[name] = run.retval;
+    }
+    yield* loaded.close();
+  });
+  return out;
+}
+
+describe('bpf_loop and bpf_for_each_map_elem run their callbacks as on Linux 6.18', () => {
+  const expected = Object.fromEntries(Object.entries(linux.runs).map(([name, run]) => [name, run.retval]));
+
+  it('records the kernel the return values came from', () => {
+    expect(linux.kernel).toMatch(/^6\.18\./);
+    expect(Object.keys(expected)).toHaveLength(7);
+  });
+
+  it('with the JIT (callbacks re-enter WebAssembly code through the helper)', () => {
+    expect(retvals('1')).toEqual(expected);
+  });
+
+  it('with the interpreter', () => {
+    expect(retvals('0')).toEqual(expected);
+  });
+});
