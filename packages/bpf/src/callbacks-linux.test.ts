@@ -38,7 +38,7 @@ const programs = JSON.parse(readFileSync(join(DIR, 'programs.json'), 'utf8')) as
 const recorded = JSON.parse(readFileSync(join(DIR, 'linux-results.json'), 'utf8')) as { kernel: string; programs: LinuxResult[] };
 
 /** The map types the fixtures create, by uapi number. */
-const MAP_TYPE_NAMES: Readonly<Record<number, string>> = { 1: 'hash', 2: 'array', 27: 'ringbuf' };
+const MAP_TYPE_NAMES: Readonly<Record<number, string>> = { 1: 'hash', 2: 'array', 27: 'ringbuf', 31: 'user_ringbuf' };
 
 /** The verifier's view of a fixture program: its maps (unnamed, as record.py makes them) and func_info linkage. */
 function verifyFixture(p: FixtureProgram, logLevel: 1 | 2): ReturnType<typeof verify> {

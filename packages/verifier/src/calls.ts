@@ -184,11 +184,33 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
     case 'ptr_to_btf_id':
       if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'ptr_');
       return;
+    case 'ptr_to_dynptr':
+      checkDynptrArg(regno, argIdx, reg);
+      return;
     case 'ptr_to_func':
       if (reg.type !== RegType.PTR_TO_FUNC) throw expectType(regno, reg, 'func');
       meta.subprog = reg.subprog;
       return;
   }
+}
+
+/**
+ * Linux process_dynptr_func for a read-only dynptr argument: the kernel's own (CONST_PTR_TO_DYNPTR), or one on
+ * the stack. The simulator has no helper that makes a stack dynptr (bpf_dynptr_from_mem,
+ * bpf_ringbuf_reserve_dynptr), so no stack slot ever holds an initialised one: a stack pointer is refused as
+ * Linux refuses an uninitialised one, after dynptr_get_spi's complaint about its offset when it has one.
+ */
+function checkDynptrArg(regno: number, argIdx: number, reg: Reg): void {
+  if (reg.type === RegType.CONST_PTR_TO_DYNPTR) return;
+  if (reg.type !== RegType.PTR_TO_STACK) throw expectType(regno, reg, 'fp, dynptr_ptr');
+  const uninit = `Expected an initialized dynptr as arg #${argIdx}`;
+  if (!tnumIsConst(reg.varOff)) throw new Reject('dynptr has to be at a constant offset', 'helper-arg', { errno: 22, more: [uninit] });
+  const off = reg.off + Number(BigInt.asIntN(64, reg.varOff.value));
+  // A dynptr takes two stack slots: it cannot start in the first (spi 0).
+  if (off % 8 !== 0 || Math.trunc((-off - 1) / 8) < 1) {
+    throw new Reject(`cannot pass in dynptr at an offset=${off}`, 'helper-arg', { errno: 22, more: [uninit] });
+  }
+  throw new Reject(uninit, 'helper-arg', { errno: 22 });
 }
 
 function isMemType(reg: Reg): boolean {
@@ -377,6 +399,13 @@ function pushCallback(env: Env, kind: CallbackKind, meta: CallMeta): void {
   if (kind === 'loop') {
     // callback_fn(u64 index, void *callback_ctx): the index is any scalar.
     markUnknown(arg(1));
+    arg(2).copyFrom(callerReg(3));
+  } else if (kind === 'user_ringbuf') {
+    // callback_fn(const struct bpf_dynptr *dynptr, void *callback_ctx): a local dynptr over the sample
+    // (mark_dynptr_cb_reg gives it an id).
+    markPointer(arg(1), RegType.CONST_PTR_TO_DYNPTR);
+    arg(1).dynptrType = 'local';
+    arg(1).id = env.newId();
     arg(2).copyFrom(callerReg(3));
   } else {
     // callback_fn(struct bpf_map *map, void *key, void *value, void *callback_ctx)

@@ -108,6 +108,7 @@ export type ArgType =
   | 'ptr_to_long'
   | 'ptr_to_int'
   | 'ptr_to_func'
+  | 'ptr_to_dynptr' // a dynptr, read only (ARG_PTR_TO_DYNPTR | MEM_RDONLY)
   | 'ptr_to_stack_or_null'
   | 'ptr_to_btf_id';
 
@@ -119,9 +120,10 @@ export type RetType =
  * How a callback-calling helper sets up its callback's frame (Linux's set_callee_state_fn for helpers):
  * `loop` is set_loop_callback_state (bpf_loop: R1 the index, R2 the helper's R3), `map_elem`
  * set_map_elem_callback_state (bpf_for_each_map_elem: R1 the map, R2 its key, R3 its value, R4 the helper's
- * R3). Each callback returns a value in [0, 1].
+ * R3), `user_ringbuf` set_user_ringbuf_callback_state (bpf_user_ringbuf_drain: R1 a local dynptr to the
+ * sample, R2 the helper's R3). Each callback returns a value in [0, 1].
  */
-export type CallbackKind = 'loop' | 'map_elem';
+export type CallbackKind = 'loop' | 'map_elem' | 'user_ringbuf';
 
 /** One helper's prototype (Linux `struct bpf_func_proto`). */
 export interface HelperProto {

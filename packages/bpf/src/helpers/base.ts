@@ -158,6 +158,8 @@ export const PRIVILEGED_BASE: readonly BpfFuncName[] = [
   // The callback-calling helpers are in bpf_base_func_proto's CAP_BPF part (with the timers).
   'for_each_map_elem',
   'loop',
+  'user_ringbuf_drain',
+  'dynptr_read',
   'jiffies64',
   'get_current_pid_tgid',
   'trace_printk',

@@ -1,11 +1,13 @@
 /**
- * Helpers that call a callback of the program (kernel/bpf/bpf_iter.c: bpf_loop, bpf_for_each_map_elem).
+ * Helpers that call a callback of the program (kernel/bpf/bpf_iter.c: bpf_loop, bpf_for_each_map_elem;
+ * kernel/bpf/ringbuf.c: bpf_user_ringbuf_drain).
  * The verifier checks the callback's body with its arguments (set_loop_callback_state,
  * set_map_elem_callback_state; prototypes' `callback`); at run time the helper calls it through
  * `HelperEnv.runCallback`, a run nested in the calling program's, on the same VM and stack.
  */
 import { Errno } from '@ebpf-sim/uapi';
 import { BPF_MAX_LOOPS } from '@ebpf-sim/vm';
+import { UserRingBufMap } from '../maps/ringbuf.js';
 import type { HelperImpl } from '../runtime/env.js';
 import { helper, type BpfHelper } from './define.js';
 
@@ -43,11 +45,31 @@ const forEachMapElem: HelperImpl = (env) => (ctx) => {
   return map.forEachElem(env.run.cpu, env.callbackScratch(), (key, value) => env.runCallback(fn, mapAddress, key, value, callbackCtx) !== 0);
 };
 
+/**
+ * bpf_user_ringbuf_drain(map, callback_fn, callback_ctx, flags): callback_fn(dynptr, callback_ctx) for each
+ * record user space committed (the ring's side: UserRingBufMap.drain); the records drained, or -errno.
+ */
+const userRingbufDrain: HelperImpl = (env) => (ctx) => {
+  const mapAddress = ctx.argNumber(1);
+  const map = env.mapAt(mapAddress);
+  // The verifier allows only USER_RINGBUF maps here (check_map_func_compatibility).
+  if (!(map instanceof UserRingBufMap)) throw new Error(`bpf_user_ringbuf_drain: r1 (0x${mapAddress.toString(16)}) is no user ring buffer's address`);
+  const fn = ctx.argNumber(2);
+  const callbackCtx = ctx.argNumber(3);
+  const flags = ctx.arg(4) > 0xffffffffn ? -1 : ctx.argU32(4);
+  return map.drain(flags, (dynptr) => env.runCallback(fn, dynptr, callbackCtx, 0, 0));
+};
+
 export const CALLBACK_HELPERS: readonly BpfHelper[] = [
   helper('loop', { ret: 'integer', args: ['anything', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], callback: 'loop' }, loop),
   helper(
     'for_each_map_elem',
     { ret: 'integer', args: ['const_map_ptr', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], callback: 'map_elem' },
     forEachMapElem,
+  ),
+  helper(
+    'user_ringbuf_drain',
+    { ret: 'integer', args: ['const_map_ptr', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], mapTypes: ['user_ringbuf'], callback: 'user_ringbuf' },
+    userRingbufDrain,
   ),
 ];
