@@ -9,8 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex } from '@ebpf-sim/isa';
-import { verify, type SubprogLinkage } from '@ebpf-sim/verifier';
+import { encodeProgram, fromHex } from '@ebpf-sim/isa';
+import { convertCtxAccesses, fixupDivisions, inlineLoops, removeDeadCode, verify, type ProgramTypeDesc, type SubprogLinkage } from '@ebpf-sim/verifier';
 import { describe, expect, it } from 'vitest';
 import { createRegistry, type MapSpec } from './maps.js';
 import { PROGRAM_TYPES } from './prog-types/index.js';
@@ -40,12 +40,17 @@ const recorded = JSON.parse(readFileSync(join(DIR, 'linux-results.json'), 'utf8'
 /** The map types the fixtures create, by uapi number. */
 const MAP_TYPE_NAMES: Readonly<Record<number, string>> = { 1: 'hash', 2: 'array', 27: 'ringbuf', 31: 'user_ringbuf' };
 
+function progTypeOf(p: FixtureProgram): ProgramTypeDesc {
+  const progType = [...PROGRAM_TYPES.values()].find((t) => t.uapiId === p.progType);
+  if (progType === undefined) throw new Error(`no program type ${p.progType}`);
+  return progType;
+}
+
 /** The verifier's view of a fixture program: its maps (unnamed, as record.py makes them) and func_info linkage. */
 function verifyFixture(p: FixtureProgram, logLevel: 1 | 2): ReturnType<typeof verify> {
   const specs: MapSpec[] = p.maps.map((m) => ({ name: '', type: MAP_TYPE_NAMES[m.type] ?? '?', keySize: m.key, valueSize: m.value, maxEntries: m.max }));
   const bytes = fromHex(p.slots.join(''));
-  const progType = [...PROGRAM_TYPES.values()].find((t) => t.uapiId === p.progType);
-  if (progType === undefined) throw new Error(`no program type ${p.progType}`);
+  const progType = progTypeOf(p);
   // Two subprograms at most in the fixtures: main and one callback.
   const linkage: readonly SubprogLinkage[] | undefined = p.btf === 'none' ? undefined : p.btf === 'global' ? ['global', 'global'] : ['global', 'static'];
   return verify(bytes, { progType, registry: createRegistry(specs), logLevel, ...(linkage === undefined ? {} : { subprogLinkage: linkage }) });
@@ -57,6 +62,34 @@ function normal(log: string): string[] {
     .split('\n')
     .filter((line) => line !== '' && !line.startsWith('hint: '))
     .map((line) => line.replace(/= (0xffff[0-9a-f]{12}|map\[[^\]]*\]) +;/, '= MAP ;').replace(/^(processed \d+ insns).*$/, '$1'));
+}
+
+/**
+ * Our xlated program (the context rewrite, dead code, optimize_bpf_loop, the division guards) beside Linux's
+ * dump, slot by slot as `code dst src off imm`. What only names a kernel object is masked: a helper call's
+ * immediate (Linux: the function's offset from __bpf_call_base), a map's (Linux: its id), the subprogram number
+ * Linux's dump keeps in a function address's second half; Linux's dump moves a bpf-to-bpf call's offset into
+ * `off` (its `imm` the subprogram number), which is compared with our `imm`.
+ */
+function xlatedSlots(slots: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < slots.length; i++) {
+    const b = fromHex(slots[i] ?? '');
+    const v = new DataView(b.buffer, b.byteOffset, 8);
+    const [code, dst, src, off, imm] = [b[0] ?? 0, (b[1] ?? 0) & 0xf, (b[1] ?? 0) >> 4, v.getInt16(2, true), v.getInt32(4, true)];
+    if (code === 0x85 && src === 0) out.push(`85 ${dst} 0 ${off} helper`);
+    else if (code === 0x18) {
+      out.push(`18 ${dst} ${src} ${off} ${src === 1 ? 'map' : String(imm)}`);
+      i++;
+      out.push(src === 0 ? String(new DataView(fromHex(slots[i] ?? '').buffer).getInt32(4, true)) : 'imm2');
+    } else out.push(`${code.toString(16)} ${dst} ${src} ${off} ${imm}`);
+  }
+  return out;
+}
+
+/** Linux's dump in the same shape: a bpf-to-bpf call's offset is in its `off`. */
+function linuxSlots(slots: readonly string[]): string[] {
+  return xlatedSlots(slots).map((text) => text.replace(/^85 (\d+) 1 (-?\d+) -?\d+$/, '85 $1 1 0 $2'));
 }
 
 describe('callbacks and pointer subtraction as Linux 6.18 verifies them', () => {
@@ -72,6 +105,22 @@ describe('callbacks and pointer subtraction as Linux 6.18 verifies them', () => 
     expect(ours.accepted ? 0 : ours.error?.errno).toBe(linux.errno);
     expect(normal(ours.log)).toEqual(normal(linux.log1));
   });
+
+  it.each(programs.filter((p) => recorded.programs.find((r) => r.name === p.name)?.xlated !== undefined).map((p) => [p.name, p] as const))(
+    "%s: the xlated program is Linux's (bpf_loop inlined when its flags are a known 0)",
+    (name, p) => {
+      const linux = recorded.programs.find((r) => r.name === name)?.xlated ?? [];
+      const result = verifyFixture(p, 1);
+      const bytes = fromHex(p.slots.join(''));
+      const live = removeDeadCode(convertCtxAccesses(bytes, result.facts, progTypeOf(p)), result.facts, { privileged: true });
+      const ours = fixupDivisions(inlineLoops(live, result.facts, result.stackDepth).program);
+      const slots = encodeProgram(ours.insns);
+      const hex = Array.from({ length: slots.length / 8 }, (_, i) =>
+        Array.from(slots.subarray(i * 8, i * 8 + 8), (x) => x.toString(16).padStart(2, '0')).join(''),
+      );
+      expect(xlatedSlots(hex)).toEqual(linuxSlots(linux));
+    },
+  );
 
   it('visits a bpf_loop callback until its state converges, as Linux does (widening the imprecise counter)', () => {
     const p = programs.find((x) => x.name === 'loop_ok');

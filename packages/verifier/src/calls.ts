@@ -371,6 +371,11 @@ function pushCallback(env: Env, kind: CallbackKind, meta: CallMeta): void {
   const state = env.state;
   const caller = state.cur;
   if (kind === 'loop') {
+    // update_loop_inline_state: flags that are a known 0 (then precise) and one callback make the call inlinable.
+    const flags = env.reg(4);
+    const flagsZero = flags.type === RegType.SCALAR && tnumIsConst(flags.varOff) && flags.varOff.value === 0n;
+    if (flagsZero) env.precision.mark(env.insnIdx, 1 << 4);
+    env.facts.recordLoopCall(env.insnIdx, flagsZero, env.prog.subprogStarts[meta.subprog] ?? 0, caller.subprog);
     // The verifier relies on R1 to know when the iterations end (Linux marks it precise).
     env.precision.mark(env.insnIdx, 1 << 1);
     if (BigInt(caller.callbackDepth) >= env.reg(1).umax) {

@@ -8,7 +8,7 @@ import { checkAlu } from './alu.js';
 import { checkCondJump } from './branch.js';
 import { checkHelperCall, checkLocalCall, checkMainExit, checkSubprogExit } from './calls.js';
 import type { Env } from './env.js';
-import { InsnFacts, type CtxAccessFact } from './facts.js';
+import { InsnFacts, type CtxAccessFact, type LoopCallFact } from './facts.js';
 import { formatFrame, stateColumn } from './format.js';
 import { HINTS } from './hints.js';
 import { checkAtomic, checkLdAbs, checkLoad, checkStore } from './memory.js';
@@ -93,6 +93,8 @@ export interface VerifyResult {
      * insn_aux_data.map_ptr_state; see InsnFacts.callMaps).
      */
     readonly callMaps: ReadonlyMap<number, MapDesc | null>;
+    /** Per bpf_loop call: whether optimize_bpf_loop inlines it (`inlineLoops`), its callback and caller. */
+    readonly loopCalls: ReadonlyMap<number, LoopCallFact>;
     /** The program stores into the packet directly (Linux seen_direct_write). */
     readonly seenDirectWrite: boolean;
     /** End of the furthest context byte the program accesses (Linux prog->aux->max_ctx_offset). */
@@ -766,6 +768,7 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
       memoryInBounds: facts && run ? facts.memoryProvenInBounds().filter((insn) => MEMORY_ACCESS_KINDS.has(run.prog.forms[insn]?.kind ?? 'exit')) : [],
       unreached: facts ? facts.unreached() : [],
       callMaps: facts ? facts.callMaps : new Map(),
+      loopCalls: facts ? facts.loopCalls : new Map(),
       seenDirectWrite: facts?.seenDirectWrite ?? false,
       maxCtxOffset: facts?.maxCtxOffset ?? 0,
     },

@@ -13,6 +13,7 @@ import {
   INSN_LIMIT,
   convertCtxAccesses,
   fixupDivisions,
+  inlineLoops,
   removeDeadCode,
   verify,
   type MapDesc,
@@ -452,6 +453,8 @@ export class ProgSyscall {
     let live: XlatedProgram;
     try {
       live = removeDeadCode(convertCtxAccesses(insnBytes, result.facts, desc), result.facts, { privileged });
+      // optimize_bpf_loop (Linux runs it before the dead-code passes; no dead call is ever fit to inline).
+      live = inlineLoops(live, result.facts, result.stackDepth).program;
       // do_misc_fixups' map_gen_lookup, for a program the JIT will compile (prog->jit_requested: bpf_jit_enable).
       if (this.sysctls.jitEnable.value !== 0) live = inlineMapLookups(live, result.facts.callMaps, (mapDesc) => mapOfDesc.get(mapDesc));
     } catch (e) {
