@@ -5,9 +5,9 @@
  * set_map_elem_callback_state; prototypes' `callback`); at run time the helper calls it through
  * `HelperEnv.runCallback`, a run nested in the calling program's, on the same VM and stack.
  */
-import { Errno } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, Errno } from '@ebpf-sim/uapi';
 import { BPF_MAX_LOOPS } from '@ebpf-sim/vm';
-import { UserRingBufMap } from '../maps/ringbuf.js';
+import type { UserRingBufMap } from '../maps/ringbuf.js';
 import type { HelperImpl } from '../runtime/env.js';
 import { helper, type BpfHelper } from './define.js';
 
@@ -52,12 +52,14 @@ const forEachMapElem: HelperImpl = (env) => (ctx) => {
 const userRingbufDrain: HelperImpl = (env) => (ctx) => {
   const mapAddress = ctx.argNumber(1);
   const map = env.mapAt(mapAddress);
-  // The verifier allows only USER_RINGBUF maps here (check_map_func_compatibility).
-  if (!(map instanceof UserRingBufMap)) throw new Error(`bpf_user_ringbuf_drain: r1 (0x${mapAddress.toString(16)}) is no user ring buffer's address`);
+  // The verifier allows only USER_RINGBUF maps here (check_map_func_compatibility). A type import: the map
+  // classes import the helper tables (through maps.ts), so the helpers may not import them at run time.
+  if (map?.type !== BPF_MAP_TYPE.USER_RINGBUF) throw new Error(`bpf_user_ringbuf_drain: r1 (0x${mapAddress.toString(16)}) is no user ring buffer's address`);
+  const ring = map as UserRingBufMap;
   const fn = ctx.argNumber(2);
   const callbackCtx = ctx.argNumber(3);
   const flags = ctx.arg(4) > 0xffffffffn ? -1 : ctx.argU32(4);
-  return map.drain(flags, (dynptr) => env.runCallback(fn, dynptr, callbackCtx, 0, 0));
+  return ring.drain(flags, (dynptr) => env.runCallback(fn, dynptr, callbackCtx, 0, 0));
 };
 
 export const CALLBACK_HELPERS: readonly BpfHelper[] = [

@@ -4,7 +4,7 @@
  * has no helper that makes one on the program's stack.
  */
 import { Errno } from '@ebpf-sim/uapi';
-import { DYNPTR_KERN } from '../maps/ringbuf.js';
+import { DYNPTR_KERN } from '../maps/ringbuf-records.js';
 import type { HelperImpl } from '../runtime/env.js';
 import { helper, type BpfHelper } from './define.js';
 
