@@ -72,6 +72,9 @@ const MAP_ONLY_HELPERS: Readonly<Record<string, readonly BpfFuncName[]>> = {
   hash_of_maps: ['map_lookup_elem'],
 };
 
+/** The map types with map_for_each_callback (bpf_for_each_map_elem): arraymap.c and hashtab.c. */
+const FOR_EACH_MAP_TYPES: ReadonlySet<string> = new Set(['array', 'percpu_array', 'hash', 'percpu_hash', 'lru_hash', 'lru_percpu_hash']);
+
 export interface MapSpec {
   readonly name: string;
   /** A key of {@link MAP_TYPE_IDS}. */
@@ -92,6 +95,7 @@ export function mapDesc(spec: MapSpec): MapDesc {
     ...spec,
     typeId,
     ...(only ? { allowedHelpers: funcIds(only) } : {}),
+    ...(FOR_EACH_MAP_TYPES.has(spec.type) ? { forEachCallback: true } : {}),
     directValue: spec.type === 'array',
   };
 }

@@ -23,6 +23,11 @@ type XlatedPrinter = (insn: RawInsn, form: OpcodeForm, names?: XlatedNames) => s
 export interface XlatedNames {
   /** The operand of an LD imm64 with a map pseudo source (src 1, 2, 5 or 6). */
   readonly mapOperand?: (insn: RawInsn) => string | undefined;
+  /**
+   * The operand of an LD imm64 of a function (src 4): bpftool prints `subprog[+N]`, the kernel's own log (no
+   * cb_imm) the 64-bit immediate.
+   */
+  readonly funcOperand?: (insn: RawInsn) => string | undefined;
 }
 
 const reg = (form: OpcodeForm, n: number): string => `${form.is64 ? 'r' : 'w'}${n}`;
@@ -37,6 +42,8 @@ function aluOperator(form: OpcodeForm): string {
 function ldImm64Operand(insn: RawInsn, names?: XlatedNames): string {
   const named = insn.src !== PseudoLd.NONE && insn.src !== PseudoLd.FUNC && insn.src !== PseudoLd.BTF_ID ? names?.mapOperand?.(insn) : undefined;
   if (named !== undefined) return named;
+  const func = insn.src === PseudoLd.FUNC ? names?.funcOperand?.(insn) : undefined;
+  if (func !== undefined) return func;
   switch (insn.src) {
     case PseudoLd.MAP_FD:
       return `map[id:${insn.imm}]`;

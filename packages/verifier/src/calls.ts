@@ -7,7 +7,7 @@ import { checkDst, checkSrc, type Env } from './env.js';
 import { checkMemAccess, frameOf, growStack, stackBounds } from './memory.js';
 import type { Reg } from './reg.js';
 import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, markUnknown, regTypeName, typeCodeName } from './reg.js';
-import type { ArgType, HelperProto, MapDesc } from './registry.js';
+import type { ArgType, CallbackKind, HelperProto, MapDesc } from './registry.js';
 import { Reject } from './reject.js';
 import type { VState } from './state.js';
 import { FuncState, Slot } from './state.js';
@@ -25,6 +25,8 @@ interface CallMeta {
   allocSize: number;
   releaseRef: number;
   lockId: number;
+  /** The subprogram a `ptr_to_func` argument names, -1 when none. */
+  subprog: number;
 }
 
 function expectType(regno: number, reg: Reg, expected: string): Reject {
@@ -195,9 +197,33 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       if (!isMemType(reg)) throw expectType(regno, reg, MEM_TYPES);
       helperMem(env, regno, meta.map.valueSize, false, false);
       return;
+    case 'ptr_to_dynptr':
+      checkDynptrArg(regno, argIdx, reg);
+      return;
     case 'ptr_to_func':
-      throw new Reject(`callback arguments (R${regno}) are not modelled by the simulator's verifier`, 'unsupported');
+      if (reg.type !== RegType.PTR_TO_FUNC) throw expectType(regno, reg, 'func');
+      meta.subprog = reg.subprog;
+      return;
   }
+}
+
+/**
+ * Linux process_dynptr_func for a read-only dynptr argument: the kernel's own (CONST_PTR_TO_DYNPTR), or one on
+ * the stack. The simulator has no helper that makes a stack dynptr (bpf_dynptr_from_mem,
+ * bpf_ringbuf_reserve_dynptr), so no stack slot ever holds an initialised one: a stack pointer is refused as
+ * Linux refuses an uninitialised one, after dynptr_get_spi's complaint about its offset when it has one.
+ */
+function checkDynptrArg(regno: number, argIdx: number, reg: Reg): void {
+  if (reg.type === RegType.CONST_PTR_TO_DYNPTR) return;
+  if (reg.type !== RegType.PTR_TO_STACK) throw expectType(regno, reg, 'fp, dynptr_ptr');
+  const uninit = `Expected an initialized dynptr as arg #${argIdx}`;
+  if (!tnumIsConst(reg.varOff)) throw new Reject('dynptr has to be at a constant offset', 'helper-arg', { errno: 22, more: [uninit] });
+  const off = reg.off + Number(BigInt.asIntN(64, reg.varOff.value));
+  // A dynptr takes two stack slots: it cannot start in the first (spi 0).
+  if (off % 8 !== 0 || Math.trunc((-off - 1) / 8) < 1) {
+    throw new Reject(`cannot pass in dynptr at an offset=${off}`, 'helper-arg', { errno: 22, more: [uninit] });
+  }
+  throw new Reject(uninit, 'helper-arg', { errno: 22 });
 }
 
 function isMemType(reg: Reg): boolean {
@@ -268,8 +294,11 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
   if (env.state.activeLock && proto.lock !== 'release') {
     throw new Reject('function calls are not allowed while holding a lock', 'lock');
   }
-  const meta: CallMeta = { map: null, memRegno: -1, memWrite: false, memOrNull: false, allocSize: 0, releaseRef: 0, lockId: 0 };
+  const meta: CallMeta = { map: null, memRegno: -1, memWrite: false, memOrNull: false, allocSize: 0, releaseRef: 0, lockId: 0, subprog: -1 };
   proto.args.forEach((t, i) => checkArg(env, proto, i, t, meta));
+  // Linux pushes the callback's visit before check_map_func_compatibility (a ringbuf given to
+  // bpf_for_each_map_elem is refused as a map without callbacks).
+  if (proto.callback !== undefined) pushCallback(env, proto.callback, meta);
   checkMapCompat(proto, meta.map);
   if (meta.map) env.facts.recordCallMap(env.insnIdx, meta.map);
   const constKey = meta.map && proto.constKeyNeverNull === true ? constMapKey(env, meta.map) : -1;
@@ -348,6 +377,75 @@ function releaseReference(env: Env, ref: number): void {
   });
 }
 
+/**
+ * A callback-calling helper (Linux push_callback_call): the callback's body is explored later, from a copy
+ * of the current state with a new frame for the callback set up as the helper's kind says
+ * (set_loop_callback_state, set_map_elem_callback_state); the current path goes on after the helper. The
+ * callback returns to the helper call, which runs again and pushes another visit: the visits stop when the
+ * state at the call repeats (pruning) or, for bpf_loop, when the loop count's upper bound is reached.
+ */
+function pushCallback(env: Env, kind: CallbackKind, meta: CallMeta): void {
+  const state = env.state;
+  const caller = state.cur;
+  if (kind === 'loop') {
+    // update_loop_inline_state: flags that are a known 0 (then precise) and one callback make the call inlinable.
+    const flags = env.reg(4);
+    const flagsZero = flags.type === RegType.SCALAR && tnumIsConst(flags.varOff) && flags.varOff.value === 0n;
+    if (flagsZero) env.precision.mark(env.insnIdx, 1 << 4);
+    env.facts.recordLoopCall(env.insnIdx, flagsZero, env.prog.subprogStarts[meta.subprog] ?? 0, caller.subprog);
+    // The verifier relies on R1 to know when the iterations end (Linux marks it precise).
+    env.precision.mark(env.insnIdx, 1 << 1);
+    if (BigInt(caller.callbackDepth) >= env.reg(1).umax) {
+      caller.callbackDepth = 0;
+      env.logDetail(`frame${caller.frameno} bpf_loop iteration limit reached`);
+      return;
+    }
+  }
+  if (kind === 'map_elem' && meta.map?.forEachCallback !== true) {
+    throw new Reject('callback function not allowed for map', 'callback', { errno: 524 });
+  }
+  // setup_func_entry
+  if (state.frames.length >= MAX_CALL_FRAMES) {
+    throw new Reject(`the call stack of ${state.frames.length + 1} frames is too deep`, 'call-depth', { errno: 7 });
+  }
+  const visit = state.clone();
+  const from = visit.cur;
+  const callee = FuncState.create(state.frames.length, env.insnIdx, meta.subprog);
+  callee.inCallbackFn = true;
+  const arg = (n: number): Reg => {
+    const r = callee.regs[n];
+    if (!r) throw new Reject(`R${n} is invalid`, 'reserved', { errno: 22 });
+    return r;
+  };
+  const callerReg = (n: number): Reg => from.regs[n] ?? arg(n);
+  if (kind === 'loop') {
+    // callback_fn(u64 index, void *callback_ctx): the index is any scalar.
+    markUnknown(arg(1));
+    arg(2).copyFrom(callerReg(3));
+  } else if (kind === 'user_ringbuf') {
+    // callback_fn(const struct bpf_dynptr *dynptr, void *callback_ctx): a local dynptr over the sample
+    // (mark_dynptr_cb_reg gives it an id).
+    markPointer(arg(1), RegType.CONST_PTR_TO_DYNPTR);
+    arg(1).dynptrType = 'local';
+    arg(1).id = env.newId();
+    arg(2).copyFrom(callerReg(3));
+  } else {
+    // callback_fn(struct bpf_map *map, void *key, void *value, void *callback_ctx)
+    arg(1).copyFrom(callerReg(1));
+    markPointer(arg(2), RegType.PTR_TO_MAP_KEY);
+    arg(2).map = meta.map;
+    markPointer(arg(3), RegType.PTR_TO_MAP_VALUE);
+    arg(3).map = meta.map;
+    // Linux 6.18 gives the value pointer an id (it prints `R3=map_value(id=1,...)` in the callback).
+    arg(3).id = env.newId();
+    arg(4).copyFrom(callerReg(3));
+  }
+  visit.frames.push(callee);
+  from.callbackDepth++;
+  caller.callbackDepth = 0;
+  env.pushBranch(visit, env.prog.subprogStarts[meta.subprog] ?? 0);
+}
+
 /** bpf-to-bpf call: push a frame for the callee; resolves to the callee's first instruction. */
 export function checkLocalCall(env: Env, insn: RawInsn): number {
   const state = env.state;
@@ -372,22 +470,50 @@ export function checkLocalCall(env: Env, insn: RawInsn): number {
   return target;
 }
 
-/** Exit of a subprogram: pop its frame, hand R0 to the caller; resolves to the return address. */
+/** Linux verbose_invalid_scalar: `<where> the register R0 has smin=.. smax=.. should have been in [a, b]`. */
+function invalidScalar(where: string, r0: Reg, range: { readonly min: number; readonly max: number }): string {
+  let s = `${where} the register R0 has`;
+  let unknown = true;
+  if (r0.smin > -(1n << 63n)) {
+    s += ` smin=${r0.smin}`;
+    unknown = false;
+  }
+  if (r0.smax < (1n << 63n) - 1n) {
+    s += ` smax=${r0.smax}`;
+    unknown = false;
+  }
+  if (unknown) s += ' unknown scalar value';
+  return `${s} should have been in [${range.min}, ${range.max}]`;
+}
+
+/** Every callback returns 0 (go on) or 1 (stop) (Linux callback_ret_range for bpf_loop and for_each_map_elem). */
+const CALLBACK_RET_RANGE = { min: 0, max: 1 } as const;
+
+/**
+ * Exit of a subprogram (Linux prepare_func_exit): pop its frame, hand R0 to the caller; resolves to the return
+ * address. A callback's R0 must be a scalar in its range, and it returns to the helper call that runs it.
+ */
 export function checkSubprogExit(env: Env): number {
   const state = env.state;
   const callee = state.cur;
   const r0 = checkSrc(env, 0);
-  if (r0.type === RegType.PTR_TO_STACK && r0.frameno === callee.frameno) {
-    throw new Reject('cannot return stack pointer to the caller', 'invalid-mem');
+  // Linux refuses any stack pointer here, even one into a caller's frame ("let's be conservative").
+  if (r0.type === RegType.PTR_TO_STACK) throw new Reject('cannot return stack pointer to the caller', 'invalid-mem', { errno: 22 });
+  if (callee.inCallbackFn) {
+    if (r0.type !== RegType.SCALAR) throw new Reject('R0 not a scalar value', 'callback');
+    env.precision.mark(env.insnIdx, 1);
+    if (r0.smin < BigInt(CALLBACK_RET_RANGE.min) || r0.smax > BigInt(CALLBACK_RET_RANGE.max)) {
+      throw new Reject(invalidScalar('At callback return', r0, CALLBACK_RET_RANGE), 'callback', { errno: 22 });
+    }
   }
   state.frames.pop();
   const caller = state.cur;
-  caller.regs[0]?.copyFrom(r0);
+  if (!callee.inCallbackFn) caller.regs[0]?.copyFrom(r0);
   // Pointers into the dead frame are no longer valid anywhere.
   for (const f of state.frames) {
     for (const r of f.regs) if (r.type === RegType.PTR_TO_STACK && r.frameno === callee.frameno) markNotInit(r);
   }
-  return callee.callsite + 1;
+  return callee.inCallbackFn ? callee.callsite : callee.callsite + 1;
 }
 
 /** Exit of the main program: R0, references, lock and the return range. */
@@ -409,17 +535,6 @@ export function checkMainExit(env: Env): void {
     throw new Reject(`At program exit the register R0 is not a known value (${typeCodeName(r0.type, r0.flags)})`, 'return-code');
   }
   if (r0.smin < BigInt(range.min) || r0.smax > BigInt(range.max)) {
-    let s = 'At program exit the register R0 has';
-    let unknown = true;
-    if (r0.smin > -(1n << 63n)) {
-      s += ` smin=${r0.smin}`;
-      unknown = false;
-    }
-    if (r0.smax < (1n << 63n) - 1n) {
-      s += ` smax=${r0.smax}`;
-      unknown = false;
-    }
-    if (unknown) s += ' unknown scalar value';
-    throw new Reject(`${s} should have been in [${range.min}, ${range.max}]`, 'return-code');
+    throw new Reject(invalidScalar('At program exit', r0, range), 'return-code');
   }
 }

@@ -85,6 +85,7 @@ const noFacts = (ctxAccesses: CtxAccessFact[]) => ({
   memoryInBounds: [],
   unreached: [],
   callMaps: new Map(),
+  loopCalls: new Map(),
   seenDirectWrite: false,
   maxCtxOffset: 0,
 });
@@ -232,6 +233,7 @@ describe('convertCtxAccesses: jumps, calls and facts across the inserted instruc
         memoryInBounds: [8],
         unreached: [],
         callMaps: new Map(),
+        loopCalls: new Map(),
         seenDirectWrite: false,
         maxCtxOffset: 0,
       },

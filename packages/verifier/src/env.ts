@@ -33,6 +33,10 @@ export interface Env {
   note(line: string): void;
   /** Pointer to the state of a register of the current frame. */
   reg(n: number): Reg;
+  /** Explore `state` from instruction `insn` later (Linux push_stack): a callback's visit. */
+  pushBranch(state: VState, insn: number): void;
+  /** A line of the level-2 log. */
+  logDetail(line: string): void;
 }
 
 /** Linux check_reg_arg(SRC_OP): the register must have been written on this path. */

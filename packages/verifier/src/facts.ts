@@ -28,6 +28,16 @@ export interface CtxAccessFact {
 const BASE_CTX = 1;
 const BASE_OTHER = 2;
 
+/** What the verifier saw of one bpf_loop call (see InsnFacts.loopCalls). */
+export interface LoopCallFact {
+  /** Inline it: flags a known 0 and one callback on every visit (Linux loop_inline_state.fit_for_inline). */
+  readonly fit: boolean;
+  /** The callback's first slot. */
+  readonly callbackStart: number;
+  /** The subprogram the call is in (its stack gets the loop's three spill slots). */
+  readonly caller: number;
+}
+
 export class InsnFacts {
   private readonly div: Uint8Array;
   private readonly mem: Uint8Array;
@@ -41,6 +51,12 @@ export class InsnFacts {
    * at a call that always sees the same map.
    */
   readonly callMaps = new Map<number, MapDesc | null>();
+  /**
+   * Per bpf_loop call (Linux insn_aux_data.loop_inline_state): whether every visit passed flags known to be 0
+   * and the same callback, which optimize_bpf_loop then inlines; with the callback's first slot and the
+   * subprogram the call is in.
+   */
+  readonly loopCalls = new Map<number, LoopCallFact>();
   /** The program stores into the packet directly (Linux seen_direct_write): its type's prologue is due. */
   seenDirectWrite = false;
   /** End of the furthest context byte accessed (Linux prog->aux->max_ctx_offset; raw_tp test runs need that much ctx_in). */
@@ -71,6 +87,13 @@ export class InsnFacts {
     const prev = this.callMaps.get(insn);
     if (prev === undefined) this.callMaps.set(insn, map);
     else if (prev !== map) this.callMaps.set(insn, null);
+  }
+
+  /** A bpf_loop call at `insn` was reached (Linux update_loop_inline_state). */
+  recordLoopCall(insn: number, flagsZero: boolean, callbackStart: number, caller: number): void {
+    const prev = this.loopCalls.get(insn);
+    const fit = prev === undefined ? flagsZero : prev.fit && flagsZero && prev.callbackStart === callbackStart;
+    this.loopCalls.set(insn, { fit, callbackStart: prev?.callbackStart ?? callbackStart, caller });
   }
 
   /** A load or store at `insn` went through the context pointer (or through another pointer). */

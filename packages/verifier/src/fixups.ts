@@ -15,7 +15,7 @@
  * are hard-wired or removed as nops (the `goto pc+0` a context store may emit stays, as in Linux).
  * Jumps, bpf-to-bpf calls and LD imm64 of functions are re-aimed as bpf_adj_branches does.
  */
-import { AluOp, Class, JmpOp, Source, lookupForm, type RawInsn } from '@ebpf-sim/isa';
+import { AluOp, Class, JmpOp, Mode, Size, Source, lookupForm, type RawInsn } from '@ebpf-sim/isa';
 import { reaim, type XlatedProgram } from './ctx-rewrite.js';
 import type { VerifyResult } from './verifier.js';
 
@@ -315,4 +315,94 @@ export function fixupDivisions(xlated: XlatedProgram): XlatedProgram {
     oldSlot += slotsOf(insn);
   }
   return compose(xlated, insns, slotMap, (slot) => original.get(slot) ?? null);
+}
+
+/** Linux BPF_MAX_LOOPS: bpf_loop's iteration limit. */
+const BPF_MAX_LOOPS = 8 * 1024 * 1024;
+const E2BIG = 7;
+/** Index of the callback call in {@link loopSequence} (Linux: "insn_buf[12] is an offset of BPF_CALL_REL"). */
+const LOOP_CALL_AT = 12;
+
+const mov64 = (dst: number, src: number): RawInsn => alu(Class.ALU64, AluOp.MOV, Source.X, dst, src, 0);
+const stxDw = (off: number, src: number): RawInsn => ({ code: Class.STX | Mode.MEM | Size.DW, dst: 10, src, off, imm: 0 });
+const ldxDw = (dst: number, off: number): RawInsn => ({ code: Class.LDX | Mode.MEM | Size.DW, dst, src: 10, off, imm: 0 });
+
+/**
+ * inline_bpf_loop: bpf_iter.c's bpf_loop written out around a bpf-to-bpf call of the callback, r6-r8 (the
+ * loop's bound, counter and context) spilled at `stackBase` of the caller's frame and restored after. The
+ * call's offset is set once the callback's place in the patched program is known.
+ */
+function loopSequence(stackBase: number): RawInsn[] {
+  const [r6At, r7At, r8At] = [stackBase, stackBase + 8, stackBase + 16];
+  return [
+    jmpImm(Class.JMP, JmpOp.JLE, 1, 2, BPF_MAX_LOOPS),
+    alu(Class.ALU, AluOp.MOV, Source.K, 0, 0, -E2BIG),
+    ja(16),
+    stxDw(r6At, 6),
+    stxDw(r7At, 7),
+    stxDw(r8At, 8),
+    mov64(6, 1),
+    alu(Class.ALU, AluOp.MOV, Source.K, 7, 0, 0),
+    mov64(8, 3),
+    { code: Class.JMP | JmpOp.JGE | Source.X, dst: 7, src: 6, off: 5, imm: 0 },
+    mov64(1, 7),
+    mov64(2, 8),
+    { code: Class.JMP | JmpOp.CALL, dst: 0, src: 1, off: 0, imm: 0 },
+    alu(Class.ALU64, AluOp.ADD, Source.K, 7, 0, 1),
+    jmpImm(Class.JMP, JmpOp.JEQ, 0, -6, 0),
+    mov64(0, 7),
+    ldxDw(6, r6At),
+    ldxDw(7, r7At),
+    ldxDw(8, r8At),
+  ];
+}
+
+/**
+ * Linux optimize_bpf_loop: every bpf_loop call the verifier found fit (flags a known 0 and one callback on
+ * every path, `facts.loopCalls`) becomes the loop itself, calling the callback as a subprogram; its caller's
+ * stack grows by three spill slots (plus the rounding of its depth to 8), at `-(depth + extra)`. `stackDepth`
+ * is the verifier's, per subprogram. Returns the program and each subprogram's new stack depth.
+ */
+export function inlineLoops(
+  xlated: XlatedProgram,
+  facts: VerifyResult['facts'],
+  stackDepth: readonly number[],
+): { readonly program: XlatedProgram; readonly stackDepth: readonly number[] } {
+  const indexAt = new Map<number, number>();
+  let s = 0;
+  for (let i = 0; i < xlated.insns.length; i++) {
+    indexAt.set(s, i);
+    s += slotsOf(xlated.insns[i] as RawInsn);
+  }
+  const patches = new Map<number, InsnPatch>();
+  const depths = stackDepth.slice();
+  const grown = new Set<number>();
+  for (const [slot, call] of facts.loopCalls) {
+    const at = indexAt.get(xlated.slotMap[slot] ?? -1);
+    if (!call.fit || at === undefined) continue;
+    const depth = stackDepth[call.caller] ?? 0;
+    const extra = 3 * 8 + (((depth + 7) & ~7) - depth);
+    patches.set(at, { insns: loopSequence(-(depth + extra)) });
+    if (!grown.has(call.caller)) depths[call.caller] = depth + extra;
+    grown.add(call.caller);
+  }
+  if (patches.size === 0) return { program: xlated, stackDepth };
+  const out = patchProgram(xlated, patches);
+  const insns = out.insns.slice();
+  const outIndexAt = new Map<number, number>();
+  s = 0;
+  for (let i = 0; i < insns.length; i++) {
+    outIndexAt.set(s, i);
+    s += slotsOf(insns[i] as RawInsn);
+  }
+  for (const [slot, call] of facts.loopCalls) {
+    if (!call.fit || !patches.has(indexAt.get(xlated.slotMap[slot] ?? -1) ?? -1)) continue;
+    // Every instruction of the sequence is one slot: the call is LOOP_CALL_AT slots after its start.
+    const callSlot = (out.slotMap[slot] as number) + LOOP_CALL_AT;
+    const at = outIndexAt.get(callSlot);
+    const insn = at === undefined ? undefined : insns[at];
+    if (at === undefined || insn === undefined) continue;
+    insns[at] = { ...insn, imm: (out.slotMap[call.callbackStart] as number) - callSlot - 1 };
+  }
+  return { program: { ...out, insns }, stackDepth: depths };
 }

@@ -75,6 +75,7 @@ export function formatReg(r: Reg, frameno: number): string {
   const parts: string[] = [];
   if (r.id) parts.push(`id=${r.id}`);
   if (r.refObjId) parts.push(`ref_obj_id=${r.refObjId}`);
+  if (r.type === RegType.CONST_PTR_TO_DYNPTR) parts.push(`type=${r.dynptrType}`);
   if ((r.type === RegType.CONST_PTR_TO_MAP || r.type === RegType.PTR_TO_MAP_VALUE || r.type === RegType.PTR_TO_MAP_KEY) && r.map) {
     if (r.map.name) parts.push(`map=${r.map.name}`);
     parts.push(`ks=${r.map.keySize},vs=${r.map.valueSize}`);
@@ -125,6 +126,7 @@ export function formatFrame(f: FuncState, regMask: number, slots: ReadonlySet<nu
     }
   }
   if (refs.length > 0) s += ` refs=${refs.join(',')}`;
+  if (f.inCallbackFn) s += ' cb';
   return s;
 }
 

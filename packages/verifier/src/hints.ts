@@ -45,6 +45,8 @@ export const HINTS: Readonly<Record<HintKey, string>> = {
   'ref-release': 'release helpers take the exact pointer the acquire helper returned, NULL-checked and unmodified',
   lock: 'a spin lock is held across an operation that is not allowed, or unlocked without being locked',
   'return-code': 'the return value is outside the range this program type allows',
+  callback:
+    'a callback (bpf_loop, bpf_for_each_map_elem) must be a static function of the object, described by BTF func_info (libbpf passes it), and return 0 (go on) or 1 (stop)',
   'infinite-loop': 'the loop can run forever with the same state; make the exit condition depend on a changing counter',
   complexity: 'too many paths or instructions to explore; simplify the control flow, bound loops tighter, or split the program',
   'call-depth': 'bpf-to-bpf calls nest deeper than 8 frames',

@@ -1,12 +1,13 @@
 export { verify, toSlots, INSN_LIMIT } from './verifier.js';
-export type { VerifyOptions, VerifyResult, VerifyStats, VerifyError } from './verifier.js';
+export type { SubprogLinkage, VerifyOptions, VerifyResult, VerifyStats, VerifyError } from './verifier.js';
 export { convertCtxAccesses, CtxRewriteError } from './ctx-rewrite.js';
 export type { XlatedProgram } from './ctx-rewrite.js';
-export { BPF_REG_AX, fixupDivisions, patchProgram, removeDeadCode } from './fixups.js';
+export { BPF_REG_AX, fixupDivisions, inlineLoops, patchProgram, removeDeadCode } from './fixups.js';
 export type { DeadCodeOptions, InsnPatch } from './fixups.js';
 export type {
   ArgType,
   BtfAccess,
+  CallbackKind,
   CtxConvert,
   CtxConvertInsn,
   CtxConvertSize,

@@ -376,8 +376,11 @@ export function checkMemAccess(
     }
     case RegType.PTR_TO_MAP_KEY: {
       const map = reg.map;
-      if (!map || t === 'write') throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
+      // A callback's key (bpf_for_each_map_elem) is the map's own: Linux check_mem_access refuses writes.
+      if (t === 'write') throw new Reject(`write to change key R${regno} not allowed`, 'ctx-write');
+      if (!map) throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'invalid-mem');
       checkRegion(regno, reg, total, size, map.keySize, (o) => `invalid access to map key, key_size=${map.keySize} off=${o} size=${size}`);
+      env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, dstRegno, size, signed);
       return;
     }

@@ -55,23 +55,27 @@ function rangeWithin(o: Reg, c: Reg): boolean {
   );
 }
 
+/** The two registers hold the same value facts: tnum and every bound. */
+export function sameValueFacts(o: Reg, c: Reg): boolean {
+  return (
+    tnumEquals(o.varOff, c.varOff) &&
+    o.umin === c.umin &&
+    o.umax === c.umax &&
+    o.smin === c.smin &&
+    o.smax === c.smax &&
+    o.u32min === c.u32min &&
+    o.u32max === c.u32max &&
+    o.s32min === c.s32min &&
+    o.s32max === c.s32max
+  );
+}
+
 /** Is `cur` safe given that `old` was verified safe? `exact` requires identical states (loop detection). */
 export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise: boolean): boolean {
   if (o.type === RegType.NOT_INIT) return !exact || c.type === RegType.NOT_INIT;
   if (o.type !== c.type || o.flags !== c.flags) return false;
   if (o.type === RegType.SCALAR) {
-    if (exact)
-      return (
-        tnumEquals(o.varOff, c.varOff) &&
-        o.umin === c.umin &&
-        o.umax === c.umax &&
-        o.smin === c.smin &&
-        o.smax === c.smax &&
-        o.u32min === c.u32min &&
-        o.u32max === c.u32max &&
-        o.s32min === c.s32min &&
-        o.s32max === c.s32max
-      );
+    if (exact) return sameValueFacts(o, c);
     // An imprecise scalar's value never mattered on the verified path: any scalar will do.
     if (!precise) return true;
     // Linked scalars must stay linked the same way; unlinked old ids do not matter.
@@ -150,6 +154,8 @@ export function statesEqual(old: VState, cur: VState, view: PruneView, exact: bo
     const of = old.frames[fi];
     const cf = cur.frames[fi];
     if (!of || !cf || of.callsite !== cf.callsite) return false;
+    // Linux func_states_equal: a state that pushed more callback visits does not cover one that pushed fewer.
+    if (of.callbackDepth > cf.callbackDepth) return false;
     const live = exact ? 0x7ff : view.live(fi);
     const precise = exact ? 0x7ff : view.preciseRegs(fi);
     for (let r = 0; r < 11; r++) {

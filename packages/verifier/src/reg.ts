@@ -19,6 +19,8 @@ export const RegType = {
   PTR_TO_MEM: 10,
   PTR_TO_BTF_ID: 11,
   PTR_TO_FUNC: 12,
+  /** A dynptr the kernel hands a callback (bpf_user_ringbuf_drain's sample): Linux CONST_PTR_TO_DYNPTR. */
+  CONST_PTR_TO_DYNPTR: 13,
 } as const;
 export type RegTypeCode = (typeof RegType)[keyof typeof RegType];
 
@@ -39,6 +41,7 @@ const BASE_NAMES: Readonly<Record<number, string>> = {
   [RegType.PTR_TO_MEM]: 'mem',
   [RegType.PTR_TO_BTF_ID]: 'ptr_',
   [RegType.PTR_TO_FUNC]: 'func',
+  [RegType.CONST_PTR_TO_DYNPTR]: 'dynptr_ptr',
 };
 
 export const S64_MIN = -(1n << 63n);
@@ -66,6 +69,8 @@ export class Reg {
   frameno = 0;
   /** PTR_TO_FUNC: the subprogram. */
   subprog = 0;
+  /** CONST_PTR_TO_DYNPTR: the dynptr's type (`local`: memory of the kernel's, e.g. a user ring buffer sample). */
+  dynptrType = '';
   varOff: Tnum = TNUM_UNKNOWN;
   smin = S64_MIN;
   smax = S64_MAX;
@@ -88,6 +93,7 @@ export class Reg {
     this.btfName = o.btfName;
     this.frameno = o.frameno;
     this.subprog = o.subprog;
+    this.dynptrType = o.dynptrType;
     this.varOff = o.varOff;
     this.smin = o.smin;
     this.smax = o.smax;
@@ -116,6 +122,7 @@ function resetPointerFacts(r: Reg): void {
   r.btfName = '';
   r.frameno = 0;
   r.subprog = 0;
+  r.dynptrType = '';
 }
 
 export function markUnbounded(r: Reg): void {

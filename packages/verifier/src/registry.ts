@@ -108,6 +108,7 @@ export type ArgType =
   | 'ptr_to_long'
   | 'ptr_to_int'
   | 'ptr_to_func'
+  | 'ptr_to_dynptr' // a dynptr, read only (ARG_PTR_TO_DYNPTR | MEM_RDONLY)
   | 'ptr_to_stack_or_null'
   | 'ptr_to_btf_id'
   | 'ptr_to_btf_id_or_null' // a kernel object or NULL (the local storage helpers' owner: task, inode, cgroup)
@@ -125,6 +126,15 @@ export type RetType =
   | 'ptr_to_mem_or_btf_id'
   // Never NULL (RET_PTR_TO_MAP_VALUE: bpf_get_local_storage's cgroup storage exists while the program runs).
   | 'ptr_to_map_value';
+
+/**
+ * How a callback-calling helper sets up its callback's frame (Linux's set_callee_state_fn for helpers):
+ * `loop` is set_loop_callback_state (bpf_loop: R1 the index, R2 the helper's R3), `map_elem`
+ * set_map_elem_callback_state (bpf_for_each_map_elem: R1 the map, R2 its key, R3 its value, R4 the helper's
+ * R3), `user_ringbuf` set_user_ringbuf_callback_state (bpf_user_ringbuf_drain: R1 a local dynptr to the
+ * sample, R2 the helper's R3). Each callback returns a value in [0, 1].
+ */
+export type CallbackKind = 'loop' | 'map_elem' | 'user_ringbuf';
 
 /** One helper's prototype (Linux `struct bpf_func_proto`). */
 export interface HelperProto {
@@ -153,6 +163,11 @@ export interface HelperProto {
    * NULL (Linux 6.12+ can_elide_value_nullness, which it applies to bpf_map_lookup_elem).
    */
   readonly constKeyNeverNull?: boolean;
+  /**
+   * The helper calls the static subprogram its `ptr_to_func` argument names, an unknown number of times
+   * (Linux is_sync_callback_calling_function); the kind says what the callback's registers hold.
+   */
+  readonly callback?: CallbackKind;
 }
 
 /** A map as the verifier sees it (Linux: the fields of `struct bpf_map` the verifier reads). */
@@ -187,6 +202,11 @@ export interface MapDesc {
    * `0 <= off`, `off + size <= valueSize`.
    */
   readonly readOnlyValue?: (off: number, size: number) => bigint;
+  /**
+   * The map type walks its elements for bpf_for_each_map_elem (Linux `map_ops->map_for_each_callback` and
+   * `map_set_for_each_callback_args`: arrays and hash tables).
+   */
+  readonly forEachCallback?: boolean;
   /** For ARRAY_OF_MAPS and HASH_OF_MAPS: the inner map every element must match (Linux `inner_map_meta`). */
   readonly innerMap?: MapDesc;
 }

@@ -42,6 +42,7 @@ export type HintKey =
   | 'ref-release'
   | 'lock'
   | 'return-code'
+  | 'callback'
   | 'infinite-loop'
   | 'complexity'
   | 'call-depth'

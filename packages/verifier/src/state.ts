@@ -15,6 +15,13 @@ export class FuncState {
   readonly regs: Reg[];
   /** Number of 8-byte slots in use (Linux allocated_stack / 8). */
   allocated = 0;
+  /** The frame is a callback a helper calls (Linux in_callback_fn): it returns to the helper call, R0 in [0, 1]. */
+  inCallbackFn = false;
+  /**
+   * Callback visits pushed from this frame's current helper call (Linux callback_depth): bpf_loop stops
+   * pushing them once it reaches the loop count's upper bound.
+   */
+  callbackDepth = 0;
   private stackBytes: Uint8Array;
   private spillRegs: Array<Reg | null>;
   /**
@@ -91,6 +98,8 @@ export class FuncState {
     this.stackShared = true;
     f.stackShared = true;
     f.allocated = this.allocated;
+    f.inCallbackFn = this.inCallbackFn;
+    f.callbackDepth = this.callbackDepth;
     return f;
   }
 }

@@ -189,7 +189,8 @@ function successors(i: number, raw: RawInsn, form: OpcodeForm | null): number[] 
     case 'call':
       return raw.src === 1 ? [i + 1, i + raw.imm + 1] : [i + 1];
     case 'ld_imm64':
-      return [i + 2];
+      // An LD imm64 of a function also reaches the function (Linux visit_func_call_insn for BPF_PSEUDO_FUNC).
+      return raw.src === 4 ? [i + 2, i + raw.imm + 1] : [i + 2];
     default:
       return [i + 1];
   }
@@ -299,10 +300,11 @@ function liveness(slots: readonly RawInsn[], forms: ReadonlyArray<OpcodeForm | n
     uses[i] = ud.use;
     defs[i] = ud.def;
     // A local call's successor for liveness is the return point; the callee's own liveness is separate.
-    const localCall = form.kind === 'call' && raw.src === 1;
+    const localCall = (form.kind === 'call' && raw.src === 1) || (form.kind === 'ld_imm64' && raw.src === 4);
+    const next = form.kind === 'ld_imm64' ? i + 2 : i + 1;
     let k = 0;
     for (const t of successors(i, raw, form)) {
-      if (t < 0 || t >= n || (localCall && t !== i + 1)) continue;
+      if (t < 0 || t >= n || (localCall && t !== next)) continue;
       if (k === 0) succA[i] = t;
       else succB[i] = t;
       k++;

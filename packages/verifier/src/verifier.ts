@@ -8,17 +8,17 @@ import { checkAlu } from './alu.js';
 import { checkCondJump } from './branch.js';
 import { checkHelperCall, checkLocalCall, checkMainExit, checkSubprogExit } from './calls.js';
 import type { Env } from './env.js';
-import { InsnFacts, type CtxAccessFact } from './facts.js';
+import { InsnFacts, type CtxAccessFact, type LoopCallFact } from './facts.js';
 import { formatFrame, stateColumn } from './format.js';
 import { HINTS } from './hints.js';
 import { checkAtomic, checkLdAbs, checkLoad, checkStore } from './memory.js';
 import { Precision } from './precision.js';
-import { statesEqual, type PruneView } from './prune.js';
+import { sameValueFacts, statesEqual, type PruneView } from './prune.js';
 import type { Reg } from './reg.js';
-import { RegType, markConstScalar, markPointer } from './reg.js';
+import { RegType, markConstScalar, markPointer, markUnknown } from './reg.js';
 import type { MapDesc, ProgramTypeDesc, VerifierRegistry } from './registry.js';
 import { Reject } from './reject.js';
-import { FuncState, VState, type ExploredState, type PendingBranch } from './state.js';
+import { FuncState, Slot, VState, type ExploredState, type PendingBranch } from './state.js';
 import { analyseStructure, type Program } from './structure.js';
 
 /** Linux BPF_COMPLEXITY_LIMIT_INSNS. */
@@ -38,7 +38,16 @@ export interface VerifyOptions {
   readonly privileged?: boolean;
   /** The program declares a GPL-compatible license (default true). */
   readonly gpl?: boolean;
+  /**
+   * The BTF linkage of each subprogram's FUNC, by subprogram number, when the program came with BTF
+   * func_info (Linux func_info_aux[].linkage); absent without func_info. A callback (an LD imm64 of a
+   * function) needs it and must be `static`.
+   */
+  readonly subprogLinkage?: readonly SubprogLinkage[];
 }
+
+/** enum btf_func_linkage. */
+export type SubprogLinkage = 'static' | 'global' | 'extern';
 
 export interface VerifyStats {
   readonly processed: number;
@@ -84,6 +93,8 @@ export interface VerifyResult {
      * insn_aux_data.map_ptr_state; see InsnFacts.callMaps).
      */
     readonly callMaps: ReadonlyMap<number, MapDesc | null>;
+    /** Per bpf_loop call: whether optimize_bpf_loop inlines it (`inlineLoops`), its callback and caller. */
+    readonly loopCalls: ReadonlyMap<number, LoopCallFact>;
     /** The program stores into the packet directly (Linux seen_direct_write). */
     readonly seenDirectWrite: boolean;
     /** End of the furthest context byte the program accesses (Linux prog->aux->max_ctx_offset). */
@@ -163,6 +174,9 @@ class Run implements Env {
   private popped: PendingBranch | null = null;
   /** Map operands named as the kernel's log does for loaded maps; everything else prints as print_bpf_insn(). */
   private readonly names: XlatedNames;
+  /** Calls of helpers that call a callback (Linux calls_callback): forced checkpoints, pruned by range. */
+  private readonly callsCallback: Uint8Array;
+  private readonly subprogLinkage: readonly SubprogLinkage[] | undefined;
 
   constructor(
     readonly prog: Program,
@@ -182,11 +196,21 @@ class Run implements Env {
     const r1 = main.regs[1];
     if (r1) markPointer(r1, RegType.PTR_TO_CTX);
     this.state = new VState([main]);
+    this.subprogLinkage = opts.subprogLinkage;
+    this.callsCallback = new Uint8Array(prog.slots.length);
+    prog.slots.forEach((raw, i) => {
+      if (prog.forms[i]?.kind !== 'call' || raw.src !== 0 || registry.helper(raw.imm)?.callback === undefined) return;
+      // Linux mark_calls_callback, mark_force_checkpoint, mark_prune_point.
+      this.callsCallback[i] = 1;
+      prog.prunePoint[i] = 1;
+    });
     this.names = {
       mapOperand: (insn) => {
         const m = this.maps[this.slotIndexOf(insn)];
         return m ? `map[${m.name}]` : `map[id:${insn.imm}]`;
       },
+      // print_bpf_insn without bpftool's cb_imm: the raw 64-bit immediate (the callback's offset).
+      funcOperand: (insn) => `0x${((BigInt((insn.imm2 ?? 0) >>> 0) << 32n) | BigInt(insn.imm >>> 0)).toString(16)}`,
     };
   }
 
@@ -215,10 +239,22 @@ class Run implements Env {
     return formatXlated(raw, form, this.names);
   }
 
+  /** print_verifier_state of the current frame, as Linux prints it after `N:` and in branch headers. */
   private fullState(): string {
-    let s = '';
-    for (const f of this.state.frames) s += formatFrame(f, 0x7ff, null, f === this.state.cur ? this.state.refs.map((r) => r.id) : []);
-    return s;
+    return formatFrame(
+      this.state.cur,
+      0x7ff,
+      null,
+      this.state.refs.map((r) => r.id),
+    );
+  }
+
+  pushBranch(state: VState, insn: number): void {
+    this.push(state, insn, this.insnIdx);
+  }
+
+  logDetail(line: string): void {
+    if (this.log.level >= 2) this.log.add(line);
   }
 
   private printInsn(i: number, withState: boolean, next = i + 1): void {
@@ -253,13 +289,24 @@ class Run implements Env {
     const frames = this.state.frames;
     if (fi === frames.length - 1) return this.insnIdx;
     const next = frames[fi + 1];
-    return next ? next.callsite + 1 : this.insnIdx;
+    // A callback returns to the helper call that runs it, a subprogram to the instruction after its call.
+    return next ? (next.inCallbackFn ? next.callsite : next.callsite + 1) : this.insnIdx;
   }
 
   private readonly view: PruneView = {
     live: (fi) => this.prog.liveIn[this.pointOf(fi)] ?? 0x7ff,
     preciseRegs: (fi) => this.precision.regsAt(this.pointOf(fi)),
     preciseSlot: (fi, spi) => this.precision.slotAt(this.pointOf(fi), spi),
+  };
+
+  /**
+   * Linux's RANGE_WITHIN comparison: every scalar compared by its range, precise or not (an imprecise one
+   * that changed in a callback means the callback's iterations have not converged yet).
+   */
+  private readonly rangeWithin: PruneView = {
+    live: (fi) => this.view.live(fi),
+    preciseRegs: () => 0x7ff,
+    preciseSlot: () => true,
   };
 
   /** Linux is_state_visited: true when the current path can stop here. */
@@ -270,7 +317,8 @@ class Run implements Env {
       list = [];
       this.explored[idx] = list;
     }
-    let addNew = this.jmpsProcessed - this.prevJmps >= 2 && this.processed - this.prevProcessed >= 8;
+    const force = this.callsCallback[idx] === 1;
+    let addNew = force || (this.jmpsProcessed - this.prevJmps >= 2 && this.processed - this.prevProcessed >= 8);
     let kept = 0;
     let found = false;
     for (let k = 0; k < list.length; k++) {
@@ -278,7 +326,16 @@ class Run implements Env {
       if (!sl) continue;
       list[kept++] = sl;
       if (found) continue;
-      if (sl.branches > 0) {
+      if (sl.branches > 0 && force) {
+        // A callback returned to the helper call with nothing new: its iterations converged (Linux: a
+        // calls_callback instruction is pruned by range even on the path still being explored).
+        if (statesEqual(sl.state, this.state, this.rangeWithin, false, this.privileged)) {
+          sl.hits++;
+          found = true;
+          continue;
+        }
+        sl.misses++;
+      } else if (sl.branches > 0) {
         // A state still being explored at this instruction: the current path went round a loop.
         if (statesEqual(sl.state, this.state, this.view, false, this.privileged) && this.sameLoopState(sl.state)) {
           throw new Reject(`infinite loop detected at insn ${idx}`, 'infinite-loop', { errno: 22 });
@@ -388,10 +445,15 @@ class Run implements Env {
         dst.off = insn.imm2 ?? 0;
         return;
       }
-      case 4:
+      case 4: {
+        // check_ld_imm64 of BPF_PSEUDO_FUNC: the function is a callback, which Linux wants described by BTF.
+        const subprog = this.prog.subprogOf[this.insnIdx + insn.imm + 1] ?? 0;
+        if (this.subprogLinkage === undefined) throw new Reject('missing btf func_info', 'callback', { errno: 22 });
+        if (this.subprogLinkage[subprog] !== 'static') throw new Reject('callback function not static', 'callback', { errno: 22 });
         markPointer(dst, RegType.PTR_TO_FUNC);
-        dst.subprog = this.prog.subprogOf[this.insnIdx + insn.imm + 1] ?? 0;
+        dst.subprog = subprog;
         return;
+      }
       default:
         throw new Reject('BPF_PSEUDO_BTF_ID (ksym) loads are not modelled by the simulator', 'unsupported', { errno: 22 });
     }
@@ -458,6 +520,7 @@ class Run implements Env {
         if (this.state.frames.length > 1) {
           const callee = this.state.cur;
           const ret = checkSubprogExit(this);
+          if (callee.inCallbackFn) this.widenAfterCallback(ret);
           if (this.log.level >= 2) {
             this.log.add(`${i}: ${this.insnText(i)}`);
             this.log.add(`returning from callee:\n${formatFrame(callee, 0x7ff, null, [])}`);
@@ -467,6 +530,44 @@ class Run implements Env {
         }
         checkMainExit(this);
         return -1;
+    }
+  }
+
+  /**
+   * Linux widen_imprecise_scalars after a callback returned to its helper call: against the state the call
+   * had on this path (an explored state still being explored, with the same call chain), every scalar whose
+   * exact value never matters and that changed becomes unknown, so that a callback that counts (`ctx->i++`)
+   * converges instead of being visited once per value.
+   */
+  private widenAfterCallback(callsite: number): void {
+    const list = this.explored[callsite];
+    if (!list) return;
+    const cur = this.state;
+    let prev: VState | null = null;
+    for (let k = list.length - 1; k >= 0 && prev === null; k--) {
+      const sl = list[k];
+      if (sl && sl.branches > 0 && sameCallsites(sl.state, cur)) prev = sl.state;
+    }
+    if (prev === null) return;
+    this.insnIdx = callsite;
+    for (let fi = 0; fi < prev.frames.length; fi++) {
+      const of = prev.frames[fi];
+      const cf = cur.frames[fi];
+      if (!of || !cf) continue;
+      const precise = this.view.preciseRegs(fi);
+      for (let r = 0; r < 11; r++) {
+        const o = of.regs[r];
+        const c = cf.regs[r];
+        if (o && c && !(precise & (1 << r))) widenReg(o, c);
+      }
+      const slots = Math.min(of.allocated, cf.allocated);
+      for (let spi = 0; spi < slots; spi++) {
+        const o = of.spilled[spi];
+        if (!o || !cf.spilled[spi] || of.stack[spi * 8 + 7] !== Slot.SPILL || cf.stack[spi * 8 + 7] !== Slot.SPILL) continue;
+        if (this.view.preciseSlot(fi, spi)) continue;
+        const c = cf.ownStack().spilled[spi];
+        if (c) widenReg(o, c);
+      }
     }
   }
 
@@ -529,13 +630,26 @@ class Run implements Env {
   }
 }
 
+/** Linux maybe_widen_reg: an imprecise scalar that changed becomes unknown. */
+function widenReg(o: Reg, c: Reg): void {
+  if (o.type === RegType.SCALAR && c.type === RegType.SCALAR && !sameValueFacts(o, c)) markUnknown(c);
+}
+
+/** Linux same_callsites: the two states are in the same call chain. */
+function sameCallsites(a: VState, b: VState): boolean {
+  if (a.frames.length !== b.frames.length) return false;
+  for (let i = 0; i < a.frames.length; i++) if (a.frames[i]?.callsite !== b.frames[i]?.callsite) return false;
+  return true;
+}
+
 /** Linux check_max_stack_depth: frames of every call chain, each rounded up to 32 bytes, fit in 512. */
 function checkStackDepth(prog: Program, depth: readonly number[]): void {
   const round = (d: number): number => Math.ceil(Math.max(d, 1) / 32) * 32;
   const callees: number[][] = prog.subprogStarts.map(() => []);
   prog.slots.forEach((raw, i) => {
     const form = prog.forms[i];
-    if (form?.kind === 'call' && raw.src === 1) {
+    // A callback (an LD imm64 of a function) runs on top of the frames of the subprogram that names it.
+    if ((form?.kind === 'call' && raw.src === 1) || (form?.kind === 'ld_imm64' && raw.src === 4)) {
       const from = prog.subprogOf[i] ?? 0;
       const to = prog.subprogOf[i + raw.imm + 1] ?? 0;
       callees[from]?.push(to);
@@ -672,6 +786,7 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
       memoryInBounds: facts && run ? facts.memoryProvenInBounds().filter((insn) => MEMORY_ACCESS_KINDS.has(run.prog.forms[insn]?.kind ?? 'exit')) : [],
       unreached: facts ? facts.unreached() : [],
       callMaps: facts ? facts.callMaps : new Map(),
+      loopCalls: facts ? facts.loopCalls : new Map(),
       seenDirectWrite: facts?.seenDirectWrite ?? false,
       maxCtxOffset: facts?.maxCtxOffset ?? 0,
     },

@@ -156,6 +156,11 @@ export const UNPRIVILEGED_BASE: readonly BpfFuncName[] = [
 export const PRIVILEGED_BASE: readonly BpfFuncName[] = [
   'spin_lock',
   'spin_unlock',
+  // The callback-calling helpers are in bpf_base_func_proto's CAP_BPF part (with the timers).
+  'for_each_map_elem',
+  'loop',
+  'user_ringbuf_drain',
+  'dynptr_read',
   'jiffies64',
   'get_current_pid_tgid',
   'trace_printk',

@@ -186,6 +186,18 @@ export class ArrayMap extends BpfMap {
     return this.base + index * this.stride + (this.percpu ? cpu * this.elemSize : 0);
   }
 
+  /** bpf_for_each_array_elem: every index in order, the key a u32 at `keyScratch`. */
+  override forEachElem(cpu: number, keyScratch: number, visit: (keyAddr: number, valueAddr: number) => boolean): number {
+    const view = this.mem.view;
+    let visited = 0;
+    for (let index = 0; index < this.maxEntries; index++) {
+      visited++;
+      view.setUint32(keyScratch, index, true);
+      if (visit(keyScratch, this.base + index * this.stride + (this.percpu ? cpu * this.elemSize : 0))) break;
+    }
+    return visited;
+  }
+
   /** array_map_update_elem (and bpf_percpu_array_update from user space, every CPU's slot). */
   protected updateElem(keySrc: Uint8Array, keyOff: number, valSrc: Uint8Array, valOff: number, flags: number, cpu: number, allCpus: boolean): number {
     if (updateFlagsInvalid(flags, true)) return -Errno.EINVAL;

@@ -208,6 +208,26 @@ export class HashTab extends BpfMap {
     return e + this.valueOff + (this.percpu ? cpu * this.valueSlot : 0);
   }
 
+  /**
+   * bpf_for_each_hash_elem: bucket by bucket, each chain from its head; the key is the element's own, the
+   * value this CPU's slot. No LRU use is marked (Linux's walk sets no reference bit).
+   */
+  override forEachElem(cpu: number, _keyScratch: number, visit: (keyAddr: number, valueAddr: number) => boolean): number {
+    const u32 = this.u32;
+    const base = this.buckets >>> 2;
+    const slot = this.percpu ? cpu * this.valueSlot : 0;
+    let visited = 0;
+    for (let bucket = 0; bucket <= this.bucketMask; bucket++) {
+      // The next element is read before the visit (hlist_nulls_for_each_entry_safe): the callback may delete this one.
+      for (let e = u32[base + bucket * (BUCKET_SIZE >>> 2)]!, next = 0; e !== 0; e = next) {
+        next = u32[(e >>> 2) + E_NEXT]!;
+        visited++;
+        if (visit(e + HTAB_ELEM_SIZE, e + this.valueOff + slot)) return visited;
+      }
+    }
+    return visited;
+  }
+
   /** htab_map_update_elem and its per-CPU and LRU variants. */
   protected updateElem(keySrc: Uint8Array, keyOff: number, valSrc: Uint8Array, valOff: number, flags: number, cpu: number, allCpus: boolean): number {
     // Only the plain hash takes BPF_F_LOCK; the others refuse any flag above BPF_EXIST.

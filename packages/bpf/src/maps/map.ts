@@ -319,6 +319,16 @@ export abstract class BpfMap {
 
   /** map_lookup_elem from a program on `cpu`: the physical address of the value (this CPU's slot for per-CPU maps), or 0. */
   abstract lookup(keyAddr: number, cpu: number): number;
+  /**
+   * map_for_each_callback (bpf_for_each_map_elem): `visit(keyAddr, valueAddr)` for each element in Linux's
+   * order, with this CPU's value of a per-CPU map, until it returns true; the number of elements visited (the
+   * one that stopped the walk included). A type whose key is not stored in the map writes it at `keyScratch`
+   * (Linux: a u32 on the kernel stack). Types without the op (Linux: no map_for_each_callback) answer
+   * -ENOTSUPP; the verifier refuses a program that would get there.
+   */
+  forEachElem(_cpu: number, _keyScratch: number, _visit: (keyAddr: number, valueAddr: number) => boolean): number {
+    return -ENOTSUPP;
+  }
   /** map_update_elem from a program on `cpu`: 0 or -errno. */
   update(keyAddr: number, valueAddr: number, flags: number, cpu: number): number {
     return this.updateElem(this.bytes, keyAddr, this.bytes, valueAddr, flags, cpu, false);

@@ -7,6 +7,13 @@
 import { BPF_RINGBUF, PAGE_SIZE } from '@ebpf-sim/uapi';
 import type { RingBufMap } from './ringbuf.js';
 
+/**
+ * struct bpf_dynptr_kern { void *data; u32 size; u32 offset; } (include/linux/bpf.h): the dynptr a drain callback
+ * gets; `size`'s top bits carry the dynptr's type (DYNPTR_TYPE_SHIFT), BPF_DYNPTR_TYPE_LOCAL for a user ring
+ * buffer's sample, and a size is at most DYNPTR_MAX_SIZE (bpf_dynptr_check_size).
+ */
+export const DYNPTR_KERN = { data: 0, size: 8, offset: 12, SIZE: 16, TYPE_SHIFT: 28, TYPE_LOCAL: 1, MAX_SIZE: (1 << 24) - 1 } as const;
+
 const RINGS = new WeakMap<Uint8Array, Map<number, RingBufMap>>();
 
 /** Record `ring`, whose pages start at `base` in the physical memory `bytes`. */

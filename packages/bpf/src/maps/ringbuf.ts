@@ -20,7 +20,9 @@
  * (bpf_ringbuf_restore_from_rec).
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_RB, BPF_RINGBUF, Errno, PAGE_SHIFT, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
-import { registerRing, unregisterRing } from './ringbuf-records.js';
+import { DYNPTR_KERN, registerRing, unregisterRing } from './ringbuf-records.js';
+
+export { DYNPTR_KERN };
 import { BpfMap, ENOTSUPP, SMALL_COPY, defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
 import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
@@ -228,13 +230,6 @@ export class RingBufMap extends BpfMap {
 
 /** BPF_MAX_USER_RINGBUF_SAMPLES: the most records one bpf_user_ringbuf_drain call visits. */
 export const BPF_MAX_USER_RINGBUF_SAMPLES = 128 * 1024;
-
-/**
- * struct bpf_dynptr_kern { void *data; u32 size; u32 offset; } (include/linux/bpf.h): the dynptr a drain callback
- * gets; `size`'s top bits carry the dynptr's type (DYNPTR_TYPE_SHIFT), BPF_DYNPTR_TYPE_LOCAL for a user ring
- * buffer's sample, and a size is at most DYNPTR_MAX_SIZE (bpf_dynptr_check_size).
- */
-export const DYNPTR_KERN = { data: 0, size: 8, offset: 12, SIZE: 16, TYPE_SHIFT: 28, TYPE_LOCAL: 1, MAX_SIZE: (1 << 24) - 1 } as const;
 
 /**
  * BPF_MAP_TYPE_USER_RINGBUF (ringbuf.c's user_ringbuf_map_ops): the same ring with the roles swapped. User space

@@ -61,6 +61,14 @@ export interface HelperEnv {
    * Linux's `struct bpf_map *`), or undefined for an address that is not a map.
    */
   mapAt(address: number): BpfMap | undefined;
+  /**
+   * Call the callback whose kernel address a program passed (a BPF_PSEUDO_FUNC LD imm64, fixed up at load)
+   * with r1..r4, on the VM the calling program runs on, below its frames; the callback's r0. Throws when the
+   * address is no callback or the callback faults, so the calling program faults in the helper.
+   */
+  runCallback(fn: number, r1: number, r2: number, r3: number, r4: number): number;
+  /** 8 bytes of kernel memory for a key the helper hands to the callback it runs next (per nesting level). */
+  callbackScratch(): number;
 }
 
 /** A helper implementation: the VM's helper function, built once per runtime from its environment. */

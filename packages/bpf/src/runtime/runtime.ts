@@ -11,7 +11,7 @@
 import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import type { KernelMemory, KernelServices, TracePipe } from '@ebpf-sim/kernel';
 import type { HelperTable } from '@ebpf-sim/vm';
-import { LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, type HelperContext, type Program, type WasmCall } from '@ebpf-sim/vm';
+import { LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, formatFault, type HelperContext, type Program, type WasmCall } from '@ebpf-sim/vm';
 import { bindHelpers, type BpfHelper } from '../helpers/define.js';
 import { HELPERS } from '../helpers/index.js';
 import { HTAB_LOOKUP_ELEM_CALL, HTAB_LOOKUP_ELEM_NAME } from '../maps/hashtab.js';
@@ -26,6 +26,12 @@ import { idleRunState, type HelperEnv, type RunState, type TailCallTarget } from
  * map fd becomes). Only its address matters here (the map's state is the BpfMap), so it is one cache line.
  */
 const MAP_STRUCT_BYTES = 64;
+
+/** Bytes behind a callback's kernel address (only the address matters: it names the callback's VM program). */
+const CALLBACK_STRUCT_BYTES = 8;
+
+/** Bytes of a callback's key scratch per nesting level (an array's u32 index, 8-aligned). */
+const CALLBACK_KEY_BYTES = 8;
 
 /** The memory owner the runtime's own allocations (VM stacks, map structs) are charged to. */
 export const RUNTIME_OWNER = 'bpf-runtime';
@@ -107,6 +113,16 @@ export class BpfRuntime implements HelperEnv {
   private readonly jitVm: Vm;
   private readonly stacks: number;
   private readonly maps = new Map<number, BpfMap>();
+  /** Callbacks by kernel address (what a BPF_PSEUDO_FUNC LD imm64 holds at run time): their VM programs. */
+  private readonly callbacks = new Map<number, Program | null>();
+  /** The VM of the run in progress (a callback runs on it, nested), null between runs. */
+  private activeVm: Vm | null = null;
+  /** Callbacks running now, one inside another (each nesting level has its own scratch bytes). */
+  private callbackNesting = 0;
+  /** Kernel memory for callback keys (Linux: a u32 on the helper's stack), 8 bytes per nesting level. */
+  private readonly callbackKeys: number;
+  /** r1..r4 of a callback run, reused. */
+  private readonly callbackArgs: number[] = [0, 0, 0, 0];
   /** The map {@link mapAt} found last (still placed: unplacing it forgets it). */
   private lastMap: BpfMap | null = null;
   private readonly stats: { readonly enabled: number };
@@ -120,8 +136,9 @@ export class BpfRuntime implements HelperEnv {
     helpers.add({ id: HTAB_LOOKUP_ELEM_CALL, name: HTAB_LOOKUP_ELEM_NAME, fn: (ctx) => htabLookup(ctx.argNumber(1), ctx.argNumber(2)) });
     this.wasmCalls = new Map([[HTAB_LOOKUP_ELEM_CALL, htabLookup]]);
     this.helpers = helpers;
-    this.stacks = k.phys.kmalloc(2 * VM_STACK_BYTES, RUNTIME_OWNER);
+    this.stacks = k.phys.kmalloc(2 * VM_STACK_BYTES + CALLBACK_KEY_BYTES * MAX_CALL_FRAMES, RUNTIME_OWNER);
     if (this.stacks < 0) throw new Error('bpf runtime: no kernel memory for the VM stacks (give the kernel more memoryBytes)');
+    this.callbackKeys = this.stacks + 2 * VM_STACK_BYTES;
     const tailCall = (ctx: HelperContext): Program | null => {
       const map = this.maps.get(ctx.argNumber(2));
       if (map === undefined || !hasProgramSlots(map)) return null;
@@ -157,6 +174,56 @@ export class BpfRuntime implements HelperEnv {
     this.maps.delete(map.address);
     if (map.kernelStruct() < 0) this.k.phys.kfree(map.address);
     map.address = 0;
+  }
+
+  /**
+   * A kernel address for a callback of a program being loaded (Linux: the address of the JITed function), bound
+   * to its VM program by {@link bindCallback}: the address, or -ENOMEM (-12).
+   */
+  placeCallback(): number {
+    const address = this.k.phys.kmalloc(CALLBACK_STRUCT_BYTES, RUNTIME_OWNER);
+    if (address < 0) return -12;
+    this.callbacks.set(address, null);
+    return address;
+  }
+
+  bindCallback(address: number, program: Program): void {
+    this.callbacks.set(address, program);
+  }
+
+  /** Forget a callback's address and free it (its program is being freed). */
+  unplaceCallback(address: number): void {
+    if (!this.callbacks.delete(address)) return;
+    this.k.phys.kfree(address);
+  }
+
+  /**
+   * Run the callback at `fn` with r1..r4 on the VM of the program that calls the helper: a nested run, whose
+   * entry frame is below the caller's frames, as Linux calls a callback on the same stack. Its r0; a fault in
+   * the callback (or an address that is no callback) throws, and the calling program faults in the helper.
+   */
+  runCallback(fn: number, r1: number, r2: number, r3: number, r4: number): number {
+    const program = this.callbacks.get(fn);
+    const vm = this.activeVm;
+    if (program === undefined || program === null || vm === null) throw new Error(`0x${fn.toString(16)} is not the address of a loaded program's callback`);
+    const args = this.callbackArgs;
+    args[0] = r1;
+    args[1] = r2;
+    args[2] = r3;
+    args[3] = r4;
+    this.callbackNesting++;
+    const ok = vm.runArgs(program, args);
+    this.callbackNesting--;
+    const fault = vm.fault;
+    if (!ok && fault !== null) throw new Error(`the callback faulted: ${formatFault(fault)}`);
+    // r0 as a number (a verified callback returns 0 or 1).
+    const R = vm.regs;
+    return ((R[0] ?? 0) >>> 0) + ((R[1] ?? 0) >>> 0) * 0x1_0000_0000;
+  }
+
+  /** 8 bytes of kernel memory for the key a helper hands the callback it is about to run (its nesting level's own). */
+  callbackScratch(): number {
+    return this.callbackKeys + CALLBACK_KEY_BYTES * Math.min(this.callbackNesting, MAX_CALL_FRAMES - 1);
   }
 
   /** Run accounting is on (kernel.bpf_stats_enabled, or an ENABLE_STATS fd open): every run is counted. */
@@ -198,6 +265,8 @@ export class BpfRuntime implements HelperEnv {
     run.ctx = ctx;
     run.progType = prog.progType;
     const vm = prog.jited ? this.jitVm : this.interpVm;
+    const savedVm = this.activeVm;
+    this.activeVm = vm;
     const counting = this.stats.enabled !== 0;
     const start = counting ? performance.now() : 0;
     const ok = repeat === 1 ? vm.run(prog.program, ctx) : vm.runRepeat(prog.program, ctx, 0, repeat);
@@ -208,6 +277,7 @@ export class BpfRuntime implements HelperEnv {
     run.cpu = savedCpu;
     run.ctx = savedCtx;
     run.progType = savedType;
+    this.activeVm = savedVm;
     return ok;
   }
 

@@ -8,6 +8,7 @@ import { BtfKind, type Btf } from '@ebpf-sim/btf';
 import type { UserCopy } from '@ebpf-sim/kernel';
 import { Class, JmpOp, Mode, PseudoCall, PseudoLd, SLOT_SIZE, Size } from '@ebpf-sim/isa';
 import { BPF_FUNC, BPF_FUNC_INFO, BPF_LINE_INFO, Errno } from '@ebpf-sim/uapi';
+import type { SubprogLinkage } from '@ebpf-sim/verifier';
 
 /** MIN_BPF_FUNCINFO_SIZE and MAX_FUNCINFO_REC_SIZE (the line_info limits are the same maximum and sizeof(bpf_line_info)). */
 const MIN_FUNCINFO_SIZE = BPF_FUNC_INFO.size;
@@ -36,6 +37,8 @@ export interface ProgBtfInfoAttr {
 export interface ProgBtfInfoResult {
   readonly errno: number;
   readonly log: string;
+  /** With func_info: each subprogram's FUNC linkage (func_info_aux[].linkage), which the verifier's callback checks read. */
+  readonly linkage?: readonly SubprogLinkage[];
   readonly writeBack?: { readonly field: 'func_info_rec_size' | 'line_info_rec_size'; readonly value: number };
   readonly funcInfo?: Uint8Array;
   readonly lineInfo?: Uint8Array;
@@ -43,6 +46,9 @@ export interface ProgBtfInfoResult {
 
 const ok: ProgBtfInfoResult = { errno: 0, log: '' };
 const NO_RECORDS = new Uint8Array(0);
+
+/** enum btf_func_linkage by number (BTF_FUNC_STATIC 0, BTF_FUNC_GLOBAL 1, BTF_FUNC_EXTERN 2). */
+const FUNC_LINKAGE: readonly SubprogLinkage[] = ['static', 'global', 'extern'];
 const fail = (log: string, errno: number = -Errno.EINVAL): ProgBtfInfoResult => ({ errno, log });
 
 /** add_subprog_and_kfunc: instruction 0 and every target of a BPF_PSEUDO_CALL call or a BPF_PSEUDO_FUNC ld_imm64, ascending. */
@@ -104,7 +110,7 @@ export function checkProgBtfInfo(btf: Btf, insns: Uint8Array, attr: ProgBtfInfoA
   if (funcs.errno !== 0) return funcs;
   const lines = checkLineInfo(btf, insns, progLen, starts, attr, mm);
   if (lines.errno !== 0) return lines;
-  return { ...ok, funcInfo: funcs.funcInfo ?? NO_RECORDS, lineInfo: lines.lineInfo ?? NO_RECORDS };
+  return { ...ok, funcInfo: funcs.funcInfo ?? NO_RECORDS, lineInfo: lines.lineInfo ?? NO_RECORDS, ...(funcs.linkage === undefined ? {} : { linkage: funcs.linkage }) };
 }
 
 function checkFuncInfo(btf: Btf, insns: Uint8Array, starts: readonly number[], attr: ProgBtfInfoAttr, mm: UserCopy): ProgBtfInfoResult {
@@ -146,7 +152,7 @@ function checkFuncInfo(btf: Btf, insns: Uint8Array, starts: readonly number[], a
     if (uses.ldAbs) return fail("LD_ABS is only allowed in functions that return 'int'.\n");
     if (uses.tailCall) return fail("BPF_CALL is only allowed in functions that return 'int'.\n");
   }
-  return { ...ok, funcInfo: kept };
+  return { ...ok, funcInfo: kept, linkage: typeIds.map((id) => FUNC_LINKAGE[btf.types[id]?.linkage ?? 0] ?? 'static') };
 }
 
 function checkLineInfo(btf: Btf, insns: Uint8Array, progLen: number, starts: readonly number[], attr: ProgBtfInfoAttr, mm: UserCopy): ProgBtfInfoResult {

@@ -4,7 +4,7 @@
  * PROG_GET_NEXT_ID / PROG_GET_FD_BY_ID, OBJ_GET_INFO_BY_FD for a program (struct bpf_prog_info) and
  * ENABLE_STATS. The map side (fds, references) is the syscall's; this file reaches it through {@link MapAccess}.
  */
-import { encodeProgram, type RawInsn } from '@ebpf-sim/isa';
+import { Class, JmpOp, Mode, PseudoLd, Size, encodeProgram, type RawInsn } from '@ebpf-sim/isa';
 import type { File, FileOperations, KernelServices, SysctlEntry, Task, UserCopy } from '@ebpf-sim/kernel';
 import { hasCapability } from '@ebpf-sim/kernel';
 import {
@@ -28,10 +28,12 @@ import {
   INSN_LIMIT,
   convertCtxAccesses,
   fixupDivisions,
+  inlineLoops,
   removeDeadCode,
   verify,
   type MapDesc,
   type ProgramTypeDesc,
+  type SubprogLinkage,
   type VerifierRegistry,
   type XlatedProgram,
 } from '@ebpf-sim/verifier';
@@ -83,6 +85,8 @@ export interface ProgObject extends RunnableProgram, TailCallTarget {
   readonly xdpHasFrags: boolean;
   /** The maps the program uses (prog->aux->used_maps): each holds one reference while the program lives. */
   readonly usedMaps: readonly MapObject[];
+  /** Kernel addresses of the program's callbacks (BPF_PSEUDO_FUNC targets), freed with the program. */
+  readonly callbacks: readonly number[];
   /** prog->aux->btf: the BTF func_info / line_info refer to (held while the program lives). */
   readonly btf: BtfObject | undefined;
   /** prog->aux->func_info: struct bpf_func_info records, at the xlated program's sub-program starts. */
@@ -209,6 +213,7 @@ export class ProgSyscall {
     if (prog.refs > 0) return;
     this.progs.remove(prog.id);
     for (const map of prog.usedMaps) this.sys.mapPut(map);
+    for (const address of prog.callbacks) this.runtime.unplaceCallback(address);
     if (prog.btf !== undefined) this.sys.btfPut(prog.btf);
   }
 
@@ -222,7 +227,13 @@ export class ProgSyscall {
     mm: UserCopy,
     uattr: number,
     insnBytes: Uint8Array,
-  ): number | { btf?: BtfObject; refused?: { log: string; program: number }; funcInfo?: Uint8Array; lineInfo?: Uint8Array } {
+  ): number | {
+    btf?: BtfObject;
+    linkage?: readonly SubprogLinkage[];
+    refused?: { log: string; program: number };
+    funcInfo?: Uint8Array;
+    lineInfo?: Uint8Array;
+  } {
     const P = BPF_ATTR_LAYOUTS.PROG_LOAD;
     const a = this.sys;
     const attr = {
@@ -240,7 +251,8 @@ export class ProgSyscall {
     // passes any, and this kernel does not model the in-kernel CO-RE path.
     if (a.u32(P.core_relo_cnt.offset) !== 0) return { btf, refused: { log: 'core_relo is not supported by this kernel\n', program: -Errno.EINVAL } };
     const checked = checkProgBtfInfo(btf.btf, insnBytes, attr, mm);
-    if (checked.errno === 0) return { btf, funcInfo: checked.funcInfo, lineInfo: checked.lineInfo };
+    if (checked.errno === 0)
+      return { btf, funcInfo: checked.funcInfo, lineInfo: checked.lineInfo, ...(checked.linkage === undefined ? {} : { linkage: checked.linkage }) };
     // E2BIG: the record size the kernel knows goes back to user space, so the loader can retry with it.
     const back = checked.writeBack;
     if (back !== undefined && a.putU32(mm, uattr + P[back.field].offset, back.value) !== 0)
@@ -309,7 +321,9 @@ export class ProgSyscall {
     if (typeof btfInfo === 'number') return btfInfo;
     const btf = btfInfo.btf;
     const held: MapObject[] = [];
+    const callbacks: number[] = [];
     const release = (): void => {
+      for (const address of callbacks) this.runtime.unplaceCallback(address);
       for (const object of held) a.mapPut(object);
       if (btf !== undefined) a.btfPut(btf);
     };
@@ -317,7 +331,19 @@ export class ProgSyscall {
     // check_attach_btf_id: TRACING and LSM programs get their context from the attach target's BTF.
     const attached = BTF_ATTACH_PROG_TYPES.has(progType) ? this.attachTarget(desc, expectedAttachType, attachBtfId, gplCompatible) : desc;
     const result =
-      btfInfo.refused ?? ('program' in attached ? attached : this.verifyAndFix(task, mm, insnBytes, attached, privileged, gplCompatible, logLevel, held));
+      btfInfo.refused ??
+      ('program' in attached
+        ? attached
+        : this.verifyAndFix(
+            task,
+            mm,
+            insnBytes,
+            attached,
+            { privileged, gpl: gplCompatible, ...(btfInfo.linkage === undefined ? {} : { subprogLinkage: btfInfo.linkage }) },
+            logLevel,
+            held,
+            callbacks,
+          ));
     // bpf_vlog_finalize: the log goes back whether or not the program loaded, and log_true_size with it.
     const log = finalizeLog(result.log, logLevel, logSize);
     if (log.bytes.length > 0 && !mm.copyToUser(logBuf, log.bytes, 0, log.bytes.length)) {
@@ -375,6 +401,7 @@ export class ProgSyscall {
       maxCtxOffset: loaded.maxCtxOffset,
       xdpHasFrags: (progFlags & BPF_PROG_F.XDP_HAS_FRAGS) !== 0,
       usedMaps: held,
+      callbacks,
       btf,
       ...xlatedBtfInfo(insnBytes, loaded.slotMap, btfInfo.funcInfo ?? NO_RECORDS, btfInfo.lineInfo ?? NO_RECORDS),
       refs: 1,
@@ -421,18 +448,20 @@ export class ProgSyscall {
 
   /**
    * resolve_pseudo_ldimm64, the verifier with the real maps, and the fixups: the log text and the runnable
-   * program, or the log text and -errno. Maps resolved are pushed to `held` with a reference each.
+   * program, or the log text and -errno. Maps resolved are pushed to `held` with a reference each, the kernel
+   * addresses given to the program's callbacks to `callbacks`.
    */
   private verifyAndFix(
     task: Task,
     mm: UserCopy,
     insnBytes: Uint8Array,
     desc: ProgramTypeDesc,
-    privileged: boolean,
-    gpl: boolean,
+    checks: { readonly privileged: boolean; readonly gpl: boolean; readonly subprogLinkage?: readonly SubprogLinkage[] },
     logLevel: number,
     held: MapObject[],
+    callbacks: number[],
   ): Loaded | { readonly log: string; readonly program: number } {
+    const { privileged } = checks;
     const P = BPF_ATTR_LAYOUTS.PROG_LOAD;
     const insns = readInsns(insnBytes);
     // resolve_pseudo_ldimm64: every map an LD imm64 names, by fd or by fd_array index, with a reference.
@@ -491,7 +520,7 @@ export class ProgSyscall {
       ...(this.vmlinux === undefined ? {} : { kernelBtf: this.vmlinux }),
     };
     const verifierLevel = (logLevel & BPF_LOG.LEVEL2) !== 0 ? 2 : logLevel !== 0 ? 1 : 0;
-    const result = verify(insnBytes, { progType: desc, registry, logLevel: verifierLevel, privileged, gpl });
+    const result = verify(insnBytes, { progType: desc, registry, logLevel: verifierLevel, ...checks });
     let log = (logLevel & BPF_LOG.STATS) !== 0 ? withStats(result.log, result.stats.timeUs, result.stackDepth) : result.log;
     if (!result.accepted) return { log, program: -(result.error?.errno ?? Errno.EINVAL) };
     // Linux's rewrites: context accesses, then dead code (removed for a privileged loader, trapped for an
@@ -499,6 +528,8 @@ export class ProgSyscall {
     let live: XlatedProgram;
     try {
       live = removeDeadCode(convertCtxAccesses(insnBytes, result.facts, desc), result.facts, { privileged });
+      // optimize_bpf_loop (Linux runs it before the dead-code passes; no dead call is ever fit to inline).
+      live = inlineLoops(live, result.facts, result.stackDepth).program;
       // do_misc_fixups' map_gen_lookup, for a program the JIT will compile (prog->jit_requested: bpf_jit_enable).
       if (this.sysctls.jitEnable.value !== 0) live = inlineMapLookups(live, result.facts.callMaps, (mapDesc) => mapOfDesc.get(mapDesc));
     } catch (e) {
@@ -525,12 +556,20 @@ export class ProgSyscall {
       const kind = mapRefKind(insn.src);
       return kind === null ? undefined : byRef.get(`${kind}:${insn.imm}`);
     };
-    let program: Program;
-    try {
-      program = loadProgram(live.insns, {
+    // The program's callbacks (BPF_PSEUDO_FUNC targets): each gets a kernel address, what the LD imm64 holds at
+    // run time (Linux: the JITed function's address), and a VM program that starts at it (callbackProgram).
+    const funcAddress = new Map<number, number>();
+    for (const target of pseudoFuncTargets(live.insns)) {
+      const address = this.runtime.placeCallback();
+      if (address < 0) return { log, program: address };
+      callbacks.push(address);
+      funcAddress.set(target, address);
+    }
+    const load = (insns: readonly RawInsn[], shift: number): Program =>
+      loadProgram(insns, {
         name: desc.name,
         // The accesses the verifier proved in bounds run without a region check on the JIT; the rest keep theirs.
-        memoryInBounds: live.memoryInBounds,
+        memoryInBounds: live.memoryInBounds.map((slot) => slot + shift),
         // Linux has no instruction budget and the verifier proved every path ends: the JIT tests the VM's budget
         // only at loop headers and function entries, not in every block. A program's caller (a hook, a test
         // run) reads only its return value, r0.
@@ -538,15 +577,23 @@ export class ProgSyscall {
         exitRegisters: 'r0',
         // The divisions whose divisor the verifier proved non-zero run without the JIT's zero test (Linux's
         // fixup leaves those without a guard too).
-        divisorsNonZero: live.divisionsWithoutZeroCheck,
+        divisorsNonZero: live.divisionsWithoutZeroCheck.map((slot) => slot + shift),
         // Kernel functions map_gen_lookup calls (__htab_map_lookup_elem): direct WebAssembly calls from JIT code.
         wasmCalls: this.runtime.wasmCalls,
         resolveLdImm64: (insn) => {
+          if (insn.src === PseudoLd.FUNC) {
+            const address = funcAddress.get(insn.slot - shift + insn.imm + 1);
+            return address === undefined ? undefined : BigInt(address);
+          }
           const object = refOf(insn);
           if (object === undefined) return undefined;
           return BigInt(isValueRef(insn.src) ? directValueAddress(object.map, insn.imm2 ?? 0) : object.map.address);
         },
       });
+    let program: Program;
+    try {
+      program = load(live.insns, 0);
+      for (const [target, address] of funcAddress) this.runtime.bindCallback(address, load(callbackProgram(live.insns, target), 1));
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       return { log: `${log}${message}\n`, program: -Errno.EINVAL };
@@ -697,6 +744,28 @@ interface Loaded {
   readonly slotMap: readonly number[];
   readonly verifiedInsns: number;
   readonly maxCtxOffset: number;
+}
+
+const OP_LD_IMM64 = Class.LD | Mode.IMM | Size.DW;
+
+/** The first slots of the subprograms a BPF_PSEUDO_FUNC LD imm64 names (the program's callbacks). */
+function pseudoFuncTargets(insns: readonly RawInsn[]): Set<number> {
+  const targets = new Set<number>();
+  let slot = 0;
+  for (const insn of insns) {
+    if (insn.code === OP_LD_IMM64 && insn.src === PseudoLd.FUNC) targets.add(slot + insn.imm + 1);
+    slot += insn.code === OP_LD_IMM64 ? 2 : 1;
+  }
+  return targets;
+}
+
+/**
+ * A callback as a VM program: the program's own instructions after one `goto` to the callback's first slot,
+ * so a run starts in the callback's body (its frame the run's entry frame, as Linux calls the callback's
+ * address) and the callback's exit ends the run. Every other slot is one further on than in the program.
+ */
+function callbackProgram(insns: readonly RawInsn[], target: number): RawInsn[] {
+  return [{ code: Class.JMP | JmpOp.JA, dst: 0, src: 0, off: target, imm: 0 }, ...insns];
 }
 
 /** The program's tag as fdinfo and bpftool print it: 16 hex digits. */

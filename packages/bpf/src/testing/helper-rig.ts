@@ -53,6 +53,11 @@ export function helperRig(options: { config?: KernelConfigInput; random?: Random
       run,
       trace,
       mapAt: (address) => byAddress.get(address),
+      // The rig runs one program at a time outside a BpfRuntime: it has no loaded program whose callbacks a helper could call.
+      runCallback: (fn) => {
+        throw new Error(`helper rig: no callbacks (0x${fn.toString(16)}); load the program through bpf() to run callbacks`);
+      },
+      callbackScratch: () => 0,
     };
     const helperEnv = env;
     table = bindHelpers(helperEnv, HELPERS);

@@ -91,7 +91,20 @@ export function testRunHarness(config: KernelConfigInput = {}, timing: TestRunTi
   const run: RunState = idleRunState();
   const maps = new Map<number, BpfMap>();
   const { kernel, vm } = bootKernelVm(config, (k) =>
-    bindHelpers({ k, run, trace: { printk: () => undefined }, mapAt: (address) => maps.get(address) }, HELPERS),
+    bindHelpers(
+      {
+        k,
+        run,
+        trace: { printk: () => undefined },
+        mapAt: (address) => maps.get(address),
+        // The harness runs one program outside a BpfRuntime: no loaded program's callbacks exist.
+        runCallback: (fn) => {
+          throw new Error(`test-run harness: no callbacks (0x${fn.toString(16)}); load the program through bpf() to run callbacks`);
+        },
+        callbackScratch: () => 0,
+      },
+      HELPERS,
+    ),
   );
   const user = new FlatUserMemory();
   const env: TestRunEnv = {
