@@ -144,7 +144,34 @@ const L_SK = 25;
 const L_S1 = 26;
 const L_S2 = 27;
 const L_S3 = 28;
-const FUNC_LOCALS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32];
+/**
+ * The pending charge: instructions of blocks that do not test the fuel, not yet taken from P_FUEL (the fuel left
+ * is P_FUEL - L_PEND). Such a block adds its count here; a block that tests takes the pending charge and its own
+ * count from P_FUEL at once and sets this to 0. Inside a loop that is tested only at its header, the header's
+ * 0 makes the branches' charges phis of constants, so the fuel's chain through an iteration is one subtraction,
+ * not one per block on the path (alu32_jmp32: five dependent subtractions were the loop's critical path).
+ */
+const L_PEND = 29;
+const FUNC_LOCALS: readonly T[] = [
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+];
 /** Internal locals a function saves around import calls: [local, type, offset in the exchange area]. */
 const SAVED: ReadonlyArray<readonly [number, T, number]> = [
   [L_SLO, T.I64, X_SAVE],
@@ -687,13 +714,35 @@ class FunctionEmitter implements StructureSink {
     return this.depth - 1 + extra;
   }
 
+  /**
+   * Take the pending charge from P_FUEL before a call: the callee (or the embedder) gets the fuel in P_FUEL, and
+   * L_PEND is not live across the call, where TurboFan would spill it.
+   */
+  private settle(): void {
+    const c = this.code;
+    c.getLocal(P_FUEL);
+    c.getLocal(L_PEND);
+    c.op(Op.I32_SUB);
+    c.setLocal(P_FUEL);
+    c.i32(0);
+    c.setLocal(L_PEND);
+  }
+
+  /** The fuel left with `after` instructions of the current block not run: P_FUEL - L_PEND + after. */
   private fuelAt(after: number): void {
     const c = this.code;
     c.getLocal(P_FUEL);
+    c.getLocal(L_PEND);
+    c.op(Op.I32_SUB);
     if (after !== 0) {
       c.i32(after);
       c.op(Op.I32_ADD);
     }
+  }
+
+  /** A loop begins with nothing pending, so the pending charge at its header is 0 on the entry edge too. */
+  enterLoop(): void {
+    this.settle();
   }
 
   body(node: number, depth: number, cyclic: boolean): void {
@@ -705,14 +754,23 @@ class FunctionEmitter implements StructureSink {
     const count = blk.end - blk.start;
     // Budget: take the block's instruction count; on overdraw report the exact instruction. Unchecked code
     // (verified programs) tests the fuel only where a cycle can come back (loop headers, function entries):
-    // enough to stop any runaway program, and `executed` stays exact for runs that end normally.
-    c.getLocal(P_FUEL);
-    c.i32(count);
-    c.op(Op.I32_SUB);
+    // enough to stop any runaway program, and `executed` stays exact for runs that end normally. A block that
+    // does not test adds its count to the pending charge (L_PEND), which the next test takes with its own.
     if (!this.budgetChecks || ((this.checks === 'unchecked' || this.prog.budgetTests === 'loop') && !cyclic)) {
-      c.setLocal(P_FUEL);
+      c.getLocal(L_PEND);
+      c.i32(count);
+      c.op(Op.I32_ADD);
+      c.setLocal(L_PEND);
     } else {
-      c.teeLocal(P_FUEL);
+      c.getLocal(P_FUEL);
+      c.getLocal(L_PEND);
+      c.i32(count);
+      c.op(Op.I32_ADD);
+      c.op(Op.I32_SUB);
+      c.setLocal(P_FUEL);
+      c.i32(0);
+      c.setLocal(L_PEND);
+      c.getLocal(P_FUEL);
       c.i32(0);
       c.op(Op.I32_LT_S);
       c.if_();
@@ -847,7 +905,7 @@ class FunctionEmitter implements StructureSink {
         }
         c.end();
         if (!this.exported) this.get(0);
-        c.getLocal(P_FUEL);
+        this.fuelAt(0);
         c.op(Op.RETURN);
         return;
       case 'call':
@@ -1153,6 +1211,7 @@ class FunctionEmitter implements StructureSink {
       this.branchIfInRange(cached(at), cached(at + 4), size, 1);
     }
     if (!stackFirst) stack();
+    this.settle();
     c.getLocal(L_A);
     c.op(Op.I32_WRAP_I64);
     c.getLocal(L_A);
@@ -1292,6 +1351,7 @@ class FunctionEmitter implements StructureSink {
 
   private helperCall(insn: Insn, which: HelperTableIdValue, after: number): void {
     const c = this.code;
+    this.settle();
     this.saveAll();
     c.i32(which);
     if (which === HelperTableId.CALLX) {
@@ -1384,6 +1444,7 @@ class FunctionEmitter implements StructureSink {
     c.setLocal(L_S3);
     this.stopWith(StopCode.CALL_DEPTH, 1);
     c.end();
+    this.settle();
     for (let r = 0; r < 10; r++) this.get(r);
     c.getLocal(P_DEPTH);
     c.i32(1);
@@ -1423,6 +1484,7 @@ class FunctionEmitter implements StructureSink {
   private packet(insn: Insn, after: number): void {
     const c = this.code;
     const f = insn.form;
+    this.settle();
     this.saveAll();
     c.i32(insn.imm);
     if (f.kind === 'ld_ind') {
