@@ -146,7 +146,41 @@ const L_SK = 25;
 const L_S1 = 26;
 const L_S2 = 27;
 const L_S3 = 28;
-const FUNC_LOCALS: readonly T[] = [T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I64, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32, T.I32];
+/**
+ * The pending charge: instructions of blocks that do not test the fuel, not yet taken from P_FUEL (the fuel left
+ * is P_FUEL - L_PEND). Such a block adds its count here; a block that tests takes the pending charge and its own
+ * count from P_FUEL at once and sets this to 0. Inside a loop that is tested only at its header, the header's
+ * 0 makes the branches' charges phis of constants, so the fuel's chain through an iteration is one subtraction,
+ * not one per block on the path (alu32_jmp32: five dependent subtractions were the loop's critical path).
+ */
+const L_PEND = 29;
+/**
+ * The current frame's bottom as an i32 (r10 - 512), for a program that never writes r10: every `r10 + off`
+ * access addresses it with the memarg offset `off + 512`, so all stack accesses share one base register and
+ * need no address arithmetic of their own (sort16_stack spilled precomputed stack addresses).
+ */
+const L_FP32 = 30;
+const FUNC_LOCALS: readonly T[] = [
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I64,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+  T.I32,
+];
 /** Internal locals a function saves around import calls: [local, type, offset in the exchange area]. */
 const SAVED: ReadonlyArray<readonly [number, T, number]> = [
   [L_SLO, T.I64, X_SAVE],
@@ -194,6 +228,17 @@ function defs(insn: Insn): number[] {
       return [];
   }
 }
+
+/**
+ * What a register holds, known from its block's 64-bit moves and adds: the sum of the other registers `terms`
+ * (as they are now) and the constant `k`, modulo 2^32 (all an access's i32 address needs).
+ */
+interface AddressSum {
+  readonly terms: readonly number[];
+  readonly k: number;
+}
+/** Most registers an address sum adds (base + index, plus the frame pointer and a constant). */
+const MAX_SUM_TERMS = 3;
 
 /** A basic block: instructions [start, end) by ordinal. */
 interface Block {
@@ -660,6 +705,7 @@ class FunctionEmitter implements StructureSink {
     }
     // r10 = top - 512 * depth; the live stack is [r10 - 512, top).
     this.frameTop();
+    this.frameBase();
     c.getLocal(L_R10);
     c.i64(STACK_FRAME_SIZE, 0);
     c.op(Op.I64_SUB);
@@ -699,13 +745,35 @@ class FunctionEmitter implements StructureSink {
     return this.depth - 1 + extra;
   }
 
+  /**
+   * Take the pending charge from P_FUEL before a call: the callee (or the embedder) gets the fuel in P_FUEL, and
+   * L_PEND is not live across the call, where TurboFan would spill it.
+   */
+  private settle(): void {
+    const c = this.code;
+    c.getLocal(P_FUEL);
+    c.getLocal(L_PEND);
+    c.op(Op.I32_SUB);
+    c.setLocal(P_FUEL);
+    c.i32(0);
+    c.setLocal(L_PEND);
+  }
+
+  /** The fuel left with `after` instructions of the current block not run: P_FUEL - L_PEND + after. */
   private fuelAt(after: number): void {
     const c = this.code;
     c.getLocal(P_FUEL);
+    c.getLocal(L_PEND);
+    c.op(Op.I32_SUB);
     if (after !== 0) {
       c.i32(after);
       c.op(Op.I32_ADD);
     }
+  }
+
+  /** A loop begins with nothing pending, so the pending charge at its header is 0 on the entry edge too. */
+  enterLoop(): void {
+    this.settle();
   }
 
   body(node: number, depth: number, cyclic: boolean): void {
@@ -717,14 +785,23 @@ class FunctionEmitter implements StructureSink {
     const count = blk.end - blk.start;
     // Budget: take the block's instruction count; on overdraw report the exact instruction. Unchecked code
     // (verified programs) tests the fuel only where a cycle can come back (loop headers, function entries):
-    // enough to stop any runaway program, and `executed` stays exact for runs that end normally.
-    c.getLocal(P_FUEL);
-    c.i32(count);
-    c.op(Op.I32_SUB);
+    // enough to stop any runaway program, and `executed` stays exact for runs that end normally. A block that
+    // does not test adds its count to the pending charge (L_PEND), which the next test takes with its own.
     if (!this.budgetChecks || ((this.checks === 'unchecked' || this.prog.budgetTests === 'loop') && !cyclic)) {
-      c.setLocal(P_FUEL);
+      c.getLocal(L_PEND);
+      c.i32(count);
+      c.op(Op.I32_ADD);
+      c.setLocal(L_PEND);
     } else {
-      c.teeLocal(P_FUEL);
+      c.getLocal(P_FUEL);
+      c.getLocal(L_PEND);
+      c.i32(count);
+      c.op(Op.I32_ADD);
+      c.op(Op.I32_SUB);
+      c.setLocal(P_FUEL);
+      c.i32(0);
+      c.setLocal(L_PEND);
+      c.getLocal(P_FUEL);
       c.i32(0);
       c.op(Op.I32_LT_S);
       c.if_();
@@ -745,10 +822,41 @@ class FunctionEmitter implements StructureSink {
       this.stopWith(StopCode.FELL_OFF, 0);
       return;
     }
+    this.sums.fill(undefined);
     for (let i = blk.start; i < blk.end; i++) {
-      if (i + 1 < blk.end && this.extendPair(this.insns[i]!, this.insns[i + 1]!)) i++;
-      else this.insn(this.insns[i]!, blk.end - 1 - i);
+      const insn = this.insns[i]!;
+      if (i + 1 < blk.end && this.extendPair(insn, this.insns[i + 1]!)) {
+        this.track(insn);
+        this.track(this.insns[++i]!);
+      } else {
+        this.insn(insn, blk.end - 1 - i);
+        this.track(insn);
+      }
     }
+  }
+
+  /** Per register, the address sum it holds (see AddressSum); reset at each block. */
+  private readonly sums: Array<AddressSum | undefined> = new Array<AddressSum | undefined>(11).fill(undefined);
+
+  /** Update the address sums after `insn`: moves and adds extend them, any write ends those it changes. */
+  private track(insn: Insn): void {
+    const written = defs(insn);
+    if (written.length === 0) return;
+    const f = insn.form;
+    const { dst, src } = insn;
+    let next: AddressSum | undefined;
+    if (f.kind === 'alu' && f.is64 && !(f.source === 'X' && src === dst)) {
+      const current = this.sums[dst];
+      if (f.op === AluOp.MOV && f.source === 'X') next = this.sums[src] ?? { terms: [src], k: 0 };
+      else if (f.op === AluOp.ADD && f.source === 'K' && current !== undefined) next = { terms: current.terms, k: (current.k + insn.imm) | 0 };
+      else if (f.op === AluOp.ADD && f.source === 'X' && current !== undefined && current.terms.length < MAX_SUM_TERMS)
+        next = { terms: [...current.terms, src], k: current.k };
+    }
+    for (const r of written) {
+      for (let q = 0; q < this.sums.length; q++) if (q === r || this.sums[q]?.terms.includes(r) === true) this.sums[q] = undefined;
+    }
+    // A sum naming the register it is stored in would name the value that was just overwritten.
+    if (next !== undefined && !next.terms.includes(dst)) this.sums[dst] = next;
   }
 
   /**
@@ -859,7 +967,7 @@ class FunctionEmitter implements StructureSink {
         }
         c.end();
         if (!this.exported) this.get(0);
-        c.getLocal(P_FUEL);
+        this.fuelAt(0);
         c.op(Op.RETURN);
         return;
       case 'call':
@@ -1121,9 +1229,31 @@ class FunctionEmitter implements StructureSink {
   private address(base: number, off: number, size: number, perm: number, slot: number, after: number): void {
     const c = this.code;
     this.memOffset = 0;
+    // r10 + off with -512 <= off and off + size <= 0 is always inside the current frame: no check, and the
+    // frame's bottom plus a constant offset (r10 - 512 is above page 0, so nothing wraps).
+    if (base === 10 && this.r10Static && off >= -STACK_FRAME_SIZE && off + size <= 0) {
+      c.getLocal(L_FP32);
+      this.memOffset = off + STACK_FRAME_SIZE;
+      return;
+    }
     if (this.checks === 'unchecked' || this.prog.memoryInBounds.has(slot)) {
-      this.get(base);
-      c.op(Op.I32_WRAP_I64);
+      // The address's low word, from the registers it was summed from in this block when known: i32 adds give
+      // a zero-extended index, where the low word of an i64 sum costs TurboFan a `movl`.
+      const sum = this.sums[base];
+      if (sum === undefined) {
+        this.get(base);
+        c.op(Op.I32_WRAP_I64);
+      } else {
+        sum.terms.forEach((term, i) => {
+          this.get(term);
+          c.op(Op.I32_WRAP_I64);
+          if (i > 0) c.op(Op.I32_ADD);
+        });
+        if (sum.k !== 0) {
+          c.i32(sum.k);
+          c.op(Op.I32_ADD);
+        }
+      }
       if (off >= 0) this.memOffset = off;
       else {
         c.i32(off);
@@ -1137,12 +1267,6 @@ class FunctionEmitter implements StructureSink {
       c.op(Op.I64_ADD);
     }
     c.setLocal(L_A);
-    // r10 + off with -512 <= off and off + size <= 0 is always inside the current frame.
-    if (base === 10 && this.r10Static && off >= -STACK_FRAME_SIZE && off + size <= 0) {
-      c.getLocal(L_A);
-      c.op(Op.I32_WRAP_I64);
-      return;
-    }
     c.block();
     // Allowed in the live stack [sLo, top) or in the cached region; test the likelier one first.
     const stackFirst = this.stackish.has(base) || perm === PERM_RW;
@@ -1165,6 +1289,7 @@ class FunctionEmitter implements StructureSink {
       this.branchIfInRange(cached(at), cached(at + 4), size, 1);
     }
     if (!stackFirst) stack();
+    this.settle();
     c.getLocal(L_A);
     c.op(Op.I32_WRAP_I64);
     c.getLocal(L_A);
@@ -1304,6 +1429,7 @@ class FunctionEmitter implements StructureSink {
 
   private helperCall(insn: Insn, which: HelperTableIdValue, after: number): void {
     const c = this.code;
+    this.settle();
     this.saveAll();
     c.i32(which);
     if (which === HelperTableId.CALLX) {
@@ -1367,6 +1493,7 @@ class FunctionEmitter implements StructureSink {
       c.mem(type === T.I64 ? Op.I64_LOAD : Op.I32_LOAD, type === T.I64 ? 3 : 2, at);
       c.setLocal(local);
     }
+    this.frameBase();
   }
 
   /** Branch to the stop label with reason `kind` (its arguments already in L_S1..L_S3). */
@@ -1396,6 +1523,7 @@ class FunctionEmitter implements StructureSink {
     c.setLocal(L_S3);
     this.stopWith(StopCode.CALL_DEPTH, 1);
     c.end();
+    this.settle();
     for (let r = 0; r < 10; r++) this.get(r);
     c.getLocal(P_DEPTH);
     c.i32(1);
@@ -1406,6 +1534,18 @@ class FunctionEmitter implements StructureSink {
     this.set(0);
     // The interpreter restores r10 to the frame pointer on return.
     this.frameTop();
+    this.frameBase();
+  }
+
+  /** L_FP32 = r10 - 512 (see L_FP32), when r10 is static. Recomputed after calls rather than kept across them. */
+  private frameBase(): void {
+    if (!this.r10Static) return;
+    const c = this.code;
+    c.getLocal(L_R10);
+    c.op(Op.I32_WRAP_I64);
+    c.i32(STACK_FRAME_SIZE);
+    c.op(Op.I32_SUB);
+    c.setLocal(L_FP32);
   }
 
   /** r10 = top - 512 * depth. */
@@ -1435,6 +1575,7 @@ class FunctionEmitter implements StructureSink {
   private packet(insn: Insn, after: number): void {
     const c = this.code;
     const f = insn.form;
+    this.settle();
     this.saveAll();
     c.i32(insn.imm);
     if (f.kind === 'ld_ind') {

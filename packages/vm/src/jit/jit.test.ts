@@ -10,6 +10,7 @@ import type { HelperSpec } from '../helpers.js';
 import { Arena, LinearMemory, Perm } from '../memory.js';
 import { type Program } from '../program.js';
 import { loadProgram } from '../load.js';
+import { EngineState } from '../engine-state.js';
 import { Vm, type TailCallHook, type VmOptions } from '../vm.js';
 import { JitLimitError, MAX_WASM_FUNCTION_BYTES } from './compile.js';
 import { AUTO_HOT_INSNS, compiled } from './engine.js';
@@ -216,6 +217,49 @@ describe('budget and call depth', () => {
       expect({ fault: exact.jit.fault, executed: exact.jit.executed }).toEqual({ fault: interp.fault, executed: interp.executed });
     }
     expect(interpPcs.has(4)).toBe(true);
+  });
+
+  it("budgetTests 'loop': a helper, a memory fault and the exit inside a branchy loop see the exact count (the pending charge)", () => {
+    // l: r0 += 1; if r0 & 1 goto odd; r3 += 5; call 1 (even passes); goto tail; odd: r3 += 1; r3 += 2;
+    // tail: if r0 == r1 load from r2 (0: a fault); r4 -= 1; if r4 != 0 goto l; exit
+    const items = [
+      Mov.imm(R0, 0),
+      Mov.imm(R3, 0),
+      Mov.imm(R4, 9),
+      label('l'),
+      Add.imm(R0, 1),
+      Mov.reg(R6, R0),
+      asm.JSet.imm(R6, 1, 'odd'),
+      Add.imm(R3, 5),
+      Call.helper(1),
+      Mov.reg(R0, R6),
+      Ja('tail'),
+      label('odd'),
+      Add.imm(R3, 1),
+      Add.imm(R3, 2),
+      label('tail'),
+      JNe.reg(R0, R1, 'next'),
+      Ldx.dw(R6, R2, 0),
+      label('next'),
+      Sub.imm(R4, 1),
+      JNe.imm(R4, 0, 'l'),
+      Mov.reg(R0, R3),
+      Exit(),
+    ];
+    const prog = loadProgram(program(...items), { budgetTests: 'loop' });
+    for (const r1 of [0, 3, 4, 100]) {
+      const { jit, interp } = both(prog, { helpers: [{ id: 1, name: 'zero', fn: () => 0n }] }, [r1, 0]);
+      expect(jit, `r1 ${r1}`).toEqual(interp);
+      expect(jit.fault?.kind ?? 'none').toBe(r1 === 3 || r1 === 4 ? 'memory' : 'none');
+    }
+    // What the JIT tells a helper (the interpreter does not bring its count up to date for helpers): the
+    // instructions run up to and including the call. The 2nd, 4th, ... passes call it: 3 + 8 (an odd pass) + 5,
+    // then 18 more for each two passes (10 for the rest of the even one, 8 for the odd one).
+    const seen: number[] = [];
+    // The helper's context is the engine's state, whose count the JIT brings up to date for the call.
+    const vm = new Vm({ engine: 'jit', helpers: [{ id: 1, name: 'count', fn: (ctx) => (seen.push(ctx instanceof EngineState ? ctx.executed : -1), 0n) }] });
+    expect(vm.runArgs(prog, [100, 0])).toBe(true);
+    expect(seen).toEqual([16, 34, 52, 70]);
   });
 
   it("exitRegisters 'r0': the JIT publishes r0 alone at the exit and on a fault; r0, the fault and executed stay exact", () => {

@@ -38,6 +38,8 @@ export interface StructureSink {
    * loop) or it is the entry: every cycle of the graph goes through such a node.
    */
   body(node: number, depth: number, cyclic: boolean): void;
+  /** Emit code on a loop's entry edge, just before the `loop` that the header `node`'s body begins. */
+  enterLoop(node: number): void;
   /** An i32 local the dispatch fallback may use to hold the next node. */
   readonly labelLocal: number;
 }
@@ -187,6 +189,7 @@ class Ramsey {
     const merges = this.children[x]!.filter((c) => this.isMerge(c)).sort((a, b) => this.rpoIndex[b]! - this.rpoIndex[a]!);
     const code = this.sink.code;
     if (this.loopHeader[x]) {
+      this.sink.enterLoop(x);
       code.loop();
       this.labels.push({ kind: 'loop', node: x });
       this.within(x, merges, 0);
