@@ -43,6 +43,7 @@ export const Errno = {
   EPROTO: 71,
   EOVERFLOW: 75,
   EBADFD: 77,
+  ENOTSOCK: 88,
   EOPNOTSUPP: 95,
   ETIMEDOUT: 110,
 } as const;
@@ -90,6 +91,7 @@ const MESSAGES: Readonly<Record<ErrnoName, string>> = {
   ENOLINK: 'Link has been severed',
   EPROTO: 'Protocol error',
   EOVERFLOW: 'Value too large for defined data type',
+  ENOTSOCK: 'Socket operation on non-socket',
   EBADFD: 'File descriptor in bad state',
   EOPNOTSUPP: 'Operation not supported',
   ETIMEDOUT: 'Connection timed out',

@@ -7,7 +7,7 @@
  * ids, fds and memlock accounting.
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
-import { ARRAY_OF_MAPS_OPS, ARRAY_OPS, PERCPU_ARRAY_OPS, PERF_EVENT_ARRAY_OPS, PROG_ARRAY_OPS } from './arraymap.js';
+import { ARRAY_OF_MAPS_OPS, ARRAY_OPS, CGROUP_ARRAY_OPS, PERCPU_ARRAY_OPS, PERF_EVENT_ARRAY_OPS, PROG_ARRAY_OPS } from './arraymap.js';
 import { BLOOM_FILTER_OPS } from './bloom_filter.js';
 import { DEVMAP_HASH_OPS, DEVMAP_OPS } from './devmap.js';
 import { HASH_OF_MAPS_OPS, HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, PERCPU_HASH_OPS } from './hashtab.js';
@@ -17,6 +17,10 @@ import { QUEUE_OPS, STACK_OPS } from './queue_stack_maps.js';
 import { RINGBUF_OPS } from './ringbuf.js';
 import { STACK_TRACE_OPS } from './stackmap.js';
 import { TASK_STORAGE_OPS } from './bpf_task_storage.js';
+import { CPUMAP_OPS } from './cpumap.js';
+import { XSKMAP_OPS } from './xskmap.js';
+import { SOCKHASH_OPS, SOCKMAP_OPS } from './sock_map.js';
+import { REUSEPORT_SOCKARRAY_OPS } from './reuseport_array.js';
 
 /** Map ops by uapi type number. */
 export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
@@ -40,6 +44,12 @@ export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
     HASH_OF_MAPS_OPS,
     DEVMAP_OPS,
     DEVMAP_HASH_OPS,
+    CGROUP_ARRAY_OPS,
+    CPUMAP_OPS,
+    XSKMAP_OPS,
+    SOCKMAP_OPS,
+    SOCKHASH_OPS,
+    REUSEPORT_SOCKARRAY_OPS,
   ].map((ops) => [ops.type, ops]),
 );
 
