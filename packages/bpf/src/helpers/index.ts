@@ -4,7 +4,8 @@ import { protoTable } from './define.js';
 import { MAP_HELPERS } from './maps.js';
 import { NET_HELPERS } from './net.js';
 import { PERF_HELPERS } from './perf.js';
+import { SOCK_MAP_HELPERS } from './sock_map.js';
 import { TRACING_HELPERS } from './tracing.js';
 
-export const HELPERS = protoTable(MAP_HELPERS, BASE_HELPERS, NET_HELPERS, TRACING_HELPERS, PERF_HELPERS);
+export const HELPERS = protoTable(MAP_HELPERS, BASE_HELPERS, NET_HELPERS, TRACING_HELPERS, PERF_HELPERS, SOCK_MAP_HELPERS);
 export { PRIVILEGED_BASE, UNPRIVILEGED_BASE } from './base.js';

@@ -510,9 +510,21 @@ export class ArrayOfMaps extends FdArrayMap<BpfMap> {
  * file) and cannot read a slot back (no map_fd_sys_lookup_elem: ENOTSUPP).
  */
 export class CgroupArrayMap extends FdArrayMap<MapCgroup> {
-  /** The cgroup at `index` for the cgroup helpers: undefined for an empty slot or an index past the end. */
+  /** The cgroup at `index`: undefined for an empty slot or an index past the end. */
   cgroupAt(index: number): MapCgroup | undefined {
     return index < this.maxEntries ? (this.slots[index]?.object ?? undefined) : undefined;
+  }
+
+  /**
+   * What bpf_skb_under_cgroup and bpf_current_task_under_cgroup answer for slot `index` and an object in cgroup
+   * `cgroupId`: -E2BIG past the end, -EAGAIN for an empty slot, else 1 when that cgroup is the slot's or below
+   * it (cgroup_is_descendant), 0 when not.
+   */
+  underCgroup(index: number, cgroupId: bigint): number {
+    if (index >= this.maxEntries) return -Errno.E2BIG;
+    const cgroup = this.slots[index]?.object;
+    if (cgroup === undefined) return -Errno.EAGAIN;
+    return cgroup.isAncestorOf(cgroupId) ? 1 : 0;
   }
   protected getPtr(fds: MapFdObjects, ufd: number): FdRef<MapCgroup> | number {
     return fds.cgroupFromFd(ufd);

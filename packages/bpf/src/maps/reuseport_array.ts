@@ -24,10 +24,13 @@ export class ReuseportArray extends BpfMap {
     super(ops, attr, env, owner, attr.maxEntries, false);
   }
 
-  /** reuseport_array_lookup_elem for bpf_sk_select_reuseport: the socket at `index`, or undefined. */
-  socketAt(index: number): MapSocket | undefined {
-    return this.ptrs.at(index);
+  /** reuseport_array_lookup_elem for bpf_sk_select_reuseport: the socket under the u32 key at (src, off), or undefined. */
+  socketAtKey(src: Uint8Array, off: number): MapSocket | undefined {
+    return this.ptrs.at(readU32(src, off));
   }
+
+  /** bpf_sk_select_reuseport on a socket outside a reuseport group: it was unhashed since (ENOENT). */
+  readonly reuseportUngroupedErrno: number = -Errno.ENOENT;
 
   /** Programs reach the array only through bpf_sk_select_reuseport (check_map_func_compatibility). */
   lookup(_keyAddr: number, _cpu: number): number {

@@ -108,10 +108,13 @@ abstract class SockMapBase extends BpfMap {
   /** sock_map_update_common / sock_hash_update_common once the socket is known to be suitable: 0 or -errno. */
   protected abstract updateCommon(key: Uint8Array, keyOff: number, ref: FdRef<MapSocket>, flags: number): number;
 
-  /** __sock_map_lookup_elem / __sock_hash_lookup_elem for the redirect helpers: the socket, or undefined. */
-  redirectSocket(src: Uint8Array, off: number): MapSocket | undefined {
+  /** __sock_map_lookup_elem / __sock_hash_lookup_elem for the socket helpers: the socket under the key at (src, off), or undefined. */
+  socketAtKey(src: Uint8Array, off: number): MapSocket | undefined {
     return this.socketAt(src, off);
   }
+
+  /** bpf_sk_select_reuseport on a socket outside a reuseport group: such a socket may be in these maps (EINVAL). */
+  readonly reuseportUngroupedErrno: number = -Errno.EINVAL;
 
   /** sock_map_lookup / sock_hash_lookup from a program: the struct sock, or NULL. */
   lookup(keyAddr: number, _cpu: number): number {
