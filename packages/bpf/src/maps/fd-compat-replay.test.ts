@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { createRegistry, type MapSpec } from '../maps.js';
 import { PROGRAM_TYPES } from '../prog-types/index.js';
 
-const { Add, Call, Exit, LdImm64, Mov, St, program, R0, R10 } = asm;
+const { Add, Call, Exit, LdImm64, Mov, St, program, R0, R1, R2, R3, R4, R10 } = asm;
 
 const recorded = readFileSync(new URL('../../fixtures/maps/linux-fd-compat.txt', import.meta.url), 'utf8');
 
@@ -34,9 +34,10 @@ const CTX_FIRST = new Set<BpfFuncName>(['skb_under_cgroup']);
 
 /** fd-compat.c's program for `helper` on map fd `fd`. */
 function caseProgram(helper: BpfFuncName, fd: number): ReturnType<typeof program> {
-  const mapReg = CTX_FIRST.has(helper) ? 2 : 1;
-  const key = KEY_BY_POINTER.has(helper) ? [Mov.reg(mapReg + 1, R10), Add.imm(mapReg + 1, -8)] : [Mov.imm(mapReg + 1, 0)];
-  return program(St.dw(R10, -8, 0), LdImm64.mapFd(mapReg, fd), ...key, Mov.imm(mapReg + 2, 0), Call.helper(BPF_FUNC[helper]), Mov.imm(R0, 0), Exit());
+  // r1 = map, r2 = key, r3 = 0; or r2 = map, r3 = key, r4 = 0 after the context.
+  const [map, key, flags] = CTX_FIRST.has(helper) ? [R2, R3, R4] : [R1, R2, R3];
+  const keyArg = KEY_BY_POINTER.has(helper) ? [Mov.reg(key, R10), Add.imm(key, -8)] : [Mov.imm(key, 0)];
+  return program(St.dw(R10, -8, 0), LdImm64.mapFd(map, fd), ...keyArg, Mov.imm(flags, 0), Call.helper(BPF_FUNC[helper]), Mov.imm(R0, 0), Exit());
 }
 
 describe('helper and map compatibility of the fd maps, as Linux 6.18 decides it', () => {
