@@ -37,6 +37,10 @@ const MODELLED_MAP_TYPES = [
   'cgroup_storage',
   'percpu_cgroup_storage',
   'user_ringbuf',
+  'cgroup_array',
+  'sockmap',
+  'sockhash',
+  'reuseport_sockarray',
 ] as const satisfies ReadonlyArray<Lowercase<BpfMapTypeName>>;
 
 /** Their uapi numbers, taken from @ebpf-sim/uapi's enum bpf_map_type (the one copy of the ABI). */
@@ -67,6 +71,12 @@ const MAP_ONLY_HELPERS: Readonly<Record<string, readonly BpfFuncName[]>> = {
   devmap_hash: ['redirect_map', 'map_lookup_elem'],
   cpumap: ['redirect_map'],
   xskmap: ['redirect_map', 'map_lookup_elem', 'map_delete_elem'],
+  cgroup_array: ['skb_under_cgroup', 'current_task_under_cgroup'],
+  // Linux's may_update_sockmap also lets some program types (tc, XDP, socket filter, sk_reuseport, flow
+  // dissector, sk_lookup, iterators) update and delete: which is the program type's decision, not the map's.
+  sockmap: ['sk_redirect_map', 'sock_map_update', 'msg_redirect_map', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem'],
+  sockhash: ['sk_redirect_hash', 'sock_hash_update', 'msg_redirect_hash', 'sk_select_reuseport', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem'],
+  reuseport_sockarray: ['sk_select_reuseport'],
   // A program only looks inner maps up; user space updates them.
   array_of_maps: ['map_lookup_elem'],
   hash_of_maps: ['map_lookup_elem'],

@@ -93,8 +93,8 @@ const MESSAGES: Readonly<Record<ErrnoName, string>> = {
   ENOLINK: 'Link has been severed',
   EPROTO: 'Protocol error',
   EOVERFLOW: 'Value too large for defined data type',
-  EBADFD: 'File descriptor in bad state',
   ENOTSOCK: 'Socket operation on non-socket',
+  EBADFD: 'File descriptor in bad state',
   EOPNOTSUPP: 'Operation not supported',
   ETIMEDOUT: 'Connection timed out',
 };

@@ -6,6 +6,7 @@ import { protoTable } from './define.js';
 import { MAP_HELPERS } from './maps.js';
 import { NET_HELPERS } from './net.js';
 import { PERF_HELPERS } from './perf.js';
+import { SOCK_MAP_HELPERS } from './sock_map.js';
 import { TRACING_HELPERS } from './tracing.js';
 import { STORAGE_HELPERS } from './storage.js';
 
@@ -18,5 +19,6 @@ export const HELPERS = protoTable(
   STORAGE_HELPERS,
   CALLBACK_HELPERS,
   DYNPTR_HELPERS,
+  SOCK_MAP_HELPERS,
 );
 export { PRIVILEGED_BASE, UNPRIVILEGED_BASE } from './base.js';

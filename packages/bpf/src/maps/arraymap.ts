@@ -29,6 +29,7 @@ import {
   type FdRef,
   type MapAttr,
   type MapEnv,
+  type MapCgroup,
   type MapFdObjects,
   type InsnPatch,
   type MapOps,
@@ -82,7 +83,7 @@ function indexMaskOf(maxEntries: number): number {
 }
 
 /** array_map_alloc_check. */
-function arrayAllocCheck(attr: MapAttr): number {
+export function arrayAllocCheck(attr: MapAttr): number {
   const percpu = attr.mapType === BPF_MAP_TYPE.PERCPU_ARRAY;
   const numa = (attr.mapFlags & BPF_MAP_F.NUMA_NODE) !== 0;
   if (attr.maxEntries === 0 || attr.keySize !== 4 || attr.valueSize === 0) return -Errno.EINVAL;
@@ -284,9 +285,13 @@ export const PERCPU_ARRAY_OPS = defineMapOps(BPF_MAP_TYPE.PERCPU_ARRAY, 'percpu_
 
 // ---- fd arrays: PROG_ARRAY, PERF_EVENT_ARRAY, ARRAY_OF_MAPS (arraymap.c's fd_array_map_* and map_in_map.c) ----
 
-/** fd_array_map_alloc_check: the value is a u32 fd, and fd arrays cannot be mmap'ed; then array_map_alloc_check. */
+/**
+ * fd_array_map_alloc_check: the value is a u32 fd, programs' read-only / write-only flags are not supported for
+ * these maps, and fd arrays cannot be mmap'ed; then array_map_alloc_check.
+ */
 function fdArrayAllocCheck(attr: MapAttr): number {
-  if (attr.valueSize !== 4 || (attr.mapFlags & BPF_MAP_F.MMAPABLE) !== 0) return -Errno.EINVAL;
+  const progAccess = BPF_MAP_F.RDONLY_PROG | BPF_MAP_F.WRONLY_PROG;
+  if (attr.valueSize !== 4 || (attr.mapFlags & (BPF_MAP_F.MMAPABLE | progAccess)) !== 0) return -Errno.EINVAL;
   return arrayAllocCheck(attr);
 }
 
@@ -511,6 +516,44 @@ export class ArrayOfMaps extends FdArrayMap<BpfMap> {
   }
 }
 
+/**
+ * BPF_MAP_TYPE_CGROUP_ARRAY: cgroups for bpf_skb_under_cgroup and bpf_current_task_under_cgroup (arraymap.c's
+ * cgroup_fd_array_*). User space writes a cgroup v2 directory's fd (cgroup_get_from_fd: EBADF for any other
+ * file) and cannot read a slot back (no map_fd_sys_lookup_elem: ENOTSUPP).
+ */
+export class CgroupArrayMap extends FdArrayMap<MapCgroup> {
+  /** The cgroup at `index`: undefined for an empty slot or an index past the end. */
+  cgroupAt(index: number): MapCgroup | undefined {
+    return index < this.maxEntries ? (this.slots[index]?.object ?? undefined) : undefined;
+  }
+
+  /**
+   * What bpf_skb_under_cgroup and bpf_current_task_under_cgroup answer for slot `index` and an object in cgroup
+   * `cgroupId`: -E2BIG past the end, -EAGAIN for an empty slot, else 1 when that cgroup is the slot's or below
+   * it (cgroup_is_descendant), 0 when not.
+   */
+  underCgroup(index: number, cgroupId: bigint): number {
+    if (index >= this.maxEntries) return -Errno.E2BIG;
+    const cgroup = this.slots[index]?.object;
+    if (cgroup === undefined) return -Errno.EAGAIN;
+    return cgroup.isAncestorOf(cgroupId) ? 1 : 0;
+  }
+  protected getPtr(fds: MapFdObjects, ufd: number): FdRef<MapCgroup> | number {
+    return fds.cgroupFromFd(ufd);
+  }
+  protected sysLookupId(): null {
+    return null;
+  }
+  protected hasSysLookup(): boolean {
+    return false;
+  }
+}
+
+function cgroupArrayAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
+  const base = arrayArea(attr, env, owner);
+  return base < 0 ? base : new CgroupArrayMap(ops, attr, env, owner, base);
+}
+
 function progArrayAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
   const base = arrayArea(attr, env, owner);
   return base < 0 ? base : new ProgArrayMap(ops, attr, env, owner, base);
@@ -532,3 +575,4 @@ function arrayOfMapsAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string
 export const PROG_ARRAY_OPS = defineMapOps(BPF_MAP_TYPE.PROG_ARRAY, 'prog_array', false, fdArrayAllocCheck, progArrayAlloc);
 export const PERF_EVENT_ARRAY_OPS = defineMapOps(BPF_MAP_TYPE.PERF_EVENT_ARRAY, 'perf_event_array', false, fdArrayAllocCheck, perfEventArrayAlloc);
 export const ARRAY_OF_MAPS_OPS = defineMapOps(BPF_MAP_TYPE.ARRAY_OF_MAPS, 'array_of_maps', false, fdArrayAllocCheck, arrayOfMapsAlloc);
+export const CGROUP_ARRAY_OPS = defineMapOps(BPF_MAP_TYPE.CGROUP_ARRAY, 'cgroup_array', false, fdArrayAllocCheck, cgroupArrayAlloc);

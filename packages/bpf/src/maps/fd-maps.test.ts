@@ -45,6 +45,13 @@ class FakeFds implements MapFdObjects {
     const o = this.objects.get(fd);
     return o !== undefined && 'outputSample' in o ? this.ref(o, 0) : -Errno.EBADF;
   }
+  /** This test's objects hold no cgroup and no socket (cgroup_get_from_fd: EBADF; sockfd_lookup: EBADF, ENOTSOCK). */
+  cgroupFromFd(): number {
+    return -Errno.EBADF;
+  }
+  socketFromFd(fd: number): number {
+    return this.objects.has(fd) ? -Errno.ENOTSOCK : -Errno.EBADF;
+  }
   /** References held now, over every object. */
   held(): number {
     let sum = 0;

@@ -8,7 +8,9 @@ export {
   type FdRef,
   type MapAttr,
   type MapEnv,
+  type MapCgroup,
   type MapFdObjects,
+  type MapSocket,
   type MapOps,
   type NetDevices,
 } from './map.js';
@@ -30,3 +32,8 @@ export { CgroupStorageMap, CGROUP_STORAGE_OPS, PERCPU_CGROUP_STORAGE_OPS, CGROUP
 export { ringbufOfSample } from './ringbuf-records.js';
 export { MAP_OPS, createMap } from './registry.js';
 export { jhash } from './jhash.js';
+export { CgroupArrayMap, CGROUP_ARRAY_OPS } from './arraymap.js';
+export { CpuMap, CPUMAP_OPS, CPUMAP_QSIZE_MAX } from './cpumap.js';
+export { XskMap, XSKMAP_OPS } from './xskmap.js';
+export { SockMap, SockHash, SOCKMAP_OPS, SOCKHASH_OPS } from './sock_map.js';
+export { ReuseportArray, REUSEPORT_SOCKARRAY_OPS } from './reuseport_array.js';

@@ -1,5 +1,5 @@
 /**
- * fd-valued maps, devmaps and the batch commands against Linux: fixtures/maps/fd-script.txt was replayed
+ * fd-valued maps, devmaps, CPUMAP, XSKMAP, the socket maps and the batch commands against Linux: fixtures/maps/fd-script.txt was replayed
  * through the real bpf() of this machine's kernel (fixtures/maps/rebuild-fd.sh, fd-script.c) and its answers
  * recorded in linux-fd-results.txt; the same script through this kernel's bpf(), from a user program with the
  * libc wrappers, must print the same lines. See fd-script.c for the commands.
@@ -19,7 +19,14 @@ import type { FdProgram } from './map.js';
 
 const recorded = readFileSync(fileURLToPath(new URL('../../fixtures/maps/linux-fd-results.txt', import.meta.url)), 'utf8');
 
-const NAMES: Readonly<Record<string, number>> = { ...BPF_MAP_TYPE, ...BPF_MAP_F, ...BPF_UPDATE, ...BPF_PROG_TYPE, XDP_DEVMAP: BPF_ATTACH_TYPE.XDP_DEVMAP };
+const NAMES: Readonly<Record<string, number>> = {
+  ...BPF_MAP_TYPE,
+  ...BPF_MAP_F,
+  ...BPF_UPDATE,
+  ...BPF_PROG_TYPE,
+  XDP_DEVMAP: BPF_ATTACH_TYPE.XDP_DEVMAP,
+  XDP_CPUMAP: BPF_ATTACH_TYPE.XDP_CPUMAP,
+};
 
 /** strtoul(text, 0, 0) on decimal text: the leading digits, 0 for none. */
 const strtoul = (text: string): number => Number(/^\d+/.exec(text)?.[0] ?? '0');
@@ -93,7 +100,7 @@ function replay(lines: readonly string[], nrCpus: number): string[] {
       if (type === BPF_MAP_TYPE.PROG_ARRAY || type === BPF_MAP_TYPE.ARRAY_OF_MAPS || type === BPF_MAP_TYPE.HASH_OF_MAPS) {
         return idText(view.getUint32(at, true), type === BPF_MAP_TYPE.PROG_ARRAY);
       }
-      if (type === BPF_MAP_TYPE.DEVMAP || type === BPF_MAP_TYPE.DEVMAP_HASH) {
+      if (type === BPF_MAP_TYPE.DEVMAP || type === BPF_MAP_TYPE.DEVMAP_HASH || type === BPF_MAP_TYPE.CPUMAP) {
         const ifindex = String(view.getUint32(at, true));
         return valueSizes[s] === 8 ? `${ifindex}/${idText(view.getUint32(at + 4, true), true)}` : ifindex;
       }

@@ -156,6 +156,38 @@ export class ProgMapOwner {
 }
 
 /**
+ * A cgroup as a CGROUP_ARRAY slot holds it (cgroup_get_from_fd's reference): its id (the kernfs node id,
+ * bpf_get_current_cgroup_id's answer) and the hierarchy test the cgroup helpers make (cgroup_is_descendant).
+ */
+export interface MapCgroup {
+  readonly id: bigint;
+  /** cgroup_is_descendant(cgroup `id`, this): `id` is this cgroup or below it. */
+  isAncestorOf(id: bigint): boolean;
+}
+
+/**
+ * A socket as the socket maps hold it (SOCKMAP, SOCKHASH, REUSEPORT_SOCKARRAY, XSKMAP): what a user-space
+ * lookup reports (its cookie, sock_gen_cookie) and what the maps check before taking it.
+ */
+export interface MapSocket {
+  /** sock_gen_cookie: the socket's cookie, what a lookup from user space copies out (a u64). */
+  readonly cookie: bigint;
+  /** sk->sk_family (AF_INET, AF_INET6, AF_UNIX, AF_XDP, ...). */
+  readonly family: number;
+  /** The struct sock's kernel address: what a program's lookup in a socket map returns. */
+  readonly address: number;
+  /**
+   * SOCKMAP / SOCKHASH take it: sock_map_sk_is_suitable (TCP, UDP, AF_UNIX, vsock) and sock_map_sk_state_allowed
+   * (a TCP socket established or listening, ...). Otherwise EOPNOTSUPP.
+   */
+  readonly sockMapSuitable: boolean;
+  /** REUSEPORT_SOCKARRAY takes it: a TCP or UDP socket in a SO_REUSEPORT group (reuseport_array_update_check). */
+  readonly inReuseportGroup: boolean;
+  /** An AF_XDP socket bound to a device queue (XSK_BOUND), which XSKMAP takes (EOPNOTSUPP otherwise). */
+  readonly xskBound: boolean;
+}
+
+/**
  * The objects behind the fds user space writes into fd-valued maps (the `map_fd_get_ptr` side): the syscall
  * implements it for the task making the call and hands it to {@link BpfMap.updateWithFds}. Each returns the
  * object with a reference taken, or -errno (Linux's errno for the fd: EBADF for no file, EINVAL for a file of
@@ -167,6 +199,10 @@ export interface MapFdObjects {
   mapFromFd(fd: number): FdRef<BpfMap> | number;
   progFromFd(fd: number): FdRef<FdProgram> | number;
   perfEventFromFd(fd: number): FdRef<PerfOutputEvent> | number;
+  /** cgroup_get_from_fd: a cgroup v2 directory, or -EBADF (no file, or a file that is not a cgroup2 directory). */
+  cgroupFromFd(fd: number): FdRef<MapCgroup> | number;
+  /** sockfd_lookup: the socket, or -EBADF (no file) / -ENOTSOCK (a file that is not a socket). */
+  socketFromFd(fd: number): FdRef<MapSocket> | number;
 }
 
 /** A map type's table (the allocation half of Linux's bpf_map_ops), keyed in the registry by its uapi number. */

@@ -32,6 +32,17 @@ export const KERNEL_SIZEOF = {
   local_storage_bucket: 16,
   /** struct bpf_cgroup_storage_map (local_storage.c). */
   bpf_cgroup_storage_map: 328,
+  /** struct bpf_cpu_map (cpumap.c), struct xsk_map up to its xsk_map[] and struct xsk_map_node (xskmap.c). */
+  bpf_cpu_map: 304,
+  xsk_map: 304,
+  xsk_map_node: 32,
+  /** struct bpf_stab, struct bpf_shtab, struct bpf_shtab_bucket, struct bpf_shtab_elem up to its key (sock_map.c). */
+  bpf_stab: 376,
+  bpf_shtab: 384,
+  bpf_shtab_bucket: 16,
+  bpf_shtab_elem: 48,
+  /** struct reuseport_array up to its ptrs[] (reuseport_array.c). */
+  reuseport_array: 296,
 } as const;
 
 /** HASHTAB_MAP_LOCK_COUNT: the per-CPU map_locked counters every hash table has. */

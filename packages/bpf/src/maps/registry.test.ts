@@ -32,8 +32,24 @@ const TYPE_ATTR: Readonly<
   user_ringbuf: { keySize: 0, valueSize: 0, maxEntries: 4096 },
 };
 
-/** Types whose values are fds or devices (u32 fds, bpf_devmap_val): fd-maps.test.ts and devmap.test.ts free them after use. */
-const FD_VALUED = new Set(['prog_array', 'perf_event_array', 'array_of_maps', 'hash_of_maps', 'devmap', 'devmap_hash']);
+/**
+ * Types whose values are fds, devices or CPUs (u32 fds, bpf_devmap_val, bpf_cpumap_val): fd-maps.test.ts,
+ * devmap.test.ts and sock-maps.test.ts free them after use.
+ */
+const FD_VALUED = new Set([
+  'prog_array',
+  'perf_event_array',
+  'array_of_maps',
+  'hash_of_maps',
+  'devmap',
+  'devmap_hash',
+  'cgroup_array',
+  'cpumap',
+  'xskmap',
+  'sockmap',
+  'sockhash',
+  'reuseport_sockarray',
+]);
 
 describe('MAP_OPS', () => {
   it('keys each type by its uapi number, under the name the verifier knows it by', () => {
@@ -47,7 +63,7 @@ describe('MAP_OPS', () => {
 
   it('refuses types it does not have with EINVAL, as map_create', () => {
     const env = mapTestEnv();
-    for (const mapType of [BPF_MAP_TYPE.UNSPEC, BPF_MAP_TYPE.SOCKMAP, 0xffff])
+    for (const mapType of [BPF_MAP_TYPE.UNSPEC, BPF_MAP_TYPE.STRUCT_OPS, 0xffff])
       expect(createMap({ mapType, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0 }, env)).toBe(-Errno.EINVAL);
   });
 

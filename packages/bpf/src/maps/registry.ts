@@ -7,7 +7,7 @@
  * ids, fds and memlock accounting.
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi';
-import { ARRAY_OF_MAPS_OPS, ARRAY_OPS, PERCPU_ARRAY_OPS, PERF_EVENT_ARRAY_OPS, PROG_ARRAY_OPS } from './arraymap.js';
+import { ARRAY_OF_MAPS_OPS, ARRAY_OPS, CGROUP_ARRAY_OPS, PERCPU_ARRAY_OPS, PERF_EVENT_ARRAY_OPS, PROG_ARRAY_OPS } from './arraymap.js';
 import { BLOOM_FILTER_OPS } from './bloom_filter.js';
 import { DEVMAP_HASH_OPS, DEVMAP_OPS } from './devmap.js';
 import { HASH_OF_MAPS_OPS, HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, PERCPU_HASH_OPS } from './hashtab.js';
@@ -21,6 +21,10 @@ import { SK_STORAGE_OPS } from './bpf_sk_storage.js';
 import { INODE_STORAGE_OPS } from './bpf_inode_storage.js';
 import { CGRP_STORAGE_OPS } from './bpf_cgrp_storage.js';
 import { CGROUP_STORAGE_OPS, PERCPU_CGROUP_STORAGE_OPS } from './local_storage.js';
+import { CPUMAP_OPS } from './cpumap.js';
+import { XSKMAP_OPS } from './xskmap.js';
+import { SOCKHASH_OPS, SOCKMAP_OPS } from './sock_map.js';
+import { REUSEPORT_SOCKARRAY_OPS } from './reuseport_array.js';
 
 /** Map ops by uapi type number. */
 export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
@@ -50,6 +54,12 @@ export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
     CGROUP_STORAGE_OPS,
     PERCPU_CGROUP_STORAGE_OPS,
     USER_RINGBUF_OPS,
+    CGROUP_ARRAY_OPS,
+    CPUMAP_OPS,
+    XSKMAP_OPS,
+    SOCKMAP_OPS,
+    SOCKHASH_OPS,
+    REUSEPORT_SOCKARRAY_OPS,
   ].map((ops) => [ops.type, ops]),
 );
 

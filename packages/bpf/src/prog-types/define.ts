@@ -8,6 +8,7 @@ export const TRACING_COMMON: readonly BpfFuncName[] = [
   'get_current_uid_gid',
   'get_current_comm',
   'get_current_cgroup_id',
+  'current_task_under_cgroup',
   'get_ns_current_pid_tgid',
   'perf_event_read',
   'perf_event_read_value',

@@ -68,6 +68,7 @@ export const SCHED_CLS = defineProgType(
     'set_hash',
     'perf_event_output',
     'get_smp_processor_id',
+    'skb_under_cgroup',
     'get_socket_cookie',
     'get_socket_uid',
     'fib_lookup',

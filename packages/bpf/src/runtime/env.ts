@@ -37,11 +37,25 @@ export interface RunState {
    * cgroup_storage[stype]); null outside a cgroup hook or test run. The runner sets and restores them in place.
    */
   readonly cgroupStorages: [CgroupStorage | null, CgroupStorage | null];
+  /**
+   * The socket bpf_sk_redirect_map/hash, bpf_msg_redirect_map/hash or bpf_sk_select_reuseport chose (its struct
+   * sock address: skb_bpf_set_redir, msg->sk_redir, reuse_kern->selected_sk); 0 when none.
+   */
+  redirectSocket: number;
 }
 
 /** The RunState before any run: CPU 0, no context, no program type, no redirect. */
 export function idleRunState(): RunState {
-  return { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0, cgroupStorages: [null, null] };
+  return {
+    cpu: 0,
+    ctx: 0,
+    progType: 0,
+    redirectIfindex: 0,
+    redirectFlags: 0,
+    redirectMapId: 0,
+    redirectSocket: 0,
+    cgroupStorages: [null, null],
+  };
 }
 
 /** A program as a PROG_ARRAY slot holds it: the VM program a tail call continues with, and its uapi type. */

@@ -40,7 +40,7 @@ import {
   type BpfAttrCmd,
 } from '@ebpf-sim/uapi';
 import type { BpfHelper } from '../helpers/define.js';
-import type { BpfMap, FdProgram, FdRef, MapEnv, MapFdObjects, NetDevices } from '../maps/map.js';
+import type { BpfMap, FdProgram, FdRef, MapCgroup, MapEnv, MapFdObjects, MapSocket, NetDevices } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
 import { ENOTSUPP, bpfMapMmap } from '../maps/map.js';
 import { BpfRuntime } from '../runtime/runtime.js';
@@ -67,6 +67,10 @@ export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | '
   readonly devices?: { netByIndex(ifindex: number): TestRunNetDevice | undefined };
   /** perf events, whose fds PERF_EVENT_ARRAY values are (absent: no fd is one). */
   readonly perfEvents?: PerfEvents;
+  /** The socket behind a file (sock_from_file), for the socket maps' values (absent: no file is a socket). */
+  readonly sockets?: { socketOf(file: File): FdRef<MapSocket> | undefined };
+  /** The cgroup v2 directory behind a file (cgroup_get_from_file), for CGROUP_ARRAY values (absent: none is). */
+  readonly cgroups?: { cgroupOf(file: File): FdRef<MapCgroup> | undefined };
   /** The hook points and sysfs: with both, registerBpf publishes the vmlinux BTF at /sys/kernel/btf/vmlinux. */
   readonly hooks?: KernelServices['hooks'];
   readonly sysfs?: KernelServices['sysfs'];
@@ -756,6 +760,21 @@ class SyscallFdObjects implements MapFdObjects {
     if (this.bpf.programs !== null) return this.bpf.programs.progFromFd(this.task, fd);
     // No program subsystem: no file is a program (bpf_prog_get: EBADF for no file, EINVAL for another kind).
     return this.k.fds.fdget(this.task, fd) === undefined ? -Errno.EBADF : -Errno.EINVAL;
+  }
+
+  /** cgroup_get_from_fd: EBADF for no file and for a file that is not a cgroup v2 directory. */
+  cgroupFromFd(fd: number): FdRef<MapCgroup> | number {
+    if (this.task === null) return -Errno.EBADF;
+    const file = this.k.fds.fdget(this.task, fd);
+    return (file === undefined ? undefined : this.k.cgroups?.cgroupOf(file)) ?? -Errno.EBADF;
+  }
+
+  /** sockfd_lookup: EBADF for no file, ENOTSOCK for a file that is not a socket. */
+  socketFromFd(fd: number): FdRef<MapSocket> | number {
+    if (this.task === null) return -Errno.EBADF;
+    const file = this.k.fds.fdget(this.task, fd);
+    if (file === undefined) return -Errno.EBADF;
+    return this.k.sockets?.socketOf(file) ?? -Errno.ENOTSOCK;
   }
 
   perfEventFromFd(fd: number): FdRef<PerfOutputEvent> | number {

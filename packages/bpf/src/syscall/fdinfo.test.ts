@@ -96,6 +96,16 @@ describe('/proc/PID/fdinfo of bpf objects, as Linux 6.18 shows them', () => {
       'devmap_hash x10': [T.DEVMAP_HASH, 4, 4, 10],
       'stack_trace v1016 x100': [T.STACK_TRACE, 4, 1016, 100],
       'stack_trace v80 x10': [T.STACK_TRACE, 4, 80, 10],
+      'cgroup_array x10': [T.CGROUP_ARRAY, 4, 4, 10],
+      'cpumap x4': [T.CPUMAP, 4, 4, 4],
+      'cpumap v8 x2': [T.CPUMAP, 4, 8, 2],
+      'xskmap x10': [T.XSKMAP, 4, 4, 10],
+      'sockmap v8 x16': [T.SOCKMAP, 4, 8, 16],
+      'sockmap v4 x3': [T.SOCKMAP, 4, 4, 3],
+      'sockhash k16 v8 x64': [T.SOCKHASH, 16, 8, 64],
+      'sockhash k5 v4 x3': [T.SOCKHASH, 5, 4, 3],
+      'reuseport_sockarray v8 x4': [T.REUSEPORT_SOCKARRAY, 4, 8, 4],
+      'reuseport_sockarray v4 x100': [T.REUSEPORT_SOCKARRAY, 4, 4, 100],
     };
     const grown: Record<string, number> = {
       'hash k4 v8 x100 no_prealloc': 3,
@@ -103,6 +113,8 @@ describe('/proc/PID/fdinfo of bpf objects, as Linux 6.18 shows them', () => {
       'lpm_trie k8 v8 x100': 3,
       'devmap x10': 1,
       'devmap_hash x10': 1,
+      // CPU 0 with a queue of 64 frames: Linux does not count a CPU map's entries.
+      'cpumap x4': 1,
     };
     const seen = new Map<string, string[]>();
     runUserProgram(bpfKernel(2), function* (libc) {
@@ -132,13 +144,14 @@ describe('/proc/PID/fdinfo of bpf objects, as Linux 6.18 shows them', () => {
           } else view.setUint32(0, mapType === T.DEVMAP || mapType === T.DEVMAP_HASH ? 3 : i, true);
           const value = new Uint8Array(valueSize);
           if (mapType === T.DEVMAP || mapType === T.DEVMAP_HASH) value[0] = 2;
+          if (mapType === T.CPUMAP) value[0] = 64;
           expect(yield* libc.bpfMapUpdate(fd, key, value), name).toBe(0);
         }
         if (updates > 0) seen.set(`${name} after ${updates} update${updates === 1 ? '' : 's'}`, yield* fdinfoOf(libc, fd));
       }
     });
     for (const [name, lines] of seen) expect(lines, name).toEqual(linux.get(name));
-    expect(seen.size).toBe(35);
+    expect(seen.size).toBe(46);
   });
 
   it('TASK_STORAGE, created with the BTF of its int key and value', () => {

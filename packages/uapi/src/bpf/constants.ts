@@ -297,3 +297,12 @@ export const BPF_F_PERF = { INDEX_MASK: 0xffffffff, CURRENT_CPU: 0xffffffff, CTX
 
 /** struct bpf_devmap_val: the ifindex, then the program's fd (written) or id (read). */
 export const BPF_DEVMAP_VAL = { ifindex: 0, bpf_prog: 4, size: 8 } as const;
+
+/** enum sk_action: the verdicts of sk_skb, sk_msg, sk_reuseport and sk_lookup programs and their redirect helpers. */
+export const SK_ACTION = { DROP: 0, PASS: 1 } as const;
+
+/** Address families (include/linux/socket.h AF_*): what the socket maps check of a socket's sk_family. */
+export const AF = { UNIX: 1, INET: 2, INET6: 10, XDP: 44 } as const;
+
+/** struct bpf_cpumap_val: the queue size, then the program's fd (written) or id (read); 4 bytes (qsize only) or 8. */
+export const BPF_CPUMAP_VAL = { qsize: 0, bpf_prog: 4, size: 8 } as const;
