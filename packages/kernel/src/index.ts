@@ -128,6 +128,8 @@ export {
   SKB_FRAG,
   MAX_SKB_FRAGS,
   XDP_FLAGS_HAS_FRAGS,
+  BPF_FLOW_DISSECTOR,
+  SK_REUSEPORT_KERN,
 } from './hooks/kernel-objects.js';
 export { readU64, ContextWriter } from './hooks/context-writer.js';
 export { HookArena, HOOK_ARENA_PER_CPU, HOOK_MAX_NESTING } from './hooks/arena.js';

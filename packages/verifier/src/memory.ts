@@ -92,6 +92,7 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   const field = findCtxField(ctx.fields, off);
   // check_ctx_access: every access the checks below let through raises max_ctx_offset (set before them: a refused access refuses the program).
   env.facts.maxCtxOffset = Math.max(env.facts.maxCtxOffset, off + size);
+  if (field?.capBpf !== undefined && !env.privileged && (field.capBpf === 'access' || t === 'write')) throw invalid();
   if (t === 'write') {
     if (!field || !field.writable || off !== field.off || size !== field.size) throw invalid();
     if (valueReg && isPointer(valueReg) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ctx`, 'ptr-leak');
@@ -108,7 +109,7 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   if (field.kind !== 'scalar') {
     if (!exact) throw invalid();
   } else if (!exact) {
-    const narrowOk = field.narrowLoads === true && size < field.size && off % size === 0;
+    const narrowOk = field.narrowLoads === true && size < field.size && size >= (field.minNarrowLoad ?? 1) && off % size === 0;
     const wideOk = ctx.anyAlignedRead === true && off % size === 0 && off + size <= ctx.size;
     if (!narrowOk && !wideOk) throw invalid();
   }
@@ -124,6 +125,10 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
       break;
     case 'pkt_end':
       markPointer(d, RegType.PTR_TO_PACKET_END);
+      break;
+    case 'flow_keys':
+      markPointer(d, RegType.PTR_TO_FLOW_KEYS);
+      d.memSize = field.pointeeSize ?? 0;
       break;
     case 'btf_id':
       markPointer(d, RegType.PTR_TO_BTF_ID, RegFlag.MAYBE_NULL);
@@ -374,6 +379,13 @@ export function checkMemAccess(
       if (t === 'write' && reg.flags & RegFlag.RDONLY) throw new Reject(`R${regno} cannot write into ${regTypeName(reg)}`, 'ctx-write');
       leak('mem');
       checkRegion(regno, reg, total, size, reg.memSize, (o) => `invalid access to memory, mem_size=${reg.memSize} off=${o} size=${size}`);
+      env.facts.recordMemory(env.insnIdx, true);
+      unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
+      return;
+    case RegType.PTR_TO_FLOW_KEYS:
+      // check_flow_keys_access: anywhere inside struct bpf_flow_keys (whose size the context field gave), read or write.
+      leak('flow keys');
+      if (size < 0 || total < 0 || total + size > reg.memSize) throw new Reject(`invalid access to flow keys off=${total} size=${size}`, 'invalid-mem');
       env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
       return;

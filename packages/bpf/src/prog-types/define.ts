@@ -27,3 +27,22 @@ export function defineProgType(desc: Omit<ProgramTypeDesc, 'helpers' | 'privileg
     privilegedHelpers: new Set<number>(funcIds(PRIVILEGED_BASE)),
   };
 }
+
+/** The description a program is verified against and the expected attach type it keeps. */
+export interface AttachedProgType {
+  readonly desc: ProgramTypeDesc;
+  readonly expectedAttachType: number;
+}
+
+/**
+ * bpf_prog_load_fixup_attach_type, then bpf_prog_load_check_attach: an expected_attach_type of 0 stands for the
+ * type's default one, a type with a list of attach types takes only those (undefined: PROG_LOAD answers EINVAL),
+ * and the attach type's variant replaces what it changes in the description.
+ */
+export function progTypeForAttach(desc: ProgramTypeDesc, expectedAttachType: number): AttachedProgType | undefined {
+  const attachType = expectedAttachType === 0 && desc.defaultAttachType !== undefined ? desc.defaultAttachType : expectedAttachType;
+  if (desc.attachTypes === undefined) return { desc, expectedAttachType: attachType };
+  const variant = desc.attachTypes.get(attachType);
+  if (variant === undefined) return undefined;
+  return { desc: { ...desc, ...variant }, expectedAttachType: attachType };
+}

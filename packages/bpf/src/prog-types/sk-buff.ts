@@ -29,7 +29,18 @@ function direct(off: number, size: 1 | 2 | 4 | 8, store?: Omit<NonNullable<CtxCo
   return { read: [fromCtx(off, size)], ...(store ? { write: { off, size, ...store } } : {}) };
 }
 
-/** The scalar u32 fields of __sk_buff both program types share, in uapi order, with their conversions. */
+/**
+ * `cb[0]`..`cb[4]` read and written where `data` (an offset in the sk_buff) puts them. Linux widens no cb[] load:
+ * each is made at the program's own width and offset.
+ */
+function cbWords(data: number): Array<readonly [string, number, CtxConvert]> {
+  return Array.from({ length: __SK_BUFF_CB_WORDS }, (_, i): readonly [string, number, CtxConvert] => {
+    const off = data + i * U32;
+    return [`cb[${i}]`, __SK_BUFF.cb + i * U32, { read: [fromCtx(off, 'access')], write: { off, size: 'access' } }];
+  });
+}
+
+/** The scalar u32 fields of __sk_buff the skb program types share, in uapi order, with their conversions. */
 const SCALARS: ReadonlyArray<readonly [name: string, off: number, convert: CtxConvert]> = [
   ['len', __SK_BUFF.len, direct(SK_BUFF.len, U32)],
   ['pkt_type', __SK_BUFF.pkt_type, { read: [fromCtx(SK_BUFF.pkt_type_byte, U8), { op: 'and', imm: SKB_PKT_TYPE_MAX }] }],
@@ -44,11 +55,7 @@ const SCALARS: ReadonlyArray<readonly [name: string, off: number, convert: CtxCo
   // Replaced per program type (see skBuffFields).
   ['ifindex', __SK_BUFF.ifindex, { read: chain([SK_BUFF.dev, POINTER], [NET_DEVICE.ifindex, U32]) }],
   ['tc_index', __SK_BUFF.tc_index, direct(SK_BUFF.tc_index, U16, {})],
-  ...Array.from({ length: __SK_BUFF_CB_WORDS }, (_, i): readonly [string, number, CtxConvert] => {
-    const off = CB_DATA + i * U32;
-    // Linux widens no cb[] load: each is made at the program's own width and offset.
-    return [`cb[${i}]`, __SK_BUFF.cb + i * U32, { read: [fromCtx(off, 'access')], write: { off, size: 'access' } }];
-  }),
+  ...cbWords(CB_DATA),
   ['hash', __SK_BUFF.hash, direct(SK_BUFF.hash, U32)],
   ['tc_classid', __SK_BUFF.tc_classid, direct(SK_BUFF.cb + QDISC_SKB_CB.tc_classid, U16, {})],
   ['napi_id', __SK_BUFF.napi_id, { read: [fromCtx(SK_BUFF.napi_id, U32), { op: 'jge', imm: MIN_NAPI_ID, skip: 1 }, { op: 'mov', imm: 0, alu64: true }] }],
@@ -64,18 +71,31 @@ export const IFINDEX_NULL_CHECKED: CtxConvert = {
 };
 
 /**
- * The scalar fields, writable where `writable` says so (cb[] always), without the `hidden` ones; narrow loads
- * are allowed on all of them. `ifindex` converts as `ifindex` says when given.
+ * Where an sk_skb program's cb[] lives: struct sk_skb_cb's `data`, at the start of skb->cb
+ * (sk_skb_convert_ctx_access), not after a qdisc_skb_cb's header as for the other types.
  */
-export function skBuffScalars(writable: ReadonlySet<string>, hidden: ReadonlySet<string>, ifindex?: CtxConvert): CtxField[] {
+export const SK_SKB_CB: ReadonlyMap<string, CtxConvert> = new Map(cbWords(SK_BUFF.cb).map(([name, , convert]) => [name, convert]));
+
+/**
+ * The scalar fields, writable where `writable` says so (cb[] too unless `cbReadOnly`: sk_skb_is_valid_access
+ * refuses those stores), without the `hidden` ones; narrow loads are allowed on all of them. A field named in
+ * `converts` converts as it says there (ifindex without a device check in tc, sk_skb's cb[]).
+ */
+export function skBuffScalars(
+  writable: ReadonlySet<string>,
+  hidden: ReadonlySet<string>,
+  ifindex?: CtxConvert,
+  converts?: ReadonlyMap<string, CtxConvert>,
+  cbReadOnly = false,
+): CtxField[] {
   return SCALARS.filter(([name]) => !hidden.has(name)).map(([name, off, convert]) => ({
     name,
     off,
     size: U32,
     kind: 'scalar' as const,
     narrowLoads: true,
-    writable: writable.has(name) || name.startsWith('cb['),
-    convert: name === 'ifindex' && ifindex !== undefined ? ifindex : convert,
+    writable: writable.has(name) || (name.startsWith('cb[') && !cbReadOnly),
+    convert: (name === 'ifindex' ? ifindex : undefined) ?? converts?.get(name) ?? convert,
   }));
 }
 
@@ -85,6 +105,29 @@ export const SK_BUFF_PACKET: readonly CtxField[] = [
   { name: 'data_end', off: __SK_BUFF.data_end, size: U32, kind: 'pkt_end', convert: direct(SK_BUFF.cb + BPF_SKB_DATA_END.data_end, POINTER) },
   { name: 'data_meta', off: __SK_BUFF.data_meta, size: U32, kind: 'pkt_meta', convert: direct(SK_BUFF.cb + BPF_SKB_DATA_END.data_meta, POINTER) },
 ];
+
+/** data and data_end without data_meta (LWT, cgroup skb): the packet pointers of types that have no metadata. */
+export const SK_BUFF_DATA: readonly CtxField[] = SK_BUFF_PACKET.filter((f) => f.name !== 'data_meta');
+
+/**
+ * `data_end` of an sk_skb program: skb->data + skb->len - skb->data_len (bpf_convert_data_end_access, through
+ * BPF_REG_AX): the stream parser's skbs never went through bpf_compute_data_pointers.
+ */
+export const SK_SKB_DATA_END: CtxField = {
+  name: 'data_end',
+  off: __SK_BUFF.data_end,
+  size: U32,
+  kind: 'pkt_end',
+  convert: {
+    read: [
+      fromCtx(SK_BUFF.data, POINTER),
+      { op: 'loadAx', off: SK_BUFF.len, size: U32 },
+      { op: 'addAx' },
+      { op: 'loadAx', off: SK_BUFF.data_len, size: U32 },
+      { op: 'subAx' },
+    ],
+  },
+};
 
 export const SK_BUFF_TSTAMP: CtxField = {
   name: 'tstamp',

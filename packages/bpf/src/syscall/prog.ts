@@ -23,6 +23,7 @@ import {
 import { JitLimitError, jitCompiled, loadProgram, type Program } from '@ebpf-sim/vm';
 import { HELPERS } from '../helpers/index.js';
 import { licenseIsGplCompatible } from '../license.js';
+import { progTypeForAttach } from '../prog-types/define.js';
 import { PROGRAM_TYPES } from '../prog-types/index.js';
 import type { BpfRuntime, RunnableProgram } from '../runtime/runtime.js';
 import type { TailCallTarget } from '../runtime/env.js';
@@ -243,6 +244,10 @@ export class ProgSyscall {
     if (a.u32(P.attach_prog_fd.offset) !== 0 || a.u32(P.attach_btf_id.offset) !== 0) return -Errno.EINVAL;
     // bpf_prog_load_check_attach: TRACING, STRUCT_OPS, EXT and LSM programs need an attach BTF id.
     if (BTF_ONLY_PROG_TYPES.has(progType)) return -Errno.EINVAL;
+    // bpf_prog_load_fixup_attach_type + bpf_prog_load_check_attach (an unknown type is refused below, as find_prog_type does).
+    const known = PROG_TYPES_BY_ID.get(progType);
+    const attached = known === undefined ? undefined : progTypeForAttach(known, a.u32(P.expected_attach_type.offset));
+    if (known !== undefined && attached === undefined) return -Errno.EINVAL;
     // prog_ifindex asks for a device-offloaded program; no simulated NIC offloads (bpf_prog_dev_bound_init: EINVAL).
     if (a.u32(P.prog_ifindex.offset) !== 0) return -Errno.EINVAL;
     const insnBytes = new Uint8Array(insnCnt * 8);
@@ -250,8 +255,8 @@ export class ProgSyscall {
     const license = this.license(mm, a.u64(P.license.offset));
     if (typeof license === 'number') return license;
     const gplCompatible = licenseIsGplCompatible(license);
-    const desc = PROG_TYPES_BY_ID.get(progType);
-    if (desc === undefined) return -Errno.EINVAL;
+    if (attached === undefined) return -Errno.EINVAL;
+    const desc = attached.desc;
     const name = objName(a.attr.subarray(P.prog_name.offset, P.prog_name.offset + BPF_OBJ_NAME_LEN));
     if (typeof name === 'number') return name;
     // bpf_check: the log attributes first.
@@ -312,7 +317,7 @@ export class ProgSyscall {
       jited,
       runCnt: 0,
       runTimeNs: 0,
-      expectedAttachType: a.u32(P.expected_attach_type.offset),
+      expectedAttachType: attached.expectedAttachType,
       id: 0,
       name,
       tag: progTag(insnBytes),

@@ -142,3 +142,25 @@ export const SKB_FRAG = { size: 16, netmem: 0, len: 8, offset: 12 } as const;
 export const MAX_SKB_FRAGS = 17;
 /** xdp_buff.flags: XDP_FLAGS_HAS_FRAGS, the frame has fragments after its linear part. */
 export const XDP_FLAGS_HAS_FRAGS = 1;
+
+/**
+ * struct bpf_flow_dissector (include/linux/bpf.h): what the flow dissector hands its program as `struct __sk_buff *`;
+ * the program's `data`, `data_end` and `flow_keys` read these pointers (flow_dissector_convert_ctx_access).
+ */
+export const BPF_FLOW_DISSECTOR = { size: 32, flow_keys: 0, skb: 8, data: 16, data_end: 24 } as const;
+
+/**
+ * struct sk_reuseport_kern (include/linux/filter.h): what reuseport selection hands an SK_REUSEPORT program as
+ * `struct sk_reuseport_md *` (sk_reuseport_convert_ctx_access reads it and the skb it points to).
+ */
+export const SK_REUSEPORT_KERN = {
+  size: 56,
+  skb: 0,
+  sk: 8,
+  selected_sk: 16,
+  migrating_sk: 24,
+  data_end: 32,
+  hash: 40,
+  reuseport_id: 44,
+  bind_inany: 48,
+} as const;
