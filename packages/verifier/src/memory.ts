@@ -81,6 +81,11 @@ function findCtxField(fields: readonly CtxField[], off: number): CtxField | unde
   return undefined;
 }
 
+/** An access of 1, 2, 4 or 8 bytes aligned to its width and wholly inside `field` (bpf_skb_is_valid_access's cb[]). */
+function alignedInside(field: CtxField, off: number, size: number): boolean {
+  return (size === 1 || size === 2 || size === 4 || size === 8) && off % size === 0 && off + size <= field.off + field.size;
+}
+
 function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, t: AccessType, dstRegno: number, valueReg: Reg | null): void {
   if (reg.off !== 0) throw new Reject(`dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`, 'ctx-modified');
   if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
@@ -94,9 +99,11 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   env.facts.maxCtxOffset = Math.max(env.facts.maxCtxOffset, off + size);
   if (field?.capBpf !== undefined && !env.privileged && (field.capBpf === 'access' || t === 'write')) throw invalid();
   if (t === 'write') {
-    if (!field || !field.writable || off !== field.off || size !== field.size) throw invalid();
+    if (!field || !field.writable) throw invalid();
+    const exactStore = off === field.off && size === field.size;
+    if (!exactStore && !(field.anyAlignedAccess === true && alignedInside(field, off, size))) throw invalid();
     if (valueReg && isPointer(valueReg) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ctx`, 'ptr-leak');
-    env.facts.ctxAccesses.set(env.insnIdx, { insn: env.insnIdx, field, offsetInField: 0, size, write: true });
+    env.facts.ctxAccesses.set(env.insnIdx, { insn: env.insnIdx, field, offsetInField: off - field.off, size, write: true });
     return;
   }
   if (!field) {
@@ -108,7 +115,7 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   const exact = off === field.off && size === field.size;
   if (field.kind !== 'scalar') {
     if (!exact) throw invalid();
-  } else if (!exact) {
+  } else if (!exact && !(field.anyAlignedAccess === true && alignedInside(field, off, size))) {
     const narrowOk = field.narrowLoads === true && size < field.size && size >= (field.minNarrowLoad ?? 1) && off % size === 0;
     const wideOk = ctx.anyAlignedRead === true && off % size === 0 && off + size <= ctx.size;
     if (!narrowOk && !wideOk) throw invalid();

@@ -70,6 +70,11 @@ export interface CtxField {
   readonly writable?: boolean;
   /** Loads narrower than `size` (at any offset inside the field) are allowed, as for most scalar fields. */
   readonly narrowLoads?: boolean;
+  /**
+   * Loads (and, when writable, stores) of any width aligned to it anywhere inside the field, each made at its
+   * own width and offset (`__sk_buff.cb[]`: bpf_skb_is_valid_access checks only that it stays inside cb[0..4]).
+   */
+  readonly anyAlignedAccess?: boolean;
   /** The narrowest load `narrowLoads` allows (sk_reuseport_md.eth_protocol: not below skb->protocol's 2 bytes); default 1. */
   readonly minNarrowLoad?: number;
   /** For `btf_id` fields: the BTF type the loaded pointer points to, e.g. `sock`. */

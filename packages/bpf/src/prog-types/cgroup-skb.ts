@@ -12,7 +12,7 @@
  */
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, __SK_BUFF } from '@ebpf-sim/uapi';
 import { defineProgType } from './define.js';
-import { IFINDEX_NULL_CHECKED, SK_BUFF_DATA, SK_BUFF_TSTAMP, skBuffScalars } from './sk-buff.js';
+import { IFINDEX_NULL_CHECKED, SK_BUFF_DATA, SK_BUFF_HWTSTAMP, SK_BUFF_TSTAMP, skBuffScalars } from './sk-buff.js';
 
 export const CGROUP_SKB = defineProgType(
   {
@@ -25,6 +25,7 @@ export const CGROUP_SKB = defineProgType(
         ...skBuffScalars(new Set(['mark', 'priority']), new Set(['tc_classid', 'wire_len']), IFINDEX_NULL_CHECKED),
         ...SK_BUFF_DATA.map((f) => ({ ...f, capBpf: 'access' as const })),
         { ...SK_BUFF_TSTAMP, writable: true, capBpf: 'write' as const },
+        SK_BUFF_HWTSTAMP,
       ],
     },
     retRange: { min: 0, max: 1 },

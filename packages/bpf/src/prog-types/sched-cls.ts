@@ -8,7 +8,7 @@ import { SKB_CLONED_MASK, SK_BUFF } from '@ebpf-sim/kernel';
 import { BPF_FUNC, BPF_PROG_TYPE, TC_ACT, __SK_BUFF } from '@ebpf-sim/uapi';
 import type { ProgramTypeDesc } from '@ebpf-sim/verifier';
 import { defineProgType } from './define.js';
-import { SK_BUFF_PACKET, SK_BUFF_TSTAMP, skBuffScalars } from './sk-buff.js';
+import { SK_BUFF_HWTSTAMP, SK_BUFF_PACKET, SK_BUFF_TSTAMP, skBuffScalars } from './sk-buff.js';
 
 const { And, Call, Exit, JEq, Ldx, Mov, Xor, label, program, R0, R1, R2, R6 } = asm;
 
@@ -49,6 +49,7 @@ export function tcClsAct(name: string, uapiId: number): ProgramTypeDesc {
           ...skBuffScalars(new Set(['mark', 'priority', 'tc_index', 'tc_classid', 'queue_mapping']), new Set()),
           ...SK_BUFF_PACKET,
           { ...SK_BUFF_TSTAMP, writable: true },
+          SK_BUFF_HWTSTAMP,
         ],
       },
       directPacketWrite: true,

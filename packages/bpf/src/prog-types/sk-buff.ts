@@ -29,17 +29,6 @@ function direct(off: number, size: 1 | 2 | 4 | 8, store?: Omit<NonNullable<CtxCo
   return { read: [fromCtx(off, size)], ...(store ? { write: { off, size, ...store } } : {}) };
 }
 
-/**
- * `cb[0]`..`cb[4]` read and written where `data` (an offset in the sk_buff) puts them. Linux widens no cb[] load:
- * each is made at the program's own width and offset.
- */
-function cbWords(data: number): Array<readonly [string, number, CtxConvert]> {
-  return Array.from({ length: __SK_BUFF_CB_WORDS }, (_, i): readonly [string, number, CtxConvert] => {
-    const off = data + i * U32;
-    return [`cb[${i}]`, __SK_BUFF.cb + i * U32, { read: [fromCtx(off, 'access')], write: { off, size: 'access' } }];
-  });
-}
-
 /** The scalar u32 fields of __sk_buff the skb program types share, in uapi order, with their conversions. */
 const SCALARS: ReadonlyArray<readonly [name: string, off: number, convert: CtxConvert]> = [
   ['len', __SK_BUFF.len, direct(SK_BUFF.len, U32)],
@@ -55,7 +44,6 @@ const SCALARS: ReadonlyArray<readonly [name: string, off: number, convert: CtxCo
   // Replaced per program type (see skBuffFields).
   ['ifindex', __SK_BUFF.ifindex, { read: chain([SK_BUFF.dev, POINTER], [NET_DEVICE.ifindex, U32]) }],
   ['tc_index', __SK_BUFF.tc_index, direct(SK_BUFF.tc_index, U16, {})],
-  ...cbWords(CB_DATA),
   ['hash', __SK_BUFF.hash, direct(SK_BUFF.hash, U32)],
   ['tc_classid', __SK_BUFF.tc_classid, direct(SK_BUFF.cb + QDISC_SKB_CB.tc_classid, U16, {})],
   ['napi_id', __SK_BUFF.napi_id, { read: [fromCtx(SK_BUFF.napi_id, U32), { op: 'jge', imm: MIN_NAPI_ID, skip: 1 }, { op: 'mov', imm: 0, alu64: true }] }],
@@ -71,32 +59,51 @@ export const IFINDEX_NULL_CHECKED: CtxConvert = {
 };
 
 /**
+ * `cb[0]`..`cb[4]` as one field: bpf_skb_is_valid_access lets a load or store of any width aligned to it
+ * anywhere inside them (an 8-byte access spans two words), and the conversion makes each at its own width and
+ * offset where `data` (an offset in the sk_buff) puts them.
+ */
+function cbField(data: number, writable: boolean): CtxField {
+  return {
+    name: 'cb',
+    off: __SK_BUFF.cb,
+    size: __SK_BUFF_CB_WORDS * U32,
+    kind: 'scalar',
+    anyAlignedAccess: true,
+    writable,
+    convert: { read: [fromCtx(data, 'access')], write: { off: data, size: 'access' } },
+  };
+}
+
+/**
  * Where an sk_skb program's cb[] lives: struct sk_skb_cb's `data`, at the start of skb->cb
  * (sk_skb_convert_ctx_access), not after a qdisc_skb_cb's header as for the other types.
  */
-export const SK_SKB_CB: ReadonlyMap<string, CtxConvert> = new Map(cbWords(SK_BUFF.cb).map(([name, , convert]) => [name, convert]));
+export const SK_SKB_CB_DATA = SK_BUFF.cb;
 
 /**
- * The scalar fields, writable where `writable` says so (cb[] too unless `cbReadOnly`: sk_skb_is_valid_access
- * refuses those stores), without the `hidden` ones; narrow loads are allowed on all of them. A field named in
- * `converts` converts as it says there (ifindex without a device check in tc, sk_skb's cb[]).
+ * The scalar fields, writable where `writable` says so, without the `hidden` ones; narrow loads are allowed on
+ * all of them. `ifindex`, when given, replaces the conversion of `ifindex` (NULL-checked skb->dev). cb[] comes
+ * with them: writable unless `cbReadOnly` (sk_skb_is_valid_access refuses those stores), at `cbData` in the
+ * sk_buff (qdisc_skb_cb's data by default).
  */
 export function skBuffScalars(
   writable: ReadonlySet<string>,
   hidden: ReadonlySet<string>,
   ifindex?: CtxConvert,
-  converts?: ReadonlyMap<string, CtxConvert>,
+  cbData: number = CB_DATA,
   cbReadOnly = false,
 ): CtxField[] {
-  return SCALARS.filter(([name]) => !hidden.has(name)).map(([name, off, convert]) => ({
+  const scalars = SCALARS.filter(([name]) => !hidden.has(name)).map(([name, off, convert]) => ({
     name,
     off,
     size: U32,
     kind: 'scalar' as const,
     narrowLoads: true,
-    writable: writable.has(name) || (name.startsWith('cb[') && !cbReadOnly),
-    convert: (name === 'ifindex' ? ifindex : undefined) ?? converts?.get(name) ?? convert,
+    writable: writable.has(name),
+    convert: name === 'ifindex' && ifindex !== undefined ? ifindex : convert,
   }));
+  return [...scalars, cbField(cbData, !cbReadOnly)];
 }
 
 /** data, data_end and data_meta: packet pointers for the types with direct packet access. */
@@ -129,11 +136,20 @@ export const SK_SKB_DATA_END: CtxField = {
   },
 };
 
+/** tstamp: only whole 8-byte loads and stores (bpf_skb_is_valid_access). */
 export const SK_BUFF_TSTAMP: CtxField = {
   name: 'tstamp',
   off: __SK_BUFF.tstamp,
   size: 8,
   kind: 'scalar',
-  narrowLoads: true,
   convert: direct(SK_BUFF.tstamp, 8, {}),
+};
+
+/** hwtstamp: skb_shinfo(skb)->hwtstamps.hwtstamp, read-only, whole 8-byte loads (tc and cgroup skb may read it). */
+export const SK_BUFF_HWTSTAMP: CtxField = {
+  name: 'hwtstamp',
+  off: __SK_BUFF.hwtstamp,
+  size: 8,
+  kind: 'scalar',
+  convert: { read: [fromCtx(SK_BUFF.end, POINTER), fromValue(SKB_SHARED_INFO.hwtstamps, 8)] },
 };

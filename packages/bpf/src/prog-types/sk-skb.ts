@@ -14,7 +14,7 @@
 import { BPF_PROG_TYPE, SK_ACTION, __SK_BUFF } from '@ebpf-sim/uapi';
 import { defineProgType } from './define.js';
 import { uncloneProlog } from './sched-cls.js';
-import { IFINDEX_NULL_CHECKED, SK_BUFF_PACKET, SK_SKB_CB, SK_SKB_DATA_END, skBuffScalars } from './sk-buff.js';
+import { IFINDEX_NULL_CHECKED, SK_BUFF_PACKET, SK_SKB_CB_DATA, SK_SKB_DATA_END, skBuffScalars } from './sk-buff.js';
 
 export const SK_SKB = defineProgType(
   {
@@ -24,7 +24,7 @@ export const SK_SKB = defineProgType(
       structName: '__sk_buff',
       size: __SK_BUFF.size,
       fields: [
-        ...skBuffScalars(new Set(['tc_index', 'priority']), new Set(['mark', 'tc_classid', 'wire_len']), IFINDEX_NULL_CHECKED, SK_SKB_CB, true),
+        ...skBuffScalars(new Set(['tc_index', 'priority']), new Set(['mark', 'tc_classid', 'wire_len']), IFINDEX_NULL_CHECKED, SK_SKB_CB_DATA, true),
         ...SK_BUFF_PACKET.filter((f) => f.name === 'data'),
         SK_SKB_DATA_END,
       ],
