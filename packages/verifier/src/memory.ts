@@ -93,6 +93,10 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   // check_ctx_access: every access the checks below let through raises max_ctx_offset (set before them: a refused access refuses the program).
   env.facts.maxCtxOffset = Math.max(env.facts.maxCtxOffset, off + size);
   if (t === 'write') {
+    if (!field && ctx.anyAlignedWrite === true && off % size === 0) {
+      if (valueReg && isPointer(valueReg) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ctx`, 'ptr-leak');
+      return;
+    }
     if (!field || !field.writable || off !== field.off || size !== field.size) throw invalid();
     if (valueReg && isPointer(valueReg) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ctx`, 'ptr-leak');
     env.facts.ctxAccesses.set(env.insnIdx, { insn: env.insnIdx, field, offsetInField: 0, size, write: true });

@@ -23,8 +23,8 @@ export type CtxConvertInsn =
   | { readonly op: 'load'; readonly base: 'ctx' | 'value'; readonly off: number; readonly size: CtxConvertSize }
   /** `value op= imm` (ALU32 unless `alu64`). */
   | { readonly op: 'and' | 'rsh' | 'lsh' | 'mov'; readonly imm: number; readonly alu64?: boolean }
-  /** `if value == imm` / `if value >= imm` (unsigned, 64-bit): skip the next `skip` instructions. */
-  | { readonly op: 'jeq' | 'jge'; readonly imm: number; readonly skip: number };
+  /** `if value == imm` / `if value >= imm` (unsigned) / `if value != imm` (64-bit): skip the next `skip` instructions. */
+  | { readonly op: 'jeq' | 'jge' | 'jne'; readonly imm: number; readonly skip: number };
 
 /** A store the program makes into a context field, as the kernel performs it (Linux BPF_EMIT_STORE). */
 export interface CtxConvertStore {
@@ -87,6 +87,11 @@ export interface CtxLayout {
   readonly readableFrom?: number;
   /** Widths allowed for `anyAlignedRead` loads; defaults to 1, 2, 4 and 8. */
   readonly readWidths?: readonly number[];
+  /**
+   * Every aligned in-bounds store is allowed too, where no field is listed (SYSCALL programs: their context is a
+   * copy of user memory, syscall_prog_is_valid_access).
+   */
+  readonly anyAlignedWrite?: boolean;
 }
 
 /** Argument kinds of helper prototypes (Linux `enum bpf_arg_type`, the ones the simulator models). */
