@@ -14,7 +14,7 @@ import { NET_DEVICE, PERF_SAMPLE_DATA, SK_BUFF } from '@ebpf-sim/kernel';
 import { convertCtxAccesses, verify, type ProgramTypeDesc } from '@ebpf-sim/verifier';
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from './maps.js';
-import { progTypeForAttach } from './prog-types/define.js';
+import { resolveAttachType } from './prog-types/define.js';
 import { CGROUP_SKB, FLOW_DISSECTOR, LWT_XMIT, PERF_EVENT, SCHED_CLS, SK_REUSEPORT, SK_SKB, XDP } from './prog-types/index.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'xlated');
@@ -194,7 +194,7 @@ describe('the context rewrite prints as Linux 6.18 xlated dumps', () => {
 
   it('cgroup_skb: the cgroup skb fields, tstamp and hwtstamp, the packet read without a prologue', () => {
     const linux = instructions(fixture('cgroup_skb.xlated.txt'));
-    const attached = progTypeForAttach(CGROUP_SKB, 0);
+    const attached = resolveAttachType(CGROUP_SKB, 0);
     if (attached === undefined) throw new Error('cgroup_skb refuses BPF_CGROUP_INET_INGRESS');
     const differences: Difference[] = [
       ifindexDifference('r3'),

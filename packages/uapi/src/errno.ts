@@ -44,6 +44,7 @@ export const Errno = {
   EOVERFLOW: 75,
   EBADFD: 77,
   EOPNOTSUPP: 95,
+  EAFNOSUPPORT: 97,
   ETIMEDOUT: 110,
 } as const;
 
@@ -92,6 +93,7 @@ const MESSAGES: Readonly<Record<ErrnoName, string>> = {
   EOVERFLOW: 'Value too large for defined data type',
   EBADFD: 'File descriptor in bad state',
   EOPNOTSUPP: 'Operation not supported',
+  EAFNOSUPPORT: 'Address family not supported by protocol',
   ETIMEDOUT: 'Connection timed out',
 };
 

@@ -42,7 +42,7 @@ const JA_NOP: RawInsn = { code: Class.JMP | JmpOp.JA, dst: 0, src: 0, off: 0, im
 
 const ALU_OPS: Readonly<Record<'and' | 'rsh' | 'lsh' | 'mov', number>> = { and: AluOp.AND, rsh: AluOp.RSH, lsh: AluOp.LSH, mov: AluOp.MOV };
 const AX_OPS: Readonly<Record<'addAx' | 'subAx', number>> = { addAx: AluOp.ADD, subAx: AluOp.SUB };
-const JMP_OPS: Readonly<Record<'jeq' | 'jge', number>> = { jeq: JmpOp.JEQ, jge: JmpOp.JGE };
+const JMP_OPS: Readonly<Record<'jeq' | 'jge' | 'jne', number>> = { jeq: JmpOp.JEQ, jge: JmpOp.JGE, jne: JmpOp.JNE };
 
 const ldx = (width: number, dst: number, src: number, off: number): RawInsn => ({
   code: Class.LDX | Mode.MEM | sizeCodeForWidth(width),
@@ -76,6 +76,7 @@ function emitStep(step: CtxConvertInsn, value: number, ctx: number, accessSize: 
       return ldx(widthOf(step.size, accessSize), value, step.base === 'ctx' ? ctx : value, step.off + (step.size === 'access' ? offsetInField : 0));
     case 'jeq':
     case 'jge':
+    case 'jne':
       return { code: Class.JMP | JMP_OPS[step.op] | Source.K, dst: value, src: 0, off: step.skip, imm: step.imm };
     case 'loadAx':
       return ldx(step.size, BPF_REG_AX, ctx, step.off);

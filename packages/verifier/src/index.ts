@@ -16,7 +16,6 @@ export type {
   HelperProto,
   MapDesc,
   ProgramTypeDesc,
-  ProgramTypeVariant,
   RetType,
   VerifierRegistry,
 } from './registry.js';

@@ -99,6 +99,10 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   env.facts.maxCtxOffset = Math.max(env.facts.maxCtxOffset, off + size);
   if (field?.capBpf !== undefined && !env.privileged && (field.capBpf === 'access' || t === 'write')) throw invalid();
   if (t === 'write') {
+    if (!field && ctx.anyAlignedWrite === true && off % size === 0) {
+      if (valueReg && isPointer(valueReg) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ctx`, 'ptr-leak');
+      return;
+    }
     if (!field || !field.writable) throw invalid();
     const exactStore = off === field.off && size === field.size;
     if (!exactStore && !(field.anyAlignedAccess === true && alignedInside(field, off, size))) throw invalid();

@@ -23,8 +23,8 @@ export type CtxConvertInsn =
   | { readonly op: 'load'; readonly base: 'ctx' | 'value'; readonly off: number; readonly size: CtxConvertSize }
   /** `value op= imm` (ALU32 unless `alu64`). */
   | { readonly op: 'and' | 'rsh' | 'lsh' | 'mov'; readonly imm: number; readonly alu64?: boolean }
-  /** `if value == imm` / `if value >= imm` (unsigned, 64-bit): skip the next `skip` instructions. */
-  | { readonly op: 'jeq' | 'jge'; readonly imm: number; readonly skip: number }
+  /** `if value == imm` / `if value >= imm` (unsigned) / `if value != imm` (64-bit): skip the next `skip` instructions. */
+  | { readonly op: 'jeq' | 'jge' | 'jne'; readonly imm: number; readonly skip: number }
   /** `AX = *(size *)(ctx + off)`: a second value in the verifier's scratch register BPF_REG_AX. */
   | { readonly op: 'loadAx'; readonly off: number; readonly size: 1 | 2 | 4 | 8 }
   /** `value += AX` / `value -= AX` (ALU64). */
@@ -105,6 +105,11 @@ export interface CtxLayout {
   readonly readableFrom?: number;
   /** Widths allowed for `anyAlignedRead` loads; defaults to 1, 2, 4 and 8. */
   readonly readWidths?: readonly number[];
+  /**
+   * Every aligned in-bounds store is allowed too, where no field is listed (SYSCALL programs: their context is a
+   * copy of user memory, syscall_prog_is_valid_access).
+   */
+  readonly anyAlignedWrite?: boolean;
 }
 
 /** Argument kinds of helper prototypes (Linux `enum bpf_arg_type`, the ones the simulator models). */
@@ -223,18 +228,7 @@ export interface ProgramTypeDesc {
   readonly ldAbs?: boolean;
   /** Unprivileged users may load this type (only socket filters and cgroup skb in Linux). */
   readonly unprivileged?: boolean;
-  /**
-   * bpf_prog_load_check_attach: the expected_attach_type values BPF_PROG_LOAD accepts for this type, each with
-   * what it changes in this description (check_return_code's range, is_valid_access, func_proto depend on
-   * it for some types); absent: any value is accepted and changes nothing.
-   */
-  readonly attachTypes?: ReadonlyMap<number, ProgramTypeVariant>;
-  /** bpf_prog_load_fixup_attach_type: what an expected_attach_type of 0 stands for (SK_REUSEPORT, CGROUP_SOCK). */
-  readonly defaultAttachType?: number;
 }
-
-/** What one expected attach type changes in its program type's description. */
-export type ProgramTypeVariant = Partial<Omit<ProgramTypeDesc, 'name' | 'uapiId' | 'attachTypes' | 'defaultAttachType'>>;
 
 /** What the verifier asks its caller for. */
 export interface VerifierRegistry {

@@ -11,10 +11,10 @@
  * struct sock yet.
  */
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, __SK_BUFF } from '@ebpf-sim/uapi';
-import { defineProgType } from './define.js';
+import { defineProgType, withAttachTypes } from './define.js';
 import { IFINDEX_NULL_CHECKED, SK_BUFF_DATA, SK_BUFF_HWTSTAMP, SK_BUFF_TSTAMP, skBuffScalars } from './sk-buff.js';
 
-export const CGROUP_SKB = defineProgType(
+const CG_SKB = defineProgType(
   {
     name: 'cgroup_skb',
     uapiId: BPF_PROG_TYPE.CGROUP_SKB,
@@ -30,10 +30,6 @@ export const CGROUP_SKB = defineProgType(
     },
     retRange: { min: 0, max: 1 },
     unprivileged: true,
-    attachTypes: new Map([
-      [BPF_ATTACH_TYPE.CGROUP_INET_INGRESS, {}],
-      [BPF_ATTACH_TYPE.CGROUP_INET_EGRESS, { retRange: { min: 0, max: 3 } }],
-    ]),
   },
   [
     'get_local_storage',
@@ -58,4 +54,8 @@ export const CGROUP_SKB = defineProgType(
     'get_socket_cookie',
     'get_socket_uid',
   ],
+);
+
+export const CGROUP_SKB = withAttachTypes(CG_SKB, [BPF_ATTACH_TYPE.CGROUP_INET_INGRESS, BPF_ATTACH_TYPE.CGROUP_INET_EGRESS], (attachType) =>
+  attachType === BPF_ATTACH_TYPE.CGROUP_INET_EGRESS ? { retRange: { min: 0, max: 3 } } : {},
 );

@@ -10,7 +10,7 @@ import { BPF_ATTACH_TYPE, SK_REUSEPORT_MD, __SK_BUFF } from '@ebpf-sim/uapi';
 import { verify } from '@ebpf-sim/verifier';
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../maps.js';
-import { progTypeForAttach } from './define.js';
+import { resolveAttachType } from './define.js';
 import { PROGRAM_TYPES } from './index.js';
 
 const RESULTS = readFileSync(new URL('../../fixtures/ctx-access/linux-results.txt', import.meta.url), 'utf8')
@@ -57,7 +57,7 @@ function ourLines(): string[] {
   const registry = createRegistry();
   for (const [name, attachType, ctxSize] of COVERED) {
     const base = PROGRAM_TYPES.get(name);
-    const attached = base === undefined ? undefined : progTypeForAttach(base, attachType);
+    const attached = base === undefined ? undefined : resolveAttachType(base, attachType);
     if (attached === undefined) throw new Error(`no program type ${name} with attach type ${attachType}`);
     for (const store of [false, true]) {
       for (const size of [1, 2, 4, 8]) {

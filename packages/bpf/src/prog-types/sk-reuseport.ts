@@ -13,14 +13,14 @@ import { SK_BUFF, SK_REUSEPORT_KERN } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, SK_REUSEPORT_MD } from '@ebpf-sim/uapi';
 import type { CtxField } from '@ebpf-sim/verifier';
 import { POINTER, chain } from './convert.js';
-import { defineProgType } from './define.js';
+import { defineProgType, withAttachTypes } from './define.js';
 
 const U32 = 4;
 
 /** A u32 field that narrow loads may read (bpf_ctx_narrow_access_ok with the u32 default size). */
 const narrow = (name: string, off: number, read: CtxField['convert']): CtxField => ({ name, off, size: U32, kind: 'scalar', narrowLoads: true, convert: read });
 
-export const SK_REUSEPORT = defineProgType(
+const REUSEPORT = defineProgType(
   {
     name: 'sk_reuseport',
     uapiId: BPF_PROG_TYPE.SK_REUSEPORT,
@@ -46,11 +46,13 @@ export const SK_REUSEPORT = defineProgType(
         { name: 'hash', off: SK_REUSEPORT_MD.hash, size: U32, kind: 'scalar', convert: { read: chain([SK_REUSEPORT_KERN.hash, U32]) } },
       ],
     },
-    defaultAttachType: BPF_ATTACH_TYPE.SK_REUSEPORT_SELECT,
-    attachTypes: new Map([
-      [BPF_ATTACH_TYPE.SK_REUSEPORT_SELECT, {}],
-      [BPF_ATTACH_TYPE.SK_REUSEPORT_SELECT_OR_MIGRATE, {}],
-    ]),
   },
   ['sk_select_reuseport', 'skb_load_bytes', 'skb_load_bytes_relative', 'get_socket_cookie', 'ktime_get_coarse_ns'],
+);
+
+export const SK_REUSEPORT = withAttachTypes(
+  REUSEPORT,
+  [BPF_ATTACH_TYPE.SK_REUSEPORT_SELECT, BPF_ATTACH_TYPE.SK_REUSEPORT_SELECT_OR_MIGRATE],
+  () => ({}),
+  BPF_ATTACH_TYPE.SK_REUSEPORT_SELECT,
 );

@@ -25,6 +25,7 @@ import {
   SOCKET_FILTER,
   XDP,
 } from '../prog-types/index.js';
+import { scriptBuffer as buffer, scriptHex as hex } from '../testing/script-buffers.js';
 import { testRunHarness, type TestRunHarness } from '../testing/test-run-harness.js';
 import type { TestRunProgram } from './types.js';
 
@@ -49,33 +50,6 @@ const NOT_MODELLED: ReadonlyMap<string, number> = new Map([
   ['run pass data=seq:64 flags=2', -Errno.EOPNOTSUPP],
   ['run tc_pass data=seq:64 flags=4', -Errno.EINVAL],
 ]);
-
-/** A buffer spec of the script: seq:N or zero:N, then ,OFF=VALUE little-endian u32 stores. */
-function buffer(spec: string): Uint8Array {
-  const [base = '', ...stores] = spec.split(',');
-  const [kind, n] = base.split(':');
-  const bytes = new Uint8Array(Number(n));
-  if (kind === 'seq') bytes.forEach((_, i) => (bytes[i] = i & 0xff));
-  const view = new DataView(bytes.buffer);
-  for (const store of stores) {
-    const [off = '0', value = '0'] = store.split('=');
-    view.setUint32(Number(off), Number(BigInt.asUintN(32, BigInt(value))), true);
-  }
-  return bytes;
-}
-
-/** As test-run-script.c prints a buffer: hex up to 256 bytes, else the first 64, the length and the FNV-1a hash. */
-function hex(bytes: Uint8Array): string {
-  if (bytes.length === 0) return '-';
-  const shown = bytes.length <= 256 ? bytes : bytes.subarray(0, 64);
-  let text = Array.from(shown, (b) => b.toString(16).padStart(2, '0')).join('');
-  if (bytes.length > 256) {
-    let h = 2166136261;
-    for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
-    text += `..${bytes.length}:fnv${h.toString(16).padStart(8, '0')}`;
-  }
-  return text;
-}
 
 const OUT_BUFFER = 1 << 17;
 

@@ -170,6 +170,13 @@ export const BPF_ATTACH_TYPE = {
   /** tcx (Linux 6.6): libbpf's SEC("tc/ingress") and SEC("tcx/ingress") ask for these. */
   TCX_INGRESS: 46,
   TCX_EGRESS: 47,
+  TRACE_UPROBE_MULTI: 48,
+  /** The unix-socket cgroup hooks (Linux 6.7): CGROUP_SOCK_ADDR programs for AF_UNIX connect/sendmsg/recvmsg/getpeername/getsockname. */
+  CGROUP_UNIX_CONNECT: 49,
+  CGROUP_UNIX_SENDMSG: 50,
+  CGROUP_UNIX_RECVMSG: 51,
+  CGROUP_UNIX_GETPEERNAME: 52,
+  CGROUP_UNIX_GETSOCKNAME: 53,
 } as const;
 export type BpfAttachTypeName = keyof typeof BPF_ATTACH_TYPE;
 
