@@ -1,7 +1,7 @@
 import type { BpfFuncName } from '@ebpf-sim/uapi';
 import type { ProgramTypeDesc } from '@ebpf-sim/verifier';
 import { funcIds } from '../helpers/define.js';
-import { PRIVILEGED_BASE, UNPRIVILEGED_BASE } from '../helpers/index.js';
+import { HELPERS, PRIVILEGED_BASE, UNPRIVILEGED_BASE } from '../helpers/index.js';
 
 /** Helpers every tracing program type adds (Linux bpf_tracing_func_proto). */
 export const TRACING_COMMON: readonly BpfFuncName[] = [
@@ -23,7 +23,9 @@ export const TRACING_COMMON: readonly BpfFuncName[] = [
 export function defineProgType(desc: Omit<ProgramTypeDesc, 'helpers' | 'privilegedHelpers'>, own: readonly BpfFuncName[]): ProgramTypeDesc {
   return {
     ...desc,
-    helpers: new Set<number>(funcIds([...own, ...UNPRIVILEGED_BASE, ...PRIVILEGED_BASE])),
+    // Linux's func_proto lists name helpers this simulator has no prototype for yet (socket, sysctl, tunnel helpers):
+    // only the known ones are offered, so a call of another one is refused as an unknown function, as it would be anyway.
+    helpers: new Set<number>(funcIds([...own, ...UNPRIVILEGED_BASE, ...PRIVILEGED_BASE]).filter((id) => HELPERS.has(id))),
     privilegedHelpers: new Set<number>(funcIds(PRIVILEGED_BASE)),
   };
 }
