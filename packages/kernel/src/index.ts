@@ -130,6 +130,18 @@ export {
   SKB_FRAG,
   MAX_SKB_FRAGS,
   XDP_FLAGS_HAS_FRAGS,
+  BPF_FLOW_DISSECTOR,
+  SK_REUSEPORT_KERN,
+  SOCK,
+  SK_NO_QUEUE_MAPPING,
+  BPF_SOCK_ADDR_KERN,
+  SOCKADDR_IN,
+  BPF_SOCK_OPS_KERN,
+  TCP_SKB_CB_TCP_FLAGS,
+  BPF_SYSCTL_KERN,
+  BPF_SOCKOPT_KERN,
+  SK_MSG,
+  BPF_SK_LOOKUP_KERN,
 } from './hooks/kernel-objects.js';
 export { readU64, ContextWriter } from './hooks/context-writer.js';
 export { HookArena, HOOK_ARENA_PER_CPU, HOOK_MAX_NESTING } from './hooks/arena.js';

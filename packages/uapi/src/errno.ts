@@ -46,6 +46,7 @@ export const Errno = {
   EBADFD: 77,
   ENOTSOCK: 88,
   EOPNOTSUPP: 95,
+  EAFNOSUPPORT: 97,
   ETIMEDOUT: 110,
 } as const;
 
@@ -96,6 +97,7 @@ const MESSAGES: Readonly<Record<ErrnoName, string>> = {
   ENOTSOCK: 'Socket operation on non-socket',
   EBADFD: 'File descriptor in bad state',
   EOPNOTSUPP: 'Operation not supported',
+  EAFNOSUPPORT: 'Address family not supported by protocol',
   ETIMEDOUT: 'Connection timed out',
 };
 

@@ -114,11 +114,51 @@ export const __SK_BUFF = {
 /** `__u32 cb[5]`: the words of __sk_buff's control block. */
 export const __SK_BUFF_CB_WORDS = 5;
 
+/**
+ * struct bpf_flow_keys (include/uapi/linux/bpf.h): what a flow dissector program fills in through
+ * `__sk_buff.flow_keys`. The IPv4 addresses share their offsets with the first words of the IPv6 ones (a union).
+ */
+export const BPF_FLOW_KEYS = {
+  size: 56,
+  nhoff: 0,
+  thoff: 2,
+  addr_proto: 4,
+  is_frag: 6,
+  is_first_frag: 7,
+  is_encap: 8,
+  ip_proto: 9,
+  n_proto: 10,
+  sport: 12,
+  dport: 14,
+  ipv4_src: 16,
+  ipv4_dst: 20,
+  ipv6_src: 16,
+  ipv6_dst: 32,
+  flags: 48,
+  flow_label: 52,
+} as const;
+
+/** struct sk_reuseport_md (include/uapi/linux/bpf.h), the context of SK_REUSEPORT programs. 56 bytes. */
+export const SK_REUSEPORT_MD = {
+  size: 56,
+  data: 0,
+  data_end: 8,
+  len: 16,
+  eth_protocol: 20,
+  ip_protocol: 24,
+  bind_inany: 28,
+  hash: 32,
+  sk: 40,
+  migrating_sk: 48,
+} as const;
+
 /** Bytes reserved in front of a received frame for bpf_xdp_adjust_head and metadata (XDP_PACKET_HEADROOM). */
 export const XDP_PACKET_HEADROOM = 256;
 /** XDP program results (enum xdp_action). */
 export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 export type XdpActionName = keyof typeof XDP_ACTION;
+/** enum bpf_ret_code (include/uapi/linux/bpf.h): the results of LWT and flow dissector programs. */
+export const BPF_RET_CODE = { OK: 0, DROP: 2, REDIRECT: 7, LWT_REROUTE: 128, FLOW_DISSECTOR_CONTINUE: 129 } as const;
 /** tc program results (TC_ACT_*, include/uapi/linux/pkt_cls.h). */
 export const TC_ACT = { UNSPEC: -1, OK: 0, RECLASSIFY: 1, SHOT: 2, PIPE: 3, STOLEN: 4, QUEUED: 5, REPEAT: 6, REDIRECT: 7, TRAP: 8 } as const;
 
@@ -157,3 +197,124 @@ export const TASK_COMM_LEN = 16;
 
 /** prev_state values reported by sched_switch (TASK_* bits). */
 export const TASK_STATE = { RUNNING: 0, INTERRUPTIBLE: 0x1, UNINTERRUPTIBLE: 0x2, DEAD: 0x80 } as const;
+
+/**
+ * The contexts of the socket and cgroup program types (include/uapi/linux/bpf.h, offsets as Linux 6.18's BTF
+ * gives them). `*_ip6` are `__u32[4]`; `__bpf_md_ptr` members are 8 bytes.
+ */
+/** struct bpf_sock: CGROUP_SOCK's context (and what PTR_TO_SOCKET points at). */
+export const BPF_SOCK = {
+  size: 80,
+  bound_dev_if: 0,
+  family: 4,
+  type: 8,
+  protocol: 12,
+  mark: 16,
+  priority: 20,
+  src_ip4: 24,
+  src_ip6: 28,
+  src_port: 44,
+  dst_port: 48,
+  dst_ip4: 52,
+  dst_ip6: 56,
+  state: 72,
+  rx_queue_mapping: 76,
+} as const;
+/** struct bpf_sock_addr: CGROUP_SOCK_ADDR's context. */
+export const BPF_SOCK_ADDR = {
+  size: 72,
+  user_family: 0,
+  user_ip4: 4,
+  user_ip6: 8,
+  user_port: 24,
+  family: 28,
+  type: 32,
+  protocol: 36,
+  msg_src_ip4: 40,
+  msg_src_ip6: 44,
+  sk: 64,
+} as const;
+/** struct bpf_sock_ops: SOCK_OPS's context. `args`, `reply` and `replylong` share offset 4 (a union). */
+export const BPF_SOCK_OPS = {
+  size: 224,
+  op: 0,
+  args: 4,
+  reply: 4,
+  replylong: 4,
+  family: 20,
+  remote_ip4: 24,
+  local_ip4: 28,
+  remote_ip6: 32,
+  local_ip6: 48,
+  remote_port: 64,
+  local_port: 68,
+  is_fullsock: 72,
+  snd_cwnd: 76,
+  srtt_us: 80,
+  bpf_sock_ops_cb_flags: 84,
+  state: 88,
+  rtt_min: 92,
+  snd_ssthresh: 96,
+  rcv_nxt: 100,
+  snd_nxt: 104,
+  snd_una: 108,
+  mss_cache: 112,
+  ecn_flags: 116,
+  rate_delivered: 120,
+  rate_interval_us: 124,
+  packets_out: 128,
+  retrans_out: 132,
+  total_retrans: 136,
+  segs_in: 140,
+  data_segs_in: 144,
+  segs_out: 148,
+  data_segs_out: 152,
+  lost_out: 156,
+  sacked_out: 160,
+  sk_txhash: 164,
+  bytes_received: 168,
+  bytes_acked: 176,
+  sk: 184,
+  skb_data: 192,
+  skb_data_end: 200,
+  skb_len: 208,
+  skb_tcp_flags: 212,
+  skb_hwtstamp: 216,
+} as const;
+/** struct bpf_cgroup_dev_ctx: CGROUP_DEVICE's context (`access_type` is BPF_DEVCG_ACC_* << 16 | BPF_DEVCG_DEV_*). */
+export const BPF_CGROUP_DEV_CTX = { size: 12, access_type: 0, major: 4, minor: 8 } as const;
+/** struct bpf_sysctl: CGROUP_SYSCTL's context. */
+export const BPF_SYSCTL = { size: 8, write: 0, file_pos: 4 } as const;
+/** struct bpf_sockopt: CGROUP_SOCKOPT's context. */
+export const BPF_SOCKOPT = { size: 40, sk: 0, optval: 8, optval_end: 16, level: 24, optname: 28, optlen: 32, retval: 36 } as const;
+/** struct sk_msg_md: SK_MSG's context. */
+export const SK_MSG_MD = {
+  size: 80,
+  data: 0,
+  data_end: 8,
+  family: 16,
+  remote_ip4: 20,
+  local_ip4: 24,
+  remote_ip6: 28,
+  local_ip6: 44,
+  remote_port: 60,
+  local_port: 64,
+  /** The `size` member (bytes of the message), named apart from the struct's own size. */
+  msg_size: 68,
+  sk: 72,
+} as const;
+/** struct bpf_sk_lookup: SK_LOOKUP's context (`sk` shares offset 0 with the u64 `cookie` BPF_PROG_TEST_RUN writes back). */
+export const BPF_SK_LOOKUP = {
+  size: 72,
+  sk: 0,
+  cookie: 0,
+  family: 8,
+  protocol: 12,
+  remote_ip4: 16,
+  remote_ip6: 20,
+  remote_port: 36,
+  local_ip4: 40,
+  local_ip6: 44,
+  local_port: 60,
+  ingress_ifindex: 64,
+} as const;

@@ -532,9 +532,10 @@ export function checkMainExit(env: Env): void {
   if (!range) return;
   env.precision.mark(env.insnIdx, 1);
   if (r0.type !== RegType.SCALAR) {
-    throw new Reject(`At program exit the register R0 is not a known value (${typeCodeName(r0.type, r0.flags)})`, 'return-code');
+    // check_return_code answers EINVAL, not the EACCES of most refusals (recorded on Linux 6.18: fixtures/sock-progs in @ebpf-sim/bpf).
+    throw new Reject(`At program exit the register R0 is not a known value (${typeCodeName(r0.type, r0.flags)})`, 'return-code', { errno: 22 });
   }
   if (r0.smin < BigInt(range.min) || r0.smax > BigInt(range.max)) {
-    throw new Reject(invalidScalar('At program exit', r0, range), 'return-code');
+    throw new Reject(invalidScalar('At program exit', r0, range), 'return-code', { errno: 22 });
   }
 }

@@ -21,6 +21,8 @@ export const RegType = {
   PTR_TO_FUNC: 12,
   /** A dynptr the kernel hands a callback (bpf_user_ringbuf_drain's sample): Linux CONST_PTR_TO_DYNPTR. */
   CONST_PTR_TO_DYNPTR: 13,
+  /** The flow dissector's `struct bpf_flow_keys *` (Linux PTR_TO_FLOW_KEYS). */
+  PTR_TO_FLOW_KEYS: 14,
 } as const;
 export type RegTypeCode = (typeof RegType)[keyof typeof RegType];
 
@@ -42,6 +44,7 @@ const BASE_NAMES: Readonly<Record<number, string>> = {
   [RegType.PTR_TO_BTF_ID]: 'ptr_',
   [RegType.PTR_TO_FUNC]: 'func',
   [RegType.CONST_PTR_TO_DYNPTR]: 'dynptr_ptr',
+  [RegType.PTR_TO_FLOW_KEYS]: 'flow_keys',
 };
 
 export const S64_MIN = -(1n << 63n);

@@ -7,7 +7,7 @@ import type { RawInsn } from '@ebpf-sim/isa';
  */
 
 /** What a context field holds when a program reads it (Linux: the `reg_type` `is_valid_access` reports). */
-export type CtxFieldKind = 'scalar' | 'pkt' | 'pkt_meta' | 'pkt_end' | 'btf_id';
+export type CtxFieldKind = 'scalar' | 'pkt' | 'pkt_meta' | 'pkt_end' | 'btf_id' | 'flow_keys';
 
 /** Byte width of a converted access: a fixed width, or `access` for the width of the program's own access. */
 export type CtxConvertSize = 1 | 2 | 4 | 8 | 'access';
@@ -23,8 +23,12 @@ export type CtxConvertInsn =
   | { readonly op: 'load'; readonly base: 'ctx' | 'value'; readonly off: number; readonly size: CtxConvertSize }
   /** `value op= imm` (ALU32 unless `alu64`). */
   | { readonly op: 'and' | 'rsh' | 'lsh' | 'mov'; readonly imm: number; readonly alu64?: boolean }
-  /** `if value == imm` / `if value >= imm` (unsigned, 64-bit): skip the next `skip` instructions. */
-  | { readonly op: 'jeq' | 'jge'; readonly imm: number; readonly skip: number };
+  /** `if value == imm` / `if value >= imm` (unsigned) / `if value != imm` (64-bit): skip the next `skip` instructions. */
+  | { readonly op: 'jeq' | 'jge' | 'jne'; readonly imm: number; readonly skip: number }
+  /** `AX = *(size *)(ctx + off)`: a second value in the verifier's scratch register BPF_REG_AX. */
+  | { readonly op: 'loadAx'; readonly off: number; readonly size: 1 | 2 | 4 | 8 }
+  /** `value += AX` / `value -= AX` (ALU64). */
+  | { readonly op: 'addAx' | 'subAx' };
 
 /** A store the program makes into a context field, as the kernel performs it (Linux BPF_EMIT_STORE). */
 export interface CtxConvertStore {
@@ -66,8 +70,22 @@ export interface CtxField {
   readonly writable?: boolean;
   /** Loads narrower than `size` (at any offset inside the field) are allowed, as for most scalar fields. */
   readonly narrowLoads?: boolean;
+  /**
+   * Loads (and, when writable, stores) of any width aligned to it anywhere inside the field, each made at its
+   * own width and offset (`__sk_buff.cb[]`: bpf_skb_is_valid_access checks only that it stays inside cb[0..4]).
+   */
+  readonly anyAlignedAccess?: boolean;
+  /** The narrowest load `narrowLoads` allows (sk_reuseport_md.eth_protocol: not below skb->protocol's 2 bytes); default 1. */
+  readonly minNarrowLoad?: number;
   /** For `btf_id` fields: the BTF type the loaded pointer points to, e.g. `sock`. */
   readonly btfName?: string;
+  /** For `flow_keys` fields: the size of the struct the loaded pointer points to (struct bpf_flow_keys). */
+  readonly pointeeSize?: number;
+  /**
+   * The access needs CAP_BPF (Linux bpf_capable() in is_valid_access): `access` any access (cgroup skb's
+   * data/data_end), `write` only a store (its tstamp).
+   */
+  readonly capBpf?: 'access' | 'write';
   /** How the access is rewritten into accesses of the kernel-internal object (Linux convert_ctx_access). */
   readonly convert?: CtxConvert;
 }
@@ -87,6 +105,11 @@ export interface CtxLayout {
   readonly readableFrom?: number;
   /** Widths allowed for `anyAlignedRead` loads; defaults to 1, 2, 4 and 8. */
   readonly readWidths?: readonly number[];
+  /**
+   * Every aligned in-bounds store is allowed too, where no field is listed (SYSCALL programs: their context is a
+   * copy of user memory, syscall_prog_is_valid_access).
+   */
+  readonly anyAlignedWrite?: boolean;
 }
 
 /** Argument kinds of helper prototypes (Linux `enum bpf_arg_type`, the ones the simulator models). */

@@ -55,14 +55,10 @@ const KNOWN: Readonly<Record<string, KnownDifference>> = {
   'obj/cgroup.bpf.o': {
     kind: 'gap',
     why:
-      'its maps are created (CGROUP_STORAGE, PERCPU_CGROUP_STORAGE, SK_STORAGE); the simulated kernel has no CGROUP_SKB program type ' +
-      '(nor CGROUP_SOCK, CGROUP_SOCK_ADDR) to load cgroup_ingress into',
-    differences: ["obj/cgroup.bpf.o: Linux loads it; here: prog 'cgroup_ingress': BPF_PROG_LOAD failed: -EINVAL"],
-  },
-  'obj/net_more.bpf.o': {
-    kind: 'gap',
-    why: 'the simulated kernel has no SCHED_ACT program type (nor LWT_*, FLOW_DISSECTOR, CGROUP_DEVICE, CGROUP_SYSCTL, CGROUP_SOCKOPT, CGROUP_SOCK_ADDR, SK_SKB)',
-    differences: ["obj/net_more.bpf.o: Linux loads it; here: prog 'act_mark': BPF_PROG_LOAD failed: -EINVAL"],
+      'its maps are created and cgroup_ingress (CGROUP_SKB with cgroup storage) loads; cgroup_egress reads `skb->sk` ' +
+      '(__sk_buff.sk, PTR_TO_SOCK_COMMON_OR_NULL) then calls bpf_sk_fullsock and bpf_sk_storage_get on it: the simulated kernel has no ' +
+      'struct sock behind an skb and its verifier no socket pointer types yet, so the load stops at `invalid bpf_context access off=168 size=8`',
+    differences: ["obj/cgroup.bpf.o: Linux loads it; here: prog 'cgroup_egress': BPF_PROG_LOAD failed: -EACCES"],
   },
   'obj/trace_probes.bpf.o': {
     kind: 'gap',

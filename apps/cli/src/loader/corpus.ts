@@ -9,7 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { registerBpf } from '@ebpf-sim/bpf';
 import { createKernel } from '@ebpf-sim/kernel';
 import { LoaderError, load, openObject, type LoadedObject, type LoadOptions } from '@ebpf-sim/loader';
-import { BPF_MAP_TYPE, BPF_PROG_TYPE, Libc, errnoName, type UserProgram } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, BPF_PROG_TYPE, Libc, errnoName, strerror, type UserProgram } from '@ebpf-sim/uapi';
 import { repoRoot } from '../repo.js';
 
 /** The corpus directory of this repository. */
@@ -165,7 +165,11 @@ export function* replayObject(libc: Libc, entry: CorpusObject, dir = CORPUS_DIR)
   const programs: { name: string; type: string }[] = [];
   for (const prog of loaded.programs.values()) {
     const info = yield* libc.bpfProgGetInfo(prog.fd, 0);
-    if (info.ok) programs.push({ name: info.value.name, type: PROG_TYPE_NAMES.get(info.value.type) ?? String(info.value.type) });
+    if (!info.ok) continue;
+    // bpftool's get_prog_full_name: a name the kernel cut at BPF_OBJ_NAME_LEN - 1 bytes is shown as the name of the
+    // program's first func_info record, which the loader passed from the object's BTF: the program's own function.
+    const cut = info.value.name.length === BPF_OBJ_NAME_LEN - 1 && prog.spec.funcInfo.length > 0 && prog.spec.name.startsWith(info.value.name);
+    programs.push({ name: cut ? prog.spec.name : info.value.name, type: PROG_TYPE_NAMES.get(info.value.type) ?? String(info.value.type) });
   }
   const maps: ReplayedObject['maps'][number][] = [];
   for (const map of loaded.maps.values()) {
@@ -189,7 +193,9 @@ export function* replayObject(libc: Libc, entry: CorpusObject, dir = CORPUS_DIR)
       prog.fd,
       run.dataIn !== undefined ? { data, dataOutSize: data.length } : ctxOnly ? { ctx: data } : { ctx: data, ctxOutSize: data.length },
     );
-    runs.push(result.ret < 0 ? { program: run.program, input, error: `-${errnoName(result.ret)}` } : { program: run.program, input, retval: result.retval });
+    // Named as the recording names bpftool's strerror text (ENOTSUPP, kernel-internal, is "Unknown error 524").
+    const error = `-${STRERROR[strerror(result.ret)] ?? errnoName(result.ret)}`;
+    runs.push(result.ret < 0 ? { program: run.program, input, error } : { program: run.program, input, retval: result.retval });
   }
   const dumps: Record<string, string[]> = {};
   for (const section of entry.dumps) {

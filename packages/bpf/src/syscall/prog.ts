@@ -40,7 +40,7 @@ import {
 import { JitLimitError, jitCompiled, loadProgram, type Program } from '@ebpf-sim/vm';
 import { HELPERS } from '../helpers/index.js';
 import { licenseIsGplCompatible } from '../license.js';
-import { PROGRAM_TYPES } from '../prog-types/index.js';
+import { PROGRAM_TYPES, resolveAttachType, type BpfProgramType } from '../prog-types/index.js';
 import type { BpfRuntime, RunnableProgram } from '../runtime/runtime.js';
 import type { TailCallTarget } from '../runtime/env.js';
 import type { BpfMap } from '../maps/map.js';
@@ -140,7 +140,27 @@ const BPF_MAXINSNS = 4096;
 const LICENSE_MAX = 128;
 
 /** The program types this kernel can load, by uapi number (find_prog_type). */
-const PROG_TYPES_BY_ID: ReadonlyMap<number, ProgramTypeDesc> = new Map([...PROGRAM_TYPES.values()].map((desc) => [desc.uapiId, desc]));
+const PROG_TYPES_BY_ID: ReadonlyMap<number, BpfProgramType> = new Map([...PROGRAM_TYPES.values()].map((desc) => [desc.uapiId, desc]));
+
+/**
+ * bpf_prog_load_fixup_attach_type + bpf_prog_load_check_attach: the attach type the program keeps and the
+ * descriptor to verify it as (undefined for a type this kernel lacks, refused later as find_prog_type does), or
+ * undefined as a whole for an attach type the program type does not take.
+ */
+function checkAttach(progType: number, expectedAttachType: number): { readonly attachType: number; readonly desc: ProgramTypeDesc | undefined } | undefined {
+  const type = PROG_TYPES_BY_ID.get(progType);
+  return type === undefined ? { attachType: expectedAttachType, desc: undefined } : resolveAttachType(type, expectedAttachType);
+}
+
+/** check_attach_btf_id's refusal of a type that loads only as sleepable, loaded without BPF_F_SLEEPABLE. */
+function sleepableRefusal(desc: BpfProgramType | undefined, progFlags: number): { readonly log: string; readonly program: number } | undefined {
+  if (desc?.onlySleepable === undefined || (progFlags & BPF_PROG_F.SLEEPABLE) !== 0) return undefined;
+  // The refusal skips the check itself, whose statistics line still closes the log.
+  return {
+    log: `${desc.onlySleepable}\nprocessed 0 insns (limit ${INSN_LIMIT}) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`,
+    program: -Errno.EINVAL,
+  };
+}
 
 /** Program types that only load with BTF (attach_btf_id or a target program). */
 const BTF_ONLY_PROG_TYPES: ReadonlySet<number> = new Set([BPF_PROG_TYPE.TRACING, BPF_PROG_TYPE.STRUCT_OPS, BPF_PROG_TYPE.EXT, BPF_PROG_TYPE.LSM]);
@@ -298,6 +318,9 @@ export class ProgSyscall {
     if (attachBtfId !== 0 && (attachBtfId > BTF_MAX_TYPE || this.vmlinux === undefined || !BTF_ATTACH_PROG_TYPES.has(progType))) return -Errno.EINVAL;
     // STRUCT_OPS and EXT programs (a struct_ops map's BTF, a target program) are not modelled.
     if (BTF_ONLY_PROG_TYPES.has(progType) && !BTF_ATTACH_PROG_TYPES.has(progType)) return -Errno.EINVAL;
+    // bpf_prog_load_fixup_attach_type + bpf_prog_load_check_attach: the expected attach type the type takes.
+    const attach = checkAttach(progType, a.u32(P.expected_attach_type.offset));
+    if (attach === undefined) return -Errno.EINVAL;
     // prog_ifindex asks for a device-offloaded program; no simulated NIC offloads (bpf_prog_dev_bound_init: EINVAL).
     if (a.u32(P.prog_ifindex.offset) !== 0) return -Errno.EINVAL;
     const insnBytes = new Uint8Array(insnCnt * 8);
@@ -305,7 +328,7 @@ export class ProgSyscall {
     const license = this.license(mm, a.u64(P.license.offset));
     if (typeof license === 'number') return license;
     const gplCompatible = licenseIsGplCompatible(license);
-    const desc = PROG_TYPES_BY_ID.get(progType);
+    const desc = attach.desc;
     if (desc === undefined) return -Errno.EINVAL;
     const name = objName(a.attr.subarray(P.prog_name.offset, P.prog_name.offset + BPF_OBJ_NAME_LEN));
     if (typeof name === 'number') return name;
@@ -327,11 +350,12 @@ export class ProgSyscall {
       for (const object of held) a.mapPut(object);
       if (btf !== undefined) a.btfPut(btf);
     };
-    const expectedAttachType = a.u32(P.expected_attach_type.offset);
+    const expectedAttachType = attach.attachType;
     // check_attach_btf_id: TRACING and LSM programs get their context from the attach target's BTF.
     const attached = BTF_ATTACH_PROG_TYPES.has(progType) ? this.attachTarget(desc, expectedAttachType, attachBtfId, gplCompatible) : desc;
     const result =
       btfInfo.refused ??
+      sleepableRefusal(PROG_TYPES_BY_ID.get(progType), progFlags) ??
       ('program' in attached
         ? attached
         : this.verifyAndFix(

@@ -65,6 +65,17 @@ export function deviceByIndex(env: TestRunEnv, lo: TestRunNetDevice, ifindex: nu
 }
 
 /**
+ * A kernel copy of the `size` bytes of user context at `ctxIn` (memdup_user) for the test runs that run on the
+ * caller's context as it is (raw_tp, syscall): its address, 0 for no context, or -ENOMEM / -EFAULT.
+ */
+export function ctxCopyIn(env: TestRunEnv, allocs: TestRunAllocations, ctxIn: number, size: number): number {
+  if (size === 0) return 0;
+  const ctx = allocs.kzalloc(size);
+  if (ctx < 0) return -Errno.ENOMEM;
+  return env.user.copyFromUser(ctxIn, env.phys.bytes, ctx, size) ? ctx : -Errno.EFAULT;
+}
+
+/**
  * bpf_ctx_init: ctx_in copied into a zeroed struct of `maxSize` bytes. null without ctx_in and ctx_out; -E2BIG for
  * a larger ctx_in whose tail is not zero (bpf_check_uarg_tail_zero, above a page always), -EFAULT for bad memory.
  */

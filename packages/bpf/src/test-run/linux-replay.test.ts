@@ -10,7 +10,22 @@ import { assembleLlvm } from '@ebpf-sim/isa';
 import { Errno } from '@ebpf-sim/uapi';
 import type { ProgramTypeDesc } from '@ebpf-sim/verifier';
 import { describe, expect, it } from 'vitest';
-import { RAW_TRACEPOINT, SCHED_CLS, SOCKET_FILTER, XDP } from '../prog-types/index.js';
+import {
+  CGROUP_SKB,
+  FLOW_DISSECTOR,
+  LWT_IN,
+  LWT_OUT,
+  LWT_SEG6LOCAL,
+  LWT_XMIT,
+  RAW_TRACEPOINT,
+  SCHED_ACT,
+  SCHED_CLS,
+  SK_REUSEPORT,
+  SK_SKB,
+  SOCKET_FILTER,
+  XDP,
+} from '../prog-types/index.js';
+import { scriptBuffer as buffer, scriptHex as hex } from '../testing/script-buffers.js';
 import { testRunHarness, type TestRunHarness } from '../testing/test-run-harness.js';
 import type { TestRunProgram } from './types.js';
 
@@ -20,7 +35,11 @@ const RESULTS = readFileSync(new URL('linux-results.txt', FIXTURES), 'utf8')
   .split('\n')
   .filter((line) => line.startsWith('run '));
 
-const TYPES: Readonly<Record<string, ProgramTypeDesc>> = { xdp: XDP, sched_cls: SCHED_CLS, socket_filter: SOCKET_FILTER, raw_tp: RAW_TRACEPOINT };
+const TYPES: Readonly<Record<string, ProgramTypeDesc>> = Object.fromEntries(
+  [XDP, SCHED_CLS, SOCKET_FILTER, SCHED_ACT, LWT_IN, LWT_OUT, LWT_XMIT, LWT_SEG6LOCAL, CGROUP_SKB, SK_SKB, FLOW_DISSECTOR, SK_REUSEPORT]
+    .map((t) => [t.name, t] as const)
+    .concat([['raw_tp', RAW_TRACEPOINT]]),
+);
 
 /**
  * Cases the simulator answers differently on purpose, with its answer: what Linux does there is not modelled.
@@ -31,33 +50,6 @@ const NOT_MODELLED: ReadonlyMap<string, number> = new Map([
   ['run pass data=seq:64 flags=2', -Errno.EOPNOTSUPP],
   ['run tc_pass data=seq:64 flags=4', -Errno.EINVAL],
 ]);
-
-/** A buffer spec of the script: seq:N or zero:N, then ,OFF=VALUE little-endian u32 stores. */
-function buffer(spec: string): Uint8Array {
-  const [base = '', ...stores] = spec.split(',');
-  const [kind, n] = base.split(':');
-  const bytes = new Uint8Array(Number(n));
-  if (kind === 'seq') bytes.forEach((_, i) => (bytes[i] = i & 0xff));
-  const view = new DataView(bytes.buffer);
-  for (const store of stores) {
-    const [off = '0', value = '0'] = store.split('=');
-    view.setUint32(Number(off), Number(BigInt.asUintN(32, BigInt(value))), true);
-  }
-  return bytes;
-}
-
-/** As test-run-script.c prints a buffer: hex up to 256 bytes, else the first 64, the length and the FNV-1a hash. */
-function hex(bytes: Uint8Array): string {
-  if (bytes.length === 0) return '-';
-  const shown = bytes.length <= 256 ? bytes : bytes.subarray(0, 64);
-  let text = Array.from(shown, (b) => b.toString(16).padStart(2, '0')).join('');
-  if (bytes.length > 256) {
-    let h = 2166136261;
-    for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
-    text += `..${bytes.length}:fnv${h.toString(16).padStart(8, '0')}`;
-  }
-  return text;
-}
 
 const OUT_BUFFER = 1 << 17;
 

@@ -4,7 +4,7 @@
  * on `cpu`. Only retval is reported: no data, no ctx_out, no repeat, no duration.
  */
 import { BPF_TEST_RUN_F, Errno, MAX_BPF_FUNC_ARGS } from '@ebpf-sim/uapi';
-import { TestRunAllocations } from './common.js';
+import { TestRunAllocations, ctxCopyIn } from './common.js';
 import type { TestRunOp } from './types.js';
 
 export const testRunRawTp: TestRunOp = (prog, attr, env, out) => {
@@ -17,12 +17,8 @@ export const testRunRawTp: TestRunOp = (prog, attr, env, out) => {
   if (!onCpu && attr.cpu !== 0) return -Errno.EINVAL;
   const allocs = new TestRunAllocations(env);
   try {
-    let ctx = 0;
-    if (size > 0) {
-      ctx = allocs.kzalloc(size);
-      if (ctx < 0) return -Errno.ENOMEM;
-      if (!env.user.copyFromUser(attr.ctx_in, env.phys.bytes, ctx, size)) return -Errno.EFAULT;
-    }
+    const ctx = ctxCopyIn(env, allocs, attr.ctx_in, size);
+    if (ctx < 0) return ctx;
     let cpu = env.currentCpu;
     if (onCpu && attr.cpu !== env.currentCpu) {
       // smp_call_function_single on another CPU: it must exist (all simulated CPUs are online).

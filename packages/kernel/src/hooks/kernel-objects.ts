@@ -142,3 +142,149 @@ export const SKB_FRAG = { size: 16, netmem: 0, len: 8, offset: 12 } as const;
 export const MAX_SKB_FRAGS = 17;
 /** xdp_buff.flags: XDP_FLAGS_HAS_FRAGS, the frame has fragments after its linear part. */
 export const XDP_FLAGS_HAS_FRAGS = 1;
+
+/**
+ * struct bpf_flow_dissector (include/linux/bpf.h): what the flow dissector hands its program as `struct __sk_buff *`;
+ * the program's `data`, `data_end` and `flow_keys` read these pointers (flow_dissector_convert_ctx_access).
+ */
+export const BPF_FLOW_DISSECTOR = { size: 32, flow_keys: 0, skb: 8, data: 16, data_end: 24 } as const;
+
+/**
+ * struct sk_reuseport_kern (include/linux/filter.h): what reuseport selection hands an SK_REUSEPORT program as
+ * `struct sk_reuseport_md *` (sk_reuseport_convert_ctx_access reads it and the skb it points to).
+ */
+export const SK_REUSEPORT_KERN = {
+  size: 56,
+  skb: 0,
+  sk: 8,
+  selected_sk: 16,
+  migrating_sk: 24,
+  data_end: 32,
+  hash: 40,
+  reuseport_id: 44,
+  bind_inany: 48,
+} as const;
+
+/**
+ * struct sock (include/net/sock.h, with struct sock_common first), the fields the socket program types'
+ * contexts are rewritten to, followed by the struct tcp_sock fields bpf_sock_ops reads (a tcp_sock begins with
+ * its struct sock, so one pointer reaches both). Offsets are the simulated kernel's own. `skc_dport` is
+ * network order, `skc_num` host order (as Linux); `rtt_min` is the current minimum of tcp_sock.rtt_min.
+ */
+export const SOCK = {
+  size: 176,
+  skc_daddr: 0,
+  skc_rcv_saddr: 4,
+  skc_dport: 8,
+  skc_num: 10,
+  skc_family: 12,
+  skc_state: 14,
+  skc_bound_dev_if: 16,
+  skc_v6_daddr: 20,
+  skc_v6_rcv_saddr: 36,
+  sk_rx_queue_mapping: 52,
+  sk_type: 54,
+  sk_protocol: 56,
+  sk_mark: 60,
+  sk_priority: 64,
+  sk_txhash: 68,
+  snd_cwnd: 72,
+  srtt_us: 76,
+  rtt_min: 80,
+  snd_ssthresh: 84,
+  rcv_nxt: 88,
+  snd_nxt: 92,
+  snd_una: 96,
+  mss_cache: 100,
+  ecn_flags: 104,
+  rate_delivered: 108,
+  rate_interval_us: 112,
+  packets_out: 116,
+  retrans_out: 120,
+  total_retrans: 124,
+  segs_in: 128,
+  data_segs_in: 132,
+  segs_out: 136,
+  data_segs_out: 140,
+  lost_out: 144,
+  sacked_out: 148,
+  bytes_received: 152,
+  bytes_acked: 160,
+  bpf_sock_ops_cb_flags: 168,
+} as const;
+/** sk_rx_queue_mapping when no queue was recorded (NO_QUEUE_MAPPING); bpf_sock.rx_queue_mapping then reads -1. */
+export const SK_NO_QUEUE_MAPPING = 0xffff;
+
+/**
+ * struct bpf_sock_addr_kern (include/linux/filter.h): what a CGROUP_SOCK_ADDR hook hands its programs. Linux
+ * keeps pointers to the syscall's sockaddr and to sendmsg's source address; the simulated hook keeps copies of
+ * both inside the object (`uaddr`: a struct sockaddr_in or sockaddr_in6, `msg_src`: an in_addr or in6_addr)
+ * and copies a program's changes back, so every field is one load or store from the context.
+ */
+export const BPF_SOCK_ADDR_KERN = { size: 64, sk: 0, uaddrlen: 8, uaddr: 16, uaddrSize: 28, msg_src: 44 } as const;
+/** struct sockaddr_in / sockaddr_in6 member offsets (uapi, the same in both for family and port). */
+export const SOCKADDR_IN = { sin_family: 0, sin_port: 2, sin_addr: 4, sin6_addr: 8 } as const;
+
+/**
+ * struct bpf_sock_ops_kern (include/linux/filter.h): `args`/`reply`/`replylong` in place, the socket, the skb
+ * of the segment being handled (NULL outside the header-option callbacks) and its end.
+ */
+export const BPF_SOCK_OPS_KERN = {
+  size: 64,
+  sk: 0,
+  args: 8,
+  syn_skb: 24,
+  skb: 32,
+  skb_data_end: 40,
+  op: 48,
+  is_fullsock: 49,
+  remaining_opt_len: 50,
+  temp: 56,
+} as const;
+/** Offset of tcp_skb_cb.tcp_flags in skb->cb (TCP_SKB_CB(skb)->tcp_flags, bpf_sock_ops.skb_tcp_flags). */
+export const TCP_SKB_CB_TCP_FLAGS = 12;
+
+/**
+ * struct bpf_sysctl_kern (include/linux/filter.h): Linux points `ppos` at the file position; the simulated
+ * hook keeps it in `file_pos` and writes a program's change back. The value buffers serve the sysctl helpers.
+ */
+export const BPF_SYSCTL_KERN = {
+  size: 64,
+  write: 0,
+  file_pos: 8,
+  head: 16,
+  table: 24,
+  cur_val: 32,
+  cur_len: 40,
+  new_val: 48,
+  new_len: 56,
+  new_updated: 60,
+} as const;
+
+/**
+ * struct bpf_sockopt_kern (include/linux/filter.h). `retval` lives in the object (Linux keeps it in
+ * current->bpf_ctx, the run context of the cgroup program array).
+ */
+export const BPF_SOCKOPT_KERN = { size: 48, sk: 0, optval: 8, optval_end: 16, level: 24, optname: 28, optlen: 32, retval: 36, current_task: 40 } as const;
+
+/** struct sk_msg (include/linux/skmsg.h), the fields sk_msg_md reads: the data bounds, the message size and the socket. */
+export const SK_MSG = { size: 40, data: 0, data_end: 8, msg_size: 16, sk: 24, apply_bytes: 32, cork_bytes: 36 } as const;
+
+/**
+ * struct bpf_sk_lookup_kern (include/linux/filter.h): the 4-tuple being looked up (`sport` network order,
+ * `dport` host order), IPv6 addresses through pointers as Linux, and the socket a program selected.
+ */
+export const BPF_SK_LOOKUP_KERN = {
+  size: 56,
+  family: 0,
+  protocol: 2,
+  sport: 4,
+  dport: 6,
+  v4_saddr: 8,
+  v4_daddr: 12,
+  v6_saddr: 16,
+  v6_daddr: 24,
+  selected_sk: 32,
+  ingress_ifindex: 40,
+  no_reuseport: 44,
+} as const;

@@ -170,6 +170,13 @@ export const BPF_ATTACH_TYPE = {
   /** tcx (Linux 6.6): libbpf's SEC("tc/ingress") and SEC("tcx/ingress") ask for these. */
   TCX_INGRESS: 46,
   TCX_EGRESS: 47,
+  TRACE_UPROBE_MULTI: 48,
+  /** The unix-socket cgroup hooks (Linux 6.7): CGROUP_SOCK_ADDR programs for AF_UNIX connect/sendmsg/recvmsg/getpeername/getsockname. */
+  CGROUP_UNIX_CONNECT: 49,
+  CGROUP_UNIX_SENDMSG: 50,
+  CGROUP_UNIX_RECVMSG: 51,
+  CGROUP_UNIX_GETPEERNAME: 52,
+  CGROUP_UNIX_GETSOCKNAME: 53,
 } as const;
 export type BpfAttachTypeName = keyof typeof BPF_ATTACH_TYPE;
 
@@ -300,9 +307,6 @@ export const BPF_DEVMAP_VAL = { ifindex: 0, bpf_prog: 4, size: 8 } as const;
 
 /** enum sk_action: the verdicts of sk_skb, sk_msg, sk_reuseport and sk_lookup programs and their redirect helpers. */
 export const SK_ACTION = { DROP: 0, PASS: 1 } as const;
-
-/** Address families (include/linux/socket.h AF_*): what the socket maps check of a socket's sk_family. */
-export const AF = { UNIX: 1, INET: 2, INET6: 10, XDP: 44 } as const;
 
 /** struct bpf_cpumap_val: the queue size, then the program's fd (written) or id (read); 4 bytes (qsize only) or 8. */
 export const BPF_CPUMAP_VAL = { qsize: 0, bpf_prog: 4, size: 8 } as const;

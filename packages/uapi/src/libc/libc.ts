@@ -964,11 +964,12 @@ export class Libc {
       const ctxOutSize = spec.ctxOutSize ?? 0;
       const dataOut = dataOutSize > 0 ? this.stack.alloca(dataOutSize) : 0;
       const ctxOut = ctxOutSize > 0 ? this.stack.alloca(ctxOutSize) : 0;
+      const ctxIn = spec.ctx === undefined ? 0 : this.stack.pushBytes(spec.ctx);
       const { ret, attr } = yield* this.bpfAttr('PROG_TEST_RUN', {
         prog_fd: progFd,
         ...(spec.data === undefined ? {} : { data_in: this.stack.pushBytes(spec.data), data_size_in: spec.data.length }),
         ...(dataOut === 0 ? {} : { data_out: dataOut, data_size_out: spec.dataSizeOutHint ?? 0 }),
-        ...(spec.ctx === undefined ? {} : { ctx_in: this.stack.pushBytes(spec.ctx), ctx_size_in: spec.ctx.length }),
+        ...(spec.ctx === undefined ? {} : { ctx_in: ctxIn, ctx_size_in: spec.ctx.length }),
         ...(ctxOut === 0 ? {} : { ctx_out: ctxOut, ctx_size_out: ctxOutSize }),
         repeat: spec.repeat ?? 0,
         flags: spec.flags ?? 0,
@@ -988,6 +989,7 @@ export class Libc {
         dataOut: dataShown > 0 ? this.stack.readBytes(dataOut, dataShown) : new Uint8Array(0),
         ctxSizeOut: attr.ctx_size_out,
         ctxOut: ctxShown > 0 ? this.stack.readBytes(ctxOut, ctxShown) : new Uint8Array(0),
+        ctxIn: spec.ctx === undefined || spec.ctx.length === 0 ? new Uint8Array(0) : this.stack.readBytes(ctxIn, spec.ctx.length),
       };
     } finally {
       this.stack.release(mark);

@@ -197,4 +197,6 @@ export interface BpfTestRunResult {
   dataOut: Uint8Array;
   ctxSizeOut: number;
   ctxOut: Uint8Array;
+  /** ctx_in as it is after the call (a SYSCALL program's run writes its context back there). */
+  ctxIn: Uint8Array;
 }
