@@ -138,6 +138,8 @@ export {
   BPF_SOCKOPT_KERN,
   SK_MSG,
   BPF_SK_LOOKUP_KERN,
+  BPF_FLOW_DISSECTOR,
+  SK_REUSEPORT_KERN,
 } from './hooks/kernel-objects.js';
 export { readU64, ContextWriter } from './hooks/context-writer.js';
 export { HookArena, HOOK_ARENA_PER_CPU, HOOK_MAX_NESTING } from './hooks/arena.js';

@@ -114,11 +114,53 @@ export const __SK_BUFF = {
 /** `__u32 cb[5]`: the words of __sk_buff's control block. */
 export const __SK_BUFF_CB_WORDS = 5;
 
+/**
+ * struct bpf_flow_keys (include/uapi/linux/bpf.h): what a flow dissector program fills in through
+ * `__sk_buff.flow_keys`. The IPv4 addresses share their offsets with the first words of the IPv6 ones (a union).
+ */
+export const BPF_FLOW_KEYS = {
+  size: 56,
+  nhoff: 0,
+  thoff: 2,
+  addr_proto: 4,
+  is_frag: 6,
+  is_first_frag: 7,
+  is_encap: 8,
+  ip_proto: 9,
+  n_proto: 10,
+  sport: 12,
+  dport: 14,
+  ipv4_src: 16,
+  ipv4_dst: 20,
+  ipv6_src: 16,
+  ipv6_dst: 32,
+  flags: 48,
+  flow_label: 52,
+} as const;
+
+/** struct sk_reuseport_md (include/uapi/linux/bpf.h), the context of SK_REUSEPORT programs. 56 bytes. */
+export const SK_REUSEPORT_MD = {
+  size: 56,
+  data: 0,
+  data_end: 8,
+  len: 16,
+  eth_protocol: 20,
+  ip_protocol: 24,
+  bind_inany: 28,
+  hash: 32,
+  sk: 40,
+  migrating_sk: 48,
+} as const;
+
 /** Bytes reserved in front of a received frame for bpf_xdp_adjust_head and metadata (XDP_PACKET_HEADROOM). */
 export const XDP_PACKET_HEADROOM = 256;
 /** XDP program results (enum xdp_action). */
 export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 export type XdpActionName = keyof typeof XDP_ACTION;
+/** enum sk_action (include/uapi/linux/bpf.h): the verdicts of sk_skb, sk_msg, sk_reuseport and sk_lookup programs. */
+export const SK_ACTION = { DROP: 0, PASS: 1 } as const;
+/** enum bpf_ret_code (include/uapi/linux/bpf.h): the results of LWT and flow dissector programs. */
+export const BPF_RET_CODE = { OK: 0, DROP: 2, REDIRECT: 7, LWT_REROUTE: 128, FLOW_DISSECTOR_CONTINUE: 129 } as const;
 /** tc program results (TC_ACT_*, include/uapi/linux/pkt_cls.h). */
 export const TC_ACT = { UNSPEC: -1, OK: 0, RECLASSIFY: 1, SHOT: 2, PIPE: 3, STOLEN: 4, QUEUED: 5, REPEAT: 6, REDIRECT: 7, TRAP: 8 } as const;
 
@@ -278,5 +320,3 @@ export const BPF_SK_LOOKUP = {
   local_port: 60,
   ingress_ifindex: 64,
 } as const;
-/** sk_lookup, sk_skb, sk_msg and sk_reuseport verdicts (enum sk_action). */
-export const SK_ACTION = { DROP: 0, PASS: 1 } as const;

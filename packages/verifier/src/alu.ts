@@ -206,11 +206,15 @@ function divMod(dst: Reg, src: Reg, op: number, signed: boolean, is64: boolean):
   if (!is64) zext32(dst);
 }
 
-function ptrArithForbidden(ptr: Reg, regno: number): void {
+function ptrArithForbidden(ptr: Reg, regno: number, scalar: Reg): void {
   if (ptr.flags & RegFlag.MAYBE_NULL) {
     throw new Reject(`R${regno} pointer arithmetic on ${regTypeName(ptr)} prohibited, null-check it first`, 'null-deref');
   }
   if (ptr.type === RegType.CONST_PTR_TO_MAP || ptr.type === RegType.PTR_TO_PACKET_END || ptr.type === RegType.PTR_TO_FUNC) {
+    throw new Reject(`R${regno} pointer arithmetic on ${regTypeName(ptr)} prohibited`, 'ptr-arith');
+  }
+  // adjust_ptr_min_max_vals: flow keys take only a known offset.
+  if (ptr.type === RegType.PTR_TO_FLOW_KEYS && !tnumIsConst(scalar.varOff)) {
     throw new Reject(`R${regno} pointer arithmetic on ${regTypeName(ptr)} prohibited`, 'ptr-arith');
   }
 }
@@ -235,7 +239,7 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
   const ptrIsDst = isPointer(dst);
   const ptr = ptrIsDst ? dst : src;
   const scalar = ptrIsDst ? src : dst;
-  ptrArithForbidden(ptr, ptrIsDst ? insn.dst : insn.src);
+  ptrArithForbidden(ptr, ptrIsDst ? insn.dst : insn.src, scalar);
   if (op === 0x50 || op === 0x40 || op === 0xa0) throw new Reject(`R${insn.dst} bitwise operator ${opName} on pointer prohibited`, 'ptr-arith');
   if (op !== 0x00 && op !== 0x10) throw new Reject(`R${insn.dst} pointer arithmetic with ${opName} operator prohibited`, 'ptr-arith');
   if (op === 0x10 && !ptrIsDst) throw new Reject(`R${insn.dst} tried to subtract pointer from scalar`, 'ptr-arith');

@@ -35,9 +35,13 @@ export class CtxRewriteError extends Error {
   override readonly name = 'CtxRewriteError';
 }
 
+/** Linux's BPF_REG_AX: the scratch register the kernel's own patches use (MAX_BPF_REG; printed `r11`). */
+export const BPF_REG_AX = 11;
+
 const JA_NOP: RawInsn = { code: Class.JMP | JmpOp.JA, dst: 0, src: 0, off: 0, imm: 0 };
 
 const ALU_OPS: Readonly<Record<'and' | 'rsh' | 'lsh' | 'mov', number>> = { and: AluOp.AND, rsh: AluOp.RSH, lsh: AluOp.LSH, mov: AluOp.MOV };
+const AX_OPS: Readonly<Record<'addAx' | 'subAx', number>> = { addAx: AluOp.ADD, subAx: AluOp.SUB };
 const JMP_OPS: Readonly<Record<'jeq' | 'jge' | 'jne', number>> = { jeq: JmpOp.JEQ, jge: JmpOp.JGE, jne: JmpOp.JNE };
 
 const ldx = (width: number, dst: number, src: number, off: number): RawInsn => ({
@@ -74,6 +78,11 @@ function emitStep(step: CtxConvertInsn, value: number, ctx: number, accessSize: 
     case 'jge':
     case 'jne':
       return { code: Class.JMP | JMP_OPS[step.op] | Source.K, dst: value, src: 0, off: step.skip, imm: step.imm };
+    case 'loadAx':
+      return ldx(step.size, BPF_REG_AX, ctx, step.off);
+    case 'addAx':
+    case 'subAx':
+      return { code: Class.ALU64 | AX_OPS[step.op] | Source.X, dst: value, src: BPF_REG_AX, off: 0, imm: 0 };
     default:
       return (step.alu64 === true ? alu64Imm : alu32Imm)(ALU_OPS[step.op], value, step.imm);
   }

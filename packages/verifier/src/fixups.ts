@@ -16,11 +16,10 @@
  * Jumps, bpf-to-bpf calls and LD imm64 of functions are re-aimed as bpf_adj_branches does.
  */
 import { AluOp, Class, JmpOp, Source, lookupForm, type RawInsn } from '@ebpf-sim/isa';
-import { reaim, type XlatedProgram } from './ctx-rewrite.js';
+import { BPF_REG_AX, reaim, type XlatedProgram } from './ctx-rewrite.js';
 import type { VerifyResult } from './verifier.js';
 
-/** Linux's BPF_REG_AX: the scratch register the kernel's own patches use (MAX_BPF_REG; printed `r11`). */
-export const BPF_REG_AX = 11;
+export { BPF_REG_AX };
 
 const LD_IMM64 = 0x18;
 const slotsOf = (insn: RawInsn): number => (insn.code === LD_IMM64 ? 2 : 1);

@@ -16,6 +16,7 @@ export type {
   HelperProto,
   MapDesc,
   ProgramTypeDesc,
+  ProgramTypeVariant,
   RetType,
   VerifierRegistry,
 } from './registry.js';

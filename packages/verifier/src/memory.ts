@@ -81,6 +81,11 @@ function findCtxField(fields: readonly CtxField[], off: number): CtxField | unde
   return undefined;
 }
 
+/** An access of 1, 2, 4 or 8 bytes aligned to its width and wholly inside `field` (bpf_skb_is_valid_access's cb[]). */
+function alignedInside(field: CtxField, off: number, size: number): boolean {
+  return (size === 1 || size === 2 || size === 4 || size === 8) && off % size === 0 && off + size <= field.off + field.size;
+}
+
 function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, t: AccessType, dstRegno: number, valueReg: Reg | null): void {
   if (reg.off !== 0) throw new Reject(`dereference of modified ctx ptr R${regno} off=${reg.off} disallowed`, 'ctx-modified');
   if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
@@ -92,14 +97,17 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   const field = findCtxField(ctx.fields, off);
   // check_ctx_access: every access the checks below let through raises max_ctx_offset (set before them: a refused access refuses the program).
   env.facts.maxCtxOffset = Math.max(env.facts.maxCtxOffset, off + size);
+  if (field?.capBpf !== undefined && !env.privileged && (field.capBpf === 'access' || t === 'write')) throw invalid();
   if (t === 'write') {
     if (!field && ctx.anyAlignedWrite === true && off % size === 0) {
       if (valueReg && isPointer(valueReg) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ctx`, 'ptr-leak');
       return;
     }
-    if (!field || !field.writable || off !== field.off || size !== field.size) throw invalid();
+    if (!field || !field.writable) throw invalid();
+    const exactStore = off === field.off && size === field.size;
+    if (!exactStore && !(field.anyAlignedAccess === true && alignedInside(field, off, size))) throw invalid();
     if (valueReg && isPointer(valueReg) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ctx`, 'ptr-leak');
-    env.facts.ctxAccesses.set(env.insnIdx, { insn: env.insnIdx, field, offsetInField: 0, size, write: true });
+    env.facts.ctxAccesses.set(env.insnIdx, { insn: env.insnIdx, field, offsetInField: off - field.off, size, write: true });
     return;
   }
   if (!field) {
@@ -111,8 +119,8 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
   const exact = off === field.off && size === field.size;
   if (field.kind !== 'scalar') {
     if (!exact) throw invalid();
-  } else if (!exact) {
-    const narrowOk = field.narrowLoads === true && size < field.size && off % size === 0;
+  } else if (!exact && !(field.anyAlignedAccess === true && alignedInside(field, off, size))) {
+    const narrowOk = field.narrowLoads === true && size < field.size && size >= (field.minNarrowLoad ?? 1) && off % size === 0;
     const wideOk = ctx.anyAlignedRead === true && off % size === 0 && off + size <= ctx.size;
     if (!narrowOk && !wideOk) throw invalid();
   }
@@ -128,6 +136,10 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
       break;
     case 'pkt_end':
       markPointer(d, RegType.PTR_TO_PACKET_END);
+      break;
+    case 'flow_keys':
+      markPointer(d, RegType.PTR_TO_FLOW_KEYS);
+      d.memSize = field.pointeeSize ?? 0;
       break;
     case 'btf_id':
       markPointer(d, RegType.PTR_TO_BTF_ID, RegFlag.MAYBE_NULL);
@@ -378,6 +390,13 @@ export function checkMemAccess(
       if (t === 'write' && reg.flags & RegFlag.RDONLY) throw new Reject(`R${regno} cannot write into ${regTypeName(reg)}`, 'ctx-write');
       leak('mem');
       checkRegion(regno, reg, total, size, reg.memSize, (o) => `invalid access to memory, mem_size=${reg.memSize} off=${o} size=${size}`);
+      env.facts.recordMemory(env.insnIdx, true);
+      unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
+      return;
+    case RegType.PTR_TO_FLOW_KEYS:
+      // check_flow_keys_access: anywhere inside struct bpf_flow_keys (whose size the context field gave), read or write.
+      leak('flow keys');
+      if (size < 0 || total < 0 || total + size > reg.memSize) throw new Reject(`invalid access to flow keys off=${total} size=${size}`, 'invalid-mem');
       env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
       return;

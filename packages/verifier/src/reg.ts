@@ -19,6 +19,8 @@ export const RegType = {
   PTR_TO_MEM: 10,
   PTR_TO_BTF_ID: 11,
   PTR_TO_FUNC: 12,
+  /** The flow dissector's `struct bpf_flow_keys *` (Linux PTR_TO_FLOW_KEYS). */
+  PTR_TO_FLOW_KEYS: 13,
 } as const;
 export type RegTypeCode = (typeof RegType)[keyof typeof RegType];
 
@@ -39,6 +41,7 @@ const BASE_NAMES: Readonly<Record<number, string>> = {
   [RegType.PTR_TO_MEM]: 'mem',
   [RegType.PTR_TO_BTF_ID]: 'ptr_',
   [RegType.PTR_TO_FUNC]: 'func',
+  [RegType.PTR_TO_FLOW_KEYS]: 'flow_keys',
 };
 
 export const S64_MIN = -(1n << 63n);

@@ -7,7 +7,7 @@ import type { RawInsn } from '@ebpf-sim/isa';
  */
 
 /** What a context field holds when a program reads it (Linux: the `reg_type` `is_valid_access` reports). */
-export type CtxFieldKind = 'scalar' | 'pkt' | 'pkt_meta' | 'pkt_end' | 'btf_id';
+export type CtxFieldKind = 'scalar' | 'pkt' | 'pkt_meta' | 'pkt_end' | 'btf_id' | 'flow_keys';
 
 /** Byte width of a converted access: a fixed width, or `access` for the width of the program's own access. */
 export type CtxConvertSize = 1 | 2 | 4 | 8 | 'access';
@@ -24,7 +24,11 @@ export type CtxConvertInsn =
   /** `value op= imm` (ALU32 unless `alu64`). */
   | { readonly op: 'and' | 'rsh' | 'lsh' | 'mov'; readonly imm: number; readonly alu64?: boolean }
   /** `if value == imm` / `if value >= imm` (unsigned) / `if value != imm` (64-bit): skip the next `skip` instructions. */
-  | { readonly op: 'jeq' | 'jge' | 'jne'; readonly imm: number; readonly skip: number };
+  | { readonly op: 'jeq' | 'jge' | 'jne'; readonly imm: number; readonly skip: number }
+  /** `AX = *(size *)(ctx + off)`: a second value in the verifier's scratch register BPF_REG_AX. */
+  | { readonly op: 'loadAx'; readonly off: number; readonly size: 1 | 2 | 4 | 8 }
+  /** `value += AX` / `value -= AX` (ALU64). */
+  | { readonly op: 'addAx' | 'subAx' };
 
 /** A store the program makes into a context field, as the kernel performs it (Linux BPF_EMIT_STORE). */
 export interface CtxConvertStore {
@@ -66,8 +70,22 @@ export interface CtxField {
   readonly writable?: boolean;
   /** Loads narrower than `size` (at any offset inside the field) are allowed, as for most scalar fields. */
   readonly narrowLoads?: boolean;
+  /**
+   * Loads (and, when writable, stores) of any width aligned to it anywhere inside the field, each made at its
+   * own width and offset (`__sk_buff.cb[]`: bpf_skb_is_valid_access checks only that it stays inside cb[0..4]).
+   */
+  readonly anyAlignedAccess?: boolean;
+  /** The narrowest load `narrowLoads` allows (sk_reuseport_md.eth_protocol: not below skb->protocol's 2 bytes); default 1. */
+  readonly minNarrowLoad?: number;
   /** For `btf_id` fields: the BTF type the loaded pointer points to, e.g. `sock`. */
   readonly btfName?: string;
+  /** For `flow_keys` fields: the size of the struct the loaded pointer points to (struct bpf_flow_keys). */
+  readonly pointeeSize?: number;
+  /**
+   * The access needs CAP_BPF (Linux bpf_capable() in is_valid_access): `access` any access (cgroup skb's
+   * data/data_end), `write` only a store (its tstamp).
+   */
+  readonly capBpf?: 'access' | 'write';
   /** How the access is rewritten into accesses of the kernel-internal object (Linux convert_ctx_access). */
   readonly convert?: CtxConvert;
 }
@@ -210,7 +228,23 @@ export interface ProgramTypeDesc {
   readonly ldAbs?: boolean;
   /** Unprivileged users may load this type (only socket filters and cgroup skb in Linux). */
   readonly unprivileged?: boolean;
+  /**
+   * bpf_prog_load_check_attach: the expected_attach_type values BPF_PROG_LOAD accepts for this type, each with
+   * what it changes in this description (check_return_code's range, is_valid_access, func_proto depend on
+   * it for some types); absent: any value is accepted and changes nothing.
+   */
+  readonly attachTypes?: ReadonlyMap<number, ProgramTypeVariant>;
+  /** bpf_prog_load_fixup_attach_type: what an expected_attach_type of 0 stands for (SK_REUSEPORT, CGROUP_SOCK). */
+  readonly defaultAttachType?: number;
+  /**
+   * The type loads only with BPF_F_SLEEPABLE (SYSCALL): without it BPF_PROG_LOAD fails with EINVAL and this line
+   * in the log before anything is checked (check_attach_btf_id).
+   */
+  readonly onlySleepable?: string;
 }
+
+/** What one expected attach type changes in its program type's description. */
+export type ProgramTypeVariant = Partial<Omit<ProgramTypeDesc, 'name' | 'uapiId' | 'attachTypes' | 'defaultAttachType' | 'onlySleepable'>>;
 
 /** What the verifier asks its caller for. */
 export interface VerifierRegistry {

@@ -15,7 +15,7 @@ import { BPF_SOCK_ADDR_KERN, SOCK, SOCKADDR_IN } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, BPF_SOCK_ADDR } from '@ebpf-sim/uapi';
 import type { CtxConvert, CtxField, CtxLayout } from '@ebpf-sim/verifier';
 import { CGROUP_COMMON } from './cgroup-sock.js';
-import { defineProgType, withAttachTypes } from './define.js';
+import { defineProgType } from './define.js';
 import { U16, U32, ip6Words, scalar, sockField } from './sock.js';
 
 const K = BPF_SOCK_ADDR_KERN;
@@ -93,8 +93,14 @@ function retRangeFor(attachType: number): { readonly min: number; readonly max: 
   return { min: 0, max: 1 };
 }
 
-const BASE = defineProgType(
-  { name: 'cgroup_sock_addr', uapiId: BPF_PROG_TYPE.CGROUP_SOCK_ADDR, ctx: ctxFor(A.CGROUP_INET4_BIND), retRange: retRangeFor(A.CGROUP_INET4_BIND) },
+export const CGROUP_SOCK_ADDR = defineProgType(
+  {
+    name: 'cgroup_sock_addr',
+    uapiId: BPF_PROG_TYPE.CGROUP_SOCK_ADDR,
+    ctx: ctxFor(A.CGROUP_INET4_BIND),
+    retRange: retRangeFor(A.CGROUP_INET4_BIND),
+    attachTypes: new Map([...IPV4, ...IPV6, ...UNIX].map((type) => [type, { ctx: ctxFor(type), retRange: retRangeFor(type) }])),
+  },
   [
     ...CGROUP_COMMON,
     'bind',
@@ -111,8 +117,3 @@ const BASE = defineProgType(
     'getsockopt',
   ],
 );
-
-export const CGROUP_SOCK_ADDR = withAttachTypes(BASE, [...IPV4, ...IPV6, ...UNIX], (attachType) => ({
-  ctx: ctxFor(attachType),
-  retRange: retRangeFor(attachType),
-}));

@@ -10,7 +10,7 @@
 import { SK_NO_QUEUE_MAPPING, SOCK } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, BPF_SOCK, type BpfFuncName } from '@ebpf-sim/uapi';
 import type { CtxConvert, CtxField, CtxLayout } from '@ebpf-sim/verifier';
-import { defineProgType, withAttachTypes } from './define.js';
+import { defineProgType } from './define.js';
 import { U16, U32, U8, ip6Words, scalar } from './sock.js';
 
 /** The context's socket is the context object itself: bpf_sock fields are struct sock fields. */
@@ -84,18 +84,19 @@ export const CGROUP_COMMON: readonly BpfFuncName[] = [
   'get_cgroup_classid',
 ];
 
-const BASE = defineProgType({ name: 'cgroup_sock', uapiId: BPF_PROG_TYPE.CGROUP_SOCK, ctx: ctxFor(SOCKET_OPTIONS), retRange: { min: 0, max: 1 } }, [
-  ...CGROUP_COMMON,
-  'get_socket_cookie',
-  'get_netns_cookie',
-  'perf_event_output',
-  'sk_storage_get',
-  'ktime_get_coarse_ns',
-]);
-
-export const CGROUP_SOCK = withAttachTypes(
-  BASE,
-  [A.CGROUP_INET_SOCK_CREATE, A.CGROUP_INET_SOCK_RELEASE, A.CGROUP_INET4_POST_BIND, A.CGROUP_INET6_POST_BIND],
-  (attachType) => ({ ctx: ctxFor(fieldsFor(attachType)) }),
-  A.CGROUP_INET_SOCK_CREATE,
+export const CGROUP_SOCK = defineProgType(
+  {
+    name: 'cgroup_sock',
+    uapiId: BPF_PROG_TYPE.CGROUP_SOCK,
+    ctx: ctxFor(SOCKET_OPTIONS),
+    retRange: { min: 0, max: 1 },
+    attachTypes: new Map(
+      [A.CGROUP_INET_SOCK_CREATE, A.CGROUP_INET_SOCK_RELEASE, A.CGROUP_INET4_POST_BIND, A.CGROUP_INET6_POST_BIND].map((type) => [
+        type,
+        { ctx: ctxFor(fieldsFor(type)) },
+      ]),
+    ),
+    defaultAttachType: A.CGROUP_INET_SOCK_CREATE,
+  },
+  [...CGROUP_COMMON, 'get_socket_cookie', 'get_netns_cookie', 'perf_event_output', 'sk_storage_get', 'ktime_get_coarse_ns'],
 );

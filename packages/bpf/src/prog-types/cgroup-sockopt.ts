@@ -12,7 +12,7 @@ import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, BPF_SOCKOPT } from '@ebpf-sim/uapi';
 import type { CtxField, CtxLayout } from '@ebpf-sim/verifier';
 import { CGROUP_COMMON } from './cgroup-sock.js';
 import { POINTER } from './convert.js';
-import { defineProgType, withAttachTypes } from './define.js';
+import { defineProgType } from './define.js';
 import { U32, direct, directRw, scalar } from './sock.js';
 
 const K = BPF_SOCKOPT_KERN;
@@ -38,9 +38,14 @@ function ctxFor(attachType: number): CtxLayout {
   };
 }
 
-const BASE = defineProgType(
-  { name: 'cgroup_sockopt', uapiId: BPF_PROG_TYPE.CGROUP_SOCKOPT, ctx: ctxFor(A.CGROUP_GETSOCKOPT), retRange: { min: 0, max: 1 }, directPacketWrite: true },
+export const CGROUP_SOCKOPT = defineProgType(
+  {
+    name: 'cgroup_sockopt',
+    uapiId: BPF_PROG_TYPE.CGROUP_SOCKOPT,
+    ctx: ctxFor(A.CGROUP_GETSOCKOPT),
+    retRange: { min: 0, max: 1 },
+    directPacketWrite: true,
+    attachTypes: new Map([A.CGROUP_GETSOCKOPT, A.CGROUP_SETSOCKOPT].map((type) => [type, { ctx: ctxFor(type) }])),
+  },
   [...CGROUP_COMMON, 'sk_storage_get', 'sk_storage_delete', 'setsockopt', 'getsockopt', 'tcp_sock', 'get_netns_cookie'],
 );
-
-export const CGROUP_SOCKOPT = withAttachTypes(BASE, [A.CGROUP_GETSOCKOPT, A.CGROUP_SETSOCKOPT], (attachType) => ({ ctx: ctxFor(attachType) }));

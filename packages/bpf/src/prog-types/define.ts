@@ -28,53 +28,21 @@ export function defineProgType(desc: Omit<ProgramTypeDesc, 'helpers' | 'privileg
   };
 }
 
-/**
- * What BPF_PROG_LOAD checks of expected_attach_type for a program type (bpf_prog_load_fixup_attach_type and
- * bpf_prog_load_check_attach), and how the attach type changes what the verifier allows: its context fields
- * and return range (is_valid_access and check_return_code read prog->expected_attach_type).
- */
-export interface AttachRule {
-  /** expected_attach_type 0 is taken as this one (bpf_prog_load_fixup_attach_type: CGROUP_SOCK, SK_REUSEPORT). */
-  readonly defaultAttachType?: number;
-  /** The attach types the type loads with, each with the descriptor the verifier checks it as; any other is EINVAL. */
-  readonly byAttachType: ReadonlyMap<number, ProgramTypeDesc>;
-}
-
-/** A program type of this kernel: the verifier's descriptor, with its attach-type rule where Linux has one. */
-export interface BpfProgramType extends ProgramTypeDesc {
-  readonly attach?: AttachRule;
-  /**
-   * The type loads only with BPF_F_SLEEPABLE: without it the load fails with EINVAL and this line in the log
-   * (check_attach_btf_id, before the program is checked).
-   */
-  readonly onlySleepable?: string;
+/** The description a program is verified against and the expected attach type it keeps. */
+export interface AttachedProgType {
+  readonly desc: ProgramTypeDesc;
+  readonly expectedAttachType: number;
 }
 
 /**
- * A program type whose verifier view depends on the attach type: `base` (the fields, helpers and return range
- * every attach type shares) specialised by `variant(attachType)` for each attach type Linux accepts.
+ * bpf_prog_load_fixup_attach_type, then bpf_prog_load_check_attach: an expected_attach_type of 0 stands for the
+ * type's default one, a type with a list of attach types takes only those (undefined: PROG_LOAD answers EINVAL),
+ * and the attach type's variant replaces what it changes in the description.
  */
-export function withAttachTypes(
-  base: ProgramTypeDesc,
-  attachTypes: readonly number[],
-  variant: (attachType: number) => Partial<Pick<ProgramTypeDesc, 'ctx' | 'retRange' | 'directPacketWrite'>>,
-  defaultAttachType?: number,
-): BpfProgramType {
-  const byAttachType = new Map(attachTypes.map((type) => [type, { ...base, ...variant(type) }]));
-  return { ...base, attach: defaultAttachType === undefined ? { byAttachType } : { byAttachType, defaultAttachType } };
-}
-
-/**
- * bpf_prog_load_fixup_attach_type + bpf_prog_load_check_attach: the expected attach type the program keeps and
- * the descriptor to verify it as, or undefined for an attach type the program type does not take (EINVAL).
- */
-export function resolveAttachType(
-  type: BpfProgramType,
-  expectedAttachType: number,
-): { readonly attachType: number; readonly desc: ProgramTypeDesc } | undefined {
-  const rule = type.attach;
-  if (rule === undefined) return { attachType: expectedAttachType, desc: type };
-  const attachType = expectedAttachType === 0 && rule.defaultAttachType !== undefined ? rule.defaultAttachType : expectedAttachType;
-  const desc = rule.byAttachType.get(attachType);
-  return desc === undefined ? undefined : { attachType, desc };
+export function progTypeForAttach(desc: ProgramTypeDesc, expectedAttachType: number): AttachedProgType | undefined {
+  const attachType = expectedAttachType === 0 && desc.defaultAttachType !== undefined ? desc.defaultAttachType : expectedAttachType;
+  if (desc.attachTypes === undefined) return { desc, expectedAttachType: attachType };
+  const variant = desc.attachTypes.get(attachType);
+  if (variant === undefined) return undefined;
+  return { desc: { ...desc, ...variant }, expectedAttachType: attachType };
 }

@@ -2,46 +2,59 @@
 import { BPF_ATTACH_TYPE } from '@ebpf-sim/uapi';
 import type { ProgramTypeDesc } from '@ebpf-sim/verifier';
 import { CGROUP_DEVICE } from './cgroup-device.js';
+import { CGROUP_SKB } from './cgroup-skb.js';
 import { CGROUP_SOCK } from './cgroup-sock.js';
 import { CGROUP_SOCK_ADDR } from './cgroup-sock-addr.js';
 import { CGROUP_SOCKOPT } from './cgroup-sockopt.js';
 import { CGROUP_SYSCTL } from './cgroup-sysctl.js';
-import { resolveAttachType, type BpfProgramType } from './define.js';
+import { progTypeForAttach } from './define.js';
+import { FLOW_DISSECTOR } from './flow-dissector.js';
 import { KPROBE } from './kprobe.js';
 import { LSM } from './lsm.js';
+import { LWT_IN, LWT_OUT, LWT_SEG6LOCAL, LWT_XMIT } from './lwt.js';
 import { PERF_EVENT } from './perf-event.js';
 import { RAW_TRACEPOINT } from './raw-tracepoint.js';
+import { SCHED_ACT } from './sched-act.js';
 import { SCHED_CLS } from './sched-cls.js';
 import { SK_LOOKUP } from './sk-lookup.js';
 import { SK_MSG_TYPE } from './sk-msg.js';
+import { SK_REUSEPORT } from './sk-reuseport.js';
+import { SK_SKB } from './sk-skb.js';
 import { SOCK_OPS } from './sock-ops.js';
 import { SOCKET_FILTER } from './socket-filter.js';
 import { SYSCALL } from './syscall.js';
 import { TRACEPOINT } from './tracepoint.js';
 import { XDP } from './xdp.js';
 
-export const PROGRAM_TYPES: ReadonlyMap<string, BpfProgramType> = new Map(
-  (
-    [
-      XDP,
-      SOCKET_FILTER,
-      KPROBE,
-      TRACEPOINT,
-      RAW_TRACEPOINT,
-      PERF_EVENT,
-      SCHED_CLS,
-      LSM,
-      CGROUP_SOCK,
-      CGROUP_SOCK_ADDR,
-      SOCK_OPS,
-      CGROUP_DEVICE,
-      CGROUP_SYSCTL,
-      CGROUP_SOCKOPT,
-      SK_MSG_TYPE,
-      SK_LOOKUP,
-      SYSCALL,
-    ] as readonly BpfProgramType[]
-  ).map((t) => [t.name, t]),
+export const PROGRAM_TYPES: ReadonlyMap<string, ProgramTypeDesc> = new Map(
+  [
+    XDP,
+    SOCKET_FILTER,
+    KPROBE,
+    TRACEPOINT,
+    RAW_TRACEPOINT,
+    PERF_EVENT,
+    SCHED_CLS,
+    LSM,
+    SCHED_ACT,
+    LWT_IN,
+    LWT_OUT,
+    LWT_XMIT,
+    LWT_SEG6LOCAL,
+    CGROUP_SKB,
+    SK_SKB,
+    FLOW_DISSECTOR,
+    SK_REUSEPORT,
+    CGROUP_SOCK,
+    CGROUP_SOCK_ADDR,
+    SOCK_OPS,
+    CGROUP_DEVICE,
+    CGROUP_SYSCTL,
+    CGROUP_SOCKOPT,
+    SK_MSG_TYPE,
+    SK_LOOKUP,
+    SYSCALL,
+  ].map((t) => [t.name, t]),
 );
 
 /**
@@ -65,6 +78,17 @@ const SECTION_RULES: ReadonlyArray<readonly [string, string, number?]> = [
   ['classifier', 'sched_cls'],
   ['tcx/ingress', 'sched_cls'],
   ['tcx/egress', 'sched_cls'],
+  ['action', 'sched_act'],
+  ['lwt_in', 'lwt_in'],
+  ['lwt_out', 'lwt_out'],
+  ['lwt_xmit', 'lwt_xmit'],
+  ['lwt_seg6local', 'lwt_seg6local'],
+  ['cgroup_skb/ingress', 'cgroup_skb'],
+  ['cgroup_skb/egress', 'cgroup_skb'],
+  ['cgroup/skb', 'cgroup_skb'],
+  ['sk_skb', 'sk_skb'],
+  ['flow_dissector', 'flow_dissector'],
+  ['sk_reuseport', 'sk_reuseport'],
   ['cgroup/sock_create', 'cgroup_sock', BPF_ATTACH_TYPE.CGROUP_INET_SOCK_CREATE],
   ['cgroup/sock_release', 'cgroup_sock', BPF_ATTACH_TYPE.CGROUP_INET_SOCK_RELEASE],
   ['cgroup/sock', 'cgroup_sock', BPF_ATTACH_TYPE.CGROUP_INET_SOCK_CREATE],
@@ -102,12 +126,12 @@ export function progTypeForSection(section: string): ProgramTypeDesc | undefined
   for (const [prefix, type, attachType] of SECTION_RULES) {
     if (section === prefix || section.startsWith(`${prefix}/`) || (prefix === 'xdp' && section.startsWith('xdp.'))) {
       const desc = PROGRAM_TYPES.get(type);
-      return desc === undefined ? undefined : resolveAttachType(desc, attachType ?? 0)?.desc;
+      return desc === undefined ? undefined : progTypeForAttach(desc, attachType ?? 0)?.desc;
     }
   }
   return undefined;
 }
 
 export { KPROBE, LSM, PERF_EVENT, RAW_TRACEPOINT, SCHED_CLS, SOCKET_FILTER, TRACEPOINT, XDP };
+export { CGROUP_SKB, FLOW_DISSECTOR, LWT_IN, LWT_OUT, LWT_SEG6LOCAL, LWT_XMIT, SCHED_ACT, SK_REUSEPORT, SK_SKB };
 export { CGROUP_DEVICE, CGROUP_SOCK, CGROUP_SOCK_ADDR, CGROUP_SOCKOPT, CGROUP_SYSCTL, SK_LOOKUP, SK_MSG_TYPE, SOCK_OPS, SYSCALL };
-export { resolveAttachType, type AttachRule, type BpfProgramType } from './define.js';

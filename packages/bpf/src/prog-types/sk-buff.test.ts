@@ -62,6 +62,7 @@ function buildSkb(helpers: readonly HelperSpec[] = []): Skb {
   u64(skb + SK_BUFF.end, shinfo);
   view.setUint16(shinfo + SKB_SHARED_INFO.gso_segs, 4, true);
   view.setUint16(shinfo + SKB_SHARED_INFO.gso_size, 1448, true);
+  view.setBigUint64(shinfo + SKB_SHARED_INFO.hwtstamps, 0x1122_3344_5566_7788n, true);
   u64(skb + SK_BUFF.data, packet + 16);
   u64(skb + SK_BUFF.cb + BPF_SKB_DATA_END.data_end, packet + 80);
   u64(skb + SK_BUFF.cb + BPF_SKB_DATA_END.data_meta, packet + 8);
@@ -89,6 +90,7 @@ function buildSkb(helpers: readonly HelperSpec[] = []): Skb {
     data_end: BigInt(packet + 80),
     data_meta: BigInt(packet + 8),
     tstamp: 0x0123_4567_89ab_cdefn,
+    hwtstamp: 0x1122_3344_5566_7788n,
     ...Object.fromEntries(CB_WORDS.map((word, i) => [`cb[${i}]`, BigInt(word)])),
   };
   return { vm, view, skb, data: packet + 16, expected };

@@ -29,7 +29,7 @@ function direct(off: number, size: 1 | 2 | 4 | 8, store?: Omit<NonNullable<CtxCo
   return { read: [fromCtx(off, size)], ...(store ? { write: { off, size, ...store } } : {}) };
 }
 
-/** The scalar u32 fields of __sk_buff both program types share, in uapi order, with their conversions. */
+/** The scalar u32 fields of __sk_buff the skb program types share, in uapi order, with their conversions. */
 const SCALARS: ReadonlyArray<readonly [name: string, off: number, convert: CtxConvert]> = [
   ['len', __SK_BUFF.len, direct(SK_BUFF.len, U32)],
   ['pkt_type', __SK_BUFF.pkt_type, { read: [fromCtx(SK_BUFF.pkt_type_byte, U8), { op: 'and', imm: SKB_PKT_TYPE_MAX }] }],
@@ -44,11 +44,6 @@ const SCALARS: ReadonlyArray<readonly [name: string, off: number, convert: CtxCo
   // Replaced per program type (see skBuffFields).
   ['ifindex', __SK_BUFF.ifindex, { read: chain([SK_BUFF.dev, POINTER], [NET_DEVICE.ifindex, U32]) }],
   ['tc_index', __SK_BUFF.tc_index, direct(SK_BUFF.tc_index, U16, {})],
-  ...Array.from({ length: __SK_BUFF_CB_WORDS }, (_, i): readonly [string, number, CtxConvert] => {
-    const off = CB_DATA + i * U32;
-    // Linux widens no cb[] load: each is made at the program's own width and offset.
-    return [`cb[${i}]`, __SK_BUFF.cb + i * U32, { read: [fromCtx(off, 'access')], write: { off, size: 'access' } }];
-  }),
   ['hash', __SK_BUFF.hash, direct(SK_BUFF.hash, U32)],
   ['tc_classid', __SK_BUFF.tc_classid, direct(SK_BUFF.cb + QDISC_SKB_CB.tc_classid, U16, {})],
   ['napi_id', __SK_BUFF.napi_id, { read: [fromCtx(SK_BUFF.napi_id, U32), { op: 'jge', imm: MIN_NAPI_ID, skip: 1 }, { op: 'mov', imm: 0, alu64: true }] }],
@@ -64,19 +59,51 @@ export const IFINDEX_NULL_CHECKED: CtxConvert = {
 };
 
 /**
- * The scalar fields, writable where `writable` says so (cb[] always), without the `hidden` ones; narrow loads
- * are allowed on all of them. `ifindex` converts as `ifindex` says when given.
+ * `cb[0]`..`cb[4]` as one field: bpf_skb_is_valid_access lets a load or store of any width aligned to it
+ * anywhere inside them (an 8-byte access spans two words), and the conversion makes each at its own width and
+ * offset where `data` (an offset in the sk_buff) puts them.
  */
-export function skBuffScalars(writable: ReadonlySet<string>, hidden: ReadonlySet<string>, ifindex?: CtxConvert): CtxField[] {
-  return SCALARS.filter(([name]) => !hidden.has(name)).map(([name, off, convert]) => ({
+function cbField(data: number, writable: boolean): CtxField {
+  return {
+    name: 'cb',
+    off: __SK_BUFF.cb,
+    size: __SK_BUFF_CB_WORDS * U32,
+    kind: 'scalar',
+    anyAlignedAccess: true,
+    writable,
+    convert: { read: [fromCtx(data, 'access')], write: { off: data, size: 'access' } },
+  };
+}
+
+/**
+ * Where an sk_skb program's cb[] lives: struct sk_skb_cb's `data`, at the start of skb->cb
+ * (sk_skb_convert_ctx_access), not after a qdisc_skb_cb's header as for the other types.
+ */
+export const SK_SKB_CB_DATA = SK_BUFF.cb;
+
+/**
+ * The scalar fields, writable where `writable` says so, without the `hidden` ones; narrow loads are allowed on
+ * all of them. `ifindex`, when given, replaces the conversion of `ifindex` (NULL-checked skb->dev). cb[] comes
+ * with them: writable unless `cbReadOnly` (sk_skb_is_valid_access refuses those stores), at `cbData` in the
+ * sk_buff (qdisc_skb_cb's data by default).
+ */
+export function skBuffScalars(
+  writable: ReadonlySet<string>,
+  hidden: ReadonlySet<string>,
+  ifindex?: CtxConvert,
+  cbData: number = CB_DATA,
+  cbReadOnly = false,
+): CtxField[] {
+  const scalars = SCALARS.filter(([name]) => !hidden.has(name)).map(([name, off, convert]) => ({
     name,
     off,
     size: U32,
     kind: 'scalar' as const,
     narrowLoads: true,
-    writable: writable.has(name) || name.startsWith('cb['),
+    writable: writable.has(name),
     convert: name === 'ifindex' && ifindex !== undefined ? ifindex : convert,
   }));
+  return [...scalars, cbField(cbData, !cbReadOnly)];
 }
 
 /** data, data_end and data_meta: packet pointers for the types with direct packet access. */
@@ -86,11 +113,43 @@ export const SK_BUFF_PACKET: readonly CtxField[] = [
   { name: 'data_meta', off: __SK_BUFF.data_meta, size: U32, kind: 'pkt_meta', convert: direct(SK_BUFF.cb + BPF_SKB_DATA_END.data_meta, POINTER) },
 ];
 
+/** data and data_end without data_meta (LWT, cgroup skb): the packet pointers of types that have no metadata. */
+export const SK_BUFF_DATA: readonly CtxField[] = SK_BUFF_PACKET.filter((f) => f.name !== 'data_meta');
+
+/**
+ * `data_end` of an sk_skb program: skb->data + skb->len - skb->data_len (bpf_convert_data_end_access, through
+ * BPF_REG_AX): the stream parser's skbs never went through bpf_compute_data_pointers.
+ */
+export const SK_SKB_DATA_END: CtxField = {
+  name: 'data_end',
+  off: __SK_BUFF.data_end,
+  size: U32,
+  kind: 'pkt_end',
+  convert: {
+    read: [
+      fromCtx(SK_BUFF.data, POINTER),
+      { op: 'loadAx', off: SK_BUFF.len, size: U32 },
+      { op: 'addAx' },
+      { op: 'loadAx', off: SK_BUFF.data_len, size: U32 },
+      { op: 'subAx' },
+    ],
+  },
+};
+
+/** tstamp: only whole 8-byte loads and stores (bpf_skb_is_valid_access). */
 export const SK_BUFF_TSTAMP: CtxField = {
   name: 'tstamp',
   off: __SK_BUFF.tstamp,
   size: 8,
   kind: 'scalar',
-  narrowLoads: true,
   convert: direct(SK_BUFF.tstamp, 8, {}),
+};
+
+/** hwtstamp: skb_shinfo(skb)->hwtstamps.hwtstamp, read-only, whole 8-byte loads (tc and cgroup skb may read it). */
+export const SK_BUFF_HWTSTAMP: CtxField = {
+  name: 'hwtstamp',
+  off: __SK_BUFF.hwtstamp,
+  size: 8,
+  kind: 'scalar',
+  convert: { read: [fromCtx(SK_BUFF.end, POINTER), fromValue(SKB_SHARED_INFO.hwtstamps, 8)] },
 };

@@ -11,7 +11,7 @@ import { BPF_SK_LOOKUP_KERN } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, BPF_SK_LOOKUP, SK_ACTION } from '@ebpf-sim/uapi';
 import type { CtxConvert } from '@ebpf-sim/verifier';
 import { POINTER, fromCtx } from './convert.js';
-import { defineProgType, withAttachTypes } from './define.js';
+import { defineProgType } from './define.js';
 import { U16, U32, direct, ip6Words, scalar } from './sock.js';
 
 const K = BPF_SK_LOOKUP_KERN;
@@ -25,7 +25,7 @@ const ip6Word = (ptrOff: number, word: number): CtxConvert => ({
   read: [fromCtx(ptrOff, POINTER), { op: 'jeq', imm: 0, skip: 1 }, { op: 'load', base: 'value', off: word * U32, size: 'access' }],
 });
 
-const SK_LOOKUP_TYPE = defineProgType(
+export const SK_LOOKUP = defineProgType(
   {
     name: 'sk_lookup',
     uapiId: BPF_PROG_TYPE.SK_LOOKUP,
@@ -46,9 +46,8 @@ const SK_LOOKUP_TYPE = defineProgType(
       ],
     },
     retRange: { min: SK_ACTION.DROP, max: SK_ACTION.PASS },
+    // bpf_prog_load_check_attach: expected_attach_type BPF_SK_LOOKUP only.
+    attachTypes: new Map([[BPF_ATTACH_TYPE.SK_LOOKUP, {}]]),
   },
   ['sk_assign', 'sk_release', 'perf_event_output', 'get_socket_cookie', 'get_netns_cookie', 'sk_lookup_tcp', 'sk_lookup_udp', 'skc_lookup_tcp'],
 );
-
-/** bpf_prog_load_check_attach: an SK_LOOKUP program loads with expected_attach_type BPF_SK_LOOKUP only. */
-export const SK_LOOKUP = withAttachTypes(SK_LOOKUP_TYPE, [BPF_ATTACH_TYPE.SK_LOOKUP], () => ({}));

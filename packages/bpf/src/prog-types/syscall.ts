@@ -5,33 +5,29 @@
  * only be sleepable") and with no expected attach type. Linux checks no return range.
  */
 import { BPF_PROG_TYPE } from '@ebpf-sim/uapi';
-import { TRACING_COMMON, defineProgType, withAttachTypes, type BpfProgramType } from './define.js';
+import { TRACING_COMMON, defineProgType } from './define.js';
 
 /** U16_MAX: the context offsets syscall_prog_is_valid_access allows are below it (ctx_size_in at most this). */
 export const SYSCALL_CTX_MAX = 0xffff;
 
-const SYSCALL_TYPE = withAttachTypes(
-  defineProgType(
-    {
-      name: 'syscall',
-      uapiId: BPF_PROG_TYPE.SYSCALL,
-      ctx: { structName: 'syscall_ctx', size: SYSCALL_CTX_MAX + 1, fields: [], anyAlignedRead: true, anyAlignedWrite: true },
-    },
-    [
-      ...TRACING_COMMON,
-      'sys_bpf',
-      'btf_find_by_name_kind',
-      'sys_close',
-      'kallsyms_lookup_name',
-      'copy_from_user',
-      'user_ringbuf_drain',
-      'loop',
-      'for_each_map_elem',
-    ],
-  ),
-  // bpf_prog_load_check_attach: a SYSCALL program takes no expected attach type.
-  [0],
-  () => ({}),
+export const SYSCALL = defineProgType(
+  {
+    name: 'syscall',
+    uapiId: BPF_PROG_TYPE.SYSCALL,
+    ctx: { structName: 'syscall_ctx', size: SYSCALL_CTX_MAX + 1, fields: [], anyAlignedRead: true, anyAlignedWrite: true },
+    // bpf_prog_load_check_attach: a SYSCALL program takes no expected attach type.
+    attachTypes: new Map([[0, {}]]),
+    onlySleepable: 'Syscall programs can only be sleepable',
+  },
+  [
+    ...TRACING_COMMON,
+    'sys_bpf',
+    'btf_find_by_name_kind',
+    'sys_close',
+    'kallsyms_lookup_name',
+    'copy_from_user',
+    'user_ringbuf_drain',
+    'loop',
+    'for_each_map_elem',
+  ],
 );
-
-export const SYSCALL: BpfProgramType = { ...SYSCALL_TYPE, onlySleepable: 'Syscall programs can only be sleepable' };

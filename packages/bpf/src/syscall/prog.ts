@@ -23,7 +23,8 @@ import {
 import { JitLimitError, jitCompiled, loadProgram, type Program } from '@ebpf-sim/vm';
 import { HELPERS } from '../helpers/index.js';
 import { licenseIsGplCompatible } from '../license.js';
-import { PROGRAM_TYPES, resolveAttachType, type BpfProgramType } from '../prog-types/index.js';
+import { progTypeForAttach } from '../prog-types/define.js';
+import { PROGRAM_TYPES } from '../prog-types/index.js';
 import type { BpfRuntime, RunnableProgram } from '../runtime/runtime.js';
 import type { TailCallTarget } from '../runtime/env.js';
 import type { BpfMap } from '../maps/map.js';
@@ -108,21 +109,11 @@ const BPF_MAXINSNS = 4096;
 const LICENSE_MAX = 128;
 
 /** The program types this kernel can load, by uapi number (find_prog_type). */
-const PROG_TYPES_BY_ID: ReadonlyMap<number, BpfProgramType> = new Map([...PROGRAM_TYPES.values()].map((desc) => [desc.uapiId, desc]));
-
-/**
- * bpf_prog_load_fixup_attach_type + bpf_prog_load_check_attach: the attach type the program keeps and the
- * descriptor to verify it as (undefined for a type this kernel lacks, refused later as find_prog_type does), or
- * undefined as a whole for an attach type the program type does not take.
- */
-function checkAttach(progType: number, expectedAttachType: number): { readonly attachType: number; readonly desc: ProgramTypeDesc | undefined } | undefined {
-  const type = PROG_TYPES_BY_ID.get(progType);
-  return type === undefined ? { attachType: expectedAttachType, desc: undefined } : resolveAttachType(type, expectedAttachType);
-}
+const PROG_TYPES_BY_ID: ReadonlyMap<number, ProgramTypeDesc> = new Map([...PROGRAM_TYPES.values()].map((desc) => [desc.uapiId, desc]));
 
 /** check_attach_btf_id's refusal of a type that loads only as sleepable, loaded without BPF_F_SLEEPABLE. */
-function sleepableRefusal(desc: BpfProgramType | undefined, progFlags: number): { readonly log: string; readonly program: number } | undefined {
-  if (desc?.onlySleepable === undefined || (progFlags & BPF_PROG_F.SLEEPABLE) !== 0) return undefined;
+function sleepableRefusal(desc: ProgramTypeDesc, progFlags: number): { readonly log: string; readonly program: number } | undefined {
+  if (desc.onlySleepable === undefined || (progFlags & BPF_PROG_F.SLEEPABLE) !== 0) return undefined;
   // The refusal skips the check itself, whose statistics line still closes the log.
   return {
     log: `${desc.onlySleepable}\nprocessed 0 insns (limit ${INSN_LIMIT}) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`,
@@ -263,9 +254,10 @@ export class ProgSyscall {
     if (a.u32(P.attach_prog_fd.offset) !== 0 || a.u32(P.attach_btf_id.offset) !== 0) return -Errno.EINVAL;
     // bpf_prog_load_check_attach: TRACING, STRUCT_OPS, EXT and LSM programs need an attach BTF id.
     if (BTF_ONLY_PROG_TYPES.has(progType)) return -Errno.EINVAL;
-    // bpf_prog_load_fixup_attach_type + bpf_prog_load_check_attach: the expected attach type the type takes.
-    const attach = checkAttach(progType, a.u32(P.expected_attach_type.offset));
-    if (attach === undefined) return -Errno.EINVAL;
+    // bpf_prog_load_fixup_attach_type + bpf_prog_load_check_attach (an unknown type is refused below, as find_prog_type does).
+    const known = PROG_TYPES_BY_ID.get(progType);
+    const attached = known === undefined ? undefined : progTypeForAttach(known, a.u32(P.expected_attach_type.offset));
+    if (known !== undefined && attached === undefined) return -Errno.EINVAL;
     // prog_ifindex asks for a device-offloaded program; no simulated NIC offloads (bpf_prog_dev_bound_init: EINVAL).
     if (a.u32(P.prog_ifindex.offset) !== 0) return -Errno.EINVAL;
     const insnBytes = new Uint8Array(insnCnt * 8);
@@ -273,8 +265,8 @@ export class ProgSyscall {
     const license = this.license(mm, a.u64(P.license.offset));
     if (typeof license === 'number') return license;
     const gplCompatible = licenseIsGplCompatible(license);
-    const desc = attach.desc;
-    if (desc === undefined) return -Errno.EINVAL;
+    if (attached === undefined) return -Errno.EINVAL;
+    const desc = attached.desc;
     const name = objName(a.attr.subarray(P.prog_name.offset, P.prog_name.offset + BPF_OBJ_NAME_LEN));
     if (typeof name === 'number') return name;
     // bpf_check: the log attributes first.
@@ -294,9 +286,7 @@ export class ProgSyscall {
       if (btf !== undefined) a.btfPut(btf);
     };
     const result =
-      btfInfo.refused ??
-      sleepableRefusal(PROG_TYPES_BY_ID.get(progType), progFlags) ??
-      this.verifyAndFix(task, mm, insnBytes, desc, privileged, gplCompatible, logLevel, held);
+      btfInfo.refused ?? sleepableRefusal(desc, progFlags) ?? this.verifyAndFix(task, mm, insnBytes, desc, privileged, gplCompatible, logLevel, held);
     // bpf_vlog_finalize: the log goes back whether or not the program loaded, and log_true_size with it.
     const log = finalizeLog(result.log, logLevel, logSize);
     if (log.bytes.length > 0 && !mm.copyToUser(logBuf, log.bytes, 0, log.bytes.length)) {
@@ -338,7 +328,7 @@ export class ProgSyscall {
       jited,
       runCnt: 0,
       runTimeNs: 0,
-      expectedAttachType: attach.attachType,
+      expectedAttachType: attached.expectedAttachType,
       id: 0,
       name,
       tag: progTag(insnBytes),

@@ -10,7 +10,21 @@ import { assembleLlvm } from '@ebpf-sim/isa';
 import { Errno } from '@ebpf-sim/uapi';
 import type { ProgramTypeDesc } from '@ebpf-sim/verifier';
 import { describe, expect, it } from 'vitest';
-import { RAW_TRACEPOINT, SCHED_CLS, SOCKET_FILTER, XDP } from '../prog-types/index.js';
+import {
+  CGROUP_SKB,
+  FLOW_DISSECTOR,
+  LWT_IN,
+  LWT_OUT,
+  LWT_SEG6LOCAL,
+  LWT_XMIT,
+  RAW_TRACEPOINT,
+  SCHED_ACT,
+  SCHED_CLS,
+  SK_REUSEPORT,
+  SK_SKB,
+  SOCKET_FILTER,
+  XDP,
+} from '../prog-types/index.js';
 import { scriptBuffer as buffer, scriptHex as hex } from '../testing/script-buffers.js';
 import { testRunHarness, type TestRunHarness } from '../testing/test-run-harness.js';
 import type { TestRunProgram } from './types.js';
@@ -21,7 +35,11 @@ const RESULTS = readFileSync(new URL('linux-results.txt', FIXTURES), 'utf8')
   .split('\n')
   .filter((line) => line.startsWith('run '));
 
-const TYPES: Readonly<Record<string, ProgramTypeDesc>> = { xdp: XDP, sched_cls: SCHED_CLS, socket_filter: SOCKET_FILTER, raw_tp: RAW_TRACEPOINT };
+const TYPES: Readonly<Record<string, ProgramTypeDesc>> = Object.fromEntries(
+  [XDP, SCHED_CLS, SOCKET_FILTER, SCHED_ACT, LWT_IN, LWT_OUT, LWT_XMIT, LWT_SEG6LOCAL, CGROUP_SKB, SK_SKB, FLOW_DISSECTOR, SK_REUSEPORT]
+    .map((t) => [t.name, t] as const)
+    .concat([['raw_tp', RAW_TRACEPOINT]]),
+);
 
 /**
  * Cases the simulator answers differently on purpose, with its answer: what Linux does there is not modelled.

@@ -4,6 +4,7 @@
  */
 import { BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
 import { ENOTSUPP } from '../errno.js';
+import { testRunFlowDissector } from './flow-dissector.js';
 import { testRunRawTp } from './raw-tp.js';
 import { testRunSkb } from './skb.js';
 import { testRunSkLookup } from './sk-lookup.js';
@@ -11,12 +12,22 @@ import { testRunSyscall } from './syscall.js';
 import type { TestRunAttr, TestRunEnv, TestRunOp, TestRunOutput, TestRunProgram } from './types.js';
 import { testRunXdp } from './xdp.js';
 
-/** The test_run op of each program type that has one (Linux: xdp, tc, socket filter, raw tracepoint, sk_lookup, syscall here). */
+/**
+ * The test_run op of each program type that has one (Linux: xdp, tc, socket filter, raw tracepoint, lwt, cgroup skb,
+ * flow dissector, sk_lookup, syscall here; lwt_seg6local, sk_skb, sk_reuseport and the cgroup socket types have
+ * none: ENOTSUPP, as Linux 6.18 answers).
+ */
 export const TEST_RUN_OPS: ReadonlyMap<number, TestRunOp> = new Map([
   [BPF_PROG_TYPE.XDP, testRunXdp],
   [BPF_PROG_TYPE.SCHED_CLS, testRunSkb({ isL2: true, directPacketAccess: true })],
   [BPF_PROG_TYPE.SOCKET_FILTER, testRunSkb({ isL2: false, directPacketAccess: false })],
   [BPF_PROG_TYPE.RAW_TRACEPOINT, testRunRawTp],
+  [BPF_PROG_TYPE.SCHED_ACT, testRunSkb({ isL2: true, directPacketAccess: true })],
+  [BPF_PROG_TYPE.LWT_IN, testRunSkb({ isL2: false, directPacketAccess: true })],
+  [BPF_PROG_TYPE.LWT_OUT, testRunSkb({ isL2: false, directPacketAccess: true })],
+  [BPF_PROG_TYPE.LWT_XMIT, testRunSkb({ isL2: false, directPacketAccess: true })],
+  [BPF_PROG_TYPE.CGROUP_SKB, testRunSkb({ isL2: false, directPacketAccess: true })],
+  [BPF_PROG_TYPE.FLOW_DISSECTOR, testRunFlowDissector],
   [BPF_PROG_TYPE.SK_LOOKUP, testRunSkLookup],
   [BPF_PROG_TYPE.SYSCALL, testRunSyscall],
 ]);

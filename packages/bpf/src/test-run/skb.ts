@@ -134,8 +134,8 @@ function buildSkb(attr: TestRunAttr, env: TestRunEnv, kind: SkbTestRunKind, ctx:
   view.setUint16(skb + SK_BUFF.network_header, readPtr(view, skb + SK_BUFF.data) - head, true);
   if (kind.isL2) skbPush(view, skb, ETH_HLEN);
   if (kind.directPacketAccess) skbComputeDataPointers(view, skb);
+  // Linux 6.18 runs an L3 program on a frame that is only an Ethernet header (len 0): see fixtures/test-run.
   const len = view.getUint32(skb + SK_BUFF.len, true);
-  if (len === 0) return fail(-Errno.EINVAL);
   if (cv !== null && ctx !== null) {
     if (!onlySettable(ctx)) return fail(-Errno.EINVAL);
     view.setUint32(skb + SK_BUFF.mark, cv.getUint32(__SK_BUFF.mark, true), true);

@@ -28,6 +28,11 @@ const LOADS = { 1: asm.Ldx.b, 2: asm.Ldx.h, 4: asm.Ldx.w, 8: asm.Ldx.dw } as con
 export function fieldReads(ctx: CtxLayout): CtxRead[] {
   const reads: CtxRead[] = [];
   for (const field of ctx.fields) {
+    // A field any aligned access may cover (cb[]) is read word by word.
+    if (field.anyAlignedAccess === true) {
+      reads.push(...arrayReads(field.name, field.off, field.size / 4, 4));
+      continue;
+    }
     reads.push({ name: field.name, off: field.off, size: field.size as CtxRead['size'] });
     if (field.narrowLoads !== true) continue;
     reads.push({ name: `${field.name}[byte 0]`, off: field.off, size: 1 });

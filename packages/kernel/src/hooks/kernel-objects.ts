@@ -266,3 +266,25 @@ export const BPF_SK_LOOKUP_KERN = {
   ingress_ifindex: 40,
   no_reuseport: 44,
 } as const;
+
+/**
+ * struct bpf_flow_dissector (include/linux/bpf.h): what the flow dissector hands its program as `struct __sk_buff *`;
+ * the program's `data`, `data_end` and `flow_keys` read these pointers (flow_dissector_convert_ctx_access).
+ */
+export const BPF_FLOW_DISSECTOR = { size: 32, flow_keys: 0, skb: 8, data: 16, data_end: 24 } as const;
+
+/**
+ * struct sk_reuseport_kern (include/linux/filter.h): what reuseport selection hands an SK_REUSEPORT program as
+ * `struct sk_reuseport_md *` (sk_reuseport_convert_ctx_access reads it and the skb it points to).
+ */
+export const SK_REUSEPORT_KERN = {
+  size: 56,
+  skb: 0,
+  sk: 8,
+  selected_sk: 16,
+  migrating_sk: 24,
+  data_end: 32,
+  hash: 40,
+  reuseport_id: 44,
+  bind_inany: 48,
+} as const;
