@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { registerBpf } from '@ebpf-sim/bpf';
 import { createKernel } from '@ebpf-sim/kernel';
-import { LoaderError, load, openObject, type LoadedObject, type LoadOptions } from '@ebpf-sim/loader';
-import { BPF_MAP_TYPE, BPF_PROG_TYPE, Libc, errnoName, type UserProgram } from '@ebpf-sim/uapi';
+import { LoaderError, load, openObject, type LoadedObject, type LoadOptions, type ObjectProgram } from '@ebpf-sim/loader';
+import { BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, BPF_PROG_TYPE, Libc, errnoName, type UserProgram } from '@ebpf-sim/uapi';
 import { repoRoot } from '../repo.js';
 
 /** The corpus directory of this repository. */
@@ -53,6 +53,15 @@ const typeNames = (table: Readonly<Record<string, number>>): ReadonlyMap<number,
   new Map(Object.entries(table).map(([k, v]) => [v, k.toLowerCase()]));
 export const PROG_TYPE_NAMES = typeNames(BPF_PROG_TYPE);
 export const MAP_TYPE_NAMES = typeNames(BPF_MAP_TYPE);
+
+/**
+ * The name `bpftool prog show` prints (get_prog_full_name): the kernel's name, unless it fills prog_name
+ * (BPF_OBJ_NAME_LEN - 1 bytes, perhaps cut) and the program came with func_info; then its function's name from
+ * BTF, which is the program's full name in the object.
+ */
+function bpftoolProgName(kernelName: string, spec: ObjectProgram): string {
+  return kernelName.length === BPF_OBJ_NAME_LEN - 1 && spec.funcInfo.length > 0 ? spec.name : kernelName;
+}
 
 /** What the simulated kernel did with one object, in the recording's terms. */
 export interface ReplayedObject {
@@ -165,7 +174,7 @@ export function* replayObject(libc: Libc, entry: CorpusObject, dir = CORPUS_DIR)
   const programs: { name: string; type: string }[] = [];
   for (const prog of loaded.programs.values()) {
     const info = yield* libc.bpfProgGetInfo(prog.fd, 0);
-    if (info.ok) programs.push({ name: info.value.name, type: PROG_TYPE_NAMES.get(info.value.type) ?? String(info.value.type) });
+    if (info.ok) programs.push({ name: bpftoolProgName(info.value.name, prog.spec), type: PROG_TYPE_NAMES.get(info.value.type) ?? String(info.value.type) });
   }
   const maps: ReplayedObject['maps'][number][] = [];
   for (const map of loaded.maps.values()) {
