@@ -5,6 +5,8 @@ export type { MapSpec } from './maps.js';
 export { GPL_COMPATIBLE_LICENSES, licenseIsGplCompatible } from './license.js';
 export { BpfMap, ArrayMap, HashTab, QueueStackMap, BloomFilter, LpmTrie, MAP_OPS, createMap, jhash, ENOTSUPP } from './maps/index.js';
 export { ProgArrayMap, PerfEventArrayMap, ArrayOfMaps, HashOfMaps, DevMapBase } from './maps/index.js';
+export { LocalStorageMap, SkStorageMap, InodeStorageMap, CgrpStorageMap, CgroupStorageMap, UserRingBufMap } from './maps/index.js';
+export type { CgroupStorage } from './maps/index.js';
 export type { MapAttr, MapEnv, MapOps, MapFdObjects, FdRef, FdProgram, NetDevices } from './maps/index.js';
 export { BpfSyscall, CyclicIdr, LinkSyscall, ProgSyscall, registerBpf } from './syscall/index.js';
 export type { BpfKernel, BpfLink, BpfLinkOps, BpfOptions, BpfServices, BpfSysctls, LinkPrimer, MapObject, ProgObject } from './syscall/index.js';

@@ -31,6 +31,12 @@ const MODELLED_MAP_TYPES = [
   'task_storage',
   'array_of_maps',
   'hash_of_maps',
+  'sk_storage',
+  'inode_storage',
+  'cgrp_storage',
+  'cgroup_storage',
+  'percpu_cgroup_storage',
+  'user_ringbuf',
 ] as const satisfies ReadonlyArray<Lowercase<BpfMapTypeName>>;
 
 /** Their uapi numbers, taken from @ebpf-sim/uapi's enum bpf_map_type (the one copy of the ABI). */
@@ -48,6 +54,12 @@ const MAP_ONLY_HELPERS: Readonly<Record<string, readonly BpfFuncName[]>> = {
   ringbuf: ['ringbuf_output', 'ringbuf_reserve', 'ringbuf_query'],
   stack_trace: ['get_stackid'],
   task_storage: ['task_storage_get', 'task_storage_delete'],
+  sk_storage: ['sk_storage_get', 'sk_storage_delete'],
+  inode_storage: ['inode_storage_get', 'inode_storage_delete'],
+  cgrp_storage: ['cgrp_storage_get', 'cgrp_storage_delete'],
+  cgroup_storage: ['get_local_storage'],
+  percpu_cgroup_storage: ['get_local_storage'],
+  user_ringbuf: ['user_ringbuf_drain'],
   queue: ['map_push_elem', 'map_pop_elem', 'map_peek_elem'],
   stack: ['map_push_elem', 'map_pop_elem', 'map_peek_elem'],
   bloom_filter: ['map_push_elem', 'map_peek_elem'],

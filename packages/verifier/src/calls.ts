@@ -182,6 +182,19 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
     case 'ptr_to_btf_id':
       if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'ptr_');
       return;
+    case 'ptr_to_btf_id_or_null':
+      if (isNullScalar) return;
+      if (reg.type !== RegType.PTR_TO_BTF_ID) throw expectType(regno, reg, 'ptr_');
+      return;
+    case 'ptr_to_btf_id_sock_common':
+      if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'sock_common');
+      return;
+    case 'ptr_to_map_value_or_null':
+      if (isNullScalar) return;
+      if (!meta.map) throw new Reject('invalid map_ptr to access map->value', 'helper-arg');
+      if (!isMemType(reg)) throw expectType(regno, reg, MEM_TYPES);
+      helperMem(env, regno, meta.map.valueSize, false, false);
+      return;
     case 'ptr_to_func':
       throw new Reject(`callback arguments (R${regno}) are not modelled by the simulator's verifier`, 'unsupported');
   }
@@ -296,6 +309,10 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
       markPointer(r0, RegType.PTR_TO_MAP_VALUE, constKey >= 0 ? 0 : RegFlag.MAYBE_NULL);
       r0.map = meta.map;
       if (constKey < 0) r0.id = env.newId();
+      break;
+    case 'ptr_to_map_value':
+      markPointer(r0, RegType.PTR_TO_MAP_VALUE);
+      r0.map = meta.map;
       break;
     case 'ptr_to_ringbuf_mem_or_null': {
       markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL | RegFlag.RINGBUF);

@@ -132,11 +132,22 @@ export type ArgType =
   | 'ptr_to_int'
   | 'ptr_to_func'
   | 'ptr_to_stack_or_null'
-  | 'ptr_to_btf_id';
+  | 'ptr_to_btf_id'
+  | 'ptr_to_btf_id_or_null' // a kernel object or NULL (the local storage helpers' owner: task, inode, cgroup)
+  | 'ptr_to_btf_id_sock_common' // a socket (ARG_PTR_TO_BTF_ID_SOCK_COMMON: sk_storage_get/delete)
+  | 'ptr_to_map_value_or_null'; // a value for the map or NULL (the storage helpers' initial value)
 
 /** Return kinds of helper prototypes (Linux `enum bpf_return_type`). */
 export type RetType =
-  'integer' | 'void' | 'ptr_to_map_value_or_null' | 'ptr_to_ringbuf_mem_or_null' | 'ptr_to_btf_id' | 'ptr_to_btf_id_or_null' | 'ptr_to_mem_or_btf_id';
+  | 'integer'
+  | 'void'
+  | 'ptr_to_map_value_or_null'
+  | 'ptr_to_ringbuf_mem_or_null'
+  | 'ptr_to_btf_id'
+  | 'ptr_to_btf_id_or_null'
+  | 'ptr_to_mem_or_btf_id'
+  // Never NULL (RET_PTR_TO_MAP_VALUE: bpf_get_local_storage's cgroup storage exists while the program runs).
+  | 'ptr_to_map_value';
 
 /** One helper's prototype (Linux `struct bpf_func_proto`). */
 export interface HelperProto {

@@ -86,6 +86,12 @@ export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
    */
   readonly taskOfUserKey?: (key: number) => Task | number;
   /**
+   * fdget in the task making the bpf() call: the file behind `fd`, or undefined for none (EBADF). The local
+   * storages keyed by an fd (SK_STORAGE, INODE_STORAGE, CGRP_STORAGE) resolve user space's key through it;
+   * absent, every key is EBADF.
+   */
+  readonly fileOfUserFd?: (fd: number) => File | undefined;
+  /**
    * __bpf_map_get on the creator's fd (no reference taken): the map, -EBADF for no file, -EINVAL for a file that
    * is not a map. Only map-in-map creation asks (inner_map_fd); absent, every fd is bad.
    */

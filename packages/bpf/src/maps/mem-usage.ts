@@ -30,6 +30,8 @@ export const KERNEL_SIZEOF = {
   /** struct bpf_local_storage_map, struct bpf_local_storage_map_bucket (bpf_local_storage.c). */
   bpf_local_storage_map: 480,
   local_storage_bucket: 16,
+  /** struct bpf_cgroup_storage_map (local_storage.c). */
+  bpf_cgroup_storage_map: 328,
 } as const;
 
 /** HASHTAB_MAP_LOCK_COUNT: the per-CPU map_locked counters every hash table has. */

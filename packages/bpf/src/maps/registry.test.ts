@@ -4,6 +4,8 @@ import { BPF_MAP_F, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno } from '@ebpf-sim/uapi
 import { MAP_TYPE_IDS } from '../maps.js';
 import { mapTestEnv, u32le } from '../testing/map-env.js';
 import { BpfMap } from './map.js';
+import { BPF_LOCAL_STORAGE_GET_F_CREATE, LocalStorageMap } from './bpf_local_storage.js';
+import { CgroupStorageMap } from './local_storage.js';
 import { MAP_OPS, createMap } from './registry.js';
 
 /** Attributes a type needs beyond the common test map: keyless types take key_size 0. */
@@ -21,6 +23,13 @@ const TYPE_ATTR: Readonly<
   stack_trace: { keySize: 4, valueSize: 24 },
   // Task storage: no preallocation, no max_entries, BTF type ids (its values are made by tasks, below).
   task_storage: { keySize: 4, maxEntries: 0, mapFlags: BPF_MAP_F.NO_PREALLOC, btfKeyTypeId: 1, btfValueTypeId: 2 },
+  sk_storage: { keySize: 4, maxEntries: 0, mapFlags: BPF_MAP_F.NO_PREALLOC, btfKeyTypeId: 1, btfValueTypeId: 2 },
+  inode_storage: { keySize: 4, maxEntries: 0, mapFlags: BPF_MAP_F.NO_PREALLOC, btfKeyTypeId: 1, btfValueTypeId: 2 },
+  cgrp_storage: { keySize: 4, maxEntries: 0, mapFlags: BPF_MAP_F.NO_PREALLOC, btfKeyTypeId: 1, btfValueTypeId: 2 },
+  // Cgroup storages: struct bpf_cgroup_storage_key, no max_entries (their storages are made by attachments, below).
+  cgroup_storage: { keySize: 16, maxEntries: 0 },
+  percpu_cgroup_storage: { keySize: 16, maxEntries: 0 },
+  user_ringbuf: { keySize: 0, valueSize: 0, maxEntries: 4096 },
 };
 
 /** Types whose values are fds or devices (u32 fds, bpf_devmap_val): fd-maps.test.ts and devmap.test.ts free them after use. */
@@ -83,6 +92,12 @@ describe('MAP_OPS', () => {
         map.update(env.put(u32le(k)), value, 0, k % 2);
         map.updateSys(u32le(k + 100), new Uint8Array(map.userValueSize), 0);
         map.push(value, 0);
+      }
+      // Storages whose values only their owners or attachments create: make some from the program side.
+      if (map instanceof LocalStorageMap) for (let k = 0; k < 3; k++) map.storageGet({ owner: k }, value, BPF_LOCAL_STORAGE_GET_F_CREATE);
+      if (map instanceof CgroupStorageMap) {
+        for (let k = 0; k < 3; k++) map.link(map.allocStorage()!, k, 0);
+        map.allocStorage();
       }
       expect(env.phys.usageOf(map.owner).bytes).toBeGreaterThan(0);
       map.free();

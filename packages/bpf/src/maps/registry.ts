@@ -14,9 +14,13 @@ import { HASH_OF_MAPS_OPS, HASH_OPS, LRU_HASH_OPS, LRU_PERCPU_HASH_OPS, PERCPU_H
 import { LPM_TRIE_OPS } from './lpm_trie.js';
 import type { BpfMap, MapAttr, MapEnv, MapOps } from './map.js';
 import { QUEUE_OPS, STACK_OPS } from './queue_stack_maps.js';
-import { RINGBUF_OPS } from './ringbuf.js';
+import { RINGBUF_OPS, USER_RINGBUF_OPS } from './ringbuf.js';
 import { STACK_TRACE_OPS } from './stackmap.js';
 import { TASK_STORAGE_OPS } from './bpf_task_storage.js';
+import { SK_STORAGE_OPS } from './bpf_sk_storage.js';
+import { INODE_STORAGE_OPS } from './bpf_inode_storage.js';
+import { CGRP_STORAGE_OPS } from './bpf_cgrp_storage.js';
+import { CGROUP_STORAGE_OPS, PERCPU_CGROUP_STORAGE_OPS } from './local_storage.js';
 
 /** Map ops by uapi type number. */
 export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
@@ -40,6 +44,12 @@ export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
     HASH_OF_MAPS_OPS,
     DEVMAP_OPS,
     DEVMAP_HASH_OPS,
+    SK_STORAGE_OPS,
+    INODE_STORAGE_OPS,
+    CGRP_STORAGE_OPS,
+    CGROUP_STORAGE_OPS,
+    PERCPU_CGROUP_STORAGE_OPS,
+    USER_RINGBUF_OPS,
   ].map((ops) => [ops.type, ops]),
 );
 

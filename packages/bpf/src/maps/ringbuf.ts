@@ -66,7 +66,7 @@ export class RingBufMap extends BpfMap {
   onWakeup: (() => void) | undefined = undefined;
   /** rb->pending_pos: the oldest record not yet committed (records before it are all submitted or discarded). */
   private pendingPos = 0;
-  private readonly view: DataView;
+  protected readonly view: DataView;
 
   constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string, base: number) {
     super(ops, attr, env, owner, attr.maxEntries, false);
@@ -92,11 +92,11 @@ export class RingBufMap extends BpfMap {
     return this.readPos(this.base + PRODUCER_OFF);
   }
 
-  private readPos(at: number): number {
+  protected readPos(at: number): number {
     return this.view.getUint32(at, true) + this.view.getUint32(at + 4, true) * 0x100000000;
   }
 
-  private writePos(at: number, pos: number): void {
+  protected writePos(at: number, pos: number): void {
     this.view.setUint32(at, pos >>> 0, true);
     this.view.setUint32(at + 4, Math.floor(pos / 0x100000000), true);
   }
@@ -144,7 +144,7 @@ export class RingBufMap extends BpfMap {
     if ((flags & BPF_RB.FORCE_WAKEUP) !== 0 || (consPos === recPos && (flags & BPF_RB.NO_WAKEUP) === 0)) this.wakeup();
   }
 
-  private wakeup(): void {
+  protected wakeup(): void {
     this.wakeups++;
     this.onWakeup?.();
   }
@@ -226,6 +226,115 @@ export class RingBufMap extends BpfMap {
   }
 }
 
+/** BPF_MAX_USER_RINGBUF_SAMPLES: the most records one bpf_user_ringbuf_drain call visits. */
+export const BPF_MAX_USER_RINGBUF_SAMPLES = 128 * 1024;
+
+/**
+ * struct bpf_dynptr_kern { void *data; u32 size; u32 offset; } (include/linux/bpf.h): the dynptr a drain callback
+ * gets; `size`'s top bits carry the dynptr's type (DYNPTR_TYPE_SHIFT), BPF_DYNPTR_TYPE_LOCAL for a user ring
+ * buffer's sample, and a size is at most DYNPTR_MAX_SIZE (bpf_dynptr_check_size).
+ */
+export const DYNPTR_KERN = { data: 0, size: 8, offset: 12, SIZE: 16, TYPE_SHIFT: 28, TYPE_LOCAL: 1, MAX_SIZE: (1 << 24) - 1 } as const;
+
+/**
+ * BPF_MAP_TYPE_USER_RINGBUF (ringbuf.c's user_ringbuf_map_ops): the same ring with the roles swapped. User space
+ * produces: it maps the producer page and the data writable (only the consumer page is read-only to it), writes
+ * records with the BPF_RINGBUF_* header bits and advances producer_pos; a program consumes with
+ * bpf_user_ringbuf_drain ({@link drain}), which advances consumer_pos.
+ */
+export class UserRingBufMap extends RingBufMap {
+  /** rb->busy: a drain is in progress (a second one, from its callback, is EBUSY). */
+  private busy = false;
+  /** The sample __bpf_user_ringbuf_peek found (its address and length). */
+  private sample = 0;
+  private sampleSize = 0;
+
+  /**
+   * Where the drain builds the dynptr it hands each callback: in the ring's own first page (struct bpf_ringbuf,
+   * which user space never maps), since Linux's lives on the drain's stack and only one drain runs at a time.
+   */
+  get dynptrAddress(): number {
+    return this.base;
+  }
+
+  /** ringbuf_map_mmap_user: any page but the consumer's may be mapped writable (EPERM for a writable mapping from page 0). */
+  override mmap(pgoff: number, pages: number, prot: number, flags: number): readonly number[] | number {
+    if ((prot & PROT.WRITE) !== 0 && pgoff === 0) return -Errno.EPERM;
+    return super.mmap(pgoff, pages, prot & ~PROT.WRITE, flags);
+  }
+
+  /** __bpf_user_ringbuf_peek: 0 with the next sample found, or -ENODATA, -EAGAIN (a discarded record skipped), -EINVAL, -E2BIG. */
+  private peekUser(): number {
+    const prodPos = this.producerPos;
+    if (prodPos % 8 !== 0) return -Errno.EINVAL;
+    const consPos = this.consumerPos;
+    if (consPos >= prodPos) return -Errno.ENODATA;
+    const hdrLen = this.view.getUint32(this.data + (consPos & this.mask), true);
+    const bits = (hdrLen & (BPF_RINGBUF.BUSY_BIT | BPF_RINGBUF.DISCARD_BIT)) >>> 0;
+    const sampleLen = (hdrLen & ~bits) >>> 0;
+    const totalLen = (sampleLen + BPF_RINGBUF.HDR_SZ + 7) & ~7;
+    // The record must lie inside what the producer published, inside the ring, and fit a dynptr.
+    if (totalLen > prodPos - consPos) return -Errno.EINVAL;
+    if (totalLen > this.mask + 1 || sampleLen > DYNPTR_KERN.MAX_SIZE) return -Errno.E2BIG;
+    if ((bits & BPF_RINGBUF.DISCARD_BIT) !== 0) {
+      this.writePos(this.base + CONSUMER_OFF, consPos + totalLen);
+      return -Errno.EAGAIN;
+    }
+    if ((bits & BPF_RINGBUF.BUSY_BIT) !== 0) return -Errno.ENODATA;
+    this.sample = this.data + ((consPos + BPF_RINGBUF.HDR_SZ) & this.mask);
+    this.sampleSize = sampleLen;
+    return 0;
+  }
+
+  /**
+   * bpf_user_ringbuf_drain's ring side: for each record user space has committed, up to
+   * BPF_MAX_USER_RINGBUF_SAMPLES, build the dynptr at {@link dynptrAddress} and call `callback` with it (the
+   * helper runs the program's callback; a non-zero return stops the drain), then release the record. Returns
+   * the records visited less the discarded ones skipped, or -EINVAL for unknown flags or a malformed record
+   * (the records before it stay consumed), -E2BIG for one larger than the ring, -EBUSY while another drain
+   * runs. Wakes the producer's waiters as Linux does: always with BPF_RB_FORCE_WAKEUP, after any record unless
+   * BPF_RB_NO_WAKEUP.
+   */
+  drain(flags: number, callback: (dynptr: number) => number | bigint): number {
+    if ((flags & ~(BPF_RB.NO_WAKEUP | BPF_RB.FORCE_WAKEUP)) !== 0 || flags < 0) return -Errno.EINVAL;
+    if (this.busy) return -Errno.EBUSY;
+    this.busy = true;
+    const view = this.view;
+    const dynptr = this.dynptrAddress;
+    let samples = 0;
+    let discarded = 0;
+    let ret: number | bigint = 0;
+    let failed = 0;
+    try {
+      for (; samples < BPF_MAX_USER_RINGBUF_SAMPLES && (ret === 0 || ret === 0n); samples++) {
+        const err = this.peekUser();
+        if (err === -Errno.ENODATA) break;
+        if (err === -Errno.EAGAIN) {
+          discarded++;
+          continue;
+        }
+        if (err !== 0) {
+          failed = err;
+          break;
+        }
+        const size = this.sampleSize;
+        // bpf_dynptr_init(&dynptr, sample, BPF_DYNPTR_TYPE_LOCAL, 0, size)
+        view.setUint32(dynptr + DYNPTR_KERN.data, this.sample >>> 0, true);
+        view.setUint32(dynptr + DYNPTR_KERN.data + 4, 0, true);
+        view.setUint32(dynptr + DYNPTR_KERN.size, (size | (DYNPTR_KERN.TYPE_LOCAL << DYNPTR_KERN.TYPE_SHIFT)) >>> 0, true);
+        view.setUint32(dynptr + DYNPTR_KERN.offset, 0, true);
+        ret = callback(dynptr);
+        // __bpf_user_ringbuf_sample_release
+        this.writePos(this.base + CONSUMER_OFF, this.consumerPos + ((size + BPF_RINGBUF.HDR_SZ + 7) & ~7));
+      }
+    } finally {
+      this.busy = false;
+    }
+    if ((flags & BPF_RB.FORCE_WAKEUP) !== 0 || ((flags & BPF_RB.NO_WAKEUP) === 0 && samples > 0)) this.wakeup();
+    return failed !== 0 ? failed : samples - discarded;
+  }
+}
+
 /** ringbuf_map_alloc + bpf_ringbuf_alloc: the meta pages, the data area and its mirror, zeroed (positions start at 0). */
 function ringbufAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {
   if (attr.maxEntries > RINGBUF_MAX_DATA_SZ) return -Errno.ENOMEM;
@@ -234,7 +343,8 @@ function ringbufAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): B
   const base = env.phys.kmalloc(size, owner);
   if (base < 0) return -Errno.ENOMEM;
   env.phys.bytes.fill(0, base, base + size);
-  return new RingBufMap(ops, attr, env, owner, base);
+  return attr.mapType === BPF_MAP_TYPE.USER_RINGBUF ? new UserRingBufMap(ops, attr, env, owner, base) : new RingBufMap(ops, attr, env, owner, base);
 }
 
 export const RINGBUF_OPS = defineMapOps(BPF_MAP_TYPE.RINGBUF, 'ringbuf', false, ringbufAllocCheck, ringbufAlloc);
+export const USER_RINGBUF_OPS = defineMapOps(BPF_MAP_TYPE.USER_RINGBUF, 'user_ringbuf', false, ringbufAllocCheck, ringbufAlloc);

@@ -10,6 +10,7 @@
 import type { KernelServices, TracePipe } from '@ebpf-sim/kernel';
 import type { HelperFn, Program } from '@ebpf-sim/vm';
 import type { BpfMap } from '../maps/map.js';
+import type { CgroupStorage } from '../maps/local_storage.js';
 
 /**
  * The facts of the run in progress, as Linux keeps them per CPU (smp_processor_id, the bpf_redirect_info of
@@ -30,11 +31,17 @@ export interface RunState {
   redirectIfindex: number;
   redirectFlags: number;
   redirectMapId: number;
+  /**
+   * The cgroup storages of the attachment being run, by storage type (0 shared: CGROUP_STORAGE, 1 per-CPU:
+   * PERCPU_CGROUP_STORAGE), what bpf_get_local_storage returns (Linux's bpf_cg_run_ctx->prog_item->
+   * cgroup_storage[stype]); null outside a cgroup hook or test run. The runner sets and restores them in place.
+   */
+  readonly cgroupStorages: [CgroupStorage | null, CgroupStorage | null];
 }
 
 /** The RunState before any run: CPU 0, no context, no program type, no redirect. */
 export function idleRunState(): RunState {
-  return { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0 };
+  return { cpu: 0, ctx: 0, progType: 0, redirectIfindex: 0, redirectFlags: 0, redirectMapId: 0, cgroupStorages: [null, null] };
 }
 
 /** A program as a PROG_ARRAY slot holds it: the VM program a tail call continues with, and its uapi type. */

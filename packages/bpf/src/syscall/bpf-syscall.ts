@@ -410,6 +410,11 @@ export class BpfSyscall {
       random: this.k.random,
       nrCpus: this.k.hookArena.nrCpus,
       capable: (cap) => hasCapability(task.group.cred, cap),
+      // The local storages' user-space keys are fds of the task making each later call, not of the creator.
+      fileOfUserFd: (fd) => {
+        const caller = this.k.current.currentTask();
+        return caller === undefined ? undefined : this.k.fds.fdget(caller, fd);
+      },
       mapOfFd: (fd) => {
         const file = this.mapFile(task, fd);
         return typeof file === 'number' ? file : (file.privateData as MapObject).map;

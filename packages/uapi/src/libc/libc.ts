@@ -603,8 +603,8 @@ export class Libc {
     }
   }
 
-  /** BPF_MAP_DELETE_ELEM: 0 or -errno. */
-  *bpfMapDelete(fd: number, key: Uint8Array): Sys<number> {
+  /** BPF_MAP_DELETE_ELEM (`key` null: a NULL key, for keyless maps): 0 or -errno. */
+  *bpfMapDelete(fd: number, key: Uint8Array | null): Sys<number> {
     const mark = this.stack.mark();
     try {
       const ret = this.elemSetup(BPF_CMD.MAP_DELETE_ELEM, fd, key, null, 0, 0) ? yield TRAP_SYSCALL : yield* this.elemChecked('MAP_DELETE_ELEM', fd, 0);
