@@ -103,9 +103,18 @@ const MESSAGES: Readonly<Record<ErrnoName, string>> = {
 
 const NAME_BY_VALUE = new Map<number, ErrnoName>(Object.entries(Errno).map(([name, value]) => [value, name as ErrnoName]));
 
+/**
+ * ENOTSUPP, Linux's kernel-internal errno 524 (include/linux/errno.h, not uapi), which the bpf() commands still
+ * hand user space (an LRU map without preallocation, a test run of a type without one). glibc's strerror does
+ * not know it; errnoName names it as bpftool's messages do.
+ */
+export const ENOTSUPP = 524;
+
 /** `errnoName(2)` is `'ENOENT'`; unknown numbers read `'E?<n>'`. Accepts the positive errno or a `-errno` return. */
 export function errnoName(errno: number): string {
-  return NAME_BY_VALUE.get(Math.abs(errno)) ?? `E?${Math.abs(errno)}`;
+  const n = Math.abs(errno);
+  if (n === ENOTSUPP) return 'ENOTSUPP';
+  return NAME_BY_VALUE.get(n) ?? `E?${n}`;
 }
 
 /** strerror(3) text for an errno (positive or negative). */

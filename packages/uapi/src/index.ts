@@ -1,4 +1,4 @@
-export { Errno, MAX_ERRNO, errnoName, strerror, isErrorReturn, type ErrnoName, type ErrnoValue } from './errno.js';
+export { ENOTSUPP, Errno, MAX_ERRNO, errnoName, strerror, isErrorReturn, type ErrnoName, type ErrnoValue } from './errno.js';
 export { SyscallNr, SYSCALL_NAME_BY_NR, type SyscallName } from './syscall-nr.js';
 export * from './fcntl.js';
 export * from './mman.js';
