@@ -2,7 +2,7 @@
  * The storage helpers, as Linux 6.18 defines them: bpf_get_local_storage (kernel/bpf/helpers.c, the cgroup
  * storages of local_storage.c), bpf_sk_storage_get/delete (net/core/bpf_sk_storage.c),
  * bpf_inode_storage_get/delete (bpf_inode_storage.c), bpf_task_storage_get/delete (bpf_task_storage.c),
- * bpf_cgrp_storage_get/delete (bpf_cgrp_storage.c), and bpf_user_ringbuf_drain's prototype (ringbuf.c).
+ * bpf_cgrp_storage_get/delete (bpf_cgrp_storage.c).
  * Each prototype names the map types it takes (`mapTypes`, the helper side of check_map_func_compatibility;
  * maps.ts has the map side).
  *
@@ -12,9 +12,7 @@
  * (the LSM hooks hand views), so any other pointer names no owner and is what Linux does with NULL: the get
  * returns NULL, the delete -EINVAL.
  *
- * bpf_user_ringbuf_drain has its prototype here and its ring side in UserRingBufMap.drain; its implementation
- * runs the program's callback, which is the callbacks work's (the runtime's callback runner and the verifier's
- * callback frame): until a program can be verified calling it, the prototype has no implementation.
+ * bpf_user_ringbuf_drain (its ring side is UserRingBufMap.drain) runs a callback: it is in callbacks.ts.
  */
 import { BPF_MAP_TYPE } from '@ebpf-sim/uapi';
 import type { Task } from '@ebpf-sim/kernel';
@@ -101,5 +99,4 @@ export const STORAGE_HELPERS: readonly BpfHelper[] = [
   helper('task_storage_delete', deleteProto('task_storage', 'ptr_to_btf_id_or_null'), storageDelete(taskAt)),
   helper('cgrp_storage_get', getProto('cgrp_storage', 'ptr_to_btf_id_or_null'), storageGet(noOwner)),
   helper('cgrp_storage_delete', deleteProto('cgrp_storage', 'ptr_to_btf_id_or_null'), storageDelete(noOwner)),
-  helper('user_ringbuf_drain', { ret: 'integer', args: ['const_map_ptr', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], mapTypes: ['user_ringbuf'] }),
 ];
