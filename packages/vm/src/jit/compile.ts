@@ -154,12 +154,6 @@ const L_S3 = 28;
  * not one per block on the path (alu32_jmp32: five dependent subtractions were the loop's critical path).
  */
 const L_PEND = 29;
-/**
- * The current frame's bottom as an i32 (r10 - 512), for a program that never writes r10: every `r10 + off`
- * access addresses it with the memarg offset `off + 512`, so all stack accesses share one base register and
- * need no address arithmetic of their own (sort16_stack spilled precomputed stack addresses).
- */
-const L_FP32 = 30;
 const FUNC_LOCALS: readonly T[] = [
   T.I64,
   T.I64,
@@ -170,7 +164,6 @@ const FUNC_LOCALS: readonly T[] = [
   T.I64,
   T.I64,
   T.I64,
-  T.I32,
   T.I32,
   T.I32,
   T.I32,
@@ -228,17 +221,6 @@ function defs(insn: Insn): number[] {
       return [];
   }
 }
-
-/**
- * What a register holds, known from its block's 64-bit moves and adds: the sum of the other registers `terms`
- * (as they are now) and the constant `k`, modulo 2^32 (all an access's i32 address needs).
- */
-interface AddressSum {
-  readonly terms: readonly number[];
-  readonly k: number;
-}
-/** Most registers an address sum adds (base + index, plus the frame pointer and a constant). */
-const MAX_SUM_TERMS = 3;
 
 /** A basic block: instructions [start, end) by ordinal. */
 interface Block {
@@ -705,7 +687,6 @@ class FunctionEmitter implements StructureSink {
     }
     // r10 = top - 512 * depth; the live stack is [r10 - 512, top).
     this.frameTop();
-    this.frameBase();
     c.getLocal(L_R10);
     c.i64(STACK_FRAME_SIZE, 0);
     c.op(Op.I64_SUB);
@@ -822,41 +803,10 @@ class FunctionEmitter implements StructureSink {
       this.stopWith(StopCode.FELL_OFF, 0);
       return;
     }
-    this.sums.fill(undefined);
     for (let i = blk.start; i < blk.end; i++) {
-      const insn = this.insns[i]!;
-      if (i + 1 < blk.end && this.extendPair(insn, this.insns[i + 1]!)) {
-        this.track(insn);
-        this.track(this.insns[++i]!);
-      } else {
-        this.insn(insn, blk.end - 1 - i);
-        this.track(insn);
-      }
+      if (i + 1 < blk.end && this.extendPair(this.insns[i]!, this.insns[i + 1]!)) i++;
+      else this.insn(this.insns[i]!, blk.end - 1 - i);
     }
-  }
-
-  /** Per register, the address sum it holds (see AddressSum); reset at each block. */
-  private readonly sums: Array<AddressSum | undefined> = new Array<AddressSum | undefined>(11).fill(undefined);
-
-  /** Update the address sums after `insn`: moves and adds extend them, any write ends those it changes. */
-  private track(insn: Insn): void {
-    const written = defs(insn);
-    if (written.length === 0) return;
-    const f = insn.form;
-    const { dst, src } = insn;
-    let next: AddressSum | undefined;
-    if (f.kind === 'alu' && f.is64 && !(f.source === 'X' && src === dst)) {
-      const current = this.sums[dst];
-      if (f.op === AluOp.MOV && f.source === 'X') next = this.sums[src] ?? { terms: [src], k: 0 };
-      else if (f.op === AluOp.ADD && f.source === 'K' && current !== undefined) next = { terms: current.terms, k: (current.k + insn.imm) | 0 };
-      else if (f.op === AluOp.ADD && f.source === 'X' && current !== undefined && current.terms.length < MAX_SUM_TERMS)
-        next = { terms: [...current.terms, src], k: current.k };
-    }
-    for (const r of written) {
-      for (let q = 0; q < this.sums.length; q++) if (q === r || this.sums[q]?.terms.includes(r) === true) this.sums[q] = undefined;
-    }
-    // A sum naming the register it is stored in would name the value that was just overwritten.
-    if (next !== undefined && !next.terms.includes(dst)) this.sums[dst] = next;
   }
 
   /**
@@ -1229,31 +1179,9 @@ class FunctionEmitter implements StructureSink {
   private address(base: number, off: number, size: number, perm: number, slot: number, after: number): void {
     const c = this.code;
     this.memOffset = 0;
-    // r10 + off with -512 <= off and off + size <= 0 is always inside the current frame: no check, and the
-    // frame's bottom plus a constant offset (r10 - 512 is above page 0, so nothing wraps).
-    if (base === 10 && this.r10Static && off >= -STACK_FRAME_SIZE && off + size <= 0) {
-      c.getLocal(L_FP32);
-      this.memOffset = off + STACK_FRAME_SIZE;
-      return;
-    }
     if (this.checks === 'unchecked' || this.prog.memoryInBounds.has(slot)) {
-      // The address's low word, from the registers it was summed from in this block when known: i32 adds give
-      // a zero-extended index, where the low word of an i64 sum costs TurboFan a `movl`.
-      const sum = this.sums[base];
-      if (sum === undefined) {
-        this.get(base);
-        c.op(Op.I32_WRAP_I64);
-      } else {
-        sum.terms.forEach((term, i) => {
-          this.get(term);
-          c.op(Op.I32_WRAP_I64);
-          if (i > 0) c.op(Op.I32_ADD);
-        });
-        if (sum.k !== 0) {
-          c.i32(sum.k);
-          c.op(Op.I32_ADD);
-        }
-      }
+      this.get(base);
+      c.op(Op.I32_WRAP_I64);
       if (off >= 0) this.memOffset = off;
       else {
         c.i32(off);
@@ -1267,6 +1195,12 @@ class FunctionEmitter implements StructureSink {
       c.op(Op.I64_ADD);
     }
     c.setLocal(L_A);
+    // r10 + off with -512 <= off and off + size <= 0 is always inside the current frame.
+    if (base === 10 && this.r10Static && off >= -STACK_FRAME_SIZE && off + size <= 0) {
+      c.getLocal(L_A);
+      c.op(Op.I32_WRAP_I64);
+      return;
+    }
     c.block();
     // Allowed in the live stack [sLo, top) or in the cached region; test the likelier one first.
     const stackFirst = this.stackish.has(base) || perm === PERM_RW;
@@ -1493,7 +1427,6 @@ class FunctionEmitter implements StructureSink {
       c.mem(type === T.I64 ? Op.I64_LOAD : Op.I32_LOAD, type === T.I64 ? 3 : 2, at);
       c.setLocal(local);
     }
-    this.frameBase();
   }
 
   /** Branch to the stop label with reason `kind` (its arguments already in L_S1..L_S3). */
@@ -1534,18 +1467,6 @@ class FunctionEmitter implements StructureSink {
     this.set(0);
     // The interpreter restores r10 to the frame pointer on return.
     this.frameTop();
-    this.frameBase();
-  }
-
-  /** L_FP32 = r10 - 512 (see L_FP32), when r10 is static. Recomputed after calls rather than kept across them. */
-  private frameBase(): void {
-    if (!this.r10Static) return;
-    const c = this.code;
-    c.getLocal(L_R10);
-    c.op(Op.I32_WRAP_I64);
-    c.i32(STACK_FRAME_SIZE);
-    c.op(Op.I32_SUB);
-    c.setLocal(L_FP32);
   }
 
   /** r10 = top - 512 * depth. */
