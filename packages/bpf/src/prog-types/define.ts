@@ -15,6 +15,9 @@ export const TRACING_COMMON: readonly BpfFuncName[] = [
   'send_signal',
   'probe_read',
   'probe_read_str',
+  // bpf_tracing_func_proto gives every tracing type task-local storage (the _recur variants where recursion is possible).
+  'task_storage_get',
+  'task_storage_delete',
 ];
 
 /**

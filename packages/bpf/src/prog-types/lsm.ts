@@ -16,5 +16,15 @@ export const LSM = defineProgType(
     ctx: { structName: 'lsm_hook_args', size: LSM_CTX_SIZE, fields: [], anyAlignedRead: true, readWidths: [8] },
     retRange: { min: -MAX_ERRNO, max: 0 },
   },
-  [...TRACING_COMMON, 'perf_event_output', 'get_stack', 'get_attach_cookie'],
+  // bpf_lsm_func_proto: inode and socket storage, then tracing_prog_func_proto.
+  [
+    ...TRACING_COMMON,
+    'inode_storage_get',
+    'inode_storage_delete',
+    'sk_storage_get',
+    'sk_storage_delete',
+    'perf_event_output',
+    'get_stack',
+    'get_attach_cookie',
+  ],
 );
