@@ -110,7 +110,12 @@ export function checkProgBtfInfo(btf: Btf, insns: Uint8Array, attr: ProgBtfInfoA
   if (funcs.errno !== 0) return funcs;
   const lines = checkLineInfo(btf, insns, progLen, starts, attr, mm);
   if (lines.errno !== 0) return lines;
-  return { ...ok, funcInfo: funcs.funcInfo ?? NO_RECORDS, lineInfo: lines.lineInfo ?? NO_RECORDS, ...(funcs.linkage === undefined ? {} : { linkage: funcs.linkage }) };
+  return {
+    ...ok,
+    funcInfo: funcs.funcInfo ?? NO_RECORDS,
+    lineInfo: lines.lineInfo ?? NO_RECORDS,
+    ...(funcs.linkage === undefined ? {} : { linkage: funcs.linkage }),
+  };
 }
 
 function checkFuncInfo(btf: Btf, insns: Uint8Array, starts: readonly number[], attr: ProgBtfInfoAttr, mm: UserCopy): ProgBtfInfoResult {

@@ -247,13 +247,15 @@ export class ProgSyscall {
     mm: UserCopy,
     uattr: number,
     insnBytes: Uint8Array,
-  ): number | {
-    btf?: BtfObject;
-    linkage?: readonly SubprogLinkage[];
-    refused?: { log: string; program: number };
-    funcInfo?: Uint8Array;
-    lineInfo?: Uint8Array;
-  } {
+  ):
+    | number
+    | {
+        btf?: BtfObject;
+        linkage?: readonly SubprogLinkage[];
+        refused?: { log: string; program: number };
+        funcInfo?: Uint8Array;
+        lineInfo?: Uint8Array;
+      } {
     const P = BPF_ATTR_LAYOUTS.PROG_LOAD;
     const a = this.sys;
     const attr = {
