@@ -11,13 +11,11 @@
 import { NR_CPUS } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_CPUMAP_VAL, BPF_MAP_F, BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_UPDATE, Errno } from '@ebpf-sim/uapi';
 import { arrayGetNextKey } from './arraymap.js';
-import { BpfMap, ProgMapOwner, defineMapOps, type FdProgram, type FdRef, type MapAttr, type MapEnv, type MapFdObjects, type MapOps } from './map.js';
+import { BpfMap, defineMapOps, ProgMapOwner, readU32, type FdProgram, type FdRef, type MapAttr, type MapEnv, type MapFdObjects, type MapOps } from './map.js';
 import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** cpu_map_update_elem's sanity limit on a queue size (EOVERFLOW above it). */
 export const CPUMAP_QSIZE_MAX = 16384;
-
-const readU32 = (src: Uint8Array, off: number): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
 
 function writeU32(dst: Uint8Array, off: number, value: number): void {
   for (let i = 0; i < 4; i++) dst[off + i] = (value >>> (8 * i)) & 0xff;

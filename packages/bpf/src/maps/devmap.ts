@@ -11,13 +11,11 @@
  */
 import { BPF_ATTACH_TYPE, BPF_DEVMAP_VAL, BPF_F, BPF_MAP_F, BPF_MAP_TYPE, BPF_PROG_TYPE, BPF_UPDATE, CAP, Errno } from '@ebpf-sim/uapi';
 import { arrayGetNextKey } from './arraymap.js';
-import { BpfMap, ProgMapOwner, defineMapOps, type FdProgram, type FdRef, type MapAttr, type MapEnv, type MapFdObjects, type MapOps } from './map.js';
+import { BpfMap, defineMapOps, ProgMapOwner, readU32, type FdProgram, type FdRef, type MapAttr, type MapEnv, type MapFdObjects, type MapOps } from './map.js';
 import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** DEV_CREATE_FLAG_MASK. */
 const DEV_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.RDONLY | BPF_MAP_F.WRONLY;
-
-const readU32 = (src: Uint8Array, off: number): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
 
 function writeU32(dst: Uint8Array, off: number, value: number): void {
   for (let i = 0; i < 4; i++) dst[off + i] = (value >>> (8 * i)) & 0xff;

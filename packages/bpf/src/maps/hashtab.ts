@@ -31,17 +31,18 @@ import { HTAB_STRUCT } from './htab-lookup-wasm.js';
 import { jhash, jhash2 } from './jhash.js';
 import { innerMapGet, innerMapMetaAlloc, type InnerMapMeta } from './map_in_map.js';
 import {
+  aluImm,
   BPF_F_ACCESS_MASK,
   BpfMap,
   defineMapOps,
   ENOTSUPP,
   HTAB_ELEM_SIZE,
-  KMALLOC_MAX_SIZE,
-  aluImm,
   jmpImm,
+  KMALLOC_MAX_SIZE,
   MAP_AREA_MAX,
-  PCPU_MIN_UNIT_SIZE,
   mapFlagsAccessOk,
+  PCPU_MIN_UNIT_SIZE,
+  readU32,
   round8,
   updateFlagsInvalid,
   type FdRef,
@@ -664,8 +665,6 @@ export class HashOfMaps extends HashTab {
     ref?.put();
   }
 }
-
-const readU32 = (src: Uint8Array, off: number): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
 
 function writeU32(dst: Uint8Array, off: number, value: number): void {
   for (let i = 0; i < 4; i++) dst[off + i] = (value >>> (8 * i)) & 0xff;

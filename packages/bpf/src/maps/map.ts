@@ -48,6 +48,9 @@ export const BPF_F_ACCESS_MASK = BPF_MAP_F.RDONLY | BPF_MAP_F.RDONLY_PROG | BPF_
 /** The size of one value slot: values are 8-byte aligned in arrays, hash elements and per-CPU areas (round_up(value_size, 8)). */
 export const round8 = (size: number): number => (size + 7) & ~7;
 
+/** The little-endian u32 at `off` of a key or value copied from user space (the element commands' keys, fds, indexes). */
+export const readU32 = (src: Uint8Array, off = 0): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
+
 /** Copies of up to this many bytes go byte by byte: below it a loop is cheaper than the view `subarray` makes or a copyWithin call. */
 export const SMALL_COPY = 32;
 

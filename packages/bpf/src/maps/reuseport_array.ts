@@ -6,11 +6,9 @@
  */
 import { BPF_MAP_TYPE, BPF_UPDATE, Errno } from '@ebpf-sim/uapi';
 import { arrayAllocCheck, arrayGetNextKey } from './arraymap.js';
-import { BpfMap, defineMapOps, type MapAttr, type MapEnv, type MapFdObjects, type MapOps, type MapSocket } from './map.js';
+import { BpfMap, defineMapOps, readU32, type MapAttr, type MapEnv, type MapFdObjects, type MapOps, type MapSocket } from './map.js';
 import { KERNEL_SIZEOF as K } from './mem-usage.js';
 import { SocketSlots, socketOfValue, writeCookie } from './sock_map.js';
-
-const readU32 = (src: Uint8Array, off: number): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
 
 export class ReuseportArray extends BpfMap {
   constructor(

@@ -13,7 +13,19 @@ import type { KernelMemory } from '@ebpf-sim/kernel';
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, Errno } from '@ebpf-sim/uapi';
 import { arrayGetNextKey } from './arraymap.js';
 import { jhash } from './jhash.js';
-import { BpfMap, MAP_AREA_MAX, defineMapOps, round8, type FdRef, type MapAttr, type MapEnv, type MapFdObjects, type MapOps, type MapSocket } from './map.js';
+import {
+  BpfMap,
+  defineMapOps,
+  MAP_AREA_MAX,
+  readU32,
+  round8,
+  type FdRef,
+  type MapAttr,
+  type MapEnv,
+  type MapFdObjects,
+  type MapOps,
+  type MapSocket,
+} from './map.js';
 import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** SOCK_CREATE_FLAG_MASK. */
@@ -22,8 +34,6 @@ const SOCK_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.RDONLY | BPF_MAP_F
 const S32_MAX = 0x7fffffff;
 /** MAX_BPF_STACK: the largest SOCKHASH key (E2BIG above). */
 const MAX_BPF_STACK = 512;
-
-const readU32 = (src: Uint8Array, off: number): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
 
 /**
  * The fd in a user-space value, then sockfd_lookup. sock_map_update_elem_sys reads a u64 (8-byte value) or a u32

@@ -10,7 +10,7 @@
  */
 import { BPF_MAP_F, BPF_MAP_TYPE, BPF_STACK_BUILD_ID, BPF_STACKID_F, Errno } from '@ebpf-sim/uapi';
 import { jhash } from './jhash.js';
-import { BpfMap, MAP_AREA_MAX, defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
+import { BpfMap, defineMapOps, MAP_AREA_MAX, readU32, type MapAttr, type MapEnv, type MapOps } from './map.js';
 import { KERNEL_SIZEOF as K } from './mem-usage.js';
 
 /** STACK_CREATE_FLAG_MASK. */
@@ -223,8 +223,6 @@ export class StackTraceMap extends BpfMap {
     this.mem.kfree(this.table);
   }
 }
-
-const readU32 = (src: Uint8Array, off = 0): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
 
 /** stack_map_alloc: the bucket table and every element, zeroed; the elements on the free list. */
 function stackAlloc(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string): BpfMap | number {

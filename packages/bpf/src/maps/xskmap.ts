@@ -5,11 +5,9 @@
  */
 import { AF, BPF_MAP_F, BPF_MAP_TYPE, BPF_UPDATE, Errno } from '@ebpf-sim/uapi';
 import { arrayGetNextKey } from './arraymap.js';
-import { BpfMap, defineMapOps, type MapAttr, type MapEnv, type MapFdObjects, type MapOps } from './map.js';
+import { BpfMap, defineMapOps, readU32, type MapAttr, type MapEnv, type MapFdObjects, type MapOps } from './map.js';
 import { SocketSlots } from './sock_map.js';
 import { KERNEL_SIZEOF as K } from './mem-usage.js';
-
-const readU32 = (src: Uint8Array, off: number): number => (src[off]! | (src[off + 1]! << 8) | (src[off + 2]! << 16) | (src[off + 3]! << 24)) >>> 0;
 
 export class XskMap extends BpfMap {
   /** bpf_redirect_map's flags for an XSK map: only the action bits (xsk_map_redirect passes no others). */

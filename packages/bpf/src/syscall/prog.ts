@@ -673,9 +673,14 @@ export class ProgSyscall {
     const lineInfoRoom = u32(I.nr_line_info);
     const lineInfoAt = u64(I.line_info);
     // The record sizes user space names must be the kernel's (or 0 with no records asked for).
-    if ((funcInfoRoom !== 0 || u32(I.func_info_rec_size) !== 0) && u32(I.func_info_rec_size) !== BPF_FUNC_INFO.size) return -Errno.EINVAL;
-    if ((lineInfoRoom !== 0 || u32(I.line_info_rec_size) !== 0) && u32(I.line_info_rec_size) !== BPF_LINE_INFO.size) return -Errno.EINVAL;
-    if ((u32(I.nr_jited_line_info) !== 0 || u32(I.jited_line_info_rec_size) !== 0) && u32(I.jited_line_info_rec_size) !== 8) return -Errno.EINVAL;
+    const recSizeWrong = (nrField: number, sizeField: number, kernelSize: number): boolean =>
+      (u32(nrField) !== 0 || u32(sizeField) !== 0) && u32(sizeField) !== kernelSize;
+    if (
+      recSizeWrong(I.nr_func_info, I.func_info_rec_size, BPF_FUNC_INFO.size) ||
+      recSizeWrong(I.nr_line_info, I.line_info_rec_size, BPF_LINE_INFO.size) ||
+      recSizeWrong(I.nr_jited_line_info, I.jited_line_info_rec_size, JITED_LINE_INFO_REC_SIZE)
+    )
+      return -Errno.EINVAL;
     info.fill(0);
     view.setUint32(I.type, prog.progType, true);
     view.setUint32(I.id, prog.id, true);
@@ -724,7 +729,7 @@ export class ProgSyscall {
       if (prog.btf !== undefined) view.setUint32(I.btf_id, prog.btf.id, true);
       view.setUint32(I.func_info_rec_size, BPF_FUNC_INFO.size, true);
       view.setUint32(I.line_info_rec_size, BPF_LINE_INFO.size, true);
-      view.setUint32(I.jited_line_info_rec_size, 8, true);
+      view.setUint32(I.jited_line_info_rec_size, JITED_LINE_INFO_REC_SIZE, true);
       const records: ReadonlyArray<readonly [Uint8Array, number, number, number, number, number]> = [
         [prog.funcInfo, BPF_FUNC_INFO.size, funcInfoRoom, funcInfoAt, I.nr_func_info, I.func_info],
         [prog.lineInfo, BPF_LINE_INFO.size, lineInfoRoom, lineInfoAt, I.nr_line_info, I.line_info],
@@ -760,6 +765,8 @@ export class ProgSyscall {
 }
 
 const NO_RECORDS = new Uint8Array(0);
+/** jited_line_info's record: one __u64 address per line_info record. */
+const JITED_LINE_INFO_REC_SIZE = 8;
 
 /** A program that verified and was fixed up. */
 interface Loaded {

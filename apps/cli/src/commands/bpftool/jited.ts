@@ -32,7 +32,7 @@ export function formatJitedListing(image: Uint8Array, symbol: string, opcodes: b
   for (const line of module.imports) out += `; ${line}\n`;
   for (const line of module.exports) out += `; ${line}\n`;
   for (const fn of module.functions) {
-    out += `\n${fn.name}: ${fn.signature}${fn.locals ? ` ${fn.locals}` : ''}\n`.replace(': \n', ':\n');
+    out += `\n${[`${fn.name}:`, fn.signature, fn.locals].filter(Boolean).join(' ')}\n`;
     for (const insn of fn.instructions) {
       out += `${insn.offset.toString(16).padStart(4)}:\t${instructionText(insn)}\n`;
       if (opcodes) out += `\t${hexBytes(insn.bytes)}\n`;
