@@ -12,3 +12,5 @@ export { BpfSyscall, CyclicIdr, LinkSyscall, ProgSyscall, registerBpf } from './
 export type { BpfKernel, BpfLink, BpfLinkOps, BpfOptions, BpfServices, BpfSysctls, LinkPrimer, MapObject, ProgObject } from './syscall/index.js';
 export { BpfRuntime, RUNTIME_OWNER } from './runtime/runtime.js';
 export type { ProgramSlots, RunnableProgram, RuntimeOptions } from './runtime/runtime.js';
+export { BpfAttachment, hookRecursionGuard, progActive } from './attach/hook-program.js';
+export type { AttachableProgram } from './attach/hook-program.js';

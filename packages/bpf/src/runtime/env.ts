@@ -42,6 +42,8 @@ export interface RunState {
    * sock address: skb_bpf_set_redir, msg->sk_redir, reuse_kern->selected_sk); 0 when none.
    */
   redirectSocket: number;
+  /** The bpf_cookie of the attachment being run (bpf_get_attach_cookie: the link's or perf event's cookie); 0n otherwise. */
+  cookie: bigint;
 }
 
 /** The RunState before any run: CPU 0, no context, no program type, no redirect. */
@@ -55,6 +57,7 @@ export function idleRunState(): RunState {
     redirectMapId: 0,
     redirectSocket: 0,
     cgroupStorages: [null, null],
+    cookie: 0n,
   };
 }
 

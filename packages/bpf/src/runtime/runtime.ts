@@ -247,6 +247,22 @@ export class BpfRuntime implements HelperEnv {
   }
 
   /**
+   * Run `prog` at a hook: as {@link runProgram}, with the attachment's bpf_cookie in the RunState
+   * (bpf_get_attach_cookie), returning r0's low 32 bits as a signed number (the XDP or TC action, an LSM
+   * program's errno) without making a bigint. A fault stops the program with r0 = 0.
+   */
+  runAtHook(prog: RunnableProgram, ctx: number, cpu: number, cookie: bigint): number {
+    const run = this.run;
+    const savedCookie = run.cookie;
+    run.cookie = cookie;
+    try {
+      return this.runOn(prog, ctx, cpu, 1) ? (this.vmOf(prog).regs[0] ?? 0) : 0;
+    } finally {
+      run.cookie = savedCookie;
+    }
+  }
+
+  /**
    * BPF_PROG_TEST_RUN's loop (bpf_test_run): `repeat` runs of `prog` on the same context, the RunState set and
    * restored as {@link runProgram} does, each run counted when stats are enabled (bpf_prog_run updates
    * bpf_prog_stats in test runs too). True when every run ended normally; r0 of the last is `vmOf(prog).r0`.

@@ -100,8 +100,6 @@ export type RecursionGuard = 'program' | 'cpu' | 'none';
  * prog->active is per program) and reads `recursionMisses` for bpf_prog_info.recursion_misses.
  */
 export class HookProgram {
-  /** prog->active: 1 while the program runs on that CPU (`program` guard). */
-  readonly active = new Int32Array(NR_CPUS);
   /** Runs not started because the program (or, for the `cpu` guard, any guarded program) was running on that CPU. */
   recursionMisses = 0;
   /** Runs completed. */
@@ -111,6 +109,11 @@ export class HookProgram {
     readonly run: HookHandler,
     readonly guard: RecursionGuard = 'program',
     readonly name: string = run.name === '' ? 'anonymous' : run.name,
+    /**
+     * prog->active: 1 while the program runs on that CPU (`program` guard). Attachments of one program (two
+     * links, each with its own bpf_cookie) pass the same array, since Linux's counter is the program's.
+     */
+    readonly active: Int32Array = new Int32Array(NR_CPUS),
   ) {}
 }
 
