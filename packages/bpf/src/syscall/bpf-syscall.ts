@@ -39,6 +39,7 @@ import {
   type AttrLayout,
   type BpfAttrCmd,
 } from '@ebpf-sim/uapi';
+import { linkCreate } from '../attach/link-create.js';
 import type { BpfHelper } from '../helpers/define.js';
 import type { BpfMap, FdProgram, FdRef, MapCgroup, MapEnv, MapFdObjects, MapSocket, NetDevices } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
@@ -232,6 +233,7 @@ export class BpfSyscall {
       this.command('BTF_LOAD', 'btf_token_fd', (task, mm, uattr) => this.btfs.load(task, mm, uattr)),
       this.command('BTF_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.objGetNextId(this.btfs.ids, task, mm, uattr)),
       this.command('BTF_GET_FD_BY_ID', 'open_flags', (task) => this.btfs.getFdById(task)),
+      this.command('LINK_CREATE', 'uprobe_multi_pid', (task, mm) => linkCreate(this, task, mm)),
       this.command('LINK_UPDATE', 'old_prog_fd', (task) => this.links.update(task)),
       this.command('LINK_GET_FD_BY_ID', 'id', (task) => this.links.getFdById(task)),
       this.command('LINK_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.objGetNextId(this.links.ids, task, mm, uattr)),
