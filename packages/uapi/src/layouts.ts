@@ -162,6 +162,9 @@ export const BPF_RET_CODE = { OK: 0, DROP: 2, REDIRECT: 7, LWT_REROUTE: 128, FLO
 /** tc program results (TC_ACT_*, include/uapi/linux/pkt_cls.h). */
 export const TC_ACT = { UNSPEC: -1, OK: 0, RECLASSIFY: 1, SHOT: 2, PIPE: 3, STOLEN: 4, QUEUED: 5, REPEAT: 6, REDIRECT: 7, TRAP: 8 } as const;
 
+/** tcx program results (enum tcx_action_base, include/uapi/linux/bpf.h): TCX_NEXT hands the packet to the next program. */
+export const TCX_ACTION = { NEXT: -1, PASS: 0, DROP: 2, REDIRECT: 7 } as const;
+
 /** Most arguments a BPF program or a traced kernel function passes (MAX_BPF_FUNC_ARGS, include/linux/bpf.h). */
 export const MAX_BPF_FUNC_ARGS = 12;
 /**

@@ -47,6 +47,8 @@ export const PRINTK_FLAGS_BY_HOOK: Readonly<Record<HookKind, string>> = {
   lsm: PRINTK_FLAGS.tracepoint,
   perf_event: PRINTK_FLAGS.tracepoint,
   xdp: PRINTK_FLAGS.softirq,
+  // tc ingress runs in NET_RX softirq as XDP does (egress, from __dev_queue_xmit with BHs off, is not told apart).
+  tc: PRINTK_FLAGS.softirq,
 };
 
 /** The `trace` file's header, as Linux 6.x prints it for the nop tracer (print_trace_header, print_func_help_header_irq). */

@@ -107,7 +107,8 @@ export class HookArena {
 
   /**
    * Run `hook`'s programs with the context at `ctx`, as `task` (undefined: idle or interrupt context) on
-   * `cpu`. The result: for LSM the first non-zero (a denial), otherwise the first program's. A program that
+   * `cpu`. The result: for LSM the first non-zero (a denial), for tc the first verdict other than TCX_NEXT
+   * (TCX_NEXT when none), otherwise the first program's. A program that
    * is already running on this CPU (its recursion guard is up) is not started again: its miss is counted.
    */
   fire(hook: HookPoint, ctx: number, cpu: number, task: Task | undefined): number {
@@ -156,7 +157,8 @@ export class HookArena {
     hook.fired++;
     const programs = hook.programs;
     const shared = this.bpfProgActive;
-    let result = 0;
+    const continueValue = hook.continueValue;
+    let result = continueValue ?? 0;
     // The length is read on every pass: a program may detach itself (or another) while it runs.
     for (let index = 0; index < programs.length; index++) {
       const program = programs[index];
@@ -176,8 +178,9 @@ export class HookArena {
         if (guard !== undefined) guard[cpu] = 0;
       }
       program.runs++;
-      if (index === 0) result = value;
-      if (hook.stopAtNonZero && value !== 0) return value;
+      if (continueValue === undefined) {
+        if (index === 0) result = value;
+      } else if (value !== continueValue) return value;
     }
     return result;
   }

@@ -1,9 +1,10 @@
+import { TCX_ACTION } from '@ebpf-sim/uapi';
 import { NR_CPUS } from '../config.js';
 import type { PhysicalMemory } from '../mm/physmem.js';
 import type { UserCopy } from '../mm/user-memory.js';
 
 /** Kinds of hook points, as bpf attach types see them. */
-export type HookKind = 'tracepoint' | 'kprobe' | 'kretprobe' | 'xdp' | 'lsm' | 'perf_event';
+export type HookKind = 'tracepoint' | 'kprobe' | 'kretprobe' | 'xdp' | 'tc' | 'lsm' | 'perf_event';
 
 /**
  * The kernel object a hook's `ctx` address points to. Programs read the uapi struct of their program type;
@@ -11,11 +12,12 @@ export type HookKind = 'tracepoint' | 'kprobe' | 'kretprobe' | 'xdp' | 'lsm' | '
  * - `trace_event_raw`: the tracepoint record (struct trace_event_raw_<name>, the layout of the `format` file);
  * - `pt_regs`: struct pt_regs (kprobe, kretprobe);
  * - `xdp_buff`: struct xdp_buff (XDP_BUFF), whose rxq points to the device's xdp_rxq_info;
+ * - `sk_buff`: struct sk_buff (SK_BUFF), the packet at a device's tc ingress or egress (tcx);
  * - `bpf_perf_event_data_kern`: BPF_PERF_EVENT_DATA_KERN, pointing to the sampled pt_regs and perf_sample_data;
  * - `u64_args`: the BPF trampoline's array of u64 argument slots (LSM_CTX_SIZE bytes, the return slot after
  *   the last argument).
  */
-export type HookCtxObject = 'trace_event_raw' | 'pt_regs' | 'xdp_buff' | 'bpf_perf_event_data_kern' | 'u64_args';
+export type HookCtxObject = 'trace_event_raw' | 'pt_regs' | 'xdp_buff' | 'sk_buff' | 'bpf_perf_event_data_kern' | 'u64_args';
 
 /** Which kernel object each kind of hook hands its programs (data, so the bpf side can tie hooks to program types). */
 export const HOOK_CTX_OBJECTS: Readonly<Record<HookKind, HookCtxObject>> = {
@@ -23,6 +25,7 @@ export const HOOK_CTX_OBJECTS: Readonly<Record<HookKind, HookCtxObject>> = {
   kprobe: 'pt_regs',
   kretprobe: 'pt_regs',
   xdp: 'xdp_buff',
+  tc: 'sk_buff',
   lsm: 'u64_args',
   perf_event: 'bpf_perf_event_data_kern',
 };
@@ -30,15 +33,25 @@ export const HOOK_CTX_OBJECTS: Readonly<Record<HookKind, HookCtxObject>> = {
 /**
  * How the results of several programs on one hook combine: `first` is the first program's result (an XDP
  * device runs one program; tracing results are ignored by the caller); `first-nonzero` stops at the first
- * program that returns non-zero (BPF LSM programs run as fmod_ret: a denial ends the chain).
+ * program that returns non-zero (BPF LSM programs run as fmod_ret: a denial ends the chain); `first-not-next`
+ * stops at the first program that returns anything but TCX_NEXT (-1), as tcx_run does, and that verdict (or
+ * TCX_NEXT when every program said so) is the result.
  */
-export type HookResultRule = 'first' | 'first-nonzero';
+export type HookResultRule = 'first' | 'first-nonzero' | 'first-not-next';
+
+/** The result that lets the next program run, for the rules that stop early. */
+const CONTINUE_VALUES: Readonly<Record<HookResultRule, number | undefined>> = {
+  first: undefined,
+  'first-nonzero': 0,
+  'first-not-next': TCX_ACTION.NEXT,
+};
 
 export const HOOK_RESULT_RULES: Readonly<Record<HookKind, HookResultRule>> = {
   tracepoint: 'first',
   kprobe: 'first',
   kretprobe: 'first',
   xdp: 'first',
+  tc: 'first-not-next',
   lsm: 'first-nonzero',
   perf_event: 'first',
 };
@@ -128,8 +141,11 @@ export class HookPoint {
   fired = 0;
   /** The kernel object at `ctx` (HOOK_CTX_OBJECTS by kind). */
   readonly ctxObject: HookCtxObject;
-  /** Whether a non-zero result ends the run (HOOK_RESULT_RULES by kind). */
-  readonly stopAtNonZero: boolean;
+  /**
+   * The result that lets the next program run (HOOK_RESULT_RULES by kind): any other ends the run and is its
+   * result; undefined when every program runs and the first one's result counts.
+   */
+  readonly continueValue: number | undefined;
 
   constructor(
     readonly name: string,
@@ -142,7 +158,7 @@ export class HookPoint {
     private readonly onChange: (hook: HookPoint, delta: number) => void,
   ) {
     this.ctxObject = HOOK_CTX_OBJECTS[kind];
-    this.stopAtNonZero = HOOK_RESULT_RULES[kind] === 'first-nonzero';
+    this.continueValue = CONTINUE_VALUES[HOOK_RESULT_RULES[kind]];
   }
 
   get attached(): boolean {

@@ -5,6 +5,7 @@ import {
   PT_REGS,
   SIG,
   SyscallNr,
+  TCX_ACTION,
   TRACE_RAW_SYS_ENTER,
   TRACE_SCHED_PROCESS_EXEC,
   TRACE_SCHED_PROCESS_EXIT,
@@ -323,5 +324,34 @@ describe('perf-event timer', () => {
     );
     expect(pids).toEqual([1, 1, 1, 1, 1]);
     expect(kernel.devices.timer.samples).toBe(5);
+  });
+});
+
+describe('result rules', () => {
+  it('runs tcx programs until one returns a verdict other than TCX_NEXT, as tcx_run does', () => {
+    const { kernel } = runProgram(function* (ctx) {
+      return yield* new Libc(ctx).getpid();
+    });
+    const ingress = kernel.hooks.define('tc:ingress:test0', 'tc', 8, []);
+    const ran: string[] = [];
+    const next = (name: string) => () => (ran.push(name), TCX_ACTION.NEXT);
+    const detachFirst = ingress.attach(next('a'));
+    const detachSecond = ingress.attach(next('b'));
+    const fire = (): number => {
+      const cpu = 0;
+      const ctx = kernel.hookArena.begin(cpu, ingress.ctxSize);
+      const result = kernel.hookArena.fire(ingress, ctx, cpu, undefined);
+      kernel.hookArena.end(cpu, ingress.ctxSize);
+      return result;
+    };
+    expect(fire()).toBe(TCX_ACTION.NEXT);
+    expect(ran).toEqual(['a', 'b']);
+    detachSecond();
+    ingress.attach(() => (ran.push('drop'), TCX_ACTION.DROP));
+    ingress.attach(next('never'));
+    ran.length = 0;
+    expect(fire()).toBe(TCX_ACTION.DROP);
+    expect(ran).toEqual(['a', 'drop']);
+    detachFirst();
   });
 });

@@ -2,7 +2,7 @@ import { PAGE_SIZE, XDP_ACTION, XDP_PACKET_HEADROOM } from '@ebpf-sim/uapi';
 import type { NicConfig } from '../../config.js';
 import { readU64 } from '../../hooks/context-writer.js';
 import type { HookPoint } from '../../hooks/hook.js';
-import { NET_DEVICE, XDP_BUFF, XDP_RXQ_INFO, XDP_RXQ_REG_STATE_REGISTERED } from '../../hooks/kernel-objects.js';
+import { NET_DEVICE, SK_BUFF, XDP_BUFF, XDP_RXQ_INFO, XDP_RXQ_REG_STATE_REGISTERED } from '../../hooks/kernel-objects.js';
 import { XDP_BUFF_FIELDS } from '../../hooks/registry.js';
 import type { KernelInternals } from '../../services.js';
 import type { TimerEvent } from '../../time/clock.js';
@@ -47,6 +47,13 @@ export interface NetDevice {
   readonly ifindex: number;
   readonly model: string;
   readonly xdp: HookPoint;
+  /**
+   * tcx ingress and egress (`tc:ingress:<name>`, `tc:egress:<name>`): the programs the stack runs on each
+   * sk_buff it receives from the device (in __netif_receive_skb_core, after XDP) and hands it to transmit
+   * (in __dev_queue_xmit), with the tcx_run result rule (the first verdict other than TCX_NEXT).
+   */
+  readonly tcIngress: HookPoint;
+  readonly tcEgress: HookPoint;
   /** Physical address of its struct net_device (NET_DEVICE), which each RX queue's xdp_rxq_info points to. */
   readonly netdev: number;
   /** RX queues (real_num_rx_queues). */
@@ -100,6 +107,8 @@ export const NAPI_POLL_WEIGHT = 64;
 export class SimpleNic implements NetDevice {
   readonly model: string = 'simple';
   readonly xdp: HookPoint;
+  readonly tcIngress: HookPoint;
+  readonly tcEgress: HookPoint;
   readonly stats: NicStats = {
     rxPackets: 0,
     rxBytes: 0,
@@ -135,6 +144,8 @@ export class SimpleNic implements NetDevice {
     readonly name: string,
   ) {
     this.xdp = k.hooks.define(`xdp:${name}`, 'xdp', XDP_BUFF.size, XDP_BUFF_FIELDS);
+    this.tcIngress = k.hooks.define(`tc:ingress:${name}`, 'tc', SK_BUFF.size, []);
+    this.tcEgress = k.hooks.define(`tc:egress:${name}`, 'tc', SK_BUFF.size, []);
     this.bufferSize = Math.ceil((XDP_PACKET_HEADROOM + config.mtu + 14 + 4) / PAGE_SIZE) * PAGE_SIZE;
     const buffer = k.phys.kmalloc(this.bufferSize, `nic:${name}`);
     if (buffer < 0) throw new Error(`${name}: no memory for the receive buffer`);
