@@ -13,6 +13,7 @@ export const SyscallNr = {
   munmap: 11,
   brk: 12,
   rt_sigaction: 13,
+  ioctl: 16,
   pipe: 22,
   sched_yield: 24,
   dup: 32,

@@ -36,6 +36,7 @@ export const SYSCALL_ARGS = {
     oact: userPtrArg('struct sigaction *'),
     sigsetsize: sizeArg(Errno.EINVAL),
   }),
+  ioctl: args({ fd: fdArg(), cmd: uintArg(), arg: ulongArg() }),
   pipe: args({ fildes: userPtrArg('int *') }),
   sched_yield: args({}),
   dup: args({ fildes: fdArg() }),

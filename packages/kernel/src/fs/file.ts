@@ -1,4 +1,5 @@
 import type { WaitQueue } from '../sched/wait.js';
+import type { Task } from '../task/task.js';
 import type { Inode } from './inode.js';
 
 /** Who is doing the I/O: lets an operation block the caller (see sched/wait.ts) or read the clock. */
@@ -35,6 +36,11 @@ export interface FileOperations {
   write?(io: IoContext, file: File, data: Uint8Array, count: number): number;
   /** Seek; absent means ESPIPE. */
   llseek?(file: File, offset: number, whence: number): number;
+  /**
+   * ioctl(2) on the file (f_op->unlocked_ioctl): `cmd` and its argument register `arg` (often a user pointer,
+   * read through `task`'s memory); the result or -errno. Absent: ENOTTY, as vfs_ioctl answers.
+   */
+  ioctl?(task: Task, file: File, cmd: number, arg: number): number;
   /** The directory's entries (getdents64); absent means ENOTDIR. */
   readdir?(file: File): readonly DirEntry[];
   /** The last reference was closed. */

@@ -55,6 +55,13 @@ export function registerIoSyscalls(table: SyscallTable, k: IoSyscallServices): v
   table.register('read', (t, fd, buf, count) => sysRead(k, t, fd, buf, count));
   table.register('write', (t, fd, buf, count) => sysWrite(k, t, fd, buf, count));
   table.register('close', (t, fd) => t.group.files.close(fd));
+  // ioctl(2): the generic FIONCLEX/FIOCLEX/FIONBIO/FIOASYNC commands are not modelled; every cmd goes to the file.
+  table.register('ioctl', (t, fd, cmd, arg) => {
+    const file = t.group.files.get(fd);
+    if (file === undefined) return -Errno.EBADF;
+    const ops = file.ops;
+    return ops.ioctl === undefined ? -Errno.ENOTTY : ops.ioctl(t, file, cmd, arg);
+  });
   table.register('lseek', (t, fd, offset, whence) => {
     const file = t.group.files.get(fd);
     if (file === undefined) return -Errno.EBADF;

@@ -279,6 +279,11 @@ export class Libc {
     return yield* this.syscall(NR.close, fd);
   }
 
+  /** ioctl(2): `request` on `fd` with its argument register `arg` (a value or a user pointer); the result or -errno. */
+  *ioctl(fd: number, request: number, arg = 0): Sys<number> {
+    return yield* this.syscall(NR.ioctl, fd, request, arg);
+  }
+
   /** read(2) up to `count` bytes: the raw return and the bytes read. */
   *read(fd: number, count: number): Sys<{ ret: number; data: Uint8Array }> {
     const mark = this.stack.mark();
