@@ -48,6 +48,7 @@ export const Errno = {
   EOPNOTSUPP: 95,
   EAFNOSUPPORT: 97,
   ETIMEDOUT: 110,
+  ESTALE: 116,
 } as const;
 
 export type ErrnoName = keyof typeof Errno;
@@ -99,6 +100,7 @@ const MESSAGES: Readonly<Record<ErrnoName, string>> = {
   EOPNOTSUPP: 'Operation not supported',
   EAFNOSUPPORT: 'Address family not supported by protocol',
   ETIMEDOUT: 'Connection timed out',
+  ESTALE: 'Stale file handle',
 };
 
 const NAME_BY_VALUE = new Map<number, ErrnoName>(Object.entries(Errno).map(([name, value]) => [value, name as ErrnoName]));

@@ -10,10 +10,12 @@
  */
 import {
   hasCapability,
+  HookPoint,
   releaseFile,
   type File,
   type FileOperations,
   type KernelServices,
+  type NetDevice,
   type PerfEvents,
   type PerfOutputEvent,
   type SyscallHandler,
@@ -40,6 +42,7 @@ import {
   type BpfAttrCmd,
 } from '@ebpf-sim/uapi';
 import { linkCreate } from '../attach/link-create.js';
+import { progAttach, progDetach, progQuery } from '../attach/prog-attach.js';
 import type { BpfHelper } from '../helpers/define.js';
 import type { BpfMap, FdProgram, FdRef, MapCgroup, MapEnv, MapFdObjects, MapSocket, NetDevices } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
@@ -238,6 +241,9 @@ export class BpfSyscall {
       this.command('LINK_GET_FD_BY_ID', 'id', (task) => this.links.getFdById(task)),
       this.command('LINK_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.objGetNextId(this.links.ids, task, mm, uattr)),
       this.command('LINK_DETACH', 'link_fd', (task) => this.links.detach(task)),
+      this.command('PROG_ATTACH', 'expected_revision', (task) => progAttach(this, task)),
+      this.command('PROG_DETACH', 'expected_revision', (task) => progDetach(this, task)),
+      this.command('PROG_QUERY', 'revision', (task, mm, uattr) => progQuery(this, task, mm, uattr)),
     ];
     const commands: Array<BpfCommand | undefined> = [];
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
@@ -726,6 +732,15 @@ export class BpfSyscall {
     if (!mm.copyFromUser(uinfo + size, this.scratch, 0, rest)) return -Errno.EFAULT;
     for (let i = 0; i < rest; i++) if (this.scratch[i] !== 0) return -Errno.E2BIG;
     return size;
+  }
+
+  /**
+   * dev_get_by_index for the attach paths (XDP, tcx): the kernel's network device with its hook points, or
+   * undefined when there is none at `ifindex` (or the kernel's devices are test doubles without hooks).
+   */
+  netDevice(ifindex: number): NetDevice | undefined {
+    const dev: Partial<NetDevice> | undefined = this.k.devices?.netByIndex(ifindex);
+    return dev?.xdp instanceof HookPoint && dev.tcIngress instanceof HookPoint && dev.tcEgress instanceof HookPoint ? (dev as NetDevice) : undefined;
   }
 
   /** put_user of a u32 result into the attr block: 0 or -EFAULT. */

@@ -90,8 +90,46 @@ export const BPF_ATTR_LAYOUTS = {
   },
   OBJ_PIN: OBJ,
   OBJ_GET: OBJ,
-  PROG_ATTACH: { target_fd: u32(0), attach_bpf_fd: u32(4), attach_type: u32(8), attach_flags: u32(12), replace_bpf_fd: u32(16) },
-  PROG_DETACH: { target_fd: u32(0), attach_bpf_fd: u32(4), attach_type: u32(8), attach_flags: u32(12) },
+  // PROG_ATTACH / PROG_DETACH, Linux 6.18 (BPF_PROG_ATTACH_LAST_FIELD / BPF_PROG_DETACH_LAST_FIELD expected_revision):
+  // `target_ifindex` aliases target_fd (tcx), `relative_id` relative_fd (bpf_mprog's anchor, by id with BPF_F_ID).
+  PROG_ATTACH: {
+    target_fd: u32(0),
+    target_ifindex: u32(0),
+    attach_bpf_fd: u32(4),
+    attach_type: u32(8),
+    attach_flags: u32(12),
+    replace_bpf_fd: u32(16),
+    relative_fd: u32(20),
+    relative_id: u32(20),
+    expected_revision: u64(24),
+  },
+  PROG_DETACH: {
+    target_fd: u32(0),
+    target_ifindex: u32(0),
+    attach_bpf_fd: u32(4),
+    attach_type: u32(8),
+    attach_flags: u32(12),
+    replace_bpf_fd: u32(16),
+    relative_fd: u32(20),
+    relative_id: u32(20),
+    expected_revision: u64(24),
+  },
+  // BPF_PROG_QUERY, Linux 6.18 (BPF_PROG_QUERY_LAST_FIELD query.revision): `count` aliases prog_cnt; user pointers
+  // to u32 arrays for the ids and flags; the kernel writes attach_flags, count and revision back.
+  PROG_QUERY: {
+    target_fd: u32(0),
+    target_ifindex: u32(0),
+    attach_type: u32(4),
+    query_flags: u32(8),
+    attach_flags: u32(12),
+    prog_ids: u64(16),
+    prog_cnt: u32(24),
+    count: u32(24),
+    prog_attach_flags: u64(32),
+    link_ids: u64(40),
+    link_attach_flags: u64(48),
+    revision: u64(56),
+  },
   PROG_TEST_RUN: {
     prog_fd: u32(0),
     retval: u32(4),

@@ -260,6 +260,40 @@ export const BPF_LINK_TYPE_NAMES: Readonly<Record<number, string>> = {
 /** BPF_F_REPLACE (BPF_LINK_UPDATE's flags, and BPF_PROG_ATTACH's): replace only if `old_prog_fd` is the program attached. */
 export const BPF_F_REPLACE = 1 << 2;
 
+/**
+ * Attach flags of BPF_PROG_ATTACH / BPF_PROG_DETACH / BPF_LINK_CREATE (include/uapi/linux/bpf.h): the cgroup
+ * ones (ALLOW_OVERRIDE, ALLOW_MULTI), REPLACE, and bpf_mprog's placement (BEFORE / AFTER a relative program or
+ * link, named by fd or, with ID, by id; LINK: the relative object is a link). PREORDER is cgroup-only.
+ */
+export const BPF_F_ATTACH = {
+  ALLOW_OVERRIDE: 1 << 0,
+  ALLOW_MULTI: 1 << 1,
+  REPLACE: 1 << 2,
+  BEFORE: 1 << 3,
+  AFTER: 1 << 4,
+  ID: 1 << 5,
+  PREORDER: 1 << 6,
+  LINK: 1 << 13,
+} as const;
+
+/** BPF_PROG_QUERY's query_flags: BPF_F_QUERY_EFFECTIVE (cgroups: the effective programs). */
+export const BPF_F_QUERY_EFFECTIVE = 1 << 0;
+
+/** XDP attach flags (include/uapi/linux/if_link.h XDP_FLAGS_*): link_create.flags of BPF_XDP links and netlink's IFLA_XDP_FLAGS. */
+export const XDP_FLAGS = {
+  UPDATE_IF_NOEXIST: 1 << 0,
+  SKB_MODE: 1 << 1,
+  DRV_MODE: 1 << 2,
+  HW_MODE: 1 << 3,
+  REPLACE: 1 << 4,
+  MODES: (1 << 1) | (1 << 2) | (1 << 3),
+  MASK: (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4),
+} as const;
+
+/** struct bpf_link_info's xdp and tcx parts (at BPF_LINK_INFO.union): xdp.ifindex; tcx.ifindex, tcx.attach_type. */
+export const BPF_LINK_INFO_XDP = { ifindex: 0 } as const;
+export const BPF_LINK_INFO_TCX = { ifindex: 0, attach_type: 4 } as const;
+
 /** Bytes of a program tag (BPF_TAG_SIZE): the first 8 bytes of the digest of its instructions (SHA-256 since 6.18, SHA-1 before). */
 export const BPF_TAG_SIZE = 8;
 

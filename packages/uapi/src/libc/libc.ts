@@ -1154,6 +1154,77 @@ export class Libc {
     }
   }
 
+  /**
+   * BPF_PROG_ATTACH without a link (tcx: `target` is the ifindex), placed by `attachFlags` (BPF_F_ATTACH: BEFORE /
+   * AFTER `relative` fd or id, REPLACE `replaceFd`) if nothing changed since `expectedRevision` (0: any). 0 or -errno.
+   */
+  *bpfProgAttach(
+    target: number,
+    progFd: number,
+    attachType: number,
+    opts: { attachFlags?: number; replaceFd?: number; relative?: number; expectedRevision?: number } = {},
+  ): Sys<number> {
+    return (yield* this.bpfAttr('PROG_ATTACH', {
+      target_fd: target,
+      attach_bpf_fd: progFd,
+      attach_type: attachType,
+      attach_flags: opts.attachFlags ?? 0,
+      replace_bpf_fd: opts.replaceFd ?? 0,
+      relative_fd: opts.relative ?? 0,
+      expected_revision: opts.expectedRevision ?? 0,
+    })).ret;
+  }
+
+  /** BPF_PROG_DETACH: `progFd` (0: the one the placement flags name) from `target`'s `attachType`. 0 or -errno. */
+  *bpfProgDetach(
+    target: number,
+    progFd: number,
+    attachType: number,
+    opts: { attachFlags?: number; relative?: number; expectedRevision?: number } = {},
+  ): Sys<number> {
+    return (yield* this.bpfAttr('PROG_DETACH', {
+      target_fd: target,
+      attach_bpf_fd: progFd,
+      attach_type: attachType,
+      attach_flags: opts.attachFlags ?? 0,
+      relative_fd: opts.relative ?? 0,
+      expected_revision: opts.expectedRevision ?? 0,
+    })).ret;
+  }
+
+  /**
+   * BPF_PROG_QUERY of `target`'s `attachType` with room for `room` programs: the result (0, or -ENOSPC with the
+   * first `room` ids, or -errno), the count and revision the kernel wrote back, and the program and link ids.
+   */
+  *bpfProgQuery(
+    target: number,
+    attachType: number,
+    room: number,
+  ): Sys<{ ret: number; count: number; revision: number; attachFlags: number; progIds: number[]; linkIds: number[] }> {
+    const mark = this.stack.mark();
+    try {
+      const bytes = Math.max(4, room * 4);
+      const progIds = this.stack.pushBytes(new Uint8Array(bytes));
+      const linkIds = this.stack.pushBytes(new Uint8Array(bytes));
+      const { ret, attr } = yield* this.bpfAttr('PROG_QUERY', {
+        target_fd: target,
+        attach_type: attachType,
+        prog_ids: room === 0 ? 0 : progIds,
+        link_ids: room === 0 ? 0 : linkIds,
+        count: room,
+      });
+      const ids = (address: number): number[] => {
+        const raw = this.stack.readBytes(address, bytes);
+        const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+        const shown = Math.min(room, attr.count);
+        return Array.from({ length: ret < 0 && ret !== -Errno.ENOSPC ? 0 : shown }, (_, i) => view.getUint32(4 * i, true));
+      };
+      return { ret, count: attr.count, revision: attr.revision, attachFlags: attr.attach_flags, progIds: ids(progIds), linkIds: ids(linkIds) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
   /** Decode bytes as UTF-8 (for printing what was read). */
   decode(bytes: Uint8Array): string {
     return utf8.decode(bytes);

@@ -2,7 +2,7 @@ import { PAGE_SIZE, XDP_ACTION, XDP_PACKET_HEADROOM } from '@ebpf-sim/uapi';
 import type { NicConfig } from '../../config.js';
 import { readU64 } from '../../hooks/context-writer.js';
 import type { HookPoint } from '../../hooks/hook.js';
-import { NET_DEVICE, SK_BUFF, XDP_BUFF, XDP_RXQ_INFO, XDP_RXQ_REG_STATE_REGISTERED } from '../../hooks/kernel-objects.js';
+import { NET_DEVICE, SK_BUFF, XDP_BUFF, XDP_RXQ_INFO, XDP_RXQ_REG_STATE_REGISTERED, XDP_TXQ_INFO } from '../../hooks/kernel-objects.js';
 import { XDP_BUFF_FIELDS } from '../../hooks/registry.js';
 import type { KernelInternals } from '../../services.js';
 import type { TimerEvent } from '../../time/clock.js';
@@ -60,6 +60,13 @@ export interface NetDevice {
   readonly rxQueues: number;
   /** Physical address of RX queue `queue`'s struct xdp_rxq_info (BPF_PROG_TEST_RUN runs a frame "on" it). */
   rxqInfoOf(queue: number): number;
+  /**
+   * The driver implements ndo_bpf (native XDP): XDP attaches in driver mode by default and XDP_FLAGS_DRV_MODE
+   * works; without it only generic (SKB) mode does, as Linux's dev_xdp_mode / dev_xdp_bpf_op decide.
+   */
+  readonly ndoBpf?: boolean;
+  /** Physical address of the device's struct xdp_txq_info (ctx->txq of a DEVMAP program sending to it), if any. */
+  readonly txqInfo?: number;
   readonly stats: NicStats;
   /** Frames handed to the network stack (XDP_PASS), oldest first. */
   readonly delivered: Uint8Array[];
@@ -124,7 +131,19 @@ export class SimpleNic implements NetDevice {
   };
   readonly delivered: Uint8Array[] = [];
   readonly wire: WireFrame[] = [];
-  protected readonly rxRing: Array<{ data: Uint8Array; queue: number }> = [];
+  /** This driver runs XDP in its receive path (ndo_bpf). */
+  readonly ndoBpf: boolean = true;
+  readonly txqInfo: number;
+  /**
+   * The RX ring: frames and their queues in preallocated circular arrays (`rxHead` the oldest, `rxCount` in
+   * use), so receiving a frame allocates nothing.
+   */
+  protected readonly rxFrames: Array<Uint8Array | undefined>;
+  protected readonly rxFrameQueues: Int32Array;
+  protected rxHead = 0;
+  protected rxCount = 0;
+  /** The NAPI poll callback, made once (a timer per poll, not a closure per frame). */
+  private readonly pollCallback = (): void => this.napiPoll();
   protected txQueued = 0;
   protected linkBusyUntil = 0;
   private poll: TimerEvent | undefined;
@@ -152,10 +171,14 @@ export class SimpleNic implements NetDevice {
     this.buffer = buffer;
     this.rxQueues = config.rxQueues ?? k.config.cpus;
     const rxqOffset = (NET_DEVICE.size + 7) & ~7;
-    const netdev = k.phys.kmalloc(rxqOffset + this.rxQueues * XDP_RXQ_INFO.size, `nic:${name}`);
+    const txqOffset = rxqOffset + this.rxQueues * XDP_RXQ_INFO.size;
+    const netdev = k.phys.kmalloc(txqOffset + XDP_TXQ_INFO.size, `nic:${name}`);
     if (netdev < 0) throw new Error(`${name}: no memory for its net_device`);
     this.netdev = netdev;
     this.rxqInfo = netdev + rxqOffset;
+    this.txqInfo = netdev + txqOffset;
+    this.rxFrames = new Array<Uint8Array | undefined>(config.rxRingSize).fill(undefined);
+    this.rxFrameQueues = new Int32Array(config.rxRingSize);
     const w = k.hookArena.write;
     w.u32(netdev + NET_DEVICE.ifindex, ifindex);
     w.u32(netdev + NET_DEVICE.mtu, config.mtu);
@@ -167,6 +190,8 @@ export class SimpleNic implements NetDevice {
       w.u32(rxq + XDP_RXQ_INFO.queue_index, queue);
       w.u32(rxq + XDP_RXQ_INFO.reg_state, XDP_RXQ_REG_STATE_REGISTERED);
     }
+    // The device's xdp_txq_info (what a DEVMAP program sending here sees as ctx->txq).
+    w.u64(this.txqInfo + XDP_TXQ_INFO.dev, netdev);
   }
 
   rxqInfoOf(queue: number): number {
@@ -177,23 +202,33 @@ export class SimpleNic implements NetDevice {
     if (!(Number.isInteger(queue) && queue >= 0 && queue < this.rxQueues)) {
       throw new RangeError(`${this.name}: no RX queue ${queue} (the device has ${this.rxQueues})`);
     }
-    if (this.rxRing.length >= this.config.rxRingSize) {
+    const size = this.rxFrames.length;
+    if (this.rxCount >= size) {
       this.stats.rxRingFull++;
       return;
     }
-    this.rxRing.push({ data: frame, queue });
-    if (this.poll === undefined) this.poll = this.k.clock.after(this.config.irqLatencyNs, () => this.napiPoll());
+    let slot = this.rxHead + this.rxCount;
+    if (slot >= size) slot -= size;
+    this.rxFrames[slot] = frame;
+    this.rxFrameQueues[slot] = queue;
+    this.rxCount++;
+    if (this.poll === undefined) this.poll = this.k.clock.after(this.config.irqLatencyNs, this.pollCallback);
   }
 
   /** Process up to NAPI_POLL_WEIGHT frames, then poll again if more are waiting. */
   protected napiPoll(): void {
     this.poll = undefined;
-    const count = Math.min(NAPI_POLL_WEIGHT, this.rxRing.length);
+    const count = Math.min(NAPI_POLL_WEIGHT, this.rxCount);
+    const size = this.rxFrames.length;
     for (let index = 0; index < count; index++) {
-      const entry = this.rxRing.shift();
-      if (entry !== undefined) this.receiveOne(entry.data, entry.queue);
+      const slot = this.rxHead;
+      const frame = this.rxFrames[slot];
+      this.rxFrames[slot] = undefined;
+      this.rxHead = slot + 1 === size ? 0 : slot + 1;
+      this.rxCount--;
+      if (frame !== undefined) this.receiveOne(frame, this.rxFrameQueues[slot] ?? 0);
     }
-    if (this.rxRing.length > 0) this.poll = this.k.clock.after(Math.max(1, count * this.config.perPacketNs), () => this.napiPoll());
+    if (this.rxCount > 0) this.poll = this.k.clock.after(Math.max(1, count * this.config.perPacketNs), this.pollCallback);
   }
 
   /** The receive path of one frame: XDP, then the verdict. */
@@ -207,7 +242,8 @@ export class SimpleNic implements NetDevice {
     const length = Math.min(frame.length, this.bufferSize - XDP_PACKET_HEADROOM);
     const data = this.buffer + XDP_PACKET_HEADROOM;
     const phys = this.k.phys;
-    phys.bytes.set(frame.subarray(0, length), data);
+    // The DMA into the ring buffer (a frame longer than the buffer is cut, through a view only then).
+    phys.bytes.set(length === frame.length ? frame : frame.subarray(0, length), data);
     const arena = this.k.hookArena;
     const cpu = queue % this.k.config.cpus;
     // xdp_init_buff + xdp_prepare_buff (with metadata support: data_meta starts at data).
@@ -232,32 +268,35 @@ export class SimpleNic implements NetDevice {
     const end = readU64(phys.view, ctx + XDP_BUFF.data_end);
     arena.end(cpu, XDP_BUFF.size);
     const valid = start >= this.buffer && end <= this.buffer + this.bufferSize && start <= end;
-    const packet = valid ? phys.bytes.slice(start, end) : new Uint8Array(0);
-    this.verdict(valid ? action : XDP_ACTION.ABORTED, packet, redirect);
+    this.verdict(valid ? action : XDP_ACTION.ABORTED, start, end, redirect);
   }
 
-  /** Act on an XDP result (Linux treats an unknown action like XDP_ABORTED). */
-  protected verdict(action: number, packet: Uint8Array, redirectIfindex: number): void {
+  /**
+   * Act on an XDP result for the packet now at [start, end) of physical memory (Linux treats an unknown action
+   * like XDP_ABORTED). Only a packet that goes on is copied out of the ring buffer: a drop costs no allocation.
+   */
+  protected verdict(action: number, start: number, end: number, redirectIfindex: number): void {
     switch (action) {
-      case XDP_ACTION.PASS:
-        this.stats.xdpPass++;
-        this.deliver(packet);
-        return;
       case XDP_ACTION.DROP:
         this.stats.xdpDrop++;
         return;
+      case XDP_ACTION.PASS:
+        this.stats.xdpPass++;
+        this.deliver(this.k.phys.bytes.slice(start, end));
+        return;
       case XDP_ACTION.TX:
         this.stats.xdpTx++;
-        this.transmit(packet);
+        this.transmit(this.k.phys.bytes.slice(start, end));
         return;
       case XDP_ACTION.REDIRECT: {
-        const target = this.k.devices.netByIndex(redirectIfindex);
+        const target = redirectIfindex === 0 ? undefined : this.k.devices.netByIndex(redirectIfindex);
         if (target === undefined) {
+          // xdp_do_redirect failed (no such device): the frame is dropped, counted as an exception.
           this.stats.xdpAborted++;
           return;
         }
         this.stats.xdpRedirect++;
-        target.transmit(packet);
+        target.transmit(this.k.phys.bytes.slice(start, end));
         return;
       }
       default:
