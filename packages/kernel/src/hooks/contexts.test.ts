@@ -5,7 +5,7 @@ import { createKernel } from '../kernel.js';
 import { runProgram } from '../testing/run-program.js';
 import { readU64 } from './context-writer.js';
 import { HOOK_CTX_OBJECTS, type HookInvocation } from './hook.js';
-import { BPF_PERF_EVENT_DATA_KERN, LSM_CTX_SIZE, NET_DEVICE, PERF_SAMPLE_DATA, XDP_BUFF, XDP_RXQ_INFO } from './kernel-objects.js';
+import { BPF_PERF_EVENT_DATA_KERN, LSM_CTX_SIZE, NET_DEVICE, PERF_SAMPLE_DATA, XDP_BUFF, XDP_RXQ_INFO, XDP_TXQ_INFO } from './kernel-objects.js';
 import { LSM_FILE_VIEW, LSM_HOOK_ARGS, LSM_TASK_VIEW, lsmSlot } from './lsm.js';
 
 const decoder = new TextDecoder();
@@ -63,8 +63,8 @@ describe('XDP: struct xdp_buff with rxq → xdp_rxq_info → net_device', () => 
       `cpu=1 len=74 meta=true headroom=${XDP_PACKET_HEADROOM} frame_sz=${frameSize} txq=0 queue=1 reg_state=1 dev=true ifindex=2 mtu=9000 name=eth0`,
       `cpu=0 len=74 meta=true headroom=${XDP_PACKET_HEADROOM} frame_sz=${frameSize} txq=0 queue=0 reg_state=1 dev=true ifindex=2 mtu=9000 name=eth0`,
     ]);
-    // The receive buffer and the net_device with its two xdp_rxq_info, charged to the device.
-    expect(k.phys.usageOf('nic:eth0')).toMatchObject({ allocations: 2, bytes: frameSize + 32 + 2 * XDP_RXQ_INFO.size });
+    // The receive buffer and the net_device with its two xdp_rxq_info and its xdp_txq_info, charged to the device.
+    expect(k.phys.usageOf('nic:eth0')).toMatchObject({ allocations: 2, bytes: frameSize + 32 + 2 * XDP_RXQ_INFO.size + XDP_TXQ_INFO.size });
     expect(nic.delivered).toHaveLength(2);
     expect(() => nic.receive(new Uint8Array(60), 2)).toThrow('eth0: no RX queue 2 (the device has 2)');
   });
