@@ -5,7 +5,7 @@
  * BPF_PROG_ATTACH (the program held by the device until BPF_PROG_DETACH), listed by BPF_PROG_QUERY.
  *
  * As Linux, the entry exists only while it holds programs: the last detach frees it (a query then answers
- * ENOENT) and the next attach starts again at revision 1.
+ * count 0, revision 1) and the next attach starts again at revision 1.
  */
 import type { HookPoint, NetDevice, Task, UserCopy } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_F_ATTACH, BPF_LINK_INFO, BPF_LINK_INFO_TCX, BPF_LINK_TYPE, Errno } from '@ebpf-sim/uapi';
@@ -81,14 +81,16 @@ export function tcxProgDetach(bpf: BpfSyscall, task: Task, prog: ProgObject | nu
   return 0;
 }
 
-/** tcx_prog_query: ENODEV for no device, ENOENT when nothing is attached in that direction, else bpf_mprog_query. */
+/**
+ * tcx_prog_query: ENODEV for no device, else bpf_mprog_query, which answers for a direction with nothing attached
+ * too: count 0 and revision 1, what a fresh entry has (Linux 6.18 passes it a NULL entry; verified on 6.18).
+ */
 export function tcxProgQuery(bpf: BpfSyscall, mm: UserCopy, uattr: number): number {
   const Q = BPF_ATTR_LAYOUTS.PROG_QUERY;
   const dev = bpf.netDevice(bpf.u32(Q.target_ifindex.offset));
   if (dev === undefined) return -Errno.ENODEV;
-  const entry = entries.get(tcxHook(dev, bpf.u32(Q.attach_type.offset)));
-  if (entry === undefined) return -Errno.ENOENT;
-  return entry.query(bpf, mm, uattr);
+  const hook = tcxHook(dev, bpf.u32(Q.attach_type.offset));
+  return (entries.get(hook) ?? new MprogEntry(bpf, hook)).query(bpf, mm, uattr);
 }
 
 /** struct tcx_link: the device (null once detached or gone) and the direction (its attach type). */
