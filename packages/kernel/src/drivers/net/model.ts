@@ -247,16 +247,16 @@ export class SimpleNic implements NetDevice {
     const arena = this.k.hookArena;
     const cpu = queue % this.k.config.cpus;
     // xdp_init_buff + xdp_prepare_buff (with metadata support: data_meta starts at data).
+    // The context comes zeroed (txq, flags and every pointer's high half stay 0): physical addresses fit in 32
+    // bits (the memory is a WebAssembly.Memory), so only the low words are stored, with no 64-bit arithmetic.
     const ctx = arena.begin(cpu, XDP_BUFF.size);
-    const w = arena.write;
-    w.u64(ctx + XDP_BUFF.data, data);
-    w.u64(ctx + XDP_BUFF.data_end, data + length);
-    w.u64(ctx + XDP_BUFF.data_meta, data);
-    w.u64(ctx + XDP_BUFF.data_hard_start, this.buffer);
-    w.u64(ctx + XDP_BUFF.rxq, this.rxqInfoOf(queue));
-    w.u64(ctx + XDP_BUFF.txq, 0);
-    w.u32(ctx + XDP_BUFF.frame_sz, this.bufferSize);
-    w.u32(ctx + XDP_BUFF.flags, 0);
+    const view = phys.view;
+    view.setUint32(ctx + XDP_BUFF.data, data, true);
+    view.setUint32(ctx + XDP_BUFF.data_end, data + length, true);
+    view.setUint32(ctx + XDP_BUFF.data_meta, data, true);
+    view.setUint32(ctx + XDP_BUFF.data_hard_start, this.buffer, true);
+    view.setUint32(ctx + XDP_BUFF.rxq, this.rxqInfo + queue * XDP_RXQ_INFO.size, true);
+    view.setUint32(ctx + XDP_BUFF.frame_sz, this.bufferSize, true);
     const current = this.k.current;
     const saved = current.currentCpu;
     current.currentCpu = cpu;
@@ -264,8 +264,8 @@ export class SimpleNic implements NetDevice {
     current.currentCpu = saved;
     const redirect = arena.completed(cpu).redirectIfindex;
     // Helpers such as bpf_xdp_adjust_head move data/data_end inside the buffer; read the result back.
-    const start = readU64(phys.view, ctx + XDP_BUFF.data);
-    const end = readU64(phys.view, ctx + XDP_BUFF.data_end);
+    const start = readU64(view, ctx + XDP_BUFF.data);
+    const end = readU64(view, ctx + XDP_BUFF.data_end);
     arena.end(cpu, XDP_BUFF.size);
     const valid = start >= this.buffer && end <= this.buffer + this.bufferSize && start <= end;
     this.verdict(valid ? action : XDP_ACTION.ABORTED, start, end, redirect);
