@@ -26,7 +26,7 @@ import type { Vm } from '@ebpf-sim/vm';
 import { describe, expect, it } from 'vitest';
 import { asm } from '@ebpf-sim/isa';
 import { createRegistry } from './maps.js';
-import { KPROBE, LSM, PERF_EVENT, TRACEPOINT, XDP } from './prog-types/index.js';
+import { KPROBE, LSM, PERF_EVENT, SCHED_CLS, TRACEPOINT, XDP } from './prog-types/index.js';
 import { bootKernelVm } from './testing/kernel-vm.js';
 import { arrayReads, byName, ctxProbe, expectedReads, fieldReads, memoryReads, type CtxProbe, type CtxRead } from './testing/ctx-probe.js';
 
@@ -35,6 +35,7 @@ const XDP_PASS = 2;
 /** The program type that runs on each kind of hook (Linux: the attach type each accepts). */
 const PROG_TYPE_OF_KIND: Readonly<Record<HookKind, ProgramTypeDesc>> = {
   xdp: XDP,
+  tc: SCHED_CLS,
   kprobe: KPROBE,
   kretprobe: KPROBE,
   tracepoint: TRACEPOINT,
