@@ -9,9 +9,11 @@
  * Nothing here allocates: the chains are computed once per hook (or program name) and kept.
  */
 import { hookStack, requestOverride, userCallchain, type HookPoint, type Task } from '@ebpf-sim/kernel';
-import { BPF_STACK_BUILD_ID, BPF_STACKID_F, Errno } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, BPF_STACK_BUILD_ID, BPF_STACKID_F, Errno } from '@ebpf-sim/uapi';
 import type { HelperContext } from '@ebpf-sim/vm';
-import { PERF_MAX_STACK_DEPTH, StackTraceMap } from '../maps/stackmap.js';
+import { PERF_MAX_STACK_DEPTH } from '../maps/perf-max-stack.js';
+// Type only: the map implementations load the helper tables, which load this file.
+import type { StackTraceMap } from '../maps/stackmap.js';
 import type { HelperEnv, HelperImpl } from '../runtime/env.js';
 
 /** No frames: an unmodelled site, or no user context. */
@@ -50,12 +52,13 @@ function flagsArg(ctx: HelperContext, n: number): number {
  */
 const getStackid: HelperImpl = (env) => (ctx) => {
   const map = env.mapAt(ctx.argNumber(2));
-  if (!(map instanceof StackTraceMap)) return -Errno.EINVAL;
+  // The verifier lets only STACK_TRACE maps reach this helper (its mapTypes); the check keeps a stray address harmless.
+  if (map?.type !== BPF_MAP_TYPE.STACK_TRACE) return -Errno.EINVAL;
   const flags = flagsArg(ctx, 3);
   if (flags < 0) return -Errno.EINVAL;
   const task = env.k.current.currentTask();
   const ips = (flags & BPF_STACKID_F.USER_STACK) !== 0 ? userChain(task) : kernelChain(env.run.hook, task);
-  return map.getStackid(ips, flags);
+  return (map as StackTraceMap).getStackid(ips, flags);
 };
 
 /**
