@@ -166,3 +166,16 @@ export { pcapSource, udpFlowSource, buildUdpFrame, type PacketSource, type Arriv
 export { BlockDevice, type BlockStats } from './drivers/block.js';
 export { Console } from './drivers/console.js';
 export { kernelMetrics, type KernelMetrics, type MetricsSource } from './metrics.js';
+export { KALLSYMS, Kallsyms, KERNEL_ADDRESS_HI, KERNEL_TEXT_LO, kallsymsShowValue, nameHash, type KernelSymbol, type SymbolType } from './kallsyms.js';
+export { chainSpec, chainIps, callSite, hookStack, userCallchain, USER_TEXT_BASE, USER_LIBC_BASE, type HookStack } from './hooks/callchain.js';
+export {
+  ERROR_INJECTION_LIST,
+  errorInjectionType,
+  renderErrorInjectionList,
+  requestOverride,
+  overriddenReturn,
+  JUST_RETURN_FUNC_LO,
+  type ErrorInjectionEntry,
+  type ErrorInjectionType,
+} from './hooks/error-injection.js';
+export { procKallsymsInode, registerKptrRestrict, type ProcKallsymsSource } from './fs/proc-kallsyms.js';

@@ -10,6 +10,8 @@ import { Procfs, type ProcFileName } from './fs/procfs.js';
 import { ProcSys } from './fs/procsys.js';
 import { SysctlTable } from './fs/sysctl.js';
 import { Sysfs } from './fs/sysfs.js';
+import { procKallsymsInode, registerKptrRestrict } from './fs/proc-kallsyms.js';
+import { renderErrorInjectionList } from './hooks/error-injection.js';
 import { Tracefs } from './fs/tracefs.js';
 import { Vfs } from './fs/vfs.js';
 import { HookArena } from './hooks/arena.js';
@@ -155,6 +157,9 @@ export class Kernel implements KernelInternals {
     this.vfs.mount('/proc', this.procfs.root);
     this.procSys = new ProcSys(5, { sysctl: this.sysctl, currentTask: () => this.sched.currentTask() });
     this.procfs.add('sys', this.procSys.root);
+    const kptrRestrict = registerKptrRestrict(this.sysctl);
+    const kallsymsSource = { currentTask: () => this.sched.currentTask(), perfEventParanoid: () => this.sysctl.get('kernel.perf_event_paranoid')?.value ?? 2 };
+    this.procfs.add('kallsyms', procKallsymsInode(2, kallsymsSource, kptrRestrict));
     this.bpffs = new Bpffs(3, this.clock);
     this.vfs.mount('/sys/fs/bpf', this.bpffs.root);
     this.pinning = new BpfPinning(this.vfs, this.bpffs);
@@ -162,6 +167,8 @@ export class Kernel implements KernelInternals {
     this.vfs.mount('/sys/kernel/tracing', this.tracing.root);
     this.fds = new AnonInodes(this.vfs, 4);
     this.sysfs = new Sysfs(this.vfs, 7);
+    // debugfs's error_injection/list, at its usual mount point (debugfs itself is not modelled: one read-only file).
+    this.sysfs.addReadOnly('/sys/kernel/debug/error_injection/list', new TextEncoder().encode(renderErrorInjectionList()));
     this.vfs.mkdirp('/tmp');
     this.vfs.mkdirp('/bin');
     this.syscalls = new SyscallTable(this);

@@ -67,10 +67,18 @@ export class BpfAttachment extends HookProgram {
     /** The attachment's bpf_cookie (0n when the attach path sets none). */
     public cookie: bigint = 0n,
   ) {
+    const state = runtime.run;
     const run = (invocation: HookInvocation): number => {
-      const result = runtime.runAtHook(prog, invocation.ctx, invocation.cpu, this.cookie);
-      if (runtime.vmOf(prog).fault !== null) this.faults++;
-      return result;
+      // The running hook, for the stack helpers (saved and restored: a hook may fire inside a program).
+      const savedHook = state.hook;
+      state.hook = invocation.hook;
+      try {
+        const result = runtime.runAtHook(prog, invocation.ctx, invocation.cpu, this.cookie);
+        if (runtime.vmOf(prog).fault !== null) this.faults++;
+        return result;
+      } finally {
+        state.hook = savedHook;
+      }
     };
     super(run, hookRecursionGuard(prog.progType), prog.name === '' ? 'bpf_prog' : prog.name, progActive(prog));
   }

@@ -8,6 +8,7 @@ import { NET_HELPERS } from './net.js';
 import { PERF_HELPERS } from './perf.js';
 import { SOCK_MAP_HELPERS } from './sock_map.js';
 import { TRACING_HELPERS } from './tracing.js';
+import { SIGNAL_HELPERS } from './signal.js';
 import { STORAGE_HELPERS } from './storage.js';
 
 export const HELPERS = protoTable(
@@ -20,5 +21,6 @@ export const HELPERS = protoTable(
   CALLBACK_HELPERS,
   DYNPTR_HELPERS,
   SOCK_MAP_HELPERS,
+  SIGNAL_HELPERS,
 );
 export { PRIVILEGED_BASE, UNPRIVILEGED_BASE } from './base.js';

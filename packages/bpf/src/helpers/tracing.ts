@@ -4,6 +4,8 @@
  */
 import type { HelperImpl } from '../runtime/env.js';
 import { helper, type BpfHelper } from './define.js';
+import { sendSignalProcess } from './signal.js';
+import { getFuncIp, getStack, getStackid, overrideReturn } from './stack.js';
 
 /** TASK_COMM_LEN: task->comm holds 15 characters and a NUL. */
 export const TASK_COMM_LEN = 16;
@@ -49,10 +51,10 @@ export const TRACING_HELPERS: readonly BpfHelper[] = [
     mapTypes: ['perf_event_array'],
   }),
   helper('perf_prog_read_value', { ret: 'integer', args: ['ptr_to_ctx', 'ptr_to_uninit_mem', 'const_size'] }),
-  helper('get_stackid', { ret: 'integer', args: ['ptr_to_ctx', 'const_map_ptr', 'anything'], gplOnly: true, mapTypes: ['stack_trace'] }),
-  helper('get_stack', { ret: 'integer', args: ['ptr_to_ctx', 'ptr_to_uninit_mem', 'const_size_or_zero', 'anything'], gplOnly: true }),
-  helper('override_return', { ret: 'integer', args: ['ptr_to_ctx', 'anything'], gplOnly: true }),
-  helper('send_signal', { ret: 'integer', args: ['anything'] }),
-  helper('get_func_ip', { ret: 'integer', args: ['ptr_to_ctx'] }),
+  helper('get_stackid', { ret: 'integer', args: ['ptr_to_ctx', 'const_map_ptr', 'anything'], gplOnly: true, mapTypes: ['stack_trace'] }, getStackid),
+  helper('get_stack', { ret: 'integer', args: ['ptr_to_ctx', 'ptr_to_uninit_mem', 'const_size_or_zero', 'anything'], gplOnly: true }, getStack),
+  helper('override_return', { ret: 'integer', args: ['ptr_to_ctx', 'anything'], gplOnly: true }, overrideReturn),
+  helper('send_signal', { ret: 'integer', args: ['anything'] }, sendSignalProcess),
+  helper('get_func_ip', { ret: 'integer', args: ['ptr_to_ctx'] }, getFuncIp),
   helper('get_attach_cookie', { ret: 'integer', args: ['ptr_to_ctx'] }),
 ];

@@ -12,11 +12,12 @@ import { BPF_MAP_F, BPF_MAP_TYPE, BPF_STACK_BUILD_ID, BPF_STACKID_F, Errno } fro
 import { jhash } from './jhash.js';
 import { BpfMap, defineMapOps, MAP_AREA_MAX, readU32, type MapAttr, type MapEnv, type MapOps } from './map.js';
 import { KERNEL_SIZEOF as K } from './mem-usage.js';
+import { PERF_MAX_STACK_DEPTH } from './perf-max-stack.js';
+
+export { PERF_MAX_STACK_DEPTH };
 
 /** STACK_CREATE_FLAG_MASK. */
 const STACK_CREATE_FLAG_MASK = BPF_MAP_F.NUMA_NODE | BPF_MAP_F.RDONLY | BPF_MAP_F.WRONLY | BPF_MAP_F.STACK_BUILD_ID;
-/** PERF_MAX_STACK_DEPTH: kernel.perf_event_max_stack's default (sysctl_perf_event_max_stack). */
-export const PERF_MAX_STACK_DEPTH = 127;
 /** sizeof(struct stack_map_bucket) before its data: fnode, hash, nr. */
 const BUCKET_HDR = 16;
 /** get_stackid's known flags (bpf_get_stackid refuses others with EINVAL). */

@@ -13,6 +13,7 @@ export const TRACING_COMMON: readonly BpfFuncName[] = [
   'perf_event_read',
   'perf_event_read_value',
   'send_signal',
+  'send_signal_thread',
   'probe_read',
   'probe_read_str',
   // bpf_tracing_func_proto gives every tracing type task-local storage (the _recur variants where recursion is possible).

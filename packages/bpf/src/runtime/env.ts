@@ -7,7 +7,7 @@
  * `HelperContext`, the per-run facts (CPU, context, running program) from `env.run`, which the runtime
  * updates in place before each run (no allocation per run or per call), and the kernel through `env.k`.
  */
-import type { KernelServices, TracePipe } from '@ebpf-sim/kernel';
+import type { HookPoint, KernelServices, TracePipe } from '@ebpf-sim/kernel';
 import type { HelperFn, Program } from '@ebpf-sim/vm';
 import type { BpfMap } from '../maps/map.js';
 import type { CgroupStorage } from '../maps/local_storage.js';
@@ -44,6 +44,11 @@ export interface RunState {
   redirectSocket: number;
   /** The bpf_cookie of the attachment being run (bpf_get_attach_cookie: the link's or perf event's cookie); 0n otherwise. */
   cookie: bigint;
+  /**
+   * The hook point whose programs run now (set by BpfAttachment around each run; null in test runs): the stack
+   * helpers read its call chain and probed function from it, as Linux's read the probe's regs and kprobe.
+   */
+  hook: HookPoint | null;
 }
 
 /** The RunState before any run: CPU 0, no context, no program type, no redirect. */
@@ -58,6 +63,7 @@ export function idleRunState(): RunState {
     redirectSocket: 0,
     cgroupStorages: [null, null],
     cookie: 0n,
+    hook: null,
   };
 }
 
