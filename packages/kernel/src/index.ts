@@ -17,6 +17,10 @@ export type {
   TracePipe,
   PerfOutputEvent,
   PerfEvents,
+  PerfBpfEvent,
+  PerfEventBpfHost,
+  PerfEventBpfOps,
+  PerfEventKind,
   SysctlEntry,
   Sysctls,
   SchedTracepoints,
@@ -166,3 +170,5 @@ export { pcapSource, udpFlowSource, buildUdpFrame, type PacketSource, type Arriv
 export { BlockDevice, type BlockStats } from './drivers/block.js';
 export { Console } from './drivers/console.js';
 export { kernelMetrics, type KernelMetrics, type MetricsSource } from './metrics.js';
+export { KPROBE_PMU_TYPE } from './perf/kprobe-pmu.js';
+export { CPU_CLOCK_MIN_PERIOD_NS } from './perf/cpu-clock.js';
