@@ -59,6 +59,8 @@ describe('kprobe and kretprobe programs on vfs_read', () => {
       r.infoCookie = Number(info.info.getBigUint64(P.kprobe.cookie, true));
       const entryInfo = yield* perfLinkInfo(libc, entryLink, P.kprobe.func_name, P.kprobe.name_len, 32);
       r.entryType = entryInfo.info.getUint32(P.type, true) === BPF_PERF_EVENT_TYPE.KPROBE ? 'kprobe' : entryInfo.info.getUint32(P.type, true);
+      const fdinfo = yield* readText(libc, `/proc/${yield* libc.getpid()}/fdinfo/${exitLink}`);
+      r.fdinfoTail = fdinfo.slice(fdinfo.indexOf('name:'));
       // Closing both links detaches both programs: reads go uncounted.
       yield* libc.close(entryLink);
       yield* libc.close(exitLink);
@@ -83,7 +85,9 @@ describe('kprobe and kretprobe programs on vfs_read', () => {
       infoOffset: 0,
       infoCookie: 222,
       entryType: 'kprobe',
-      callsAfter: 4,
+      fdinfoTail: 'name:\tvfs_read\noffset:\t0\nmissed:\t0\naddr:\t0\nevent_type:\tkretprobe\ncookie:\t222\n',
+      // Two more: the reads of the fdinfo file (data, then EOF), while the links still held the programs.
+      callsAfter: 6,
     });
   });
 

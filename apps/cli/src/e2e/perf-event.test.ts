@@ -7,14 +7,14 @@
 import { BPF_LINK_INFO_PERF_EVENT, BPF_PERF_EVENT_TYPE, Errno, PERF_ATTR_FLAG, PERF_COUNT_SW, PERF_EVENT_IOC, PERF_TYPE } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { inCorpusKernel } from '../loader/corpus.js';
-import { loadAttachObject, mapU64, perfLinkCreate, perfLinkInfo, perfOpen, perfSetBpf, progFd, tracepointId } from './perf-attach.js';
+import { loadAttachObject, mapU64, perfLinkCreate, perfLinkInfo, perfOpen, perfSetBpf, progFd, readText, tracepointId } from './perf-attach.js';
 
 const MS = 1_000_000;
 const cpuClock = (samplePeriod: number, flags = 0n) => ({ type: PERF_TYPE.SOFTWARE, config: PERF_COUNT_SW.CPU_CLOCK, samplePeriod, flags });
 
 describe('a perf_event program on cpu-clock sampling', () => {
   it('runs once per sample period on the event’s CPU while enabled, with SET_BPF and with a perf link', () => {
-    const r: Record<string, number> = {};
+    const r: Record<string, number | string> = {};
     inCorpusKernel(function* (libc) {
       const loaded = yield* loadAttachObject(libc, 'perf_clock');
       const prog = progFd(loaded, 'on_sample');
@@ -47,6 +47,8 @@ describe('a perf_event program on cpu-clock sampling', () => {
       r.infoType = info.info.getUint32(P.event.type, true);
       r.infoConfig = Number(info.info.getBigUint64(P.event.config, true));
       r.infoCookie = Number(info.info.getBigUint64(P.event.cookie, true));
+      const fdinfo = yield* readText(libc, `/proc/${yield* libc.getpid()}/fdinfo/${link}`);
+      r.fdinfoTail = fdinfo.slice(fdinfo.indexOf('type:\t1'));
       // Closing the perf fd keeps the event while the link holds it; closing the link stops the samples.
       yield* libc.close(freq);
       yield* libc.nanosleep(2.2 * MS);
@@ -73,6 +75,7 @@ describe('a perf_event program on cpu-clock sampling', () => {
       infoType: PERF_TYPE.SOFTWARE,
       infoConfig: PERF_COUNT_SW.CPU_CLOCK,
       infoCookie: 0x5eed,
+      fdinfoTail: 'type:\t1\nconfig:\t0\nevent_type:\tevent\ncookie:\t24301\n',
       cpu1LinkOnly: 7,
       cpu1Closed: 7,
     });

@@ -105,7 +105,10 @@ describe('a tracepoint program on syscalls:sys_enter_openat', () => {
       r.shortName = short.name;
       const unbalanced = yield* perfLinkInfo(libc, link, P.tracepoint.tp_name, P.tracepoint.name_len, 0, 16);
       r.noBuffer = unbalanced.ret;
+      const fdinfo = yield* readText(libc, `/proc/${me}/fdinfo/${link}`);
+      r.fdinfoTail = fdinfo.slice(fdinfo.indexOf('tp_name:'));
       r.detach = yield* libc.bpfLinkDetach(link);
+      r.update = yield* libc.bpfLinkUpdate(link, progFd(loaded, 'count_openat'));
       yield* libc.close(link);
       yield* openMany(libc, 2);
       r.afterLink = yield* mapU64(loaded, 'counts', me);
@@ -126,8 +129,12 @@ describe('a tracepoint program on syscalls:sys_enter_openat', () => {
       shortRet: -Errno.ENOSPC,
       shortName: 'sys_ent',
       noBuffer: -Errno.EINVAL,
+      // Linux 6.18's lines for this link (measured), the cookie 0xabcdef in decimal.
+      fdinfoTail: 'tp_name:\tsys_enter_openat\nevent_type:\ttracepoint\ncookie:\t11259375\n',
       detach: -Errno.EOPNOTSUPP,
-      afterLink: 6,
+      update: -Errno.EINVAL,
+      // One more: the openat of the fdinfo file, while the link still held the program.
+      afterLink: 7,
     });
   });
 
