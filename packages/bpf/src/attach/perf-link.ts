@@ -207,6 +207,7 @@ function copyName(info: DataView, ptrOffset: number, lenOffset: number, name: st
 }
 
 const C = BPF_ATTR_LAYOUTS.LINK_CREATE;
+const MULTI_ATTACH_TYPES: ReadonlySet<number> = new Set([BPF_ATTACH_TYPE.TRACE_KPROBE_MULTI, BPF_ATTACH_TYPE.TRACE_UPROBE_MULTI]);
 
 /**
  * BPF_LINK_CREATE for KPROBE, TRACEPOINT and PERF_EVENT programs. bpf_prog_attach_check_attach_type: TRACEPOINT
@@ -220,6 +221,8 @@ export const perfLinkCreate: LinkCreateHandler = (request) => {
   const { bpf, task, prog } = request;
   const perf = bpf.perfBpf;
   if (request.attachType !== BPF_ATTACH_TYPE.PERF_EVENT || perf === undefined) return -Errno.EINVAL;
+  // A KPROBE program loaded for kprobe_multi or uprobe_multi attaches only with that attach type.
+  if (MULTI_ATTACH_TYPES.has(prog.expectedAttachType)) return -Errno.EINVAL;
   if (request.flags !== 0) return -Errno.EINVAL;
   const file = perf.fget(task, request.targetFd);
   if (typeof file === 'number') return file;
