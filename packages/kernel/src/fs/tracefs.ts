@@ -12,6 +12,7 @@ import type { CurrentTask, TracePipe } from '../services.js';
 import type { File, FileOperations, IoContext } from './file.js';
 import { Inode } from './inode.js';
 import { snapshotFileOps } from './procfs.js';
+import { tracepointFormat } from './trace-format.js';
 import { Ramfs } from './ramfs.js';
 
 /** Lines the buffer holds before overwriting the oldest (a simulation limit, in place of buffer_size_kb). */
@@ -212,7 +213,7 @@ export class Tracefs implements TracePipe {
       const dir = tree.mkdir(systemDir, name, 0o755, root);
       // TRACE_MODE_READ for id and format, TRACE_MODE_WRITE for enable.
       tree.link(dir, 'id', this.textFile(0o440, `${hook.id}\n`));
-      tree.link(dir, 'format', this.textFile(0o440, hook.format()));
+      tree.link(dir, 'format', this.textFile(0o440, tracepointFormat(hook.name, hook.id, hook.fields)));
       tree.link(dir, 'enable', this.textFile(0o640, '0\n'));
     }
     const lines = (names: readonly string[]): string => names.map((name) => `${name}\n`).join('');
