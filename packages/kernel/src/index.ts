@@ -17,6 +17,10 @@ export type {
   TracePipe,
   PerfOutputEvent,
   PerfEvents,
+  PerfBpfEvent,
+  PerfEventBpfHost,
+  PerfEventBpfOps,
+  PerfEventKind,
   SysctlEntry,
   Sysctls,
   SchedTracepoints,
@@ -179,3 +183,5 @@ export {
   type ErrorInjectionType,
 } from './hooks/error-injection.js';
 export { procKallsymsInode, registerKptrRestrict, type ProcKallsymsSource } from './fs/proc-kallsyms.js';
+export { KPROBE_PMU_TYPE } from './perf/kprobe-pmu.js';
+export { CPU_CLOCK_MIN_PERIOD_NS } from './perf/cpu-clock.js';

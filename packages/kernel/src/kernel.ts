@@ -97,6 +97,8 @@ export class Kernel implements KernelInternals {
   readonly procSys: ProcSys;
   /** perf_event_open(2) and BPF output events (PERF_EVENT_ARRAY values). */
   readonly perfEvents: PerfEventSubsystem;
+  /** perf events as BPF attach targets (the same subsystem). */
+  readonly perfBpf: PerfEventSubsystem;
   /** tracefs at /sys/kernel/tracing: the trace buffer bpf_trace_printk writes to (trace_pipe, trace). */
   readonly tracing: Tracefs;
   /** Read-only files subsystems publish under /sys. */
@@ -178,6 +180,8 @@ export class Kernel implements KernelInternals {
     this.devices = new DeviceManager(this, options.nicModels ?? defaultNicModels(), options.onConsole);
     this.devices.probe();
     this.hooks.onChange('perf_event:cpu-clock', (hook) => this.devices.timer.setSampling(hook.attached));
+    this.perfBpf = this.perfEvents;
+    this.tracing.publishEvents(this.hooks);
   }
 
   // ---- processes -----------------------------------------------------------------------------------------

@@ -140,6 +140,52 @@ export interface PerfEvents {
   bpfOutputOf(file: File): PerfOutputEvent | undefined;
 }
 
+/** What a perf event counts, as perf_event_set_bpf_prog tells events apart (tracing events vs the rest). */
+export type PerfEventKind = 'tracepoint' | 'kprobe' | 'kretprobe' | 'software';
+
+/** A perf event a BPF program can be set on (PERF_EVENT_IOC_SET_BPF, BPF_LINK_CREATE with BPF_PERF_EVENT). */
+export interface PerfBpfEvent {
+  /** The event id (PERF_EVENT_IOC_ID). */
+  readonly id: number;
+  readonly kind: PerfEventKind;
+  /** attr.type and attr.config as opened (bpf_link_info.perf_event.event). */
+  readonly attrType: number;
+  readonly config: number;
+  /**
+   * Where the event's program runs: for tracing events the tracepoint's or probe's hook, whose program list is
+   * the tp_event's prog_array shared by every perf event on it (so the program runs on every CPU, whatever the
+   * event's cpu and pid); for a cpu-clock event its own sampling hook; undefined for an event that never
+   * overflows into a program (BPF output).
+   */
+  readonly hook: HookPoint | undefined;
+  /** The tracepoint's event name (`sys_enter_openat`) or the probed function (`vfs_read`); '' for software events. */
+  readonly name: string;
+  /** The probe's offset into the function (always 0: only function entries are probed). */
+  readonly probeOffset: number;
+  /** event->prog and what the bpf subsystem keeps with it (the cookie, the attachment); undefined when none is set. */
+  bpf: unknown;
+}
+
+/** What the bpf subsystem does for perf events (registered with {@link PerfEventBpfHost.setBpfOps} at registerBpf). */
+export interface PerfEventBpfOps {
+  /** PERF_EVENT_IOC_SET_BPF: bpf_prog_get(progFd), then perf_event_set_bpf_prog with cookie 0: 0 or -errno. */
+  setBpf(task: Task, event: PerfBpfEvent, progFd: number): number;
+  /** perf_event_free_bpf_prog: the event is going: detach its program and drop the reference it held. */
+  freeBpf(event: PerfBpfEvent): void;
+}
+
+/** perf events as attach targets: the kernel side of SET_BPF and of perf links (the kernel knows nothing of eBPF). */
+export interface PerfEventBpfHost {
+  /** The bpf subsystem plugs its side in; until then SET_BPF fails with EOPNOTSUPP, as bpf_prog_get without CONFIG_BPF_SYSCALL. */
+  setBpfOps(ops: PerfEventBpfOps): void;
+  /** perf_event_get: the perf event file behind `fd` with a reference taken (fget), or -EBADF (no file, or not a perf event). */
+  fget(task: Task, fd: number): File | number;
+  /** Drop a reference {@link fget} took; the last one releases the event. */
+  fput(file: File): void;
+  /** The event behind a perf event file (perf_get_event), or undefined for another file. */
+  bpfEventOf(file: File): PerfBpfEvent | undefined;
+}
+
 /** One integer sysctl under /proc/sys; `value` is read in place on hot paths. */
 export interface SysctlEntry {
   value: number;
@@ -170,6 +216,8 @@ export interface KernelServices {
   readonly sysctl: Sysctls;
   readonly tracing: TracePipe;
   readonly perfEvents: PerfEvents;
+  /** perf events as BPF attach targets (SET_BPF, perf links). */
+  readonly perfBpf: PerfEventBpfHost;
   /** Read-only files published under /sys (the bpf subsystem's /sys/kernel/btf/vmlinux). */
   readonly sysfs: SysfsFiles;
 }

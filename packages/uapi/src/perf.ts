@@ -77,8 +77,8 @@ export const PERF_EVENT_ATTR = {
   config3: 128,
 } as const;
 
-/** Bits of perf_event_attr's flags word. */
-export const PERF_ATTR_FLAG = { DISABLED: 0, FREQ: 10, SAMPLE_ID_ALL: 18, FIRST_RESERVED: 38 } as const;
+/** Bits of perf_event_attr's flags word (exclude_kernel: a counter that leaves the kernel out needs no perf_allow_kernel). */
+export const PERF_ATTR_FLAG = { DISABLED: 0, EXCLUDE_KERNEL: 5, FREQ: 10, SAMPLE_ID_ALL: 18, FIRST_RESERVED: 38 } as const;
 
 /**
  * struct perf_event_mmap_page: the first page of the mmap'ed ring. The kernel advances `data_head` (user space
@@ -123,5 +123,18 @@ export const perfRawSize = (length: number): number => Math.ceil((length + 4) / 
 /** The length of a PERF_RECORD_SAMPLE carrying only PERF_SAMPLE_RAW of `length` bytes. */
 export const perfRawRecordLength = (length: number): number => PERF_SAMPLE_RAW_LAYOUT.data + perfRawSize(length);
 
-/** ioctls of a perf event fd: _IO('$', 0) and _IO('$', 1). */
-export const PERF_EVENT_IOC = { ENABLE: 0x2400, DISABLE: 0x2401 } as const;
+/**
+ * ioctls of a perf event fd: ENABLE _IO('$', 0), DISABLE _IO('$', 1), ID _IOR('$', 7, __u64 *) (the event id
+ * written to the u64 at arg), SET_BPF _IOW('$', 8, __u32) (arg is a program fd).
+ */
+export const PERF_EVENT_IOC = { ENABLE: 0x2400, DISABLE: 0x2401, ID: 0x8008_2407, SET_BPF: 0x4004_2408 } as const;
+
+/**
+ * The kprobe PMU's attr fields (perf_event_attr's unions): config1 is kprobe_func (a user pointer to the
+ * function's name, or 0), config2 is probe_offset when kprobe_func is set and kprobe_addr otherwise. Bit 0 of
+ * config is the PMU's `retprobe` format bit (PERF_PROBE_CONFIG_IS_RETPROBE), published as "config:0" in
+ * /sys/bus/event_source/devices/kprobe/format/retprobe.
+ */
+export const PERF_PROBE_CONFIG_IS_RETPROBE = 1;
+/** KSYM_NAME_LEN: the longest function name kprobe_func may give (strndup_user's limit, NUL included). */
+export const KSYM_NAME_LEN = 512;

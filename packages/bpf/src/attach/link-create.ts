@@ -12,6 +12,7 @@ import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { ProgObject } from '../syscall/prog.js';
 import { tcxLinkCreate } from './tcx.js';
 import { xdpLinkCreate } from './xdp-link.js';
+import { perfLinkCreate } from './perf-link.js';
 
 const C = BPF_ATTR_LAYOUTS.LINK_CREATE;
 
@@ -43,6 +44,9 @@ export type LinkCreateHandler = (request: LinkCreateRequest) => number;
 const LINK_CREATE_HANDLERS: ReadonlyMap<number, LinkCreateHandler> = new Map<number, LinkCreateHandler>([
   [BPF_PROG_TYPE.XDP, xdpLinkCreate],
   [BPF_PROG_TYPE.SCHED_CLS, tcxLinkCreate],
+  [BPF_PROG_TYPE.KPROBE, perfLinkCreate],
+  [BPF_PROG_TYPE.TRACEPOINT, perfLinkCreate],
+  [BPF_PROG_TYPE.PERF_EVENT, perfLinkCreate],
 ]);
 
 /** link_create, after CHECK_ATTR (the syscall's command table checks the tail past uprobe_multi.pid). */

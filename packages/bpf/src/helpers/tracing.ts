@@ -56,5 +56,6 @@ export const TRACING_HELPERS: readonly BpfHelper[] = [
   helper('override_return', { ret: 'integer', args: ['ptr_to_ctx', 'anything'], gplOnly: true }, overrideReturn),
   helper('send_signal', { ret: 'integer', args: ['anything'] }, sendSignalProcess),
   helper('get_func_ip', { ret: 'integer', args: ['ptr_to_ctx'] }, getFuncIp),
-  helper('get_attach_cookie', { ret: 'integer', args: ['ptr_to_ctx'] }),
+  // The attachment's bpf_cookie (the run context's, as kprobe/tracepoint/perf_event programs read it in Linux).
+  helper('get_attach_cookie', { ret: 'integer', args: ['ptr_to_ctx'] }, (env) => () => env.run.cookie),
 ];

@@ -17,6 +17,7 @@ import {
   type KernelServices,
   type NetDevice,
   type PerfEvents,
+  type PerfEventBpfHost,
   type PerfOutputEvent,
   type SyscallHandler,
   type Task,
@@ -43,6 +44,7 @@ import {
 } from '@ebpf-sim/uapi';
 import { linkCreate } from '../attach/link-create.js';
 import { progAttach, progDetach, progQuery } from '../attach/prog-attach.js';
+import { perfEventBpfOps } from '../attach/perf-link.js';
 import type { BpfHelper } from '../helpers/define.js';
 import type { BpfMap, FdProgram, FdRef, MapCgroup, MapEnv, MapFdObjects, MapSocket, NetDevices } from '../maps/map.js';
 import { createMap } from '../maps/registry.js';
@@ -71,6 +73,8 @@ export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | '
   readonly devices?: { netByIndex(ifindex: number): TestRunNetDevice | undefined };
   /** perf events, whose fds PERF_EVENT_ARRAY values are (absent: no fd is one). */
   readonly perfEvents?: PerfEvents;
+  /** perf events as attach targets: SET_BPF and perf links (absent: no perf event takes a program). */
+  readonly perfBpf?: PerfEventBpfHost;
   /** The socket behind a file (sock_from_file), for the socket maps' values (absent: no file is a socket). */
   readonly sockets?: { socketOf(file: File): FdRef<MapSocket> | undefined };
   /** The cgroup v2 directory behind a file (cgroup_get_from_file), for CGROUP_ARRAY values (absent: none is). */
@@ -157,6 +161,10 @@ export class BpfSyscall {
   readonly btfs: BtfSyscall;
   /** Links (link_idr, bpf_link_fops): the attach paths create them with `links.prime` and `links.settle`. */
   readonly links: LinkSyscall;
+  /** The kernel's perf events as attach targets (perf links), when it has them. */
+  get perfBpf(): PerfEventBpfHost | undefined {
+    return this.k.perfBpf;
+  }
   /** kernel.unprivileged_bpf_disabled, kernel.bpf_stats_enabled, net.core.bpf_jit_enable. */
   readonly sysctls: BpfSysctls;
   /** The attr block of the command in progress, zero-extended to what this kernel knows. */
@@ -822,6 +830,7 @@ export type BpfKernel = BpfServices & { readonly syscalls: { register(name: 'bpf
 export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSyscall {
   const bpf = new BpfSyscall(kernel, options);
   kernel.syscalls.register('bpf', bpf.handler);
+  kernel.perfBpf?.setBpfOps(perfEventBpfOps(bpf));
   if (kernel.hooks !== undefined && kernel.sysfs !== undefined) {
     const vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
     bpf.progs.vmlinux = vmlinux.kernelBtf;

@@ -12,6 +12,7 @@ import type { CurrentTask, TracePipe } from '../services.js';
 import type { File, FileOperations, IoContext } from './file.js';
 import { Inode } from './inode.js';
 import { snapshotFileOps } from './procfs.js';
+import { tracepointFormat } from './trace-format.js';
 import { Ramfs } from './ramfs.js';
 
 /** Lines the buffer holds before overwriting the oldest (a simulation limit, in place of buffer_size_kb). */
@@ -100,6 +101,7 @@ export class Tracefs implements TracePipe {
    */
   readonly bhDisabled: Int32Array;
   private readonly lines: string[];
+  private readonly tree: Ramfs;
   private head = 0;
   private count = 0;
   /** Lines written since the buffer was last cleared, overwritten ones included. */
@@ -116,6 +118,7 @@ export class Tracefs implements TracePipe {
     this.lines = new Array<string>(capacity).fill('');
     this.bhDisabled = new Int32Array(sources.nrCpus);
     const tree = new Ramfs(dev, sources.clock);
+    this.tree = tree;
     this.root = tree.makeRoot(0o700);
     // TRACE_MODE_READ (0440) and TRACE_MODE_WRITE (0640), root's.
     tree.link(this.root, 'trace_pipe', this.file(tree, 0o440, tracePipeOps));
@@ -190,6 +193,42 @@ export class Tracefs implements TracePipe {
     this.consumed = 0;
   }
 
+  /**
+   * The event files of kernel/trace/trace_events.c: `events/CAT/NAME/{id,format,enable}` for each tracepoint,
+   * `available_events` (`cat:name` lines) and `available_filter_functions` (the functions kprobes can probe:
+   * those with a kprobe site, the `__x64_sys_*` wrappers included). Published once the kernel's hooks are
+   * defined (at boot, after the drivers probed); a hook defined later is not listed.
+   */
+  publishEvents(hooks: { list(kind?: HookKind): readonly HookPoint[] }): void {
+    const tree = this.tree;
+    const root = { uid: 0, gid: 0 };
+    const events = tree.lookup(this.root, 'events') ?? tree.mkdir(this.root, 'events', 0o755, root);
+    const tracepoints = hooks.list('tracepoint');
+    for (const hook of tracepoints) {
+      const colon = hook.name.indexOf(':');
+      const system = hook.name.slice(0, colon);
+      const name = hook.name.slice(colon + 1);
+      const systemDir = tree.lookup(events, system) ?? tree.mkdir(events, system, 0o755, root);
+      if (tree.lookup(systemDir, name) !== undefined) continue;
+      const dir = tree.mkdir(systemDir, name, 0o755, root);
+      // TRACE_MODE_READ for id and format, TRACE_MODE_WRITE for enable.
+      tree.link(dir, 'id', this.textFile(0o440, `${hook.id}\n`));
+      tree.link(dir, 'format', this.textFile(0o440, tracepointFormat(hook.name, hook.id, hook.fields)));
+      tree.link(dir, 'enable', this.textFile(0o640, '0\n'));
+    }
+    const lines = (names: readonly string[]): string => names.map((name) => `${name}\n`).join('');
+    tree.link(this.root, 'available_events', this.textFile(0o440, lines(tracepoints.map((hook) => hook.name))));
+    const probed = hooks.list('kprobe').map((hook) => hook.name.slice(hook.name.indexOf(':') + 1));
+    tree.link(this.root, 'available_filter_functions', this.textFile(0o440, lines(probed)));
+  }
+
+  private textFile(mode: number, text: string): Inode {
+    const inode = new Inode(this.tree.allocateIno(), S_IFREG | mode, 0, 0, this.dev, textFileOps);
+    inode.privateData = encoder.encode(text);
+    inode.size = 0;
+    return inode;
+  }
+
   private file(tree: Ramfs, mode: number, ops: FileOperations): Inode {
     const inode = new Inode(tree.allocateIno(), S_IFREG | mode, 0, 0, this.dev, ops);
     inode.privateData = this;
@@ -241,6 +280,24 @@ const tracePipeOps: FileOperations = {
     if ((file.flags & O.NONBLOCK) !== 0) return -Errno.EAGAIN;
     io.sleepOn(trace.readers);
     return BLOCKED;
+  },
+};
+
+/**
+ * A tracefs file of fixed text (an event's `id` and `format`, `available_events`): read from the start, with
+ * size 0 in stat as tracefs reports. An event's `enable` reads `0`; turning an event on for the trace buffer
+ * (its records printed into `trace`) is not modelled, so a write is refused with EINVAL rather than accepted
+ * and ignored.
+ */
+const textFileOps: FileOperations = {
+  ...snapshotFileOps,
+  name: 'tracefs',
+  open(file: File): number {
+    file.privateData = file.inode.privateData;
+    return 0;
+  },
+  write(): number {
+    return -Errno.EINVAL;
   },
 };
 

@@ -1,13 +1,18 @@
 /**
- * perf events as BPF output uses them (kernel/events/core.c, ring_buffer.c): perf_event_open(2) for a
- * PERF_TYPE_SOFTWARE / PERF_COUNT_SW_BPF_OUTPUT event on one CPU, an anon-inode `[perf_event]` fd, mmap of
- * 1 + 2^n pages (the perf_event_mmap_page header, then the data ring), and PERF_RECORD_SAMPLE records with
- * PERF_SAMPLE_RAW written by bpf_perf_event_output (PERF_RECORD_LOST first when earlier samples were dropped).
+ * perf events (kernel/events/core.c, ring_buffer.c, kernel/trace/trace_event_perf.c): perf_event_open(2) and
+ * its anon-inode `[perf_event]` fd, for
+ * - PERF_TYPE_SOFTWARE / PERF_COUNT_SW_BPF_OUTPUT on one CPU: mmap of 1 + 2^n pages (the perf_event_mmap_page
+ *   header, then the data ring), PERF_RECORD_SAMPLE records with PERF_SAMPLE_RAW written by
+ *   bpf_perf_event_output (PERF_RECORD_LOST first when earlier samples were dropped);
+ * - PERF_TYPE_SOFTWARE / PERF_COUNT_SW_CPU_CLOCK sampling on one CPU (perf/cpu-clock.ts) for PERF_EVENT programs;
+ * - PERF_TYPE_TRACEPOINT (config = the tracepoint id of tracefs's events/CAT/NAME/id) and the kprobe PMU
+ *   (perf/kprobe-pmu.ts: config1 = function name, config bit 0 = retprobe) for TRACEPOINT and KPROBE programs;
+ * - ioctl(2) PERF_EVENT_IOC_ENABLE, DISABLE, ID and SET_BPF (the bpf side registers through PerfEventBpfHost).
  *
- * Not modelled, each refused with an errno rather than accepted and ignored: events bound to a task (pid !=
- * -1), groups, other software events, tracepoint events, and sample_type bits other than PERF_SAMPLE_RAW
- * (EOPNOTSUPP); hardware, raw and unknown types (ENOENT, as on a machine with no PMU). There is no ioctl(2)
- * in the syscall table, so PERF_EVENT_IOC_ENABLE/DISABLE are reached only through `enable()`/`disable()`.
+ * Not modelled, each refused with an errno rather than accepted and ignored: groups, other software events,
+ * task-bound (pid != -1) software events, sample records of tracing and cpu-clock events (any sample_type on
+ * them: EOPNOTSUPP), sample_type bits other than PERF_SAMPLE_RAW (EOPNOTSUPP); hardware, raw and unknown
+ * types (ENOENT, as on a machine with no PMU). read(2) of the counts is not modelled.
  */
 import {
   CAP,
@@ -21,6 +26,7 @@ import {
   PERF_COUNT_SW,
   PERF_EVENT_ATTR,
   PERF_EVENT_HEADER,
+  PERF_EVENT_IOC,
   PERF_EVENT_MMAP_PAGE,
   PERF_FLAG,
   PERF_RECORD,
@@ -32,10 +38,23 @@ import {
   PROT,
   perfRawSize,
 } from '@ebpf-sim/uapi';
-import type { File, FileOperations } from '../fs/file.js';
-import type { KernelInternals, KernelMemory, PerfEvents, PerfOutputEvent, SysctlEntry } from '../services.js';
+import { releaseFile, type File, type FileOperations } from '../fs/file.js';
+import type { HookPoint } from '../hooks/hook.js';
+import type {
+  KernelInternals,
+  KernelMemory,
+  PerfBpfEvent,
+  PerfEventBpfHost,
+  PerfEventBpfOps,
+  PerfEventKind,
+  PerfEvents,
+  PerfOutputEvent,
+  SysctlEntry,
+} from '../services.js';
 import { hasCapability, type Task } from '../task/task.js';
 import type { SyscallTable } from '../syscalls/table.js';
+import { cpuClockPeriod, CpuClockTimer } from './cpu-clock.js';
+import { KPROBE_PMU_TYPE, kprobeEventSource, publishPmus } from './kprobe-pmu.js';
 
 /** PERF_FLAG_ALL: the flags perf_event_open knows. */
 const PERF_FLAG_ALL = PERF_FLAG.FD_NO_GROUP | PERF_FLAG.FD_OUTPUT | PERF_FLAG.PID_CGROUP | PERF_FLAG.FD_CLOEXEC;
@@ -46,8 +65,34 @@ const MAX_SAMPLE_RATE = 100_000;
 /** A record's size is a u16 in its header. */
 const RECORD_MAX = 0xffff;
 
-/** One BPF-output perf event and, once mapped, its ring. */
-export class PerfEvent implements PerfOutputEvent {
+/** What an event counts and where a program set on it runs (perf_event_alloc's pmu->event_init result). */
+export interface PerfEventSource {
+  readonly kind: PerfEventKind;
+  readonly attrType: number;
+  readonly config: number;
+  /** The tracepoint's or probe's hook (tracing events); undefined for software events. */
+  readonly hook: HookPoint | undefined;
+  readonly name: string;
+  readonly probeOffset: number;
+}
+
+/** A software event's source (BPF output, cpu-clock). */
+const softwareSource = (config: number): PerfEventSource => ({
+  kind: 'software',
+  attrType: PERF_TYPE.SOFTWARE,
+  config,
+  hook: undefined,
+  name: '',
+  probeOffset: 0,
+});
+
+/** Where an event finds the bpf subsystem's side of SET_BPF (the subsystem's, shared by its events). */
+interface BpfOpsSlot {
+  ops: PerfEventBpfOps | undefined;
+}
+
+/** One perf event: a BPF-output event and, once mapped, its ring; or a tracing or cpu-clock event a program runs on. */
+export class PerfEvent implements PerfOutputEvent, PerfBpfEvent {
   /** Physical address of the ring (header page, then data), 0 until mmap'ed. */
   ring = 0;
   /** Data pages (a power of two, or 0 for a header-only mapping, which takes no samples: the ring is paused). */
@@ -60,6 +105,10 @@ export class PerfEvent implements PerfOutputEvent {
   lost = 0;
   /** Samples dropped in all (event->lost_samples). */
   lostTotal = 0;
+  /** event->prog, the bpf subsystem's (PerfBpfEvent.bpf). */
+  bpf: unknown = undefined;
+  /** The sampling timer of a cpu-clock event. */
+  readonly clock: CpuClockTimer | undefined;
 
   constructor(
     /** The event id PERF_RECORD_LOST carries (primary_event_id). */
@@ -69,19 +118,76 @@ export class PerfEvent implements PerfOutputEvent {
     /** event->oncpu !== -1: a disabled event takes no output. */
     public enabled: boolean,
     private readonly mem: Pick<KernelMemory, 'bytes' | 'view' | 'kmalloc' | 'kfree'>,
-  ) {}
+    readonly source: PerfEventSource = softwareSource(PERF_COUNT_SW.BPF_OUTPUT),
+    private readonly bpfOps: BpfOpsSlot = { ops: undefined },
+    clock?: CpuClockTimer,
+  ) {
+    this.clock = clock;
+    clock?.setEnabled(enabled);
+  }
+
+  get kind(): PerfEventKind {
+    return this.source.kind;
+  }
+  get attrType(): number {
+    return this.source.attrType;
+  }
+  get config(): number {
+    return this.source.config;
+  }
+  get hook(): HookPoint | undefined {
+    return this.source.hook ?? this.clock?.hook;
+  }
+  get name(): string {
+    return this.source.name;
+  }
+  get probeOffset(): number {
+    return this.source.probeOffset;
+  }
 
   /** The memory accounting owner of this event's ring. */
   get owner(): string {
     return `perf-event:${this.id}`;
   }
 
-  /** PERF_EVENT_IOC_ENABLE / DISABLE. */
+  /**
+   * PERF_EVENT_IOC_ENABLE / DISABLE. A cpu-clock event's timer follows. A tracing event's program runs whether
+   * the event is enabled or not, as Linux's perf_trace_run_bpf_submit and kprobe_perf_func call trace_call_bpf
+   * before looking at the enabled events: enabling only starts the (unmodelled) counting.
+   */
   enable(): void {
     this.enabled = true;
+    this.clock?.setEnabled(true);
   }
   disable(): void {
     this.enabled = false;
+    this.clock?.setEnabled(false);
+  }
+
+  /**
+   * _perf_ioctl: ENABLE, DISABLE, ID (the id written as a u64 at `arg`), SET_BPF (`arg` is a program fd);
+   * anything else is ENOTTY.
+   */
+  ioctl(task: Task, cmd: number, arg: number): number {
+    switch (cmd) {
+      case PERF_EVENT_IOC.ENABLE:
+        this.enable();
+        return 0;
+      case PERF_EVENT_IOC.DISABLE:
+        this.disable();
+        return 0;
+      case PERF_EVENT_IOC.ID: {
+        const id = new Uint8Array(8);
+        new DataView(id.buffer).setUint32(0, this.id, true);
+        return task.group.mm.copyToUser(arg, id, 0, 8) ? 0 : -Errno.EFAULT;
+      }
+      case PERF_EVENT_IOC.SET_BPF: {
+        const ops = this.bpfOps.ops;
+        return ops === undefined ? -Errno.EOPNOTSUPP : ops.setBpf(task, this, arg | 0);
+      }
+      default:
+        return -Errno.ENOTTY;
+    }
   }
 
   /**
@@ -170,8 +276,10 @@ export class PerfEvent implements PerfOutputEvent {
     return Array.from({ length: pages }, (_, index) => this.ring + index * PAGE_SIZE);
   }
 
-  /** The event's file went: free the ring. */
+  /** The event's file went: its program goes (perf_event_free_bpf_prog), its timer stops, its ring is freed. */
   release(): void {
+    if (this.bpf !== undefined) this.bpfOps.ops?.freeBpf(this);
+    this.clock?.stop();
     if (this.ring !== 0) this.mem.kfree(this.ring);
     this.ring = 0;
     this.dataPages = 0;
@@ -180,9 +288,12 @@ export class PerfEvent implements PerfOutputEvent {
 
 const eventOf = (file: File): PerfEvent => file.privateData as PerfEvent;
 
-/** A perf event fd: mmap gives the ring; the last reference frees it. read(2) of the count is not modelled. */
+/** A perf event fd: mmap gives the ring, ioctl controls it; the last reference frees it. read(2) of the count is not modelled. */
 export const perfEventFileOps: FileOperations = {
   name: 'perf_event',
+  ioctl(task: Task, file: File, cmd: number, arg: number): number {
+    return eventOf(file).ioctl(task, cmd, arg);
+  },
   mmap(file: File, pgoff: number, pages: number, prot: number, flags: number): readonly number[] | number {
     return eventOf(file).mmap(pgoff, pages, prot, flags);
   },
@@ -191,20 +302,46 @@ export const perfEventFileOps: FileOperations = {
   },
 };
 
-/** What perf_event_open uses: physical memory for rings, fds, the task table (pids), sysctls, hooks (tracepoint ids). */
-export type PerfEventServices = Pick<KernelInternals, 'phys' | 'fds' | 'tasks' | 'sysctl' | 'hooks' | 'config'>;
+/**
+ * What perf_event_open uses: physical memory for rings, fds, the task table (pids), sysctls, hooks (tracepoint
+ * ids, kprobe sites), sysfs (the PMUs' types), and for cpu-clock sampling the CPUs, the clock and the arena.
+ */
+export type PerfEventServices = Pick<KernelInternals, 'phys' | 'fds' | 'tasks' | 'sysctl' | 'hooks' | 'config' | 'sysfs' | 'sched' | 'clock' | 'hookArena'>;
 
-/** The perf events subsystem: perf_event_open(2), and the service the bpf subsystem reaches events through. */
-export class PerfEventSubsystem implements PerfEvents {
+/** The perf events subsystem: perf_event_open(2), and the services the bpf subsystem reaches events through. */
+export class PerfEventSubsystem implements PerfEvents, PerfEventBpfHost {
   private nextId = 1;
   /** kernel.perf_event_paranoid (default 2): above 0 a CPU-wide event needs CAP_PERFMON, above 1 any event that counts the kernel. */
   readonly paranoid: SysctlEntry;
   private readonly attr = new Uint8Array(PERF_EVENT_ATTR.size);
   private readonly attrView = new DataView(this.attr.buffer);
 
+  /** The bpf subsystem's side of SET_BPF, once registered. */
+  private readonly bpfOps: BpfOpsSlot = { ops: undefined };
+
   constructor(private readonly k: PerfEventServices) {
     // Linux accepts any value here (proc_dointvec with CAP_SYS_ADMIN); -1 lets everyone in.
     this.paranoid = k.sysctl.register('kernel.perf_event_paranoid', 2);
+    publishPmus(k.sysfs);
+  }
+
+  setBpfOps(ops: PerfEventBpfOps): void {
+    this.bpfOps.ops = ops;
+  }
+
+  fget(task: Task, fd: number): File | number {
+    const file = this.k.fds.fdget(task, fd);
+    if (file?.ops !== perfEventFileOps) return -Errno.EBADF;
+    file.refs++;
+    return file;
+  }
+
+  fput(file: File): void {
+    if (--file.refs === 0) releaseFile(file);
+  }
+
+  bpfEventOf(file: File): PerfBpfEvent | undefined {
+    return this.eventOf(file);
   }
 
   bpfOutputOf(file: File): PerfOutputEvent | undefined {
@@ -227,7 +364,7 @@ export class PerfEventSubsystem implements PerfEvents {
     const perfmon = hasCapability(task.group.cred, CAP.PERFMON) || hasCapability(task.group.cred, CAP.SYS_ADMIN);
     const paranoid = this.paranoid.value;
     // perf_allow_kernel (exclude_kernel is bit 5), then perf_allow_cpu for a CPU-wide event.
-    if (!flagBit(5) && paranoid > 1 && !perfmon) return -Errno.EACCES;
+    if (!flagBit(PERF_ATTR_FLAG.EXCLUDE_KERNEL) && paranoid > 1 && !perfmon) return -Errno.EACCES;
     if (pid === -1 && paranoid > 0 && !perfmon) return -Errno.EACCES;
     const period = view.getBigUint64(PERF_EVENT_ATTR.sample_period, true);
     if (flagBit(PERF_ATTR_FLAG.FREQ) ? period > BigInt(MAX_SAMPLE_RATE) : period >> 63n !== 0n) return -Errno.EINVAL;
@@ -237,35 +374,61 @@ export class PerfEventSubsystem implements PerfEvents {
       if (group?.ops !== perfEventFileOps) return -Errno.EBADF;
       return -Errno.EOPNOTSUPP;
     }
-    if (pid !== -1) return this.k.tasks.has(pid) || pid === 0 ? -Errno.EOPNOTSUPP : -Errno.ESRCH;
-    // perf_event_alloc: a CPU-wide event needs a CPU that exists.
-    if (!(cpu >= 0 && cpu < this.k.config.cpus)) return -Errno.EINVAL;
+    // find_lively_task_by_vpid: pid 0 is the caller; a task-bound event needs ptrace access to its task
+    // (perf_check_permission: the same uid, or CAP_PERFMON).
+    if (pid !== -1) {
+      const target = pid === 0 ? task : pid > 0 ? this.k.tasks.get(pid) : undefined;
+      if (target === undefined) return -Errno.ESRCH;
+      if (!perfmon && target.group.cred.uid !== task.group.cred.uid) return -Errno.EACCES;
+    }
+    // perf_event_alloc: a CPU-wide event needs a CPU that exists; cpu -1 is only for a task-bound event.
+    if (!(cpu === -1 ? pid !== -1 : cpu >= 0 && cpu < this.k.config.cpus)) return -Errno.EINVAL;
     const type = view.getUint32(PERF_EVENT_ATTR.type, true);
     const config = view.getBigUint64(PERF_EVENT_ATTR.config, true);
     const sampleType = Number(view.getBigUint64(PERF_EVENT_ATTR.sample_type, true));
-    const known = this.knownEvent(type, config);
-    if (known !== 0) return known;
+    const source = this.eventSource(task, type, config, sampleType, perfmon);
+    if (typeof source === 'number') return source;
+    // Task-bound software events (output or sampling that follows one task across CPUs) are not modelled.
+    if (source.kind === 'software' && pid !== -1) return -Errno.EOPNOTSUPP;
     if ((sampleType & ~PERF_SAMPLE.RAW) !== 0) return -Errno.EOPNOTSUPP;
     if ((flags & PERF_FLAG.FD_OUTPUT) !== 0) return -Errno.EOPNOTSUPP;
-    const event = new PerfEvent(this.nextId++, cpu, sampleType, !flagBit(PERF_ATTR_FLAG.DISABLED), this.k.phys);
+    const isOutput = source.kind === 'software' && source.config === PERF_COUNT_SW.BPF_OUTPUT;
+    // Sample records of tracing and cpu-clock events into the ring are not modelled (see the file's comment).
+    if (!isOutput && sampleType !== 0) return -Errno.EOPNOTSUPP;
+    const enabled = !flagBit(PERF_ATTR_FLAG.DISABLED);
+    let clock: CpuClockTimer | undefined;
+    if (source.kind === 'software' && source.config === PERF_COUNT_SW.CPU_CLOCK) {
+      const period = cpuClockPeriod(Number(period64(view)), flagBit(PERF_ATTR_FLAG.FREQ));
+      clock = new CpuClockTimer(this.k, cpu, period, this.k.hooks.require('perf_event:cpu-clock').fields);
+    }
+    const event = new PerfEvent(this.nextId++, cpu, sampleType, enabled, this.k.phys, source, this.bpfOps, clock);
     const fileFlags = O.RDWR | ((flags & PERF_FLAG.FD_CLOEXEC) !== 0 ? O.CLOEXEC : 0);
     return this.k.fds.installFd(task, '[perf_event]', perfEventFileOps, event, fileFlags);
   }
 
   /**
-   * Which PMU takes `type`/`config`: 0 for the modelled BPF output event; -ENOENT when no PMU does (unknown
-   * types, hardware and raw events on a machine without a PMU, software configs past PERF_COUNT_SW_MAX);
-   * -EINVAL for a tracepoint id that does not exist; -EOPNOTSUPP for what Linux has but this model does not.
+   * Which PMU takes `type`/`config` and what the event is (perf_init_event, then the PMU's event_init):
+   * -ENOENT when no PMU does (unknown types, hardware and raw events on a machine without a PMU, software
+   * configs past PERF_COUNT_SW_MAX); -EOPNOTSUPP for software events Linux has but this model does not.
+   * Tracepoints (perf_tp_event_init → perf_trace_init): -EINVAL for an id no tracepoint has, and
+   * perf_trace_event_perm's EPERM for raw samples without CAP_PERFMON unless perf_event_paranoid is -1.
+   * The kprobe PMU: see kprobeEventSource.
    */
-  private knownEvent(type: number, config: bigint): number {
+  private eventSource(task: Task, type: number, config: bigint, sampleType: number, perfmon: boolean): PerfEventSource | number {
     if (type === PERF_TYPE.SOFTWARE) {
       if (config >= BigInt(PERF_COUNT_SW.MAX)) return -Errno.ENOENT;
-      return config === BigInt(PERF_COUNT_SW.BPF_OUTPUT) ? 0 : -Errno.EOPNOTSUPP;
+      const sw = Number(config);
+      return sw === PERF_COUNT_SW.BPF_OUTPUT || sw === PERF_COUNT_SW.CPU_CLOCK ? softwareSource(sw) : -Errno.EOPNOTSUPP;
     }
     if (type === PERF_TYPE.TRACEPOINT) {
+      if (config >= 2n ** 32n) return -Errno.EINVAL;
       const id = Number(config);
-      return this.k.hooks.list('tracepoint').some((hook) => hook.id === id) ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
+      const hook = this.k.hooks.list('tracepoint').find((tracepoint) => tracepoint.id === id);
+      if (hook === undefined) return -Errno.EINVAL;
+      if ((sampleType & PERF_SAMPLE.RAW) !== 0 && this.paranoid.value > -1 && !perfmon) return -Errno.EPERM;
+      return { kind: 'tracepoint', attrType: type, config: id, hook, name: hook.name.slice(hook.name.indexOf(':') + 1), probeOffset: 0 };
     }
+    if (type === KPROBE_PMU_TYPE) return kprobeEventSource(this.k.hooks, task, config, this.attrView, perfmon);
     return -Errno.ENOENT;
   }
 
@@ -303,6 +466,9 @@ export class PerfEventSubsystem implements PerfEvents {
     return 0;
   }
 }
+
+/** attr.sample_period (or sample_freq, its union) as a bigint. */
+const period64 = (view: DataView): bigint => view.getBigUint64(PERF_EVENT_ATTR.sample_period, true);
 
 /** perf_event_open is x86_64 syscall 298. */
 export function registerPerfEventOpen(table: SyscallTable, perf: PerfEventSubsystem): void {

@@ -432,6 +432,18 @@ export const BPF_LINK_INFO = {
   size: 64,
 } as const;
 
+/**
+ * bpf_link_info.perf_event (at BPF_LINK_INFO.union): the event type (BPF_PERF_EVENT_TYPE), then per type
+ * kprobe { func_name, name_len, offset, addr, missed, cookie }, tracepoint { tp_name, name_len, cookie } or
+ * event { config, type, cookie }. Offsets from the start of struct bpf_link_info.
+ */
+export const BPF_LINK_INFO_PERF_EVENT = {
+  type: 16,
+  kprobe: { func_name: 24, name_len: 32, offset: 36, addr: 40, missed: 48, cookie: 56 },
+  tracepoint: { tp_name: 24, name_len: 32, cookie: 40 },
+  event: { config: 24, type: 32, cookie: 40 },
+} as const;
+
 export const BPF_MAP_INFO = {
   type: 0,
   id: 4,

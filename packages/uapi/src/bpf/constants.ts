@@ -333,6 +333,9 @@ export const BPF_F = {
   EXCLUDE_INGRESS: 16,
 } as const;
 
+/** enum bpf_perf_event_type: what bpf_link_info.perf_event describes. */
+export const BPF_PERF_EVENT_TYPE = { UNSPEC: 0, UPROBE: 1, URETPROBE: 2, KPROBE: 3, KRETPROBE: 4, TRACEPOINT: 5, EVENT: 6 } as const;
+
 /** Flags of bpf_perf_event_output / bpf_perf_event_read (BPF_F_INDEX_MASK, BPF_F_CURRENT_CPU, BPF_F_CTXLEN_MASK's shift). */
 export const BPF_F_PERF = { INDEX_MASK: 0xffffffff, CURRENT_CPU: 0xffffffff, CTXLEN_SHIFT: 32 } as const;
 

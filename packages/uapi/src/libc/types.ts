@@ -85,6 +85,9 @@ export interface PerfEventAttrInput {
   readonly sampleType?: number;
   readonly samplePeriod?: number;
   readonly wakeupEvents?: number;
+  /** config1 (the kprobe PMU's kprobe_func: a user pointer to the function name) and config2 (probe_offset or kprobe_addr). */
+  readonly config1?: number;
+  readonly config2?: number;
   /** The u64 of one-bit fields (bit 0 disabled, bit 10 freq, ...). */
   readonly flags?: bigint;
   /** attr.size; default PERF_ATTR_SIZE_VER8. A larger size sends that many bytes (zero past the known fields). */
