@@ -23,6 +23,7 @@ import {
   PERF_COUNT_SW,
   PERF_EVENT_ATTR,
   PERF_EVENT_HEADER,
+  PERF_EVENT_IOC,
   PERF_EVENT_MMAP_PAGE,
   PERF_FLAG,
   PERF_RECORD,
@@ -243,6 +244,15 @@ export const perfEventFileOps: FileOperations = {
   },
   poll(file: File, table: PollTable | null): number {
     return eventOf(file).poll(table);
+  },
+  // PERF_EVENT_IOC_ENABLE / DISABLE, which libbpf's perf_buffer__new issues on each CPU's event (h-output's
+  // minimal version for the perf buffer reader; h-trace's branch has the full perf ioctl set).
+  ioctl(_task: Task, file: File, cmd: number): number {
+    const event = eventOf(file);
+    if (cmd === PERF_EVENT_IOC.ENABLE) event.enable();
+    else if (cmd === PERF_EVENT_IOC.DISABLE) event.disable();
+    else return -Errno.ENOTTY;
+    return 0;
   },
 };
 
