@@ -1,4 +1,16 @@
-import { EPOLL, EPOLL_CLOEXEC, EPOLL_CTL, EPOLL_EVENT, EPOLLEXCLUSIVE_OK_BITS, EP_MAX_EVENTS, EP_MAX_NESTS, Errno, KERNEL_SIGSET_SIZE, O, PROT } from '@ebpf-sim/uapi';
+import {
+  EPOLL,
+  EPOLL_CLOEXEC,
+  EPOLL_CTL,
+  EPOLL_EVENT,
+  EPOLLEXCLUSIVE_OK_BITS,
+  EP_MAX_EVENTS,
+  EP_MAX_NESTS,
+  Errno,
+  KERNEL_SIGSET_SIZE,
+  O,
+  PROT,
+} from '@ebpf-sim/uapi';
 import { EventPoll, epollOf, eventpollFileOps } from '../fs/eventpoll.js';
 import { BLOCKED } from '../sched/wait.js';
 import type { KernelInternals } from '../services.js';
@@ -98,7 +110,16 @@ function epollWait(k: EpollSyscallServices, task: Task, epfd: number, events: nu
  * wait. This kernel has no blocked-signal masks (signals that are not fatal are not delivered while a task
  * sleeps), so the set is checked and not applied.
  */
-function epollPwait(k: EpollSyscallServices, task: Task, epfd: number, events: number, maxEvents: number, timeoutMs: number, sigmask: number, sigsetsize: number): number {
+function epollPwait(
+  k: EpollSyscallServices,
+  task: Task,
+  epfd: number,
+  events: number,
+  maxEvents: number,
+  timeoutMs: number,
+  sigmask: number,
+  sigsetsize: number,
+): number {
   if (sigmask !== 0 && task.progress === 0) {
     if (sigsetsize !== KERNEL_SIGSET_SIZE) return -Errno.EINVAL;
     if (!task.group.mm.copyFromUser(sigmask, sigset, 0, KERNEL_SIGSET_SIZE)) return -Errno.EFAULT;

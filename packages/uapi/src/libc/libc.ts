@@ -394,12 +394,7 @@ export class Libc {
    * epoll_wait(2) (or epoll_pwait(2) with `sigmask`, a 64-bit signal set): up to `maxEvents` ready events,
    * waiting `timeoutMs` ms of virtual time (-1: until one is ready, 0: no wait). The raw return and the events.
    */
-  *epollWait(
-    epfd: number,
-    maxEvents: number,
-    timeoutMs: number,
-    sigmask?: bigint,
-  ): Sys<{ ret: number; events: Array<{ events: number; data: bigint }> }> {
+  *epollWait(epfd: number, maxEvents: number, timeoutMs: number, sigmask?: bigint): Sys<{ ret: number; events: Array<{ events: number; data: bigint }> }> {
     const mark = this.stack.mark();
     try {
       const size = Math.max(0, maxEvents) * EPOLL_EVENT.size;

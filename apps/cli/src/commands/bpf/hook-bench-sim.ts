@@ -67,7 +67,11 @@ const row = (name: string, operations: number, ms: number, observed: number): Ho
 });
 
 /** Load rb_bench.bpf.o in the calling process of `kernel`; the loaded object and a way to its programs' kernel objects. */
-function* loadBench(kernel: Kernel, bpf: ReturnType<typeof registerBpf>, libc: Libc): Generator<number, { loaded: LoadedObject; prog: (name: string) => Generator<number, ProgObject, number> }, number> {
+function* loadBench(
+  kernel: Kernel,
+  bpf: ReturnType<typeof registerBpf>,
+  libc: Libc,
+): Generator<number, { loaded: LoadedObject; prog: (name: string) => Generator<number, ProgObject, number> }, number> {
   const loaded = yield* load(openObject(new Uint8Array(readFileSync(HOOK_BENCH_OBJECT)), { name: 'rb_bench' }), libc, { possibleCpus: kernel.config.cpus });
   const prog = function* (name: string): Generator<number, ProgObject, number> {
     const handle = loaded.programs.get(name);
@@ -95,7 +99,7 @@ function runProcess(kernel: Kernel, body: (libc: Libc) => Generator<number, void
   kernel.vfs.registerProgram('/bin/bench', program);
   kernel.spawn('/bin/bench', { uid: 0 });
   kernel.run({});
-  if (failure !== undefined) throw failure instanceof Error ? failure : new HookBenchFailure(String(failure));
+  if (failure !== undefined) throw failure instanceof Error ? failure : new HookBenchFailure(`the bench process threw ${JSON.stringify(failure)}`);
   if (kernel.crashes.length > 0) throw new HookBenchFailure(`the simulated kernel crashed: ${JSON.stringify(kernel.crashes[0])}`);
 }
 
@@ -137,7 +141,10 @@ function benchSyscalls(options: HookBenchOptions): [HookBenchRow, HookBenchRow] 
     if (total < observed * (options.rounds + 1)) throw new HookBenchFailure(`count_sys_enter counted ${total} syscalls, fewer than it ran`);
     yield* loaded.close();
   });
-  return [row('syscalls/s, bare', options.syscalls, bare, 0), row('syscalls/s, counting program on raw_syscalls:sys_enter', options.syscalls, counted, observed)];
+  return [
+    row('syscalls/s, bare', options.syscalls, bare, 0),
+    row('syscalls/s, counting program on raw_syscalls:sys_enter', options.syscalls, counted, observed),
+  ];
 }
 
 /** (b): `packets` frames through a NIC whose XDP program drops them all. */
@@ -156,7 +163,7 @@ function benchXdpDrop(options: HookBenchOptions): HookBenchRow {
   for (let round = 0; round <= options.rounds; round++) {
     const before = nic.stats.xdpDrop;
     const started = performance.now();
-    for (let sent = 0; sent < options.packets; ) {
+    for (let sent = 0; sent < options.packets;) {
       const batch = Math.min(NIC_BATCH, options.packets - sent);
       for (let index = 0; index < batch; index++) nic.receive(frame);
       kernel.run({});
