@@ -1,4 +1,5 @@
-import { EPOLL, EPOLL_CLOEXEC, EPOLL_CTL, Errno, Libc, O } from '@ebpf-sim/uapi';
+import { EPOLL, EPOLL_CLOEXEC, EPOLL_CTL, Errno, Libc, MAP, O, PAGE_SIZE, PERF_COUNT_SW, PERF_SAMPLE, PERF_TYPE, PROT } from '@ebpf-sim/uapi';
+import type { Kernel } from '../kernel.js';
 import { describe, expect, it } from 'vitest';
 import { runProgram } from '../testing/run-program.js';
 
@@ -120,6 +121,48 @@ describe('epoll on pipes', () => {
       return 0;
     });
     expect(log).toEqual([0, [{ events: EPOLL.IN, data: 2n }]]);
+  });
+});
+
+describe('epoll on perf event fds (perf_poll, perf_output_wakeup)', () => {
+  it('hangs up without a ring, then reports EPOLLIN once per wakeup_events samples, woken through irq_work', () => {
+    const log: unknown[] = [];
+    let kernel: Kernel | undefined;
+    runProgram(
+      function* (ctx) {
+        const libc = new Libc(ctx);
+        const attr = { type: PERF_TYPE.SOFTWARE, config: PERF_COUNT_SW.BPF_OUTPUT, sampleType: PERF_SAMPLE.RAW, samplePeriod: 1, wakeupEvents: 2 };
+        const fd = yield* libc.perfEventOpen(attr, -1, 0);
+        const ep = yield* libc.epollCreate1();
+        yield* libc.epollCtl(ep, EPOLL_CTL.ADD, fd, { events: EPOLL.IN, data: 5n });
+        // No ring mapped yet: EPOLLHUP, which epoll always reports.
+        log.push((yield* libc.epollWait(ep, 4, 0)).events);
+        yield* libc.epollCtl(ep, EPOLL_CTL.DEL, fd, null);
+        const ring = yield* libc.mmapFile(fd, 2 * PAGE_SIZE, PROT.READ | PROT.WRITE, MAP.SHARED);
+        log.push(ring > 0);
+        yield* libc.epollCtl(ep, EPOLL_CTL.ADD, fd, { events: EPOLL.IN, data: 5n });
+        const task = kernel?.tasks.get(yield* libc.getpid());
+        const file = task === undefined ? undefined : kernel?.fds.fdget(task, fd);
+        const event = file === undefined ? undefined : kernel?.perfEvents.eventOf(file);
+        if (event === undefined) return 1;
+        const sample = new Uint8Array(8);
+        event.outputSample(sample, 0, 8);
+        // One sample of wakeup_events = 2: no wake-up.
+        log.push(event.wakeups, (yield* libc.epollWait(ep, 4, 1)).ret);
+        event.outputSample(sample, 0, 8);
+        // The second wakes the waiters once the output is over (irq_work): the wait below sleeps, then sees it.
+        log.push(event.wakeups, (yield* libc.epollWait(ep, 4, 10)).events);
+        // rb->poll was taken by that report: level-triggered or not, nothing more until the next wake-up.
+        log.push((yield* libc.epollWait(ep, 4, 0)).ret);
+        return 0;
+      },
+      {},
+      (k) => {
+        kernel = k;
+      },
+      { uid: 0 },
+    );
+    expect(log).toEqual([[{ events: EPOLL.HUP, data: 5n }], true, 0, 0, 1, [{ events: EPOLL.IN, data: 5n }], 0]);
   });
 });
 
