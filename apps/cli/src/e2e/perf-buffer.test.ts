@@ -96,4 +96,55 @@ describe('perf buffer: a tracepoint program to a user-space reader in epoll_wait
     expect(polls).toBe(3);
     expect(lost).toEqual([]);
   });
+
+  it('reports the samples dropped while the reader was away through the lost callback (PERF_RECORD_LOST)', () => {
+    const kernel = createKernel({ cpus: 1 });
+    const bpf = registerBpf(kernel);
+    let samples = 0;
+    let first = 0;
+    const lost: number[] = [];
+    const WRITES = 300;
+    kernel.vfs.registerProgram('/bin/writer', function* (ctx) {
+      const libc = new Libc(ctx);
+      const pipe = yield* libc.pipe();
+      if (!pipe.ok) return 1;
+      for (let index = 0; index < WRITES; index++) yield* libc.write(pipe.value[1], new Uint8Array(1));
+      return 0;
+    });
+    kernel.vfs.registerProgram('/bin/reader', function* (ctx) {
+      const libc = new Libc(ctx);
+      const loaded = yield* load(openObject(new Uint8Array(readFileSync(OBJECT)), { name: 'pb_events' }), libc, { possibleCpus: 1 });
+      const prog = loaded.programs.get('pb_write');
+      const map = loaded.maps.get('samples');
+      if (prog === undefined || map === undefined) throw new Error('pb_events.bpf.o lacks pb_write or samples');
+      const info = yield* libc.bpfProgGetInfo(prog.fd);
+      const object = info.ok ? bpf.progs.progs.find(info.value.id) : undefined;
+      if (object === undefined) throw new Error('no program object');
+      kernel.hooks.require('syscalls:sys_enter_write').attach(new BpfAttachment(bpf.runtime, object, 0n));
+      // One data page: 4096 bytes hold about a hundred 40-byte sample records.
+      const pb = yield* PerfBuffer.create(libc, map.fd, { pageCount: 1, possibleCpus: 1, onSample: () => samples++, onLost: (_cpu, n) => lost.push(n) });
+      if (typeof pb === 'number') throw new Error(`perf_buffer__new: ${pb}`);
+      const writer = yield* libc.fork(function* (childCtx) {
+        return yield* new Libc(childCtx).execve('/bin/writer', ['writer'], []);
+      });
+      yield* libc.wait4(writer);
+      pb.consume();
+      first = samples;
+      // Room again: the next sample is preceded by a PERF_RECORD_LOST with the count dropped meanwhile.
+      const pipe = yield* libc.pipe();
+      if (pipe.ok) yield* libc.write(pipe.value[1], new Uint8Array(1));
+      yield* pb.poll(0);
+      yield* pb.free();
+      yield* loaded.close();
+      return 0;
+    });
+    kernel.spawn('/bin/reader', { uid: 0 });
+    kernel.run({ untilNs: 10e9 });
+    expect(kernel.crashes).toEqual([]);
+    // The ring filled while the reader waited: what did not fit was dropped and counted.
+    expect(first).toBeGreaterThan(50);
+    expect(first).toBeLessThan(WRITES);
+    expect(lost).toEqual([WRITES - first]);
+    expect(samples).toBe(first + 1);
+  });
 });
