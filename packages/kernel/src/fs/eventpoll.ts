@@ -164,6 +164,23 @@ export class EventPoll implements FileReleaseWatch {
     this.readyList.length = 0;
   }
 
+  /**
+   * ep_show_fdinfo: one `tfd:` line per item. Linux walks its rbtree, ordered by the files' addresses; here the
+   * items come in the order they were added.
+   */
+  showFdinfo(): string {
+    let out = '';
+    for (const [file, byFd] of this.items) {
+      for (const item of byFd.values()) {
+        const data = (BigInt(item.dataHi) << 32n) | BigInt(item.dataLo);
+        out +=
+          `tfd: ${String(item.fd).padStart(8)} events: ${(item.events >>> 0).toString(16).padStart(8)} data: ${data.toString(16).padStart(16)} ` +
+          ` pos:${file.pos} ino:${file.inode.ino.toString(16)} sdev:${file.inode.dev.toString(16)}\n`;
+      }
+    }
+    return out;
+  }
+
   /** The epoll instances directly in this one's interest set (for the loop check). */
   private *nested(): Generator<EventPoll> {
     for (const file of this.items.keys()) if (file.ops === eventpollFileOps) yield file.privateData as EventPoll;
@@ -245,6 +262,9 @@ export const eventpollFileOps: FileOperations = {
   },
   release(file: File): void {
     (file.privateData as EventPoll).free();
+  },
+  showFdinfo(file: File): string {
+    return (file.privateData as EventPoll).showFdinfo();
   },
 };
 

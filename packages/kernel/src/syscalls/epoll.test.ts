@@ -124,6 +124,27 @@ describe('epoll on pipes', () => {
   });
 });
 
+describe('/proc/PID/fdinfo of an epoll fd', () => {
+  it("lists each item as Linux's ep_show_fdinfo does (format checked on Linux 6.18 with a pipe in an epoll set)", () => {
+    let text = '';
+    const { kernel } = runProgram(function* (ctx) {
+      const libc = new Libc(ctx);
+      const fds = yield* libc.pipe();
+      if (!fds.ok) return 1;
+      const ep = yield* libc.epollCreate1(EPOLL_CLOEXEC);
+      yield* libc.epollCtl(ep, EPOLL_CTL.ADD, fds.value[0], { events: EPOLL.IN | EPOLL.ET, data: BigInt(fds.value[0]) });
+      const fd = yield* libc.open(`/proc/self/fdinfo/${ep}`, O.RDONLY);
+      const read = yield* libc.readAll(fd, 4096);
+      if (read.ok) text = new TextDecoder().decode(read.value);
+      return 0;
+    });
+    expect(kernel.crashes).toEqual([]);
+    // Linux 6.18: "tfd:        3 events: 80000019 data:                3  pos:0 ino:2357f sdev:f".
+    expect(text).toMatch(/^flags:\t02000002$/m);
+    expect(text).toMatch(/^tfd: {8}3 events: 80000019 data: {16}3 {2}pos:0 ino:[0-9a-f]+ sdev:[0-9a-f]+$/m);
+  });
+});
+
 describe('epoll on perf event fds (perf_poll, perf_output_wakeup)', () => {
   it('hangs up without a ring, then reports EPOLLIN once per wakeup_events samples, woken through irq_work', () => {
     const log: unknown[] = [];
