@@ -249,6 +249,11 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['bpf-bench', '--dir', OK_HEX], 1, /ok\.hex: not a directory \(ENOTDIR\)/],
     [['bpf-bench', '--dir', DIR], 1, /cannot load the bench from .*manifest\.json \(ENOENT\)/],
   ],
+  'hook-bench': [
+    [['hook-bench', '--rounds', '0'], 2, /--rounds must be an integer from 1 to 100, not '0'/],
+    [['hook-bench', '--syscalls', 'many'], 2, /--syscalls must be an integer from 1 to 100000000, not 'many'/],
+    [['hook-bench', 'extra'], 2, /unexpected argument 'extra'/],
+  ],
   'loader-bench': [
     [['loader-bench', '--rounds', '0'], 2, /--rounds must be an integer from 1 to 1000, not '0'/],
     [['loader-bench', 'extra'], 2, /unexpected argument 'extra'/],

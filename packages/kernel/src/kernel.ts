@@ -27,6 +27,7 @@ import type { SchedulerRegistry } from './sched/scheduler.js';
 import { WaitQueue } from './sched/wait.js';
 import type { CurrentTask, KernelInternals, KernelStats, SchedTracepoints, UserMemory } from './services.js';
 import { registerAllSyscalls } from './syscalls/register.js';
+import { registerEpollSyscalls } from './syscalls/epoll.js';
 import { SyscallTable } from './syscalls/table.js';
 import { createTask, startProgram } from './task/create.js';
 import { doExit } from './task/exit.js';
@@ -177,6 +178,8 @@ export class Kernel implements KernelInternals {
     registerAllSyscalls(this.syscalls, this);
     this.perfEvents = new PerfEventSubsystem(this);
     registerPerfEventOpen(this.syscalls, this.perfEvents);
+    registerEpollSyscalls(this.syscalls, this);
+    this.perfEvents.clock = this.clock;
     this.devices = new DeviceManager(this, options.nicModels ?? defaultNicModels(), options.onConsole);
     this.devices.probe();
     this.hooks.onChange('perf_event:cpu-clock', (hook) => this.devices.timer.setSampling(hook.attached));

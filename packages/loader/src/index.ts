@@ -24,3 +24,7 @@ export { CORE_POISON_HELPER } from './core/patch.js';
 export { applyCoreRelocations, CoreTarget, explainPoisonInLog } from './core/apply.js';
 export type { CoreOutcome, PoisonedRelo } from './core/apply.js';
 export type { CoreRelo } from './core/relo.js';
+export { RingBuffer } from './ring-buffer.js';
+export type { RingBufferLibc, RingBufferSampleFn } from './ring-buffer.js';
+export { PerfBuffer } from './perf-buffer.js';
+export type { PerfBufferLibc, PerfBufferLostFn, PerfBufferOptions, PerfBufferSampleFn } from './perf-buffer.js';

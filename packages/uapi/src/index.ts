@@ -7,6 +7,7 @@ export * from './signal.js';
 export * from './sched.js';
 export * from './layouts.js';
 export * from './socket.js';
+export * from './epoll.js';
 export { argMeta, argCheckOf, type ArgCheck, type ArgMeta } from './syscall-args.js';
 export { SYSCALL_ARGS, SYSCALL_SPECS, syscallSpec, checkArgsWithSchema, type SyscallArgs, type SyscallSpec } from './syscalls.js';
 export { TRAP_SYSCALL, TRAP_COMPUTE, REG_NR, REG_ARG0, USER_REGISTER_COUNT, type UserContext, type UserMemory, type UserProgram } from './abi.js';

@@ -79,6 +79,8 @@ export const PERF_EVENT_ATTR = {
 
 /** Bits of perf_event_attr's flags word (exclude_kernel: a counter that leaves the kernel out needs no perf_allow_kernel). */
 export const PERF_ATTR_FLAG = { DISABLED: 0, EXCLUDE_KERNEL: 5, FREQ: 10, SAMPLE_ID_ALL: 18, FIRST_RESERVED: 38 } as const;
+/** perf_event_attr's `watermark` bit: wake up by bytes (wakeup_watermark) rather than by events (wakeup_events). */
+export const PERF_ATTR_WATERMARK_BIT = 14;
 
 /**
  * struct perf_event_mmap_page: the first page of the mmap'ed ring. The kernel advances `data_head` (user space

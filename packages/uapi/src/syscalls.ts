@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Errno } from './errno.js';
+import { EPOLL_CLOEXEC } from './epoll.js';
 import { O } from './fcntl.js';
 import { GRND } from './sched.js';
 import { argCheckOf, dirfdArg, fdArg, flagsArg, intArg, longArg, signalArg, sizeArg, uintArg, ulongArg, userPtrArg, type ArgCheck } from './syscall-args.js';
@@ -65,9 +66,12 @@ export const SYSCALL_ARGS = {
   getegid: args({}),
   getppid: args({}),
   gettid: args({}),
+  epoll_create: args({ size: intArg() }),
   getdents64: args({ fd: fdArg(), dirent: userPtrArg('struct linux_dirent64 *'), count: uintArg('unsigned int', Errno.EINVAL) }),
   clock_gettime: args({ which_clock: intArg('const clockid_t'), tp: userPtrArg('struct __kernel_timespec *') }),
   exit_group: args({ error_code: intArg() }),
+  epoll_wait: args({ epfd: fdArg('int'), events: userPtrArg('struct epoll_event *'), maxevents: intArg(), timeout: intArg() }),
+  epoll_ctl: args({ epfd: fdArg('int'), op: intArg(), fd: fdArg('int'), event: userPtrArg('struct epoll_event *') }),
   tgkill: args({ tgid: intArg('pid_t'), pid: intArg('pid_t'), sig: signalArg() }),
   openat: args({ dfd: dirfdArg(), filename: userPtrArg('const char *'), flags: intArg(), mode: uintArg('umode_t') }),
   mkdirat: args({ dfd: dirfdArg(), pathname: userPtrArg('const char *'), mode: uintArg('umode_t') }),
@@ -78,6 +82,15 @@ export const SYSCALL_ARGS = {
     flag: flagsArg(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 /* AT_NO_AUTOMOUNT */),
   }),
   unlinkat: args({ dfd: dirfdArg(), pathname: userPtrArg('const char *'), flag: flagsArg(AT_REMOVEDIR) }),
+  epoll_pwait: args({
+    epfd: fdArg('int'),
+    events: userPtrArg('struct epoll_event *'),
+    maxevents: intArg(),
+    timeout: intArg(),
+    sigmask: userPtrArg('const sigset_t *'),
+    sigsetsize: sizeArg(Errno.EINVAL),
+  }),
+  epoll_create1: args({ flags: flagsArg(EPOLL_CLOEXEC) }),
   dup3: args({ oldfd: fdArg(), newfd: fdArg(), flags: flagsArg(O.CLOEXEC) }),
   pipe2: args({ fildes: userPtrArg('int *'), flags: flagsArg(O.CLOEXEC | O.NONBLOCK | O.DIRECT) }),
   perf_event_open: args({

@@ -12,12 +12,12 @@
  * take physical addresses; the syscall-side ops (`*Sys`, what the bpf() commands call after copying from user
  * memory) take byte arrays. Both reach one implementation that reads a key as (bytes, offset).
  */
-import type { File, KernelMemory, KernelServices, PerfOutputEvent, Task } from '@ebpf-sim/kernel';
+import type { File, KernelMemory, KernelServices, PerfOutputEvent, PollTable, Task } from '@ebpf-sim/kernel';
 import type { InsnPatch, MapDesc } from '@ebpf-sim/verifier';
 
 export type { InsnPatch };
 import { Class, Source, type RawInsn } from '@ebpf-sim/isa';
-import { BPF_MAP_F, BPF_UPDATE, Errno, MAP, PROT, type BpfMapTypeName } from '@ebpf-sim/uapi';
+import { BPF_MAP_F, BPF_UPDATE, EPOLL, Errno, MAP, PROT, type BpfMapTypeName } from '@ebpf-sim/uapi';
 import { mapDesc } from '../maps.js';
 import type { TailCallTarget } from '../runtime/env.js';
 
@@ -101,6 +101,8 @@ export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
   mapOfFd?(fd: number): BpfMap | number;
   /** The kernel's network devices, for DEVMAP values (absent: no device exists). */
   readonly netDevices?: NetDevices;
+  /** Virtual time, for the wake-ups a ring buffer defers with irq_work (absent: it wakes at once). */
+  readonly clock?: Pick<KernelServices['clock'], 'now' | 'at'>;
 }
 
 /** The network devices a DEVMAP entry may name (dev_get_by_index in the map creator's namespace). */
@@ -299,6 +301,14 @@ export abstract class BpfMap {
     this.nrCpuIds = env.nrCpus;
     this.mem = env.phys;
     this.bytes = env.phys.bytes;
+  }
+
+  /**
+   * bpf_map_poll: the map type's map_poll (ring buffers), else EPOLLERR, as Linux answers for the others (a
+   * map fd can always be added to an epoll set).
+   */
+  poll(_table: PollTable | null): number {
+    return EPOLL.ERR;
   }
 
   /** The verifier's view of this map (packages/verifier MapDesc), through {@link mapDesc}. */

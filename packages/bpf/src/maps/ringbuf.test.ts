@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BPF_MAP_F, BPF_MAP_TYPE, BPF_RB, BPF_RINGBUF, Errno, MAP, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
+import { Clock } from '@ebpf-sim/kernel';
+import { BPF_MAP_F, BPF_MAP_TYPE, BPF_RB, BPF_RINGBUF, EPOLL, Errno, MAP, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
 import { mapTestEnv, type MapTestEnv } from '../testing/map-env.js';
 import { bpfMapMmap, ENOTSUPP, type MapAttr } from './map.js';
 import { createMap } from './registry.js';
@@ -184,5 +185,53 @@ describe('mmap of a ring buffer', () => {
     userView.set(env2.read(frames[1]!, PAGE_SIZE), PAGE_SIZE);
     expect(new DataView(userView.buffer).getUint32(4080, true)).toBe(16);
     expect([...userView.subarray(4088, 4104)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+  });
+});
+
+describe('ringbuf poll and wake-ups (ringbuf_map_poll_kern, bpf_ringbuf_notify)', () => {
+  it("is readable while the producer is ahead of the consumer, and registers on the ring's wait queue", () => {
+    const env = mapTestEnv();
+    const rb = ring(env);
+    const queues: unknown[] = [];
+    expect(rb.poll({ wait: (queue) => queues.push(queue) })).toBe(0);
+    expect(queues).toEqual([rb.waitq]);
+    rb.commit(rb.reserve(8), 0, false);
+    expect(rb.poll(null)).toBe(EPOLL.IN | EPOLL.RDNORM);
+    // The consumer catches up: nothing to read.
+    env.phys.view.setUint32(rb.base + PAGE_SIZE, 16, true);
+    expect(rb.poll(null)).toBe(0);
+  });
+
+  it('wakes the waiters through irq_work: after the program, once per burst, in virtual time', () => {
+    const clock = new Clock();
+    const env = { ...mapTestEnv(), clock };
+    const rb = ring(env);
+    let woken = 0;
+    rb.waitq.watch({ wake: () => woken++ });
+    rb.commit(rb.reserve(8), BPF_RB.FORCE_WAKEUP, false);
+    rb.commit(rb.reserve(8), BPF_RB.FORCE_WAKEUP, false);
+    expect(rb.wakeups).toBe(2);
+    // Nothing is woken while the program runs: the work is queued once.
+    expect(woken).toBe(0);
+    expect(clock.pending).toBe(1);
+    clock.step();
+    expect(woken).toBe(1);
+  });
+
+  it('a user ring buffer is writable while it has room (ringbuf_map_poll_user)', () => {
+    const env = mapTestEnv();
+    const map = createMap({ ...RING, mapType: BPF_MAP_TYPE.USER_RINGBUF }, env);
+    if (!(map instanceof RingBufMap)) throw new Error('user ringbuf creation failed');
+    expect(map.poll(null)).toBe(EPOLL.OUT | EPOLL.WRNORM);
+    // User space published a full ring.
+    env.phys.view.setUint32(map.base + 2 * PAGE_SIZE, PAGE_SIZE, true);
+    expect(map.poll(null)).toBe(0);
+  });
+
+  it('other map types answer EPOLLERR (bpf_map_poll without map_poll)', () => {
+    const env = mapTestEnv();
+    const map = createMap({ mapType: BPF_MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, mapFlags: 0, name: 'a' }, env);
+    if (typeof map === 'number') throw new Error('array creation failed');
+    expect(map.poll(null)).toBe(EPOLL.ERR);
   });
 });

@@ -19,7 +19,8 @@
  * header's page offset from the ring's start, which is how submit/discard find the ring from a sample pointer
  * (bpf_ringbuf_restore_from_rec).
  */
-import { BPF_MAP_F, BPF_MAP_TYPE, BPF_RB, BPF_RINGBUF, Errno, PAGE_SHIFT, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
+import { IrqWork, WaitQueue, type PollTable } from '@ebpf-sim/kernel';
+import { BPF_MAP_F, BPF_MAP_TYPE, BPF_RB, BPF_RINGBUF, EPOLL, Errno, PAGE_SHIFT, PAGE_SIZE, PROT } from '@ebpf-sim/uapi';
 import { DYNPTR_KERN, registerRing, unregisterRing } from './ringbuf-records.js';
 
 export { DYNPTR_KERN };
@@ -66,6 +67,10 @@ export class RingBufMap extends BpfMap {
   override readonly hasMmap = true;
   /** Called on each wake-up (the poll machinery's hook); none by default. */
   onWakeup: (() => void) | undefined = undefined;
+  /** rb->waitq: pollers and epoll items. */
+  readonly waitq = new WaitQueue();
+  /** rb->work: the irq_work that wakes `waitq` after the program (undefined without a clock: at once). */
+  private readonly work: IrqWork | undefined;
   /** rb->pending_pos: the oldest record not yet committed (records before it are all submitted or discarded). */
   private pendingPos = 0;
   protected readonly view: DataView;
@@ -76,6 +81,8 @@ export class RingBufMap extends BpfMap {
     this.mask = attr.maxEntries - 1;
     this.dataPages = attr.maxEntries / PAGE_SIZE;
     this.view = env.phys.view;
+    const waitq = this.waitq;
+    this.work = env.clock === undefined ? undefined : new IrqWork(env.clock, () => waitq.wakeAll());
     registerRing(env.phys.bytes, base, this);
   }
 
@@ -146,9 +153,21 @@ export class RingBufMap extends BpfMap {
     if ((flags & BPF_RB.FORCE_WAKEUP) !== 0 || (consPos === recPos && (flags & BPF_RB.NO_WAKEUP) === 0)) this.wakeup();
   }
 
+  /** irq_work_queue(&rb->work): bpf_ringbuf_notify wakes the waiters once the program has returned. */
   protected wakeup(): void {
     this.wakeups++;
     this.onWakeup?.();
+    if (this.work === undefined) this.waitq.wakeAll();
+    else this.work.queue();
+  }
+
+  /**
+   * ringbuf_map_poll_kern: readable while the producer is ahead of the consumer. A user ring buffer
+   * (ringbuf_map_poll_user) is writable while it has room.
+   */
+  override poll(table: PollTable | null): number {
+    table?.wait(this.waitq);
+    return this.producerPos - this.consumerPos > 0 ? EPOLL.IN | EPOLL.RDNORM : 0;
   }
 
   /** bpf_ringbuf_output: reserve, copy `size` bytes from `src`, submit. 0, -EINVAL for unknown flags, -EAGAIN when full. */
@@ -250,6 +269,11 @@ export class UserRingBufMap extends RingBufMap {
    */
   get dynptrAddress(): number {
     return this.base;
+  }
+
+  override poll(table: PollTable | null): number {
+    table?.wait(this.waitq);
+    return this.producerPos - this.consumerPos < this.mask + 1 ? EPOLL.OUT | EPOLL.WRNORM : 0;
   }
 
   /** ringbuf_map_mmap_user: any page but the consumer's may be mapped writable (EPERM for a writable mapping from page 0). */

@@ -200,6 +200,7 @@ export class BpfSyscall {
       unpin: (object: unknown) => this.mapPut(object as MapObject, true),
       mmap: (file, pgoff, pages, prot, flags) => bpfMapMmap((file.privateData as MapObject).map, pgoff, pages, prot, flags),
       showFdinfo: (file: File) => showMapFdinfo((file.privateData as MapObject).map),
+      poll: (file, table) => (file.privateData as MapObject).map.poll(table),
     };
     this.fdObjects = new SyscallFdObjects(this, k);
     const statsKey = { enabled: 0 };
@@ -429,6 +430,7 @@ export class BpfSyscall {
       phys: this.k.phys,
       random: this.k.random,
       nrCpus: this.k.hookArena.nrCpus,
+      clock: this.k.clock,
       capable: (cap) => hasCapability(task.group.cred, cap),
       // The local storages' user-space keys are fds of the task making each later call, not of the creator.
       fileOfUserFd: (fd) => {

@@ -16,6 +16,19 @@ export interface IoContext {
   progress: number;
 }
 
+/**
+ * poll_table: what a file's poll hands its wait queues to (poll_wait). epoll registers a persistent entry on
+ * each queue at EPOLL_CTL_ADD; a poll that only asks for the mask passes none.
+ */
+export interface PollTable {
+  wait(queue: WaitQueue): void;
+}
+
+/** Something to tell when a file's last reference goes (eventpoll_release: epoll drops the items watching it). */
+export interface FileReleaseWatch {
+  fileReleased(file: File): void;
+}
+
 /** One directory entry as getdents64 reports it. */
 export interface DirEntry {
   readonly name: string;
@@ -41,6 +54,11 @@ export interface FileOperations {
    * read through `task`'s memory); the result or -errno. Absent: ENOTTY, as vfs_ioctl answers.
    */
   ioctl?(task: Task, file: File, cmd: number, arg: number): number;
+  /**
+   * f_op->poll: the file's ready mask (EPOLL* bits), handing the wait queues its readiness changes are
+   * announced on to `table` when there is one. Absent: the file cannot be polled (epoll_ctl: EPERM).
+   */
+  poll?(file: File, table: PollTable | null): number;
   /** The directory's entries (getdents64); absent means ENOTDIR. */
   readdir?(file: File): readonly DirEntry[];
   /** The last reference was closed. */
@@ -81,9 +99,14 @@ export class File {
     /** The owning subsystem's object (a pipe, a BPF map). */
     public privateData: unknown = undefined,
   ) {}
+
+  /** The epoll instances watching this file (f_ep), told when it is released; undefined while there are none. */
+  releaseWatches: FileReleaseWatch[] | undefined = undefined;
 }
 
 /** The last reference to an open file went (fput's final __fput): its kind's release runs. */
 export function releaseFile(file: File): void {
+  const watches = file.releaseWatches;
+  if (watches !== undefined) for (const watch of [...watches]) watch.fileReleased(file);
   file.ops.release?.(file);
 }

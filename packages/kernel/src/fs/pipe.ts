@@ -1,6 +1,6 @@
-import { Errno, O, PIPE_BUF, PIPE_BUF_CAPACITY, SIG } from '@ebpf-sim/uapi';
+import { EPOLL, Errno, O, PIPE_BUF, PIPE_BUF_CAPACITY, SIG } from '@ebpf-sim/uapi';
 import { BLOCKED, WaitQueue } from '../sched/wait.js';
-import type { File, FileOperations, IoContext } from './file.js';
+import type { File, FileOperations, IoContext, PollTable } from './file.js';
 
 /** A pipe's ring buffer and its two ends (struct pipe_inode_info). */
 export class Pipe {
@@ -87,6 +87,18 @@ export const pipeFileOps: FileOperations = {
       return BLOCKED;
     }
     return done;
+  },
+  /**
+   * pipe_poll: the read end is readable with data and hangs up without writers; the write end is writable with
+   * room and in error without readers. Linux's "not full" means a free page slot, which always takes PIPE_BUF
+   * bytes: here, room for PIPE_BUF bytes.
+   */
+  poll(file: File, table: PollTable | null): number {
+    const pipe = pipeOf(file);
+    const reader = (file.flags & O.ACCMODE) === O.RDONLY;
+    table?.wait(reader ? pipe.readWait : pipe.writeWait);
+    if (reader) return (pipe.length > 0 ? EPOLL.IN | EPOLL.RDNORM : 0) | (pipe.writers === 0 ? EPOLL.HUP : 0);
+    return (pipe.space >= PIPE_BUF ? EPOLL.OUT | EPOLL.WRNORM : 0) | (pipe.readers === 0 ? EPOLL.ERR : 0);
   },
   release(file: File): void {
     const pipe = pipeOf(file);

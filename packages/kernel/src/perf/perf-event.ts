@@ -16,11 +16,13 @@
  */
 import {
   CAP,
+  EPOLL,
   Errno,
   MAP,
   O,
   PAGE_SIZE,
   PERF_ATTR_FLAG,
+  PERF_ATTR_WATERMARK_BIT,
   PERF_ATTR_SIZE_VER0,
   PERF_CAP_BIT0_IS_DEPRECATED,
   PERF_COUNT_SW,
@@ -38,11 +40,12 @@ import {
   PROT,
   perfRawSize,
 } from '@ebpf-sim/uapi';
-import { releaseFile, type File, type FileOperations } from '../fs/file.js';
+import { releaseFile, type File, type FileOperations, type PollTable } from '../fs/file.js';
 import type { HookPoint } from '../hooks/hook.js';
 import type {
   KernelInternals,
   KernelMemory,
+  KernelTime,
   PerfBpfEvent,
   PerfEventBpfHost,
   PerfEventBpfOps,
@@ -51,6 +54,8 @@ import type {
   PerfOutputEvent,
   SysctlEntry,
 } from '../services.js';
+import { IrqWork } from '../sched/irq-work.js';
+import { WaitQueue } from '../sched/wait.js';
 import { hasCapability, type Task } from '../task/task.js';
 import type { SyscallTable } from '../syscalls/table.js';
 import { cpuClockPeriod, CpuClockTimer } from './cpu-clock.js';
@@ -105,6 +110,21 @@ export class PerfEvent implements PerfOutputEvent, PerfBpfEvent {
   lost = 0;
   /** Samples dropped in all (event->lost_samples). */
   lostTotal = 0;
+  /** event->waitq: pollers and epoll items waiting for a wake-up. */
+  readonly waitq = new WaitQueue();
+  /** rb->poll: EPOLLIN after a wake-up, taken (exchanged for 0) by the next poll, as perf_poll does. */
+  pollMask = 0;
+  /** attr.wakeup_events (wake every n samples), or with `watermark` set, attr.wakeup_watermark (bytes). */
+  wakeupEvents = 0;
+  watermark = false;
+  /** Wake-ups the ring asked for (perf_output_wakeup). */
+  wakeups = 0;
+  /** The irq_work that wakes `waitq` after the output (perf_pending_irq); undefined: wake at once. */
+  irqWork: IrqWork | undefined = undefined;
+  /** rb->watermark, rb->events, rb->wakeup (a counter compared for change, advanced by whole watermarks). */
+  private rbWatermark = 0;
+  private rbEvents = 0;
+  private rbWakeup = 0;
   /** event->prog, the bpf subsystem's (PerfBpfEvent.bpf). */
   bpf: unknown = undefined;
   /** The sampling timer of a cpu-clock event. */
@@ -247,7 +267,37 @@ export class PerfEvent implements PerfOutputEvent, PerfBpfEvent {
     // smp_store_release(&userpg->data_head): the records are in place before the head moves.
     view.setUint32(ring + PERF_EVENT_MMAP_PAGE.data_head, this.head % 2 ** 32, true);
     view.setUint32(ring + PERF_EVENT_MMAP_PAGE.data_head + 4, Math.floor(this.head / 2 ** 32), true);
+    this.outputWakeup();
     return 0;
+  }
+
+  /**
+   * The wake-up rules of a sample just written, as __perf_output_begin, perf_output_sample and
+   * perf_output_put_handle apply them: rb->wakeup moves by a watermark when the head passed it, and (without
+   * attr.watermark) by one every wakeup_events samples; when it moved, rb->poll becomes EPOLLIN and the
+   * event's waiters are woken through irq_work.
+   */
+  private outputWakeup(): void {
+    const before = this.rbWakeup;
+    if (this.head - this.rbWakeup > this.rbWatermark) this.rbWakeup += this.rbWatermark;
+    if (!this.watermark && this.wakeupEvents !== 0 && ++this.rbEvents >= this.wakeupEvents) {
+      this.rbEvents -= this.wakeupEvents;
+      this.rbWakeup++;
+    }
+    if (this.rbWakeup === before) return;
+    this.pollMask = EPOLL.IN;
+    this.wakeups++;
+    if (this.irqWork === undefined) this.waitq.wakeAll();
+    else this.irqWork.queue();
+  }
+
+  /** perf_poll: EPOLLHUP without a ring, else the pending rb->poll, taken. */
+  poll(table: PollTable | null): number {
+    table?.wait(this.waitq);
+    if (this.ring === 0) return EPOLL.HUP;
+    const mask = this.pollMask;
+    this.pollMask = 0;
+    return mask;
   }
 
   /**
@@ -272,6 +322,9 @@ export class PerfEvent implements PerfOutputEvent, PerfBpfEvent {
       view.setUint32(ring + PERF_EVENT_MMAP_PAGE.size, PERF_EVENT_MMAP_PAGE.reserved, true);
       view.setUint32(ring + PERF_EVENT_MMAP_PAGE.data_offset, PAGE_SIZE, true);
       view.setUint32(ring + PERF_EVENT_MMAP_PAGE.data_size, dataPages * PAGE_SIZE, true);
+      // ring_buffer_init: rb->watermark is attr.wakeup_watermark (at most the data size) or half the data.
+      const size = dataPages * PAGE_SIZE;
+      this.rbWatermark = this.watermark && this.wakeupEvents !== 0 ? Math.min(this.wakeupEvents, size) : size / 2;
     }
     return Array.from({ length: pages }, (_, index) => this.ring + index * PAGE_SIZE);
   }
@@ -300,6 +353,9 @@ export const perfEventFileOps: FileOperations = {
   release(file: File): void {
     eventOf(file).release();
   },
+  poll(file: File, table: PollTable | null): number {
+    return eventOf(file).poll(table);
+  },
 };
 
 /**
@@ -315,6 +371,8 @@ export class PerfEventSubsystem implements PerfEvents, PerfEventBpfHost {
   readonly paranoid: SysctlEntry;
   private readonly attr = new Uint8Array(PERF_EVENT_ATTR.size);
   private readonly attrView = new DataView(this.attr.buffer);
+  /** The clock ring wake-ups are deferred on (irq_work); the kernel sets it. Undefined: wake at once. */
+  clock: Pick<KernelTime, 'now' | 'at'> | undefined = undefined;
 
   /** The bpf subsystem's side of SET_BPF, once registered. */
   private readonly bpfOps: BpfOpsSlot = { ops: undefined };
@@ -402,6 +460,10 @@ export class PerfEventSubsystem implements PerfEvents, PerfEventBpfHost {
       clock = new CpuClockTimer(this.k, cpu, period, this.k.hooks.require('perf_event:cpu-clock').fields);
     }
     const event = new PerfEvent(this.nextId++, cpu, sampleType, enabled, this.k.phys, source, this.bpfOps, clock);
+    event.wakeupEvents = view.getUint32(PERF_EVENT_ATTR.wakeup_events, true);
+    event.watermark = flagBit(PERF_ATTR_WATERMARK_BIT);
+    const irqClock = this.clock;
+    if (irqClock !== undefined) event.irqWork = new IrqWork(irqClock, () => event.waitq.wakeAll());
     const fileFlags = O.RDWR | ((flags & PERF_FLAG.FD_CLOEXEC) !== 0 ? O.CLOEXEC : 0);
     return this.k.fds.installFd(task, '[perf_event]', perfEventFileOps, event, fileFlags);
   }

@@ -1,6 +1,7 @@
 import { REG_ARG0, REG_NR, TRAP_COMPUTE, TRAP_SYSCALL, type UserContext, type UserProgram } from '../abi.js';
 import { AT_FDCWD, O } from '../fcntl.js';
 import { Errno } from '../errno.js';
+import { EPOLL_EVENT, KERNEL_SIGSET_SIZE } from '../epoll.js';
 import { DIRENT64, RUSAGE, STAT, TIMESPEC } from '../layouts.js';
 import { PROT, MAP } from '../mman.js';
 import { PERF_EVENT_ATTR } from '../perf.js';
@@ -352,6 +353,69 @@ export class Libc {
       if (ret < 0) return { ok: false, errno: -ret };
       const view = this.stack.readView(address, 8);
       return { ok: true, value: [view.getInt32(0, true), view.getInt32(4, true)] };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  // ---- epoll -------------------------------------------------------------------------------------------
+  /** epoll_create1(2): the epoll fd or -errno (flags: EPOLL_CLOEXEC). */
+  *epollCreate1(flags = 0): Sys<number> {
+    return yield* this.syscall(NR.epoll_create1, flags);
+  }
+
+  /** epoll_create(2): the old form; `size` is only checked to be positive. */
+  *epollCreate(size: number): Sys<number> {
+    return yield* this.syscall(NR.epoll_create, size);
+  }
+
+  /**
+   * epoll_ctl(2): `op` (EPOLL_CTL.*) on `fd` in `epfd` with the event mask and the u64 user data given back
+   * with each event (struct epoll_event, 12 bytes packed on x86_64). With `event` null, a NULL pointer is passed.
+   */
+  *epollCtl(epfd: number, op: number, fd: number, event: { events: number; data: bigint } | null): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      let address = 0;
+      if (event !== null) {
+        const bytes = new Uint8Array(EPOLL_EVENT.size);
+        const view = new DataView(bytes.buffer);
+        view.setUint32(EPOLL_EVENT.events, event.events >>> 0, true);
+        view.setBigUint64(EPOLL_EVENT.data, BigInt.asUintN(64, event.data), true);
+        address = this.stack.pushBytes(bytes);
+      }
+      return yield* this.syscall(NR.epoll_ctl, epfd, op, fd, address);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /**
+   * epoll_wait(2) (or epoll_pwait(2) with `sigmask`, a 64-bit signal set): up to `maxEvents` ready events,
+   * waiting `timeoutMs` ms of virtual time (-1: until one is ready, 0: no wait). The raw return and the events.
+   */
+  *epollWait(epfd: number, maxEvents: number, timeoutMs: number, sigmask?: bigint): Sys<{ ret: number; events: Array<{ events: number; data: bigint }> }> {
+    const mark = this.stack.mark();
+    try {
+      const size = Math.max(0, maxEvents) * EPOLL_EVENT.size;
+      const address = yield* this.transferBuffer(size);
+      if (address < 0) return { ret: address, events: [] };
+      let ret: number;
+      if (sigmask === undefined) ret = yield* this.syscall(NR.epoll_wait, epfd, address, maxEvents, timeoutMs);
+      else {
+        const set = new Uint8Array(KERNEL_SIGSET_SIZE);
+        new DataView(set.buffer).setBigUint64(0, BigInt.asUintN(64, sigmask), true);
+        ret = yield* this.syscall(NR.epoll_pwait, epfd, address, maxEvents, timeoutMs, this.stack.pushBytes(set), KERNEL_SIGSET_SIZE);
+      }
+      const events: Array<{ events: number; data: bigint }> = [];
+      if (ret > 0) {
+        const view = this.stack.readView(address, ret * EPOLL_EVENT.size);
+        for (let index = 0; index < ret; index++) {
+          const at = index * EPOLL_EVENT.size;
+          events.push({ events: view.getUint32(at + EPOLL_EVENT.events, true), data: view.getBigUint64(at + EPOLL_EVENT.data, true) });
+        }
+      }
+      return { ret, events };
     } finally {
       this.stack.release(mark);
     }
