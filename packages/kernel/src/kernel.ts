@@ -18,6 +18,7 @@ import { SecurityHooks } from './hooks/lsm.js';
 import { HookRegistry } from './hooks/registry.js';
 import { AddressSpace } from './mm/address-space.js';
 import { PhysicalMemory } from './mm/physmem.js';
+import { NetStack } from './net/stack.js';
 import { PerfEventSubsystem, registerPerfEventOpen } from './perf/perf-event.js';
 import { SchedCore } from './sched/core.js';
 import { defaultSchedulers } from './sched/policies.js';
@@ -106,6 +107,8 @@ export class Kernel implements KernelInternals {
   readonly current: CurrentTask;
   readonly syscalls: SyscallTable;
   readonly devices: DeviceManager;
+  /** The network stack: lo and the NICs, routes, sockets (sockets' syscalls reach it through the kernel). */
+  readonly net: NetStack;
   readonly tasks = new Map<number, Task>();
   readonly groups = new Map<number, ThreadGroup>();
   readonly exited = new Map<number, ExitRecord>();
@@ -170,6 +173,7 @@ export class Kernel implements KernelInternals {
     registerPerfEventOpen(this.syscalls, this.perfEvents);
     this.devices = new DeviceManager(this, options.nicModels ?? defaultNicModels(), options.onConsole);
     this.devices.probe();
+    this.net = new NetStack(this);
     this.hooks.onChange('perf_event:cpu-clock', (hook) => this.devices.timer.setSampling(hook.attached));
   }
 
