@@ -28,7 +28,17 @@ const COMMON_FIELDS: readonly ContextField[] = [
 ];
 
 /** Kernel functions (besides each syscall's __x64_sys_<name>) with kprobe/kretprobe sites. */
-export const KPROBE_FUNCTIONS = ['do_sys_openat2', 'vfs_read', 'vfs_write', 'do_exit', 'wake_up_new_task', 'do_unlinkat', 'tcp_v4_connect', 'inet_csk_accept', 'tcp_sendmsg'] as const;
+export const KPROBE_FUNCTIONS = [
+  'do_sys_openat2',
+  'vfs_read',
+  'vfs_write',
+  'do_exit',
+  'wake_up_new_task',
+  'do_unlinkat',
+  'tcp_v4_connect',
+  'inet_csk_accept',
+  'tcp_sendmsg',
+] as const;
 export type KprobeFunction = (typeof KPROBE_FUNCTIONS)[number];
 
 /** A kernel function's C prototype: its return type and its arguments in order (C spellings). */
