@@ -24,7 +24,7 @@ import { TcpProtocol } from './tcp.js';
 import { UdpProtocol } from './udp.js';
 
 /** What the stack uses: memory, hooks and the arena to fire them, the clock, the CPU, the NICs, the kprobe sites, randomness. */
-export type NetServices = Pick<KernelInternals, 'phys' | 'hooks' | 'hookArena' | 'clock' | 'current' | 'devices' | 'kprobes' | 'random'>;
+export type NetServices = Pick<KernelInternals, 'phys' | 'hooks' | 'hookArena' | 'clock' | 'current' | 'devices' | 'kprobes' | 'random' | 'config'>;
 
 /**
  * SO_ATTACH_BPF's way to the bpf subsystem (the kernel knows nothing of eBPF): the bpf subsystem registers a
@@ -106,7 +106,11 @@ export class NetStack {
     this.sockCache = new KmemCache(k.phys, 'sock', SOCK_LAYOUT.size);
     this.lo = new LoopbackDevice(k, (dev, frame) => this.receive(dev, frame));
     this.addInterface(this.lo);
-    for (const nic of k.devices.nics) this.addInterface(new NicInterface(nic, k.phys.view));
+    k.devices.nics.forEach((nic, index) => {
+      this.addInterface(new NicInterface(nic, k.phys.view));
+      const cidr = k.config.devices.nics[index]?.ipv4;
+      if (cidr !== undefined) this.addAddress(nic.name, cidr);
+    });
     k.devices.stackReceive = (nic, frame) => {
       const iface = this.interfaces.find((candidate) => candidate.ifindex === nic.ifindex);
       if (iface !== undefined) this.receive(iface, frame);
