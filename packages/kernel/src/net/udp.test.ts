@@ -47,7 +47,7 @@ describe('UDP over lo', () => {
     expect(kernel.net.socketCount).toBe(0);
   });
 
-  it("answers Linux's errnos (recorded on Linux 6.18 with a Python socket script)", () => {
+  it('answers the errnos of bad calls as Linux (see linux-errnos.test.ts for the recorded ones)', () => {
     const r: Record<string, number> = {};
     runProgram(function* (ctx) {
       const libc = new Libc(ctx);
