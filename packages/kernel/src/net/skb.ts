@@ -1,10 +1,10 @@
 /**
  * struct sk_buff in kernel memory, as the receive and transmit paths build one for the hooks that read it
  * (tc ingress/egress, socket filters, net:netif_receive_skb): a linear skb (data_len 0) whose head is a
- * kmalloc'd buffer with NET_SKB_PAD of headroom and the skb_shared_info at its end, the sk_buff itself from a
+ * kmalloc'd (zeroed) buffer with NET_SKB_PAD of headroom and the skb_shared_info at its end, the sk_buff itself from a
  * kmem_cache (skbuff_head_cache). Every skb is freed by the path that built it (kfree_skb / consume_skb).
  */
-import { ETH_HLEN, PAGE_SIZE } from '@ebpf-sim/uapi';
+import { ETH_HLEN } from '@ebpf-sim/uapi';
 import { BPF_SKB_DATA_END, QDISC_SKB_CB, SKB_PKT_TYPE_MAX, SKB_SHARED_INFO, SK_BUFF } from '../hooks/kernel-objects.js';
 import type { PhysicalMemory } from '../mm/physmem.js';
 import { KmemCache } from '../mm/slab.js';
@@ -51,7 +51,6 @@ export class SkbAllocator {
       return -1;
     }
     const view = phys.view;
-    phys.bytes.fill(0, head, head + Math.ceil(headSize / PAGE_SIZE) * PAGE_SIZE);
     phys.bytes.set(frame, head + NET_SKB_PAD);
     writePtr(view, skb + SK_BUFF.head, head);
     writePtr(view, skb + SK_BUFF.data, head + NET_SKB_PAD);
