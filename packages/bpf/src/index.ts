@@ -14,3 +14,4 @@ export { BpfRuntime, RUNTIME_OWNER } from './runtime/runtime.js';
 export type { ProgramSlots, RunnableProgram, RuntimeOptions } from './runtime/runtime.js';
 export { BpfAttachment, hookRecursionGuard, progActive } from './attach/hook-program.js';
 export type { AttachableProgram } from './attach/hook-program.js';
+export { socketFilterProvider, registerSocketFilters } from './attach/socket-filter.js';

@@ -19,6 +19,11 @@ export const NicConfigSchema = z.object({
   /** Link speed for transmit timing, bits per second. */
   linkBps: z.number().positive().default(10e9),
   mtu: z.number().int().min(68).max(65535).default(1500),
+  /** An IPv4 address with its prefix length (`10.0.1.1/24`) the network stack gives the device, as `ip addr add` would. */
+  ipv4: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/)
+    .optional(),
   /** RX queues, each with its xdp_rxq_info (default: one per CPU, as drivers set up; queue q is served by CPU q mod cpus). */
   rxQueues: z.number().int().min(1).max(NR_CPUS).optional(),
 });

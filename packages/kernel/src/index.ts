@@ -25,7 +25,12 @@ export type {
   Sysctls,
   SchedTracepoints,
   KernelStats,
+  SocketFilterSlot,
 } from './services.js';
+export { NetStack, type SocketFilterProvider, type NetServices, type NetStats } from './net/stack.js';
+export { Socket, type SockAddr, type ProtoOps, type AttachedFilter } from './net/socket.js';
+export { buildFrame, parseIpv4, type Ipv4Packet } from './net/headers.js';
+export type { NetInterface } from './net/interface.js';
 export {
   KernelConfigSchema,
   NR_CPUS,

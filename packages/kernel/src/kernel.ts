@@ -20,6 +20,7 @@ import { SecurityHooks } from './hooks/lsm.js';
 import { HookRegistry } from './hooks/registry.js';
 import { AddressSpace } from './mm/address-space.js';
 import { PhysicalMemory } from './mm/physmem.js';
+import { NetStack } from './net/stack.js';
 import { PerfEventSubsystem, registerPerfEventOpen } from './perf/perf-event.js';
 import { SchedCore } from './sched/core.js';
 import { defaultSchedulers } from './sched/policies.js';
@@ -111,6 +112,8 @@ export class Kernel implements KernelInternals {
   readonly current: CurrentTask;
   readonly syscalls: SyscallTable;
   readonly devices: DeviceManager;
+  /** The network stack: lo and the NICs, routes, sockets (sockets' syscalls reach it through the kernel). */
+  readonly net: NetStack;
   readonly tasks = new Map<number, Task>();
   readonly groups = new Map<number, ThreadGroup>();
   readonly exited = new Map<number, ExitRecord>();
@@ -182,6 +185,7 @@ export class Kernel implements KernelInternals {
     this.perfEvents.clock = this.clock;
     this.devices = new DeviceManager(this, options.nicModels ?? defaultNicModels(), options.onConsole);
     this.devices.probe();
+    this.net = new NetStack(this);
     this.hooks.onChange('perf_event:cpu-clock', (hook) => this.devices.timer.setSampling(hook.attached));
     this.perfBpf = this.perfEvents;
     this.tracing.publishEvents(this.hooks);

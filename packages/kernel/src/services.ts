@@ -18,6 +18,7 @@ import type { Vfs } from './fs/vfs.js';
 import type { HookArena } from './hooks/arena.js';
 import type { HookPoint } from './hooks/hook.js';
 import type { KprobeSites } from './hooks/kprobes.js';
+import type { NetStack, SocketFilterProvider } from './net/stack.js';
 import type { SecurityHooks } from './hooks/lsm.js';
 import type { HookRegistry } from './hooks/registry.js';
 import type { MemoryCharge, PhysicalMemory } from './mm/physmem.js';
@@ -201,6 +202,11 @@ export interface Sysctls {
   register(name: string, initial: number, write?: (task: Task, value: number, old: number) => number): SysctlEntry;
 }
 
+/** The network stack as the bpf subsystem reaches it: where it registers SO_ATTACH_BPF's provider at boot. */
+export interface SocketFilterSlot {
+  socketFilters: SocketFilterProvider | undefined;
+}
+
 /** Every service, by name: what the bpf subsystem may reach. `Kernel` implements it. */
 export interface KernelServices {
   readonly current: CurrentTask;
@@ -220,6 +226,8 @@ export interface KernelServices {
   readonly perfBpf: PerfEventBpfHost;
   /** Read-only files published under /sys (the bpf subsystem's /sys/kernel/btf/vmlinux). */
   readonly sysfs: SysfsFiles;
+  /** The network stack (socket filters). */
+  readonly net: SocketFilterSlot;
 }
 
 /** The sched tracepoints the scheduler and the task code fire. */
@@ -257,6 +265,8 @@ export interface KernelInternals extends KernelServices {
   readonly sched: SchedCore;
   readonly syscalls: SyscallTable;
   readonly devices: DeviceManager;
+  /** The network stack: devices' addresses, routes, sockets (net/). */
+  readonly net: NetStack;
   /** The task_struct, cred and mm_struct of every task in kernel memory. */
   readonly taskStructs: TaskStructs;
   /** Live tasks by pid, and processes by tgid. */

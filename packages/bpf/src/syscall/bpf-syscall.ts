@@ -8,6 +8,7 @@
  * Attributes are read in place from one preallocated block by the offsets of uapi's layouts (no decoding
  * object per call): the syscall path of a map operation allocates nothing but what the map itself does.
  */
+import { registerSocketFilters } from '../attach/socket-filter.js';
 import {
   hasCapability,
   HookPoint,
@@ -82,6 +83,8 @@ export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | '
   /** The hook points and sysfs: with both, registerBpf publishes the vmlinux BTF at /sys/kernel/btf/vmlinux. */
   readonly hooks?: KernelServices['hooks'];
   readonly sysfs?: KernelServices['sysfs'];
+  /** The network stack: registerBpf gives it the SO_ATTACH_BPF provider (absent: no sockets). */
+  readonly net?: KernelServices['net'];
 };
 
 /** Program fds as fd-valued maps take them: the program subsystem's `progFromFd` (bpf_prog_get), with a reference. */
@@ -833,6 +836,7 @@ export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSys
   const bpf = new BpfSyscall(kernel, options);
   kernel.syscalls.register('bpf', bpf.handler);
   kernel.perfBpf?.setBpfOps(perfEventBpfOps(bpf));
+  if (kernel.net !== undefined) registerSocketFilters(bpf, kernel.net);
   if (kernel.hooks !== undefined && kernel.sysfs !== undefined) {
     const vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
     bpf.progs.vmlinux = vmlinux.kernelBtf;

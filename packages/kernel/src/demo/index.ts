@@ -8,3 +8,5 @@ export { shell, producer, consumer, SHELL_PROGRAMS } from '../user/shell-workloa
 export { benchKernel, type KernelBenchRow } from './bench.js';
 export { formatKernelBenchTable, formatMetricsTable, formatTaskTable, formatHookTour, table as formatTable } from './report.js';
 export { runHookTour, type HookTour } from './hook-tour.js';
+export { runNetWorkload, registerNetWorkload, startNetWorkload, type NetRun, type NetWorkloadOptions } from './net.js';
+export { netLoad, netServer, netClient, NET_PROGRAMS } from '../user/net-workload.js';

@@ -17,6 +17,8 @@ export class DeviceManager {
   readonly timer: PerfTimer;
   readonly nics: NetDevice[] = [];
   readonly block: BlockDevice[] = [];
+  /** The network stack's receive entry (netif_receive_skb), set when the stack starts: NICs hand it what XDP passed. */
+  stackReceive: ((nic: NetDevice, frame: Uint8Array) => void) | undefined = undefined;
 
   constructor(
     private readonly k: DeviceServices,

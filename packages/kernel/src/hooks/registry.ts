@@ -10,6 +10,8 @@ import {
   TRACE_SCHED_WAKEUP,
   TRACE_SYSCALL_ENTER,
   TRACE_SYSCALL_EXIT,
+  TRACE_INET_SOCK_SET_STATE,
+  TRACE_NETIF_RECEIVE_SKB,
 } from '@ebpf-sim/uapi';
 import { HookPoint, type ContextField, type HookKind } from './hook.js';
 import { BPF_PERF_EVENT_DATA_KERN, LSM_CTX_SIZE, XDP_BUFF } from './kernel-objects.js';
@@ -26,7 +28,17 @@ const COMMON_FIELDS: readonly ContextField[] = [
 ];
 
 /** Kernel functions (besides each syscall's __x64_sys_<name>) with kprobe/kretprobe sites. */
-export const KPROBE_FUNCTIONS = ['do_sys_openat2', 'vfs_read', 'vfs_write', 'do_exit', 'wake_up_new_task', 'do_unlinkat'] as const;
+export const KPROBE_FUNCTIONS = [
+  'do_sys_openat2',
+  'vfs_read',
+  'vfs_write',
+  'do_exit',
+  'wake_up_new_task',
+  'do_unlinkat',
+  'tcp_v4_connect',
+  'inet_csk_accept',
+  'tcp_sendmsg',
+] as const;
 export type KprobeFunction = (typeof KPROBE_FUNCTIONS)[number];
 
 /** A kernel function's C prototype: its return type and its arguments in order (C spellings). */
@@ -76,6 +88,32 @@ export const KPROBE_FUNCTION_PROTOS: Readonly<Record<KprobeFunction, KernelFunct
     args: [
       { name: 'dfd', ctype: 'int' },
       { name: 'name', ctype: 'struct filename *' },
+    ],
+  },
+  // The network stack's sites (net/): `sk` is the socket's struct sock (SOCK); tcp_v4_connect's `uaddr` and
+  // tcp_sendmsg's `msg` are passed as NULL (the sockaddr and msghdr are not copied into kernel memory).
+  tcp_v4_connect: {
+    ret: 'int',
+    args: [
+      { name: 'sk', ctype: 'struct sock *' },
+      { name: 'uaddr', ctype: 'struct sockaddr *' },
+      { name: 'addr_len', ctype: 'int' },
+    ],
+  },
+  // Linux 6.10+: inet_csk_accept(sk, arg); `arg` (struct proto_accept_arg *) is passed as NULL. Returns the new sock (NULL on error).
+  inet_csk_accept: {
+    ret: 'struct sock *',
+    args: [
+      { name: 'sk', ctype: 'struct sock *' },
+      { name: 'arg', ctype: 'struct proto_accept_arg *' },
+    ],
+  },
+  tcp_sendmsg: {
+    ret: 'int',
+    args: [
+      { name: 'sk', ctype: 'struct sock *' },
+      { name: 'msg', ctype: 'struct msghdr *' },
+      { name: 'size', ctype: 'size_t' },
     ],
   },
 };
@@ -284,6 +322,28 @@ export class HookRegistry {
       field('pid', 'pid_t', X.pid, 4, true),
       field('prio', 'int', X.prio, 4, true),
       field('group_dead', 'bool', X.group_dead, 1, false),
+    ]);
+    const N = TRACE_NETIF_RECEIVE_SKB;
+    this.define('net:netif_receive_skb', 'tracepoint', N.fixedSize + 16, [
+      ...COMMON_FIELDS,
+      field('skbaddr', 'void *', N.skbaddr, 8, false),
+      field('len', 'unsigned int', N.len, 4, false),
+      field('name', '__data_loc char[]', N.name, 4, false),
+    ]);
+    const T = TRACE_INET_SOCK_SET_STATE;
+    this.define('sock:inet_sock_set_state', 'tracepoint', T.size, [
+      ...COMMON_FIELDS,
+      field('skaddr', 'const void *', T.skaddr, 8, false),
+      field('oldstate', 'int', T.oldstate, 4, true),
+      field('newstate', 'int', T.newstate, 4, true),
+      field('sport', '__u16', T.sport, 2, false),
+      field('dport', '__u16', T.dport, 2, false),
+      field('family', '__u16', T.family, 2, false),
+      field('protocol', '__u16', T.protocol, 2, false),
+      field('saddr', '__u8[4]', T.saddr, 4, false),
+      field('daddr', '__u8[4]', T.daddr, 4, false),
+      field('saddr_v6', '__u8[16]', T.saddr_v6, 16, false),
+      field('daddr_v6', '__u8[16]', T.daddr_v6, 16, false),
     ]);
   }
 

@@ -421,6 +421,131 @@ export class Libc {
     }
   }
 
+  // ---- sockets ---------------------------------------------------------------------------------------------
+  /** socket(2): an fd or -errno. */
+  *socket(family: number, type: number, protocol = 0): Sys<number> {
+    return yield* this.syscall(NR.socket, family, type, protocol);
+  }
+
+  /** A syscall taking (fd, sockaddr bytes, length): bind, connect. */
+  private *withSockaddr(nr: number, fd: number, addr: Uint8Array): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      return yield* this.syscall(nr, fd, this.stack.pushBytes(addr), addr.length);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** bind(2) to a struct sockaddr (see sockaddrIn, sockaddrLl). */
+  *bind(fd: number, addr: Uint8Array): Sys<number> {
+    return yield* this.withSockaddr(NR.bind, fd, addr);
+  }
+
+  /** connect(2) to a struct sockaddr. */
+  *connect(fd: number, addr: Uint8Array): Sys<number> {
+    return yield* this.withSockaddr(NR.connect, fd, addr);
+  }
+
+  *listen(fd: number, backlog: number): Sys<number> {
+    return yield* this.syscall(NR.listen, fd, backlog);
+  }
+
+  /** accept4(2): the new fd and the peer's address (the bytes the kernel wrote), or -errno in `fd`. */
+  *accept(fd: number, flags = 0): Sys<{ fd: number; addr: Uint8Array }> {
+    const mark = this.stack.mark();
+    try {
+      const addr = this.stack.alloca(128);
+      const len = this.stack.alloca(4);
+      this.ctx.mem.write(len, new Uint8Array([128, 0, 0, 0]));
+      const ret = yield* this.syscall(NR.accept4, fd, addr, len, flags);
+      if (ret < 0) return { fd: ret, addr: new Uint8Array(0) };
+      const n = this.stack.readView(len, 4).getInt32(0, true);
+      return { fd: ret, addr: this.stack.readBytes(addr, Math.min(n, 128)) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** sendto(2): `data` to `addr` (none: the connected peer). */
+  *sendto(fd: number, data: string | Uint8Array, flags = 0, addr?: Uint8Array): Sys<number> {
+    const bytes = typeof data === 'string' ? utf8.encode(data) : data;
+    const mark = this.stack.mark();
+    try {
+      const buffer = yield* this.transferBuffer(bytes.length);
+      if (buffer < 0) return buffer;
+      this.ctx.mem.write(buffer, bytes);
+      const addrAddress = addr === undefined ? 0 : this.stack.pushBytes(addr);
+      return yield* this.syscall(NR.sendto, fd, buffer, bytes.length, flags, addrAddress, addr?.length ?? 0);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** recvfrom(2): up to `count` bytes and the sender's address (empty when the kernel wrote none). */
+  *recvfrom(fd: number, count: number, flags = 0): Sys<{ ret: number; data: Uint8Array; addr: Uint8Array }> {
+    const mark = this.stack.mark();
+    try {
+      const addr = this.stack.alloca(128);
+      const len = this.stack.alloca(4);
+      this.ctx.mem.write(len, new Uint8Array([128, 0, 0, 0]));
+      const buffer = yield* this.transferBuffer(count);
+      if (buffer < 0) return { ret: buffer, data: new Uint8Array(0), addr: new Uint8Array(0) };
+      const ret = yield* this.syscall(NR.recvfrom, fd, buffer, count, flags, addr, len);
+      if (ret < 0) return { ret, data: new Uint8Array(0), addr: new Uint8Array(0) };
+      const n = Math.min(this.stack.readView(len, 4).getInt32(0, true), 128);
+      return { ret, data: this.stack.readBytes(buffer, Math.min(ret, count)), addr: n > 0 ? this.stack.readBytes(addr, n) : new Uint8Array(0) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  *shutdown(fd: number, how: number): Sys<number> {
+    return yield* this.syscall(NR.shutdown, fd, how);
+  }
+
+  /** getsockname(2) / getpeername(2): the address bytes or -errno. */
+  *sockname(fd: number, peer = false): Sys<Result<Uint8Array>> {
+    const mark = this.stack.mark();
+    try {
+      const addr = this.stack.alloca(128);
+      const len = this.stack.alloca(4);
+      this.ctx.mem.write(len, new Uint8Array([128, 0, 0, 0]));
+      const ret = yield* this.syscall(peer ? NR.getpeername : NR.getsockname, fd, addr, len);
+      if (ret < 0) return { ok: false, errno: -ret };
+      return { ok: true, value: this.stack.readBytes(addr, Math.min(this.stack.readView(len, 4).getInt32(0, true), 128)) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** setsockopt(2) with an int option value (SO_ATTACH_BPF takes the program fd this way). */
+  *setsockoptInt(fd: number, level: number, optname: number, value: number): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      const bytes = new Uint8Array(4);
+      new DataView(bytes.buffer).setInt32(0, value, true);
+      return yield* this.syscall(NR.setsockopt, fd, level, optname, this.stack.pushBytes(bytes), 4);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** getsockopt(2) of an int option: the value, or -errno. */
+  *getsockoptInt(fd: number, level: number, optname: number): Sys<Result<number>> {
+    const mark = this.stack.mark();
+    try {
+      const value = this.stack.alloca(4);
+      const len = this.stack.alloca(4);
+      this.ctx.mem.write(len, new Uint8Array([4, 0, 0, 0]));
+      const ret = yield* this.syscall(NR.getsockopt, fd, level, optname, value, len);
+      if (ret < 0) return { ok: false, errno: -ret };
+      return { ok: true, value: this.stack.readView(value, 4).getInt32(0, true) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
   *mkdir(path: string, mode = 0o755): Sys<number> {
     const mark = this.stack.mark();
     try {

@@ -304,9 +304,13 @@ export class SimpleNic implements NetDevice {
     }
   }
 
-  /** Hand a frame to the network stack (no sockets are modelled: it is queued for the workload to read). */
+  /**
+   * Hand a frame to the network stack (netif_receive_skb, in NAPI's softirq on the polling CPU). It is also
+   * kept in `delivered` for tools and tests that read what the device passed up.
+   */
   protected deliver(frame: Uint8Array): void {
     this.delivered.push(frame);
+    this.k.devices.stackReceive?.(this, frame);
   }
 
   transmit(frame: Uint8Array): boolean {
