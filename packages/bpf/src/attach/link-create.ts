@@ -7,9 +7,10 @@
  * bpf_prog_attach_check_attach_type is each handler's first step (its rule differs by type).
  */
 import type { Task, UserCopy } from '@ebpf-sim/kernel';
-import { BPF_ATTR_LAYOUTS, Errno } from '@ebpf-sim/uapi';
+import { BPF_ATTR_LAYOUTS, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { ProgObject } from '../syscall/prog.js';
+import { tracingLinkCreate } from './tracing-link.js';
 
 const C = BPF_ATTR_LAYOUTS.LINK_CREATE;
 
@@ -38,7 +39,10 @@ export type LinkCreateHandler = (request: LinkCreateRequest) => number;
  * The attach path of each program type (BPF_PROG_TYPE -> handler), as Linux's switch in link_create. Each
  * attach-path file exports its handler and adds its program types here.
  */
-const LINK_CREATE_HANDLERS: ReadonlyMap<number, LinkCreateHandler> = new Map<number, LinkCreateHandler>([]);
+const LINK_CREATE_HANDLERS: ReadonlyMap<number, LinkCreateHandler> = new Map<number, LinkCreateHandler>([
+  [BPF_PROG_TYPE.TRACING, tracingLinkCreate],
+  [BPF_PROG_TYPE.LSM, tracingLinkCreate],
+]);
 
 /** link_create, after CHECK_ATTR (the syscall's command table checks the tail past uprobe_multi.pid). */
 export function linkCreate(bpf: BpfSyscall, task: Task, mm: UserCopy): number {
