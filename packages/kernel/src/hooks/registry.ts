@@ -13,7 +13,7 @@ import {
 } from '@ebpf-sim/uapi';
 import { HookPoint, type ContextField, type HookKind } from './hook.js';
 import { BPF_PERF_EVENT_DATA_KERN, LSM_CTX_SIZE, XDP_BUFF } from './kernel-objects.js';
-import { LSM_HOOK_ARGS, LSM_HOOKS, lsmSlot } from './lsm.js';
+import { LSM_HOOK_ARGS, LSM_HOOKS, lsmSlot } from './lsm-hooks.js';
 
 const field = (name: string, ctype: string, offset: number, size: number, signed: boolean): ContextField => ({ name, ctype, offset, size, signed });
 
