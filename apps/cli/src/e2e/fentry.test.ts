@@ -2,7 +2,7 @@ import { BPF_ATTACH_TYPE, BPF_LINK_TYPE, Errno, O } from '@ebpf-sim/uapi';
 import { BtfKind } from '@ebpf-sim/btf';
 import { describe, expect, it } from 'vitest';
 import { inCorpusKernel } from '../loader/corpus.js';
-import { arrayU64s, loadAttachObject, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './attach-helpers.js';
+import { arrayU64s, loadAttachObject, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './rawtp-attach.js';
 
 describe('BPF trampolines: fentry_vfs.bpf.o on vfs_read', () => {
   it('fentry sees the arguments and fexit the arguments and the return value of every read', () => {
@@ -36,9 +36,9 @@ describe('BPF trampolines: fentry_vfs.bpf.o on vfs_read', () => {
       // The program is on its trampoline: a second link is EBUSY.
       expect(yield* tracingLinkCreate(libc, progFd(loaded, 'read_entry'), BPF_ATTACH_TYPE.TRACE_FENTRY)).toBe(-Errno.EBUSY);
       // target_btf_id without a target program is EINVAL.
-      expect((yield* libc.bpfAttr('LINK_CREATE', { prog_fd: progFd(loaded, 'read_exit'), attach_type: BPF_ATTACH_TYPE.TRACE_FEXIT, target_btf_id: 5 })).ret).toBe(
-        -Errno.EINVAL,
-      );
+      expect(
+        (yield* libc.bpfAttr('LINK_CREATE', { prog_fd: progFd(loaded, 'read_exit'), attach_type: BPF_ATTACH_TYPE.TRACE_FEXIT, target_btf_id: 5 })).ret,
+      ).toBe(-Errno.EINVAL);
       expect(yield* libc.close(entry)).toBe(0);
       expect(yield* libc.close(exit)).toBe(0);
       // Closed: not counted.

@@ -1,7 +1,7 @@
 import { BPF_ATTACH_TYPE, BPF_LINK_TYPE, Errno, O } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { inCorpusKernel } from '../loader/corpus.js';
-import { arrayU64s, loadAttachObject, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './attach-helpers.js';
+import { arrayU64s, loadAttachObject, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './rawtp-attach.js';
 
 describe('BPF LSM: lsm_deny.bpf.o on lsm/file_open', () => {
   it('denies opening one inode with the errno the program returns; other opens succeed', () => {

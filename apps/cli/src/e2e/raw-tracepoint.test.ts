@@ -1,7 +1,8 @@
-import { BPF_ATTACH_TYPE, BPF_LINK_INFO, BPF_LINK_TYPE, BPF_PROG_TYPE, Errno, SyscallNr } from '@ebpf-sim/uapi';
+import { readFileSync } from 'node:fs';
+import { BPF_ATTACH_TYPE, BPF_LINK_INFO, BPF_LINK_TYPE, BPF_PROG_TYPE, Errno, SyscallNr, type Libc } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { inCorpusKernel } from '../loader/corpus.js';
-import { arrayU64s, loadAttachObject, lookupU64, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './attach-helpers.js';
+import { arrayU64s, loadAttachObject, lookupU64, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './rawtp-attach.js';
 
 /** /proc/self/fdinfo/<fd>'s lines after the file's own four (pos, flags, mnt_id, ino). */
 function* fdinfo(libc: Parameters<Parameters<typeof inCorpusKernel>[0]>[0], fd: number): Generator<number, string[], number> {
@@ -93,5 +94,33 @@ describe('raw tracepoints: rawtp_sys.bpf.o attached with BPF_RAW_TRACEPOINT_OPEN
       expect(yield* rawTracepointOpen(libc, 'sched_switch', filter.ret)).toBe(-Errno.EINVAL);
       expect(yield* rawTracepointOpen(libc, 'sched_switch', 999)).toBe(-Errno.EBADF);
     });
+  });
+
+  it('answers as Linux 6.18 did (fixtures/attach/record-raw-tp.txt, recorded by record-raw-tp.c)', () => {
+    const recorded = new Map<string, string>();
+    for (const line of readFileSync(new URL('../../fixtures/attach/record-raw-tp.txt', import.meta.url), 'utf8').split('\n')) {
+      const at = line.indexOf(' => ');
+      if (at > 0 && !line.startsWith('#')) recorded.set(line.slice(0, at), line.slice(at + 4));
+    }
+    const seen = new Map<string, string>();
+    const answer = (ret: number): string => (ret >= 0 ? 'fd' : (Object.entries(Errno).find(([, n]) => n === -ret)?.[0] ?? String(ret)));
+    const RET_0 = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+    inCorpusKernel(function* (libc: Libc) {
+      const raw = (yield* libc.bpfProgLoad({ progType: BPF_PROG_TYPE.RAW_TRACEPOINT, insns: RET_0, license: 'GPL' })).ret;
+      const filter = (yield* libc.bpfProgLoad({ progType: BPF_PROG_TYPE.SOCKET_FILTER, insns: RET_0, license: 'GPL' })).ret;
+      seen.set('rawtp unknown name', answer(yield* rawTracepointOpen(libc, 'no_such_tracepoint', raw)));
+      seen.set('rawtp NULL name', answer(yield* rawTracepointOpen(libc, null, raw)));
+      seen.set('rawtp socket filter', answer(yield* rawTracepointOpen(libc, 'sched_switch', filter)));
+      seen.set('rawtp bad fd', answer(yield* rawTracepointOpen(libc, 'sched_switch', 999)));
+      seen.set('link_create raw_tp prog BPF_TRACE_RAW_TP', answer(yield* tracingLinkCreate(libc, raw, BPF_ATTACH_TYPE.TRACE_RAW_TP)));
+      seen.set('link_create raw_tp prog 0', answer(yield* tracingLinkCreate(libc, raw, 0)));
+      const link = yield* rawTracepointOpen(libc, 'sched_switch', raw, 7);
+      const info = yield* libc.bpfLinkGetInfo(link);
+      if (!info.ok) throw new Error(`link info: ${info.errno}`);
+      const words = Array.from({ length: 6 }, (_, i) => new DataView(info.value.union.buffer, info.value.union.byteOffset).getUint32(4 * i, true));
+      seen.set('rawtp info', `${answer(link)} type ${info.value.type} words ${words.join(' ')}`);
+    });
+    expect(Object.fromEntries(seen)).toEqual(Object.fromEntries([...recorded].filter(([key]) => seen.has(key))));
+    expect(seen.size).toBe(7);
   });
 });

@@ -107,7 +107,8 @@ export function tracingProgAttach(bpf: BpfSyscall, task: Task, prog: ProgObject,
   const A = BPF_ATTACH_TYPE;
   switch (prog.progType) {
     case BPF_PROG_TYPE.TRACING:
-      if (prog.expectedAttachType !== A.TRACE_FENTRY && prog.expectedAttachType !== A.TRACE_FEXIT && prog.expectedAttachType !== A.MODIFY_RETURN) return -Errno.EINVAL;
+      if (prog.expectedAttachType !== A.TRACE_FENTRY && prog.expectedAttachType !== A.TRACE_FEXIT && prog.expectedAttachType !== A.MODIFY_RETURN)
+        return -Errno.EINVAL;
       break;
     case BPF_PROG_TYPE.EXT:
       if (prog.expectedAttachType !== 0) return -Errno.EINVAL;

@@ -49,7 +49,8 @@ export class KprobeSites {
    */
   enter(site: KprobeSite, task: Task | undefined, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0): void {
     if (site.entry.programs.length !== 0) this.kprobe(site.entry, task, a0, a1, a2, a3, a4, a5);
-    if (site.fentry.programs.length !== 0) fireTrampoline(this.k.hookArena, site.fentry, this.k.current.currentCpu, task, site.nargs, 0, a0, a1, a2, a3, a4, a5);
+    if (site.fentry.programs.length !== 0)
+      fireTrampoline(this.k.hookArena, site.fentry, this.k.current.currentCpu, task, site.nargs, 0, a0, a1, a2, a3, a4, a5);
   }
 
   private kprobe(hook: HookPoint, task: Task | undefined, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number): void {
@@ -74,7 +75,8 @@ export class KprobeSites {
    */
   exit(site: KprobeSite, task: Task | undefined, ret: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0): void {
     if (site.ret.programs.length !== 0) this.kretprobe(site.ret, task, ret);
-    if (site.fexit.programs.length !== 0) fireTrampoline(this.k.hookArena, site.fexit, this.k.current.currentCpu, task, site.nargs, ret, a0, a1, a2, a3, a4, a5);
+    if (site.fexit.programs.length !== 0)
+      fireTrampoline(this.k.hookArena, site.fexit, this.k.current.currentCpu, task, site.nargs, ret, a0, a1, a2, a3, a4, a5);
   }
 
   private kretprobe(hook: HookPoint, task: Task | undefined, ret: number): void {

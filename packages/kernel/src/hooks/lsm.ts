@@ -25,7 +25,16 @@ const PATH_MAX_BYTES = 256;
  * modelled) after it, and the whole path after those (for the kernel's own readers); args[1] = ret. A program
  * reads `file->f_inode->i_ino` or `file->f_path.dentry->d_name.name` as on Linux.
  */
-export const LSM_FILE_VIEW = { file: FILE_AT, inode: INODE_AT, dentry: DENTRY_AT, name: NAME_AT, nameMax: NAME_MAX, path: PATH_AT, pathMax: PATH_MAX_BYTES, size: PATH_AT + PATH_MAX_BYTES } as const;
+export const LSM_FILE_VIEW = {
+  file: FILE_AT,
+  inode: INODE_AT,
+  dentry: DENTRY_AT,
+  name: NAME_AT,
+  nameMax: NAME_MAX,
+  path: PATH_AT,
+  pathMax: PATH_MAX_BYTES,
+  size: PATH_AT + PATH_MAX_BYTES,
+} as const;
 /** FMODE_READ and FMODE_WRITE (include/linux/fs.h), what f_mode says of an open's access mode. */
 const FMODE_READ = 0x1;
 const FMODE_WRITE = 0x2;

@@ -10,7 +10,8 @@ const slot = (inv: HookInvocation, index: number): number => readU64(inv.memory.
 
 describe('raw tracepoints: the TP_PROTO arguments as u64 slots', () => {
   it('every raw tracepoint is a hook of kind raw_tracepoint with one 8-byte slot per argument', () => {
-    const { kernel } = runProgram(function* () {
+    const { kernel } = runProgram(function* (ctx) {
+      yield* new Libc(ctx).getpid();
       return 0;
     });
     for (const [name, proto] of Object.entries(RAW_TRACEPOINT_PROTOS)) {
@@ -59,7 +60,8 @@ describe('raw tracepoints: the TP_PROTO arguments as u64 slots', () => {
     const { kernel } = runProgram(
       function* (ctx) {
         const libc = new Libc(ctx);
-        const child = yield* libc.fork(function* () {
+        const child = yield* libc.fork(function* (childCtx) {
+          yield* new Libc(childCtx).getpid();
           return 0;
         });
         yield* libc.wait4(child);

@@ -163,7 +163,9 @@ export const fexitHookName = (fn: string): string => `fexit:${fn}`;
 
 /** u64 argument slots named after a C prototype's arguments (pointers and unsigned types unsigned). */
 function slotFields(args: KernelFunctionProto['args']): ContextField[] {
-  return args.map((arg, index) => field(arg.name, arg.ctype, 8 * index, 8, !arg.ctype.endsWith('*') && !arg.ctype.startsWith('unsigned') && arg.ctype !== 'bool' && arg.ctype !== 'size_t'));
+  return args.map((arg, index) =>
+    field(arg.name, arg.ctype, 8 * index, 8, !arg.ctype.endsWith('*') && !arg.ctype.startsWith('unsigned') && arg.ctype !== 'bool' && arg.ctype !== 'size_t'),
+  );
 }
 
 const PT_REGS_FIELDS: readonly ContextField[] = Object.entries(PT_REGS)
