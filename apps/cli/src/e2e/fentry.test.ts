@@ -2,7 +2,7 @@ import { BPF_ATTACH_TYPE, BPF_LINK_TYPE, Errno, O } from '@ebpf-sim/uapi';
 import { BtfKind } from '@ebpf-sim/btf';
 import { describe, expect, it } from 'vitest';
 import { inCorpusKernel } from '../loader/corpus.js';
-import { arrayU64s, loadAttachObject, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './rawtp-attach.js';
+import { arrayU64s, fdinfo, loadAttachObject, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './rawtp-attach.js';
 
 describe('BPF trampolines: fentry_vfs.bpf.o on vfs_read', () => {
   it('fentry sees the arguments and fexit the arguments and the return value of every read', () => {
@@ -32,6 +32,10 @@ describe('BPF trampolines: fentry_vfs.bpf.o on vfs_read', () => {
       // target_obj_id: the vmlinux BTF (object 1); target_btf_id: vfs_read's FUNC, the program's attach_btf_id.
       expect(union.getUint32(4, true)).toBe(1);
       targetBtfId = union.getUint32(8, true);
+      // bpf_tracing_link_show_fdinfo (6.18: with the cookie). Reading the fdinfo file is not a read to count.
+      yield* setArray(libc, mapFd(loaded, 'target'), 0, 0, 4);
+      expect((yield* fdinfo(libc, entry)).slice(4)).toEqual(['attach_type:\t24', 'target_obj_id:\t1', `target_btf_id:\t${targetBtfId}`, 'cookie:\t5']);
+      yield* setArray(libc, mapFd(loaded, 'target'), 0, pid, 4);
       expect(union.getBigUint64(16, true)).toBe(5n);
       // The program is on its trampoline: a second link is EBUSY.
       expect(yield* tracingLinkCreate(libc, progFd(loaded, 'read_entry'), BPF_ATTACH_TYPE.TRACE_FENTRY)).toBe(-Errno.EBUSY);

@@ -2,16 +2,7 @@ import { readFileSync } from 'node:fs';
 import { BPF_ATTACH_TYPE, BPF_LINK_INFO, BPF_LINK_TYPE, BPF_PROG_TYPE, Errno, SyscallNr, type Libc } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { inCorpusKernel } from '../loader/corpus.js';
-import { arrayU64s, loadAttachObject, lookupU64, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './rawtp-attach.js';
-
-/** /proc/self/fdinfo/<fd>'s lines after the file's own four (pos, flags, mnt_id, ino). */
-function* fdinfo(libc: Parameters<Parameters<typeof inCorpusKernel>[0]>[0], fd: number): Generator<number, string[], number> {
-  const file = yield* libc.open(`/proc/self/fdinfo/${fd}`);
-  const text = yield* libc.readAll(file);
-  yield* libc.close(file);
-  if (!text.ok) throw new Error(`fdinfo: ${text.errno}`);
-  return libc.decode(text.value).split('\n').slice(4, -1);
-}
+import { arrayU64s, fdinfo, loadAttachObject, lookupU64, mapFd, progFd, rawTracepointOpen, setArray, tracingLinkCreate } from './rawtp-attach.js';
 
 describe('raw tracepoints: rawtp_sys.bpf.o attached with BPF_RAW_TRACEPOINT_OPEN and BPF_LINK_CREATE', () => {
   it('raw_tp/sys_enter counts exactly the syscalls the process made while the link was open, by id', () => {

@@ -70,3 +70,12 @@ export function* arrayU64s(libc: Libc, fd: number, count: number): Generator<num
   for (let key = 0; key < count; key++) out.push(Number((yield* lookupU64(libc, fd, key)) ?? -1n));
   return out;
 }
+
+/** /proc/self/fdinfo/<fd>'s lines after the file's own four (pos, flags, mnt_id, ino). */
+export function* fdinfo(libc: Libc, fd: number): Generator<number, string[], number> {
+  const file = yield* libc.open(`/proc/self/fdinfo/${fd}`);
+  const text = yield* libc.readAll(file);
+  yield* libc.close(file);
+  if (!text.ok) throw new Error(`fdinfo: ${text.errno}`);
+  return libc.decode(text.value).split('\n').slice(4, -1);
+}
