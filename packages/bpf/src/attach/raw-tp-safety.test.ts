@@ -1,4 +1,4 @@
-import { createKernel } from '@ebpf-sim/kernel';
+import { createKernel, fireRawTracepoint, rawTracepointHookName } from '@ebpf-sim/kernel';
 import { BPF_FUNC, BPF_PROG_TYPE, type Libc } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { HELPERS } from '../helpers/index.js';
@@ -95,5 +95,38 @@ describe('run-time safety at hooks', () => {
       expect(after.ok && after.value.runCnt).toBe(6);
       yield* libc.close(link);
     });
+  });
+
+  it('a program that fires its own raw tracepoint from a helper is not entered again there: the miss is counted', () => {
+    const kernel = createKernel({ cpus: 1 });
+    const hook = kernel.hooks.require(rawTracepointHookName('sched_wakeup'));
+    let nested = 0;
+    let misses: number[] = [];
+    // get_prandom_u32 that fires sched_wakeup, as a helper waking a task would.
+    const helpers = new Map(HELPERS);
+    const prandom = HELPERS.get(BPF_FUNC.get_prandom_u32);
+    if (prandom === undefined) throw new Error('no get_prandom_u32');
+    helpers.set(BPF_FUNC.get_prandom_u32, {
+      ...prandom,
+      impl: () => () => {
+        nested++;
+        fireRawTracepoint(kernel.hookArena, hook, kernel.current.currentCpu, kernel.current.currentTask(), 0);
+        return 0;
+      },
+    });
+    const bpf = registerBpf(kernel, { helpers });
+    runUserProgram(kernel, function* (libc) {
+      const prog = yield* libc.bpfProgLoad({ progType: BPF_PROG_TYPE.RAW_TRACEPOINT, insns: CALL_PRANDOM, license: 'GPL' });
+      const link = yield* rawTpOpen(libc, 'sched_wakeup', prog.ret);
+      expect(link).toBeGreaterThan(0);
+      // The program runs at the kernel's own firing; its helper's firing finds prog->active up.
+      fireRawTracepoint(kernel.hookArena, hook, kernel.current.currentCpu, kernel.current.currentTask(), 0);
+      misses = hook.programs.map((program) => program.recursionMisses);
+      yield* libc.close(link);
+    });
+    expect(nested).toBe(1);
+    expect(hook.fired).toBe(2);
+    expect(misses).toEqual([1]);
+    expect(bpf.runtime.hookFaults).toBe(0);
   });
 });
