@@ -7,7 +7,7 @@
  * The command itself (name resolution by program type) is raw-tracepoint-open.ts.
  */
 import { rawTracepointHookName, type Task, type UserCopy } from '@ebpf-sim/kernel';
-import { BPF_LINK_INFO, BPF_LINK_TYPE, Errno } from '@ebpf-sim/uapi';
+import { BPF_LINK_INFO, BPF_LINK_INFO_RAW_TRACEPOINT as RAW_TP_LINK_INFO, BPF_LINK_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { BpfLink, BpfLinkOps } from '../syscall/link.js';
 import type { ProgObject } from '../syscall/prog.js';
@@ -16,12 +16,6 @@ import { BpfAttachment } from './hook-program.js';
 
 /** sizeof(struct bpf_raw_tp_link) on x86_64 Linux 6.18 (its vmlinux BTF: struct bpf_link, btp, cookie). */
 const RAW_TP_LINK_SIZE = 104;
-
-/**
- * struct bpf_link_info's raw_tracepoint part (include/uapi/linux/bpf.h), offsets within BPF_LINK_INFO.union:
- * `__aligned_u64 tp_name; __u32 tp_name_len; __u32 :32; __u64 cookie;`.
- */
-export const RAW_TP_LINK_INFO = { tp_name: 0, tp_name_len: 8, cookie: 16 } as const;
 
 /** The type's part of struct bpf_raw_tp_link: the tracepoint, and the attachment that runs the program there. */
 export interface RawTpLinkData {

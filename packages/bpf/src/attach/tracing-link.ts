@@ -9,7 +9,15 @@
  * BPF_PROG_TYPE_TRACING:`).
  */
 import { fentryHookName, fexitHookName, type HookPoint, type Task } from '@ebpf-sim/kernel';
-import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_LINK_INFO, BPF_LINK_TYPE, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
+import {
+  BPF_ATTACH_TYPE,
+  BPF_ATTR_LAYOUTS,
+  BPF_LINK_INFO,
+  BPF_LINK_INFO_TRACING as TRACING_LINK_INFO,
+  BPF_LINK_TYPE,
+  BPF_PROG_TYPE,
+  Errno,
+} from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { BpfLink, BpfLinkOps } from '../syscall/link.js';
 import type { ProgObject } from '../syscall/prog.js';
@@ -25,12 +33,6 @@ export const BPF_MAX_TRAMP_LINKS = 38;
 
 /** The prefix of the functions BPF LSM programs attach to (kernel/bpf/bpf_lsm.c: `bpf_lsm_<hook>`). */
 const BPF_LSM_PREFIX = 'bpf_lsm_';
-
-/**
- * struct bpf_link_info's tracing part (include/uapi/linux/bpf.h), offsets within BPF_LINK_INFO.union:
- * `__u32 attach_type; __u32 target_obj_id; __u32 target_btf_id; __u32 :32; __u64 cookie;`.
- */
-export const TRACING_LINK_INFO = { attach_type: 0, target_obj_id: 4, target_btf_id: 8, cookie: 16 } as const;
 
 /** The type's part of struct bpf_tracing_link. */
 export interface TracingLinkData {
