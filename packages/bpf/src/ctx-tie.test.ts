@@ -26,7 +26,7 @@ import type { Vm } from '@ebpf-sim/vm';
 import { describe, expect, it } from 'vitest';
 import { asm } from '@ebpf-sim/isa';
 import { createRegistry } from './maps.js';
-import { KPROBE, LSM, PERF_EVENT, SCHED_CLS, TRACEPOINT, XDP } from './prog-types/index.js';
+import { KPROBE, LSM, PERF_EVENT, RAW_TRACEPOINT, SCHED_CLS, TRACEPOINT, TRACING, XDP } from './prog-types/index.js';
 import { bootKernelVm } from './testing/kernel-vm.js';
 import { arrayReads, byName, ctxProbe, expectedReads, fieldReads, memoryReads, type CtxProbe, type CtxRead } from './testing/ctx-probe.js';
 
@@ -35,12 +35,15 @@ const XDP_PASS = 2;
 /** The program type that runs on each kind of hook (Linux: the attach type each accepts). */
 const PROG_TYPE_OF_KIND: Readonly<Record<HookKind, ProgramTypeDesc>> = {
   xdp: XDP,
-  tc: SCHED_CLS,
   kprobe: KPROBE,
   kretprobe: KPROBE,
   tracepoint: TRACEPOINT,
   perf_event: PERF_EVENT,
   lsm: LSM,
+  tc: SCHED_CLS,
+  raw_tracepoint: RAW_TRACEPOINT,
+  fentry: TRACING,
+  fexit: TRACING,
 };
 
 /** A kernel and a VM over the same physical memory; the VM may touch all of it but its own stack. */

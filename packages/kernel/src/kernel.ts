@@ -18,6 +18,7 @@ import { HookArena } from './hooks/arena.js';
 import { KprobeSites } from './hooks/kprobes.js';
 import { SecurityHooks } from './hooks/lsm.js';
 import { HookRegistry } from './hooks/registry.js';
+import { rawTracepointHookName } from './hooks/registry.js';
 import { AddressSpace } from './mm/address-space.js';
 import { PhysicalMemory } from './mm/physmem.js';
 import { NetStack } from './net/stack.js';
@@ -138,6 +139,11 @@ export class Kernel implements KernelInternals {
       processFork: this.hooks.require('sched:sched_process_fork'),
       processExec: this.hooks.require('sched:sched_process_exec'),
       processExit: this.hooks.require('sched:sched_process_exit'),
+      rawSchedSwitch: this.hooks.require(rawTracepointHookName('sched_switch')),
+      rawSchedWakeup: this.hooks.require(rawTracepointHookName('sched_wakeup')),
+      rawProcessFork: this.hooks.require(rawTracepointHookName('sched_process_fork')),
+      rawProcessExec: this.hooks.require(rawTracepointHookName('sched_process_exec')),
+      rawProcessExit: this.hooks.require(rawTracepointHookName('sched_process_exit')),
     };
     const schedulers = options.schedulers ?? defaultSchedulers();
     this.sched = new SchedCore(this, schedulers.create(config.sched.policy, config.sched.options), config.cpus, {

@@ -237,6 +237,12 @@ export interface SchedTracepoints {
   readonly processFork: HookPoint;
   readonly processExec: HookPoint;
   readonly processExit: HookPoint;
+  /** Their raw tracepoints (`raw_tp:<name>`), fired at the same sites with the TP_PROTO arguments (hooks/raw-tracepoints.ts). */
+  readonly rawSchedSwitch: HookPoint;
+  readonly rawSchedWakeup: HookPoint;
+  readonly rawProcessFork: HookPoint;
+  readonly rawProcessExec: HookPoint;
+  readonly rawProcessExit: HookPoint;
 }
 
 /** Kernel-wide counters. */

@@ -61,3 +61,4 @@ export {
   type BpfAttr,
   type BpfAttrCmd,
 } from './bpf/attr.js';
+export { BPF_LINK_INFO_RAW_TRACEPOINT, BPF_LINK_INFO_TRACING } from './bpf/attr.js';

@@ -535,7 +535,7 @@ export function checkMainExit(env: Env): void {
     // check_return_code answers EINVAL, not the EACCES of most refusals (recorded on Linux 6.18: fixtures/sock-progs in @ebpf-sim/bpf).
     throw new Reject(`At program exit the register R0 is not a known value (${typeCodeName(r0.type, r0.flags)})`, 'return-code', { errno: 22 });
   }
-  if (r0.smin < BigInt(range.min) || r0.smax > BigInt(range.max)) {
-    throw new Reject(invalidScalar('At program exit', r0, range), 'return-code', { errno: 22 });
-  }
+  // retval_range_within: the s32 bounds with return_32bit, else the s64 ones (the message shows the s64 ones either way).
+  const outside = range.return32 === true ? r0.s32min < range.min || r0.s32max > range.max : r0.smin < BigInt(range.min) || r0.smax > BigInt(range.max);
+  if (outside) throw new Reject(invalidScalar('At program exit', r0, range), 'return-code', { errno: 22 });
 }

@@ -266,7 +266,12 @@ export interface ProgramTypeDesc {
   /** Helpers that need `CAP_PERFMON`/`CAP_SYS_ADMIN` (the privileged part of `bpf_base_func_proto`). */
   readonly privilegedHelpers?: ReadonlySet<number>;
   /** Allowed return value range of the main program, inclusive; absent: any value. */
-  readonly retRange?: { readonly min: number; readonly max: number };
+  readonly retRange?: {
+    readonly min: number;
+    readonly max: number;
+    /** Compare R0's 32-bit bounds (Linux's return_32bit: BPF LSM programs on hooks returning int); else the 64-bit ones. */
+    readonly return32?: boolean;
+  };
   /** Direct packet access through `data`/`data_end` (Linux may_access_direct_pkt_data). */
   readonly directPacketWrite?: boolean;
   /**

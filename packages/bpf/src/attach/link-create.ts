@@ -13,6 +13,7 @@ import type { ProgObject } from '../syscall/prog.js';
 import { tcxLinkCreate } from './tcx.js';
 import { xdpLinkCreate } from './xdp-link.js';
 import { perfLinkCreate } from './perf-link.js';
+import { tracingLinkCreate } from './tracing-link.js';
 
 const C = BPF_ATTR_LAYOUTS.LINK_CREATE;
 
@@ -47,6 +48,8 @@ const LINK_CREATE_HANDLERS: ReadonlyMap<number, LinkCreateHandler> = new Map<num
   [BPF_PROG_TYPE.KPROBE, perfLinkCreate],
   [BPF_PROG_TYPE.TRACEPOINT, perfLinkCreate],
   [BPF_PROG_TYPE.PERF_EVENT, perfLinkCreate],
+  [BPF_PROG_TYPE.TRACING, tracingLinkCreate],
+  [BPF_PROG_TYPE.LSM, tracingLinkCreate],
 ]);
 
 /** link_create, after CHECK_ATTR (the syscall's command table checks the tail past uprobe_multi.pid). */

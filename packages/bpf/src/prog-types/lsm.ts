@@ -14,7 +14,7 @@ export const LSM = defineProgType(
     uapiId: BPF_PROG_TYPE.LSM,
     // The context the kernel's LSM hooks build (MAX_BPF_FUNC_ARGS u64 slots), one size on both sides.
     ctx: { structName: 'lsm_hook_args', size: LSM_CTX_SIZE, fields: [], anyAlignedRead: true, readWidths: [8] },
-    retRange: { min: -MAX_ERRNO, max: 0 },
+    retRange: { min: -MAX_ERRNO, max: 0, return32: true },
   },
   // bpf_lsm_func_proto: inode and socket storage, then tracing_prog_func_proto.
   [

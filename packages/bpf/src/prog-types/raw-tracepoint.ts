@@ -11,5 +11,6 @@ export const RAW_TRACEPOINT = defineProgType(
     uapiId: BPF_PROG_TYPE.RAW_TRACEPOINT,
     ctx: { structName: 'bpf_raw_tracepoint_args', size: BPF_RAW_TRACEPOINT_ARGS.size, fields: [], anyAlignedRead: true },
   },
-  [...TRACING_COMMON, 'perf_event_output', 'get_stackid', 'get_stack'],
+  // raw_tp_prog_func_proto: get_attach_cookie since Linux 6.10 (the raw tracepoint link's cookie).
+  [...TRACING_COMMON, 'perf_event_output', 'get_stackid', 'get_stack', 'get_attach_cookie'],
 );

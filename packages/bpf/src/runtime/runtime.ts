@@ -33,6 +33,9 @@ const CALLBACK_STRUCT_BYTES = 8;
 /** Bytes of a callback's key scratch per nesting level (an array's u32 index, 8-aligned). */
 const CALLBACK_KEY_BYTES = 8;
 
+/** Lines of {@link BpfRuntime.hookFaultLog} kept (the oldest go first). */
+const HOOK_FAULT_LOG_LINES = 16;
+
 /** The memory owner the runtime's own allocations (VM stacks, map structs) are charged to. */
 export const RUNTIME_OWNER = 'bpf-runtime';
 
@@ -256,10 +259,34 @@ export class BpfRuntime implements HelperEnv {
     const savedCookie = run.cookie;
     run.cookie = cookie;
     try {
-      return this.runOn(prog, ctx, cpu, 1) ? (this.vmOf(prog).regs[0] ?? 0) : 0;
+      if (this.runOn(prog, ctx, cpu, 1)) return this.vmOf(prog).regs[0] ?? 0;
+      const fault = this.vmOf(prog).fault;
+      this.noteHookFault(prog, fault === null ? 'stopped' : formatFault(fault));
+      return 0;
+    } catch (error) {
+      // Nothing a program does may take the kernel down: an error that escaped the VM (the VM turns a helper's
+      // exception into a `helper-error` fault, so this is the engine's own) stops the program like a fault.
+      this.noteHookFault(prog, error instanceof Error ? error.message : String(error));
+      return 0;
     } finally {
       run.cookie = savedCookie;
     }
+  }
+
+  /**
+   * Runs at hooks that ended abnormally (a helper threw, the instruction budget ran out, an access faulted): the
+   * program was stopped with r0 = 0 and the hook went on, as Linux's exception tables and the run-time checks
+   * leave it. Counted here for the whole kernel (and per attachment in BpfAttachment.faults); `hookFaultLog`
+   * keeps the last few reasons, as the kernel log would show them.
+   */
+  hookFaults = 0;
+  readonly hookFaultLog: string[] = [];
+
+  private noteHookFault(prog: RunnableProgram, reason: string): void {
+    this.hookFaults++;
+    if (this.hookFaultLog.length >= HOOK_FAULT_LOG_LINES) this.hookFaultLog.shift();
+    const name = (prog as { readonly name?: string }).name ?? '';
+    this.hookFaultLog.push(`bpf: program ${name === '' ? 'bpf_prog' : name} stopped at a hook: ${reason}`);
   }
 
   /**

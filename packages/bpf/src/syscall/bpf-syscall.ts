@@ -62,6 +62,7 @@ import { progTestRun } from './prog-test-run.js';
 import type { TestRunNetDevice } from '../test-run/index.js';
 import { registerBpfSysctls, type BpfSysctls } from './sysctls.js';
 import { publishVmlinuxBtf } from '../vmlinux/vmlinux-btf.js';
+import { rawTracepointOpen } from '../attach/raw-tracepoint-open.js';
 
 export type { MapObject } from './objects.js';
 
@@ -256,6 +257,7 @@ export class BpfSyscall {
       this.command('PROG_ATTACH', 'expected_revision', (task) => progAttach(this, task)),
       this.command('PROG_DETACH', 'expected_revision', (task) => progDetach(this, task)),
       this.command('PROG_QUERY', 'revision', (task, mm, uattr) => progQuery(this, task, mm, uattr)),
+      this.command('RAW_TRACEPOINT_OPEN', 'cookie', (task, mm) => rawTracepointOpen(this, task, mm)),
     ];
     const commands: Array<BpfCommand | undefined> = [];
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
@@ -314,6 +316,11 @@ export class BpfSyscall {
     // Bytes past `size` are zero already.
     for (let i = command.end; i < size; i++) if (this.attr[i] !== 0) return -Errno.EINVAL;
     return command.run(task, mm, uattr);
+  }
+
+  /** The kernel's hook points, where the attach paths attach programs (undefined: a kernel built without them). */
+  get hookPoints(): BpfServices['hooks'] {
+    return this.k.hooks;
   }
 
   // ---- reading the attr block in place (the command handlers, here and in map-batch.ts) ----

@@ -50,6 +50,10 @@ export const PRINTK_FLAGS_BY_HOOK: Readonly<Record<HookKind, string>> = {
   xdp: PRINTK_FLAGS.softirq,
   // tc ingress runs in NET_RX softirq as XDP does (egress, from __dev_queue_xmit with BHs off, is not told apart).
   tc: PRINTK_FLAGS.softirq,
+  // Raw tracepoints and trampolines run where their site is, with preemption disabled around the program.
+  raw_tracepoint: PRINTK_FLAGS.tracepoint,
+  fentry: PRINTK_FLAGS.tracepoint,
+  fexit: PRINTK_FLAGS.tracepoint,
 };
 
 /** The `trace` file's header, as Linux 6.x prints it for the nop tracer (print_trace_header, print_func_help_header_irq). */

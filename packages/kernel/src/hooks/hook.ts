@@ -4,7 +4,7 @@ import type { PhysicalMemory } from '../mm/physmem.js';
 import type { UserCopy } from '../mm/user-memory.js';
 
 /** Kinds of hook points, as bpf attach types see them. */
-export type HookKind = 'tracepoint' | 'kprobe' | 'kretprobe' | 'xdp' | 'tc' | 'lsm' | 'perf_event';
+export type HookKind = 'tracepoint' | 'kprobe' | 'kretprobe' | 'xdp' | 'tc' | 'lsm' | 'perf_event' | 'raw_tracepoint' | 'fentry' | 'fexit';
 
 /**
  * The kernel object a hook's `ctx` address points to. Programs read the uapi struct of their program type;
@@ -28,6 +28,11 @@ export const HOOK_CTX_OBJECTS: Readonly<Record<HookKind, HookCtxObject>> = {
   tc: 'sk_buff',
   lsm: 'u64_args',
   perf_event: 'bpf_perf_event_data_kern',
+  // A raw tracepoint's TP_PROTO arguments as u64 slots (include/trace/bpf_probe.h: __bpf_trace_run's args[]).
+  raw_tracepoint: 'u64_args',
+  // The BPF trampoline's slots: the function's arguments, and for fexit its return value after them.
+  fentry: 'u64_args',
+  fexit: 'u64_args',
 };
 
 /**
@@ -54,6 +59,10 @@ export const HOOK_RESULT_RULES: Readonly<Record<HookKind, HookResultRule>> = {
   tc: 'first-not-next',
   lsm: 'first-nonzero',
   perf_event: 'first',
+  // Every program on a raw tracepoint or a trampoline runs; tracing results are ignored.
+  raw_tracepoint: 'first',
+  fentry: 'first',
+  fexit: 'first',
 };
 
 /** One field of a hook's context (the tracepoint `format` file, or the kernel object at ctx). */

@@ -2,12 +2,17 @@ import { PT_REGS, PT_REGS_FUNC_ARGS } from '@ebpf-sim/uapi';
 import type { KernelInternals } from '../services.js';
 import type { Task } from '../task/task.js';
 import type { HookPoint } from './hook.js';
-import { KPROBE_FUNCTIONS, type KprobeFunction } from './registry.js';
+import { fireTrampoline } from './raw-tracepoints.js';
+import { KPROBE_FUNCTION_PROTOS, KPROBE_FUNCTIONS, fentryHookName, fexitHookName, type KprobeFunction } from './registry.js';
 
-/** The entry and return probes of one modelled kernel function. */
+/** The entry and return probes of one modelled kernel function, and its BPF trampoline (fentry, fexit). */
 export interface KprobeSite {
   readonly entry: HookPoint;
   readonly ret: HookPoint;
+  readonly fentry: HookPoint;
+  readonly fexit: HookPoint;
+  /** The function's argument count (the trampoline's slots). */
+  readonly nargs: number;
 }
 
 /** What kprobe sites use: the hook points, the context arena and the current CPU. */
@@ -26,14 +31,29 @@ export class KprobeSites {
 
   constructor(private readonly k: KprobeServices) {
     const sites = {} as Record<KprobeFunction, KprobeSite>;
-    for (const fn of KPROBE_FUNCTIONS) sites[fn] = { entry: k.hooks.require(`kprobe:${fn}`), ret: k.hooks.require(`kretprobe:${fn}`) };
+    for (const fn of KPROBE_FUNCTIONS) {
+      sites[fn] = {
+        entry: k.hooks.require(`kprobe:${fn}`),
+        ret: k.hooks.require(`kretprobe:${fn}`),
+        fentry: k.hooks.require(fentryHookName(fn)),
+        fexit: k.hooks.require(fexitHookName(fn)),
+        nargs: KPROBE_FUNCTION_PROTOS[fn].args.length,
+      };
+    }
     this.sites = sites;
   }
 
-  /** kprobe at the entry of `site`'s function: pt_regs with the C arguments in di, si, dx, cx, r8, r9. */
+  /**
+   * The entry of `site`'s function: its kprobe (pt_regs with the C arguments in di, si, dx, cx, r8, r9), then its
+   * fentry programs (the arguments as u64 slots).
+   */
   enter(site: KprobeSite, task: Task | undefined, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0): void {
-    const hook = site.entry;
-    if (hook.programs.length === 0) return;
+    if (site.entry.programs.length !== 0) this.kprobe(site.entry, task, a0, a1, a2, a3, a4, a5);
+    if (site.fentry.programs.length !== 0)
+      fireTrampoline(this.k.hookArena, site.fentry, this.k.current.currentCpu, task, site.nargs, 0, a0, a1, a2, a3, a4, a5);
+  }
+
+  private kprobe(hook: HookPoint, task: Task | undefined, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number): void {
     const arena = this.k.hookArena;
     const w = arena.write;
     const cpu = this.k.current.currentCpu;
@@ -48,10 +68,18 @@ export class KprobeSites {
     arena.end(cpu, PT_REGS.size);
   }
 
-  /** kretprobe at the return of `site`'s function: pt_regs with the return value in ax. */
-  exit(site: KprobeSite, task: Task | undefined, ret: number): void {
-    const hook = site.ret;
-    if (hook.programs.length === 0) return;
+  /**
+   * The return of `site`'s function: its kretprobe (pt_regs with the return value in ax), then its fexit
+   * programs (the arguments the function was called with, then `ret`). Sites that pass no arguments give fexit
+   * zeros for them.
+   */
+  exit(site: KprobeSite, task: Task | undefined, ret: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0): void {
+    if (site.ret.programs.length !== 0) this.kretprobe(site.ret, task, ret);
+    if (site.fexit.programs.length !== 0)
+      fireTrampoline(this.k.hookArena, site.fexit, this.k.current.currentCpu, task, site.nargs, ret, a0, a1, a2, a3, a4, a5);
+  }
+
+  private kretprobe(hook: HookPoint, task: Task | undefined, ret: number): void {
     const arena = this.k.hookArena;
     const cpu = this.k.current.currentCpu;
     const ctx = arena.begin(cpu, PT_REGS.size);

@@ -1,38 +1,43 @@
-import { Errno, isErrorReturn } from '@ebpf-sim/uapi';
+import { Errno, O, isErrorReturn } from '@ebpf-sim/uapi';
 import type { File } from '../fs/file.js';
 import type { KernelInternals } from '../services.js';
+import { DENTRY_STRUCT, FILE_STRUCT, INODE_STRUCT, PATH_STRUCT, QSTR_STRUCT } from '../task/layout.js';
 import type { Task } from '../task/task.js';
 import type { HookPoint } from './hook.js';
 import { LSM_CTX_SIZE } from './kernel-objects.js';
+import { LSM_HOOK_ARGS, lsmSlot } from './lsm-hooks.js';
+
+export { LSM_HOOKS, LSM_HOOK_ARGS, lsmSlot, type LsmHookName } from './lsm-hooks.js';
+
+const align8 = (n: number): number => (n + 7) & ~7;
+const FILE_AT = 0;
+const INODE_AT = align8(FILE_AT + FILE_STRUCT.size);
+const DENTRY_AT = align8(INODE_AT + INODE_STRUCT.size);
+const NAME_AT = align8(DENTRY_AT + DENTRY_STRUCT.size);
+const NAME_MAX = 256;
+const PATH_AT = NAME_AT + NAME_MAX;
+const PATH_MAX_BYTES = 256;
 
 /**
- * LSM hooks. A BPF LSM program's context is what the BPF trampoline hands it: the hook's arguments as an
- * array of u64 slots (LSM_CTX_SIZE bytes), with the hook's `int ret` (the previous program's verdict, 0 for
- * the first) in the slot after the last argument. It may deny the operation by returning a negative errno.
- * Pointer arguments point at small views of the kernel object, built right after the slots in the context
- * arena, because the simulated kernel has no BTF-described task_struct/file in memory (a documented
- * simplification).
+ * file_open(struct file *file): args[0] points at a struct file laid out as the vmlinux BTF describes it
+ * (task/layout.ts: f_mode, f_flags, f_path.dentry, f_inode), with its inode (i_mode, i_uid, i_gid, i_ino,
+ * i_nlink, i_size) and dentry (d_name: the last path component; d_inode; d_parent NULL, the dentry tree is not
+ * modelled) after it, and the whole path after those (for the kernel's own readers); args[1] = ret. A program
+ * reads `file->f_inode->i_ino` or `file->f_path.dentry->d_name.name` as on Linux.
  */
-export const LSM_HOOKS = ['file_open', 'bprm_check_security', 'task_kill'] as const;
-export type LsmHookName = (typeof LSM_HOOKS)[number];
-
-/** Each hook's C arguments in slot order (the `ret` slot follows them). */
-export const LSM_HOOK_ARGS: Readonly<Record<LsmHookName, ReadonlyArray<{ readonly name: string; readonly ctype: string }>>> = {
-  file_open: [{ name: 'file', ctype: 'struct file *' }],
-  bprm_check_security: [{ name: 'bprm', ctype: 'struct linux_binprm *' }],
-  task_kill: [
-    { name: 'p', ctype: 'struct task_struct *' },
-    { name: 'info', ctype: 'struct kernel_siginfo *' },
-    { name: 'sig', ctype: 'int' },
-    { name: 'cred', ctype: 'const struct cred *' },
-  ],
-};
-
-/** The byte offset of argument slot `index` in an LSM context. */
-export const lsmSlot = (index: number): number => 8 * index;
-
-/** file_open(struct file *file): args[0] → { u64 ino; u32 mode; u32 f_flags; char path[256]; }, args[1] = ret. */
-export const LSM_FILE_VIEW = { ino: 0, mode: 8, f_flags: 12, path: 16, pathMax: 256, size: 272 } as const;
+export const LSM_FILE_VIEW = {
+  file: FILE_AT,
+  inode: INODE_AT,
+  dentry: DENTRY_AT,
+  name: NAME_AT,
+  nameMax: NAME_MAX,
+  path: PATH_AT,
+  pathMax: PATH_MAX_BYTES,
+  size: PATH_AT + PATH_MAX_BYTES,
+} as const;
+/** FMODE_READ and FMODE_WRITE (include/linux/fs.h), what f_mode says of an open's access mode. */
+const FMODE_READ = 0x1;
+const FMODE_WRITE = 0x2;
 /** bprm_check_security(struct linux_binprm *bprm): args[0] → { char filename[256]; }, args[1] = ret. */
 export const LSM_BPRM_VIEW = { filename: 0, filenameMax: 256, size: 256 } as const;
 /**
@@ -73,9 +78,27 @@ export class SecurityHooks {
     const ctx = this.start(LSM_FILE_VIEW.size);
     const view = ctx + LSM_CTX_SIZE;
     w.u64(ctx + FILE_OPEN_RET, 0);
-    w.u64(view + LSM_FILE_VIEW.ino, file.inode.ino);
-    w.u32(view + LSM_FILE_VIEW.mode, file.inode.mode);
-    w.u32(view + LSM_FILE_VIEW.f_flags, file.flags);
+    const inode = file.inode;
+    const accmode = file.flags & O.ACCMODE;
+    const fileAt = view + LSM_FILE_VIEW.file;
+    const inodeAt = view + LSM_FILE_VIEW.inode;
+    const dentryAt = view + LSM_FILE_VIEW.dentry;
+    const nameAt = view + LSM_FILE_VIEW.name;
+    w.u32(fileAt + FILE_STRUCT.f_mode, (accmode !== O.WRONLY ? FMODE_READ : 0) | (accmode !== O.RDONLY ? FMODE_WRITE : 0));
+    w.u32(fileAt + FILE_STRUCT.f_flags, file.flags);
+    w.u64(fileAt + FILE_STRUCT.f_path + PATH_STRUCT.dentry, dentryAt);
+    w.u64(fileAt + FILE_STRUCT.f_inode, inodeAt);
+    w.u16(inodeAt + INODE_STRUCT.i_mode, inode.mode);
+    w.u32(inodeAt + INODE_STRUCT.i_uid, inode.uid);
+    w.u32(inodeAt + INODE_STRUCT.i_gid, inode.gid);
+    w.u64(inodeAt + INODE_STRUCT.i_ino, inode.ino);
+    w.u32(inodeAt + INODE_STRUCT.i_nlink, inode.nlink);
+    w.u64(inodeAt + INODE_STRUCT.i_size, inode.size);
+    const slash = file.path.lastIndexOf('/');
+    const nameLength = w.cString(nameAt, slash < 0 ? file.path : file.path.slice(slash + 1), LSM_FILE_VIEW.nameMax);
+    w.u32(dentryAt + DENTRY_STRUCT.d_name + QSTR_STRUCT.len, Math.max(0, nameLength - 1));
+    w.u64(dentryAt + DENTRY_STRUCT.d_name + QSTR_STRUCT.name, nameAt);
+    w.u64(dentryAt + DENTRY_STRUCT.d_inode, inodeAt);
     w.cString(view + LSM_FILE_VIEW.path, file.path, LSM_FILE_VIEW.pathMax);
     return this.decide(hook, ctx, LSM_FILE_VIEW.size, task);
   }

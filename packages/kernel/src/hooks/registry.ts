@@ -15,7 +15,7 @@ import {
 } from '@ebpf-sim/uapi';
 import { HookPoint, type ContextField, type HookKind } from './hook.js';
 import { BPF_PERF_EVENT_DATA_KERN, LSM_CTX_SIZE, XDP_BUFF } from './kernel-objects.js';
-import { LSM_HOOK_ARGS, LSM_HOOKS, lsmSlot } from './lsm.js';
+import { LSM_HOOK_ARGS, LSM_HOOKS, lsmSlot } from './lsm-hooks.js';
 
 const field = (name: string, ctype: string, offset: number, size: number, signed: boolean): ContextField => ({ name, ctype, offset, size, signed });
 
@@ -189,6 +189,23 @@ export const RAW_TRACEPOINT_PROTOS: Readonly<Record<string, RawTracepointProto>>
   },
 };
 
+/** The hook name of a raw tracepoint (`raw_tp:sched_switch`): BPF_RAW_TRACEPOINT_OPEN's name with a prefix. */
+export const rawTracepointHookName = (name: string): string => `raw_tp:${name}`;
+
+/** The raw tracepoints on the syscall path (the syscall entry's "anything to do?" check counts them). */
+const SYSCALL_RAW_TRACEPOINTS: ReadonlySet<string> = new Set([rawTracepointHookName('sys_enter'), rawTracepointHookName('sys_exit')]);
+
+/** The hook names of a function's BPF trampoline: `fentry:vfs_read` (arguments) and `fexit:vfs_read` (arguments, then the return value). */
+export const fentryHookName = (fn: string): string => `fentry:${fn}`;
+export const fexitHookName = (fn: string): string => `fexit:${fn}`;
+
+/** u64 argument slots named after a C prototype's arguments (pointers and unsigned types unsigned). */
+function slotFields(args: KernelFunctionProto['args']): ContextField[] {
+  return args.map((arg, index) =>
+    field(arg.name, arg.ctype, 8 * index, 8, !arg.ctype.endsWith('*') && !arg.ctype.startsWith('unsigned') && arg.ctype !== 'bool' && arg.ctype !== 'size_t'),
+  );
+}
+
 const PT_REGS_FIELDS: readonly ContextField[] = Object.entries(PT_REGS)
   .filter(([name]) => name !== 'size')
   .map(([name, offset]) => field(name, 'unsigned long', offset, 8, false));
@@ -207,6 +224,8 @@ export class HookRegistry {
   constructor() {
     this.defineTracepoints();
     this.defineKprobes();
+    this.defineRawTracepoints();
+    this.defineTrampolines();
     for (const name of LSM_HOOKS) {
       const args = LSM_HOOK_ARGS[name];
       this.define(`lsm:${name}`, 'lsm', LSM_CTX_SIZE, [
@@ -226,7 +245,7 @@ export class HookRegistry {
   define(name: string, kind: HookKind, ctxSize: number, fields: readonly ContextField[]): HookPoint {
     if (this.hooks.has(name)) throw new Error(`hook point '${name}' is already defined`);
     const id = kind === 'tracepoint' ? this.nextTracepointId++ : 0;
-    const syscallPath = name.startsWith('raw_syscalls:') || name.startsWith('syscalls:') || name.includes(':__x64_sys_');
+    const syscallPath = name.startsWith('raw_syscalls:') || name.startsWith('syscalls:') || name.includes(':__x64_sys_') || SYSCALL_RAW_TRACEPOINTS.has(name);
     const hook = new HookPoint(name, kind, id, ctxSize, fields, (changed, delta) => {
       if (syscallPath) this.syscallHandlers += delta;
       for (const listener of this.listeners.get(changed.name) ?? []) listener(changed);
@@ -345,6 +364,27 @@ export class HookRegistry {
       field('saddr_v6', '__u8[16]', T.saddr_v6, 16, false),
       field('daddr_v6', '__u8[16]', T.daddr_v6, 16, false),
     ]);
+  }
+
+  /** A raw tracepoint (`raw_tp:<name>`) for every tracepoint with a TP_PROTO: its context is the u64 argument array. */
+  private defineRawTracepoints(): void {
+    for (const [name, proto] of Object.entries(RAW_TRACEPOINT_PROTOS)) {
+      this.define(rawTracepointHookName(name), 'raw_tracepoint', 8 * proto.args.length, slotFields(proto.args));
+    }
+  }
+
+  /**
+   * A BPF trampoline (fentry and fexit) at every function with a kprobe site: the u64 argument slots, and for
+   * fexit the return value in the slot after the last argument (as the x86 trampoline's stack frame holds them).
+   */
+  private defineTrampolines(): void {
+    const functions = [...[...SYSCALL_SPECS.values()].map((spec) => `__x64_sys_${spec.name}`), ...KPROBE_FUNCTIONS];
+    for (const fn of functions) {
+      const proto = kprobeFunctionProto(fn) ?? SYSCALL_WRAPPER_PROTO;
+      const args = slotFields(proto.args);
+      this.define(fentryHookName(fn), 'fentry', 8 * args.length, args);
+      this.define(fexitHookName(fn), 'fexit', 8 * (args.length + 1), [...args, field('ret', proto.ret, 8 * args.length, 8, true)]);
+    }
   }
 
   private defineKprobes(): void {

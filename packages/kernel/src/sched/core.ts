@@ -2,6 +2,7 @@ import { niceToPrio, TASK_STATE, TRACE_SCHED_SWITCH, TRACE_SCHED_WAKEUP } from '
 import type { CurrentTask, KernelInternals } from '../services.js';
 import type { ExitReason, Task } from '../task/task.js';
 import { TaskState } from '../task/task.js';
+import { fireRawTracepoint } from '../hooks/raw-tracepoints.js';
 import { Cpu } from './cpu.js';
 import { ENQUEUE_MIGRATE, ENQUEUE_NEW, ENQUEUE_WAKEUP, type CpuLoad, type Scheduler } from './scheduler.js';
 import type { WaitQueue } from './wait.js';
@@ -275,6 +276,14 @@ export class SchedCore implements CurrentTask {
     if (k.trace.enabled) {
       k.trace.emit(k.clock.now, cpu.id, `sched_switch prev=${prevComm}:${prev?.pid ?? 0} state=${prevState} next=${nextComm}:${next?.pid ?? 0}`);
     }
+    const raw = k.tracepoints.rawSchedSwitch;
+    if (raw.programs.length !== 0) {
+      // sched_switch(preempt, prev, next, prev_state): a task switched out while still runnable was preempted.
+      const idle = k.taskStructs.idle[cpu.id] ?? 0;
+      const prevStruct = prev === undefined ? idle : prev.kernelAddress;
+      const nextStruct = next === undefined ? idle : next.kernelAddress;
+      fireRawTracepoint(k.hookArena, raw, cpu.id, prev, prev?.state === TaskState.RUNNABLE ? 1 : 0, prevStruct, nextStruct, prevState);
+    }
     const hook = k.tracepoints.schedSwitch;
     if (hook.programs.length === 0) return;
     const S = TRACE_SCHED_SWITCH;
@@ -296,6 +305,8 @@ export class SchedCore implements CurrentTask {
   private traceWakeup(task: Task, cpuId: number): void {
     const k = this.k;
     if (k.trace.enabled) k.trace.emit(k.clock.now, cpuId, `sched_wakeup ${task.comm}:${task.pid} target_cpu=${cpuId}`);
+    const raw = k.tracepoints.rawSchedWakeup;
+    if (raw.programs.length !== 0) fireRawTracepoint(k.hookArena, raw, this.currentCpu, this.currentTask(), task.kernelAddress);
     const hook = k.tracepoints.schedWakeup;
     if (hook.programs.length === 0) return;
     const W = TRACE_SCHED_WAKEUP;

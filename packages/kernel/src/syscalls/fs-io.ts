@@ -26,7 +26,7 @@ export function sysRead(k: IoSyscallServices, task: Task, fd: number, buf: numbe
   const ret = ops.read(task.io, file, buffer, n);
   if (ret === BLOCKED) return ret;
   if (ret > 0 && !mm.copyToUser(buf, buffer, 0, ret)) return -Errno.EFAULT;
-  kprobes.exit(site, task, ret);
+  kprobes.exit(site, task, ret, file.id, buf, count, 0);
   return ret;
 }
 
@@ -47,7 +47,7 @@ export function sysWrite(k: IoSyscallServices, task: Task, fd: number, buf: numb
   if (!task.restarting) kprobes.enter(site, task, file.id, buf, count, 0);
   const ret = ops.write(task.io, file, buffer, n);
   if (ret === BLOCKED) return ret;
-  kprobes.exit(site, task, ret);
+  kprobes.exit(site, task, ret, file.id, buf, count, 0);
   return ret;
 }
 

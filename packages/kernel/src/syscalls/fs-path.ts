@@ -43,12 +43,12 @@ export function sysOpenat(k: PathSyscallServices, task: Task, dfd: number, filen
   const security = k.security;
   const file = k.vfs.open(start, path, flags, mode, group.cred, (opened) => security.fileOpen(task, opened));
   if (typeof file === 'number') {
-    kprobes.exit(site, task, file);
+    kprobes.exit(site, task, file, dfd, filename, 0);
     return file;
   }
   const fd = group.files.install(file, (flags & O.CLOEXEC) !== 0);
   if (fd < 0) releaseFile(file);
-  kprobes.exit(site, task, fd);
+  kprobes.exit(site, task, fd, dfd, filename, 0);
   return fd;
 }
 
@@ -168,7 +168,7 @@ function sysUnlinkat(k: PathSyscallServices, task: Task, dfd: number, pathname: 
   const site = kprobes.sites.do_unlinkat;
   kprobes.enter(site, task, dfd, 0);
   const ret = doUnlinkat(k.vfs, task, dfd, pathname, flag);
-  kprobes.exit(site, task, ret);
+  kprobes.exit(site, task, ret, dfd, 0);
   return ret;
 }
 

@@ -12,6 +12,8 @@ import {
   type SyscallSpec,
 } from '@ebpf-sim/uapi';
 import type { HookPoint } from '../hooks/hook.js';
+import { fireRawTracepoint, fireTrampoline } from '../hooks/raw-tracepoints.js';
+import { fentryHookName, fexitHookName, rawTracepointHookName } from '../hooks/registry.js';
 import type { Cpu } from '../sched/cpu.js';
 import { BLOCKED, NO_RETURN } from '../sched/wait.js';
 import type { KernelInternals } from '../services.js';
@@ -46,6 +48,9 @@ export interface SyscallEntry {
   readonly exit: HookPoint | undefined;
   readonly kprobe: HookPoint | undefined;
   readonly kretprobe: HookPoint | undefined;
+  /** The BPF trampoline of `__x64_sys_<name>` (one argument: the saved user pt_regs). */
+  readonly fentry: HookPoint | undefined;
+  readonly fexit: HookPoint | undefined;
   calls: number;
 }
 
@@ -59,10 +64,15 @@ export class SyscallTable {
   private readonly entries: Array<SyscallEntry | undefined> = new Array<SyscallEntry | undefined>(NR_SYSCALLS).fill(undefined);
   private readonly rawEnter: HookPoint;
   private readonly rawExit: HookPoint;
+  /** The raw tracepoints sys_enter(regs, id) and sys_exit(regs, ret) (BPF_RAW_TRACEPOINT_OPEN "sys_enter"). */
+  private readonly rawTpEnter: HookPoint;
+  private readonly rawTpExit: HookPoint;
 
   constructor(private readonly k: SyscallEntryServices) {
     this.rawEnter = k.hooks.require('raw_syscalls:sys_enter');
     this.rawExit = k.hooks.require('raw_syscalls:sys_exit');
+    this.rawTpEnter = k.hooks.require(rawTracepointHookName('sys_enter'));
+    this.rawTpExit = k.hooks.require(rawTracepointHookName('sys_exit'));
   }
 
   /** Install the handler of an ABI syscall (the bpf subsystem registers 'bpf' this way). Replaces any previous. */
@@ -84,6 +94,8 @@ export class SyscallTable {
       exit: this.k.hooks.get(`syscalls:sys_exit_${name}`),
       kprobe: this.k.hooks.get(`kprobe:__x64_sys_${name}`),
       kretprobe: this.k.hooks.get(`kretprobe:__x64_sys_${name}`),
+      fentry: this.k.hooks.get(fentryHookName(`__x64_sys_${name}`)),
+      fexit: this.k.hooks.get(fexitHookName(`__x64_sys_${name}`)),
       calls: 0,
     };
     this.entries[nr] = entry;
@@ -165,6 +177,14 @@ export class SyscallTable {
       arena.fire(raw, ctx, id, task);
       arena.end(id, TRACE_RAW_SYS_ENTER.size);
     }
+    const rawTp = this.rawTpEnter;
+    if (rawTp.programs.length !== 0) {
+      // trace_sys_enter(regs, id): the saved user registers, as the syscall entry left them.
+      const saved = arena.begin(id, PT_REGS.size);
+      this.writeUserRegs(saved, task, nr);
+      fireRawTracepoint(arena, rawTp, id, task, saved, nr);
+      arena.end(id, PT_REGS.size);
+    }
     if (entry === undefined) return;
     const enter = entry.enter;
     if (enter !== undefined && enter.programs.length !== 0) {
@@ -187,6 +207,13 @@ export class SyscallTable {
       arena.end(id, PT_REGS.size);
       arena.end(id, PT_REGS.size);
     }
+    const fentry = entry.fentry;
+    if (fentry !== undefined && fentry.programs.length !== 0) {
+      const saved = arena.begin(id, PT_REGS.size);
+      this.writeUserRegs(saved, task, nr);
+      fireTrampoline(arena, fentry, id, task, 1, 0, saved, 0, 0, 0, 0, 0);
+      arena.end(id, PT_REGS.size);
+    }
   }
 
   private fireExit(cpu: Cpu, task: Task, nr: number, entry: SyscallEntry | undefined, ret: number): void {
@@ -199,6 +226,13 @@ export class SyscallTable {
         const ctx = arena.begin(id, PT_REGS.size);
         w.u64(ctx + PT_REGS.ax, ret);
         arena.fire(kretprobe, ctx, id, task);
+        arena.end(id, PT_REGS.size);
+      }
+      const fexit = entry.fexit;
+      if (fexit !== undefined && fexit.programs.length !== 0) {
+        const saved = arena.begin(id, PT_REGS.size);
+        this.writeUserRegs(saved, task, nr);
+        fireTrampoline(arena, fexit, id, task, 1, ret, saved, 0, 0, 0, 0, 0);
         arena.end(id, PT_REGS.size);
       }
       const exit = entry.exit;
@@ -219,6 +253,15 @@ export class SyscallTable {
       w.u64(ctx + TRACE_RAW_SYS_EXIT.ret, ret);
       arena.fire(raw, ctx, id, task);
       arena.end(id, TRACE_RAW_SYS_EXIT.size);
+    }
+    const rawTp = this.rawTpExit;
+    if (rawTp.programs.length !== 0) {
+      // trace_sys_exit(regs, ret): the user registers with the result in ax, as syscall_exit_work sees them.
+      const saved = arena.begin(id, PT_REGS.size);
+      this.writeUserRegs(saved, task, nr);
+      w.u64(saved + PT_REGS.ax, ret);
+      fireRawTracepoint(arena, rawTp, id, task, saved, ret);
+      arena.end(id, PT_REGS.size);
     }
   }
 

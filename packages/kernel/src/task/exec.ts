@@ -4,6 +4,7 @@ import { MAY_EXEC, permission } from '../fs/vfs.js';
 import type { KernelInternals } from '../services.js';
 import { startProgram } from './create.js';
 import { TaskState, type Task } from './task.js';
+import { fireRawTracepoint } from '../hooks/raw-tracepoints.js';
 
 /** What execve uses. */
 export type ExecServices = Pick<
@@ -75,10 +76,13 @@ export function doExecve(k: ExecServices, task: Task, pathAddress: number, argvA
 
 function traceExec(k: ExecServices, task: Task, path: string, oldComm: string): void {
   if (k.trace.enabled) k.trace.emit(k.clock.now, task.cpu, `sched_process_exec ${oldComm}:${task.pid} -> ${path}`);
+  const cpu = k.sched.currentCpu;
+  // sched_process_exec(p, old_pid, bprm): struct linux_binprm is not built in kernel memory, so bprm is NULL.
+  const raw = k.tracepoints.rawProcessExec;
+  if (raw.programs.length !== 0) fireRawTracepoint(k.hookArena, raw, cpu, task, task.kernelAddress, task.pid, 0);
   const hook = k.tracepoints.processExec;
   if (hook.programs.length === 0) return;
   const E = TRACE_SCHED_PROCESS_EXEC;
-  const cpu = k.sched.currentCpu;
   const arena = k.hookArena;
   const ctx = arena.begin(cpu, hook.ctxSize);
   const w = arena.write;

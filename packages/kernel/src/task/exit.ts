@@ -1,6 +1,7 @@
 import { niceToPrio, SIG, TRACE_SCHED_PROCESS_EXIT, wExitStatus, wTermSig, defaultSignalAction } from '@ebpf-sim/uapi';
 import type { KernelInternals } from '../services.js';
 import { TaskState, type ExitReason, type Task, type ThreadGroup } from './task.js';
+import { fireRawTracepoint } from '../hooks/raw-tracepoints.js';
 
 /** What reaping uses: the process table and the clock (the exit record's end time). */
 export type ReapServices = Pick<KernelInternals, 'groups' | 'exited' | 'forgetTask' | 'clock'>;
@@ -83,10 +84,12 @@ export function doExitGroup(k: ExitServices, task: Task, code: number): void {
 
 function traceExit(k: ExitServices, task: Task, groupDead: boolean): void {
   if (k.trace.enabled) k.trace.emit(k.clock.now, task.cpu, `sched_process_exit ${task.comm}:${task.pid} status=0x${task.group.exitStatus.toString(16)}`);
+  const cpu = k.sched.currentCpu;
+  const raw = k.tracepoints.rawProcessExit;
+  if (raw.programs.length !== 0) fireRawTracepoint(k.hookArena, raw, cpu, task, task.kernelAddress, groupDead ? 1 : 0);
   const hook = k.tracepoints.processExit;
   if (hook.programs.length === 0) return;
   const X = TRACE_SCHED_PROCESS_EXIT;
-  const cpu = k.sched.currentCpu;
   const arena = k.hookArena;
   const ctx = arena.begin(cpu, X.size);
   const w = arena.write;

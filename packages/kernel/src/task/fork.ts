@@ -3,6 +3,7 @@ import type { KernelInternals } from '../services.js';
 import { WaitQueue } from '../sched/wait.js';
 import { createTask, startProgram, type CreateTaskServices } from './create.js';
 import { ThreadGroup, type Task } from './task.js';
+import { fireRawTracepoint } from '../hooks/raw-tracepoints.js';
 
 /** What fork uses. */
 export type ForkServices = CreateTaskServices & Pick<KernelInternals, 'limits' | 'allocatePid' | 'groups' | 'kprobes' | 'trace' | 'tracepoints' | 'hookArena'>;
@@ -73,6 +74,8 @@ export function doFork(k: ForkServices, parent: Task, flags: number, entry: User
 function traceFork(k: ForkServices, parent: Task, child: Task): void {
   const cpu = k.sched.currentCpu;
   if (k.trace.enabled) k.trace.emit(k.clock.now, cpu, `sched_process_fork ${parent.comm}:${parent.pid} -> ${child.pid}`);
+  const raw = k.tracepoints.rawProcessFork;
+  if (raw.programs.length !== 0) fireRawTracepoint(k.hookArena, raw, cpu, parent, parent.kernelAddress, child.kernelAddress);
   const hook = k.tracepoints.processFork;
   if (hook.programs.length === 0) return;
   const F = TRACE_SCHED_PROCESS_FORK;

@@ -125,12 +125,12 @@ export const TASK_STRUCT = T.struct('task_struct', [
  * names and C types, this kernel's layouts. struct qstr keeps Linux's members (`hash`, `len`, `name`; Linux
  * overlays hash and len with `u64 hash_len` in an anonymous union), struct filename is getname()'s result.
  */
-T.struct('qstr', [
+export const QSTR_STRUCT = T.struct('qstr', [
   ['hash', 'u32'],
   ['len', 'u32'],
   ['name', 'const unsigned char *'],
 ]);
-T.struct('inode', [
+export const INODE_STRUCT = T.struct('inode', [
   ['i_mode', 'umode_t'],
   ['i_opflags', 'unsigned short'],
   ['i_uid', 'kuid_t'],
@@ -140,17 +140,17 @@ T.struct('inode', [
   ['i_nlink', 'unsigned int'],
   ['i_size', 'loff_t'],
 ]);
-T.struct('dentry', [
+export const DENTRY_STRUCT = T.struct('dentry', [
   ['d_flags', 'unsigned int'],
   ['d_parent', 'struct dentry *'],
   ['d_name', 'struct qstr'],
   ['d_inode', 'struct inode *'],
 ]);
-T.struct('path', [
+export const PATH_STRUCT = T.struct('path', [
   ['mnt', 'struct vfsmount *'],
   ['dentry', 'struct dentry *'],
 ]);
-T.struct('file', [
+export const FILE_STRUCT = T.struct('file', [
   ['f_mode', 'fmode_t'],
   ['f_flags', 'unsigned int'],
   ['f_path', 'struct path'],

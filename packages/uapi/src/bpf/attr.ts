@@ -444,6 +444,18 @@ export const BPF_LINK_INFO_PERF_EVENT = {
   event: { config: 24, type: 32, cookie: 40 },
 } as const;
 
+/**
+ * The raw_tracepoint part of struct bpf_link_info, offsets from BPF_LINK_INFO.union:
+ * `__aligned_u64 tp_name; __u32 tp_name_len; __u32 :32; __u64 cookie;` (the cookie since Linux 6.10).
+ */
+export const BPF_LINK_INFO_RAW_TRACEPOINT = { tp_name: 0, tp_name_len: 8, cookie: 16 } as const;
+
+/**
+ * The tracing part of struct bpf_link_info, offsets from BPF_LINK_INFO.union:
+ * `__u32 attach_type; __u32 target_obj_id; __u32 target_btf_id; __u32 :32; __u64 cookie;`.
+ */
+export const BPF_LINK_INFO_TRACING = { attach_type: 0, target_obj_id: 4, target_btf_id: 8, cookie: 16 } as const;
+
 export const BPF_MAP_INFO = {
   type: 0,
   id: 4,
