@@ -24,3 +24,7 @@ export { CORE_POISON_HELPER } from './core/patch.js';
 export { applyCoreRelocations, CoreTarget, explainPoisonInLog } from './core/apply.js';
 export type { CoreOutcome, PoisonedRelo } from './core/apply.js';
 export type { CoreRelo } from './core/relo.js';
+export { attachAll, attachProgram, autoAttach, KPROBE_PMU_RETPROBE_PATH, KPROBE_PMU_TYPE_PATH, SYSCALL_WRAPPER_PREFIX, TRACEFS_PATH } from './attach.js';
+export type { AttachLibc, AttachOptions, AttachProgram } from './attach.js';
+export { Link, openLink } from './links.js';
+export type { LinkKind, LinkLibc, LinkOptions } from './links.js';

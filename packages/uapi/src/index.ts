@@ -37,6 +37,7 @@ export {
   type BpfTestRunResult,
 } from './libc/types.js';
 export * from './bpf/constants.js';
+export * from './bpf/link-info.js';
 export { BPF_FUNC, BPF_FUNC_MAX_ID, type BpfFuncName } from './bpf/func-id.js';
 export {
   BPF_ATTR_LAYOUTS,

@@ -1099,6 +1099,8 @@ export class Libc {
       view.setBigUint64(PERF_EVENT_ATTR.sample_type, BigInt(attr.sampleType ?? 0), true);
       view.setBigUint64(PERF_EVENT_ATTR.flags, attr.flags ?? 0n, true);
       view.setUint32(PERF_EVENT_ATTR.wakeup_events, attr.wakeupEvents ?? 0, true);
+      view.setBigUint64(PERF_EVENT_ATTR.config1, BigInt(attr.config1 ?? 0), true);
+      view.setBigUint64(PERF_EVENT_ATTR.config2, BigInt(attr.config2 ?? 0), true);
       const address = this.stack.pushBytes(bytes);
       return yield* this.syscall(NR.perf_event_open, address, pid, cpu, groupFd, flags);
     } finally {
