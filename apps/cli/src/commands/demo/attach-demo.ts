@@ -40,6 +40,10 @@ const cString = (bytes: Uint8Array): string => {
   return new TextDecoder().decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
 };
 
+/** A map key as text: a BTF char array decodes to a string, bytes to their C string. */
+const keyText = (key: MapOutput): string =>
+  typeof key === 'string' ? key : key instanceof Uint8Array ? cString(key) : JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+
 const numberOf = (value: MapOutput): number => (typeof value === 'number' || typeof value === 'bigint' ? Number(value) : NaN);
 
 /** mmap the ring buffer map as libbpf's ring_buffer__add does, and read every record. */
@@ -122,7 +126,7 @@ export function demoStep(objectPath: string, bytes: Uint8Array, jobs: number, fr
       '   map "opens" (hash, key = command name, value = openat calls), through BPF_MAP_GET_NEXT_KEY/LOOKUP_ELEM:',
     ]);
     const opens = yield* map('opens').entries();
-    for (const { key, value } of opens) out([`     ${String(key).padEnd(16)} ${numberOf(value)}`]);
+    for (const { key, value } of opens) out([`     ${keyText(key).padEnd(16)} ${numberOf(value)}`]);
     const ring = map('events');
     const records = yield* ringEvents(libc, ring.fd, ring.spec.maxEntries, libc.ctx.mem);
     out(['', `   ring buffer "events": ${records.length} events, consumed through its mmap'ed pages; the first ${Math.min(SHOWN, records.length)}:`]);
@@ -138,7 +142,7 @@ export function demoStep(objectPath: string, bytes: Uint8Array, jobs: number, fr
     out(['', '   map "xdp_verdicts" (array, index = XDP action):']);
     for (const { key, value } of yield* map('xdp_verdicts').entries()) {
       const n = numberOf(value);
-      if (n > 0) out([`     ${XDP_ACTIONS[numberOf(key)] ?? String(key)}: ${n}`]);
+      if (n > 0) out([`     ${XDP_ACTIONS[numberOf(key)] ?? keyText(key)}: ${n}`]);
     }
     yield* tracepoint.destroy();
     yield* xdp.destroy();
