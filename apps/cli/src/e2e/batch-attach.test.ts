@@ -72,4 +72,38 @@ describe('batch: attach, run a workload, read the maps', () => {
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/bad3.batch:1: failed to get link with ID 42: No such file or directory/);
   });
+
+  it('attaches the XDP program with net attach, shows it, and the packet workload runs through it', async () => {
+    const file = batch('net.batch', [
+      `prog loadall ${DEMO_O} /sys/fs/bpf/n pinmaps /sys/fs/bpf/n/maps`,
+      'net attach xdp pinned /sys/fs/bpf/n/xdp_filter dev eth0',
+      'net show',
+      'workload run packets jobs 2',
+      'map dump pinned /sys/fs/bpf/n/maps/xdp_verdicts',
+      'net detach xdp dev eth0',
+      'net show dev eth0',
+    ]);
+    const r = await run('batch', 'file', file);
+    if (r.code === 1 && r.err.endsWith('net.batch:2: interface xdp attach failed: Invalid argument\n')) {
+      // The kernel has no XDP links yet (BPF_LINK_CREATE answers EINVAL for XDP programs): nothing ran past line 2.
+      expect(r.out).toBe('');
+      return;
+    }
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(r.out).toMatch(/^xdp:\neth0\(2\) driver id \d+\n\ntc:\n\nflow_dissector:\n\nnetfilter:\n\n/);
+    // Four sources, 10.0.0.2 among them, which the program drops.
+    expect(r.out).toMatch(
+      /workload packets: 200 frames sent to eth0, 200 received; XDP: [1-9]\d* passed, [1-9]\d* dropped, 0 sent back, 0 redirected, 0 aborted\n/,
+    );
+    expect(r.out).toMatch(/"key": 1,\s+"value": [1-9]/);
+    expect(r.out).toContain('xdp:\n\ntc:\n\nflow_dissector:\n\nnetfilter:\n\nprocessed 7 commands\n');
+  });
+
+  it('refuses net lines that bpftool refuses', async () => {
+    const bad = async (line: string): Promise<string> => (await run('batch', 'file', batch('badnet.batch', [line]))).err;
+    expect(await bad('net attach xdpx id 1 dev eth0')).toMatch(/invalid net attach\/detach type: xdpx/);
+    expect(await bad('net attach tcx_ingress id 1 dev eth0 overwrite')).toMatch(/'overwrite' is only supported for xdp types/);
+    expect(await bad('net attach xdp id 1 eth0')).toMatch(/expected 'dev', got: 'eth0'/);
+    expect(await bad('net detach xdp dev nosuch0')).toMatch(/badnet.batch:1: invalid devname nosuch0/);
+  });
 });

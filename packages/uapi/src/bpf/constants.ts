@@ -257,6 +257,11 @@ export const BPF_LINK_TYPE_NAMES: Readonly<Record<number, string>> = {
   [BPF_LINK_TYPE.SOCKMAP]: 'sockmap',
 };
 
+/** XDP attach flags (include/uapi/linux/if_link.h XDP_FLAGS_*): no replace, generic (skb), driver and offload mode. */
+export const XDP_FLAGS = { UPDATE_IF_NOEXIST: 1 << 0, SKB_MODE: 1 << 1, DRV_MODE: 1 << 2, HW_MODE: 1 << 3, REPLACE: 1 << 4 } as const;
+/** bpf_mprog's BPF_PROG_ATTACH / BPF_LINK_CREATE flags (include/uapi/linux/bpf.h): BPF_F_BEFORE, BPF_F_AFTER, BPF_F_ID, BPF_F_LINK. */
+export const BPF_F_MPROG = { BEFORE: 1 << 3, AFTER: 1 << 4, ID: 1 << 5, LINK: 1 << 13 } as const;
+
 /** BPF_F_REPLACE (BPF_LINK_UPDATE's flags, and BPF_PROG_ATTACH's): replace only if `old_prog_fd` is the program attached. */
 export const BPF_F_REPLACE = 1 << 2;
 
