@@ -104,6 +104,12 @@ describe('batch: attach, run a workload, read the maps', () => {
     expect(await run('net', 'show', 'dev', 'eth0', '--json')).toMatchObject({ code: 0, out: '[{"xdp":[],"tc":[],"flow_dissector":[]}]\n' });
   });
 
+  it('perf show asks BPF_TASK_FD_QUERY, and says so when the kernel does not answer it', async () => {
+    const r = await run('perf', 'show');
+    if (r.code === 0) expect(r.out).toBe('');
+    else expect(r.err).toBe("HINT: non root or kernel doesn't support TASK_FD_QUERY\nebpf-sim perf show: perf_query_support: Invalid argument\n");
+  });
+
   it('refuses net lines that bpftool refuses', async () => {
     const bad = async (line: string): Promise<string> => (await run('batch', 'file', batch('badnet.batch', [line]))).err;
     expect(await bad('net attach xdpx id 1 dev eth0')).toMatch(/invalid net attach\/detach type: xdpx/);

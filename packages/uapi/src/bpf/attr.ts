@@ -173,6 +173,18 @@ export const BPF_ATTR_LAYOUTS = {
   LINK_UPDATE: { link_fd: u32(0), new_prog_fd: u32(4), flags: u32(8), old_prog_fd: u32(12) },
   LINK_DETACH: { link_fd: u32(0) },
   PROG_BIND_MAP: { prog_fd: u32(0), map_fd: u32(4), flags: u32(8) },
+  // task_fd_query: what a process's fd (a perf event or raw tracepoint) runs; buf/buf_len are in/out (the name).
+  TASK_FD_QUERY: {
+    pid: u32(0),
+    fd: u32(4),
+    flags: u32(8),
+    buf_len: u32(12),
+    buf: u64(16),
+    prog_id: u32(24),
+    fd_type: u32(28),
+    probe_offset: u64(32),
+    probe_addr: u64(40),
+  },
   ENABLE_STATS: { type: u32(0) },
 } as const satisfies Partial<Record<BpfCmdName, AttrLayout>>;
 

@@ -27,3 +27,6 @@ export const BPF_LINK_INFO_PERF_EVENT = {
   tracepoint: { tp_name: 24, name_len: 32, cookie: 40 },
   event: { config: 24, type: 32, cookie: 40 },
 } as const;
+
+/** enum bpf_task_fd_type: what BPF_TASK_FD_QUERY says an fd is. */
+export const BPF_FD_TYPE = { RAW_TRACEPOINT: 0, TRACEPOINT: 1, KPROBE: 2, KRETPROBE: 3, UPROBE: 4, URETPROBE: 5 } as const;

@@ -4,6 +4,7 @@ import { batchCommand } from './batch.js';
 import { BTF_VERBS } from './btf.js';
 import { LINK_VERBS } from './link.js';
 import { NET_VERBS } from './net.js';
+import { PERF_VERBS } from './perf.js';
 import { MAP_VERBS } from './map.js';
 import { PROG_VERBS } from './prog.js';
 import { verbCommand, type Verb } from './verb.js';
@@ -15,7 +16,7 @@ function group(name: string, summary: string, description: string, verbs: readon
 }
 
 /** Every verb, for batch files. */
-export const BPFTOOL_VERBS: readonly Verb[] = [...PROG_VERBS, ...MAP_VERBS, ...BTF_VERBS, ...LINK_VERBS, ...NET_VERBS, ...WORKLOAD_VERBS];
+export const BPFTOOL_VERBS: readonly Verb[] = [...PROG_VERBS, ...MAP_VERBS, ...BTF_VERBS, ...LINK_VERBS, ...NET_VERBS, ...PERF_VERBS, ...WORKLOAD_VERBS];
 
 export const bpftoolCommands: readonly Command[] = [
   group(
@@ -33,6 +34,7 @@ export const bpftoolCommands: readonly Command[] = [
   group('btf', 'bpftool btf: dump BTF as a type listing or as C (vmlinux.h)', 'The commands of bpftool btf.', BTF_VERBS),
   group('link', 'bpftool link: show and detach BPF links in a simulated kernel', 'The commands of bpftool link, against a simulated kernel.', LINK_VERBS),
   group('net', 'bpftool net: attach, detach and show XDP and tcx programs of a device', 'The commands of bpftool net, against a simulated kernel.', NET_VERBS),
+  group('perf', 'bpftool perf: the processes whose perf event fds run BPF programs', 'The commands of bpftool perf, against a simulated kernel.', PERF_VERBS),
   group(
     'workload',
     "Run one of the kernel's workloads in a simulated kernel (in a batch file: after attaching programs)",
