@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { LoaderError, load, openObject, type Link, type LoadedObject, type MapOutput } from '@ebpf-sim/loader';
-import { MAP, PROT, RingBufferReader, strerror, type Libc, type Sys, type UserMemory } from '@ebpf-sim/uapi';
+import { MAP, PROT, RINGBUF_MMAP, RingBufferReader, strerror, type Libc, type Sys, type UserMemory } from '@ebpf-sim/uapi';
 import { defineCommand } from '../../args.js';
 import { CliError } from '../../command.js';
 import { readInputFile } from '../../files.js';
@@ -48,9 +48,9 @@ const numberOf = (value: MapOutput): number => (typeof value === 'number' || typ
 
 /** mmap the ring buffer map as libbpf's ring_buffer__add does, and read every record. */
 function* ringEvents(libc: Libc, fd: number, ringSize: number, mem: UserMemory): Sys<Uint8Array[]> {
-  const consumer = yield* libc.mmapFile(fd, 4096, PROT.READ | PROT.WRITE, MAP.SHARED, 0);
+  const consumer = yield* libc.mmapFile(fd, RINGBUF_MMAP.consumer.length, PROT.READ | PROT.WRITE, MAP.SHARED, RINGBUF_MMAP.consumer.offset);
   if (consumer < 0) throw new CliError(`mmap of the ring buffer's consumer page: ${strerror(-consumer)}`);
-  const producer = yield* libc.mmapFile(fd, 4096 + 2 * ringSize, PROT.READ, MAP.SHARED, 4096);
+  const producer = yield* libc.mmapFile(fd, RINGBUF_MMAP.producer(ringSize).length, PROT.READ, MAP.SHARED, RINGBUF_MMAP.producer(ringSize).offset);
   if (producer < 0) throw new CliError(`mmap of the ring buffer's data: ${strerror(-producer)}`);
   const records: Uint8Array[] = [];
   new RingBufferReader(mem, consumer, producer, ringSize).consume((sample) => void records.push(sample.slice()));
