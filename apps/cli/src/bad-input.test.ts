@@ -232,6 +232,28 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['btf', 'dump', 'file', '/sys/kernel/btf/nope'], 1, /\/sys\/kernel\/btf\/nope: cannot read file in the simulated kernel \(No such file or directory\)/],
     [['btf', 'dump', 'id', '3'], 1, /get btf by id \(3\): No such file or directory/],
   ],
+  link: [
+    [['link'], 2, /missing sub-command/],
+    [['link', 'detach'], 2, /expected a link \(id ID \| pinned PATH\)/],
+    [['link', 'show', 'name', 'x'], 2, /expected 'id' or 'pinned', got: 'name'/],
+    [['link', 'detach', 'id', '3'], 1, /failed to get link with ID 3: No such file or directory/],
+  ],
+  net: [
+    [['net'], 2, /missing sub-command/],
+    [['net', 'attach', 'xdpx'], 2, /invalid net attach\/detach type: xdpx/],
+    [['net', 'detach', 'xdp', 'dev', 'nosuch0'], 1, /invalid devname nosuch0/],
+  ],
+  perf: [
+    [['perf'], 2, /missing sub-command/],
+    [['perf', 'show', 'extra'], 2, /unexpected argument 'extra'/],
+  ],
+  workload: [
+    [['workload'], 2, /missing sub-command/],
+    [['workload', 'run'], 2, /expected a workload \(shell, packets\)/],
+    [['workload', 'run', 'shell', 'jobs', 'x'], 2, /can't parse jobs 'x'/],
+    [['workload', 'run', 'shell', 'cpus', '0'], 2, /can't parse cpus '0'/],
+  ],
+  'attach-demo': [[['attach-demo', 'extra'], 2, /^ebpf-sim attach-demo: unexpected argument 'extra'/]],
   batch: [
     [['batch'], 2, /missing file FILE/],
     [['batch', 'file'], 2, /missing file FILE/],

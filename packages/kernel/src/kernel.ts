@@ -195,6 +195,11 @@ export class Kernel implements KernelInternals {
     this.hooks.onChange('perf_event:cpu-clock', (hook) => this.devices.timer.setSampling(hook.attached));
     this.perfBpf = this.perfEvents;
     this.tracing.publishEvents(this.hooks);
+    // The possible CPUs as drivers/base/cpu.c prints the mask ("0" or "0-3"): what libbpf and bpftool read to size per-CPU values.
+    this.sysfs.addReadOnly('/sys/devices/system/cpu/possible', new TextEncoder().encode(config.cpus === 1 ? '0\n' : `0-${config.cpus - 1}\n`));
+    // /sys/class/net/<name>/ifindex as net-sysfs publishes it: how user space here maps a device name to its ifindex
+    // (Linux's if_nametoindex asks with ioctl(SIOCGIFINDEX), which the model does not have).
+    for (const nic of this.devices.nics) this.sysfs.addReadOnly(`/sys/class/net/${nic.name}/ifindex`, new TextEncoder().encode(`${nic.ifindex}\n`));
   }
 
   // ---- processes -----------------------------------------------------------------------------------------

@@ -6,13 +6,16 @@
  */
 import type { Btf } from '@ebpf-sim/btf';
 import { BPF_MAP_TYPE, Errno, errnoName, type BpfTestRunResult, type BpfTestRunSpec, type Libc, type Result, type Sys } from '@ebpf-sim/uapi';
+import { attachProgram, autoAttach, type AttachLibc, type AttachOptions } from './attach.js';
 import { decodeBtfValue, encodeBtfValue, type BtfValue } from './btf-codec.js';
 import { LoaderError } from './errors.js';
+import type { Link } from './links.js';
 import type { MapSpec } from './maps.js';
 import type { ObjectProgram } from './object.js';
 
-/** What the handles use of user space's libc. */
-export type HandleLibc = Pick<Libc, 'bpfMapLookup' | 'bpfMapUpdate' | 'bpfMapDelete' | 'bpfMapGetNextKey' | 'bpfObjPin' | 'bpfProgTestRun' | 'close'>;
+/** What the handles use of user space's libc (a program's attach() needs what attaching needs: attach.ts). */
+export type HandleLibc = Pick<Libc, 'bpfMapLookup' | 'bpfMapUpdate' | 'bpfMapDelete' | 'bpfMapGetNextKey' | 'bpfObjPin' | 'bpfProgTestRun' | 'close'> &
+  AttachLibc;
 
 /** A key or value given to a map handle: a BTF-typed value (when the map has the type) or its bytes. */
 export type MapInput = BtfValue | Uint8Array;
@@ -62,6 +65,13 @@ export interface ProgramHandle {
   testRun(opts?: BpfTestRunSpec): Sys<BpfTestRunResult>;
   /** BPF_OBJ_PIN at `path` (bpf_program__pin). */
   pin(path: string): Sys<void>;
+  /**
+   * bpf_program__attach by the SEC() name (and bpf_program__attach_xdp / _tcx / _perf_event with opts.ifindex or
+   * opts.perfEventFd): the link, or a LoaderError naming the section when it cannot attach (attach.ts).
+   */
+  attach(opts?: AttachOptions): Sys<Link>;
+  /** The skeleton's auto-attach of this program: the link, or undefined when libbpf skips the section. */
+  autoAttach(): Sys<Link | undefined>;
 }
 
 function syscallError(what: string, ret: number): LoaderError {
@@ -193,7 +203,7 @@ export function mapHandle(o: MapHandleOptions): MapHandle {
 /** A program's handle over its fd. */
 export function programHandle(libc: HandleLibc, spec: ObjectProgram, fd: number, log: string): ProgramHandle {
   const what = `prog '${spec.name}'`;
-  return {
+  const handle: ProgramHandle = {
     spec,
     fd,
     log,
@@ -206,5 +216,8 @@ export function programHandle(libc: HandleLibc, spec: ObjectProgram, fd: number,
       const ret = yield* libc.bpfObjPin(fd, path);
       if (ret < 0) throw syscallError(`${what}: pinning at ${path}`, ret);
     },
+    attach: (opts) => attachProgram(libc, handle, opts),
+    autoAttach: () => autoAttach(libc, handle),
   };
+  return handle;
 }

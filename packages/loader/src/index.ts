@@ -28,3 +28,7 @@ export { RingBuffer } from './ring-buffer.js';
 export type { RingBufferLibc, RingBufferSampleFn } from './ring-buffer.js';
 export { PerfBuffer } from './perf-buffer.js';
 export type { PerfBufferLibc, PerfBufferLostFn, PerfBufferOptions, PerfBufferSampleFn } from './perf-buffer.js';
+export { attachAll, attachProgram, autoAttach, KPROBE_PMU_RETPROBE_PATH, KPROBE_PMU_TYPE_PATH, SYSCALL_WRAPPER_PREFIX, TRACEFS_PATH } from './attach.js';
+export type { AttachLibc, AttachOptions, AttachProgram } from './attach.js';
+export { Link, openLink } from './links.js';
+export type { LinkKind, LinkLibc, LinkOptions } from './links.js';

@@ -38,6 +38,7 @@ export {
   type BpfTestRunResult,
 } from './libc/types.js';
 export * from './bpf/constants.js';
+export * from './bpf/link-info.js';
 export { BPF_FUNC, BPF_FUNC_MAX_ID, type BpfFuncName } from './bpf/func-id.js';
 export {
   BPF_ATTR_LAYOUTS,
@@ -48,7 +49,6 @@ export {
   BPF_FUNC_INFO,
   BPF_LINE_INFO,
   BPF_LINK_INFO,
-  BPF_LINK_INFO_PERF_EVENT,
   BPF_MAP_INFO,
   BPF_PROG_INFO,
   attrFieldSize,
@@ -61,4 +61,3 @@ export {
   type BpfAttr,
   type BpfAttrCmd,
 } from './bpf/attr.js';
-export { BPF_LINK_INFO_RAW_TRACEPOINT, BPF_LINK_INFO_TRACING } from './bpf/attr.js';

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { bpfCommands } from './bpf/index.js';
 import { bpftoolCommands } from './bpftool/index.js';
+import { attachDemoCommand } from './demo/attach-demo.js';
 import { isaCommands } from './isa/index.js';
 import { kernelCommands } from './kernel/index.js';
 import { loaderCommands } from './loader/index.js';
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   ...bpfCommands,
   ...loaderCommands,
   ...bpftoolCommands,
+  attachDemoCommand,
 ];

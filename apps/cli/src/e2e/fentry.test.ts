@@ -1,4 +1,4 @@
-import { BPF_ATTACH_TYPE, BPF_LINK_INFO_TRACING as T, BPF_LINK_TYPE, Errno, O } from '@ebpf-sim/uapi';
+import { BPF_ATTACH_TYPE, BPF_LINK_INFO, BPF_LINK_INFO_TRACING as T, BPF_LINK_TYPE, Errno, O } from '@ebpf-sim/uapi';
 import { BtfKind } from '@ebpf-sim/btf';
 import { describe, expect, it } from 'vitest';
 import { inCorpusKernel } from '../loader/corpus.js';
@@ -28,15 +28,15 @@ describe('BPF trampolines: fentry_vfs.bpf.o on vfs_read', () => {
       if (!info.ok) throw new Error(`link info: ${info.errno}`);
       expect(info.value.type).toBe(BPF_LINK_TYPE.TRACING);
       const union = new DataView(info.value.union.buffer, info.value.union.byteOffset);
-      expect(union.getUint32(T.attach_type, true)).toBe(BPF_ATTACH_TYPE.TRACE_FENTRY);
+      expect(union.getUint32(T.attach_type - BPF_LINK_INFO.union, true)).toBe(BPF_ATTACH_TYPE.TRACE_FENTRY);
       // target_obj_id: the vmlinux BTF (object 1); target_btf_id: vfs_read's FUNC, the program's attach_btf_id.
-      expect(union.getUint32(T.target_obj_id, true)).toBe(1);
-      targetBtfId = union.getUint32(T.target_btf_id, true);
+      expect(union.getUint32(T.target_obj_id - BPF_LINK_INFO.union, true)).toBe(1);
+      targetBtfId = union.getUint32(T.target_btf_id - BPF_LINK_INFO.union, true);
       // bpf_tracing_link_show_fdinfo (6.18: with the cookie). Reading the fdinfo file is not a read to count.
       yield* setArray(libc, mapFd(loaded, 'target'), 0, 0, 4);
       expect((yield* fdinfo(libc, entry)).slice(4)).toEqual(['attach_type:\t24', 'target_obj_id:\t1', `target_btf_id:\t${targetBtfId}`, 'cookie:\t5']);
       yield* setArray(libc, mapFd(loaded, 'target'), 0, pid, 4);
-      expect(union.getBigUint64(T.cookie, true)).toBe(5n);
+      expect(union.getBigUint64(T.cookie - BPF_LINK_INFO.union, true)).toBe(5n);
       // The program is on its trampoline: a second link is EBUSY.
       expect(yield* tracingLinkCreate(libc, progFd(loaded, 'read_entry'), BPF_ATTACH_TYPE.TRACE_FENTRY)).toBe(-Errno.EBUSY);
       // target_btf_id without a target program is EINVAL.

@@ -49,8 +49,8 @@ describe('raw tracepoints: rawtp_sys.bpf.o attached with BPF_RAW_TRACEPOINT_OPEN
       expect(info.value.type).toBe(BPF_LINK_TYPE.RAW_TRACEPOINT);
       const union = new DataView(info.value.union.buffer, info.value.union.byteOffset);
       // No tp_name buffer given: tp_name_len is strlen + 1, and the cookie.
-      expect(union.getUint32(BPF_LINK_INFO_RAW_TRACEPOINT.tp_name_len, true)).toBe('sched_switch'.length + 1);
-      expect(union.getBigUint64(BPF_LINK_INFO_RAW_TRACEPOINT.cookie, true)).toBe(42n);
+      expect(union.getUint32(BPF_LINK_INFO_RAW_TRACEPOINT.tp_name_len - BPF_LINK_INFO.union, true)).toBe('sched_switch'.length + 1);
+      expect(union.getBigUint64(BPF_LINK_INFO_RAW_TRACEPOINT.cookie - BPF_LINK_INFO.union, true)).toBe(42n);
       expect(BPF_LINK_INFO.union).toBe(16);
       expect(yield* libc.close(raw)).toBe(0);
       expect(yield* libc.close(btf)).toBe(0);

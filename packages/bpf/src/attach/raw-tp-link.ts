@@ -37,13 +37,12 @@ function release(link: BpfLink): void {
 /** bpf_raw_tp_link_fill_link_info: the name (if the caller gave a buffer), its length with the NUL, the cookie. */
 function fillInfo(link: BpfLink, info: DataView, mm: UserCopy): number {
   const data = link.data as RawTpLinkData;
-  const base = BPF_LINK_INFO.union;
-  const ubuf = info.getUint32(base + RAW_TP_LINK_INFO.tp_name, true) + info.getUint32(base + RAW_TP_LINK_INFO.tp_name + 4, true) * 0x1_0000_0000;
-  const ulen = info.getUint32(base + RAW_TP_LINK_INFO.tp_name_len, true);
+  const ubuf = info.getUint32(RAW_TP_LINK_INFO.tp_name, true) + info.getUint32(RAW_TP_LINK_INFO.tp_name + 4, true) * 0x1_0000_0000;
+  const ulen = info.getUint32(RAW_TP_LINK_INFO.tp_name_len, true);
   if ((ulen === 0) !== (ubuf === 0)) return -Errno.EINVAL;
   const name = encoder.encode(data.tpName);
-  info.setUint32(base + RAW_TP_LINK_INFO.tp_name_len, name.length + 1, true);
-  info.setBigUint64(base + RAW_TP_LINK_INFO.cookie, data.cookie, true);
+  info.setUint32(RAW_TP_LINK_INFO.tp_name_len, name.length + 1, true);
+  info.setBigUint64(RAW_TP_LINK_INFO.cookie, data.cookie, true);
   if (ubuf === 0) return 0;
   return copyNameToUser(mm, ubuf, ulen, name);
 }

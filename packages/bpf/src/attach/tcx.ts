@@ -141,8 +141,8 @@ export const TCX_LINK_OPS: BpfLinkOps = {
   },
   fillInfo(link, info) {
     const tcx = dataOf(link);
-    info.setUint32(BPF_LINK_INFO.union + BPF_LINK_INFO_TCX.ifindex, tcx.dev === null ? 0 : tcx.dev.ifindex, true);
-    info.setUint32(BPF_LINK_INFO.union + BPF_LINK_INFO_TCX.attach_type, tcx.location, true);
+    info.setUint32(BPF_LINK_INFO_TCX.ifindex, tcx.dev === null ? 0 : tcx.dev.ifindex, true);
+    info.setUint32(BPF_LINK_INFO_TCX.attach_type, tcx.location, true);
     return 0;
   },
   showFdinfo(link) {

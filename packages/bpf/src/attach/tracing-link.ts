@@ -65,11 +65,10 @@ export const TRACING_LINK_OPS: BpfLinkOps = {
   release,
   fillInfo: (link, info) => {
     const data = link.data as TracingLinkData;
-    const base = BPF_LINK_INFO.union;
-    info.setUint32(base + TRACING_LINK_INFO.attach_type, data.attachType, true);
-    info.setUint32(base + TRACING_LINK_INFO.target_obj_id, data.targetObjId, true);
-    info.setUint32(base + TRACING_LINK_INFO.target_btf_id, data.targetBtfId, true);
-    info.setBigUint64(base + TRACING_LINK_INFO.cookie, data.cookie, true);
+    info.setUint32(TRACING_LINK_INFO.attach_type, data.attachType, true);
+    info.setUint32(TRACING_LINK_INFO.target_obj_id, data.targetObjId, true);
+    info.setUint32(TRACING_LINK_INFO.target_btf_id, data.targetBtfId, true);
+    info.setBigUint64(TRACING_LINK_INFO.cookie, data.cookie, true);
     return 0;
   },
   // bpf_tracing_link_show_fdinfo.

@@ -234,7 +234,7 @@ export const XDP_LINK_OPS: BpfLinkOps = {
   },
   fillInfo(link, info) {
     const dev = dataOf(link).dev;
-    info.setUint32(BPF_LINK_INFO.union + BPF_LINK_INFO_XDP.ifindex, dev === null ? 0 : dev.ifindex, true);
+    info.setUint32(BPF_LINK_INFO_XDP.ifindex, dev === null ? 0 : dev.ifindex, true);
     return 0;
   },
   showFdinfo(link) {

@@ -211,6 +211,18 @@ export const BPF_ATTR_LAYOUTS = {
   LINK_UPDATE: { link_fd: u32(0), new_prog_fd: u32(4), flags: u32(8), old_prog_fd: u32(12) },
   LINK_DETACH: { link_fd: u32(0) },
   PROG_BIND_MAP: { prog_fd: u32(0), map_fd: u32(4), flags: u32(8) },
+  // task_fd_query: what a process's fd (a perf event or raw tracepoint) runs; buf/buf_len are in/out (the name).
+  TASK_FD_QUERY: {
+    pid: u32(0),
+    fd: u32(4),
+    flags: u32(8),
+    buf_len: u32(12),
+    buf: u64(16),
+    prog_id: u32(24),
+    fd_type: u32(28),
+    probe_offset: u64(32),
+    probe_addr: u64(40),
+  },
   ENABLE_STATS: { type: u32(0) },
 } as const satisfies Partial<Record<BpfCmdName, AttrLayout>>;
 
@@ -431,30 +443,6 @@ export const BPF_LINK_INFO = {
   /** sizeof(struct bpf_link_info) (aligned(8)). */
   size: 64,
 } as const;
-
-/**
- * bpf_link_info.perf_event (at BPF_LINK_INFO.union): the event type (BPF_PERF_EVENT_TYPE), then per type
- * kprobe { func_name, name_len, offset, addr, missed, cookie }, tracepoint { tp_name, name_len, cookie } or
- * event { config, type, cookie }. Offsets from the start of struct bpf_link_info.
- */
-export const BPF_LINK_INFO_PERF_EVENT = {
-  type: 16,
-  kprobe: { func_name: 24, name_len: 32, offset: 36, addr: 40, missed: 48, cookie: 56 },
-  tracepoint: { tp_name: 24, name_len: 32, cookie: 40 },
-  event: { config: 24, type: 32, cookie: 40 },
-} as const;
-
-/**
- * The raw_tracepoint part of struct bpf_link_info, offsets from BPF_LINK_INFO.union:
- * `__aligned_u64 tp_name; __u32 tp_name_len; __u32 :32; __u64 cookie;` (the cookie since Linux 6.10).
- */
-export const BPF_LINK_INFO_RAW_TRACEPOINT = { tp_name: 0, tp_name_len: 8, cookie: 16 } as const;
-
-/**
- * The tracing part of struct bpf_link_info, offsets from BPF_LINK_INFO.union:
- * `__u32 attach_type; __u32 target_obj_id; __u32 target_btf_id; __u32 :32; __u64 cookie;`.
- */
-export const BPF_LINK_INFO_TRACING = { attach_type: 0, target_obj_id: 4, target_btf_id: 8, cookie: 16 } as const;
 
 export const BPF_MAP_INFO = {
   type: 0,

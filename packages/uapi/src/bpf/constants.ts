@@ -290,10 +290,6 @@ export const XDP_FLAGS = {
   MASK: (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4),
 } as const;
 
-/** struct bpf_link_info's xdp and tcx parts (at BPF_LINK_INFO.union): xdp.ifindex; tcx.ifindex, tcx.attach_type. */
-export const BPF_LINK_INFO_XDP = { ifindex: 0 } as const;
-export const BPF_LINK_INFO_TCX = { ifindex: 0, attach_type: 4 } as const;
-
 /** Bytes of a program tag (BPF_TAG_SIZE): the first 8 bytes of the digest of its instructions (SHA-256 since 6.18, SHA-1 before). */
 export const BPF_TAG_SIZE = 8;
 

@@ -85,11 +85,12 @@ export interface PerfEventAttrInput {
   readonly sampleType?: number;
   readonly samplePeriod?: number;
   readonly wakeupEvents?: number;
-  /** config1 (the kprobe PMU's kprobe_func: a user pointer to the function name) and config2 (probe_offset or kprobe_addr). */
-  readonly config1?: number;
-  readonly config2?: number;
   /** The u64 of one-bit fields (bit 0 disabled, bit 10 freq, ...). */
   readonly flags?: bigint;
+  /** attr.config1 (kprobe PMU: a user pointer to the function name, kprobe_func). */
+  readonly config1?: number | bigint;
+  /** attr.config2 (kprobe PMU: the offset into the function, or the address, kprobe_addr). */
+  readonly config2?: number | bigint;
   /** attr.size; default PERF_ATTR_SIZE_VER8. A larger size sends that many bytes (zero past the known fields). */
   readonly size?: number;
 }

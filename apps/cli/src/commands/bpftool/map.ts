@@ -4,7 +4,7 @@
  * lines. Formats follow bpftool 7.1's map.c (fixtures/bpftool/expected holds what it printed on this machine).
  */
 import { formatBtfMapDump, formatBtfMapEntry, type Btf, type BtfJsonWriter, type BtfMapEntry, type BtfMapInfo } from '@ebpf-sim/btf';
-import { BPF_MAP_INFO, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno, strerror, type Libc, type Result, type Sys } from '@ebpf-sim/uapi';
+import { BPF_MAP_INFO, BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, Errno, O, strerror, type Libc, type Result, type Sys } from '@ebpf-sim/uapi';
 import { CliError, UsageError } from '../../command.js';
 import { MAP_KIND, btfById, handleFds, oneFd, parseMapHandle } from './handles.js';
 import { fdinfoField, jsonWriter, mapTypeName, type JsonField } from './print.js';
@@ -26,10 +26,25 @@ interface MapInfo {
   readonly btfKeyTypeId: number;
   readonly btfValueTypeId: number;
   readonly btfVmlinuxValueTypeId: number;
+  /** num_possible_cpus(), for per-CPU values (libbpf_num_possible_cpus: /sys/devices/system/cpu/possible). */
+  readonly possibleCpus: number;
+}
+
+/** libbpf_num_possible_cpus: one past the highest CPU of the mask in /sys/devices/system/cpu/possible ("0", "0-3", "0,2-5"). */
+function* possibleCpus(libc: Libc): Sys<number> {
+  const fd = yield* libc.open('/sys/devices/system/cpu/possible', O.RDONLY);
+  if (fd < 0) return SIM_POSSIBLE_CPUS;
+  const got = yield* libc.readAll(fd);
+  yield* libc.close(fd);
+  const text = got.ok ? new TextDecoder().decode(got.value) : '';
+  const ends = text.split(',').map((part) => Number(part.split('-').pop()));
+  const highest = Math.max(...ends.filter((n) => Number.isInteger(n)));
+  return Number.isFinite(highest) ? highest + 1 : SIM_POSSIBLE_CPUS;
 }
 
 function* mapInfo(libc: Libc, fd: number): Sys<MapInfo> {
   const I = BPF_MAP_INFO;
+  const cpus = yield* possibleCpus(libc);
   const mark = libc.stack.mark();
   try {
     const address = libc.stack.alloca(I.size);
@@ -51,6 +66,7 @@ function* mapInfo(libc: Libc, fd: number): Sys<MapInfo> {
       btfKeyTypeId: u32(I.btf_key_type_id),
       btfValueTypeId: u32(I.btf_value_type_id),
       btfVmlinuxValueTypeId: u32(I.btf_vmlinux_value_type_id),
+      possibleCpus: cpus,
     };
   } finally {
     libc.stack.release(mark);
@@ -72,7 +88,7 @@ const PER_CPU_TYPES: ReadonlySet<number> = new Set([
 const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
 
 /** What a lookup returns: value_size, or each possible CPU's value rounded up to 8 bytes. */
-const lookupSize = (info: MapInfo): number => (PER_CPU_TYPES.has(info.type) ? roundUp8(info.valueSize) * SIM_POSSIBLE_CPUS : info.valueSize);
+const lookupSize = (info: MapInfo): number => (PER_CPU_TYPES.has(info.type) ? roundUp8(info.valueSize) * info.possibleCpus : info.valueSize);
 
 const btfMapInfo = (info: MapInfo): BtfMapInfo => ({
   keySize: info.keySize,
@@ -80,7 +96,7 @@ const btfMapInfo = (info: MapInfo): BtfMapInfo => ({
   keyTypeId: info.btfKeyTypeId,
   valueTypeId: info.btfVmlinuxValueTypeId || info.btfValueTypeId,
   perCpu: PER_CPU_TYPES.has(info.type),
-  possibleCpus: SIM_POSSIBLE_CPUS,
+  possibleCpus: info.possibleCpus,
 });
 
 /** bpftool's fprint_hex(f, data, n, " "): a line break every 16 bytes, two spaces between groups of 8. */
@@ -99,7 +115,7 @@ function entryPlain(info: MapInfo, entry: BtfMapEntry): string {
   if (PER_CPU_TYPES.has(info.type)) {
     let out = `key:\n${fprintHex(entry.key)}\n`;
     const step = roundUp8(info.valueSize);
-    for (let cpu = 0; cpu < SIM_POSSIBLE_CPUS; cpu++) {
+    for (let cpu = 0; cpu < info.possibleCpus; cpu++) {
       out += `value (CPU ${String(cpu).padStart(2, '0')}):${info.valueSize > 16 ? '\n' : ' '}${fprintHex(entry.value.subarray(cpu * step, cpu * step + info.valueSize))}\n`;
     }
     return out;
@@ -125,7 +141,7 @@ function entryJson(w: BtfJsonWriter, info: MapInfo, entry: BtfMapEntry): void {
     const step = roundUp8(info.valueSize);
     w.name('values');
     w.startArray();
-    for (let cpu = 0; cpu < SIM_POSSIBLE_CPUS; cpu++) {
+    for (let cpu = 0; cpu < info.possibleCpus; cpu++) {
       w.startObject();
       w.name('cpu');
       w.raw(String(cpu));

@@ -4,6 +4,7 @@
  */
 import { decodeProgram, formatXlated, slotCount } from '@ebpf-sim/isa';
 import { CLOCK, errnoName, strerror, type BpfProgInfo, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { LoaderError, type Link, type LoadedProgram } from '@ebpf-sim/loader';
 import { CliError, UsageError } from '../../command.js';
 import { readInputFile, writeBinary } from '../../files.js';
 import { formatJitedListing, writeJitedJson } from './jited.js';
@@ -283,29 +284,26 @@ function loadVerb(all: boolean): Verb {
     summary: all
       ? "Load an object and pin all its programs in a directory of the kernel's bpffs"
       : "Load an object and pin its first program in the kernel's bpffs",
-    synopsis: `OBJ PATH [pinmaps MAP_DIR]`,
+    synopsis: `OBJ PATH [pinmaps MAP_DIR] [autoattach]`,
     description: `Open OBJ with the loader, create its maps and load its programs into the kernel, then pin ${
       all ? 'every program as PATH/NAME' : 'the first program at PATH'
     }
-(in the simulated kernel's /sys/fs/bpf); pinmaps pins every map as MAP_DIR/NAME. Useful in a batch file, where
-later commands find them with pinned PATH.`,
+(in the simulated kernel's /sys/fs/bpf); pinmaps pins every map as MAP_DIR/NAME. With autoattach each program is
+attached as its SEC() says (the loader's attach(), libbpf's bpf_program__attach) and its link pinned there instead
+(a program that cannot auto-attach is pinned, with a note on stderr). Useful in a batch file, where later commands
+find them with pinned PATH.`,
     parse(words) {
       const file: ObjectFile = objectFile(words.next('OBJ'));
       const path = words.next('PATH');
       let pinmaps: string | undefined;
+      let autoattach = false;
       while (!words.done) {
         const keyword = words.next('a keyword');
         if (keyword === 'pinmaps') pinmaps = words.next('a directory after pinmaps');
-        else if (
-          keyword === 'type' ||
-          keyword === 'map' ||
-          keyword === 'dev' ||
-          keyword === 'xdpmeta_dev' ||
-          keyword === 'offload_dev' ||
-          keyword === 'autoattach'
-        )
+        else if (keyword === 'autoattach') autoattach = true;
+        else if (keyword === 'type' || keyword === 'map' || keyword === 'dev' || keyword === 'xdpmeta_dev' || keyword === 'offload_dev')
           throw new UsageError(`keyword '${keyword}' is not supported here`);
-        else throw new UsageError(`unknown keyword '${keyword}': expected pinmaps`);
+        else throw new UsageError(`unknown keyword '${keyword}': expected pinmaps or autoattach`);
       }
       return function* (ctx) {
         const { loaded } = yield* loadFile(ctx.libc, file);
@@ -317,13 +315,38 @@ later commands find them with pinned PATH.`,
           const ret = yield* ctx.libc.mkdir(dir, 0o700);
           if (ret < 0 && errnoName(ret) !== 'EEXIST') throw new CliError(`can't create directory ${dir}: ${strerror(-ret)}`);
         };
+        // bpftool's auto_attach_program: bpf_program__attach, then pin the link where the program would be pinned
+        // (and let go of the process's link: the pin keeps it); a program that does not attach is pinned instead.
+        const pinOrAttach = function* (prog: LoadedProgram, at: string): Sys<void> {
+          if (!autoattach) return yield* pin(prog.fd, at);
+          let link: Link | undefined;
+          try {
+            link = yield* prog.autoAttach();
+          } catch (error) {
+            if (!(error instanceof LoaderError)) throw error;
+            // libbpf's pr_warn of the failure; bpf_program__attach then gives NULL as for a section without attach.
+            ctx.io.err(`libbpf: ${error.message}\n`);
+          }
+          if (link === undefined) {
+            ctx.io.err(`Program ${prog.spec.name} does not support autoattach, falling back to pinning\n`);
+            return yield* pin(prog.fd, at);
+          }
+          try {
+            yield* link.pin(at);
+          } catch (error) {
+            yield* link.destroy();
+            if (error instanceof LoaderError) throw new CliError(`failed to pin the link of ${prog.spec.name} (${at}): ${error.message}`);
+            throw error;
+          }
+          yield* link.destroy();
+        };
         if (all) {
           yield* mkdir(path);
-          for (const [name, prog] of loaded.programs) yield* pin(prog.fd, `${path}/${name}`);
+          for (const [name, prog] of loaded.programs) yield* pinOrAttach(prog, `${path}/${name}`);
         } else {
           const first = loaded.programs.values().next().value;
           if (first === undefined) throw new CliError(`${file.path}: object file doesn't contain any bpf program`);
-          yield* pin(first.fd, path);
+          yield* pinOrAttach(first, path);
         }
         if (pinmaps !== undefined) {
           yield* mkdir(pinmaps);
