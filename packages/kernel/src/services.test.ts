@@ -53,6 +53,7 @@ describe('kernel services without a kernel', () => {
       clock,
       trace: new TraceLog(false),
       stats: { syscalls: 0, contextSwitches: 0 },
+      phys,
     });
     let ids = 0;
     table.register(

@@ -269,3 +269,17 @@ describe('openObject: errors', () => {
     }
   });
 });
+
+describe('openObject: the caller keeps its bytes', () => {
+  it("reads a Node Buffer as it reads a Uint8Array, and writes nothing into the caller's memory", () => {
+    const file = join(FIXTURES, 'globals.bpfel.o');
+    const pooled = readFileSync(file);
+    const before = Buffer.from(pooled);
+    const fromBuffer = openObject(pooled);
+    const fromArray = openObject(new Uint8Array(readFileSync(file)));
+    expect(Buffer.compare(pooled, before)).toBe(0);
+    expect(fromBuffer.btf?.bytes).toEqual(fromArray.btf?.bytes);
+    expect(fromBuffer.btf?.bytes.length).toBeGreaterThan(0);
+    expect(fromBuffer.maps.map((m) => m.name)).toEqual(fromArray.maps.map((m) => m.name));
+  });
+});

@@ -136,7 +136,10 @@ function resolveReference(prog: ProgramSpec, ref: LoadReference, maps: readonly 
  * byte offset) for a malformed file, LoaderError (naming the section, program or map) for what libbpf refuses.
  */
 export function openObject(bytes: Uint8Array, options: OpenOptions = {}): ObjectSpec {
-  const obj = readElf(bytes);
+  // The spec's section views are fixed up in copies made with slice(); a subclass such as Node's Buffer (whose
+  // slice() is a view into its shared pool) would have them written into the caller's memory instead: read a
+  // plain Uint8Array of the same bytes.
+  const obj = readElf(Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes));
   const name = options.name ?? '';
   const programs = readPrograms(obj);
   const btfSection = obj.section('.BTF');

@@ -7,7 +7,7 @@
  * The command itself (name resolution by program type) is raw-tracepoint-open.ts.
  */
 import { rawTracepointHookName, type Task, type UserCopy } from '@ebpf-sim/kernel';
-import { BPF_LINK_INFO, BPF_LINK_INFO_RAW_TRACEPOINT as RAW_TP_LINK_INFO, BPF_LINK_TYPE, Errno } from '@ebpf-sim/uapi';
+import { BPF_LINK_INFO_RAW_TRACEPOINT as RAW_TP_LINK_INFO, BPF_LINK_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { BpfLink, BpfLinkOps } from '../syscall/link.js';
 import type { ProgObject } from '../syscall/prog.js';

@@ -8,7 +8,7 @@
  * count 0, revision 1) and the next attach starts again at revision 1.
  */
 import type { HookPoint, NetDevice, Task, UserCopy } from '@ebpf-sim/kernel';
-import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_F_ATTACH, BPF_LINK_INFO, BPF_LINK_INFO_TCX, BPF_LINK_TYPE, Errno } from '@ebpf-sim/uapi';
+import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_F_ATTACH, BPF_LINK_INFO_TCX, BPF_LINK_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { BpfLink, BpfLinkOps } from '../syscall/link.js';
 import type { ProgObject } from '../syscall/prog.js';

@@ -9,15 +9,7 @@
  * BPF_PROG_TYPE_TRACING:`).
  */
 import { fentryHookName, fexitHookName, type HookPoint, type Task } from '@ebpf-sim/kernel';
-import {
-  BPF_ATTACH_TYPE,
-  BPF_ATTR_LAYOUTS,
-  BPF_LINK_INFO,
-  BPF_LINK_INFO_TRACING as TRACING_LINK_INFO,
-  BPF_LINK_TYPE,
-  BPF_PROG_TYPE,
-  Errno,
-} from '@ebpf-sim/uapi';
+import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_LINK_INFO_TRACING as TRACING_LINK_INFO, BPF_LINK_TYPE, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { BpfLink, BpfLinkOps } from '../syscall/link.js';
 import type { ProgObject } from '../syscall/prog.js';

@@ -17,7 +17,7 @@
  *   as XDP_ABORTED by the device (Linux's xdp_do_redirect failing counts the same way).
  */
 import { HookProgram, type HookInvocation, type NetDevice, XDP_BUFF } from '@ebpf-sim/kernel';
-import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_LINK_INFO, BPF_LINK_INFO_XDP, BPF_LINK_TYPE, Errno, XDP_ACTION, XDP_FLAGS } from '@ebpf-sim/uapi';
+import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_LINK_INFO_XDP, BPF_LINK_TYPE, Errno, XDP_ACTION, XDP_FLAGS } from '@ebpf-sim/uapi';
 import { DevMapBase } from '../maps/devmap.js';
 import type { RunnableProgram } from '../runtime/runtime.js';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';

@@ -127,8 +127,9 @@ const overrideReturn: HelperImpl = (env) => (ctx) => {
   const regs = ctx.argNumber(1);
   const lo = ctx.argU32(2);
   const value = ctx.argNumber(2);
-  // The high half without a BigInt: exact for the sign-extended -errno values it is used with.
-  const hi = value < 2 ** 32 ? 0 : value >= 2 ** 64 - 2 ** 32 ? 0xffffffff : Math.floor(value / 2 ** 32) >>> 0;
+  // The high half without a BigInt, exact for the sign-extended -errno values it is used with, whether the
+  // engine hands the register over as a signed (-1) or an unsigned (2^64 - 1, rounded) number.
+  const hi = value >= 2 ** 63 ? 0xffffffff : Math.floor(value / 2 ** 32) >>> 0;
   requestOverride(env.k.phys.view, regs, lo, hi);
   return 0;
 };

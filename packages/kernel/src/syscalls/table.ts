@@ -12,6 +12,7 @@ import {
   type SyscallSpec,
 } from '@ebpf-sim/uapi';
 import type { HookPoint } from '../hooks/hook.js';
+import { overriddenReturn } from '../hooks/error-injection.js';
 import { fireRawTracepoint, fireTrampoline } from '../hooks/raw-tracepoints.js';
 import { fentryHookName, fexitHookName, rawTracepointHookName } from '../hooks/registry.js';
 import type { Cpu } from '../sched/cpu.js';
@@ -27,7 +28,7 @@ import type { Task } from '../task/task.js';
 export type SyscallHandler = (task: Task, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number) => number;
 
 /** What the syscall entry uses: the hooks it fires, the clock and trace for syscall tracing, the counters. */
-export type SyscallEntryServices = Pick<KernelInternals, 'hooks' | 'hookArena' | 'clock' | 'trace' | 'stats'>;
+export type SyscallEntryServices = Pick<KernelInternals, 'hooks' | 'hookArena' | 'clock' | 'trace' | 'stats' | 'phys'>;
 
 /** Highest syscall number the table holds (x86_64 has fewer than 512). */
 export const NR_SYSCALLS = 512;
@@ -130,7 +131,7 @@ export class SyscallTable {
     task.syscalls++;
     k.stats.syscalls++;
     const entry = nr >= 0 && nr < NR_SYSCALLS && nr === Math.floor(nr) ? this.entries[nr] : undefined;
-    if (k.hooks.syscallHandlers !== 0) this.fireEnter(cpu, task, nr, entry);
+    const override = k.hooks.syscallHandlers !== 0 ? this.fireEnter(cpu, task, nr, entry) : undefined;
     if (k.trace.syscalls)
       k.trace.emit(
         k.clock.now,
@@ -138,6 +139,8 @@ export class SyscallTable {
         `sys_enter ${task.comm}:${task.pid} ${entry?.name ?? `nr${nr}`}(${Array.from(regs.subarray(1, 1 + (entry?.argCount ?? 6))).join(', ')})`,
       );
     if (entry === undefined) return this.finish(cpu, task, -Errno.ENOSYS);
+    // A kprobe program's bpf_override_return on __x64_sys_<name>: the function is not run and returns its value.
+    if (override !== undefined) return this.finish(cpu, task, override);
     entry.calls++;
     const bad = SyscallTable.checkArgs(entry, regs);
     if (bad !== 0) return this.finish(cpu, task, bad);
@@ -163,7 +166,11 @@ export class SyscallTable {
     return ret;
   }
 
-  private fireEnter(cpu: Cpu, task: Task, nr: number, entry: SyscallEntry | undefined): void {
+  /**
+   * The entry hooks of a syscall. Returns the value a kprobe program on `__x64_sys_<name>` forced with
+   * bpf_override_return (the probe's pt_regs left at just_return_func), or undefined to run the syscall.
+   */
+  private fireEnter(cpu: Cpu, task: Task, nr: number, entry: SyscallEntry | undefined): number | undefined {
     const arena = this.k.hookArena;
     const w = arena.write;
     const regs = task.regs;
@@ -185,7 +192,7 @@ export class SyscallTable {
       fireRawTracepoint(arena, rawTp, id, task, saved, nr);
       arena.end(id, PT_REGS.size);
     }
-    if (entry === undefined) return;
+    if (entry === undefined) return undefined;
     const enter = entry.enter;
     if (enter !== undefined && enter.programs.length !== 0) {
       const ctx = arena.begin(id, enter.ctxSize);
@@ -195,6 +202,7 @@ export class SyscallTable {
       arena.fire(enter, ctx, id, task);
       arena.end(id, enter.ctxSize);
     }
+    let override: number | undefined;
     const kprobe = entry.kprobe;
     if (kprobe !== undefined && kprobe.programs.length !== 0) {
       // __x64_sys_<name>(const struct pt_regs *regs): di points at the user registers saved at entry.
@@ -204,6 +212,7 @@ export class SyscallTable {
       w.u64(ctx + PT_REGS.di, saved);
       w.u64(ctx + PT_REGS.orig_ax, nr);
       arena.fire(kprobe, ctx, id, task);
+      override = overriddenReturn(this.k.phys.view, ctx);
       arena.end(id, PT_REGS.size);
       arena.end(id, PT_REGS.size);
     }
@@ -214,6 +223,7 @@ export class SyscallTable {
       fireTrampoline(arena, fentry, id, task, 1, 0, saved, 0, 0, 0, 0, 0);
       arena.end(id, PT_REGS.size);
     }
+    return override;
   }
 
   private fireExit(cpu: Cpu, task: Task, nr: number, entry: SyscallEntry | undefined, ret: number): void {
