@@ -32,7 +32,8 @@ interface EventProg {
   readonly cookie: bigint;
 }
 
-const eventProg = (event: PerfBpfEvent): EventProg | undefined => event.bpf as EventProg | undefined;
+/** event->prog with its cookie and attachment, or undefined when no program is set on the event. */
+export const eventProg = (event: PerfBpfEvent): EventProg | undefined => event.bpf as EventProg | undefined;
 
 /** The program type each kind of event takes (perf_event_set_bpf_prog; perf_event_set_bpf_handler for software events). */
 const PROG_TYPE_OF_EVENT = {

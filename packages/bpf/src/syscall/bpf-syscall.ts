@@ -44,6 +44,7 @@ import {
   type BpfAttrCmd,
 } from '@ebpf-sim/uapi';
 import { linkCreate } from '../attach/link-create.js';
+import { taskFdQuery } from '../attach/task-fd-query.js';
 import { progAttach, progDetach, progQuery } from '../attach/prog-attach.js';
 import { perfEventBpfOps } from '../attach/perf-link.js';
 import type { BpfHelper } from '../helpers/define.js';
@@ -75,6 +76,8 @@ export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | '
   readonly devices?: { netByIndex(ifindex: number): TestRunNetDevice | undefined };
   /** perf events, whose fds PERF_EVENT_ARRAY values are (absent: no fd is one). */
   readonly perfEvents?: PerfEvents;
+  /** Live tasks by pid (BPF_TASK_FD_QUERY looks its pid up here; absent: no pid is found). */
+  readonly tasks?: ReadonlyMap<number, Task>;
   /** perf events as attach targets: SET_BPF and perf links (absent: no perf event takes a program). */
   readonly perfBpf?: PerfEventBpfHost;
   /** The socket behind a file (sock_from_file), for the socket maps' values (absent: no file is a socket). */
@@ -166,6 +169,16 @@ export class BpfSyscall {
   /** Links (link_idr, bpf_link_fops): the attach paths create them with `links.prime` and `links.settle`. */
   readonly links: LinkSyscall;
   /** The kernel's perf events as attach targets (perf links), when it has them. */
+  /** The task with pid `pid` (find_vpid + get_pid_task), or undefined. */
+  taskByPid(pid: number): Task | undefined {
+    return this.k.tasks?.get(pid);
+  }
+
+  /** The file behind `fd` in `task`'s table (fget_task), or undefined. */
+  fileOf(task: Task, fd: number): File | undefined {
+    return this.k.fds.fdget(task, fd);
+  }
+
   get perfBpf(): PerfEventBpfHost | undefined {
     return this.k.perfBpf;
   }
@@ -254,6 +267,7 @@ export class BpfSyscall {
       this.command('LINK_GET_FD_BY_ID', 'id', (task) => this.links.getFdById(task)),
       this.command('LINK_GET_NEXT_ID', 'next_id', (task, mm, uattr) => this.objGetNextId(this.links.ids, task, mm, uattr)),
       this.command('LINK_DETACH', 'link_fd', (task) => this.links.detach(task)),
+      this.command('TASK_FD_QUERY', 'probe_addr', (task, mm, uattr) => taskFdQuery(this, task, mm, uattr)),
       this.command('PROG_ATTACH', 'expected_revision', (task) => progAttach(this, task)),
       this.command('PROG_DETACH', 'expected_revision', (task) => progDetach(this, task)),
       this.command('PROG_QUERY', 'revision', (task, mm, uattr) => progQuery(this, task, mm, uattr)),

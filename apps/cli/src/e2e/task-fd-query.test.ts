@@ -1,0 +1,94 @@
+/**
+ * BPF_TASK_FD_QUERY (what `bpftool perf show` asks of every fd): a tracepoint program attached by the loader
+ * (a perf event and a perf link) and a raw tracepoint program (a raw_tp link), queried by pid and fd, with the
+ * errnos of bpf_task_fd_query and the name copy of bpf_task_fd_query_copy.
+ */
+import { attachProgram } from '@ebpf-sim/loader';
+import { registerBpf } from '@ebpf-sim/bpf';
+import { createKernel } from '@ebpf-sim/kernel';
+import { BPF_FD_TYPE, Errno, Libc, O, type Sys, type UserProgram } from '@ebpf-sim/uapi';
+import { describe, expect, it } from 'vitest';
+import { inCorpusKernel } from '../loader/corpus.js';
+import { loadAttachObject } from './perf-attach.js';
+
+const ENOTSUPP = 524;
+
+interface Answer {
+  readonly ret: number;
+  readonly progId: number;
+  readonly fdType: number;
+  readonly name: string;
+  readonly bufLen: number;
+}
+
+function* query(libc: Libc, pid: number, fd: number, bufLen = 64, flags = 0): Sys<Answer> {
+  const mark = libc.stack.mark();
+  try {
+    const buf = libc.stack.alloca(Math.max(bufLen, 1));
+    const { ret, attr } = yield* libc.bpfAttr('TASK_FD_QUERY', { pid, fd, flags, buf_len: bufLen, buf: bufLen === 0 ? 0 : buf });
+    const bytes = libc.stack.readBytes(buf, Math.max(bufLen, 1));
+    const nul = bytes.indexOf(0);
+    const name = bufLen === 0 ? '' : new TextDecoder().decode(bytes.subarray(0, nul < 0 ? bytes.length : nul));
+    return { ret, progId: attr.prog_id, fdType: attr.fd_type, name, bufLen: attr.buf_len };
+  } finally {
+    libc.stack.release(mark);
+  }
+}
+
+describe('BPF_TASK_FD_QUERY', () => {
+  it('names the tracepoint behind a perf event and the raw tracepoint behind a raw_tp link', () => {
+    const answers: Answer[] = [];
+    const errnos: number[] = [];
+    inCorpusKernel(function* (libc) {
+      const pid = yield* libc.getpid();
+      const tp = yield* loadAttachObject(libc, 'tp_count');
+      const raw = yield* loadAttachObject(libc, 'rawtp_sys');
+      const tpProg = tp.programs.get('count_openat');
+      const rawProg = raw.programs.get('count_sys_enter');
+      if (tpProg === undefined || rawProg === undefined) throw new Error('missing programs');
+      const tpLink = yield* attachProgram(libc, tpProg);
+      const rawLink = yield* attachProgram(libc, rawProg);
+      // Every fd of this process: the ones that run something answer, the others are ENOTSUPP.
+      for (let fd = 0; fd < 32; fd++) {
+        const answer = yield* query(libc, pid, fd);
+        if (answer.ret === 0) answers.push(answer);
+      }
+      const root = yield* libc.open('/', O.RDONLY);
+      errnos.push((yield* query(libc, pid, root)).ret);
+      errnos.push((yield* query(libc, pid, 999)).ret);
+      errnos.push((yield* query(libc, 99999, 0)).ret);
+      errnos.push((yield* query(libc, pid, rawLink.fd, 64, 1)).ret);
+      // A buffer too short: the name cut with a NUL, ENOSPC, and buf_len telling the whole length.
+      const short = yield* query(libc, pid, rawLink.fd, 4);
+      answers.push(short);
+      yield* tpLink.destroy();
+      yield* rawLink.destroy();
+      yield* tp.close();
+      yield* raw.close();
+    });
+    expect(answers.map(({ fdType, name }) => [fdType, name])).toEqual([
+      [BPF_FD_TYPE.TRACEPOINT, 'sys_enter_openat'],
+      [BPF_FD_TYPE.RAW_TRACEPOINT, 'sys_enter'],
+      [BPF_FD_TYPE.RAW_TRACEPOINT, 'sys'],
+    ]);
+    expect(answers.every((a) => a.progId > 0)).toBe(true);
+    expect(answers.at(-1)).toMatchObject({ ret: -Errno.ENOSPC, bufLen: 'sys_enter'.length });
+    expect(errnos).toEqual([-ENOTSUPP, -Errno.EBADF, -Errno.ENOENT, -Errno.EINVAL]);
+  });
+
+  it('is refused without CAP_SYS_ADMIN', () => {
+    const kernel = createKernel({ cpus: 1 });
+    registerBpf(kernel);
+    let ret = 0;
+    const user: UserProgram = function* (ctx) {
+      const libc = new Libc(ctx);
+      ret = (yield* query(libc, yield* libc.getpid(), 0)).ret;
+      return 0;
+    };
+    kernel.vfs.registerProgram('/bin/query', user);
+    kernel.spawn('/bin/query', { uid: 1000 });
+    kernel.run({ untilNs: 1e9 });
+    expect(kernel.crashes).toEqual([]);
+    expect(ret).toBe(-Errno.EPERM);
+  });
+});
