@@ -249,7 +249,7 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
   ],
   workload: [
     [['workload'], 2, /missing sub-command/],
-    [['workload', 'run'], 2, /expected a workload \(shell, packets\)/],
+    [['workload', 'run'], 2, /expected a workload \(shell, packets, clientserver\)/],
     [['workload', 'run', 'shell', 'jobs', 'x'], 2, /can't parse jobs 'x'/],
     [['workload', 'run', 'shell', 'cpus', '0'], 2, /can't parse cpus '0'/],
   ],

@@ -107,7 +107,9 @@ there. The XDP attachment is a link the commands' process holds (bpftool uses ne
         const first = existing[0];
         if (first !== undefined) ret = yield* libc.bpfLinkUpdate(first.fd, progFd);
         else {
-          const flags = (overwrite ? 0 : XDP_FLAGS.UPDATE_IF_NOEXIST) | (XDP_MODE[type] ?? 0);
+          // bpf_xdp_link_attach takes mode flags only (EINVAL for any other): without `overwrite` a program
+          // already on the device makes it fail with EBUSY, as netlink's XDP_FLAGS_UPDATE_IF_NOEXIST would.
+          const flags = XDP_MODE[type] ?? 0;
           ret = (yield* libc.bpfAttr('LINK_CREATE', { prog_fd: progFd, target_ifindex: ifindex, attach_type: BPF_ATTACH_TYPE.XDP, flags })).ret;
           // The link fd stays open: the process holds the attachment, as the device holds a netlink one.
           if (ret >= 0) ret = 0;

@@ -2,10 +2,10 @@
  * `workload run NAME [seed N] [jobs N] [cpus N]`: run one of the kernel's workloads to completion in the
  * commands' kernel, so that programs attached by earlier lines see it, then print what bpf_trace_printk wrote to
  * trace_pipe meanwhile. The workloads are a registry (name → programs to register, and how to run it): the
- * shell pipeline (user processes), packet traffic (UDP frames arriving on the NIC's wire); h-net's client/server
- * workload is one more entry.
+ * shell pipeline (user processes), packet traffic (UDP frames arriving on the NIC's wire) and TCP clients and a
+ * server over loopback.
  */
-import { consumer, producer, shell, SHELL_PROGRAMS } from '@ebpf-sim/kernel/demo';
+import { consumer, NET_PROGRAMS, netClient, netLoad, netServer, producer, shell, SHELL_PROGRAMS } from '@ebpf-sim/kernel/demo';
 import { udpFlowSource, type NicStats } from '@ebpf-sim/kernel';
 import { Errno, Libc, O, WEXITSTATUS, WIFEXITED, strerror, type Sys, type UserProgram } from '@ebpf-sim/uapi';
 import { CliError, UsageError } from '../../command.js';
@@ -89,7 +89,22 @@ const XDP_VERDICTS: readonly (readonly [keyof NicStats, string])[] = [
 ];
 
 /** The workloads by name. */
-export const WORKLOADS: ReadonlyMap<string, Workload> = new Map([shellWorkload, packetWorkload].map((w) => [w.name, w]));
+/** Requests each client of the client/server workload makes. */
+const REQUESTS_PER_CLIENT = 4;
+
+const clientServerWorkload: Workload = {
+  name: 'clientserver',
+  summary: `/bin/netload starts a TCP server on 127.0.0.1:8080 and JOBS clients that connect, make ${REQUESTS_PER_CLIENT} requests each and close`,
+  jobs: 4,
+  programs: { [NET_PROGRAMS.load]: netLoad, [NET_PROGRAMS.server]: netServer, [NET_PROGRAMS.client]: netClient },
+  *run(ctx, { jobs }) {
+    const status = yield* runProgram(ctx.libc, NET_PROGRAMS.load, ['netload', String(jobs), String(REQUESTS_PER_CLIENT), '8080', 'tcp']);
+    const exit = WIFEXITED(status) ? `exited with ${WEXITSTATUS(status)}` : `ended by signal ${status & 0x7f}`;
+    return `workload clientserver: ${jobs} TCP clients x ${REQUESTS_PER_CLIENT} requests to 127.0.0.1:8080, /bin/netload ${exit}`;
+  },
+};
+
+export const WORKLOADS: ReadonlyMap<string, Workload> = new Map([shellWorkload, packetWorkload, clientServerWorkload].map((w) => [w.name, w]));
 
 /** Every workload's programs, by path (registered in each commands' kernel). */
 export const WORKLOAD_PROGRAMS: ReadonlyMap<string, UserProgram> = new Map([...WORKLOADS.values()].flatMap((w) => Object.entries(w.programs)));

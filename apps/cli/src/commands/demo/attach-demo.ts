@@ -57,16 +57,13 @@ function* ringEvents(libc: Libc, fd: number, ringSize: number, mem: UserMemory):
   return records;
 }
 
-/** Attach, saying why when the kernel cannot yet (the attach paths land with issue 14's kernel side). */
+/** Attach, or one line naming the program, its target and the loader's reason. */
 function* attachOrExplain(attach: () => Sys<Link>, what: string): Sys<Link> {
   try {
     return yield* attach();
   } catch (error) {
     if (!(error instanceof LoaderError)) throw error;
-    throw new CliError(
-      `could not attach ${what}: ${error.message}. ` +
-        'This kernel build does not have that attach path yet (perf_event_open tracepoints and XDP links come with issue 14).',
-    );
+    throw new CliError(`could not attach ${what}: ${error.message}`);
   }
 }
 
