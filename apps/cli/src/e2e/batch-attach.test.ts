@@ -96,6 +96,24 @@ describe('batch: attach, run a workload, read the maps', () => {
     expect(r.out).toMatch(/"key": 0,\s+"value": 3\s/);
   });
 
+  it('runs a tcx ingress program on every frame the stack receives from the NIC (net attach, then packet traffic)', async () => {
+    const obj = join(REPO_ROOT, 'apps', 'cli', 'fixtures', 'attach', 'obj', 'tc_count.bpf.o');
+    const file = batch('tcx.batch', [
+      `prog loadall ${obj} /sys/fs/bpf/tc pinmaps /sys/fs/bpf/tc/maps`,
+      'net attach tcx_ingress pinned /sys/fs/bpf/tc/tc_ingress dev eth0',
+      'net show dev eth0',
+      'workload run packets jobs 1',
+      'map dump pinned /sys/fs/bpf/tc/maps/counts',
+    ]);
+    const r = await run('batch', 'file', file);
+    expect([r.code, r.err]).toEqual([0, '']);
+    // bpftool's __show_dev_tc_bpf line for a program attached without a link (BPF_PROG_ATTACH): no link_id.
+    expect(r.out).toMatch(/^xdp:\n\ntc:\neth0\(2\) tcx\/ingress tc_ingress prog_id \d+ \n\nflow_dissector:\n\n/);
+    expect(r.out).toContain('workload packets: 100 frames sent to eth0, 100 received');
+    // Key 0 counts ingress: the 100 frames XDP let through (no XDP program: all of them) reached tc in the stack.
+    expect(r.out).toMatch(/"key": 0,\s+"value": \{\s+"packets": 100,/);
+  });
+
   it('perf show asks BPF_TASK_FD_QUERY of every fd: nothing to show when no process holds a perf event or raw_tp link', async () => {
     // The kernel answers ENOTSUPP for an fd with nothing attached, which has_perf_query_support expects.
     expect(await run('perf', 'show')).toMatchObject({ code: 0, out: '', err: '' });

@@ -9,7 +9,7 @@
  * existing XDP link on the device with BPF_LINK_UPDATE. `net show` lists XDP and tcx links (bpftool asks netlink
  * and BPF_PROG_QUERY: programs attached with BPF_PROG_ATTACH at tcx show once PROG_QUERY is there).
  */
-import { BPF_ATTACH_TYPE, BPF_F_ATTACH, BPF_LINK_INFO_TCX, BPF_LINK_INFO_XDP, BPF_LINK_TYPE, XDP_FLAGS, strerror, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { BPF_ATTACH_TYPE, BPF_F_ATTACH, BPF_LINK_INFO_XDP, BPF_LINK_TYPE, O, XDP_FLAGS, strerror, type Libc, type Sys } from '@ebpf-sim/uapi';
 import { CliError, UsageError } from '../../command.js';
 import { PROG_KIND, oneFd, parseProgHandle } from './handles.js';
 import { interfaceIndex, interfaceName, linkInfo, type LinkInfo } from './link.js';
@@ -152,6 +152,24 @@ const detachVerb: Verb = {
 };
 
 /** attach_loc_strings of net.c. */
+/** The most programs one tcx direction holds (bpf_mprog's BPF_MPROG_MAX: 64), the room PROG_QUERY is given. */
+const MAX_TCX_PROGS = 64;
+
+/** The devices in /sys/class/net with their ifindex, in ifindex order (bpftool walks them through netlink). */
+function* interfaces(libc: Libc): Sys<{ devname: string; ifindex: number }[]> {
+  const dir = yield* libc.open('/sys/class/net', O.RDONLY | O.DIRECTORY);
+  if (dir < 0) return [];
+  const listing = yield* libc.readdir(dir);
+  yield* libc.close(dir);
+  if (!listing.ok) return [];
+  const found: { devname: string; ifindex: number }[] = [];
+  for (const entry of listing.value) {
+    const ifindex = yield* interfaceIndex(libc, entry.name);
+    if (ifindex > 0) found.push({ devname: entry.name, ifindex });
+  }
+  return found.sort((a, b) => a.ifindex - b.ifindex);
+}
+
 const TCX_KIND: Readonly<Record<number, string>> = { [BPF_ATTACH_TYPE.TCX_INGRESS]: 'tcx/ingress', [BPF_ATTACH_TYPE.TCX_EGRESS]: 'tcx/egress' };
 
 function* progName(libc: Libc, id: number): Sys<string | undefined> {
@@ -174,31 +192,42 @@ program (mode and id) and tcx programs (kind, name, prog_id, link_id).`,
     return function* (ctx: StepContext) {
       const { libc } = ctx;
       const only = dev === undefined ? undefined : yield* ifindexOf(libc, dev);
-      const links = yield* findLinks(libc, (info) => info.type === BPF_LINK_TYPE.XDP || info.type === BPF_LINK_TYPE.TCX);
+      const links = yield* findLinks(libc, (info) => info.type === BPF_LINK_TYPE.XDP);
       const xdp: { devname: string; ifindex: number; mode: string; id: number }[] = [];
       const tc: { devname: string; ifindex: number; kind: string; name: string; prog_id: number; link_id: number }[] = [];
       for (const { fd, info } of links) {
         yield* libc.close(fd);
-        const ifindex = info.view.getUint32(info.type === BPF_LINK_TYPE.XDP ? BPF_LINK_INFO_XDP.ifindex : BPF_LINK_INFO_TCX.ifindex, true);
+        const ifindex = info.view.getUint32(BPF_LINK_INFO_XDP.ifindex, true);
         if (ifindex === 0 || (only !== undefined && ifindex !== only)) continue;
         const devname = (yield* interfaceName(libc, ifindex)) ?? '';
         // The link does not say its mode; the model's NICs run XDP in the driver.
-        if (info.type === BPF_LINK_TYPE.XDP) xdp.push({ devname, ifindex, mode: 'driver', id: info.progId });
-        else
-          tc.push({
-            devname,
-            ifindex,
-            kind: TCX_KIND[info.view.getUint32(BPF_LINK_INFO_TCX.attach_type, true)] ?? 'tcx',
-            name: (yield* progName(libc, info.progId)) ?? '',
-            prog_id: info.progId,
-            link_id: info.id,
-          });
+        xdp.push({ devname, ifindex, mode: 'driver', id: info.progId });
+      }
+      // __show_dev_tc_bpf: BPF_PROG_QUERY of each device's tcx ingress and egress lists links and PROG_ATTACH'd programs alike.
+      for (const { devname, ifindex } of yield* interfaces(libc)) {
+        if (only !== undefined && ifindex !== only) continue;
+        for (const attachType of [BPF_ATTACH_TYPE.TCX_INGRESS, BPF_ATTACH_TYPE.TCX_EGRESS]) {
+          const q = yield* libc.bpfProgQuery(ifindex, attachType, MAX_TCX_PROGS);
+          if (q.ret < 0) continue;
+          for (let i = 0; i < Math.min(q.count, MAX_TCX_PROGS); i++) {
+            const progId = q.progIds[i] ?? 0;
+            tc.push({
+              devname,
+              ifindex,
+              kind: TCX_KIND[attachType] ?? 'tcx',
+              name: (yield* progName(libc, progId)) ?? '',
+              prog_id: progId,
+              link_id: q.linkIds[i] ?? 0,
+            });
+          }
+        }
       }
       if (ctx.mode === 'plain') {
         let out = 'xdp:\n';
         for (const x of xdp) out += `${x.devname}(${x.ifindex}) ${x.mode} id ${x.id}\n`;
         out += '\ntc:\n';
-        for (const t of tc) out += `${t.devname}(${t.ifindex}) ${t.kind}${t.name === '' ? '' : ` ${t.name}`} prog_id ${t.prog_id} link_id ${t.link_id} \n`;
+        for (const t of tc)
+          out += `${t.devname}(${t.ifindex}) ${t.kind}${t.name === '' ? '' : ` ${t.name}`} prog_id ${t.prog_id} ${t.link_id === 0 ? '' : `link_id ${t.link_id} `}\n`;
         // bpftool 7.1 (recorded on this machine: `lo(1) generic id 137`) has no netfilter: section yet.
         out += '\nflow_dissector:\n\n';
         ctx.io.out(out);
