@@ -6,7 +6,7 @@
 import { attachProgram } from '@ebpf-sim/loader';
 import { registerBpf } from '@ebpf-sim/bpf';
 import { createKernel } from '@ebpf-sim/kernel';
-import { BPF_FD_TYPE, Errno, Libc, O, type Sys, type UserProgram } from '@ebpf-sim/uapi';
+import { BPF_FD_TYPE, BPF_PROG_TYPE, Errno, Libc, O, type Sys, type UserProgram } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { inCorpusKernel } from '../loader/corpus.js';
 import { loadAttachObject } from './perf-attach.js';
@@ -39,6 +39,7 @@ describe('BPF_TASK_FD_QUERY', () => {
   it('names the tracepoint behind a perf event and the raw tracepoint behind a raw_tp link', () => {
     const answers: Answer[] = [];
     const errnos: number[] = [];
+    let progTypeSeen = 0;
     inCorpusKernel(function* (libc) {
       const pid = yield* libc.getpid();
       const tp = yield* loadAttachObject(libc, 'tp_count');
@@ -46,6 +47,10 @@ describe('BPF_TASK_FD_QUERY', () => {
       const tpProg = tp.programs.get('count_openat');
       const rawProg = raw.programs.get('count_sys_enter');
       if (tpProg === undefined || rawProg === undefined) throw new Error('missing programs');
+      // OBJ_GET_INFO_BY_FD on a program fd through the map-info wrapper: the kernel reads the caller's struct as
+      // bpf_prog_info (lengths and pointers in), so the wrapper must hand it zeroed; the first field is the type.
+      const asMapInfo = yield* libc.bpfMapGetInfo(tpProg.fd);
+      progTypeSeen = asMapInfo.ok ? asMapInfo.value.type : -asMapInfo.errno;
       const tpLink = yield* attachProgram(libc, tpProg);
       const rawLink = yield* attachProgram(libc, rawProg);
       // Every fd of this process: the ones that run something answer, the others are ENOTSUPP.
@@ -74,6 +79,7 @@ describe('BPF_TASK_FD_QUERY', () => {
     expect(answers.every((a) => a.progId > 0)).toBe(true);
     expect(answers.at(-1)).toMatchObject({ ret: -Errno.ENOSPC, bufLen: 'sys_enter'.length });
     expect(errnos).toEqual([-ENOTSUPP, -Errno.EBADF, -Errno.ENOENT, -Errno.EINVAL]);
+    expect(progTypeSeen).toBe(BPF_PROG_TYPE.TRACEPOINT);
   });
 
   it('is refused without CAP_SYS_ADMIN', () => {

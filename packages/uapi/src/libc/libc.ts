@@ -879,7 +879,8 @@ export class Libc {
   *bpfMapGetInfo(fd: number): Sys<Result<BpfMapInfo>> {
     const mark = this.stack.mark();
     try {
-      const address = this.stack.alloca(BPF_MAP_INFO.size);
+      // Zeroed: the kernel reads the caller's struct as in/out (a program fd's info reads pointers and lengths from it).
+      const address = this.stack.pushBytes(new Uint8Array(BPF_MAP_INFO.size));
       const { ret, attr } = yield* this.bpfAttr('OBJ_GET_INFO_BY_FD', { bpf_fd: fd, info_len: BPF_MAP_INFO.size, info: address });
       if (ret < 0) return { ok: false, errno: -ret };
       const bytes = this.stack.readBytes(address, attr.info_len);
