@@ -106,7 +106,7 @@ describe('a tracepoint program on syscalls:sys_enter_openat', () => {
       const unbalanced = yield* perfLinkInfo(libc, link, P.tracepoint.tp_name, P.tracepoint.name_len, 0, 16);
       r.noBuffer = unbalanced.ret;
       const fdinfo = yield* readText(libc, `/proc/${me}/fdinfo/${link}`);
-      r.fdinfoTail = fdinfo.slice(fdinfo.indexOf('tp_name:'));
+      r.fdinfoTail = fdinfo.slice(fdinfo.indexOf('link_type:'), fdinfo.indexOf('link_id:')) + fdinfo.slice(fdinfo.indexOf('tp_name:'));
       r.detach = yield* libc.bpfLinkDetach(link);
       r.update = yield* libc.bpfLinkUpdate(link, progFd(loaded, 'count_openat'));
       yield* libc.close(link);
@@ -130,7 +130,8 @@ describe('a tracepoint program on syscalls:sys_enter_openat', () => {
       shortName: 'sys_ent',
       noBuffer: -Errno.EINVAL,
       // Linux 6.18's lines for this link (measured), the cookie 0xabcdef in decimal.
-      fdinfoTail: 'tp_name:\tsys_enter_openat\nevent_type:\ttracepoint\ncookie:\t11259375\n',
+      // As Linux 6.18 prints it: bpf_types.h names a perf-event link `perf` (libbpf and bpftool say perf_event).
+      fdinfoTail: 'link_type:\tperf\ntp_name:\tsys_enter_openat\nevent_type:\ttracepoint\ncookie:\t11259375\n',
       detach: -Errno.EOPNOTSUPP,
       update: -Errno.EINVAL,
       // One more: the openat of the fdinfo file, while the link still held the program.

@@ -9,7 +9,7 @@
  * with {@link LinkSyscall.prime} and {@link LinkSyscall.settle}.
  */
 import { hasCapability, type File, type FileOperations, type KernelServices, type Task, type UserCopy } from '@ebpf-sim/kernel';
-import { BPF_ATTR_LAYOUTS, BPF_F_REPLACE, BPF_LINK_INFO, BPF_LINK_TYPE_NAMES, CAP, Errno, O } from '@ebpf-sim/uapi';
+import { BPF_ATTR_LAYOUTS, BPF_F_REPLACE, BPF_LINK_INFO, BPF_LINK_TYPE, BPF_LINK_TYPE_NAMES, CAP, Errno, O } from '@ebpf-sim/uapi';
 import { CyclicIdr } from './idr.js';
 import { progTagHex, type ProgObject } from './prog.js';
 
@@ -221,9 +221,16 @@ export class LinkSyscall {
   }
 }
 
+/**
+ * bpf_link_type_strs, the names fdinfo prints (include/linux/bpf_types.h's BPF_LINK_TYPE entries): libbpf's
+ * names (BPF_LINK_TYPE_NAMES, which bpftool prints), except that the kernel calls a perf-event link `perf`
+ * (recorded on Linux 6.18: `link_type:\tperf` for a tracepoint link made by bpf_program__attach).
+ */
+const KERNEL_LINK_TYPE_NAMES: Readonly<Record<number, string>> = { ...BPF_LINK_TYPE_NAMES, [BPF_LINK_TYPE.PERF_EVENT]: 'perf' };
+
 /** bpf_link_show_fdinfo: the type's name and the link id, the program's tag and id, then the type's own lines. */
 function showLinkFdinfo(link: BpfLink): string {
   const tag = progTagHex(link.prog);
-  const type = BPF_LINK_TYPE_NAMES[link.ops.type] ?? String(link.ops.type);
+  const type = KERNEL_LINK_TYPE_NAMES[link.ops.type] ?? String(link.ops.type);
   return `link_type:\t${type}\nlink_id:\t${link.id}\nprog_tag:\t${tag}\nprog_id:\t${link.prog.id}\n${link.ops.showFdinfo?.(link) ?? ''}`;
 }
