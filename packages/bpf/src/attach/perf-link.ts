@@ -17,6 +17,7 @@ import type { BpfLink, BpfLinkOps } from '../syscall/link.js';
 import type { ProgObject } from '../syscall/prog.js';
 import { BpfAttachment } from './hook-program.js';
 import type { LinkCreateHandler } from './link-create.js';
+import { copyNameToUser } from './raw-tp-link.js';
 
 /** BPF_TRACE_MAX_PROGS: programs one tracepoint or probe takes through perf events (E2BIG past it). */
 export const BPF_TRACE_MAX_PROGS = 64;
@@ -201,10 +202,7 @@ function copyName(info: DataView, ptrOffset: number, lenOffset: number, name: st
   const bytes = encoder.encode(`${name}\0`);
   info.setUint32(lenOffset, bytes.length, true);
   if (!hasBuffer) return 0;
-  const uname = lo + hi * 2 ** 32;
-  if (ulen >= bytes.length) return mm.copyToUser(uname, bytes, 0, bytes.length) ? 0 : -Errno.EFAULT;
-  bytes[ulen - 1] = 0;
-  return mm.copyToUser(uname, bytes, 0, ulen) ? -Errno.ENOSPC : -Errno.EFAULT;
+  return copyNameToUser(mm, lo + hi * 2 ** 32, ulen, bytes.subarray(0, bytes.length - 1));
 }
 
 const C = BPF_ATTR_LAYOUTS.LINK_CREATE;

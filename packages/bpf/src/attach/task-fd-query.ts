@@ -10,7 +10,7 @@ import { BPF_ATTR_LAYOUTS, BPF_FD_TYPE, BPF_PROG_TYPE, CAP, Errno } from '@ebpf-
 import { ENOTSUPP } from '../maps/map.js';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import { eventProg } from './perf-link.js';
-import { RAW_TP_LINK_OPS, type RawTpLinkData } from './raw-tp-link.js';
+import { copyNameToUser, RAW_TP_LINK_OPS, type RawTpLinkData } from './raw-tp-link.js';
 import type { BpfLink } from '../syscall/link.js';
 
 const Q = BPF_ATTR_LAYOUTS.TASK_FD_QUERY;
@@ -66,14 +66,8 @@ function copyAnswer(bpf: BpfSyscall, mm: UserCopy, uattr: number, answer: FdQuer
   const inputLen = bpf.u32(Q.buf_len.offset);
   const ubuf = bpf.u64(Q.buf.offset);
   if (bpf.putU32(mm, uattr + Q.buf_len.offset, name.length) !== 0) return -Errno.EFAULT;
-  let err = 0;
-  if (inputLen !== 0 && ubuf !== 0) {
-    const length = Math.min(inputLen, name.length + 1);
-    const bytes = new Uint8Array(length);
-    bytes.set(name.subarray(0, length - 1));
-    if (!mm.copyToUser(ubuf, bytes, 0, length)) return -Errno.EFAULT;
-    if (inputLen < name.length + 1) err = -Errno.ENOSPC;
-  }
+  const err = inputLen !== 0 && ubuf !== 0 ? copyNameToUser(mm, ubuf, inputLen, name) : 0;
+  if (err === -Errno.EFAULT) return err;
   // The four outputs are contiguous in the attr (prog_id, fd_type, probe_offset, probe_addr): one copy.
   const start = Q.prog_id.offset;
   const out = new Uint8Array(Q.probe_addr.offset + 8 - start);

@@ -9,17 +9,14 @@
  * is not in the kernel's hook registry: the registry's `perf_event:cpu-clock` is the kernel-wide sampling hook
  * of drivers/timer.ts, which every CPU fires while something is attached to it.
  */
-import { PT_REGS, PT_REGS_SYSCALL_ARGS } from '@ebpf-sim/uapi';
 import { HookPoint, type ContextField } from '../hooks/hook.js';
-import { BPF_PERF_EVENT_DATA_KERN, PERF_SAMPLE_DATA } from '../hooks/kernel-objects.js';
+import { BPF_PERF_EVENT_DATA_KERN } from '../hooks/kernel-objects.js';
+import { firePerfSample } from './sample.js';
 import type { KernelInternals } from '../services.js';
 import type { TimerEvent } from '../time/clock.js';
 
 /** What a cpu-clock event's timer uses: the CPUs and what runs on them, the clock, the context arena. */
 export type CpuClockServices = Pick<KernelInternals, 'sched' | 'clock' | 'hookArena'>;
-
-/** Bytes a sample's context takes in the arena: bpf_perf_event_data_kern, then the pt_regs and perf_sample_data it points to. */
-const SAMPLE_CONTEXT_SIZE = BPF_PERF_EVENT_DATA_KERN.size + PT_REGS.size + PERF_SAMPLE_DATA.size;
 
 /** perf_swevent_start_hrtimer: the timer never fires more often than every 10 µs, whatever the period asked. */
 export const CPU_CLOCK_MIN_PERIOD_NS = 10_000;
@@ -90,38 +87,9 @@ export class CpuClockTimer {
 
   /** perf_swevent_hrtimer → __perf_event_overflow → bpf_overflow_handler, on the event's CPU, as the task running there. */
   private sample(): void {
-    const k = this.k;
-    const sched = k.sched;
-    const cpu = sched.cpus[this.cpu];
+    const cpu = this.k.sched.cpus[this.cpu];
     if (cpu === undefined) return;
-    const task = cpu.curr;
-    sched.updateCurr(cpu);
-    const arena = k.hookArena;
-    const w = arena.write;
-    const ctx = arena.begin(cpu.id, SAMPLE_CONTEXT_SIZE);
-    const regs = ctx + BPF_PERF_EVENT_DATA_KERN.size;
-    const data = regs + PT_REGS.size;
-    w.u64(ctx + BPF_PERF_EVENT_DATA_KERN.regs, regs);
-    w.u64(ctx + BPF_PERF_EVENT_DATA_KERN.data, data);
-    // No struct perf_event is laid out in kernel memory: bpf_perf_prog_read_value has nothing to read.
-    w.u64(ctx + BPF_PERF_EVENT_DATA_KERN.event, 0);
-    if (task !== undefined) {
-      // The user registers as of the task's last trap (the simulation has no instruction pointer).
-      w.u64(regs + PT_REGS.orig_ax, task.regs[0] ?? 0);
-      for (let index = 0; index < PT_REGS_SYSCALL_ARGS.length; index++) w.u64(regs + (PT_REGS_SYSCALL_ARGS[index] as number), task.regs[index + 1] ?? 0);
-      w.u64(regs + PT_REGS.sp, task.ctx?.stackTop ?? 0);
-    }
-    w.u64(data + PERF_SAMPLE_DATA.period, this.period);
-    // A cpu-clock sample has no data address (PERF_SAMPLE_ADDR is for memory events).
-    w.u64(data + PERF_SAMPLE_DATA.addr, 0);
-    const saved = sched.currentCpu;
-    sched.currentCpu = cpu.id;
-    try {
-      arena.fire(this.hook, ctx, cpu.id, task);
-    } finally {
-      sched.currentCpu = saved;
-      arena.end(cpu.id, SAMPLE_CONTEXT_SIZE);
-    }
+    firePerfSample(this.k, this.hook, cpu, this.period);
     this.samples++;
   }
 }
