@@ -26,8 +26,22 @@ export const RegType = {
 } as const;
 export type RegTypeCode = (typeof RegType)[keyof typeof RegType];
 
-/** Type flags (Linux `PTR_MAYBE_NULL`, `MEM_RINGBUF`, `MEM_RDONLY`, `PTR_TRUSTED`). */
-export const RegFlag = { MAYBE_NULL: 1, RINGBUF: 2, RDONLY: 4, TRUSTED: 8 } as const;
+/**
+ * Type flags (Linux `PTR_MAYBE_NULL`, `MEM_RINGBUF`, `MEM_RDONLY`, `PTR_TRUSTED`, `PTR_UNTRUSTED`, `MEM_RCU`,
+ * `MEM_ALLOC`, `MEM_PERCPU`, `MEM_USER`, `NON_OWN_REF`).
+ */
+export const RegFlag = {
+  MAYBE_NULL: 1,
+  RINGBUF: 2,
+  RDONLY: 4,
+  TRUSTED: 8,
+  UNTRUSTED: 16,
+  RCU: 32,
+  ALLOC: 64,
+  PERCPU: 128,
+  USER: 256,
+  NON_OWN_REF: 512,
+} as const;
 
 const BASE_NAMES: Readonly<Record<number, string>> = {
   [RegType.NOT_INIT]: '?',

@@ -4,9 +4,12 @@
  */
 import { Reg, RegType, markNotInit, markPointer } from './reg.js';
 
-/** Kinds of one stack byte (Linux STACK_INVALID, STACK_SPILL, STACK_MISC, STACK_ZERO). */
-export const Slot = { INVALID: 0, SPILL: 1, MISC: 2, ZERO: 3 } as const;
-export const SLOT_CHARS = ['?', 'r', 'm', '0'] as const;
+/**
+ * Kinds of one stack byte (Linux STACK_INVALID, STACK_SPILL, STACK_MISC, STACK_ZERO, STACK_DYNPTR, STACK_ITER,
+ * STACK_IRQ_FLAG), with the characters Linux's log prints for them (slot_type_char).
+ */
+export const Slot = { INVALID: 0, SPILL: 1, MISC: 2, ZERO: 3, DYNPTR: 4, ITER: 5, IRQ_FLAG: 6 } as const;
+export const SLOT_CHARS = ['?', 'r', 'm', '0', 'd', 'i', 'f'] as const;
 
 export const MAX_STACK = 512;
 export const STACK_SLOTS = MAX_STACK / 8;
