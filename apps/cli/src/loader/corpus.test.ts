@@ -47,14 +47,6 @@ const KNOWN: Readonly<Record<string, KnownDifference>> = {
       'obj/maps_every.bpf.o: map .bss after the runs: 0xf5 0xff 0xff 0xff 0xff 0xff 0xff 0xff on Linux, 0xfe 0xff 0xff 0xff 0xff 0xff 0xff 0xff here',
     ],
   },
-  'obj/xdp_redirect.bpf.o': {
-    kind: 'gap',
-    why:
-      'its maps are created now (CPUMAP, XSKMAP included); xdp_on_devmap (SEC("xdp/devmap"), expected attach type BPF_XDP_DEVMAP) reads ' +
-      "xdp_md's egress_ifindex, which xdp_is_valid_access allows only for that attach type: the verifier's XDP context has no field that " +
-      'depends on the attach type yet (packages/bpf/src/prog-types/xdp.ts)',
-    differences: ["obj/xdp_redirect.bpf.o: Linux loads it; here: prog 'xdp_on_devmap': BPF_PROG_LOAD failed: -EACCES"],
-  },
   'obj/cgroup.bpf.o': {
     kind: 'gap',
     why:
@@ -128,6 +120,7 @@ describe('the corpus in the simulated kernel beside Linux 6.18', () => {
       'obj/xdp_stats.bpf.o',
       'obj/tailcall.bpf.o',
       'obj/map_in_map.bpf.o',
+      'obj/xdp_redirect.bpf.o',
       'obj/sockets.bpf.o',
       'obj/net_more.bpf.o',
       // bpf_get_stackid walks the hook's call chain now: perf_sample loads, and the whole object matches Linux.

@@ -47,6 +47,25 @@ function redirectIfindex(ifindex: number): Uint8Array {
   return insns;
 }
 
+/** r2 = ctx->egress_ifindex; r0 = XDP_PASS; if r2 != ifindex goto +1; r0 = XDP_DROP; exit. */
+function dropOnEgress(ifindex: number): Uint8Array {
+  const insns = new Uint8Array(5 * 8);
+  const view = new DataView(insns.buffer);
+  insns[0] = 0x61;
+  insns[1] = 0x12;
+  view.setInt16(2, 20, true);
+  insns[8] = 0xb7;
+  view.setInt32(12, XDP_ACTION.PASS, true);
+  insns[16] = 0x55;
+  insns[17] = 0x02;
+  view.setInt16(18, 1, true);
+  view.setInt32(20, ifindex, true);
+  insns[24] = 0xb7;
+  view.setInt32(28, XDP_ACTION.DROP, true);
+  insns[32] = 0x95;
+  return insns;
+}
+
 const frame = (n: number): Uint8Array => buildUdpFrame(0x0a000002, 0x0a000101, 1000 + n, 53, 32, n);
 
 function twoNics(): { kernel: Kernel; eth0: SimpleNic; eth1: SimpleNic } {
@@ -168,6 +187,55 @@ describe('XDP links (BPF_LINK_CREATE with BPF_XDP)', () => {
       eth0.attachSource([{ timeNs: kernel.clock.now + 1000, data: frame(4) }]);
       yield* libc.nanosleep(1_000_000);
       expect(eth0.stats.xdpAborted).toBe(1);
+      expect(yield* libc.close(link)).toBe(0);
+    });
+  });
+
+  it('gives a BPF_XDP_DEVMAP program the ifindex it sends on (xdp_md.egress_ifindex), which no other XDP program may read', () => {
+    const { kernel, eth0, eth1 } = twoNics();
+    registerBpf(kernel);
+    runUserProgram(kernel, function* (libc) {
+      // xdp_is_valid_access: egress_ifindex is refused unless the expected attach type is BPF_XDP_DEVMAP.
+      const plain = yield* libc.bpfProgLoad({
+        progType: BPF_PROG_TYPE.XDP,
+        insns: dropOnEgress(3),
+        license: 'GPL',
+        name: 'xdp_plain',
+        logLevel: 1,
+        logSize: 4096,
+      });
+      expect(plain.ret).toBe(-Errno.EACCES);
+      expect(plain.log).toContain('invalid bpf_context access off=20 size=4');
+      // Any other expected attach type loads as plain XDP (Linux does not check it at load).
+      const other = yield* libc.bpfProgLoad({
+        progType: BPF_PROG_TYPE.XDP,
+        insns: ret(XDP_ACTION.PASS),
+        license: 'GPL',
+        expectedAttachType: BPF_ATTACH_TYPE.XDP_CPUMAP,
+      });
+      expect(other.ret).toBeGreaterThan(0);
+
+      const devmap = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.DEVMAP, key_size: 4, value_size: 8, max_entries: 4 });
+      const toDevmap = yield* loadXdp(libc, redirectMap(devmap, 1), 'xdp_redir_map');
+      const value = new Uint8Array(8);
+      const view = new DataView(value.buffer);
+      const key = new Uint8Array([1, 0, 0, 0]);
+      const link = yield* xdpLink(libc, toDevmap, 2);
+      expect(link).toBeGreaterThan(0);
+      // The entry program drops what goes out on eth1 (ifindex 3) and passes the rest: the frame is sent.
+      view.setUint32(0, 3, true);
+      view.setUint32(4, yield* loadXdp(libc, dropOnEgress(2), 'xdp_egress_2', BPF_ATTACH_TYPE.XDP_DEVMAP), true);
+      expect(yield* libc.bpfMapUpdate(devmap, key, value)).toBe(0);
+      eth0.attachSource([{ timeNs: kernel.clock.now + 1000, data: frame(1) }]);
+      yield* libc.nanosleep(1_000_000);
+      expect(eth1.wire.map((w) => w.data)).toEqual([frame(1)]);
+      // Now it drops what goes out on ifindex 3: the frame is not sent.
+      view.setUint32(4, yield* loadXdp(libc, dropOnEgress(3), 'xdp_egress_3', BPF_ATTACH_TYPE.XDP_DEVMAP), true);
+      expect(yield* libc.bpfMapUpdate(devmap, key, value)).toBe(0);
+      eth0.attachSource([{ timeNs: kernel.clock.now + 1000, data: frame(2) }]);
+      yield* libc.nanosleep(1_000_000);
+      expect(eth1.wire).toHaveLength(1);
+      expect(eth0.stats.xdpDrop).toBe(1);
       expect(yield* libc.close(link)).toBe(0);
     });
   });

@@ -45,6 +45,11 @@ export interface AttachRule {
   readonly defaultAttachType?: number;
   /** The attach types the type loads with, each with the descriptor the verifier checks it as; any other is EINVAL. */
   readonly byAttachType: ReadonlyMap<number, ProgramTypeDesc>;
+  /**
+   * The descriptor of every attach type not in `byAttachType`, for a type whose expected_attach_type Linux does not
+   * check at load (XDP: bpf_prog_load_check_attach has no case for it, only xdp_is_valid_access reads it).
+   */
+  readonly others?: ProgramTypeDesc;
 }
 
 /** A program type of this kernel: the verifier's descriptor, with its attach-type rule where Linux has one. */
@@ -82,6 +87,6 @@ export function resolveAttachType(
   const rule = type.attach;
   if (rule === undefined) return { attachType: expectedAttachType, desc: type };
   const attachType = expectedAttachType === 0 && rule.defaultAttachType !== undefined ? rule.defaultAttachType : expectedAttachType;
-  const desc = rule.byAttachType.get(attachType);
+  const desc = rule.byAttachType.get(attachType) ?? rule.others;
   return desc === undefined ? undefined : { attachType, desc };
 }
