@@ -261,6 +261,16 @@ export class Vm {
     return joinU64(R[0] ?? 0, R[1] ?? 0);
   }
 
+  /**
+   * The low 32 bits of r0 after the last run, as an int32: a hook's verdict. Unlike {@link regs} it leaves a lean
+   * JIT run's other registers where they are, so reading a verdict costs no register traffic.
+   */
+  get r0Low(): number {
+    const level = this.shown();
+    const jit = level.jit;
+    return jit !== null && jit.stale ? jit.r0Low() : (level.state.registers[0] ?? 0);
+  }
+
   /** Register `n` (0..10) as an unsigned 64-bit value. */
   reg(n: number): bigint {
     const R = this.regs;

@@ -259,7 +259,7 @@ export class BpfRuntime implements HelperEnv {
     const savedCookie = run.cookie;
     run.cookie = cookie;
     try {
-      if (this.runOn(prog, ctx, cpu, 1)) return this.vmOf(prog).regs[0] ?? 0;
+      if (this.runOn(prog, ctx, cpu, 1)) return this.vmOf(prog).r0Low;
       const fault = this.vmOf(prog).fault;
       this.noteHookFault(prog, fault === null ? 'stopped' : formatFault(fault));
       return 0;

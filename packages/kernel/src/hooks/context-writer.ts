@@ -22,22 +22,26 @@ export class ContextWriter {
     this.view.setInt32(address, value | 0, true);
   }
 
-  /** A 64-bit value from a JS number (negative numbers as two's complement; exact below 2^53). */
+  /**
+   * A 64-bit value from a JS number (negative numbers as two's complement; exact below 2^53). Hooks store every
+   * argument this way, so 32-bit values take a path without floating-point division.
+   */
   u64(address: number, value: number): void {
-    let low: number;
-    let high: number;
-    if (value >= 0) {
-      low = value % 0x1_0000_0000;
-      high = Math.floor(value / 0x1_0000_0000) % 0x1_0000_0000;
-    } else {
-      const magnitude = -value;
-      const mlow = magnitude % 0x1_0000_0000;
-      const mhigh = Math.floor(magnitude / 0x1_0000_0000);
-      low = (0x1_0000_0000 - mlow) % 0x1_0000_0000;
-      high = (0xffffffff - mhigh + (mlow === 0 ? 1 : 0)) % 0x1_0000_0000;
+    const view = this.view;
+    if (value >>> 0 === value) {
+      view.setUint32(address, value, true);
+      view.setUint32(address + 4, 0, true);
+      return;
     }
-    this.view.setUint32(address, low >>> 0, true);
-    this.view.setUint32(address + 4, high >>> 0, true);
+    if ((value | 0) === value) {
+      view.setInt32(address, value, true);
+      view.setInt32(address + 4, -1, true);
+      return;
+    }
+    // floor() makes the high word of a negative value its two's complement; >>> 0 wraps what is past 64 bits.
+    const high = Math.floor(value / 0x1_0000_0000);
+    view.setUint32(address, (value - high * 0x1_0000_0000) >>> 0, true);
+    view.setUint32(address + 4, high >>> 0, true);
   }
 
   /** struct trace_entry, the 8-byte header of every tracepoint record (flags and preempt count are 0). */

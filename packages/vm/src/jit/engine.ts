@@ -331,6 +331,18 @@ export class JitEngine {
     }
   }
 
+  /**
+   * The low word of r0 after the last run, without copying the other registers out of the exchange area (a
+   * hook reads only the program's verdict): what {@link flush} would leave in `regs[0]`.
+   */
+  r0Low(): number {
+    if (!this.stale) return this.regs[0]!;
+    const v = this.xchg();
+    if (v[FULL] !== 0) return v[BASE]!;
+    const written = this.last?.written ?? EMPTY;
+    return written.length !== 0 && written[0] === 0 ? v[BASE]! : 0;
+  }
+
   /** Run `prog` with every register as the VM set it up (`Vm.runArgs`, and `auto` before a program is hot). */
   start(prog: Program): boolean {
     return active === 0 ? this.full(prog) : this.nested(() => this.full(prog));

@@ -271,7 +271,10 @@ describe('budget and call depth', () => {
     expect(vm.run(all, 0)).toBe(true);
     expect(vm.reg(3)).toBe(7n);
     expect(vm.run(r0Only, 0)).toBe(true);
+    // r0Low reads the verdict from the exchange area without flushing: the same value, the other registers unread.
+    expect(vm.r0Low).toBe(7);
     expect(vm.r0).toBe(7n);
+    expect(vm.r0Low).toBe(7);
     expect(vm.executed).toBe(5);
     // r3 was not published: it reads as the run's initial value.
     expect(vm.reg(3)).toBe(0n);
