@@ -192,6 +192,6 @@ export {
   type ErrorInjectionEntry,
   type ErrorInjectionType,
 } from './hooks/error-injection.js';
-export { procKallsymsInode, registerKptrRestrict, type ProcKallsymsSource } from './fs/proc-kallsyms.js';
+export { KernelAddressVisibility, procKallsymsInode, registerKptrRestrict, type ProcKallsymsSource } from './fs/proc-kallsyms.js';
 export { KPROBE_PMU_TYPE } from './perf/kprobe-pmu.js';
 export { CPU_CLOCK_MIN_PERIOD_NS } from './perf/cpu-clock.js';

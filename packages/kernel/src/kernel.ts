@@ -10,7 +10,7 @@ import { Procfs, type ProcFileName } from './fs/procfs.js';
 import { ProcSys } from './fs/procsys.js';
 import { SysctlTable } from './fs/sysctl.js';
 import { Sysfs } from './fs/sysfs.js';
-import { procKallsymsInode, registerKptrRestrict } from './fs/proc-kallsyms.js';
+import { KernelAddressVisibility, procKallsymsInode, registerKptrRestrict } from './fs/proc-kallsyms.js';
 import { renderErrorInjectionList } from './hooks/error-injection.js';
 import { Tracefs } from './fs/tracefs.js';
 import { Vfs } from './fs/vfs.js';
@@ -106,6 +106,8 @@ export class Kernel implements KernelInternals {
   readonly tracing: Tracefs;
   /** Read-only files subsystems publish under /sys. */
   readonly sysfs: Sysfs;
+  /** kallsyms_show_value: who sees kernel addresses. */
+  readonly kallsyms: KernelAddressVisibility;
   readonly userMemory: UserMemory = userMemoryOfTasks;
   readonly signals: SignalDelivery;
   readonly sched: SchedCore;
@@ -169,9 +171,8 @@ export class Kernel implements KernelInternals {
     this.vfs.mount('/proc', this.procfs.root);
     this.procSys = new ProcSys(5, { sysctl: this.sysctl, currentTask: () => this.sched.currentTask() });
     this.procfs.add('sys', this.procSys.root);
-    const kptrRestrict = registerKptrRestrict(this.sysctl);
-    const kallsymsSource = { currentTask: () => this.sched.currentTask(), perfEventParanoid: () => this.sysctl.get('kernel.perf_event_paranoid')?.value ?? 2 };
-    this.procfs.add('kallsyms', procKallsymsInode(2, kallsymsSource, kptrRestrict));
+    this.kallsyms = new KernelAddressVisibility(registerKptrRestrict(this.sysctl), () => this.sysctl.get('kernel.perf_event_paranoid')?.value ?? 2);
+    this.procfs.add('kallsyms', procKallsymsInode(2, { currentTask: () => this.sched.currentTask(), addresses: this.kallsyms }));
     this.bpffs = new Bpffs(3, this.clock);
     this.vfs.mount('/sys/fs/bpf', this.bpffs.root);
     this.pinning = new BpfPinning(this.vfs, this.bpffs);

@@ -14,6 +14,7 @@ import type { DeviceManager } from './drivers/devices.js';
 import type { File, FileOperations } from './fs/file.js';
 import type { SysfsFiles } from './fs/sysfs.js';
 import type { Inode } from './fs/inode.js';
+import type { KernelAddressVisibility } from './fs/proc-kallsyms.js';
 import type { Vfs } from './fs/vfs.js';
 import type { HookArena } from './hooks/arena.js';
 import type { HookPoint } from './hooks/hook.js';
@@ -228,6 +229,8 @@ export interface KernelServices {
   readonly sysfs: SysfsFiles;
   /** The network stack (socket filters). */
   readonly net: SocketFilterSlot;
+  /** kallsyms_show_value: whether a task sees kernel addresses (kprobe link info, BPF_TASK_FD_QUERY). */
+  readonly kallsyms: Pick<KernelAddressVisibility, 'shownTo'>;
 }
 
 /** The sched tracepoints the scheduler and the task code fire. */

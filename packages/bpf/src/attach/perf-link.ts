@@ -10,7 +10,16 @@
  * A perf link holds the perf event's file: closing the event's fd while the link lives keeps the event (and
  * the program on it) alive; the link's last reference detaches the program and drops the file.
  */
-import type { File, PerfBpfEvent, PerfEventBpfHost, PerfEventBpfOps, Task, UserCopy } from '@ebpf-sim/kernel';
+import {
+  KALLSYMS,
+  KERNEL_ADDRESS_HI,
+  type File,
+  type PerfBpfEvent,
+  type PerfEventBpfHost,
+  type PerfEventBpfOps,
+  type Task,
+  type UserCopy,
+} from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_LINK_INFO_PERF_EVENT, BPF_LINK_TYPE, BPF_PERF_EVENT_TYPE, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { BpfLink, BpfLinkOps } from '../syscall/link.js';
@@ -119,20 +128,30 @@ function perfLinkOps(bpf: BpfSyscall, perf: PerfEventBpfHost): BpfLinkOps {
       perf.fput(file);
     },
     fillInfo(link: BpfLink, info: DataView, mm: UserCopy): number {
-      return fillPerfLinkInfo(link, info, mm);
+      return fillPerfLinkInfo(link, info, mm, bpf.kernelAddressesShown());
     },
-    showFdinfo: showPerfLinkFdinfo,
+    showFdinfo: (link: BpfLink) => showPerfLinkFdinfo(link, bpf.kernelAddressesShown()),
   };
 }
 
 /** %#llx: hexadecimal with 0x, but a bare 0 for zero. */
-const altHex = (value: number): string => (value === 0 ? '0' : `0x${value.toString(16)}`);
+const altHex = (value: number | bigint): string => (value === 0 || value === 0n ? '0' : `0x${value.toString(16)}`);
+
+/**
+ * A kprobe's kp.addr as bpf_get_kprobe_info reports it: the probed function's address in /proc/kallsyms plus the
+ * probe's offset (register_kprobe resolved the symbol), or 0 when the reader may not see kernel addresses
+ * (kallsyms_show_value) or the function has no symbol.
+ */
+export function kprobeAddress(functionName: string, offset: number, shown: boolean): bigint {
+  const symbol = shown ? KALLSYMS.get(functionName) : undefined;
+  return symbol === undefined ? 0n : (BigInt(KERNEL_ADDRESS_HI) << 32n) | BigInt(symbol.lo + offset);
+}
 
 /**
  * bpf_perf_link_show_fdinfo by the program's type (measured for a tracepoint on Linux 6.18:
  * `tp_name:\tsys_enter_openat\nevent_type:\ttracepoint\ncookie:\t3735928559\n`).
  */
-function showPerfLinkFdinfo(link: BpfLink): string {
+function showPerfLinkFdinfo(link: BpfLink, addressesShown: boolean): string {
   const { event } = dataOf(link);
   const cookie = BigInt.asUintN(64, eventProg(event)?.cookie ?? 0n).toString();
   switch (link.prog.progType) {
@@ -141,8 +160,8 @@ function showPerfLinkFdinfo(link: BpfLink): string {
     case BPF_PROG_TYPE.TRACEPOINT:
       return `tp_name:\t${event.name}\nevent_type:\ttracepoint\ncookie:\t${cookie}\n`;
     case BPF_PROG_TYPE.KPROBE:
-      // The address is 0 as in bpf_link_info (no kernel text), the missed count 0 (see fillPerfLinkInfo).
-      return `name:\t${event.name}\noffset:\t${altHex(event.probeOffset)}\nmissed:\t0\naddr:\t${altHex(0)}\nevent_type:\t${event.kind}\ncookie:\t${cookie}\n`;
+      // The address as bpf_link_info has it, the missed count 0 (see fillPerfLinkInfo).
+      return `name:\t${event.name}\noffset:\t${altHex(event.probeOffset)}\nmissed:\t0\naddr:\t${altHex(kprobeAddress(event.name, event.probeOffset, addressesShown))}\nevent_type:\t${event.kind}\ncookie:\t${cookie}\n`;
     default:
       return '';
   }
@@ -154,9 +173,10 @@ function showPerfLinkFdinfo(link: BpfLink): string {
  * and config (BPF_PERF_EVENT_EVENT), each with the cookie. The name goes to the user buffer as
  * bpf_perf_link_fill_common copies it: name_len and the pointer must both be set or both be 0 (EINVAL);
  * name_len comes back as strlen + 1; a buffer too small gets the name cut and NUL-terminated, and ENOSPC.
- * The kprobe's address is 0: there is no kernel text, so no symbol has an address to show.
+ * The kprobe's address is the function's in /proc/kallsyms plus the offset, 0 for a reader that may not see kernel
+ * addresses (bpf_perf_link_fill_kprobe: `if (!kallsyms_show_value(current_cred())) addr = 0`).
  */
-function fillPerfLinkInfo(link: BpfLink, info: DataView, mm: UserCopy): number {
+function fillPerfLinkInfo(link: BpfLink, info: DataView, mm: UserCopy, addressesShown: boolean): number {
   const { event } = dataOf(link);
   const cookie = eventProg(event)?.cookie ?? 0n;
   const P = BPF_LINK_INFO_PERF_EVENT;
@@ -181,7 +201,7 @@ function fillPerfLinkInfo(link: BpfLink, info: DataView, mm: UserCopy): number {
       info.setUint32(P.kprobe.offset, event.probeOffset, true);
       // trace_kprobe_missed: a modelled kprobe always hits (runs its programs' guards count their own misses).
       info.setBigUint64(P.kprobe.missed, 0n, true);
-      info.setBigUint64(P.kprobe.addr, 0n, true);
+      info.setBigUint64(P.kprobe.addr, kprobeAddress(event.name, event.probeOffset, addressesShown), true);
       info.setBigUint64(P.kprobe.cookie, cookie, true);
       return 0;
     }

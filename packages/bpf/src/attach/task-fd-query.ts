@@ -9,7 +9,7 @@ import { hasCapability, type Task, type UserCopy } from '@ebpf-sim/kernel';
 import { BPF_ATTR_LAYOUTS, BPF_FD_TYPE, BPF_PROG_TYPE, CAP, Errno } from '@ebpf-sim/uapi';
 import { ENOTSUPP } from '../maps/map.js';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
-import { eventProg } from './perf-link.js';
+import { eventProg, kprobeAddress } from './perf-link.js';
 import { copyNameToUser, RAW_TP_LINK_OPS, type RawTpLinkData } from './raw-tp-link.js';
 import type { BpfLink } from '../syscall/link.js';
 
@@ -22,7 +22,7 @@ interface FdQueryAnswer {
   readonly fdType: number;
   readonly name: string;
   readonly probeOffset: number;
-  readonly probeAddr: number;
+  readonly probeAddr: bigint;
 }
 
 /** bpf_task_fd_query, after CHECK_ATTR: 0 (or -ENOSPC with the name cut) with the answer written back, or -errno. */
@@ -37,7 +37,7 @@ export function taskFdQuery(bpf: BpfSyscall, task: Task, mm: UserCopy, uattr: nu
   if (file.ops === bpf.links.fops) {
     const link = file.privateData as BpfLink;
     if (link.ops === RAW_TP_LINK_OPS)
-      answer = { progId: link.prog.id, fdType: BPF_FD_TYPE.RAW_TRACEPOINT, name: (link.data as RawTpLinkData).tpName, probeOffset: 0, probeAddr: 0 };
+      answer = { progId: link.prog.id, fdType: BPF_FD_TYPE.RAW_TRACEPOINT, name: (link.data as RawTpLinkData).tpName, probeOffset: 0, probeAddr: 0n };
   } else {
     const event = bpf.perfBpf?.bpfEventOf(file);
     if (event !== undefined) {
@@ -45,12 +45,13 @@ export function taskFdQuery(bpf: BpfSyscall, task: Task, mm: UserCopy, uattr: nu
       const prog = eventProg(event)?.prog;
       if (prog === undefined) answer = -Errno.ENOENT;
       else if (prog.progType === BPF_PROG_TYPE.PERF_EVENT) answer = -Errno.EOPNOTSUPP;
-      else if (event.kind === 'tracepoint') answer = { progId: prog.id, fdType: BPF_FD_TYPE.TRACEPOINT, name: event.name, probeOffset: 0, probeAddr: 0 };
+      else if (event.kind === 'tracepoint') answer = { progId: prog.id, fdType: BPF_FD_TYPE.TRACEPOINT, name: event.name, probeOffset: 0, probeAddr: 0n };
       else {
-        // bpf_get_kprobe_info: the symbol and offset the probe was made with. The address is 0, as the perf
-        // link's info reports it (the probe was made by name, not by address).
+        // bpf_get_kprobe_info: the symbol and offset the probe was made with, and kp.addr for a caller that may
+        // see kernel addresses (kallsyms_show_value(current_cred())), as the perf link's info reports it.
         const fdType = event.kind === 'kretprobe' ? BPF_FD_TYPE.KRETPROBE : BPF_FD_TYPE.KPROBE;
-        answer = { progId: prog.id, fdType, name: event.name, probeOffset: event.probeOffset, probeAddr: 0 };
+        const probeAddr = kprobeAddress(event.name, event.probeOffset, bpf.kernelAddressesShown());
+        answer = { progId: prog.id, fdType, name: event.name, probeOffset: event.probeOffset, probeAddr };
       }
     }
   }
@@ -75,7 +76,7 @@ function copyAnswer(bpf: BpfSyscall, mm: UserCopy, uattr: number, answer: FdQuer
   view.setUint32(Q.prog_id.offset - start, answer.progId, true);
   view.setUint32(Q.fd_type.offset - start, answer.fdType, true);
   view.setBigUint64(Q.probe_offset.offset - start, BigInt(answer.probeOffset), true);
-  view.setBigUint64(Q.probe_addr.offset - start, BigInt(answer.probeAddr), true);
+  view.setBigUint64(Q.probe_addr.offset - start, answer.probeAddr, true);
   if (!mm.copyToUser(uattr + start, out, 0, out.length)) return -Errno.EFAULT;
   return err;
 }

@@ -46,6 +46,7 @@ function replay(lines: readonly string[], nrCpus: number): string[] {
   const perfFops: FileOperations = { name: 'perf_event' };
   const bpf = registerBpf({
     userMemory: kernel.userMemory,
+    kallsyms: kernel.kallsyms,
     fds: kernel.fds,
     phys: kernel.phys,
     random: kernel.random,

@@ -68,7 +68,10 @@ import { rawTracepointOpen } from '../attach/raw-tracepoint-open.js';
 export type { MapObject } from './objects.js';
 
 /** What bpf() uses of the kernel. */
-export type BpfServices = Pick<KernelServices, 'userMemory' | 'fds' | 'phys' | 'random' | 'pinning' | 'sysctl' | 'clock' | 'current' | 'signals'> & {
+export type BpfServices = Pick<
+  KernelServices,
+  'userMemory' | 'fds' | 'phys' | 'random' | 'pinning' | 'sysctl' | 'clock' | 'current' | 'signals' | 'kallsyms'
+> & {
   readonly hookArena: Pick<KernelServices['hookArena'], 'nrCpus'>;
   /** tracefs (bpf_trace_printk's trace_pipe), when the kernel has it. */
   readonly tracing?: TracePipe;
@@ -177,6 +180,11 @@ export class BpfSyscall {
   /** The file behind `fd` in `task`'s table (fget_task), or undefined. */
   fileOf(task: Task, fd: number): File | undefined {
     return this.k.fds.fdget(task, fd);
+  }
+
+  /** kallsyms_show_value(current_cred()): whether the task in the kernel now (the caller, the fdinfo reader) sees kernel addresses. */
+  kernelAddressesShown(): boolean {
+    return this.k.kallsyms.shownTo(this.k.current.currentTask());
   }
 
   get perfBpf(): PerfEventBpfHost | undefined {

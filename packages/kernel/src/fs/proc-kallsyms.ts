@@ -13,11 +13,28 @@ import { snapshotFileOps } from './procfs.js';
 /** The inode number of /proc/kallsyms (outside the per-process ranges procfs uses). */
 const KALLSYMS_INO = 0x7000_0001;
 
-/** What the file needs: the opener (current at open) and the two sysctls. */
+/**
+ * kallsyms_show_value(cred) for a task: whether it sees kernel addresses (in /proc/kallsyms, in a kprobe link's
+ * info, in BPF_TASK_FD_QUERY's probe_addr), from kernel.kptr_restrict, kernel.perf_event_paranoid and CAP_SYSLOG.
+ */
+export class KernelAddressVisibility {
+  constructor(
+    private readonly kptrRestrict: SysctlEntry,
+    /** kernel.perf_event_paranoid's value (2, Linux's default, while the perf subsystem has not registered it). */
+    private readonly perfEventParanoid: () => number,
+  ) {}
+
+  /** No task is the kernel itself (an open made during boot or by a test harness): full credentials. */
+  shownTo(task: Task | undefined): boolean {
+    const syslog = task === undefined || hasCapability(task.group.cred, CAP.SYSLOG);
+    return kallsymsShowValue(this.kptrRestrict.value, this.perfEventParanoid(), syslog);
+  }
+}
+
+/** What the file needs: the opener (current at open) and who may see addresses. */
 export interface ProcKallsymsSource {
   currentTask(): Task | undefined;
-  /** kernel.perf_event_paranoid's value (2, Linux's default, while the perf subsystem has not registered it). */
-  perfEventParanoid(): number;
+  readonly addresses: KernelAddressVisibility;
 }
 
 /**
@@ -35,16 +52,12 @@ export function registerKptrRestrict(sysctl: Sysctls): SysctlEntry {
  * The /proc/kallsyms inode. kallsyms_open decides once, from the opener's credentials, whether addresses are
  * shown (kallsyms_show_value(file->f_cred)), and the text is a snapshot from then on, as seq_file reads it.
  */
-export function procKallsymsInode(dev: number, source: ProcKallsymsSource, kptrRestrict: SysctlEntry): Inode {
+export function procKallsymsInode(dev: number, source: ProcKallsymsSource): Inode {
   const ops: FileOperations = {
     ...snapshotFileOps,
     name: 'proc',
     open(file: File): number {
-      const task = source.currentTask();
-      // No task is the kernel itself (an open made during boot or by a test harness): full credentials.
-      const syslog = task === undefined || hasCapability(task.group.cred, CAP.SYSLOG);
-      const show = kallsymsShowValue(kptrRestrict.value, source.perfEventParanoid(), syslog);
-      file.privateData = new TextEncoder().encode(KALLSYMS.render(show));
+      file.privateData = new TextEncoder().encode(KALLSYMS.render(source.addresses.shownTo(source.currentTask())));
       return 0;
     },
   };
