@@ -12,6 +12,7 @@ import {
   PERF_FLAG,
   PERF_TYPE,
   type BpfAttr,
+  type BpfAttrInput,
   type BpfAttrCmd,
   type BpfLinkInfo,
   type PerfEventAttrInput,
@@ -97,12 +98,12 @@ class ScriptedLibc implements AttachLibc {
     yield 0;
     return this.result('ioctl', false);
   }
-  *bpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfAttr<C>>): Sys<{ ret: number; attr: BpfAttr<C> }> {
+  *bpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfAttrInput<C>>): Sys<{ ret: number; attr: BpfAttr<C> }> {
     const shown: Record<string, unknown> = { ...values };
     if (cmd === 'RAW_TRACEPOINT_OPEN' && typeof shown.name === 'number' && shown.name !== 0) shown.name = this.str(shown.name);
     this.calls.push([cmd, shown]);
     yield 0;
-    return { ret: this.result(cmd, true), attr: values as BpfAttr<C> };
+    return { ret: this.result(cmd, true), attr: values as unknown as BpfAttr<C> };
   }
   *bpfObjPin(fd: number, path: string): Sys<number> {
     this.calls.push(['pin', fd, path]);
@@ -166,7 +167,7 @@ describe('kprobes', () => {
       ['open', '/sys/bus/event_source/devices/kprobe/type', RDONLY],
       ['close', 11],
       ['perf_event_open', { type: 6, config: 0, config1: 'vfs_read', config2: 0 }, -1, 0, -1, PERF_FLAG.FD_CLOEXEC],
-      ['LINK_CREATE', { prog_fd: 3, target_fd: 12, attach_type: BPF_ATTACH_TYPE.PERF_EVENT, bpf_cookie: 7 }],
+      ['LINK_CREATE', { prog_fd: 3, target_fd: 12, attach_type: BPF_ATTACH_TYPE.PERF_EVENT, bpf_cookie: 7n }],
       ['ioctl', 12, PERF_EVENT_IOC.ENABLE, 0],
     ]);
     expect([link.kind, link.fd, link.perfEventFd]).toEqual(['bpf_link', 13, 12]);
@@ -207,7 +208,7 @@ describe('kprobes', () => {
     const libc = new ScriptedLibc(KPROBE_FILES).answer('LINK_CREATE', -Errno.EINVAL);
     const link = run(attachProgram(libc, prog('kprobe/vfs_read')));
     expect(libc.calls.slice(5)).toEqual([
-      ['LINK_CREATE', { prog_fd: 3, target_fd: 12, attach_type: BPF_ATTACH_TYPE.PERF_EVENT, bpf_cookie: 0 }],
+      ['LINK_CREATE', { prog_fd: 3, target_fd: 12, attach_type: BPF_ATTACH_TYPE.PERF_EVENT, bpf_cookie: 0n }],
       ['ioctl', 12, SET_BPF, 3],
       ['ioctl', 12, PERF_EVENT_IOC.ENABLE, 0],
     ]);
@@ -253,7 +254,7 @@ describe('tracepoints', () => {
       ['open', '/sys/kernel/tracing/events/syscalls/sys_enter_openat/id', RDONLY],
       ['close', 10],
       ['perf_event_open', { type: PERF_TYPE.TRACEPOINT, config: 614, config1: undefined, config2: undefined }, -1, 0, -1, PERF_FLAG.FD_CLOEXEC],
-      ['LINK_CREATE', { prog_fd: 3, target_fd: 11, attach_type: BPF_ATTACH_TYPE.PERF_EVENT, bpf_cookie: 5 }],
+      ['LINK_CREATE', { prog_fd: 3, target_fd: 11, attach_type: BPF_ATTACH_TYPE.PERF_EVENT, bpf_cookie: 5n }],
       ['ioctl', 11, PERF_EVENT_IOC.ENABLE, 0],
     ]);
     expect(link.description).toBe("prog 'handler' at tracepoint 'syscalls/sys_enter_openat'");
@@ -283,7 +284,7 @@ describe('BPF links without perf events', () => {
   it('opens a raw tracepoint by name, with the cookie', () => {
     const libc = new ScriptedLibc();
     const link = run(attachProgram(libc, prog('raw_tp/sched_switch'), { cookie: 9n }));
-    expect(libc.calls).toEqual([['RAW_TRACEPOINT_OPEN', { name: 'sched_switch', prog_fd: 3, cookie: 9 }]]);
+    expect(libc.calls).toEqual([['RAW_TRACEPOINT_OPEN', { name: 'sched_switch', prog_fd: 3, cookie: 9n }]]);
     expect(link.fd).toBe(10);
     libc.calls.length = 0;
     run(link.destroy());
@@ -301,11 +302,11 @@ describe('BPF links without perf events', () => {
     for (const [sec, type] of cases) {
       const libc = new ScriptedLibc();
       run(attachProgram(libc, prog(sec), { cookie: 2 }));
-      expect(libc.calls).toEqual([['LINK_CREATE', { prog_fd: 3, target_fd: 0, attach_type: type, tracing_cookie: 2 }]]);
+      expect(libc.calls).toEqual([['LINK_CREATE', { prog_fd: 3, target_fd: 0, attach_type: type, tracing_cookie: 2n }]]);
       const old = new ScriptedLibc().answer('LINK_CREATE', -Errno.EINVAL);
       run(attachProgram(old, prog(sec)));
       expect(old.calls).toEqual([
-        ['LINK_CREATE', { prog_fd: 3, target_fd: 0, attach_type: type, tracing_cookie: 0 }],
+        ['LINK_CREATE', { prog_fd: 3, target_fd: 0, attach_type: type, tracing_cookie: 0n }],
         ['RAW_TRACEPOINT_OPEN', { name: 0, prog_fd: 3 }],
       ]);
     }
@@ -338,7 +339,7 @@ describe('BPF links without perf events', () => {
     const libc = new ScriptedLibc();
     const link = run(attachProgram(libc, prog('perf_event'), { perfEventFd: 7, cookie: 1 }));
     expect(libc.calls).toEqual([
-      ['LINK_CREATE', { prog_fd: 3, target_fd: 7, attach_type: BPF_ATTACH_TYPE.PERF_EVENT, bpf_cookie: 1 }],
+      ['LINK_CREATE', { prog_fd: 3, target_fd: 7, attach_type: BPF_ATTACH_TYPE.PERF_EVENT, bpf_cookie: 1n }],
       ['ioctl', 7, PERF_EVENT_IOC.ENABLE, 0],
     ]);
     expect(link.perfEventFd).toBe(7);

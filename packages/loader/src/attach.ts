@@ -72,7 +72,7 @@ interface Target {
   readonly opts: AttachOptions;
   /** What follows `type/` in the section name, or opts.target; '' for a bare section. */
   readonly extras: string;
-  readonly cookie: number;
+  readonly cookie: bigint;
 }
 
 /** How one kind of section attaches: a link, or undefined when the section names no target (no auto-attach). */
@@ -93,11 +93,12 @@ function* readUintFile(libc: AttachLibc, path: string, prefix: string): Sys<numb
   return match === null ? -Errno.EIO : Number(match[1]);
 }
 
-/** A u64 cookie as the attr encoder takes it. */
-function cookieOf(prog: AttachProgram, cookie: number | bigint | undefined): number {
+/** A u64 cookie as the attr encoder takes it (a bigint: every 64-bit value, as libbpf's __u64 bpf_cookie). */
+function cookieOf(prog: AttachProgram, cookie: number | bigint | undefined): bigint {
+  if (typeof cookie === 'number' && !Number.isSafeInteger(cookie)) throw invalid(prog, `cookie ${cookie} is not an exact integer (pass a bigint)`);
   const n = BigInt(cookie ?? 0);
-  if (n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(prog, `cookie ${n} is out of range (0 to 2^53-1 here)`);
-  return Number(n);
+  if (n < 0n || n >= 1n << 64n) throw invalid(prog, `cookie ${n} is out of range (0 to 2^64-1)`);
+  return n;
 }
 
 /** `what` with a string pushed on the user stack for as long as it runs (the name pointers of perf_event_open and RAW_TRACEPOINT_OPEN). */
@@ -121,7 +122,7 @@ function* attachPerfEvent(t: Target, pfd: number, description: string): Sys<Link
   const { ret } = yield* libc.bpfAttr('LINK_CREATE', { prog_fd: prog.fd, target_fd: pfd, attach_type: BPF_ATTACH_TYPE.PERF_EVENT, bpf_cookie: t.cookie });
   let link: Link;
   if (ret >= 0) link = new Link(libc, { kind: 'bpf_link', fd: ret, perfEventFd: pfd, description });
-  else if (ret === -Errno.EINVAL && t.cookie === 0) {
+  else if (ret === -Errno.EINVAL && t.cookie === 0n) {
     const set = yield* libc.ioctl(pfd, PERF_EVENT_IOC.SET_BPF, prog.fd);
     if (set < 0) throw syscallError(`prog '${prog.spec.name}': failed to attach to perf_event FD ${pfd}`, set);
     link = new Link(libc, { kind: 'perf_ioctl', fd: pfd, perfEventFd: pfd, description });
@@ -233,7 +234,7 @@ const attachBtfId: Attacher = function* (t) {
   const what = `prog '${prog.spec.name}' at ${prog.spec.sectionName}`;
   const { ret } = yield* libc.bpfAttr('LINK_CREATE', { prog_fd: prog.fd, target_fd: 0, attach_type: attachType, tracing_cookie: t.cookie });
   if (ret >= 0) return new Link(libc, { kind: 'bpf_link', fd: ret, description: what });
-  const fallback = ret === -Errno.EINVAL && t.cookie === 0 && FALLBACK_TO_RAW_TP.has(attachType);
+  const fallback = ret === -Errno.EINVAL && t.cookie === 0n && FALLBACK_TO_RAW_TP.has(attachType);
   const raw = fallback ? (yield* libc.bpfAttr('RAW_TRACEPOINT_OPEN', { name: 0, prog_fd: prog.fd })).ret : ret;
   if (raw < 0) throw syscallError(`prog '${prog.spec.name}': failed to attach`, raw);
   return new Link(libc, { kind: 'bpf_link', fd: raw, description: what });

@@ -43,6 +43,7 @@ export { BPF_FUNC, BPF_FUNC_MAX_ID, type BpfFuncName } from './bpf/func-id.js';
 export {
   BPF_ATTR_LAYOUTS,
   BPF_ATTR_SCHEMAS,
+  BPF_ATTR_INPUT_SCHEMAS,
   BPF_ATTR_SIZE,
   BPF_F_PATH_FD,
   BPF_BTF_INFO,
@@ -59,5 +60,6 @@ export {
   type AttrFieldKind,
   type AttrLayout,
   type BpfAttr,
+  type BpfAttrInput,
   type BpfAttrCmd,
 } from './bpf/attr.js';

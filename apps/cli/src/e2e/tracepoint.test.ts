@@ -7,6 +7,7 @@
  */
 import { BPF_LINK_INFO_PERF_EVENT, BPF_LINK_TYPE, BPF_PERF_EVENT_TYPE, Errno, O, PERF_EVENT_IOC, PERF_SAMPLE, PERF_TYPE, Libc } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
+import { attachProgram } from '@ebpf-sim/loader';
 import { inCorpusKernel } from '../loader/corpus.js';
 import { loadAttachObject, mapU64, perfLinkCreate, perfLinkInfo, perfOpen, perfSetBpf, progFd, readText, tracepointId } from './perf-attach.js';
 
@@ -181,5 +182,35 @@ describe('a tracepoint program on syscalls:sys_enter_openat', () => {
       idIoctl: 0,
       idNonZero: 1,
     });
+  });
+
+  it('gets every bit of a 64-bit cookie given to the loader as a bigint (libbpf __u64 bpf_cookie)', () => {
+    const cookie = 0xfedcba9876543210n;
+    let seen: unknown;
+    let infoCookie = 0n;
+    inCorpusKernel(function* (libc) {
+      const loaded = yield* loadAttachObject(libc, 'tp_count');
+      const prog = loaded.programs.get('count_openat');
+      if (prog === undefined) throw new Error('missing program');
+      const link = yield* attachProgram(libc, prog, { cookie });
+      yield* openMany(libc, 1);
+      const key = new Uint8Array(4);
+      key[0] = 1;
+      const last = loaded.maps.get('last');
+      if (last === undefined) throw new Error('missing map');
+      seen = yield* last.lookup(key);
+      const P = BPF_LINK_INFO_PERF_EVENT;
+      infoCookie = (yield* perfLinkInfo(libc, link.fd, P.tracepoint.tp_name, P.tracepoint.name_len, 64)).info.getBigUint64(P.tracepoint.cookie, true);
+      yield* link.destroy();
+      yield* loaded.close();
+    });
+    const asU64 = (value: unknown): bigint =>
+      typeof value === 'bigint'
+        ? BigInt.asUintN(64, value)
+        : value instanceof Uint8Array
+          ? new DataView(value.buffer, value.byteOffset).getBigUint64(0, true)
+          : -1n;
+    expect(asU64(seen).toString(16)).toBe(cookie.toString(16));
+    expect(infoCookie.toString(16)).toBe(cookie.toString(16));
   });
 });

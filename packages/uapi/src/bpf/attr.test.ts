@@ -39,4 +39,13 @@ describe('bpf_attr', () => {
     expect(() => encodeBpfAttr('MAP_CREATE', { key_size: -1 })).toThrow(/key_size/);
     expect(() => encodeBpfAttr('OBJ_PIN', { path_fd: 2 ** 31 })).toThrow(/path_fd/);
   });
+
+  it('writes a u64 given as a bigint exactly (a 64-bit bpf_cookie), and refuses one past 64 bits or negative', () => {
+    const cookie = 0xdeadbeefcafebabdn;
+    const bytes = encodeBpfAttr('LINK_CREATE', { bpf_cookie: cookie, prog_fd: 3 });
+    const view = new DataView(bytes.buffer);
+    expect(view.getBigUint64(BPF_ATTR_LAYOUTS.LINK_CREATE.bpf_cookie.offset, true)).toBe(cookie);
+    expect(() => encodeBpfAttr('LINK_CREATE', { bpf_cookie: 1n << 64n })).toThrow(/bpf_cookie/);
+    expect(() => encodeBpfAttr('LINK_CREATE', { bpf_cookie: -1n })).toThrow(/bpf_cookie/);
+  });
 });

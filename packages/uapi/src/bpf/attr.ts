@@ -253,6 +253,37 @@ function schemaOf<L extends AttrLayout>(layout: L): z.ZodObject<{ [K in keyof L]
   return z.object(shape) as unknown as z.ZodObject<{ [K in keyof L]: L[K]['kind'] extends 'name' ? z.ZodString : z.ZodNumber }>;
 }
 
+/** A u64 field as user space may give it: a JS number (exact below 2^53) or a bigint (any 64-bit value). */
+const U64_INPUT = z.union([
+  z
+    .number()
+    .min(0)
+    .max(2 ** 64 - 1),
+  z
+    .bigint()
+    .min(0n)
+    .max((1n << 64n) - 1n),
+]);
+
+/** A command's attribute block as user space gives it to {@link encodeBpfAttr}: u64 fields also take a bigint. */
+function inputSchemaOf<L extends AttrLayout>(
+  layout: L,
+): z.ZodObject<{ [K in keyof L]: L[K]['kind'] extends 'name' ? z.ZodString : L[K]['kind'] extends 'u64' ? typeof U64_INPUT : z.ZodNumber }> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(layout)) shape[key] = field.kind === 'u64' ? U64_INPUT : fieldSchema(field);
+  return z.object(shape) as unknown as z.ZodObject<{
+    [K in keyof L]: L[K]['kind'] extends 'name' ? z.ZodString : L[K]['kind'] extends 'u64' ? typeof U64_INPUT : z.ZodNumber;
+  }>;
+}
+
+/** zod schema of each command's attribute block as user space writes it (u64 fields: number or bigint). */
+export const BPF_ATTR_INPUT_SCHEMAS = Object.fromEntries(Object.entries(BPF_ATTR_LAYOUTS).map(([cmd, layout]) => [cmd, inputSchemaOf(layout)])) as {
+  [C in BpfAttrCmd]: ReturnType<typeof inputSchemaOf<(typeof BPF_ATTR_LAYOUTS)[C]>>;
+};
+
+/** The attribute block of command `C` as {@link encodeBpfAttr} takes it (a u64 cookie may be a bigint). */
+export type BpfAttrInput<C extends BpfAttrCmd> = z.infer<(typeof BPF_ATTR_INPUT_SCHEMAS)[C]>;
+
 /** zod schema of each command's decoded attribute block. */
 export const BPF_ATTR_SCHEMAS = Object.fromEntries(Object.entries(BPF_ATTR_LAYOUTS).map(([cmd, layout]) => [cmd, schemaOf(layout)])) as {
   [C in BpfAttrCmd]: ReturnType<typeof schemaOf<(typeof BPF_ATTR_LAYOUTS)[C]>>;
@@ -264,12 +295,12 @@ export type BpfAttr<C extends BpfAttrCmd> = z.infer<(typeof BPF_ATTR_SCHEMAS)[C]
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Each command's schema with every field optional, built once: zod compiles a schema on its first parse. */
+/** Each command's input schema with every field optional, built once: zod compiles a schema on its first parse. */
 const PARTIAL_SCHEMAS = new Map<BpfAttrCmd, { parse(values: unknown): unknown }>();
 function partialSchema(cmd: BpfAttrCmd): { parse(values: unknown): unknown } {
   let schema = PARTIAL_SCHEMAS.get(cmd);
   if (schema === undefined) {
-    schema = BPF_ATTR_SCHEMAS[cmd].partial();
+    schema = BPF_ATTR_INPUT_SCHEMAS[cmd].partial();
     PARTIAL_SCHEMAS.set(cmd, schema);
   }
   return schema;
@@ -279,9 +310,9 @@ function partialSchema(cmd: BpfAttrCmd): { parse(values: unknown): unknown } {
  * Encode an attribute block for `cmd` (fields left out are zero). Throws when a value does not fit its field
  * (the schema's message names the field).
  */
-export function encodeBpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfAttr<C>>, size = BPF_ATTR_SIZE): Uint8Array {
+export function encodeBpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfAttrInput<C>>, size = BPF_ATTR_SIZE): Uint8Array {
   const layout: AttrLayout = BPF_ATTR_LAYOUTS[cmd];
-  const checked = partialSchema(cmd).parse(values) as Record<string, number | string | undefined>;
+  const checked = partialSchema(cmd).parse(values) as Record<string, number | bigint | string | undefined>;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   for (const [key, value] of Object.entries(checked)) {
@@ -289,6 +320,8 @@ export function encodeBpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfA
     if (field === undefined || value === undefined) continue;
     if (field.kind === 'name') {
       out.set(encoder.encode(String(value)).subarray(0, 15), field.offset);
+    } else if (field.kind === 'u64' && typeof value === 'bigint') {
+      view.setBigUint64(field.offset, value, true);
     } else if (field.kind === 'u64') {
       const n = Number(value);
       view.setUint32(field.offset, n % 0x1_0000_0000, true);

@@ -37,6 +37,7 @@ import {
   decodeBpfAttr,
   encodeBpfAttr,
   type BpfAttr,
+  type BpfAttrInput,
   type BpfAttrCmd,
 } from '../bpf/attr.js';
 import { BPF_CMD, BPF_OBJ_NAME_LEN, BPF_STATS, BPF_TAG_SIZE } from '../bpf/constants.js';
@@ -683,7 +684,7 @@ export class Libc {
    * bpf(2) with the attribute block of `cmd` encoded from typed values (fields left out are zero; pointers are
    * user addresses): the raw result and the block decoded as the kernel left it.
    */
-  *bpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfAttr<C>>): Sys<{ ret: number; attr: BpfAttr<C> }> {
+  *bpfAttr<C extends BpfAttrCmd>(cmd: C, values: Partial<BpfAttrInput<C>>): Sys<{ ret: number; attr: BpfAttr<C> }> {
     const { ret, attr } = yield* this.bpf(BPF_CMD[cmd], encodeBpfAttr(cmd, values));
     return { ret, attr: decodeBpfAttr(cmd, attr) };
   }
