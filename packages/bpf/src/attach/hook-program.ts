@@ -67,18 +67,12 @@ export class BpfAttachment extends HookProgram {
     /** The attachment's bpf_cookie (0n when the attach path sets none). */
     public cookie: bigint = 0n,
   ) {
-    const state = runtime.run;
+    // bpf_prog_run at the hook: the running hook goes in the RunState for the stack helpers (runAtHook restores
+    // the outer one: a hook may fire inside a program).
     const run = (invocation: HookInvocation): number => {
-      // The running hook, for the stack helpers (saved and restored: a hook may fire inside a program).
-      const savedHook = state.hook;
-      state.hook = invocation.hook;
-      try {
-        const result = runtime.runAtHook(prog, invocation.ctx, invocation.cpu, this.cookie);
-        if (runtime.vmOf(prog).fault !== null) this.faults++;
-        return result;
-      } finally {
-        state.hook = savedHook;
-      }
+      const result = runtime.runAtHook(prog, invocation.ctx, invocation.cpu, this.cookie, invocation.hook);
+      if (runtime.lastRunFaulted) this.faults++;
+      return result;
     };
     super(run, hookRecursionGuard(prog.progType), prog.name === '' ? 'bpf_prog' : prog.name, progActive(prog));
   }

@@ -9,7 +9,7 @@
  * the one range a VM does not map as a region, so a program cannot reach its own frames except through r10.
  */
 import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
-import type { KernelMemory, KernelServices, TracePipe } from '@ebpf-sim/kernel';
+import type { HookPoint, KernelMemory, KernelServices, TracePipe } from '@ebpf-sim/kernel';
 import type { HelperTable } from '@ebpf-sim/vm';
 import { LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, formatFault, type HelperContext, type Program, type WasmCall } from '@ebpf-sim/vm';
 import { bindHelpers, type BpfHelper } from '../helpers/define.js';
@@ -251,27 +251,38 @@ export class BpfRuntime implements HelperEnv {
 
   /**
    * Run `prog` at a hook: as {@link runProgram}, with the attachment's bpf_cookie in the RunState
-   * (bpf_get_attach_cookie), returning r0's low 32 bits as a signed number (the XDP or TC action, an LSM
-   * program's errno) without making a bigint. A fault stops the program with r0 = 0.
+   * (bpf_get_attach_cookie) and the hook running it (`hook`: the stack helpers read it; null leaves the outer
+   * one), both restored after the run, returning r0's low 32 bits as a signed number (the XDP or TC action, an
+   * LSM program's errno) without making a bigint. A fault stops the program with r0 = 0 and sets
+   * {@link lastRunFaulted}.
    */
-  runAtHook(prog: RunnableProgram, ctx: number, cpu: number, cookie: bigint): number {
+  runAtHook(prog: RunnableProgram, ctx: number, cpu: number, cookie: bigint, hook: HookPoint | null = null): number {
     const run = this.run;
     const savedCookie = run.cookie;
+    const savedHook = run.hook;
     run.cookie = cookie;
+    if (hook !== null) run.hook = hook;
+    this.lastRunFaulted = false;
     try {
       if (this.runOn(prog, ctx, cpu, 1)) return this.vmOf(prog).r0Low;
       const fault = this.vmOf(prog).fault;
+      this.lastRunFaulted = true;
       this.noteHookFault(prog, fault === null ? 'stopped' : formatFault(fault));
       return 0;
     } catch (error) {
       // Nothing a program does may take the kernel down: an error that escaped the VM (the VM turns a helper's
       // exception into a `helper-error` fault, so this is the engine's own) stops the program like a fault.
+      this.lastRunFaulted = true;
       this.noteHookFault(prog, error instanceof Error ? error.message : String(error));
       return 0;
     } finally {
       run.cookie = savedCookie;
+      run.hook = savedHook;
     }
   }
+
+  /** Whether the last {@link runAtHook} ended abnormally (a fault or an escaped error): the attachment counts it. */
+  lastRunFaulted = false;
 
   /**
    * Runs at hooks that ended abnormally (a helper threw, the instruction budget ran out, an access faulted): the
