@@ -98,6 +98,41 @@ describe('global functions', () => {
     expect(r.log).toContain("arg#0 reference type('UNKNOWN ') size cannot be determined: -22\n0: R1=ctx() R10=fp0\n");
   });
 
+  it("invalidates the caller's packet pointers after a call of one that changes packet data (through its callees too)", () => {
+    const PKT: ProgramTypeDesc = {
+      ...TYPE,
+      ctx: {
+        structName: 'test_ctx',
+        size: 8,
+        fields: [
+          { name: 'data', off: 0, size: 4, kind: 'pkt' },
+          { name: 'end', off: 4, size: 4, kind: 'pkt_end' },
+        ],
+      },
+      helpers: new Set([9]),
+    };
+    const registry: VerifierRegistry = {
+      helper: (id) => (id === 9 ? { id, name: 'bpf_skb_pull_data', ret: 'integer', args: ['ptr_to_ctx'], changesPktData: true } : undefined),
+      map: () => undefined,
+    };
+    // main: r6 = data; call g(ctx) at 4; r0 = *(u8 *)(r6 + 0); exit. g (4): call h (6); exit. h (6): call pull(ctx); r0 = 0; exit.
+    const prog = [
+      insn(0x61, 6, 1, 0, 0),
+      insn(0x85, 0, 1, 0, 2),
+      insn(0x71, 0, 6, 0, 0),
+      EXIT,
+      insn(0x85, 0, 1, 0, 1),
+      EXIT,
+      insn(0x85, 0, 0, 0, 9),
+      insn(0xb7, 0, 0, 0, 0),
+      EXIT,
+    ];
+    const g = fn('g', [ctxParam]);
+    const h: SubprogBtfView = { ...fn('h', [ctxParam]), linkage: 'static' };
+    const r = verify(prog, { progType: PKT, registry, subprogBtf: [MAIN, g, h] });
+    expect(r.error?.message).toBe("R6 invalid mem access 'scalar'");
+  });
+
   it('stays static without func_info: the callee is verified in its caller', () => {
     const r = verify([...CALL_WITH_STACK, LOAD_R1, EXIT], { progType: TYPE, registry: REGISTRY });
     expect(r.accepted).toBe(true);

@@ -11,7 +11,7 @@
  * kernel's, the verifier holds no BTF reader (layering.json).
  */
 import type { Env } from './env.js';
-import { checkSubprogMemArg } from './calls.js';
+import { checkSubprogMemArg, forEachReg } from './calls.js';
 import type { Reg } from './reg.js';
 import { RegFlag, RegType, isPacketType, markNotInit, markPointer, markUnknown, regTypeName } from './reg.js';
 import { Reject } from './reject.js';
@@ -130,6 +130,17 @@ export class SubprogBtf {
     return [];
   }
 
+  /**
+   * Linux's subprog_info[].changes_pkt_data (check_cfg: a call of a helper that changes packet data, merged from
+   * callees into their callers): after a call of such a global function the caller's packet pointers are invalid.
+   */
+  changesPktData(env: Pick<Env, 'prog' | 'registry'>, subprog: number): boolean {
+    this.pktData ??= subprogsChangingPktData(env);
+    return this.pktData[subprog] === true;
+  }
+
+  private pktData: boolean[] | undefined;
+
   isUnreliable(subprog: number): boolean {
     return this.unreliable[subprog] === true;
   }
@@ -137,6 +148,30 @@ export class SubprogBtf {
   markUnreliable(subprog: number): void {
     this.unreliable[subprog] = true;
   }
+}
+
+/** Per subprogram: it calls a helper that changes packet data, itself or through the subprograms it calls. */
+function subprogsChangingPktData(env: Pick<Env, 'prog' | 'registry'>): boolean[] {
+  const { slots, forms, subprogOf, subprogStarts } = env.prog;
+  const changes = subprogStarts.map(() => false);
+  const callees: number[][] = subprogStarts.map(() => []);
+  slots.forEach((raw, i) => {
+    if (forms[i]?.kind !== 'call') return;
+    const from = subprogOf[i] ?? 0;
+    if (raw.src === 0 && env.registry.helper(raw.imm)?.changesPktData === true) changes[from] = true;
+    if (raw.src === 1) callees[from]?.push(subprogOf[i + raw.imm + 1] ?? 0);
+  });
+  // Until nothing changes: a caller of a subprogram that changes packet data changes it too.
+  for (let again = true; again;) {
+    again = false;
+    callees.forEach((list, from) => {
+      if (changes[from] !== true && list.some((to) => changes[to] === true)) {
+        changes[from] = true;
+        again = true;
+      }
+    });
+  }
+  return changes;
 }
 
 function prepareArgs(view: SubprogBtfView): Prepared {
@@ -247,11 +282,14 @@ function checkArgRegOff(reg: Reg, regno: number): void {
 }
 
 /** A failure of btf_check_func_arg_match: its log line and errno (the caller adds "Caller passes invalid args"). */
-class ArgMismatch {
+class ArgMismatch extends Error {
+  override readonly name = 'ArgMismatch';
   constructor(
     readonly errno: number,
     readonly lines: readonly string[],
-  ) {}
+  ) {
+    super(lines.join('\n'));
+  }
 }
 
 /** btf_check_func_arg_match: the caller's R1..R5 against the subprogram's prepared arguments. */
@@ -354,6 +392,14 @@ export function checkGlobalCall(env: Env, subprog: number): boolean {
   const r0 = regs[0];
   if (r0) markUnknown(r0);
   env.scratchRegs |= 1;
+  // clear_all_pkt_pointers: mark_reg_invalid of every packet pointer of every frame.
+  if (btf.changesPktData(env, subprog)) {
+    forEachReg(env.state, (r) => {
+      if (!isPacketType(r.type) && r.type !== RegType.PTR_TO_PACKET_END) return;
+      if (env.privileged) markUnknown(r);
+      else markNotInit(r);
+    });
+  }
   return true;
 }
 
