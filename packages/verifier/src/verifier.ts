@@ -573,6 +573,9 @@ class Run implements Env {
             const caller = this.state.frames[this.state.frames.length - 2];
             this.sourceLine(i);
             this.log.add(`${i}: ${this.insnText(i)}`);
+            // What the BTF check of the call logged (a static callee's tags), before the frames.
+            for (const line of this.notes) this.log.add(line);
+            this.notes = [];
             if (caller) this.log.add(`caller:\n${formatFrame(caller, 0x7ff, null, [])}`);
             this.log.add(`callee:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
           }
