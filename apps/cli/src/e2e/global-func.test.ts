@@ -54,6 +54,39 @@ const KNOWN: Readonly<Record<string, { readonly missing: readonly string[]; read
     ],
     extra: ['from 28 to 32: safe'],
   },
+  // Also: task_struct's offsets (CO-RE moves tgid and pid to each kernel's layout), a map value's address (Linux
+  // prints the raw pointer at level 2), the live registers of a call of a helper without arguments, and the
+  // name of a nullable trusted pointer (reg_type_str: trusted_ptr_or_null_task_struct).
+  glob_trusted: {
+    missing: [
+      '      0: .......... (85) call bpf_get_current_task_btf#158',
+      '      4: 0.23456... (18) r1 = 0xffffc900048ae000',
+      '     13: 0......... (18) r1 = 0xffffc900048ae004',
+      '     18: .1........ (61) r0 = *(u32 *)(r1 +1268)',
+      '     22: .1........ (61) r0 = *(u32 *)(r1 +1264)',
+      '4: (18) r1 = 0xffffc900048ae000       ; R1=map_value(map=glob_tru.bss,ks=4,vs=8)',
+      '13: (18) r1 = 0xffffc900048ae004      ; R1=map_value(map=glob_tru.bss,ks=4,vs=8,off=4)',
+      '18: (61) r0 = *(u32 *)(r1 +1268)      ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R1=trusted_ptr_task_struct(id=1)',
+      '20: R1=trusted_ptr_or_null_task_struct(id=2) R10=fp0',
+      '22: (61) r0 = *(u32 *)(r1 +1264)      ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R1=trusted_ptr_task_struct()',
+      'from 21 to 23: R0=0 R1=0 R10=fp0',
+      '23: R0=0 R1=0 R10=fp0',
+      '23: (95) exit',
+    ],
+    extra: [
+      '      0: .12345.... (85) call bpf_get_current_task_btf#158',
+      '      4: 0.23456... (18) r1 = map[glob_tru.bss]',
+      '     13: 0......... (18) r1 = map[glob_tru.bss]',
+      '     18: .1........ (61) r0 = *(u32 *)(r1 +40)',
+      '     22: .1........ (61) r0 = *(u32 *)(r1 +36)',
+      '4: (18) r1 = map[glob_tru.bss]        ; R1=map_value(map=glob_tru.bss,ks=4,vs=8)',
+      '13: (18) r1 = map[glob_tru.bss]       ; R1=map_value(map=glob_tru.bss,ks=4,vs=8,off=4)',
+      '18: (61) r0 = *(u32 *)(r1 +40)        ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R1=trusted_ptr_task_struct(id=1)',
+      '20: R1=trusted_ptr_task_struct_or_null(id=2) R10=fp0',
+      '22: (61) r0 = *(u32 *)(r1 +36)        ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R1=trusted_ptr_task_struct()',
+      'from 21 to 23: safe',
+    ],
+  },
   glob_tags: {
     missing: [
       '11: frame1: R1=fp[0]-4 R10=fp0',
@@ -91,6 +124,22 @@ function* loadWithLog(libc: Libc, name: string, level: 1 | 2): Generator<number,
 }
 
 describe('global functions (BTF_FUNC_GLOBAL) verified on their own, as Linux 6.18 does', () => {
+  it('glob_trusted: a trusted kernel pointer argument (PTR_TO_BTF_ID), nullable or not, loads with Linux log at levels 1 and 2', () => {
+    const seen: Outcome[] = [];
+    inCorpusKernel(function* (libc) {
+      for (const level of [1, 2] as const) {
+        const outcome = yield* loadWithLog(libc, 'glob_trusted', level);
+        seen.push(outcome);
+        if (outcome.loaded) yield* outcome.loaded.close();
+      }
+    });
+    expect(seen.map((s) => s.errno)).toEqual([0, 0]);
+    expect(comparable(seen[0]?.log ?? '')).toEqual(comparable(linux('glob_trusted', 1).log));
+    const known = KNOWN['glob_trusted'] ?? { missing: [], extra: [] };
+    expect(without(comparable(seen[1]?.log ?? ''), known.extra)).toEqual(without(comparable(linux('glob_trusted', 2).log), known.missing));
+    expect(seen[1]?.log).toContain('Validating glob_tgid() func#1...\n18: R1=trusted_ptr_task_struct(id=1) R10=fp0\n');
+  });
+
   it.each(['glob_ok', 'glob_tags'])('%s loads, runs and returns what Linux returns, with Linux log at levels 1 and 2', (name) => {
     const seen: Outcome[] = [];
     let retval = -1;
