@@ -19,7 +19,7 @@ export type { LoadLibc, LoadOptions, LoadedMap, LoadedObject, LoadedProgram } fr
 export { decodeBtfValue, encodeBtfValue } from './btf-codec.js';
 export type { BtfValue } from './btf-codec.js';
 export type { HandleLibc, MapHandle, MapInput, MapOutput, ProgramHandle } from './handles.js';
-export { btfInfoOf, withSourceLines } from './source-lines.js';
+export { btfInfoOf } from './source-lines.js';
 export { CORE_POISON_HELPER } from './core/patch.js';
 export { applyCoreRelocations, CoreTarget, explainPoisonInLog } from './core/apply.js';
 export type { CoreOutcome, PoisonedRelo } from './core/apply.js';

@@ -8,7 +8,7 @@ import { LIBBPF_PIN, type MapSpec } from './maps.js';
 import type { KconfigExtern } from './object-btf.js';
 import type { ObjectProgram, ObjectSpec } from './object.js';
 import { applyPatch, type Patch } from './programs.js';
-import { btfInfoOf, withSourceLines } from './source-lines.js';
+import { btfInfoOf } from './source-lines.js';
 import { mapHandle, programHandle, type HandleLibc, type MapHandle, type ProgramHandle } from './handles.js';
 
 /** What load uses of user space's libc: the bpf() wrappers and close (a narrow interface, as the verifier's env is). */
@@ -332,7 +332,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
     let result = yield* libc.bpfProgLoad(request);
     // libbpf retries a failed load with a log buffer so the error can say why.
     if (result.ret < 0 && request.logSize === 0) result = yield* libc.bpfProgLoad({ ...request, logLevel: 1, logSize: FAILURE_LOG_SIZE });
-    yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? withSourceLines(explainPoisonInLog(result.log, poisoned), prog.lineInfo) : '');
+    yield* check(`${what}: BPF_PROG_LOAD`, result.ret, result.ret < 0 ? explainPoisonInLog(result.log, poisoned) : '');
     programs.set(prog.name, programHandle(libc, prog, result.ret, result.log));
   }
 

@@ -226,6 +226,33 @@ function checkDynptrArg(regno: number, argIdx: number, reg: Reg): void {
   throw new Reject(uninit, 'helper-arg', { errno: 22 });
 }
 
+/**
+ * check_mem_reg for a global function's pointer-to-memory argument: a known NULL passes; anything else must be
+ * memory the callee may read and write `size` bytes of (check_helper_mem_access, read then write), checked as
+ * if it were not NULL (the caller's register is left as it was).
+ */
+export function checkSubprogMemArg(env: Env, regno: number, size: number): void {
+  const reg = env.reg(regno);
+  if (reg.type === RegType.SCALAR && tnumIsConst(reg.varOff) && reg.varOff.value === 0n) return;
+  if (!isMemType(reg) && !(reg.flags & RegFlag.MAYBE_NULL && reg.type !== RegType.SCALAR)) {
+    // check_helper_mem_access's default case names only the stack as what it expected.
+    throw new Reject(`R${regno} type=${regTypeName(reg)} expected=fp`, 'helper-arg');
+  }
+  const saved = reg.clone();
+  // Linux's log does not show the stack slots this check looked at as touched by the call.
+  const scratched = [...env.scratchSlots];
+  reg.flags &= ~RegFlag.MAYBE_NULL;
+  try {
+    if (!isMemType(reg)) throw new Reject(`R${regno} type=${regTypeName(reg)} expected=fp`, 'helper-arg');
+    helperMem(env, regno, size, false, true);
+    helperMem(env, regno, size, true, true);
+  } finally {
+    reg.copyFrom(saved);
+    env.scratchSlots.clear();
+    for (const spi of scratched) env.scratchSlots.add(spi);
+  }
+}
+
 function isMemType(reg: Reg): boolean {
   if (reg.flags & RegFlag.MAYBE_NULL) return false;
   return (

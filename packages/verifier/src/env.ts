@@ -10,6 +10,7 @@ import type { Precision } from './precision.js';
 import type { Reg } from './reg.js';
 import { RegType } from './reg.js';
 import { Reject } from './reject.js';
+import type { SubprogBtf } from './global-func.js';
 
 export interface Env {
   readonly prog: Program;
@@ -37,6 +38,8 @@ export interface Env {
   pushBranch(state: VState, insn: number): void;
   /** A line of the level-2 log. */
   logDetail(line: string): void;
+  /** The subprograms' BTF signatures (from func_info), null without func_info: every subprogram is then static. */
+  readonly subprogBtf: SubprogBtf | null;
 }
 
 /** Linux check_reg_arg(SRC_OP): the register must have been written on this path. */

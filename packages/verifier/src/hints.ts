@@ -53,4 +53,6 @@ export const HINTS: Readonly<Record<HintKey, string>> = {
   'stack-depth': 'the stack frames of the call chain add up to more than 512 bytes; shrink local buffers or use a per-CPU array map',
   'ld-abs': 'legacy packet loads (LD_ABS/LD_IND) need a socket filter or tc program with the context in r6',
   unsupported: 'the simulator does not model this feature yet',
+  'global-func':
+    "a global (non-static) function is checked once against its BTF signature: its arguments must be what the signature says (ctx, a scalar, a pointer to memory of the pointee's size that may be NULL unless tagged __arg_nonnull), and it must return an int",
 };

@@ -24,4 +24,6 @@ export type {
 } from './registry.js';
 export type { CtxAccessFact } from './facts.js';
 export { HINTS } from './hints.js';
+export type { KernelTypeMatch, ParamTypeView, ParamView, SubprogBtfView } from './global-func.js';
+export type { LineInfoView } from './line-info.js';
 export type { HintKey } from './reject.js';

@@ -48,7 +48,8 @@ export type HintKey =
   | 'call-depth'
   | 'stack-depth'
   | 'ld-abs'
-  | 'unsupported';
+  | 'unsupported'
+  | 'global-func';
 
 export class Reject extends Error {
   override readonly name = 'Reject';

@@ -7,6 +7,8 @@ import { formatXlated, readSlot, type OpcodeForm, type RawInsn, type XlatedNames
 import { checkAlu } from './alu.js';
 import { checkCondJump } from './branch.js';
 import { checkHelperCall, checkLocalCall, checkMainExit, checkSubprogExit } from './calls.js';
+import { SubprogBtf, checkGlobalCall, checkGlobalExit, globalEntryFrame, type SubprogBtfView } from './global-func.js';
+import { LineInfoPrinter, type LineInfoView } from './line-info.js';
 import type { Env } from './env.js';
 import { InsnFacts, type CtxAccessFact, type LoopCallFact } from './facts.js';
 import { formatFrame, stateColumn } from './format.js';
@@ -44,6 +46,13 @@ export interface VerifyOptions {
    * function) needs it and must be `static`.
    */
   readonly subprogLinkage?: readonly SubprogLinkage[];
+  /**
+   * Per subprogram, the FUNC its func_info record names (name, linkage, BTF signature), when the program came
+   * with func_info: global subprograms are then verified on their own against it (global-func.ts).
+   */
+  readonly subprogBtf?: readonly SubprogBtfView[];
+  /** The program's line_info records, by instruction: the log prints their source lines (line-info.ts). */
+  readonly lineInfo?: readonly LineInfoView[];
 }
 
 /** enum btf_func_linkage. */
@@ -177,6 +186,9 @@ class Run implements Env {
   /** Calls of helpers that call a callback (Linux calls_callback): forced checkpoints, pruned by range. */
   private readonly callsCallback: Uint8Array;
   private readonly subprogLinkage: readonly SubprogLinkage[] | undefined;
+  readonly subprogBtf: SubprogBtf | null;
+  /** env->prev_linfo and the records: `; source` lines before instructions. */
+  private readonly linfo: LineInfoPrinter | null;
 
   constructor(
     readonly prog: Program,
@@ -197,6 +209,8 @@ class Run implements Env {
     if (r1) markPointer(r1, RegType.PTR_TO_CTX);
     this.state = new VState([main]);
     this.subprogLinkage = opts.subprogLinkage;
+    this.subprogBtf = opts.subprogBtf && opts.subprogBtf.length === prog.subprogStarts.length ? new SubprogBtf(opts.subprogBtf) : null;
+    this.linfo = opts.lineInfo && opts.lineInfo.length > 0 ? new LineInfoPrinter(opts.lineInfo) : null;
     this.callsCallback = new Uint8Array(prog.slots.length);
     prog.slots.forEach((raw, i) => {
       if (prog.forms[i]?.kind !== 'call' || raw.src !== 0 || registry.helper(raw.imm)?.callback === undefined) return;
@@ -259,6 +273,7 @@ class Run implements Env {
 
   private printInsn(i: number, withState: boolean, next = i + 1): void {
     if (this.log.level === 0) return;
+    this.sourceLine(i);
     const text = `${i}: ${this.insnText(i)}`;
     // Lines printed while checking the instruction come after its text; its state then goes on a line of its own (print_insn_state).
     const notes = this.notes;
@@ -282,6 +297,55 @@ class Run implements Env {
       // print_insn_state after the log moved: the state on its own line, under the index of the instruction to come.
       this.log.add(`${next}:${state}`);
     }
+  }
+
+  /** verbose_linfo(env, i, "; "): the source line of instruction `i`, when it starts a new line_info record. */
+  private sourceLine(i: number): void {
+    if (this.log.level === 0 || this.linfo === null) return;
+    const line = this.linfo.lineFor(i);
+    if (line !== null) this.log.add(line);
+  }
+
+  /**
+   * do_check_common for the main program, then do_check_subprogs: each global subprogram a verified path called,
+   * once, on its own (again until no new one was called). At log level 1 each pass that succeeds leaves no log.
+   */
+  verifyAll(): void {
+    const btf = this.subprogBtf;
+    // The main program's BTF is read too; what Linux logs about it stays in the log, whatever the outcome.
+    if (btf) for (const line of btf.prepareMain()) this.log.add(line);
+    this.run(0);
+    this.passDone();
+    if (!btf) return;
+    for (let fresh = 1; fresh > 0;) {
+      fresh = 0;
+      for (let s = 1; s < btf.count; s++) {
+        if (!btf.isGlobal(s) || btf.called[s] !== true || btf.verified[s] === true) continue;
+        this.log.add(`Validating ${btf.name(s)}() func#${s}...`);
+        this.startPass(globalEntryFrame(this, btf, s));
+        this.run(this.prog.subprogStarts[s] ?? 0);
+        this.passDone();
+        this.log.add(`Func#${s} ('${btf.name(s)}') is safe for any args that match its prototype`);
+        btf.verified[s] = true;
+        fresh++;
+      }
+    }
+  }
+
+  /** A new do_check_common pass from `frame`: no explored or pending states, no previous source line. */
+  private startPass(frame: FuncState): void {
+    this.explored.fill(undefined);
+    this.pending.length = 0;
+    this.popped = null;
+    this.liveStates = 0;
+    this.notes = [];
+    this.linfo?.reset();
+    this.state = new VState([frame]);
+  }
+
+  /** do_check_common's end: at log level 1 a pass that succeeded leaves nothing in the log (bpf_vlog_reset). */
+  private passDone(): void {
+    if (this.log.level === 1) this.log.truncate(0);
   }
 
   /** The instruction frame `fi` continues at: the current one for the top frame, else the return address. */
@@ -502,10 +566,16 @@ class Run implements Env {
       case 'call':
         this.jmpsProcessed++;
         if (raw.src === 1) {
+          // A global function is assumed valid here and verified on its own (global-func.ts).
+          if (checkGlobalCall(this, this.prog.subprogOf[i + raw.imm + 1] ?? 0)) return i + 1;
           const target = checkLocalCall(this, raw);
           if (this.log.level >= 2) {
             const caller = this.state.frames[this.state.frames.length - 2];
+            this.sourceLine(i);
             this.log.add(`${i}: ${this.insnText(i)}`);
+            // What the BTF check of the call logged (a static callee's tags), before the frames.
+            for (const line of this.notes) this.log.add(line);
+            this.notes = [];
             if (caller) this.log.add(`caller:\n${formatFrame(caller, 0x7ff, null, [])}`);
             this.log.add(`callee:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
           }
@@ -522,13 +592,16 @@ class Run implements Env {
           const ret = checkSubprogExit(this);
           if (callee.inCallbackFn) this.widenAfterCallback(ret);
           if (this.log.level >= 2) {
+            this.sourceLine(i);
             this.log.add(`${i}: ${this.insnText(i)}`);
             this.log.add(`returning from callee:\n${formatFrame(callee, 0x7ff, null, [])}`);
             this.log.add(`to caller at ${ret}:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
           }
           return -2 - ret;
         }
-        checkMainExit(this);
+        // Frame 0 of a global subprogram's own pass returns a scalar to any caller.
+        if (this.state.cur.subprog !== 0) checkGlobalExit(this);
+        else checkMainExit(this);
         return -1;
     }
   }
@@ -571,10 +644,11 @@ class Run implements Env {
     }
   }
 
-  run(): void {
-    if (this.log.level > 0) this.log.add(`0:${this.fullState()}`);
+  /** do_check from instruction `start` with the current state. */
+  private run(start: number): void {
+    if (this.log.level > 0) this.log.add(`${start}:${this.fullState()}`);
     const { slots, forms, malformed, prunePoint } = this.prog;
-    let idx = 0;
+    let idx = start;
     for (;;) {
       this.insnIdx = idx;
       if (++this.processed > INSN_LIMIT) {
@@ -594,6 +668,7 @@ class Run implements Env {
       const form = forms[idx];
       const bad = malformed[idx];
       if (!raw || !form || bad) {
+        this.sourceLine(idx);
         this.log.add(form && raw ? `${idx}: ${this.insnText(idx)}` : `${idx}: (${(raw?.code ?? 0).toString(16).padStart(2, '0')})`);
         throw new Reject(bad ?? `unknown opcode ${(raw?.code ?? 0).toString(16).padStart(2, '0')}`, 'reserved', { errno: 22 });
       }
@@ -739,7 +814,7 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
       const r = run;
       for (const l of liveRegsBlock(prog, (i) => r.insnText(i))) lines.push(l);
     }
-    run.run();
+    run.verifyAll();
     checkStackDepth(prog, run.stackDepth);
   } catch (e) {
     if (!(e instanceof Reject)) throw e;
@@ -747,7 +822,6 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
     error = { insn, message: e.line, hint: HINTS[e.hint], errno: e.errno, detail: e.more };
   }
   if (run) {
-    if (level === 1 && !error) run.log.truncate(0);
     for (const l of run.log.lines) lines.push(l);
   }
   // Some refusals print no line of their own (an errno from a map's ops).

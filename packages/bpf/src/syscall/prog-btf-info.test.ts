@@ -30,6 +30,8 @@ const insns = (...list: ReadonlyArray<readonly [number, number, number, number]>
 const ONE_FUNC = insns([0xb7, 0, 0, 0], [0x95, 0, 0, 0]);
 /** call pc+2 (a sub-program at 3); r0 = 0; exit; r0 = 1; exit. */
 const TWO_FUNCS = insns([0x85, 0x10, 0, 2], [0xb7, 0, 0, 0], [0x95, 0, 0, 0], [0xb7, 0, 0, 1], [0x95, 0, 0, 0]);
+/** r1 = 0; call pc+2 (a sub-program at 4); r0 = 0; exit; r0 = 1; exit: the FUNC `foo(int x)` is global, so R1 must be a scalar. */
+const TWO_FUNCS_INT_ARG = insns([0xb7, 1, 0, 0], [0x85, 0x10, 0, 2], [0xb7, 0, 0, 0], [0x95, 0, 0, 0], [0xb7, 0, 0, 1], [0x95, 0, 0, 0]);
 
 function load(libc: Libc, btfFd: number, spec: Partial<BpfProgLoadSpec>): Generator<number, { ret: number; log: string }, number> {
   return libc.bpfProgLoad({ progType: BPF_PROG_TYPE.SOCKET_FILTER, insns: ONE_FUNC, license: 'GPL', progBtfFd: btfFd, logLevel: 1, logSize: 4096, ...spec });
@@ -42,14 +44,14 @@ describe('BPF_PROG_LOAD func_info and line_info', () => {
     runUserProgram(kernel, function* (libc) {
       const btfFd = (yield* libc.bpfBtfLoad(blob)).fd;
       const prog = yield* load(libc, btfFd, {
-        insns: TWO_FUNCS,
+        insns: TWO_FUNCS_INT_ARG,
         funcInfo: [
           { insnOff: 0, typeId: FUNC },
-          { insnOff: 3, typeId: FUNC },
+          { insnOff: 4, typeId: FUNC },
         ],
         lineInfo: [
           { insnOff: 0, fileNameOff: 0, lineOff: 0, lineCol: 1 << 10 },
-          { insnOff: 3, fileNameOff: 0, lineOff: 0, lineCol: 2 << 10 },
+          { insnOff: 4, fileNameOff: 0, lineOff: 0, lineCol: 2 << 10 },
         ],
       });
       expect(prog.ret, prog.log).toBeGreaterThan(0);

@@ -2,13 +2,14 @@
  * BPF_PROG_LOAD's func_info and line_info (kernel/bpf/verifier.c: check_btf_info_early, check_btf_func_early,
  * check_btf_func, check_btf_line): the records are copied from user space and checked against the program's
  * BTF (prog_btf_fd) and its sub-program layout, with Linux's log lines and errnos. The verifier does not use
- * them yet (it prints no `; source` lines); what is checked here is what Linux refuses.
+ * them as narrow views (verifierBtfViews): each subprogram's FUNC and signature, read as btf_prepare_func_args
+ * reads them, and the line_info records with their strings, for the log's `; source` lines.
  */
-import { BtfKind, type Btf } from '@ebpf-sim/btf';
+import { BTF_KIND_NAMES, BtfKind, type Btf, type BtfType } from '@ebpf-sim/btf';
 import type { UserCopy } from '@ebpf-sim/kernel';
 import { Class, JmpOp, Mode, PseudoCall, PseudoLd, SLOT_SIZE, Size } from '@ebpf-sim/isa';
 import { BPF_FUNC, BPF_FUNC_INFO, BPF_LINE_INFO, Errno } from '@ebpf-sim/uapi';
-import type { SubprogLinkage } from '@ebpf-sim/verifier';
+import type { KernelTypeMatch, LineInfoView, ParamTypeView, ParamView, ProgramTypeDesc, SubprogBtfView, SubprogLinkage } from '@ebpf-sim/verifier';
 
 /** MIN_BPF_FUNCINFO_SIZE and MAX_FUNCINFO_REC_SIZE (the line_info limits are the same maximum and sizeof(bpf_line_info)). */
 const MIN_FUNCINFO_SIZE = BPF_FUNC_INFO.size;
@@ -243,4 +244,160 @@ export function xlatedBtfInfo(
     outView.setUint32(i * BPF_LINE_INFO.size + BPF_LINE_INFO.insn_off, slot, true);
   });
   return { funcInfo: funcs, lineInfo: lines };
+}
+
+/** BPF_LINE_INFO_LINE_NUM / BPF_LINE_INFO_LINE_COL: line_col is line << 10 | column. */
+const LINE_SHIFT = 10;
+const COL_MASK = 0x3ff;
+/** The `arg:` prefix of the decl tags btf_prepare_func_args reads (btf_find_next_decl_tag). */
+const ARG_TAG_PREFIX = 'arg:';
+
+/**
+ * What btf_is_prog_ctx_type compares a pointer argument with: the program type's context struct as Linux's
+ * bpf_types.h names it ('' for the types whose context has no struct name: those take only `arg:ctx`), and
+ * whether `bpf_user_pt_regs_t` names it too (kprobe).
+ */
+export interface ProgCtxName {
+  readonly structName: string;
+  readonly ptRegsTypedef?: boolean;
+}
+
+/** bpf_types.h: the program types whose context (prog_ctx_type) is no named struct (void, or tracepoint's __u64). */
+const UNNAMED_CTX: ReadonlySet<string> = new Set(['tracing', 'lsm', 'ext', 'struct_ops', 'syscall', 'tracepoint']);
+
+/** The context name btf_is_prog_ctx_type compares with, for a program type. */
+export function progCtxName(desc: ProgramTypeDesc): ProgCtxName {
+  if (UNNAMED_CTX.has(desc.name)) return { structName: '' };
+  // kprobe's context is the bpf_user_pt_regs_t typedef of struct pt_regs.
+  return { structName: desc.ctx.structName, ...(desc.name === 'kprobe' ? { ptRegsTypedef: true } : {}) };
+}
+
+/** btf_is_projection_of: the uapi context names whose kernel struct is accepted too. */
+const CTX_PROJECTIONS: ReadonlyMap<string, string> = new Map([
+  ['__sk_buff', 'sk_buff'],
+  ['xdp_md', 'xdp_buff'],
+]);
+
+const isModifier = (kind: number): boolean =>
+  kind === BtfKind.TYPEDEF || kind === BtfKind.VOLATILE || kind === BtfKind.CONST || kind === BtfKind.RESTRICT || kind === BtfKind.TYPE_TAG;
+const isScalarKind = (kind: number | undefined): boolean => kind === BtfKind.INT || kind === BtfKind.ENUM || kind === BtfKind.ENUM64;
+const isStructKind = (kind: number | undefined): boolean => kind === BtfKind.STRUCT || kind === BtfKind.UNION;
+
+/** btf_type_str. */
+const kindStr = (t: BtfType | undefined): string => BTF_KIND_NAMES[t?.kind ?? 0] ?? 'UNKNOWN';
+
+/** btf_is_prog_ctx_type for the pointer type `ptr`. */
+function isProgCtx(btf: Btf, ptr: BtfType, ctx: ProgCtxName): boolean {
+  let t = btf.types[ptr.sizeOrType];
+  if (ctx.ptRegsTypedef === true) {
+    while (t !== undefined && isModifier(t.kind) && t.kind !== BtfKind.TYPEDEF) t = btf.types[t.sizeOrType];
+    if (t?.kind === BtfKind.TYPEDEF && t.name === 'bpf_user_pt_regs_t') return true;
+  }
+  while (t !== undefined && isModifier(t.kind)) t = btf.types[t.sizeOrType];
+  if (t === undefined || !isStructKind(t.kind) || ctx.structName === '') return false;
+  return t.name === ctx.structName || CTX_PROJECTIONS.get(ctx.structName) === t.name;
+}
+
+/** btf_is_dynptr_ptr: a pointer to `struct bpf_dynptr` (or its forward declaration). */
+function isDynptrPtr(btf: Btf, ptr: BtfType): boolean {
+  let t = btf.types[ptr.sizeOrType];
+  while (t !== undefined && isModifier(t.kind)) t = btf.types[t.sizeOrType];
+  if (t === undefined) return false;
+  if (!(isStructKind(t.kind) || (t.kind === BtfKind.FWD && !t.kindFlag))) return false;
+  return t.name === 'bpf_dynptr';
+}
+
+/** bpf_core_essential_name_len: a CO-RE flavour suffix (`___v2`) is not part of the name. */
+function essentialName(name: string): string {
+  for (let i = name.length - 5; i >= 0; i--) {
+    if (name[i] !== '_' && name.startsWith('___', i + 1) && name[i + 4] !== '_') return name.slice(0, i + 1);
+  }
+  return name;
+}
+
+/** btf_get_ptr_to_btf_id: the one vmlinux type of the pointee's kind and essential name. */
+function kernelTypeOf(argIdx: number, pointee: BtfType, vmlinux: Btf | undefined): KernelTypeMatch {
+  const name = essentialName(pointee.name);
+  const matches = vmlinux === undefined || name === '' ? [] : vmlinux.types.filter((k) => k.kind === pointee.kind && essentialName(k.name) === name);
+  const first = matches[0];
+  if (matches.length === 1 && first !== undefined) return { id: first.id, name: first.name };
+  const what = matches.length === 0 ? 'has no matches' : 'is ambiguous';
+  return { line: `arg#${argIdx} reference type('${kindStr(pointee)} ${pointee.name}') ${what}`, errno: matches.length === 0 ? Errno.ENOENT : Errno.ESRCH };
+}
+
+/** The `arg:` decl tags on parameter `index` of FUNC `funcId`, in type order, without the prefix. */
+function argTags(btf: Btf, funcId: number, index: number): string[] {
+  const tags: string[] = [];
+  for (const t of btf.types) {
+    if (t.kind === BtfKind.DECL_TAG && t.sizeOrType === funcId && t.componentIdx === index && t.name.startsWith(ARG_TAG_PREFIX)) {
+      tags.push(t.name.slice(ARG_TAG_PREFIX.length));
+    }
+  }
+  return tags;
+}
+
+function paramType(btf: Btf, typeId: number, argIdx: number, ctx: ProgCtxName, vmlinux: Btf | undefined): ParamTypeView {
+  let t = btf.types[typeId];
+  while (t !== undefined && isModifier(t.kind)) t = btf.types[t.sizeOrType];
+  if (t === undefined) return { kind: 'other', typeStr: 'UNKNOWN' };
+  if (isScalarKind(t.kind)) return { kind: 'scalar' };
+  if (t.kind !== BtfKind.PTR) return { kind: 'other', typeStr: kindStr(t) };
+  const pointee = btf.skipModifiers(t.sizeOrType) ?? btf.types[0];
+  // btf_resolve_size: void, FWD and FUNC_PROTO have no size (EINVAL).
+  const size = pointee === undefined || pointee.id === 0 ? undefined : btf.sizeOf(pointee.id);
+  let kernel: KernelTypeMatch | undefined;
+  return {
+    kind: 'pointer',
+    ctx: isProgCtx(btf, t, ctx),
+    dynptr: isDynptrPtr(btf, t),
+    size: size ?? -Errno.EINVAL,
+    pointeeKind: kindStr(pointee),
+    pointeeName: pointee?.name ?? '',
+    kernelType: () => (kernel ??= pointee === undefined ? { line: '', errno: Errno.EINVAL } : kernelTypeOf(argIdx, pointee, vmlinux)),
+  };
+}
+
+/**
+ * The verifier's views of the records PROG_LOAD kept (checkProgBtfInfo): per subprogram its FUNC (name, linkage,
+ * return and parameters as btf_prepare_func_args classifies them for a program whose context is `ctx`), and the
+ * line_info records with their strings. `vmlinux` resolves `arg:trusted` pointers.
+ */
+export function verifierBtfViews(
+  btf: Btf,
+  funcInfo: Uint8Array,
+  lineInfo: Uint8Array,
+  ctx: ProgCtxName,
+  vmlinux: Btf | undefined,
+): { readonly subprogBtf?: readonly SubprogBtfView[]; readonly lineInfo?: readonly LineInfoView[] } {
+  const funcView = new DataView(funcInfo.buffer, funcInfo.byteOffset, funcInfo.byteLength);
+  const subprogs: SubprogBtfView[] = [];
+  for (let off = 0; off + BPF_FUNC_INFO.size <= funcInfo.length; off += BPF_FUNC_INFO.size) {
+    const funcId = funcView.getUint32(off + BPF_FUNC_INFO.type_id, true);
+    const func = btf.types[funcId];
+    const proto = btf.types[func?.sizeOrType ?? 0];
+    let ret = btf.types[proto?.sizeOrType ?? 0];
+    while (ret !== undefined && isModifier(ret.kind)) ret = btf.types[ret.sizeOrType];
+    const params: ParamView[] = (proto?.params ?? []).map((p, i) => ({ tags: argTags(btf, funcId, i), type: paramType(btf, p.type, i, ctx, vmlinux) }));
+    subprogs.push({
+      name: func?.name ?? '',
+      linkage: FUNC_LINKAGE[func?.linkage ?? 0] ?? 'static',
+      ret: isScalarKind(ret?.kind) ? 'scalar' : ret === undefined || ret.id === 0 ? 'void' : 'other',
+      params,
+    });
+  }
+  const lineView = new DataView(lineInfo.buffer, lineInfo.byteOffset, lineInfo.byteLength);
+  const lines: LineInfoView[] = [];
+  for (let off = 0; off + BPF_LINE_INFO.size <= lineInfo.length; off += BPF_LINE_INFO.size) {
+    const fileOff = lineView.getUint32(off + BPF_LINE_INFO.file_name_off, true);
+    const lineCol = lineView.getUint32(off + BPF_LINE_INFO.line_col, true);
+    lines.push({
+      insn: lineView.getUint32(off + BPF_LINE_INFO.insn_off, true),
+      line: btf.nameAt(lineView.getUint32(off + BPF_LINE_INFO.line_off, true)),
+      file: btf.nameAt(fileOff),
+      fileOff,
+      lineNumber: lineCol >>> LINE_SHIFT,
+      column: lineCol & COL_MASK,
+    });
+  }
+  return { ...(subprogs.length > 0 ? { subprogBtf: subprogs } : {}), ...(lines.length > 0 ? { lineInfo: lines } : {}) };
 }

@@ -35,6 +35,7 @@ import {
   type ProgramTypeDesc,
   type SubprogLinkage,
   type VerifierRegistry,
+  type VerifyOptions,
   type XlatedProgram,
 } from '@ebpf-sim/verifier';
 import { JitLimitError, jitCompiled, loadProgram, type Program } from '@ebpf-sim/vm';
@@ -49,7 +50,7 @@ import { bpfCapable, dumpRawOk, progLoadDenied } from './permissions.js';
 import { calledHelpers, directValueAddress, dumpXlated, inlineMapLookups, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
 import { CyclicIdr } from './idr.js';
 import type { BtfObject } from './btf.js';
-import { checkProgBtfInfo, xlatedBtfInfo } from './prog-btf-info.js';
+import { checkProgBtfInfo, progCtxName, verifierBtfViews, xlatedBtfInfo } from './prog-btf-info.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
@@ -365,7 +366,15 @@ export class ProgSyscall {
             mm,
             insnBytes,
             attached,
-            { privileged, gpl: gplCompatible, ...(btfInfo.linkage === undefined ? {} : { subprogLinkage: btfInfo.linkage }) },
+            {
+              privileged,
+              gpl: gplCompatible,
+              ...(btfInfo.linkage === undefined ? {} : { subprogLinkage: btfInfo.linkage }),
+              // The subprograms' signatures and the source lines, as the verifier reads them (prog-btf-info.ts).
+              ...(btf === undefined
+                ? {}
+                : verifierBtfViews(btf.btf, btfInfo.funcInfo ?? NO_RECORDS, btfInfo.lineInfo ?? NO_RECORDS, progCtxName(attached), this.vmlinux?.btf)),
+            },
             logLevel,
             held,
             callbacks,
@@ -482,7 +491,7 @@ export class ProgSyscall {
     mm: UserCopy,
     insnBytes: Uint8Array,
     desc: ProgramTypeDesc,
-    checks: { readonly privileged: boolean; readonly gpl: boolean; readonly subprogLinkage?: readonly SubprogLinkage[] },
+    checks: { readonly privileged: boolean; readonly gpl: boolean } & Pick<VerifyOptions, 'subprogLinkage' | 'subprogBtf' | 'lineInfo'>,
     logLevel: number,
     held: MapObject[],
     callbacks: number[],
