@@ -16,7 +16,7 @@ import { KNOWN } from './known.js';
  * Programs the replay leaves to `ebpf-sim verifier corpus`: each takes the simulated verifier far longer than this
  * test's budget (about a minute on 2 cores) to reach the 1M-instruction limit Linux stops at.
  */
-const SLOW: ReadonlySet<string> = new Set(['loop_var_unbounded']);
+const SLOW: ReadonlySet<string> = new Set(['loop_var_unbounded', 'mg_can_loop_masked_index']);
 
 describe('the verifier corpus beside Linux 6.18', () => {
   const corpus = readVerifierCorpus();

@@ -18,7 +18,7 @@ export const KNOWN: readonly KnownDifference[] = [
   {
     kind: 'gap',
     feature: 'kfunc and iterator calls (`extern ... __ksym`)',
-    why: 'the loader refuses an object with a `.ksyms` section (`__ksym externs ... are not supported yet`), so every program of the iters, kfuncs and kfunc_nongpl objects (bpf_for, bpf_iter_num_*, bpf_task_*, bpf_rcu_read_*, bpf_cast_to_kern_ctx) is refused before the verifier sees it (h-kfunc: loader ksyms, check_kfunc_call, iterators)',
+    why: 'the loader refuses an object with a `.ksyms` section (`__ksym externs ... are not supported yet`), so every program of the iters, kfuncs, kfuncs2 and kfunc_nongpl objects (bpf_for, bpf_iter_num_*, bpf_task_*, bpf_rcu_read_*, bpf_cast_to_kern_ctx, bpf_dynptr_from_skb/xdp, bpf_dynptr_slice, bpf_rdonly_cast) is refused before the verifier sees it (h-kfunc: loader ksyms, check_kfunc_call, iterators)',
     differences: [
       "for_sum: Linux loads it; here: loader: sec '.ksyms': __ksym externs (kfuncs, kernel variables) are not supported yet",
       "for_big: Linux loads it; here: loader: sec '.ksyms': __ksym externs (kfuncs, kernel variables) are not supported yet",
@@ -65,6 +65,13 @@ export const KNOWN: readonly KnownDifference[] = [
       'kf_from_pid_raw_tp: Linux refuses it with EACCES: "calling kernel function bpf_task_from_pid is not allowed"; here the loader: "sec \'.ksyms\': __ksym externs (kfuncs, kernel variables) are not supported yet"',
       'kf_nongpl_acquire: Linux refuses it with EINVAL: "cannot call kernel function from non-GPL compatible program"; here the loader: "sec \'.ksyms\': __ksym externs (kfuncs, kernel variables) are not supported yet"',
       'kf_nongpl_iter: Linux refuses it with EINVAL: "cannot call kernel function from non-GPL compatible program"; here the loader: "sec \'.ksyms\': __ksym externs (kfuncs, kernel variables) are not supported yet"',
+      "kf2_skb_dynptr_read: Linux loads it; here: loader: sec '.ksyms': __ksym externs (kfuncs, kernel variables) are not supported yet",
+      "kf2_skb_dynptr_slice: Linux loads it; here: loader: sec '.ksyms': __ksym externs (kfuncs, kernel variables) are not supported yet",
+      'kf2_skb_dynptr_slice_nocheck: Linux refuses it with EACCES: "R0 invalid mem access \'rdonly_mem_or_null\'"; here the loader: "sec \'.ksyms\': __ksym externs (kfuncs, kernel variables) are not supported yet"',
+      'kf2_skb_dynptr_in_xdp: Linux refuses it with EACCES: "calling kernel function bpf_dynptr_from_skb is not allowed"; here the loader: "sec \'.ksyms\': __ksym externs (kfuncs, kernel variables) are not supported yet"',
+      "kf2_xdp_dynptr_read: Linux loads it; here: loader: sec '.ksyms': __ksym externs (kfuncs, kernel variables) are not supported yet",
+      "kf2_xdp_dynptr_flags: Linux loads it; here: loader: sec '.ksyms': __ksym externs (kfuncs, kernel variables) are not supported yet",
+      "kf2_rdonly_cast: Linux loads it; here: loader: sec '.ksyms': __ksym externs (kfuncs, kernel variables) are not supported yet",
     ],
   },
   {
@@ -91,6 +98,7 @@ export const KNOWN: readonly KnownDifference[] = [
       'dp_read_var_len: Linux refuses it with EACCES: "R2 unbounded memory access, use \'var &= const\' or \'if (var < const)\'"; here EINVAL: "invalid func unknown#197"',
       'dp_size: Linux loads it; here: EINVAL: invalid func unknown#197',
       'dp_in_map_value: Linux refuses it with EACCES: "R4 type=map_value expected=fp, dynptr_ptr"; here EINVAL: "invalid func unknown#198"',
+      'urb_submit: Linux refuses it with EINVAL: "cannot release unowned const bpf_dynptr"; here EINVAL: "invalid func unknown#199"',
     ],
   },
   {
@@ -165,10 +173,18 @@ export const KNOWN: readonly KnownDifference[] = [
   {
     kind: 'gap',
     feature: 'may_goto',
-    why: 'may_goto is refused as not modelled (h-kfunc)',
+    why: "may_goto (hand-written, and from C through bpf_experimental.h's can_loop / cond_break) is refused as not modelled (h-kfunc)",
     differences: [
       'asm_may_goto: Linux loads it; here: EINVAL: may_goto is not modelled by the simulator',
       'asm_may_goto_exit: Linux loads it; here: EINVAL: may_goto is not modelled by the simulator',
+      'mg_can_loop: Linux loads it; here: EINVAL: may_goto is not modelled by the simulator',
+      'mg_can_loop_unmasked: Linux refuses it with EACCES: "R1 min value is outside of the allowed memory range"; here EINVAL: "may_goto is not modelled by the simulator"',
+      'mg_cond_break: Linux loads it; here: EINVAL: may_goto is not modelled by the simulator',
+      'mg_cond_break_bounded_index: Linux loads it; here: EINVAL: may_goto is not modelled by the simulator',
+      'mg_nested: Linux loads it; here: EINVAL: may_goto is not modelled by the simulator',
+      'mg_in_callback: Linux loads it; here: EINVAL: may_goto is not modelled by the simulator',
+      'mg_in_subprog: Linux loads it; here: EINVAL: may_goto is not modelled by the simulator',
+      'mg_in_xdp: Linux loads it; here: EINVAL: may_goto is not modelled by the simulator',
     ],
   },
   {
