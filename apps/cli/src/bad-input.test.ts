@@ -156,6 +156,12 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['verify-bench', '--dir', OK_HEX], 1, /ok\.hex: not a directory \(ENOTDIR\)/],
     [['verify-bench', '--dir', HEX_DIR, '--program', 'nope'], 2, /no program 'nope' \(have: a, generated-10000\)/],
   ],
+  'verify-corpus': [
+    [['verify-corpus', '--nope'], 2, /unknown option '--nope'/],
+    [['verify-corpus', '--dir', HEX_DIR], 1, /no programs\.json and recording\.json \(not a verifier corpus\)/],
+    [['verify-corpus', '--group', 'nope'], 2, /no group 'nope' \(have: pkt, /],
+    [['verify-corpus', '--program', 'nope'], 2, /no program 'nope'/],
+  ],
   sim: [
     [['sim'], 2, /missing sub-command: workload or hooks/],
     [['sim', 'nope'], 2, /unknown sub-command 'nope'/],

@@ -63,6 +63,18 @@ function checkRegion(regno: number, reg: Reg, off: number, size: number, memSize
   if (!ok(hi)) throw new Reject(what(Number(hi)), 'map-range', { more: [`R${regno} max value is outside of the allowed memory range`] });
 }
 
+/** sizeof(struct bpf_spin_lock) (include/uapi/linux/bpf.h: one __u32). */
+const SPIN_LOCK_SIZE = 4;
+
+/**
+ * check_map_access's special-field rule, as Linux does: a load or store (or a helper's access to the value) whose
+ * range [smin + off, umax + off + size) overlaps the value's struct bpf_spin_lock is refused.
+ */
+function checkSpinLockUntouched(reg: Reg, off: number, size: number, lockOff: number): void {
+  if (reg.smin + BigInt(off) < BigInt(lockOff + SPIN_LOCK_SIZE) && BigInt(lockOff) < reg.umax + BigInt(off + size))
+    throw new Reject('bpf_spin_lock cannot be accessed directly by load/store', 'lock');
+}
+
 function checkPacket(regno: number, reg: Reg, off: number, size: number): void {
   if (reg.smin < 0n) throw new Reject(`R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, 'map-neg');
   const fits = off >= 0 && reg.range >= 0 && off + size <= reg.range;
@@ -377,6 +389,7 @@ export function checkMemAccess(
       if (t === 'write' && map.readOnly) throw new Reject('write into map forbidden', 'ctx-write');
       leak('map');
       checkRegion(regno, reg, total, size, map.valueSize, (o) => `invalid access to map value, value_size=${map.valueSize} off=${o} size=${size}`);
+      if (map.spinLockOff !== undefined) checkSpinLockUntouched(reg, total, size, map.spinLockOff);
       env.facts.recordMemory(env.insnIdx, true);
       if (t === 'read' && dstRegno >= 0 && map.readOnlyValue !== undefined && map.directValue === true && tnumIsConst(reg.varOff)) {
         // A frozen read-only map: its contents are known (bpf_map_direct_read). Linux fails the load with the

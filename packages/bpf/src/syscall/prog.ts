@@ -52,6 +52,7 @@ import { CyclicIdr } from './idr.js';
 import type { BtfObject } from './btf.js';
 import { checkProgBtfInfo, progCtxName, verifierBtfViews, xlatedBtfInfo } from './prog-btf-info.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
+import { mapProgIncompatibility } from './map-prog-compat.js';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 
@@ -519,6 +520,8 @@ export class ProgSyscall {
         const file = this.sys.mapFile(task, fd);
         if (typeof file === 'number') return { log: `fd ${fd} is not pointing to valid bpf_map\n`, program: file };
         object = file.privateData as MapObject;
+        const incompatible = mapProgIncompatibility(desc.uapiId, object.map);
+        if (incompatible !== undefined) return { log: `${incompatible}\n`, program: -Errno.EINVAL };
         if (!held.includes(object)) {
           object.refs++;
           held.push(object);
