@@ -64,6 +64,7 @@ import type { TestRunNetDevice } from '../test-run/index.js';
 import { registerBpfSysctls, type BpfSysctls } from './sysctls.js';
 import { publishVmlinuxBtf } from '../vmlinux/vmlinux-btf.js';
 import { rawTracepointOpen } from '../attach/raw-tracepoint-open.js';
+import { kernelBpfCalls } from './kernel-sys-bpf.js';
 
 export type { MapObject } from './objects.js';
 
@@ -241,7 +242,7 @@ export class BpfSyscall {
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
       this.command('MAP_UPDATE_ELEM', 'flags', (task, mm) => this.mapUpdate(task, mm)),
-      this.command('MAP_DELETE_ELEM', 'flags', (task, mm) => this.mapDelete(task, mm)),
+      this.command('MAP_DELETE_ELEM', 'key', (task, mm) => this.mapDelete(task, mm)),
       this.command('MAP_GET_NEXT_KEY', 'next_key', (task, mm) => this.mapGetNextKey(task, mm)),
       this.command('MAP_LOOKUP_AND_DELETE_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, true)),
       this.command('MAP_FREEZE', 'map_fd', (task) => this.mapFreeze(task)),
@@ -277,6 +278,7 @@ export class BpfSyscall {
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
     this.commands = commands;
     this.handler = (task, cmd, uattr, size) => this.sys(task, cmd, uattr, size);
+    this.runtime.kernelBpf = kernelBpfCalls(k, (task, cmd, attr, size, mm) => this.sys(task, cmd, attr, size, mm));
   }
 
   /**
@@ -305,8 +307,7 @@ export class BpfSyscall {
   }
 
   /** __sys_bpf: the attr block (tail check, zero extension, copy), then the command's CHECK_ATTR and handler. */
-  private sys(task: Task, cmd: number, uattr: number, rawSize: number): number {
-    const mm = this.k.userMemory.of(task);
+  private sys(task: Task, cmd: number, uattr: number, rawSize: number, mm: UserCopy = this.k.userMemory.of(task)): number {
     let size = rawSize >>> 0;
     // bpf_check_uarg_tail_zero: bytes past what this kernel knows must be zero, and at most a page.
     this.attrSize = size;
