@@ -65,6 +65,9 @@ import { registerBpfSysctls, type BpfSysctls } from './sysctls.js';
 import { publishVmlinuxBtf } from '../vmlinux/vmlinux-btf.js';
 import { rawTracepointOpen } from '../attach/raw-tracepoint-open.js';
 import { kernelBpfCalls } from './kernel-sys-bpf.js';
+import { StructOpsTable } from '../struct-ops/registry.js';
+import { BPF_MAP_TYPE } from '@ebpf-sim/uapi';
+import { StructOpsMap } from '../maps/struct_ops.js';
 
 export type { MapObject } from './objects.js';
 
@@ -296,7 +299,14 @@ export class BpfSyscall {
     prog.refs++;
     return {
       // xdp_has_frags (BPF_F_XDP_HAS_FRAGS) is not kept by PROG_LOAD yet: false.
-      object: { progType: prog.progType, expectedAttachType: prog.expectedAttachType, jited: prog.jited, xdpHasFrags: prog.xdpHasFrags, target: prog },
+      object: {
+        progType: prog.progType,
+        expectedAttachType: prog.expectedAttachType,
+        jited: prog.jited,
+        xdpHasFrags: prog.xdpHasFrags,
+        target: prog,
+        attachBtfId: prog.attachBtfId,
+      },
       id: prog.id,
       put: () => this.progs.put(prog),
     };
@@ -440,8 +450,10 @@ export class BpfSyscall {
     if (denied !== 0) return denied;
     const btfKeyTypeId = this.u32(C.btf_key_type_id.offset);
     const btfValueTypeId = this.u32(C.btf_value_type_id.offset);
-    // Struct_ops values (btf_vmlinux_value_type_id) need the kernel's BTF, which this kernel has not.
-    if (this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) return -Errno.EINVAL;
+    // map_create: a kernel value type (btf_vmlinux_value_type_id) only for STRUCT_OPS maps, without the map's own type ids.
+    const vmlinuxValueTypeId = this.u32(C.btf_vmlinux_value_type_id.offset);
+    if (vmlinuxValueTypeId !== 0 && (this.u32(C.map_type.offset) !== BPF_MAP_TYPE.STRUCT_OPS || btfKeyTypeId !== 0 || btfValueTypeId !== 0))
+      return -Errno.EINVAL;
     // map_create: a key type without a value type is EINVAL before anything else.
     if (btfKeyTypeId !== 0 && btfValueTypeId === 0) return -Errno.EINVAL;
     // map_ifindex asks for a device-offloaded map; no simulated NIC offloads maps (bpf_map_offload_map_alloc: EINVAL).
@@ -467,6 +479,7 @@ export class BpfSyscall {
         return typeof file === 'number' ? file : (file.privateData as MapObject).map;
       },
       ...(netDevices === undefined ? {} : { netDevices }),
+      ...(this.progs.structOps === undefined ? {} : { structOps: this.progs.structOps }),
     };
     const shape = {
       mapType: this.u32(C.map_type.offset),
@@ -478,7 +491,8 @@ export class BpfSyscall {
     // allocated, so an allocation error wins over a BTF one: the map is created first here too, then dropped.
     let btf: BtfObject | number | undefined;
     let spinLockOff = -1;
-    if (btfKeyTypeId !== 0 || btfValueTypeId !== 0) {
+    // A struct_ops map needs a BTF object too (its value type is the kernel's, but map_create takes btf_fd).
+    if (btfKeyTypeId !== 0 || btfValueTypeId !== 0 || vmlinuxValueTypeId !== 0) {
       btf = this.btfs.get(task, this.u32(C.btf_fd.offset));
       if (typeof btf !== 'number' && btfValueTypeId !== 0) {
         spinLockOff = mapCheckBtf(btf.btf, btfKeyTypeId, btfValueTypeId, shape);
@@ -499,6 +513,7 @@ export class BpfSyscall {
         innerMapFd: this.u32(C.inner_map_fd.offset),
         btfKeyTypeId,
         btfValueTypeId,
+        btfVmlinuxValueTypeId: vmlinuxValueTypeId,
         ...(spinLockOff >= 0 ? { spinLockOff } : {}),
       },
       env,
@@ -752,6 +767,8 @@ export class BpfSyscall {
       view.setUint32(BPF_MAP_INFO.btf_key_type_id, btf.keyTypeId, true);
       view.setUint32(BPF_MAP_INFO.btf_value_type_id, btf.valueTypeId, true);
     }
+    // A struct_ops map's value type is the kernel's (btf_vmlinux_value_type_id).
+    if (map instanceof StructOpsMap) view.setUint32(BPF_MAP_INFO.btf_vmlinux_value_type_id, map.st.valueId, true);
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
     return this.putU32(mm, uattr + I.info_len.offset, infoLen);
   }
@@ -862,6 +879,7 @@ export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSys
   if (kernel.hooks !== undefined && kernel.sysfs !== undefined) {
     const vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
     bpf.progs.vmlinux = vmlinux.kernelBtf;
+    bpf.progs.structOps = new StructOpsTable(vmlinux.kernelBtf);
     // The vmlinux BTF is BTF object 1, as on Linux (a kernel out of memory here simply has no such object).
     const object = bpf.btfs.registerKernelBtf('vmlinux', vmlinux.kernelBtf.btf, vmlinux.blob);
     if (typeof object !== 'number') bpf.progs.vmlinuxObjectId = object.id;
