@@ -41,6 +41,7 @@ const MODELLED_MAP_TYPES = [
   'sockmap',
   'sockhash',
   'reuseport_sockarray',
+  'struct_ops',
 ] as const satisfies ReadonlyArray<Lowercase<BpfMapTypeName>>;
 
 /** Their uapi numbers, taken from @ebpf-sim/uapi's enum bpf_map_type (the one copy of the ABI). */

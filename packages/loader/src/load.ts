@@ -10,6 +10,8 @@ import type { ObjectProgram, ObjectSpec } from './object.js';
 import { applyPatch, type Patch } from './programs.js';
 import { btfInfoOf } from './source-lines.js';
 import { mapHandle, programHandle, type HandleLibc, type MapHandle, type ProgramHandle } from './handles.js';
+import { BPF_PROG_TYPE } from '@ebpf-sim/uapi';
+import { kernelStructOps, type KernelStructOps, type LoadedStructOps } from './struct-ops.js';
 
 /** What load uses of user space's libc: the bpf() wrappers and close (a narrow interface, as the verifier's env is). */
 export type LoadLibc = Pick<
@@ -81,6 +83,8 @@ export interface LoadedObject {
   readonly btfLog: string;
   readonly maps: ReadonlyMap<string, LoadedMap>;
   readonly programs: ReadonlyMap<string, LoadedProgram>;
+  /** The struct_ops maps, by name, with their values (programs' fds in), for attachStructOps. */
+  readonly structOps?: ReadonlyMap<string, LoadedStructOps>;
   /** Close every fd the load made (bpf_object__close); pinned objects stay. */
   close(): Sys<void>;
 }
@@ -285,12 +289,47 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
   let core: CoreTarget | undefined;
   let kernelBtf: Btf | undefined;
   const needsCore = spec.btf !== undefined && toLoad.some((p) => p.coreRelos.length > 0);
-  if (needsCore || toLoad.some((p) => p.section?.def.flags.includes('attachBtf') === true)) {
+  if (needsCore || spec.structOps.length > 0 || toLoad.some((p) => p.section?.def.flags.includes('attachBtf') === true)) {
     const target = yield* loadKernelBtf(libc, options.kernelBtfPath ?? KERNEL_BTF_PATH);
     if (target instanceof LoaderError) return yield* fail(target);
     kernelBtf = target;
     if (needsCore && spec.btf !== undefined) core = new CoreTarget(spec.btf.btf, target);
   }
+
+  // struct_ops maps (bpf_map__init_kern_struct_ops): the kernel's value type, made before their programs load.
+  const structOps = new Map<string, { readonly fd: number; readonly link: boolean; readonly kern: KernelStructOps }>();
+  for (const ops of spec.structOps) {
+    if (kernelBtf === undefined) break;
+    let kern: KernelStructOps;
+    try {
+      kern = kernelStructOps(ops, kernelBtf);
+    } catch (error) {
+      if (error instanceof LoaderError) return yield* fail(error);
+      throw error;
+    }
+    const fd = yield* check(
+      `map '${ops.name}': BPF_MAP_CREATE`,
+      yield* libc.bpfMapCreate({
+        map_type: kern.map.type,
+        key_size: 4,
+        value_size: kern.map.valueSize,
+        max_entries: 1,
+        map_flags: kern.map.flags,
+        map_name: kern.map.kernelName,
+        btf_vmlinux_value_type_id: kern.valueTypeId,
+        ...(btfFd === undefined ? {} : { btf_fd: btfFd }),
+      }),
+    );
+    maps.set(ops.name, mapHandle({ ...handleBase, spec: kern.map, fd, withBtf: false }));
+    structOps.set(ops.name, { fd, link: ops.link, kern });
+  }
+  const structOpsMember = (name: string): { readonly typeId: number; readonly member: number } | undefined => {
+    for (const { kern } of structOps.values()) {
+      const at = kern.programs.get(name);
+      if (at !== undefined) return { typeId: kern.typeId, member: at.member };
+    }
+    return undefined;
+  };
 
   for (const prog of toLoad) {
     const what = `prog '${prog.name}'`;
@@ -306,6 +345,9 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       attachBtfId = findAttachBtfId(kernelBtf, attachTo, prog.section.expectedAttachType);
       if (attachBtfId < 0) return yield* fail(new LoaderError(`${what}: failed to find kernel BTF type ID of '${attachTo}': ${attachBtfId}`, 'unsupported'));
     }
+    // A struct_ops program: the ops struct it implements a member of, and that member's index.
+    const member = prog.section.progType === BPF_PROG_TYPE.STRUCT_OPS ? structOpsMember(prog.name) : undefined;
+    if (member !== undefined) attachBtfId = member.typeId;
     let insns: Uint8Array;
     let poisoned: readonly PoisonedRelo[] = [];
     try {
@@ -322,7 +364,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       insns,
       license: prog.license,
       name: prog.name.slice(0, 15),
-      expectedAttachType: prog.section.expectedAttachType,
+      expectedAttachType: member?.member ?? prog.section.expectedAttachType,
       progFlags: prog.section.progFlags,
       ...(attachBtfId === 0 ? {} : { attachBtfId }),
       logLevel: options.logLevel ?? 0,
@@ -346,11 +388,20 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       );
     }
   }
+  // The programs' fds into the struct_ops values (what bpf_map__attach_struct_ops writes to the map).
+  const loadedStructOps = new Map<string, LoadedStructOps>();
+  for (const [name, { fd, link, kern }] of structOps) {
+    const value = kern.value.slice();
+    const view = new DataView(value.buffer);
+    for (const [program, at] of kern.programs) view.setBigUint64(at.offset, BigInt(programs.get(program)?.fd ?? 0), true);
+    loadedStructOps.set(name, { fd, link, value });
+  }
   return {
     btfFd,
     btfLog,
     maps,
     programs,
+    ...(loadedStructOps.size === 0 ? {} : { structOps: loadedStructOps }),
     *close() {
       for (const object of [...programs.values(), ...maps.values()]) yield* libc.close(object.fd);
       yield* closeBtf();

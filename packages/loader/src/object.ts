@@ -2,6 +2,7 @@ import { BtfError, readBtfExt, type BtfCoreReloKind, type BtfExt, type BtfExtSec
 import { readElf, type ElfObject } from '@ebpf-sim/elf';
 import { SLOT_SIZE } from '@ebpf-sim/isa';
 import { LoaderError } from './errors.js';
+import { readStructOps, type StructOpsSpec } from './struct-ops.js';
 import { readLicense } from './license.js';
 import { readBtfMaps, readDataMaps, readLegacyMaps, type MapSpec } from './maps.js';
 import { KCONFIG_SECTION, readObjectBtf, type KconfigExtern, type ObjectBtf } from './object-btf.js';
@@ -66,6 +67,8 @@ export interface ObjectSpec {
   readonly btf: ObjectBtf | undefined;
   readonly btfExt: BtfExt | undefined;
   readonly kconfig: readonly KconfigExtern[];
+  /** The SEC(".struct_ops") / SEC(".struct_ops.link") variables: struct_ops maps made at load. */
+  readonly structOps: readonly StructOpsSpec[];
 }
 
 export interface OpenOptions {
@@ -175,6 +178,7 @@ export function openObject(bytes: Uint8Array, options: OpenOptions = {}): Object
     btf,
     btfExt,
     kconfig,
+    structOps: readStructOps(obj, btf?.btf),
   };
 }
 

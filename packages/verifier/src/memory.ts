@@ -114,6 +114,8 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
     env.facts.maxCtxOffset = Math.max(env.facts.maxCtxOffset, off + size);
     for (const line of access.log ?? []) env.note(line);
     if (dstRegno >= 0) btfLoadResult(env, dstRegno, access, size, false);
+    // A maybe-NULL argument (ctx_arg_info's PTR_MAYBE_NULL): the program must test it, as after a helper's _or_null.
+    if (dstRegno >= 0 && access.kind === 'ptr' && access.nullable === true) markMaybeNull(env, dstRegno);
     return;
   }
   if (off < 0 || off + size > ctx.size) throw invalid();
@@ -362,7 +364,12 @@ export function checkMemAccess(
   const leak = (where: string): void => {
     if (t === 'write' && value && isPointer(value) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ${where}`, 'ptr-leak');
   };
-  if (reg.flags & RegFlag.MAYBE_NULL) throw new Reject(`R${regno} invalid mem access '${regTypeName(reg)}'`, 'null-deref');
+  // reg_type_str names a BTF pointer without its struct (`trusted_ptr_or_null_`).
+  if (reg.flags & RegFlag.MAYBE_NULL)
+    throw new Reject(
+      `R${regno} invalid mem access '${reg.type === RegType.PTR_TO_BTF_ID ? regTypeName(reg).slice(0, -reg.btfName.length || undefined) : regTypeName(reg)}'`,
+      'null-deref',
+    );
   switch (reg.type) {
     case RegType.PTR_TO_STACK:
       // In bounds once stackBounds accepted it: a constant offset, or every offset of the variable part's
@@ -443,6 +450,13 @@ export function checkMemAccess(
       if (total < 0) throw new Reject(`R${regno} is ptr_${reg.btfName} invalid negative access: off=${total}`, 'invalid-mem');
       if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
         throw new Reject(`R${regno} is ptr_${reg.btfName} invalid variable offset: off=${total}, var_off=${tnumToString(reg.varOff)}`, 'invalid-mem');
+      }
+      // check_ptr_to_btf_access: the program type's own btf_struct_access decides a write (struct_ops).
+      const structWrite = env.progType.btfStructWrite;
+      if (t === 'write' && structWrite !== undefined) {
+        const w = structWrite(reg.btfName, total, size);
+        if (w.kind === 'refused') throw new Reject(w.log[0] ?? '', 'invalid-mem', { errno: w.errno, more: w.log.slice(1) });
+        return;
       }
       if (t === 'write') throw new Reject(`only read is supported`, 'ctx-write');
       if (kernelBtf === undefined) {
@@ -559,3 +573,10 @@ export function describeReg(r: Reg, frameno: number): string {
 }
 
 export { stackBounds, frameOf, growStack };
+
+/** A register just loaded as a pointer that may be NULL: PTR_MAYBE_NULL with a fresh id, for the NULL test to clear. */
+function markMaybeNull(env: Env, regno: number): void {
+  const r = env.reg(regno);
+  r.flags |= RegFlag.MAYBE_NULL;
+  r.id = env.newId();
+}

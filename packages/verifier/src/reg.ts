@@ -210,8 +210,9 @@ export function regTypeName(r: Reg): string {
   if (r.flags & RegFlag.RINGBUF) prefix += 'ringbuf_';
   if (r.flags & RegFlag.TRUSTED) prefix += 'trusted_';
   const base = BASE_NAMES[r.type] ?? '?';
-  const name = r.type === RegType.PTR_TO_BTF_ID ? `${base}${r.btfName}` : base;
-  return `${prefix}${name}${r.flags & RegFlag.MAYBE_NULL ? '_or_null' : ''}`;
+  // reg_type_str: a BTF pointer's postfix goes before its struct name (`ptr_or_null_task_struct`).
+  if (r.type === RegType.PTR_TO_BTF_ID) return `${prefix}${base}${r.flags & RegFlag.MAYBE_NULL ? 'or_null_' : ''}${r.btfName}`;
+  return `${prefix}${base}${r.flags & RegFlag.MAYBE_NULL ? '_or_null' : ''}`;
 }
 
 /** Name of a type code alone, as in `expected=map_ptr`. */

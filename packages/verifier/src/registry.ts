@@ -242,7 +242,14 @@ export interface MapDesc {
  */
 export type BtfAccess =
   | { readonly kind: 'scalar'; readonly log?: readonly string[] }
-  | { readonly kind: 'ptr'; readonly btfName: string; readonly trusted: boolean; readonly log?: readonly string[] }
+  | {
+      readonly kind: 'ptr';
+      readonly btfName: string;
+      readonly trusted: boolean;
+      readonly log?: readonly string[];
+      /** The pointer may be NULL (PTR_MAYBE_NULL: a struct_ops argument the subsystem marks `__nullable`). */
+      readonly nullable?: boolean;
+    }
   | { readonly kind: 'refused'; readonly log: readonly string[]; readonly errno: number };
 
 /**
@@ -290,6 +297,12 @@ export interface ProgramTypeDesc {
    * refused.
    */
   readonly btfCtxAccess?: (off: number, size: number) => BtfAccess;
+  /**
+   * The program type's btf_struct_access for writes through PTR_TO_BTF_ID (struct_ops types that let programs
+   * write an argument, e.g. bpf_dummy_ops's state): a scalar for an allowed write, or the refusal. Absent: "only
+   * read is supported".
+   */
+  readonly btfStructWrite?: (structName: string, off: number, size: number) => BtfAccess;
 }
 
 /** What the verifier asks its caller for. */

@@ -22,6 +22,7 @@ import { mapDesc } from '../maps.js';
 import type { TailCallTarget } from '../runtime/env.js';
 
 import { ENOTSUPP } from '../errno.js';
+import type { StructOpsTable } from '../struct-ops/registry.js';
 
 export { ENOTSUPP };
 
@@ -73,6 +74,8 @@ export interface MapAttr {
   readonly btfValueTypeId?: number;
   /** inner_map_fd: the template map of ARRAY_OF_MAPS / HASH_OF_MAPS (resolved through {@link MapEnv.mapOfFd}). */
   readonly innerMapFd?: number;
+  /** btf_vmlinux_value_type_id: a STRUCT_OPS map's value, `struct bpf_struct_ops_<name>` of the kernel's BTF. */
+  readonly btfVmlinuxValueTypeId?: number;
 }
 
 /** What a map needs from the kernel: its memory, randomness (the hash seed), the CPU count and the creator's capabilities. */
@@ -81,6 +84,8 @@ export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
   readonly nrCpus: number;
   /** capable(cap) of the task creating the map (CAP numbers from @ebpf-sim/uapi). */
   capable(cap: number): boolean;
+  /** The kernel's struct_ops types (STRUCT_OPS maps find their value type there; absent: none). */
+  readonly structOps?: StructOpsTable;
   /** kernel.perf_event_max_stack (sysctl_perf_event_max_stack): bounds STACK_TRACE values; 127 when absent. */
   readonly perfEventMaxStack?: number;
   /**
@@ -131,6 +136,8 @@ export interface FdProgram {
   readonly xdpHasFrags: boolean;
   /** What the runtime's tail-call hook continues with. */
   readonly target: TailCallTarget;
+  /** prog->aux->attach_btf_id (a STRUCT_OPS program's ops struct, which a struct_ops map checks). */
+  readonly attachBtfId?: number;
 }
 
 /**

@@ -91,6 +91,8 @@ describe('MAP_OPS', () => {
     const taskOfUserKey = (key: number): Task => keyTasks.get(key) ?? keyTasks.set(key, { pid: key } as unknown as Task).get(key)!;
     for (const [type, ops] of MAP_OPS) {
       if (FD_VALUED.has(ops.name)) continue;
+      // A struct_ops map's value is a type of the kernel's BTF: struct-ops/struct-ops.test.ts makes them.
+      if (ops.name === 'struct_ops') continue;
       const map = createMap(
         { mapType: type, keySize: 4, valueSize: 20, maxEntries: 50, mapFlags: 0, name: ops.name.slice(0, 15), ...TYPE_ATTR[ops.name] },
         { ...env, taskOfUserKey },

@@ -25,6 +25,7 @@ import { CPUMAP_OPS } from './cpumap.js';
 import { XSKMAP_OPS } from './xskmap.js';
 import { SOCKHASH_OPS, SOCKMAP_OPS } from './sock_map.js';
 import { REUSEPORT_SOCKARRAY_OPS } from './reuseport_array.js';
+import { STRUCT_OPS_MAP_OPS } from './struct_ops.js';
 
 /** Map ops by uapi type number. */
 export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
@@ -60,6 +61,7 @@ export const MAP_OPS: ReadonlyMap<number, MapOps> = new Map(
     SOCKMAP_OPS,
     SOCKHASH_OPS,
     REUSEPORT_SOCKARRAY_OPS,
+    STRUCT_OPS_MAP_OPS,
   ].map((ops) => [ops.type, ops]),
 );
 

@@ -23,6 +23,7 @@ import { SK_MSG_TYPE } from './sk-msg.js';
 import { SOCK_OPS } from './sock-ops.js';
 import { SOCKET_FILTER } from './socket-filter.js';
 import { SYSCALL } from './syscall.js';
+import { STRUCT_OPS } from './struct-ops.js';
 import { TRACEPOINT } from './tracepoint.js';
 import { TRACING } from './tracing.js';
 import { XDP } from './xdp.js';
@@ -57,6 +58,7 @@ export const PROGRAM_TYPES: ReadonlyMap<string, BpfProgramType> = new Map(
       FLOW_DISSECTOR,
       SK_REUSEPORT,
       TRACING,
+      STRUCT_OPS,
     ] as readonly BpfProgramType[]
   ).map((t) => [t.name, t]),
 );

@@ -73,8 +73,18 @@ export interface TailCallTarget {
   readonly progType: number;
 }
 
+/** bpf() as kernel code calls it: what a SYSCALL program's bpf_sys_bpf and bpf_sys_close reach. */
+export interface KernelBpfCalls {
+  /** __sys_bpf(cmd, KERNEL_BPFPTR(attr), size) for the current task: its result, or -errno. */
+  sysBpf(cmd: number, attr: number, size: number): number;
+  /** close_fd(fd) in the current task's fd table: 0 or -EBADF. */
+  closeFd(fd: number): number;
+}
+
 /** What helper implementations use: kernel services, the run in progress and the maps programs name by address. */
 export interface HelperEnv {
+  /** The bpf() syscall for kernel callers (absent: no bpf() here, as for a helper test rig). */
+  readonly kernelBpf?: KernelBpfCalls;
   readonly k: Pick<KernelServices, 'current' | 'userMemory' | 'clock' | 'random' | 'phys' | 'signals'>;
   readonly run: RunState;
   /** bpf_trace_printk's sink (tracefs trace_pipe). */

@@ -18,6 +18,7 @@ import { HTAB_LOOKUP_ELEM_CALL, HTAB_LOOKUP_ELEM_NAME } from '../maps/hashtab.js
 import { htabLookupFor } from '../maps/htab-lookup-wasm.js';
 import type { BpfMap } from '../maps/map.js';
 import { idleRunState, type HelperEnv, type RunState, type TailCallTarget } from './env.js';
+import type { KernelBpfCalls } from './env.js';
 
 /** Bytes of one VM's call-frame stack (MAX_CALL_FRAMES frames of 512 bytes). */
 
@@ -129,6 +130,8 @@ export class BpfRuntime implements HelperEnv {
   /** The map {@link mapAt} found last (still placed: unplacing it forgets it). */
   private lastMap: BpfMap | null = null;
   private readonly stats: { readonly enabled: number };
+  /** bpf() for kernel callers (bpf_sys_bpf, bpf_sys_close), set by the syscall that owns this runtime. */
+  kernelBpf?: KernelBpfCalls;
 
   constructor(k: RuntimeServices, options: RuntimeOptions) {
     this.k = k;

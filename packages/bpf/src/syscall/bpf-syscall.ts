@@ -64,6 +64,10 @@ import type { TestRunNetDevice } from '../test-run/index.js';
 import { registerBpfSysctls, type BpfSysctls } from './sysctls.js';
 import { publishVmlinuxBtf } from '../vmlinux/vmlinux-btf.js';
 import { rawTracepointOpen } from '../attach/raw-tracepoint-open.js';
+import { kernelBpfCalls } from './kernel-sys-bpf.js';
+import { StructOpsTable } from '../struct-ops/registry.js';
+import { BPF_MAP_TYPE } from '@ebpf-sim/uapi';
+import { StructOpsMap } from '../maps/struct_ops.js';
 
 export type { MapObject } from './objects.js';
 
@@ -249,7 +253,7 @@ export class BpfSyscall {
       this.command('MAP_CREATE', 'map_extra', (task) => this.mapCreate(task)),
       this.command('MAP_LOOKUP_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, false)),
       this.command('MAP_UPDATE_ELEM', 'flags', (task, mm) => this.mapUpdate(task, mm)),
-      this.command('MAP_DELETE_ELEM', 'flags', (task, mm) => this.mapDelete(task, mm)),
+      this.command('MAP_DELETE_ELEM', 'key', (task, mm) => this.mapDelete(task, mm)),
       this.command('MAP_GET_NEXT_KEY', 'next_key', (task, mm) => this.mapGetNextKey(task, mm)),
       this.command('MAP_LOOKUP_AND_DELETE_ELEM', 'flags', (task, mm) => this.mapLookup(task, mm, true)),
       this.command('MAP_FREEZE', 'map_fd', (task) => this.mapFreeze(task)),
@@ -285,6 +289,7 @@ export class BpfSyscall {
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
     this.commands = commands;
     this.handler = (task, cmd, uattr, size) => this.sys(task, cmd, uattr, size);
+    this.runtime.kernelBpf = kernelBpfCalls(k, (task, cmd, attr, size, mm) => this.sys(task, cmd, attr, size, mm));
   }
 
   /**
@@ -302,7 +307,14 @@ export class BpfSyscall {
     prog.refs++;
     return {
       // xdp_has_frags (BPF_F_XDP_HAS_FRAGS) is not kept by PROG_LOAD yet: false.
-      object: { progType: prog.progType, expectedAttachType: prog.expectedAttachType, jited: prog.jited, xdpHasFrags: prog.xdpHasFrags, target: prog },
+      object: {
+        progType: prog.progType,
+        expectedAttachType: prog.expectedAttachType,
+        jited: prog.jited,
+        xdpHasFrags: prog.xdpHasFrags,
+        target: prog,
+        attachBtfId: prog.attachBtfId,
+      },
       id: prog.id,
       put: () => this.progs.put(prog),
     };
@@ -313,8 +325,7 @@ export class BpfSyscall {
   }
 
   /** __sys_bpf: the attr block (tail check, zero extension, copy), then the command's CHECK_ATTR and handler. */
-  private sys(task: Task, cmd: number, uattr: number, rawSize: number): number {
-    const mm = this.k.userMemory.of(task);
+  private sys(task: Task, cmd: number, uattr: number, rawSize: number, mm: UserCopy = this.k.userMemory.of(task)): number {
     let size = rawSize >>> 0;
     // bpf_check_uarg_tail_zero: bytes past what this kernel knows must be zero, and at most a page.
     this.attrSize = size;
@@ -447,8 +458,10 @@ export class BpfSyscall {
     if (denied !== 0) return denied;
     const btfKeyTypeId = this.u32(C.btf_key_type_id.offset);
     const btfValueTypeId = this.u32(C.btf_value_type_id.offset);
-    // Struct_ops values (btf_vmlinux_value_type_id) need the kernel's BTF, which this kernel has not.
-    if (this.u32(C.btf_vmlinux_value_type_id.offset) !== 0) return -Errno.EINVAL;
+    // map_create: a kernel value type (btf_vmlinux_value_type_id) only for STRUCT_OPS maps, without the map's own type ids.
+    const vmlinuxValueTypeId = this.u32(C.btf_vmlinux_value_type_id.offset);
+    if (vmlinuxValueTypeId !== 0 && (this.u32(C.map_type.offset) !== BPF_MAP_TYPE.STRUCT_OPS || btfKeyTypeId !== 0 || btfValueTypeId !== 0))
+      return -Errno.EINVAL;
     // map_create: a key type without a value type is EINVAL before anything else.
     if (btfKeyTypeId !== 0 && btfValueTypeId === 0) return -Errno.EINVAL;
     // map_ifindex asks for a device-offloaded map; no simulated NIC offloads maps (bpf_map_offload_map_alloc: EINVAL).
@@ -474,6 +487,7 @@ export class BpfSyscall {
         return typeof file === 'number' ? file : (file.privateData as MapObject).map;
       },
       ...(netDevices === undefined ? {} : { netDevices }),
+      ...(this.progs.structOps === undefined ? {} : { structOps: this.progs.structOps }),
     };
     const shape = {
       mapType: this.u32(C.map_type.offset),
@@ -485,7 +499,8 @@ export class BpfSyscall {
     // allocated, so an allocation error wins over a BTF one: the map is created first here too, then dropped.
     let btf: BtfObject | number | undefined;
     let spinLockOff = -1;
-    if (btfKeyTypeId !== 0 || btfValueTypeId !== 0) {
+    // A struct_ops map needs a BTF object too (its value type is the kernel's, but map_create takes btf_fd).
+    if (btfKeyTypeId !== 0 || btfValueTypeId !== 0 || vmlinuxValueTypeId !== 0) {
       btf = this.btfs.get(task, this.u32(C.btf_fd.offset));
       if (typeof btf !== 'number' && btfValueTypeId !== 0) {
         spinLockOff = mapCheckBtf(btf.btf, btfKeyTypeId, btfValueTypeId, shape);
@@ -506,6 +521,7 @@ export class BpfSyscall {
         innerMapFd: this.u32(C.inner_map_fd.offset),
         btfKeyTypeId,
         btfValueTypeId,
+        btfVmlinuxValueTypeId: vmlinuxValueTypeId,
         ...(spinLockOff >= 0 ? { spinLockOff } : {}),
       },
       env,
@@ -759,6 +775,8 @@ export class BpfSyscall {
       view.setUint32(BPF_MAP_INFO.btf_key_type_id, btf.keyTypeId, true);
       view.setUint32(BPF_MAP_INFO.btf_value_type_id, btf.valueTypeId, true);
     }
+    // A struct_ops map's value type is the kernel's (btf_vmlinux_value_type_id).
+    if (map instanceof StructOpsMap) view.setUint32(BPF_MAP_INFO.btf_vmlinux_value_type_id, map.st.valueId, true);
     if (!mm.copyToUser(uinfo, info, 0, infoLen)) return -Errno.EFAULT;
     return this.putU32(mm, uattr + I.info_len.offset, infoLen);
   }
@@ -869,6 +887,7 @@ export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSys
   if (kernel.hooks !== undefined && kernel.sysfs !== undefined) {
     const vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
     bpf.progs.vmlinux = vmlinux.kernelBtf;
+    bpf.progs.structOps = new StructOpsTable(vmlinux.kernelBtf);
     // The vmlinux BTF is BTF object 1, as on Linux (a kernel out of memory here simply has no such object).
     const object = bpf.btfs.registerKernelBtf('vmlinux', vmlinux.kernelBtf.btf, vmlinux.blob);
     if (typeof object !== 'number') bpf.progs.vmlinuxObjectId = object.id;

@@ -78,6 +78,7 @@ function testRunProgram(runtime: BpfRuntime, prog: ProgObject): TestRunProgram {
     progType: prog.progType,
     expectedAttachType: prog.expectedAttachType,
     maxCtxOffset: prog.maxCtxOffset,
+    ...(prog.structOps === undefined ? {} : { structOps: prog.structOps }),
     runRepeat(ctx, repeat, cpu) {
       if (!runtime.runRepeat(prog, ctx, cpu, repeat)) return runtime.vmOf(prog).fault?.message ?? 'the program faulted';
       return Number(runtime.vmOf(prog).r0 & 0xffffffffn);

@@ -55,6 +55,11 @@ import { checkLogAttr, finalizeLog } from './verifier-log.js';
 import { mapProgIncompatibility } from './map-prog-compat.js';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
+import { checkStructOpsBtfId, type StructOpsProgInfo } from '../struct-ops/prog.js';
+import type { StructOpsTable } from '../struct-ops/registry.js';
+
+/** The statistics line that closes a log when a refusal came before the check itself. */
+const PROCESSED_NONE = `processed 0 insns (limit ${INSN_LIMIT}) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`;
 
 /** A loaded program: Linux's struct bpf_prog with its aux, as a runnable program and a PROG_ARRAY slot's target. */
 export interface ProgObject extends RunnableProgram, TailCallTarget {
@@ -97,6 +102,8 @@ export interface ProgObject extends RunnableProgram, TailCallTarget {
   readonly lineInfo: Uint8Array;
   /** Open files and pins referring to the program (plus whatever else holds it: PROG_ARRAY slots, attachments). */
   refs: number;
+  /** A STRUCT_OPS program's type and member (prog->aux->st_ops, attach_st_ops_member_off). */
+  readonly structOps?: StructOpsProgInfo;
 }
 
 /** What the program commands use of the syscall: the attr block, the map fds and references, and put_user. */
@@ -166,8 +173,11 @@ function sleepableRefusal(desc: BpfProgramType | undefined, progFlags: number): 
 
 /** Program types that only load with BTF (attach_btf_id or a target program). */
 const BTF_ONLY_PROG_TYPES: ReadonlySet<number> = new Set([BPF_PROG_TYPE.TRACING, BPF_PROG_TYPE.STRUCT_OPS, BPF_PROG_TYPE.EXT, BPF_PROG_TYPE.LSM]);
-/** The ones this kernel loads: attach_btf_id names a vmlinux FUNC or `btf_trace_` typedef (bpf_check_attach_target). */
-const BTF_ATTACH_PROG_TYPES: ReadonlySet<number> = new Set([BPF_PROG_TYPE.TRACING, BPF_PROG_TYPE.LSM]);
+/**
+ * The ones this kernel loads: attach_btf_id names a vmlinux FUNC or `btf_trace_` typedef (bpf_check_attach_target),
+ * or a struct_ops type's ops struct (check_struct_ops_btf_id).
+ */
+const BTF_ATTACH_PROG_TYPES: ReadonlySet<number> = new Set([BPF_PROG_TYPE.TRACING, BPF_PROG_TYPE.LSM, BPF_PROG_TYPE.STRUCT_OPS]);
 
 /** bpf_obj_name_cpy: a NUL within BPF_OBJ_NAME_LEN and only [A-Za-z0-9_.] before it; the name, or -EINVAL. */
 function objName(bytes: Uint8Array): string | number {
@@ -205,6 +215,8 @@ export class ProgSyscall {
   vmlinux: KernelBtf | undefined;
   /** The vmlinux BTF's object id (1 once registerBpf made it), what bpf_prog_info.attach_btf_obj_id says. */
   vmlinuxObjectId = 0;
+  /** The struct_ops types found in the vmlinux BTF (bpf_struct_ops_init), once it is published. */
+  structOps: StructOpsTable | undefined;
 
   constructor(
     private readonly k: ProgServices,
@@ -355,8 +367,23 @@ export class ProgSyscall {
       if (btf !== undefined) a.btfPut(btf);
     };
     const expectedAttachType = attach.attachType;
-    // check_attach_btf_id: TRACING and LSM programs get their context from the attach target's BTF.
-    const attached = BTF_ATTACH_PROG_TYPES.has(progType) ? this.attachTarget(desc, expectedAttachType, attachBtfId, gplCompatible) : desc;
+    // check_attach_btf_id: TRACING and LSM programs get their context from the attach target's BTF, STRUCT_OPS ones
+    // from their member's prototype.
+    const structOps =
+      progType === BPF_PROG_TYPE.STRUCT_OPS
+        ? checkStructOpsBtfId(this.structOps, desc, attachBtfId, expectedAttachType, {
+            gpl: gplCompatible,
+            sleepable: (progFlags & BPF_PROG_F.SLEEPABLE) !== 0,
+          })
+        : undefined;
+    const attached =
+      structOps !== undefined
+        ? 'program' in structOps
+          ? { log: `${structOps.log}${PROCESSED_NONE}`, program: structOps.program }
+          : structOps.desc
+        : BTF_ATTACH_PROG_TYPES.has(progType)
+          ? this.attachTarget(desc, expectedAttachType, attachBtfId, gplCompatible)
+          : desc;
     const result =
       btfInfo.refused ??
       sleepableRefusal(PROG_TYPES_BY_ID.get(progType), progFlags) ??
@@ -439,6 +466,7 @@ export class ProgSyscall {
       usedMaps: held,
       callbacks,
       btf,
+      ...(structOps === undefined || 'program' in structOps ? {} : { structOps: structOps.info }),
       ...xlatedBtfInfo(insnBytes, loaded.slotMap, btfInfo.funcInfo ?? NO_RECORDS, btfInfo.lineInfo ?? NO_RECORDS),
       refs: 1,
     };

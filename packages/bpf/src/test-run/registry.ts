@@ -9,6 +9,7 @@ import { testRunRawTp } from './raw-tp.js';
 import { testRunSkb } from './skb.js';
 import { testRunSkLookup } from './sk-lookup.js';
 import { testRunSyscall } from './syscall.js';
+import { testRunStructOps } from './struct-ops.js';
 import type { TestRunAttr, TestRunEnv, TestRunOp, TestRunOutput, TestRunProgram } from './types.js';
 import { testRunXdp } from './xdp.js';
 
@@ -30,6 +31,7 @@ export const TEST_RUN_OPS: ReadonlyMap<number, TestRunOp> = new Map([
   [BPF_PROG_TYPE.FLOW_DISSECTOR, testRunFlowDissector],
   [BPF_PROG_TYPE.SK_LOOKUP, testRunSkLookup],
   [BPF_PROG_TYPE.SYSCALL, testRunSyscall],
+  [BPF_PROG_TYPE.STRUCT_OPS, testRunStructOps],
 ]);
 
 /**

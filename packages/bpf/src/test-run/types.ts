@@ -3,6 +3,7 @@
  * kernel, and the attr fields it reads and writes. The syscall command (and tests) supply them.
  */
 import type { KernelMemory, UserCopy } from '@ebpf-sim/kernel';
+import type { StructOpsProgInfo } from '../struct-ops/prog.js';
 
 /** A loaded program as a test run uses it (the runtime's program object supplies it). */
 export interface TestRunProgram {
@@ -18,6 +19,8 @@ export interface TestRunProgram {
    * faulted (a verified program does not fault; the test run answers EFAULT if one does).
    */
   runRepeat(ctx: number, repeat: number, cpu: number): number | string;
+  /** A STRUCT_OPS program's type and member (prog->aux->st_ops): its test run is the type's. */
+  readonly structOps?: StructOpsProgInfo;
 }
 
 /** A network device a test run may name (ingress_ifindex, ifindex). */

@@ -1,0 +1,5 @@
+/** The struct_ops types this kernel has (Linux registers each with register_bpf_struct_ops). */
+import { BPF_DUMMY_OPS } from './dummy-ops.js';
+import type { StructOpsType } from './types.js';
+
+export const STRUCT_OPS_TYPES: readonly StructOpsType[] = [BPF_DUMMY_OPS];
