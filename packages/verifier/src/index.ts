@@ -7,6 +7,7 @@ export type { DeadCodeOptions, InsnPatch } from './fixups.js';
 export type {
   ArgType,
   BtfAccess,
+  BtfSafeField,
   CallbackKind,
   CtxConvert,
   CtxConvertInsn,

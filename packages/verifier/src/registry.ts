@@ -234,6 +234,9 @@ export interface MapDesc {
   readonly innerMap?: MapDesc;
 }
 
+/** Linux's BTF_TYPE_SAFE_TRUSTED, _TRUSTED_OR_NULL, _RCU and _RCU_OR_NULL: how a pointer field stays trusted. */
+export type BtfSafeField = 'trusted' | 'trusted_or_null' | 'rcu' | 'rcu_or_null';
+
 /**
  * What a read through the kernel's BTF gives (Linux btf_ctx_access / btf_struct_access): a scalar, a pointer to
  * a kernel struct (PTR_TO_BTF_ID, `trusted` as Linux's PTR_TRUSTED), or a refusal with the lines Linux's
@@ -242,7 +245,17 @@ export interface MapDesc {
  */
 export type BtfAccess =
   | { readonly kind: 'scalar'; readonly log?: readonly string[] }
-  | { readonly kind: 'ptr'; readonly btfName: string; readonly trusted: boolean; readonly log?: readonly string[] }
+  | {
+      readonly kind: 'ptr';
+      readonly btfName: string;
+      readonly trusted: boolean;
+      readonly log?: readonly string[];
+      /**
+       * For a pointer field read through a BTF pointer: the Linux BTF_TYPE_SAFE_* list of its struct the field is
+       * on, if any (btf-ptr.ts decides the loaded pointer's flags from it).
+       */
+      readonly safe?: BtfSafeField;
+    }
   | { readonly kind: 'refused'; readonly log: readonly string[]; readonly errno: number };
 
 /**

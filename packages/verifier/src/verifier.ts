@@ -83,6 +83,8 @@ export interface VerifyResult {
     readonly ctxAccesses: readonly CtxAccessFact[];
     readonly divisionsWithoutZeroCheck: readonly number[];
     readonly memoryInBounds: readonly number[];
+    /** Loads through a BTF pointer (PTR_TO_BTF_ID): at run time a fault reads 0 (Linux BPF_PROBE_MEM). Ascending. */
+    readonly probeLoads?: readonly number[];
     /**
      * Slots no path of the verifier reached (Linux: `insn_aux_data.seen` unset): dead code, which
      * `removeDeadCode` (fixups.ts) removes or patches as Linux does. Ascending; both slots of an LD imm64.
@@ -784,6 +786,7 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
       divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
       // Helper memory arguments are checked at the call; only loads, stores and atomics are memory accesses.
       memoryInBounds: facts && run ? facts.memoryProvenInBounds().filter((insn) => MEMORY_ACCESS_KINDS.has(run.prog.forms[insn]?.kind ?? 'exit')) : [],
+      probeLoads: facts ? facts.probeLoads() : [],
       unreached: facts ? facts.unreached() : [],
       callMaps: facts ? facts.callMaps : new Map(),
       loopCalls: facts ? facts.loopCalls : new Map(),

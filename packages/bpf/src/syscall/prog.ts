@@ -596,6 +596,9 @@ export class ProgSyscall {
         name: desc.name,
         // The accesses the verifier proved in bounds run without a region check on the JIT; the rest keep theirs.
         memoryInBounds: live.memoryInBounds.map((slot) => slot + shift),
+        // Loads through BTF pointers run as BPF_PROBE_MEM: a fault reads 0 (the dump still shows BPF_MEM, as
+        // bpf_insn_prepare_dump turns them back).
+        probeLoads: (live.probeLoads ?? []).map((slot) => slot + shift),
         // Linux has no instruction budget and the verifier proved every path ends: the JIT tests the VM's budget
         // only at loop headers and function entries, not in every block. A program's caller (a hook, a test
         // run) reads only its return value, r0.

@@ -170,10 +170,10 @@ describe('KernelBtf.structAccess (btf_struct_walk) on the kernel BTF', () => {
   const btf = new KernelBtf(vmlinux);
   const file = (name: string): number =>
     vmlinux.types.find((t) => t.kind === BtfKind.STRUCT && t.name === 'file')?.members.find((m) => m.name === name)?.bitOffset ?? -1;
-  it('reads a scalar member, a pointer member (trusted only where BTF_TYPE_SAFE_TRUSTED says), and through a nested struct', () => {
+  it('reads a scalar member, a pointer member (trusted or RCU where the BTF_TYPE_SAFE_* lists say), and through a nested struct', () => {
     expect(btf.structAccess('task_struct', TASK_STRUCT.pid, 4)).toEqual({ kind: 'scalar' });
-    expect(btf.structAccess('task_struct', TASK_STRUCT.real_parent, 8)).toEqual({ kind: 'ptr', btfName: 'task_struct', trusted: false });
-    expect(btf.structAccess('file', file('f_inode') / 8, 8)).toEqual({ kind: 'ptr', btfName: 'inode', trusted: true });
+    expect(btf.structAccess('task_struct', TASK_STRUCT.real_parent, 8)).toEqual({ kind: 'ptr', btfName: 'task_struct', trusted: false, safe: 'rcu' });
+    expect(btf.structAccess('file', file('f_inode') / 8, 8)).toEqual({ kind: 'ptr', btfName: 'inode', trusted: true, safe: 'trusted' });
     // f_path.dentry: the walk enters struct path at its offset.
     expect(btf.structAccess('file', file('f_path') / 8 + 8, 8)).toEqual({ kind: 'ptr', btfName: 'dentry', trusted: false });
     // comm[16]: any width inside the array.

@@ -7,7 +7,7 @@
  */
 import { BTF_KIND_NAMES, BtfKind, type Btf, type BtfType } from '@ebpf-sim/btf';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, Errno, MAX_BPF_FUNC_ARGS } from '@ebpf-sim/uapi';
-import type { BtfAccess, KernelBtfView } from '@ebpf-sim/verifier';
+import type { BtfAccess, BtfSafeField, KernelBtfView } from '@ebpf-sim/verifier';
 import { RAW_TRACEPOINT_PROTOS } from '@ebpf-sim/kernel';
 
 /** The typedef prefix of a raw tracepoint's prototype (`btf_trace_##call`, include/trace/bpf_probe.h). */
@@ -20,13 +20,25 @@ export const BPF_LSM_PREFIX = 'bpf_lsm_';
 const SECURITY_PREFIX = 'security_';
 
 /**
- * BTF_TYPE_SAFE_TRUSTED (kernel/bpf/verifier.c): pointer fields that stay trusted when read from a trusted
- * object, by struct. (BTF_TYPE_SAFE_RCU's task_struct fields give MEM_RCU pointers in Linux; not modelled.)
+ * Linux 6.18's BTF_TYPE_SAFE_TRUSTED, _TRUSTED_OR_NULL, _RCU and _RCU_OR_NULL lists (kernel/bpf/verifier.c), by
+ * struct and pointer field: a pointer read from such a field of a trusted or RCU object is trusted (or RCU),
+ * possibly NULL. Copied from the `<struct>__safe_<kind>` types Linux's own vmlinux BTF carries (bpftool btf dump
+ * on Linux 6.18). Fields of structs this kernel does not lay out are kept: the table is Linux's.
  */
-const SAFE_TRUSTED: Readonly<Record<string, readonly string[]>> = {
-  linux_binprm: ['file'],
-  file: ['f_inode'],
-  dentry: ['d_inode'],
+const SAFE_FIELDS: Readonly<Record<string, Readonly<Record<string, BtfSafeField>>>> = {
+  task_struct: { cpus_ptr: 'rcu', cgroups: 'rcu', real_parent: 'rcu', group_leader: 'rcu' },
+  cgroup: { kn: 'rcu' },
+  css_set: { dfl_cgrp: 'rcu' },
+  cgroup_subsys_state: { cgroup: 'rcu' },
+  mm_struct: { exe_file: 'rcu_or_null' },
+  sk_buff: { sk: 'rcu_or_null' },
+  request_sock: { sk: 'rcu_or_null' },
+  bpf_iter_meta: { seq: 'trusted' },
+  bpf_iter__task: { meta: 'trusted', task: 'trusted' },
+  linux_binprm: { file: 'trusted' },
+  file: { f_inode: 'trusted' },
+  dentry: { d_inode: 'trusted_or_null' },
+  socket: { sk: 'trusted_or_null' },
 };
 
 /** Where a program attaches, as bpf_check_attach_target found it (prog->aux->attach_func_name / attach_func_proto). */
@@ -250,7 +262,8 @@ export class KernelBtf implements KernelBtfView {
           }
           const to = this.skip(m.t.sizeOrType).t;
           if (to !== undefined && isStruct(to)) {
-            found = done({ kind: 'ptr', btfName: to.name, trusted: SAFE_TRUSTED[tname]?.includes(member.name) ?? false });
+            const safe = SAFE_FIELDS[tname]?.[member.name];
+            found = done({ kind: 'ptr', btfName: to.name, trusted: safe === 'trusted', ...(safe === undefined ? {} : { safe }) });
             break;
           }
         }
