@@ -106,6 +106,12 @@ const loaded = loadAll({
     expectedAttachType: BPF_ATTACH_TYPE.TRACE_FENTRY,
     attachBtfId: P.doUnlinkat,
   },
+  fmod_ret_getppid: {
+    // fmod_ret/__x64_sys_getppid (a syscall wrapper, on the error-injection list): its return slot after regs.
+    insns: program(asm.Ldx.dw(R0, R1, 8), MOV0, EXIT),
+    expectedAttachType: BPF_ATTACH_TYPE.MODIFY_RETURN,
+    attachBtfId: idOf('__x64_sys_getppid', BtfKind.FUNC),
+  },
   fentry_ret_slot: { insns: program(asm.Ldx.dw(R0, R1, 16), MOV0, EXIT), expectedAttachType: BPF_ATTACH_TYPE.TRACE_FENTRY, attachBtfId: P.doUnlinkat },
   fexit_ret_slot: { insns: program(asm.Ldx.dw(R0, R1, 16), MOV0, EXIT), expectedAttachType: BPF_ATTACH_TYPE.TRACE_FEXIT, attachBtfId: P.doUnlinkat },
   lsm_file_open: {
@@ -163,6 +169,8 @@ describe('attach targets and contexts Linux refused on the recording machine (EP
     // fexit reads the return value in the slot after the arguments.
     expect(loaded['fexit_ret_slot']?.ret).toBeGreaterThanOrEqual(0);
     expect(loaded['lsm_file_open']?.ret).toBeGreaterThanOrEqual(0);
+    // check_attach_modify_return: a function on the error-injection list takes fmod_ret programs.
+    expect(loaded['fmod_ret_getppid']?.ret).toBeGreaterThanOrEqual(0);
   });
 });
 

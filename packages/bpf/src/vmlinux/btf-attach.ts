@@ -8,7 +8,7 @@
 import { BTF_KIND_NAMES, BtfKind, type Btf, type BtfType } from '@ebpf-sim/btf';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, Errno, MAX_BPF_FUNC_ARGS } from '@ebpf-sim/uapi';
 import type { BtfAccess, BtfSafeField, KernelBtfView } from '@ebpf-sim/verifier';
-import { RAW_TRACEPOINT_PROTOS } from '@ebpf-sim/kernel';
+import { errorInjectionType, RAW_TRACEPOINT_PROTOS } from '@ebpf-sim/kernel';
 
 /** The typedef prefix of a raw tracepoint's prototype (`btf_trace_##call`, include/trace/bpf_probe.h). */
 export const BTF_TRACE_PREFIX = 'btf_trace_';
@@ -130,8 +130,9 @@ export class KernelBtf implements KernelBtfView {
     if (!btfTrace) {
       // btf_distill_func_proto: at most MAX_BPF_FUNC_ARGS arguments.
       if (proto.params.length > MAX_BPF_FUNC_ARGS) return refuse(`The function ${tname} has ${proto.params.length} arguments. Too many.`);
-      if (expectedAttachType === BPF_ATTACH_TYPE.MODIFY_RETURN && !tname.startsWith(SECURITY_PREFIX))
-        // check_attach_modify_return: this kernel has no error-injection list (ALLOW_ERROR_INJECTION sites).
+      // check_attach_modify_return: a function on the error-injection list (ALLOW_ERROR_INJECTION: the syscall
+      // wrappers here) or an LSM `security_` function.
+      if (expectedAttachType === BPF_ATTACH_TYPE.MODIFY_RETURN && errorInjectionType(tname) === undefined && !tname.startsWith(SECURITY_PREFIX))
         return refuse(`${tname}() is not modifiable`);
     }
     if (progType === BPF_PROG_TYPE.LSM) {
