@@ -3,8 +3,8 @@
  * what a pointer read through a BTF-typed pointer is, from the pointer it was read through and from what the
  * kernel says of the field (its BTF_TYPE_SAFE_* list, handed over as data in {@link BtfAccess}).
  */
-import { RegFlag } from './reg.js';
-import type { BtfAccess } from './registry.js';
+import { markPointer, RegFlag, RegType, type Reg } from './reg.js';
+import type { BtfAccess, KsymDesc } from './registry.js';
 
 /**
  * The flags of a pointer loaded from a field of a struct that a register with `parentFlags` points to, as Linux
@@ -30,4 +30,18 @@ export function walkedPtrFlags(parentFlags: number, access: Extract<BtfAccess, {
   if (safe === 'rcu') return RegFlag.RCU;
   if (safe === 'rcu_or_null') return RegFlag.RCU | RegFlag.MAYBE_NULL;
   return RegFlag.UNTRUSTED;
+}
+
+/**
+ * check_ld_imm64 for BPF_PSEUDO_BTF_ID: the register holds the kernel symbol's address, typed as
+ * check_pseudo_btf_id said (recorded on Linux 6.18: a FUNC ksym is `rdonly_mem(sz=0)`).
+ */
+export function markKsym(dst: Reg, ksym: KsymDesc): void {
+  if (ksym.kind === 'mem') {
+    markPointer(dst, RegType.PTR_TO_MEM, RegFlag.RDONLY);
+    dst.memSize = ksym.size;
+    return;
+  }
+  markPointer(dst, RegType.PTR_TO_BTF_ID, ksym.percpu ? RegFlag.PERCPU : 0);
+  dst.btfName = ksym.btfName;
 }

@@ -8,6 +8,7 @@ export type {
   ArgType,
   BtfAccess,
   BtfSafeField,
+  KsymDesc,
   CallbackKind,
   CtxConvert,
   CtxConvertInsn,

@@ -305,12 +305,24 @@ export interface ProgramTypeDesc {
   readonly btfCtxAccess?: (off: number, size: number) => BtfAccess;
 }
 
+/**
+ * What an LD imm64 of a kernel symbol (BPF_PSEUDO_BTF_ID, a `__ksym` extern) loads, as check_pseudo_btf_id
+ * resolved it before verification (Linux insn_aux_data.btf_var): read-only memory of a size (a FUNC: size 0; a
+ * VAR of a non-struct type: its size), or a pointer to a kernel struct (MEM_PERCPU for a per-CPU variable).
+ */
+export type KsymDesc = { readonly kind: 'mem'; readonly size: number } | { readonly kind: 'btf'; readonly btfName: string; readonly percpu: boolean };
+
 /** What the verifier asks its caller for. */
 export interface VerifierRegistry {
   /** The helper with this number, or undefined when Linux has no such helper. */
   helper(id: number): HelperProto | undefined;
   /** The map an LD imm64 pseudo instruction names (`BPF_PSEUDO_MAP_FD`: fd; `MAP_IDX`: index). */
   map(ref: number, how: 'fd' | 'idx'): MapDesc | undefined;
+  /**
+   * The kernel symbol the LD imm64 (BPF_PSEUDO_BTF_ID) at slot `insn` names, resolved by the caller
+   * (check_pseudo_btf_id); absent or undefined: such loads are refused.
+   */
+  ksym?(insn: number): KsymDesc | undefined;
   /** The kernel's BTF, for loads through PTR_TO_BTF_ID (absent: such loads give an unknown scalar, unwalked). */
   readonly kernelBtf?: KernelBtfView;
 }

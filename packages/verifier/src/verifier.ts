@@ -17,6 +17,7 @@ import { sameValueFacts, statesEqual, type PruneView } from './prune.js';
 import type { Reg } from './reg.js';
 import { RegType, markConstScalar, markPointer, markUnknown } from './reg.js';
 import type { MapDesc, ProgramTypeDesc, VerifierRegistry } from './registry.js';
+import { markKsym } from './btf-ptr.js';
 import { Reject } from './reject.js';
 import { FuncState, Slot, VState, type ExploredState, type PendingBranch } from './state.js';
 import { analyseStructure, type Program } from './structure.js';
@@ -454,6 +455,13 @@ class Run implements Env {
         if (this.subprogLinkage[subprog] !== 'static') throw new Reject('callback function not static', 'callback', { errno: 22 });
         markPointer(dst, RegType.PTR_TO_FUNC);
         dst.subprog = subprog;
+        return;
+      }
+      case 3: {
+        // check_ld_imm64 of BPF_PSEUDO_BTF_ID: the type check_pseudo_btf_id gave the symbol (btf-ptr.ts).
+        const ksym = this.registry.ksym?.(this.insnIdx);
+        if (ksym === undefined) throw new Reject('BPF_PSEUDO_BTF_ID (ksym) loads are not modelled by the simulator', 'unsupported', { errno: 22 });
+        markKsym(dst, ksym);
         return;
       }
       default:

@@ -52,6 +52,7 @@ import type { BtfObject } from './btf.js';
 import { checkProgBtfInfo, xlatedBtfInfo } from './prog-btf-info.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
+import { resolveKsyms } from '../vmlinux/ksym.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 
 /** A loaded program: Linux's struct bpf_prog with its aux, as a runnable program and a PROG_ARRAY slot's target. */
@@ -489,6 +490,10 @@ export class ProgSyscall {
   ): Loaded | { readonly log: string; readonly program: number } {
     const { privileged } = checks;
     const P = BPF_ATTR_LAYOUTS.PROG_LOAD;
+    // check_pseudo_btf_id: kernel symbols named by BTF id get their addresses and types (vmlinux/ksym.ts).
+    const resolvedKsyms = resolveKsyms(insnBytes, this.vmlinux);
+    if (!('ksyms' in resolvedKsyms)) return resolvedKsyms;
+    insnBytes = resolvedKsyms.insns;
     const insns = readInsns(insnBytes);
     // resolve_pseudo_ldimm64: every map an LD imm64 names, by fd or by fd_array index, with a reference.
     const byRef = new Map<string, MapObject>();
@@ -543,6 +548,7 @@ export class ProgSyscall {
     const registry: VerifierRegistry = {
       helper: (id) => HELPERS.get(id),
       map: (ref, how) => descs.get(`${how}:${ref}`),
+      ksym: (insn) => resolvedKsyms.ksyms.get(insn),
       ...(this.vmlinux === undefined ? {} : { kernelBtf: this.vmlinux }),
     };
     const verifierLevel = (logLevel & BPF_LOG.LEVEL2) !== 0 ? 2 : logLevel !== 0 ? 1 : 0;
@@ -614,6 +620,8 @@ export class ProgSyscall {
             const address = funcAddress.get(insn.slot - shift + insn.imm + 1);
             return address === undefined ? undefined : BigInt(address);
           }
+          // A kernel symbol's address, put in by resolveKsyms.
+          if (insn.src === PseudoLd.BTF_ID) return BigInt.asUintN(64, (BigInt(insn.imm2 ?? 0) << 32n) | BigInt(insn.imm >>> 0));
           const object = refOf(insn);
           if (object === undefined) return undefined;
           return BigInt(isValueRef(insn.src) ? directValueAddress(object.map, insn.imm2 ?? 0) : object.map.address);

@@ -7,8 +7,8 @@
  */
 import { BTF_KIND_NAMES, BtfKind, type Btf, type BtfType } from '@ebpf-sim/btf';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, Errno, MAX_BPF_FUNC_ARGS } from '@ebpf-sim/uapi';
-import type { BtfAccess, BtfSafeField, KernelBtfView } from '@ebpf-sim/verifier';
-import { errorInjectionType, RAW_TRACEPOINT_PROTOS } from '@ebpf-sim/kernel';
+import type { BtfAccess, BtfSafeField, KernelBtfView, KsymDesc } from '@ebpf-sim/verifier';
+import { errorInjectionType, KALLSYMS, KERNEL_ADDRESS_HI, RAW_TRACEPOINT_PROTOS } from '@ebpf-sim/kernel';
 
 /** The typedef prefix of a raw tracepoint's prototype (`btf_trace_##call`, include/trace/bpf_probe.h). */
 export const BTF_TRACE_PREFIX = 'btf_trace_';
@@ -52,6 +52,16 @@ export interface AttachTarget {
   readonly btfTrace: boolean;
   /** What bpf_log printed on the way (a tracepoint without its event class's function). */
   readonly log: string;
+}
+
+/** Linux's per-CPU data section, whose VARs are per-CPU kernel variables (find_btf_percpu_datasec). */
+const PERCPU_DATASEC = '.data..percpu';
+
+/** A kernel symbol an LD imm64 names by BTF id, resolved: its address (as two u32 halves) and type for the verifier. */
+export interface ResolvedKsym {
+  readonly lo: number;
+  readonly hi: number;
+  readonly desc: KsymDesc;
 }
 
 /** A refusal: the lines Linux's bpf_log prints and the errno. */
@@ -182,6 +192,27 @@ export class KernelBtf implements KernelBtfView {
       trusted: argsTrusted,
       log: [`func '${tname}' arg${arg} has btf_id ${to.id} type ${kindName(to.t)} '${to.t.name}'`],
     };
+  }
+
+  /**
+   * __check_pseudo_btf_id against the vmlinux BTF: the VAR or FUNC `id` names, its address from kallsyms and the
+   * type the verifier gives it, or Linux's refusal (its log line and -errno).
+   */
+  pseudoBtfId(id: number): ResolvedKsym | AttachRefusal {
+    const t = id > 0 ? this.type(id) : undefined;
+    if (t === undefined) return { log: `ldimm64 insn specifies invalid btf_id ${id}.\n`, errno: -Errno.ENOENT };
+    if (t.kind !== BtfKind.VAR && t.kind !== BtfKind.FUNC) return { log: `pseudo btf_id ${id} in ldimm64 isn't KIND_VAR or KIND_FUNC\n`, errno: -Errno.EINVAL };
+    const symbol = KALLSYMS.get(t.name);
+    if (symbol === undefined) return { log: `ldimm64 failed to find the address for kernel symbol '${t.name}'.\n`, errno: -Errno.ENOENT };
+    const at = { lo: symbol.lo >>> 0, hi: KERNEL_ADDRESS_HI >>> 0 };
+    // A function's address is read-only memory of size 0: it can be compared, never read.
+    if (t.kind === BtfKind.FUNC) return { ...at, desc: { kind: 'mem', size: 0 } };
+    const percpu = this.btf.types.some((s) => s.kind === BtfKind.DATASEC && s.name === PERCPU_DATASEC && s.secinfo.some((v) => v.type === id));
+    const type = this.skip(t.sizeOrType);
+    if (percpu || (type.t !== undefined && isStruct(type.t))) return { ...at, desc: { kind: 'btf', btfName: type.t?.name ?? '', percpu } };
+    const size = this.btf.sizeOf(t.sizeOrType);
+    if (size === undefined) return { log: `ldimm64 unable to resolve the size of type '${type.t?.name ?? ''}': ${-Errno.EINVAL}\n`, errno: -Errno.EINVAL };
+    return { ...at, desc: { kind: 'mem', size } };
   }
 
   /** btf_struct_access: the walk from `struct structName` at `off` down to the field the read lands in. */

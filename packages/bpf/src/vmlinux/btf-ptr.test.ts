@@ -2,18 +2,20 @@
  * Loads through BTF-typed pointers and the trust flags of what they load (trusted_, rcu_, untrusted_), each beside
  * what Linux 6.18 answered for the same program (fixtures/btf-ptr/linux-btf-ptr.txt, made by rebuild.sh from
  * btf-ptr.c): tp_btf programs on sched_process_fork walking task_struct fields, a store through an RCU pointer,
- * bpf_get_current_task_btf. Their xlated codes are Linux's too: a probe load reads back as BPF_MEM. Linux's type
+ * bpf_get_current_task_btf, and kernel symbols loaded by BTF id (LD imm64 BPF_PSEUDO_BTF_ID: a FUNC ksym, reads of it,
+ * ids Linux refuses). Their xlated codes are Linux's too: a probe load reads back as BPF_MEM. Linux's type
  * ids and task_struct offsets are its own; the lines are compared with ours put in.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BtfKind, parseBtf, type Btf } from '@ebpf-sim/btf';
+import { BtfBuilder, BtfKind, parseBtf, type Btf } from '@ebpf-sim/btf';
 import { asm, encodeProgram, type RawInsn } from '@ebpf-sim/isa';
-import { createKernel, TASK_STRUCT } from '@ebpf-sim/kernel';
-import { BPF_ATTACH_TYPE, BPF_FUNC, BPF_PROG_TYPE } from '@ebpf-sim/uapi';
+import { createKernel, KALLSYMS, KERNEL_ADDRESS_HI, TASK_STRUCT } from '@ebpf-sim/kernel';
+import { BPF_ATTACH_TYPE, BPF_FUNC, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { registerBpf } from '../syscall/index.js';
 import { runUserProgram } from '../testing/user-program.js';
+import { KernelBtf } from './btf-attach.js';
 import { buildVmlinuxBtf } from './vmlinux-btf.js';
 
 interface Recorded {
@@ -36,6 +38,8 @@ for (const line of readFileSync(fileURLToPath(new URL('../../fixtures/btf-ptr/li
 /** Linux's task_struct id and member offsets in the recording (btf-ptr.c found them in its vmlinux BTF). */
 const LINUX_OFFSETS: Readonly<Record<string, number>> = { tgid: 1268, real_parent: 1280, parent: 1288, group_leader: 1328, mm: 1136 };
 const LINUX_TASK_STRUCT_ID = 114;
+/** vfs_read's address in the recording machine's kallsyms (what a FUNC ksym's LD imm64 was patched to). */
+const LINUX_VFS_READ = '0xffffffff816dbaf0';
 
 const kernel = createKernel();
 registerBpf(kernel);
@@ -46,7 +50,10 @@ const T = TASK_STRUCT;
 
 /** A recorded line with Linux's ids and offsets replaced by ours. */
 function ours(line: string): string {
-  let out = line.replace(`btf_id ${LINUX_TASK_STRUCT_ID} `, `btf_id ${idOf('task_struct', BtfKind.STRUCT)} `);
+  const vfsRead = (BigInt(KERNEL_ADDRESS_HI >>> 0) << 32n) | BigInt((KALLSYMS.get('vfs_read')?.lo ?? 0) >>> 0);
+  let out = line
+    .replace(`btf_id ${LINUX_TASK_STRUCT_ID} `, `btf_id ${idOf('task_struct', BtfKind.STRUCT)} `)
+    .replace(LINUX_VFS_READ, `0x${vfsRead.toString(16)}`);
   for (const [member, off] of Object.entries(LINUX_OFFSETS)) out = out.replaceAll(`+${off})`, `+${T[member as keyof typeof T]})`);
   return out;
 }
@@ -66,6 +73,10 @@ const PROGRAMS: Readonly<Record<string, readonly RawInsn[]>> = {
   mm: [child, walk(T.mm), asm.Ldx.w(R0, R1, 0), MOV0, EXIT],
   parent_real_parent: [child, walk(T.parent), walk(T.real_parent), tgid, MOV0, EXIT],
   store_rcu: [child, walk(T.real_parent), asm.St.w(R1, T.tgid, 0), MOV0, EXIT],
+  ksym_func: [asm.LdImm64.btfId(R1, idOf('vfs_read', BtfKind.FUNC)), MOV0, EXIT],
+  ksym_func_read: [asm.LdImm64.btfId(R1, idOf('vfs_read', BtfKind.FUNC)), asm.Ldx.b(R0, R1, 0), MOV0, EXIT],
+  ksym_bad_id: [asm.LdImm64.btfId(R1, 0x7fffffff), MOV0, EXIT],
+  ksym_struct: [asm.LdImm64.btfId(R1, idOf('task_struct', BtfKind.STRUCT)), MOV0, EXIT],
   current_task_btf: [asm.Call.helper(BPF_FUNC.get_current_task_btf), asm.Ldx.dw(R1, R0, T.real_parent), tgid, MOV0, EXIT],
 };
 
@@ -117,5 +128,35 @@ describe('walks through BTF pointers, beside Linux 6.18', () => {
       at = found + 1;
     }
     if (linux.xlated !== undefined) expect(got?.xlated).toEqual(linux.xlated);
+  });
+});
+
+describe('KernelBtf.pseudoBtfId (check_pseudo_btf_id) on VARs', () => {
+  // Linux's vmlinux BTF describes only per-CPU variables (its `.data..percpu` DATASEC); this kernel has none, so
+  // the VAR rules are checked on a BTF of the symbols this kernel's kallsyms has (init_task, jiffies).
+  const b = new BtfBuilder();
+  const ulong = b.int('unsigned long', 8);
+  const task = b.add({ kind: BtfKind.STRUCT, name: 'task_struct', sizeOrType: 8, members: [{ name: 'x', type: ulong, bitOffset: 0, bitfieldSize: 0 }] });
+  const initTask = b.add({ kind: BtfKind.VAR, name: 'init_task', sizeOrType: task, linkage: 1 });
+  const jiffies = b.add({ kind: BtfKind.VAR, name: 'jiffies', sizeOrType: ulong, linkage: 1 });
+  const missing = b.add({ kind: BtfKind.VAR, name: 'no_such_symbol', sizeOrType: ulong, linkage: 1 });
+  const btf = new KernelBtf(parseBtf(b.build()));
+  const at = { lo: (KALLSYMS.get('init_task')?.lo ?? 0) >>> 0, hi: KERNEL_ADDRESS_HI >>> 0 };
+
+  it('types a struct variable as a BTF pointer and another as read-only memory of its size, at its kallsyms address', () => {
+    expect(btf.pseudoBtfId(initTask)).toEqual({ ...at, desc: { kind: 'btf', btfName: 'task_struct', percpu: false } });
+    expect(btf.pseudoBtfId(jiffies)).toEqual({ lo: (KALLSYMS.get('jiffies')?.lo ?? 0) >>> 0, hi: at.hi, desc: { kind: 'mem', size: 8 } });
+  });
+
+  it("refuses a symbol kallsyms does not have, with Linux's line", () => {
+    expect(btf.pseudoBtfId(missing)).toEqual({ log: "ldimm64 failed to find the address for kernel symbol 'no_such_symbol'.\n", errno: -Errno.ENOENT });
+  });
+
+  it('types a variable of the per-CPU section as a per-CPU BTF pointer', () => {
+    const p = new BtfBuilder();
+    const int = p.int('int', 4, 1);
+    const v = p.add({ kind: BtfKind.VAR, name: 'jiffies', sizeOrType: int, linkage: 1 });
+    p.add({ kind: BtfKind.DATASEC, name: '.data..percpu', sizeOrType: 4, secinfo: [{ type: v, offset: 0, size: 4 }] });
+    expect(new KernelBtf(parseBtf(p.build())).pseudoBtfId(v)).toMatchObject({ desc: { kind: 'btf', btfName: 'int', percpu: true } });
   });
 });
