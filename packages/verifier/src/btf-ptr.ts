@@ -3,7 +3,8 @@
  * what a pointer read through a BTF-typed pointer is, from the pointer it was read through and from what the
  * kernel says of the field (its BTF_TYPE_SAFE_* list, handed over as data in {@link BtfAccess}).
  */
-import { markPointer, RegFlag, RegType, type Reg } from './reg.js';
+import { markPointer, RegFlag, RegType, regTypeName, type Reg } from './reg.js';
+import { Reject } from './reject.js';
 import type { BtfAccess, KsymDesc } from './registry.js';
 
 /**
@@ -44,4 +45,18 @@ export function markKsym(dst: Reg, ksym: KsymDesc): void {
   }
   markPointer(dst, RegType.PTR_TO_BTF_ID, ksym.percpu ? RegFlag.PERCPU : 0);
   dst.btfName = ksym.btfName;
+}
+
+/** Linux's btf_ptr_types: what an ARG_PTR_TO_BTF_ID argument may be, as check_reg_type lists them. */
+const BTF_ARG_EXPECTED = 'ptr_, trusted_ptr_, rcu_ptr_';
+
+/**
+ * check_reg_type for a helper's ARG_PTR_TO_BTF_ID(_OR_NULL) argument: a BTF pointer, plain, trusted or RCU, never
+ * untrusted (recorded on Linux 6.18: bpf_task_storage_get of task->parent is refused with
+ * `R2 type=untrusted_ptr_ expected=ptr_, trusted_ptr_, rcu_ptr_`; reg_type_str names no struct).
+ */
+export function checkBtfArg(regno: number, reg: Reg): void {
+  if (reg.type === RegType.PTR_TO_BTF_ID && (reg.flags & RegFlag.UNTRUSTED) === 0) return;
+  const name = reg.type === RegType.PTR_TO_BTF_ID ? regTypeName(reg).replace(`ptr_${reg.btfName}`, 'ptr_') : regTypeName(reg);
+  throw new Reject(`R${regno} type=${name} expected=${BTF_ARG_EXPECTED}`, 'helper-arg');
 }
