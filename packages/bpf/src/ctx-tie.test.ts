@@ -44,6 +44,7 @@ const PROG_TYPE_OF_KIND: Readonly<Record<HookKind, ProgramTypeDesc>> = {
   raw_tracepoint: RAW_TRACEPOINT,
   fentry: TRACING,
   fexit: TRACING,
+  fmod_ret: TRACING,
 };
 
 /** A kernel and a VM over the same physical memory; the VM may touch all of it but its own stack. */

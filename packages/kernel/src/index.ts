@@ -122,7 +122,7 @@ export {
 } from './hooks/registry.js';
 export { LSM_HOOKS, LSM_HOOK_ARGS, LSM_FILE_VIEW, LSM_BPRM_VIEW, LSM_TASK_VIEW, lsmSlot, SecurityHooks, type LsmHookName } from './hooks/lsm.js';
 export { KprobeSites, type KprobeSite } from './hooks/kprobes.js';
-export { rawTracepointHookName, fentryHookName, fexitHookName } from './hooks/registry.js';
+export { rawTracepointHookName, fentryHookName, fexitHookName, fmodRetHookName } from './hooks/registry.js';
 export { fireRawTracepoint, fireTrampoline } from './hooks/raw-tracepoints.js';
 export {
   XDP_BUFF,

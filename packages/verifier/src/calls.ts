@@ -3,6 +3,7 @@
  * check_return_code): helper arguments against their prototypes, references, spin locks, bpf-to-bpf frames.
  */
 import type { RawInsn } from '@ebpf-sim/isa';
+import { checkBtfArg } from './btf-ptr.js';
 import { checkDst, checkSrc, type Env } from './env.js';
 import { checkMemAccess, frameOf, growStack, stackBounds } from './memory.js';
 import type { Reg } from './reg.js';
@@ -183,10 +184,11 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       return;
     case 'ptr_to_btf_id':
       if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'ptr_');
+      checkBtfArg(regno, reg);
       return;
     case 'ptr_to_btf_id_or_null':
       if (isNullScalar) return;
-      if (reg.type !== RegType.PTR_TO_BTF_ID) throw expectType(regno, reg, 'ptr_');
+      checkBtfArg(regno, reg);
       return;
     case 'ptr_to_btf_id_sock_common':
       if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'sock_common');

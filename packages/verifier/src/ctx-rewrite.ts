@@ -25,6 +25,8 @@ export interface XlatedProgram {
   /** The verifier's run-time facts at their slots in the rewritten program. */
   readonly divisionsWithoutZeroCheck: readonly number[];
   readonly memoryInBounds: readonly number[];
+  /** Probe loads (BTF pointer loads whose fault reads 0), when the verifier found any. */
+  readonly probeLoads?: readonly number[];
 }
 
 /**
@@ -212,5 +214,11 @@ export function convertCtxAccesses(program: Uint8Array | readonly RawInsn[], fac
     if (at >= 0) insns[at] = reaim(insns[at] as RawInsn, i, slotMap[i] as number, slotMap);
   }
   const remap = (list: readonly number[]): number[] => list.map((insn) => slotMap[insn] as number);
-  return { insns, slotMap, divisionsWithoutZeroCheck: remap(facts.divisionsWithoutZeroCheck), memoryInBounds: remap(facts.memoryInBounds) };
+  return {
+    insns,
+    slotMap,
+    divisionsWithoutZeroCheck: remap(facts.divisionsWithoutZeroCheck),
+    memoryInBounds: remap(facts.memoryInBounds),
+    probeLoads: remap(facts.probeLoads ?? []),
+  };
 }

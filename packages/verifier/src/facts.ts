@@ -126,6 +126,21 @@ export class InsnFacts {
     InsnFacts.record(this.mem, insn, inBounds);
   }
 
+  /** Loads through a BTF pointer: the runtime reads 0 where they fault (Linux BPF_PROBE_MEM). */
+  private readonly probe = new Set<number>();
+
+  /** The load at `insn` went through PTR_TO_BTF_ID on some path (Linux convert_ctx_accesses makes it BPF_PROBE_MEM). */
+  recordProbeLoad(insn: number): void {
+    this.probe.add(insn);
+    // Kernel memory a BTF pointer names is never proven in bounds: the runtime checks every such access.
+    InsnFacts.record(this.mem, insn, false);
+  }
+
+  /** The probe loads, ascending. */
+  probeLoads(): number[] {
+    return [...this.probe].sort((a, b) => a - b);
+  }
+
   /** Divisions that need no run-time zero check. */
   divisionsWithoutZeroCheck(): number[] {
     return indices(this.div);

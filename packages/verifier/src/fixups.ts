@@ -101,6 +101,7 @@ function compose(xlated: XlatedProgram, insns: RawInsn[], step: readonly number[
     slotMap: xlated.slotMap.map((slot) => step[slot] as number),
     divisionsWithoutZeroCheck: move(xlated.divisionsWithoutZeroCheck),
     memoryInBounds: move(xlated.memoryInBounds),
+    probeLoads: move(xlated.probeLoads ?? []),
   };
 }
 

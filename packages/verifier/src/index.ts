@@ -7,6 +7,8 @@ export type { DeadCodeOptions, InsnPatch } from './fixups.js';
 export type {
   ArgType,
   BtfAccess,
+  BtfSafeField,
+  KsymDesc,
   CallbackKind,
   CtxConvert,
   CtxConvertInsn,

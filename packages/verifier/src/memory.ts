@@ -4,6 +4,7 @@
  */
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { signExtend, syncBounds, zext32 } from './bounds.js';
+import { walkedPtrFlags } from './btf-ptr.js';
 import { checkDst, checkSrc, type Env } from './env.js';
 import { formatReg } from './format.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markPointer, markUnknown, regTypeName } from './reg.js';
@@ -113,7 +114,7 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
     if (access.kind === 'refused') throw new Reject(access.log[0] ?? '', 'ctx-access', { more: [...access.log.slice(1), invalid().line] });
     env.facts.maxCtxOffset = Math.max(env.facts.maxCtxOffset, off + size);
     for (const line of access.log ?? []) env.note(line);
-    if (dstRegno >= 0) btfLoadResult(env, dstRegno, access, size, false);
+    if (dstRegno >= 0) btfLoadResult(env, dstRegno, access, size, false, access.kind === 'ptr' && access.trusted ? RegFlag.TRUSTED : 0);
     // A maybe-NULL argument (ctx_arg_info's PTR_MAYBE_NULL): the program must test it, as after a helper's _or_null.
     if (dstRegno >= 0 && access.kind === 'ptr' && access.nullable === true) markMaybeNull(env, dstRegno);
     return;
@@ -465,10 +466,11 @@ export function checkMemAccess(
       }
       const access = kernelBtf.structAccess(reg.btfName, total, size);
       if (access.kind === 'refused') throw new Reject(access.log[0] ?? '', 'invalid-mem', { errno: access.errno, more: access.log.slice(1) });
-      // The load runs as BPF_PROBE_MEM in Linux. A pointer read from a trusted object stays trusted only for a
-      // field on BTF_TYPE_SAFE_TRUSTED's list (what `trusted` of the walk says); from any other, it is plain.
-      const trusted = access.kind === 'ptr' && access.trusted && (reg.flags & RegFlag.TRUSTED) !== 0;
-      if (dstRegno >= 0) btfLoadResult(env, dstRegno, access.kind === 'ptr' ? { ...access, trusted } : access, size, signed);
+      // The load runs as BPF_PROBE_MEM, as Linux's convert_ctx_accesses makes it: a fault reads 0.
+      env.facts.recordProbeLoad(env.insnIdx);
+      // The loaded pointer's trust follows its parent's and the field's (walkedPtrFlags). Non-sleepable programs
+      // run inside an RCU read-side section (Linux in_rcu_cs); sleepable ones are not modelled.
+      if (dstRegno >= 0) btfLoadResult(env, dstRegno, access, size, signed, access.kind === 'ptr' ? walkedPtrFlags(reg.flags, access, true) : 0);
       return;
     }
     default:
@@ -478,16 +480,18 @@ export function checkMemAccess(
 
 /**
  * mark_btf_ld_reg: a scalar read through BTF is unknown (cut to the access width, as check_mem_access does for
- * narrow loads); a pointer to a struct is PTR_TO_BTF_ID of that struct, trusted as the access says.
+ * narrow loads); a pointer to a struct is PTR_TO_BTF_ID of that struct with `flags` (its trust).
  */
-function btfLoadResult(env: Env, dstRegno: number, access: BtfAccess, size: number, signed: boolean): void {
+function btfLoadResult(env: Env, dstRegno: number, access: BtfAccess, size: number, signed: boolean, flags: number): void {
   if (access.kind !== 'ptr') {
     unknownLoad(env, dstRegno, size, signed);
     return;
   }
   const d = env.reg(dstRegno);
-  markPointer(d, RegType.PTR_TO_BTF_ID, access.trusted ? RegFlag.TRUSTED : 0);
+  markPointer(d, RegType.PTR_TO_BTF_ID, flags);
   d.btfName = access.btfName;
+  // A pointer that may be NULL gets an id for its NULL check to reach its copies (mark_btf_ld_reg).
+  if (flags & RegFlag.MAYBE_NULL) d.id = env.newId();
 }
 
 /** LDX: `dst = *(size *)(src + off)`. */

@@ -208,6 +208,11 @@ export function regTypeName(r: Reg): string {
   let prefix = '';
   if (r.flags & RegFlag.RDONLY) prefix += 'rdonly_';
   if (r.flags & RegFlag.RINGBUF) prefix += 'ringbuf_';
+  // Linux 6.18 reg_type_str: every set flag's prefix, in this order.
+  if (r.flags & RegFlag.USER) prefix += 'user_';
+  if (r.flags & RegFlag.PERCPU) prefix += 'percpu_';
+  if (r.flags & RegFlag.RCU) prefix += 'rcu_';
+  if (r.flags & RegFlag.UNTRUSTED) prefix += 'untrusted_';
   if (r.flags & RegFlag.TRUSTED) prefix += 'trusted_';
   const base = BASE_NAMES[r.type] ?? '?';
   // reg_type_str: a BTF pointer's postfix goes before its struct name (`ptr_or_null_task_struct`).

@@ -234,6 +234,9 @@ export interface MapDesc {
   readonly innerMap?: MapDesc;
 }
 
+/** Linux's BTF_TYPE_SAFE_TRUSTED, _TRUSTED_OR_NULL, _RCU and _RCU_OR_NULL: how a pointer field stays trusted. */
+export type BtfSafeField = 'trusted' | 'trusted_or_null' | 'rcu' | 'rcu_or_null';
+
 /**
  * What a read through the kernel's BTF gives (Linux btf_ctx_access / btf_struct_access): a scalar, a pointer to
  * a kernel struct (PTR_TO_BTF_ID, `trusted` as Linux's PTR_TRUSTED), or a refusal with the lines Linux's
@@ -249,6 +252,11 @@ export type BtfAccess =
       readonly log?: readonly string[];
       /** The pointer may be NULL (PTR_MAYBE_NULL: a struct_ops argument the subsystem marks `__nullable`). */
       readonly nullable?: boolean;
+      /**
+       * For a pointer field read through a BTF pointer: the Linux BTF_TYPE_SAFE_* list of its struct the field is
+       * on, if any (btf-ptr.ts decides the loaded pointer's flags from it).
+       */
+      readonly safe?: BtfSafeField;
     }
   | { readonly kind: 'refused'; readonly log: readonly string[]; readonly errno: number };
 
@@ -305,12 +313,24 @@ export interface ProgramTypeDesc {
   readonly btfStructWrite?: (structName: string, off: number, size: number) => BtfAccess;
 }
 
+/**
+ * What an LD imm64 of a kernel symbol (BPF_PSEUDO_BTF_ID, a `__ksym` extern) loads, as check_pseudo_btf_id
+ * resolved it before verification (Linux insn_aux_data.btf_var): read-only memory of a size (a FUNC: size 0; a
+ * VAR of a non-struct type: its size), or a pointer to a kernel struct (MEM_PERCPU for a per-CPU variable).
+ */
+export type KsymDesc = { readonly kind: 'mem'; readonly size: number } | { readonly kind: 'btf'; readonly btfName: string; readonly percpu: boolean };
+
 /** What the verifier asks its caller for. */
 export interface VerifierRegistry {
   /** The helper with this number, or undefined when Linux has no such helper. */
   helper(id: number): HelperProto | undefined;
   /** The map an LD imm64 pseudo instruction names (`BPF_PSEUDO_MAP_FD`: fd; `MAP_IDX`: index). */
   map(ref: number, how: 'fd' | 'idx'): MapDesc | undefined;
+  /**
+   * The kernel symbol the LD imm64 (BPF_PSEUDO_BTF_ID) at slot `insn` names, resolved by the caller
+   * (check_pseudo_btf_id); absent or undefined: such loads are refused.
+   */
+  ksym?(insn: number): KsymDesc | undefined;
   /** The kernel's BTF, for loads through PTR_TO_BTF_ID (absent: such loads give an unknown scalar, unwalked). */
   readonly kernelBtf?: KernelBtfView;
 }

@@ -19,6 +19,7 @@ import { sameValueFacts, statesEqual, type PruneView } from './prune.js';
 import type { Reg } from './reg.js';
 import { RegType, markConstScalar, markPointer, markUnknown } from './reg.js';
 import type { MapDesc, ProgramTypeDesc, VerifierRegistry } from './registry.js';
+import { markKsym } from './btf-ptr.js';
 import { Reject } from './reject.js';
 import { FuncState, Slot, VState, type ExploredState, type PendingBranch } from './state.js';
 import { analyseStructure, type Program } from './structure.js';
@@ -92,6 +93,8 @@ export interface VerifyResult {
     readonly ctxAccesses: readonly CtxAccessFact[];
     readonly divisionsWithoutZeroCheck: readonly number[];
     readonly memoryInBounds: readonly number[];
+    /** Loads through a BTF pointer (PTR_TO_BTF_ID): at run time a fault reads 0 (Linux BPF_PROBE_MEM). Ascending. */
+    readonly probeLoads?: readonly number[];
     /**
      * Slots no path of the verifier reached (Linux: `insn_aux_data.seen` unset): dead code, which
      * `removeDeadCode` (fixups.ts) removes or patches as Linux does. Ascending; both slots of an LD imm64.
@@ -518,6 +521,13 @@ class Run implements Env {
         dst.subprog = subprog;
         return;
       }
+      case 3: {
+        // check_ld_imm64 of BPF_PSEUDO_BTF_ID: the type check_pseudo_btf_id gave the symbol (btf-ptr.ts).
+        const ksym = this.registry.ksym?.(this.insnIdx);
+        if (ksym === undefined) throw new Reject('BPF_PSEUDO_BTF_ID (ksym) loads are not modelled by the simulator', 'unsupported', { errno: 22 });
+        markKsym(dst, ksym);
+        return;
+      }
       default:
         throw new Reject('BPF_PSEUDO_BTF_ID (ksym) loads are not modelled by the simulator', 'unsupported', { errno: 22 });
     }
@@ -858,6 +868,7 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
       divisionsWithoutZeroCheck: facts ? facts.divisionsWithoutZeroCheck() : [],
       // Helper memory arguments are checked at the call; only loads, stores and atomics are memory accesses.
       memoryInBounds: facts && run ? facts.memoryProvenInBounds().filter((insn) => MEMORY_ACCESS_KINDS.has(run.prog.forms[insn]?.kind ?? 'exit')) : [],
+      probeLoads: facts ? facts.probeLoads() : [],
       unreached: facts ? facts.unreached() : [],
       callMaps: facts ? facts.callMaps : new Map(),
       loopCalls: facts ? facts.loopCalls : new Map(),

@@ -19,7 +19,7 @@ import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import { MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, makeFault, type FaultKind, type VmFault } from './fault.js';
 import { helperResultWords, type HelperContext, type HelperFn, type HelperTable } from './helpers.js';
 import { joinU64, splitU64 } from './int64.js';
-import type { LinearMemory } from './memory.js';
+import { PROBE_ZERO, type LinearMemory } from './memory.js';
 import { ownedBlock } from './pool.js';
 import type { Program } from './program.js';
 
@@ -199,6 +199,11 @@ export class EngineState implements HelperContext {
         this.cacheHi = this.mem.regionEnd(index);
         return lo;
       }
+    }
+    if (perm === 1 && this.running !== null && this.running.probeLoads.has(pc)) {
+      // A probe load (Linux BPF_PROBE_MEM: its exception-table fixup zeroes the destination): read PROBE_ZERO.
+      this.cacheLo = this.cacheHi = 0;
+      return PROBE_ZERO;
     }
     const access = perm === 1 ? 'read' : 'write';
     this.setFault('memory', pc, { address: joinU64(lo, hi), size, access });

@@ -3,7 +3,7 @@
  * Node API: this entry runs in a browser. The tooling (bench, conformance suite, JIT compile times) is the
  * `@ebpf-sim/vm/node` entry (src/node/index.ts).
  */
-export { Arena, LinearMemory, MemoryMapError, NULL_GUARD, Perm, WASM_PAGE } from './memory.js';
+export { Arena, LinearMemory, MemoryMapError, NULL_GUARD, Perm, PROBE_ZERO, WASM_PAGE } from './memory.js';
 export type { LinearMemoryOptions, PermBits, Region } from './memory.js';
 export { BPF_MAX_LOOPS, MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT, VmFaultError, VmLoadError, formatFault, makeFault } from './fault.js';
 export type { AccessKind, FaultHints, FaultKind, VmFault } from './fault.js';

@@ -48,6 +48,12 @@ export interface LoadOptions {
    * interpreter calls the helper table's entry of the same id, which must give the same result.
    */
   readonly wasmCalls?: ReadonlyMap<number, WasmCall>;
+  /**
+   * Slots of the loads that read kernel memory through a BTF-typed pointer (the verifier's `facts.probeLoads`,
+   * at their slots here): Linux runs them as BPF_PROBE_MEM, so a load that would fault leaves 0 in its
+   * destination register and the program goes on (the interpreter and the JIT both).
+   */
+  readonly probeLoads?: Iterable<number>;
 }
 
 function isInsnArray(source: Uint8Array | readonly RawInsn[]): source is readonly RawInsn[] {
@@ -85,6 +91,7 @@ export function loadProgram(source: Uint8Array | readonly RawInsn[], options: Lo
     options.exitRegisters ?? 'all',
     provenSlots(insns, options.divisorsNonZero, NON_ZERO),
     options.wasmCalls,
+    provenSlots(insns, options.probeLoads, PROBE_LOAD),
   );
 }
 
@@ -120,6 +127,11 @@ const IN_BOUNDS: SlotFact = {
   option: 'memoryInBounds',
   what: 'memory access',
   applies: ({ form: { kind } }) => kind === 'ldx' || kind === 'ldxsx' || kind === 'st' || kind === 'stx' || kind === 'atomic',
+};
+const PROBE_LOAD: SlotFact = {
+  option: 'probeLoads',
+  what: 'load',
+  applies: ({ form: { kind } }) => kind === 'ldx' || kind === 'ldxsx',
 };
 const NON_ZERO: SlotFact = {
   option: 'divisorsNonZero',

@@ -16,6 +16,12 @@ export type PermBits = 1 | 2 | 3;
 export const WASM_PAGE = 65536;
 /** Nothing is ever mapped below this address: a NULL (or small) pointer dereference faults. */
 export const NULL_GUARD = 4096;
+/**
+ * Eight bytes of page 0 that nothing ever writes (below the JIT's exchange area at 0xf00): what a probe load
+ * that would fault reads instead (LoadOptions.probeLoads), so its destination gets 0 as Linux's BPF_PROBE_MEM
+ * fixup gives it. No region covers page 0, so no program reaches these bytes by an ordinary access.
+ */
+export const PROBE_ZERO = 0xef8;
 
 /** One mapped range of the linear memory. */
 export interface Region {

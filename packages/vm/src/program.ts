@@ -69,6 +69,8 @@ export class Program {
     readonly divisorsNonZero: ReadonlySet<number> = new Set(),
     /** Helper calls the JIT makes as direct WebAssembly calls (LoadOptions.wasmCalls), by immediate. */
     readonly wasmCalls: ReadonlyMap<number, WasmCall> = new Map(),
+    /** Slots of the probe loads (LoadOptions.probeLoads): a fault there reads 0 instead of stopping the run. */
+    readonly probeLoads: ReadonlySet<number> = new Set(),
   ) {
     this.code = interpreter.code;
     this.codeBase = interpreter.base;

@@ -8,7 +8,7 @@
  * Also the BPF_LINK_CREATE entry of TRACING and LSM programs (link_create's `case BPF_PROG_TYPE_LSM: case
  * BPF_PROG_TYPE_TRACING:`).
  */
-import { fentryHookName, fexitHookName, type HookPoint, type Task } from '@ebpf-sim/kernel';
+import { fentryHookName, fexitHookName, fmodRetHookName, type HookPoint, type Task } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_LINK_INFO_TRACING as TRACING_LINK_INFO, BPF_LINK_TYPE, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { BpfLink, BpfLinkOps } from '../syscall/link.js';
@@ -71,9 +71,8 @@ export const TRACING_LINK_OPS: BpfLinkOps = {
 };
 
 /**
- * The hook standing for the trampoline of `prog`'s target: fentry/fexit at the function, the LSM hook of a
- * `bpf_lsm_<hook>` target. Undefined for a target this kernel has no site for (fmod_ret programs do not load
- * here: check_attach_modify_return finds no function it may modify, so none reaches this).
+ * The hook standing for the trampoline of `prog`'s target: fentry/fmod_ret/fexit at the function, the LSM hook
+ * of a `bpf_lsm_<hook>` target. Undefined for a target this kernel has no site for.
  */
 function trampolineHook(bpf: BpfSyscall, prog: ProgObject): HookPoint | undefined {
   const name = bpf.progs.vmlinux?.btf.types[prog.attachBtfId]?.name;
@@ -84,6 +83,8 @@ function trampolineHook(bpf: BpfSyscall, prog: ProgObject): HookPoint | undefine
       return hooks.get(fentryHookName(name));
     case BPF_ATTACH_TYPE.TRACE_FEXIT:
       return hooks.get(fexitHookName(name));
+    case BPF_ATTACH_TYPE.MODIFY_RETURN:
+      return hooks.get(fmodRetHookName(name));
     case BPF_ATTACH_TYPE.LSM_MAC:
       return name.startsWith(BPF_LSM_PREFIX) ? hooks.get(`lsm:${name.slice(BPF_LSM_PREFIX.length)}`) : undefined;
     default:

@@ -54,6 +54,7 @@ import { checkProgBtfInfo, progCtxName, verifierBtfViews, xlatedBtfInfo } from '
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
 import { mapProgIncompatibility } from './map-prog-compat.js';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
+import { resolveKsyms } from '../vmlinux/ksym.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 import { checkStructOpsBtfId, type StructOpsProgInfo } from '../struct-ops/prog.js';
 import type { StructOpsTable } from '../struct-ops/registry.js';
@@ -527,6 +528,10 @@ export class ProgSyscall {
   ): Loaded | { readonly log: string; readonly program: number } {
     const { privileged } = checks;
     const P = BPF_ATTR_LAYOUTS.PROG_LOAD;
+    // check_pseudo_btf_id: kernel symbols named by BTF id get their addresses and types (vmlinux/ksym.ts).
+    const resolvedKsyms = resolveKsyms(insnBytes, this.vmlinux);
+    if (!('ksyms' in resolvedKsyms)) return resolvedKsyms;
+    insnBytes = resolvedKsyms.insns;
     const insns = readInsns(insnBytes);
     // resolve_pseudo_ldimm64: every map an LD imm64 names, by fd or by fd_array index, with a reference.
     const byRef = new Map<string, MapObject>();
@@ -583,6 +588,7 @@ export class ProgSyscall {
     const registry: VerifierRegistry = {
       helper: (id) => HELPERS.get(id),
       map: (ref, how) => descs.get(`${how}:${ref}`),
+      ksym: (insn) => resolvedKsyms.ksyms.get(insn),
       ...(this.vmlinux === undefined ? {} : { kernelBtf: this.vmlinux }),
     };
     const verifierLevel = (logLevel & BPF_LOG.LEVEL2) !== 0 ? 2 : logLevel !== 0 ? 1 : 0;
@@ -636,6 +642,9 @@ export class ProgSyscall {
         name: desc.name,
         // The accesses the verifier proved in bounds run without a region check on the JIT; the rest keep theirs.
         memoryInBounds: live.memoryInBounds.map((slot) => slot + shift),
+        // Loads through BTF pointers run as BPF_PROBE_MEM: a fault reads 0 (the dump still shows BPF_MEM, as
+        // bpf_insn_prepare_dump turns them back).
+        probeLoads: (live.probeLoads ?? []).map((slot) => slot + shift),
         // Linux has no instruction budget and the verifier proved every path ends: the JIT tests the VM's budget
         // only at loop headers and function entries, not in every block. A program's caller (a hook, a test
         // run) reads only its return value, r0.
@@ -651,6 +660,8 @@ export class ProgSyscall {
             const address = funcAddress.get(insn.slot - shift + insn.imm + 1);
             return address === undefined ? undefined : BigInt(address);
           }
+          // A kernel symbol's address, put in by resolveKsyms.
+          if (insn.src === PseudoLd.BTF_ID) return BigInt.asUintN(64, (BigInt(insn.imm2 ?? 0) << 32n) | BigInt(insn.imm >>> 0));
           const object = refOf(insn);
           if (object === undefined) return undefined;
           return BigInt(isValueRef(insn.src) ? directValueAddress(object.map, insn.imm2 ?? 0) : object.map.address);

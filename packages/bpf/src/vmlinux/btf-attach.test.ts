@@ -106,6 +106,12 @@ const loaded = loadAll({
     expectedAttachType: BPF_ATTACH_TYPE.TRACE_FENTRY,
     attachBtfId: P.doUnlinkat,
   },
+  fmod_ret_getppid: {
+    // fmod_ret/__x64_sys_getppid (a syscall wrapper, on the error-injection list): its return slot after regs.
+    insns: program(asm.Ldx.dw(R0, R1, 8), MOV0, EXIT),
+    expectedAttachType: BPF_ATTACH_TYPE.MODIFY_RETURN,
+    attachBtfId: idOf('__x64_sys_getppid', BtfKind.FUNC),
+  },
   fentry_ret_slot: { insns: program(asm.Ldx.dw(R0, R1, 16), MOV0, EXIT), expectedAttachType: BPF_ATTACH_TYPE.TRACE_FENTRY, attachBtfId: P.doUnlinkat },
   fexit_ret_slot: { insns: program(asm.Ldx.dw(R0, R1, 16), MOV0, EXIT), expectedAttachType: BPF_ATTACH_TYPE.TRACE_FEXIT, attachBtfId: P.doUnlinkat },
   lsm_file_open: {
@@ -163,6 +169,8 @@ describe('attach targets and contexts Linux refused on the recording machine (EP
     // fexit reads the return value in the slot after the arguments.
     expect(loaded['fexit_ret_slot']?.ret).toBeGreaterThanOrEqual(0);
     expect(loaded['lsm_file_open']?.ret).toBeGreaterThanOrEqual(0);
+    // check_attach_modify_return: a function on the error-injection list takes fmod_ret programs.
+    expect(loaded['fmod_ret_getppid']?.ret).toBeGreaterThanOrEqual(0);
   });
 });
 
@@ -170,10 +178,10 @@ describe('KernelBtf.structAccess (btf_struct_walk) on the kernel BTF', () => {
   const btf = new KernelBtf(vmlinux);
   const file = (name: string): number =>
     vmlinux.types.find((t) => t.kind === BtfKind.STRUCT && t.name === 'file')?.members.find((m) => m.name === name)?.bitOffset ?? -1;
-  it('reads a scalar member, a pointer member (trusted only where BTF_TYPE_SAFE_TRUSTED says), and through a nested struct', () => {
+  it('reads a scalar member, a pointer member (trusted or RCU where the BTF_TYPE_SAFE_* lists say), and through a nested struct', () => {
     expect(btf.structAccess('task_struct', TASK_STRUCT.pid, 4)).toEqual({ kind: 'scalar' });
-    expect(btf.structAccess('task_struct', TASK_STRUCT.real_parent, 8)).toEqual({ kind: 'ptr', btfName: 'task_struct', trusted: false });
-    expect(btf.structAccess('file', file('f_inode') / 8, 8)).toEqual({ kind: 'ptr', btfName: 'inode', trusted: true });
+    expect(btf.structAccess('task_struct', TASK_STRUCT.real_parent, 8)).toEqual({ kind: 'ptr', btfName: 'task_struct', trusted: false, safe: 'rcu' });
+    expect(btf.structAccess('file', file('f_inode') / 8, 8)).toEqual({ kind: 'ptr', btfName: 'inode', trusted: true, safe: 'trusted' });
     // f_path.dentry: the walk enters struct path at its offset.
     expect(btf.structAccess('file', file('f_path') / 8 + 8, 8)).toEqual({ kind: 'ptr', btfName: 'dentry', trusted: false });
     // comm[16]: any width inside the array.

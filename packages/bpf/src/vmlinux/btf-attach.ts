@@ -7,8 +7,8 @@
  */
 import { BTF_KIND_NAMES, BtfKind, type Btf, type BtfType } from '@ebpf-sim/btf';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, Errno, MAX_BPF_FUNC_ARGS } from '@ebpf-sim/uapi';
-import type { BtfAccess, KernelBtfView } from '@ebpf-sim/verifier';
-import { RAW_TRACEPOINT_PROTOS } from '@ebpf-sim/kernel';
+import type { BtfAccess, BtfSafeField, KernelBtfView, KsymDesc } from '@ebpf-sim/verifier';
+import { errorInjectionType, KALLSYMS, KERNEL_ADDRESS_HI, RAW_TRACEPOINT_PROTOS } from '@ebpf-sim/kernel';
 
 /** The typedef prefix of a raw tracepoint's prototype (`btf_trace_##call`, include/trace/bpf_probe.h). */
 export const BTF_TRACE_PREFIX = 'btf_trace_';
@@ -20,13 +20,25 @@ export const BPF_LSM_PREFIX = 'bpf_lsm_';
 const SECURITY_PREFIX = 'security_';
 
 /**
- * BTF_TYPE_SAFE_TRUSTED (kernel/bpf/verifier.c): pointer fields that stay trusted when read from a trusted
- * object, by struct. (BTF_TYPE_SAFE_RCU's task_struct fields give MEM_RCU pointers in Linux; not modelled.)
+ * Linux 6.18's BTF_TYPE_SAFE_TRUSTED, _TRUSTED_OR_NULL, _RCU and _RCU_OR_NULL lists (kernel/bpf/verifier.c), by
+ * struct and pointer field: a pointer read from such a field of a trusted or RCU object is trusted (or RCU),
+ * possibly NULL. Copied from the `<struct>__safe_<kind>` types Linux's own vmlinux BTF carries (bpftool btf dump
+ * on Linux 6.18). Fields of structs this kernel does not lay out are kept: the table is Linux's.
  */
-const SAFE_TRUSTED: Readonly<Record<string, readonly string[]>> = {
-  linux_binprm: ['file'],
-  file: ['f_inode'],
-  dentry: ['d_inode'],
+const SAFE_FIELDS: Readonly<Record<string, Readonly<Record<string, BtfSafeField>>>> = {
+  task_struct: { cpus_ptr: 'rcu', cgroups: 'rcu', real_parent: 'rcu', group_leader: 'rcu' },
+  cgroup: { kn: 'rcu' },
+  css_set: { dfl_cgrp: 'rcu' },
+  cgroup_subsys_state: { cgroup: 'rcu' },
+  mm_struct: { exe_file: 'rcu_or_null' },
+  sk_buff: { sk: 'rcu_or_null' },
+  request_sock: { sk: 'rcu_or_null' },
+  bpf_iter_meta: { seq: 'trusted' },
+  bpf_iter__task: { meta: 'trusted', task: 'trusted' },
+  linux_binprm: { file: 'trusted' },
+  file: { f_inode: 'trusted' },
+  dentry: { d_inode: 'trusted_or_null' },
+  socket: { sk: 'trusted_or_null' },
 };
 
 /** Where a program attaches, as bpf_check_attach_target found it (prog->aux->attach_func_name / attach_func_proto). */
@@ -40,6 +52,16 @@ export interface AttachTarget {
   readonly btfTrace: boolean;
   /** What bpf_log printed on the way (a tracepoint without its event class's function). */
   readonly log: string;
+}
+
+/** Linux's per-CPU data section, whose VARs are per-CPU kernel variables (find_btf_percpu_datasec). */
+const PERCPU_DATASEC = '.data..percpu';
+
+/** A kernel symbol an LD imm64 names by BTF id, resolved: its address (as two u32 halves) and type for the verifier. */
+export interface ResolvedKsym {
+  readonly lo: number;
+  readonly hi: number;
+  readonly desc: KsymDesc;
 }
 
 /** A refusal: the lines Linux's bpf_log prints and the errno. */
@@ -118,8 +140,9 @@ export class KernelBtf implements KernelBtfView {
     if (!btfTrace) {
       // btf_distill_func_proto: at most MAX_BPF_FUNC_ARGS arguments.
       if (proto.params.length > MAX_BPF_FUNC_ARGS) return refuse(`The function ${tname} has ${proto.params.length} arguments. Too many.`);
-      if (expectedAttachType === BPF_ATTACH_TYPE.MODIFY_RETURN && !tname.startsWith(SECURITY_PREFIX))
-        // check_attach_modify_return: this kernel has no error-injection list (ALLOW_ERROR_INJECTION sites).
+      // check_attach_modify_return: a function on the error-injection list (ALLOW_ERROR_INJECTION: the syscall
+      // wrappers here) or an LSM `security_` function.
+      if (expectedAttachType === BPF_ATTACH_TYPE.MODIFY_RETURN && errorInjectionType(tname) === undefined && !tname.startsWith(SECURITY_PREFIX))
         return refuse(`${tname}() is not modifiable`);
     }
     if (progType === BPF_PROG_TYPE.LSM) {
@@ -169,6 +192,27 @@ export class KernelBtf implements KernelBtfView {
       trusted: argsTrusted,
       log: [`func '${tname}' arg${arg} has btf_id ${to.id} type ${kindName(to.t)} '${to.t.name}'`],
     };
+  }
+
+  /**
+   * __check_pseudo_btf_id against the vmlinux BTF: the VAR or FUNC `id` names, its address from kallsyms and the
+   * type the verifier gives it, or Linux's refusal (its log line and -errno).
+   */
+  pseudoBtfId(id: number): ResolvedKsym | AttachRefusal {
+    const t = id > 0 ? this.type(id) : undefined;
+    if (t === undefined) return { log: `ldimm64 insn specifies invalid btf_id ${id}.\n`, errno: -Errno.ENOENT };
+    if (t.kind !== BtfKind.VAR && t.kind !== BtfKind.FUNC) return { log: `pseudo btf_id ${id} in ldimm64 isn't KIND_VAR or KIND_FUNC\n`, errno: -Errno.EINVAL };
+    const symbol = KALLSYMS.get(t.name);
+    if (symbol === undefined) return { log: `ldimm64 failed to find the address for kernel symbol '${t.name}'.\n`, errno: -Errno.ENOENT };
+    const at = { lo: symbol.lo >>> 0, hi: KERNEL_ADDRESS_HI >>> 0 };
+    // A function's address is read-only memory of size 0: it can be compared, never read.
+    if (t.kind === BtfKind.FUNC) return { ...at, desc: { kind: 'mem', size: 0 } };
+    const percpu = this.btf.types.some((s) => s.kind === BtfKind.DATASEC && s.name === PERCPU_DATASEC && s.secinfo.some((v) => v.type === id));
+    const type = this.skip(t.sizeOrType);
+    if (percpu || (type.t !== undefined && isStruct(type.t))) return { ...at, desc: { kind: 'btf', btfName: type.t?.name ?? '', percpu } };
+    const size = this.btf.sizeOf(t.sizeOrType);
+    if (size === undefined) return { log: `ldimm64 unable to resolve the size of type '${type.t?.name ?? ''}': ${-Errno.EINVAL}\n`, errno: -Errno.EINVAL };
+    return { ...at, desc: { kind: 'mem', size } };
   }
 
   /** btf_struct_access: the walk from `struct structName` at `off` down to the field the read lands in. */
@@ -250,7 +294,8 @@ export class KernelBtf implements KernelBtfView {
           }
           const to = this.skip(m.t.sizeOrType).t;
           if (to !== undefined && isStruct(to)) {
-            found = done({ kind: 'ptr', btfName: to.name, trusted: SAFE_TRUSTED[tname]?.includes(member.name) ?? false });
+            const safe = SAFE_FIELDS[tname]?.[member.name];
+            found = done({ kind: 'ptr', btfName: to.name, trusted: safe === 'trusted', ...(safe === undefined ? {} : { safe }) });
             break;
           }
         }

@@ -54,6 +54,7 @@ export const PRINTK_FLAGS_BY_HOOK: Readonly<Record<HookKind, string>> = {
   raw_tracepoint: PRINTK_FLAGS.tracepoint,
   fentry: PRINTK_FLAGS.tracepoint,
   fexit: PRINTK_FLAGS.tracepoint,
+  fmod_ret: PRINTK_FLAGS.tracepoint,
 };
 
 /** The `trace` file's header, as Linux 6.x prints it for the nop tracer (print_trace_header, print_func_help_header_irq). */

@@ -4,7 +4,19 @@ import type { PhysicalMemory } from '../mm/physmem.js';
 import type { UserCopy } from '../mm/user-memory.js';
 
 /** Kinds of hook points, as bpf attach types see them. */
-export type HookKind = 'tracepoint' | 'kprobe' | 'kretprobe' | 'xdp' | 'tc' | 'lsm' | 'perf_event' | 'raw_tracepoint' | 'fentry' | 'fexit';
+export type HookKind =
+  | 'tracepoint'
+  | 'kprobe'
+  | 'kretprobe'
+  | 'xdp'
+  | 'tc'
+  | 'lsm'
+  | 'perf_event'
+  | 'raw_tracepoint'
+  | 'fentry'
+  | 'fexit'
+  // A trampoline's fmod_ret programs (BPF_MODIFY_RETURN): between fentry and the function, able to skip it.
+  | 'fmod_ret';
 
 /**
  * The kernel object a hook's `ctx` address points to. Programs read the uapi struct of their program type;
@@ -33,6 +45,8 @@ export const HOOK_CTX_OBJECTS: Readonly<Record<HookKind, HookCtxObject>> = {
   // The BPF trampoline's slots: the function's arguments, and for fexit its return value after them.
   fentry: 'u64_args',
   fexit: 'u64_args',
+  // The function's arguments, then the return slot (0 while no fmod_ret program returned non-zero).
+  fmod_ret: 'u64_args',
 };
 
 /**
@@ -63,6 +77,8 @@ export const HOOK_RESULT_RULES: Readonly<Record<HookKind, HookResultRule>> = {
   raw_tracepoint: 'first',
   fentry: 'first',
   fexit: 'first',
+  // invoke_bpf_mod_ret (arch/x86/net/bpf_jit_comp.c): after each program, a non-zero return skips the rest and the function.
+  fmod_ret: 'first-nonzero',
 };
 
 /** One field of a hook's context (the tracepoint `format` file, or the kernel object at ctx). */

@@ -198,6 +198,8 @@ const SYSCALL_RAW_TRACEPOINTS: ReadonlySet<string> = new Set([rawTracepointHookN
 /** The hook names of a function's BPF trampoline: `fentry:vfs_read` (arguments) and `fexit:vfs_read` (arguments, then the return value). */
 export const fentryHookName = (fn: string): string => `fentry:${fn}`;
 export const fexitHookName = (fn: string): string => `fexit:${fn}`;
+/** The hook of a function's fmod_ret programs (`fmod_ret:__x64_sys_getppid`): arguments, then the return slot. */
+export const fmodRetHookName = (fn: string): string => `fmod_ret:${fn}`;
 
 /** u64 argument slots named after a C prototype's arguments (pointers and unsigned types unsigned). */
 function slotFields(args: KernelFunctionProto['args']): ContextField[] {
@@ -374,7 +376,7 @@ export class HookRegistry {
   }
 
   /**
-   * A BPF trampoline (fentry and fexit) at every function with a kprobe site: the u64 argument slots, and for
+   * A BPF trampoline (fentry, fmod_ret and fexit) at every function with a kprobe site: the u64 argument slots, and for
    * fexit the return value in the slot after the last argument (as the x86 trampoline's stack frame holds them).
    */
   private defineTrampolines(): void {
@@ -384,6 +386,9 @@ export class HookRegistry {
       const args = slotFields(proto.args);
       this.define(fentryHookName(fn), 'fentry', 8 * args.length, args);
       this.define(fexitHookName(fn), 'fexit', 8 * (args.length + 1), [...args, field('ret', proto.ret, 8 * args.length, 8, true)]);
+      // The trampoline runs fmod_ret programs at any function; which may have them is decided at load
+      // (check_attach_modify_return: the error-injection list and security_ functions).
+      this.define(fmodRetHookName(fn), 'fmod_ret', 8 * (args.length + 1), [...args, field('ret', proto.ret, 8 * args.length, 8, true)]);
     }
   }
 

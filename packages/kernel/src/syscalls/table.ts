@@ -14,7 +14,7 @@ import {
 import type { HookPoint } from '../hooks/hook.js';
 import { overriddenReturn } from '../hooks/error-injection.js';
 import { fireRawTracepoint, fireTrampoline } from '../hooks/raw-tracepoints.js';
-import { fentryHookName, fexitHookName, rawTracepointHookName } from '../hooks/registry.js';
+import { fentryHookName, fexitHookName, fmodRetHookName, rawTracepointHookName } from '../hooks/registry.js';
 import type { Cpu } from '../sched/cpu.js';
 import { BLOCKED, NO_RETURN } from '../sched/wait.js';
 import type { KernelInternals } from '../services.js';
@@ -52,6 +52,8 @@ export interface SyscallEntry {
   /** The BPF trampoline of `__x64_sys_<name>` (one argument: the saved user pt_regs). */
   readonly fentry: HookPoint | undefined;
   readonly fexit: HookPoint | undefined;
+  /** Its fmod_ret programs (BPF_MODIFY_RETURN: a non-zero return skips the syscall and is its result). */
+  readonly fmodRet: HookPoint | undefined;
   calls: number;
 }
 
@@ -97,6 +99,7 @@ export class SyscallTable {
       kretprobe: this.k.hooks.get(`kretprobe:__x64_sys_${name}`),
       fentry: this.k.hooks.get(fentryHookName(`__x64_sys_${name}`)),
       fexit: this.k.hooks.get(fexitHookName(`__x64_sys_${name}`)),
+      fmodRet: this.k.hooks.get(fmodRetHookName(`__x64_sys_${name}`)),
       calls: 0,
     };
     this.entries[nr] = entry;
@@ -222,6 +225,20 @@ export class SyscallTable {
       this.writeUserRegs(saved, task, nr);
       fireTrampoline(arena, fentry, id, task, 1, 0, saved, 0, 0, 0, 0, 0);
       arena.end(id, PT_REGS.size);
+    }
+    const fmodRet = entry.fmodRet;
+    if (fmodRet !== undefined && fmodRet.programs.length !== 0) {
+      // The trampoline's fmod_ret programs, after fentry (invoke_bpf_mod_ret): the arguments and a return slot of
+      // 0; the first non-zero return (the low 32 bits, sign-extended: errnos) skips the syscall and is its result.
+      const saved = arena.begin(id, PT_REGS.size);
+      this.writeUserRegs(saved, task, nr);
+      const ctx = arena.begin(id, fmodRet.ctxSize);
+      w.u64(ctx, saved);
+      w.u64(ctx + 8, 0);
+      const ret = arena.fire(fmodRet, ctx, id, task);
+      arena.end(id, fmodRet.ctxSize);
+      arena.end(id, PT_REGS.size);
+      if (ret !== 0 && override === undefined) override = ret;
     }
     return override;
   }

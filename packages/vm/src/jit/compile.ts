@@ -29,6 +29,7 @@
 import type { Insn } from '@ebpf-sim/isa';
 import { AluOp, AtomicOp, JmpOp, STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from '../fault.js';
+import { PROBE_ZERO } from '../memory.js';
 import type { Program } from '../program.js';
 import { structure, type Graph, type NodeEnd, type StructureKind, type StructureSink } from './structure.js';
 import { Code, ModuleBuilder, Op, T } from './wasm.js';
@@ -59,6 +60,9 @@ const X_SAVE = 128;
 
 /** Codes of the `stop` import: why the run ends (RECORDED: the embedder already recorded it). */
 export const StopCode = { RECORDED: 0, BUDGET: 1, CALL_DEPTH: 2, UNRESOLVED_LD_IMM64: 3, FELL_OFF: 4 } as const;
+
+/** Status returned by the `access` import: a fault (recorded), a good access, or a probe load's fault that reads zeros. */
+export const AccessStatus = { FAULT: 0, OK: 1, PROBE_ZERO: 2 } as const;
 
 /** Status returned by the `helper` import. */
 export const HelperStatus = { CONTINUE: 0, STOP: 1, TAIL_EXITED: 2 } as const;
@@ -1179,7 +1183,9 @@ class FunctionEmitter implements StructureSink {
   private address(base: number, off: number, size: number, perm: number, slot: number, after: number): void {
     const c = this.code;
     this.memOffset = 0;
-    if (this.checks === 'unchecked' || this.prog.memoryInBounds.has(slot)) {
+    // A probe load is checked in either mode: its fault must read 0, not trap.
+    const probe = perm === PERM_READ && this.prog.probeLoads.has(slot);
+    if ((this.checks === 'unchecked' && !probe) || this.prog.memoryInBounds.has(slot)) {
       this.get(base);
       c.op(Op.I32_WRAP_I64);
       if (off >= 0) this.memOffset = off;
@@ -1245,6 +1251,16 @@ class FunctionEmitter implements StructureSink {
     c.if_();
     this.stopWith(StopCode.RECORDED, 2);
     c.end();
+    if (probe) {
+      // AccessStatus.PROBE_ZERO: the load reads the zero bytes at PROBE_ZERO (Linux BPF_PROBE_MEM's fixup).
+      c.getLocal(L_X32);
+      c.i32(AccessStatus.PROBE_ZERO);
+      c.op(Op.I32_EQ);
+      c.if_();
+      c.i64(PROBE_ZERO, 0);
+      c.setLocal(L_A);
+      c.end();
+    }
     c.end();
     c.getLocal(L_A);
     c.op(Op.I32_WRAP_I64);

@@ -11,9 +11,10 @@
 import { hi32, lo32 } from '../int64.js';
 import { interpret } from '../interp.js';
 import type { EngineState } from '../engine-state.js';
-import type { LinearMemory } from '../memory.js';
+import { PROBE_ZERO, type LinearMemory } from '../memory.js';
 import type { Program } from '../program.js';
 import {
+  AccessStatus,
   compileProgram,
   StopCode,
   HelperStatus,
@@ -466,17 +467,20 @@ export class JitEngine {
           this.helper(prog, which, idLo, idHi, pc, fuelAt, depth),
         access: (lo: number, hi: number, size: number, perm: number, pc: number, fuelAt: number, stackLo: number): number => {
           st.cacheLo = st.cacheHi = 0;
-          if (st.resolveAccess(lo, hi, 0, size, perm, pc, stackLo >>> 0) < 0) {
+          const at = st.resolveAccess(lo, hi, 0, size, perm, pc, stackLo >>> 0);
+          if (at < 0) {
             st.executed = this.cap - fuelAt;
-            return 0;
+            return AccessStatus.FAULT;
           }
+          // No region or stack frame is in page 0: only a probe load's fault resolves to PROBE_ZERO.
+          if (at === PROBE_ZERO) return AccessStatus.PROBE_ZERO;
           if (st.cacheHi > st.cacheLo && perm !== PERM_RW) {
             const v = this.xchg();
             const at = BASE + ((perm === PERM_READ ? X_RCACHE : X_WCACHE) >> 2);
             v[at] = st.cacheLo;
             v[at + 1] = st.cacheHi - 1;
           }
-          return 1;
+          return AccessStatus.OK;
         },
         stop: (kind: number, a: number, b: number, c: number): never => {
           switch (kind) {
