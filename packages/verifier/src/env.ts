@@ -37,6 +37,12 @@ export interface Env {
   pushBranch(state: VState, insn: number): void;
   /** A line of the level-2 log. */
   logDetail(line: string): void;
+  /**
+   * Linux widen_imprecise_scalars for a loop iteration queued at the current instruction (an iterator's `_next()`,
+   * may_goto): against the state this path had at the same instruction before, imprecise scalars that changed
+   * become unknown, so that the loop converges.
+   */
+  widenLoop?(queued: VState): void;
 }
 
 /** Linux check_reg_arg(SRC_OP): the register must have been written on this path. */

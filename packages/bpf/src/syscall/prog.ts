@@ -52,6 +52,7 @@ import type { BtfObject } from './btf.js';
 import { checkProgBtfInfo, xlatedBtfInfo } from './prog-btf-info.js';
 import { checkLogAttr, finalizeLog } from './verifier-log.js';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
+import { kfuncLookup } from '../kfuncs/index.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 
 /** A loaded program: Linux's struct bpf_prog with its aux, as a runnable program and a PROG_ARRAY slot's target. */
@@ -544,6 +545,7 @@ export class ProgSyscall {
       helper: (id) => HELPERS.get(id),
       map: (ref, how) => descs.get(`${how}:${ref}`),
       ...(this.vmlinux === undefined ? {} : { kernelBtf: this.vmlinux }),
+      ...(this.vmlinux === undefined ? {} : { kfunc: kfuncLookup(this.vmlinux, desc.uapiId) }),
     };
     const verifierLevel = (logLevel & BPF_LOG.LEVEL2) !== 0 ? 2 : logLevel !== 0 ? 1 : 0;
     const result = verify(insnBytes, { progType: desc, registry, logLevel: verifierLevel, ...checks });
