@@ -19,6 +19,8 @@ const KFUNCS: Readonly<Record<number, KfuncProto>> = {
     ret: { kind: 'scalar' },
   },
   21: { name: 'bpf_iter_num_next', flags: KF.ITER_NEXT | KF.RET_NULL, args: [{ kind: 'iter', name: 'it', iter: 'num' }], ret: { kind: 'mem', size: 4 } },
+  40: { name: 'bpf_rcu_read_lock', flags: 0, args: [], ret: { kind: 'void' }, rcu: 'lock' },
+  41: { name: 'bpf_rcu_read_unlock', flags: 0, args: [], ret: { kind: 'void' }, rcu: 'unlock' },
   22: { name: 'bpf_iter_num_destroy', flags: KF.ITER_DESTROY, args: [{ kind: 'iter', name: 'it', iter: 'num' }], ret: { kind: 'void' } },
 };
 const TYPE: ProgramTypeDesc = { name: 'test', uapiId: 0, ctx: { structName: 'test_ctx', size: 8, fields: [] }, helpers: new Set() };
@@ -29,7 +31,7 @@ function registry(allowTask: boolean): VerifierRegistry {
     kfunc: (id): KfuncLookup | undefined => {
       if (id === 30) return { name: 'vfs_read', allowed: false };
       const proto = KFUNCS[id];
-      return proto === undefined ? undefined : { name: proto.name, proto, allowed: allowTask || proto.name.startsWith('bpf_iter_') };
+      return proto === undefined ? undefined : { name: proto.name, proto, allowed: allowTask || !proto.name.startsWith('bpf_task_') };
     },
   };
 }
@@ -87,6 +89,17 @@ describe('kfunc calls', () => {
       errno: 22,
     });
     expect(verify(call(10), { progType: TYPE, registry: { helper: () => undefined, map: () => undefined } }).error?.errno).toBe(22);
+  });
+});
+
+describe('RCU read-side sections', () => {
+  it('refuses a nested lock, an unmatched unlock and an exit inside the section, with Linux 6.18 lines', () => {
+    const calls = (...ids: number[]) => program(...ids.map((id) => Call.kfunc(id)), Mov.imm(R0, 0), Exit());
+    const run = (...ids: number[]) => verify(calls(...ids), { progType: TYPE, registry: registry(false) }).error;
+    expect(run(40, 41)).toBeNull();
+    expect(run(40, 40)).toMatchObject({ message: 'nested rcu read lock (kernel function bpf_rcu_read_lock)', errno: 22 });
+    expect(run(41)).toMatchObject({ message: 'unmatched rcu read unlock (kernel function bpf_rcu_read_unlock)', errno: 22 });
+    expect(run(40)).toMatchObject({ message: 'BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region', errno: 22 });
   });
 });
 

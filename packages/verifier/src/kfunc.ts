@@ -179,6 +179,17 @@ export function checkKfuncCall(env: Env, insn: RawInsn): void {
       throw new Reject(`kfunc ${proto.name}#${insn.imm} reference has not been acquired before`, 'ref-release', { errno: 22 });
     }
   }
+  if (proto.rcu === 'lock') {
+    if (env.state.activeRcu) throw new Reject(`nested rcu read lock (kernel function ${proto.name})`, 'lock', { errno: 22 });
+    env.state.activeRcu = true;
+  } else if (proto.rcu === 'unlock') {
+    if (!env.state.activeRcu) throw new Reject(`unmatched rcu read unlock (kernel function ${proto.name})`, 'lock', { errno: 22 });
+    env.state.activeRcu = false;
+    // Pointers that were safe only inside the section are no longer trusted (Linux: MEM_RCU becomes PTR_UNTRUSTED).
+    forEachReg(env.state, (r) => {
+      if ((r.flags & RegFlag.RCU) !== 0) r.flags = (r.flags & ~(RegFlag.RCU | RegFlag.MAYBE_NULL)) | RegFlag.UNTRUSTED;
+    });
+  }
   // Caller-saved registers are clobbered.
   for (let r = 0; r <= 5; r++) {
     markNotInit(env.reg(r));

@@ -145,6 +145,7 @@ export function statesEqual(old: VState, cur: VState, view: PruneView, exact: bo
   if (old.frames.length !== cur.frames.length) return false;
   if (old.activeLock !== cur.activeLock && !(old.activeLock && cur.activeLock)) return false;
   if (old.refs.length !== cur.refs.length) return false;
+  if (old.activeRcu !== cur.activeRcu) return false;
   const ids = SHARED_IDS;
   ids.reset();
   for (let i = 0; i < old.refs.length; i++) {

@@ -336,6 +336,8 @@ export interface KfuncProto {
   readonly flags: number;
   readonly args: readonly KfuncArg[];
   readonly ret: KfuncRet;
+  /** Opens or closes an RCU read-side section (bpf_rcu_read_lock / bpf_rcu_read_unlock, Linux's special kfuncs). */
+  readonly rcu?: 'lock' | 'unlock';
 }
 
 /**

@@ -120,6 +120,8 @@ export class VState {
   activeLock = 0;
   /** may_goto fall-throughs taken on this path (Linux may_goto_depth): a loop state that differs only here converges. */
   mayGotoDepth = 0;
+  /** In a bpf_rcu_read_lock() section (Linux active_rcu_lock). */
+  activeRcu = false;
   /** The explored state this path continues from (for loop detection and branch counts). */
   parent: ExploredState | null = null;
   constructor(frames: FuncState[]) {
@@ -137,6 +139,7 @@ export class VState {
     s.refs = this.refs.slice();
     s.activeLock = this.activeLock;
     s.mayGotoDepth = this.mayGotoDepth;
+    s.activeRcu = this.activeRcu;
     s.parent = this.parent;
     return s;
   }

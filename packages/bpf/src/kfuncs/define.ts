@@ -65,6 +65,6 @@ function kfuncRet(ctype: string): KfuncRet {
 }
 
 /** A kfunc from its C prototype, flags, set and implementation. */
-export function kfunc(name: string, c: KernelFunctionProto, flags: number, set: KfuncSet, impl: KfuncImpl): BpfKfunc {
-  return { name, flags, args: c.args.map((a) => kfuncArg(a.name, a.ctype)), ret: kfuncRet(c.ret), c, set, impl };
+export function kfunc(name: string, c: KernelFunctionProto, flags: number, set: KfuncSet, impl: KfuncImpl, rcu?: 'lock' | 'unlock'): BpfKfunc {
+  return { name, flags, args: c.args.map((a) => kfuncArg(a.name, a.ctype)), ret: kfuncRet(c.ret), c, set, impl, ...(rcu === undefined ? {} : { rcu }) };
 }

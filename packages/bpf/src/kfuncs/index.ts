@@ -12,13 +12,14 @@ import type { HelperTable } from '@ebpf-sim/vm';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
 import type { BpfKfunc, KfuncEnv } from './define.js';
 import { ITER_NUM_KFUNCS } from './iter-num.js';
+import { RCU_KFUNCS } from './rcu.js';
 import { TASK_KFUNCS } from './task.js';
 
 export type { BpfKfunc, KfuncEnv, KfuncImpl, KfuncSet } from './define.js';
 export { BPF_ITER_NUM_SIZE, BPF_MAX_LOOPS } from './iter-num.js';
 
 /** Every kfunc this kernel has. */
-export const KFUNCS: readonly BpfKfunc[] = [...TASK_KFUNCS, ...ITER_NUM_KFUNCS];
+export const KFUNCS: readonly BpfKfunc[] = [...TASK_KFUNCS, ...RCU_KFUNCS, ...ITER_NUM_KFUNCS];
 
 const BY_NAME: ReadonlyMap<string, BpfKfunc> = new Map(KFUNCS.map((k) => [k.name, k]));
 
