@@ -45,6 +45,16 @@ const KSYM_SLOT = 4;
  * with the externs it lists, in DATASEC order (libbpf's extern indexes, which poisoned calls carry).
  */
 export function fixupKsyms(raw: RawBtf, obj: ElfObject, sec: RawType): { readonly bytes: Uint8Array; readonly ksyms: KsymExtern[] } {
+  try {
+    return fixup(raw, obj, sec);
+  } catch (error) {
+    // A corrupted blob whose records run past its end: what libbpf reports as a malformed BTF.
+    if (error instanceof RangeError) throw new LoaderError(`sec '.ksyms': malformed BTF (${error.message})`, 'format');
+    throw error;
+  }
+}
+
+function fixup(raw: RawBtf, obj: ElfObject, sec: RawType): { readonly bytes: Uint8Array; readonly ksyms: KsymExtern[] } {
   const view = raw.view;
   // find_int_btf_id: the first 32-bit INT, the dummy VAR's type.
   const int = raw.types.find(
