@@ -8,6 +8,7 @@ import { LIBBPF_PIN, type MapSpec } from './maps.js';
 import type { KconfigExtern } from './object-btf.js';
 import type { ObjectProgram, ObjectSpec } from './object.js';
 import { applyPatch, type Patch } from './programs.js';
+import { applyKsymPatches, ksymPatches, type KsymExtern } from './ksyms.js';
 import { btfInfoOf } from './source-lines.js';
 import { mapHandle, programHandle, type HandleLibc, type MapHandle, type ProgramHandle } from './handles.js';
 import { BPF_PROG_TYPE } from '@ebpf-sim/uapi';
@@ -135,11 +136,19 @@ function kconfigValue(spec: ObjectSpec, map: MapSpec, values: Readonly<Record<st
  * becomes `ld_imm64 rX, map_fd` (BPF_PSEUDO_MAP_FD), global data or a `.kconfig` extern
  * `ld_imm64 rX, map_value` (BPF_PSEUDO_MAP_VALUE) with the byte offset in the second slot's immediate.
  */
-function relocate(prog: Pick<ObjectProgram, 'name' | 'insns' | 'references'>, fds: ReadonlyMap<string, number>): Uint8Array {
+function relocate(
+  prog: Pick<ObjectProgram, 'name' | 'insns' | 'references'>,
+  fds: ReadonlyMap<string, number>,
+  ksyms: readonly KsymExtern[] = [],
+  kernelBtf?: Btf,
+): Uint8Array {
   const insns = prog.insns.slice();
   const view = new DataView(insns.buffer);
   for (const ref of prog.references) {
-    if (ref.kind === 'extern-call') throw new LoaderError(`prog '${prog.name}': kfunc '${ref.symbol}' calls are not supported yet`, 'unsupported');
+    if (isKsymReference(ref)) {
+      applyKsymPatches(view, ksymPatches(prog.name, ref.kind, ref.insn, ref.symbol, ksyms, kernelBtf));
+      continue;
+    }
     const fd = ref.map === undefined ? undefined : fds.get(ref.map);
     if (fd === undefined)
       throw new LoaderError(`prog '${prog.name}': insn #${ref.insn} refers to map '${ref.map ?? ref.symbol}', which was not created`, 'reloc');
@@ -153,6 +162,13 @@ function relocate(prog: Pick<ObjectProgram, 'name' | 'insns' | 'references'>, fd
     for (const patch of patches) applyPatch(view, patch, 'little');
   }
   return insns;
+}
+
+/** A `__ksym` reference: a kfunc call, or an LD imm64 of an extern that is no `.kconfig` one. */
+function isKsymReference(
+  ref: ObjectProgram['references'][number],
+): ref is ObjectProgram['references'][number] & { readonly kind: 'extern-call' | 'extern-ld64' } {
+  return ref.kind === 'extern-call' || (ref.kind === 'extern-ld64' && ref.map === undefined);
 }
 
 /**
@@ -289,7 +305,8 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
   let core: CoreTarget | undefined;
   let kernelBtf: Btf | undefined;
   const needsCore = spec.btf !== undefined && toLoad.some((p) => p.coreRelos.length > 0);
-  if (needsCore || spec.structOps.length > 0 || toLoad.some((p) => p.section?.def.flags.includes('attachBtf') === true)) {
+  const needsKsyms = toLoad.some((p) => p.references.some(isKsymReference));
+  if (needsCore || needsKsyms || spec.structOps.length > 0 || toLoad.some((p) => p.section?.def.flags.includes('attachBtf') === true)) {
     const target = yield* loadKernelBtf(libc, options.kernelBtfPath ?? KERNEL_BTF_PATH);
     if (target instanceof LoaderError) return yield* fail(target);
     kernelBtf = target;
@@ -354,7 +371,7 @@ export function* load(spec: ObjectSpec, libc: LoadLibc, options: LoadOptions = {
       // libbpf's order: CO-RE (bpf_object__relocate_core) before the data and map references.
       const outcome = core === undefined ? undefined : applyCoreRelocations(prog, core);
       poisoned = outcome?.poisoned ?? [];
-      insns = relocate({ ...prog, insns: outcome?.insns ?? prog.insns }, fds);
+      insns = relocate({ ...prog, insns: outcome?.insns ?? prog.insns }, fds, spec.btf?.ksyms, kernelBtf);
     } catch (error) {
       if (error instanceof LoaderError) return yield* fail(error);
       throw error;

@@ -1,6 +1,7 @@
 import { BTF_MAGIC, BtfError, BtfIntEncoding, BtfKind, BtfVarLinkage, parseBtf, type Btf } from '@ebpf-sim/btf';
 import { SHN_UNDEF, SymbolBind, SymbolType, type ElfObject, type ElfSection } from '@ebpf-sim/elf';
 import { LoaderError } from './errors.js';
+import { fixupKsyms, type KsymExtern } from './ksyms.js';
 
 /** The section of extern `__kconfig` variables (libbpf's KCONFIG_SEC) and of `__ksym` ones (KSYMS_SEC). */
 export const KCONFIG_SECTION = '.kconfig';
@@ -35,10 +36,12 @@ export interface ObjectBtf {
   readonly bytes: Uint8Array;
   readonly btf: Btf;
   readonly kconfig: readonly KconfigExtern[];
+  /** The `__ksym` externs (`.ksyms`), in libbpf's order. */
+  readonly ksyms: readonly KsymExtern[];
 }
 
 /** btf_type's fixed part, and where each record is in the blob: enough to patch DATASECs before validation. */
-interface RawType {
+export interface RawType {
   readonly id: number;
   readonly at: number;
   readonly kind: number;
@@ -90,7 +93,7 @@ function swapToLittle(bytes: Uint8Array, view: DataView): boolean {
   return true;
 }
 
-class RawBtf {
+export class RawBtf {
   readonly types: RawType[] = [];
   private readonly strings: Uint8Array;
   constructor(
@@ -274,17 +277,17 @@ export function readObjectBtf(obj: ElfObject, section: ElfSection): ObjectBtf {
   if (bytes.length >= 2 && view.getUint16(0, true) !== BTF_MAGIC && view.getUint16(0, false) === BTF_MAGIC) swapToLittle(bytes, view);
   const raw = new RawBtf(bytes, view);
   let kconfig: KconfigExtern[] = [];
+  let ksymsSec: RawType | undefined;
   for (const t of raw.types) {
     if (t?.kind !== BtfKind.DATASEC) continue;
     const name = raw.name(t);
-    if (name === KSYMS_SECTION) {
-      throw new LoaderError(`sec '${KSYMS_SECTION}': __ksym externs (kfuncs, kernel variables) are not supported yet`, 'unsupported');
-    }
-    if (name === KCONFIG_SECTION) kconfig = layoutKconfig(raw, obj, t);
+    if (name === KSYMS_SECTION) ksymsSec = t;
+    else if (name === KCONFIG_SECTION) kconfig = layoutKconfig(raw, obj, t);
     else fixupDatasec(raw, obj, t);
   }
+  const fixed = ksymsSec === undefined ? { bytes, ksyms: [] } : fixupKsyms(raw, obj, ksymsSec);
   try {
-    return { bytes, btf: parseBtf(bytes), kconfig };
+    return { bytes: fixed.bytes, btf: parseBtf(fixed.bytes), kconfig, ksyms: fixed.ksyms };
   } catch (error) {
     if (!(error instanceof BtfError)) throw error;
     throw new BtfError(error.errno, `section ${section.name}: ${error.detail}`, section.offset + error.offset, error.typeId, error.log);

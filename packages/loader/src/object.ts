@@ -6,6 +6,7 @@ import { readStructOps, type StructOpsSpec } from './struct-ops.js';
 import { readLicense } from './license.js';
 import { readBtfMaps, readDataMaps, readLegacyMaps, type MapSpec } from './maps.js';
 import { KCONFIG_SECTION, readObjectBtf, type KconfigExtern, type ObjectBtf } from './object-btf.js';
+import type { KsymExtern } from './ksyms.js';
 import { readPrograms, type LinkedFunction, type LoadReference, type ProgramSpec } from './programs.js';
 import { programSection, type ProgramSection } from './sec-defs.js';
 
@@ -107,7 +108,13 @@ function recordsFor<T extends { readonly insnOff: number }, R>(
   return out.sort((a, b) => a.insn - b.insn).map((x) => x.value);
 }
 
-function resolveReference(prog: ProgramSpec, ref: LoadReference, maps: readonly MapSpec[], kconfig: readonly KconfigExtern[]): ResolvedReference {
+function resolveReference(
+  prog: ProgramSpec,
+  ref: LoadReference,
+  maps: readonly MapSpec[],
+  kconfig: readonly KconfigExtern[],
+  ksyms: readonly KsymExtern[] = [],
+): ResolvedReference {
   const where = `prog '${prog.name}': insn #${ref.insn}`;
   switch (ref.kind) {
     case 'map': {
@@ -122,6 +129,8 @@ function resolveReference(prog: ProgramSpec, ref: LoadReference, maps: readonly 
     }
     case 'extern-ld64': {
       const ext = kconfig.find((e) => e.name === ref.symbol);
+      // A `__ksym` address (bpf_ksym_exists): resolved against the kernel's BTF at load (ksyms.ts).
+      if (ext === undefined && ksyms.some((k) => k.name === ref.symbol)) return ref;
       if (ext === undefined)
         throw new LoaderError(`${where}: extern '${ref.symbol}' is neither __kconfig nor known`, 'unsupported', 'only .kconfig externs are supported');
       return { ...ref, map: KCONFIG_SECTION, valueOffset: ext.offset };
@@ -161,7 +170,7 @@ export function openObject(bytes: Uint8Array, options: OpenOptions = {}): Object
     programs: programs.map((p) => ({
       ...p,
       section: programSection(p.sectionName),
-      references: p.references.map((r) => resolveReference(p, r, maps, kconfig)),
+      references: p.references.map((r) => resolveReference(p, r, maps, kconfig, btf?.ksyms)),
       funcInfo: recordsFor(btfExt?.funcInfo ?? [], p.functions, (insn, r) => ({ insn, typeId: r.typeId })),
       lineInfo: recordsFor(btfExt?.lineInfo ?? [], p.functions, (insn, r) => ({
         insn,

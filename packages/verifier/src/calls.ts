@@ -556,6 +556,8 @@ export function checkMainExit(env: Env): void {
       more: ['BPF_EXIT instruction in main prog would lead to reference leak'],
     });
   }
+  // check_resource_leak: an RCU read-side section still open (after the reference check, as Linux orders them).
+  if (env.state.activeRcu) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region', 'lock', { errno: 22 });
   if (isPointer(r0) && !env.privileged) throw new Reject('R0 leaks addr as return value', 'ptr-leak');
   const range = env.progType.retRange;
   if (!range) return;

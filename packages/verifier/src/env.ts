@@ -40,6 +40,12 @@ export interface Env {
   logDetail(line: string): void;
   /** The subprograms' BTF signatures (from func_info), null without func_info: every subprogram is then static. */
   readonly subprogBtf: SubprogBtf | null;
+  /**
+   * Linux widen_imprecise_scalars for a loop iteration queued at the current instruction (an iterator's `_next()`,
+   * may_goto): against the state this path had at the same instruction before, imprecise scalars that changed
+   * become unknown, so that the loop converges.
+   */
+  widenLoop?(queued: VState): void;
 }
 
 /** Linux check_reg_arg(SRC_OP): the register must have been written on this path. */

@@ -7,6 +7,7 @@ import type { Reg } from './reg.js';
 import { RegType, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, regTypeName, isPacketType } from './reg.js';
 import type { FuncState } from './state.js';
 import { SLOT_CHARS, Slot } from './state.js';
+import { formatIterSlot } from './iter-state.js';
 import { U64_MAX, tnumIsConst, tnumIsUnknown } from './tnum.js';
 
 const UNUM_MAX_DECIMAL = 0xffffn;
@@ -118,7 +119,8 @@ export function formatFrame(f: FuncState, regMask: number, slots: ReadonlySet<nu
     if (!valid) continue;
     const off = -(spi + 1) * 8;
     const spilled = f.spilled[spi];
-    if (f.stack[spi * 8 + 7] === Slot.SPILL && spilled) {
+    if (f.stack[spi * 8 + 7] === Slot.ITER && spilled) s += ` fp${off}=${formatIterSlot(spilled)}`;
+    else if (f.stack[spi * 8 + 7] === Slot.SPILL && spilled) {
       const j = types.indexOf('r');
       s += ` fp${off}=${types.slice(0, j)}${formatReg(spilled, f.frameno)}`;
     } else {

@@ -4,6 +4,8 @@ export { convertCtxAccesses, CtxRewriteError } from './ctx-rewrite.js';
 export type { XlatedProgram } from './ctx-rewrite.js';
 export { BPF_REG_AX, fixupDivisions, inlineLoops, patchProgram, removeDeadCode } from './fixups.js';
 export type { DeadCodeOptions, InsnPatch } from './fixups.js';
+export { KF } from './registry.js';
+export type { KfuncArg, KfuncLookup, KfuncProto, KfuncRet } from './registry.js';
 export type {
   ArgType,
   BtfAccess,

@@ -7,6 +7,7 @@ import type { Reg } from './reg.js';
 import { RegType } from './reg.js';
 import type { FuncState, VState } from './state.js';
 import { Slot } from './state.js';
+import { iterSlotSafe } from './iter-state.js';
 import { tnumEquals, tnumIn } from './tnum.js';
 
 /**
@@ -117,6 +118,7 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, unini
       if (!os || !cs) return false;
       if (!regSafe(os, cs, ids, exact, slotPrecise(k >> 3))) return false;
     }
+    if (ot === Slot.ITER && k % 8 === 7 && !iterSlotSafe(o.spilled[k >> 3], c.spilled[k >> 3], ids)) return false;
   }
   if (exact && c.allocated > o.allocated) {
     for (let k = bytes; k < c.allocated * 8; k++) if ((c.stack[k] ?? 0) !== Slot.INVALID) return false;
@@ -143,6 +145,7 @@ export function statesEqual(old: VState, cur: VState, view: PruneView, exact: bo
   if (old.frames.length !== cur.frames.length) return false;
   if (old.activeLock !== cur.activeLock && !(old.activeLock && cur.activeLock)) return false;
   if (old.refs.length !== cur.refs.length) return false;
+  if (old.activeRcu !== cur.activeRcu) return false;
   const ids = SHARED_IDS;
   ids.reset();
   for (let i = 0; i < old.refs.length; i++) {

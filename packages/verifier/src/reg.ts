@@ -88,6 +88,9 @@ export class Reg {
   subprog = 0;
   /** CONST_PTR_TO_DYNPTR: the dynptr's type (`local`: memory of the kernel's, e.g. a user ring buffer sample). */
   dynptrType = '';
+  /** A STACK_ITER slot's iterator (Linux bpf_reg_state.iter): its state (iter.ts ITER_ACTIVE/ITER_DRAINED) and depth. */
+  iterState = 0;
+  iterDepth = 0;
   varOff: Tnum = TNUM_UNKNOWN;
   smin = S64_MIN;
   smax = S64_MAX;
@@ -111,6 +114,8 @@ export class Reg {
     this.frameno = o.frameno;
     this.subprog = o.subprog;
     this.dynptrType = o.dynptrType;
+    this.iterState = o.iterState;
+    this.iterDepth = o.iterDepth;
     this.varOff = o.varOff;
     this.smin = o.smin;
     this.smax = o.smax;

@@ -320,6 +320,66 @@ export interface ProgramTypeDesc {
  */
 export type KsymDesc = { readonly kind: 'mem'; readonly size: number } | { readonly kind: 'btf'; readonly btfName: string; readonly percpu: boolean };
 
+/**
+ * Kfunc flags (include/linux/btf.h KF_*, Linux's values): what a kfunc's BTF_ID_FLAGS entry says about it.
+ */
+export const KF = {
+  ACQUIRE: 1 << 0,
+  RELEASE: 1 << 1,
+  RET_NULL: 1 << 2,
+  TRUSTED_ARGS: 1 << 4,
+  SLEEPABLE: 1 << 5,
+  DESTRUCTIVE: 1 << 6,
+  RCU: 1 << 7,
+  ITER_NEW: 1 << 8,
+  ITER_NEXT: 1 << 9,
+  ITER_DESTROY: 1 << 10,
+  RCU_PROTECTED: 1 << 11,
+} as const;
+
+/**
+ * One kfunc argument as its BTF FUNC_PROTO types it (what check_kfunc_args reads): a scalar, a pointer to a
+ * kernel struct (`struct task_struct *`), or a pointer to an open-coded iterator on the stack
+ * (`struct bpf_iter_<iter> *`).
+ */
+export type KfuncArg =
+  | { readonly kind: 'scalar'; readonly name: string }
+  | { readonly kind: 'btf_id'; readonly name: string; readonly btfName: string; readonly nullable?: boolean }
+  | { readonly kind: 'iter'; readonly name: string; readonly iter: string };
+
+/**
+ * A kfunc's return as its BTF type says: nothing, a scalar, a pointer to a kernel struct (PTR_TO_BTF_ID), or a
+ * pointer to `size` bytes of a scalar type (PTR_TO_MEM | MEM_RDONLY: bpf_iter_num_next's `int *`).
+ */
+export type KfuncRet =
+  | { readonly kind: 'void' }
+  | { readonly kind: 'scalar' }
+  | { readonly kind: 'btf_id'; readonly btfName: string }
+  | { readonly kind: 'mem'; readonly size: number };
+
+/** A kfunc (Linux: its FUNC in the kernel's BTF, its BTF_ID_FLAGS and the sets it is registered in). */
+export interface KfuncProto {
+  readonly name: string;
+  /** KF_* flags. */
+  readonly flags: number;
+  readonly args: readonly KfuncArg[];
+  readonly ret: KfuncRet;
+  /** Opens or closes an RCU read-side section (bpf_rcu_read_lock / bpf_rcu_read_unlock, Linux's special kfuncs). */
+  readonly rcu?: 'lock' | 'unlock';
+}
+
+/**
+ * What `bpf_call` with BPF_PSEUDO_KFUNC_CALL names (Linux add_kfunc_call and fetch_kfunc_meta): a FUNC of the
+ * kernel's BTF, with its prototype when it is a kfunc, and whether the program's type may call it
+ * (btf_kfunc_id_set_contains).
+ */
+export interface KfuncLookup {
+  readonly name: string;
+  /** Absent: a kernel function that is no kfunc (no set registers it). */
+  readonly proto?: KfuncProto;
+  readonly allowed: boolean;
+}
+
 /** What the verifier asks its caller for. */
 export interface VerifierRegistry {
   /** The helper with this number, or undefined when Linux has no such helper. */
@@ -333,4 +393,10 @@ export interface VerifierRegistry {
   ksym?(insn: number): KsymDesc | undefined;
   /** The kernel's BTF, for loads through PTR_TO_BTF_ID (absent: such loads give an unknown scalar, unwalked). */
   readonly kernelBtf?: KernelBtfView;
+  /**
+   * The kernel function a kfunc call names: `btfId` in the kernel's BTF (`offset` 0) or in a module's (an
+   * fd_array index; no module BTF is modelled). Undefined when the id is no FUNC ("kernel btf_id N is not a
+   * function"). Absent: the kernel has no BTF, so no kfunc.
+   */
+  kfunc?(btfId: number, offset: number): KfuncLookup | undefined;
 }

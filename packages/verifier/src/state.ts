@@ -118,6 +118,10 @@ export class VState {
   refs: RefState[] = [];
   /** Id of the held spin lock, 0 when none. */
   activeLock = 0;
+  /** may_goto fall-throughs taken on this path (Linux may_goto_depth): a loop state that differs only here converges. */
+  mayGotoDepth = 0;
+  /** In a bpf_rcu_read_lock() section (Linux active_rcu_lock). */
+  activeRcu = false;
   /** The explored state this path continues from (for loop detection and branch counts). */
   parent: ExploredState | null = null;
   constructor(frames: FuncState[]) {
@@ -134,6 +138,8 @@ export class VState {
     const s = new VState(this.frames.map((f) => f.clone()));
     s.refs = this.refs.slice();
     s.activeLock = this.activeLock;
+    s.mayGotoDepth = this.mayGotoDepth;
+    s.activeRcu = this.activeRcu;
     s.parent = this.parent;
     return s;
   }

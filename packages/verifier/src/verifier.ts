@@ -11,6 +11,9 @@ import { SubprogBtf, checkGlobalCall, checkGlobalExit, globalEntryFrame, type Su
 import { LineInfoPrinter, type LineInfoView } from './line-info.js';
 import type { Env } from './env.js';
 import { InsnFacts, type CtxAccessFact, type LoopCallFact } from './facts.js';
+import { checkMayGoto } from './iter.js';
+import { loopDepthsDiffer, loopHeadConverges } from './iter-state.js';
+import { checkKfuncCall, checkKfuncCalls, loopPointOf } from './kfunc.js';
 import { formatFrame, stateColumn } from './format.js';
 import { HINTS } from './hints.js';
 import { checkAtomic, checkLdAbs, checkLoad, checkStore } from './memory.js';
@@ -192,6 +195,8 @@ class Run implements Env {
   readonly subprogBtf: SubprogBtf | null;
   /** env->prev_linfo and the records: `; source` lines before instructions. */
   private readonly linfo: LineInfoPrinter | null;
+  /** Iterator `_next()` calls and may_goto (iter.ts LoopPoint): forced checkpoints where loops converge. */
+  private readonly loopPoint: Uint8Array;
 
   constructor(
     readonly prog: Program,
@@ -219,6 +224,15 @@ class Run implements Env {
       if (prog.forms[i]?.kind !== 'call' || raw.src !== 0 || registry.helper(raw.imm)?.callback === undefined) return;
       // Linux mark_calls_callback, mark_force_checkpoint, mark_prune_point.
       this.callsCallback[i] = 1;
+      prog.prunePoint[i] = 1;
+    });
+    this.loopPoint = new Uint8Array(prog.slots.length);
+    prog.slots.forEach((raw, i) => {
+      if (prog.forms[i] === null) return;
+      const kind = loopPointOf(raw, registry);
+      if (kind === 0) return;
+      // Linux mark_force_checkpoint for iterator next calls and may_goto.
+      this.loopPoint[i] = kind;
       prog.prunePoint[i] = 1;
     });
     this.names = {
@@ -384,7 +398,9 @@ class Run implements Env {
       list = [];
       this.explored[idx] = list;
     }
-    const force = this.callsCallback[idx] === 1;
+    const callsCallback = this.callsCallback[idx] === 1;
+    const loopPoint = this.loopPoint[idx] ?? 0;
+    const force = callsCallback || loopPoint !== 0;
     let addNew = force || (this.jmpsProcessed - this.prevJmps >= 2 && this.processed - this.prevProcessed >= 8);
     let kept = 0;
     let found = false;
@@ -393,7 +409,19 @@ class Run implements Env {
       if (!sl) continue;
       list[kept++] = sl;
       if (found) continue;
-      if (sl.branches > 0 && force) {
+      if (sl.branches > 0 && loopPoint !== 0 && loopHeadConverges(loopPoint, sl.state, this.state)) {
+        // An iterator's next() with the iterator still active, or a may_goto one level deeper: the loop converged
+        // when the explored state covers this one by range (Linux is_state_visited, RANGE_WITHIN).
+        if (statesEqual(sl.state, this.state, this.rangeWithin, false, this.privileged)) {
+          sl.hits++;
+          found = true;
+          continue;
+        }
+        sl.misses++;
+      } else if (sl.branches > 0 && loopPoint === 1) {
+        // Linux skips the infinite-loop check at an iterator's next().
+        sl.misses++;
+      } else if (sl.branches > 0 && callsCallback) {
         // A callback returned to the helper call with nothing new: its iterations converged (Linux: a
         // calls_callback instruction is pruned by range even on the path still being explored).
         if (statesEqual(sl.state, this.state, this.rangeWithin, false, this.privileged)) {
@@ -404,7 +432,7 @@ class Run implements Env {
         sl.misses++;
       } else if (sl.branches > 0) {
         // A state still being explored at this instruction: the current path went round a loop.
-        if (statesEqual(sl.state, this.state, this.view, false, this.privileged) && this.sameLoopState(sl.state)) {
+        if (statesEqual(sl.state, this.state, this.view, false, this.privileged) && this.sameLoopState(sl.state) && !loopDepthsDiffer(sl.state, this.state)) {
           throw new Reject(`infinite loop detected at insn ${idx}`, 'infinite-loop', { errno: 22 });
         }
         if (this.jmpsProcessed - this.prevJmps < 20 && this.processed - this.prevProcessed < 100) addNew = false;
@@ -564,7 +592,8 @@ class Run implements Env {
         this.jmpsProcessed++;
         return form.cls === 'jmp32' ? i + raw.imm + 1 : i + raw.off + 1;
       case 'jcond':
-        throw new Reject('may_goto is not modelled by the simulator', 'unsupported', { errno: 22 });
+        this.jmpsProcessed++;
+        return checkMayGoto(this, raw, i);
       case 'jmp': {
         this.jmpsProcessed++;
         const out = checkCondJump(this, raw, form);
@@ -591,7 +620,10 @@ class Run implements Env {
           }
           return -2 - target;
         }
-        if (raw.src === 2) throw new Reject('kernel function calls (kfuncs) are not modelled by the simulator', 'unsupported', { errno: 22 });
+        if (raw.src === 2) {
+          checkKfuncCall(this, raw);
+          return i + 1;
+        }
         checkHelperCall(this, raw);
         return i + 1;
       case 'callx':
@@ -636,6 +668,41 @@ class Run implements Env {
     for (let fi = 0; fi < prev.frames.length; fi++) {
       const of = prev.frames[fi];
       const cf = cur.frames[fi];
+      if (!of || !cf) continue;
+      const precise = this.view.preciseRegs(fi);
+      for (let r = 0; r < 11; r++) {
+        const o = of.regs[r];
+        const c = cf.regs[r];
+        if (o && c && !(precise & (1 << r))) widenReg(o, c);
+      }
+      const slots = Math.min(of.allocated, cf.allocated);
+      for (let spi = 0; spi < slots; spi++) {
+        const o = of.spilled[spi];
+        if (!o || !cf.spilled[spi] || of.stack[spi * 8 + 7] !== Slot.SPILL || cf.stack[spi * 8 + 7] !== Slot.SPILL) continue;
+        if (this.view.preciseSlot(fi, spi)) continue;
+        const c = cf.ownStack().spilled[spi];
+        if (c) widenReg(o, c);
+      }
+    }
+  }
+
+  /**
+   * Linux widen_imprecise_scalars(find_prev_entry(...), queued) at an iterator's next() or a may_goto: the state
+   * this path had at the same instruction before (explored, still being explored, same call chain, not the
+   * checkpoint just made for the current visit) gives the scalars that did not change.
+   */
+  widenLoop(queued: VState): void {
+    const list = this.explored[this.insnIdx];
+    if (!list) return;
+    let prev: VState | null = null;
+    for (let k = list.length - 1; k >= 0 && prev === null; k--) {
+      const sl = list[k];
+      if (sl && sl !== this.state.parent && sl.branches > 0 && sameCallsites(sl.state, queued)) prev = sl.state;
+    }
+    if (prev === null) return;
+    for (let fi = 0; fi < prev.frames.length; fi++) {
+      const of = prev.frames[fi];
+      const cf = queued.frames[fi];
       if (!of || !cf) continue;
       const precise = this.view.preciseRegs(fi);
       for (let r = 0; r < 11; r++) {
@@ -813,6 +880,7 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
     const limit = privileged ? INSN_LIMIT : UNPRIV_MAX_INSNS;
     if (slots.length > limit) throw new Reject(`BPF program is too large (${slots.length} insns, limit ${limit})`, 'too-large', { errno: 7 });
     if (level >= 2) lines.push('func#0 @0');
+    checkKfuncCalls(slots, opts.registry, privileged, opts.gpl ?? true);
     prog = analyseStructure(slots, privileged);
     if (level >= 2) {
       const p = prog;

@@ -80,8 +80,8 @@ const KNOWN: Readonly<Record<string, KnownDifference>> = {
   },
   'obj/struct_ops.bpf.o': {
     kind: 'gap',
-    why: 'the loader does not resolve `__ksym` externs (kfunc calls) yet, and the kernel has no tcp_congestion_ops struct_ops (STRUCT_OPS maps of bpf_dummy_ops only)',
-    differences: ["obj/struct_ops.bpf.o: Linux loads it; here: sec '.ksyms': __ksym externs (kfuncs, kernel variables) are not supported yet"],
+    why: "the kernel's BTF has no tcp_reno_* functions (the loader resolves `__ksym` kfuncs by name there), and the kernel has no STRUCT_OPS maps",
+    differences: ["obj/struct_ops.bpf.o: Linux loads it; here: extern (func ksym) 'tcp_reno_ssthresh': not found in kernel or module BTFs"],
   },
   'obj/core_task.bpf.o': {
     kind: 'by design',

@@ -10,8 +10,7 @@
  */
 import { STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import type { HookPoint, KernelMemory, KernelServices, TracePipe } from '@ebpf-sim/kernel';
-import type { HelperTable } from '@ebpf-sim/vm';
-import { LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, formatFault, type HelperContext, type Program, type WasmCall } from '@ebpf-sim/vm';
+import { HelperTable, LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, formatFault, type HelperContext, type Program, type WasmCall } from '@ebpf-sim/vm';
 import { bindHelpers, type BpfHelper } from '../helpers/define.js';
 import { HELPERS } from '../helpers/index.js';
 import { HTAB_LOOKUP_ELEM_CALL, HTAB_LOOKUP_ELEM_NAME } from '../maps/hashtab.js';
@@ -74,6 +73,8 @@ export interface RuntimeOptions {
   readonly helpers?: ReadonlyMap<number, BpfHelper>;
   /** kernel.bpf_stats_enabled's static key: run accounting is on while it is non-zero. */
   readonly stats: { readonly enabled: number };
+  /** Live tasks by pid (bpf_task_from_pid finds them here; absent: no pid is found). */
+  readonly tasks?: ReadonlyMap<number, { readonly kernelAddress: number }>;
 }
 
 /** Bytes of one VM's call-frame stack in kernel memory. */
@@ -86,7 +87,13 @@ export const VM_STACK_BYTES = MAX_CALL_FRAMES * STACK_FRAME_SIZE;
 export function kernelVm(
   memory: Pick<KernelMemory, 'memory'>,
   stack: number,
-  options: { readonly helpers?: HelperTable; readonly tailCall?: (ctx: HelperContext) => Program | null; readonly jit?: boolean } = {},
+  options: {
+    readonly helpers?: HelperTable;
+    readonly tailCall?: (ctx: HelperContext) => Program | null;
+    readonly jit?: boolean;
+    /** Kfuncs by BTF id (filled once the kernel's BTF gives the ids). */
+    readonly kfuncs?: HelperTable;
+  } = {},
 ): Vm {
   const size = memory.memory.buffer.byteLength;
   const mem = new LinearMemory({ memory: memory.memory });
@@ -99,6 +106,7 @@ export function kernelVm(
     prime: false,
     ...(options.helpers === undefined ? {} : { helpers: options.helpers }),
     ...(options.tailCall === undefined ? {} : { tailCall: options.tailCall }),
+    ...(options.kfuncs === undefined ? {} : { kfuncs: options.kfuncs }),
   });
 }
 
@@ -108,6 +116,10 @@ export class BpfRuntime implements HelperEnv {
   readonly run: RunState = idleRunState();
   /** The helper ids that have an implementation (what PROG_LOAD binds a call to). */
   readonly helpers: HelperTable;
+  /** The kfuncs programs call, by their BTF ids (bound by kfuncs/index.ts bindKfuncs once the vmlinux BTF exists). */
+  readonly kfuncs = new HelperTable();
+  /** Live tasks by pid, for the task kfuncs. */
+  readonly tasks: ReadonlyMap<number, { readonly kernelAddress: number }>;
   /**
    * Kernel functions a map's map_gen_lookup calls (`call __htab_map_lookup_elem`), as WebAssembly over kernel
    * memory: the JIT calls them directly (LoadOptions.wasmCalls); the interpreter finds them in {@link helpers}.
@@ -137,6 +149,7 @@ export class BpfRuntime implements HelperEnv {
     this.k = k;
     this.trace = options.trace;
     this.stats = options.stats;
+    this.tasks = options.tasks ?? new Map();
     const helpers = bindHelpers(this, options.helpers ?? HELPERS);
     const htabLookup = htabLookupFor(k.phys.memory);
     helpers.add({ id: HTAB_LOOKUP_ELEM_CALL, name: HTAB_LOOKUP_ELEM_NAME, fn: (ctx) => htabLookup(ctx.argNumber(1), ctx.argNumber(2)) });
@@ -150,8 +163,8 @@ export class BpfRuntime implements HelperEnv {
       if (map === undefined || !hasProgramSlots(map)) return null;
       return map.programAt(ctx.argU32(3))?.program ?? null;
     };
-    this.interpVm = kernelVm(k.phys, this.stacks, { helpers, tailCall, jit: false });
-    this.jitVm = kernelVm(k.phys, this.stacks + VM_STACK_BYTES, { helpers, tailCall, jit: true });
+    this.interpVm = kernelVm(k.phys, this.stacks, { helpers, tailCall, jit: false, kfuncs: this.kfuncs });
+    this.jitVm = kernelVm(k.phys, this.stacks + VM_STACK_BYTES, { helpers, tailCall, jit: true, kfuncs: this.kfuncs });
   }
 
   /** The map at a kernel address (what a fixed-up LD imm64 holds), or undefined. */

@@ -63,6 +63,7 @@ import { progTestRun } from './prog-test-run.js';
 import type { TestRunNetDevice } from '../test-run/index.js';
 import { registerBpfSysctls, type BpfSysctls } from './sysctls.js';
 import { publishVmlinuxBtf } from '../vmlinux/vmlinux-btf.js';
+import { bindKfuncs } from '../kfuncs/index.js';
 import { rawTracepointOpen } from '../attach/raw-tracepoint-open.js';
 import { kernelBpfCalls } from './kernel-sys-bpf.js';
 import { StructOpsTable } from '../struct-ops/registry.js';
@@ -238,6 +239,7 @@ export class BpfSyscall {
       trace: options.trace ?? k.tracing ?? NO_TRACEFS,
       ...(options.helpers === undefined ? {} : { helpers: options.helpers }),
       stats: statsKey,
+      ...(k.tasks === undefined ? {} : { tasks: k.tasks }),
     });
     this.progs = new ProgSyscall(k, this, this.runtime, this.sysctls, statsKey);
     this.programs = { progFromFd: (task, fd) => this.progRef(task, fd) };
@@ -888,6 +890,7 @@ export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSys
     const vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
     bpf.progs.vmlinux = vmlinux.kernelBtf;
     bpf.progs.structOps = new StructOpsTable(vmlinux.kernelBtf);
+    bindKfuncs(bpf.runtime.kfuncs, vmlinux.kernelBtf, bpf.runtime);
     // The vmlinux BTF is BTF object 1, as on Linux (a kernel out of memory here simply has no such object).
     const object = bpf.btfs.registerKernelBtf('vmlinux', vmlinux.kernelBtf.btf, vmlinux.blob);
     if (typeof object !== 'number') bpf.progs.vmlinuxObjectId = object.id;

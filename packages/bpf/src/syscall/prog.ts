@@ -55,6 +55,7 @@ import { checkLogAttr, finalizeLog } from './verifier-log.js';
 import { mapProgIncompatibility } from './map-prog-compat.js';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
 import { resolveKsyms } from '../vmlinux/ksym.js';
+import { kfuncLookup } from '../kfuncs/index.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 import { checkStructOpsBtfId, type StructOpsProgInfo } from '../struct-ops/prog.js';
 import type { StructOpsTable } from '../struct-ops/registry.js';
@@ -590,6 +591,7 @@ export class ProgSyscall {
       map: (ref, how) => descs.get(`${how}:${ref}`),
       ksym: (insn) => resolvedKsyms.ksyms.get(insn),
       ...(this.vmlinux === undefined ? {} : { kernelBtf: this.vmlinux }),
+      ...(this.vmlinux === undefined ? {} : { kfunc: kfuncLookup(this.vmlinux, desc.uapiId) }),
     };
     const verifierLevel = (logLevel & BPF_LOG.LEVEL2) !== 0 ? 2 : logLevel !== 0 ? 1 : 0;
     const result = verify(insnBytes, { progType: desc, registry, logLevel: verifierLevel, ...checks });

@@ -13,6 +13,7 @@ import { TRACEPOINT } from '../prog-types/index.js';
 import { helperRig } from '../testing/helper-rig.js';
 import { u32le } from '../testing/map-env.js';
 import { buildVmlinuxBtf, VMLINUX_BTF_PATH } from './vmlinux-btf.js';
+import { KFUNCS } from '../kfuncs/index.js';
 
 const vmlinuxOf = (kernel = createKernel()): Uint8Array => buildVmlinuxBtf({ hooks: kernel.hooks.list() });
 
@@ -93,7 +94,7 @@ describe('vmlinux BTF', () => {
     expect(proto('bpf_lsm_file_open')?.params.map((p) => p.name)).toEqual(['file']);
     // One FUNC per kprobe'd function, per LSM hook (3) and per event class of the raw tracepoints (__bpf_trace_<template>).
     const templates = new Set(Object.values(RAW_TRACEPOINT_PROTOS).map((tp) => tp.template));
-    expect(btf.types.filter((t) => t.kind === BtfKind.FUNC).length).toBe(createKernel().hooks.list('kprobe').length + 3 + templates.size);
+    expect(btf.types.filter((t) => t.kind === BtfKind.FUNC).length).toBe(createKernel().hooks.list('kprobe').length + 3 + templates.size + KFUNCS.length);
     // tp_btf's targets: `typedef void (*btf_trace_<tp>)(void *, TP_PROTO...)`, parameters unnamed, as Linux encodes them.
     const trace = named(btf, BtfKind.TYPEDEF, 'btf_trace_sched_process_fork');
     const traceProto = btf.types[btf.types[trace.sizeOrType]?.sizeOrType ?? 0];

@@ -11,6 +11,7 @@
 import { BtfBuilder, BtfFuncLinkage, BtfIntEncoding, BtfKind, parseBtf, type BtfMember } from '@ebpf-sim/btf';
 import { BPF_TRACE_FUNC_PREFIX, BTF_TRACE_PREFIX, KernelBtf } from './btf-attach.js';
 import { emitStructOpsBtf } from '../struct-ops/btf.js';
+import { addKfuncBtf } from './kfunc-btf.js';
 import {
   KERNEL_TYPES,
   kprobeFunctionProto,
@@ -286,6 +287,7 @@ function build(sources: VmlinuxSources): Uint8Array {
   for (const [hook, args] of Object.entries(LSM_HOOK_ARGS) as [LsmHookName, (typeof LSM_HOOK_ARGS)[LsmHookName]][])
     out.func(`bpf_lsm_${hook}`, { ret: 'int', args });
   emitStructOpsBtf(out);
+  addKfuncBtf(table, (name, proto) => out.func(name, proto));
   return out.b.build();
 }
 

@@ -1,0 +1,70 @@
+/**
+ * Kfuncs as the bpf subsystem defines them: the C prototype the kernel's BTF gives each (its FUNC and FUNC_PROTO,
+ * vmlinux/kfunc-btf.ts), its KF_* flags (BTF_ID_FLAGS), the program types whose kfunc sets hold it
+ * (register_btf_kfunc_id_set) and its implementation, which the runtime binds by BTF id. The verifier's view
+ * (KfuncProto) is derived from the C prototype, so each type is written once.
+ */
+import { KERNEL_TYPES, parseCType, type CType, type KernelFunctionProto } from '@ebpf-sim/kernel';
+import type { KfuncArg, KfuncProto, KfuncRet } from '@ebpf-sim/verifier';
+import type { HelperFn } from '@ebpf-sim/vm';
+import type { HelperEnv } from '../runtime/env.js';
+
+/** What a kfunc implementation reaches besides a helper's environment: the live tasks by pid. */
+export interface KfuncEnv extends HelperEnv {
+  readonly tasks: ReadonlyMap<number, { readonly kernelAddress: number }>;
+}
+
+/** A kfunc implementation: the VM function, built once per runtime from its environment. */
+export type KfuncImpl = (env: KfuncEnv) => HelperFn;
+
+/** Linux's kfunc sets by the program types they are registered for. */
+export type KfuncSet = 'common' | 'generic';
+
+export interface BpfKfunc extends KfuncProto {
+  /** The C prototype (Linux's declaration in kernel/bpf/helpers.c and friends). */
+  readonly c: KernelFunctionProto;
+  /** The kfunc set it is in: `common` (BPF_PROG_TYPE_UNSPEC: every type) or `generic` (helpers.c's generic_kfunc_set). */
+  readonly set: KfuncSet;
+  readonly impl: KfuncImpl;
+}
+
+/** The prefix of an open-coded iterator's struct (`struct bpf_iter_num`). */
+const ITER_PREFIX = 'bpf_iter_';
+
+function pointee(t: CType): CType | undefined {
+  let p: CType = t;
+  while (p.kind === 'const' || p.kind === 'volatile') p = p.of;
+  return p.kind === 'ptr' ? p.to : undefined;
+}
+
+function unqualified(t: CType): CType {
+  return t.kind === 'const' || t.kind === 'volatile' ? unqualified(t.of) : t;
+}
+
+/** How check_kfunc_args sees a parameter of this C type. */
+function kfuncArg(name: string, ctype: string): KfuncArg {
+  const to = pointee(parseCType(ctype));
+  if (to === undefined) return { kind: 'scalar', name };
+  const target = unqualified(to);
+  if (target.kind !== 'struct') throw new Error(`kfunc argument '${name}': only pointers to structs are modelled (${ctype})`);
+  if (target.name.startsWith(ITER_PREFIX)) return { kind: 'iter', name, iter: target.name.slice(ITER_PREFIX.length) };
+  // `__nullable` parameters (Linux's name suffix) may be NULL.
+  return { kind: 'btf_id', name, btfName: target.name, ...(name.endsWith('__nullable') ? { nullable: true } : {}) };
+}
+
+/** How check_kfunc_call types R0 for this C return type. */
+function kfuncRet(ctype: string): KfuncRet {
+  const t = unqualified(parseCType(ctype));
+  if (t.kind === 'void') return { kind: 'void' };
+  const to = pointee(t);
+  if (to === undefined) return { kind: 'scalar' };
+  const target = unqualified(to);
+  if (target.kind === 'struct') return { kind: 'btf_id', btfName: target.name };
+  // A pointer to a scalar: rdonly memory of its size (btf_resolve_size).
+  return { kind: 'mem', size: KERNEL_TYPES.sizeOf(ctype.replace(/\s*\*\s*$/, '')) };
+}
+
+/** A kfunc from its C prototype, flags, set and implementation. */
+export function kfunc(name: string, c: KernelFunctionProto, flags: number, set: KfuncSet, impl: KfuncImpl, rcu?: 'lock' | 'unlock'): BpfKfunc {
+  return { name, flags, args: c.args.map((a) => kfuncArg(a.name, a.ctype)), ret: kfuncRet(c.ret), c, set, impl, ...(rcu === undefined ? {} : { rcu }) };
+}
