@@ -17,6 +17,7 @@
  * calling {@link CgroupBpfRunner} (Linux's cgroup_bpf_enabled + cgroup_bpf_sock_enabled).
  */
 import { Errno, TRACE_CGROUP, TRACE_CGROUP_ATTACH_TASK } from '@ebpf-sim/uapi';
+import type { File } from '../fs/file.js';
 import type { HookArena } from '../hooks/arena.js';
 import type { HookPoint } from '../hooks/hook.js';
 import type { HookRegistry } from '../hooks/registry.js';
@@ -147,6 +148,27 @@ export class CgroupHierarchy {
       rawAttachTask: hooks.require(rawTracepointHookName('cgroup_attach_task')),
     };
     this.root = this.create(rootId, '', undefined);
+  }
+
+  /** cgroup_v1v2_get_from_file: the online cgroup whose cgroupfs directory `file` is open on (cgroupfs sets it). */
+  fromFile: (file: File) => Cgroup | undefined = () => undefined;
+
+  /**
+   * cgroup_get_from_file for a CGROUP_ARRAY slot: the cgroup's id (u64) and cgroup_is_descendant against another
+   * cgroup's id; undefined for a file that is not a cgroup directory.
+   */
+  cgroupOf(file: File): { readonly object: { readonly id: bigint; isAncestorOf(id: bigint): boolean }; readonly id: number; put(): void } | undefined {
+    const cgroup = this.fromFile(file);
+    if (cgroup === undefined) return undefined;
+    const byId = this.byId;
+    return {
+      object: {
+        id: BigInt(cgroup.id),
+        isAncestorOf: (id) => byId.get(Number(id))?.ancestorIds[cgroup.level] === cgroup.id,
+      },
+      id: 0,
+      put: () => undefined,
+    };
   }
 
   /** cgroup_get_from_id: an online cgroup by id. */

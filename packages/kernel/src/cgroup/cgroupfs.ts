@@ -120,6 +120,7 @@ export class Cgroupfs implements DirectoryOperations {
   ) {
     const rootIno = this.nextIno++;
     this.cgroups = hierarchy(this, rootIno);
+    this.cgroups.fromFile = (file) => this.cgroupOfInode(file.inode);
     this.root = this.makeDir(this.cgroups.root, rootIno, { uid: 0, gid: 0 }, 0o755);
     this.root.parent = this.root;
   }
