@@ -12,7 +12,7 @@
 import type { Cgroup, CgroupBpfRunner, CurrentTask, Task } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
-import { cgroupEffective, type EffectiveItem } from './cgroup.js';
+import { cgroupBpfInherit, cgroupEffective, type EffectiveItem } from './cgroup.js';
 
 /** NET_XMIT_* (include/linux/netdevice.h): what an egress filter's verdict becomes. */
 export const NET_XMIT = { SUCCESS: 0, DROP: 1, CN: 2 } as const;
@@ -65,6 +65,7 @@ export function cgroupRunner(bpf: BpfSyscall, current: CurrentTask, onRelease: (
       const items = cgroupEffective(cgroup, attachType);
       return items.length === 0 ? 0 : runArray(items, sk, false);
     },
+    inherit: cgroupBpfInherit,
     released: onRelease,
   };
 }

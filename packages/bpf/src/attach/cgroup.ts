@@ -136,6 +136,13 @@ function updateEffective(cgroup: Cgroup, atype: number): void {
   }
 }
 
+/** cgroup_bpf_inherit: a new cgroup runs what its ancestors make effective there. */
+export function cgroupBpfInherit(cgroup: Cgroup): void {
+  const parent = cgroup.parent;
+  if (parent === undefined) return;
+  for (let atype = 0; atype < parent.bpfEffective.length; atype++) if (parent.bpfEffective[atype] !== 0) updateEffective(cgroup, atype);
+}
+
 /** find_attach_entry: the entry a single-program attach or a replace takes over; null for a new one; or -errno. */
 function findAttachEntry(
   list: ProgListEntry[],

@@ -103,6 +103,8 @@ export interface CgroupBpfRunner {
   runSkb(cgroup: Cgroup, attachType: number, sk: number, skb: number, task: Task | undefined): number;
   /** __cgroup_bpf_run_filter_sk: the programs of `attachType` of `cgroup` on the socket's struct sock. */
   runSock(cgroup: Cgroup, attachType: number, sk: number, task: Task | undefined): number;
+  /** cgroup_bpf_inherit: a new cgroup's effective programs, its ancestors' (at mkdir). */
+  inherit(cgroup: Cgroup): void;
   /** cgroup_bpf_release: `cgroup` is gone; its programs are detached (links stay, defunct). */
   released(cgroup: Cgroup): void;
 }
@@ -180,6 +182,7 @@ export class CgroupHierarchy {
   mkdir(parent: Cgroup, name: string, id: number): Cgroup {
     const cgroup = this.create(id, name, parent);
     parent.children.set(name, cgroup);
+    this.bpf?.inherit(cgroup);
     this.writeCounts(parent);
     this.fireCgroupEvent(this.tp.mkdir, this.tp.rawMkdir, cgroup);
     return cgroup;
