@@ -176,6 +176,80 @@ describe('cgroup programs with a clang object (cg_filter.bpf.o)', () => {
   });
 });
 
+describe('cgroup attach rules (kernel/bpf/cgroup.c), as Linux 6.18 answered them with bpftool', () => {
+  it('none / override / multi: descendants, replacement, legacy detach, duplicates and the effective order (own programs first)', () => {
+    const seen: Record<string, unknown> = {};
+    inCorpusKernel(function* (libc) {
+      const loaded: LoadedObject = yield* loadAttachObject(libc, 'cg_filter');
+      const ingress = progFd(loaded, 'ingress_count');
+      const egress = progFd(loaded, 'egress_filter');
+      const idOf = function* (fd: number): Generator<number, number, number> {
+        const info = yield* libc.bpfProgGetInfo(fd);
+        if (!info.ok) throw new Error(`prog info: ${info.errno}`);
+        return info.value.id;
+      };
+      const ingressId = yield* idOf(ingress);
+      const egressId = yield* idOf(egress);
+      const IN = BPF_ATTACH_TYPE.CGROUP_INET_INGRESS;
+      yield* libc.mkdir('/sys/fs/cgroup/r');
+      yield* libc.mkdir('/sys/fs/cgroup/r/c');
+      const r = yield* libc.open('/sys/fs/cgroup/r', O.RDONLY | O.DIRECTORY);
+      const c = yield* libc.open('/sys/fs/cgroup/r/c', O.RDONLY | O.DIRECTORY);
+      const ids = function* (fd: number, effective: boolean): Generator<number, number[], number> {
+        if (!effective) return (yield* libc.bpfProgQuery(fd, IN, 8)).progIds;
+        const mark = libc.stack.mark();
+        try {
+          const out = libc.stack.pushBytes(new Uint8Array(32));
+          const { attr } = yield* libc.bpfAttr('PROG_QUERY', { target_fd: fd, attach_type: IN, query_flags: BPF_F_QUERY_EFFECTIVE, prog_ids: out, count: 8 });
+          const raw = libc.stack.readBytes(out, 4 * attr.count);
+          return Array.from({ length: attr.count }, (_, i) => new DataView(raw.buffer, raw.byteOffset).getUint32(4 * i, true));
+        } finally {
+          libc.stack.release(mark);
+        }
+      };
+      const F = BPF_F_ATTACH;
+      seen.steps = [
+        // A program without flags on r forbids programs below it and a multi list on top of it.
+        yield* libc.bpfProgAttach(r, ingress, IN),
+        yield* libc.bpfProgAttach(c, egress, IN),
+        yield* libc.bpfProgAttach(r, egress, IN, { attachFlags: F.ALLOW_MULTI }),
+        // Attaching without flags again replaces it.
+        yield* libc.bpfProgAttach(r, egress, IN),
+      ];
+      seen.replaced = yield* ids(r, false);
+      // The legacy detach of a none/override list takes whatever is there, whichever program the fd names.
+      seen.legacyDetach = yield* libc.bpfProgDetach(r, ingress, IN);
+      seen.empty = (yield* libc.bpfProgQuery(r, IN, 8)).count;
+      // An overridable program yields to the child's own.
+      seen.override = [yield* libc.bpfProgAttach(r, ingress, IN, { attachFlags: F.ALLOW_OVERRIDE }), yield* libc.bpfProgAttach(c, egress, IN)];
+      seen.overridden = yield* ids(c, true);
+      yield* libc.bpfProgDetach(c, 0, IN);
+      yield* libc.bpfProgDetach(r, 0, IN);
+      // Multi: the same program twice is EINVAL; a child runs its own programs, then its parent's.
+      seen.multi = [
+        yield* libc.bpfProgAttach(r, ingress, IN, { attachFlags: F.ALLOW_MULTI }),
+        yield* libc.bpfProgAttach(r, ingress, IN, { attachFlags: F.ALLOW_MULTI }),
+        yield* libc.bpfProgAttach(c, egress, IN, { attachFlags: F.ALLOW_MULTI }),
+        // BPF_F_REPLACE needs BPF_F_ALLOW_MULTI; override and multi together are EINVAL; detaching from a multi list needs the program.
+        yield* libc.bpfProgAttach(r, egress, IN, { attachFlags: F.REPLACE, replaceFd: ingress }),
+        yield* libc.bpfProgAttach(r, egress, IN, { attachFlags: F.ALLOW_MULTI | F.ALLOW_OVERRIDE }),
+        yield* libc.bpfProgDetach(r, 0, IN),
+      ];
+      seen.effective = yield* ids(c, true);
+      seen.ids = [ingressId, egressId];
+    });
+    const [ingressId, egressId] = seen.ids as number[];
+    expect(seen.steps).toEqual([0, -Errno.EPERM, -Errno.EPERM, 0]);
+    expect(seen.replaced).toEqual([egressId]);
+    expect(seen.legacyDetach).toBe(0);
+    expect(seen.empty).toBe(0);
+    expect(seen.override).toEqual([0, 0]);
+    expect(seen.overridden).toEqual([egressId]);
+    expect(seen.multi).toEqual([0, -Errno.EINVAL, 0, -Errno.EINVAL, -Errno.EINVAL, -Errno.EINVAL]);
+    expect(seen.effective).toEqual([egressId, ingressId]);
+  });
+});
+
 /** A whole file as text. */
 function* readText(libc: Libc, path: string): Generator<number, string, number> {
   const fd = yield* libc.open(path, O.RDONLY);
