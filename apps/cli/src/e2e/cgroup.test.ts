@@ -5,6 +5,7 @@
  * those cgroups through cgroup.procs send UDP over lo and create sockets; user space reads the counters, the
  * per-cgroup storage, the queries and the link info.
  */
+import { readFileSync } from 'node:fs';
 import { attachProgram, type LoadedObject } from '@ebpf-sim/loader';
 import {
   AF,
@@ -25,7 +26,7 @@ import {
   type UserProgram,
 } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
-import { inCorpusKernel } from '../loader/corpus.js';
+import { inCorpusKernel, openAndLoad } from '../loader/corpus.js';
 import { arrayU64s, loadAttachObject, mapFd, progFd } from './rawtp-attach.js';
 
 /** Write `text` to `path`: the write's result. */
@@ -247,6 +248,35 @@ describe('cgroup attach rules (kernel/bpf/cgroup.c), as Linux 6.18 answered them
     expect(seen.overridden).toEqual([egressId]);
     expect(seen.multi).toEqual([0, -Errno.EINVAL, 0, -Errno.EINVAL, -Errno.EINVAL, -Errno.EINVAL]);
     expect(seen.effective).toEqual([egressId, ingressId]);
+  });
+});
+
+describe('cgroup local storage (CGRP_STORAGE) with the corpus object trace_btf.bpf.o', () => {
+  it("tp_btf/cgroup_mkdir counts in the new cgroup's storage; user space reads it by the cgroup directory's fd", () => {
+    const seen: Record<string, unknown> = {};
+    inCorpusKernel(function* (libc) {
+      const bytes = new Uint8Array(readFileSync(new URL('../../../../packages/loader/fixtures/corpus/obj/trace_btf.bpf.o', import.meta.url)));
+      const result = yield* openAndLoad(libc, 'trace_btf.bpf.o', bytes);
+      if (!result.ok) throw new Error(result.error);
+      const prog = result.loaded.programs.get('on_cgroup_mkdir');
+      if (prog === undefined) throw new Error('no on_cgroup_mkdir');
+      const link = yield* attachProgram(libc, prog);
+      expect(yield* libc.mkdir('/sys/fs/cgroup/made')).toBe(0);
+      const dir = yield* libc.open('/sys/fs/cgroup/made', O.RDONLY | O.DIRECTORY);
+      const key = new Uint8Array(new Int32Array([dir]).buffer);
+      const value = yield* libc.bpfMapLookup(mapFd(result.loaded, 'cgroup_mkdirs'), key, 8);
+      seen.value = value.ok ? new DataView(value.value.buffer, value.value.byteOffset).getBigUint64(0, true) : value.errno;
+      // The root was not made while the program ran: no value; a file that is not a cgroup directory is EBADF.
+      const root = yield* libc.open('/sys/fs/cgroup', O.RDONLY | O.DIRECTORY);
+      seen.root = (yield* libc.bpfMapLookup(mapFd(result.loaded, 'cgroup_mkdirs'), new Uint8Array(new Int32Array([root]).buffer), 8)).ok;
+      const notCgroup = yield* libc.open('/sys/fs/cgroup/made/cgroup.procs', O.RDONLY);
+      const bad = yield* libc.bpfMapLookup(mapFd(result.loaded, 'cgroup_mkdirs'), new Uint8Array(new Int32Array([notCgroup]).buffer), 8);
+      seen.bad = bad.ok ? 'found' : bad.errno;
+      yield* link.destroy();
+    });
+    expect(seen.value).toBe(1n);
+    expect(seen.root).toBe(false);
+    expect(seen.bad).toBe(Errno.EBADF);
   });
 });
 

@@ -6,7 +6,8 @@
  * attached to nothing). registerCgroupBpf plugs the runner into the kernel's cgroup hierarchy.
  */
 import { hasCapability, type Cgroup, type CgroupHierarchy, type CurrentTask, type Task, type UserCopy } from '@ebpf-sim/kernel';
-import { BPF_ATTR_LAYOUTS, BPF_F_ATTACH, BPF_LINK_INFO_CGROUP, BPF_LINK_TYPE, CAP, Errno } from '@ebpf-sim/uapi';
+import { BPF_ATTR_LAYOUTS, BPF_F_ATTACH, BPF_LINK_INFO_CGROUP, BPF_LINK_TYPE, BPF_MAP_TYPE, CAP, Errno } from '@ebpf-sim/uapi';
+import type { CgrpStorageMap } from '../maps/bpf_cgrp_storage.js';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { BpfLink, BpfLinkOps } from '../syscall/link.js';
 import type { ProgObject } from '../syscall/prog.js';
@@ -147,9 +148,14 @@ export function cgroupProgQuery(bpf: BpfSyscall, mm: UserCopy, uattr: number, ta
  */
 export function registerCgroupBpf(bpf: BpfSyscall, cgroups: CgroupHierarchy, current: CurrentTask): void {
   bpf.cgroupHierarchy = cgroups;
-  cgroups.bpf = cgroupRunner(bpf, current, (cgroup) =>
+  cgroups.bpf = cgroupRunner(bpf, current, (cgroup) => {
     cgroupBpfRelease(bpf, cgroup, (link) => {
       (link.data as CgroupLinkData).cgroup = null;
-    }),
-  );
+    });
+    // bpf_cgrp_storage_free: every CGRP_STORAGE map drops the cgroup's value.
+    for (let id = bpf.maps.nextAfter(0); id !== 0; id = bpf.maps.nextAfter(id)) {
+      const map = bpf.maps.find(id)?.map;
+      if (map?.type === BPF_MAP_TYPE.CGRP_STORAGE) (map as CgrpStorageMap).cgroupGone(cgroup);
+    }
+  });
 }

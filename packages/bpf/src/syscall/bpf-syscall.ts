@@ -466,6 +466,8 @@ export class BpfSyscall {
         const caller = this.k.current.currentTask();
         return caller === undefined ? undefined : this.k.fds.fdget(caller, fd);
       },
+      cgroupOfFile: (file) => this.cgroupHierarchy?.fromFile(file),
+      cgroupAt: (address) => this.cgroupHierarchy?.atAddress(address),
       mapOfFd: (fd) => {
         const file = this.mapFile(task, fd);
         return typeof file === 'number' ? file : (file.privateData as MapObject).map;

@@ -132,6 +132,8 @@ export class CgroupHierarchy {
   readonly root: Cgroup;
   /** Every online cgroup by id (cgroup_get_from_id). */
   private readonly byId = new Map<number, Cgroup>();
+  /** Every online cgroup by the address of its struct cgroup. */
+  private readonly byAddress = new Map<number, Cgroup>();
   /** Set by the bpf subsystem at boot. */
   bpf: CgroupBpfRunner | undefined;
   private readonly tp: CgroupTracepoints;
@@ -173,6 +175,11 @@ export class CgroupHierarchy {
     };
   }
 
+  /** The online cgroup whose struct cgroup is at `address` (a BTF pointer a program holds), or undefined. */
+  atAddress(address: number): Cgroup | undefined {
+    return address === 0 ? undefined : this.byAddress.get(address);
+  }
+
   /** cgroup_get_from_id: an online cgroup by id. */
   get(id: number): Cgroup | undefined {
     return this.byId.get(id);
@@ -198,7 +205,10 @@ export class CgroupHierarchy {
     this.byId.delete(cgroup.id);
     this.writeCounts(parent);
     this.fireCgroupEvent(this.tp.rmdir, this.tp.rawRmdir, cgroup);
+    this.byAddress.delete(cgroup.kernelAddress);
     this.bpf?.released(cgroup);
+    // css_free: the struct cgroup and its kernfs node go (nothing can name them any more).
+    if (cgroup.kernelAddress !== 0) this.k.phys.kfree(cgroup.kernelAddress);
     return 0;
   }
 
@@ -247,6 +257,7 @@ export class CgroupHierarchy {
       view.setBigUint64(kn + KERNFS_NODE.parent, BigInt(parentKn), true);
     }
     this.byId.set(id, cgroup);
+    if (cgroup.kernelAddress !== 0) this.byAddress.set(cgroup.kernelAddress, cgroup);
     return cgroup;
   }
 
