@@ -1,4 +1,4 @@
-import { AT_REMOVEDIR, Errno, Libc, O, TRACE_CGROUP, type UserProgram } from '@ebpf-sim/uapi';
+import { AT_REMOVEDIR, Errno, Libc, O, TRACE_CGROUP, TRACE_CGROUP_ATTACH_TASK, type UserProgram } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
 import { HookProgram } from '../hooks/hook.js';
 import { runProgram } from '../testing/run-program.js';
@@ -160,5 +160,46 @@ describe('cgroup v2 at /sys/fs/cgroup', () => {
       { level: 1, path: '/t' },
       { level: 2, path: '/t/u' },
     ]);
+  });
+
+  it('fires cgroup:cgroup_attach_task per moved thread (dst_id, dst_level, pid, dst_path, comm) and cgroup:cgroup_rmdir', () => {
+    const moves: string[] = [];
+    const removed: string[] = [];
+    const { status, pid } = runProgram(
+      function* (ctx) {
+        const libc = new Libc(ctx);
+        yield* libc.mkdir('/sys/fs/cgroup/m');
+        yield* writeText(libc, '/sys/fs/cgroup/m/cgroup.procs', '0');
+        // Moving into the cgroup it is in moves nothing.
+        yield* writeText(libc, '/sys/fs/cgroup/m/cgroup.procs', '0');
+        yield* writeText(libc, '/sys/fs/cgroup/cgroup.procs', '0');
+        yield* libc.unlink('/sys/fs/cgroup/m', AT_REMOVEDIR);
+        return 0;
+      },
+      {},
+      (kernel) => {
+        const view = kernel.phys.view;
+        const bytes = kernel.phys.bytes;
+        const str = (ctx: number, locAt: number): string => {
+          const loc = view.getUint32(ctx + locAt, true);
+          return new TextDecoder().decode(bytes.subarray(ctx + (loc & 0xffff), ctx + (loc & 0xffff) + (loc >>> 16) - 1));
+        };
+        const A = TRACE_CGROUP_ATTACH_TASK;
+        kernel.hooks.require('cgroup:cgroup_attach_task').attach((inv) => {
+          const c = inv.ctx;
+          moves.push(
+            `id=${view.getBigUint64(c + A.dst_id, true)} level=${view.getInt32(c + A.dst_level, true)} pid=${view.getInt32(c + A.pid, true)} path=${str(c, A.dst_path)} comm=${str(c, A.comm)}`,
+          );
+          return 0;
+        });
+        kernel.hooks.require('cgroup:cgroup_rmdir').attach((inv) => {
+          removed.push(`id=${view.getBigUint64(inv.ctx + TRACE_CGROUP.id, true)} path=${str(inv.ctx, TRACE_CGROUP.path)}`);
+          return 0;
+        });
+      },
+    );
+    expect(status).toBe(0);
+    expect(moves).toEqual([`id=15 level=1 pid=${pid} path=/m comm=test`, `id=1 level=0 pid=${pid} path=/ comm=test`]);
+    expect(removed).toEqual(['id=15 path=/m']);
   });
 });
