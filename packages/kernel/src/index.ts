@@ -195,3 +195,6 @@ export {
 export { KernelAddressVisibility, procKallsymsInode, registerKptrRestrict, type ProcKallsymsSource } from './fs/proc-kallsyms.js';
 export { KPROBE_PMU_TYPE } from './perf/kprobe-pmu.js';
 export { CPU_CLOCK_MIN_PERIOD_NS } from './perf/cpu-clock.js';
+export { Cgroup, CgroupHierarchy, CGROUP_BPF_SLOTS, CGROUP_DFL_HIERARCHY_ID, type CgroupBpfRunner } from './cgroup/cgroup.js';
+export { Cgroupfs } from './cgroup/cgroupfs.js';
+export { CGROUP_STRUCT, KERNFS_NODE, CGROUP_SUBSYS_STATE } from './cgroup/layout.js';

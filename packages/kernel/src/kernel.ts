@@ -4,6 +4,8 @@ import { DeviceManager } from './drivers/devices.js';
 import { defaultNicModels, type NicModelRegistry } from './drivers/net/model.js';
 import { AnonInodes } from './fs/anon-inode.js';
 import { Bpffs, BpfPinning } from './fs/bpffs.js';
+import { CgroupHierarchy } from './cgroup/cgroup.js';
+import { Cgroupfs } from './cgroup/cgroupfs.js';
 import { FdTable } from './fs/fdtable.js';
 import { releaseFile } from './fs/file.js';
 import { Procfs, type ProcFileName } from './fs/procfs.js';
@@ -108,6 +110,9 @@ export class Kernel implements KernelInternals {
   readonly sysfs: Sysfs;
   /** kallsyms_show_value: who sees kernel addresses. */
   readonly kallsyms: KernelAddressVisibility;
+  /** cgroup v2: the hierarchy every task belongs to, and cgroupfs at /sys/fs/cgroup. */
+  readonly cgroups: CgroupHierarchy;
+  readonly cgroupfs: Cgroupfs;
   readonly userMemory: UserMemory = userMemoryOfTasks;
   readonly signals: SignalDelivery;
   readonly sched: SchedCore;
@@ -180,6 +185,14 @@ export class Kernel implements KernelInternals {
     this.vfs.mount('/sys/kernel/tracing', this.tracing.root);
     this.fds = new AnonInodes(this.vfs, 4);
     this.sysfs = new Sysfs(this.vfs, 7);
+    this.cgroupfs = new Cgroupfs(
+      8,
+      (_fs, rootIno) => new CgroupHierarchy(this, rootIno),
+      { groups: this.groups, currentTask: () => this.sched.currentTask() },
+      this.clock,
+    );
+    this.cgroups = this.cgroupfs.cgroups;
+    this.vfs.mount('/sys/fs/cgroup', this.cgroupfs.root);
     // debugfs's error_injection/list, at its usual mount point (debugfs itself is not modelled: one read-only file).
     this.sysfs.addReadOnly('/sys/kernel/debug/error_injection/list', new TextEncoder().encode(renderErrorInjectionList()));
     this.vfs.mkdirp('/tmp');
@@ -235,6 +248,8 @@ export class Kernel implements KernelInternals {
     }
     const comm = path.slice(path.lastIndexOf('/') + 1).slice(0, 15);
     const task = createTask(this, pid, group, comm, options.nice ?? 0);
+    // Processes the kernel starts are init's: they begin in the root cgroup.
+    this.cgroups.enter(task, this.cgroups.root);
     startProgram(task, inode.program, options.argv ?? [path], options.envp ?? []);
     this.sched.wakeUpNew(task, undefined);
     return pid;

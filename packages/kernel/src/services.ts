@@ -9,6 +9,7 @@
  * `KernelInternals` adds the parts the kernel's own subsystems share (the task table, the scheduler, the
  * VFS, the hook sites).
  */
+import type { CgroupHierarchy } from './cgroup/cgroup.js';
 import type { KernelConfig } from './config.js';
 import type { DeviceManager } from './drivers/devices.js';
 import type { File, FileOperations } from './fs/file.js';
@@ -278,6 +279,8 @@ export interface KernelInternals extends KernelServices {
   readonly net: NetStack;
   /** The task_struct, cred and mm_struct of every task in kernel memory. */
   readonly taskStructs: TaskStructs;
+  /** cgroup v2: the hierarchy tasks belong to (cgroup/cgroup.ts). */
+  readonly cgroups: CgroupHierarchy;
   /** Live tasks by pid, and processes by tgid. */
   readonly tasks: Map<number, Task>;
   readonly groups: Map<number, ThreadGroup>;

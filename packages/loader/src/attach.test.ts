@@ -335,6 +335,19 @@ describe('BPF links without perf events', () => {
     );
   });
 
+  it('attaches the cgroup sections to opts.cgroupFd with their expected attach type (bpf_program__attach_cgroup)', () => {
+    const libc = new ScriptedLibc();
+    run(attachProgram(libc, prog('cgroup_skb/egress'), { cgroupFd: 5 }));
+    run(attachProgram(libc, prog('cgroup/sock_create'), { cgroupFd: 6 }));
+    expect(libc.calls).toEqual([
+      ['LINK_CREATE', { prog_fd: 3, target_fd: 5, attach_type: BPF_ATTACH_TYPE.CGROUP_INET_EGRESS }],
+      ['LINK_CREATE', { prog_fd: 3, target_fd: 6, attach_type: BPF_ATTACH_TYPE.CGROUP_INET_SOCK_CREATE }],
+    ]);
+    expect(() => run(attachProgram(new ScriptedLibc().answer('LINK_CREATE', -Errno.EBADF), prog('cgroup_skb/ingress'), { cgroupFd: 9 }))).toThrow(
+      "prog 'handler': failed to attach to cgroup: -EBADF",
+    );
+  });
+
   it('attaches SEC("perf_event") to a given perf event fd, which the link then owns', () => {
     const libc = new ScriptedLibc();
     const link = run(attachProgram(libc, prog('perf_event'), { perfEventFd: 7, cookie: 1 }));
@@ -350,7 +363,9 @@ describe('BPF links without perf events', () => {
 describe('sections that do not attach', () => {
   it('names the section and why', () => {
     expect(() => run(attachProgram(new ScriptedLibc(), prog('socket')))).toThrow(`prog 'handler': can't attach SEC("socket"): socket filters are attached`);
-    expect(() => run(attachProgram(new ScriptedLibc(), prog('cgroup/skb')))).toThrow(`can't attach SEC("cgroup/skb"): libbpf has no attach function`);
+    expect(() => run(attachProgram(new ScriptedLibc(), prog('sk_skb')))).toThrow(`can't attach SEC("sk_skb"): libbpf has no attach function`);
+    // bpf_program__attach_cgroup needs the cgroup.
+    expect(() => run(attachProgram(new ScriptedLibc(), prog('cgroup/skb')))).toThrow('attaching to a cgroup needs the cgroup: opts.cgroupFd');
     expect(() => run(attachProgram(new ScriptedLibc(), prog('kprobe')))).toThrow(`SEC("kprobe") names no target`);
     expect(() => run(attachProgram(new ScriptedLibc(), prog('kprobe', 'h', -1)))).toThrow(/without FD/);
   });

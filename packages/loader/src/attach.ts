@@ -51,6 +51,8 @@ export interface AttachOptions {
   readonly target?: string;
   /** xdp, tcx: the interface (required). */
   readonly ifindex?: number;
+  /** cgroup_skb/*, cgroup/sock_create, ...: an fd of the cgroup v2 directory to attach to (bpf_program__attach_cgroup). */
+  readonly cgroupFd?: number;
   /** SEC("perf_event"): the perf event fd to attach to (bpf_program__attach_perf_event); the link owns it. */
   readonly perfEventFd?: number;
   /** tcx: BPF_LINK_CREATE flags (BPF_F_BEFORE, BPF_F_AFTER, BPF_F_ID...), and what they are relative to. */
@@ -292,6 +294,21 @@ const attachTcx: Attacher = function* (t) {
   return new Link(libc, { kind: 'bpf_link', fd: ret, description: `prog '${prog.spec.name}' at tcx ifindex ${ifindex}` });
 };
 
+/**
+ * bpf_program__attach_cgroup: BPF_LINK_CREATE of the program's expected attach type on opts.cgroupFd (libbpf's
+ * bpf_program_attach_fd with target "cgroup"); the kernel makes it a cgroup link, which allows several programs.
+ */
+const attachCgroup: Attacher = function* (t) {
+  const { libc, prog, opts } = t;
+  const cgroupFd = opts.cgroupFd;
+  if (cgroupFd === undefined || !Number.isInteger(cgroupFd) || cgroupFd < 0)
+    throw invalid(prog, 'attaching to a cgroup needs the cgroup: opts.cgroupFd (an open fd of its /sys/fs/cgroup directory)');
+  const attachType = prog.spec.section?.expectedAttachType ?? 0;
+  const { ret } = yield* libc.bpfAttr('LINK_CREATE', { prog_fd: prog.fd, target_fd: cgroupFd, attach_type: attachType });
+  if (ret < 0) throw syscallError(`prog '${prog.spec.name}': failed to attach to cgroup`, ret);
+  return new Link(libc, { kind: 'bpf_link', fd: ret, description: `prog '${prog.spec.name}' at cgroup fd ${cgroupFd}` });
+};
+
 /** bpf_program__attach_perf_event_opts on opts.perfEventFd. */
 const attachToPerfEventFd: Attacher = function* (t) {
   const pfd = t.opts.perfEventFd;
@@ -330,7 +347,7 @@ const AUTO_ATTACH: Readonly<Record<string, Attacher>> = {
 
 /**
  * Sections libbpf does not auto-attach but that attach() takes with a target in the options (libbpf's
- * bpf_program__attach_xdp, bpf_program__attach_tcx, bpf_program__attach_perf_event).
+ * bpf_program__attach_xdp, bpf_program__attach_tcx, bpf_program__attach_perf_event, bpf_program__attach_cgroup).
  */
 const ATTACH_WITH_TARGET: Readonly<Record<string, Attacher>> = {
   xdp: attachXdp,
@@ -340,6 +357,14 @@ const ATTACH_WITH_TARGET: Readonly<Record<string, Attacher>> = {
   'tcx/ingress': attachTcx,
   'tcx/egress': attachTcx,
   perf_event: attachToPerfEventFd,
+  'cgroup_skb/ingress': attachCgroup,
+  'cgroup_skb/egress': attachCgroup,
+  'cgroup/skb': attachCgroup,
+  'cgroup/sock_create': attachCgroup,
+  'cgroup/sock_release': attachCgroup,
+  'cgroup/sock': attachCgroup,
+  'cgroup/post_bind4': attachCgroup,
+  'cgroup/post_bind6': attachCgroup,
 };
 
 /** Why a section cannot attach here, for the ones with a known other way. */

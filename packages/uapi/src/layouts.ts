@@ -195,6 +195,10 @@ export const TRACE_SCHED_PROCESS_FORK = { fixedSize: 24, parent_comm: 8, parent_
 export const TRACE_SCHED_PROCESS_EXEC = { fixedSize: 20, filename: 8, pid: 12, old_pid: 16 } as const;
 /** sched:sched_process_exit. */
 export const TRACE_SCHED_PROCESS_EXIT = { size: 36, comm: 8, pid: 24, prio: 28, group_dead: 32 } as const;
+/** cgroup:cgroup_mkdir, cgroup_rmdir, ... (event class `cgroup`): path is __data_loc (Linux 6.18's format file). */
+export const TRACE_CGROUP = { fixedSize: 28, root: 8, level: 12, id: 16, path: 24 } as const;
+/** cgroup:cgroup_attach_task (event class `cgroup_migrate`): dst_path and comm are __data_loc. */
+export const TRACE_CGROUP_ATTACH_TASK = { fixedSize: 36, dst_root: 8, dst_level: 12, dst_id: 16, pid: 24, dst_path: 28, comm: 32 } as const;
 /** Length of task_struct.comm (TASK_COMM_LEN). */
 export const TASK_COMM_LEN = 16;
 

@@ -55,13 +55,6 @@ const KNOWN: Readonly<Record<string, KnownDifference>> = {
       'struct sock behind an skb and its verifier no socket pointer types yet, so the load stops at `invalid bpf_context access off=168 size=8`',
     differences: ["obj/cgroup.bpf.o: Linux loads it; here: prog 'cgroup_egress': BPF_PROG_LOAD failed: -EACCES"],
   },
-  'obj/trace_btf.bpf.o': {
-    kind: 'gap',
-    why:
-      'its maps are created (TASK_STORAGE, CGRP_STORAGE, USER_RINGBUF), tp_btf/sched_process_fork loads by BTF id and the SYSCALL program ' +
-      'drains with its callback; tp_btf/cgroup_mkdir does not resolve: this kernel has no cgroups, so its BTF has no btf_trace_cgroup_mkdir',
-    differences: ["obj/trace_btf.bpf.o: Linux loads it; here: prog 'on_cgroup_mkdir': failed to find kernel BTF type ID of 'cgroup_mkdir': -3"],
-  },
   'obj/trace_fentry.bpf.o': {
     kind: 'by design',
     why:
@@ -125,6 +118,8 @@ describe('the corpus in the simulated kernel beside Linux 6.18', () => {
       'obj/net_more.bpf.o',
       // bpf_get_stackid walks the hook's call chain now: perf_sample loads, and the whole object matches Linux.
       'obj/trace_probes.bpf.o',
+      // cgroup v2 exists: tp_btf/cgroup_mkdir resolves (struct cgroup in the BTF) and calls bpf_cgrp_storage_get.
+      'obj/trace_btf.bpf.o',
       'obj/verifier_reject.bpf.o',
     ]);
     // xdp_stats (`w4 -= w2` on pkt_end and pkt, a 32-bit pointer subtraction a privileged loader may make): its

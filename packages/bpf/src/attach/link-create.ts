@@ -14,6 +14,7 @@ import { tcxLinkCreate } from './tcx.js';
 import { xdpLinkCreate } from './xdp-link.js';
 import { perfLinkCreate } from './perf-link.js';
 import { tracingLinkCreate } from './tracing-link.js';
+import { cgroupLinkCreate } from './cgroup-link.js';
 
 const C = BPF_ATTR_LAYOUTS.LINK_CREATE;
 
@@ -50,6 +51,8 @@ const LINK_CREATE_HANDLERS: ReadonlyMap<number, LinkCreateHandler> = new Map<num
   [BPF_PROG_TYPE.PERF_EVENT, perfLinkCreate],
   [BPF_PROG_TYPE.TRACING, tracingLinkCreate],
   [BPF_PROG_TYPE.LSM, tracingLinkCreate],
+  [BPF_PROG_TYPE.CGROUP_SKB, cgroupLinkCreate],
+  [BPF_PROG_TYPE.CGROUP_SOCK, cgroupLinkCreate],
 ]);
 
 /** link_create, after CHECK_ATTR (the syscall's command table checks the tail past uprobe_multi.pid). */

@@ -2,21 +2,28 @@
  * BPF_PROG_ATTACH, BPF_PROG_DETACH and BPF_PROG_QUERY (kernel/bpf/syscall.c bpf_prog_attach, bpf_prog_detach,
  * bpf_prog_query): attachments without a link, held by the attach point until detached. The attach type
  * names the program type (attach_type_to_prog_type); each program type's attach point is an entry of the
- * tables below, as Linux's switches. Only tcx is modelled (cgroups, sockmaps, lirc and the flow dissector are
- * not): their attach types answer EINVAL, as a kernel built without them does.
+ * tables below, as Linux's switches. tcx and the cgroup types (CGROUP_SKB, CGROUP_SOCK: cgroup-link.ts) are
+ * modelled (sockmaps, lirc and the flow dissector are not): their attach types answer EINVAL, as a kernel built
+ * without them does.
  */
 import { hasCapability, type Task, type UserCopy } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_F_ATTACH, BPF_F_QUERY_EFFECTIVE, BPF_PROG_TYPE, CAP, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { ProgObject } from '../syscall/prog.js';
 import { tcxProgAttach, tcxProgDetach, tcxProgQuery } from './tcx.js';
+import { CGROUP_PROG_TYPE_OF_ATTACH_TYPE } from './cgroup.js';
+import { cgroupProgAttach, cgroupProgDetach, cgroupProgQuery } from './cgroup-link.js';
 
 /** attach_type_to_prog_type for the attach types of modelled attach points (others: BPF_PROG_TYPE_UNSPEC). */
 const PROG_TYPE_OF_ATTACH_TYPE: ReadonlyMap<number, number> = new Map([
   [BPF_ATTACH_TYPE.TCX_INGRESS, BPF_PROG_TYPE.SCHED_CLS],
   [BPF_ATTACH_TYPE.TCX_EGRESS, BPF_PROG_TYPE.SCHED_CLS],
   [BPF_ATTACH_TYPE.XDP, BPF_PROG_TYPE.XDP],
+  ...CGROUP_PROG_TYPE_OF_ATTACH_TYPE,
 ]);
+
+/** is_cgroup_prog_type: attach flags may carry the mprog placement bits, relative_fd and expected_revision too. */
+const CGROUP_PROG_TYPES: ReadonlySet<number> = new Set(CGROUP_PROG_TYPE_OF_ATTACH_TYPE.values());
 
 /** bpf_mprog_supported: the program types whose attach points are bpf_mprog arrays. */
 const MPROG_PROG_TYPES: ReadonlySet<number> = new Set([BPF_PROG_TYPE.SCHED_CLS]);
@@ -32,12 +39,17 @@ interface ProgAttachPoint {
 }
 
 /** bpf_prog_attach's and bpf_prog_detach's switch on the program type. */
-const ATTACH_POINTS: ReadonlyMap<number, ProgAttachPoint> = new Map([[BPF_PROG_TYPE.SCHED_CLS, { attach: tcxProgAttach, detach: tcxProgDetach }]]);
+const ATTACH_POINTS: ReadonlyMap<number, ProgAttachPoint> = new Map([
+  [BPF_PROG_TYPE.SCHED_CLS, { attach: tcxProgAttach, detach: tcxProgDetach }],
+  [BPF_PROG_TYPE.CGROUP_SKB, { attach: cgroupProgAttach, detach: cgroupProgDetach }],
+  [BPF_PROG_TYPE.CGROUP_SOCK, { attach: cgroupProgAttach, detach: cgroupProgDetach }],
+]);
 
 /** bpf_prog_query's switch on the attach type. */
-const QUERY_POINTS: ReadonlyMap<number, (bpf: BpfSyscall, mm: UserCopy, uattr: number) => number> = new Map([
+const QUERY_POINTS: ReadonlyMap<number, (bpf: BpfSyscall, mm: UserCopy, uattr: number, task: Task) => number> = new Map([
   [BPF_ATTACH_TYPE.TCX_INGRESS, tcxProgQuery],
   [BPF_ATTACH_TYPE.TCX_EGRESS, tcxProgQuery],
+  ...[...CGROUP_PROG_TYPE_OF_ATTACH_TYPE.keys()].map((type) => [type, cgroupProgQuery] as const),
 ]);
 
 /**
@@ -46,6 +58,8 @@ const QUERY_POINTS: ReadonlyMap<number, (bpf: BpfSyscall, mm: UserCopy, uattr: n
  */
 function checkAttachType(prog: ProgObject, attachType: number): boolean {
   if (prog.progType === BPF_PROG_TYPE.SCHED_CLS) return attachType === BPF_ATTACH_TYPE.TCX_INGRESS || attachType === BPF_ATTACH_TYPE.TCX_EGRESS;
+  // The cgroup types' rule (with its EPERM for CGROUP_SKB without CAP_NET_ADMIN) is cgroupProgAttach's first step.
+  if (CGROUP_PROG_TYPES.has(prog.progType)) return true;
   return PROG_TYPE_OF_ATTACH_TYPE.get(attachType) === prog.progType;
 }
 
@@ -57,6 +71,8 @@ export function progAttach(bpf: BpfSyscall, task: Task): number {
   const flags = bpf.u32(A.attach_flags.offset);
   if (MPROG_PROG_TYPES.has(ptype)) {
     if ((flags & ~ATTACH_MASK_MPROG) !== 0) return -Errno.EINVAL;
+  } else if (CGROUP_PROG_TYPES.has(ptype)) {
+    if ((flags & ~(ATTACH_MASK_BASE | ATTACH_MASK_MPROG)) !== 0) return -Errno.EINVAL;
   } else {
     if ((flags & ~ATTACH_MASK_BASE) !== 0) return -Errno.EINVAL;
     if (bpf.u32(A.relative_fd.offset) !== 0 || bpf.u64(A.expected_revision.offset) !== 0) return -Errno.EINVAL;
@@ -88,6 +104,8 @@ export function progDetach(bpf: BpfSyscall, task: Task): number {
       if (found.progType !== ptype) return -Errno.EINVAL;
       prog = found;
     }
+  } else if (ptype !== undefined && CGROUP_PROG_TYPES.has(ptype)) {
+    if (bpf.u32(D.attach_flags.offset) !== 0 || bpf.u32(D.relative_fd.offset) !== 0) return -Errno.EINVAL;
   } else if (bpf.u32(D.attach_flags.offset) !== 0 || bpf.u32(D.relative_fd.offset) !== 0 || bpf.u64(D.expected_revision.offset) !== 0) {
     return -Errno.EINVAL;
   }
@@ -101,5 +119,5 @@ export function progQuery(bpf: BpfSyscall, task: Task, mm: UserCopy, uattr: numb
   const Q = BPF_ATTR_LAYOUTS.PROG_QUERY;
   if ((bpf.u32(Q.query_flags.offset) & ~BPF_F_QUERY_EFFECTIVE) !== 0) return -Errno.EINVAL;
   const query = QUERY_POINTS.get(bpf.u32(Q.attach_type.offset));
-  return query === undefined ? -Errno.EINVAL : query(bpf, mm, uattr);
+  return query === undefined ? -Errno.EINVAL : query(bpf, mm, uattr, task);
 }

@@ -170,4 +170,9 @@ export const PRIVILEGED_BASE: readonly BpfFuncName[] = [
   'probe_read_kernel',
   'probe_read_user_str',
   'probe_read_kernel_str',
+  // The cgroup helpers are in bpf_base_func_proto's CAP_BPF part in 6.18 (an XDP program may call them: verified).
+  'get_current_cgroup_id',
+  'get_current_ancestor_cgroup_id',
+  'cgrp_storage_get',
+  'cgrp_storage_delete',
 ];

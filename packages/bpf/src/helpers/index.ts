@@ -11,6 +11,7 @@ import { TRACING_HELPERS } from './tracing.js';
 import { SIGNAL_HELPERS } from './signal.js';
 import { STORAGE_HELPERS } from './storage.js';
 import { SYS_BPF_HELPERS } from './sys-bpf.js';
+import { CGROUP_HELPERS } from './cgroup.js';
 
 export const HELPERS = protoTable(
   MAP_HELPERS,
@@ -24,5 +25,6 @@ export const HELPERS = protoTable(
   SOCK_MAP_HELPERS,
   SIGNAL_HELPERS,
   SYS_BPF_HELPERS,
+  CGROUP_HELPERS,
 );
 export { PRIVILEGED_BASE, UNPRIVILEGED_BASE } from './base.js';

@@ -8,9 +8,9 @@
  *
  * Owners: a program names a task, inode, socket or cgroup by a BTF pointer. This kernel keeps a task_struct in
  * memory for every task, so a task pointer that is the current task's resolves to it (the storage helpers'
- * usual argument, bpf_get_current_task_btf); it has no struct inode, sock or cgroup a program could point at
- * (the LSM hooks hand views), so any other pointer names no owner and is what Linux does with NULL: the get
- * returns NULL, the delete -EINVAL.
+ * usual argument, bpf_get_current_task_btf); a struct cgroup pointer names its cgroup (the CGRP_STORAGE map
+ * resolves it); it has no struct inode or sock a program could point at (the LSM hooks hand views), so any other
+ * pointer names no owner and is what Linux does with NULL: the get returns NULL, the delete -EINVAL.
  *
  * bpf_user_ringbuf_drain (its ring side is UserRingBufMap.drain) runs a callback: it is in callbacks.ts.
  */
@@ -19,6 +19,7 @@ import type { Task } from '@ebpf-sim/kernel';
 import type { HelperContext } from '@ebpf-sim/vm';
 import type { LocalStorageMap } from '../maps/bpf_local_storage.js';
 import type { CgroupStorageMap } from '../maps/local_storage.js';
+import type { CgrpStorageMap } from '../maps/bpf_cgrp_storage.js';
 import type { HelperEnv, HelperImpl } from '../runtime/env.js';
 import { helper, type BpfHelper } from './define.js';
 
@@ -62,6 +63,24 @@ const storageDelete =
   (ctx) =>
     storageMapArg(env, ctx)?.storageDelete(ownerAt(env, ctx.argNumber(2))) ?? 0;
 
+/** The CGRP_STORAGE map in r1 (the verifier allows no other there), which resolves struct cgroup pointers. */
+const cgrpMapArg = (env: HelperEnv, ctx: HelperContext): CgrpStorageMap | undefined => {
+  const map = env.mapAt(ctx.argNumber(1));
+  return map?.type === BPF_MAP_TYPE.CGRP_STORAGE ? (map as CgrpStorageMap) : undefined;
+};
+
+/** bpf_cgrp_storage_get(map, cgroup, value, flags): the cgroup's struct (a BTF pointer) names the owner. */
+const cgrpStorageGet: HelperImpl = (env) => (ctx) => {
+  const map = cgrpMapArg(env, ctx);
+  return map?.storageGet(map.ownerAt(ctx.argNumber(2)), ctx.argNumber(3), flagsArg(ctx, 4)) ?? 0;
+};
+
+/** bpf_cgrp_storage_delete(map, cgroup). */
+const cgrpStorageDelete: HelperImpl = (env) => (ctx) => {
+  const map = cgrpMapArg(env, ctx);
+  return map?.storageDelete(map.ownerAt(ctx.argNumber(2))) ?? 0;
+};
+
 /** No object of this kind lives in this kernel's memory: every pointer names no owner. */
 const noOwner = (): undefined => undefined;
 
@@ -97,6 +116,6 @@ export const STORAGE_HELPERS: readonly BpfHelper[] = [
   helper('inode_storage_delete', deleteProto('inode_storage', 'ptr_to_btf_id_or_null'), storageDelete(noOwner)),
   helper('task_storage_get', getProto('task_storage', 'ptr_to_btf_id_or_null'), storageGet(taskAt)),
   helper('task_storage_delete', deleteProto('task_storage', 'ptr_to_btf_id_or_null'), storageDelete(taskAt)),
-  helper('cgrp_storage_get', getProto('cgrp_storage', 'ptr_to_btf_id_or_null'), storageGet(noOwner)),
-  helper('cgrp_storage_delete', deleteProto('cgrp_storage', 'ptr_to_btf_id_or_null'), storageDelete(noOwner)),
+  helper('cgrp_storage_get', getProto('cgrp_storage', 'ptr_to_btf_id_or_null'), cgrpStorageGet),
+  helper('cgrp_storage_delete', deleteProto('cgrp_storage', 'ptr_to_btf_id_or_null'), cgrpStorageDelete),
 ];

@@ -1,6 +1,7 @@
 /**
  * Tracing helpers (kernel/trace/bpf_trace.c, kernel/bpf/helpers.c): current task facts, stacks, perf
- * counters, kprobe overrides; with the implementations of the current-task ones.
+ * counters, kprobe overrides; with the implementations of the current-task ones (the current cgroup's are in
+ * cgroup.ts).
  */
 import type { HelperImpl } from '../runtime/env.js';
 import { helper, type BpfHelper } from './define.js';
@@ -41,7 +42,6 @@ const getCurrentComm: HelperImpl = (env) => (ctx) => {
 export const TRACING_HELPERS: readonly BpfHelper[] = [
   helper('get_current_uid_gid', { ret: 'integer', args: [] }, getCurrentUidGid),
   helper('get_current_comm', { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size'] }, getCurrentComm),
-  helper('get_current_cgroup_id', { ret: 'integer', args: [] }),
   helper('get_ns_current_pid_tgid', { ret: 'integer', args: ['anything', 'anything', 'ptr_to_uninit_mem', 'const_size'] }),
   helper('perf_event_read', { ret: 'integer', args: ['const_map_ptr', 'anything'], mapTypes: ['perf_event_array'] }),
   helper('perf_event_read_value', {

@@ -92,6 +92,11 @@ export class CgroupStorageMap extends BpfMap {
     this.linked.unshift(storage);
   }
 
+  /** cgroup_storage_lookup by (cgroup id, attach type): the storage linked there, as bpf_cgroup_storages_alloc reuses it. */
+  storageOf(cgroupId: number, attachType: number): CgroupStorage | undefined {
+    return this.linked.find((storage) => storage.cgroupId === cgroupId && storage.attachType === attachType);
+  }
+
   /** bpf_cgroup_storage_unlink. */
   unlink(storage: CgroupStorage): void {
     const at = this.linked.indexOf(storage);

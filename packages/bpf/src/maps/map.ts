@@ -99,6 +99,10 @@ export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
    * absent, every key is EBADF.
    */
   readonly fileOfUserFd?: (fd: number) => File | undefined;
+  /** cgroup_v1v2_get_from_file: the cgroup a cgroupfs directory file is (CGRP_STORAGE keys); absent, none is. */
+  readonly cgroupOfFile?: (file: File) => object | undefined;
+  /** The online cgroup whose struct cgroup is at `address` (what bpf_cgrp_storage_get's pointer names); absent, none. */
+  readonly cgroupAt?: (address: number) => object | undefined;
   /**
    * __bpf_map_get on the creator's fd (no reference taken): the map, -EBADF for no file, -EINVAL for a file that
    * is not a map. Only map-in-map creation asks (inner_map_fd); absent, every fd is bad.

@@ -24,6 +24,8 @@ import {
   type Task,
   type TracePipe,
   type UserCopy,
+  type Cgroup,
+  type CgroupHierarchy,
 } from '@ebpf-sim/kernel';
 import {
   AT_FDCWD,
@@ -69,6 +71,7 @@ import { kernelBpfCalls } from './kernel-sys-bpf.js';
 import { StructOpsTable } from '../struct-ops/registry.js';
 import { BPF_MAP_TYPE } from '@ebpf-sim/uapi';
 import { StructOpsMap } from '../maps/struct_ops.js';
+import { registerCgroupBpf } from '../attach/cgroup-link.js';
 
 export type { MapObject } from './objects.js';
 
@@ -97,6 +100,8 @@ export type BpfServices = Pick<
   readonly sysfs?: KernelServices['sysfs'];
   /** The network stack: registerBpf gives it the SO_ATTACH_BPF provider (absent: no sockets). */
   readonly net?: KernelServices['net'];
+  /** cgroupfs and its hierarchy: registerBpf plugs the cgroup programs' runner in (absent: no cgroups). */
+  readonly cgroupfs?: { readonly cgroups: CgroupHierarchy };
 };
 
 /** Program fds as fd-valued maps take them: the program subsystem's `progFromFd` (bpf_prog_get), with a reference. */
@@ -484,6 +489,8 @@ export class BpfSyscall {
         const caller = this.k.current.currentTask();
         return caller === undefined ? undefined : this.k.fds.fdget(caller, fd);
       },
+      cgroupOfFile: (file) => this.cgroupHierarchy?.fromFile(file),
+      cgroupAt: (address) => this.cgroupHierarchy?.atAddress(address),
       mapOfFd: (fd) => {
         const file = this.mapFile(task, fd);
         return typeof file === 'number' ? file : (file.privateData as MapObject).map;
@@ -805,6 +812,15 @@ export class BpfSyscall {
     return dev?.xdp instanceof HookPoint && dev.tcIngress instanceof HookPoint && dev.tcEgress instanceof HookPoint ? (dev as NetDevice) : undefined;
   }
 
+  /** The kernel's cgroup hierarchy (registerCgroupBpf sets it; absent: no fd names a cgroup). */
+  cgroupHierarchy: CgroupHierarchy | undefined = undefined;
+
+  /** cgroup_get_from_fd: the cgroup whose cgroupfs directory `fd` of `task` is open on, or -EBADF. */
+  cgroupFromFd(task: Task, fd: number): Cgroup | number {
+    const file = this.k.fds.fdget(task, fd);
+    return (file === undefined ? undefined : this.cgroupHierarchy?.fromFile(file)) ?? -Errno.EBADF;
+  }
+
   /** put_user of a u32 result into the attr block: 0 or -EFAULT. */
   putU32(mm: UserCopy, address: number, value: number): number {
     this.u32OutView.setUint32(0, value, true);
@@ -886,6 +902,7 @@ export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSys
   kernel.syscalls.register('bpf', bpf.handler);
   kernel.perfBpf?.setBpfOps(perfEventBpfOps(bpf));
   if (kernel.net !== undefined) registerSocketFilters(bpf, kernel.net);
+  if (kernel.cgroupfs !== undefined) registerCgroupBpf(bpf, kernel.cgroupfs.cgroups, kernel.current);
   if (kernel.hooks !== undefined && kernel.sysfs !== undefined) {
     const vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
     bpf.progs.vmlinux = vmlinux.kernelBtf;

@@ -17,7 +17,7 @@ export interface ProcSource {
   fdinfo(pid: number, fd: number): string | undefined;
 }
 
-export const PROC_FILES = ['comm', 'status'] as const;
+export const PROC_FILES = ['comm', 'status', 'cgroup'] as const;
 export type ProcFileName = (typeof PROC_FILES)[number];
 
 /** Reading and seeking a file whose text its `open` put in `file.privateData` (a Uint8Array). */

@@ -12,6 +12,8 @@ import {
   TRACE_SYSCALL_EXIT,
   TRACE_INET_SOCK_SET_STATE,
   TRACE_NETIF_RECEIVE_SKB,
+  TRACE_CGROUP,
+  TRACE_CGROUP_ATTACH_TASK,
 } from '@ebpf-sim/uapi';
 import { HookPoint, type ContextField, type HookKind } from './hook.js';
 import { BPF_PERF_EVENT_DATA_KERN, LSM_CTX_SIZE, XDP_BUFF } from './kernel-objects.js';
@@ -185,6 +187,30 @@ export const RAW_TRACEPOINT_PROTOS: Readonly<Record<string, RawTracepointProto>>
     args: [
       { name: 'p', ctype: 'struct task_struct *' },
       { name: 'group_dead', ctype: 'bool' },
+    ],
+  },
+  // include/trace/events/cgroup.h (cgroup/cgroup.ts fires them).
+  cgroup_mkdir: {
+    template: 'cgroup',
+    args: [
+      { name: 'cgrp', ctype: 'struct cgroup *' },
+      { name: 'path', ctype: 'const char *' },
+    ],
+  },
+  cgroup_rmdir: {
+    template: 'cgroup',
+    args: [
+      { name: 'cgrp', ctype: 'struct cgroup *' },
+      { name: 'path', ctype: 'const char *' },
+    ],
+  },
+  cgroup_attach_task: {
+    template: 'cgroup_migrate',
+    args: [
+      { name: 'dst_cgrp', ctype: 'struct cgroup *' },
+      { name: 'path', ctype: 'const char *' },
+      { name: 'task', ctype: 'struct task_struct *' },
+      { name: 'threadgroup', ctype: 'bool' },
     ],
   },
 };
@@ -365,6 +391,26 @@ export class HookRegistry {
       field('daddr', '__u8[4]', T.daddr, 4, false),
       field('saddr_v6', '__u8[16]', T.saddr_v6, 16, false),
       field('daddr_v6', '__u8[16]', T.daddr_v6, 16, false),
+    ]);
+    const C = TRACE_CGROUP;
+    for (const name of ['cgroup_mkdir', 'cgroup_rmdir']) {
+      this.define(`cgroup:${name}`, 'tracepoint', C.fixedSize + 256, [
+        ...COMMON_FIELDS,
+        field('root', 'int', C.root, 4, true),
+        field('level', 'int', C.level, 4, true),
+        field('id', 'u64', C.id, 8, false),
+        field('path', '__data_loc char[]', C.path, 4, false),
+      ]);
+    }
+    const M = TRACE_CGROUP_ATTACH_TASK;
+    this.define('cgroup:cgroup_attach_task', 'tracepoint', M.fixedSize + 256 + 16, [
+      ...COMMON_FIELDS,
+      field('dst_root', 'int', M.dst_root, 4, true),
+      field('dst_level', 'int', M.dst_level, 4, true),
+      field('dst_id', 'u64', M.dst_id, 8, false),
+      field('pid', 'int', M.pid, 4, true),
+      field('dst_path', '__data_loc char[]', M.dst_path, 4, false),
+      field('comm', '__data_loc char[]', M.comm, 4, false),
     ]);
   }
 

@@ -10,6 +10,7 @@ import type { HookPoint, HookProgram } from '../hooks/hook.js';
 import { SOCK as SOCK_LAYOUT } from '../hooks/kernel-objects.js';
 import { WaitQueue } from '../sched/wait.js';
 import type { Task } from '../task/task.js';
+import type { Cgroup } from '../cgroup/cgroup.js';
 
 /** A socket address as the syscalls parse it from user memory (sockaddr_in or sockaddr_ll). */
 export interface SockAddr {
@@ -108,6 +109,8 @@ export class Socket {
   parent: Socket | undefined;
   /** TCP: a FIN arrived (reads return 0 after the stream). */
   finReceived = false;
+  /** sk->sk_cgrp_data: the cgroup whose programs filter this socket's traffic (cgroup/net-hooks.ts). */
+  cgroup: Cgroup | undefined = undefined;
 
   constructor(
     readonly family: number,

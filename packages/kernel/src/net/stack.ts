@@ -21,10 +21,11 @@ import { RouteTable } from './route.js';
 import { SkbAllocator } from './skb.js';
 import { Socket, writeSockFields, type AttachedFilter, type ProtoOps } from './socket.js';
 import { TcpProtocol } from './tcp.js';
+import { NET_XMIT_DROP, cgroupInetEgress, cgroupInetIngress } from '../cgroup/net-hooks.js';
 import { UdpProtocol } from './udp.js';
 
 /** What the stack uses: memory, hooks and the arena to fire them, the clock, the CPU, the NICs, the kprobe sites, randomness. */
-export type NetServices = Pick<KernelInternals, 'phys' | 'hooks' | 'hookArena' | 'clock' | 'current' | 'devices' | 'kprobes' | 'random' | 'config'>;
+export type NetServices = Pick<KernelInternals, 'phys' | 'hooks' | 'hookArena' | 'clock' | 'current' | 'devices' | 'kprobes' | 'random' | 'config' | 'cgroups'>;
 
 /**
  * SO_ATTACH_BPF's way to the bpf subsystem (the kernel knows nothing of eBPF): the bpf subsystem registers a
@@ -179,6 +180,8 @@ export class NetStack {
     // A TCP socket starts CLOSE (sk_state's initial value for every inet socket; only TCP reports it).
     if (proto === IPPROTO.TCP) sock.state = TCP_STATE.CLOSE;
     writeSockFields(this.k.phys.view, sock);
+    // cgroup_sk_alloc: the socket belongs to the creating task's cgroup.
+    sock.cgroup = this.k.current.currentTask()?.cgroup;
     if (family === AF.PACKET) this.packet.created(sock);
     this.sockets.add(sock);
     return sock;
@@ -329,6 +332,8 @@ export class NetStack {
    * program returns 0.
    */
   runFilter(sock: Socket, skb: number, cap: number): boolean {
+    // The cgroup's ingress programs first, as sk_filter_trim_cap runs them.
+    if (cgroupInetIngress(this, sock, skb) !== 0) return false;
     const filter = sock.filter;
     if (filter === undefined) return true;
     const cpu = this.k.current.currentCpu;
@@ -343,7 +348,7 @@ export class NetStack {
    * ip_queue_xmit / ip_send_skb of one UDP or TCP packet from `p.src` to `p.dst`: the route, the frame, then the
    * device. The number of bytes handed to the device, or -ENETUNREACH.
    */
-  ipOutput(p: Omit<Ipv4Packet, 'srcMac' | 'dstMac' | 'id'>): number {
+  ipOutput(p: Omit<Ipv4Packet, 'srcMac' | 'dstMac' | 'id'>, sock?: Socket): number {
     const route = this.route(p.dst);
     if (route === undefined) {
       this.stats.ipOutNoRoutes++;
@@ -353,6 +358,13 @@ export class NetStack {
     const iface = route.iface;
     const dstMac = iface === this.lo ? this.lo.mac : (this.neighbours.get(p.dst) ?? BROADCAST_MAC);
     const frame = buildFrame({ ...p, srcMac: iface.mac, dstMac, id: this.nextIpId() });
+    if (sock !== undefined) {
+      // ip_finish_output: the cgroup's egress verdict. -EPERM reaches the sender; NET_XMIT_DROP is -ENOBUFS, which
+      // udp_send_skb reports as success without IP_RECVERR (not modelled); NET_XMIT_CN sends.
+      const verdict = cgroupInetEgress(this, sock, iface, frame);
+      if (verdict < 0) return verdict;
+      if (verdict === NET_XMIT_DROP) return 0;
+    }
     this.devQueueXmit(iface, frame);
     return frame.length;
   }

@@ -398,6 +398,8 @@ export class TcpProtocol implements InetProtocol {
     child.rcvbuf = listener.rcvbuf;
     child.sndbuf = listener.sndbuf;
     child.parent = listener;
+    // cgroup_sk_clone: an accepted socket stays in its listener's cgroup.
+    child.cgroup = listener.cgroup;
     // Linux's child inherits the listener's socket filter (sk_clone_lock); here the child starts without one.
     child.state = TCP_STATE.CLOSE;
     this.setState(child, TCP_STATE.SYN_RECV);

@@ -102,18 +102,21 @@ export class UdpProtocol implements InetProtocol {
     if (bound < 0) return bound;
     writeSockFields(this.stack.k.phys.view, sock);
     const src = sock.localAddr !== 0 ? sock.localAddr : route.src;
-    const sent = this.stack.ipOutput({
-      src,
-      dst,
-      protocol: IPPROTO.UDP,
-      srcPort: sock.localPort,
-      dstPort: port,
-      seq: 0,
-      ack: 0,
-      flags: 0,
-      window: 0,
-      payload: data.subarray(0, length),
-    });
+    const sent = this.stack.ipOutput(
+      {
+        src,
+        dst,
+        protocol: IPPROTO.UDP,
+        srcPort: sock.localPort,
+        dstPort: port,
+        seq: 0,
+        ack: 0,
+        flags: 0,
+        window: 0,
+        payload: data.subarray(0, length),
+      },
+      sock,
+    );
     return sent < 0 ? sent : length;
   }
 

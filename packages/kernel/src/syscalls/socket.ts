@@ -3,16 +3,18 @@
  * shutdown, getsockname, getpeername, setsockopt, getsockopt, and read/write/close through the socket's file.
  * Addresses cross with move_addr_to_kernel / move_addr_to_user's rules; the protocol's ProtoOps does the rest.
  */
-import { AF, CAP_NET_RAW, Errno, O, SO, SOCK, SOCKADDR_IN_LAYOUT, SOCKADDR_LL, SOL, TCP_STATE } from '@ebpf-sim/uapi';
+import { AF, BPF_ATTACH_TYPE, CAP_NET_RAW, Errno, O, SO, SOCK, SOCKADDR_IN_LAYOUT, SOCKADDR_LL, SOL, TCP_STATE } from '@ebpf-sim/uapi';
+import { cgroupInetSock } from '../cgroup/net-hooks.js';
+import type { NetStack } from '../net/stack.js';
 import type { File, FileOperations, IoContext } from '../fs/file.js';
-import type { SockAddr, Socket } from '../net/socket.js';
+import { writeSockFields, type SockAddr, type Socket } from '../net/socket.js';
 import type { CurrentTask, KernelInternals } from '../services.js';
 import { hasCapability, type Task } from '../task/task.js';
 import type { SyscallTable } from './table.js';
 import { bounceBuffer, MAX_TRANSFER } from './user-buffer.js';
 
 /** What the socket syscalls use: the stack and the descriptor table. */
-export type SocketSyscallServices = Pick<KernelInternals, 'net' | 'fds' | 'current'>;
+export type SocketSyscallServices = Pick<KernelInternals, 'net' | 'fds' | 'current' | 'phys'>;
 
 /** sizeof(struct sockaddr_storage): the largest address move_addr_to_kernel accepts. */
 const SOCKADDR_STORAGE = 128;
@@ -24,7 +26,7 @@ const RMEM_MAX = 212992;
 const sockOf = (file: File): Socket => file.privateData as Socket;
 
 /** The file of a socket: read/write are recv/send without flags (as the calling task), close releases the protocol's state. */
-function socketFileOps(current: CurrentTask): FileOperations {
+function socketFileOps(current: CurrentTask, stack?: NetStack): FileOperations {
   const caller = (): Task | undefined => current.currentTask();
   return {
     name: 'socket',
@@ -44,6 +46,8 @@ function socketFileOps(current: CurrentTask): FileOperations {
     },
     release(file: File): void {
       const sock = sockOf(file);
+      // inet_release: the cgroup's sock_release programs see the socket before it goes (their answer is ignored).
+      if (stack !== undefined) cgroupInetSock(stack, sock, BPF_ATTACH_TYPE.CGROUP_INET_SOCK_RELEASE);
       sock.ops.release(sock);
     },
     showFdinfo(file: File): string {
@@ -119,7 +123,7 @@ function writeSockaddr(task: Task, address: number, lenAddress: number, bytes: U
 
 export function registerSocketSyscalls(table: SyscallTable, k: SocketSyscallServices): void {
   let fops: FileOperations | undefined;
-  const fileOps = (): FileOperations => (fops ??= socketFileOps(k.current));
+  const fileOps = (): FileOperations => (fops ??= socketFileOps(k.current, k.net));
 
   /** sockfd_lookup: the socket behind `fd`, or -EBADF / -ENOTSOCK; its O_NONBLOCK noted. */
   const lookup = (task: Task, fd: number): Socket | number => {
@@ -146,6 +150,12 @@ export function registerSocketSyscalls(table: SyscallTable, k: SocketSyscallServ
     if (family === AF.PACKET && !hasCapability(task.group.cred, CAP_NET_RAW)) return -Errno.EPERM;
     const sock = k.net.newSock(family, type & SOCK.TYPE_MASK, protocol);
     if (typeof sock === 'number') return sock;
+    // inet_create: the cgroup's sock_create programs may refuse the socket (EPERM).
+    const refused = cgroupInetSock(k.net, sock, BPF_ATTACH_TYPE.CGROUP_INET_SOCK_CREATE);
+    if (refused !== 0) {
+      sock.ops.release(sock);
+      return refused;
+    }
     return install(task, sock, flags);
   });
 
@@ -160,7 +170,19 @@ export function registerSocketSyscalls(table: SyscallTable, k: SocketSyscallServ
     };
   table.register(
     'bind',
-    withAddr((task, sock, addr, addrlen) => sock.ops.bind(sock, addr, addrlen)),
+    withAddr((task, sock, addr, addrlen) => {
+      const ret = sock.ops.bind(sock, addr, addrlen);
+      if (ret !== 0 || !sock.isInet) return ret;
+      // __inet_bind: the cgroup's post_bind4 programs may refuse the bound address; the port is given back.
+      const refused = cgroupInetSock(k.net, sock, BPF_ATTACH_TYPE.CGROUP_INET4_POST_BIND);
+      if (refused !== 0) {
+        (sock.isStream ? k.net.tcp : k.net.udp).ports.unbind(sock);
+        sock.localAddr = 0;
+        sock.localPort = 0;
+        writeSockFields(k.phys.view, sock);
+      }
+      return refused;
+    }),
   );
   table.register(
     'connect',

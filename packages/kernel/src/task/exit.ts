@@ -7,7 +7,8 @@ import { fireRawTracepoint } from '../hooks/raw-tracepoints.js';
 export type ReapServices = Pick<KernelInternals, 'groups' | 'exited' | 'forgetTask' | 'clock'>;
 
 /** What do_exit uses. */
-export type ExitServices = ReapServices & Pick<KernelInternals, 'sched' | 'kprobes' | 'trace' | 'tracepoints' | 'hookArena' | 'signals' | 'taskStructs'>;
+export type ExitServices = ReapServices &
+  Pick<KernelInternals, 'sched' | 'kprobes' | 'trace' | 'tracepoints' | 'hookArena' | 'signals' | 'taskStructs' | 'cgroups'>;
 
 /**
  * do_exit: the task stops running. When it was the last thread of its process, the process releases its
@@ -37,6 +38,8 @@ export function doExit(k: ExitServices, task: Task, reason: ExitReason): void {
   }
   task.exitCode = group.exitStatus;
   traceExit(k, task, groupDead);
+  // cgroup_exit: the task no longer counts in its cgroup (cgroup.procs, populated).
+  k.cgroups.exit(task);
   k.taskStructs.exit(task);
   group.deadThreadsCpuNs += task.se.sumExec;
   group.voluntarySwitches += task.se.voluntarySwitches;

@@ -6,7 +6,8 @@ import { ThreadGroup, type Task } from './task.js';
 import { fireRawTracepoint } from '../hooks/raw-tracepoints.js';
 
 /** What fork uses. */
-export type ForkServices = CreateTaskServices & Pick<KernelInternals, 'limits' | 'allocatePid' | 'groups' | 'kprobes' | 'trace' | 'tracepoints' | 'hookArena'>;
+export type ForkServices = CreateTaskServices &
+  Pick<KernelInternals, 'limits' | 'allocatePid' | 'groups' | 'kprobes' | 'trace' | 'tracepoints' | 'hookArena' | 'cgroups'>;
 
 /** clone flags this model implements; others are rejected with EINVAL rather than silently ignored. */
 const SUPPORTED_CLONE_FLAGS =
@@ -63,6 +64,8 @@ export function doFork(k: ForkServices, parent: Task, flags: number, entry: User
     k.groups.set(pid, group);
   }
   const child = createTask(k, pid, group, parent.comm, parent.nice);
+  // cgroup_post_fork: the child starts in its parent's cgroup.
+  k.cgroups.enter(child, parent.cgroup ?? k.cgroups.root);
   child.se.vruntime = parent.se.vruntime;
   startProgram(child, entry, parent.ctx?.argv ?? [], parent.ctx?.envp ?? []);
   traceFork(k, parent, child);

@@ -8,6 +8,8 @@ export function renderProcFile(groups: ReadonlyMap<number, ThreadGroup>, pid: nu
   const task = group?.threads.find((t) => t.pid === pid) ?? group?.threads[0];
   if (group === undefined || task === undefined) return undefined;
   if (name === 'comm') return `${task.comm}\n`;
+  // proc_cgroup_show with only the v2 hierarchy: "0::PATH" (hierarchy id 0, no controller names).
+  if (name === 'cgroup') return `0::${task.cgroup?.path ?? '/'}\n`;
   const cred = group.cred;
   const caps = cred.capEffective.toString(16).padStart(16, '0');
   const live = group.threads.filter((t) => t.state !== 4).length;

@@ -1,3 +1,4 @@
+import type { Cgroup } from '../cgroup/cgroup.js';
 import { USER_REGISTER_COUNT, type UserContext } from '@ebpf-sim/uapi';
 import type { FdTable } from '../fs/fdtable.js';
 import type { IoContext } from '../fs/file.js';
@@ -153,6 +154,8 @@ export class Task implements SchedTask, Sleeper {
   exitCode = 0;
   /** Bound at creation: the IoContext this task's file operations receive. */
   io!: IoContext;
+  /** The cgroup v2 cgroup the task belongs to (cgroup/cgroup.ts); undefined only for a task made outside a kernel. */
+  cgroup: Cgroup | undefined = undefined;
 
   constructor(
     readonly pid: number,

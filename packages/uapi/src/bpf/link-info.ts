@@ -13,6 +13,8 @@ export const BPF_LINK_INFO_TRACING = { attach_type: 16, target_obj_id: 20, targe
 export const BPF_LINK_INFO_XDP = { ifindex: 16 } as const;
 /** bpf_link_info.tcx: { u32 ifindex; u32 attach_type; }. */
 export const BPF_LINK_INFO_TCX = { ifindex: 16, attach_type: 20 } as const;
+/** bpf_link_info.cgroup: the cgroup id and the attach type (struct bpf_link_info's union at 16). */
+export const BPF_LINK_INFO_CGROUP = { cgroup_id: 16, attach_type: 24 } as const;
 /**
  * bpf_link_info.perf_event: { u32 type; u32 :32; union { kprobe, tracepoint, event, uprobe } } — the inner
  * union at 24. kprobe: { aligned_u64 func_name; u32 name_len; u32 offset; u64 addr; u64 missed; u64 cookie; };
