@@ -132,11 +132,31 @@ export function toSlots(program: Uint8Array | readonly RawInsn[]): RawInsn[] {
   return out;
 }
 
+/**
+ * Characters of level-2 log kept: like Linux's default (rotating) log, a full buffer keeps the most recent
+ * lines; 16 MiB is libbpf's largest log buffer. Level 2 of a long loop prints mark_precise lines by the
+ * million, which would otherwise exhaust memory.
+ */
+const LOG_KEEP_CHARS = 16 << 20;
+
 class Log {
-  readonly lines: string[] = [];
+  lines: string[] = [];
+  private chars = 0;
   constructor(readonly level: number) {}
   add(line: string): void {
-    if (this.level > 0) this.lines.push(line);
+    if (this.level <= 0) return;
+    this.lines.push(line);
+    if (this.level < 2) return;
+    this.chars += line.length + 1;
+    if (this.chars > LOG_KEEP_CHARS * 2) this.rotate();
+  }
+  /** Drop the oldest lines until LOG_KEEP_CHARS remain (only at level 2, which never truncates by position). */
+  private rotate(): void {
+    let drop = 0;
+    let chars = this.chars;
+    while (chars > LOG_KEEP_CHARS && drop < this.lines.length) chars -= (this.lines[drop++]?.length ?? 0) + 1;
+    this.lines = this.lines.slice(drop);
+    this.chars = chars;
   }
   get length(): number {
     return this.lines.length;
@@ -185,11 +205,13 @@ class Run implements Env {
     opts: VerifyOptions,
     private readonly maps: ReadonlyArray<MapDesc | null>,
   ) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the precision host reads the current state
+    const run = this;
     this.privileged = opts.privileged ?? true;
+    this.view = { live: (fi) => this.prog.liveIn[this.pointOf(fi)] ?? 0x7ff, allPrecise: !this.privileged };
     this.gpl = opts.gpl ?? true;
     this.log = new Log(opts.logLevel ?? 1);
     this.facts = new InsnFacts(prog.slots.length);
-    this.precision = new Precision(prog);
     this.stackDepth = prog.subprogStarts.map(() => 0);
     this.explored = new Array<ExploredState[] | undefined>(prog.slots.length);
     const main = FuncState.create(0, -1, 0);
@@ -204,6 +226,30 @@ class Run implements Env {
       this.callsCallback[i] = 1;
       prog.prunePoint[i] = 1;
     });
+    this.precision = new Precision(
+      prog,
+      {
+        get state() {
+          return run.state;
+        },
+        logLevel: this.log.level,
+        note: (line) => this.note(line),
+        insnText: (i) => this.insnText(i),
+        stateText: (st, fr) => {
+          const f = st.frames[fr];
+          return f
+            ? formatFrame(
+                f,
+                0x7ff,
+                null,
+                st.refs.map((r) => r.id),
+              )
+            : '';
+        },
+      },
+      this.privileged,
+      this.callsCallback,
+    );
     this.names = {
       mapOperand: (insn) => {
         const m = this.maps[this.slotIndexOf(insn)];
@@ -253,6 +299,13 @@ class Run implements Env {
     this.push(state, insn, this.insnIdx);
   }
 
+  /** Lines noted while checking an instruction that prints itself (calls, returns, pruned paths). */
+  private flushNotes(): void {
+    if (this.notes.length === 0) return;
+    for (const line of this.notes) this.log.add(line);
+    this.notes = [];
+  }
+
   logDetail(line: string): void {
     if (this.log.level >= 2) this.log.add(line);
   }
@@ -293,11 +346,8 @@ class Run implements Env {
     return next ? (next.inCallbackFn ? next.callsite : next.callsite + 1) : this.insnIdx;
   }
 
-  private readonly view: PruneView = {
-    live: (fi) => this.prog.liveIn[this.pointOf(fi)] ?? 0x7ff,
-    preciseRegs: (fi) => this.precision.regsAt(this.pointOf(fi)),
-    preciseSlot: (fi, spi) => this.precision.slotAt(this.pointOf(fi), spi),
-  };
+  /** Unprivileged programs have every scalar precise (Linux __mark_reg_unknown: precise = !bpf_capable). */
+  private readonly view: PruneView;
 
   /**
    * Linux's RANGE_WITHIN comparison: every scalar compared by its range, precise or not (an imprecise one
@@ -305,8 +355,7 @@ class Run implements Env {
    */
   private readonly rangeWithin: PruneView = {
     live: (fi) => this.view.live(fi),
-    preciseRegs: () => 0x7ff,
-    preciseSlot: () => true,
+    allPrecise: true,
   };
 
   /** Linux is_state_visited: true when the current path can stop here. */
@@ -332,6 +381,7 @@ class Run implements Env {
         if (statesEqual(sl.state, this.state, this.rangeWithin, false, this.privileged)) {
           sl.hits++;
           found = true;
+          this.pruneHit(sl.state);
           continue;
         }
         sl.misses++;
@@ -345,6 +395,7 @@ class Run implements Env {
       } else if (statesEqual(sl.state, this.state, this.view, false, this.privileged)) {
         sl.hits++;
         found = true;
+        this.pruneHit(sl.state);
         continue;
       } else {
         sl.misses++;
@@ -361,6 +412,10 @@ class Run implements Env {
     const es: ExploredState = { state: this.state.clone(), insn: idx, branches: 1, parent: this.state.parent, processedAt: this.processed, hits: 0, misses: 0 };
     es.state.parent = es.parent;
     this.state.parent = es;
+    // The path goes on from the checkpoint with an empty stretch of history and no inherited marks (Linux).
+    this.state.firstInsn = idx;
+    this.state.histStart = this.state.histEnd;
+    this.precision.forgetMarks(this.state);
     list.push(es);
     this.totalStates++;
     this.liveStates++;
@@ -369,6 +424,16 @@ class Run implements Env {
     this.prevJmps = this.jmpsProcessed;
     this.prevProcessed = this.processed;
     return false;
+  }
+
+  /**
+   * A verified state covers the current path: the scalars that were precise in it are precise on this path
+   * too (Linux: push_jmp_history at a jump point, then propagate_precision).
+   */
+  private pruneHit(old: VState): void {
+    const st = this.state;
+    if (this.precision.jmpPoint[this.insnIdx]) this.precision.push(st, this.insnIdx, st.lastInsn, 0, null);
+    this.precision.propagate(old, (fi) => this.view.live(fi));
   }
 
   /** Loop detection needs the scalars to be identical, not merely included (Linux states_maybe_looping). */
@@ -405,6 +470,11 @@ class Run implements Env {
     }
     this.popped = next;
     return true;
+  }
+
+  /** The instruction the branch just taken from the stack was pushed at (Linux prev_insn_idx after pop_stack). */
+  private poppedFrom(): number {
+    return this.popped?.prevInsn ?? -1;
   }
 
   /** What Linux prints when it starts on a branch from the stack. */
@@ -506,6 +576,7 @@ class Run implements Env {
           if (this.log.level >= 2) {
             const caller = this.state.frames[this.state.frames.length - 2];
             this.log.add(`${i}: ${this.insnText(i)}`);
+            this.flushNotes();
             if (caller) this.log.add(`caller:\n${formatFrame(caller, 0x7ff, null, [])}`);
             this.log.add(`callee:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
           }
@@ -523,6 +594,7 @@ class Run implements Env {
           if (callee.inCallbackFn) this.widenAfterCallback(ret);
           if (this.log.level >= 2) {
             this.log.add(`${i}: ${this.insnText(i)}`);
+            this.flushNotes();
             this.log.add(`returning from callee:\n${formatFrame(callee, 0x7ff, null, [])}`);
             this.log.add(`to caller at ${ret}:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
           }
@@ -554,17 +626,16 @@ class Run implements Env {
       const of = prev.frames[fi];
       const cf = cur.frames[fi];
       if (!of || !cf) continue;
-      const precise = this.view.preciseRegs(fi);
       for (let r = 0; r < 11; r++) {
         const o = of.regs[r];
         const c = cf.regs[r];
-        if (o && c && !(precise & (1 << r))) widenReg(o, c);
+        if (o && c) widenReg(o, c);
       }
       const slots = Math.min(of.allocated, cf.allocated);
       for (let spi = 0; spi < slots; spi++) {
         const o = of.spilled[spi];
         if (!o || !cf.spilled[spi] || of.stack[spi * 8 + 7] !== Slot.SPILL || cf.stack[spi * 8 + 7] !== Slot.SPILL) continue;
-        if (this.view.preciseSlot(fi, spi)) continue;
+        if (o.precise || cf.spilled[spi]?.precise) continue;
         const c = cf.ownStack().spilled[spi];
         if (c) widenReg(o, c);
       }
@@ -574,20 +645,32 @@ class Run implements Env {
   run(): void {
     if (this.log.level > 0) this.log.add(`0:${this.fullState()}`);
     const { slots, forms, malformed, prunePoint } = this.prog;
+    const jmpPoint = this.precision.jmpPoint;
     let idx = 0;
+    let prev = -1;
     for (;;) {
       this.insnIdx = idx;
+      const st = this.state;
+      st.insnIdx = idx;
+      st.lastInsn = prev;
+      this.precision.beginInsn();
       if (++this.processed > INSN_LIMIT) {
         throw new Reject(`BPF program is too large. Processed ${this.processed} insn`, 'complexity', { errno: 7 });
       }
       const from = this.popped;
       this.popped = null;
       if (prunePoint[idx] && this.stateVisited()) {
+        this.flushNotes();
         if (this.log.level >= 2) this.log.add(from ? `\nfrom ${from.prevInsn} to ${idx}: safe` : `${idx}: safe`);
         this.pathDone();
         if (!this.pop()) return;
         idx = this.insnIdx;
+        prev = this.poppedFrom();
         continue;
+      }
+      // The path's history: where it arrived other than from the previous slot (Linux push_jmp_history).
+      if (jmpPoint[idx] || (prev >= 0 && idx !== prev + (forms[prev]?.kind === 'ld_imm64' ? 2 : 1))) {
+        this.precision.push(this.state, idx, prev, 0, null);
       }
       if (from) this.printBranchHeader(from);
       const raw = slots[idx];
@@ -608,6 +691,7 @@ class Run implements Env {
         if (e instanceof Reject) this.printInsn(idx, false);
         throw e;
       }
+      prev = idx;
       if (next <= -2) {
         // Calls and returns print their own frames.
         idx = -2 - next;
@@ -619,6 +703,7 @@ class Run implements Env {
         this.pathDone();
         if (!this.pop()) return;
         idx = this.insnIdx;
+        prev = this.poppedFrom();
         continue;
       }
       idx = next;
@@ -632,6 +717,7 @@ class Run implements Env {
 
 /** Linux maybe_widen_reg: an imprecise scalar that changed becomes unknown. */
 function widenReg(o: Reg, c: Reg): void {
+  if (o.precise || c.precise) return;
   if (o.type === RegType.SCALAR && c.type === RegType.SCALAR && !sameValueFacts(o, c)) markUnknown(c);
 }
 
