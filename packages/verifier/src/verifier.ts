@@ -299,6 +299,9 @@ class Run implements Env {
     this.push(state, insn, this.insnIdx);
   }
 
+  /** The previous instruction was a bpf-to-bpf call or a return: Linux prints the new frame's state first. */
+  private afterCall: 'call' | 'exit' | null = null;
+
   /** Lines noted while checking an instruction that prints itself (calls, returns, pruned paths). */
   private flushNotes(): void {
     if (this.notes.length === 0) return;
@@ -573,7 +576,9 @@ class Run implements Env {
         this.jmpsProcessed++;
         if (raw.src === 1) {
           const target = checkLocalCall(this, raw);
-          if (this.log.level >= 2) {
+          this.afterCall = 'call';
+          // __check_func_call prints the frames at level 1 too (recorded: fixtures/precise).
+          if (this.log.level >= 1) {
             const caller = this.state.frames[this.state.frames.length - 2];
             this.log.add(`${i}: ${this.insnText(i)}`);
             this.flushNotes();
@@ -592,7 +597,8 @@ class Run implements Env {
           const callee = this.state.cur;
           const ret = checkSubprogExit(this);
           if (callee.inCallbackFn) this.widenAfterCallback(ret);
-          if (this.log.level >= 2) {
+          this.afterCall = 'exit';
+          if (this.log.level >= 1) {
             this.log.add(`${i}: ${this.insnText(i)}`);
             this.flushNotes();
             this.log.add(`returning from callee:\n${formatFrame(callee, 0x7ff, null, [])}`);
@@ -659,9 +665,11 @@ class Run implements Env {
       }
       const from = this.popped;
       this.popped = null;
+      const afterCall = this.afterCall;
+      this.afterCall = null;
       if (prunePoint[idx] && this.stateVisited()) {
         this.flushNotes();
-        if (this.log.level >= 2) this.log.add(from ? `\nfrom ${from.prevInsn} to ${idx}: safe` : `${idx}: safe`);
+        if (this.log.level >= 2) this.log.add(from || afterCall === 'exit' ? `\nfrom ${from ? from.prevInsn : prev} to ${idx}: safe` : `${idx}: safe`);
         this.pathDone();
         if (!this.pop()) return;
         idx = this.insnIdx;
@@ -673,6 +681,11 @@ class Run implements Env {
         this.precision.push(this.state, idx, prev, 0, null);
       }
       if (from) this.printBranchHeader(from);
+      else if (afterCall !== null && this.log.level > 0) {
+        // do_check after a return (do_print_state, level 2) or a call (print_insn_state of the new frame).
+        if (afterCall === 'exit' && this.log.level >= 2) this.log.add(`\nfrom ${prev} to ${idx}:${this.fullState()}`);
+        else this.log.add(`${idx}:${this.fullState()}`);
+      }
       const raw = slots[idx];
       const form = forms[idx];
       const bad = malformed[idx];
@@ -826,6 +839,8 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
       for (const l of liveRegsBlock(prog, (i) => r.insnText(i))) lines.push(l);
     }
     run.run();
+    // check_max_stack_depth runs after do_check: a level-1 log keeps only what it prints.
+    if (level === 1) run.log.truncate(0);
     checkStackDepth(prog, run.stackDepth);
   } catch (e) {
     if (!(e instanceof Reject)) throw e;
