@@ -8,10 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex } from '@ebpf-sim/isa';
+import { asm, fromHex } from '@ebpf-sim/isa';
+import { BPF_FUNC } from '@ebpf-sim/uapi';
 import { verify } from '@ebpf-sim/verifier';
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from './maps.js';
+import { COMMON_MAPS } from './verifier-selftests/harness.js';
 import { XDP } from './prog-types/index.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'precise');
@@ -38,5 +40,35 @@ describe('recursion and call-chain stack depth as Linux 6.18 decides them', () =
     const ours = verify(fromHex(p.slots.join('')), { progType: XDP, registry: createRegistry(), logLevel: 1 });
     expect(ours.accepted ? 0 : ours.error?.errno).toBe(linux.errno);
     expect(normal(ours.log)).toEqual(normal(linux.log1));
+  });
+});
+
+/**
+ * Tail calls from a subprogram (not recorded: rawload creates no prog_array; as check_max_stack_depth_subprog
+ * reads in Linux 6.18): the frames below a subprogram that tail-calls must hold less than 256 bytes.
+ */
+describe('tail calls below deep frames, as check_max_stack_depth refuses them', () => {
+  const { Call, Exit, LdImm64, Mov, St, label, program, R0, R2, R3, R10 } = asm;
+  const tailCalling = (mainStack: number) =>
+    program(
+      St.dw(R10, -mainStack, 0),
+      Call.local('f'),
+      Exit(),
+      label('f'),
+      LdImm64.mapFd(R2, 3),
+      Mov.imm(R3, 0),
+      Call.helper(BPF_FUNC.tail_call),
+      Mov.imm(R0, 0),
+      Exit(),
+    );
+  it('refuses 256 bytes of frames below a tail-calling subprogram (EACCES)', () => {
+    const r = verify(tailCalling(256), { progType: XDP, registry: createRegistry(COMMON_MAPS), logLevel: 1 });
+    expect(r.accepted).toBe(false);
+    expect(r.error?.errno).toBe(13);
+    expect(r.log).toContain('tail_calls are not allowed when call stack of previous frames is 256 bytes. Too large\n');
+  });
+  it('accepts 240 bytes', () => {
+    const r = verify(tailCalling(240), { progType: XDP, registry: createRegistry(COMMON_MAPS), logLevel: 1 });
+    expect(r.accepted, r.log).toBe(true);
   });
 });

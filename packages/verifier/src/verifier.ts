@@ -741,20 +741,28 @@ function sameCallsites(a: VState, b: VState): boolean {
   return true;
 }
 
-/** Linux check_max_stack_depth: frames of every call chain, each rounded up to 32 bytes, fit in 512. */
-function checkStackDepth(prog: Program, depth: readonly number[]): void {
-  const round = (d: number): number => Math.ceil(Math.max(d, 1) / 32) * 32;
+/**
+ * Linux check_max_stack_depth: along every call chain from the main program (callbacks, LD imm64 of a function,
+ * run on top of the frames of the subprogram that names them), the frames' stack, each rounded up to 16 bytes
+ * as Linux does for a JIT-requested program (round_up_stack_depth; recorded on 6.18 with the JIT on:
+ * fixtures/precise stack_round*), must fit in 512 bytes; a subprogram that tail-calls may not be entered with
+ * 256 bytes or more of frames below it (8 KiB at most over 32 tail calls).
+ */
+function checkStackDepth(prog: Program, depth: readonly number[], registry: VerifierRegistry): void {
+  const round = (d: number): number => Math.ceil(d / 16) * 16;
   const callees: number[][] = prog.subprogStarts.map(() => []);
+  const tailCalls = new Uint8Array(prog.subprogStarts.length);
   prog.slots.forEach((raw, i) => {
     const form = prog.forms[i];
-    // A callback (an LD imm64 of a function) runs on top of the frames of the subprogram that names it.
+    const from = prog.subprogOf[i] ?? 0;
     if ((form?.kind === 'call' && raw.src === 1) || (form?.kind === 'ld_imm64' && raw.src === 4)) {
-      const from = prog.subprogOf[i] ?? 0;
-      const to = prog.subprogOf[i + raw.imm + 1] ?? 0;
-      callees[from]?.push(to);
-    }
+      callees[from]?.push(prog.subprogOf[i + raw.imm + 1] ?? 0);
+    } else if (form?.kind === 'call' && raw.src === 0 && registry.helper(raw.imm)?.tailCall === true) tailCalls[from] = 1;
   });
   const walk = (sub: number, total: number, frames: number, seen: Set<number>): void => {
+    if (sub !== 0 && tailCalls[sub] && total >= 256) {
+      throw new Reject(`tail_calls are not allowed when call stack of previous frames is ${total} bytes. Too large`, 'stack-depth');
+    }
     const t = total + round(depth[sub] ?? 0);
     if (t > MAX_STACK) throw new Reject(`combined stack size of ${frames} calls is ${t}. Too large`, 'stack-depth');
     for (const c of callees[sub] ?? []) {
@@ -841,7 +849,7 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
     run.run();
     // check_max_stack_depth runs after do_check: a level-1 log keeps only what it prints.
     if (level === 1) run.log.truncate(0);
-    checkStackDepth(prog, run.stackDepth);
+    checkStackDepth(prog, run.stackDepth, opts.registry);
   } catch (e) {
     if (!(e instanceof Reject)) throw e;
     const insn = e.insn >= 0 ? e.insn : (run?.insnIdx ?? -1);
