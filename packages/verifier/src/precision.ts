@@ -176,24 +176,26 @@ export class Precision {
     if (!this.enabled) return;
     const cur = this.host.state;
     this.reset(cur.frames.length - 1);
+    const log = this.host.logLevel >= 2;
     for (let fr = old.frames.length - 1; fr >= 0; fr--) {
       const f = old.frames[fr];
       if (!f) continue;
-      const parts: string[] = [];
+      // Only the level-2 log names them (a prune hit is a hot path: no list otherwise).
+      const parts: string[] | null = log ? [] : null;
       const liveRegs = live(fr);
       for (let r = 0; r < 10; r++) {
         const reg = f.regs[r];
         if (!reg || reg.type !== RegType.SCALAR || !reg.precise || !(liveRegs & (1 << r))) continue;
         this.setReg(fr, r);
-        parts.push(`r${r}`);
+        parts?.push(`r${r}`);
       }
       for (let spi = 0; spi < f.allocated; spi++) {
         const reg = f.spilled[spi];
         if (!reg || f.stack[spi * 8 + 7] !== Slot.SPILL || reg.type !== RegType.SCALAR || !reg.precise) continue;
         this.setSlot(fr, spi);
-        parts.push(`fp${-(spi + 1) * 8}`);
+        parts?.push(`fp${-(spi + 1) * 8}`);
       }
-      if (parts.length > 0 && this.host.logLevel >= 2) this.host.note(`frame ${fr}: propagating ${parts.join(',')}`);
+      if (parts && parts.length > 0) this.host.note(`frame ${fr}: propagating ${parts.join(',')}`);
     }
     if (!this.empty()) this.backtrack(cur);
   }
