@@ -231,6 +231,9 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
     }
     throw new Reject(`R${insn.dst} pointer ${opName} pointer prohibited`, 'ptr-arith');
   }
+  // adjust_reg_min_max_vals: the scalar added to (or subtracted from) a pointer is needed precisely, before any
+  // check of the pointer arithmetic itself.
+  if (useSrc) env.precision.mark(env.insnIdx, 1 << (isPointer(dst) ? insn.src : insn.dst));
   if (!is64) {
     // adjust_ptr_min_max_vals: 32-bit ALU on a pointer gives a meaningless scalar, only by subtraction and only
     // when pointers may leak; again __mark_reg_unknown, without zero extension.
@@ -253,7 +256,6 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
       'ptr-arith',
     );
   }
-  if (useSrc) env.precision.mark(env.insnIdx, 1 << (ptrIsDst ? insn.src : insn.dst));
   const typeName = regTypeName(ptr);
   const result = ptr.clone();
   if (tnumIsConst(scalar.varOff)) {

@@ -448,13 +448,17 @@ export function checkCondJump(env: Env, insn: RawInsn, form: OpcodeForm): Branch
   }
 
   const taken = branchTaken(dst, src, op, is32);
-  if (taken >= 0 && dst.type === RegType.SCALAR) {
-    // The decision relied on exact bounds: they must be compared exactly when pruning (Linux 6.x).
-    env.precision.mark(env.insnIdx, (1 << insn.dst) | (useSrc && src.type === RegType.SCALAR ? 1 << insn.src : 0));
+  if (taken >= 0) {
+    // The decision relied on exact bounds: they must be compared exactly when pruning (Linux check_cond_jmp_op:
+    // each non-pointer operand, dst first).
+    if (!isPointer(dst)) env.precision.markReg(insn.dst);
+    if (useSrc && !isPointer(src)) env.precision.markReg(insn.src);
   }
   if (taken === 1) return { fallthrough: false, other: null, jumpOnly: true };
   if (taken === 0) return { fallthrough: true, other: null, jumpOnly: false };
 
+  // Scalars sharing the compared registers' ids, recorded before the branch is pushed (Linux collect_linked_regs).
+  env.precision.linkedRegs(useSrc && src.type === RegType.SCALAR ? src.id : 0, dst.type === RegType.SCALAR ? dst.id : 0);
   const other = env.state.clone();
   if (isPointer(dst) || isPointer(src)) {
     const matched = useSrc && !is32 && matchPktPointers(op, insn.dst, insn.src, other, env.state);

@@ -67,6 +67,12 @@ function scalarRanges(r: Reg, out: string[]): void {
 
 /** One register's state, without the `Rn=` prefix. */
 export function formatReg(r: Reg, frameno: number): string {
+  // print_reg_state: a precise scalar is prefixed with P.
+  if (r.type === RegType.SCALAR && r.precise) return `P${formatValue(r, frameno)}`;
+  return formatValue(r, frameno);
+}
+
+function formatValue(r: Reg, frameno: number): string {
   if (r.type === RegType.SCALAR && tnumIsConst(r.varOff)) return snum(BigInt.asIntN(64, r.varOff.value));
   let s = regTypeName(r);
   if (r.type === RegType.PTR_TO_STACK) {

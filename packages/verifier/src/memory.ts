@@ -259,6 +259,8 @@ function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number
     destroySpill(f, spi);
     const saved = spillValue.clone();
     spilled[spi] = saved;
+    // A register spill: precision backtracking follows the value through the slot (INSN_F_STACK_ACCESS).
+    env.precision.stackAccess(f.frameno, spi);
     for (let j = 7; j >= 8 - size; j--) bytes[spi * 8 + j] = Slot.SPILL;
     for (let j = 8 - size - 1; j >= 0; j--) {
       const cur = f.stack[spi * 8 + j];
@@ -307,6 +309,7 @@ function stackRead(env: Env, regno: number, reg: Reg, off: number, size: number,
     if (isPointer(spilled)) {
       if (size !== 8 || !aligned) throw new Reject('invalid size of register fill', 'spill');
       if (dstRegno >= 0) env.reg(dstRegno).copyFrom(spilled);
+      env.precision.stackAccess(f.frameno, spi);
       return;
     }
     if (aligned && size === spillSize) {
@@ -316,6 +319,7 @@ function stackRead(env: Env, regno: number, reg: Reg, off: number, size: number,
         if (size < 8) d.id = 0;
         coerceToSize(d, size, signed);
       }
+      env.precision.stackAccess(f.frameno, spi);
       return;
     }
     if (aligned && size < spillSize && tnumIsConst(spilled.varOff)) {
@@ -324,6 +328,7 @@ function stackRead(env: Env, regno: number, reg: Reg, off: number, size: number,
         markConstScalar(d, spilled.varOff.value & ((1n << BigInt(size * 8)) - 1n));
         coerceToSize(d, size, signed);
       }
+      env.precision.stackAccess(f.frameno, spi);
       return;
     }
     unknownLoad(env, dstRegno, size, signed);

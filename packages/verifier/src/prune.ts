@@ -93,13 +93,13 @@ export function regSafe(o: Reg, c: Reg, ids: IdMap, exact: boolean, precise: boo
   return rangeWithin(o, c) && tnumIn(o.varOff, c.varOff);
 }
 
-function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, uninitOk: boolean, slotPrecise: (spi: number) => boolean): boolean {
+function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, uninitOk: boolean, allPrecise: boolean): boolean {
   const bytes = o.allocated * 8;
   for (let k = 0; k < bytes; k++) {
     let ot = o.stack[k] ?? Slot.INVALID;
     // An imprecise spilled scalar is as good as unknown data: its exact value never mattered (Linux
     // compares such a spill with a MISC slot through an unknown scalar, scalar_reg_for_stack).
-    if (!exact && ot === Slot.SPILL && !slotPrecise(k >> 3) && o.spilled[k >> 3]?.type === RegType.SCALAR) ot = Slot.MISC;
+    if (!exact && ot === Slot.SPILL && !(allPrecise || (o.spilled[k >> 3]?.precise ?? false)) && o.spilled[k >> 3]?.type === RegType.SCALAR) ot = Slot.MISC;
     const ct = k < c.allocated * 8 ? (c.stack[k] ?? Slot.INVALID) : Slot.INVALID;
     if (exact) {
       if (ot !== ct) return false;
@@ -116,7 +116,7 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, unini
       const os = o.spilled[k >> 3];
       const cs = c.spilled[k >> 3];
       if (!os || !cs) return false;
-      if (!regSafe(os, cs, ids, exact, slotPrecise(k >> 3))) return false;
+      if (!regSafe(os, cs, ids, exact, allPrecise || os.precise)) return false;
     }
     if (ot === Slot.ITER && k % 8 === 7 && !iterSlotSafe(o.spilled[k >> 3], c.spilled[k >> 3], ids)) return false;
   }
@@ -127,16 +127,14 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, unini
 }
 
 /**
- * `liveAt(frameIndex)` gives the live-register mask of that frame at the point being compared (the
- * current instruction for the top frame, the return address for callers).
+ * What the comparison needs of the run: the live-register mask of each frame at the point being compared
+ * (the current instruction for the top frame, the return address for callers), and whether every scalar
+ * counts as precise (Linux: unprivileged programs, where __mark_reg_unknown sets `precise`; and the
+ * RANGE_WITHIN comparison of callback and iterator convergence).
  */
 export interface PruneView {
-  /** Live registers of frame `fi` at the compared point. */
   live(fi: number): number;
-  /** Precise registers of frame `fi` at the compared point. */
-  preciseRegs(fi: number): number;
-  /** Is stack slot `spi` of frame `fi` precise at the compared point? */
-  preciseSlot(fi: number, spi: number): boolean;
+  readonly allPrecise: boolean;
 }
 
 const SHARED_IDS = new IdMap();
@@ -160,14 +158,15 @@ export function statesEqual(old: VState, cur: VState, view: PruneView, exact: bo
     // Linux func_states_equal: a state that pushed more callback visits does not cover one that pushed fewer.
     if (of.callbackDepth > cf.callbackDepth) return false;
     const live = exact ? 0x7ff : view.live(fi);
-    const precise = exact ? 0x7ff : view.preciseRegs(fi);
+    const all = exact || view.allPrecise;
     for (let r = 0; r < 11; r++) {
       if (!(live & (1 << r))) continue;
       const o = of.regs[r];
       const c = cf.regs[r];
-      if (!o || !c || !regSafe(o, c, ids, exact, (precise & (1 << r)) !== 0)) return false;
+      // Only the explored state's marks count (Linux regsafe: rold->precise).
+      if (!o || !c || !regSafe(o, c, ids, exact, all || o.precise)) return false;
     }
-    if (!stackSafe(of, cf, ids, exact, uninitOk, (spi) => exact || view.preciseSlot(fi, spi))) return false;
+    if (!stackSafe(of, cf, ids, exact, uninitOk, all)) return false;
   }
   return true;
 }

@@ -100,6 +100,11 @@ export class Reg {
   s32max = S32_MAX;
   u32min = 0;
   u32max = U32_MAX;
+  /**
+   * A scalar whose exact value mattered to a decision on some path from here (Linux `precise`): set on
+   * explored states by backtracking (precision.ts), compared exactly by pruning.
+   */
+  precise = false;
 
   copyFrom(o: Reg): this {
     this.type = o.type;
@@ -125,6 +130,7 @@ export class Reg {
     this.s32max = o.s32max;
     this.u32min = o.u32min;
     this.u32max = o.u32max;
+    this.precise = o.precise;
     return this;
   }
 
@@ -145,6 +151,7 @@ function resetPointerFacts(r: Reg): void {
   r.frameno = 0;
   r.subprog = 0;
   r.dynptrType = '';
+  r.precise = false;
 }
 
 export function markUnbounded(r: Reg): void {

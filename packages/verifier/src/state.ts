@@ -124,6 +124,16 @@ export class VState {
   activeRcu = false;
   /** The explored state this path continues from (for loop detection and branch counts). */
   parent: ExploredState | null = null;
+  /**
+   * Precision backtracking (precision.ts, Linux first_insn_idx/last_insn_idx/insn_idx and insn_hist_start/end):
+   * the first instruction of this state's stretch of path, the instruction before the current one, the
+   * current one, and this stretch's entries in the shared jump history.
+   */
+  firstInsn = 0;
+  lastInsn = -1;
+  insnIdx = 0;
+  histStart = 0;
+  histEnd = 0;
   constructor(frames: FuncState[]) {
     this.frames = frames;
   }
@@ -141,6 +151,11 @@ export class VState {
     s.mayGotoDepth = this.mayGotoDepth;
     s.activeRcu = this.activeRcu;
     s.parent = this.parent;
+    s.firstInsn = this.firstInsn;
+    s.lastInsn = this.lastInsn;
+    s.insnIdx = this.insnIdx;
+    s.histStart = this.histStart;
+    s.histEnd = this.histEnd;
     return s;
   }
 }

@@ -147,11 +147,31 @@ export function toSlots(program: Uint8Array | readonly RawInsn[]): RawInsn[] {
   return out;
 }
 
+/**
+ * Characters of level-2 log kept: like Linux's default (rotating) log, a full buffer keeps the most recent
+ * lines; 16 MiB is libbpf's largest log buffer. Level 2 of a long loop prints mark_precise lines by the
+ * million, which would otherwise exhaust memory.
+ */
+const LOG_KEEP_CHARS = 16 << 20;
+
 class Log {
-  readonly lines: string[] = [];
+  lines: string[] = [];
+  private chars = 0;
   constructor(readonly level: number) {}
   add(line: string): void {
-    if (this.level > 0) this.lines.push(line);
+    if (this.level <= 0) return;
+    this.lines.push(line);
+    if (this.level < 2) return;
+    this.chars += line.length + 1;
+    if (this.chars > LOG_KEEP_CHARS * 2) this.rotate();
+  }
+  /** Drop the oldest lines until LOG_KEEP_CHARS remain (only at level 2, which never truncates by position). */
+  private rotate(): void {
+    let drop = 0;
+    let chars = this.chars;
+    while (chars > LOG_KEEP_CHARS && drop < this.lines.length) chars -= (this.lines[drop++]?.length ?? 0) + 1;
+    this.lines = this.lines.slice(drop);
+    this.chars = chars;
   }
   get length(): number {
     return this.lines.length;
@@ -205,11 +225,13 @@ class Run implements Env {
     opts: VerifyOptions,
     private readonly maps: ReadonlyArray<MapDesc | null>,
   ) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the precision host reads the current state
+    const run = this;
     this.privileged = opts.privileged ?? true;
+    this.view = { live: (fi) => this.prog.liveIn[this.pointOf(fi)] ?? 0x7ff, allPrecise: !this.privileged };
     this.gpl = opts.gpl ?? true;
     this.log = new Log(opts.logLevel ?? 1);
     this.facts = new InsnFacts(prog.slots.length);
-    this.precision = new Precision(prog);
     this.stackDepth = prog.subprogStarts.map(() => 0);
     this.explored = new Array<ExploredState[] | undefined>(prog.slots.length);
     const main = FuncState.create(0, -1, 0);
@@ -235,6 +257,30 @@ class Run implements Env {
       this.loopPoint[i] = kind;
       prog.prunePoint[i] = 1;
     });
+    this.precision = new Precision(
+      prog,
+      {
+        get state() {
+          return run.state;
+        },
+        logLevel: this.log.level,
+        note: (line) => this.note(line),
+        insnText: (i) => this.insnText(i),
+        stateText: (st, fr) => {
+          const f = st.frames[fr];
+          return f
+            ? formatFrame(
+                f,
+                0x7ff,
+                null,
+                st.refs.map((r) => r.id),
+              )
+            : '';
+        },
+      },
+      this.privileged,
+      this.callsCallback,
+    );
     this.names = {
       mapOperand: (insn) => {
         const m = this.maps[this.slotIndexOf(insn)];
@@ -282,6 +328,16 @@ class Run implements Env {
 
   pushBranch(state: VState, insn: number): void {
     this.push(state, insn, this.insnIdx);
+  }
+
+  /** The previous instruction was a bpf-to-bpf call or a return: Linux prints the new frame's state first. */
+  private afterCall: 'call' | 'exit' | null = null;
+
+  /** Lines noted while checking an instruction that prints itself (calls, returns, pruned paths). */
+  private flushNotes(): void {
+    if (this.notes.length === 0) return;
+    for (const line of this.notes) this.log.add(line);
+    this.notes = [];
   }
 
   logDetail(line: string): void {
@@ -374,11 +430,8 @@ class Run implements Env {
     return next ? (next.inCallbackFn ? next.callsite : next.callsite + 1) : this.insnIdx;
   }
 
-  private readonly view: PruneView = {
-    live: (fi) => this.prog.liveIn[this.pointOf(fi)] ?? 0x7ff,
-    preciseRegs: (fi) => this.precision.regsAt(this.pointOf(fi)),
-    preciseSlot: (fi, spi) => this.precision.slotAt(this.pointOf(fi), spi),
-  };
+  /** Unprivileged programs have every scalar precise (Linux __mark_reg_unknown: precise = !bpf_capable). */
+  private readonly view: PruneView;
 
   /**
    * Linux's RANGE_WITHIN comparison: every scalar compared by its range, precise or not (an imprecise one
@@ -386,8 +439,7 @@ class Run implements Env {
    */
   private readonly rangeWithin: PruneView = {
     live: (fi) => this.view.live(fi),
-    preciseRegs: () => 0x7ff,
-    preciseSlot: () => true,
+    allPrecise: true,
   };
 
   /** Linux is_state_visited: true when the current path can stop here. */
@@ -427,6 +479,7 @@ class Run implements Env {
         if (statesEqual(sl.state, this.state, this.rangeWithin, false, this.privileged)) {
           sl.hits++;
           found = true;
+          this.pruneHit(sl.state);
           continue;
         }
         sl.misses++;
@@ -440,6 +493,7 @@ class Run implements Env {
       } else if (statesEqual(sl.state, this.state, this.view, false, this.privileged)) {
         sl.hits++;
         found = true;
+        this.pruneHit(sl.state);
         continue;
       } else {
         sl.misses++;
@@ -456,6 +510,10 @@ class Run implements Env {
     const es: ExploredState = { state: this.state.clone(), insn: idx, branches: 1, parent: this.state.parent, processedAt: this.processed, hits: 0, misses: 0 };
     es.state.parent = es.parent;
     this.state.parent = es;
+    // The path goes on from the checkpoint with an empty stretch of history and no inherited marks (Linux).
+    this.state.firstInsn = idx;
+    this.state.histStart = this.state.histEnd;
+    this.precision.forgetMarks(this.state);
     list.push(es);
     this.totalStates++;
     this.liveStates++;
@@ -464,6 +522,16 @@ class Run implements Env {
     this.prevJmps = this.jmpsProcessed;
     this.prevProcessed = this.processed;
     return false;
+  }
+
+  /**
+   * A verified state covers the current path: the scalars that were precise in it are precise on this path
+   * too (Linux: push_jmp_history at a jump point, then propagate_precision).
+   */
+  private pruneHit(old: VState): void {
+    const st = this.state;
+    if (this.precision.jmpPoint[this.insnIdx]) this.precision.push(st, this.insnIdx, st.lastInsn, 0, null);
+    this.precision.propagate(old, (fi) => this.view.live(fi));
   }
 
   /** Loop detection needs the scalars to be identical, not merely included (Linux states_maybe_looping). */
@@ -500,6 +568,11 @@ class Run implements Env {
     }
     this.popped = next;
     return true;
+  }
+
+  /** The instruction the branch just taken from the stack was pushed at (Linux prev_insn_idx after pop_stack). */
+  private poppedFrom(): number {
+    return this.popped?.prevInsn ?? -1;
   }
 
   /** What Linux prints when it starts on a branch from the stack. */
@@ -608,13 +681,14 @@ class Run implements Env {
           // A global function is assumed valid here and verified on its own (global-func.ts).
           if (checkGlobalCall(this, this.prog.subprogOf[i + raw.imm + 1] ?? 0)) return i + 1;
           const target = checkLocalCall(this, raw);
-          if (this.log.level >= 2) {
+          this.afterCall = 'call';
+          // __check_func_call prints the frames at level 1 too (recorded: fixtures/precise).
+          if (this.log.level >= 1) {
             const caller = this.state.frames[this.state.frames.length - 2];
             this.sourceLine(i);
             this.log.add(`${i}: ${this.insnText(i)}`);
             // What the BTF check of the call logged (a static callee's tags), before the frames.
-            for (const line of this.notes) this.log.add(line);
-            this.notes = [];
+            this.flushNotes();
             if (caller) this.log.add(`caller:\n${formatFrame(caller, 0x7ff, null, [])}`);
             this.log.add(`callee:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
           }
@@ -633,9 +707,11 @@ class Run implements Env {
           const callee = this.state.cur;
           const ret = checkSubprogExit(this);
           if (callee.inCallbackFn) this.widenAfterCallback(ret);
-          if (this.log.level >= 2) {
+          this.afterCall = 'exit';
+          if (this.log.level >= 1) {
             this.sourceLine(i);
             this.log.add(`${i}: ${this.insnText(i)}`);
+            this.flushNotes();
             this.log.add(`returning from callee:\n${formatFrame(callee, 0x7ff, null, [])}`);
             this.log.add(`to caller at ${ret}:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
           }
@@ -669,17 +745,16 @@ class Run implements Env {
       const of = prev.frames[fi];
       const cf = cur.frames[fi];
       if (!of || !cf) continue;
-      const precise = this.view.preciseRegs(fi);
       for (let r = 0; r < 11; r++) {
         const o = of.regs[r];
         const c = cf.regs[r];
-        if (o && c && !(precise & (1 << r))) widenReg(o, c);
+        if (o && c) widenReg(o, c);
       }
       const slots = Math.min(of.allocated, cf.allocated);
       for (let spi = 0; spi < slots; spi++) {
         const o = of.spilled[spi];
         if (!o || !cf.spilled[spi] || of.stack[spi * 8 + 7] !== Slot.SPILL || cf.stack[spi * 8 + 7] !== Slot.SPILL) continue;
-        if (this.view.preciseSlot(fi, spi)) continue;
+        if (o.precise || cf.spilled[spi]?.precise) continue;
         const c = cf.ownStack().spilled[spi];
         if (c) widenReg(o, c);
       }
@@ -704,17 +779,16 @@ class Run implements Env {
       const of = prev.frames[fi];
       const cf = queued.frames[fi];
       if (!of || !cf) continue;
-      const precise = this.view.preciseRegs(fi);
       for (let r = 0; r < 11; r++) {
         const o = of.regs[r];
         const c = cf.regs[r];
-        if (o && c && !(precise & (1 << r))) widenReg(o, c);
+        if (o && c) widenReg(o, c);
       }
       const slots = Math.min(of.allocated, cf.allocated);
       for (let spi = 0; spi < slots; spi++) {
         const o = of.spilled[spi];
         if (!o || !cf.spilled[spi] || of.stack[spi * 8 + 7] !== Slot.SPILL || cf.stack[spi * 8 + 7] !== Slot.SPILL) continue;
-        if (this.view.preciseSlot(fi, spi)) continue;
+        if (o.precise || cf.spilled[spi]?.precise) continue;
         const c = cf.ownStack().spilled[spi];
         if (c) widenReg(o, c);
       }
@@ -725,22 +799,41 @@ class Run implements Env {
   private run(start: number): void {
     if (this.log.level > 0) this.log.add(`${start}:${this.fullState()}`);
     const { slots, forms, malformed, prunePoint } = this.prog;
+    const jmpPoint = this.precision.jmpPoint;
     let idx = start;
+    let prev = -1;
     for (;;) {
       this.insnIdx = idx;
+      const st = this.state;
+      st.insnIdx = idx;
+      st.lastInsn = prev;
+      this.precision.beginInsn();
       if (++this.processed > INSN_LIMIT) {
         throw new Reject(`BPF program is too large. Processed ${this.processed} insn`, 'complexity', { errno: 7 });
       }
       const from = this.popped;
       this.popped = null;
+      const afterCall = this.afterCall;
+      this.afterCall = null;
       if (prunePoint[idx] && this.stateVisited()) {
-        if (this.log.level >= 2) this.log.add(from ? `\nfrom ${from.prevInsn} to ${idx}: safe` : `${idx}: safe`);
+        this.flushNotes();
+        if (this.log.level >= 2) this.log.add(from || afterCall === 'exit' ? `\nfrom ${from ? from.prevInsn : prev} to ${idx}: safe` : `${idx}: safe`);
         this.pathDone();
         if (!this.pop()) return;
         idx = this.insnIdx;
+        prev = this.poppedFrom();
         continue;
       }
+      // The path's history: where it arrived other than from the previous slot (Linux push_jmp_history).
+      if (jmpPoint[idx] || (prev >= 0 && idx !== prev + (forms[prev]?.kind === 'ld_imm64' ? 2 : 1))) {
+        this.precision.push(this.state, idx, prev, 0, null);
+      }
       if (from) this.printBranchHeader(from);
+      else if (afterCall !== null && this.log.level > 0) {
+        // do_check after a return (do_print_state, level 2) or a call (print_insn_state of the new frame).
+        if (afterCall === 'exit' && this.log.level >= 2) this.log.add(`\nfrom ${prev} to ${idx}:${this.fullState()}`);
+        else this.log.add(`${idx}:${this.fullState()}`);
+      }
       const raw = slots[idx];
       const form = forms[idx];
       const bad = malformed[idx];
@@ -760,6 +853,7 @@ class Run implements Env {
         if (e instanceof Reject) this.printInsn(idx, false);
         throw e;
       }
+      prev = idx;
       if (next <= -2) {
         // Calls and returns print their own frames.
         idx = -2 - next;
@@ -771,6 +865,7 @@ class Run implements Env {
         this.pathDone();
         if (!this.pop()) return;
         idx = this.insnIdx;
+        prev = this.poppedFrom();
         continue;
       }
       idx = next;
@@ -784,6 +879,7 @@ class Run implements Env {
 
 /** Linux maybe_widen_reg: an imprecise scalar that changed becomes unknown. */
 function widenReg(o: Reg, c: Reg): void {
+  if (o.precise || c.precise) return;
   if (o.type === RegType.SCALAR && c.type === RegType.SCALAR && !sameValueFacts(o, c)) markUnknown(c);
 }
 
@@ -794,20 +890,28 @@ function sameCallsites(a: VState, b: VState): boolean {
   return true;
 }
 
-/** Linux check_max_stack_depth: frames of every call chain, each rounded up to 32 bytes, fit in 512. */
-function checkStackDepth(prog: Program, depth: readonly number[]): void {
-  const round = (d: number): number => Math.ceil(Math.max(d, 1) / 32) * 32;
+/**
+ * Linux check_max_stack_depth: along every call chain from the main program (callbacks, LD imm64 of a function,
+ * run on top of the frames of the subprogram that names them), the frames' stack, each rounded up to 16 bytes
+ * as Linux does for a JIT-requested program (round_up_stack_depth; recorded on 6.18 with the JIT on:
+ * fixtures/precise stack_round*), must fit in 512 bytes; a subprogram that tail-calls may not be entered with
+ * 256 bytes or more of frames below it (8 KiB at most over 32 tail calls).
+ */
+function checkStackDepth(prog: Program, depth: readonly number[], registry: VerifierRegistry): void {
+  const round = (d: number): number => Math.ceil(d / 16) * 16;
   const callees: number[][] = prog.subprogStarts.map(() => []);
+  const tailCalls = new Uint8Array(prog.subprogStarts.length);
   prog.slots.forEach((raw, i) => {
     const form = prog.forms[i];
-    // A callback (an LD imm64 of a function) runs on top of the frames of the subprogram that names it.
+    const from = prog.subprogOf[i] ?? 0;
     if ((form?.kind === 'call' && raw.src === 1) || (form?.kind === 'ld_imm64' && raw.src === 4)) {
-      const from = prog.subprogOf[i] ?? 0;
-      const to = prog.subprogOf[i + raw.imm + 1] ?? 0;
-      callees[from]?.push(to);
-    }
+      callees[from]?.push(prog.subprogOf[i + raw.imm + 1] ?? 0);
+    } else if (form?.kind === 'call' && raw.src === 0 && registry.helper(raw.imm)?.tailCall === true) tailCalls[from] = 1;
   });
   const walk = (sub: number, total: number, frames: number, seen: Set<number>): void => {
+    if (sub !== 0 && tailCalls[sub] && total >= 256) {
+      throw new Reject(`tail_calls are not allowed when call stack of previous frames is ${total} bytes. Too large`, 'stack-depth');
+    }
     const t = total + round(depth[sub] ?? 0);
     if (t > MAX_STACK) throw new Reject(`combined stack size of ${frames} calls is ${t}. Too large`, 'stack-depth');
     for (const c of callees[sub] ?? []) {
@@ -893,7 +997,9 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
       for (const l of liveRegsBlock(prog, (i) => r.insnText(i))) lines.push(l);
     }
     run.verifyAll();
-    checkStackDepth(prog, run.stackDepth);
+    // check_max_stack_depth runs after do_check: a level-1 log keeps only what it prints.
+    if (level === 1) run.log.truncate(0);
+    checkStackDepth(prog, run.stackDepth, opts.registry);
   } catch (e) {
     if (!(e instanceof Reject)) throw e;
     const insn = e.insn >= 0 ? e.insn : (run?.insnIdx ?? -1);
