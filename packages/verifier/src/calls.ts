@@ -4,6 +4,15 @@
  */
 import type { RawInsn } from '@ebpf-sim/isa';
 import { checkDst, checkSrc, type Env } from './env.js';
+import {
+  checkHelperWriteOverDynptr,
+  checkInitDynptr,
+  checkReleaseDynptr,
+  checkUninitDynptr,
+  markDynptrSlots,
+  releaseDynptr,
+  type DynptrArg,
+} from './dynptr.js';
 import { checkMemAccess, frameOf, growStack, stackBounds } from './memory.js';
 import type { Reg } from './reg.js';
 import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, markUnknown, regTypeName, typeCodeName } from './reg.js';
@@ -27,6 +36,10 @@ interface CallMeta {
   lockId: number;
   /** The subprogram a `ptr_to_func` argument names, -1 when none. */
   subprog: number;
+  /** The initialised dynptr argument (its id and reference, for bpf_dynptr_data's slice), null when none. */
+  dynptr: DynptrArg | null;
+  /** Register of a dynptr argument the helper releases (Linux meta.release_regno for a dynptr), 0 when none. */
+  releaseDynptr: number;
 }
 
 function expectType(regno: number, reg: Reg, expected: string): Reject {
@@ -62,6 +75,7 @@ function helperStack(env: Env, regno: number, reg: Reg, size: number, write: boo
   const f = frameOf(env, reg);
   const { min, max } = stackBounds(regno, reg, reg.off, size, write ? 'write' : 'read', false);
   if (size === 0) throw new Reject('invalid zero-sized read', 'helper-size');
+  if (write) checkHelperWriteOverDynptr(f, min, max);
   growStack(env, f, min);
   for (let a = min; a < max; a++) {
     const k = -a - 1;
@@ -198,7 +212,21 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       helperMem(env, regno, meta.map.valueSize, false, false);
       return;
     case 'ptr_to_dynptr':
-      checkDynptrArg(regno, argIdx, reg);
+      meta.dynptr = checkDynptrArg(env, regno, argIdx, reg, type);
+      return;
+    case 'ptr_to_dynptr_uninit_local':
+    case 'ptr_to_dynptr_uninit_ringbuf':
+      if (reg.type !== RegType.PTR_TO_STACK && reg.type !== RegType.CONST_PTR_TO_DYNPTR) throw expectType(regno, reg, 'fp, dynptr_ptr');
+      checkUninitDynptr(env, reg);
+      // process_dynptr_func: the 16 bytes are written as two 8-byte stores first (check_mem_access).
+      for (let i = 0; i < 16; i += 8) checkMemAccess(env, regno, i, 8, 'write', -1, null, null);
+      markDynptrSlots(env, reg, type);
+      return;
+    case 'ptr_to_dynptr_release_ringbuf':
+      if (reg.type !== RegType.PTR_TO_STACK && reg.type !== RegType.CONST_PTR_TO_DYNPTR) throw expectType(regno, reg, 'fp, dynptr_ptr');
+      checkReleaseDynptr(env, regno, reg);
+      meta.dynptr = checkInitDynptr(env, regno, argIdx, reg, type);
+      meta.releaseDynptr = regno;
       return;
     case 'ptr_to_func':
       if (reg.type !== RegType.PTR_TO_FUNC) throw expectType(regno, reg, 'func');
@@ -208,22 +236,12 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
 }
 
 /**
- * Linux process_dynptr_func for a read-only dynptr argument: the kernel's own (CONST_PTR_TO_DYNPTR), or one on
- * the stack. The simulator has no helper that makes a stack dynptr (bpf_dynptr_from_mem,
- * bpf_ringbuf_reserve_dynptr), so no stack slot ever holds an initialised one: a stack pointer is refused as
- * Linux refuses an uninitialised one, after dynptr_get_spi's complaint about its offset when it has one.
+ * Linux process_dynptr_func for a dynptr the helper reads (MEM_RDONLY): the kernel's own (CONST_PTR_TO_DYNPTR),
+ * or an initialised one on the stack (dynptr.ts). Its id and reference go to bpf_dynptr_data's slice.
  */
-function checkDynptrArg(regno: number, argIdx: number, reg: Reg): void {
-  if (reg.type === RegType.CONST_PTR_TO_DYNPTR) return;
-  if (reg.type !== RegType.PTR_TO_STACK) throw expectType(regno, reg, 'fp, dynptr_ptr');
-  const uninit = `Expected an initialized dynptr as arg #${argIdx}`;
-  if (!tnumIsConst(reg.varOff)) throw new Reject('dynptr has to be at a constant offset', 'helper-arg', { errno: 22, more: [uninit] });
-  const off = reg.off + Number(BigInt.asIntN(64, reg.varOff.value));
-  // A dynptr takes two stack slots: it cannot start in the first (spi 0).
-  if (off % 8 !== 0 || Math.trunc((-off - 1) / 8) < 1) {
-    throw new Reject(`cannot pass in dynptr at an offset=${off}`, 'helper-arg', { errno: 22, more: [uninit] });
-  }
-  throw new Reject(uninit, 'helper-arg', { errno: 22 });
+function checkDynptrArg(env: Env, regno: number, argIdx: number, reg: Reg, type: ArgType): DynptrArg {
+  if (reg.type !== RegType.CONST_PTR_TO_DYNPTR && reg.type !== RegType.PTR_TO_STACK) throw expectType(regno, reg, 'fp, dynptr_ptr');
+  return checkInitDynptr(env, regno, argIdx, reg, type);
 }
 
 function isMemType(reg: Reg): boolean {
@@ -294,8 +312,24 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
   if (env.state.activeLock && proto.lock !== 'release') {
     throw new Reject('function calls are not allowed while holding a lock', 'lock');
   }
-  const meta: CallMeta = { map: null, memRegno: -1, memWrite: false, memOrNull: false, allocSize: 0, releaseRef: 0, lockId: 0, subprog: -1 };
+  const meta: CallMeta = {
+    map: null,
+    memRegno: -1,
+    memWrite: false,
+    memOrNull: false,
+    allocSize: 0,
+    releaseRef: 0,
+    lockId: 0,
+    subprog: -1,
+    dynptr: null,
+    releaseDynptr: 0,
+  };
   proto.args.forEach((t, i) => checkArg(env, proto, i, t, meta));
+  // check_helper_call: a released dynptr leaves the stack (unmark_stack_slots_dynptr) right after the arguments.
+  if (meta.releaseDynptr) releaseDynptr(env, env.reg(meta.releaseDynptr));
+  if (proto.dataIsMapValue === true && env.reg(1).type !== RegType.PTR_TO_MAP_VALUE) {
+    throw new Reject(`Unsupported reg type ${regTypeName(env.reg(1))} for ${proto.name} data`, 'helper-arg');
+  }
   // Linux pushes the callback's visit before check_map_func_compatibility (a ringbuf given to
   // bpf_for_each_map_elem is refused as a map without callbacks).
   if (proto.callback !== undefined) pushCallback(env, proto.callback, meta);
@@ -353,6 +387,15 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
       env.state.refs.push({ id: ref, insn: env.insnIdx });
       break;
     }
+    case 'ptr_to_dynptr_mem_or_null':
+      // A slice of the dynptr: NULL-checked, sized by the size argument, gone with the dynptr (dynptr_id) or
+      // with the reference it holds (ref_obj_id, release_reference).
+      markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL);
+      r0.memSize = meta.allocSize;
+      r0.id = env.newId();
+      r0.dynptrId = meta.dynptr?.id ?? 0;
+      r0.refObjId = meta.dynptr?.refObjId ?? 0;
+      break;
     case 'ptr_to_btf_id':
     case 'ptr_to_btf_id_or_null':
     case 'ptr_to_mem_or_btf_id':

@@ -88,6 +88,10 @@ export class Reg {
   subprog = 0;
   /** CONST_PTR_TO_DYNPTR: the dynptr's type (`local`: memory of the kernel's, e.g. a user ring buffer sample). */
   dynptrType = '';
+  /** A dynptr's stack slots (STACK_DYNPTR): this is the first (higher) of its two slots (Linux dynptr.first_slot). */
+  dynptrFirst = false;
+  /** PTR_TO_MEM from bpf_dynptr_data: the id of the dynptr it is a slice of (Linux dynptr_id). */
+  dynptrId = 0;
   varOff: Tnum = TNUM_UNKNOWN;
   smin = S64_MIN;
   smax = S64_MAX;
@@ -111,6 +115,8 @@ export class Reg {
     this.frameno = o.frameno;
     this.subprog = o.subprog;
     this.dynptrType = o.dynptrType;
+    this.dynptrFirst = o.dynptrFirst;
+    this.dynptrId = o.dynptrId;
     this.varOff = o.varOff;
     this.smin = o.smin;
     this.smax = o.smax;
@@ -140,6 +146,8 @@ function resetPointerFacts(r: Reg): void {
   r.frameno = 0;
   r.subprog = 0;
   r.dynptrType = '';
+  r.dynptrFirst = false;
+  r.dynptrId = 0;
 }
 
 export function markUnbounded(r: Reg): void {

@@ -132,6 +132,9 @@ export type ArgType =
   | 'ptr_to_int'
   | 'ptr_to_func'
   | 'ptr_to_dynptr' // a dynptr, read only (ARG_PTR_TO_DYNPTR | MEM_RDONLY)
+  | 'ptr_to_dynptr_uninit_local' // stack slots a local dynptr is made in (ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_LOCAL | MEM_UNINIT)
+  | 'ptr_to_dynptr_uninit_ringbuf' // stack slots a ringbuf dynptr is made in, acquiring a reference (DYNPTR_TYPE_RINGBUF | MEM_UNINIT)
+  | 'ptr_to_dynptr_release_ringbuf' // a ringbuf dynptr released (ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | OBJ_RELEASE)
   | 'ptr_to_stack_or_null'
   | 'ptr_to_btf_id'
   | 'ptr_to_btf_id_or_null' // a kernel object or NULL (the local storage helpers' owner: task, inode, cgroup)
@@ -147,6 +150,8 @@ export type RetType =
   | 'ptr_to_btf_id'
   | 'ptr_to_btf_id_or_null'
   | 'ptr_to_mem_or_btf_id'
+  // Memory inside a dynptr or NULL, of the size the size argument names (RET_PTR_TO_DYNPTR_MEM_OR_NULL: bpf_dynptr_data).
+  | 'ptr_to_dynptr_mem_or_null'
   // Never NULL (RET_PTR_TO_MAP_VALUE: bpf_get_local_storage's cgroup storage exists while the program runs).
   | 'ptr_to_map_value';
 
@@ -191,6 +196,11 @@ export interface HelperProto {
    * (Linux is_sync_callback_calling_function); the kind says what the callback's registers hold.
    */
   readonly callback?: CallbackKind;
+  /**
+   * R1 (the dynptr's data) must be a map value (Linux 6.18 check_helper_call for bpf_dynptr_from_mem:
+   * `Unsupported reg type fp for bpf_dynptr_from_mem data`).
+   */
+  readonly dataIsMapValue?: boolean;
 }
 
 /** A map as the verifier sees it (Linux: the fields of `struct bpf_map` the verifier reads). */

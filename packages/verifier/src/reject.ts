@@ -43,6 +43,7 @@ export type HintKey =
   | 'lock'
   | 'return-code'
   | 'callback'
+  | 'dynptr'
   | 'infinite-loop'
   | 'complexity'
   | 'call-depth'
