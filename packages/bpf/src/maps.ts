@@ -93,6 +93,7 @@ export interface MapSpec {
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly spinLockOff?: number;
+  readonly timerOff?: number;
   readonly readOnly?: boolean;
 }
 

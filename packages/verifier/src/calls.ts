@@ -18,8 +18,8 @@ import type { Reg } from './reg.js';
 import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, markUnknown, regTypeName, typeCodeName } from './reg.js';
 import type { ArgType, CallbackKind, HelperProto, MapDesc } from './registry.js';
 import { Reject } from './reject.js';
-import type { VState } from './state.js';
-import { FuncState, Slot } from './state.js';
+import { FuncState, Slot, VState } from './state.js';
+import { checkTimerArg } from './timer.js';
 import { tnumIsConst, tnumToString } from './tnum.js';
 
 const MAX_CALL_FRAMES = 8;
@@ -128,6 +128,10 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       if (reg.type !== RegType.CONST_PTR_TO_MAP || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'map_ptr');
       const map = reg.map;
       if (!map) throw expectType(regno, reg, 'map_ptr');
+      // bpf_timer_init: the map must be the one the timer (R1) lives in.
+      if (meta.map && meta.map !== map) {
+        throw new Reject(`timer pointer in R1 map_uid=0 doesn't match map pointer in R${regno} map_uid=0`, 'timer', { errno: 22 });
+      }
       meta.map = map;
       return;
     }
@@ -227,6 +231,10 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       checkReleaseDynptr(env, regno, reg);
       meta.dynptr = checkInitDynptr(env, regno, argIdx, reg, type);
       meta.releaseDynptr = regno;
+      return;
+    case 'ptr_to_timer':
+      if (reg.type !== RegType.PTR_TO_MAP_VALUE || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'map_value');
+      meta.map = checkTimerArg(regno, reg);
       return;
     case 'ptr_to_func':
       if (reg.type !== RegType.PTR_TO_FUNC) throw expectType(regno, reg, 'func');
@@ -428,6 +436,10 @@ function releaseReference(env: Env, ref: number): void {
  * state at the call repeats (pruning) or, for bpf_loop, when the loop count's upper bound is reached.
  */
 function pushCallback(env: Env, kind: CallbackKind, meta: CallMeta): void {
+  if (kind === 'timer') {
+    pushAsyncCallback(env, meta);
+    return;
+  }
   const state = env.state;
   const caller = state.cur;
   if (kind === 'loop') {
@@ -489,6 +501,28 @@ function pushCallback(env: Env, kind: CallbackKind, meta: CallMeta): void {
   env.pushBranch(visit, env.prog.subprogStarts[meta.subprog] ?? 0);
 }
 
+/**
+ * Linux push_async_cb with set_timer_callback_state: the timer's callback runs later, in the kernel, not
+ * inside this program: it is verified as a program of its own, a state with one frame (frame 0, its
+ * callsite this call) and R1 the map, R2 the key, R3 the value of the timer's element, R4 and R5 unused. The
+ * current path goes on after the helper.
+ */
+function pushAsyncCallback(env: Env, meta: CallMeta): void {
+  const callee = FuncState.create(0, env.insnIdx, meta.subprog);
+  callee.inAsyncCallbackFn = true;
+  const [, r1, r2, r3] = callee.regs;
+  if (!r1 || !r2 || !r3) return;
+  markPointer(r1, RegType.CONST_PTR_TO_MAP);
+  r1.map = meta.map;
+  markPointer(r2, RegType.PTR_TO_MAP_KEY);
+  r2.map = meta.map;
+  markPointer(r3, RegType.PTR_TO_MAP_VALUE);
+  r3.map = meta.map;
+  // Linux 6.18 prints R3=map_value(id=1,...) in the callback (recorded: apps/cli/fixtures/attach/timer-linux.json).
+  r3.id = env.newId();
+  env.pushBranch(new VState([callee]), env.prog.subprogStarts[meta.subprog] ?? 0);
+}
+
 /** bpf-to-bpf call: push a frame for the callee; resolves to the callee's first instruction. */
 export function checkLocalCall(env: Env, insn: RawInsn): number {
   const state = env.state;
@@ -529,6 +563,27 @@ function invalidScalar(where: string, r0: Reg, range: { readonly min: number; re
   return `${s} should have been in [${range.min}, ${range.max}]`;
 }
 
+/** An async callback (a timer's) returns 0 (Linux retval_range(0, 0) for in_async_callback_fn). */
+const ASYNC_RET_RANGE = { min: 0, max: 0 } as const;
+
+/** check_return_code for an async callback's exit: references released, R0 a scalar 0. */
+function checkAsyncExit(env: Env, r0: Reg): void {
+  const leaked = env.state.refs[0];
+  if (leaked) {
+    throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak', {
+      errno: 22,
+      more: ['BPF_EXIT instruction in main prog would lead to reference leak'],
+    });
+  }
+  env.precision.mark(env.insnIdx, 1);
+  if (r0.type !== RegType.SCALAR) {
+    throw new Reject(`At async callback return the register R0 is not a known value (${typeCodeName(r0.type, r0.flags)})`, 'timer', { errno: 22 });
+  }
+  if (r0.smin < BigInt(ASYNC_RET_RANGE.min) || r0.smax > BigInt(ASYNC_RET_RANGE.max)) {
+    throw new Reject(invalidScalar('At async callback return', r0, ASYNC_RET_RANGE), 'timer', { errno: 22 });
+  }
+}
+
 /** Every callback returns 0 (go on) or 1 (stop) (Linux callback_ret_range for bpf_loop and for_each_map_elem). */
 const CALLBACK_RET_RANGE = { min: 0, max: 1 } as const;
 
@@ -562,6 +617,10 @@ export function checkSubprogExit(env: Env): number {
 /** Exit of the main program: R0, references, lock and the return range. */
 export function checkMainExit(env: Env): void {
   const r0 = checkSrc(env, 0);
+  if (env.state.cur.inAsyncCallbackFn) {
+    checkAsyncExit(env, r0);
+    return;
+  }
   if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock');
   const leaked = env.state.refs[0];
   if (leaked) {

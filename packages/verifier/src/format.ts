@@ -134,6 +134,7 @@ export function formatFrame(f: FuncState, regMask: number, slots: ReadonlySet<nu
   }
   if (refs.length > 0) s += ` refs=${refs.join(',')}`;
   if (f.inCallbackFn) s += ' cb';
+  if (f.inAsyncCallbackFn) s += ' async_cb';
   return s;
 }
 

@@ -135,6 +135,7 @@ export type ArgType =
   | 'ptr_to_dynptr_uninit_local' // stack slots a local dynptr is made in (ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_LOCAL | MEM_UNINIT)
   | 'ptr_to_dynptr_uninit_ringbuf' // stack slots a ringbuf dynptr is made in, acquiring a reference (DYNPTR_TYPE_RINGBUF | MEM_UNINIT)
   | 'ptr_to_dynptr_release_ringbuf' // a ringbuf dynptr released (ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | OBJ_RELEASE)
+  | 'ptr_to_timer' // the struct bpf_timer of a map value (ARG_PTR_TO_TIMER)
   | 'ptr_to_stack_or_null'
   | 'ptr_to_btf_id'
   | 'ptr_to_btf_id_or_null' // a kernel object or NULL (the local storage helpers' owner: task, inode, cgroup)
@@ -162,7 +163,7 @@ export type RetType =
  * R3), `user_ringbuf` set_user_ringbuf_callback_state (bpf_user_ringbuf_drain: R1 a local dynptr to the
  * sample, R2 the helper's R3). Each callback returns a value in [0, 1].
  */
-export type CallbackKind = 'loop' | 'map_elem' | 'user_ringbuf';
+export type CallbackKind = 'loop' | 'map_elem' | 'user_ringbuf' | 'timer';
 
 /** One helper's prototype (Linux `struct bpf_func_proto`). */
 export interface HelperProto {
@@ -216,6 +217,8 @@ export interface MapDesc {
   readonly maxEntries: number;
   /** Offset of a `struct bpf_spin_lock` in the value, when the value has one (BTF in Linux). */
   readonly spinLockOff?: number;
+  /** Offset of a `struct bpf_timer` in the value, when the value's BTF has one (Linux map->record->timer_off). */
+  readonly timerOff?: number;
   /** Helpers that map types forbid in general (Linux check_map_func_compatibility, the map side). */
   readonly allowedHelpers?: readonly number[];
   /**
@@ -300,6 +303,11 @@ export interface ProgramTypeDesc {
    * refused.
    */
   readonly btfCtxAccess?: (off: number, size: number) => BtfAccess;
+  /**
+   * A tracing program type for check_map_prog_compatibility (Linux is_tracing_prog_type: kprobe, tracepoint,
+   * perf_event, raw tracepoints): it may not use a map whose value holds a bpf_timer.
+   */
+  readonly tracingProg?: boolean;
 }
 
 /** What the verifier asks its caller for. */

@@ -44,6 +44,7 @@ export type HintKey =
   | 'return-code'
   | 'callback'
   | 'dynptr'
+  | 'timer'
   | 'infinite-loop'
   | 'complexity'
   | 'call-depth'

@@ -20,6 +20,7 @@ import type { MapDesc, ProgramTypeDesc, VerifierRegistry } from './registry.js';
 import { Reject } from './reject.js';
 import { FuncState, Slot, VState, type ExploredState, type PendingBranch } from './state.js';
 import { analyseStructure, type Program } from './structure.js';
+import { checkMapProgCompat } from './timer.js';
 
 /** Linux BPF_COMPLEXITY_LIMIT_INSNS. */
 export const INSN_LIMIT = 1_000_000;
@@ -753,6 +754,7 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
       for (let s = 1; s < p.subprogStarts.length; s++) lines.push(`func#${s} @${p.subprogStarts[s] ?? 0}`);
     }
     const maps = resolveMaps(prog, opts.registry);
+    checkMapProgCompat(maps, opts.progType);
     run = new Run(prog, opts.progType, opts.registry, opts, maps);
     if (level >= 2) {
       const r = run;

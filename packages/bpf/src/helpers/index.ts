@@ -10,6 +10,7 @@ import { SOCK_MAP_HELPERS } from './sock_map.js';
 import { TRACING_HELPERS } from './tracing.js';
 import { SIGNAL_HELPERS } from './signal.js';
 import { STORAGE_HELPERS } from './storage.js';
+import { TIMER_HELPERS } from './timer.js';
 
 export const HELPERS = protoTable(
   MAP_HELPERS,
@@ -22,5 +23,6 @@ export const HELPERS = protoTable(
   DYNPTR_HELPERS,
   SOCK_MAP_HELPERS,
   SIGNAL_HELPERS,
+  TIMER_HELPERS,
 );
 export { PRIVILEGED_BASE, UNPRIVILEGED_BASE } from './base.js';
