@@ -6,6 +6,7 @@ import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { signExtend, syncBounds, zext32 } from './bounds.js';
 import { checkDst, checkSrc, type Env } from './env.js';
 import { destroyIfDynptr } from './dynptr.js';
+import { checkTimerAccess } from './timer.js';
 import { formatReg } from './format.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markPointer, markUnknown, regTypeName } from './reg.js';
 import type { BtfAccess, CtxField } from './registry.js';
@@ -384,6 +385,7 @@ export function checkMemAccess(
       if (t === 'write' && map.readOnly) throw new Reject('write into map forbidden', 'ctx-write');
       leak('map');
       checkRegion(regno, reg, total, size, map.valueSize, (o) => `invalid access to map value, value_size=${map.valueSize} off=${o} size=${size}`);
+      if (map.timerOff !== undefined) checkTimerAccess(reg, total, size, map.timerOff);
       env.facts.recordMemory(env.insnIdx, true);
       if (t === 'read' && dstRegno >= 0 && map.readOnlyValue !== undefined && map.directValue === true && tnumIsConst(reg.varOff)) {
         // A frozen read-only map: its contents are known (bpf_map_direct_read). Linux fails the load with the

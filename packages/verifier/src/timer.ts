@@ -7,6 +7,19 @@ import type { MapDesc, ProgramTypeDesc } from './registry.js';
 import { Reject } from './reject.js';
 import { tnumIsConst } from './tnum.js';
 
+/** sizeof(struct bpf_timer). */
+const TIMER_SIZE = 16;
+
+/**
+ * check_map_access: no load or store (nor helper access) may touch a byte of the value's bpf_timer; `off` is
+ * the access's fixed offset, the pointer's variable part is its [smin, umax].
+ */
+export function checkTimerAccess(reg: Reg, off: number, size: number, timerOff: number): void {
+  if (Number(reg.smin) + off < timerOff + TIMER_SIZE && timerOff < Number(reg.umax) + off + size) {
+    throw new Reject('bpf_timer cannot be accessed directly by load/store', 'timer');
+  }
+}
+
 /** The map a timer argument's value belongs to, or throws with Linux's line (EINVAL). */
 export function checkTimerArg(regno: number, reg: Reg): MapDesc | null {
   if (!tnumIsConst(reg.varOff)) {

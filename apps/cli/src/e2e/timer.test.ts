@@ -3,7 +3,7 @@
  * a timer kept in an array map's value, gives it a callback and starts it; the callback counts, records the
  * virtual time and re-arms itself 10 ms later until it has fired five times) is loaded with the loader and linked
  * to a NIC; the callback runs in the kernel at expiry, outside any program, in virtual time. The refused objects
- * (timer_bad_off, timer_cb_ret, timer_no_field, timer_other_map, timer_tracing) get Linux's refusal: the lines
+ * (timer_bad_off, timer_cb_ret, timer_no_field, timer_other_map, timer_tracing, timer_direct) get Linux's refusal: the lines
  * recorded by loading them into Linux 6.18 (fixtures/attach/record-timer.sh, timer-linux.json).
  */
 import { readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ const ip = (a: number, b: number, c: number, d: number): number => ((a << 24) | 
 
 interface Recorded {
   readonly kernel: string;
-  readonly objects: Readonly<Record<string, { readonly loaded: boolean; readonly log: readonly string[] }>>;
+  readonly objects: Readonly<Record<string, { readonly loaded: boolean; readonly errno: number; readonly log: readonly string[] }>>;
 }
 
 const recorded = JSON.parse(readFileSync(join(repoRoot(), 'apps/cli/fixtures/attach/timer-linux.json'), 'utf8')) as Recorded;
@@ -98,26 +98,30 @@ describe('bpf_timer refusals as Linux 6.18 words them', () => {
     expect(recorded.objects['timer_tick']?.loaded).toBe(true);
   });
 
-  it.each(['timer_bad_off', 'timer_cb_ret', 'timer_no_field', 'timer_other_map', 'timer_tracing'])('%s: refused with the kernel’s lines', (name) => {
-    const linux = recorded.objects[name];
-    if (linux === undefined) throw new Error(`${name} was not recorded`);
-    expect(linux.loaded).toBe(false);
-    let message = '';
-    runInKernel({ cpus: 1 }, function* (libc) {
-      try {
-        yield* loadObject(libc, name, 1);
-      } catch (error) {
-        message = error instanceof Error ? error.message : String(error);
-      }
-    });
-    expect(message).toContain('BPF_PROG_LOAD failed: -EINVAL');
-    const lines = message.split('\n');
-    // The failing instruction (when Linux names one) and the refusal, as consecutive lines; then the count.
-    const key = linux.log.slice(0, -1);
-    const at = lines.indexOf(key[0] ?? '');
-    expect(at).toBeGreaterThanOrEqual(0);
-    expect(lines.slice(at, at + key.length)).toEqual(key);
-    const processed = lines.find((line) => line.startsWith('processed '));
-    expect(processed?.split(' ').slice(0, 2)).toEqual(linux.log.at(-1)?.split(' ').slice(0, 2));
-  });
+  it.each(['timer_bad_off', 'timer_cb_ret', 'timer_no_field', 'timer_other_map', 'timer_tracing', 'timer_direct'])(
+    '%s: refused with the kernel’s lines',
+    (name) => {
+      const linux = recorded.objects[name];
+      if (linux === undefined) throw new Error(`${name} was not recorded`);
+      expect(linux.loaded).toBe(false);
+      let message = '';
+      runInKernel({ cpus: 1 }, function* (libc) {
+        try {
+          yield* loadObject(libc, name, 1);
+        } catch (error) {
+          message = error instanceof Error ? error.message : String(error);
+        }
+      });
+      expect(message).toContain(`BPF_PROG_LOAD failed: -${linux.errno === 13 ? 'EACCES' : 'EINVAL'}`);
+      expect([13, 22]).toContain(linux.errno);
+      const lines = message.split('\n');
+      // The failing instruction (when Linux names one) and the refusal, as consecutive lines; then the count.
+      const key = linux.log.slice(0, -1);
+      const at = lines.indexOf(key[0] ?? '');
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(lines.slice(at, at + key.length)).toEqual(key);
+      const processed = lines.find((line) => line.startsWith('processed '));
+      expect(processed?.split(' ').slice(0, 2)).toEqual(linux.log.at(-1)?.split(' ').slice(0, 2));
+    },
+  );
 });
