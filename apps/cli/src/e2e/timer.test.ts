@@ -90,6 +90,38 @@ describe('bpf_timer: a timer in a map value whose callback re-arms it in virtual
       expect(yield* libc.close(prog.fd)).toBe(0);
     });
   });
+
+  it('in a hash map element: deleting the element cancels and frees its timer', () => {
+    runInKernel({ cpus: 1, devices: { nics: [{ name: 'eth0' }] } }, function* (libc, kernel) {
+      const [eth0] = kernel.devices.nics as [SimpleNic];
+      const object = yield* loadObject(libc, 'timer_hash', 1);
+      const prog = object.programs.get('arm_tick');
+      const ticks = object.maps.get('ticks');
+      if (prog === undefined || ticks === undefined) throw new Error('timer_hash.bpf.o lacks arm_tick or ticks');
+      const key = new Uint8Array(4);
+      const fired = function* (): Generator<number, bigint, number> {
+        const value = yield* libc.bpfMapLookup(ticks.fd, key, 40);
+        if (!value.ok) throw new Error(`lookup ticks[0]: errno ${value.errno}`);
+        return new DataView(value.value.buffer, value.value.byteOffset).getBigUint64(16, true);
+      };
+      expect(yield* libc.bpfMapUpdate(ticks.fd, key, new Uint8Array(40))).toBe(0);
+      const link = (yield* libc.bpfAttr('LINK_CREATE', { prog_fd: prog.fd, target_ifindex: eth0.ifindex, attach_type: BPF_ATTACH_TYPE.XDP })).ret;
+      eth0.attachSource([{ timeNs: kernel.clock.now + 10_000, data: buildUdpFrame(ip(10, 0, 0, 2), ip(10, 0, 1, 1), 1000, 53, 32, 1) }]);
+      yield* libc.nanosleep(5 * MS);
+      expect(yield* fired()).toBe(1n);
+      // The element goes, and comes back (the same memory, from the free list) already armed: a timer that
+      // outlived its element would fire on it at 11 ms.
+      expect(yield* libc.bpfMapDelete(ticks.fd, key)).toBe(0);
+      const armed = new Uint8Array(40);
+      armed.set([1], 16);
+      armed.set([1], 24);
+      expect(yield* libc.bpfMapUpdate(ticks.fd, key, armed)).toBe(0);
+      yield* libc.nanosleep(100 * MS);
+      expect(yield* fired()).toBe(1n);
+      expect(yield* libc.close(link)).toBe(0);
+      yield* object.close();
+    });
+  });
 });
 
 describe('bpf_timer refusals as Linux 6.18 words them', () => {

@@ -58,6 +58,8 @@ interface BpfHrtimer {
 /** The timers of one runtime, by the address of their struct bpf_timer. */
 type Timers = Map<number, BpfHrtimer>;
 const TIMERS = new WeakMap<HelperEnv, Timers>();
+/** The timers of a map's elements, by value address: what a map frees with an element (check_and_free_fields). */
+const BY_MAP = new WeakMap<BpfMap, Map<number, { readonly env: HelperEnv; readonly address: number }>>();
 
 function timersOf(env: HelperEnv): Timers {
   let timers = TIMERS.get(env);
@@ -74,6 +76,19 @@ function cancelAndFree(env: HelperEnv, timers: Timers, address: number, t: BpfHr
   t.event = null;
   if (t.keyBuf !== 0) env.k.phys.kfree(t.keyBuf);
   timers.delete(address);
+  BY_MAP.get(t.map)?.delete(t.value);
+}
+
+/**
+ * The element whose value is at `value` leaves `map` (deleted, or replaced by an update): its timer, if it has
+ * one, is cancelled and freed (check_and_free_fields: bpf_timer_cancel_and_free).
+ */
+export function freeElemTimer(map: BpfMap, value: number): void {
+  const owner = BY_MAP.get(map)?.get(value);
+  if (owner === undefined) return;
+  const timers = TIMERS.get(owner.env);
+  const t = timers?.get(owner.address);
+  if (timers !== undefined && t !== undefined) cancelAndFree(owner.env, timers, owner.address, t);
 }
 
 /**
@@ -118,6 +133,12 @@ const timerInit: HelperImpl = (env) => {
     const key = findKey(map, value, keyBuf);
     const fire = (): void => expire(env, timers, address);
     timers.set(address, { map, value, key, keyBuf, fn: 0, jited: false, progType: 0, cpu: 0, event: null, fire, running: false });
+    let byValue = BY_MAP.get(map);
+    if (byValue === undefined) {
+      byValue = new Map<number, { readonly env: HelperEnv; readonly address: number }>();
+      BY_MAP.set(map, byValue);
+    }
+    byValue.set(value, { env, address });
     env.k.phys.bytes.fill(0, address, address + TIMER_SIZE);
     return 0;
   };
