@@ -56,7 +56,7 @@ export const MAP_TYPE_IDS: Readonly<Record<string, number>> = Object.fromEntries
 const MAP_ONLY_HELPERS: Readonly<Record<string, readonly BpfFuncName[]>> = {
   prog_array: ['tail_call'],
   perf_event_array: ['perf_event_output', 'perf_event_read', 'perf_event_read_value'],
-  ringbuf: ['ringbuf_output', 'ringbuf_reserve', 'ringbuf_query'],
+  ringbuf: ['ringbuf_output', 'ringbuf_reserve', 'ringbuf_query', 'ringbuf_reserve_dynptr', 'ringbuf_submit_dynptr', 'ringbuf_discard_dynptr'],
   stack_trace: ['get_stackid'],
   task_storage: ['task_storage_get', 'task_storage_delete'],
   sk_storage: ['sk_storage_get', 'sk_storage_delete'],
@@ -94,6 +94,7 @@ export interface MapSpec {
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly spinLockOff?: number;
+  readonly timerOff?: number;
   readonly readOnly?: boolean;
 }
 

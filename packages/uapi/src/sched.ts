@@ -28,6 +28,8 @@ export const niceToPrio = (nice: number): number => 120 + nice;
 
 /** clock ids for clock_gettime. */
 export const CLOCK = { REALTIME: 0, MONOTONIC: 1, PROCESS_CPUTIME_ID: 2, THREAD_CPUTIME_ID: 3, MONOTONIC_RAW: 4, BOOTTIME: 7 } as const;
+/** MAX_CLOCKS: clock ids are below it (include/uapi/linux/time.h). */
+export const MAX_CLOCKS = 16;
 
 /** getrandom flags. */
 export const GRND = { NONBLOCK: 0x1, RANDOM: 0x2, INSECURE: 0x4 } as const;

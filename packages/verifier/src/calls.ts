@@ -5,13 +5,22 @@
 import type { RawInsn } from '@ebpf-sim/isa';
 import { checkBtfArg } from './btf-ptr.js';
 import { checkDst, checkSrc, type Env } from './env.js';
+import {
+  checkHelperWriteOverDynptr,
+  checkInitDynptr,
+  checkReleaseDynptr,
+  checkUninitDynptr,
+  markDynptrSlots,
+  releaseDynptr,
+  type DynptrArg,
+} from './dynptr.js';
 import { checkMemAccess, frameOf, growStack, stackBounds } from './memory.js';
 import type { Reg } from './reg.js';
 import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, markUnknown, regTypeName, typeCodeName } from './reg.js';
 import type { ArgType, CallbackKind, HelperProto, MapDesc } from './registry.js';
 import { Reject } from './reject.js';
-import type { VState } from './state.js';
-import { FuncState, Slot } from './state.js';
+import { FuncState, Slot, VState } from './state.js';
+import { checkTimerArg } from './timer.js';
 import { tnumIsConst, tnumToString } from './tnum.js';
 
 const MAX_CALL_FRAMES = 8;
@@ -28,6 +37,10 @@ interface CallMeta {
   lockId: number;
   /** The subprogram a `ptr_to_func` argument names, -1 when none. */
   subprog: number;
+  /** The initialised dynptr argument (its id and reference, for bpf_dynptr_data's slice), null when none. */
+  dynptr: DynptrArg | null;
+  /** Register of a dynptr argument the helper releases (Linux meta.release_regno for a dynptr), 0 when none. */
+  releaseDynptr: number;
 }
 
 function expectType(regno: number, reg: Reg, expected: string): Reject {
@@ -63,6 +76,7 @@ function helperStack(env: Env, regno: number, reg: Reg, size: number, write: boo
   const f = frameOf(env, reg);
   const { min, max } = stackBounds(regno, reg, reg.off, size, write ? 'write' : 'read', false);
   if (size === 0) throw new Reject('invalid zero-sized read', 'helper-size');
+  if (write) checkHelperWriteOverDynptr(f, min, max);
   growStack(env, f, min);
   for (let a = min; a < max; a++) {
     const k = -a - 1;
@@ -115,6 +129,10 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       if (reg.type !== RegType.CONST_PTR_TO_MAP || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'map_ptr');
       const map = reg.map;
       if (!map) throw expectType(regno, reg, 'map_ptr');
+      // bpf_timer_init: the map must be the one the timer (R1) lives in.
+      if (meta.map && meta.map !== map) {
+        throw new Reject(`timer pointer in R1 map_uid=0 doesn't match map pointer in R${regno} map_uid=0`, 'timer', { errno: 22 });
+      }
       meta.map = map;
       return;
     }
@@ -200,7 +218,25 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       helperMem(env, regno, meta.map.valueSize, false, false);
       return;
     case 'ptr_to_dynptr':
-      checkDynptrArg(regno, argIdx, reg);
+      meta.dynptr = checkDynptrArg(env, regno, argIdx, reg, type);
+      return;
+    case 'ptr_to_dynptr_uninit_local':
+    case 'ptr_to_dynptr_uninit_ringbuf':
+      if (reg.type !== RegType.PTR_TO_STACK && reg.type !== RegType.CONST_PTR_TO_DYNPTR) throw expectType(regno, reg, 'fp, dynptr_ptr');
+      checkUninitDynptr(env, reg);
+      // process_dynptr_func: the 16 bytes are written as two 8-byte stores first (check_mem_access).
+      for (let i = 0; i < 16; i += 8) checkMemAccess(env, regno, i, 8, 'write', -1, null, null);
+      markDynptrSlots(env, reg, type);
+      return;
+    case 'ptr_to_dynptr_release_ringbuf':
+      if (reg.type !== RegType.PTR_TO_STACK && reg.type !== RegType.CONST_PTR_TO_DYNPTR) throw expectType(regno, reg, 'fp, dynptr_ptr');
+      checkReleaseDynptr(env, regno, reg);
+      meta.dynptr = checkInitDynptr(env, regno, argIdx, reg, type);
+      meta.releaseDynptr = regno;
+      return;
+    case 'ptr_to_timer':
+      if (reg.type !== RegType.PTR_TO_MAP_VALUE || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'map_value');
+      meta.map = checkTimerArg(regno, reg);
       return;
     case 'ptr_to_func':
       if (reg.type !== RegType.PTR_TO_FUNC) throw expectType(regno, reg, 'func');
@@ -210,22 +246,12 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
 }
 
 /**
- * Linux process_dynptr_func for a read-only dynptr argument: the kernel's own (CONST_PTR_TO_DYNPTR), or one on
- * the stack. The simulator has no helper that makes a stack dynptr (bpf_dynptr_from_mem,
- * bpf_ringbuf_reserve_dynptr), so no stack slot ever holds an initialised one: a stack pointer is refused as
- * Linux refuses an uninitialised one, after dynptr_get_spi's complaint about its offset when it has one.
+ * Linux process_dynptr_func for a dynptr the helper reads (MEM_RDONLY): the kernel's own (CONST_PTR_TO_DYNPTR),
+ * or an initialised one on the stack (dynptr.ts). Its id and reference go to bpf_dynptr_data's slice.
  */
-function checkDynptrArg(regno: number, argIdx: number, reg: Reg): void {
-  if (reg.type === RegType.CONST_PTR_TO_DYNPTR) return;
-  if (reg.type !== RegType.PTR_TO_STACK) throw expectType(regno, reg, 'fp, dynptr_ptr');
-  const uninit = `Expected an initialized dynptr as arg #${argIdx}`;
-  if (!tnumIsConst(reg.varOff)) throw new Reject('dynptr has to be at a constant offset', 'helper-arg', { errno: 22, more: [uninit] });
-  const off = reg.off + Number(BigInt.asIntN(64, reg.varOff.value));
-  // A dynptr takes two stack slots: it cannot start in the first (spi 0).
-  if (off % 8 !== 0 || Math.trunc((-off - 1) / 8) < 1) {
-    throw new Reject(`cannot pass in dynptr at an offset=${off}`, 'helper-arg', { errno: 22, more: [uninit] });
-  }
-  throw new Reject(uninit, 'helper-arg', { errno: 22 });
+function checkDynptrArg(env: Env, regno: number, argIdx: number, reg: Reg, type: ArgType): DynptrArg {
+  if (reg.type !== RegType.CONST_PTR_TO_DYNPTR && reg.type !== RegType.PTR_TO_STACK) throw expectType(regno, reg, 'fp, dynptr_ptr');
+  return checkInitDynptr(env, regno, argIdx, reg, type);
 }
 
 /**
@@ -323,8 +349,24 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
   if (env.state.activeLock && proto.lock !== 'release') {
     throw new Reject('function calls are not allowed while holding a lock', 'lock');
   }
-  const meta: CallMeta = { map: null, memRegno: -1, memWrite: false, memOrNull: false, allocSize: 0, releaseRef: 0, lockId: 0, subprog: -1 };
+  const meta: CallMeta = {
+    map: null,
+    memRegno: -1,
+    memWrite: false,
+    memOrNull: false,
+    allocSize: 0,
+    releaseRef: 0,
+    lockId: 0,
+    subprog: -1,
+    dynptr: null,
+    releaseDynptr: 0,
+  };
   proto.args.forEach((t, i) => checkArg(env, proto, i, t, meta));
+  // check_helper_call: a released dynptr leaves the stack (unmark_stack_slots_dynptr) right after the arguments.
+  if (meta.releaseDynptr) releaseDynptr(env, env.reg(meta.releaseDynptr));
+  if (proto.dataIsMapValue === true && env.reg(1).type !== RegType.PTR_TO_MAP_VALUE) {
+    throw new Reject(`Unsupported reg type ${regTypeName(env.reg(1))} for ${proto.name} data`, 'helper-arg');
+  }
   // Linux pushes the callback's visit before check_map_func_compatibility (a ringbuf given to
   // bpf_for_each_map_elem is refused as a map without callbacks).
   if (proto.callback !== undefined) pushCallback(env, proto.callback, meta);
@@ -382,6 +424,15 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
       env.state.refs.push({ id: ref, insn: env.insnIdx });
       break;
     }
+    case 'ptr_to_dynptr_mem_or_null':
+      // A slice of the dynptr: NULL-checked, sized by the size argument, gone with the dynptr (dynptr_id) or
+      // with the reference it holds (ref_obj_id, release_reference).
+      markPointer(r0, RegType.PTR_TO_MEM, RegFlag.MAYBE_NULL);
+      r0.memSize = meta.allocSize;
+      r0.id = env.newId();
+      r0.dynptrId = meta.dynptr?.id ?? 0;
+      r0.refObjId = meta.dynptr?.refObjId ?? 0;
+      break;
     case 'ptr_to_btf_id':
     case 'ptr_to_btf_id_or_null':
     case 'ptr_to_mem_or_btf_id':
@@ -414,6 +465,10 @@ function releaseReference(env: Env, ref: number): void {
  * state at the call repeats (pruning) or, for bpf_loop, when the loop count's upper bound is reached.
  */
 function pushCallback(env: Env, kind: CallbackKind, meta: CallMeta): void {
+  if (kind === 'timer') {
+    pushAsyncCallback(env, meta);
+    return;
+  }
   const state = env.state;
   const caller = state.cur;
   if (kind === 'loop') {
@@ -475,6 +530,28 @@ function pushCallback(env: Env, kind: CallbackKind, meta: CallMeta): void {
   env.pushBranch(visit, env.prog.subprogStarts[meta.subprog] ?? 0);
 }
 
+/**
+ * Linux push_async_cb with set_timer_callback_state: the timer's callback runs later, in the kernel, not
+ * inside this program: it is verified as a program of its own, a state with one frame (frame 0, its
+ * callsite this call) and R1 the map, R2 the key, R3 the value of the timer's element, R4 and R5 unused. The
+ * current path goes on after the helper.
+ */
+function pushAsyncCallback(env: Env, meta: CallMeta): void {
+  const callee = FuncState.create(0, env.insnIdx, meta.subprog);
+  callee.inAsyncCallbackFn = true;
+  const [, r1, r2, r3] = callee.regs;
+  if (!r1 || !r2 || !r3) return;
+  markPointer(r1, RegType.CONST_PTR_TO_MAP);
+  r1.map = meta.map;
+  markPointer(r2, RegType.PTR_TO_MAP_KEY);
+  r2.map = meta.map;
+  markPointer(r3, RegType.PTR_TO_MAP_VALUE);
+  r3.map = meta.map;
+  // Linux 6.18 prints R3=map_value(id=1,...) in the callback (recorded: apps/cli/fixtures/attach/timer-linux.json).
+  r3.id = env.newId();
+  env.pushBranch(new VState([callee]), env.prog.subprogStarts[meta.subprog] ?? 0);
+}
+
 /** bpf-to-bpf call: push a frame for the callee; resolves to the callee's first instruction. */
 export function checkLocalCall(env: Env, insn: RawInsn): number {
   const state = env.state;
@@ -515,6 +592,27 @@ function invalidScalar(where: string, r0: Reg, range: { readonly min: number; re
   return `${s} should have been in [${range.min}, ${range.max}]`;
 }
 
+/** An async callback (a timer's) returns 0 (Linux retval_range(0, 0) for in_async_callback_fn). */
+const ASYNC_RET_RANGE = { min: 0, max: 0 } as const;
+
+/** check_return_code for an async callback's exit: references released, R0 a scalar 0. */
+function checkAsyncExit(env: Env, r0: Reg): void {
+  const leaked = env.state.refs[0];
+  if (leaked) {
+    throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak', {
+      errno: 22,
+      more: ['BPF_EXIT instruction in main prog would lead to reference leak'],
+    });
+  }
+  env.precision.mark(env.insnIdx, 1);
+  if (r0.type !== RegType.SCALAR) {
+    throw new Reject(`At async callback return the register R0 is not a known value (${typeCodeName(r0.type, r0.flags)})`, 'timer', { errno: 22 });
+  }
+  if (r0.smin < BigInt(ASYNC_RET_RANGE.min) || r0.smax > BigInt(ASYNC_RET_RANGE.max)) {
+    throw new Reject(invalidScalar('At async callback return', r0, ASYNC_RET_RANGE), 'timer', { errno: 22 });
+  }
+}
+
 /** Every callback returns 0 (go on) or 1 (stop) (Linux callback_ret_range for bpf_loop and for_each_map_elem). */
 const CALLBACK_RET_RANGE = { min: 0, max: 1 } as const;
 
@@ -548,6 +646,10 @@ export function checkSubprogExit(env: Env): number {
 /** Exit of the main program: R0, references, lock and the return range. */
 export function checkMainExit(env: Env): void {
   const r0 = checkSrc(env, 0);
+  if (env.state.cur.inAsyncCallbackFn) {
+    checkAsyncExit(env, r0);
+    return;
+  }
   if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock');
   const leaked = env.state.refs[0];
   if (leaked) {

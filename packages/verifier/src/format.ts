@@ -3,6 +3,7 @@
  * print_verifier_state): `R1=ctx()`, `R2=pkt(off=14,r=14)`, `R6=scalar(smin=0,smax=umax=255,var_off=(0x0; 0xff))`,
  * `fp-8=mmmmmmmm`.
  */
+import { formatDynptrSlot } from './dynptr.js';
 import type { Reg } from './reg.js';
 import { RegType, S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, regTypeName, isPacketType } from './reg.js';
 import type { FuncState } from './state.js';
@@ -114,6 +115,12 @@ export function formatFrame(f: FuncState, regMask: number, slots: ReadonlySet<nu
     s += ` R${i}=${formatReg(r, f.frameno)}`;
   }
   for (let spi = 0; spi < f.allocated; spi++) {
+    // A dynptr prints once, at its first (higher) slot, when its second is scratched (print_verifier_state).
+    const dynptr = f.stack[spi * 8 + 7] === Slot.DYNPTR ? f.spilled[spi] : null;
+    if (dynptr) {
+      if (dynptr.dynptrFirst && (!slots || slots.has(spi - 1))) s += ` fp${-(spi + 1) * 8}=${formatDynptrSlot(dynptr)}`;
+      continue;
+    }
     if (slots && !slots.has(spi)) continue;
     let types = '';
     let valid = false;
@@ -135,6 +142,7 @@ export function formatFrame(f: FuncState, regMask: number, slots: ReadonlySet<nu
   }
   if (refs.length > 0) s += ` refs=${refs.join(',')}`;
   if (f.inCallbackFn) s += ' cb';
+  if (f.inAsyncCallbackFn) s += ' async_cb';
   return s;
 }
 

@@ -47,6 +47,10 @@ export const HINTS: Readonly<Record<HintKey, string>> = {
   'return-code': 'the return value is outside the range this program type allows',
   callback:
     'a callback (bpf_loop, bpf_for_each_map_elem) must be a static function of the object, described by BTF func_info (libbpf passes it), and return 0 (go on) or 1 (stop)',
+  dynptr:
+    'a dynptr lives in two stack slots made by bpf_dynptr_from_mem or bpf_ringbuf_reserve_dynptr: pass the same 8-byte aligned stack address to the dynptr helpers, do not write over it, and submit or discard a ringbuf dynptr on every path',
+  timer:
+    "a bpf_timer lives in a map value (a struct bpf_timer member, found through the map's BTF): pass its address, init it with the same map, and make its callback a static function returning 0",
   'infinite-loop': 'the loop can run forever with the same state; make the exit condition depend on a changing counter',
   complexity: 'too many paths or instructions to explore; simplify the control flow, bound loops tighter, or split the program',
   'call-depth': 'bpf-to-bpf calls nest deeper than 8 frames',

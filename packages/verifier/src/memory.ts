@@ -6,6 +6,8 @@ import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { signExtend, syncBounds, zext32 } from './bounds.js';
 import { walkedPtrFlags } from './btf-ptr.js';
 import { checkDst, checkSrc, type Env } from './env.js';
+import { destroyIfDynptr } from './dynptr.js';
+import { checkTimerAccess } from './timer.js';
 import { formatReg } from './format.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markPointer, markUnknown, regTypeName } from './reg.js';
 import type { BtfAccess, CtxField } from './registry.js';
@@ -234,6 +236,8 @@ function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number
   if (!tnumIsConst(reg.varOff)) {
     // Variable-offset write: every byte it may touch becomes unknown data.
     const zero = (value !== null && value.type === RegType.SCALAR && tnumIsConst(value.varOff) && value.varOff.value === 0n) || stImm === 0n;
+    // check_stack_write_var_off: every slot the write may touch loses the dynptr it held first.
+    for (let a = min; a < max; a++) destroyIfDynptr(env, f, (-a - 1) >> 3);
     for (let a = min; a < max; a++) {
       const k = -a - 1;
       destroySpill(f, k >> 3);
@@ -248,6 +252,8 @@ function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number
   const aligned = min % 8 === 0;
   const prev = f.spilled[spi];
   if (prev && isPointer(prev) && size !== 8 && !env.privileged) throw new Reject('attempt to corrupt spilled pointer on stack', 'spill');
+  // check_stack_write_fixed_off: a write into a dynptr's slot destroys it (or is refused for a referenced one).
+  destroyIfDynptr(env, f, spi);
   if (value && isPointer(value)) {
     if (size !== 8) throw new Reject('invalid size of register spill', 'spill');
     if (!aligned) throw new Reject(`misaligned stack access off ${min} size ${size}`, 'spill');
@@ -340,6 +346,8 @@ function stackRead(env: Env, regno: number, reg: Reg, off: number, size: number,
     const t = k < f.allocated * 8 ? (f.stack[k] ?? Slot.INVALID) : Slot.INVALID;
     if (t === Slot.ZERO) continue;
     allZero = false;
+    // check_stack_read_fixed_off: a dynptr's slots are not data the program may read.
+    if (t === Slot.DYNPTR) throw new Reject(`invalid read from stack off ${min}+${a - min} size ${size}`, 'stack-uninit');
     if (t === Slot.INVALID && !env.privileged) {
       throw new Reject(`invalid read from stack off ${min}+${a - min} size ${size}`, 'stack-uninit');
     }
@@ -403,6 +411,7 @@ export function checkMemAccess(
       leak('map');
       checkRegion(regno, reg, total, size, map.valueSize, (o) => `invalid access to map value, value_size=${map.valueSize} off=${o} size=${size}`);
       if (map.spinLockOff !== undefined) checkSpinLockUntouched(reg, total, size, map.spinLockOff);
+      if (map.timerOff !== undefined) checkTimerAccess(reg, total, size, map.timerOff);
       env.facts.recordMemory(env.insnIdx, true);
       if (t === 'read' && dstRegno >= 0 && map.readOnlyValue !== undefined && map.directValue === true && tnumIsConst(reg.varOff)) {
         // A frozen read-only map: its contents are known (bpf_map_direct_read). Linux fails the load with the

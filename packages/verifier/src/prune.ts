@@ -8,6 +8,7 @@ import { RegType } from './reg.js';
 import type { FuncState, VState } from './state.js';
 import { Slot } from './state.js';
 import { iterSlotSafe } from './iter-state.js';
+import { dynptrSlotSafe } from './dynptr.js';
 import { tnumEquals, tnumIn } from './tnum.js';
 
 /**
@@ -112,6 +113,7 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, unini
       }
       if (ot !== ct) return false;
     }
+    if (ot === Slot.DYNPTR && k % 8 === 7 && !dynptrSlotSafe(o.spilled[k >> 3], c.spilled[k >> 3], (a, b) => ids.check(a, b))) return false;
     if (ot === Slot.SPILL && k % 8 === 7) {
       const os = o.spilled[k >> 3];
       const cs = c.spilled[k >> 3];

@@ -91,6 +91,10 @@ export class Reg {
   /** A STACK_ITER slot's iterator (Linux bpf_reg_state.iter): its state (iter.ts ITER_ACTIVE/ITER_DRAINED) and depth. */
   iterState = 0;
   iterDepth = 0;
+  /** A dynptr's stack slots (STACK_DYNPTR): this is the first (higher) of its two slots (Linux dynptr.first_slot). */
+  dynptrFirst = false;
+  /** PTR_TO_MEM from bpf_dynptr_data: the id of the dynptr it is a slice of (Linux dynptr_id). */
+  dynptrId = 0;
   varOff: Tnum = TNUM_UNKNOWN;
   smin = S64_MIN;
   smax = S64_MAX;
@@ -121,6 +125,8 @@ export class Reg {
     this.dynptrType = o.dynptrType;
     this.iterState = o.iterState;
     this.iterDepth = o.iterDepth;
+    this.dynptrFirst = o.dynptrFirst;
+    this.dynptrId = o.dynptrId;
     this.varOff = o.varOff;
     this.smin = o.smin;
     this.smax = o.smax;
@@ -152,6 +158,8 @@ function resetPointerFacts(r: Reg): void {
   r.subprog = 0;
   r.dynptrType = '';
   r.precise = false;
+  r.dynptrFirst = false;
+  r.dynptrId = 0;
 }
 
 export function markUnbounded(r: Reg): void {

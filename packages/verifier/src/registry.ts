@@ -132,6 +132,10 @@ export type ArgType =
   | 'ptr_to_int'
   | 'ptr_to_func'
   | 'ptr_to_dynptr' // a dynptr, read only (ARG_PTR_TO_DYNPTR | MEM_RDONLY)
+  | 'ptr_to_dynptr_uninit_local' // stack slots a local dynptr is made in (ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_LOCAL | MEM_UNINIT)
+  | 'ptr_to_dynptr_uninit_ringbuf' // stack slots a ringbuf dynptr is made in, acquiring a reference (DYNPTR_TYPE_RINGBUF | MEM_UNINIT)
+  | 'ptr_to_dynptr_release_ringbuf' // a ringbuf dynptr released (ARG_PTR_TO_DYNPTR | DYNPTR_TYPE_RINGBUF | OBJ_RELEASE)
+  | 'ptr_to_timer' // the struct bpf_timer of a map value (ARG_PTR_TO_TIMER)
   | 'ptr_to_stack_or_null'
   | 'ptr_to_btf_id'
   | 'ptr_to_btf_id_or_null' // a kernel object or NULL (the local storage helpers' owner: task, inode, cgroup)
@@ -147,6 +151,8 @@ export type RetType =
   | 'ptr_to_btf_id'
   | 'ptr_to_btf_id_or_null'
   | 'ptr_to_mem_or_btf_id'
+  // Memory inside a dynptr or NULL, of the size the size argument names (RET_PTR_TO_DYNPTR_MEM_OR_NULL: bpf_dynptr_data).
+  | 'ptr_to_dynptr_mem_or_null'
   // Never NULL (RET_PTR_TO_MAP_VALUE: bpf_get_local_storage's cgroup storage exists while the program runs).
   | 'ptr_to_map_value';
 
@@ -157,7 +163,7 @@ export type RetType =
  * R3), `user_ringbuf` set_user_ringbuf_callback_state (bpf_user_ringbuf_drain: R1 a local dynptr to the
  * sample, R2 the helper's R3). Each callback returns a value in [0, 1].
  */
-export type CallbackKind = 'loop' | 'map_elem' | 'user_ringbuf';
+export type CallbackKind = 'loop' | 'map_elem' | 'user_ringbuf' | 'timer';
 
 /** One helper's prototype (Linux `struct bpf_func_proto`). */
 export interface HelperProto {
@@ -191,6 +197,11 @@ export interface HelperProto {
    * (Linux is_sync_callback_calling_function); the kind says what the callback's registers hold.
    */
   readonly callback?: CallbackKind;
+  /**
+   * R1 (the dynptr's data) must be a map value (Linux 6.18 check_helper_call for bpf_dynptr_from_mem:
+   * `Unsupported reg type fp for bpf_dynptr_from_mem data`).
+   */
+  readonly dataIsMapValue?: boolean;
 }
 
 /** A map as the verifier sees it (Linux: the fields of `struct bpf_map` the verifier reads). */
@@ -206,6 +217,8 @@ export interface MapDesc {
   readonly maxEntries: number;
   /** Offset of a `struct bpf_spin_lock` in the value, when the value has one (BTF in Linux). */
   readonly spinLockOff?: number;
+  /** Offset of a `struct bpf_timer` in the value, when the value's BTF has one (Linux map->record->timer_off). */
+  readonly timerOff?: number;
   /** Helpers that map types forbid in general (Linux check_map_func_compatibility, the map side). */
   readonly allowedHelpers?: readonly number[];
   /**
@@ -311,6 +324,11 @@ export interface ProgramTypeDesc {
    * read is supported".
    */
   readonly btfStructWrite?: (structName: string, off: number, size: number) => BtfAccess;
+  /**
+   * A tracing program type for check_map_prog_compatibility (Linux is_tracing_prog_type: kprobe, tracepoint,
+   * perf_event, raw tracepoints): it may not use a map whose value holds a bpf_timer.
+   */
+  readonly tracingProg?: boolean;
 }
 
 /**

@@ -43,6 +43,8 @@ export type HintKey =
   | 'lock'
   | 'return-code'
   | 'callback'
+  | 'dynptr'
+  | 'timer'
   | 'infinite-loop'
   | 'complexity'
   | 'call-depth'

@@ -21,6 +21,11 @@ export class FuncState {
   /** The frame is a callback a helper calls (Linux in_callback_fn): it returns to the helper call, R0 in [0, 1]. */
   inCallbackFn = false;
   /**
+   * The frame is an async callback (bpf_timer_set_callback's): verified as a program of its own, frame 0 of a
+   * state pushed at the call (Linux push_async_cb, in_async_callback_fn); it must return 0.
+   */
+  inAsyncCallbackFn = false;
+  /**
    * Callback visits pushed from this frame's current helper call (Linux callback_depth): bpf_loop stops
    * pushing them once it reaches the loop count's upper bound.
    */
@@ -102,6 +107,7 @@ export class FuncState {
     f.stackShared = true;
     f.allocated = this.allocated;
     f.inCallbackFn = this.inCallbackFn;
+    f.inAsyncCallbackFn = this.inAsyncCallbackFn;
     f.callbackDepth = this.callbackDepth;
     return f;
   }

@@ -26,6 +26,7 @@ import { markKsym } from './btf-ptr.js';
 import { Reject } from './reject.js';
 import { FuncState, Slot, VState, type ExploredState, type PendingBranch } from './state.js';
 import { analyseStructure, type Program } from './structure.js';
+import { checkMapProgCompat } from './timer.js';
 
 /** Linux BPF_COMPLEXITY_LIMIT_INSNS. */
 export const INSN_LIMIT = 1_000_000;
@@ -357,8 +358,25 @@ class Run implements Env {
       return;
     }
     const f = this.state.cur;
-    const state = formatFrame(f, this.scratchRegs, this.scratchSlots, []);
-    if (state === '' || state === ` frame${f.frameno}:`) {
+    // print_verifier_state ends with the path's references (`refs=2`), whatever was scratched.
+    const state = formatFrame(
+      f,
+      this.scratchRegs,
+      this.scratchSlots,
+      this.state.refs.map((r) => r.id),
+    );
+    if (state === ` frame${f.frameno}:`) {
+      this.log.add(text);
+      for (const line of notes) this.log.add(line);
+      return;
+    }
+    // Something was scratched but nothing is left to print (a void helper: R0-R5 not initialised): Linux still
+    // prints the `;` (print_insn_state runs whenever verifier_state_scratched).
+    if (state === '' && notes.length === 0) {
+      this.log.add(`${text.padEnd(stateColumn(text.length))};`);
+      return;
+    }
+    if (state === '') {
       this.log.add(text);
       for (const line of notes) this.log.add(line);
       return;
@@ -701,7 +719,9 @@ class Run implements Env {
         checkHelperCall(this, raw);
         return i + 1;
       case 'callx':
-        throw new Reject('callx is not supported', 'unsupported', { errno: 22 });
+        // Never reached: Linux has no callx in its opcode table, and decodeSlots refuses it up front as
+        // resolve_pseudo_ldimm64 does (`unknown opcode 8d`, recorded on Linux 6.18: fixtures/callx in @ebpf-sim/bpf).
+        throw new Reject(`unknown opcode ${raw.code.toString(16).padStart(2, '0')}`, 'unknown-opcode', { errno: 22 });
       case 'exit':
         if (this.state.frames.length > 1) {
           const callee = this.state.cur;
@@ -991,6 +1011,7 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
       for (let s = 1; s < p.subprogStarts.length; s++) lines.push(`func#${s} @${p.subprogStarts[s] ?? 0}`);
     }
     const maps = resolveMaps(prog, opts.registry);
+    checkMapProgCompat(maps, opts.progType);
     run = new Run(prog, opts.progType, opts.registry, opts, maps);
     if (level >= 2) {
       const r = run;

@@ -12,6 +12,7 @@ import { SIGNAL_HELPERS } from './signal.js';
 import { STORAGE_HELPERS } from './storage.js';
 import { SYS_BPF_HELPERS } from './sys-bpf.js';
 import { CGROUP_HELPERS } from './cgroup.js';
+import { TIMER_HELPERS } from './timer.js';
 
 export const HELPERS = protoTable(
   MAP_HELPERS,
@@ -26,5 +27,6 @@ export const HELPERS = protoTable(
   SIGNAL_HELPERS,
   SYS_BPF_HELPERS,
   CGROUP_HELPERS,
+  TIMER_HELPERS,
 );
 export { PRIVILEGED_BASE, UNPRIVILEGED_BASE } from './base.js';

@@ -30,6 +30,7 @@ import type { InsnPatch, MapDesc } from '@ebpf-sim/verifier';
 import { HTAB_STRUCT } from './htab-lookup-wasm.js';
 import { jhash, jhash2 } from './jhash.js';
 import { innerMapGet, innerMapMetaAlloc, type InnerMapMeta } from './map_in_map.js';
+import { freeElemTimer } from '../helpers/timer.js';
 import {
   aluImm,
   BPF_F_ACCESS_MASK,
@@ -241,6 +242,8 @@ export class HashTab extends BpfMap {
     if (old !== 0 && op === BPF_UPDATE.NOEXIST) return -Errno.EEXIST;
     if (old === 0 && op === BPF_UPDATE.EXIST) return -Errno.ENOENT;
     if (old !== 0) {
+      // Linux links a new element and frees the old one, and its timer with it (free_htab_elem).
+      if (this.timerOff >= 0 && (flags & BPF_UPDATE.F_LOCK) === 0 && !this.percpu) freeElemTimer(this, old + this.valueOff);
       this.writeValue(old, valSrc, valOff, cpu, allCpus);
       // BPF_F_LOCK updates in place; otherwise Linux links a fresh copy at the head of the bucket (per-CPU
       // maps update their slots in place).
@@ -491,8 +494,9 @@ export class HashTab extends BpfMap {
     this.count--;
   }
 
-  /** Put an element on the free list. */
+  /** Put an element on the free list (its value's bpf_timer, if any, is cancelled and freed first). */
   private release(e: number): void {
+    if (this.timerOff >= 0) freeElemTimer(this, e + this.valueOff);
     this.u32[(e >>> 2) + E_NEXT] = this.freeHead;
     this.freeHead = e;
   }

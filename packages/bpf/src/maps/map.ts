@@ -69,6 +69,8 @@ export interface MapAttr {
   readonly numaNode?: number;
   /** Offset of the `struct bpf_spin_lock` in the value, when the value's BTF has one (map_check_btf finds it). */
   readonly spinLockOff?: number;
+  /** Offset of the `struct bpf_timer` in the value, when the value's BTF has one (helpers/timer.ts timerOffOf). */
+  readonly timerOff?: number;
   /** btf_key_type_id / btf_value_type_id, once a BTF object backs them (local storage maps require both). */
   readonly btfKeyTypeId?: number;
   readonly btfValueTypeId?: number;
@@ -276,6 +278,8 @@ export abstract class BpfMap {
   readonly owner: string;
   /** Offset of the value's spin lock, or -1 when it has none. */
   readonly spinLockOff: number;
+  /** Offset of the value's bpf_timer, or -1 when it has none. */
+  readonly timerOff: number;
   /** Bytes of one value as user space copies it: value_size, or round_up(value_size, 8) × nr_cpus for per-CPU maps. */
   readonly userValueSize: number;
   /** nr_cpu_ids: the simulated CPUs (per-CPU maps hold one slot each; map_lookup_percpu_elem checks its cpu against it). */
@@ -308,6 +312,7 @@ export abstract class BpfMap {
     this.mapExtra = attr.mapExtra ?? 0;
     this.owner = owner;
     this.spinLockOff = attr.spinLockOff ?? -1;
+    this.timerOff = attr.timerOff ?? -1;
     this.userValueSize = percpu ? round8(attr.valueSize) * env.nrCpus : attr.valueSize;
     this.nrCpuIds = env.nrCpus;
     this.mem = env.phys;
@@ -336,6 +341,7 @@ export abstract class BpfMap {
         valueSize: this.valueSize,
         maxEntries: this.maxEntries,
         ...(this.spinLockOff >= 0 ? { spinLockOff: this.spinLockOff } : {}),
+        ...(this.timerOff >= 0 ? { timerOff: this.timerOff } : {}),
         ...((this.mapFlags & BPF_MAP_F.RDONLY_PROG) !== 0 ? { readOnly: true } : {}),
       }),
       // Linux's inner_map_meta has no name, and the verifier log prints none for it.

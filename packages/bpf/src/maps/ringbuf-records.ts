@@ -12,7 +12,21 @@ import type { RingBufMap } from './ringbuf.js';
  * gets; `size`'s top bits carry the dynptr's type (DYNPTR_TYPE_SHIFT), BPF_DYNPTR_TYPE_LOCAL for a user ring
  * buffer's sample, and a size is at most DYNPTR_MAX_SIZE (bpf_dynptr_check_size).
  */
-export const DYNPTR_KERN = { data: 0, size: 8, offset: 12, SIZE: 16, TYPE_SHIFT: 28, TYPE_LOCAL: 1, MAX_SIZE: (1 << 24) - 1 } as const;
+export const DYNPTR_KERN = {
+  data: 0,
+  size: 8,
+  offset: 12,
+  SIZE: 16,
+  TYPE_SHIFT: 28,
+  TYPE_LOCAL: 1,
+  MAX_SIZE: (1 << 24) - 1,
+  /** BPF_DYNPTR_TYPE_RINGBUF (enum bpf_dynptr_type): bpf_ringbuf_reserve_dynptr's record. */
+  TYPE_RINGBUF: 2,
+  /** The type's bits above DYNPTR_TYPE_SHIFT (bits 28..30: Linux DYNPTR_TYPE_MASK). */
+  TYPE_MASK: 0x7,
+  /** DYNPTR_RDONLY_BIT: the top bit of `size`. */
+  RDONLY_BIT: 0x8000_0000,
+} as const;
 
 const RINGS = new WeakMap<Uint8Array, Map<number, RingBufMap>>();
 

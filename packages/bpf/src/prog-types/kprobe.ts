@@ -8,6 +8,11 @@ import { TRACING_COMMON, defineProgType } from './define.js';
 import { PT_REGS_FIELDS } from './pt-regs.js';
 
 export const KPROBE = defineProgType(
-  { name: 'kprobe', uapiId: BPF_PROG_TYPE.KPROBE, ctx: { structName: 'pt_regs', size: PT_REGS.size, fields: PT_REGS_FIELDS, anyAlignedRead: true } },
+  {
+    name: 'kprobe',
+    uapiId: BPF_PROG_TYPE.KPROBE,
+    tracingProg: true,
+    ctx: { structName: 'pt_regs', size: PT_REGS.size, fields: PT_REGS_FIELDS, anyAlignedRead: true },
+  },
   [...TRACING_COMMON, 'perf_event_output', 'get_stackid', 'get_stack', 'override_return', 'get_func_ip', 'get_attach_cookie'],
 );

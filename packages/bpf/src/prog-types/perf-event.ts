@@ -16,6 +16,8 @@ export const PERF_EVENT = defineProgType(
   {
     name: 'perf_event',
     uapiId: BPF_PROG_TYPE.PERF_EVENT,
+    // is_tracing_prog_type: no maps holding a bpf_timer (check_map_prog_compatibility).
+    tracingProg: true,
     ctx: {
       structName: 'bpf_perf_event_data',
       size: BPF_PERF_EVENT_DATA.size,

@@ -9,6 +9,8 @@ export const RAW_TRACEPOINT = defineProgType(
   {
     name: 'raw_tracepoint',
     uapiId: BPF_PROG_TYPE.RAW_TRACEPOINT,
+    // is_tracing_prog_type: no maps holding a bpf_timer (check_map_prog_compatibility).
+    tracingProg: true,
     ctx: { structName: 'bpf_raw_tracepoint_args', size: BPF_RAW_TRACEPOINT_ARGS.size, fields: [], anyAlignedRead: true },
   },
   // raw_tp_prog_func_proto: get_attach_cookie since Linux 6.10 (the raw tracepoint link's cookie).

@@ -10,6 +10,8 @@ export const TRACEPOINT = defineProgType(
   {
     name: 'tracepoint',
     uapiId: BPF_PROG_TYPE.TRACEPOINT,
+    // is_tracing_prog_type: no maps holding a bpf_timer (check_map_prog_compatibility).
+    tracingProg: true,
     ctx: { structName: 'trace_event_raw', size: PERF_MAX_TRACE_SIZE, fields: [], anyAlignedRead: true, readableFrom: TRACE_ENTRY.size },
   },
   [...TRACING_COMMON, 'perf_event_output', 'get_stackid', 'get_stack', 'get_attach_cookie'],

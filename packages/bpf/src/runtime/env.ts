@@ -102,6 +102,14 @@ export interface HelperEnv {
   runCallback(fn: number, r1: number, r2: number, r3: number, r4: number): number;
   /** 8 bytes of kernel memory for a key the helper hands to the callback it runs next (per nesting level). */
   callbackScratch(): number;
+  /** The program calling the helper runs on the JIT VM (an async callback it arms runs there too). */
+  readonly runningJited: boolean;
+  /**
+   * Run the callback at `fn` outside any program (an async callback: bpf_timer's at expiry, from the kernel's
+   * timer softirq) with r1..r3 on `cpu`, on the JIT VM or the interpreter, as a run of a program of type
+   * `progType`. False when it did not end normally (it faulted: counted as a hook fault).
+   */
+  runAsyncCallback(fn: number, jited: boolean, progType: number, cpu: number, r1: number, r2: number, r3: number): boolean;
 }
 
 /** A helper implementation: the VM's helper function, built once per runtime from its environment. */

@@ -13,6 +13,7 @@ import type { HookPoint, KernelMemory, KernelServices, TracePipe } from '@ebpf-s
 import { HelperTable, LinearMemory, MAX_CALL_FRAMES, NULL_GUARD, Perm, Vm, formatFault, type HelperContext, type Program, type WasmCall } from '@ebpf-sim/vm';
 import { bindHelpers, type BpfHelper } from '../helpers/define.js';
 import { HELPERS } from '../helpers/index.js';
+import { freeMapTimers } from '../helpers/timer.js';
 import { HTAB_LOOKUP_ELEM_CALL, HTAB_LOOKUP_ELEM_NAME } from '../maps/hashtab.js';
 import { htabLookupFor } from '../maps/htab-lookup-wasm.js';
 import type { BpfMap } from '../maps/map.js';
@@ -189,6 +190,7 @@ export class BpfRuntime implements HelperEnv {
   /** Forget `map`'s address and free it (bpf_map_free). */
   unplaceMap(map: BpfMap): void {
     if (map.address === 0) return;
+    freeMapTimers(this, map);
     if (this.lastMap === map) this.lastMap = null;
     this.maps.delete(map.address);
     if (map.kernelStruct() < 0) this.k.phys.kfree(map.address);
@@ -238,6 +240,43 @@ export class BpfRuntime implements HelperEnv {
     // r0 as a number (a verified callback returns 0 or 1).
     const R = vm.regs;
     return ((R[0] ?? 0) >>> 0) + ((R[1] ?? 0) >>> 0) * 0x1_0000_0000;
+  }
+
+  get runningJited(): boolean {
+    return this.activeVm === this.jitVm;
+  }
+
+  runAsyncCallback(fn: number, jited: boolean, progType: number, cpu: number, r1: number, r2: number, r3: number): boolean {
+    const program = this.callbacks.get(fn);
+    if (program === undefined || program === null) return false;
+    const run = this.run;
+    const savedCpu = run.cpu;
+    const savedCtx = run.ctx;
+    const savedType = run.progType;
+    const savedVm = this.activeVm;
+    const vm = jited ? this.jitVm : this.interpVm;
+    run.cpu = cpu;
+    run.ctx = 0;
+    run.progType = progType;
+    this.activeVm = vm;
+    const args = this.callbackArgs;
+    args[0] = r1;
+    args[1] = r2;
+    args[2] = r3;
+    args[3] = 0;
+    let ok = false;
+    try {
+      ok = vm.runArgs(program, args);
+      if (!ok) this.hookFaults++;
+    } catch {
+      this.hookFaults++;
+    } finally {
+      run.cpu = savedCpu;
+      run.ctx = savedCtx;
+      run.progType = savedType;
+      this.activeVm = savedVm;
+    }
+    return ok;
   }
 
   /** 8 bytes of kernel memory for the key a helper hands the callback it is about to run (its nesting level's own). */

@@ -55,6 +55,7 @@ import { createMap } from '../maps/registry.js';
 import { ENOTSUPP, bpfMapMmap } from '../maps/map.js';
 import { BpfRuntime } from '../runtime/runtime.js';
 import { BtfSyscall, mapCheckBtf, type BtfObject } from './btf.js';
+import { freeMapTimers, timerOffOf } from '../helpers/timer.js';
 import { CyclicIdr } from './idr.js';
 import { LinkSyscall, type BpfLink } from './link.js';
 import { mapBatch } from './map-batch.js';
@@ -396,6 +397,8 @@ export class BpfSyscall {
    */
   mapPut(object: MapObject, uref = false): void {
     if (uref && --object.urefs === 0) object.map.releaseUref();
+    // map_release_uref: a map's timers go with the last user-space reference (bpf_timer_cancel_and_free).
+    if (uref && object.urefs === 0) freeMapTimers(this.runtime, object.map);
     object.refs--;
     if (object.refs > 0) return;
     this.maps.remove(object.map.id);
@@ -508,11 +511,14 @@ export class BpfSyscall {
     // allocated, so an allocation error wins over a BTF one: the map is created first here too, then dropped.
     let btf: BtfObject | number | undefined;
     let spinLockOff = -1;
+    let timerOff = -1;
     // A struct_ops map needs a BTF object too (its value type is the kernel's, but map_create takes btf_fd).
     if (btfKeyTypeId !== 0 || btfValueTypeId !== 0 || vmlinuxValueTypeId !== 0) {
       btf = this.btfs.get(task, this.u32(C.btf_fd.offset));
       if (typeof btf !== 'number' && btfValueTypeId !== 0) {
         spinLockOff = mapCheckBtf(btf.btf, btfKeyTypeId, btfValueTypeId, shape);
+        timerOff = spinLockOff < -1 ? -1 : timerOffOf(btf.btf, btfValueTypeId, shape.mapType);
+        if (timerOff < -1) spinLockOff = timerOff;
         if (spinLockOff < -1) {
           this.btfs.put(btf);
           btf = spinLockOff;
@@ -532,6 +538,7 @@ export class BpfSyscall {
         btfValueTypeId,
         btfVmlinuxValueTypeId: vmlinuxValueTypeId,
         ...(spinLockOff >= 0 ? { spinLockOff } : {}),
+        ...(timerOff >= 0 ? { timerOff } : {}),
       },
       env,
     );

@@ -58,6 +58,9 @@ export function helperRig(options: { config?: KernelConfigInput; random?: Random
         throw new Error(`helper rig: no callbacks (0x${fn.toString(16)}); load the program through bpf() to run callbacks`);
       },
       callbackScratch: () => 0,
+      runningJited: false,
+      // No loaded program: a timer's callback has nothing to run (the run did not end normally).
+      runAsyncCallback: () => false,
     };
     const helperEnv = env;
     table = bindHelpers(helperEnv, HELPERS);

@@ -102,6 +102,9 @@ export function testRunHarness(config: KernelConfigInput = {}, timing: TestRunTi
           throw new Error(`test-run harness: no callbacks (0x${fn.toString(16)}); load the program through bpf() to run callbacks`);
         },
         callbackScratch: () => 0,
+        runningJited: false,
+        // No loaded program: a timer's callback has nothing to run (the run did not end normally).
+        runAsyncCallback: () => false,
       },
       HELPERS,
     ),

@@ -300,6 +300,9 @@ export const BPF_INSN_SIZE = 8;
 
 /** Ring buffer ABI (include/uapi/linux/bpf.h): flags of ringbuf_output/submit/discard, ringbuf_query's selectors, the record header. */
 export const BPF_RB = { NO_WAKEUP: 1, FORCE_WAKEUP: 2, AVAIL_DATA: 0, RING_SIZE: 1, CONS_POS: 2, PROD_POS: 3 } as const;
+
+/** bpf_timer_start's flags (enum { BPF_F_TIMER_ABS = 1, BPF_F_TIMER_CPU_PIN = 2 }). */
+export const BPF_F_TIMER = { ABS: 1, CPU_PIN: 2 } as const;
 /** struct bpf_ringbuf_hdr { u32 len; s32 pg_off; }: the length's top bits say busy (reserved, not committed) and discarded. */
 export const BPF_RINGBUF = { BUSY_BIT: 0x80000000, DISCARD_BIT: 0x40000000, HDR_SZ: 8 } as const;
 
