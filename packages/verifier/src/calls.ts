@@ -539,6 +539,7 @@ function pushCallback(env: Env, kind: CallbackKind, meta: CallMeta): void {
 function pushAsyncCallback(env: Env, meta: CallMeta): void {
   const callee = FuncState.create(0, env.insnIdx, meta.subprog);
   callee.inAsyncCallbackFn = true;
+  env.asyncCallbacks.add(meta.subprog);
   const [, r1, r2, r3] = callee.regs;
   if (!r1 || !r2 || !r3) return;
   markPointer(r1, RegType.CONST_PTR_TO_MAP);

@@ -30,6 +30,8 @@ export interface Env {
   scratchSlots: Set<number>;
   /** Deepest stack use of each subprogram, in bytes. */
   readonly stackDepth: number[];
+  /** Subprograms a helper runs later as async callbacks (bpf_timer_set_callback: Linux subprog_info.is_async_cb). */
+  readonly asyncCallbacks: Set<number>;
   /** A line Linux's bpf_log prints while checking the current instruction (after its text, before its state). */
   note(line: string): void;
   /** Pointer to the state of a register of the current frame. */

@@ -107,9 +107,10 @@ describe('open-coded iterators', () => {
   it('converges on a bpf_iter_num loop and refuses an iterator left undestroyed', () => {
     const r = verify(iterSum(1000), { progType: TYPE, registry: registry(false), logLevel: 2 });
     expect(r.error).toBeNull();
-    // The iterator's slot as print_verifier_state prints it (recorded on Linux 6.18: fp-8=iter_num(ref_id=1,state=active,depth=0)).
-    expect(r.log).toContain('; R0=scalar() fp-8=iter_num(ref_id=1,state=active,depth=0)\n');
-    expect(r.log).toContain('; R0=0 fp-8=iter_num(ref_id=1,state=drained,depth=0)\n');
+    // The iterator's slot and the reference it holds as print_verifier_state prints them (recorded on Linux 6.18:
+    // `fp-8=iter_num(ref_id=1,state=active,depth=0) refs=1`).
+    expect(r.log).toContain('; R0=scalar() fp-8=iter_num(ref_id=1,state=active,depth=0) refs=1\n');
+    expect(r.log).toContain('; R0=0 fp-8=iter_num(ref_id=1,state=drained,depth=0) refs=1\n');
     // next()'s element on the active path: Linux's `R0=rdonly_mem(id=2,ref_obj_id=1,sz=4)`, one level deeper.
     expect(r.log).toContain('from 8 to 9: R0=rdonly_mem(id=2,ref_obj_id=1,sz=4) R7=0 R10=fp0 fp-8=iter_num(ref_id=1,state=active,depth=1) refs=1\n');
     // The loop is verified a few times, not once per number.

@@ -192,6 +192,7 @@ class Run implements Env {
   scratchRegs = 0;
   scratchSlots = new Set<number>();
   readonly stackDepth: number[];
+  readonly asyncCallbacks = new Set<number>();
   readonly log: Log;
   private idGen = 0;
   /** Lines bpf_log printed while checking the current instruction (see Env.note). */
@@ -738,7 +739,8 @@ class Run implements Env {
           return -2 - ret;
         }
         // Frame 0 of a global subprogram's own pass returns a scalar to any caller.
-        if (this.state.cur.subprog !== 0) checkGlobalExit(this);
+        // (A timer's callback is frame 0 of its own path too, but returns as an async callback: checkMainExit.)
+        if (this.state.cur.subprog !== 0 && !this.state.cur.inAsyncCallbackFn) checkGlobalExit(this);
         else checkMainExit(this);
         return -1;
     }
@@ -910,38 +912,72 @@ function sameCallsites(a: VState, b: VState): boolean {
   return true;
 }
 
+/** Linux MAX_CALL_FRAMES. */
+const MAX_CALL_FRAMES = 8;
+
 /**
- * Linux check_max_stack_depth: along every call chain from the main program (callbacks, LD imm64 of a function,
- * run on top of the frames of the subprogram that names them), the frames' stack, each rounded up to 16 bytes
- * as Linux does for a JIT-requested program (round_up_stack_depth; recorded on 6.18 with the JIT on:
- * fixtures/precise stack_round*), must fit in 512 bytes; a subprogram that tail-calls may not be entered with
- * 256 bytes or more of frames below it (8 KiB at most over 32 tail calls).
+ * Linux check_max_stack_depth: from the main program and from each async callback (a timer's, which runs on a
+ * stack of its own), walk every bpf-to-bpf call and callback reference in instruction order, as
+ * check_max_stack_depth_subprog does (no visited set: a recursive call chain grows until MAX_CALL_FRAMES, "the
+ * call stack of 8 frames is too deep !"), adding each frame's stack rounded up to 16 bytes as Linux does for a
+ * JIT-requested program (round_up_stack_depth; recorded on 6.18 with the JIT on: fixtures/precise stack_round*);
+ * the frames must fit in 512 bytes, and a subprogram that tail-calls may not be entered with 256 bytes or more of
+ * frames below it. A callback named by an LD imm64 is a frame too, unless it is an async callback.
  */
-function checkStackDepth(prog: Program, depth: readonly number[], registry: VerifierRegistry): void {
+function checkStackDepth(prog: Program, depth: readonly number[], registry: VerifierRegistry, asyncCallbacks: ReadonlySet<number>): void {
   const round = (d: number): number => Math.ceil(d / 16) * 16;
-  const callees: number[][] = prog.subprogStarts.map(() => []);
-  const tailCalls = new Uint8Array(prog.subprogStarts.length);
+  const starts = prog.subprogStarts;
+  const tailCalls = new Uint8Array(starts.length);
   prog.slots.forEach((raw, i) => {
-    const form = prog.forms[i];
-    const from = prog.subprogOf[i] ?? 0;
-    if ((form?.kind === 'call' && raw.src === 1) || (form?.kind === 'ld_imm64' && raw.src === 4)) {
-      callees[from]?.push(prog.subprogOf[i + raw.imm + 1] ?? 0);
-    } else if (form?.kind === 'call' && raw.src === 0 && registry.helper(raw.imm)?.tailCall === true) tailCalls[from] = 1;
+    if (prog.forms[i]?.kind === 'call' && raw.src === 0 && registry.helper(raw.imm)?.tailCall === true) tailCalls[prog.subprogOf[i] ?? 0] = 1;
   });
-  const walk = (sub: number, total: number, frames: number, seen: Set<number>): void => {
-    if (sub !== 0 && tailCalls[sub] && total >= 256) {
-      throw new Reject(`tail_calls are not allowed when call stack of previous frames is ${total} bytes. Too large`, 'stack-depth');
-    }
-    const t = total + round(depth[sub] ?? 0);
-    if (t > MAX_STACK) throw new Reject(`combined stack size of ${frames} calls is ${t}. Too large`, 'stack-depth');
-    for (const c of callees[sub] ?? []) {
-      if (seen.has(c)) continue;
-      seen.add(c);
-      walk(c, t, frames + 1, seen);
-      seen.delete(c);
+  const retInsn: number[] = [];
+  const retProg: number[] = [];
+  const walk = (root: number): void => {
+    let idx = root;
+    let i = starts[idx] ?? 0;
+    let total = 0;
+    let frame = 0;
+    for (;;) {
+      // process_func
+      if (idx !== 0 && tailCalls[idx] && total >= 256) {
+        throw new Reject(`tail_calls are not allowed when call stack of previous frames is ${total} bytes. Too large`, 'stack-depth');
+      }
+      total += round(depth[idx] ?? 0);
+      if (total > MAX_STACK) throw new Reject(`combined stack size of ${frame + 1} calls is ${total}. Too large`, 'stack-depth');
+      // continue_func: the next call of the current subprogram, or back to the caller at its end.
+      let called = false;
+      while (!called) {
+        const end = starts[idx + 1] ?? prog.slots.length;
+        for (; i < end; i++) {
+          const raw = prog.slots[i];
+          const form = prog.forms[i];
+          if (!raw || !form) continue;
+          const direct = form.kind === 'call' && raw.src === 1;
+          if (!direct && !(form.kind === 'ld_imm64' && raw.src === 4)) continue;
+          const sidx = prog.subprogOf[i + raw.imm + 1] ?? 0;
+          // Async callbacks don't add to the program's stack unless called directly.
+          if (asyncCallbacks.has(sidx) && !direct) continue;
+          retInsn[frame] = i + 1;
+          retProg[frame] = idx;
+          i = starts[sidx] ?? 0;
+          idx = sidx;
+          frame++;
+          if (frame >= MAX_CALL_FRAMES) throw new Reject(`the call stack of ${frame} frames is too deep !`, 'call-depth', { errno: 7 });
+          called = true;
+          break;
+        }
+        if (called) break;
+        if (frame === 0) return;
+        total -= round(depth[idx] ?? 0);
+        frame--;
+        i = retInsn[frame] ?? 0;
+        idx = retProg[frame] ?? 0;
+      }
     }
   };
-  walk(0, 0, 1, new Set([0]));
+  // Linux walks the roots from the last subprogram down to the main program.
+  for (let s = starts.length - 1; s >= 0; s--) if (s === 0 || asyncCallbacks.has(s)) walk(s);
 }
 
 /** Resolve the maps of LD imm64 pseudo instructions (Linux resolve_pseudo_ldimm64). */
@@ -1017,10 +1053,10 @@ export function verify(program: Uint8Array | readonly RawInsn[], opts: VerifyOpt
       const r = run;
       for (const l of liveRegsBlock(prog, (i) => r.insnText(i))) lines.push(l);
     }
+    // Each do_check_common pass that succeeds resets a level-1 log (passDone): check_max_stack_depth's lines follow
+    // only the `Func#N ... is safe` lines of the global functions.
     run.verifyAll();
-    // check_max_stack_depth runs after do_check: a level-1 log keeps only what it prints.
-    if (level === 1) run.log.truncate(0);
-    checkStackDepth(prog, run.stackDepth, opts.registry);
+    checkStackDepth(prog, run.stackDepth, opts.registry, run.asyncCallbacks);
   } catch (e) {
     if (!(e instanceof Reject)) throw e;
     const insn = e.insn >= 0 ? e.insn : (run?.insnIdx ?? -1);

@@ -44,16 +44,12 @@ function comparable(log: string): string[] {
 
 /**
  * Where this verifier's level-2 logs still differ from Linux's, in code that is not about global functions: Linux
- * prints a static callee's entry state under its first instruction and a `from <exit> to <return>` header after
- * the return, and does not prune the second visit of glob_pair_sum's exit (its checkpoint heuristics count exits
- * as jumps; that visit prints its `32: (95) exit` again). Each entry must still be there: delete it when the
- * difference goes.
+ * does not prune the second visit of glob_pair_sum's exit (its checkpoint heuristics count exits as jumps; that
+ * visit prints its `32: (95) exit` again). Each entry must still be there: delete it when the difference goes.
  */
 const KNOWN: Readonly<Record<string, { readonly missing: readonly string[]; readonly extra: readonly string[] }>> = {
   glob_ok: {
     missing: [
-      '36: frame1: R1=scalar(id=1,smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R10=fp0',
-      'from 38 to 21: R0=scalar(smin=0,smax=umax=umax32=0xfffffffe,smax32=0x7ffffffe,var_off=(0x0; 0xfffffffe)) R6=ctx() R7=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R8=scalar(id=1,smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R10=fp0 fp-8=mmmmmmmm',
       'from 28 to 32: R0=0xffffffff R1=0 R10=fp0',
       '32: R0=0xffffffff R1=0 R10=fp0',
       '32: (95) exit',
@@ -61,15 +57,13 @@ const KNOWN: Readonly<Record<string, { readonly missing: readonly string[]; read
     extra: ['from 28 to 32: safe'],
   },
   // Also: task_struct's offsets (CO-RE moves tgid and pid to each kernel's layout), a map value's address (Linux
-  // prints the raw pointer at level 2), the live registers of a call of a helper without arguments, and the
-  // name of a nullable trusted pointer (reg_type_str: trusted_ptr_or_null_task_struct).
+  // prints the raw pointer at level 2) and the live registers of a call of a helper without arguments.
   glob_trusted: {
     missing: [
       '      0: .......... (85) call bpf_get_current_task_btf#158',
       '     18: .1........ (61) r0 = *(u32 *)(r1 +1268)',
       '     22: .1........ (61) r0 = *(u32 *)(r1 +1264)',
       '18: (61) r0 = *(u32 *)(r1 +1268)      ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R1=trusted_ptr_task_struct(id=1)',
-      '20: R1=trusted_ptr_or_null_task_struct(id=2) R10=fp0',
       '22: (61) r0 = *(u32 *)(r1 +1264)      ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R1=trusted_ptr_task_struct()',
       'from 21 to 23: R0=0 R1=0 R10=fp0',
       '23: R0=0 R1=0 R10=fp0',
@@ -80,17 +74,9 @@ const KNOWN: Readonly<Record<string, { readonly missing: readonly string[]; read
       '     18: .1........ (61) r0 = *(u32 *)(r1 +40)',
       '     22: .1........ (61) r0 = *(u32 *)(r1 +36)',
       '18: (61) r0 = *(u32 *)(r1 +40)        ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R1=trusted_ptr_task_struct(id=1)',
-      '20: R1=trusted_ptr_task_struct_or_null(id=2) R10=fp0',
       '22: (61) r0 = *(u32 *)(r1 +36)        ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R1=trusted_ptr_task_struct()',
       'from 21 to 23: safe',
     ],
-  },
-  glob_tags: {
-    missing: [
-      '11: frame1: R1=fp[0]-4 R10=fp0',
-      'from 13 to 7: R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R6=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R10=fp0 fp-8=mmmm????',
-    ],
-    extra: [],
   },
 };
 

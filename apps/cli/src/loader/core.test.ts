@@ -82,8 +82,9 @@ describe('CO-RE: a program compiled against the real kernel vmlinux.h', () => {
         types.find((t) => t.name === 'task_struct' && t.vlen > 0)?.id;
       const kernelTask = structId(kernelBtf.types);
       const localTask = structId(spec.btf?.btf.types ?? []);
-      // What this kernel has and lacks: no loginuid (CONFIG_AUDIT), no bpf_dummy_ops, no struct list_head, no ARENA
-      // map type; sched_reset_on_fork is a bitfield, 0. Linux 6.18 answered 1 to the three "has" questions.
+      // What this kernel has and lacks: struct bpf_dummy_ops (its struct_ops test type, as Linux), no loginuid
+      // (CONFIG_AUDIT), no struct list_head, no ARENA map type; sched_reset_on_fork is a bitfield, 0. Linux 6.18
+      // answered 1 to the three "has" questions.
       expect({ ...facts, pid: 0, tgid: 0, parent_tgid: 0, comm_len: 0, comm0: 0, comm1: 0, comm2: 0, comm3: 0 }).toEqual({
         ...facts,
         pid: 0,
@@ -98,7 +99,7 @@ describe('CO-RE: a program compiled against the real kernel vmlinux.h', () => {
         task_type_id_local: localTask,
         reset_on_fork: 0,
         has_loginuid: 0,
-        has_dummy_ops: 0,
+        has_dummy_ops: 1,
         ringbuf_map_type: BPF_MAP_TYPE.RINGBUF,
         has_arena_map_type: 0,
         list_head_matches: 0,
