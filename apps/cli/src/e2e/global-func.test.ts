@@ -49,11 +49,7 @@ function comparable(log: string): string[] {
  */
 const KNOWN: Readonly<Record<string, { readonly missing: readonly string[]; readonly extra: readonly string[] }>> = {
   glob_ok: {
-    missing: [
-      'from 28 to 32: R0=0xffffffff R1=0 R10=fp0',
-      '32: R0=0xffffffff R1=0 R10=fp0',
-      '32: (95) exit',
-    ],
+    missing: ['from 28 to 32: R0=0xffffffff R1=0 R10=fp0', '32: R0=0xffffffff R1=0 R10=fp0', '32: (95) exit'],
     extra: ['from 28 to 32: safe'],
   },
   // Also: task_struct's offsets (CO-RE moves tgid and pid to each kernel's layout), a map value's address (Linux
