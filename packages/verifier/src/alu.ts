@@ -270,10 +270,10 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
     return;
   }
   if (scalar.smin === S64_MIN) {
-    throw new Reject(`math between ${typeName} pointer and register with unbounded min value is not allowed`, 'unbounded');
+    throw new Reject(`math between ${typeName} pointer and register with unbounded min value is not allowed`, 'unbounded', { errno: 22 });
   }
   if (scalar.smax >= BigInt(MAX_VAR_OFF) || scalar.smin <= -BigInt(MAX_VAR_OFF)) {
-    throw new Reject(`value ${scalar.smax} makes ${typeName} pointer be out of bounds`, 'unbounded');
+    throw new Reject(`value ${scalar.smax} makes ${typeName} pointer be out of bounds`, 'unbounded', { errno: 22 });
   }
   // The variable part of the pointer is a scalar: add or subtract the operand's range.
   const v = new Reg();

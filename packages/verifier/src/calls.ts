@@ -187,7 +187,7 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       if (!map || map.spinLockOff === undefined) throw new Reject(`map '${map?.name ?? ''}' has no valid bpf_spin_lock`, 'lock');
       if (!tnumIsConst(reg.varOff)) throw new Reject(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`, 'lock');
       const off = reg.off + Number(reg.varOff.value);
-      if (off !== map.spinLockOff) throw new Reject(`off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${map.spinLockOff}`, 'lock');
+      if (off !== map.spinLockOff) throw new Reject(`off ${off} doesn't point to 'struct bpf_spin_lock' that is at ${map.spinLockOff}`, 'lock', { errno: 22 });
       meta.lockId = reg.id || -1;
       return;
     }
@@ -343,11 +343,11 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
   const proto = env.registry.helper(id);
   if (!proto) throw new Reject(`invalid func unknown#${id}`, 'helper-unknown', { errno: 22 });
   const allowed = env.progType.helpers.has(id) && (env.privileged || !env.progType.privilegedHelpers?.has(id));
-  if (!allowed) throw new Reject(`program of this type cannot use helper ${proto.name}#${id}`, 'helper-type');
+  if (!allowed) throw new Reject(`program of this type cannot use helper ${proto.name}#${id}`, 'helper-type', { errno: 22 });
   // check_helper_call answers EINVAL here (not the verifier's usual EACCES).
   if (proto.gplOnly && !env.gpl) throw new Reject('cannot call GPL-restricted function from non-GPL compatible program', 'gpl', { errno: 22 });
   if (env.state.activeLock && proto.lock !== 'release') {
-    throw new Reject('function calls are not allowed while holding a lock', 'lock');
+    throw new Reject('function calls are not allowed while holding a lock', 'lock', { errno: 22 });
   }
   const meta: CallMeta = {
     map: null,
@@ -377,7 +377,7 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
     if (env.state.activeLock) throw new Reject('Locking two bpf_spin_locks are not allowed', 'lock');
     env.state.activeLock = meta.lockId;
   } else if (proto.lock === 'release') {
-    if (!env.state.activeLock) throw new Reject('bpf_spin_unlock without taking a lock', 'lock');
+    if (!env.state.activeLock) throw new Reject('bpf_spin_unlock without taking a lock', 'lock', { errno: 22 });
     if (env.state.activeLock !== meta.lockId) throw new Reject('bpf_spin_unlock of different lock', 'lock');
     env.state.activeLock = 0;
   }
@@ -559,7 +559,7 @@ export function checkLocalCall(env: Env, insn: RawInsn): number {
   if (state.frames.length >= MAX_CALL_FRAMES) {
     throw new Reject(`the call stack of ${state.frames.length + 1} frames is too deep`, 'call-depth', { errno: 7 });
   }
-  if (state.activeLock) throw new Reject('function calls are not allowed while holding a lock', 'lock');
+  if (state.activeLock) throw new Reject('function calls are not allowed while holding a lock', 'lock', { errno: 22 });
   const target = env.insnIdx + insn.imm + 1;
   const subprog = env.prog.subprogOf[target] ?? 0;
   const callee = FuncState.create(state.frames.length, env.insnIdx, subprog);
@@ -651,7 +651,7 @@ export function checkMainExit(env: Env): void {
     checkAsyncExit(env, r0);
     return;
   }
-  if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock');
+  if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock', { errno: 22 });
   const leaked = env.state.refs[0];
   if (leaked) {
     throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak', {

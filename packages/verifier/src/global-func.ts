@@ -451,7 +451,7 @@ export function checkGlobalExit(env: Env): void {
   const r0 = env.reg(0);
   env.scratchRegs |= 1;
   if (r0.type === RegType.NOT_INIT) throw new Reject('R0 !read_ok', 'uninit-reg');
-  if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock');
+  if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock', { errno: EINVAL });
   const leaked = env.state.refs[0];
   if (leaked) {
     throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak', {

@@ -566,7 +566,7 @@ function unknownScalar(): Reg {
 
 /** LD_ABS / LD_IND: legacy packet loads of socket filters and tc programs. */
 export function checkLdAbs(env: Env, insn: RawInsn, form: OpcodeForm): void {
-  if (!env.progType.ldAbs) throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', 'ld-abs');
+  if (!env.progType.ldAbs) throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', 'ld-abs', { errno: 22 });
   if (env.state.frames.length > 1 || env.prog.subprogStarts.length > 1) {
     throw new Reject('BPF_LD_[ABS|IND] instructions cannot be mixed with bpf-to-bpf calls', 'ld-abs');
   }

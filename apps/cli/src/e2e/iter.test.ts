@@ -29,12 +29,6 @@ describe('open-coded iterators and may_goto: iter_sum.bpf.o', () => {
     expect(out).toEqual([4950, 28, 100, 1]);
   });
 
-  /**
-   * Differences from Linux outside the iterator code, each with its reason (the test fails when one goes away):
-   * check_reg_sane_offset's refusals are EINVAL in Linux; alu.ts answers EACCES.
-   */
-  const KNOWN_ERRNO: Readonly<Record<string, number>> = { unbounded_index: 13 };
-
   it('refuses what Linux 6.18 refuses, with its errno and error line', () => {
     const cases = recorded().filter((r) => r.object === 'iter_bad' || r.object === 'iter_sum');
     expect(cases.length).toBe(5);
@@ -44,7 +38,7 @@ describe('open-coded iterators and may_goto: iter_sum.bpf.o', () => {
     });
     for (const c of cases) {
       const ours = got[c.program];
-      expect({ program: c.program, errno: ours?.errno }).toEqual({ program: c.program, errno: KNOWN_ERRNO[c.program] ?? c.errno });
+      expect({ program: c.program, errno: ours?.errno }).toEqual({ program: c.program, errno: c.errno });
       if (c.key !== '') expect(ours?.log, c.program).toContain(c.key);
     }
   });
