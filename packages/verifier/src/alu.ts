@@ -272,8 +272,10 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
   if (scalar.smin === S64_MIN) {
     throw new Reject(`math between ${typeName} pointer and register with unbounded min value is not allowed`, 'unbounded', { errno: 22 });
   }
-  if (scalar.smax >= BigInt(MAX_VAR_OFF) || scalar.smin <= -BigInt(MAX_VAR_OFF)) {
-    throw new Reject(`value ${scalar.smax} makes ${typeName} pointer be out of bounds`, 'unbounded', { errno: 22 });
+  // check_reg_sane_offset looks at the minimum only, as Linux does: an unbounded maximum is for the access's own
+  // check (check_packet_access, check_map_access, check_stack_access_within_bounds) to refuse.
+  if (scalar.smin >= BigInt(MAX_VAR_OFF) || scalar.smin <= -BigInt(MAX_VAR_OFF)) {
+    throw new Reject(`value ${scalar.smin} makes ${typeName} pointer be out of bounds`, 'unbounded', { errno: 22 });
   }
   // The variable part of the pointer is a scalar: add or subtract the operand's range.
   const v = new Reg();
@@ -298,6 +300,13 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
   result.s32max = v.s32max;
   result.u32min = v.u32min;
   result.u32max = v.u32max;
+  // check_reg_sane_offset on the result (dst_reg), as Linux does after adjusting its bounds.
+  if (result.smin === S64_MIN) {
+    throw new Reject(`math between ${typeName} pointer and register with unbounded min value is not allowed`, 'unbounded', { errno: 22 });
+  }
+  if (result.smin >= BigInt(MAX_VAR_OFF) || result.smin <= -BigInt(MAX_VAR_OFF)) {
+    throw new Reject(`value ${result.smin} makes ${typeName} pointer be out of bounds`, 'unbounded', { errno: 22 });
+  }
   if (isPacketType(ptr.type)) {
     // Something variable was added to a packet pointer: it needs its own bounds check.
     result.id = env.newId();

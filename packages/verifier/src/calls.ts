@@ -43,11 +43,51 @@ interface CallMeta {
   releaseDynptr: number;
 }
 
-function expectType(regno: number, reg: Reg, expected: string): Reject {
-  return new Reject(`R${regno} type=${regTypeName(reg)} expected=${expected}`, 'helper-arg');
+/** Linux reg_type_str: a register's type without the struct name a BTF pointer's state line adds. */
+function regTypeStr(reg: Reg): string {
+  const name = regTypeName(reg);
+  return reg.type === RegType.PTR_TO_BTF_ID && name.endsWith(reg.btfName) ? name.slice(0, name.length - reg.btfName.length) : name;
 }
 
-const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem';
+function expectType(regno: number, reg: Reg, expected: string): Reject {
+  return new Reject(`R${regno} type=${regTypeStr(reg)} expected=${expected}`, 'helper-arg');
+}
+
+/** Linux 6.18's mem_types, as check_reg_type lists them (PTR_TO_MEM | MEM_RINGBUF, PTR_TO_BUF, trusted BTF pointers). */
+const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+/** Linux 6.18's btf_ptr_types. */
+const BTF_PTR_TYPES = 'ptr_, trusted_ptr_, rcu_ptr_';
+/** Linux 6.18's spin_lock_types: a map value, or an allocated object (PTR_TO_BTF_ID | MEM_ALLOC, printed `ptr_`). */
+const SPIN_LOCK_TYPES = 'map_value, ptr_';
+
+/**
+ * check_reg_type for an argument of mem_types: the memory types, or a trusted BTF pointer, which only an argument
+ * the helper reads (MEM_RDONLY: this registry's `ptr_to_mem` and `ptr_to_mem_or_null`) may take; Linux refuses a
+ * helper that may write into kernel memory (recorded on Linux 6.18: bp_map_key). Read-only memory (MEM_RDONLY
+ * registers) matches only such an argument too.
+ */
+function checkMemArgType(proto: HelperProto, regno: number, reg: Reg, argReadOnly: boolean): void {
+  const trusted = reg.type === RegType.PTR_TO_BTF_ID && (reg.flags & ~RegFlag.TRUSTED) === 0 && (reg.flags & RegFlag.TRUSTED) !== 0;
+  if (!trusted && (!isMemType(reg) || (reg.flags & RegFlag.RDONLY && !argReadOnly))) throw expectType(regno, reg, MEM_TYPES);
+  if (trusted && !argReadOnly) {
+    throw new Reject(`${proto.name}() may write into memory pointed by R${regno} type=${regTypeStr(reg)}`, 'helper-arg');
+  }
+}
+
+/**
+ * check_helper_mem_access for a trusted BTF pointer: check_ptr_to_btf_access of `size` bytes read at its offset,
+ * btf_struct_access deciding (recorded on Linux 6.18: 16 bytes of a task_struct are `access beyond the end of
+ * member flags (mend:8) in struct thread_info with off 0 size 16`). Nothing is loaded.
+ */
+function helperBtfMem(env: Env, regno: number, reg: Reg, size: number): void {
+  const off = reg.off;
+  if (off < 0) throw new Reject(`R${regno} is ptr_${reg.btfName} invalid negative access: off=${off}`, 'invalid-mem');
+  if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
+    throw new Reject(`R${regno} is ptr_${reg.btfName} invalid variable offset: off=${off}, var_off=${tnumToString(reg.varOff)}`, 'invalid-mem');
+  }
+  const access = env.registry.kernelBtf?.structAccess(reg.btfName, off, size);
+  if (access?.kind === 'refused') throw new Reject(access.log[0] ?? '', 'invalid-mem', { errno: access.errno, more: access.log.slice(1) });
+}
 
 /** Access `size` bytes at a helper memory argument (Linux check_helper_mem_access). */
 function helperMem(env: Env, regno: number, size: number, write: boolean, zeroOk: boolean): void {
@@ -67,6 +107,12 @@ function helperMem(env: Env, regno: number, size: number, write: boolean, zeroOk
       // The region checks of a normal load cover the whole range: check first and last byte blocks.
       checkMemAccess(env, regno, 0, size, write && reg.type !== RegType.PTR_TO_MAP_KEY ? 'write' : 'read', -1, null, null);
       return;
+    case RegType.PTR_TO_BTF_ID:
+      if (reg.flags === RegFlag.TRUSTED && !write) {
+        helperBtfMem(env, regno, reg, size);
+        return;
+      }
+      throw expectType(regno, reg, MEM_TYPES);
     default:
       throw expectType(regno, reg, MEM_TYPES);
   }
@@ -121,10 +167,16 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
   const regno = argIdx + 1;
   const reg = checkSrc(env, regno);
   const isNullScalar = reg.type === RegType.SCALAR && tnumIsConst(reg.varOff) && reg.varOff.value === 0n;
+  if (type === 'anything') {
+    if (isPointer(reg) && !env.privileged) throw new Reject(`R${regno} leaks addr into helper function`, 'ptr-leak');
+    return;
+  }
+  // check_func_arg, before the argument's type: a packet pointer only reaches a helper with pkt_access
+  // (may_access_direct_pkt_data with the call's meta).
+  if (isPacketType(reg.type) && proto.pktAccess !== true && env.progType.helpersTakePackets !== true) {
+    throw new Reject('helper access to the packet is not allowed', 'helper-arg');
+  }
   switch (type) {
-    case 'anything':
-      if (isPointer(reg) && !env.privileged) throw new Reject(`R${regno} leaks addr into helper function`, 'ptr-leak');
-      return;
     case 'const_map_ptr': {
       if (reg.type !== RegType.CONST_PTR_TO_MAP || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'map_ptr');
       const map = reg.map;
@@ -140,7 +192,7 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
     case 'ptr_to_map_value':
     case 'ptr_to_uninit_map_value': {
       if (!meta.map) throw new Reject(`invalid map_ptr to access map->${type === 'ptr_to_map_key' ? 'key' : 'value'}`, 'helper-arg');
-      if (!isMemType(reg)) throw expectType(regno, reg, MEM_TYPES);
+      checkMemArgType(proto, regno, reg, false);
       const size = type === 'ptr_to_map_key' ? meta.map.keySize : meta.map.valueSize;
       helperMem(env, regno, size, type === 'ptr_to_uninit_map_value', false);
       return;
@@ -157,7 +209,7 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
         meta.memOrNull = true;
         return;
       }
-      if (!isMemType(reg)) throw expectType(regno, reg, MEM_TYPES);
+      checkMemArgType(proto, regno, reg, type !== 'ptr_to_uninit_mem');
       meta.memRegno = regno;
       meta.memWrite = type === 'ptr_to_uninit_mem';
       return;
@@ -175,14 +227,19 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       if (reg.type !== RegType.PTR_TO_MEM || !(reg.flags & RegFlag.RINGBUF) || reg.flags & RegFlag.MAYBE_NULL) {
         throw expectType(regno, reg, 'ringbuf_mem');
       }
-      if (reg.off !== 0 || !tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
-        throw new Reject(`R${regno} must have zero offset when passed to release func`, 'ref-release');
+      // check_func_arg_reg_off for a release argument: a fixed offset is EINVAL with the wording kfuncs share, a
+      // variable one __check_ptr_off_reg's EACCES.
+      if (reg.off !== 0) {
+        throw new Reject(`R${regno} must have zero offset when passed to release func or trusted arg to kfunc`, 'ref-release', { errno: 22 });
+      }
+      if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
+        throw new Reject(`variable ${regTypeStr(reg)} access var_off=${tnumToString(reg.varOff)} disallowed`, 'ref-release');
       }
       if (!reg.refObjId) throw new Reject(`R${regno} must be referenced when passed to release function`, 'ref-release');
       meta.releaseRef = reg.refObjId;
       return;
     case 'ptr_to_spin_lock': {
-      if (reg.type !== RegType.PTR_TO_MAP_VALUE || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'map_value');
+      if (reg.type !== RegType.PTR_TO_MAP_VALUE || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, SPIN_LOCK_TYPES);
       const map = reg.map;
       if (!map || map.spinLockOff === undefined) throw new Reject(`map '${map?.name ?? ''}' has no valid bpf_spin_lock`, 'lock');
       if (!tnumIsConst(reg.varOff)) throw new Reject(`R${regno} doesn't have constant offset. bpf_spin_lock has to be at the constant offset`, 'lock');
@@ -193,7 +250,7 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
     }
     case 'ptr_to_long':
     case 'ptr_to_int':
-      if (!isMemType(reg)) throw expectType(regno, reg, MEM_TYPES);
+      checkMemArgType(proto, regno, reg, false);
       helperMem(env, regno, type === 'ptr_to_long' ? 8 : 4, true, false);
       return;
     case 'ptr_to_stack_or_null':
@@ -201,7 +258,7 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       if (reg.type !== RegType.PTR_TO_STACK) throw expectType(regno, reg, 'fp');
       return;
     case 'ptr_to_btf_id':
-      if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'ptr_');
+      if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, BTF_PTR_TYPES);
       checkBtfArg(regno, reg);
       return;
     case 'ptr_to_btf_id_or_null':
@@ -214,7 +271,7 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
     case 'ptr_to_map_value_or_null':
       if (isNullScalar) return;
       if (!meta.map) throw new Reject('invalid map_ptr to access map->value', 'helper-arg');
-      if (!isMemType(reg)) throw expectType(regno, reg, MEM_TYPES);
+      checkMemArgType(proto, regno, reg, false);
       helperMem(env, regno, meta.map.valueSize, false, false);
       return;
     case 'ptr_to_dynptr':
@@ -597,7 +654,7 @@ function invalidScalar(where: string, r0: Reg, range: { readonly min: number; re
 const ASYNC_RET_RANGE = { min: 0, max: 0 } as const;
 
 /** check_return_code for an async callback's exit: references released, R0 a scalar 0. */
-function checkAsyncExit(env: Env, r0: Reg): void {
+function checkAsyncExit(env: Env): void {
   const leaked = env.state.refs[0];
   if (leaked) {
     throw new Reject(`Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`, 'ref-leak', {
@@ -605,6 +662,7 @@ function checkAsyncExit(env: Env, r0: Reg): void {
       more: ['BPF_EXIT instruction in main prog would lead to reference leak'],
     });
   }
+  const r0 = checkSrc(env, 0);
   env.precision.mark(env.insnIdx, 1);
   if (r0.type !== RegType.SCALAR) {
     throw new Reject(`At async callback return the register R0 is not a known value (${typeCodeName(r0.type, r0.flags)})`, 'timer', { errno: 22 });
@@ -624,7 +682,11 @@ const CALLBACK_RET_RANGE = { min: 0, max: 1 } as const;
 export function checkSubprogExit(env: Env): number {
   const state = env.state;
   const callee = state.cur;
-  const r0 = checkSrc(env, 0);
+  // Linux 6.18 reads R0 at an exit only in check_return_code, at the outermost frame: a static subprogram may exit
+  // without setting R0 (clang drops `return 0;` when no caller uses the value), and its caller gets R0 unset
+  // (prepare_func_exit copies it as it is); a callback's R0 that is not a scalar is `R0 not a scalar value`.
+  const r0 = env.reg(0);
+  env.scratchRegs |= 1;
   // Linux refuses any stack pointer here, even one into a caller's frame ("let's be conservative").
   if (r0.type === RegType.PTR_TO_STACK) throw new Reject('cannot return stack pointer to the caller', 'invalid-mem', { errno: 22 });
   if (callee.inCallbackFn) {
@@ -646,9 +708,9 @@ export function checkSubprogExit(env: Env): number {
 
 /** Exit of the main program: R0, references, lock and the return range. */
 export function checkMainExit(env: Env): void {
-  const r0 = checkSrc(env, 0);
+  // check_resource_leak runs before check_return_code reads R0 (process_bpf_exit_full).
   if (env.state.cur.inAsyncCallbackFn) {
-    checkAsyncExit(env, r0);
+    checkAsyncExit(env);
     return;
   }
   if (env.state.activeLock) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region', 'lock', { errno: 22 });
@@ -661,6 +723,7 @@ export function checkMainExit(env: Env): void {
   }
   // check_resource_leak: an RCU read-side section still open (after the reference check, as Linux orders them).
   if (env.state.activeRcu) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region', 'lock', { errno: 22 });
+  const r0 = checkSrc(env, 0);
   if (isPointer(r0) && !env.privileged) throw new Reject('R0 leaks addr as return value', 'ptr-leak');
   const range = env.progType.retRange;
   if (!range) return;

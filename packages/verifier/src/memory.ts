@@ -215,8 +215,11 @@ function stackBounds(regno: number, reg: Reg, off: number, size: number, t: Acce
     max = Number(reg.smax) + off + size;
   }
   if (min < -MAX_STACK || max > 0 || size < 0) {
-    if (tnumIsConst(reg.varOff)) throw new Reject(`invalid${extra} stack R${regno} off=${off} size=${size}`, 'stack-range');
-    throw new Reject(`invalid variable-offset${extra} stack R${regno} var_off=${tnumToString(reg.varOff)} off=${off} size=${size}`, 'stack-range');
+    // As Linux's check_stack_access_within_bounds: a first byte outside [-512, -1] is check_stack_slot_within_bounds'
+    // EACCES; an access starting inside that runs into non-negative offsets (past r10) is EINVAL.
+    const errno = min >= -MAX_STACK && min <= -1 && size >= 0 ? 22 : 13;
+    if (tnumIsConst(reg.varOff)) throw new Reject(`invalid${extra} stack R${regno} off=${off} size=${size}`, 'stack-range', { errno });
+    throw new Reject(`invalid variable-offset${extra} stack R${regno} var_off=${tnumToString(reg.varOff)} off=${off} size=${size}`, 'stack-range', { errno });
   }
   return { min, max };
 }

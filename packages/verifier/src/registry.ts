@@ -202,6 +202,11 @@ export interface HelperProto {
    * `Unsupported reg type fp for bpf_dynptr_from_mem data`).
    */
   readonly dataIsMapValue?: boolean;
+  /**
+   * Linux bpf_func_proto.pkt_access: the helper may be given packet memory (map operations, csum_diff, the socket
+   * lookups); any other helper refuses a packet pointer argument (`helper access to the packet is not allowed`).
+   */
+  readonly pktAccess?: boolean;
 }
 
 /** A map as the verifier sees it (Linux: the fields of `struct bpf_map` the verifier reads). */
@@ -329,6 +334,11 @@ export interface ProgramTypeDesc {
    * perf_event, raw tracepoints): it may not use a map whose value holds a bpf_timer.
    */
   readonly tracingProg?: boolean;
+  /**
+   * Every helper may take this type's packet pointers (Linux may_access_direct_pkt_data answers true without
+   * looking at the helper's pkt_access for CGROUP_SOCKOPT, whose optval is packet memory).
+   */
+  readonly helpersTakePackets?: boolean;
 }
 
 /**

@@ -505,7 +505,23 @@ class Run implements Env {
       } else if (sl.branches > 0) {
         // A state still being explored at this instruction: the current path went round a loop.
         if (statesEqual(sl.state, this.state, this.view, false, this.privileged) && this.sameLoopState(sl.state) && !loopDepthsDiffer(sl.state, this.state)) {
-          throw new Reject(`infinite loop detected at insn ${idx}`, 'infinite-loop', { errno: 22 });
+          // is_state_visited prints both states in full after the message (print_verifier_state, print_all).
+          const fr = this.state.frames.length - 1;
+          const dump = (st: VState): string => {
+            const f = st.frames[fr];
+            return f
+              ? formatFrame(
+                  f,
+                  0x7ff,
+                  null,
+                  st.refs.map((r) => r.id),
+                )
+              : '';
+          };
+          throw new Reject(`infinite loop detected at insn ${idx}`, 'infinite-loop', {
+            errno: 22,
+            more: [`cur state:${dump(this.state)}`, `old state:${dump(sl.state)}`],
+          });
         }
         if (this.jmpsProcessed - this.prevJmps < 20 && this.processed - this.prevProcessed < 100) addNew = false;
         sl.misses++;

@@ -53,65 +53,24 @@ export const KNOWN: readonly KnownDifference[] = [
   },
   {
     kind: 'gap',
-    feature: 'errno of the refusal',
-    why: "the same message as Linux, with EACCES where Linux returns EINVAL: a helper's stack access out of the frame (check_stack_access_within_bounds as check_helper_mem_access reaches it)",
-    differences: [
-      'probe_read_too_big: Linux refuses it with EINVAL: "invalid write to stack R1 off=-16 size=17"; here EACCES: "invalid write to stack R1 off=-16 size=17"',
-      'hash_key_short: Linux refuses it with EINVAL: "invalid read from stack R2 off=-4 size=8"; here EACCES: "invalid read from stack R2 off=-4 size=8"',
-    ],
-  },
-  {
-    kind: 'gap',
     feature: 'helpers missing or checked differently',
-    why: "bpf_snprintf (#165) is not a helper here; a packet pointer passed as bpf_loop's context Linux refuses as `helper access to the packet is not allowed` (may_access_direct_pkt_data), here as a type mismatch; spin locks in global data (.bss with BTF) are not found",
+    why: 'bpf_snprintf (#165) is not a helper here',
     differences: [
       'snprintf_ok: Linux loads it; here: EINVAL: invalid func unknown#165',
       'snprintf_bad_fmt: Linux refuses it with EINVAL: "Invalid format string"; here EINVAL: "invalid func unknown#165"',
-      'loop_ctx_packet: Linux refuses it with EACCES: "helper access to the packet is not allowed"; here EACCES: "R3 type=pkt expected=fp"',
-      "lock_global: Linux loads it; here: EACCES: map 'locks.bss' has no valid bpf_spin_lock",
     ],
   },
   {
     kind: 'gap',
-    feature: 'BTF pointers as helper memory',
-    why: 'Linux lets a trusted BTF pointer be helper memory (ARG_PTR_TO_MEM takes PTR_TO_BTF_ID, checked by btf_struct_access against the struct: `access beyond the end of member ...`, `bpf_map_lookup_elem() may write into memory pointed by R2 type=trusted_ptr_`); here it is a type mismatch',
-    differences: [
-      'bp_ringbuf_out: Linux refuses it with EACCES: "access beyond the end of member flags (mend:8) in struct thread_info with off 0 size 16"; here EACCES: "R2 type=trusted_ptr_task_struct expected=fp, pkt, pkt_meta, map_key, map_value, mem"',
-      'bp_map_key: Linux refuses it with EACCES: "bpf_map_lookup_elem() may write into memory pointed by R2 type=trusted_ptr_"; here EACCES: "R2 type=trusted_ptr_task_struct expected=fp, pkt, pkt_meta, map_key, map_value, mem"',
-    ],
-  },
-  {
-    kind: 'gap',
-    feature: 'helper argument type lists',
-    why: "Linux 6.18's compatible_reg_types lists more types for ARG_PTR_TO_MEM (`ringbuf_mem, buf, trusted_ptr_`), for ARG_PTR_TO_BTF_ID (`trusted_ptr_, rcu_ptr_`) and spin locks (`ptr_`), and release helpers say `... release func or trusted arg to kfunc`; the simulated lists stop earlier",
-    differences: [
-      'lookup_key_from_ctx: Linux refuses it with EACCES: "R2 type=ctx expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"; here EACCES: "R2 type=ctx expected=fp, pkt, pkt_meta, map_key, map_value, mem"',
-      'comm_ctx_buf: Linux refuses it with EACCES: "R1 type=ctx expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"; here EACCES: "R1 type=ctx expected=fp, pkt, pkt_meta, map_key, map_value, mem"',
-      'rb_submit_mid: Linux refuses it with EINVAL: "R1 must have zero offset when passed to release func or trusted arg to kfunc"; here EACCES: "R1 must have zero offset when passed to release func"',
-      'lock_stack: Linux refuses it with EACCES: "R1 type=fp expected=map_value, ptr_"; here EACCES: "R1 type=fp expected=map_value"',
-    ],
-  },
-  {
-    kind: 'gap',
-    feature: 'bounds messages',
-    why: "the refusal is right but the message is another check's: Linux's check_packet_access / check_map_access / check_stack_range_initialized see the unbounded offset first (`R1 offset is outside of the packet`, `R1 unbounded memory access`, `invalid unbounded variable-offset read from stack`), here adjust_ptr_min_max_vals' `value N makes ... pointer be out of bounds` does; precise_u32_wrap (`if (a - 1 >= 63) return` on a u32, then tab[a]) Linux loads, here the index stays unbounded; loop_infinite: Linux's key line is the `old state:` dump after `infinite loop detected`, here the message is the last line",
-    differences: ['loop_infinite: Linux refuses it with EINVAL: "old state: R1=0 R10=fp0 fp-8=0000????"; here EINVAL: "infinite loop detected at insn 4"'],
-  },
-  {
-    kind: 'gap',
-    feature: 'static subprogram exit without R0',
-    why: 'clang leaves R0 unset in a static subprogram whose return value no caller uses (`return 0;` dropped); Linux 6.18 accepts that exit, here it is `R0 !read_ok`',
-    differences: ['call_write_caller_stack: Linux loads it; here: EACCES: R0 !read_ok', 'call_tail_from_sub: Linux loads it; here: EACCES: R0 !read_ok'],
+    feature: 'linked registers with a constant delta',
+    why: 'Linux 6.18.y (the BPF_ADD_CONST32/BPF_ADD_CONST64 backport) keeps `w2 = w1; w2 += -64` linked to w1 with its delta, so `if w2 < -63` bounds w1 too (sync_linked_regs); here an ALU op on a copy breaks the link, the index stays unbounded',
+    differences: ['precise_u32_wrap: Linux loads it; here: EACCES: R2 unbounded memory access, make sure to bounds check any such access'],
   },
   {
     kind: 'gap',
     feature: 'tp_btf arguments and iterator targets',
     why: "sched_process_exec's third argument (struct linux_binprm *bprm) is not typed here (`invalid bpf_context access off=16 size=8`: no BTF for linux_binprm in this kernel), iter/task has no BTF target here (`bpf_iter_task`), and bpf_copy_from_user is not a helper here, so Linux's `helper call might sleep in a non-sleepable prog` is not reached",
     differences: [
-      'xdp_var_off_u32: Linux refuses it with EACCES: "R1 offset is outside of the packet"; here EINVAL: "value 4294967295 makes pkt pointer be out of bounds"',
-      'var_index_unchecked: Linux refuses it with EACCES: "R1 unbounded memory access, make sure to bounds check any such access"; here EINVAL: "value 34359738360 makes map_value pointer be out of bounds"',
-      'stack_var_unbounded: Linux refuses it with EACCES: "invalid unbounded variable-offset read from stack R2"; here EINVAL: "value 4294967295 makes fp pointer be out of bounds"',
-      'precise_u32_wrap: Linux loads it; here: EINVAL: value 34359738360 makes map_value pointer be out of bounds',
       'tr_exec_filename: Linux loads it; here: EACCES: invalid bpf_context access off=16 size=8',
       'tr_exec_filename_deref: Linux loads it; here: EACCES: invalid bpf_context access off=16 size=8',
       'tr_exec_bprm_write: Linux refuses it with EACCES: "only read is supported"; here EACCES: "invalid bpf_context access off=16 size=8"',
@@ -123,8 +82,9 @@ export const KNOWN: readonly KnownDifference[] = [
   {
     kind: 'by design',
     feature: "the simulated kernel's struct layouts",
-    why: "the message is Linux's, with the offset of comm in this kernel's task_struct (104) where Linux 6.18's is at 1752",
+    why: "the message is Linux's, with the offset of comm in this kernel's task_struct (104) where Linux 6.18's is at 1752; this task_struct does not begin with struct thread_info, so a 16-byte helper read at offset 0 overruns __state, not thread_info.flags",
     differences: [
+      'bp_ringbuf_out: Linux refuses it with EACCES: "access beyond the end of member flags (mend:8) in struct thread_info with off 0 size 16"; here EACCES: "access beyond the end of member __state (mend:4) in struct task_struct with off 0 size 16"',
       'bp_comm_byte_var: Linux refuses it with EACCES: "R1 is ptr_task_struct invalid variable offset: off=1752, var_off=(0x0; 0xf)"; here EACCES: "R1 is ptr_task_struct invalid variable offset: off=104, var_off=(0x0; 0xf)"',
     ],
   },

@@ -110,20 +110,29 @@ const ringbufCommit =
 const ringbufQuery: HelperImpl = (env) => (ctx) => ringAt(env, ctx.argNumber(1))?.query(ctx.argNumber(2)) ?? 0;
 
 export const MAP_HELPERS: readonly BpfHelper[] = [
-  helper('map_lookup_elem', { ret: 'ptr_to_map_value_or_null', args: ['const_map_ptr', 'ptr_to_map_key'], constKeyNeverNull: true }, mapLookupElem),
-  helper('map_update_elem', { ret: 'integer', args: ['const_map_ptr', 'ptr_to_map_key', 'ptr_to_map_value', 'anything'] }, mapUpdateElem),
-  helper('map_delete_elem', { ret: 'integer', args: ['const_map_ptr', 'ptr_to_map_key'] }, mapDeleteElem),
+  helper(
+    'map_lookup_elem',
+    { pktAccess: true, ret: 'ptr_to_map_value_or_null', args: ['const_map_ptr', 'ptr_to_map_key'], constKeyNeverNull: true },
+    mapLookupElem,
+  ),
+  helper('map_update_elem', { pktAccess: true, ret: 'integer', args: ['const_map_ptr', 'ptr_to_map_key', 'ptr_to_map_value', 'anything'] }, mapUpdateElem),
+  helper('map_delete_elem', { pktAccess: true, ret: 'integer', args: ['const_map_ptr', 'ptr_to_map_key'] }, mapDeleteElem),
   // Linux check_map_func_compatibility: a bloom filter reaches push and peek (its insert and test), not pop.
   helper(
     'map_push_elem',
-    { ret: 'integer', args: ['const_map_ptr', 'ptr_to_map_value', 'anything'], mapTypes: ['queue', 'stack', 'bloom_filter'] },
+    { pktAccess: true, ret: 'integer', args: ['const_map_ptr', 'ptr_to_map_value', 'anything'], mapTypes: ['queue', 'stack', 'bloom_filter'] },
     mapPushElem,
   ),
-  helper('map_pop_elem', { ret: 'integer', args: ['const_map_ptr', 'ptr_to_uninit_map_value'], mapTypes: ['queue', 'stack'] }, mapPopElem),
-  helper('map_peek_elem', { ret: 'integer', args: ['const_map_ptr', 'ptr_to_uninit_map_value'], mapTypes: ['queue', 'stack', 'bloom_filter'] }, mapPeekElem),
+  helper('map_pop_elem', { pktAccess: true, ret: 'integer', args: ['const_map_ptr', 'ptr_to_uninit_map_value'], mapTypes: ['queue', 'stack'] }, mapPopElem),
+  helper(
+    'map_peek_elem',
+    { pktAccess: true, ret: 'integer', args: ['const_map_ptr', 'ptr_to_uninit_map_value'], mapTypes: ['queue', 'stack', 'bloom_filter'] },
+    mapPeekElem,
+  ),
   helper(
     'map_lookup_percpu_elem',
     {
+      pktAccess: true,
       ret: 'ptr_to_map_value_or_null',
       args: ['const_map_ptr', 'ptr_to_map_key', 'anything'],
       mapTypes: ['percpu_hash', 'percpu_array', 'lru_percpu_hash'],

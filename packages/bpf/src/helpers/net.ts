@@ -336,6 +336,7 @@ export const NET_HELPERS: readonly BpfHelper[] = [
   helper(
     'csum_diff',
     {
+      pktAccess: true,
       ret: 'integer',
       args: ['ptr_to_mem_or_null', 'const_size_or_zero', 'ptr_to_mem_or_null', 'const_size_or_zero', 'anything'],
     },
@@ -345,7 +346,7 @@ export const NET_HELPERS: readonly BpfHelper[] = [
   helper('get_hash_recalc', { ret: 'integer', args: ['ptr_to_ctx'] }),
   helper('skb_change_tail', { ret: 'integer', args: ['ptr_to_ctx', 'anything', 'anything'], changesPktData: true }),
   helper('skb_pull_data', { ret: 'integer', args: ['ptr_to_ctx', 'anything'], changesPktData: true }, skbPullData),
-  helper('csum_update', { ret: 'integer', args: ['ptr_to_ctx', 'anything'] }),
+  helper('csum_update', { pktAccess: true, ret: 'integer', args: ['ptr_to_ctx', 'anything'] }),
   helper('skb_change_head', { ret: 'integer', args: ['ptr_to_ctx', 'anything', 'anything'], changesPktData: true }),
   helper('xdp_adjust_head', { ret: 'integer', args: ['ptr_to_ctx', 'anything'], changesPktData: true }, xdpAdjustHead),
   helper('get_socket_cookie', { ret: 'integer', args: ['ptr_to_ctx'] }),

@@ -39,7 +39,14 @@ function ctxFor(attachType: number): CtxLayout {
 }
 
 const BASE = defineProgType(
-  { name: 'cgroup_sockopt', uapiId: BPF_PROG_TYPE.CGROUP_SOCKOPT, ctx: ctxFor(A.CGROUP_GETSOCKOPT), retRange: { min: 0, max: 1 }, directPacketWrite: true },
+  {
+    name: 'cgroup_sockopt',
+    uapiId: BPF_PROG_TYPE.CGROUP_SOCKOPT,
+    ctx: ctxFor(A.CGROUP_GETSOCKOPT),
+    retRange: { min: 0, max: 1 },
+    directPacketWrite: true,
+    helpersTakePackets: true,
+  },
   [...CGROUP_COMMON, 'sk_storage_get', 'sk_storage_delete', 'setsockopt', 'getsockopt', 'tcp_sock', 'get_netns_cookie'],
 );
 

@@ -3,7 +3,7 @@
  * validated by @ebpf-sim/btf's parseBtf and kept in kernel memory, as an `anon_inode:btf` fd with a reference
  * count and an id. Maps created with BTF hold a reference (MAP_CREATE's btf_fd) until they are freed.
  */
-import { BTF_MAX_SIZE, BtfError, BtfKind, parseBtf, type Btf } from '@ebpf-sim/btf';
+import { BTF_MAX_SIZE, BtfError, BtfKind, parseBtf, type Btf, type BtfVarSecinfo } from '@ebpf-sim/btf';
 import { hasCapability, type File, type FileOperations, type KernelServices, type Task, type UserCopy } from '@ebpf-sim/kernel';
 import { BPF_ATTR_LAYOUTS, BPF_BTF_INFO, BPF_MAP_TYPE, CAP, Errno, O } from '@ebpf-sim/uapi';
 import { ENOTSUPP } from '../maps/map.js';
@@ -59,12 +59,31 @@ export function mapCheckBtf(btf: Btf, keyTypeId: number, valueTypeId: number, ma
   if (keyTypeId === 0) {
     if (map.mapType !== BPF_MAP_TYPE.ARRAY || map.maxEntries !== 1 || value.kind !== BtfKind.DATASEC) return -Errno.EINVAL;
   } else if (btf.sizeOf(keyTypeId) !== map.keySize) return -Errno.EINVAL;
+  if (value.kind === BtfKind.DATASEC) return datasecSpinLock(btf, value.secinfo);
   if (value.kind !== BtfKind.STRUCT && value.kind !== BtfKind.UNION) return -1;
   for (const member of value.members) {
     const type = btf.skipModifiers(member.type);
     if (type?.kind === BtfKind.STRUCT && type.name === SPIN_LOCK_STRUCT) return member.bitOffset / 8;
   }
   return -1;
+}
+
+/**
+ * btf_find_datasec_var for BPF_SPIN_LOCK: a global variable of type `struct bpf_spin_lock` in a .data/.bss section
+ * is the map's lock, at the variable's offset (as Linux does: a lock in global data is usable by bpf_spin_lock,
+ * recorded on Linux 6.18 by the verifier corpus's lock_global); a second one is -E2BIG (btf_find_field_one).
+ */
+function datasecSpinLock(btf: Btf, secinfo: readonly BtfVarSecinfo[]): number {
+  let found = -1;
+  for (const vsi of secinfo) {
+    const variable = btf.types[vsi.type];
+    if (variable?.kind !== BtfKind.VAR) continue;
+    const type = btf.skipModifiers(variable.sizeOrType);
+    if (type?.kind !== BtfKind.STRUCT || type.name !== SPIN_LOCK_STRUCT) continue;
+    if (found >= 0) return -Errno.E2BIG;
+    found = vsi.offset;
+  }
+  return found;
 }
 
 export class BtfSyscall {
