@@ -68,7 +68,7 @@ const SPIN_LOCK_TYPES = 'map_value, ptr_';
  */
 function checkMemArgType(proto: HelperProto, regno: number, reg: Reg, argReadOnly: boolean): void {
   const trusted = reg.type === RegType.PTR_TO_BTF_ID && (reg.flags & ~RegFlag.TRUSTED) === 0 && (reg.flags & RegFlag.TRUSTED) !== 0;
-  if (!trusted && (!isMemType(reg) || (reg.flags & RegFlag.RDONLY && !argReadOnly))) throw expectType(regno, reg, MEM_TYPES);
+  if (!trusted && (!isMemType(reg) || reg.flags & RegFlag.UNTRUSTED || (reg.flags & RegFlag.RDONLY && !argReadOnly))) throw expectType(regno, reg, MEM_TYPES);
   if (trusted && !argReadOnly) {
     throw new Reject(`${proto.name}() may write into memory pointed by R${regno} type=${regTypeStr(reg)}`, 'helper-arg');
   }

@@ -441,6 +441,12 @@ export function checkMemAccess(
     case RegType.PTR_TO_MEM:
       if (t === 'write' && reg.flags & RegFlag.RDONLY) throw new Reject(`R${regno} cannot write into ${regTypeName(reg)}`, 'ctx-write');
       leak('mem');
+      if (reg.flags & RegFlag.RDONLY && reg.flags & RegFlag.UNTRUSTED) {
+        // Untrusted read-only memory is read through probe loads: no bounds to check (check_mem_access, as Linux does).
+        env.facts.recordProbeLoad(env.insnIdx);
+        unknownLoad(env, dstRegno, size, signed);
+        return;
+      }
       checkRegion(regno, reg, total, size, reg.memSize, (o) => `invalid access to memory, mem_size=${reg.memSize} off=${o} size=${size}`);
       env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
@@ -500,6 +506,13 @@ export function checkMemAccess(
  * narrow loads); a pointer to a struct is PTR_TO_BTF_ID of that struct with `flags` (its trust).
  */
 function btfLoadResult(env: Env, dstRegno: number, access: BtfAccess, size: number, signed: boolean, flags: number): void {
+  if (access.kind === 'untrusted_mem') {
+    // mark_btf_ld_reg's PTR_TO_MEM: MEM_RDONLY | PTR_UNTRUSTED, mem_size 0 (`rdonly_untrusted_mem(sz=0)`).
+    const d = env.reg(dstRegno);
+    markPointer(d, RegType.PTR_TO_MEM, RegFlag.RDONLY | RegFlag.UNTRUSTED);
+    d.memSize = 0;
+    return;
+  }
   if (access.kind !== 'ptr') {
     unknownLoad(env, dstRegno, size, signed);
     return;

@@ -276,7 +276,12 @@ export type BtfAccess =
        */
       readonly safe?: BtfSafeField;
     }
-  | { readonly kind: 'refused'; readonly log: readonly string[]; readonly errno: number };
+  | { readonly kind: 'refused'; readonly log: readonly string[]; readonly errno: number }
+  /**
+   * A pointer field to something not a struct (`const char *filename`): Linux 6.18's btf_struct_walk answers
+   * WALK_PTR_UNTRUSTED and the load is PTR_TO_MEM | MEM_RDONLY | PTR_UNTRUSTED of size 0, read through probe loads.
+   */
+  | { readonly kind: 'untrusted_mem'; readonly log?: readonly string[] };
 
 /**
  * The kernel's BTF as the verifier reads it, a narrow view the bpf subsystem builds from its vmlinux BTF (the

@@ -68,15 +68,10 @@ export const KNOWN: readonly KnownDifference[] = [
   },
   {
     kind: 'gap',
-    feature: 'tp_btf arguments and iterator targets',
-    why: "sched_process_exec's third argument (struct linux_binprm *bprm) is not typed here (`invalid bpf_context access off=16 size=8`: no BTF for linux_binprm in this kernel), iter/task has no BTF target here (`bpf_iter_task`), and bpf_copy_from_user is not a helper here, so Linux's `helper call might sleep in a non-sleepable prog` is not reached",
+    feature: 'sleepable helpers at tp_btf',
+    why: "bpf_copy_from_user is not a helper here, so Linux's `helper call might sleep in a non-sleepable prog` is not reached",
     differences: [
-      'tr_exec_filename: Linux loads it; here: EACCES: invalid bpf_context access off=16 size=8',
-      'tr_exec_filename_deref: Linux loads it; here: EACCES: invalid bpf_context access off=16 size=8',
-      'tr_exec_bprm_write: Linux refuses it with EACCES: "only read is supported"; here EACCES: "invalid bpf_context access off=16 size=8"',
       'tr_tp_btf_sleepable_helper: Linux refuses it with EINVAL: "helper call might sleep in a non-sleepable prog"; here EINVAL: "invalid func unknown#148"',
-      "tr_iter_task: Linux loads it; here: loader: prog 'tr_iter_task': failed to find kernel BTF type ID of 'task': -3",
-      "tr_iter_task_nocheck: Linux refuses it with EACCES: \"R1 invalid mem access 'trusted_ptr_or_null_'\"; here the loader: \"prog 'tr_iter_task_nocheck': failed to find kernel BTF type ID of 'task': -3\"",
     ],
   },
   {

@@ -55,6 +55,7 @@ import { checkLogAttr, finalizeLog } from './verifier-log.js';
 import { mapProgIncompatibility } from './map-prog-compat.js';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
 import { resolveKsyms } from '../vmlinux/ksym.js';
+import { BPF_ITER_FUNC_PREFIX, ITER_TARGETS } from '../vmlinux/vmlinux-btf.js';
 import { kfuncLookup } from '../kfuncs/index.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 import { checkStructOpsBtfId, type StructOpsProgInfo } from '../struct-ops/prog.js';
@@ -493,6 +494,7 @@ export class ProgSyscall {
     const isLsm = desc.uapiId === BPF_PROG_TYPE.LSM;
     // TRACING: fentry, fexit, fmod_ret, tp_btf (BPF_TRACE_ITER's bpf_iter_ targets are not modelled); LSM: BPF_LSM_MAC
     // (BPF_LSM_CGROUP is not modelled). Linux leaves other attach types to fail at attach; this kernel refuses them here.
+    if (!isLsm && expectedAttachType === A.TRACE_ITER) return this.iterTarget(vmlinux, desc, btfId, gpl);
     const known: readonly number[] = isLsm ? [A.LSM_MAC] : [A.TRACE_FENTRY, A.TRACE_FEXIT, A.MODIFY_RETURN, A.TRACE_RAW_TP];
     if (!known.includes(expectedAttachType)) return { log: '', program: -Errno.EINVAL };
     const target = vmlinux.checkAttachTarget(desc.uapiId, expectedAttachType, btfId, gpl);
@@ -500,6 +502,34 @@ export class ProgSyscall {
     // prog_args_trusted: tp_btf's and the LSM hooks' pointer arguments are trusted; fentry/fexit's are not.
     const trusted = isLsm || expectedAttachType === A.TRACE_RAW_TP;
     return { ...desc, btfCtxAccess: (off, size) => vmlinux.ctxAccess(target, expectedAttachType, trusted, off, size) };
+  }
+
+  /**
+   * check_attach_btf_id for BPF_TRACE_ITER: bpf_check_attach_target (a FUNC), then bpf_iter_prog_supported: the
+   * function is `bpf_iter_<target>` of a registered target, whose ctx_arg_info types the context's argument slots
+   * as trusted, maybe NULL BTF pointers (`trusted_ptr_or_null_task_struct`, recorded on Linux 6.18 by the verifier
+   * corpus's tr_iter_task_nocheck); `meta` is read as btf_ctx_access types it (prog_args_trusted holds for
+   * iterators). check_return_code's range for an iterator is [0, 1]. Loading is modelled; attaching (an iterator
+   * link, reading it) is not.
+   */
+  private iterTarget(vmlinux: KernelBtf, desc: ProgramTypeDesc, btfId: number, gpl: boolean): ProgramTypeDesc | { log: string; program: number } {
+    const A = BPF_ATTACH_TYPE;
+    const target = vmlinux.checkAttachTarget(desc.uapiId, A.TRACE_ITER, btfId, gpl);
+    if ('errno' in target) return { log: target.log, program: target.errno };
+    const name = target.funcName.startsWith(BPF_ITER_FUNC_PREFIX) ? target.funcName.slice(BPF_ITER_FUNC_PREFIX.length) : undefined;
+    const args = name === undefined ? undefined : ITER_TARGETS[name];
+    if (args === undefined) return { log: '', program: -Errno.EINVAL };
+    return {
+      ...desc,
+      retRange: { min: 0, max: 1 },
+      btfCtxAccess: (off, size) => {
+        const access = vmlinux.ctxAccess(target, A.TRACE_ITER, true, off, size);
+        // ctx_arg_info: the slots after `meta` (PTR_TO_BTF_ID_OR_NULL | PTR_TRUSTED), without btf_ctx_access's log line.
+        if (off >= 8 && off % 8 === 0 && off / 8 <= args.length && access.kind === 'ptr')
+          return { kind: 'ptr', btfName: access.btfName, trusted: true, nullable: true };
+        return access;
+      },
+    };
   }
 
   /** strncpy_from_bpfptr(license, attr->license, sizeof(license) - 1): a longer string is cut, a fault is EFAULT. */

@@ -298,6 +298,9 @@ export class KernelBtf implements KernelBtfView {
             found = done({ kind: 'ptr', btfName: to.name, trusted: safe === 'trusted', ...(safe === undefined ? {} : { safe }) });
             break;
           }
+          // Any other pointee: WALK_PTR_UNTRUSTED, read-only untrusted memory (Linux 6.18: bprm->filename[0] loads).
+          found = done({ kind: 'untrusted_mem' });
+          break;
         }
         // A read inside an int (or an array of them, the scratch space of skb->cb[]) may be any width within it.
         if (off + size > mtrueEnd) {

@@ -12,7 +12,7 @@ import { registerBpf } from '../syscall/index.js';
 import { TRACEPOINT } from '../prog-types/index.js';
 import { helperRig } from '../testing/helper-rig.js';
 import { u32le } from '../testing/map-env.js';
-import { buildVmlinuxBtf, VMLINUX_BTF_PATH } from './vmlinux-btf.js';
+import { buildVmlinuxBtf, ITER_TARGETS, VMLINUX_BTF_PATH } from './vmlinux-btf.js';
 import { KFUNCS } from '../kfuncs/index.js';
 
 const vmlinuxOf = (kernel = createKernel()): Uint8Array => buildVmlinuxBtf({ hooks: kernel.hooks.list() });
@@ -92,9 +92,18 @@ describe('vmlinux BTF', () => {
     expect(proto('wake_up_new_task')?.sizeOrType).toBe(0);
     expect(proto('__x64_sys_getpid')?.params.map((p) => p.name)).toEqual(['regs']);
     expect(proto('bpf_lsm_file_open')?.params.map((p) => p.name)).toEqual(['file']);
-    // One FUNC per kprobe'd function, per LSM hook (3) and per event class of the raw tracepoints (__bpf_trace_<template>).
+    // One FUNC per kprobe'd function, per LSM hook (3), per event class of the raw tracepoints (__bpf_trace_<template>)
+    // and per iterator target (bpf_iter_<target>).
     const templates = new Set(Object.values(RAW_TRACEPOINT_PROTOS).map((tp) => tp.template));
-    expect(btf.types.filter((t) => t.kind === BtfKind.FUNC).length).toBe(createKernel().hooks.list('kprobe').length + 3 + templates.size + KFUNCS.length);
+    expect(btf.types.filter((t) => t.kind === BtfKind.FUNC).length).toBe(
+      createKernel().hooks.list('kprobe').length + 3 + templates.size + KFUNCS.length + Object.keys(ITER_TARGETS).length,
+    );
+    // iter/task: `int bpf_iter_task(struct bpf_iter_meta *meta, struct task_struct *task)`, its context struct
+    // bpf_iter__task, and sched_process_exec's struct linux_binprm with the fields programs read.
+    expect(proto('bpf_iter_task')?.params.map((p) => p.name)).toEqual(['meta', 'task']);
+    expect(Object.keys(members(btf, 'bpf_iter__task'))).toEqual(['meta', 'task']);
+    expect(members(btf, 'linux_binprm')['filename']?.offset).toBeGreaterThan(0);
+    expect(members(btf, 'linux_binprm')['file']).toBeDefined();
     // tp_btf's targets: `typedef void (*btf_trace_<tp>)(void *, TP_PROTO...)`, parameters unnamed, as Linux encodes them.
     const trace = named(btf, BtfKind.TYPEDEF, 'btf_trace_sched_process_fork');
     const traceProto = btf.types[btf.types[trace.sizeOrType]?.sizeOrType ?? 0];

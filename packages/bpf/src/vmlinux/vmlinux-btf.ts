@@ -260,6 +260,7 @@ function build(sources: VmlinuxSources): Uint8Array {
     table.fixedStruct(name, Math.ceil(end / align) * align, fields);
   }
   uapiContexts(table);
+  kernelOnlyStructs(table);
   const out = new BtfFromC(table);
   for (const [name, prefix, values] of UAPI_ENUMS)
     out.b.add({ kind: BtfKind.ENUM, name, sizeOrType: 4, enumValues: Object.entries(values).map(([k, v]) => ({ name: `${prefix}${k}`, value: BigInt(v) })) });
@@ -286,9 +287,72 @@ function build(sources: VmlinuxSources): Uint8Array {
   // BPF LSM programs attach to bpf_lsm_<hook> (kernel/bpf/bpf_lsm.c): int (the hook's arguments).
   for (const [hook, args] of Object.entries(LSM_HOOK_ARGS) as [LsmHookName, (typeof LSM_HOOK_ARGS)[LsmHookName]][])
     out.func(`bpf_lsm_${hook}`, { ret: 'int', args });
+  // The iterator targets (DEFINE_BPF_ITER_FUNC): `int bpf_iter_<target>(struct bpf_iter_meta *meta, ...)`, what
+  // libbpf resolves an `iter/<target>` section's attach_btf_id to (BPF_TRACE_ITER).
+  for (const [target, args] of Object.entries(ITER_TARGETS)) out.func(`${BPF_ITER_FUNC_PREFIX}${target}`, { ret: 'int', args: [ITER_META_ARG, ...args] });
   emitStructOpsBtf(out);
   addKfuncBtf(table, (name, proto) => out.func(name, proto));
   return out.b.build();
+}
+
+/** The prefix of an iterator target's BTF function (DEFINE_BPF_ITER_FUNC, include/linux/bpf.h). */
+export const BPF_ITER_FUNC_PREFIX = 'bpf_iter_';
+
+/** The first argument of every iterator target's function. */
+const ITER_META_ARG = { name: 'meta', ctype: 'struct bpf_iter_meta *' } as const;
+
+/**
+ * The iterator targets this kernel registers (bpf_iter_reg_target), with their arguments after `meta`: the
+ * context of an `iter/<target>` program is `struct bpf_iter__<target>`, one pointer slot per argument.
+ */
+export const ITER_TARGETS: Readonly<Record<string, readonly { readonly name: string; readonly ctype: string }[]>> = {
+  // kernel/bpf/task_iter.c: DEFINE_BPF_ITER_FUNC(task, struct bpf_iter_meta *meta, struct task_struct *task).
+  task: [{ name: 'task', ctype: 'struct task_struct *' }],
+};
+
+/**
+ * Kernel structs programs reach only through BTF (no object of theirs is built in kernel memory): laid out by the
+ * C rules from Linux 6.18's field order, as KERNEL_TYPES' are, so CO-RE finds the fields by name.
+ */
+function kernelOnlyStructs(table: KernelTypeTable): void {
+  // include/linux/binfmts.h (CONFIG_MMU): sched_process_exec's third argument, trusted at tp_btf.
+  if (!table.structs.has('linux_binprm'))
+    table.struct('linux_binprm', [
+      ['vma', 'struct vm_area_struct *'],
+      ['vma_pages', 'unsigned long'],
+      ['argmin', 'unsigned long'],
+      ['mm', 'struct mm_struct *'],
+      ['p', 'unsigned long'],
+      ['flags', 'unsigned int'],
+      ['executable', 'struct file *'],
+      ['interpreter', 'struct file *'],
+      ['file', 'struct file *'],
+      ['cred', 'struct cred *'],
+      ['unsafe', 'int'],
+      ['per_clear', 'unsigned int'],
+      ['argc', 'int'],
+      ['envc', 'int'],
+      ['filename', 'const char *'],
+      ['interp', 'const char *'],
+      ['fdpath', 'const char *'],
+      ['interp_flags', 'unsigned int'],
+      ['execfd', 'int'],
+      ['loader', 'unsigned long'],
+      ['exec', 'unsigned long'],
+      ['buf', 'char[256]'],
+    ]);
+  // include/linux/bpf.h: what every iterator program's context points to first.
+  if (!table.structs.has('bpf_iter_meta'))
+    table.struct('bpf_iter_meta', [
+      ['seq', 'struct seq_file *'],
+      ['session_id', '__u64'],
+      ['seq_num', '__u64'],
+    ]);
+  // The context of each target (struct bpf_iter__<target>: `union { struct bpf_iter_meta *meta; }` then the arguments).
+  for (const [target, args] of Object.entries(ITER_TARGETS)) {
+    const name = `bpf_iter__${target}`;
+    if (!table.structs.has(name)) table.struct(name, [[ITER_META_ARG.name, ITER_META_ARG.ctype], ...args.map((a) => [a.name, a.ctype] as const)]);
+  }
 }
 
 /** What publishing the vmlinux BTF uses: the hook points and sysfs. */
