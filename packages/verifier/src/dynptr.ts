@@ -62,6 +62,8 @@ export interface DynptrArg {
   /** The dynptr's id (its slices carry it) and the reference it holds (0 for none). */
   id: number;
   refObjId: number;
+  /** Its dynptr type (`local`, `ringbuf`, `skb`, `xdp`): bpf_dynptr_slice_rdwr asks whether it is packet data. */
+  type: string;
 }
 
 /**
@@ -140,11 +142,15 @@ export function checkUninitDynptr(env: Env, reg: Reg): void {
  * helper fails at run time: the program must still submit or discard it).
  */
 export function markDynptrSlots(env: Env, reg: Reg, type: ArgType): void {
+  markDynptrSlotsOfType(env, reg, ARG_DYNPTR_TYPE[type] ?? '');
+}
+
+/** mark_stack_slots_dynptr for a dynptr of type `dtype` (a kfunc's: bpf_dynptr_from_skb makes an `skb` one). */
+export function markDynptrSlotsOfType(env: Env, reg: Reg, dtype: string): void {
   const f = frameOf(env, reg);
   const spi = dynptrSpi(env, reg, 'Dynptr has to be an uninitialized dynptr');
   destroyIfDynptr(env, f, spi);
   destroyIfDynptr(env, f, spi - 1);
-  const dtype = ARG_DYNPTR_TYPE[type] ?? '';
   const id = env.newId();
   const ref = refcounted(dtype) ? env.newId() : 0;
   if (ref) env.state.refs.push({ id: ref, insn: env.insnIdx });
@@ -182,7 +188,7 @@ export function checkInitDynptr(env: Env, regno: number, argIdx: number, reg: Re
   if (want !== '' && d.dynptrType !== want) {
     throw new Reject(`Expected a dynptr of type ${want} as arg #${argIdx}`, 'dynptr', { errno: 22 });
   }
-  return { id: d.id, refObjId: d.refObjId };
+  return { id: d.id, refObjId: d.refObjId, type: d.dynptrType };
 }
 
 /**

@@ -17,21 +17,6 @@ export interface KnownDifference {
 export const KNOWN: readonly KnownDifference[] = [
   {
     kind: 'gap',
-    feature: 'kfuncs this kernel does not have',
-    why: "the loader resolves `__ksym` kfuncs by name in the kernel BTF, which has the generic set (task acquire/release/from_pid, RCU, bpf_iter_num): bpf_cast_to_kern_ctx, bpf_rdonly_cast and the skb/xdp dynptr kfuncs (bpf_dynptr_from_skb/xdp, bpf_dynptr_slice) are not there yet, so libbpf's lookup fails before the verifier sees the program",
-    differences: [
-      "kf_cast_kern_ctx_tc: Linux loads it; here: loader: extern (func ksym) 'bpf_cast_to_kern_ctx': not found in kernel or module BTFs",
-      "kf2_skb_dynptr_read: Linux loads it; here: loader: extern (func ksym) 'bpf_dynptr_from_skb': not found in kernel or module BTFs",
-      "kf2_skb_dynptr_slice: Linux loads it; here: loader: extern (func ksym) 'bpf_dynptr_from_skb': not found in kernel or module BTFs",
-      'kf2_skb_dynptr_slice_nocheck: Linux refuses it with EACCES: "R0 invalid mem access \'rdonly_mem_or_null\'"; here the loader: "extern (func ksym) \'bpf_dynptr_from_skb\': not found in kernel or module BTFs"',
-      'kf2_skb_dynptr_in_xdp: Linux refuses it with EACCES: "calling kernel function bpf_dynptr_from_skb is not allowed"; here the loader: "extern (func ksym) \'bpf_dynptr_from_skb\': not found in kernel or module BTFs"',
-      "kf2_xdp_dynptr_read: Linux loads it; here: loader: extern (func ksym) 'bpf_dynptr_from_xdp': not found in kernel or module BTFs",
-      "kf2_xdp_dynptr_flags: Linux loads it; here: loader: extern (func ksym) 'bpf_dynptr_from_xdp': not found in kernel or module BTFs",
-      "kf2_rdonly_cast: Linux loads it; here: loader: extern (func ksym) 'bpf_rdonly_cast': not found in kernel or module BTFs",
-    ],
-  },
-  {
-    kind: 'gap',
     feature: 'SYSCALL program helpers',
     why: "bpf_copy_from_user (#148) is not a helper of this kernel's SYSCALL type yet (bpf_sys_bpf and bpf_sys_close are); for a socket helper Linux checks the argument type first (get_socket_cookie's ARG_PTR_TO_BTF_ID_SOCK_COMMON), here the helper is unknown to the type",
     differences: ['sys_sleepable_probe: Linux loads it; here: EINVAL: invalid func unknown#148'],
