@@ -175,6 +175,8 @@ export interface HelperProto {
   readonly args: readonly ArgType[];
   /** Only GPL-compatible programs may call it. */
   readonly gplOnly?: boolean;
+  /** The helper may sleep (bpf_func_proto.might_sleep): only sleepable programs call it, outside RCU sections. */
+  readonly mightSleep?: boolean;
   /** The helper may move packet data: every packet pointer is invalid after the call. */
   readonly changesPktData?: boolean;
   /** Map types the map argument may have (names as in {@link MapDesc.type}); absent: any map type. */

@@ -17,12 +17,6 @@ export interface KnownDifference {
 export const KNOWN: readonly KnownDifference[] = [
   {
     kind: 'gap',
-    feature: 'SYSCALL program helpers',
-    why: "bpf_copy_from_user (#148) is not a helper of this kernel's SYSCALL type yet (bpf_sys_bpf and bpf_sys_close are); for a socket helper Linux checks the argument type first (get_socket_cookie's ARG_PTR_TO_BTF_ID_SOCK_COMMON), here the helper is unknown to the type",
-    differences: ['sys_sleepable_probe: Linux loads it; here: EINVAL: invalid func unknown#148'],
-  },
-  {
-    kind: 'gap',
     feature: 'cgroup_skb helpers and context',
     why: 'cgroup_skb lacks bpf_get_current_uid_gid, bpf_skb_cgroup_id and the `family`/`sk` context fields (__sk_buff.sk is PTR_TO_SOCK_COMMON_OR_NULL on Linux); bpf_get_socket_cookie is not a socket filter helper here',
     differences: [
@@ -100,7 +94,6 @@ export const KNOWN: readonly KnownDifference[] = [
       'tr_exec_filename: Linux loads it; here: EACCES: invalid bpf_context access off=16 size=8',
       'tr_exec_filename_deref: Linux loads it; here: EACCES: invalid bpf_context access off=16 size=8',
       'tr_exec_bprm_write: Linux refuses it with EACCES: "only read is supported"; here EACCES: "invalid bpf_context access off=16 size=8"',
-      'tr_tp_btf_sleepable_helper: Linux refuses it with EINVAL: "helper call might sleep in a non-sleepable prog"; here EINVAL: "invalid func unknown#148"',
       "tr_iter_task: Linux loads it; here: loader: prog 'tr_iter_task': failed to find kernel BTF type ID of 'task': -3",
       "tr_iter_task_nocheck: Linux refuses it with EACCES: \"R1 invalid mem access 'trusted_ptr_or_null_'\"; here the loader: \"prog 'tr_iter_task_nocheck': failed to find kernel BTF type ID of 'task': -3\"",
     ],

@@ -56,6 +56,7 @@ import { mapProgIncompatibility } from './map-prog-compat.js';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
 import { resolveKsyms } from '../vmlinux/ksym.js';
 import { kfuncLookup } from '../kfuncs/index.js';
+import { sleepableTargetRefusal, sleepableTypeRefusal } from './sleepable.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 import { checkStructOpsBtfId, type StructOpsProgInfo } from '../struct-ops/prog.js';
 import type { StructOpsTable } from '../struct-ops/registry.js';
@@ -389,6 +390,8 @@ export class ProgSyscall {
     const result =
       btfInfo.refused ??
       sleepableRefusal(PROG_TYPES_BY_ID.get(progType), progFlags) ??
+      sleepableTypeRefusal(progType, expectedAttachType, progFlags) ??
+      sleepableTargetRefusal(this.vmlinux, progType, expectedAttachType, attachBtfId, progFlags) ??
       ('program' in attached
         ? attached
         : this.verifyAndFix(
@@ -399,6 +402,7 @@ export class ProgSyscall {
             {
               privileged,
               gpl: gplCompatible,
+              sleepable: (progFlags & BPF_PROG_F.SLEEPABLE) !== 0,
               ...(btfInfo.linkage === undefined ? {} : { subprogLinkage: btfInfo.linkage }),
               // The subprograms' signatures and the source lines, as the verifier reads them (prog-btf-info.ts).
               ...(btf === undefined
@@ -522,7 +526,7 @@ export class ProgSyscall {
     mm: UserCopy,
     insnBytes: Uint8Array,
     desc: ProgramTypeDesc,
-    checks: { readonly privileged: boolean; readonly gpl: boolean } & Pick<VerifyOptions, 'subprogLinkage' | 'subprogBtf' | 'lineInfo'>,
+    checks: { readonly privileged: boolean; readonly gpl: boolean } & Pick<VerifyOptions, 'subprogLinkage' | 'subprogBtf' | 'lineInfo' | 'sleepable'>,
     logLevel: number,
     held: MapObject[],
     callbacks: number[],
