@@ -19,6 +19,7 @@ import type { Reg } from './reg.js';
 import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, markUnknown, regTypeName, typeCodeName } from './reg.js';
 import type { ArgType, CallbackKind, HelperProto, MapDesc } from './registry.js';
 import { checkMightSleep } from './sleepable.js';
+import { invalidatePacketSlices } from './dynptr.js';
 import { Reject } from './reject.js';
 import { FuncState, Slot, VState } from './state.js';
 import { checkTimerArg } from './timer.js';
@@ -448,6 +449,8 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
       if (isPacketType(r.type) || r.type === RegType.PTR_TO_PACKET_END) invalidate(env, r);
     });
   }
+  // clear_all_pkt_pointers drops the slices of skb and xdp dynptrs too.
+  if (proto.changesPktData) invalidatePacketSlices(env);
 }
 
 function releaseReference(env: Env, ref: number): void {

@@ -88,6 +88,27 @@ function invalidateSlices(env: Env, id: number): void {
   }
 }
 
+/** Whether `r` is a slice of a packet dynptr (Linux PTR_TO_MEM with DYNPTR_TYPE_SKB or DYNPTR_TYPE_XDP). */
+function isPacketSlice(r: Reg): boolean {
+  return r.type === RegType.PTR_TO_MEM && r.dynptrId !== 0 && (r.dynptrType === 'skb' || r.dynptrType === 'xdp');
+}
+
+/**
+ * clear_all_pkt_pointers' part for dynptr slices: a helper that may move packet data also invalidates every slice
+ * of an skb or xdp dynptr (the bytes it pointed at may be gone), in registers and spills of every frame.
+ */
+export function invalidatePacketSlices(env: Env): void {
+  for (const f of env.state.frames) {
+    for (const r of f.regs) if (isPacketSlice(r)) invalidate(env, r);
+    if (!f.hasSpills()) continue;
+    const { bytes, spilled } = f.ownStack();
+    for (let spi = 0; spi < spilled.length; spi++) {
+      const r = spilled[spi];
+      if (r && bytes[spi * 8 + 7] === Slot.SPILL && isPacketSlice(r)) invalidate(env, r);
+    }
+  }
+}
+
 /** Linux invalidate_dynptr: both slots back to STACK_INVALID, their registers not initialised. */
 function clearSlots(f: FuncState, spi: number): void {
   const { bytes, spilled } = f.ownStack();

@@ -1,4 +1,4 @@
-import { asm } from '@ebpf-sim/isa';
+import { asm, type RawInsn } from '@ebpf-sim/isa';
 import { describe, expect, it } from 'vitest';
 import type { HelperProto, KfuncLookup, KfuncProto, ProgramTypeDesc, VerifierRegistry } from './registry.js';
 import { KF } from './registry.js';
@@ -50,6 +50,7 @@ const KFUNCS: Readonly<Record<number, KfuncProto>> = {
     ret: { kind: 'dynptr_slice', rdwr: true },
   },
 };
+const PULL_DATA: HelperProto = { id: 39, name: 'bpf_skb_pull_data', ret: 'integer', args: ['ptr_to_ctx', 'anything'], changesPktData: true };
 const COPY_FROM_USER: HelperProto = {
   id: 148,
   name: 'bpf_copy_from_user',
@@ -59,10 +60,10 @@ const COPY_FROM_USER: HelperProto = {
 };
 
 function type(directPacketWrite: boolean): ProgramTypeDesc {
-  return { name: 'sched_cls', uapiId: 3, ctx: { structName: '__sk_buff', size: 192, fields: [] }, helpers: new Set([148]), directPacketWrite };
+  return { name: 'sched_cls', uapiId: 3, ctx: { structName: '__sk_buff', size: 192, fields: [] }, helpers: new Set([148, 39]), directPacketWrite };
 }
 const registry: VerifierRegistry = {
-  helper: (id) => (id === 148 ? COPY_FROM_USER : undefined),
+  helper: (id) => (id === 148 ? COPY_FROM_USER : id === 39 ? PULL_DATA : undefined),
   map: () => undefined,
   kfunc: (id): KfuncLookup | undefined => {
     const proto = KFUNCS[id];
@@ -76,12 +77,12 @@ const registry: VerifierRegistry = {
     };
   },
 };
-const { Add, Call, Exit, JEq, Ldx, Mov, program, R0, R1, R2, R3, R4, R6, R10 } = asm;
+const { Add, Call, Exit, JEq, Ldx, Mov, program, R0, R1, R2, R3, R4, R6, R7, R10 } = asm;
 const run = (prog: ReturnType<typeof program>, write = true, opts: { sleepable?: boolean; logLevel?: 1 | 2 } = {}) =>
   verify(prog, { progType: type(write), registry, ...opts });
 
 /** The skb dynptr at fp-16 from the context (r6), then a 14-byte slice at offset 0 into a buffer at fp-32. */
-function slice(id: 4 | 5, nullCheck: boolean, size = 14): ReturnType<typeof program> {
+function slice(id: 4 | 5, nullCheck: boolean, size = 14, use: readonly RawInsn[] = [Ldx.h(R0, R0, 12)]): ReturnType<typeof program> {
   return program(
     Mov.reg(R6, R1),
     Mov.reg(R1, R6),
@@ -97,7 +98,7 @@ function slice(id: 4 | 5, nullCheck: boolean, size = 14): ReturnType<typeof prog
     Mov.imm(R4, size),
     Call.kfunc(id),
     ...(nullCheck ? [JEq.imm(R0, 0, 'out')] : []),
-    Ldx.h(R0, R0, 12),
+    ...use,
     asm.label('out'),
     Mov.imm(R0, 0),
     Exit(),
@@ -130,6 +131,11 @@ describe('special kfuncs (cast, rdonly cast, packet dynptrs)', () => {
     expect(run(slice(4, true, 13)).error?.message).toContain('invalid access to memory, mem_size=13 off=12 size=2');
     expect(run(slice(5, true)).error).toBeNull();
     expect(run(slice(5, true), false).error).toMatchObject({ message: 'the prog does not allow writes to packet data', errno: 22 });
+  });
+
+  it('invalidates packet slices when a helper may move the packet (clear_all_pkt_pointers)', () => {
+    const pulled = slice(4, true, 14, [Mov.reg(R7, R0), Mov.reg(R1, R6), Mov.imm(R2, 0), Call.helper(39), Ldx.h(R0, R7, 12)]);
+    expect(run(pulled).error?.message).toBe("R7 invalid mem access 'scalar'");
   });
 
   it('prints kfunc calls by name in the log, as Linux does', () => {

@@ -348,4 +348,6 @@ function dynptrSliceRet(env: Env, rdwr: boolean, meta: KfuncMeta, r0: Reg): void
   markPointer(r0, RegType.PTR_TO_MEM, rdwr ? 0 : RegFlag.RDONLY);
   r0.memSize = meta.constValue < 0 ? 0 : meta.constValue;
   r0.dynptrId = meta.dynptr?.id ?? 0;
+  // Linux keeps the dynptr's type in R0's type flags (get_dynptr_type_flag): packet slices die with packet changes.
+  r0.dynptrType = meta.dynptr?.type ?? '';
 }
