@@ -118,6 +118,8 @@ describe('special kfuncs (cast, rdonly cast, packet dynptrs)', () => {
     const cast = (id: number) => program(Mov.imm(R2, id), Call.kfunc(2), Mov.imm(R0, 0), Exit());
     expect(run(cast(7), true, { logLevel: 2 }).log).toContain('R0=untrusted_ptr_sk_buff()');
     expect(run(cast(0), true, { logLevel: 2 }).log).toContain('R0=rdonly_untrusted_mem(sz=0)');
+    // Loads through the void cast are probe loads: any offset, an unknown scalar.
+    expect(run(program(Mov.imm(R2, 0), Call.kfunc(2), Ldx.w(R0, R0, 100), Mov.imm(R0, 0), Exit())).error).toBeNull();
     expect(run(cast(9)).error).toMatchObject({ message: 'kfunc bpf_rdonly_cast type ID argument must be of a struct or void', errno: 22 });
     // R0 of bpf_dynptr_from_skb is an unknown scalar.
     const unknown = run(program(Mov.imm(R2, 0), Mov.reg(R3, R10), Add.imm(R3, -16), Call.kfunc(3), Mov.reg(R2, R0), Call.kfunc(2), Mov.imm(R0, 0), Exit()));

@@ -439,6 +439,12 @@ export function checkMemAccess(
     case RegType.PTR_TO_MEM:
       if (t === 'write' && reg.flags & RegFlag.RDONLY) throw new Reject(`R${regno} cannot write into ${regTypeName(reg)}`, 'ctx-write');
       leak('mem');
+      // Untrusted read-only memory (bpf_rdonly_cast to void) is read through probe loads, so Linux 6.18 checks no bounds.
+      if ((reg.flags & (RegFlag.RDONLY | RegFlag.UNTRUSTED)) === (RegFlag.RDONLY | RegFlag.UNTRUSTED)) {
+        env.facts.recordProbeLoad(env.insnIdx);
+        unknownLoad(env, dstRegno, size, signed);
+        return;
+      }
       checkRegion(regno, reg, total, size, reg.memSize, (o) => `invalid access to memory, mem_size=${reg.memSize} off=${o} size=${size}`);
       env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
