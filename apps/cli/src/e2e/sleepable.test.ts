@@ -3,7 +3,8 @@
  * whose `.s` sections and SEC("syscall") ask for BPF_F_SLEEPABLE): a SYSCALL program and an fentry.s program on a
  * syscall read user memory with bpf_copy_from_user; what Linux 6.18 refuses is refused with its errno and line:
  * BPF_F_SLEEPABLE on a type that cannot sleep (recorded on this machine's 6.18 kernel), on an LSM hook or function
- * that may not sleep (bpf_check_attach_target), and a helper that may sleep in a program that may not.
+ * that may not sleep (bpf_check_attach_target), and a helper that may sleep in a program that may not. The SYSCALL
+ * program's answers are Linux 6.18's on this object (fixtures/attach/record-sleep-copy.py prints them).
  */
 import { attachProgram } from '@ebpf-sim/loader';
 import { BPF_PROG_F, BPF_PROG_TYPE, Errno, PROT } from '@ebpf-sim/uapi';
