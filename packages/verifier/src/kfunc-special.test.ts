@@ -153,6 +153,27 @@ describe('sleepable programs', () => {
     expect(run(copy, true, { sleepable: true }).error).toBeNull();
   });
 
+  it('calls a KF_SLEEPABLE kfunc only from a sleepable program, outside RCU sections', () => {
+    const sleepy: KfuncProto = { name: 'bpf_sleepy', flags: KF.SLEEPABLE, args: [], ret: { kind: 'void' } };
+    const lock: KfuncProto = { name: 'bpf_rcu_read_lock', flags: 0, args: [], ret: { kind: 'void' }, rcu: 'lock' };
+    const reg: VerifierRegistry = {
+      ...registry,
+      kfunc: (id) =>
+        id === 50 ? { name: sleepy.name, proto: sleepy, allowed: true } : id === 40 ? { name: lock.name, proto: lock, allowed: true } : undefined,
+    };
+    const call = program(Call.kfunc(50), Mov.imm(R0, 0), Exit());
+    expect(verify(call, { progType: type(true), registry: reg }).error).toMatchObject({
+      message: 'program must be sleepable to call sleepable kfunc bpf_sleepy',
+      errno: 13,
+    });
+    expect(verify(call, { progType: type(true), registry: reg, sleepable: true }).error).toBeNull();
+    const inRcu = program(Call.kfunc(40), Call.kfunc(50), Mov.imm(R0, 0), Exit());
+    expect(verify(inRcu, { progType: type(true), registry: reg, sleepable: true }).error).toMatchObject({
+      message: 'kernel func bpf_sleepy is sleepable within rcu_read_lock region',
+      errno: 13,
+    });
+  });
+
   it('refuses it inside an RCU read-side section of a sleepable program', () => {
     const lockId = 40;
     const reg: VerifierRegistry = {

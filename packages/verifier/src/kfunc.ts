@@ -247,6 +247,9 @@ export function checkKfuncCall(env: Env, insn: RawInsn): void {
   // fetch_kfunc_meta: the program type's kfunc sets (btf_kfunc_id_set_contains) must hold it.
   if (proto === undefined || !look.allowed) throw new Reject(`calling kernel function ${look.name} is not allowed`, 'helper-type');
   if (env.state.activeLock) throw new Reject('function calls are not allowed while holding a lock', 'lock', { errno: 22 });
+  // KF_SLEEPABLE kfuncs, as sleepable helpers, only from sleepable programs.
+  const sleepable = (proto.flags & KF.SLEEPABLE) !== 0;
+  if (sleepable && !env.sleepable) throw new Reject(`program must be sleepable to call sleepable kfunc ${look.name}`, 'helper-type');
   const meta: KfuncMeta = { refObjId: 0, constValue: -1, dynptr: null, releaseRegno: 0, iterFrame: -1, iterSpi: -1 };
   checkArgs(env, proto, meta);
   if ((proto.flags & KF.RELEASE) !== 0) {
@@ -265,6 +268,8 @@ export function checkKfuncCall(env: Env, insn: RawInsn): void {
     forEachReg(env.state, (r) => {
       if ((r.flags & RegFlag.RCU) !== 0) r.flags = (r.flags & ~(RegFlag.RCU | RegFlag.MAYBE_NULL)) | RegFlag.UNTRUSTED;
     });
+  } else if (sleepable && env.state.activeRcu) {
+    throw new Reject(`kernel func ${look.name} is sleepable within rcu_read_lock region`, 'lock');
   }
   // Caller-saved registers are clobbered.
   for (let r = 0; r <= 5; r++) {
