@@ -28,6 +28,11 @@ export interface XlatedNames {
    * cb_imm) the 64-bit immediate.
    */
   readonly funcOperand?: (insn: RawInsn) => string | undefined;
+  /**
+   * The name of the kernel function a kfunc call (src 2) names: the verifier's log prints `call bpf_task_acquire#ID`
+   * (its disasm_kfunc_name callback), print_bpf_insn without one `call kernel-function#ID`.
+   */
+  readonly kfuncName?: (insn: RawInsn) => string | undefined;
 }
 
 const reg = (form: OpcodeForm, n: number): string => `${form.is64 ? 'r' : 'w'}${n}`;
@@ -58,9 +63,9 @@ function ldImm64Operand(insn: RawInsn, names?: XlatedNames): string {
   }
 }
 
-function callTarget(insn: RawInsn): string {
+function callTarget(insn: RawInsn, names?: XlatedNames): string {
   if (insn.src === PseudoCall.LOCAL) return `pc${signedDecimal(insn.imm)}`;
-  if (insn.src === PseudoCall.KFUNC) return `kernel-function#${insn.imm}`;
+  if (insn.src === PseudoCall.KFUNC) return `${names?.kfuncName?.(insn) ?? 'kernel-function'}#${insn.imm}`;
   return `${helperName(insn.imm) ?? 'unknown'}#${insn.imm}`;
 }
 
@@ -84,7 +89,7 @@ export const XLATED_PRINTERS: Readonly<Record<InsnKind, XlatedPrinter>> = {
   ja: (i, f) => (f.cls === 'jmp32' ? `gotol pc${signedDecimal(i.imm)}` : `goto pc${signedDecimal(i.off)}`),
   jcond: (i) => `may_goto pc${signedDecimal(i.off)}`,
   jmp: (i, f) => `if ${reg(f, i.dst)} ${JMP_OPERATORS[f.op] ?? '?'} ${f.source === 'X' ? reg(f, i.src) : u32Hex(i.imm)} goto pc${signedDecimal(i.off)}`,
-  call: (i) => `call ${callTarget(i)}`,
+  call: (i, _f, names) => `call ${callTarget(i, names)}`,
   // callx has src 0, so the kernel prints it like a helper call with the (zero) immediate.
   callx: (i) => `call ${callTarget(i)}`,
   exit: () => 'exit',

@@ -18,6 +18,8 @@ import { checkMemAccess, frameOf, growStack, stackBounds } from './memory.js';
 import type { Reg } from './reg.js';
 import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, markUnknown, regTypeName, typeCodeName } from './reg.js';
 import type { ArgType, CallbackKind, HelperProto, MapDesc } from './registry.js';
+import { checkMightSleep } from './sleepable.js';
+import { invalidatePacketSlices } from './dynptr.js';
 import { Reject } from './reject.js';
 import { FuncState, Slot, VState } from './state.js';
 import { checkTimerArg } from './timer.js';
@@ -403,6 +405,7 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
   if (!allowed) throw new Reject(`program of this type cannot use helper ${proto.name}#${id}`, 'helper-type', { errno: 22 });
   // check_helper_call answers EINVAL here (not the verifier's usual EACCES).
   if (proto.gplOnly && !env.gpl) throw new Reject('cannot call GPL-restricted function from non-GPL compatible program', 'gpl', { errno: 22 });
+  checkMightSleep(env, proto, id);
   if (env.state.activeLock && proto.lock !== 'release') {
     throw new Reject('function calls are not allowed while holding a lock', 'lock', { errno: 22 });
   }
@@ -503,6 +506,8 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
       if (isPacketType(r.type) || r.type === RegType.PTR_TO_PACKET_END) invalidate(env, r);
     });
   }
+  // clear_all_pkt_pointers drops the slices of skb and xdp dynptrs too.
+  if (proto.changesPktData) invalidatePacketSlices(env);
 }
 
 function releaseReference(env: Env, ref: number): void {

@@ -62,6 +62,8 @@ export interface DynptrArg {
   /** The dynptr's id (its slices carry it) and the reference it holds (0 for none). */
   id: number;
   refObjId: number;
+  /** Its dynptr type (`local`, `ringbuf`, `skb`, `xdp`): bpf_dynptr_slice_rdwr asks whether it is packet data. */
+  type: string;
 }
 
 /**
@@ -82,6 +84,27 @@ function invalidateSlices(env: Env, id: number): void {
     for (let spi = 0; spi < spilled.length; spi++) {
       const r = spilled[spi];
       if (r && bytes[spi * 8 + 7] === Slot.SPILL && r.type === RegType.PTR_TO_MEM && r.dynptrId === id) invalidate(env, r);
+    }
+  }
+}
+
+/** Whether `r` is a slice of a packet dynptr (Linux PTR_TO_MEM with DYNPTR_TYPE_SKB or DYNPTR_TYPE_XDP). */
+function isPacketSlice(r: Reg): boolean {
+  return r.type === RegType.PTR_TO_MEM && r.dynptrId !== 0 && (r.dynptrType === 'skb' || r.dynptrType === 'xdp');
+}
+
+/**
+ * clear_all_pkt_pointers' part for dynptr slices: a helper that may move packet data also invalidates every slice
+ * of an skb or xdp dynptr (the bytes it pointed at may be gone), in registers and spills of every frame.
+ */
+export function invalidatePacketSlices(env: Env): void {
+  for (const f of env.state.frames) {
+    for (const r of f.regs) if (isPacketSlice(r)) invalidate(env, r);
+    if (!f.hasSpills()) continue;
+    const { bytes, spilled } = f.ownStack();
+    for (let spi = 0; spi < spilled.length; spi++) {
+      const r = spilled[spi];
+      if (r && bytes[spi * 8 + 7] === Slot.SPILL && isPacketSlice(r)) invalidate(env, r);
     }
   }
 }
@@ -140,11 +163,15 @@ export function checkUninitDynptr(env: Env, reg: Reg): void {
  * helper fails at run time: the program must still submit or discard it).
  */
 export function markDynptrSlots(env: Env, reg: Reg, type: ArgType): void {
+  markDynptrSlotsOfType(env, reg, ARG_DYNPTR_TYPE[type] ?? '');
+}
+
+/** mark_stack_slots_dynptr for a dynptr of type `dtype` (a kfunc's: bpf_dynptr_from_skb makes an `skb` one). */
+export function markDynptrSlotsOfType(env: Env, reg: Reg, dtype: string): void {
   const f = frameOf(env, reg);
   const spi = dynptrSpi(env, reg, 'Dynptr has to be an uninitialized dynptr');
   destroyIfDynptr(env, f, spi);
   destroyIfDynptr(env, f, spi - 1);
-  const dtype = ARG_DYNPTR_TYPE[type] ?? '';
   const id = env.newId();
   const ref = refcounted(dtype) ? env.newId() : 0;
   if (ref) env.state.refs.push({ id: ref, insn: env.insnIdx });
@@ -182,7 +209,7 @@ export function checkInitDynptr(env: Env, regno: number, argIdx: number, reg: Re
   if (want !== '' && d.dynptrType !== want) {
     throw new Reject(`Expected a dynptr of type ${want} as arg #${argIdx}`, 'dynptr', { errno: 22 });
   }
-  return { id: d.id, refObjId: d.refObjId };
+  return { id: d.id, refObjId: d.refObjId, type: d.dynptrType };
 }
 
 /**

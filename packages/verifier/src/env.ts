@@ -19,6 +19,8 @@ export interface Env {
   /** CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN: bounded loops, pointer leaks, uninitialised stack reads. */
   readonly privileged: boolean;
   readonly gpl: boolean;
+  /** BPF_F_SLEEPABLE (Linux in_sleepable): sleepable helpers allowed; RCU read-side sections only where the program opens them. */
+  readonly sleepable: boolean;
   readonly facts: InsnFacts;
   /** Scalars whose exact value matters (marked at decisions, used by pruning). */
   readonly precision: Precision;
@@ -48,6 +50,14 @@ export interface Env {
    * become unknown, so that the loop converges.
    */
   widenLoop?(queued: VState): void;
+}
+
+/**
+ * Linux in_rcu_cs: inside an RCU read-side section, which a non-sleepable program always is (it runs under
+ * rcu_read_lock); a sleepable one only between bpf_rcu_read_lock and bpf_rcu_read_unlock or holding a lock.
+ */
+export function inRcuCs(env: Env): boolean {
+  return env.state.activeRcu || env.state.activeLock !== 0 || !env.sleepable;
 }
 
 /** Linux check_reg_arg(SRC_OP): the register must have been written on this path. */

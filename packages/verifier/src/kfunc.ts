@@ -6,12 +6,14 @@
  */
 import type { RawInsn } from '@ebpf-sim/isa';
 import { checkSrc, type Env } from './env.js';
-import { forEachReg } from './calls.js';
+import { checkSubprogMemArg, forEachReg } from './calls.js';
 import { iterArg, iterDestroy, iterNew, iterNext } from './iter.js';
 import { LoopPoint } from './iter-state.js';
 import type { Reg } from './reg.js';
-import { RegFlag, RegType, markNotInit, markPointer, markUnknown } from './reg.js';
-import { KF, type KfuncArg, type KfuncProto, type VerifierRegistry } from './registry.js';
+import { RegFlag, RegType, markNotInit, markPointer, markUnknown, regTypeName } from './reg.js';
+import { KF, type KfuncArg, type KfuncLookup, type KfuncProto, type VerifierRegistry } from './registry.js';
+import { checkInitDynptr, checkUninitDynptr, markDynptrSlotsOfType, type DynptrArg } from './dynptr.js';
+import { checkMemAccess } from './memory.js';
 import { Reject } from './reject.js';
 import { tnumIsConst } from './tnum.js';
 
@@ -67,6 +69,10 @@ export function loopPointOf(raw: RawInsn, registry: VerifierRegistry): number {
 interface KfuncMeta {
   /** The reference an argument holds (the one a release kfunc drops, or an iterator's). */
   refObjId: number;
+  /** The `__k` / `__szk` argument's value (Linux meta->arg_constant), -1 when none. */
+  constValue: number;
+  /** The initialised dynptr argument (Linux meta->initialized_dynptr), null when none. */
+  dynptr: DynptrArg | null;
   /** The register a release kfunc releases, 0 when none. */
   releaseRegno: number;
   /** An iterator argument of `_next()`: its frame and slot. */
@@ -109,14 +115,84 @@ function checkBtfIdArg(env: Env, proto: KfuncProto, i: number, arg: KfuncArg & {
   }
 }
 
+/** is_kfunc_arg_constant: a `__k` scalar (or a `__szk` size) must be a known constant, which the typing reads. */
+function constArg(env: Env, regno: number, reg: Reg, meta: KfuncMeta): void {
+  if (!tnumIsConst(reg.varOff)) throw new Reject(`R${regno} must be a known constant`, 'helper-arg', { errno: 22 });
+  // The value decides R0's type: it is precise (mark_chain_precision).
+  env.precision.mark(env.insnIdx, 1 << regno);
+  meta.constValue = Number(BigInt.asUintN(32, reg.varOff.value));
+}
+
+/**
+ * KF_ARG_PTR_TO_MEM_SIZE (check_kfunc_mem_size_reg): unless an optional buffer is NULL, the buffer must be memory
+ * of the size register's bytes, read and written as check_mem_size_reg does.
+ */
+function checkMemSizeArg(env: Env, i: number, arg: KfuncArg & { kind: 'mem_size' }, reg: Reg, meta: KfuncMeta): void {
+  const regno = i + 1;
+  const size = checkSrc(env, regno + 1);
+  if (!(arg.optional && isNullScalar(reg))) {
+    try {
+      if (size.type !== RegType.SCALAR) throw new Reject(`R${regno + 1} is not a scalar`, 'helper-arg', { errno: 22 });
+      if (size.smin < 0n) throw new Reject(`R${regno + 1} min value is negative, either use unsigned or 'var &= const'`, 'helper-size');
+      if (size.umax >= 1n << 29n) throw new Reject(`R${regno + 1} unbounded memory access, use 'var &= const' or 'if (var < const)'`, 'helper-size');
+      checkSubprogMemArg(env, regno, Number(size.umax));
+    } catch (e) {
+      if (!(e instanceof Reject)) throw e;
+      throw new Reject(e.line, e.hint, { errno: e.errno, more: [...e.more, `arg#${i} arg#${i + 1} memory, len pair leads to invalid memory access`] });
+    }
+  }
+  if (arg.constSize) constArg(env, regno + 1, size, meta);
+}
+
+/** KF_ARG_PTR_TO_DYNPTR (process_dynptr_func): a dynptr the call makes (`__uninit`) or an initialised one. */
+function checkDynptrKfuncArg(env: Env, i: number, arg: KfuncArg & { kind: 'dynptr' }, reg: Reg, meta: KfuncMeta): void {
+  const regno = i + 1;
+  if (reg.type !== RegType.PTR_TO_STACK && reg.type !== RegType.CONST_PTR_TO_DYNPTR) {
+    throw new Reject(`arg#${i} expected pointer to stack or const struct bpf_dynptr`, 'helper-arg', { errno: 22 });
+  }
+  if (!arg.uninit) {
+    meta.dynptr = checkInitDynptr(env, regno, i, reg, 'ptr_to_dynptr');
+    return;
+  }
+  checkUninitDynptr(env, reg);
+  // process_dynptr_func: the 16 bytes are written as two 8-byte stores first (check_mem_access).
+  for (let o = 0; o < 16; o += 8) checkMemAccess(env, regno, o, 8, 'write', -1, null, null);
+  markDynptrSlotsOfType(env, reg, arg.dynptrType ?? '');
+}
+
+/** KF_ARG_PTR_TO_CTX: the program's own context, unmodified (check_func_arg_reg_off). */
+function checkCtxArg(i: number, reg: Reg): void {
+  if (reg.type !== RegType.PTR_TO_CTX) {
+    throw new Reject(`arg#${i} expected pointer to ctx, but got ${regTypeName(reg)}`, 'helper-arg', { errno: 22 });
+  }
+  if (reg.off !== 0) throw new Reject(`dereference of modified ctx ptr R${i + 1} off=${reg.off} disallowed`, 'ctx-modified');
+}
+
 function checkArgs(env: Env, proto: KfuncProto, meta: KfuncMeta): void {
   for (let i = 0; i < proto.args.length; i++) {
     const arg = proto.args[i];
     if (!arg) continue;
     const regno = i + 1;
+    // is_kfunc_arg_ignore: a `__ign` parameter is not even read.
+    if (arg.kind === 'ignore') continue;
     const reg = checkSrc(env, regno);
-    if (arg.kind === 'scalar') {
+    if (arg.kind === 'scalar' || arg.kind === 'const') {
       if (reg.type !== RegType.SCALAR) throw new Reject(`R${regno} is not a scalar`, 'helper-arg', { errno: 22 });
+      if (arg.kind === 'const') constArg(env, regno, reg, meta);
+      continue;
+    }
+    if (arg.kind === 'ctx') {
+      checkCtxArg(i, reg);
+      continue;
+    }
+    if (arg.kind === 'dynptr') {
+      checkDynptrKfuncArg(env, i, arg, reg, meta);
+      continue;
+    }
+    if (arg.kind === 'mem_size') {
+      checkMemSizeArg(env, i, arg, reg, meta);
+      // The size parameter after the buffer is consumed with it.
+      i++;
       continue;
     }
     const nullable = arg.kind === 'btf_id' && arg.nullable === true;
@@ -171,7 +247,10 @@ export function checkKfuncCall(env: Env, insn: RawInsn): void {
   // fetch_kfunc_meta: the program type's kfunc sets (btf_kfunc_id_set_contains) must hold it.
   if (proto === undefined || !look.allowed) throw new Reject(`calling kernel function ${look.name} is not allowed`, 'helper-type');
   if (env.state.activeLock) throw new Reject('function calls are not allowed while holding a lock', 'lock', { errno: 22 });
-  const meta: KfuncMeta = { refObjId: 0, releaseRegno: 0, iterFrame: -1, iterSpi: -1 };
+  // KF_SLEEPABLE kfuncs, as sleepable helpers, only from sleepable programs.
+  const sleepable = (proto.flags & KF.SLEEPABLE) !== 0;
+  if (sleepable && !env.sleepable) throw new Reject(`program must be sleepable to call sleepable kfunc ${look.name}`, 'helper-type');
+  const meta: KfuncMeta = { refObjId: 0, constValue: -1, dynptr: null, releaseRegno: 0, iterFrame: -1, iterSpi: -1 };
   checkArgs(env, proto, meta);
   if ((proto.flags & KF.RELEASE) !== 0) {
     if (meta.releaseRegno === 0) throw new Reject(`release kernel function ${proto.name} expects refcounted PTR_TO_BTF_ID`, 'ref-release', { errno: 22 });
@@ -189,6 +268,8 @@ export function checkKfuncCall(env: Env, insn: RawInsn): void {
     forEachReg(env.state, (r) => {
       if ((r.flags & RegFlag.RCU) !== 0) r.flags = (r.flags & ~(RegFlag.RCU | RegFlag.MAYBE_NULL)) | RegFlag.UNTRUSTED;
     });
+  } else if (sleepable && env.state.activeRcu) {
+    throw new Reject(`kernel func ${look.name} is sleepable within rcu_read_lock region`, 'lock');
   }
   // Caller-saved registers are clobbered.
   for (let r = 0; r <= 5; r++) {
@@ -213,8 +294,20 @@ export function checkKfuncCall(env: Env, insn: RawInsn): void {
       // Memory handed out from a referenced object dies with it (an iterator's element with its iterator).
       r0.refObjId = meta.refObjId;
       break;
+    case 'kern_ctx':
+      // get_kern_ctx_btf_id: a trusted pointer to the kernel's own context struct (sk_buff for __sk_buff).
+      if (look.kernCtx === undefined) throw new Reject(`kernel context of program type ${env.progType.name} is not modelled`, 'unsupported', { errno: 22 });
+      markPointer(r0, RegType.PTR_TO_BTF_ID, RegFlag.TRUSTED);
+      r0.btfName = look.kernCtx;
+      break;
+    case 'rdonly_cast':
+      rdonlyCastRet(env, look, meta.constValue, r0);
+      break;
+    case 'dynptr_slice':
+      dynptrSliceRet(env, ret.rdwr, meta, r0);
+      break;
   }
-  if (ret.kind === 'btf_id' || ret.kind === 'mem') {
+  if (ret.kind === 'btf_id' || ret.kind === 'mem' || ret.kind === 'dynptr_slice') {
     if ((proto.flags & KF.RET_NULL) !== 0) {
       r0.flags |= RegFlag.MAYBE_NULL;
       r0.id = env.newId();
@@ -231,4 +324,35 @@ export function checkKfuncCall(env: Env, insn: RawInsn): void {
       queuedR0.flags &= ~RegFlag.MAYBE_NULL;
     });
   }
+}
+
+/**
+ * check_kfunc_call for bpf_rdonly_cast: the `__k` argument names a kernel BTF type; a struct gives an untrusted
+ * pointer to it (PTR_TO_BTF_ID | PTR_UNTRUSTED: its loads are probe loads), void (id 0) read-only memory of size 0
+ * (PTR_TO_MEM | MEM_RDONLY | PTR_UNTRUSTED).
+ */
+function rdonlyCastRet(env: Env, look: KfuncLookup, id: number, r0: Reg): void {
+  const t = look.typeOf?.(id);
+  if (t === undefined) throw new Reject('kfunc bpf_rdonly_cast type ID argument must be of a struct or void', 'helper-arg', { errno: 22 });
+  if (t.kind === 'void') {
+    markPointer(r0, RegType.PTR_TO_MEM, RegFlag.RDONLY | RegFlag.UNTRUSTED);
+    r0.memSize = 0;
+    return;
+  }
+  markPointer(r0, RegType.PTR_TO_BTF_ID, RegFlag.UNTRUSTED);
+  r0.btfName = t.name;
+}
+
+/**
+ * check_kfunc_call for bpf_dynptr_slice(_rdwr): memory of the constant buffer size (`__szk`), tied to the dynptr
+ * (dynptr_id: it dies with it) and not counted (slices hold no reference). The rdwr slice needs a program type
+ * that may write packet data (may_access_direct_pkt_data), whatever the dynptr's type, as Linux does.
+ */
+function dynptrSliceRet(env: Env, rdwr: boolean, meta: KfuncMeta, r0: Reg): void {
+  if (rdwr && env.progType.directPacketWrite !== true) throw new Reject('the prog does not allow writes to packet data', 'helper-type', { errno: 22 });
+  markPointer(r0, RegType.PTR_TO_MEM, rdwr ? 0 : RegFlag.RDONLY);
+  r0.memSize = meta.constValue < 0 ? 0 : meta.constValue;
+  r0.dynptrId = meta.dynptr?.id ?? 0;
+  // Linux keeps the dynptr's type in R0's type flags (get_dynptr_type_flag): packet slices die with packet changes.
+  r0.dynptrType = meta.dynptr?.type ?? '';
 }

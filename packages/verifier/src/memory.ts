@@ -6,6 +6,7 @@ import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { signExtend, syncBounds, zext32 } from './bounds.js';
 import { walkedPtrFlags } from './btf-ptr.js';
 import { checkDst, checkSrc, type Env } from './env.js';
+import { inRcuCs } from './env.js';
 import { destroyIfDynptr } from './dynptr.js';
 import { checkTimerAccess } from './timer.js';
 import { formatReg } from './format.js';
@@ -492,8 +493,8 @@ export function checkMemAccess(
       // The load runs as BPF_PROBE_MEM, as Linux's convert_ctx_accesses makes it: a fault reads 0.
       env.facts.recordProbeLoad(env.insnIdx);
       // The loaded pointer's trust follows its parent's and the field's (walkedPtrFlags). Non-sleepable programs
-      // run inside an RCU read-side section (Linux in_rcu_cs); sleepable ones are not modelled.
-      if (dstRegno >= 0) btfLoadResult(env, dstRegno, access, size, signed, access.kind === 'ptr' ? walkedPtrFlags(reg.flags, access, true) : 0);
+      // run inside an RCU read-side section, sleepable ones only where they open one (Linux in_rcu_cs).
+      if (dstRegno >= 0) btfLoadResult(env, dstRegno, access, size, signed, access.kind === 'ptr' ? walkedPtrFlags(reg.flags, access, inRcuCs(env)) : 0);
       return;
     }
     default:

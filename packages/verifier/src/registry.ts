@@ -175,6 +175,8 @@ export interface HelperProto {
   readonly args: readonly ArgType[];
   /** Only GPL-compatible programs may call it. */
   readonly gplOnly?: boolean;
+  /** The helper may sleep (bpf_func_proto.might_sleep): only sleepable programs call it, outside RCU sections. */
+  readonly mightSleep?: boolean;
   /** The helper may move packet data: every packet pointer is invalid after the call. */
   readonly changesPktData?: boolean;
   /** Map types the map argument may have (names as in {@link MapDesc.type}); absent: any map type. */
@@ -378,7 +380,23 @@ export const KF = {
 export type KfuncArg =
   | { readonly kind: 'scalar'; readonly name: string }
   | { readonly kind: 'btf_id'; readonly name: string; readonly btfName: string; readonly nullable?: boolean }
-  | { readonly kind: 'iter'; readonly name: string; readonly iter: string };
+  | { readonly kind: 'iter'; readonly name: string; readonly iter: string }
+  /** A `__ign` parameter (is_kfunc_arg_ignore): not checked at all. */
+  | { readonly kind: 'ignore'; readonly name: string }
+  /** A `__k` scalar (is_kfunc_arg_constant): a known constant, which the kfunc's typing reads (meta->arg_constant). */
+  | { readonly kind: 'const'; readonly name: string }
+  /** KF_ARG_PTR_TO_CTX: the program's context (`struct __sk_buff *` in a tc program; bpf_cast_to_kern_ctx's `void *`). */
+  | { readonly kind: 'ctx'; readonly name: string }
+  /**
+   * KF_ARG_PTR_TO_DYNPTR: a `struct bpf_dynptr *`; `__uninit` ones are made by the call, of `dynptrType` (`skb`, `xdp`:
+   * Linux DYNPTR_TYPE_SKB/XDP for bpf_dynptr_from_skb/xdp), the others must be initialised (any type).
+   */
+  | { readonly kind: 'dynptr'; readonly name: string; readonly uninit: boolean; readonly dynptrType?: string }
+  /**
+   * KF_ARG_PTR_TO_MEM_SIZE: a `void *` buffer and the size after it (the next parameter, which it consumes): `__opt`
+   * buffers may be NULL, a `__szk` size must be a known constant (meta->arg_constant).
+   */
+  | { readonly kind: 'mem_size'; readonly name: string; readonly optional: boolean; readonly constSize: boolean };
 
 /**
  * A kfunc's return as its BTF type says: nothing, a scalar, a pointer to a kernel struct (PTR_TO_BTF_ID), or a
@@ -388,7 +406,19 @@ export type KfuncRet =
   | { readonly kind: 'void' }
   | { readonly kind: 'scalar' }
   | { readonly kind: 'btf_id'; readonly btfName: string }
-  | { readonly kind: 'mem'; readonly size: number };
+  | { readonly kind: 'mem'; readonly size: number }
+  /** bpf_cast_to_kern_ctx: a trusted pointer to the program type's kernel context (`KfuncLookup.kernCtx`). */
+  | { readonly kind: 'kern_ctx' }
+  /**
+   * bpf_rdonly_cast: an untrusted read-only pointer to the struct whose kernel BTF id is the `__k` argument
+   * (`KfuncLookup.typeOf`), or read-only memory of size 0 for id 0 (void).
+   */
+  | { readonly kind: 'rdonly_cast' }
+  /**
+   * bpf_dynptr_slice(_rdwr): memory of the constant buffer size from the dynptr argument, read-only for
+   * bpf_dynptr_slice, writable for the rdwr one where the program type may write packet data.
+   */
+  | { readonly kind: 'dynptr_slice'; readonly rdwr: boolean };
 
 /** A kfunc (Linux: its FUNC in the kernel's BTF, its BTF_ID_FLAGS and the sets it is registered in). */
 export interface KfuncProto {
@@ -411,6 +441,10 @@ export interface KfuncLookup {
   /** Absent: a kernel function that is no kfunc (no set registers it). */
   readonly proto?: KfuncProto;
   readonly allowed: boolean;
+  /** The kernel context struct of the program's type (Linux get_kern_ctx_btf_id: bpf_types.h's kern_ctx_type), if any. */
+  readonly kernCtx?: string;
+  /** What kernel BTF id `id` names, for bpf_rdonly_cast: a struct by name, `void` (id 0), or undefined for anything else. */
+  typeOf?(id: number): { readonly kind: 'void' } | { readonly kind: 'struct'; readonly name: string } | undefined;
 }
 
 /** What the verifier asks its caller for. */

@@ -45,6 +45,8 @@ export interface VerifyOptions {
   readonly privileged?: boolean;
   /** The program declares a GPL-compatible license (default true). */
   readonly gpl?: boolean;
+  /** BPF_F_SLEEPABLE (Linux prog->sleepable): may call helpers that sleep; outside bpf_rcu_read_lock it is in no RCU section. */
+  readonly sleepable?: boolean;
   /**
    * The BTF linkage of each subprogram's FUNC, by subprogram number, when the program came with BTF
    * func_info (Linux func_info_aux[].linkage); absent without func_info. A callback (an LD imm64 of a
@@ -187,6 +189,7 @@ class Run implements Env {
   readonly precision: Precision;
   readonly privileged: boolean;
   readonly gpl: boolean;
+  readonly sleepable: boolean;
   state: VState;
   insnIdx = 0;
   scratchRegs = 0;
@@ -232,6 +235,7 @@ class Run implements Env {
     this.privileged = opts.privileged ?? true;
     this.view = { live: (fi) => this.prog.liveIn[this.pointOf(fi)] ?? 0x7ff, allPrecise: !this.privileged };
     this.gpl = opts.gpl ?? true;
+    this.sleepable = opts.sleepable ?? false;
     this.log = new Log(opts.logLevel ?? 1);
     this.facts = new InsnFacts(prog.slots.length);
     this.stackDepth = prog.subprogStarts.map(() => 0);
@@ -290,6 +294,8 @@ class Run implements Env {
       },
       // print_bpf_insn without bpftool's cb_imm: the raw 64-bit immediate (the callback's offset).
       funcOperand: (insn) => `0x${((BigInt((insn.imm2 ?? 0) >>> 0) << 32n) | BigInt(insn.imm >>> 0)).toString(16)}`,
+      // disasm_kfunc_name: the FUNC's name in the kernel's BTF (`call bpf_iter_num_new#63675`).
+      kfuncName: (insn) => this.registry.kfunc?.(insn.imm, insn.off)?.name,
     };
   }
 

@@ -17,27 +17,6 @@ export interface KnownDifference {
 export const KNOWN: readonly KnownDifference[] = [
   {
     kind: 'gap',
-    feature: 'kfuncs this kernel does not have',
-    why: "the loader resolves `__ksym` kfuncs by name in the kernel BTF, which has the generic set (task acquire/release/from_pid, RCU, bpf_iter_num): bpf_cast_to_kern_ctx, bpf_rdonly_cast and the skb/xdp dynptr kfuncs (bpf_dynptr_from_skb/xdp, bpf_dynptr_slice) are not there yet, so libbpf's lookup fails before the verifier sees the program",
-    differences: [
-      "kf_cast_kern_ctx_tc: Linux loads it; here: loader: extern (func ksym) 'bpf_cast_to_kern_ctx': not found in kernel or module BTFs",
-      "kf2_skb_dynptr_read: Linux loads it; here: loader: extern (func ksym) 'bpf_dynptr_from_skb': not found in kernel or module BTFs",
-      "kf2_skb_dynptr_slice: Linux loads it; here: loader: extern (func ksym) 'bpf_dynptr_from_skb': not found in kernel or module BTFs",
-      'kf2_skb_dynptr_slice_nocheck: Linux refuses it with EACCES: "R0 invalid mem access \'rdonly_mem_or_null\'"; here the loader: "extern (func ksym) \'bpf_dynptr_from_skb\': not found in kernel or module BTFs"',
-      'kf2_skb_dynptr_in_xdp: Linux refuses it with EACCES: "calling kernel function bpf_dynptr_from_skb is not allowed"; here the loader: "extern (func ksym) \'bpf_dynptr_from_skb\': not found in kernel or module BTFs"',
-      "kf2_xdp_dynptr_read: Linux loads it; here: loader: extern (func ksym) 'bpf_dynptr_from_xdp': not found in kernel or module BTFs",
-      "kf2_xdp_dynptr_flags: Linux loads it; here: loader: extern (func ksym) 'bpf_dynptr_from_xdp': not found in kernel or module BTFs",
-      "kf2_rdonly_cast: Linux loads it; here: loader: extern (func ksym) 'bpf_rdonly_cast': not found in kernel or module BTFs",
-    ],
-  },
-  {
-    kind: 'gap',
-    feature: 'SYSCALL program helpers',
-    why: "bpf_copy_from_user (#148) is not a helper of this kernel's SYSCALL type yet (bpf_sys_bpf and bpf_sys_close are); for a socket helper Linux checks the argument type first (get_socket_cookie's ARG_PTR_TO_BTF_ID_SOCK_COMMON), here the helper is unknown to the type",
-    differences: ['sys_sleepable_probe: Linux loads it; here: EINVAL: invalid func unknown#148'],
-  },
-  {
-    kind: 'gap',
     feature: 'cgroup_skb helpers and context',
     why: 'cgroup_skb lacks bpf_get_current_uid_gid, bpf_skb_cgroup_id and the `family`/`sk` context fields (__sk_buff.sk is PTR_TO_SOCK_COMMON_OR_NULL on Linux); bpf_get_socket_cookie is not a socket filter helper here',
     differences: [
@@ -65,14 +44,6 @@ export const KNOWN: readonly KnownDifference[] = [
     feature: 'linked registers with a constant delta',
     why: 'Linux 6.18.y (the BPF_ADD_CONST32/BPF_ADD_CONST64 backport) keeps `w2 = w1; w2 += -64` linked to w1 with its delta, so `if w2 < -63` bounds w1 too (sync_linked_regs); here an ALU op on a copy breaks the link, the index stays unbounded',
     differences: ['precise_u32_wrap: Linux loads it; here: EACCES: R2 unbounded memory access, make sure to bounds check any such access'],
-  },
-  {
-    kind: 'gap',
-    feature: 'sleepable helpers at tp_btf',
-    why: "bpf_copy_from_user is not a helper here, so Linux's `helper call might sleep in a non-sleepable prog` is not reached",
-    differences: [
-      'tr_tp_btf_sleepable_helper: Linux refuses it with EINVAL: "helper call might sleep in a non-sleepable prog"; here EINVAL: "invalid func unknown#148"',
-    ],
   },
   {
     kind: 'by design',

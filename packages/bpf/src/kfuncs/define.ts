@@ -18,12 +18,15 @@ export interface KfuncEnv extends HelperEnv {
 export type KfuncImpl = (env: KfuncEnv) => HelperFn;
 
 /** Linux's kfunc sets by the program types they are registered for. */
-export type KfuncSet = 'common' | 'generic';
+export type KfuncSet = 'common' | 'generic' | 'skb' | 'xdp';
 
 export interface BpfKfunc extends KfuncProto {
   /** The C prototype (Linux's declaration in kernel/bpf/helpers.c and friends). */
   readonly c: KernelFunctionProto;
-  /** The kfunc set it is in: `common` (BPF_PROG_TYPE_UNSPEC: every type) or `generic` (helpers.c's generic_kfunc_set). */
+  /**
+   * The kfunc set it is in: `common` (BPF_PROG_TYPE_UNSPEC: every type), `generic` (helpers.c's generic_kfunc_set),
+   * `skb` / `xdp` (net/core/filter.c's bpf_kfunc_set_skb / bpf_kfunc_set_xdp).
+   */
   readonly set: KfuncSet;
   readonly impl: KfuncImpl;
 }
@@ -41,12 +44,27 @@ function unqualified(t: CType): CType {
   return t.kind === 'const' || t.kind === 'volatile' ? unqualified(t.of) : t;
 }
 
-/** How check_kfunc_args sees a parameter of this C type. */
-function kfuncArg(name: string, ctype: string): KfuncArg {
+/** The uapi contexts a kfunc parameter names: btf_is_prog_ctx_type makes such a pointer KF_ARG_PTR_TO_CTX. */
+const UAPI_CTX_STRUCTS: ReadonlySet<string> = new Set(['__sk_buff', 'xdp_md']);
+
+/**
+ * How check_kfunc_args sees parameter `i` of a prototype, by its C type and Linux's name suffixes (`__ign`, `__k`,
+ * `__uninit`, `__opt`, `__sz`/`__szk`, `__nullable`: is_kfunc_arg_* in kernel/bpf/verifier.c).
+ */
+function kfuncArg(c: KernelFunctionProto, i: number): KfuncArg {
+  const { name, ctype } = c.args[i] ?? { name: '', ctype: 'void' };
+  if (name.endsWith('__ign')) return { kind: 'ignore', name };
   const to = pointee(parseCType(ctype));
-  if (to === undefined) return { kind: 'scalar', name };
+  if (to === undefined) return name.endsWith('__k') ? { kind: 'const', name } : { kind: 'scalar', name };
   const target = unqualified(to);
-  if (target.kind !== 'struct') throw new Error(`kfunc argument '${name}': only pointers to structs are modelled (${ctype})`);
+  const next = c.args[i + 1]?.name ?? '';
+  // A buffer followed by its size (is_kfunc_arg_mem_size / is_kfunc_arg_const_mem_size).
+  if (target.kind === 'void' && (next.endsWith('__sz') || next.endsWith('__szk'))) {
+    return { kind: 'mem_size', name, optional: name.endsWith('__opt'), constSize: next.endsWith('__szk') };
+  }
+  if (target.kind !== 'struct') throw new Error(`kfunc argument '${name}': only pointers to structs or sized buffers are modelled (${ctype})`);
+  if (UAPI_CTX_STRUCTS.has(target.name)) return { kind: 'ctx', name };
+  if (target.name === 'bpf_dynptr') return { kind: 'dynptr', name, uninit: name.endsWith('__uninit') };
   if (target.name.startsWith(ITER_PREFIX)) return { kind: 'iter', name, iter: target.name.slice(ITER_PREFIX.length) };
   // `__nullable` parameters (Linux's name suffix) may be NULL.
   return { kind: 'btf_id', name, btfName: target.name, ...(name.endsWith('__nullable') ? { nullable: true } : {}) };
@@ -64,7 +82,30 @@ function kfuncRet(ctype: string): KfuncRet {
   return { kind: 'mem', size: KERNEL_TYPES.sizeOf(ctype.replace(/\s*\*\s*$/, '')) };
 }
 
+/**
+ * What Linux's special_kfunc_list entries get from check_kfunc_args / check_kfunc_call beyond their C prototype:
+ * the dynptr type a `__uninit` dynptr parameter makes, an argument checked as something its C type does not say
+ * (bpf_cast_to_kern_ctx's `void *obj` is the context), and how R0 is typed (`void *` says nothing).
+ */
+export interface KfuncSpecial {
+  readonly dynptrType?: string;
+  readonly args?: Readonly<Record<number, KfuncArg>>;
+  readonly ret?: KfuncRet;
+}
+
 /** A kfunc from its C prototype, flags, set and implementation. */
-export function kfunc(name: string, c: KernelFunctionProto, flags: number, set: KfuncSet, impl: KfuncImpl, rcu?: 'lock' | 'unlock'): BpfKfunc {
-  return { name, flags, args: c.args.map((a) => kfuncArg(a.name, a.ctype)), ret: kfuncRet(c.ret), c, set, impl, ...(rcu === undefined ? {} : { rcu }) };
+export function kfunc(
+  name: string,
+  c: KernelFunctionProto,
+  flags: number,
+  set: KfuncSet,
+  impl: KfuncImpl,
+  rcu?: 'lock' | 'unlock',
+  special: KfuncSpecial = {},
+): BpfKfunc {
+  const args = c.args.map((_, i) => {
+    const a = special.args?.[i] ?? kfuncArg(c, i);
+    return a.kind === 'dynptr' && a.uninit && special.dynptrType !== undefined ? { ...a, dynptrType: special.dynptrType } : a;
+  });
+  return { name, flags, args, ret: special.ret ?? kfuncRet(c.ret), c, set, impl, ...(rcu === undefined ? {} : { rcu }) };
 }

@@ -22,6 +22,9 @@ export const DYNPTR_KERN = {
   MAX_SIZE: (1 << 24) - 1,
   /** BPF_DYNPTR_TYPE_RINGBUF (enum bpf_dynptr_type): bpf_ringbuf_reserve_dynptr's record. */
   TYPE_RINGBUF: 2,
+  /** BPF_DYNPTR_TYPE_SKB / BPF_DYNPTR_TYPE_XDP: bpf_dynptr_from_skb / bpf_dynptr_from_xdp over a packet (data: the sk_buff / xdp_buff). */
+  TYPE_SKB: 3,
+  TYPE_XDP: 4,
   /** The type's bits above DYNPTR_TYPE_SHIFT (bits 28..30: Linux DYNPTR_TYPE_MASK). */
   TYPE_MASK: 0x7,
   /** DYNPTR_RDONLY_BIT: the top bit of `size`. */

@@ -19,6 +19,8 @@ export const TRACING_COMMON: readonly BpfFuncName[] = [
   // bpf_tracing_func_proto gives every tracing type task-local storage (the _recur variants where recursion is possible).
   'task_storage_get',
   'task_storage_delete',
+  // bpf_tracing_func_proto offers it to every tracing type; the verifier refuses it unless the program is sleepable.
+  'copy_from_user',
 ];
 
 /**

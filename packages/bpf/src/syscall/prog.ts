@@ -57,6 +57,7 @@ import type { KernelBtf } from '../vmlinux/btf-attach.js';
 import { resolveKsyms } from '../vmlinux/ksym.js';
 import { BPF_ITER_FUNC_PREFIX, ITER_TARGETS } from '../vmlinux/vmlinux-btf.js';
 import { kfuncLookup } from '../kfuncs/index.js';
+import { sleepableTargetRefusal, sleepableTypeRefusal } from './sleepable.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 import { checkStructOpsBtfId, type StructOpsProgInfo } from '../struct-ops/prog.js';
 import type { StructOpsTable } from '../struct-ops/registry.js';
@@ -390,6 +391,8 @@ export class ProgSyscall {
     const result =
       btfInfo.refused ??
       sleepableRefusal(PROG_TYPES_BY_ID.get(progType), progFlags) ??
+      sleepableTypeRefusal(progType, expectedAttachType, progFlags) ??
+      sleepableTargetRefusal(this.vmlinux, progType, expectedAttachType, attachBtfId, progFlags) ??
       ('program' in attached
         ? attached
         : this.verifyAndFix(
@@ -400,6 +403,7 @@ export class ProgSyscall {
             {
               privileged,
               gpl: gplCompatible,
+              sleepable: (progFlags & BPF_PROG_F.SLEEPABLE) !== 0,
               ...(btfInfo.linkage === undefined ? {} : { subprogLinkage: btfInfo.linkage }),
               // The subprograms' signatures and the source lines, as the verifier reads them (prog-btf-info.ts).
               ...(btf === undefined
@@ -552,7 +556,7 @@ export class ProgSyscall {
     mm: UserCopy,
     insnBytes: Uint8Array,
     desc: ProgramTypeDesc,
-    checks: { readonly privileged: boolean; readonly gpl: boolean } & Pick<VerifyOptions, 'subprogLinkage' | 'subprogBtf' | 'lineInfo'>,
+    checks: { readonly privileged: boolean; readonly gpl: boolean } & Pick<VerifyOptions, 'subprogLinkage' | 'subprogBtf' | 'lineInfo' | 'sleepable'>,
     logLevel: number,
     held: MapObject[],
     callbacks: number[],
