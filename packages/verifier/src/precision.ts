@@ -131,9 +131,11 @@ export class Precision {
   linkedRegs(srcId: number, dstId: number): void {
     if (!this.enabled || (srcId === 0 && dstId === 0)) return;
     const st = this.host.state;
-    const out: number[] = [];
-    for (const id of srcId === dstId ? [srcId] : [srcId, dstId]) {
-      if (!id) continue;
+    const out = this.linkedScratch;
+    out.length = 0;
+    for (let pass = 0; pass < 2; pass++) {
+      const id = pass === 0 ? srcId : dstId;
+      if (!id || (pass === 1 && dstId === srcId)) continue;
       for (let fr = 0; fr < st.frames.length; fr++) {
         const f = st.frames[fr];
         if (!f) continue;
@@ -149,6 +151,9 @@ export class Precision {
     }
     if (out.length > 1) this.push(st, st.insnIdx, st.lastInsn, 0, Int32Array.from(out));
   }
+
+  /** linkedRegs' list, reused (a conditional jump on linked scalars is a hot path). */
+  private readonly linkedScratch: number[] = [];
 
   /** Each register of `mask` (current frame) is needed precisely at the current instruction. */
   mark(_insn: number, mask: number): void {

@@ -14,6 +14,10 @@ export const SLOT_CHARS = ['?', 'r', 'm', '0', 'd', 'i', 'f'] as const;
 export const MAX_STACK = 512;
 export const STACK_SLOTS = MAX_STACK / 8;
 
+/** The uninitialised register every explored-state snapshot shares (FuncState.snapshot); never written. */
+const SHARED_NOT_INIT = new Reg();
+markNotInit(SHARED_NOT_INIT);
+
 export class FuncState {
   readonly regs: Reg[];
   /** Number of 8-byte slots in use (Linux allocated_stack / 8). */
@@ -95,14 +99,25 @@ export class FuncState {
   }
 
   clone(): FuncState {
-    const f = new FuncState(
-      this.frameno,
-      this.callsite,
-      this.subprog,
-      this.regs.map((r) => r.clone()),
-      this.stackBytes,
-      this.spillRegs,
-    );
+    return this.copy(false);
+  }
+
+  /**
+   * A copy for an explored state (a checkpoint): such a state is only compared with and precision-marked
+   * (scalars only), never continued from, so its uninitialised registers can all be one shared register,
+   * which nothing writes. Checkpoints live as long as the path below them: this keeps them small.
+   */
+  snapshot(): FuncState {
+    return this.copy(true);
+  }
+
+  private copy(shareNotInit: boolean): FuncState {
+    const regs = new Array<Reg>(this.regs.length);
+    for (let i = 0; i < regs.length; i++) {
+      const r = this.regs[i] ?? SHARED_NOT_INIT;
+      regs[i] = shareNotInit && r.type === RegType.NOT_INIT ? SHARED_NOT_INIT : r.clone();
+    }
+    const f = new FuncState(this.frameno, this.callsite, this.subprog, regs, this.stackBytes, this.spillRegs);
     this.stackShared = true;
     f.stackShared = true;
     f.allocated = this.allocated;
@@ -151,7 +166,22 @@ export class VState {
   }
 
   clone(): VState {
-    const s = new VState(this.frames.map((f) => f.clone()));
+    return this.copy(false);
+  }
+
+  /** A copy for an explored state, never continued from (FuncState.snapshot). */
+  snapshot(): VState {
+    return this.copy(true);
+  }
+
+  private copy(snapshot: boolean): VState {
+    const frames = new Array<FuncState>(this.frames.length);
+    for (let i = 0; i < frames.length; i++) {
+      const f = this.frames[i];
+      if (!f) throw new Error('verifier state without a frame');
+      frames[i] = snapshot ? f.snapshot() : f.clone();
+    }
+    const s = new VState(frames);
     s.refs = this.refs.slice();
     s.activeLock = this.activeLock;
     s.mayGotoDepth = this.mayGotoDepth;
