@@ -38,9 +38,12 @@ export interface PrecisionHost {
 class BacktrackError extends Error {}
 
 export class Precision {
-  private hIdx = new Int32Array(1024);
-  private hPrev = new Int32Array(1024);
-  private hFlags = new Int32Array(1024);
+  // The history grows by doubling (grow): small to start with, as most programs never need more and the
+  // arrays are made for every verification (up to 64 bytes, V8 keeps a typed array on its heap, without a
+  // separately allocated buffer).
+  private hIdx = new Int32Array(16);
+  private hPrev = new Int32Array(16);
+  private hFlags = new Int32Array(16);
   /** Linked scalars recorded at a conditional jump: packed (frame << 8 | spi+16 or regno), or null. */
   private hLinked: Array<Int32Array | null> = [];
   /** Entry of the instruction being checked (Linux env->cur_hist_ent), -1 when none yet. */

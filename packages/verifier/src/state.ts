@@ -18,6 +18,10 @@ export const STACK_SLOTS = MAX_STACK / 8;
 const SHARED_NOT_INIT = new Reg();
 markNotInit(SHARED_NOT_INIT);
 
+/** The stack every new frame starts with, shared and never written (FuncState's constructor, ownStack). */
+const EMPTY_STACK = new Uint8Array(MAX_STACK);
+const EMPTY_SPILLED: Array<Reg | null> = new Array<Reg | null>(STACK_SLOTS).fill(null);
+
 export class FuncState {
   readonly regs: Reg[];
   /** Number of 8-byte slots in use (Linux allocated_stack / 8). */
@@ -57,8 +61,16 @@ export class FuncState {
         markNotInit(r);
         return r;
       });
-    this.stackBytes = stack ?? new Uint8Array(MAX_STACK);
-    this.spillRegs = spilled ?? new Array<Reg | null>(STACK_SLOTS).fill(null);
+    if (stack && spilled) {
+      this.stackBytes = stack;
+      this.spillRegs = spilled;
+    } else {
+      // A new frame shares the empty stack until its first write (ownStack copies it): most programs and
+      // frames never use their stack, and each verification creates at least one frame.
+      this.stackBytes = EMPTY_STACK;
+      this.spillRegs = EMPTY_SPILLED;
+      this.stackShared = true;
+    }
   }
 
   /** Byte kinds, indexed by `-off - 1` for the byte at `fp + off` (read only: write through ownStack). */
