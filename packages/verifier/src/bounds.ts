@@ -131,8 +131,9 @@ export function syncBounds(r: Reg): void {
     syncBounds32Domain(r);
     return;
   }
-  // A scalar about which nothing is known stays so (checked in bounds.test.ts).
-  if (isUnknownScalar(r)) return;
+  // A scalar about which nothing is known stays so (checked in bounds.test.ts); so does a constant whose
+  // bounds all say so (the general path ends in markKnown of the same value).
+  if (isUnknownScalar(r) || isKnownConst(r)) return;
   syncBoundsGeneral(r);
 }
 

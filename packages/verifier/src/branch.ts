@@ -431,9 +431,13 @@ export interface BranchOutcome {
   readonly jumpOnly: boolean;
 }
 
+/** refineInState's copy of an immediate operand. */
+const IMM_SCRATCH = new Reg();
+
 function refineInState(st: VState, dstNo: number, srcNo: number, srcConst: Reg | null, op: CmpOp, is32: boolean): boolean {
   const a = st.cur.regs[dstNo];
-  const b = srcConst ? srcConst.clone() : st.cur.regs[srcNo];
+  // An immediate is refined in a scratch copy (it is not kept anywhere): no register allocated per jump.
+  const b = srcConst ? IMM_SCRATCH.copyFrom(srcConst) : st.cur.regs[srcNo];
   if (!a || !b || a.type !== RegType.SCALAR || b.type !== RegType.SCALAR) return true;
   refine(a, b, op, is32);
   syncBounds(a);
