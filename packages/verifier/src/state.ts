@@ -22,6 +22,18 @@ markNotInit(SHARED_NOT_INIT);
 const EMPTY_STACK = new Uint8Array(MAX_STACK);
 const EMPTY_SPILLED: Array<Reg | null> = new Array<Reg | null>(STACK_SLOTS).fill(null);
 
+/**
+ * Every field of two registers is the same (all own fields, so that fields added to Reg later count too):
+ * snapshot() then shares one register object between two explored states.
+ */
+function sameFields(a: Reg | undefined, b: Reg): boolean {
+  if (!a) return false;
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  for (const k in x) if (x[k] !== y[k]) return false;
+  return true;
+}
+
 export class FuncState {
   readonly regs: Reg[];
   /** Number of 8-byte slots in use (Linux allocated_stack / 8). */
@@ -111,23 +123,27 @@ export class FuncState {
   }
 
   clone(): FuncState {
-    return this.copy(false);
+    return this.copy(false, null);
   }
 
   /**
    * A copy for an explored state (a checkpoint): such a state is only compared with and precision-marked
-   * (scalars only), never continued from, so its uninitialised registers can all be one shared register,
-   * which nothing writes. Checkpoints live as long as the path below them: this keeps them small.
+   * (scalars only), never continued from, so nothing writes its uninitialised and pointer registers. They
+   * are shared: the uninitialised ones all with one register, a pointer with the same frame's register of
+   * `prev` (the previous checkpoint of the path) when it is equal in every field. Checkpoints live as long
+   * as the path below them: this keeps them small.
    */
-  snapshot(): FuncState {
-    return this.copy(true);
+  snapshot(prev: FuncState | null): FuncState {
+    return this.copy(true, prev);
   }
 
-  private copy(shareNotInit: boolean): FuncState {
+  private copy(snapshot: boolean, prev: FuncState | null): FuncState {
     const regs = new Array<Reg>(this.regs.length);
     for (let i = 0; i < regs.length; i++) {
       const r = this.regs[i] ?? SHARED_NOT_INIT;
-      regs[i] = shareNotInit && r.type === RegType.NOT_INIT ? SHARED_NOT_INIT : r.clone();
+      if (snapshot && r.type === RegType.NOT_INIT) regs[i] = SHARED_NOT_INIT;
+      else if (snapshot && r.type !== RegType.SCALAR && prev && sameFields(prev.regs[i], r)) regs[i] = prev.regs[i] ?? r.clone();
+      else regs[i] = r.clone();
     }
     const f = new FuncState(this.frameno, this.callsite, this.subprog, regs, this.stackBytes, this.spillRegs);
     this.stackShared = true;
@@ -191,7 +207,7 @@ export class VState {
     for (let i = 0; i < frames.length; i++) {
       const f = this.frames[i];
       if (!f) throw new Error('verifier state without a frame');
-      frames[i] = snapshot ? f.snapshot() : f.clone();
+      frames[i] = snapshot ? f.snapshot(this.parent?.state.frames[i] ?? null) : f.clone();
     }
     const s = new VState(frames);
     s.refs = this.refs.slice();
