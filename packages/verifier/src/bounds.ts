@@ -20,6 +20,7 @@ import {
   tnumMul,
   tnumOr,
   tnumRange,
+  tnumRange32,
   tnumRshift,
   tnumSub,
   tnumSubreg,
@@ -119,7 +120,7 @@ function deduceMixed(r: Reg): void {
 
 function boundOffset(r: Reg): void {
   const v64 = tnumIntersect(r.varOff, tnumRange(r.umin, r.umax));
-  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(BigInt(r.u32min), BigInt(r.u32max)));
+  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange32(r.u32min, r.u32max));
   r.varOff = tnumOr(tnumClearSubreg(v64), v32);
 }
 

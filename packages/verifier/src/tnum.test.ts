@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Reg } from './reg.js';
-import { bigU32, tnum32, tnumAdd, tnumIn, tnumMul, type Tnum } from './tnum.js';
+import { bigU32, tnum32, tnumAdd, tnumIn, tnumMul, tnumRange, type Tnum } from './tnum.js';
 
 const u64 = fc.oneof(fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn }), fc.bigInt({ min: 0n, max: 0xffffn }), fc.constantFrom(0n, 0xffff_ffff_ffff_ffffn));
 
@@ -96,6 +96,31 @@ describe('Reg unsigned 32-bit bounds', () => {
         expect([r.u32min, r.u32max, c.u32min, c.u32max]).toEqual([lo, hi, lo, hi]);
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+/** The kernel's tnum_range on BigInts: the reference for tnumRange's number path. */
+function tnumRangeReference(min: bigint, max: bigint): Tnum {
+  const chi = min ^ max;
+  let bits = 0;
+  while (bits < 64 && chi >> BigInt(bits) !== 0n) bits++;
+  if (bits > 63) return { value: 0n, mask: 0xffff_ffff_ffff_ffffn };
+  const delta = (1n << BigInt(bits)) - 1n;
+  return { value: min & ~delta & 0xffff_ffff_ffff_ffffn, mask: delta };
+}
+
+describe('tnumRange', () => {
+  it('equals tnum_range on BigInts, below 2^32 (number path) and above', () => {
+    const v = fc.oneof(u64, fc.bigInt({ min: 0n, max: 0xffff_ffffn }), fc.constantFrom(0xffff_ffffn, 0x8000_0000n, 1n << 32n));
+    fc.assert(
+      fc.property(v, v, (a, b) => {
+        const [min, max] = a <= b ? [a, b] : [b, a];
+        const got = tnumRange(min, max);
+        const want = tnumRangeReference(min, max);
+        expect([got.value, got.mask]).toEqual([want.value, want.mask]);
+      }),
+      { numRuns: 5000 },
     );
   });
 });

@@ -66,8 +66,17 @@ export function tnumIsUnknown(a: Tnum): boolean {
   return a.mask === U64_MAX;
 }
 
+/** tnumRange for integers in [0, 2^32), on numbers (the tnum comes from the cache). */
+export function tnumRange32(min: number, max: number): Tnum {
+  const chi = (min ^ max) >>> 0;
+  if (chi === 0) return tnum32(min, 0);
+  const delta = 2 ** (32 - Math.clz32(chi)) - 1;
+  return tnum32((min & ~delta) >>> 0, delta);
+}
+
 /** The smallest tnum containing every value in [min, max] (unsigned). */
 export function tnumRange(min: bigint, max: bigint): Tnum {
+  if (min <= U32_MAX_N && max <= U32_MAX_N && min >= 0n) return tnumRange32(Number(min), Number(max));
   const chi = min ^ max;
   if (chi === 0n) return tnumConst(min);
   const hi = Number(chi >> 32n);
