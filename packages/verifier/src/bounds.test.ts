@@ -26,6 +26,27 @@ describe('syncBounds', () => {
     expect(fields(r)).toBe(before);
   });
 
+  it('leaves a known constant as it is, at any 64-bit value (the shortcut syncBounds takes)', () => {
+    const u64 = fc.oneof(
+      fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn }),
+      fc.bigInt({ min: -300n, max: 300n }),
+      fc.constantFrom(1n << 63n, (1n << 63n) - 1n, 1n << 32n),
+    );
+    fc.assert(
+      fc.property(u64, (v) => {
+        const r = new Reg();
+        markUnknown(r);
+        markKnown(r, v);
+        const before = fields(r);
+        syncBoundsGeneral(r);
+        expect(fields(r)).toBe(before);
+        syncBounds(r);
+        expect(fields(r)).toBe(before);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('gives the general BigInt result on registers whose facts lie below 2^32', () => {
     fc.assert(
       fc.property(fc.tuple(small, small, small, small, small, small, small, small), fc.tuple(s32, s32), fc.boolean(), (v, s, ordered) => {

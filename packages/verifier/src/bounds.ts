@@ -20,10 +20,13 @@ import {
   tnumMul,
   tnumOr,
   tnumRange,
+  tnumRange32,
   tnumRshift,
   tnumSub,
   tnumSubreg,
   tnumXor,
+  bigU32,
+  tnum32,
 } from './tnum.js';
 
 const maxB = (a: bigint, b: bigint): bigint => (a > b ? a : b);
@@ -117,7 +120,7 @@ function deduceMixed(r: Reg): void {
 
 function boundOffset(r: Reg): void {
   const v64 = tnumIntersect(r.varOff, tnumRange(r.umin, r.umax));
-  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(BigInt(r.u32min), BigInt(r.u32max)));
+  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange32(r.u32min, r.u32max));
   r.varOff = tnumOr(tnumClearSubreg(v64), v32);
 }
 
@@ -129,8 +132,9 @@ export function syncBounds(r: Reg): void {
     syncBounds32Domain(r);
     return;
   }
-  // A scalar about which nothing is known stays so (checked in bounds.test.ts).
-  if (isUnknownScalar(r)) return;
+  // A scalar about which nothing is known stays so (checked in bounds.test.ts); so does a constant whose
+  // bounds all say so (the general path ends in markKnown of the same value).
+  if (isUnknownScalar(r) || isKnownConst(r)) return;
   syncBoundsGeneral(r);
 }
 
@@ -153,20 +157,25 @@ function isUnknownScalar(r: Reg): boolean {
 const maxN = (a: number, b: number): number => (a > b ? a : b);
 const minN = (a: number, b: number): number => (a < b ? a : b);
 
+/**
+ * Results of the number paths below: rangeTnum32's tnum (rv; rm) and the 32-bit tnum operations' (tv; tm).
+ * Fields of one object rather than module variables, and double from the start (values reach 2^32 - 1): V8
+ * updates a double field in place, where each store of a non-small number to a module variable allocates.
+ */
+const OUT = { rv: 0.5, rm: 0.5, tv: 0.5, tm: 0.5 };
+
 /** tnum_range for unsigned values below 2^32, as [value, mask]. */
 function rangeTnum32(min: number, max: number): void {
   const chi = (min ^ max) >>> 0;
   if (chi === 0) {
-    RANGE_V = min;
-    RANGE_M = 0;
+    OUT.rv = min;
+    OUT.rm = 0;
     return;
   }
   const delta = 2 ** (32 - Math.clz32(chi)) - 1;
-  RANGE_V = (min & ~delta) >>> 0;
-  RANGE_M = delta;
+  OUT.rv = (min & ~delta) >>> 0;
+  OUT.rm = delta;
 }
-let RANGE_V = 0;
-let RANGE_M = 0;
 
 /**
  * syncBounds for a register whose every 64-bit fact lies in [0, 2^32): the upper halves are zero, so each
@@ -243,29 +252,30 @@ function syncBounds32Numbers(r: Reg, umin: number, umax: number, smin: number, s
     }
     // boundOffset: intersect the tnum with the 64-bit range, then its subregister with the 32-bit range
     rangeTnum32(umin, umax);
-    let mu = tm & RANGE_M;
-    let v = (tv | RANGE_V) & ~mu;
+    let mu = tm & OUT.rm;
+    let v = (tv | OUT.rv) & ~mu;
     rangeTnum32(u32min, u32max);
-    mu &= RANGE_M;
-    v = ((v | RANGE_V) & ~mu) >>> 0;
+    mu &= OUT.rm;
+    v = ((v | OUT.rv) & ~mu) >>> 0;
     tv = v;
     tm = (mu & ~v) >>> 0;
   }
   if (tm === 0) {
     // markKnown for a value below 2^32: one BigInt serves the tnum and the four 64-bit bounds.
-    const v = tv === Number(r.umin) ? r.umin : BigInt(tv);
-    r.varOff = { value: v, mask: 0n };
+    const t = tnum32(tv, 0);
+    const v = t.value;
+    r.varOff = t;
     r.umin = r.umax = r.smin = r.smax = v;
     r.u32min = r.u32max = tv;
     r.s32min = r.s32max = tv | 0;
     return;
   }
-  if (tv !== Number(r.varOff.value) || tm !== Number(r.varOff.mask)) r.varOff = { value: BigInt(tv), mask: BigInt(tm) };
+  if (tv !== Number(r.varOff.value) || tm !== Number(r.varOff.mask)) r.varOff = tnum32(tv, tm);
   // BigInts are immutable: equal bounds share one (the signed bounds often equal the unsigned ones here).
-  if (umin !== Number(r.umin)) r.umin = BigInt(umin);
-  if (umax !== Number(r.umax)) r.umax = BigInt(umax);
-  if (smin !== Number(r.smin)) r.smin = smin === umin ? r.umin : BigInt(smin);
-  if (smax !== Number(r.smax)) r.smax = smax === umax ? r.umax : BigInt(smax);
+  if (umin !== Number(r.umin)) r.umin = bigU32(umin);
+  if (umax !== Number(r.umax)) r.umax = bigU32(umax);
+  if (smin !== Number(r.smin)) r.smin = smin === umin ? r.umin : bigU32(smin);
+  if (smax !== Number(r.smax)) r.smax = smax === umax ? r.umax : bigU32(smax);
   r.u32min = u32min;
   r.u32max = u32max;
   r.s32min = s32min;
@@ -542,33 +552,33 @@ function bitwise64In32Domain(op: 'and' | 'or' | 'xor', dst: Reg, src: Reg): void
   let umin: number;
   let umax: number;
   if (op === 'and') {
-    TV = (av & bv) >>> 0;
-    TM = ((av | am) & (bv | bm) & ~TV) >>> 0;
-    dst.u32min = TV;
+    OUT.tv = (av & bv) >>> 0;
+    OUT.tm = ((av | am) & (bv | bm) & ~OUT.tv) >>> 0;
+    dst.u32min = OUT.tv;
     dst.u32max = minN(dst.u32max, src.u32max);
     signedFromUnsigned32(dst, dst.s32min >= 0 && src.s32min >= 0);
-    umin = TV;
+    umin = OUT.tv;
     umax = minN(Number(dst.umax), Number(src.umax));
   } else if (op === 'or') {
     const nonNeg32 = dst.s32min >= 0 && src.s32min >= 0;
-    TV = (av | bv) >>> 0;
-    TM = ((am | bm) & ~TV) >>> 0;
+    OUT.tv = (av | bv) >>> 0;
+    OUT.tm = ((am | bm) & ~OUT.tv) >>> 0;
     dst.u32min = maxN(dst.u32min, src.u32min);
-    dst.u32max = (TV | TM) >>> 0;
+    dst.u32max = (OUT.tv | OUT.tm) >>> 0;
     signedFromUnsigned32(dst, nonNeg32);
     umin = maxN(Number(dst.umin), Number(src.umin));
-    umax = (TV | TM) >>> 0;
+    umax = (OUT.tv | OUT.tm) >>> 0;
   } else {
     const nonNeg32 = dst.s32min >= 0 && src.s32min >= 0;
-    TM = (am | bm) >>> 0;
-    TV = ((av ^ bv) & ~TM) >>> 0;
-    dst.u32min = TV;
-    dst.u32max = (TV | TM) >>> 0;
+    OUT.tm = (am | bm) >>> 0;
+    OUT.tv = ((av ^ bv) & ~OUT.tm) >>> 0;
+    dst.u32min = OUT.tv;
+    dst.u32max = (OUT.tv | OUT.tm) >>> 0;
     signedFromUnsigned32(dst, nonNeg32);
-    umin = TV;
-    umax = (TV | TM) >>> 0;
+    umin = OUT.tv;
+    umax = (OUT.tv | OUT.tm) >>> 0;
   }
-  syncBounds32Numbers(dst, umin, umax, umin, umax, TV, TM);
+  syncBounds32Numbers(dst, umin, umax, umin, umax, OUT.tv, OUT.tm);
 }
 
 /** A constant whose eight bounds all say so (what markKnown leaves). */
@@ -607,25 +617,21 @@ function constAlu64(op: ScalarOp, a: bigint, b: bigint): bigint {
   }
 }
 
-// Result of the 32-bit tnum operations below (value, mask), kept in module scope to avoid an object per op.
-let TV = 0;
-let TM = 0;
-
 function tnumAdd32(av: number, am: number, bv: number, bm: number): void {
   const sm = (am + bm) >>> 0;
   const sv = (av + bv) >>> 0;
   const chi = ((sm + sv) >>> 0) ^ sv;
   const mu = chi | am | bm;
-  TV = (sv & ~mu) >>> 0;
-  TM = mu >>> 0;
+  OUT.tv = (sv & ~mu) >>> 0;
+  OUT.tm = mu >>> 0;
 }
 
 function tnumSub32(av: number, am: number, bv: number, bm: number): void {
   const dv = (av - bv) >>> 0;
   const chi = ((dv + am) >>> 0) ^ ((dv - bm) >>> 0);
   const mu = chi | am | bm;
-  TV = (dv & ~mu) >>> 0;
-  TM = mu >>> 0;
+  OUT.tv = (dv & ~mu) >>> 0;
+  OUT.tm = mu >>> 0;
 }
 
 function tnumMul32(av: number, am: number, bv: number, bm: number): void {
@@ -635,12 +641,12 @@ function tnumMul32(av: number, am: number, bv: number, bm: number): void {
   while (av !== 0 || am !== 0) {
     if (av & 1) {
       tnumAdd32(mv, mm, 0, bm);
-      mv = TV;
-      mm = TM;
+      mv = OUT.tv;
+      mm = OUT.tm;
     } else if (am & 1) {
       tnumAdd32(mv, mm, 0, (bv | bm) >>> 0);
-      mv = TV;
-      mm = TM;
+      mv = OUT.tv;
+      mm = OUT.tm;
     }
     av >>>= 1;
     am >>>= 1;
@@ -676,9 +682,9 @@ function scalarAlu32(op: ScalarOp, dst: Reg, src: Reg): void {
       break;
     case 'and': {
       const v = av & bv;
-      TV = v >>> 0;
-      TM = ((av | am) & (bv | bm) & ~v) >>> 0;
-      dst.u32min = TV;
+      OUT.tv = v >>> 0;
+      OUT.tm = ((av | am) & (bv | bm) & ~v) >>> 0;
+      dst.u32min = OUT.tv;
       dst.u32max = Math.min(dst.u32max, src.u32max);
       signedFromUnsigned32(dst, dst.s32min >= 0 && src.s32min >= 0);
       break;
@@ -686,20 +692,20 @@ function scalarAlu32(op: ScalarOp, dst: Reg, src: Reg): void {
     case 'or': {
       const nonNeg = dst.s32min >= 0 && src.s32min >= 0;
       const v = av | bv;
-      TV = v >>> 0;
-      TM = ((am | bm) & ~v) >>> 0;
+      OUT.tv = v >>> 0;
+      OUT.tm = ((am | bm) & ~v) >>> 0;
       dst.u32min = Math.max(dst.u32min, src.u32min);
-      dst.u32max = (TV | TM) >>> 0;
+      dst.u32max = (OUT.tv | OUT.tm) >>> 0;
       signedFromUnsigned32(dst, nonNeg);
       break;
     }
     case 'xor': {
       const nonNeg = dst.s32min >= 0 && src.s32min >= 0;
       const mu = am | bm;
-      TV = ((av ^ bv) & ~mu) >>> 0;
-      TM = mu >>> 0;
-      dst.u32min = TV;
-      dst.u32max = (TV | TM) >>> 0;
+      OUT.tv = ((av ^ bv) & ~mu) >>> 0;
+      OUT.tm = mu >>> 0;
+      dst.u32min = OUT.tv;
+      dst.u32max = (OUT.tv | OUT.tm) >>> 0;
       signedFromUnsigned32(dst, nonNeg);
       break;
     }
@@ -711,7 +717,7 @@ function scalarAlu32(op: ScalarOp, dst: Reg, src: Reg): void {
   }
   // Zero extension: the 64-bit facts are the 32-bit ones, all in [0, 2^32), so syncBounds takes its number
   // path; go there directly, without the BigInts of the intermediate tnum and bounds.
-  syncBounds32Numbers(dst, dst.u32min, dst.u32max, dst.u32min, dst.u32max, TV, TM);
+  syncBounds32Numbers(dst, dst.u32min, dst.u32max, dst.u32min, dst.u32max, OUT.tv, OUT.tm);
 }
 
 /** The 32-bit bounds after a left shift by the constant `k`. */
@@ -731,7 +737,7 @@ function shift32(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boole
   const amtMin = src.u32min;
   const amtMax = src.u32max;
   if (!srcConst) {
-    TV = 0;
+    OUT.tv = 0;
     if (op === 'rsh') {
       // Right shift by an amount in [amtMin, amtMax]: the range shrinks toward zero.
       dst.u32min = dst.u32min >>> Math.min(amtMax, 31);
@@ -739,32 +745,32 @@ function shift32(op: 'lsh' | 'rsh' | 'arsh', dst: Reg, src: Reg, srcConst: boole
       dst.s32min = S32_MIN;
       dst.s32max = S32_MAX;
       // The low half of an unknown u64 shifted right by amtMin.
-      TM = amtMin <= 32 ? U32_MAX : amtMin >= 64 ? 0 : 2 ** (64 - amtMin) - 1;
+      OUT.tm = amtMin <= 32 ? U32_MAX : amtMin >= 64 ? 0 : 2 ** (64 - amtMin) - 1;
       return;
     }
     markUnbounded(dst);
-    TM = U32_MAX;
+    OUT.tm = U32_MAX;
     return;
   }
   const k = amtMin;
   if (op === 'lsh') {
-    TV = (av << k) >>> 0;
-    TM = (am << k) >>> 0;
+    OUT.tv = (av << k) >>> 0;
+    OUT.tm = (am << k) >>> 0;
     lshBounds32(dst, k);
     return;
   }
   if (op === 'rsh') {
     dst.s32min = S32_MIN;
     dst.s32max = S32_MAX;
-    TV = av >>> k;
-    TM = am >>> k;
+    OUT.tv = av >>> k;
+    OUT.tm = am >>> k;
     dst.u32min = dst.u32min >>> k;
     dst.u32max = dst.u32max >>> k;
     return;
   }
   // arsh: the subregister result is the sign-shifted s32 range.
-  TV = ((av | 0) >> k) >>> 0;
-  TM = ((am | 0) >> k) >>> 0;
+  OUT.tv = ((av | 0) >> k) >>> 0;
+  OUT.tm = ((am | 0) >> k) >>> 0;
   dst.s32min = dst.s32min >> Math.min(k, 31);
   dst.s32max = dst.s32max >> Math.min(k, 31);
   if (dst.s32min >= 0) {

@@ -7,7 +7,7 @@ import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { boundsInvalid, immReg, syncBounds } from './bounds.js';
 import { forEachReg } from './calls.js';
 import { checkSrc, type Env } from './env.js';
-import { Reg, RegFlag, RegType, isPointer, markConstScalar } from './reg.js';
+import { Reg, RegFlag, RegType, U32_MAX, isPointer, markConstScalar } from './reg.js';
 import { Reject } from './reject.js';
 import type { VState } from './state.js';
 import { low32, tnumAnd, tnumConst, tnumIntersect, tnumIsConst, tnumOr, tnumSubreg, tnumWithSubreg, U64_MAX } from './tnum.js';
@@ -200,6 +200,12 @@ function branchTaken(a: Reg, b: Reg, op: CmpOp, is32: boolean): number {
   return scalarBranchTaken(a, b, op, is32);
 }
 
+/** Unsigned 32-bit bounds that describe no value (min above max): boundsInvalid then says the path is impossible. */
+function markNoValue32(r: Reg): void {
+  r.u32min = U32_MAX;
+  r.u32max = 0;
+}
+
 /** Narrow `a` and `b` to the values where `a OP b` holds (Linux regs_refine_cond_op). */
 function refine(a: Reg, b: Reg, op: CmpOp, is32: boolean): void {
   switch (op) {
@@ -230,8 +236,15 @@ function refine(a: Reg, b: Reg, op: CmpOp, is32: boolean): void {
         const v = tc.value;
         if (is32) {
           const n = Number(v);
-          if (x.u32min === n) x.u32min++;
-          else if (x.u32max === n) x.u32max--;
+          // The 32-bit unsigned bounds hold only values in [0, 2^32) (reg.ts): a bound stepping outside says
+          // no value is left.
+          if (x.u32min === n) {
+            if (n === U32_MAX) markNoValue32(x);
+            else x.u32min++;
+          } else if (x.u32max === n) {
+            if (n === 0) markNoValue32(x);
+            else x.u32max--;
+          }
           const sv = n | 0;
           if (x.s32min === sv) x.s32min++;
           else if (x.s32max === sv) x.s32max--;
@@ -272,8 +285,12 @@ function refine(a: Reg, b: Reg, op: CmpOp, is32: boolean): void {
     case 'ge': {
       const d = op === 'gt' ? 1 : 0;
       if (is32) {
-        a.u32min = Math.max(a.u32min, b.u32min + d);
-        b.u32max = Math.min(b.u32max, a.u32max - d);
+        const lo = b.u32min + d;
+        const hi = a.u32max - d;
+        if (lo > U32_MAX) markNoValue32(a);
+        else a.u32min = Math.max(a.u32min, lo);
+        if (hi < 0) markNoValue32(b);
+        else b.u32max = Math.min(b.u32max, hi);
       } else {
         const bd = BigInt(d);
         a.umin = a.umin > b.umin + bd ? a.umin : b.umin + bd;
@@ -300,9 +317,17 @@ function refine(a: Reg, b: Reg, op: CmpOp, is32: boolean): void {
 /** Copy the refined value of `r` to every other scalar sharing its id, in every frame. */
 function syncLinked(state: VState, r: Reg): void {
   if (!r.id || r.type !== RegType.SCALAR) return;
-  forEachReg(state, (o) => {
-    if (o !== r && o.type === RegType.SCALAR && o.id === r.id) o.copyFrom(r);
-  });
+  // forEachReg's walk without its closure, and a frame's shared stack is copied only when a spilled register
+  // there is linked (this runs at every conditional jump on scalars).
+  const id = r.id;
+  for (const f of state.frames) {
+    for (const o of f.regs) if (o !== r && o.type === RegType.SCALAR && o.id === id) o.copyFrom(r);
+    const spilled = f.spilled;
+    for (let spi = 0; spi < spilled.length; spi++) {
+      const o = spilled[spi];
+      if (o && o !== r && o.type === RegType.SCALAR && o.id === id) f.ownStack().spilled[spi]?.copyFrom(r);
+    }
+  }
 }
 
 function markNullCheck(state: VState, id: number, isNull: boolean): void {
@@ -406,9 +431,13 @@ export interface BranchOutcome {
   readonly jumpOnly: boolean;
 }
 
+/** refineInState's copy of an immediate operand. */
+const IMM_SCRATCH = new Reg();
+
 function refineInState(st: VState, dstNo: number, srcNo: number, srcConst: Reg | null, op: CmpOp, is32: boolean): boolean {
   const a = st.cur.regs[dstNo];
-  const b = srcConst ? srcConst.clone() : st.cur.regs[srcNo];
+  // An immediate is refined in a scratch copy (it is not kept anywhere): no register allocated per jump.
+  const b = srcConst ? IMM_SCRATCH.copyFrom(srcConst) : st.cur.regs[srcNo];
   if (!a || !b || a.type !== RegType.SCALAR || b.type !== RegType.SCALAR) return true;
   refine(a, b, op, is32);
   syncBounds(a);
@@ -418,6 +447,22 @@ function refineInState(st: VState, dstNo: number, srcNo: number, srcConst: Reg |
   if (!srcConst) syncLinked(st, b);
   return true;
 }
+
+/** `p OP other` is a NULL check of an *_or_null pointer. */
+function isNullCheck(p: Reg, other: Reg, op: CmpOp, is32: boolean): boolean {
+  return (
+    (p.flags & RegFlag.MAYBE_NULL) !== 0 &&
+    !is32 &&
+    other.type === RegType.SCALAR &&
+    tnumIsConst(other.varOff) &&
+    other.varOff.value === 0n &&
+    (op === 'eq' || op === 'ne')
+  );
+}
+
+/** The outcomes without a second state, shared (no object per conditional jump). */
+const JUMP_ONLY: BranchOutcome = { fallthrough: false, other: null, jumpOnly: true };
+const FALL_ONLY: BranchOutcome = { fallthrough: true, other: null, jumpOnly: false };
 
 /** Check a conditional jump and split the state. */
 export function checkCondJump(env: Env, insn: RawInsn, form: OpcodeForm): BranchOutcome {
@@ -430,15 +475,8 @@ export function checkCondJump(env: Env, insn: RawInsn, form: OpcodeForm): Branch
   const srcConst = useSrc ? null : src;
 
   // NULL checks of *_or_null pointers: `if (p == 0)`/`if (p != 0)`.
-  const nullCheck = (p: Reg, other: Reg): boolean =>
-    (p.flags & RegFlag.MAYBE_NULL) !== 0 &&
-    !is32 &&
-    other.type === RegType.SCALAR &&
-    tnumIsConst(other.varOff) &&
-    other.varOff.value === 0n &&
-    (op === 'eq' || op === 'ne');
-  if (nullCheck(dst, src) || (useSrc && nullCheck(src, dst))) {
-    const p = nullCheck(dst, src) ? dst : src;
+  if (isNullCheck(dst, src, op, is32) || (useSrc && isNullCheck(src, dst, op, is32))) {
+    const p = isNullCheck(dst, src, op, is32) ? dst : src;
     const id = p.id;
     const other = env.state.clone();
     // Taken branch of `== 0` is the NULL side.
@@ -454,8 +492,8 @@ export function checkCondJump(env: Env, insn: RawInsn, form: OpcodeForm): Branch
     if (!isPointer(dst)) env.precision.markReg(insn.dst);
     if (useSrc && !isPointer(src)) env.precision.markReg(insn.src);
   }
-  if (taken === 1) return { fallthrough: false, other: null, jumpOnly: true };
-  if (taken === 0) return { fallthrough: true, other: null, jumpOnly: false };
+  if (taken === 1) return JUMP_ONLY;
+  if (taken === 0) return FALL_ONLY;
 
   // Scalars sharing the compared registers' ids, recorded before the branch is pushed (Linux collect_linked_regs).
   env.precision.linkedRegs(useSrc && src.type === RegType.SCALAR ? src.id : 0, dst.type === RegType.SCALAR ? dst.id : 0);
@@ -470,11 +508,11 @@ export function checkCondJump(env: Env, insn: RawInsn, form: OpcodeForm): Branch
   }
   const takenOk = refineInState(other, insn.dst, insn.src, srcConst, op, is32);
   const fallOk = refineInState(env.state, insn.dst, insn.src, srcConst, NEGATE[op], is32);
-  if (!takenOk && !fallOk) return { fallthrough: true, other: null, jumpOnly: false };
-  if (!takenOk) return { fallthrough: true, other: null, jumpOnly: false };
+  if (!takenOk && !fallOk) return FALL_ONLY;
+  if (!takenOk) return FALL_ONLY;
   if (!fallOk) {
     env.state = other;
-    return { fallthrough: false, other: null, jumpOnly: true };
+    return JUMP_ONLY;
   }
   return { fallthrough: true, other, jumpOnly: false };
 }

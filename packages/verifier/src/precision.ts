@@ -38,9 +38,12 @@ export interface PrecisionHost {
 class BacktrackError extends Error {}
 
 export class Precision {
-  private hIdx = new Int32Array(1024);
-  private hPrev = new Int32Array(1024);
-  private hFlags = new Int32Array(1024);
+  // The history grows by doubling (grow): small to start with, as most programs never need more and the
+  // arrays are made for every verification (up to 64 bytes, V8 keeps a typed array on its heap, without a
+  // separately allocated buffer).
+  private hIdx = new Int32Array(16);
+  private hPrev = new Int32Array(16);
+  private hFlags = new Int32Array(16);
   /** Linked scalars recorded at a conditional jump: packed (frame << 8 | spi+16 or regno), or null. */
   private hLinked: Array<Int32Array | null> = [];
   /** Entry of the instruction being checked (Linux env->cur_hist_ent), -1 when none yet. */
@@ -131,9 +134,11 @@ export class Precision {
   linkedRegs(srcId: number, dstId: number): void {
     if (!this.enabled || (srcId === 0 && dstId === 0)) return;
     const st = this.host.state;
-    const out: number[] = [];
-    for (const id of srcId === dstId ? [srcId] : [srcId, dstId]) {
-      if (!id) continue;
+    const out = this.linkedScratch;
+    out.length = 0;
+    for (let pass = 0; pass < 2; pass++) {
+      const id = pass === 0 ? srcId : dstId;
+      if (!id || (pass === 1 && dstId === srcId)) continue;
       for (let fr = 0; fr < st.frames.length; fr++) {
         const f = st.frames[fr];
         if (!f) continue;
@@ -149,6 +154,9 @@ export class Precision {
     }
     if (out.length > 1) this.push(st, st.insnIdx, st.lastInsn, 0, Int32Array.from(out));
   }
+
+  /** linkedRegs' list, reused (a conditional jump on linked scalars is a hot path). */
+  private readonly linkedScratch: number[] = [];
 
   /** Each register of `mask` (current frame) is needed precisely at the current instruction. */
   mark(_insn: number, mask: number): void {

@@ -102,8 +102,25 @@ export class Reg {
   umax = U64_MAX;
   s32min = S32_MIN;
   s32max = S32_MAX;
-  u32min = 0;
-  u32max = U32_MAX;
+  /**
+   * The unsigned 32-bit bounds are kept as their int32 bit patterns: V8 then stores them as small integers in
+   * the object itself, where a value above 2^31 would need a heap-allocated number box per register (and per
+   * clone). Read and written as unsigned numbers through the accessors below.
+   */
+  private u32minBits = 0;
+  private u32maxBits = -1;
+  get u32min(): number {
+    return this.u32minBits >>> 0;
+  }
+  set u32min(v: number) {
+    this.u32minBits = v | 0;
+  }
+  get u32max(): number {
+    return this.u32maxBits >>> 0;
+  }
+  set u32max(v: number) {
+    this.u32maxBits = v | 0;
+  }
   /**
    * A scalar whose exact value mattered to a decision on some path from here (Linux `precise`): set on
    * explored states by backtracking (precision.ts), compared exactly by pruning.
@@ -134,8 +151,8 @@ export class Reg {
     this.umax = o.umax;
     this.s32min = o.s32min;
     this.s32max = o.s32max;
-    this.u32min = o.u32min;
-    this.u32max = o.u32max;
+    this.u32minBits = o.u32minBits;
+    this.u32maxBits = o.u32maxBits;
     this.precise = o.precise;
     return this;
   }

@@ -14,6 +14,26 @@ export const SLOT_CHARS = ['?', 'r', 'm', '0', 'd', 'i', 'f'] as const;
 export const MAX_STACK = 512;
 export const STACK_SLOTS = MAX_STACK / 8;
 
+/** The uninitialised register every explored-state snapshot shares (FuncState.snapshot); never written. */
+const SHARED_NOT_INIT = new Reg();
+markNotInit(SHARED_NOT_INIT);
+
+/** The stack every new frame starts with, shared and never written (FuncState's constructor, ownStack). */
+const EMPTY_STACK = new Uint8Array(MAX_STACK);
+const EMPTY_SPILLED: Array<Reg | null> = new Array<Reg | null>(STACK_SLOTS).fill(null);
+
+/**
+ * Every field of two registers is the same (all own fields, so that fields added to Reg later count too):
+ * snapshot() then shares one register object between two explored states.
+ */
+function sameFields(a: Reg | undefined, b: Reg): boolean {
+  if (!a) return false;
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  for (const k in x) if (x[k] !== y[k]) return false;
+  return true;
+}
+
 export class FuncState {
   readonly regs: Reg[];
   /** Number of 8-byte slots in use (Linux allocated_stack / 8). */
@@ -53,8 +73,16 @@ export class FuncState {
         markNotInit(r);
         return r;
       });
-    this.stackBytes = stack ?? new Uint8Array(MAX_STACK);
-    this.spillRegs = spilled ?? new Array<Reg | null>(STACK_SLOTS).fill(null);
+    if (stack && spilled) {
+      this.stackBytes = stack;
+      this.spillRegs = spilled;
+    } else {
+      // A new frame shares the empty stack until its first write (ownStack copies it): most programs and
+      // frames never use their stack, and each verification creates at least one frame.
+      this.stackBytes = EMPTY_STACK;
+      this.spillRegs = EMPTY_SPILLED;
+      this.stackShared = true;
+    }
   }
 
   /** Byte kinds, indexed by `-off - 1` for the byte at `fp + off` (read only: write through ownStack). */
@@ -95,14 +123,29 @@ export class FuncState {
   }
 
   clone(): FuncState {
-    const f = new FuncState(
-      this.frameno,
-      this.callsite,
-      this.subprog,
-      this.regs.map((r) => r.clone()),
-      this.stackBytes,
-      this.spillRegs,
-    );
+    return this.copy(false, null);
+  }
+
+  /**
+   * A copy for an explored state (a checkpoint): such a state is only compared with and precision-marked
+   * (scalars only), never continued from, so nothing writes its uninitialised and pointer registers. They
+   * are shared: the uninitialised ones all with one register, a pointer with the same frame's register of
+   * `prev` (the previous checkpoint of the path) when it is equal in every field. Checkpoints live as long
+   * as the path below them: this keeps them small.
+   */
+  snapshot(prev: FuncState | null): FuncState {
+    return this.copy(true, prev);
+  }
+
+  private copy(snapshot: boolean, prev: FuncState | null): FuncState {
+    const regs = new Array<Reg>(this.regs.length);
+    for (let i = 0; i < regs.length; i++) {
+      const r = this.regs[i] ?? SHARED_NOT_INIT;
+      if (snapshot && r.type === RegType.NOT_INIT) regs[i] = SHARED_NOT_INIT;
+      else if (snapshot && r.type !== RegType.SCALAR && prev && sameFields(prev.regs[i], r)) regs[i] = prev.regs[i] ?? r.clone();
+      else regs[i] = r.clone();
+    }
+    const f = new FuncState(this.frameno, this.callsite, this.subprog, regs, this.stackBytes, this.spillRegs);
     this.stackShared = true;
     f.stackShared = true;
     f.allocated = this.allocated;
@@ -151,7 +194,22 @@ export class VState {
   }
 
   clone(): VState {
-    const s = new VState(this.frames.map((f) => f.clone()));
+    return this.copy(false);
+  }
+
+  /** A copy for an explored state, never continued from (FuncState.snapshot). */
+  snapshot(): VState {
+    return this.copy(true);
+  }
+
+  private copy(snapshot: boolean): VState {
+    const frames = new Array<FuncState>(this.frames.length);
+    for (let i = 0; i < frames.length; i++) {
+      const f = this.frames[i];
+      if (!f) throw new Error('verifier state without a frame');
+      frames[i] = snapshot ? f.snapshot(this.parent?.state.frames[i] ?? null) : f.clone();
+    }
+    const s = new VState(frames);
     s.refs = this.refs.slice();
     s.activeLock = this.activeLock;
     s.mayGotoDepth = this.mayGotoDepth;

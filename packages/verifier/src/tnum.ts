@@ -19,6 +19,41 @@ export function low32(v: bigint): number {
   return v <= U32_MAX_N ? Number(v) : Number(BigInt.asUintN(32, v));
 }
 
+/**
+ * Small caches of the BigInts and tnums of values below 2^32 (direct-mapped by a hash of the number): the
+ * 32-bit paths of bounds.ts produce the same few values over and over (loop counters, masks, constants), and
+ * a BigInt or tnum is immutable, so one object can serve every register that holds it. A miss replaces the
+ * entry; the cost is a lookup instead of an allocation per bound per instruction.
+ */
+const CACHE_BITS = 12;
+const CACHE_MASK = (1 << CACHE_BITS) - 1;
+const BIG_KEYS = new Float64Array(CACHE_MASK + 1).fill(-1);
+const BIG_VALS: bigint[] = new Array<bigint>(CACHE_MASK + 1).fill(0n);
+const TNUM_V = new Float64Array(CACHE_MASK + 1).fill(-1);
+const TNUM_M = new Float64Array(CACHE_MASK + 1).fill(-1);
+const TNUMS: Tnum[] = new Array<Tnum>(CACHE_MASK + 1).fill(TNUM_UNKNOWN);
+
+/** BigInt(n) for an integer n in [0, 2^32), shared through the cache. */
+export function bigU32(n: number): bigint {
+  const k = (n ^ (n >>> CACHE_BITS) ^ (n >>> 24)) & CACHE_MASK;
+  if (BIG_KEYS[k] === n) return BIG_VALS[k] ?? BigInt(n);
+  const b = BigInt(n);
+  BIG_KEYS[k] = n;
+  BIG_VALS[k] = b;
+  return b;
+}
+
+/** The tnum (v; m) for integers v, m in [0, 2^32) with v & m === 0, shared through the cache. */
+export function tnum32(v: number, m: number): Tnum {
+  const k = (v ^ (v >>> CACHE_BITS) ^ (Math.imul(m ^ (m >>> 16), 0x9e37_79b1) >>> (32 - CACHE_BITS))) & CACHE_MASK;
+  if (TNUM_V[k] === v && TNUM_M[k] === m) return TNUMS[k] ?? TNUM_UNKNOWN;
+  const t: Tnum = { value: bigU32(v), mask: m === 0 ? 0n : bigU32(m) };
+  TNUM_V[k] = v;
+  TNUM_M[k] = m;
+  TNUMS[k] = t;
+  return t;
+}
+
 export function tnumConst(value: bigint): Tnum {
   return { value: BigInt.asUintN(64, value), mask: 0n };
 }
@@ -31,8 +66,17 @@ export function tnumIsUnknown(a: Tnum): boolean {
   return a.mask === U64_MAX;
 }
 
+/** tnumRange for integers in [0, 2^32), on numbers (the tnum comes from the cache). */
+export function tnumRange32(min: number, max: number): Tnum {
+  const chi = (min ^ max) >>> 0;
+  if (chi === 0) return tnum32(min, 0);
+  const delta = 2 ** (32 - Math.clz32(chi)) - 1;
+  return tnum32((min & ~delta) >>> 0, delta);
+}
+
 /** The smallest tnum containing every value in [min, max] (unsigned). */
 export function tnumRange(min: bigint, max: bigint): Tnum {
+  if (min <= U32_MAX_N && max <= U32_MAX_N && min >= 0n) return tnumRange32(Number(min), Number(max));
   const chi = min ^ max;
   if (chi === 0n) return tnumConst(min);
   const hi = Number(chi >> 32n);
@@ -179,6 +223,14 @@ export function tnumWithSubreg(a: Tnum, b: Tnum): Tnum {
 
 /** True when every value of `b` is a value of `a`. */
 export function tnumIn(a: Tnum, b: Tnum): boolean {
+  // Pruning compares tnums at every prune point: values below 2^32 (most) on numbers, without BigInts.
+  if (a.mask <= U32_MAX_N && b.mask <= U32_MAX_N && a.value <= U32_MAX_N && b.value <= U32_MAX_N) {
+    const am = Number(a.mask);
+    const bm = Number(b.mask);
+    if ((bm & ~am) !== 0) return false;
+    return (Number(b.value) & ~am) >>> 0 === Number(a.value);
+  }
+  if (a.mask === U64_MAX) return a.value === 0n;
   if ((b.mask & ~a.mask & U64_MAX) !== 0n) return false;
   return (b.value & ~a.mask & U64_MAX) === a.value;
 }

@@ -548,7 +548,15 @@ class Run implements Env {
     list.length = kept;
     if (found) return true;
     if (!addNew) return false;
-    const es: ExploredState = { state: this.state.clone(), insn: idx, branches: 1, parent: this.state.parent, processedAt: this.processed, hits: 0, misses: 0 };
+    const es: ExploredState = {
+      state: this.state.snapshot(),
+      insn: idx,
+      branches: 1,
+      parent: this.state.parent,
+      processedAt: this.processed,
+      hits: 0,
+      misses: 0,
+    };
     es.state.parent = es.parent;
     this.state.parent = es;
     // The path goes on from the checkpoint with an empty stretch of history and no inherited marks (Linux).
