@@ -317,6 +317,13 @@ describe('JIT ≡ interpreter on random programs', () => {
         const asVerified = jit.run(loadProgram(assemble(s), { name: 'random', budgetTests: 'loop', exitRegisters: 'r0' }), args, true);
         if (expected.fault?.kind === 'budget') expect(asVerified.fault?.kind).toBe('budget');
         else expect({ ...asVerified, regs: [] }).toEqual({ ...expected, regs: [] });
+        // As the bpf subsystem loads them now (`entry`: loops take no budget): the same r0, memory and fault;
+        // `executed` counts only what ran outside loops, so at most the interpreter's.
+        if (expected.fault?.kind !== 'budget') {
+          const asLoaded = jit.run(loadProgram(assemble(s), { name: 'random', budgetTests: 'entry', exitRegisters: 'r0' }), args, true);
+          expect({ ...asLoaded, regs: [], executed: 0 }).toEqual({ ...expected, regs: [], executed: 0 });
+          expect(asLoaded.executed).toBeLessThanOrEqual(expected.executed);
+        }
       }),
       { numRuns: RUNS, ...(seedFromEnv === undefined ? {} : { seed: Number(seedFromEnv) }) },
     );
