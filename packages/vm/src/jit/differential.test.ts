@@ -4,7 +4,8 @@
  * through wild pointers, a bounded loop, helper calls, a bpf-to-bpf call) run on the interpreter and on the
  * checked JIT, which must agree on everything observable: exit or fault (the whole fault report), every
  * register, the executed count, the stack and the data region. Loaded with `budgetTests: 'loop'` and
- * `exitRegisters: 'r0'` (as the bpf subsystem loads verified programs) the JIT must agree on all but the registers.
+ * `exitRegisters: 'r0'` the JIT must agree on all but the registers; with `budgetTests: 'entry'` (as the bpf
+ * subsystem loads verified programs) on all but the registers and `executed` (loops are not counted).
  *
  * Reproduce a failure with the seed fast-check prints: `JIT_DIFF_SEED=<seed> npx vitest run packages/vm/src/jit`.
  */
