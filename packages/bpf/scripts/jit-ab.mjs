@@ -6,7 +6,6 @@
 // A timing script, not a test; needs a build.   node packages/bpf/scripts/jit-ab.mjs [--program NAME] [--rounds 10] [--budget entry|loop] [--dump]
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { XDP_BUFF } from '@ebpf-sim/kernel';
 import { XDP, createRegistry } from '@ebpf-sim/bpf';
