@@ -7,16 +7,23 @@ import type { Insn } from '@ebpf-sim/isa';
 import { encodeProgram } from '@ebpf-sim/isa';
 
 /**
- * Where JIT code tests the execution budget. Every basic block subtracts its instruction count either way, so a
- * run that ends normally has the exact `executed`.
+ * Where JIT code tests the execution budget. In `block` and `loop` mode every basic block subtracts its
+ * instruction count, so a run that ends normally has the exact `executed`.
  * - `block`: every block tests it on entry, so a budget fault has the interpreter's pc and `executed`.
  * - `loop`: only blocks a cycle can come back to (loop headers, function entries) test it; a runaway program
  *   still stops with the budget fault, at such a block, having overdrawn it by at most the instructions between two of them.
  *   For a verified program (the bpf subsystem loads them so): Linux has no instruction budget, the verifier
  *   proved every path terminates, and a test per block is a large part of a tight loop's cost. `unchecked`
  *   JIT code always tests this way.
+ * - `entry`: as `loop` outside loops, but the blocks of a loop (those on a cycle; the function's entry block
+ *   excepted) neither test nor take the budget: Linux has no instruction budget and the verifier proved every
+ *   loop ends, and the loop header's test was a large part of a tight loop's machine code (the fuel's
+ *   subtract, compare and branch, and a register that loops like sort16_stack's then spilled). The budget
+ *   still stops a run whose loop-free part overdraws it, with `loop`'s fault; `executed` (and what a helper
+ *   reads of it) counts only the instructions outside loops, so it is below the interpreter's for a run that
+ *   went round a loop. For verified programs only (the bpf subsystem loads them so).
  */
-export type BudgetTests = 'block' | 'loop';
+export type BudgetTests = 'block' | 'loop' | 'entry';
 
 /**
  * Which registers a run's caller reads after it.

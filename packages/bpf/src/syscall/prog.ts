@@ -682,9 +682,9 @@ export class ProgSyscall {
         // bpf_insn_prepare_dump turns them back).
         probeLoads: (live.probeLoads ?? []).map((slot) => slot + shift),
         // Linux has no instruction budget and the verifier proved every path ends: the JIT tests the VM's budget
-        // only at loop headers and function entries, not in every block. A program's caller (a hook, a test
-        // run) reads only its return value, r0.
-        budgetTests: 'loop',
+        // only at function entries, and loops run without taking it (vm's BudgetTests 'entry'). A program's
+        // caller (a hook, a test run) reads only its return value, r0.
+        budgetTests: 'entry',
         exitRegisters: 'r0',
         // The divisions whose divisor the verifier proved non-zero run without the JIT's zero test (Linux's
         // fixup leaves those without a guard too).

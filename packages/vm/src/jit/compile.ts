@@ -31,7 +31,7 @@ import { AluOp, AtomicOp, JmpOp, STACK_FRAME_SIZE } from '@ebpf-sim/isa';
 import { BPF_MAX_LOOPS, MAX_CALL_FRAMES } from '../fault.js';
 import { PROBE_ZERO } from '../memory.js';
 import type { Program } from '../program.js';
-import { structure, type Graph, type NodeEnd, type StructureKind, type StructureSink } from './structure.js';
+import { nodesOnCycles, structure, type Graph, type NodeEnd, type StructureKind, type StructureSink } from './structure.js';
 import { Code, ModuleBuilder, Op, T } from './wasm.js';
 
 /**
@@ -158,6 +158,13 @@ const L_S3 = 28;
  * not one per block on the path (alu32_jmp32: five dependent subtractions were the loop's critical path).
  */
 const L_PEND = 29;
+/**
+ * The current frame's bottom as an i32 (r10 - 512), for a program that never writes r10: every `r10 + off`
+ * access inside the frame addresses it with the memarg offset `off + 512`, so all stack accesses share one base
+ * register and need no address arithmetic of their own. With `wrap(r10) + off` per access, TurboFan computed
+ * each distinct address once and kept them all live (sort16_stack spilled eight of them across its loops).
+ */
+const L_FP32 = 30;
 const FUNC_LOCALS: readonly T[] = [
   T.I64,
   T.I64,
@@ -168,6 +175,7 @@ const FUNC_LOCALS: readonly T[] = [
   T.I64,
   T.I64,
   T.I64,
+  T.I32,
   T.I32,
   T.I32,
   T.I32,
@@ -691,6 +699,7 @@ class FunctionEmitter implements StructureSink {
     }
     // r10 = top - 512 * depth; the live stack is [r10 - 512, top).
     this.frameTop();
+    this.frameBase();
     c.getLocal(L_R10);
     c.i64(STACK_FRAME_SIZE, 0);
     c.op(Op.I64_SUB);
@@ -702,6 +711,8 @@ class FunctionEmitter implements StructureSink {
       succs: (node) => this.blocks[this.nodes[node]!]!.succs.map((b) => this.nodeOf.get(b)!),
       end: (node) => this.blocks[this.nodes[node]!]!.kind,
     };
+    // `entry` budget tests: the blocks on cycles (loops) take no budget (Program's BudgetTests).
+    this.uncounted = this.prog.budgetTests === 'entry' ? nodesOnCycles(graph) : null;
     const kind = structure(graph, this);
     // The stop label: publish the registers, then let the embedder record why and unwind. No register is live
     // across any call on the way here, so TurboFan never has to spill them in hot code.
@@ -761,6 +772,9 @@ class FunctionEmitter implements StructureSink {
     this.settle();
   }
 
+  /** Per graph node, 1 when its block neither tests nor takes the budget (`entry` mode: blocks on loops). */
+  private uncounted: Uint8Array | null = null;
+
   body(node: number, depth: number, cyclic: boolean): void {
     this.depth = depth;
     const blk = this.blocks[this.nodes[node]!]!;
@@ -772,7 +786,9 @@ class FunctionEmitter implements StructureSink {
     // (verified programs) tests the fuel only where a cycle can come back (loop headers, function entries):
     // enough to stop any runaway program, and `executed` stays exact for runs that end normally. A block that
     // does not test adds its count to the pending charge (L_PEND), which the next test takes with its own.
-    if (!this.budgetChecks || ((this.checks === 'unchecked' || this.prog.budgetTests === 'loop') && !cyclic)) {
+    if (this.budgetChecks && node !== 0 && this.uncounted?.[node] === 1) {
+      // A loop's block under `entry` budget tests: nothing to count (see BudgetTests).
+    } else if (!this.budgetChecks || ((this.checks === 'unchecked' || this.prog.budgetTests !== 'block') && !cyclic)) {
       c.getLocal(L_PEND);
       c.i32(count);
       c.op(Op.I32_ADD);
@@ -1185,6 +1201,13 @@ class FunctionEmitter implements StructureSink {
     this.memOffset = 0;
     // A probe load is checked in either mode: its fault must read 0, not trap.
     const probe = perm === PERM_READ && this.prog.probeLoads.has(slot);
+    // r10 + off with -512 <= off and off + size <= 0 is always inside the current frame: no check, and the
+    // frame's bottom plus a constant offset (r10 - 512 is above page 0, so nothing wraps).
+    if (base === 10 && this.r10Static && off >= -STACK_FRAME_SIZE && off + size <= 0) {
+      c.getLocal(L_FP32);
+      this.memOffset = off + STACK_FRAME_SIZE;
+      return;
+    }
     if ((this.checks === 'unchecked' && !probe) || this.prog.memoryInBounds.has(slot)) {
       this.get(base);
       c.op(Op.I32_WRAP_I64);
@@ -1201,12 +1224,6 @@ class FunctionEmitter implements StructureSink {
       c.op(Op.I64_ADD);
     }
     c.setLocal(L_A);
-    // r10 + off with -512 <= off and off + size <= 0 is always inside the current frame.
-    if (base === 10 && this.r10Static && off >= -STACK_FRAME_SIZE && off + size <= 0) {
-      c.getLocal(L_A);
-      c.op(Op.I32_WRAP_I64);
-      return;
-    }
     c.block();
     // Allowed in the live stack [sLo, top) or in the cached region; test the likelier one first.
     const stackFirst = this.stackish.has(base) || perm === PERM_RW;
@@ -1443,6 +1460,7 @@ class FunctionEmitter implements StructureSink {
       c.mem(type === T.I64 ? Op.I64_LOAD : Op.I32_LOAD, type === T.I64 ? 3 : 2, at);
       c.setLocal(local);
     }
+    this.frameBase();
   }
 
   /** Branch to the stop label with reason `kind` (its arguments already in L_S1..L_S3). */
@@ -1483,6 +1501,18 @@ class FunctionEmitter implements StructureSink {
     this.set(0);
     // The interpreter restores r10 to the frame pointer on return.
     this.frameTop();
+    this.frameBase();
+  }
+
+  /** L_FP32 = r10 - 512 (see L_FP32), when r10 is static; recomputed after calls rather than kept across them. */
+  private frameBase(): void {
+    if (!this.r10Static) return;
+    const c = this.code;
+    c.getLocal(L_R10);
+    c.op(Op.I32_WRAP_I64);
+    c.i32(STACK_FRAME_SIZE);
+    c.op(Op.I32_SUB);
+    c.setLocal(L_FP32);
   }
 
   /** r10 = top - 512 * depth. */

@@ -262,6 +262,58 @@ describe('budget and call depth', () => {
     expect(seen).toEqual([16, 34, 52, 70]);
   });
 
+  it("budgetTests 'entry': loops take no budget; the result is the interpreter's, executed counts what is outside loops", () => {
+    // r0 = 0; r3 = 0; l: r0 += 1; if r0 & 1 goto odd; r3 += 5; goto tail; odd: r3 += 1; tail: if r0 < r1 goto l;
+    // r0 = r3; exit: 2 instructions before the loop, 2 after it.
+    const items = [
+      Mov.imm(R0, 0),
+      Mov.imm(R3, 0),
+      label('l'),
+      Add.imm(R0, 1),
+      asm.JSet.imm(R0, 1, 'odd'),
+      Add.imm(R3, 5),
+      Ja('tail'),
+      label('odd'),
+      Add.imm(R3, 1),
+      label('tail'),
+      JLt.reg(R0, R1, 'l'),
+      Mov.reg(R0, R3),
+      Exit(),
+    ];
+    const prog = loadProgram(program(...items), { budgetTests: 'entry', exitRegisters: 'r0' });
+    for (const r1 of [1, 2, 7, 100_000]) {
+      const { jit, interp } = both(prog, {}, [r1]);
+      expect(jit.ok).toBe(true);
+      expect(jit.r0).toBe(interp.r0);
+      expect(jit.executed).toBe(4);
+      expect(interp.executed).toBeGreaterThan(4);
+    }
+    // A budget far below what the loop runs: the loop is not counted, so the run ends normally...
+    expect(both(prog, { budget: 10 }, [100_000]).jit).toMatchObject({ ok: true, r0: 300_000n, executed: 4 });
+    // ...while a budget below the loop-free part still stops it (the entry block's test).
+    const stopped = both(prog, { budget: 1 }, [5]).jit;
+    expect(stopped.fault?.kind).toBe('budget');
+  });
+
+  it("budgetTests 'entry': a loop at the function's entry still tests its entry block; a loop-free program keeps the exact count", () => {
+    // l: r0 += 1; if r0 < r1 goto l; exit (the entry block is the loop header)
+    const looping = loadProgram(program(label('l'), Add.imm(R0, 1), JLt.reg(R0, R1, 'l'), Exit()), { budgetTests: 'entry' });
+    const { jit, interp } = both(looping, { budget: 1000 }, [10_000]);
+    expect(jit.fault?.kind).toBe('budget');
+    expect(interp.fault?.kind).toBe('budget');
+    expect(both(looping, {}, [50]).jit).toMatchObject({ ok: true, r0: 50n, executed: 101 });
+    const straight = loadProgram(program(Mov.imm(R0, 1), Add.imm(R0, 2), JEq.imm(R1, 0, 'z'), Add.imm(R0, 3), label('z'), Exit()), {
+      budgetTests: 'entry',
+    });
+    for (const r1 of [0, 1]) {
+      const { jit: j, interp: i } = both(straight, {}, [r1]);
+      expect(j).toEqual(i);
+    }
+    // As in `loop` mode, the entry block tests the budget: one below its three instructions stops the run.
+    for (let budget = 1; budget < 3; budget++) expect(both(straight, { budget }, [1]).jit.fault?.kind).toBe('budget');
+    expect(both(straight, { budget: 5 }, [1]).jit).toMatchObject({ ok: true, executed: 5 });
+  });
+
   it("exitRegisters 'r0': the JIT publishes r0 alone at the exit and on a fault; r0, the fault and executed stay exact", () => {
     // r3 = 7; r0 = r1 + r3; r4 = *(u64 *)(r1 + 0) when r1 != 0 (an unmapped address: a memory fault)
     const items = [Mov.imm(R3, 7), Mov.reg(R0, R1), Add.reg(R0, R3), JEq.imm(R1, 0, 'out'), Ldx.dw(R2, R1, 0), label('out'), Exit()];

@@ -323,3 +323,52 @@ function dispatch(g: Graph, sink: StructureSink, order: readonly number[], label
   code.end();
   code.op(Op.UNREACHABLE);
 }
+
+/**
+ * The nodes that lie on a cycle (a strongly connected component of two or more nodes, or a node that branches
+ * to itself), as 1s, indexed by node. Tarjan's algorithm, iterative (deep graphs do not overflow the JS stack);
+ * only nodes reachable from the entry are visited.
+ */
+export function nodesOnCycles(g: Graph): Uint8Array {
+  const onCycle = new Uint8Array(g.size);
+  const index = new Int32Array(g.size).fill(-1);
+  const low = new Int32Array(g.size);
+  const onStack = new Uint8Array(g.size);
+  const sccStack: number[] = [];
+  const work: Array<[number, number]> = [[0, 0]];
+  let next = 0;
+  index[0] = low[0] = next++;
+  sccStack.push(0);
+  onStack[0] = 1;
+  while (work.length > 0) {
+    const top = work[work.length - 1]!;
+    const v = top[0];
+    const succs = g.succs(v);
+    if (top[1] < succs.length) {
+      const w = succs[top[1]++]!;
+      if (w === v) onCycle[v] = 1;
+      if (index[w] === -1) {
+        index[w] = low[w] = next++;
+        sccStack.push(w);
+        onStack[w] = 1;
+        work.push([w, 0]);
+      } else if (onStack[w]) {
+        low[v] = Math.min(low[v]!, index[w]!);
+      }
+      continue;
+    }
+    work.pop();
+    const parent = work[work.length - 1];
+    if (parent !== undefined) low[parent[0]] = Math.min(low[parent[0]]!, low[v]!);
+    if (low[v] === index[v]) {
+      // v roots a component: pop it; two or more nodes make a cycle through each of them.
+      const start = sccStack.lastIndexOf(v);
+      const members = sccStack.splice(start);
+      for (const w of members) {
+        onStack[w] = 0;
+        if (members.length > 1) onCycle[w] = 1;
+      }
+    }
+  }
+  return onCycle;
+}

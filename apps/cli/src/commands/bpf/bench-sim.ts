@@ -54,6 +54,8 @@ export interface SimBenchOptions {
   readonly scale: number;
   /** Skip the map and ring buffer rows. */
   readonly xdpOnly: boolean;
+  /** Test runs per XDP program, the fastest duration counting (default 1). */
+  readonly rounds?: number;
 }
 
 /** Entries of the hash map the lookups run against, and the key mask (keys 0..65535 are all present). */
@@ -195,8 +197,17 @@ export function runSimBench(options: SimBenchOptions): SimBenchReport {
       const fd = yield* load(program.name, program.insns);
       if (fd < 0) return fail(`BPF_PROG_LOAD ${program.name}`, fd);
       // bpftool's default for prog run is repeat 1; the kernel figures were taken with enough repeats to amortize the syscall.
-      const run = yield* libc.bpfProgTestRun(fd, { data: options.input, repeat: scaled(1000) });
+      // Several test runs, the fastest counting, as the kernel column is the best of its rounds: on a loaded machine
+      // a whole test run can fall in a phase where other processes slow this one down (measured: the same program
+      // at 1x or 2x in CPU time, for seconds at a time, whatever the timing inside the test run).
+      let run = yield* libc.bpfProgTestRun(fd, { data: options.input, repeat: scaled(1000) });
       if (run.ret < 0) return fail(`BPF_PROG_TEST_RUN ${program.name}`, run.ret);
+      for (let round = 1; round < (options.rounds ?? 1); round++) {
+        const again = yield* libc.bpfProgTestRun(fd, { data: options.input, repeat: scaled(1000) });
+        if (again.ret < 0) return fail(`BPF_PROG_TEST_RUN ${program.name}`, again.ret);
+        if (again.retval !== run.retval) return fail(`BPF_PROG_TEST_RUN ${program.name}: retval ${again.retval >>> 0} after ${run.retval >>> 0}`, again.retval);
+        if (again.duration < run.duration) run = again;
+      }
       xdp.push({ name: program.name, retval: run.retval >>> 0, expected: program.expected, ns: run.duration });
       yield* libc.close(fd);
     }

@@ -118,7 +118,13 @@ bpftool installed; else the bench README's anchors.`,
         default: 'auto',
         help: 'auto: measure the real kernel when it can be (root, bpftool); no: use the README anchors',
       }),
-      'linux-rounds': opt.int({ value: 'N', min: 1, max: 100, default: 5, help: 'bpftool prog run rounds per program (the fastest counts)' }),
+      'linux-rounds': opt.int({
+        value: 'N',
+        min: 1,
+        max: 100,
+        default: 5,
+        help: 'bpftool prog run rounds, and simulator test runs, per program (the fastest counts)',
+      }),
       scale: opt.number({ value: 'X', above: 0, max: 100, default: 1, help: 'multiply repeats and operation counts' }),
       'xdp-only': opt.flag('only the bench programs, no map or ring buffer rows'),
       dir: opt.path({ value: 'DIR', must: 'dir', help: 'the bench directory (default: ../shared/bench beside the repository)' }),
@@ -146,6 +152,8 @@ bpftool installed; else the bench README's anchors.`,
         engine: options.engine === 'interp' ? 'interp' : 'jit',
         scale: options.scale,
         xdpOnly: options['xdp-only'],
+        // The simulator's XDP rows are the best of as many test runs as the kernel's.
+        rounds: options['linux-rounds'],
       });
     } catch (error) {
       if (error instanceof BenchFailure) throw new CliError(error.message);
