@@ -66,6 +66,16 @@ function checkRegion(regno: number, reg: Reg, off: number, size: number, memSize
   if (!ok(hi)) throw new Reject(what(Number(hi)), 'map-range', { more: [`R${regno} max value is outside of the allowed memory range`] });
 }
 
+/**
+ * check_map_access(env, regno, reg->off, 1, ...) for sanitize_check_bounds (sanitize.ts): the map value pointer
+ * `reg` must point inside its value; throws Linux's lines otherwise.
+ */
+export function checkMapValueRange(regno: number, reg: Reg): void {
+  const map = reg.map;
+  if (!map) return;
+  checkRegion(regno, reg, reg.off, 1, map.valueSize, (o) => `invalid access to map value, value_size=${map.valueSize} off=${o} size=1`);
+}
+
 /** sizeof(struct bpf_spin_lock) (include/uapi/linux/bpf.h: one __u32). */
 const SPIN_LOCK_SIZE = 4;
 
@@ -228,6 +238,16 @@ function destroySpill(f: FuncState, spi: number): void {
   for (let j = 0; j < 8; j++) if (bytes[spi * 8 + j] === Slot.SPILL) bytes[spi * 8 + j] = Slot.MISC;
 }
 
+/** check_stack_write_fixed_off's test for nospec_result, Linux's bytes slot_type[0..size) of the slot. */
+function needsNospecResult(f: FuncState, spi: number, size: number, value: Reg | null): boolean {
+  if (value !== null && isPointer(value)) return true;
+  for (let i = 0; i < size; i++) {
+    const t = f.stack[spi * 8 + i];
+    if (t !== Slot.MISC && t !== Slot.ZERO) return true;
+  }
+  return false;
+}
+
 function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number, value: Reg | null, stImm: bigint | null): void {
   const f = frameOf(env, reg);
   const { min, max } = stackBounds(regno, reg, off, size, 'write');
@@ -252,6 +272,9 @@ function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number
   const aligned = min % 8 === 0;
   const prev = f.spilled[spi];
   if (prev && isPointer(prev) && size !== 8 && !env.privileged) throw new Reject('attempt to corrupt spilled pointer on stack', 'spill');
+  // Spectre v4 (Linux !bypass_spec_v4): a barrier after storing a pointer, or over bytes that held anything but
+  // data (a spilled pointer, a fresh slot), so that a load after it cannot see the old value speculatively.
+  if (!env.bypassSpec && needsNospecResult(f, spi, size, value)) env.facts.markNospecResult(env.insnIdx);
   // check_stack_write_fixed_off: a write into a dynptr's slot destroys it (or is refused for a referenced one).
   destroyIfDynptr(env, f, spi);
   if (value && isPointer(value)) {

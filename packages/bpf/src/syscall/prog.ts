@@ -29,7 +29,9 @@ import {
   convertCtxAccesses,
   fixupDivisions,
   inlineLoops,
+  insertNospec,
   removeDeadCode,
+  sanitizeAluInsns,
   verify,
   type MapDesc,
   type ProgramTypeDesc,
@@ -46,7 +48,7 @@ import type { BpfRuntime, RunnableProgram } from '../runtime/runtime.js';
 import type { TailCallTarget } from '../runtime/env.js';
 import type { BpfMap } from '../maps/map.js';
 import type { MapObject } from './objects.js';
-import { bpfCapable, dumpRawOk, progLoadDenied } from './permissions.js';
+import { bpfCapable, dumpRawOk, perfmonCapable, progLoadDenied } from './permissions.js';
 import { calledHelpers, directValueAddress, dumpXlated, inlineMapLookups, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
 import { CyclicIdr } from './idr.js';
 import type { BtfObject } from './btf.js';
@@ -398,6 +400,8 @@ export class ProgSyscall {
             attached,
             {
               privileged,
+              // bpf_bypass_spec_v1/v4: CAP_PERFMON (or CAP_SYS_ADMIN) skips Spectre sanitising.
+              bypassSpec: perfmonCapable(task),
               gpl: gplCompatible,
               ...(btfInfo.linkage === undefined ? {} : { subprogLinkage: btfInfo.linkage }),
               // The subprograms' signatures and the source lines, as the verifier reads them (prog-btf-info.ts).
@@ -522,7 +526,10 @@ export class ProgSyscall {
     mm: UserCopy,
     insnBytes: Uint8Array,
     desc: ProgramTypeDesc,
-    checks: { readonly privileged: boolean; readonly gpl: boolean } & Pick<VerifyOptions, 'subprogLinkage' | 'subprogBtf' | 'lineInfo'>,
+    checks: { readonly privileged: boolean; readonly bypassSpec: boolean; readonly gpl: boolean } & Pick<
+      VerifyOptions,
+      'subprogLinkage' | 'subprogBtf' | 'lineInfo'
+    >,
     logLevel: number,
     held: MapObject[],
     callbacks: number[],
@@ -606,6 +613,8 @@ export class ProgSyscall {
       live = inlineLoops(live, result.facts, result.stackDepth).program;
       // do_misc_fixups' map_gen_lookup, for a program the JIT will compile (prog->jit_requested: bpf_jit_enable).
       if (this.sysctls.jitEnable.value !== 0) live = inlineMapLookups(live, result.facts.callMaps, (mapDesc) => mapOfDesc.get(mapDesc));
+      // do_misc_fixups' Spectre v1 masking of sanitised pointer arithmetic (BPF_REG_AX): it runs.
+      live = sanitizeAluInsns(live, result.facts);
     } catch (e) {
       // The verifier's facts disagree with the program: Linux reports such a state as a verifier bug (EFAULT).
       if (!(e instanceof CtxRewriteError)) throw e;
@@ -625,7 +634,8 @@ export class ProgSyscall {
     // division and modulo already are RFC 9669's (a zero divisor gives 0, or leaves the dividend; a signed
     // division of the smallest value by -1 wraps), which is exactly what the guards make of them, and the
     // signed guards use BPF_REG_AX (r11), a register the kernel's own patches have and programs do not.
-    const shown = fixupDivisions(live);
+    // convert_ctx_accesses' speculation barriers (`nospec`) are shown, not run: they only order the CPU.
+    const shown = insertNospec(fixupDivisions(live), result.facts);
     const refOf = (insn: RawInsn): MapObject | undefined => {
       const kind = mapRefKind(insn.src);
       return kind === null ? undefined : byRef.get(`${kind}:${insn.imm}`);
