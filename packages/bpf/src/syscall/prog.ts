@@ -613,8 +613,6 @@ export class ProgSyscall {
       live = inlineLoops(live, result.facts, result.stackDepth).program;
       // do_misc_fixups' map_gen_lookup, for a program the JIT will compile (prog->jit_requested: bpf_jit_enable).
       if (this.sysctls.jitEnable.value !== 0) live = inlineMapLookups(live, result.facts.callMaps, (mapDesc) => mapOfDesc.get(mapDesc));
-      // do_misc_fixups' Spectre v1 masking of sanitised pointer arithmetic (BPF_REG_AX): it runs.
-      live = sanitizeAluInsns(live, result.facts);
     } catch (e) {
       // The verifier's facts disagree with the program: Linux reports such a state as a verifier bug (EFAULT).
       if (!(e instanceof CtxRewriteError)) throw e;
@@ -634,8 +632,11 @@ export class ProgSyscall {
     // division and modulo already are RFC 9669's (a zero divisor gives 0, or leaves the dividend; a signed
     // division of the smallest value by -1 wraps), which is exactly what the guards make of them, and the
     // signed guards use BPF_REG_AX (r11), a register the kernel's own patches have and programs do not.
-    // convert_ctx_accesses' speculation barriers (`nospec`) are shown, not run: they only order the CPU.
-    const shown = insertNospec(fixupDivisions(live), result.facts);
+    // do_misc_fixups' Spectre v1 masking of sanitised pointer arithmetic (BPF_REG_AX) and convert_ctx_accesses'
+    // speculation barriers (`nospec`) are shown, not run, like the division guards: the VM has no r11 and no
+    // barrier, and neither changes a result on a path the CPU really takes (the verifier proved every such
+    // offset within its alu_limit, where the mask is the identity; a barrier only orders the CPU).
+    const shown = insertNospec(fixupDivisions(sanitizeAluInsns(live, result.facts)), result.facts);
     const refOf = (insn: RawInsn): MapObject | undefined => {
       const kind = mapRefKind(insn.src);
       return kind === null ? undefined : byRef.get(`${kind}:${insn.imm}`);
