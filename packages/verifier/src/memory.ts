@@ -205,7 +205,15 @@ function growStack(env: Env, f: FuncState, minOff: number): void {
   if (depth > prev) env.stackDepth[sub] = depth;
 }
 
-function stackBounds(regno: number, reg: Reg, off: number, size: number, t: AccessType | 'helper', strict = true): { min: number; max: number } {
+function stackBounds(
+  regno: number,
+  reg: Reg,
+  off: number,
+  size: number,
+  t: AccessType | 'helper',
+  strict = true,
+  minValid = -MAX_STACK,
+): { min: number; max: number } {
   // Stack accesses are always strictly aligned (Linux check_ptr_alignment: stack spill tracking needs it).
   if (strict && t !== 'helper' && tnumIsConst(reg.varOff) && (Number(BigInt.asIntN(64, reg.varOff.value)) + off) % size !== 0) {
     const fixed = reg.off;
@@ -224,7 +232,8 @@ function stackBounds(regno: number, reg: Reg, off: number, size: number, t: Acce
     min = Number(reg.smin) + off;
     max = Number(reg.smax) + off + size;
   }
-  if (min < -MAX_STACK || max > 0 || size < 0) {
+  // check_stack_slot_within_bounds: `minValid` is -allocated_stack for a read without allow_uninit_stack.
+  if (min < minValid || max > 0 || size < 0) {
     if (tnumIsConst(reg.varOff)) throw new Reject(`invalid${extra} stack R${regno} off=${off} size=${size}`, 'stack-range');
     throw new Reject(`invalid variable-offset${extra} stack R${regno} var_off=${tnumToString(reg.varOff)} off=${off} size=${size}`, 'stack-range');
   }
@@ -316,7 +325,8 @@ function fakeConst(v: bigint, size: number): Reg {
 
 function stackRead(env: Env, regno: number, reg: Reg, off: number, size: number, dstRegno: number, signed: boolean): void {
   const f = frameOf(env, reg);
-  const { min, max } = stackBounds(regno, reg, off, size, 'read');
+  // Linux check_stack_slot_within_bounds: without allow_uninit_stack a read stays within the allocated stack.
+  const { min, max } = stackBounds(regno, reg, off, size, 'read', true, env.privileged ? -MAX_STACK : -f.allocated * 8);
   if (!tnumIsConst(reg.varOff)) {
     for (let a = min; a < max; a++) {
       const k = -a - 1;

@@ -4,7 +4,7 @@
  * scratch register BPF_REG_AX (`r11`: division guards, Spectre masking) and the speculation barrier
  * `BPF_ST | BPF_NOSPEC` (`nospec`).
  */
-import { decodeProgram, formatXlated, slotCount, type Insn } from '@ebpf-sim/isa';
+import { decodeProgram, formatXlated, slotCount } from '@ebpf-sim/isa';
 
 /** Linux's BPF_REG_AX. */
 const AX = 11;
@@ -51,7 +51,7 @@ export function xlatedLines(xlated: Uint8Array): XlatedLine[] {
     const src = (bytes[1] ?? 0) >> 4;
     const stand = standIn(dst, src);
     const patched = withStandIn(bytes, stand);
-    const insn = (decodeProgram(patched ?? bytes)[0] as Insn | undefined) ?? null;
+    const insn = decodeProgram(patched ?? bytes)[0] ?? null;
     if (insn === null) break;
     let text = formatXlated(insn, insn.form);
     // Only r11 was replaced, by a register the instruction does not otherwise name.
