@@ -52,8 +52,17 @@ export interface SanitizeInfo {
   maskToLeft: boolean;
 }
 
+const SCRATCH_INFO: SanitizeInfo = { aluState: 0, aluLimit: 0, maskToLeft: false };
+
+/**
+ * A cleared bpf_sanitize_info for one instruction's two windows. One object serves every instruction (the
+ * windows of one instruction never interleave with another's): no allocation per pointer operation.
+ */
 export function sanitizeInfo(): SanitizeInfo {
-  return { aluState: 0, aluLimit: 0, maskToLeft: false };
+  SCRATCH_INFO.aluState = 0;
+  SCRATCH_INFO.aluLimit = 0;
+  SCRATCH_INFO.maskToLeft = false;
+  return SCRATCH_INFO;
 }
 
 /** Linux sanitize_needed. */

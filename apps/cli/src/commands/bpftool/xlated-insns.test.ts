@@ -7,7 +7,20 @@ describe('xlated instructions with the kernel-only parts', () => {
   it("prints BPF_REG_AX as r11/w11 and BPF_ST_NOSPEC as nospec, as Linux's print_bpf_insn does", () => {
     // From Linux 6.18's xlated dump of fixtures/unpriv san_map_add: the Spectre v1 masking of `r0 += r1`.
     const lines = xlatedLines(
-      bytes('620afcff00000000', 'c200000000000000', 'b40b000007000000', '1f1b000000000000', '4f1b000000000000', '870b000000000000', 'c70b00003f000000', '5f1b000000000000', '0fb0000000000000', '1811000001000000', '0000000000000000', '9500000000000000'),
+      bytes(
+        '620afcff00000000',
+        'c200000000000000',
+        'b40b000007000000',
+        '1f1b000000000000',
+        '4f1b000000000000',
+        '870b000000000000',
+        'c70b00003f000000',
+        '5f1b000000000000',
+        '0fb0000000000000',
+        '1811000001000000',
+        '0000000000000000',
+        '9500000000000000',
+      ),
     );
     expect(lines.map((l) => `${l.slot}: ${l.text}`)).toEqual([
       '0: (62) *(u32 *)(r10 -4) = 0',
