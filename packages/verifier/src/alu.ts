@@ -8,6 +8,8 @@ import { checkDst, checkSrc, type Env } from './env.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markUnknown, regTypeName, S64_MIN } from './reg.js';
 import { Reject } from './reject.js';
 import { tnumAdd, tnumIsConst, tnumSub } from './tnum.js';
+import { sanitizeCheckBounds, sanitizeInfo, sanitizeNeeded, sanitizePtrAlu, sanitizeValAlu } from './sanitize.js';
+import { checkMapValueRange } from './memory.js';
 
 /** Linux bpf_alu_string, by operation code >> 4. */
 const ALU_STRING = ['+=', '-=', '*=', '/=', '|=', '&=', '<<=', '>>=', 'neg', '%=', '^=', '=', 's>>=', 'endian'];
@@ -179,6 +181,8 @@ function checkBinary(env: Env, insn: RawInsn, form: OpcodeForm, is64: boolean): 
     markUnknown(dst);
     return;
   }
+  // adjust_scalar_min_max_vals: the same instruction may not add to a pointer on another path (unprivileged).
+  if (!env.bypassSpec) sanitizeValAlu(env, insn);
   dst.id = 0;
   if ((sop === 'lsh' || sop === 'rsh' || sop === 'arsh') && useSrc) {
     const max = is64 ? src.umax : BigInt(src.u32max);
@@ -247,26 +251,27 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
   const ptr = ptrIsDst ? dst : src;
   const scalar = ptrIsDst ? src : dst;
   ptrArithForbidden(ptr, ptrIsDst ? insn.dst : insn.src, scalar);
+  // Linux adjust_ptr_min_max_vals: the first window of sanitize_ptr_alu (unprivileged) comes before the
+  // operator checks; the result's bounds check and the commit window after the operation.
+  checkSaneOffset(ptr, scalar);
+  const info = sanitizeInfo();
+  if (sanitizeNeeded(op)) sanitizePtrAlu(env, insn, ptr, scalar, ptrIsDst, info, false);
   if (op === 0x50 || op === 0x40 || op === 0xa0) throw new Reject(`R${insn.dst} bitwise operator ${opName} on pointer prohibited`, 'ptr-arith');
   if (op !== 0x00 && op !== 0x10) throw new Reject(`R${insn.dst} pointer arithmetic with ${opName} operator prohibited`, 'ptr-arith');
   if (op === 0x10 && !ptrIsDst) throw new Reject(`R${insn.dst} tried to subtract pointer from scalar`, 'ptr-arith');
-  if (!env.privileged && useSrc && !tnumIsConst(scalar.varOff) && ptr.type === RegType.PTR_TO_STACK) {
-    throw new Reject(
-      `R${insn.dst} variable stack access prohibited for !root, var_off=(0x${scalar.varOff.value.toString(16)}; 0x${scalar.varOff.mask.toString(16)})`,
-      'ptr-arith',
-    );
-  }
+  movePointer(env, op, dst, ptr, scalar);
+  sanitizeCheckBounds(env, insn, dst, (reg) => checkMapValueRange(insn.dst, reg));
+  if (sanitizeNeeded(op)) sanitizePtrAlu(env, insn, dst, scalar, ptrIsDst, info, true);
+}
+
+/** check_reg_sane_offset on the scalar operand, before anything else looks at the operation. */
+function checkSaneOffset(ptr: Reg, scalar: Reg): void {
   const typeName = regTypeName(ptr);
-  const result = ptr.clone();
   if (tnumIsConst(scalar.varOff)) {
     const val = BigInt.asIntN(64, scalar.varOff.value);
     if (val >= BigInt(MAX_VAR_OFF) || val <= -BigInt(MAX_VAR_OFF)) {
       throw new Reject(`math between ${typeName} pointer and ${val} is not allowed`, 'ptr-arith');
     }
-    const nextOff = op === 0x00 ? ptr.off + Number(val) : ptr.off - Number(val);
-    if (Math.abs(nextOff) >= MAX_VAR_OFF) throw new Reject(`value ${val} makes ${typeName} pointer be out of bounds`, 'ptr-arith');
-    result.off = nextOff;
-    dst.copyFrom(result);
     return;
   }
   if (scalar.smin === S64_MIN) {
@@ -276,6 +281,20 @@ function pointerArith(env: Env, insn: RawInsn, op: number, dst: Reg, src: Reg, i
   // check (check_packet_access, check_map_access, check_stack_access_within_bounds) to refuse.
   if (scalar.smin >= BigInt(MAX_VAR_OFF) || scalar.smin <= -BigInt(MAX_VAR_OFF)) {
     throw new Reject(`value ${scalar.smin} makes ${typeName} pointer be out of bounds`, 'unbounded', { errno: 22 });
+  }
+}
+
+/** The pointer moved by the scalar (adjust_ptr_min_max_vals' BPF_ADD/BPF_SUB cases), into `dst`. */
+function movePointer(env: Env, op: number, dst: Reg, ptr: Reg, scalar: Reg): void {
+  const typeName = regTypeName(ptr);
+  const result = ptr.clone();
+  if (tnumIsConst(scalar.varOff)) {
+    const val = BigInt.asIntN(64, scalar.varOff.value);
+    const nextOff = op === 0x00 ? ptr.off + Number(val) : ptr.off - Number(val);
+    if (Math.abs(nextOff) >= MAX_VAR_OFF) throw new Reject(`value ${val} makes ${typeName} pointer be out of bounds`, 'ptr-arith');
+    result.off = nextOff;
+    dst.copyFrom(result);
+    return;
   }
   // The variable part of the pointer is a scalar: add or subtract the operand's range.
   const v = new Reg();

@@ -3,6 +3,7 @@
  * both operands on each side (regs_refine_cond_op), NULL checks that promote every copy with the same id,
  * and packet ranges learnt from `data + N > data_end` (try_match_pkt_pointers).
  */
+import { pushSpeculative } from './sanitize.js';
 import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { boundsInvalid, immReg, syncBounds } from './bounds.js';
 import { forEachReg } from './calls.js';
@@ -492,6 +493,8 @@ export function checkCondJump(env: Env, insn: RawInsn, form: OpcodeForm): Branch
     if (!isPointer(dst)) env.precision.markReg(insn.dst);
     if (useSrc && !isPointer(src)) env.precision.markReg(insn.src);
   }
+  // Linux sanitize_speculative_path: the side never taken is explored speculatively (unprivileged).
+  if (taken >= 0) pushSpeculative(env, insn, taken === 1 ? env.insnIdx + 1 : env.insnIdx + insn.off + 1);
   if (taken === 1) return JUMP_ONLY;
   if (taken === 0) return FALL_ONLY;
 

@@ -129,7 +129,8 @@ function helperStack(env: Env, regno: number, reg: Reg, size: number, write: boo
   for (let a = min; a < max; a++) {
     const k = -a - 1;
     const spi = k >> 3;
-    env.scratchSlots.add(spi);
+    // Linux's log shows the slots a helper writes as touched by the call, not the ones it only reads.
+    if (write) env.scratchSlots.add(spi);
     if (write) {
       const { bytes, spilled } = f.ownStack();
       if (spilled[spi]) {
@@ -432,7 +433,8 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
   if (proto.callback !== undefined) pushCallback(env, proto.callback, meta);
   checkMapCompat(proto, meta.map);
   if (meta.map) env.facts.recordCallMap(env.insnIdx, meta.map);
-  const constKey = meta.map && proto.constKeyNeverNull === true ? constMapKey(env, meta.map) : -1;
+  // Linux get_constant_map_key answers only for CAP_BPF: an unprivileged lookup's value stays nullable.
+  const constKey = meta.map && proto.constKeyNeverNull === true && env.privileged ? constMapKey(env, meta.map) : -1;
   if (proto.lock === 'acquire') {
     if (env.state.activeLock) throw new Reject('Locking two bpf_spin_locks are not allowed', 'lock');
     env.state.activeLock = meta.lockId;

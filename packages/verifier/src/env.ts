@@ -18,6 +18,13 @@ export interface Env {
   readonly registry: VerifierRegistry;
   /** CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN: bounded loops, pointer leaks, uninitialised stack reads. */
   readonly privileged: boolean;
+  /**
+   * CAP_PERFMON (Linux bypass_spec_v1/bypass_spec_v4, allow_ptr_leaks): without it pointer arithmetic is
+   * sanitised, decided branches get speculative paths and stack stores a barrier (sanitize.ts).
+   */
+  readonly bypassSpec: boolean;
+  /** A sanitised variable offset was seen: pruning compares scalars exactly (Linux explore_alu_limits). */
+  exploreAluLimits: boolean;
   readonly gpl: boolean;
   /** BPF_F_SLEEPABLE (Linux in_sleepable): sleepable helpers allowed; RCU read-side sections only where the program opens them. */
   readonly sleepable: boolean;

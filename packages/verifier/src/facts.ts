@@ -38,6 +38,23 @@ export interface LoopCallFact {
   readonly caller: number;
 }
 
+/** An instruction do_misc_fixups rewrites with the BPF_REG_AX masking (Linux alu_state and alu_limit). */
+export interface AluSanitizeFact {
+  readonly insn: number;
+  /** sanitize.ts AluSanitize bits. */
+  readonly state: number;
+  readonly limit: number;
+}
+
+/** sanitize.ts AluSanitize.NON_POINTER: scalars only, nothing to patch. */
+const ALU_NON_POINTER = 1 << 3;
+
+function indicesOfOne(arr: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < arr.length; i++) if (arr[i] === 1) out.push(i);
+  return out;
+}
+
 export class InsnFacts {
   private readonly div: Uint8Array;
   private readonly mem: Uint8Array;
@@ -62,11 +79,70 @@ export class InsnFacts {
   /** End of the furthest context byte accessed (Linux prog->aux->max_ctx_offset; raw_tp test runs need that much ctx_in). */
   maxCtxOffset = 0;
 
+  /** Per slot: Linux insn_aux_data.alu_state (sanitize.ts AluSanitize bits), 0 for none. */
+  private readonly aluState: Uint8Array;
+  /** Per slot: Linux insn_aux_data.alu_limit. */
+  private readonly aluLimit: Uint32Array;
+  /** Per slot: a speculation barrier before the instruction (Linux insn_aux_data.nospec). */
+  private readonly nospec: Uint8Array;
+  /** Per slot: a speculation barrier after the instruction (Linux insn_aux_data.nospec_result). */
+  private readonly nospecResult: Uint8Array;
+
   constructor(readonly length: number) {
     this.div = new Uint8Array(length);
     this.mem = new Uint8Array(length);
     this.base = new Uint8Array(length);
     this.seen = new Uint8Array(length);
+    this.aluState = new Uint8Array(length);
+    this.aluLimit = new Uint32Array(length);
+    this.nospec = new Uint8Array(length);
+    this.nospecResult = new Uint8Array(length);
+  }
+
+  /**
+   * Linux update_alu_sanitation_state: the instruction at `insn` wants masking `state` with `limit`; false
+   * when another path wanted another one.
+   */
+  recordAluSanitize(insn: number, state: number, limit: number): boolean {
+    const prev = this.aluState[insn] ?? 0;
+    if (prev !== 0 && (prev !== state || this.aluLimit[insn] !== limit)) return false;
+    this.aluState[insn] = state;
+    this.aluLimit[insn] = limit;
+    return true;
+  }
+
+  /** A speculative path could not go through `insn` safely: a barrier goes before it, and no masking. */
+  markNospec(insn: number): void {
+    this.nospec[insn] = 1;
+    this.aluState[insn] = 0;
+  }
+
+  nospecAt(insn: number): boolean {
+    return this.nospec[insn] === 1;
+  }
+
+  /** The store at `insn` needs a barrier after it (Linux nospec_result, Spectre v4). */
+  markNospecResult(insn: number): void {
+    this.nospecResult[insn] = 1;
+  }
+
+  nospecResultAt(insn: number): boolean {
+    return this.nospecResult[insn] === 1;
+  }
+
+  /** The instructions do_misc_fixups masks (alu_state set, not NON_POINTER), with their state and limit. */
+  aluSanitized(): AluSanitizeFact[] {
+    const out: AluSanitizeFact[] = [];
+    for (let i = 0; i < this.length; i++) {
+      const state = this.aluState[i] ?? 0;
+      if (state !== 0 && state !== ALU_NON_POINTER) out.push({ insn: i, state, limit: this.aluLimit[i] ?? 0 });
+    }
+    return out;
+  }
+
+  /** Slots with a barrier before them (`before`) or after them. */
+  nospecSlots(before: boolean): number[] {
+    return indicesOfOne(before ? this.nospec : this.nospecResult);
   }
 
   /** The verifier reached the instruction at `insn` (both slots of an LD imm64: Linux sanitize_mark_insn_seen). */

@@ -406,3 +406,90 @@ export function inlineLoops(
   }
   return { program: { ...out, insns }, stackDepth: depths };
 }
+
+/** sanitize.ts AluSanitize bits, as do_misc_fixups reads them. */
+const ALU_SANITIZE_SRC = 1 << 0;
+const ALU_SANITIZE = (1 << 0) | (1 << 1);
+const ALU_NEG_VALUE = 1 << 2;
+const ALU_IMMEDIATE = 1 << 4;
+
+/** The index in `xlated.insns` of every slot an entry starts at. */
+function indexBySlot(xlated: XlatedProgram): Map<number, number> {
+  const indexAt = new Map<number, number>();
+  let s = 0;
+  for (let i = 0; i < xlated.insns.length; i++) {
+    indexAt.set(s, i);
+    s += slotsOf(xlated.insns[i] as RawInsn);
+  }
+  return indexAt;
+}
+
+/**
+ * do_misc_fixups' "rewrite pointer arithmetic to mitigate speculation attacks": each `r += r`/`r -= r` the
+ * verifier sanitised (`facts.aluSanitize`, Linux alu_state/alu_limit) takes its offset through BPF_REG_AX masked
+ * to [0, alu_limit] (a register offset out of that range, which only a mispredicted path can have, becomes 0),
+ * or, for an offset known to the verifier, AX = the offset's magnitude; a negative offset is negated around the
+ * operation, which flips add and sub. The masking runs (the VM has r11): a speculative escape is not observable
+ * here, but the program is the kernel's.
+ */
+export function sanitizeAluInsns(xlated: XlatedProgram, facts: VerifyResult['facts']): XlatedProgram {
+  const sanitized = facts.aluSanitize ?? [];
+  if (sanitized.length === 0) return xlated;
+  const indexAt = indexBySlot(xlated);
+  const patches = new Map<number, InsnPatch>();
+  for (const fact of sanitized) {
+    const at = indexAt.get(xlated.slotMap[fact.insn] ?? -1);
+    const insn = at === undefined ? undefined : xlated.insns[at];
+    if (at === undefined || insn === undefined) continue;
+    const op = insn.code & 0xf0;
+    // Only BPF_ALU64 add/sub with a register operand is patched (as Linux checks the opcode again).
+    if (insn.code !== (Class.ALU64 | op | Source.X) || (op !== AluOp.ADD && op !== AluOp.SUB)) continue;
+    const isNeg = (fact.state & ALU_NEG_VALUE) !== 0;
+    const isSrc = (fact.state & ALU_SANITIZE) === ALU_SANITIZE_SRC;
+    const isImm = (fact.state & ALU_IMMEDIATE) !== 0;
+    const offReg = isSrc ? insn.src : insn.dst;
+    const patch: RawInsn[] = [];
+    if (isImm) {
+      patch.push(alu(Class.ALU, AluOp.MOV, Source.K, BPF_REG_AX, 0, fact.limit | 0));
+    } else {
+      if (isNeg) patch.push(alu(Class.ALU64, AluOp.MUL, Source.K, offReg, 0, -1));
+      patch.push(
+        alu(Class.ALU, AluOp.MOV, Source.K, BPF_REG_AX, 0, fact.limit | 0),
+        alu(Class.ALU64, AluOp.SUB, Source.X, BPF_REG_AX, offReg, 0),
+        alu(Class.ALU64, AluOp.OR, Source.X, BPF_REG_AX, offReg, 0),
+        alu(Class.ALU64, AluOp.NEG, Source.K, BPF_REG_AX, 0, 0),
+        alu(Class.ALU64, AluOp.ARSH, Source.K, BPF_REG_AX, 0, 63),
+        alu(Class.ALU64, AluOp.AND, Source.X, BPF_REG_AX, offReg, 0),
+      );
+    }
+    if (!isSrc) patch.push(mov64(insn.dst, insn.src));
+    const flipped = isNeg ? (op === AluOp.ADD ? AluOp.SUB : AluOp.ADD) : op;
+    patch.push({ ...insn, code: Class.ALU64 | flipped | Source.X, src: BPF_REG_AX });
+    if (isSrc && isNeg && !isImm) patch.push(alu(Class.ALU64, AluOp.MUL, Source.K, offReg, 0, -1));
+    patches.set(at, { insns: patch });
+  }
+  return patchProgram(xlated, patches);
+}
+
+/** BPF_ST | BPF_NOSPEC (Linux BPF_ST_NOSPEC()): a speculation barrier, printed `nospec`. */
+export const NOSPEC: RawInsn = { code: Class.ST | 0xc0, dst: 0, src: 0, off: 0, imm: 0 };
+
+/**
+ * convert_ctx_accesses' speculation barriers: `nospec` before each instruction a speculative path could not get
+ * past safely (Linux insn_aux_data.nospec) and after each store that needs one (nospec_result, Spectre v4). The
+ * barriers only order the CPU: the simulator runs the program without them, and shows them in the xlated dump.
+ */
+export function insertNospec(xlated: XlatedProgram, facts: VerifyResult['facts']): XlatedProgram {
+  const before = new Set(facts.nospec ?? []);
+  const after = new Set(facts.nospecResult ?? []);
+  if (before.size === 0 && after.size === 0) return xlated;
+  const indexAt = indexBySlot(xlated);
+  const patches = new Map<number, InsnPatch>();
+  for (const slot of new Set([...before, ...after])) {
+    const at = indexAt.get(xlated.slotMap[slot] ?? -1);
+    const insn = at === undefined ? undefined : xlated.insns[at];
+    if (at === undefined || insn === undefined) continue;
+    patches.set(at, { insns: [...(before.has(slot) ? [NOSPEC] : []), insn, ...(after.has(slot) ? [NOSPEC] : [])] });
+  }
+  return patchProgram(xlated, patches);
+}

@@ -67,9 +67,10 @@ function scalarRanges(r: Reg, out: string[]): void {
 }
 
 /** One register's state, without the `Rn=` prefix. */
-export function formatReg(r: Reg, frameno: number): string {
-  // print_reg_state: a precise scalar is prefixed with P.
-  if (r.type === RegType.SCALAR && r.precise) return `P${formatValue(r, frameno)}`;
+export function formatReg(r: Reg, frameno: number, allPrecise = false): string {
+  // print_reg_state: a precise scalar is prefixed with P. Without CAP_BPF every scalar is (Linux
+  // __mark_reg_unknown: `reg->precise = !env->bpf_capable`).
+  if (r.type === RegType.SCALAR && (r.precise || allPrecise)) return `P${formatValue(r, frameno)}`;
   return formatValue(r, frameno);
 }
 
@@ -106,13 +107,13 @@ function formatValue(r: Reg, frameno: number): string {
  * A frame's state: every initialised register (or only `regMask`'s) and every used stack slot (or only
  * `slotMask`'s), each preceded by a space, as print_verifier_state does.
  */
-export function formatFrame(f: FuncState, regMask: number, slots: ReadonlySet<number> | null, refs: readonly number[]): string {
+export function formatFrame(f: FuncState, regMask: number, slots: ReadonlySet<number> | null, refs: readonly number[], allPrecise = false): string {
   let s = f.frameno ? ` frame${f.frameno}:` : '';
   for (let i = 0; i < 11; i++) {
     const r = f.regs[i];
     if (!r || r.type === RegType.NOT_INIT) continue;
     if (!(regMask & (1 << i))) continue;
-    s += ` R${i}=${formatReg(r, f.frameno)}`;
+    s += ` R${i}=${formatReg(r, f.frameno, allPrecise)}`;
   }
   for (let spi = 0; spi < f.allocated; spi++) {
     // A dynptr prints once, at its first (higher) slot, when its second is scratched (print_verifier_state).
@@ -135,7 +136,7 @@ export function formatFrame(f: FuncState, regMask: number, slots: ReadonlySet<nu
     if (f.stack[spi * 8 + 7] === Slot.ITER && spilled) s += ` fp${off}=${formatIterSlot(spilled)}`;
     else if (f.stack[spi * 8 + 7] === Slot.SPILL && spilled) {
       const j = types.indexOf('r');
-      s += ` fp${off}=${types.slice(0, j)}${formatReg(spilled, f.frameno)}`;
+      s += ` fp${off}=${types.slice(0, j)}${formatReg(spilled, f.frameno, allPrecise)}`;
     } else {
       s += ` fp${off}=${types}`;
     }

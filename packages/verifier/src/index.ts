@@ -2,7 +2,7 @@ export { verify, toSlots, INSN_LIMIT } from './verifier.js';
 export type { SubprogLinkage, VerifyOptions, VerifyResult, VerifyStats, VerifyError } from './verifier.js';
 export { convertCtxAccesses, CtxRewriteError } from './ctx-rewrite.js';
 export type { XlatedProgram } from './ctx-rewrite.js';
-export { BPF_REG_AX, fixupDivisions, inlineLoops, patchProgram, removeDeadCode } from './fixups.js';
+export { BPF_REG_AX, fixupDivisions, inlineLoops, insertNospec, NOSPEC, patchProgram, removeDeadCode, sanitizeAluInsns } from './fixups.js';
 export type { DeadCodeOptions, InsnPatch } from './fixups.js';
 export { KF } from './registry.js';
 export type { KfuncArg, KfuncLookup, KfuncProto, KfuncRet } from './registry.js';
@@ -27,6 +27,7 @@ export type {
   VerifierRegistry,
 } from './registry.js';
 export type { CtxAccessFact } from './facts.js';
+export type { AluSanitizeFact } from './facts.js';
 export { HINTS } from './hints.js';
 export type { KernelTypeMatch, ParamTypeView, ParamView, SubprogBtfView } from './global-func.js';
 export type { LineInfoView } from './line-info.js';

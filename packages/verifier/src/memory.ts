@@ -67,6 +67,16 @@ function checkRegion(regno: number, reg: Reg, off: number, size: number, memSize
   if (!ok(hi)) throw new Reject(what(Number(hi)), 'map-range', { more: [`R${regno} max value is outside of the allowed memory range`] });
 }
 
+/**
+ * check_map_access(env, regno, reg->off, 1, ...) for sanitize_check_bounds (sanitize.ts): the map value pointer
+ * `reg` must point inside its value; throws Linux's lines otherwise.
+ */
+export function checkMapValueRange(regno: number, reg: Reg): void {
+  const map = reg.map;
+  if (!map) return;
+  checkRegion(regno, reg, reg.off, 1, map.valueSize, (o) => `invalid access to map value, value_size=${map.valueSize} off=${o} size=1`);
+}
+
 /** sizeof(struct bpf_spin_lock) (include/uapi/linux/bpf.h: one __u32). */
 const SPIN_LOCK_SIZE = 4;
 
@@ -196,7 +206,15 @@ function growStack(env: Env, f: FuncState, minOff: number): void {
   if (depth > prev) env.stackDepth[sub] = depth;
 }
 
-function stackBounds(regno: number, reg: Reg, off: number, size: number, t: AccessType | 'helper', strict = true): { min: number; max: number } {
+function stackBounds(
+  regno: number,
+  reg: Reg,
+  off: number,
+  size: number,
+  t: AccessType | 'helper',
+  strict = true,
+  minValid = -MAX_STACK,
+): { min: number; max: number } {
   // Stack accesses are always strictly aligned (Linux check_ptr_alignment: stack spill tracking needs it).
   if (strict && t !== 'helper' && tnumIsConst(reg.varOff) && (Number(BigInt.asIntN(64, reg.varOff.value)) + off) % size !== 0) {
     const fixed = reg.off;
@@ -215,10 +233,11 @@ function stackBounds(regno: number, reg: Reg, off: number, size: number, t: Acce
     min = Number(reg.smin) + off;
     max = Number(reg.smax) + off + size;
   }
-  if (min < -MAX_STACK || max > 0 || size < 0) {
-    // As Linux's check_stack_access_within_bounds: a first byte outside [-512, -1] is check_stack_slot_within_bounds'
-    // EACCES; an access starting inside that runs into non-negative offsets (past r10) is EINVAL.
-    const errno = min >= -MAX_STACK && min <= -1 && size >= 0 ? 22 : 13;
+  // check_stack_slot_within_bounds: `minValid` is -allocated_stack for a read without allow_uninit_stack.
+  if (min < minValid || max > 0 || size < 0) {
+    // As Linux's check_stack_access_within_bounds: a first byte outside [minValid, -1] is check_stack_slot_within_bounds'
+    // EACCES; an access starting inside that runs into non-negative offsets (past r10), or a negative size, is EINVAL.
+    const errno = min >= minValid && min <= -1 ? 22 : 13;
     if (tnumIsConst(reg.varOff)) throw new Reject(`invalid${extra} stack R${regno} off=${off} size=${size}`, 'stack-range', { errno });
     throw new Reject(`invalid variable-offset${extra} stack R${regno} var_off=${tnumToString(reg.varOff)} off=${off} size=${size}`, 'stack-range', { errno });
   }
@@ -230,6 +249,16 @@ function destroySpill(f: FuncState, spi: number): void {
   const { bytes, spilled } = f.ownStack();
   spilled[spi] = null;
   for (let j = 0; j < 8; j++) if (bytes[spi * 8 + j] === Slot.SPILL) bytes[spi * 8 + j] = Slot.MISC;
+}
+
+/** check_stack_write_fixed_off's test for nospec_result, Linux's bytes slot_type[0..size) of the slot. */
+function needsNospecResult(f: FuncState, spi: number, size: number, value: Reg | null): boolean {
+  if (value !== null && isPointer(value)) return true;
+  for (let i = 0; i < size; i++) {
+    const t = f.stack[spi * 8 + i];
+    if (t !== Slot.MISC && t !== Slot.ZERO) return true;
+  }
+  return false;
 }
 
 function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number, value: Reg | null, stImm: bigint | null): void {
@@ -256,6 +285,9 @@ function stackWrite(env: Env, regno: number, reg: Reg, off: number, size: number
   const aligned = min % 8 === 0;
   const prev = f.spilled[spi];
   if (prev && isPointer(prev) && size !== 8 && !env.privileged) throw new Reject('attempt to corrupt spilled pointer on stack', 'spill');
+  // Spectre v4 (Linux !bypass_spec_v4): a barrier after storing a pointer, or over bytes that held anything but
+  // data (a spilled pointer, a fresh slot), so that a load after it cannot see the old value speculatively.
+  if (!env.bypassSpec && needsNospecResult(f, spi, size, value)) env.facts.markNospecResult(env.insnIdx);
   // check_stack_write_fixed_off: a write into a dynptr's slot destroys it (or is refused for a referenced one).
   destroyIfDynptr(env, f, spi);
   if (value && isPointer(value)) {
@@ -297,7 +329,8 @@ function fakeConst(v: bigint, size: number): Reg {
 
 function stackRead(env: Env, regno: number, reg: Reg, off: number, size: number, dstRegno: number, signed: boolean): void {
   const f = frameOf(env, reg);
-  const { min, max } = stackBounds(regno, reg, off, size, 'read');
+  // Linux check_stack_slot_within_bounds: without allow_uninit_stack a read stays within the allocated stack.
+  const { min, max } = stackBounds(regno, reg, off, size, 'read', true, env.privileged ? -MAX_STACK : -f.allocated * 8);
   if (!tnumIsConst(reg.varOff)) {
     for (let a = min; a < max; a++) {
       const k = -a - 1;

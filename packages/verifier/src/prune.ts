@@ -137,6 +137,8 @@ function stackSafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean, unini
 export interface PruneView {
   live(fi: number): number;
   readonly allPrecise: boolean;
+  /** Linux explore_alu_limits (sanitize.ts): live scalars must be identical, not merely within. */
+  readonly exploreAluLimits?: boolean;
 }
 
 const SHARED_IDS = new IdMap();
@@ -146,6 +148,9 @@ export function statesEqual(old: VState, cur: VState, view: PruneView, exact: bo
   if (old.activeLock !== cur.activeLock && !(old.activeLock && cur.activeLock)) return false;
   if (old.refs.length !== cur.refs.length) return false;
   if (old.activeRcu !== cur.activeRcu) return false;
+  // A speculative path's state never covers a real one (Linux states_equal).
+  if (old.speculative && !cur.speculative) return false;
+  const exactScalars = view.exploreAluLimits === true;
   const ids = SHARED_IDS;
   ids.reset();
   for (let i = 0; i < old.refs.length; i++) {
@@ -167,6 +172,7 @@ export function statesEqual(old: VState, cur: VState, view: PruneView, exact: bo
       const c = cf.regs[r];
       // Only the explored state's marks count (Linux regsafe: rold->precise).
       if (!o || !c || !regSafe(o, c, ids, exact, all || o.precise)) return false;
+      if (exactScalars && o.type === RegType.SCALAR && !sameValueFacts(o, c)) return false;
     }
     if (!stackSafe(of, cf, ids, exact, uninitOk, all)) return false;
   }

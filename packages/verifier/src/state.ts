@@ -171,6 +171,8 @@ export class VState {
   mayGotoDepth = 0;
   /** In a bpf_rcu_read_lock() section (Linux active_rcu_lock). */
   activeRcu = false;
+  /** A path the CPU may only take speculatively (Linux bpf_verifier_state.speculative; sanitize.ts). */
+  speculative = false;
   /** The explored state this path continues from (for loop detection and branch counts). */
   parent: ExploredState | null = null;
   /**
@@ -214,6 +216,7 @@ export class VState {
     s.activeLock = this.activeLock;
     s.mayGotoDepth = this.mayGotoDepth;
     s.activeRcu = this.activeRcu;
+    s.speculative = this.speculative;
     s.parent = this.parent;
     s.firstInsn = this.firstInsn;
     s.lastInsn = this.lastInsn;

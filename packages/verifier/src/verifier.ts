@@ -10,7 +10,7 @@ import { checkHelperCall, checkLocalCall, checkMainExit, checkSubprogExit } from
 import { SubprogBtf, checkGlobalCall, checkGlobalExit, globalEntryFrame, type SubprogBtfView } from './global-func.js';
 import { LineInfoPrinter, type LineInfoView } from './line-info.js';
 import type { Env } from './env.js';
-import { InsnFacts, type CtxAccessFact, type LoopCallFact } from './facts.js';
+import { InsnFacts, type AluSanitizeFact, type CtxAccessFact, type LoopCallFact } from './facts.js';
 import { checkMayGoto } from './iter.js';
 import { loopDepthsDiffer, loopHeadConverges } from './iter-state.js';
 import { checkKfuncCall, checkKfuncCalls, loopPointOf } from './kfunc.js';
@@ -43,6 +43,11 @@ export interface VerifyOptions {
   readonly logLevel?: 0 | 1 | 2;
   /** Root/CAP_BPF (default true); false applies the unprivileged rules. */
   readonly privileged?: boolean;
+  /**
+   * CAP_PERFMON (Linux bypass_spec_v1/v4; default: `privileged`): false sanitises pointer arithmetic, explores
+   * the never-taken side of decided branches speculatively and puts barriers after stack stores (sanitize.ts).
+   */
+  readonly bypassSpec?: boolean;
   /** The program declares a GPL-compatible license (default true). */
   readonly gpl?: boolean;
   /** BPF_F_SLEEPABLE (Linux prog->sleepable): may call helpers that sleep; outside bpf_rcu_read_lock it is in no RCU section. */
@@ -117,6 +122,12 @@ export interface VerifyResult {
     readonly seenDirectWrite: boolean;
     /** End of the furthest context byte the program accesses (Linux prog->aux->max_ctx_offset). */
     readonly maxCtxOffset: number;
+    /** Pointer arithmetic do_misc_fixups masks with BPF_REG_AX (fixups.ts sanitizeAluInsns). Ascending. */
+    readonly aluSanitize?: readonly AluSanitizeFact[];
+    /** Slots with a speculation barrier before them (Linux insn_aux_data.nospec). Ascending. */
+    readonly nospec?: readonly number[];
+    /** Stores with a speculation barrier after them (Linux insn_aux_data.nospec_result). Ascending. */
+    readonly nospecResult?: readonly number[];
   };
 }
 
@@ -188,6 +199,8 @@ class Run implements Env {
   readonly facts: InsnFacts;
   readonly precision: Precision;
   readonly privileged: boolean;
+  readonly bypassSpec: boolean;
+  exploreAluLimits = false;
   readonly gpl: boolean;
   readonly sleepable: boolean;
   state: VState;
@@ -233,7 +246,14 @@ class Run implements Env {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the precision host reads the current state
     const run = this;
     this.privileged = opts.privileged ?? true;
-    this.view = { live: (fi) => this.prog.liveIn[this.pointOf(fi)] ?? 0x7ff, allPrecise: !this.privileged };
+    this.bypassSpec = opts.bypassSpec ?? this.privileged;
+    this.view = {
+      live: (fi) => this.prog.liveIn[this.pointOf(fi)] ?? 0x7ff,
+      allPrecise: !this.privileged,
+      get exploreAluLimits() {
+        return run.exploreAluLimits;
+      },
+    };
     this.gpl = opts.gpl ?? true;
     this.sleepable = opts.sleepable ?? false;
     this.log = new Log(opts.logLevel ?? 1);
@@ -331,6 +351,7 @@ class Run implements Env {
       0x7ff,
       null,
       this.state.refs.map((r) => r.id),
+      !this.privileged,
     );
   }
 
@@ -371,6 +392,7 @@ class Run implements Env {
       this.scratchRegs,
       this.scratchSlots,
       this.state.refs.map((r) => r.id),
+      !this.privileged,
     );
     if (state === ` frame${f.frameno}:`) {
       this.log.add(text);
@@ -631,7 +653,7 @@ class Run implements Env {
       this.log.add(`${from.prevInsn}: ${this.insnText(from.prevInsn)} ${from.insn}:${this.fullState()}`);
     } else if (this.log.level >= 2) {
       this.log.add('');
-      this.log.add(`from ${from.prevInsn} to ${from.insn}:${this.fullState()}`);
+      this.log.add(`from ${from.prevInsn} to ${from.insn}${this.state.speculative ? ' (speculative execution)' : ''}:${this.fullState()}`);
       this.log.add(`${from.insn}:${this.fullState()}`);
     }
   }
@@ -738,8 +760,8 @@ class Run implements Env {
             this.log.add(`${i}: ${this.insnText(i)}`);
             // What the BTF check of the call logged (a static callee's tags), before the frames.
             this.flushNotes();
-            if (caller) this.log.add(`caller:\n${formatFrame(caller, 0x7ff, null, [])}`);
-            this.log.add(`callee:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
+            if (caller) this.log.add(`caller:\n${formatFrame(caller, 0x7ff, null, [], !this.privileged)}`);
+            this.log.add(`callee:\n${formatFrame(this.state.cur, 0x7ff, null, [], !this.privileged)}`);
           }
           return -2 - target;
         }
@@ -763,8 +785,8 @@ class Run implements Env {
             this.sourceLine(i);
             this.log.add(`${i}: ${this.insnText(i)}`);
             this.flushNotes();
-            this.log.add(`returning from callee:\n${formatFrame(callee, 0x7ff, null, [])}`);
-            this.log.add(`to caller at ${ret}:\n${formatFrame(this.state.cur, 0x7ff, null, [])}`);
+            this.log.add(`returning from callee:\n${formatFrame(callee, 0x7ff, null, [], !this.privileged)}`);
+            this.log.add(`to caller at ${ret}:\n${formatFrame(this.state.cur, 0x7ff, null, [], !this.privileged)}`);
           }
           return -2 - ret;
         }
@@ -894,7 +916,16 @@ class Run implements Env {
         this.log.add(form && raw ? `${idx}: ${this.insnText(idx)}` : `${idx}: (${(raw?.code ?? 0).toString(16).padStart(2, '0')})`);
         throw new Reject(bad ?? `unknown opcode ${(raw?.code ?? 0).toString(16).padStart(2, '0')}`, 'reserved', { errno: 22 });
       }
-      this.facts.markSeen(idx, form.kind === 'ld_imm64' ? 2 : 1);
+      // A speculative path stops at a barrier; and it does not make code live (Linux sanitize_mark_insn_seen:
+      // dead code stays trapped).
+      if (st.speculative && this.facts.nospecAt(idx)) {
+        this.pathDone();
+        if (!this.pop()) return;
+        idx = this.insnIdx;
+        prev = this.poppedFrom();
+        continue;
+      }
+      if (!st.speculative) this.facts.markSeen(idx, form.kind === 'ld_imm64' ? 2 : 1);
       this.scratchRegs = 0;
       this.scratchSlots.clear();
       if (this.notes.length > 0) this.notes = [];
@@ -903,6 +934,18 @@ class Run implements Env {
         next = this.step(idx, raw, form);
       } catch (e) {
         if (e instanceof Reject) this.printInsn(idx, false);
+        // Linux error_recoverable_with_nospec: on a speculative path a barrier before the instruction stops the
+        // CPU from getting there; the path ends instead of the verification.
+        if (e instanceof Reject && this.state.speculative && RECOVERABLE_WITH_NOSPEC.has(e.errno)) {
+          this.log.add(e.line);
+          for (const line of e.more) this.log.add(line);
+          this.facts.markNospec(idx);
+          this.pathDone();
+          if (!this.pop()) return;
+          idx = this.insnIdx;
+          prev = this.poppedFrom();
+          continue;
+        }
         throw e;
       }
       prev = idx;
@@ -911,7 +954,8 @@ class Run implements Env {
         idx = -2 - next;
         continue;
       }
-      const endsPath = next === -1;
+      // A barrier after the store: a speculative path ends there (Linux nospec_result in do_check).
+      const endsPath = next === -1 || (st.speculative && this.facts.nospecResultAt(idx));
       this.printInsn(idx, !endsPath && form.kind !== 'exit', next);
       if (endsPath) {
         this.pathDone();
@@ -941,6 +985,9 @@ function sameCallsites(a: VState, b: VState): boolean {
   for (let i = 0; i < a.frames.length; i++) if (a.frames[i]?.callsite !== b.frames[i]?.callsite) return false;
   return true;
 }
+
+/** Linux error_recoverable_with_nospec: EPERM, EACCES and EINVAL (not ENOMEM, EFAULT, E2BIG...). */
+const RECOVERABLE_WITH_NOSPEC: ReadonlySet<number> = new Set([1, 13, 22]);
 
 /** Linux MAX_CALL_FRAMES. */
 const MAX_CALL_FRAMES = 8;
@@ -1135,6 +1182,9 @@ function finish(lines: string[], level: number, error: VerifyError | null, stats
       loopCalls: facts ? facts.loopCalls : new Map(),
       seenDirectWrite: facts?.seenDirectWrite ?? false,
       maxCtxOffset: facts?.maxCtxOffset ?? 0,
+      aluSanitize: facts ? facts.aluSanitized() : [],
+      nospec: facts ? facts.nospecSlots(true) : [],
+      nospecResult: facts ? facts.nospecSlots(false) : [],
     },
   };
 }

@@ -29,7 +29,9 @@ import {
   convertCtxAccesses,
   fixupDivisions,
   inlineLoops,
+  insertNospec,
   removeDeadCode,
+  sanitizeAluInsns,
   verify,
   type MapDesc,
   type ProgramTypeDesc,
@@ -46,7 +48,7 @@ import type { BpfRuntime, RunnableProgram } from '../runtime/runtime.js';
 import type { TailCallTarget } from '../runtime/env.js';
 import type { BpfMap } from '../maps/map.js';
 import type { MapObject } from './objects.js';
-import { bpfCapable, dumpRawOk, progLoadDenied } from './permissions.js';
+import { bpfCapable, dumpRawOk, perfmonCapable, progLoadDenied } from './permissions.js';
 import { calledHelpers, directValueAddress, dumpXlated, inlineMapLookups, isValueRef, mapRefKind, progTag, readInsns } from './prog-fixups.js';
 import { CyclicIdr } from './idr.js';
 import type { BtfObject } from './btf.js';
@@ -402,6 +404,8 @@ export class ProgSyscall {
             attached,
             {
               privileged,
+              // bpf_bypass_spec_v1/v4: CAP_PERFMON (or CAP_SYS_ADMIN) skips Spectre sanitising.
+              bypassSpec: perfmonCapable(task),
               gpl: gplCompatible,
               sleepable: (progFlags & BPF_PROG_F.SLEEPABLE) !== 0,
               ...(btfInfo.linkage === undefined ? {} : { subprogLinkage: btfInfo.linkage }),
@@ -556,7 +560,10 @@ export class ProgSyscall {
     mm: UserCopy,
     insnBytes: Uint8Array,
     desc: ProgramTypeDesc,
-    checks: { readonly privileged: boolean; readonly gpl: boolean } & Pick<VerifyOptions, 'subprogLinkage' | 'subprogBtf' | 'lineInfo' | 'sleepable'>,
+    checks: { readonly privileged: boolean; readonly bypassSpec: boolean; readonly gpl: boolean } & Pick<
+      VerifyOptions,
+      'subprogLinkage' | 'subprogBtf' | 'lineInfo' | 'sleepable'
+    >,
     logLevel: number,
     held: MapObject[],
     callbacks: number[],
@@ -659,7 +666,11 @@ export class ProgSyscall {
     // division and modulo already are RFC 9669's (a zero divisor gives 0, or leaves the dividend; a signed
     // division of the smallest value by -1 wraps), which is exactly what the guards make of them, and the
     // signed guards use BPF_REG_AX (r11), a register the kernel's own patches have and programs do not.
-    const shown = fixupDivisions(live);
+    // do_misc_fixups' Spectre v1 masking of sanitised pointer arithmetic (BPF_REG_AX) and convert_ctx_accesses'
+    // speculation barriers (`nospec`) are shown, not run, like the division guards: the VM has no r11 and no
+    // barrier, and neither changes a result on a path the CPU really takes (the verifier proved every such
+    // offset within its alu_limit, where the mask is the identity; a barrier only orders the CPU).
+    const shown = insertNospec(fixupDivisions(sanitizeAluInsns(live, result.facts)), result.facts);
     const refOf = (insn: RawInsn): MapObject | undefined => {
       const kind = mapRefKind(insn.src);
       return kind === null ? undefined : byRef.get(`${kind}:${insn.imm}`);

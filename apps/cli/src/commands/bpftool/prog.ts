@@ -2,7 +2,6 @@
  * bpftool's `prog` commands: run (BPF_PROG_TEST_RUN), dump xlated / jited, show, load and loadall. Formats follow
  * bpftool 7.1's prog.c (fixtures/bpftool/expected holds what it printed on this machine).
  */
-import { decodeProgram, formatXlated, slotCount } from '@ebpf-sim/isa';
 import { CLOCK, errnoName, strerror, type BpfProgInfo, type Libc, type Sys } from '@ebpf-sim/uapi';
 import { LoaderError, type Link, type LoadedProgram } from '@ebpf-sim/loader';
 import { CliError, UsageError } from '../../command.js';
@@ -15,6 +14,7 @@ import type { StepContext } from './session.js';
 import { showObjects, type Shown } from './show.js';
 import type { Verb } from './verb.js';
 import { formatXlatedGraph } from './visual.js';
+import { xlatedLines } from './xlated-insns.js';
 import type { Words } from './words.js';
 
 /** bpftool's default room for data_out and ctx_out when no size is given (prog.c: default_size = SZ_32K). */
@@ -136,13 +136,13 @@ function* progSource(libc: Libc, info: BpfProgInfo): Sys<ProgSource | undefined>
 export function formatXlatedListing(xlated: Uint8Array, opcodes: boolean, source?: ProgSource, linum = false): string {
   let out = '';
   const notes = source === undefined ? undefined : new XlatedAnnotations(source);
-  for (const insn of decodeProgram(xlated)) {
+  for (const insn of xlatedLines(xlated)) {
     const proto = notes?.proto(insn.slot);
     if (proto) out += `${proto}:\n`;
     const line = notes?.line(insn.slot);
     if (line !== undefined) out += formatSourceLine(line, linum);
-    out += `${String(insn.slot).padStart(4)}: ${formatXlated(insn, insn.form)}\n`;
-    if (opcodes) out += `       ${hexBytes(xlated.subarray(insn.slot * 8, insn.slot * 8 + slotCount(insn) * 8))}\n`;
+    out += `${String(insn.slot).padStart(4)}: ${insn.text}\n`;
+    if (opcodes) out += `       ${hexBytes(xlated.subarray(insn.slot * 8, insn.slot * 8 + insn.slots * 8))}\n`;
   }
   return out;
 }
@@ -189,7 +189,7 @@ draws it.`,
           const source = yield* progSource(ctx.libc, info);
           const notes = source === undefined ? undefined : new XlatedAnnotations(source);
           w.startArray();
-          for (const insn of decodeProgram(info.xlatedProgInsns)) {
+          for (const insn of xlatedLines(info.xlatedProgInsns)) {
             // dump_xlated_json: "proto", then "src" (with linum: "file", "line_num", "line_col" when non-zero), then "disasm".
             const fields: JsonField[] = [];
             const proto = notes?.proto(insn.slot);
@@ -203,7 +203,7 @@ draws it.`,
                 if (line.lineCol) fields.push(['line_col', line.lineCol]);
               }
             }
-            fields.push(['disasm', formatXlated(insn, insn.form)]);
+            fields.push(['disasm', insn.text]);
             writeFields(w, fields);
           }
           w.endArray();
