@@ -18,6 +18,7 @@ import { checkMemAccess, frameOf, growStack, stackBounds } from './memory.js';
 import type { Reg } from './reg.js';
 import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, markUnknown, regTypeName, typeCodeName } from './reg.js';
 import type { ArgType, CallbackKind, HelperProto, MapDesc } from './registry.js';
+import { SOCK_TYPE_NAMES, isSockPointerType } from './sock.js';
 import { Reject } from './reject.js';
 import { FuncState, Slot, VState } from './state.js';
 import { checkTimerArg } from './timer.js';
@@ -48,6 +49,13 @@ function expectType(regno: number, reg: Reg, expected: string): Reject {
 }
 
 const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem';
+
+/** The register type of each socket-pointer return (RET_PTR_TO_SOCKET_OR_NULL, ...), PTR_MAYBE_NULL added. */
+const SOCK_RET_TYPES = {
+  ptr_to_socket_or_null: RegType.PTR_TO_SOCKET,
+  ptr_to_tcp_sock_or_null: RegType.PTR_TO_TCP_SOCK,
+  ptr_to_sock_common_or_null: RegType.PTR_TO_SOCK_COMMON,
+} as const;
 
 /** Access `size` bytes at a helper memory argument (Linux check_helper_mem_access). */
 function helperMem(env: Env, regno: number, size: number, write: boolean, zeroOk: boolean): void {
@@ -209,7 +217,14 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       checkBtfArg(regno, reg);
       return;
     case 'ptr_to_btf_id_sock_common':
-      if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'sock_common');
+      // compatible_reg_types' btf_id_sock_common_types: a socket pointer, or a BTF pointer (trusted or not).
+      if (reg.flags & RegFlag.MAYBE_NULL || !(isSockPointerType(reg.type) || reg.type === RegType.PTR_TO_BTF_ID)) {
+        throw expectType(regno, reg, `${SOCK_TYPE_NAMES}, ptr_, trusted_ptr_`);
+      }
+      return;
+    case 'ptr_to_sock_common':
+      // sock_types: any socket pointer, NULL-checked.
+      if (reg.flags & RegFlag.MAYBE_NULL || !isSockPointerType(reg.type)) throw expectType(regno, reg, SOCK_TYPE_NAMES);
       return;
     case 'ptr_to_map_value_or_null':
       if (isNullScalar) return;
@@ -432,6 +447,12 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
       r0.id = env.newId();
       r0.dynptrId = meta.dynptr?.id ?? 0;
       r0.refObjId = meta.dynptr?.refObjId ?? 0;
+      break;
+    case 'ptr_to_socket_or_null':
+    case 'ptr_to_tcp_sock_or_null':
+    case 'ptr_to_sock_common_or_null':
+      markPointer(r0, SOCK_RET_TYPES[proto.ret], RegFlag.MAYBE_NULL);
+      r0.id = env.newId();
       break;
     case 'ptr_to_btf_id':
     case 'ptr_to_btf_id_or_null':

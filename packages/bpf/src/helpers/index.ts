@@ -13,6 +13,7 @@ import { STORAGE_HELPERS } from './storage.js';
 import { SYS_BPF_HELPERS } from './sys-bpf.js';
 import { CGROUP_HELPERS } from './cgroup.js';
 import { TIMER_HELPERS } from './timer.js';
+import { SOCK_HELPERS } from './sock.js';
 
 export const HELPERS = protoTable(
   MAP_HELPERS,
@@ -28,5 +29,6 @@ export const HELPERS = protoTable(
   SYS_BPF_HELPERS,
   CGROUP_HELPERS,
   TIMER_HELPERS,
+  SOCK_HELPERS,
 );
 export { PRIVILEGED_BASE, UNPRIVILEGED_BASE } from './base.js';
