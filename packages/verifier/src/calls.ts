@@ -355,7 +355,7 @@ function constMapKey(env: Env, map: MapDesc): number {
 
 export function checkHelperCall(env: Env, insn: RawInsn): void {
   const id = insn.imm;
-  const proto = env.registry.helper(id);
+  const proto = env.progType.helperProtos?.get(id) ?? env.registry.helper(id);
   if (!proto) throw new Reject(`invalid func unknown#${id}`, 'helper-unknown', { errno: 22 });
   const allowed = env.progType.helpers.has(id) && (env.privileged || !env.progType.privilegedHelpers?.has(id));
   if (!allowed) throw new Reject(`program of this type cannot use helper ${proto.name}#${id}`, 'helper-type', { errno: 22 });

@@ -304,6 +304,12 @@ export interface ProgramTypeDesc {
   readonly ctx: CtxLayout;
   /** Helpers this type may call (its `*_func_proto`). */
   readonly helpers: ReadonlySet<number>;
+  /**
+   * The type's own prototypes of helpers whose Linux func_proto differs by program type (the SYSCALL and tracing
+   * types' bpf_get_socket_cookie is bpf_get_socket_ptr_cookie_proto, taking a socket pointer): they replace the
+   * registry's for this type.
+   */
+  readonly helperProtos?: ReadonlyMap<number, HelperProto>;
   /** Helpers that need `CAP_PERFMON`/`CAP_SYS_ADMIN` (the privileged part of `bpf_base_func_proto`). */
   readonly privilegedHelpers?: ReadonlySet<number>;
   /** Allowed return value range of the main program, inclusive; absent: any value. */

@@ -65,6 +65,8 @@ const COOKIE_SOCKET: ReadonlyMap<number, number> = new Map([
   [BPF_PROG_TYPE.CGROUP_SKB, SK_BUFF.sk],
   [BPF_PROG_TYPE.SK_SKB, SK_BUFF.sk],
   [BPF_PROG_TYPE.CGROUP_SOCK, SELF],
+  // bpf_get_socket_ptr_cookie_proto: the argument is the socket itself (GET_SOCKET_PTR_COOKIE).
+  [BPF_PROG_TYPE.SYSCALL, SELF],
 ]);
 
 /** bpf_get_socket_cookie(ctx): the cookie of the context's socket, 0 when it has none. */
@@ -131,3 +133,9 @@ export const SOCK_HELPERS: readonly BpfHelper[] = [
 /** bpf_sk_storage_get / bpf_sk_storage_delete (in storage.ts's table with the other local storages). */
 export const SK_STORAGE_GET = skStorageGet;
 export const SK_STORAGE_DELETE = skStorageDelete;
+
+/**
+ * bpf_get_socket_ptr_cookie_proto, the tracing types' bpf_get_socket_cookie (tracing_prog_func_proto, which
+ * SYSCALL's syscall_prog_func_proto falls back to): the cookie of a socket pointer (ARG_PTR_TO_BTF_ID_SOCK_COMMON).
+ */
+export const GET_SOCKET_PTR_COOKIE: BpfHelper = helper('get_socket_cookie', { ret: 'integer', args: ['ptr_to_btf_id_sock_common'] }, getSocketCookie);
