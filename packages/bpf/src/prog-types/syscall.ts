@@ -22,24 +22,26 @@ function withSocketPtrCookie(desc: ProgramTypeDesc): ProgramTypeDesc {
 }
 
 const SYSCALL_TYPE = withAttachTypes(
-  withSocketPtrCookie(defineProgType(
-    {
-      name: 'syscall',
-      uapiId: BPF_PROG_TYPE.SYSCALL,
-      ctx: { structName: 'syscall_ctx', size: SYSCALL_CTX_MAX + 1, fields: [], anyAlignedRead: true, anyAlignedWrite: true },
-    },
-    [
-      ...TRACING_COMMON,
-      'sys_bpf',
-      'btf_find_by_name_kind',
-      'sys_close',
-      'kallsyms_lookup_name',
-      'copy_from_user',
-      'user_ringbuf_drain',
-      'loop',
-      'for_each_map_elem',
-    ],
-  )),
+  withSocketPtrCookie(
+    defineProgType(
+      {
+        name: 'syscall',
+        uapiId: BPF_PROG_TYPE.SYSCALL,
+        ctx: { structName: 'syscall_ctx', size: SYSCALL_CTX_MAX + 1, fields: [], anyAlignedRead: true, anyAlignedWrite: true },
+      },
+      [
+        ...TRACING_COMMON,
+        'sys_bpf',
+        'btf_find_by_name_kind',
+        'sys_close',
+        'kallsyms_lookup_name',
+        'copy_from_user',
+        'user_ringbuf_drain',
+        'loop',
+        'for_each_map_elem',
+      ],
+    ),
+  ),
   // bpf_prog_load_check_attach: a SYSCALL program takes no expected attach type.
   [0],
   () => ({}),
