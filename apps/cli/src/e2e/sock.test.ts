@@ -115,6 +115,8 @@ describe('socket pointers in a cgroup_skb program (sock_egress.bpf.o)', () => {
       cgroup_id: seen.cgroupId,
       family: AF.INET,
       protocol: IPPROTO.UDP,
+      // An unconnected UDP socket is TCP_CLOSE (sock_init_data).
+      state: TCP_STATE.CLOSE,
       src_port: 40001,
       dst_port: 0,
       uid: seen.uid,

@@ -181,6 +181,8 @@ export class NetStack {
     const sock = new Socket(family, type, proto, entry.ops(this), sk, this.nextIno++);
     // A TCP socket starts CLOSE (sk_state's initial value for every inet socket; only TCP reports it).
     if (proto === IPPROTO.TCP) sock.state = TCP_STATE.CLOSE;
+    // A UDP socket too (sock_init_data: sk_state = TCP_CLOSE), which bpf_sock.state shows; connect makes it ESTABLISHED.
+    if (proto === IPPROTO.UDP) sock.state = TCP_STATE.CLOSE;
     writeSockFields(this.k.phys.view, sock);
     // cgroup_sk_alloc: the socket belongs to the creating task's cgroup.
     sock.cgroup = this.k.current.currentTask()?.cgroup;
