@@ -207,6 +207,8 @@ export interface Sysctls {
 /** The network stack as the bpf subsystem reaches it: where it registers SO_ATTACH_BPF's provider at boot. */
 export interface SocketFilterSlot {
   socketFilters: SocketFilterProvider | undefined;
+  /** The live socket whose struct sock is at `sk` (a BPF program's socket pointer: bpf_sk_storage_get's owner). */
+  socketAt?(sk: number): object | undefined;
 }
 
 /** Every service, by name: what the bpf subsystem may reach. `Kernel` implements it. */

@@ -227,6 +227,39 @@ export const BPF_SOCK = {
   state: 72,
   rx_queue_mapping: 76,
 } as const;
+/**
+ * struct bpf_tcp_sock (include/uapi/linux/bpf.h): what PTR_TO_TCP_SOCK points at (bpf_tcp_sock's result); u32
+ * counters, then bytes_received and bytes_acked as u64, then four more u32s.
+ */
+export const BPF_TCP_SOCK = {
+  size: 112,
+  snd_cwnd: 0,
+  srtt_us: 4,
+  rtt_min: 8,
+  snd_ssthresh: 12,
+  rcv_nxt: 16,
+  snd_nxt: 20,
+  snd_una: 24,
+  mss_cache: 28,
+  ecn_flags: 32,
+  rate_delivered: 36,
+  rate_interval_us: 40,
+  packets_out: 44,
+  retrans_out: 48,
+  total_retrans: 52,
+  segs_in: 56,
+  data_segs_in: 60,
+  segs_out: 64,
+  data_segs_out: 68,
+  lost_out: 72,
+  sacked_out: 76,
+  bytes_received: 80,
+  bytes_acked: 88,
+  dsack_dups: 96,
+  delivered: 100,
+  delivered_ce: 104,
+  icsk_retransmits: 108,
+} as const;
 /** struct bpf_sock_addr: CGROUP_SOCK_ADDR's context. */
 export const BPF_SOCK_ADDR = {
   size: 72,

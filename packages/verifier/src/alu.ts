@@ -6,6 +6,7 @@ import type { OpcodeForm, RawInsn } from '@ebpf-sim/isa';
 import { constReg, immReg, scalarAlu, signExtend, syncBounds, zext32, type ScalarOp } from './bounds.js';
 import { checkDst, checkSrc, type Env } from './env.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markUnknown, regTypeName, S64_MIN } from './reg.js';
+import { isSockPointerType } from './sock.js';
 import { Reject } from './reject.js';
 import { tnumAdd, tnumIsConst, tnumSub } from './tnum.js';
 import { sanitizeCheckBounds, sanitizeInfo, sanitizeNeeded, sanitizePtrAlu, sanitizeValAlu } from './sanitize.js';
@@ -217,6 +218,8 @@ function ptrArithForbidden(ptr: Reg, regno: number, scalar: Reg): void {
   if (ptr.type === RegType.CONST_PTR_TO_MAP || ptr.type === RegType.PTR_TO_PACKET_END || ptr.type === RegType.PTR_TO_FUNC) {
     throw new Reject(`R${regno} pointer arithmetic on ${regTypeName(ptr)} prohibited`, 'ptr-arith');
   }
+  // adjust_ptr_min_max_vals: no arithmetic at all on socket pointers.
+  if (isSockPointerType(ptr.type)) throw new Reject(`R${regno} pointer arithmetic on ${regTypeName(ptr)} prohibited`, 'ptr-arith');
   // adjust_ptr_min_max_vals: flow keys take only a known offset.
   if (ptr.type === RegType.PTR_TO_FLOW_KEYS && !tnumIsConst(scalar.varOff)) {
     throw new Reject(`R${regno} pointer arithmetic on ${regTypeName(ptr)} prohibited`, 'ptr-arith');

@@ -10,6 +10,7 @@ import { forEachReg } from './calls.js';
 import { checkSrc, type Env } from './env.js';
 import { Reg, RegFlag, RegType, U32_MAX, isPointer, markConstScalar } from './reg.js';
 import { Reject } from './reject.js';
+import { isSockPointerType } from './sock.js';
 import type { VState } from './state.js';
 import { low32, tnumAnd, tnumConst, tnumIntersect, tnumIsConst, tnumOr, tnumSubreg, tnumWithSubreg, U64_MAX } from './tnum.js';
 
@@ -341,6 +342,8 @@ function markNullCheck(state: VState, id: number, isNull: boolean): void {
       // Map values, inner maps and ringbuf records lose the id once checked; references keep ref_obj_id.
       if (r.type === RegType.PTR_TO_MAP_VALUE || r.type === RegType.CONST_PTR_TO_MAP || r.type === RegType.PTR_TO_MEM || r.type === RegType.PTR_TO_BTF_ID)
         r.id = 0;
+      // Socket pointers too (mark_ptr_or_null_reg resets the id of every type that cannot hold a spin lock).
+      if (isSockPointerType(r.type)) r.id = 0;
     }
   });
   if (isNull) state.refs = state.refs.filter((ref) => ref.id !== id);

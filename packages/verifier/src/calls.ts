@@ -20,6 +20,7 @@ import { RegFlag, RegType, isPacketType, isPointer, markNotInit, markPointer, ma
 import type { ArgType, CallbackKind, HelperProto, MapDesc } from './registry.js';
 import { checkMightSleep } from './sleepable.js';
 import { invalidatePacketSlices } from './dynptr.js';
+import { SOCK_TYPE_NAMES, isSockPointerType } from './sock.js';
 import { Reject } from './reject.js';
 import { FuncState, Slot, VState } from './state.js';
 import { checkTimerArg } from './timer.js';
@@ -90,6 +91,13 @@ function helperBtfMem(env: Env, regno: number, reg: Reg, size: number): void {
   const access = env.registry.kernelBtf?.structAccess(reg.btfName, off, size);
   if (access?.kind === 'refused') throw new Reject(access.log[0] ?? '', 'invalid-mem', { errno: access.errno, more: access.log.slice(1) });
 }
+
+/** The register type of each socket-pointer return (RET_PTR_TO_SOCKET_OR_NULL, ...), PTR_MAYBE_NULL added. */
+const SOCK_RET_TYPES = {
+  ptr_to_socket_or_null: RegType.PTR_TO_SOCKET,
+  ptr_to_tcp_sock_or_null: RegType.PTR_TO_TCP_SOCK,
+  ptr_to_sock_common_or_null: RegType.PTR_TO_SOCK_COMMON,
+} as const;
 
 /** Access `size` bytes at a helper memory argument (Linux check_helper_mem_access). */
 function helperMem(env: Env, regno: number, size: number, write: boolean, zeroOk: boolean): void {
@@ -269,7 +277,14 @@ function checkArg(env: Env, proto: HelperProto, argIdx: number, type: ArgType, m
       checkBtfArg(regno, reg);
       return;
     case 'ptr_to_btf_id_sock_common':
-      if (reg.type !== RegType.PTR_TO_BTF_ID || reg.flags & RegFlag.MAYBE_NULL) throw expectType(regno, reg, 'sock_common');
+      // compatible_reg_types' btf_id_sock_common_types: a socket pointer, or a BTF pointer (trusted or not).
+      if (reg.flags & RegFlag.MAYBE_NULL || !(isSockPointerType(reg.type) || reg.type === RegType.PTR_TO_BTF_ID)) {
+        throw expectType(regno, reg, `${SOCK_TYPE_NAMES}, ptr_, trusted_ptr_`);
+      }
+      return;
+    case 'ptr_to_sock_common':
+      // sock_types: any socket pointer, NULL-checked.
+      if (reg.flags & RegFlag.MAYBE_NULL || !isSockPointerType(reg.type)) throw expectType(regno, reg, SOCK_TYPE_NAMES);
       return;
     case 'ptr_to_map_value_or_null':
       if (isNullScalar) return;
@@ -400,7 +415,7 @@ function constMapKey(env: Env, map: MapDesc): number {
 
 export function checkHelperCall(env: Env, insn: RawInsn): void {
   const id = insn.imm;
-  const proto = env.registry.helper(id);
+  const proto = env.progType.helperProtos?.get(id) ?? env.registry.helper(id);
   if (!proto) throw new Reject(`invalid func unknown#${id}`, 'helper-unknown', { errno: 22 });
   const allowed = env.progType.helpers.has(id) && (env.privileged || !env.progType.privilegedHelpers?.has(id));
   if (!allowed) throw new Reject(`program of this type cannot use helper ${proto.name}#${id}`, 'helper-type', { errno: 22 });
@@ -494,6 +509,12 @@ export function checkHelperCall(env: Env, insn: RawInsn): void {
       r0.id = env.newId();
       r0.dynptrId = meta.dynptr?.id ?? 0;
       r0.refObjId = meta.dynptr?.refObjId ?? 0;
+      break;
+    case 'ptr_to_socket_or_null':
+    case 'ptr_to_tcp_sock_or_null':
+    case 'ptr_to_sock_common_or_null':
+      markPointer(r0, SOCK_RET_TYPES[proto.ret], RegFlag.MAYBE_NULL);
+      r0.id = env.newId();
       break;
     case 'ptr_to_btf_id':
     case 'ptr_to_btf_id_or_null':

@@ -25,6 +25,7 @@ export type {
   ProgramTypeDesc,
   RetType,
   VerifierRegistry,
+  SocketLayouts,
 } from './registry.js';
 export type { CtxAccessFact } from './facts.js';
 export type { AluSanitizeFact } from './facts.js';

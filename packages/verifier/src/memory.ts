@@ -13,6 +13,7 @@ import { formatReg } from './format.js';
 import { Reg, RegFlag, RegType, isPacketType, isPointer, markConstScalar, markPointer, markUnknown, regTypeName } from './reg.js';
 import type { BtfAccess, CtxField } from './registry.js';
 import { Reject } from './reject.js';
+import { checkSockAccess, isSockPointerType } from './sock.js';
 import type { FuncState } from './state.js';
 import { MAX_STACK, Slot } from './state.js';
 import { tnumCast, tnumIsConst, tnumToString } from './tnum.js';
@@ -179,6 +180,10 @@ function checkCtx(env: Env, regno: number, reg: Reg, off: number, size: number, 
     case 'flow_keys':
       markPointer(d, RegType.PTR_TO_FLOW_KEYS);
       d.memSize = field.pointeeSize ?? 0;
+      break;
+    case 'sock_common_or_null':
+      markPointer(d, RegType.PTR_TO_SOCK_COMMON, RegFlag.MAYBE_NULL);
+      d.id = env.newId();
       break;
     case 'btf_id':
       markPointer(d, RegType.PTR_TO_BTF_ID, RegFlag.MAYBE_NULL);
@@ -411,7 +416,8 @@ export function checkMemAccess(
 ): void {
   const reg = env.reg(regno);
   const total = off + reg.off;
-  env.facts.recordAccessBase(env.insnIdx, reg.type === RegType.PTR_TO_CTX);
+  // Socket pointers' loads are rewritten as context loads are (sock.ts): they count as the context's kind here.
+  env.facts.recordAccessBase(env.insnIdx, reg.type === RegType.PTR_TO_CTX || isSockPointerType(reg.type));
   const leak = (where: string): void => {
     if (t === 'write' && value && isPointer(value) && !env.privileged) throw new Reject(`R${dstRegno} leaks addr into ${where}`, 'ptr-leak');
   };
@@ -484,6 +490,13 @@ export function checkMemAccess(
       checkRegion(regno, reg, total, size, reg.memSize, (o) => `invalid access to memory, mem_size=${reg.memSize} off=${o} size=${size}`);
       env.facts.recordMemory(env.insnIdx, true);
       unknownLoad(env, t === 'read' ? dstRegno : -1, size, signed);
+      return;
+    case RegType.PTR_TO_SOCKET:
+    case RegType.PTR_TO_SOCK_COMMON:
+    case RegType.PTR_TO_TCP_SOCK:
+    case RegType.PTR_TO_XDP_SOCK:
+      checkSockAccess(env, regno, reg, total, size, t === 'write');
+      unknownLoad(env, dstRegno, size, signed);
       return;
     case RegType.PTR_TO_FLOW_KEYS:
       // check_flow_keys_access: anywhere inside struct bpf_flow_keys (whose size the context field gave), read or write.

@@ -23,6 +23,11 @@ export const RegType = {
   CONST_PTR_TO_DYNPTR: 13,
   /** The flow dissector's `struct bpf_flow_keys *` (Linux PTR_TO_FLOW_KEYS). */
   PTR_TO_FLOW_KEYS: 14,
+  /** Socket pointers (Linux PTR_TO_SOCKET, PTR_TO_SOCK_COMMON, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK): sock.ts. */
+  PTR_TO_SOCKET: 15,
+  PTR_TO_SOCK_COMMON: 16,
+  PTR_TO_TCP_SOCK: 17,
+  PTR_TO_XDP_SOCK: 18,
 } as const;
 export type RegTypeCode = (typeof RegType)[keyof typeof RegType];
 
@@ -59,6 +64,10 @@ const BASE_NAMES: Readonly<Record<number, string>> = {
   [RegType.PTR_TO_FUNC]: 'func',
   [RegType.CONST_PTR_TO_DYNPTR]: 'dynptr_ptr',
   [RegType.PTR_TO_FLOW_KEYS]: 'flow_keys',
+  [RegType.PTR_TO_SOCKET]: 'sock',
+  [RegType.PTR_TO_SOCK_COMMON]: 'sock_common',
+  [RegType.PTR_TO_TCP_SOCK]: 'tcp_sock',
+  [RegType.PTR_TO_XDP_SOCK]: 'xdp_sock',
 };
 
 export const S64_MIN = -(1n << 63n);

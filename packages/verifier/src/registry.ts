@@ -7,7 +7,15 @@ import type { RawInsn } from '@ebpf-sim/isa';
  */
 
 /** What a context field holds when a program reads it (Linux: the `reg_type` `is_valid_access` reports). */
-export type CtxFieldKind = 'scalar' | 'pkt' | 'pkt_meta' | 'pkt_end' | 'btf_id' | 'flow_keys';
+export type CtxFieldKind =
+  | 'scalar'
+  | 'pkt'
+  | 'pkt_meta'
+  | 'pkt_end'
+  | 'btf_id'
+  | 'flow_keys'
+  // __sk_buff.sk: PTR_TO_SOCK_COMMON_OR_NULL (bpf_skb_is_valid_access).
+  | 'sock_common_or_null';
 
 /** Byte width of a converted access: a fixed width, or `access` for the width of the program's own access. */
 export type CtxConvertSize = 1 | 2 | 4 | 8 | 'access';
@@ -140,7 +148,8 @@ export type ArgType =
   | 'ptr_to_btf_id'
   | 'ptr_to_btf_id_or_null' // a kernel object or NULL (the local storage helpers' owner: task, inode, cgroup)
   | 'ptr_to_btf_id_sock_common' // a socket (ARG_PTR_TO_BTF_ID_SOCK_COMMON: sk_storage_get/delete)
-  | 'ptr_to_map_value_or_null'; // a value for the map or NULL (the storage helpers' initial value)
+  | 'ptr_to_map_value_or_null' // a value for the map or NULL (the storage helpers' initial value)
+  | 'ptr_to_sock_common'; // a socket pointer of any kind (ARG_PTR_TO_SOCK_COMMON: bpf_sk_fullsock, bpf_tcp_sock)
 
 /** Return kinds of helper prototypes (Linux `enum bpf_return_type`). */
 export type RetType =
@@ -154,7 +163,11 @@ export type RetType =
   // Memory inside a dynptr or NULL, of the size the size argument names (RET_PTR_TO_DYNPTR_MEM_OR_NULL: bpf_dynptr_data).
   | 'ptr_to_dynptr_mem_or_null'
   // Never NULL (RET_PTR_TO_MAP_VALUE: bpf_get_local_storage's cgroup storage exists while the program runs).
-  | 'ptr_to_map_value';
+  | 'ptr_to_map_value'
+  // RET_PTR_TO_SOCKET_OR_NULL, RET_PTR_TO_TCP_SOCK_OR_NULL, RET_PTR_TO_SOCK_COMMON_OR_NULL (bpf_sk_fullsock, bpf_tcp_sock, ...).
+  | 'ptr_to_socket_or_null'
+  | 'ptr_to_tcp_sock_or_null'
+  | 'ptr_to_sock_common_or_null';
 
 /**
  * How a callback-calling helper sets up its callback's frame (Linux's set_callee_state_fn for helpers):
@@ -303,6 +316,12 @@ export interface ProgramTypeDesc {
   readonly ctx: CtxLayout;
   /** Helpers this type may call (its `*_func_proto`). */
   readonly helpers: ReadonlySet<number>;
+  /**
+   * The type's own prototypes of helpers whose Linux func_proto differs by program type (the SYSCALL and tracing
+   * types' bpf_get_socket_cookie is bpf_get_socket_ptr_cookie_proto, taking a socket pointer): they replace the
+   * registry's for this type.
+   */
+  readonly helperProtos?: ReadonlyMap<number, HelperProto>;
   /** Helpers that need `CAP_PERFMON`/`CAP_SYS_ADMIN` (the privileged part of `bpf_base_func_proto`). */
   readonly privilegedHelpers?: ReadonlySet<number>;
   /** Allowed return value range of the main program, inclusive; absent: any value. */
@@ -447,8 +466,23 @@ export interface KfuncLookup {
   typeOf?(id: number): { readonly kind: 'void' } | { readonly kind: 'struct'; readonly name: string } | undefined;
 }
 
+/**
+ * What the socket pointers point at, as the program sees it (struct bpf_sock for PTR_TO_SOCKET and, with fewer
+ * fields, PTR_TO_SOCK_COMMON; struct bpf_tcp_sock for PTR_TO_TCP_SOCK): their fields and conversions to the
+ * kernel's struct sock, read through the pointer register as context fields are through the context (Linux
+ * bpf_sock_is_valid_access / bpf_sock_common_is_valid_access / bpf_tcp_sock_is_valid_access and their
+ * *_convert_ctx_access). A conversion's `ctx` base is the socket pointer.
+ */
+export interface SocketLayouts {
+  readonly sockCommon: CtxLayout;
+  readonly sock: CtxLayout;
+  readonly tcpSock: CtxLayout;
+}
+
 /** What the verifier asks its caller for. */
 export interface VerifierRegistry {
+  /** The socket pointers' layouts (absent: every access through a socket pointer is refused). */
+  readonly sockets?: SocketLayouts;
   /** The helper with this number, or undefined when Linux has no such helper. */
   helper(id: number): HelperProto | undefined;
   /** The map an LD imm64 pseudo instruction names (`BPF_PSEUDO_MAP_FD`: fd; `MAP_IDX`: index). */

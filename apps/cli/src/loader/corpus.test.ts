@@ -35,25 +35,13 @@ const KNOWN: Readonly<Record<string, KnownDifference>> = {
     differences: ["obj/legacy_maps.bpf.o: Linux refuses it (elf: legacy map definitions in 'maps' section are not supported by libbpf v1.0+); here it loads"],
   },
   'obj/maps_every.bpf.o': {
-    kind: 'gap',
+    kind: 'by design',
     why:
-      'every map is created (CGROUP_ARRAY too) and the bpf_loop callback is verified and run; two differences remain. Its .rodata holds ' +
-      "only string constants (a DATASEC without variables): the loader follows today's libbpf (map_is_mmapable: no BPF_F_MMAPABLE then), " +
-      'the recording machine ran libbpf 1.1, which sets it on every global data map. And bpf_skb_under_cgroup gives -ENOENT: ' +
-      "Linux's skb test run (bpf_prog_test_run_skb) hands the program an skb owning a dummy socket, so Linux reaches the empty slot " +
-      "(-EAGAIN); this kernel's test-run skb has no socket (packages/bpf/src/test-run)",
-    differences: [
-      'obj/maps_every.bpf.o: map maps_eve.rodata: flags 1152 on Linux, 128 here',
-      'obj/maps_every.bpf.o: map .bss after the runs: 0xf5 0xff 0xff 0xff 0xff 0xff 0xff 0xff on Linux, 0xfe 0xff 0xff 0xff 0xff 0xff 0xff 0xff here',
-    ],
-  },
-  'obj/cgroup.bpf.o': {
-    kind: 'gap',
-    why:
-      'its maps are created and cgroup_ingress (CGROUP_SKB with cgroup storage) loads; cgroup_egress reads `skb->sk` ' +
-      '(__sk_buff.sk, PTR_TO_SOCK_COMMON_OR_NULL) then calls bpf_sk_fullsock and bpf_sk_storage_get on it: the simulated kernel has no ' +
-      'struct sock behind an skb and its verifier no socket pointer types yet, so the load stops at `invalid bpf_context access off=168 size=8`',
-    differences: ["obj/cgroup.bpf.o: Linux loads it; here: prog 'cgroup_egress': BPF_PROG_LOAD failed: -EACCES"],
+      'every map is created (CGROUP_ARRAY too), the bpf_loop callback is verified and run, and bpf_skb_under_cgroup reaches the empty ' +
+      "slot (-EAGAIN) through the test run's dummy socket as on Linux. Its .rodata holds only string constants (a DATASEC without " +
+      "variables): the loader follows today's libbpf (map_is_mmapable: no BPF_F_MMAPABLE then), the recording machine ran libbpf 1.1, " +
+      'which sets it on every global data map',
+    differences: ['obj/maps_every.bpf.o: map maps_eve.rodata: flags 1152 on Linux, 128 here'],
   },
   'obj/trace_fentry.bpf.o': {
     kind: 'by design',
@@ -119,6 +107,8 @@ describe('the corpus in the simulated kernel beside Linux 6.18', () => {
       'obj/map_in_map.bpf.o',
       'obj/xdp_redirect.bpf.o',
       'obj/sockets.bpf.o',
+      // skb->sk is PTR_TO_SOCK_COMMON_OR_NULL: cgroup_egress's bpf_sk_fullsock and bpf_sk_storage_get load.
+      'obj/cgroup.bpf.o',
       'obj/net_more.bpf.o',
       // bpf_get_stackid walks the hook's call chain now: perf_sample loads, and the whole object matches Linux.
       'obj/trace_probes.bpf.o',

@@ -17,21 +17,6 @@ export interface KnownDifference {
 export const KNOWN: readonly KnownDifference[] = [
   {
     kind: 'gap',
-    feature: 'cgroup_skb helpers and context',
-    why: 'cgroup_skb lacks bpf_get_current_uid_gid, bpf_skb_cgroup_id and the `family`/`sk` context fields (__sk_buff.sk is PTR_TO_SOCK_COMMON_OR_NULL on Linux); bpf_get_socket_cookie is not a socket filter helper here',
-    differences: [
-      'sys_pkt_helper: Linux refuses it with EACCES: "R1 type=ctx expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_"; here EINVAL: "program of this type cannot use helper bpf_get_socket_cookie#46"',
-      'uid_gid_cgskb: Linux loads it; here: EINVAL: program of this type cannot use helper bpf_get_current_uid_gid#15',
-      'cg_ingress_uid: Linux loads it; here: EINVAL: program of this type cannot use helper bpf_get_current_uid_gid#15',
-      'ctx_cgskb_family: Linux loads it; here: EACCES: invalid bpf_context access off=88 size=4',
-      "socket_cookie_socket: Linux loads it; here: EINVAL: prog 'socket_cookie_socket': BPF_PROG_LOAD failed: -EINVAL",
-      "cg_ingress_cgroup_id: Linux loads it; here: EINVAL: prog 'cg_ingress_cgroup_id': BPF_PROG_LOAD failed: -EINVAL",
-      'cg_ingress_sk: Linux loads it; here: EACCES: invalid bpf_context access off=168 size=8',
-      'cg_ingress_sk_nocheck: Linux refuses it with EACCES: "R1 invalid mem access \'sock_common_or_null\'"; here EACCES: "invalid bpf_context access off=168 size=8"',
-    ],
-  },
-  {
-    kind: 'gap',
     feature: 'helpers missing or checked differently',
     why: 'bpf_snprintf (#165) is not a helper here',
     differences: [

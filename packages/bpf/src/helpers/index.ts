@@ -14,6 +14,7 @@ import { SYS_BPF_HELPERS } from './sys-bpf.js';
 import { CGROUP_HELPERS } from './cgroup.js';
 import { TIMER_HELPERS } from './timer.js';
 import { COPY_FROM_USER_HELPERS } from './copy-from-user.js';
+import { SOCK_HELPERS } from './sock.js';
 
 export const HELPERS = protoTable(
   MAP_HELPERS,
@@ -30,5 +31,6 @@ export const HELPERS = protoTable(
   CGROUP_HELPERS,
   TIMER_HELPERS,
   COPY_FROM_USER_HELPERS,
+  SOCK_HELPERS,
 );
 export { PRIVILEGED_BASE, UNPRIVILEGED_BASE } from './base.js';

@@ -22,6 +22,7 @@ import type { CgroupStorageMap } from '../maps/local_storage.js';
 import type { CgrpStorageMap } from '../maps/bpf_cgrp_storage.js';
 import type { HelperEnv, HelperImpl } from '../runtime/env.js';
 import { helper, type BpfHelper } from './define.js';
+import { SK_STORAGE_DELETE, SK_STORAGE_GET } from './sock.js';
 
 /** The local storage map types (bpf_local_storage.ts), which the *_storage_get/delete helpers take. */
 const LOCAL_STORAGE_TYPES: ReadonlySet<number> = new Set([
@@ -110,8 +111,9 @@ export const STORAGE_HELPERS: readonly BpfHelper[] = [
     { ret: 'ptr_to_map_value', args: ['const_map_ptr', 'anything'], mapTypes: ['cgroup_storage', 'percpu_cgroup_storage'] },
     getLocalStorage,
   ),
-  helper('sk_storage_get', getProto('sk_storage', 'ptr_to_btf_id_sock_common'), storageGet(noOwner)),
-  helper('sk_storage_delete', deleteProto('sk_storage', 'ptr_to_btf_id_sock_common'), storageDelete(noOwner)),
+  // The socket a pointer names resolves through the map (helpers/sock.ts).
+  helper('sk_storage_get', getProto('sk_storage', 'ptr_to_btf_id_sock_common'), SK_STORAGE_GET),
+  helper('sk_storage_delete', deleteProto('sk_storage', 'ptr_to_btf_id_sock_common'), SK_STORAGE_DELETE),
   helper('inode_storage_get', getProto('inode_storage', 'ptr_to_btf_id_or_null'), storageGet(noOwner)),
   helper('inode_storage_delete', deleteProto('inode_storage', 'ptr_to_btf_id_or_null'), storageDelete(noOwner)),
   helper('task_storage_get', getProto('task_storage', 'ptr_to_btf_id_or_null'), storageGet(taskAt)),

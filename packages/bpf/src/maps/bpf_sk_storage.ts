@@ -2,21 +2,38 @@
  * BPF_MAP_TYPE_SK_STORAGE, as Linux's net/core/bpf_sk_storage.c over bpf_local_storage.c (see
  * bpf_local_storage.ts): one value per socket.
  *
- * User space names a socket by an fd in the key (bpf_fd_sk_storage_*_elem: sockfd_lookup, EBADF for no file,
- * ENOTSOCK for a file that is not a socket). A socket is its inode (Linux's struct socket_alloc holds both),
- * so a socket file is one whose inode is S_IFSOCK, and that inode is the owner. This kernel creates no sockets
- * yet, so every fd user space has is ENOTSOCK, as Linux answers for /dev/null (fixtures/storage).
+ * The owner is the socket itself. A program names it by its struct sock's address (a socket pointer:
+ * bpf_sk_storage_get/delete, MapEnv.sockAt resolves it); user space by an fd in the key
+ * (bpf_fd_sk_storage_*_elem: sockfd_lookup, EBADF for no file, ENOTSOCK for a file that is not a socket).
+ *
+ * Simplification: Linux frees a socket's values with the socket (bpf_sk_storage_free in __sk_destruct); here
+ * they stay with the map until deleted or the map goes (no lookup can reach them: a new socket is another owner).
  */
-import type { File, Inode } from '@ebpf-sim/kernel';
-import { BPF_MAP_TYPE, Errno, S_IFMT, S_IFSOCK } from '@ebpf-sim/uapi';
-import { defineMapOps } from './map.js';
+import { BPF_MAP_TYPE, Errno } from '@ebpf-sim/uapi';
+import { defineMapOps, type MapAttr, type MapEnv, type MapOps } from './map.js';
 import { LocalStorageMap, keyFd, localStorageAllocCheck } from './bpf_local_storage.js';
 
-export class SkStorageMap extends LocalStorageMap<Inode> {
-  protected ownerOfUserKey(key: Uint8Array, keyOff: number): Inode | number {
-    const file: File | undefined = this.fileOfUserFd?.(keyFd(key, keyOff));
+/** The name of a socket file's operations (the kernel's socket syscalls install every socket with them). */
+const SOCKET_FILE_OPS = 'socket';
+
+export class SkStorageMap extends LocalStorageMap<object> {
+  private readonly sockAt: MapEnv['sockAt'];
+
+  constructor(ops: MapOps, attr: MapAttr, env: MapEnv, owner: string) {
+    super(ops, attr, env, owner);
+    this.sockAt = env.sockAt;
+  }
+
+  protected ownerOfUserKey(key: Uint8Array, keyOff: number): object | number {
+    const file = this.fileOfUserFd?.(keyFd(key, keyOff));
     if (file === undefined) return -Errno.EBADF;
-    return (file.inode.mode & S_IFMT) === S_IFSOCK ? file.inode : -Errno.ENOTSOCK;
+    // A socket's file holds the socket (sock_from_file: file->private_data).
+    return file.ops.name === SOCKET_FILE_OPS && typeof file.privateData === 'object' && file.privateData !== null ? file.privateData : -Errno.ENOTSOCK;
+  }
+
+  /** The socket a program's pointer names (its struct sock's address), or undefined for none. */
+  ownerAt(address: number): object | undefined {
+    return address === 0 ? undefined : this.sockAt?.(address);
   }
 }
 

@@ -105,6 +105,8 @@ export interface MapEnv extends Pick<KernelServices, 'phys' | 'random'> {
   readonly cgroupOfFile?: (file: File) => object | undefined;
   /** The online cgroup whose struct cgroup is at `address` (what bpf_cgrp_storage_get's pointer names); absent, none. */
   readonly cgroupAt?: (address: number) => object | undefined;
+  /** The live socket whose struct sock is at `address` (what bpf_sk_storage_get's pointer names); absent, none. */
+  readonly sockAt?: (address: number) => object | undefined;
   /**
    * __bpf_map_get on the creator's fd (no reference taken): the map, -EBADF for no file, -EINVAL for a file that
    * is not a map. Only map-in-map creation asks (inner_map_fd); absent, every fd is bad.

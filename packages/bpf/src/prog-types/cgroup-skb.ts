@@ -7,12 +7,14 @@
  * returns 0 (drop) or 1 (allow), and an egress program may add congestion notification (2, 3:
  * check_return_code's retval_range(0, 3)).
  *
- * `__sk_buff.sk` and the socket fields (family .. local_port) are not offered: the simulated kernel has no
- * struct sock yet.
+ * `__sk_buff.sk` (PTR_TO_SOCK_COMMON_OR_NULL) and the socket fields (family .. local_port) read the struct sock
+ * the hook (or the test run's dummy socket) hangs off the skb. Helpers: cg_skb_func_proto, which first offers
+ * cgroup_common_func_proto's and cgroup_current_func_proto's (the hook runs in the sending or receiving task's
+ * context), then falls back to sk_filter_func_proto.
  */
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, __SK_BUFF } from '@ebpf-sim/uapi';
 import { defineProgType, withAttachTypes } from './define.js';
-import { IFINDEX_NULL_CHECKED, SK_BUFF_DATA, SK_BUFF_HWTSTAMP, SK_BUFF_TSTAMP, skBuffScalars } from './sk-buff.js';
+import { IFINDEX_NULL_CHECKED, SK_BUFF_DATA, SK_BUFF_HWTSTAMP, SK_BUFF_SK, SK_BUFF_SOCK_FIELDS, SK_BUFF_TSTAMP, skBuffScalars } from './sk-buff.js';
 
 const CG_SKB = defineProgType(
   {
@@ -23,6 +25,8 @@ const CG_SKB = defineProgType(
       size: __SK_BUFF.size,
       fields: [
         ...skBuffScalars(new Set(['mark', 'priority']), new Set(['tc_classid', 'wire_len']), IFINDEX_NULL_CHECKED),
+        ...SK_BUFF_SOCK_FIELDS,
+        SK_BUFF_SK,
         ...SK_BUFF_DATA.map((f) => ({ ...f, capBpf: 'access' as const })),
         { ...SK_BUFF_TSTAMP, writable: true, capBpf: 'write' as const },
         SK_BUFF_HWTSTAMP,
@@ -32,6 +36,10 @@ const CG_SKB = defineProgType(
     unprivileged: true,
   },
   [
+    // cgroup_current_func_proto (Linux 6.18 kernel/bpf/cgroup.c).
+    'get_current_uid_gid',
+    'get_current_comm',
+    'current_task_under_cgroup',
     'get_local_storage',
     'sk_fullsock',
     'sk_storage_get',

@@ -6,18 +6,20 @@
  * ctx-xlated.test.ts.
  */
 import { asm } from '@ebpf-sim/isa';
-import { BPF_SKB_DATA_END, MIN_NAPI_ID, NET_DEVICE, NO_QUEUE_MAPPING, QDISC_SKB_CB, SKB_CLONED_MASK, SKB_SHARED_INFO, SK_BUFF } from '@ebpf-sim/kernel';
-import { BPF_FUNC, Errno, TC_ACT, __SK_BUFF } from '@ebpf-sim/uapi';
+import { BPF_SKB_DATA_END, MIN_NAPI_ID, NET_DEVICE, NO_QUEUE_MAPPING, QDISC_SKB_CB, SKB_CLONED_MASK, SKB_SHARED_INFO, SK_BUFF, SOCK } from '@ebpf-sim/kernel';
+import { AF, BPF_FUNC, Errno, TC_ACT, __SK_BUFF } from '@ebpf-sim/uapi';
 import { convertCtxAccesses, verify } from '@ebpf-sim/verifier';
 import { Arena, LinearMemory, Perm, Vm, loadProgram, type HelperSpec } from '@ebpf-sim/vm';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../maps.js';
 import { byName, ctxProbe, expectedReads, fieldReads } from '../testing/ctx-probe.js';
+import { CGROUP_SKB } from './cgroup-skb.js';
 import { SCHED_CLS } from './sched-cls.js';
 import { SOCKET_FILTER } from './socket-filter.js';
 
 const CB = SK_BUFF.cb + QDISC_SKB_CB.data;
 const CB_WORDS = [0x11111111, 0x22222222, 0x33333333, 0x44444444, 0x55555555];
+const IP6_WORDS = [0x20010db8, 0x00000000, 0x00000000, 0x00000010];
 
 interface Skb {
   readonly vm: Vm;
@@ -38,6 +40,7 @@ function buildSkb(helpers: readonly HelperSpec[] = []): Skb {
   const dev = arena.alloc(NET_DEVICE.size, Perm.RW, 'net_device').start;
   const shinfo = arena.alloc(SKB_SHARED_INFO.size, Perm.RW, 'skb_shared_info').start;
   const packet = arena.alloc(128, Perm.RW, 'packet').start;
+  const sock = arena.alloc(SOCK.size, Perm.RW, 'sock').start;
   const view = mem.dataView;
   const u64 = (at: number, value: number): void => view.setBigUint64(at, BigInt(value), true);
   view.setUint32(skb + SK_BUFF.len, 1514, true);
@@ -67,6 +70,17 @@ function buildSkb(helpers: readonly HelperSpec[] = []): Skb {
   u64(skb + SK_BUFF.cb + BPF_SKB_DATA_END.data_end, packet + 80);
   u64(skb + SK_BUFF.cb + BPF_SKB_DATA_END.data_meta, packet + 8);
   view.setBigUint64(skb + SK_BUFF.tstamp, 0x0123_4567_89ab_cdefn, true);
+  // The skb's socket: 10.0.0.1:40000 -> 10.0.0.2:80 (addresses and the remote port in network order).
+  u64(skb + SK_BUFF.sk, sock);
+  view.setUint16(sock + SOCK.skc_family, AF.INET, true);
+  view.setUint32(sock + SOCK.skc_rcv_saddr, 0x0a000001, false);
+  view.setUint32(sock + SOCK.skc_daddr, 0x0a000002, false);
+  view.setUint16(sock + SOCK.skc_dport, 80, false);
+  view.setUint16(sock + SOCK.skc_num, 40000, true);
+  IP6_WORDS.forEach((word, i) => {
+    view.setUint32(sock + SOCK.skc_v6_rcv_saddr + 4 * i, word, true);
+    view.setUint32(sock + SOCK.skc_v6_daddr + 4 * i, word + 1, true);
+  });
   const expected: Record<string, bigint> = {
     len: 1514n,
     pkt_type: 3n,
@@ -92,6 +106,15 @@ function buildSkb(helpers: readonly HelperSpec[] = []): Skb {
     tstamp: 0x0123_4567_89ab_cdefn,
     hwtstamp: 0x1122_3344_5566_7788n,
     ...Object.fromEntries(CB_WORDS.map((word, i) => [`cb[${i}]`, BigInt(word)])),
+    sk: BigInt(sock),
+    family: BigInt(AF.INET),
+    local_ip4: 0x0100000an,
+    remote_ip4: 0x0200000an,
+    // skc_dport in the upper half of the u32 (bpf_convert_ctx_access's shift on a little-endian machine).
+    remote_port: 0x5000_0000n,
+    local_port: 40000n,
+    ...Object.fromEntries(IP6_WORDS.map((word, i) => [`local_ip6[${i}]`, BigInt(word)])),
+    ...Object.fromEntries(IP6_WORDS.map((word, i) => [`remote_ip6[${i}]`, BigInt(word + 1)])),
   };
   return { vm, view, skb, data: packet + 16, expected };
 }
@@ -116,6 +139,12 @@ describe('__sk_buff reads on the simulated struct sk_buff', () => {
   it('socket filter: every readable field, whole and narrow, is the kernel value', () => {
     const { got, want } = readAll(SOCKET_FILTER, s);
     expect(Object.keys(got)).not.toContain('tc_classid');
+    expect(got).toEqual(want);
+  });
+
+  it('cgroup skb: every readable field, the socket ones (family .. local_port, sk) included, is the kernel value', () => {
+    const { got, want } = readAll(CGROUP_SKB, s);
+    expect(Object.keys(got)).toEqual(expect.arrayContaining(['sk', 'family', 'remote_port', 'local_port', 'remote_ip6[3]', 'local_ip4']));
     expect(got).toEqual(want);
   });
 

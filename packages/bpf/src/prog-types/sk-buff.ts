@@ -8,11 +8,11 @@
  * (tc_cls_act_convert_ctx_access).
  *
  * The simulated kernel models no tc ingress hook, so it is built as Linux without CONFIG_NET_XGRESS: `tstamp`
- * is read and written as it is (Linux with it first tests skb->tc_at_ingress through BPF_REG_AX). The socket
- * fields (`family` .. `local_port`, `remote_ip6`, `local_ip6`) need a struct sock the simulated kernel does not
- * have; neither program type here may read them.
+ * is read and written as it is (Linux with it first tests skb->tc_at_ingress through BPF_REG_AX). `sk` and the
+ * socket fields (`family` .. `local_port`) read the skb's struct sock (SK_BUFF_SK, SK_BUFF_SOCK_FIELDS) for the
+ * types that offer them here (socket filters: `sk`; cgroup skb: both); tc and the others do not offer them yet.
  */
-import { BPF_SKB_DATA_END, MIN_NAPI_ID, NET_DEVICE, NO_QUEUE_MAPPING, QDISC_SKB_CB, SKB_PKT_TYPE_MAX, SKB_SHARED_INFO, SK_BUFF } from '@ebpf-sim/kernel';
+import { BPF_SKB_DATA_END, MIN_NAPI_ID, NET_DEVICE, NO_QUEUE_MAPPING, QDISC_SKB_CB, SKB_PKT_TYPE_MAX, SKB_SHARED_INFO, SK_BUFF, SOCK } from '@ebpf-sim/kernel';
 import { __SK_BUFF, __SK_BUFF_CB_WORDS } from '@ebpf-sim/uapi';
 import type { CtxConvert, CtxField } from '@ebpf-sim/verifier';
 import { POINTER, chain, fromCtx, fromValue } from './convert.js';
@@ -153,3 +153,43 @@ export const SK_BUFF_HWTSTAMP: CtxField = {
   kind: 'scalar',
   convert: { read: [fromCtx(SK_BUFF.end, POINTER), fromValue(SKB_SHARED_INFO.hwtstamps, 8)] },
 };
+
+/** `__sk_buff.sk`: skb->sk as PTR_TO_SOCK_COMMON_OR_NULL, whole 8-byte reads only (bpf_skb_is_valid_access). */
+export const SK_BUFF_SK: CtxField = { name: 'sk', off: __SK_BUFF.sk, size: 8, kind: 'sock_common_or_null', convert: direct(SK_BUFF.sk, POINTER) };
+
+/** A struct sock field read through skb->sk (bpf_convert_ctx_access: no NULL test, the types that allow them always have one). */
+const throughSk = (off: number, size: 2 | 4): CtxConvert => ({ read: chain([SK_BUFF.sk, POINTER], [off, size]) });
+
+/**
+ * `family` .. `local_port` of __sk_buff: the skb's socket's addresses and ports (bpf_convert_ctx_access). The
+ * address words take only whole u32 loads; family and the ports narrow ones too (bpf_skb_is_valid_access's
+ * default case). `remote_port` is skc_dport (network order) shifted into the upper half on a little-endian machine.
+ */
+export const SK_BUFF_SOCK_FIELDS: readonly CtxField[] = [
+  { name: 'family', off: __SK_BUFF.family, size: U32, kind: 'scalar', narrowLoads: true, convert: throughSk(SOCK.skc_family, U16) },
+  { name: 'remote_ip4', off: __SK_BUFF.remote_ip4, size: U32, kind: 'scalar', convert: throughSk(SOCK.skc_daddr, U32) },
+  { name: 'local_ip4', off: __SK_BUFF.local_ip4, size: U32, kind: 'scalar', convert: throughSk(SOCK.skc_rcv_saddr, U32) },
+  ...[0, 1, 2, 3].map((i) => ({
+    name: `remote_ip6[${i}]`,
+    off: __SK_BUFF.remote_ip6 + i * U32,
+    size: U32,
+    kind: 'scalar' as const,
+    convert: throughSk(SOCK.skc_v6_daddr + i * U32, U32),
+  })),
+  ...[0, 1, 2, 3].map((i) => ({
+    name: `local_ip6[${i}]`,
+    off: __SK_BUFF.local_ip6 + i * U32,
+    size: U32,
+    kind: 'scalar' as const,
+    convert: throughSk(SOCK.skc_v6_rcv_saddr + i * U32, U32),
+  })),
+  {
+    name: 'remote_port',
+    off: __SK_BUFF.remote_port,
+    size: U32,
+    kind: 'scalar',
+    narrowLoads: true,
+    convert: { read: [...chain([SK_BUFF.sk, POINTER], [SOCK.skc_dport, U16]), { op: 'lsh', imm: 16 }] },
+  },
+  { name: 'local_port', off: __SK_BUFF.local_port, size: U32, kind: 'scalar', narrowLoads: true, convert: throughSk(SOCK.skc_num, U16) },
+];

@@ -4,7 +4,7 @@
  */
 import { BPF_PROG_TYPE, __SK_BUFF } from '@ebpf-sim/uapi';
 import { defineProgType } from './define.js';
-import { IFINDEX_NULL_CHECKED, skBuffScalars } from './sk-buff.js';
+import { IFINDEX_NULL_CHECKED, SK_BUFF_SK, skBuffScalars } from './sk-buff.js';
 
 export const SOCKET_FILTER = defineProgType(
   {
@@ -13,7 +13,8 @@ export const SOCKET_FILTER = defineProgType(
     ctx: {
       structName: '__sk_buff',
       size: __SK_BUFF.size,
-      fields: skBuffScalars(new Set(), new Set(['tc_classid', 'wire_len']), IFINDEX_NULL_CHECKED),
+      // sk_filter_is_valid_access refuses family .. local_port but not `sk` (bpf_skb_is_valid_access types it).
+      fields: [...skBuffScalars(new Set(), new Set(['tc_classid', 'wire_len']), IFINDEX_NULL_CHECKED), SK_BUFF_SK],
     },
     ldAbs: true,
     unprivileged: true,

@@ -494,6 +494,7 @@ export class BpfSyscall {
       },
       cgroupOfFile: (file) => this.cgroupHierarchy?.fromFile(file),
       cgroupAt: (address) => this.cgroupHierarchy?.atAddress(address),
+      sockAt: (address) => this.k.net?.socketAt?.(address),
       mapOfFd: (fd) => {
         const file = this.mapFile(task, fd);
         return typeof file === 'number' ? file : (file.privateData as MapObject).map;

@@ -114,6 +114,7 @@ export function progTestRun(sys: TestRunSyscall, k: BpfServices, task: Task, mm:
     now: () => performance.now() * 1e6,
     // With run accounting on, a warm-up run would show in run_cnt: only the `repeat` runs happen then.
     timing: warmUpSafe(prog) && !sys.runtime.statsEnabled ? 'steady' : 'once',
+    cgroupAddress: k.current.currentTask()?.cgroup?.kernelAddress ?? 0,
   };
   const out: TestRunOutput = {};
   const ret = bpfProgTestRun(testRunProgram(sys.runtime, prog), attr, env, out);

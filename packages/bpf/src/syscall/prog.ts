@@ -63,6 +63,7 @@ import { sleepableTargetRefusal, sleepableTypeRefusal } from './sleepable.js';
 import { BTF_MAX_TYPE } from '@ebpf-sim/btf';
 import { checkStructOpsBtfId, type StructOpsProgInfo } from '../struct-ops/prog.js';
 import type { StructOpsTable } from '../struct-ops/registry.js';
+import { SOCKET_LAYOUTS } from '../prog-types/sock-ptr.js';
 
 /** The statistics line that closes a log when a refusal came before the check itself. */
 const PROCESSED_NONE = `processed 0 insns (limit ${INSN_LIMIT}) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`;
@@ -631,6 +632,7 @@ export class ProgSyscall {
       helper: (id) => HELPERS.get(id),
       map: (ref, how) => descs.get(`${how}:${ref}`),
       ksym: (insn) => resolvedKsyms.ksyms.get(insn),
+      sockets: SOCKET_LAYOUTS,
       ...(this.vmlinux === undefined ? {} : { kernelBtf: this.vmlinux }),
       ...(this.vmlinux === undefined ? {} : { kfunc: kfuncLookup(this.vmlinux, desc.uapiId) }),
     };

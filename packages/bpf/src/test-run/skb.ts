@@ -2,10 +2,11 @@
  * bpf_prog_test_run_skb (net/bpf/test_run.c, Linux 6.18) for SCHED_CLS and SOCKET_FILTER: data_in becomes a
  * linear sk_buff with NET_SKB_PAD of headroom, received on the loopback device (or the device ctx_in.ifindex
  * names) through eth_type_trans; a tc program sees it from the MAC header, a socket filter from the network
- * header, and data_out gets the link-layer header back (zeroed for socket filters, as Linux writes it).
+ * header, and data_out gets the link-layer header back (zeroed for socket filters, as Linux writes it). The skb
+ * owns a dummy socket (dummySocket), as Linux's does.
  */
-import { NET_DEVICE, QDISC_SKB_CB, SKB_PKT_TYPE_MAX, SKB_SHARED_INFO, SK_BUFF } from '@ebpf-sim/kernel';
-import { Errno, PAGE_SIZE, __SK_BUFF } from '@ebpf-sim/uapi';
+import { NET_DEVICE, QDISC_SKB_CB, SKB_PKT_TYPE_MAX, SKB_SHARED_INFO, SK_BUFF, SK_NO_QUEUE_MAPPING, SOCK } from '@ebpf-sim/kernel';
+import { AF, Errno, PAGE_SIZE, TCP_STATE, __SK_BUFF } from '@ebpf-sim/uapi';
 import { skbComputeDataPointers } from '../net/skbuff.js';
 import { ETH_HLEN, readPtr, writePtr } from '../net/xdp.js';
 import { TestRunAllocations, bpfTestRun, buildLoopback, ctxFinish, ctxInit, deviceByIndex, skbDataAlign, testFinish } from './common.js';
@@ -98,6 +99,47 @@ function skbPush(view: DataView, skb: number, n: number): void {
   view.setUint32(skb + SK_BUFF.len, view.getUint32(skb + SK_BUFF.len, true) + n, true);
 }
 
+/** ETH_P_IP and ETH_P_IPV6 (skb->protocol, host order here), the header sizes and address offsets the dummy socket copies. */
+const ETH_P_IP = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
+const IPV4 = { size: 20, saddr: 12, daddr: 16 } as const;
+const IPV6 = { size: 40, saddr: 8, daddr: 24 } as const;
+
+/**
+ * The socket bpf_prog_test_run_skb hangs off the skb (sk_alloc of bpf_dummy_proto + sock_init_data(NULL, sk)):
+ * CLOSE, no queue mapping, in the calling task's cgroup (cgroup_sk_alloc), and for an IPv4 or IPv6 packet that
+ * family with the packet's source as its local address and destination as its remote one, when the header fits
+ * the linear data. `sk` is zeroed memory of SOCK.size; the skb must already be past eth_type_trans.
+ */
+function dummySocket(env: TestRunEnv, skb: number, sk: number): void {
+  const { view, bytes } = env.phys;
+  writePtr(view, skb + SK_BUFF.sk, sk);
+  view.setUint8(sk + SOCK.skc_state, TCP_STATE.CLOSE);
+  view.setUint16(sk + SOCK.sk_rx_queue_mapping, SK_NO_QUEUE_MAPPING, true);
+  writePtr(view, sk + SOCK.sk_cgrp_data, env.cgroupAddress ?? 0);
+  const data = readPtr(view, skb + SK_BUFF.data);
+  const headlen = view.getUint32(skb + SK_BUFF.len, true) - view.getUint32(skb + SK_BUFF.data_len, true);
+  // Addresses stay in network order, as the kernel keeps them (__be32, struct in6_addr).
+  switch (view.getUint16(skb + SK_BUFF.protocol, false)) {
+    case ETH_P_IP:
+      view.setUint16(sk + SOCK.skc_family, AF.INET, true);
+      if (IPV4.size <= headlen) {
+        bytes.copyWithin(sk + SOCK.skc_rcv_saddr, data + IPV4.saddr, data + IPV4.saddr + 4);
+        bytes.copyWithin(sk + SOCK.skc_daddr, data + IPV4.daddr, data + IPV4.daddr + 4);
+      }
+      break;
+    case ETH_P_IPV6:
+      view.setUint16(sk + SOCK.skc_family, AF.INET6, true);
+      if (IPV6.size <= headlen) {
+        bytes.copyWithin(sk + SOCK.skc_v6_rcv_saddr, data + IPV6.saddr, data + IPV6.saddr + 16);
+        bytes.copyWithin(sk + SOCK.skc_v6_daddr, data + IPV6.daddr, data + IPV6.daddr + 16);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
 /** Build the skb and apply ctx_in (convert___skb_to_skb); -errno on failure, everything freed. */
 function buildSkb(attr: TestRunAttr, env: TestRunEnv, kind: SkbTestRunKind, ctx: Uint8Array | null): Skb | number {
   const allocs = new TestRunAllocations(env);
@@ -132,6 +174,9 @@ function buildSkb(attr: TestRunAttr, env: TestRunEnv, kind: SkbTestRunKind, ctx:
   }
   ethTypeTrans(env, skb, dev.netdev);
   view.setUint16(skb + SK_BUFF.network_header, readPtr(view, skb + SK_BUFF.data) - head, true);
+  const sk = allocs.kzalloc(SOCK.size);
+  if (sk < 0) return fail(-Errno.ENOMEM);
+  dummySocket(env, skb, sk);
   if (kind.isL2) skbPush(view, skb, ETH_HLEN);
   if (kind.directPacketAccess) skbComputeDataPointers(view, skb);
   // Linux 6.18 runs an L3 program on a frame that is only an Ethernet header (len 0): see fixtures/test-run.

@@ -51,6 +51,8 @@ export interface TestRunEnv {
   /** Wall-clock time in ns: a test run's duration is real time per run, as Linux reports it. */
   now(): number;
   readonly timing: TestRunTiming;
+  /** The calling task's struct cgroup (what cgroup_sk_alloc gives the skb test run's dummy socket); 0 for none. */
+  readonly cgroupAddress?: number;
 }
 
 /** The `test` member of union bpf_attr that BPF_PROG_TEST_RUN reads (uapi BPF_ATTR_LAYOUTS.PROG_TEST_RUN). */

@@ -172,7 +172,7 @@ export const SK_REUSEPORT_KERN = {
  * network order, `skc_num` host order (as Linux); `rtt_min` is the current minimum of tcp_sock.rtt_min.
  */
 export const SOCK = {
-  size: 216,
+  size: 248,
   // struct sock_common at Linux 6.18's offsets (x86_64 vmlinux BTF), so the socket fields read as in Linux.
   skc_daddr: 0,
   skc_rcv_saddr: 4,
@@ -213,6 +213,15 @@ export const SOCK = {
   bytes_received: 192,
   bytes_acked: 200,
   bpf_sock_ops_cb_flags: 208,
+  // sk->sk_cgrp_data: the struct cgroup the socket was created in (cgroup_sk_alloc; bpf_skb_cgroup_id reads it).
+  sk_cgrp_data: 216,
+  // sk->sk_cookie: 0 until bpf_get_socket_cookie (sock_gen_cookie) gives the socket one.
+  sk_cookie: 224,
+  // The last tcp_sock / inet_connection_sock fields of struct bpf_tcp_sock.
+  dsack_dups: 232,
+  delivered: 236,
+  delivered_ce: 240,
+  icsk_retransmits: 244,
 } as const;
 /** sk_rx_queue_mapping when no queue was recorded (NO_QUEUE_MAPPING); bpf_sock.rx_queue_mapping then reads -1. */
 export const SK_NO_QUEUE_MAPPING = 0xffff;

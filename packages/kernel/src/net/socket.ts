@@ -157,4 +157,6 @@ export function writeSockFields(view: DataView, sock: Socket): void {
   view.setUint32(sk + SOCK_LAYOUT.rcv_nxt, sock.rcvNxt >>> 0, true);
   view.setUint32(sk + SOCK_LAYOUT.snd_nxt, sock.sndNxt >>> 0, true);
   view.setUint32(sk + SOCK_LAYOUT.snd_una, sock.sndUna >>> 0, true);
+  // sk_cgrp_data: the cgroup's struct cgroup (cgroup_sk_alloc), a pointer as Linux keeps it.
+  view.setBigUint64(sk + SOCK_LAYOUT.sk_cgrp_data, BigInt(sock.cgroup?.kernelAddress ?? 0), true);
 }

@@ -100,6 +100,8 @@ export class NetStack {
   /** struct sock objects (one cache for every family here; Linux has one per protocol). */
   private readonly sockCache: KmemCache;
   private readonly sockets = new Set<Socket>();
+  /** Live sockets by their struct sock's address (what a BPF program's socket pointer names). */
+  private readonly socketsBySk = new Map<number, Socket>();
   private ipId = 1;
 
   constructor(readonly k: NetServices) {
@@ -179,17 +181,22 @@ export class NetStack {
     const sock = new Socket(family, type, proto, entry.ops(this), sk, this.nextIno++);
     // A TCP socket starts CLOSE (sk_state's initial value for every inet socket; only TCP reports it).
     if (proto === IPPROTO.TCP) sock.state = TCP_STATE.CLOSE;
+    // A UDP socket too (sock_init_data: sk_state = TCP_CLOSE), which bpf_sock.state shows; connect makes it ESTABLISHED.
+    if (proto === IPPROTO.UDP) sock.state = TCP_STATE.CLOSE;
     writeSockFields(this.k.phys.view, sock);
     // cgroup_sk_alloc: the socket belongs to the creating task's cgroup.
     sock.cgroup = this.k.current.currentTask()?.cgroup;
+    writeSockFields(this.k.phys.view, sock);
     if (family === AF.PACKET) this.packet.created(sock);
     this.sockets.add(sock);
+    this.socketsBySk.set(sk, sock);
     return sock;
   }
 
   /** sk_free: the filter's program reference dropped, the struct sock freed. */
   freeSock(sock: Socket): void {
     if (!this.sockets.delete(sock)) return;
+    this.socketsBySk.delete(sock.sk);
     this.detachFilter(sock);
     this.sockCache.release(sock.sk);
   }
@@ -226,6 +233,11 @@ export class NetStack {
     sock.filter = undefined;
     filter.release();
     return true;
+  }
+
+  /** The live socket whose struct sock is at `sk`, or undefined. */
+  socketAt(sk: number): Socket | undefined {
+    return this.socketsBySk.get(sk);
   }
 
   /** Live sockets (open or still finishing their protocol's work). */

@@ -160,7 +160,7 @@ export class TcpProtocol implements InetProtocol {
     sock.sndNxt = seqAdd(iss, 1);
     this.conns.set(key(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort), sock);
     this.setState(sock, TCP_STATE.SYN_SENT);
-    this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, iss, 0, TCP_FLAG.SYN, EMPTY);
+    this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, iss, 0, TCP_FLAG.SYN, EMPTY, sock);
     return 0;
   }
 
@@ -215,7 +215,7 @@ export class TcpProtocol implements InetProtocol {
     for (let offset = 0; offset < length; offset += mss) {
       const end = Math.min(length, offset + mss);
       const segmentFlags = TCP_FLAG.ACK | (end === length ? TCP_FLAG.PSH : 0);
-      this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, segmentFlags, data.subarray(offset, end));
+      this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, segmentFlags, data.subarray(offset, end), sock);
       sock.sndNxt = seqAdd(sock.sndNxt, end - offset);
     }
     writeSockFields(this.stack.k.phys.view, sock);
@@ -276,7 +276,7 @@ export class TcpProtocol implements InetProtocol {
     const next = sock.state === TCP_STATE.ESTABLISHED ? TCP_STATE.FIN_WAIT1 : sock.state === TCP_STATE.CLOSE_WAIT ? TCP_STATE.LAST_ACK : 0;
     if (next === 0) return;
     this.setState(sock, next);
-    this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, TCP_FLAG.FIN | TCP_FLAG.ACK, EMPTY);
+    this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, TCP_FLAG.FIN | TCP_FLAG.ACK, EMPTY, sock);
     sock.sndNxt = seqAdd(sock.sndNxt, 1);
   }
 
@@ -323,8 +323,12 @@ export class TcpProtocol implements InetProtocol {
     this.send(laddr, lport, raddr, rport, seq, ack, TCP_FLAG.RST | (withAck ? TCP_FLAG.ACK : 0), EMPTY);
   }
 
-  private send(laddr: number, lport: number, raddr: number, rport: number, seq: number, ack: number, flags: number, payload: Uint8Array): void {
-    this.stack.ipOutput({ src: laddr, dst: raddr, protocol: IPPROTO.TCP, srcPort: lport, dstPort: rport, seq, ack, flags, window: TCP_WINDOW, payload });
+  /**
+   * One segment out. `sock`, for a segment of a connection's own (not a SYN-ACK of a request or a reset), goes
+   * through ip_finish_output's cgroup egress programs as Linux's full socket does (skb->sk).
+   */
+  private send(laddr: number, lport: number, raddr: number, rport: number, seq: number, ack: number, flags: number, payload: Uint8Array, sock?: Socket): void {
+    this.stack.ipOutput({ src: laddr, dst: raddr, protocol: IPPROTO.TCP, srcPort: lport, dstPort: rport, seq, ack, flags, window: TCP_WINDOW, payload }, sock);
   }
 
   /** tcp_v4_rcv: the connection, else a listener for a SYN (or the ACK completing one), else RST. */
@@ -428,7 +432,7 @@ export class TcpProtocol implements InetProtocol {
         sock.rcvNxt = seqAdd(seq, 1);
         sock.sndUna = ack;
         this.setState(sock, TCP_STATE.ESTABLISHED);
-        this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, TCP_FLAG.ACK, EMPTY);
+        this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, TCP_FLAG.ACK, EMPTY, sock);
         sock.wait.wakeAll();
       }
       return;
@@ -479,7 +483,7 @@ export class TcpProtocol implements InetProtocol {
   }
 
   private sendAck(sock: Socket): void {
-    this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, TCP_FLAG.ACK, EMPTY);
+    this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, TCP_FLAG.ACK, EMPTY, sock);
   }
 }
 

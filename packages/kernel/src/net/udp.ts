@@ -5,7 +5,7 @@
  * nobody listens on is dropped (Linux answers ICMP port unreachable; the sender sees no error either way
  * unless connected).
  */
-import { AF, Errno, IPPROTO, MSG, SHUT, UDP_HLEN } from '@ebpf-sim/uapi';
+import { AF, Errno, IPPROTO, MSG, SHUT, TCP_STATE, UDP_HLEN } from '@ebpf-sim/uapi';
 import { BLOCKED } from '../sched/wait.js';
 import type { Task } from '../task/task.js';
 import { UDP_MAX_PAYLOAD } from './constants.js';
@@ -64,6 +64,8 @@ export class UdpProtocol implements InetProtocol {
     if (addr.family === AF.UNSPEC) {
       sock.remoteAddr = 0;
       sock.remotePort = 0;
+      // __udp_disconnect: back to TCP_CLOSE.
+      sock.state = TCP_STATE.CLOSE;
       writeSockFields(this.stack.k.phys.view, sock);
       return 0;
     }
@@ -76,6 +78,8 @@ export class UdpProtocol implements InetProtocol {
     if (sock.localAddr === 0) sock.localAddr = route.src;
     sock.remoteAddr = addr.addr;
     sock.remotePort = addr.port;
+    // __ip4_datagram_connect: sk_state = TCP_ESTABLISHED.
+    sock.state = TCP_STATE.ESTABLISHED;
     writeSockFields(this.stack.k.phys.view, sock);
     return 0;
   }
