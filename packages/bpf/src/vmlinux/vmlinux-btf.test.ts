@@ -92,9 +92,10 @@ describe('vmlinux BTF', () => {
     expect(proto('wake_up_new_task')?.sizeOrType).toBe(0);
     expect(proto('__x64_sys_getpid')?.params.map((p) => p.name)).toEqual(['regs']);
     expect(proto('bpf_lsm_file_open')?.params.map((p) => p.name)).toEqual(['file']);
-    // One FUNC per kprobe'd function, per LSM hook (3) and per event class of the raw tracepoints (__bpf_trace_<template>).
+    expect(proto('bpf_lsm_bpf')?.params.map((p) => p.name)).toEqual(['cmd', 'attr', 'size', 'kernel']);
+    // One FUNC per kprobe'd function, per LSM hook (4) and per event class of the raw tracepoints (__bpf_trace_<template>).
     const templates = new Set(Object.values(RAW_TRACEPOINT_PROTOS).map((tp) => tp.template));
-    expect(btf.types.filter((t) => t.kind === BtfKind.FUNC).length).toBe(createKernel().hooks.list('kprobe').length + 3 + templates.size + KFUNCS.length);
+    expect(btf.types.filter((t) => t.kind === BtfKind.FUNC).length).toBe(createKernel().hooks.list('kprobe').length + 4 + templates.size + KFUNCS.length);
     // tp_btf's targets: `typedef void (*btf_trace_<tp>)(void *, TP_PROTO...)`, parameters unnamed, as Linux encodes them.
     const trace = named(btf, BtfKind.TYPEDEF, 'btf_trace_sched_process_fork');
     const traceProto = btf.types[btf.types[trace.sizeOrType]?.sizeOrType ?? 0];
