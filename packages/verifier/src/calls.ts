@@ -646,7 +646,9 @@ export function checkSubprogExit(env: Env): number {
 
 /** Exit of the main program: R0, references, lock and the return range. */
 export function checkMainExit(env: Env): void {
-  const r0 = checkSrc(env, 0);
+  // check_return_code: a hook whose function returns void (a struct_ops member, an LSM hook) reads no R0.
+  const voidReturn = env.progType.voidReturn === true && !env.state.cur.inAsyncCallbackFn;
+  const r0 = voidReturn ? env.reg(0) : checkSrc(env, 0);
   if (env.state.cur.inAsyncCallbackFn) {
     checkAsyncExit(env, r0);
     return;
@@ -661,6 +663,7 @@ export function checkMainExit(env: Env): void {
   }
   // check_resource_leak: an RCU read-side section still open (after the reference check, as Linux orders them).
   if (env.state.activeRcu) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region', 'lock', { errno: 22 });
+  if (voidReturn) return;
   if (isPointer(r0) && !env.privileged) throw new Reject('R0 leaks addr as return value', 'ptr-leak');
   const range = env.progType.retRange;
   if (!range) return;

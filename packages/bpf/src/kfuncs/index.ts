@@ -14,12 +14,13 @@ import type { BpfKfunc, KfuncEnv } from './define.js';
 import { ITER_NUM_KFUNCS } from './iter-num.js';
 import { RCU_KFUNCS } from './rcu.js';
 import { TASK_KFUNCS } from './task.js';
+import { TCP_CA_KFUNCS } from '../struct-ops/tcp-kfuncs.js';
 
 export type { BpfKfunc, KfuncEnv, KfuncImpl, KfuncSet } from './define.js';
 export { BPF_ITER_NUM_SIZE, BPF_MAX_LOOPS } from './iter-num.js';
 
 /** Every kfunc this kernel has. */
-export const KFUNCS: readonly BpfKfunc[] = [...TASK_KFUNCS, ...RCU_KFUNCS, ...ITER_NUM_KFUNCS];
+export const KFUNCS: readonly BpfKfunc[] = [...TASK_KFUNCS, ...RCU_KFUNCS, ...ITER_NUM_KFUNCS, ...TCP_CA_KFUNCS];
 
 const BY_NAME: ReadonlyMap<string, BpfKfunc> = new Map(KFUNCS.map((k) => [k.name, k]));
 
@@ -38,6 +39,7 @@ const GENERIC_SET_PROG_TYPES: ReadonlySet<number> = new Set([
 
 /** btf_kfunc_id_set_contains: whether programs of `progType` may call `k`. */
 export function kfuncAllowed(k: BpfKfunc, progType: number): boolean {
+  if (k.set === 'struct_ops') return progType === BPF_PROG_TYPE.STRUCT_OPS;
   return k.set === 'common' || GENERIC_SET_PROG_TYPES.has(progType);
 }
 

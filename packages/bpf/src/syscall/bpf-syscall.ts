@@ -922,7 +922,11 @@ export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSys
   if (kernel.hooks !== undefined && kernel.sysfs !== undefined) {
     const vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
     bpf.progs.vmlinux = vmlinux.kernelBtf;
-    bpf.progs.structOps = new StructOpsTable(vmlinux.kernelBtf);
+    bpf.progs.structOps = new StructOpsTable(vmlinux.kernelBtf, {
+      runtime: bpf.runtime,
+      k: kernel,
+      ...(kernel.net?.congestion === undefined ? {} : { congestion: kernel.net.congestion }),
+    });
     bindKfuncs(bpf.runtime.kfuncs, vmlinux.kernelBtf, bpf.runtime);
     // The vmlinux BTF is BTF object 1, as on Linux (a kernel out of memory here simply has no such object).
     const object = bpf.btfs.registerKernelBtf('vmlinux', vmlinux.kernelBtf.btf, vmlinux.blob);
