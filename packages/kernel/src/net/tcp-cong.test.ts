@@ -99,6 +99,8 @@ describe('TCP congestion control', () => {
       'cong_avoid 1',
       `event ${TCP_CA_EVENT.TX_START}`,
       'cong_avoid 1',
+      // The FIN's ACK (a segment in flight, without TX_START).
+      'cong_avoid 1',
       'release',
     ]);
     expect(kernel.net.congestion.available()).toBe('reno counting');

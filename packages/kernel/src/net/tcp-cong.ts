@@ -343,11 +343,14 @@ export class TcpCongestionControl {
     tp.initialized = true;
   }
 
-  /** tcp_event_data_sent / tcp_cwnd_validate for one data segment ending at `endSeq`, `sndNxt` before it. */
-  dataSent(sk: TcpCaSocket, endSeq: number, sndNxt: number): void {
+  /**
+   * tcp_event_new_data_sent / tcp_cwnd_validate for one segment ending at `endSeq`, `sndNxt` before it; with
+   * `data` (not a bare FIN) tcp_event_data_sent too.
+   */
+  dataSent(sk: TcpCaSocket, endSeq: number, sndNxt: number, data = true): void {
     const tp = sk.cwnd;
     // tcp_event_data_sent: CA_EVENT_TX_START when nothing was in flight.
-    if (tp.packetsOut === 0) {
+    if (data && tp.packetsOut === 0) {
       const event = tp.ca?.cwndEvent;
       if (event !== undefined) {
         writeTcpCwnd(this.view, sk.sk, tp);

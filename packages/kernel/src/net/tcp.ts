@@ -282,7 +282,10 @@ export class TcpProtocol implements InetProtocol {
     if (next === 0) return;
     this.setState(sock, next);
     this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, TCP_FLAG.FIN | TCP_FLAG.ACK, EMPTY);
+    const sent = sock.sndNxt;
     sock.sndNxt = seqAdd(sock.sndNxt, 1);
+    // The FIN is a segment in flight (its ACK reaches cong_avoid), but carries no data (no TX_START).
+    this.stack.congestion.dataSent(sock, sock.sndNxt, sent, false);
   }
 
   /** A listener stops: unaccepted connections are reset, pending requests forgotten. */
