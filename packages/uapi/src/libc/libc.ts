@@ -926,6 +926,7 @@ export class Libc {
           mapFlags: view.getUint32(BPF_MAP_INFO.map_flags, true),
           name: utf8.decode(nameBytes.subarray(0, nul < 0 ? BPF_OBJ_NAME_LEN : nul)),
           infoLen: attr.info_len,
+          btfVmlinuxValueTypeId: view.getUint32(BPF_MAP_INFO.btf_vmlinux_value_type_id, true),
         },
       };
     } finally {
