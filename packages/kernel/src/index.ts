@@ -29,6 +29,28 @@ export type {
 } from './services.js';
 export { NetStack, type SocketFilterProvider, type NetServices, type NetStats } from './net/stack.js';
 export { Socket, type SockAddr, type ProtoOps, type AttachedFilter } from './net/socket.js';
+export {
+  ICSK_CA_PRIV_SIZE,
+  TCP_CA_EVENT,
+  TCP_CA_STATE,
+  TCP_CONG,
+  TCP_INFINITE_SSTHRESH,
+  TCP_INIT_CWND,
+  TCP_RENO,
+  TCP_RENO_NAME,
+  TCP_SOCK,
+  TcpCongestionControl,
+  TcpCwnd,
+  readTcpCwnd,
+  tcpCongAvoidAi,
+  tcpRenoCongAvoid,
+  tcpRenoSsthresh,
+  tcpRenoUndoCwnd,
+  tcpSlowStart,
+  writeTcpCwnd,
+  type TcpCaSocket,
+  type TcpCongestionOps,
+} from './net/tcp-cong.js';
 export { buildFrame, parseIpv4, type Ipv4Packet } from './net/headers.js';
 export type { NetInterface } from './net/interface.js';
 export {

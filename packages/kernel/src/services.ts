@@ -21,6 +21,7 @@ import type { HookArena } from './hooks/arena.js';
 import type { HookPoint } from './hooks/hook.js';
 import type { KprobeSites } from './hooks/kprobes.js';
 import type { NetStack, SocketFilterProvider } from './net/stack.js';
+import type { TcpCongestionControl } from './net/tcp-cong.js';
 import type { SecurityHooks } from './hooks/lsm.js';
 import type { HookRegistry } from './hooks/registry.js';
 import type { MemoryCharge, PhysicalMemory } from './mm/physmem.js';
@@ -209,6 +210,8 @@ export interface SocketFilterSlot {
   socketFilters: SocketFilterProvider | undefined;
   /** The live socket whose struct sock is at `sk` (a BPF program's socket pointer: bpf_sk_storage_get's owner). */
   socketAt?(sk: number): object | undefined;
+  /** The TCP congestion controls (struct_ops tcp_congestion_ops registers BPF ones here); absent: no TCP. */
+  readonly congestion?: TcpCongestionControl;
 }
 
 /** Every service, by name: what the bpf subsystem may reach. `Kernel` implements it. */

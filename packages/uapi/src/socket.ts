@@ -160,3 +160,8 @@ export function sockaddrLl(ifindex: number, protocol: number): Uint8Array {
 
 /** htons: a 16-bit value in network order, as socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) passes it. */
 export const htons = (value: number): number => ((value & 0xff) << 8) | ((value >>> 8) & 0xff);
+
+/** The SOL_TCP options (include/uapi/linux/tcp.h) this kernel handles. */
+export const TCP_SOCKOPT = { CONGESTION: 13 } as const;
+/** TCP_CA_NAME_MAX (include/net/tcp.h): a congestion control's name, NUL included. */
+export const TCP_CA_NAME_MAX = 16;

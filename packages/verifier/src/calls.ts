@@ -737,6 +737,8 @@ export function checkSubprogExit(env: Env): number {
 /** Exit of the main program: R0, references, lock and the return range. */
 export function checkMainExit(env: Env): void {
   // check_resource_leak runs before check_return_code reads R0 (process_bpf_exit_full).
+  // check_return_code: a hook whose function returns void (a struct_ops member, an LSM hook) reads no R0.
+  const voidReturn = env.progType.voidReturn === true && !env.state.cur.inAsyncCallbackFn;
   if (env.state.cur.inAsyncCallbackFn) {
     checkAsyncExit(env);
     return;
@@ -751,6 +753,7 @@ export function checkMainExit(env: Env): void {
   }
   // check_resource_leak: an RCU read-side section still open (after the reference check, as Linux orders them).
   if (env.state.activeRcu) throw new Reject('BPF_EXIT instruction in main prog cannot be used inside bpf_rcu_read_lock-ed region', 'lock', { errno: 22 });
+  if (voidReturn) return;
   const r0 = checkSrc(env, 0);
   if (isPointer(r0) && !env.privileged) throw new Reject('R0 leaks addr as return value', 'ptr-leak');
   const range = env.progType.retRange;

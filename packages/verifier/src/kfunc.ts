@@ -102,7 +102,7 @@ function checkBtfIdArg(env: Env, proto: KfuncProto, i: number, arg: KfuncArg & {
     if ((reg.flags & RegFlag.RCU) === 0) throw new Reject(`R${regno} must be a rcu pointer`, 'helper-arg', { errno: 22 });
   }
   // process_kf_arg_ptr_to_btf_id: a referenced or trusted argument must be the struct itself (strict match).
-  if (reg.btfName !== arg.btfName) {
+  if (reg.btfName !== arg.btfName && !structIdsMatch(env, proto, reg, arg.btfName)) {
     throw new Reject(
       `kernel function ${proto.name} args#${i} expected pointer to STRUCT ${arg.btfName} but R${regno} has a pointer to STRUCT ${reg.btfName}`,
       'helper-arg',
@@ -166,6 +166,21 @@ function checkCtxArg(i: number, reg: Reg): void {
     throw new Reject(`arg#${i} expected pointer to ctx, but got ${regTypeName(reg)}`, 'helper-arg', { errno: 22 });
   }
   if (reg.off !== 0) throw new Reject(`dereference of modified ctx ptr R${i + 1} off=${reg.off} disallowed`, 'ctx-modified');
+/**
+ * btf_struct_ids_match without strict_type_match (Linux 6.18: strict only for acquiring kfuncs and releasing a
+ * referenced pointer): a pointer at offset 0 of a struct whose first member is, nested, the expected struct
+ * passes (a `struct tcp_sock *` for `struct sock *`).
+ */
+function structIdsMatch(env: Env, proto: KfuncProto, reg: Reg, want: string): boolean {
+  if ((proto.flags & KF.ACQUIRE) !== 0 || ((proto.flags & KF.RELEASE) !== 0 && reg.refObjId !== 0)) return false;
+  if (reg.off !== 0 || !tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) return false;
+  const view = env.registry.kernelBtf;
+  let name: string | undefined = reg.btfName;
+  for (let depth = 0; name !== undefined && depth < 8; depth++) {
+    if (name === want) return true;
+    name = view?.firstMemberStruct?.(name);
+  }
+  return false;
 }
 
 function checkArgs(env: Env, proto: KfuncProto, meta: KfuncMeta): void {

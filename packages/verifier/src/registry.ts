@@ -305,6 +305,11 @@ export type BtfAccess =
 export interface KernelBtfView {
   /** btf_struct_access: a read of `size` bytes at `off` of `struct structName` (a field, a pointer field, or a refusal). */
   structAccess(structName: string, off: number, size: number): BtfAccess;
+  /**
+   * The struct its first member (at offset 0) is, if a struct (btf_struct_ids_match's non-strict walk: a
+   * `struct tcp_sock *` passes where a `struct sock *` is expected). Absent: no walk.
+   */
+  firstMemberStruct?(structName: string): string | undefined;
 }
 
 /** A program type (Linux `struct bpf_verifier_ops` plus what `check_return_code` knows). */
@@ -324,6 +329,11 @@ export interface ProgramTypeDesc {
   readonly helperProtos?: ReadonlyMap<number, HelperProto>;
   /** Helpers that need `CAP_PERFMON`/`CAP_SYS_ADMIN` (the privileged part of `bpf_base_func_proto`). */
   readonly privilegedHelpers?: ReadonlySet<number>;
+  /**
+   * The hook's function returns void (a struct_ops member such as tcp_congestion_ops.cong_avoid): check_return_code
+   * reads no R0 at the main program's exit.
+   */
+  readonly voidReturn?: boolean;
   /** Allowed return value range of the main program, inclusive; absent: any value. */
   readonly retRange?: {
     readonly min: number;

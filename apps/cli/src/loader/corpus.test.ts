@@ -51,22 +51,11 @@ const KNOWN: Readonly<Record<string, KnownDifference>> = {
     differences: ["obj/trace_fentry.bpf.o: Linux refuses it (prog 'fentry_unlinkat': BPF program load failed: Operation not permitted); here it loads"],
   },
   'obj/lsm.bpf.o': {
-    kind: 'gap',
+    kind: 'by design',
     why:
-      'Linux refused it for the host (EPERM, as fentry); here its INODE_STORAGE map is created and lsm/file_open verifies by BTF id, but ' +
-      "lsm/bpf does not resolve: this kernel's LSM hooks are file_open, bprm_check_security and task_kill (no bpf_lsm_bpf in its BTF)",
-    differences: [
-      "obj/lsm.bpf.o: Linux refuses it with \"prog 'count_file_open': BPF program load failed: Operation not permitted\"; here: \"prog 'lock_bpf_prog_load': failed to find kernel BTF type ID of 'bpf': -3\"",
-    ],
-  },
-  'obj/struct_ops.bpf.o': {
-    kind: 'gap',
-    why:
-      'the loader makes `.struct_ops` maps as libbpf does, but this kernel registers bpf_dummy_ops alone: no ' +
-      'tcp_congestion_ops (its TCP has no congestion control to call one), so the wrapper struct bpf_struct_ops_tcp_congestion_ops is not in its BTF',
-    differences: [
-      'obj/struct_ops.bpf.o: Linux loads it; here: struct_ops init_kern corpus_reno: struct bpf_struct_ops_tcp_congestion_ops is not found in kernel BTF',
-    ],
+      'Linux refused it for the host (EPERM for every trampoline program on the recording machine, as fentry); here its INODE_STORAGE map ' +
+      'is created and both programs verify by BTF id: lsm/file_open and lsm/bpf (bpf_lsm_bpf, the security_bpf hook at the bpf() entry)',
+    differences: ["obj/lsm.bpf.o: Linux refuses it (prog 'count_file_open': BPF program load failed: Operation not permitted); here it loads"],
   },
   'obj/core_task.bpf.o': {
     kind: 'by design',
@@ -114,6 +103,9 @@ describe('the corpus in the simulated kernel beside Linux 6.18', () => {
       'obj/trace_probes.bpf.o',
       // cgroup v2 exists: tp_btf/cgroup_mkdir resolves (struct cgroup in the BTF) and calls bpf_cgrp_storage_get.
       'obj/trace_btf.bpf.o',
+      // tcp_congestion_ops is a struct_ops type of this kernel (its TCP calls the ops): the map and the three
+      // programs calling the tcp_reno_* kfuncs load as on Linux.
+      'obj/struct_ops.bpf.o',
       'obj/verifier_reject.bpf.o',
     ]);
     // xdp_stats (`w4 -= w2` on pkt_end and pkt, a 32-bit pointer subtraction a privileged loader may make): its

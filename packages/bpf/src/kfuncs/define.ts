@@ -18,14 +18,15 @@ export interface KfuncEnv extends HelperEnv {
 export type KfuncImpl = (env: KfuncEnv) => HelperFn;
 
 /** Linux's kfunc sets by the program types they are registered for. */
-export type KfuncSet = 'common' | 'generic' | 'skb' | 'xdp';
+export type KfuncSet = 'common' | 'generic' | 'skb' | 'xdp' | 'struct_ops';
 
 export interface BpfKfunc extends KfuncProto {
   /** The C prototype (Linux's declaration in kernel/bpf/helpers.c and friends). */
   readonly c: KernelFunctionProto;
   /**
    * The kfunc set it is in: `common` (BPF_PROG_TYPE_UNSPEC: every type), `generic` (helpers.c's generic_kfunc_set),
-   * `skb` / `xdp` (net/core/filter.c's bpf_kfunc_set_skb / bpf_kfunc_set_xdp).
+   * `skb` / `xdp` (net/core/filter.c's bpf_kfunc_set_skb / bpf_kfunc_set_xdp) or `struct_ops` (a set registered for
+   * BPF_PROG_TYPE_STRUCT_OPS only, e.g. bpf_tcp_ca's).
    */
   readonly set: KfuncSet;
   readonly impl: KfuncImpl;

@@ -16,12 +16,13 @@ import { DYNPTR_KFUNCS } from './dynptr.js';
 import { ITER_NUM_KFUNCS } from './iter-num.js';
 import { RCU_KFUNCS } from './rcu.js';
 import { TASK_KFUNCS } from './task.js';
+import { TCP_CA_KFUNCS } from '../struct-ops/tcp-kfuncs.js';
 
 export type { BpfKfunc, KfuncEnv, KfuncImpl, KfuncSet } from './define.js';
 export { BPF_ITER_NUM_SIZE, BPF_MAX_LOOPS } from './iter-num.js';
 
 /** Every kfunc this kernel has. */
-export const KFUNCS: readonly BpfKfunc[] = [...TASK_KFUNCS, ...RCU_KFUNCS, ...ITER_NUM_KFUNCS, ...CAST_KFUNCS, ...DYNPTR_KFUNCS];
+export const KFUNCS: readonly BpfKfunc[] = [...TASK_KFUNCS, ...RCU_KFUNCS, ...ITER_NUM_KFUNCS, ...CAST_KFUNCS, ...DYNPTR_KFUNCS, ...TCP_CA_KFUNCS];
 
 const BY_NAME: ReadonlyMap<string, BpfKfunc> = new Map(KFUNCS.map((k) => [k.name, k]));
 
@@ -57,6 +58,8 @@ const SET_PROG_TYPES: Readonly<Record<Exclude<KfuncSet, 'common'>, ReadonlySet<n
   generic: GENERIC_SET_PROG_TYPES,
   skb: SKB_SET_PROG_TYPES,
   xdp: new Set([BPF_PROG_TYPE.XDP]),
+  // A set registered for BPF_PROG_TYPE_STRUCT_OPS only (bpf_tcp_ca's).
+  struct_ops: new Set([BPF_PROG_TYPE.STRUCT_OPS]),
 };
 
 /** btf_kfunc_id_set_contains: whether programs of `progType` may call `k`. */

@@ -33,6 +33,8 @@ export class StructOpsMap extends BpfMap implements StructOpsInstance {
   private readonly progs: (FdRef<FdProgram> | undefined)[];
   /** References the kernel holds on the map (reg's bpf_map_inc, links): the refcnt lookups report. */
   kernelRefs = 0;
+  /** The subsystem's object made at reg (StructOpsInstance.registered). */
+  registered: unknown = undefined;
 
   constructor(
     ops: MapOps,
@@ -45,6 +47,10 @@ export class StructOpsMap extends BpfMap implements StructOpsInstance {
     this.uvalue = new Uint8Array(st.valueSize);
     this.kdata = new Uint8Array(st.opsSize);
     this.progs = st.type.members.map(() => undefined);
+  }
+
+  get offsets(): readonly number[] {
+    return this.st.offsets;
   }
 
   /** The program implementing member `member`, while the map holds one. */
@@ -113,7 +119,7 @@ export class StructOpsMap extends BpfMap implements StructOpsInstance {
       this.state = BPF_STRUCT_OPS_STATE.READY;
       return 0;
     }
-    const regErr = type.reg(this);
+    const regErr = type.reg(this, this.st.kernel);
     if (regErr !== 0) return this.reset(regErr);
     // bpf_map_inc: the registration holds the map.
     this.kernelRefs++;
@@ -173,7 +179,7 @@ export class StructOpsMap extends BpfMap implements StructOpsInstance {
     switch (this.state) {
       case BPF_STRUCT_OPS_STATE.INUSE:
         this.state = BPF_STRUCT_OPS_STATE.TOBEFREE;
-        this.st.type.unreg(this);
+        this.st.type.unreg(this, this.st.kernel);
         this.kernelRefs--;
         return 0;
       case BPF_STRUCT_OPS_STATE.TOBEFREE:

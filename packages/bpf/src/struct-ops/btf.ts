@@ -38,6 +38,7 @@ export function opsLayout(type: StructOpsType): { readonly offsets: readonly num
     at += m.kind === 'func' ? 8 : m.size;
     return offset;
   });
+  align = Math.max(align, type.align ?? 1);
   return { offsets, size: Math.ceil(at / align) * align };
 }
 

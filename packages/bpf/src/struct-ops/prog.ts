@@ -50,13 +50,15 @@ export function checkStructOpsBtfId(
   const write = type.btfStructWrite;
   const view: ProgramTypeDesc = {
     ...base,
+    ...(member.ret === 'void' ? { voidReturn: true } : {}),
     helpers: new Set(type.helpers ?? []),
     btfCtxAccess: (off, size) => {
       const access = vmlinux.ctxAccess(target, NO_ATTACH_TYPE, true, off, size);
       // An argument in the type's ctx_arg_info (a `__nullable` stub argument): maybe NULL, and no btf_id line.
       if (access.kind === 'ptr' && off % 8 === 0 && member.params[off / 8]?.nullable === true)
         return { kind: 'ptr', btfName: access.btfName, trusted: true, nullable: true };
-      return access;
+      const promoted = access.kind === 'ptr' ? type.promoteArgs?.[access.btfName] : undefined;
+      return promoted === undefined || access.kind !== 'ptr' ? access : { ...access, btfName: promoted };
     },
     ...(write === undefined ? {} : { btfStructWrite: write }),
   };

@@ -7,7 +7,7 @@ import { BtfKind, type BtfType } from '@ebpf-sim/btf';
 import type { KernelBtf } from '../vmlinux/btf-attach.js';
 import { STRUCT_OPS_VALUE_PREFIX, opsLayout, valueSize } from './btf.js';
 import { STRUCT_OPS_TYPES } from './registry-data.js';
-import type { StructOpsType } from './types.js';
+import type { StructOpsKernel, StructOpsType } from './types.js';
 
 /** A struct_ops type as the kernel knows it once its BTF is up (Linux `struct bpf_struct_ops_desc`). */
 export interface StructOpsDesc {
@@ -23,6 +23,8 @@ export interface StructOpsDesc {
   readonly offsets: readonly number[];
   /** Each function member's FUNC_PROTO (undefined for a plain field). */
   readonly protos: readonly (BtfType | undefined)[];
+  /** What reg reaches of the kernel (absent: a kernel without a runtime, whose reg refuses). */
+  readonly kernel: StructOpsKernel | undefined;
 }
 
 /** The struct_ops types of one kernel, by BTF id. */
@@ -30,7 +32,10 @@ export class StructOpsTable {
   private readonly byType = new Map<number, StructOpsDesc>();
   private readonly byValue = new Map<number, StructOpsDesc>();
 
-  constructor(readonly vmlinux: KernelBtf) {
+  constructor(
+    readonly vmlinux: KernelBtf,
+    kernel?: StructOpsKernel,
+  ) {
     const types = vmlinux.btf.types;
     for (const type of STRUCT_OPS_TYPES) {
       const typeId = vmlinux.findByNameKind(type.name, BtfKind.STRUCT);
@@ -43,7 +48,7 @@ export class StructOpsTable {
         return proto?.kind === BtfKind.FUNC_PROTO ? proto : undefined;
       });
       const layout = opsLayout(type);
-      const desc: StructOpsDesc = { type, typeId, valueId, valueSize: valueSize(type), opsSize: layout.size, offsets: layout.offsets, protos };
+      const desc: StructOpsDesc = { type, typeId, valueId, valueSize: valueSize(type), opsSize: layout.size, offsets: layout.offsets, protos, kernel };
       this.byType.set(typeId, desc);
       this.byValue.set(valueId, desc);
     }

@@ -7,7 +7,20 @@
  * map's value `struct bpf_struct_ops_<name>`) is made from the same data (btf.ts).
  */
 import type { BtfAccess } from '@ebpf-sim/verifier';
+import type { KernelServices, TcpCongestionControl } from '@ebpf-sim/kernel';
 import type { TailCallTarget } from '../runtime/env.js';
+import type { BpfRuntime } from '../runtime/runtime.js';
+
+/**
+ * What a struct_ops type's reg reaches of the kernel: the runtime its programs run on (the trampoline), the
+ * current CPU, kernel memory for the trampoline's argument slots, and the subsystems that take ops (TCP's
+ * congestion controls). Absent (a kernel built without them): reg refuses.
+ */
+export interface StructOpsKernel {
+  readonly runtime: BpfRuntime;
+  readonly k: Pick<KernelServices, 'current' | 'phys'>;
+  readonly congestion?: TcpCongestionControl;
+}
 
 /** One parameter of an ops member's prototype: its C type and whether a NULL may be passed (`__nullable`). */
 export interface StructOpsParam {
@@ -59,6 +72,10 @@ export interface StructOpsTestRunArgs {
 export interface StructOpsInstance {
   /** The ops struct's bytes (function members hold no address here: see {@link program}). */
   readonly kdata: Uint8Array;
+  /** Each member's offset in kdata. */
+  readonly offsets: readonly number[];
+  /** The subsystem's own object made at reg (e.g. the registered tcp_congestion_ops), kept for unreg. */
+  registered: unknown;
   /** The program implementing member `member` (its VM program and type), or undefined when it has none. */
   program(member: number): TailCallTarget | undefined;
 }
@@ -81,10 +98,19 @@ export interface StructOpsType {
    */
   initMember(member: StructOpsMember, offset: number, kdata: Uint8Array, udata: Uint8Array): number;
   /** reg: register the ops with the subsystem (the map update without BPF_F_LINK, or a link's creation): 0 or -errno. */
-  reg(ops: StructOpsInstance): number;
-  unreg(ops: StructOpsInstance): void;
+  reg(ops: StructOpsInstance, kernel: StructOpsKernel | undefined): number;
+  unreg(ops: StructOpsInstance, kernel: StructOpsKernel | undefined): void;
+  /** update: a link moves from the registered `old` ops to `ops` (absent: EOPNOTSUPP, as Linux without .update). */
+  update?(ops: StructOpsInstance, old: StructOpsInstance, kernel: StructOpsKernel | undefined): number;
   /** validate: with BPF_F_LINK, the whole struct checked at update time (absent: nothing to check). */
   validate?(ops: StructOpsInstance): number;
+  /** The ops struct's alignment when larger than its members' (tcp_congestion_ops is ____cacheline_aligned_in_smp). */
+  readonly align?: number;
+  /**
+   * The context's BTF pointer types the type's is_valid_access promotes (bpf_tcp_ca_is_valid_access: an
+   * argument of type `struct sock *` is a `struct tcp_sock *`).
+   */
+  readonly promoteArgs?: Readonly<Record<string, string>>;
   /** btf_struct_access for writes through an argument (absent: writes are refused, "only read is supported"). */
   readonly btfStructWrite?: (structName: string, off: number, size: number) => BtfAccess;
   /** The helpers its programs may call (get_func_proto; absent: none). */

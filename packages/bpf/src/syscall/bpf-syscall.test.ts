@@ -101,7 +101,7 @@ describe('bpf(2) end to end through the libc wrapper', () => {
         const info = yield* libc.bpfMapGetInfo(fd);
         expect(info).toEqual({
           ok: true,
-          value: { type, id: index + 1, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0, name, infoLen: BPF_MAP_INFO.size },
+          value: { type, id: index + 1, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0, name, infoLen: BPF_MAP_INFO.size, btfVmlinuxValueTypeId: 0 },
         });
         expect(yield* libc.bpfObjPin(fd, `/sys/fs/bpf/${name}`)).toBe(0);
       }

@@ -26,6 +26,7 @@ import {
   type UserCopy,
   type Cgroup,
   type CgroupHierarchy,
+  type SecurityHooks,
 } from '@ebpf-sim/kernel';
 import {
   AT_FDCWD,
@@ -103,6 +104,8 @@ export type BpfServices = Pick<
   readonly net?: KernelServices['net'];
   /** cgroupfs and its hierarchy: registerBpf plugs the cgroup programs' runner in (absent: no cgroups). */
   readonly cgroupfs?: { readonly cgroups: CgroupHierarchy };
+  /** The LSM call sites: __sys_bpf asks security_bpf before every command (absent: no LSM). */
+  readonly security?: Pick<SecurityHooks, 'bpf'>;
 };
 
 /** Program fds as fd-valued maps take them: the program subsystem's `progFromFd` (bpf_prog_get), with a reference. */
@@ -297,7 +300,7 @@ export class BpfSyscall {
     for (const command of table) commands[BPF_CMD[command.cmd]] = command;
     this.commands = commands;
     this.handler = (task, cmd, uattr, size) => this.sys(task, cmd, uattr, size);
-    this.runtime.kernelBpf = kernelBpfCalls(k, (task, cmd, attr, size, mm) => this.sys(task, cmd, attr, size, mm));
+    this.runtime.kernelBpf = kernelBpfCalls(k, (task, cmd, attr, size, mm) => this.sys(task, cmd, attr, size, mm, true));
   }
 
   /**
@@ -333,7 +336,7 @@ export class BpfSyscall {
   }
 
   /** __sys_bpf: the attr block (tail check, zero extension, copy), then the command's CHECK_ATTR and handler. */
-  private sys(task: Task, cmd: number, uattr: number, rawSize: number, mm: UserCopy = this.k.userMemory.of(task)): number {
+  private sys(task: Task, cmd: number, uattr: number, rawSize: number, mm: UserCopy = this.k.userMemory.of(task), kernel = false): number {
     let size = rawSize >>> 0;
     // bpf_check_uarg_tail_zero: bytes past what this kernel knows must be zero, and at most a page.
     this.attrSize = size;
@@ -350,6 +353,12 @@ export class BpfSyscall {
     if (this.attrEnd > size) this.attr.fill(0, size, this.attrEnd);
     this.attrEnd = size;
     if (!copied) return -Errno.EFAULT;
+    // security_bpf, as Linux asks it: after the copy, before the command is even looked up.
+    const security = this.k.security;
+    if (security !== undefined) {
+      const denied = security.bpf(task, cmd, this.attr, size, kernel);
+      if (denied < 0) return denied;
+    }
     // Linux's switch: a command this kernel does not know is EINVAL.
     const command = cmd >= 0 ? this.commands[cmd] : undefined;
     if (command === undefined) return -Errno.EINVAL;
@@ -914,7 +923,11 @@ export function registerBpf(kernel: BpfKernel, options: BpfOptions = {}): BpfSys
   if (kernel.hooks !== undefined && kernel.sysfs !== undefined) {
     const vmlinux = publishVmlinuxBtf({ hooks: kernel.hooks, sysfs: kernel.sysfs });
     bpf.progs.vmlinux = vmlinux.kernelBtf;
-    bpf.progs.structOps = new StructOpsTable(vmlinux.kernelBtf);
+    bpf.progs.structOps = new StructOpsTable(vmlinux.kernelBtf, {
+      runtime: bpf.runtime,
+      k: kernel,
+      ...(kernel.net?.congestion === undefined ? {} : { congestion: kernel.net.congestion }),
+    });
     bindKfuncs(bpf.runtime.kfuncs, vmlinux.kernelBtf, bpf.runtime);
     // The vmlinux BTF is BTF object 1, as on Linux (a kernel out of memory here simply has no such object).
     const object = bpf.btfs.registerKernelBtf('vmlinux', vmlinux.kernelBtf.btf, vmlinux.blob);

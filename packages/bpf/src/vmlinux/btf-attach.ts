@@ -215,6 +215,15 @@ export class KernelBtf implements KernelBtfView {
     return { ...at, desc: { kind: 'mem', size } };
   }
 
+  /** The struct type of `struct structName`'s member at offset 0, if it is one (btf_struct_ids_match's walk). */
+  firstMemberStruct(structName: string): string | undefined {
+    const id = this.structIds.get(structName);
+    const first = id === undefined ? undefined : this.type(id)?.members?.[0];
+    if (first === undefined || first.bitOffset !== 0) return undefined;
+    const { t } = this.skip(first.type);
+    return t !== undefined && isStruct(t) && t.name !== '' ? t.name : undefined;
+  }
+
   /** btf_struct_access: the walk from `struct structName` at `off` down to the field the read lands in. */
   structAccess(structName: string, off: number, size: number): BtfAccess {
     const id = this.structIds.get(structName);

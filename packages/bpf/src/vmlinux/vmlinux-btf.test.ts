@@ -92,11 +92,12 @@ describe('vmlinux BTF', () => {
     expect(proto('wake_up_new_task')?.sizeOrType).toBe(0);
     expect(proto('__x64_sys_getpid')?.params.map((p) => p.name)).toEqual(['regs']);
     expect(proto('bpf_lsm_file_open')?.params.map((p) => p.name)).toEqual(['file']);
-    // One FUNC per kprobe'd function, per LSM hook (3), per event class of the raw tracepoints (__bpf_trace_<template>)
+    expect(proto('bpf_lsm_bpf')?.params.map((p) => p.name)).toEqual(['cmd', 'attr', 'size', 'kernel']);
+    // One FUNC per kprobe'd function, per LSM hook (4), per event class of the raw tracepoints (__bpf_trace_<template>)
     // and per iterator target (bpf_iter_<target>).
     const templates = new Set(Object.values(RAW_TRACEPOINT_PROTOS).map((tp) => tp.template));
     expect(btf.types.filter((t) => t.kind === BtfKind.FUNC).length).toBe(
-      createKernel().hooks.list('kprobe').length + 3 + templates.size + KFUNCS.length + Object.keys(ITER_TARGETS).length,
+      createKernel().hooks.list('kprobe').length + 4 + templates.size + KFUNCS.length + Object.keys(ITER_TARGETS).length,
     );
     // iter/task: `int bpf_iter_task(struct bpf_iter_meta *meta, struct task_struct *task)`, its context struct
     // bpf_iter__task, and sched_process_exec's struct linux_binprm with the fields programs read.

@@ -70,6 +70,11 @@ export class ContextWriter {
   zero(address: number, length: number): void {
     this.bytes.fill(0, address, address + length);
   }
+
+  /** A copy of `src` (a kernel buffer the hook hands its programs, e.g. security_bpf's attr). */
+  copy(address: number, src: Uint8Array): void {
+    this.bytes.set(src, address);
+  }
 }
 
 /** Read back a 64-bit little-endian value as a JS number (signed when `signed`). */

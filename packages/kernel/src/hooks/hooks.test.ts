@@ -66,7 +66,7 @@ describe('hook registry', () => {
       'next_prio@60',
     ]);
     expect(kernel.hooks.require('raw_syscalls:sys_enter').fields.at(-1)).toMatchObject({ name: 'args', offset: 16, size: 48 });
-    expect(kernel.hooks.list('lsm').map((h) => h.name)).toEqual(['lsm:file_open', 'lsm:bprm_check_security', 'lsm:task_kill']);
+    expect(kernel.hooks.list('lsm').map((h) => h.name)).toEqual(['lsm:file_open', 'lsm:bprm_check_security', 'lsm:task_kill', 'lsm:bpf']);
     expect(kernel.hooks.get('kprobe:vfs_read')?.kind).toBe('kprobe');
     expect(kernel.hooks.get('kretprobe:__x64_sys_openat')?.kind).toBe('kretprobe');
     expect(() => kernel.hooks.require('kprobe:nope')).toThrow(/unknown hook point 'kprobe:nope'/);

@@ -6,7 +6,7 @@
  * struct file (with its inode and dentry) as the vmlinux BTF lays it out; bprm_check_security's and task_kill's
  * small views (hooks/lsm.ts), because no linux_binprm is built and the task view predates the task_struct layout.
  */
-export const LSM_HOOKS = ['file_open', 'bprm_check_security', 'task_kill'] as const;
+export const LSM_HOOKS = ['file_open', 'bprm_check_security', 'task_kill', 'bpf'] as const;
 export type LsmHookName = (typeof LSM_HOOKS)[number];
 
 /** Each hook's C arguments in slot order (the `ret` slot follows them). */
@@ -18,6 +18,13 @@ export const LSM_HOOK_ARGS: Readonly<Record<LsmHookName, ReadonlyArray<{ readonl
     { name: 'info', ctype: 'struct kernel_siginfo *' },
     { name: 'sig', ctype: 'int' },
     { name: 'cred', ctype: 'const struct cred *' },
+  ],
+  // security_bpf (Linux 6.18: the `kernel` flag says the attr came from kernel memory, a SYSCALL program's bpf_sys_bpf).
+  bpf: [
+    { name: 'cmd', ctype: 'int' },
+    { name: 'attr', ctype: 'union bpf_attr *' },
+    { name: 'size', ctype: 'unsigned int' },
+    { name: 'kernel', ctype: 'bool' },
   ],
 };
 

@@ -50,6 +50,11 @@ const FILE_OPEN_RET = lsmSlot(LSM_HOOK_ARGS.file_open.length);
 const BPRM_CHECK_RET = lsmSlot(LSM_HOOK_ARGS.bprm_check_security.length);
 const TASK_KILL_SIG = lsmSlot(2);
 const TASK_KILL_RET = lsmSlot(LSM_HOOK_ARGS.task_kill.length);
+const BPF_CMD = lsmSlot(0);
+const BPF_ATTR = lsmSlot(1);
+const BPF_SIZE = lsmSlot(2);
+const BPF_KERNEL = lsmSlot(3);
+const BPF_RET = lsmSlot(LSM_HOOK_ARGS.bpf.length);
 
 /** What the LSM call sites use: the hook points, the context arena and the current CPU. */
 export type SecurityServices = Pick<KernelInternals, 'hooks' | 'hookArena' | 'current'>;
@@ -63,11 +68,13 @@ export class SecurityHooks {
   private readonly fileOpenHook: HookPoint;
   private readonly bprmCheckHook: HookPoint;
   private readonly taskKillHook: HookPoint;
+  private readonly bpfHook: HookPoint;
 
   constructor(private readonly k: SecurityServices) {
     this.fileOpenHook = k.hooks.require('lsm:file_open');
     this.bprmCheckHook = k.hooks.require('lsm:bprm_check_security');
     this.taskKillHook = k.hooks.require('lsm:task_kill');
+    this.bpfHook = k.hooks.require('lsm:bpf');
   }
 
   /** security_file_open: 0 to allow, or the negative errno a program returned. */
@@ -128,6 +135,27 @@ export class SecurityHooks {
     w.u32(view + LSM_TASK_VIEW.uid, target.group.cred.uid);
     w.comm(view + LSM_TASK_VIEW.comm, target.comm);
     return this.decide(hook, ctx, LSM_TASK_VIEW.size, sender);
+  }
+
+  /**
+   * security_bpf (kernel/bpf/syscall.c __sys_bpf, Linux 6.18): called once the attr block is copied in and before
+   * the command runs, so a denial (even of a command this kernel does not know) is the program's errno. args[1]
+   * points at the kernel's copy of the attr (`attr[0, size)`, zero-extended to `attr.length`), args[3] says
+   * whether it came from kernel memory (a SYSCALL program's bpf_sys_bpf). 0 to allow, or -errno.
+   */
+  bpf(task: Task, cmd: number, attr: Uint8Array, size: number, kernel: boolean): number {
+    const hook = this.bpfHook;
+    if (hook.programs.length === 0) return 0;
+    const w = this.k.hookArena.write;
+    const ctx = this.start(attr.length);
+    w.u64(ctx + BPF_CMD, cmd | 0);
+    w.u64(ctx + BPF_SIZE, size >>> 0);
+    w.u64(ctx + BPF_KERNEL, kernel ? 1 : 0);
+    w.u64(ctx + BPF_RET, 0);
+    // args[0] points at the view by start(); the attr is the view here, so the pointer goes to args[1].
+    w.u64(ctx + BPF_ATTR, ctx + LSM_CTX_SIZE);
+    w.copy(ctx + LSM_CTX_SIZE, attr);
+    return this.decide(hook, ctx, attr.length, task);
   }
 
   /** Reserve the argument slots with the object view right after them, and point args[0] at the view; returns the context address. */

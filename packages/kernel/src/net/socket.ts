@@ -11,6 +11,7 @@ import { SOCK as SOCK_LAYOUT } from '../hooks/kernel-objects.js';
 import { WaitQueue } from '../sched/wait.js';
 import type { Task } from '../task/task.js';
 import type { Cgroup } from '../cgroup/cgroup.js';
+import { TcpCwnd } from './tcp-cong.js';
 
 /** A socket address as the syscalls parse it from user memory (sockaddr_in or sockaddr_ll). */
 export interface SockAddr {
@@ -111,6 +112,8 @@ export class Socket {
   finReceived = false;
   /** sk->sk_cgrp_data: the cgroup whose programs filter this socket's traffic (cgroup/net-hooks.ts). */
   cgroup: Cgroup | undefined = undefined;
+  /** TCP: the congestion window and congestion control (tcp-cong.ts). */
+  readonly cwnd = new TcpCwnd();
 
   constructor(
     readonly family: number,

@@ -21,6 +21,7 @@ import { RouteTable } from './route.js';
 import { SkbAllocator } from './skb.js';
 import { Socket, writeSockFields, type AttachedFilter, type ProtoOps } from './socket.js';
 import { TcpProtocol } from './tcp.js';
+import { TCP_SOCK, TcpCongestionControl } from './tcp-cong.js';
 import { NET_XMIT_DROP, cgroupInetEgress, cgroupInetIngress } from '../cgroup/net-hooks.js';
 import { UdpProtocol } from './udp.js';
 
@@ -103,10 +104,14 @@ export class NetStack {
   /** Live sockets by their struct sock's address (what a BPF program's socket pointer names). */
   private readonly socketsBySk = new Map<number, Socket>();
   private ipId = 1;
+  /** The TCP congestion controls (tcp_cong_list): reno built in, BPF ones registered through struct_ops. */
+  readonly congestion: TcpCongestionControl;
 
   constructor(readonly k: NetServices) {
     this.skbs = new SkbAllocator(k.phys);
-    this.sockCache = new KmemCache(k.phys, 'sock', SOCK_LAYOUT.size);
+    // Every sock is allocated as big as a tcp_sock (Linux has a cache per protocol; one here).
+    this.sockCache = new KmemCache(k.phys, 'sock', Math.max(SOCK_LAYOUT.size, TCP_SOCK.size));
+    this.congestion = new TcpCongestionControl(k.phys.view);
     this.lo = new LoopbackDevice(k, (dev, frame) => this.receive(dev, frame));
     this.addInterface(this.lo);
     k.devices.nics.forEach((nic, index) => {

@@ -10,6 +10,9 @@
  *
  * Every state change fires sock:inet_sock_set_state; tcp_v4_connect, tcp_sendmsg and inet_csk_accept have
  * kprobe sites with the struct sock address as their first argument.
+ *
+ * Congestion control (tcp-cong.ts) is called at connection establishment, data sent, ACKs and teardown; the
+ * window is tracked and handed to the congestion control's ops, not enforced.
  */
 import { AF, Errno, IPPROTO, MSG, SHUT, SIG, SOMAXCONN, TCP_FLAG, TCP_HLEN, TCP_STATE, TRACE_INET_SOCK_SET_STATE } from '@ebpf-sim/uapi';
 import type { HookPoint } from '../hooks/hook.js';
@@ -216,7 +219,9 @@ export class TcpProtocol implements InetProtocol {
       const end = Math.min(length, offset + mss);
       const segmentFlags = TCP_FLAG.ACK | (end === length ? TCP_FLAG.PSH : 0);
       this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, segmentFlags, data.subarray(offset, end), sock);
+      const sent = sock.sndNxt;
       sock.sndNxt = seqAdd(sock.sndNxt, end - offset);
+      this.stack.congestion.dataSent(sock, sock.sndNxt, sent);
     }
     writeSockFields(this.stack.k.phys.view, sock);
     return length;
@@ -277,7 +282,10 @@ export class TcpProtocol implements InetProtocol {
     if (next === 0) return;
     this.setState(sock, next);
     this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, TCP_FLAG.FIN | TCP_FLAG.ACK, EMPTY, sock);
+    const sent = sock.sndNxt;
     sock.sndNxt = seqAdd(sock.sndNxt, 1);
+    // The FIN is a segment in flight (its ACK reaches cong_avoid), but carries no data (no TX_START).
+    this.stack.congestion.dataSent(sock, sock.sndNxt, sent, false);
   }
 
   /** A listener stops: unaccepted connections are reset, pending requests forgotten. */
@@ -305,6 +313,8 @@ export class TcpProtocol implements InetProtocol {
 
   /** tcp_done: CLOSE, out of the connection table, `error` for the owner; an orphan is freed. */
   private finish(sock: Socket, error: number): void {
+    // tcp_done -> tcp_v4_destroy_sock's tcp_cleanup_congestion_control.
+    this.stack.congestion.cleanup(sock);
     this.conns.delete(key(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort));
     if (sock.state !== TCP_STATE.CLOSE) this.setState(sock, TCP_STATE.CLOSE);
     if (error !== 0) sock.error = error;
@@ -313,6 +323,7 @@ export class TcpProtocol implements InetProtocol {
   }
 
   private free(sock: Socket): void {
+    this.stack.congestion.cleanup(sock);
     this.ports.unbind(sock);
     this.stack.freeSock(sock);
   }
@@ -409,6 +420,9 @@ export class TcpProtocol implements InetProtocol {
     this.setState(child, TCP_STATE.SYN_RECV);
     this.conns.set(key(child.localAddr, child.localPort, child.remoteAddr, child.remotePort), child);
     this.setState(child, TCP_STATE.ESTABLISHED);
+    // tcp_assign_congestion_control: the listener's (setsockopt) choice, else the default.
+    child.cwnd.ca = listener.cwnd.ca;
+    this.stack.congestion.initTransfer(child);
     listener.acceptQueue.push(child);
     listener.wait.wakeAll();
     return child;
@@ -432,6 +446,7 @@ export class TcpProtocol implements InetProtocol {
         sock.rcvNxt = seqAdd(seq, 1);
         sock.sndUna = ack;
         this.setState(sock, TCP_STATE.ESTABLISHED);
+        this.stack.congestion.initTransfer(sock);
         this.send(sock.localAddr, sock.localPort, sock.remoteAddr, sock.remotePort, sock.sndNxt, sock.rcvNxt, TCP_FLAG.ACK, EMPTY, sock);
         sock.wait.wakeAll();
       }
@@ -440,6 +455,7 @@ export class TcpProtocol implements InetProtocol {
     let needAck = false;
     if ((flags & TCP_FLAG.ACK) !== 0) {
       sock.sndUna = ack;
+      if (sock.cwnd.packetsOut > 0) this.stack.congestion.acked(sock, ack);
       if (ack === sock.sndNxt) {
         if (sock.state === TCP_STATE.FIN_WAIT1) this.setState(sock, TCP_STATE.FIN_WAIT2);
         else if (sock.state === TCP_STATE.CLOSING) {

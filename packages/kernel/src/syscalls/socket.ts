@@ -3,7 +3,22 @@
  * shutdown, getsockname, getpeername, setsockopt, getsockopt, and read/write/close through the socket's file.
  * Addresses cross with move_addr_to_kernel / move_addr_to_user's rules; the protocol's ProtoOps does the rest.
  */
-import { AF, BPF_ATTACH_TYPE, CAP_NET_RAW, Errno, O, SO, SOCK, SOCKADDR_IN_LAYOUT, SOCKADDR_LL, SOL, TCP_STATE } from '@ebpf-sim/uapi';
+import {
+  AF,
+  BPF_ATTACH_TYPE,
+  CAP_NET_RAW,
+  Errno,
+  IPPROTO,
+  O,
+  SO,
+  SOCK,
+  SOCKADDR_IN_LAYOUT,
+  SOCKADDR_LL,
+  SOL,
+  TCP_CA_NAME_MAX,
+  TCP_SOCKOPT,
+  TCP_STATE,
+} from '@ebpf-sim/uapi';
 import { cgroupInetSock } from '../cgroup/net-hooks.js';
 import type { NetStack } from '../net/stack.js';
 import type { File, FileOperations, IoContext } from '../fs/file.js';
@@ -266,6 +281,7 @@ export function registerSocketSyscalls(table: SyscallTable, k: SocketSyscallServ
   table.register('setsockopt', (task, fd, level, optname, optval, optlen) => {
     const sock = lookup(task, fd);
     if (typeof sock === 'number') return sock;
+    if (level === SOL.TCP && sock.protocol === IPPROTO.TCP) return tcpSetsockopt(k.net, task, sock, optname, optval, optlen);
     if (level !== SOL.SOCKET) return -Errno.ENOPROTOOPT;
     if (optname === SO.DETACH_BPF) return k.net.detachFilter(sock) ? 0 : -Errno.ENOENT;
     const setter = INT_SETTERS.get(optname);
@@ -282,6 +298,7 @@ export function registerSocketSyscalls(table: SyscallTable, k: SocketSyscallServ
   table.register('getsockopt', (task, fd, level, optname, optval, lenAddress) => {
     const sock = lookup(task, fd);
     if (typeof sock === 'number') return sock;
+    if (level === SOL.TCP && sock.protocol === IPPROTO.TCP) return tcpGetsockopt(k.net, task, sock, optname, optval, lenAddress);
     if (level !== SOL.SOCKET) return -Errno.ENOPROTOOPT;
     const getter = INT_GETTERS.get(optname);
     if (getter === undefined) return -Errno.ENOPROTOOPT;
@@ -346,3 +363,34 @@ const INT_GETTERS: ReadonlyMap<number, (sock: Socket) => number> = new Map<numbe
     },
   ],
 ]);
+
+/** do_tcp_setsockopt: TCP_CONGESTION only (tcp_set_congestion_control); any other SOL_TCP option is ENOPROTOOPT here. */
+function tcpSetsockopt(net: NetStack, task: Task, sock: Socket, optname: number, optval: number, optlen: number): number {
+  if (optname !== TCP_SOCKOPT.CONGESTION) return -Errno.ENOPROTOOPT;
+  if (optlen < 1) return -Errno.EINVAL;
+  // strncpy_from_sockptr(name, optval, min(TCP_CA_NAME_MAX - 1, optlen)): up to the NUL.
+  const bytes = new Uint8Array(Math.min(TCP_CA_NAME_MAX - 1, optlen));
+  if (!task.group.mm.copyFromUser(optval, bytes, 0, bytes.length)) return -Errno.EFAULT;
+  const nul = bytes.indexOf(0);
+  const name = new TextDecoder().decode(nul < 0 ? bytes : bytes.subarray(0, nul));
+  // tcp_reinit_congestion_control runs for a socket past CLOSE and LISTEN.
+  const connected = sock.state !== 0 && sock.state !== TCP_STATE.CLOSE && sock.state !== TCP_STATE.LISTEN;
+  return net.congestion.setSocket(sock, name, connected);
+}
+
+/** do_tcp_getsockopt: TCP_CONGESTION gives the name (char[TCP_CA_NAME_MAX], NUL-padded) cut to the caller's length. */
+function tcpGetsockopt(net: NetStack, task: Task, sock: Socket, optname: number, optval: number, lenAddress: number): number {
+  if (optname !== TCP_SOCKOPT.CONGESTION) return -Errno.ENOPROTOOPT;
+  const mm = task.group.mm;
+  const lenBytes = new Uint8Array(4);
+  if (!mm.copyFromUser(lenAddress, lenBytes, 0, 4)) return -Errno.EFAULT;
+  const lenView = new DataView(lenBytes.buffer);
+  const len = lenView.getInt32(0, true);
+  if (len < 0) return -Errno.EINVAL;
+  const n = Math.min(len, TCP_CA_NAME_MAX);
+  lenView.setInt32(0, n, true);
+  if (!mm.copyToUser(lenAddress, lenBytes, 0, 4)) return -Errno.EFAULT;
+  const name = new Uint8Array(TCP_CA_NAME_MAX);
+  name.set(new TextEncoder().encode(net.congestion.nameOf(sock)).subarray(0, TCP_CA_NAME_MAX - 1));
+  return n === 0 || mm.copyToUser(optval, name, 0, n) ? 0 : -Errno.EFAULT;
+}

@@ -547,6 +547,33 @@ export class Libc {
     }
   }
 
+  /** setsockopt(2) with a byte-string option value (TCP_CONGESTION takes a name this way). */
+  *setsockoptBytes(fd: number, level: number, optname: number, value: Uint8Array): Sys<number> {
+    const mark = this.stack.mark();
+    try {
+      return yield* this.syscall(NR.setsockopt, fd, level, optname, this.stack.pushBytes(value), value.length);
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
+  /** getsockopt(2) of a byte-string option of at most `max` bytes: the bytes the kernel gave, or -errno. */
+  *getsockoptBytes(fd: number, level: number, optname: number, max: number): Sys<Result<Uint8Array>> {
+    const mark = this.stack.mark();
+    try {
+      const value = this.stack.alloca(Math.max(max, 1));
+      const len = this.stack.alloca(4);
+      const lenBytes = new Uint8Array(4);
+      new DataView(lenBytes.buffer).setInt32(0, max, true);
+      this.ctx.mem.write(len, lenBytes);
+      const ret = yield* this.syscall(NR.getsockopt, fd, level, optname, value, len);
+      if (ret < 0) return { ok: false, errno: -ret };
+      return { ok: true, value: this.stack.readBytes(value, this.stack.readView(len, 4).getInt32(0, true)) };
+    } finally {
+      this.stack.release(mark);
+    }
+  }
+
   *mkdir(path: string, mode = 0o755): Sys<number> {
     const mark = this.stack.mark();
     try {
@@ -899,6 +926,7 @@ export class Libc {
           mapFlags: view.getUint32(BPF_MAP_INFO.map_flags, true),
           name: utf8.decode(nameBytes.subarray(0, nul < 0 ? BPF_OBJ_NAME_LEN : nul)),
           infoLen: attr.info_len,
+          btfVmlinuxValueTypeId: view.getUint32(BPF_MAP_INFO.btf_vmlinux_value_type_id, true),
         },
       };
     } finally {

@@ -76,6 +76,8 @@ export interface BpfMapInfo {
   name: string;
   /** info_len as the kernel wrote it back. */
   infoLen: number;
+  /** A struct_ops map's value type in the kernel's BTF (0 for other maps). */
+  btfVmlinuxValueTypeId: number;
 }
 
 /** The fields of struct perf_event_attr the libc wrapper fills (the rest are zero). */

@@ -7,6 +7,7 @@ import { NET_VERBS } from './net.js';
 import { PERF_VERBS } from './perf.js';
 import { MAP_VERBS } from './map.js';
 import { PROG_VERBS } from './prog.js';
+import { STRUCT_OPS_VERBS } from './struct-ops.js';
 import { verbCommand, type Verb } from './verb.js';
 import { WORKLOAD_VERBS } from './workloads.js';
 
@@ -16,7 +17,16 @@ function group(name: string, summary: string, description: string, verbs: readon
 }
 
 /** Every verb, for batch files. */
-export const BPFTOOL_VERBS: readonly Verb[] = [...PROG_VERBS, ...MAP_VERBS, ...BTF_VERBS, ...LINK_VERBS, ...NET_VERBS, ...PERF_VERBS, ...WORKLOAD_VERBS];
+export const BPFTOOL_VERBS: readonly Verb[] = [
+  ...PROG_VERBS,
+  ...MAP_VERBS,
+  ...BTF_VERBS,
+  ...LINK_VERBS,
+  ...NET_VERBS,
+  ...PERF_VERBS,
+  ...WORKLOAD_VERBS,
+  ...STRUCT_OPS_VERBS,
+];
 
 export const bpftoolCommands: readonly Command[] = [
   group(
@@ -35,6 +45,12 @@ export const bpftoolCommands: readonly Command[] = [
   group('link', 'bpftool link: show and detach BPF links in a simulated kernel', 'The commands of bpftool link, against a simulated kernel.', LINK_VERBS),
   group('net', 'bpftool net: attach, detach and show XDP and tcx programs of a device', 'The commands of bpftool net, against a simulated kernel.', NET_VERBS),
   group('perf', 'bpftool perf: the processes whose perf event fds run BPF programs', 'The commands of bpftool perf, against a simulated kernel.', PERF_VERBS),
+  group(
+    'struct_ops',
+    'bpftool struct_ops: register, show and unregister struct_ops maps in a simulated kernel',
+    'The commands of bpftool struct_ops (show, list, register, unregister), against a simulated kernel.',
+    STRUCT_OPS_VERBS,
+  ),
   group(
     'workload',
     "Run one of the kernel's workloads in a simulated kernel (in a batch file: after attaching programs)",

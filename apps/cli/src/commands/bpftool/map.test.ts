@@ -106,7 +106,7 @@ describe('batch file', () => {
     const r = await run('batch', 'file', file);
     expect([r.code, r.out]).toEqual([2, '']);
     expect(r.err).toBe(
-      `ebpf-sim batch: ${file}:3: unknown command 'prog fly': expected prog show, prog run, prog dump, prog load, prog loadall, map show, map dump, map lookup, map update, btf dump, link show, link detach, net attach, net detach, net show, perf show, workload run\n`,
+      `ebpf-sim batch: ${file}:3: unknown command 'prog fly': expected prog show, prog run, prog dump, prog load, prog loadall, map show, map dump, map lookup, map update, btf dump, link show, link detach, net attach, net detach, net show, perf show, workload run, struct_ops show, struct_ops list, struct_ops register, struct_ops unregister\n`,
     );
   });
 });
