@@ -166,6 +166,8 @@ function checkCtxArg(i: number, reg: Reg): void {
     throw new Reject(`arg#${i} expected pointer to ctx, but got ${regTypeName(reg)}`, 'helper-arg', { errno: 22 });
   }
   if (reg.off !== 0) throw new Reject(`dereference of modified ctx ptr R${i + 1} off=${reg.off} disallowed`, 'ctx-modified');
+}
+
 /**
  * btf_struct_ids_match without strict_type_match (Linux 6.18: strict only for acquiring kfuncs and releasing a
  * referenced pointer): a pointer at offset 0 of a struct whose first member is, nested, the expected struct

@@ -48,7 +48,7 @@ const HELPERS: ReadonlyMap<number, HelperProto> = new Map<number, HelperProto>([
 ]);
 const registry: VerifierRegistry = { helper: (id) => HELPERS.get(id), map: () => undefined, sockets: SOCKETS };
 
-const run = (...insns: Parameters<typeof program>): ReturnType<typeof verify> => verify(program(...insns), { progType: TYPE, registry, logLevel: 2 });
+const run = (...insns: asm.ProgramItem[]): ReturnType<typeof verify> => verify(program(...insns), { progType: TYPE, registry, logLevel: 2 });
 
 /** r1 = ctx->sk; if (!r1) return 0; */
 const SK_CHECKED = [Ldx.dw(R1, R1, 0), JNe.imm(R1, 0, 'ok'), Mov.imm(R0, 0), Exit(), label('ok')];
