@@ -308,7 +308,7 @@ export class BpfRuntime implements HelperEnv {
    * Run `prog` at a hook: as {@link runProgram}, with the attachment's bpf_cookie in the RunState
    * (bpf_get_attach_cookie) and the hook running it (`hook`: the stack helpers read it; null leaves the outer
    * one), both restored after the run, returning r0's low 32 bits as a signed number (the XDP or TC action, an
-   * LSM program's errno) without making a bigint. A fault stops the program with r0 = 0 and sets
+   * LSM program's errno) without making a bigint; 0 at a hook whose site ignores results (tracing hooks). A fault stops the program with r0 = 0 and sets
    * {@link lastRunFaulted}.
    */
   runAtHook(prog: RunnableProgram, ctx: number, cpu: number, cookie: bigint, hook: HookPoint | null = null): number {
@@ -331,16 +331,18 @@ export class BpfRuntime implements HelperEnv {
     this.lastRunFaulted = false;
     let result = 0;
     try {
+      // A tracing hook discards the verdict (HookPoint.resultUsed): r0 is not read back from the VM then.
+      const wanted = hook === null || hook.resultUsed;
       if (this.stats.enabled === 0) {
-        if (vm.run(prog.program, ctx)) result = vm.r0Low;
-        else this.hookRunFaulted(prog, vm);
+        if (!vm.run(prog.program, ctx)) this.hookRunFaulted(prog, vm);
+        else if (wanted) result = vm.r0Low;
       } else {
         const start = performance.now();
         const ok = vm.run(prog.program, ctx);
         prog.runTimeNs += Math.round((performance.now() - start) * 1e6);
         prog.runCnt++;
-        if (ok) result = vm.r0Low;
-        else this.hookRunFaulted(prog, vm);
+        if (!ok) this.hookRunFaulted(prog, vm);
+        else if (wanted) result = vm.r0Low;
       }
     } catch (error) {
       // Nothing a program does may take the kernel down: an error that escaped the VM (the VM turns a helper's
