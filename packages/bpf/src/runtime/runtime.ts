@@ -34,6 +34,13 @@ const CALLBACK_STRUCT_BYTES = 8;
 /** Bytes of a callback's key scratch per nesting level (an array's u32 index, 8-aligned). */
 const CALLBACK_KEY_BYTES = 8;
 
+/** How a run at a hook ended: normally, in a VM fault, or by an error that escaped the VM. */
+const enum HookRunStatus {
+  Ok,
+  Fault,
+  Threw,
+}
+
 /** Lines of {@link BpfRuntime.hookFaultLog} kept (the oldest go first). */
 const HOOK_FAULT_LOG_LINES = 16;
 
@@ -312,8 +319,9 @@ export class BpfRuntime implements HelperEnv {
    * {@link lastRunFaulted}.
    */
   runAtHook(prog: RunnableProgram, ctx: number, cpu: number, cookie: bigint, hook: HookPoint | null = null): number {
-    // runOn's work, written out here: this is the path of every hook firing, kept to one frame of plain field
-    // saves and restores around Vm.run.
+    // The path of every hook firing: one small frame (TurboFan inlines it into the attachment's handler) of
+    // plain field saves and restores around Vm.run; run accounting and an escaped error take other methods.
+    if (this.stats.enabled !== 0) return this.runAtHookCounted(prog, ctx, cpu, cookie, hook);
     const run = this.run;
     const savedCookie = run.cookie;
     const savedHook = run.hook;
@@ -328,28 +336,12 @@ export class BpfRuntime implements HelperEnv {
     run.ctx = ctx;
     run.progType = prog.progType;
     this.activeVm = vm;
-    this.lastRunFaulted = false;
-    let result = 0;
+    let status: HookRunStatus;
     try {
-      // A tracing hook discards the verdict (HookPoint.resultUsed): r0 is not read back from the VM then.
-      const wanted = hook === null || hook.resultUsed;
-      if (this.stats.enabled === 0) {
-        if (!vm.run(prog.program, ctx)) this.hookRunFaulted(prog, vm);
-        else if (wanted) result = vm.r0Low;
-      } else {
-        const start = performance.now();
-        const ok = vm.run(prog.program, ctx);
-        prog.runTimeNs += Math.round((performance.now() - start) * 1e6);
-        prog.runCnt++;
-        if (!ok) this.hookRunFaulted(prog, vm);
-        else if (wanted) result = vm.r0Low;
-      }
+      status = vm.run(prog.program, ctx) ? HookRunStatus.Ok : HookRunStatus.Fault;
     } catch (error) {
-      // Nothing a program does may take the kernel down: an error that escaped the VM (the VM turns a helper's
-      // exception into a `helper-error` fault, so this is the engine's own) stops the program like a fault.
-      this.lastRunFaulted = true;
-      this.noteHookFault(prog, error instanceof Error ? error.message : String(error));
-      result = 0;
+      status = HookRunStatus.Threw;
+      this.hookRunThrew(prog, error);
     } finally {
       run.cookie = savedCookie;
       run.hook = savedHook;
@@ -358,7 +350,51 @@ export class BpfRuntime implements HelperEnv {
       run.progType = savedType;
       this.activeVm = savedVm;
     }
-    return result;
+    return this.hookRunResult(prog, vm, status, hook);
+  }
+
+  /** {@link runAtHook} while run accounting is on: the same run, timed and counted (bpf_prog_stats). */
+  private runAtHookCounted(prog: RunnableProgram, ctx: number, cpu: number, cookie: bigint, hook: HookPoint | null): number {
+    const run = this.run;
+    const savedCookie = run.cookie;
+    const savedHook = run.hook;
+    run.cookie = cookie;
+    if (hook !== null) run.hook = hook;
+    let status: HookRunStatus;
+    try {
+      status = this.runOn(prog, ctx, cpu, 1) ? HookRunStatus.Ok : HookRunStatus.Fault;
+    } catch (error) {
+      status = HookRunStatus.Threw;
+      this.hookRunThrew(prog, error);
+    } finally {
+      run.cookie = savedCookie;
+      run.hook = savedHook;
+    }
+    return this.hookRunResult(prog, this.vmOf(prog), status, hook);
+  }
+
+  /**
+   * What a run at a hook answers: r0's low 32 bits (not read back at a tracing hook, whose site ignores the
+   * verdict: HookPoint.resultUsed), or 0 after a fault, which is counted and logged. {@link lastRunFaulted}
+   * says which.
+   */
+  private hookRunResult(prog: RunnableProgram, vm: Vm, status: HookRunStatus, hook: HookPoint | null): number {
+    if (status === HookRunStatus.Ok) {
+      this.lastRunFaulted = false;
+      return hook === null || hook.resultUsed ? vm.r0Low : 0;
+    }
+    // (An error that escaped was logged where it was caught.)
+    if (status === HookRunStatus.Fault) this.hookRunFaulted(prog, vm);
+    return 0;
+  }
+
+  /**
+   * An error that escaped the VM (the VM turns a helper's exception into a `helper-error` fault, so this is the
+   * engine's own): nothing a program does may take the kernel down, so it stops the program like a fault.
+   */
+  private hookRunThrew(prog: RunnableProgram, error: unknown): void {
+    this.lastRunFaulted = true;
+    this.noteHookFault(prog, error instanceof Error ? error.message : String(error));
   }
 
   /** A run at a hook that faulted: stopped with r0 = 0, counted and logged. */

@@ -141,23 +141,27 @@ export class HookArena {
       throw new Error(`hooks nested ${HOOK_MAX_NESTING} deep on CPU ${cpu}: cannot fire ${hook.name} (a handler keeps firing hooks from inside itself)`);
     }
     const invocation = this.records[cpu * HOOK_MAX_NESTING + level] as InvocationRecord;
-    invocation.hook = hook;
+    // The object fields are stored only when they change (a hook firing again and again for one task, the hot
+    // case, then writes none): a store of a heap object into this long-lived record goes through V8's write
+    // barrier, a compare does not.
+    if (invocation.hook !== hook) invocation.hook = hook;
     invocation.ctx = ctx;
     invocation.ctxSize = hook.ctxSize;
     invocation.redirectIfindex = 0;
     if (task === undefined) {
       invocation.pid = 0;
       invocation.tgid = 0;
-      invocation.comm = this.idleComm[cpu] as string;
+      const comm = this.idleComm[cpu] as string;
+      if (invocation.comm !== comm) invocation.comm = comm;
       invocation.uid = 0;
-      invocation.mm = undefined;
+      if (invocation.mm !== undefined) invocation.mm = undefined;
     } else {
       const group = task.group;
       invocation.pid = task.pid;
       invocation.tgid = group.tgid;
-      invocation.comm = task.comm;
+      if (invocation.comm !== task.comm) invocation.comm = task.comm;
       invocation.uid = group.cred.uid;
-      invocation.mm = group.mm;
+      if (invocation.mm !== group.mm) invocation.mm = group.mm;
     }
     invocation.now = this.clock.now;
     this.depth[cpu] = level + 1;

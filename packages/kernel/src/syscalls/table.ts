@@ -187,7 +187,7 @@ export class SyscallTable {
 
   private finish(cpu: Cpu, task: Task, ret: number): number {
     const k = this.k;
-    if (k.hooks.syscallHandlers !== 0) this.fireExit(cpu, task, task.regs[0] as number, this.get(task.regs[0] as number), ret);
+    if (k.hooks.syscallExitHandlers !== 0) this.fireExit(cpu, task, task.regs[0] as number, this.get(task.regs[0] as number), ret);
     if (k.trace.syscalls) k.trace.emit(k.clock.now, cpu.id, `sys_exit ${task.comm}:${task.pid} = ${ret}`);
     return ret;
   }
