@@ -22,7 +22,7 @@ const errnoName = (ret: number): string => (ret === 0 ? '0' : (Object.entries(Er
 describe('BPF_LINK_DETACH on raw tracepoint links, as Linux 6.18 answers it', () => {
   it('answers every recorded raw_tp, raw_tracepoint and tp_btf link as Linux did, and the links keep running', () => {
     const seen = new Map<string, string>();
-    let getpids = -1n;
+    let getpids: bigint | undefined;
     inCorpusKernel(function* (libc: Libc) {
       const loaded = yield* loadAttachObject(libc, 'rawtp_sys');
       yield* setArray(libc, mapFd(loaded, 'target'), 0, yield* libc.getpid(), 4);
