@@ -244,7 +244,9 @@ export class SimpleNic implements NetDevice {
     // The DMA into the ring buffer (a frame longer than the buffer is cut, through a view only then).
     phys.bytes.set(length === frame.length ? frame : frame.subarray(0, length), data);
     const arena = this.k.hookArena;
-    const cpu = queue % this.k.config.cpus;
+    const cpus = this.k.config.cpus;
+    // The queue's CPU (queue mod cpus) without a division in the common case of a queue per CPU.
+    const cpu = queue < cpus ? queue : queue % cpus;
     // xdp_init_buff + xdp_prepare_buff (with metadata support: data_meta starts at data), every field written:
     // physical addresses fit in 32 bits (the memory is a WebAssembly.Memory), so each pointer is its low word
     // and a zero high word; txq and flags are 0. Word stores, with no zeroing pass first (XDP_DROP's hot path).
