@@ -122,6 +122,7 @@ export {
   HookProgram,
   HOOK_CTX_OBJECTS,
   HOOK_RESULT_RULES,
+  HOOK_RESULT_USED,
   type HookHandler,
   type HookInvocation,
   type HookKind,

@@ -34,6 +34,13 @@ const CALLBACK_STRUCT_BYTES = 8;
 /** Bytes of a callback's key scratch per nesting level (an array's u32 index, 8-aligned). */
 const CALLBACK_KEY_BYTES = 8;
 
+/** How a run at a hook ended: normally, in a VM fault, or by an error that escaped the VM. */
+const enum HookRunStatus {
+  Ok,
+  Fault,
+  Threw,
+}
+
 /** Lines of {@link BpfRuntime.hookFaultLog} kept (the oldest go first). */
 const HOOK_FAULT_LOG_LINES = 16;
 
@@ -308,32 +315,93 @@ export class BpfRuntime implements HelperEnv {
    * Run `prog` at a hook: as {@link runProgram}, with the attachment's bpf_cookie in the RunState
    * (bpf_get_attach_cookie) and the hook running it (`hook`: the stack helpers read it; null leaves the outer
    * one), both restored after the run, returning r0's low 32 bits as a signed number (the XDP or TC action, an
-   * LSM program's errno) without making a bigint. A fault stops the program with r0 = 0 and sets
+   * LSM program's errno) without making a bigint; 0 at a hook whose site ignores results (tracing hooks). A fault stops the program with r0 = 0 and sets
    * {@link lastRunFaulted}.
    */
   runAtHook(prog: RunnableProgram, ctx: number, cpu: number, cookie: bigint, hook: HookPoint | null = null): number {
+    // The path of every hook firing: one small frame (TurboFan inlines it into the attachment's handler) of
+    // plain field saves and restores around Vm.run; run accounting and an escaped error take other methods.
+    if (this.stats.enabled !== 0) return this.runAtHookCounted(prog, ctx, cpu, cookie, hook);
+    const run = this.run;
+    const savedCookie = run.cookie;
+    const savedHook = run.hook;
+    const savedCpu = run.cpu;
+    const savedCtx = run.ctx;
+    const savedType = run.progType;
+    const savedVm = this.activeVm;
+    const vm = prog.jited ? this.jitVm : this.interpVm;
+    run.cookie = cookie;
+    if (hook !== null) run.hook = hook;
+    run.cpu = cpu;
+    run.ctx = ctx;
+    run.progType = prog.progType;
+    this.activeVm = vm;
+    let status: HookRunStatus;
+    try {
+      status = vm.run(prog.program, ctx) ? HookRunStatus.Ok : HookRunStatus.Fault;
+    } catch (error) {
+      status = HookRunStatus.Threw;
+      this.hookRunThrew(prog, error);
+    } finally {
+      run.cookie = savedCookie;
+      run.hook = savedHook;
+      run.cpu = savedCpu;
+      run.ctx = savedCtx;
+      run.progType = savedType;
+      this.activeVm = savedVm;
+    }
+    return this.hookRunResult(prog, vm, status, hook);
+  }
+
+  /** {@link runAtHook} while run accounting is on: the same run, timed and counted (bpf_prog_stats). */
+  private runAtHookCounted(prog: RunnableProgram, ctx: number, cpu: number, cookie: bigint, hook: HookPoint | null): number {
     const run = this.run;
     const savedCookie = run.cookie;
     const savedHook = run.hook;
     run.cookie = cookie;
     if (hook !== null) run.hook = hook;
-    this.lastRunFaulted = false;
+    let status: HookRunStatus;
     try {
-      if (this.runOn(prog, ctx, cpu, 1)) return this.vmOf(prog).r0Low;
-      const fault = this.vmOf(prog).fault;
-      this.lastRunFaulted = true;
-      this.noteHookFault(prog, fault === null ? 'stopped' : formatFault(fault));
-      return 0;
+      status = this.runOn(prog, ctx, cpu, 1) ? HookRunStatus.Ok : HookRunStatus.Fault;
     } catch (error) {
-      // Nothing a program does may take the kernel down: an error that escaped the VM (the VM turns a helper's
-      // exception into a `helper-error` fault, so this is the engine's own) stops the program like a fault.
-      this.lastRunFaulted = true;
-      this.noteHookFault(prog, error instanceof Error ? error.message : String(error));
-      return 0;
+      status = HookRunStatus.Threw;
+      this.hookRunThrew(prog, error);
     } finally {
       run.cookie = savedCookie;
       run.hook = savedHook;
     }
+    return this.hookRunResult(prog, this.vmOf(prog), status, hook);
+  }
+
+  /**
+   * What a run at a hook answers: r0's low 32 bits (not read back at a tracing hook, whose site ignores the
+   * verdict: HookPoint.resultUsed), or 0 after a fault, which is counted and logged. {@link lastRunFaulted}
+   * says which.
+   */
+  private hookRunResult(prog: RunnableProgram, vm: Vm, status: HookRunStatus, hook: HookPoint | null): number {
+    if (status === HookRunStatus.Ok) {
+      this.lastRunFaulted = false;
+      return hook === null || hook.resultUsed ? vm.r0Low : 0;
+    }
+    // (An error that escaped was logged where it was caught.)
+    if (status === HookRunStatus.Fault) this.hookRunFaulted(prog, vm);
+    return 0;
+  }
+
+  /**
+   * An error that escaped the VM (the VM turns a helper's exception into a `helper-error` fault, so this is the
+   * engine's own): nothing a program does may take the kernel down, so it stops the program like a fault.
+   */
+  private hookRunThrew(prog: RunnableProgram, error: unknown): void {
+    this.lastRunFaulted = true;
+    this.noteHookFault(prog, error instanceof Error ? error.message : String(error));
+  }
+
+  /** A run at a hook that faulted: stopped with r0 = 0, counted and logged. */
+  private hookRunFaulted(prog: RunnableProgram, vm: Vm): void {
+    const fault = vm.fault;
+    this.lastRunFaulted = true;
+    this.noteHookFault(prog, fault === null ? 'stopped' : formatFault(fault));
   }
 
   /** Whether the last {@link runAtHook} ended abnormally (a fault or an escaped error): the attachment counts it. */

@@ -4,10 +4,19 @@ const encoder = new TextEncoder();
 
 /** Little-endian stores into physical memory for building hook contexts, without BigInt. */
 export class ContextWriter {
+  /**
+   * The memory as little-endian 32-bit words (WebAssembly memory is little-endian, and so is every host that
+   * runs it: typed arrays use the host's order). An Int32Array store truncates a number modulo 2^32 inline,
+   * where DataView.setUint32 of a number past 2^31 takes a slow conversion: 64-bit stores go through here.
+   */
+  readonly words: Int32Array;
+
   constructor(
     private readonly view: DataView,
     private readonly bytes: Uint8Array,
-  ) {}
+  ) {
+    this.words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+  }
 
   u8(address: number, value: number): void {
     this.view.setUint8(address, value & 0xff);
@@ -27,6 +36,10 @@ export class ContextWriter {
    * argument this way, so 32-bit values take a path without floating-point division.
    */
   u64(address: number, value: number): void {
+    if ((address & 3) === 0) {
+      storeU64Words(this.words, address, value);
+      return;
+    }
     const view = this.view;
     if (value >>> 0 === value) {
       view.setUint32(address, value, true);
@@ -75,6 +88,17 @@ export class ContextWriter {
   copy(address: number, src: Uint8Array): void {
     this.bytes.set(src, address);
   }
+}
+
+/**
+ * Store `value` (an exact integer below 2^53 in magnitude, negative as two's complement) as a little-endian
+ * u64 at the 4-aligned `address` of `words`: an Int32Array store takes a number modulo 2^32, so the low word
+ * is the value itself and the high word its floor division by 2^32 (-1 for a small negative value).
+ */
+export function storeU64Words(words: Int32Array, address: number, value: number): void {
+  const index = address >>> 2;
+  words[index] = value;
+  words[index + 1] = Math.floor(value / 0x1_0000_0000);
 }
 
 /** Read back a 64-bit little-endian value as a JS number (signed when `signed`). */

@@ -81,6 +81,26 @@ export const HOOK_RESULT_RULES: Readonly<Record<HookKind, HookResultRule>> = {
   fmod_ret: 'first-nonzero',
 };
 
+/**
+ * Whether the kernel acts on what a hook's programs return. Tracing hooks discard it: Linux's __bpf_trace_run
+ * and the BPF trampoline's fentry/fexit calls drop bpf_prog_run's value, and trace_call_bpf's (kprobes,
+ * tracepoints) and bpf_overflow_handler's only decide whether perf records the event itself, which the
+ * simulation does not model. A runner may skip reading the verdict of a program at such a hook.
+ */
+export const HOOK_RESULT_USED: Readonly<Record<HookKind, boolean>> = {
+  tracepoint: false,
+  kprobe: false,
+  kretprobe: false,
+  xdp: true,
+  tc: true,
+  lsm: true,
+  perf_event: false,
+  raw_tracepoint: false,
+  fentry: false,
+  fexit: false,
+  fmod_ret: true,
+};
+
 /** One field of a hook's context (the tracepoint `format` file, or the kernel object at ctx). */
 export interface ContextField {
   readonly name: string;
@@ -171,6 +191,8 @@ export class HookPoint {
    * result; undefined when every program runs and the first one's result counts.
    */
   readonly continueValue: number | undefined;
+  /** The hook's site acts on its programs' results (HOOK_RESULT_USED by kind). */
+  readonly resultUsed: boolean;
 
   constructor(
     readonly name: string,
@@ -184,6 +206,7 @@ export class HookPoint {
   ) {
     this.ctxObject = HOOK_CTX_OBJECTS[kind];
     this.continueValue = CONTINUE_VALUES[HOOK_RESULT_RULES[kind]];
+    this.resultUsed = HOOK_RESULT_USED[kind];
   }
 
   get attached(): boolean {

@@ -17,7 +17,7 @@ import {
   WTERMSIG,
 } from '@ebpf-sim/uapi';
 import { describe, expect, it } from 'vitest';
-import type { Kernel } from '../kernel.js';
+import { createKernel, type Kernel } from '../kernel.js';
 import { runProgram } from '../testing/run-program.js';
 import { readU64 } from './context-writer.js';
 import type { HookInvocation } from './hook.js';
@@ -80,6 +80,17 @@ describe('hook registry', () => {
     });
     expect(kernel.hooks.list().every((hook) => hook.fired === 0)).toBe(true);
     expect(kernel.hooks.syscallHandlers).toBe(0);
+  });
+
+  it('counts the syscall exit path apart: an entry hook alone leaves the exit check off, an exit hook turns it on', () => {
+    const kernel = createKernel();
+    const hooks = kernel.hooks;
+    const detachEnter = hooks.require('raw_syscalls:sys_enter').attach(() => 0);
+    expect([hooks.syscallHandlers, hooks.syscallExitHandlers]).toEqual([1, 0]);
+    const detachExits = ['raw_syscalls:sys_exit', 'syscalls:sys_exit_getpid', 'kretprobe:__x64_sys_getpid'].map((name) => hooks.require(name).attach(() => 0));
+    expect([hooks.syscallHandlers, hooks.syscallExitHandlers]).toEqual([4, 3]);
+    for (const detach of [detachEnter, ...detachExits]) detach();
+    expect([hooks.syscallHandlers, hooks.syscallExitHandlers]).toEqual([0, 0]);
   });
 });
 

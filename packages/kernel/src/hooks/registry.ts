@@ -247,6 +247,12 @@ export class HookRegistry {
   private nextTracepointId = 1;
   /** Handlers attached to any syscall-path hook: the syscall entry's single "anything to do?" check. */
   syscallHandlers = 0;
+  /**
+   * Of those, the handlers on the syscall exit's hooks (raw_syscalls:sys_exit, syscalls:sys_exit_*, kretprobes
+   * and fexit of __x64_sys_*, the sys_exit raw tracepoint): the exit's own check, so a program on the entry
+   * alone costs the exit nothing.
+   */
+  syscallExitHandlers = 0;
   private readonly listeners = new Map<string, Array<(hook: HookPoint) => void>>();
 
   constructor() {
@@ -274,8 +280,16 @@ export class HookRegistry {
     if (this.hooks.has(name)) throw new Error(`hook point '${name}' is already defined`);
     const id = kind === 'tracepoint' ? this.nextTracepointId++ : 0;
     const syscallPath = name.startsWith('raw_syscalls:') || name.startsWith('syscalls:') || name.includes(':__x64_sys_') || SYSCALL_RAW_TRACEPOINTS.has(name);
+    const exitPath =
+      syscallPath &&
+      (name === 'raw_syscalls:sys_exit' ||
+        name.startsWith('syscalls:sys_exit_') ||
+        kind === 'kretprobe' ||
+        kind === 'fexit' ||
+        name === rawTracepointHookName('sys_exit'));
     const hook = new HookPoint(name, kind, id, ctxSize, fields, (changed, delta) => {
       if (syscallPath) this.syscallHandlers += delta;
+      if (exitPath) this.syscallExitHandlers += delta;
       for (const listener of this.listeners.get(changed.name) ?? []) listener(changed);
     });
     this.hooks.set(name, hook);

@@ -4,6 +4,7 @@ import {
   PT_REGS_SYSCALL_ARGS,
   SYSCALL_SPECS,
   SyscallNr,
+  TRACE_ENTRY,
   TRACE_RAW_SYS_ENTER,
   TRACE_RAW_SYS_EXIT,
   TRACE_SYSCALL_ENTER,
@@ -12,6 +13,7 @@ import {
   type SyscallSpec,
 } from '@ebpf-sim/uapi';
 import type { HookPoint } from '../hooks/hook.js';
+import { storeU64Words } from '../hooks/context-writer.js';
 import { overriddenReturn } from '../hooks/error-injection.js';
 import { fireRawTracepoint, fireTrampoline } from '../hooks/raw-tracepoints.js';
 import { fentryHookName, fexitHookName, fmodRetHookName, rawTracepointHookName } from '../hooks/registry.js';
@@ -19,6 +21,27 @@ import type { Cpu } from '../sched/cpu.js';
 import { BLOCKED, NO_RETURN } from '../sched/wait.js';
 import type { KernelInternals } from '../services.js';
 import type { Task } from '../task/task.js';
+
+/**
+ * raw_syscalls:sys_enter's record (struct trace_event_raw_sys_enter: the trace_entry header with flags and
+ * preempt count 0, the syscall number, the six argument registers), every byte of it. The hottest context
+ * the kernel builds (every syscall while a program counts them), so it is one small function of word stores
+ * that TurboFan compiles on its own (argument registers often hold user addresses past 2^32, which DataView
+ * stores convert slowly; see ContextWriter.words).
+ */
+function writeRawSysEnter(words: Int32Array, ctx: number, type: number, pid: number, nr: number, regs: Float64Array): void {
+  // common_type (u16), then common_flags and common_preempt_count (u8, both 0): one little-endian word.
+  words[(ctx + TRACE_ENTRY.common_type) >>> 2] = type & 0xffff;
+  words[(ctx + TRACE_ENTRY.common_pid) >>> 2] = pid;
+  storeU64Words(words, ctx + TRACE_RAW_SYS_ENTER.id, nr);
+  const args = ctx + TRACE_RAW_SYS_ENTER.args;
+  storeU64Words(words, args, regs[1] as number);
+  storeU64Words(words, args + 8, regs[2] as number);
+  storeU64Words(words, args + 16, regs[3] as number);
+  storeU64Words(words, args + 24, regs[4] as number);
+  storeU64Words(words, args + 32, regs[5] as number);
+  storeU64Words(words, args + 40, regs[6] as number);
+}
 
 /**
  * A syscall implementation: the caller and its six argument registers; returns the result, -errno, or
@@ -164,7 +187,7 @@ export class SyscallTable {
 
   private finish(cpu: Cpu, task: Task, ret: number): number {
     const k = this.k;
-    if (k.hooks.syscallHandlers !== 0) this.fireExit(cpu, task, task.regs[0] as number, this.get(task.regs[0] as number), ret);
+    if (k.hooks.syscallExitHandlers !== 0) this.fireExit(cpu, task, task.regs[0] as number, this.get(task.regs[0] as number), ret);
     if (k.trace.syscalls) k.trace.emit(k.clock.now, cpu.id, `sys_exit ${task.comm}:${task.pid} = ${ret}`);
     return ret;
   }
@@ -180,10 +203,9 @@ export class SyscallTable {
     const id = cpu.id;
     const raw = this.rawEnter;
     if (raw.programs.length !== 0) {
-      const ctx = arena.begin(id, TRACE_RAW_SYS_ENTER.size);
-      w.traceEntry(ctx, raw.id, task.pid);
-      w.u64(ctx + TRACE_RAW_SYS_ENTER.id, nr);
-      for (let index = 0; index < 6; index++) w.u64(ctx + TRACE_RAW_SYS_ENTER.args + 8 * index, regs[index + 1] as number);
+      // writeRawSysEnter writes every byte of the record: no zeroing first.
+      const ctx = arena.reserve(id, TRACE_RAW_SYS_ENTER.size);
+      writeRawSysEnter(w.words, ctx, raw.id, task.pid, nr, regs);
       arena.fire(raw, ctx, id, task);
       arena.end(id, TRACE_RAW_SYS_ENTER.size);
     }
