@@ -148,7 +148,7 @@ describe('socket pointers in a cgroup_skb program (sock_egress.bpf.o)', () => {
     expect(seen.notSocket).toBe(-Errno.ENOTSOCK);
     const [tcpTotal, udpTotal, noSocket] = seen.totals as number[];
     expect(udpTotal).toBe(2);
-    expect(tcpTotal).toBe(tcp.packets + accepted.packets);
+    expect(tcpTotal).toBe(Number(tcp.packets) + Number(accepted.packets));
     expect(noSocket).toBe(0);
   });
 
