@@ -238,6 +238,17 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     [['btf', 'dump', 'file', '/sys/kernel/btf/nope'], 1, /\/sys\/kernel\/btf\/nope: cannot read file in the simulated kernel \(No such file or directory\)/],
     [['btf', 'dump', 'id', '3'], 1, /get btf by id \(3\): No such file or directory/],
   ],
+  struct_ops: [
+    [['struct_ops'], 2, /missing sub-command: show, list, register or unregister/],
+    [['struct_ops', 'frob'], 2, /unknown sub-command 'frob': expected show, list, register or unregister/],
+    [['struct_ops', 'register'], 2, /expected OBJ/],
+    [['struct_ops', 'register', MISSING], 1, /missing\.o: cannot read file \(ENOENT\)/],
+    [['struct_ops', 'register', CLI_O], 1, /no struct_ops found in .*cli\.o$/m],
+    [['struct_ops', 'unregister'], 2, /expected MAP \(id \| pinned \| name \| OBJ\[:NAME\]\)/],
+    [['struct_ops', 'unregister', 'name', 'nope'], 1, /no maps with name nope found/],
+    [['struct_ops', 'show', 'id', 'x'], 2, /can't parse id 'x'/],
+    [['struct_ops', 'show', 'id', '7'], 1, /get by id \(7\): No such file or directory/],
+  ],
   link: [
     [['link'], 2, /missing sub-command/],
     [['link', 'detach'], 2, /expected a link \(id ID \| pinned PATH\)/],

@@ -285,10 +285,13 @@ export interface ProgramSection {
   readonly functions: readonly ElfSymbol[];
 }
 
-/** Executable sections (SHF_EXECINSTR) with non-zero size, each with its function symbols. */
+/**
+ * Executable sections (SHT_PROGBITS with SHF_EXECINSTR) with non-zero size, each with its function symbols. As
+ * libbpf's bpf_object__elf_collect: an SHT_NOBITS section flagged executable holds no code and is not one.
+ */
 export function programSections(obj: ElfObject): ProgramSection[] {
   return obj.sections
-    .filter((s) => (s.flags & SectionFlag.EXECINSTR) !== 0 && s.size > 0)
+    .filter((s) => s.type === SectionType.PROGBITS && (s.flags & SectionFlag.EXECINSTR) !== 0 && s.size > 0)
     .map((section) => ({
       section,
       functions: obj.symbols.filter((sym) => sym.type === SymbolType.FUNC && sym.sectionIndex === section.index).sort((a, b) => a.value - b.value),

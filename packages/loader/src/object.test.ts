@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BtfCoreReloKind, BtfError } from '@ebpf-sim/btf';
-import { ElfError, readElf } from '@ebpf-sim/elf';
+import { ElfError, SectionType, readElf } from '@ebpf-sim/elf';
 import { BPF_ATTACH_TYPE, BPF_MAP_F, BPF_MAP_TYPE, BPF_PROG_F, BPF_PROG_TYPE } from '@ebpf-sim/uapi';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -237,6 +237,19 @@ describe('openObject: errors', () => {
     bytes[(btf?.offset ?? 0) + 2] = 9; // version
     expect(() => openObject(bytes)).toThrow(BtfError);
     expect(() => openObject(bytes)).toThrow(`bad BTF at byte offset ${(btf?.offset ?? 0) + 2}: section .BTF: Unsupported version`);
+  });
+
+  it('takes no SHT_NOBITS section for code, even flagged SHF_EXECINSTR (a fuzz case that once read past its empty data)', () => {
+    // Two bytes of globals.bpfeb.o's section headers changed: .bss.extra gets SHF_EXECINSTR (found by the property below).
+    const bytes = bytesOf('globals.bpfeb.o');
+    bytes[10967] = 36;
+    bytes[9815] = 0;
+    const bss = readElf(bytes).section('.bss.extra');
+    expect(bss?.type).toBe(SectionType.NOBITS);
+    expect((bss?.flags ?? 0) & 4).toBe(4);
+    // Not a code section: the data relocation against it is what fails, with the loader's own words.
+    expect(() => openObject(bytes)).toThrow(LoaderError);
+    expect(() => openObject(bytes)).toThrow("data relo against 'big_zero' in section '.bss.extra', which has no map");
   });
 
   it('gives only LoaderError, ElfError or BtfError for corrupted and truncated objects', () => {

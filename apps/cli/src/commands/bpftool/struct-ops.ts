@@ -93,6 +93,8 @@ the kernel registers the ops), printing "Registered KERNEL_STRUCT NAME id ID" fo
     words.end();
     return function* (ctx) {
       const { spec, loaded } = yield* loadFile(ctx.libc, file);
+      // bpftool loads the object first, then finds no struct_ops map in it: "no struct_ops found in FILE".
+      if (spec.structOps.length === 0) throw new CliError(`no struct_ops found in ${file.path}`);
       for (const ops of spec.structOps) {
         const ret = yield* attachStructOps(ctx.libc, loaded, ops.name);
         if (ret < 0) throw new CliError(`can't register struct_ops ${ops.name}: ${strerror(-ret)}`);
