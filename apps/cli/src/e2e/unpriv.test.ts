@@ -3,9 +3,10 @@
  * filters of packages/bpf/fixtures/unpriv (recorded on Linux 6.18 as uid 65534) through bpf(). The one with a
  * variable map-value offset is accepted with Linux's Spectre v1 masking: root reads back the same xlated
  * instructions as Linux's (BPF_REG_AX masking with alu_limit 7, `nospec` after the key's stack store, the array
- * lookup inlined with its index mask) and the same verified_insns; attached to a UDP socket it runs (without the
- * masking, which the VM cannot run: it has no r11; on every path the CPU really takes the mask is the identity)
- * and the offset selects the byte it should (the datagram is trimmed to that length). The
+ * lookup inlined with its index mask) and the same verified_insns; attached to a UDP socket it runs as Linux runs
+ * it, that very program: the VM's instructions are the xlated ones, the BPF_REG_AX (r11) masking and the
+ * `nospec` included; an offset within the alu_limit passes the mask unchanged, so the offset selects the byte it
+ * should (the datagram is trimmed to that length). The
  * ones Linux refuses are refused with its errno and line. Loaded by root, the same program gets no masking.
  */
 import { readFileSync } from 'node:fs';
@@ -145,6 +146,8 @@ describe('unprivileged socket filters sanitised as Linux 6.18 does', () => {
       const info = yield* libc.bpfProgGetInfo(fd, 0, 4096);
       if (!info.ok) throw new Error('no info');
       seen.xlated = maskedSlots(info.value.xlatedProgInsns);
+      // What the socket runs: the program the VM loaded.
+      seen.running = maskedSlots(bpf.progs.progs.find(info.value.id)?.program.bytes() ?? new Uint8Array(0));
       seen.verifiedInsns = info.value.verifiedInsns;
       // Root (CAP_PERFMON) loading the same program: no masking, no barriers.
       const map = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.ARRAY, key_size: 4, value_size: 16, max_entries: 1 });
@@ -169,6 +172,9 @@ describe('unprivileged socket filters sanitised as Linux 6.18 does', () => {
     expect(seen.fd).toBe(true);
     expect(seen.ownXlatedLen).toBe(0);
     expect(seen.xlated).toEqual(maskedHex(linux.xlated ?? []));
+    // The VM runs Linux's xlated program itself: r11 (BPF_REG_AX) and `nospec` included.
+    expect(seen.running).toEqual(seen.xlated);
+    expect((seen.running as string[]).some((s) => s.startsWith('c2'))).toBe(true);
     expect(seen.verifiedInsns).toBe(Number(/processed (\d+) insns/.exec(linux.log1)?.[1]));
     // A UDP socket's filter sees the UDP header too (sk_filter_trim_cap keeps at least its 8 bytes).
     expect({ first: seen.first, second: seen.second }).toEqual({ first: 12, second: 5 });
