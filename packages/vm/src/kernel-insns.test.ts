@@ -120,13 +120,7 @@ describe('kernel instructions: r11 and nospec', () => {
   });
 
   it('decodes r11 operands and nospec as written, an LD imm64 beside them untouched', () => {
-    const insns = [
-      { ...ins(0x18, 1, 0, 0, 0x1234), imm2: 0x5678 },
-      ins(Class.ALU | AluOp.MOV | Source.K, AX, 0, 0, 7),
-      NOSPEC,
-      alu64(AluOp.ADD, 0, AX),
-      EXIT,
-    ];
+    const insns = [{ ...ins(0x18, 1, 0, 0, 0x1234), imm2: 0x5678 }, ins(Class.ALU | AluOp.MOV | Source.K, AX, 0, 0, 7), NOSPEC, alu64(AluOp.ADD, 0, AX), EXIT];
     const decoded = decodeKernelProgram(encodeProgram(insns));
     expect(decoded.map((i) => [i.slot, i.code, i.dst, i.src, i.imm, i.imm2 ?? null])).toEqual([
       [0, 0x18, 1, 0, 0x1234, 0x5678],
