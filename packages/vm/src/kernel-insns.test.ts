@@ -5,6 +5,7 @@
  */
 import type { RawInsn } from '@ebpf-sim/isa';
 import { AluOp, Class, JmpOp, Source, encodeProgram } from '@ebpf-sim/isa';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BPF_REG_AX as AX, BPF_ST_NOSPEC, decodeKernelProgram } from './kernel-insns.js';
 import { loadProgram } from './load.js';
@@ -73,6 +74,21 @@ describe('kernel instructions: r11 and nospec', () => {
         expect(run, `off ${off} on ${run.engine}`).toEqual({ engine: run.engine, ok: true, r0: want, executed: MASKED_ADD.length });
       }
     }
+  });
+
+  it('agrees on the masking for any alu_limit and offset, both directions (interpreter, JIT, auto)', () => {
+    const u64 = fc.bigInt({ min: 0n, max: 0xffff_ffff_ffff_ffffn });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0x7fffffff }), u64, u64, fc.boolean(), (limit, base, off, sub) => {
+        // do_misc_fixups' sequence for `r0 += r2` or `r0 -= r2` (off in the source register), alu_limit `limit`.
+        const insns = [ins(Class.ALU | AluOp.MOV | Source.K, AX, 0, 0, limit), ...MASKED_ADD.slice(1)];
+        if (sub) insns[7] = alu64(AluOp.SUB, 0, AX);
+        const masked = off <= BigInt(limit) ? off : 0n;
+        const want = BigInt.asUintN(64, sub ? base - masked : base + masked);
+        for (const run of runAll(insns, base, off)) expect(run.r0, run.engine).toBe(want);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("runs Linux's signed-division guard with r11: x s/ 0 = 0, LLONG_MIN s/ -1 = LLONG_MIN (every engine)", () => {
