@@ -292,8 +292,7 @@ function divisionPatch(insn: RawInsn): RawInsn[] | undefined {
  * (64- or 32-bit, unsigned or signed as in 6.x, with BPF_REG_AX as scratch for the signed ones), and a signed
  * division or modulo by the immediate -1 becomes a negation or `w = 0`. The result uses `r11`
  * ({@link BPF_REG_AX}), which only the kernel may write: it is the program Linux reports, for
- * `OBJ_GET_INFO_BY_FD`'s xlated instructions; an engine that has no r11 runs the program before this step
- * (its divisions already have RFC 9669's results).
+ * `OBJ_GET_INFO_BY_FD`'s xlated instructions, and the one the VM runs (it has r11 as a kernel-internal register).
  */
 export function fixupDivisions(xlated: XlatedProgram): XlatedProgram {
   const patches = new Map<number, Patch>();
@@ -477,7 +476,7 @@ export const NOSPEC: RawInsn = { code: Class.ST | 0xc0, dst: 0, src: 0, off: 0, 
 /**
  * convert_ctx_accesses' speculation barriers: `nospec` before each instruction a speculative path could not get
  * past safely (Linux insn_aux_data.nospec) and after each store that needs one (nospec_result, Spectre v4). The
- * barriers only order the CPU: the simulator runs the program without them, and shows them in the xlated dump.
+ * barriers only order the CPU: the VM runs each as a no-op instruction (vm kernel-insns.ts).
  */
 export function insertNospec(xlated: XlatedProgram, facts: VerifyResult['facts']): XlatedProgram {
   const before = new Set(facts.nospec ?? []);

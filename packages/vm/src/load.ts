@@ -7,6 +7,7 @@ import type { Endian, Insn, RawInsn } from '@ebpf-sim/isa';
 import { AluOp, decodeProgram, encodeProgram, PseudoLd, slotCount as slotsOf } from '@ebpf-sim/isa';
 import { VmLoadError } from './fault.js';
 import { compileInterp } from './interp.js';
+import { decodeKernelProgram } from './kernel-insns.js';
 import { splitU64 } from './int64.js';
 import { Program, type BudgetTests, type ExitRegisters, type WasmCall } from './program.js';
 
@@ -54,6 +55,11 @@ export interface LoadOptions {
    * destination register and the program goes on (the interpreter and the JIT both).
    */
   readonly probeLoads?: Iterable<number>;
+  /**
+   * The program is the kernel's rewrite of a verified one (Linux's xlated program, what the bpf subsystem's
+   * PROG_LOAD runs): it may use BPF_REG_AX (r11) and BPF_ST_NOSPEC, which user bytecode cannot (kernel-insns.ts).
+   */
+  readonly kernelInsns?: boolean;
 }
 
 function isInsnArray(source: Uint8Array | readonly RawInsn[]): source is readonly RawInsn[] {
@@ -63,7 +69,10 @@ function isInsnArray(source: Uint8Array | readonly RawInsn[]): source is readonl
 /** Decode, validate and prepare a program from bytecode or instructions (e.g. from the isa `asm` builder). */
 export function loadProgram(source: Uint8Array | readonly RawInsn[], options: LoadOptions = {}): Program {
   const bytes = isInsnArray(source) ? encodeProgram(source) : source;
-  const insns = decodeProgram(bytes, options.endian === undefined ? {} : { endian: options.endian });
+  const insns =
+    options.kernelInsns === true
+      ? decodeKernelProgram(bytes, options.endian)
+      : decodeProgram(bytes, options.endian === undefined ? {} : { endian: options.endian });
   if (insns.length === 0) throw new VmLoadError('empty program', 0, 'a program needs at least an exit instruction');
   let slots = 0;
   for (const insn of insns) slots += slotsOf(insn);

@@ -3,10 +3,11 @@
  * filters of packages/bpf/fixtures/unpriv (recorded on Linux 6.18 as uid 65534) through bpf(). The one with a
  * variable map-value offset is accepted with Linux's Spectre v1 masking: root reads back the same xlated
  * instructions as Linux's (BPF_REG_AX masking with alu_limit 7, `nospec` after the key's stack store, the array
- * lookup inlined with its index mask) and the same verified_insns; attached to a UDP socket it runs (without the
- * masking, which the VM cannot run: it has no r11; on every path the CPU really takes the mask is the identity)
- * and the offset selects the byte it should (the datagram is trimmed to that length). The
- * ones Linux refuses are refused with its errno and line. Loaded by root, the same program gets no masking.
+ * lookup inlined with its index mask) and the same verified_insns; attached to a UDP socket it runs as Linux runs
+ * it, that very program: the VM's instructions are the xlated ones, the BPF_REG_AX (r11) masking and the
+ * `nospec` included; an offset within the alu_limit passes the mask unchanged, so the offset selects the byte it
+ * should (the datagram is trimmed to that length; the lengths received are those of Linux's run, recorded in
+ * linux-run.json). The ones Linux refuses are refused with its errno and line. Loaded by root, the same program gets no masking.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +31,11 @@ interface Recorded {
 }
 
 const programs = JSON.parse(readFileSync(join(DIR, 'programs.json'), 'utf8')) as Fixture[];
+/** The sanitised san_map_add run on Linux 6.18 (fixtures/unpriv/record_run.py). */
+const linuxRun = JSON.parse(readFileSync(join(DIR, 'linux-run.json'), 'utf8')) as {
+  readonly payload: number;
+  readonly runs: ReadonlyArray<{ readonly selector: number; readonly kept: number; readonly received: number }>;
+};
 const recorded = (JSON.parse(readFileSync(join(DIR, 'linux-results.json'), 'utf8')) as { programs: Recorded[] }).programs;
 
 function fixture(name: string): { readonly slots: readonly string[]; readonly linux: Recorded } {
@@ -124,12 +130,15 @@ describe('unprivileged socket filters sanitised as Linux 6.18 does', () => {
       expect(yield* libc.bind(rx, sockaddrIn('127.0.0.1', 7000))).toBe(0);
       expect(yield* libc.setsockoptInt(rx, SOL.SOCKET, SO.ATTACH_BPF, fd)).toBe(0);
       const tx = yield* libc.socket(AF.INET, SOCK.DGRAM, 0);
-      const payload = 'x'.repeat(20);
-      yield* libc.sendto(tx, payload, 0, sockaddrIn('127.0.0.1', 7000));
-      seen.first = (yield* libc.recvfrom(rx, 64)).ret;
-      yield* libc.bpfMapUpdate(map, key, value(3, 8 + 5));
-      yield* libc.sendto(tx, payload, 0, sockaddrIn('127.0.0.1', 7000));
-      seen.second = (yield* libc.recvfrom(rx, 64)).ret;
+      // Linux's run (fixtures/unpriv/linux-run.json): each value written, then one datagram, its length received.
+      const payload = 'x'.repeat(linuxRun.payload);
+      const received: number[] = [];
+      for (const run of linuxRun.runs) {
+        yield* libc.bpfMapUpdate(map, key, value(run.selector, run.kept));
+        yield* libc.sendto(tx, payload, 0, sockaddrIn('127.0.0.1', 7000));
+        received.push((yield* libc.recvfrom(rx, 64)).ret);
+      }
+      seen.received = received;
       // The unprivileged loader itself sees no instructions (bpf_prog_get_info_by_fd without CAP_BPF).
       const own = yield* libc.bpfProgGetInfo(fd, 0, 4096);
       seen.ownXlatedLen = own.ok ? own.value.xlatedProgLen : -1;
@@ -145,6 +154,8 @@ describe('unprivileged socket filters sanitised as Linux 6.18 does', () => {
       const info = yield* libc.bpfProgGetInfo(fd, 0, 4096);
       if (!info.ok) throw new Error('no info');
       seen.xlated = maskedSlots(info.value.xlatedProgInsns);
+      // What the socket runs: the program the VM loaded.
+      seen.running = maskedSlots(bpf.progs.progs.find(info.value.id)?.program.bytes() ?? new Uint8Array(0));
       seen.verifiedInsns = info.value.verifiedInsns;
       // Root (CAP_PERFMON) loading the same program: no masking, no barriers.
       const map = yield* libc.bpfMapCreate({ map_type: BPF_MAP_TYPE.ARRAY, key_size: 4, value_size: 16, max_entries: 1 });
@@ -169,9 +180,13 @@ describe('unprivileged socket filters sanitised as Linux 6.18 does', () => {
     expect(seen.fd).toBe(true);
     expect(seen.ownXlatedLen).toBe(0);
     expect(seen.xlated).toEqual(maskedHex(linux.xlated ?? []));
+    // The VM runs Linux's xlated program itself: r11 (BPF_REG_AX) and `nospec` included.
+    expect(seen.running).toEqual(seen.xlated);
+    expect((seen.running as string[]).some((s) => s.startsWith('c2'))).toBe(true);
     expect(seen.verifiedInsns).toBe(Number(/processed (\d+) insns/.exec(linux.log1)?.[1]));
-    // A UDP socket's filter sees the UDP header too (sk_filter_trim_cap keeps at least its 8 bytes).
-    expect({ first: seen.first, second: seen.second }).toEqual({ first: 12, second: 5 });
+    // A UDP socket's filter sees the UDP header too (sk_filter_trim_cap keeps at least its 8 bytes): the lengths
+    // received are Linux's, for the program run with its masking.
+    expect(seen.received).toEqual(linuxRun.runs.map((r) => r.received));
     expect(seen.privileged).toEqual({ ax: false, nospec: false });
   });
 });

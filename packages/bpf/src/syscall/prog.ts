@@ -664,14 +664,10 @@ export class ProgSyscall {
         return { log, program: -Errno.EINVAL };
       }
     }
-    // The guarded program is what user space reads back (as Linux 6.18 prints it). The VM runs `live`: its
-    // division and modulo already are RFC 9669's (a zero divisor gives 0, or leaves the dividend; a signed
-    // division of the smallest value by -1 wraps), which is exactly what the guards make of them, and the
-    // signed guards use BPF_REG_AX (r11), a register the kernel's own patches have and programs do not.
-    // do_misc_fixups' Spectre v1 masking of sanitised pointer arithmetic (BPF_REG_AX) and convert_ctx_accesses'
-    // speculation barriers (`nospec`) are shown, not run, like the division guards: the VM has no r11 and no
-    // barrier, and neither changes a result on a path the CPU really takes (the verifier proved every such
-    // offset within its alu_limit, where the mask is the identity; a barrier only orders the CPU).
+    // The program Linux runs and user space reads back (as Linux 6.18 prints it): do_misc_fixups' Spectre v1
+    // masking of sanitised pointer arithmetic and its division guards, both with BPF_REG_AX (r11) as scratch, and
+    // convert_ctx_accesses' speculation barriers (`nospec`). The VM runs exactly this program: r11 is its
+    // kernel-internal register and `nospec` a no-op (vm kernel-insns.ts, LoadOptions.kernelInsns).
     const shown = insertNospec(fixupDivisions(sanitizeAluInsns(live, result.facts)), result.facts);
     const refOf = (insn: RawInsn): MapObject | undefined => {
       const kind = mapRefKind(insn.src);
@@ -680,7 +676,7 @@ export class ProgSyscall {
     // The program's callbacks (BPF_PSEUDO_FUNC targets): each gets a kernel address, what the LD imm64 holds at
     // run time (Linux: the JITed function's address), and a VM program that starts at it (callbackProgram).
     const funcAddress = new Map<number, number>();
-    for (const target of pseudoFuncTargets(live.insns)) {
+    for (const target of pseudoFuncTargets(shown.insns)) {
       const address = this.runtime.placeCallback();
       if (address < 0) return { log, program: address };
       callbacks.push(address);
@@ -690,10 +686,10 @@ export class ProgSyscall {
       loadProgram(insns, {
         name: desc.name,
         // The accesses the verifier proved in bounds run without a region check on the JIT; the rest keep theirs.
-        memoryInBounds: live.memoryInBounds.map((slot) => slot + shift),
+        memoryInBounds: shown.memoryInBounds.map((slot) => slot + shift),
         // Loads through BTF pointers run as BPF_PROBE_MEM: a fault reads 0 (the dump still shows BPF_MEM, as
         // bpf_insn_prepare_dump turns them back).
-        probeLoads: (live.probeLoads ?? []).map((slot) => slot + shift),
+        probeLoads: (shown.probeLoads ?? []).map((slot) => slot + shift),
         // Linux has no instruction budget and the verifier proved every path ends: the JIT tests the VM's budget
         // only at function entries, and loops run without taking it (vm's BudgetTests 'entry'). A program's
         // caller (a hook, a test run) reads only its return value, r0.
@@ -701,7 +697,9 @@ export class ProgSyscall {
         exitRegisters: 'r0',
         // The divisions whose divisor the verifier proved non-zero run without the JIT's zero test (Linux's
         // fixup leaves those without a guard too).
-        divisorsNonZero: live.divisionsWithoutZeroCheck.map((slot) => slot + shift),
+        divisorsNonZero: shown.divisionsWithoutZeroCheck.map((slot) => slot + shift),
+        // r11 (BPF_REG_AX) and `nospec`, which only the kernel's own rewrites write (the verifier refused them above).
+        kernelInsns: true,
         // Kernel functions map_gen_lookup calls (__htab_map_lookup_elem): direct WebAssembly calls from JIT code.
         wasmCalls: this.runtime.wasmCalls,
         resolveLdImm64: (insn) => {
@@ -718,8 +716,8 @@ export class ProgSyscall {
       });
     let program: Program;
     try {
-      program = load(live.insns, 0);
-      for (const [target, address] of funcAddress) this.runtime.bindCallback(address, load(callbackProgram(live.insns, target), 1));
+      program = load(shown.insns, 0);
+      for (const [target, address] of funcAddress) this.runtime.bindCallback(address, load(callbackProgram(shown.insns, target), 1));
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       return { log: `${log}${message}\n`, program: -Errno.EINVAL };

@@ -137,7 +137,12 @@ const P_DEPTH = 10;
 const P_FUEL = 11;
 const L_R10 = 12;
 const L_SLO = 13;
-// 14: spare (the stack top is read from the global where needed).
+/**
+ * BPF_REG_AX (r11), the kernel's scratch register in its own patches (kernel-insns.ts): a plain local, as the
+ * kernel's JITs give it a scratch machine register. Never a parameter, never published or saved: no caller or
+ * helper sees it, and no patch keeps a value in it across a call.
+ */
+const L_AX = 14;
 const L_A = 15;
 const L_T1 = 16;
 // 17..20: spare (the region caches are read from the exchange area where needed).
@@ -204,7 +209,7 @@ const REPEAT_N = 5;
 const REPEAT_I = 6;
 const REPEAT_FUEL = 7;
 
-const REG_LOCAL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, L_R10];
+const REG_LOCAL = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, L_R10, L_AX];
 /** Longest path a fuel-test-free copy may have (keeps the entry comparison in i32). */
 const MAX_BOUNDED = 0x3fffffff;
 const ALL_REGS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -579,8 +584,9 @@ class FunctionEmitter implements StructureSink {
     const regs = new Set<number>();
     for (const b of this.nodes) {
       const blk = blocks[b]!;
-      for (let i = blk.start; i < blk.end && i < insns.length; i++) for (const r of defs(insns[i]!)) regs.add(r);
+      for (let i = blk.start; i < blk.end && i < insns.length; i++) for (const r of defs(insns[i]!)) if (r <= 10) regs.add(r);
     }
+    // r11 is written too (kernel patches), but it is no register a caller reads: not published.
     this.written = [...regs].sort((a, b) => a - b);
     // Registers that hold stack pointers somewhere in this function (copied or offset from r10): their
     // accesses test the stack range first. Only an ordering hint; both tests always run before a miss.

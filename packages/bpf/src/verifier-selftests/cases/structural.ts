@@ -12,6 +12,8 @@ export const STRUCTURAL: SelftestCase[] = [
   { name: 'unknown opcode 0x8d', insns: [raw(0x8d), ...program(RET0)], result: 'reject', log: 'unknown opcode 8d', errno: 22 },
   { name: 'unknown opcode 0xff', insns: [raw(0xff), ...program(RET0)], result: 'reject', log: 'unknown opcode ff', errno: 22 },
   { name: 'unknown opcode 0x06 jmp32 ja with class bits', insns: [raw(0xe6), ...program(RET0)], result: 'reject', log: 'unknown opcode e6' },
+  // BPF_ST_NOSPEC is the kernel's own (the VM runs it in the xlated program): from user space Linux 6.18 refuses it so.
+  { name: 'nospec from user space', insns: [raw(0xc2), ...program(RET0)], result: 'reject', log: 'unknown opcode c2', errno: 22 },
   { name: 'no exit: last insn is mov', insns: program(Mov.imm(R0, 0)), result: 'reject', log: 'last insn is not an exit or jmp', errno: 22 },
   { name: 'last insn is a conditional jump', insns: program(Mov.imm(R0, 0), JEq.imm(R0, 0, -2)), result: 'reject', log: 'last insn is not an exit or jmp' },
   { name: 'jump past the end', insns: program(Mov.imm(R0, 0), Ja(5), Exit()), result: 'reject', log: 'jump out of range from insn 1 to 7' },
