@@ -118,6 +118,9 @@ describe('struct_ops links: sopsl_cc.bpf.o (two .struct_ops.link TCP congestion 
 
       // The same map again: TCP has the name already (tcp_register_congestion_control's EEXIST).
       expect((yield* libc.bpfAttr('LINK_CREATE', { map_fd: map1, attach_type: BPF_STRUCT_OPS })).ret).toBe(-Errno.EEXIST);
+      // libbpf's attach again: the map's second update is EBUSY (its value never changes), skipped; the link then EEXIST.
+      expect(yield* libc.bpfMapUpdate(map1, new Uint8Array(4), new Uint8Array(size))).toBe(-Errno.EBUSY);
+      expect(yield* attachStructOps(libc, loaded, 'sopsl_cc')).toBe(-Errno.EEXIST);
       // A link map is not unregistered by deleting its element.
       expect(yield* libc.bpfMapDelete(map1, new Uint8Array(4))).toBe(-Errno.EOPNOTSUPP);
       expect(yield* connection(libc, 'sopsl_cc', 9201)).toBe(0);
