@@ -33,4 +33,5 @@ export type { AttachLibc, AttachOptions, AttachProgram } from './attach.js';
 export { Link, openLink } from './links.js';
 export type { LinkKind, LinkLibc, LinkOptions } from './links.js';
 export { attachStructOps, readStructOps, kernelStructOps } from './struct-ops.js';
+export { updateStructOpsLink } from './struct-ops.js';
 export type { KernelStructOps, LoadedStructOps, StructOpsMemberSpec, StructOpsSpec } from './struct-ops.js';

@@ -9,7 +9,7 @@
  */
 import { BtfKind, type Btf, type BtfType } from '@ebpf-sim/btf';
 import type { ElfObject } from '@ebpf-sim/elf';
-import { BPF_MAP_TYPE, type Libc, type Sys } from '@ebpf-sim/uapi';
+import { BPF_MAP_TYPE, Errno, type Libc, type Sys } from '@ebpf-sim/uapi';
 import { LoaderError } from './errors.js';
 import type { MapSpec } from './maps.js';
 import type { LoadedObject } from './load.js';
@@ -192,6 +192,21 @@ export function* attachStructOps(libc: StructOpsLibc, loaded: LoadedObject, name
   if (ops === undefined) throw new LoaderError(`map '${name}': not a struct_ops map of this object`, 'invalid');
   const key = new Uint8Array(4);
   const updated = yield* libc.bpfMapUpdate(ops.fd, key, ops.value);
-  if (updated < 0 || !ops.link) return updated;
-  return (yield* libc.bpfAttr('LINK_CREATE', { prog_fd: ops.fd, attach_type: BPF_STRUCT_OPS_ATTACH })).ret;
+  // A `.link` map written before (a link made or updated with it) answers EBUSY: its value never changes, so
+  // libbpf goes on to the link.
+  if (!ops.link) return updated;
+  if (updated < 0 && updated !== -Errno.EBUSY) return updated;
+  return (yield* libc.bpfAttr('LINK_CREATE', { map_fd: ops.fd, attach_type: BPF_STRUCT_OPS_ATTACH })).ret;
+}
+
+/**
+ * bpf_link__update_map: move a struct_ops link (`linkFd`, made by {@link attachStructOps}) to the `.struct_ops.link`
+ * map `name`: its value written (EBUSY skipped, as there), then BPF_LINK_UPDATE with new_map_fd. 0 or -errno.
+ */
+export function* updateStructOpsLink(libc: StructOpsLibc, loaded: LoadedObject, linkFd: number, name: string): Sys<number> {
+  const ops = loaded.structOps?.get(name);
+  if (ops === undefined) throw new LoaderError(`map '${name}': not a struct_ops map of this object`, 'invalid');
+  const updated = yield* libc.bpfMapUpdate(ops.fd, new Uint8Array(4), ops.value);
+  if (updated < 0 && updated !== -Errno.EBUSY) return updated;
+  return (yield* libc.bpfAttr('LINK_UPDATE', { link_fd: linkFd, new_map_fd: ops.fd })).ret;
 }

@@ -19,7 +19,7 @@ import type { Cgroup, Task, UserCopy } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_F_ATTACH, BPF_F_QUERY_EFFECTIVE, BPF_MAP_TYPE, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { CgroupStorage, CgroupStorageMap } from '../maps/local_storage.js';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
-import type { BpfLink } from '../syscall/link.js';
+import type { AnyBpfLink, BpfLink } from '../syscall/link.js';
 import type { ProgObject } from '../syscall/prog.js';
 
 /** BPF_CGROUP_MAX_PROGS. */
@@ -183,7 +183,7 @@ function insertIndex(
   }
   if (!isLink && !isId && idOrFd === 0) return before ? 0 : list.length;
   // The anchor: a link (by id or fd) or a program (by id or fd), bpf_get_anchor_link / bpf_get_anchor_prog.
-  let anchorLink: BpfLink | undefined;
+  let anchorLink: AnyBpfLink | undefined;
   let anchorProg: ProgObject | undefined;
   if (isLink) {
     const found = isId ? (bpf.links.ids.find(idOrFd) ?? -Errno.ENOENT) : task === null ? -Errno.EBADF : bpf.links.fromFd(task, idOrFd);

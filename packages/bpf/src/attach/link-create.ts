@@ -7,7 +7,7 @@
  * bpf_prog_attach_check_attach_type is each handler's first step (its rule differs by type).
  */
 import type { Task, UserCopy } from '@ebpf-sim/kernel';
-import { BPF_ATTR_LAYOUTS, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
+import { BPF_ATTACH_TYPE, BPF_ATTR_LAYOUTS, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
 import type { ProgObject } from '../syscall/prog.js';
 import { tcxLinkCreate } from './tcx.js';
@@ -15,6 +15,7 @@ import { xdpLinkCreate } from './xdp-link.js';
 import { perfLinkCreate } from './perf-link.js';
 import { tracingLinkCreate } from './tracing-link.js';
 import { cgroupLinkCreate } from './cgroup-link.js';
+import { structOpsLinkCreate } from './struct-ops-link.js';
 
 const C = BPF_ATTR_LAYOUTS.LINK_CREATE;
 
@@ -57,7 +58,8 @@ const LINK_CREATE_HANDLERS: ReadonlyMap<number, LinkCreateHandler> = new Map<num
 
 /** link_create, after CHECK_ATTR (the syscall's command table checks the tail past uprobe_multi.pid). */
 export function linkCreate(bpf: BpfSyscall, task: Task, mm: UserCopy): number {
-  // BPF_STRUCT_OPS links (map_fd) are not modelled: STRUCT_OPS maps do not exist here.
+  // A struct_ops link names a map (map_fd in prog_fd's place), not a program: taken before any program, as Linux.
+  if (bpf.u32(C.attach_type.offset) === BPF_ATTACH_TYPE.STRUCT_OPS) return structOpsLinkCreate(bpf, task);
   const prog = bpf.progFromFd(task, bpf.u32(C.prog_fd.offset));
   if (typeof prog === 'number') return prog;
   prog.refs++;

@@ -18,7 +18,7 @@
 import type { HookPoint, Task, UserCopy } from '@ebpf-sim/kernel';
 import { BPF_ATTR_LAYOUTS, BPF_F_ATTACH, BPF_PROG_TYPE, Errno } from '@ebpf-sim/uapi';
 import type { BpfSyscall } from '../syscall/bpf-syscall.js';
-import type { BpfLink } from '../syscall/link.js';
+import type { AnyBpfLink, BpfLink } from '../syscall/link.js';
 import type { ProgObject } from '../syscall/prog.js';
 import { BpfAttachment } from './hook-program.js';
 
@@ -245,8 +245,10 @@ export class MprogEntry {
     if ((flags & BPF_F_ATTACH.LINK) !== 0) {
       const link = byId ? this.linkById(idOrFd) : idOrFd === 0 ? -Errno.EINVAL : task === null ? -Errno.EBADF : this.bpf.links.fromFd(task, idOrFd);
       if (typeof link === 'number') return link;
+      // A link without a program (struct_ops) is no relative: EINVAL (Linux's link->prog->type would read NULL).
+      if (link.prog === null) return -Errno.EINVAL;
       if (type !== 0 && link.prog.progType !== type) return -Errno.EINVAL;
-      return { prog: link.prog, link };
+      return { prog: link.prog, link: link as BpfLink };
     }
     if (!byId && idOrFd === 0) return { prog: null, link: null };
     const prog = byId ? (this.bpf.progs.progs.find(idOrFd) ?? -Errno.ENOENT) : task === null ? -Errno.EBADF : this.bpf.progFromFd(task, idOrFd);
@@ -256,7 +258,7 @@ export class MprogEntry {
   }
 
   /** bpf_link_by_id: ENOENT for id 0 or no link, EAGAIN for one not yet settled. */
-  private linkById(id: number): BpfLink | number {
+  private linkById(id: number): AnyBpfLink | number {
     if (id === 0) return -Errno.ENOENT;
     const link = this.bpf.links.ids.find(id);
     if (link === undefined) return -Errno.ENOENT;

@@ -202,6 +202,24 @@ export const TCP_CONGESTION_OPS: StructOpsType = {
     ca.retire();
     inst.registered = undefined;
   },
+  // bpf_tcp_ca_update: tcp_update_congestion_control, the new map's ops in place of the old map's. The old ops are
+  // retired as unreg retires them (sockets still holding them get Reno's answers, where Linux keeps running them).
+  update: (inst, old, kernel) => {
+    const congestion = kernel?.congestion;
+    const previous = old.registered;
+    if (kernel === undefined || congestion === undefined || !(previous instanceof BpfTcpCa)) return -Errno.EINVAL;
+    const { name, flags } = nameAndFlags(inst);
+    const ca = new BpfTcpCa(inst, kernel, name, flags);
+    const err = congestion.update(ca.ops, previous.ops);
+    if (err !== 0) {
+      ca.retire();
+      return err;
+    }
+    previous.retire();
+    old.registered = undefined;
+    inst.registered = ca;
+    return 0;
+  },
   // bpf_tcp_ca_validate: tcp_validate_congestion_control on what the programs implement.
   validate: (inst) => {
     const has = (i: number): boolean => inst.program(i) !== undefined;

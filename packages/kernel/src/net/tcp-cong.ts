@@ -280,6 +280,20 @@ export class TcpCongestionControl {
     if (this.defaultOps === ops) this.defaultOps = TCP_RENO;
   }
 
+  /**
+   * tcp_update_congestion_control (a struct_ops link moved to another map): `ops` valid, `old` the one registered
+   * under its name (EINVAL otherwise); `ops` goes in (at the tail, as Linux's list_add_tail_rcu) before `old` goes,
+   * so one is always there. As Linux, the new name is not checked against the others. Sockets using `old` keep it.
+   */
+  update(ops: TcpCongestionOps, old: TcpCongestionOps): number {
+    const bad = TcpCongestionControl.validate(ops);
+    if (bad !== 0) return bad;
+    if (ops.name === '' || this.find(old.name) !== old) return -Errno.EINVAL;
+    this.list.push(ops);
+    this.unregister(old);
+    return 0;
+  }
+
   find(name: string): TcpCongestionOps | undefined {
     return this.list.find((ops) => ops.name === name);
   }

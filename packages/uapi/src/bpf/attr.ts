@@ -208,7 +208,7 @@ export const BPF_ATTR_LAYOUTS = {
     uprobe_multi_flags: u32(52),
     uprobe_multi_pid: u32(56),
   },
-  LINK_UPDATE: { link_fd: u32(0), new_prog_fd: u32(4), flags: u32(8), old_prog_fd: u32(12) },
+  LINK_UPDATE: { link_fd: u32(0), new_prog_fd: u32(4), flags: u32(8), old_prog_fd: u32(12), new_map_fd: u32(4), old_map_fd: u32(12) },
   LINK_DETACH: { link_fd: u32(0) },
   PROG_BIND_MAP: { prog_fd: u32(0), map_fd: u32(4), flags: u32(8) },
   // task_fd_query: what a process's fd (a perf event or raw tracepoint) runs; buf/buf_len are in/out (the name).

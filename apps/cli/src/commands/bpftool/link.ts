@@ -148,7 +148,9 @@ export function* showLink(ctx: StepContext, fd: number): Sys<{ plain: string; fi
   const { libc } = ctx;
   const info = yield* linkInfo(libc, fd);
   const typeName = BPF_LINK_TYPE_NAMES[info.type];
-  let plain = `${info.id}: ${typeName ?? `type ${info.type}`}  prog ${info.progId}  `;
+  // show_link_header_plain: a struct_ops link has a map (struct_ops.map_id), no program.
+  const holds = info.type === BPF_LINK_TYPE.STRUCT_OPS ? `map ${info.view.getUint32(BPF_LINK_INFO.union, true)}` : `prog ${info.progId}`;
+  let plain = `${info.id}: ${typeName ?? `type ${info.type}`}  ${holds}  `;
   const fields: JsonField[] = [
     ['id', info.id],
     ['type', typeName ?? info.type],
@@ -160,6 +162,9 @@ export function* showLink(ctx: StepContext, fd: number): Sys<{ plain: string; fi
     fields.push(['devname', name], ['ifindex', ifindex]);
   };
   switch (info.type) {
+    case BPF_LINK_TYPE.STRUCT_OPS:
+      fields.push(['map_id', info.view.getUint32(BPF_LINK_INFO.union, true)]);
+      break;
     case BPF_LINK_TYPE.RAW_TRACEPOINT: {
       const cookie = u64(info, BPF_LINK_INFO_RAW_TRACEPOINT.cookie);
       plain += `\n\ttp '${info.name}'  ${cookie ? `cookie ${cookie}  ` : ''}`;

@@ -42,6 +42,21 @@ describe('struct_ops commands', () => {
     expect(lines.slice(4).filter((l) => l !== '' && !l.startsWith('processed'))).toEqual([linux('show')]);
   });
 
+  it('register of .struct_ops.link maps makes links; link show prints each link with its map, not a program', async () => {
+    const file = join(TMP, `sopsl-${Math.random().toString(36).slice(2)}.txt`);
+    writeFileSync(file, [`struct_ops register ${new URL('obj/sopsl_cc.bpf.o', ATTACH).pathname}`, 'link show', 'struct_ops show'].join('\n'));
+    const r = await run('batch', 'file', file);
+    expect([r.code, r.err]).toEqual([0, '']);
+    const lines = r.out.split('\n').map((line) => line.trimEnd());
+    const registered = lines.map((line) => /^Registered tcp_congestion_ops (\S+) id (\d+)$/.exec(line)).filter((m) => m !== null);
+    const ids = new Map(registered.map((m) => [m[1] ?? '', m[2] ?? '']));
+    // bpftool's show_link_header_plain: `ID: struct_ops  map MAP_ID` (the links are the batch process's until it exits).
+    expect(lines.filter((line) => line.includes(': struct_ops'))).toEqual([
+      `1: struct_ops  map ${ids.get('sopsl_cc')}`,
+      `2: struct_ops  map ${ids.get('sopsl_cc2')}`,
+    ]);
+  });
+
   it('show -j: id, name and kernel_struct_ops', async () => {
     const file = join(TMP, `sops2j-${Math.random().toString(36).slice(2)}.txt`);
     writeFileSync(file, [`struct_ops register ${OBJ}`, 'struct_ops show'].join('\n'));
