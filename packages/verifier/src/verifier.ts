@@ -168,6 +168,18 @@ export function toSlots(program: Uint8Array | readonly RawInsn[]): RawInsn[] {
  */
 const LOG_KEEP_CHARS = 16 << 20;
 
+/** Frame `fr` of a state printed in full, every register and the references (print_verifier_state, print_all). */
+function fullFrameText(st: VState, fr: number): string {
+  const f = st.frames[fr];
+  return f
+    ? formatFrame(
+        f,
+        0x7ff,
+        null,
+        st.refs.map((r) => r.id),
+      )
+    : '';
+}
 class Log {
   lines: string[] = [];
   private chars = 0;
@@ -292,17 +304,7 @@ class Run implements Env {
         logLevel: this.log.level,
         note: (line) => this.note(line),
         insnText: (i) => this.insnText(i),
-        stateText: (st, fr) => {
-          const f = st.frames[fr];
-          return f
-            ? formatFrame(
-                f,
-                0x7ff,
-                null,
-                st.refs.map((r) => r.id),
-              )
-            : '';
-        },
+        stateText: fullFrameText,
       },
       this.privileged,
       this.callsCallback,
@@ -535,17 +537,7 @@ class Run implements Env {
         if (statesEqual(sl.state, this.state, this.view, false, this.privileged) && this.sameLoopState(sl.state) && !loopDepthsDiffer(sl.state, this.state)) {
           // is_state_visited prints both states in full after the message (print_verifier_state, print_all).
           const fr = this.state.frames.length - 1;
-          const dump = (st: VState): string => {
-            const f = st.frames[fr];
-            return f
-              ? formatFrame(
-                  f,
-                  0x7ff,
-                  null,
-                  st.refs.map((r) => r.id),
-                )
-              : '';
-          };
+          const dump = (st: VState): string => fullFrameText(st, fr);
           throw new Reject(`infinite loop detected at insn ${idx}`, 'infinite-loop', {
             errno: 22,
             more: [`cur state:${dump(this.state)}`, `old state:${dump(sl.state)}`],

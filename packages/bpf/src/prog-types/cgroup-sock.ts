@@ -7,43 +7,20 @@
  * Loading without an attach type means INET_SOCK_CREATE (bpf_prog_load_fixup_attach_type). A program returns
  * 0 (refuse) or 1 (allow).
  */
-import { SK_NO_QUEUE_MAPPING, SOCK } from '@ebpf-sim/kernel';
+import { SOCK } from '@ebpf-sim/kernel';
 import { BPF_ATTACH_TYPE, BPF_PROG_TYPE, BPF_SOCK, type BpfFuncName } from '@ebpf-sim/uapi';
 import type { CtxConvert, CtxField, CtxLayout } from '@ebpf-sim/verifier';
 import { defineProgType, withAttachTypes } from './define.js';
-import { U16, U32, U8, ip6Words, scalar } from './sock.js';
+import { U32, scalar } from './sock.js';
+import { bpfSockReads } from './sock-ptr.js';
 
-/** The context's socket is the context object itself: bpf_sock fields are struct sock fields. */
-const sk = (off: number, size: 1 | 2 | 4, targetSize?: number): CtxConvert => ({
-  read: [{ op: 'load', base: 'ctx', off, size }],
-  ...(targetSize === undefined ? {} : { targetSize }),
-});
 const skRw = (off: number): CtxConvert => ({ read: [{ op: 'load', base: 'ctx', off, size: U32 }], write: { off, size: U32 } });
 
-/** The fields every attach type reads (bpf_sock_is_valid_access's narrow-readable ones, read-only here). */
-const COMMON: readonly CtxField[] = [
-  scalar('family', BPF_SOCK.family, sk(SOCK.skc_family, U16), { narrow: true }),
-  scalar('type', BPF_SOCK.type, sk(SOCK.sk_type, U16), { narrow: true }),
-  scalar('protocol', BPF_SOCK.protocol, sk(SOCK.sk_protocol, U16), { narrow: true }),
-  // A 2-byte port in a 4-byte slot: whole-word, half-word and byte loads are all allowed (bpf_sock_is_valid_access).
-  scalar('dst_port', BPF_SOCK.dst_port, sk(SOCK.skc_dport, U16, U16), { narrow: true }),
-  scalar('dst_ip4', BPF_SOCK.dst_ip4, sk(SOCK.skc_daddr, U32), { narrow: true }),
-  ...ip6Words('dst_ip6', BPF_SOCK.dst_ip6, (i) => sk(SOCK.skc_v6_daddr + i * U32, U32), { narrow: true }),
-  scalar('state', BPF_SOCK.state, sk(SOCK.skc_state, U8), { narrow: true }),
-  // NO_QUEUE_MAPPING reads as -1.
-  scalar(
-    'rx_queue_mapping',
-    BPF_SOCK.rx_queue_mapping,
-    {
-      read: [
-        { op: 'load', base: 'ctx', off: SOCK.sk_rx_queue_mapping, size: U16 },
-        { op: 'jne', imm: SK_NO_QUEUE_MAPPING, skip: 1 },
-        { op: 'mov', imm: -1, alu64: true },
-      ],
-    },
-    { narrow: true },
-  ),
-];
+/**
+ * The fields every attach type reads (bpf_sock_is_valid_access's narrow-readable ones, read-only here): the
+ * context's socket is the context object itself, so they are the socket pointers' bpf_sock reads.
+ */
+const COMMON: readonly CtxField[] = bpfSockReads('family', 'type', 'protocol', 'dst_port', 'dst_ip4', 'dst_ip6', 'state', 'rx_queue_mapping');
 
 /** bound_dev_if, mark and priority: whole-word reads and writes, for sock_create and sock_release only. */
 const SOCKET_OPTIONS: readonly CtxField[] = [
@@ -52,9 +29,9 @@ const SOCKET_OPTIONS: readonly CtxField[] = [
   scalar('priority', BPF_SOCK.priority, skRw(SOCK.sk_priority), { writable: true }),
 ];
 
-const SRC_IP4 = scalar('src_ip4', BPF_SOCK.src_ip4, sk(SOCK.skc_rcv_saddr, U32), { narrow: true });
-const SRC_IP6 = ip6Words('src_ip6', BPF_SOCK.src_ip6, (i) => sk(SOCK.skc_v6_rcv_saddr + i * U32, U32), { narrow: true });
-const SRC_PORT = scalar('src_port', BPF_SOCK.src_port, sk(SOCK.skc_num, U16), { narrow: true });
+const SRC_IP4 = bpfSockReads('src_ip4');
+const SRC_IP6 = bpfSockReads('src_ip6');
+const SRC_PORT = bpfSockReads('src_port');
 
 const A = BPF_ATTACH_TYPE;
 
@@ -66,9 +43,9 @@ function fieldsFor(attachType: number): readonly CtxField[] {
     case A.CGROUP_INET_SOCK_RELEASE:
       return SOCKET_OPTIONS;
     case A.CGROUP_INET4_POST_BIND:
-      return [SRC_IP4, SRC_PORT];
+      return [...SRC_IP4, ...SRC_PORT];
     default:
-      return [...SRC_IP6, SRC_PORT];
+      return [...SRC_IP6, ...SRC_PORT];
   }
 }
 

@@ -55,6 +55,14 @@ const FULL_ONLY: readonly CtxField[] = [
   scalar('priority', BPF_SOCK.priority, sk(SOCK.sk_priority, U32)),
 ];
 
+/**
+ * bpf_sock_convert_ctx_access's read-only fields by name (ip6 addresses as their four words), for every context
+ * that is a struct bpf_sock over a struct sock: these socket pointers and BPF_PROG_TYPE_CGROUP_SOCK's context.
+ */
+export function bpfSockReads(...names: readonly string[]): CtxField[] {
+  return [...COMMON, ...FULL_ONLY].filter((f) => names.some((name) => f.name === name || f.name.startsWith(`${name}[`)));
+}
+
 const bpfSock = (fields: readonly CtxField[]): CtxLayout => ({ structName: 'bpf_sock', size: BPF_SOCK.size, fields });
 
 /** struct bpf_tcp_sock: each member one load of the tcp_sock field behind it. */
